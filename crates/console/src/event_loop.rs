@@ -6,9 +6,9 @@ use super::app::{Action, ConsoleExit, Request, Tab, UiState, run_is_live, update
 use super::console_config::ConsoleConfig;
 use super::logfile::LogReaders;
 use super::signal;
+use super::views::log::text_rows;
 use super::views::render;
-use baton_model::Refusal;
-use baton_model::{CommandOutcome, RunView, Timestamp};
+use baton_model::{RunView, Timestamp};
 use crossterm::event::{Event, EventStream};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
@@ -16,9 +16,11 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 pub use baton_link::{ConsoleLink, ConsoleRequest};
+
+mod requests;
+use requests::send;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
@@ -227,26 +229,14 @@ where
     S: KeySource,
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
-    ui.wall_clock = config.time == baton_link::config::TimeDisplay::Clock;
-    ui.on_quit = config.on_quit;
-    // The help lists the keys in force and runs them (`app::help`).
-    ui.keys = Arc::new(config.keys.clone());
-    ui.set_runs(link.runs.borrow_and_update().clone());
-    ui.runs_partial = !*link.runs_complete.borrow();
-    ui.driven = link.driven.borrow_and_update().clone();
-    ui.waiting = link.waiting.borrow_and_update().clone();
-    ui.schedules = link.schedules.borrow_and_update().clone();
-    let (mut waiting_open, mut schedules_open, mut news_open) = (true, true, true);
-    let mut expected_open = true;
+    adopt(&mut ui, &mut link, &config);
     let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (mut view_open, mut runs_open, mut driven_open) = (true, true, true);
+    let mut tick = skipping_interval(Duration::from_secs(1));
+    let mut open = Open::default();
     let mut dirty = true;
     let mut drawn: Option<u64> = None;
     // Logs on screen are read from the last offset this often while they may grow.
-    let mut log_poll = tokio::time::interval(LOG_POLL);
-    log_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut log_poll = skipping_interval(LOG_POLL);
     let mut logs = LogReaders::new(link.log_times.clone());
     // The screen last drawn (the tab, or the full-screen log): another one is drawn on
     // a cleared terminal, so nothing of the last one is left.
@@ -258,38 +248,15 @@ where
         ui.now = Some(Timestamp::now());
         ui.keep_picked(&view, &picked);
         picked = ui.picked(&view);
-        if !asked_all_runs && ui.wants_all_runs() {
-            // Asked once: the session reads them on a thread and sends the whole list.
-            asked_all_runs = link.requests.try_send(ConsoleRequest::ReadAllRuns).is_ok();
-        }
-        let rows = super::views::log::text_rows(terminal.size().map_or(0, |s| s.height));
-        if logs.sync(&mut ui, &view, rows) {
-            dirty = true;
-        }
-        if ui.expire_toast(Timestamp::now()) {
-            dirty = true;
-        }
+        asked_all_runs = asked_all_runs || ask_all_runs(&ui, &link);
+        let rows = text_rows(terminal.size().map_or(0, |s| s.height));
+        dirty |= logs.sync(&mut ui, &view, rows);
+        dirty |= ui.expire_toast(Timestamp::now());
         if dirty || drawn != Some(view.version) {
-            let now_showing = Some((ui.tab, ui.log.is_some()));
-            if screen != now_showing {
-                clear(terminal)?;
-                screen = now_showing;
-            }
-            ui.now = Some(Timestamp::now());
-            ui.keep_layout(&view);
-            let mut hits = Default::default();
-            terminal
-                .draw(|f| hits = render(f, &view, &ui, &config))
-                .map_err(|e| TuiError::Draw(e.to_string()))?;
-            ui.hits = hits;
+            draw(terminal, &mut ui, &view, &config, &mut screen)?;
             dirty = false;
             drawn = Some(view.version);
         }
-        // A toast on screen needs the tick that takes it away.
-        let ticking = run_is_live(&view)
-            || view.gates.iter().any(|g| g.deadline.is_some())
-            || ui.toast.is_some();
-        let watching = LogReaders::watching(&ui, &view);
         let mut requests = Vec::new();
         // Biased: signals, then answers to commands, then keys, then view updates, so a
         // busy engine cannot starve the operator's keys.
@@ -297,111 +264,61 @@ where
             biased;
             _ = signals.any() => return Ok(ConsoleExit::Interrupt),
             Some(a) = replies.next(), if !replies.is_empty() => {
-                // The clock of the moment it arrived: a flash it raises lasts its time
-                // from now, not from before the wait (an answer slower than a flash's
-                // time took its flash away at once).
-                ui.now = Some(Timestamp::now());
-                requests = update(&mut ui, &view, a);
+                // At the clock of its arrival (an answer slower than a flash's time
+                // would otherwise take its flash away at once).
+                requests = act(&mut ui, &view, a);
                 picked = ui.picked(&view);
                 dirty = true;
             }
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if is_redraw(&k) => {
+            ev = events.next() => match input(ev, &config, &ui)? {
+                Input::Act(a) => {
+                    requests = act(&mut ui, &view, a);
+                    picked = ui.picked(&view);
+                    dirty = true;
+                }
+                Input::Clear => {
                     clear(terminal)?;
                     dirty = true;
                 }
-                Some(Ok(Event::Key(k))) => {
-                    if let Some(a) = config.keys.action_for(ui.context(), &k) {
-                        ui.now = Some(Timestamp::now());
-                        requests = update(&mut ui, &view, a);
-                        picked = ui.picked(&view);
-                    }
-                    dirty = true;
-                }
-                // `mouse = false`: capture is off, and a stray report is ignored too.
-                Some(Ok(Event::Mouse(m))) if config.mouse => {
-                    use crossterm::event::{MouseButton, MouseEventKind};
-                    let a = match m.kind {
-                        MouseEventKind::Down(MouseButton::Left) => {
-                            Some(Action::Click { col: m.column, row: m.row })
-                        }
-                        MouseEventKind::ScrollUp => Some(Action::Up),
-                        MouseEventKind::ScrollDown => Some(Action::Down),
-                        _ => None,
-                    };
-                    if let Some(a) = a {
-                        ui.now = Some(Timestamp::now());
-                        requests = update(&mut ui, &view, a);
-                        picked = ui.picked(&view);
-                        dirty = true;
-                    }
-                }
-                Some(Ok(Event::Resize(..))) => dirty = true,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => return Ok(ConsoleExit::Quit),
+                Input::Redraw => dirty = true,
+                Input::Nothing => {}
+                Input::Ended => return Ok(ConsoleExit::Quit),
             },
-            r = link.view.changed(), if view_open => match r {
+            r = link.view.changed(), if open.view => match r {
                 Ok(()) => {
                     let next = link.view.borrow_and_update().clone();
-                    if next.run_id == view.run_id {
-                        ui.keep_focus(&view);
-                    }
-                    let on = &config.notifications;
-                    for n in signal::notices(&view, &next, on) {
-                        emit(out, &signal::notice_bytes(&n, &next.workflow, on));
-                    }
+                    next_view(&mut ui, &view, &next, &config, out);
                     dirty = true;
                     view = next;
                 }
                 // The engine is gone: keep showing its last view.
-                Err(_) => view_open = false,
+                Err(_) => open.view = false,
             },
-            r = link.runs.changed(), if runs_open => match r {
+            r = link.runs.changed(), if open.runs => match r {
                 Ok(()) => {
-                    ui.set_runs(link.runs.borrow_and_update().clone());
-                    ui.runs_partial = !*link.runs_complete.borrow();
-                    ui.driven = link.driven.borrow_and_update().clone();
+                    runs_changed(&mut ui, &mut link);
                     dirty = true;
                 }
-                Err(_) => runs_open = false,
+                Err(_) => open.runs = false,
             },
-            r = link.driven.changed(), if driven_open => {
-                dirty |= take(r.is_ok(), &mut link.driven, &mut ui.driven, &mut driven_open);
+            r = link.driven.changed(), if open.driven => dirty |= take(r.is_ok(), &mut link.driven, &mut ui.driven, &mut open.driven),
+            r = link.waiting.changed(), if open.waiting => {
+                dirty |= waiting_changed(r.is_ok(), &mut ui, &mut link, &mut open.waiting, &config, out);
             }
-            r = link.waiting.changed(), if waiting_open => {
-                let before = Arc::clone(&ui.waiting);
-                dirty |= take(r.is_ok(), &mut link.waiting, &mut ui.waiting, &mut waiting_open);
-                let on = &config.notifications;
-                for n in signal::ask_notices(&before, &ui.waiting, on) {
-                    emit(out, &signal::notice_bytes(&n, "", on));
-                }
-            }
-            r = link.schedules.changed(), if schedules_open => {
-                dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut schedules_open);
-            }
-            r = link.expected.changed(), if expected_open => {
-                dirty |= take(r.is_ok(), &mut link.expected, &mut ui.expected, &mut expected_open);
-            }
+            r = link.schedules.changed(), if open.schedules => dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut open.schedules),
+            r = link.expected.changed(), if open.expected => dirty |= take(r.is_ok(), &mut link.expected, &mut ui.expected, &mut open.expected),
             // Decisions recorded anywhere in the store: others' are notices (and rung).
-            r = link.news.changed(), if news_open => match r {
+            r = link.news.changed(), if open.news => match r {
                 Ok(()) => {
                     let rows = link.news.borrow_and_update().clone();
-                    let on = &config.notifications;
-                    for d in ui.note_news(&rows) {
-                        if on.decision {
-                            let n = signal::Notice::Decision { text: d.text() };
-                            emit(out, &signal::notice_bytes(&n, &d.workflow, on));
-                        }
-                    }
+                    news(&mut ui, &rows, &config, out);
                     dirty = true;
                 }
-                Err(_) => news_open = false,
+                Err(_) => open.news = false,
             },
-            // The Schedules tab's `in 3m` moves with the clock.
-            _ = tick.tick(), if ticking || !ui.waiting.is_empty() || ui.tab == Tab::Schedules => dirty = true,
+            _ = tick.tick(), if needs_tick(&ui, &view) => dirty = true,
             // The next turn's `sync` reads what was appended.
-            _ = log_poll.tick(), if watching => {}
+            _ = log_poll.tick(), if LogReaders::watching(&ui, &view) => {}
         }
         let mut requests = std::collections::VecDeque::from(requests);
         while let Some(req) = requests.pop_front() {
@@ -414,105 +331,222 @@ where
                     signals.forget_interrupts();
                     clear(terminal)?;
                     dirty = true;
-                    ui.now = Some(Timestamp::now());
-                    requests.extend(update(&mut ui, &view, Action::Edited(edited)));
+                    requests.extend(edited_back(&mut ui, &view, edited));
                 }
                 Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
-                Request::DeleteRun(run_id) => {
-                    let asked = ask(&link.requests, "delete", |reply| {
-                        ConsoleRequest::DeleteRun {
-                            run_id: run_id.clone(),
-                            reply,
-                        }
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::Deleted {
-                            run_id,
-                            result: asked.await,
-                        }
-                    }));
-                }
-                Request::Command(command) => {
-                    replies.push(send_command(&link.requests, None, command));
-                }
-                Request::Schedule {
-                    act,
-                    target,
-                    reason,
-                } => {
-                    let (tx, rx) = oneshot::channel();
-                    let sent = link.requests.try_send(ConsoleRequest::Schedule {
-                        act,
-                        target,
-                        reason,
-                        reply: tx,
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::Outcome(match sent {
-                            Ok(()) => rx
-                                .await
-                                .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped)),
-                            Err(e) => CommandOutcome::Refused(Refusal::CannotApply {
-                                why: format!("cannot ask ({e})"),
-                            }),
-                        })
-                    }));
-                }
-                Request::CommandOn { run_id, command } => {
-                    replies.push(send_command(&link.requests, Some(run_id), command));
-                }
-                Request::Resume(run_id) => {
-                    let asked = ask(&link.requests, "resume", |reply| ConsoleRequest::Resume {
-                        run_id: run_id.clone(),
-                        reply,
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::Resumed {
-                            run_id,
-                            result: asked.await,
-                        }
-                    }));
-                }
-                Request::ForkPlan { run_id, step } => {
-                    let asked = ask(&link.requests, "plan a fork", |reply| {
-                        ConsoleRequest::ForkPlan {
-                            run_id: run_id.clone(),
-                            step: step.clone(),
-                            reply,
-                        }
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::ForkPlanned {
-                            run_id,
-                            step,
-                            result: asked.await,
-                        }
-                    }));
-                }
-                Request::Fork {
-                    run_id,
-                    step,
-                    from_run_of,
-                } => {
-                    let asked = ask(&link.requests, "fork", |reply| ConsoleRequest::Fork {
-                        run_id: run_id.clone(),
-                        step: step.clone(),
-                        from_run_of,
-                        reply,
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::Forked {
-                            run_id,
-                            step,
-                            result: asked.await,
-                        }
-                    }));
-                }
-                Request::OpenRun(id) => {
-                    // Fire and forget: the new run arrives through `link.view`.
-                    let _ = link.requests.try_send(ConsoleRequest::OpenRun(id));
-                }
+                other => replies.extend(send(&link.requests, other)),
             }
+        }
+    }
+}
+
+/// Every run of the store, asked for when the screen wants them (the Runs tab, a jump):
+/// the session reads them on a thread and sends the whole list. Whether it was asked.
+fn ask_all_runs(ui: &UiState, link: &ConsoleLink) -> bool {
+    ui.wants_all_runs() && link.requests.try_send(ConsoleRequest::ReadAllRuns).is_ok()
+}
+
+/// Which of the link's channels still have a sender: a closed one keeps its last value.
+struct Open {
+    view: bool,
+    runs: bool,
+    driven: bool,
+    waiting: bool,
+    schedules: bool,
+    expected: bool,
+    news: bool,
+}
+
+impl Default for Open {
+    fn default() -> Self {
+        Open {
+            view: true,
+            runs: true,
+            driven: true,
+            waiting: true,
+            schedules: true,
+            expected: true,
+            news: true,
+        }
+    }
+}
+
+/// Whether the screen moves with the clock: a live run, a gate's deadline, a toast
+/// (the tick takes it away), the Waiting inbox, the Schedules tab's `in 3m`.
+fn needs_tick(ui: &UiState, view: &RunView) -> bool {
+    run_is_live(view)
+        || view.gates.iter().any(|g| g.deadline.is_some())
+        || ui.toast.is_some()
+        || !ui.waiting.is_empty()
+        || ui.tab == Tab::Schedules
+}
+
+/// An action taken at the clock of the moment it arrived: a flash it raises lasts its
+/// time from now, not from before the wait.
+fn act(ui: &mut UiState, view: &RunView, a: Action) -> Vec<Request> {
+    ui.now = Some(Timestamp::now());
+    update(ui, view, a)
+}
+
+/// The Waiting inbox changed: taken (see `take`), and a question newly asked of this
+/// operator rung.
+fn waiting_changed(
+    changed: bool,
+    ui: &mut UiState,
+    link: &mut ConsoleLink,
+    open: &mut bool,
+    config: &ConsoleConfig,
+    out: &mut (dyn std::io::Write + Send),
+) -> bool {
+    let before = Arc::clone(&ui.waiting);
+    let dirty = take(changed, &mut link.waiting, &mut ui.waiting, open);
+    let on = &config.notifications;
+    for n in signal::ask_notices(&before, &ui.waiting, on) {
+        emit(out, &signal::notice_bytes(&n, "", on));
+    }
+    dirty
+}
+
+/// An interval that skips the ticks it missed rather than bursting them.
+fn skipping_interval(period: Duration) -> tokio::time::Interval {
+    let mut i = tokio::time::interval(period);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    i
+}
+
+/// What a terminal event asks of the loop.
+enum Input {
+    /// An action for `update`, then a redraw.
+    Act(Action),
+    /// A cleared terminal and a frame drawn whole (the redraw key).
+    Clear,
+    /// A redraw (a key bound to nothing here, a resize).
+    Redraw,
+    Nothing,
+    /// The event stream ended: the console quits.
+    Ended,
+}
+
+fn input(
+    ev: Option<std::io::Result<Event>>,
+    config: &ConsoleConfig,
+    ui: &UiState,
+) -> Result<Input, TuiError> {
+    Ok(match ev {
+        Some(Ok(Event::Key(k))) if is_redraw(&k) => Input::Clear,
+        Some(Ok(Event::Key(k))) => match config.keys.action_for(ui.context(), &k) {
+            Some(a) => Input::Act(a),
+            None => Input::Redraw,
+        },
+        // `mouse = false`: capture is off, and a stray report is ignored too.
+        Some(Ok(Event::Mouse(m))) if config.mouse => match mouse_action(m) {
+            Some(a) => Input::Act(a),
+            None => Input::Nothing,
+        },
+        Some(Ok(Event::Resize(..))) => Input::Redraw,
+        Some(Ok(_)) => Input::Nothing,
+        Some(Err(e)) => return Err(e.into()),
+        None => Input::Ended,
+    })
+}
+
+/// The runs list changed: it, whether it is whole yet, and the runs this console drives.
+fn runs_changed(ui: &mut UiState, link: &mut ConsoleLink) {
+    ui.set_runs(link.runs.borrow_and_update().clone());
+    ui.runs_partial = !*link.runs_complete.borrow();
+    ui.driven = link.driven.borrow_and_update().clone();
+}
+
+/// The editor's text (or why there is none) back to the dialog that asked for it.
+fn edited_back(
+    ui: &mut UiState,
+    view: &RunView,
+    edited: Result<String, crate::editor::EditorError>,
+) -> Vec<Request> {
+    ui.now = Some(Timestamp::now());
+    update(ui, view, Action::Edited(edited))
+}
+
+/// The link's first values and the config's choices, on the console's state.
+fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
+    ui.wall_clock = config.time == baton_link::config::TimeDisplay::Clock;
+    ui.on_quit = config.on_quit;
+    // The help lists the keys in force and runs them (`app::help`).
+    ui.keys = Arc::new(config.keys.clone());
+    ui.set_runs(link.runs.borrow_and_update().clone());
+    ui.runs_partial = !*link.runs_complete.borrow();
+    ui.driven = link.driven.borrow_and_update().clone();
+    ui.waiting = link.waiting.borrow_and_update().clone();
+    ui.schedules = link.schedules.borrow_and_update().clone();
+}
+
+/// One frame drawn, on a cleared terminal when the screen (the tab, or the full-screen
+/// log) is another than the last one drawn.
+fn draw<B: Backend>(
+    terminal: &mut Terminal<B>,
+    ui: &mut UiState,
+    view: &RunView,
+    config: &ConsoleConfig,
+    screen: &mut Option<(Tab, bool)>,
+) -> Result<(), TuiError> {
+    let now_showing = Some((ui.tab, ui.log.is_some()));
+    if *screen != now_showing {
+        clear(terminal)?;
+        *screen = now_showing;
+    }
+    ui.now = Some(Timestamp::now());
+    ui.keep_layout(view);
+    let mut hits = Default::default();
+    terminal
+        .draw(|f| hits = render(f, view, ui, config))
+        .map_err(|e| TuiError::Draw(e.to_string()))?;
+    ui.hits = hits;
+    Ok(())
+}
+
+/// A left click selects; the wheel moves the selection.
+fn mouse_action(m: crossterm::event::MouseEvent) -> Option<Action> {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
+            col: m.column,
+            row: m.row,
+        }),
+        MouseEventKind::ScrollUp => Some(Action::Up),
+        MouseEventKind::ScrollDown => Some(Action::Down),
+        _ => None,
+    }
+}
+
+/// A new view of the run: the focus kept on its step, and what changed rung.
+fn next_view(
+    ui: &mut UiState,
+    view: &RunView,
+    next: &RunView,
+    config: &ConsoleConfig,
+    out: &mut (dyn std::io::Write + Send),
+) {
+    if next.run_id == view.run_id {
+        ui.keep_focus(view);
+    }
+    let on = &config.notifications;
+    for n in signal::notices(view, next, on) {
+        emit(out, &signal::notice_bytes(&n, &next.workflow, on));
+    }
+}
+
+/// Decisions recorded anywhere in the store: others' are notices (and rung).
+fn news(
+    ui: &mut UiState,
+    rows: &[baton_link::News],
+    config: &ConsoleConfig,
+    out: &mut (dyn std::io::Write + Send),
+) {
+    let on = &config.notifications;
+    for d in ui.note_news(rows) {
+        if on.decision {
+            let n = signal::Notice::Decision { text: d.text() };
+            emit(out, &signal::notice_bytes(&n, &d.workflow, on));
         }
     }
 }
@@ -575,58 +609,8 @@ fn is_redraw(k: &crossterm::event::KeyEvent) -> bool {
         && k.kind != KeyEventKind::Release
 }
 
-/// Send a command to the console's service (on `run_id`, else the run on screen); the
-/// future is its outcome as an action.
-fn send_command(
-    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
-    run_id: Option<String>,
-    command: baton_model::Command,
-) -> BoxFuture<'static, Action> {
-    let (tx, rx) = oneshot::channel();
-    let sent = requests.try_send(ConsoleRequest::Command {
-        run_id,
-        command,
-        reply: tx,
-    });
-    Box::pin(async move {
-        let outcome = match sent {
-            Ok(()) => rx
-                .await
-                .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped)),
-            Err(e) => CommandOutcome::Refused(Refusal::CannotApply {
-                why: format!("the engine is not taking commands ({e})"),
-            }),
-        };
-        Action::Outcome(outcome)
-    })
-}
-
 /// Write escape sequences beside the frame. A terminal that cannot take them (gone,
 /// full) costs the operator a bell, never the console.
-/// Ask the console's service something whose answer is a `Result`: the request is
-/// built around its reply channel; a full or closed queue, or a dropped reply, reads as
-/// an error naming what was asked (`cannot ask to delete (…)`).
-fn ask<T: Send + 'static>(
-    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
-    what: &'static str,
-    request: impl FnOnce(oneshot::Sender<Result<T, Refusal>>) -> ConsoleRequest,
-) -> impl std::future::Future<Output = Result<T, Refusal>> + Send + 'static {
-    let (tx, rx) = oneshot::channel();
-    let sent = requests.try_send(request(tx));
-    async move {
-        match sent {
-            Ok(()) => rx.await.unwrap_or_else(|_| {
-                Err(Refusal::CannotApply {
-                    why: "no answer".into(),
-                })
-            }),
-            Err(e) => Err(Refusal::CannotApply {
-                why: format!("cannot ask to {what} ({e})"),
-            }),
-        }
-    }
-}
-
 fn emit(out: &mut (dyn std::io::Write + Send), bytes: &[u8]) {
     let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
@@ -635,7 +619,7 @@ fn emit(out: &mut (dyn std::io::Write + Send), bytes: &[u8]) {
 mod tests {
     use super::*;
     use crate::fixtures;
-    use baton_model::Command;
+    use baton_model::{Command, CommandOutcome};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
     use tokio::sync::{mpsc, watch};

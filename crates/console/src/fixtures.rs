@@ -114,8 +114,61 @@ fn advice(kind: ErrorKind, step: &str, cause: baton_model::suggest::Cause) -> St
 
 /// The release workflow, 7 minutes in.
 pub fn release() -> RunView {
+    let mut steps = release_steps();
+    let docs_err = release_details(&mut steps);
+    timeline::histories(&mut steps);
+    let errors = release_errors(&steps, docs_err);
+    let gates = vec![release_gate()];
+    let audit = release_audit();
+    finish(RunView {
+        waiting_for: None,
+        run_id: RUN.into(),
+        workflow: "release".into(),
+        description: Some("Build, test, ship".into()),
+        state: RunState::Running,
+        driven_by: None,
+        operator: "alice".into(),
+        source_path: "release.toml".into(),
+        started_at: Some(at(0)),
+        finished_at: None,
+        summary: None,
+        forked_from: None,
+        forked_into: Vec::new(),
+        now: at(420),
+        engine_gone_at: None,
+        health: compute([], &[]),
+        budget: Some(BudgetView {
+            cost: Some((3.2, 25.0)),
+            calls: Some((41, 500)),
+            tokens: None,
+            used_cost: 3.2,
+            used_calls: 41,
+            used_tokens: 18_250,
+            exhausted: Vec::new(),
+            burn: Vec::new(),
+            rejected: None,
+        }),
+        steps,
+        gates,
+        errors,
+        audit,
+        signals: GoldenSignals {
+            finished_per_sec: 0.014,
+            error_rate: 0.25,
+            p50_ms: Some(57_000),
+            p95_ms: Some(127_000),
+            queue_depth: 1,
+            running: 2,
+        },
+        actions: Actions::default(),
+        version: 42,
+    })
+}
+
+/// The release workflow's steps, as far as each got at +7m.
+fn release_steps() -> Vec<StepView> {
     use StepState::*;
-    let mut steps = vec![
+    vec![
         ran(
             step("checkout", &[], Succeeded, "git clone --depth 1 $REPO ."),
             0,
@@ -190,7 +243,12 @@ pub fn release() -> RunView {
             None,
             0,
         ),
-    ];
+    ]
+}
+
+/// The release steps' outputs, logs, timeouts, pools and errors; the docs step's error,
+/// which the Errors tab lists too.
+fn release_details(steps: &mut [StepView]) -> ErrorRecord {
     steps[1].outputs.insert("version".into(), "1.4.2".into());
     steps[1].outputs.insert("commit".into(), "9f3c2e1".into());
     steps[1].outputs.insert(
@@ -264,8 +322,12 @@ pub fn release() -> RunView {
     steps[9].has_gate = true;
     steps[9].pool = Some("deploy".into());
     steps[13].pool = Some("registry".into());
-    timeline::histories(&mut steps);
+    docs_err
+}
 
+/// The release run's error records: docs, unit tests (closed), the integration
+/// tests' timeout, the registry's rate limit.
+fn release_errors(steps: &[StepView], docs_err: ErrorRecord) -> Vec<ErrorRecord> {
     let unit_err = {
         let mut e = err(
             ErrorKind::ExitNonzero,
@@ -278,7 +340,7 @@ pub fn release() -> RunView {
         e.context.insert("exit_code".into(), "2".into());
         e
     };
-    let errors = vec![
+    vec![
         docs_err,
         unit_err,
         steps[4]
@@ -302,8 +364,12 @@ pub fn release() -> RunView {
             },
         ))
         .build(at(401)),
-    ];
-    let gates = vec![GateView {
+    ]
+}
+
+/// The production deploy's gate: two of three approvers, one vote in.
+fn release_gate() -> GateView {
+    GateView {
         step: Some(9),
         step_id: "deploy-prod".into(),
         prompt: "Ship 1.4.2 to production?".into(),
@@ -341,8 +407,12 @@ pub fn release() -> RunView {
         round: None,
         revise: Vec::new(),
         revision_diff: String::new(),
-    }];
-    let audit = vec![
+    }
+}
+
+/// The release run's audit trail so far.
+fn release_audit() -> Vec<AuditView> {
+    vec![
         AuditView {
             at: at(0),
             actor: "alice".into(),
@@ -367,50 +437,7 @@ pub fn release() -> RunView {
             reason: Some("staging smoke tests green\nticket OPS-42".into()),
             details: "1 of 2 votes; digest 5be1…c09a".into(),
         },
-    ];
-    finish(RunView {
-        waiting_for: None,
-        run_id: RUN.into(),
-        workflow: "release".into(),
-        description: Some("Build, test, ship".into()),
-        state: RunState::Running,
-        driven_by: None,
-        operator: "alice".into(),
-        source_path: "release.toml".into(),
-        started_at: Some(at(0)),
-        finished_at: None,
-        summary: None,
-        forked_from: None,
-        forked_into: Vec::new(),
-        now: at(420),
-        engine_gone_at: None,
-        health: compute([], &[]),
-        budget: Some(BudgetView {
-            cost: Some((3.2, 25.0)),
-            calls: Some((41, 500)),
-            tokens: None,
-            used_cost: 3.2,
-            used_calls: 41,
-            used_tokens: 18_250,
-            exhausted: Vec::new(),
-            burn: Vec::new(),
-            rejected: None,
-        }),
-        steps,
-        gates,
-        errors,
-        audit,
-        signals: GoldenSignals {
-            finished_per_sec: 0.014,
-            error_rate: 0.25,
-            p50_ms: Some(57_000),
-            p95_ms: Some(127_000),
-            queue_depth: 1,
-            running: 2,
-        },
-        actions: Actions::default(),
-        version: 42,
-    })
+    ]
 }
 
 /// Health from the steps and errors, as the engine computes it, and the actions the

@@ -150,24 +150,7 @@ fn build(needs: &[Vec<usize>], sweeps: usize) -> DagLayout {
         }
     };
     index(&order, &mut pos);
-    // Crossings, plus the readability lost to steps shown out of plan order.
-    let count = |order: &Vec<Vec<usize>>, pos: &Vec<usize>| -> f64 {
-        let crossings: usize = (0..order.len().saturating_sub(1))
-            .map(|l| {
-                let mut edges: Vec<(usize, usize)> = order[l]
-                    .iter()
-                    .flat_map(|&u| succ[u].iter().map(move |&v| (pos[u], pos[v])))
-                    .collect();
-                edges.sort_unstable();
-                inversions(edges.into_iter().map(|e| e.1).collect())
-            })
-            .sum();
-        let disorder: usize = order
-            .iter()
-            .map(|l| inversions(l.iter().filter(|&&x| x < n).copied().collect()))
-            .sum();
-        crossings as f64 + DISORDER_COST * disorder as f64
-    };
+    let count = |order: &Vec<Vec<usize>>, pos: &Vec<usize>| score(order, pos, &succ, n);
     let mut best = order.clone();
     let mut best_count = count(&order, &pos);
     for sweep in 0..sweeps {
@@ -182,24 +165,7 @@ fn build(needs: &[Vec<usize>], sweeps: usize) -> DagLayout {
         };
         for l in layers {
             let neighbours = if down { &pred } else { &succ };
-            let mut keyed: Vec<(f64, usize, usize)> = order[l]
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| {
-                    let ns = &neighbours[x];
-                    let bc = if ns.is_empty() {
-                        i as f64
-                    } else {
-                        ns.iter().map(|&y| pos[y] as f64).sum::<f64>() / ns.len() as f64
-                    };
-                    (bc, i, x)
-                })
-                .collect();
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            order[l] = keyed.into_iter().map(|k| k.2).collect();
-            for (i, &x) in order[l].iter().enumerate() {
-                pos[x] = i;
-            }
+            reorder(&mut order[l], neighbours, &mut pos);
         }
         let c = count(&order, &pos);
         if c < best_count {
@@ -230,6 +196,49 @@ fn build(needs: &[Vec<usize>], sweeps: usize) -> DagLayout {
         place,
         label_width: Vec::new(),
         gaps,
+    }
+}
+
+/// Crossings, plus the readability lost to steps shown out of plan order (the first
+/// `n` nodes are steps, the rest dummies).
+fn score(order: &[Vec<usize>], pos: &[usize], succ: &[Vec<usize>], n: usize) -> f64 {
+    let crossings: usize = (0..order.len().saturating_sub(1))
+        .map(|l| {
+            let mut edges: Vec<(usize, usize)> = order[l]
+                .iter()
+                .flat_map(|&u| succ[u].iter().map(move |&v| (pos[u], pos[v])))
+                .collect();
+            edges.sort_unstable();
+            inversions(edges.into_iter().map(|e| e.1).collect())
+        })
+        .sum();
+    let disorder: usize = order
+        .iter()
+        .map(|l| inversions(l.iter().filter(|&&x| x < n).copied().collect()))
+        .sum();
+    crossings as f64 + DISORDER_COST * disorder as f64
+}
+
+/// One layer sorted by its nodes' barycenters over `neighbours` (ties keep their
+/// order), and `pos` updated to match.
+fn reorder(layer: &mut Vec<usize>, neighbours: &[Vec<usize>], pos: &mut [usize]) {
+    let mut keyed: Vec<(f64, usize, usize)> = layer
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let ns = &neighbours[x];
+            let bc = if ns.is_empty() {
+                i as f64
+            } else {
+                ns.iter().map(|&y| pos[y] as f64).sum::<f64>() / ns.len() as f64
+            };
+            (bc, i, x)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    *layer = keyed.into_iter().map(|k| k.2).collect();
+    for (i, &x) in layer.iter().enumerate() {
+        pos[x] = i;
     }
 }
 

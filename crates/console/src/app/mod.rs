@@ -50,6 +50,7 @@ pub(crate) use fan::{MAX_LABEL, node_label, rows_match};
 pub use fork::ForkPreview;
 pub(crate) use help::{help_at, help_entries};
 pub(crate) use lists::filter_note;
+pub(crate) use log::LogState;
 pub(crate) use log::{search_from, show_match};
 pub(crate) use mark::MarkDialog;
 pub(crate) use runs::{RunIds, short_id};

@@ -11,7 +11,7 @@ use super::runs::{runs_tab, short_id};
 use super::state::{Overlay, Toast, UiState};
 use super::targets::{acts, copy_target};
 use crate::keymap::Context;
-use baton_model::{Command, CommandOutcome, RunState, RunView};
+use baton_model::{Command, CommandOutcome, Refusal, RunState, RunView};
 use crossterm::event::KeyEvent;
 
 pub(super) fn toast(ui: &mut UiState, text: impl Into<String>, ok: bool) {
@@ -141,42 +141,8 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
 fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     // Results from the shell come first: they may arrive in any context.
     match action {
-        Action::Outcome(outcome) => {
-            ui.pending = ui.pending.saturating_sub(1);
-            let answer = match &outcome {
-                CommandOutcome::Accepted { message } => Answer::Done(message.clone()),
-                CommandOutcome::Refused(r) => Answer::Refused(r.to_string()),
-            };
-            ui.log_answer(super::action_log::Kind::Command, None, answer);
-            let form = ui.sent_from.take();
-            match outcome {
-                CommandOutcome::Accepted { message } => toast(ui, format!("✔ {message}"), true),
-                CommandOutcome::Refused(refusal) => {
-                    // Refused as typed: the form again, with the core's words under it.
-                    let again = refusal.fix_the_command() && ui.dialog.is_none();
-                    if let Some(mut form) = form.filter(|_| again) {
-                        form.set_error(refusal.to_string());
-                        ui.dialog = Some(form);
-                    }
-                    toast(ui, format!("✘ refused: {refusal}"), false)
-                }
-            }
-            return Vec::new();
-        }
-        Action::Deleted { run_id, result } => {
-            ui.pending = ui.pending.saturating_sub(1);
-            ui.log_answer(
-                super::action_log::Kind::Delete,
-                Some(&run_id),
-                Answer::of(&result),
-            );
-            let short = short_id(&run_id, &ui.run_ids);
-            match result {
-                Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
-                Err(e) => toast(ui, format!("✘ delete {short}: {e}"), false),
-            }
-            return Vec::new();
-        }
+        Action::Outcome(outcome) => return command_outcome(ui, outcome),
+        Action::Deleted { run_id, result } => return deleted(ui, &run_id, result),
         Action::ForkPlanned { step, result, .. } => {
             return super::fork::planned(ui, &step, result);
         }
@@ -184,49 +150,8 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             run_id,
             step,
             result,
-        } => {
-            ui.pending = ui.pending.saturating_sub(1);
-            ui.log_answer(
-                super::action_log::Kind::Resume,
-                Some(&run_id),
-                Answer::of(&result),
-            );
-            let short = short_id(&run_id, &ui.run_ids).to_string();
-            match result {
-                Ok(said) => {
-                    // The service opens the fork: show it on its DAG, following.
-                    ui.tab = Tab::Dag;
-                    ui.follow = true;
-                    ui.filter.clear();
-                    toast(
-                        ui,
-                        format!("✔ run {short} forked from {step}: {said}"),
-                        true,
-                    )
-                }
-                Err(e) => toast(ui, format!("✘ fork of run {short} from {step}: {e}"), false),
-            }
-            return Vec::new();
-        }
-        Action::Resumed { run_id, result } => {
-            ui.log_answer(
-                super::action_log::Kind::Resume,
-                Some(&run_id),
-                Answer::of(&result),
-            );
-            let short = short_id(&run_id, &ui.run_ids);
-            match result {
-                Ok(said) => {
-                    // The service opens the resumed run: show it on its DAG, following.
-                    ui.tab = Tab::Dag;
-                    ui.follow = true;
-                    ui.filter.clear();
-                    toast(ui, format!("✔ run {short} resumed: {said}"), true)
-                }
-                Err(e) => toast(ui, format!("✘ resume {short}: {e}"), false),
-            }
-            return Vec::new();
-        }
+        } => return forked(ui, &run_id, &step, result),
+        Action::Resumed { run_id, result } => return resumed(ui, &run_id, result),
         _ => {}
     }
     if ui.readonly && acts(&action) {
@@ -275,6 +200,98 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::JumpInput => super::jump::jump_input(ui, view, action),
         _ => main_view(ui, view, action),
     }
+}
+
+/// The engine's answer to a command sent earlier.
+fn command_outcome(ui: &mut UiState, outcome: CommandOutcome) -> Vec<Request> {
+    ui.pending = ui.pending.saturating_sub(1);
+    let answer = match &outcome {
+        CommandOutcome::Accepted { message } => Answer::Done(message.clone()),
+        CommandOutcome::Refused(r) => Answer::Refused(r.to_string()),
+    };
+    ui.log_answer(super::action_log::Kind::Command, None, answer);
+    let form = ui.sent_from.take();
+    match outcome {
+        CommandOutcome::Accepted { message } => toast(ui, format!("✔ {message}"), true),
+        CommandOutcome::Refused(refusal) => {
+            // Refused as typed: the form again, with the core's words under it.
+            let again = refusal.fix_the_command() && ui.dialog.is_none();
+            if let Some(mut form) = form.filter(|_| again) {
+                form.set_error(refusal.to_string());
+                ui.dialog = Some(form);
+            }
+            toast(ui, format!("✘ refused: {refusal}"), false)
+        }
+    }
+    Vec::new()
+}
+
+/// The answer to a delete request.
+fn deleted(ui: &mut UiState, run_id: &str, result: Result<String, Refusal>) -> Vec<Request> {
+    ui.pending = ui.pending.saturating_sub(1);
+    ui.log_answer(
+        super::action_log::Kind::Delete,
+        Some(run_id),
+        Answer::of(&result),
+    );
+    let short = short_id(run_id, &ui.run_ids);
+    match result {
+        Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
+        Err(e) => toast(ui, format!("✘ delete {short}: {e}"), false),
+    }
+    Vec::new()
+}
+
+/// The answer to a fork request.
+fn forked(
+    ui: &mut UiState,
+    run_id: &str,
+    step: &str,
+    result: Result<String, Refusal>,
+) -> Vec<Request> {
+    ui.pending = ui.pending.saturating_sub(1);
+    ui.log_answer(
+        super::action_log::Kind::Resume,
+        Some(run_id),
+        Answer::of(&result),
+    );
+    let short = short_id(run_id, &ui.run_ids).to_string();
+    match result {
+        Ok(said) => {
+            // The service opens the fork: show it on its DAG, following.
+            ui.tab = Tab::Dag;
+            ui.follow = true;
+            ui.filter.clear();
+            toast(
+                ui,
+                format!("✔ run {short} forked from {step}: {said}"),
+                true,
+            )
+        }
+        Err(e) => toast(ui, format!("✘ fork of run {short} from {step}: {e}"), false),
+    }
+    Vec::new()
+}
+
+/// The answer to a resume request.
+fn resumed(ui: &mut UiState, run_id: &str, result: Result<String, Refusal>) -> Vec<Request> {
+    ui.log_answer(
+        super::action_log::Kind::Resume,
+        Some(run_id),
+        Answer::of(&result),
+    );
+    let short = short_id(run_id, &ui.run_ids);
+    match result {
+        Ok(said) => {
+            // The service opens the resumed run: show it on its DAG, following.
+            ui.tab = Tab::Dag;
+            ui.follow = true;
+            ui.filter.clear();
+            toast(ui, format!("✔ run {short} resumed: {said}"), true)
+        }
+        Err(e) => toast(ui, format!("✘ resume {short}: {e}"), false),
+    }
+    Vec::new()
 }
 
 /// `t`, wherever it is pressed: every time on screen switches between relative and
@@ -437,44 +454,11 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             ui.overlay_scroll = 0;
         }
         Action::Copy => return copy(ui, view),
-        Action::Click { col, row } => match ui.hits.at(col, row) {
-            Some(Hit::Tab(t)) => ui.tab = t,
-            Some(Hit::Step(i)) => {
-                // A step clicked on the Timeline stays there; elsewhere it opens the DAG.
-                if ui.tab != Tab::Timeline {
-                    ui.tab = Tab::Dag;
-                }
-                ui.selected = i;
-                ui.follow = false;
-            }
-            Some(Hit::Gate(i)) => ui.gate_sel = i,
-            Some(Hit::Error(i)) => ui.error_sel = i,
-            Some(Hit::Audit(i)) => ui.audit_sel = i,
-            Some(Hit::Run(i)) => ui.run_sel = i,
-            Some(Hit::Waiting(i)) => ui.wait_sel = i,
-            Some(Hit::Schedule(i)) => ui.sched_sel = i,
-            // Only drawn in the log, which takes its own clicks.
-            Some(Hit::LogLine(_)) | None => {}
-        },
+        Action::Click { col, row } => click(ui, col, row),
         Action::ToggleTime => toggle_time(ui),
         Action::Jump => ui.jump = Some(String::new()),
         Action::Help => ui.overlay = Some(Overlay::Help),
-        Action::Quit => {
-            // Only runs this console drives stop with it; a run followed from another
-            // engine goes on. `on_quit = "detach"` hands them on without asking.
-            if !ui.driven.is_empty() && ui.on_quit == baton_link::config::OnQuit::Detach {
-                return vec![Request::Exit(ConsoleExit::Detach)];
-            } else if !ui.driven.is_empty() {
-                ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
-                    what: ConfirmWhat::Quit,
-                    yes: false,
-                    runs: ui.driven.to_vec(),
-                    button: Default::default(),
-                }));
-            } else {
-                return vec![Request::Exit(ConsoleExit::Quit)];
-            }
-        }
+        Action::Quit => return quit(ui),
         // `/` and Esc on every list (the DAG's, the Timeline's and the Runs tab's say more).
         Action::Filter if !matches!(ui.tab, Tab::Dag | Tab::Runs | Tab::Timeline) => {
             ui.filter_editing = true
@@ -516,28 +500,73 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                     open_log(ui, i, None)
                 }
             }
-            Tab::Errors => {
-                ui.move_in_list(view, &other);
-                let at = ui.error_at(view);
-                let step = at.and_then(|e| view.errors[e].step.clone());
-                match (other, at) {
-                    (Action::Enter, Some(e)) => {
-                        ui.overlay = Some(Overlay::ErrorDetail(e));
-                        ui.overlay_scroll = 0;
-                    }
-                    (Action::Retry, Some(_)) => match step {
-                        Some(s) => return retry(ui, view, &s),
-                        None => toast(ui, "✘ this error belongs to no step", false),
-                    },
-                    (Action::Log, Some(e)) => open_error_log(ui, view, e),
-                    _ => {}
-                }
-            }
+            Tab::Errors => return errors_tab(ui, view, other),
             Tab::Audit => ui.move_in_list(view, &other),
             Tab::Runs => return runs_tab(ui, view, other),
             Tab::Timeline => return super::timeline::timeline_tab(ui, view, other),
             Tab::Waiting | Tab::Schedules => {}
         },
+    }
+    Vec::new()
+}
+
+/// A click on whatever the last frame drew at (`col`, `row`).
+fn click(ui: &mut UiState, col: u16, row: u16) {
+    match ui.hits.at(col, row) {
+        Some(Hit::Tab(t)) => ui.tab = t,
+        Some(Hit::Step(i)) => {
+            // A step clicked on the Timeline stays there; elsewhere it opens the DAG.
+            if ui.tab != Tab::Timeline {
+                ui.tab = Tab::Dag;
+            }
+            ui.selected = i;
+            ui.follow = false;
+        }
+        Some(Hit::Gate(i)) => ui.gate_sel = i,
+        Some(Hit::Error(i)) => ui.error_sel = i,
+        Some(Hit::Audit(i)) => ui.audit_sel = i,
+        Some(Hit::Run(i)) => ui.run_sel = i,
+        Some(Hit::Waiting(i)) => ui.wait_sel = i,
+        Some(Hit::Schedule(i)) => ui.sched_sel = i,
+        // Only drawn in the log, which takes its own clicks.
+        Some(Hit::LogLine(_)) | None => {}
+    }
+}
+
+/// Only runs this console drives stop with it; a run followed from another
+/// engine goes on. `on_quit = "detach"` hands them on without asking.
+fn quit(ui: &mut UiState) -> Vec<Request> {
+    if !ui.driven.is_empty() && ui.on_quit == baton_link::config::OnQuit::Detach {
+        return vec![Request::Exit(ConsoleExit::Detach)];
+    } else if !ui.driven.is_empty() {
+        ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
+            what: ConfirmWhat::Quit,
+            yes: false,
+            runs: ui.driven.to_vec(),
+            button: Default::default(),
+        }));
+    } else {
+        return vec![Request::Exit(ConsoleExit::Quit)];
+    }
+    Vec::new()
+}
+
+/// The Errors tab's keys, about its selected error.
+fn errors_tab(ui: &mut UiState, view: &RunView, other: Action) -> Vec<Request> {
+    ui.move_in_list(view, &other);
+    let at = ui.error_at(view);
+    let step = at.and_then(|e| view.errors[e].step.clone());
+    match (other, at) {
+        (Action::Enter, Some(e)) => {
+            ui.overlay = Some(Overlay::ErrorDetail(e));
+            ui.overlay_scroll = 0;
+        }
+        (Action::Retry, Some(_)) => match step {
+            Some(s) => return retry(ui, view, &s),
+            None => toast(ui, "✘ this error belongs to no step", false),
+        },
+        (Action::Log, Some(e)) => open_error_log(ui, view, e),
+        _ => {}
     }
     Vec::new()
 }

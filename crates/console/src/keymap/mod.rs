@@ -235,37 +235,7 @@ impl Keymap {
                 map.bound[t].keys = keys.clone();
             }
         }
-        // A user binding that takes a key another action keeps by default in the same
-        // context is a conflict, as two user bindings on one key are: the other action
-        // would lose its key without a word. A global key is kept in every view that
-        // is not modal (issue 45 point 7: `approve = "y"` would take copy's `y` in the
-        // DAG, Approvals and Waiting).
-        for (t, b) in map.bound.iter().enumerate() {
-            if owner[t].is_some() {
-                continue;
-            }
-            for k in &b.keys {
-                let here = |c: &Context| {
-                    *c == b.context || (b.context == Context::Global && !c.is_modal())
-                };
-                if let Some((c, _, j)) = claimed.iter().find(|(c, kk, _)| here(c) && kk == k) {
-                    let place = c.title();
-                    let other = action_name(&b.action);
-                    return Err(RebindError {
-                        index: *j,
-                        message: format!(
-                            "`{}` is bound to both `{other}` (by default) and `{}` in {place}",
-                            key_spec(*k),
-                            overrides[*j].0,
-                        ),
-                        hint: Some(format!(
-                            "give `{}` another key, or move `{other}` off it ({other} = \"…\")",
-                            overrides[*j].0
-                        )),
-                    });
-                }
-            }
-        }
+        check_defaults_kept(&map, &owner, &claimed, overrides)?;
         // A user binding overrides the default on its key, in its context.
         for (t, b) in map.bound.iter_mut().enumerate() {
             let before = b.keys.len();
@@ -486,6 +456,45 @@ fn both(a: &str, b: &str) -> String {
 
 /// One row of the help: keys, description, and whether the action may be done now.
 pub(crate) type HelpRow = (String, &'static str, bool);
+
+/// A user binding that takes a key another action keeps by default in the same
+/// context is a conflict, as two user bindings on one key are: the other action
+/// would lose its key without a word. A global key is kept in every view that
+/// is not modal (issue 45 point 7: `approve = "y"` would take copy's `y` in the
+/// DAG, Approvals and Waiting).
+fn check_defaults_kept(
+    map: &Keymap,
+    owner: &[Option<usize>],
+    claimed: &[(Context, Key, usize)],
+    overrides: &[(String, Vec<Key>)],
+) -> Result<(), RebindError> {
+    for (t, b) in map.bound.iter().enumerate() {
+        if owner[t].is_some() {
+            continue;
+        }
+        for k in &b.keys {
+            let here =
+                |c: &Context| *c == b.context || (b.context == Context::Global && !c.is_modal());
+            if let Some((c, _, j)) = claimed.iter().find(|(c, kk, _)| here(c) && kk == k) {
+                let place = c.title();
+                let other = action_name(&b.action);
+                return Err(RebindError {
+                    index: *j,
+                    message: format!(
+                        "`{}` is bound to both `{other}` (by default) and `{}` in {place}",
+                        key_spec(*k),
+                        overrides[*j].0,
+                    ),
+                    hint: Some(format!(
+                        "give `{}` another key, or move `{other}` off it ({other} = \"…\")",
+                        overrides[*j].0
+                    )),
+                });
+            }
+        }
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests;

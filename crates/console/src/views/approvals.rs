@@ -221,7 +221,46 @@ pub(crate) fn gate_lines<'a>(
             ));
         }
     }
-    // What an approval gives: each input, its type and default.
+    asks_lines(g, body, theme, &mut lines);
+    approvers_lines(g, theme, &mut lines);
+    lines.push(time_line(g, now, ui, theme));
+    // The gate's rules: none held when it opened, so a person decides.
+    for (k, rule) in g.auto.iter().enumerate() {
+        for (n, l) in wrap_text(rule, body).into_iter().enumerate() {
+            let label = if k == 0 && n == 0 { "policy" } else { "" };
+            lines.push(kv(label, LW, styled(l, theme.base), theme));
+        }
+    }
+    if !g.auto.is_empty() {
+        let none = "no rule held when it opened: a person decides";
+        lines.push(kv("", LW, styled(none, theme.dim), theme));
+    }
+    let decided = policy_lines(view, w, theme);
+    if !decided.is_empty() {
+        lines.push(kv(
+            "decided",
+            LW,
+            styled("by policy, in this run:", theme.dim),
+            theme,
+        ));
+        lines.extend(decided);
+    }
+    if !g.allow_self_approval && baton_model::same_actor(&view.operator, &ui.operator) {
+        lines.push(kv(
+            "note",
+            LW,
+            styled(
+                "you started this run; self-approval is not allowed here",
+                theme.warning,
+            ),
+            theme,
+        ));
+    }
+    lines
+}
+
+/// What an approval gives: each input, its type and default.
+fn asks_lines<'a>(g: &GateView, body: usize, theme: &Theme, lines: &mut Vec<Line<'a>>) {
     for (k, i) in g.inputs.iter().enumerate() {
         let kind = match i.ty.as_str() {
             "enum" => i.values.join("|"),
@@ -249,6 +288,10 @@ pub(crate) fn gate_lines<'a>(
             ));
         }
     }
+}
+
+/// Who may approve, who has, and the reasons they gave.
+fn approvers_lines<'a>(g: &GateView, theme: &Theme, lines: &mut Vec<Line<'a>>) {
     let mut who: Vec<Span> = Vec::new();
     for a in &g.approvers {
         let voted = g.approvals.iter().any(|(o, _)| o == a);
@@ -285,6 +328,10 @@ pub(crate) fn gate_lines<'a>(
             theme,
         ));
     }
+}
+
+/// When the gate opened, the time left and what happens then.
+fn time_line<'a>(g: &GateView, now: Timestamp, ui: &UiState, theme: &Theme) -> Line<'a> {
     let mut t = vec![styled(
         format!("opened {}", when(ui, g.opened_at, now)),
         theme.base,
@@ -298,44 +345,11 @@ pub(crate) fn gate_lines<'a>(
     if g.warned {
         t.push(styled("  ⚠ deadline near", theme.warning));
     }
-    lines.push(Line::from(
+    Line::from(
         std::iter::once(styled(format!("{:LW$}", "time"), theme.dim))
             .chain(t)
             .collect::<Vec<_>>(),
-    ));
-    // The gate's rules: none held when it opened, so a person decides.
-    for (k, rule) in g.auto.iter().enumerate() {
-        for (n, l) in wrap_text(rule, body).into_iter().enumerate() {
-            let label = if k == 0 && n == 0 { "policy" } else { "" };
-            lines.push(kv(label, LW, styled(l, theme.base), theme));
-        }
-    }
-    if !g.auto.is_empty() {
-        let none = "no rule held when it opened: a person decides";
-        lines.push(kv("", LW, styled(none, theme.dim), theme));
-    }
-    let decided = policy_lines(view, w, theme);
-    if !decided.is_empty() {
-        lines.push(kv(
-            "decided",
-            LW,
-            styled("by policy, in this run:", theme.dim),
-            theme,
-        ));
-        lines.extend(decided);
-    }
-    if !g.allow_self_approval && baton_model::same_actor(&view.operator, &ui.operator) {
-        lines.push(kv(
-            "note",
-            LW,
-            styled(
-                "you started this run; self-approval is not allowed here",
-                theme.warning,
-            ),
-            theme,
-        ));
-    }
-    lines
+    )
 }
 
 /// Each gate of the run a policy rule decided, wrapped whole: which rule, and why.

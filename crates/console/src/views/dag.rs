@@ -414,25 +414,8 @@ fn render_graph(
         if layout.dense_gap(li) {
             // One bundle: a stub from each source, a heavy line, a stub to each target,
             // and the number of edges, instead of a grid of crossings.
-            let xm = x0 + 1;
-            let (mut lo, mut hi) = (u32::MAX, 0u32);
-            for (r, slot) in layer.iter().enumerate() {
-                let r = r as u32;
-                if slot.next.is_empty() {
-                    continue;
-                }
-                set(x0, r, E | W);
-                (lo, hi) = (lo.min(r), hi.max(r));
-                for &t in &slot.next {
-                    let t = t as u32;
-                    for cx in xm + 1..x0 + gap {
-                        set(cx, t, E | W);
-                    }
-                    (lo, hi) = (lo.min(t), hi.max(t));
-                }
-            }
-            if lo <= hi {
-                bundles.push((xm, lo, hi, layout.gap_edges(li)));
+            if let Some((lo, hi)) = dense_bundle(layer, x0, gap, &mut set) {
+                bundles.push((x0 + 1, lo, hi, layout.gap_edges(li)));
             }
             continue;
         }
@@ -478,26 +461,8 @@ fn render_graph(
             }
         }
     }
-    for (i, b) in bits.iter().enumerate() {
-        if *b != 0 {
-            let (cx, cy) = (i as u32 % vw, i as u32 / vw);
-            if let Some(cell) = buf.cell_mut((area.x + cx as u16, area.y + cy as u16)) {
-                cell.set_char(box_char(*b)).set_style(theme.border);
-            }
-        }
-    }
     let vp = Viewport { area, ox, oy };
-    for (xm, lo, hi, edges) in bundles {
-        let (top, bottom) = (lo.max(oy), hi.min(oy + vh.saturating_sub(1)));
-        if top > bottom {
-            continue;
-        }
-        for y in top..=bottom {
-            put(buf, vp, (xm, y), "┃", theme.border);
-        }
-        let mid = top + (bottom - top) / 2;
-        put(buf, vp, (xm + 1, mid), &edges.to_string(), theme.warning);
-    }
+    paint_edges(buf, vp, &bits, &bundles, theme);
     // Nodes on top.
     for (li, layer) in layout.layers.iter().enumerate() {
         let (x0, w) = (xs[li], u32::from(widths[li]));
@@ -520,22 +485,8 @@ fn render_graph(
             }
             put(buf, vp, (x0, r as u32), &label, style);
             // Clickable where it is on screen (rows and columns inside the viewport).
-            let (cy, w) = (r as u32, label.chars().count() as u32);
-            if cy >= oy && cy < oy + u32::from(area.height) && x0 + w > ox {
-                let left = x0.max(ox);
-                let right = (x0 + w).min(ox + u32::from(area.width));
-                if right > left {
-                    hits.record(
-                        Rect {
-                            x: area.x + (left - ox) as u16,
-                            y: area.y + (cy - oy) as u16,
-                            width: (right - left) as u16,
-                            height: 1,
-                        },
-                        crate::app::Hit::Step(i),
-                    );
-                }
-            }
+            let w = label.chars().count() as u32;
+            record_node(hits, vp, (x0, r as u32, w), i);
             let asks = s.ask.is_some();
             if (asks || s.has_gate && view.gates.iter().any(|g| g.step == Some(i)))
                 && Some(i) != focus_node
@@ -545,6 +496,86 @@ fn render_graph(
                 let glyph = crate::views::common::step_glyph(s);
                 put(buf, vp, (x0, r as u32), glyph, theme.warning);
             }
+        }
+    }
+}
+
+/// A dense gap's one bundle: a stub from each source of `layer` (its right edge at
+/// canvas `x0`) and a stub to each target; the rows it spans, if any edge leaves.
+fn dense_bundle(
+    layer: &[crate::layout::Slot],
+    x0: u32,
+    gap: u32,
+    set: &mut impl FnMut(u32, u32, u8),
+) -> Option<(u32, u32)> {
+    let xm = x0 + 1;
+    let (mut lo, mut hi) = (u32::MAX, 0u32);
+    for (r, slot) in layer.iter().enumerate() {
+        let r = r as u32;
+        if slot.next.is_empty() {
+            continue;
+        }
+        set(x0, r, E | W);
+        (lo, hi) = (lo.min(r), hi.max(r));
+        for &t in &slot.next {
+            let t = t as u32;
+            for cx in xm + 1..x0 + gap {
+                set(cx, t, E | W);
+            }
+            (lo, hi) = (lo.min(t), hi.max(t));
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The edge cells (`bits`, one per viewport cell) as box characters, then each dense
+/// gap's bundle (column, first row, last row, edges) as a heavy line and its count.
+fn paint_edges(
+    buf: &mut Buffer,
+    vp: Viewport,
+    bits: &[u8],
+    bundles: &[(u32, u32, u32, usize)],
+    theme: &Theme,
+) {
+    let Viewport { area, ox: _, oy } = vp;
+    let (vw, vh) = (u32::from(area.width), u32::from(area.height));
+    for (i, b) in bits.iter().enumerate() {
+        if *b != 0 {
+            let (cx, cy) = (i as u32 % vw, i as u32 / vw);
+            if let Some(cell) = buf.cell_mut((area.x + cx as u16, area.y + cy as u16)) {
+                cell.set_char(box_char(*b)).set_style(theme.border);
+            }
+        }
+    }
+    for &(xm, lo, hi, edges) in bundles {
+        let (top, bottom) = (lo.max(oy), hi.min(oy + vh.saturating_sub(1)));
+        if top > bottom {
+            continue;
+        }
+        for y in top..=bottom {
+            put(buf, vp, (xm, y), "┃", theme.border);
+        }
+        let mid = top + (bottom - top) / 2;
+        put(buf, vp, (xm + 1, mid), &edges.to_string(), theme.warning);
+    }
+}
+
+/// Step `i`'s label at canvas (x0, cy), `w` wide, clickable where it is on screen.
+fn record_node(hits: &mut Hits, vp: Viewport, (x0, cy, w): (u32, u32, u32), i: usize) {
+    let Viewport { area, ox, oy } = vp;
+    if cy >= oy && cy < oy + u32::from(area.height) && x0 + w > ox {
+        let left = x0.max(ox);
+        let right = (x0 + w).min(ox + u32::from(area.width));
+        if right > left {
+            hits.record(
+                Rect {
+                    x: area.x + (left - ox) as u16,
+                    y: area.y + (cy - oy) as u16,
+                    width: (right - left) as u16,
+                    height: 1,
+                },
+                crate::app::Hit::Step(i),
+            );
         }
     }
 }

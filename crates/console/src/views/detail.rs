@@ -80,6 +80,97 @@ pub(crate) fn step_lines<'a>(
 ) -> Vec<Line<'a>> {
     let now = ui.clock(view);
     let mut lines = Vec::new();
+    lines.push(state_line(s, theme));
+    waiting_lines(view, ui, s, w, theme, &mut lines);
+    story_lines(s, w, theme, &mut lines);
+    let room = w.saturating_sub(LW).max(8);
+    let timing = timing(view, ui, s, now);
+    lines.push(kv("time", LW, styled(timing, theme.base), theme));
+    if let Some(l) = timeout_line(s, ui, now) {
+        // Wrapped, never cut: the pane beside the graph is narrow.
+        for (k, part) in wrap_text(&l, room).into_iter().enumerate() {
+            let label = if k == 0 { "timeout" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.base), theme));
+        }
+    }
+    if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
+        let left = if r > now {
+            format!("in {}", dur(now, r))
+        } else {
+            "now".into()
+        };
+        lines.push(kv(
+            "retry",
+            LW,
+            styled(format!("attempt {} {left}", s.attempts + 1), theme.warning),
+            theme,
+        ));
+    }
+    lines.extend(job_lines(s, now, theme));
+    lines.extend(probe_lines(s, now, w, theme));
+    if let Some(p) = &s.pool {
+        lines.push(kv("pool", LW, styled(p.clone(), theme.base), theme));
+    }
+    for (k, a) in wrap_text(&s.action, w.saturating_sub(LW).max(8))
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(kv(
+            if k == 0 { "action" } else { "" },
+            LW,
+            styled(a, theme.base),
+            theme,
+        ));
+    }
+    if !s.needs.is_empty() {
+        let needs: Vec<String> = s
+            .needs
+            .iter()
+            .filter_map(|&i| view.steps.get(i))
+            .map(|n| format!("{} {}", crate::views::common::step_glyph(n), n.id))
+            .collect();
+        let room = w.saturating_sub(LW);
+        lines.push(kv(
+            "needs",
+            LW,
+            styled(fit(&needs.join("  "), room), theme.base),
+            theme,
+        ));
+    }
+    // A value wider than the pane ends in `…`, so a cut value never reads as whole.
+    for (k, (key, v)) in s.outputs.iter().enumerate() {
+        lines.push(kv(
+            if k == 0 { "outputs" } else { "" },
+            LW,
+            styled(
+                fit(&format!("{key} = {v}"), w.saturating_sub(LW)),
+                theme.base,
+            ),
+            theme,
+        ));
+    }
+    for (k, (key, v)) in s.inputs.iter().enumerate() {
+        lines.push(kv(
+            if k == 0 { "approved" } else { "" },
+            LW,
+            styled(
+                fit(
+                    &format!("{key} = {}", baton_model::sanitize::one_line(v)),
+                    w.saturating_sub(LW),
+                ),
+                theme.base,
+            ),
+            theme,
+        ));
+    }
+    if let Some(e) = &s.error {
+        lines.extend(error_lines(e, w, theme));
+    }
+    lines
+}
+
+/// The step's state, attempt, exit code and signal.
+fn state_line<'a>(s: &StepView, theme: &Theme) -> Line<'a> {
     let mut state = vec![styled(
         format!("{} {}", crate::views::common::step_glyph(s), s.state),
         theme.state(s.state),
@@ -103,12 +194,22 @@ pub(crate) fn step_lines<'a>(
     if let Some(sig) = s.signal {
         state.push(styled(format!("   signal {sig}"), theme.error));
     }
-    lines.push(Line::from(
+    Line::from(
         std::iter::once(styled(format!("{:LW$}", "state"), theme.dim))
             .chain(state)
             .collect::<Vec<_>>(),
-    ));
-    // A step waiting on a person says for what and who may decide (issue 28 point 9).
+    )
+}
+
+/// A step waiting on a person says for what and who may decide (issue 28 point 9).
+fn waiting_lines<'a>(
+    view: &RunView,
+    ui: &UiState,
+    s: &StepView,
+    w: usize,
+    theme: &Theme,
+    lines: &mut Vec<Line<'a>>,
+) {
     if let Some(item) = baton_model::inbox::waiting(view, &ui.operator)
         .into_iter()
         .find(|i| i.step == s.id)
@@ -126,6 +227,11 @@ pub(crate) fn step_lines<'a>(
         };
         lines.push(kv("who", LW, styled(you, theme.base), theme));
     }
+}
+
+/// Why the step is where it is: left running, waiting, cached, its condition, its
+/// fallback, a mark, a question, a hold, why it did not run.
+fn story_lines<'a>(s: &StepView, w: usize, theme: &Theme, lines: &mut Vec<Line<'a>>) {
     if let Some(l) = &s.left_running {
         lines.push(Line::from(vec![
             styled(format!("{:LW$}", "left"), theme.dim),
@@ -213,9 +319,13 @@ pub(crate) fn step_lines<'a>(
             lines.push(kv(label, LW, styled(part, theme.warning), theme));
         }
     }
+}
+
+/// When it started and ended, or how long it has waited, run or been up.
+fn timing(view: &RunView, ui: &UiState, s: &StepView, now: Timestamp) -> String {
     // The step's duration is `show`'s: its latest attempt's run time.
     let took = s.duration(now).map(human_duration);
-    let timing = match (s.started_at, s.finished_at) {
+    match (s.started_at, s.finished_at) {
         (Some(a), Some(b)) => format!(
             "{} → {}{}",
             in_run(ui, view.started_at, a, now),
@@ -243,89 +353,7 @@ pub(crate) fn step_lines<'a>(
             Some(q) => format!("queued {}", in_run(ui, view.started_at, q, now)),
             None => "not started".into(),
         },
-    };
-    lines.push(kv("time", LW, styled(timing, theme.base), theme));
-    if let Some(l) = timeout_line(s, ui, now) {
-        // Wrapped, never cut: the pane beside the graph is narrow.
-        for (k, part) in wrap_text(&l, room).into_iter().enumerate() {
-            let label = if k == 0 { "timeout" } else { "" };
-            lines.push(kv(label, LW, styled(part, theme.base), theme));
-        }
     }
-    if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
-        let left = if r > now {
-            format!("in {}", dur(now, r))
-        } else {
-            "now".into()
-        };
-        lines.push(kv(
-            "retry",
-            LW,
-            styled(format!("attempt {} {left}", s.attempts + 1), theme.warning),
-            theme,
-        ));
-    }
-    lines.extend(job_lines(s, now, theme));
-    lines.extend(probe_lines(s, now, w, theme));
-    if let Some(p) = &s.pool {
-        lines.push(kv("pool", LW, styled(p.clone(), theme.base), theme));
-    }
-    for (k, a) in wrap_text(&s.action, w.saturating_sub(LW).max(8))
-        .into_iter()
-        .enumerate()
-    {
-        lines.push(kv(
-            if k == 0 { "action" } else { "" },
-            LW,
-            styled(a, theme.base),
-            theme,
-        ));
-    }
-    if !s.needs.is_empty() {
-        let needs: Vec<String> = s
-            .needs
-            .iter()
-            .filter_map(|&i| view.steps.get(i))
-            .map(|n| format!("{} {}", crate::views::common::step_glyph(n), n.id))
-            .collect();
-        let room = w.saturating_sub(LW);
-        lines.push(kv(
-            "needs",
-            LW,
-            styled(fit(&needs.join("  "), room), theme.base),
-            theme,
-        ));
-    }
-    // A value wider than the pane ends in `…`, so a cut value never reads as whole.
-    for (k, (key, v)) in s.outputs.iter().enumerate() {
-        lines.push(kv(
-            if k == 0 { "outputs" } else { "" },
-            LW,
-            styled(
-                fit(&format!("{key} = {v}"), w.saturating_sub(LW)),
-                theme.base,
-            ),
-            theme,
-        ));
-    }
-    for (k, (key, v)) in s.inputs.iter().enumerate() {
-        lines.push(kv(
-            if k == 0 { "approved" } else { "" },
-            LW,
-            styled(
-                fit(
-                    &format!("{key} = {}", baton_model::sanitize::one_line(v)),
-                    w.saturating_sub(LW),
-                ),
-                theme.base,
-            ),
-            theme,
-        ));
-    }
-    if let Some(e) = &s.error {
-        lines.extend(error_lines(e, w, theme));
-    }
-    lines
 }
 
 /// The latest attempt's cluster job: its executor and id, what the cluster says of it

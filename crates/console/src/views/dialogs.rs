@@ -34,46 +34,8 @@ pub(crate) fn gate(
             .iter()
             .find(|w| !here && w.run_id == r && w.step == d.step_id)
     });
-    let mut info: Vec<Line> = match (g, elsewhere) {
-        (Some(g), _) => gate_lines(g, view, ui, body_w, theme),
-        (None, Some(w)) => {
-            let mut l: Vec<Line> = wrap_text(&w.prompt, body_w)
-                .into_iter()
-                .map(|t| Line::from(styled(t, theme.title)))
-                .collect();
-            l.push(Line::from(styled(
-                format!(
-                    "run {} ({}, {}) · who: {}",
-                    crate::app::short_id(&w.run_id, &ui.run_ids),
-                    w.workflow,
-                    w.run_state,
-                    w.who()
-                ),
-                theme.base,
-            )));
-            l
-        }
-        (None, None) => vec![Line::from(styled(
-            "this gate is no longer open",
-            theme.warning,
-        ))],
-    };
-    let who = if d.decision == Decision::Approve {
-        Line::from(styled(format!("you approve as {}", ui.operator), theme.dim))
-    } else if d.decision == Decision::PushBack {
-        Line::from(styled(
-            format!(
-                "you push back as {}; the revised steps run again with your feedback",
-                ui.operator
-            ),
-            theme.dim,
-        ))
-    } else {
-        Line::from(styled(
-            format!("you reject as {}; the step will not run", ui.operator),
-            theme.dim,
-        ))
-    };
+    let mut info = gate_info(g, elsewhere, view, ui, body_w, theme);
+    let who = who_line(d, ui, theme);
     if d.review {
         // The diff takes the gate's context and the fields' place, as tall as the
         // screen allows; it is laid out once the dialog's room is known.
@@ -147,6 +109,92 @@ pub(crate) fn gate(
         ..inner
     };
     frame.render_widget(Paragraph::new(field_text).style(theme.base), fields_r);
+    reason_box(frame, d, box_r, theme);
+    if err_h > 0 && !err_lines.is_empty() {
+        let err_r = Rect {
+            y: hint_y - err_h,
+            height: err_h,
+            ..inner
+        };
+        render_error(frame, err_r, err_lines, theme);
+    }
+    let hints = gate_hints(d, keys, theme);
+    frame.render_widget(
+        Paragraph::new(hints),
+        Rect {
+            y: hint_y,
+            height: 1,
+            ..inner
+        },
+    );
+}
+
+/// The refusal under the reason box, in the error colour.
+fn render_error(frame: &mut Frame, r: Rect, err_lines: Vec<String>, theme: &Theme) {
+    let lines: Vec<Line> = err_lines
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.error)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), r);
+}
+
+/// The gate's context: the gate itself, or what the inbox knows of another run's.
+fn gate_info<'a>(
+    g: Option<&baton_model::GateView>,
+    elsewhere: Option<&baton_model::inbox::Waiting>,
+    view: &RunView,
+    ui: &UiState,
+    body_w: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    match (g, elsewhere) {
+        (Some(g), _) => gate_lines(g, view, ui, body_w, theme),
+        (None, Some(w)) => {
+            let mut l: Vec<Line> = wrap_text(&w.prompt, body_w)
+                .into_iter()
+                .map(|t| Line::from(styled(t, theme.title)))
+                .collect();
+            l.push(Line::from(styled(
+                format!(
+                    "run {} ({}, {}) · who: {}",
+                    crate::app::short_id(&w.run_id, &ui.run_ids),
+                    w.workflow,
+                    w.run_state,
+                    w.who()
+                ),
+                theme.base,
+            )));
+            l
+        }
+        (None, None) => vec![Line::from(styled(
+            "this gate is no longer open",
+            theme.warning,
+        ))],
+    }
+}
+
+/// Who decides, and what the decision does.
+fn who_line<'a>(d: &GateDialog, ui: &UiState, theme: &Theme) -> Line<'a> {
+    if d.decision == Decision::Approve {
+        Line::from(styled(format!("you approve as {}", ui.operator), theme.dim))
+    } else if d.decision == Decision::PushBack {
+        Line::from(styled(
+            format!(
+                "you push back as {}; the revised steps run again with your feedback",
+                ui.operator
+            ),
+            theme.dim,
+        ))
+    } else {
+        Line::from(styled(
+            format!("you reject as {}; the step will not run", ui.operator),
+            theme.dim,
+        ))
+    }
+}
+
+/// The reason (or feedback) box, titled with whether it is required.
+fn reason_box(frame: &mut Frame, d: &GateDialog, box_r: Rect, theme: &Theme) {
     let mut ta = d.reason.clone();
     let label = match d.decision {
         Decision::Approve => " Reason (optional) ",
@@ -158,21 +206,10 @@ pub(crate) fn gate(
     ta.set_cursor_line_style(theme.base);
     ta.set_placeholder_style(theme.dim);
     frame.render_widget(&ta, box_r);
-    if err_h > 0 && !err_lines.is_empty() {
-        let lines: Vec<Line> = err_lines
-            .into_iter()
-            .map(|l| Line::from(styled(l, theme.error)))
-            .collect();
-        frame.render_widget(
-            Paragraph::new(lines),
-            Rect {
-                y: hint_y - err_h,
-                height: err_h,
-                ..inner
-            },
-        );
-    }
-    // The keys in force (a `[keys]` rebinding shows here too), the decision named.
+}
+
+/// The keys in force (a `[keys]` rebinding shows here too), the decision named.
+fn gate_hints<'a>(d: &GateDialog, keys: &crate::keymap::Keymap, theme: &Theme) -> Line<'a> {
     let mut spans = Vec::new();
     let offered = |_: crate::keymap::Context, a: &crate::app::Action| d.offers(a);
     for (label, what) in keys.hints(crate::keymap::Context::GateDialog, offered) {
@@ -188,15 +225,7 @@ pub(crate) fn gate(
         spans.push(styled(label.to_string(), theme.key));
         spans.push(styled(format!(" {what}"), theme.dim));
     }
-    let hints = Line::from(spans);
-    frame.render_widget(
-        Paragraph::new(hints),
-        Rect {
-            y: hint_y,
-            height: 1,
-            ..inner
-        },
-    );
+    Line::from(spans)
 }
 
 /// The values the approver changed, against what the gate proposed, before the final
@@ -367,13 +396,39 @@ pub(crate) fn confirm(
     ids: &crate::app::RunIds,
     theme: &Theme,
 ) {
+    let (title, text) = confirm_text(d, runs, ids);
+    // The quit's three buttons and their keys need a little more room.
+    let widest = if d.what == ConfirmWhat::Quit { 64 } else { 60 };
+    let w = area.width.saturating_sub(4).min(widest);
+    let lines_txt = super::common::wrap_text(&text, w.saturating_sub(4) as usize);
+    let h = lines_txt.len() as u16 + 5;
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(styled(title, theme.warning), theme, true).style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let mut lines: Vec<Line> = lines_txt
+        .into_iter()
+        .map(|l| Line::from(styled(format!(" {l}"), theme.base)))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(confirm_buttons(d, theme));
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// A confirmation's title and text: what is about to happen, in words.
+fn confirm_text(
+    d: &ConfirmDialog,
+    runs: &[std::sync::Arc<baton_model::RunSummary>],
+    ids: &crate::app::RunIds,
+) -> (&'static str, String) {
     let short = |id: &str| crate::app::short_id(id, ids).to_string();
     // A run named with its workflow: a short id alone is hard to tell from its neighbours.
     let named = |id: &str| match runs.iter().find(|r| r.id == id) {
         Some(r) => format!("{} ({})", short(id), r.workflow),
         None => short(id),
     };
-    let (title, text) = match &d.what {
+    match &d.what {
         ConfirmWhat::Quit => {
             let ids: Vec<String> = d.runs.iter().map(|r| named(r)).collect();
             let (title, them, resume) = match d.runs.as_slice() {
@@ -448,22 +503,11 @@ pub(crate) fn confirm(
                 ),
             )
         }
-    };
-    // The quit's three buttons and their keys need a little more room.
-    let widest = if d.what == ConfirmWhat::Quit { 64 } else { 60 };
-    let w = area.width.saturating_sub(4).min(widest);
-    let lines_txt = super::common::wrap_text(&text, w.saturating_sub(4) as usize);
-    let h = lines_txt.len() as u16 + 5;
-    let r = centered(area, w, h);
-    frame.render_widget(Clear, r);
-    let block = panel(styled(title, theme.warning), theme, true).style(theme.base);
-    let inner = block.inner(r);
-    frame.render_widget(block, r);
-    let mut lines: Vec<Line> = lines_txt
-        .into_iter()
-        .map(|l| Line::from(styled(format!(" {l}"), theme.base)))
-        .collect();
-    lines.push(Line::from(""));
+    }
+}
+
+/// The buttons, the focused one lit, and their keys.
+fn confirm_buttons<'a>(d: &ConfirmDialog, theme: &Theme) -> Line<'a> {
     let btn = |label: &str, on: bool| {
         styled(
             format!("[ {label} ]"),
@@ -474,7 +518,7 @@ pub(crate) fn confirm(
             },
         )
     };
-    lines.push(Line::from(if d.what == ConfirmWhat::Quit {
+    Line::from(if d.what == ConfirmWhat::Quit {
         use crate::app::QuitButton;
         vec![
             styled(" ", theme.base),
@@ -493,8 +537,7 @@ pub(crate) fn confirm(
             btn("Yes", d.yes),
             styled("   y/n · ←→ · Enter", theme.dim),
         ]
-    }));
-    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+    })
 }
 
 /// `24.60` for cost, `500` for calls and tokens.

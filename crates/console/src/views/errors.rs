@@ -108,31 +108,35 @@ pub(crate) fn render(
     );
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
     if detail_h > 0 {
-        let e = &view.errors[sel];
         let bottom = Rect {
             y: area.y + area.height - detail_h,
             height: detail_h,
             ..area
         };
-        let block = panel(
-            " Suggestion · Enter: context and log · r: retry ",
-            theme,
-            false,
-        );
-        let inner = block.inner(bottom);
-        frame.render_widget(block, bottom);
-        let mut l: Vec<Line> = wrap_text(&e.suggestion, inner.width as usize)
-            .into_iter()
-            .map(|s| Line::from(styled(s, theme.accent)))
-            .collect();
-        l.push(Line::from(styled(
-            if e.retryable {
-                "retrying may help"
-            } else {
-                "retrying alone will not help"
-            },
-            theme.dim,
-        )));
-        frame.render_widget(Paragraph::new(l).style(theme.base), inner);
+        render_suggestion(frame, bottom, &view.errors[sel], theme);
     }
+}
+
+/// The selected error's suggestion, and whether retrying may help.
+fn render_suggestion(frame: &mut Frame, bottom: Rect, e: &baton_model::ErrorRecord, theme: &Theme) {
+    let block = panel(
+        " Suggestion · Enter: context and log · r: retry ",
+        theme,
+        false,
+    );
+    let inner = block.inner(bottom);
+    frame.render_widget(block, bottom);
+    let mut l: Vec<Line> = wrap_text(&e.suggestion, inner.width as usize)
+        .into_iter()
+        .map(|s| Line::from(styled(s, theme.accent)))
+        .collect();
+    l.push(Line::from(styled(
+        if e.retryable {
+            "retrying may help"
+        } else {
+            "retrying alone will not help"
+        },
+        theme.dim,
+    )));
+    frame.render_widget(Paragraph::new(l).style(theme.base), inner);
 }

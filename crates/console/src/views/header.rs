@@ -54,15 +54,32 @@ pub(crate) fn render(
     hits: &mut Hits,
 ) {
     let now = ui.clock(view);
+    // Below 110 columns the labels shrink so the numbers still fit in 80.
+    let narrow = area.width < 110;
+    let l1 = identity_line(view, ui, area, narrow, theme);
+    let l2 = health_line(view, now, narrow, theme);
+    let mut l3 = tabs_line(view, ui, area, theme, hits);
+    progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]).style(theme.base),
+        area,
+    );
+}
+
+/// Identity and counts: workflow, run, state, read-only, engine or viewer, elapsed, budget.
+fn identity_line<'a>(
+    view: &RunView,
+    ui: &UiState,
+    area: Rect,
+    narrow: bool,
+    theme: &Theme,
+) -> Vec<Span<'a>> {
+    let now = ui.clock(view);
     let elapsed = match (view.started_at, view.finished_at) {
         (Some(s), Some(f)) => dur(s, f),
         (Some(s), None) => dur(s, now),
         _ => "–".into(),
     };
-    let gates = view.gates.len();
-    let open_errors = view.open_errors();
-    // Below 110 columns the labels shrink so the numbers still fit in 80.
-    let narrow = area.width < 110;
     let mut l1 = vec![
         styled(" ◆ ", theme.accent),
         styled(view.workflow.clone(), theme.title),
@@ -106,50 +123,70 @@ pub(crate) fn render(
     // The gates and errors are counted on the tab line (`Approvals (2)  Errors (3)`):
     // this line's room goes to engine-or-viewer and the budget.
     if let Some(b) = &view.budget {
-        let mut parts = Vec::new();
-        match b.cost {
-            Some((used, max)) => parts.push(format!("${used:.2}/${max:.2}")),
-            None if b.used_cost > 0.0 => parts.push(format!("${:.2}", b.used_cost)),
-            None => {}
-        }
-        if let Some((used, max)) = b.calls {
-            parts.push(format!("{used}/{max} calls"));
-        }
-        match b.tokens {
-            Some((used, max)) => parts.push(format!("{used}/{max} tok")),
-            None if b.used_tokens > 0 => parts.push(format!("{} tok", b.used_tokens)),
-            None => {}
-        }
-        // Whole figures or none: `5300/600` is never cut to `5300/6`, and a figure
-        // left out is marked `…` (`h` shows them all).
-        // Narrow: no label; each figure says what it is (`$`, `calls`, `tok`).
-        let label = if narrow { "  " } else { "  budget " };
-        let used: usize = l1.iter().map(|s| s.width()).sum::<usize>() + label.len();
-        let text = budget_text(&parts, if narrow { 1 } else { parts.len() }, |t| {
-            used + text_width(t) <= area.width as usize
-        });
-        let near = [
-            b.cost.map(|(u, m)| u / m.max(f64::EPSILON)),
-            b.calls.map(|(u, m)| u as f64 / m.max(1) as f64),
-            b.tokens.map(|(u, m)| u as f64 / m.max(1) as f64),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|f| f >= 0.8);
-        if let Some(text) = text {
-            l1.push(styled(label, theme.dim));
-            l1.push(styled(text, if near { theme.warning } else { theme.base }));
-            // The pace and the time left to the nearest ceiling, when there is room.
-            if let Some(pace) = pace_text(b) {
-                let pace = format!(" · {pace}");
-                let used: usize = l1.iter().map(|s| s.width()).sum();
-                if used + text_width(&pace) <= area.width as usize {
-                    l1.push(styled(pace, if near { theme.warning } else { theme.dim }));
-                }
+        budget_spans(&mut l1, b, area, narrow, theme);
+    }
+    l1
+}
+
+/// The budget's figures, as many as fit whole, and its pace when there is room.
+fn budget_spans(
+    l1: &mut Vec<Span<'_>>,
+    b: &baton_model::view::BudgetView,
+    area: Rect,
+    narrow: bool,
+    theme: &Theme,
+) {
+    let mut parts = Vec::new();
+    match b.cost {
+        Some((used, max)) => parts.push(format!("${used:.2}/${max:.2}")),
+        None if b.used_cost > 0.0 => parts.push(format!("${:.2}", b.used_cost)),
+        None => {}
+    }
+    if let Some((used, max)) = b.calls {
+        parts.push(format!("{used}/{max} calls"));
+    }
+    match b.tokens {
+        Some((used, max)) => parts.push(format!("{used}/{max} tok")),
+        None if b.used_tokens > 0 => parts.push(format!("{} tok", b.used_tokens)),
+        None => {}
+    }
+    // Whole figures or none: `5300/600` is never cut to `5300/6`, and a figure
+    // left out is marked `…` (`h` shows them all).
+    // Narrow: no label; each figure says what it is (`$`, `calls`, `tok`).
+    let label = if narrow { "  " } else { "  budget " };
+    let used: usize = l1.iter().map(|s| s.width()).sum::<usize>() + label.len();
+    let text = budget_text(&parts, if narrow { 1 } else { parts.len() }, |t| {
+        used + text_width(t) <= area.width as usize
+    });
+    let near = [
+        b.cost.map(|(u, m)| u / m.max(f64::EPSILON)),
+        b.calls.map(|(u, m)| u as f64 / m.max(1) as f64),
+        b.tokens.map(|(u, m)| u as f64 / m.max(1) as f64),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|f| f >= 0.8);
+    if let Some(text) = text {
+        l1.push(styled(label, theme.dim));
+        l1.push(styled(text, if near { theme.warning } else { theme.base }));
+        // The pace and the time left to the nearest ceiling, when there is room.
+        if let Some(pace) = pace_text(b) {
+            let pace = format!(" · {pace}");
+            let used: usize = l1.iter().map(|s| s.width()).sum();
+            if used + text_width(&pace) <= area.width as usize {
+                l1.push(styled(pace, if near { theme.warning } else { theme.dim }));
             }
         }
     }
+}
 
+/// Health and signals: the gauge, quality, throughput, failed share, latency, queue.
+fn health_line<'a>(
+    view: &RunView,
+    now: baton_model::Timestamp,
+    narrow: bool,
+    theme: &Theme,
+) -> Vec<Span<'a>> {
     let h = &view.health;
     // Under 110 columns every signal still fits on the line: a shorter gauge and label.
     let cells = if narrow { 5 } else { 10 };
@@ -213,7 +250,20 @@ pub(crate) fn render(
         styled(if narrow { " run " } else { "  running " }, theme.dim),
         styled(s.running.to_string(), theme.base),
     ];
+    l2
+}
 
+/// The tabs, each numbered, with its count and a click area; titles shorten to fit.
+fn tabs_line<'a>(
+    view: &RunView,
+    ui: &UiState,
+    area: Rect,
+    theme: &Theme,
+    hits: &mut Hits,
+) -> Vec<Span<'a>> {
+    let now = ui.clock(view);
+    let gates = view.gates.len();
+    let open_errors = view.open_errors();
     let mut l3 = vec![Span::raw(" ")];
     let count = |t: &Tab| match t {
         Tab::Approvals if gates > 0 => format!(" ({gates})"),
@@ -262,11 +312,7 @@ pub(crate) fn render(
         l3.push(styled(label, st));
         l3.push(styled(" ".repeat(gap), theme.base));
     }
-    progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);
-    frame.render_widget(
-        Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]).style(theme.base),
-        area,
-    );
+    l3
 }
 
 /// The judged steps' failed share as the header says it (issue 45 point 6): a share

@@ -3,11 +3,12 @@
 //! draws only the lines the shell put in `LogState::window`.
 use super::common::{count, panel, styled};
 use crate::app::Hits;
+use crate::app::LogState;
 use crate::app::{Hit, UiState};
 use crate::logfile::{fold, fold_char};
 use crate::output::{log_line, plain};
 use crate::theme::Theme;
-use baton_model::RunView;
+use baton_model::{RunView, StepView};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -36,50 +37,11 @@ pub(crate) fn render(
     };
     let n = log.total;
     let attempt = log.attempt_of(s.attempts);
-    let mut title = vec![
-        styled(format!(" Log · {} ", s.id), theme.title),
-        styled(
-            format!(
-                "attempt {attempt}/{} · {} ",
-                s.attempts,
-                count(n, "line", "lines")
-            ),
-            theme.dim,
-        ),
-        styled(
-            if log.follow {
-                "· follow "
-            } else {
-                "· paused "
-            },
-            if log.follow { theme.ok } else { theme.warning },
-        ),
-        styled(if log.wrap { "· wrap " } else { "" }, theme.dim),
-        styled(if log.timestamps { "· times " } else { "" }, theme.dim),
-    ];
-    if !log.search.is_empty() {
-        let state = match log.matched {
-            Some(m) => format!("line {}", m + 1),
-            None if log.searching => String::new(),
-            None => "(no match)".into(),
-        };
-        title.push(styled(
-            format!("· /{} {state} ", log.search),
-            theme.search_match,
-        ));
-    }
-    let block = panel(Line::from(title), theme, true);
+    let block = panel(title(log, s, attempt, theme), theme, true);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if n == 0 {
-        let msg = match (&log.source, &s.log_path) {
-            (Some(p), _) => format!("no output yet (log file: {p})"),
-            (None, Some(_)) if attempt < s.attempts => {
-                format!("attempt {attempt} left no log file")
-            }
-            (None, Some(p)) => format!("no output yet (log file: {})", p.display()),
-            (None, None) => "the step has not run".into(),
-        };
+        let msg = no_output(log, s, attempt);
         frame.render_widget(Paragraph::new(styled(msg, theme.dim)), inner);
         return;
     }
@@ -113,25 +75,7 @@ pub(crate) fn render(
             1
         }
     };
-    // Following: the rows end with the last line; else they start at `first_shown`.
-    let range = if log.follow {
-        let mut start = n;
-        let mut used = 0;
-        while start > 0 && used + height(start - 1) <= rows {
-            used += height(start - 1);
-            start -= 1;
-        }
-        start.min(n - 1)..n
-    } else {
-        let start = log.first_shown();
-        let mut end = start;
-        let mut used = 0;
-        while end < n && (end == start || used + height(end) <= rows) {
-            used += height(end);
-            end += 1;
-        }
-        start..end
-    };
+    let range = shown_range(log, rows, &height);
     // Each line on screen is a click target (it marks the line; `y` copies it).
     let mut y = inner.y;
     for i in range.clone() {
@@ -180,6 +124,84 @@ pub(crate) fn render(
         p = p.wrap(Wrap { trim: false });
     }
     frame.render_widget(p, inner);
+}
+
+/// The log's title: step, attempt, lines, follow/paused, wrap, times, the search.
+fn title<'a>(log: &LogState, s: &StepView, attempt: u32, theme: &Theme) -> Line<'a> {
+    let n = log.total;
+    let mut title = vec![
+        styled(format!(" Log · {} ", s.id), theme.title),
+        styled(
+            format!(
+                "attempt {attempt}/{} · {} ",
+                s.attempts,
+                count(n, "line", "lines")
+            ),
+            theme.dim,
+        ),
+        styled(
+            if log.follow {
+                "· follow "
+            } else {
+                "· paused "
+            },
+            if log.follow { theme.ok } else { theme.warning },
+        ),
+        styled(if log.wrap { "· wrap " } else { "" }, theme.dim),
+        styled(if log.timestamps { "· times " } else { "" }, theme.dim),
+    ];
+    if !log.search.is_empty() {
+        let state = match log.matched {
+            Some(m) => format!("line {}", m + 1),
+            None if log.searching => String::new(),
+            None => "(no match)".into(),
+        };
+        title.push(styled(
+            format!("· /{} {state} ", log.search),
+            theme.search_match,
+        ));
+    }
+    Line::from(title)
+}
+
+/// Why there is no line to show yet.
+fn no_output(log: &LogState, s: &StepView, attempt: u32) -> String {
+    match (&log.source, &s.log_path) {
+        (Some(p), _) => format!("no output yet (log file: {p})"),
+        (None, Some(_)) if attempt < s.attempts => {
+            format!("attempt {attempt} left no log file")
+        }
+        (None, Some(p)) => format!("no output yet (log file: {})", p.display()),
+        (None, None) => "the step has not run".into(),
+    }
+}
+
+/// The lines that fit in `rows` rows (`height` of each): following, the rows end with
+/// the last line; else they start at `first_shown`.
+fn shown_range(
+    log: &LogState,
+    rows: usize,
+    height: &impl Fn(usize) -> usize,
+) -> std::ops::Range<usize> {
+    let n = log.total;
+    if log.follow {
+        let mut start = n;
+        let mut used = 0;
+        while start > 0 && used + height(start - 1) <= rows {
+            used += height(start - 1);
+            start -= 1;
+        }
+        start.min(n - 1)..n
+    } else {
+        let start = log.first_shown();
+        let mut end = start;
+        let mut used = 0;
+        while end < n && (end == start || used + height(end) <= rows) {
+            used += height(end);
+            end += 1;
+        }
+        start..end
+    }
 }
 
 /// `line` with every (case-insensitive) occurrence of `needle` drawn in `mark` over

@@ -76,19 +76,7 @@ pub(crate) fn render(
     if top > 0 {
         lines.push(Line::from(""));
     }
-    lines.push(Line::from(styled(
-        format!(
-            "  {}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
-            pad("run", iw),
-            "workflow",
-            "state",
-            "started",
-            "took",
-            "steps",
-            "health"
-        ) + if forks { "  fork of" } else { "" },
-        theme.dim,
-    )));
+    lines.push(header_line(tw, iw, forks, theme));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
         let cur = if r.id == view.run_id { "●" } else { " " };
@@ -131,28 +119,50 @@ pub(crate) fn render(
         crate::app::Hit::Run,
     );
     if let Some(r) = vis.get(sel).map(|&i| &ui.runs[i]) {
-        let mut hint = if r.state == RunState::Interrupted {
-            "Enter: open · R: resume this interrupted run".to_string()
-        } else {
-            "Enter: open".to_string()
-        };
-        // The fork's link both ways: where it came from, and the runs forked from it.
-        if let Some(f) = &r.forked_from {
-            let from = short_id(&f.run, &ui.run_ids);
-            hint.push_str(&format!(" · forked from run {from} at {}", f.step));
-        }
-        let into: Vec<String> = ui
-            .runs
-            .iter()
-            .filter_map(|o| {
-                let f = o.forked_from.as_ref().filter(|f| f.run == r.id)?;
-                Some(format!("{} at {}", short_id(&o.id, &ui.run_ids), f.step))
-            })
-            .collect();
-        if !into.is_empty() {
-            hint.push_str(&format!(" · forked into run {}", into.join(", run ")));
-        }
-        lines.push(Line::from(styled(hint, theme.dim)));
+        lines.push(Line::from(styled(hint(ui, r), theme.dim)));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The table's column names (`fork of` when a fork shows).
+fn header_line<'a>(tw: usize, iw: usize, forks: bool, theme: &Theme) -> Line<'a> {
+    Line::from(styled(
+        format!(
+            "  {}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
+            pad("run", iw),
+            "workflow",
+            "state",
+            "started",
+            "took",
+            "steps",
+            "health"
+        ) + if forks { "  fork of" } else { "" },
+        theme.dim,
+    ))
+}
+
+/// The selected run's keys, and its fork links both ways.
+fn hint(ui: &UiState, r: &baton_model::RunSummary) -> String {
+    let mut hint = if r.state == RunState::Interrupted {
+        "Enter: open · R: resume this interrupted run".to_string()
+    } else {
+        "Enter: open".to_string()
+    };
+    // The fork's link both ways: where it came from, and the runs forked from it.
+    if let Some(f) = &r.forked_from {
+        let from = short_id(&f.run, &ui.run_ids);
+        hint.push_str(&format!(" · forked from run {from} at {}", f.step));
+    }
+    let into: Vec<String> = ui
+        .runs
+        .iter()
+        .filter_map(|o| {
+            let f = o.forked_from.as_ref().filter(|f| f.run == r.id)?;
+            Some(format!("{} at {}", short_id(&o.id, &ui.run_ids), f.step))
+        })
+        .collect();
+    if !into.is_empty() {
+        hint.push_str(&format!(" · forked into run {}", into.join(", run ")));
+    }
+    hint
 }

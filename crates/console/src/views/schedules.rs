@@ -33,23 +33,7 @@ pub(crate) fn render(
     let b = &ui.schedules;
     let n = ui.schedule_lines();
     let shown = ui.shown_schedules();
-    let note = crate::app::filter_note(&ui.schedules_filter, shown.len());
-    let mut failing: Vec<&str> = b
-        .rows
-        .iter()
-        .filter(|l| l.error.is_some())
-        .map(|l| l.row.file.as_str())
-        .chain(b.broken.iter().map(|(f, _)| f.as_str()))
-        .collect();
-    failing.sort_unstable();
-    failing.dedup();
-    let title = match failing.len() {
-        0 => format!(" Schedules · {} served{note} ", b.rows.len()),
-        bad => format!(
-            " Schedules · {} served · {bad} file(s) do not load{note} ",
-            b.rows.len()
-        ),
-    };
+    let title = title(ui, shown.len());
     let list_h = if shown.is_empty() {
         area.height
     } else {
@@ -63,12 +47,7 @@ pub(crate) fn render(
     let inner = block.inner(list);
     frame.render_widget(block, list);
     if n == 0 {
-        let text = "no schedules served: `baton serve --workflows DIR` serves the [[schedule]] blocks of DIR's workflows";
-        let lines: Vec<Line> = wrap_text(text, inner.width.max(1) as usize)
-            .into_iter()
-            .map(|l| Line::from(styled(l, theme.dim)))
-            .collect();
-        frame.render_widget(Paragraph::new(lines), inner);
+        render_none_served(frame, inner, theme);
         return;
     }
     let cells: Vec<[String; 5]> = b
@@ -147,6 +126,38 @@ pub(crate) fn render(
     {
         render_detail(frame, detail, pick, ui, now, theme);
     }
+}
+
+/// The list's title: how many are served, how many files do not load, the filter.
+fn title(ui: &UiState, shown: usize) -> String {
+    let b = &ui.schedules;
+    let note = crate::app::filter_note(&ui.schedules_filter, shown);
+    let mut failing: Vec<&str> = b
+        .rows
+        .iter()
+        .filter(|l| l.error.is_some())
+        .map(|l| l.row.file.as_str())
+        .chain(b.broken.iter().map(|(f, _)| f.as_str()))
+        .collect();
+    failing.sort_unstable();
+    failing.dedup();
+    match failing.len() {
+        0 => format!(" Schedules · {} served{note} ", b.rows.len()),
+        bad => format!(
+            " Schedules · {} served · {bad} file(s) do not load{note} ",
+            b.rows.len()
+        ),
+    }
+}
+
+/// What to do when nothing is served.
+fn render_none_served(frame: &mut Frame, inner: Rect, theme: &Theme) {
+    let text = "no schedules served: `baton serve --workflows DIR` serves the [[schedule]] blocks of DIR's workflows";
+    let lines: Vec<Line> = wrap_text(text, inner.width.max(1) as usize)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.dim)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// Each column's width (0: not drawn): as wide as its widest cell, up to its cap; the

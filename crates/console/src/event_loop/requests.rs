@@ -1,0 +1,157 @@
+//! What the loop sends to the console's service, each request with the future of its
+//! answer as an action.
+use crate::app::{Action, Request};
+use baton_link::ConsoleRequest;
+use baton_model::{CommandOutcome, Refusal};
+use futures::future::BoxFuture;
+use tokio::sync::oneshot;
+
+/// A request to the console's service sent; the future is its answer as an action.
+/// Exit, edit and copy are the loop's own: they send nothing.
+pub(super) fn send(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    req: Request,
+) -> Option<BoxFuture<'static, Action>> {
+    match req {
+        Request::Exit(_) | Request::Edit(_) | Request::Copy(_) => None,
+        Request::DeleteRun(run_id) => {
+            let asked = ask(requests, "delete", |reply| ConsoleRequest::DeleteRun {
+                run_id: run_id.clone(),
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::Deleted {
+                    run_id,
+                    result: asked.await,
+                }
+            }))
+        }
+        Request::Command(command) => Some(send_command(requests, None, command)),
+        Request::Schedule {
+            act,
+            target,
+            reason,
+        } => {
+            let (tx, rx) = oneshot::channel();
+            let sent = requests.try_send(ConsoleRequest::Schedule {
+                act,
+                target,
+                reason,
+                reply: tx,
+            });
+            Some(Box::pin(async move {
+                Action::Outcome(match sent {
+                    Ok(()) => rx
+                        .await
+                        .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped)),
+                    Err(e) => CommandOutcome::Refused(Refusal::CannotApply {
+                        why: format!("cannot ask ({e})"),
+                    }),
+                })
+            }))
+        }
+        Request::CommandOn { run_id, command } => {
+            Some(send_command(requests, Some(run_id), command))
+        }
+        Request::Resume(run_id) => {
+            let asked = ask(requests, "resume", |reply| ConsoleRequest::Resume {
+                run_id: run_id.clone(),
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::Resumed {
+                    run_id,
+                    result: asked.await,
+                }
+            }))
+        }
+        Request::ForkPlan { run_id, step } => {
+            let asked = ask(requests, "plan a fork", |reply| ConsoleRequest::ForkPlan {
+                run_id: run_id.clone(),
+                step: step.clone(),
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::ForkPlanned {
+                    run_id,
+                    step,
+                    result: asked.await,
+                }
+            }))
+        }
+        Request::Fork {
+            run_id,
+            step,
+            from_run_of,
+        } => {
+            let asked = ask(requests, "fork", |reply| ConsoleRequest::Fork {
+                run_id: run_id.clone(),
+                step: step.clone(),
+                from_run_of,
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::Forked {
+                    run_id,
+                    step,
+                    result: asked.await,
+                }
+            }))
+        }
+        Request::OpenRun(id) => {
+            // Fire and forget: the new run arrives through `link.view`.
+            let _ = requests.try_send(ConsoleRequest::OpenRun(id));
+            None
+        }
+    }
+}
+
+/// Send a command to the console's service (on `run_id`, else the run on screen); the
+/// future is its outcome as an action.
+fn send_command(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    run_id: Option<String>,
+    command: baton_model::Command,
+) -> BoxFuture<'static, Action> {
+    let (tx, rx) = oneshot::channel();
+    let sent = requests.try_send(ConsoleRequest::Command {
+        run_id,
+        command,
+        reply: tx,
+    });
+    Box::pin(async move {
+        let outcome = match sent {
+            Ok(()) => rx
+                .await
+                .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped)),
+            Err(e) => CommandOutcome::Refused(Refusal::CannotApply {
+                why: format!("the engine is not taking commands ({e})"),
+            }),
+        };
+        Action::Outcome(outcome)
+    })
+}
+
+/// Ask the console's service something whose answer is a `Result`: the request is
+/// built around its reply channel; a full or closed queue, or a dropped reply, reads as
+/// an error naming what was asked (`cannot ask to delete (…)`).
+fn ask<T: Send + 'static>(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    what: &'static str,
+    request: impl FnOnce(oneshot::Sender<Result<T, Refusal>>) -> ConsoleRequest,
+) -> impl std::future::Future<Output = Result<T, Refusal>> + Send + 'static {
+    let (tx, rx) = oneshot::channel();
+    let sent = requests.try_send(request(tx));
+    async move {
+        match sent {
+            Ok(()) => rx.await.unwrap_or_else(|_| {
+                Err(Refusal::CannotApply {
+                    why: "no answer".into(),
+                })
+            }),
+            Err(e) => Err(Refusal::CannotApply {
+                why: format!("cannot ask to {what} ({e})"),
+            }),
+        }
+    }
+}
