@@ -80,7 +80,9 @@ pub fn run(args: &Args) -> i32 {
     }
     match &args.output {
         Some(out) => {
-            if let Err(e) = std::fs::write(out, &imported.toml) {
+            // Whole or not at all: an interrupted import never leaves half a workflow
+            // where `baton run` would read it.
+            if let Err(e) = crate::metrics::export::write_atomic(out, imported.toml.as_bytes()) {
                 crate::stdio::errln!("{}: error: cannot write the workflow: {e}", out.display());
                 return exit::USAGE;
             }
