@@ -95,12 +95,19 @@ impl Tmux {
         t
     }
     fn keys(&self, keys: &[&str]) {
+        // An Escape read in one piece with the key after it is Alt+that key (as in every
+        // terminal), so after an Escape the next keys wait until the console has drawn
+        // what it did; a screen that does not change lets them go at the deadline.
+        let before = keys.contains(&"Escape").then(|| self.screen());
         let st = Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", "-t", "main"])
             .args(keys)
             .status()
             .expect("send-keys");
         assert!(st.success());
+        if let Some(before) = before {
+            let _ = poll(Duration::from_secs(3), || self.screen() != before);
+        }
     }
     fn literal(&self, text: &str) {
         let st = Command::new("tmux")
