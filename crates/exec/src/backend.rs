@@ -53,10 +53,11 @@ pub trait Backend: Debug + Send + Sync {
     }
 
     /// What a dead engine left running here that it may not have recorded (the window
-    /// between a submit and its commit), for resume to adopt or cancel; blocking. A
-    /// back end that cannot be asked finds nothing.
-    fn left_behind(&self) -> Vec<LeftBehind> {
-        Vec::new()
+    /// between a submit and its commit), for resume to adopt or cancel; blocking.
+    /// `Err(why)` when the host or scheduler could not be asked: resume must not take
+    /// "nothing found" from a question nobody answered.
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
+        Ok(Vec::new())
     }
 
     /// Its options as `baton executors` lists them, a line each (no checks: those ask

@@ -8,6 +8,8 @@ use baton_core::{Core, Effect};
 use baton_exec::Backends;
 use baton_model::Timestamp;
 
+use crate::SessionError;
+
 /// Frozen local attempts whose process group outlived the dead engine, still stopped
 /// and still theirs, are adopted (`Core::adopt_frozen`, issue 43 point 1): resume
 /// follows them, still held, instead of stopping them. Not where the adopted leader's
@@ -47,17 +49,49 @@ fn keep_outputs(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
 /// Adopt the run's unrecorded live jobs into `core` (`Core::adopt_job`), before resume;
 /// their effects (events, cancellations) go first among the driver's initial effects.
 /// Each executor's back end says what it left running (`Backend::left_behind`).
-pub(crate) fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
+///
+/// A back end that cannot be asked (a host down, `squeue` failing) while a step's
+/// placement is missing from the record refuses the resume: taking "no answer" for
+/// "nothing left" would run an idempotent step a second time beside the first.
+pub(crate) fn adopt(
+    core: &mut Core,
+    run_id: &str,
+    now: Timestamp,
+) -> Result<Vec<Effect>, SessionError> {
     adopt_frozen(core, run_id);
     let plan = std::sync::Arc::clone(core.plan());
     let mut fx = keep_outputs(core, run_id, now);
     for backend in Backends::builtin().for_plan(&plan, run_id) {
-        for left in backend.left_behind() {
+        let left = match backend.left_behind() {
+            Ok(left) => left,
+            Err(why) => {
+                let steps = core.unplaced_running();
+                if steps.is_empty() {
+                    continue;
+                }
+                return Err(unanswered(run_id, backend.name(), &why, &steps));
+            }
+        };
+        for left in left {
             if let Some(step) = plan.step_index(&left.step) {
                 let name = backend.name().to_string();
                 fx.extend(core.adopt_job(step, left.attempt, name, left.job_id, now));
             }
         }
     }
-    fx
+    Ok(fx)
+}
+
+/// The refusal of a resume whose executor could not say what the dead engine left.
+fn unanswered(run_id: &str, executor: &str, why: &str, steps: &[String]) -> SessionError {
+    SessionError::Unanswered {
+        run_id: run_id.to_string(),
+        executor: executor.to_string(),
+        why: why.to_string(),
+        steps: steps
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }

@@ -122,6 +122,17 @@ pub enum SessionError {
     /// The process could not do its part (a runtime, a signal handler, a child).
     #[error("{0}")]
     System(String),
+    /// Resume could not ask an executor whether steps the dead engine started there
+    /// still run (exit 1: try again once it answers).
+    #[error(
+        "run {run_id} is not resumed: executor `{executor}` could not be asked what the stopped engine left there ({why}), and it may still run step(s) {steps}, started without a job or process on record; resume again once `{executor}` answers (`baton executors WORKFLOW` asks it)"
+    )]
+    Unanswered {
+        run_id: String,
+        executor: String,
+        why: String,
+        steps: String,
+    },
 }
 
 impl SessionError {
@@ -132,7 +143,7 @@ impl SessionError {
             SessionError::Driven { .. } => exit::FAILED,
             SessionError::Store(e) if e.is_usage() => exit::USAGE,
             SessionError::Store(_) | SessionError::Replay { .. } => exit::STORAGE,
-            SessionError::System(_) => exit::FAILED,
+            SessionError::System(_) | SessionError::Unanswered { .. } => exit::FAILED,
         }
     }
 }

@@ -405,3 +405,31 @@ pub(super) fn adopt(r: &Remote, env: &Env) -> String {
     resume_follows(r, env, &id, &["job"]);
     id
 }
+
+/// The engine dies between a launch and its record, and at resume the executor does not
+/// answer (`down`: the same executor's name on a host that is down): the resume is
+/// refused naming the executor and the step, and nothing starts again. Once it answers,
+/// resume follows the one job the dead engine launched.
+pub(super) fn no_answer_refuses_resume(r: &Remote, down: &Remote, env: &Env) {
+    let wf = waiting_steps(r, env, &format!("{}-no-answer", r.what), false);
+    died_at_started(env, r.vars, &wf, "job");
+    let id = env.wait_run_id();
+    let started =
+        || std::fs::read_to_string(env.path().join("marks")).map_or(0, |m| m.lines().count());
+    wait_until("the job to run", secs(60), || started() == 1);
+    let as_written = std::fs::read_to_string(&wf).expect("the workflow");
+    std::fs::write(&wf, as_written.replace(&r.head, &down.head)).expect("the workflow");
+    let out = r.run(env, &["resume", &id]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}: {said}", r.what);
+    assert!(
+        said.contains(&format!("executor `{}` could not be asked", r.name))
+            && said.contains("step(s) `job`"),
+        "{}: {said}",
+        r.what
+    );
+    assert_eq!(started(), 1, "{}: nothing started again", r.what);
+    std::fs::write(&wf, as_written).expect("the workflow");
+    resume_follows(r, env, &id, &["job"]);
+    assert_eq!(started(), 1, "{}: the job ran once", r.what);
+}

@@ -1,7 +1,7 @@
 //! Issue 46: steps on real SSH hosts (tests/ssh/hosts.sh: Debian's sshd on 127.0.0.2
 //! and 127.0.0.3). Skipped, with the reason printed, only where sshd is not installed
 //! or cannot be started (not root).
-use super::scenarios::{Remote, SECRET, adopt, flow, reattach, walk};
+use super::scenarios::{Remote, SECRET, adopt, flow, no_answer_refuses_resume, reattach, walk};
 use crate::helpers::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -138,6 +138,16 @@ fn an_attempt_launched_but_not_recorded_is_adopted_from_its_remote_directory() {
     let Some(config) = hosts() else { return };
     let env = Env::new();
     adopt(&remote(&config, &env, "baton-h3"), &env);
+}
+
+/// The same, and at resume the host does not answer: resume is refused, not taken for a
+/// host with nothing left (which would start the step again beside the first).
+#[test]
+fn a_resume_that_cannot_ask_the_host_what_was_left_is_refused_and_starts_nothing() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let down = remote(&config, &env, "baton-down");
+    no_answer_refuses_resume(&remote(&config, &env, "baton-h3"), &down, &env);
 }
 
 #[test]

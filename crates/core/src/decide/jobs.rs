@@ -129,6 +129,19 @@ impl Core {
         );
     }
 
+    /// Steps of a run being taken over that were started but whose placement (a job id
+    /// or a process group) never reached the record: the window between a launch and
+    /// its commit. Only an answer from their executor can say whether they still run.
+    pub fn unplaced_running(&self) -> Vec<String> {
+        (0..self.steps.len())
+            .filter(|&i| {
+                let s = &self.steps[i];
+                s.state.has_process() && s.job.is_none() && s.pgid.is_none()
+            })
+            .map(|i| self.id(i))
+            .collect()
+    }
+
     /// The frozen local attempts of a run being taken over, for the session to look
     /// for on this host: `(step, step id, attempt, pgid)`.
     pub fn frozen_local(&self) -> Vec<(usize, String, u32, i32)> {

@@ -49,11 +49,12 @@ impl Backend for BatchExecutor {
     }
 
     /// The run's attempts that were submitted, read from their directories.
-    fn left_behind(&self) -> Vec<LeftBehind> {
-        self.run_attempts_blocking()
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
+        Ok(self
+            .run_attempts_blocking()
             .into_iter()
             .map(LeftBehind::from)
-            .collect()
+            .collect())
     }
 
     /// Its commands as written, its options and its directory.

@@ -51,11 +51,10 @@ impl Backend for SlurmExecutor {
 
     /// The run's jobs `squeue` lists that have not ended, by their name
     /// (`baton-<run id>`) and comment (`<step>.<attempt>`).
-    fn left_behind(&self) -> Vec<LeftBehind> {
-        let Ok(jobs) = self.run_jobs_blocking() else {
-            return Vec::new();
-        };
-        jobs.into_iter()
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
+        let jobs = self.run_jobs_blocking().map_err(|e| e.to_string())?;
+        Ok(jobs
+            .into_iter()
             .filter(|job| !matches!(state::phase(&job.state), Phase::Ended(_)))
             .filter_map(|job| {
                 let (step, attempt) = state::parse_comment(&job.comment)?;
@@ -65,7 +64,7 @@ impl Backend for SlurmExecutor {
                     job_id: job.job_id.clone(),
                 })
             })
-            .collect()
+            .collect())
     }
 
     fn describe(&self) -> Vec<String> {

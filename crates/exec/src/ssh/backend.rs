@@ -47,12 +47,10 @@ impl Backend for SshExecutor {
     }
 
     /// The run's attempts on the host, by their directories there; an unreachable host
-    /// finds none (resume then treats its steps as lost).
-    fn left_behind(&self) -> Vec<LeftBehind> {
-        let Ok(found) = self.run_attempts_blocking() else {
-            return Vec::new();
-        };
-        found.into_iter().map(LeftBehind::from).collect()
+    /// is said (`Err`), never taken for one with nothing left.
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
+        let found = self.run_attempts_blocking().map_err(|e| e.to_string())?;
+        Ok(found.into_iter().map(LeftBehind::from).collect())
     }
 
     fn describe(&self) -> Vec<String> {
