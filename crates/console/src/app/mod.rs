@@ -32,6 +32,7 @@ mod notices;
 mod runs;
 mod schedules;
 mod state;
+mod tabs;
 mod targets;
 mod timeline;
 mod update;

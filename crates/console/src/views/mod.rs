@@ -22,7 +22,7 @@ pub(crate) mod strip;
 pub(crate) mod timeline;
 pub(crate) mod waiting;
 
-use super::app::{Dialog, Hits, Overlay, Tab, UiState};
+use super::app::{Dialog, Hits, Overlay, UiState};
 use super::console_config::ConsoleConfig;
 use super::theme::Theme;
 use baton_model::RunView;
@@ -75,16 +75,7 @@ fn draw(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig)
         log::render(frame, full, view, ui, theme, &mut hits);
     } else {
         header::render(frame, header, view, ui, theme, &mut hits);
-        match ui.tab {
-            Tab::Dag => dag::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Approvals => approvals::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Errors => errors::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Audit => audit::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Runs => runs::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Waiting => waiting::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Schedules => schedules::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Timeline => timeline::render(frame, body, view, ui, theme, &mut hits),
-        }
+        (ui.tab.spec().render)(frame, body, view, ui, theme, &mut hits);
     }
     header::footer(frame, footer, view, ui, theme, keys);
     match ui.overlay {
