@@ -3,7 +3,7 @@
 //! panics at any size from 1×1 to 300×100.
 use baton::console::LogReaders;
 use baton::console::{Action, Tab, UiState, update};
-use baton::console::{Theme, fixtures, render};
+use baton::console::{Part, Theme, fixtures, render, render_part};
 use baton::model::{CommandOutcome, RunView};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
@@ -551,6 +551,75 @@ pub(super) fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) 
     draw_with(v, u, &config, w, h)
 }
 
+/// Scenarios whose snapshots keep the whole screen, for the layout: the header with
+/// its tab line, a body, the footer, a dialog over them, the full log.
+const WHOLE: &[&str] = &[
+    "dag_graph",
+    "errors",
+    "approve_dialog",
+    "log_full",
+    "header_failed_by_rejection",
+];
+
+/// What a view's snapshot holds (issue 54 point 4): its own part of a `w`×`h` screen,
+/// so that a new tab (a new name on the tab line) rewrites the whole screens of
+/// [`WHOLE`] and the help's, not every view's. A dialog or an overlay where it is
+/// drawn, with the footer (its keys); else what is under the header: the tab's body and
+/// the footer (the full log has no header: all of it).
+pub(super) fn snap(
+    name: &str,
+    v: &RunView,
+    u: &mut UiState,
+    theme: &Theme,
+    w: u16,
+    h: u16,
+) -> String {
+    let config = baton::console::ConsoleConfig::with_theme(theme.clone());
+    snap_with(name, v, u, &config, w, h)
+}
+
+/// [`snap`] with `config`.
+pub(super) fn snap_with(
+    name: &str,
+    v: &RunView,
+    u: &mut UiState,
+    config: &baton::console::ConsoleConfig,
+    w: u16,
+    h: u16,
+) -> String {
+    if WHOLE.contains(&name) {
+        text(&draw_with(v, u, config, w, h))
+    } else {
+        text(&draw_part(v, u, config, w, h))
+    }
+}
+
+/// The part of a `w`×`h` screen a view's snapshot holds (see [`snap`]).
+pub(super) fn draw_part(
+    v: &RunView,
+    u: &mut UiState,
+    config: &baton::console::ConsoleConfig,
+    w: u16,
+    h: u16,
+) -> Buffer {
+    let part = if u.dialog.is_some() || u.overlay.is_some() {
+        Part::Over
+    } else {
+        Part::Body
+    };
+    // Under the header's three lines, unless the full log takes their room.
+    let rows = if part == Part::Body && u.log.is_none() {
+        h - 3
+    } else {
+        h
+    };
+    LogReaders::default().sync(u, v, baton::console::text_rows(h));
+    let mut t = Terminal::new(TestBackend::new(w, rows)).unwrap();
+    t.draw(|f| u.hits = render_part(f, part, v, u, config))
+        .unwrap();
+    t.backend().buffer().clone()
+}
+
 pub(super) fn text(b: &Buffer) -> String {
     let mut s = String::new();
     for y in 0..b.area.height {
@@ -754,8 +823,8 @@ fn snapshots_of_every_view_at_two_sizes() {
     for (name, setup) in scenarios() {
         for (w, h) in [(80u16, 24u16), (120, 40)] {
             let (v, mut u) = setup();
-            let b = draw(&v, &mut u, &theme, w, h);
-            insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&b));
+            let t = snap(name, &v, &mut u, &theme, w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
         }
     }
 }
@@ -800,15 +869,16 @@ fn styles(b: &Buffer) -> String {
 fn style_aware_snapshot_of_the_dag_and_errors() {
     let theme = Theme::load("default").unwrap();
     let (v, mut u) = (fixtures::release(), ui());
+    let config = baton::console::ConsoleConfig::with_theme(theme);
     insta::assert_snapshot!(
         "styles_dag_80x24",
-        styles(&draw(&v, &mut u, &theme, 80, 24))
+        styles(&draw_part(&v, &mut u, &config, 80, 24))
     );
     let mut u = ui();
     act(&v, &mut u, &[Action::GoTab(Tab::Errors)]);
     insta::assert_snapshot!(
         "styles_errors_80x24",
-        styles(&draw(&v, &mut u, &theme, 80, 24))
+        styles(&draw_part(&v, &mut u, &config, 80, 24))
     );
 }
 
