@@ -1,14 +1,12 @@
 //! Snapshot tests of every console view and dialog at 80×24 and 120×40 from fixed views
 //! with a fixed clock, a style-aware snapshot, and a property test that rendering never
 //! panics at any size from 1×1 to 300×100.
-use baton::console::LogReaders;
+pub(super) use super::screen::{draw, draw_part, draw_reading, draw_with, snap, snap_with, text};
 use baton::console::{Action, Tab, UiState, update};
-use baton::console::{Part, Theme, fixtures, render, render_part};
+use baton::console::{Theme, fixtures};
 use baton::model::{CommandOutcome, RunView};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use std::sync::Arc;
 
@@ -545,94 +543,6 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
     ]
 }
 
-/// Draw as the console does: the shell first reads the log lines the screen needs.
-pub(super) fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
-    let config = baton::console::ConsoleConfig::with_theme(theme.clone());
-    draw_with(v, u, &config, w, h)
-}
-
-/// Scenarios whose snapshots keep the whole screen, for the layout: the header with
-/// its tab line, a body, the footer, a dialog over them, the full log.
-const WHOLE: &[&str] = &[
-    "dag_graph",
-    "errors",
-    "approve_dialog",
-    "log_full",
-    "header_failed_by_rejection",
-];
-
-/// What a view's snapshot holds (issue 54 point 4): its own part of a `w`×`h` screen,
-/// so that a new tab (a new name on the tab line) rewrites the whole screens of
-/// [`WHOLE`] and the help's, not every view's. A dialog or an overlay where it is
-/// drawn, with the footer (its keys); else what is under the header: the tab's body and
-/// the footer (the full log has no header: all of it).
-pub(super) fn snap(
-    name: &str,
-    v: &RunView,
-    u: &mut UiState,
-    theme: &Theme,
-    w: u16,
-    h: u16,
-) -> String {
-    let config = baton::console::ConsoleConfig::with_theme(theme.clone());
-    snap_with(name, v, u, &config, w, h)
-}
-
-/// [`snap`] with `config`.
-pub(super) fn snap_with(
-    name: &str,
-    v: &RunView,
-    u: &mut UiState,
-    config: &baton::console::ConsoleConfig,
-    w: u16,
-    h: u16,
-) -> String {
-    if WHOLE.contains(&name) {
-        text(&draw_with(v, u, config, w, h))
-    } else {
-        text(&draw_part(v, u, config, w, h))
-    }
-}
-
-/// The part of a `w`×`h` screen a view's snapshot holds (see [`snap`]).
-pub(super) fn draw_part(
-    v: &RunView,
-    u: &mut UiState,
-    config: &baton::console::ConsoleConfig,
-    w: u16,
-    h: u16,
-) -> Buffer {
-    let part = if u.dialog.is_some() || u.overlay.is_some() {
-        Part::Over
-    } else {
-        Part::Body
-    };
-    // Under the header's three lines, unless the full log takes their room.
-    let rows = if part == Part::Body && u.log.is_none() {
-        h - 3
-    } else {
-        h
-    };
-    LogReaders::default().sync(u, v, baton::console::text_rows(h));
-    let mut t = Terminal::new(TestBackend::new(w, rows)).unwrap();
-    t.draw(|f| u.hits = render_part(f, part, v, u, config))
-        .unwrap();
-    t.backend().buffer().clone()
-}
-
-pub(super) fn text(b: &Buffer) -> String {
-    let mut s = String::new();
-    for y in 0..b.area.height {
-        let mut line = String::new();
-        for x in 0..b.area.width {
-            line.push_str(b[(x, y)].symbol());
-        }
-        s.push_str(line.trim_end());
-        s.push('\n');
-    }
-    s
-}
-
 /// A budget that does not fit the header loses whole figures, never digits.
 #[test]
 fn the_budget_in_the_header_is_never_cut_mid_number() {
@@ -1031,29 +941,4 @@ fn the_header_shows_a_queued_and_a_skipped_run() {
         let header = t.lines().next().unwrap_or_default();
         assert!(header.contains(shown), "{header}");
     }
-}
-
-pub(super) fn draw_with(
-    v: &RunView,
-    u: &mut UiState,
-    config: &baton::console::ConsoleConfig,
-    w: u16,
-    h: u16,
-) -> Buffer {
-    draw_reading(&mut LogReaders::default(), v, u, config, w, h)
-}
-
-/// [`draw_with`], the logs read by `readers`.
-pub(super) fn draw_reading(
-    readers: &mut LogReaders,
-    v: &RunView,
-    u: &mut UiState,
-    config: &baton::console::ConsoleConfig,
-    w: u16,
-    h: u16,
-) -> Buffer {
-    readers.sync(u, v, baton::console::text_rows(h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| u.hits = render(f, v, u, config)).unwrap();
-    t.backend().buffer().clone()
 }
