@@ -44,6 +44,8 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleC
 
 /// A part of the screen, for snapshots of one view's own part (issue 54 point 4): a new
 /// tab changes the tab line in the header, not what the other views draw.
+// Exported for the snapshot tests only (`fixtures`).
+#[cfg_attr(not(any(test, feature = "fixtures")), allow(unreachable_pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     /// The whole screen, as the console draws it.
@@ -58,6 +60,7 @@ pub enum Part {
 }
 
 /// [`render`], of one part only.
+#[cfg_attr(not(any(test, feature = "fixtures")), allow(unreachable_pub))]
 pub fn render_part(
     frame: &mut Frame,
     part: Part,

@@ -7,7 +7,7 @@ use crate::app::actions::{Action, Hit, Hits, Request, Tab};
 use crate::app::fan::shown_steps;
 use crate::app::log::open_log;
 use crate::app::state::UiState;
-use crate::app::update::move_sel;
+use crate::app::timeline::move_among_steps;
 use crate::keymap::{Binding, Context, Key};
 use crate::theme::Theme;
 use baton_model::RunView;
@@ -86,22 +86,12 @@ static KEYS: &[Binding] = &[
 ];
 
 fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
-    let rows = shown_steps(view, ui);
-    let focus = ui.focus(view);
-    let mut at = rows.iter().position(|&i| Some(i) == focus).unwrap_or(0);
+    let Some(focus) = ui.focus(view) else {
+        return Vec::new();
+    };
     match action {
-        Action::Log => {
-            if let Some(i) = focus {
-                open_log(ui, i, None);
-            }
-        }
-        Action::Up | Action::Down => {
-            move_sel(&mut at, rows.len(), &action);
-            if let Some(&i) = rows.get(at) {
-                ui.follow = false;
-                ui.selected = i;
-            }
-        }
+        Action::Log => open_log(ui, focus, None),
+        Action::Up | Action::Down => move_among_steps(ui, view, focus, &action),
         _ => {}
     }
     Vec::new()
