@@ -36,3 +36,6 @@ pub use theme::{Theme, ThemeError};
 pub use views::common::count;
 pub use views::log::text_rows;
 pub use views::render;
+// One part of the screen, for the snapshot tests.
+#[cfg(any(test, feature = "fixtures"))]
+pub use views::{Part, render_part};

@@ -86,6 +86,7 @@ fn clocks_and_words_at_two_sizes() {
                 "audit_saga" => assert!(t.contains("compensation_started "), "{t}"),
                 _ => {}
             }
+            let t = super::render::snap(name, &v, &mut u, &theme, w, h);
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
         }
     }

@@ -55,7 +55,7 @@ fn the_diff_of_an_edit_before_the_last_enter() {
         for (w, h) in [(80u16, 24u16), (120, 40)] {
             let (v, mut u) = edited_prompt();
             act(&v, &mut u, then);
-            let t = text(&draw(&v, &mut u, &theme, w, h));
+            let t = super::render::snap(name, &v, &mut u, &theme, w, h);
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
         }
     }

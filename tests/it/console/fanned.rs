@@ -48,10 +48,12 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
 
 #[test]
 fn snapshots_of_a_fanned_out_step_at_two_sizes() {
+    let theme = Theme::load("default").unwrap();
     for (name, setup) in scenarios() {
         for (w, h) in [(80u16, 24u16), (120, 40)] {
             let (v, mut u) = setup();
-            insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw(&v, &mut u, w, h));
+            let t = super::render::snap(name, &v, &mut u, &theme, w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
         }
     }
 }

@@ -71,6 +71,7 @@ fn filtered_lists_and_the_searched_help_at_two_sizes() {
                 }
                 _ => {}
             }
+            let t = super::render::snap(name, &v, &mut u, &theme, w, h);
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
         }
     }

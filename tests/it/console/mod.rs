@@ -8,5 +8,6 @@ mod marked;
 mod render;
 mod render_fork;
 mod render_terms;
+mod screen;
 mod timeline;
 mod tmux;

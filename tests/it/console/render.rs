@@ -1,14 +1,12 @@
 //! Snapshot tests of every console view and dialog at 80×24 and 120×40 from fixed views
 //! with a fixed clock, a style-aware snapshot, and a property test that rendering never
 //! panics at any size from 1×1 to 300×100.
-use baton::console::LogReaders;
+pub(super) use super::screen::{draw, draw_part, draw_reading, draw_with, snap, snap_with, text};
 use baton::console::{Action, Tab, UiState, update};
-use baton::console::{Theme, fixtures, render};
+use baton::console::{Theme, fixtures};
 use baton::model::{CommandOutcome, RunView};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use std::sync::Arc;
 
@@ -545,25 +543,6 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
     ]
 }
 
-/// Draw as the console does: the shell first reads the log lines the screen needs.
-pub(super) fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
-    let config = baton::console::ConsoleConfig::with_theme(theme.clone());
-    draw_with(v, u, &config, w, h)
-}
-
-pub(super) fn text(b: &Buffer) -> String {
-    let mut s = String::new();
-    for y in 0..b.area.height {
-        let mut line = String::new();
-        for x in 0..b.area.width {
-            line.push_str(b[(x, y)].symbol());
-        }
-        s.push_str(line.trim_end());
-        s.push('\n');
-    }
-    s
-}
-
 /// A budget that does not fit the header loses whole figures, never digits.
 #[test]
 fn the_budget_in_the_header_is_never_cut_mid_number() {
@@ -754,8 +733,8 @@ fn snapshots_of_every_view_at_two_sizes() {
     for (name, setup) in scenarios() {
         for (w, h) in [(80u16, 24u16), (120, 40)] {
             let (v, mut u) = setup();
-            let b = draw(&v, &mut u, &theme, w, h);
-            insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&b));
+            let t = snap(name, &v, &mut u, &theme, w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
         }
     }
 }
@@ -800,15 +779,16 @@ fn styles(b: &Buffer) -> String {
 fn style_aware_snapshot_of_the_dag_and_errors() {
     let theme = Theme::load("default").unwrap();
     let (v, mut u) = (fixtures::release(), ui());
+    let config = baton::console::ConsoleConfig::with_theme(theme);
     insta::assert_snapshot!(
         "styles_dag_80x24",
-        styles(&draw(&v, &mut u, &theme, 80, 24))
+        styles(&draw_part(&v, &mut u, &config, 80, 24))
     );
     let mut u = ui();
     act(&v, &mut u, &[Action::GoTab(Tab::Errors)]);
     insta::assert_snapshot!(
         "styles_errors_80x24",
-        styles(&draw(&v, &mut u, &theme, 80, 24))
+        styles(&draw_part(&v, &mut u, &config, 80, 24))
     );
 }
 
@@ -961,29 +941,4 @@ fn the_header_shows_a_queued_and_a_skipped_run() {
         let header = t.lines().next().unwrap_or_default();
         assert!(header.contains(shown), "{header}");
     }
-}
-
-pub(super) fn draw_with(
-    v: &RunView,
-    u: &mut UiState,
-    config: &baton::console::ConsoleConfig,
-    w: u16,
-    h: u16,
-) -> Buffer {
-    draw_reading(&mut LogReaders::default(), v, u, config, w, h)
-}
-
-/// [`draw_with`], the logs read by `readers`.
-pub(super) fn draw_reading(
-    readers: &mut LogReaders,
-    v: &RunView,
-    u: &mut UiState,
-    config: &baton::console::ConsoleConfig,
-    w: u16,
-    h: u16,
-) -> Buffer {
-    readers.sync(u, v, baton::console::text_rows(h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| u.hits = render(f, v, u, config)).unwrap();
-    t.backend().buffer().clone()
 }

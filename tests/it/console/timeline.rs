@@ -77,6 +77,7 @@ fn the_timeline_at_two_sizes() {
                 }
                 _ => {}
             }
+            let t = super::render::snap(name, &v, &mut u, &theme, w, h);
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
         }
     }
@@ -105,5 +106,7 @@ fn the_timeline_in_ascii() {
     for legend in ["- queued", "= gate", "x failed attempt", ". retry backoff"] {
         assert!(t.contains(legend), "{legend}: {t}");
     }
+    let t = super::render::snap_with("timeline_ascii", &v, &mut u, &config, 80, 24);
+    assert!(t.is_ascii(), "{t}");
     insta::assert_snapshot!("timeline_ascii_80x24", t);
 }

@@ -3,42 +3,7 @@ use baton_model::{Command, CommandOutcome, Refusal};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
-/// Its name (`tab_dag`) is that of the action that shows it in the config's `[keys]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::IntoStaticStr, strum::VariantArray)]
-#[strum(serialize_all = "snake_case", prefix = "tab_")]
-pub enum Tab {
-    #[default]
-    Dag,
-    Approvals,
-    Errors,
-    Audit,
-    Runs,
-    /// What waits on the operator across every run (`app::waiting`).
-    Waiting,
-    /// What `baton serve` serves (`app::schedules`).
-    Schedules,
-    /// The run's steps on a time axis: waits, attempts, gates (`app::timeline`).
-    Timeline,
-}
-
-impl Tab {
-    pub const ALL: &'static [Tab] = <Tab as strum::VariantArray>::VARIANTS;
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Dag => "DAG",
-            Tab::Approvals => "Approvals",
-            Tab::Errors => "Errors",
-            Tab::Audit => "Audit",
-            Tab::Runs => "Runs",
-            Tab::Waiting => "Waiting",
-            Tab::Schedules => "Schedules",
-            Tab::Timeline => "Timeline",
-        }
-    }
-    pub(super) fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-}
+pub use super::tabs::Tab;
 
 /// What the operator asked for (from the keymap) or what the shell reports back. The
 /// name an action has in the config's `[keys]` is its variant's in snake case, or the

@@ -6,7 +6,7 @@ use super::actions::{Action, Tab};
 use super::filter::{Filter, Row, has};
 use super::state::UiState;
 use super::update::{move_sel, toast};
-use crate::keymap::{Bound, Context, HELP_ORDER, Keymap, keys_text};
+use crate::keymap::{Bound, Context, Keymap, help_order, keys_text};
 use baton_model::RunView;
 
 /// One line of the help: a binding in force, its section, whether it may be done now.
@@ -43,16 +43,10 @@ impl Row for HelpEntry<'_> {
 
 /// The tab whose keys a context holds.
 fn tab_of(c: Context) -> Option<Tab> {
-    Some(match c {
-        Context::Dag => Tab::Dag,
-        Context::Approvals => Tab::Approvals,
-        Context::Errors => Tab::Errors,
-        Context::Audit => Tab::Audit,
-        Context::Runs => Tab::Runs,
-        Context::Waiting => Tab::Waiting,
-        Context::Schedules => Tab::Schedules,
-        _ => return None,
-    })
+    match c {
+        Context::Tab(t) => Some(t),
+        _ => None,
+    }
 }
 
 /// The help's lines the search lets through, in the table's order by section; a
@@ -63,9 +57,9 @@ pub(crate) fn help_entries<'a>(
     view: &RunView,
 ) -> Vec<HelpEntry<'a>> {
     let f = Filter::parse(&ui.help_filter);
-    HELP_ORDER
-        .iter()
-        .flat_map(|&c| keys.bound().iter().filter(move |b| b.context == c))
+    help_order()
+        .into_iter()
+        .flat_map(|c| keys.bound().iter().filter(move |b| b.context == c))
         .map(|b| HelpEntry {
             section: b.context,
             bound: b,

@@ -27,16 +27,10 @@ pub(super) enum Target {
 /// A tab by the names `:` takes (its title, its short title).
 fn tab_named(word: &str) -> Option<Tab> {
     let w = word.to_ascii_lowercase();
-    Tab::ALL.iter().copied().find(|t| {
-        let short = match t {
-            Tab::Approvals => "gates",
-            Tab::Waiting => "wait",
-            Tab::Schedules => "sched",
-            Tab::Timeline => "gantt",
-            _ => "",
-        };
-        t.title().to_ascii_lowercase() == w || (!short.is_empty() && short == w)
-    })
+    Tab::ALL
+        .iter()
+        .copied()
+        .find(|t| t.title().to_ascii_lowercase() == w || t.spec().names.contains(&w.as_str()))
 }
 
 /// Everything `:` takes whole, for completion: commands, tab names, workflows, step ids.
@@ -50,8 +44,9 @@ fn names<'a>(
         .collect();
     out.extend(Tab::ALL.iter().map(|t| t.title().to_ascii_lowercase()));
     out.extend(
-        ["gates", "wait", "sched", "gantt"]
+        Tab::ALL
             .iter()
+            .flat_map(|t| t.spec().names)
             .map(|s| s.to_string()),
     );
     for r in runs {
@@ -212,14 +207,10 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
             Ok(Target::Tab(tab, filter)) => {
                 ui.jump = None;
                 ui.tab = tab;
-                match (tab, filter.is_empty()) {
+                match (tab.spec().filter.from_jump, filter.is_empty()) {
                     (_, true) => {}
-                    (Tab::Runs, false) => {
-                        ui.runs_filter = filter;
-                        ui.run_sel = 0;
-                    }
-                    (Tab::Dag | Tab::Timeline, false) => ui.filter = filter,
-                    _ => toast(
+                    (Some(open), false) => open(ui, filter),
+                    (None, false) => toast(
                         ui,
                         format!("✘ the {} tab takes no filter", tab.title()),
                         false,

@@ -6,7 +6,7 @@ use super::actions::{Action, Tab};
 use super::filter::{Filter, Row, has, move_shown, shown_sel};
 use super::schedules::SchedulePick;
 use super::state::UiState;
-use baton_model::{RunView, StepView};
+use baton_model::RunView;
 
 impl Row for SchedulePick<'_> {
     const NOUN: &'static str = "schedule";
@@ -108,7 +108,7 @@ impl UiState {
             Tab::Errors => (self.error_sel, self.shown_errors(view)),
             Tab::Audit => (self.audit_sel, self.shown_audit(view)),
             Tab::Schedules => (self.sched_sel, self.shown_schedules()),
-            Tab::Dag | Tab::Runs | Tab::Timeline => return,
+            _ => return,
         };
         let mut sel = sel;
         move_shown(&mut sel, &shown, action);
@@ -127,15 +127,7 @@ impl UiState {
         if self.overlay == Some(super::state::Overlay::Help) {
             return "words of a key, what it does or its tab";
         }
-        match self.tab {
-            Tab::Dag | Tab::Timeline => "step id words; state:NAME (e.g. state:failed)",
-            Tab::Runs => "id, workflow or operator words; state:NAME; wf:NAME",
-            Tab::Waiting => "run, step or prompt words; state:KIND or run state; wf:NAME",
-            Tab::Approvals => "step, prompt or approver words; state:gate|budget|warned",
-            Tab::Errors => "step or message words; state:SEVERITY|KIND|open|closed",
-            Tab::Audit => "actor, step or reason words; state:ACTION",
-            Tab::Schedules => "name, cron or file words; state:paused|active|broken; wf:NAME",
-        }
+        self.tab.spec().filter.hint
     }
 
     /// What is wrong with the filter being typed, for the rows it filters.
@@ -144,15 +136,7 @@ impl UiState {
         if self.overlay == Some(super::state::Overlay::Help) {
             return f.problem::<super::help::HelpEntry>();
         }
-        match self.tab {
-            Tab::Dag | Tab::Timeline => f.problem::<StepView>(),
-            Tab::Runs => f.problem::<baton_model::RunSummary>(),
-            Tab::Waiting => f.problem::<baton_model::inbox::Waiting>(),
-            Tab::Approvals => f.problem::<baton_model::GateView>(),
-            Tab::Errors => f.problem::<baton_model::ErrorRecord>(),
-            Tab::Audit => f.problem::<baton_model::view::AuditView>(),
-            Tab::Schedules => f.problem::<SchedulePick>(),
-        }
+        (self.tab.spec().filter.problem)(&f)
     }
 }
 

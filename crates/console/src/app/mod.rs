@@ -2,8 +2,10 @@
 //! `update` that turns an operator action into new UI state plus requests for the
 //! shell (commands to the engine, open a run, resume, exit).
 //!
+//! - `tabs`: every tab described once (title, `:` names, `/` filter, keys, update,
+//!   view), the one list the tab line, number keys, help and footer read.
 //! - `actions`: what the operator asks for (`Action`), what `update` asks the shell to
-//!   do (`Request`), tabs and click targets.
+//!   do (`Request`) and click targets.
 //! - `state`: `UiState`, overlays, toasts, the DAG layout kept per run.
 //! - `update`: the dispatch by context and the main view's handlers.
 //! - `schedules`: the Schedules tab and its pause / resume / trigger dialog.
@@ -32,6 +34,7 @@ mod notices;
 mod runs;
 mod schedules;
 mod state;
+mod tabs;
 mod targets;
 mod timeline;
 mod update;

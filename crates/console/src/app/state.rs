@@ -176,16 +176,7 @@ impl UiState {
             (None, None, Some(_)) => Context::Log,
             _ if self.filter_editing => Context::FilterInput,
             _ if self.jump.is_some() => Context::JumpInput,
-            _ => match self.tab {
-                Tab::Dag => Context::Dag,
-                Tab::Approvals => Context::Approvals,
-                Tab::Errors => Context::Errors,
-                Tab::Audit => Context::Audit,
-                Tab::Runs => Context::Runs,
-                Tab::Waiting => Context::Waiting,
-                Tab::Schedules => Context::Schedules,
-                Tab::Timeline => Context::Timeline,
-            },
+            _ => Context::Tab(self.tab),
         }
     }
 
@@ -205,15 +196,7 @@ impl UiState {
         if self.overlay == Some(Overlay::Help) {
             return &self.help_filter;
         }
-        match self.tab {
-            Tab::Dag | Tab::Timeline => &self.filter,
-            Tab::Runs => &self.runs_filter,
-            Tab::Waiting => &self.waiting_filter,
-            Tab::Approvals => &self.gates_filter,
-            Tab::Errors => &self.errors_filter,
-            Tab::Audit => &self.audit_filter,
-            Tab::Schedules => &self.schedules_filter,
-        }
+        (self.tab.spec().filter.text)(self)
     }
 
     /// The filter being typed, to edit.
@@ -221,15 +204,7 @@ impl UiState {
         if self.overlay == Some(Overlay::Help) {
             return &mut self.help_filter;
         }
-        match self.tab {
-            Tab::Dag | Tab::Timeline => &mut self.filter,
-            Tab::Runs => &mut self.runs_filter,
-            Tab::Waiting => &mut self.waiting_filter,
-            Tab::Approvals => &mut self.gates_filter,
-            Tab::Errors => &mut self.errors_filter,
-            Tab::Audit => &mut self.audit_filter,
-            Tab::Schedules => &mut self.schedules_filter,
-        }
+        (self.tab.spec().filter.text_mut)(self)
     }
 
     /// How long step `id` of the run on screen took before, if known.

@@ -1,6 +1,6 @@
 //! What an action is about (the gate, the step, what `y` copies) and whether it would
 //! do anything now: the footer and the help offer only what would.
-use super::actions::{Action, Hit};
+use super::actions::{Action, Hit, Tab};
 use super::state::{Overlay, UiState};
 use crate::keymap::Context;
 use baton_model::{GateView, RunState, RunView};
@@ -15,8 +15,8 @@ pub(super) fn target_step(ui: &UiState, view: &RunView, ctx: Context) -> Option<
             .and_then(|s| view.step_index(s))
     };
     match ctx {
-        Context::Dag | Context::Timeline => ui.focus(view),
-        Context::Errors => ui.error_at(view).and_then(of_error),
+        Context::Tab(Tab::Dag) | Context::Tab(Tab::Timeline) => ui.focus(view),
+        Context::Tab(Tab::Errors) => ui.error_at(view).and_then(of_error),
         Context::Overlay => match ui.overlay {
             Some(Overlay::ErrorDetail(e)) => of_error(e),
             _ => None,
@@ -32,8 +32,8 @@ pub(super) fn target_gate<'a>(
     ctx: Context,
 ) -> Option<&'a GateView> {
     match ctx {
-        Context::Approvals => ui.gate_at(view).map(|g| &view.gates[g]),
-        Context::Dag => ui
+        Context::Tab(Tab::Approvals) => ui.gate_at(view).map(|g| &view.gates[g]),
+        Context::Tab(Tab::Dag) => ui
             .focus(view)
             .and_then(|i| view.gates.iter().find(|g| g.step == Some(i))),
         _ => None,
@@ -63,13 +63,13 @@ pub(crate) fn acts(action: &Action) -> bool {
 /// screen shows 8 characters), the step id, an error with its suggestion, an audit row.
 pub(crate) fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String, String)> {
     match ctx {
-        Context::Dag | Context::Timeline => ui
+        Context::Tab(Tab::Dag) | Context::Tab(Tab::Timeline) => ui
             .focus(view)
             .map(|i| ("step id".to_string(), view.steps[i].id.clone())),
-        Context::Approvals => {
+        Context::Tab(Tab::Approvals) => {
             target_gate(ui, view, ctx).map(|g| ("gate".to_string(), g.step_id.clone()))
         }
-        Context::Errors => ui.error_at(view).map(|e| &view.errors[e]).map(|e| {
+        Context::Tab(Tab::Errors) => ui.error_at(view).map(|e| &view.errors[e]).map(|e| {
             let mut text = format!(
                 "{} {} {}: {}",
                 e.severity.as_str().to_uppercase(),
@@ -84,7 +84,7 @@ pub(crate) fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<
             }
             ("error".to_string(), text)
         }),
-        Context::Audit => ui.audit_at(view).map(|a| &view.audit[a]).map(|a| {
+        Context::Tab(Tab::Audit) => ui.audit_at(view).map(|a| &view.audit[a]).map(|a| {
             let mut text = format!(
                 "{} {} {} {}",
                 a.at.to_rfc3339(),
@@ -100,11 +100,11 @@ pub(crate) fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<
             }
             ("audit entry".to_string(), text)
         }),
-        Context::Waiting => ui
+        Context::Tab(Tab::Waiting) => ui
             .selected_waiting()
             .map(|w| ("run id".to_string(), w.run_id.clone())),
-        Context::Schedules => super::schedules::copy_target(ui),
-        Context::Runs => ui
+        Context::Tab(Tab::Schedules) => super::schedules::copy_target(ui),
+        Context::Tab(Tab::Runs) => ui
             .selected_run(ui.store_clock(view))
             .map(|r| ("run id".to_string(), r.id.clone())),
         Context::Log => {
@@ -145,10 +145,14 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         return false;
     }
     // The Waiting tab's own keys and the global ones offered on it.
-    if ctx == Context::Waiting || (ctx == Context::Global && ui.context() == Context::Waiting) {
+    if ctx == Context::Tab(Tab::Waiting)
+        || (ctx == Context::Global && ui.context() == Context::Tab(Tab::Waiting))
+    {
         return super::waiting::offered(ui, action);
     }
-    if ctx == Context::Schedules || (ctx == Context::Global && ui.context() == Context::Schedules) {
+    if ctx == Context::Tab(Tab::Schedules)
+        || (ctx == Context::Global && ui.context() == Context::Tab(Tab::Schedules))
+    {
         return super::schedules::offered(ui, action);
     }
     if ctx == Context::GateDialog
@@ -170,10 +174,12 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         Action::Reject => target_gate(ui, view, ctx).is_some_and(|g| g.actions.reject),
         Action::PushBack => target_gate(ui, view, ctx).is_some_and(|g| g.actions.push_back),
         Action::Retry => target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.retry),
-        Action::Hold if ctx == Context::Dag => target_step(ui, view, ctx).is_some_and(|i| {
-            let a = view.steps[i].actions;
-            a.hold || a.release
-        }),
+        Action::Hold if ctx == Context::Tab(Tab::Dag) => {
+            target_step(ui, view, ctx).is_some_and(|i| {
+                let a = view.steps[i].actions;
+                a.hold || a.release
+            })
+        }
         // A hint only: what a fork does, or why not, is the core's answer to `F`.
         Action::Fork => target_step(ui, view, ctx).is_some() && view.state.is_final(),
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),

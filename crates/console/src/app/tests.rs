@@ -171,7 +171,7 @@ fn deleting_a_run_asks_first_with_no_selected_and_sends_the_id() {
     // A run this console drives is not offered for deletion.
     ui.driven = Arc::new(vec![fixtures::runs()[0].id.clone()]);
     update(&mut ui, &v, Action::Top);
-    assert!(!offered(&ui, &v, Context::Runs, &Action::Delete));
+    assert!(!offered(&ui, &v, Context::Tab(Tab::Runs), &Action::Delete));
     assert!(update(&mut ui, &v, Action::Delete).is_empty());
     assert!(ui.dialog.is_none());
 }
@@ -920,7 +920,7 @@ fn the_waiting_tab_approves_a_gate_of_another_run() {
     }
     ui.waiting = Arc::new(items);
     update(&mut ui, &v, Action::GoTab(Tab::Waiting));
-    assert_eq!(ui.context(), Context::Waiting);
+    assert_eq!(ui.context(), Context::Tab(Tab::Waiting));
     update(&mut ui, &v, Action::Approve);
     assert!(
         matches!(&ui.dialog, Some(Dialog::Gate(d)) if d.run_id.as_deref() == Some("01OTHERRUN"))

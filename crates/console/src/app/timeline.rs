@@ -26,18 +26,22 @@ pub(super) fn timeline_tab(ui: &mut UiState, view: &RunView, action: Action) -> 
         | Action::PageUp
         | Action::PageDown
         | Action::Top
-        | Action::Bottom => {
-            let rows = shown_steps(view, ui);
-            let mut at = rows.iter().position(|&i| i == focus).unwrap_or(0);
-            move_sel(&mut at, rows.len(), &action);
-            if let Some(&i) = rows.get(at) {
-                ui.follow = false;
-                ui.selected = i;
-            }
-        }
+        | Action::Bottom => move_among_steps(ui, view, focus, &action),
         _ => {}
     }
     Vec::new()
+}
+
+/// Move the selection from step `focus` among the steps shown (the DAG's list rows); the
+/// operator moved it, so it no longer follows.
+pub(super) fn move_among_steps(ui: &mut UiState, view: &RunView, focus: usize, action: &Action) {
+    let rows = shown_steps(view, ui);
+    let mut at = rows.iter().position(|&i| i == focus).unwrap_or(0);
+    move_sel(&mut at, rows.len(), action);
+    if let Some(&i) = rows.get(at) {
+        ui.follow = false;
+        ui.selected = i;
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
 //! `update`: one action applied to the UI state, dispatched by context.
 use super::action_log::Answer;
 use super::actions::{Action, ConsoleExit, Hit, Request, Tab};
-use super::dag::dag;
 use super::dialogs::{
     ConfirmDialog, ConfirmWhat, Decision, Dialog, budget_dialog, confirm_dialog, gate_dialog,
     open_gate_dialog,
 };
 use super::log::{log_view, open_error_log, open_log, search_input};
-use super::runs::{runs_tab, short_id};
+use super::runs::short_id;
 use super::state::{Overlay, Toast, UiState};
 use super::targets::{acts, copy_target};
 use crate::keymap::Context;
@@ -460,16 +459,11 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         Action::Help => ui.overlay = Some(Overlay::Help),
         Action::Quit => return quit(ui),
         // `/` and Esc on every list (the DAG's, the Timeline's and the Runs tab's say more).
-        Action::Filter if !matches!(ui.tab, Tab::Dag | Tab::Runs | Tab::Timeline) => {
-            ui.filter_editing = true
-        }
-        Action::Back if !matches!(ui.tab, Tab::Dag | Tab::Runs | Tab::Timeline) => {
-            ui.active_filter_mut().clear()
-        }
-        // The Waiting tab's keys are about its selected item's run, not the one on screen.
-        _ if ui.tab == Tab::Waiting => return super::waiting::waiting_tab(ui, view, action),
-        // Likewise the Schedules tab's: about its selected schedule.
-        _ if ui.tab == Tab::Schedules => return super::schedules::schedules_tab(ui, action),
+        Action::Filter if !ui.tab.spec().filter.own_keys => ui.filter_editing = true,
+        Action::Back if !ui.tab.spec().filter.own_keys => ui.active_filter_mut().clear(),
+        // The Waiting tab's keys are about its selected item's run, not the one on
+        // screen; the Schedules tab's about its selected schedule.
+        _ if !ui.tab.spec().run_keys => return (ui.tab.spec().update)(ui, view, action),
         Action::CancelRun => {
             if view.actions.cancel {
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
@@ -490,22 +484,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         Action::Reject => open_gate_dialog(ui, view, Decision::Reject),
         Action::PushBack => open_gate_dialog(ui, view, Decision::PushBack),
         Action::Mark => super::mark::open_mark_dialog(ui, view),
-        other => match ui.tab {
-            Tab::Dag => return dag(ui, view, other),
-            Tab::Approvals => {
-                ui.move_in_list(view, &other);
-                if other == Action::Log
-                    && let Some(i) = ui.gate_at(view).and_then(|g| view.gates[g].step)
-                {
-                    open_log(ui, i, None)
-                }
-            }
-            Tab::Errors => return errors_tab(ui, view, other),
-            Tab::Audit => ui.move_in_list(view, &other),
-            Tab::Runs => return runs_tab(ui, view, other),
-            Tab::Timeline => return super::timeline::timeline_tab(ui, view, other),
-            Tab::Waiting | Tab::Schedules => {}
-        },
+        other => return (ui.tab.spec().update)(ui, view, other),
     }
     Vec::new()
 }
@@ -515,8 +494,8 @@ fn click(ui: &mut UiState, col: u16, row: u16) {
     match ui.hits.at(col, row) {
         Some(Hit::Tab(t)) => ui.tab = t,
         Some(Hit::Step(i)) => {
-            // A step clicked on the Timeline stays there; elsewhere it opens the DAG.
-            if ui.tab != Tab::Timeline {
+            // A step clicked on a tab of steps stays there; elsewhere it opens the DAG.
+            if !ui.tab.spec().steps {
                 ui.tab = Tab::Dag;
             }
             ui.selected = i;
@@ -551,8 +530,19 @@ fn quit(ui: &mut UiState) -> Vec<Request> {
     Vec::new()
 }
 
+/// The Approvals tab's keys, about its selected gate.
+pub(super) fn approvals_tab(ui: &mut UiState, view: &RunView, other: Action) -> Vec<Request> {
+    ui.move_in_list(view, &other);
+    if other == Action::Log
+        && let Some(i) = ui.gate_at(view).and_then(|g| view.gates[g].step)
+    {
+        open_log(ui, i, None)
+    }
+    Vec::new()
+}
+
 /// The Errors tab's keys, about its selected error.
-fn errors_tab(ui: &mut UiState, view: &RunView, other: Action) -> Vec<Request> {
+pub(super) fn errors_tab(ui: &mut UiState, view: &RunView, other: Action) -> Vec<Request> {
     ui.move_in_list(view, &other);
     let at = ui.error_at(view);
     let step = at.and_then(|e| view.errors[e].step.clone());

@@ -14,7 +14,7 @@ fn waiting_on(item: Waiting) -> (RunView, UiState) {
     let mut ui = UiState::new("carol");
     ui.waiting = Arc::new(vec![item]);
     update(&mut ui, &v, Action::GoTab(Tab::Waiting));
-    assert_eq!(ui.context(), Context::Waiting);
+    assert_eq!(ui.context(), Context::Tab(Tab::Waiting));
     (v, ui)
 }
 

@@ -4,6 +4,7 @@ use super::Context;
 use super::keys::{Key, code, k};
 use crate::app::{Action, Tab};
 use crossterm::event::KeyCode;
+use std::sync::LazyLock;
 
 pub(crate) struct Binding {
     pub context: Context,
@@ -17,6 +18,9 @@ pub(crate) struct Binding {
 }
 
 macro_rules! b {
+    (Tab::$tab:ident, [$($key:expr),+], $label:expr, $action:expr, $desc:expr, $hint:expr) => {
+        Binding { context: Context::Tab(Tab::$tab), keys: &[$($key),+], label: $label, action: $action, description: $desc, hint: $hint }
+    };
     ($ctx:ident, [$($key:expr),+], $label:expr, $action:expr, $desc:expr, $hint:expr) => {
         Binding { context: Context::$ctx, keys: &[$($key),+], label: $label, action: $action, description: $desc, hint: $hint }
     };
@@ -33,70 +37,6 @@ const BACK: &str = "clear the filter, else back to where Enter came from";
 
 /// The views' bindings (the modal contexts' are in `modal_bindings`).
 static BINDINGS: &[Binding] = &[
-    b!(
-        Global,
-        [k('1')],
-        "1",
-        Action::GoTab(Tab::Dag),
-        "DAG tab",
-        false
-    ),
-    b!(
-        Global,
-        [k('2')],
-        "2",
-        Action::GoTab(Tab::Approvals),
-        "Approvals tab (open gates)",
-        false
-    ),
-    b!(
-        Global,
-        [k('3')],
-        "3",
-        Action::GoTab(Tab::Errors),
-        "Errors tab",
-        false
-    ),
-    b!(
-        Global,
-        [k('4')],
-        "4",
-        Action::GoTab(Tab::Audit),
-        "Audit tab (decisions)",
-        false
-    ),
-    b!(
-        Global,
-        [k('5')],
-        "5",
-        Action::GoTab(Tab::Runs),
-        "Runs tab (the store's runs)",
-        false
-    ),
-    b!(
-        Global,
-        [k('6')],
-        "6",
-        Action::GoTab(Tab::Waiting),
-        "Waiting tab (what waits on you, every run)",
-        false
-    ),
-    b!(
-        Global,
-        [k('7')],
-        "7",
-        Action::GoTab(Tab::Schedules),
-        "Schedules tab (what `baton serve` serves)",
-        false
-    ),
-    b!(
-        Global,
-        [k('8')],
-        "8",
-        Action::GoTab(Tab::Timeline),
-        "Timeline tab (waits and attempts in time)",
-        false
-    ),
     b!(
         Global,
         [code(KeyCode::Tab)],
@@ -179,7 +119,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
@@ -187,7 +127,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
@@ -195,7 +135,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [code(Left), k('H')],
         "←→/HL",
         Action::Left,
@@ -203,7 +143,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [code(Right), k('L')],
         "←→/HL",
         Action::Right,
@@ -211,7 +151,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [code(PageUp)],
         "PgUp",
         Action::PageUp,
@@ -219,7 +159,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [code(PageDown)],
         "PgDn",
         Action::PageDown,
@@ -227,7 +167,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [code(Enter), k('l')],
         "l/Enter",
         Action::Log,
@@ -235,7 +175,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [k('a')],
         "a",
         Action::Approve,
@@ -243,7 +183,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [k('x')],
         "x",
         Action::Reject,
@@ -251,16 +191,23 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [k('b')],
         "b",
         Action::PushBack,
         "push the gate back with feedback",
         true
     ),
-    b!(Dag, [k('r')], "r", Action::Retry, "retry the step", true),
     b!(
-        Dag,
+        Tab::Dag,
+        [k('r')],
+        "r",
+        Action::Retry,
+        "retry the step",
+        true
+    ),
+    b!(
+        Tab::Dag,
         [k('P')],
         "P",
         Action::Hold,
@@ -268,7 +215,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [k('F')],
         "F",
         Action::Fork,
@@ -276,7 +223,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Runs,
+        Tab::Runs,
         [k('P')],
         "P",
         Action::Hold,
@@ -284,16 +231,16 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Waiting,
+        Tab::Waiting,
         [k('P')],
         "P",
         Action::Hold,
         "release the held step",
         false
     ),
-    b!(Dag, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Tab::Dag, [k('/')], "/", Action::Filter, FILTER, true),
     b!(
-        Dag,
+        Tab::Dag,
         [k('g')],
         "g",
         Action::ToggleGraph,
@@ -301,7 +248,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [k('z')],
         "z",
         Action::Overview,
@@ -309,16 +256,16 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [k('e')],
         "e",
         Action::Expand,
         "expand: open or close a fanned-out step",
         true
     ),
-    b!(Dag, [code(Esc)], "Esc", Action::Back, FOLLOW, false),
+    b!(Tab::Dag, [code(Esc)], "Esc", Action::Back, FOLLOW, false),
     b!(
-        Approvals,
+        Tab::Approvals,
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
@@ -326,7 +273,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Approvals,
+        Tab::Approvals,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
@@ -334,7 +281,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Approvals,
+        Tab::Approvals,
         [k('a'), code(Enter)],
         "a",
         Action::Approve,
@@ -342,7 +289,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Approvals,
+        Tab::Approvals,
         [k('x')],
         "x",
         Action::Reject,
@@ -350,7 +297,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Approvals,
+        Tab::Approvals,
         [k('b')],
         "b",
         Action::PushBack,
@@ -358,7 +305,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Approvals,
+        Tab::Approvals,
         [k('l')],
         "l",
         Action::Log,
@@ -366,7 +313,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Errors,
+        Tab::Errors,
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
@@ -374,7 +321,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Errors,
+        Tab::Errors,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
@@ -382,7 +329,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Errors,
+        Tab::Errors,
         [code(Enter)],
         "Enter",
         Action::Enter,
@@ -390,7 +337,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Errors,
+        Tab::Errors,
         [k('r')],
         "r",
         Action::Retry,
@@ -398,7 +345,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Errors,
+        Tab::Errors,
         [k('l')],
         "l",
         Action::Log,
@@ -406,7 +353,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Dag,
+        Tab::Dag,
         [k('m')],
         "m",
         Action::Mark,
@@ -414,7 +361,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Errors,
+        Tab::Errors,
         [k('m')],
         "m",
         Action::Mark,
@@ -422,7 +369,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Waiting,
+        Tab::Waiting,
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
@@ -430,7 +377,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Waiting,
+        Tab::Waiting,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
@@ -438,7 +385,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Waiting,
+        Tab::Waiting,
         [k('a')],
         "a",
         Action::Approve,
@@ -446,7 +393,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Waiting,
+        Tab::Waiting,
         [k('x')],
         "x",
         Action::Reject,
@@ -454,7 +401,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Waiting,
+        Tab::Waiting,
         [k('b')],
         "b",
         Action::PushBack,
@@ -462,7 +409,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Waiting,
+        Tab::Waiting,
         [k('m')],
         "m",
         Action::Mark,
@@ -470,7 +417,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Waiting,
+        Tab::Waiting,
         [code(Enter)],
         "Enter",
         Action::Enter,
@@ -478,7 +425,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Schedules,
+        Tab::Schedules,
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
@@ -486,7 +433,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Schedules,
+        Tab::Schedules,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
@@ -494,7 +441,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Schedules,
+        Tab::Schedules,
         [k('p')],
         "p",
         Action::Pause,
@@ -502,7 +449,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Schedules,
+        Tab::Schedules,
         [k('r')],
         "r",
         Action::Resume,
@@ -510,7 +457,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Schedules,
+        Tab::Schedules,
         [k('T')],
         "T",
         Action::Trigger,
@@ -518,7 +465,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Schedules,
+        Tab::Schedules,
         [code(Enter)],
         "Enter",
         Action::Enter,
@@ -560,7 +507,7 @@ static BINDINGS: &[Binding] = &[
     b!(MarkDialog, [code(Esc)], "Esc", Action::Back, "back", true),
     b!(Refused, [code(Esc)], "Esc", Action::Back, "close", true),
     b!(
-        Audit,
+        Tab::Audit,
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
@@ -568,7 +515,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Audit,
+        Tab::Audit,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
@@ -576,7 +523,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Runs,
+        Tab::Runs,
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
@@ -584,7 +531,7 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Runs,
+        Tab::Runs,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
@@ -592,7 +539,7 @@ static BINDINGS: &[Binding] = &[
         false
     ),
     b!(
-        Runs,
+        Tab::Runs,
         [code(Enter)],
         "Enter",
         Action::Enter,
@@ -600,16 +547,16 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Runs,
+        Tab::Runs,
         [k('R')],
         "R",
         Action::Resume,
         "resume an interrupted run and open it",
         true
     ),
-    b!(Runs, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Tab::Runs, [k('/')], "/", Action::Filter, FILTER, true),
     b!(
-        Runs,
+        Tab::Runs,
         [k('s')],
         "s",
         Action::Sort,
@@ -617,30 +564,74 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
-        Runs,
+        Tab::Runs,
         [k('d')],
         "d",
         Action::Delete,
         "delete the run and its logs (asks first)",
         true
     ),
-    b!(Runs, [code(Esc)], "Esc", Action::Back, BACK, false),
-    b!(Approvals, [k('/')], "/", Action::Filter, FILTER, true),
-    b!(Approvals, [code(Esc)], "Esc", Action::Back, BACK, false),
-    b!(Errors, [k('/')], "/", Action::Filter, FILTER, true),
-    b!(Errors, [code(Esc)], "Esc", Action::Back, BACK, false),
-    b!(Audit, [k('/')], "/", Action::Filter, FILTER, true),
-    b!(Audit, [code(Esc)], "Esc", Action::Back, BACK, false),
-    b!(Waiting, [k('/')], "/", Action::Filter, FILTER, true),
-    b!(Waiting, [code(Esc)], "Esc", Action::Back, BACK, false),
-    b!(Schedules, [k('/')], "/", Action::Filter, FILTER, true),
-    b!(Schedules, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Tab::Runs, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Tab::Approvals, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(
+        Tab::Approvals,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        BACK,
+        false
+    ),
+    b!(Tab::Errors, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Tab::Errors, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Tab::Audit, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Tab::Audit, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Tab::Waiting, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Tab::Waiting, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Tab::Schedules, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(
+        Tab::Schedules,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        BACK,
+        false
+    ),
 ];
 
 /// Every default binding, in table order: the views', the Timeline's, then the modal contexts'.
 pub(crate) fn bindings() -> impl Iterator<Item = &'static Binding> + Clone {
-    BINDINGS
+    TAB_KEYS
         .iter()
-        .chain(super::timeline_keys::TIMELINE)
+        .chain(BINDINGS)
+        .chain(Tab::ALL.iter().flat_map(|t| t.spec().keys))
         .chain(super::modal_bindings::MODAL.iter())
 }
+
+/// The number keys, one per tab in the tab line's order (`app::tabs`); a tenth tab has
+/// none (`Tab` and `:` still reach it).
+static TAB_KEYS: LazyLock<Vec<Binding>> = LazyLock::new(|| {
+    Tab::ALL
+        .iter()
+        .zip(DIGITS)
+        .map(|(&t, (keys, label))| Binding {
+            context: Context::Global,
+            keys,
+            label,
+            action: Action::GoTab(t),
+            description: t.spec().about,
+            hint: false,
+        })
+        .collect()
+});
+
+const DIGITS: [(&[Key], &str); 9] = [
+    (&[k('1')], "1"),
+    (&[k('2')], "2"),
+    (&[k('3')], "3"),
+    (&[k('4')], "4"),
+    (&[k('5')], "5"),
+    (&[k('6')], "6"),
+    (&[k('7')], "7"),
+    (&[k('8')], "8"),
+    (&[k('9')], "9"),
+];

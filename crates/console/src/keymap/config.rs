@@ -87,28 +87,28 @@ mod tests {
         let k = &keymap("[keys]\napprove = \"A\"\nquit = [\"Q\", \"ctrl-q\"]\n");
         let shift = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(
-            k.action_for(Context::Approvals, &shift('A')),
+            k.action_for(Context::Tab(Tab::Approvals), &shift('A')),
             Some(Action::Approve)
         );
         // `a` no longer approves; the old key is free.
-        assert_eq!(k.action_for(Context::Approvals, &key('a')), None);
+        assert_eq!(k.action_for(Context::Tab(Tab::Approvals), &key('a')), None);
         assert_eq!(
             k.action_for(
-                Context::Dag,
+                Context::Tab(Tab::Dag),
                 &KeyEvent::new(KeyCode::Char('Q'), KeyModifiers::SHIFT)
             ),
             Some(Action::Quit)
         );
         assert_eq!(
             k.action_for(
-                Context::Dag,
+                Context::Tab(Tab::Dag),
                 &KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)
             ),
             Some(Action::Quit)
         );
-        assert_eq!(k.action_for(Context::Dag, &key('q')), None);
+        assert_eq!(k.action_for(Context::Tab(Tab::Dag), &key('q')), None);
         // The footer and the help show the bindings in force.
-        let hints = k.hints(Context::Approvals, |_, _| true);
+        let hints = k.hints(Context::Tab(Tab::Approvals), |_, _| true);
         assert!(
             hints
                 .iter()
@@ -131,18 +131,18 @@ mod tests {
         // (tab keys are global) leaves retry on `r` in Errors: context bindings win.
         let k = &keymap("[keys]\nretry = \"ctrl-r\"\ntab_runs = \"r\"\n");
         assert_eq!(
-            k.action_for(Context::Errors, &key('r')),
+            k.action_for(Context::Tab(Tab::Errors), &key('r')),
             Some(Action::GoTab(Tab::Runs))
         );
         assert_eq!(
             k.action_for(
-                Context::Errors,
+                Context::Tab(Tab::Errors),
                 &KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)
             ),
             Some(Action::Retry)
         );
         assert_eq!(
-            k.action_for(Context::Dag, &key('5')),
+            k.action_for(Context::Tab(Tab::Dag), &key('5')),
             None,
             "5 is no longer the runs tab"
         );
@@ -187,7 +187,7 @@ mod tests {
         // Moving the other action too is no conflict.
         let k = &keymap("[keys]\napprove = \"x\"\nreject = \"ctrl-x\"\n");
         assert_eq!(
-            k.action_for(Context::Approvals, &key('x')),
+            k.action_for(Context::Tab(Tab::Approvals), &key('x')),
             Some(Action::Approve)
         );
     }
@@ -207,14 +207,14 @@ mod tests {
         assert!(e.contains("move `copy` off it"), "{e}");
         let k = &keymap("[keys]\napprove = \"y\"\ncopy = \"Y\"\n");
         assert_eq!(
-            k.action_for(Context::Approvals, &key('y')),
+            k.action_for(Context::Tab(Tab::Approvals), &key('y')),
             Some(Action::Approve)
         );
         // A global binding on a key a view keeps is no theft: the view's action wins
         // there, the new one works everywhere else.
         let k = &keymap("[keys]\nretry = \"ctrl-r\"\ntab_runs = \"r\"\n");
         assert_eq!(
-            k.action_for(Context::Dag, &key('r')),
+            k.action_for(Context::Tab(Tab::Dag), &key('r')),
             Some(Action::GoTab(Tab::Runs))
         );
     }
@@ -236,11 +236,20 @@ mod tests {
         let k = &keymap(
             "[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nlog = \"o\"\nhealth = \"i\"\n",
         );
-        assert_eq!(k.action_for(Context::Dag, &key('h')), Some(Action::Left));
-        assert_eq!(k.action_for(Context::Dag, &key('l')), Some(Action::Right));
-        assert_eq!(k.action_for(Context::Dag, &key('o')), Some(Action::Log));
         assert_eq!(
-            k.action_for(Context::Errors, &key('i')),
+            k.action_for(Context::Tab(Tab::Dag), &key('h')),
+            Some(Action::Left)
+        );
+        assert_eq!(
+            k.action_for(Context::Tab(Tab::Dag), &key('l')),
+            Some(Action::Right)
+        );
+        assert_eq!(
+            k.action_for(Context::Tab(Tab::Dag), &key('o')),
+            Some(Action::Log)
+        );
+        assert_eq!(
+            k.action_for(Context::Tab(Tab::Errors), &key('i')),
             Some(Action::ToggleHealth)
         );
     }
@@ -249,7 +258,8 @@ mod tests {
     #[test]
     fn every_action_is_documented() {
         let doc = include_str!("../../../../docs/configuration.md");
-        for name in action_names() {
+        // The tests' own tab (`app::tabs::probe`) is no user's.
+        for name in action_names().into_iter().filter(|n| *n != "tab_probe") {
             assert!(
                 doc.contains(&format!("`{name}`")),
                 "{name} missing from docs/configuration.md"

@@ -14,12 +14,13 @@ mod keys;
 mod modal_bindings;
 mod timeline_keys;
 
-pub(crate) use bindings::bindings;
+pub(crate) use bindings::{Binding, bindings};
 pub use config::checked;
 pub(crate) use config::from_config;
 pub(crate) use keys::{Key, key_name, key_spec, keys_text, parse_key};
+pub(crate) use timeline_keys::TIMELINE as TIMELINE_KEYS;
 
-use super::app::Action;
+use super::app::{Action, Tab};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// Where the operator is; decides which bindings apply.
@@ -27,17 +28,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 pub enum Context {
     /// Every tab, unless a modal context is on top.
     Global,
-    Dag,
-    Approvals,
-    Errors,
-    Audit,
-    Runs,
-    /// What waits on the operator across every run.
-    Waiting,
-    /// What `baton serve` serves.
-    Schedules,
-    /// The run's steps on a time axis.
-    Timeline,
+    /// A tab's own keys (`app::tabs`).
+    Tab(Tab),
     Log,
     /// Typing a DAG filter.
     FilterInput,
@@ -102,14 +94,7 @@ impl Context {
     pub fn title(self) -> &'static str {
         match self {
             Context::Global => "Everywhere",
-            Context::Dag => "DAG",
-            Context::Approvals => "Approvals",
-            Context::Errors => "Errors",
-            Context::Audit => "Audit",
-            Context::Runs => "Runs",
-            Context::Waiting => "Waiting",
-            Context::Schedules => "Schedules",
-            Context::Timeline => "Timeline",
+            Context::Tab(t) => t.title(),
             Context::Log => "Full log",
             Context::FilterInput => "Filter input",
             Context::SearchInput => "Log search input",
@@ -354,9 +339,9 @@ impl Keymap {
         &self,
         offered: impl Fn(Context, &Action) -> bool,
     ) -> Vec<(&'static str, Vec<HelpRow>)> {
-        HELP_ORDER
-            .iter()
-            .map(|&c| {
+        help_order()
+            .into_iter()
+            .map(|c| {
                 let rows = self
                     .bound
                     .iter()
@@ -377,29 +362,27 @@ impl Keymap {
 }
 
 /// The help's sections, in order.
-pub(crate) const HELP_ORDER: [Context; 21] = [
-    Context::Global,
-    Context::Dag,
-    Context::Approvals,
-    Context::Errors,
-    Context::Audit,
-    Context::Runs,
-    Context::Waiting,
-    Context::Schedules,
-    Context::Timeline,
-    Context::Log,
-    Context::GateDialog,
-    Context::BudgetDialog,
-    Context::MarkDialog,
-    Context::ScheduleDialog,
-    Context::Refused,
-    Context::Confirm,
-    Context::FilterInput,
-    Context::SearchInput,
-    Context::JumpInput,
-    Context::Help,
-    Context::Overlay,
-];
+/// The help's sections in order: everywhere, each tab's (the tab line's order), then
+/// the log's, the dialogs' and the inputs'.
+pub(crate) fn help_order() -> Vec<Context> {
+    let mut order = vec![Context::Global];
+    order.extend(Tab::ALL.iter().map(|&t| Context::Tab(t)));
+    order.extend([
+        Context::Log,
+        Context::GateDialog,
+        Context::BudgetDialog,
+        Context::MarkDialog,
+        Context::ScheduleDialog,
+        Context::Refused,
+        Context::Confirm,
+        Context::FilterInput,
+        Context::SearchInput,
+        Context::JumpInput,
+        Context::Help,
+        Context::Overlay,
+    ]);
+    order
+}
 
 /// The name an action has in the config's `[keys]` table (derived from the variant's
 /// name, see [`Action`]).

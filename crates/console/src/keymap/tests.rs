@@ -51,7 +51,7 @@ fn no_key_is_bound_twice_in_one_context() {
 #[test]
 fn footer_hints_come_from_the_table() {
     let map = Keymap::defaults();
-    let h = map.hints(Context::Approvals, |_, _| true);
+    let h = map.hints(Context::Tab(Tab::Approvals), |_, _| true);
     assert!(h.iter().any(|(l, _)| *l == "a"));
     assert!(h.iter().any(|(l, _)| *l == "q"), "globals follow");
     let d = map.hints(Context::GateDialog, |_, _| true);
@@ -60,7 +60,7 @@ fn footer_hints_come_from_the_table() {
     for (label, _) in h {
         assert!(bindings().any(|b| b.label == label));
     }
-    let none = map.hints(Context::Approvals, |_, a| *a != Action::Approve);
+    let none = map.hints(Context::Tab(Tab::Approvals), |_, a| *a != Action::Approve);
     assert!(
         !none.iter().any(|(l, _)| *l == "a"),
         "not offered, not shown"
@@ -75,7 +75,10 @@ fn text_contexts_pass_other_keys_through_and_modals_block_globals() {
         map.action_for(Context::GateDialog, &ev),
         Some(Action::Key(ev))
     );
-    assert_eq!(map.action_for(Context::Dag, &ev), Some(Action::Quit));
+    assert_eq!(
+        map.action_for(Context::Tab(Tab::Dag), &ev),
+        Some(Action::Quit)
+    );
     assert_eq!(
         map.action_for(Context::Confirm, &key(KeyCode::Char('1'))),
         None
@@ -87,12 +90,12 @@ fn text_contexts_pass_other_keys_through_and_modals_block_globals() {
     );
     let shift_r = KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT);
     assert_eq!(
-        map.action_for(Context::Runs, &shift_r),
+        map.action_for(Context::Tab(Tab::Runs), &shift_r),
         Some(Action::Resume)
     );
     let backtab = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
     assert_eq!(
-        map.action_for(Context::Audit, &backtab),
+        map.action_for(Context::Tab(Tab::Audit), &backtab),
         Some(Action::PrevTab)
     );
 }
@@ -117,20 +120,24 @@ fn a_global_key_a_view_takes_for_itself_is_not_offered_there() {
             .collect::<Vec<_>>()
     };
     assert!(
-        !says(Context::Dag).iter().any(|h| h.starts_with("h ")),
+        !says(Context::Tab(Tab::Dag))
+            .iter()
+            .any(|h| h.starts_with("h ")),
         "{:?}",
-        says(Context::Dag)
+        says(Context::Tab(Tab::Dag))
     );
     assert!(
-        says(Context::Errors).iter().any(|h| h.starts_with("i ")),
+        says(Context::Tab(Tab::Errors))
+            .iter()
+            .any(|h| h.starts_with("i ")),
         "{:?}",
-        says(Context::Errors)
+        says(Context::Tab(Tab::Errors))
     );
     // With the defaults, `h` is health on the graph too.
     let defaults = Keymap::defaults();
     assert!(
         defaults
-            .hints(Context::Dag, |_, _| true)
+            .hints(Context::Tab(Tab::Dag), |_, _| true)
             .iter()
             .any(|(l, _)| *l == "h")
     );

@@ -1,19 +1,19 @@
-//! The Timeline tab's bindings (issue 45 point 8), apart from the main table only to
-//! keep each file short: [`super::bindings::bindings`] gives both, in this order, to the
-//! keymap, the footer and the help alike.
+//! The Timeline tab's bindings (issue 45 point 8): its description's keys
+//! (`app::tabs`), which [`super::bindings::bindings`] gives after the main table's to
+//! the keymap, the footer and the help alike.
 use super::Context;
 use super::bindings::Binding;
 use super::keys::{code, k};
-use crate::app::Action;
+use crate::app::{Action, Tab};
 use crossterm::event::KeyCode::{Down, End, Enter, Esc, Home, PageDown, PageUp, Up};
 
 macro_rules! t {
     ([$($key:expr),+], $label:expr, $action:expr, $desc:expr, $hint:expr) => {
-        Binding { context: Context::Timeline, keys: &[$($key),+], label: $label, action: $action, description: $desc, hint: $hint }
+        Binding { context: Context::Tab(Tab::Timeline), keys: &[$($key),+], label: $label, action: $action, description: $desc, hint: $hint }
     };
 }
 
-pub(super) static TIMELINE: &[Binding] = &[
+pub(crate) static TIMELINE: &[Binding] = &[
     t!(
         [code(Up), k('k')],
         "↑↓/jk",

@@ -262,22 +262,18 @@ fn tabs_line<'a>(
     hits: &mut Hits,
 ) -> Vec<Span<'a>> {
     let now = ui.clock(view);
-    let gates = view.gates.len();
-    let open_errors = view.open_errors();
     let mut l3 = vec![Span::raw(" ")];
-    let count = |t: &Tab| match t {
-        Tab::Approvals if gates > 0 => format!(" ({gates})"),
-        Tab::Errors if open_errors > 0 => format!(" ({open_errors})"),
-        Tab::Waiting if ui.waiting_mine() > 0 => format!(" ({})", ui.waiting_mine()),
+    let count = |t: &Tab| match t.spec().count.map(|n| n(view, ui)) {
+        Some(n) if n > 0 => format!(" ({n})"),
         _ => String::new(),
     };
     // The progress count keeps its room: the titles shorten, then the gaps narrow. A
     // count's room (` (3)`) is kept while it is 0, so a gate opening does not rename tabs.
     let p = view.progress(now, &|id| ui.expected(view, id));
     let keep = format!("{}/{}", p.finished, p.total).len() + 2;
-    let count_w = |t: &Tab| match t {
-        Tab::Approvals | Tab::Errors | Tab::Waiting => count(t).len().max(4),
-        _ => 0,
+    let count_w = |t: &Tab| match t.spec().count {
+        Some(_) => count(t).len().max(4),
+        None => 0,
     };
     let line_w = |short: bool, gap: usize| {
         1 + Tab::ALL
@@ -338,13 +334,7 @@ fn failed_text(view: &RunView, share: f64, narrow: bool) -> String {
 
 /// A tab's title on the tab line; `short` where the whole line would not fit.
 fn tab_title(t: Tab, short: bool) -> &'static str {
-    match (t, short) {
-        (Tab::Approvals, true) => "Gates",
-        (Tab::Waiting, true) => "Wait",
-        (Tab::Schedules, true) => "Sched",
-        (Tab::Timeline, true) => "Time",
-        _ => t.title(),
-    }
+    if short { t.spec().short } else { t.title() }
 }
 
 /// `1200/2000 ██████░░░░ ~3m12s left` at the right end of the tab line, dropping the

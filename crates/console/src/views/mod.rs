@@ -22,7 +22,7 @@ pub(crate) mod strip;
 pub(crate) mod timeline;
 pub(crate) mod waiting;
 
-use super::app::{Dialog, Hits, Overlay, Tab, UiState};
+use super::app::{Dialog, Hits, Overlay, UiState};
 use super::console_config::ConsoleConfig;
 use super::theme::Theme;
 use baton_model::RunView;
@@ -39,54 +39,88 @@ pub(crate) const MIN_HEIGHT: u16 = 15;
 /// Draw the console; returns what the frame drew where, for clicks. On a terminal that
 /// takes only ASCII the finished frame's other symbols are replaced (`term::ascii`).
 pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig) -> Hits {
-    let hits = draw(frame, view, ui, config);
+    render_part(frame, Part::Screen, view, ui, config)
+}
+
+/// A part of the screen, for snapshots of one view's own part (issue 54 point 4): a new
+/// tab changes the tab line in the header, not what the other views draw.
+// Exported for the snapshot tests only (`fixtures`).
+#[cfg_attr(not(any(test, feature = "fixtures")), allow(unreachable_pub))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The whole screen, as the console draws it.
+    Screen,
+    /// What is under the header (the tab's body and the footer), drawn into the whole
+    /// frame: the screen less its first three lines, or all of it when the full log
+    /// takes the header's room. No overlay, no dialog.
+    Body,
+    /// The overlay and the dialog, where they are drawn on a screen of the frame's
+    /// size, with the footer (their keys) under them.
+    Over,
+}
+
+/// [`render`], of one part only.
+#[cfg_attr(not(any(test, feature = "fixtures")), allow(unreachable_pub))]
+pub fn render_part(
+    frame: &mut Frame,
+    part: Part,
+    view: &RunView,
+    ui: &UiState,
+    config: &ConsoleConfig,
+) -> Hits {
+    let hits = draw(frame, part, view, ui, config);
     if config.caps.ascii {
         crate::term::ascii::finish(frame.buffer_mut());
     }
     hits
 }
 
-fn draw(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig) -> Hits {
+fn draw(
+    frame: &mut Frame,
+    part: Part,
+    view: &RunView,
+    ui: &UiState,
+    config: &ConsoleConfig,
+) -> Hits {
     let (theme, keys) = (&config.theme, &config.keys);
     let mut hits = Hits::default();
     let area = frame.area();
     frame.render_widget(Block::default().style(theme.base), area);
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    if part == Part::Screen && (area.width < MIN_WIDTH || area.height < MIN_HEIGHT) {
         too_small(frame, area, theme);
         return hits;
     }
+    // The full log takes the header's room too.
+    let top = if part == Part::Screen && ui.log.is_none() {
+        3
+    } else {
+        0
+    };
     let header = Rect { height: 3, ..area };
     let footer = Rect {
-        y: area.y + area.height - 2,
-        height: 2,
+        y: area.y + area.height.saturating_sub(2),
+        height: area.height.min(2),
         ..area
     };
     let body = Rect {
-        y: area.y + 3,
-        height: area.height - 5,
+        y: area.y + top,
+        height: area.height.saturating_sub(top + 2),
         ..area
     };
-    if ui.log.is_some() {
-        // Full screen: the log takes the header's room too.
-        let full = Rect {
-            height: area.height - 2,
-            ..area
-        };
-        log::render(frame, full, view, ui, theme, &mut hits);
-    } else {
-        header::render(frame, header, view, ui, theme, &mut hits);
-        match ui.tab {
-            Tab::Dag => dag::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Approvals => approvals::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Errors => errors::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Audit => audit::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Runs => runs::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Waiting => waiting::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Schedules => schedules::render(frame, body, view, ui, theme, &mut hits),
-            Tab::Timeline => timeline::render(frame, body, view, ui, theme, &mut hits),
+    if part != Part::Over {
+        if ui.log.is_some() {
+            log::render(frame, body, view, ui, theme, &mut hits);
+        } else {
+            if top > 0 {
+                header::render(frame, header, view, ui, theme, &mut hits);
+            }
+            (ui.tab.spec().render)(frame, body, view, ui, theme, &mut hits);
         }
     }
     header::footer(frame, footer, view, ui, theme, keys);
+    if part == Part::Body {
+        return hits;
+    }
     match ui.overlay {
         Some(Overlay::Help) => overlays::help(frame, area, view, ui, theme, keys),
         Some(Overlay::Health) => overlays::health(frame, area, view, theme),

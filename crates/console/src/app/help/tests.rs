@@ -46,7 +46,7 @@ fn the_help_searches_and_enter_runs_the_selected_key_on_its_tab() {
         .iter()
         .map(|e| (e.section, e.bound.action.clone()))
         .collect();
-    assert_eq!(found, [(Context::Runs, Action::Sort)]);
+    assert_eq!(found, [(Context::Tab(Tab::Runs), Action::Sort)]);
     let before = ui.runs_sort;
     key(&mut ui, &v, KeyCode::Enter);
     assert_eq!(ui.overlay, None);
