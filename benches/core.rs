@@ -60,6 +60,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
         params: vec![],
         env: BTreeMap::new(),
         secrets: vec![],
+        secret_sources: vec![],
         pools: vec![],
         executors: vec![],
         notify: vec![],

@@ -23,6 +23,7 @@ pub fn plan() -> PlanBuilder {
             params: Vec::new(),
             env: BTreeMap::new(),
             secrets: Vec::new(),
+            secret_sources: Vec::new(),
             pools: Vec::new(),
             executors: Vec::new(),
             notify: Vec::new(),

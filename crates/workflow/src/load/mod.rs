@@ -221,9 +221,17 @@ impl<'r, 's> Loader<'r, 's> {
             .map(|n| self.text_table(n, "`env`", true))
             .unwrap_or_default();
         self.env_names = env.iter().map(|e| e.key.to_string()).collect();
-        let secrets = get(top, "secrets")
-            .map(|n| self.secrets(n))
-            .unwrap_or_default();
+        // A list: the older form (names of baton's environment); a table: `[secrets]`.
+        let (secrets, secret_sources) = match get(top, "secrets") {
+            Some(n) => match n.entries() {
+                Some(entries) => (
+                    Vec::new(),
+                    super::secrets::SecretReader { r: self.r }.table(entries, &base_dir),
+                ),
+                None => (self.secrets(n), Vec::new()),
+            },
+            None => Default::default(),
+        };
         let (default_timeout, default_retry) = get(top, "defaults")
             .map(|n| self.defaults(n))
             .unwrap_or((None, RetryPolicy::default()));
@@ -279,6 +287,12 @@ impl<'r, 's> Loader<'r, 's> {
             }
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
+            let declared: Vec<&str> = secrets
+                .iter()
+                .map(String::as_str)
+                .chain(secret_sources.iter().map(|s| s.name.as_str()))
+                .collect();
+            super::secrets::SecretReader { r: self.r }.apply(top, &mut steps, &declared);
             (steps, g)
         });
         let (steps, g) = steps?;
@@ -297,6 +311,7 @@ impl<'r, 's> Loader<'r, 's> {
             params,
             env: plan_env,
             secrets,
+            secret_sources,
             pools,
             executors,
             notify,

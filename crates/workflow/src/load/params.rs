@@ -256,7 +256,11 @@ impl Loader<'_, '_> {
     }
 
     pub(super) fn secrets(&mut self, n: &Node) -> Vec<String> {
-        let list = self.string_list(n, "`secrets`", "secrets = [\"API_TOKEN\"]");
+        let list = self.string_list(
+            n,
+            "`secrets`",
+            "secrets = [\"API_TOKEN\"] (names of baton's environment), or a table: [secrets] DB = { file = \"/run/secrets/db\" }",
+        );
         let mut out = Vec::new();
         for (s, span) in list {
             if is_name(s, false) {
