@@ -36,6 +36,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             compensate: None,
             gate: None,
             idempotent: true,
+            secrets: Vec::new(),
             cache: None,
             service: None,
             fanout: None,

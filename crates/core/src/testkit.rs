@@ -96,6 +96,7 @@ impl PlanBuilder {
             compensate: None,
             gate: None,
             idempotent: true,
+            secrets: Vec::new(),
             cache: None,
             service: None,
             fanout: None,
