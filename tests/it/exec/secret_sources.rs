@@ -354,3 +354,32 @@ secrets = ["DB_PASSWORD", "API"]
     );
     assert!(plan.contains("API: credential api, used by deploy"), "{plan}");
 }
+
+#[test]
+fn a_step_on_an_ssh_host_gets_its_secret_over_the_connection_never_stored() {
+    let Some(config) = super::ssh::hosts() else {
+        return;
+    };
+    let env = Env::new();
+    std::fs::write(env.path().join("token"), format!("{FILE_VALUE}\n")).unwrap();
+    let got = env.path().join("got-on-host");
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"ssh-secret\"\n{}\n[secrets]\nTOKEN = {{ file = \"token\" }}\n[[step]]\nid = \"remote\"\nexecutor = \"box\"\nsecrets = [\"TOKEN\"]\nrun = 'printf %s \"$TOKEN\" > {}; echo \"token=$TOKEN\"'\n",
+            super::ssh::executor("box", "baton-h2", &config, &env, ""),
+            got.display()
+        ),
+    );
+    let out = env
+        .cmd()
+        .args(["run", wf.to_str().unwrap(), "--headless"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), FILE_VALUE);
+    let id = run_id_of(&text(&out.stdout));
+    let logged = text(&env.run(&["logs", &id, "remote"]).stdout);
+    assert!(logged.contains("token=***"), "{logged}");
+    assert_nowhere_in_store(&env, FILE_VALUE);
+}
