@@ -59,7 +59,10 @@ const MAX_STDERR: usize = 4096;
 
 /// Read each of `secrets` in order (relative paths and commands against `dir`, the
 /// workflow's directory): `(NAME, value)` pairs, or the first that could not be read.
-pub async fn read_all(secrets: &[Secret], dir: &Path) -> Result<Vec<(String, String)>, SecretError> {
+pub async fn read_all(
+    secrets: &[Secret],
+    dir: &Path,
+) -> Result<Vec<(String, String)>, SecretError> {
     let mut out = Vec::with_capacity(secrets.len());
     for s in secrets {
         let value = read(&s.source, dir).await.map_err(|problem| SecretError {
@@ -191,7 +194,11 @@ async fn run(argv: &[String], timeout: Duration, dir: &Path) -> Result<Vec<u8>, 
 
 /// What a pipe gives until it closes, at most `limit` bytes (its first, or with
 /// `tail` its last); the rest is read and dropped so the writer never blocks.
-pub(crate) async fn bounded(pipe: Option<impl AsyncRead + Unpin>, limit: usize, tail: bool) -> Vec<u8> {
+pub(crate) async fn bounded(
+    pipe: Option<impl AsyncRead + Unpin>,
+    limit: usize,
+    tail: bool,
+) -> Vec<u8> {
     let Some(mut pipe) = pipe else {
         return Vec::new();
     };

@@ -17,7 +17,14 @@ pub const SECRET_TIMEOUT: Duration = Duration::from_secs(30);
 /// environment variable's, and the kernel takes no more than 128 KiB for one.
 pub const MAX_SECRET_BYTES: usize = 64 * 1024;
 
-const FIELDS: &[&str] = &["env", "file", "credential", "command", "timeout", "first_line"];
+const FIELDS: &[&str] = &[
+    "env",
+    "file",
+    "credential",
+    "command",
+    "timeout",
+    "first_line",
+];
 const SOURCES: [&str; 4] = ["env", "file", "credential", "command"];
 const SOURCE_HINT: &str = "give it one source: env = \"VAR\", file = \"/run/secrets/db\", credential = \"db\" (systemd's $CREDENTIALS_DIRECTORY/db) or command = [\"pass\", \"show\", \"prod/db\"]";
 
@@ -123,7 +130,13 @@ impl SecretReader<'_, '_> {
         out
     }
 
-    fn entry(&mut self, name: &str, key_span: &Span, n: &Node, base_dir: &Path) -> Option<SecretSource> {
+    fn entry(
+        &mut self,
+        name: &str,
+        key_span: &Span,
+        n: &Node,
+        base_dir: &Path,
+    ) -> Option<SecretSource> {
         let Some(fields) = n.entries() else {
             let hint = match &n.val {
                 Val::Str(s) if s.starts_with('/') => format!("write {name} = {{ file = \"{s}\" }}"),
@@ -175,7 +188,10 @@ impl SecretReader<'_, '_> {
             if let (Some(n), false) = (get(fields, key), is_command) {
                 self.r.error(
                     &n.span,
-                    format!("`{key}` of secret `{name}` has no effect: it is read from its {}", e.key),
+                    format!(
+                        "`{key}` of secret `{name}` has no effect: it is read from its {}",
+                        e.key
+                    ),
                     format!("`{key}` belongs to a secret read by a `command`; remove it"),
                 );
             }
@@ -238,7 +254,7 @@ impl SecretReader<'_, '_> {
                 let mut argv = Vec::new();
                 for item in items {
                     match &item.val {
-                        Val::Str(s) if !s.contains('\0') && !(argv.is_empty() && s.is_empty()) => {
+                        Val::Str(s) if !(s.contains('\0') || argv.is_empty() && s.is_empty()) => {
                             argv.push(s.to_string());
                         }
                         _ => {
@@ -268,7 +284,10 @@ impl SecretReader<'_, '_> {
             _ => {
                 self.r.error(
                     &n.span,
-                    format!("{what} must be a non-empty array of strings, found {}", n.kind()),
+                    format!(
+                        "{what} must be a non-empty array of strings, found {}",
+                        n.kind()
+                    ),
                     "write command = [\"pass\", \"show\", \"prod/db\"]",
                 );
                 return None;
@@ -326,8 +345,19 @@ impl SecretReader<'_, '_> {
     }
 
     /// Each `[[step]]` table's `secrets = ["NAME"]` into `steps[i].secrets`: names
-    /// `declared` (the `[secrets]` entries, or the names of the older list).
-    pub fn apply(&mut self, top: &[Entry], steps: &mut [Step], declared: &[&str]) {
+    /// declared, as the older list's names or `[secrets]` entries.
+    pub fn apply(
+        &mut self,
+        top: &[Entry],
+        steps: &mut [Step],
+        (list, table): &(Vec<String>, Vec<Secret>),
+    ) {
+        let declared: Vec<&str> = list
+            .iter()
+            .map(String::as_str)
+            .chain(table.iter().map(|s| s.name.as_str()))
+            .collect();
+        let declared = declared.as_slice();
         let Some(Val::Array(items)) = get(top, "step").map(|n| &n.val) else {
             return;
         };
@@ -357,20 +387,28 @@ impl SecretReader<'_, '_> {
                 let Val::Str(s) = &item.val else {
                     self.r.error(
                         &item.span,
-                        format!("each entry of {label} must be a string, found {}", item.kind()),
+                        format!(
+                            "each entry of {label} must be a string, found {}",
+                            item.kind()
+                        ),
                         "name a secret of [secrets], e.g. secrets = [\"DB_PASSWORD\"]",
                     );
                     continue;
                 };
                 if !declared.contains(&s.as_str()) {
                     let hint = if declared.is_empty() {
-                        format!("declare it: [secrets] {s} = {{ file = \"/run/secrets/…\" }} (or env, credential, command)")
+                        format!(
+                            "declare it: [secrets] {s} = {{ file = \"/run/secrets/…\" }} (or env, credential, command)"
+                        )
                     } else {
                         did_you_mean(s, declared, "secrets")
                     };
                     self.r.error(
                         &item.span,
-                        format!("step `{}` uses secret `{s}`, which [secrets] does not declare", step.id),
+                        format!(
+                            "step `{}` uses secret `{s}`, which [secrets] does not declare",
+                            step.id
+                        ),
                         hint,
                     );
                 } else if !step.secrets.iter().any(|x| x == s.as_str()) {

@@ -27,7 +27,10 @@ impl PassStore {
         }
         use std::os::unix::fs::DirBuilderExt;
         let gnupg = dir.join("gnupg");
-        std::fs::DirBuilder::new().mode(0o700).create(&gnupg).unwrap();
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&gnupg)
+            .unwrap();
         // Made before any gpg runs: dropped, it stops the agent whatever failed.
         let p = PassStore {
             gnupg,
@@ -48,7 +51,10 @@ impl PassStore {
             ]),
             None,
         );
-        p.ok(Command::new("pass").args(["init", "test@baton.invalid"]), None);
+        p.ok(
+            Command::new("pass").args(["init", "test@baton.invalid"]),
+            None,
+        );
         let entry = format!("{PASS_VALUE}\nlogin: deploy\nurl: db.example\n");
         p.ok(
             Command::new("pass").args(["insert", "--multiline", "prod/db"]),
@@ -108,7 +114,10 @@ fn store_bytes(env: &Env) -> Vec<(PathBuf, Vec<u8>)> {
             }
         }
     }
-    assert!(out.iter().any(|(p, _)| p == &env.db()), "the store was read");
+    assert!(
+        out.iter().any(|(p, _)| p == &env.db()),
+        "the store was read"
+    );
     out
 }
 
@@ -163,8 +172,14 @@ run = 'printf %s "${DB_PASSWORD:-unset}" > other'
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(!said.contains(PASS_VALUE), "{said}");
     // The first line of the entry, in the step's environment; not in another step's.
-    assert_eq!(std::fs::read_to_string(env.path().join("got")).unwrap(), PASS_VALUE);
-    assert_eq!(std::fs::read_to_string(env.path().join("other")).unwrap(), "unset");
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("got")).unwrap(),
+        PASS_VALUE
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("other")).unwrap(),
+        "unset"
+    );
     let id = run_id_of(&text(&out.stdout));
     let logs = env.run(&["logs", &id, "use"]);
     let logged = text(&logs.stdout);
@@ -205,7 +220,10 @@ run = 'touch ran-slow'
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(started.elapsed() < std::time::Duration::from_secs(25), "the deadline held");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "the deadline held"
+    );
     assert!(!env.path().join("ran-missing").exists());
     assert!(!env.path().join("ran-slow").exists());
     let show = env.show(&run_id_of(&text(&out.stdout)));
@@ -352,7 +370,10 @@ secrets = ["DB_PASSWORD", "API"]
         ),
         "{plan}"
     );
-    assert!(plan.contains("API: credential api, used by deploy"), "{plan}");
+    assert!(
+        plan.contains("API: credential api, used by deploy"),
+        "{plan}"
+    );
 }
 
 #[test]

@@ -11,10 +11,22 @@ fn one_trailing_newline_goes_and_first_line_takes_the_password() {
         value_of(b"pw\nlogin: me\nurl: x\n".to_vec(), true).unwrap(),
         "pw"
     );
-    assert!(matches!(value_of(b"\n".to_vec(), false), Err(Problem::Empty)));
-    assert!(matches!(value_of(b"\nrest".to_vec(), true), Err(Problem::Empty)));
-    assert!(matches!(value_of(vec![0xff, 0xfe], false), Err(Problem::NotText)));
-    assert!(matches!(value_of(b"a\0b".to_vec(), false), Err(Problem::NotText)));
+    assert!(matches!(
+        value_of(b"\n".to_vec(), false),
+        Err(Problem::Empty)
+    ));
+    assert!(matches!(
+        value_of(b"\nrest".to_vec(), true),
+        Err(Problem::Empty)
+    ));
+    assert!(matches!(
+        value_of(vec![0xff, 0xfe], false),
+        Err(Problem::NotText)
+    ));
+    assert!(matches!(
+        value_of(b"a\0b".to_vec(), false),
+        Err(Problem::NotText)
+    ));
     assert!(matches!(
         value_of(vec![b'x'; MAX_SECRET_BYTES + 1], false),
         Err(Problem::TooBig)
@@ -42,7 +54,10 @@ async fn a_command_is_an_argument_vector_with_a_deadline() {
         .unwrap();
     assert_eq!(got, [("DB".to_string(), "a;b $HOME".to_string())]);
     let e = read_all(
-        &[command(&["sh", "-c", "echo half; echo gpg: no key >&2; exit 2"], long)],
+        &[command(
+            &["sh", "-c", "echo half; echo gpg: no key >&2; exit 2"],
+            long,
+        )],
         dir.path(),
     )
     .await
@@ -51,10 +66,13 @@ async fn a_command_is_an_argument_vector_with_a_deadline() {
     assert!(e.starts_with("secret `DB` (from command `sh -c"), "{e}");
     assert!(e.contains("exited with status 2: gpg: no key"), "{e}");
     let started = std::time::Instant::now();
-    let e = read_all(&[command(&["sleep", "30"], Duration::from_millis(300))], dir.path())
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = read_all(
+        &[command(&["sleep", "30"], Duration::from_millis(300))],
+        dir.path(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("did not finish within 300ms"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
     let e = read_all(&[command(&["no-such-program-x"], long)], dir.path())
@@ -71,7 +89,10 @@ async fn a_missing_file_is_named_and_a_fifo_is_not_read() {
         name: "DB".into(),
         source: SecretSource::File(dir.path().join("db")),
     };
-    let e = read_all(&[missing], dir.path()).await.unwrap_err().to_string();
+    let e = read_all(&[missing], dir.path())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("secret `DB` (from file "), "{e}");
     assert!(e.contains("No such file"), "{e}");
     let fifo = dir.path().join("fifo");

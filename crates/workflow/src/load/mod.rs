@@ -221,17 +221,7 @@ impl<'r, 's> Loader<'r, 's> {
             .map(|n| self.text_table(n, "`env`", true))
             .unwrap_or_default();
         self.env_names = env.iter().map(|e| e.key.to_string()).collect();
-        // A list: the older form (names of baton's environment); a table: `[secrets]`.
-        let (secrets, secret_sources) = match get(top, "secrets") {
-            Some(n) => match n.entries() {
-                Some(entries) => (
-                    Vec::new(),
-                    super::secrets::SecretReader { r: self.r }.table(entries, &base_dir),
-                ),
-                None => (self.secrets(n), Vec::new()),
-            },
-            None => Default::default(),
-        };
+        let secrets = self.secret_decls(top, &base_dir);
         let (default_timeout, default_retry) = get(top, "defaults")
             .map(|n| self.defaults(n))
             .unwrap_or((None, RetryPolicy::default()));
@@ -287,12 +277,7 @@ impl<'r, 's> Loader<'r, 's> {
             }
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
-            let declared: Vec<&str> = secrets
-                .iter()
-                .map(String::as_str)
-                .chain(secret_sources.iter().map(|s| s.name.as_str()))
-                .collect();
-            super::secrets::SecretReader { r: self.r }.apply(top, &mut steps, &declared);
+            super::secrets::SecretReader { r: self.r }.apply(top, &mut steps, &secrets);
             (steps, g)
         });
         let (steps, g) = steps?;
@@ -310,8 +295,8 @@ impl<'r, 's> Loader<'r, 's> {
             budget,
             params,
             env: plan_env,
-            secrets,
-            secret_sources,
+            secrets: secrets.0,
+            secret_sources: secrets.1,
             pools,
             executors,
             notify,

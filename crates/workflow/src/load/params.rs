@@ -255,7 +255,26 @@ impl Loader<'_, '_> {
         })
     }
 
-    pub(super) fn secrets(&mut self, n: &Node) -> Vec<String> {
+    /// `secrets`: a list, the older form (names of baton's environment every step
+    /// inherits), or a table, `[secrets]` (`crate::secrets`).
+    pub(super) fn secret_decls(
+        &mut self,
+        top: &[Entry],
+        base_dir: &std::path::Path,
+    ) -> (Vec<String>, Vec<crate::secrets::Secret>) {
+        match get(top, "secrets") {
+            Some(n) => match n.entries() {
+                Some(entries) => (
+                    Vec::new(),
+                    crate::secrets::SecretReader { r: self.r }.table(entries, base_dir),
+                ),
+                None => (self.secrets(n), Vec::new()),
+            },
+            None => Default::default(),
+        }
+    }
+
+    fn secrets(&mut self, n: &Node) -> Vec<String> {
         let list = self.string_list(
             n,
             "`secrets`",

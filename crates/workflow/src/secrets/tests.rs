@@ -27,7 +27,10 @@ fn each_source_is_read_with_what_it_needs() {
         .iter()
         .map(|s| (s.name.as_str(), &s.source))
         .collect();
-    assert_eq!(src[0], ("DB", &SecretSource::File("/run/secrets/db".into())));
+    assert_eq!(
+        src[0],
+        ("DB", &SecretSource::File("/run/secrets/db".into()))
+    );
     assert_eq!(src[1], ("REL", &SecretSource::File("/wf/keys/api".into())));
     assert_eq!(src[2], ("CRED", &SecretSource::Credential("db".into())));
     assert_eq!(
@@ -79,7 +82,11 @@ fn an_undeclared_secret_is_named_where_it_is_used_with_a_suggestion() {
 #[test]
 fn bad_sources_say_what_would_be_right() {
     for (entry, says, right) in [
-        ("DB = \"/run/secrets/db\"", "must be a table", "DB = { file = \"/run/secrets/db\" }"),
+        (
+            "DB = \"/run/secrets/db\"",
+            "must be a table",
+            "DB = { file = \"/run/secrets/db\" }",
+        ),
         ("DB = {}", "says nowhere to read it", "credential = \"db\""),
         (
             "DB = { file = \"/a\", command = [\"x\"] }",
@@ -92,18 +99,46 @@ fn bad_sources_say_what_would_be_right() {
             "command = [\"pass\", \"show\", \"prod/db\"]",
         ),
         ("DB = { command = [] }", "non-empty array", "command = ["),
-        ("DB = { credential = \"a/b\" }", "not a credential's name", "LoadCredential"),
+        (
+            "DB = { credential = \"a/b\" }",
+            "not a credential's name",
+            "LoadCredential",
+        ),
         (
             "DB = { file = \"$CREDENTIALS_DIRECTORY/db\" }",
             "is not expanded",
             "credential = \"db\"",
         ),
-        ("DB = { file = \"/a\", timeout = \"5s\" }", "has no effect", "remove it"),
-        ("DB = { command = [\"x\"], timeout = \"0s\" }", "above zero", "timeout = \"10s\""),
-        ("DB = { command = [\"x\"], first_line = \"yes\" }", "must be a boolean", "first_line = true"),
-        ("DB = { comand = [\"x\"] }", "unknown field `comand`", "did you mean `command`?"),
-        ("DB = { env = \"not a name\" }", "not an environment variable name", "env = \"API_TOKEN\""),
-        ("1DB = { env = \"X\" }", "not a valid environment variable name", "DB_PASSWORD"),
+        (
+            "DB = { file = \"/a\", timeout = \"5s\" }",
+            "has no effect",
+            "remove it",
+        ),
+        (
+            "DB = { command = [\"x\"], timeout = \"0s\" }",
+            "above zero",
+            "timeout = \"10s\"",
+        ),
+        (
+            "DB = { command = [\"x\"], first_line = \"yes\" }",
+            "must be a boolean",
+            "first_line = true",
+        ),
+        (
+            "DB = { comand = [\"x\"] }",
+            "unknown field `comand`",
+            "did you mean `command`?",
+        ),
+        (
+            "DB = { env = \"not a name\" }",
+            "not an environment variable name",
+            "env = \"API_TOKEN\"",
+        ),
+        (
+            "1DB = { env = \"X\" }",
+            "not a valid environment variable name",
+            "DB_PASSWORD",
+        ),
     ] {
         let e = load(&format!(
             "name = \"s\"\n[secrets]\n{entry}\n[[step]]\nid = \"a\"\nrun = \"true\"\n"
