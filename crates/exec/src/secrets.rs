@@ -6,7 +6,6 @@
 use baton_model::mask::Masker;
 use baton_workflow::{MAX_SECRET_BYTES, Secret, SecretSource};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -144,16 +143,7 @@ async fn read_file(path: &Path) -> Result<Vec<u8>, Problem> {
 async fn run(argv: &[String], timeout: Duration, dir: &Path) -> Result<Vec<u8>, Problem> {
     let program = argv.first().cloned().unwrap_or_default();
     let mut cmd = tokio::process::Command::new(&program);
-    cmd.args(&argv[1..])
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    for k in super::scrub::baton_own_in_env() {
-        cmd.env_remove(k);
-    }
+    super::probe::confined(cmd.args(&argv[1..]).current_dir(dir));
     let mut child = cmd
         .spawn()
         .map_err(|source| Problem::NotStarted { program, source })?;
@@ -167,11 +157,7 @@ async fn run(argv: &[String], timeout: Duration, dir: &Path) -> Result<Vec<u8>, 
         )
     })
     .await;
-    if let Some(pgid) = pgid {
-        let _ = crate::local::group::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    }
-    let Ok((out, err, status)) = finished else {
-        let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+    let Some((out, err, status)) = super::probe::settle(pgid, finished, &mut child).await else {
         return Err(Problem::TimedOut(timeout));
     };
     let failed = |how: String| {
