@@ -352,10 +352,16 @@ impl SecretReader<'_, '_> {
         steps: &mut [Step],
         (list, table): &(Vec<String>, Vec<Secret>),
     ) {
+        // Every entry written is declared, a malformed one too: its own error says
+        // what is wrong, not each step naming it.
+        let written = get(top, "secrets")
+            .and_then(Node::entries)
+            .unwrap_or_default();
         let declared: Vec<&str> = list
             .iter()
             .map(String::as_str)
             .chain(table.iter().map(|s| s.name.as_str()))
+            .chain(written.iter().map(|e| e.key.as_str()))
             .collect();
         let declared = declared.as_slice();
         let Some(Val::Array(items)) = get(top, "step").map(|n| &n.val) else {
