@@ -304,7 +304,14 @@ run = 'printf "%s|%s" "$DB" "$API" > got; echo "db=$DB api=$API"'
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let record = error_of(&env.show(&run_id_of(&text(&out.stdout))), "use");
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    let suggestion = show["errors"][0]["suggestion"].as_str().unwrap_or_default();
+    assert!(
+        suggestion.starts_with("make secret `API` readable where [secrets] says it is kept")
+            && suggestion.contains("then `baton retry "),
+        "{show:#}"
+    );
+    let record = error_of(&show, "use");
     assert!(
         record.contains("secret `API` (from file ")
             && record.contains("run-secrets/api")
