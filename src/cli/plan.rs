@@ -168,6 +168,7 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
     gates(&mut out, plan);
     pools(&mut out, plan);
     executors(&mut out, plan);
+    secrets(&mut out, plan);
     out
 }
 
@@ -204,7 +205,60 @@ fn step_notes(plan: &Plan, i: usize) -> Vec<String> {
     if !s.fallback.is_empty() {
         notes.push(count(s.fallback.len(), "fallback"));
     }
+    if !s.secrets.is_empty() {
+        let kinds: Vec<String> = s
+            .secrets
+            .iter()
+            .map(|n| {
+                let kind = plan
+                    .secret_sources
+                    .iter()
+                    .find(|x| &x.name == n)
+                    .map_or("env", |x| x.source.kind());
+                format!("{n} ({kind})")
+            })
+            .collect();
+        notes.push(format!("secrets {}", kinds.join(" ")));
+    }
     notes
+}
+
+/// The `secrets:` section, when the workflow declares any: where each is read and
+/// which steps get it; never a value (none is read to plan).
+fn secrets(out: &mut String, plan: &Plan) {
+    if plan.secrets.is_empty() && plan.secret_sources.is_empty() {
+        return;
+    }
+    out.push_str("\nsecrets (read as a step that uses them starts; values never shown):\n");
+    for name in &plan.secrets {
+        let _ = writeln!(out, "  {name}: env ${name}, every step");
+    }
+    for x in &plan.secret_sources {
+        let users: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter(|s| s.secrets.contains(&x.name))
+            .map(|s| s.id.as_str())
+            .collect();
+        let how = match &x.source {
+            crate::workflow::SecretSource::Command {
+                timeout,
+                first_line,
+                ..
+            } => format!(
+                " (timeout {}{})",
+                format_duration(*timeout),
+                if *first_line { ", first line" } else { "" }
+            ),
+            _ => String::new(),
+        };
+        let used = if users.is_empty() {
+            "used by no step".to_string()
+        } else {
+            format!("used by {}", users.join(", "))
+        };
+        let _ = writeln!(out, "  {}: {}{how}, {used}", x.name, x.source.describe());
+    }
 }
 
 /// The `gates:` section: each gate's prompt, approvers, timeout, inputs and rules.

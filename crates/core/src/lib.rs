@@ -742,6 +742,20 @@ impl Core {
         self.cfg.store = Some(db);
     }
 
+    /// Values the driver read for a step as it started (its `[secrets]` entries):
+    /// masked from now on in all the core writes. Kept in memory only, never in an
+    /// event: a replay, or an engine that resumes the run, learns them again as steps
+    /// start. `RunConfig::secret_values` (and so a cache key) do not change.
+    pub fn learn_secrets(&mut self, values: impl IntoIterator<Item = String>) {
+        let all = self.masker.secrets().iter().cloned().chain(values);
+        self.masker = Masker::new(all.collect::<Vec<_>>());
+    }
+
+    /// Every value the core masks: the run's own and those learned since it started.
+    pub fn masked_values(&self) -> &[String] {
+        self.masker.secrets()
+    }
+
     /// The executor (`Plan::executors` index) step `step`'s attempts run on now: its
     /// current alternative's (`None`: local).
     pub fn executor_of(&self, step: usize) -> Option<usize> {

@@ -108,6 +108,8 @@ enum Msg {
         probe: baton_model::ProbeKind,
         checked: exec::probe::Checked,
     },
+    /// The `[secrets]` values read for a step as it starts: the core masks them.
+    SecretsRead(Vec<String>),
     /// A `[[notify]]` command ended (`failure`: how and why, if it failed).
     Notified {
         step: Option<usize>,
@@ -328,6 +330,7 @@ impl Driver {
                     Msg::Notified { .. }
                     | Msg::JobState { .. }
                     | Msg::Probed { .. }
+                    | Msg::SecretsRead(_)
                     | Msg::Usage { .. }
                     | Msg::ThawRefused { .. },
                 )) => {}
@@ -786,6 +789,7 @@ impl Driver {
                 ok: checked.ok,
                 detail: checked.detail,
             })),
+            Msg::SecretsRead(values) => self.core.learn_secrets(values),
             Msg::Usage { key, usage } => inputs.push(Input::Usage {
                 step: key.0,
                 attempt: key.1,

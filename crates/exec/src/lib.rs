@@ -20,6 +20,7 @@ pub mod own_files;
 pub mod probe;
 mod remote_cancel;
 pub mod scrub;
+pub mod secrets;
 pub mod signals;
 pub mod slurm;
 pub mod spread;
@@ -142,6 +143,9 @@ pub enum ExecError {
     /// An adopted attempt's leader (`adopt.rs`) may not be traced: it is not let run.
     #[error("tracing its process was refused: {why}")]
     TraceRefused { why: String },
+    /// A `[secrets]` entry the step uses could not be read: it does not start.
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
 }
 
 impl ExecError {

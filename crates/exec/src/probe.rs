@@ -176,17 +176,7 @@ async fn run(
             c
         }
     };
-    cmd.current_dir(dir)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    // The store's keys are baton's, never a child's.
-    for k in super::scrub::baton_own_in_env() {
-        cmd.env_remove(k);
-    }
+    confined(cmd.current_dir(dir).envs(env.iter().map(|(k, v)| (k, v))));
     let mut child = cmd.spawn().map_err(Failed::NotStarted)?;
     let pgid = child.id().map(|p| p as i32);
     let (out, err) = (child.stdout.take(), child.stderr.take());
@@ -195,12 +185,7 @@ async fn run(
         (out, err, status)
     })
     .await;
-    // A check leaves nothing behind: its group goes, whatever it started.
-    if let Some(pgid) = pgid {
-        let _ = crate::local::group::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    }
-    let Ok((out, err, status)) = finished else {
-        let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+    let Some((out, err, status)) = settle(pgid, finished, &mut child).await else {
         return Err(Failed::NoAnswer(timeout));
     };
     let status = status.map_err(Failed::Wait)?;
@@ -218,26 +203,43 @@ async fn run(
     }
 }
 
-/// The last `MAX_OUTPUT` bytes a pipe gives until it closes.
-async fn tail(pipe: Option<impl AsyncRead + Unpin>) -> Vec<u8> {
-    let Some(mut pipe) = pipe else {
-        return Vec::new();
-    };
-    let mut kept = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while let Ok(n) = pipe.read(&mut chunk).await {
-        if n == 0 {
-            break;
-        }
-        kept.extend_from_slice(&chunk[..n]);
-        if kept.len() > MAX_OUTPUT {
-            kept.drain(..kept.len() - MAX_OUTPUT);
-        }
+/// A child of a check (or of a secret's command, `secrets.rs`): nothing on stdin, its
+/// output piped, a process group of its own, none of the store's keys (baton's,
+/// never a child's).
+pub(crate) fn confined(cmd: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for k in super::scrub::baton_own_in_env() {
+        cmd.env_remove(k);
     }
-    kept
+    cmd
 }
 
-fn last_line(bytes: &[u8]) -> Option<String> {
+/// A confined child's end: its group goes, whatever it started; one that ran out of
+/// time is reaped (for at most 2 s) and gives `None`.
+pub(crate) async fn settle<T>(
+    pgid: Option<i32>,
+    finished: Result<T, tokio::time::error::Elapsed>,
+    child: &mut tokio::process::Child,
+) -> Option<T> {
+    if let Some(pgid) = pgid {
+        let _ = crate::local::group::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+    }
+    if finished.is_err() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+    }
+    finished.ok()
+}
+
+/// The last `MAX_OUTPUT` bytes a pipe gives until it closes.
+async fn tail(pipe: Option<impl AsyncRead + Unpin>) -> Vec<u8> {
+    super::secrets::bounded(pipe, MAX_OUTPUT, true).await
+}
+
+pub(crate) fn last_line(bytes: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     text.lines()
         .map(str::trim)

@@ -42,6 +42,8 @@ pub enum Cause {
     LogLost,
     /// A `[[notify]]` command failed.
     Notifier,
+    /// The step did not start: this `[secrets]` entry it uses could not be read.
+    Secret(String),
 }
 
 /// The state of the run and step the record is made in.
@@ -86,6 +88,10 @@ fn cause_fix(s: &Situation<'_>) -> Option<String> {
         Cause::BadLine => "write `key=value` lines to $BATON_OUTPUT and `cost=`/`tokens=`/`calls=` lines to $BATON_USAGE; the line was ignored".into(),
         Cause::CutOutput => "write a large value to a file and output its path: $BATON_OUTPUT is read to its first MiB, and a value cut there is never handed on".into(),
         Cause::SecretOutput => "do not write secrets to $BATON_OUTPUT; let the consuming step read the secret itself".into(),
+        Cause::Secret(name) => format!(
+            "make secret `{name}` readable where [secrets] says it is kept (the file there, $CREDENTIALS_DIRECTORY set for baton, the command working when run by hand as baton's user), {}",
+            then_again(s)
+        ),
         Cause::RunTimeout => format!(
             "the run's `timeout` ({}) passed: raise it in the workflow or make the slow steps faster, then start a new run: `{}`",
             s.run_timeout.as_deref().unwrap_or("none"),

@@ -454,7 +454,8 @@ pub(crate) fn submitter_masker(store: &Store, run_id: &str, given: &[(String, St
     Masker::new(known().unwrap_or_default())
 }
 
-/// The values to mask: secret params and the `secrets = [...]` read from the environment.
+/// The values to mask: secret params, the `secrets = [...]` and the `[secrets]` entries
+/// read from the environment.
 pub(crate) fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> Vec<String> {
     let mut out: Vec<String> = plan
         .params
@@ -467,6 +468,12 @@ pub(crate) fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> V
             .iter()
             .filter_map(|name| std::env::var(name).ok()),
     );
+    // A `[secrets]` entry read from baton's environment is known already: masked
+    // from the start (the others are learned as the steps using them start).
+    out.extend(plan.secret_sources.iter().filter_map(|s| match &s.source {
+        workflow::SecretSource::Env(var) => std::env::var(var).ok(),
+        _ => None,
+    }));
     out.retain(|v| !v.is_empty());
     out
 }

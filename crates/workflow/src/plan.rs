@@ -20,8 +20,12 @@ pub struct Plan {
     pub params: Vec<ParamSpec>,
     /// Run-wide environment (values may reference params, env and run.id).
     pub env: BTreeMap<String, Template>,
-    /// Names read from baton's environment whose values are masked everywhere.
+    /// `secrets = ["NAME"]`: names read from baton's environment (every step inherits
+    /// them), their values masked everywhere.
     pub secrets: Vec<String>,
+    /// `[secrets]` as a table: read when a step that names them starts
+    /// (`Step::secrets`), each from its source.
+    pub secret_sources: Vec<super::secrets::Secret>,
     pub pools: Vec<Pool>,
     /// `[executors.NAME]` in file order (capability routing takes the first match).
     pub executors: Vec<ExecutorSpec>,
@@ -488,6 +492,9 @@ pub struct Step {
     /// paid for them inline (issue 29, point 3).
     pub gate: Option<Box<Gate>>,
     pub idempotent: bool,
+    /// `secrets = ["NAME"]`: the secrets the step gets in its environment, each a
+    /// `[secrets]` entry (or a name of the older list, which every step gets anyway).
+    pub secrets: Vec<String>,
     /// `cache = true` (or `[defaults] cache`): skip the step when its key is unchanged.
     pub cache: Option<Box<CacheSpec>>,
     /// `service = true`: the step keeps running while its dependants run (its

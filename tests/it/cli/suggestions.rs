@@ -113,6 +113,13 @@ const SCENARIOS: &[Scenario] = &[
         fill: "checked",
     },
     Scenario {
+        name: "a secret that cannot be read",
+        workflow: "name = 'w'\n[secrets]\nDB = { file = 'no-such-secret' }\n[[step]]\nid = 'a'\nsecrets = ['DB']\nrun = 'true'\n",
+        drive: Drive::ToEnd,
+        kinds: &["spawn_failed"],
+        fill: "checked",
+    },
+    Scenario {
         name: "killed by a signal",
         workflow: "name = 'w'\n[[step]]\nid = 'a'\nrun = 'kill -9 $$'\n",
         drive: Drive::ToEnd,

@@ -6,6 +6,7 @@ mod kill;
 mod lost;
 mod new_kind;
 mod scenarios;
+mod secret_sources;
 mod services;
 mod shell;
 pub(crate) mod slurm;

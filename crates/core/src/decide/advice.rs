@@ -82,6 +82,16 @@ impl Core {
         suggest::suggest(kind, &s)
     }
 
+    /// The `[secrets]` entry of step `i` a failed start names: `exec::secrets::SecretError`
+    /// says ``secret `NAME` (from …)``, and the engine reports it as it is.
+    pub(super) fn secret_behind(&self, i: usize, msg: &str) -> Option<String> {
+        self.plan
+            .secrets_of(i)
+            .into_iter()
+            .find(|s| msg.contains(&format!("secret `{}` (from ", s.name)))
+            .map(|s| s.name.clone())
+    }
+
     /// Why `retry` and `mark` will not reopen the run once step `i` has settled, as
     /// `check_reopen` will refuse them: the run's timeout passed, or its work is undone
     /// (its compensations ran, or will when it ends: a step with `compensate` succeeded,

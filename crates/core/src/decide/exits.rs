@@ -320,7 +320,13 @@ impl Core {
                 b = b.context("failures", f.failures);
             }
         }
-        self.record(b, Cause::Attempt, will_retry || fall_back, now, fx);
+        let cause = match kind {
+            ErrorKind::SpawnFailed => self
+                .secret_behind(i, &msg)
+                .map_or(Cause::Attempt, Cause::Secret),
+            _ => Cause::Attempt,
+        };
+        self.record(b, cause, will_retry || fall_back, now, fx);
         if will_retry {
             let due = now.add(retry::delay(&runs.retry, used, self.seed, i));
             let kind = EventKind::RetryScheduled {

@@ -1,6 +1,7 @@
 //! Acting on the core's effects: starting attempts (local processes, builtins, jobs,
 //! compensations, probes), killing them, and turning their ends into the core's inputs.
 use super::*;
+use baton_workflow::Secret;
 use exec::backend::Freezing;
 
 impl Driver {
@@ -13,8 +14,8 @@ impl Driver {
             Effect::AskSlot(r) => self.want_slot(r),
             Effect::Probe(req) => {
                 let tx = self.inbox_tx.clone();
+                let masker = self.masker();
                 tokio::spawn(async move {
-                    let masker = Masker::new(req.secret_values);
                     let checked =
                         exec::probe::check(&req.check, req.timeout, &req.dir, &req.env, &masker)
                             .await;
@@ -94,7 +95,7 @@ impl Driver {
         let key = (spec.step, spec.attempt);
         match spec.action {
             SpawnAction::Builtin { builtin, with } => {
-                let masker = Masker::new(spec.secret_values);
+                let masker = self.masker();
                 self.spawn_builtin(key, (builtin, with), masker, compensation);
             }
             SpawnAction::Shell { command } => {
@@ -112,7 +113,7 @@ impl Driver {
                     // The core's decision: only an attempt that runs here gets it.
                     local_env: spec.local_env,
                     log_dir: self.log_dir.clone(),
-                    masker: Masker::new(spec.secret_values),
+                    masker: self.masker(),
                     files_dir: self.files_dir(),
                 };
                 let started = Started {
@@ -123,6 +124,12 @@ impl Driver {
                 self.spawn_shell(shell, spec.timeout, started, job);
             }
         }
+    }
+
+    /// What an attempt's output is masked with: the run's secrets and every value
+    /// read for a step so far (the core's, which holds at least the spec's).
+    fn masker(&self) -> Masker {
+        Masker::new(self.core.masked_values().to_vec())
     }
 
     /// An attempt live before its handle is known: a kill decided meanwhile reaches
@@ -208,7 +215,16 @@ impl Driver {
                 }
                 Box::pin(std::future::ready(attempt))
             }
-            None => executor.start(job, timeout),
+            None => {
+                let plan = self.core.plan();
+                let secrets: Vec<Secret> = plan.secrets_of(key.0).into_iter().cloned().collect();
+                if secrets.is_empty() {
+                    executor.start(job, timeout)
+                } else {
+                    let read = (secrets, plan.base_dir.clone(), self.inbox_tx.clone());
+                    Box::pin(start_with_secrets(executor, job, timeout, read))
+                }
+            }
         };
         let tx = self.inbox_tx.clone();
         tokio::spawn(follow(starting, cancel_rx, tx, started));
@@ -252,6 +268,24 @@ impl Driver {
         }
         self.files_dir.clone()
     }
+}
+
+/// Read the step's `[secrets]` entries as it starts, then start it with them in its
+/// environment (after its own `env`: they win) and in its masker. The core learns the
+/// values first (`Msg::SecretsRead`), before anything the attempt says can reach it.
+/// A secret that cannot be read fails the start, naming it (`ExecError::Secret`).
+async fn start_with_secrets(
+    executor: Arc<dyn exec::Backend>,
+    mut job: ShellJob,
+    timeout: Option<Duration>,
+    (secrets, dir, tx): (Vec<Secret>, PathBuf, mpsc::UnboundedSender<Msg>),
+) -> Result<Box<dyn exec::Attempt>, exec::ExecError> {
+    let read = exec::secrets::read_all(&secrets, &dir).await?;
+    let values: Vec<String> = read.iter().map(|(_, v)| v.clone()).collect();
+    let _ = tx.send(Msg::SecretsRead(values.clone()));
+    job.masker = Masker::new(job.masker.secrets().iter().cloned().chain(values));
+    job.env.extend(read);
+    executor.start(job, timeout).await
 }
 
 /// Who a shell attempt is, as its task reports it: its key, whether it compensates,

@@ -221,9 +221,7 @@ impl<'r, 's> Loader<'r, 's> {
             .map(|n| self.text_table(n, "`env`", true))
             .unwrap_or_default();
         self.env_names = env.iter().map(|e| e.key.to_string()).collect();
-        let secrets = get(top, "secrets")
-            .map(|n| self.secrets(n))
-            .unwrap_or_default();
+        let secrets = self.secret_decls(top, &base_dir);
         let (default_timeout, default_retry) = get(top, "defaults")
             .map(|n| self.defaults(n))
             .unwrap_or((None, RetryPolicy::default()));
@@ -279,6 +277,7 @@ impl<'r, 's> Loader<'r, 's> {
             }
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
+            super::secrets::SecretReader { r: self.r }.apply(top, &mut steps, &secrets);
             (steps, g)
         });
         let (steps, g) = steps?;
@@ -296,7 +295,8 @@ impl<'r, 's> Loader<'r, 's> {
             budget,
             params,
             env: plan_env,
-            secrets,
+            secrets: secrets.0,
+            secret_sources: secrets.1,
             pools,
             executors,
             notify,

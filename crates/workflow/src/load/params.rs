@@ -255,8 +255,31 @@ impl Loader<'_, '_> {
         })
     }
 
-    pub(super) fn secrets(&mut self, n: &Node) -> Vec<String> {
-        let list = self.string_list(n, "`secrets`", "secrets = [\"API_TOKEN\"]");
+    /// `secrets`: a list, the older form (names of baton's environment every step
+    /// inherits), or a table, `[secrets]` (`crate::secrets`).
+    pub(super) fn secret_decls(
+        &mut self,
+        top: &[Entry],
+        base_dir: &std::path::Path,
+    ) -> (Vec<String>, Vec<crate::secrets::Secret>) {
+        match get(top, "secrets") {
+            Some(n) => match n.entries() {
+                Some(entries) => (
+                    Vec::new(),
+                    crate::secrets::SecretReader { r: self.r }.table(entries, base_dir),
+                ),
+                None => (self.secrets(n), Vec::new()),
+            },
+            None => Default::default(),
+        }
+    }
+
+    fn secrets(&mut self, n: &Node) -> Vec<String> {
+        let list = self.string_list(
+            n,
+            "`secrets`",
+            "secrets = [\"API_TOKEN\"] (names of baton's environment), or a table: [secrets] DB = { file = \"/run/secrets/db\" }",
+        );
         let mut out = Vec::new();
         for (s, span) in list {
             if is_name(s, false) {

@@ -200,6 +200,7 @@ impl Loader<'_, '_> {
             compensate: s.compensate.as_ref().map(|(c, _)| c.to_string()),
             gate: gate.map(Box::new),
             idempotent: s.idempotent,
+            secrets: Vec::new(),
             cache: None,
             service: None,
             fanout,

@@ -27,6 +27,7 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "cache",
     "inputs",
     "produces",
+    "secrets",
     "service",
     "ready",
     "live",
