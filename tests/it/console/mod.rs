@@ -9,4 +9,4 @@ mod render;
 mod render_fork;
 mod render_terms;
 mod timeline;
-mod tmux;
+pub(crate) mod tmux;
