@@ -219,12 +219,15 @@ pub fn at_most_one_active_run_per_group(runs: &[RunFacts], stamps: &[Stamp]) -> 
                 pairs += 1;
                 let overlap = *b0 < a1.unwrap_or(i64::MAX) && *a0 < b1.unwrap_or(i64::MAX);
                 if overlap {
+                    let around = (a0.min(b0) / 1_000_000 - 3000, a0.max(b0) / 1_000_000 + 1000);
                     v.broken.push(format!(
-                        "group {g}: {} ({a0}..{}) and {} ({b0}..{}) were alive at once",
+                        "group {g}: {} ({a0}..{}) and {} ({b0}..{}) were alive at once; their events then:\n{}\n{}",
                         a.name(),
                         a1.map_or("never ended".into(), |e| e.to_string()),
                         b.name(),
                         b1.map_or("never ended".into(), |e| e.to_string()),
+                        events_between(&facts[a.run.as_str()].events, around),
+                        events_between(&facts[b.run.as_str()].events, around),
                     ));
                 }
             }
@@ -236,6 +239,20 @@ pub fn at_most_one_active_run_per_group(runs: &[RunFacts], stamps: &[Stamp]) -> 
         groups.values().map(Vec::len).sum::<usize>()
     );
     v
+}
+
+/// A run's events from `from` to `to` (ms), one a line, for evidence.
+fn events_between(events: &[Event], (from, to): (i64, i64)) -> String {
+    events
+        .iter()
+        .filter(|e| (from..=to).contains(&e.at.0))
+        .map(|e| {
+            let mut json = serde_json::to_string(&e.kind).unwrap_or_default();
+            json.truncate(200);
+            format!("           {} @{} {json}", e.seq, e.at.0)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// docs/commands.md: "`baton resume RUN` continue an interrupted run from its event

@@ -10,7 +10,8 @@
 //!
 //! `BATON_CHAOS_MINUTES` (default 1, fractions allowed) sets how long the chaos goes;
 //! `BATON_CHAOS_SEED` (default 61) the seed of its schedule of actions (`plan.rs`),
-//! printed with the command that runs it again. The report is printed on stderr
+//! printed with the command that runs it again; `BATON_CHAOS_KEEP=1` keeps the
+//! campaign's directory (store, stamps, outputs) when a promise broke. The report is printed on stderr
 //! (`-- --nocapture` shows it when the campaign holds). docs/simulator.md, "The chaos
 //! campaign".
 mod acts;
@@ -117,5 +118,8 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         !report.tally.signals.is_empty() && !runs.is_empty() && !report.decisions.is_empty(),
         "the campaign did too little to prove anything:\n{report}"
     );
+    if !report.held() && std::env::var_os("BATON_CHAOS_KEEP").is_some() {
+        eprintln!("BATON_CHAOS_KEEP: the campaign's directory is kept: {}", c.keep().display());
+    }
     assert!(report.held(), "a promise broke:\n{report}");
 }

@@ -128,6 +128,12 @@ impl Campaign {
         }
     }
 
+    /// The campaign's directory, kept after the test (for a broken promise's evidence).
+    pub fn keep(&mut self) -> &Path {
+        self.env.dir.disable_cleanup(true);
+        self.env.path()
+    }
+
     /// Which executors run here, for the report's header.
     pub fn remotes_said(&self) -> String {
         let ssh = if self.listeners.is_empty() { "no SSH hosts" } else { "2 SSH hosts" };
