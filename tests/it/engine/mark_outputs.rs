@@ -195,3 +195,53 @@ run = "touch ship.started; sleep 1000"
         "{inbox:#}"
     );
 }
+
+/// The same after a kill -9 (found by the chaos campaign, tests/it/chaos): the steps
+/// the dead engine left running read interrupted, and the inbox offers their resume
+/// (it listed neither: they were recorded running, and only the readers' liveness
+/// says interrupted).
+#[test]
+fn the_inbox_offers_resume_for_the_steps_of_an_engine_killed_with_dash_nine() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "two.toml",
+        r#"name = "two"
+[[step]]
+id = "build"
+run = "touch build.started; sleep 1000"
+[[step]]
+id = "ship"
+idempotent = false
+run = "touch ship.started; sleep 1000"
+"#,
+    );
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    wait_until("both steps started", secs(20), || {
+        env.path().join("build.started").exists() && env.path().join("ship.started").exists()
+    });
+    env.wait_step(&id, "ship", "running", 10);
+    let _ = engine.kill(); // SIGKILL
+    let _ = engine.wait();
+    env.wait_step(&id, "build", "interrupted", 10);
+    let inbox: serde_json::Value =
+        serde_json::from_slice(&env.run(&["inbox", "--json"]).stdout).unwrap();
+    let item = |step: &str| {
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["step"] == step && w["kind"] == "mark")
+            .unwrap_or_else(|| panic!("{step} is not in the inbox: {inbox:#}"))
+            .clone()
+    };
+    assert_eq!(item("build")["commands"][0], format!("baton resume {id}").as_str(), "{inbox:#}");
+    let mark = format!("baton mark {id} ship --state succeeded --reason …");
+    assert!(
+        item("ship")["commands"].as_array().unwrap().iter().any(|c| *c == mark.as_str()),
+        "{inbox:#}"
+    );
+    // The steps the dead engine left are stopped.
+    let out = env.run(&["cancel", &id]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
