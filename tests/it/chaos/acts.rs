@@ -101,19 +101,28 @@ impl Campaign {
     }
 
     /// `2` (Approvals), `a`, a reason `console-N`, Enter: the gate it has selected is
-    /// approved under this process's OS account. Nothing is typed if the dialog does
-    /// not open (the console is stopped, or shows no gate).
+    /// approved under this process's OS account. Nothing is typed unless the approve
+    /// dialog opened (the console may be stopped, or show no gate); the screen after
+    /// the Enter is kept in `out/console-N.screen`.
     fn approve_in_console(&mut self) {
-        let Some((tmux, _)) = &self.console else { return };
+        let Some((tmux, _)) = &self.console else {
+            return;
+        };
         tmux.keys(&["2"]);
         tmux.keys(&["a"]);
-        let dialog = poll(secs(3), || tmux.screen().to_lowercase().contains("reason"));
-        if dialog.is_err() {
+        if poll(secs(3), || tmux.screen().contains(" Approve ")).is_err() {
             return;
         }
         self.n += 1;
         tmux.literal(&format!("console-{}", self.n));
         tmux.keys(&["Enter"]);
+        let _ = poll(secs(3), || !tmux.screen().contains(" Approve "));
+        let screen = self
+            .env
+            .path()
+            .join("out")
+            .join(format!("console-{}.screen", self.n));
+        let _ = std::fs::write(screen, tmux.screen());
         self.tally.console_approvals_typed += 1;
     }
 
@@ -123,15 +132,27 @@ impl Campaign {
     /// the console closed. Whether every run ended.
     pub fn settle(&mut self, deadline: Duration) -> bool {
         self.continue_due(true);
-        let pause = self.ask(&["schedule", "pause", "nightly", "--reason", "chaos: the campaign ends"]);
-        assert!(pause.status.success(), "schedule pause: {}", text(&pause.stderr));
+        let pause = self.ask(&[
+            "schedule",
+            "pause",
+            "nightly",
+            "--reason",
+            "chaos: the campaign ends",
+        ]);
+        assert!(
+            pause.status.success(),
+            "schedule pause: {}",
+            text(&pause.stderr)
+        );
         let end = Instant::now() + deadline;
         let mut ended = false;
         while Instant::now() < end {
             self.tend();
             for (run, step) in self.inbox_gates() {
                 let deciding = self.kids.iter().any(|k| match k.what {
-                    What::Decide(d) => self.decisions[d].run == run && self.decisions[d].step == step,
+                    What::Decide(d) => {
+                        self.decisions[d].run == run && self.decisions[d].step == step
+                    }
                     _ => false,
                 });
                 if !deciding {

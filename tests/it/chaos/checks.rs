@@ -94,7 +94,11 @@ pub fn nothing_finished_runs_twice(runs: &[RunFacts], stamps: &[Stamp]) -> Verdi
             }
         }
     }
-    v.checked = format!("{events} events of {} runs, {} stamped processes", runs.len(), stamps.len());
+    v.checked = format!(
+        "{events} events of {} runs, {} stamped processes",
+        runs.len(),
+        stamps.len()
+    );
     v
 }
 
@@ -201,7 +205,10 @@ pub fn at_most_one_active_run_per_group(runs: &[RunFacts], stamps: &[Stamp]) -> 
     let mut open = 0;
     for s in stamps {
         let Some(r) = facts.get(s.run.as_str()) else {
-            v.broken.push(format!("{}: a stamp of a run the store does not have", s.name()));
+            v.broken.push(format!(
+                "{}: a stamp of a run the store does not have",
+                s.name()
+            ));
             continue;
         };
         let Some(g) = r.group else { continue };
@@ -264,7 +271,10 @@ pub fn every_run_ends(runs: &[RunFacts]) -> Verdict {
         "docs/commands.md: \"baton resume RUN: continue an interrupted run from its event log\": with every interrupted run resumed and every gate the inbox lists decided, every run ends",
     );
     for r in runs.iter().filter(|r| !r.state.is_final()) {
-        let last = r.events.last().map(|e| format!("{} (event {})", e.kind.name(), e.seq));
+        let last = r
+            .events
+            .last()
+            .map(|e| format!("{} (event {})", e.kind.name(), e.seq));
         v.broken.push(format!(
             "run {} ({}) reads {:?} at the deadline; its last event {}",
             r.id,
@@ -324,7 +334,10 @@ mod tests {
 
     #[test]
     fn a_start_after_the_recorded_success_is_reported_and_one_before_is_not() {
-        let runs = [run("r1", vec![ev(1, 100, state("build", StepState::Succeeded, 1))])];
+        let runs = [run(
+            "r1",
+            vec![ev(1, 100, state("build", StepState::Succeeded, 1))],
+        )];
         let ok = nothing_finished_runs_twice(&runs, &[stamp("r1", "build", 1, 50, Some(90))]);
         assert!(ok.broken.is_empty(), "{ok:?}");
         let again = nothing_finished_runs_twice(&runs, &[stamp("r1", "build", 2, 150, Some(160))]);
@@ -346,27 +359,60 @@ mod tests {
         };
         let s = stamp("r1", "ship", 1, 200, Some(300));
         assert_eq!(unapproved_start(&[approved(150)], &s), None);
-        assert!(unapproved_start(&[approved(250)], &s).is_some(), "approved after it started");
+        assert!(
+            unapproved_start(&[approved(250)], &s).is_some(),
+            "approved after it started"
+        );
         assert!(unapproved_start(&[], &s).is_some());
     }
 
     #[test]
     fn two_runs_of_a_group_alive_at_once_are_reported() {
         let runs = [run("r1", vec![]), run("r2", vec![])];
-        let apart = [stamp("r1", "build", 1, 0, Some(100)), stamp("r2", "build", 1, 101, Some(200))];
-        assert!(at_most_one_active_run_per_group(&runs, &apart).broken.is_empty());
-        let overlap = [stamp("r1", "build", 1, 0, Some(100)), stamp("r2", "build", 1, 99, Some(200))];
-        assert_eq!(at_most_one_active_run_per_group(&runs, &overlap).broken.len(), 1);
+        let apart = [
+            stamp("r1", "build", 1, 0, Some(100)),
+            stamp("r2", "build", 1, 101, Some(200)),
+        ];
+        assert!(
+            at_most_one_active_run_per_group(&runs, &apart)
+                .broken
+                .is_empty()
+        );
+        let overlap = [
+            stamp("r1", "build", 1, 0, Some(100)),
+            stamp("r2", "build", 1, 99, Some(200)),
+        ];
+        assert_eq!(
+            at_most_one_active_run_per_group(&runs, &overlap)
+                .broken
+                .len(),
+            1
+        );
         // Killed with no end and nothing on record: alive to the end.
-        let killed = [stamp("r1", "build", 1, 0, None), stamp("r2", "build", 1, 5000, Some(6000))];
-        assert_eq!(at_most_one_active_run_per_group(&runs, &killed).broken.len(), 1);
+        let killed = [
+            stamp("r1", "build", 1, 0, None),
+            stamp("r2", "build", 1, 5000, Some(6000)),
+        ];
+        assert_eq!(
+            at_most_one_active_run_per_group(&runs, &killed)
+                .broken
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn a_killed_process_ends_where_the_store_recorded_its_attempt_end() {
         let events = vec![ev(1, 100, state("build", StepState::Interrupted, 1))];
         let runs = [run("r1", events), run("r2", vec![])];
-        let after = [stamp("r1", "build", 1, 0, None), stamp("r2", "build", 1, 102, Some(200))];
-        assert!(at_most_one_active_run_per_group(&runs, &after).broken.is_empty());
+        let after = [
+            stamp("r1", "build", 1, 0, None),
+            stamp("r2", "build", 1, 102, Some(200)),
+        ];
+        assert!(
+            at_most_one_active_run_per_group(&runs, &after)
+                .broken
+                .is_empty()
+        );
     }
 }

@@ -48,15 +48,22 @@ pub fn summary_is_the_events_replayed(db: &std::path::Path, runs: &[RunFacts]) -
     let raw = rusqlite::Connection::open(db).expect("open the store's file");
     for r in runs {
         let Some(plan) = baton::session::plan_of(&store, &r.id) else {
-            v.broken.push(format!("run {}: its recorded workflow does not load", r.id));
+            v.broken
+                .push(format!("run {}: its recorded workflow does not load", r.id));
             continue;
         };
         let record = store.run(&r.id).expect("a run's record");
         let params = serde_json::from_str(&record.params_json).unwrap_or_default();
         // As every reader rebuilds a run (`session::prepare::fold_stored`): the seed
         // comes from `run_started`.
-        let cfg = baton::session::run_config(&r.id, &record.operator, params, Vec::new(), 0, false, None);
-        match baton_sim::invariants::summary_is_the_events_replayed(&raw, &r.id, (plan, cfg), &r.events) {
+        let cfg =
+            baton::session::run_config(&r.id, &record.operator, params, Vec::new(), 0, false, None);
+        match baton_sim::invariants::summary_is_the_events_replayed(
+            &raw,
+            &r.id,
+            (plan, cfg),
+            &r.events,
+        ) {
             Ok(None) => {}
             Ok(Some(d)) => v.broken.push(d),
             Err(e) => v.broken.push(format!("run {}: {e}", r.id)),
@@ -112,7 +119,11 @@ pub fn every_decision_on_the_chain(c: &Campaign, runs: &[RunFacts]) -> (Verdict,
     let console = audits
         .values()
         .flatten()
-        .filter(|row| row["reason"].as_str().is_some_and(|r| r.starts_with("console-")))
+        .filter(|row| {
+            row["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("console-"))
+        })
         .count();
     v.checked = format!(
         "the whole chain ({rows} rows of {} runs), {} accepted CLI decisions",
@@ -132,14 +143,19 @@ impl Campaign {
     /// inbox`. A miss counts only if nothing happened to the run meanwhile (its last
     /// event and its state the same after the inbox was read).
     pub fn sample_inbox(&mut self) {
-        let Ok(store) = Store::open(&self.env.db()) else { return };
+        let Ok(store) = Store::open(&self.env.db()) else {
+            return;
+        };
         let Ok(runs) = store.list_runs() else { return };
         let mut expected = Vec::new();
         for r in runs
             .iter()
             .filter(|r| matches!(r.state, RunState::Interrupted | RunState::Waiting))
         {
-            let (Ok(rec), Ok(view)) = (store.run(&r.id), baton::session::inspect(&store, &r.id, Timestamp::now())) else {
+            let (Ok(rec), Ok(view)) = (
+                store.run(&r.id),
+                baton::session::inspect(&store, &r.id, Timestamp::now()),
+            ) else {
                 continue;
             };
             for s in &view.steps {
@@ -148,7 +164,14 @@ impl Campaign {
                     StepState::Interrupted if view.state == RunState::Interrupted => "mark",
                     _ => continue,
                 };
-                expected.push((r.id.clone(), s.id.clone(), kind, s.state, rec.last_seq, rec.state));
+                expected.push((
+                    r.id.clone(),
+                    s.id.clone(),
+                    kind,
+                    s.state,
+                    rec.last_seq,
+                    rec.state,
+                ));
             }
         }
         if expected.is_empty() {
@@ -190,6 +213,9 @@ pub fn nothing_asked_of_a_person_lost(c: &Campaign) -> Verdict {
         "docs/commands.md: `baton inbox` lists \"what waits on a person across every run: open gates, exhausted budgets, steps to mark or to resume\" (issue 61: \"nothing asked of a person is lost across crashes\")",
     );
     v.broken = c.misses.clone();
-    v.checked = format!("{} samples of the inbox against every waiting or interrupted run", c.inbox_samples);
+    v.checked = format!(
+        "{} samples of the inbox against every waiting or interrupted run",
+        c.inbox_samples
+    );
     v
 }

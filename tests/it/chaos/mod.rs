@@ -17,8 +17,8 @@
 mod acts;
 mod checks;
 mod facts;
-mod plan;
-mod procs;
+pub(crate) mod plan;
+pub(crate) mod procs;
 mod report;
 mod stamps;
 mod workflows;
@@ -71,7 +71,10 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         if Instant::now() >= sample_at {
             c.sample_inbox();
             sample_at += SAMPLE;
-            eprintln!("chaos: {:.0} s, {actions} actions", start.elapsed().as_secs_f64());
+            eprintln!(
+                "chaos: {:.0} s, {actions} actions",
+                start.elapsed().as_secs_f64()
+            );
         }
     }
     c.continue_due(true);
@@ -119,7 +122,10 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         "the campaign did too little to prove anything:\n{report}"
     );
     if !report.held() && std::env::var_os("BATON_CHAOS_KEEP").is_some() {
-        eprintln!("BATON_CHAOS_KEEP: the campaign's directory is kept: {}", c.keep().display());
+        eprintln!(
+            "BATON_CHAOS_KEEP: the campaign's directory is kept: {}",
+            c.keep().display()
+        );
     }
     assert!(report.held(), "a promise broke:\n{report}");
 }

@@ -171,19 +171,35 @@ mod tests {
     fn a_schedule_holds_every_kind_of_action_and_signal() {
         let actions = first(61, 400);
         let has = |f: &dyn Fn(&Action) -> bool| actions.iter().any(|(_, a)| f(a));
-        assert!(has(&|a| matches!(a, Action::Burst { flow: Flow::Deploy, .. })));
-        assert!(has(&|a| matches!(a, Action::Burst { flow: Flow::Batch, .. })));
+        assert!(has(&|a| matches!(
+            a,
+            Action::Burst {
+                flow: Flow::Deploy,
+                ..
+            }
+        )));
+        assert!(has(&|a| matches!(
+            a,
+            Action::Burst {
+                flow: Flow::Batch,
+                ..
+            }
+        )));
         assert!(has(&|a| matches!(a, Action::Decide { approve: false, .. })));
         assert!(has(&|a| matches!(a, Action::Console)));
         assert!(has(&|a| matches!(a, Action::Trigger)));
         for t in Target::ALL {
             for s in [Sig::Kill, Sig::Hup] {
                 assert!(
-                    has(&|a| matches!(a, Action::Signal { target, signal, .. } if *target == t && *signal == s)),
+                    has(
+                        &|a| matches!(a, Action::Signal { target, signal, .. } if *target == t && *signal == s)
+                    ),
                     "{t:?} {s:?}"
                 );
             }
         }
-        assert!(has(&|a| matches!(a, Action::Signal { signal: Sig::Stop(d), .. } if d.as_secs() > 15)));
+        assert!(has(
+            &|a| matches!(a, Action::Signal { signal: Sig::Stop(d), .. } if d.as_secs() > 15)
+        ));
     }
 }

@@ -77,10 +77,7 @@ pub fn batons(db: &Path) -> Vec<(Target, Proc)> {
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
-        if !environ
-            .split(|b| *b == 0)
-            .any(|v| v == needle.as_bytes())
-        {
+        if !environ.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
             continue;
         }
         let Some(p) = found(pid) else { continue };
@@ -188,11 +185,20 @@ mod tests {
     #[test]
     fn roles_follow_the_command_line() {
         let r = |a: &[&str]| role(&args(a));
-        assert_eq!(r(&["/x/baton", "run", "w.toml", "--headless"]), Some(Target::Engine));
+        assert_eq!(
+            r(&["/x/baton", "run", "w.toml", "--headless"]),
+            Some(Target::Engine)
+        );
         assert_eq!(r(&["/x/baton", "run", "w.toml"]), Some(Target::Console));
-        assert_eq!(r(&["/x/baton", "resume", "R", "--headless"]), Some(Target::Engine));
+        assert_eq!(
+            r(&["/x/baton", "resume", "R", "--headless"]),
+            Some(Target::Engine)
+        );
         assert_eq!(r(&["/x/baton", "approve", "R", "s"]), Some(Target::Engine));
-        assert_eq!(r(&["/x/baton", "serve", "--workflows", "d"]), Some(Target::Serve));
+        assert_eq!(
+            r(&["/x/baton", "serve", "--workflows", "d"]),
+            Some(Target::Serve)
+        );
         assert_eq!(r(&["/x/baton", "runs", "--json"]), None);
         assert_eq!(r(&["/x/baton", "__anchor"]), None);
     }

@@ -137,12 +137,25 @@ impl fmt::Display for Report {
         let _ = writeln!(
             f,
             "processes started: {} bursts ({} runs, {} held back), {} resumes, {} consoles, {} serves",
-            t.bursts, t.runs_submitted, t.bursts_held_back, t.resumes, t.consoles_started, t.serves_started
+            t.bursts,
+            t.runs_submitted,
+            t.bursts_held_back,
+            t.resumes,
+            t.consoles_started,
+            t.serves_started
         );
         let _ = writeln!(f, "promises:");
         for v in &self.verdicts {
-            let word = if v.broken.is_empty() { "held  " } else { "BROKEN" };
-            let _ = writeln!(f, "  {word} {}: {} [{}]", v.invariant, v.sentence, v.checked);
+            let word = if v.broken.is_empty() {
+                "held  "
+            } else {
+                "BROKEN"
+            };
+            let _ = writeln!(
+                f,
+                "  {word} {}: {} [{}]",
+                v.invariant, v.sentence, v.checked
+            );
             for b in &v.broken {
                 let _ = writeln!(f, "         - {b}");
             }

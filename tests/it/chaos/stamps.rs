@@ -45,8 +45,15 @@ pub fn parse(name: &str, text: &str) -> Result<Stamp, String> {
     for line in text.lines() {
         let words: Vec<&str> = line.split(' ').collect();
         match words[..] {
-            ["start", at, place] => start = Some((at.parse::<i64>().map_err(|_| bad("a time"))?, place)),
-            ["end", at, how] => end = Some((at.parse::<i64>().map_err(|_| bad("a time"))?, how.to_string())),
+            ["start", at, place] => {
+                start = Some((at.parse::<i64>().map_err(|_| bad("a time"))?, place))
+            }
+            ["end", at, how] => {
+                end = Some((
+                    at.parse::<i64>().map_err(|_| bad("a time"))?,
+                    how.to_string(),
+                ))
+            }
             _ => return Err(bad("a line is neither `start NS WHERE` nor `end NS HOW`")),
         }
     }
@@ -87,13 +94,19 @@ mod tests {
             "start 1700000000123456789 ssh\nend 1700000001000000000 signal\n",
         )
         .unwrap();
-        assert_eq!((s.run.as_str(), s.step.as_str(), s.attempt, s.pid), ("01abc", "ship", 2, 4242));
+        assert_eq!(
+            (s.run.as_str(), s.step.as_str(), s.attempt, s.pid),
+            ("01abc", "ship", 2, 4242)
+        );
         assert_eq!(s.start_ms(), 1_700_000_000_123);
         assert_eq!(s.end, Some((1_700_000_001_000_000_000, "signal".into())));
         let killed = parse("01abc.ship.1.7", "start 5 local\n").unwrap();
         assert_eq!(killed.end, None);
         assert!(parse("01abc.ship.1.7", "").is_err(), "no start");
-        assert!(parse("01abc.ship.7", "start 5 local\n").is_err(), "a name of three parts");
+        assert!(
+            parse("01abc.ship.7", "start 5 local\n").is_err(),
+            "a name of three parts"
+        );
         assert!(parse("01abc.ship.1.7", "begin 5\n").is_err());
     }
 }

@@ -100,9 +100,8 @@ pub struct Files {
 
 pub fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) -> Files {
     let x = remotes.executors(env);
-    let step = |id: &str, needs: &[&str], secs: f64, at: Place| {
-        remotes.step(stamps, id, needs, secs, at)
-    };
+    let step =
+        |id: &str, needs: &[&str], secs: f64, at: Place| remotes.step(stamps, id, needs, secs, at);
     let deploy = format!(
         "name = \"deploy\"\nconcurrency = {{ group = \"{DEPLOY_GROUP}\", on_conflict = \"queue\", max_pending = 2 }}\n{x}{}{}{}{}",
         step("build", &[], 0.6, Place::Local),

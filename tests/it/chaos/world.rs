@@ -102,7 +102,11 @@ impl Campaign {
             })
             .unwrap_or_default();
         let files = workflows::write(&env, &remotes, &stamps, &served);
-        let vars = remotes.sge.as_ref().map(|s| s.vars.clone()).unwrap_or_default();
+        let vars = remotes
+            .sge
+            .as_ref()
+            .map(|s| s.vars.clone())
+            .unwrap_or_default();
         Campaign {
             env,
             stamps,
@@ -136,8 +140,16 @@ impl Campaign {
 
     /// Which executors run here, for the report's header.
     pub fn remotes_said(&self) -> String {
-        let ssh = if self.listeners.is_empty() { "no SSH hosts" } else { "2 SSH hosts" };
-        let sge = if self.vars.is_empty() { "no Grid Engine cell" } else { "a Grid Engine cell" };
+        let ssh = if self.listeners.is_empty() {
+            "no SSH hosts"
+        } else {
+            "2 SSH hosts"
+        };
+        let sge = if self.vars.is_empty() {
+            "no Grid Engine cell"
+        } else {
+            "a Grid Engine cell"
+        };
         format!("{ssh}, {sge}")
     }
 
@@ -170,7 +182,11 @@ impl Campaign {
     /// Start a baton in the background, its output in files of the campaign's `out/`.
     pub fn spawn(&mut self, args: &[&str], what: What) {
         self.spawned += 1;
-        let out = self.env.path().join("out").join(format!("{}.out", self.spawned));
+        let out = self
+            .env
+            .path()
+            .join("out")
+            .join(format!("{}.out", self.spawned));
         let err = out.with_extension("err");
         let file = |p: &Path| std::fs::File::create(p).expect("an output file");
         let child = self
@@ -259,7 +275,9 @@ impl Campaign {
     /// A serve, always (it is killed too): started again once the last one ended.
     fn keep_serve(&mut self) {
         let running = self.kids.iter().any(|k| k.what == What::Serve);
-        let soon = self.last_serve.is_some_and(|t| t.elapsed() < Duration::from_secs(2));
+        let soon = self
+            .last_serve
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(2));
         if running || soon || self.serve_stopped {
             return;
         }
@@ -311,7 +329,10 @@ impl Campaign {
             verdict: None,
         });
         let d = self.decisions.len() - 1;
-        self.spawn(&[verb, run, step, "--reason", &reason, "--json"], What::Decide(d));
+        self.spawn(
+            &[verb, run, step, "--reason", &reason, "--json"],
+            What::Decide(d),
+        );
     }
 
     /// `sig` to a process of `target` (the `pick`-th alive, not stopped already).

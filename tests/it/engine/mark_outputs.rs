@@ -235,10 +235,18 @@ run = "touch ship.started; sleep 1000"
             .unwrap_or_else(|| panic!("{step} is not in the inbox: {inbox:#}"))
             .clone()
     };
-    assert_eq!(item("build")["commands"][0], format!("baton resume {id}").as_str(), "{inbox:#}");
+    assert_eq!(
+        item("build")["commands"][0],
+        format!("baton resume {id}").as_str(),
+        "{inbox:#}"
+    );
     let mark = format!("baton mark {id} ship --state succeeded --reason …");
     assert!(
-        item("ship")["commands"].as_array().unwrap().iter().any(|c| *c == mark.as_str()),
+        item("ship")["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| *c == mark.as_str()),
         "{inbox:#}"
     );
     // The steps the dead engine left are stopped.

@@ -508,7 +508,11 @@ k=ab",
     fn a_silent_exit_255_is_a_connection_ended_and_tried_again() {
         let p = HostProblem::classify(Some(255), "");
         assert!(p.transient(), "{p:?}");
-        assert!(p.describe("h", "w").contains("does not answer"), "{}", p.describe("h", "w"));
+        assert!(
+            p.describe("h", "w").contains("does not answer"),
+            "{}",
+            p.describe("h", "w")
+        );
         let p = HostProblem::classify(Some(1), "");
         assert!(!p.transient(), "the remote script's own exit: {p:?}");
     }
