@@ -166,6 +166,9 @@ fn unapproved_start(events: &[Event], s: &Stamp) -> Option<String> {
     })
 }
 
+/// A stamped process, its start and its end (ns; `None`: no end on record).
+type Life<'a> = (&'a Stamp, i64, Option<i64>);
+
 /// A process's life from its stamps: its end stamp, or else (killed with SIGKILL)
 /// the store's record of its attempt's end, which comes after the process ended;
 /// `None` where neither exists.
@@ -201,7 +204,7 @@ pub fn at_most_one_active_run_per_group(runs: &[RunFacts], stamps: &[Stamp]) -> 
         "docs/workflow/concurrency-and-schedules.md: \"at most one run of a group is active\": the steps' start and end stamps of two runs of a group never overlap",
     );
     let facts: BTreeMap<&str, &RunFacts> = runs.iter().map(|r| (r.id.as_str(), r)).collect();
-    let mut groups: BTreeMap<&str, Vec<(&Stamp, i64, Option<i64>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<Life>> = BTreeMap::new();
     let mut open = 0;
     for s in stamps {
         let Some(r) = facts.get(s.run.as_str()) else {
