@@ -143,11 +143,8 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
 
-/// An interrupted step that is idempotent waits for `baton resume` (which runs it
-/// again), and the inbox says so; a step that is not waits for a mark or a retry.
-#[test]
-fn the_inbox_offers_resume_for_an_interrupted_idempotent_step() {
-    let env = Env::new();
+/// A run of `build` (idempotent) and `ship` (not), both running: its engine and id.
+fn two_steps_running(env: &Env) -> (std::process::Child, String) {
     let wf = env.workflow(
         "two.toml",
         r#"name = "two"
@@ -165,6 +162,15 @@ run = "touch ship.started; sleep 1000"
     wait_until("both steps started", secs(20), || {
         env.path().join("build.started").exists() && env.path().join("ship.started").exists()
     });
+    (engine, id)
+}
+
+/// An interrupted step that is idempotent waits for `baton resume` (which runs it
+/// again), and the inbox says so; a step that is not waits for a mark or a retry.
+#[test]
+fn the_inbox_offers_resume_for_an_interrupted_idempotent_step() {
+    let env = Env::new();
+    let (engine, id) = two_steps_running(&env);
     // SAFETY: a plain kill(2) of the engine this test started.
     unsafe { libc::kill(engine.id() as i32, libc::SIGTERM) };
     let out = wait_child(engine, 30);
@@ -203,23 +209,7 @@ run = "touch ship.started; sleep 1000"
 #[test]
 fn the_inbox_offers_resume_for_the_steps_of_an_engine_killed_with_dash_nine() {
     let env = Env::new();
-    let wf = env.workflow(
-        "two.toml",
-        r#"name = "two"
-[[step]]
-id = "build"
-run = "touch build.started; sleep 1000"
-[[step]]
-id = "ship"
-idempotent = false
-run = "touch ship.started; sleep 1000"
-"#,
-    );
-    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let id = env.wait_run_id();
-    wait_until("both steps started", secs(20), || {
-        env.path().join("build.started").exists() && env.path().join("ship.started").exists()
-    });
+    let (mut engine, id) = two_steps_running(&env);
     env.wait_step(&id, "ship", "running", 10);
     let _ = engine.kill(); // SIGKILL
     let _ = engine.wait();
