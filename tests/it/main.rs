@@ -2,6 +2,7 @@
 //! Two tests that need a process of their own are separate binaries (tests/exec_memory.rs,
 //! tests/exec_signals.rs).
 mod approvals;
+mod chaos;
 mod cli;
 mod console;
 mod engine;

@@ -30,14 +30,17 @@ pub(super) fn read(store: &Store, core: &Core, now: Timestamp) -> RunView {
     let mut view = core.view(now);
     decorate(store, core.plan(), &mut view);
     if view.state == RunState::Interrupted {
-        takeover_actions(core, &mut view, now);
         let beat = store
             .lease(&view.run_id)
             .ok()
             .flatten()
             .map(|l| l.heartbeat_at);
         let last_sign = core.last_event_at().max(beat).unwrap_or(now);
+        // First: the steps a dead engine left running read interrupted, so that the
+        // takeover's actions offer their resume (`baton inbox`, found by the chaos
+        // campaign: after a kill -9 they were in no inbox).
         liveness::stop_clocks(&mut view, last_sign);
+        takeover_actions(core, &mut view, now);
         left_running(store, &mut view);
     }
     view

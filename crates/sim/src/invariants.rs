@@ -287,7 +287,7 @@ impl World {
 
 impl Track {
     /// What an event changes for the checks.
-    fn learn(&mut self, ev: &Event) {
+    pub fn learn(&mut self, ev: &Event) {
         match &ev.kind {
             EventKind::StepStateChanged { step, state, .. } if *state == StepState::Succeeded => {
                 self.succeeded.insert(step.clone());

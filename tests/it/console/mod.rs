@@ -10,4 +10,4 @@ mod render_fork;
 mod render_terms;
 mod screen;
 mod timeline;
-mod tmux;
+pub(crate) mod tmux;

@@ -143,11 +143,8 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
 
-/// An interrupted step that is idempotent waits for `baton resume` (which runs it
-/// again), and the inbox says so; a step that is not waits for a mark or a retry.
-#[test]
-fn the_inbox_offers_resume_for_an_interrupted_idempotent_step() {
-    let env = Env::new();
+/// A run of `build` (idempotent) and `ship` (not), both running: its engine and id.
+fn two_steps_running(env: &Env) -> (std::process::Child, String) {
     let wf = env.workflow(
         "two.toml",
         r#"name = "two"
@@ -165,6 +162,15 @@ run = "touch ship.started; sleep 1000"
     wait_until("both steps started", secs(20), || {
         env.path().join("build.started").exists() && env.path().join("ship.started").exists()
     });
+    (engine, id)
+}
+
+/// An interrupted step that is idempotent waits for `baton resume` (which runs it
+/// again), and the inbox says so; a step that is not waits for a mark or a retry.
+#[test]
+fn the_inbox_offers_resume_for_an_interrupted_idempotent_step() {
+    let env = Env::new();
+    let (engine, id) = two_steps_running(&env);
     // SAFETY: a plain kill(2) of the engine this test started.
     unsafe { libc::kill(engine.id() as i32, libc::SIGTERM) };
     let out = wait_child(engine, 30);
@@ -194,4 +200,46 @@ run = "touch ship.started; sleep 1000"
         )),
         "{inbox:#}"
     );
+}
+
+/// The same after a kill -9 (found by the chaos campaign, tests/it/chaos): the steps
+/// the dead engine left running read interrupted, and the inbox offers their resume
+/// (it listed neither: they were recorded running, and only the readers' liveness
+/// says interrupted).
+#[test]
+fn the_inbox_offers_resume_for_the_steps_of_an_engine_killed_with_dash_nine() {
+    let env = Env::new();
+    let (mut engine, id) = two_steps_running(&env);
+    env.wait_step(&id, "ship", "running", 10);
+    let _ = engine.kill(); // SIGKILL
+    let _ = engine.wait();
+    env.wait_step(&id, "build", "interrupted", 10);
+    let inbox: serde_json::Value =
+        serde_json::from_slice(&env.run(&["inbox", "--json"]).stdout).unwrap();
+    let item = |step: &str| {
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["step"] == step && w["kind"] == "mark")
+            .unwrap_or_else(|| panic!("{step} is not in the inbox: {inbox:#}"))
+            .clone()
+    };
+    assert_eq!(
+        item("build")["commands"][0],
+        format!("baton resume {id}").as_str(),
+        "{inbox:#}"
+    );
+    let mark = format!("baton mark {id} ship --state succeeded --reason …");
+    assert!(
+        item("ship")["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| *c == mark.as_str()),
+        "{inbox:#}"
+    );
+    // The steps the dead engine left are stopped.
+    let out = env.run(&["cancel", &id]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 }

@@ -11,12 +11,12 @@ use crate::helpers::*;
 /// environment.
 pub(crate) struct Scheduler {
     pub name: &'static str,
-    vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
     pub(crate) definition: String,
 }
 
 /// The SGE cell, once per test process (it stops once this process has exited).
-fn sge() -> Option<Scheduler> {
+pub(crate) fn sge() -> Option<Scheduler> {
     static UP: std::sync::OnceLock<Option<Vec<(String, String)>>> = std::sync::OnceLock::new();
     let vars = UP
         .get_or_init(|| {

@@ -331,6 +331,9 @@ impl HostProblem {
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join("; ");
+        // ssh's own failure that says nothing: its connection ended under it (the
+        // session on the host killed, the shared connection gone), as a reset would.
+        let silent = said.is_empty() && code == Some(255);
         let said = if said.is_empty() {
             format!("ssh exited with {code:?}")
         } else {
@@ -352,6 +355,8 @@ impl HostProblem {
             || lower.contains("host key is known")
         {
             HostProblem::HostKey(said)
+        } else if silent {
+            HostProblem::Unreachable(format!("{said}, saying nothing: its connection ended"))
         } else if code == Some(255)
             && [
                 "connection refused",
@@ -493,5 +498,22 @@ k=ab",
         let p = HostProblem::classify(Some(255), "Host key verification failed.");
         assert!(matches!(p, HostProblem::HostKey(_)));
         assert!(!p.transient());
+    }
+
+    /// ssh's 255 with nothing on stderr is its connection ending (found by the chaos
+    /// campaign, tests/it/chaos: an sshd session killed under a followed step): tried
+    /// again, not taken for the host's answer, which recorded a step that ran on to its
+    /// end as lost and handed its run's concurrency group over while it ran.
+    #[test]
+    fn a_silent_exit_255_is_a_connection_ended_and_tried_again() {
+        let p = HostProblem::classify(Some(255), "");
+        assert!(p.transient(), "{p:?}");
+        assert!(
+            p.describe("h", "w").contains("does not answer"),
+            "{}",
+            p.describe("h", "w")
+        );
+        let p = HostProblem::classify(Some(1), "");
+        assert!(!p.transient(), "the remote script's own exit: {p:?}");
     }
 }

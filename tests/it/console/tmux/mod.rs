@@ -35,14 +35,14 @@ mod timeline;
 /// directory), killed on drop, and also when this process dies without dropping it (a
 /// SIGKILL, an abort): a watchdog reads a pipe that only this process writes to and
 /// kills the server at its end of file.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
     watchdog: std::process::Child,
     lifeline: Option<std::io::PipeWriter>,
 }
 
 impl Tmux {
-    fn new(env: &Env, cols: u16, rows: u16, command: &str) -> Tmux {
+    pub(crate) fn new(env: &Env, cols: u16, rows: u16, command: &str) -> Tmux {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let socket = format!(
             "baton-test-{}-{}-{}",
@@ -94,7 +94,7 @@ impl Tmux {
         assert!(status.success(), "tmux new-session failed");
         t
     }
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         // An Escape read in one piece with the key after it is Alt+that key (as in every
         // terminal), so after an Escape the next keys wait until the console has drawn
         // what it did; a screen that does not change lets them go at the deadline.
@@ -109,21 +109,21 @@ impl Tmux {
             let _ = poll(Duration::from_secs(3), || self.screen() != before);
         }
     }
-    fn literal(&self, text: &str) {
+    pub(crate) fn literal(&self, text: &str) {
         let st = Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", "-t", "main", "-l", text])
             .status()
             .expect("send-keys");
         assert!(st.success());
     }
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"])
             .output()
             .expect("capture-pane");
         text(&out.stdout)
     }
-    fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         Command::new("tmux")
             .args(["-L", &self.socket, "has-session", "-t", "main"])
             .status()
@@ -153,7 +153,7 @@ impl Drop for Tmux {
     }
 }
 
-fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 

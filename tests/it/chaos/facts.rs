@@ -1,0 +1,221 @@
+//! What the store says, read for the checks: each run's record and events (read in
+//! this process through the store's own API), and the promises that need the store or
+//! the CLI to check: the summary against a replay, the decisions on the audit chain,
+//! and the inbox against every run's own reading (sampled while the campaign goes).
+use super::checks::{RunFacts, Verdict};
+use super::workflows;
+use super::world::Campaign;
+use crate::helpers::*;
+use baton::model::{RunState, StepState, Timestamp};
+use baton::store::Store;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every run of the store, as recorded once the campaign settled.
+pub fn gather(db: &std::path::Path) -> Vec<RunFacts> {
+    let store = Store::open(db).expect("open the campaign's store");
+    let mut out = Vec::new();
+    for r in store.list_runs().expect("list the runs") {
+        let events = store.events(&r.id).expect("a run's events");
+        let gated = baton::session::plan_of(&store, &r.id)
+            .map(|p| {
+                p.steps
+                    .iter()
+                    .filter(|s| s.gate.is_some())
+                    .map(|s| s.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(RunFacts {
+            group: workflows::group_of(&r.workflow),
+            id: r.id,
+            workflow: r.workflow,
+            state: r.state,
+            events,
+            gated,
+        });
+    }
+    out
+}
+
+/// docs/architecture.md: the store's saved summary of each run equals a replay of its
+/// events (the simulator's check, on the real store).
+pub fn summary_is_the_events_replayed(db: &std::path::Path, runs: &[RunFacts]) -> Verdict {
+    let mut v = Verdict::new(
+        "summary_is_the_events_replayed",
+        "docs/architecture.md: \"after a crash, replay rebuilds exactly what was committed\": the summary the store keeps equals its events replayed",
+    );
+    let store = Store::open(db).expect("open the campaign's store");
+    let raw = rusqlite::Connection::open(db).expect("open the store's file");
+    for r in runs {
+        let Some(plan) = baton::session::plan_of(&store, &r.id) else {
+            v.broken
+                .push(format!("run {}: its recorded workflow does not load", r.id));
+            continue;
+        };
+        let record = store.run(&r.id).expect("a run's record");
+        let params = serde_json::from_str(&record.params_json).unwrap_or_default();
+        // As every reader rebuilds a run (`session::prepare::fold_stored`): the seed
+        // comes from `run_started`.
+        let cfg =
+            baton::session::run_config(&r.id, &record.operator, params, Vec::new(), 0, false, None);
+        match baton_sim::invariants::summary_is_the_events_replayed(
+            &raw,
+            &r.id,
+            (plan, cfg),
+            &r.events,
+        ) {
+            Ok(None) => {}
+            Ok(Some(d)) => v.broken.push(d),
+            Err(e) => v.broken.push(format!("run {}: {e}", r.id)),
+        }
+    }
+    v.checked = format!("{} runs", runs.len());
+    v
+}
+
+/// docs/approvals.md: "Every decision is a row of one hash chain": `baton audit
+/// verify` holds for the whole store, and every decision the CLI accepted is a row of
+/// its run's audit with its reason. Also the number of the consoles' decisions found
+/// there (their reasons `console-N`).
+pub fn every_decision_on_the_chain(c: &Campaign, runs: &[RunFacts]) -> (Verdict, usize) {
+    let mut v = Verdict::new(
+        "every_decision_on_the_chain",
+        "docs/approvals.md: \"Every decision is a row of one hash chain (`audit`)\"; `baton audit verify` checks it",
+    );
+    let verify = c.ask(&["audit", "verify"]);
+    if !verify.status.success() {
+        v.broken.push(format!(
+            "baton audit verify exits {:?}: {}{}",
+            verify.status.code(),
+            text(&verify.stdout),
+            text(&verify.stderr)
+        ));
+    }
+    let mut audits: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
+    for r in runs {
+        audits.insert(&r.id, c.rows(&["audit", &r.id, "--json"]));
+    }
+    let rows = audits.values().map(Vec::len).sum::<usize>();
+    let on_chain = |run: &str, step: &str, reason: &str| {
+        audits.get(run).is_some_and(|rows| {
+            rows.iter()
+                .any(|row| row["reason"] == reason && row["step"] == step)
+        })
+    };
+    let accepted: Vec<_> = c.decisions.iter().filter(|d| d.accepted()).collect();
+    for d in &accepted {
+        if !on_chain(&d.run, &d.step, &d.reason) {
+            v.broken.push(format!(
+                "{} of run {} step {} ({}) was accepted ({}) but is not in `baton audit {} --json`",
+                if d.approve { "approve" } else { "reject" },
+                d.run,
+                d.step,
+                d.reason,
+                d.verdict.as_deref().unwrap_or_default(),
+                d.run
+            ));
+        }
+    }
+    let console = audits
+        .values()
+        .flatten()
+        .filter(|row| {
+            row["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("console-"))
+        })
+        .count();
+    v.checked = format!(
+        "the whole chain ({rows} rows of {} runs), {} accepted CLI decisions",
+        runs.len(),
+        accepted.len()
+    );
+    (v, console)
+}
+
+/// What waits on a person, by (run, step, inbox kind).
+type Waits = BTreeSet<(String, String, String)>;
+
+impl Campaign {
+    /// One sample of `nothing_asked_of_a_person_lost`: what each run's own reading
+    /// (`session::inspect`, as `show`) says waits on a person — an open gate; a step
+    /// interrupted in a run no engine drives, to resume or mark — must be in `baton
+    /// inbox`. A miss counts only if nothing happened to the run meanwhile (its last
+    /// event and its state the same after the inbox was read).
+    pub fn sample_inbox(&mut self) {
+        let Ok(store) = Store::open(&self.env.db()) else {
+            return;
+        };
+        let Ok(runs) = store.list_runs() else { return };
+        let mut expected = Vec::new();
+        for r in runs
+            .iter()
+            .filter(|r| matches!(r.state, RunState::Interrupted | RunState::Waiting))
+        {
+            let (Ok(rec), Ok(view)) = (
+                store.run(&r.id),
+                baton::session::inspect(&store, &r.id, Timestamp::now()),
+            ) else {
+                continue;
+            };
+            for s in &view.steps {
+                let kind = match s.state {
+                    StepState::WaitingApproval => "gate",
+                    StepState::Interrupted if view.state == RunState::Interrupted => "mark",
+                    _ => continue,
+                };
+                expected.push((
+                    r.id.clone(),
+                    s.id.clone(),
+                    kind,
+                    s.state,
+                    rec.last_seq,
+                    rec.state,
+                ));
+            }
+        }
+        if expected.is_empty() {
+            return;
+        }
+        let listed: Waits = self
+            .rows(&["inbox", "--json"])
+            .iter()
+            .filter_map(|w| {
+                Some((
+                    w["run_id"].as_str()?.to_string(),
+                    w["step"].as_str()?.to_string(),
+                    w["kind"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        self.inbox_samples += 1;
+        for (run, step, kind, step_state, seq, state) in expected {
+            let key = (run.clone(), step.clone(), kind.to_string());
+            if listed.contains(&key) {
+                continue;
+            }
+            let still = store
+                .run(&run)
+                .is_ok_and(|rec| rec.last_seq == seq && rec.state == state);
+            if still && self.missed.insert(key) {
+                self.misses.push(format!(
+                    "run {run} reads {state:?} and its step `{step}` {step_state} (`baton show`), but `baton inbox` lists no `{kind}` item for it (event {seq} the run's last before and after)"
+                ));
+            }
+        }
+    }
+}
+
+/// The verdict of the samples taken.
+pub fn nothing_asked_of_a_person_lost(c: &Campaign) -> Verdict {
+    let mut v = Verdict::new(
+        "nothing_asked_of_a_person_lost",
+        "docs/commands.md: `baton inbox` lists \"what waits on a person across every run: open gates, exhausted budgets, steps to mark or to resume\" (issue 61: \"nothing asked of a person is lost across crashes\")",
+    );
+    v.broken = c.misses.clone();
+    v.checked = format!(
+        "{} samples of the inbox against every waiting or interrupted run",
+        c.inbox_samples
+    );
+    v
+}

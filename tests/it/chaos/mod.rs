@@ -1,0 +1,131 @@
+//! Issue 61 point 5: a chaos campaign with real processes, for what the simulator
+//! (crates/sim) cannot express. For a while, real `baton` engines (bursts into a
+//! concurrency group, gated runs, their resumes), a console in tmux, `baton serve`
+//! with a schedule, steps on the two SSH hosts and the Grid Engine cell, while engines,
+//! consoles, serves and sshd sessions are sent SIGKILL, SIGHUP or SIGSTOP (then
+//! SIGCONT) at random and gates are approved and rejected through the CLI and the
+//! console. Then every interrupted run is resumed and every gate the inbox lists
+//! decided until every run has ended, and the promises are checked on the store, the
+//! audit chain and the steps' own start and end stamps (`checks.rs`, `facts.rs`).
+//!
+//! `BATON_CHAOS_MINUTES` (default 1, fractions allowed) sets how long the chaos goes;
+//! `BATON_CHAOS_SEED` (default 61) the seed of its schedule of actions (`plan.rs`),
+//! printed with the command that runs it again; `BATON_CHAOS_KEEP=1` keeps the
+//! campaign's directory (store, stamps, outputs) when a promise broke. The report is printed on stderr
+//! (`-- --nocapture` shows it when the campaign holds). docs/simulator.md, "The chaos
+//! campaign".
+mod acts;
+mod checks;
+mod facts;
+pub(crate) mod plan;
+pub(crate) mod procs;
+mod report;
+mod stamps;
+mod workflows;
+mod world;
+
+use plan::Plan;
+use report::Report;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use world::Campaign;
+
+/// How often, while the chaos goes, the inbox is compared with every run's reading.
+const SAMPLE: Duration = Duration::from_secs(10);
+/// How long the end may take to bring every run to its end.
+const SETTLE: Duration = Duration::from_secs(90);
+
+/// The chaos's length and seed, from the environment.
+fn knobs() -> (f64, u64) {
+    let minutes = std::env::var("BATON_CHAOS_MINUTES")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|m| *m > 0.0)
+        .unwrap_or(1.0);
+    let seed = std::env::var("BATON_CHAOS_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(61);
+    (minutes, seed)
+}
+
+#[test]
+fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
+    let (minutes, seed) = knobs();
+    let length = Duration::from_secs_f64(minutes * 60.0);
+    let mut c = Campaign::new();
+    let header = format!(
+        "chaos campaign: seed {seed}, {minutes} min of chaos, {}\n  again: BATON_CHAOS_SEED={seed} BATON_CHAOS_MINUTES={minutes} cargo test --release --test it chaos:: -- --nocapture",
+        c.remotes_said()
+    );
+    eprintln!("{header}");
+    let mut plan = Plan::new(seed);
+    let start = Instant::now();
+    let mut sample_at = start + SAMPLE;
+    let mut actions = 0;
+    while start.elapsed() < length {
+        let (pause, action) = plan.next_action();
+        c.pace(pause);
+        c.act(action);
+        actions += 1;
+        if Instant::now() >= sample_at {
+            c.sample_inbox();
+            sample_at += SAMPLE;
+            eprintln!(
+                "chaos: {:.0} s, {actions} actions",
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    c.continue_due(true);
+    c.sample_inbox();
+    let settling = Instant::now();
+    c.settle(SETTLE);
+    let settled = settling.elapsed();
+    let runs = facts::gather(&c.env.db());
+    let stamps = stamps::read(&c.stamps).expect("the steps' stamps");
+    let (chain, console_decisions) = facts::every_decision_on_the_chain(&c, &runs);
+    let verdicts = vec![
+        checks::nothing_finished_runs_twice(&runs, &stamps),
+        checks::nothing_runs_unapproved(&runs, &stamps),
+        checks::at_most_one_active_run_per_group(&runs, &stamps),
+        facts::summary_is_the_events_replayed(&c.env.db(), &runs),
+        chain,
+        facts::nothing_asked_of_a_person_lost(&c),
+        checks::every_run_ends(&runs),
+    ];
+    let mut by_workflow: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for r in &runs {
+        *by_workflow
+            .entry(r.workflow.clone())
+            .or_default()
+            .entry(format!("{:?}", r.state).to_lowercase())
+            .or_default() += 1;
+    }
+    let report = Report {
+        header: format!(
+            "{header}\n  {actions} actions in {:.0} s, settled in {:.0} s",
+            length.as_secs_f64(),
+            settled.as_secs_f64()
+        ),
+        tally: std::mem::take(&mut c.tally),
+        decisions: std::mem::take(&mut c.decisions),
+        runs: by_workflow,
+        console_decisions,
+        stamps,
+        verdicts,
+    };
+    eprintln!("{report}");
+    // A campaign that signalled nothing, ran nothing or decided nothing proves nothing.
+    assert!(
+        !report.tally.signals.is_empty() && !runs.is_empty() && !report.decisions.is_empty(),
+        "the campaign did too little to prove anything:\n{report}"
+    );
+    if !report.held() && std::env::var_os("BATON_CHAOS_KEEP").is_some() {
+        eprintln!(
+            "BATON_CHAOS_KEEP: the campaign's directory is kept: {}",
+            c.keep().display()
+        );
+    }
+    assert!(report.held(), "a promise broke:\n{report}");
+}

@@ -1,0 +1,205 @@
+//! The campaign's processes as the kernel lists them: the batons on its store
+//! (whoever started them: this test, a console's detach, a takeover), what each is,
+//! and the sshd session processes that carry its remote steps. Signals go to a pid
+//! only while it is still the process that was found (its start time checked).
+use super::plan::{Sig, Target};
+use std::path::Path;
+
+/// A process found in `/proc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: i32,
+    /// Its start time (clock ticks since boot, `/proc/PID/stat` field 22): a pid reused
+    /// by another process has another.
+    pub started: u64,
+    pub args: Vec<String>,
+}
+
+fn read_args(pid: i32) -> Option<Vec<String>> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        raw.split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
+}
+
+/// Field 22 of `/proc/PID/stat` (after the command's closing parenthesis), and the
+/// process's state letter and parent; `None` for a process gone or a zombie.
+fn stat(pid: i32) -> Option<(char, i32, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let state = f.first()?.chars().next()?;
+    (state != 'Z').then_some(())?;
+    Some((state, f.get(1)?.parse().ok()?, f.get(19)?.parse().ok()?))
+}
+
+fn pids() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn found(pid: i32) -> Option<Proc> {
+    let (_, _, started) = stat(pid)?;
+    Some(Proc {
+        pid,
+        started,
+        args: read_args(pid)?,
+    })
+}
+
+/// What a baton process on the store is to the campaign, from its arguments; `None`
+/// for one it leaves alone (a reader, an anchor holding a handed-over step's group).
+pub fn role(args: &[String]) -> Option<Target> {
+    let sub = args.get(1).map(String::as_str)?;
+    let headless = args.iter().any(|a| a == "--headless");
+    match sub {
+        "serve" => Some(Target::Serve),
+        "run" if headless => Some(Target::Engine),
+        "run" | "tui" => Some(Target::Console),
+        "resume" | "approve" | "reject" => Some(Target::Engine),
+        _ => None,
+    }
+}
+
+/// The batons whose environment names the store `db` (`BATON_DB`), each with its role.
+pub fn batons(db: &Path) -> Vec<(Target, Proc)> {
+    let needle = format!("BATON_DB={}", db.display());
+    let mut out = Vec::new();
+    for pid in pids() {
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if !environ.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+            continue;
+        }
+        let Some(p) = found(pid) else { continue };
+        if !p.args.first().is_some_and(|a| a.ends_with("/baton")) {
+            continue;
+        }
+        if let Some(role) = role(&p.args) {
+            out.push((role, p));
+        }
+    }
+    out.sort_by_key(|(_, p)| p.pid);
+    out
+}
+
+/// The sshd session processes (children of a listener in `listeners`) with a
+/// descendant whose command line holds `mark` (the campaign's directory: the remote
+/// steps' attempt directories are under it). A session of another test is never one.
+pub fn ssh_sessions(listeners: &[i32], mark: &str) -> Vec<Proc> {
+    let table: Vec<(i32, i32)> = pids()
+        .into_iter()
+        .filter_map(|p| stat(p).map(|(_, ppid, _)| (p, ppid)))
+        .collect();
+    let children = |of: i32| -> Vec<i32> {
+        table
+            .iter()
+            .filter(|(_, pp)| *pp == of)
+            .map(|(p, _)| *p)
+            .collect()
+    };
+    let mut out = Vec::new();
+    for l in listeners {
+        for session in children(*l) {
+            let mut stack = children(session);
+            let mut ours = false;
+            while let Some(p) = stack.pop() {
+                if read_args(p).is_some_and(|a| a.iter().any(|w| w.contains(mark))) {
+                    ours = true;
+                    break;
+                }
+                stack.extend(children(p));
+            }
+            if ours && let Some(p) = found(session) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `p` is still that process (not gone, not a reused pid).
+pub fn same(p: &Proc) -> bool {
+    stat(p.pid).is_some_and(|(_, _, started)| started == p.started)
+}
+
+fn send(p: &Proc, s: nix::sys::signal::Signal) -> bool {
+    same(p) && nix::sys::signal::kill(nix::unistd::Pid::from_raw(p.pid), s).is_ok()
+}
+
+/// `sig` to `p` (for a stop, SIGSTOP only: the caller continues it when due); whether
+/// it was sent.
+pub fn signal(p: &Proc, sig: Sig) -> bool {
+    use nix::sys::signal::Signal;
+    send(
+        p,
+        match sig {
+            Sig::Kill => Signal::SIGKILL,
+            Sig::Hup => Signal::SIGHUP,
+            Sig::Stop(_) => Signal::SIGSTOP,
+        },
+    )
+}
+
+/// SIGCONT to `p`, if it is still that process.
+pub fn cont(p: &Proc) -> bool {
+    send(p, nix::sys::signal::Signal::SIGCONT)
+}
+
+/// SIGKILL to every process whose command line mentions `text` (the campaign's
+/// directory: a step left behind, an SSH control master of the campaign's `TMPDIR`),
+/// never this process.
+pub fn kill_mentioning(text: &str) {
+    let me = std::process::id() as i32;
+    for pid in pids().into_iter().filter(|p| *p != me) {
+        if read_args(pid).is_some_and(|a| a.iter().any(|w| w.contains(text)))
+            && let Some(p) = found(pid)
+        {
+            signal(&p, Sig::Kill);
+        }
+    }
+}
+
+/// The pid in a daemon's pid file.
+pub fn pid_file(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn roles_follow_the_command_line() {
+        let r = |a: &[&str]| role(&args(a));
+        assert_eq!(
+            r(&["/x/baton", "run", "w.toml", "--headless"]),
+            Some(Target::Engine)
+        );
+        assert_eq!(r(&["/x/baton", "run", "w.toml"]), Some(Target::Console));
+        assert_eq!(
+            r(&["/x/baton", "resume", "R", "--headless"]),
+            Some(Target::Engine)
+        );
+        assert_eq!(r(&["/x/baton", "approve", "R", "s"]), Some(Target::Engine));
+        assert_eq!(
+            r(&["/x/baton", "serve", "--workflows", "d"]),
+            Some(Target::Serve)
+        );
+        assert_eq!(r(&["/x/baton", "runs", "--json"]), None);
+        assert_eq!(r(&["/x/baton", "__anchor"]), None);
+    }
+}

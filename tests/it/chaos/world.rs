@@ -1,0 +1,382 @@
+//! The campaign's world: its store and workflows, the processes it started, its
+//! console, its serve and the SSH hosts' listeners; what is done between actions
+//! (continue what is due, reap, keep a serve, resume what reads interrupted) and the
+//! settling at the end.
+use super::plan::{Sig, Target};
+use super::procs::{self, Proc};
+use super::report::{Decision, Tally};
+use super::workflows::{self, Files, Remotes};
+use crate::console::tmux::Tmux;
+use crate::helpers::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// At most this many engines of the campaign alive at once (the machine has two
+/// cores, shared): a burst past it is held back.
+pub const MAX_ENGINES: usize = 8;
+/// How often the runs are looked at for one to resume.
+const SWEEP: Duration = Duration::from_secs(1);
+/// How soon a run is resumed again after a resume of it ended (refused: its group was
+/// held, another engine took it first).
+const RESUME_AGAIN: Duration = Duration::from_secs(3);
+
+/// What a process the campaign started is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum What {
+    Run,
+    Resume(String),
+    /// The index of its decision in `Campaign::decisions`.
+    Decide(usize),
+    Serve,
+    /// A command that decides nothing of a run (`schedule trigger`).
+    Cli,
+}
+
+pub struct Kid {
+    pub child: Child,
+    pub what: What,
+    out: PathBuf,
+}
+
+pub struct Campaign {
+    pub env: Env,
+    /// Where the steps write their stamps.
+    pub stamps: PathBuf,
+    /// The directory `baton serve` serves.
+    served: PathBuf,
+    /// Every baton's `TMPDIR`: its SSH control sockets stay the campaign's own.
+    tmp: PathBuf,
+    pub files: Files,
+    /// The Grid Engine cell's variables, for every baton (its executor's commands).
+    vars: Vec<(String, String)>,
+    /// The sshd listeners (never signalled; their sessions are).
+    pub listeners: Vec<i32>,
+    pub kids: Vec<Kid>,
+    spawned: usize,
+    pub console: Option<(Tmux, Instant)>,
+    /// Processes stopped, and when each is continued.
+    pub stopped: Vec<(Proc, Instant)>,
+    pub tally: Tally,
+    pub decisions: Vec<Decision>,
+    /// Numbers the reasons (`chaos-N`, `console-N`).
+    pub n: usize,
+    resumed_at: BTreeMap<String, Instant>,
+    last_sweep: Option<Instant>,
+    last_serve: Option<Instant>,
+    /// Once set, no serve is started again.
+    pub serve_stopped: bool,
+    /// What the inbox missed (`facts::sample_inbox`), each once.
+    pub misses: Vec<String>,
+    pub missed: std::collections::BTreeSet<(String, String, String)>,
+    pub inbox_samples: usize,
+}
+
+impl Campaign {
+    /// The campaign's directory, its workflows and its serve, with the SSH hosts and
+    /// the Grid Engine cell where they can run here.
+    pub fn new() -> Campaign {
+        let env = Env::new();
+        let dir = |name: &str| {
+            let p = env.path().join(name);
+            std::fs::create_dir_all(&p).expect("a directory of the campaign");
+            p
+        };
+        let (stamps, served, tmp) = (dir("stamps"), dir("served"), dir("tmp"));
+        dir("out");
+        let remotes = Remotes {
+            ssh: crate::exec::ssh::hosts(),
+            sge: crate::exec::batch::sge(),
+        };
+        let listeners = remotes
+            .ssh
+            .as_deref()
+            .and_then(Path::parent)
+            .map(|d| {
+                ["h2", "h3"]
+                    .iter()
+                    .filter_map(|h| procs::pid_file(&d.join(h).join("sshd.pid")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let files = workflows::write(&env, &remotes, &stamps, &served);
+        let vars = remotes
+            .sge
+            .as_ref()
+            .map(|s| s.vars.clone())
+            .unwrap_or_default();
+        Campaign {
+            env,
+            stamps,
+            served,
+            tmp,
+            files,
+            vars,
+            listeners,
+            kids: Vec::new(),
+            spawned: 0,
+            console: None,
+            stopped: Vec::new(),
+            tally: Tally::default(),
+            decisions: Vec::new(),
+            n: 0,
+            resumed_at: BTreeMap::new(),
+            last_sweep: None,
+            last_serve: None,
+            serve_stopped: false,
+            misses: Vec::new(),
+            missed: Default::default(),
+            inbox_samples: 0,
+        }
+    }
+
+    /// The campaign's directory, kept after the test (for a broken promise's evidence).
+    pub fn keep(&mut self) -> &Path {
+        self.env.dir.disable_cleanup(true);
+        self.env.path()
+    }
+
+    /// Which executors run here, for the report's header.
+    pub fn remotes_said(&self) -> String {
+        let ssh = if self.listeners.is_empty() {
+            "no SSH hosts"
+        } else {
+            "2 SSH hosts"
+        };
+        let sge = if self.vars.is_empty() {
+            "no Grid Engine cell"
+        } else {
+            "a Grid Engine cell"
+        };
+        format!("{ssh}, {sge}")
+    }
+
+    /// A baton on the campaign's store, in its environment.
+    pub fn baton(&self) -> Command {
+        let mut c = self.env.cmd();
+        c.env("TMPDIR", &self.tmp)
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    /// A baton that answers at once (a read): its output.
+    pub fn ask(&self, args: &[&str]) -> std::process::Output {
+        self.baton()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run baton")
+    }
+
+    /// `baton ARGS --json`'s rows (none if it failed: a store busy for a moment).
+    pub fn rows(&self, args: &[&str]) -> Vec<Value> {
+        let out = self.ask(args);
+        serde_json::from_slice::<Value>(&out.stdout)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    /// Start a baton in the background, its output in files of the campaign's `out/`.
+    pub fn spawn(&mut self, args: &[&str], what: What) {
+        self.spawned += 1;
+        let out = self
+            .env
+            .path()
+            .join("out")
+            .join(format!("{}.out", self.spawned));
+        let err = out.with_extension("err");
+        let file = |p: &Path| std::fs::File::create(p).expect("an output file");
+        let child = self
+            .baton()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(file(&out)))
+            .stderr(Stdio::from(file(&err)))
+            .spawn()
+            .expect("spawn baton");
+        self.kids.push(Kid { child, what, out });
+    }
+
+    /// The engines the campaign started that are still alive.
+    pub fn engines(&self) -> usize {
+        self.kids
+            .iter()
+            .filter(|k| matches!(k.what, What::Run | What::Resume(_) | What::Decide(_)))
+            .count()
+    }
+
+    /// What is done between actions.
+    pub fn tend(&mut self) {
+        self.continue_due(false);
+        self.reap();
+        self.keep_serve();
+        if self.last_sweep.is_none_or(|t| t.elapsed() >= SWEEP) {
+            self.last_sweep = Some(Instant::now());
+            self.resume_interrupted();
+        }
+    }
+
+    /// Wait `pause`, tending meanwhile.
+    pub fn pace(&mut self, pause: Duration) {
+        let end = Instant::now() + pause;
+        loop {
+            self.tend();
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            // The chaos's own moment, not a wait for a condition.
+            std::thread::sleep((end - now).min(Duration::from_millis(100)));
+        }
+    }
+
+    /// SIGCONT to the stopped processes whose time came (`all`: every one).
+    pub fn continue_due(&mut self, all: bool) {
+        let now = Instant::now();
+        self.stopped.retain(|(p, due)| {
+            if all || *due <= now {
+                procs::cont(p);
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// The processes that ended: a decision's verdict read from its output.
+    pub fn reap(&mut self) {
+        let mut i = 0;
+        while i < self.kids.len() {
+            if !matches!(self.kids[i].child.try_wait(), Ok(Some(_))) {
+                i += 1;
+                continue;
+            }
+            let kid = self.kids.swap_remove(i);
+            match kid.what {
+                What::Decide(d) => {
+                    let text = std::fs::read_to_string(&kid.out).unwrap_or_default();
+                    self.decisions[d].verdict = text
+                        .lines()
+                        .next()
+                        .filter(|l| l.starts_with('{'))
+                        .map(str::to_string);
+                }
+                What::Resume(run) => {
+                    self.resumed_at.insert(run, Instant::now());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A serve, always (it is killed too): started again once the last one ended.
+    fn keep_serve(&mut self) {
+        let running = self.kids.iter().any(|k| k.what == What::Serve);
+        let soon = self
+            .last_serve
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(2));
+        if running || soon || self.serve_stopped {
+            return;
+        }
+        self.last_serve = Some(Instant::now());
+        self.tally.serves_started += 1;
+        let served = self.served.to_string_lossy().into_owned();
+        self.spawn(&["serve", "--workflows", &served], What::Serve);
+    }
+
+    /// `baton resume` of every run that reads interrupted and is not being resumed.
+    fn resume_interrupted(&mut self) {
+        for r in self.rows(&["runs", "--json"]) {
+            let Some(id) = r["id"].as_str() else { continue };
+            if r["state"] != "interrupted" || self.engines() >= MAX_ENGINES {
+                continue;
+            }
+            let resuming = self.kids.iter().any(|k| k.what == What::Resume(id.into()));
+            let lately = self
+                .resumed_at
+                .get(id)
+                .is_some_and(|t| t.elapsed() < RESUME_AGAIN);
+            if !resuming && !lately {
+                self.tally.resumes += 1;
+                let id = id.to_string();
+                self.spawn(&["resume", &id, "--headless"], What::Resume(id.clone()));
+            }
+        }
+    }
+
+    /// The open gates `baton inbox` lists: (run, step).
+    pub fn inbox_gates(&self) -> Vec<(String, String)> {
+        self.rows(&["inbox", "--json"])
+            .iter()
+            .filter(|w| w["kind"] == "gate")
+            .filter_map(|w| Some((w["run_id"].as_str()?.into(), w["step"].as_str()?.into())))
+            .collect()
+    }
+
+    /// `baton approve|reject RUN STEP --reason chaos-N --json` in the background.
+    pub fn decide(&mut self, run: &str, step: &str, approve: bool) {
+        self.n += 1;
+        let reason = format!("chaos-{}", self.n);
+        let verb = if approve { "approve" } else { "reject" };
+        self.decisions.push(Decision {
+            run: run.into(),
+            step: step.into(),
+            approve,
+            reason: reason.clone(),
+            verdict: None,
+        });
+        let d = self.decisions.len() - 1;
+        self.spawn(
+            &[verb, run, step, "--reason", &reason, "--json"],
+            What::Decide(d),
+        );
+    }
+
+    /// `sig` to a process of `target` (the `pick`-th alive, not stopped already).
+    pub fn signal(&mut self, target: Target, sig: Sig, pick: usize) {
+        let mut found: Vec<Proc> = match target {
+            Target::SshSession => {
+                procs::ssh_sessions(&self.listeners, &self.env.path().to_string_lossy())
+            }
+            _ => procs::batons(&self.env.db())
+                .into_iter()
+                .filter(|(role, _)| *role == target)
+                .map(|(_, p)| p)
+                .collect(),
+        };
+        found.retain(|p| !self.stopped.iter().any(|(s, _)| s == p));
+        if found.is_empty() {
+            self.tally.no_target += 1;
+            return;
+        }
+        let p = found.swap_remove(pick % found.len());
+        if !procs::signal(&p, sig) {
+            self.tally.no_target += 1;
+            return;
+        }
+        *self.tally.signals.entry((target, sig.name())).or_default() += 1;
+        if let Sig::Stop(d) = sig {
+            self.stopped.push((p, Instant::now() + d));
+        }
+    }
+}
+
+impl Drop for Campaign {
+    /// Nothing of the campaign outlives it, however the test ends: its processes,
+    /// its console's tmux server, and the SSH control masters in its `TMPDIR`.
+    fn drop(&mut self) {
+        self.continue_due(true);
+        for k in &mut self.kids {
+            let _ = k.child.kill();
+            let _ = k.child.wait();
+        }
+        self.console = None;
+        for (_, p) in procs::batons(&self.env.db()) {
+            procs::signal(&p, Sig::Kill);
+        }
+        procs::kill_mentioning(&self.env.path().to_string_lossy());
+    }
+}
