@@ -143,6 +143,10 @@ pub enum ExecError {
     /// An adopted attempt's leader (`adopt.rs`) may not be traced: it is not let run.
     #[error("tracing its process was refused: {why}")]
     TraceRefused { why: String },
+    /// Whether the attempt started is not known (its host stopped answering while it
+    /// was launched): recorded lost, never as a start that failed.
+    #[error("{message}")]
+    Lost { message: String },
     /// A `[secrets]` entry the step uses could not be read: it does not start.
     #[error(transparent)]
     Secret(#[from] secrets::SecretError),
@@ -153,6 +157,13 @@ impl ExecError {
     pub fn into_finished(self) -> Finished {
         let log_path = match &self {
             ExecError::Spawn { log_path, .. } => log_path.clone(),
+            ExecError::Lost { message } => {
+                let mut f = Finished::spawn_failed(message.clone(), None);
+                f.outcome = StepOutcome::Lost {
+                    reason: message.clone(),
+                };
+                return f;
+            }
             _ => None,
         };
         Finished::spawn_failed(self.to_string(), log_path)

@@ -277,25 +277,73 @@ impl SshExecutor {
             .collect();
         env.extend(job.env.iter().cloned());
         let body = script::render_job(&job.command, &job.dir.to_string_lossy(), &env);
-        let (pgid, live) = self.launch(&dir, &body).await.map_err(|p| {
-            let message = format!(
-                "the step did not start on executor `{}`: {}",
-                self.name,
-                self.problem(&p)
-            );
-            // Another executor of the step's labels may take it (`spread`).
-            if p.transient() {
-                ExecError::HostDown { message }
-            } else {
-                ExecError::Spawn {
-                    message,
-                    log_path: None,
-                }
-            }
-        })?;
+        let (pgid, live) = match self.launch(&dir, &body).await {
+            Ok(launched) => launched,
+            // The connection failed: the job may still have reached the host.
+            Err(p) if p.transient() => return self.after_cut_launch(job, dir, &p).await,
+            Err(p) => return Err(self.start_error(&p)),
+        };
         let mut attempt = self.attach(job, dir, pgid, false);
         attempt.live = Some(Box::new(live));
         Ok(attempt)
+    }
+
+    /// A step that did not start here, and why.
+    fn start_error(&self, p: &HostProblem) -> ExecError {
+        let message = format!(
+            "the step did not start on executor `{}`: {}",
+            self.name,
+            self.problem(p)
+        );
+        // Another executor of the step's labels may take it (`spread`).
+        if p.transient() {
+            ExecError::HostDown { message }
+        } else {
+            ExecError::Spawn {
+                message,
+                log_path: None,
+            }
+        }
+    }
+
+    /// A launch whose connection failed may have delivered the job all the same (an
+    /// sshd session killed mid-launch: the step started half a second after its spawn
+    /// failure was recorded, beside the group's next run — found by the chaos
+    /// campaign). The attempt's directory on the host says which (`script::CLAIMED`):
+    /// started, it is followed from its files as a resume follows it; never started,
+    /// the launch failed. While the host cannot say, it is asked again, up to
+    /// `UNREACHABLE_FOR`; then the attempt is lost, its outcome unknown, as for a
+    /// running step whose host went away — never a spawn failure that would let the
+    /// step start again elsewhere beside itself.
+    async fn after_cut_launch(
+        &self,
+        job: ShellJob,
+        dir: String,
+        cut: &HostProblem,
+    ) -> Result<SshAttempt, ExecError> {
+        let since = Instant::now();
+        loop {
+            let asked = (Via::Fresh, FRESH_STOP_DEADLINE);
+            match self.call_via(script::CLAIMED, &[&dir], None, asked).await {
+                Ok(out) => match script::parse_claimed(&out) {
+                    script::Claimed::Started(pgid) => return Ok(self.attach(job, dir, pgid, true)),
+                    script::Claimed::Never => return Err(self.start_error(cut)),
+                    script::Claimed::Starting => {}
+                },
+                Err(p) if since.elapsed() > UNREACHABLE_FOR => {
+                    return Err(ExecError::Lost {
+                        message: format!(
+                            "the step's launch on executor `{}` was cut ({}) and the host has not said since whether it started: {}",
+                            self.name,
+                            self.problem(cut),
+                            self.problem(&p)
+                        ),
+                    });
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(STOP_AGAIN).await;
+        }
     }
 
     /// Follow an attempt an earlier engine started there (its log goes on where that

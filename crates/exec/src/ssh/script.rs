@@ -218,6 +218,50 @@ pub fn parse_signalled(out: &[u8]) -> Signalled {
 pub const SIGNAL_GROUP: &str = r#"grep -qz '^BATON_SSH_ATTEMPT=' "/proc/$1/environ" 2>/dev/null && kill -s TERM -- "-$1" 2>/dev/null
 exit 0"#;
 
+/// Whether a launch cut short reached the host, from the attempt's directory (`RUN`
+/// claims it with `mkdir`, writes its own pid to `wpid`, then the step's group to
+/// `pgid`): `started PGID`; `none` (never claimed, or given up and removed: it never
+/// starts); `abandoned` (the claimer died before the step's group existed: it never
+/// starts, and the claim keeps this attempt from ever starting); `starting` (the
+/// claimer lives with no group yet, for 5 s: ask again).
+pub const CLAIMED: &str = r#"d=$1
+n=0
+while [ -d "$d" ]; do
+  [ -s "$d/pgid" ] && { echo "started $(cat "$d/pgid")"; exit 0; }
+  w=$(cat "$d/wpid" 2>/dev/null)
+  if [ -n "$w" ] && ! kill -0 "$w" 2>/dev/null; then
+    [ -s "$d/pgid" ] && { echo "started $(cat "$d/pgid")"; exit 0; }
+    echo abandoned; exit 0
+  fi
+  n=$((n+1)); [ "$n" -ge 50 ] && { echo starting; exit 0; }
+  sleep 0.1
+done
+echo none"#;
+
+/// `CLAIMED`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// The step started in this process group.
+    Started(String),
+    /// It never starts.
+    Never,
+    /// Not known yet (ask again).
+    Starting,
+}
+
+/// Reads `CLAIMED`'s answer; anything else is asked again.
+pub fn parse_claimed(out: &[u8]) -> Claimed {
+    let answer = String::from_utf8_lossy(out);
+    let line = answer.lines().next().map(str::trim).unwrap_or("");
+    match line.split_once(' ') {
+        Some(("started", pgid)) if !pgid.is_empty() && pgid.bytes().all(|b| b.is_ascii_digit()) => {
+            Claimed::Started(pgid.to_string())
+        }
+        _ if line == "none" || line == "abandoned" => Claimed::Never,
+        _ => Claimed::Starting,
+    }
+}
+
 /// The attempts of a run on this host: `STEP.ATTEMPT PGID` a line.
 pub const LIST: &str = r#"for d in "$1"/*/; do [ -s "$d/pgid" ] && { d=${d%/}; echo "${d##*/} $(cat "$d/pgid")"; }; done; exit 0"#;
 
@@ -406,6 +450,26 @@ impl HostProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_launch_is_started_only_with_a_group_and_never_only_when_the_host_says_so() {
+        assert_eq!(
+            parse_claimed(b"started 4242\n"),
+            Claimed::Started("4242".into())
+        );
+        assert_eq!(parse_claimed(b"none\n"), Claimed::Never);
+        assert_eq!(parse_claimed(b"abandoned\n"), Claimed::Never);
+        // Anything else (a group that is not a number, a cut answer) is asked again.
+        for unclear in [
+            &b"starting\n"[..],
+            b"started \n",
+            b"started 12;x\n",
+            b"",
+            b"non",
+        ] {
+            assert_eq!(parse_claimed(unclear), Claimed::Starting, "{unclear:?}");
+        }
+    }
 
     #[test]
     fn values_are_words_never_code() {
