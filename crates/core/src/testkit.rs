@@ -82,6 +82,7 @@ impl PlanBuilder {
             allow_failure: false,
             allow_failure_when: None,
             allow_failure_if: None,
+            mark_success: false,
             condition: None,
             fallback: Vec::new(),
             timeout: None,

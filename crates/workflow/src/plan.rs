@@ -467,6 +467,10 @@ pub struct Step {
     /// `allow_failure = "${{ matrix.python == '3.14' }}"`: a condition of the `if`
     /// language over the same names, decided at the same moments.
     pub allow_failure_if: Option<Box<super::condition::Condition>>,
+    /// `allow_failure = { state = "succeeded" }` (Dagu's `continueOn.markSuccess`):
+    /// once it failed for good, allowed to, the step reads `succeeded`; its error
+    /// record and its attempt's exit code stay on record.
+    pub mark_success: bool,
     /// `if`: decided once the trigger rule holds; false skips the step.
     /// Boxed: few steps have one, and inline it was a fifth of every step.
     pub condition: Option<Box<super::condition::Condition>>,

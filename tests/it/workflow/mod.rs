@@ -4,5 +4,6 @@ mod github_matrices;
 mod import;
 mod invalid_corpus;
 mod loader_props;
+mod mark_success;
 mod needs_results;
 mod ports;

@@ -349,6 +349,11 @@ impl Core {
                 what: hold::HoldFor::Exhausted,
             };
             self.hold_one(i, hold, now, fx);
+        } else if step.mark_success && self.counts_as_allowed(i, StepState::Failed) {
+            // Dagu's markSuccess: it reads succeeded; its error record (closed, as a
+            // mark closes it) and its attempt's exit code stay on record.
+            let why = format!("{msg}; allowed to fail, marked succeeded (allow_failure = {{ state = \"succeeded\" }})");
+            self.succeed(i, Some(why), now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
         }

@@ -187,6 +187,7 @@ impl Loader<'_, '_> {
             allow_failure: s.rules.allow_failure,
             allow_failure_when,
             allow_failure_if,
+            mark_success: s.rules.mark_success,
             condition: condition.map(Box::new),
             fallback: Vec::new(),
             timeout: s.timeout,
