@@ -83,6 +83,8 @@ impl PlanBuilder {
             allow_failure_when: None,
             allow_failure_if: None,
             mark_success: false,
+            on_cancel: false,
+            repeat: None,
             condition: None,
             fallback: Vec::new(),
             timeout: None,

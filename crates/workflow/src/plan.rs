@@ -492,6 +492,13 @@ pub struct Step {
     /// paid for them inline (issue 29, point 3).
     pub gate: Option<Box<Gate>>,
     pub idempotent: bool,
+    /// `on_cancel = true` (Dagu's `handlerOn.abort`): it runs only once the run is
+    /// cancelled and its steps stopped, handlers in file order; else it is skipped
+    /// when the run ends. No step needs it, it needs none.
+    pub on_cancel: bool,
+    /// `repeat`: run again after it ended (Dagu's `repeatPolicy`); boxed, as few
+    /// steps have one.
+    pub repeat: Option<Box<super::repeat::Repeat>>,
     /// `cache = true` (or `[defaults] cache`): skip the step when its key is unchanged.
     pub cache: Option<Box<CacheSpec>>,
     /// `service = true`: the step keeps running while its dependants run (its

@@ -66,7 +66,8 @@ impl Core {
                         self.stop_service(i, "the run ended", now, fx);
                     }
                 }
-            } else if !settled(st) {
+            } else if !settled(st) && !(target == StepState::Cancelled && self.is_handler(i)) {
+                // An on_cancel step waits for its turn (`next_handler`).
                 self.set(i, target, Some(reason.to_string()), now, fx);
             }
         }
@@ -90,6 +91,9 @@ impl Core {
         }
         if let Some(outcome) = self.decided {
             if running > 0 || self.counts[si(StepState::Compensating)] > 0 {
+                return;
+            }
+            if self.run_handler(outcome, now, fx) {
                 return;
             }
             if outcome != RunState::Succeeded
@@ -122,7 +126,8 @@ impl Core {
             );
             return;
         }
-        if self.unsettled == 0 {
+        // Unsettled on_cancel steps wait for a cancel that did not come.
+        if self.unsettled == self.unsettled_handlers() {
             let failed = self.failing_steps();
             let (state, reason) = if failed > 0 {
                 (
