@@ -6,4 +6,6 @@ mod invalid_corpus;
 mod loader_props;
 mod mark_success;
 mod needs_results;
+mod on_cancel;
 mod ports;
+mod repeat;

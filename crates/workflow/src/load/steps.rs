@@ -147,6 +147,15 @@ impl Loader<'_, '_> {
         let fanout = self.fanout(f, &label).map(Box::new);
         let on_cancel = self.on_cancel(f, &label);
         let repeat = get(f, "repeat").and_then(|n| self.repeat(n, &label));
+        for key in ["matrix", "for_each", "service"] {
+            if let (Some(_), Some(e)) = (&repeat, get_entry(f, key)) {
+                self.err(
+                    &e.key_span,
+                    format!("{label} has `repeat` and `{key}`"),
+                    "a repeated step runs as one step, its condition reading its own outputs: remove one of them",
+                );
+            }
+        }
         let fallback = get(f, "fallback")
             .map(|n| self.fallback(n, &label, retry))
             .unwrap_or_default();
