@@ -60,9 +60,9 @@ mod policy_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
-mod repeat_tests;
-#[cfg(test)]
 mod push_back_tests;
+#[cfg(test)]
+mod repeat_tests;
 #[cfg(test)]
 mod replay_tests;
 #[cfg(test)]

@@ -29,7 +29,10 @@ fn a_listed_exit_code_runs_it_again_after_the_interval_until_the_limit() {
     let mut sim = Sim::new(repeating(exit_codes(&[75], Some(3), 10)), cfg());
     sim.exit("poll", 75);
     assert_eq!(sim.state("poll"), StepState::RetryWait);
-    assert!(sim.open_errors("poll").is_empty(), "a listed code is no failure");
+    assert!(
+        sim.open_errors("poll").is_empty(),
+        "a listed code is no failure"
+    );
     assert_eq!(sim.core.next_wakeup(), Some(Timestamp(T0 + 10_000)));
     assert!(spawned(&sim.tick_at(9_999)).is_empty());
     let fx = sim.tick_at(10_000);
@@ -56,21 +59,35 @@ fn a_listed_exit_code_runs_it_again_after_the_interval_until_the_limit() {
 fn until_a_condition_on_its_own_output_the_last_outputs_are_the_steps() {
     let until = Repeat {
         mode: RepeatMode::Until,
-        condition: Some(baton_workflow::condition::parse("steps.poll.outputs.status == 'done'").unwrap()),
+        condition: Some(
+            baton_workflow::condition::parse("steps.poll.outputs.status == 'done'").unwrap(),
+        ),
         exit_codes: Vec::new(),
         limit: None,
         interval: secs(5),
     };
     let mut p = (*repeating(until)).clone();
-    if let Some(r) = p.steps[0].repeat.as_mut().and_then(|r| r.condition.as_mut()) {
+    if let Some(r) = p.steps[0]
+        .repeat
+        .as_mut()
+        .and_then(|r| r.condition.as_mut())
+    {
         r.resolve_steps(|_| 0);
     }
     let mut sim = Sim::new(Arc::new(p), cfg());
-    sim.finish("poll", StepOutcome::Exited { exit_code: 0 }, vec![("status", "busy")]);
+    sim.finish(
+        "poll",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("status", "busy")],
+    );
     assert_eq!(sim.state("poll"), StepState::RetryWait);
     assert_eq!(sim.state("after"), StepState::Pending);
     sim.tick_at(5_000);
-    sim.finish("poll", StepOutcome::Exited { exit_code: 0 }, vec![("status", "done")]);
+    sim.finish(
+        "poll",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("status", "done")],
+    );
     assert_eq!(sim.state("poll"), StepState::Succeeded);
     let poll = sim.idx("poll");
     assert_eq!(sim.core.steps[poll].outputs["status"], "done");

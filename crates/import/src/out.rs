@@ -249,7 +249,11 @@ impl Step {
         if let Some(a) = &self.allow_failure {
             let v = if a == "true" { a.clone() } else { q(a) };
             if self.mark_success {
-                let when = if a == "true" { String::new() } else { format!(", if = {v}") };
+                let when = if a == "true" {
+                    String::new()
+                } else {
+                    format!(", if = {v}")
+                };
                 let _ = writeln!(o, "allow_failure = {{ state = \"succeeded\"{when} }}");
             } else {
                 let _ = writeln!(o, "allow_failure = {v}");

@@ -181,7 +181,10 @@ fn dagu_preconditions_retry_and_handlers_map() {
         "{}",
         i.toml
     );
-    let r = step(&loads(&i), "repeat-step").repeat.clone().expect("repeat");
+    let r = step(&loads(&i), "repeat-step")
+        .repeat
+        .clone()
+        .expect("repeat");
     assert_eq!((r.limit, r.exit_codes.as_slice()), (Some(3), &[0][..]));
 }
 
@@ -190,7 +193,9 @@ fn dagu_repeat_over_the_steps_own_output_maps_and_a_command_condition_is_reporte
     let text = "steps:\n  - name: poll\n    command: cat status\n    output: STATUS\n    repeatPolicy:\n      condition: \"${STATUS}\"\n      expected: done\n      intervalSec: 5\n      backoff: true\n  - name: probe\n    command: curl x\n    repeat_policy:\n      repeat: while\n      condition: \"`cat flag`\"\n";
     let i = import(Kind::Dagu, "d.yaml", text).unwrap();
     assert!(
-        i.toml.contains("repeat = { until = \"steps.poll.outputs.STATUS == 'done'\", interval = \"5s\" }"),
+        i.toml.contains(
+            "repeat = { until = \"steps.poll.outputs.STATUS == 'done'\", interval = \"5s\" }"
+        ),
         "{}",
         i.toml
     );
@@ -198,8 +203,18 @@ fn dagu_repeat_over_the_steps_own_output_maps_and_a_command_condition_is_reporte
     assert!(step(&p, "poll").repeat.is_some());
     assert!(step(&p, "probe").repeat.is_none());
     let notes: Vec<(usize, &str)> = i.notes.iter().map(|n| (n.line, n.done.as_str())).collect();
-    assert!(notes.iter().any(|(l, d)| *l == 5 && d.starts_with("left out: baton repeats")), "{notes:?}");
-    assert!(notes.iter().any(|(l, d)| *l == 12 && d.contains("never runs a command")), "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|(l, d)| *l == 5 && d.starts_with("left out: baton repeats")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|(l, d)| *l == 12 && d.contains("never runs a command")),
+        "{notes:?}"
+    );
 }
 
 #[test]

@@ -507,7 +507,13 @@ fn scenario_dagu_mark_success_repeat_and_the_abort_handler() {
     // Cancelled (in a store of its own, so the run waited on is this one).
     let env = Env::new();
     let (wf, _) = import(&env, "dagu", &fixture("dagu", "scenario-abort.yaml"));
-    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless", "--param", "wait=60"]);
+    let engine = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "wait=60",
+    ]);
     let run = env.wait_run_id();
     env.wait_step(&run, "work", "running", 30);
     ok(&env.run(&["cancel", &run]));

@@ -57,7 +57,13 @@ fn on_cancel_steps_are_skipped_when_the_run_is_not_cancelled() {
 fn a_cancelled_run_runs_its_on_cancel_steps_in_order_after_stopping_its_steps() {
     let env = Env::new();
     let wf = env.workflow("h.toml", HANDLERS);
-    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless", "--param", "sleep=60"]);
+    let engine = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "sleep=60",
+    ]);
     let run = env.wait_run_id();
     env.wait_step(&run, "work", "running", 20);
     ok(&env.run(&["cancel", &run, "--reason", "enough"]));
@@ -83,7 +89,13 @@ fn a_resume_after_kill_9_mid_handler_runs_it_again_and_the_next_once() {
     let env = Env::new();
     std::fs::write(env.path().join("hang"), "").unwrap();
     let wf = env.workflow("h.toml", HANDLERS);
-    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless", "--param", "sleep=60"]);
+    let mut engine = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "sleep=60",
+    ]);
     let run = env.wait_run_id();
     env.wait_step(&run, "work", "running", 20);
     ok(&env.run(&["cancel", &run]));

@@ -42,7 +42,7 @@ fn a_step_repeats_until_its_output_says_done_each_execution_an_attempt() {
     let printed = text(&out.stdout);
     assert!(out.status.success(), "{printed}\n{}", text(&out.stderr));
     assert!(
-        printed.contains("poll retry_wait: repeat until: condition false: steps.poll.outputs.n == '4' (steps.poll.outputs.n = '1'); execution 2 of 10 at"),
+        printed.contains("poll retry_wait: repeat until: condition false: steps.poll.outputs.n == '4' (steps.poll.outputs.n = \"1\"); execution 2 of 10 at"),
         "{printed}"
     );
     assert_eq!(runs(&env), ["1 1", "2 2", "3 3", "4 4"]);
@@ -101,13 +101,18 @@ repeat = { exit_code = [75], limit = 3 }
 #[test]
 fn a_repeat_condition_reading_another_step_is_refused_at_its_line() {
     let env = Env::new();
-    let bad = POLL.replace("steps.poll.outputs.n == '4'", "steps.after.outputs.got == '4'");
+    let bad = POLL.replace(
+        "steps.poll.outputs.n == '4'",
+        "steps.after.outputs.got == '4'",
+    );
     let wf = env.workflow("bad.toml", &bad);
     let out = env.run(&["validate", wf.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
-        err.contains("bad.toml:11:21: error: `repeat.until` of step `poll` reads `steps.after.outputs.got`"),
+        err.contains(
+            "bad.toml:12:21: error: `repeat.until` of step `poll` reads `steps.after.outputs.got`"
+        ),
         "{err}"
     );
 }

@@ -127,7 +127,14 @@ impl Core {
     /// (`crate::repeat::again`): the next one scheduled after its interval, on the
     /// engine's clock, and on record (`retry_scheduled` with its `repetition`, so a
     /// resume goes on from it and never runs a finished one again). `false`: it does not.
-    fn repeats(&mut self, i: usize, ended: &Ended, succeeded: bool, now: Timestamp, fx: &mut Fx) -> bool {
+    fn repeats(
+        &mut self,
+        i: usize,
+        ended: &Ended,
+        succeeded: bool,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> bool {
         let plan = Arc::clone(&self.plan);
         let Some(r) = plan.steps[i].repeat.as_deref() else {
             return false;
@@ -230,9 +237,8 @@ impl Core {
         let did_its_work = matches!(ended.outcome, StepOutcome::Exited { exit_code: 0 });
         // An on_cancel step runs because of the cancel: its exit is its own.
         let handler = self.is_handler(i);
-        let stopping = (self.cancel_requested && !handler)
-            || self.stopped_by_fail_fast(i)
-            || budget.is_some();
+        let stopping =
+            (self.cancel_requested && !handler) || self.stopped_by_fail_fast(i) || budget.is_some();
         if stopping && !did_its_work {
             let why = if self.cancel_requested {
                 "the run was cancelled"
@@ -411,7 +417,9 @@ impl Core {
         } else if step.mark_success && self.counts_as_allowed(i, StepState::Failed) {
             // Dagu's markSuccess: it reads succeeded; its error record (closed, as a
             // mark closes it) and its attempt's exit code stay on record.
-            let why = format!("{msg}; allowed to fail, marked succeeded (allow_failure = {{ state = \"succeeded\" }})");
+            let why = format!(
+                "{msg}; allowed to fail, marked succeeded (allow_failure = {{ state = \"succeeded\" }})"
+            );
             self.succeed(i, Some(why), now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);

@@ -105,7 +105,8 @@ impl Core {
     pub(super) fn run_handler(&mut self, outcome: RunState, now: Timestamp, fx: &mut Fx) -> bool {
         let next = self.handlers.iter().copied().find(|&i| {
             let st = self.steps[i].state;
-            st == StepState::Pending || (st == StepState::Interrupted && self.plan.steps[i].idempotent)
+            st == StepState::Pending
+                || (st == StepState::Interrupted && self.plan.steps[i].idempotent)
         });
         let Some(i) = next else {
             return false;

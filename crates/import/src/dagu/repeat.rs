@@ -9,7 +9,9 @@ impl Dag<'_> {
     /// `exit_code`, `limit`, `interval_sec`. What does not map is reported, and the
     /// step then runs once.
     pub(super) fn repeat(&mut self, s: &Node, st: &mut Step, label: &str) {
-        let Some(r) = g(s, "repeat_policy") else { return };
+        let Some(r) = g(s, "repeat_policy") else {
+            return;
+        };
         let l = gl(s, "repeat_policy").unwrap_or(r.line);
         let what = format!("step `{label}`: `repeat_policy`");
         let text = |k: &str| g(r, k).and_then(Node::text);
@@ -23,7 +25,11 @@ impl Dag<'_> {
             Some("until") => true,
             Some("while" | "true") => false,
             Some(other) => {
-                self.report.note(l, what, format!("`repeat: {other}` is neither `while` nor `until`: the step runs once"));
+                self.report.note(
+                    l,
+                    what,
+                    format!("`repeat: {other}` is neither `while` nor `until`: the step runs once"),
+                );
                 return;
             }
             None => cond.is_some() && expected.is_some(),
@@ -35,7 +41,11 @@ impl Dag<'_> {
                     self.report.note(l, what, format!("the condition `{c}` is not this step's `output` compared with `expected`: baton's `repeat` reads values, it never runs a command; the step runs once"));
                     return;
                 };
-                parts.push(format!("{} = {}", if until { "until" } else { "while" }, crate::out::q(&test)));
+                parts.push(format!(
+                    "{} = {}",
+                    if until { "until" } else { "while" },
+                    crate::out::q(&test)
+                ));
             }
             (None, false) if !until && codes.iter().all(|c| c.parse::<u8>().is_ok()) => {
                 parts.push(format!("exit_code = [{}]", codes.join(", ")));
@@ -49,19 +59,33 @@ impl Dag<'_> {
                 parts.push("exit_code = [0]".into());
             }
             (None, true) => {
-                self.report.note(l, what, "`repeat: until` without a condition: the step runs once");
+                self.report.note(
+                    l,
+                    what,
+                    "`repeat: until` without a condition: the step runs once",
+                );
                 return;
             }
         }
-        if let Some(n) = text("limit").and_then(|t| t.parse::<u64>().ok()).filter(|n| *n > 0) {
+        if let Some(n) = text("limit")
+            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|n| *n > 0)
+        {
             parts.push(format!("limit = {n}"));
         }
-        if let Some(n) = text("interval_sec").and_then(|t| t.parse::<u64>().ok()).filter(|n| *n > 0) {
+        if let Some(n) = text("interval_sec")
+            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|n| *n > 0)
+        {
             parts.push(format!("interval = \"{n}s\""));
         }
         for k in ["backoff", "max_interval_sec"] {
             if g(r, k).is_some() {
-                self.report.note(l, format!("step `{label}`: `repeat_policy.{k}`"), "left out: baton repeats after the fixed `interval`");
+                self.report.note(
+                    l,
+                    format!("step `{label}`: `repeat_policy.{k}`"),
+                    "left out: baton repeats after the fixed `interval`",
+                );
             }
         }
         st.repeat = Some(parts.join(", "));
@@ -71,7 +95,10 @@ impl Dag<'_> {
     /// (`re:` a pattern), as the `if` language says it.
     fn own_output_test(&self, st: &Step, cond: &str, expected: Option<&str>) -> Option<String> {
         let name = cond.trim().strip_prefix('$')?;
-        let name = name.strip_prefix('{').and_then(|n| n.strip_suffix('}')).unwrap_or(name);
+        let name = name
+            .strip_prefix('{')
+            .and_then(|n| n.strip_suffix('}'))
+            .unwrap_or(name);
         let exp = expected?;
         if !st.outputs.iter().any(|o| o == name) || exp.contains(['\'', '"']) {
             return None;

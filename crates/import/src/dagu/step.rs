@@ -476,7 +476,11 @@ impl Dag<'_> {
             self.wf.steps.push(st);
         }
         if let Some(l) = h.key_line("wait") {
-            self.report.note(l, "`handler_on.wait`", "not yet supported: nothing runs then");
+            self.report.note(
+                l,
+                "`handler_on.wait`",
+                "not yet supported: nothing runs then",
+            );
         }
         Ok(())
     }

@@ -32,10 +32,14 @@ impl Loader<'_, '_> {
                     self.err(&c.span, format!("{what} has both `while` and `until`"), "keep one: `while` runs it again while the condition holds, `until` until it holds");
                 }
                 mode = m;
-                cond = self.string(c, &format!("`{key}` of {what}")).map(|s| (s, c.span.clone()));
+                cond = self
+                    .string(c, &format!("`{key}` of {what}"))
+                    .map(|s| (s, c.span.clone()));
             }
         }
-        let exit_codes = get(t, "exit_code").map(|c| self.exit_codes(c, &what)).unwrap_or_default();
+        let exit_codes = get(t, "exit_code")
+            .map(|c| self.exit_codes(c, &what))
+            .unwrap_or_default();
         match (&cond, exit_codes.is_empty(), get_entry(t, "exit_code")) {
             (Some(_), _, Some(e)) => self.err(&e.key_span, format!("{what} has a condition and `exit_code`"), "keep one: the condition is decided after an execution that succeeded, `exit_code` after any"),
             (None, true, _) => self.err(&n.span, format!("{what} says neither when to run again"), format!("write {EXAMPLE}")),
@@ -47,14 +51,25 @@ impl Loader<'_, '_> {
         let interval = get(t, "interval")
             .and_then(|d| self.duration(d, &format!("`interval` of {what}")))
             .unwrap_or_default();
-        Some(RawRepeat { mode, cond, exit_codes, limit, interval })
+        Some(RawRepeat {
+            mode,
+            cond,
+            exit_codes,
+            limit,
+            interval,
+        })
     }
 
     fn exit_codes(&mut self, n: &Node, what: &str) -> Vec<i32> {
         let items = match &n.val {
             Val::Array(items) => items,
             _ => {
-                self.type_error(n, &format!("`exit_code` of {what}"), "a list of exit codes", "exit_code = [75, 1]");
+                self.type_error(
+                    n,
+                    &format!("`exit_code` of {what}"),
+                    "a list of exit codes",
+                    "exit_code = [75, 1]",
+                );
                 return Vec::new();
             }
         };
@@ -62,7 +77,14 @@ impl Loader<'_, '_> {
         for item in items {
             match item.val {
                 Val::Int(c) if (0..=255).contains(&c) => codes.push(c as i32),
-                _ => self.err(&item.span, format!("`exit_code` of {what} lists {}", self.r.map.text(&item.span).unwrap_or("?")), "an exit code is a whole number from 0 to 255"),
+                _ => self.err(
+                    &item.span,
+                    format!(
+                        "`exit_code` of {what} lists {}",
+                        self.r.map.text(&item.span).unwrap_or("?")
+                    ),
+                    "an exit code is a whole number from 0 to 255",
+                ),
             }
         }
         codes
@@ -70,7 +92,11 @@ impl Loader<'_, '_> {
 
     /// Step `site.i`'s `repeat`, its condition parsed: it reads params, `run.id` and
     /// the step's own outputs (the last execution's), nothing another step decides.
-    pub(super) fn resolve_repeat(&mut self, site: &Site<'_, '_, '_>, label: &str) -> Option<Box<Repeat>> {
+    pub(super) fn resolve_repeat(
+        &mut self,
+        site: &Site<'_, '_, '_>,
+        label: &str,
+    ) -> Option<Box<Repeat>> {
         let r = site.raw[site.i].repeat.as_ref()?;
         let own = site.raw[site.i].id.as_ref().map_or("", |(id, _)| *id);
         let condition = match &r.cond {
