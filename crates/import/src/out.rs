@@ -229,23 +229,8 @@ impl Workflow {
 }
 
 impl Step {
-    fn write(&self, o: &mut String) {
-        let _ = writeln!(o);
-        for c in &self.comments {
-            for l in c.lines() {
-                let _ = writeln!(o, "# {}", comment(l));
-            }
-        }
-        let _ = writeln!(o, "[[step]]\nid = {}", q(&self.id));
-        if !self.needs.is_empty() {
-            let _ = writeln!(o, "needs = {}", list(&self.needs));
-        }
-        if let Some(w) = self.when {
-            let _ = writeln!(o, "when = {}", q(w));
-        }
-        if let Some(c) = &self.cond {
-            let _ = writeln!(o, "if = {}", q(c));
-        }
+    /// `allow_failure` (with its `state`), `on_cancel` and `repeat`.
+    fn write_rules(&self, o: &mut String) {
         if let Some(a) = &self.allow_failure {
             let v = if a == "true" { a.clone() } else { q(a) };
             if self.mark_success {
@@ -265,6 +250,26 @@ impl Step {
         if let Some(r) = &self.repeat {
             let _ = writeln!(o, "repeat = {{ {r} }}");
         }
+    }
+
+    fn write(&self, o: &mut String) {
+        let _ = writeln!(o);
+        for c in &self.comments {
+            for l in c.lines() {
+                let _ = writeln!(o, "# {}", comment(l));
+            }
+        }
+        let _ = writeln!(o, "[[step]]\nid = {}", q(&self.id));
+        if !self.needs.is_empty() {
+            let _ = writeln!(o, "needs = {}", list(&self.needs));
+        }
+        if let Some(w) = self.when {
+            let _ = writeln!(o, "when = {}", q(w));
+        }
+        if let Some(c) = &self.cond {
+            let _ = writeln!(o, "if = {}", q(c));
+        }
+        self.write_rules(o);
         if let Some(t) = &self.timeout {
             let _ = writeln!(o, "timeout = {}", q(t));
         }
