@@ -66,9 +66,11 @@ impl Core {
                         self.stop_service(i, "the run ended", now, fx);
                     }
                 }
-            } else if !settled(st) && !(target == StepState::Cancelled && self.is_handler(i)) {
-                // An on_cancel step waits for its turn (`next_handler`).
-                self.set(i, target, Some(reason.to_string()), now, fx);
+            } else if !settled(st) {
+                // An on_cancel step waits for its turn (`run_handler`).
+                if target != StepState::Cancelled || !self.is_handler(i) {
+                    self.set(i, target, Some(reason.to_string()), now, fx);
+                }
             }
         }
     }
