@@ -8,6 +8,7 @@
 pub mod bucket;
 pub mod cache;
 pub mod digest;
+pub mod repeat;
 pub mod retry;
 
 pub use decide::{ForkPlan, Reuse};
@@ -60,6 +61,8 @@ mod policy_tests;
 mod proptests;
 #[cfg(test)]
 mod push_back_tests;
+#[cfg(test)]
+mod repeat_tests;
 #[cfg(test)]
 mod replay_tests;
 #[cfg(test)]
@@ -245,6 +248,8 @@ struct StepRt {
     /// The alternative its attempts run: 0 the step itself, `k` its `fallback[k - 1]`
     /// (`StepFellBack`; an operator's retry starts again from 0).
     alternative: u32,
+    /// Which execution of its `repeat` its attempts run (0 and 1: the first).
+    execution: u32,
     unsettled_needs: usize,
     queue_ticket: u64,
     queued_at: Option<Timestamp>,
@@ -367,6 +372,8 @@ pub struct Core {
     dependants: Vec<Vec<usize>>,
     /// The steps that are services (`service = true`), in plan order.
     services: Vec<usize>,
+    /// The `on_cancel` steps, in plan order: run once the run is cancelled.
+    handlers: Vec<usize>,
     max_parallel: usize,
     /// `env.X` references resolve against this: the workflow's own `env` table.
     run_env: BTreeMap<String, Result<String, baton_workflow::Unresolved>>,
@@ -459,6 +466,7 @@ impl StepRt {
             attempts: 0,
             attempt_base: 0,
             alternative: 0,
+            execution: 0,
             unsettled_needs,
             queue_ticket: 0,
             queued_at: None,
@@ -575,6 +583,12 @@ impl Core {
                 .steps
                 .iter()
                 .filter(|s| s.service.is_some())
+                .map(|s| s.index)
+                .collect(),
+            handlers: plan
+                .steps
+                .iter()
+                .filter(|s| s.on_cancel)
                 .map(|s| s.index)
                 .collect(),
             max_parallel: cfg.max_parallel.unwrap_or(plan.max_parallel).max(1),

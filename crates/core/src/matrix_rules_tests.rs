@@ -145,7 +145,7 @@ allow_failure = "${{ steps.a.outputs.ok }}"
     );
     let e = load(&src.replace("\"${{ steps.a.outputs.ok }}\"", "3")).unwrap_err();
     assert!(
-        e.contains("must be a boolean, a template or a condition"),
+        e.contains("must be a boolean, a template, a condition or a table"),
         "{e}"
     );
     // A matrix key the matrix does not have is a typo, as elsewhere.

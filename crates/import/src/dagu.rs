@@ -507,4 +507,5 @@ impl Dag<'_> {
     }
 }
 
+mod repeat;
 mod step;

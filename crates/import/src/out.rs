@@ -53,6 +53,12 @@ pub struct Step {
     pub cond: Option<String>,
     /// `true`, or a `${{ condition }}`.
     pub allow_failure: Option<String>,
+    /// With `allow_failure`: the failed step reads `succeeded` (Dagu's markSuccess).
+    pub mark_success: bool,
+    /// `on_cancel = true`: it runs once the run is cancelled (Dagu's handler_on.abort).
+    pub on_cancel: bool,
+    /// `repeat = { … }`, the table's inside.
+    pub repeat: Option<String>,
     pub env: Vec<(String, String)>,
     pub timeout: Option<String>,
     /// attempts, backoff, delay, max_delay
@@ -223,6 +229,29 @@ impl Workflow {
 }
 
 impl Step {
+    /// `allow_failure` (with its `state`), `on_cancel` and `repeat`.
+    fn write_rules(&self, o: &mut String) {
+        if let Some(a) = &self.allow_failure {
+            let v = if a == "true" { a.clone() } else { q(a) };
+            if self.mark_success {
+                let when = if a == "true" {
+                    String::new()
+                } else {
+                    format!(", if = {v}")
+                };
+                let _ = writeln!(o, "allow_failure = {{ state = \"succeeded\"{when} }}");
+            } else {
+                let _ = writeln!(o, "allow_failure = {v}");
+            }
+        }
+        if self.on_cancel {
+            let _ = writeln!(o, "on_cancel = true");
+        }
+        if let Some(r) = &self.repeat {
+            let _ = writeln!(o, "repeat = {{ {r} }}");
+        }
+    }
+
     fn write(&self, o: &mut String) {
         let _ = writeln!(o);
         for c in &self.comments {
@@ -240,10 +269,7 @@ impl Step {
         if let Some(c) = &self.cond {
             let _ = writeln!(o, "if = {}", q(c));
         }
-        if let Some(a) = &self.allow_failure {
-            let v = if a == "true" { a.clone() } else { q(a) };
-            let _ = writeln!(o, "allow_failure = {v}");
-        }
+        self.write_rules(o);
         if let Some(t) = &self.timeout {
             let _ = writeln!(o, "timeout = {}", q(t));
         }

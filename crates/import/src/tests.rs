@@ -177,9 +177,43 @@ fn dagu_preconditions_retry_and_handlers_map() {
     let (name, text) = fixture("dagu", "repeat-with-limit.yaml");
     let i = import(Kind::Dagu, &name, &text).unwrap();
     assert!(
-        i.notes.iter().any(|n| n.line == 6
-            && n.what.contains("repeat_policy")
-            && n.done.contains("runs once"))
+        i.toml.contains("repeat = { exit_code = [0], limit = 3 }"),
+        "{}",
+        i.toml
+    );
+    let r = step(&loads(&i), "repeat-step")
+        .repeat
+        .clone()
+        .expect("repeat");
+    assert_eq!((r.limit, r.exit_codes.as_slice()), (Some(3), &[0][..]));
+}
+
+#[test]
+fn dagu_repeat_over_the_steps_own_output_maps_and_a_command_condition_is_reported() {
+    let text = "steps:\n  - name: poll\n    command: cat status\n    output: STATUS\n    repeatPolicy:\n      condition: \"${STATUS}\"\n      expected: done\n      intervalSec: 5\n      backoff: true\n  - name: probe\n    command: curl x\n    repeat_policy:\n      repeat: while\n      condition: \"`cat flag`\"\n";
+    let i = import(Kind::Dagu, "d.yaml", text).unwrap();
+    assert!(
+        i.toml.contains(
+            "repeat = { until = \"steps.poll.outputs.STATUS == 'done'\", interval = \"5s\" }"
+        ),
+        "{}",
+        i.toml
+    );
+    let p = loads(&i);
+    assert!(step(&p, "poll").repeat.is_some());
+    assert!(step(&p, "probe").repeat.is_none());
+    let notes: Vec<(usize, &str)> = i.notes.iter().map(|n| (n.line, n.done.as_str())).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|(l, d)| *l == 5 && d.starts_with("left out: baton repeats")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|(l, d)| *l == 12 && d.contains("never runs a command")),
+        "{notes:?}"
     );
 }
 
@@ -191,13 +225,14 @@ fn dagu_approval_child_dags_and_handlers_report_what_they_did() {
     assert!(step(&p, "build-approval").gate.is_some());
     assert_eq!(needs(&p, "deploy"), ["build-approval"]);
     assert_eq!(step(&p, "on-failure").when.as_str(), "one_failed");
+    // handler_on.abort: an on_cancel step; mark_success with failure: reads succeeded.
+    assert!(step(&p, "on-abort").on_cancel && step(&p, "on-abort").needs.is_empty());
+    assert!(step(&p, "notify").allow_failure && step(&p, "notify").mark_success);
     let lines: Vec<(usize, &str)> = i.notes.iter().map(|n| (n.line, n.done.as_str())).collect();
     for (line, start) in [
-        (7, "not yet supported"),
         (12, "the gate step"),
         (17, "the step fails"),
         (20, "the step fails"),
-        (22, "the failed step reads `failed`"),
         (26, "not imported"),
     ] {
         assert!(

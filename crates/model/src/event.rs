@@ -265,6 +265,10 @@ pub enum EventKind {
         /// When the next attempt is due (not `at`: that is the event's own time, and
         /// the two share one JSON object).
         due: Timestamp,
+        /// A step's `repeat`: the execution the next attempt is (2 for the first
+        /// repetition); none for a retry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repetition: Option<u32>,
     },
     ErrorRecorded {
         error: ErrorRecord,
@@ -835,6 +839,7 @@ mod tests {
                 step: "build".into(),
                 next_attempt: 2,
                 due: Timestamp(5_000),
+                repetition: None,
             },
         };
         let json = serde_json::to_string(&e).unwrap();

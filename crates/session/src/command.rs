@@ -118,8 +118,10 @@ fn apply_in_memory(
         Err(e) => return Err(e),
     };
     let recorded = core.run_state();
-    // No engine holds it: whatever it says, an unfinished run is interrupted.
-    let state = if recorded.is_final() {
+    // No engine holds it: whatever it says, an unfinished run is interrupted; so is
+    // one decided but not finished (its on_cancel steps or compensations still to
+    // run when its engine died).
+    let state = if recorded.is_final() && core.is_finished() {
         recorded
     } else {
         RunState::Interrupted

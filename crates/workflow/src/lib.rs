@@ -14,6 +14,7 @@ mod notify;
 pub mod params;
 pub mod plan;
 pub mod secrets;
+pub mod repeat;
 mod services;
 pub mod shape;
 pub mod source;
@@ -30,6 +31,7 @@ pub use load::{SignersFrom, load_file, load_str, load_str_with};
 pub use params::{Values, resolve_params, resolve_values, spec_of_input};
 pub use plan::*;
 pub use secrets::{MAX_SECRET_BYTES, SECRET_TIMEOUT, Secret, SecretSource};
+pub use repeat::{Repeat, RepeatMode};
 pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};
 pub use template::{
     Template, TemplateError, TemplateRef, TemplateSegment, UNRESOLVED_STEP, Unresolved,

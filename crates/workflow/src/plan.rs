@@ -471,6 +471,10 @@ pub struct Step {
     /// `allow_failure = "${{ matrix.python == '3.14' }}"`: a condition of the `if`
     /// language over the same names, decided at the same moments.
     pub allow_failure_if: Option<Box<super::condition::Condition>>,
+    /// `allow_failure = { state = "succeeded" }` (Dagu's `continueOn.markSuccess`):
+    /// once it failed for good, allowed to, the step reads `succeeded`; its error
+    /// record and its attempt's exit code stay on record.
+    pub mark_success: bool,
     /// `if`: decided once the trigger rule holds; false skips the step.
     /// Boxed: few steps have one, and inline it was a fifth of every step.
     pub condition: Option<Box<super::condition::Condition>>,
@@ -495,6 +499,13 @@ pub struct Step {
     /// `secrets = ["NAME"]`: the secrets the step gets in its environment, each a
     /// `[secrets]` entry (or a name of the older list, which every step gets anyway).
     pub secrets: Vec<String>,
+    /// `on_cancel = true` (Dagu's `handlerOn.abort`): it runs only once the run is
+    /// cancelled and its steps stopped, handlers in file order; else it is skipped
+    /// when the run ends. No step needs it, it needs none.
+    pub on_cancel: bool,
+    /// `repeat`: run again after it ended (Dagu's `repeatPolicy`); boxed, as few
+    /// steps have one.
+    pub repeat: Option<Box<super::repeat::Repeat>>,
     /// `cache = true` (or `[defaults] cache`): skip the step when its key is unchanged.
     pub cache: Option<Box<CacheSpec>>,
     /// `service = true`: the step keeps running while its dependants run (its

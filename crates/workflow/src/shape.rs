@@ -95,20 +95,39 @@ fn step_shape(plan: &Plan, step: &Step) -> String {
         .collect();
     needs.sort_unstable();
     format!(
-        "needs [{}], when {:?}, if {:?}, allow_failure {} {:?} {:?}, alternatives {}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
+        "needs [{}], when {:?}, if {:?}, allow_failure {} {:?} {:?} mark_success {}, alternatives {}, cost {}, compensate {:?}, on_cancel {}, repeat {}, service {}, idempotent {}; gate: {}",
         needs.join(", "),
         step.when,
         step.condition.as_ref().map(|c| &c.text),
         step.allow_failure,
         step.allow_failure_when.as_ref().map(ToString::to_string),
         step.allow_failure_if.as_ref().map(|c| &c.text),
+        step.mark_success,
         step.alternatives(),
         step.cost,
         step.compensate,
+        step.on_cancel,
+        repeat_shape(step),
         step.service.is_some(),
         step.idempotent,
         gate_policy(step.gate.as_deref())
     ) + &revision(plan, step)
+}
+
+/// A step's `repeat` as one comparable text: what decides a repetition, and how many
+/// (the run's history counts its executions).
+fn repeat_shape(step: &Step) -> String {
+    match step.repeat.as_deref() {
+        None => "none".into(),
+        Some(r) => format!(
+            "{} {:?} exit_code {:?} limit {:?} interval {:?}",
+            r.mode.as_str(),
+            r.condition.as_ref().map(|c| &c.text),
+            r.exit_codes,
+            r.limit,
+            r.interval
+        ),
+    }
 }
 
 /// What a push-back of the step's gate runs again, and its rounds: a run keeps the

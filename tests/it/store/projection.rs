@@ -86,6 +86,7 @@ fn script(pieces: &[Piece]) -> Script {
                         step: step.into(),
                         next_attempt: 2,
                         due,
+                        repetition: None,
                     });
                 succeed(&mut sc, step, 2);
                 let id = format!("{step}#1:exit_nonzero");

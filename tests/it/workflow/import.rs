@@ -476,3 +476,51 @@ fn dagu_child_dag_step_fails_naming_the_child() {
         "{errors}"
     );
 }
+
+/// Dagu: `continueOn.markSuccess` reads the failed step as succeeded, `repeatPolicy`
+/// with a `condition` and `expected` runs the step again until its output matches,
+/// `handlerOn.abort` runs when the DAG is cancelled and not otherwise (Dagu's docs,
+/// "Continue on", "Repeat policy", "Lifecycle handlers").
+#[test]
+fn scenario_dagu_mark_success_repeat_and_the_abort_handler() {
+    let env = Env::new();
+    let (wf, report) = import(&env, "dagu", &fixture("dagu", "scenario-abort.yaml"));
+    assert!(!report.contains("mark_success"), "{report}");
+    let wf = wf.to_str().unwrap();
+    let out = env.run(&["run", wf, "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    states(
+        &show,
+        &[
+            ("lint", "succeeded"),
+            ("poll", "succeeded"),
+            ("work", "succeeded"),
+            ("on-abort", "skipped"),
+        ],
+    );
+    assert_eq!(step_field(&show, "lint", "exit_code"), 3);
+    assert_eq!(step_field(&show, "poll", "attempts"), 3);
+    assert_eq!(step_field(&show, "poll", "outputs")["STATUS"], "done");
+    assert!(!env.path().join("aborted").exists());
+
+    // Cancelled (in a store of its own, so the run waited on is this one).
+    let env = Env::new();
+    let (wf, _) = import(&env, "dagu", &fixture("dagu", "scenario-abort.yaml"));
+    let engine = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "wait=60",
+    ]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "work", "running", 30);
+    ok(&env.run(&["cancel", &run]));
+    let out = wait_child(engine, 60);
+    assert!(!out.status.success());
+    let show = env.show(&run);
+    assert_eq!(show["state"], "cancelled");
+    states(&show, &[("work", "cancelled"), ("on-abort", "succeeded")]);
+    assert!(env.path().join("aborted").exists());
+}

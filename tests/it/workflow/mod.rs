@@ -4,5 +4,8 @@ mod github_matrices;
 mod import;
 mod invalid_corpus;
 mod loader_props;
+mod mark_success;
 mod needs_results;
+mod on_cancel;
 mod ports;
+mod repeat;

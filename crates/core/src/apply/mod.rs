@@ -57,7 +57,12 @@ impl Core {
                 alternative,
                 ..
             } => self.fold_fell_back(step, *attempt, *alternative),
-            EventKind::RetryScheduled { step, due, .. } => self.fold_retry_scheduled(step, *due),
+            EventKind::RetryScheduled {
+                step,
+                due,
+                next_attempt,
+                repetition,
+            } => self.fold_retry_scheduled(step, *due, (*next_attempt, *repetition)),
             EventKind::ErrorRecorded { error } => self.fold_error(error),
             // Closed in `fold_records`, with every other event that closes records.
             EventKind::ErrorsClosed { .. } => {}

@@ -126,8 +126,19 @@ impl Core {
         }
     }
 
-    pub(super) fn fold_retry_scheduled(&mut self, step: &str, due: Timestamp) {
+    /// A retry, or with `repetition` the next execution of a `repeat`: its retries
+    /// count from its first attempt, `next`.
+    pub(super) fn fold_retry_scheduled(
+        &mut self,
+        step: &str,
+        due: Timestamp,
+        (next, repetition): (u32, Option<u32>),
+    ) {
         if let Some(i) = self.step_index(step) {
+            if let Some(n) = repetition {
+                self.steps[i].execution = n;
+                self.steps[i].attempt_base = next.saturating_sub(1);
+            }
             if let Some(old) = self.steps[i].retry_at.take() {
                 self.timers.remove(&(old, Timer::Retry(i)));
             }

@@ -113,11 +113,71 @@ impl Core {
             .written()
             .and_then(|s| s.failure.take());
         let failed = self.failure_of(i, &ended.outcome, invalid, probe_failure.as_ref());
+        if self.repeats(i, &ended, failed.is_none(), now, fx) {
+            return;
+        }
         let Some(failed) = failed else {
             self.succeed(i, None, now, fx);
             return self.withhold_outputs(i, &withheld, now, fx);
         };
         self.attempt_failed(i, &ended, failed, probe_failure, now, fx);
+    }
+
+    /// Step `i`'s `repeat` runs it again after the execution that `ended`
+    /// (`crate::repeat::again`): the next one scheduled after its interval, on the
+    /// engine's clock, and on record (`retry_scheduled` with its `repetition`, so a
+    /// resume goes on from it and never runs a finished one again). `false`: it does not.
+    fn repeats(
+        &mut self,
+        i: usize,
+        ended: &Ended,
+        succeeded: bool,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> bool {
+        let plan = Arc::clone(&self.plan);
+        let Some(r) = plan.steps[i].repeat.as_deref() else {
+            return false;
+        };
+        if self.stopping() {
+            return false;
+        }
+        let exit_code = match ended.outcome {
+            StepOutcome::Exited { exit_code } => Some(exit_code),
+            _ => None,
+        };
+        let n = self.steps[i].execution.max(1);
+        let mut read = None;
+        let done = crate::repeat::Ended {
+            n,
+            exit_code,
+            succeeded,
+        };
+        let again = crate::repeat::again(r, done, |c| {
+            let e = c.eval(|name| self.read_name(name));
+            read = Some(e.record(&c.text, |v| self.mask(v)));
+            e.result
+        });
+        if !again {
+            return false;
+        }
+        let due = now.add(r.interval);
+        let kind = EventKind::RetryScheduled {
+            step: self.id(i),
+            next_attempt: ended.attempt + 1,
+            due,
+            repetition: Some(n + 1),
+        };
+        self.emit(kind, now, fx);
+        let why = match (read, exit_code) {
+            (Some(rec), _) => format!("repeat {}: {rec}", r.mode.as_str()),
+            (None, Some(c)) => format!("repeat: exited with code {c}, one of its exit_code"),
+            (None, None) => "repeat".to_string(),
+        };
+        let of = r.limit.map(|l| format!(" of {l}")).unwrap_or_default();
+        let reason = format!("{why}; execution {}{of} at {}", n + 1, due.to_rfc3339());
+        self.set(i, StepState::RetryWait, Some(reason), now, fx);
+        true
     }
 
     /// The first problem with step `i`'s outputs `raw` against those it declares: one
@@ -175,7 +235,10 @@ impl Core {
         // never reached it (a stalled connection to its host) must not record it as
         // stopped (issue 55 point 2).
         let did_its_work = matches!(ended.outcome, StepOutcome::Exited { exit_code: 0 });
-        let stopping = self.cancel_requested || self.stopped_by_fail_fast(i) || budget.is_some();
+        // An on_cancel step runs because of the cancel: its exit is its own.
+        let handler = self.is_handler(i);
+        let stopping =
+            (self.cancel_requested && !handler) || self.stopped_by_fail_fast(i) || budget.is_some();
         if stopping && !did_its_work {
             let why = if self.cancel_requested {
                 "the run was cancelled"
@@ -195,7 +258,7 @@ impl Core {
             self.succeed(i, Some(format!("stopped by baton: {why}")), now, fx);
             return true;
         }
-        if self.decided.is_some() && !did_its_work {
+        if self.decided.is_some() && !did_its_work && !handler {
             let b = ended
                 .context(self.step_error(i, ErrorKind::Timeout, "killed: the run timed out"))
                 .retryable(false);
@@ -305,9 +368,10 @@ impl Core {
         let alternative = self.steps[i].alternative;
         let runs = step.alternative(alternative);
         let used = attempt.saturating_sub(self.steps[i].attempt_base);
-        let will_retry = retryable && used < runs.retry.attempts;
+        // An on_cancel step runs once: the stopped run schedules no retry.
+        let will_retry = retryable && used < runs.retry.attempts && !step.on_cancel;
         // Its retries used, the step falls back to its next alternative, whatever failed.
-        let fall_back = !will_retry && alternative + 1 < step.alternatives();
+        let fall_back = !will_retry && alternative + 1 < step.alternatives() && !step.on_cancel;
         let mut b = ended
             .context(self.step_error(i, kind, msg.clone()))
             .retryable(retryable);
@@ -333,6 +397,7 @@ impl Core {
                 step: step.id.clone(),
                 next_attempt: attempt + 1,
                 due,
+                repetition: None,
             };
             self.emit(kind, now, fx);
             let reason = format!(
@@ -355,6 +420,13 @@ impl Core {
                 what: hold::HoldFor::Exhausted,
             };
             self.hold_one(i, hold, now, fx);
+        } else if step.mark_success && self.counts_as_allowed(i, StepState::Failed) {
+            // Dagu's markSuccess: it reads succeeded; its error record (closed, as a
+            // mark closes it) and its attempt's exit code stay on record.
+            let why = format!(
+                "{msg}; allowed to fail, marked succeeded (allow_failure = {{ state = \"succeeded\" }})"
+            );
+            self.succeed(i, Some(why), now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
         }
@@ -464,6 +536,7 @@ impl Core {
             step,
             next_attempt: attempt + 1,
             due: now,
+            repetition: None,
         };
         self.emit(kind, now, fx);
         let of = self.plan.steps[i].alternatives() - 1;

@@ -67,7 +67,10 @@ impl Core {
                     }
                 }
             } else if !settled(st) {
-                self.set(i, target, Some(reason.to_string()), now, fx);
+                // An on_cancel step waits for its turn (`run_handler`).
+                if target != StepState::Cancelled || !self.is_handler(i) {
+                    self.set(i, target, Some(reason.to_string()), now, fx);
+                }
             }
         }
     }
@@ -90,6 +93,9 @@ impl Core {
         }
         if let Some(outcome) = self.decided {
             if running > 0 || self.counts[si(StepState::Compensating)] > 0 {
+                return;
+            }
+            if self.run_handler(outcome, now, fx) {
                 return;
             }
             if outcome != RunState::Succeeded
@@ -122,7 +128,8 @@ impl Core {
             );
             return;
         }
-        if self.unsettled == 0 {
+        // Unsettled on_cancel steps wait for a cancel that did not come.
+        if self.unsettled == self.unsettled_handlers() {
             let failed = self.failing_steps();
             let (state, reason) = if failed > 0 {
                 (

@@ -1,4 +1,5 @@
-//! Compensations (saga): which step is undone next, its spawn spec, and its exit.
+//! Compensations (saga): which step is undone next, its spawn spec, and its exit;
+//! and the `on_cancel` steps, which run as the saga does, after the run stopped.
 use super::*;
 
 impl Core {
@@ -82,5 +83,56 @@ impl Core {
             self.record(b, Cause::Attempt, false, now, fx);
             self.set(i, StepState::CompensationFailed, Some(msg), now, fx);
         }
+    }
+}
+
+impl Core {
+    pub(super) fn is_handler(&self, i: usize) -> bool {
+        self.plan.steps[i].on_cancel
+    }
+
+    /// The `on_cancel` steps not settled: pending, or interrupted by a crash.
+    pub(super) fn unsettled_handlers(&self) -> usize {
+        self.handlers
+            .iter()
+            .filter(|&&i| !settled(self.steps[i].state))
+            .count()
+    }
+
+    /// The run decided `outcome` and nothing runs: a cancelled run starts its next
+    /// `on_cancel` step (in file order; one a crash interrupted runs again if it is
+    /// idempotent), any other skips them. `true`: something was started or settled.
+    pub(super) fn run_handler(&mut self, outcome: RunState, now: Timestamp, fx: &mut Fx) -> bool {
+        let next = self.handlers.iter().copied().find(|&i| {
+            let st = self.steps[i].state;
+            st == StepState::Pending
+                || (st == StepState::Interrupted && self.plan.steps[i].idempotent)
+        });
+        let Some(i) = next else {
+            return false;
+        };
+        if outcome != RunState::Cancelled {
+            let why = format!("the run was not cancelled (it {outcome}): on_cancel");
+            self.set(i, StepState::Skipped, Some(why), now, fx);
+            return true;
+        }
+        let resolved = match self.resolve(i) {
+            Ok(r) => r,
+            Err(m) => {
+                self.fail_template(i, m, now, fx);
+                return true;
+            }
+        };
+        let Some(action) = resolved.action else {
+            self.succeed(i, Some("on_cancel".into()), now, fx);
+            return true;
+        };
+        let attempt = self.steps[i].attempts + 1;
+        self.close_interrupted(i, now, fx);
+        let why = "the run was cancelled (on_cancel)".to_string();
+        self.set(i, StepState::Running, Some(why), now, fx);
+        let spec = self.spec(i, attempt, action, resolved.env);
+        fx.push(Effect::Spawn(spec));
+        true
     }
 }

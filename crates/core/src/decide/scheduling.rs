@@ -115,7 +115,8 @@ impl Core {
 
     pub(super) fn eval_ready(&mut self, now: Timestamp, fx: &mut Fx) {
         while let Some(i) = self.to_eval.pop_front() {
-            if self.steps[i].state != StepState::Pending {
+            // An on_cancel step starts only once the run is cancelled (`run_handler`).
+            if self.steps[i].state != StepState::Pending || self.is_handler(i) {
                 continue;
             }
             if self.fan_ready(i, now, fx) {

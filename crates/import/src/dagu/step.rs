@@ -74,14 +74,8 @@ impl Dag<'_> {
         }
         self.continue_on(s, &mut st, &label);
         self.retry(s, &mut st, &label);
-        if let Some(l) = gl(s, "repeat_policy") {
-            self.report.note(
-                l,
-                format!("step `{label}`: `repeat_policy`"),
-                "not yet supported: the step runs once",
-            );
-        }
         self.output(s, &mut st, &label);
+        self.repeat(s, &mut st, &label);
         if let Some(l) = gl(s, "parallel") {
             self.report.note(
                 l,
@@ -205,7 +199,11 @@ impl Dag<'_> {
             }
         }
         if on("mark_success") || on("markSuccess") {
-            self.report.note(l, format!("step `{label}`: `continue_on.mark_success`"), "the failed step reads `failed` (allowed to fail, the run goes on), not `succeeded`");
+            if st.allow_failure.is_some() {
+                st.mark_success = true;
+            } else {
+                self.report.note(l, format!("step `{label}`: `continue_on.mark_success`"), "left out: Dagu marks a step succeeded only when it continues on its failure (`failure: true`), which this step does not");
+            }
         }
     }
 
@@ -466,10 +464,23 @@ impl Dag<'_> {
             made.push(id);
             self.wf.steps.push(st);
         }
-        for key in ["abort", "cancel", "wait"] {
-            if let Some(l) = h.key_line(key) {
-                self.report.note(l, format!("`handler_on.{key}`"), "not yet supported: nothing runs then (baton runs `compensate` for what finished on a cancel)");
-            }
+        for key in ["abort", "cancel"] {
+            let Some(node) = h.get(key) else { continue };
+            let line = h.key_line(key).unwrap_or(node.line);
+            let all: Vec<String> = self.wf.steps.iter().map(|s| s.id.clone()).collect();
+            let id = step_id(&format!("on-{key}"), &all);
+            let mut st = self.step(node, line, &id)?.pop().unwrap_or_default();
+            st.comments.insert(0, format!("Dagu's `handler_on.{key}`"));
+            st.needs.clear();
+            st.on_cancel = true;
+            self.wf.steps.push(st);
+        }
+        if let Some(l) = h.key_line("wait") {
+            self.report.note(
+                l,
+                "`handler_on.wait`",
+                "not yet supported: nothing runs then",
+            );
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ mod fanout;
 mod gates;
 mod limits;
 mod params;
+mod repeat;
 mod resolve;
 mod rules;
 mod schedule;
@@ -146,6 +147,10 @@ struct RawStep<'n> {
     /// them inline (824 bytes each) at the load's peak.
     gate: Option<Box<RawGate<'n>>>,
     idempotent: bool,
+    /// `on_cancel = true`, where it is written.
+    on_cancel: Option<Span>,
+    /// `repeat`, as written.
+    repeat: Option<repeat::RawRepeat<'n>>,
     /// `run`, `uses` or `gate` is present (even if malformed).
     has_action_key: bool,
     /// `matrix` or `for_each`, with its instance keys.

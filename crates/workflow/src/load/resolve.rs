@@ -149,6 +149,15 @@ impl Loader<'_, '_> {
         let (i, s) = (site.i, &site.raw[site.i]);
         let label = format!("step `{}`", names.ids[i]);
         let (needs, spans) = self.step_needs(written, site.index, names.id_list, &label);
+        for (j, span) in &spans {
+            if site.raw[*j].on_cancel.is_some() {
+                self.err(
+                    span,
+                    format!("{label} needs `{}`, an on_cancel step", names.ids[*j]),
+                    "an on_cancel step runs only once the run is cancelled: no step can wait for it; remove it from `needs`",
+                );
+            }
+        }
         let pool = self.step_pool(s, names, &label);
         let (action, tool) = self.action(&s.run, &s.uses, &label, names.tools, names.tool_names);
         let (with, env) = self.step_values(tool.as_ref(), &label, site, refs);
@@ -187,6 +196,7 @@ impl Loader<'_, '_> {
             allow_failure: s.rules.allow_failure,
             allow_failure_when,
             allow_failure_if,
+            mark_success: s.rules.mark_success,
             condition: condition.map(Box::new),
             fallback: Vec::new(),
             timeout: s.timeout,
@@ -201,6 +211,8 @@ impl Loader<'_, '_> {
             gate: gate.map(Box::new),
             idempotent: s.idempotent,
             secrets: Vec::new(),
+            on_cancel: s.on_cancel.is_some(),
+            repeat: self.resolve_repeat(site, &label),
             cache: None,
             service: None,
             fanout,

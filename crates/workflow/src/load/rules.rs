@@ -11,6 +11,9 @@ pub(super) struct RawRules<'n> {
     pub allow_failure: bool,
     /// `allow_failure = "${{ … }}"`: the text and the span of its string.
     pub allow_failure_when: Option<(&'n str, Span)>,
+    /// `allow_failure = { state = "succeeded", … }`: its failure allowed, the step
+    /// reads `succeeded` (Dagu's `continueOn.markSuccess`).
+    pub mark_success: bool,
     /// `if`: the text and the span of its string.
     pub cond: Option<(&'n str, Span)>,
 }
@@ -56,14 +59,23 @@ impl Loader<'_, '_> {
             None => Trigger::AllSuccess,
         };
         let (mut allow_failure, mut allow_failure_when) = (false, None);
-        match get(f, "allow_failure").map(|n| (n, &n.val)) {
+        let mut mark_success = false;
+        let mut node = get(f, "allow_failure");
+        if let Some(t) = node.and_then(Node::entries) {
+            // `{ state = "succeeded", if = … }`: `if` takes what a bare `allow_failure`
+            // takes, and is `true` when left out.
+            mark_success = self.allow_failure_state(t, label);
+            node = get(t, "if");
+            allow_failure = node.is_none();
+        }
+        match node.map(|n| (n, &n.val)) {
             Some((_, Val::Bool(b))) => allow_failure = *b,
             Some((n, Val::Str(s))) => allow_failure_when = Some((s.as_str(), n.span.clone())),
             Some((n, _)) => self.type_error(
                 n,
                 &format!("`allow_failure` of {label}"),
-                "a boolean, a template or a condition",
-                "true, false, \"${{ matrix.KEY }}\" / \"${{ params.NAME }}\", or a condition over them: \"${{ matrix.python == '3.14' }}\"",
+                "a boolean, a template, a condition or a table",
+                "true, false, \"${{ matrix.KEY }}\" / \"${{ params.NAME }}\", a condition over them: \"${{ matrix.python == '3.14' }}\", or { state = \"succeeded\", if = … }",
             ),
             None => {}
         }
@@ -75,7 +87,30 @@ impl Loader<'_, '_> {
             when,
             allow_failure,
             allow_failure_when,
+            mark_success,
             cond,
+        }
+    }
+
+    /// `allow_failure = { state = "…" }`'s `state`: whether the failed step reads
+    /// `succeeded` (else `failed`, as a bare `allow_failure`).
+    fn allow_failure_state(&mut self, t: &[Entry], label: &str) -> bool {
+        let what = format!("`allow_failure` of {label}");
+        self.unknown_fields(t, &["state", "if"], &format!("in {what}"));
+        let Some(n) = get(t, "state") else {
+            return false;
+        };
+        match self.string(n, &format!("`state` of {what}")) {
+            Some("succeeded") => true,
+            Some("failed") | None => false,
+            Some(other) => {
+                self.err(
+                    &n.span,
+                    format!("`state` of {what} is \"{other}\""),
+                    "write \"succeeded\" (the failed step reads succeeded, its failure kept on record) or \"failed\" (it reads failed, allowed to)",
+                );
+                false
+            }
         }
     }
 

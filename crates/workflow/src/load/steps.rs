@@ -22,6 +22,8 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "compensate",
     "gate",
     "idempotent",
+    "on_cancel",
+    "repeat",
     "executor",
     "requires",
     "cache",
@@ -144,6 +146,17 @@ impl Loader<'_, '_> {
             .and_then(|n| self.gate(n, &label))
             .map(Box::new);
         let fanout = self.fanout(f, &label).map(Box::new);
+        let on_cancel = self.on_cancel(f, &label);
+        let repeat = get(f, "repeat").and_then(|n| self.repeat(n, &label));
+        for key in ["matrix", "for_each", "service"] {
+            if let (Some(_), Some(e)) = (&repeat, get_entry(f, key)) {
+                self.err(
+                    &e.key_span,
+                    format!("{label} has `repeat` and `{key}`"),
+                    "a repeated step runs as one step, its condition reading its own outputs: remove one of them",
+                );
+            }
+        }
         let fallback = get(f, "fallback")
             .map(|n| self.fallback(n, &label, retry))
             .unwrap_or_default();
@@ -167,10 +180,32 @@ impl Loader<'_, '_> {
             compensate,
             gate,
             idempotent,
+            on_cancel,
+            repeat,
             has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
             fanout,
             fallback,
         }
+    }
+
+    /// `on_cancel = true`, where it is written: a handler run only once the run is
+    /// cancelled (Dagu's `handlerOn.abort`), on its own: no step may need it and it
+    /// needs none, and it is a plain command (no gate, service or fan-out).
+    fn on_cancel(&mut self, f: &[Entry], label: &str) -> Option<Span> {
+        let n = get(f, "on_cancel")?;
+        if !self.boolean(n, &format!("`on_cancel` of {label}"))? {
+            return None;
+        }
+        for key in ["needs", "gate", "service", "matrix", "for_each", "repeat"] {
+            if let Some(e) = get_entry(f, key) {
+                self.err(
+                    &e.key_span,
+                    format!("{label} has `on_cancel = true` and `{key}`"),
+                    "an on_cancel step runs on its own once the run is cancelled and its steps stopped: remove `{key}`, or make it a step of the run",
+                );
+            }
+        }
+        Some(n.span.clone())
     }
 
     /// A step's `id`, and where it is written.

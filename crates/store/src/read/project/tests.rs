@@ -207,7 +207,8 @@ fn gate_or_run_event() -> impl Strategy<Value = EventKind> {
         1 => (step(), 2..5u32).prop_map(|(step, next_attempt)| EventKind::RetryScheduled {
             step,
             next_attempt,
-            due: Timestamp(1_700_000_000_000)
+            due: Timestamp(1_700_000_000_000),
+            repetition: None,
         }),
         // No NaN cost: JSON has no NaN (it is written as null).
         1 => (step(), any::<bool>()).prop_map(|(step, ok)| EventKind::CompensationFinished {
