@@ -10,7 +10,7 @@ pub mod cache;
 pub mod digest;
 pub mod retry;
 
-pub use decide::{ForkPlan, Reuse};
+pub use decide::{FailedRetry, ForkPlan, Reuse};
 
 mod apply;
 mod decide;
@@ -62,6 +62,8 @@ mod proptests;
 mod push_back_tests;
 #[cfg(test)]
 mod replay_tests;
+#[cfg(test)]
+mod retry_failed_tests;
 #[cfg(test)]
 mod rules_tests;
 #[cfg(test)]
