@@ -28,6 +28,7 @@ mod keep;
 mod lists;
 mod log;
 mod mark;
+mod retry_failed;
 mod notices;
 mod runs;
 mod schedules;

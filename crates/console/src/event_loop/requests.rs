@@ -79,6 +79,20 @@ pub(super) fn send(
                 }
             }))
         }
+        Request::RetryFailedPlan { run_id } => {
+            let asked = ask(requests, "plan a retry", |reply| {
+                ConsoleRequest::RetryFailedPlan {
+                    run_id: run_id.clone(),
+                    reply,
+                }
+            });
+            Some(Box::pin(async move {
+                Action::RetryFailedPlanned {
+                    run_id,
+                    result: asked.await,
+                }
+            }))
+        }
         Request::Fork {
             run_id,
             step,

@@ -269,6 +269,22 @@ static BINDINGS: &[Binding] = &[
     ),
     b!(
         Dag,
+        [k('f')],
+        "f",
+        Action::RetryFailed,
+        "retry every failed step of the run (asks first, listing them)",
+        true
+    ),
+    b!(
+        Runs,
+        [k('f')],
+        "f",
+        Action::RetryFailed,
+        "retry every failed step of the run (asks first, listing them)",
+        true
+    ),
+    b!(
+        Dag,
         [k('F')],
         "F",
         Action::Fork,
