@@ -379,7 +379,13 @@ fn answer_ask(
         Err(_) => return None,
     };
     let id = if by_id {
-        target.run.clone()
+        // A unique prefix, as `baton inbox` prints it, names the ask as a run's does;
+        // one that names none is refused as no such ask (`no_ask`).
+        match store.resolve_ask(&target.run) {
+            Ok(id) => id,
+            Err(crate::store::StoreError::NotFound(_)) => target.run.clone(),
+            Err(e) => return Some(super::db::fail(&e)),
+        }
     } else {
         let run = store.resolve_run(&target.run).ok()?;
         session::ask::of_step(&store, &run, step)?

@@ -99,3 +99,36 @@ fn every_failed_step_and_instance_runs_again_in_one_decision() {
     assert_eq!(r.code(), "nothing_to_retry");
     assert!(r.to_string().contains("baton retry"), "{r}");
 }
+
+/// Issue 58 point 4: after one instance of a fanned-out step is retried and its step
+/// fails again, its dependant's record names the need that failed, never itself.
+#[test]
+fn a_dependant_names_the_need_that_failed_after_an_instance_is_retried() {
+    for extra in ["", "fail_fast = true\n", "allow_failure = true\n"] {
+        let src = format!(
+            "name = \"m\"\nmax_parallel = 8\n[[step]]\nid = \"t\"\nrun = \"t\"\nmatrix = {{ n = [1, 2, 3] }}\n{extra}\n[[step]]\nid = \"after\"\nrun = \"a\"\nneeds = [\"t\"]\n"
+        );
+        let plan = match baton_workflow::load_str(&src, Path::new("/w/wf.toml")) {
+            Ok(p) => Arc::new(p),
+            Err(d) => panic!("{d}"),
+        };
+        let mut sim = Sim::new(plan, cfg());
+        sim.exit("t[1]", 1);
+        for id in ["t[2]", "t[3]"] {
+            if sim.state(id) == StepState::Running {
+                sim.exit(id, 1);
+            }
+        }
+        let out = sim.cmd(Command::Retry {
+            step: "t[1]".into(),
+            operator: "olivia".into(),
+        });
+        assert!(matches!(out, CommandOutcome::Accepted { .. }), "{out:?}");
+        sim.exit("t[1]", 0);
+        let v = sim.core.view(Timestamp(sim.now));
+        let after = &v.steps[v.step_index("after").unwrap()];
+        let why = after.why.clone().unwrap_or_default();
+        eprintln!("{extra:?}: after {} — {why}", after.state);
+        assert!(!why.contains("`after`"), "{extra:?}: {why}");
+    }
+}
