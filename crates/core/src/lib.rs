@@ -126,6 +126,9 @@ pub struct RunConfig {
     /// The store the run is recorded in ([`Core::locate_store`]): a local step's
     /// `BATON_DB` ([`SpawnSpec::local_env`]).
     pub store: Option<std::path::PathBuf>,
+    /// The short hash of the run's recorded workflow text ([`digest::workflow_hash`]):
+    /// what its view names as the text it used.
+    pub workflow_hash: Option<String>,
 }
 
 impl RunConfig {
