@@ -128,7 +128,14 @@ fn a_dependant_names_the_need_that_failed_after_an_instance_is_retried() {
         let v = sim.core.view(Timestamp(sim.now));
         let after = &v.steps[v.step_index("after").unwrap()];
         let why = after.why.clone().unwrap_or_default();
-        eprintln!("{extra:?}: after {} — {why}", after.state);
+        let st = |id: &str| v.steps[v.step_index(id).unwrap()].state;
+        eprintln!(
+            "{extra:?}: t {} t[2] {} t[3] {}; after {} — {why}",
+            st("t"),
+            st("t[2]"),
+            st("t[3]"),
+            after.state
+        );
         assert!(!why.contains("`after`"), "{extra:?}: {why}");
     }
 }

@@ -79,3 +79,25 @@ fn retry_failed_runs_every_failed_step_again_in_one_audited_decision() {
     let both = env.run(&["retry", &run, "t[1]", "--failed"]);
     assert_eq!(both.status.code(), Some(2));
 }
+
+/// Issue 58 point 4: one instance of a fanned-out step retried, its step fails again
+/// (the others are still cancelled by `fail_fast`): the next step's record names the
+/// need that failed, never itself.
+#[test]
+fn after_one_instance_is_retried_the_next_step_names_the_need_that_failed() {
+    let env = Env::new();
+    let wf = env.workflow("one.toml", WF);
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let run = run_id_of(&text(&out.stdout));
+    std::fs::write(env.path().join("fixed"), "").unwrap();
+    let retry = env.run(&["retry", &run, "t[1]"]);
+    assert_eq!(retry.status.code(), Some(1), "{}", text(&retry.stderr));
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "t[1]").as_deref(), Some("succeeded"));
+    assert_eq!(step_state(&show, "after").as_deref(), Some("upstream_failed"));
+    let why = step_field(&show, "after", "why");
+    let why = why.as_str().unwrap_or_default();
+    assert!(why.starts_with("needs `t"), "{why}");
+    assert!(!why.contains("`after`"), "{why}");
+}

@@ -59,9 +59,12 @@ fn f_lists_the_failed_steps_and_yes_runs_them_again_in_one_decision() {
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0]["details"]["steps"], serde_json::json!(steps));
 
-    // On its DAG, nothing failed is left: the core's refusal, in its words.
+    // On its DAG, nothing failed is left: the core's refusal, in its words. The header
+    // names the workflow text the run used (issue 58 point 8), as `show` does.
     t.keys(&["Enter"]);
     t.wait_for("its DAG", |s| s.contains("Graph ·"), 10);
+    let hash = show["workflow_hash"].as_str().expect("a hash").to_string();
+    t.wait_for("the text's hash in the header", |s| s.contains(&format!("text {hash}")), 10);
     t.keys(&["f"]);
     let screen = t.wait_for("the refusal", |s| s.contains(" Not now "), 20);
     let shown = dialog_text(&screen, " Not now ", "Esc close");
