@@ -63,7 +63,10 @@ pub fn text(a: &RunRecord, b: &RunRecord) -> String {
     out.push_str(&unified(
         &params_text(&a.params_json),
         &params_text(&b.params_json),
-        (&format!("run {} params", a.id), &format!("run {} params", b.id)),
+        (
+            &format!("run {} params", a.id),
+            &format!("run {} params", b.id),
+        ),
     ));
     crate::sanitize::for_terminal(&out)
 }
@@ -113,7 +116,10 @@ mod tests {
         let b = record("B", "name = \"w\"\nx = 2\n", r#"{"v":"2"}"#);
         let d = text(&a, &b);
         let h = workflow_hash(&a.source_text);
-        assert!(d.starts_with(&format!("--- run A workflow (text {h}, /w/w.toml)\n")), "{d}");
+        assert!(
+            d.starts_with(&format!("--- run A workflow (text {h}, /w/w.toml)\n")),
+            "{d}"
+        );
         assert!(d.contains("-x = 1\n+x = 2\n"), "{d}");
         assert!(d.contains("--- run A params\n+++ run B params\n"), "{d}");
         assert!(d.contains("-v=1\n+v=2\n"), "{d}");

@@ -59,7 +59,11 @@ fn every_failed_step_and_instance_runs_again_in_one_decision() {
     let mut again = spawned(&sim.last);
     again.sort();
     assert_eq!(again, ["lint", "t[1]", "t[2]", "t[3]"]);
-    assert_eq!(sim.state("deploy"), StepState::Interrupted, "left to a person");
+    assert_eq!(
+        sim.state("deploy"),
+        StepState::Interrupted,
+        "left to a person"
+    );
     assert_eq!(sim.state("after"), StepState::Pending, "re-armed");
     // One decision lists them; each step's own retry is no decision of its own.
     let decisions: Vec<_> = sim
@@ -86,7 +90,10 @@ fn every_failed_step_and_instance_runs_again_in_one_decision() {
     assert_eq!(sim.events_named("step_retried").len(), 4);
     // A replay rebuilds the same: the decision folds to nothing of its own.
     let replayed = Core::replay(plan, cfg(), sim.core.events()).expect("replay");
-    assert_eq!(replayed.view(Timestamp(sim.now)).steps.len(), sim.core.view(Timestamp(sim.now)).steps.len());
+    assert_eq!(
+        replayed.view(Timestamp(sim.now)).steps.len(),
+        sim.core.view(Timestamp(sim.now)).steps.len()
+    );
     for id in ["t[1]", "t[2]", "t[3]", "lint"] {
         sim.exit(id, 0);
     }

@@ -108,7 +108,10 @@ fn run_line(t: &Clock, kind: &EventKind) -> Option<String> {
                 true => String::new(),
                 false => format!(" (interrupted, left to decide: {})", left.join(", ")),
             };
-            format!("{t} failed steps retried by {actor}: {}{left}", steps.join(", "))
+            format!(
+                "{t} failed steps retried by {actor}: {}{left}",
+                steps.join(", ")
+            )
         }
         _ => return None,
     };

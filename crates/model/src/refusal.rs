@@ -314,7 +314,10 @@ pub fn left_one_by_one(run: &str, left: &[String]) -> String {
         ),
         more => format!(
             "; {} were interrupted and may have done their work: retry (`baton retry {run} STEP`) or `baton mark` each once you know",
-            more.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            more.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

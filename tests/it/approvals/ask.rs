@@ -391,7 +391,10 @@ fn the_inbox_short_id_answers_an_ask_and_its_json_keeps_its_approvers() {
         .and_then(|l| l.split_whitespace().find(|w| w.starts_with("ask-")))
         .unwrap_or_else(|| panic!("the ask's row in {inbox}"))
         .to_string();
-    assert!(short.len() < id.len() && id.starts_with(&short), "{short} {id}");
+    assert!(
+        short.len() < id.len() && id.starts_with(&short),
+        "{short} {id}"
+    );
     let yes = env.run_as_nobody(&["approve", &short, "--reason", "go"]);
     assert!(yes.status.success(), "{}", text(&yes.stderr));
     let out = wait_child(asker, 10);
@@ -402,7 +405,11 @@ fn the_inbox_short_id_answers_an_ask_and_its_json_keeps_its_approvers() {
     // A prefix that names no ask is refused as no such ask.
     let none = env.run_as_nobody(&["reject", "ask-zzzz", "--reason", "x", "--json"]);
     assert_eq!(none.status.code(), Some(1), "{}", text(&none.stderr));
-    assert!(text(&none.stdout).contains("\"no_ask\""), "{}", text(&none.stdout));
+    assert!(
+        text(&none.stdout).contains("\"no_ask\""),
+        "{}",
+        text(&none.stdout)
+    );
 
     let asker = spawn_ask(
         &env,

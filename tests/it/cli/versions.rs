@@ -37,7 +37,12 @@ fn show_names_the_text_a_run_used_and_diff_shows_what_changed() {
     assert!(shown.contains(&format!("workflow text {ha} (")), "{shown}");
 
     let same_diff = env.run(&["diff", &a, &same]);
-    assert_eq!(same_diff.status.code(), Some(0), "{}", text(&same_diff.stderr));
+    assert_eq!(
+        same_diff.status.code(),
+        Some(0),
+        "{}",
+        text(&same_diff.stderr)
+    );
     assert_eq!(text(&same_diff.stdout), "");
 
     let d = env.run(&["diff", &a[..10], &b]);
@@ -47,12 +52,25 @@ fn show_names_the_text_a_run_used_and_diff_shows_what_changed() {
         out.starts_with(&format!("--- run {a} workflow (text {ha}, ")),
         "{out}"
     );
-    assert!(out.contains(&format!("+++ run {b} workflow (text {hb}, ")), "{out}");
-    assert!(out.contains("\n-run = \"true\"\n+run = \"echo v2\"\n"), "{out}");
-    assert!(out.contains(&format!("--- run {a} params\n+++ run {b} params\n")), "{out}");
+    assert!(
+        out.contains(&format!("+++ run {b} workflow (text {hb}, ")),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n-run = \"true\"\n+run = \"echo v2\"\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("--- run {a} params\n+++ run {b} params\n")),
+        "{out}"
+    );
     assert!(out.contains("\n-region=eu\n+region=us\n"), "{out}");
 
     let missing = env.run(&["diff", &a, "nosuchrun"]);
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
-    assert!(text(&missing.stderr).contains("nosuchrun"), "{}", text(&missing.stderr));
+    assert!(
+        text(&missing.stderr).contains("nosuchrun"),
+        "{}",
+        text(&missing.stderr)
+    );
 }

@@ -43,7 +43,11 @@ fn retry_failed_runs_every_failed_step_again_in_one_audited_decision() {
         ("after", "upstream_failed"),
         ("fine", "succeeded"),
     ] {
-        assert_eq!(step_state(&show, id).as_deref(), Some(want), "{id}: {show:#}");
+        assert_eq!(
+            step_state(&show, id).as_deref(),
+            Some(want),
+            "{id}: {show:#}"
+        );
     }
     std::fs::write(env.path().join("fixed"), "").unwrap();
     let retry = env.run(&["retry", &run, "--failed"]);
@@ -66,15 +70,18 @@ fn retry_failed_runs_every_failed_step_again_in_one_audited_decision() {
     );
     let audit: serde_json::Value =
         serde_json::from_slice(&env.run(&["audit", &run, "--json"]).stdout).expect("JSON");
-    let retries = audit.as_array().map_or(0, |a| {
-        a.iter().filter(|r| r["action"] == "retry").count()
-    });
+    let retries = audit
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|r| r["action"] == "retry").count());
     assert_eq!(retries, 0, "{audit:#}");
     // Nothing failed is left: refused, exit 1, saying so.
     let again = env.run(&["retry", &run, "--failed", "--json"]);
     assert_eq!(again.status.code(), Some(1), "{}", text(&again.stderr));
     let verdict: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
-    assert_eq!(verdict["refused"]["code"], "nothing_to_retry", "{verdict:#}");
+    assert_eq!(
+        verdict["refused"]["code"], "nothing_to_retry",
+        "{verdict:#}"
+    );
     // A step and --failed together is a usage error.
     let both = env.run(&["retry", &run, "t[1]", "--failed"]);
     assert_eq!(both.status.code(), Some(2));
@@ -95,7 +102,10 @@ fn after_one_instance_is_retried_the_next_step_names_the_need_that_failed() {
     assert_eq!(retry.status.code(), Some(1), "{}", text(&retry.stderr));
     let show = env.show(&run);
     assert_eq!(step_state(&show, "t[1]").as_deref(), Some("succeeded"));
-    assert_eq!(step_state(&show, "after").as_deref(), Some("upstream_failed"));
+    assert_eq!(
+        step_state(&show, "after").as_deref(),
+        Some("upstream_failed")
+    );
     let why = step_field(&show, "after", "why");
     let why = why.as_str().unwrap_or_default();
     assert!(why.starts_with("needs `t"), "{why}");

@@ -222,7 +222,9 @@ pub enum Request {
     },
     /// What `baton retry RUN --failed` would run again; the answer comes back as
     /// `Action::RetryFailedPlanned`.
-    RetryFailedPlan { run_id: String },
+    RetryFailedPlan {
+        run_id: String,
+    },
     /// Fork a finished run from a step (`baton fork`); this console drives the fork.
     Fork {
         run_id: String,

@@ -64,7 +64,11 @@ fn f_lists_the_failed_steps_and_yes_runs_them_again_in_one_decision() {
     t.keys(&["Enter"]);
     t.wait_for("its DAG", |s| s.contains("Graph ·"), 10);
     let hash = show["workflow_hash"].as_str().expect("a hash").to_string();
-    t.wait_for("the text's hash in the header", |s| s.contains(&format!("text {hash}")), 10);
+    t.wait_for(
+        "the text's hash in the header",
+        |s| s.contains(&format!("text {hash}")),
+        10,
+    );
     t.keys(&["f"]);
     let screen = t.wait_for("the refusal", |s| s.contains(" Not now "), 20);
     let shown = dialog_text(&screen, " Not now ", "Esc close");
