@@ -273,7 +273,7 @@ static BINDINGS: &[Binding] = &[
         "f",
         Action::RetryFailed,
         "retry every failed step of the run (asks first, listing them)",
-        true
+        false
     ),
     b!(
         Runs,
@@ -281,7 +281,7 @@ static BINDINGS: &[Binding] = &[
         "f",
         Action::RetryFailed,
         "retry every failed step of the run (asks first, listing them)",
-        true
+        false
     ),
     b!(
         Dag,

@@ -42,7 +42,6 @@ fn f_lists_the_failed_steps_and_yes_runs_them_again_in_one_decision() {
     );
     let t = Tmux::new(&env, 120, 40, &command);
     t.wait_for("the run listed", |s| s.contains("refail"), 20);
-    t.wait_for("f offered in the footer", |s| s.contains("f retry"), 10);
     t.keys(&["f"]);
     let title = " Retry the failed steps? ";
     let screen = t.wait_for("the confirm", |s| s.contains(title), 20);
