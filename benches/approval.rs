@@ -54,6 +54,7 @@ async fn once() -> Duration {
         no_cache: false,
         slot: None,
         store: Some(store.path().to_path_buf()),
+        workflow_hash: None,
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

@@ -56,6 +56,7 @@ fn bench(c: &mut Criterion) {
                     no_cache: false,
                     slot: None,
                     store: Some(store.path().to_path_buf()),
+                    workflow_hash: None,
                 };
                 let mut core = Core::new(plan.clone(), cfg);
                 let initial = core.start(Timestamp::now());

@@ -47,7 +47,8 @@ pub struct AskArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
     /// Print the decision as one JSON object: `{"ask", "state", "decided_by",
-    /// "approvers", "reason", "inputs", "run_id", "step"}`.
+    /// "approvers" (who may decide, kept whatever became of the ask), "votes" (who
+    /// voted to approve), "reason", "inputs", "run_id", "step"}`.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

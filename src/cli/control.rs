@@ -153,14 +153,20 @@ pub struct PushBackArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  baton retry 01jd4 test   # re-arms `test` and the steps skipped because of it"
+    after_help = "Examples:\n  baton retry 01jd4 test   # re-arms `test` and the steps skipped because of it\n  baton retry 01jd4 --failed   # every failed, timed-out and fail-fast-cancelled step and instance"
 )]
 pub struct RetryArgs {
     #[command(flatten)]
     pub target: Target,
     /// The failed, rejected, cancelled or interrupted step to run again (the steps
     /// skipped or cancelled because of it are re-armed).
-    pub step: String,
+    #[arg(required_unless_present = "failed")]
+    pub step: Option<String>,
+    /// Every failed, timed-out and fail-fast-cancelled step and instance, in one
+    /// decision on record. Interrupted steps (their attempt may have done its work)
+    /// are listed, left to `baton retry RUN STEP` or `baton mark` one by one.
+    #[arg(long, conflicts_with = "step")]
+    pub failed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -373,7 +379,13 @@ fn answer_ask(
         Err(_) => return None,
     };
     let id = if by_id {
-        target.run.clone()
+        // A unique prefix, as `baton inbox` prints it, names the ask as a run's does;
+        // one that names none is refused as no such ask (`no_ask`).
+        match store.resolve_ask(&target.run) {
+            Ok(id) => id,
+            Err(crate::store::StoreError::NotFound(_)) => target.run.clone(),
+            Err(e) => return Some(super::db::fail(&e)),
+        }
     } else {
         let run = store.resolve_run(&target.run).ok()?;
         session::ask::of_step(&store, &run, step)?
@@ -426,13 +438,11 @@ pub fn retry(a: RetryArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return session::report(&e),
     };
-    send(
-        &a.target,
-        Command::Retry {
-            step: a.step,
-            operator,
-        },
-    )
+    let command = match a.step {
+        Some(step) => Command::Retry { step, operator },
+        None => Command::RetryFailed { operator },
+    };
+    send(&a.target, command)
 }
 
 pub fn cancel(a: CancelArgs) -> i32 {

@@ -58,8 +58,16 @@ pub fn run(args: InboxArgs) -> i32 {
             return exit::FAILED;
         }
     } else {
-        // Each run as the shortest prefix the store tells apart (`approve` takes it).
-        let short = |id: &str| store.run_prefix(id).unwrap_or_else(|_| id.to_string());
+        // Each run (and ask) as the shortest prefix the store tells apart (`approve`
+        // takes it).
+        let short = |id: &str| {
+            let prefix = if crate::model::ask::is_ask_id(id) {
+                store.ask_prefix(id)
+            } else {
+                store.run_prefix(id)
+            };
+            prefix.unwrap_or_else(|_| id.to_string())
+        };
         crate::stdio::out!("{}", text(&items, short, &me, args.mine, now));
     }
     exit::OK

@@ -11,6 +11,7 @@ pub mod console;
 pub mod control;
 pub mod db;
 pub mod delete;
+pub mod diff;
 pub mod drive;
 pub mod events;
 pub mod executors;
@@ -71,6 +72,8 @@ pub enum Cmd {
     Gc(delete::GcArgs),
     /// Show a run: steps, errors, health, quality and golden signals
     Show(show::ShowArgs),
+    /// What changed between two runs: a unified diff of their workflow texts and params
+    Diff(diff::DiffArgs),
     /// Print a step's log output
     Logs(logs::LogsArgs),
     /// Print a run's events from the store (--follow: until the run ends)
@@ -134,6 +137,7 @@ impl Cmd {
                 | Cmd::Runs(_)
                 | Cmd::Inbox(_)
                 | Cmd::Show(_)
+                | Cmd::Diff(_)
                 | Cmd::Logs(_)
                 | Cmd::Events(_)
                 | Cmd::Audit(_)
@@ -190,6 +194,7 @@ pub fn main() -> i32 {
         Cmd::Runs(a) => runs::run(a),
         Cmd::Gc(a) => delete::gc(a),
         Cmd::Show(a) => show::run(a),
+        Cmd::Diff(a) => diff::run(a),
         Cmd::Logs(a) => logs::run(a),
         Cmd::Events(a) => events::run(a),
         Cmd::Audit(a) => audit::run(a),

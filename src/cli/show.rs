@@ -117,6 +117,13 @@ fn text_header(v: &RunView) -> String {
         ));
     }
     out.push('\n');
+    // Which text the run used: `baton diff RUN_A RUN_B` shows what differs.
+    if let Some(h) = &v.workflow_hash {
+        out.push_str(&format!(
+            "workflow text {h} ({})\n",
+            crate::sanitize::for_terminal(&v.source_path.display().to_string())
+        ));
+    }
     if let Some(h) = &v.driven_by {
         out.push_str(&format!("driven by {h}\n"));
     }

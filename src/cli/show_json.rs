@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 5;
+pub const SCHEMA: u32 = 6;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -26,6 +26,8 @@ pub struct RunJson<'a> {
     pub waiting_for: Option<&'a str>,
     pub operator: &'a str,
     pub source_path: &'a Path,
+    /// The short hash of the run's recorded workflow text.
+    pub workflow_hash: Option<&'a str>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub summary: Option<&'a str>,
@@ -214,6 +216,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         waiting_for: view.waiting_for.as_deref(),
         operator: &view.operator,
         source_path: &view.source_path,
+        workflow_hash: view.workflow_hash.as_deref(),
         started_at: time(view.started_at),
         finished_at: time(view.finished_at),
         summary: view.summary.as_deref(),

@@ -129,6 +129,7 @@ pub fn release() -> RunView {
         driven_by: None,
         operator: "alice".into(),
         source_path: "release.toml".into(),
+        workflow_hash: None,
         started_at: Some(at(0)),
         finished_at: None,
         summary: None,

@@ -61,6 +61,15 @@ pub fn with_alternatives(first: String, rest: &[String]) -> String {
     hex::encode(h.finalize())
 }
 
+/// Which workflow text a run used, as `show`, `diff` and the console's header name it:
+/// the first 12 hex digits of the SHA-256 of its recorded text (as git shortens a
+/// commit's), so two runs of one text have one hash.
+pub fn workflow_hash(text: &str) -> String {
+    let mut hex = hex::encode(Sha256::digest(text.as_bytes()));
+    hex.truncate(12);
+    hex
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

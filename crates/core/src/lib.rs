@@ -11,7 +11,7 @@ pub mod digest;
 pub mod repeat;
 pub mod retry;
 
-pub use decide::{ForkPlan, Reuse};
+pub use decide::{FailedRetry, ForkPlan, Reuse};
 
 mod apply;
 mod decide;
@@ -65,6 +65,8 @@ mod push_back_tests;
 mod repeat_tests;
 #[cfg(test)]
 mod replay_tests;
+#[cfg(test)]
+mod retry_failed_tests;
 #[cfg(test)]
 mod rules_tests;
 #[cfg(test)]
@@ -127,6 +129,9 @@ pub struct RunConfig {
     /// The store the run is recorded in ([`Core::locate_store`]): a local step's
     /// `BATON_DB` ([`SpawnSpec::local_env`]).
     pub store: Option<std::path::PathBuf>,
+    /// The short hash of the run's recorded workflow text ([`digest::workflow_hash`]):
+    /// what its view names as the text it used.
+    pub workflow_hash: Option<String>,
 }
 
 impl RunConfig {

@@ -272,6 +272,7 @@ pub fn cfg() -> RunConfig {
         no_cache: false,
         slot: None,
         store: None,
+        workflow_hash: None,
     }
 }
 

@@ -28,6 +28,7 @@ impl Core {
             waiting_for: None,
             operator: self.operator.clone(),
             source_path: self.plan.source.clone(),
+            workflow_hash: self.cfg.workflow_hash.clone(),
             started_at: self.started_at,
             finished_at: self.finished_at,
             summary: self.summary.clone(),

@@ -17,6 +17,7 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         | EventKind::CommandRefused { .. }
         | EventKind::ErrorRecorded { .. }
         | EventKind::CancelRequested { .. }
+        | EventKind::FailedRetried { .. }
         | EventKind::RunFinished { .. } => run_line(&t, kind),
         EventKind::StepFannedOut { .. }
         | EventKind::StepJob { .. }
@@ -101,6 +102,16 @@ fn run_line(t: &Clock, kind: &EventKind) -> Option<String> {
         ),
         EventKind::RunFinished { state, summary, .. } => {
             format!("{t} run finished: {state} — {summary}")
+        }
+        EventKind::FailedRetried { actor, steps, left } => {
+            let left = match left.is_empty() {
+                true => String::new(),
+                false => format!(" (interrupted, left to decide: {})", left.join(", ")),
+            };
+            format!(
+                "{t} failed steps retried by {actor}: {}{left}",
+                steps.join(", ")
+            )
         }
         _ => return None,
     };
@@ -209,11 +220,13 @@ fn operator_step_line(t: &Clock, kind: &EventKind) -> Option<String> {
             step,
             actor,
             rearmed,
+            ..
         } if rearmed.is_empty() => format!("{t} {step} retry by {actor}"),
         EventKind::StepRetried {
             step,
             actor,
             rearmed,
+            ..
         } => {
             format!(
                 "{t} {step} retry by {actor} (re-armed: {})",
@@ -457,6 +470,7 @@ fn command_name(c: &baton_model::Command) -> &'static str {
         Reject { .. } => "reject",
         PushBack { .. } => "push-back",
         Retry { .. } => "retry",
+        RetryFailed { .. } => "retry --failed",
         Cancel { .. } => "cancel",
         Mark { .. } => "mark",
         Hold { .. } => "hold",

@@ -11,7 +11,7 @@ mod link;
 mod news;
 mod schedules;
 
-pub use fork::Preview as ForkPreview;
+pub use fork::{Preview as ForkPreview, RetryPreview};
 pub use link::{ConsoleLink, ConsoleRequest, Expected};
 pub use news::News;
 pub use schedules::{Act, Board, COLUMNS, Listed};

@@ -64,6 +64,12 @@ pub enum ConsoleRequest {
         step: String,
         reply: oneshot::Sender<Result<crate::ForkPreview, Refusal>>,
     },
+    /// What `baton retry RUN --failed` would run again (the core's answer), or its
+    /// refusal. Nothing is written: the console's confirm lists it first.
+    RetryFailedPlan {
+        run_id: String,
+        reply: oneshot::Sender<Result<crate::RetryPreview, Refusal>>,
+    },
     /// Fork a finished run from a step (as `baton fork RUN --from STEP`) and drive the
     /// fork here, showing it: what it reruns and reuses, or why not.
     Fork {

@@ -370,6 +370,20 @@ pub enum EventKind {
         actor: Actor,
         /// Downstream steps re-armed with it.
         rearmed: Vec<String>,
+        /// One of the steps `baton retry RUN --failed` took up: the decision on record
+        /// is the `failed_retried` event before it, which lists them all.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        batch: bool,
+    },
+    /// `baton retry RUN --failed`: every failed step and instance taken up again in
+    /// one decision (each then has its `step_retried`, `batch`), and the interrupted
+    /// ones left for a person to decide one by one.
+    FailedRetried {
+        actor: Actor,
+        steps: Vec<String>,
+        /// Interrupted steps not taken up (their attempt may have done its work).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        left: Vec<String>,
     },
     StepMarked {
         step: String,
@@ -506,6 +520,7 @@ impl EventKind {
             | RunStateChanged { .. }
             | RunForked { .. }
             | CommandRefused { .. }
+            | FailedRetried { .. }
             | BudgetRaised { .. }
             | CancelRequested { .. }
             | RunFinished { .. } => None,
@@ -544,6 +559,7 @@ impl EventKind {
             GatePushedBack { .. } => "gate_pushed_back",
             CommandRefused { .. } => "command_refused",
             StepRetried { .. } => "step_retried",
+            FailedRetried { .. } => "failed_retried",
             StepMarked { .. } => "step_marked",
             StepHeld { .. } => "step_held",
             StepReleased { .. } => "step_released",
@@ -615,6 +631,11 @@ pub enum Command {
         step: String,
         operator: Actor,
     },
+    /// `baton retry RUN --failed`: every failed, timed-out and fail-fast-cancelled
+    /// step and instance, in one decision.
+    RetryFailed {
+        operator: Actor,
+    },
     /// Push a gate back with feedback (`baton push-back RUN GATE --reason T`): its
     /// `revise` steps run again with the reason as `$BATON_FEEDBACK`.
     PushBack {
@@ -678,6 +699,7 @@ impl Command {
             Command::Approve { operator, .. }
             | Command::Reject { operator, .. }
             | Command::Retry { operator, .. }
+            | Command::RetryFailed { operator }
             | Command::PushBack { operator, .. }
             | Command::Cancel { operator, .. }
             | Command::Mark { operator, .. }
@@ -713,7 +735,7 @@ impl Command {
             | Command::Release { reason, .. }
             | Command::RaiseBudget { reason, .. }
             | Command::RejectBudget { reason, .. } => *reason = masker.mask(reason).into_owned(),
-            Command::Retry { .. } => {}
+            Command::Retry { .. } | Command::RetryFailed { .. } => {}
         }
         c
     }

@@ -45,6 +45,8 @@ pub enum AuditAction {
     PushedBack,
     CommandRefused,
     Retry,
+    /// `baton retry RUN --failed`: every failed step and instance, one decision.
+    RetryFailed,
     Mark,
     BudgetExceeded,
     BudgetRaised,
@@ -130,7 +132,10 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         K::GateVoided { .. } => AuditAction::Voided,
         K::GatePushedBack { .. } => AuditAction::PushedBack,
         K::CommandRefused { .. } => AuditAction::CommandRefused,
-        K::StepRetried { .. } => AuditAction::Retry,
+        // A step `retry --failed` took up: its decision is the `failed_retried` before it.
+        K::StepRetried { batch: true, .. } => return None,
+        K::StepRetried { batch: false, .. } => AuditAction::Retry,
+        K::FailedRetried { .. } => AuditAction::RetryFailed,
         K::StepMarked { .. } => AuditAction::Mark,
         K::BudgetExceeded { .. } => AuditAction::BudgetExceeded,
         K::BudgetRaised { .. } => AuditAction::BudgetRaised,
@@ -246,6 +251,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::RunResumed { .. }
         | K::RunFinished { .. }
         | K::CancelRequested { .. }
+        | K::FailedRetried { .. }
         | K::CommandRefused { .. } => decisions::run(kind),
         K::GateOpened { .. } => decisions::gate_opened(kind),
         K::ApprovalGiven { .. }
@@ -327,7 +333,7 @@ pub fn command_step(cmd: &Command) -> Option<String> {
         Command::Hold { steps, .. } | Command::Release { steps, .. } => {
             (!steps.is_empty()).then(|| steps.join(","))
         }
-        Command::Cancel { .. } => None,
+        Command::Cancel { .. } | Command::RetryFailed { .. } => None,
     }
 }
 
@@ -388,6 +394,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepHeld { .. }
         | K::StepReleased { .. }
         | K::StepUsage { .. }
+        | K::FailedRetried { .. }
         | K::RunFinished { .. } => None,
     }
 }
@@ -479,6 +486,7 @@ mod tests {
             step: "a".into(),
             actor: "bob".into(),
             rearmed: vec![],
+            batch: false,
         };
         assert_eq!(errors_closed(&retried), Some(Closes::Step("a")));
         let failed = EventKind::StepStateChanged {

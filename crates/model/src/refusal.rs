@@ -187,6 +187,15 @@ pub enum Refusal {
     #[error("`{step}` has no failed, rejected, cancelled or interrupted instance to retry")]
     NoInstanceToRetry { step: String },
     #[error(
+        "run {run} has no failed, timed-out or fail-fast-cancelled step to retry{}",
+        left_one_by_one(run, left)
+    )]
+    NothingToRetry {
+        run: String,
+        /// Interrupted steps `--failed` leaves to a person, one by one.
+        left: Vec<String>,
+    },
+    #[error(
         "`{step}` was not undone (its compensation failed): undo it by hand, then `baton mark {run} {step} --state failed --reason …`"
     )]
     NotUndone { run: String, step: String },
@@ -292,6 +301,25 @@ pub enum Refusal {
     /// A refusal recorded before refusals had codes (an older store's verdict).
     #[error("{reason}")]
     Recorded { reason: String },
+}
+
+/// What `baton retry RUN --failed` leaves to a person (empty when nothing): the
+/// interrupted steps, whose attempt may have done its work, each retried or marked by
+/// name once someone knows what happened.
+pub fn left_one_by_one(run: &str, left: &[String]) -> String {
+    match left {
+        [] => String::new(),
+        [one] => format!(
+            "; `{one}` was interrupted and may have done its work: `baton retry {run} {one}` or `baton mark` it once you know"
+        ),
+        more => format!(
+            "; {} were interrupted and may have done their work: retry (`baton retry {run} STEP`) or `baton mark` each once you know",
+            more.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 impl Refusal {
@@ -451,6 +479,7 @@ mod tests {
                 | Refusal::SigningFailed { .. }
                 | Refusal::NotRetryable { .. }
                 | Refusal::NoInstanceToRetry { .. }
+                | Refusal::NothingToRetry { .. }
                 | Refusal::NotUndone { .. }
                 | Refusal::Busy { .. }
                 | Refusal::AlreadyInState { .. }
@@ -603,6 +632,10 @@ mod tests {
                 state: StepState::Succeeded,
             },
             Refusal::NoInstanceToRetry { step: s("a") },
+            Refusal::NothingToRetry {
+                run: s("r"),
+                left: vec![s("a")],
+            },
             Refusal::NotUndone {
                 run: s("r"),
                 step: s("a"),

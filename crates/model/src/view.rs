@@ -31,6 +31,10 @@ pub struct RunView {
     /// The workflow file the run was started from.
     #[serde(default)]
     pub source_path: PathBuf,
+    /// Which workflow text the run used: the short hash of its recorded text (`baton
+    /// diff` compares two runs' texts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_hash: Option<String>,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
     /// The run's closing line (`run_finished`), once it ended.
@@ -795,6 +799,7 @@ mod tests {
             waiting_for: None,
             operator: "o".into(),
             source_path: PathBuf::new(),
+            workflow_hash: None,
             summary: None,
             forked_from: None,
             forked_into: Vec::new(),

@@ -404,7 +404,9 @@ pub fn of_step(store: &Store, run: &str, step: &str) -> Option<String> {
         .map(|a| a.id)
 }
 
-/// The decision as `baton ask --json` prints it.
+/// The decision as `baton ask --json` prints it. `approvers` are who may decide (as
+/// `--approvers` gave them, and as `baton inbox --json` names them), whatever became
+/// of the ask; `votes` who voted to approve.
 pub fn json(a: &Ask, state: AskState) -> serde_json::Value {
     let values: BTreeMap<String, String> = match state {
         AskState::Approved => a.values.clone().unwrap_or_default(),
@@ -414,7 +416,8 @@ pub fn json(a: &Ask, state: AskState) -> serde_json::Value {
         "ask": a.id,
         "state": state,
         "decided_by": a.decided_by,
-        "approvers": a.votes.iter().map(|(v, _)| v).collect::<Vec<_>>(),
+        "approvers": a.approvers,
+        "votes": a.votes.iter().map(|(v, _)| v).collect::<Vec<_>>(),
         "reason": a.reason,
         "inputs": values,
         "run_id": a.run_id,

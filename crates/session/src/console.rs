@@ -301,6 +301,9 @@ impl Service {
                 step,
                 reply,
             } => self.fork_plan(run_id, step, reply),
+            ConsoleRequest::RetryFailedPlan { run_id, reply } => {
+                self.retry_failed_plan(run_id, reply)
+            }
             ConsoleRequest::Fork {
                 run_id,
                 step,
@@ -413,18 +416,39 @@ impl Service {
         step: String,
         reply: oneshot::Sender<Result<baton_link::ForkPreview, Refusal>>,
     ) {
-        let (db, read_only) = (self.db.clone(), self.read_only);
         let operator = self.operator.clone();
+        self.read_off_thread(reply, move |store| {
+            super::fork::preview(store, &run_id, &step, &operator)
+        });
+    }
+
+    /// A read of the store (nothing written), off the service's thread: its answer, or
+    /// what went wrong as a refusal.
+    fn read_off_thread<T: Send + 'static>(
+        &self,
+        reply: oneshot::Sender<Result<T, Refusal>>,
+        read: impl FnOnce(&Store) -> Result<T, SessionError> + Send + 'static,
+    ) {
+        let (db, read_only) = (self.db.clone(), self.read_only);
         tokio::task::spawn_blocking(move || {
             let opened = if read_only {
                 Store::open_read_only(&db)
             } else {
                 Store::open_existing(&db)
             };
-            let planned = opened
-                .map_err(SessionError::from)
-                .and_then(|store| super::fork::preview(&store, &run_id, &step, &operator));
-            let _ = reply.send(planned.map_err(|e| refusal(&e)));
+            let answer = opened.map_err(SessionError::from).and_then(|s| read(&s));
+            let _ = reply.send(answer.map_err(|e| refusal(&e)));
+        });
+    }
+
+    /// What `retry --failed` would run again, off the service's thread.
+    fn retry_failed_plan(
+        &self,
+        run_id: String,
+        reply: oneshot::Sender<Result<baton_link::RetryPreview, Refusal>>,
+    ) {
+        self.read_off_thread(reply, move |store| {
+            super::fork::retry_preview(store, &run_id)
         });
     }
 

@@ -101,6 +101,7 @@ pub(crate) fn empty_view(title: &str) -> RunView {
         waiting_for: None,
         operator: String::new(),
         source_path: Default::default(),
+        workflow_hash: None,
         started_at: None,
         finished_at: None,
         summary: None,

@@ -200,3 +200,26 @@ pub fn load(
         source_text: record.source_text.clone(),
     })
 }
+
+/// What `baton retry RUN --failed` would run again now (`Core::failed_retry` on the
+/// run's replayed history), for the console's confirm: nothing written. The command
+/// decides again when it arrives.
+pub(crate) fn retry_preview(
+    store: &Store,
+    run_id: &str,
+) -> Result<baton_link::RetryPreview, SessionError> {
+    let record = store.run(run_id)?;
+    let core = prepare::rebuild(store, run_id, PlanSource::Recorded, &[], false)?;
+    match core.failed_retry(baton_model::Timestamp::now()) {
+        Ok(p) => Ok(baton_link::RetryPreview {
+            run: run_id.to_string(),
+            steps: p.steps,
+            left: p.left,
+        }),
+        Err(refusal) => Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state: record.state,
+            refusal: Box::new(refusal),
+        }),
+    }
+}

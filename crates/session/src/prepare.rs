@@ -174,6 +174,7 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
         no_cache: spec.no_cache,
         slot: spec.slot,
         store: Some(db.to_path_buf()),
+        workflow_hash: Some(baton_core::digest::workflow_hash(&new_run.source_text)),
         ..run_config(
             &run_id,
             &spec.operator,
@@ -227,6 +228,7 @@ pub fn run_config(
         no_cache: false,
         slot: None,
         store: None,
+        workflow_hash: None,
     }
 }
 
@@ -292,7 +294,10 @@ fn fold_stored(
     };
     // Replay takes the seed from `RunStarted`; the operator who started it stays the
     // run's operator (self-approval rules depend on it).
-    let cfg = run_config(run_id, &record.operator, params, secrets, 0, false, None);
+    let cfg = RunConfig {
+        workflow_hash: Some(baton_core::digest::workflow_hash(&record.source_text)),
+        ..run_config(run_id, &record.operator, params, secrets, 0, false, None)
+    };
     if for_driving {
         // Keys that could not record the run's next events are refused before takeover.
         store.check_keys(run_id)?;

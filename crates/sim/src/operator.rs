@@ -204,6 +204,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Approve { .. } => "approve",
         Command::Reject { .. } => "reject",
         Command::Retry { .. } => "retry",
+        Command::RetryFailed { .. } => "retry-failed",
         Command::PushBack { .. } => "push-back",
         Command::Cancel { .. } => "cancel",
         Command::Mark { .. } => "mark",

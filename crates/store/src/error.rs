@@ -94,8 +94,10 @@ pub enum StoreError {
     )]
     Vanished { path: PathBuf },
 
-    #[error("run prefix `{prefix}` is ambiguous; it matches {}; give more characters", matches.join(", "))]
+    #[error("{of} prefix `{prefix}` is ambiguous; it matches {}; give more characters", matches.join(", "))]
     Ambiguous {
+        /// `run` or `ask`.
+        of: &'static str,
         prefix: String,
         matches: Vec<String>,
     },

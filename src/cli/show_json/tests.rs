@@ -10,6 +10,7 @@ fn full() -> RunView {
     v.driven_by = Some("pid 4242 on build-1".into());
     v.finished_at = Some(Timestamp(v.now.0 + 1_000));
     v.summary = Some("3 of 9 steps succeeded".into());
+    v.workflow_hash = Some("3f2a9c1b7d0e".into());
     let link = |run: &str| crate::model::view::ForkLink {
         run: run.into(),
         step: "build".into(),

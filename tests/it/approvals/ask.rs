@@ -363,3 +363,70 @@ fn the_documented_pre_tool_hook_asks_for_matching_commands_only() {
         "rejected by nobody: no"
     );
 }
+
+/// Issue 58 point 3: the ask's short id as `baton inbox` prints it works with `approve`
+/// (and `reject`) as a run's does; `ask --json` names its approvers whatever became
+/// of the ask, an expired one too, and who voted apart.
+#[test]
+fn the_inbox_short_id_answers_an_ask_and_its_json_keeps_its_approvers() {
+    let env = Env::new();
+    env.share_with_nobody();
+    let asker = spawn_ask(
+        &env,
+        &[
+            "--prompt",
+            "rotate the keys?",
+            "--approvers",
+            "nobody",
+            "--json",
+            "--timeout",
+            "60s",
+        ],
+    );
+    let id = the_ask(&env)["ask"].as_str().unwrap().to_string();
+    let inbox = text(&env.run(&["inbox"]).stdout);
+    let short = inbox
+        .lines()
+        .find(|l| l.contains("rotate the keys?"))
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("ask-")))
+        .unwrap_or_else(|| panic!("the ask's row in {inbox}"))
+        .to_string();
+    assert!(
+        short.len() < id.len() && id.starts_with(&short),
+        "{short} {id}"
+    );
+    let yes = env.run_as_nobody(&["approve", &short, "--reason", "go"]);
+    assert!(yes.status.success(), "{}", text(&yes.stderr));
+    let out = wait_child(asker, 10);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["approvers"], serde_json::json!(["nobody"]), "{d}");
+    assert_eq!(d["votes"], serde_json::json!(["nobody"]), "{d}");
+    // A prefix that names no ask is refused as no such ask.
+    let none = env.run_as_nobody(&["reject", "ask-zzzz", "--reason", "x", "--json"]);
+    assert_eq!(none.status.code(), Some(1), "{}", text(&none.stderr));
+    assert!(
+        text(&none.stdout).contains("\"no_ask\""),
+        "{}",
+        text(&none.stdout)
+    );
+
+    let asker = spawn_ask(
+        &env,
+        &[
+            "--prompt",
+            "anyone?",
+            "--approvers",
+            "nobody",
+            "--timeout",
+            "1s",
+            "--json",
+        ],
+    );
+    let out = wait_child(asker, 10);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["state"], "expired");
+    assert_eq!(d["approvers"], serde_json::json!(["nobody"]), "{d}");
+    assert_eq!(d["votes"], serde_json::json!([]), "{d}");
+}

@@ -203,7 +203,8 @@ fn two_accounts_make_the_quorum_of_a_third_s_ask_and_the_wake_up_crosses_account
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
     let d: Value = serde_json::from_slice(&out.stdout).expect("ask --json");
     assert_eq!(d["state"], "approved", "{d}");
-    assert_eq!(d["approvers"], serde_json::json!([BO, CY]), "{d}");
+    assert_eq!(d["votes"], serde_json::json!([BO, CY]), "{d}");
+    assert_eq!(d["approvers"], serde_json::json!([ANN, BO, CY]), "{d}");
     assert_eq!(d["decided_by"], CY, "{d}");
     assert!(
         !wake.join(format!("{id}.sock")).exists(),

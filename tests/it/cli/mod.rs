@@ -11,4 +11,5 @@ mod run_headless;
 mod runs_signals;
 mod scores;
 pub(crate) mod suggestions;
+mod versions;
 mod workflow;

@@ -13,6 +13,7 @@ mod hold_untraced;
 mod lease;
 mod live_usage;
 mod mark_outputs;
+mod retry_failed;
 mod signals;
 mod store_path;
 mod write_ahead;

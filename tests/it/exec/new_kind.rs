@@ -161,6 +161,7 @@ env = {{ GOT = "${{{{ steps.brew.outputs.ran }}}}", OUT = "{out}" }}
         no_cache: false,
         slot: None,
         store: Some(store.path().to_path_buf()),
+        workflow_hash: None,
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

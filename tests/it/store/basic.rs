@@ -256,7 +256,9 @@ fn run_prefixes_resolve_uniquely_or_say_why_not() {
     assert_eq!(s.resolve_run("01HB").unwrap(), "01HBCC3");
     assert_eq!(s.resolve_run("01HAAA1").unwrap(), "01HAAA1");
     match s.resolve_run("01HA") {
-        Err(StoreError::Ambiguous { prefix, matches }) => {
+        Err(StoreError::Ambiguous {
+            prefix, matches, ..
+        }) => {
             assert_eq!(prefix, "01HA");
             assert_eq!(matches, ["01HAAA1", "01HAAB2"]);
         }

@@ -102,6 +102,7 @@ fn script(pieces: &[Piece]) -> Script {
                         step: step.into(),
                         actor: "bob".into(),
                         rearmed: vec![],
+                        batch: false,
                     });
                 succeed(&mut sc, step, 2);
             }

@@ -58,6 +58,7 @@ fn command_text(c: &Command) -> String {
         Command::Reject { step, reason, .. } => ("reject", Some(step), Some(reason.as_str())),
         Command::PushBack { step, reason, .. } => ("push back", Some(step), Some(reason.as_str())),
         Command::Retry { step, .. } => ("retry", Some(step), None),
+        Command::RetryFailed { .. } => ("retry the failed steps", None, None),
         Command::Mark {
             step,
             state,

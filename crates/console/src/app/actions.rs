@@ -35,6 +35,9 @@ pub enum Action {
     /// Push the gate back with feedback: its `revise` steps run again (`baton push-back`).
     PushBack,
     Retry,
+    /// Runs and DAG: run every failed step of the run again (asks first; `baton retry
+    /// RUN --failed`).
+    RetryFailed,
     /// Set a step's outcome by hand (a reason and a confirm; `baton mark`).
     Mark,
     /// Hold the selected step (a running one is frozen) or release a held one; in the
@@ -121,6 +124,12 @@ pub enum Action {
         step: String,
         result: Result<super::fork::ForkPreview, Refusal>,
     },
+    /// The answer to `f` (`Request::RetryFailedPlan`): what a retry of the run's failed
+    /// steps would run, in the core's words, or why nothing.
+    RetryFailedPlanned {
+        run_id: String,
+        result: Result<super::retry_failed::RetryPreview, Refusal>,
+    },
     /// The answer to a fork request: the fork's id and what it did, or why not.
     Forked {
         run_id: String,
@@ -175,6 +184,11 @@ pub enum Request {
     ForkPlan {
         run_id: String,
         step: String,
+    },
+    /// What `baton retry RUN --failed` would run again; the answer comes back as
+    /// `Action::RetryFailedPlanned`.
+    RetryFailedPlan {
+        run_id: String,
     },
     /// Fork a finished run from a step (`baton fork`); this console drives the fork.
     Fork {

@@ -50,6 +50,7 @@ pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Reque
         }
         Action::Hold => return hold_step(ui, view, focus),
         Action::Fork => return super::fork::ask(ui, view, focus),
+        Action::RetryFailed => return super::retry_failed::ask(ui, view.run_id.clone()),
         Action::Up
         | Action::Down
         | Action::Left

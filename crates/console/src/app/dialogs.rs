@@ -203,6 +203,8 @@ pub enum ConfirmWhat {
     DeleteRun,
     /// Fork a run from a step: what runs again and what is reused, as the core plans it.
     Fork(Box<super::fork::ForkPreview>),
+    /// Run a run's failed steps again: what runs, as the core answered.
+    RetryFailed(Box<super::retry_failed::RetryPreview>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -458,6 +460,7 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 from_run_of: f.starter,
             }]
         }
+        ConfirmWhat::RetryFailed(p) => super::retry_failed::confirmed(ui, *p),
         ConfirmWhat::CancelRun => {
             let command = Command::Cancel {
                 operator: ui.operator.clone(),

@@ -31,6 +31,7 @@ mod lists;
 mod log;
 mod mark;
 mod notices;
+mod retry_failed;
 mod runs;
 mod schedules;
 mod state;

@@ -41,6 +41,7 @@ impl DecisionNotice {
             AuditAction::TimedOut => "let time out",
             AuditAction::Voided => "voided the approval of",
             AuditAction::Retry => "retried",
+            AuditAction::RetryFailed => "retried the failed steps of the run",
             AuditAction::Mark => "marked",
             AuditAction::BudgetRaised => "raised the budget",
             AuditAction::BudgetRejected => "rejected the budget gate",
@@ -77,6 +78,7 @@ pub(super) fn is_decision(a: AuditAction) -> bool {
             | AuditAction::TimedOut
             | AuditAction::Voided
             | AuditAction::Retry
+            | AuditAction::RetryFailed
             | AuditAction::Mark
             | AuditAction::BudgetRaised
             | AuditAction::BudgetRejected
@@ -123,6 +125,7 @@ fn answer(command: &Command) -> (AuditAction, Option<&str>, Option<&str>) {
             (AuditAction::PushedBack, Some(step), Some(reason))
         }
         Command::Retry { step, .. } => (AuditAction::Retry, Some(step), None),
+        Command::RetryFailed { .. } => (AuditAction::RetryFailed, None, None),
         Command::Mark { step, reason, .. } => (AuditAction::Mark, Some(step), Some(reason)),
         Command::Cancel { reason, .. } => (AuditAction::Cancel, None, reason.as_deref()),
         Command::RaiseBudget { reason, .. } => (AuditAction::BudgetRaised, None, Some(reason)),

@@ -163,6 +163,7 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
             }));
         }
         (Action::Enter, Some(r)) => return open_run(ui, r.id),
+        (Action::RetryFailed, Some(r)) => return super::retry_failed::ask(ui, r.id),
         (Action::Hold, Some(r)) => {
             // The run on screen says what it takes; another is asked to hold, and its
             // engine's refusal says why not.

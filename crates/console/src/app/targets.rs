@@ -3,7 +3,7 @@
 use super::actions::{Action, Hit, Tab};
 use super::state::{Overlay, UiState};
 use crate::keymap::Context;
-use baton_model::{GateView, RunState, RunView};
+use baton_model::{GateView, RunState, RunView, StepState};
 
 /// The step an action in `ctx` is about: the focused step, the selected error's or
 /// gate's step, or the step of the error shown in detail.
@@ -48,6 +48,7 @@ pub(crate) fn acts(action: &Action) -> bool {
             | Action::Reject
             | Action::PushBack
             | Action::Retry
+            | Action::RetryFailed
             | Action::Mark
             | Action::Hold
             | Action::Fork
@@ -184,6 +185,14 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         Action::Fork => target_step(ui, view, ctx).is_some() && view.state.is_final(),
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
         Action::CancelRun => view.actions.cancel,
+        // A hint only: what runs again, or why nothing, is the core's answer to `f`.
+        Action::RetryFailed if ctx == Context::Dag => view
+            .steps
+            .iter()
+            .any(|s| matches!(s.state, StepState::Failed | StepState::Cancelled)),
+        Action::RetryFailed => ui
+            .selected_run(ui.store_clock(view))
+            .is_some_and(|r| !matches!(r.state, RunState::Succeeded | RunState::Skipped)),
         Action::Copy => copy_target(ui, view, ctx).is_some(),
         Action::Resume => ui
             .selected_run(ui.store_clock(view))

@@ -145,6 +145,9 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Action::ForkPlanned { step, result, .. } => {
             return super::fork::planned(ui, &step, result);
         }
+        Action::RetryFailedPlanned { run_id, result } => {
+            return super::retry_failed::planned(ui, &run_id, result);
+        }
         Action::Forked {
             run_id,
             step,

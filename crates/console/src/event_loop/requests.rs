@@ -65,20 +65,8 @@ pub(super) fn send(
                 }
             }))
         }
-        Request::ForkPlan { run_id, step } => {
-            let asked = ask(requests, "plan a fork", |reply| ConsoleRequest::ForkPlan {
-                run_id: run_id.clone(),
-                step: step.clone(),
-                reply,
-            });
-            Some(Box::pin(async move {
-                Action::ForkPlanned {
-                    run_id,
-                    step,
-                    result: asked.await,
-                }
-            }))
-        }
+        Request::ForkPlan { run_id, step } => Some(fork_plan(requests, run_id, step)),
+        Request::RetryFailedPlan { run_id } => Some(retry_plan(requests, run_id)),
         Request::Fork {
             run_id,
             step,
@@ -104,6 +92,45 @@ pub(super) fn send(
             None
         }
     }
+}
+
+/// What a fork of `run_id` from `step` would do, asked of the service.
+fn fork_plan(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    run_id: String,
+    step: String,
+) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "plan a fork", |reply| ConsoleRequest::ForkPlan {
+        run_id: run_id.clone(),
+        step: step.clone(),
+        reply,
+    });
+    Box::pin(async move {
+        Action::ForkPlanned {
+            run_id,
+            step,
+            result: asked.await,
+        }
+    })
+}
+
+/// What a retry of `run_id`'s failed steps would run, asked of the service.
+fn retry_plan(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    run_id: String,
+) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "plan a retry", |reply| {
+        ConsoleRequest::RetryFailedPlan {
+            run_id: run_id.clone(),
+            reply,
+        }
+    });
+    Box::pin(async move {
+        Action::RetryFailedPlanned {
+            run_id,
+            result: asked.await,
+        }
+    })
 }
 
 /// Send a command to the console's service (on `run_id`, else the run on screen); the

@@ -216,6 +216,22 @@ static BINDINGS: &[Binding] = &[
     ),
     b!(
         Tab::Dag,
+        [k('f')],
+        "f",
+        Action::RetryFailed,
+        "retry every failed step of the run (asks first, listing them)",
+        false
+    ),
+    b!(
+        Tab::Runs,
+        [k('f')],
+        "f",
+        Action::RetryFailed,
+        "retry every failed step of the run (asks first, listing them)",
+        false
+    ),
+    b!(
+        Tab::Dag,
         [k('F')],
         "F",
         Action::Fork,

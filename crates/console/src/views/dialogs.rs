@@ -491,6 +491,23 @@ fn confirm_text(
                 ),
             )
         }
+        ConfirmWhat::RetryFailed(p) => {
+            let left = match p.left.as_slice() {
+                [] => String::new(),
+                l => format!(
+                    " Left interrupted, to retry or mark one by one (they may have done their work): {}.",
+                    l.join(", ")
+                ),
+            };
+            (
+                " Retry the failed steps? ",
+                format!(
+                    "Run {} runs again: {}, and the steps skipped because of them.{left}",
+                    named(&p.run),
+                    p.steps.join(", "),
+                ),
+            )
+        }
         ConfirmWhat::CancelRun => {
             let which = d
                 .runs

@@ -125,6 +125,14 @@ fn identity_line<'a>(
     if let Some(b) = &view.budget {
         budget_spans(&mut l1, b, area, narrow, theme);
     }
+    // Which workflow text the run used (`baton diff` compares two), where it fits whole.
+    if let Some(h) = &view.workflow_hash {
+        let text = format!("  text {h}");
+        let used: usize = l1.iter().map(|s| s.width()).sum();
+        if used + text_width(&text) <= area.width as usize {
+            l1.push(styled(text, theme.dim));
+        }
+    }
     l1
 }
 

@@ -81,6 +81,8 @@ impl Core {
             } => self.fold_pushed_back(step, round.n, reason, rerun),
             EventKind::CommandRefused { .. } => {}
             EventKind::StepRetried { step, .. } => self.fold_retried(step),
+            // A decision only: each step it took up has its own `step_retried`.
+            EventKind::FailedRetried { .. } => {}
             EventKind::StepMarked { .. } => self.fold_marked(ev),
             EventKind::StepHeld { .. } => self.fold_held(ev),
             EventKind::StepUsage {

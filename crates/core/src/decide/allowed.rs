@@ -18,7 +18,7 @@ impl Core {
     }
 
     /// Retry and mark may reopen a finished run, unless work was already undone.
-    fn check_reopen(&self, now: Timestamp) -> Result<(), Refusal> {
+    pub(super) fn check_reopen(&self, now: Timestamp) -> Result<(), Refusal> {
         // A cancelled run may be reopened once it has stopped (as Airflow's clear and
         // `argo retry` do), not while its cancel is still under way.
         if self.cancel_requested && !self.finished {

@@ -49,7 +49,15 @@ impl Core {
 
     /// Retry step `i` (a step or one instance): its `step_retried` event, the run
     /// reopened and what it skipped re-armed. How many steps it re-armed.
-    fn retry_one(&mut self, i: usize, operator: &str, now: Timestamp, fx: &mut Fx) -> usize {
+    /// `batch`: one of the steps of `retry --failed`, whose decision is on record.
+    pub(super) fn retry_one(
+        &mut self,
+        i: usize,
+        operator: &str,
+        batch: bool,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> usize {
         let step = self.id(i);
         let rearmed = self.downstream_skipped(i);
         self.reopen(format!("{operator} retried `{step}`"), now, fx);
@@ -57,6 +65,7 @@ impl Core {
             step: step.clone(),
             actor: operator.to_string(),
             rearmed: rearmed.iter().map(|&d| self.id(d)).collect(),
+            batch,
         };
         self.emit(kind, now, fx);
         self.set(
@@ -144,6 +153,7 @@ impl Core {
                 reason,
             } => self.push_back(step, operator, reason, now, fx),
             Command::Retry { step, operator } => self.on_retry(step, operator, now, fx),
+            Command::RetryFailed { operator } => self.on_retry_failed(operator, now, fx),
             Command::Mark {
                 step,
                 state,
@@ -217,7 +227,7 @@ impl Core {
         let targets = self.retry_targets(i, now)?;
         let mut rearmed = 0;
         for &k in &targets {
-            rearmed += self.retry_one(k, operator, now, fx);
+            rearmed += self.retry_one(k, operator, false, now, fx);
         }
         Ok(match targets.as_slice() {
             [k] if *k == i => {

@@ -26,6 +26,7 @@ mod marked_outputs;
 mod policy;
 mod push_back;
 mod resolve;
+mod retry_failed;
 mod run;
 mod saga;
 mod scheduling;
@@ -39,6 +40,7 @@ pub use fork::{ForkPlan, Reuse};
 pub(crate) use hold::HoldRt;
 pub(crate) use push_back::RevisionRt;
 pub(super) use resolve::TemplateFailure;
+pub use retry_failed::FailedRetry;
 pub(super) use signed::Vote;
 
 type Fx = Vec<Effect>;

@@ -127,12 +127,25 @@ impl Core {
             match step.when.verdict(self.upstream(i)) {
                 Verdict::Wait => {}
                 Verdict::UpstreamFailed => {
-                    let d = step
+                    // The need the rule counted as failed; a settled fanned-out need
+                    // counts as its instances (`upstream`), so where the step itself
+                    // does not read failed, the instance that does is named.
+                    let Some(d) = step
                         .needs
                         .iter()
                         .copied()
                         .find(|&d| self.need_failed(d))
-                        .unwrap_or(i);
+                        .or_else(|| {
+                            step.needs
+                                .iter()
+                                .flat_map(|&d| self.as_needs(d))
+                                .find(|&d| self.need_failed(d))
+                        })
+                    else {
+                        let why = format!("a need failed (when = {})", step.when.as_str());
+                        self.set(i, StepState::UpstreamFailed, Some(why), now, fx);
+                        continue;
+                    };
                     let (need, st) = (&plan.steps[d].id, self.steps[d].state);
                     let reason = format!(
                         "needs `{need}`, which is {st} (when = {})",

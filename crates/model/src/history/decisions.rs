@@ -143,6 +143,22 @@ pub(super) fn run(kind: &EventKind) -> Option<Said> {
         K::CancelRequested { actor, reason } => {
             said(actor, None, reason.as_ref(), json!({}), String::new())
         }
+        K::FailedRetried { actor, steps, left } => {
+            let mut summary = format!("retried: {}", steps.join(", "));
+            if !left.is_empty() {
+                summary.push_str(&format!(
+                    "; interrupted, left to retry or mark one by one: {}",
+                    left.join(", ")
+                ));
+            }
+            said(
+                actor,
+                None,
+                None,
+                json!({ "steps": steps, "left": left }),
+                summary,
+            )
+        }
         K::CommandRefused {
             command,
             reason,
@@ -255,6 +271,7 @@ pub(super) fn step(kind: &EventKind) -> Option<Said> {
             step,
             actor,
             rearmed,
+            ..
         } => said(
             actor,
             Some(step),

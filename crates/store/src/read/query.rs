@@ -201,16 +201,27 @@ impl Store {
 
     /// A unique prefix of a run id → the full id. An exact match wins.
     pub fn resolve_run(&self, prefix: &str) -> Result<String, StoreError> {
+        self.resolve_in(Ids::Runs, prefix)
+    }
+
+    /// The ask a unique prefix of its id names (`ask-01jd…`, as `baton inbox` prints
+    /// it), as [`Store::resolve_run`] finds a run.
+    pub fn resolve_ask(&self, prefix: &str) -> Result<String, StoreError> {
+        self.resolve_in(Ids::Asks, prefix)
+    }
+
+    fn resolve_in(&self, of: Ids, prefix: &str) -> Result<String, StoreError> {
         if prefix.is_empty() {
-            return Err(StoreError::NotFound("run ``".into()));
+            return Err(StoreError::NotFound(format!("{} ``", of.noun())));
         }
         let r = (|| {
             // Range scan on the primary key; LIKE would treat `_` and `%` as wildcards.
             let mut upper = prefix.to_string();
             upper.push(char::MAX);
-            let mut st = self.conn.prepare_cached(
-                "SELECT id FROM runs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
-            )?;
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT id FROM {} WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
+                of.table()
+            ))?;
             let ids: Vec<String> = st
                 .query_map(params![prefix, upper], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
@@ -219,9 +230,10 @@ impl Store {
                 return Ok(prefix.to_string());
             }
             match ids.len() {
-                0 => Err(StoreError::NotFound(format!("run `{prefix}`"))),
+                0 => Err(StoreError::NotFound(format!("{} `{prefix}`", of.noun()))),
                 1 => Ok(ids.into_iter().next().unwrap_or_default()),
                 _ => Err(StoreError::Ambiguous {
+                    of: of.noun(),
                     prefix: prefix.to_string(),
                     matches: ids,
                 }),
@@ -234,13 +246,24 @@ impl Store {
     /// (`model::run_prefix`: at least 8 characters): what `baton` prints for a run.
     /// Two index lookups, the ids sorted either side of it.
     pub fn run_prefix(&self, id: &str) -> Result<String, StoreError> {
+        self.prefix_in(Ids::Runs, id)
+    }
+
+    /// The shortest prefix of ask `id` that [`Store::resolve_ask`] takes back to it
+    /// (at least 8 characters, `ask-` among them): what `baton inbox` prints.
+    pub fn ask_prefix(&self, id: &str) -> Result<String, StoreError> {
+        self.prefix_in(Ids::Asks, id)
+    }
+
+    fn prefix_in(&self, of: Ids, id: &str) -> Result<String, StoreError> {
         let r = (|| {
             let mut near = Vec::with_capacity(2);
+            let t = of.table();
             for sql in [
-                "SELECT id FROM runs WHERE id < ?1 ORDER BY id DESC LIMIT 1",
-                "SELECT id FROM runs WHERE id > ?1 ORDER BY id LIMIT 1",
+                format!("SELECT id FROM {t} WHERE id < ?1 ORDER BY id DESC LIMIT 1"),
+                format!("SELECT id FROM {t} WHERE id > ?1 ORDER BY id LIMIT 1"),
             ] {
-                let mut st = self.conn.prepare_cached(sql)?;
+                let mut st = self.conn.prepare_cached(&sql)?;
                 if let Some(other) = st.query_row([id], |r| r.get::<_, String>(0)).optional()? {
                     near.push(other);
                 }
@@ -521,5 +544,28 @@ impl Store {
             Ok(super::audit_signatures::verify_signatures(rows, run_id))
         })();
         self.ctx(r)
+    }
+}
+
+/// Whose ids a prefix is resolved among.
+#[derive(Clone, Copy)]
+enum Ids {
+    Runs,
+    Asks,
+}
+
+impl Ids {
+    fn table(self) -> &'static str {
+        match self {
+            Ids::Runs => "runs",
+            Ids::Asks => "asks",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Ids::Runs => "run",
+            Ids::Asks => "ask",
+        }
     }
 }

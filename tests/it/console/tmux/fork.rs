@@ -38,7 +38,7 @@ fn count(env: &Env, name: &str) -> usize {
 /// The text of the dialog titled `title` on `screen`, from under its title to the line
 /// that holds `last`, its lines joined and its spaces collapsed: in each line, the
 /// widest stretch between box edges is the dialog's.
-fn dialog_text(screen: &str, title: &str, last: &str) -> String {
+pub(super) fn dialog_text(screen: &str, title: &str, last: &str) -> String {
     let mut words = Vec::new();
     let mut inside = false;
     for line in screen.lines() {
@@ -62,7 +62,7 @@ fn dialog_text(screen: &str, title: &str, last: &str) -> String {
 }
 
 /// The ids listed in `text` between `from` and `to`, comma-separated.
-fn listed(text: &str, from: &str, to: &str) -> Vec<String> {
+pub(super) fn listed(text: &str, from: &str, to: &str) -> Vec<String> {
     let start = text.find(from).map(|i| i + from.len()).unwrap_or(0);
     let rest = &text[start..];
     let end = rest.find(to).unwrap_or(rest.len());

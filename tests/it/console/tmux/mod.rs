@@ -24,6 +24,7 @@ mod news;
 mod pasted;
 mod policy;
 mod push_back;
+mod retry_failed;
 mod runs_tab;
 mod schedules_tab;
 mod shift;

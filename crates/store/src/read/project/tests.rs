@@ -148,7 +148,8 @@ fn step_event() -> impl Strategy<Value = EventKind> {
         1 => step().prop_map(|step| EventKind::StepRetried {
             step,
             actor: "bob".into(),
-            rearmed: vec![]
+            rearmed: vec![],
+            batch: false,
         }),
         1 => (step(), step_state()).prop_map(|(step, state)| EventKind::StepMarked {
             step,
