@@ -27,6 +27,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         marked: None,
         hold: None,
         history: Vec::new(),
+        freezes: Vec::new(),
         usage: None,
         round: None,
         id: id.into(),

@@ -211,6 +211,7 @@ impl Core {
             marked: s.marked.clone(),
             hold: self.hold_view(i),
             history: s.history.clone(),
+            freezes: s.freezes.clone(),
             usage: s.usage.as_deref().map(|(u, _)| *u),
             round: self.round_of(i),
         }
