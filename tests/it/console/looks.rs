@@ -1,0 +1,112 @@
+//! Issue 58 point 1, snapshots at 80×24 and 120×40 (and ASCII at 80×24) reviewed by
+//! eye: a frozen running step (`❄ frozen`), a step held before it started (`⏯ held`)
+//! and a fork's reused steps (`⇐ reused`) each have their own look in the graph, the
+//! list, the detail pane and the Timeline; a frozen step's clocks stop and its timeout
+//! says what the engine keeps.
+use super::render::{act, draw, draw_with, text, typed, ui};
+use baton::console::{Action, Tab, UiState};
+use baton::console::{Theme, fixtures};
+use baton::model::RunView;
+
+type Setup = fn() -> (RunView, UiState);
+
+fn on_step(id: &str, list: bool) -> (RunView, UiState) {
+    let v = fixtures::held_frozen_reused();
+    let mut u = ui();
+    if list {
+        act(&v, &mut u, &[Action::ToggleGraph]);
+    }
+    act(&v, &mut u, &[Action::Filter]);
+    typed(&v, &mut u, id);
+    act(&v, &mut u, &[Action::Confirm]);
+    (v, u)
+}
+
+fn scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
+        ("looks_graph", || (fixtures::held_frozen_reused(), ui())),
+        ("looks_list", || {
+            let v = fixtures::held_frozen_reused();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::ToggleGraph]);
+            (v, u)
+        }),
+        ("looks_detail_frozen", || on_step("package", false)),
+        ("looks_detail_thawed", || on_step("sbom", false)),
+        ("looks_detail_reused", || on_step("build", false)),
+        ("looks_timeline", || {
+            let v = fixtures::held_frozen_reused();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Timeline), Action::Top]);
+            (v, u)
+        }),
+    ]
+}
+
+/// What each scenario must say, whatever the size.
+fn check(name: &str, t: &str) {
+    let has = |s: &str| assert!(t.contains(s), "{name}: `{s}` missing:\n{t}");
+    match name {
+        "looks_graph" => {
+            has("❄ package");
+            has("⇐ build");
+        }
+        "looks_list" => {
+            has("❄ frozen");
+            has("⇐ reused");
+            has("⏯ held");
+        }
+        "looks_detail_frozen" => {
+            has("❄ frozen");
+            // Ran +3m11s to +4m10s, frozen since: the run clock stopped at 59s.
+            has("ran 59.0s · frozen 2m50s");
+            // Wrapped in the narrow pane beside the graph: said in two parts.
+            has("stopped while frozen,");
+            has("9m01s left");
+            assert!(!t.contains("running for"), "{name}:\n{t}");
+            assert_eq!(t.matches("alice: waiting on the HSM fix").count(), 1, "{t}");
+        }
+        "looks_detail_thawed" => {
+            // Started +5m, 5m timeout, frozen 44 s: fires at +10m44s, not +10m.
+            has("running for 1m16s");
+            has("frozen 44.0s)");
+            has("3m44s)");
+        }
+        "looks_detail_reused" => has("reused"),
+        "looks_timeline" => has("❄ frozen"),
+        _ => {}
+    }
+}
+
+#[test]
+fn held_frozen_and_reused_steps_look_apart() {
+    let theme = Theme::load("default").unwrap();
+    for (name, setup) in scenarios() {
+        for (w, h) in [(80u16, 24u16), (120, 40)] {
+            let (v, mut u) = setup();
+            let t = text(&draw(&v, &mut u, &theme, w, h));
+            if w == 120 || name != "looks_list" {
+                check(name, &t);
+            }
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
+        }
+    }
+}
+
+/// In ASCII the graph's looks stay apart: frozen `F`, reused `R`, held `|`, running `>`.
+#[test]
+fn held_frozen_and_reused_steps_look_apart_in_ascii() {
+    let theme = Theme::load("default").unwrap();
+    let caps = baton::console::Caps {
+        ascii: true,
+        ..Default::default()
+    };
+    let config = baton::console::ConsoleConfig::with_theme(theme).on(caps);
+    let (v, mut u) = scenarios()[0].1();
+    let t = text(&draw_with(&v, &mut u, &config, 80, 24));
+    assert!(t.is_ascii(), "{t}");
+    for look in ["F package", "R build", "| publish", "> sbom", "F frozen"] {
+        assert!(t.contains(look), "{look}:\n{t}");
+    }
+    insta::assert_snapshot!("looks_graph_ascii_80x24", t);
+}
