@@ -2,7 +2,8 @@
 //! eye: a frozen running step (`❄ frozen`), a step held before it started (`⏯ held`)
 //! and a fork's reused steps (`⇐ reused`) each have their own look in the graph, the
 //! list, the detail pane and the Timeline; a frozen step's clocks stop and its timeout
-//! says what the engine keeps.
+//! says what the engine keeps. Point 2: `P` asks for a reason and a confirm, saying
+//! what the hold does to the step.
 use super::render::{act, draw, draw_with, text, typed, ui};
 use baton::console::{Action, Tab, UiState};
 use baton::console::{Theme, fixtures};
@@ -34,6 +35,16 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
         ("looks_detail_frozen", || on_step("package", false)),
         ("looks_detail_thawed", || on_step("sbom", false)),
         ("looks_detail_reused", || on_step("build", false)),
+        ("hold_dialog_confirming", || {
+            let (mut v, mut u) = on_step("sbom", false);
+            if let Some(s) = v.steps.iter_mut().find(|s| s.id == "sbom") {
+                s.actions.hold = true;
+            }
+            act(&v, &mut u, &[Action::Hold]);
+            typed(&v, &mut u, "HSM is down");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         ("looks_timeline", || {
             let v = fixtures::held_frozen_reused();
             let mut u = ui();
@@ -74,6 +85,12 @@ fn check(name: &str, t: &str) {
         }
         "looks_detail_reused" => has("reused"),
         "looks_timeline" => has("❄ frozen"),
+        "hold_dialog_confirming" => {
+            has("Hold sbom");
+            has("it is frozen");
+            has("HSM is down");
+            has("Enter again to record it");
+        }
         _ => {}
     }
 }

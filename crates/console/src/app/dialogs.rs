@@ -247,6 +247,10 @@ impl Dialog {
                 d.error = Some(text);
             }
             Dialog::Schedule(d) => d.error = Some(text),
+            Dialog::Hold(d) => {
+                d.confirming = false;
+                d.error = Some(text);
+            }
             Dialog::Confirm(_) | Dialog::Refused(_) => {}
         }
     }
@@ -261,6 +265,8 @@ pub enum Dialog {
     Mark(Box<super::mark::MarkDialog>),
     /// Pause, resume or trigger a schedule (`app::schedules`).
     Schedule(Box<super::schedules::ScheduleDialog>),
+    /// Hold or release a step or a run (`app::hold`).
+    Hold(Box<super::hold::HoldDialog>),
     /// An action that cannot be done now, and why: held on screen until Esc or Enter,
     /// so that a reason typed after it goes nowhere instead of running as keys.
     Refused(String),

@@ -53,6 +53,8 @@ pub enum Context {
     MarkDialog,
     /// Pause, resume or trigger a schedule: reason, confirm.
     ScheduleDialog,
+    /// Hold or release a step or a run: reason, confirm.
+    HoldDialog,
     /// An action refused before its dialog opened, held until Esc: it takes every key,
     /// so a reason typed on runs as none.
     Refused,
@@ -77,6 +79,7 @@ impl Context {
                 | Context::BudgetDialog
                 | Context::MarkDialog
                 | Context::ScheduleDialog
+                | Context::HoldDialog
                 | Context::Refused
                 | Context::Confirm
                 | Context::Help
@@ -95,6 +98,7 @@ impl Context {
                 | Context::BudgetDialog
                 | Context::MarkDialog
                 | Context::ScheduleDialog
+                | Context::HoldDialog
                 | Context::Refused
         )
     }
@@ -118,6 +122,7 @@ impl Context {
             Context::BudgetDialog => "Raise the budget dialog",
             Context::MarkDialog => "Mark dialog",
             Context::ScheduleDialog => "Schedule dialog",
+            Context::HoldDialog => "Hold / release dialog",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
             Context::Help => "Help (?)",
@@ -377,7 +382,7 @@ impl Keymap {
 }
 
 /// The help's sections, in order.
-pub(crate) const HELP_ORDER: [Context; 21] = [
+pub(crate) const HELP_ORDER: [Context; 22] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -392,6 +397,7 @@ pub(crate) const HELP_ORDER: [Context; 21] = [
     Context::BudgetDialog,
     Context::MarkDialog,
     Context::ScheduleDialog,
+    Context::HoldDialog,
     Context::Refused,
     Context::Confirm,
     Context::FilterInput,

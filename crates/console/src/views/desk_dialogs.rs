@@ -1,6 +1,6 @@
-//! The mark dialog and the held refusal (issue 28 point 2).
+//! The mark dialog, the hold / release dialog and the held refusal (issue 28 point 2).
 use super::common::{centered, panel, styled, wrap_text};
-use crate::app::MarkDialog;
+use crate::app::{HoldDialog, MarkDialog};
 use crate::keymap::{Context, Keymap};
 use crate::theme::Theme;
 use ratatui::Frame;
@@ -84,6 +84,53 @@ pub(crate) fn mark(frame: &mut Frame, area: Rect, d: &MarkDialog, theme: &Theme,
     lines.push(hints(keys, Context::MarkDialog, theme));
     let title = styled(
         format!(" Mark {} ", d.step_id),
+        theme.warning.add_modifier(Modifier::BOLD),
+    );
+    boxed(frame, area, Line::from(title), lines, theme);
+}
+
+/// The hold / release dialog: what it does, the reason, and the confirm.
+pub(crate) fn hold(
+    frame: &mut Frame,
+    area: Rect,
+    d: &HoldDialog,
+    operator: &str,
+    theme: &Theme,
+    keys: &Keymap,
+) {
+    let width = area.width.saturating_sub(8).min(66) as usize;
+    let mut lines: Vec<Line> = wrap_text(&d.effect, width)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.base)))
+        .collect();
+    lines.push(Line::from(styled(
+        format!("Recorded on the audit chain as {operator} (your OS account)."),
+        theme.dim,
+    )));
+    lines.push(Line::from(vec![
+        styled("reason  ", theme.dim),
+        styled(format!("{}▏", d.reason), theme.base),
+    ]));
+    if let Some(e) = &d.error {
+        lines.push(Line::from(styled(format!("✘ {e}"), theme.error)));
+    }
+    if d.confirming {
+        let ask = format!(
+            "{} {}? Enter again to record it, Esc to change it.",
+            if d.release { "Release" } else { "Hold" },
+            d.target
+        );
+        for l in wrap_text(&ask, width) {
+            lines.push(Line::from(styled(l, theme.warning)));
+        }
+    }
+    lines.push(hints(keys, Context::HoldDialog, theme));
+    let title = styled(
+        format!(
+            " {} {} ",
+            if d.release { "Release" } else { "Hold" },
+            d.target
+        ),
         theme.warning.add_modifier(Modifier::BOLD),
     );
     boxed(frame, area, Line::from(title), lines, theme);

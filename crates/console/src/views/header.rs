@@ -478,13 +478,22 @@ pub(crate) fn footer(
     }
     let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
     let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
+    // A key whose deed follows the selection says that deed (`P release` on a held
+    // step, `y interrupt` in the quit dialog).
+    let ctx = ui.context();
+    let word = |label: &str| {
+        [Action::Hold, Action::Yes, Action::No, Action::Detach]
+            .iter()
+            .filter(|a| keys.label_of(ctx, a) == Some(label))
+            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
+    };
     let entries = keys
-        .hints(ui.context(), offered)
+        .hints(ctx, offered)
         .into_iter()
         .map(|(label, what)| Hint {
             keep: essential.contains(&Some(label)),
             keys: label.to_string(),
-            what,
+            what: word(label).map_or(what, str::to_string),
         })
         .collect();
     let mut hints = vec![Span::raw(" ")];
