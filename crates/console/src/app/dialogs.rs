@@ -158,7 +158,28 @@ impl InputField {
             ("bool" | "enum", None) => {}
             _ => edit_line(&mut self.value, k),
         }
-        self.error = None;
+        // Said under the field as it is typed, not after the review (issue 58 point 2).
+        self.error = self.check();
+    }
+
+    /// What is wrong with the value as typed, in the words `baton approve` prints: the
+    /// core's own check (`workflow::resolve_values`, the gate's pattern as the engine
+    /// matches it). `None` when it fits, or is empty (its default, or the engine's
+    /// "required", stands: nothing typed is no mistake yet).
+    fn check(&self) -> Option<String> {
+        let given: Vec<(String, String)> = self.given().into_iter().collect();
+        if given.is_empty() {
+            return None;
+        }
+        let mut spec = baton_workflow::spec_of_input(&self.input).ok()?;
+        spec.pattern = match &self.input.pattern {
+            Some(p) => Some(regex::Regex::new(p).ok()?),
+            None => None,
+        };
+        let values = baton_workflow::Values::Inputs;
+        baton_workflow::resolve_values(&[spec], &given, values)
+            .err()
+            .map(|problems| problems.join("; "))
     }
 
     /// A string, an int or a list: typed (or edited in the editor), not picked.
