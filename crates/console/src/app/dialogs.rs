@@ -21,6 +21,8 @@ pub struct GateDialog {
     /// The run the gate is in, when not the run on screen (the Waiting tab).
     pub run_id: Option<String>,
     pub step_id: String,
+    /// What the title names, when not the step: an ask's question (issue 58 point 3).
+    pub subject: Option<String>,
     pub reason: TextArea<'static>,
     /// Shown under the reason box (e.g. "a reason is required to reject").
     pub error: Option<String>,
@@ -56,6 +58,7 @@ impl GateDialog {
             decision,
             run_id,
             step_id: step_id.to_string(),
+            subject: None,
             reason: new_reason_box(decision),
             error: None,
             fields,

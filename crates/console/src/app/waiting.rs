@@ -84,7 +84,11 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             // An ask's answer goes to the ask (the service tells it by its id), not to
             // a run's engine.
             let target = w.ask.clone().unwrap_or_else(|| w.run_id.clone());
-            let d = GateDialog::new(decision, Some(target), &w.step, &w.inputs);
+            let mut d = GateDialog::new(decision, Some(target), &w.step, &w.inputs);
+            if w.kind == WaitKind::Ask {
+                // An ask is a person's question: the dialog is titled by it.
+                d.subject = Some(baton_model::sanitize::one_line(&w.prompt));
+            }
             ui.dialog = Some(Dialog::Gate(Box::new(d)));
         }
         Action::Approve if w.kind == WaitKind::Budget => {

@@ -68,10 +68,14 @@ pub(crate) fn gate(
     };
     let r = centered(area, w, want.min(area.height));
     frame.render_widget(Clear, r);
+    let subject = match &d.subject {
+        Some(q) => format!("“{}”", fit(q, (w as usize).saturating_sub(16))),
+        None => d.step_id.clone(),
+    };
     let (title, st) = match d.decision {
-        Decision::Approve => (format!(" Approve {} ", d.step_id), theme.ok),
-        Decision::Reject => (format!(" Reject {} ", d.step_id), theme.error),
-        Decision::PushBack => (format!(" Push back {} ", d.step_id), theme.warning),
+        Decision::Approve => (format!(" Approve {subject} "), theme.ok),
+        Decision::Reject => (format!(" Reject {subject} "), theme.error),
+        Decision::PushBack => (format!(" Push back {subject} "), theme.warning),
     };
     let block =
         panel(styled(title, st.add_modifier(Modifier::BOLD)), theme, true).style(theme.base);
