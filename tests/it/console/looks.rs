@@ -127,3 +127,43 @@ fn held_frozen_and_reused_steps_look_apart_in_ascii() {
     }
     insta::assert_snapshot!("looks_graph_ascii_80x24", t);
 }
+
+/// Issue 58 point 4: at 120 columns the header keeps the whole budget (its label goes
+/// before a figure does), and a run that ended shows no pace or time left.
+#[test]
+fn the_header_keeps_the_whole_budget_and_no_pace_once_the_run_ended() {
+    use baton::model::RunState;
+    use baton::model::burn::Burn;
+    let theme = Theme::load("default").unwrap();
+    let mut v = fixtures::release();
+    if let Some(b) = v.budget.as_mut() {
+        b.cost = Some((3.75, 25.0));
+        b.calls = Some((1, 500));
+        b.tokens = Some((18250, 500_000));
+        b.burn = vec![Burn {
+            dimension: "tokens".into(),
+            per_minute: 600.0,
+            left_ms: Some(40_000),
+        }];
+    }
+    let mut u = ui();
+    u.driven = std::sync::Arc::new(vec![v.run_id.clone()]);
+    let header = |v: &RunView, u: &mut UiState| {
+        let t = text(&draw(v, u, &theme, 120, 40));
+        t.lines().next().unwrap_or_default().to_string()
+    };
+    let h = header(&v, &mut u);
+    assert!(
+        h.contains("$3.75/$25.00 · 1/500 calls · 18250/500000 tok"),
+        "the whole budget: {h}"
+    );
+    assert!(!h.contains('…'), "{h}");
+    v.state = RunState::Succeeded;
+    v.finished_at = Some(v.now);
+    let h = header(&v, &mut ui());
+    assert!(h.contains("18250/500000 tok"), "{h}");
+    assert!(
+        !h.contains("tok/min") && !h.contains("left"),
+        "no pace: {h}"
+    );
+}
