@@ -167,3 +167,24 @@ fn the_header_keeps_the_whole_budget_and_no_pace_once_the_run_ended() {
         "no pace: {h}"
     );
 }
+
+/// Issue 58 point 4: on an interrupted run whose engine stopped as its gate opened, the
+/// gate's opening is said as the record has it, not "opened 0ms ago" on the stopped
+/// clock.
+#[test]
+fn an_interrupted_gate_says_when_it_opened_from_the_record() {
+    use baton::model::RunState;
+    let theme = Theme::load("default").unwrap();
+    let mut v = fixtures::release();
+    v.state = RunState::Interrupted;
+    v.engine_gone_at = Some(v.gates[0].opened_at);
+    let mut u = ui();
+    act(&v, &mut u, &[Action::GoTab(Tab::Approvals)]);
+    let t = text(&draw(&v, &mut u, &theme, 120, 40));
+    assert!(!t.contains("opened 0ms ago"), "{t}");
+    let opened = u.wall(v.gates[0].opened_at, v.now);
+    assert!(
+        t.contains(&format!("opened {opened}, no engine since {opened}")),
+        "{t}"
+    );
+}
