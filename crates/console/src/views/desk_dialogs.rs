@@ -99,31 +99,21 @@ pub(crate) fn hold(
     keys: &Keymap,
 ) {
     let width = area.width.saturating_sub(8).min(66) as usize;
-    let mut lines: Vec<Line> = wrap_text(&d.effect, width)
-        .into_iter()
-        .map(|l| Line::from(styled(l, theme.base)))
-        .collect();
-    lines.push(Line::from(styled(
-        format!("Recorded on the audit chain as {operator} (your OS account)."),
-        theme.dim,
-    )));
-    lines.push(Line::from(vec![
-        styled("reason  ", theme.dim),
-        styled(format!("{}▏", d.reason), theme.base),
-    ]));
-    if let Some(e) = &d.error {
-        lines.push(Line::from(styled(format!("✘ {e}"), theme.error)));
-    }
-    if d.confirming {
-        let ask = format!(
-            "{} {}? Enter again to record it, Esc to change it.",
-            if d.release { "Release" } else { "Hold" },
+    let verb = if d.release { "Release" } else { "Hold" };
+    let confirm = d.confirming.then(|| {
+        format!(
+            "{verb} {}? Enter again to record it, Esc to change it.",
             d.target
-        );
-        for l in wrap_text(&ask, width) {
-            lines.push(Line::from(styled(l, theme.warning)));
-        }
-    }
+        )
+    });
+    let said = Reasoned {
+        what: &d.effect,
+        operator,
+        reason: &d.reason,
+        error: d.error.as_deref(),
+        confirm: confirm.as_deref(),
+    };
+    let mut lines = reasoned_lines(&said, width, theme);
     lines.push(hints(keys, Context::HoldDialog, theme));
     let title = styled(
         format!(
@@ -134,6 +124,42 @@ pub(crate) fn hold(
         theme.warning.add_modifier(Modifier::BOLD),
     );
     boxed(frame, area, Line::from(title), lines, theme);
+}
+
+/// A decision's dialog that takes a reason and a confirm (a schedule's pause, a hold):
+/// what it does, who records it, the reason typed, its error, the confirm's question.
+pub(super) struct Reasoned<'a> {
+    pub what: &'a str,
+    pub operator: &'a str,
+    pub reason: &'a str,
+    pub error: Option<&'a str>,
+    pub confirm: Option<&'a str>,
+}
+
+/// The lines of a [`Reasoned`] dialog, `width` columns wide, above its keys.
+pub(super) fn reasoned_lines<'a>(d: &Reasoned<'_>, width: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines: Vec<Line> = wrap_text(d.what, width)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.base)))
+        .collect();
+    lines.push(Line::from(styled(
+        format!(
+            "Recorded on the audit chain as {} (your OS account).",
+            d.operator
+        ),
+        theme.dim,
+    )));
+    lines.push(Line::from(vec![
+        styled("reason  ", theme.dim),
+        styled(format!("{}▏", d.reason), theme.base),
+    ]));
+    if let Some(e) = d.error {
+        lines.push(Line::from(styled(format!("✘ {e}"), theme.error)));
+    }
+    for l in d.confirm.map(|c| wrap_text(c, width)).unwrap_or_default() {
+        lines.push(Line::from(styled(l, theme.warning)));
+    }
+    lines
 }
 
 pub(crate) fn refused(frame: &mut Frame, area: Rect, text: &str, theme: &Theme) {
