@@ -27,6 +27,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         marked: None,
         hold: None,
         history: Vec::new(),
+        freezes: Vec::new(),
         usage: None,
         round: None,
         id: id.into(),
@@ -696,6 +697,75 @@ pub fn cached_steps() -> RunView {
         if matches!(s.id.as_str(), "build" | "lint") {
             s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
             s.duration_ms = Some(0);
+        }
+    }
+    v
+}
+
+/// `release` as a fork with a hold on: `checkout` and `build` reused from the run it
+/// forked (`⇐`), `package` frozen by `P` at +4m10s and still frozen at the clock (+7m),
+/// `sbom` started at +5m, frozen 44 s (+5m20s to +6m04s) and running again, `publish-crate` held before
+/// it started (`⏯`). Both running steps have a `timeout`.
+pub fn held_frozen_reused() -> RunView {
+    use baton_model::timeline::Freeze;
+    use baton_model::view::HoldView;
+    let mut v = release();
+    for s in &mut v.steps {
+        match s.id.as_str() {
+            "checkout" | "build" => s.reused_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into()),
+            "package" => {
+                s.hold = Some(Box::new(HoldView {
+                    by: "alice".into(),
+                    reason: "waiting on the HSM fix".into(),
+                    at: at(250),
+                    until: None,
+                    frozen: true,
+                    exhausted: false,
+                    budget: false,
+                }));
+                s.freezes = vec![Freeze {
+                    attempt: s.attempts,
+                    from: at(250),
+                    to: None,
+                }];
+                s.timeout_ms = Some(600_000);
+                s.actions.hold = false;
+                s.actions.release = true;
+            }
+            "sbom" => {
+                s.started_at = Some(at(300));
+                s.history = [(StepState::Queued, 0, 62), (StepState::Running, 1, 300)]
+                    .iter()
+                    .map(
+                        |&(state, attempt, secs)| baton_model::timeline::Transition {
+                            state,
+                            attempt,
+                            at: at(secs),
+                        },
+                    )
+                    .collect();
+                s.freezes = vec![Freeze {
+                    attempt: s.attempts,
+                    from: at(320),
+                    to: Some(at(364)),
+                }];
+                s.timeout_ms = Some(300_000);
+            }
+            "publish-crate" => {
+                s.state = StepState::Held;
+                s.hold = Some(Box::new(HoldView {
+                    by: "bob".into(),
+                    reason: "release freeze until Monday".into(),
+                    at: at(399),
+                    until: None,
+                    frozen: false,
+                    exhausted: false,
+                    budget: false,
+                }));
+                s.actions.hold = false;
+                s.actions.release = true;
+            }
+            _ => {}
         }
     }
     v

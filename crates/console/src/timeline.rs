@@ -22,6 +22,9 @@ pub(crate) enum Cell {
     Failed,
     Succeeded,
     Running,
+    /// A running attempt frozen (`P`, `baton hold`, a budget's ceiling): its time is
+    /// not run time, and it wins the cells it spans.
+    Frozen,
 }
 
 impl Cell {
@@ -35,6 +38,7 @@ impl Cell {
             Cell::Gate => "▒",
             Cell::Failed => "▓",
             Cell::Succeeded | Cell::Running => "█",
+            Cell::Frozen => crate::views::common::FROZEN_GLYPH,
         }
     }
 
@@ -128,7 +132,8 @@ pub(crate) fn bar(
     if width == 0 {
         return cells;
     }
-    for seg in timeline::segments(&view.steps[i].history, until.min(end)) {
+    let until = until.min(end);
+    for seg in timeline::segments(&view.steps[i].history, until) {
         let cell = match seg.kind {
             SegmentKind::Queue => Cell::Queue,
             SegmentKind::Gate => Cell::Gate,
@@ -152,6 +157,16 @@ pub(crate) fn bar(
                 *c = cell;
             }
         }
+    }
+    // Frozen spans over the attempts they stopped (a freeze still on ends at `until`).
+    for f in &view.steps[i].freezes {
+        let to = f.to.unwrap_or(until).min(until);
+        if to <= f.from {
+            continue;
+        }
+        let a = column(f.from, start, end, width);
+        let b = last_column(to, start, end, width).max(a);
+        cells[a..=b].fill(Cell::Frozen);
     }
     cells
 }

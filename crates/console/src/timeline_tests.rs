@@ -22,6 +22,7 @@ fn draw(cells: &[Cell]) -> String {
             Cell::Failed => 'x',
             Cell::Succeeded => '#',
             Cell::Running => '>',
+            Cell::Frozen => 'f',
         })
         .collect()
 }
@@ -84,6 +85,22 @@ fn a_running_bar_grows_with_the_clock() {
     assert_eq!(
         row(&v, "package", t(840), 42),
         "         >>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>"
+    );
+}
+
+/// Frozen time is drawn apart from run time (issue 58 point 1): `package`, frozen at
+/// +4m10s and still frozen at +7m, runs to column 25 and is frozen from there to the
+/// clock; `sbom`'s 44 s freeze (+5m20s to +6m04s) sits inside its running bar (+5m on).
+#[test]
+fn frozen_time_is_drawn_apart_from_run_time() {
+    let v = fixtures::held_frozen_reused();
+    assert_eq!(
+        row(&v, "package", t(420), 42),
+        "                   >>>>>>fffffffffffffffff"
+    );
+    assert_eq!(
+        row(&v, "sbom", t(420), 42),
+        "      qqqqqqqqqqqqqqqqqqqqqqqq>>fffff>>>>>"
     );
 }
 

@@ -290,3 +290,25 @@ fn the_gate_outlives_its_first_step_while_another_is_frozen_at_the_ceiling() {
     assert!(out.is_accepted(), "{out:?}");
     assert_eq!(kills(&sim.last), [o]);
 }
+
+/// Issue 58 point 4: the budget gate's words fit the step it stopped: one frozen at the
+/// ceiling while it ran is not called the "next step".
+#[test]
+fn the_budget_gate_says_a_running_step_is_frozen_not_next() {
+    let mut sim = Sim::new(budget(1000, None, OnTimeout::Reject), cfg());
+    sim.started("agent");
+    sim.started("other");
+    usage(&mut sim, "agent", 1200);
+    let v = sim.core.view(Timestamp(sim.now));
+    let g = v
+        .gates
+        .iter()
+        .find(|g| g.step.is_none())
+        .expect("the budget gate");
+    assert!(
+        g.prompt.contains("(agent is frozen at the ceiling)"),
+        "{}",
+        g.prompt
+    );
+    assert!(!g.prompt.contains("next step"), "{}", g.prompt);
+}

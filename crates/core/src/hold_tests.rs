@@ -105,6 +105,44 @@ fn a_frozen_step_keeps_its_slot_and_its_timeout_waits() {
     assert_eq!(kills(&sim.tick_at(3_606_000)), [w]);
 }
 
+/// The view keeps each freeze of the attempt, so a reader stops its clocks with the
+/// engine's: frozen, the timeout has what was left of it; released, it fires where the
+/// engine moved it (start + timeout + time frozen), not at start + timeout.
+#[test]
+fn the_view_says_when_a_frozen_steps_timeout_fires_as_the_engine_moved_it() {
+    use baton_model::TimeoutDue;
+    let p = plan()
+        .step("work")
+        .with(|s| s.timeout = Some(secs(10)))
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    sim.started("work");
+    sim.at(4_000);
+    assert!(sim.cmd(hold(&["work"], None, false)).is_accepted());
+    sim.at(48_000);
+    let v = sim.core.view(Timestamp(sim.now));
+    let w = &v.steps[sim.idx("work")];
+    assert!(w.is_frozen());
+    assert_eq!(w.frozen_for(Timestamp(sim.now)), secs(44));
+    assert_eq!(
+        w.timeout_due(Timestamp(sim.now)),
+        Some(TimeoutDue::Stopped(secs(6)))
+    );
+    sim.input(command(release(&["work"])));
+    sim.at(50_000);
+    let v = sim.core.view(Timestamp(sim.now));
+    let w = &v.steps[sim.idx("work")];
+    assert!(!w.is_frozen());
+    assert_eq!(w.freezes.len(), 1);
+    assert_eq!(w.freezes[0].to, Some(Timestamp(T0 + 48_000)));
+    assert_eq!(
+        w.timeout_due(Timestamp(sim.now)),
+        Some(TimeoutDue::At(Timestamp(T0 + 54_000)))
+    );
+    assert!(kills(&sim.tick_at(53_999)).is_empty());
+    assert_eq!(kills(&sim.tick_at(54_000)), [sim.idx("work")]);
+}
+
 /// `--until` releases by itself, on record as the engine.
 #[test]
 fn until_releases_the_step_by_itself() {

@@ -305,6 +305,8 @@ struct StepRt {
     hold: Option<Box<decide::HoldRt>>,
     /// Every transition, oldest first (the view's `history`: the Timeline tab).
     history: Vec<baton_model::timeline::Transition>,
+    /// Every span an attempt was frozen (the view's `freezes`): its clocks stop.
+    freezes: Vec<baton_model::timeline::Freeze>,
     /// Its latest attempt's `$BATON_USAGE` (boxed: most steps write none), and
     /// whether that attempt still runs: a running attempt's usage is in the run's
     /// totals as far as the engine has read it, replaced by its end's (issue 43).
@@ -503,6 +505,7 @@ impl StepRt {
             marked: None,
             hold: None,
             history: Vec::new(),
+            freezes: Vec::new(),
             usage: None,
             revision: None,
         }

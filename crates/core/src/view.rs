@@ -212,6 +212,7 @@ impl Core {
             marked: s.marked.clone(),
             hold: self.hold_view(i),
             history: s.history.clone(),
+            freezes: s.freezes.clone(),
             usage: s.usage.as_deref().map(|(u, _)| *u),
             round: self.round_of(i),
         }
@@ -289,6 +290,21 @@ impl Core {
         })
     }
 
+    /// The step a budget gate stopped, by its state (issue 58 point 4): one already
+    /// running is frozen at the ceiling, not a "next step".
+    fn budget_step_words(&self, s: &str) -> String {
+        let i = self.step_index(s);
+        let frozen = i.is_some_and(|i| {
+            self.steps[i].state == StepState::Running
+                && self.steps[i].hold.as_ref().is_some_and(|h| h.frozen)
+        });
+        match i.map(|i| self.steps[i].state) {
+            _ if frozen => format!(" ({s} is frozen at the ceiling)"),
+            Some(st) if st.has_process() => format!(" ({s} is running)"),
+            _ => format!(" (next step: {s})"),
+        }
+    }
+
     /// The open budget gate as readers see it.
     fn budget_gate_view(&self, bg: &BudgetGate, now: Timestamp) -> GateView {
         let prompt = format!(
@@ -298,7 +314,7 @@ impl Core {
             bg.limit,
             bg.step
                 .as_ref()
-                .map(|s| format!(" (next step: {s})"))
+                .map(|s| self.budget_step_words(s))
                 .unwrap_or_default()
         );
         // The earlier of its own timeout and the run's: what happens then.

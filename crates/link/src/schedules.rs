@@ -46,7 +46,11 @@ impl Listed {
     /// run with the run's state, paused (by whom, why) or `no`.
     pub fn cells(&self, now: Timestamp, offset: chrono::FixedOffset) -> [String; 5] {
         let clean = baton_model::sanitize::for_terminal;
+        // A pause holds every slot: no next time (issue 58 point 4). A row's pause
+        // that is unproven may not hold: its next slot is still shown.
+        let held = self.row.paused.is_some() && self.unproven.is_none();
         let next = match self.next {
+            _ if held => "- (paused)".into(),
             Some(t) => format!(
                 "{} (in {})",
                 t.wall(now, offset),

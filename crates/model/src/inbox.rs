@@ -230,9 +230,18 @@ fn gate_waiting(view: &RunView, g: &GateView, me: &str) -> Option<Waiting> {
     Some(w)
 }
 
-/// A held step, if it can be released.
+/// A held step, if it can be released. A step frozen at a budget's ceiling while the
+/// budget gate is open is that gate's item: a raise releases it, so it is listed once,
+/// as the budget (issue 58 point 4: one row per thing to decide).
 fn held_waiting(view: &RunView, s: &StepView) -> Option<Waiting> {
     let h = s.hold.as_ref().filter(|_| s.actions.release)?;
+    let budget_open = view
+        .gates
+        .iter()
+        .any(|g| g.step.is_none() && g.actions.raise_budget);
+    if h.budget && budget_open {
+        return None;
+    }
     let run = &view.run_id;
     let mut prompt = format!("held by {}: {}", h.by, h.reason);
     if h.frozen {

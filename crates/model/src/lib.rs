@@ -49,7 +49,7 @@ pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{
     Actions, AttemptJob, Eta, GateView, InputView, JOB_RUNNING, JobTimes, JobView, ProbeView,
-    Progress, RunSummary, RunView, SharedRuns, StepView, pool_wait, queued_pool_wait,
+    Progress, RunSummary, RunView, SharedRuns, StepView, TimeoutDue, pool_wait, queued_pool_wait,
 };
 
 /// The file one attempt of a step writes its output to, in its run's log directory

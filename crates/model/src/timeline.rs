@@ -16,6 +16,24 @@ pub struct Transition {
     pub at: Timestamp,
 }
 
+/// A span a running attempt was frozen (`baton hold`, `P`, or the engine at a budget's
+/// ceiling: its process group stopped, its timeout's clock with it), from its
+/// `step_held` to its `step_released` (`to` is `None` while it still is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freeze {
+    pub attempt: u32,
+    pub from: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Timestamp>,
+}
+
+impl Freeze {
+    /// How long it was frozen up to `now` (a freeze still on counts to `now`).
+    pub fn length(&self, now: Timestamp) -> std::time::Duration {
+        self.to.unwrap_or(now).max(self.from).since(self.from)
+    }
+}
+
 /// What a step was doing over a span of time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SegmentKind {

@@ -77,6 +77,14 @@ pub struct ForkLink {
     pub step: String,
 }
 
+/// When a running attempt's timeout fires ([`StepView::timeout_due`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutDue {
+    At(Timestamp),
+    /// Frozen: its clock stopped with this much left.
+    Stopped(Duration),
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepView {
     pub id: String,
@@ -187,6 +195,10 @@ pub struct StepView {
     /// console's Timeline tab reads it (`model::timeline::segments`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<super::timeline::Transition>,
+    /// Every span an attempt of it was frozen, oldest first (the console stops its
+    /// clocks and draws these apart on the Timeline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freezes: Vec<super::timeline::Freeze>,
 }
 
 /// A step's state as an operator set it by hand (`baton mark`): who, why and when.
@@ -593,6 +605,40 @@ impl StepView {
     /// How long the step ran ([`history::step_duration`], as `show` says it).
     pub fn duration(&self, now: Timestamp) -> Option<Duration> {
         history::step_duration(self.state, self.started_at, self.duration_ms, now)
+    }
+
+    /// A running attempt frozen now (`baton hold`, `P`, a budget's ceiling): its
+    /// process group is stopped, and with it its clocks.
+    pub fn is_frozen(&self) -> bool {
+        self.state == StepState::Running && self.hold.as_ref().is_some_and(|h| h.frozen)
+    }
+
+    /// How long the latest attempt has been frozen so far, every freeze of it summed.
+    pub fn frozen_for(&self, now: Timestamp) -> Duration {
+        self.freezes
+            .iter()
+            .filter(|f| f.attempt == self.attempts)
+            .map(|f| f.length(now))
+            .sum()
+    }
+
+    /// A running attempt's timeout as the engine keeps it: it fires at its start plus
+    /// its `timeout` plus every span it was frozen (the engine stops the timer at a
+    /// freeze and sets it again, with what was left, at the release:
+    /// `core::decide::hold`). While frozen, what is left of it, not a time.
+    pub fn timeout_due(&self, now: Timestamp) -> Option<TimeoutDue> {
+        let limit = Duration::from_millis(self.timeout_ms?);
+        let start = self.started_at?;
+        if self.state != StepState::Running || self.finished_at.is_some() {
+            return None;
+        }
+        let frozen = self.frozen_for(now);
+        Some(if self.is_frozen() {
+            let ran = now.since(start).saturating_sub(frozen);
+            TimeoutDue::Stopped(limit.saturating_sub(ran))
+        } else {
+            TimeoutDue::At(start.add(limit + frozen))
+        })
     }
 
     /// Queue time and run time of the latest attempt's job, apart. The attempt starts

@@ -4,6 +4,7 @@ mod edit_dialog;
 mod fanned;
 mod filters;
 mod log_times;
+mod looks;
 mod marked;
 mod render;
 mod render_fork;

@@ -2,9 +2,9 @@
 use super::actions::{Action, Request};
 use super::log::open_log;
 use super::state::UiState;
-use super::update::{move_sel, retry, send, toast};
+use super::update::{move_sel, retry, toast};
 use crate::layout::DagLayout;
-use baton_model::{Command, RunView};
+use baton_model::RunView;
 
 /// Whether a step passes the DAG's filter (`app::filter`, the one syntax of every list).
 pub(crate) fn matches_filter(step: &baton_model::StepView, filter: &str) -> bool {
@@ -107,35 +107,18 @@ pub(super) fn graph_move(l: &DagLayout, from: usize, action: &Action) -> usize {
     found.unwrap_or(from)
 }
 
-/// `P` on a step: hold it (a running one is frozen) or, held, release it; recorded
-/// under the console's account with the console's reason, as its cancel is.
+/// `P` on a step: hold it (a running one is frozen) or, held, release it, with the
+/// reason typed in its dialog (`app::hold`), under the console's account.
 fn hold_step(ui: &mut UiState, view: &RunView, i: usize) -> Vec<Request> {
     let s = &view.steps[i];
-    let (steps, operator) = (vec![s.id.clone()], ui.operator.clone());
-    let (command, what) = if s.actions.release {
-        let reason = "released from the console".to_string();
-        let c = Command::Release {
-            steps,
-            operator,
-            reason,
-        };
-        (c, format!("release {}", s.id))
-    } else if s.actions.hold {
-        let c = Command::Hold {
-            steps,
-            operator,
-            reason: "held from the console".into(),
-            until: None,
-            freeze: false,
-        };
-        (c, format!("hold {}", s.id))
+    if s.actions.release || s.actions.hold {
+        super::hold::ask(ui, super::hold::HoldDialog::step(s, s.actions.release))
     } else {
         toast(
             ui,
             format!("✘ {} is {}: it cannot be held now", s.id, s.state),
             false,
         );
-        return Vec::new();
-    };
-    send(ui, None, command, &what)
+        Vec::new()
+    }
 }

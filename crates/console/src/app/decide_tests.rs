@@ -165,3 +165,39 @@ fn b_opens_the_feedback_dialog_and_sends_a_push_back() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Issue 58 point 2: a typed input's error shows under its field as it is typed, in the
+/// engine's words, and goes once the value fits.
+#[test]
+fn a_typed_inputs_error_shows_under_its_field_as_it_is_typed() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut v = fixtures::release();
+    v.gates[0].inputs = vec![baton_model::InputView {
+        name: "replicas".into(),
+        ty: "int".into(),
+        values: Vec::new(),
+        required: true,
+        default: None,
+        pattern: None,
+        description: None,
+    }];
+    let mut ui = UiState::new("carol");
+    update(&mut ui, &v, Action::GoTab(Tab::Approvals));
+    update(&mut ui, &v, Action::Approve);
+    let key = |ui: &mut UiState, c: char| {
+        let k = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        update(ui, &v, Action::Key(k));
+    };
+    let error = |ui: &UiState| match &ui.dialog {
+        Some(Dialog::Gate(d)) => d.fields[0].error.clone(),
+        other => panic!("{other:?}"),
+    };
+    key(&mut ui, '3');
+    assert_eq!(error(&ui), None);
+    key(&mut ui, 'x');
+    let e = error(&ui).expect("an error under the field");
+    assert!(e.contains("replicas") && e.contains("3x"), "{e}");
+    let k = KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE);
+    update(&mut ui, &v, Action::Key(k));
+    assert_eq!(error(&ui), None);
+}

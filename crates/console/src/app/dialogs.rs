@@ -21,6 +21,8 @@ pub struct GateDialog {
     /// The run the gate is in, when not the run on screen (the Waiting tab).
     pub run_id: Option<String>,
     pub step_id: String,
+    /// What the title names, when not the step: an ask's question (issue 58 point 3).
+    pub subject: Option<String>,
     pub reason: TextArea<'static>,
     /// Shown under the reason box (e.g. "a reason is required to reject").
     pub error: Option<String>,
@@ -56,6 +58,7 @@ impl GateDialog {
             decision,
             run_id,
             step_id: step_id.to_string(),
+            subject: None,
             reason: new_reason_box(decision),
             error: None,
             fields,
@@ -158,7 +161,28 @@ impl InputField {
             ("bool" | "enum", None) => {}
             _ => edit_line(&mut self.value, k),
         }
-        self.error = None;
+        // Said under the field as it is typed, not after the review (issue 58 point 2).
+        self.error = self.check();
+    }
+
+    /// What is wrong with the value as typed, in the words `baton approve` prints: the
+    /// core's own check (`workflow::resolve_values`, the gate's pattern as the engine
+    /// matches it). `None` when it fits, or is empty (its default, or the engine's
+    /// "required", stands: nothing typed is no mistake yet).
+    fn check(&self) -> Option<String> {
+        let given: Vec<(String, String)> = self.given().into_iter().collect();
+        if given.is_empty() {
+            return None;
+        }
+        let mut spec = baton_workflow::spec_of_input(&self.input).ok()?;
+        spec.pattern = match &self.input.pattern {
+            Some(p) => Some(regex::Regex::new(p).ok()?),
+            None => None,
+        };
+        let values = baton_workflow::Values::Inputs;
+        baton_workflow::resolve_values(&[spec], &given, values)
+            .err()
+            .map(|problems| problems.join("; "))
     }
 
     /// A string, an int or a list: typed (or edited in the editor), not picked.
@@ -249,6 +273,10 @@ impl Dialog {
                 d.error = Some(text);
             }
             Dialog::Schedule(d) => d.error = Some(text),
+            Dialog::Hold(d) => {
+                d.confirming = false;
+                d.error = Some(text);
+            }
             Dialog::Confirm(_) | Dialog::Refused(_) => {}
         }
     }
@@ -263,6 +291,8 @@ pub enum Dialog {
     Mark(Box<super::mark::MarkDialog>),
     /// Pause, resume or trigger a schedule (`app::schedules`).
     Schedule(Box<super::schedules::ScheduleDialog>),
+    /// Hold or release a step or a run (`app::hold`).
+    Hold(Box<super::hold::HoldDialog>),
     /// An action that cannot be done now, and why: held on screen until Esc or Enter,
     /// so that a reason typed after it goes nowhere instead of running as keys.
     Refused(String),

@@ -2,9 +2,9 @@
 use super::actions::{Action, Request, Tab};
 use super::dialogs::{ConfirmDialog, ConfirmWhat, Dialog};
 use super::state::UiState;
-use super::update::{move_sel, send, toast};
+use super::update::{move_sel, toast};
 use baton_model::RunView;
-use baton_model::{Command, RunState, RunSummary, Timestamp};
+use baton_model::{RunState, RunSummary, Timestamp};
 
 /// How the Runs tab orders the store's runs (`s` cycles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,27 +168,9 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
             // The run on screen says what it takes; another is asked to hold, and its
             // engine's refusal says why not.
             let release = r.id == view.run_id && view.actions.release && !view.actions.hold;
-            let operator = ui.operator.clone();
             let short = short_id(&r.id, &ui.run_ids).to_string();
-            let (command, what) = if release {
-                let reason = "released from the console".to_string();
-                let c = Command::Release {
-                    steps: Vec::new(),
-                    operator,
-                    reason,
-                };
-                (c, format!("release run {short}"))
-            } else {
-                let c = Command::Hold {
-                    steps: Vec::new(),
-                    operator,
-                    reason: "held from the console".into(),
-                    until: None,
-                    freeze: false,
-                };
-                (c, format!("hold run {short}"))
-            };
-            return send(ui, Some(r.id), command, &what);
+            let d = super::hold::HoldDialog::run(&r.id, &short, release);
+            return super::hold::ask(ui, d);
         }
         (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
             let short = short_id(&r.id, &ui.run_ids).to_string();

@@ -169,6 +169,7 @@ impl UiState {
             (Some(Dialog::Refused(_)), _, _) => Context::Refused,
             (Some(Dialog::Mark(_)), _, _) => Context::MarkDialog,
             (Some(Dialog::Schedule(_)), _, _) => Context::ScheduleDialog,
+            (Some(Dialog::Hold(_)), _, _) => Context::HoldDialog,
             (None, Some(Overlay::Help), _) if self.filter_editing => Context::FilterInput,
             (None, Some(Overlay::Help), _) => Context::Help,
             (None, Some(_), _) => Context::Overlay,

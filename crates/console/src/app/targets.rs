@@ -139,6 +139,40 @@ pub(crate) fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<
     }
 }
 
+/// The footer's word for `action` in `ctx` where what is selected changes what the key
+/// does: `P` on a held or frozen step, or a run with holds only, releases; in the quit
+/// dialog `y` interrupts, `d` detaches and `n` stays (its buttons' words).
+pub(crate) fn hint_word(
+    ui: &UiState,
+    view: &RunView,
+    ctx: Context,
+    action: &Action,
+) -> Option<&'static str> {
+    if ctx == Context::Confirm && quitting(ui) {
+        return match action {
+            Action::Yes => Some("interrupt"),
+            Action::Detach => Some("detach"),
+            Action::No => Some("stay"),
+            _ => None,
+        };
+    }
+    let releases = match (action, ctx) {
+        (Action::Hold, Context::Tab(Tab::Dag)) => {
+            target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.release)
+        }
+        (Action::Hold, Context::Tab(Tab::Runs)) => ui
+            .selected_run(ui.store_clock(view))
+            .is_some_and(|r| r.id == view.run_id && view.actions.release && !view.actions.hold),
+        _ => false,
+    };
+    releases.then_some("release")
+}
+
+/// The quit dialog is open (three buttons: Stay, Detach, Interrupt).
+fn quitting(ui: &UiState) -> bool {
+    matches!(&ui.dialog, Some(super::dialogs::Dialog::Confirm(d)) if d.what == super::dialogs::ConfirmWhat::Quit)
+}
+
 /// Whether `action` in `ctx` would do something now: commands only where the view says
 /// the engine accepts them. The footer and the help offer only these keys.
 pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> bool {
@@ -181,12 +215,14 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
                 a.hold || a.release
             })
         }
+        // Only the quit dialog has a Detach button.
+        Action::Detach => quitting(ui),
         // A hint only: what a fork does, or why not, is the core's answer to `F`.
         Action::Fork => target_step(ui, view, ctx).is_some() && view.state.is_final(),
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
         Action::CancelRun => view.actions.cancel,
         // A hint only: what runs again, or why nothing, is the core's answer to `f`.
-        Action::RetryFailed if ctx == Context::Dag => view
+        Action::RetryFailed if ctx == Context::Tab(Tab::Dag) => view
             .steps
             .iter()
             .any(|s| matches!(s.state, StepState::Failed | StepState::Cancelled)),

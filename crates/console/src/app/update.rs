@@ -191,6 +191,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::Confirm => confirm_dialog(ui, action),
         Context::MarkDialog => super::mark::mark_dialog(ui, action),
         Context::ScheduleDialog => super::schedules::schedule_dialog(ui, action),
+        Context::HoldDialog => super::hold::hold_dialog(ui, action),
         Context::Help => {
             super::help::help(ui, view, action);
             Vec::new()

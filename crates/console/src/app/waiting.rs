@@ -84,7 +84,11 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             // An ask's answer goes to the ask (the service tells it by its id), not to
             // a run's engine.
             let target = w.ask.clone().unwrap_or_else(|| w.run_id.clone());
-            let d = GateDialog::new(decision, Some(target), &w.step, &w.inputs);
+            let mut d = GateDialog::new(decision, Some(target), &w.step, &w.inputs);
+            if w.kind == WaitKind::Ask {
+                // An ask is a person's question: the dialog is titled by it.
+                d.subject = Some(baton_model::sanitize::one_line(&w.prompt));
+            }
             ui.dialog = Some(Dialog::Gate(Box::new(d)));
         }
         Action::Approve if w.kind == WaitKind::Budget => {
@@ -104,13 +108,11 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             ui.dialog = Some(Dialog::Gate(Box::new(d)));
         }
         Action::Hold if w.kind == WaitKind::Held => {
-            let command = baton_model::Command::Release {
-                steps: vec![w.step.clone()],
-                operator: ui.operator.clone(),
-                reason: "released from the console".into(),
-            };
-            let what = format!("release {}", w.step);
-            return super::update::send(ui, Some(w.run_id.clone()), command, &what);
+            let mut d = super::hold::HoldDialog::run(&w.run_id, &w.step, true);
+            d.steps = vec![w.step.clone()];
+            d.target = w.step.clone();
+            d.effect = format!("Release {} of run {}: it goes on.", w.step, w.workflow);
+            return super::hold::ask(ui, d);
         }
         Action::Mark if w.kind == WaitKind::Mark => {
             ui.dialog = Some(Dialog::Mark(Box::new(MarkDialog::new(
@@ -139,7 +141,10 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
 pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
     let w = ui.selected_waiting();
     match action {
-        Action::Approve => w.is_some_and(|w| w.kind != WaitKind::Mark && w.mine),
+        // A held step waits on a release (`P`), a stopped one on a mark (`m`).
+        Action::Approve => w.is_some_and(|w| {
+            matches!(w.kind, WaitKind::Gate | WaitKind::Ask | WaitKind::Budget) && w.mine
+        }),
         Action::Reject => w.is_some_and(|w| {
             matches!(w.kind, WaitKind::Gate | WaitKind::Ask)
                 || (w.kind == WaitKind::Budget && w.mine)

@@ -144,3 +144,31 @@ fn an_unsigned_ask_and_a_signed_gate_open_their_dialogs() {
         ui.dialog
     );
 }
+
+/// Issue 58 point 4: a step frozen at the budget's ceiling while the budget gate is
+/// open is one thing to decide, the budget (a raise releases it): one Waiting row for
+/// it, not a budget row and a held row.
+#[test]
+fn a_step_frozen_at_the_budget_is_one_row_the_budgets() {
+    let mut v = fixtures::budget_exhausted();
+    let g = v.gates.iter_mut().find(|g| g.step.is_none()).unwrap();
+    g.actions.raise_budget = true;
+    let s = v.steps.iter_mut().find(|s| s.id == "package").unwrap();
+    s.hold = Some(Box::new(baton_model::view::HoldView {
+        by: "engine".into(),
+        reason: "budget ceiling".into(),
+        at: v.now,
+        until: None,
+        frozen: true,
+        exhausted: false,
+        budget: true,
+    }));
+    s.actions.release = true;
+    let items = baton_model::inbox::waiting(&v, "carol");
+    let kinds: Vec<WaitKind> = items
+        .iter()
+        .filter(|w| w.kind != WaitKind::Gate)
+        .map(|w| w.kind)
+        .collect();
+    assert_eq!(kinds, [WaitKind::Budget], "{items:#?}");
+}

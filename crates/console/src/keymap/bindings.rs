@@ -505,6 +505,15 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
+        HoldDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "record it (asks once more)",
+        true
+    ),
+    b!(HoldDialog, [code(Esc)], "Esc", Action::Back, "back", true),
+    b!(
         MarkDialog,
         [code(Enter)],
         "Enter",

@@ -45,6 +45,8 @@ pub enum Context {
     MarkDialog,
     /// Pause, resume or trigger a schedule: reason, confirm.
     ScheduleDialog,
+    /// Hold or release a step or a run: reason, confirm.
+    HoldDialog,
     /// An action refused before its dialog opened, held until Esc: it takes every key,
     /// so a reason typed on runs as none.
     Refused,
@@ -69,6 +71,7 @@ impl Context {
                 | Context::BudgetDialog
                 | Context::MarkDialog
                 | Context::ScheduleDialog
+                | Context::HoldDialog
                 | Context::Refused
                 | Context::Confirm
                 | Context::Help
@@ -87,6 +90,7 @@ impl Context {
                 | Context::BudgetDialog
                 | Context::MarkDialog
                 | Context::ScheduleDialog
+                | Context::HoldDialog
                 | Context::Refused
         )
     }
@@ -103,6 +107,7 @@ impl Context {
             Context::BudgetDialog => "Raise the budget dialog",
             Context::MarkDialog => "Mark dialog",
             Context::ScheduleDialog => "Schedule dialog",
+            Context::HoldDialog => "Hold / release dialog",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
             Context::Help => "Help (?)",
@@ -373,6 +378,7 @@ pub(crate) fn help_order() -> Vec<Context> {
         Context::BudgetDialog,
         Context::MarkDialog,
         Context::ScheduleDialog,
+        Context::HoldDialog,
         Context::Refused,
         Context::Confirm,
         Context::FilterInput,

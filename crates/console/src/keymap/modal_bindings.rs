@@ -300,7 +300,7 @@ pub(super) static MODAL: &[Binding] = &[
         "d",
         Action::Detach,
         "quit: hand the runs to a background engine",
-        false
+        true
     ),
     b!(
         Confirm,

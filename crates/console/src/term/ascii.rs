@@ -32,6 +32,8 @@ pub(crate) fn symbol(s: &str) -> &'static str {
         '↺' => "{",
         '‼' => "X",
         '≡' => "*",
+        '⇐' => "R",
+        '❄' => "F",
         '●' | '◆' => "*",
         '⏱' => "t",
         // Arrows (footer keys, graph, log).
@@ -113,9 +115,16 @@ mod tests {
                 .all(|g| g.is_ascii() && g.len() == 1 && *g != "?"),
             "{seen:?}"
         );
+        // The looks beyond a state (`views::common::step_glyph`): cached, reused, frozen.
+        let looks = [
+            crate::views::common::CACHED_GLYPH,
+            crate::views::common::REUSED_GLYPH,
+            crate::views::common::FROZEN_GLYPH,
+        ];
+        seen.extend(looks.iter().map(|g| symbol(g)));
         seen.sort();
         seen.dedup();
-        assert_eq!(seen.len(), StepState::ALL.len(), "{seen:?}");
+        assert_eq!(seen.len(), StepState::ALL.len() + looks.len(), "{seen:?}");
     }
 
     #[test]

@@ -223,7 +223,7 @@ pub(crate) fn gate_lines<'a>(
     }
     asks_lines(g, body, theme, &mut lines);
     approvers_lines(g, theme, &mut lines);
-    lines.push(time_line(g, now, ui, theme));
+    lines.push(time_line(g, (now, view.engine_gone_at), ui, theme));
     // The gate's rules: none held when it opened, so a person decides.
     for (k, rule) in g.auto.iter().enumerate() {
         for (n, l) in wrap_text(rule, body).into_iter().enumerate() {
@@ -330,12 +330,24 @@ fn approvers_lines<'a>(g: &GateView, theme: &Theme, lines: &mut Vec<Line<'a>>) {
     }
 }
 
-/// When the gate opened, the time left and what happens then.
-fn time_line<'a>(g: &GateView, now: Timestamp, ui: &UiState, theme: &Theme) -> Line<'a> {
-    let mut t = vec![styled(
-        format!("opened {}", when(ui, g.opened_at, now)),
-        theme.base,
-    )];
+/// When the gate opened, the time left and what happens then. On a run whose engine
+/// is gone (`gone`), the clock stopped there: the opening is said as the record has it,
+/// a wall-clock time, not as an age on the stopped clock ("0ms ago").
+fn time_line<'a>(
+    g: &GateView,
+    (now, gone): (Timestamp, Option<Timestamp>),
+    ui: &UiState,
+    theme: &Theme,
+) -> Line<'a> {
+    let opened = match gone {
+        Some(gone) => format!(
+            "opened {}, no engine since {}",
+            ui.wall(g.opened_at, now),
+            ui.wall(gone, now)
+        ),
+        None => format!("opened {}", when(ui, g.opened_at, now)),
+    };
+    let mut t = vec![styled(opened, theme.base)];
     if g.deadline.is_some() {
         t.push(styled(
             format!(" · {} · then {}", time_left(g, now, ui), g.on_timeout),

@@ -21,17 +21,72 @@ fn width(s: &str) -> usize {
     }
 }
 
-/// A step's glyph: its state's, but `≡` for a success the cache answered (no process ran).
+/// A step's glyph: its state's, but `❄` for a running attempt frozen (`P`, `baton
+/// hold`, a budget's ceiling), `≡` for a success the cache answered and `⇐` for one a
+/// fork reused from its old run (no process ran for either).
 pub(crate) fn step_glyph(s: &baton_model::StepView) -> &'static str {
-    if s.state == baton_model::StepState::Succeeded && s.cached_from.is_some() {
-        CACHED_GLYPH
-    } else {
-        s.state.glyph()
+    match look(s) {
+        Look::Frozen => FROZEN_GLYPH,
+        Look::Cached => CACHED_GLYPH,
+        Look::Reused => REUSED_GLYPH,
+        Look::State => s.state.glyph(),
     }
+}
+
+/// A step's state in a word, as its glyph tells it: `frozen` for a frozen running
+/// attempt, `reused` for a fork's reused success, else its state's name.
+pub(crate) fn step_word(s: &baton_model::StepView) -> &'static str {
+    match look(s) {
+        Look::Frozen => "frozen",
+        Look::Reused => "reused",
+        Look::Cached | Look::State => s.state.as_str(),
+    }
+}
+
+/// A step's colour: a frozen attempt takes a held step's (it waits on a person), not
+/// a running one's.
+pub(crate) fn step_style(s: &baton_model::StepView, theme: &Theme) -> Style {
+    match look(s) {
+        Look::Frozen => theme.state(baton_model::StepState::Held),
+        Look::Cached | Look::Reused | Look::State => theme.state(s.state),
+    }
+}
+
+/// How a step is drawn beyond its state (the one place that decides it).
+enum Look {
+    Frozen,
+    Cached,
+    Reused,
+    State,
+}
+
+fn look(s: &baton_model::StepView) -> Look {
+    use baton_model::StepState;
+    if s.is_frozen() {
+        Look::Frozen
+    } else if s.state == StepState::Succeeded && s.cached_from.is_some() {
+        Look::Cached
+    } else if s.state == StepState::Succeeded && s.reused_from.is_some() {
+        Look::Reused
+    } else {
+        Look::State
+    }
+}
+
+/// A step's run time as the console shows it: its latest attempt's ([`StepView::duration`],
+/// as `show` says it) less the time it was frozen, whose clocks stop with its processes.
+///
+/// [`StepView::duration`]: baton_model::StepView::duration
+pub(crate) fn run_time(s: &baton_model::StepView, now: Timestamp) -> Option<std::time::Duration> {
+    s.duration(now).map(|d| d.saturating_sub(s.frozen_for(now)))
 }
 
 /// The glyph of a cached success (single column wide, like every state glyph).
 pub(crate) const CACHED_GLYPH: &str = "≡";
+/// The glyph of a fork's reused success.
+pub(crate) const REUSED_GLYPH: &str = "⇐";
+/// The glyph of a frozen running attempt.
+pub(crate) const FROZEN_GLYPH: &str = "❄";
 
 /// `1 line`, `2 lines`: a count with its noun in the right number.
 pub fn count(n: usize, one: &str, many: &str) -> String {

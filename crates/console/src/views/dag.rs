@@ -124,7 +124,7 @@ pub(crate) fn render(
 }
 
 fn step_duration(s: &StepView, view: &RunView, ui: &UiState) -> String {
-    s.duration(ui.clock(view))
+    crate::views::common::run_time(s, ui.clock(view))
         .map(baton_model::time::human_duration)
         .unwrap_or_default()
 }
@@ -163,12 +163,12 @@ fn render_list(canvas: Canvas, view: &RunView, ui: &UiState, focus: Option<usize
     for (r, &i) in vis.iter().skip(top).take(rows).enumerate() {
         let s = &view.steps[i];
         let y = area.y + 1 + r as u16;
-        let st = theme.state(s.state);
+        let st = crate::views::common::step_style(s, theme);
         let selected = Some(i) == focus;
         let line = format!(
             "{} {} {} {:>5} {:>8}  {}",
             crate::views::common::step_glyph(s),
-            pad(s.state.as_str(), 17),
+            pad(crate::views::common::step_word(s), 17),
             pad(&super::fan::list_id(view, i), id_w),
             if s.fan.is_some() {
                 String::new()
@@ -208,7 +208,7 @@ fn render_list(canvas: Canvas, view: &RunView, ui: &UiState, focus: Option<usize
             buf.set_stringn(
                 area.x + 2,
                 y,
-                s.state.as_str(),
+                crate::views::common::step_word(s),
                 (area.width as usize).saturating_sub(2),
                 st,
             );
@@ -354,7 +354,10 @@ fn render_overview(
             let viewport = in_view(l, r);
             let (ch, mut style) = match slot.step.and_then(|i| view.steps.get(i).map(|s| (i, s))) {
                 Some((i, _)) if Some(i) == focus_node => ("◆", theme.selection),
-                Some((_, s)) => (crate::views::common::step_glyph(s), theme.state(s.state)),
+                Some((_, s)) => (
+                    crate::views::common::step_glyph(s),
+                    crate::views::common::step_style(s, theme),
+                ),
                 None => (" ", theme.base),
             };
             if viewport {
@@ -475,7 +478,7 @@ fn render_graph(
                 continue;
             };
             let (i, s) = step;
-            let mut style = theme.state(s.state);
+            let mut style = crate::views::common::step_style(s, theme);
             if filtering && !rows_match(view, i, &ui.filter) {
                 style = theme.dim;
             }

@@ -1,6 +1,6 @@
-//! The mark dialog and the held refusal (issue 28 point 2).
+//! The mark dialog, the hold / release dialog and the held refusal (issue 28 point 2).
 use super::common::{centered, panel, styled, wrap_text};
-use crate::app::MarkDialog;
+use crate::app::{HoldDialog, MarkDialog};
 use crate::keymap::{Context, Keymap};
 use crate::theme::Theme;
 use ratatui::Frame;
@@ -87,6 +87,79 @@ pub(crate) fn mark(frame: &mut Frame, area: Rect, d: &MarkDialog, theme: &Theme,
         theme.warning.add_modifier(Modifier::BOLD),
     );
     boxed(frame, area, Line::from(title), lines, theme);
+}
+
+/// The hold / release dialog: what it does, the reason, and the confirm.
+pub(crate) fn hold(
+    frame: &mut Frame,
+    area: Rect,
+    d: &HoldDialog,
+    operator: &str,
+    theme: &Theme,
+    keys: &Keymap,
+) {
+    let width = area.width.saturating_sub(8).min(66) as usize;
+    let verb = if d.release { "Release" } else { "Hold" };
+    let confirm = d.confirming.then(|| {
+        format!(
+            "{verb} {}? Enter again to record it, Esc to change it.",
+            d.target
+        )
+    });
+    let said = Reasoned {
+        what: &d.effect,
+        operator,
+        reason: &d.reason,
+        error: d.error.as_deref(),
+        confirm: confirm.as_deref(),
+    };
+    let mut lines = reasoned_lines(&said, width, theme);
+    lines.push(hints(keys, Context::HoldDialog, theme));
+    let title = styled(
+        format!(
+            " {} {} ",
+            if d.release { "Release" } else { "Hold" },
+            d.target
+        ),
+        theme.warning.add_modifier(Modifier::BOLD),
+    );
+    boxed(frame, area, Line::from(title), lines, theme);
+}
+
+/// A decision's dialog that takes a reason and a confirm (a schedule's pause, a hold):
+/// what it does, who records it, the reason typed, its error, the confirm's question.
+pub(super) struct Reasoned<'a> {
+    pub what: &'a str,
+    pub operator: &'a str,
+    pub reason: &'a str,
+    pub error: Option<&'a str>,
+    pub confirm: Option<&'a str>,
+}
+
+/// The lines of a [`Reasoned`] dialog, `width` columns wide, above its keys.
+pub(super) fn reasoned_lines<'a>(d: &Reasoned<'_>, width: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines: Vec<Line> = wrap_text(d.what, width)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.base)))
+        .collect();
+    lines.push(Line::from(styled(
+        format!(
+            "Recorded on the audit chain as {} (your OS account).",
+            d.operator
+        ),
+        theme.dim,
+    )));
+    lines.push(Line::from(vec![
+        styled("reason  ", theme.dim),
+        styled(format!("{}▏", d.reason), theme.base),
+    ]));
+    if let Some(e) = d.error {
+        lines.push(Line::from(styled(format!("✘ {e}"), theme.error)));
+    }
+    for l in d.confirm.map(|c| wrap_text(c, width)).unwrap_or_default() {
+        lines.push(Line::from(styled(l, theme.warning)));
+    }
+    lines
 }
 
 pub(crate) fn refused(frame: &mut Frame, area: Rect, text: &str, theme: &Theme) {

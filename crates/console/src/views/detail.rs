@@ -1,6 +1,6 @@
 //! Detail pane of the focused step: state, attempts, timings, outputs, error with its
 //! suggestion, and the live log tail (sanitised).
-use super::common::{dur, fit, in_run, kv, panel, styled, wrap_text};
+use super::common::{dur, fit, in_run, kv, panel, styled, text_width, wrap_text};
 use crate::app::UiState;
 use crate::output::log_line;
 use crate::theme::Theme;
@@ -30,7 +30,10 @@ pub(crate) fn render(
     let block = panel(
         Line::from(vec![
             styled(" ", theme.title),
-            styled(crate::views::common::step_glyph(s), theme.state(s.state)),
+            styled(
+                crate::views::common::step_glyph(s),
+                crate::views::common::step_style(s, theme),
+            ),
             styled(format!(" {} ", s.id), theme.title),
         ]),
         theme,
@@ -85,7 +88,16 @@ pub(crate) fn step_lines<'a>(
     story_lines(s, w, theme, &mut lines);
     let room = w.saturating_sub(LW).max(8);
     let timing = timing(view, ui, s, now);
-    lines.push(kv("time", LW, styled(timing, theme.base), theme));
+    // Wrapped only when too wide (a wrap would close the gaps that part its figures).
+    let parts = if text_width(&timing) <= room {
+        vec![timing]
+    } else {
+        wrap_text(&timing, room)
+    };
+    for (k, part) in parts.into_iter().enumerate() {
+        let label = if k == 0 { "time" } else { "" };
+        lines.push(kv(label, LW, styled(part, theme.base), theme));
+    }
     if let Some(l) = timeout_line(s, ui, now) {
         // Wrapped, never cut: the pane beside the graph is narrow.
         for (k, part) in wrap_text(&l, room).into_iter().enumerate() {
@@ -172,8 +184,12 @@ pub(crate) fn step_lines<'a>(
 /// The step's state, attempt, exit code and signal.
 fn state_line<'a>(s: &StepView, theme: &Theme) -> Line<'a> {
     let mut state = vec![styled(
-        format!("{} {}", crate::views::common::step_glyph(s), s.state),
-        theme.state(s.state),
+        format!(
+            "{} {}",
+            crate::views::common::step_glyph(s),
+            crate::views::common::step_word(s)
+        ),
+        crate::views::common::step_style(s, theme),
     )];
     state.push(styled(
         match s.resumed_attempts() {
@@ -210,9 +226,10 @@ fn waiting_lines<'a>(
     theme: &Theme,
     lines: &mut Vec<Line<'a>>,
 ) {
+    // A hold is the story's `held` line, said once.
     if let Some(item) = baton_model::inbox::waiting(view, &ui.operator)
         .into_iter()
-        .find(|i| i.step == s.id)
+        .find(|i| i.step == s.id && i.kind != baton_model::inbox::WaitKind::Held)
     {
         for (k, l) in wrap_text(&item.prompt, w.saturating_sub(LW).max(10))
             .into_iter()
@@ -245,6 +262,13 @@ fn story_lines<'a>(s: &StepView, w: usize, theme: &Theme, lines: &mut Vec<Line<'
         lines.push(Line::from(vec![
             styled(format!("{:LW$}", "waits"), theme.dim),
             styled(baton_model::sanitize::for_terminal(w), theme.base),
+        ]));
+    }
+    if let Some(run) = s.reused_from.as_ref().filter(|_| s.cached_from.is_none()) {
+        // A fork kept its old run's outcome: no process ran in this run.
+        lines.push(Line::from(vec![
+            styled(format!("{:LW$}", "reused"), theme.dim),
+            styled(format!("from run {run}, not run again"), theme.base),
         ]));
     }
     if let Some(run) = &s.cached_from {
@@ -301,7 +325,7 @@ fn story_lines<'a>(s: &StepView, w: usize, theme: &Theme, lines: &mut Vec<Line<'
         // Held (`baton hold`, `P`): by whom, why, until when; frozen if it ran.
         let mut line = format!("by {}: {}", h.by, h.reason);
         if h.frozen {
-            line.push_str(" (frozen)");
+            line.push_str(" · frozen: its processes are stopped, its clocks too");
         }
         if let Some(u) = h.until {
             line.push_str(&format!(" until {}", u.to_rfc3339()));
@@ -323,8 +347,25 @@ fn story_lines<'a>(s: &StepView, w: usize, theme: &Theme, lines: &mut Vec<Line<'
 
 /// When it started and ended, or how long it has waited, run or been up.
 fn timing(view: &RunView, ui: &UiState, s: &StepView, now: Timestamp) -> String {
-    // The step's duration is `show`'s: its latest attempt's run time.
-    let took = s.duration(now).map(human_duration);
+    // The step's duration is `show`'s: its latest attempt's run time, less the time it
+    // was frozen (its clocks stop with its processes).
+    let frozen = s.frozen_for(now);
+    let took = crate::views::common::run_time(s, now).map(human_duration);
+    if s.is_frozen()
+        && let (Some(a), Some(h)) = (s.started_at, &s.hold)
+    {
+        return format!(
+            "{}  ran {} · frozen {}",
+            in_run(ui, view.started_at, a, now),
+            took.unwrap_or_default(),
+            human_duration(now.since(h.at))
+        );
+    }
+    let was_frozen = if frozen.is_zero() || s.state != StepState::Running {
+        String::new()
+    } else {
+        format!(" (and frozen {})", human_duration(frozen))
+    };
     match (s.started_at, s.finished_at) {
         (Some(a), Some(b)) => format!(
             "{} → {}{}",
@@ -334,7 +375,7 @@ fn timing(view: &RunView, ui: &UiState, s: &StepView, now: Timestamp) -> String 
         ),
         // A job still in the cluster's queue has not begun to run: its time is waiting.
         (Some(a), None) if s.state == StepState::Running => format!(
-            "{}  {} {}",
+            "{}  {} {}{was_frozen}",
             in_run(ui, view.started_at, a, now),
             if s.job_times(now).is_some_and(|t| t.ran.is_none()) {
                 "submitted, waiting for"
@@ -466,20 +507,26 @@ pub(crate) fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<L
 }
 
 /// A step's `timeout` and, while it runs, when it fires (issue 45 point 6): `10m00s ·
-/// fires at 14:03:22 (in 4m12s)`; the wall clock or `+12m` in the run as `t` says.
+/// fires at 14:03:22 (in 4m12s)`; the wall clock or `+12m` in the run as `t` says. The
+/// time is the engine's: moved on by every span the step was frozen; while frozen, the
+/// clock is stopped and says what is left.
 fn timeout_line(s: &StepView, ui: &UiState, now: Timestamp) -> Option<String> {
-    let t = std::time::Duration::from_millis(s.timeout_ms?);
-    let limit = human_duration(t);
-    match s.started_at {
-        Some(start) if s.state == StepState::Running && s.finished_at.is_none() => {
-            let fires = start.add(t);
+    let limit = human_duration(std::time::Duration::from_millis(s.timeout_ms?));
+    Some(match s.timeout_due(now) {
+        Some(baton_model::TimeoutDue::Stopped(left)) => {
+            format!(
+                "{limit} · stopped while frozen, {} left",
+                human_duration(left)
+            )
+        }
+        Some(baton_model::TimeoutDue::At(fires)) => {
             let when = ui.wall(fires, now);
-            Some(if fires > now {
+            if fires > now {
                 format!("{limit} · fires at {when} (in {})", dur(now, fires))
             } else {
                 format!("{limit} · fired at {when}")
-            })
+            }
         }
-        _ => Some(limit),
-    }
+        None => limit,
+    })
 }

@@ -68,11 +68,7 @@ pub(crate) fn gate(
     };
     let r = centered(area, w, want.min(area.height));
     frame.render_widget(Clear, r);
-    let (title, st) = match d.decision {
-        Decision::Approve => (format!(" Approve {} ", d.step_id), theme.ok),
-        Decision::Reject => (format!(" Reject {} ", d.step_id), theme.error),
-        Decision::PushBack => (format!(" Push back {} ", d.step_id), theme.warning),
-    };
+    let (title, st) = title(d, w as usize, theme);
     let block =
         panel(styled(title, st.add_modifier(Modifier::BOLD)), theme, true).style(theme.base);
     let inner = block.inner(r);
@@ -643,4 +639,18 @@ pub(crate) fn budget(frame: &mut Frame, area: Rect, ui: &UiState, d: &BudgetDial
     let inner = block.inner(r);
     frame.render_widget(block, r);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The decision dialog's title: the decision and what it is on, the step or an ask's
+/// question (issue 58 point 3).
+fn title(d: &GateDialog, w: usize, theme: &Theme) -> (String, ratatui::style::Style) {
+    let subject = match &d.subject {
+        Some(q) => format!("“{}”", fit(q, w.saturating_sub(16))),
+        None => d.step_id.clone(),
+    };
+    match d.decision {
+        Decision::Approve => (format!(" Approve {subject} "), theme.ok),
+        Decision::Reject => (format!(" Reject {subject} "), theme.error),
+        Decision::PushBack => (format!(" Push back {subject} "), theme.warning),
+    }
 }

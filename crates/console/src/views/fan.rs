@@ -110,21 +110,20 @@ pub(crate) fn instance_lines<'a>(
     let now = ui.clock(view);
     for &k in &picked {
         let inst = &view.steps[k];
-        let dur = inst
-            .duration(now)
+        let dur = super::common::run_time(inst, now)
             .map(baton_model::time::human_duration)
             .unwrap_or_default();
         let text = format!(
             "{} {} {} {:>7}  {}",
             super::common::step_glyph(inst),
             pad(&super::common::fit(&inst.id, id_w), id_w),
-            pad(inst.state.as_str(), 11),
+            pad(super::common::step_word(inst), 11),
             dur,
             inst.executor()
         );
         lines.push(Line::from(styled(
             super::common::fit(&text, w),
-            theme.state(inst.state),
+            super::common::step_style(inst, theme),
         )));
     }
     if f.counts.total > picked.len() {

@@ -123,7 +123,9 @@ fn identity_line<'a>(
     // The gates and errors are counted on the tab line (`Approvals (2)  Errors (3)`):
     // this line's room goes to engine-or-viewer and the budget.
     if let Some(b) = &view.budget {
-        budget_spans(&mut l1, b, area, narrow, theme);
+        // A run that ended (or whose engine is gone) spends nothing: no pace.
+        let live = !view.state.is_final() && view.state != RunState::Interrupted;
+        budget_spans(&mut l1, b, (area, live), narrow, theme);
     }
     // Which workflow text the run used (`baton diff` compares two), where it fits whole.
     if let Some(h) = &view.workflow_hash {
@@ -140,7 +142,7 @@ fn identity_line<'a>(
 fn budget_spans(
     l1: &mut Vec<Span<'_>>,
     b: &baton_model::view::BudgetView,
-    area: Rect,
+    (area, live): (Rect, bool),
     narrow: bool,
     theme: &Theme,
 ) {
@@ -161,8 +163,16 @@ fn budget_spans(
     // Whole figures or none: `5300/600` is never cut to `5300/6`, and a figure
     // left out is marked `…` (`h` shows them all).
     // Narrow: no label; each figure says what it is (`$`, `calls`, `tok`).
-    let label = if narrow { "  " } else { "  budget " };
-    let used: usize = l1.iter().map(|s| s.width()).sum::<usize>() + label.len();
+    // The whole budget before its label: where `budget ` would push a figure out, the
+    // figures go without it (each says what it is).
+    let before: usize = l1.iter().map(|s| s.width()).sum::<usize>();
+    let whole = |label: &str| before + label.len() + text_width(&parts.join(" · "));
+    let label = if narrow || whole("  budget ") > area.width as usize {
+        "  "
+    } else {
+        "  budget "
+    };
+    let used = before + label.len();
     let text = budget_text(&parts, if narrow { 1 } else { parts.len() }, |t| {
         used + text_width(t) <= area.width as usize
     });
@@ -178,7 +188,7 @@ fn budget_spans(
         l1.push(styled(label, theme.dim));
         l1.push(styled(text, if near { theme.warning } else { theme.base }));
         // The pace and the time left to the nearest ceiling, when there is room.
-        if let Some(pace) = pace_text(b) {
+        if let Some(pace) = pace_text(b).filter(|_| live) {
             let pace = format!(" · {pace}");
             let used: usize = l1.iter().map(|s| s.width()).sum();
             if used + text_width(&pace) <= area.width as usize {
@@ -476,13 +486,22 @@ pub(crate) fn footer(
     }
     let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
     let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
+    // A key whose deed follows the selection says that deed (`P release` on a held
+    // step, `y interrupt` in the quit dialog).
+    let ctx = ui.context();
+    let word = |label: &str| {
+        [Action::Hold, Action::Yes, Action::No, Action::Detach]
+            .iter()
+            .filter(|a| keys.label_of(ctx, a) == Some(label))
+            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
+    };
     let entries = keys
-        .hints(ui.context(), offered)
+        .hints(ctx, offered)
         .into_iter()
         .map(|(label, what)| Hint {
             keep: essential.contains(&Some(label)),
             keys: label.to_string(),
-            what,
+            what: word(label).map_or(what, str::to_string),
         })
         .collect();
     let mut hints = vec![Span::raw(" ")];

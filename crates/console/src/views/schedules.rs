@@ -303,31 +303,21 @@ pub(crate) fn dialog(
             d.target, d.target
         ),
     };
-    let mut lines: Vec<Line> = wrap_text(&what, width)
-        .into_iter()
-        .map(|l| Line::from(styled(l, theme.base)))
-        .collect();
-    lines.push(Line::from(styled(
-        format!("Recorded on the audit chain as {operator} (your OS account)."),
-        theme.dim,
-    )));
-    lines.push(Line::from(vec![
-        styled("reason  ", theme.dim),
-        styled(format!("{}▏", d.reason), theme.base),
-    ]));
-    if let Some(e) = &d.error {
-        lines.push(Line::from(styled(format!("✘ {e}"), theme.error)));
-    }
-    if d.confirming {
-        let ask = format!(
+    let confirm = d.confirming.then(|| {
+        format!(
             "{} {}? Enter again to record it, Esc to change it.",
             capital(d.act.verb()),
             d.target
-        );
-        for l in wrap_text(&ask, width) {
-            lines.push(Line::from(styled(l, theme.warning)));
-        }
-    }
+        )
+    });
+    let said = super::desk_dialogs::Reasoned {
+        what: &what,
+        operator,
+        reason: &d.reason,
+        error: d.error.as_deref(),
+        confirm: confirm.as_deref(),
+    };
+    let mut lines = super::desk_dialogs::reasoned_lines(&said, width, theme);
     lines.push(super::desk_dialogs::hints(
         keys,
         Context::ScheduleDialog,

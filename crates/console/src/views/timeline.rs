@@ -7,6 +7,7 @@ use super::common::{dur, fit, pad, panel, step_glyph, styled, text_width, window
 use crate::app::{Hit, Hits, UiState, shown_steps};
 use crate::theme::Theme;
 use crate::timeline::{self, Cell, Layout};
+use baton_model::time::human_duration;
 use baton_model::timeline::{AttemptEnd, SegmentKind, segments};
 use baton_model::{RunView, StepState, Timestamp};
 use ratatui::Frame;
@@ -88,7 +89,7 @@ pub(crate) fn render(
         let picked = Some(row.step) == focus;
         let id_style = if picked { theme.selection } else { theme.base };
         let mut spans = vec![
-            styled(step_glyph(s), theme.state(s.state)),
+            styled(step_glyph(s), super::common::step_style(s, theme)),
             styled(" ", id_style),
             styled(pad(&fit(&s.id, lw - 2), lw - 2), id_style),
             Span::raw(" "),
@@ -119,7 +120,7 @@ pub(crate) fn render(
     let detail = focus.map_or(String::new(), |f| spans_text(view, f, clock));
     frame.render_widget(
         Paragraph::new(vec![
-            legend(theme),
+            legend(theme, view.steps.iter().any(|s| !s.freezes.is_empty())),
             Line::from(styled(fit(&detail, inner_w), theme.base)),
         ])
         .style(theme.base),
@@ -137,18 +138,20 @@ fn cell_style(c: Cell, theme: &Theme) -> Style {
         Cell::Failed => theme.state(StepState::Failed),
         Cell::Succeeded => theme.state(StepState::Succeeded),
         Cell::Running => theme.state(StepState::Running),
+        Cell::Frozen => theme.state(StepState::Held),
     }
 }
 
 /// A bar as spans of equal cells; a running attempt's last cell is `▶`, its head,
-/// while an engine drives it (`live`): a gone engine's attempts grow no more.
+/// while an engine drives it (`live`) and it is not frozen: a gone engine's attempts
+/// grow no more, nor do frozen ones.
 fn bar_spans(cells: &[Cell], live: bool, theme: &Theme) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     let mut k = 0;
     while k < cells.len() {
         let c = cells[k];
         let n = cells[k..].iter().take_while(|x| **x == c).count();
-        let text = if c == Cell::Running && live {
+        let text = if c == Cell::Running && live && cells.get(k + n) != Some(&Cell::Frozen) {
             format!("{}▶", c.symbol().repeat(n - 1))
         } else {
             c.symbol().repeat(n)
@@ -159,9 +162,18 @@ fn bar_spans(cells: &[Cell], live: bool, theme: &Theme) -> Vec<Span<'static>> {
     out
 }
 
-fn legend(theme: &Theme) -> Line<'static> {
+/// The legend; `frozen` only on a run a step of which was frozen (80 columns hold no
+/// more).
+fn legend(theme: &Theme, frozen: bool) -> Line<'static> {
     let mut spans = Vec::new();
-    for (c, what) in Cell::LEGEND {
+    let extra = frozen.then_some((Cell::Frozen, "frozen"));
+    for (c, what) in Cell::LEGEND.into_iter().chain(extra) {
+        // Room for `frozen` in 80 columns: a failed attempt says less.
+        let what = if frozen && c == Cell::Failed {
+            "failed"
+        } else {
+            what
+        };
         // A running attempt is told from one that ran by its head, in colour or not.
         let symbol = if c == Cell::Running {
             "█▶"
@@ -232,6 +244,23 @@ fn spans_text(view: &RunView, i: usize, clock: Timestamp) -> String {
                 SegmentKind::Backoff => format!("backoff {d}"),
                 SegmentKind::Held => format!("held {d}"),
                 SegmentKind::Attempt { attempt, end } => {
+                    // Frozen time is not run time: said apart.
+                    let frozen: std::time::Duration = s
+                        .freezes
+                        .iter()
+                        .filter(|f| f.attempt == attempt)
+                        .map(|f| f.length(g.to))
+                        .sum();
+                    let d = if frozen.is_zero() {
+                        d
+                    } else {
+                        let ran = g.to.since(g.from).saturating_sub(frozen);
+                        format!(
+                            "{} (frozen {})",
+                            human_duration(ran),
+                            human_duration(frozen)
+                        )
+                    };
                     let how = match end {
                         AttemptEnd::Succeeded => "✔",
                         AttemptEnd::Failed => "✘",

@@ -86,12 +86,20 @@ pub(crate) fn render(
     for &i in drawn {
         let w = &items[i];
         let mark = if w.run_id == view.run_id { "●" } else { " " };
+        // An ask of no run is a person's question: listed by it, not by its asker's
+        // `pid N on HOST` (which its detail gives).
+        let what = match asker(w) {
+            Some(_) => pad(&fit(&baton_model::sanitize::one_line(&w.prompt), 29), 29),
+            None => format!(
+                "{} {}",
+                pad(&fit(&w.workflow, 13), 13),
+                pad(&fit(&w.step, 15), 15)
+            ),
+        };
         let text = format!(
-            "{mark} {} {} {} {} {:6} {:4} {}",
+            "{mark} {} {} {what} {:6} {:4} {}",
             pad(&left(w, now), 11),
             pad(short_id(&w.run_id, &ui.run_ids), iw),
-            pad(&fit(&w.workflow, 13), 13),
-            pad(&fit(&w.step, 15), 15),
             w.kind.as_str(),
             if w.mine { "yes" } else { "no" },
             fit(&w.who(), ww.max(6)),
@@ -134,13 +142,21 @@ fn render_detail(
         WaitKind::Held => "held step",
         WaitKind::Ask => "ask",
     };
-    let block = panel(format!(" {} · {what} ", w.step), theme, false);
+    let room = (area.width as usize).saturating_sub(12);
+    let title = match asker(w) {
+        Some(_) => fit(&baton_model::sanitize::one_line(&w.prompt), room),
+        None => w.step.clone(),
+    };
+    let block = panel(format!(" {title} · {what} "), theme, false);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width.max(1) as usize;
     let mut lines: Vec<Line> = Vec::new();
     for l in wrap_text(&w.prompt, width) {
         lines.push(Line::from(styled(l, theme.title)));
+    }
+    if let Some(by) = asker(w) {
+        lines.push(kv("asked by", 9, styled(by, theme.base), theme));
     }
     let run = match w.run_state {
         RunState::Interrupted => format!(
@@ -170,6 +186,16 @@ fn render_detail(
         }
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// An ask of no run (`baton ask` from a shell): who asked, `carol · pid 4242 on box`
+/// (the inbox keeps the asker's holder where a step's id would be).
+fn asker(w: &Waiting) -> Option<String> {
+    let store_level = w.kind == WaitKind::Ask && w.ask.as_ref() == Some(&w.run_id);
+    store_level.then(|| {
+        let account = w.workflow.strip_prefix("ask by ").unwrap_or(&w.workflow);
+        format!("{account} · {}", w.step)
+    })
 }
 
 /// How long the item waits, and its deadline: `4m12s · 26m left`; on a run no engine

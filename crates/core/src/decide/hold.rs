@@ -436,6 +436,12 @@ impl Core {
         };
         if hold.frozen {
             self.frozen += 1;
+            let freeze = baton_model::timeline::Freeze {
+                attempt: self.steps[i].attempts,
+                from: ev.at,
+                to: None,
+            };
+            self.steps[i].freezes.push(freeze);
             if let Some(t) = self.steps[i].timeout_at.take() {
                 self.timers.remove(&(t, Timer::StepTimeout(i)));
                 hold.timeout_left = Some(t.since(hold.at));
@@ -465,6 +471,9 @@ impl Core {
         }
         if hold.frozen {
             self.frozen -= 1;
+            if let Some(f) = self.steps[i].freezes.last_mut() {
+                f.to.get_or_insert(at);
+            }
             if let Some(left) = hold.timeout_left
                 && self.steps[i].state == StepState::Running
             {

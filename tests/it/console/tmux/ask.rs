@@ -1,6 +1,7 @@
 //! Issue 44 point 5 in the console: an ask (`baton ask`, here by another OS account,
 //! `nobody`) is listed on the Waiting tab with the gates, and `a` answers it with the
-//! gate's dialog; the asker, waiting on the store, exits 0 with the decision.
+//! gate's dialog; the asker, waiting on the store, exits 0 with the decision. An ask
+//! is listed and titled by its question (issue 58 point 3).
 use super::*;
 use std::process::Stdio;
 
@@ -37,9 +38,26 @@ fn the_waiting_tab_lists_an_ask_and_approves_it() {
         20,
     );
     assert!(screen.contains("ask by nobody"), "who asked: {screen}");
-    assert!(screen.contains("· ask"), "its kind: {screen}");
+    // Issue 58 point 3: listed and titled by its question, its asker as detail.
+    let row = screen
+        .lines()
+        .find(|l| l.contains(" ask ") && l.contains("Drop the staging table?"))
+        .unwrap_or_else(|| panic!("a row named by the question: {screen}"));
+    assert!(!row.contains("pid "), "{row}");
+    assert!(
+        screen.contains("Drop the staging table? · ask"),
+        "its detail titled by it: {screen}"
+    );
+    assert!(
+        screen.contains("asked by nobody · pid "),
+        "the asker as detail: {screen}"
+    );
     tmux.keys(&["a"]);
-    tmux.wait_for("the approve dialog", |s| s.contains("Approve pid"), 10);
+    tmux.wait_for(
+        "the approve dialog",
+        |s| s.contains("Approve “Drop the staging table?”"),
+        10,
+    );
     tmux.literal("staging only");
     tmux.keys(&["Enter"]);
     let out = wait_child(asker, 20);

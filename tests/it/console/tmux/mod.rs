@@ -16,6 +16,7 @@ mod edit_big;
 mod fanned;
 mod filters;
 mod fork;
+mod hold;
 mod hostile;
 mod inputs;
 mod keys;

@@ -116,3 +116,17 @@ fn a_read_only_console_neither_pauses_nor_triggers() {
         ui.dialog = None;
     }
 }
+
+/// Issue 58 point 4: a paused schedule has no next time (its pause holds every slot);
+/// one that is not paused still says when it fires.
+#[test]
+fn a_paused_schedule_shows_no_next_time() {
+    let board = fixtures::schedules();
+    let now = baton_model::Timestamp(fixtures::T0);
+    let offset = chrono::FixedOffset::east_opt(0).unwrap();
+    let paused = board.rows.iter().find(|l| l.row.paused.is_some()).unwrap();
+    assert!(paused.next.is_some(), "the fixture has a next slot for it");
+    assert_eq!(paused.cells(now, offset)[2], "- (paused)");
+    let active = board.rows.iter().find(|l| l.row.paused.is_none()).unwrap();
+    assert!(active.cells(now, offset)[2].contains("(in "));
+}
