@@ -50,7 +50,7 @@ impl World {
             inputs: Vec::new(),
             approvers: vec![self.user.clone()],
             quorum: 1,
-            timeout: Some(Duration::from_secs(self.extra.random_range(10..60))),
+            timeout: Some(Duration::from_secs(self.extra.random_range(60..300))),
             allow_self_approval: true,
             signers: None,
         };

@@ -28,9 +28,9 @@ fn run_mix(seed: u64, actions: usize, bug: Option<Bug>, mix: Mix) -> Outcome {
 /// Seeds the CI budget runs (two threads of half each), at the default actions.
 const BUDGET: u64 = 200;
 /// Seeds whose scenarios forge trigger rows a serve that does not prove them obeys.
-const FORGED_TRIGGER_SEEDS: [u64; 3] = [4, 7, 9];
+const FORGED_TRIGGER_SEEDS: [u64; 3] = [1, 4, 9];
 /// Seeds whose scenarios forge an ask's answer an asker that does not settle it obeys.
-const FORGED_ANSWER_SEEDS: [u64; 2] = [1, 8];
+const FORGED_ANSWER_SEEDS: [u64; 2] = [1, 11];
 
 #[test]
 fn the_same_seed_gives_the_same_history_byte_for_byte() {
@@ -145,7 +145,9 @@ fn a_forged_trigger_row_obeyed_is_reported() {
         assert_eq!(v.invariant, "no_forged_trigger_obeyed", "seed {seed}");
         let report = o.report().unwrap_or_default();
         assert!(report.contains("--bug obey-forged-trigger"), "{report}");
-        let real = run(seed, v.action, None);
+        // The real serve, over the whole scenario: the forged rows refused, the
+        // proven triggers started.
+        let real = run(seed, baton_sim::DEFAULT_ACTIONS, None);
         assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
         assert!(
             real.history
@@ -169,14 +171,16 @@ fn a_forged_ask_answer_obeyed_is_reported() {
         let v = o.violation.as_ref().expect("the forged answer obeyed is found");
         assert_eq!(v.invariant, "no_forged_answer_obeyed", "seed {seed}");
         assert!(o.report().unwrap_or_default().contains("--bug obey-forged-answer"));
-        let real = run(seed, v.action, None);
+        let real = run(seed, baton_sim::DEFAULT_ACTIONS, None);
         assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
         assert!(
             real.history.iter().any(|l| l.contains("forged answer")),
             "seed {seed}: the real asker saw a forged answer too"
         );
         assert!(
-            real.history.iter().any(|l| l.contains("ask a") && l.contains(": recorded")),
+            real.history
+                .iter()
+                .any(|l| l.contains("ask a") && l.contains(": recorded")),
             "seed {seed}: an operator's answer is recorded"
         );
     }
