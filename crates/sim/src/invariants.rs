@@ -200,12 +200,15 @@ pub fn no_forged_trigger_obeyed(
             Ok((r.get(0)?, r.get(1)?))
         })?
         .collect::<Result<_, _>>()?;
-    Ok(started.into_iter().find(|(at, _)| forged.contains(at)).map(|(at, run)| {
-        format!(
-            "run {run} was started for the trigger row forged at t+{}",
-            at - crate::world::T0
-        )
-    }))
+    Ok(started
+        .into_iter()
+        .find(|(at, _)| forged.contains(at))
+        .map(|(at, run)| {
+            format!(
+                "run {run} was started for the trigger row forged at t+{}",
+                at - crate::world::T0
+            )
+        }))
 }
 
 /// approvals.md: "Cannot answer an ask in another's name: every vote on an ask carries

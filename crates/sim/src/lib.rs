@@ -193,7 +193,6 @@ pub enum SimError {
     Replay(#[from] baton_core::ReplayError),
     #[error("{0}")]
     Json(#[from] serde_json::Error),
-
 }
 
 /// Run one scenario. The simulated clock is this thread's for its length.

@@ -49,8 +49,8 @@ fn parse() -> Result<Args, String> {
             }
             "--mix" => {
                 let v = value()?;
-                a.mix = Mix::parse(&v)
-                    .ok_or(format!("--mix takes `all` or `runs-only`, not `{v}`"))?;
+                a.mix =
+                    Mix::parse(&v).ok_or(format!("--mix takes `all` or `runs-only`, not `{v}`"))?;
             }
             other => {
                 return Err(format!(

@@ -92,8 +92,9 @@ impl World {
                 let user = self.user.clone();
                 self.ops
                     .refuse_trigger(&t, &name, &user, &why.to_string())?;
-                self.history
-                    .push(format!("  serve refused the trigger of {name} at t+{at}: {why}"));
+                self.history.push(format!(
+                    "  serve refused the trigger of {name} at t+{at}: {why}"
+                ));
                 continue;
             }
             let e = self.extra.random_range(0..self.engines.len());
@@ -101,8 +102,9 @@ impl World {
             let run = self.runs.last().map(|(r, _)| r.clone()).unwrap_or_default();
             self.ops
                 .slots_started(&[(&t.file, TRIGGER_INDEX, t.at, "started", Some(&run))])?;
-            self.history
-                .push(format!("  serve started {run} for the trigger of {name} at t+{at}"));
+            self.history.push(format!(
+                "  serve started {run} for the trigger of {name} at t+{at}"
+            ));
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ fn run_mix(seed: u64, actions: usize, bug: Option<Bug>, mix: Mix) -> Outcome {
         bug,
         mix,
     })
-        .unwrap_or_else(|e| panic!("seed {seed}: the simulation failed: {e}"));
+    .unwrap_or_else(|e| panic!("seed {seed}: the simulation failed: {e}"));
     assert_eq!(outcome.config.seed, seed);
     outcome
 }
@@ -31,9 +31,10 @@ const BUDGET: u64 = 1000;
 
 fn budget() -> u64 {
     match std::env::var("BATON_SIM_SEEDS") {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
-            panic!("BATON_SIM_SEEDS takes a whole number of seeds, not `{v}`")
-        }),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("BATON_SIM_SEEDS takes a whole number of seeds, not `{v}`")),
         Err(_) => BUDGET,
     }
 }
@@ -150,8 +151,15 @@ fn obeying_a_row_without_proof_is_reported() {
 #[test]
 fn a_forged_trigger_row_obeyed_is_reported() {
     for seed in FORGED_TRIGGER_SEEDS {
-        let o = run(seed, baton_sim::DEFAULT_ACTIONS, Some(Bug::ObeyForgedTrigger));
-        let v = o.violation.as_ref().expect("the forged trigger obeyed is found");
+        let o = run(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::ObeyForgedTrigger),
+        );
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the forged trigger obeyed is found");
         assert_eq!(v.invariant, "no_forged_trigger_obeyed", "seed {seed}");
         let report = o.report().unwrap_or_default();
         assert!(report.contains("--bug obey-forged-trigger"), "{report}");
@@ -177,10 +185,21 @@ fn a_forged_trigger_row_obeyed_is_reported() {
 #[test]
 fn a_forged_ask_answer_obeyed_is_reported() {
     for seed in FORGED_ANSWER_SEEDS {
-        let o = run(seed, baton_sim::DEFAULT_ACTIONS, Some(Bug::ObeyForgedAnswer));
-        let v = o.violation.as_ref().expect("the forged answer obeyed is found");
+        let o = run(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::ObeyForgedAnswer),
+        );
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the forged answer obeyed is found");
         assert_eq!(v.invariant, "no_forged_answer_obeyed", "seed {seed}");
-        assert!(o.report().unwrap_or_default().contains("--bug obey-forged-answer"));
+        assert!(
+            o.report()
+                .unwrap_or_default()
+                .contains("--bug obey-forged-answer")
+        );
         let real = run(seed, baton_sim::DEFAULT_ACTIONS, None);
         assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
         assert!(
