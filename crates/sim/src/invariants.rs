@@ -182,6 +182,54 @@ pub fn every_decision_on_the_chain(store: &Store) -> Result<Option<String>, SimE
     Ok((!verdict.is_intact()).then(|| format!("the audit chain does not verify: {verdict:?}")))
 }
 
+/// commands.md (schedules): "A member who writes a trigger row in another's name with
+/// plain SQL gets nothing run." No trigger slot the scenario forged (`forged`, their
+/// times) is recorded as having started a run.
+pub fn no_forged_trigger_obeyed(
+    raw: &rusqlite::Connection,
+    forged: &BTreeSet<i64>,
+) -> Result<Option<String>, SimError> {
+    if forged.is_empty() {
+        return Ok(None);
+    }
+    let mut st = raw.prepare_cached(
+        "SELECT slot_at, run_id FROM schedule_slots WHERE idx = ?1 AND run_id IS NOT NULL",
+    )?;
+    let started: Vec<(i64, String)> = st
+        .query_map([baton_store::schedules::TRIGGER_INDEX], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(started
+        .into_iter()
+        .find(|(at, _)| forged.contains(at))
+        .map(|(at, run)| {
+            format!(
+                "run {run} was started for the trigger row forged at t+{}",
+                at - crate::world::T0
+            )
+        }))
+}
+
+/// approvals.md: "Cannot answer an ask in another's name: every vote on an ask carries
+/// its audit row and its account's proof […] A decision or vote written into
+/// `asks`/`ask_votes` […] is put back and refused on record; the asker keeps waiting."
+/// An ask its asker took as approved or rejected was answered so by an operator
+/// through the CLI's path.
+pub fn no_forged_answer_obeyed(asked: &crate::asks::Asked) -> Option<String> {
+    use baton_model::ask::AskState;
+    let ended = asked.ended?;
+    let decided = matches!(ended, AskState::Approved | AskState::Rejected);
+    (decided && asked.answered != Some(ended)).then(|| {
+        format!(
+            "the asker of ask {} took it as {} when the answer proven was {:?}",
+            asked.name,
+            ended.as_str(),
+            asked.answered.map(|a| a.as_str())
+        )
+    })
+}
+
 impl World {
     /// Every check after action `action`; the first promise broken, if any.
     pub fn check(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
@@ -269,6 +317,12 @@ impl World {
             crate::workflows::POOL_CAPACITY,
         )? {
             return Ok(Some(broken("pool_never_over_capacity", d)));
+        }
+        if let Some(d) = no_forged_trigger_obeyed(&self.raw, &self.forged_slots)? {
+            return Ok(Some(broken("no_forged_trigger_obeyed", d)));
+        }
+        if let Some(d) = self.asks.iter().find_map(no_forged_answer_obeyed) {
+            return Ok(Some(broken("no_forged_answer_obeyed", d)));
         }
         Ok(None)
     }

@@ -6,11 +6,13 @@
 //! ([`invariants`]); the same seed gives the same history, byte for byte
 //! ([`Outcome::digest`]). What it runs and what it does not simulate yet:
 //! docs/simulator.md.
+pub mod asks;
 pub mod engine;
 pub mod executor;
 pub mod history;
 pub mod invariants;
 pub mod operator;
+pub mod serve;
 pub mod workflows;
 pub mod world;
 
@@ -28,6 +30,12 @@ pub enum Bug {
     /// An engine that obeys a command row whatever its proof says (`Claimed::unproven`
     /// ignored), as baton did before command proofs.
     ObeyUnproven,
+    /// A serve that starts a run for every requested trigger row, its decision and
+    /// proof not checked (`Store::prove_trigger` skipped).
+    ObeyForgedTrigger,
+    /// An asker that takes its ask's row as the answer, its votes not settled by
+    /// their proofs (`Store::settle_ask` skipped: the row read as it is).
+    ObeyForgedAnswer,
 }
 
 impl Bug {
@@ -35,13 +43,46 @@ impl Bug {
         match self {
             Bug::RacyAdmission => "racy-admission",
             Bug::ObeyUnproven => "obey-unproven",
+            Bug::ObeyForgedTrigger => "obey-forged-trigger",
+            Bug::ObeyForgedAnswer => "obey-forged-answer",
         }
     }
 
+    pub const ALL: [Bug; 4] = [
+        Bug::RacyAdmission,
+        Bug::ObeyUnproven,
+        Bug::ObeyForgedTrigger,
+        Bug::ObeyForgedAnswer,
+    ];
+
     pub fn parse(s: &str) -> Option<Bug> {
-        [Bug::RacyAdmission, Bug::ObeyUnproven]
+        Bug::ALL.into_iter().find(|b| b.name() == s)
+    }
+}
+
+/// What a scenario's operators do besides runs and their commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mix {
+    /// Everything: runs and their commands, schedule triggers and the serve that
+    /// starts them, asks and their answers, some of each forged.
+    All,
+    /// Runs and their commands only: the scenarios as they were when the regression
+    /// seeds 1, 19, 21 and 99 failed, which replay them unchanged.
+    RunsOnly,
+}
+
+impl Mix {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::All => "all",
+            Mix::RunsOnly => "runs-only",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mix> {
+        [Mix::All, Mix::RunsOnly]
             .into_iter()
-            .find(|b| b.name() == s)
+            .find(|m| m.name() == s)
     }
 }
 
@@ -52,6 +93,7 @@ pub struct Config {
     /// How many simulated actions (each followed by the checks).
     pub actions: usize,
     pub bug: Option<Bug>,
+    pub mix: Mix,
 }
 
 impl Config {
@@ -60,6 +102,7 @@ impl Config {
             seed,
             actions: DEFAULT_ACTIONS,
             bug: None,
+            mix: Mix::All,
         }
     }
 
@@ -69,8 +112,12 @@ impl Config {
             .bug
             .map(|b| format!(" --bug {}", b.name()))
             .unwrap_or_default();
+        let mix = match self.mix {
+            Mix::All => String::new(),
+            other => format!(" --mix {}", other.name()),
+        };
         format!(
-            "cargo run -p baton-sim --release -- --seed {} --actions {}{bug}",
+            "cargo run -p baton-sim --release -- --seed {} --actions {}{bug}{mix}",
             self.seed, self.actions
         )
     }

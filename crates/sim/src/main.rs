@@ -2,9 +2,10 @@
 //!
 //! `baton-sim --seeds N [--from S]` runs seeds S..S+N; `--seed S` runs one and prints
 //! its history; `--actions A` sets the actions per scenario; `--bug NAME` puts a known
-//! bug back (`racy-admission`, `obey-unproven`). Exit 1 when a promise broke (each
+//! bug back (`racy-admission`, `obey-unproven`, `obey-forged-trigger`,
+//! `obey-forged-answer`); `--mix runs-only` leaves schedules and asks out. Exit 1 when a promise broke (each
 //! broken seed printed with the line that replays it), 2 on bad arguments.
-use baton_sim::{Bug, Config, DEFAULT_ACTIONS};
+use baton_sim::{Bug, Config, DEFAULT_ACTIONS, Mix};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -14,6 +15,7 @@ struct Args {
     one: Option<u64>,
     actions: usize,
     bug: Option<Bug>,
+    mix: Mix,
 }
 
 fn parse() -> Result<Args, String> {
@@ -23,6 +25,7 @@ fn parse() -> Result<Args, String> {
         one: None,
         actions: DEFAULT_ACTIONS,
         bug: None,
+        mix: Mix::All,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -38,13 +41,20 @@ fn parse() -> Result<Args, String> {
             "--actions" => a.actions = number(value()?)? as usize,
             "--bug" => {
                 let v = value()?;
+                let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
                 a.bug = Some(Bug::parse(&v).ok_or(format!(
-                    "--bug takes `racy-admission` or `obey-unproven`, not `{v}`"
+                    "--bug takes one of {}, not `{v}`",
+                    names.join(", ")
                 ))?);
+            }
+            "--mix" => {
+                let v = value()?;
+                a.mix =
+                    Mix::parse(&v).ok_or(format!("--mix takes `all` or `runs-only`, not `{v}`"))?;
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME"
+                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only"
                 ));
             }
         }
@@ -71,6 +81,7 @@ fn main() -> ExitCode {
             seed,
             actions: args.actions,
             bug: args.bug,
+            mix: args.mix,
         };
         let outcome = match baton_sim::run(config) {
             Ok(o) => o,

@@ -5,7 +5,7 @@ use crate::executor::Executors;
 use crate::history::History;
 use crate::invariants::Checker;
 use crate::workflows::{self, Workflow};
-use crate::{Config, Outcome, SimError, Violation};
+use crate::{Config, Mix, Outcome, SimError, Violation};
 use baton_model::Timestamp;
 use baton_model::time::set_thread_clock;
 use baton_store::Store;
@@ -32,6 +32,13 @@ pub struct World {
     pub raw: rusqlite::Connection,
     pub engines: Vec<Engine>,
     pub executors: Executors,
+    /// The seed's second stream: what schedules and asks choose, so that a scenario
+    /// of runs only ([`crate::Mix::RunsOnly`]) draws what it always drew.
+    pub extra: SmallRng,
+    /// The times of the trigger rows forged into `schedule_slots`.
+    pub forged_slots: std::collections::BTreeSet<i64>,
+    /// The asks opened.
+    pub asks: Vec<crate::asks::Asked>,
     /// Every run made, with its workflow's index.
     pub runs: Vec<(String, usize)>,
     /// Rows handed to live engines whose verdict is not read yet.
@@ -83,7 +90,8 @@ impl World {
             "seed {} actions {} bug {:?} max_pending {max_pending}",
             config.seed, config.actions, config.bug
         ));
-        Ok(World {
+        let extra = SmallRng::seed_from_u64(config.seed ^ 0x5c4e_d01e_a5c5_0000);
+        let mut world = World {
             config,
             rng,
             now: T0,
@@ -93,6 +101,9 @@ impl World {
             raw,
             engines,
             executors: Executors::default(),
+            extra,
+            forged_slots: Default::default(),
+            asks: Vec::new(),
             runs: Vec::new(),
             pending: Vec::new(),
             requeued: Default::default(),
@@ -105,7 +116,11 @@ impl World {
             violation: None,
             actions_run: 0,
             dir,
-        })
+        };
+        if config.mix == Mix::All {
+            world.serve_workflows()?;
+        }
+        Ok(world)
     }
 
     /// Run the scenario's actions, each followed by every check, until one breaks.
@@ -152,7 +167,10 @@ impl World {
             62..78 => self.operate(),
             78..81 => self.crash(e, "while idle"),
             81..90 => self.resume(e),
-            _ => Ok(()),
+            _ if self.config.mix == Mix::RunsOnly => Ok(()),
+            90..92 => self.trigger(),
+            92..94 => self.serve_triggers(),
+            _ => self.ask_action(),
         }
     }
 

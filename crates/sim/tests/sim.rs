@@ -1,17 +1,47 @@
 //! The simulator on fixed seeds: determinism, the bugs it found kept as regression
 //! cases, the known bugs it finds when they are put back,
 //! and a fixed budget of seeds run in CI (docs/simulator.md).
-use baton_sim::{Bug, Config, Outcome};
+use baton_sim::{Bug, Config, Mix, Outcome};
 
 fn run(seed: u64, actions: usize, bug: Option<Bug>) -> Outcome {
-    let outcome = baton_sim::run(Config { seed, actions, bug })
-        .unwrap_or_else(|e| panic!("seed {seed}: the simulation failed: {e}"));
+    run_mix(seed, actions, bug, Mix::All)
+}
+
+/// The scenarios as they were when the regression seeds failed (runs and their
+/// commands only), which replay them unchanged.
+fn runs_only(seed: u64, bug: Option<Bug>) -> Outcome {
+    run_mix(seed, baton_sim::DEFAULT_ACTIONS, bug, Mix::RunsOnly)
+}
+
+fn run_mix(seed: u64, actions: usize, bug: Option<Bug>, mix: Mix) -> Outcome {
+    let outcome = baton_sim::run(Config {
+        seed,
+        actions,
+        bug,
+        mix,
+    })
+    .unwrap_or_else(|e| panic!("seed {seed}: the simulation failed: {e}"));
     assert_eq!(outcome.config.seed, seed);
     outcome
 }
 
-/// Seeds the CI budget runs (two threads of half each), at the default actions.
-const BUDGET: u64 = 200;
+/// Seeds the CI budget runs (two threads of half each), at the default actions,
+/// unless `BATON_SIM_SEEDS` says how many (`.ci/run` sets it; docs/performance.md).
+const BUDGET: u64 = 1000;
+
+fn budget() -> u64 {
+    match std::env::var("BATON_SIM_SEEDS") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("BATON_SIM_SEEDS takes a whole number of seeds, not `{v}`")),
+        Err(_) => BUDGET,
+    }
+}
+/// Seeds whose scenarios forge trigger rows a serve that does not prove them obeys.
+const FORGED_TRIGGER_SEEDS: [u64; 3] = [1, 4, 9];
+/// Seeds whose scenarios forge an ask's answer an asker that does not settle it obeys.
+const FORGED_ANSWER_SEEDS: [u64; 2] = [1, 11];
 
 #[test]
 fn the_same_seed_gives_the_same_history_byte_for_byte() {
@@ -31,7 +61,7 @@ fn the_same_seed_gives_the_same_history_byte_for_byte() {
 /// (`coord/slots.rs`: the replaced run stays a member, out of the line).
 #[test]
 fn regression_seed_1_a_replaced_run_reopened_by_retry_holds_its_group_again() {
-    let o = run(1, baton_sim::DEFAULT_ACTIONS, None);
+    let o = runs_only(1, None);
     assert_eq!(o.violation, None, "{:?}", o.report());
     // Before the fix this retry was taken over and r005 ran beside the holder r001.
     assert!(
@@ -56,7 +86,7 @@ fn regression_seeds_19_21_99_a_run_reopened_in_its_engine_holds_its_group_again(
         (21, "  #24 retry on r027: refused (group_held)"),
         (99, "  #4 mark on r003: refused (group_held)"),
     ] {
-        let o = run(seed, baton_sim::DEFAULT_ACTIONS, None);
+        let o = runs_only(seed, None);
         assert_eq!(o.violation, None, "seed {seed}: {:?}", o.report());
         // Before the fix this command reopened the run beside the group's holder.
         assert!(
@@ -116,17 +146,87 @@ fn obeying_a_row_without_proof_is_reported() {
     }
 }
 
-/// The CI budget (issue 61 point 4): `BUDGET` seeds keep every promise.
+/// A serve that starts a run for a trigger row without proving it (issue 61 point 3:
+/// "a forged schedule row obeyed"): the rows the operators forged start runs.
+#[test]
+fn a_forged_trigger_row_obeyed_is_reported() {
+    for seed in FORGED_TRIGGER_SEEDS {
+        let o = run(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::ObeyForgedTrigger),
+        );
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the forged trigger obeyed is found");
+        assert_eq!(v.invariant, "no_forged_trigger_obeyed", "seed {seed}");
+        let report = o.report().unwrap_or_default();
+        assert!(report.contains("--bug obey-forged-trigger"), "{report}");
+        // The real serve, over the whole scenario: the forged rows refused, the
+        // proven triggers started.
+        let real = run(seed, baton_sim::DEFAULT_ACTIONS, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+        assert!(
+            real.history
+                .iter()
+                .any(|l| l.contains("serve refused the trigger") && l.contains("no decision")),
+            "seed {seed}: the real serve refuses the forged row"
+        );
+        assert!(
+            real.history.iter().any(|l| l.contains("serve started")),
+            "seed {seed}: a proven trigger starts its run"
+        );
+    }
+}
+
+/// An asker that takes the ask's row as its answer (issue 61 point 3: "a forged ask
+/// answer"): an answer forged with SQL is obeyed.
+#[test]
+fn a_forged_ask_answer_obeyed_is_reported() {
+    for seed in FORGED_ANSWER_SEEDS {
+        let o = run(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::ObeyForgedAnswer),
+        );
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the forged answer obeyed is found");
+        assert_eq!(v.invariant, "no_forged_answer_obeyed", "seed {seed}");
+        assert!(
+            o.report()
+                .unwrap_or_default()
+                .contains("--bug obey-forged-answer")
+        );
+        let real = run(seed, baton_sim::DEFAULT_ACTIONS, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+        assert!(
+            real.history.iter().any(|l| l.contains("forged answer")),
+            "seed {seed}: the real asker saw a forged answer too"
+        );
+        assert!(
+            real.history
+                .iter()
+                .any(|l| l.contains("ask a") && l.contains(": recorded")),
+            "seed {seed}: an operator's answer is recorded"
+        );
+    }
+}
+
+/// The CI budget (issue 61 point 4): [`budget`] seeds keep every promise.
 #[test]
 fn a_fixed_budget_of_seeds_keeps_every_promise() {
-    let half = BUDGET / 2;
+    let seeds = budget();
+    let half = seeds.div_ceil(2);
     let reports: Vec<String> = std::thread::scope(|s| {
-        let workers: Vec<_> = [0, half]
+        let workers: Vec<_> = [(0, half), (half, seeds)]
             .into_iter()
-            .map(|from| {
+            .map(|(from, to)| {
                 s.spawn(move || {
                     let mut broken = Vec::new();
-                    for seed in from..from + half {
+                    for seed in from..to {
                         let o = run(seed, baton_sim::DEFAULT_ACTIONS, None);
                         if o.violation.is_some() {
                             broken.push(o.report().unwrap_or_default());
