@@ -12,14 +12,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What the checks remember of each run's history, read once, in order.
 #[derive(Default)]
-pub struct Checker {
+pub(crate) struct Checker {
     runs: BTreeMap<String, Track>,
     pub events: u64,
 }
 
 /// One run's history as the checks know it.
 #[derive(Default)]
-pub struct Track {
+pub(crate) struct Track {
     pub seen: u64,
     /// Steps recorded succeeded (and not reopened by an operator since).
     pub succeeded: BTreeSet<String>,
@@ -29,7 +29,7 @@ pub struct Track {
 
 /// README: "nothing finished runs twice after a crash". A step recorded succeeded
 /// never starts again, unless an operator reopened it on record (`retry`, `mark`).
-pub fn nothing_finished_runs_twice(t: &Track, ev: &Event) -> Option<String> {
+pub(crate) fn nothing_finished_runs_twice(t: &Track, ev: &Event) -> Option<String> {
     match &ev.kind {
         EventKind::StepStateChanged {
             step,
@@ -46,7 +46,11 @@ pub fn nothing_finished_runs_twice(t: &Track, ev: &Event) -> Option<String> {
 
 /// README: "nothing runs unapproved". A gated step starts only with its gate
 /// approved on record since it last opened.
-pub fn nothing_runs_unapproved(t: &Track, gated: &BTreeSet<String>, ev: &Event) -> Option<String> {
+pub(crate) fn nothing_runs_unapproved(
+    t: &Track,
+    gated: &BTreeSet<String>,
+    ev: &Event,
+) -> Option<String> {
     match &ev.kind {
         EventKind::StepStateChanged {
             step,
@@ -63,7 +67,7 @@ pub fn nothing_runs_unapproved(t: &Track, gated: &BTreeSet<String>, ev: &Event) 
 /// docs/approvals.md: "baton's engines apply a row only when its proof's owner is the
 /// account the row names […]; any other row is refused on record". Nothing a forged row
 /// asked (its reason is tagged `forged-N`) is recorded but its refusal.
-pub fn no_row_obeyed_without_proof(ev: &Event, json: &str) -> Option<String> {
+pub(crate) fn no_row_obeyed_without_proof(ev: &Event, json: &str) -> Option<String> {
     let refused = matches!(ev.kind, EventKind::CommandRefused { .. });
     (!refused && json.contains("\"forged-")).then(|| {
         format!(
@@ -77,7 +81,7 @@ pub fn no_row_obeyed_without_proof(ev: &Event, json: &str) -> Option<String> {
 /// docs/workflow/concurrency-and-schedules.md: "at most one run of a group is active".
 /// Counted from the runs themselves (live, not queued, not finished), not from the
 /// group's rows, so a run that bypassed the group counts too.
-pub fn at_most_one_active_run_per_group(
+pub(crate) fn at_most_one_active_run_per_group(
     store: &Store,
     members: &[&str],
 ) -> Result<Option<String>, SimError> {
@@ -102,7 +106,7 @@ pub fn at_most_one_active_run_per_group(
 /// documented exception ("Not guaranteed: […] a queued run whose engine died is passed
 /// over, not counted against `max_pending`, until `baton resume` queues it again"):
 /// `requeued`, the runs a resume queued again.
-pub fn at_most_max_pending_wait(
+pub(crate) fn at_most_max_pending_wait(
     store: &Store,
     raw: &rusqlite::Connection,
     (group, max_pending): (&str, usize),
@@ -130,7 +134,7 @@ pub fn at_most_max_pending_wait(
 /// running at once", and with `scope = "store"` they "count the steps of every run in
 /// the store". Counted twice: the attempts whose process runs now, and the slots the
 /// store says are held.
-pub fn pool_never_over_capacity(
+pub(crate) fn pool_never_over_capacity(
     executors: &Executors,
     store: &Store,
     pool: &str,
@@ -155,7 +159,7 @@ pub fn pool_never_over_capacity(
 /// docs/architecture.md: "the store's saved summary equals one counted from the rows"
 /// and "after a crash, replay rebuilds exactly what was committed": the summary the
 /// store keeps for a run (handed by the engine's core) equals a replay of its events.
-pub fn summary_is_the_events_replayed(
+pub(crate) fn summary_is_the_events_replayed(
     raw: &rusqlite::Connection,
     run: &str,
     replay: (std::sync::Arc<baton_workflow::Plan>, baton_core::RunConfig),
@@ -177,14 +181,14 @@ pub fn summary_is_the_events_replayed(
 
 /// docs/approvals.md: "Every decision is a row of one hash chain (`audit`)": the audit
 /// chain of the whole store verifies (checked at the end of a scenario: it reads it all).
-pub fn every_decision_on_the_chain(store: &Store) -> Result<Option<String>, SimError> {
+pub(crate) fn every_decision_on_the_chain(store: &Store) -> Result<Option<String>, SimError> {
     let verdict = store.verify_audit(None)?;
     Ok((!verdict.is_intact()).then(|| format!("the audit chain does not verify: {verdict:?}")))
 }
 
 impl World {
     /// Every check after action `action`; the first promise broken, if any.
-    pub fn check(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
+    pub(crate) fn check(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
         let broken = |invariant: &'static str, detail: String| Violation {
             invariant,
             action,
@@ -274,7 +278,7 @@ impl World {
     }
 
     /// The checks that read the whole store, once at the end.
-    pub fn check_at_end(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
+    pub(crate) fn check_at_end(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
         Ok(
             every_decision_on_the_chain(&self.ops)?.map(|detail| Violation {
                 invariant: "every_decision_on_the_chain",

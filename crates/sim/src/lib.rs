@@ -6,13 +6,13 @@
 //! ([`invariants`]); the same seed gives the same history, byte for byte
 //! ([`Outcome::digest`]). What it runs and what it does not simulate yet:
 //! docs/simulator.md.
-pub mod engine;
-pub mod executor;
-pub mod history;
-pub mod invariants;
-pub mod operator;
-pub mod workflows;
-pub mod world;
+mod engine;
+mod executor;
+mod history;
+mod invariants;
+mod operator;
+mod workflows;
+mod world;
 
 use std::path::PathBuf;
 
