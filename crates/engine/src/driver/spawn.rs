@@ -1,7 +1,7 @@
 //! Acting on the core's effects: starting attempts (local processes, builtins, jobs,
 //! compensations, probes), killing them, and turning their ends into the core's inputs.
 use super::*;
-use exec::backend::Freezing;
+use exec::Freezing;
 
 impl Driver {
     pub(super) fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
@@ -230,7 +230,7 @@ impl Driver {
                 .iter()
                 .filter_map(|&i| self.executors.get(i).cloned())
                 .collect();
-            let e: Arc<dyn exec::Backend> = Arc::new(exec::spread::Spread::new(members));
+            let e: Arc<dyn exec::Backend> = Arc::new(exec::Spread::new(members));
             self.spreads.insert(spread, e.clone());
             return e;
         }
