@@ -5,7 +5,7 @@ use crate::helpers::*;
 use baton::model::{
     Command, CommandOutcome, ErrorKind, EventKind, Refusal, RunState, StepState, Timestamp,
 };
-use baton::store::{Claimed, LeaseOutcome, Store, StoreError, schema};
+use baton::store::{Claimed, LeaseOutcome, SCHEMA_VERSION, Store, StoreError};
 use std::time::Duration;
 
 #[test]
@@ -18,11 +18,11 @@ fn migrations_apply_once_and_reopen_is_idempotent() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, schema::SCHEMA_VERSION);
+    assert_eq!(v, SCHEMA_VERSION);
     let n: i64 = c
         .query_row("SELECT count(*) FROM migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, schema::SCHEMA_VERSION);
+    assert_eq!(n, SCHEMA_VERSION);
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
