@@ -5,10 +5,13 @@
 //!
 //! Bookkeeping is O(1) amortised per transition: counters of unsettled needs, per-lane
 //! ready queues (one lane per pool, lane 0 = no pool) and a timer set.
-pub mod bucket;
+// `pub` means API: the modules are private and what other crates use is re-exported
+// below. `cache` stays public as a namespace: the engine's cached steps call
+// `cache::cache_key` and `cache::decide`, which read well only behind its name.
+mod bucket;
 pub mod cache;
-pub mod digest;
-pub mod retry;
+mod digest;
+mod retry;
 
 pub use decide::{ForkPlan, Reuse};
 
