@@ -202,9 +202,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
+/// The workflows and their make and ninja twins the bench runs, written into `d`.
+fn write_workflows(d: &Path) {
     let (toml, make, ninja) = layered(10, 100, Some("true"), 2);
     std::fs::write(d.join("dag.toml"), toml).expect("write");
     let (one_at_a_time, _, _) = layered(10, 100, Some("true"), 1);
@@ -234,6 +233,12 @@ fn bench(c: &mut Criterion) {
     }
     std::fs::write(d.join("sleep.toml"), sleeps).expect("write");
     std::fs::write(d.join("Makefile.sleep"), sleeps_make).expect("write");
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_workflows(d);
 
     let pairs = std::env::var("BATON_BENCH_PAIRS")
         .ok()

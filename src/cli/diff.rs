@@ -4,7 +4,7 @@
 //! that is not there (as `diff` exits).
 use super::db::{DbOpt, fail};
 use super::exit;
-use crate::engine::digest::workflow_hash;
+use crate::engine::core::workflow_hash;
 use crate::store::RunRecord;
 use clap::Args;
 use std::collections::BTreeMap;

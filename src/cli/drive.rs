@@ -5,7 +5,7 @@ use super::exit;
 use crate::console::{self, ConsoleConfig, Theme, UiState};
 use crate::console::{ColorDepth, TermEnv};
 use crate::engine::Sinks;
-use crate::exec::signals::ShutdownSignals;
+use crate::exec::ShutdownSignals;
 use crate::link::ConsoleLink;
 use crate::metrics::export::Exports;
 use crate::session::Ready;
@@ -294,9 +294,9 @@ pub async fn console(
     // ends, or the shell going with it sends SIGTERM): a stop once the terminal is gone
     // is its loss too.
     let lost = || hangup_detaches && terminal_gone();
-    let by_signal = |sig: crate::exec::signals::ShutdownSignal| Stop {
+    let by_signal = |sig: crate::exec::ShutdownSignal| Stop {
         signal: Some(sig.exit_code()),
-        detach: (hangup_detaches && sig == crate::exec::signals::ShutdownSignal::Hangup) || lost(),
+        detach: (hangup_detaches && sig == crate::exec::ShutdownSignal::Hangup) || lost(),
     };
     let console = console::run_console_with(link, config, ui);
     let ended: Result<Stop, ConsoleError> = tokio::select! {

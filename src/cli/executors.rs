@@ -1,7 +1,7 @@
 //! `baton executors FILE`: where a workflow's steps run, and whether each cluster and
 //! each SSH host answers.
 use super::exit;
-use crate::exec::ssh::HostError;
+use crate::exec::HostError;
 use crate::workflow::{ExecutorKind, Plan, SshOptions, load_file};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -63,7 +63,7 @@ pub enum ClusterError {
 
 /// Whether an SSH host answers, or which problem it has and what to do.
 fn ask_host(o: &SshOptions) -> Result<(), HostError> {
-    crate::exec::ssh::SshExecutor::new("probe", o.clone(), "probe").probe_blocking()
+    crate::exec::SshExecutor::new("probe", o.clone(), "probe").probe_blocking()
 }
 
 /// Render the list; `probe` asks a Slurm executor's cluster, `host` an SSH executor's

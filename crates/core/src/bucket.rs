@@ -4,7 +4,7 @@ use baton_model::Timestamp;
 use baton_workflow::Rate;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     count: u64,
     per_ms: u64,
     cap: u64,
@@ -14,7 +14,7 @@ pub struct Bucket {
 
 impl Bucket {
     /// A full bucket of `burst` tokens refilled at `rate`.
-    pub fn new(rate: Rate, burst: u32) -> Bucket {
+    pub(crate) fn new(rate: Rate, burst: u32) -> Bucket {
         let per_ms = (rate.per.as_millis().min(u64::MAX as u128) as u64).max(1);
         let cap = per_ms.saturating_mul(burst.max(1) as u64);
         Bucket {
@@ -38,13 +38,13 @@ impl Bucket {
         }
     }
 
-    pub fn available(&self, now: Timestamp) -> bool {
+    pub(crate) fn available(&self, now: Timestamp) -> bool {
         self.level_at(now) >= self.per_ms
     }
 
     /// Take one token at `now` (the caller checked `available`; taking from an empty
     /// bucket floors it at zero).
-    pub fn take(&mut self, now: Timestamp) {
+    pub(crate) fn take(&mut self, now: Timestamp) {
         let level = self.level_at(now);
         self.level = level.saturating_sub(self.per_ms);
         self.last = Some(match self.last {
@@ -54,7 +54,7 @@ impl Bucket {
     }
 
     /// When the next token is there (`now` if one already is).
-    pub fn next_token(&self, now: Timestamp) -> Timestamp {
+    pub(crate) fn next_token(&self, now: Timestamp) -> Timestamp {
         let level = self.level_at(now);
         if level >= self.per_ms {
             return now;

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// Names baton sets per run or per attempt: they never enter a key.
-pub const PER_RUN_ENV: &[&str] = &[
+pub(crate) const PER_RUN_ENV: &[&str] = &[
     "BATON_RUN_ID",
     "BATON_SLOT",
     "BATON_ATTEMPT",

@@ -5,7 +5,7 @@ use baton_model::mask::Masker;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-pub fn approval_digest(
+pub(crate) fn approval_digest(
     action: &str,
     env: &[(String, String)],
     place: &[(String, String)],
@@ -46,7 +46,7 @@ pub fn approval_digest(
 /// The digest of a step with a `fallback`: its own digest (`first`) and each
 /// alternative's, in order, so that a change to any of them changes it. Without
 /// alternatives it is `first` itself.
-pub fn with_alternatives(first: String, rest: &[String]) -> String {
+pub(crate) fn with_alternatives(first: String, rest: &[String]) -> String {
     if rest.is_empty() {
         return first;
     }

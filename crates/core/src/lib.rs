@@ -5,13 +5,17 @@
 //!
 //! Bookkeeping is O(1) amortised per transition: counters of unsettled needs, per-lane
 //! ready queues (one lane per pool, lane 0 = no pool) and a timer set.
-pub mod bucket;
+// `pub` means API: the modules are private and what other crates use is re-exported
+// below. `cache` stays public as a namespace: the engine's cached steps call
+// `cache::cache_key` and `cache::decide`, which read well only behind its name.
+mod bucket;
 pub mod cache;
-pub mod digest;
+mod digest;
 pub mod repeat;
-pub mod retry;
+mod retry;
 
 pub use decide::{FailedRetry, ForkPlan, Reuse};
+pub use digest::workflow_hash;
 
 mod apply;
 mod decide;

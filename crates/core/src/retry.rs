@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// Delay before the retry that follows failed attempt number `failed` (1-based,
 /// counted from the policy's start: the first retry follows `failed = 1`).
-pub fn delay(policy: &RetryPolicy, failed: u32, seed: u64, step: usize) -> Duration {
+pub(crate) fn delay(policy: &RetryPolicy, failed: u32, seed: u64, step: usize) -> Duration {
     let base = policy.delay.as_millis().min(u64::MAX as u128) as u64;
     let n = failed.max(1) as u64;
     let raw = match policy.backoff {

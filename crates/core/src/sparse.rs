@@ -15,7 +15,7 @@ pub(super) struct Sparse<T>(Option<Box<T>>);
 impl<T> Sparse<T> {
     /// The part, if anything was ever written to it: for a write that need not happen
     /// (taking a value that is usually absent) without making the part.
-    pub fn written(&mut self) -> Option<&mut T> {
+    pub(crate) fn written(&mut self) -> Option<&mut T> {
         self.0.as_deref_mut()
     }
 }

@@ -6,11 +6,11 @@ use baton_workflow::{
     Action, Gate, OnTimeout, OutputSpec, Pool, Rate, RetryPolicy, Step, Template, Trigger,
 };
 
-pub struct PlanBuilder {
+pub(crate) struct PlanBuilder {
     plan: Plan,
 }
 
-pub fn plan() -> PlanBuilder {
+pub(crate) fn plan() -> PlanBuilder {
     PlanBuilder {
         plan: Plan {
             name: "test".into(),
@@ -39,7 +39,7 @@ pub fn plan() -> PlanBuilder {
     }
 }
 
-pub fn gate() -> Gate {
+pub(crate) fn gate() -> Gate {
     Gate {
         prompt: Template::literal("ship it?"),
         approvers: Vec::new(),
@@ -55,16 +55,16 @@ pub fn gate() -> Gate {
     }
 }
 
-pub fn secs(s: u64) -> Duration {
+pub(crate) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
 impl PlanBuilder {
-    pub fn step(self, id: &str) -> Self {
+    pub(crate) fn step(self, id: &str) -> Self {
         self.step_needs(id, &[])
     }
 
-    pub fn step_needs(mut self, id: &str, needs: &[&str]) -> Self {
+    pub(crate) fn step_needs(mut self, id: &str, needs: &[&str]) -> Self {
         let needs = needs
             .iter()
             .map(|n| self.plan.step_index(n).expect("need declared earlier"))
@@ -110,20 +110,20 @@ impl PlanBuilder {
     }
 
     /// Change the last step.
-    pub fn with(mut self, f: impl FnOnce(&mut Step)) -> Self {
+    pub(crate) fn with(mut self, f: impl FnOnce(&mut Step)) -> Self {
         f(self.plan.steps.last_mut().expect("a step first"));
         self
     }
 
-    pub fn gate(self, g: Gate) -> Self {
+    pub(crate) fn gate(self, g: Gate) -> Self {
         self.with(|s| s.gate = Some(Box::new(g)))
     }
 
-    pub fn when(self, t: Trigger) -> Self {
+    pub(crate) fn when(self, t: Trigger) -> Self {
         self.with(|s| s.when = t)
     }
 
-    pub fn retry(self, attempts: u32, delay_s: u64) -> Self {
+    pub(crate) fn retry(self, attempts: u32, delay_s: u64) -> Self {
         self.with(|s| {
             s.retry = RetryPolicy {
                 attempts,
@@ -133,20 +133,20 @@ impl PlanBuilder {
         })
     }
 
-    pub fn output(self, key: &str, pattern: Option<&str>) -> Self {
+    pub(crate) fn output(self, key: &str, pattern: Option<&str>) -> Self {
         let pattern = pattern.map(|p| regex::Regex::new(p).expect("regex"));
         self.with(|s| {
             s.outputs.insert(key.into(), OutputSpec { pattern });
         })
     }
 
-    pub fn env(self, key: &str, t: Template) -> Self {
+    pub(crate) fn env(self, key: &str, t: Template) -> Self {
         self.with(|s| {
             s.env.insert(key.into(), t);
         })
     }
 
-    pub fn in_pool(mut self, pool: &str) -> Self {
+    pub(crate) fn in_pool(mut self, pool: &str) -> Self {
         let p = self
             .plan
             .pools
@@ -157,7 +157,7 @@ impl PlanBuilder {
         self
     }
 
-    pub fn pool(
+    pub(crate) fn pool(
         mut self,
         name: &str,
         capacity: usize,
@@ -178,13 +178,13 @@ impl PlanBuilder {
     }
 
     /// Make the last pool added shared by every run in the store (`scope = "store"`).
-    pub fn store_scoped(mut self) -> Self {
+    pub(crate) fn store_scoped(mut self) -> Self {
         self.plan.pools.last_mut().expect("pool").scope = baton_workflow::PoolScope::Store;
         self
     }
 
     /// Make the last step a service with these probes (`restarts`: its `restart`).
-    pub fn service(
+    pub(crate) fn service(
         self,
         ready: Option<baton_workflow::ReadyProbe>,
         live: Option<baton_workflow::LiveProbe>,
@@ -203,17 +203,17 @@ impl PlanBuilder {
         })
     }
 
-    pub fn max_parallel(mut self, n: usize) -> Self {
+    pub(crate) fn max_parallel(mut self, n: usize) -> Self {
         self.plan.max_parallel = n;
         self
     }
 
-    pub fn plan_mut(mut self, f: impl FnOnce(&mut Plan)) -> Self {
+    pub(crate) fn plan_mut(mut self, f: impl FnOnce(&mut Plan)) -> Self {
         f(&mut self.plan);
         self
     }
 
-    pub fn build(mut self) -> Arc<Plan> {
+    pub(crate) fn build(mut self) -> Arc<Plan> {
         let n = self.plan.steps.len();
         let mut dependants = vec![Vec::new(); n];
         let mut layer = vec![0usize; n];
@@ -235,7 +235,7 @@ impl PlanBuilder {
 }
 
 /// A TCP check of 127.0.0.1:5432.
-pub fn tcp_check() -> baton_workflow::ProbeCheck {
+pub(crate) fn tcp_check() -> baton_workflow::ProbeCheck {
     baton_workflow::ProbeCheck::Tcp {
         text: "127.0.0.1:5432".into(),
         addr: "127.0.0.1:5432".parse().expect("addr"),
@@ -243,7 +243,7 @@ pub fn tcp_check() -> baton_workflow::ProbeCheck {
 }
 
 /// `ready = { tcp = "127.0.0.1:5432", interval = "1s", timeout = "<timeout_s>s" }`.
-pub fn ready_tcp(timeout_s: u64) -> baton_workflow::ReadyProbe {
+pub(crate) fn ready_tcp(timeout_s: u64) -> baton_workflow::ReadyProbe {
     baton_workflow::ReadyProbe {
         check: tcp_check(),
         interval: secs(1),
@@ -252,7 +252,7 @@ pub fn ready_tcp(timeout_s: u64) -> baton_workflow::ReadyProbe {
 }
 
 /// `live = { tcp = "127.0.0.1:5432", interval = "5s", failures = <failures> }`.
-pub fn live_tcp(failures: u32) -> baton_workflow::LiveProbe {
+pub(crate) fn live_tcp(failures: u32) -> baton_workflow::LiveProbe {
     baton_workflow::LiveProbe {
         check: tcp_check(),
         interval: secs(5),
@@ -260,7 +260,7 @@ pub fn live_tcp(failures: u32) -> baton_workflow::LiveProbe {
     }
 }
 
-pub fn cfg() -> RunConfig {
+pub(crate) fn cfg() -> RunConfig {
     RunConfig {
         run_id: "r1".into(),
         operator: "olivia".into(),
@@ -276,17 +276,17 @@ pub fn cfg() -> RunConfig {
     }
 }
 
-pub const T0: i64 = 1_000_000;
+pub(crate) const T0: i64 = 1_000_000;
 
 /// A core on a fake clock, remembering every effect.
-pub struct Sim {
+pub(crate) struct Sim {
     pub core: Core,
     pub now: i64,
     pub last: Vec<Effect>,
 }
 
 impl Sim {
-    pub fn new(plan: Arc<Plan>, cfg: RunConfig) -> Sim {
+    pub(crate) fn new(plan: Arc<Plan>, cfg: RunConfig) -> Sim {
         let mut core = Core::new(plan, cfg);
         let last = core.start(Timestamp(T0));
         Sim {
@@ -296,38 +296,38 @@ impl Sim {
         }
     }
 
-    pub fn at(&mut self, ms: i64) -> &mut Self {
+    pub(crate) fn at(&mut self, ms: i64) -> &mut Self {
         self.now = T0 + ms;
         self
     }
 
-    pub fn input(&mut self, input: Input) -> Vec<Effect> {
+    pub(crate) fn input(&mut self, input: Input) -> Vec<Effect> {
         self.last = self.core.handle(input, Timestamp(self.now));
         self.last.clone()
     }
 
-    pub fn tick_at(&mut self, ms: i64) -> Vec<Effect> {
+    pub(crate) fn tick_at(&mut self, ms: i64) -> Vec<Effect> {
         self.at(ms);
         self.input(Input::Tick)
     }
 
-    pub fn idx(&self, id: &str) -> usize {
+    pub(crate) fn idx(&self, id: &str) -> usize {
         self.core.plan.step_index(id).expect("step")
     }
 
-    pub fn state(&self, id: &str) -> StepState {
+    pub(crate) fn state(&self, id: &str) -> StepState {
         self.core.steps[self.idx(id)].state
     }
 
-    pub fn attempt(&self, id: &str) -> u32 {
+    pub(crate) fn attempt(&self, id: &str) -> u32 {
         self.core.steps[self.idx(id)].attempts
     }
 
-    pub fn exit(&mut self, id: &str, code: i32) -> Vec<Effect> {
+    pub(crate) fn exit(&mut self, id: &str, code: i32) -> Vec<Effect> {
         self.finish(id, StepOutcome::Exited { exit_code: code }, vec![])
     }
 
-    pub fn finish(
+    pub(crate) fn finish(
         &mut self,
         id: &str,
         outcome: StepOutcome,
@@ -351,7 +351,7 @@ impl Sim {
 
     /// `id`'s first attempt runs as job `job_id` on executor `box` (an SSH host's group,
     /// a cluster's job).
-    pub fn job_started(&mut self, id: &str, job_id: &str) -> Vec<Effect> {
+    pub(crate) fn job_started(&mut self, id: &str, job_id: &str) -> Vec<Effect> {
         let step = self.idx(id);
         self.input(Input::JobStarted {
             step,
@@ -362,7 +362,7 @@ impl Sim {
     }
 
     /// The process of `id`'s current attempt has started (group 1000 + index).
-    pub fn started(&mut self, id: &str) -> Vec<Effect> {
+    pub(crate) fn started(&mut self, id: &str) -> Vec<Effect> {
         let step = self.idx(id);
         let attempt = self.attempt(id);
         self.input(Input::ProcessStarted {
@@ -374,7 +374,13 @@ impl Sim {
     }
 
     /// A check of `id`'s probe answered.
-    pub fn probed(&mut self, id: &str, probe: ProbeKind, ok: bool, detail: &str) -> Vec<Effect> {
+    pub(crate) fn probed(
+        &mut self,
+        id: &str,
+        probe: ProbeKind,
+        ok: bool,
+        detail: &str,
+    ) -> Vec<Effect> {
         let step = self.idx(id);
         let attempt = self.attempt(id);
         self.input(Input::ProbeResult(ProbeResult {
@@ -386,7 +392,7 @@ impl Sim {
         }))
     }
 
-    pub fn cmd(&mut self, command: Command) -> CommandOutcome {
+    pub(crate) fn cmd(&mut self, command: Command) -> CommandOutcome {
         let fx = self.input(Input::Command {
             id: Some(7),
             command,
@@ -405,7 +411,7 @@ impl Sim {
         done[0].clone()
     }
 
-    pub fn approve(&mut self, step: &str, who: &str) -> CommandOutcome {
+    pub(crate) fn approve(&mut self, step: &str, who: &str) -> CommandOutcome {
         self.cmd(Command::Approve {
             step: step.into(),
             operator: who.into(),
@@ -415,7 +421,7 @@ impl Sim {
         })
     }
 
-    pub fn events_named(&self, name: &str) -> Vec<&Event> {
+    pub(crate) fn events_named(&self, name: &str) -> Vec<&Event> {
         self.core
             .events()
             .iter()
@@ -423,7 +429,7 @@ impl Sim {
             .collect()
     }
 
-    pub fn open_errors(&self, id: &str) -> Vec<ErrorRecord> {
+    pub(crate) fn open_errors(&self, id: &str) -> Vec<ErrorRecord> {
         self.core
             .errors
             .iter()
@@ -434,7 +440,7 @@ impl Sim {
 }
 
 /// Step ids spawned by a batch of effects.
-pub fn spawned(fx: &[Effect]) -> Vec<String> {
+pub(crate) fn spawned(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Spawn(s) => Some(s.step_id.clone()),
@@ -443,7 +449,7 @@ pub fn spawned(fx: &[Effect]) -> Vec<String> {
         .collect()
 }
 
-pub fn spawn_of<'a>(fx: &'a [Effect], id: &str) -> Option<&'a SpawnSpec> {
+pub(crate) fn spawn_of<'a>(fx: &'a [Effect], id: &str) -> Option<&'a SpawnSpec> {
     fx.iter().find_map(|e| match e {
         Effect::Spawn(s) if s.step_id == id => Some(s),
         _ => None,
@@ -451,7 +457,7 @@ pub fn spawn_of<'a>(fx: &'a [Effect], id: &str) -> Option<&'a SpawnSpec> {
 }
 
 /// The probe checks asked for by a batch of effects: (step, probe).
-pub fn probes(fx: &[Effect]) -> Vec<(usize, ProbeKind)> {
+pub(crate) fn probes(fx: &[Effect]) -> Vec<(usize, ProbeKind)> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Probe(r) => Some((r.step, r.probe)),
@@ -460,7 +466,7 @@ pub fn probes(fx: &[Effect]) -> Vec<(usize, ProbeKind)> {
         .collect()
 }
 
-pub fn kills(fx: &[Effect]) -> Vec<usize> {
+pub(crate) fn kills(fx: &[Effect]) -> Vec<usize> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Kill { step, .. } => Some(*step),
@@ -469,7 +475,7 @@ pub fn kills(fx: &[Effect]) -> Vec<usize> {
         .collect()
 }
 
-pub fn persisted(fx: &[Effect]) -> Vec<EventKind> {
+pub(crate) fn persisted(fx: &[Effect]) -> Vec<EventKind> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Persist(ev) => Some(ev.kind.clone()),
@@ -478,7 +484,7 @@ pub fn persisted(fx: &[Effect]) -> Vec<EventKind> {
         .collect()
 }
 
-pub fn refused(o: &CommandOutcome) -> String {
+pub(crate) fn refused(o: &CommandOutcome) -> String {
     match o {
         CommandOutcome::Refused(r) => r.to_string(),
         CommandOutcome::Accepted { message } => panic!("expected refusal, got accepted: {message}"),
@@ -486,7 +492,7 @@ pub fn refused(o: &CommandOutcome) -> String {
 }
 
 /// `v=${{ steps.<id>.outputs.<key> }}`, `id` being step `step`.
-pub fn out_ref(step: usize, id: &str, key: &str) -> baton_workflow::Template {
+pub(crate) fn out_ref(step: usize, id: &str, key: &str) -> baton_workflow::Template {
     use baton_workflow::{Template, TemplateRef, TemplateSegment};
     Template {
         segments: vec![
@@ -501,7 +507,7 @@ pub fn out_ref(step: usize, id: &str, key: &str) -> baton_workflow::Template {
 }
 
 /// The freezes (`true`) and thaws (`false`) among `fx`, by step.
-pub fn freezes(fx: &[Effect]) -> Vec<(usize, bool)> {
+pub(crate) fn freezes(fx: &[Effect]) -> Vec<(usize, bool)> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Freeze { step, .. } => Some((*step, true)),

@@ -17,4 +17,3 @@ pub use baton_core as core;
 pub use baton_core::{
     CacheRequest, Core, Effect, Input, Opening, ReplayError, RunConfig, SpawnAction, SpawnSpec,
 };
-pub use baton_core::{bucket, cache, digest, retry};

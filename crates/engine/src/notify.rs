@@ -152,7 +152,7 @@ pub(crate) async fn run(
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     // The store's keys are baton's, never a child's.
-    for k in baton_exec::scrub::baton_own_in_env() {
+    for k in baton_exec::baton_own_in_env() {
         cmd.env_remove(k);
     }
     let child = cmd.spawn().map_err(|e| {

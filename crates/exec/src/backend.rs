@@ -105,7 +105,7 @@ pub trait Attempt: Debug + Send {
 }
 
 /// A back end's attempt, as the driver holds it.
-pub fn boxed(attempt: impl Attempt + 'static) -> Box<dyn Attempt> {
+pub(crate) fn boxed(attempt: impl Attempt + 'static) -> Box<dyn Attempt> {
     Box::new(attempt)
 }
 

@@ -11,20 +11,20 @@ use std::path::{Path, PathBuf};
 
 /// The longest `NAME=value` string kept in the environment, in bytes (with the NUL,
 /// `MAX_ARG_STRLEN` exactly).
-pub const MAX_ENV_STRING: usize = 128 * 1024;
+pub(crate) const MAX_ENV_STRING: usize = 128 * 1024;
 /// What the step's own variables may take of the environment altogether: half of the
 /// smallest `ARG_MAX` Linux gives (2 MiB at the default 8 MiB stack), the rest left
 /// to baton's own environment and the command line.
-pub const MAX_ENV_TOTAL: usize = 1 << 20;
+pub(crate) const MAX_ENV_TOTAL: usize = 1 << 20;
 
 /// The variable that names the file holding `name`'s value.
-pub fn file_var(name: &str) -> String {
+pub(crate) fn file_var(name: &str) -> String {
     format!("BATON_FILE_{name}")
 }
 
 /// Which of `env`'s variables go through a file (their indices): each whose string is
 /// over [`MAX_ENV_STRING`], then the largest ones until the rest fit [`MAX_ENV_TOTAL`].
-pub fn to_files(env: &[(String, String)]) -> Vec<usize> {
+pub(crate) fn to_files(env: &[(String, String)]) -> Vec<usize> {
     let size = |(k, v): &(String, String)| k.len() + v.len() + 2;
     let mut moved: Vec<usize> = (0..env.len())
         .filter(|&i| size(&env[i]) > MAX_ENV_STRING)
@@ -50,7 +50,10 @@ pub fn to_files(env: &[(String, String)]) -> Vec<usize> {
 
 /// `env` as the process gets it: each variable [`to_files`] picks written to a file
 /// (0600) in `dir` and named by `BATON_FILE_<NAME>` instead.
-pub fn place(env: &[(String, String)], dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+pub(crate) fn place(
+    env: &[(String, String)],
+    dir: &Path,
+) -> std::io::Result<Vec<(String, String)>> {
     let moved = to_files(env);
     let mut out = Vec::with_capacity(env.len());
     for (i, (k, v)) in env.iter().enumerate() {

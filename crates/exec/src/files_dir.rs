@@ -161,7 +161,7 @@ pub(super) struct Spent {
 impl Spent {
     /// The usual case in three syscalls; `remove_dir_all` (open, scan, unlink each)
     /// only when the step left something else behind.
-    pub fn remove(&self) {
+    pub(crate) fn remove(&self) {
         for (path, exists) in &self.files {
             if *exists {
                 let _ = std::fs::remove_file(path);

@@ -18,7 +18,8 @@ pub struct Setup<'a> {
 }
 
 /// Makes the back end of one executor, or `None` when the executor is not of its kind.
-pub type Factory = Arc<dyn Fn(&ExecutorSpec, &Setup<'_>) -> Option<Arc<dyn Backend>> + Send + Sync>;
+pub(crate) type Factory =
+    Arc<dyn Fn(&ExecutorSpec, &Setup<'_>) -> Option<Arc<dyn Backend>> + Send + Sync>;
 
 /// The kinds a run's executors are made by, asked in order.
 #[derive(Clone)]

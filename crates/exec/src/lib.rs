@@ -2,41 +2,49 @@
 //! executor's back end puts it (a [`Backend`]: a process group here, a job on a host or
 //! a cluster; each kind a folder, registered in `kinds.rs`); a builtin runs inside the
 //! engine. Both end in a [`Finished`], which the driver turns into `Input::StepExited`.
-pub mod backend;
-pub mod batch;
-pub mod builtin;
-pub mod command;
-pub mod env_files;
+mod backend;
+mod batch;
+mod builtin;
+mod command;
+mod env_files;
+// `pub` means API: the modules are private and what other crates use is re-exported
+// below. Kept public as namespaces, because their items read well only behind their
+// module's name (`probe::check`, `own_files::append`, `failpoint::die_at`,
+// `leftovers::read_outputs`, `usage_follow::POLL`); their items no other crate uses
+// are `pub(crate)`.
 pub mod failpoint;
-pub mod files_dir;
+mod files_dir;
 mod job;
-pub mod kinds;
+mod kinds;
 pub mod leftovers;
-pub mod local;
-pub mod log_copy;
-pub mod log_index;
-pub mod outputs;
+mod local;
+mod log_copy;
+mod log_index;
+mod outputs;
 pub mod own_files;
 pub mod probe;
 mod remote_cancel;
-pub mod scrub;
+mod scrub;
 pub mod secrets;
-pub mod signals;
-pub mod slurm;
-pub mod spread;
-pub mod ssh;
-pub mod stream;
+mod signals;
+mod slurm;
+mod spread;
+mod ssh;
+mod stream;
 pub mod usage_follow;
 
 use baton_model::{StepOutcome, Usage};
 use std::path::PathBuf;
 
-pub use backend::{Attempt, Backend, BoxFuture, KillHandle, Placement};
+pub use backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop};
 pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
 pub use files_dir::{FilesDir, files_root};
 pub use job::ShellJob;
 pub use kinds::{Backends, Setup};
+pub use scrub::baton_own_in_env;
+pub use spread::Spread;
+pub use ssh::{HostError, SshExecutor};
 // The local back end's modules, under the paths they always had.
 pub use local::group::{group_belongs_to, kill_stale_group, run_process_groups};
 pub use local::shell::{Running, spawn};

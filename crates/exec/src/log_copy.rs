@@ -7,7 +7,7 @@ use super::stream::{Stream, TailHandle};
 use std::io::Write;
 use std::path::PathBuf;
 
-pub struct LogCopy {
+pub(crate) struct LogCopy {
     log_dir: PathBuf,
     log_path: PathBuf,
     /// Bytes of the log an earlier engine wrote: not written again.
@@ -23,7 +23,12 @@ pub struct LogCopy {
 }
 
 impl LogCopy {
-    pub fn new(log_dir: PathBuf, log_path: PathBuf, copied: u64, tail: TailHandle) -> LogCopy {
+    pub(crate) fn new(
+        log_dir: PathBuf,
+        log_path: PathBuf,
+        copied: u64,
+        tail: TailHandle,
+    ) -> LogCopy {
         LogCopy {
             log_dir,
             log_path,
@@ -38,13 +43,13 @@ impl LogCopy {
     }
 
     /// The output is read again from its start: what was passed on is skipped.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.skip_seen = self.seen;
         self.seen = 0;
     }
 
     /// Masked bytes, in order.
-    pub fn write(&mut self, bytes: &[u8]) {
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
         let again = usize::try_from(self.skip_seen)
             .unwrap_or(usize::MAX)
             .min(bytes.len());

@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// One attempt's records in its run's index.
 #[derive(Debug, Default)]
-pub struct TimeIndex {
+pub(crate) struct TimeIndex {
     /// When the last record was written (ms).
     last: Option<i64>,
     file: Option<File>,
@@ -18,7 +18,7 @@ pub struct TimeIndex {
 impl TimeIndex {
     /// The log `log` in `dir` grows past `offset` at `now`: its record, if a second
     /// started. Best effort: without it the console shows no times, the log is whole.
-    pub fn note(&mut self, dir: &Path, log: &str, offset: u64, now: Timestamp) {
+    pub(crate) fn note(&mut self, dir: &Path, log: &str, offset: u64, now: Timestamp) {
         if !needs_record(self.last, now) {
             return;
         }

@@ -4,7 +4,7 @@
 use baton_model::{Usage, mask::Masker};
 
 /// At most this much of either file is read; the rest is reported, not kept.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 
 fn valid_key(key: &str) -> bool {
     baton_model::output_name::is_output_name(key)
@@ -32,7 +32,7 @@ fn shorten(line: &str) -> String {
 /// `key=value` lines; last value wins; keys keep their first-seen order. Error
 /// messages are masked; values are not: the core withholds an output that holds a
 /// secret (rather than passing `***` on), and only it records them.
-pub fn parse_outputs(text: &str, masker: &Masker) -> (Vec<(String, String)>, Vec<String>) {
+pub(crate) fn parse_outputs(text: &str, masker: &Masker) -> (Vec<(String, String)>, Vec<String>) {
     let mut outputs: Vec<(String, String)> = Vec::new();
     let mut errors = Vec::new();
     for (n, line) in lines(text) {
@@ -57,7 +57,7 @@ pub fn parse_outputs(text: &str, masker: &Masker) -> (Vec<(String, String)>, Vec
 /// went on. The line the bound fell inside is not a value: it is dropped, and its key
 /// (the third result) named, so nothing hands on a cut value as if whole; a value an
 /// earlier line gave that key is dropped too (that line would have replaced it).
-pub fn parse_read_outputs(
+pub(crate) fn parse_read_outputs(
     text: &str,
     more: bool,
     masker: &Masker,
@@ -87,7 +87,7 @@ pub fn parse_read_outputs(
 }
 
 /// `cost=<float>`, `tokens=<int>` and `calls=<int>` lines, summed.
-pub fn parse_usage(text: &str, masker: &Masker) -> (Usage, Vec<String>) {
+pub(crate) fn parse_usage(text: &str, masker: &Masker) -> (Usage, Vec<String>) {
     let mut usage = Usage::default();
     let mut errors = Vec::new();
     for (n, line) in lines(text) {
@@ -104,7 +104,7 @@ pub fn parse_usage(text: &str, masker: &Masker) -> (Usage, Vec<String>) {
 /// Adds one `$BATON_USAGE` line to `usage`; `false` (nothing added) when it is not
 /// `cost=<number ≥ 0>`, `tokens=<integer>` or `calls=<integer>`. The end's read and
 /// the live follower (`usage_follow`) both read lines with it.
-pub fn add_usage_line(usage: &mut Usage, line: &str) -> bool {
+pub(crate) fn add_usage_line(usage: &mut Usage, line: &str) -> bool {
     match line.split_once('=') {
         Some(("cost", v)) => match v.trim().parse::<f64>() {
             Ok(c) if c.is_finite() && c >= 0.0 => {

@@ -14,7 +14,7 @@ use std::path::Path;
 
 /// Open `dir` (not through a symlink) and check that it is this account's own and
 /// that neither its group nor others can write it.
-pub fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
+pub(crate) fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
     let fd = nix::fcntl::open(
         dir,
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,

@@ -24,7 +24,7 @@ const OWN: [&str; 7] = [
 const OWN_PREFIXES: [&str; 1] = ["BATON_ENGINE_"];
 
 /// Whether baton's variable `name` must be removed from a child's environment.
-pub fn is_baton_own(name: &OsStr) -> bool {
+pub(crate) fn is_baton_own(name: &OsStr) -> bool {
     let n = name.as_bytes();
     OWN.iter().any(|s| n == s.as_bytes())
         || OWN_PREFIXES.iter().any(|p| n.starts_with(p.as_bytes()))

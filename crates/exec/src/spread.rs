@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long an executor that did not answer is passed over (unless all are).
-pub const DOWN_FOR: Duration = Duration::from_secs(30);
+pub(crate) const DOWN_FOR: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub struct Spread {
@@ -22,7 +22,7 @@ pub struct Spread {
 }
 
 /// The order to try `n` members in, starting at `first`: those not down first (pure).
-pub fn order(first: usize, down: &[bool]) -> Vec<usize> {
+pub(crate) fn order(first: usize, down: &[bool]) -> Vec<usize> {
     let n = down.len();
     let turn = (0..n).map(|k| (first + k) % n);
     let up = turn.clone().filter(|&i| !down[i]);

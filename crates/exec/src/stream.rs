@@ -6,12 +6,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Without a newline, output is released once this much is pending.
-pub const MAX_PENDING: usize = 64 * 1024;
+pub(crate) const MAX_PENDING: usize = 64 * 1024;
 
 /// Masks a chunked byte stream. Masked bytes are released at line ends; a long line is
 /// released in pieces, never cutting through a secret.
 #[derive(Debug)]
-pub struct MaskingSplitter {
+pub(crate) struct MaskingSplitter {
     masker: Masker,
     pending: Vec<u8>,
     /// Set by `finish`: nothing more comes, so a secret's beginning is just text.
@@ -19,7 +19,7 @@ pub struct MaskingSplitter {
 }
 
 impl MaskingSplitter {
-    pub fn new(masker: Masker) -> Self {
+    pub(crate) fn new(masker: Masker) -> Self {
         MaskingSplitter {
             masker,
             pending: Vec::new(),
@@ -28,7 +28,7 @@ impl MaskingSplitter {
     }
 
     /// Feeds a chunk; returns the masked bytes that are safe to release now.
-    pub fn push(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
         if self.masker.is_empty() {
             return (!chunk.is_empty()).then(|| chunk.to_vec());
         }
@@ -44,7 +44,7 @@ impl MaskingSplitter {
     }
 
     /// The end of the stream: everything still pending, masked.
-    pub fn finish(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn finish(&mut self) -> Option<Vec<u8>> {
         self.ending = true;
         let n = self.pending.len();
         self.release(n)
@@ -246,7 +246,7 @@ impl Default for TailHandle {
 }
 
 /// An attempt's `duration_ms` for the time it took (saturating).
-pub fn duration_ms(took: std::time::Duration) -> u64 {
+pub(crate) fn duration_ms(took: std::time::Duration) -> u64 {
     u64::try_from(took.as_millis()).unwrap_or(u64::MAX)
 }
 

@@ -19,13 +19,13 @@ use std::time::Duration;
 /// the console's header in well under 200 ms (docs/performance/latency.md).
 pub const POLL: Duration = Duration::from_millis(20);
 /// A line longer than this is no usage line: it is skipped up to its newline.
-pub const MAX_LINE: usize = 4096;
+pub(crate) const MAX_LINE: usize = 4096;
 /// At most this much is read per poll: a step that writes fast is caught up over a few.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// The sum of the complete lines fed so far: pure over the bytes, bounded.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct UsageLines {
+pub(crate) struct UsageLines {
     /// The unfinished last line (at most [`MAX_LINE`] bytes).
     partial: Vec<u8>,
     /// Inside a line too long to be one: skipped up to its newline.
@@ -37,7 +37,7 @@ pub struct UsageLines {
 
 impl UsageLines {
     /// Takes bytes appended to the file; whether the sum changed.
-    pub fn feed(&mut self, bytes: &[u8]) -> bool {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> bool {
         let room = MAX_FILE_BYTES.saturating_sub(self.taken) as usize;
         let bytes = &bytes[..bytes.len().min(room)];
         self.taken += bytes.len() as u64;
@@ -67,12 +67,12 @@ impl UsageLines {
         self.total != before
     }
 
-    pub fn total(&self) -> Usage {
+    pub(crate) fn total(&self) -> Usage {
         self.total
     }
 
     /// Whether the bound is reached: nothing more is read.
-    pub fn full(&self) -> bool {
+    pub(crate) fn full(&self) -> bool {
         self.taken >= MAX_FILE_BYTES
     }
 }

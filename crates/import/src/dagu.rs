@@ -89,7 +89,7 @@ struct Dag<'a> {
     positional: Vec<String>,
 }
 
-pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
+pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
     let doc = &docs[0];
     for d in &docs[1..] {
         let name = d.get("name").and_then(Node::text).unwrap_or_default();

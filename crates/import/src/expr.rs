@@ -3,7 +3,7 @@
 //! an `Err` saying so, for the report.
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum E {
+pub(crate) enum E {
     Str(String),
     Num(String),
     Bool(bool),
@@ -223,7 +223,7 @@ impl P {
 }
 
 /// Parse an expression (the `${{ }}` around it, if any, removed first).
-pub fn parse(src: &str) -> Result<E, String> {
+pub(crate) fn parse(src: &str) -> Result<E, String> {
     let s = strip(src);
     let mut p = P { t: lex(s)?, i: 0 };
     let e = p.or()?;
@@ -234,7 +234,7 @@ pub fn parse(src: &str) -> Result<E, String> {
 }
 
 /// `${{ x }}` → `x`; anything else as it is.
-pub fn strip(s: &str) -> &str {
+pub(crate) fn strip(s: &str) -> &str {
     let t = s.trim();
     match t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
         Some(inner) if !inner.contains("${{") => inner.trim(),
@@ -243,7 +243,7 @@ pub fn strip(s: &str) -> &str {
 }
 
 /// How names read in baton: `Ok(baton name)` or `Err(why not)`.
-pub trait Names {
+pub(crate) trait Names {
     fn name(&mut self, path: &[String]) -> Result<String, String>;
 }
 
@@ -258,7 +258,7 @@ fn lit(s: &str) -> Result<String, String> {
 }
 
 /// Print `e` as a baton condition.
-pub fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, String> {
+pub(crate) fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, String> {
     Ok(match e {
         E::Str(s) => lit(s)?,
         E::Num(x) => {
@@ -320,7 +320,7 @@ fn call(f: &str, args: &[E], n: &mut dyn Names) -> Result<String, String> {
 
 /// What a job's status functions say, as baton's trigger rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// `success()`, or no status function (GitHub's implied default).
     Success,
     /// `always()`, `!cancelled()`, `success() || failure()`: whatever the needs did.
@@ -366,7 +366,7 @@ fn has_status(e: &E) -> bool {
 
 /// Split a job's `if` into its status part and the rest (the operands of a top-level
 /// `&&` that hold no status function). `Err` when a status function sits elsewhere.
-pub fn split_status(e: &E) -> Result<(Status, Option<E>), String> {
+pub(crate) fn split_status(e: &E) -> Result<(Status, Option<E>), String> {
     let mut parts = vec![];
     flatten_and(e, &mut parts);
     let mut status = None;
@@ -468,7 +468,7 @@ mod tests {
 /// compared. Text compares ignoring
 /// case (`lc`, defined by the script), as GitHub's does; a value alone is true unless
 /// it is empty, `false` or `0`, as baton's conditions read it.
-pub fn to_shell(
+pub(crate) fn to_shell(
     e: &E,
     var: &mut dyn FnMut(&[String]) -> Result<String, String>,
 ) -> Result<String, String> {

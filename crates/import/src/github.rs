@@ -159,7 +159,7 @@ fn bad(line: usize, m: impl Into<String>, hint: &'static str) -> Invalid {
     (line, m.into(), hint)
 }
 
-pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
+pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
     let Some(jobs) = doc.get("jobs").and_then(Node::map) else {
         return Err(bad(
             doc.key_line("jobs").unwrap_or(1),

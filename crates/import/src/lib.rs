@@ -7,7 +7,7 @@ mod expr;
 mod github;
 mod out;
 mod shim;
-pub mod yaml;
+mod yaml;
 
 use std::fmt;
 

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 #[derive(Debug, Default)]
-pub struct Workflow {
+pub(crate) struct Workflow {
     pub name: String,
     pub description: Option<String>,
     pub timeout: Option<String>,
@@ -18,7 +18,7 @@ pub struct Workflow {
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct Param {
+pub(crate) struct Param {
     pub name: String,
     pub kind: &'static str,
     pub values: Vec<String>,
@@ -28,20 +28,20 @@ pub struct Param {
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     pub cron: String,
     pub timezone: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct Gate {
+pub(crate) struct Gate {
     pub prompt: String,
     /// `name`, required.
     pub inputs: Vec<(String, bool)>,
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     /// Comment lines above the step (where it came from).
     pub comments: Vec<String>,
     pub id: String,
@@ -72,20 +72,20 @@ pub struct Step {
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct Matrix {
+pub(crate) struct Matrix {
     pub axes: Vec<(String, Axis)>,
     pub include: Vec<Vec<(String, Scalar)>>,
     pub exclude: Vec<Vec<(String, Scalar)>>,
 }
 
 #[derive(Debug, Clone)]
-pub enum Axis {
+pub(crate) enum Axis {
     Values(Vec<Scalar>),
     Param(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     Str(String),
     Int(i64),
     Bool(bool),
@@ -99,7 +99,7 @@ fn comment(l: &str) -> String {
 }
 
 /// `s` as a TOML string.
-pub fn q(s: &str) -> String {
+pub(crate) fn q(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
@@ -157,7 +157,7 @@ fn text_block(s: &str) -> String {
 
 impl Workflow {
     /// The file: `header` lines as comments first.
-    pub fn to_toml(&self, header: &[String]) -> String {
+    pub(crate) fn to_toml(&self, header: &[String]) -> String {
         let mut o = String::new();
         for h in header {
             if h.is_empty() {
@@ -346,7 +346,7 @@ impl Step {
 
 /// A valid step id from a source name: lower case, `[a-z0-9_-]`, at most 64, unique
 /// among `taken` (a suffix `-2`, `-3`, … when not).
-pub fn step_id(name: &str, taken: &[String]) -> String {
+pub(crate) fn step_id(name: &str, taken: &[String]) -> String {
     let mut id: String = name
         .trim()
         .chars()
@@ -376,13 +376,13 @@ pub fn step_id(name: &str, taken: &[String]) -> String {
 }
 
 /// `s` quoted for `sh` as one word: `'…'`, a quote inside as `'\''`.
-pub fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// A cycle of `needs` among `steps`, as the ids along it (the first again at the end),
 /// or `None`: the tools refuse such a file, and so does baton.
-pub fn cycle(steps: &[Step]) -> Option<Vec<String>> {
+pub(crate) fn cycle(steps: &[Step]) -> Option<Vec<String>> {
     // 0: not seen, 1: on the current path, 2: done.
     fn visit(
         i: usize,

@@ -9,7 +9,7 @@ use crate::out::sh_quote;
 
 /// When a step of a job runs, from its `if:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Guard {
+pub(crate) enum Guard {
     /// No failure before it (GitHub's implied `success()`).
     Success,
     /// `failure()`: a step before it failed.
@@ -21,7 +21,7 @@ pub enum Guard {
 }
 
 #[derive(Debug, Clone)]
-pub enum Action {
+pub(crate) enum Action {
     /// A `run:` body and the shell command line (`{0}` the script's path).
     Run { body: String, shell: String },
     /// A comment: a step with nothing to do here (checkout, setup-*).
@@ -32,7 +32,7 @@ pub enum Action {
 
 /// Where a step's variable comes from.
 #[derive(Debug, Clone)]
-pub enum EnvFrom {
+pub(crate) enum EnvFrom {
     /// A variable of the baton step's `env` (set from a template).
     Var(String),
     /// What an earlier step of the job (its `id`) wrote to `$GITHUB_OUTPUT` as `KEY`.
@@ -41,7 +41,7 @@ pub enum EnvFrom {
 
 /// A shell word reading what step `id` wrote to `$GITHUB_OUTPUT` as `key` (the last
 /// such line), as data.
-pub fn output_word(id: &str, key: &str) -> String {
+pub(crate) fn output_word(id: &str, key: &str) -> String {
     format!(
         "\"$(sed -n {} \"$gh/out-{}\" 2>/dev/null | tail -n 1)\"",
         sh_quote(&format!("s/^{}=//p", sed_word(key))),
@@ -50,7 +50,7 @@ pub fn output_word(id: &str, key: &str) -> String {
 }
 
 #[derive(Debug, Clone)]
-pub struct ShimStep {
+pub(crate) struct ShimStep {
     /// `N: name (LINE)`, a comment.
     pub title: String,
     pub id: Option<String>,
@@ -66,7 +66,7 @@ pub struct ShimStep {
 }
 
 /// `shell:` as GitHub reads it: the command line with `{0}` for the script file.
-pub fn shell_line(shell: Option<&str>) -> String {
+pub(crate) fn shell_line(shell: Option<&str>) -> String {
     match shell.map(str::trim) {
         None | Some("") => "bash -e {0}".into(),
         Some("bash") => "bash --noprofile --norc -eo pipefail {0}".into(),
@@ -95,7 +95,7 @@ rc=0
 "#;
 
 /// The script; `outputs`: the job's outputs as (name, step id, step output).
-pub fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> String {
+pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> String {
     let mut s = String::from(PRELUDE);
     for (n, st) in steps.iter().enumerate() {
         s.push_str(&format!("# step {}\n", defuse(&st.title)));
@@ -170,7 +170,7 @@ pub fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> Strin
 /// A text shown in the script (a title, a message) with no `${{`, which baton's loader
 /// would take for a template in shell code.
 /// Control characters become spaces: a comment stays one line, never a command.
-pub fn defuse(s: &str) -> String {
+pub(crate) fn defuse(s: &str) -> String {
     s.replace("${{", "$ {{")
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -4,13 +4,13 @@ use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 /// A node and the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(crate) struct Node {
     pub line: usize,
     pub v: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Bool(bool),
     Int(i64),
@@ -24,14 +24,14 @@ pub enum Value {
 
 /// A document that does not parse: where and what.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ParseError {
+pub(crate) struct ParseError {
     pub line: usize,
     pub col: usize,
     pub message: String,
 }
 
 /// Every document of `text` (a Dagu file may hold a DAG and its children after `---`).
-pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
     let docs = MarkedYaml::load_from_str(text).map_err(|e| ParseError {
         line: e.marker().line(),
         col: e.marker().col() + 1,
@@ -72,7 +72,7 @@ fn scalar(s: &Scalar) -> Value {
 
 impl Node {
     /// The value of `key` in a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.map()?
             .iter()
             .find(|(k, _, _)| k == key)
@@ -80,21 +80,21 @@ impl Node {
     }
 
     /// The line of `key` in a mapping (a value's own line may be the next one).
-    pub fn key_line(&self, key: &str) -> Option<usize> {
+    pub(crate) fn key_line(&self, key: &str) -> Option<usize> {
         self.map()?
             .iter()
             .find(|(k, _, _)| k == key)
             .map(|(_, l, _)| *l)
     }
 
-    pub fn map(&self) -> Option<&[(String, usize, Node)]> {
+    pub(crate) fn map(&self) -> Option<&[(String, usize, Node)]> {
         match &self.v {
             Value::Map(m) => Some(m),
             _ => None,
         }
     }
 
-    pub fn seq(&self) -> Option<&[Node]> {
+    pub(crate) fn seq(&self) -> Option<&[Node]> {
         match &self.v {
             Value::Seq(s) => Some(s),
             _ => None,
@@ -103,7 +103,7 @@ impl Node {
 
     /// A scalar as text (`true`, `30`, `3.10` as YAML wrote it is lost for floats:
     /// `3.10` reads `3.1`, as GitHub reads an unquoted `3.10` too).
-    pub fn text(&self) -> Option<String> {
+    pub(crate) fn text(&self) -> Option<String> {
         match &self.v {
             Value::Bool(b) => Some(b.to_string()),
             Value::Int(i) => Some(i.to_string()),
@@ -113,12 +113,8 @@ impl Node {
         }
     }
 
-    pub fn is_null(&self) -> bool {
-        self.v == Value::Null
-    }
-
     /// A string or a list of strings (`needs: a`, `needs: [a, b]`).
-    pub fn words(&self) -> Vec<String> {
+    pub(crate) fn words(&self) -> Vec<String> {
         match &self.v {
             Value::Seq(s) => s.iter().filter_map(Node::text).collect(),
             _ => self.text().into_iter().collect(),

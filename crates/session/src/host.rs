@@ -4,7 +4,7 @@
 use super::SessionError;
 use super::prepare::Ready;
 use baton_engine::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop};
-use baton_exec::signals::shutdown_signal;
+use baton_exec::shutdown_signal;
 use baton_model::RunView;
 use baton_store::Store;
 use std::sync::Arc;

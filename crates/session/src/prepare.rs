@@ -174,7 +174,7 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
         no_cache: spec.no_cache,
         slot: spec.slot,
         store: Some(db.to_path_buf()),
-        workflow_hash: Some(baton_core::digest::workflow_hash(&new_run.source_text)),
+        workflow_hash: Some(baton_core::workflow_hash(&new_run.source_text)),
         ..run_config(
             &run_id,
             &spec.operator,
@@ -295,7 +295,7 @@ fn fold_stored(
     // Replay takes the seed from `RunStarted`; the operator who started it stays the
     // run's operator (self-approval rules depend on it).
     let cfg = RunConfig {
-        workflow_hash: Some(baton_core::digest::workflow_hash(&record.source_text)),
+        workflow_hash: Some(baton_core::workflow_hash(&record.source_text)),
         ..run_config(run_id, &record.operator, params, secrets, 0, false, None)
     };
     if for_driving {

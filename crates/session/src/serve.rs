@@ -20,7 +20,7 @@ pub(crate) use loader::QUIET;
 use super::SessionError;
 use super::host::{self, Hosted};
 use super::prepare;
-use baton_exec::signals::ShutdownSignals;
+use baton_exec::ShutdownSignals;
 use baton_model::Timestamp;
 use baton_model::schedule::{self as sched, Facts, Fate};
 use baton_store::schedules::{ScheduleRow, ServeState, TRIGGER_INDEX};

@@ -13,7 +13,7 @@ use rand::Rng;
 use std::time::Duration;
 
 /// One ask the scenario opened.
-pub struct Asked {
+pub(crate) struct Asked {
     /// The ask as its asker opened it (its own copy of the question).
     pub opened: Ask,
     /// Its name in the history (`a1`…): the store's ids are random.
@@ -26,7 +26,7 @@ pub struct Asked {
 
 impl World {
     /// An ask opened, answered (some answers forged), or looked at by its asker.
-    pub fn ask_action(&mut self) -> Result<(), SimError> {
+    pub(crate) fn ask_action(&mut self) -> Result<(), SimError> {
         self.steps += 1;
         let open: Vec<usize> = (0..self.asks.len())
             .filter(|&i| self.asks[i].ended.is_none())

@@ -16,7 +16,7 @@ use rand::Rng;
 use std::collections::BTreeMap;
 
 /// One engine process.
-pub struct Engine {
+pub(crate) struct Engine {
     pub id: usize,
     /// How many times it crashed: its holder name changes with each new process.
     pub incarnation: u32,
@@ -26,14 +26,14 @@ pub struct Engine {
 }
 
 /// A run an engine drives.
-pub struct Driven {
+pub(crate) struct Driven {
     pub core: Core,
     pub slot_asks: Vec<SlotRequest>,
 }
 
 /// Where a wake-up's engine dies, if it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Crash {
+pub(crate) enum Crash {
     /// The core decided; nothing was committed or done.
     BeforeCommit,
     /// The events are committed; nothing was acted on (a spawn never happened).
@@ -41,7 +41,7 @@ pub enum Crash {
 }
 
 impl Engine {
-    pub fn open(id: usize, db: &std::path::Path) -> Result<Engine, SimError> {
+    pub(crate) fn open(id: usize, db: &std::path::Path) -> Result<Engine, SimError> {
         Ok(Engine {
             id,
             incarnation: 0,
@@ -53,13 +53,13 @@ impl Engine {
 
     /// Its lease holder: a process on a host of its own, so that only its heartbeat
     /// says whether it lives (`model::liveness`), on the simulated clock.
-    pub fn holder(&self) -> String {
+    pub(crate) fn holder(&self) -> String {
         format!("pid {} on sim-engine-{}", 100 + self.incarnation, self.id)
     }
 }
 
 /// The events among `fx`, and the rest.
-pub fn split(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
+pub(crate) fn split(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
     let mut events = Vec::new();
     let mut rest = Vec::new();
     for e in fx {
@@ -73,7 +73,7 @@ pub fn split(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
 
 impl World {
     /// One wake-up of engine `e` for one of its runs (chosen by the seed).
-    pub fn wake(&mut self, e: usize, crash: Option<Crash>) -> Result<(), SimError> {
+    pub(crate) fn wake(&mut self, e: usize, crash: Option<Crash>) -> Result<(), SimError> {
         let runs: Vec<String> = self.engines[e].runs.keys().cloned().collect();
         if runs.is_empty() {
             return Ok(());
@@ -159,7 +159,12 @@ impl World {
     }
 
     /// Act on what the core decided (its events already committed).
-    pub fn perform(&mut self, e: usize, run: &str, effects: Vec<Effect>) -> Result<(), SimError> {
+    pub(crate) fn perform(
+        &mut self,
+        e: usize,
+        run: &str,
+        effects: Vec<Effect>,
+    ) -> Result<(), SimError> {
         let now = self.now;
         for effect in effects {
             match effect {
@@ -211,7 +216,7 @@ impl World {
 
     /// Engine `e` dies: its runs are dropped, its host's attempts lost; a new process
     /// (a new holder) takes its place with nothing in memory.
-    pub fn crash(&mut self, e: usize, when: &str) -> Result<(), SimError> {
+    pub(crate) fn crash(&mut self, e: usize, when: &str) -> Result<(), SimError> {
         self.steps += 1;
         let lost = self.executors.lose_host_of(e);
         let engine = &mut self.engines[e];
@@ -227,7 +232,7 @@ impl World {
 
     /// Every engine renews its leases every 2 s of simulated time (the driver's
     /// heartbeat); a run whose lease another engine took is dropped.
-    pub fn beat(&mut self) -> Result<(), SimError> {
+    pub(crate) fn beat(&mut self) -> Result<(), SimError> {
         let now = self.now;
         for e in 0..self.engines.len() {
             let engine = &mut self.engines[e];
@@ -256,7 +261,7 @@ impl World {
     /// Engine `e` drives `ready` (a run `take_over` made ready under this process's
     /// own holder name): the lease goes to the engine's holder, the takeover's events
     /// are committed, then acted on.
-    pub fn adopt(&mut self, e: usize, ready: baton_session::Ready) -> Result<(), SimError> {
+    pub(crate) fn adopt(&mut self, e: usize, ready: baton_session::Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
         let engine = &mut self.engines[e];
         engine
@@ -296,7 +301,7 @@ impl World {
     /// A new run of workflow `w` made by engine `e` (`baton run`): in its concurrency
     /// group as the store decides in one transaction, or plainly. `racy`: the group's
     /// holder as read before the burst ([`Bug::RacyAdmission`]).
-    pub fn start_run(
+    pub(crate) fn start_run(
         &mut self,
         e: usize,
         w: usize,

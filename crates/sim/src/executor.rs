@@ -8,14 +8,13 @@ use rand::rngs::SmallRng;
 use std::collections::BTreeMap;
 
 /// (run, step index, attempt).
-pub type AttemptKey = (String, usize, u32);
+pub(crate) type AttemptKey = (String, usize, u32);
 
 /// A simulated attempt.
 #[derive(Debug, Clone)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// The engine whose host runs it (a crash of that engine loses it).
     pub engine: usize,
-    pub step_id: String,
     /// Its step takes a slot of the store-wide pool.
     pub in_pool: bool,
     pub pgid: i32,
@@ -30,14 +29,14 @@ pub struct Attempt {
 
 /// Every attempt of the scenario, by key.
 #[derive(Default)]
-pub struct Executors {
+pub(crate) struct Executors {
     pub attempts: BTreeMap<AttemptKey, Attempt>,
     next_pgid: i32,
 }
 
 impl Executors {
     /// The attempt `spec` starts on `engine`'s host, its fate drawn from `rng`.
-    pub fn spawn(
+    pub(crate) fn spawn(
         &mut self,
         rng: &mut SmallRng,
         (run, engine, in_pool): (&str, usize, bool),
@@ -77,7 +76,6 @@ impl Executors {
             (run.to_string(), spec.step, spec.attempt),
             Attempt {
                 engine,
-                step_id: spec.step_id.clone(),
                 in_pool,
                 pgid: 40_000 + self.next_pgid,
                 reported: false,
@@ -90,7 +88,7 @@ impl Executors {
     }
 
     /// `Effect::Kill`: the process group ends at once, killed.
-    pub fn kill(&mut self, run: &str, step: usize, attempt: u32, now: i64) {
+    pub(crate) fn kill(&mut self, run: &str, step: usize, attempt: u32, now: i64) {
         if let Some(a) = self.attempts.get_mut(&(run.to_string(), step, attempt))
             && !a.ended
         {
@@ -100,7 +98,7 @@ impl Executors {
         }
     }
 
-    pub fn freeze(&mut self, run: &str, step: usize, attempt: u32, frozen: bool) {
+    pub(crate) fn freeze(&mut self, run: &str, step: usize, attempt: u32, frozen: bool) {
         if let Some(a) = self.attempts.get_mut(&(run.to_string(), step, attempt)) {
             a.frozen = frozen;
         }
@@ -108,7 +106,7 @@ impl Executors {
 
     /// What `run`'s attempts have to tell its engine now: starts, then ends that are
     /// due (a frozen attempt does not end). Told ends are forgotten.
-    pub fn due(&mut self, run: &str, now: i64) -> Vec<Input> {
+    pub(crate) fn due(&mut self, run: &str, now: i64) -> Vec<Input> {
         let mut out = Vec::new();
         let mut done = Vec::new();
         for ((r, step, attempt), a) in self.attempts.range_mut(run_range(run)) {
@@ -149,19 +147,19 @@ impl Executors {
 
     /// Everything running on `engine`'s host is lost with it (a crash): gone at once,
     /// never told to anyone. Returns how many.
-    pub fn lose_host_of(&mut self, engine: usize) -> usize {
+    pub(crate) fn lose_host_of(&mut self, engine: usize) -> usize {
         let before = self.attempts.len();
         self.attempts.retain(|_, a| a.engine != engine);
         before - self.attempts.len()
     }
 
     /// `run`'s attempts stop being told to `engine` (it lost the run): they die.
-    pub fn drop_run(&mut self, run: &str) {
+    pub(crate) fn drop_run(&mut self, run: &str) {
         self.attempts.retain(|(r, _, _), _| r != run);
     }
 
     /// The attempts whose process runs now in the store-wide pool.
-    pub fn pool_running(&self) -> Vec<&AttemptKey> {
+    pub(crate) fn pool_running(&self) -> Vec<&AttemptKey> {
         self.attempts
             .iter()
             .filter(|(_, a)| a.in_pool && !a.ended)

@@ -5,20 +5,20 @@
 use sha2::{Digest, Sha256};
 
 #[derive(Default)]
-pub struct History {
+pub(crate) struct History {
     dir: String,
     lines: Vec<String>,
 }
 
 impl History {
-    pub fn new(dir: &std::path::Path) -> History {
+    pub(crate) fn new(dir: &std::path::Path) -> History {
         History {
             dir: dir.display().to_string(),
             lines: Vec::new(),
         }
     }
 
-    pub fn push(&mut self, line: String) {
+    pub(crate) fn push(&mut self, line: String) {
         let line = if self.dir.is_empty() {
             line
         } else {
@@ -27,7 +27,7 @@ impl History {
         self.lines.push(without_digests(&line));
     }
 
-    pub fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         let mut h = Sha256::new();
         for l in &self.lines {
             h.update(l.as_bytes());
@@ -36,7 +36,7 @@ impl History {
         hex::encode(h.finalize())
     }
 
-    pub fn lines(&self) -> &[String] {
+    pub(crate) fn lines(&self) -> &[String] {
         &self.lines
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What the checks remember of each run's history, read once, in order.
 #[derive(Default)]
-pub struct Checker {
+pub(crate) struct Checker {
     runs: BTreeMap<String, Track>,
     pub events: u64,
 }
@@ -63,7 +63,7 @@ pub fn nothing_runs_unapproved(t: &Track, gated: &BTreeSet<String>, ev: &Event) 
 /// docs/approvals.md: "baton's engines apply a row only when its proof's owner is the
 /// account the row names […]; any other row is refused on record". Nothing a forged row
 /// asked (its reason is tagged `forged-N`) is recorded but its refusal.
-pub fn no_row_obeyed_without_proof(ev: &Event, json: &str) -> Option<String> {
+pub(crate) fn no_row_obeyed_without_proof(ev: &Event, json: &str) -> Option<String> {
     let refused = matches!(ev.kind, EventKind::CommandRefused { .. });
     (!refused && json.contains("\"forged-")).then(|| {
         format!(
@@ -77,7 +77,7 @@ pub fn no_row_obeyed_without_proof(ev: &Event, json: &str) -> Option<String> {
 /// docs/workflow/concurrency-and-schedules.md: "at most one run of a group is active".
 /// Counted from the runs themselves (live, not queued, not finished), not from the
 /// group's rows, so a run that bypassed the group counts too.
-pub fn at_most_one_active_run_per_group(
+pub(crate) fn at_most_one_active_run_per_group(
     store: &Store,
     members: &[&str],
 ) -> Result<Option<String>, SimError> {
@@ -102,7 +102,7 @@ pub fn at_most_one_active_run_per_group(
 /// documented exception ("Not guaranteed: […] a queued run whose engine died is passed
 /// over, not counted against `max_pending`, until `baton resume` queues it again"):
 /// `requeued`, the runs a resume queued again.
-pub fn at_most_max_pending_wait(
+pub(crate) fn at_most_max_pending_wait(
     store: &Store,
     raw: &rusqlite::Connection,
     (group, max_pending): (&str, usize),
@@ -130,7 +130,7 @@ pub fn at_most_max_pending_wait(
 /// running at once", and with `scope = "store"` they "count the steps of every run in
 /// the store". Counted twice: the attempts whose process runs now, and the slots the
 /// store says are held.
-pub fn pool_never_over_capacity(
+pub(crate) fn pool_never_over_capacity(
     executors: &Executors,
     store: &Store,
     pool: &str,
@@ -177,7 +177,7 @@ pub fn summary_is_the_events_replayed(
 
 /// docs/approvals.md: "Every decision is a row of one hash chain (`audit`)": the audit
 /// chain of the whole store verifies (checked at the end of a scenario: it reads it all).
-pub fn every_decision_on_the_chain(store: &Store) -> Result<Option<String>, SimError> {
+pub(crate) fn every_decision_on_the_chain(store: &Store) -> Result<Option<String>, SimError> {
     let verdict = store.verify_audit(None)?;
     Ok((!verdict.is_intact()).then(|| format!("the audit chain does not verify: {verdict:?}")))
 }
@@ -185,7 +185,7 @@ pub fn every_decision_on_the_chain(store: &Store) -> Result<Option<String>, SimE
 /// commands.md (schedules): "A member who writes a trigger row in another's name with
 /// plain SQL gets nothing run." No trigger slot the scenario forged (`forged`, their
 /// times) is recorded as having started a run.
-pub fn no_forged_trigger_obeyed(
+pub(crate) fn no_forged_trigger_obeyed(
     raw: &rusqlite::Connection,
     forged: &BTreeSet<i64>,
 ) -> Result<Option<String>, SimError> {
@@ -216,7 +216,7 @@ pub fn no_forged_trigger_obeyed(
 /// `asks`/`ask_votes` […] is put back and refused on record; the asker keeps waiting."
 /// An ask its asker took as approved or rejected was answered so by an operator
 /// through the CLI's path.
-pub fn no_forged_answer_obeyed(asked: &crate::asks::Asked) -> Option<String> {
+pub(crate) fn no_forged_answer_obeyed(asked: &crate::asks::Asked) -> Option<String> {
     use baton_model::ask::AskState;
     let ended = asked.ended?;
     let decided = matches!(ended, AskState::Approved | AskState::Rejected);
@@ -232,7 +232,7 @@ pub fn no_forged_answer_obeyed(asked: &crate::asks::Asked) -> Option<String> {
 
 impl World {
     /// Every check after action `action`; the first promise broken, if any.
-    pub fn check(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
+    pub(crate) fn check(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
         let broken = |invariant: &'static str, detail: String| Violation {
             invariant,
             action,
@@ -328,7 +328,7 @@ impl World {
     }
 
     /// The checks that read the whole store, once at the end.
-    pub fn check_at_end(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
+    pub(crate) fn check_at_end(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
         Ok(
             every_decision_on_the_chain(&self.ops)?.map(|detail| Violation {
                 invariant: "every_decision_on_the_chain",

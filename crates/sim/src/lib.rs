@@ -6,15 +6,17 @@
 //! ([`invariants`]); the same seed gives the same history, byte for byte
 //! ([`Outcome::digest`]). What it runs and what it does not simulate yet:
 //! docs/simulator.md.
-pub mod asks;
-pub mod engine;
-pub mod executor;
-pub mod history;
+mod asks;
+mod engine;
+mod executor;
+mod history;
+// A namespace: the chaos campaign (tests/it/chaos) checks real stores with the same
+// named invariants.
 pub mod invariants;
-pub mod operator;
-pub mod serve;
-pub mod workflows;
-pub mod world;
+mod operator;
+mod serve;
+mod workflows;
+mod world;
 
 use std::path::PathBuf;
 

@@ -16,7 +16,7 @@ const DEADLINE_MS: i64 = 10_000;
 
 impl World {
     /// One operator's command on a run chosen by the seed; some forged.
-    pub fn operate(&mut self) -> Result<(), SimError> {
+    pub(crate) fn operate(&mut self) -> Result<(), SimError> {
         if self.runs.is_empty() {
             return Ok(());
         }
@@ -107,7 +107,7 @@ impl World {
 
     /// `baton <command> RUN …` by the operator: to the live engine through the store, or
     /// by taking the run over.
-    pub fn submit(&mut self, run: &str, command: Command) -> Result<(), SimError> {
+    pub(crate) fn submit(&mut self, run: &str, command: Command) -> Result<(), SimError> {
         let name = command_name(&command);
         if self.ops.run_liveness(run)?.driven_by.is_some() {
             let deadline = Timestamp(self.now + DEADLINE_MS);
@@ -144,7 +144,7 @@ impl World {
 
     /// Engine `e` resumes a run chosen by the seed among those interrupted
     /// (`baton resume`: `take_over` with no command).
-    pub fn resume(&mut self, e: usize) -> Result<(), SimError> {
+    pub(crate) fn resume(&mut self, e: usize) -> Result<(), SimError> {
         let mut interrupted = Vec::new();
         for (run, _) in &self.runs {
             if self.ops.run_liveness(run)?.state == baton_model::RunState::Interrupted {
@@ -184,7 +184,7 @@ impl World {
     }
 
     /// The verdicts engines gave on the rows operators handed them.
-    pub fn collect_verdicts(&mut self) -> Result<(), SimError> {
+    pub(crate) fn collect_verdicts(&mut self) -> Result<(), SimError> {
         let mut still = Vec::new();
         for (id, what) in std::mem::take(&mut self.pending) {
             match self.ops.command_outcome(id)? {

@@ -14,7 +14,7 @@ use rand::Rng;
 impl World {
     /// Both workflows are served (what a serve records of the files it loaded), so an
     /// operator can trigger them.
-    pub fn serve_workflows(&mut self) -> Result<(), SimError> {
+    pub(crate) fn serve_workflows(&mut self) -> Result<(), SimError> {
         let now = Timestamp(self.now);
         for w in &self.workflows {
             let file = w.path.to_string_lossy();
@@ -24,7 +24,7 @@ impl World {
     }
 
     /// `baton schedule trigger WORKFLOW` by the operator, or a forged trigger row.
-    pub fn trigger(&mut self) -> Result<(), SimError> {
+    pub(crate) fn trigger(&mut self) -> Result<(), SimError> {
         self.steps += 1;
         let w = self.extra.random_range(0..self.workflows.len());
         let name = self.workflows[w].name.clone();
@@ -68,7 +68,7 @@ impl World {
     /// second: a trigger proved starts a run of its workflow (made by an engine chosen
     /// by the seed, in its concurrency group if it has one); any other is refused on
     /// record.
-    pub fn serve_triggers(&mut self) -> Result<(), SimError> {
+    pub(crate) fn serve_triggers(&mut self) -> Result<(), SimError> {
         let requested = self.ops.requested_triggers()?;
         if requested.is_empty() {
             return Ok(());

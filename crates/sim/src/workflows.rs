@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The store-wide pool both workflows share, and its capacity.
-pub const POOL: &str = "deployers";
-pub const POOL_CAPACITY: usize = 1;
+pub(crate) const POOL: &str = "deployers";
+pub(crate) const POOL_CAPACITY: usize = 1;
 /// The deploy's concurrency group (`concurrency.group`, as the store keys it).
-pub const GROUP: &str = "deploy";
+pub(crate) const GROUP: &str = "deploy";
 
 /// One workflow of the scenario, loaded by the real loader.
-pub struct Workflow {
+pub(crate) struct Workflow {
     pub name: String,
     pub path: PathBuf,
     pub plan: Arc<Plan>,
@@ -78,7 +78,7 @@ gate = {{ prompt = "publish?", allow_self_approval = true }}
 }
 
 /// Write and load the scenario's workflows in `dir`.
-pub fn write_all(dir: &Path, max_pending: usize) -> Result<Vec<Workflow>, SimError> {
+pub(crate) fn write_all(dir: &Path, max_pending: usize) -> Result<Vec<Workflow>, SimError> {
     let mut out = Vec::new();
     for (name, text, pending) in [
         ("deploy", deploy(max_pending), Some(max_pending)),

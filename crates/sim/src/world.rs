@@ -14,13 +14,13 @@ use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
 
 /// How many engine processes share the store.
-pub const ENGINES: usize = 3;
+pub(crate) const ENGINES: usize = 3;
 /// The simulated clock starts here (2030-01-01), the same for every seed.
-pub const T0: i64 = 1_893_456_000_000;
+pub(crate) const T0: i64 = 1_893_456_000_000;
 /// Where scenarios keep their store when it exists (a tmpfs).
 const SHM: &str = "/dev/shm";
 
-pub struct World {
+pub(crate) struct World {
     pub config: Config,
     pub rng: SmallRng,
     pub now: i64,
@@ -56,11 +56,11 @@ pub struct World {
     pub violation: Option<Violation>,
     pub actions_run: usize,
     // Last: the directory outlives every connection into it.
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl World {
-    pub fn new(config: Config) -> Result<World, SimError> {
+    pub(crate) fn new(config: Config) -> Result<World, SimError> {
         let mut rng = SmallRng::seed_from_u64(config.seed);
         set_thread_clock(Some(Timestamp(T0)));
         // In memory when the machine has it: the store's syncs cost nothing there.
@@ -115,7 +115,7 @@ impl World {
             tags: 0,
             violation: None,
             actions_run: 0,
-            dir,
+            _dir: dir,
         };
         if config.mix == Mix::All {
             world.serve_workflows()?;
@@ -124,7 +124,7 @@ impl World {
     }
 
     /// Run the scenario's actions, each followed by every check, until one breaks.
-    pub fn play(&mut self) -> Result<(), SimError> {
+    pub(crate) fn play(&mut self) -> Result<(), SimError> {
         for action in 1..=self.config.actions {
             self.now += self.rng.random_range(0..2_500);
             set_thread_clock(Some(Timestamp(self.now)));
@@ -192,11 +192,7 @@ impl World {
         Ok(())
     }
 
-    pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
-    }
-
-    pub fn outcome(&self) -> Outcome {
+    pub(crate) fn outcome(&self) -> Outcome {
         Outcome {
             config: self.config,
             digest: self.history.digest(),

@@ -30,7 +30,7 @@ pub(crate) fn check(paths: &[&Path], db: &Path) -> Result<(), StoreError> {
 }
 
 /// The group a database records, if it is a group store (read without writing).
-pub fn recorded_group(db: &Path) -> Option<String> {
+pub(crate) fn recorded_group(db: &Path) -> Option<String> {
     if std::fs::metadata(db).map(|m| m.len()).unwrap_or(0) == 0 {
         return None;
     }

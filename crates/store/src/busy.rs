@@ -20,7 +20,7 @@ pub(super) fn wait_for_writer(tries: i32) -> bool {
 /// How long an engine's store waits for other writers: an engine that gave up would
 /// leave its run undriven, so under heavy contention (20 engines committing back to
 /// back on a loaded machine) it waits its turn rather than fail.
-pub const ENGINE_BUSY_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const ENGINE_BUSY_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub(super) fn wait_for_writer_as_engine(tries: i32) -> bool {
     wait_turn(tries, ENGINE_BUSY_TIMEOUT)

@@ -8,7 +8,7 @@
 //! It appends decisions to the ledger (the audit chain) and reads a run's events there;
 //! it takes nothing from the read side.
 pub mod admission;
-pub mod ask_proofs;
+pub(crate) mod ask_proofs;
 pub mod asks;
 pub(crate) mod cache;
 pub(crate) mod commands;

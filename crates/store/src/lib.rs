@@ -17,10 +17,10 @@ mod tx;
 // handle, `Store`), the read side, the write path of a commit, coordination, the
 // schema; each uses only rooms below it.
 mod commit;
-pub mod coord;
-pub mod ledger;
-pub mod read;
-pub mod schema;
+mod coord;
+mod ledger;
+mod read;
+mod schema;
 // Above them all: deleting a run touches every room.
 mod delete;
 
@@ -62,6 +62,7 @@ pub(crate) use paths::{default_path_from, parent_dir};
 use tx::{in_read_snapshot, in_transaction};
 
 pub use busy::BUSY_TIMEOUT;
+pub use schema::SCHEMA_VERSION;
 
 impl Store {
     /// `$BATON_DB`, else `$XDG_STATE_HOME/baton/baton.db`, else `~/.local/state/baton/baton.db`.

@@ -719,7 +719,7 @@ pub(crate) const EVENTS_NO_DELETE: &str = "CREATE TRIGGER events_no_delete BEFOR
 
 /// Read the schema version (this is also the first read of the file, so a non-SQLite
 /// file fails here, before anything is written).
-pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
@@ -732,7 +732,7 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
 /// `keys`: migration 5 links the events already stored into chains keyed with the
 /// signing key, if there is one (the upgrade adopts them, as `baton audit seal` would),
 /// and keys the audit chain's head likewise.
-pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError> {
+pub(crate) fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError> {
     if version(conn)? == 0 && fresh_schema::is_empty(conn)? {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Checked again inside: another process may have made it meanwhile.

@@ -13,8 +13,8 @@ mod load;
 mod notify;
 pub mod params;
 pub mod plan;
-pub mod secrets;
 pub mod repeat;
+pub mod secrets;
 mod services;
 pub mod shape;
 pub mod source;
@@ -30,8 +30,8 @@ pub use envrefs::{env_cycles, env_order};
 pub use load::{SignersFrom, load_file, load_str, load_str_with};
 pub use params::{Values, resolve_params, resolve_values, spec_of_input};
 pub use plan::*;
-pub use secrets::{MAX_SECRET_BYTES, SECRET_TIMEOUT, Secret, SecretSource};
 pub use repeat::{Repeat, RepeatMode};
+pub use secrets::{MAX_SECRET_BYTES, SECRET_TIMEOUT, Secret, SecretSource};
 pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};
 pub use template::{
     Template, TemplateError, TemplateRef, TemplateSegment, UNRESOLVED_STEP, Unresolved,

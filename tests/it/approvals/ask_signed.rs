@@ -6,7 +6,7 @@
 use crate::helpers::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 fn all(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
@@ -32,10 +32,27 @@ fn refusal(out: &Output) -> String {
         .to_string()
 }
 
+/// Keys of nobody, root and eve, which `nobody` can read, and an allowed-signers file
+/// that lists nobody's and root's (never eve's).
+struct Keys {
+    nobody: PathBuf,
+    root: PathBuf,
+    eve: PathBuf,
+    signers: PathBuf,
+}
+
 #[test]
 fn a_signed_ask_counts_only_an_approver_s_signature_and_audit_verify_checks_it_again() {
     let env = Env::new();
     env.share_with_nobody();
+    let keys = keys_and_signers(&env);
+    let (asker, id) = start_signed_ask(&env, &keys.signers);
+    approvals_without_an_approvers_signature_are_refused(&env, &id, &keys);
+    a_signature_over_the_printed_bytes_decides_the_ask(&env, &id, &keys.nobody, asker);
+    a_rewritten_signed_row_fails_audit_verify(&env, &id, &keys.eve);
+}
+
+fn keys_and_signers(env: &Env) -> Keys {
     let keys = env.path().join("keys");
     std::fs::create_dir(&keys).unwrap();
     for_nobody(&keys);
@@ -55,6 +72,16 @@ fn a_signed_ask_counts_only_an_approver_s_signature_and_audit_verify_checks_it_a
         ),
     )
     .unwrap();
+    Keys {
+        nobody: nobody_key,
+        root: root_key,
+        eve: eve_key,
+        signers,
+    }
+}
+
+/// `baton ask --signed` (as root) running, and its ask's id once the inbox lists it.
+fn start_signed_ask(env: &Env, signers: &Path) -> (Child, String) {
     let asker = env
         .cmd()
         .args([
@@ -65,7 +92,7 @@ fn a_signed_ask_counts_only_an_approver_s_signature_and_audit_verify_checks_it_a
             "env=enum:staging|prod",
         ])
         .args(["--signed", "--allowed-signers"])
-        .arg(&signers)
+        .arg(signers)
         .args(["--approvers", "nobody,root", "--json", "--timeout", "2m"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -79,33 +106,53 @@ fn a_signed_ask_counts_only_an_approver_s_signature_and_audit_verify_checks_it_a
             .iter()
             .find_map(|w| w["ask"].as_str().map(str::to_string))
     });
-    let approve = |extra: &[&str]| {
-        let mut args = vec![
-            "approve",
-            id.as_str(),
-            "--input",
-            "env=prod",
-            "--reason",
-            "go",
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        env.run_as_nobody(&args)
-    };
+    (asker, id)
+}
+
+/// `nobody` approves the ask with `env=prod`, and `extra`.
+fn approve(env: &Env, id: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "approve", id, "--input", "env=prod", "--reason", "go", "--json",
+    ];
+    args.extend_from_slice(extra);
+    env.run_as_nobody(&args)
+}
+
+fn approvals_without_an_approvers_signature_are_refused(env: &Env, id: &str, keys: &Keys) {
     // Unsigned (no ssh-agent, no key): refused, nothing recorded.
-    let out = approve(&[]);
+    let out = approve(env, id, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all(&out));
     assert_eq!(refusal(&out), "signing_failed", "{}", all(&out));
     // A key the allowed signers do not list.
-    let out = approve(&["--sign-key", eve_key.to_str().unwrap()]);
+    let out = approve(env, id, &["--sign-key", keys.eve.to_str().unwrap()]);
     assert_eq!(refusal(&out), "bad_signature", "{}", all(&out));
     // The asking account's key: never its own approval.
-    let out = approve(&["--sign-key", root_key.to_str().unwrap()]);
+    let out = approve(env, id, &["--sign-key", keys.root.to_str().unwrap()]);
     assert_eq!(refusal(&out), "self_approval_by_key", "{}", all(&out));
-    // A signature made by ssh-keygen over the printed bytes counts.
+}
+
+/// `ssh-keygen -Y sign` of `msg` with `key`: the signature is `msg` with `.sig`.
+fn ssh_sign(key: &Path, msg: &Path) {
+    let st = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "baton", "-f"])
+        .arg(key)
+        .arg(msg)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", all(&st));
+}
+
+/// A signature made by ssh-keygen over the printed bytes counts: the ask is decided by
+/// nobody, and `audit verify` counts the signed decision.
+fn a_signature_over_the_printed_bytes_decides_the_ask(
+    env: &Env,
+    id: &str,
+    nobody_key: &Path,
+    asker: Child,
+) {
     let out = env.run_as_nobody(&[
         "approve",
-        &id,
+        id,
         "--input",
         "env=prod",
         "--reason",
@@ -120,15 +167,9 @@ fn a_signed_ask_counts_only_an_approver_s_signature_and_audit_verify_checks_it_a
     );
     let msg = env.path().join("msg");
     std::fs::write(&msg, &out.stdout).unwrap();
-    let st = Command::new("ssh-keygen")
-        .args(["-Y", "sign", "-n", "baton", "-f"])
-        .arg(&nobody_key)
-        .arg(&msg)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", all(&st));
+    ssh_sign(nobody_key, &msg);
     let sig = for_nobody(&msg.with_extension("sig")).to_path_buf();
-    let out = approve(&["--signature", sig.to_str().unwrap()]);
+    let out = approve(env, id, &["--signature", sig.to_str().unwrap()]);
     assert!(out.status.success(), "{}", all(&out));
     let out = wait_child(asker, 20);
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
@@ -142,13 +183,16 @@ fn a_signed_ask_counts_only_an_approver_s_signature_and_audit_verify_checks_it_a
         "{}",
         all(&verify)
     );
+}
 
-    // The row rewritten and the chain re-hashed: only the signature check can tell.
+/// The row rewritten and the chain re-hashed: only the signature check can tell (a
+/// signature by eve, none, inputs the signature is not over).
+fn a_rewritten_signed_row_fails_audit_verify(env: &Env, id: &str, eve_key: &Path) {
     let out = env.run(&["audit", "--json"]);
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("audit --json");
     let row = rows
         .iter()
-        .find(|r| r["details"]["ask"] == id.as_str() && r["action"] == "approved")
+        .find(|r| r["details"]["ask"] == id && r["action"] == "approved")
         .unwrap_or_else(|| panic!("the ask's approval on the chain: {rows:?}"))
         .clone();
     let row_id = row["id"].as_i64().unwrap();
@@ -158,13 +202,7 @@ fn a_signed_ask_counts_only_an_approver_s_signature_and_audit_verify_checks_it_a
         .to_string();
     let msg = env.path().join("msg-eve");
     std::fs::write(&msg, &signed).unwrap();
-    let st = Command::new("ssh-keygen")
-        .args(["-Y", "sign", "-n", "baton", "-f"])
-        .arg(&eve_key)
-        .arg(&msg)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", all(&st));
+    ssh_sign(eve_key, &msg);
     let broken = |details: &Value, says: &str| {
         rewrite_audit(&env.db(), row_id, details);
         let out = env.run(&["audit", "verify"]);

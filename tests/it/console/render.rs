@@ -43,6 +43,21 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
 }
 
 fn more_scenarios() -> Vec<(&'static str, Setup)> {
+    [
+        dag_scenarios(),
+        step_detail_scenarios(),
+        cached_and_service_scenarios(),
+        log_and_approval_scenarios(),
+        gate_input_scenarios(),
+        list_scenarios(),
+        help_and_confirm_scenarios(),
+        waiting_and_schedules_scenarios(),
+    ]
+    .concat()
+}
+
+/// The DAG view: graph and list, its filter, the focus after a rejection.
+fn dag_scenarios() -> Vec<(&'static str, Setup)> {
     vec![
         ("dag_graph", || (fixtures::release(), ui())),
         ("dag_list", || {
@@ -94,6 +109,12 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
             u.keep_focus(&before);
             (after, u)
         }),
+    ]
+}
+
+/// A step's detail pane: failed, at its gate, resumed, outputs, Slurm.
+fn step_detail_scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
         ("dag_detail_failed", || {
             let v = fixtures::release();
             let mut u = ui();
@@ -148,6 +169,12 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+    ]
+}
+
+/// Cached steps, conditions, fallbacks, services, a big DAG and its overview.
+fn cached_and_service_scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
         ("dag_graph_cached", || (fixtures::cached_steps(), ui())),
         ("dag_detail_cached", || {
             let v = fixtures::cached_steps();
@@ -201,6 +228,12 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Overview]);
             (v, u)
         }),
+    ]
+}
+
+/// The log view, the approvals list and the approve and reject dialogs.
+fn log_and_approval_scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
         ("log_full", || {
             let v = fixtures::release();
             let mut u = ui();
@@ -261,6 +294,12 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
             typed(&v, &mut u, "ship it");
             (v, u)
         }),
+    ]
+}
+
+/// A gate's inputs in its dialog, an empty reason, a refused outcome.
+fn gate_input_scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
         ("approve_dialog_inputs", || {
             let mut v = fixtures::release();
             let input = |name: &str, ty: &str, values: &[&str], default: Option<&str>| {
@@ -349,6 +388,12 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
             );
             (v, u)
         }),
+    ]
+}
+
+/// The errors, audit and runs lists.
+fn list_scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
         ("errors", || {
             let v = fixtures::release();
             let mut u = ui();
@@ -422,6 +467,12 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::GoTab(Tab::Audit), Action::ToggleTime]);
             (v, u)
         }),
+    ]
+}
+
+/// Health, help, the confirm dialogs and a finished run.
+fn help_and_confirm_scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
         ("health", || {
             let v = fixtures::release();
             let mut u = ui();
@@ -449,6 +500,12 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
             (v, u)
         }),
         ("finished_run", || (fixtures::finished_failed(), ui())),
+    ]
+}
+
+/// What waits across runs, the schedules, notices and the budget dialog.
+fn waiting_and_schedules_scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
         // Issue 28: what waits on the operator across runs, and its dialogs.
         ("waiting", || {
             let v = fixtures::release();

@@ -4,7 +4,7 @@
 //! its outputs handed by the core to the next step (a local one).
 use baton::engine::{Core, RunConfig};
 use baton::engine::{Driver, Sinks};
-use baton::exec::backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop};
+use baton::exec::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop};
 use baton::exec::{Backends, ExecError, Finished, KillReason, ShellJob, TailHandle};
 use baton::model::{EventKind, RunState, StepOutcome, Timestamp, Usage};
 use baton::store::{NewRun, Store};

@@ -123,47 +123,81 @@ fn backfill_lists_first_then_starts_each_slot_once_one_after_the_other() {
     s.write("nightly.toml", DAILY);
     let (child, log) = s.start(&[]);
     wait_log(&log, "loaded", 30);
-    // Four days ago to yesterday, as dates (midnight UTC, the schedule's zone): 3 slots
-    // at 02:00 (the --from day's own, and the two after it; --to's midnight is before
-    // its 02:00).
-    let today = chrono::Utc::now().date_naive();
-    let day = |n: u64| {
-        (today - chrono::Days::new(n))
-            .format("%Y-%m-%d")
-            .to_string()
-    };
-    let (from, to) = (day(4), day(1));
-    let expected: Vec<String> = (2..=4)
-        .rev()
-        .map(|n| format!("{}T02:00:00Z", day(n)))
-        .collect();
-    let args = |dry: bool| {
-        let mut a = vec![
-            "schedule",
-            "backfill",
-            "nightly",
-            "--from",
-            from.as_str(),
-            "--to",
-            to.as_str(),
-            "--reason",
-            "outage",
-        ];
-        if dry {
-            a.push("--dry-run");
-        }
-        a.into_iter().map(str::to_string).collect::<Vec<_>>()
-    };
-    let run = |a: Vec<String>| {
-        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-        s.env.run(&refs)
-    };
+    let w = Window::past_days();
+    let listed = a_dry_run_lists_the_slots_and_records_nothing(&s, &w);
+    each_slot_starts_once_oldest_first_never_two_at_once(&s, &w, &listed);
+    asked_again_every_slot_is_decided_already(&s, &w);
+    term(child);
+    assert_eq!(ledger(&s).len(), 6);
+    assert_eq!(runs_of(&s, 1).len(), 3);
+    assert_eq!(backfilled(&s), 2);
+    bad_dates_exit_2_saying_what_would_be_right(&s, &w);
+    the_audit_lists_the_backfills(&s);
+}
 
-    // A dry run lists the slots and records nothing.
-    let dry = run(args(true));
+/// Four days ago to yesterday, as dates (midnight UTC, the schedule's zone), and the 3
+/// slots at 02:00 that holds, oldest first (the --from day's own, and the two after
+/// it; --to's midnight is before its 02:00).
+struct Window {
+    from: String,
+    to: String,
+    expected: Vec<String>,
+}
+
+impl Window {
+    fn past_days() -> Window {
+        let today = chrono::Utc::now().date_naive();
+        let day = |n: u64| {
+            (today - chrono::Days::new(n))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        Window {
+            from: day(4),
+            to: day(1),
+            expected: (2..=4)
+                .rev()
+                .map(|n| format!("{}T02:00:00Z", day(n)))
+                .collect(),
+        }
+    }
+}
+
+/// `baton schedule backfill nightly` over the window, `--dry-run` if `dry`.
+fn backfill(s: &Served, w: &Window, dry: bool) -> std::process::Output {
+    let mut a = vec![
+        "schedule",
+        "backfill",
+        "nightly",
+        "--from",
+        w.from.as_str(),
+        "--to",
+        w.to.as_str(),
+        "--reason",
+        "outage",
+    ];
+    if dry {
+        a.push("--dry-run");
+    }
+    s.env.run(&a)
+}
+
+fn backfilled(s: &Served) -> i64 {
+    s.db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'schedule_backfilled'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// A dry run lists the slots and records nothing; returns what it listed.
+fn a_dry_run_lists_the_slots_and_records_nothing(s: &Served, w: &Window) -> String {
+    let dry = backfill(s, w, true);
     assert!(dry.status.success(), "{}", text(&dry.stderr));
     let listed = text(&dry.stdout);
-    for slot in &expected {
+    for slot in &w.expected {
         assert!(
             listed.contains(&format!("nightly#1 {slot} starts")),
             "{listed}"
@@ -175,38 +209,36 @@ fn backfill_lists_first_then_starts_each_slot_once_one_after_the_other() {
         "{}",
         text(&dry.stderr)
     );
-    let backfilled = |s: &Served| -> i64 {
-        s.db()
-            .query_row(
-                "SELECT COUNT(*) FROM audit WHERE action = 'schedule_backfilled'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
-    assert_eq!(backfilled(&s), 0);
-    assert!(runs_of(&s, 1).is_empty());
+    assert_eq!(backfilled(s), 0);
+    assert!(runs_of(s, 1).is_empty());
+    listed
+}
 
-    // For real: listed, then each started once, oldest first, never two at once.
-    let out = run(args(false));
+/// For real: listed, then each started once, oldest first, never two at once.
+fn each_slot_starts_once_oldest_first_never_two_at_once(s: &Served, w: &Window, listed: &str) {
+    let out = backfill(s, w, false);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), listed);
     wait_until("three backfilled runs to end", secs(90), || {
-        let l = ledger(&s);
+        let l = ledger(s);
         if l.iter().filter(|x| x.starts_with("end ")).count() == 3 {
             Ok(())
         } else {
             Err(format!("{l:?}"))
         }
     });
-    let l = ledger(&s);
-    let want: Vec<String> = expected
+    let l = ledger(s);
+    let want: Vec<String> = w
+        .expected
         .iter()
         .flat_map(|d| [format!("begin {d}"), format!("end {d}")])
         .collect();
     assert_eq!(l, want);
-    // Asked again: every slot decided already, nothing starts.
-    let again = run(args(false));
+}
+
+/// Asked again: every slot decided already, nothing starts.
+fn asked_again_every_slot_is_decided_already(s: &Served, w: &Window) {
+    let again = backfill(s, w, false);
     assert!(again.status.success(), "{}", text(&again.stderr));
     let said = text(&again.stdout);
     assert_eq!(
@@ -214,16 +246,15 @@ fn backfill_lists_first_then_starts_each_slot_once_one_after_the_other() {
         3,
         "{said}"
     );
-    term(child);
-    assert_eq!(ledger(&s).len(), 6);
-    assert_eq!(runs_of(&s, 1).len(), 3);
-    assert_eq!(backfilled(&s), 2);
+}
 
-    // Bad input: exit 2, saying what would be right.
+/// Bad input: exit 2, saying what would be right; the audit chain still verifies.
+fn bad_dates_exit_2_saying_what_would_be_right(s: &Served, w: &Window) {
+    let (from, to) = (w.from.as_str(), w.to.as_str());
     for (f, t, why) in [
-        ("yesterday", to.as_str(), "RFC 3339"),
-        (to.as_str(), from.as_str(), "before --from"),
-        (from.as_str(), "2999-01-01", "in the future"),
+        ("yesterday", to, "RFC 3339"),
+        (to, from, "before --from"),
+        (from, "2999-01-01", "in the future"),
     ] {
         let bad = s
             .env
@@ -233,7 +264,10 @@ fn backfill_lists_first_then_starts_each_slot_once_one_after_the_other() {
     }
     let verify = s.env.run(&["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify.stdout));
-    // `baton audit` lists the decisions about the store, text and JSON.
+}
+
+/// `baton audit` lists the decisions about the store, text and JSON.
+fn the_audit_lists_the_backfills(s: &Served) {
     let listed = text(&s.env.run(&["audit"]).stdout);
     assert_eq!(listed.matches("schedule_backfilled").count(), 2, "{listed}");
     assert!(

@@ -5,7 +5,7 @@ use crate::helpers::*;
 use baton::model::{
     Command, CommandOutcome, ErrorKind, EventKind, Refusal, RunState, StepState, Timestamp,
 };
-use baton::store::{Claimed, LeaseOutcome, Store, StoreError, schema};
+use baton::store::{Claimed, LeaseOutcome, SCHEMA_VERSION, Store, StoreError};
 use std::time::Duration;
 
 #[test]
@@ -18,11 +18,11 @@ fn migrations_apply_once_and_reopen_is_idempotent() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, schema::SCHEMA_VERSION);
+    assert_eq!(v, SCHEMA_VERSION);
     let n: i64 = c
         .query_row("SELECT count(*) FROM migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, schema::SCHEMA_VERSION);
+    assert_eq!(n, SCHEMA_VERSION);
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -280,6 +280,32 @@ fn commands_cross_between_two_stores_on_one_file() {
     let _engine_side = store_with_run(&db, "R1");
     let mut engine = Store::open(&db.path).unwrap();
     let mut cli = Store::open(&db.path).unwrap();
+    let id = a_row_in_anothers_name_is_claimed_once_unproven(&mut engine, &mut cli);
+    let mine = my_own_row_is_claimed_once_proved(&mut engine, &mut cli);
+    let gave_up = Refusal::NotTaken {
+        holder: "pid 1 on host".into(),
+        wait: "10s".into(),
+    };
+    let outcome = a_claimed_command_keeps_the_engines_verdict(&mut engine, &mut cli, id, &gave_up);
+    a_command_withdrawn_before_a_claim_is_refused(&mut engine, &mut cli, &gave_up, &outcome);
+    a_command_whose_submitter_stopped_waiting_expires(&mut engine, &mut cli);
+    // Proofs go with their rows: checked (whatever the verdict), withdrawn and expired
+    // ones are removed.
+    let proofs = std::fs::read_dir(db.path.with_file_name("baton.db.proofs"))
+        .unwrap()
+        .count();
+    assert_eq!(proofs, 0);
+    an_unreadable_row_is_refused_and_the_rows_after_it_still_come(
+        &db,
+        &mut engine,
+        &mut cli,
+        &mine,
+    );
+}
+
+/// A command `bob`'s row names, submitted by one connection: the other sees the write
+/// and claims it once, unproven (this test's account made its proof, not bob's).
+fn a_row_in_anothers_name_is_claimed_once_unproven(engine: &mut Store, cli: &mut Store) -> i64 {
     let v0 = engine.data_version().unwrap();
     let cmd = Command::Approve {
         step: "deploy".into(),
@@ -298,7 +324,6 @@ fn commands_cross_between_two_stores_on_one_file() {
     let claimed = engine.claim_commands("R1").unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!((claimed[0].id, &claimed[0].command), (id, &cmd));
-    // The row names `bob`, but this test's account made its proof: not bob's.
     let unproven = claimed[0].unproven.as_ref().expect("unproven");
     assert_eq!(unproven.code(), "unproven");
     let why = unproven.to_string();
@@ -307,7 +332,12 @@ fn commands_cross_between_two_stores_on_one_file() {
         engine.claim_commands("R1").unwrap().is_empty(),
         "taken once"
     );
-    // Under this test's own account the row is proved (and its proof used up).
+    id
+}
+
+/// Under this test's own account the row is proved (and its proof used up). Returns
+/// the command, to submit again.
+fn my_own_row_is_claimed_once_proved(engine: &mut Store, cli: &mut Store) -> Command {
     let me = nix::unistd::User::from_uid(nix::unistd::getuid())
         .unwrap()
         .unwrap()
@@ -319,17 +349,13 @@ fn commands_cross_between_two_stores_on_one_file() {
         signature: None,
         inputs: Default::default(),
     };
-    let mine_again = {
-        let mine = mine.clone();
-        move || mine.clone()
-    };
     let mine_id = cli.submit_command("R1", &mine, None).unwrap();
     let claimed = engine.claim_commands("R1").unwrap();
     assert_eq!(
         claimed,
         vec![Claimed {
             id: mine_id,
-            command: mine,
+            command: mine.clone(),
             unproven: None
         }]
     );
@@ -337,12 +363,17 @@ fn commands_cross_between_two_stores_on_one_file() {
         engine.claim_commands("R1").unwrap().is_empty(),
         "taken once"
     );
-    // Claimed: the submitter can no longer withdraw it; the engine's verdict stands.
-    let gave_up = Refusal::NotTaken {
-        holder: "pid 1 on host".into(),
-        wait: "10s".into(),
-    };
-    assert!(!cli.withdraw_command(id, &gave_up).unwrap());
+    mine
+}
+
+/// Claimed: the submitter can no longer withdraw it; the engine's verdict stands, once.
+fn a_claimed_command_keeps_the_engines_verdict(
+    engine: &mut Store,
+    cli: &mut Store,
+    id: i64,
+    gave_up: &Refusal,
+) -> CommandOutcome {
+    assert!(!cli.withdraw_command(id, gave_up).unwrap());
     assert_eq!(cli.command_outcome(id).unwrap(), None);
     let outcome = CommandOutcome::Refused(Refusal::NotAnApprover {
         actor: "bob".into(),
@@ -359,7 +390,17 @@ fn commands_cross_between_two_stores_on_one_file() {
         cli.command_outcome(9999),
         Err(StoreError::NotFound(_))
     ));
-    // Withdrawn before any engine took it: refused, and no engine will see it.
+    outcome
+}
+
+/// Withdrawn before any engine took it: refused, and no engine will see it. A command
+/// for a run the store does not have is not submitted.
+fn a_command_withdrawn_before_a_claim_is_refused(
+    engine: &mut Store,
+    cli: &mut Store,
+    gave_up: &Refusal,
+    outcome: &CommandOutcome,
+) {
     let late = cli
         .submit_command(
             "R1",
@@ -370,10 +411,10 @@ fn commands_cross_between_two_stores_on_one_file() {
             None,
         )
         .unwrap();
-    assert!(cli.withdraw_command(late, &gave_up).unwrap());
+    assert!(cli.withdraw_command(late, gave_up).unwrap());
     assert!(engine.claim_commands("R1").unwrap().is_empty());
     assert!(matches!(
-        engine.complete_command(late, &outcome),
+        engine.complete_command(late, outcome),
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(
@@ -391,8 +432,11 @@ fn commands_cross_between_two_stores_on_one_file() {
         ),
         Err(StoreError::NotFound(_))
     ));
-    // A command whose submitter stopped waiting (here: died) before any engine took it
-    // is refused as expired by the next engine, never applied.
+}
+
+/// A command whose submitter stopped waiting (here: died) before any engine took it
+/// is refused as expired by the next engine, never applied.
+fn a_command_whose_submitter_stopped_waiting_expires(engine: &mut Store, cli: &mut Store) {
     let past = Timestamp(Timestamp::now().0 - 1);
     let stale = cli
         .submit_command(
@@ -409,13 +453,15 @@ fn commands_cross_between_two_stores_on_one_file() {
         cli.command_outcome(stale).unwrap(),
         Some(CommandOutcome::Refused(Refusal::Expired))
     ));
-    // Proofs go with their rows: checked (whatever the verdict), withdrawn (`late`) and
-    // expired (`stale`) ones are removed.
-    let proofs = std::fs::read_dir(db.path.with_file_name("baton.db.proofs"))
-        .unwrap()
-        .count();
-    assert_eq!(proofs, 0);
-    // A row no engine can read is refused, and the rows after it still come.
+}
+
+/// A row no engine can read is refused, and the rows after it still come.
+fn an_unreadable_row_is_refused_and_the_rows_after_it_still_come(
+    db: &Db,
+    engine: &mut Store,
+    cli: &mut Store,
+    mine: &Command,
+) {
     let raw = rusqlite::Connection::open(&db.path).unwrap();
     raw.execute(
         "INSERT INTO commands (run_id, json, submitted_at) VALUES ('R1', '{\"cmd\":\"bogus\"}', 0)",
@@ -423,7 +469,7 @@ fn commands_cross_between_two_stores_on_one_file() {
     )
     .unwrap();
     let bogus = raw.last_insert_rowid();
-    let after = cli.submit_command("R1", &mine_again(), None).unwrap();
+    let after = cli.submit_command("R1", mine, None).unwrap();
     let claimed = engine.claim_commands("R1").unwrap();
     assert_eq!(
         claimed.iter().map(|c| c.id).collect::<Vec<_>>(),

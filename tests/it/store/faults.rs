@@ -88,7 +88,7 @@ fn a_database_from_a_newer_baton_is_refused() {
             supported,
             ..
         }) => {
-            assert_eq!(supported, baton::store::schema::SCHEMA_VERSION)
+            assert_eq!(supported, baton::store::SCHEMA_VERSION)
         }
         other => panic!("{other:?}"),
     }

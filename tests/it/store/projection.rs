@@ -75,118 +75,123 @@ fn script(pieces: &[Piece]) -> Script {
     for (i, piece) in pieces.iter().enumerate() {
         // A few steps come back in later pieces: the same rows are patched again.
         let step = format!("s{}", i % 4);
-        let step = step.as_str();
-        match *piece {
-            Piece::Ok => succeed(&mut sc, step, 1),
-            Piece::RetriedThenOk => {
-                fail(&mut sc, step, 1);
-                let due = Timestamp(sc.now + 100);
-                sc.state(step, StepState::RetryWait, 1)
-                    .push(EventKind::RetryScheduled {
-                        step: step.into(),
-                        next_attempt: 2,
-                        due,
-                        repetition: None,
-                    });
-                succeed(&mut sc, step, 2);
-                let id = format!("{step}#1:exit_nonzero");
-                sc.push(EventKind::ErrorsClosed {
-                    step: step.into(),
-                    ids: vec![id],
-                });
-            }
-            Piece::FailedThenRetriedByHand => {
-                fail(&mut sc, step, 1);
-                sc.state(step, StepState::Failed, 1)
-                    .push(EventKind::StepRetried {
-                        step: step.into(),
-                        actor: "bob".into(),
-                        rearmed: vec![],
-                        batch: false,
-                    });
-                succeed(&mut sc, step, 2);
-            }
-            Piece::FailedThenMarked => {
-                fail(&mut sc, step, 1);
-                sc.state(step, StepState::Failed, 1)
-                    .push(EventKind::StepMarked {
-                        step: step.into(),
-                        state: StepState::Succeeded,
-                        actor: "bob".into(),
-                        reason: "fixed by hand".into(),
-                        outputs: Default::default(),
-                    });
-            }
-            Piece::Gate { approved } => {
-                sc.state(step, StepState::WaitingApproval, 0)
-                    .gate_opened(step, "abc", &["bob"])
-                    .vote_refused(step, "eve", "eve is not an approver");
-                if approved {
-                    sc.approved(step, "bob", "ok", "abc");
-                    succeed(&mut sc, step, 1);
-                } else {
-                    sc.push(EventKind::GateRejected {
-                        step: step.into(),
-                        actor: "bob".into(),
-                        reason: "not today".into(),
-                        timed_out: false,
-                        signature: None,
-                    })
-                    .state(step, StepState::Rejected, 0)
-                    .error(
-                        step,
-                        0,
-                        ErrorKind::GateRejected,
-                        "rejected by bob",
-                    );
-                }
-            }
-            Piece::Skipped => {
-                sc.push(EventKind::StepStateChanged {
-                    step: step.into(),
-                    state: StepState::Skipped,
-                    attempt: 0,
-                    reason: Some("dependency failed".into()),
-                });
-            }
-            Piece::Compensated => {
-                succeed(&mut sc, step, 1);
-                sc.state(step, StepState::Compensating, 1)
-                    .push(EventKind::CompensationStarted { step: step.into() })
-                    .push(EventKind::CompensationFinished {
-                        step: step.into(),
-                        ok: true,
-                        exit_code: Some(0),
-                    })
-                    .state(step, StepState::Compensated, 1);
-            }
-            Piece::Resumed => {
-                sc.push(EventKind::RunStateChanged {
-                    state: RunState::Interrupted,
-                    reason: Some("engine stopped".into()),
-                })
-                .push(EventKind::RunResumed {
-                    operator: "alice".into(),
-                    auto_approve: false,
-                })
-                .push(EventKind::StepFinished {
-                    step: step.into(),
-                    attempt: 1,
-                    outcome: StepOutcome::Killed,
-                    duration_ms: 5,
-                    outputs: BTreeMap::new(),
-                    usage: Usage {
-                        cost: 0.5,
-                        tokens: 12,
-                        calls: 1,
-                    },
-                })
-                .state(step, StepState::Interrupted, 1);
-            }
-        }
+        add_piece(&mut sc, step.as_str(), piece);
     }
     sc.run_finished(RunState::Succeeded);
     sc
+}
+
+/// The events of one piece of a run, for `step`.
+fn add_piece(sc: &mut Script, step: &str, piece: &Piece) {
+    match *piece {
+        Piece::Ok => succeed(sc, step, 1),
+        Piece::RetriedThenOk => {
+            fail(sc, step, 1);
+            let due = Timestamp(sc.now + 100);
+            sc.state(step, StepState::RetryWait, 1)
+                .push(EventKind::RetryScheduled {
+                    step: step.into(),
+                    next_attempt: 2,
+                    due,
+                    repetition: None,
+                });
+            succeed(sc, step, 2);
+            let id = format!("{step}#1:exit_nonzero");
+            sc.push(EventKind::ErrorsClosed {
+                step: step.into(),
+                ids: vec![id],
+            });
+        }
+        Piece::FailedThenRetriedByHand => {
+            fail(sc, step, 1);
+            sc.state(step, StepState::Failed, 1)
+                .push(EventKind::StepRetried {
+                    step: step.into(),
+                    actor: "bob".into(),
+                    rearmed: vec![],
+                    batch: false,
+                });
+            succeed(sc, step, 2);
+        }
+        Piece::FailedThenMarked => {
+            fail(sc, step, 1);
+            sc.state(step, StepState::Failed, 1)
+                .push(EventKind::StepMarked {
+                    step: step.into(),
+                    state: StepState::Succeeded,
+                    actor: "bob".into(),
+                    reason: "fixed by hand".into(),
+                    outputs: Default::default(),
+                });
+        }
+        Piece::Gate { approved } => gate(sc, step, approved),
+        Piece::Skipped => {
+            sc.push(EventKind::StepStateChanged {
+                step: step.into(),
+                state: StepState::Skipped,
+                attempt: 0,
+                reason: Some("dependency failed".into()),
+            });
+        }
+        Piece::Compensated => {
+            succeed(sc, step, 1);
+            sc.state(step, StepState::Compensating, 1)
+                .push(EventKind::CompensationStarted { step: step.into() })
+                .push(EventKind::CompensationFinished {
+                    step: step.into(),
+                    ok: true,
+                    exit_code: Some(0),
+                })
+                .state(step, StepState::Compensated, 1);
+        }
+        Piece::Resumed => resumed(sc, step),
+    }
+}
+
+/// A gate opened, a vote refused, then approved (and the step run) or rejected.
+fn gate(sc: &mut Script, step: &str, approved: bool) {
+    sc.state(step, StepState::WaitingApproval, 0)
+        .gate_opened(step, "abc", &["bob"])
+        .vote_refused(step, "eve", "eve is not an approver");
+    if approved {
+        sc.approved(step, "bob", "ok", "abc");
+        succeed(sc, step, 1);
+    } else {
+        sc.push(EventKind::GateRejected {
+            step: step.into(),
+            actor: "bob".into(),
+            reason: "not today".into(),
+            timed_out: false,
+            signature: None,
+        })
+        .state(step, StepState::Rejected, 0)
+        .error(step, 0, ErrorKind::GateRejected, "rejected by bob");
+    }
+}
+
+/// The run interrupted and resumed: the step's attempt ended killed.
+fn resumed(sc: &mut Script, step: &str) {
+    sc.push(EventKind::RunStateChanged {
+        state: RunState::Interrupted,
+        reason: Some("engine stopped".into()),
+    })
+    .push(EventKind::RunResumed {
+        operator: "alice".into(),
+        auto_approve: false,
+    })
+    .push(EventKind::StepFinished {
+        step: step.into(),
+        attempt: 1,
+        outcome: StepOutcome::Killed,
+        duration_ms: 5,
+        outputs: BTreeMap::new(),
+        usage: Usage {
+            cost: 0.5,
+            tokens: 12,
+            calls: 1,
+        },
+    })
+    .state(step, StepState::Interrupted, 1);
 }
 
 /// Commit `events` in batches of the given sizes (cycled), into a fresh database, and

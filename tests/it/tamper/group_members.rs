@@ -530,6 +530,19 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
     let Some(m) = Members::new() else {
         return;
     };
+    the_store_init_is_on_record_as_alices(&m);
+    let (file, mut serve) = alice_serves_a_yearly_schedule(&m);
+    a_trigger_bob_writes_in_alices_name_is_refused_on_record(&m, &file);
+    bobs_own_trigger_runs_on_record_as_his(&m);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(serve.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = serve.wait();
+}
+
+fn the_store_init_is_on_record_as_alices(m: &Members) {
     let listed = m.baton(ALICE, &["audit", "--json"]);
     assert!(listed.status.success(), "audit: {}", all(&listed));
     let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
@@ -540,11 +553,15 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
             .any(|r| r["action"] == "store_initialized" && r["actor"] == ALICE),
         "{rows:#}"
     );
+}
+
+/// Alice's `baton serve` of a workflow scheduled once a year (only triggers start it
+/// while the test runs), once it serves it; and the workflow's file.
+fn alice_serves_a_yearly_schedule(m: &Members) -> (std::path::PathBuf, std::process::Child) {
     let flows = m.home(ALICE).join("flows");
     std::fs::create_dir(&flows).unwrap();
     nix::unistd::chown(&flows, Some(uid(ALICE)), Some(gid())).unwrap();
     std::fs::set_permissions(&flows, std::fs::Permissions::from_mode(0o755)).unwrap();
-    // Once a year: only triggers start it while the test runs.
     let wf = m.write(
         ALICE,
         "flows/nightly.toml",
@@ -552,7 +569,7 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
     );
     std::fs::set_permissions(&wf, std::fs::Permissions::from_mode(0o644)).unwrap();
     let file = std::fs::canonicalize(&wf).unwrap();
-    let mut serve = m.spawn(ALICE, &["serve", "--workflows", flows.to_str().unwrap()]);
+    let serve = m.spawn(ALICE, &["serve", "--workflows", flows.to_str().unwrap()]);
     wait_until(
         "the serve to serve nightly",
         Duration::from_secs(30),
@@ -562,12 +579,19 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
             v.as_array().is_some_and(|a| a.len() == 1)
         },
     );
-    let read = || {
-        rusqlite::Connection::open_with_flags(m.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap()
-    };
+    (file, serve)
+}
+
+fn read_store(m: &Members) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(m.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap()
+}
+
+/// Bob writes a trigger in alice's name, with his params, with plain SQL: refused by
+/// alice's serve, on record, and nothing runs.
+fn a_trigger_bob_writes_in_alices_name_is_refused_on_record(m: &Members, file: &std::path::Path) {
     let slot = |at: i64| -> Option<(String, Option<String>)> {
-        read()
+        read_store(m)
             .query_row(
                 "SELECT fate, run_id FROM schedule_slots WHERE idx = 0 AND slot_at = ?1",
                 [at],
@@ -575,8 +599,6 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
             )
             .ok()
     };
-
-    // Bob writes a trigger in alice's name, with his params, with plain SQL.
     m.sql(
         BOB,
         &format!(
@@ -595,7 +617,7 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
         None,
         "the forged trigger made no run"
     );
-    let runs: i64 = read()
+    let runs: i64 = read_store(m)
         .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(runs, 0, "nothing ran");
@@ -617,8 +639,10 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
             .contains("no decision on the audit chain"),
         "{refusal:#}"
     );
+}
 
-    // Bob's own trigger, proved as his: it runs, on record as his.
+/// Bob's own trigger, proved as his: it runs, on record as his; the chain verifies.
+fn bobs_own_trigger_runs_on_record_as_his(m: &Members) {
     let out = m.baton(
         BOB,
         &[
@@ -630,7 +654,7 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
         "bob's trigger to start a run",
         Duration::from_secs(30),
         || {
-            read()
+            read_store(m)
             .query_row(
                 "SELECT run_id FROM schedule_slots WHERE idx = 0 AND requested_by = 'gmbob' AND run_id IS NOT NULL",
                 [],
@@ -641,10 +665,4 @@ fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_
     );
     let verify = m.baton(ALICE, &["audit", "verify"]);
     assert!(verify.status.success(), "verify: {}", all(&verify));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(serve.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let _ = serve.wait();
 }

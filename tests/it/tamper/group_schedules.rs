@@ -203,19 +203,28 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
         return;
     };
     let (flows, file) = flows(&m);
-    let mut serve = serve(&m, &flows);
-    let secs = Duration::from_secs;
-    wait_until("three slots to run", secs(60), || {
+    let serve = serve(&m, &flows);
+    wait_until("three slots to run", Duration::from_secs(60), || {
         slots_after(&m, 0, None).len() >= 3
     });
     let mut ran = slots_after(&m, 0, None);
     let first = ran[0];
+    deleted_slot_rows_are_not_fired_again(&m, &ran);
+    let serve = the_serve_killed_and_restarted_keeps_its_cursor(&m, &flows, serve, &mut ran);
+    // A slot before the serve ran.
+    let past = (first / 2000 - 100) * 2000;
+    a_backfill_row_bob_writes_in_alices_name_starts_nothing(&m, &file, past);
+    alices_own_backfill_of_the_slot_runs_it(&m, past);
+    stop(serve);
+}
 
-    // Bob deletes every slot row of the schedule: the serve does not fire them again,
-    // and says so on record.
+/// Bob deletes every slot row of the schedule: the serve does not fire them again,
+/// and says so on record.
+fn deleted_slot_rows_are_not_fired_again(m: &Members, ran: &[i64]) {
+    let secs = Duration::from_secs;
     m.sql(BOB, "DELETE FROM schedule_slots WHERE idx = 1;");
     let deleted = now_ms();
-    let missing = poll(secs(30), || refused(&m, "missing").ok()).expect("the deletion on record");
+    let missing = poll(secs(30), || refused(m, "missing").ok()).expect("the deletion on record");
     // It names what it refused and the schedule (issue 56 point 4).
     assert_eq!(
         (
@@ -226,25 +235,34 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
         "{missing:#}"
     );
     wait_until("slots to run after the deletion", secs(60), || {
-        slots_after(&m, deleted + 1000, None).len() >= 2
+        slots_after(m, deleted + 1000, None).len() >= 2
     });
-    let again: Vec<i64> = slots_after(&m, 0, None)
+    let again: Vec<i64> = slots_after(m, 0, None)
         .into_iter()
         .filter(|s| ran.contains(s))
         .collect();
     assert!(again.is_empty(), "slots fired again: {again:?}");
+}
 
-    // The same across a kill -9: the restarted serve keeps its cursor.
-    ran.extend(slots_after(&m, 0, None));
+/// The same across a kill -9: the restarted serve keeps its cursor. Returns it.
+fn the_serve_killed_and_restarted_keeps_its_cursor(
+    m: &Members,
+    flows: &std::path::Path,
+    mut serve: Child,
+    ran: &mut Vec<i64>,
+) -> Child {
+    ran.extend(slots_after(m, 0, None));
     serve.kill().unwrap();
     let _ = serve.wait();
     m.sql(BOB, "DELETE FROM schedule_slots WHERE idx = 1;");
     let restarted = now_ms();
-    let serve = self::serve(&m, &flows);
-    wait_until("slots to run after the restart", secs(60), || {
-        slots_after(&m, restarted + 1000, None).len() >= 2
-    });
-    let again: Vec<i64> = slots_after(&m, 0, None)
+    let serve = self::serve(m, flows);
+    wait_until(
+        "slots to run after the restart",
+        Duration::from_secs(60),
+        || slots_after(m, restarted + 1000, None).len() >= 2,
+    );
+    let again: Vec<i64> = slots_after(m, 0, None)
         .into_iter()
         .filter(|s| ran.contains(s))
         .collect();
@@ -252,34 +270,43 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
         again.is_empty(),
         "slots fired again after a restart: {again:?}"
     );
+    serve
+}
 
-    // A backfill row bob writes in alice's name, for a slot before the serve ran.
-    let past = (first / 2000 - 100) * 2000;
+/// The fate of the slot at `at` and the run it started.
+fn backfill_fate(m: &Members, at: i64) -> Option<(String, Option<String>)> {
+    read(m)
+        .query_row(
+            "SELECT fate, run_id FROM schedule_slots WHERE idx = 1 AND slot_at = ?1",
+            [at],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok()
+}
+
+/// A backfill row bob writes in alice's name: refused on record, no run.
+fn a_backfill_row_bob_writes_in_alices_name_starts_nothing(m: &Members, file: &str, past: i64) {
     m.sql(
         BOB,
         &format!(
             "INSERT INTO schedule_slots (file, idx, slot_at, fate, requested_by, recorded_at)
              VALUES ({}, 1, {past}, 'requested', 'gmalice', {past});",
-            sql_text(&file)
+            sql_text(file)
         ),
     );
-    let fate = || -> Option<(String, Option<String>)> {
-        read(&m)
-            .query_row(
-                "SELECT fate, run_id FROM schedule_slots WHERE idx = 1 AND slot_at = ?1",
-                [past],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok()
-    };
-    wait_until("the forged backfill refused", secs(30), || {
-        fate()
-            .filter(|(f, _)| f == "refused")
-            .map(|_| ())
-            .ok_or(format!("{:?}", fate()))
-    });
+    let fate = || backfill_fate(m, past);
+    wait_until(
+        "the forged backfill refused",
+        Duration::from_secs(30),
+        || {
+            fate()
+                .filter(|(f, _)| f == "refused")
+                .map(|_| ())
+                .ok_or(format!("{:?}", fate()))
+        },
+    );
     assert_eq!(fate().unwrap().1, None, "the forged backfill made no run");
-    let backfill = refused(&m, "backfill").unwrap();
+    let backfill = refused(m, "backfill").unwrap();
     assert_eq!(
         (
             &backfill["refused"]["decision"],
@@ -288,8 +315,10 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
         (&serde_json::json!("backfill"), &serde_json::json!("tick#1")),
         "{backfill:#}"
     );
+}
 
-    // Alice's own backfill of that slot runs it.
+/// Alice's own backfill of that slot runs it.
+fn alices_own_backfill_of_the_slot_runs_it(m: &Members, past: i64) {
     let rfc = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .unwrap()
@@ -303,13 +332,13 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
         ],
     );
     assert!(out.status.success(), "backfill: {}", all(&out));
-    wait_until("alice's backfill to run", secs(60), || {
+    let fate = || backfill_fate(m, past);
+    wait_until("alice's backfill to run", Duration::from_secs(60), || {
         fate()
             .and_then(|(_, run)| run)
             .map(|_| ())
             .ok_or(format!("{:?}", fate()))
     });
-    stop(serve);
 }
 
 /// Alice's serve is killed with -9 and loses its record (its state file removed): bob

@@ -107,7 +107,10 @@ fn p_is_named_by_what_it_does_to_the_selection() {
         Some("release")
     );
     ui.selected = at("sbom");
-    assert_eq!(hint_word(&ui, &v, Context::Tab(Tab::Dag), &Action::Hold), None);
+    assert_eq!(
+        hint_word(&ui, &v, Context::Tab(Tab::Dag), &Action::Hold),
+        None
+    );
 }
 
 #[test]
@@ -137,7 +140,12 @@ fn a_held_waiting_row_offers_release_not_approve() {
     let run = item.run_id.clone();
     ui.waiting = std::sync::Arc::new(vec![item]);
     update(&mut ui, &v, Action::GoTab(Tab::Waiting));
-    assert!(!offered(&ui, &v, Context::Tab(Tab::Waiting), &Action::Approve));
+    assert!(!offered(
+        &ui,
+        &v,
+        Context::Tab(Tab::Waiting),
+        &Action::Approve
+    ));
     assert!(offered(&ui, &v, Context::Tab(Tab::Waiting), &Action::Hold));
     assert!(update(&mut ui, &v, Action::Hold).is_empty());
     let r = reason_and_confirm(&mut ui, &v, "go");

@@ -14,7 +14,7 @@ use super::hold::{Hold, HoldFor};
 use super::*;
 
 /// The reason of the hold that carries a local attempt over to the next engine.
-pub const HANDOVER: &str =
+pub(super) const HANDOVER: &str =
     "handed to the next engine (detach): it runs on as soon as that engine has adopted it";
 
 impl Core {

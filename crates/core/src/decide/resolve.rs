@@ -6,7 +6,7 @@ use baton_workflow::fanout::FanoutError;
 /// Why what step `i` runs could not be made from its templates: the step fails with
 /// it (a template error, never retried).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum TemplateFailure {
+pub(crate) enum TemplateFailure {
     #[error("run env {key}: cannot resolve `{r}`")]
     RunEnv { key: String, r: Unresolved },
     /// `why`: the reference that has no value, or why its output was cut.

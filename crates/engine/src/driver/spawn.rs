@@ -2,7 +2,7 @@
 //! compensations, probes), killing them, and turning their ends into the core's inputs.
 use super::*;
 use baton_workflow::Secret;
-use exec::backend::Freezing;
+use exec::Freezing;
 
 impl Driver {
     pub(super) fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
@@ -246,7 +246,7 @@ impl Driver {
                 .iter()
                 .filter_map(|&i| self.executors.get(i).cloned())
                 .collect();
-            let e: Arc<dyn exec::Backend> = Arc::new(exec::spread::Spread::new(members));
+            let e: Arc<dyn exec::Backend> = Arc::new(exec::Spread::new(members));
             self.spreads.insert(spread, e.clone());
             return e;
         }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 impl BatchExecutor {
     /// The back end of a `type = "batch"` executor (`kinds.rs`).
-    pub fn from_spec(spec: &ExecutorSpec, opts: &BatchOptions, setup: &Setup<'_>) -> Self {
+    pub(crate) fn from_spec(spec: &ExecutorSpec, opts: &BatchOptions, setup: &Setup<'_>) -> Self {
         BatchExecutor::new(&spec.name, opts.clone(), setup.run_id).with_secrets(setup.secrets)
     }
 }

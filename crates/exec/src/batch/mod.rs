@@ -19,7 +19,7 @@
 //! limit, its node lost): `status` prints nothing, fails, or prints a word that says the
 //! job ended (`success`, `failed`: Snakemake's cluster-generic status scripts; `Said`).
 mod backend;
-pub mod values;
+pub(crate) mod values;
 
 use super::ShellJob;
 use super::remote_cancel::CancelHandle;
@@ -52,7 +52,7 @@ const ERR_MAX: usize = 2000;
 
 /// One `[executors.NAME]` of `type = "batch"`, for one run.
 #[derive(Debug)]
-pub struct BatchExecutor {
+pub(crate) struct BatchExecutor {
     name: String,
     opts: BatchOptions,
     run_id: String,
@@ -64,7 +64,7 @@ pub struct BatchExecutor {
 }
 
 impl BatchExecutor {
-    pub fn new(name: &str, opts: BatchOptions, run_id: &str) -> BatchExecutor {
+    pub(crate) fn new(name: &str, opts: BatchOptions, run_id: &str) -> BatchExecutor {
         BatchExecutor {
             name: name.to_string(),
             opts,
@@ -75,16 +75,16 @@ impl BatchExecutor {
     }
 
     /// The secrets' names its steps get from baton's environment.
-    pub fn with_secrets(mut self, names: &[String]) -> BatchExecutor {
+    pub(crate) fn with_secrets(mut self, names: &[String]) -> BatchExecutor {
         self.secrets = names.to_vec();
         self
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn options(&self) -> &BatchOptions {
+    pub(crate) fn options(&self) -> &BatchOptions {
         &self.opts
     }
 
@@ -93,7 +93,7 @@ impl BatchExecutor {
     }
 
     /// Write the attempt's files and submit it.
-    pub async fn submit(
+    pub(crate) async fn submit(
         &self,
         job: ShellJob,
         timeout: Option<Duration>,
@@ -158,7 +158,7 @@ impl BatchExecutor {
 
     /// Follow a job an earlier engine submitted; its log goes on where that engine left
     /// it.
-    pub fn reattach(&self, job: ShellJob, job_id: &str) -> BatchAttempt {
+    pub(crate) fn reattach(&self, job: ShellJob, job_id: &str) -> BatchAttempt {
         let files = self.files(&job.step_id, job.attempt);
         self.attach(job, job_id.to_string(), files, true)
     }
@@ -193,7 +193,7 @@ impl BatchExecutor {
     }
 
     /// Cancel a job no attempt follows (resume: one no longer wanted), best effort.
-    pub async fn cancel_job(&self, job_id: &str) {
+    pub(crate) async fn cancel_job(&self, job_id: &str) {
         let vals = Values::bare(&self.opts, &self.run_id).with_job_id(job_id);
         if let Ok(args) = baton_workflow::batch::render(&self.opts.cancel, &|v| vals.get(v)) {
             let _ = run(&args).await;
@@ -203,7 +203,7 @@ impl BatchExecutor {
     /// The run's attempts that were submitted: `(step, attempt, job id)`, read from
     /// their directories. A submit still running (the engine died meanwhile) is waited
     /// for, up to its deadline. Resume uses it to find a job submitted but not recorded.
-    pub fn run_attempts_blocking(&self) -> Vec<(String, u32, String)> {
+    pub(crate) fn run_attempts_blocking(&self) -> Vec<(String, u32, String)> {
         let Ok(dirs) = std::fs::read_dir(self.opts.workdir.join(&self.run_id)) else {
             return Vec::new();
         };
@@ -383,7 +383,7 @@ async fn run(args: &[String]) -> Said {
 
 /// A submitted job. Call [`BatchAttempt::wait`].
 #[derive(Debug)]
-pub struct BatchAttempt {
+pub(crate) struct BatchAttempt {
     executor: String,
     opts: BatchOptions,
     job_id: String,
@@ -400,20 +400,20 @@ pub struct BatchAttempt {
 }
 
 impl BatchAttempt {
-    pub fn executor_name(&self) -> &str {
+    pub(crate) fn executor_name(&self) -> &str {
         &self.executor
     }
-    pub fn job_id(&self) -> &str {
+    pub(crate) fn job_id(&self) -> &str {
         &self.job_id
     }
-    pub fn cancel_handle(&self) -> CancelHandle {
+    pub(crate) fn cancel_handle(&self) -> CancelHandle {
         self.cancel.clone()
     }
-    pub fn tail(&self) -> TailHandle {
+    pub(crate) fn tail(&self) -> TailHandle {
         self.tail.clone()
     }
     /// The first line `status` printed last (the scheduler's word for the job's state).
-    pub fn status(&self) -> watch::Receiver<Seen> {
+    pub(crate) fn status(&self) -> watch::Receiver<Seen> {
         self.seen.subscribe()
     }
 
@@ -427,7 +427,7 @@ impl BatchAttempt {
     /// Waits for the job's exit-code file (or for the scheduler to drop the job), tails
     /// its output into the step's log meanwhile, cancels it when asked, and collects
     /// its outputs and usage.
-    pub async fn wait(self) -> Finished {
+    pub(crate) async fn wait(self) -> Finished {
         let (stop_tx, stop_rx) = watch::channel(false);
         let tailer = tokio::spawn(slurm::tail_log(
             self.files.log(),

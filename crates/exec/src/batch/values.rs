@@ -9,20 +9,20 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The attempt's record: `STEP\nATTEMPT\n`, written before submitting.
-pub const ATTEMPT: &str = "attempt";
+pub(crate) const ATTEMPT: &str = "attempt";
 /// The submit command's pid while it runs.
-pub const SUBMIT_PID: &str = "submit.pid";
+pub(crate) const SUBMIT_PID: &str = "submit.pid";
 
-pub fn attempt_file(files: &JobFiles) -> PathBuf {
+pub(crate) fn attempt_file(files: &JobFiles) -> PathBuf {
     files.dir.join(ATTEMPT)
 }
 
-pub fn submit_out(files: &JobFiles) -> PathBuf {
+pub(crate) fn submit_out(files: &JobFiles) -> PathBuf {
     files.dir.join("submit.out")
 }
 
 /// `(step, attempt)` from an attempt's record.
-pub fn parse_attempt(text: &str) -> Option<(String, u32)> {
+pub(crate) fn parse_attempt(text: &str) -> Option<(String, u32)> {
     let mut lines = text.lines();
     let step = lines.next()?.to_string();
     let attempt = lines.next()?.trim().parse().ok()?;
@@ -31,7 +31,7 @@ pub fn parse_attempt(text: &str) -> Option<(String, u32)> {
 
 /// Wait while the submit command an earlier engine started still runs (it writes the
 /// job id when it ends), up to `deadline`.
-pub fn wait_for_submit(files: &JobFiles, deadline: Duration) {
+pub(crate) fn wait_for_submit(files: &JobFiles, deadline: Duration) {
     let Some(pid) = std::fs::read_to_string(files.dir.join(SUBMIT_PID))
         .ok()
         .and_then(|p| p.trim().parse::<i32>().ok())
@@ -51,7 +51,7 @@ fn runs(pid: i32) -> bool {
 
 /// The values of one attempt (or, with [`Values::bare`], of a job alone).
 #[derive(Debug, Clone, Default)]
-pub struct Values {
+pub(crate) struct Values {
     script: Option<String>,
     dir: Option<String>,
     log: Option<String>,
@@ -64,7 +64,7 @@ pub struct Values {
 }
 
 impl Values {
-    pub fn new(
+    pub(crate) fn new(
         opts: &BatchOptions,
         run_id: &str,
         step: &str,
@@ -83,7 +83,7 @@ impl Values {
     }
 
     /// A job known by its id only.
-    pub fn bare(opts: &BatchOptions, run_id: &str) -> Values {
+    pub(crate) fn bare(opts: &BatchOptions, run_id: &str) -> Values {
         Values {
             name: job_name(run_id),
             timeout: opts.time_limit,
@@ -93,18 +93,18 @@ impl Values {
     }
 
     /// The step's timeout, bounded by the executor's `time_limit`.
-    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Values {
+    pub(crate) fn with_timeout(mut self, timeout: Option<Duration>) -> Values {
         self.timeout = limit(timeout, self.timeout);
         self
     }
 
-    pub fn with_job_id(mut self, id: &str) -> Values {
+    pub(crate) fn with_job_id(mut self, id: &str) -> Values {
         self.job_id = Some(id.to_string());
         self
     }
 
     /// A value by its name in a command (`None`: this attempt has none).
-    pub fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         match name {
             "script" => self.script.clone(),
             "dir" => self.dir.clone(),

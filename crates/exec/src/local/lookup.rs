@@ -18,7 +18,7 @@ static CACHE: LazyLock<Mutex<HashMap<Key, PathBuf>>> = LazyLock::new(Mutex::defa
 
 /// The absolute path `program` runs from, for `path_var` (the step's `PATH`), if it can
 /// be cached; `None`: let `execvp` search.
-pub fn resolve(program: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
+pub(crate) fn resolve(program: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
     if program.is_empty() || program.contains('/') {
         return None;
     }
@@ -34,7 +34,7 @@ pub fn resolve(program: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
 }
 
 /// Forget `program` (it could not be started from where it was found).
-pub fn forget(program: &str, path_var: Option<&OsStr>) {
+pub(crate) fn forget(program: &str, path_var: Option<&OsStr>) {
     if let Some(path_var) = path_var {
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
         cache.remove(&(path_var.to_os_string(), program.to_string()));
@@ -56,7 +56,7 @@ fn search(program: &str, path_var: &OsStr) -> Option<PathBuf> {
 /// The same search, uncached, for a `PATH` with relative entries: they (and an empty
 /// entry, the current directory) are taken from `dir`, the step's directory, where the
 /// process starts.
-pub fn search_from(program: &str, path_var: &OsStr, dir: &Path) -> Option<PathBuf> {
+pub(crate) fn search_from(program: &str, path_var: &OsStr, dir: &Path) -> Option<PathBuf> {
     if program.is_empty() || program.contains('/') {
         return None;
     }

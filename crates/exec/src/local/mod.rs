@@ -4,7 +4,7 @@
 pub mod adopt;
 pub mod anchor;
 pub mod group;
-pub mod lookup;
+pub(crate) mod lookup;
 pub mod shell;
 pub mod spawn;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 impl SlurmExecutor {
     /// The back end of a `type = "slurm"` executor (`kinds.rs`).
-    pub fn from_spec(spec: &ExecutorSpec, opts: &SlurmOptions, setup: &Setup<'_>) -> Self {
+    pub(crate) fn from_spec(spec: &ExecutorSpec, opts: &SlurmOptions, setup: &Setup<'_>) -> Self {
         SlurmExecutor::new(&spec.name, opts.clone(), setup.run_id)
     }
 }

@@ -5,8 +5,8 @@
 //! there (Nextflow's `.exitcode`). One batched `squeue` per executor and run per
 //! interval tells every waiting attempt its job's state.
 mod backend;
-pub mod script;
-pub mod state;
+pub(crate) mod script;
+pub(crate) mod state;
 
 use super::ShellJob;
 use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
@@ -26,7 +26,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 /// Fastest `squeue` interval (the scheduler itself runs about once a second).
-pub const POLL_MIN: Duration = Duration::from_millis(500);
+pub(crate) const POLL_MIN: Duration = Duration::from_millis(500);
 /// How long an ended job's exit-code file may take to appear (shared-filesystem latency).
 const EXIT_FILE_WAIT: Duration = Duration::from_secs(10);
 /// How long any one Slurm command may take.
@@ -35,7 +35,7 @@ const CLI_DEADLINE: Duration = Duration::from_secs(30);
 /// A Slurm command that did not do what was asked: what it said, or why it could not
 /// be asked.
 #[derive(Debug, thiserror::Error)]
-pub enum SlurmCliError {
+pub(crate) enum SlurmCliError {
     #[error("{program} did not answer within {wait:?}", wait = CLI_DEADLINE)]
     NoAnswer { program: String },
     #[error("cannot run {program}: {error}")]
@@ -67,7 +67,7 @@ pub enum Seen {
 
 /// One `[executors.NAME]` of `type = "slurm"`, for one run.
 #[derive(Debug)]
-pub struct SlurmExecutor {
+pub(crate) struct SlurmExecutor {
     name: String,
     opts: SlurmOptions,
     run_id: String,
@@ -170,7 +170,7 @@ impl Monitor {
 }
 
 impl SlurmExecutor {
-    pub fn new(name: &str, opts: SlurmOptions, run_id: &str) -> SlurmExecutor {
+    pub(crate) fn new(name: &str, opts: SlurmOptions, run_id: &str) -> SlurmExecutor {
         let max = opts.poll;
         SlurmExecutor {
             name: name.to_string(),
@@ -186,16 +186,16 @@ impl SlurmExecutor {
         }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn options(&self) -> &SlurmOptions {
+    pub(crate) fn options(&self) -> &SlurmOptions {
         &self.opts
     }
 
     /// Write the attempt's files and `sbatch` it.
-    pub async fn submit(
+    pub(crate) async fn submit(
         &self,
         job: ShellJob,
         timeout: Option<Duration>,
@@ -254,7 +254,7 @@ impl SlurmExecutor {
 
     /// Follow a job an earlier engine submitted. Its log continues where that engine
     /// left it: what it already copied is not copied again.
-    pub fn reattach(&self, job: ShellJob, job_id: &str) -> JobAttempt {
+    pub(crate) fn reattach(&self, job: ShellJob, job_id: &str) -> JobAttempt {
         let files = JobFiles::new(&self.opts.workdir, &self.run_id, &job.step_id, job.attempt);
         self.attach(job, job_id.to_string(), files, true)
     }
@@ -287,7 +287,7 @@ impl SlurmExecutor {
 
     /// The run's jobs on this executor still known to Slurm: `(job id, step, attempt,
     /// state)`. Resume uses it to find a job submitted but not recorded.
-    pub fn run_jobs_blocking(&self) -> Result<Vec<JobStatus>, SlurmCliError> {
+    pub(crate) fn run_jobs_blocking(&self) -> Result<Vec<JobStatus>, SlurmCliError> {
         let out = std::process::Command::new("squeue")
             .args(squeue_args(&self.monitor.name_filter))
             .output()
@@ -304,19 +304,10 @@ impl SlurmExecutor {
     }
 }
 
-/// Cancel a job, best effort (resume: a job submitted for a step no longer running).
-pub fn cancel_blocking(job_id: &str) {
-    let _ = std::process::Command::new("scancel")
-        .arg(job_id)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
-}
-
 /// Neither `scontrol suspend|resume` nor the signal to the job's processes was taken.
 #[derive(Debug, thiserror::Error)]
 #[error("scontrol {verb}: {first}; scancel {signal}: {second}")]
-pub struct SuspendError {
+pub(crate) struct SuspendError {
     verb: &'static str,
     first: SlurmCliError,
     signal: &'static str,
@@ -327,7 +318,7 @@ pub struct SuspendError {
 /// cluster stops and continues every process of the job, and keeps its node); where
 /// this account may not (`scontrol suspend` is an operator's), the job's processes
 /// are sent SIGSTOP/SIGCONT (`scancel --signal --full`), which any owner may.
-pub async fn suspend(job_id: &str, stop: bool) -> Result<(), SuspendError> {
+pub(crate) async fn suspend(job_id: &str, stop: bool) -> Result<(), SuspendError> {
     let verb = if stop { "suspend" } else { "resume" };
     let Err(first) = slurm_cli("scontrol", &[verb.to_string(), job_id.to_string()]).await else {
         return Ok(());
@@ -350,7 +341,7 @@ pub async fn suspend(job_id: &str, stop: bool) -> Result<(), SuspendError> {
 }
 
 /// Cancel a job, best effort.
-pub async fn cancel(job_id: &str) {
+pub(crate) async fn cancel(job_id: &str) {
     let _ = slurm_cli("scancel", &[job_id.to_string()]).await;
 }
 
@@ -424,11 +415,11 @@ pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-pub use super::remote_cancel::CancelHandle;
+pub(crate) use super::remote_cancel::CancelHandle;
 
 /// A submitted job. Call [`JobAttempt::wait`].
 #[derive(Debug)]
-pub struct JobAttempt {
+pub(crate) struct JobAttempt {
     executor: String,
     job_id: String,
     files: JobFiles,
@@ -445,26 +436,26 @@ pub struct JobAttempt {
 }
 
 impl JobAttempt {
-    pub fn executor_name(&self) -> &str {
+    pub(crate) fn executor_name(&self) -> &str {
         &self.executor
     }
-    pub fn job_id(&self) -> &str {
+    pub(crate) fn job_id(&self) -> &str {
         &self.job_id
     }
-    pub fn cancel_handle(&self) -> CancelHandle {
+    pub(crate) fn cancel_handle(&self) -> CancelHandle {
         self.cancel.clone()
     }
-    pub fn tail(&self) -> TailHandle {
+    pub(crate) fn tail(&self) -> TailHandle {
         self.tail.clone()
     }
     /// The last state `squeue` gave, e.g. `PENDING (Resources)`.
-    pub fn status(&self) -> watch::Receiver<Seen> {
+    pub(crate) fn status(&self) -> watch::Receiver<Seen> {
         self.status.clone()
     }
 
     /// Waits for the job to end (its state from `squeue`, then its exit-code file, then
     /// `sacct`), tails its output into the step's log meanwhile, and collects outputs.
-    pub async fn wait(mut self) -> Finished {
+    pub(crate) async fn wait(mut self) -> Finished {
         let (stop_tx, stop_rx) = watch::channel(false);
         let tailer = tokio::spawn(tail_log(
             self.files.log(),

@@ -6,50 +6,50 @@ use std::time::Duration;
 
 /// Marks a job's processes in their environment, so that resume's sweep of leftover
 /// local processes (by `BATON_RUN_ID`) leaves them to Slurm.
-pub const JOB_MARK: &str = "BATON_SLURM_JOB";
+pub(crate) const JOB_MARK: &str = "BATON_SLURM_JOB";
 
 /// The files of one attempt under the executor's `workdir`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobFiles {
+pub(crate) struct JobFiles {
     pub dir: std::path::PathBuf,
 }
 
 impl JobFiles {
-    pub fn new(workdir: &Path, run_id: &str, step_id: &str, attempt: u32) -> JobFiles {
+    pub(crate) fn new(workdir: &Path, run_id: &str, step_id: &str, attempt: u32) -> JobFiles {
         JobFiles {
             dir: workdir
                 .join(run_id)
                 .join(format!("{}.{attempt}", baton_model::file_safe(step_id))),
         }
     }
-    pub fn script(&self) -> std::path::PathBuf {
+    pub(crate) fn script(&self) -> std::path::PathBuf {
         self.dir.join("job.sh")
     }
-    pub fn env(&self) -> std::path::PathBuf {
+    pub(crate) fn env(&self) -> std::path::PathBuf {
         self.dir.join("env")
     }
-    pub fn log(&self) -> std::path::PathBuf {
+    pub(crate) fn log(&self) -> std::path::PathBuf {
         self.dir.join("log")
     }
-    pub fn output(&self) -> std::path::PathBuf {
+    pub(crate) fn output(&self) -> std::path::PathBuf {
         self.dir.join("output")
     }
-    pub fn usage(&self) -> std::path::PathBuf {
+    pub(crate) fn usage(&self) -> std::path::PathBuf {
         self.dir.join("usage")
     }
-    pub fn exit_code(&self) -> std::path::PathBuf {
+    pub(crate) fn exit_code(&self) -> std::path::PathBuf {
         self.dir.join("exitcode")
     }
 }
 
 /// A value as one single-quoted shell word: nothing inside it is shell code.
-pub fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The 0600 file the script sources: the step's environment (never on a command line,
 /// never in the script Slurm keeps a copy of).
-pub fn render_env(env: &[(String, String)], files: &JobFiles) -> String {
+pub(crate) fn render_env(env: &[(String, String)], files: &JobFiles) -> String {
     let mut out = String::new();
     for (k, v) in env {
         // Names are checked by the loader; anything else is not exported.
@@ -75,7 +75,7 @@ pub fn render_env(env: &[(String, String)], files: &JobFiles) -> String {
 /// The job script: source the environment, run the step's command with `sh -c` in its
 /// directory, write the exit code to a file (renamed into place, so a reader never
 /// sees half of it), exit with it.
-pub fn render_script(command: &str, dir: &Path, files: &JobFiles) -> String {
+pub(crate) fn render_script(command: &str, dir: &Path, files: &JobFiles) -> String {
     let code = quote(&files.exit_code().to_string_lossy());
     let tmp = quote(&format!("{}.tmp", files.exit_code().to_string_lossy()));
     format!(
@@ -94,18 +94,18 @@ pub fn render_script(command: &str, dir: &Path, files: &JobFiles) -> String {
 }
 
 /// Slurm's `--time` in whole minutes, rounded up, at least 1.
-pub fn time_minutes(d: Duration) -> u64 {
+pub(crate) fn time_minutes(d: Duration) -> u64 {
     d.as_secs().div_ceil(60).max(1)
 }
 
 /// The job name: one `squeue --name` covers a run.
-pub fn job_name(run_id: &str) -> String {
+pub(crate) fn job_name(run_id: &str) -> String {
     format!("baton-{run_id}")
 }
 
 /// `sbatch`'s arguments (the script path last). `timeout` is the step's: it sets
 /// `--time` unless the executor's `time_limit` is shorter.
-pub fn sbatch_args(
+pub(crate) fn sbatch_args(
     opts: &SlurmOptions,
     run_id: &str,
     step_id: &str,
@@ -148,7 +148,12 @@ pub fn sbatch_args(
 
 /// The adaptive poll interval: back to `min` when something changed, else doubled up
 /// to `max` (0.5 s rising to 5 s by default).
-pub fn next_interval(current: Duration, changed: bool, min: Duration, max: Duration) -> Duration {
+pub(crate) fn next_interval(
+    current: Duration,
+    changed: bool,
+    min: Duration,
+    max: Duration,
+) -> Duration {
     if changed {
         min
     } else {

@@ -2,7 +2,7 @@
 use baton_model::StepOutcome;
 
 /// The `squeue --format` this module parses: id, state, reason, submit, start, comment.
-pub const SQUEUE_FORMAT: &str = "%i|%T|%r|%V|%S|%k";
+pub(crate) const SQUEUE_FORMAT: &str = "%i|%T|%r|%V|%S|%k";
 
 /// One job as `squeue` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl JobStatus {
 }
 
 /// Parse `squeue -h -o SQUEUE_FORMAT` output; lines that do not parse are skipped.
-pub fn parse_squeue(text: &str) -> Vec<JobStatus> {
+pub(crate) fn parse_squeue(text: &str) -> Vec<JobStatus> {
     text.lines()
         .filter_map(|line| {
             let mut f = line.trim().splitn(6, '|');
@@ -56,14 +56,14 @@ pub fn parse_squeue(text: &str) -> Vec<JobStatus> {
 }
 
 /// `<step>.<attempt>` from baton's job comment.
-pub fn parse_comment(comment: &str) -> Option<(&str, u32)> {
+pub(crate) fn parse_comment(comment: &str) -> Option<(&str, u32)> {
     let (step, attempt) = comment.rsplit_once('.')?;
     Some((step, attempt.parse().ok()?))
 }
 
 /// What a state says about the job's life.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Waiting to run (PENDING, CONFIGURING, REQUEUED, SUSPENDED, …).
     Queued,
     Running,
@@ -73,7 +73,7 @@ pub enum Phase {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// COMPLETED: the script's exit code (0 unless the file says otherwise).
     Completed,
     /// FAILED: the script's exit code (the file), non-zero.
@@ -90,7 +90,7 @@ pub enum End {
 }
 
 /// Slurm's job state (long or short name; a trailing `+` or ` by UID` is ignored).
-pub fn phase(state: &str) -> Phase {
+pub(crate) fn phase(state: &str) -> Phase {
     let s = state
         .split_whitespace()
         .next()
@@ -117,7 +117,11 @@ pub fn phase(state: &str) -> Phase {
 /// The outcome baton records for an ended job. `exit_code` is the script's, from its
 /// exit-code file (absent when the script never got to write it); `killed` is baton's
 /// own kill request, which decides as for a local step.
-pub fn outcome(end: &End, exit_code: Option<i32>, killed: Option<StepOutcome>) -> StepOutcome {
+pub(crate) fn outcome(
+    end: &End,
+    exit_code: Option<i32>,
+    killed: Option<StepOutcome>,
+) -> StepOutcome {
     if let Some(k) = killed {
         return k;
     }
@@ -139,7 +143,7 @@ pub fn outcome(end: &End, exit_code: Option<i32>, killed: Option<StepOutcome>) -
 
 /// A job no longer in `squeue` (gone after MinJobAge) with no exit-code file: what
 /// `sacct -n -P -o State,ExitCode` says, if accounting answers.
-pub fn parse_sacct(text: &str) -> Option<(End, Option<i32>)> {
+pub(crate) fn parse_sacct(text: &str) -> Option<(End, Option<i32>)> {
     let line = text.lines().find(|l| !l.trim().is_empty())?;
     let (state, code) = line.trim().split_once('|')?;
     let code = code.split(':').next().and_then(|c| c.parse().ok());

@@ -7,12 +7,12 @@
 //! line is passed on whole as soon as it is.
 
 /// A fresh boundary: 128 random bits, as text.
-pub fn new_boundary() -> String {
+pub(crate) fn new_boundary() -> String {
     format!("baton-results-{:032x}", rand::random::<u128>())
 }
 
 #[derive(Debug)]
-pub struct Frame {
+pub(crate) struct Frame {
     /// BOUNDARY `\n`.
     mark: Vec<u8>,
     /// Output held back: it may be the start of the mark.
@@ -21,7 +21,7 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub fn new(boundary: &str) -> Frame {
+    pub(crate) fn new(boundary: &str) -> Frame {
         Frame {
             mark: format!("{boundary}\n").into_bytes(),
             pending: Vec::new(),
@@ -30,14 +30,14 @@ impl Frame {
     }
 
     /// Whether the mark has been seen (what follows it is the results).
-    pub fn found(&self) -> bool {
+    pub(crate) fn found(&self) -> bool {
         self.found
     }
 
     /// The next bytes of the stream: the output they complete (to pass on now), and,
     /// once the mark is in them, the bytes after it. After the mark, every byte is
     /// results.
-    pub fn push(&mut self, bytes: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
         if self.found {
             return (Vec::new(), Some(bytes.to_vec()));
         }
@@ -58,7 +58,7 @@ impl Frame {
     }
 
     /// The stream ended without the mark: what was held back is output after all.
-    pub fn finish(&mut self) -> Vec<u8> {
+    pub(crate) fn finish(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.pending)
     }
 }

@@ -8,9 +8,9 @@
 //! so that an engine killed meanwhile re-attaches to it or collects it (`FOLLOW`,
 //! `COLLECT`): never starts it twice.
 mod backend;
-pub mod frame;
+pub(crate) mod frame;
 mod live;
-pub mod script;
+pub(crate) mod script;
 
 use super::ShellJob;
 use super::log_copy::LogCopy;
@@ -499,7 +499,7 @@ pub enum HostError {
     Host(String),
 }
 
-pub use super::remote_cancel::CancelHandle;
+pub(crate) use super::remote_cancel::CancelHandle;
 
 /// A started attempt on a host. Call [`SshAttempt::wait`].
 #[derive(Debug)]

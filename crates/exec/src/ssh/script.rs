@@ -5,20 +5,24 @@
 use std::fmt::Write;
 
 /// Marks an SSH step's processes on the host (the attempt's directory).
-pub const ATTEMPT_MARK: &str = "BATON_SSH_ATTEMPT";
+pub(crate) const ATTEMPT_MARK: &str = "BATON_SSH_ATTEMPT";
 /// The most of `$BATON_OUTPUT`/`$BATON_USAGE` read back, as for a local step.
-pub const OUTPUT_MAX: u64 = 1 << 20;
+pub(crate) const OUTPUT_MAX: u64 = 1 << 20;
 
-/// Exit codes of the launch script, each a reason a step did not start.
-pub const EXISTS: i32 = 91;
-pub const NO_SPACE: i32 = 92;
-pub const NOT_STARTED: i32 = 93;
+/// Exit codes of the launch script, each a reason a step did not start (those the
+/// code does not read are named for the test that checks the script has them).
+#[cfg(test)]
+pub(crate) const EXISTS: i32 = 91;
+pub(crate) const NO_SPACE: i32 = 92;
+pub(crate) const NOT_STARTED: i32 = 93;
 /// The host could not make the FIFO the step's output goes through (`RUN`).
-pub const NO_FIFO: i32 = 95;
-pub const NO_DIR: i32 = 90;
+#[cfg(test)]
+pub(crate) const NO_FIFO: i32 = 95;
+#[cfg(test)]
+pub(crate) const NO_DIR: i32 = 90;
 
 /// A value as one single-quoted shell word.
-pub fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     shlex::try_quote(s).map_or_else(
         // A NUL cannot be in a word: the value cannot be passed at all.
         |_| "''".to_string(),
@@ -28,7 +32,7 @@ pub fn quote(s: &str) -> String {
 
 /// An attempt's directory on the host: `WORKDIR/RUN/STEP.ATTEMPT` (relative: to the
 /// remote home, where `ssh` starts).
-pub fn attempt_dir(workdir: &str, run_id: &str, step_id: &str, attempt: u32) -> String {
+pub(crate) fn attempt_dir(workdir: &str, run_id: &str, step_id: &str, attempt: u32) -> String {
     format!(
         "{}/{run_id}/{}.{attempt}",
         workdir.trim_end_matches('/'),
@@ -38,7 +42,7 @@ pub fn attempt_dir(workdir: &str, run_id: &str, step_id: &str, attempt: u32) -> 
 
 /// The command `ssh` runs: `sh -c SCRIPT sh ARGS…`, every part one quoted word (the
 /// login shell of the host may be any shell; this line is all it reads).
-pub fn remote(script: &str, args: &[&str]) -> String {
+pub(crate) fn remote(script: &str, args: &[&str]) -> String {
     let mut line = format!("sh -c {} sh", quote(script));
     for a in args {
         line.push(' ');
@@ -84,7 +88,7 @@ pub fn remote(script: &str, args: &[&str]) -> String {
 /// SIGPIPE is ignored by this shell only after the step started: the step gets it as a
 /// local step does. Forks are few (`mkdir`, `mkfifo`, the step, `tee`): each costs the
 /// host.
-pub const RUN: &str = r#"umask 077
+pub(crate) const RUN: &str = r#"umask 077
 d=$1
 case $d in /*) ;; *) d=$PWD/$d ;; esac
 read -r b || exit 96
@@ -153,7 +157,7 @@ exit 0"#;
 
 /// Streams the attempt's output from its start: while the wrapper runs, until it ends
 /// (`tail --pid`); once it has ended, what is there.
-pub const FOLLOW: &str = r#"d=$1
+pub(crate) const FOLLOW: &str = r#"d=$1
 [ -d "$d" ] || { echo "baton: no attempt directory $d on this host" >&2; exit 94; }
 w=$(cat "$d/wpid" 2>/dev/null)
 if [ -s "$d/exitcode" ] || [ -z "$w" ] || ! kill -0 "$w" 2>/dev/null; then
@@ -164,7 +168,7 @@ fi"#;
 
 /// Prints `NAME LENGTH SIZE\n` (SIZE: the file's whole size) then the bytes of each of the attempt's result files there
 /// is, then whether its wrapper still runs; removes the directory of an ended attempt.
-pub const COLLECT: &str = r#"d=$1
+pub(crate) const COLLECT: &str = r#"d=$1
 [ -d "$d" ] || { echo "baton: no attempt directory $d on this host" >&2; exit 94; }
 for f in exitcode output usage; do
   if [ -f "$d/$f" ]; then
@@ -184,7 +188,7 @@ exit 0"#;
 /// step has made its session (a moment), the group is the process, signalled alone.
 /// Prints `sent` when a signal reached it, `ended` when the attempt had ended
 /// ([`Signalled`]): a stop is on record only as what reached the host.
-pub const SIGNAL: &str = r#"d=$1
+pub(crate) const SIGNAL: &str = r#"d=$1
 shift
 [ -s "$d/exitcode" ] && { echo ended; exit 0; }
 pg=$(cat "$d/pgid" 2>/dev/null) || exit 0
@@ -198,14 +202,14 @@ exit 0"#;
 /// (its exit code is written), or neither (no group yet, or it was gone before its
 /// exit code was written: ask again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signalled {
+pub(crate) enum Signalled {
     Sent,
     Ended,
     Neither,
 }
 
 /// Reads `SIGNAL`'s answer.
-pub fn parse_signalled(out: &[u8]) -> Signalled {
+pub(crate) fn parse_signalled(out: &[u8]) -> Signalled {
     match String::from_utf8_lossy(out).lines().next().map(str::trim) {
         Some("sent") => Signalled::Sent,
         Some("ended") => Signalled::Ended,
@@ -215,7 +219,7 @@ pub fn parse_signalled(out: &[u8]) -> Signalled {
 
 /// Signals a process group by its id alone (an attempt adopted on resume and no
 /// longer wanted), only if its leader is a baton step's (its environment says so).
-pub const SIGNAL_GROUP: &str = r#"grep -qz '^BATON_SSH_ATTEMPT=' "/proc/$1/environ" 2>/dev/null && kill -s TERM -- "-$1" 2>/dev/null
+pub(crate) const SIGNAL_GROUP: &str = r#"grep -qz '^BATON_SSH_ATTEMPT=' "/proc/$1/environ" 2>/dev/null && kill -s TERM -- "-$1" 2>/dev/null
 exit 0"#;
 
 /// Whether a launch cut short reached the host, from the attempt's directory (`RUN`
@@ -224,7 +228,7 @@ exit 0"#;
 /// starts); `abandoned` (the claimer died before the step's group existed: it never
 /// starts, and the claim keeps this attempt from ever starting); `starting` (the
 /// claimer lives with no group yet, for 5 s: ask again).
-pub const CLAIMED: &str = r#"d=$1
+pub(crate) const CLAIMED: &str = r#"d=$1
 n=0
 while [ -d "$d" ]; do
   [ -s "$d/pgid" ] && { echo "started $(cat "$d/pgid")"; exit 0; }
@@ -240,7 +244,7 @@ echo none"#;
 
 /// `CLAIMED`'s answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claimed {
+pub(crate) enum Claimed {
     /// The step started in this process group.
     Started(String),
     /// It never starts.
@@ -250,7 +254,7 @@ pub enum Claimed {
 }
 
 /// Reads `CLAIMED`'s answer; anything else is asked again.
-pub fn parse_claimed(out: &[u8]) -> Claimed {
+pub(crate) fn parse_claimed(out: &[u8]) -> Claimed {
     let answer = String::from_utf8_lossy(out);
     let line = answer.lines().next().map(str::trim).unwrap_or("");
     match line.split_once(' ') {
@@ -263,14 +267,14 @@ pub fn parse_claimed(out: &[u8]) -> Claimed {
 }
 
 /// The attempts of a run on this host: `STEP.ATTEMPT PGID` a line.
-pub const LIST: &str = r#"for d in "$1"/*/; do [ -s "$d/pgid" ] && { d=${d%/}; echo "${d##*/} $(cat "$d/pgid")"; }; done; exit 0"#;
+pub(crate) const LIST: &str = r#"for d in "$1"/*/; do [ -s "$d/pgid" ] && { d=${d%/}; echo "${d##*/} $(cat "$d/pgid")"; }; done; exit 0"#;
 
 /// The step's shell (`sh -s`, in the session `RUN` made for it) reads this from the
 /// connection's stdin, never a file: the step's environment, its directory, then its
 /// command, run by this same shell (`eval` of one quoted word, as `sh -c` would: no
 /// second shell to start). `started` says it got this far (a job cut short, or a `cd`
 /// that failed, ran nothing); `RUN` writes the exit code.
-pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String {
+pub(crate) fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String {
     // In braces: a script cut short (its sender gone mid-way) is a syntax error, so none
     // of it runs; `exit` ends it, so that nothing after it is read from the connection.
     let mut s = String::from("# written by baton: one attempt of a step\n{\nd=$1\n");
@@ -302,7 +306,7 @@ pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String 
 
 /// What `COLLECT` printed.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Collected {
+pub(crate) struct Collected {
     pub exit_code: Option<i32>,
     pub output: String,
     pub usage: String,
@@ -315,7 +319,7 @@ pub struct Collected {
     pub complete: bool,
 }
 
-pub fn parse_collected(mut bytes: &[u8]) -> Collected {
+pub(crate) fn parse_collected(mut bytes: &[u8]) -> Collected {
     let mut c = Collected::default();
     while let Some(nl) = bytes.iter().position(|b| *b == b'\n') {
         let head = String::from_utf8_lossy(&bytes[..nl]).into_owned();
@@ -348,7 +352,7 @@ pub fn parse_collected(mut bytes: &[u8]) -> Collected {
 
 /// Why an `ssh` failed, from its exit code and stderr: which it is and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostProblem {
+pub(crate) enum HostProblem {
     /// No connection (refused, no route, timed out, unknown name).
     Unreachable(String),
     /// The host answers but does not take the key.
@@ -363,7 +367,7 @@ pub enum HostProblem {
 
 impl HostProblem {
     /// `ssh`'s exit 255 is its own failure; any other code is the remote script's.
-    pub fn classify(code: Option<i32>, stderr: &str) -> HostProblem {
+    pub(crate) fn classify(code: Option<i32>, stderr: &str) -> HostProblem {
         let said = stderr
             .lines()
             .map(|l| {
@@ -423,12 +427,12 @@ impl HostProblem {
     }
 
     /// Whether trying again later may help (the connection, not the host's answer).
-    pub fn transient(&self) -> bool {
+    pub(crate) fn transient(&self) -> bool {
         matches!(self, HostProblem::Unreachable(_))
     }
 
     /// One line: which problem, what the host said, what to do.
-    pub fn describe(&self, host: &str, workdir: &str) -> String {
+    pub(crate) fn describe(&self, host: &str, workdir: &str) -> String {
         match self {
             HostProblem::Unreachable(s) => format!(
                 "host {host} does not answer ({s}): check that it is up and that `ssh {host} true` works from here"

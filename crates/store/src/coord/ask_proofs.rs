@@ -160,7 +160,7 @@ fn signed_by(
 
 /// What does not verify about an ask: each a refusal to record.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Unproven {
+pub(crate) struct Unproven {
     /// The audit row of a vote whose proof does not hold, if that is what it is.
     pub audit_row: Option<i64>,
     /// The account the rewritten row names.

@@ -6,7 +6,7 @@ use baton_model::{Command, Event, EventKind};
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Approval<'a> {
+pub(crate) struct Approval<'a> {
     pub seq: i64,
     pub at: i64,
     pub step: Cow<'a, str>,
@@ -19,7 +19,7 @@ pub struct Approval<'a> {
 
 /// The approvals rows one event writes, in order: what `audit verify` compares the
 /// stored rows with.
-pub fn approvals_of(ev: &Event) -> Vec<Approval<'_>> {
+pub(crate) fn approvals_of(ev: &Event) -> Vec<Approval<'_>> {
     let mut approvals = Vec::new();
     push(ev, &mut approvals);
     approvals

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 /// The audit row's subject of a decision about the store itself.
 pub const STORE_SUBJECT: &str = "store";
 /// The audit row's subject of a decision about the schedules (`coord::schedules`).
-pub const SCHEDULES: &str = "schedules";
+pub(crate) const SCHEDULES: &str = "schedules";
 
 /// Append `d` to the audit chain under `subject`, keyed with `keys`, in `tx`; the new
 /// head (for the witness).

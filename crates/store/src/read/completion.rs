@@ -4,7 +4,7 @@ use super::{Store, StoreError};
 use rusqlite::params;
 
 /// At most this many candidates: a shell shows no more usefully.
-pub const COMPLETION_LIMIT: usize = 200;
+pub(crate) const COMPLETION_LIMIT: usize = 200;
 
 impl Store {
     /// Run ids starting with `prefix`: the newest first when nothing is typed yet, else

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 /// What one batch does to the query tables.
 #[derive(Debug, Default, PartialEq)]
-pub struct Projection<'a> {
+pub(crate) struct Projection<'a> {
     pub run: RunPatch,
     /// In the order the batch first touched them. Every event that touches a step
     /// creates its row if missing, so the same changes apply to a new row (`pending`,
@@ -45,7 +45,7 @@ pub struct Projection<'a> {
 
 /// Changes to the run's row.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct RunPatch {
+pub(crate) struct RunPatch {
     pub state: Option<&'static str>,
     pub finished_at: Option<i64>,
     /// What the golden signals are computed from (`model::signals::SignalFacts`): when
@@ -62,7 +62,7 @@ pub struct RunPatch {
 
 /// Changes to a `steps` row, as a batch leaves them: `None` leaves the column as it was.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct StepOps {
+pub(crate) struct StepOps {
     pub state: Option<&'static str>,
     /// `attempts` becomes at least this.
     pub attempts: u32,
@@ -76,7 +76,7 @@ pub struct StepOps {
 /// Changes to an `attempts` row. Every event about an attempt creates its row, so the
 /// same changes apply to an empty row and to an existing one.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct AttemptOps<'a> {
+pub(crate) struct AttemptOps<'a> {
     pub state: Option<&'static str>,
     /// What `StepFinished` sets: its run time and usage.
     pub finish: Option<(i64, Usage)>,
@@ -85,7 +85,7 @@ pub struct AttemptOps<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum ErrorOp<'a> {
+pub(crate) enum ErrorOp<'a> {
     Record {
         seq: i64,
         error: &'a ErrorRecord,
@@ -213,7 +213,7 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
 
 /// Fold a batch (its attempts' logs first, then its events in order) into one patch
 /// per touched row. Pure.
-pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
+pub(crate) fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
     let mut p = Projection::default();
     let mut step_at: HashMap<&'a str, usize> = HashMap::new();
     // Each step's state as its row holds it after the batch's events so far.
@@ -344,7 +344,7 @@ const ATTEMPT_UPSERT: &str = "INSERT INTO attempts (run_id, step_id, attempt, st
         log_tail     = CASE WHEN ?11 THEN excluded.log_tail ELSE log_tail END";
 
 /// Write a folded batch: one statement per patched row.
-pub fn write(
+pub(crate) fn write(
     conn: &Connection,
     run_id: &str,
     p: &Projection<'_>,

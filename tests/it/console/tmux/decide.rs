@@ -59,28 +59,7 @@ fn waiting_decides_any_runs_gate_in_the_one_dialog_at_80x24() {
         |s| s.contains("query · gate") && s.contains("deploy") && s.contains("Run the query?"),
         20,
     );
-    // The gate only alice decides: refused before a word is typed, saying who may.
-    tmux.keys(&["Down", "a"]);
-    tmux.wait_for(
-        "the refusal naming the approvers",
-        |s| s.contains("is not an approver (approvers: alice)"),
-        10,
-    );
-    // Esc alone (Esc then a key at once reads as Alt+key).
-    tmux.keys(&["Escape"]);
-    tmux.wait_for("the refusal closed", |s| !s.contains("Not now"), 10);
-    tmux.keys(&["x"]);
-    tmux.wait_for(
-        "a rejection refused the same way",
-        |s| {
-            s.contains("Not now")
-                && s.contains("is not an approver (approvers: alice)")
-                && !s.contains("Reason (")
-        },
-        10,
-    );
-    tmux.keys(&["Escape"]);
-    tmux.wait_for("the refusal closed", |s| !s.contains("Not now"), 10);
+    a_gate_this_account_may_not_decide_is_refused_before_typing(&tmux);
     tmux.keys(&["Up", "a"]);
     tmux.wait_for(
         "the fields with what each is, from the run",
@@ -93,26 +72,7 @@ fn waiting_decides_any_runs_gate_in_the_one_dialog_at_80x24() {
         },
         10,
     );
-    // A value the pattern refuses: sent as typed (after the edit is shown), the
-    // engine's core refuses it, and its words are shown whole, wrapped at 80 columns.
-    tmux.keys(&["Tab"]);
-    for _ in 0.."SELECT 1".len() {
-        tmux.keys(&["BSpace"]);
-    }
-    tmux.literal("DROP TABLE users");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for(
-        "the edit against the proposal",
-        |s| s.contains("+ DROP TABLE users"),
-        10,
-    );
-    tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for(
-        "the whole error",
-        |s| s.contains("pass a value that matches it"),
-        20,
-    );
-    assert!(screen.contains("does not match"), "{screen}");
+    a_value_the_pattern_refuses_is_refused_in_words_shown_whole(&tmux);
     for _ in 0.."DROP TABLE users".len() {
         tmux.keys(&["BSpace"]);
     }
@@ -137,4 +97,53 @@ fn waiting_decides_any_runs_gate_in_the_one_dialog_at_80x24() {
     );
     let _ = other.kill();
     let _ = other.wait();
+}
+
+/// The gate only alice decides: approving or rejecting it is refused before a word is
+/// typed, saying who may.
+fn a_gate_this_account_may_not_decide_is_refused_before_typing(tmux: &Tmux) {
+    tmux.keys(&["Down", "a"]);
+    tmux.wait_for(
+        "the refusal naming the approvers",
+        |s| s.contains("is not an approver (approvers: alice)"),
+        10,
+    );
+    // Esc alone (Esc then a key at once reads as Alt+key).
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the refusal closed", |s| !s.contains("Not now"), 10);
+    tmux.keys(&["x"]);
+    tmux.wait_for(
+        "a rejection refused the same way",
+        |s| {
+            s.contains("Not now")
+                && s.contains("is not an approver (approvers: alice)")
+                && !s.contains("Reason (")
+        },
+        10,
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the refusal closed", |s| !s.contains("Not now"), 10);
+}
+
+/// A value the pattern refuses: sent as typed (after the edit is shown), the engine's
+/// core refuses it, and its words are shown whole, wrapped at 80 columns.
+fn a_value_the_pattern_refuses_is_refused_in_words_shown_whole(tmux: &Tmux) {
+    tmux.keys(&["Tab"]);
+    for _ in 0.."SELECT 1".len() {
+        tmux.keys(&["BSpace"]);
+    }
+    tmux.literal("DROP TABLE users");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the edit against the proposal",
+        |s| s.contains("+ DROP TABLE users"),
+        10,
+    );
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for(
+        "the whole error",
+        |s| s.contains("pass a value that matches it"),
+        20,
+    );
+    assert!(screen.contains("does not match"), "{screen}");
 }

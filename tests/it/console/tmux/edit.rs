@@ -99,23 +99,7 @@ fn a_value_edited_in_the_editor_is_shown_against_the_proposal_and_approved_as_ed
         |s| s.contains("[SELECT id, \"name\" … (4 lines)▏]"),
         20,
     );
-    let args = std::fs::read_to_string(dir.join("editor-args")).unwrap();
-    let args: Vec<&str> = args.lines().collect();
-    assert_eq!(args.len(), 2, "{args:?}");
-    assert_eq!(args[0], "--wait");
-    let file = std::path::PathBuf::from(args[1]);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("editor-mode"))
-            .unwrap()
-            .trim(),
-        "600"
-    );
-    // The second edit started from the first.
-    assert_eq!(
-        std::fs::read_to_string(dir.join("editor-saw")).unwrap(),
-        "DROP TABLE users"
-    );
-    assert!(!file.exists(), "{} left behind", file.display());
+    the_editor_was_given_a_private_file_it_started_from_the_last_edit(&dir);
     // Keys still reach the console after the editor (its key reader made again).
     tmux.keys(&["Tab"]);
     tmux.literal("narrowed by hand");
@@ -147,8 +131,38 @@ fn a_value_edited_in_the_editor_is_shown_against_the_proposal_and_approved_as_ed
         EDITED
     );
 
+    the_edited_value_is_on_record_against_the_proposal(&env, &id);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
+}
+
+/// The editor was called with `--wait` and a file only this account can read, removed
+/// after it; the second edit started from the first.
+fn the_editor_was_given_a_private_file_it_started_from_the_last_edit(dir: &std::path::Path) {
+    let args = std::fs::read_to_string(dir.join("editor-args")).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(args.len(), 2, "{args:?}");
+    assert_eq!(args[0], "--wait");
+    let file = std::path::PathBuf::from(args[1]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("editor-mode"))
+            .unwrap()
+            .trim(),
+        "600"
+    );
+    // The second edit started from the first.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("editor-saw")).unwrap(),
+        "DROP TABLE users"
+    );
+    assert!(!file.exists(), "{} left behind", file.display());
+}
+
+/// The vote on the audit chain, `show` and `show --json` hold the edited value and what
+/// the gate proposed.
+fn the_edited_value_is_on_record_against_the_proposal(env: &Env, id: &str) {
     let audit: serde_json::Value =
-        serde_json::from_slice(&env.run(&["audit", &id, "--json"]).stdout).unwrap();
+        serde_json::from_slice(&env.run(&["audit", id, "--json"]).stdout).unwrap();
     let vote = audit
         .as_array()
         .unwrap()
@@ -157,13 +171,11 @@ fn a_value_edited_in_the_editor_is_shown_against_the_proposal_and_approved_as_ed
         .expect("the vote");
     assert_eq!(vote["details"]["inputs"]["sql"], EDITED);
     assert_eq!(vote["details"]["proposed"]["sql"], "SELECT * FROM users");
-    let human = text(&env.run(&["show", &id]).stdout);
+    let human = text(&env.run(&["show", id]).stdout);
     assert!(
         human.contains("(changed from the proposal: sql (was \"SELECT * FROM users\"))"),
         "{human}"
     );
-    let show = env.show(&id);
+    let show = env.show(id);
     assert_eq!(step_field(&show, "apply", "inputs")["sql"], EDITED);
-    tmux.keys(&["q"]);
-    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
 }

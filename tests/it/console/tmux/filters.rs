@@ -76,10 +76,28 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
     let tmux = Tmux::new(&s.env, 120, 40, &command);
     tmux.wait_for("both gates open", |s| s.contains("2 Approvals (2)"), 60);
 
-    // Approvals: a word of a step id.
+    approvals_filter_by_a_word_of_a_step_id(&tmux);
+    errors_filter_by_step_and_state(&tmux);
+    audit_filters_by_action(&tmux);
+    waiting_keeps_the_selection_while_a_filter_is_typed(&tmux);
+    schedules_filter_by_workflow_and_refuse_an_unknown_state(&tmux);
+    the_help_finds_a_key_and_runs_it_on_its_tab(&tmux);
+
+    tmux.keys(&["q"]);
+    tmux.wait_for(
+        "the quit prompt",
+        |s| s.contains("This console drives run"),
+        10,
+    );
+    tmux.keys(&["y"]);
+    tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
+}
+
+/// Approvals: a word of a step id.
+fn approvals_filter_by_a_word_of_a_step_id(tmux: &Tmux) {
     tmux.keys(&["2"]);
-    on_tab(&tmux, "Open gates (2)", "⏸ deploy-prod");
-    let sc = filter(&tmux, "page", 1);
+    on_tab(tmux, "Open gates (2)", "⏸ deploy-prod");
+    let sc = filter(tmux, "page", 1);
     assert!(
         sc.contains("⏸ page-oncall") && !sc.contains("⏸ deploy-prod"),
         "{sc}"
@@ -90,12 +108,14 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
         |s| s.contains("⏸ deploy-prod") && s.contains("⏸ page-oncall") && !s.contains("match)"),
         10,
     );
+}
 
-    // Errors: each flaky step failed once.
+/// Errors: each flaky step failed once.
+fn errors_filter_by_step_and_state(tmux: &Tmux) {
     tmux.keys(&["3"]);
-    on_tab(&tmux, "Errors ·", "flaky-a#1");
+    on_tab(tmux, "Errors ·", "flaky-a#1");
     tmux.wait_for("two errors", |s| s.contains("flaky-b#1"), 10);
-    let sc = filter(&tmux, "flaky-b state:closed", 1);
+    let sc = filter(tmux, "flaky-b state:closed", 1);
     assert!(
         sc.contains("flaky-b#1") && !sc.contains("flaky-a#1"),
         "{sc}"
@@ -106,18 +126,22 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
         |s| s.contains("flaky-a#1") && !s.contains("match)"),
         10,
     );
+}
 
-    // Audit: `state:` is the action.
+/// Audit: `state:` is the action.
+fn audit_filters_by_action(tmux: &Tmux) {
     tmux.keys(&["4"]);
-    on_tab(&tmux, "Audit ·", "gate_opened");
-    let sc = filter(&tmux, "state:gate_op", 2);
+    on_tab(tmux, "Audit ·", "gate_opened");
+    let sc = filter(tmux, "state:gate_op", 2);
     assert!(!sc.contains("run_started"), "{sc}");
     tmux.keys(&["Escape"]);
     tmux.wait_for("every row again", |s| s.contains("run_started"), 10);
+}
 
-    // Waiting: the selection stays on its gate while a filter that shows it is typed.
+/// Waiting: the selection stays on its gate while a filter that shows it is typed.
+fn waiting_keeps_the_selection_while_a_filter_is_typed(tmux: &Tmux) {
     tmux.keys(&["6"]);
-    on_tab(&tmux, "Waiting ·", "2 across the store");
+    on_tab(tmux, "Waiting ·", "2 across the store");
     let detail = |s: &str| {
         ["deploy-prod", "page-oncall"]
             .into_iter()
@@ -129,9 +153,9 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
     tmux.keys(&["Down"]);
     let second = |s: &str| detail(s).filter(|d| *d != first);
     let chosen = second(&tmux.wait_for("the second item", |s| second(s).is_some(), 10)).unwrap();
-    let sc = filter(&tmux, "wf:ship state:gate", 2);
+    let sc = filter(tmux, "wf:ship state:gate", 2);
     assert_eq!(detail(&sc).as_deref(), Some(chosen.as_str()), "{sc}");
-    let sc = filter_more(&tmux, " deploy");
+    let sc = filter_more(tmux, " deploy");
     assert_eq!(detail(&sc).as_deref(), Some("deploy-prod"), "{sc}");
     tmux.keys(&["Escape"]);
     tmux.wait_for(
@@ -139,12 +163,14 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
         |s| !s.contains("match)") && s.contains("2 across"),
         10,
     );
+}
 
-    // Schedules: `wf:` keeps one of the two.
+/// Schedules: `wf:` keeps one of the two; a state no schedule can be in is refused.
+fn schedules_filter_by_workflow_and_refuse_an_unknown_state(tmux: &Tmux) {
     tmux.keys(&["7"]);
-    on_tab(&tmux, "Schedules ·", "alpha#1");
+    on_tab(tmux, "Schedules ·", "alpha#1");
     tmux.wait_for("both schedules", |s| s.contains("beta#1"), 20);
-    let sc = filter(&tmux, "wf:bet", 1);
+    let sc = filter(tmux, "wf:bet", 1);
     assert!(sc.contains("beta#1") && !sc.contains("alpha#1"), "{sc}");
     // A state no schedule can be in is refused where it is typed.
     tmux.keys(&["/"]);
@@ -161,8 +187,10 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
         |s| s.contains("alpha#1") && s.contains("beta#1"),
         10,
     );
+}
 
-    // The help: `/sort` finds the Runs tab's sort; Enter runs it there.
+/// The help: `/sort` finds the Runs tab's sort; Enter runs it there.
+fn the_help_finds_a_key_and_runs_it_on_its_tab(tmux: &Tmux) {
     tmux.keys(&["?"]);
     tmux.wait_for("the help", |s| s.contains("Enter run"), 10);
     tmux.keys(&["/"]);
@@ -180,15 +208,6 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
         10,
     );
     assert!(sc.contains("shipit"), "{sc}");
-
-    tmux.keys(&["q"]);
-    tmux.wait_for(
-        "the quit prompt",
-        |s| s.contains("This console drives run"),
-        10,
-    );
-    tmux.keys(&["y"]);
-    tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
 }
 
 /// Reopen the filter and add to it: `/` shows what is typed so far.

@@ -158,34 +158,55 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
     let env = Env::new();
     let runs = stage(&env);
     let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
-    {
-        let mut store = baton::store::Store::open(&env.db()).expect("open the store");
-        for id in &ids {
-            let mut twin = new_run(&twin_of(id), 1_700_000_000_000);
-            twin.source_text = "name = \"release\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n".into();
-            store.create_run(&twin).expect("a twin run");
-        }
-    }
-    let mut printed: Vec<(String, String)> = Vec::new();
+    add_twin_runs(&env, &ids);
+    let mut printed = printed_by_the_inbox_and_show(&env, &ids);
+    printed.extend(printed_by_the_console(&env, &ids));
+    let templates = templates_of(&printed, &runs);
+    each_printed_command_works_on_a_copy_of_its_run(&env, &runs, &templates);
+    every_scenario_printed_its_commands_from_each_place(&templates);
+}
 
+/// A command as printed with the run it names as `{RUN}`, by scenario: where it was
+/// printed.
+type Templates = BTreeMap<(&'static str, String), Vec<String>>;
+
+/// For each staged run, a run whose id shares its first characters (`twin_of`).
+fn add_twin_runs(env: &Env, ids: &[String]) {
+    let mut store = baton::store::Store::open(&env.db()).expect("open the store");
+    for id in ids {
+        let mut twin = new_run(&twin_of(id), 1_700_000_000_000);
+        twin.source_text = "name = \"release\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n".into();
+        store.create_run(&twin).expect("a twin run");
+    }
+}
+
+/// The commands `baton inbox` and `baton show RUN` print, with where from; the inbox's
+/// RUN column names every run.
+fn printed_by_the_inbox_and_show(env: &Env, ids: &[String]) -> Vec<(String, String)> {
+    let mut printed: Vec<(String, String)> = Vec::new();
     // `baton inbox`: its RUN column and its commands.
     let out = env.run(&["inbox"]);
     assert!(out.status.success(), "{}", text_of(&out));
     let inbox = text(&out.stdout);
     assert_eq!(
-        check_ids(&env, "inbox", &inbox, &ids).len(),
+        check_ids(env, "inbox", &inbox, ids).len(),
         ids.len(),
         "{inbox}"
     );
     printed.extend(commands(&inbox).into_iter().map(|c| ("inbox".into(), c)));
 
     // `baton show RUN`: what waits and the error records' suggestions.
-    for id in &ids {
+    for id in ids {
         let shown = text(&env.run(&["show", id]).stdout);
         printed.extend(commands(&shown).into_iter().map(|c| ("show".into(), c)));
     }
+    printed
+}
 
-    // The console: the Runs tab's ids, and the Waiting tab's ids and commands.
+/// The console: the Runs tab's ids (every run, twins too), and the Waiting tab's ids
+/// and commands.
+fn printed_by_the_console(env: &Env, ids: &[String]) -> Vec<(String, String)> {
+    let mut printed: Vec<(String, String)> = Vec::new();
     let command = format!(
         "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=tester {} tui ; sleep 30",
         shell_quote(&env.path().to_string_lossy()),
@@ -193,8 +214,8 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
         shell_quote(&env.config_home().to_string_lossy()),
         shell_quote(env!("CARGO_BIN_EXE_baton")),
     );
-    let tmux = Tmux::new(&env, 200, 60, &command);
-    let mut all = ids.clone();
+    let tmux = Tmux::new(env, 200, 60, &command);
+    let mut all = ids.to_vec();
     all.extend(ids.iter().map(|i| twin_of(i)));
     tmux.keys(&["5"]);
     let screen = tmux.wait_for(
@@ -203,7 +224,7 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
         30,
     );
     assert_eq!(
-        check_ids(&env, "Runs tab", &screen, &all).len(),
+        check_ids(env, "Runs tab", &screen, &all).len(),
         all.len(),
         "{screen}"
     );
@@ -226,15 +247,18 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
         tmux.keys(&["Down"]);
     }
     assert_eq!(
-        check_ids(&env, "Waiting tab", &seen_waiting[0], &ids).len(),
+        check_ids(env, "Waiting tab", &seen_waiting[0], ids).len(),
         ids.len(),
         "{}",
         seen_waiting[0]
     );
+    printed
+}
 
-    // Each distinct command (the run it names as `{RUN}`) on its own copy of the run.
-    let mut templates: BTreeMap<(&str, String), Vec<String>> = BTreeMap::new();
-    for (source, c) in &printed {
+/// Each distinct command, the run it names (whole or by a prefix) as `{RUN}`.
+fn templates_of(printed: &[(String, String)], runs: &[Staged]) -> Templates {
+    let mut templates: Templates = BTreeMap::new();
+    for (source, c) in printed {
         // The run it names, whole or by a prefix.
         let (word, run) = c
             .split_whitespace()
@@ -251,8 +275,18 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
             .or_default()
             .push(source.clone());
     }
+    templates
+}
+
+/// Each distinct command on its own copy of the run it names: not refused, and it does
+/// what it says.
+fn each_printed_command_works_on_a_copy_of_its_run(
+    env: &Env,
+    runs: &[Staged],
+    templates: &Templates,
+) {
     let mut used: BTreeMap<&str, usize> = BTreeMap::new();
-    for ((scenario, template), sources) in &templates {
+    for ((scenario, template), sources) in templates {
         let k = used.entry(scenario).or_default();
         let copies: Vec<&Staged> = runs.iter().filter(|r| r.scenario == *scenario).collect();
         let target = copies
@@ -263,7 +297,7 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
         let words = shlex::split(&command).expect("a printed command splits as shell words");
         assert_eq!(words[0], "baton", "{command}");
         let args: Vec<String> = words[1..].iter().map(|w| w.replace('…', FILL)).collect();
-        let (line, code, err) = first_line(&env, &args);
+        let (line, code, err) = first_line(env, &args);
         let what = format!("[{sources:?}] `{command}` said {line:?} (exit {code:?}) {err}");
         assert_ne!(code, Some(2), "refused as bad usage: {what}");
         assert!(!line.starts_with("refused"), "{what}");
@@ -276,7 +310,10 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
             ),
         }
     }
-    // What each scenario must have printed, from each place.
+}
+
+/// What each scenario must have printed, from each place.
+fn every_scenario_printed_its_commands_from_each_place(templates: &Templates) {
     for (scenario, verb) in [
         ("gate", "approve"),
         ("gate", "reject"),

@@ -44,7 +44,41 @@ fn the_schedules_tab_pauses_and_triggers_on_record_and_opens_the_last_run() {
         .unwrap()
         .name;
 
-    // Pause: a reason, Enter, Enter.
+    a_pause_typed_with_a_reason_is_on_record_as_mine(&s, &tmux, &me);
+    let triggered = a_trigger_starts_a_run_on_record_as_mine(&s, &tmux, &me);
+
+    // Enter opens the schedule's last run (not the triggered one), on its DAG.
+    let last = s.schedules()[0]["last_run"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(last, triggered);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the last run opened",
+        |sc| sc.contains(&last[..8]) && sc.contains("mark") && !sc.contains("Schedules ·"),
+        20,
+    );
+    // A file that no longer loads: its row is marked and its error is in the detail.
+    s.write("tick.toml", &TICK.replace("* * * * * *", "61 * * * *"));
+    tmux.keys(&["7"]);
+    tmux.wait_for(
+        "the load error on the tab",
+        |sc| {
+            sc.contains("✘ tick#1")
+                && sc.contains("its file does not load")
+                && sc.contains("tick.toml:4:8:")
+        },
+        20,
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
+    term(serve);
+}
+
+/// Pause: a reason, Enter, Enter; `baton schedules --json` and the audit chain show it
+/// under the OS account.
+fn a_pause_typed_with_a_reason_is_on_record_as_mine(s: &Served, tmux: &Tmux, me: &str) {
     tmux.keys(&["p"]);
     tmux.wait_for("the pause dialog", |sc| sc.contains("Pause tick#1"), 10);
     tmux.literal("db maintenance");
@@ -62,7 +96,7 @@ fn the_schedules_tab_pauses_and_triggers_on_record_and_opens_the_last_run() {
     );
     let listed = s.schedules();
     assert_eq!(listed[0]["paused"]["reason"], "db maintenance");
-    assert_eq!(listed[0]["paused"]["by"], me.as_str());
+    assert_eq!(listed[0]["paused"]["by"], me);
     let audit: (String, String, String) = s
         .db()
         .query_row(
@@ -75,12 +109,15 @@ fn the_schedules_tab_pauses_and_triggers_on_record_and_opens_the_last_run() {
         audit,
         (
             "schedule_paused".into(),
-            me.clone(),
+            me.to_string(),
             "db maintenance".into()
         )
     );
+}
 
-    // Trigger now: the serve starts a run of the workflow.
+/// Trigger now: the serve starts a run of the workflow, on record after the pause.
+/// Returns the triggered run.
+fn a_trigger_starts_a_run_on_record_as_mine(s: &Served, tmux: &Tmux, me: &str) -> String {
     tmux.keys(&["T"]);
     tmux.wait_for("the trigger dialog", |sc| sc.contains("Trigger tick"), 10);
     tmux.literal("rerun by hand");
@@ -111,36 +148,9 @@ fn the_schedules_tab_pauses_and_triggers_on_record_and_opens_the_last_run() {
     assert_eq!(
         actions,
         [
-            ("schedule_paused".to_string(), me.clone()),
-            ("schedule_triggered".to_string(), me.clone())
+            ("schedule_paused".to_string(), me.to_string()),
+            ("schedule_triggered".to_string(), me.to_string())
         ]
     );
-
-    // Enter opens the schedule's last run (not the triggered one), on its DAG.
-    let last = s.schedules()[0]["last_run"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_ne!(last, triggered);
-    tmux.keys(&["Enter"]);
-    tmux.wait_for(
-        "the last run opened",
-        |sc| sc.contains(&last[..8]) && sc.contains("mark") && !sc.contains("Schedules ·"),
-        20,
-    );
-    // A file that no longer loads: its row is marked and its error is in the detail.
-    s.write("tick.toml", &TICK.replace("* * * * * *", "61 * * * *"));
-    tmux.keys(&["7"]);
-    tmux.wait_for(
-        "the load error on the tab",
-        |sc| {
-            sc.contains("✘ tick#1")
-                && sc.contains("its file does not load")
-                && sc.contains("tick.toml:4:8:")
-        },
-        20,
-    );
-    tmux.keys(&["q"]);
-    tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
-    term(serve);
+    triggered
 }

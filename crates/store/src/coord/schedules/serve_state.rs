@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 /// A pause or resume the serve proved (or seeded, for a schedule it had no record of).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Proved {
+pub(super) struct Proved {
     pub paused: bool,
     pub by: String,
     pub at: i64,
