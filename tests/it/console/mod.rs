@@ -9,6 +9,7 @@ mod marked;
 mod render;
 mod render_fork;
 mod render_terms;
+mod render_waiting;
 mod screen;
 mod timeline;
 pub(crate) mod tmux;
