@@ -280,7 +280,7 @@ impl SshExecutor {
         let (pgid, live) = match self.launch(&dir, &body).await {
             Ok(launched) => launched,
             // The connection failed: the job may still have reached the host.
-            Err(p) if p.transient() => return self.after_cut_launch(job, dir, &p).await,
+            Err(p) if p.may_have_delivered() => return self.after_cut_launch(job, dir, &p).await,
             Err(p) => return Err(self.start_error(&p)),
         };
         let mut attempt = self.attach(job, dir, pgid, false);

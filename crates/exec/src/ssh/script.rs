@@ -426,6 +426,25 @@ impl HostProblem {
         }
     }
 
+    /// Whether a launch that failed this way may still have delivered its job: the
+    /// connection ended or went silent once made. One refused, unrouted or unresolved
+    /// never reached the host (another executor of the step's labels may take it).
+    pub(crate) fn may_have_delivered(&self) -> bool {
+        let HostProblem::Unreachable(said) = self else {
+            return false;
+        };
+        let said = said.to_ascii_lowercase();
+        said.starts_with("no answer within")
+            || [
+                "its connection ended",
+                "connection closed",
+                "connection reset",
+                "broken pipe",
+            ]
+            .iter()
+            .any(|p| said.contains(p))
+    }
+
     /// Whether trying again later may help (the connection, not the host's answer).
     pub(crate) fn transient(&self) -> bool {
         matches!(self, HostProblem::Unreachable(_))
@@ -473,6 +492,19 @@ mod tests {
         ] {
             assert_eq!(parse_claimed(unclear), Claimed::Starting, "{unclear:?}");
         }
+        // Only a connection that ended once made may have delivered the launch.
+        let silent = HostProblem::classify(Some(255), "");
+        assert!(silent.may_have_delivered(), "{silent:?}");
+        let refused = HostProblem::classify(
+            Some(255),
+            "ssh: connect to host 127.0.0.4 port 42622: Connection refused",
+        );
+        assert!(
+            refused.transient() && !refused.may_have_delivered(),
+            "{refused:?}"
+        );
+        let unresolved = HostProblem::classify(Some(255), "ssh: Could not resolve hostname x");
+        assert!(!unresolved.may_have_delivered(), "{unresolved:?}");
     }
 
     #[test]

@@ -82,7 +82,7 @@ dry = { type = "bool", default = false }
         10,
     );
     tmux.keys(&["Enter"]);
-    let out = wait_child(engine, 30);
+    let out = wait_child(engine, 90);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert_eq!(
         std::fs::read_to_string(env.path().join("picked")).unwrap(),
