@@ -53,17 +53,22 @@ dry = { type = "bool", default = false }
         |s| s.contains("✘ input `tag` is required"),
         20,
     );
-    // On to `tag`: a wrong value, then a right one.
+    // On to `tag`: a wrong value, refused under its field as it is typed (the core's
+    // own check), then a right one, and the refusal goes.
     tmux.keys(&["Tab"]);
     tmux.literal("1.0");
-    tmux.keys(&["Enter"]);
     tmux.wait_for(
-        "the pattern refusal",
-        |s| s.contains("does not match the pattern"),
+        "the pattern refusal as it is typed",
+        |s| s.contains("[1.0") && s.contains("does not match the pattern"),
         20,
     );
     tmux.keys(&["BSpace", "BSpace", "BSpace"]);
     tmux.literal("v3");
+    tmux.wait_for(
+        "the right value, no refusal",
+        |s| s.contains("[v3") && !s.contains("does not match the pattern"),
+        20,
+    );
     // Back to `model`: → picks the next choice; on to `dry`: space flips it.
     tmux.keys(&["BTab", "Right"]);
     tmux.wait_for("the next choice", |s| s.contains("‹ pro-1.5 ›"), 10);
