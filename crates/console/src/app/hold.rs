@@ -5,7 +5,7 @@
 use super::actions::{Action, Request};
 use super::dialogs::Dialog;
 use super::state::UiState;
-use super::update::{edit_line, send};
+use super::update::{ReasonStep, reason_step, send};
 use baton_model::Command;
 
 /// Hold or release: what, the reason typed, then Enter twice.
@@ -111,22 +111,20 @@ pub(super) fn hold_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     let Some(Dialog::Hold(d)) = ui.dialog.as_mut() else {
         return Vec::new();
     };
-    match action {
-        Action::Back if d.confirming => d.confirming = false,
-        Action::Back => ui.dialog = None,
-        Action::Key(k) => {
-            edit_line(&mut d.reason, k);
-            d.error = None;
-            d.confirming = false;
-        }
-        Action::Confirm if d.reason.trim().is_empty() => {
-            d.error = Some(format!(
-                "a reason is required to {}: it goes on the audit record",
-                d.verb()
-            ));
-        }
-        Action::Confirm if !d.confirming => d.confirming = true,
-        Action::Confirm => {
+    let required = format!(
+        "a reason is required to {}: it goes on the audit record",
+        d.verb()
+    );
+    match reason_step(
+        &mut d.reason,
+        &mut d.error,
+        &mut d.confirming,
+        action,
+        required,
+    ) {
+        ReasonStep::Stay => {}
+        ReasonStep::Close => ui.dialog = None,
+        ReasonStep::Send => {
             let d = *d.clone();
             ui.dialog = None;
             let command = d.command(&ui.operator, d.reason.trim().to_string());
@@ -137,7 +135,6 @@ pub(super) fn hold_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 &format!("{} {}", d.verb(), d.target),
             );
         }
-        _ => {}
     }
     Vec::new()
 }

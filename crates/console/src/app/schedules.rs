@@ -7,7 +7,7 @@
 use super::actions::{Action, Request, Tab};
 use super::dialogs::Dialog;
 use super::state::UiState;
-use super::update::{edit_line, toast};
+use super::update::{ReasonStep, reason_step, toast};
 use baton_link::{Act, Listed};
 
 /// What the Schedules tab's selection is on.
@@ -154,22 +154,20 @@ pub(super) fn schedule_dialog(ui: &mut UiState, action: Action) -> Vec<Request> 
     let Some(Dialog::Schedule(d)) = ui.dialog.as_mut() else {
         return Vec::new();
     };
-    match action {
-        Action::Back if d.confirming => d.confirming = false,
-        Action::Back => ui.dialog = None,
-        Action::Key(k) => {
-            edit_line(&mut d.reason, k);
-            d.error = None;
-            d.confirming = false;
-        }
-        Action::Confirm if d.reason.trim().is_empty() => {
-            d.error = Some(format!(
-                "a reason is required to {}: it goes on the audit chain",
-                d.act.verb()
-            ));
-        }
-        Action::Confirm if !d.confirming => d.confirming = true,
-        Action::Confirm => {
+    let required = format!(
+        "a reason is required to {}: it goes on the audit chain",
+        d.act.verb()
+    );
+    match reason_step(
+        &mut d.reason,
+        &mut d.error,
+        &mut d.confirming,
+        action,
+        required,
+    ) {
+        ReasonStep::Stay => {}
+        ReasonStep::Close => ui.dialog = None,
+        ReasonStep::Send => {
             let (act, target) = (d.act, d.target.clone());
             let reason = d.reason.trim().to_string();
             ui.dialog = None;
@@ -185,7 +183,6 @@ pub(super) fn schedule_dialog(ui: &mut UiState, action: Action) -> Vec<Request> 
                 reason,
             }];
         }
-        _ => {}
     }
     Vec::new()
 }

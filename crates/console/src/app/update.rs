@@ -375,6 +375,39 @@ pub(super) fn filter_input(ui: &mut UiState, view: &RunView, action: Action) -> 
     Vec::new()
 }
 
+/// Where a reason-and-confirm dialog (a hold, a schedule's pause) goes on a key.
+pub(super) enum ReasonStep {
+    Stay,
+    Close,
+    Send,
+}
+
+/// The one walk of a reason-and-confirm dialog: keys edit the reason, Esc steps back
+/// from the confirmation or closes, Enter refuses an empty reason (`required` says
+/// why), asks once more, then sends.
+pub(super) fn reason_step(
+    reason: &mut String,
+    error: &mut Option<String>,
+    confirming: &mut bool,
+    action: Action,
+    required: String,
+) -> ReasonStep {
+    match action {
+        Action::Back if *confirming => *confirming = false,
+        Action::Back => return ReasonStep::Close,
+        Action::Key(k) => {
+            edit_line(reason, k);
+            *error = None;
+            *confirming = false;
+        }
+        Action::Confirm if reason.trim().is_empty() => *error = Some(required),
+        Action::Confirm if !*confirming => *confirming = true,
+        Action::Confirm => return ReasonStep::Send,
+        _ => {}
+    }
+    ReasonStep::Stay
+}
+
 /// Minimal line editing for the filter and search inputs: Backspace takes the last
 /// grapheme cluster (a whole emoji, a letter with its accent), not a code point.
 pub(super) fn edit_line(s: &mut String, k: KeyEvent) {
