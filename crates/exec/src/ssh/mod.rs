@@ -324,23 +324,23 @@ impl SshExecutor {
         let since = Instant::now();
         loop {
             let asked = (Via::Fresh, FRESH_STOP_DEADLINE);
-            match self.call_via(script::CLAIMED, &[&dir], None, asked).await {
+            let unknown = match self.call_via(script::CLAIMED, &[&dir], None, asked).await {
                 Ok(out) => match script::parse_claimed(&out) {
                     script::Claimed::Started(pgid) => return Ok(self.attach(job, dir, pgid, true)),
                     script::Claimed::Never => return Err(self.start_error(cut)),
-                    script::Claimed::Starting => {}
+                    // A claimer alive with no group yet: the same deadline as silence.
+                    script::Claimed::Starting => "its launch is still under way".to_string(),
                 },
-                Err(p) if since.elapsed() > UNREACHABLE_FOR => {
-                    return Err(ExecError::Lost {
-                        message: format!(
-                            "the step's launch on executor `{}` was cut ({}) and the host has not said since whether it started: {}",
-                            self.name,
-                            self.problem(cut),
-                            self.problem(&p)
-                        ),
-                    });
-                }
-                Err(_) => {}
+                Err(p) => self.problem(&p),
+            };
+            if since.elapsed() > UNREACHABLE_FOR {
+                return Err(ExecError::Lost {
+                    message: format!(
+                        "the step's launch on executor `{}` was cut ({}) and the host has not said since whether it started: {unknown}",
+                        self.name,
+                        self.problem(cut),
+                    ),
+                });
             }
             tokio::time::sleep(STOP_AGAIN).await;
         }
