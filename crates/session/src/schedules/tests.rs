@@ -87,11 +87,27 @@ fn the_last_run_is_the_latest_slot_with_a_run_read_through_its_lease() {
     );
 }
 
-/// The columns `baton schedules` and the console show, from one function.
+/// The columns `baton schedules` and the console show, from one function: the next
+/// slot on the clock and relative while the schedule serves; once paused, no NEXT time
+/// (a pause holds every slot, issue 58 point 4) and who paused it. The JSON keeps the
+/// slot the schedule would fire at, for a script that resumes it.
 #[test]
 fn the_cells_say_the_next_slot_on_the_clock_and_relative_and_who_paused() {
     let (_d, mut s) = store();
     serve(&mut s, "/w/a.toml", 1);
+    let now = Timestamp(NEW_YEAR + 3_600_000); // 01:00 UTC
+    let utc = chrono::FixedOffset::east_opt(0).unwrap();
+    let serving = board(&s, now).unwrap();
+    assert_eq!(
+        serving.rows[0].cells(now, utc),
+        [
+            "nightly#1".to_string(),
+            "0 2 * * * UTC".into(),
+            "02:00:00 (in 1h00m)".into(),
+            "-".into(),
+            "no".into(),
+        ]
+    );
     s.set_paused(
         &[("/w/a.toml".into(), 1, "nightly".into())],
         true,
@@ -99,15 +115,13 @@ fn the_cells_say_the_next_slot_on_the_clock_and_relative_and_who_paused() {
         "db maintenance",
     )
     .unwrap();
-    let now = Timestamp(NEW_YEAR + 3_600_000); // 01:00 UTC
     let b = board(&s, now).unwrap();
-    let utc = chrono::FixedOffset::east_opt(0).unwrap();
     assert_eq!(
         b.rows[0].cells(now, utc),
         [
             "nightly#1".to_string(),
             "0 2 * * * UTC".into(),
-            "02:00:00 (in 1h00m)".into(),
+            "- (paused)".into(),
             "-".into(),
             "paused by alice: db maintenance".into(),
         ]
