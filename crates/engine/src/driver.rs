@@ -27,8 +27,9 @@ mod handover;
 mod pool_slots;
 mod reopen;
 pub use handover::Stop;
-pub use pool_slots::{slot_answer, slot_ask};
+pub use pool_slots::{slot_answer, slot_ask, store_pools};
 pub use reopen::hold_group_to_reopen;
+mod fence;
 mod spawn;
 
 /// How often the store is polled for commands from other processes (PRAGMA
@@ -196,12 +197,14 @@ pub struct Driver {
     slot_asks: Vec<super::core::SlotRequest>,
     /// Which steps' final states are committed: what may start before a commit.
     durable: early::Durable,
+    /// When the store last checked that the run holds its lease and group (`fence`).
+    fenced_at: Instant,
 }
 
 impl Driver {
     pub fn new(
         mut core: Core,
-        store: Store,
+        mut store: Store,
         run_id: String,
         lease_holder: String,
         sinks: Sinks,
@@ -214,8 +217,10 @@ impl Driver {
         let log_dir = store.log_dir(&run_id);
         let executors = exec::Backends::builtin().for_plan(core.plan(), &run_id);
         let durable = early::Durable::new(core.plan());
+        store.fence(&run_id, &lease_holder, &store_pools(core.plan()));
         Driver {
             durable,
+            fenced_at: Instant::now(),
             executors,
             spreads: HashMap::new(),
             log_dir,
@@ -373,6 +378,7 @@ impl Driver {
             self.store
                 .heartbeat(&self.run_id, &self.lease_holder, Timestamp::now())?;
             *last_heartbeat = Instant::now();
+            self.fenced();
         }
         Ok(())
     }
@@ -633,6 +639,7 @@ impl Driver {
         let summary = self.core.state_summary();
         self.store
             .commit_with_logs(&self.run_id, &batch, &logs, &summary)?;
+        self.fenced();
         self.durable.record(&batch);
         self.cache_committed(&batch);
         self.emit(&batch);
@@ -760,6 +767,8 @@ impl Driver {
                 kill,
                 tail,
             } => {
+                // Came up after a pause (stopped past its lease): still ours to run?
+                let fenced = self.fresh_fence();
                 if let Some(live) = self.live.get_mut(&key) {
                     // Held (or released) before its process was known: now.
                     let refused = live.frozen.and_then(|stop| spawn::freeze(&kill, stop));
@@ -777,6 +786,8 @@ impl Driver {
                 if !compensation {
                     self.started.push(spawn::started_input(key, placement));
                 }
+                // Not: `abandon` stops it, now that its handle is known.
+                fenced?;
             }
             Msg::Probed {
                 key,

@@ -9,7 +9,7 @@ mod printer;
 pub use cache_files::collect_garbage as collect_cache_garbage;
 pub use driver::{
     CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop, hold_group_to_reopen,
-    kill_stale, set_log_paths, slot_answer, slot_ask,
+    kill_stale, set_log_paths, slot_answer, slot_ask, store_pools,
 };
 pub use printer::{json_line as event_json_line, lines as event_lines};
 

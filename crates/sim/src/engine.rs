@@ -23,6 +23,9 @@ pub(crate) struct Engine {
     pub store: Store,
     pub runs: BTreeMap<String, Driven>,
     pub last_beat: i64,
+    /// Stopped (SIGSTOP) until this simulated time: it neither beats nor wakes
+    /// ([`crate::Mix::Stalls`]).
+    pub stalled_until: i64,
 }
 
 /// A run an engine drives.
@@ -48,6 +51,7 @@ impl Engine {
             store: Store::open(db)?,
             runs: BTreeMap::new(),
             last_beat: 0,
+            stalled_until: 0,
         })
     }
 
@@ -56,6 +60,45 @@ impl Engine {
     pub(crate) fn holder(&self) -> String {
         format!("pid {} on sim-engine-{}", 100 + self.incarnation, self.id)
     }
+
+    /// Whether it is stopped at `now`. What a new process does (a command's takeover)
+    /// goes to one that is not ([`World::awake`]).
+    pub(crate) fn stalled(&self, now: i64) -> bool {
+        now < self.stalled_until
+    }
+
+    /// It holds `run`'s lease now: as the driver does, its writes to the run are
+    /// fenced (unless the bug put back leaves them unfenced).
+    fn drives(&mut self, run: &str, plan: &baton_workflow::Plan, bug: Option<Bug>) {
+        if bug != Some(Bug::Unfenced) {
+            let holder = self.holder();
+            self.store
+                .fence(run, &holder, &baton_engine::store_pools(plan));
+        }
+    }
+}
+
+impl World {
+    /// Engine `e`, or (it is stopped) the next one that is not: a new process is never
+    /// a stopped one. `None` while every engine is stopped.
+    pub(crate) fn awake(&self, e: usize) -> Option<usize> {
+        let n = self.engines.len();
+        (0..n)
+            .map(|i| (e + i) % n)
+            .find(|&i| !self.engines[i].stalled(self.now))
+    }
+}
+
+/// Whether `err` says the engine no longer holds a run (its lease or its group went
+/// to another while it was stopped): it stops driving the run, as the driver does.
+fn lost(err: &baton_store::StoreError) -> bool {
+    matches!(
+        err,
+        baton_store::StoreError::LeaseLost { .. }
+            | baton_store::StoreError::GroupLost { .. }
+            | baton_store::StoreError::LineLost { .. }
+            | baton_store::StoreError::PoolSlotLost { .. }
+    )
 }
 
 /// The events among `fx`, and the rest.
@@ -75,7 +118,7 @@ impl World {
     /// One wake-up of engine `e` for one of its runs (chosen by the seed).
     pub(crate) fn wake(&mut self, e: usize, crash: Option<Crash>) -> Result<(), SimError> {
         let runs: Vec<String> = self.engines[e].runs.keys().cloned().collect();
-        if runs.is_empty() {
+        if runs.is_empty() || self.engines[e].stalled(self.now) {
             return Ok(());
         }
         let run = runs[self.rng.random_range(0..runs.len())].clone();
@@ -101,9 +144,11 @@ impl World {
             return self.crash(e, "before its commit");
         }
         let summary = driven.core.state_summary();
-        engine
-            .store
-            .commit_with_logs(&run, &events, &[], &summary)?;
+        match engine.store.commit_with_logs(&run, &events, &[], &summary) {
+            Ok(()) => {}
+            Err(err) if lost(&err) => return self.stop_driving(e, &run, &err),
+            Err(err) => return Err(err.into()),
+        }
         if crash == Some(Crash::AfterCommit) {
             return self.crash(e, "after its commit, before acting");
         }
@@ -223,6 +268,7 @@ impl World {
         let runs: Vec<String> = engine.runs.keys().cloned().collect();
         engine.runs.clear();
         engine.incarnation += 1;
+        engine.stalled_until = 0;
         engine.store = Store::open(&self.db)?;
         self.history.push(format!(
             "  engine {e} crashed {when}: runs {runs:?} dropped, {lost} attempt(s) lost with its host"
@@ -236,25 +282,38 @@ impl World {
         let now = self.now;
         for e in 0..self.engines.len() {
             let engine = &mut self.engines[e];
-            if now - engine.last_beat < 2_000 {
+            if now - engine.last_beat < 2_000 || engine.stalled(now) {
                 continue;
             }
             engine.last_beat = now;
             let holder = engine.holder();
             let runs: Vec<String> = engine.runs.keys().cloned().collect();
             for run in runs {
-                match engine.store.heartbeat(&run, &holder, Timestamp(now)) {
+                match self.engines[e]
+                    .store
+                    .heartbeat(&run, &holder, Timestamp(now))
+                {
                     Ok(()) => {}
-                    Err(baton_store::StoreError::LeaseLost { .. }) => {
-                        engine.runs.remove(&run);
-                        self.executors.drop_run(&run);
-                        self.history
-                            .push(format!("  engine {e} lost the lease of {run}"));
-                    }
+                    Err(err) if lost(&err) => self.stop_driving(e, &run, &err)?,
                     Err(err) => return Err(err.into()),
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Engine `e` no longer holds `run` (`err` says why): it stops driving it, and
+    /// what it started there is stopped (`Driver::abandon`).
+    fn stop_driving(
+        &mut self,
+        e: usize,
+        run: &str,
+        err: &baton_store::StoreError,
+    ) -> Result<(), SimError> {
+        self.engines[e].runs.remove(run);
+        self.executors.drop_run(run);
+        self.history
+            .push(format!("  engine {e} stops driving {run}: {err}"));
         Ok(())
     }
 
@@ -263,6 +322,9 @@ impl World {
     /// are committed, then acted on.
     pub(crate) fn adopt(&mut self, e: usize, ready: baton_session::Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
+        // What the run's last engine left running goes first, as a takeover's
+        // `stop_leftovers` stops it (a stopped engine's attempts live on until then).
+        self.executors.drop_run(&run);
         let engine = &mut self.engines[e];
         engine
             .store
@@ -279,6 +341,7 @@ impl World {
                 return Ok(());
             }
         }
+        engine.drives(&run, ready.core.plan(), self.config.bug);
         if ready.core.waits_for_group() {
             self.requeued.insert(run.clone());
         }
@@ -307,6 +370,10 @@ impl World {
         w: usize,
         racy: Option<&Option<String>>,
     ) -> Result<(), SimError> {
+        // `baton run` is a new process: never a stopped one.
+        let Some(e) = self.awake(e) else {
+            return Ok(());
+        };
         self.steps += 1;
         self.next_run += 1;
         let run_id = format!("r{:03}", self.next_run);
@@ -376,6 +443,7 @@ impl World {
                 ("started".into(), rest, Vec::new())
             }
         };
+        engine.drives(&run_id, &plan, self.config.bug);
         engine.runs.insert(
             run_id.clone(),
             Driven {

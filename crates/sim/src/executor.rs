@@ -158,11 +158,15 @@ impl Executors {
         self.attempts.retain(|(r, _, _), _| r != run);
     }
 
-    /// The attempts whose process runs now in the store-wide pool.
-    pub(crate) fn pool_running(&self) -> Vec<&AttemptKey> {
+    /// The attempts whose process runs now in the store-wide pool. A stalled engine's
+    /// host is paused with it (`Mix::Stalls`): its attempts do not run meanwhile. (On
+    /// one host a stopped engine's steps run on, but `left_running` sees them there
+    /// and they keep their slots; the simulator's engines are on hosts of their own,
+    /// where only a heartbeat tells.)
+    pub(crate) fn pool_running(&self, paused: impl Fn(usize) -> bool) -> Vec<&AttemptKey> {
         self.attempts
             .iter()
-            .filter(|(_, a)| a.in_pool && !a.ended)
+            .filter(|(_, a)| a.in_pool && !a.ended && !paused(a.engine))
             .map(|(k, _)| k)
             .collect()
     }

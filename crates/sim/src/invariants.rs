@@ -131,12 +131,12 @@ pub(crate) fn at_most_max_pending_wait(
 /// the store". Counted twice: the attempts whose process runs now, and the slots the
 /// store says are held.
 pub(crate) fn pool_never_over_capacity(
-    executors: &Executors,
+    (executors, paused): (&Executors, &dyn Fn(usize) -> bool),
     store: &Store,
     pool: &str,
     capacity: usize,
 ) -> Result<Option<String>, SimError> {
-    let running = executors.pool_running();
+    let running = executors.pool_running(paused);
     if running.len() > capacity {
         return Ok(Some(format!(
             "{} attempts of pool {pool} run at once (capacity {capacity}): {running:?}",
@@ -310,8 +310,9 @@ impl World {
         {
             return Ok(Some(broken("at_most_max_pending_wait", d)));
         }
+        let paused = |e: usize| self.engines[e].stalled(self.now);
         if let Some(d) = pool_never_over_capacity(
-            &self.executors,
+            (&self.executors, &paused),
             &self.ops,
             crate::workflows::POOL,
             crate::workflows::POOL_CAPACITY,

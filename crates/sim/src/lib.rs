@@ -38,6 +38,10 @@ pub enum Bug {
     /// An asker that takes its ask's row as the answer, its votes not settled by
     /// their proofs (`Store::settle_ask` skipped: the row read as it is).
     ObeyForgedAnswer,
+    /// An engine that writes to its runs and renews their leases without the store's
+    /// fence (`Store::fence` not called): continued after it was stopped past its
+    /// lease, it goes on driving a run whose group went to another run meanwhile.
+    Unfenced,
 }
 
 impl Bug {
@@ -47,14 +51,16 @@ impl Bug {
             Bug::ObeyUnproven => "obey-unproven",
             Bug::ObeyForgedTrigger => "obey-forged-trigger",
             Bug::ObeyForgedAnswer => "obey-forged-answer",
+            Bug::Unfenced => "unfenced",
         }
     }
 
-    pub const ALL: [Bug; 4] = [
+    pub const ALL: [Bug; 5] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
         Bug::ObeyForgedAnswer,
+        Bug::Unfenced,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -71,6 +77,10 @@ pub enum Mix {
     /// Runs and their commands only: the scenarios as they were when the regression
     /// seeds 1, 19, 21 and 99 failed, which replay them unchanged.
     RunsOnly,
+    /// Everything, and engines stopped past their lease (SIGSTOP, a stalled VM) for
+    /// 16 to 30 s and then continued, from a stream of the seed's own: the scenarios
+    /// of [`Mix::All`] are not changed by it.
+    Stalls,
 }
 
 impl Mix {
@@ -78,11 +88,12 @@ impl Mix {
         match self {
             Mix::All => "all",
             Mix::RunsOnly => "runs-only",
+            Mix::Stalls => "stalls",
         }
     }
 
     pub fn parse(s: &str) -> Option<Mix> {
-        [Mix::All, Mix::RunsOnly]
+        [Mix::All, Mix::RunsOnly, Mix::Stalls]
             .into_iter()
             .find(|m| m.name() == s)
     }
@@ -195,13 +206,26 @@ pub enum SimError {
     Replay(#[from] baton_core::ReplayError),
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// A scenario failed: the error and the history's last lines before it.
+    #[error("{error}\n  the scenario's last lines before it:\n{tail}")]
+    InScenario { error: Box<SimError>, tail: String },
 }
+
+/// How many of a failed scenario's history lines its error shows.
+const FAILED_TAIL: usize = 40;
 
 /// Run one scenario. The simulated clock is this thread's for its length.
 pub fn run(config: Config) -> Result<Outcome, SimError> {
     let mut world = world::World::new(config)?;
     let result = world.play();
     baton_model::time::set_thread_clock(None);
-    result?;
+    if let Err(error) = result {
+        let lines = world.outcome().history;
+        let from = lines.len().saturating_sub(FAILED_TAIL);
+        return Err(SimError::InScenario {
+            error: Box::new(error),
+            tail: lines[from..].join("\n"),
+        });
+    }
     Ok(world.outcome())
 }

@@ -3,8 +3,9 @@
 //! `baton-sim --seeds N [--from S]` runs seeds S..S+N; `--seed S` runs one and prints
 //! its history; `--actions A` sets the actions per scenario; `--bug NAME` puts a known
 //! bug back (`racy-admission`, `obey-unproven`, `obey-forged-trigger`,
-//! `obey-forged-answer`); `--mix runs-only` leaves schedules and asks out. Exit 1 when a promise broke (each
-//! broken seed printed with the line that replays it), 2 on bad arguments.
+//! `obey-forged-answer`, `unfenced`); `--mix runs-only` leaves schedules and asks out,
+//! `--mix stalls` also stops engines past their lease. Exit 1 when a promise broke
+//! (each broken seed printed with the line that replays it), 2 on bad arguments.
 use baton_sim::{Bug, Config, DEFAULT_ACTIONS, Mix};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -49,12 +50,13 @@ fn parse() -> Result<Args, String> {
             }
             "--mix" => {
                 let v = value()?;
-                a.mix =
-                    Mix::parse(&v).ok_or(format!("--mix takes `all` or `runs-only`, not `{v}`"))?;
+                a.mix = Mix::parse(&v).ok_or(format!(
+                    "--mix takes `all`, `runs-only` or `stalls`, not `{v}`"
+                ))?;
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only"
+                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls"
                 ));
             }
         }

@@ -129,7 +129,8 @@ impl World {
             Ok((ready, _)) => {
                 self.history.push(format!("  {name} on {run}: taken over"));
                 let e = self.rng.random_range(0..self.engines.len());
-                self.adopt(e, ready)
+                // The command's own process: the first engine that is not stopped.
+                self.adopt(self.awake(e).unwrap_or(e), ready)
             }
             Err(err) => {
                 self.history
@@ -145,6 +146,10 @@ impl World {
     /// Engine `e` resumes a run chosen by the seed among those interrupted
     /// (`baton resume`: `take_over` with no command).
     pub(crate) fn resume(&mut self, e: usize) -> Result<(), SimError> {
+        // `baton resume` is a new process: never a stopped one.
+        let Some(e) = self.awake(e) else {
+            return Ok(());
+        };
         let mut interrupted = Vec::new();
         for (run, _) in &self.runs {
             if self.ops.run_liveness(run)?.state == baton_model::RunState::Interrupted {

@@ -35,6 +35,9 @@ pub(crate) struct World {
     /// The seed's second stream: what schedules and asks choose, so that a scenario
     /// of runs only ([`crate::Mix::RunsOnly`]) draws what it always drew.
     pub extra: SmallRng,
+    /// The seed's third stream: which engine is stopped, when and for how long
+    /// ([`crate::Mix::Stalls`]).
+    pub stalls: SmallRng,
     /// The times of the trigger rows forged into `schedule_slots`.
     pub forged_slots: std::collections::BTreeSet<i64>,
     /// The asks opened.
@@ -91,6 +94,7 @@ impl World {
             config.seed, config.actions, config.bug
         ));
         let extra = SmallRng::seed_from_u64(config.seed ^ 0x5c4e_d01e_a5c5_0000);
+        let stalls = SmallRng::seed_from_u64(config.seed ^ 0x57a1_1ed0_0000_0000);
         let mut world = World {
             config,
             rng,
@@ -102,6 +106,7 @@ impl World {
             engines,
             executors: Executors::default(),
             extra,
+            stalls,
             forged_slots: Default::default(),
             asks: Vec::new(),
             runs: Vec::new(),
@@ -117,7 +122,7 @@ impl World {
             actions_run: 0,
             _dir: dir,
         };
-        if config.mix == Mix::All {
+        if config.mix != Mix::RunsOnly {
             world.serve_workflows()?;
         }
         Ok(world)
@@ -128,6 +133,7 @@ impl World {
         for action in 1..=self.config.actions {
             self.now += self.rng.random_range(0..2_500);
             set_thread_clock(Some(Timestamp(self.now)));
+            self.stall()?;
             self.act(action)?;
             self.beat()?;
             self.collect_verdicts()?;
@@ -172,6 +178,26 @@ impl World {
             92..94 => self.serve_triggers(),
             _ => self.ask_action(),
         }
+    }
+
+    /// With [`Mix::Stalls`]: now and then an engine is stopped past its lease (16 to
+    /// 30 s), to be continued where it was, from the seed's stream of stalls.
+    fn stall(&mut self) -> Result<(), SimError> {
+        if self.config.mix != Mix::Stalls || self.stalls.random_range(0..100) >= 3 {
+            return Ok(());
+        }
+        let e = self.stalls.random_range(0..self.engines.len());
+        let ms = self.stalls.random_range(16_000..30_000);
+        let engine = &mut self.engines[e];
+        if engine.stalled(self.now) {
+            return Ok(());
+        }
+        engine.stalled_until = self.now + ms;
+        self.steps += 1;
+        self.history.push(format!(
+            "  engine {e} stopped for {ms} ms (SIGSTOP), then continued"
+        ));
+        Ok(())
     }
 
     /// One to three runs of one workflow at once, each made by an engine chosen by

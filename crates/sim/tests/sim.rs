@@ -215,7 +215,62 @@ fn a_forged_ask_answer_obeyed_is_reported() {
     }
 }
 
-/// The CI budget (issue 61 point 4): [`budget`] seeds keep every promise.
+/// Seeds whose scenarios stop an engine past its lease and continue it, with the
+/// promise it breaks without the fence and the words of the fence's refusal.
+const STALL_SEEDS: [(u64, &str, &str); 5] = [
+    (
+        26,
+        "at_most_one_active_run_per_group",
+        "lost concurrency group",
+    ),
+    (
+        28,
+        "at_most_one_active_run_per_group",
+        "lost concurrency group",
+    ),
+    (
+        32,
+        "at_most_one_active_run_per_group",
+        "lost concurrency group",
+    ),
+    (9, "at_most_max_pending_wait", "lost its place"),
+    (20, "pool_never_over_capacity", "slot of pool"),
+];
+
+/// Found by the chaos campaign (seed 61, `at_most_one_active_run_per_group`; issue 61
+/// point 6) and then by the simulator once it could stop engines: an engine stopped
+/// past its lease lost its group to the next run and, continued, went on driving its
+/// run beside that one; likewise its place in the group's line (past `max_pending`)
+/// and its steps' pool slots. The store's fence (`Store::fence`) makes its next
+/// commit or heartbeat fail instead; without it ([`Bug::Unfenced`]) the seeds break.
+#[test]
+fn an_engine_continued_after_what_it_held_went_on_is_reported_without_the_fence() {
+    for (seed, promise, refusal) in STALL_SEEDS {
+        let o = run_mix(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::Unfenced),
+            Mix::Stalls,
+        );
+        let v = o.violation.as_ref().expect("the unfenced engine is found");
+        assert_eq!(v.invariant, promise, "seed {seed}");
+        let report = o.report().unwrap_or_default();
+        assert!(report.contains("--bug unfenced --mix stalls"), "{report}");
+        // The real store's fence, over the whole scenario: the continued engine stops
+        // driving the run that lost what it held.
+        let real = run_mix(seed, baton_sim::DEFAULT_ACTIONS, None, Mix::Stalls);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+        assert!(
+            real.history
+                .iter()
+                .any(|l| l.contains("stops driving") && l.contains(refusal)),
+            "seed {seed}: a continued engine stops driving a run that {refusal}"
+        );
+    }
+}
+
+/// The CI budget (issue 61 point 4): [`budget`] seeds keep every promise, the odd
+/// ones with engines stopped past their lease ([`Mix::Stalls`]).
 #[test]
 fn a_fixed_budget_of_seeds_keeps_every_promise() {
     let seeds = budget();
@@ -227,7 +282,8 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
                 s.spawn(move || {
                     let mut broken = Vec::new();
                     for seed in from..to {
-                        let o = run(seed, baton_sim::DEFAULT_ACTIONS, None);
+                        let mix = if seed % 2 == 1 { Mix::Stalls } else { Mix::All };
+                        let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, None, mix);
                         if o.violation.is_some() {
                             broken.push(o.report().unwrap_or_default());
                         }

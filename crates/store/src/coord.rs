@@ -12,6 +12,7 @@ pub(crate) mod ask_proofs;
 pub mod asks;
 pub(crate) mod cache;
 pub(crate) mod commands;
+pub(crate) mod fence;
 pub(crate) mod left_running;
 pub mod pool_slots;
 pub mod proof;

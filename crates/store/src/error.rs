@@ -111,6 +111,40 @@ pub enum StoreError {
         holder: Option<String>,
     },
 
+    /// The engine's lease lapsed (it was stopped, or stalled) and the run's concurrency
+    /// group went to another run meanwhile: nothing more of this run may start here.
+    #[error(
+        "run {run_id} lost concurrency group `{group}` to run {holder} while its engine did not renew its lease (stopped or stalled for over {}s); this engine stops driving it: `baton resume {run_id}` continues the run once the group is free",
+        baton_model::LEASE_STALE.as_secs()
+    )]
+    GroupLost {
+        run_id: String,
+        group: String,
+        holder: String,
+    },
+
+    /// The engine's lease lapsed while its run waited in its group's line, and a later
+    /// run joined the line meanwhile (counted against `max_pending` without it).
+    #[error(
+        "run {run_id} lost its place in concurrency group `{group}`'s line: its engine did not renew its lease (stopped or stalled for over {}s) and a later run joined the line meanwhile; this engine stops driving it: `baton resume {run_id}` queues it again",
+        baton_model::LEASE_STALE.as_secs()
+    )]
+    LineLost { run_id: String, group: String },
+
+    /// The engine's lease lapsed and the slot of a store-wide pool one of its steps held
+    /// went to another run's step meanwhile; the pool is full now.
+    #[error(
+        "run {run_id} lost step `{step}`'s slot of pool `{pool}` (now held by {}) while its engine did not renew its lease (stopped or stalled for over {}s); this engine stops driving it: `baton resume {run_id}` continues the run",
+        holders.join(", "),
+        baton_model::LEASE_STALE.as_secs()
+    )]
+    PoolSlotLost {
+        run_id: String,
+        pool: String,
+        step: String,
+        holders: Vec<String>,
+    },
+
     /// A group store's group is unknown, or a group store cannot be made (exit 2).
     #[error("{0}")]
     Group(String),

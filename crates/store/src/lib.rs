@@ -234,6 +234,7 @@ impl Store {
             keys,
             sync_full: false,
             run_keys: HashMap::new(),
+            fences: HashMap::new(),
             witness: witness::Witness::for_db(path),
             shared,
             account: std::sync::OnceLock::new(),
@@ -404,13 +405,23 @@ impl Store {
         let known = self.run_keys.get(run_id).copied();
         let seal = self.account_key()?;
         let logs = self.shareable_logs(logs);
+        let fence = self.fences.get(run_id).map(|f| (f, Timestamp::now()));
         let r = in_transaction(&self.conn, |tx| {
+            let lapsed = match fence {
+                Some((f, now)) => coord::fence::renew(tx, run_id, f, now)?,
+                None => false,
+            };
             let batch = Batch {
                 events,
                 logs: &logs,
                 summary,
             };
-            commit_body(tx, &self.keys, seal, run_id, known, batch)
+            let done = commit_body(tx, &self.keys, seal, run_id, known, batch)?;
+            // What the run holds, as of the batch (one that queues the run needs no group).
+            if let Some((f, now)) = fence {
+                coord::fence::still_holds(tx, run_id, (f, lapsed), now)?;
+            }
+            Ok(done)
         });
         let (key, heads) = self.ctx_run(run_id, r)?;
         if known.is_none() {

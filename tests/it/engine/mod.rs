@@ -15,5 +15,6 @@ mod live_usage;
 mod mark_outputs;
 mod retry_failed;
 mod signals;
+mod stopped_past_lease;
 mod store_path;
 mod write_ahead;

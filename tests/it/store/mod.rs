@@ -4,6 +4,7 @@ mod basic;
 mod cli;
 mod each_event;
 mod faults;
+mod fence;
 mod history_agreement;
 mod log_layout;
 mod projection;

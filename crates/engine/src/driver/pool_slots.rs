@@ -45,6 +45,16 @@ pub fn slot_ask(plan: &baton_workflow::Plan, run_id: &str, r: &SlotRequest) -> S
     }
 }
 
+/// The store-wide pools of `plan` with their capacities: what an engine's fence
+/// checks its run's slots against (`Store::fence`).
+pub fn store_pools(plan: &baton_workflow::Plan) -> Vec<(String, usize)> {
+    plan.pools
+        .iter()
+        .filter(|p| p.scope == baton_workflow::PoolScope::Store)
+        .map(|p| (p.name.clone(), p.capacity))
+        .collect()
+}
+
 /// The core's input for the store's answer to `r`, and whether to ask again at the
 /// next poll (the pool was full, or its rate had no token).
 pub fn slot_answer(r: &SlotRequest, verdict: SlotVerdict) -> (Input, bool) {

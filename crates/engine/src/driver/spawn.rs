@@ -6,6 +6,14 @@ use exec::Freezing;
 
 impl Driver {
     pub(super) fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
+        if matches!(
+            effect,
+            Effect::Spawn(_) | Effect::Compensate(_) | Effect::Reattach { .. }
+        ) {
+            // A start decided before a pause (stopped past its lease) goes only if the
+            // run still holds its lease and group (`fence`).
+            self.fresh_fence()?;
+        }
         match effect {
             Effect::Persist(_) => {}
             Effect::Spawn(spec) if spec.cache.is_some() => self.consult_cache(spec),

@@ -1,6 +1,7 @@
 //! Cross-process operator commands and the one-engine-per-run lease.
 use super::{Store, StoreError};
 use crate::holder::holder_alive;
+use crate::tx::in_transaction;
 use baton_model::liveness::{self, Lease};
 use baton_model::{Command, CommandOutcome, Event, Refusal, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -372,13 +373,19 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Renew the lease; `LeaseLost` if another engine took it over meanwhile.
+    /// Renew the lease; `LeaseLost` if another engine took it over meanwhile. A run
+    /// this connection fences ([`Store::fence`]) is checked as its commits are: also
+    /// `GroupLost` when its group went to another run while its lease had lapsed.
     pub fn heartbeat(
         &mut self,
         run_id: &str,
         holder: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        if let Some(fence) = self.fences.get(run_id).filter(|f| f.holder == holder) {
+            let r = in_transaction(&self.conn, |tx| super::fence::check(tx, run_id, fence, now));
+            return self.ctx(r);
+        }
         let r = (|| {
             let n = self.conn.execute(
                 "UPDATE leases SET heartbeat_at = ?3 WHERE run_id = ?1 AND holder = ?2",
@@ -397,6 +404,7 @@ impl Store {
 
     /// Give the lease up (no error if it is not held by `holder`).
     pub fn release_lease(&mut self, run_id: &str, holder: &str) -> Result<(), StoreError> {
+        self.fences.remove(run_id);
         let r = self
             .conn
             .execute(

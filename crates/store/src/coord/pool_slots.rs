@@ -92,6 +92,56 @@ fn take_token(
     Ok(granted)
 }
 
+/// For a run whose lease lapsed (`fence`): `ask`'s slot, if its attempt still needs
+/// it, is its own again — still its row, or a free slot taken back. `Some(holders)`
+/// when the pool is full of other steps now (its row given away, or taken back
+/// by another lapsed run first).
+pub(super) fn take_back(
+    tx: &Connection,
+    ask: &SlotAsk,
+    now: Timestamp,
+) -> Result<Option<Vec<String>>, StoreError> {
+    if !holds(tx, &ask.run_id, &ask.step, ask.attempt, now)? {
+        return Ok(None);
+    }
+    let rows: Vec<(String, String, u32)> = tx
+        .prepare_cached(
+            "SELECT run_id, step_id, attempt FROM pool_slots WHERE pool = ?1 ORDER BY rowid",
+        )?
+        .query_map([&ask.pool], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut holders = Vec::new();
+    let mut own = false;
+    for (run, step, attempt) in rows {
+        if run == ask.run_id && step == ask.step {
+            own = attempt == ask.attempt;
+            continue;
+        }
+        if holds(tx, &run, &step, attempt, now)? {
+            holders.push(run);
+        } else {
+            // As `take_pool_slot` lets go of a row that no longer holds.
+            tx.prepare_cached(
+                "DELETE FROM pool_slots WHERE pool = ?1 AND run_id = ?2 AND step_id = ?3",
+            )?
+            .execute(params![ask.pool, run, step])?;
+        }
+    }
+    // Its own row too may be one too many: another took a slot back first.
+    if holders.len() >= ask.capacity.max(1) {
+        return Ok(Some(holders));
+    }
+    if own {
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "INSERT INTO pool_slots (pool, run_id, step_id, attempt) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (pool, run_id, step_id) DO UPDATE SET attempt = excluded.attempt",
+    )?
+    .execute(params![ask.pool, ask.run_id, ask.step, ask.attempt])?;
+    Ok(None)
+}
+
 impl Store {
     /// The steps (run, step) that hold a slot of `pool` now, oldest first: what a step
     /// waiting for it shows.
@@ -153,6 +203,9 @@ impl Store {
             .execute(params![ask.pool, ask.run_id, ask.step, ask.attempt])?;
             Ok(SlotVerdict::Granted)
         });
+        if let (Ok(SlotVerdict::Granted), Some(f)) = (&r, self.fences.get_mut(&ask.run_id)) {
+            f.hold_slot(ask);
+        }
         self.ctx(r)
     }
 }

@@ -443,6 +443,24 @@ fn make_run<'a>(
 const REPLACED: i64 = -1;
 
 /// The run's group, and whether it holds it.
+/// For a run that held `group` and whose row let it go while its lease had lapsed
+/// (`fence`): the live run that holds it now, or (no one does) `None` once the run
+/// holds it again.
+pub(super) fn take_back(
+    tx: &Connection,
+    run_id: &str,
+    group: &str,
+    now: Timestamp,
+) -> Result<Option<String>, StoreError> {
+    match holder(tx, group, now)? {
+        Some(other) if other != run_id => Ok(Some(other)),
+        _ => {
+            set_active(tx, run_id)?;
+            Ok(None)
+        }
+    }
+}
+
 fn membership(tx: &Connection, run_id: &str) -> Result<Option<(String, bool)>, StoreError> {
     Ok(tx
         .prepare_cached("SELECT grp, active FROM group_members WHERE run_id = ?1")?

@@ -22,6 +22,9 @@ pub struct Store {
     /// re-keyed, so `commit` looks a run up once, not on every batch (a deleted run
     /// is dropped from it; an engine that still commits to one fails on its foreign key).
     pub(crate) run_keys: HashMap<String, i64>,
+    /// The runs this connection's engine drives, with its lease holder: their commits
+    /// and heartbeats are fenced (`coord::fence`).
+    pub(crate) fences: HashMap<String, crate::coord::fence::Fence>,
     /// Where keyed heads are also appended (see [`witness`]).
     pub(crate) witness: witness::Witness,
     /// A group store: its runs are sealed by their starters' engines (`starter_seal`).

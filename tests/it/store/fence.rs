@@ -1,0 +1,196 @@
+//! `store::fence`: an engine's commits and heartbeats to a run it drives check, in
+//! their own transaction, that the run still holds its lease and its concurrency
+//! group. The chaos campaign's finding (docs/simulator.md): an engine stopped past
+//! its lease lost the group to the next run and, continued, started its step beside
+//! that run's.
+use crate::helpers::*;
+use baton::model::state_summary::{StateSummary, SummaryFold};
+use baton::model::{EventKind, LEASE_STALE, RunState, Timestamp};
+use baton::store::slots::{Joining, Verdict, WhenBusy};
+use baton::store::{LeaseOutcome, Store, StoreError};
+
+/// Engines on hosts of their own: only their heartbeats say whether they live.
+const A: &str = "pid 1 on engine-a";
+const B: &str = "pid 2 on engine-b";
+
+fn joining() -> Joining {
+    Joining {
+        group: "deploy-prod".into(),
+        when_busy: WhenBusy::Queue,
+        max_pending: 1,
+    }
+}
+
+fn create(s: &mut Store, id: &str, holder: &str) -> Verdict {
+    let (d, _) = s
+        .create_run_in_group(&new_run(id, 1), holder, &joining(), |v| {
+            let state = match v {
+                Verdict::Holds => RunState::Running,
+                Verdict::Busy { .. } => RunState::Queued,
+            };
+            let mut script = Script::new(id);
+            script.started().push(EventKind::RunStateChanged {
+                state,
+                reason: None,
+            });
+            let events = script.take();
+            let summary: StateSummary = SummaryFold::replay([], &events).summary();
+            (events, summary)
+        })
+        .expect("create");
+    d.verdict
+}
+
+/// Run `id`'s engine has not beaten for longer than a lease lives (it was stopped).
+fn lapse(db: &Db, id: &str) {
+    let old = Timestamp::now().0 - LEASE_STALE.as_millis() as i64 - 1_000;
+    rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .execute(
+            "UPDATE leases SET heartbeat_at = ?1 WHERE run_id = ?2",
+            rusqlite::params![old, id],
+        )
+        .unwrap();
+}
+
+/// The next event of run `id` (its third: started, state, then this one).
+fn next_event(id: &str) -> Vec<baton::model::Event> {
+    let mut script = Script::new(id);
+    script.seq = 2;
+    script.push(EventKind::RunStateChanged {
+        state: RunState::Running,
+        reason: Some("a step starts".into()),
+    });
+    script.take()
+}
+
+#[test]
+fn an_engine_continued_after_its_group_went_on_commits_nothing_more() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+    assert!(matches!(create(&mut s, "R2", B), Verdict::Busy { .. }));
+    lapse(&db, "R1");
+    // R2's engine polls: R1's lease lapsed and nothing of it runs, so R2 takes it.
+    assert_eq!(
+        s.admit_queued("R2").unwrap().as_deref(),
+        Some("deploy-prod")
+    );
+    // R1's engine is continued: what it commits next would start its step.
+    let mut a = Store::open(&db.path).unwrap();
+    a.fence("R1", A, &[]);
+    let before = s.events("R1").unwrap().len();
+    match a.commit("R1", &next_event("R1")) {
+        Err(StoreError::GroupLost { group, holder, .. }) => {
+            assert_eq!((group.as_str(), holder.as_str()), ("deploy-prod", "R2"))
+        }
+        other => panic!("a commit after the group went to R2: {other:?}"),
+    }
+    assert_eq!(
+        s.events("R1").unwrap().len(),
+        before,
+        "nothing of it written"
+    );
+    assert!(matches!(
+        a.heartbeat("R1", A, Timestamp::now()),
+        Err(StoreError::GroupLost { .. })
+    ));
+    assert!(matches!(
+        a.check_fence("R1"),
+        Err(StoreError::GroupLost { .. })
+    ));
+    assert_eq!(
+        s.group_holder("deploy-prod").unwrap().as_deref(),
+        Some("R2")
+    );
+    // Unfenced (as every engine was before), the same commit went through.
+    let mut unfenced = Store::open(&db.path).unwrap();
+    unfenced.commit("R1", &next_event("R1")).unwrap();
+}
+
+#[test]
+fn a_group_no_one_took_meanwhile_is_taken_back_and_the_lease_renewed() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+    lapse(&db, "R1");
+    // Someone looked while R1's lease had lapsed: its row let the group go.
+    assert_eq!(s.group_holder("deploy-prod").unwrap(), None);
+    let mut a = Store::open(&db.path).unwrap();
+    a.fence("R1", A, &[]);
+    a.commit("R1", &next_event("R1")).unwrap();
+    assert_eq!(
+        s.group_holder("deploy-prod").unwrap().as_deref(),
+        Some("R1"),
+        "taken back: no one else started meanwhile"
+    );
+    let beat = s.lease("R1").unwrap().unwrap().heartbeat_at;
+    assert!(
+        Timestamp::now().since(beat) < LEASE_STALE,
+        "the commit renewed the lease"
+    );
+    // A run that came after it now waits for it.
+    assert!(matches!(create(&mut s, "R2", B), Verdict::Busy { .. }));
+}
+
+#[test]
+fn a_lease_taken_over_meanwhile_is_lost_to_a_fenced_commit() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+    lapse(&db, "R1");
+    // `baton resume` took the lapsed lease over.
+    let taken = s
+        .acquire_lease("R1", "pid 3 on engine-c", Timestamp::now(), LEASE_STALE)
+        .unwrap();
+    assert_eq!(taken, LeaseOutcome::Acquired);
+    let mut a = Store::open(&db.path).unwrap();
+    a.fence("R1", A, &[]);
+    match a.commit("R1", &next_event("R1")) {
+        Err(StoreError::LeaseLost { holder, .. }) => {
+            assert_eq!(holder.as_deref(), Some("pid 3 on engine-c"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_queued_run_s_engine_commits_while_it_waits_in_line() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+    assert!(matches!(create(&mut s, "R2", B), Verdict::Busy { .. }));
+    let mut b = Store::open(&db.path).unwrap();
+    b.fence("R2", B, &[]);
+    let mut script = Script::new("R2");
+    script.seq = 2;
+    script.run_finished(RunState::Cancelled);
+    b.commit("R2", &script.take()).unwrap();
+    b.heartbeat("R2", B, Timestamp::now()).unwrap();
+}
+
+#[test]
+fn a_queued_run_whose_lease_lapsed_while_a_later_run_joined_the_line_loses_its_place() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+    assert!(matches!(create(&mut s, "R2", B), Verdict::Busy { .. }));
+    lapse(&db, "R2");
+    // R3 joins while R2 reads gone: counted against max_pending = 1 without it.
+    assert!(matches!(
+        create(&mut s, "R3", "pid 3 on engine-c"),
+        Verdict::Busy { .. }
+    ));
+    assert_eq!(s.group_line("deploy-prod").unwrap(), vec!["R3".to_string()]);
+    let mut b = Store::open(&db.path).unwrap();
+    b.fence("R2", B, &[]);
+    assert!(matches!(
+        b.heartbeat("R2", B, Timestamp::now()),
+        Err(StoreError::LineLost { .. })
+    ));
+    assert_eq!(
+        s.group_line("deploy-prod").unwrap(),
+        vec!["R3".to_string()],
+        "R2 stays out of the line: max_pending holds"
+    );
+}
