@@ -204,30 +204,40 @@ fn package_log(dir: &Path, view: &mut RunView) -> std::io::Result<usize> {
 fn main() -> std::io::Result<()> {
     std::fs::create_dir_all("screenshots")?;
     let v = fixtures::release();
-    let ui = || {
-        let mut u = UiState::new("carol");
-        u.runs = fixtures::shared_runs();
-        // Wall-clock times in UTC, whatever the machine's zone.
-        u.utc_offset = chrono::FixedOffset::east_opt(0);
-        u
-    };
-    shot("dag", &v, &mut ui(), "default")?;
-    shot("dag-light", &v, &mut ui(), "light")?;
+    tabs(&v)?;
+    notices(&v)?;
+    log()?;
+    large()
+}
+
+/// The console as a new operator sees it, as carol, times in UTC.
+fn ui() -> UiState {
+    let mut u = UiState::new("carol");
+    u.runs = fixtures::shared_runs();
+    // Wall-clock times in UTC, whatever the machine's zone.
+    u.utc_offset = chrono::FixedOffset::east_opt(0);
+    u
+}
+
+/// Each tab of the release run, the approve dialog and the help.
+fn tabs(v: &RunView) -> std::io::Result<()> {
+    shot("dag", v, &mut ui(), "default")?;
+    shot("dag-light", v, &mut ui(), "light")?;
 
     let mut u = ui();
     for a in [Action::GoTab(Tab::Approvals), Action::Approve] {
-        update(&mut u, &v, a);
+        update(&mut u, v, a);
     }
-    typed(&mut u, &v, "staging smoke tests are green");
-    shot("approve-dialog", &v, &mut u, "default")?;
+    typed(&mut u, v, "staging smoke tests are green");
+    shot("approve-dialog", v, &mut u, "default")?;
 
     let mut u = ui();
-    update(&mut u, &v, Action::GoTab(Tab::Errors));
-    shot("errors", &v, &mut u, "default")?;
+    update(&mut u, v, Action::GoTab(Tab::Errors));
+    shot("errors", v, &mut u, "default")?;
 
     let mut u = ui();
-    update(&mut u, &v, Action::GoTab(Tab::Runs));
-    shot("runs", &v, &mut u, "default")?;
+    update(&mut u, v, Action::GoTab(Tab::Runs));
+    shot("runs", v, &mut u, "default")?;
 
     // The Timeline: the retried unit-tests selected, its spans in words.
     let mut u = ui();
@@ -238,15 +248,15 @@ fn main() -> std::io::Result<()> {
         Action::Down,
         Action::Down,
     ] {
-        update(&mut u, &v, a);
+        update(&mut u, v, a);
     }
-    shot("timeline", &v, &mut u, "default")?;
+    shot("timeline", v, &mut u, "default")?;
 
     // What waits on the operator across every run (the Waiting tab).
     let mut u = ui();
     u.waiting = Arc::new(fixtures::waiting());
-    update(&mut u, &v, Action::GoTab(Tab::Waiting));
-    shot("waiting", &v, &mut u, "default")?;
+    update(&mut u, v, Action::GoTab(Tab::Waiting));
+    shot("waiting", v, &mut u, "default")?;
 
     // What `baton serve` serves (the Schedules tab), a file that no longer loads selected.
     let mut u = ui();
@@ -257,19 +267,21 @@ fn main() -> std::io::Result<()> {
         Action::Down,
         Action::Down,
     ] {
-        update(&mut u, &v, a);
+        update(&mut u, v, a);
     }
-    shot("schedules", &v, &mut u, "default")?;
+    shot("schedules", v, &mut u, "default")?;
 
     // The help searched (`/filter`): Enter would run the selected key.
     let mut u = ui();
-    update(&mut u, &v, Action::Help);
-    update(&mut u, &v, Action::Filter);
-    typed(&mut u, &v, "filter");
-    update(&mut u, &v, Action::Confirm);
-    shot("help", &v, &mut u, "default")?;
+    update(&mut u, v, Action::Help);
+    update(&mut u, v, Action::Filter);
+    typed(&mut u, v, "filter");
+    update(&mut u, v, Action::Confirm);
+    shot("help", v, &mut u, "default")
+}
 
-    // Decisions others recorded on any run (`!`): who, what and the reason typed.
+/// Decisions others recorded on any run (`!`): who, what and the reason typed.
+fn notices(v: &RunView) -> std::io::Result<()> {
     let mut u = ui();
     let news = |id: i64, run: &str, actor: &str, action, step: Option<&str>, reason: &str| {
         baton::session::News {
@@ -312,10 +324,12 @@ fn main() -> std::io::Result<()> {
             "not on a Friday",
         ),
     ]);
-    update(&mut u, &v, Action::Notices);
-    shot("notices", &v, &mut u, "default")?;
+    update(&mut u, v, Action::Notices);
+    shot("notices", v, &mut u, "default")
+}
 
-    // The full-screen log: every match of a search marked, times on.
+/// The full-screen log: every match of a search marked, times on.
+fn log() -> std::io::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut lv = fixtures::release();
     let pkg = package_log(dir.path(), &mut lv)?;
@@ -327,9 +341,12 @@ fn main() -> std::io::Result<()> {
     }
     typed(&mut u, &lv, "part-4");
     update(&mut u, &lv, Action::Confirm);
-    shot("log", &lv, &mut u, "default")?;
+    shot("log", &lv, &mut u, "default")
+}
 
-    // A 2,000-step DAG zoomed out: one cell per step, the viewport marked.
+/// A 2,000-step DAG zoomed out, and one in graph mode.
+fn large() -> std::io::Result<()> {
+    // Zoomed out: one cell per step, the viewport marked.
     let big = fixtures::big(2_000);
     let mut u = ui();
     update(&mut u, &big, Action::Overview);

@@ -5,14 +5,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-pub const KEY_TAB: usize = 0;
-pub const KEY_J: usize = 1;
-pub const KEY_FILTER: usize = 2;
+pub(crate) const KEY_TAB: usize = 0;
+pub(crate) const KEY_J: usize = 1;
+pub(crate) const KEY_FILTER: usize = 2;
 /// Presses of each key measured.
 const PRESSES: usize = 20;
 const IDLE: Duration = Duration::from_secs(5);
 
-pub struct Measured {
+pub(crate) struct Measured {
     /// Median of three launches (the first warms the page cache).
     pub first_frame: Duration,
     /// Share of one core used while nothing happens.
@@ -135,7 +135,7 @@ fn quantiles(mut v: Vec<Duration>) -> (Duration, Duration) {
     (v[v.len() / 2], v[p95])
 }
 
-pub fn measure(baton: &Path, db: &Path) -> Measured {
+pub(crate) fn measure(baton: &Path, db: &Path) -> Measured {
     let mut frames = Vec::new();
     for _ in 0..3 {
         let t0 = Instant::now();

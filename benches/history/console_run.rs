@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 const STEPS: usize = 1_000;
 const REPS: usize = 9;
 
-pub struct Measured {
+pub(crate) struct Measured {
     pub headless: Duration,
     pub console: Duration,
 }
@@ -64,7 +64,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-pub fn measure(baton: &Path, db: &Path, dir: &Path) -> Measured {
+pub(crate) fn measure(baton: &Path, db: &Path, dir: &Path) -> Measured {
     let wf = workflow(dir);
     let time = |mode: &str, flags: &str, i: usize| -> Duration {
         let socket = format!("baton-history-run-{}-{mode}-{i}", std::process::id());

@@ -2,7 +2,7 @@
 //! step `s{l}_{i}` needing steps `i` and `i + 1` (mod `width`) of the layer before.
 use std::fmt::Write as _;
 
-pub fn noop_dag(layers: usize, width: usize) -> String {
+pub(crate) fn noop_dag(layers: usize, width: usize) -> String {
     let mut toml = format!("name = \"noop-{layers}x{width}\"\nmax_parallel = 2\n");
     for l in 0..layers {
         for i in 0..width {

@@ -17,7 +17,7 @@ const CHILD: &str = "BATON_BENCH_PAIRED_ROUND";
 
 /// Runs the paired rounds when `BATON_BENCH_BASE` is set (and this is not a round
 /// itself); returns whether it did, so that `main` measures only otherwise.
-pub fn run(bench: &str) -> bool {
+pub(crate) fn run(bench: &str) -> bool {
     let Some(base) = std::env::var_os("BATON_BENCH_BASE") else {
         return false;
     };

@@ -4,12 +4,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Where the figures go.
-pub const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md");
+pub(crate) const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md");
 
 /// Run baton with `args` in `dir` to its end: its exit status and max RSS in MiB.
 // The child is reaped by wait4, which also gives its rusage; `Child::wait` cannot.
 #[allow(clippy::zombie_processes)]
-pub fn peak_mib(dir: &Path, args: &[&str]) -> (i32, f64) {
+pub(crate) fn peak_mib(dir: &Path, args: &[&str]) -> (i32, f64) {
     let child = Command::new(env!("CARGO_BIN_EXE_baton"))
         .args(args)
         .current_dir(dir)
@@ -33,7 +33,7 @@ pub fn peak_mib(dir: &Path, args: &[&str]) -> (i32, f64) {
 }
 
 /// Replace what is between `begin` and `end` in docs/performance.md with `table`.
-pub fn record(begin: &str, end: &str, table: &str) {
+pub(crate) fn record(begin: &str, end: &str, table: &str) {
     let doc = std::fs::read_to_string(DOC).expect("read docs/performance.md");
     let (Some(a), Some(b)) = (doc.find(begin), doc.find(end)) else {
         panic!("docs/performance.md has lost a bench's markers ({begin} … {end})");

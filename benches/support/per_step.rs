@@ -17,13 +17,13 @@ const END: &str = "<!-- end of engine per-step table -->";
 /// child it reaped (user + system). The CPU a step costs does not depend on how busy
 /// the shared machine is the way its wall time does.
 #[derive(Clone, Copy, Default)]
-pub struct Timed {
+pub(crate) struct Timed {
     pub wall: Duration,
     pub cpu: Duration,
 }
 
 /// The mean of some runs' times.
-pub fn mean(runs: impl Iterator<Item = Timed>) -> Timed {
+pub(crate) fn mean(runs: impl Iterator<Item = Timed>) -> Timed {
     let (mut n, mut wall, mut cpu) = (0u32, Duration::ZERO, Duration::ZERO);
     for t in runs {
         n += 1;
@@ -42,13 +42,13 @@ pub fn mean(runs: impl Iterator<Item = Timed>) -> Timed {
 /// run took 4.7 to 6.2 s in one minute): a minute-long run takes its share of them,
 /// a half-second run mostly misses them, so a single reference run a round made a
 /// long run's step look dearer than it is.
-pub fn reference_runs(steps: usize) -> usize {
+pub(crate) fn reference_runs(steps: usize) -> usize {
     (steps / 2_000).max(1)
 }
 
 /// `job` run `k` times in a row each round, timed as their mean: the references (the
 /// 1,000-step file, its one-step file and its Makefile) beside a long run.
-pub fn repeated(job: Job<'_>, k: usize) -> Job<'_> {
+pub(crate) fn repeated(job: Job<'_>, k: usize) -> Job<'_> {
     let Job { run, rounds } = job;
     Job {
         run: Box::new(move || mean((0..k).map(|_| run()))),
@@ -58,14 +58,14 @@ pub fn repeated(job: Job<'_>, k: usize) -> Job<'_> {
 
 /// One thing timed in each round; `rounds`: in the first so many rounds only (a build
 /// from before a fix may take minutes at 100,000 steps).
-pub struct Job<'a> {
+pub(crate) struct Job<'a> {
     pub run: Box<dyn Fn() -> Timed + 'a>,
     pub rounds: usize,
 }
 
 /// `n` rounds, each running every job once in turn: a slow spell of the shared machine
 /// hits all of them alike. One list of times per job.
-pub fn rounds(n: usize, what: &str, jobs: &[Job]) -> Vec<Vec<Timed>> {
+pub(crate) fn rounds(n: usize, what: &str, jobs: &[Job]) -> Vec<Vec<Timed>> {
     let mut out = vec![Vec::new(); jobs.len()];
     for r in 0..n {
         for (job, t) in jobs.iter().zip(&mut out) {
@@ -80,7 +80,7 @@ pub fn rounds(n: usize, what: &str, jobs: &[Job]) -> Vec<Vec<Timed>> {
 
 /// One size measured: each list holds one time per round, in round order (a base's
 /// only for the rounds it ran in, the first ones).
-pub struct Row {
+pub(crate) struct Row {
     pub what: String,
     pub steps: usize,
     pub file_bytes: usize,
@@ -160,7 +160,7 @@ fn size(bytes: usize) -> String {
 }
 
 /// The table, markdown; `bases` names the other builds, if any.
-pub fn table(rows: &[Row], bases: &[String]) -> String {
+pub(crate) fn table(rows: &[Row], bases: &[String]) -> String {
     let mut s = String::from(
         "| workflow | steps | file | rounds | baton per step | `make -j2` per step | baton / make | per step / (a)'s | the same, less a one-step run of each file | baton's CPU per step / (a)'s, less the one-step runs | `make -j2` per step / at 1,000 steps (whole runs) |",
     );
@@ -201,7 +201,7 @@ pub fn table(rows: &[Row], bases: &[String]) -> String {
 }
 
 /// Put `text` into docs/performance.md between the table's markers.
-pub fn write_doc(text: &str) {
+pub(crate) fn write_doc(text: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance.md");
     let doc = std::fs::read_to_string(&path).expect("read docs/performance.md");
     let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {

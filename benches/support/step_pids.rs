@@ -2,7 +2,7 @@
 //! (the benches that watch a step's group stop and continue).
 
 /// The pids whose environment names `run` (the step's shell and its subshells).
-pub fn step_pids(run: &str) -> Vec<i32> {
+pub(crate) fn step_pids(run: &str) -> Vec<i32> {
     let needle = format!("BATON_RUN_ID={run}");
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();

@@ -6,7 +6,7 @@ use super::plan::{Action, CacheSpec, Step};
 use super::tree::{Entry, Node, Span, Val};
 use std::path::{Component, Path, PathBuf};
 
-pub struct CacheReader<'r, 's> {
+pub(crate) struct CacheReader<'r, 's> {
     pub r: &'r mut Reporter<'s>,
 }
 
@@ -17,7 +17,7 @@ fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
 impl CacheReader<'_, '_> {
     /// Read each `[[step]]` table's keys (and `[defaults] cache`) into `steps[i].cache`.
     /// `steps` are the resolved steps in file order, one per `[[step]]` table.
-    pub fn apply(&mut self, top: &[Entry], steps: &mut [Step], base_dir: &Path) {
+    pub(crate) fn apply(&mut self, top: &[Entry], steps: &mut [Step], base_dir: &Path) {
         let default = get(top, "defaults")
             .and_then(Node::entries)
             .and_then(|d| get(d, "cache"))

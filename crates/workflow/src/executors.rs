@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod batch_reader;
 
-pub const EXECUTOR_FIELDS: &[&str] = &[
+pub(crate) const EXECUTOR_FIELDS: &[&str] = &[
     "type",
     "labels",
     "partition",
@@ -56,26 +56,26 @@ const BATCH_FIELDS: &[&str] = &[
 ];
 const TYPES: &[&str] = &["local", "slurm", "ssh", "batch"];
 /// Where a batch executor's job files go unless `workdir` says otherwise.
-pub const DEFAULT_BATCH_WORKDIR: &str = ".baton/batch";
+pub(crate) const DEFAULT_BATCH_WORKDIR: &str = ".baton/batch";
 /// Where an SSH executor keeps attempts' files on its host unless `workdir` says otherwise.
-pub const DEFAULT_SSH_WORKDIR: &str = ".baton/ssh";
+pub(crate) const DEFAULT_SSH_WORKDIR: &str = ".baton/ssh";
 /// Slowest `squeue` interval unless `poll` says otherwise.
-pub const DEFAULT_POLL: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_POLL: Duration = Duration::from_secs(5);
 /// Where job files go unless `workdir` says otherwise (relative to the workflow file).
-pub const DEFAULT_WORKDIR: &str = ".baton/slurm";
+pub(crate) const DEFAULT_WORKDIR: &str = ".baton/slurm";
 
 /// A name and where it was written.
-pub type Named<'n> = Option<(&'n str, Span)>;
+pub(crate) type Named<'n> = Option<(&'n str, Span)>;
 
 /// What a step says about where it runs.
-pub struct StepPlacement<'n> {
+pub(crate) struct StepPlacement<'n> {
     pub label: String,
     pub executor: Named<'n>,
     pub requires: Vec<(&'n str, Span)>,
     pub pool: Option<usize>,
 }
 
-pub struct ExecutorReader<'r, 's> {
+pub(crate) struct ExecutorReader<'r, 's> {
     pub r: &'r mut Reporter<'s>,
 }
 
@@ -143,7 +143,7 @@ impl ExecutorReader<'_, '_> {
     }
 
     /// `[executors]`: each table in file order.
-    pub fn executors(&mut self, n: &Node, base_dir: &Path) -> Vec<ExecutorSpec> {
+    pub(crate) fn executors(&mut self, n: &Node, base_dir: &Path) -> Vec<ExecutorSpec> {
         let Val::Table(entries) = &n.val else {
             self.err(
                 &n.span,
@@ -376,7 +376,7 @@ impl ExecutorReader<'_, '_> {
     }
 
     /// A name of an executor, checked against the declared ones.
-    pub fn find(
+    pub(crate) fn find(
         &mut self,
         name: &str,
         span: &Span,
@@ -403,7 +403,7 @@ impl ExecutorReader<'_, '_> {
 
     /// Where a step runs: the first executor offering all it `requires` (over any
     /// default), else its own `executor`, its pool's, the `[defaults]` one, or local.
-    pub fn route(
+    pub(crate) fn route(
         &mut self,
         step: &StepPlacement<'_>,
         executors: &[ExecutorSpec],

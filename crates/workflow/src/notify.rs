@@ -7,11 +7,11 @@ use super::tree::{Entry, Node, Val};
 use super::units::parse_duration;
 use std::time::Duration;
 
-pub const NOTIFY_FIELDS: &[&str] = &["on", "run", "timeout"];
+pub(crate) const NOTIFY_FIELDS: &[&str] = &["on", "run", "timeout"];
 /// How long a notifier may run unless `timeout` says otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct NotifyReader<'r, 's> {
+pub(crate) struct NotifyReader<'r, 's> {
     pub r: &'r mut Reporter<'s>,
 }
 
@@ -21,7 +21,7 @@ fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
 
 impl NotifyReader<'_, '_> {
     /// Every `[[notify]]` block, in file order.
-    pub fn notifiers(&mut self, e: &Entry) -> Vec<Notifier> {
+    pub(crate) fn notifiers(&mut self, e: &Entry) -> Vec<Notifier> {
         let Val::Array(items) = &e.node.val else {
             self.r.error(
                 &e.key_span,

@@ -20,17 +20,17 @@ const LIVE_FIELDS: &[&str] = &["http", "tcp", "run", "interval", "failures"];
 const RESTART_FIELDS: &[&str] = &["attempts", "delay"];
 const PROBES: [&str; 3] = ["http", "tcp", "run"];
 /// How often `ready` checks unless its `interval` says otherwise.
-pub const READY_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const READY_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a service has to pass its readiness check unless `timeout` says otherwise.
-pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
-pub const LIVE_INTERVAL: Duration = Duration::from_secs(10);
-pub const LIVE_FAILURES: u32 = 3;
-pub const RESTART_DELAY: Duration = Duration::from_secs(1);
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const LIVE_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const LIVE_FAILURES: u32 = 3;
+pub(crate) const RESTART_DELAY: Duration = Duration::from_secs(1);
 const MAX_RESTARTS: i64 = 100;
 const PROBE_EXAMPLES: &str = "http = \"http://127.0.0.1:8080/health\" (any 2xx answer), tcp = \"127.0.0.1:5432\" (a connection is accepted) or run = \"pg_isready\" (exits 0)";
 const LOOPBACK_HINT: &str = "a service runs on this machine and baton probes it on loopback: 127.0.0.1 (or 127.x.x.x), [::1] or localhost";
 
-pub struct ServiceReader<'r, 's> {
+pub(crate) struct ServiceReader<'r, 's> {
     pub r: &'r mut Reporter<'s>,
 }
 
@@ -46,7 +46,7 @@ impl ServiceReader<'_, '_> {
     /// Read each `[[step]]` table's service keys into `steps[i].service` (and its
     /// `restart` into `steps[i].retry`). `steps` are the resolved steps in file order,
     /// one per `[[step]]` table.
-    pub fn apply(&mut self, top: &[Entry], steps: &mut [Step], executors: &[ExecutorSpec]) {
+    pub(crate) fn apply(&mut self, top: &[Entry], steps: &mut [Step], executors: &[ExecutorSpec]) {
         let Some(Val::Array(items)) = get(top, "step").map(|n| &n.val) else {
             return;
         };
@@ -528,7 +528,7 @@ fn run_probe(text: &str) -> Result<ProbeCheck, (String, &'static str)> {
 /// Why a probe's URL or address was refused: the end of a sentence that starts with
 /// the text as written (the loader adds where, and what would be right).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProbeAddrError {
+pub(crate) enum ProbeAddrError {
     #[error("uses https, which a probe does not speak")]
     Https,
     #[error("is not an http:// URL")]

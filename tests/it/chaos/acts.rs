@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 const CONSOLE_LIFE: Duration = Duration::from_secs(20);
 
 impl Campaign {
-    pub fn act(&mut self, action: Action) {
+    pub(super) fn act(&mut self, action: Action) {
         match action {
             Action::Burst { flow, runs } => {
                 if self.engines() + runs > MAX_ENGINES {
@@ -130,7 +130,7 @@ impl Campaign {
     /// every interrupted run resumed and every gate the inbox lists approved until
     /// every run has ended or `deadline` passed; then the serve stopped (SIGTERM) and
     /// the console closed. Whether every run ended.
-    pub fn settle(&mut self, deadline: Duration) -> bool {
+    pub(super) fn settle(&mut self, deadline: Duration) -> bool {
         self.continue_due(true);
         let pause = self.ask(&[
             "schedule",
@@ -207,7 +207,7 @@ impl Campaign {
 }
 
 /// A run state a reader shows that is final.
-pub fn final_state(s: &serde_json::Value) -> bool {
+pub(super) fn final_state(s: &serde_json::Value) -> bool {
     matches!(
         s.as_str(),
         Some("succeeded" | "failed" | "cancelled" | "skipped")

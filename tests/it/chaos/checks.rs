@@ -9,7 +9,7 @@ use baton_sim::invariants::{self as sim, Track};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One run as the store recorded it.
-pub struct RunFacts {
+pub(super) struct RunFacts {
     pub id: String,
     pub workflow: String,
     /// As readers read it once the campaign settled.
@@ -23,7 +23,7 @@ pub struct RunFacts {
 
 /// A promise and how it fared.
 #[derive(Debug)]
-pub struct Verdict {
+pub(super) struct Verdict {
     pub invariant: &'static str,
     /// The sentence of the documents it checks.
     pub sentence: &'static str,
@@ -34,7 +34,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub fn new(invariant: &'static str, sentence: &'static str) -> Verdict {
+    pub(super) fn new(invariant: &'static str, sentence: &'static str) -> Verdict {
         Verdict {
             invariant,
             sentence,
@@ -56,7 +56,7 @@ fn by_run(stamps: &[Stamp]) -> BTreeMap<&str, Vec<&Stamp>> {
 /// README: "nothing finished runs twice after a crash". On the events, the
 /// simulator's check; on the stamps, no process of a step starts after the store
 /// recorded the step succeeded (no run here is retried or marked).
-pub fn nothing_finished_runs_twice(runs: &[RunFacts], stamps: &[Stamp]) -> Verdict {
+pub(super) fn nothing_finished_runs_twice(runs: &[RunFacts], stamps: &[Stamp]) -> Verdict {
     let mut v = Verdict::new(
         "nothing_finished_runs_twice",
         "README: \"nothing finished runs twice after a crash\"",
@@ -105,7 +105,7 @@ pub fn nothing_finished_runs_twice(runs: &[RunFacts], stamps: &[Stamp]) -> Verdi
 /// README: "nothing runs unapproved". On the events, the simulator's check; on the
 /// stamps, every process of a gated step started after its gate's approval was on
 /// record, and none after a rejection.
-pub fn nothing_runs_unapproved(runs: &[RunFacts], stamps: &[Stamp]) -> Verdict {
+pub(super) fn nothing_runs_unapproved(runs: &[RunFacts], stamps: &[Stamp]) -> Verdict {
     let mut v = Verdict::new(
         "nothing_runs_unapproved",
         "README: \"nothing runs unapproved\": a gated step starts only with its approval on record before its start stamp",
@@ -198,7 +198,7 @@ fn life(s: &Stamp, events: &[Event]) -> (i64, Option<i64>) {
 /// docs/workflow/concurrency-and-schedules.md: "at most one run of a group is active".
 /// On the stamps: no two processes of different runs of one group were alive at once
 /// (a process with no end on record counts as alive to the end).
-pub fn at_most_one_active_run_per_group(runs: &[RunFacts], stamps: &[Stamp]) -> Verdict {
+pub(super) fn at_most_one_active_run_per_group(runs: &[RunFacts], stamps: &[Stamp]) -> Verdict {
     let mut v = Verdict::new(
         "at_most_one_active_run_per_group",
         "docs/workflow/concurrency-and-schedules.md: \"at most one run of a group is active\": the steps' start and end stamps of two runs of a group never overlap",
@@ -268,7 +268,7 @@ fn events_between(events: &[Event], (from, to): (i64, i64)) -> String {
 /// docs/commands.md: "`baton resume RUN` continue an interrupted run from its event
 /// log": once the chaos stopped, resuming every interrupted run and deciding every gate
 /// the inbox lists brought each run to an end.
-pub fn every_run_ends(runs: &[RunFacts]) -> Verdict {
+pub(super) fn every_run_ends(runs: &[RunFacts]) -> Verdict {
     let mut v = Verdict::new(
         "every_run_ends",
         "docs/commands.md: \"baton resume RUN: continue an interrupted run from its event log\": with every interrupted run resumed and every gate the inbox lists decided, every run ends",

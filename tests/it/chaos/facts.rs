@@ -11,7 +11,7 @@ use baton::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every run of the store, as recorded once the campaign settled.
-pub fn gather(db: &std::path::Path) -> Vec<RunFacts> {
+pub(super) fn gather(db: &std::path::Path) -> Vec<RunFacts> {
     let store = Store::open(db).expect("open the campaign's store");
     let mut out = Vec::new();
     for r in store.list_runs().expect("list the runs") {
@@ -39,7 +39,7 @@ pub fn gather(db: &std::path::Path) -> Vec<RunFacts> {
 
 /// docs/architecture.md: the store's saved summary of each run equals a replay of its
 /// events (the simulator's check, on the real store).
-pub fn summary_is_the_events_replayed(db: &std::path::Path, runs: &[RunFacts]) -> Verdict {
+pub(super) fn summary_is_the_events_replayed(db: &std::path::Path, runs: &[RunFacts]) -> Verdict {
     let mut v = Verdict::new(
         "summary_is_the_events_replayed",
         "docs/architecture.md: \"after a crash, replay rebuilds exactly what was committed\": the summary the store keeps equals its events replayed",
@@ -77,7 +77,7 @@ pub fn summary_is_the_events_replayed(db: &std::path::Path, runs: &[RunFacts]) -
 /// verify` holds for the whole store, and every decision the CLI accepted is a row of
 /// its run's audit with its reason. Also the number of the consoles' decisions found
 /// there (their reasons `console-N`).
-pub fn every_decision_on_the_chain(c: &Campaign, runs: &[RunFacts]) -> (Verdict, usize) {
+pub(super) fn every_decision_on_the_chain(c: &Campaign, runs: &[RunFacts]) -> (Verdict, usize) {
     let mut v = Verdict::new(
         "every_decision_on_the_chain",
         "docs/approvals.md: \"Every decision is a row of one hash chain (`audit`)\"; `baton audit verify` checks it",
@@ -142,7 +142,7 @@ impl Campaign {
     /// interrupted in a run no engine drives, to resume or mark — must be in `baton
     /// inbox`. A miss counts only if nothing happened to the run meanwhile (its last
     /// event and its state the same after the inbox was read).
-    pub fn sample_inbox(&mut self) {
+    pub(super) fn sample_inbox(&mut self) {
         let Ok(store) = Store::open(&self.env.db()) else {
             return;
         };
@@ -207,7 +207,7 @@ impl Campaign {
 }
 
 /// The verdict of the samples taken.
-pub fn nothing_asked_of_a_person_lost(c: &Campaign) -> Verdict {
+pub(super) fn nothing_asked_of_a_person_lost(c: &Campaign) -> Verdict {
     let mut v = Verdict::new(
         "nothing_asked_of_a_person_lost",
         "docs/commands.md: `baton inbox` lists \"what waits on a person across every run: open gates, exhausted budgets, steps to mark or to resume\" (issue 61: \"nothing asked of a person is lost across crashes\")",

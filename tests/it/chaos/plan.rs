@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// The workflows a burst starts (`workflows.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
+pub(crate) enum Flow {
     /// In the concurrency group `chaos-deploy` (queue, `max_pending` 2), gated.
     Deploy,
     /// No group, gated, a step on each remote executor.
@@ -17,7 +17,7 @@ pub enum Flow {
 
 /// The processes a signal goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Target {
+pub(crate) enum Target {
     /// `baton run --headless`, `baton resume`, and an `approve`/`reject` that took an
     /// undriven run over, including the background engines a console's detach starts.
     Engine,
@@ -31,14 +31,14 @@ pub enum Target {
 }
 
 impl Target {
-    pub const ALL: [Target; 4] = [
+    pub(crate) const ALL: [Target; 4] = [
         Target::Engine,
         Target::Console,
         Target::Serve,
         Target::SshSession,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Target::Engine => "engine",
             Target::Console => "console",
@@ -50,7 +50,7 @@ impl Target {
 
 /// What a process is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sig {
+pub(crate) enum Sig {
     /// SIGKILL.
     Kill,
     /// SIGHUP (a lost terminal for a console: it detaches).
@@ -60,7 +60,7 @@ pub enum Sig {
 }
 
 impl Sig {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Sig::Kill => "kill -9",
             Sig::Hup => "HUP",
@@ -71,7 +71,7 @@ impl Sig {
 
 /// One action of the campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// `runs` processes of `baton run FLOW --headless` at once.
     Burst { flow: Flow, runs: usize },
     /// `baton approve` (or `reject`) of the `pick`-th gate `baton inbox` lists.
@@ -90,19 +90,19 @@ pub enum Action {
 }
 
 /// The seeded schedule.
-pub struct Plan {
+pub(crate) struct Plan {
     rng: StdRng,
 }
 
 impl Plan {
-    pub fn new(seed: u64) -> Plan {
+    pub(crate) fn new(seed: u64) -> Plan {
         Plan {
             rng: StdRng::seed_from_u64(seed),
         }
     }
 
     /// The next action and the pause before it.
-    pub fn next_action(&mut self) -> (Duration, Action) {
+    pub(crate) fn next_action(&mut self) -> (Duration, Action) {
         let pause = Duration::from_millis(self.rng.random_range(150..1200));
         let pick = self.rng.random_range(0..1000);
         let action = match self.rng.random_range(0..100) {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// A process found in `/proc`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Proc {
+pub(crate) struct Proc {
     pub pid: i32,
     /// Its start time (clock ticks since boot, `/proc/PID/stat` field 22): a pid reused
     /// by another process has another.
@@ -57,7 +57,7 @@ fn found(pid: i32) -> Option<Proc> {
 
 /// What a baton process on the store is to the campaign, from its arguments; `None`
 /// for one it leaves alone (a reader, an anchor holding a handed-over step's group).
-pub fn role(args: &[String]) -> Option<Target> {
+pub(crate) fn role(args: &[String]) -> Option<Target> {
     let sub = args.get(1).map(String::as_str)?;
     let headless = args.iter().any(|a| a == "--headless");
     match sub {
@@ -70,7 +70,7 @@ pub fn role(args: &[String]) -> Option<Target> {
 }
 
 /// The batons whose environment names the store `db` (`BATON_DB`), each with its role.
-pub fn batons(db: &Path) -> Vec<(Target, Proc)> {
+pub(crate) fn batons(db: &Path) -> Vec<(Target, Proc)> {
     let needle = format!("BATON_DB={}", db.display());
     let mut out = Vec::new();
     for pid in pids() {
@@ -95,7 +95,7 @@ pub fn batons(db: &Path) -> Vec<(Target, Proc)> {
 /// The sshd session processes (children of a listener in `listeners`) with a
 /// descendant whose command line holds `mark` (the campaign's directory: the remote
 /// steps' attempt directories are under it). A session of another test is never one.
-pub fn ssh_sessions(listeners: &[i32], mark: &str) -> Vec<Proc> {
+pub(crate) fn ssh_sessions(listeners: &[i32], mark: &str) -> Vec<Proc> {
     let table: Vec<(i32, i32)> = pids()
         .into_iter()
         .filter_map(|p| stat(p).map(|(_, ppid, _)| (p, ppid)))
@@ -128,7 +128,7 @@ pub fn ssh_sessions(listeners: &[i32], mark: &str) -> Vec<Proc> {
 }
 
 /// Whether `p` is still that process (not gone, not a reused pid).
-pub fn same(p: &Proc) -> bool {
+pub(crate) fn same(p: &Proc) -> bool {
     stat(p.pid).is_some_and(|(_, _, started)| started == p.started)
 }
 
@@ -138,7 +138,7 @@ fn send(p: &Proc, s: nix::sys::signal::Signal) -> bool {
 
 /// `sig` to `p` (for a stop, SIGSTOP only: the caller continues it when due); whether
 /// it was sent.
-pub fn signal(p: &Proc, sig: Sig) -> bool {
+pub(crate) fn signal(p: &Proc, sig: Sig) -> bool {
     use nix::sys::signal::Signal;
     send(
         p,
@@ -151,14 +151,14 @@ pub fn signal(p: &Proc, sig: Sig) -> bool {
 }
 
 /// SIGCONT to `p`, if it is still that process.
-pub fn cont(p: &Proc) -> bool {
+pub(crate) fn cont(p: &Proc) -> bool {
     send(p, nix::sys::signal::Signal::SIGCONT)
 }
 
 /// SIGKILL to every process whose command line mentions `text` (the campaign's
 /// directory: a step left behind, an SSH control master of the campaign's `TMPDIR`),
 /// never this process.
-pub fn kill_mentioning(text: &str) {
+pub(crate) fn kill_mentioning(text: &str) {
     let me = std::process::id() as i32;
     for pid in pids().into_iter().filter(|p| *p != me) {
         if read_args(pid).is_some_and(|a| a.iter().any(|w| w.contains(text)))
@@ -170,7 +170,7 @@ pub fn kill_mentioning(text: &str) {
 }
 
 /// The pid in a daemon's pid file.
-pub fn pid_file(path: &Path) -> Option<i32> {
+pub(crate) fn pid_file(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 

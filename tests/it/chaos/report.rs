@@ -8,7 +8,7 @@ use std::fmt::{self, Write as _};
 
 /// Counts kept while the campaign runs.
 #[derive(Default, Debug)]
-pub struct Tally {
+pub(super) struct Tally {
     /// Signals sent, by target and signal name.
     pub signals: BTreeMap<(Target, &'static str), usize>,
     /// Signal actions that found no process of their target alive.
@@ -29,7 +29,7 @@ pub struct Tally {
 
 /// A decision the campaign made through the CLI, and what the CLI answered.
 #[derive(Debug)]
-pub struct Decision {
+pub(super) struct Decision {
     pub run: String,
     pub step: String,
     pub approve: bool,
@@ -41,7 +41,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    pub fn accepted(&self) -> bool {
+    pub(super) fn accepted(&self) -> bool {
         self.verdict
             .as_deref()
             .is_some_and(|v| v.contains("\"accepted\""))
@@ -49,7 +49,7 @@ impl Decision {
 }
 
 /// The report: what was done, then each promise.
-pub struct Report {
+pub(super) struct Report {
     pub header: String,
     pub tally: Tally,
     pub decisions: Vec<Decision>,
@@ -61,7 +61,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn held(&self) -> bool {
+    pub(super) fn held(&self) -> bool {
         self.verdicts.iter().all(|v| v.broken.is_empty())
     }
 

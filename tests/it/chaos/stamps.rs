@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// One process of one attempt, as it stamped itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stamp {
+pub(super) struct Stamp {
     pub run: String,
     pub step: String,
     pub attempt: u32,
@@ -20,7 +20,7 @@ pub struct Stamp {
 
 impl Stamp {
     /// `run step attempt N (pid P, where)` for evidence.
-    pub fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         format!(
             "{} {} attempt {} (pid {}, {})",
             self.run, self.step, self.attempt, self.pid, self.place
@@ -28,13 +28,13 @@ impl Stamp {
     }
 
     /// Its start in milliseconds since the epoch (the store's resolution), rounded down.
-    pub fn start_ms(&self) -> i64 {
+    pub(super) fn start_ms(&self) -> i64 {
         self.start.div_euclid(1_000_000)
     }
 }
 
 /// A stamp file's name and text as a stamp; why not, for a file that is not one.
-pub fn parse(name: &str, text: &str) -> Result<Stamp, String> {
+pub(super) fn parse(name: &str, text: &str) -> Result<Stamp, String> {
     let bad = |why: &str| format!("stamp file {name}: {why}: {text:?}");
     let parts: Vec<&str> = name.split('.').collect();
     let [run, step, attempt, pid] = parts[..] else {
@@ -70,7 +70,7 @@ pub fn parse(name: &str, text: &str) -> Result<Stamp, String> {
 }
 
 /// Every stamp in `dir`, oldest start first.
-pub fn read(dir: &Path) -> Result<Vec<Stamp>, String> {
+pub(super) fn read(dir: &Path) -> Result<Vec<Stamp>, String> {
     let mut out = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for e in entries {

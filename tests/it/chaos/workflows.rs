@@ -9,11 +9,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The concurrency group of `deploy`, and of the served `nightly`.
-pub const DEPLOY_GROUP: &str = "chaos-deploy";
-pub const NIGHTLY_GROUP: &str = "chaos-nightly";
+pub(super) const DEPLOY_GROUP: &str = "chaos-deploy";
+pub(super) const NIGHTLY_GROUP: &str = "chaos-nightly";
 
 /// Where the remote steps can run here (each `None` where its daemons cannot).
-pub struct Remotes {
+pub(super) struct Remotes {
     /// The ssh config naming `baton-h2` and `baton-h3` (tests/ssh/hosts.sh).
     pub ssh: Option<PathBuf>,
     /// The Grid Engine cell (tests/sge/cell.sh), as the executor `grid`.
@@ -92,13 +92,13 @@ fn gated(step: String, prompt: &str) -> String {
 
 /// The workflows' files: `deploy.toml`, `batch.toml`, `desk.toml` in the env, and
 /// `nightly.toml` in `served` (the directory `baton serve` serves).
-pub struct Files {
+pub(super) struct Files {
     pub deploy: PathBuf,
     pub batch: PathBuf,
     pub desk: PathBuf,
 }
 
-pub fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) -> Files {
+pub(super) fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) -> Files {
     let x = remotes.executors(env);
     let step =
         |id: &str, needs: &[&str], secs: f64, at: Place| remotes.step(stamps, id, needs, secs, at);
@@ -140,7 +140,7 @@ pub fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) -> File
 }
 
 /// Which group a workflow's runs are in (the overlap check's unit).
-pub fn group_of(workflow: &str) -> Option<&'static str> {
+pub(super) fn group_of(workflow: &str) -> Option<&'static str> {
     match workflow {
         "deploy" => Some(DEPLOY_GROUP),
         "nightly" => Some(NIGHTLY_GROUP),

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// At most this many engines of the campaign alive at once (the machine has two
 /// cores, shared): a burst past it is held back.
-pub const MAX_ENGINES: usize = 8;
+pub(super) const MAX_ENGINES: usize = 8;
 /// How often the runs are looked at for one to resume.
 const SWEEP: Duration = Duration::from_secs(1);
 /// How soon a run is resumed again after a resume of it ended (refused: its group was
@@ -25,7 +25,7 @@ const RESUME_AGAIN: Duration = Duration::from_secs(3);
 
 /// What a process the campaign started is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum What {
+pub(super) enum What {
     Run,
     Resume(String),
     /// The index of its decision in `Campaign::decisions`.
@@ -35,13 +35,13 @@ pub enum What {
     Cli,
 }
 
-pub struct Kid {
+pub(super) struct Kid {
     pub child: Child,
     pub what: What,
     out: PathBuf,
 }
 
-pub struct Campaign {
+pub(super) struct Campaign {
     pub env: Env,
     /// Where the steps write their stamps.
     pub stamps: PathBuf,
@@ -77,7 +77,7 @@ pub struct Campaign {
 impl Campaign {
     /// The campaign's directory, its workflows and its serve, with the SSH hosts and
     /// the Grid Engine cell where they can run here.
-    pub fn new() -> Campaign {
+    pub(super) fn new() -> Campaign {
         let env = Env::new();
         let dir = |name: &str| {
             let p = env.path().join(name);
@@ -133,13 +133,13 @@ impl Campaign {
     }
 
     /// The campaign's directory, kept after the test (for a broken promise's evidence).
-    pub fn keep(&mut self) -> &Path {
+    pub(super) fn keep(&mut self) -> &Path {
         self.env.dir.disable_cleanup(true);
         self.env.path()
     }
 
     /// Which executors run here, for the report's header.
-    pub fn remotes_said(&self) -> String {
+    pub(super) fn remotes_said(&self) -> String {
         let ssh = if self.listeners.is_empty() {
             "no SSH hosts"
         } else {
@@ -154,7 +154,7 @@ impl Campaign {
     }
 
     /// A baton on the campaign's store, in its environment.
-    pub fn baton(&self) -> Command {
+    pub(super) fn baton(&self) -> Command {
         let mut c = self.env.cmd();
         c.env("TMPDIR", &self.tmp)
             .envs(self.vars.iter().map(|(k, v)| (k, v)));
@@ -162,7 +162,7 @@ impl Campaign {
     }
 
     /// A baton that answers at once (a read): its output.
-    pub fn ask(&self, args: &[&str]) -> std::process::Output {
+    pub(super) fn ask(&self, args: &[&str]) -> std::process::Output {
         self.baton()
             .args(args)
             .stdin(Stdio::null())
@@ -171,7 +171,7 @@ impl Campaign {
     }
 
     /// `baton ARGS --json`'s rows (none if it failed: a store busy for a moment).
-    pub fn rows(&self, args: &[&str]) -> Vec<Value> {
+    pub(super) fn rows(&self, args: &[&str]) -> Vec<Value> {
         let out = self.ask(args);
         serde_json::from_slice::<Value>(&out.stdout)
             .ok()
@@ -180,7 +180,7 @@ impl Campaign {
     }
 
     /// Start a baton in the background, its output in files of the campaign's `out/`.
-    pub fn spawn(&mut self, args: &[&str], what: What) {
+    pub(super) fn spawn(&mut self, args: &[&str], what: What) {
         self.spawned += 1;
         let out = self
             .env
@@ -201,7 +201,7 @@ impl Campaign {
     }
 
     /// The engines the campaign started that are still alive.
-    pub fn engines(&self) -> usize {
+    pub(super) fn engines(&self) -> usize {
         self.kids
             .iter()
             .filter(|k| matches!(k.what, What::Run | What::Resume(_) | What::Decide(_)))
@@ -209,7 +209,7 @@ impl Campaign {
     }
 
     /// What is done between actions.
-    pub fn tend(&mut self) {
+    pub(super) fn tend(&mut self) {
         self.continue_due(false);
         self.reap();
         self.keep_serve();
@@ -220,7 +220,7 @@ impl Campaign {
     }
 
     /// Wait `pause`, tending meanwhile.
-    pub fn pace(&mut self, pause: Duration) {
+    pub(super) fn pace(&mut self, pause: Duration) {
         let end = Instant::now() + pause;
         loop {
             self.tend();
@@ -234,7 +234,7 @@ impl Campaign {
     }
 
     /// SIGCONT to the stopped processes whose time came (`all`: every one).
-    pub fn continue_due(&mut self, all: bool) {
+    pub(super) fn continue_due(&mut self, all: bool) {
         let now = Instant::now();
         self.stopped.retain(|(p, due)| {
             if all || *due <= now {
@@ -247,7 +247,7 @@ impl Campaign {
     }
 
     /// The processes that ended: a decision's verdict read from its output.
-    pub fn reap(&mut self) {
+    pub(super) fn reap(&mut self) {
         let mut i = 0;
         while i < self.kids.len() {
             if !matches!(self.kids[i].child.try_wait(), Ok(Some(_))) {
@@ -308,7 +308,7 @@ impl Campaign {
     }
 
     /// The open gates `baton inbox` lists: (run, step).
-    pub fn inbox_gates(&self) -> Vec<(String, String)> {
+    pub(super) fn inbox_gates(&self) -> Vec<(String, String)> {
         self.rows(&["inbox", "--json"])
             .iter()
             .filter(|w| w["kind"] == "gate")
@@ -317,7 +317,7 @@ impl Campaign {
     }
 
     /// `baton approve|reject RUN STEP --reason chaos-N --json` in the background.
-    pub fn decide(&mut self, run: &str, step: &str, approve: bool) {
+    pub(super) fn decide(&mut self, run: &str, step: &str, approve: bool) {
         self.n += 1;
         let reason = format!("chaos-{}", self.n);
         let verb = if approve { "approve" } else { "reject" };
@@ -336,7 +336,7 @@ impl Campaign {
     }
 
     /// `sig` to a process of `target` (the `pick`-th alive, not stopped already).
-    pub fn signal(&mut self, target: Target, sig: Sig, pick: usize) {
+    pub(super) fn signal(&mut self, target: Target, sig: Sig, pick: usize) {
         let mut found: Vec<Proc> = match target {
             Target::SshSession => {
                 procs::ssh_sessions(&self.listeners, &self.env.path().to_string_lossy())

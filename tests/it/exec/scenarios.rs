@@ -36,7 +36,7 @@ impl Remote<'_> {
         c
     }
 
-    pub fn run(&self, env: &Env, args: &[&str]) -> Output {
+    pub(super) fn run(&self, env: &Env, args: &[&str]) -> Output {
         self.cmd(env)
             .args(args)
             .stdin(Stdio::null())
@@ -44,7 +44,7 @@ impl Remote<'_> {
             .expect("run baton")
     }
 
-    pub fn spawn(&self, env: &Env, args: &[&str]) -> Child {
+    pub(super) fn spawn(&self, env: &Env, args: &[&str]) -> Child {
         self.cmd(env)
             .args(args)
             .stdin(Stdio::null())

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Whether this process runs as root (the daemons' scripts need it).
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
         s.lines()
             .find(|l| l.starts_with("Uid:"))
@@ -19,7 +19,7 @@ pub fn is_root() -> bool {
 }
 
 /// A script of tests/ that starts and stops real daemons, and what it needs.
-pub struct Daemons {
+pub(crate) struct Daemons {
     /// Its path under tests/.
     pub script: &'static str,
     /// Files that must exist (the daemons' programs).
@@ -28,19 +28,19 @@ pub struct Daemons {
     pub install: &'static str,
 }
 
-pub const SLURM: Daemons = Daemons {
+pub(crate) const SLURM: Daemons = Daemons {
     script: "slurm/cluster.sh",
     needs: &["/usr/bin/sbatch", "/usr/sbin/slurmctld", "/usr/sbin/munged"],
     install: "slurmctld slurmd slurm-client munge",
 };
 
-pub const SSH_HOSTS: Daemons = Daemons {
+pub(crate) const SSH_HOSTS: Daemons = Daemons {
     script: "ssh/hosts.sh",
     needs: &["/usr/sbin/sshd"],
     install: "openssh-server",
 };
 
-pub const SGE: Daemons = Daemons {
+pub(crate) const SGE: Daemons = Daemons {
     script: "sge/cell.sh",
     needs: &[
         "/usr/lib/gridengine/sge_qmaster",
@@ -51,7 +51,7 @@ pub const SGE: Daemons = Daemons {
 
 impl Daemons {
     /// Whether the script can run here (installed, root); why not printed if not.
-    pub fn can_start(&self) -> bool {
+    pub(crate) fn can_start(&self) -> bool {
         if let Some(missing) = self.needs.iter().find(|p| !Path::new(p).exists()) {
             eprintln!(
                 "SKIPPED: {missing} is not installed (apt-get install {})",
@@ -69,7 +69,7 @@ impl Daemons {
     /// `tests/SCRIPT start OWNER`: the daemons stop once the process `owner` has exited
     /// (a start without one, CI's or a developer's, keeps them until `stop`). Its
     /// output's last line; a script that fails fails the test.
-    pub fn start_for(&self, owner: u32, vars: &[(&str, &str)]) -> String {
+    pub(crate) fn start_for(&self, owner: u32, vars: &[(&str, &str)]) -> String {
         let out = Command::new(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests")
@@ -100,7 +100,7 @@ impl Daemons {
 
 /// The daemons started for this test process (stopped once it has exited), or `None`
 /// (and why, printed) where they cannot run here: the script's output's last line.
-pub fn start_daemons(d: &Daemons) -> Option<String> {
+pub(crate) fn start_daemons(d: &Daemons) -> Option<String> {
     d.can_start().then(|| d.start_for(std::process::id(), &[]))
 }
 
@@ -108,7 +108,7 @@ static SLURM_UP: OnceLock<Option<PathBuf>> = OnceLock::new();
 
 /// The test Slurm cluster's configuration (its `SLURM_CONF`), the cluster started once
 /// per test process; `None` (and why, printed) where Slurm cannot run here.
-pub fn slurm_conf() -> Option<&'static Path> {
+pub(crate) fn slurm_conf() -> Option<&'static Path> {
     SLURM_UP
         .get_or_init(|| start_daemons(&SLURM).map(PathBuf::from))
         .as_deref()
@@ -121,7 +121,7 @@ pub(super) fn slurm_conf_if_up() -> Option<&'static Path> {
 
 /// A Slurm command (`squeue`, `scancel`, …) of the test cluster: `SLURM_CONF` names its
 /// configuration (the machine's `/etc/slurm` is never read).
-pub fn slurm_command(program: &str) -> Command {
+pub(crate) fn slurm_command(program: &str) -> Command {
     let mut c = Command::new(program);
     if let Some(conf) = slurm_conf_if_up() {
         c.env("SLURM_CONF", conf);
@@ -131,7 +131,7 @@ pub fn slurm_command(program: &str) -> Command {
 
 /// Whether `group` and its `users` exist (tests/accounts.sh makes them) and this process
 /// runs as root, which acts as them; `false`, with the reason printed, otherwise.
-pub fn accounts(group: &str, users: &[&str]) -> bool {
+pub(crate) fn accounts(group: &str, users: &[&str]) -> bool {
     if !is_root() {
         eprintln!("SKIPPED: acting as the accounts {users:?} needs root");
         return false;
@@ -161,7 +161,7 @@ pub fn accounts(group: &str, users: &[&str]) -> bool {
 /// `baton run WF --headless` (with `vars` in its environment) and the `started`
 /// failpoint on `step`: the engine kills itself (SIGKILL) right after the step's attempt
 /// started, before it is recorded.
-pub fn died_at_started(
+pub(crate) fn died_at_started(
     env: &super::Env,
     vars: &[(String, String)],
     wf: &Path,

@@ -6,35 +6,35 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-pub struct Env {
+pub(crate) struct Env {
     pub dir: tempfile::TempDir,
 }
 
 impl Env {
-    pub fn new() -> Env {
+    pub(crate) fn new() -> Env {
         Env {
             dir: tempfile::tempdir_in(tests_tmp()).expect("tempdir"),
         }
     }
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
-    pub fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.path().join("state").join("baton.db")
     }
     /// Write a workflow file into the temp dir and return its path.
-    pub fn workflow(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn workflow(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(name);
         std::fs::write(&p, text).expect("write workflow");
         p
     }
     /// Where this env's `baton/config.toml` lives (`XDG_CONFIG_HOME`), so a test
     /// never reads the machine's own configuration.
-    pub fn config_home(&self) -> PathBuf {
+    pub(crate) fn config_home(&self) -> PathBuf {
         self.path().join("config")
     }
     /// Write this env's `config.toml`.
-    pub fn config(&self, text: &str) -> PathBuf {
+    pub(crate) fn config(&self, text: &str) -> PathBuf {
         let dir = self.config_home().join("baton");
         std::fs::create_dir_all(&dir).expect("config dir");
         let p = dir.join("config.toml");
@@ -43,7 +43,7 @@ impl Env {
     }
     /// A `baton` command with this env's database and configuration, operator
     /// `tester`, no colour.
-    pub fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut c = baton();
         c.env("BATON_DB", self.db())
             .env("XDG_CONFIG_HOME", self.config_home())
@@ -57,7 +57,7 @@ impl Env {
         c
     }
     /// A one-step run of `true`, to its end; its id.
-    pub fn finished_run(&self) -> String {
+    pub(crate) fn finished_run(&self) -> String {
         let wf = self.workflow(
             "one.toml",
             "name = \"one\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
@@ -68,7 +68,7 @@ impl Env {
     }
     /// The env's store (its directory and all in it) becomes `uid`'s own, a private store
     /// of that account, and the temp dir above it passable for it.
-    pub fn give_store_to(&self, uid: u32) {
+    pub(crate) fn give_store_to(&self, uid: u32) {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         let state = self.db().parent().unwrap().to_path_buf();
@@ -79,7 +79,7 @@ impl Env {
             .unwrap();
         assert!(chown.success(), "chown -R {uid} {}", state.display());
     }
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.cmd()
             .args(args)
             .stdin(Stdio::null())
@@ -87,7 +87,7 @@ impl Env {
             .expect("run baton")
     }
     /// Start `baton run … --headless` in the background.
-    pub fn spawn(&self, args: &[&str]) -> Child {
+    pub(crate) fn spawn(&self, args: &[&str]) -> Child {
         self.cmd()
             .args(args)
             .stdin(Stdio::null())
@@ -96,12 +96,12 @@ impl Env {
             .spawn()
             .expect("spawn baton")
     }
-    pub fn show(&self, run: &str) -> Value {
+    pub(crate) fn show(&self, run: &str) -> Value {
         let out = self.run(&["show", run, "--json"]);
         assert!(out.status.success(), "show failed: {}", text(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("show --json is JSON")
     }
-    pub fn runs(&self) -> Value {
+    pub(crate) fn runs(&self) -> Value {
         let out = self.run(&["runs", "--json"]);
         assert!(out.status.success(), "runs failed: {}", text(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("runs --json is JSON")
@@ -110,7 +110,7 @@ impl Env {
     /// A headless run of two gated steps, `deploy` and `other`, whose workflow declares
     /// the secret `API_TOKEN` (set to `secret` for the engine), left waiting at both
     /// gates; the engine (its output piped) and the run's id.
-    pub fn waiting_at_two_gates_with_secret(&self, secret: &str) -> (Child, String) {
+    pub(crate) fn waiting_at_two_gates_with_secret(&self, secret: &str) -> (Child, String) {
         let wf = self.workflow(
             "w.toml",
             r#"
@@ -141,13 +141,13 @@ gate = { prompt = "go?" }
         (child, id)
     }
 
-    pub fn wait_run_id(&self) -> String {
+    pub(crate) fn wait_run_id(&self) -> String {
         self.wait_run_id_for(10)
     }
 
     /// [`Env::wait_run_id`] with room for slow starts (many engines loading a large
     /// workflow on a loaded machine).
-    pub fn wait_run_id_for(&self, seconds: u64) -> String {
+    pub(crate) fn wait_run_id_for(&self, seconds: u64) -> String {
         wait_until("a run to appear", secs(seconds), || {
             // The engine creates the file before SQLite writes its header: a `runs` that
             // finds it empty is tried again.
@@ -160,7 +160,7 @@ gate = { prompt = "go?" }
         })
     }
     /// Wait until `step` of `run` is in `state` (per `show --json`), up to `secs`.
-    pub fn wait_step(&self, run: &str, step: &str, state: &str, secs: u64) {
+    pub(crate) fn wait_step(&self, run: &str, step: &str, state: &str, secs: u64) {
         let what = format!("{step} to reach {state}");
         wait_until(&what, Duration::from_secs(secs), || {
             let v = self.show(run);
@@ -177,7 +177,7 @@ gate = { prompt = "go?" }
 impl Env {
     /// The rows of `baton audit RUN --json` whose action is `action`, oldest first
     /// (none is a failure: the caller expects at least one).
-    pub fn audit_rows(&self, run: &str, action: &str) -> Vec<Value> {
+    pub(crate) fn audit_rows(&self, run: &str, action: &str) -> Vec<Value> {
         let out = self.run(&["audit", run, "--json"]);
         let audit: Value = serde_json::from_slice(&out.stdout).expect("audit --json is JSON");
         let rows: Vec<Value> = audit
@@ -195,7 +195,7 @@ impl Env {
 
     /// Start `baton run WF --headless` in the background and wait until `step` is in
     /// `state`: the engine and the run's id.
-    pub fn spawn_until(&self, wf: &Path, step: &str, state: &str) -> (Child, String) {
+    pub(crate) fn spawn_until(&self, wf: &Path, step: &str, state: &str) -> (Child, String) {
         let child = self.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
         let run = self.wait_run_id();
         self.wait_step(&run, step, state, 20);
@@ -208,7 +208,7 @@ impl Env {
 /// as root the tests also act as other accounts (`nobody`, tests/accounts.sh's), which
 /// must reach their files, so then under `/tmp`. Each test still has a directory of its
 /// own there, removed when it ends.
-pub fn tests_tmp() -> &'static Path {
+pub(crate) fn tests_tmp() -> &'static Path {
     static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BASE.get_or_init(|| {
         let tmp = std::env::temp_dir();
@@ -278,7 +278,7 @@ extern "C" fn clear_callers_baton_vars() {
 /// `cmd` as the tests run baton (or a terminal that runs it): none of the `BATON_*`
 /// variables (the suite's knobs: [`SUITE_KNOBS`]; a test sets what it means to), and
 /// the test Slurm cluster's `SLURM_CONF` once a test started it.
-pub fn test_env(cmd: &mut Command) -> &mut Command {
+pub(crate) fn test_env(cmd: &mut Command) -> &mut Command {
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("BATON_") {
             cmd.env_remove(k);
@@ -293,7 +293,7 @@ pub fn test_env(cmd: &mut Command) -> &mut Command {
 /// `cmd` (`setpriv …`) as the tests run something as another account: [`test_env`], and
 /// [`tests_tmp`] as its `TMPDIR` where that is not the tests' own (a private one the
 /// account cannot use: a baton makes its steps' files there).
-pub fn as_other_account(cmd: &mut Command) -> &mut Command {
+pub(crate) fn as_other_account(cmd: &mut Command) -> &mut Command {
     test_env(cmd);
     if tests_tmp() != std::env::temp_dir() {
         cmd.env("TMPDIR", tests_tmp());
@@ -302,17 +302,17 @@ pub fn as_other_account(cmd: &mut Command) -> &mut Command {
 }
 
 /// The `baton` binary under test, in [`test_env`].
-pub fn baton() -> Command {
+pub(crate) fn baton() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
     test_env(&mut c);
     c
 }
 
-pub fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-pub fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
     show["steps"]
         .as_array()
         .and_then(|a| a.iter().find(|s| s["id"] == id))
@@ -320,7 +320,7 @@ pub fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
 }
 
 /// A step's state, or `None` while the store has no row for it yet.
-pub fn step_state(show: &Value, id: &str) -> Option<String> {
+pub(crate) fn step_state(show: &Value, id: &str) -> Option<String> {
     show["steps"]
         .as_array()?
         .iter()
@@ -329,13 +329,13 @@ pub fn step_state(show: &Value, id: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-pub fn step_field(show: &Value, id: &str, field: &str) -> Value {
+pub(crate) fn step_field(show: &Value, id: &str, field: &str) -> Value {
     step(show, id)[field].clone()
 }
 
 /// The JSON array a `--json` listing printed (`baton audit --json`), after checking
 /// that it succeeded.
-pub fn json_rows(out: &Output) -> Vec<Value> {
+pub(crate) fn json_rows(out: &Output) -> Vec<Value> {
     assert!(
         out.status.success(),
         "{}{}",
@@ -349,7 +349,7 @@ pub fn json_rows(out: &Output) -> Vec<Value> {
 }
 
 /// The run id from the first line of headless output (`run <ID> <name>`).
-pub fn run_id_of(stdout: &str) -> String {
+pub(crate) fn run_id_of(stdout: &str) -> String {
     let first = stdout.lines().next().unwrap_or_default();
     let mut parts = first.split_whitespace();
     assert_eq!(
@@ -361,7 +361,7 @@ pub fn run_id_of(stdout: &str) -> String {
 }
 
 /// Wait for a child with a deadline; kill it and fail the test if it overruns.
-pub fn wait_child(mut child: Child, secs: u64) -> Output {
+pub(crate) fn wait_child(mut child: Child, secs: u64) -> Output {
     let exited = poll(Duration::from_secs(secs), || {
         matches!(child.try_wait(), Ok(Some(_)))
     });
@@ -379,7 +379,7 @@ pub fn wait_child(mut child: Child, secs: u64) -> Output {
 }
 
 /// Whether a process still runs (a zombie waiting to be reaped does not).
-pub fn process_alive(pid: i32) -> bool {
+pub(crate) fn process_alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| !s.contains(") Z "))
         .unwrap_or(false)
@@ -388,7 +388,7 @@ pub fn process_alive(pid: i32) -> bool {
 /// The `baton` binary as an ordinary user: as root (which ignores permissions) it runs
 /// as `nobody` through `setpriv`, after `paths` are handed to `nobody`; otherwise as
 /// the current user.
-pub fn baton_as_user(paths: &[&Path]) -> Command {
+pub(crate) fn baton_as_user(paths: &[&Path]) -> Command {
     if nix::unistd::geteuid().is_root() {
         let nobody = nix::unistd::Uid::from_raw(65534);
         let nogroup = nix::unistd::Gid::from_raw(65534);
@@ -409,7 +409,7 @@ pub fn baton_as_user(paths: &[&Path]) -> Command {
 /// `nobody`. The env's store becomes a group store (`baton store init --group nogroup`)
 /// that both can write, and its temp dir is made passable for `nobody`.
 impl Env {
-    pub fn share_with_nobody(&self) {
+    pub(crate) fn share_with_nobody(&self) {
         assert!(
             nix::unistd::geteuid().is_root(),
             "this test needs two OS accounts: run it as root (it acts as root and as nobody)"
@@ -422,7 +422,7 @@ impl Env {
 
     /// `baton` as `nobody` (primary group nogroup), with this env's database, not yet
     /// started.
-    pub fn baton_as_nobody(&self, args: &[&str]) -> Command {
+    pub(crate) fn baton_as_nobody(&self, args: &[&str]) -> Command {
         // Its account's own state (its `seal.key`) stays in the env too, never in the
         // machine's home directories.
         let state = self.path().join("nobody-state");
@@ -447,7 +447,7 @@ impl Env {
     }
 
     /// `baton` as `nobody` run to its end: [`Env::baton_as_nobody`].
-    pub fn run_as_nobody(&self, args: &[&str]) -> Output {
+    pub(crate) fn run_as_nobody(&self, args: &[&str]) -> Output {
         self.baton_as_nobody(args)
             .output()
             .expect("run baton as nobody")
@@ -456,7 +456,7 @@ impl Env {
 
 /// A key pair made by `ssh-keygen` (no passphrase, comment `name`) in `dir`; `kind` is
 /// `ed25519`, `ecdsa` or `rsa` (2048 bits). Returns the private key's path.
-pub fn ssh_keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
+pub(crate) fn ssh_keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
     let path = dir.join(name);
     let mut c = Command::new("ssh-keygen");
     c.args(["-q", "-N", "", "-C", name, "-t", kind, "-f"])
@@ -470,7 +470,7 @@ pub fn ssh_keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
 }
 
 /// The public half of `key` as an allowed-signers line wants it: `keytype base64`.
-pub fn ssh_public(key: &Path) -> String {
+pub(crate) fn ssh_public(key: &Path) -> String {
     let text = std::fs::read_to_string(key.with_extension("pub")).expect("the .pub file");
     text.split_whitespace()
         .take(2)
@@ -479,13 +479,13 @@ pub fn ssh_public(key: &Path) -> String {
 }
 
 /// An `ssh-agent` of the test's own, listening at `sock`; stopped on drop.
-pub struct SshAgent {
+pub(crate) struct SshAgent {
     pub sock: PathBuf,
     child: Child,
 }
 
 impl SshAgent {
-    pub fn start(sock: PathBuf) -> SshAgent {
+    pub(crate) fn start(sock: PathBuf) -> SshAgent {
         let child = Command::new("ssh-agent")
             .arg("-D")
             .arg("-a")
@@ -499,7 +499,7 @@ impl SshAgent {
     }
 
     /// `ssh-add KEY` into this agent.
-    pub fn add(&self, key: &Path) {
+    pub(crate) fn add(&self, key: &Path) {
         let out = Command::new("ssh-add")
             .arg(key)
             .env("SSH_AUTH_SOCK", &self.sock)
@@ -519,13 +519,13 @@ impl Drop for SshAgent {
 /// The crash tests' promise, kept across crashes: every step appends `<id> start` to the
 /// file `ledger` as its first act; once the store says a step succeeded, its number of
 /// starts is frozen and must never grow again.
-pub struct StartLedger {
+pub(crate) struct StartLedger {
     path: PathBuf,
     frozen: std::collections::BTreeMap<String, usize>,
 }
 
 impl StartLedger {
-    pub fn new(env: &Env) -> StartLedger {
+    pub(crate) fn new(env: &Env) -> StartLedger {
         StartLedger {
             path: env.path().join("ledger"),
             frozen: Default::default(),
@@ -533,7 +533,7 @@ impl StartLedger {
     }
 
     /// How many times each step has started so far.
-    pub fn starts(&self) -> std::collections::BTreeMap<String, usize> {
+    pub(crate) fn starts(&self) -> std::collections::BTreeMap<String, usize> {
         let mut m = std::collections::BTreeMap::new();
         let ledger = std::fs::read_to_string(&self.path).unwrap_or_default();
         for step in ledger.lines().filter_map(|l| l.strip_suffix(" start")) {
@@ -544,7 +544,7 @@ impl StartLedger {
 
     /// The starts so far, after checking that no step recorded as succeeded started
     /// again (`when` names the moment in the failure message).
-    pub fn check(&self, when: &str) -> std::collections::BTreeMap<String, usize> {
+    pub(crate) fn check(&self, when: &str) -> std::collections::BTreeMap<String, usize> {
         let now = self.starts();
         for (step, count) in &self.frozen {
             assert_eq!(
@@ -558,7 +558,7 @@ impl StartLedger {
 
     /// Freeze the start counts (`now`, from [`StartLedger::check`]) of the steps `show`
     /// (`baton show --json`) says succeeded.
-    pub fn freeze(&mut self, show: &Value, now: &std::collections::BTreeMap<String, usize>) {
+    pub(crate) fn freeze(&mut self, show: &Value, now: &std::collections::BTreeMap<String, usize>) {
         for s in show["steps"].as_array().unwrap() {
             let sid = s["id"].as_str().unwrap().to_string();
             if s["state"] == "succeeded" {
@@ -571,7 +571,7 @@ impl StartLedger {
 }
 
 /// The command exited 0, or the test fails showing what it printed.
-pub fn ok(out: &std::process::Output) {
+pub(crate) fn ok(out: &std::process::Output) {
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -584,7 +584,7 @@ pub fn ok(out: &std::process::Output) {
 /// At least `n` bytes of text that a shell would act on if it ever took it for code
 /// (quotes, `$HOME`, backquotes, `$(touch pwned)`): `first`, then a line of SQL
 /// repeated, a newline after each when `lines`, cut to `n` bytes (ASCII).
-pub fn hostile_text(first: &str, n: usize, lines: bool) -> String {
+pub(crate) fn hostile_text(first: &str, n: usize, lines: bool) -> String {
     let line = "UPDATE t SET a = \"$HOME\", b = '`id`', c = $(touch pwned) WHERE x = 'it''s';";
     let mut v = String::with_capacity(n + line.len() + 1);
     v.push_str(first);

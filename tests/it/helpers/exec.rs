@@ -4,7 +4,7 @@ use baton::exec::ShellJob;
 use baton::model::mask::Masker;
 use std::path::Path;
 
-pub fn job(dir: &Path, step: &str, command: &str) -> ShellJob {
+pub(crate) fn job(dir: &Path, step: &str, command: &str) -> ShellJob {
     ShellJob {
         run_id: "run1".into(),
         step_id: step.into(),
@@ -24,7 +24,7 @@ pub fn job(dir: &Path, step: &str, command: &str) -> ShellJob {
 }
 
 /// Processes of the group that can still run (zombies excluded), from /proc.
-pub fn live_members(pgid: i32) -> Vec<i32> {
+pub(crate) fn live_members(pgid: i32) -> Vec<i32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
@@ -43,12 +43,12 @@ pub fn live_members(pgid: i32) -> Vec<i32> {
     found
 }
 
-pub fn log_text(path: &Path) -> String {
+pub(crate) fn log_text(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
 }
 
 /// The `baton __anchor PGID` processes of group `pgid` (`exec::anchor`).
-pub fn anchors_of(pgid: i32) -> Vec<i32> {
+pub(crate) fn anchors_of(pgid: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

@@ -7,9 +7,9 @@ mod store;
 mod term;
 mod wait;
 
-pub use daemons::*;
-pub use env::*;
-pub use exec::*;
-pub use store::*;
-pub use term::*;
-pub use wait::*;
+pub(crate) use daemons::*;
+pub(crate) use env::*;
+pub(crate) use exec::*;
+pub(crate) use store::*;
+pub(crate) use term::*;
+pub(crate) use wait::*;

@@ -8,18 +8,18 @@ use baton::store::{NewRun, Store};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub struct Db {
+pub(crate) struct Db {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
 }
 
-pub fn db() -> Db {
+pub(crate) fn db() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state").join("baton.db");
     Db { dir, path }
 }
 
-pub fn new_run(id: &str, started: i64) -> NewRun {
+pub(crate) fn new_run(id: &str, started: i64) -> NewRun {
     NewRun {
         id: id.into(),
         workflow: "release".into(),
@@ -34,7 +34,7 @@ pub fn new_run(id: &str, started: i64) -> NewRun {
 }
 
 /// Builds a run's events with contiguous seqs and a clock that ticks 10 ms per event.
-pub struct Script {
+pub(crate) struct Script {
     pub run: String,
     pub seq: u64,
     pub now: i64,
@@ -42,7 +42,7 @@ pub struct Script {
 }
 
 impl Script {
-    pub fn new(run: &str) -> Self {
+    pub(crate) fn new(run: &str) -> Self {
         Script {
             run: run.into(),
             seq: 0,
@@ -50,7 +50,7 @@ impl Script {
             events: Vec::new(),
         }
     }
-    pub fn push(&mut self, kind: EventKind) -> &mut Self {
+    pub(crate) fn push(&mut self, kind: EventKind) -> &mut Self {
         self.seq += 1;
         self.now += 10;
         self.events.push(Event {
@@ -61,10 +61,10 @@ impl Script {
         self
     }
     /// Take the events pushed since the last take.
-    pub fn take(&mut self) -> Vec<Event> {
+    pub(crate) fn take(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
-    pub fn started(&mut self) -> &mut Self {
+    pub(crate) fn started(&mut self) -> &mut Self {
         self.push(EventKind::RunStarted {
             workflow: "release".into(),
             operator: "alice".into(),
@@ -75,7 +75,7 @@ impl Script {
             slot: None,
         })
     }
-    pub fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {
+    pub(crate) fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {
         self.push(EventKind::StepStateChanged {
             step: step.into(),
             state,
@@ -83,7 +83,7 @@ impl Script {
             reason: None,
         })
     }
-    pub fn finished(
+    pub(crate) fn finished(
         &mut self,
         step: &str,
         attempt: u32,
@@ -103,13 +103,19 @@ impl Script {
         })
     }
     /// A step that runs once and succeeds: queued, running, finished, succeeded.
-    pub fn ok_step(&mut self, step: &str) -> &mut Self {
+    pub(crate) fn ok_step(&mut self, step: &str) -> &mut Self {
         self.state(step, StepState::Queued, 1)
             .state(step, StepState::Running, 1)
             .finished(step, 1, 0, &[])
             .state(step, StepState::Succeeded, 1)
     }
-    pub fn error(&mut self, step: &str, attempt: u32, kind: ErrorKind, msg: &str) -> &mut Self {
+    pub(crate) fn error(
+        &mut self,
+        step: &str,
+        attempt: u32,
+        kind: ErrorKind,
+        msg: &str,
+    ) -> &mut Self {
         let now = Timestamp(self.now);
         let run = self.run.clone();
         self.push(EventKind::ErrorRecorded {
@@ -122,7 +128,12 @@ impl Script {
     }
     /// `step`'s gate opens: prompt "Ship?", over `digest`, one vote of `approvers` (or
     /// of anyone, when empty).
-    pub fn gate_opened(&mut self, step: &str, digest: &str, approvers: &[&str]) -> &mut Self {
+    pub(crate) fn gate_opened(
+        &mut self,
+        step: &str,
+        digest: &str,
+        approvers: &[&str],
+    ) -> &mut Self {
         self.push(EventKind::GateOpened {
             step: step.into(),
             prompt: "Ship?".into(),
@@ -136,7 +147,7 @@ impl Script {
         })
     }
     /// `operator`'s approval of `step` is refused, for `reason`.
-    pub fn vote_refused(&mut self, step: &str, operator: &str, reason: &str) -> &mut Self {
+    pub(crate) fn vote_refused(&mut self, step: &str, operator: &str, reason: &str) -> &mut Self {
         self.push(EventKind::CommandRefused {
             command: Command::Approve {
                 step: step.into(),
@@ -151,7 +162,13 @@ impl Script {
     }
     /// `actor` approves `step` (over `digest`, saying `reason`), and the gate passes on
     /// that one vote.
-    pub fn approved(&mut self, step: &str, actor: &str, reason: &str, digest: &str) -> &mut Self {
+    pub(crate) fn approved(
+        &mut self,
+        step: &str,
+        actor: &str,
+        reason: &str,
+        digest: &str,
+    ) -> &mut Self {
         self.push(EventKind::ApprovalGiven {
             step: step.into(),
             actor: actor.into(),
@@ -167,7 +184,7 @@ impl Script {
             approvers: vec![actor.into()],
         })
     }
-    pub fn run_finished(&mut self, state: RunState) -> &mut Self {
+    pub(crate) fn run_finished(&mut self, state: RunState) -> &mut Self {
         self.push(EventKind::RunFinished {
             state,
             summary: format!("run {state}"),
@@ -177,20 +194,20 @@ impl Script {
 }
 
 /// A store with one run created.
-pub fn store_with_run(db: &Db, run: &str) -> Store {
+pub(crate) fn store_with_run(db: &Db, run: &str) -> Store {
     let mut s = Store::open(&db.path).unwrap();
     s.create_run(&new_run(run, 1_700_000_000_000)).unwrap();
     s
 }
 
 /// A raw connection to the same file, for tampering and for holding locks.
-pub fn raw(db: &Db) -> rusqlite::Connection {
+pub(crate) fn raw(db: &Db) -> rusqlite::Connection {
     rusqlite::Connection::open(&db.path).unwrap()
 }
 
 /// `sqlite3` on the database `db` as OS account `user` of `group`: what any member of
 /// a group store can do to it with plain SQL (waiting, as baton does, for a writer).
-pub fn sql_as(group: &str, user: &str, db: &std::path::Path, script: &str) {
+pub(crate) fn sql_as(group: &str, user: &str, db: &std::path::Path, script: &str) {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut child = Command::new("setpriv")

@@ -5,7 +5,7 @@
 /// sequence other than SGR (`ESC [ … m`), a C0 control other than `\n` and `\t`, DEL,
 /// a C1 control, a bidi control, and a line that ends with a colour still set (it
 /// would colour the next line). Empty: the output only shows text.
-pub fn terminal_effects(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn terminal_effects(bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
     let mut out = Vec::new();
     let mut styled = false;
@@ -62,7 +62,7 @@ pub fn terminal_effects(bytes: &[u8]) -> Vec<String> {
 
 /// The text `bytes` shows in a colour (SGR other than the default), each run of it
 /// on its own line: what a colour left open by a value would reach.
-pub fn coloured_text(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn coloured_text(bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
     let (mut out, mut run, mut styled) = (Vec::new(), String::new(), false);
     let mut chars = text.chars().peekable();

@@ -8,7 +8,7 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// What a probe says: done (with a value), or not yet (with what it saw, for the failure
 /// message).
-pub trait Probe {
+pub(crate) trait Probe {
     type Value;
     fn done(self) -> Result<Self::Value, String>;
 }
@@ -37,7 +37,11 @@ impl<T> Probe for Result<T, String> {
 
 /// Poll `probe` until it is done and return its value; past `deadline` the test fails,
 /// naming `what` and the last thing the probe saw.
-pub fn wait_until<P: Probe>(what: &str, deadline: Duration, probe: impl FnMut() -> P) -> P::Value {
+pub(crate) fn wait_until<P: Probe>(
+    what: &str,
+    deadline: Duration,
+    probe: impl FnMut() -> P,
+) -> P::Value {
     match poll(deadline, probe) {
         Ok(v) => v,
         Err(seen) if seen.is_empty() => panic!("timed out after {deadline:?} waiting for {what}"),
@@ -47,7 +51,7 @@ pub fn wait_until<P: Probe>(what: &str, deadline: Duration, probe: impl FnMut() 
 
 /// [`wait_until`] for a caller that acts on a timeout itself: `Err` holds the last thing
 /// the probe saw.
-pub fn poll<P: Probe>(
+pub(crate) fn poll<P: Probe>(
     deadline: Duration,
     mut probe: impl FnMut() -> P,
 ) -> Result<P::Value, String> {
@@ -65,6 +69,6 @@ pub fn poll<P: Probe>(
 }
 
 /// `n` seconds, for deadlines.
-pub fn secs(n: u64) -> Duration {
+pub(crate) fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
 /// A served directory in an env, and the serve's stderr in a file per start.
-pub struct Served {
+pub(crate) struct Served {
     pub env: Env,
     pub dir: PathBuf,
     starts: usize,
@@ -39,7 +39,7 @@ impl Drop for Served {
 }
 
 impl Served {
-    pub fn new() -> Served {
+    pub(crate) fn new() -> Served {
         let env = Env::new();
         let dir = env.path().join("workflows");
         std::fs::create_dir_all(&dir).unwrap();
@@ -54,13 +54,18 @@ impl Served {
     /// A whole workflow file, renamed into place: a serve watching the directory loads
     /// it at its next scan; one starting after it, once it is a few seconds old (the
     /// serve did not see it arrive).
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         self.write_dated(name, text, std::time::SystemTime::now())
     }
 
     /// Written whole elsewhere, dated `mtime`, then renamed into the directory: the
     /// watcher never reads half a file.
-    pub fn write_dated(&self, name: &str, text: &str, mtime: std::time::SystemTime) -> PathBuf {
+    pub(crate) fn write_dated(
+        &self,
+        name: &str,
+        text: &str,
+        mtime: std::time::SystemTime,
+    ) -> PathBuf {
         let p = self.dir.join(name);
         let tmp = self.env.path().join(format!(".{name}.tmp"));
         std::fs::write(&tmp, text).unwrap();
@@ -72,7 +77,7 @@ impl Served {
     }
 
     /// Start `baton serve` (extra args after); its stderr goes to the returned file.
-    pub fn start(&mut self, extra: &[&str]) -> (Child, PathBuf) {
+    pub(crate) fn start(&mut self, extra: &[&str]) -> (Child, PathBuf) {
         self.starts += 1;
         let log = self.env.path().join(format!("serve.{}.log", self.starts));
         let err = std::fs::File::create(&log).unwrap();
@@ -92,7 +97,7 @@ impl Served {
 
     /// Start `baton serve --listen 127.0.0.1:0` and wait until it says where it
     /// listens: the child, its stderr's file and the address (`127.0.0.1:PORT`).
-    pub fn start_listening(&mut self) -> (Child, PathBuf, String) {
+    pub(crate) fn start_listening(&mut self) -> (Child, PathBuf, String) {
         let (child, log) = self.start(&["--listen", "127.0.0.1:0"]);
         let served = wait_log(&log, "metrics: serving http://", 30);
         let addr = served
@@ -104,19 +109,19 @@ impl Served {
         (child, log, addr)
     }
 
-    pub fn schedules(&self) -> serde_json::Value {
+    pub(crate) fn schedules(&self) -> serde_json::Value {
         let out = self.env.run(&["schedules", "--json"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    pub fn db(&self) -> rusqlite::Connection {
+    pub(crate) fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.env.db()).unwrap()
     }
 }
 
 /// Wait until the file holds `needle`; its text.
-pub fn wait_log(log: &Path, needle: &str, deadline: u64) -> String {
+pub(crate) fn wait_log(log: &Path, needle: &str, deadline: u64) -> String {
     wait_until(
         &format!("the serve to print {needle}"),
         secs(deadline),
@@ -127,12 +132,12 @@ pub fn wait_log(log: &Path, needle: &str, deadline: u64) -> String {
     )
 }
 
-pub fn kill9(child: &mut Child) {
+pub(crate) fn kill9(child: &mut Child) {
     child.kill().unwrap();
     child.wait().unwrap();
 }
 
-pub fn term(child: Child) -> std::process::Output {
+pub(crate) fn term(child: Child) -> std::process::Output {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,

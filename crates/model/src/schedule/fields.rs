@@ -27,7 +27,7 @@ fn fields(expr: &str) -> Option<Vec<(&str, u32)>> {
 
 /// Whether a day must match both day fields: one of them starts with `*` (or `?`,
 /// robfig's and Quartz's "no value", which croner reads as `*`).
-pub fn days_and(expr: &str) -> bool {
+pub(super) fn days_and(expr: &str) -> bool {
     let unrestricted = |f: &str| f.starts_with('*') || f.starts_with('?');
     fields(expr).is_some_and(|f| {
         let n = f.len();
@@ -37,7 +37,7 @@ pub fn days_and(expr: &str) -> bool {
 
 /// `expr` with every `N/S` written `N-LAST/S` (`0/15 * * * *` → `0-59/15 * * * *`);
 /// anything else as it was.
-pub fn spell_steps(expr: &str) -> String {
+pub(super) fn spell_steps(expr: &str) -> String {
     let Some(fields) = fields(expr) else {
         return expr.to_string();
     };

@@ -14,7 +14,7 @@ use croner::Cron;
 const HORIZON_DAYS: u64 = 400;
 
 /// Whether the hour field names hours (not `*`): only then is a gap's slot moved.
-pub fn names_hours(expr: &str) -> bool {
+pub(super) fn names_hours(expr: &str) -> bool {
     let t = expr.trim();
     if let Some(macro_) = t.strip_prefix('@') {
         return !macro_.eq_ignore_ascii_case("hourly");
@@ -90,7 +90,7 @@ fn gap_slots(cron: &Cron, zone: chrono_tz::Tz, from: NaiveDate, to: NaiveDate) -
 
 /// The first gap slot strictly after `after` and before `limit` (croner's next slot,
 /// if any), unix seconds.
-pub fn next_gap_slot(
+pub(super) fn next_gap_slot(
     cron: &Cron,
     zone: chrono_tz::Tz,
     after: i64,
@@ -111,7 +111,7 @@ pub fn next_gap_slot(
 
 /// The last gap slot at or before `until` and after `floor` (croner's previous slot,
 /// if any), unix seconds.
-pub fn last_gap_slot(
+pub(super) fn last_gap_slot(
     cron: &Cron,
     zone: chrono_tz::Tz,
     until: i64,

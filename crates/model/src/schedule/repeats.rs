@@ -11,7 +11,7 @@ use chrono::{Offset, TimeZone};
 /// The second pass of a repeated range of local times: from `starts` (the instant the
 /// clocks went back) to `ends` (the first instant after it), unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecondPass {
+pub(super) struct SecondPass {
     pub starts: i64,
     pub ends: i64,
 }
@@ -23,7 +23,7 @@ fn offset(zone: chrono_tz::Tz, at: i64) -> Option<i32> {
 
 /// The second pass `at` (unix seconds) falls in, if its local time in `zone` is one
 /// the clocks repeat and `at` is its later occurrence.
-pub fn second_pass_of(zone: chrono_tz::Tz, at: i64) -> Option<SecondPass> {
+pub(super) fn second_pass_of(zone: chrono_tz::Tz, at: i64) -> Option<SecondPass> {
     let local = zone.timestamp_opt(at, 0).single()?.naive_local();
     let LocalResult::Ambiguous(first, second) = zone.from_local_datetime(&local) else {
         return None;
