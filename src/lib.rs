@@ -18,9 +18,11 @@ pub mod files;
 pub mod metrics;
 
 pub use baton_console as console;
+pub use baton_core as core;
 pub use baton_engine as engine;
 pub use baton_exec as exec;
 pub use baton_exec::own_files;
+pub use baton_import as import;
 pub use baton_link as link;
 pub use baton_model as model;
 pub use baton_model::sanitize;
