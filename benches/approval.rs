@@ -58,6 +58,16 @@ async fn once() -> Duration {
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());
+    // An engine drives a run it holds the lease of (its writes are fenced).
+    let mut store = store;
+    store
+        .acquire_lease(
+            &run_id,
+            &lease_holder(),
+            Timestamp::now(),
+            baton::model::LEASE_STALE,
+        )
+        .expect("lease");
     let mut driver = Driver::new(core, store, run_id, lease_holder(), Sinks::default());
     let (view_tx, mut view_rx) = watch::channel(Arc::new(driver.view()));
     let (req_tx, req_rx) = mpsc::channel(8);

@@ -60,6 +60,16 @@ fn bench(c: &mut Criterion) {
                 };
                 let mut core = Core::new(plan.clone(), cfg);
                 let initial = core.start(Timestamp::now());
+                // An engine drives a run it holds the lease of (its writes are fenced).
+                let mut store = store;
+                store
+                    .acquire_lease(
+                        &run_id,
+                        "bench",
+                        Timestamp::now(),
+                        baton::model::LEASE_STALE,
+                    )
+                    .expect("lease");
                 let driver = Driver::new(core, store, run_id, "bench".into(), Sinks::default());
                 let out = rt
                     .block_on(driver.run(initial, std::future::pending()))

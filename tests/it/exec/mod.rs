@@ -13,5 +13,6 @@ pub(crate) mod slurm;
 pub(crate) mod ssh;
 mod ssh_cut;
 mod ssh_freeze;
+mod ssh_hup;
 mod ssh_leftovers;
 mod ssh_stall;

@@ -166,6 +166,11 @@ env = {{ GOT = "${{{{ steps.brew.outputs.ran }}}}", OUT = "{out}" }}
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());
     let db = store.path().to_path_buf();
+    // An engine drives a run it holds the lease of (its writes are fenced by it).
+    let mut store = store;
+    store
+        .acquire_lease(&run_id, "test", Timestamp::now(), baton::model::LEASE_STALE)
+        .unwrap();
     let mut driver = Driver::new(core, store, run_id.clone(), "test".into(), Sinks::default());
     driver.use_backends(&backends);
     let rt = tokio::runtime::Builder::new_current_thread()

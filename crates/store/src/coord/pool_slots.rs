@@ -47,9 +47,13 @@ fn holds(
     attempt: u32,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    if live_state(tx, run_id, now)?.is_none() {
+    let live = live_state(tx, run_id, now)?;
+    if live.is_none() {
         return Ok(left_running(tx, run_id)?.iter().any(|l| l.step() == step));
     }
+    // A run its engine still stops: its steps' attempts were recorded interrupted as
+    // the stop began, and hold their slots until the engine lets the run go.
+    let stopping = live == Some(baton_model::RunState::Interrupted);
     let projected: Option<(String, u32)> = tx
         .prepare_cached("SELECT state, attempts FROM steps WHERE run_id = ?1 AND step_id = ?2")?
         .query_row(params![run_id, step], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -57,7 +61,10 @@ fn holds(
     Ok(match projected {
         None => true,
         Some((_, attempts)) if attempts < attempt => true,
-        Some((state, attempts)) => attempts == attempt && (state == "running" || state == "ready"),
+        Some((state, attempts)) => {
+            attempts == attempt
+                && (state == "running" || state == "ready" || (stopping && state == "interrupted"))
+        }
     })
 }
 

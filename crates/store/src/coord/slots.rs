@@ -58,7 +58,12 @@ pub enum Verdict {
 }
 
 /// The one reading of whether a group member's run is live now: recorded unfinished
-/// and driven by a live engine.
+/// and driven by a live engine, or recorded `interrupted` while its engine, alive,
+/// still stops it (`Some(Interrupted)`): a stopped engine records its steps and run
+/// interrupted as the stop begins (the write-ahead rule) and lets its lease go only
+/// once the stops it sent have landed (its attempts ended, or the kill grace passed),
+/// so its work holds what it held until then (an SSH step's stop takes a round trip:
+/// found by the chaos campaign, seed 103).
 pub(crate) fn live_state(
     tx: &Connection,
     run_id: &str,
@@ -80,6 +85,9 @@ pub(crate) fn live_state(
         heartbeat_at: Timestamp(b),
     });
     let l = liveness::liveness(recorded, lease.as_ref(), now, crate::holder::holder_alive);
+    if recorded == RunState::Interrupted {
+        return Ok(l.driven_by.map(|_| RunState::Interrupted));
+    }
     Ok((!l.state.is_final() && l.state != RunState::Interrupted).then_some(l.state))
 }
 
