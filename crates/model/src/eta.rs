@@ -10,7 +10,11 @@ use super::view::{Eta, RunView};
 use std::time::Duration;
 
 /// The time `view` has left at `now`, each step's duration as `expected` says.
-pub fn eta(view: &RunView, now: Timestamp, expected: &dyn Fn(&str) -> Option<Duration>) -> Eta {
+pub(crate) fn eta(
+    view: &RunView,
+    now: Timestamp,
+    expected: &dyn Fn(&str) -> Option<Duration>,
+) -> Eta {
     let steps = &view.steps;
     if view.state.is_final() || steps.iter().all(|s| s.state.is_final()) {
         return Eta::None;

@@ -1,12 +1,19 @@
 //! Shared vocabulary: ids, states, error records, health, events and the `RunView`
 //! snapshot that the console and the headless printer both read.
+//!
+//! What every crate names (the states, events, error records, the view, the time) is
+//! re-exported here. The public modules are namespaces whose items read well only
+//! behind their name (`sanitize::for_terminal`, `liveness::liveness`,
+//! `history::decision`, `inbox::waiting`, `schedule::parse_cron`) and are used so
+//! across the workspace; a module only this crate uses is private (`cache_entry`,
+//! `eta`, `ranked`).
 pub mod actor;
 pub mod ask;
 pub mod bounds;
 pub mod burn;
-pub mod cache_entry;
+mod cache_entry;
 pub mod error;
-pub mod eta;
+mod eta;
 pub mod event;
 pub mod fan;
 pub mod health;
@@ -20,7 +27,7 @@ pub mod metrics;
 pub mod output_name;
 pub mod procs;
 pub mod raise;
-pub mod ranked;
+mod ranked;
 pub mod refusal;
 pub mod retention;
 pub mod run_prefix;

@@ -13,7 +13,7 @@ struct Mark {
 
 /// A multiset of durations and its p50 and p95.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Ranked {
+pub(crate) struct Ranked {
     counts: BTreeMap<u64, u64>,
     n: u64,
     marks: [Mark; 2],
@@ -22,7 +22,7 @@ pub struct Ranked {
 const PS: [f64; 2] = [0.5, 0.95];
 
 impl Ranked {
-    pub fn insert(&mut self, ms: u64) {
+    pub(crate) fn insert(&mut self, ms: u64) {
         *self.counts.entry(ms).or_default() += 1;
         self.n += 1;
         for i in 0..PS.len() {
@@ -42,7 +42,7 @@ impl Ranked {
     }
 
     /// Take one `ms` away (nothing if there is none).
-    pub fn remove(&mut self, ms: u64) {
+    pub(crate) fn remove(&mut self, ms: u64) {
         let Some(c) = self.counts.get_mut(&ms) else {
             return;
         };
@@ -112,7 +112,7 @@ impl Ranked {
     }
 
     /// (p50, p95), as `signals::latency` gives them of the values sorted.
-    pub fn latency(&self) -> (Option<u64>, Option<u64>) {
+    pub(crate) fn latency(&self) -> (Option<u64>, Option<u64>) {
         (self.marks[0].at, self.marks[1].at)
     }
 }
