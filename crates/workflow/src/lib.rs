@@ -1,4 +1,9 @@
 //! The workflow format: TOML with source spans → typed spec → validated, immutable `Plan`.
+//!
+//! What other crates name is re-exported here. The public modules are namespaces whose
+//! items read well only behind their name (`condition::Expr`, `fanout::instance_id`,
+//! `batch`, `units`, `diag`, `input_choices`, `shape`, `tree`, `plan`), used
+//! so across the workspace; the rest are private.
 pub mod batch;
 mod builtins;
 mod caching;
@@ -11,16 +16,16 @@ mod graph;
 pub mod input_choices;
 mod load;
 mod notify;
-pub mod params;
+mod params;
 pub mod plan;
-pub mod repeat;
-pub mod secrets;
+mod repeat;
+mod secrets;
 mod services;
 pub mod shape;
-pub mod source;
-pub mod template;
+mod source;
+mod template;
 pub mod tree;
-pub mod trigger;
+mod trigger;
 pub mod units;
 
 pub use batch::{BatchArg, BatchOptions};

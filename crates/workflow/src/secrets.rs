@@ -96,11 +96,11 @@ impl super::plan::Plan {
 
 /// A systemd credential's name: a file name (`credential_name_valid`): not empty, no
 /// `/`, not `.` or `..`, at most 255 bytes.
-pub fn is_credential_name(id: &str) -> bool {
+pub(crate) fn is_credential_name(id: &str) -> bool {
     !id.is_empty() && id.len() <= 255 && !id.contains(['/', '\0']) && id != "." && id != ".."
 }
 
-pub struct SecretReader<'r, 's> {
+pub(crate) struct SecretReader<'r, 's> {
     pub r: &'r mut Reporter<'s>,
 }
 
@@ -110,7 +110,7 @@ fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
 
 impl SecretReader<'_, '_> {
     /// `[secrets]` written as a table: one [`Secret`] per entry.
-    pub fn table(&mut self, entries: &[Entry], base_dir: &Path) -> Vec<Secret> {
+    pub(crate) fn table(&mut self, entries: &[Entry], base_dir: &Path) -> Vec<Secret> {
         let mut out = Vec::new();
         for e in entries {
             if !is_name(&e.key, false) {
@@ -346,7 +346,7 @@ impl SecretReader<'_, '_> {
 
     /// Each `[[step]]` table's `secrets = ["NAME"]` into `steps[i].secrets`: names
     /// declared, as the older list's names or `[secrets]` entries.
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         top: &[Entry],
         steps: &mut [Step],

@@ -12,7 +12,7 @@ pub const MAX_WORKFLOW_BYTES_ENV: &str = "BATON_MAX_WORKFLOW_BYTES";
 
 /// `$BATON_MAX_WORKFLOW_BYTES` set to what is not a size (the reader says what to set).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LimitError {
+pub(crate) enum LimitError {
     #[error("{env}=\"{0}\" is not a positive whole number of bytes", env = MAX_WORKFLOW_BYTES_ENV)]
     NotACount(String),
     #[error("{env} is not a positive whole number of bytes", env = MAX_WORKFLOW_BYTES_ENV)]
@@ -20,7 +20,7 @@ pub enum LimitError {
 }
 
 /// The size limit in force: `$BATON_MAX_WORKFLOW_BYTES` when set, else the default.
-pub fn max_workflow_bytes() -> Result<u64, LimitError> {
+pub(crate) fn max_workflow_bytes() -> Result<u64, LimitError> {
     match std::env::var(MAX_WORKFLOW_BYTES_ENV) {
         Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MAX_WORKFLOW_BYTES),
         Ok(v) => v

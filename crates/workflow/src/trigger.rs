@@ -162,7 +162,7 @@ pub enum Verdict {
 /// A misspelt rule's suggestion, only among rules of the same meaning: a word that
 /// says "none" never gets one that says "one"/"any", nor "fail" one that says
 /// "success" (`none_failed` is not `any_failed`).
-pub fn suggest_rule(word: &str) -> Option<&'static str> {
+pub(crate) fn suggest_rule(word: &str) -> Option<&'static str> {
     let quantifier = |w: &str| {
         ["none", "non", "all", "one", "any"]
             .into_iter()
