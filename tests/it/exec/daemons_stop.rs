@@ -158,9 +158,17 @@ fn ssh_hosts_started_for_a_process_stop_once_it_is_killed() {
         &[dir.join("h2/sshd.pid"), dir.join("h3/sshd.pid")],
         |_| {},
     );
-    // Its full disk (a tmpfs) is unmounted with them.
-    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
-    assert!(!mounts.contains(dir.to_str().unwrap()), "{mounts}");
+    // Its full disk (a tmpfs) is unmounted with them: by the script that stops them,
+    // which may still be at it when their pids are gone.
+    let dir = dir.to_str().unwrap().to_string();
+    wait_until("the hosts' full disk to be unmounted", secs(30), || {
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        if mounts.contains(&dir) {
+            Err(mounts)
+        } else {
+            Ok(())
+        }
+    });
 }
 
 #[test]
