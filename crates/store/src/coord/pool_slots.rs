@@ -111,6 +111,25 @@ pub(super) fn take_back(
     if !holds(tx, &ask.run_id, &ask.step, ask.attempt, now)? {
         return Ok(None);
     }
+    let (holders, own) = others_holding(tx, ask, now)?;
+    // Its own row too may be one too many: another took a slot back first.
+    if holders.len() >= ask.capacity.max(1) {
+        return Ok(Some(holders));
+    }
+    if !own {
+        insert_slot(tx, ask)?;
+    }
+    Ok(None)
+}
+
+/// The runs whose steps hold a slot of `ask`'s pool now, oldest slot first, but for
+/// `ask`'s own step; a row that no longer holds is let go on the way. And whether
+/// `ask`'s attempt has its row already.
+fn others_holding(
+    tx: &Connection,
+    ask: &SlotAsk,
+    now: Timestamp,
+) -> Result<(Vec<String>, bool), StoreError> {
     let rows: Vec<(String, String, u32)> = tx
         .prepare_cached(
             "SELECT run_id, step_id, attempt FROM pool_slots WHERE pool = ?1 ORDER BY rowid",
@@ -121,32 +140,28 @@ pub(super) fn take_back(
     let mut own = false;
     for (run, step, attempt) in rows {
         if run == ask.run_id && step == ask.step {
+            // An earlier attempt's row is taken over by this one's (`insert_slot`).
             own = attempt == ask.attempt;
-            continue;
-        }
-        if holds(tx, &run, &step, attempt, now)? {
+        } else if holds(tx, &run, &step, attempt, now)? {
             holders.push(run);
         } else {
-            // As `take_pool_slot` lets go of a row that no longer holds.
             tx.prepare_cached(
                 "DELETE FROM pool_slots WHERE pool = ?1 AND run_id = ?2 AND step_id = ?3",
             )?
             .execute(params![ask.pool, run, step])?;
         }
     }
-    // Its own row too may be one too many: another took a slot back first.
-    if holders.len() >= ask.capacity.max(1) {
-        return Ok(Some(holders));
-    }
-    if own {
-        return Ok(None);
-    }
+    Ok((holders, own))
+}
+
+/// `ask`'s attempt holds a slot of its pool.
+fn insert_slot(tx: &Connection, ask: &SlotAsk) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO pool_slots (pool, run_id, step_id, attempt) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (pool, run_id, step_id) DO UPDATE SET attempt = excluded.attempt",
     )?
     .execute(params![ask.pool, ask.run_id, ask.step, ask.attempt])?;
-    Ok(None)
+    Ok(())
 }
 
 impl Store {
@@ -176,23 +191,9 @@ impl Store {
     pub fn take_pool_slot(&mut self, ask: &SlotAsk) -> Result<SlotVerdict, StoreError> {
         let now = Timestamp::now();
         let r = in_transaction(&self.conn, |tx| {
-            let rows: Vec<(String, String, u32)> = tx
-                .prepare_cached("SELECT run_id, step_id, attempt FROM pool_slots WHERE pool = ?1 ORDER BY rowid")?
-                .query_map([&ask.pool], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
-            let mut holders = Vec::new();
-            for (run, step, attempt) in rows {
-                if run == ask.run_id && step == ask.step && attempt == ask.attempt {
-                    return Ok(SlotVerdict::Granted);
-                }
-                if holds(tx, &run, &step, attempt, now)? {
-                    holders.push(run);
-                } else {
-                    tx.prepare_cached(
-                        "DELETE FROM pool_slots WHERE pool = ?1 AND run_id = ?2 AND step_id = ?3",
-                    )?
-                    .execute(params![ask.pool, run, step])?;
-                }
+            let (mut holders, own) = others_holding(tx, ask, now)?;
+            if own {
+                return Ok(SlotVerdict::Granted);
             }
             if holders.len() >= ask.capacity.max(1) {
                 holders.dedup();
@@ -203,11 +204,7 @@ impl Store {
             {
                 return Ok(SlotVerdict::RateLimited);
             }
-            tx.prepare_cached(
-                "INSERT INTO pool_slots (pool, run_id, step_id, attempt) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (pool, run_id, step_id) DO UPDATE SET attempt = excluded.attempt",
-            )?
-            .execute(params![ask.pool, ask.run_id, ask.step, ask.attempt])?;
+            insert_slot(tx, ask)?;
             Ok(SlotVerdict::Granted)
         });
         if let (Ok(SlotVerdict::Granted), Some(f)) = (&r, self.fences.get_mut(&ask.run_id)) {
