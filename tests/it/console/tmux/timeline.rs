@@ -47,7 +47,13 @@ fn the_timeline_shows_a_retry_a_gate_and_a_growing_run_at_80x24() {
     tmux.keys(&[":"]);
     tmux.literal("timeline");
     tmux.keys(&["Enter"]);
-    let s = tmux.wait_for("the timeline", |s| s.contains("Timeline · 2 steps"), 10);
+    // The whole tab, legend and footer: a capture may fall between the title's line
+    // and the rest of one frame being drawn.
+    let s = tmux.wait_for(
+        "the timeline",
+        |s| s.contains("Timeline · 2 steps") && s.contains("▒ gate") && s.contains("l/Enter"),
+        10,
+    );
     assert!(
         s.contains("░ queued") && s.contains("▒ gate"),
         "the legend:\n{s}"
