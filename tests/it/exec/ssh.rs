@@ -27,6 +27,33 @@ pub(crate) fn executor(name: &str, host: &str, config: &Path, env: &Env, labels:
     )
 }
 
+/// A `TMPDIR` of the test's own: its shared SSH connections (`ControlMaster`) are the
+/// test's alone, so cutting one cuts no other test's steps. Swept with
+/// `chaos::procs::kill_mentioning` at the test's end.
+pub(crate) fn own_tmp(env: &Env) -> PathBuf {
+    let tmp = env.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("the test's TMPDIR");
+    tmp
+}
+
+/// `baton run WF --headless` under `tmp` (and `vars`), its output piped.
+pub(crate) fn headless_under(
+    env: &Env,
+    wf: &Path,
+    tmp: &Path,
+    vars: &[(&str, &str)],
+) -> std::process::Child {
+    env.cmd()
+        .env("TMPDIR", tmp)
+        .envs(vars.iter().copied())
+        .args(["run", wf.to_str().expect("a UTF-8 path"), "--headless"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn baton")
+}
+
 /// Every process's command line on the machine (the hosts are this machine).
 fn command_lines() -> String {
     text(

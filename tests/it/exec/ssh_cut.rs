@@ -3,7 +3,7 @@
 //! not the host's answer. The engine follows the step again over a new connection
 //! and records the step's own exit: not lost (failed) while it ran on to its end,
 //! which handed its run's concurrency group to the next run while it ran.
-use super::ssh::{executor, hosts};
+use super::ssh::{executor, headless_under, hosts, own_tmp};
 use crate::chaos::procs;
 use crate::helpers::*;
 
@@ -21,19 +21,9 @@ fn a_killed_sshd_session_under_a_step_is_followed_again_to_the_steps_own_exit() 
             env.path().display()
         ),
     );
-    // A `TMPDIR` of its own: the shared connection (`ControlMaster`) is this test's
-    // alone, so killing its session cuts no other test's steps.
-    let tmp = env.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let engine = env
-        .cmd()
-        .env("TMPDIR", &tmp)
-        .args(["run", wf.to_str().unwrap(), "--headless"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn baton");
+    // A `TMPDIR` of its own: killing its session cuts no other test's steps.
+    let tmp = own_tmp(&env);
+    let engine = headless_under(&env, &wf, &tmp, &[]);
     let id = env.wait_run_id();
     wait_until("the step to start on the host", secs(30), || {
         env.path().join("far.started").exists()
@@ -97,23 +87,13 @@ fn a_launch_cut_after_the_job_reached_the_host_is_followed_not_failed() {
             env.path().display()
         ),
     );
-    let tmp = env.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = own_tmp(&env);
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let engine = env
-        .cmd()
-        .env("TMPDIR", &tmp)
-        .env("PATH", path)
-        .args(["run", wf.to_str().unwrap(), "--headless"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn baton");
+    let engine = headless_under(&env, &wf, &tmp, &[("PATH", &path)]);
     let id = env.wait_run_id();
     let out = wait_child(engine, 120);
     assert_eq!(

@@ -4,7 +4,7 @@
 //! from that commit on; the next run started while the step, its stop still on the
 //! way, lived on. A run whose engine still stops it now holds its group until the
 //! engine lets the run go, once the stops it sent have landed (`store::slots`).
-use super::ssh::{executor, hosts};
+use super::ssh::{executor, headless_under, hosts, own_tmp};
 use crate::helpers::*;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -53,18 +53,8 @@ fn a_run_whose_engine_stops_it_holds_its_group_until_its_ssh_step_ended() {
         ),
     );
     // A `TMPDIR` of its own: its shared SSH connections are this test's alone.
-    let tmp = env.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let spawn = || {
-        env.cmd()
-            .env("TMPDIR", &tmp)
-            .args(["run", wf.to_str().unwrap(), "--headless"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn baton")
-    };
+    let tmp = own_tmp(&env);
+    let spawn = || headless_under(&env, &wf, &tmp, &[]);
     let first = spawn();
     let a = env.wait_run_id();
     wait_until("the first step to start on the host", secs(30), || {
@@ -100,4 +90,6 @@ fn a_run_whose_engine_stops_it_holds_its_group_until_its_ssh_step_ended() {
         "the second run's step started {:.3} s before the stopped one ended: {seen:?}",
         first_end - second_start
     );
+    // Its shared SSH connections go with it.
+    crate::chaos::procs::kill_mentioning(&tmp.to_string_lossy());
 }
