@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod admission;
 mod asks;
 mod cached;
 mod commands;
@@ -485,20 +486,6 @@ impl Driver {
             state: self.core.run_state(),
             signal_exit,
         })
-    }
-
-    /// A queued run asks the store for its concurrency group (`store::slots`); once it
-    /// holds it, the core starts the run.
-    fn admit_if_free(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
-        if !self.core.waits_for_group() {
-            return Ok(());
-        }
-        if let Some(group) = self.store.admit_queued(&self.run_id)? {
-            inputs.push(Input::Admitted {
-                reason: format!("concurrency group `{group}` is free: this run holds it"),
-            });
-        }
-        Ok(())
     }
 
     /// Commit the events, then run the effects they decided. Built-in no-ops have no

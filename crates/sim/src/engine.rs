@@ -9,7 +9,7 @@ use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, Opening, SlotRequest};
 use baton_engine::{hold_group_to_reopen, slot_answer, slot_ask};
 use baton_model::{Event, LEASE_STALE, Timestamp};
-use baton_store::slots::{Joining, Verdict, WhenBusy};
+use baton_store::slots::{Joining, Turn, Verdict, WhenBusy};
 use baton_store::{LeaseOutcome, NewRun, Store};
 use baton_workflow::PoolScope;
 use rand::Rng;
@@ -164,12 +164,14 @@ impl World {
             return Ok(Vec::new());
         };
         let mut inputs = Vec::new();
-        if driven.core.waits_for_group()
-            && let Some(group) = engine.store.admit_queued(run)?
-        {
-            inputs.push(Input::Admitted {
-                reason: format!("concurrency group `{group}` is free"),
-            });
+        if driven.core.waits_for_group() {
+            match engine.store.admit_queued(run)? {
+                Turn::Waits => {}
+                Turn::Holds(group) => inputs.push(Input::Admitted {
+                    reason: format!("concurrency group `{group}` is free"),
+                }),
+                Turn::Replaced(group) => inputs.push(Input::Replaced { group }),
+            }
         }
         for c in engine.store.claim_commands(run)? {
             inputs.push(match c.unproven {

@@ -13,6 +13,7 @@ mod hold_untraced;
 mod lease;
 mod live_usage;
 mod mark_outputs;
+mod replaced_while_stopped;
 mod retry_failed;
 mod signals;
 mod stopped_past_lease;

@@ -176,6 +176,7 @@ impl Core {
             Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
             Input::Detach { reason } => self.detach(&reason, now, &mut fx),
             Input::Admitted { reason } => self.admitted(reason, now, &mut fx),
+            Input::Replaced { group } => self.replaced(&group, now, &mut fx),
             Input::SlotGranted { step, attempt } => self.slot_granted(step, attempt),
             Input::SlotBusy {
                 step,
