@@ -122,6 +122,17 @@ impl World {
             return Ok(());
         }
         let run = runs[self.rng.random_range(0..runs.len())].clone();
+        self.wake_run(e, &run, crash)
+    }
+
+    /// One wake-up of engine `e` for `run`.
+    pub(crate) fn wake_run(
+        &mut self,
+        e: usize,
+        run: &str,
+        crash: Option<Crash>,
+    ) -> Result<(), SimError> {
+        let run = run.to_string();
         let now = Timestamp(self.now);
         let inputs = self.gather(e, &run)?;
         if inputs.is_empty() {
@@ -170,6 +181,8 @@ impl World {
                 Turn::Holds(group) => inputs.push(Input::Admitted {
                     reason: format!("concurrency group `{group}` is free"),
                 }),
+                // The bug put back: the replaced run waits on, as before seed 105.
+                Turn::Replaced(_) if self.config.bug == Some(Bug::IgnoreReplaced) => {}
                 Turn::Replaced(group) => inputs.push(Input::Replaced { group }),
             }
         }
