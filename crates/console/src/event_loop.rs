@@ -379,6 +379,7 @@ fn needs_tick(ui: &UiState, view: &RunView) -> bool {
         || ui.toast.is_some()
         || !ui.waiting.is_empty()
         || ui.tab == Tab::Schedules
+        || crate::app::running(ui)
 }
 
 /// An action taken at the clock of the moment it arrived: a flash it raises lasts its
@@ -473,6 +474,7 @@ fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
     ui.on_quit = config.on_quit;
     // The help lists the keys in force and runs them (`app::help`).
     ui.keys = Arc::new(config.keys.clone());
+    ui.actions = config.actions.clone();
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
     ui.driven = link.driven.borrow_and_update().clone();

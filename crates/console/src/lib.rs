@@ -4,6 +4,7 @@
 //! the DAG layout, bells, notifications and the clipboard (`signal`), what the terminal
 //! can show (`term`: colours, ASCII, whether a console fits it at all), and the tokio
 //! event loop that ties them to a terminal (`event_loop`).
+mod action_run;
 mod app;
 mod console_config;
 mod editor;

@@ -14,6 +14,8 @@ pub(super) fn send(
 ) -> Option<BoxFuture<'static, Action>> {
     match req {
         Request::Exit(_) | Request::Edit(_) | Request::Copy(_) => None,
+        // A child of this console, not a request to its service: nothing goes to the store.
+        Request::RunAction(p) => Some(crate::action_run::run(*p)),
         Request::DeleteRun(run_id) => {
             let asked = ask(requests, "delete", |reply| ConsoleRequest::DeleteRun {
                 run_id: run_id.clone(),

@@ -504,6 +504,26 @@ fn confirm_text(
                 ),
             )
         }
+        ConfirmWhat::UserAction(p) => {
+            let (title, warn) = if p.dangerous {
+                (
+                    " Run a dangerous action? ",
+                    " config.toml marks it dangerous.",
+                )
+            } else {
+                (" Run your action? ", "")
+            };
+            (
+                title,
+                format!(
+                    "“{}” on {} runs `{}` as a child of this console, under your account; it is stopped after {}.{warn}",
+                    p.title,
+                    p.on,
+                    p.shown(),
+                    baton_workflow::units::format_duration(p.timeout),
+                ),
+            )
+        }
         ConfirmWhat::CancelRun => {
             let which = d
                 .runs

@@ -490,10 +490,16 @@ pub(crate) fn footer(
     // step, `y interrupt` in the quit dialog).
     let ctx = ui.context();
     let word = |label: &str| {
-        [Action::Hold, Action::Yes, Action::No, Action::Detach]
-            .iter()
-            .filter(|a| keys.label_of(ctx, a) == Some(label))
-            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
+        [
+            Action::Hold,
+            Action::Yes,
+            Action::No,
+            Action::Detach,
+            Action::Log,
+        ]
+        .iter()
+        .filter(|a| keys.label_of(ctx, a) == Some(label))
+        .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
     };
     let entries = keys
         .hints(ctx, offered)
