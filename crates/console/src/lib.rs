@@ -23,7 +23,7 @@ mod timeline;
 mod views;
 
 pub use app::{
-    Action, ConsoleExit, Dialog, ForkPreview, Hit, Request, Tab, UiState, offered, shown_steps,
+    Action, ActionEnded, ActionFinished, ActionPrepared, ConsoleExit, Dialog, ForkPreview, Hit, Request, Tab, UiState, offered, shown_steps,
     update,
 };
 pub use console_config::ConsoleConfig;

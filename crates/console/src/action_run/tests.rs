@@ -31,8 +31,8 @@ async fn a_hostile_value_reaches_the_program_as_one_argument_and_never_runs() {
 async fn a_shell_action_gets_its_values_as_positional_parameters() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let marker = dir.path().join("ran");
-    let config = format!(
-        "[[action]]\nkey = \"D\"\nscope = \"run\"\ndescription = \"d\"\nshell = true\ncommand = [\"printf '%s|%s\\\\n' \\\"$1\\\" \\\"$2\\\"; echo \\\"$0\\\" >&2\", \"{{run}}\", \"{{workflow}}\"]\n"
+    let config = String::from(
+        "[[action]]\nkey = \"D\"\nscope = \"run\"\ndescription = \"d\"\nshell = true\ncommand = [\"printf '%s|%s\\\\n' \\\"$1\\\" \\\"$2\\\"; echo \\\"$0\\\" >&2\", \"{run}\", \"{workflow}\"]\n",
     );
     let c = baton_link::config::parse(std::path::Path::new("config.toml"), &config)
         .unwrap_or_else(|d| panic!("{d}"));

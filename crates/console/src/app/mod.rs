@@ -69,6 +69,10 @@ pub(crate) use targets::hint_word;
 pub use targets::offered;
 pub use update::update;
 pub(crate) use user_actions::{Ended, Finished, Prepared, running, shown_run};
+// What `Action::UserDone` and `Request::RunAction` carry, under the crate's names.
+pub use user_actions::{
+    Ended as ActionEnded, Finished as ActionFinished, Prepared as ActionPrepared,
+};
 #[cfg(test)]
 use {
     dag::visible_steps,

@@ -9,7 +9,7 @@ use super::runs::short_id;
 use super::state::{Overlay, UiState};
 use super::update::toast;
 use crate::keymap::Context;
-use baton_link::config::{ActionOutput, Scope, UserAction, Values};
+use baton_link::config::{ActionOutput, Placeholder, Scope, UserAction, Values};
 use baton_model::inbox::WaitKind;
 use baton_model::{RunView, Timestamp};
 use std::time::Duration;
@@ -69,7 +69,7 @@ impl Ended {
             Ended::Signal(s) => format!("killed by signal {s}"),
             Ended::TimedOut(t) => format!(
                 "stopped at its timeout of {}",
-                baton_workflow::units::format_duration(*t)
+                baton_model::time::human_duration(*t)
             ),
             Ended::NotStarted(why) => format!("did not start: {why}"),
         }
@@ -196,7 +196,8 @@ pub(super) fn pressed(ui: &mut UiState, view: &RunView, i: usize) -> Vec<Request
             values.workflow.as_deref().unwrap_or("?")
         ),
     };
-    if let Some(s) = &values.step {
+    // The step only when the command is about it (a run's action on the DAG is not).
+    if let Some(s) = values.step.as_ref().filter(|_| a.uses(Placeholder::Step)) {
         on.push_str(&format!(", step {s}"));
     }
     let p = Prepared {
@@ -249,7 +250,7 @@ pub(super) fn finished(ui: &mut UiState, f: Finished) -> Vec<Request> {
     let Some(run) = ui.user_runs.iter_mut().find(|r| r.prepared.id == f.id) else {
         return Vec::new();
     };
-    let took = baton_workflow::units::format_duration(f.took);
+    let took = baton_model::time::human_duration(f.took);
     let said = format!("{} after {took}", f.ended.words());
     let title = run.prepared.title.clone();
     let ok = f.ended.ok();

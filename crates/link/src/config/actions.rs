@@ -205,6 +205,11 @@ impl UserAction {
         Some(argv)
     }
 
+    /// Whether its command uses `p`.
+    pub fn uses(&self, p: Placeholder) -> bool {
+        self.command.iter().flat_map(Arg::placeholders).any(|q| q == p)
+    }
+
     /// Whether every placeholder it uses has a value in `values`.
     pub fn fits(&self, values: &Values) -> bool {
         self.command
