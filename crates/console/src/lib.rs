@@ -23,8 +23,8 @@ mod timeline;
 mod views;
 
 pub use app::{
-    Action, ActionEnded, ActionFinished, ActionPrepared, ConsoleExit, Dialog, ForkPreview, Hit, Request, Tab, UiState, offered, shown_steps,
-    update,
+    Action, ActionEnded, ActionFinished, ActionPrepared, ConsoleExit, Dialog, ForkPreview, Hit,
+    Request, Tab, UiState, offered, shown_steps, update,
 };
 pub use console_config::ConsoleConfig;
 pub use editor::read_back;

@@ -39,8 +39,8 @@ output = "log"
 fn with_actions() -> (ConsoleConfig, UiState) {
     let c = baton::link::config::parse(std::path::Path::new("config.toml"), CONFIG)
         .unwrap_or_else(|d| panic!("{d}"));
-    let config = ConsoleConfig::from_config(&c, Theme::monochrome())
-        .unwrap_or_else(|d| panic!("{d}"));
+    let config =
+        ConsoleConfig::from_config(&c, Theme::monochrome()).unwrap_or_else(|d| panic!("{d}"));
     let mut u = ui();
     u.actions = config.actions.clone();
     u.keys = Arc::new(config.keys.clone());

@@ -207,7 +207,10 @@ impl UserAction {
 
     /// Whether its command uses `p`.
     pub fn uses(&self, p: Placeholder) -> bool {
-        self.command.iter().flat_map(Arg::placeholders).any(|q| q == p)
+        self.command
+            .iter()
+            .flat_map(Arg::placeholders)
+            .any(|q| q == p)
     }
 
     /// Whether every placeholder it uses has a value in `values`.

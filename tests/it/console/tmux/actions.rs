@@ -70,7 +70,11 @@ fn a_step_action_asks_then_runs_with_the_run_and_step_ids_and_shows_its_output()
     ));
     let run = finished_run(&env);
     let t = Tmux::new(&env, 110, 30, &tui(&env, ""));
-    t.wait_for("the runs", |s| s.contains("Runs ·") && s.contains("ship"), 20);
+    t.wait_for(
+        "the runs",
+        |s| s.contains("Runs ·") && s.contains("ship"),
+        20,
+    );
     // Not on the Runs tab: no step is selected there.
     assert!(!footer(&t.screen()).contains("D record"), "{}", t.screen());
     t.keys(&["Enter"]);
@@ -79,7 +83,10 @@ fn a_step_action_asks_then_runs_with_the_run_and_step_ids_and_shows_its_output()
     t.literal("beta");
     t.keys(&["Enter"]);
     let s = t.wait_for("beta selected", |s| s.contains("╭ ✔ beta"), 10);
-    assert!(footer(&s).contains("D record"), "the footer offers it:\n{s}");
+    assert!(
+        footer(&s).contains("D record"),
+        "the footer offers it:\n{s}"
+    );
     // `?` lists it with its description, in the DAG's keys.
     t.keys(&["?"]);
     t.literal("/record");
@@ -121,7 +128,9 @@ fn a_step_action_asks_then_runs_with_the_run_and_step_ids_and_shows_its_output()
     let s = t.wait_for(
         "the action log",
         |s| {
-            s.contains("Action log") && s.contains("exited 0 after") && footer(s).contains("l output")
+            s.contains("Action log")
+                && s.contains("exited 0 after")
+                && footer(s).contains("l output")
         },
         10,
     );
@@ -154,7 +163,10 @@ fn a_read_only_console_refuses_a_dangerous_action_and_runs_one_that_is_not() {
     );
     let f = footer(&s);
     assert!(f.contains("O open"), "{s}");
-    assert!(!f.contains("K kill"), "a dangerous action is not offered:\n{s}");
+    assert!(
+        !f.contains("K kill"),
+        "a dangerous action is not offered:\n{s}"
+    );
     t.keys(&["K"]);
     t.wait_for(
         "the refusal",

@@ -115,3 +115,24 @@ fn two_actions_on_one_key_in_one_view_and_a_bad_key_are_errors() {
         "{e}"
     );
 }
+
+/// docs/configuration.md's examples of `[[action]]` load as they are written.
+#[test]
+fn the_documented_actions_load() {
+    let doc = include_str!("../../../../../docs/configuration.md");
+    let section = doc
+        .split("## Actions of your own")
+        .nth(1)
+        .unwrap_or_default();
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap_or_default();
+    assert!(example.contains("[[action]]"), "{section}");
+    let k = read(example).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(
+        k.action_for(Context::Tab(Tab::Dag), &shift('D')),
+        Some(Action::User(0))
+    );
+}
