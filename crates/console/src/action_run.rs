@@ -3,8 +3,9 @@
 //! action asked for one (then the script is `sh -c`'s and the values its positional
 //! parameters). It runs in a task of its own, so the console never waits on it: stdin
 //! is /dev/null (the terminal's keys stay the console's), stdout and stderr are read as
-//! they come into a bounded tail, and at its timeout its whole process group is stopped
-//! (SIGTERM, then SIGKILL). Leaving the console stops what is still running.
+//! they come into a bounded tail (passed on to the console every quarter second while
+//! it runs), and at its timeout its whole process group is stopped (SIGTERM, then
+//! SIGKILL). Leaving the console stops what is still running.
 use crate::app::{Action, Ended, Finished, Prepared};
 use futures::future::BoxFuture;
 use nix::sys::signal::{Signal, killpg};
@@ -24,10 +25,45 @@ const DRAIN: Duration = Duration::from_millis(500);
 /// Between SIGTERM and SIGKILL at the timeout.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// Run `p` in a task of its own; the future is its end, as an action for `update`.
-pub(crate) fn run(p: Prepared) -> BoxFuture<'static, Action> {
+/// How often output read so far is passed on while the command runs.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// Where output read so far goes while the command runs: the console's loop, as
+/// `Action::UserOutput` (at most every [`PROGRESS_EVERY`], only when there is more).
+pub(crate) struct Progress {
+    id: u64,
+    tx: tokio::sync::mpsc::UnboundedSender<Action>,
+    /// Output read since it was last passed on.
+    pending: bool,
+}
+
+impl Progress {
+    fn send(&mut self, tail: &Tail) {
+        if std::mem::take(&mut self.pending) {
+            let (lines, cut) = tail.lines();
+            // The console gone: its end drops this task too.
+            let _ = self.tx.send(Action::UserOutput {
+                id: self.id,
+                lines,
+                cut,
+            });
+        }
+    }
+}
+
+/// Run `p` in a task of its own, its output so far sent on `progress`; the future is
+/// its end, as an action for `update`.
+pub(crate) fn run(
+    p: Prepared,
+    progress: tokio::sync::mpsc::UnboundedSender<Action>,
+) -> BoxFuture<'static, Action> {
     let id = p.id;
-    let task = tokio::spawn(async move { execute(&p.argv, p.timeout).await });
+    let mut progress = Progress {
+        id,
+        tx: progress,
+        pending: false,
+    };
+    let task = tokio::spawn(async move { execute(&p.argv, p.timeout, Some(&mut progress)).await });
     Box::pin(async move {
         let (ended, took, tail) = task.await.unwrap_or_else(|e| {
             (
@@ -70,7 +106,11 @@ impl Drop for Group {
 }
 
 /// Run `argv` to its end or its timeout: how it ended, how long it took, its output.
-pub(crate) async fn execute(argv: &[String], timeout: Duration) -> (Ended, Duration, Tail) {
+pub(crate) async fn execute(
+    argv: &[String],
+    timeout: Duration,
+    mut progress: Option<&mut Progress>,
+) -> (Ended, Duration, Tail) {
     let started = Instant::now();
     let mut tail = Tail::default();
     let Some((program, args)) = argv.split_first() else {
@@ -93,7 +133,8 @@ pub(crate) async fn execute(argv: &[String], timeout: Duration) -> (Ended, Durat
     let mut group = Group(child.id().map(|p| Pid::from_raw(p as i32)));
     let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
     let waited = tokio::time::timeout(timeout, async {
-        let status = read_until_exit(&mut child, &mut out, &mut err, &mut tail).await;
+        let pipes = (&mut out, &mut err);
+        let status = read_until_exit(&mut child, pipes, &mut tail, progress.as_deref_mut()).await;
         // What it left behind may still write; read that a little, not for ever.
         let _ = tokio::time::timeout(DRAIN, drain(&mut out, &mut err, &mut tail)).await;
         status
@@ -120,19 +161,36 @@ pub(crate) async fn execute(argv: &[String], timeout: Duration) -> (Ended, Durat
 
 type Pipe<T> = Option<T>;
 
-/// Read stdout and stderr as they come until the child exits.
+type Pipes<'a> = (
+    &'a mut Pipe<tokio::process::ChildStdout>,
+    &'a mut Pipe<tokio::process::ChildStderr>,
+);
+
+/// Read stdout and stderr as they come until the child exits, passing what was read
+/// on to `progress` every so often.
 async fn read_until_exit(
     child: &mut tokio::process::Child,
-    out: &mut Pipe<tokio::process::ChildStdout>,
-    err: &mut Pipe<tokio::process::ChildStderr>,
+    (out, err): Pipes<'_>,
     tail: &mut Tail,
+    mut progress: Option<&mut Progress>,
 ) -> std::io::Result<std::process::ExitStatus> {
     let (mut ob, mut eb) = (vec![0u8; 8192], vec![0u8; 8192]);
+    let mut every = tokio::time::interval(PROGRESS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        tokio::select! {
+        let read = tokio::select! {
             status = child.wait() => return status,
             r = read_some(out, &mut ob), if out.is_some() => take(r, out, &ob, tail),
             r = read_some(err, &mut eb), if err.is_some() => take(r, err, &eb, tail),
+            _ = every.tick() => {
+                if let Some(p) = progress.as_deref_mut() {
+                    p.send(tail);
+                }
+                false
+            }
+        };
+        if let Some(p) = progress.as_deref_mut() {
+            p.pending |= read;
         }
     }
 }
@@ -146,8 +204,8 @@ async fn drain(
     let (mut ob, mut eb) = (vec![0u8; 8192], vec![0u8; 8192]);
     while out.is_some() || err.is_some() {
         tokio::select! {
-            r = read_some(out, &mut ob), if out.is_some() => take(r, out, &ob, tail),
-            r = read_some(err, &mut eb), if err.is_some() => take(r, err, &eb, tail),
+            r = read_some(out, &mut ob), if out.is_some() => { take(r, out, &ob, tail); }
+            r = read_some(err, &mut eb), if err.is_some() => { take(r, err, &eb, tail); }
         }
     }
 }
@@ -162,11 +220,18 @@ async fn read_some<R: tokio::io::AsyncRead + Unpin>(
     }
 }
 
-/// A read's bytes into the tail; at its end (or an error) the pipe is closed.
-fn take<R>(r: std::io::Result<usize>, pipe: &mut Pipe<R>, buf: &[u8], tail: &mut Tail) {
+/// A read's bytes into the tail; at its end (or an error) the pipe is closed. Whether
+/// anything was read.
+fn take<R>(r: std::io::Result<usize>, pipe: &mut Pipe<R>, buf: &[u8], tail: &mut Tail) -> bool {
     match r {
-        Ok(n) if n > 0 => tail.push(&buf[..n]),
-        _ => *pipe = None,
+        Ok(n) if n > 0 => {
+            tail.push(&buf[..n]);
+            true
+        }
+        _ => {
+            *pipe = None;
+            false
+        }
     }
 }
 

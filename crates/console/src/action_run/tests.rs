@@ -17,6 +17,7 @@ async fn a_hostile_value_reaches_the_program_as_one_argument_and_never_runs() {
     let (ended, _, tail) = execute(
         &argv(&["printf", "[%s]\\n", &hostile]),
         Duration::from_secs(10),
+        None,
     )
     .await;
     assert_eq!(ended, Ended::Exited(0));
@@ -43,7 +44,7 @@ async fn a_shell_action_gets_its_values_as_positional_parameters() {
         ..Default::default()
     };
     let argv = c.actions[0].argv(&values).expect("every value given");
-    let (ended, _, tail) = execute(&argv, Duration::from_secs(10)).await;
+    let (ended, _, tail) = execute(&argv, Duration::from_secs(10), None).await;
     assert_eq!(ended, Ended::Exited(0));
     let (lines, _) = tail.lines();
     assert!(lines.contains(&format!("{run}|wf; touch x")), "{lines:?}");
@@ -56,6 +57,7 @@ async fn its_exit_status_and_both_streams_are_kept() {
     let (ended, _, tail) = execute(
         &argv(&["sh", "-c", "echo out; echo err >&2; exit 3"]),
         Duration::from_secs(10),
+        None,
     )
     .await;
     assert_eq!(ended, Ended::Exited(3));
@@ -70,6 +72,7 @@ async fn a_program_that_is_not_there_did_not_start_and_says_which() {
     let (ended, _, _) = execute(
         &argv(&["/nonexistent/baton-action-test"]),
         Duration::from_secs(10),
+        None,
     )
     .await;
     match ended {
@@ -87,8 +90,12 @@ async fn at_its_timeout_its_process_group_is_stopped() {
         "sleep 60 & echo $! > {}; echo started; wait",
         pidfile.display()
     );
-    let (ended, took, tail) =
-        execute(&argv(&["sh", "-c", &script]), Duration::from_millis(500)).await;
+    let (ended, took, tail) = execute(
+        &argv(&["sh", "-c", &script]),
+        Duration::from_millis(500),
+        None,
+    )
+    .await;
     assert_eq!(ended, Ended::TimedOut(Duration::from_millis(500)));
     assert!(took < Duration::from_secs(10), "{took:?}");
     assert_eq!(tail.lines().0, vec!["started".to_string()]);
@@ -137,4 +144,34 @@ fn the_tail_keeps_the_last_lines_sanitised_and_says_what_it_dropped() {
     let (lines, _) = t.lines();
     assert_eq!(lines[0].chars().count(), LINE_CAP + 1);
     assert!(lines[0].ends_with('…'));
+}
+
+/// While it runs, what it printed so far reaches the console, before its end.
+#[tokio::test]
+async fn its_output_so_far_is_passed_on_while_it_runs() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let p = Prepared {
+        id: 7,
+        action: 0,
+        title: "slow".into(),
+        argv: argv(&["sh", "-c", "echo first; sleep 30"]),
+        run_id: String::new(),
+        on: String::new(),
+        timeout: Duration::from_secs(20),
+        dangerous: false,
+    };
+    let end = run(p, tx);
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("output before the end");
+    assert_eq!(
+        first,
+        Some(Action::UserOutput {
+            id: 7,
+            lines: vec!["first".into()],
+            cut: 0
+        })
+    );
+    // Dropping its future does not stop it; the console's end does (its runtime).
+    drop(end);
 }

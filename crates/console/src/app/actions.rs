@@ -75,6 +75,13 @@ pub enum Action {
     /// selection (`app::user_actions`).
     #[strum(serialize = "user_action")]
     User(usize),
+    /// The shell's word on an `[[action]]` still running: its output so far (sanitised,
+    /// its last lines) and the bytes before them not kept.
+    UserOutput {
+        id: u64,
+        lines: Vec<String>,
+        cut: u64,
+    },
     /// The shell's answer: an `[[action]]`'s command ended, or could not start.
     UserDone(Box<super::user_actions::Finished>),
     /// Schedules tab: pause the selected schedule (a reason, a confirm).

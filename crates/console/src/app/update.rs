@@ -155,6 +155,10 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         } => return forked(ui, &run_id, &step, result),
         Action::Resumed { run_id, result } => return resumed(ui, &run_id, result),
         Action::UserDone(f) => return super::user_actions::finished(ui, *f),
+        Action::UserOutput { id, lines, cut } => {
+            super::user_actions::output(ui, id, lines, cut);
+            return Vec::new();
+        }
         _ => {}
     }
     if ui.readonly && acts(&action) {

@@ -93,6 +93,8 @@ pub struct Finished {
 pub struct UserRun {
     pub prepared: Prepared,
     pub started: Option<Timestamp>,
+    /// Its output so far while it runs (its last lines, the bytes before not kept).
+    pub so_far: (Vec<String>, u64),
     /// `None` while it runs.
     pub finished: Option<Finished>,
 }
@@ -238,6 +240,7 @@ pub(super) fn start(ui: &mut UiState, mut p: Prepared) -> Vec<Request> {
     ui.user_runs.push(UserRun {
         prepared: p.clone(),
         started: ui.now,
+        so_far: (Vec::new(), 0),
         finished: None,
     });
     let over = ui.user_runs.len().saturating_sub(KEEP);
@@ -266,6 +269,17 @@ pub(super) fn finished(ui: &mut UiState, f: Finished) -> Vec<Request> {
     };
     toast(ui, format!("{mark} {title}: {said}{more}"), ok);
     Vec::new()
+}
+
+/// The shell's word on a command still running: its output so far.
+pub(super) fn output(ui: &mut UiState, id: u64, lines: Vec<String>, cut: u64) {
+    if let Some(r) = ui
+        .user_runs
+        .iter_mut()
+        .find(|r| r.prepared.id == id && r.finished.is_none())
+    {
+        r.so_far = (lines, cut);
+    }
 }
 
 /// The run an output pane shows: `id`'s, else the newest.

@@ -53,20 +53,31 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ui: &UiState, id: u64, theme
         };
         lines.push(Line::from(styled(status, st)));
         lines.push(Line::from(""));
-        if let Some(f) = &r.finished {
-            if f.cut > 0 {
-                lines.push(Line::from(styled(
-                    format!("… its first {} bytes are not kept", f.cut),
-                    theme.dim,
-                )));
-            }
-            if f.lines.is_empty() && !matches!(f.ended, Ended::NotStarted(_)) {
-                lines.push(Line::from(styled("(no output)", theme.dim)));
-            }
-            for out in &f.lines {
-                for l in hard_wrap(out, w) {
-                    lines.push(Line::from(styled(l.to_string(), theme.base)));
-                }
+        let (output, cut) = match &r.finished {
+            Some(f) => (&f.lines, f.cut),
+            None => (&r.so_far.0, r.so_far.1),
+        };
+        if cut > 0 {
+            lines.push(Line::from(styled(
+                format!("… its first {cut} bytes are not kept"),
+                theme.dim,
+            )));
+        }
+        let started = !matches!(
+            r.finished.as_ref().map(|f| &f.ended),
+            Some(Ended::NotStarted(_))
+        );
+        if output.is_empty() && started {
+            let none = if r.finished.is_some() {
+                "(no output)"
+            } else {
+                "(no output yet)"
+            };
+            lines.push(Line::from(styled(none, theme.dim)));
+        }
+        for out in output {
+            for l in hard_wrap(out, w) {
+                lines.push(Line::from(styled(l.to_string(), theme.base)));
             }
         }
         lines

@@ -191,3 +191,52 @@ fn a_read_only_console_refuses_a_dangerous_action_and_runs_one_that_is_not() {
 fn toml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
+
+/// What a long action prints shows in its pane while it runs; leaving the console
+/// stops it (its whole process group), so nothing it started outlives the console.
+#[test]
+fn a_long_action_shows_its_output_as_it_comes_and_leaving_the_console_stops_it() {
+    let env = Env::new();
+    let pid_file = env.path().join("pid.txt");
+    env.config(&format!(
+        "[[action]]\nkey = \"W\"\nscope = \"step\"\ndescription = \"watch\"\nshell = true\ncommand = [\"echo halfway; sleep 120 & echo $! > \\\"$1\\\"; wait\", {}]\n",
+        toml_string(&pid_file.to_string_lossy()),
+    ));
+    finished_run(&env);
+    let t = Tmux::new(&env, 110, 30, &tui(&env, ""));
+    t.wait_for(
+        "the runs",
+        |s| s.contains("Runs ·") && s.contains("ship"),
+        20,
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("a step selected", |s| footer(s).contains("W watch"), 10);
+    t.keys(&["W"]);
+    t.wait_for(
+        "its output while it runs",
+        |s| s.contains("halfway") && s.contains("… running for"),
+        20,
+    );
+    let pid = wait_until("the pid it wrote", Duration::from_secs(10), || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+            .ok_or_else(|| "no pid yet".to_string())
+    });
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    t.wait_for(
+        "the console gone",
+        |s| !s.contains("Runs ·") && !s.contains("halfway"),
+        20,
+    );
+    wait_until("its sleep stopped", Duration::from_secs(20), || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for init to reap it.
+        if stat.is_empty() || stat.contains(") Z") {
+            Ok(())
+        } else {
+            Err(format!("still running: {stat}"))
+        }
+    });
+}

@@ -205,3 +205,37 @@ fn a_dangerous_action_asks_on_no_and_is_refused_in_a_read_only_console() {
     assert!(offered(&ui, &v, Context::Tab(Tab::Dag), &Action::User(0)));
     assert_eq!(update(&mut ui, &v, Action::User(0)).len(), 1);
 }
+
+/// What a command printed so far is kept while it runs, then its end replaces it; a
+/// late word after the end changes nothing.
+#[test]
+fn output_so_far_shows_until_the_end_replaces_it() {
+    let v = fixtures::release();
+    let mut ui = console(STEP);
+    ui.tab = Tab::Dag;
+    update(&mut ui, &v, Action::User(0));
+    let so_far = |lines: &[&str]| Action::UserOutput {
+        id: 1,
+        lines: lines.iter().map(|l| l.to_string()).collect(),
+        cut: 0,
+    };
+    update(&mut ui, &v, so_far(&["halfway"]));
+    assert_eq!(ui.user_runs[0].so_far.0, vec!["halfway".to_string()]);
+    let f = Finished {
+        id: 1,
+        ended: Ended::TimedOut(Duration::from_secs(60)),
+        took: Duration::from_secs(60),
+        lines: vec!["halfway".into(), "still".into()],
+        cut: 0,
+    };
+    update(&mut ui, &v, Action::UserDone(Box::new(f)));
+    update(&mut ui, &v, so_far(&["late"]));
+    assert_eq!(ui.user_runs[0].so_far.0, vec!["halfway".to_string()]);
+    assert!(
+        ui.toast
+            .as_ref()
+            .is_some_and(|t| !t.ok && t.text.contains("stopped at its timeout of 1m")),
+        "{:?}",
+        ui.toast
+    );
+}
