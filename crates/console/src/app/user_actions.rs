@@ -112,11 +112,16 @@ fn selection(ui: &UiState, view: &RunView, scope: Scope) -> Option<Values> {
         })
     };
     let focused = || ui.focus(view).map(|i| view.steps[i].id.clone());
-    let waiting = |w: &baton_model::inbox::Waiting| Values {
-        run: Some(w.run_id.clone()),
-        step: Some(w.step.clone()),
-        workflow: Some(w.workflow.clone()),
-        db: db.clone(),
+    // A Waiting item of a run (an ask of no run is none); its step, unless it is a
+    // budget's that stopped no step in particular.
+    let waiting = |w: &baton_model::inbox::Waiting| {
+        let no_step = w.step.is_empty() || (w.kind == WaitKind::Budget && w.step == "budget");
+        (!w.run_id.is_empty()).then(|| Values {
+            run: Some(w.run_id.clone()),
+            step: (!no_step).then(|| w.step.clone()),
+            workflow: Some(w.workflow.clone()),
+            db: db.clone(),
+        })
     };
     match (scope, ui.tab) {
         (Scope::Step, Tab::Dag | Tab::Timeline) => shown(Some(focused()?)),
@@ -127,14 +132,14 @@ fn selection(ui: &UiState, view: &RunView, scope: Scope) -> Option<Values> {
         (Scope::Gate, Tab::Waiting) => ui
             .selected_waiting()
             .filter(|w| w.kind == WaitKind::Gate)
-            .map(waiting),
+            .and_then(waiting),
         (Scope::Run, Tab::Runs) => ui.selected_run(ui.store_clock(view)).map(|r| Values {
             run: Some(r.id.clone()),
             step: None,
             workflow: Some(r.workflow.clone()),
             db: db.clone(),
         }),
-        (Scope::Run, Tab::Waiting) => ui.selected_waiting().map(waiting),
+        (Scope::Run, Tab::Waiting) => ui.selected_waiting().and_then(waiting),
         (Scope::Run, Tab::Dag | Tab::Timeline) => shown(focused()),
         (Scope::Run, Tab::Approvals | Tab::Errors | Tab::Audit) => shown(None),
         _ => None,
@@ -262,11 +267,7 @@ pub(super) fn finished(ui: &mut UiState, f: Finished) -> Vec<Request> {
     ui.log_action_answer(id, ok, said.clone());
     let mark = if ok { "✔" } else { "✘" };
     let pane = ui.overlay == Some(Overlay::ActionOutput(id));
-    let more = if pane {
-        ""
-    } else {
-        " (@ action log, l there its output)"
-    };
+    let more = if pane { "" } else { " (its output: @, then l)" };
     toast(ui, format!("{mark} {title}: {said}{more}"), ok);
     Vec::new()
 }

@@ -239,3 +239,38 @@ fn output_so_far_shows_until_the_end_replaces_it() {
         ui.toast
     );
 }
+
+/// On the Waiting tab: a gate item's run and step, any run's; an item of no run (an
+/// ask) offers no run's action; a budget that stopped no step gives no `{step}`.
+#[test]
+fn the_waiting_tab_gives_the_selected_items_run_and_step() {
+    let v = fixtures::release();
+    let mut ui = console(&format!("{GATE}{RUN_STEP}"));
+    ui.tab = Tab::Waiting;
+    let mut items = fixtures::waiting();
+    items.retain(|w| w.kind == WaitKind::Gate);
+    let gate = items[0].clone();
+    ui.waiting = Arc::new(vec![gate.clone()]);
+    let r = update(&mut ui, &v, Action::User(0));
+    assert_eq!(
+        started(&r).argv,
+        vec!["notes".to_string(), gate.step.clone()]
+    );
+    assert_eq!(started(&r).run_id, gate.run_id);
+    let mut budget = gate.clone();
+    budget.kind = WaitKind::Budget;
+    budget.step = "budget".into();
+    ui.waiting = Arc::new(vec![budget]);
+    assert!(!offered(
+        &ui,
+        &v,
+        Context::Tab(Tab::Waiting),
+        &Action::User(0)
+    ));
+    assert!(!offered(&ui, &v, Context::Global, &Action::User(1)));
+    let mut ask = gate;
+    ask.kind = WaitKind::Ask;
+    ask.run_id = String::new();
+    ui.waiting = Arc::new(vec![ask]);
+    assert!(!offered(&ui, &v, Context::Global, &Action::User(1)));
+}
