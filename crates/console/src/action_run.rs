@@ -156,6 +156,11 @@ pub(crate) async fn execute(
             Ended::TimedOut(timeout)
         }
     };
+    if out.is_some() || err.is_some() {
+        // What it left behind (a browser it opened) still holds its output: read on,
+        // unseen, so that it never writes into a closed pipe.
+        tokio::spawn(async move { drain(&mut out, &mut err, &mut Tail::default()).await });
+    }
     (ended, started.elapsed(), tail)
 }
 

@@ -175,3 +175,31 @@ async fn its_output_so_far_is_passed_on_while_it_runs() {
     // Dropping its future does not stop it; the console's end does (its runtime).
     drop(end);
 }
+
+/// What the command leaves behind when it ends (a browser it opened) goes on, and can
+/// still write to the output it holds: nothing closes that pipe under it.
+#[tokio::test]
+async fn what_it_leaves_behind_goes_on_and_may_still_write() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let marker = dir.path().join("wrote");
+    let script = format!(
+        "(sleep 3; echo late; echo later >&2; touch {}) & echo now",
+        marker.display()
+    );
+    let (ended, took, tail) =
+        execute(&argv(&["sh", "-c", &script]), Duration::from_secs(20), None).await;
+    assert_eq!(ended, Ended::Exited(0));
+    assert!(
+        took < Duration::from_secs(1),
+        "it ended with its shell: {took:?}"
+    );
+    assert_eq!(tail.lines().0, vec!["now".to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the background process died writing its output"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
