@@ -190,7 +190,7 @@ async fn what_it_leaves_behind_goes_on_and_may_still_write() {
         execute(&argv(&["sh", "-c", &script]), Duration::from_secs(20), None).await;
     assert_eq!(ended, Ended::Exited(0));
     assert!(
-        took < Duration::from_secs(1),
+        took < Duration::from_secs(3),
         "it ended with its shell: {took:?}"
     );
     assert_eq!(tail.lines().0, vec!["now".to_string()]);
