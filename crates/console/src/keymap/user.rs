@@ -43,6 +43,18 @@ fn meet(a: Context, b: Context) -> bool {
     a == b || (a == Context::Global && !b.is_modal()) || (b == Context::Global && !a.is_modal())
 }
 
+/// What a key the console keeps for itself does: Ctrl-L redraws (before any binding),
+/// Ctrl-C quits or closes what is open where nothing binds it.
+fn reserved(key: super::Key) -> Option<&'static str> {
+    [
+        ("ctrl-l", "redraws the screen"),
+        ("ctrl-c", "quits or closes a dialog"),
+    ]
+    .into_iter()
+    .find(|(spec, _)| parse_key(spec).is_ok_and(|k| k == key))
+    .map(|(_, what)| what)
+}
+
 /// What the help says of an action, after its own description.
 fn described(a: &UserAction) -> String {
     let how = if a.dangerous {
@@ -76,6 +88,15 @@ impl Keymap {
                     continue;
                 }
             };
+            // Keys the loop takes before any binding: never an action's.
+            if let Some(what) = reserved(key) {
+                problems.push(KeyProblem {
+                    at,
+                    message: format!("`{spec}` {what} in every view"),
+                    hint: Some("give the [[action]] another `key`".into()),
+                });
+                continue;
+            }
             let name = |b: &Bound| match &b.action {
                 Action::User(j) => format!(
                     "the [[action]] “{}”",

@@ -109,6 +109,16 @@ fn two_actions_on_one_key_in_one_view_and_a_bad_key_are_errors() {
         "{e}"
     );
     assert!(e.contains("give one of them another `key`"), "{e}");
+    let e = errors(&action("ctrl-l", "\"run\"", "x"));
+    assert!(
+        e.contains("config.toml:2:7: error: `ctrl-l` redraws the screen in every view"),
+        "{e}"
+    );
+    let e = errors(&action("ctrl-c", "\"step\"", "x"));
+    assert!(
+        e.contains("`ctrl-c` quits or closes a dialog in every view"),
+        "{e}"
+    );
     let e = errors(&action("hyper-z", "\"run\"", "x"));
     assert!(
         e.contains("config.toml:2:7: error: `hyper-z` is not a key"),
