@@ -141,7 +141,17 @@ fn selection(ui: &UiState, view: &RunView, scope: Scope) -> Option<Values> {
         }),
         (Scope::Run, Tab::Waiting) => ui.selected_waiting().and_then(waiting),
         (Scope::Run, Tab::Dag | Tab::Timeline) => shown(focused()),
-        (Scope::Run, Tab::Approvals | Tab::Errors | Tab::Audit) => shown(None),
+        // The run on screen, with the step its selected gate or error is about.
+        (Scope::Run, Tab::Approvals) => shown(
+            super::targets::target_gate(ui, view, Context::Tab(ui.tab))
+                .filter(|g| g.step.is_some())
+                .map(|g| g.step_id.clone()),
+        ),
+        (Scope::Run, Tab::Errors) => shown(
+            super::targets::target_step(ui, view, Context::Tab(ui.tab))
+                .map(|i| view.steps[i].id.clone()),
+        ),
+        (Scope::Run, Tab::Audit) => shown(None),
         _ => None,
     }
 }

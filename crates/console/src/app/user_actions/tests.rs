@@ -274,3 +274,28 @@ fn the_waiting_tab_gives_the_selected_items_run_and_step() {
     ui.waiting = Arc::new(vec![ask]);
     assert!(!offered(&ui, &v, Context::Global, &Action::User(1)));
 }
+
+/// A run's action on the Approvals and Errors tabs: the run on screen, and the step
+/// its selected gate or error is about for `{step}`.
+#[test]
+fn a_run_action_takes_the_step_of_the_selected_gate_or_error() {
+    let v = fixtures::release();
+    let mut ui = console(RUN_STEP);
+    ui.tab = Tab::Approvals;
+    let r = update(&mut ui, &v, Action::User(0));
+    assert_eq!(
+        started(&r).argv,
+        vec!["notes".to_string(), v.gates[0].step_id.clone()]
+    );
+    ui.overlay = None;
+    ui.tab = Tab::Errors;
+    let step = ui
+        .error_at(&v)
+        .and_then(|e| v.errors[e].step.clone())
+        .expect("the first error is a step's");
+    let r = update(&mut ui, &v, Action::User(0));
+    assert_eq!(started(&r).argv, vec!["notes".to_string(), step]);
+    ui.overlay = None;
+    ui.tab = Tab::Audit;
+    assert!(!offered(&ui, &v, Context::Global, &Action::User(0)));
+}
