@@ -146,11 +146,22 @@ fn svg(b: &Buffer, p: &Palette) -> String {
 /// Render one screen the way the console does (the log's lines are read first) and
 /// write it as `screenshots/NAME.svg`.
 fn shot(name: &str, view: &RunView, ui: &mut UiState, theme: &str) -> std::io::Result<()> {
-    let palette = if theme == "light" { &LIGHT } else { &DARK };
     let config = ConsoleConfig::with_theme(Theme::load(theme).map_err(std::io::Error::other)?);
+    shot_with(name, view, ui, &config, theme)
+}
+
+/// [`shot`] with the console's settings `config` (its keys, its `[[action]]`s).
+fn shot_with(
+    name: &str,
+    view: &RunView,
+    ui: &mut UiState,
+    config: &ConsoleConfig,
+    theme: &str,
+) -> std::io::Result<()> {
+    let palette = if theme == "light" { &LIGHT } else { &DARK };
     LogReaders::default().sync(ui, view, text_rows(H));
     let mut t = Terminal::new(TestBackend::new(W, H)).map_err(std::io::Error::other)?;
-    t.draw(|f| ui.hits = render(f, view, ui, &config))
+    t.draw(|f| ui.hits = render(f, view, ui, config))
         .map_err(std::io::Error::other)?;
     let path = format!("screenshots/{name}.svg");
     std::fs::write(&path, svg(t.backend().buffer(), palette))?;
@@ -206,6 +217,7 @@ fn main() -> std::io::Result<()> {
     let v = fixtures::release();
     tabs(&v)?;
     notices(&v)?;
+    action(&v)?;
     log()?;
     large()
 }
@@ -326,6 +338,40 @@ fn notices(v: &RunView) -> std::io::Result<()> {
     ]);
     update(&mut u, v, Action::Notices);
     shot("notices", v, &mut u, "default")
+}
+
+/// An `[[action]]` of config.toml run on the selected step: its output pane.
+fn action(v: &RunView) -> std::io::Result<()> {
+    let text = r#"[[action]]
+key = "D"
+scope = "step"
+description = "dashboard: open the step's Grafana board"
+command = ["open-dashboard", "--run", "{run}", "--step", "{step}"]
+"#;
+    let c = baton::link::config::parse(Path::new("config.toml"), text)
+        .map_err(|d| std::io::Error::other(d.to_string()))?;
+    let theme = Theme::load("default").map_err(std::io::Error::other)?;
+    let config =
+        ConsoleConfig::from_config(&c, theme).map_err(|d| std::io::Error::other(d.to_string()))?;
+    let mut u = ui();
+    u.actions = config.actions.clone();
+    u.keys = Arc::new(config.keys.clone());
+    u.follow = false;
+    u.selected = v.step_index("build").unwrap_or(0);
+    update(&mut u, v, Action::User(0));
+    let done = baton::console::ActionFinished {
+        id: 1,
+        ended: baton::console::ActionEnded::Exited(0),
+        took: std::time::Duration::from_millis(840),
+        lines: vec![
+            "board: https://grafana.example/d/release?var-run=01JXR3T5&var-step=build".into(),
+            "panels: cpu, memory, cache hits, artifact size".into(),
+            "opened in the browser".into(),
+        ],
+        cut: 0,
+    };
+    update(&mut u, v, Action::UserDone(Box::new(done)));
+    shot_with("action", v, &mut u, &config, "default")
 }
 
 /// The full-screen log: every match of a search marked, times on.

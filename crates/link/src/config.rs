@@ -25,6 +25,12 @@
 //! [keys]                      # rebind any action (`?` in the console lists them)
 //! approve = "A"
 //! quit = ["q", "ctrl-c"]
+//!
+//! [[action]]                  # a command of your own on a key (`actions`)
+//! key = "D"
+//! scope = "step"
+//! description = "dashboard: open the step's board"
+//! command = ["open-dashboard", "--run", "{run}", "--step", "{step}"]
 //! ```
 //!
 //! This module keeps the values as written; the console turns `[keys]` into its keymap
@@ -34,6 +40,11 @@ use baton_workflow::Diagnostics;
 use baton_workflow::diag::Reporter;
 use baton_workflow::tree::{self, Entry, Node, Val};
 use std::path::{Path, PathBuf};
+
+mod actions;
+pub use actions::{
+    Arg, DEFAULT_TIMEOUT, Output as ActionOutput, Piece, Placeholder, Scope, UserAction, Values,
+};
 
 /// How the console shows times until `t` toggles them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -108,6 +119,8 @@ pub struct Config {
     pub notifications: Notifications,
     /// `[keys]` as written, in file order; the console applies them to its defaults.
     pub keys: Vec<KeyEntry>,
+    /// `[[action]]`: the operators' own commands on a key, in file order.
+    pub actions: Vec<UserAction>,
 }
 
 /// Where something is in the file: 1-based line and column.
@@ -157,6 +170,7 @@ impl Default for Config {
             on_quit: OnQuit::default(),
             notifications: Notifications::default(),
             keys: Vec::new(),
+            actions: Vec::new(),
         }
     }
 }
@@ -176,7 +190,7 @@ pub fn default_path() -> PathBuf {
     dir().join("config.toml")
 }
 
-const TOP: [&str; 9] = [
+const TOP: [&str; 10] = [
     "theme",
     "db",
     "time",
@@ -186,6 +200,7 @@ const TOP: [&str; 9] = [
     "on_quit",
     "notifications",
     "keys",
+    "action",
 ];
 const NOTIFY: [&str; 6] = [
     "bell",
@@ -267,6 +282,7 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                     key_entries(&mut r, entries, &mut c.keys);
                 }
             }
+            "action" => actions::parse(&mut r, e, &mut c.actions),
             _ => unknown(&mut r, e, &TOP, "the configuration"),
         }
     }

@@ -7,6 +7,7 @@ mod log_times;
 mod looks;
 mod marked;
 mod render;
+mod render_actions;
 mod render_fork;
 mod render_terms;
 mod render_waiting;

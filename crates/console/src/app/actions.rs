@@ -71,6 +71,19 @@ pub enum Action {
     Sort,
     /// Runs tab: delete the selected run (asks first).
     Delete,
+    /// An `[[action]]` of the configuration (its index there): its command on the
+    /// selection (`app::user_actions`).
+    #[strum(serialize = "user_action")]
+    User(usize),
+    /// The shell's word on an `[[action]]` still running: its output so far (sanitised,
+    /// its last lines) and the bytes before them not kept.
+    UserOutput {
+        id: u64,
+        lines: Vec<String>,
+        cut: u64,
+    },
+    /// The shell's answer: an `[[action]]`'s command ended, or could not start.
+    UserDone(Box<super::user_actions::Finished>),
     /// Schedules tab: pause the selected schedule (a reason, a confirm).
     Pause,
     /// Schedules tab: start a run of the selected schedule's workflow now (a reason, a
@@ -197,6 +210,9 @@ pub enum Request {
         /// Another account's run: its starter, named in the confirmed dialog.
         from_run_of: Option<String>,
     },
+    /// Run an `[[action]]`'s command, a child of this console; the answer comes back as
+    /// `Action::UserDone`.
+    RunAction(Box<super::user_actions::Prepared>),
     Exit(ConsoleExit),
 }
 

@@ -229,6 +229,8 @@ pub enum ConfirmWhat {
     Fork(Box<super::fork::ForkPreview>),
     /// Run a run's failed steps again: what runs, as the core answered.
     RetryFailed(Box<super::retry_failed::RetryPreview>),
+    /// Run an `[[action]]`'s command (`confirm` or `dangerous`), named as it will run.
+    UserAction(Box<super::user_actions::Prepared>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -491,6 +493,7 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             }]
         }
         ConfirmWhat::RetryFailed(p) => super::retry_failed::confirmed(ui, *p),
+        ConfirmWhat::UserAction(p) => super::user_actions::start(ui, *p),
         ConfirmWhat::CancelRun => {
             let command = Command::Cancel {
                 operator: ui.operator.clone(),

@@ -16,6 +16,7 @@
 //!   selections; `help`: the help's search and Enter that runs a key.
 //! - `targets`: what an action is about (the gate, the step, what `y` copies) and
 //!   whether it is offered now.
+//! - `user_actions`: the configuration's `[[action]]`s: scope, confirmation, command.
 pub(crate) mod action_log;
 mod actions;
 mod dag;
@@ -40,6 +41,7 @@ mod tabs;
 mod targets;
 mod timeline;
 mod update;
+mod user_actions;
 mod waiting;
 
 pub(crate) use actions::Hits;
@@ -66,6 +68,11 @@ pub(crate) use state::{Overlay, run_is_live};
 pub(crate) use targets::hint_word;
 pub use targets::offered;
 pub use update::update;
+pub(crate) use user_actions::{Ended, Finished, Prepared, running, shown_run};
+// What `Action::UserDone` and `Request::RunAction` carry, under the crate's names.
+pub use user_actions::{
+    Ended as ActionEnded, Finished as ActionFinished, Prepared as ActionPrepared,
+};
 #[cfg(test)]
 use {
     dag::visible_steps,

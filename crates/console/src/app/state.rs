@@ -22,6 +22,8 @@ pub enum Overlay {
     ActionLog,
     /// Index into `RunView::errors`.
     ErrorDetail(usize),
+    /// An `[[action]]` run's output (its id, `app::user_actions`).
+    ActionOutput(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +111,12 @@ pub struct UiState {
     pub came_from: Option<Tab>,
     /// What this console did (`@`, `app::action_log`), oldest first.
     pub action_log: Vec<super::action_log::Logged>,
+    /// The configuration's `[[action]]`s (the shell sets them; `Action::User` indexes them).
+    pub actions: Arc<Vec<baton_link::config::UserAction>>,
+    /// The store's path, for `{db}` in an `[[action]]` (the shell sets it).
+    pub db: Option<String>,
+    /// The `[[action]]` runs started here, oldest first (`app::user_actions`).
+    pub user_runs: Vec<super::user_actions::UserRun>,
     pub overlay: Option<Overlay>,
     pub overlay_scroll: usize,
     pub log: Option<LogState>,

@@ -156,6 +156,9 @@ pub(crate) fn hint_word(
             _ => None,
         };
     }
+    if ctx == Context::Overlay && *action == Action::Log && ui.overlay == Some(Overlay::ActionLog) {
+        return Some("output");
+    }
     let releases = match (action, ctx) {
         (Action::Hold, Context::Tab(Tab::Dag)) => {
             target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.release)
@@ -179,6 +182,9 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     if ui.readonly && acts(action) {
         return false;
     }
+    if let Action::User(i) = action {
+        return super::user_actions::offered(ui, view, *i);
+    }
     // The Waiting tab's own keys and the global ones offered on it.
     if ctx == Context::Tab(Tab::Waiting)
         || (ctx == Context::Global && ui.context() == Context::Tab(Tab::Waiting))
@@ -200,9 +206,11 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
             let a = view.steps[i].actions;
             a.mark_succeeded || a.mark_failed
         }),
-        Action::Log if ctx == Context::Overlay => {
-            matches!(ui.overlay, Some(Overlay::ErrorDetail(_)))
-        }
+        Action::Log if ctx == Context::Overlay => match ui.overlay {
+            Some(Overlay::ErrorDetail(_)) => true,
+            Some(Overlay::ActionLog) => !ui.user_runs.is_empty(),
+            _ => false,
+        },
         Action::Approve => {
             target_gate(ui, view, ctx).is_some_and(|g| g.actions.approve || g.actions.raise_budget)
         }

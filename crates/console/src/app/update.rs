@@ -154,6 +154,11 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             result,
         } => return forked(ui, &run_id, &step, result),
         Action::Resumed { run_id, result } => return resumed(ui, &run_id, result),
+        Action::UserDone(f) => return super::user_actions::finished(ui, *f),
+        Action::UserOutput { id, lines, cut } => {
+            super::user_actions::output(ui, id, lines, cut);
+            return Vec::new();
+        }
         _ => {}
     }
     if ui.readonly && acts(&action) {
@@ -329,6 +334,13 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
         }
         Action::Top => ui.overlay_scroll = 0,
         Action::Bottom => ui.overlay_scroll = 500,
+        // In the action log: the newest `[[action]]`'s output.
+        Action::Log if ui.overlay == Some(Overlay::ActionLog) => {
+            if let Some(r) = ui.user_runs.last() {
+                ui.overlay = Some(Overlay::ActionOutput(r.prepared.id));
+                ui.overlay_scroll = 0;
+            }
+        }
         Action::Log => {
             if let Some(Overlay::ErrorDetail(i)) = ui.overlay {
                 ui.overlay = None;
@@ -490,6 +502,8 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             ui.overlay_scroll = 0;
         }
         Action::Copy => return copy(ui, view),
+        // The configuration's own actions, on whatever tab's selection fits them.
+        Action::User(i) => return super::user_actions::pressed(ui, view, i),
         Action::Click { col, row } => click(ui, col, row),
         Action::ToggleTime => toggle_time(ui),
         Action::Jump => ui.jump = Some(String::new()),

@@ -443,7 +443,7 @@ pub(super) static MODAL: &[Binding] = &[
         [k('l')],
         "l",
         Action::Log,
-        "log of the error's attempt (error detail)",
+        "log of the error's attempt (error detail); output of the newest [[action]] (action log)",
         true
     ),
     b!(

@@ -504,6 +504,7 @@ fn confirm_text(
                 ),
             )
         }
+        ConfirmWhat::UserAction(p) => user_action_text(p),
         ConfirmWhat::CancelRun => {
             let which = d
                 .runs
@@ -517,6 +518,28 @@ fn confirm_text(
             )
         }
     }
+}
+
+/// An `[[action]]`'s confirmation: the command as it will run, on what, as whom.
+fn user_action_text(p: &crate::app::Prepared) -> (&'static str, String) {
+    let (title, warn) = if p.dangerous {
+        (
+            " Run a dangerous action? ",
+            " config.toml marks it dangerous.",
+        )
+    } else {
+        (" Run your action? ", "")
+    };
+    (
+        title,
+        format!(
+            "“{}” runs `{}` on {}, as a child of this console under your account, stopped after {}.{warn}",
+            p.title,
+            p.shown(),
+            p.on,
+            baton_workflow::units::format_duration(p.timeout),
+        ),
+    )
 }
 
 /// The buttons, the focused one lit, and their keys.

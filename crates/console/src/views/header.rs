@@ -484,26 +484,7 @@ pub(crate) fn footer(
         };
         lines.push(status);
     }
-    let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
-    let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
-    // A key whose deed follows the selection says that deed (`P release` on a held
-    // step, `y interrupt` in the quit dialog).
-    let ctx = ui.context();
-    let word = |label: &str| {
-        [Action::Hold, Action::Yes, Action::No, Action::Detach]
-            .iter()
-            .filter(|a| keys.label_of(ctx, a) == Some(label))
-            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
-    };
-    let entries = keys
-        .hints(ctx, offered)
-        .into_iter()
-        .map(|(label, what)| Hint {
-            keep: essential.contains(&Some(label)),
-            keys: label.to_string(),
-            what: word(label).map_or(what, str::to_string),
-        })
-        .collect();
+    let entries = footer_entries(view, ui, keys);
     let mut hints = vec![Span::raw(" ")];
     for (i, h) in hints::layout(entries, area.width as usize)
         .into_iter()
@@ -566,6 +547,36 @@ fn short_label(l: baton_model::HealthLabel) -> &'static str {
         baton_model::HealthLabel::Degraded => "degr",
         baton_model::HealthLabel::Critical => "crit",
     }
+}
+
+/// The footer's entries for the context on screen: the keys `offered` now, each
+/// saying the deed the selection gives it.
+fn footer_entries(view: &RunView, ui: &UiState, keys: &Keymap) -> Vec<Hint> {
+    let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
+    let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
+    // A key whose deed follows the selection says that deed (`P release` on a held
+    // step, `y interrupt` in the quit dialog).
+    let ctx = ui.context();
+    let word = |label: &str| {
+        [
+            Action::Hold,
+            Action::Yes,
+            Action::No,
+            Action::Detach,
+            Action::Log,
+        ]
+        .iter()
+        .filter(|a| keys.label_of(ctx, a) == Some(label))
+        .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
+    };
+    keys.hints(ctx, offered)
+        .into_iter()
+        .map(|(label, what)| Hint {
+            keep: essential.contains(&Some(label)),
+            keys: label.to_string(),
+            what: word(label).map_or(what, str::to_string),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `RunView` snapshot, the UI state and the console's settings (theme, keys), and
 //! returns where it drew clickable things. No I/O, no clock (`view.now` / `ui.now`), no
 //! global.
+pub(crate) mod action_output;
 pub(crate) mod approvals;
 pub(crate) mod audit;
 pub(crate) mod common;
@@ -127,6 +128,7 @@ fn draw(
         Some(Overlay::Notices) => notices::render(frame, area, ui, theme),
         Some(Overlay::ActionLog) => notices::render_actions(frame, area, ui, theme),
         Some(Overlay::ErrorDetail(i)) => overlays::error_detail(frame, area, view, ui, i, theme),
+        Some(Overlay::ActionOutput(id)) => action_output::render(frame, area, ui, id, theme),
         None => {}
     }
     match &ui.dialog {

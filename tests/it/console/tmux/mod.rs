@@ -5,6 +5,7 @@ use crate::helpers::*;
 use std::process::Command;
 use std::time::Duration;
 
+mod actions;
 mod approve;
 mod ask;
 mod completion;
