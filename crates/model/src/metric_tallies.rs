@@ -85,6 +85,16 @@ pub struct Tallies {
     /// Gate waits by decision.
     #[serde(default, with = "pairs")]
     pub gate_waits: BTreeMap<String, Buckets>,
+    /// `deadline_missed` events: the run's and its steps' (issue 58 point 9).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deadlines_missed: u64,
+    /// Of those, the run's own deadline.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run_deadlines_missed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn apply(a: &mut u64, b: u64, add: bool) {
@@ -150,6 +160,8 @@ impl Tallies {
             self.gate_waits.entry(k.clone()).or_default().merge(b, add);
         }
         self.gate_waits.retain(|_, b| !b.is_empty());
+        apply(&mut self.deadlines_missed, o.deadlines_missed, add);
+        apply(&mut self.run_deadlines_missed, o.run_deadlines_missed, add);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -209,6 +221,12 @@ impl Tallies {
                     .entry((wf(), decision.clone()))
                     .or_insert_with(|| Histogram::new(GATE_WAIT_BOUNDS_MS)),
             );
+        }
+        if self.deadlines_missed > 0 {
+            let steps =
+                self.deadlines_missed - self.run_deadlines_missed.min(self.deadlines_missed);
+            *m.deadlines_missed.entry((wf(), "run")).or_default() += self.run_deadlines_missed;
+            *m.deadlines_missed.entry((wf(), "step")).or_default() += steps;
         }
     }
 }

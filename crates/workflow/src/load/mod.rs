@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod concurrency;
+mod deadline;
 mod defaults;
 mod fallback;
 mod fanout;
@@ -37,6 +38,7 @@ const TOP_FIELDS: &[&str] = &[
     "max_parallel",
     "timeout",
     "budget",
+    "deadline",
     "params",
     "env",
     "secrets",
@@ -285,7 +287,8 @@ impl<'r, 's> Loader<'r, 's> {
             super::secrets::SecretReader { r: self.r }.apply(top, &mut steps, &secrets);
             (steps, g)
         });
-        let (steps, g) = steps?;
+        let (mut steps, g) = steps?;
+        let deadline = self.deadlines(top, &mut steps, &notify);
         if !self.r.diags.is_empty() {
             return None;
         }
@@ -298,6 +301,7 @@ impl<'r, 's> Loader<'r, 's> {
             max_parallel,
             timeout,
             budget,
+            deadline,
             params,
             env: plan_env,
             secrets: secrets.0,
