@@ -130,6 +130,47 @@ pub struct DeadlineView {
     pub met: bool,
 }
 
+impl DeadlineView {
+    /// Its clauses as written: `at 06:00 (Europe/Paris) or within 2.0s of ready`.
+    pub fn rule(&self) -> String {
+        let at = self.at.as_ref().map(|t| match &self.zone {
+            Some(z) => format!("at {t} ({z})"),
+            None => format!("at {t}"),
+        });
+        let within = self.within_ms.map(|ms| {
+            let d = crate::time::human_duration(std::time::Duration::from_millis(ms));
+            let from = if self.step.is_some() { " of ready" } else { "" };
+            format!("within {d}{from}")
+        });
+        at.into_iter()
+            .chain(within)
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
+    /// Where it stands, times written by `time`: `MISSED (due …, reported …)`, `met`,
+    /// `due …`, or not started (a step's `within` counts from when it is ready).
+    pub fn status(&self, time: impl Fn(Timestamp) -> String) -> String {
+        match (self.missed, self.due) {
+            (Some(m), Some(d)) => format!("MISSED (due {}, reported {})", time(d), time(m)),
+            (Some(m), None) => format!("MISSED (reported {})", time(m)),
+            (None, _) if self.met => "met".to_string(),
+            (None, Some(d)) => format!("due {}", time(d)),
+            (None, None) => "not started: counts from when the step is ready".to_string(),
+        }
+    }
+
+    /// `run: within 2.0s; MISSED (due …, reported …)`, times in RFC 3339 (`baton show`).
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: {}; {}",
+            self.step.as_deref().unwrap_or("run"),
+            self.rule(),
+            self.status(Timestamp::to_rfc3339)
+        )
+    }
+}
+
 /// One deadline of a run or a step, as the run's history sets it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Watch {
@@ -265,6 +306,40 @@ mod tests {
         assert_eq!(
             missed_text(Some("load"), "at 06:00 (Europe/Paris)"),
             "load deadline missed: not done at 06:00 (Europe/Paris); nothing is stopped"
+        );
+    }
+
+    #[test]
+    fn a_view_says_its_rule_and_where_it_stands() {
+        let mut v = DeadlineView {
+            step: None,
+            due: Some(Timestamp(2_000)),
+            at: Some("06:00".into()),
+            zone: Some("UTC".into()),
+            within_ms: Some(2_000),
+            missed: None,
+            met: false,
+        };
+        let t = |t: Timestamp| t.0.to_string();
+        assert_eq!(v.rule(), "at 06:00 (UTC) or within 2.0s");
+        assert_eq!(v.status(t), "due 2000");
+        v.missed = Some(Timestamp(2_100));
+        assert_eq!(v.status(t), "MISSED (due 2000, reported 2100)");
+        v.missed = None;
+        v.met = true;
+        assert_eq!(v.status(t), "met");
+        let step = DeadlineView {
+            step: Some("load".into()),
+            due: None,
+            at: None,
+            zone: None,
+            within_ms: Some(3_600_000),
+            missed: None,
+            met: false,
+        };
+        assert_eq!(
+            step.describe(),
+            "load: within 1h00m of ready; not started: counts from when the step is ready"
         );
     }
 

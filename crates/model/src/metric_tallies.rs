@@ -266,6 +266,8 @@ mod tests {
         t.count_errors("step_failed".into(), "error".into(), 2, 1);
         t.observe_duration(120);
         t.observe_gate_wait("approved".into(), 2_000);
+        t.deadlines_missed = 2;
+        t.run_deadlines_missed = 1;
         t
     }
 
@@ -301,6 +303,8 @@ mod tests {
         assert_eq!(m.step_durations[&w()].count(), 2);
         assert_eq!(m.step_durations[&w()].sum_ms, 240);
         assert_eq!(m.gate_waits[&(w(), "approved".into())].count(), 2);
+        assert_eq!(m.deadlines_missed[&(w(), "run")], 2);
+        assert_eq!(m.deadlines_missed[&(w(), "step")], 2);
     }
 
     #[test]

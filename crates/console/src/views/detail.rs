@@ -105,6 +105,13 @@ pub(crate) fn step_lines<'a>(
             lines.push(kv(label, LW, styled(part, theme.base), theme));
         }
     }
+    if let Some((text, missed)) = deadline_line(view, s, ui, now) {
+        let style = if missed { theme.warning } else { theme.base };
+        for (k, part) in wrap_text(&text, room).into_iter().enumerate() {
+            let label = if k == 0 { "deadline" } else { "" };
+            lines.push(kv(label, LW, styled(part, style), theme));
+        }
+    }
     if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
         let left = if r > now {
             format!("in {}", dur(now, r))
@@ -504,6 +511,26 @@ pub(crate) fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<L
         ]));
     }
     lines
+}
+
+/// A step's `deadline` (issue 58 point 9) and where it stands, the wall clock or `+12m`
+/// as `t` says: `within 4m00s of ready · MISSED (due 14:05:00, reported 14:05:00)`;
+/// and whether it was missed (drawn as a warning). Nothing is stopped by it.
+fn deadline_line(
+    view: &RunView,
+    s: &StepView,
+    ui: &UiState,
+    now: Timestamp,
+) -> Option<(String, bool)> {
+    let d = view
+        .deadlines
+        .iter()
+        .find(|d| d.step.as_deref() == Some(s.id.as_str()))?;
+    let status = d.status(|t| match d.missed {
+        None if t > now => format!("{} (in {})", ui.wall(t, now), dur(now, t)),
+        _ => ui.wall(t, now),
+    });
+    Some((format!("{} · {status}", d.rule()), d.missed.is_some()))
 }
 
 /// A step's `timeout` and, while it runs, when it fires (issue 45 point 6): `10m00s ·
