@@ -97,11 +97,13 @@ impl NotifyReader<'_, '_> {
         }
         let on = match get(fields, "on") {
             Some(n) => self.events(n, &what),
+            // A named block may hear only the deadlines whose `notify` names it.
+            None if get(fields, "name").is_some() => Vec::new(),
             None => {
                 self.r.error(
                     &item.span,
                     format!("{what} has no `on`"),
-                    format!("say when it runs, e.g. on = [\"gate_opened\", \"run_finished\"] (events: {})", NotifyEvent::names().join(", ")),
+                    format!("say when it runs, e.g. on = [\"gate_opened\", \"run_finished\"] (events: {}), or give it a name = \"…\" a deadline's notify names", NotifyEvent::names().join(", ")),
                 );
                 Vec::new()
             }
