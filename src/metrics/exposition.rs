@@ -679,6 +679,6 @@ mod tests {
     fn an_empty_store_renders_every_family_and_nothing_else() {
         let t = render(&Metrics::default(), Format::Prometheus);
         assert!(t.lines().all(|l| l.starts_with("# ")), "{t}");
-        assert_eq!(t.matches("# TYPE ").count(), 16);
+        assert_eq!(t.matches("# TYPE ").count(), 17);
     }
 }
