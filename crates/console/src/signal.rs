@@ -85,7 +85,7 @@ pub(crate) fn notices(prev: &RunView, next: &RunView, on: &Notifications) -> Vec
     }
     for d in next.deadlines.iter().filter(|_| on.deadline_missed) {
         let was = prev.deadlines.iter().find(|p| p.step == d.step);
-        if d.missed.is_some() && !was.is_some_and(|p| p.missed.is_some()) {
+        if d.missed.is_some() && was.is_none_or(|p| p.missed.is_none()) {
             out.push(Notice::DeadlineMissed {
                 text: format!(
                     "{} deadline missed: not done {}",

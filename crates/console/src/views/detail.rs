@@ -86,32 +86,7 @@ pub(crate) fn step_lines<'a>(
     lines.push(state_line(s, theme));
     waiting_lines(view, ui, s, w, theme, &mut lines);
     story_lines(s, w, theme, &mut lines);
-    let room = w.saturating_sub(LW).max(8);
-    let timing = timing(view, ui, s, now);
-    // Wrapped only when too wide (a wrap would close the gaps that part its figures).
-    let parts = if text_width(&timing) <= room {
-        vec![timing]
-    } else {
-        wrap_text(&timing, room)
-    };
-    for (k, part) in parts.into_iter().enumerate() {
-        let label = if k == 0 { "time" } else { "" };
-        lines.push(kv(label, LW, styled(part, theme.base), theme));
-    }
-    if let Some(l) = timeout_line(s, ui, now) {
-        // Wrapped, never cut: the pane beside the graph is narrow.
-        for (k, part) in wrap_text(&l, room).into_iter().enumerate() {
-            let label = if k == 0 { "timeout" } else { "" };
-            lines.push(kv(label, LW, styled(part, theme.base), theme));
-        }
-    }
-    if let Some((text, missed)) = deadline_line(view, s, ui, now) {
-        let style = if missed { theme.warning } else { theme.base };
-        for (k, part) in wrap_text(&text, room).into_iter().enumerate() {
-            let label = if k == 0 { "deadline" } else { "" };
-            lines.push(kv(label, LW, styled(part, style), theme));
-        }
-    }
+    clock_lines(view, ui, s, w, theme, &mut lines);
     if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
         let left = if r > now {
             format!("in {}", dur(now, r))
@@ -186,6 +161,49 @@ pub(crate) fn step_lines<'a>(
         lines.extend(error_lines(e, w, theme));
     }
     lines
+}
+
+/// The step's time, its `timeout` and its `deadline`, each wrapped to the pane.
+fn clock_lines<'a>(
+    view: &RunView,
+    ui: &UiState,
+    s: &StepView,
+    w: usize,
+    theme: &Theme,
+    lines: &mut Vec<Line<'a>>,
+) {
+    let now = ui.clock(view);
+    let room = w.saturating_sub(LW).max(8);
+    let timing = timing(view, ui, s, now);
+    // Wrapped only when too wide (a wrap would close the gaps that part its figures).
+    let parts = if text_width(&timing) <= room {
+        vec![timing]
+    } else {
+        wrap_text(&timing, room)
+    };
+    for (k, part) in parts.into_iter().enumerate() {
+        let label = if k == 0 { "time" } else { "" };
+        lines.push(kv(label, LW, styled(part, theme.base), theme));
+    }
+    let timeout = timeout_line(s, ui, now).map(|l| ("timeout", l, theme.base));
+    let deadline = deadline_line(view, s, ui, now).map(|(l, missed)| {
+        (
+            "deadline",
+            l,
+            if missed { theme.warning } else { theme.base },
+        )
+    });
+    // Wrapped, never cut: the pane beside the graph is narrow.
+    for (label, l, style) in timeout.into_iter().chain(deadline) {
+        for (k, part) in wrap_text(&l, room).into_iter().enumerate() {
+            lines.push(kv(
+                if k == 0 { label } else { "" },
+                LW,
+                styled(part, style),
+                theme,
+            ));
+        }
+    }
 }
 
 /// The step's state, attempt, exit code and signal.
