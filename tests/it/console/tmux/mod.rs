@@ -8,6 +8,7 @@ use std::time::Duration;
 mod approve;
 mod ask;
 mod completion;
+mod deadline;
 mod decide;
 mod desk;
 mod detach_alive;
