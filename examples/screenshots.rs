@@ -216,6 +216,7 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all("screenshots")?;
     let v = fixtures::release();
     tabs(&v)?;
+    deadline()?;
     notices(&v)?;
     action(&v)?;
     log()?;
@@ -290,6 +291,16 @@ fn tabs(v: &RunView) -> std::io::Result<()> {
     typed(&mut u, v, "filter");
     update(&mut u, v, Action::Confirm);
     shot("help", v, &mut u, "default")
+}
+
+/// A run past its deadline: the header says so; `package`'s detail says its own.
+fn deadline() -> std::io::Result<()> {
+    let v = fixtures::deadline_missed();
+    let mut u = ui();
+    update(&mut u, &v, Action::Filter);
+    typed(&mut u, &v, "package");
+    update(&mut u, &v, Action::Confirm);
+    shot("deadline", &v, &mut u, "default")
 }
 
 /// Decisions others recorded on any run (`!`): who, what and the reason typed.

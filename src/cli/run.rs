@@ -111,6 +111,7 @@ pub fn exec(args: RunArgs) -> i32 {
         operator,
         no_cache: args.no_cache,
         slot: None,
+        zone: None,
     }) {
         Ok(l) => l,
         Err(e) => return session::report(&e),

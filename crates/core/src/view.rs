@@ -55,6 +55,7 @@ impl Core {
                     }
                 }),
             }),
+            deadlines: self.deadline_views(),
             steps,
             gates: self.gate_views(now),
             errors: self.errors.clone(),

@@ -695,7 +695,7 @@ impl Driver {
                 .and_then(|s| plan.steps.iter().position(|p| p.id == s));
             self.notify_last.resize_with(plan.notify.len(), || None);
             for (i, n) in plan.notify.iter().enumerate() {
-                if !n.on.contains(&notice.event) {
+                if !super::notify::hears(&plan, i, &notice) {
                     continue;
                 }
                 self.notifying += 1;

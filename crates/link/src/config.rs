@@ -21,6 +21,7 @@
 //! gate_warning = true         # 80% of a gate's time has passed
 //! run_finished = true
 //! decision = true             # a decision someone else recorded on the run on screen
+//! deadline_missed = true      # a deadline of the run on screen or of its steps passed
 //!
 //! [keys]                      # rebind any action (`?` in the console lists them)
 //! approve = "A"
@@ -87,6 +88,8 @@ pub struct Notifications {
     pub run_finished: bool,
     /// A decision on the run on screen that this console did not make.
     pub decision: bool,
+    /// A deadline of the run on screen, or of one of its steps, was missed.
+    pub deadline_missed: bool,
 }
 
 impl Default for Notifications {
@@ -98,6 +101,7 @@ impl Default for Notifications {
             gate_warning: true,
             run_finished: true,
             decision: true,
+            deadline_missed: true,
         }
     }
 }
@@ -202,13 +206,14 @@ const TOP: [&str; 10] = [
     "keys",
     "action",
 ];
-const NOTIFY: [&str; 6] = [
+const NOTIFY: [&str; 7] = [
     "bell",
     "desktop",
     "gate_opened",
     "gate_warning",
     "run_finished",
     "decision",
+    "deadline_missed",
 ];
 
 /// Parse a configuration file's text; every problem is reported, in source order.
@@ -302,6 +307,7 @@ fn notifications(r: &mut Reporter, entries: &[Entry], into: &mut Notifications) 
             "gate_warning" => &mut into.gate_warning,
             "run_finished" => &mut into.run_finished,
             "decision" => &mut into.decision,
+            "deadline_missed" => &mut into.deadline_missed,
             _ => {
                 unknown(r, n, &NOTIFY, "[notifications]");
                 continue;

@@ -12,6 +12,7 @@ pub mod ask;
 pub mod bounds;
 pub mod burn;
 mod cache_entry;
+pub mod deadline;
 pub mod error;
 mod eta;
 pub mod event;

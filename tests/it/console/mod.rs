@@ -1,5 +1,6 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
 mod clocks;
+mod deadlines;
 mod edit_dialog;
 mod fanned;
 mod filters;

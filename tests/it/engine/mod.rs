@@ -5,6 +5,7 @@ mod budget_gate;
 mod cache;
 mod conditions;
 mod crash;
+mod deadlines;
 mod fallback;
 mod fanout;
 mod fork;

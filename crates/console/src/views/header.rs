@@ -44,6 +44,54 @@ pub(crate) fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Sty
     })
 }
 
+/// The run's deadlines (issue 58 point 9): a missed one stands out on every screen
+/// (the run's own, else how many of its steps'); one still to come says when it falls.
+fn deadline_spans<'a>(
+    l1: &mut Vec<Span<'a>>,
+    view: &RunView,
+    ui: &UiState,
+    narrow: bool,
+    theme: &Theme,
+) {
+    let loud = theme.warning.add_modifier(Modifier::REVERSED);
+    let run = view.deadlines.iter().find(|d| d.step.is_none());
+    let steps = view
+        .deadlines
+        .iter()
+        .filter(|d| d.step.is_some() && d.missed.is_some())
+        .count();
+    l1.push(Span::raw("  "));
+    if run.is_some_and(|d| d.missed.is_some()) {
+        l1.push(styled(
+            if narrow {
+                " run late "
+            } else {
+                " deadline missed "
+            },
+            loud,
+        ));
+    } else if steps > 0 {
+        let s = if steps == 1 { "" } else { "s" };
+        l1.push(styled(
+            if narrow {
+                format!(" {steps} step{s} late ")
+            } else {
+                format!(" {steps} step deadline{s} missed ")
+            },
+            loud,
+        ));
+    } else if let Some(due) = run
+        .filter(|d| !d.met && !view.state.is_final())
+        .and_then(|d| d.due)
+    {
+        let now = ui.clock(view);
+        l1.push(styled(if narrow { "due " } else { "deadline " }, theme.dim));
+        l1.push(styled(ui.wall(due, now), theme.base));
+    } else {
+        l1.pop();
+    }
+}
+
 /// Three lines: identity and counts; health and signals; tabs.
 pub(crate) fn render(
     frame: &mut Frame,
@@ -121,7 +169,8 @@ fn identity_line<'a>(
         styled(elapsed, theme.base),
     ]);
     // The gates and errors are counted on the tab line (`Approvals (2)  Errors (3)`):
-    // this line's room goes to engine-or-viewer and the budget.
+    // this line's room goes to engine-or-viewer, a missed deadline and the budget.
+    deadline_spans(&mut l1, view, ui, narrow, theme);
     if let Some(b) = &view.budget {
         // A run that ended (or whose engine is gone) spends nothing: no pace.
         let live = !view.state.is_final() && view.state != RunState::Interrupted;

@@ -15,6 +15,7 @@ mod budget_gate;
 mod cached;
 mod commands;
 mod condition;
+mod deadlines;
 mod detach;
 mod exits;
 mod fanout;
@@ -76,6 +77,10 @@ impl Core {
                 .as_ref()
                 .map(|a| a.signers.text().to_string()),
             slot: self.cfg.slot,
+            zone: self
+                .has_at_deadline()
+                .then(|| self.cfg.zone.clone())
+                .flatten(),
         }
     }
 

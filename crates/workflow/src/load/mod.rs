@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod concurrency;
+mod deadline;
 mod defaults;
 mod fallback;
 mod fanout;
@@ -37,6 +38,7 @@ const TOP_FIELDS: &[&str] = &[
     "max_parallel",
     "timeout",
     "budget",
+    "deadline",
     "params",
     "env",
     "secrets",
@@ -270,22 +272,14 @@ impl<'r, 's> Loader<'r, 's> {
             .unwrap_or_default();
         let steps = graph.map(|(mut steps, g)| {
             self.route(top, &raw_steps, &mut steps, &executors);
-            // A step naming its executor stays there; one routed by labels alone
-            // spreads over every executor offering them.
-            for (i, (raw, step)) in raw_steps.iter().zip(steps.iter()).enumerate() {
-                if raw.executor.is_some()
-                    && !raw.requires.is_empty()
-                    && let Some(e) = step.executor.and_then(|e| executors.get_mut(e))
-                {
-                    e.pinned.push(i);
-                }
-            }
+            pin(&raw_steps, &steps, &mut executors);
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
             super::secrets::SecretReader { r: self.r }.apply(top, &mut steps, &secrets);
             (steps, g)
         });
-        let (steps, g) = steps?;
+        let (mut steps, g) = steps?;
+        let deadline = self.deadlines(top, &mut steps, &notify);
         if !self.r.diags.is_empty() {
             return None;
         }
@@ -298,6 +292,7 @@ impl<'r, 's> Loader<'r, 's> {
             max_parallel,
             timeout,
             budget,
+            deadline,
             params,
             env: plan_env,
             secrets: secrets.0,
@@ -320,6 +315,19 @@ impl<'r, 's> Loader<'r, 's> {
 
     fn executors(&mut self) -> super::executors::ExecutorReader<'_, 's> {
         super::executors::ExecutorReader { r: self.r }
+    }
+}
+
+/// A step naming its executor stays there; one routed by labels alone spreads over
+/// every executor offering them.
+fn pin(raw_steps: &[RawStep<'_>], steps: &[Step], executors: &mut [ExecutorSpec]) {
+    for (i, (raw, step)) in raw_steps.iter().zip(steps.iter()).enumerate() {
+        if raw.executor.is_some()
+            && !raw.requires.is_empty()
+            && let Some(e) = step.executor.and_then(|e| executors.get_mut(e))
+        {
+            e.pinned.push(i);
+        }
     }
 }
 

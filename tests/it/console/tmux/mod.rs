@@ -9,6 +9,7 @@ mod actions;
 mod approve;
 mod ask;
 mod completion;
+mod deadline;
 mod decide;
 mod desk;
 mod detach_alive;
