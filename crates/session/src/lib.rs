@@ -33,6 +33,7 @@ pub mod stdio;
 mod ask_book;
 mod concurrency;
 mod console;
+mod diff;
 mod follow;
 mod fork;
 mod host;
@@ -49,6 +50,7 @@ mod signing;
 pub use ask_book::AskBook;
 pub use concurrency::create as create_run;
 pub use console::{Ended, Service, Stop};
+pub use diff::{records as diff_records, runs as diff_runs};
 pub use follow::Follow;
 pub use fork::{
     checked_source as fork_source, load as load_fork, plan as fork_plan,

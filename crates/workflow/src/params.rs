@@ -92,6 +92,27 @@ pub fn spec_of_input(v: &baton_model::InputView) -> Result<ParamSpec, BadPattern
     })
 }
 
+/// A declared parameter or gate input as a form asks for it (the console's approve
+/// dialog and run form): the reverse of [`spec_of_input`], its pattern as written.
+pub fn input_of_spec(p: &ParamSpec) -> baton_model::InputView {
+    let (ty, values) = match &p.ty {
+        ParamType::String => ("string", Vec::new()),
+        ParamType::Int => ("int", Vec::new()),
+        ParamType::Bool => ("bool", Vec::new()),
+        ParamType::Enum(v) => ("enum", v.clone()),
+        ParamType::List => ("list", Vec::new()),
+    };
+    baton_model::InputView {
+        name: p.name.clone(),
+        ty: ty.to_string(),
+        values,
+        required: p.required,
+        default: p.default.clone(),
+        pattern: p.pattern.as_ref().map(|r| r.as_str().to_string()),
+        description: p.description.clone(),
+    }
+}
+
 /// Check the given values against the declared type, enum values, pattern and
 /// `required`, fill in defaults, and reject unknown names. An optional value with
 /// neither a given value nor a default resolves to the empty string, so templates

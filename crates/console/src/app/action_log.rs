@@ -16,6 +16,8 @@ pub enum Kind {
     Command,
     Resume,
     Delete,
+    /// A run started from the run form: `Action::Started`.
+    Start,
 }
 
 /// One thing this console did.
@@ -109,6 +111,12 @@ impl UiState {
                 (run_id.clone(), format!("fork from {step}"), Kind::Resume)
             }
             Request::DeleteRun(id) => (id.clone(), "delete".into(), Kind::Delete),
+            // Its params are not said: a secret one is never drawn.
+            Request::StartRun { file, workflow, .. } => (
+                String::new(),
+                format!("start a run of {workflow} ({})", file.display()),
+                Kind::Start,
+            ),
             Request::Schedule {
                 act,
                 target,

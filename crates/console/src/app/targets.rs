@@ -57,6 +57,7 @@ pub(crate) fn acts(action: &Action) -> bool {
             | Action::Delete
             | Action::Pause
             | Action::Trigger
+            | Action::NewRun
     )
 }
 
@@ -154,6 +155,15 @@ pub(crate) fn hint_word(
             Action::Detach => Some("detach"),
             Action::No => Some("stay"),
             _ => None,
+        };
+    }
+    // `D` marks first, unmarks the marked run, diffs on another.
+    if (action, ctx) == (&Action::Diff, Context::Tab(Tab::Runs)) {
+        let selected = ui.selected_run(ui.store_clock(view)).map(|r| &r.id);
+        return match &ui.diff_mark {
+            None => Some("mark for a diff"),
+            Some(m) if Some(m) == selected => Some("unmark"),
+            Some(_) => Some("diff with ◆"),
         };
     }
     let releases = match (action, ctx) {

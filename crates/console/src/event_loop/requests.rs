@@ -86,6 +86,53 @@ pub(super) fn send(
                 }
             }))
         }
+        Request::RunForm(file) => {
+            let asked = ask(requests, "read the workflow", |reply| {
+                ConsoleRequest::RunForm {
+                    file: file.clone(),
+                    reply,
+                }
+            });
+            Some(Box::pin(async move {
+                Action::RunFormRead {
+                    file,
+                    result: asked.await,
+                }
+            }))
+        }
+        Request::StartRun {
+            file,
+            workflow,
+            params,
+        } => {
+            let asked = ask(requests, "start a run", |reply| ConsoleRequest::StartRun {
+                file,
+                params,
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::Started {
+                    workflow,
+                    result: asked.await,
+                }
+            }))
+        }
+        Request::DiffRuns { a, b } => {
+            let asked = ask(requests, "diff the runs", |reply| {
+                ConsoleRequest::DiffRuns {
+                    a: a.clone(),
+                    b: b.clone(),
+                    reply,
+                }
+            });
+            Some(Box::pin(async move {
+                Action::Diffed {
+                    a,
+                    b,
+                    result: asked.await,
+                }
+            }))
+        }
         Request::OpenRun(id) => {
             // Fire and forget: the new run arrives through `link.view`.
             let _ = requests.try_send(ConsoleRequest::OpenRun(id));

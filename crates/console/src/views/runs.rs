@@ -1,4 +1,5 @@
-//! Runs tab: the store's runs, newest first; the open run is marked.
+//! Runs tab: the store's runs, newest first; the open run is marked (●), and the run
+//! `D` marked for a diff (◆).
 use super::common::{dur, pad, panel, styled, text_width, when, window};
 use super::header::{run_state_glyph, run_state_style};
 use crate::app::Hits;
@@ -79,7 +80,14 @@ pub(crate) fn render(
     lines.push(header_line(tw, iw, forks, theme));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
-        let cur = if r.id == view.run_id { "●" } else { " " };
+        // The run `D` marked for a diff, else the run on screen.
+        let cur = if ui.diff_mark.as_ref() == Some(&r.id) {
+            "◆"
+        } else if r.id == view.run_id {
+            "●"
+        } else {
+            " "
+        };
         let took = dur(r.started_at, r.clock_end(now));
         let state = pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
         let mut rest = format!(
@@ -148,6 +156,14 @@ fn hint(ui: &UiState, r: &baton_model::RunSummary) -> String {
     } else {
         "Enter: open".to_string()
     };
+    match &ui.diff_mark {
+        Some(m) if *m == r.id => hint.push_str(" · ◆ marked for a diff: D on another run"),
+        Some(m) => hint.push_str(&format!(
+            " · D: what changed from run {} (◆)",
+            short_id(m, &ui.run_ids)
+        )),
+        None => {}
+    }
     // The fork's link both ways: where it came from, and the runs forked from it.
     if let Some(f) = &r.forked_from {
         let from = short_id(&f.run, &ui.run_ids);
