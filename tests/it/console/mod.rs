@@ -8,6 +8,7 @@ mod looks;
 mod marked;
 mod render;
 mod render_fork;
+mod render_run_form;
 mod render_terms;
 mod render_waiting;
 mod screen;

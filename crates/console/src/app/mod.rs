@@ -92,6 +92,8 @@ mod keys_tests;
 #[cfg(test)]
 mod notices_tests;
 #[cfg(test)]
+mod run_form_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod waiting_tests;

@@ -77,7 +77,11 @@ pub(super) fn read(
     ui.toast = None;
     ui.dialog = Some(match result {
         Ok(form) => Dialog::RunForm(Box::new(RunFormDialog::new(&form))),
-        Err(e) => Dialog::Refused(format!("✘ {} does not load:\n{e}", file.display())),
+        // The loader's words quote the file, which may hold anything: cleaned first.
+        Err(e) => Dialog::Refused(baton_model::sanitize::for_terminal(&format!(
+            "✘ {} does not load:\n{e}",
+            file.display()
+        ))),
     });
     Vec::new()
 }

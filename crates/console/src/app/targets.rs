@@ -157,11 +157,11 @@ pub(crate) fn hint_word(
             _ => None,
         };
     }
-    // `D` marks first, unmarks the marked run, diffs on another.
+    // `D` marks first (its word, `diff`), unmarks the marked run, diffs on another.
     if (action, ctx) == (&Action::Diff, Context::Tab(Tab::Runs)) {
         let selected = ui.selected_run(ui.store_clock(view)).map(|r| &r.id);
         return match &ui.diff_mark {
-            None => Some("mark for a diff"),
+            None => None,
             Some(m) if Some(m) == selected => Some("unmark"),
             Some(_) => Some("diff with ◆"),
         };

@@ -74,7 +74,7 @@ static BINDINGS: &[Binding] = &[
         [k(':')],
         ":",
         Action::Jump,
-        "go to a run, step, workflow or tab; :run FILE starts a run; :q quits",
+        "go to a run, step, workflow or tab; :run FILE; :q",
         false
     ),
     b!(
@@ -485,7 +485,7 @@ static BINDINGS: &[Binding] = &[
         [k('n')],
         "n",
         Action::NewRun,
-        "new run of its workflow here: a form of its params, defaults filled in",
+        "new run: a form of its workflow's params, then started here",
         true
     ),
     b!(

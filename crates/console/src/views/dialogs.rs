@@ -365,9 +365,14 @@ pub(super) fn field_lines<'a>(
     if let Some(d) = &i.default {
         let (first, lines) = crate::app::preview(d, w);
         let first = baton_model::sanitize::one_line(&first);
+        // A gate proposes its value; a param has a default.
+        let word = match f.of {
+            baton_workflow::Values::Inputs => "proposed",
+            baton_workflow::Values::Params => "default",
+        };
         about.push(match lines {
-            0 | 1 => format!("proposed {first:?}"),
-            n => format!("proposed {first:?} … ({n} lines)"),
+            0 | 1 => format!("{word} {first:?}"),
+            n => format!("{word} {first:?} … ({n} lines)"),
         });
     }
     if !about.is_empty() {

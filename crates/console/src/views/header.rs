@@ -487,13 +487,19 @@ pub(crate) fn footer(
     let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
     let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
     // A key whose deed follows the selection says that deed (`P release` on a held
-    // step, `y interrupt` in the quit dialog).
+    // step, `y interrupt` in the quit dialog, `D unmark` on the run marked for a diff).
     let ctx = ui.context();
     let word = |label: &str| {
-        [Action::Hold, Action::Yes, Action::No, Action::Detach]
-            .iter()
-            .filter(|a| keys.label_of(ctx, a) == Some(label))
-            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
+        [
+            Action::Hold,
+            Action::Yes,
+            Action::No,
+            Action::Detach,
+            Action::Diff,
+        ]
+        .iter()
+        .filter(|a| keys.label_of(ctx, a) == Some(label))
+        .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
     };
     let entries = keys
         .hints(ctx, offered)

@@ -31,10 +31,15 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme)
     let block = panel(title, theme, true).style(theme.base);
     let inner = block.inner(r);
     frame.render_widget(block, r);
-    let w = (inner.width as usize).saturating_sub(2).max(1);
+    let w = inner.width as usize;
     // One row kept for where the window is.
     let rows = (inner.height as usize).saturating_sub(1).max(1);
-    let rows_of = |l: &DiffLine| diff_rows(parts(l, theme).1, w);
+    // A line's rows after its sign (`- `, `--- `), as wide as the box leaves them.
+    let wrap = |mark: &str, text: &str| diff_rows(text, w.saturating_sub(mark.len()).max(1));
+    let rows_of = |l: &DiffLine| {
+        let (mark, text, _) = parts(l, theme);
+        wrap(mark, text)
+    };
     // The first line shown: the scroll, but never past the start of a full last page.
     let mut last_page = d.lines.len();
     let mut room = rows;
@@ -51,12 +56,17 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme)
     let mut shown = first;
     for l in &d.lines[first..] {
         let (mark, text, st) = parts(l, theme);
-        let wrapped = diff_rows(text, w);
+        let wrapped = wrap(mark, text);
         if out.len() + wrapped.len() > rows && shown > first {
             break;
         }
+        let blank = " ".repeat(mark.len());
         for (k, row) in wrapped.into_iter().enumerate() {
-            let lead = if k == 0 { mark } else { "  " };
+            let lead = if k == 0 {
+                mark.to_string()
+            } else {
+                blank.clone()
+            };
             out.push(Line::from(vec![styled(lead, st), styled(row, st)]));
         }
         shown += 1;

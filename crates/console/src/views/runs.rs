@@ -157,11 +157,8 @@ fn hint(ui: &UiState, r: &baton_model::RunSummary) -> String {
         "Enter: open".to_string()
     };
     match &ui.diff_mark {
-        Some(m) if *m == r.id => hint.push_str(" · ◆ marked for a diff: D on another run"),
-        Some(m) => hint.push_str(&format!(
-            " · D: what changed from run {} (◆)",
-            short_id(m, &ui.run_ids)
-        )),
+        Some(m) if *m == r.id => hint.push_str(" · ◆ marked: D on another run diffs"),
+        Some(_) => hint.push_str(" · D: diff with ◆"),
         None => {}
     }
     // The fork's link both ways: where it came from, and the runs forked from it.
