@@ -87,9 +87,11 @@ pub enum ConsoleRequest {
         reply: oneshot::Sender<Result<String, Refusal>>,
     },
     /// The params of the workflow in `file`, for the run form (its load error, in the
-    /// loader's words, when it does not load). Nothing is written.
+    /// loader's words, when it does not load), each with its default, or the value the
+    /// file's `schedule` (its number, `nightly#2`'s 2) gives it. Nothing is written.
     RunForm {
         file: std::path::PathBuf,
+        schedule: Option<u32>,
         reply: oneshot::Sender<Result<crate::RunForm, Refusal>>,
     },
     /// Start a run of `file` with `params` exactly as `baton run FILE --param …` does

@@ -325,7 +325,11 @@ impl Service {
                 reply,
             } => self.fork(run_id, step, from_run_of, reply),
             ConsoleRequest::Resume { run_id, reply } => self.resume(run_id, reply),
-            ConsoleRequest::RunForm { file, reply } => self.run_form(file, reply),
+            ConsoleRequest::RunForm {
+                file,
+                schedule,
+                reply,
+            } => self.run_form(file, schedule, reply),
             ConsoleRequest::StartRun {
                 file,
                 params,

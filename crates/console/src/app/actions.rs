@@ -220,8 +220,12 @@ pub enum Request {
         /// Another account's run: its starter, named in the confirmed dialog.
         from_run_of: Option<String>,
     },
-    /// The params of the workflow in this file, for the run form (`Action::RunFormRead`).
-    RunForm(std::path::PathBuf),
+    /// The params of the workflow in `file`, for the run form (`Action::RunFormRead`);
+    /// from a schedule, its number (the form starts from the values it runs with).
+    RunForm {
+        file: std::path::PathBuf,
+        schedule: Option<u32>,
+    },
     /// Start a run of `file` with `params` (as `baton run FILE --param …`); this console
     /// drives it and shows it (`Action::Started`).
     StartRun {

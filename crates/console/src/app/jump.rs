@@ -237,7 +237,7 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
             }
             Ok(Target::RunFile(file)) => {
                 ui.jump = None;
-                return super::run_form::ask(ui, file.into());
+                return super::run_form::ask(ui, file.into(), None);
             }
             Ok(Target::Quit) => {
                 ui.jump = None;

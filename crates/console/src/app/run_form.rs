@@ -58,10 +58,11 @@ impl RunFormDialog {
     }
 }
 
-/// Ask the session for the params of the workflow in `file` (`n`, `:run FILE`).
-pub(super) fn ask(ui: &mut UiState, file: PathBuf) -> Vec<Request> {
+/// Ask the session for the params of the workflow in `file` (`:run FILE`; `n` on a
+/// schedule, whose number it names).
+pub(super) fn ask(ui: &mut UiState, file: PathBuf, schedule: Option<u32>) -> Vec<Request> {
     toast(ui, format!("… reading {}", file.display()), true);
-    vec![Request::RunForm(file)]
+    vec![Request::RunForm { file, schedule }]
 }
 
 /// The session's answer: the form, or the file's load error held on screen until Esc

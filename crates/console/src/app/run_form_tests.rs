@@ -205,15 +205,19 @@ fn n_on_a_schedule_and_run_file_ask_for_the_form() {
     update(&mut ui, &v, Action::GoTab(Tab::Schedules));
     assert_eq!(
         update(&mut ui, &v, Action::NewRun),
-        vec![Request::RunForm(
-            "/srv/baton/workflows/nightly-etl.toml".into()
-        )]
+        vec![Request::RunForm {
+            file: "/srv/baton/workflows/nightly-etl.toml".into(),
+            schedule: Some(1)
+        }]
     );
     update(&mut ui, &v, Action::Jump);
     typed(&mut ui, &v, "run ./deploy.toml");
     assert_eq!(
         update(&mut ui, &v, Action::Confirm),
-        vec![Request::RunForm("./deploy.toml".into())]
+        vec![Request::RunForm {
+            file: "./deploy.toml".into(),
+            schedule: None
+        }]
     );
     ui.readonly = true;
     assert!(update(&mut ui, &v, Action::NewRun).is_empty());

@@ -58,16 +58,17 @@ pub(super) fn schedules_tab(ui: &mut UiState, action: Action) -> Vec<Request> {
     let shown = ui.shown_schedules();
     super::filter::move_shown(&mut ui.sched_sel, &shown, &action);
     if action == Action::NewRun {
-        // A file that does not load opens no form: its load error is said instead.
-        let file = match ui.selected_schedule() {
-            Some(SchedulePick::Schedule(l)) => l.row.file.clone(),
-            Some(SchedulePick::Broken(f, _)) => f.to_string(),
+        // A file that does not load opens no form: its load error is said instead. A
+        // schedule's form starts from the values that schedule runs with.
+        let (file, schedule) = match ui.selected_schedule() {
+            Some(SchedulePick::Schedule(l)) => (l.row.file.clone(), Some(l.row.index)),
+            Some(SchedulePick::Broken(f, _)) => (f.to_string(), None),
             None => {
                 toast(ui, "✘ no schedule selected", false);
                 return Vec::new();
             }
         };
-        return super::run_form::ask(ui, file.into());
+        return super::run_form::ask(ui, file.into(), schedule);
     }
     let picked = match ui.selected_schedule() {
         Some(SchedulePick::Schedule(l)) => Ok(l.clone()),

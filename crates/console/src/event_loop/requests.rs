@@ -86,10 +86,11 @@ pub(super) fn send(
                 }
             }))
         }
-        Request::RunForm(file) => {
+        Request::RunForm { file, schedule } => {
             let asked = ask(requests, "read the workflow", |reply| {
                 ConsoleRequest::RunForm {
                     file: file.clone(),
+                    schedule,
                     reply,
                 }
             });

@@ -12,10 +12,16 @@ use std::path::{Path, PathBuf};
 use tokio::sync::oneshot;
 
 impl Service {
-    /// The run form of `file`, read off the service's thread (nothing is written).
-    pub(super) fn run_form(&self, file: PathBuf, reply: oneshot::Sender<Result<RunForm, Refusal>>) {
+    /// The run form of `file` (of its `schedule`), read off the service's thread
+    /// (nothing is written).
+    pub(super) fn run_form(
+        &self,
+        file: PathBuf,
+        schedule: Option<u32>,
+        reply: oneshot::Sender<Result<RunForm, Refusal>>,
+    ) {
         tokio::task::spawn_blocking(move || {
-            let _ = reply.send(form(&file).map_err(|e| refusal(&e)));
+            let _ = reply.send(form(&file, schedule).map_err(|e| refusal(&e)));
         });
     }
 
@@ -98,22 +104,35 @@ impl Service {
 }
 
 /// The run form of the workflow at `file`: read and loaded as `baton run` reads it (a
-/// regular file, bounded), or its diagnostics.
-pub(crate) fn form(file: &Path) -> Result<RunForm, SessionError> {
+/// regular file, bounded), or its diagnostics. Each param's default is the value its
+/// `schedule` (by number) runs it with, where that schedule sets one.
+pub(crate) fn form(file: &Path, schedule: Option<u32>) -> Result<RunForm, SessionError> {
     let diagnostics = |d: baton_workflow::Diagnostics| SessionError::Diagnostics(d.to_string());
     let text = baton_workflow::read_source(file).map_err(diagnostics)?;
     let plan = baton_workflow::load_str(&text, file).map_err(diagnostics)?;
+    let scheduled: &[(String, String)] = plan
+        .schedules
+        .iter()
+        .find(|s| Some(s.index) == schedule)
+        .map_or(&[], |s| &s.params);
+    let params = plan
+        .params
+        .iter()
+        .map(|p| {
+            let mut input = baton_workflow::input_of_spec(p);
+            if let Some((_, v)) = scheduled.iter().find(|(n, _)| *n == p.name) {
+                input.default = Some(v.clone());
+            }
+            FormParam {
+                input,
+                secret: p.secret,
+            }
+        })
+        .collect();
     Ok(RunForm {
         file: file.to_path_buf(),
         workflow: plan.name.clone(),
-        params: plan
-            .params
-            .iter()
-            .map(|p| FormParam {
-                input: baton_workflow::input_of_spec(p),
-                secret: p.secret,
-            })
-            .collect(),
+        params,
     })
 }
 
@@ -127,10 +146,10 @@ mod tests {
         let good = dir.path().join("deploy.toml");
         std::fs::write(
             &good,
-            "name = \"deploy\"\n[params.version]\ntype = \"string\"\nrequired = true\npattern = '^\\d+\\.\\d+$'\ndescription = \"what to ship\"\n[params.token]\nsecret = true\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+            "name = \"deploy\"\n[[schedule]]\ncron = \"0 0 1 1 *\"\nparams = { version = \"2.0\" }\n[params.version]\ntype = \"string\"\nrequired = true\npattern = '^\\d+\\.\\d+$'\ndescription = \"what to ship\"\n[params.token]\nsecret = true\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
         )
         .unwrap();
-        let f = form(&good).unwrap();
+        let f = form(&good, None).unwrap();
         assert_eq!(f.workflow, "deploy");
         let names: Vec<(&str, bool)> = f
             .params
@@ -142,9 +161,13 @@ mod tests {
         assert_eq!(v.pattern.as_deref(), Some("^\\d+\\.\\d+$"));
         assert_eq!(v.description.as_deref(), Some("what to ship"));
         assert!(v.required);
+        assert_eq!(v.default, None);
+        // The schedule's form starts from the values the schedule runs with.
+        let f = form(&good, Some(1)).unwrap();
+        assert_eq!(f.params[0].input.default.as_deref(), Some("2.0"));
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "name = \"bad\"\n[[step]]\nid = \"a\"\n").unwrap();
-        match form(&bad) {
+        match form(&bad, None) {
             Err(SessionError::Diagnostics(d)) => assert!(d.contains("bad.toml:"), "{d}"),
             other => panic!("expected diagnostics, got {:?}", other.map(|f| f.workflow)),
         }
