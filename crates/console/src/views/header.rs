@@ -405,6 +405,15 @@ fn progress(
 }
 
 /// Status line (toast, input being typed, pending commands) and the key hints.
+/// The keys whose footer word follows the selection (`app::hint_word`).
+const WORDED: [Action; 5] = [
+    Action::Hold,
+    Action::Yes,
+    Action::No,
+    Action::Detach,
+    Action::Diff,
+];
+
 pub(crate) fn footer(
     frame: &mut Frame,
     area: Rect,
@@ -490,16 +499,10 @@ pub(crate) fn footer(
     // step, `y interrupt` in the quit dialog, `D unmark` on the run marked for a diff).
     let ctx = ui.context();
     let word = |label: &str| {
-        [
-            Action::Hold,
-            Action::Yes,
-            Action::No,
-            Action::Detach,
-            Action::Diff,
-        ]
-        .iter()
-        .filter(|a| keys.label_of(ctx, a) == Some(label))
-        .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
+        WORDED
+            .iter()
+            .filter(|a| keys.label_of(ctx, a) == Some(label))
+            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
     };
     let entries = keys
         .hints(ctx, offered)

@@ -80,14 +80,7 @@ pub(crate) fn render(
     lines.push(header_line(tw, iw, forks, theme));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
-        // The run `D` marked for a diff, else the run on screen.
-        let cur = if ui.diff_mark.as_ref() == Some(&r.id) {
-            "◆"
-        } else if r.id == view.run_id {
-            "●"
-        } else {
-            " "
-        };
+        let cur = marker(ui, view, r);
         let took = dur(r.started_at, r.clock_end(now));
         let state = pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
         let mut rest = format!(
@@ -130,6 +123,17 @@ pub(crate) fn render(
         lines.push(Line::from(styled(hint(ui, r), theme.dim)));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// A row's first column: the run `D` marked for a diff, else the run on screen.
+fn marker(ui: &UiState, view: &RunView, r: &baton_model::RunSummary) -> &'static str {
+    if ui.diff_mark.as_ref() == Some(&r.id) {
+        "◆"
+    } else if r.id == view.run_id {
+        "●"
+    } else {
+        " "
+    }
 }
 
 /// The table's column names (`fork of` when a fork shows).
