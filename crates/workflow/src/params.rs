@@ -308,6 +308,24 @@ run = "true"
         assert!(errs[0].contains(r"^\d+\.\d+\.\d+$"), "{}", errs[0]);
     }
 
+    /// A param shown in a form and read back checks as it was declared.
+    #[test]
+    fn a_param_as_a_form_field_and_back_is_the_same_check() {
+        for p in &plan().params {
+            let v = input_of_spec(p);
+            let back = spec_of_input(&v).unwrap();
+            assert_eq!(
+                (&back.name, &back.ty, back.required, &back.default),
+                (&p.name, &p.ty, p.required, &p.default)
+            );
+            assert_eq!(v.pattern.as_deref(), p.pattern.as_ref().map(|r| r.as_str()));
+        }
+        let version = input_of_spec(&plan().params[0]);
+        assert_eq!((version.ty.as_str(), version.required), ("string", true));
+        let target = input_of_spec(&plan().params[1]);
+        assert_eq!(target.values, ["staging", "production"]);
+    }
+
     #[test]
     fn inputs_are_named_as_inputs() {
         let specs = &plan().params;

@@ -71,3 +71,25 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
         }),
     ]
 }
+
+/// The form and the diff at any size, from a cell to a wide screen: never a panic, and
+/// the form's hints and the diff's position line stay on a screen that fits a console.
+#[test]
+fn the_form_and_the_diff_draw_at_any_size() {
+    let theme = baton::console::Theme::load("default")
+        .unwrap_or_else(|_| baton::console::Theme::monochrome());
+    for (name, setup) in scenarios() {
+        for (w, h) in [(1u16, 1u16), (20, 5), (60, 15), (80, 24), (300, 100)] {
+            let (v, mut u) = setup();
+            let b = super::render::draw(&v, &mut u, &theme, w, h);
+            assert_eq!((b.area.width, b.area.height), (w, h), "{name} at {w}×{h}");
+            let t = super::render::text(&b);
+            if (w, h) == (60, 15) && name == "run_form" {
+                assert!(t.contains("Enter start"), "{name} at {w}×{h}:\n{t}");
+            }
+            if (w, h) == (60, 15) && name == "runs_diff" {
+                assert!(t.contains("lines 1–"), "{name} at {w}×{h}:\n{t}");
+            }
+        }
+    }
+}

@@ -310,3 +310,33 @@ fn the_diff_opens_an_overlay_scrolled_by_line() {
         "{t}"
     );
 }
+
+/// The keys: `n` on the Schedules tab, `D` on the Runs tab; in the form Tab and Enter
+/// move and start, any other key is typed; the help has the form's section.
+#[test]
+fn the_new_keys_resolve_and_the_help_lists_them() {
+    use crate::keymap::{Context, Keymap};
+    let map = Keymap::defaults();
+    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    let of = |ctx, c| map.action_for(ctx, &key(c));
+    assert_eq!(
+        of(Context::Tab(Tab::Schedules), KeyCode::Char('n')),
+        Some(Action::NewRun)
+    );
+    assert_eq!(
+        of(Context::Tab(Tab::Runs), KeyCode::Char('D')),
+        Some(Action::Diff)
+    );
+    assert_eq!(of(Context::RunForm, KeyCode::Tab), Some(Action::Down));
+    assert_eq!(of(Context::RunForm, KeyCode::Enter), Some(Action::Confirm));
+    assert_eq!(
+        of(Context::RunForm, KeyCode::Char('q')),
+        Some(Action::Key(key(KeyCode::Char('q')))),
+        "q is typed into the field, not a quit"
+    );
+    let help = map.help_sections(|_, _| true);
+    assert!(
+        help.iter()
+            .any(|(t, rows)| *t == "New run form" && rows.len() == 4)
+    );
+}
