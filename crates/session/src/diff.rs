@@ -6,7 +6,7 @@ use baton_store::{RunRecord, Store, StoreError};
 
 /// The differences of runs `a` and `b` (whole ids), `a` the `---` side; none when they
 /// recorded the same workflow text and params.
-pub fn runs(store: &Store, a: &str, b: &str) -> Result<Vec<Line>, StoreError> {
+pub(crate) fn runs(store: &Store, a: &str, b: &str) -> Result<Vec<Line>, StoreError> {
     Ok(records(&store.run(a)?, &store.run(b)?))
 }
 
