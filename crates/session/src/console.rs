@@ -627,7 +627,12 @@ impl Service {
                 message,
                 reply,
             } => (ready, message, reply),
-            started @ Back::Started { .. } => return self.started(started),
+            Back::Started {
+                ready,
+                message,
+                reply,
+                params,
+            } => return self.started(ready, message, reply, params),
         };
         let run_id = ready.run_id.clone();
         let workflow = ready.workflow.clone();

@@ -4,7 +4,7 @@
 //! console's OS account) and driven here, and `baton diff`'s computation for the Runs tab.
 use super::{Back, Reply, Service, refusal};
 use crate::SessionError;
-use crate::prepare::{NewRunSpec, load_new};
+use crate::prepare::{NewRunSpec, Ready, load_new};
 use baton_link::{FormParam, RunForm, RunsDiff};
 use baton_model::Refusal;
 use baton_store::Store;
@@ -85,21 +85,19 @@ impl Service {
     /// A run this console started: kept with the params it was given (its secrets are
     /// never stored, and a detach hands them to the background engine), then driven
     /// here as any run taken over.
-    pub(super) fn started(&mut self, back: Back) {
-        if let Back::Started {
+    pub(super) fn started(
+        &mut self,
+        ready: Box<Ready>,
+        message: String,
+        reply: oneshot::Sender<Result<String, Refusal>>,
+        params: Vec<(String, String)>,
+    ) {
+        self.started_with.insert(ready.run_id.clone(), params);
+        self.back(Back::TakenOver {
             ready,
-            message,
-            reply,
-            params,
-        } = back
-        {
-            self.started_with.insert(ready.run_id.clone(), params);
-            self.back(Back::TakenOver {
-                ready,
-                message: Some(message),
-                reply: Reply::Resume(reply),
-            });
-        }
+            message: Some(message),
+            reply: Reply::Resume(reply),
+        });
     }
 }
 
