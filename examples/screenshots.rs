@@ -217,6 +217,7 @@ fn main() -> std::io::Result<()> {
     let v = fixtures::release();
     tabs(&v)?;
     deadline()?;
+    new_run_and_diff(&v)?;
     notices(&v)?;
     action(&v)?;
     log()?;
@@ -301,6 +302,36 @@ fn deadline() -> std::io::Result<()> {
     typed(&mut u, &v, "package");
     update(&mut u, &v, Action::Confirm);
     shot("deadline", &v, &mut u, "default")
+}
+
+/// The run form of release.toml (`n` on its schedule): a version against its pattern,
+/// the secret token as dots; and what changed between two release runs (`D`, `D`).
+fn new_run_and_diff(v: &RunView) -> std::io::Result<()> {
+    let mut u = ui();
+    u.schedules = Arc::new(fixtures::schedules());
+    update(&mut u, v, Action::GoTab(Tab::Schedules));
+    let form = Action::RunFormRead {
+        file: "/srv/baton/workflows/release.toml".into(),
+        result: Ok(fixtures::run_form()),
+    };
+    update(&mut u, v, form);
+    typed(&mut u, v, "v1.4");
+    for a in [Action::Down, Action::Down, Action::Down] {
+        update(&mut u, v, a);
+    }
+    typed(&mut u, v, "hunter2");
+    shot("run-form", v, &mut u, "default")?;
+
+    let mut u = ui();
+    let d = fixtures::runs_diff();
+    let answer = Action::Diffed {
+        a: d.a.clone(),
+        b: d.b.clone(),
+        result: Ok(d),
+    };
+    update(&mut u, v, Action::GoTab(Tab::Runs));
+    update(&mut u, v, answer);
+    shot("runs-diff", v, &mut u, "default")
 }
 
 /// Decisions others recorded on any run (`!`): who, what and the reason typed.

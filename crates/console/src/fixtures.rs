@@ -9,8 +9,10 @@ use baton_model::{
 };
 use std::collections::BTreeMap;
 
+mod run_form;
 mod schedules;
 mod timeline;
+pub use run_form::{run_form, runs_diff};
 pub use schedules::schedules;
 
 /// 2025-06-15 15:06:40 UTC: every fixture time is an offset from here.

@@ -10,6 +10,7 @@ mod marked;
 mod render;
 mod render_actions;
 mod render_fork;
+mod render_run_form;
 mod render_terms;
 mod render_waiting;
 mod screen;

@@ -18,6 +18,8 @@ pub enum Kind {
     Delete,
     /// An `[[action]]`'s command (`app::user_actions`): `Action::UserDone`.
     UserAction,
+    /// A run started from the run form: `Action::Started`.
+    Start,
 }
 
 /// One thing this console did.
@@ -117,6 +119,12 @@ impl UiState {
                 p.run_id.clone(),
                 format!("{}: `{}` on {}", p.title, p.shown(), p.on),
                 Kind::UserAction,
+            ),
+            // Its params are not said: a secret one is never drawn.
+            Request::StartRun { file, workflow, .. } => (
+                String::new(),
+                format!("start a run of {workflow} ({})", file.display()),
+                Kind::Start,
             ),
             Request::Schedule {
                 act,

@@ -89,6 +89,29 @@ pub enum Action {
     /// Schedules tab: start a run of the selected schedule's workflow now (a reason, a
     /// confirm).
     Trigger,
+    /// Schedules tab: the run form of the selected schedule's workflow (its params,
+    /// defaults filled in), which starts a run this console drives (`app::run_form`).
+    NewRun,
+    /// Runs tab: mark the selected run, then on another show what changed between their
+    /// workflow texts and params (`baton diff`; `app::run_diff`).
+    Diff,
+    /// The answer to `Request::RunForm`: the workflow's params, or why it does not load.
+    RunFormRead {
+        file: std::path::PathBuf,
+        result: Result<baton_link::RunForm, Refusal>,
+    },
+    /// The answer to `Request::StartRun`: what was started (the service shows it), or
+    /// why not.
+    Started {
+        workflow: String,
+        result: Result<String, Refusal>,
+    },
+    /// The answer to `Request::DiffRuns`.
+    Diffed {
+        a: String,
+        b: String,
+        result: Result<baton_link::RunsDiff, Refusal>,
+    },
     /// The answer to a delete request.
     Deleted {
         run_id: String,
@@ -213,6 +236,24 @@ pub enum Request {
     /// Run an `[[action]]`'s command, a child of this console; the answer comes back as
     /// `Action::UserDone`.
     RunAction(Box<super::user_actions::Prepared>),
+    /// The params of the workflow in `file`, for the run form (`Action::RunFormRead`);
+    /// from a schedule, its number (the form starts from the values it runs with).
+    RunForm {
+        file: std::path::PathBuf,
+        schedule: Option<u32>,
+    },
+    /// Start a run of `file` with `params` (as `baton run FILE --param …`); this console
+    /// drives it and shows it (`Action::Started`).
+    StartRun {
+        file: std::path::PathBuf,
+        workflow: String,
+        params: Vec<(String, String)>,
+    },
+    /// What changed between runs `a` and `b` (as `baton diff A B`; `Action::Diffed`).
+    DiffRuns {
+        a: String,
+        b: String,
+    },
     Exit(ConsoleExit),
 }
 

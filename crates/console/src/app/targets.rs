@@ -57,6 +57,7 @@ pub(crate) fn acts(action: &Action) -> bool {
             | Action::Delete
             | Action::Pause
             | Action::Trigger
+            | Action::NewRun
     )
 }
 
@@ -158,6 +159,15 @@ pub(crate) fn hint_word(
     }
     if ctx == Context::Overlay && *action == Action::Log && ui.overlay == Some(Overlay::ActionLog) {
         return Some("output");
+    }
+    // `D` marks first (its word, `diff`), unmarks the marked run, diffs on another.
+    if (action, ctx) == (&Action::Diff, Context::Tab(Tab::Runs)) {
+        let selected = ui.selected_run(ui.store_clock(view)).map(|r| &r.id);
+        return match &ui.diff_mark {
+            None => None,
+            Some(m) if Some(m) == selected => Some("unmark"),
+            Some(_) => Some("diff with ◆"),
+        };
     }
     let releases = match (action, ctx) {
         (Action::Hold, Context::Tab(Tab::Dag)) => {

@@ -159,6 +159,11 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             super::user_actions::output(ui, id, lines, cut);
             return Vec::new();
         }
+        Action::RunFormRead { file, result } => return super::run_form::read(ui, &file, result),
+        Action::Started { workflow, result } => {
+            return super::run_form::started(ui, &workflow, result);
+        }
+        Action::Diffed { a, b, result } => return super::run_diff::diffed(ui, &a, &b, result),
         _ => {}
     }
     if ui.readonly && acts(&action) {
@@ -197,6 +202,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::MarkDialog => super::mark::mark_dialog(ui, action),
         Context::ScheduleDialog => super::schedules::schedule_dialog(ui, action),
         Context::HoldDialog => super::hold::hold_dialog(ui, action),
+        Context::RunForm => super::run_form::run_form_dialog(ui, action),
         Context::Help => {
             super::help::help(ui, view, action);
             Vec::new()
@@ -318,6 +324,19 @@ pub(super) fn toggle_time(ui: &mut UiState) {
 const OVERLAY_PAGE: usize = 15;
 
 pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    let scrolls = matches!(
+        action,
+        Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
+    );
+    if scrolls && ui.overlay == Some(Overlay::RunDiff) {
+        super::run_diff::scroll(ui, &action);
+        return Vec::new();
+    }
     match action {
         Action::ToggleTime => toggle_time(ui),
         Action::Jump => ui.jump = Some(String::new()),

@@ -134,12 +134,80 @@ fn send(
                 }
             }))
         }
+        Request::RunForm { file, schedule } => Some(run_form(requests, file, schedule)),
+        Request::StartRun {
+            file,
+            workflow,
+            params,
+        } => Some(start_run(requests, file, workflow, params)),
+        Request::DiffRuns { a, b } => Some(diff_runs(requests, a, b)),
         Request::OpenRun(id) => {
             // Fire and forget: the new run arrives through `link.view`.
             let _ = requests.try_send(ConsoleRequest::OpenRun(id));
             None
         }
     }
+}
+
+type Requests = tokio::sync::mpsc::Sender<ConsoleRequest>;
+
+/// The params of the workflow in `file` for the run form, asked of the service.
+fn run_form(
+    requests: &Requests,
+    file: std::path::PathBuf,
+    schedule: Option<u32>,
+) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "read the workflow", |reply| {
+        ConsoleRequest::RunForm {
+            file: file.clone(),
+            schedule,
+            reply,
+        }
+    });
+    Box::pin(async move {
+        Action::RunFormRead {
+            file,
+            result: asked.await,
+        }
+    })
+}
+
+/// A run of `file` with `params`, asked of the service (which drives it and shows it).
+fn start_run(
+    requests: &Requests,
+    file: std::path::PathBuf,
+    workflow: String,
+    params: Vec<(String, String)>,
+) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "start a run", |reply| ConsoleRequest::StartRun {
+        file,
+        params,
+        reply,
+    });
+    Box::pin(async move {
+        Action::Started {
+            workflow,
+            result: asked.await,
+        }
+    })
+}
+
+/// What changed between runs `a` and `b`, asked of the service.
+fn diff_runs(requests: &Requests, a: String, b: String) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "diff the runs", |reply| {
+        ConsoleRequest::DiffRuns {
+            a: a.clone(),
+            b: b.clone(),
+            reply,
+        }
+    });
+    Box::pin(async move {
+        Action::Diffed {
+            a,
+            b,
+            result: asked.await,
+        }
+    })
 }
 
 /// What a fork of `run_id` from `step` would do, asked of the service.

@@ -49,6 +49,8 @@ pub enum Context {
     ScheduleDialog,
     /// Hold or release a step or a run: reason, confirm.
     HoldDialog,
+    /// A new run's params (`app::run_form`): fields, then Enter starts it.
+    RunForm,
     /// An action refused before its dialog opened, held until Esc: it takes every key,
     /// so a reason typed on runs as none.
     Refused,
@@ -74,6 +76,7 @@ impl Context {
                 | Context::MarkDialog
                 | Context::ScheduleDialog
                 | Context::HoldDialog
+                | Context::RunForm
                 | Context::Refused
                 | Context::Confirm
                 | Context::Help
@@ -93,6 +96,7 @@ impl Context {
                 | Context::MarkDialog
                 | Context::ScheduleDialog
                 | Context::HoldDialog
+                | Context::RunForm
                 | Context::Refused
         )
     }
@@ -110,6 +114,7 @@ impl Context {
             Context::MarkDialog => "Mark dialog",
             Context::ScheduleDialog => "Schedule dialog",
             Context::HoldDialog => "Hold / release dialog",
+            Context::RunForm => "New run form",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
             Context::Help => "Help (?)",
@@ -382,6 +387,7 @@ pub(crate) fn help_order() -> Vec<Context> {
         Context::MarkDialog,
         Context::ScheduleDialog,
         Context::HoldDialog,
+        Context::RunForm,
         Context::Refused,
         Context::Confirm,
         Context::FilterInput,

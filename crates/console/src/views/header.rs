@@ -453,7 +453,18 @@ fn progress(
     }
 }
 
+/// The keys whose footer word follows the selection (`app::hint_word`).
+const WORDED: [Action; 6] = [
+    Action::Hold,
+    Action::Yes,
+    Action::No,
+    Action::Detach,
+    Action::Log,
+    Action::Diff,
+];
+
 /// Status line (toast, input being typed, pending commands) and the key hints.
+
 pub(crate) fn footer(
     frame: &mut Frame,
     area: Rect,
@@ -604,19 +615,13 @@ fn footer_entries(view: &RunView, ui: &UiState, keys: &Keymap) -> Vec<Hint> {
     let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
     let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
     // A key whose deed follows the selection says that deed (`P release` on a held
-    // step, `y interrupt` in the quit dialog).
+    // step, `y interrupt` in the quit dialog, `D unmark` on the run marked for a diff).
     let ctx = ui.context();
     let word = |label: &str| {
-        [
-            Action::Hold,
-            Action::Yes,
-            Action::No,
-            Action::Detach,
-            Action::Log,
-        ]
-        .iter()
-        .filter(|a| keys.label_of(ctx, a) == Some(label))
-        .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
+        WORDED
+            .iter()
+            .filter(|a| keys.label_of(ctx, a) == Some(label))
+            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
     };
     keys.hints(ctx, offered)
         .into_iter()

@@ -28,6 +28,7 @@ mod pasted;
 mod policy;
 mod push_back;
 mod retry_failed;
+mod run_form;
 mod runs_tab;
 mod schedules_tab;
 mod shift;
