@@ -34,7 +34,11 @@ fn an_action_answers_to_its_key_where_its_scope_acts_and_nowhere_else() {
             Some(Action::User(0))
         );
     }
-    assert_eq!(k.action_for(Context::Tab(Tab::Runs), &shift('D')), None);
+    // Not on the Runs tab, where `D` is the built-in diff of two runs.
+    assert_eq!(
+        k.action_for(Context::Tab(Tab::Runs), &shift('D')),
+        Some(Action::Diff)
+    );
     // `run` acts in every view: its key is global.
     for tab in [Tab::Runs, Tab::Dag, Tab::Waiting, Tab::Errors] {
         assert_eq!(
