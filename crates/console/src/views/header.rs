@@ -464,7 +464,6 @@ const WORDED: [Action; 6] = [
 ];
 
 /// Status line (toast, input being typed, pending commands) and the key hints.
-
 pub(crate) fn footer(
     frame: &mut Frame,
     area: Rect,

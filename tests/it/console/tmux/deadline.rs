@@ -15,14 +15,7 @@ deadline = { within = "1s" }
 fn a_missed_deadline_is_flagged_in_the_header_and_the_step_goes_on() {
     let env = Env::new();
     let wf = env.workflow("late.toml", WF);
-    let command = format!(
-        "cd {} && BATON_DB={} USER=tester {} run {} ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&wf.to_string_lossy()),
-    );
-    let t = Tmux::new(&env, 160, 30, &command);
+    let t = Tmux::running(&env, &wf, 160, 30);
     t.wait_for(
         "the header's flag and the running step's deadline line",
         |s| {

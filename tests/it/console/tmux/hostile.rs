@@ -19,14 +19,7 @@ needs = ["noisy"]
 gate = { prompt = "hold the run open" }
 "#,
     );
-    let command = format!(
-        "cd {} && BATON_DB={} USER=tester {} run {} ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&wf.to_string_lossy())
-    );
-    let tmux = Tmux::new(&env, 120, 40, &command);
+    let tmux = Tmux::running(&env, &wf, 120, 40);
     tmux.wait_for(
         "the gate",
         |s| s.contains("waiting_approval") || s.contains("⏸"),

@@ -20,14 +20,7 @@ while [ ! -f end ]; do sleep 0.02; done
 fn the_header_shows_usage_as_it_is_written_and_the_ceiling() {
     let env = Env::new();
     let wf = env.workflow("live.toml", WF);
-    let command = format!(
-        "cd {} && BATON_DB={} USER=tester {} run {} ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&wf.to_string_lossy()),
-    );
-    let t = Tmux::new(&env, 160, 30, &command);
+    let t = Tmux::running(&env, &wf, 160, 30);
     t.wait_for(
         "600 of 1000 tokens, and the pace, while agent runs",
         |s| s.contains("600/1000 tok") && s.contains("tok/min,") && s.contains("left"),

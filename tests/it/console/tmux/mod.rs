@@ -47,6 +47,19 @@ pub(crate) struct Tmux {
 }
 
 impl Tmux {
+    /// `baton run WF` in the console (as `tester`, on the env's store, from its
+    /// directory), the pane kept 30 s after it ends so its last screen can be read.
+    pub(crate) fn running(env: &Env, wf: &std::path::Path, cols: u16, rows: u16) -> Tmux {
+        let command = format!(
+            "cd {} && BATON_DB={} USER=tester {} run {} ; sleep 30",
+            shell_quote(&env.path().to_string_lossy()),
+            shell_quote(&env.db().to_string_lossy()),
+            shell_quote(env!("CARGO_BIN_EXE_baton")),
+            shell_quote(&wf.to_string_lossy()),
+        );
+        Tmux::new(env, cols, rows, &command)
+    }
+
     pub(crate) fn new(env: &Env, cols: u16, rows: u16, command: &str) -> Tmux {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let socket = format!(

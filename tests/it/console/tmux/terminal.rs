@@ -268,14 +268,7 @@ fn new_output_shows_without_a_keypress(tmux: &Tmux, env: &Env) {
 fn the_log_view_follows_new_output_in_baton_run() {
     let env = Env::new();
     let wf = env.workflow("ticking.toml", TICKING);
-    let command = format!(
-        "cd {} && BATON_DB={} USER=tester {} run {} ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&wf.to_string_lossy())
-    );
-    let tmux = Tmux::new(&env, 100, 30, &command);
+    let tmux = Tmux::running(&env, &wf, 100, 30);
     new_output_shows_without_a_keypress(&tmux, &env);
 }
 
