@@ -20,6 +20,9 @@ pub(crate) const T0: i64 = 1_893_456_000_000;
 /// How many rounds [`World::settle`] gives the world after the last action: 60
 /// simulated seconds, past a lapsed lease (15 s) and the time a command waits.
 const SETTLE_ROUNDS: usize = 30;
+/// Rounds in a row that recorded no event after which the world is settled: 18 s,
+/// past a lapsed lease (15 s).
+const QUIET_ROUNDS: usize = 8;
 /// Where scenarios keep their store when it exists (a tmpfs).
 const SHM: &str = "/dev/shm";
 
@@ -165,8 +168,9 @@ impl World {
 
     /// After the last action the world calms down, as the chaos campaign's end does:
     /// every stopped engine is continued, and for [`SETTLE_ROUNDS`] rounds of two
-    /// simulated seconds each engine beats and wakes each of its runs, and the runs no
-    /// engine drives are resumed. Nothing new is asked or decided, so what waits on a
+    /// simulated seconds at most (until [`QUIET_ROUNDS`] in a row recorded nothing) each
+    /// engine beats and wakes each of its runs, and the runs no engine drives are
+    /// resumed. Nothing new is asked or decided, so what waits on a
     /// person waits on; the end's checks then read what is left.
     fn settle(&mut self) -> Result<(), SimError> {
         self.history
@@ -174,7 +178,14 @@ impl World {
         for engine in &mut self.engines {
             engine.stalled_until = 0;
         }
+        let mut quiet = 0;
         for round in 0..SETTLE_ROUNDS {
+            // Settled: nothing happened for longer than a lease lives (a crashed
+            // engine's runs are resumable after that), so nothing more will.
+            if quiet > QUIET_ROUNDS {
+                break;
+            }
+            let before = self.recorded()?;
             self.now += 2_000;
             set_thread_clock(Some(Timestamp(self.now)));
             self.beat()?;
@@ -188,6 +199,11 @@ impl World {
                 self.resume((round + e) % self.engines.len())?;
             }
             self.collect_verdicts()?;
+            quiet = if self.recorded()? == before {
+                quiet + 1
+            } else {
+                0
+            };
         }
         Ok(())
     }
@@ -237,6 +253,14 @@ impl World {
             "  engine {e} stopped for {ms} ms (SIGSTOP), then continued"
         ));
         Ok(())
+    }
+
+    /// How many events the store holds: what settling watches for a quiet round (a
+    /// resume refused again records nothing).
+    fn recorded(&self) -> Result<i64, SimError> {
+        Ok(self
+            .raw
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))?)
     }
 
     /// One to three runs of one workflow at once, each made by an engine chosen by
