@@ -44,7 +44,8 @@ use std::path::{Path, PathBuf};
 
 mod actions;
 pub use actions::{
-    Arg, DEFAULT_TIMEOUT, Output as ActionOutput, Piece, Placeholder, Scope, UserAction, Values,
+    Arg, ArgError, ArgErrorKind, DEFAULT_TIMEOUT, Output as ActionOutput, Piece, Placeholder,
+    Scope, UserAction, Values,
 };
 
 /// How the console shows times until `t` toggles them.

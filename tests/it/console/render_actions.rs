@@ -101,3 +101,64 @@ fn the_output_pane_and_the_action_log_show_how_it_ended() {
     act(&v, &mut u, &[Action::Back, Action::ActionLog]);
     snap("action_log", &v, &mut u, &config, 80, 24);
 }
+
+/// `line N of the check` for N in `from..=to`: output an action wrote.
+fn output(from: usize, to: usize) -> Vec<String> {
+    (from..=to)
+        .map(|i| format!("line {i} of the check"))
+        .collect()
+}
+
+/// The last output line a screen shows (its number).
+fn last_shown(screen: &str) -> Option<usize> {
+    screen
+        .split("line ")
+        .filter_map(|t| t.split_once(" of the check"))
+        .filter_map(|(n, _)| n.parse().ok())
+        .max()
+}
+
+/// A running action's pane says how long it has run and when it is stopped, its output
+/// streaming under it; long output opens at its end and follows it, unless scrolled up
+/// (then more output leaves it where it is), and `End` follows again.
+#[test]
+fn a_running_actions_pane_opens_at_its_end_and_follows_its_output() {
+    let (config, mut u) = with_actions();
+    let v = on_build(&mut u);
+    let t0 = baton::model::Timestamp::from_millis(v.now.millis());
+    u.now = Some(t0);
+    act(&v, &mut u, &[Action::User(0)]);
+    u.now = Some(t0.add(Duration::from_millis(2300)));
+    let more = |u: &mut UiState, to: usize| {
+        act(
+            &v,
+            u,
+            &[Action::UserOutput {
+                id: 1,
+                lines: output(1, to),
+                cut: 0,
+            }],
+        );
+    };
+    more(&mut u, 40);
+    let s = snap_with("action_running", &v, &mut u, &config, 80, 24);
+    insta::assert_snapshot!("action_running_80x24", s);
+    assert_eq!(last_shown(&s), Some(40), "opens at its end:\n{s}");
+    more(&mut u, 45);
+    let s = snap_with("action_running", &v, &mut u, &config, 80, 24);
+    assert_eq!(last_shown(&s), Some(45), "follows:\n{s}");
+    act(&v, &mut u, &[Action::Up, Action::Up]);
+    let s = snap_with("action_running", &v, &mut u, &config, 80, 24);
+    assert_eq!(last_shown(&s), Some(43), "scrolled up two rows:\n{s}");
+    more(&mut u, 60);
+    let s = snap_with("action_running", &v, &mut u, &config, 80, 24);
+    assert_eq!(
+        last_shown(&s),
+        Some(43),
+        "stays where it was scrolled:\n{s}"
+    );
+    act(&v, &mut u, &[Action::Bottom]);
+    more(&mut u, 70);
+    let s = snap_with("action_running", &v, &mut u, &config, 80, 24);
+    assert_eq!(last_shown(&s), Some(70), "End follows again:\n{s}");
+}

@@ -276,28 +276,43 @@ pub enum Hit {
 }
 
 /// Where a frame drew clickable things, in drawing order: the views fill it as they draw,
-/// the shell keeps the last frame's in `UiState::hits`, and a click picks from it.
+/// the shell keeps the last frame's in `UiState::hits`, and a click picks from it. With
+/// them, how far the action output pane could scroll in that frame (its keys go by it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Hits(Vec<(Rect, Hit)>);
+pub struct Hits {
+    drawn: Vec<(Rect, Hit)>,
+    pane_max_top: Option<usize>,
+}
 
 impl Hits {
     /// Note that `hit` was drawn in `area`.
     pub fn record(&mut self, area: Rect, hit: Hit) {
-        self.0.push((area, hit));
+        self.drawn.push((area, hit));
     }
 
     /// What was drawn at a cell; the last drawn wins (it is on top).
     pub fn at(&self, col: u16, row: u16) -> Option<Hit> {
         let pos = ratatui::layout::Position { x: col, y: row };
-        self.0
+        self.drawn
             .iter()
             .rev()
             .find(|(r, _)| r.contains(pos))
             .map(|(_, h)| *h)
     }
 
+    /// Note that the action output pane was drawn, `max_top` its last first row (the
+    /// one that shows its last row at the bottom).
+    pub fn pane_drawn(&mut self, max_top: usize) {
+        self.pane_max_top = Some(max_top);
+    }
+
+    /// The action output pane's last first row, if the frame drew it.
+    pub fn pane_max_top(&self) -> Option<usize> {
+        self.pane_max_top
+    }
+
     /// What was drawn, in drawing order.
     pub fn drawn(&self) -> impl Iterator<Item = Hit> + '_ {
-        self.0.iter().map(|(_, h)| *h)
+        self.drawn.iter().map(|(_, h)| *h)
     }
 }

@@ -73,7 +73,9 @@ pub(crate) use state::{Overlay, run_is_live};
 pub(crate) use targets::hint_word;
 pub use targets::offered;
 pub use update::update;
-pub(crate) use user_actions::{Ended, Finished, Prepared, running, shown_run};
+pub(crate) use user_actions::{
+    Ended, Finished, Prepared, UserRun, pane_first_row, running, shown_run,
+};
 // What `Action::UserDone` and `Request::RunAction` carry, under the crate's names.
 pub use user_actions::{
     Ended as ActionEnded, Finished as ActionFinished, Prepared as ActionPrepared,

@@ -125,6 +125,9 @@ pub struct UiState {
     pub user_runs: Vec<super::user_actions::UserRun>,
     pub overlay: Option<Overlay>,
     pub overlay_scroll: usize,
+    /// The action output pane shows its end, and keeps showing it as output comes,
+    /// until scrolled up (as the log follows; `overlay_scroll` is its first row then).
+    pub pane_follow: bool,
     pub log: Option<LogState>,
     /// The focused running step's latest output, read by the shell as it arrives
     /// (`(step index, lines)`); the detail pane prefers it to the view's tail.

@@ -337,6 +337,10 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
         super::run_diff::scroll(ui, &action);
         return Vec::new();
     }
+    if scrolls && matches!(ui.overlay, Some(Overlay::ActionOutput(_))) {
+        super::user_actions::scroll(ui, &action);
+        return Vec::new();
+    }
     match action {
         Action::ToggleTime => toggle_time(ui),
         Action::Jump => ui.jump = Some(String::new()),
@@ -355,9 +359,8 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
         Action::Bottom => ui.overlay_scroll = 500,
         // In the action log: the newest `[[action]]`'s output.
         Action::Log if ui.overlay == Some(Overlay::ActionLog) => {
-            if let Some(r) = ui.user_runs.last() {
-                ui.overlay = Some(Overlay::ActionOutput(r.prepared.id));
-                ui.overlay_scroll = 0;
+            if let Some(id) = ui.user_runs.last().map(|r| r.prepared.id) {
+                super::user_actions::open_pane(ui, id);
             }
         }
         Action::Log => {

@@ -3,7 +3,7 @@
 //! the confirmation, the command filled for the selection, and what came of it. Pure:
 //! the command runs in the shell (`crate::action_run`), a child of the console under
 //! the operator's own account; nothing here writes to the store.
-use super::actions::{Request, Tab};
+use super::actions::{Action, Request, Tab};
 use super::dialogs::{ConfirmDialog, ConfirmWhat, Dialog};
 use super::runs::short_id;
 use super::state::{Overlay, UiState};
@@ -248,8 +248,7 @@ pub(super) fn start(ui: &mut UiState, mut p: Prepared) -> Vec<Request> {
         .get(p.action)
         .is_none_or(|a| a.output == ActionOutput::Pane);
     if pane {
-        ui.overlay = Some(Overlay::ActionOutput(p.id));
-        ui.overlay_scroll = 0;
+        open_pane(ui, p.id);
     }
     toast(ui, format!("… {}: running `{}`", p.title, p.shown()), true);
     ui.user_runs.push(UserRun {
@@ -291,6 +290,51 @@ pub(super) fn output(ui: &mut UiState, id: u64, lines: Vec<String>, cut: u64) {
     {
         r.so_far = (lines, cut);
     }
+}
+
+/// Open run `id`'s output pane at its end, following its output (as the log does).
+pub(super) fn open_pane(ui: &mut UiState, id: u64) {
+    ui.overlay = Some(Overlay::ActionOutput(id));
+    ui.overlay_scroll = 0;
+    ui.pane_follow = true;
+}
+
+/// How many rows PgUp/PgDn move the pane.
+const PANE_PAGE: usize = 15;
+
+/// The first row of the output pane on screen: its last page while following, else
+/// where it was scrolled to (never past the last page).
+pub(crate) fn pane_first_row(top: usize, follow: bool, max_top: usize) -> usize {
+    if follow { max_top } else { top.min(max_top) }
+}
+
+/// A scroll key in the output pane, from row `top` (or the end, `follow`) of a pane whose
+/// last page starts at row `max_top`: where it is then, and whether it follows. Up leaves
+/// the end and stops following; back at the end (`End`, or down to it) it follows again.
+pub(crate) fn pane_scroll(
+    top: usize,
+    follow: bool,
+    max_top: usize,
+    action: &Action,
+) -> (usize, bool) {
+    let at = pane_first_row(top, follow, max_top);
+    let to = match action {
+        Action::Up => at.saturating_sub(1),
+        Action::Down => at.saturating_add(1),
+        Action::PageUp => at.saturating_sub(PANE_PAGE),
+        Action::PageDown => at.saturating_add(PANE_PAGE),
+        Action::Top => 0,
+        Action::Bottom => max_top,
+        _ => at,
+    };
+    (to.min(max_top), to >= max_top)
+}
+
+/// A scroll key in the output pane, by the rows the last frame drew of it.
+pub(super) fn scroll(ui: &mut UiState, action: &Action) {
+    let max_top = ui.hits.pane_max_top().unwrap_or(0);
+    (ui.overlay_scroll, ui.pane_follow) =
+        pane_scroll(ui.overlay_scroll, ui.pane_follow, max_top, action);
 }
 
 /// The run an output pane shows: `id`'s, else the newest.

@@ -130,7 +130,9 @@ fn draw(
         Some(Overlay::Notices) => notices::render(frame, area, ui, theme),
         Some(Overlay::ActionLog) => notices::render_actions(frame, area, ui, theme),
         Some(Overlay::ErrorDetail(i)) => overlays::error_detail(frame, area, view, ui, i, theme),
-        Some(Overlay::ActionOutput(id)) => action_output::render(frame, area, ui, id, theme),
+        Some(Overlay::ActionOutput(id)) => {
+            hits.pane_drawn(action_output::render(frame, area, ui, id, theme));
+        }
         Some(Overlay::RunDiff) => run_diff::render(frame, area, ui, theme),
         None => {}
     }

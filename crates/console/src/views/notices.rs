@@ -20,6 +20,18 @@ pub(super) fn list_overlay(
     empty: &str,
     lines_for: impl FnOnce(usize) -> Vec<Line<'static>>,
 ) {
+    let inner = overlay_box(frame, area, theme, title);
+    let mut lines = lines_for(inner.width.max(1) as usize);
+    if lines.is_empty() {
+        lines.push(Line::from(styled(empty.to_string(), theme.dim)));
+    }
+    let skip = ui.overlay_scroll.min(lines.len().saturating_sub(1));
+    let shown: Vec<Line> = lines.into_iter().skip(skip).collect();
+    frame.render_widget(Paragraph::new(shown).style(theme.base), inner);
+}
+
+/// An overlay's box, titled, drawn over what is under it: the area inside it.
+pub(super) fn overlay_box(frame: &mut Frame, area: Rect, theme: &Theme, title: String) -> Rect {
     let r = centered(
         area,
         area.width.saturating_sub(4).min(100),
@@ -29,13 +41,7 @@ pub(super) fn list_overlay(
     let block = panel(title, theme, true).style(theme.base);
     let inner = block.inner(r);
     frame.render_widget(block, r);
-    let mut lines = lines_for(inner.width.max(1) as usize);
-    if lines.is_empty() {
-        lines.push(Line::from(styled(empty.to_string(), theme.dim)));
-    }
-    let skip = ui.overlay_scroll.min(lines.len().saturating_sub(1));
-    let shown: Vec<Line> = lines.into_iter().skip(skip).collect();
-    frame.render_widget(Paragraph::new(shown).style(theme.base), inner);
+    inner
 }
 
 pub(crate) fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {

@@ -105,30 +105,83 @@ impl Values {
     }
 }
 
+/// Why an argument's braces do not parse, and where: `at` is the byte offset of the
+/// brace at fault in the argument's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgError {
+    pub at: usize,
+    pub kind: ArgErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgErrorKind {
+    /// `{name}` names no placeholder.
+    Unknown(String),
+    /// A `}` with no `{` before it.
+    Unopened,
+    /// A `{` never closed.
+    Unclosed,
+}
+
+impl std::fmt::Display for ArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            ArgErrorKind::Unknown(name) => write!(f, "`{{{name}}}` is not a placeholder"),
+            ArgErrorKind::Unopened => {
+                f.write_str("a `}` with no `{` before it (write `}}` for a literal one)")
+            }
+            ArgErrorKind::Unclosed => {
+                f.write_str("a `{` that is never closed (write `{{` for a literal one)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ArgError {}
+
+/// What an argument's hint says: the known placeholders, the nearest one first when
+/// `why` names an unknown one.
+pub(super) fn placeholder_hint(why: Option<&ArgErrorKind>) -> String {
+    const KNOWN: &str =
+        "placeholders: {run}, {step}, {workflow}, {db}; {{ and }} are literal braces";
+    let near = match why {
+        Some(ArgErrorKind::Unknown(name)) => {
+            baton_workflow::suggest(name, Placeholder::ALL.iter().map(|(n, _)| *n))
+        }
+        _ => None,
+    };
+    match near {
+        Some(n) => format!("did you mean `{{{n}}}`? {KNOWN}"),
+        None => KNOWN.to_string(),
+    }
+}
+
 impl Arg {
     /// Parse `{name}` placeholders; `{{` and `}}` are a literal brace. An unknown name,
-    /// or a brace left open, is the message returned.
-    pub fn parse(text: &str) -> Result<Arg, String> {
+    /// or a brace left open, is the error returned, with where its brace is.
+    pub fn parse(text: &str) -> Result<Arg, ArgError> {
         let mut pieces = Vec::new();
         let mut lit = String::new();
         let mut rest = text;
         while let Some(i) = rest.find(['{', '}']) {
             lit.push_str(&rest[..i]);
             let tail = &rest[i..];
+            let at = text.len() - tail.len();
             if tail.starts_with("{{") || tail.starts_with("}}") {
                 lit.push_str(&tail[..1]);
                 rest = &tail[2..];
                 continue;
             }
+            let fail = |kind| Err(ArgError { at, kind });
             if tail.starts_with('}') {
-                return Err("a `}` with no `{` before it (write `}}` for a literal one)".into());
+                return fail(ArgErrorKind::Unopened);
             }
             let Some(end) = tail.find('}') else {
-                return Err("a `{` that is never closed (write `{{` for a literal one)".into());
+                return fail(ArgErrorKind::Unclosed);
             };
             let name = &tail[1..end];
             let Some((_, p)) = Placeholder::ALL.iter().find(|(n, _)| *n == name) else {
-                return Err(format!("`{{{name}}}` is not a placeholder"));
+                return fail(ArgErrorKind::Unknown(name.to_string()));
             };
             if !lit.is_empty() {
                 pieces.push(Piece::Text(std::mem::take(&mut lit)));
@@ -234,6 +287,14 @@ const KEYS: [&str; 9] = [
     "timeout",
 ];
 
+/// The keys an action must have, each with an example of its value.
+const REQUIRED: [(&str, &str); 4] = [
+    ("key", "\"D\""),
+    ("scope", "\"run\", \"step\" or \"gate\""),
+    ("description", "\"dashboard: open the run's board\""),
+    ("command", "[\"program\", \"{run}\"]"),
+];
+
 /// `action = [...]`: every `[[action]]` table, each problem reported where it is.
 pub(super) fn parse(r: &mut Reporter, e: &Entry, into: &mut Vec<UserAction>) {
     let Val::Array(items) = &e.node.val else {
@@ -272,6 +333,8 @@ struct Fields {
     dangerous: bool,
     output: Output,
     timeout: Option<Duration>,
+    /// The keys written, valid or not: only one not written at all is missing.
+    written: Vec<String>,
 }
 
 /// One `[[action]]` table; `None` when it is not whole (each problem reported).
@@ -279,6 +342,7 @@ fn one(r: &mut Reporter, table: &Node, entries: &[Entry]) -> Option<UserAction> 
     let mut f = Fields::default();
     let mut command_at = None;
     for e in entries {
+        f.written.push(e.key.to_string());
         match e.key.as_str() {
             "key" => f.key = text(r, e).map(|k| (k, at(r, &e.node.span))),
             "scope" => f.scopes = scopes(r, e),
@@ -316,24 +380,14 @@ fn one(r: &mut Reporter, table: &Node, entries: &[Entry]) -> Option<UserAction> 
         );
         f.command = None;
     }
-    let missing = |r: &mut Reporter, key: &str, example: &str| {
-        r.error(
-            &table.span,
-            format!("this [[action]] has no `{key}`"),
-            format!("add {key} = {example}"),
-        );
-    };
-    if f.key.is_none() {
-        missing(r, "key", "\"D\"");
-    }
-    if f.scopes.is_none() {
-        missing(r, "scope", "\"run\", \"step\" or \"gate\"");
-    }
-    if f.description.is_none() {
-        missing(r, "description", "\"dashboard: open the run's board\"");
-    }
-    if f.command.is_none() && command_at.is_none() {
-        missing(r, "command", "[\"program\", \"{run}\"]");
+    for (key, example) in REQUIRED {
+        if !f.written.iter().any(|k| k == key) {
+            r.error(
+                &table.span,
+                format!("this [[action]] has no `{key}`"),
+                format!("add {key} = {example}"),
+            );
+        }
     }
     Some(UserAction {
         key: f.key?,
@@ -370,26 +424,34 @@ fn scopes(r: &mut Reporter, e: &Entry) -> Option<Vec<Scope>> {
     };
     let mut out = Vec::new();
     for n in nodes {
-        let s = match &n.val {
-            Val::Str(s) => s.as_str(),
-            _ => "",
+        let Val::Str(s) = &n.val else {
+            r.error(
+                &n.span,
+                format!("a scope is a string, not {}", n.kind()),
+                "write \"run\", \"step\" or \"gate\"",
+            );
+            return None;
         };
-        match s {
+        match s.as_str() {
             "run" => out.push(Scope::Run),
             "step" => out.push(Scope::Step),
             "gate" => out.push(Scope::Gate),
             _ => {
-                r.error(
-                    &n.span,
-                    format!("`{s}` is not a scope"),
-                    "write \"run\", \"step\" or \"gate\"",
-                );
+                let hint = match baton_workflow::suggest(s, SCOPES) {
+                    Some(near) => {
+                        format!("did you mean `{near}`? write \"run\", \"step\" or \"gate\"")
+                    }
+                    None => "write \"run\", \"step\" or \"gate\"".to_string(),
+                };
+                r.error(&n.span, format!("`{s}` is not a scope"), hint);
                 return None;
             }
         }
     }
     Some(out)
 }
+
+const SCOPES: [&str; 3] = ["run", "step", "gate"];
 
 /// `command = ["program", "arg", "{run}"]`: every element a string, placeholders known.
 fn command(r: &mut Reporter, e: &Entry) -> Option<Vec<Arg>> {
@@ -415,24 +477,44 @@ fn command(r: &mut Reporter, e: &Entry) -> Option<Vec<Arg>> {
     let mut args = Vec::new();
     let mut ok = true;
     for n in items {
-        let parsed = match &n.val {
-            Val::Str(s) if !s.is_empty() || !args.is_empty() => Arg::parse(s),
-            Val::Str(_) => Err("the program is empty".to_string()),
-            _ => Err(format!("an argument is a string, not {}", n.kind())),
+        let (span, why) = match &n.val {
+            Val::Str(s) if !s.is_empty() || !args.is_empty() => match Arg::parse(s) {
+                Ok(a) => {
+                    args.push(a);
+                    continue;
+                }
+                Err(e) => (brace_span(r, &n.span, e.at), (e.to_string(), Some(e.kind))),
+            },
+            Val::Str(_) => (n.span.clone(), ("the program is empty".to_string(), None)),
+            _ => (
+                n.span.clone(),
+                (format!("an argument is a string, not {}", n.kind()), None),
+            ),
         };
-        match parsed {
-            Ok(a) => args.push(a),
-            Err(why) => {
-                ok = false;
-                r.error(
-                    &n.span,
-                    why,
-                    "placeholders: {run}, {step}, {workflow}, {db}; {{ and }} are literal braces",
-                );
-            }
-        }
+        ok = false;
+        r.error(&span, why.0, placeholder_hint(why.1.as_ref()));
     }
     ok.then_some(args)
+}
+
+/// Where the brace at byte `at` of a string's value is in the file: its own place when
+/// the string is a basic one written without escapes (its value is then its text
+/// between the quotes), else the string's.
+fn brace_span(r: &Reporter, span: &std::ops::Range<usize>, at: usize) -> std::ops::Range<usize> {
+    let plain = r.map.text(span).is_some_and(|t| {
+        t.len() >= 2
+            && t.starts_with('"')
+            && t.ends_with('"')
+            && !t.starts_with("\"\"\"")
+            && !t.contains('\\')
+            && at < t.len() - 2
+    });
+    if plain {
+        let start = span.start + 1 + at;
+        start..start + 1
+    } else {
+        span.clone()
+    }
 }
 
 fn timeout(r: &mut Reporter, e: &Entry) -> Option<Duration> {

@@ -299,3 +299,48 @@ fn a_run_action_takes_the_step_of_the_selected_gate_or_error() {
     ui.tab = Tab::Audit;
     assert!(!offered(&ui, &v, Context::Global, &Action::User(0)));
 }
+
+/// The output pane opens at its end and follows; Up leaves the end (one row above
+/// it), a page and Home move from there, and back at the end it follows again.
+#[test]
+fn the_pane_scrolls_from_its_end_and_follows_again_at_it() {
+    let max_top = 40;
+    assert_eq!(pane_first_row(0, true, max_top), 40);
+    assert_eq!(pane_scroll(0, true, max_top, &Action::Up), (39, false));
+    assert_eq!(
+        pane_scroll(39, false, max_top, &Action::PageUp),
+        (24, false)
+    );
+    assert_eq!(pane_scroll(24, false, max_top, &Action::Top), (0, false));
+    assert_eq!(pane_scroll(39, false, max_top, &Action::Down), (40, true));
+    assert_eq!(pane_scroll(3, false, max_top, &Action::Bottom), (40, true));
+    assert_eq!(
+        pane_scroll(30, false, max_top, &Action::PageDown),
+        (40, true)
+    );
+    // Output that came while scrolled up: the rows shown stay where they were.
+    assert_eq!(pane_first_row(39, false, 55), 39);
+    // All of it fits: nothing to scroll, it follows.
+    assert_eq!(pane_scroll(0, true, 0, &Action::Up), (0, true));
+}
+
+/// Opening a pane (an action started, `l` in the action log) opens it at its end.
+#[test]
+fn a_pane_opens_following_its_end() {
+    let v = fixtures::release();
+    let mut ui = console(STEP);
+    ui.tab = Tab::Dag;
+    ui.overlay_scroll = 7;
+    ui.pane_follow = false;
+    update(&mut ui, &v, Action::User(0));
+    assert_eq!(ui.overlay, Some(Overlay::ActionOutput(1)));
+    assert!(ui.pane_follow && ui.overlay_scroll == 0);
+    update(&mut ui, &v, Action::Up);
+    assert!(ui.pane_follow, "no frame drew it yet: nothing to scroll");
+    ui.pane_follow = false;
+    update(&mut ui, &v, Action::Back);
+    update(&mut ui, &v, Action::ActionLog);
+    update(&mut ui, &v, Action::Log);
+    assert_eq!(ui.overlay, Some(Overlay::ActionOutput(1)));
+    assert!(ui.pane_follow);
+}

@@ -117,22 +117,92 @@ fn dangerous_implies_confirm_and_the_rest_is_read() {
 }
 
 #[test]
-fn an_unknown_placeholder_is_a_load_error_at_its_argument() {
+fn an_unknown_placeholder_is_a_load_error_at_its_brace_with_the_nearest_one() {
     let e = errors(
-        "[[action]]\nkey = \"D\"\nscope = \"run\"\ndescription = \"d\"\ncommand = [\"x\", \"{runid}\"]\n",
+        "[[action]]\nkey = \"D\"\nscope = \"run\"\ndescription = \"d\"\ncommand = [\"x\", \"--run={runid}\"]\n",
     );
     assert!(
-        e.contains("config.toml:5:17: error: `{runid}` is not a placeholder"),
+        e.contains("config.toml:5:24: error: `{runid}` is not a placeholder"),
         "{e}"
     );
+    assert!(e.contains("did you mean `{run}`?"), "{e}");
     assert!(e.contains("{run}, {step}, {workflow}, {db}"), "{e}");
+    assert_eq!(e.matches("error:").count(), 1, "{e}");
     let e = errors(
         "[[action]]\nkey = \"D\"\nscope = \"run\"\ndescription = \"d\"\ncommand = [\"x\", \"{run\"]\n",
     );
     assert!(
-        e.contains("config.toml:5:17: error: a `{` that is never closed"),
+        e.contains("config.toml:5:18: error: a `{` that is never closed"),
         "{e}"
     );
+    let e = errors(
+        "[[action]]\nkey = \"D\"\nscope = \"run\"\ndescription = \"d\"\ncommand = [\"x\", \"a}b\"]\n",
+    );
+    assert!(
+        e.contains("config.toml:5:19: error: a `}` with no `{`"),
+        "{e}"
+    );
+    // Nothing near it: the list alone.
+    let e = errors(
+        "[[action]]\nkey = \"D\"\nscope = \"run\"\ndescription = \"d\"\ncommand = [\"x\", \"{zzzzzz}\"]\n",
+    );
+    assert!(!e.contains("did you mean"), "{e}");
+}
+
+/// With an escape (or in another kind of string) the value's offsets are not the
+/// text's: the string's own column is reported.
+#[test]
+fn a_placeholder_in_a_string_with_escapes_is_reported_at_the_string() {
+    for command in [
+        r#"["x", "\t--run={runid}"]"#,
+        r#"["x", '--run={runid}']"#,
+        "[\"x\", \"\"\"--run={runid}\"\"\"]",
+    ] {
+        let e = errors(&format!(
+            "[[action]]\nkey = \"D\"\nscope = \"run\"\ndescription = \"d\"\ncommand = {command}\n"
+        ));
+        assert!(
+            e.contains("config.toml:5:17: error: `{runid}` is not a placeholder"),
+            "{command}: {e}"
+        );
+    }
+}
+
+/// A key written with a wrong value is that one error, never also "has no …".
+#[test]
+fn a_wrong_value_is_not_also_a_missing_key() {
+    let e = errors(
+        "[[action]]\nkey = \"D\"\nscope = \"runs\"\ndescription = \"d\"\ncommand = [\"x\"]\n",
+    );
+    assert!(
+        e.contains("config.toml:3:9: error: `runs` is not a scope"),
+        "{e}"
+    );
+    assert!(e.contains("did you mean `run`?"), "{e}");
+    assert!(!e.contains("has no"), "{e}");
+    assert_eq!(e.matches("error:").count(), 1, "{e}");
+    for (wrong, said) in [
+        ("scope = []", "`scope` must be"),
+        ("scope = [1]", "a scope is a string, not"),
+        (
+            "scope = \"run\"\ndescription = \"\"",
+            "`description` is empty",
+        ),
+        ("scope = \"run\"\nkey = 4", "`key` must be a string"),
+    ] {
+        let text =
+            format!("[[action]]\nkey = \"D\"\n{wrong}\ndescription = \"d\"\ncommand = [\"x\"]\n");
+        let text = text.replacen("key = \"D\"\n", "", usize::from(wrong.contains("key =")));
+        let text = if wrong.contains("description") {
+            text.replacen("description = \"d\"\n", "", 1)
+        } else {
+            text
+        };
+        let e = errors(&text);
+        assert!(e.contains(said), "{wrong}: {e}");
+        assert!(!e.contains("has no"), "{wrong}: {e}");
+        assert_eq!(e.matches("error:").count(), 1, "{wrong}: {e}");
+    }
 }
 
 #[test]
