@@ -5,7 +5,8 @@
 use crate::time::Timestamp;
 use chrono::{NaiveTime, TimeZone};
 
-/// A wall-clock time of day, `HH:MM` or `HH:MM:SS` (24-hour).
+/// A wall-clock time of day, `HH:MM` or `HH:MM:SS` (24-hour; the hour may have one
+/// digit, `6:00`, as cron and Airflow users write it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeOfDay {
     hour: u32,
@@ -14,10 +15,13 @@ pub struct TimeOfDay {
 }
 
 impl TimeOfDay {
-    /// `"06:00"`, `"23:59:30"`; `None` for anything else (`"6am"`, `"24:00"`).
+    /// `"06:00"`, `"6:00"`, `"23:59:30"`; `None` for anything else (`"6am"`, `"6:0"`,
+    /// `"24:00"`): the hour has one or two digits, the minutes and seconds two.
     pub fn parse(text: &str) -> Option<TimeOfDay> {
         let parts: Vec<&str> = text.split(':').collect();
-        if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
+        let widths_hold = parts.first().is_some_and(|h| (1..=2).contains(&h.len()))
+            && parts.iter().skip(1).all(|p| p.len() == 2);
+        if !(2..=3).contains(&parts.len()) || !widths_hold {
             return None;
         }
         let num = |p: &str| {
@@ -241,8 +245,12 @@ mod tests {
             "23:59:30"
         );
         for bad in [
-            "6:00",
+            "6:0",
+            "6:60",
+            "6:00:0",
             "24:00",
+            "006:00",
+            ":00",
             "06:60",
             "06",
             "06:00:00:00",
@@ -252,6 +260,15 @@ mod tests {
         ] {
             assert_eq!(TimeOfDay::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_one_digit_hour_is_the_same_time_as_two() {
+        for (one, two) in [("6:00", "06:00"), ("6:05", "06:05"), ("0:00", "00:00")] {
+            assert_eq!(TimeOfDay::parse(one), TimeOfDay::parse(two), "{one}");
+            assert!(TimeOfDay::parse(one).is_some(), "{one}");
+        }
+        assert_eq!(TimeOfDay::parse("9:30:15").unwrap().to_string(), "09:30:15");
     }
 
     #[test]
