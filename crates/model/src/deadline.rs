@@ -5,7 +5,8 @@
 use crate::time::Timestamp;
 use chrono::{NaiveTime, TimeZone};
 
-/// A wall-clock time of day, `HH:MM` or `HH:MM:SS` (24-hour).
+/// A wall-clock time of day, `HH:MM` or `HH:MM:SS` (24-hour; the hour may have one
+/// digit, `6:00`, as cron and Airflow users write it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeOfDay {
     hour: u32,
@@ -14,10 +15,13 @@ pub struct TimeOfDay {
 }
 
 impl TimeOfDay {
-    /// `"06:00"`, `"23:59:30"`; `None` for anything else (`"6am"`, `"24:00"`).
+    /// `"06:00"`, `"6:00"`, `"23:59:30"`; `None` for anything else (`"6am"`, `"6:0"`,
+    /// `"24:00"`): the hour has one or two digits, the minutes and seconds two.
     pub fn parse(text: &str) -> Option<TimeOfDay> {
         let parts: Vec<&str> = text.split(':').collect();
-        if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
+        let widths_hold = parts.first().is_some_and(|h| (1..=2).contains(&h.len()))
+            && parts.iter().skip(1).all(|p| p.len() == 2);
+        if !(2..=3).contains(&parts.len()) || !widths_hold {
             return None;
         }
         let num = |p: &str| {
@@ -97,6 +101,10 @@ fn on_day(day: chrono::NaiveDate, t: TimeOfDay, zone: chrono_tz::Tz) -> Option<T
     Some(Timestamp(local.timestamp_millis()))
 }
 
+/// What a reader says of a deadline whose time came while no engine drove the run
+/// ([`DeadlineView::passed_unreported`]), after its due time.
+pub const PASSED_UNREPORTED: &str = "passed while no engine ran: reported on resume";
+
 /// What a `deadline_missed` says, as the headless line, `baton events` and the console
 /// write it: `run deadline missed: not done within 2.0s; nothing is stopped`.
 pub fn missed_text(step: Option<&str>, rule: &str) -> String {
@@ -158,6 +166,16 @@ impl DeadlineView {
             (None, Some(d)) => format!("due {}", time(d)),
             (None, None) => "not started: counts from when the step is ready".to_string(),
         }
+    }
+
+    /// Its time came on the wall clock `wall` while no engine drove the run (`gone`:
+    /// the engine's last sign of life, [`crate::RunView::engine_gone_at`]), so nobody
+    /// reported it yet: its `due`. The engine that takes the run up reports it then,
+    /// once, with this `due`. `None` while an engine drives the run, before its time,
+    /// or once it is met or on record.
+    pub fn passed_unreported(&self, wall: Timestamp, gone: Option<Timestamp>) -> Option<Timestamp> {
+        let due = self.due?;
+        (gone.is_some() && self.missed.is_none() && !self.met && due <= wall).then_some(due)
     }
 
     /// `run: within 2.0s; MISSED (due …, reported …)`, times in RFC 3339 (`baton show`).
@@ -241,8 +259,12 @@ mod tests {
             "23:59:30"
         );
         for bad in [
-            "6:00",
+            "6:0",
+            "6:60",
+            "6:00:0",
             "24:00",
+            "006:00",
+            ":00",
             "06:60",
             "06",
             "06:00:00:00",
@@ -252,6 +274,15 @@ mod tests {
         ] {
             assert_eq!(TimeOfDay::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_one_digit_hour_is_the_same_time_as_two() {
+        for (one, two) in [("6:00", "06:00"), ("6:05", "06:05"), ("0:00", "00:00")] {
+            assert_eq!(TimeOfDay::parse(one), TimeOfDay::parse(two), "{one}");
+            assert!(TimeOfDay::parse(one).is_some(), "{one}");
+        }
+        assert_eq!(TimeOfDay::parse("9:30:15").unwrap().to_string(), "09:30:15");
     }
 
     #[test]
@@ -341,6 +372,42 @@ mod tests {
             step.describe(),
             "load: within 1h00m of ready; not started: counts from when the step is ready"
         );
+    }
+
+    #[test]
+    fn a_time_passed_while_no_engine_ran_is_unreported_until_a_resume() {
+        let v = DeadlineView {
+            step: Some("load".into()),
+            due: Some(Timestamp(2_000)),
+            at: None,
+            zone: None,
+            within_ms: Some(2_000),
+            missed: None,
+            met: false,
+        };
+        let gone = Some(Timestamp(1_000));
+        assert_eq!(v.passed_unreported(Timestamp(1_999), gone), None, "not yet");
+        assert_eq!(
+            v.passed_unreported(Timestamp(2_000), gone),
+            Some(Timestamp(2_000))
+        );
+        assert_eq!(
+            v.passed_unreported(Timestamp(9_000), None),
+            None,
+            "an engine drives it"
+        );
+        let on_record = DeadlineView {
+            missed: Some(Timestamp(2_000)),
+            ..v.clone()
+        };
+        assert_eq!(on_record.passed_unreported(Timestamp(9_000), gone), None);
+        let met = DeadlineView {
+            met: true,
+            ..v.clone()
+        };
+        assert_eq!(met.passed_unreported(Timestamp(9_000), gone), None);
+        let unknown = DeadlineView { due: None, ..v };
+        assert_eq!(unknown.passed_unreported(Timestamp(9_000), gone), None);
     }
 
     #[test]

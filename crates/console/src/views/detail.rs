@@ -186,7 +186,7 @@ fn clock_lines<'a>(
         lines.push(kv(label, LW, styled(part, theme.base), theme));
     }
     let timeout = timeout_line(s, ui, now).map(|l| ("timeout", l, theme.base));
-    let deadline = deadline_line(view, s, ui, now).map(|(l, missed)| {
+    let deadline = deadline_line(view, s, ui).map(|(l, missed)| {
         (
             "deadline",
             l,
@@ -533,20 +533,25 @@ pub(crate) fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<L
 
 /// A step's `deadline` (issue 58 point 9) and where it stands, the wall clock or `+12m`
 /// as `t` says: `within 4m00s of ready · MISSED (due 14:05:00, reported 14:05:00)`;
-/// and whether it was missed (drawn as a warning). Nothing is stopped by it.
-fn deadline_line(
-    view: &RunView,
-    s: &StepView,
-    ui: &UiState,
-    now: Timestamp,
-) -> Option<(String, bool)> {
+/// and whether it was missed (drawn as a warning). Nothing is stopped by it. A deadline
+/// is a time on the wall clock, engine or none: on a run no engine drives (whose other
+/// clocks stop where its engine stopped) it counts down on the wall clock, and once
+/// that passes it unreported, says so (`due 14:05:00 · passed while no engine ran:
+/// reported on resume`), never `(in 4.0s)`.
+fn deadline_line(view: &RunView, s: &StepView, ui: &UiState) -> Option<(String, bool)> {
     let d = view
         .deadlines
         .iter()
         .find(|d| d.step.as_deref() == Some(s.id.as_str()))?;
+    let wall = ui.store_clock(view);
+    if let Some(due) = d.passed_unreported(wall, view.engine_gone_at) {
+        let passed = baton_model::deadline::PASSED_UNREPORTED;
+        let text = format!("{} · due {} · {passed}", d.rule(), ui.wall(due, wall));
+        return Some((text, true));
+    }
     let status = d.status(|t| match d.missed {
-        None if t > now => format!("{} (in {})", ui.wall(t, now), dur(now, t)),
-        _ => ui.wall(t, now),
+        None if t > wall => format!("{} (in {})", ui.wall(t, wall), dur(wall, t)),
+        _ => ui.wall(t, wall),
     });
     Some((format!("{} · {status}", d.rule()), d.missed.is_some()))
 }

@@ -44,8 +44,26 @@ pub(crate) fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Sty
     })
 }
 
+/// The missed deadlines on record, as the header says them: the run's own, its
+/// steps', or both (` deadline missed · 2 steps late `; ` run + 2 steps late ` under
+/// 110 columns); `None` when none is missed.
+fn missed_badge(run: bool, steps: usize, narrow: bool) -> Option<String> {
+    let s = if steps == 1 { "" } else { "s" };
+    Some(match (run, steps, narrow) {
+        (false, 0, _) => return None,
+        (true, 0, true) => " run late ".to_string(),
+        (true, 0, false) => " deadline missed ".to_string(),
+        (false, n, true) => format!(" {n} step{s} late "),
+        (false, n, false) => format!(" {n} step deadline{s} missed "),
+        (true, n, true) => format!(" run + {n} step{s} late "),
+        (true, n, false) => format!(" deadline missed · {n} step{s} late "),
+    })
+}
+
 /// The run's deadlines (issue 58 point 9): a missed one stands out on every screen
-/// (the run's own, else how many of its steps'); one still to come says when it falls.
+/// (the run's own and how many of its steps'); one still to come says when it falls,
+/// and one whose time the wall clock passed while no engine drove the run says so (its
+/// clock stopped where the engine stopped): reported when an engine resumes it.
 fn deadline_spans<'a>(
     l1: &mut Vec<Span<'a>>,
     view: &RunView,
@@ -53,42 +71,41 @@ fn deadline_spans<'a>(
     narrow: bool,
     theme: &Theme,
 ) {
-    let loud = theme.warning.add_modifier(Modifier::REVERSED);
     let run = view.deadlines.iter().find(|d| d.step.is_none());
     let steps = view
         .deadlines
         .iter()
         .filter(|d| d.step.is_some() && d.missed.is_some())
         .count();
-    l1.push(Span::raw("  "));
-    if run.is_some_and(|d| d.missed.is_some()) {
-        l1.push(styled(
-            if narrow {
-                " run late "
-            } else {
-                " deadline missed "
-            },
-            loud,
-        ));
-    } else if steps > 0 {
-        let s = if steps == 1 { "" } else { "s" };
-        l1.push(styled(
-            if narrow {
-                format!(" {steps} step{s} late ")
-            } else {
-                format!(" {steps} step deadline{s} missed ")
-            },
-            loud,
-        ));
-    } else if let Some(due) = run
+    let run_missed = run.is_some_and(|d| d.missed.is_some());
+    let wall = ui.store_clock(view);
+    let due = run
         .filter(|d| !d.met && !view.state.is_final())
-        .and_then(|d| d.due)
-    {
+        .and_then(|d| d.due);
+    if let Some(text) = missed_badge(run_missed, steps, narrow) {
+        l1.push(Span::raw("  "));
+        l1.push(styled(text, theme.warning.add_modifier(Modifier::REVERSED)));
+    } else if let Some(due) = run.and_then(|d| d.passed_unreported(wall, view.engine_gone_at)) {
+        l1.push(styled(
+            if narrow { "  due " } else { "  deadline " },
+            theme.dim,
+        ));
+        let tail = if narrow {
+            " passed"
+        } else {
+            " passed: reported on resume"
+        };
+        l1.push(styled(
+            format!("{}{tail}", ui.wall(due, wall)),
+            theme.warning,
+        ));
+    } else if let Some(due) = due {
         let now = ui.clock(view);
-        l1.push(styled(if narrow { "due " } else { "deadline " }, theme.dim));
+        l1.push(styled(
+            if narrow { "  due " } else { "  deadline " },
+            theme.dim,
+        ));
         l1.push(styled(ui.wall(due, now), theme.base));
-    } else {
-        l1.pop();
     }
 }
 
@@ -634,6 +651,25 @@ fn footer_entries(view: &RunView, ui: &UiState, keys: &Keymap) -> Vec<Hint> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_header_says_the_runs_missed_deadline_and_its_steps_together() {
+        let badge = |run, steps, narrow| super::missed_badge(run, steps, narrow);
+        assert_eq!(badge(false, 0, false), None);
+        assert_eq!(badge(true, 0, false).as_deref(), Some(" deadline missed "));
+        assert_eq!(badge(true, 0, true).as_deref(), Some(" run late "));
+        assert_eq!(
+            badge(false, 2, false).as_deref(),
+            Some(" 2 step deadlines missed ")
+        );
+        assert_eq!(badge(false, 1, true).as_deref(), Some(" 1 step late "));
+        // Both: neither hides the other.
+        assert_eq!(
+            badge(true, 2, false).as_deref(),
+            Some(" deadline missed · 2 steps late ")
+        );
+        assert_eq!(badge(true, 1, true).as_deref(), Some(" run + 1 step late "));
+    }
+
     #[test]
     fn the_pace_names_the_nearest_ceiling() {
         use baton_model::burn::Burn;

@@ -60,7 +60,7 @@ impl Loader<'_, '_> {
             self.err(
                 &n.span,
                 format!("`at` of {what} is not a time of day: \"{text}\""),
-                "write a 24-hour time, HH:MM or HH:MM:SS, e.g. at = \"06:00\" (read in the schedule's time zone, else the local one)",
+                "write a 24-hour time, HH:MM or HH:MM:SS (the hour may have one digit), e.g. at = \"06:00\" (read in the schedule's time zone, else the local one)",
             );
         }
         t
