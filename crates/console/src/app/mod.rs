@@ -99,6 +99,8 @@ mod keys_tests;
 #[cfg(test)]
 mod notices_tests;
 #[cfg(test)]
+mod run_form_qa_tests;
+#[cfg(test)]
 mod run_form_tests;
 #[cfg(test)]
 mod tests;

@@ -186,10 +186,11 @@ fn d_on_two_runs_shows_what_changed() {
     tmux.keys(&["Up", "D"]);
     let screen = tmux.wait_for(
         "the diff",
-        |sc| sc.contains("What changed") && sc.contains("+ rows=500"),
+        |sc| sc.contains("What changed") && sc.contains("+rows=500"),
         20,
     );
-    for line in ["- timeout = \"10m\"", "+ timeout = \"20m\"", "- rows=10"] {
+    // Signed as `baton diff` prints it.
+    for line in ["-timeout = \"10m\"", "+timeout = \"20m\"", "-rows=10"] {
         assert!(screen.contains(line), "{line} missing:\n{screen}");
     }
     tmux.keys(&["Escape"]);
