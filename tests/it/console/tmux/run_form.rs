@@ -257,3 +257,90 @@ fn a_start_its_group_skips_reads_skipped_in_the_action_log() {
     let out = wait_child(holder_engine, 60);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// QA points 1 and 2 on the real binary: an optional enum without a default is offered
+/// unset and left so records `x=""`, as `baton run` does; the file changed while its
+/// form was open (a required param added), Enter's refusal rebuilds the form from the
+/// file as it is now, the new field there to type in.
+#[test]
+fn a_form_whose_file_changed_is_rebuilt_and_an_unset_enum_gives_no_value() {
+    let env = Env::new();
+    let wf = "name = \"en\"\n[params.x]\ntype = \"enum\"\nvalues = [\"a\", \"b\"]\n[[step]]\nid = \"s\"\nrun = \"true\"\n";
+    env.workflow("en.toml", wf);
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    // A store to open: a first run of another workflow.
+    let first = env.workflow(
+        "ok.toml",
+        "name = \"ok\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let out = env.run(&["run", first.to_str().unwrap_or_default(), "--headless"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the console", |sc| sc.contains("5 Runs"), 20);
+    tmux.keys(&[":"]);
+    tmux.literal("run en.toml");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the form, x unset",
+        |sc| sc.contains("New run of en") && sc.contains("‹ (none) ›"),
+        20,
+    );
+    let added = wf.replace(
+        "[[step]]",
+        "[params.must]\ntype = \"string\"\nrequired = true\n[[step]]",
+    );
+    env.workflow("en.toml", &added);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the form rebuilt with the new field",
+        |sc| {
+            sc.contains("changed since the form opened")
+                && sc.contains("must")
+                && sc.contains("type a value")
+        },
+        20,
+    );
+    tmux.literal("yes");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the run started",
+        |sc| sc.contains("started run") && !sc.contains("New run of"),
+        30,
+    );
+    let run = wait_until("the run of en", secs(30), || {
+        let runs = env.runs();
+        runs.as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["workflow"] == "en")
+            .and_then(|r| r["id"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| format!("{runs:#}"))
+    });
+    let audit = env.run(&["audit", &run, "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap_or_default();
+    let started = rows
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["action"] == "run_started"))
+        .cloned()
+        .unwrap_or_default();
+    let params = &started["details"]["params"];
+    assert_eq!(params["x"], "", "{rows}");
+    assert_eq!(params["must"], "yes", "{rows}");
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for(
+        "the console to end or ask",
+        |sc| sc.contains("TUI-EXIT=") || sc.contains("stay"),
+        20,
+    );
+    if !screen.contains("TUI-EXIT=") {
+        tmux.keys(&["y"]);
+    }
+    tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
+}
