@@ -66,29 +66,28 @@ impl RunFormDialog {
     }
 
     /// The form of `form`, the file as read again, if its params are no longer this
-    /// form's (added, removed, of another type or need): each field that remains keeps
-    /// the value typed, every field is checked, and `why` (the session's refusal) is
+    /// form's (added, removed, or declared otherwise): each field that remains (its
+    /// name, type and choices) keeps the value typed, every field is checked, and `why` (the session's refusal) is
     /// said under it with what happened. `None`: the same params, nothing to rebuild.
     pub(super) fn rebuilt(&self, form: &RunForm, why: &str) -> Option<RunFormDialog> {
-        let shape = |f: &InputField| {
-            (
-                f.input.name.clone(),
-                f.input.ty.clone(),
-                f.input.values.clone(),
-                f.input.required,
-            )
+        // What a field is declared as (its pattern, default, … too), and what a value
+        // typed for it still fits: the same name, type and choices.
+        let declared = |f: &InputField| (f.input.clone(), f.secret, f.scheduled.clone());
+        let fits = |a: &InputField, b: &InputField| {
+            (&a.input.name, &a.input.ty, &a.input.values)
+                == (&b.input.name, &b.input.ty, &b.input.values)
         };
         let mut new = RunFormDialog::new(form);
         if new
             .fields
             .iter()
-            .map(shape)
-            .eq(self.fields.iter().map(shape))
+            .map(declared)
+            .eq(self.fields.iter().map(declared))
         {
             return None;
         }
         for f in &mut new.fields {
-            if let Some(old) = self.fields.iter().find(|o| shape(o) == shape(f)) {
+            if let Some(old) = self.fields.iter().find(|o| fits(o, f)) {
                 f.value = old.value.clone();
             }
         }
