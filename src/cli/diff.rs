@@ -4,7 +4,6 @@
 //! that is not there (as `diff` exits).
 use super::db::{DbOpt, fail};
 use super::exit;
-use crate::store::RunRecord;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -32,9 +31,11 @@ pub fn run(a: DiffArgs) -> i32 {
             Err(e) => return fail(&e),
         }
     }
-    let out = text(&records[0], &records[1]);
+    let lines = crate::session::diff_records(&records[0], &records[1]);
+    let out = text(&lines);
     crate::stdio::out!("{out}");
-    if out.is_empty() {
+    // Only notes (a secret param, not compared): the same as far as it can be told.
+    if crate::model::run_diff::same(&lines) {
         exit::OK
     } else {
         exit::FAILED
@@ -43,15 +44,18 @@ pub fn run(a: DiffArgs) -> i32 {
 
 /// The two runs' differences as `diff -u` prints them, empty when there is none
 /// (pure): `model::run_diff`, the one computation the console's Runs tab shows too.
-pub fn text(a: &RunRecord, b: &RunRecord) -> String {
-    let lines = crate::session::diff_records(a, b);
-    crate::sanitize::for_terminal(&crate::model::run_diff::text(&lines))
+pub fn text(lines: &[crate::model::run_diff::Line]) -> String {
+    crate::sanitize::for_terminal(&crate::model::run_diff::text(lines))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::engine::core::workflow_hash;
+    use crate::store::RunRecord;
+
+    fn text(a: &RunRecord, b: &RunRecord) -> String {
+        super::text(&crate::session::diff_records(a, b))
+    }
 
     fn record(id: &str, text: &str, params: &str) -> RunRecord {
         RunRecord {
@@ -81,7 +85,27 @@ mod tests {
             "{d}"
         );
         assert!(d.contains("-x = 1\n+x = 2\n"), "{d}");
-        assert!(d.contains("--- run A params\n+++ run B params\n"), "{d}");
+        assert!(
+            d.contains("--- run A params (/w/w.toml)\n+++ run B params (/w/w.toml)\n"),
+            "{d}"
+        );
         assert!(d.contains("-v=1\n+v=2\n"), "{d}");
+    }
+
+    /// QA point 3: runs that differ only in a secret param are never said to be the
+    /// same without saying it was not compared.
+    #[test]
+    fn a_secret_param_is_said_not_compared() {
+        let a = record("A", "x\n", r#"{"token":"***"}"#);
+        let d = text(&a, &record("B", "x\n", r#"{"token":"***"}"#));
+        assert_eq!(
+            d,
+            "# secret params are never stored, so not compared: token\n"
+        );
+        let d = text(&a, &record("B", "x\n", r#"{"token":"***","v":"2"}"#));
+        assert!(
+            d.contains(" token=*** (secret: not compared)\n+v=2\n"),
+            "{d}"
+        );
     }
 }

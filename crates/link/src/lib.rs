@@ -17,4 +17,4 @@ pub use fork::{Preview as ForkPreview, RetryPreview};
 pub use link::{ConsoleLink, ConsoleRequest, Expected};
 pub use news::News;
 pub use schedules::{Act, Board, COLUMNS, Listed};
-pub use start::{FormParam, RunForm, RunsDiff};
+pub use start::{FormParam, RunForm, RunsDiff, Started};

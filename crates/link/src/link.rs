@@ -96,11 +96,11 @@ pub enum ConsoleRequest {
     },
     /// Start a run of `file` with `params` exactly as `baton run FILE --param …` does
     /// (the same checks, the operator's OS account on record) and drive it here,
-    /// showing it: what was started, or why not.
+    /// showing it: what was started (or that its group skipped it), or why not.
     StartRun {
         file: std::path::PathBuf,
         params: Vec<(String, String)>,
-        reply: oneshot::Sender<Result<String, Refusal>>,
+        reply: oneshot::Sender<Result<crate::Started, Refusal>>,
     },
     /// What changed between runs `a` and `b` (as `baton diff A B`). Nothing is written.
     DiffRuns {

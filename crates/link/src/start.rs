@@ -10,8 +10,20 @@ pub struct RunForm {
     /// The file as it was named (the run records its canonical path).
     pub file: PathBuf,
     pub workflow: String,
+    /// The schedule (by number) whose form this is, if any.
+    pub schedule: Option<u32>,
     /// Its `[params]`, in the workflow's order.
     pub params: Vec<FormParam>,
+}
+
+/// What a start from the run form made: a run, started (or queued), or skipped by its
+/// concurrency group (made and ended at once: no success to mark).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// `started run 01J… of release`, and what its group decided.
+    pub message: String,
+    /// Its concurrency group skipped it (`on_conflict = "skip"`).
+    pub skipped: bool,
 }
 
 /// One of a workflow's params in the run form.
@@ -21,6 +33,9 @@ pub struct FormParam {
     pub input: InputView,
     /// `secret = true`: typed hidden, never drawn.
     pub secret: bool,
+    /// The value the schedule whose form this is runs it with (its `params`): the
+    /// field starts from it; `input.default` stays the workflow's.
+    pub scheduled: Option<String>,
 }
 
 /// What changed between two runs (`baton diff A B`), as the Runs tab shows it: none

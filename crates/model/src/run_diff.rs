@@ -29,26 +29,54 @@ pub enum Line {
     Kept(String),
     Removed(String),
     Added(String),
+    /// What the diff could not compare: `# secret params are not compared …` (never a
+    /// difference, but said, so no reader takes the runs for the same).
+    Note(String),
 }
 
 /// Lines of context around each change, as `diff -u` keeps them.
 const CONTEXT: usize = 3;
 
+/// What a secret param's line says on both sides: its value was never stored.
+const NOT_COMPARED: &str = " (secret: not compared)";
+
 /// The two runs' differences (pure), empty when there is none: the workflow texts,
-/// then the params, one `name=value` a line sorted by name. Nothing is sanitised here:
+/// then the params, one `name=value` a line sorted by name (a secret one, recorded
+/// masked, `token=*** (secret: not compared)` on both sides), then a [`Line::Note`]
+/// naming the secret params, which no diff can compare. Nothing is sanitised here:
 /// each front end cleans what it shows (`sanitize`).
 pub fn lines(a: &Side<'_>, b: &Side<'_>) -> Vec<Line> {
     let side = |s: &Side<'_>| format!("run {} workflow (text {}, {})", s.run, s.hash, s.path);
     let mut out = unified(a.text, b.text, (side(a), side(b)));
+    let (pa, pb) = (params_of(a.params_json), params_of(b.params_json));
     out.extend(unified(
-        &params_text(a.params_json),
-        &params_text(b.params_json),
+        &params_text(&pa),
+        &params_text(&pb),
         (
-            format!("run {} params", a.run),
-            format!("run {} params", b.run),
+            format!("run {} params ({})", a.run, a.path),
+            format!("run {} params ({})", b.run, b.path),
         ),
     ));
+    let mut secret: Vec<&str> = pa
+        .iter()
+        .chain(&pb)
+        .filter(|(_, v)| is_masked(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    secret.sort_unstable();
+    secret.dedup();
+    if !secret.is_empty() {
+        out.push(Line::Note(format!(
+            "secret params are never stored, so not compared: {}",
+            secret.join(", ")
+        )));
+    }
     out
+}
+
+/// Whether the lines show no difference: none, or only notes of what was not compared.
+pub fn same(lines: &[Line]) -> bool {
+    lines.iter().all(|l| matches!(l, Line::Note(_)))
 }
 
 /// The lines as `diff -u` prints them, each ended by a newline.
@@ -62,6 +90,7 @@ pub fn text(lines: &[Line]) -> String {
             Line::Kept(t) => (" ", t),
             Line::Removed(t) => ("-", t),
             Line::Added(t) => ("+", t),
+            Line::Note(t) => ("# ", t),
         };
         out.push_str(sign);
         out.push_str(t);
@@ -92,11 +121,29 @@ fn unified(old: &str, new: &str, header: (String, String)) -> Vec<Line> {
     out
 }
 
-/// The recorded params as lines, sorted by name (a record that does not read as an
-/// object of strings gives none).
-fn params_text(json: &str) -> String {
-    let params: BTreeMap<String, String> = serde_json::from_str(json).unwrap_or_default();
-    params.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+/// The recorded params by name (a record that does not read as an object of strings
+/// gives none).
+fn params_of(json: &str) -> BTreeMap<String, String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// A value recorded with a secret masked in it (`mask::MASK`): what it was is unknown.
+fn is_masked(v: &str) -> bool {
+    v.contains(crate::mask::MASK)
+}
+
+/// The params as lines, sorted by name; a masked one the same on both sides.
+fn params_text(params: &BTreeMap<String, String>) -> String {
+    params
+        .iter()
+        .map(|(k, v)| {
+            if is_masked(v) {
+                format!("{k}={}{NOT_COMPARED}\n", crate::mask::MASK)
+            } else {
+                format!("{k}={v}\n")
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -137,7 +184,7 @@ mod tests {
         );
         let t = text(&got);
         assert!(
-            t.contains("--- run A params\n+++ run B params\n@@ -1,2 +1,2 @@\n-v=1\n+v=9\n w=2\n"),
+            t.contains("--- run A params (/w/w.toml)\n+++ run B params (/w/w.toml)\n@@ -1,2 +1,2 @@\n-v=1\n+v=9\n w=2\n"),
             "{t}"
         );
     }
@@ -147,5 +194,27 @@ mod tests {
     fn a_last_line_without_its_newline_is_still_one_line() {
         let t = text(&lines(&side("A", "a\nb", "{}"), &side("B", "a\nc", "{}")));
         assert!(t.ends_with("@@ -1,2 +1,2 @@\n a\n-b\n+c\n"), "{t}");
+    }
+
+    /// Issue 58 QA point 3: secrets are never stored, so two runs that differ only in
+    /// one are not "the same": each side's line and a note say it is not compared.
+    #[test]
+    fn a_secret_param_is_said_not_compared_never_the_same() {
+        let a = side("A", "x\n", r#"{"token":"***","v":"1"}"#);
+        let got = lines(&a, &side("B", "x\n", r#"{"token":"***","v":"1"}"#));
+        assert!(!got.is_empty() && same(&got), "{got:?}");
+        assert_eq!(
+            text(&got),
+            "# secret params are never stored, so not compared: token\n"
+        );
+        let got = lines(&a, &side("B", "x\n", r#"{"token":"***","v":"2"}"#));
+        assert!(!same(&got));
+        let t = text(&got);
+        assert!(
+            t.contains("\n token=*** (secret: not compared)\n-v=1\n+v=2\n"),
+            "{t}"
+        );
+        assert!(t.ends_with("# secret params are never stored, so not compared: token\n"));
+        assert!(same(&[]) && !same(&lines(&side("A", "x\n", "{}"), &side("B", "y\n", "{}"))));
     }
 }

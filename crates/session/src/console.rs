@@ -280,11 +280,12 @@ impl Service {
             ConsoleRequest::Command { reply, .. } if self.read_only => {
                 let _ = reply.send(CommandOutcome::Refused(Refusal::ReadOnly));
             }
-            ConsoleRequest::Resume { reply, .. }
-            | ConsoleRequest::Fork { reply, .. }
-            | ConsoleRequest::StartRun { reply, .. }
+            ConsoleRequest::Resume { reply, .. } | ConsoleRequest::Fork { reply, .. }
                 if self.read_only =>
             {
+                let _ = reply.send(Err(Refusal::ReadOnly));
+            }
+            ConsoleRequest::StartRun { reply, .. } if self.read_only => {
                 let _ = reply.send(Err(Refusal::ReadOnly));
             }
             ConsoleRequest::DeleteRun { reply, .. } if self.read_only => {

@@ -122,6 +122,71 @@ pub fn resolve_values(
     given: &[(String, String)],
     what: Values,
 ) -> Result<BTreeMap<String, String>, Vec<String>> {
+    check_values(specs, given, what)
+        .map_err(|problems| problems.iter().map(Problem::to_string).collect())
+}
+
+/// What is wrong with a value: one that must be given and was not, apart (each front
+/// end says how to give it: `--param` on the CLI, a field typed in the console's
+/// form), or any other problem, a full sentence (`Display`: the CLI's words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A required value with no default, not given.
+    Required {
+        what: Values,
+        name: String,
+        /// A value of its type, for the CLI's example (`--param version=…`).
+        example: String,
+        /// `of type string matching ^\d+$`.
+        of_type: String,
+    },
+    Other(String),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Required {
+                what,
+                name,
+                example,
+                of_type,
+            } => write!(
+                f,
+                "{} `{name}` is required: pass {} {name}={example} ({of_type})",
+                what.noun(),
+                what.flag()
+            ),
+            Problem::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Problem {
+    /// The problem in a form's words: a required value is typed there, not passed.
+    pub fn in_form(&self) -> String {
+        match self {
+            Problem::Required {
+                what,
+                name,
+                of_type,
+                ..
+            } => format!(
+                "{} `{name}` is required: type a value ({of_type})",
+                what.noun()
+            ),
+            Problem::Other(s) => s.clone(),
+        }
+    }
+}
+
+/// [`resolve_values`] with its problems as they are ([`Problem`]), for a front end to
+/// word.
+pub fn check_values(
+    specs: &[ParamSpec],
+    given: &[(String, String)],
+    what: Values,
+) -> Result<BTreeMap<String, String>, Vec<Problem>> {
     let (noun, flag) = (what.noun(), what.flag());
     let mut errors = Vec::new();
     let mut values = BTreeMap::new();
@@ -136,7 +201,7 @@ pub fn resolve_values(
             Values::Inputs => baton_model::bounds::input_too_long(name, value),
         };
         if let Some(e) = long {
-            errors.push(e);
+            errors.push(Problem::Other(e));
             continue;
         }
         let Some(spec) = specs.iter().find(|p| &p.name == name) else {
@@ -145,29 +210,29 @@ pub fn resolve_values(
                 None if declared.is_empty() => what.none().to_string(),
                 None => format!("the {noun}s are: {}", declared.join(", ")),
             };
-            errors.push(format!("unknown {noun} `{name}`: {tail}"));
+            errors.push(Problem::Other(format!("unknown {noun} `{name}`: {tail}")));
             continue;
         };
         if values.contains_key(name) {
-            errors.push(format!(
+            errors.push(Problem::Other(format!(
                 "{noun} `{name}` is given more than once; pass {flag} {name}=… a single time"
-            ));
+            )));
             continue;
         }
         if let Err(e) = spec.ty.check(value) {
-            errors.push(format!(
+            errors.push(Problem::Other(format!(
                 "{noun} `{name}`: {e} (it is of type {})",
                 spec.ty.describe()
-            ));
+            )));
             continue;
         }
         if let Some(re) = &spec.pattern
             && !re.is_match(value)
         {
-            errors.push(format!(
+            errors.push(Problem::Other(format!(
                     "{noun} `{name}` is \"{value}\", which does not match the pattern {}; pass a value that matches it",
                     re.as_str()
-                ));
+                )));
             continue;
         }
         values.insert(name.clone(), value.clone());
@@ -193,12 +258,12 @@ pub fn resolve_values(
                     .as_ref()
                     .map(|p| format!(" matching {}", p.as_str()))
                     .unwrap_or_default();
-                errors.push(format!(
-                    "{noun} `{}` is required: pass {flag} {}={example} (of type {}{pattern})",
-                    spec.name,
-                    spec.name,
-                    spec.ty.describe()
-                ));
+                errors.push(Problem::Required {
+                    what,
+                    name: spec.name.clone(),
+                    example,
+                    of_type: format!("of type {}{pattern}", spec.ty.describe()),
+                });
             }
             None => {
                 values.insert(spec.name.clone(), String::new());
@@ -345,5 +410,37 @@ run = "true"
             none,
             vec!["unknown input `x`: this gate takes no inputs".to_string()]
         );
+    }
+
+    /// A required value left out is one problem, worded by each front end: the CLI
+    /// says `--param`, a form says to type it (the one check, two wordings).
+    #[test]
+    fn a_missing_required_value_is_worded_by_the_front_end() {
+        let problems = check_values(&plan().params, &[], Values::Params).unwrap_err();
+        let [p] = problems.as_slice() else {
+            panic!("{problems:?}")
+        };
+        assert_eq!(
+            p.to_string(),
+            format!(
+                "parameter `version` is required: pass --param version=… (of type string matching {})",
+                p_pattern(&plan())
+            )
+        );
+        assert_eq!(
+            p.in_form(),
+            format!(
+                "parameter `version` is required: type a value (of type string matching {})",
+                p_pattern(&plan())
+            )
+        );
+    }
+
+    fn p_pattern(plan: &Plan) -> String {
+        plan.params[0]
+            .pattern
+            .as_ref()
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default()
     }
 }

@@ -61,7 +61,8 @@ fn show_names_the_text_a_run_used_and_diff_shows_what_changed() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("--- run {a} params\n+++ run {b} params\n")),
+        out.contains(&format!("--- run {a} params ("))
+            && out.contains(&format!("+++ run {b} params (")),
         "{out}"
     );
     assert!(out.contains("\n-region=eu\n+region=us\n"), "{out}");

@@ -45,6 +45,8 @@ pub enum Answer {
     Done(String),
     /// Why not.
     Refused(String),
+    /// Done, but what it made did not run: a new run its concurrency group skipped.
+    Skipped(String),
 }
 
 impl Answer {

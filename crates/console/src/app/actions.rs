@@ -104,7 +104,7 @@ pub enum Action {
     /// why not.
     Started {
         workflow: String,
-        result: Result<String, Refusal>,
+        result: Result<baton_link::Started, Refusal>,
     },
     /// The answer to `Request::DiffRuns`.
     Diffed {

@@ -120,6 +120,9 @@ pub struct InputField {
     pub of: baton_workflow::Values,
     /// A secret param: drawn as dots, never as typed.
     pub secret: bool,
+    /// The value a schedule runs this param with (its form starts from it), said apart
+    /// from the workflow's default.
+    pub scheduled: Option<String>,
 }
 
 impl InputField {
@@ -136,16 +139,35 @@ impl InputField {
             error: None,
             of: baton_workflow::Values::Inputs,
             secret: false,
+            scheduled: None,
         }
     }
 
-    /// A workflow's param in the run form, its default filled in.
+    /// A workflow's param in the run form, from its schedule's value, else its default
+    /// (an optional enum without one: unset, as `baton run` leaves it).
     pub(super) fn param(p: &baton_link::FormParam) -> InputField {
-        InputField {
+        let mut f = InputField {
             of: baton_workflow::Values::Params,
             secret: p.secret,
+            scheduled: p.scheduled.clone(),
             ..InputField::new(&p.input)
+        };
+        if f.may_be_unset() {
+            f.value = String::new();
         }
+        if let Some(v) = &p.scheduled {
+            f.value = v.clone();
+        }
+        f
+    }
+
+    /// An optional enum param without a default: its first choice is unset (`‹ (none) ›`),
+    /// which gives no value (the run's is the empty string, as without `--param`).
+    pub fn may_be_unset(&self) -> bool {
+        self.of == baton_workflow::Values::Params
+            && self.input.ty == "enum"
+            && !self.input.required
+            && self.input.default.is_none()
     }
 
     /// A key on this field: ←/→ (or space) pick an enum's choice and flip a bool;
@@ -167,7 +189,8 @@ impl InputField {
                 .into();
             }
             ("enum", Some(d)) => {
-                let v = &self.input.values;
+                let unset = self.may_be_unset().then(String::new);
+                let v: Vec<String> = unset.into_iter().chain(self.input.values.clone()).collect();
                 if !v.is_empty() {
                     let at = v.iter().position(|x| *x == self.value).unwrap_or(0) as i64;
                     let n = v.len() as i64;
@@ -200,16 +223,20 @@ impl InputField {
         self.problem_with(&given)
     }
 
-    /// `given` (this field's value, or nothing) checked as the CLI checks it.
+    /// `given` (this field's value, or nothing) checked as the CLI checks it, in a
+    /// form's words (a required value is typed here, not passed with `--param`).
     fn problem_with(&self, given: &[(String, String)]) -> Option<String> {
         let mut spec = baton_workflow::spec_of_input(&self.input).ok()?;
         spec.pattern = match &self.input.pattern {
             Some(p) => Some(regex::Regex::new(p).ok()?),
             None => None,
         };
-        baton_workflow::resolve_values(&[spec], given, self.of)
+        baton_workflow::check_values(&[spec], given, self.of)
             .err()
-            .map(|problems| problems.join("; "))
+            .map(|problems| {
+                let words: Vec<String> = problems.iter().map(|p| p.in_form()).collect();
+                words.join("; ")
+            })
     }
 
     /// A string, an int or a list: typed (or edited in the editor), not picked.
@@ -218,10 +245,10 @@ impl InputField {
     }
 
     /// What the approval gives for this field: nothing for an empty optional text (its
-    /// default, if any, stands), else the value.
+    /// default, if any, stands) or an unset enum, else the value.
     pub(super) fn given(&self) -> Option<(String, String)> {
-        (!(self.is_text() && self.value.is_empty()))
-            .then(|| (self.input.name.clone(), self.value.clone()))
+        let unset = self.value.is_empty() && (self.is_text() || self.input.ty == "enum");
+        (!unset).then(|| (self.input.name.clone(), self.value.clone()))
     }
 }
 

@@ -100,6 +100,9 @@ pub(super) enum JumpError {
     Empty,
     #[error("no run id starts with `{0}` and no step is `{0}`")]
     Nothing(String),
+    /// `:run` alone.
+    #[error("`:run` needs a workflow file: `:run FILE`")]
+    RunWithoutFile,
     /// `what` (`runs`, `steps`) the text starts, the first few of them listed.
     #[error("{0}")]
     Ambiguous(String),
@@ -157,12 +160,24 @@ pub(super) fn resolve(
         .collect();
     match steps.as_slice() {
         [one] => Ok(Target::Step(*one)),
+        [] if t == "run" => Err(JumpError::RunWithoutFile),
         [] => Err(JumpError::Nothing(t.to_string())),
         many => Err(ambiguous(
             t,
             "steps",
             many.iter().map(|&i| view.steps[i].id.as_str()),
         )),
+    }
+}
+
+/// A typed path with a leading `~` (`~` or `~/…`) under `home`, as a shell reads it;
+/// any other as typed.
+pub(super) fn expand_home(file: &str, home: Option<&str>) -> std::path::PathBuf {
+    match (file.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            std::path::PathBuf::from(format!("{home}{rest}"))
+        }
+        _ => file.into(),
     }
 }
 
@@ -237,7 +252,8 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
             }
             Ok(Target::RunFile(file)) => {
                 ui.jump = None;
-                return super::run_form::ask(ui, file.into(), None);
+                let home = std::env::var("HOME").ok();
+                return super::run_form::ask(ui, expand_home(&file, home.as_deref()), None);
             }
             Ok(Target::Quit) => {
                 ui.jump = None;

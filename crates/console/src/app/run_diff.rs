@@ -61,11 +61,23 @@ pub(super) fn diffed(
         short_id(b, &ui.run_ids).to_string(),
     );
     match result {
-        Ok(d) if d.lines.is_empty() => toast(
-            ui,
-            format!("✔ runs {sa} and {sb} recorded the same workflow text and params"),
-            true,
-        ),
+        Ok(d) if baton_model::run_diff::same(&d.lines) => {
+            // A note is what was not compared (a secret param): said with the verdict.
+            let notes: Vec<&str> = d
+                .lines
+                .iter()
+                .filter_map(|l| match l {
+                    baton_model::run_diff::Line::Note(n) => Some(n.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let mut said =
+                format!("✔ runs {sa} and {sb} recorded the same workflow text and params");
+            if !notes.is_empty() {
+                said = format!("{said}, as far as can be told: {}", notes.join("; "));
+            }
+            toast(ui, said, true);
+        }
         Ok(d) => {
             ui.toast = None;
             ui.run_diff = Some(Arc::new(d));

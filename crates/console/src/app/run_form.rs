@@ -19,6 +19,8 @@ pub struct RunFormDialog {
     /// The file as it was named (`:run FILE`, a schedule's file).
     pub file: PathBuf,
     pub workflow: String,
+    /// The schedule whose form this is (`n`), read again with it.
+    pub schedule: Option<u32>,
     /// One per param, in the workflow's order, defaults filled in.
     pub fields: Vec<InputField>,
     /// The field being typed in.
@@ -32,6 +34,7 @@ impl RunFormDialog {
         RunFormDialog {
             file: form.file.clone(),
             workflow: form.workflow.clone(),
+            schedule: form.schedule,
             fields: form.params.iter().map(InputField::param).collect(),
             focus: 0,
             error: None,
@@ -42,6 +45,11 @@ impl RunFormDialog {
     /// (its default, if any, stands, as without `--param`).
     pub(super) fn params(&self) -> Vec<(String, String)> {
         self.fields.iter().filter_map(InputField::given).collect()
+    }
+
+    /// Whether the form's footer offers `action`: no move between fields without one.
+    pub fn offers(&self, action: &Action) -> bool {
+        !(self.fields.is_empty() && matches!(action, Action::Up | Action::Down))
     }
 
     /// Check every field as `baton run` would (a required one left empty too); the
@@ -56,6 +64,40 @@ impl RunFormDialog {
         }
         wrong
     }
+
+    /// The form of `form`, the file as read again, if its params are no longer this
+    /// form's (added, removed, or declared otherwise): each field that remains (its
+    /// name, type and choices) keeps the value typed, every field is checked, and `why` (the session's refusal) is
+    /// said under it with what happened. `None`: the same params, nothing to rebuild.
+    pub(super) fn rebuilt(&self, form: &RunForm, why: &str) -> Option<RunFormDialog> {
+        // What a field is declared as (its pattern, default, … too), and what a value
+        // typed for it still fits: the same name, type and choices.
+        let declared = |f: &InputField| (f.input.clone(), f.secret, f.scheduled.clone());
+        let fits = |a: &InputField, b: &InputField| {
+            (&a.input.name, &a.input.ty, &a.input.values)
+                == (&b.input.name, &b.input.ty, &b.input.values)
+        };
+        let mut new = RunFormDialog::new(form);
+        if new
+            .fields
+            .iter()
+            .map(declared)
+            .eq(self.fields.iter().map(declared))
+        {
+            return None;
+        }
+        for f in &mut new.fields {
+            if let Some(old) = self.fields.iter().find(|o| fits(o, f)) {
+                f.value = old.value.clone();
+            }
+        }
+        new.check_all();
+        new.error = Some(format!(
+            "{} changed since the form opened: its fields are read again (the run was refused: {why})",
+            self.file.display()
+        ));
+        Some(new)
+    }
 }
 
 /// Ask the session for the params of the workflow in `file` (`:run FILE`; `n` on a
@@ -66,12 +108,23 @@ pub(super) fn ask(ui: &mut UiState, file: PathBuf, schedule: Option<u32>) -> Vec
 }
 
 /// The session's answer: the form, or the file's load error held on screen until Esc
-/// (a dialog the operator opened meanwhile is left alone).
+/// (a dialog the operator opened meanwhile is left alone); read again after a refusal
+/// while the form is open, the form rebuilt if the file's params changed.
 pub(super) fn read(
     ui: &mut UiState,
     file: &std::path::Path,
     result: Result<RunForm, Refusal>,
 ) -> Vec<Request> {
+    if let Some(Dialog::RunForm(open)) = ui.dialog.as_mut() {
+        // Read again after a refusal: the form rebuilt if the file's params changed.
+        if let Ok(form) = &result
+            && open.file == form.file
+            && let Some(new) = open.rebuilt(form, open.error.as_deref().unwrap_or_default())
+        {
+            **open = new;
+        }
+        return Vec::new();
+    }
     if ui.dialog.is_some() {
         return Vec::new();
     }
@@ -141,26 +194,42 @@ fn submit(ui: &mut UiState) -> Vec<Request> {
 pub(super) fn started(
     ui: &mut UiState,
     workflow: &str,
-    result: Result<String, Refusal>,
+    result: Result<baton_link::Started, Refusal>,
 ) -> Vec<Request> {
     ui.pending = ui.pending.saturating_sub(1);
-    ui.log_answer(Kind::Start, None, Answer::of(&result));
+    let answer = match &result {
+        Ok(s) if s.skipped => Answer::Skipped(s.message.clone()),
+        Ok(s) => Answer::Done(s.message.clone()),
+        Err(e) => Answer::Refused(e.to_string()),
+    };
+    ui.log_answer(Kind::Start, None, answer);
     let form = ui.sent_from.take();
     match result {
-        Ok(said) => {
+        Ok(started) => {
             ui.tab = Tab::Dag;
             ui.came_from = None;
             ui.follow = true;
             ui.filter.clear();
             (ui.gate_sel, ui.error_sel, ui.audit_sel) = (0, 0, 0);
-            toast(ui, format!("✔ {said}"), true);
+            let mark = if started.skipped { "⤼" } else { "✔" };
+            toast(ui, format!("{mark} {}", started.message), true);
         }
         Err(e) => {
+            toast(ui, format!("✘ start a run of {workflow}: {e}"), false);
             if let Some(mut form) = form.filter(|_| ui.dialog.is_none()) {
                 form.set_error(e.to_string());
+                // The file is read again: if its params changed (the refusal's likely
+                // cause), the form is rebuilt from it (`read`).
+                let again = match &form {
+                    Dialog::RunForm(d) => Some(Request::RunForm {
+                        file: d.file.clone(),
+                        schedule: d.schedule,
+                    }),
+                    _ => None,
+                };
                 ui.dialog = Some(form);
+                return again.into_iter().collect();
             }
-            toast(ui, format!("✘ start a run of {workflow}: {e}"), false);
         }
     }
     Vec::new()

@@ -160,7 +160,10 @@ fn a_started_run_opens_and_a_refusal_brings_the_form_back() {
     ui.tab = Tab::Schedules;
     let ok = Action::Started {
         workflow: "release".into(),
-        result: Ok("started run 01JXR… of release".into()),
+        result: Ok(baton_link::Started {
+            message: "started run 01JXR… of release".into(),
+            skipped: false,
+        }),
     };
     update(&mut ui, &v, ok);
     assert_eq!(ui.tab, Tab::Dag);

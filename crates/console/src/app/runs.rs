@@ -76,6 +76,14 @@ impl UiState {
             && runs.iter().zip(self.runs.iter()).all(|(a, b)| a.id == b.id);
         if !same_ids {
             self.run_ids = RunIds::of(&runs);
+            // A run gone from the whole list (deleted here or elsewhere) is no diff's
+            // mark: a hidden one would make the next `D` a run not found.
+            if !self.runs_partial
+                && let Some(m) = &self.diff_mark
+                && !runs.iter().any(|r| &r.id == m)
+            {
+                self.diff_mark = None;
+            }
         }
         self.runs = runs;
     }

@@ -211,6 +211,11 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     {
         return d.offers(action);
     }
+    if ctx == Context::RunForm
+        && let Some(super::dialogs::Dialog::RunForm(d)) = &ui.dialog
+    {
+        return d.offers(action);
+    }
     match action {
         Action::Mark => target_step(ui, view, ctx).is_some_and(|i| {
             let a = view.steps[i].actions;

@@ -248,9 +248,14 @@ fn deleted(ui: &mut UiState, run_id: &str, result: Result<String, Refusal>) -> V
         Some(run_id),
         Answer::of(&result),
     );
-    let short = short_id(run_id, &ui.run_ids);
+    let short = short_id(run_id, &ui.run_ids).to_string();
     match result {
-        Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
+        Ok(message) => {
+            if ui.diff_mark.as_deref() == Some(run_id) {
+                ui.diff_mark = None;
+            }
+            toast(ui, format!("✔ deleted run {short}: {message}"), true);
+        }
         Err(e) => toast(ui, format!("✘ delete {short}: {e}"), false),
     }
     Vec::new()

@@ -29,8 +29,18 @@ pub(super) fn boxed(
 
 /// The keys of `ctx` in force, as the footer writes them.
 pub(super) fn hints<'a>(keys: &'a Keymap, ctx: Context, theme: &Theme) -> Line<'a> {
+    hints_of(keys, ctx, theme, |_, _| true)
+}
+
+/// [`hints`], only those `offered` (the run form's moves when it has fields).
+pub(super) fn hints_of<'a>(
+    keys: &'a Keymap,
+    ctx: Context,
+    theme: &Theme,
+    offered: impl Fn(Context, &crate::app::Action) -> bool,
+) -> Line<'a> {
     let mut spans = Vec::new();
-    for (label, what) in keys.hints(ctx, |_, _| true) {
+    for (label, what) in keys.hints(ctx, offered) {
         if !spans.is_empty() {
             spans.push(styled("  ", theme.dim));
         }

@@ -325,6 +325,7 @@ pub(super) fn field_lines<'a>(
         n => format!("{} … ({n} lines)", baton_model::sanitize::one_line(&first)),
     };
     let shown = match i.ty.as_str() {
+        "enum" if f.value.is_empty() => "‹ (none) ›".to_string(),
         "enum" => format!("‹ {value} ›"),
         "bool" if f.value == "true" => "[x]".to_string(),
         "bool" => "[ ]".to_string(),
@@ -362,18 +363,25 @@ pub(super) fn field_lines<'a>(
     if let Some(p) = &i.pattern {
         about.push(format!("matching {p}"));
     }
-    if let Some(d) = &i.default {
+    // A schedule's own value, then the workflow's default: each said as what it is.
+    let said = |word: &str, d: &str| {
         let (first, lines) = crate::app::preview(d, w);
         let first = baton_model::sanitize::one_line(&first);
+        match lines {
+            0 | 1 => format!("{word} {first:?}"),
+            n => format!("{word} {first:?} … ({n} lines)"),
+        }
+    };
+    if let Some(v) = &f.scheduled {
+        about.push(said("schedule's value", v));
+    }
+    if let Some(d) = &i.default {
         // A gate proposes its value; a param has a default.
         let word = match f.of {
             baton_workflow::Values::Inputs => "proposed",
             baton_workflow::Values::Params => "default",
         };
-        about.push(match lines {
-            0 | 1 => format!("{word} {first:?}"),
-            n => format!("{word} {first:?} … ({n} lines)"),
-        });
+        about.push(said(word, d));
     }
     if !about.is_empty() {
         for l in wrap_text(&about.join(" · "), body) {

@@ -82,6 +82,7 @@ pub(crate) fn render_actions(frame: &mut Frame, area: Rect, ui: &UiState, theme:
                 None => ("…", "sent, no answer yet".to_string(), theme.dim),
                 Some(Answer::Done(m)) => ("✔", m.clone(), theme.ok),
                 Some(Answer::Refused(m)) => ("✘", m.clone(), theme.error),
+                Some(Answer::Skipped(m)) => ("⤼", m.clone(), theme.warning),
             };
             for l in wrap_text(&format!("{mark} {}", e.what), width.saturating_sub(2)) {
                 lines.push(Line::from(styled(format!("  {l}"), theme.base)));

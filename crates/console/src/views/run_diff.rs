@@ -34,7 +34,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme)
     let w = inner.width as usize;
     // One row kept for where the window is.
     let rows = (inner.height as usize).saturating_sub(1).max(1);
-    // A line's rows after its sign (`- `, `--- `), as wide as the box leaves them.
+    // A line's rows after its sign (`-`, `--- `), as wide as the box leaves them.
     let wrap = |mark: &str, text: &str| diff_rows(text, w.saturating_sub(mark.len()).max(1));
     let rows_of = |l: &DiffLine| {
         let (mark, text, _) = parts(l, theme);
@@ -80,15 +80,17 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme)
     frame.render_widget(Paragraph::new(out).style(theme.base), inner);
 }
 
-/// A diff line's sign, its text and its look.
+/// A diff line's sign (as `baton diff` prints it: `model::run_diff::text`), its text
+/// and its look.
 fn parts<'a>(l: &'a DiffLine, theme: &Theme) -> (&'static str, &'a str, Style) {
     let head = theme.title.add_modifier(Modifier::BOLD);
     match l {
         DiffLine::Old(t) => ("--- ", t, head),
         DiffLine::New(t) => ("+++ ", t, head),
         DiffLine::Hunk(t) => ("", t, theme.key),
-        DiffLine::Kept(t) => ("  ", t, theme.base),
-        DiffLine::Removed(t) => ("- ", t, theme.error),
-        DiffLine::Added(t) => ("+ ", t, theme.ok),
+        DiffLine::Kept(t) => (" ", t, theme.base),
+        DiffLine::Removed(t) => ("-", t, theme.error),
+        DiffLine::Added(t) => ("+", t, theme.ok),
+        DiffLine::Note(t) => ("# ", t, theme.dim),
     }
 }

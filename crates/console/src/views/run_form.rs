@@ -74,9 +74,8 @@ pub(crate) fn render(
     // The fields get what the head, the error, a blank and the hints leave; from the
     // line that keeps the focused field whole in sight.
     let room = (inner.height as usize).saturating_sub(head.len() + err.len() + 2);
-    let skip = focused.1.saturating_sub(room).min(focused.0);
     let mut lines = head;
-    lines.extend(fields.into_iter().skip(skip).take(room));
+    lines.extend(in_sight(fields, focused, room, theme));
     lines.push(Line::from(""));
     lines.extend(err);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
@@ -85,8 +84,52 @@ pub(crate) fn render(
         height: inner.height.min(1),
         ..inner
     };
-    let hints = super::desk_dialogs::hints(keys, Context::RunForm, theme);
+    let hints = super::desk_dialogs::hints_of(keys, Context::RunForm, theme, |_, a| d.offers(a));
     frame.render_widget(Paragraph::new(hints).style(theme.base), hint_r);
+}
+
+/// The fields' lines that fit in `room`, from the line that keeps the focused field
+/// (its first and past-last line) whole in sight; a line says `↑ more` or `↓ more`
+/// where fields are hidden above or below.
+fn in_sight<'a>(
+    fields: Vec<Line<'a>>,
+    focused: (usize, usize),
+    room: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let (skip, rows) = window(fields.len(), focused, room);
+    let n = fields.len();
+    let marker = |t: &str| Line::from(styled(t.to_string(), theme.dim));
+    let mut out = Vec::with_capacity(room);
+    if skip > 0 {
+        out.push(marker("↑ more"));
+    }
+    out.extend(fields.into_iter().skip(skip).take(rows));
+    if skip + rows < n {
+        out.push(marker("↓ more"));
+    }
+    out
+}
+
+/// Which of `n` lines a `room` of lines shows (the first, how many), the focused span
+/// in sight, a line kept for each marker the window needs (pure).
+fn window(n: usize, focused: (usize, usize), room: usize) -> (usize, usize) {
+    if n <= room {
+        return (0, n);
+    }
+    // From the top: a marker below only.
+    let one = room.saturating_sub(1).max(1);
+    if focused.1 <= one {
+        return (0, one);
+    }
+    // Markers above and below, or, at the end, above only.
+    let two = room.saturating_sub(2).max(1);
+    let skip = focused.1.saturating_sub(two).min(focused.0).max(1);
+    if skip + two >= n {
+        (n.saturating_sub(one).min(focused.0).max(1), one)
+    } else {
+        (skip, two)
+    }
 }
 
 /// The field as drawn: a secret param's value and default as dots, never as typed.
@@ -99,5 +142,33 @@ fn shown(f: &InputField) -> std::borrow::Cow<'_, InputField> {
     if masked.input.default.is_some() {
         masked.input.default = Some("•••".into());
     }
+    if masked.scheduled.is_some() {
+        masked.scheduled = Some("•••".into());
+    }
     std::borrow::Cow::Owned(masked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window;
+
+    /// QA point 7: the window keeps the focused field in sight, a line for `↑ more`
+    /// and `↓ more` where fields are hidden.
+    #[test]
+    fn the_window_keeps_the_focus_and_room_for_its_markers() {
+        assert_eq!(window(5, (0, 2), 10), (0, 5), "all fit: no marker");
+        assert_eq!(window(20, (0, 2), 10), (0, 9), "top: ↓ more below 9 lines");
+        assert_eq!(window(20, (10, 12), 10), (4, 8), "middle: both markers");
+        assert_eq!(
+            window(20, (18, 20), 10),
+            (11, 9),
+            "end: ↑ more above 9 lines"
+        );
+        for at in 0..18 {
+            let (skip, rows) = window(20, (at, at + 2), 10);
+            let markers = usize::from(skip > 0) + usize::from(skip + rows < 20);
+            assert!(skip <= at && at + 2 <= skip + rows, "{at}: {skip} {rows}");
+            assert!(rows + markers <= 10, "{at}: {skip} {rows}");
+        }
+    }
 }

@@ -4,8 +4,9 @@
 //! console's OS account) and driven here, and `baton diff`'s computation for the Runs tab.
 use super::{Back, Reply, Service, refusal};
 use crate::SessionError;
+use crate::concurrency::Admission;
 use crate::prepare::{NewRunSpec, Ready, load_new};
-use baton_link::{FormParam, RunForm, RunsDiff};
+use baton_link::{FormParam, RunForm, RunsDiff, Started};
 use baton_model::Refusal;
 use baton_store::Store;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,7 @@ impl Service {
         &self,
         file: PathBuf,
         params: Vec<(String, String)>,
-        reply: oneshot::Sender<Result<String, Refusal>>,
+        reply: oneshot::Sender<Result<Started, Refusal>>,
     ) {
         let spec = NewRunSpec {
             workflow: file,
@@ -55,10 +56,19 @@ impl Service {
                     if let Some(said) = made.said() {
                         message = format!("{message}; {said}");
                     }
+                    let skipped = matches!(made.admitted, Some((_, Admission::Skipped { .. })));
+                    // Shown and driven as any run taken over; its answer says whether
+                    // its group skipped it.
+                    let (taken, answer) = oneshot::channel::<Result<String, Refusal>>();
+                    tokio::spawn(async move {
+                        if let Ok(r) = answer.await {
+                            let _ = reply.send(r.map(|message| Started { message, skipped }));
+                        }
+                    });
                     let _ = back.send(Back::Started {
                         ready: Box::new(made.ready),
                         message,
-                        reply,
+                        reply: taken,
                         params: given,
                     });
                 }
@@ -102,8 +112,8 @@ impl Service {
 }
 
 /// The run form of the workflow at `file`: read and loaded as `baton run` reads it (a
-/// regular file, bounded), or its diagnostics. Each param's default is the value its
-/// `schedule` (by number) runs it with, where that schedule sets one.
+/// regular file, bounded), or its diagnostics. Each param keeps the workflow's default
+/// and, apart, the value its `schedule` (by number) runs it with, where it sets one.
 pub(crate) fn form(file: &Path, schedule: Option<u32>) -> Result<RunForm, SessionError> {
     let diagnostics = |d: baton_workflow::Diagnostics| SessionError::Diagnostics(d.to_string());
     let text = baton_workflow::read_source(file).map_err(diagnostics)?;
@@ -116,20 +126,19 @@ pub(crate) fn form(file: &Path, schedule: Option<u32>) -> Result<RunForm, Sessio
     let params = plan
         .params
         .iter()
-        .map(|p| {
-            let mut input = baton_workflow::input_of_spec(p);
-            if let Some((_, v)) = scheduled.iter().find(|(n, _)| *n == p.name) {
-                input.default = Some(v.clone());
-            }
-            FormParam {
-                input,
-                secret: p.secret,
-            }
+        .map(|p| FormParam {
+            input: baton_workflow::input_of_spec(p),
+            secret: p.secret,
+            scheduled: scheduled
+                .iter()
+                .find(|(n, _)| *n == p.name)
+                .map(|(_, v)| v.clone()),
         })
         .collect();
     Ok(RunForm {
         file: file.to_path_buf(),
         workflow: plan.name.clone(),
+        schedule,
         params,
     })
 }
@@ -160,9 +169,11 @@ mod tests {
         assert_eq!(v.description.as_deref(), Some("what to ship"));
         assert!(v.required);
         assert_eq!(v.default, None);
-        // The schedule's form starts from the values the schedule runs with.
+        // The schedule's form starts from the values the schedule runs with, said as
+        // the schedule's, not as the workflow's default (it has none).
         let f = form(&good, Some(1)).unwrap();
-        assert_eq!(f.params[0].input.default.as_deref(), Some("2.0"));
+        assert_eq!(f.params[0].scheduled.as_deref(), Some("2.0"));
+        assert_eq!(f.params[0].input.default, None);
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "name = \"bad\"\n[[step]]\nid = \"a\"\n").unwrap();
         match form(&bad, None) {

@@ -186,14 +186,161 @@ fn d_on_two_runs_shows_what_changed() {
     tmux.keys(&["Up", "D"]);
     let screen = tmux.wait_for(
         "the diff",
-        |sc| sc.contains("What changed") && sc.contains("+ rows=500"),
+        |sc| sc.contains("What changed") && sc.contains("+rows=500"),
         20,
     );
-    for line in ["- timeout = \"10m\"", "+ timeout = \"20m\"", "- rows=10"] {
+    // Signed as `baton diff` prints it.
+    for line in ["-timeout = \"10m\"", "+timeout = \"20m\"", "-rows=10"] {
         assert!(screen.contains(line), "{line} missing:\n{screen}");
     }
     tmux.keys(&["Escape"]);
     tmux.wait_for("the diff closed", |sc| !sc.contains("What changed"), 10);
     tmux.keys(&["q"]);
+    tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
+}
+
+/// QA point 6: a run its concurrency group skips, started from the form (`:run FILE`),
+/// reads as skipped in the action log (`@`), never with a success's ✔.
+#[test]
+fn a_start_its_group_skips_reads_skipped_in_the_action_log() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "held.toml",
+        "name = \"held\"\nconcurrency = { group = \"g\", on_conflict = \"skip\" }\n[[step]]\nid = \"work\"\nrun = 'while [ ! -e release ]; do sleep 0.05; done'\n",
+    );
+    let holder_engine = env.spawn(&["run", wf.to_str().unwrap_or_default(), "--headless"]);
+    wait_until("the store", secs(30), || env.db().exists());
+    let holder = wait_until("the holder to be recorded", secs(30), || {
+        let runs = env.runs();
+        runs.as_array()
+            .and_then(|a| a.first())
+            .and_then(|r| r["id"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| format!("{runs:#}"))
+    });
+    env.wait_step(&holder, "work", "running", 30);
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the console", |sc| sc.contains("5 Runs"), 20);
+    tmux.keys(&[":"]);
+    tmux.literal("run held.toml");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the form", |sc| sc.contains("New run of held"), 20);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the start answered", |sc| sc.contains("is skipped"), 30);
+    tmux.keys(&["@"]);
+    let screen = tmux.wait_for(
+        "the action log",
+        |sc| sc.contains("⤼ start a run of held"),
+        10,
+    );
+    assert!(!screen.contains("✔ start a run"), "{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the log closed", |sc| !sc.contains("Action log"), 10);
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for(
+        "the console to end or ask",
+        |sc| sc.contains("TUI-EXIT=") || sc.contains("stay"),
+        20,
+    );
+    if !screen.contains("TUI-EXIT=") {
+        tmux.keys(&["y"]);
+    }
+    tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
+    std::fs::write(env.path().join("release"), "").expect("write release");
+    let out = wait_child(holder_engine, 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// QA points 1 and 2 on the real binary: an optional enum without a default is offered
+/// unset and left so records `x=""`, as `baton run` does; the file changed while its
+/// form was open (a required param added), Enter's refusal rebuilds the form from the
+/// file as it is now, the new field there to type in.
+#[test]
+fn a_form_whose_file_changed_is_rebuilt_and_an_unset_enum_gives_no_value() {
+    let env = Env::new();
+    let wf = "name = \"en\"\n[params.x]\ntype = \"enum\"\nvalues = [\"a\", \"b\"]\n[[step]]\nid = \"s\"\nrun = \"true\"\n";
+    env.workflow("en.toml", wf);
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    // A store to open: a first run of another workflow.
+    let first = env.workflow(
+        "ok.toml",
+        "name = \"ok\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let out = env.run(&["run", first.to_str().unwrap_or_default(), "--headless"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the console", |sc| sc.contains("5 Runs"), 20);
+    tmux.keys(&[":"]);
+    tmux.literal("run en.toml");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the form, x unset",
+        |sc| sc.contains("New run of en") && sc.contains("‹ (none) ›"),
+        20,
+    );
+    let added = wf.replace(
+        "[[step]]",
+        "[params.must]\ntype = \"string\"\nrequired = true\n[[step]]",
+    );
+    env.workflow("en.toml", &added);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the form rebuilt with the new field",
+        |sc| {
+            sc.contains("changed since the form opened")
+                && sc.contains("must")
+                && sc.contains("type a value")
+        },
+        20,
+    );
+    tmux.literal("yes");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the run started",
+        |sc| sc.contains("started run") && !sc.contains("New run of"),
+        30,
+    );
+    let run = wait_until("the run of en", secs(30), || {
+        let runs = env.runs();
+        runs.as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["workflow"] == "en")
+            .and_then(|r| r["id"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| format!("{runs:#}"))
+    });
+    let audit = env.run(&["audit", &run, "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap_or_default();
+    let started = rows
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["action"] == "run_started"))
+        .cloned()
+        .unwrap_or_default();
+    let params = &started["details"]["params"];
+    assert_eq!(params["x"], "", "{rows}");
+    assert_eq!(params["must"], "yes", "{rows}");
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for(
+        "the console to end or ask",
+        |sc| sc.contains("TUI-EXIT=") || sc.contains("stay"),
+        20,
+    );
+    if !screen.contains("TUI-EXIT=") {
+        tmux.keys(&["y"]);
+    }
     tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
 }
