@@ -40,6 +40,9 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "max_parallel",
     "fail_fast",
     "max_instances",
+    // a child run (`child.rs`)
+    "workflow",
+    "params",
 ];
 pub(super) const OUTPUT_FIELDS: &[&str] = &["pattern"];
 
@@ -100,6 +103,7 @@ impl Loader<'_, '_> {
         };
         let run = text(self, "run");
         let uses = text(self, "uses");
+        let (workflow, child_params) = self.child_keys(f, &label);
         let compensate = text(self, "compensate");
         let pool = text(self, "pool");
         let executor = text(self, "executor");
@@ -166,6 +170,8 @@ impl Loader<'_, '_> {
             needs,
             run,
             uses,
+            workflow,
+            child_params,
             with,
             env,
             rules,
@@ -182,7 +188,7 @@ impl Loader<'_, '_> {
             idempotent,
             on_cancel,
             repeat,
-            has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
+            has_action_key: ["run", "uses", "gate", "workflow"].iter().any(|k| get(f, k).is_some()),
             fanout,
             fallback,
         }
