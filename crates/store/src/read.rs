@@ -11,6 +11,7 @@
 pub(crate) mod completion;
 pub(crate) mod durations;
 pub(crate) mod fan_counts;
+pub(crate) mod children;
 pub(crate) mod forks;
 pub(crate) mod log_times;
 pub(crate) mod logtail;

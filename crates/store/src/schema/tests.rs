@@ -126,6 +126,7 @@ fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
         params_json: "{}".into(),
         operator: "alice".into(),
         started_at: Timestamp(7),
+        parent: None,
         steps: vec![],
     })
     .unwrap();
@@ -164,6 +165,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
             params_json: "{}".into(),
             operator: "alice".into(),
             started_at: Timestamp(1),
+            parent: None,
             steps: vec![],
         })
         .unwrap();
