@@ -127,6 +127,14 @@ fn identity_line<'a>(
         let live = !view.state.is_final() && view.state != RunState::Interrupted;
         budget_spans(&mut l1, b, (area, live), narrow, theme);
     }
+    // A child run names its parent's run and step (`workflow = "…"`), where it fits whole.
+    if let Some(p) = &view.parent {
+        let text = format!("  child of {}/{}", short_id(&p.run, &ui.run_ids), p.step);
+        let used: usize = l1.iter().map(|s| s.width()).sum();
+        if used + text_width(&text) <= area.width as usize {
+            l1.push(styled(text, theme.accent));
+        }
+    }
     // Which workflow text the run used (`baton diff` compares two), where it fits whole.
     if let Some(h) = &view.workflow_hash {
         let text = format!("  text {h}");
