@@ -55,19 +55,16 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
     let found = child::find(&store, &link)?;
     let ready = match child::decide(found.as_ref(), attempt) {
         child::ChildStart::Ended { run, state } => {
-            crate::stdio::errln!(
-                "run {}/{}: its child run {run} already ended {state}; not run again",
-                link.run,
-                link.step
-            );
-            note_output(&run);
-            return Ok(Started::Ended {
-                db: display.db_path,
-                run,
-                code: state.exit_code(),
-            });
+            return Ok(ended(&link, run, state, display.db_path));
         }
-        child::ChildStart::Resume(run) => child::take_over(&mut store, &run, &params, &operator)?,
+        child::ChildStart::Resume(run) => match child::take_over(&mut store, &run, &params, &operator)? {
+            Some(ready) => ready,
+            // It ended while another engine held it.
+            None => {
+                let state = store.run_liveness(&run)?.state;
+                return Ok(ended(&link, run, state, display.db_path));
+            }
+        },
         child::ChildStart::Create => {
             let loaded = session::load_new(session::NewRunSpec {
                 workflow: args.workflow.clone(),
@@ -84,6 +81,26 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
     };
     note_output(&ready.run_id);
     Ok(Started::Drive(store, ready, display))
+}
+
+/// The step's child had ended: said, noted, and its result is the step's.
+fn ended(
+    link: &crate::model::view::ParentLink,
+    run: String,
+    state: crate::model::RunState,
+    db: std::path::PathBuf,
+) -> Started {
+    crate::stdio::errln!(
+        "run {}/{}: its child run {run} already ended {state}; not run again",
+        link.run,
+        link.step
+    );
+    note_output(&run);
+    Started::Ended {
+        db,
+        run,
+        code: state.exit_code(),
+    }
 }
 
 /// The child's id as the step's output `child_run` (`$BATON_OUTPUT`), when run as a step.

@@ -93,19 +93,23 @@ pub fn find(store: &Store, parent: &ParentLink) -> Result<Option<Found>, Session
     }))
 }
 
-/// Take the child `run_id` over to drive it on, waiting (bounded) for an earlier
-/// attempt's engine that still holds it to let go.
+/// Take the child `run_id` over to drive it on, waiting (bounded) for an engine that
+/// still holds it (an earlier attempt's, or an operator's that took it over to apply a
+/// command) to let go. `None`: it ended meanwhile; its result is the step's.
 pub fn take_over(
     store: &mut Store,
     run_id: &str,
     params: &[(String, String)],
     operator: &str,
-) -> Result<Ready, SessionError> {
+) -> Result<Option<Ready>, SessionError> {
     let deadline = Instant::now() + HANDOVER_WAIT;
     loop {
+        if store.run_liveness(run_id)?.state.is_final() {
+            return Ok(None);
+        }
         match super::command::take_over_with(store, run_id, params, operator, None, false, false)
         {
-            Ok((ready, _)) => return Ok(ready),
+            Ok((ready, _)) => return Ok(Some(ready)),
             Err(SessionError::Driven { .. }) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(100));
             }
