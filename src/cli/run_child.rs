@@ -11,7 +11,8 @@ use std::io::Write;
 
 pub(super) fn exec(args: &RunArgs, parent: &str) -> i32 {
     match start(args, parent) {
-        Ok(Started::Drive(store, ready, display)) => {
+        Ok(Started::Drive(driven)) => {
+            let (store, ready, display) = *driven;
             let db = display.db_path.clone();
             let run_id = ready.run_id.clone();
             let code = drive::drive(store, ready, display);
@@ -27,7 +28,8 @@ pub(super) fn exec(args: &RunArgs, parent: &str) -> i32 {
 }
 
 enum Started {
-    Drive(Store, session::Ready, drive::Display),
+    /// Boxed: a run's core is large, and the other variant small.
+    Drive(Box<(Store, session::Ready, drive::Display)>),
     /// The step's child had ended: its result, nothing run again.
     Ended {
         db: std::path::PathBuf,
@@ -57,14 +59,16 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
         child::ChildStart::Ended { run, state } => {
             return Ok(ended(&link, run, state, display.db_path));
         }
-        child::ChildStart::Resume(run) => match child::take_over(&mut store, &run, &params, &operator)? {
-            Some(ready) => ready,
-            // It ended while another engine held it.
-            None => {
-                let state = store.run_liveness(&run)?.state;
-                return Ok(ended(&link, run, state, display.db_path));
+        child::ChildStart::Resume(run) => {
+            match child::take_over(&mut store, &run, &params, &operator)? {
+                Some(ready) => ready,
+                // It ended while another engine held it.
+                None => {
+                    let state = store.run_liveness(&run)?.state;
+                    return Ok(ended(&link, run, state, display.db_path));
+                }
             }
-        },
+        }
         child::ChildStart::Create => {
             let loaded = session::load_new(session::NewRunSpec {
                 workflow: args.workflow.clone(),
@@ -80,7 +84,7 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
         }
     };
     note_output(&ready.run_id);
-    Ok(Started::Drive(store, ready, display))
+    Ok(Started::Drive(Box::new((store, ready, display))))
 }
 
 /// The step's child had ended: said, noted, and its result is the step's.

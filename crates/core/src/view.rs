@@ -188,7 +188,7 @@ impl Core {
             reused_from: s.reused.as_ref().map(|r| r.0.clone()),
             waiting_for: s.slot_wait.clone(),
             left_running: None,
-        child_run: None,
+            child_run: None,
             probe: s.service.last.clone().map(Box::new),
             inputs: s
                 .gate

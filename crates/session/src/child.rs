@@ -107,8 +107,7 @@ pub fn take_over(
         if store.run_liveness(run_id)?.state.is_final() {
             return Ok(None);
         }
-        match super::command::take_over_with(store, run_id, params, operator, None, false, false)
-        {
+        match super::command::take_over_with(store, run_id, params, operator, None, false, false) {
             Ok((ready, _)) => return Ok(Some(ready)),
             Err(SessionError::Driven { .. }) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(100));
@@ -189,11 +188,23 @@ mod tests {
     #[test]
     fn a_finished_child_is_the_steps_result_after_a_crash() {
         let ok = found(RunState::Succeeded, 1, Some("failed"));
-        assert!(matches!(decide(Some(&ok), 3), ChildStart::Ended { state: RunState::Succeeded, .. }));
+        assert!(matches!(
+            decide(Some(&ok), 3),
+            ChildStart::Ended {
+                state: RunState::Succeeded,
+                ..
+            }
+        ));
         // The parent's engine died before it recorded the child's failure: the step
         // runs again as attempt 2 and takes that failure, nothing runs again.
         let crashed = found(RunState::Failed, 1, None);
-        assert!(matches!(decide(Some(&crashed), 2), ChildStart::Ended { state: RunState::Failed, .. }));
+        assert!(matches!(
+            decide(Some(&crashed), 2),
+            ChildStart::Ended {
+                state: RunState::Failed,
+                ..
+            }
+        ));
         // The same attempt (its process started again) takes it too.
         let same = found(RunState::Failed, 2, Some("failed"));
         assert!(matches!(decide(Some(&same), 2), ChildStart::Ended { .. }));
@@ -210,7 +221,10 @@ mod tests {
     #[test]
     fn parent_is_run_slash_step() {
         let p = parse_parent("01run/deploy", 2).expect("parses");
-        assert_eq!((p.run.as_str(), p.step.as_str(), p.attempt), ("01run", "deploy", 2));
+        assert_eq!(
+            (p.run.as_str(), p.step.as_str(), p.attempt),
+            ("01run", "deploy", 2)
+        );
         assert!(parse_parent("01run", 1).is_err());
         assert!(parse_parent("/deploy", 1).is_err());
     }

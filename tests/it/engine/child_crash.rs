@@ -52,7 +52,13 @@ pub(crate) fn runs_of(env: &Env, name: &str) -> Vec<String> {
 
 /// The pid in a lease holder's name (`pid N on HOST`).
 fn holder_pid(holder: &Value) -> Option<i32> {
-    holder.as_str()?.strip_prefix("pid ")?.split(' ').next()?.parse().ok()
+    holder
+        .as_str()?
+        .strip_prefix("pid ")?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn kill_nine(pid: i32) {
@@ -98,7 +104,10 @@ fn crash_mid_child_and_resume(kill_the_child_engine_too: bool) {
         }
     });
     assert!(process_alive(pid));
-    assert!(!process_alive(child_engine), "the earlier child engine still runs");
+    assert!(
+        !process_alive(child_engine),
+        "the earlier child engine still runs"
+    );
     let p = env.show(&parent);
     assert_eq!(step_field(&p, "sub", "attempts"), 2, "{p:#}");
     assert_eq!(step_field(&p, "sub", "child_run"), Value::from(kid.clone()));

@@ -59,7 +59,13 @@ fn a_child_that_succeeds_is_the_steps_success_and_both_ends_name_each_other() {
         &child("[[step]]\nid = \"a\"\nrun = 'echo \"a $BATON_PARAM_TARGET\" >> marks'\n"),
     );
     let wf = env.workflow("parent.toml", PARENT);
-    let out = env.run(&["run", wf.to_str().unwrap(), "--headless", "--param", "env=prod"]);
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "env=prod",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let (parent, kid) = (only_run_of(&env, "parent"), only_run_of(&env, "child"));
     // The param reached the child; the child's id reached the parent's next step.
@@ -76,7 +82,10 @@ fn a_child_that_succeeds_is_the_steps_success_and_both_ends_name_each_other() {
     assert_eq!(c["parent"]["attempt"], 1);
     assert_eq!(c["state"], "succeeded");
     let shown = text(&env.run(&["show", &parent]).stdout);
-    assert!(shown.contains(&format!("step sub runs child run {kid}")), "{shown}");
+    assert!(
+        shown.contains(&format!("step sub runs child run {kid}")),
+        "{shown}"
+    );
     let shown = text(&env.run(&["show", &kid]).stdout);
     assert!(
         shown.contains(&format!("child of run {parent} step sub (attempt 1)")),
@@ -103,7 +112,9 @@ fn a_child_that_fails_fails_its_step_with_a_record_naming_the_child_and_its_step
         .and_then(|e| e.iter().find(|e| e["step"] == "sub"))
         .cloned()
         .unwrap_or_else(|| panic!("no error record of sub: {p:#}"));
-    let tail = record["context"]["stderr_tail"].as_str().unwrap_or_default();
+    let tail = record["context"]["stderr_tail"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         tail.contains(&format!("child run {kid} failed: step boom failed")),
         "{record:#}"

@@ -487,12 +487,22 @@ fn dagu_child_dag_step_runs_the_child_as_a_child_run() {
         "{report}"
     );
     let written = std::fs::read_to_string(&wf).unwrap();
-    assert!(written.contains("workflow = \"sub-workflow.toml\""), "{written}");
-    assert!(written.contains("params = { TASK_ID = \"123\" }"), "{written}");
+    assert!(
+        written.contains("workflow = \"sub-workflow.toml\""),
+        "{written}"
+    );
+    assert!(
+        written.contains("params = { TASK_ID = \"123\" }"),
+        "{written}"
+    );
     // Before the child is imported, the parent names the file it misses.
     let v = env.run(&["validate", wf.to_str().unwrap()]);
     assert_eq!(v.status.code(), Some(2), "{}", text(&v.stderr));
-    assert!(text(&v.stderr).contains("`sub-workflow.toml` does not load"), "{}", text(&v.stderr));
+    assert!(
+        text(&v.stderr).contains("`sub-workflow.toml` does not load"),
+        "{}",
+        text(&v.stderr)
+    );
     assert_eq!(
         import_children(&env, &fixture("dagu", "nested-workflows.yaml")),
         ["sub-workflow"]

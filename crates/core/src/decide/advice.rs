@@ -70,8 +70,7 @@ impl Core {
             log: matches!(
                 action,
                 Some(Action::Shell { .. } | Action::Tool { .. } | Action::Workflow { .. })
-            )
-                && i.is_some_and(|i| self.steps[i].attempts > 0),
+            ) && i.is_some_and(|i| self.steps[i].attempts > 0),
             builtin: match action {
                 Some(Action::Builtin(b)) => Some(b.name()),
                 _ => None,

@@ -28,7 +28,9 @@ impl Dag<'_> {
                 "a child run of `{file}` (`workflow = \"{file}\"`): import the child next, beside this file, with `baton import dagu {source} -o {file}` (a child after `---` in this file: put it in {source} first)"
             ),
         );
-        let params = g(s, "params").map(|p| self.child_params(p, label)).unwrap_or_default();
+        let params = g(s, "params")
+            .map(|p| self.child_params(p, label))
+            .unwrap_or_default();
         st.workflow = Some((file, params));
     }
 
@@ -53,7 +55,9 @@ impl Dag<'_> {
                             }
                         }
                         _ => {
-                            if let Some((k, v)) = it.text().as_deref().and_then(|t| t.split_once('=')) {
+                            if let Some((k, v)) =
+                                it.text().as_deref().and_then(|t| t.split_once('='))
+                            {
                                 pair(k, v.to_string());
                             }
                         }

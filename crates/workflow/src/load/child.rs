@@ -8,18 +8,40 @@ use crate::params::{Values, resolve_values};
 /// The keys a child-run step cannot have: where and how it runs is its child's.
 const NOT_WITH_WORKFLOW: &[(&str, &str)] = &[
     ("run", "a step runs a command or a child workflow, not both"),
-    ("uses", "a step calls a tool or runs a child workflow, not both"),
+    (
+        "uses",
+        "a step calls a tool or runs a child workflow, not both",
+    ),
     ("with", "a child workflow's values are its `params`"),
-    ("executor", "a child run's steps say where they run, in its own file"),
-    ("requires", "a child run's steps say where they run, in its own file"),
+    (
+        "executor",
+        "a child run's steps say where they run, in its own file",
+    ),
+    (
+        "requires",
+        "a child run's steps say where they run, in its own file",
+    ),
     ("service", "a child run is not a service"),
-    ("cache", "a child run's steps say what they cache, in its own file"),
+    (
+        "cache",
+        "a child run's steps say what they cache, in its own file",
+    ),
     ("matrix", "run one child per step: write a step per child"),
     ("for_each", "run one child per step: write a step per child"),
     ("fallback", "a child run's steps have their own fallbacks"),
-    ("compensate", "a child run's steps have their own compensations"),
+    (
+        "compensate",
+        "a child run's steps have their own compensations",
+    ),
     ("repeat", "a child run is run once per step"),
 ];
+
+/// A step's `workflow` and its `params`, as written, each with where.
+#[derive(Default)]
+pub(super) struct RawChild<'n> {
+    pub workflow: Option<(&'n str, Span)>,
+    pub params: Option<(Vec<TextEntry<'n>>, Span)>,
+}
 
 /// The name a file has in a chain of loads: its canonical path when it exists, so that
 /// `./a.toml` and `sub/../a.toml` are one file.
@@ -32,14 +54,7 @@ pub(super) fn identity(path: &Path) -> PathBuf {
 impl Loader<'_, '_> {
     /// A step's `workflow` and `params` as written; the keys a child-run step cannot
     /// have, and `params` without `workflow`, are errors.
-    pub(super) fn child_keys<'n>(
-        &mut self,
-        f: &'n [Entry],
-        label: &str,
-    ) -> (
-        Option<(&'n str, Span)>,
-        Option<(Vec<TextEntry<'n>>, Span)>,
-    ) {
+    pub(super) fn child_keys<'n>(&mut self, f: &'n [Entry], label: &str) -> RawChild<'n> {
         let workflow = get(f, "workflow").and_then(|n| {
             let s = self.string(n, &format!("`workflow` of {label}"))?;
             Some((s, n.span.clone()))
@@ -67,7 +82,7 @@ impl Loader<'_, '_> {
                 }
             }
         }
-        (workflow, params)
+        RawChild { workflow, params }
     }
 
     /// The child-run action of a step with `workflow` (`None`: it has none). The file
@@ -79,7 +94,7 @@ impl Loader<'_, '_> {
         label: &str,
         base_dir: &Path,
     ) -> Option<Action> {
-        let (written, span) = s.workflow.as_ref()?;
+        let (written, span) = s.child.workflow.as_ref()?;
         let path = base_dir.join(written);
         let action = Action::Workflow {
             path: path.clone(),
@@ -97,10 +112,7 @@ impl Loader<'_, '_> {
                 .collect();
             self.err(
                 span,
-                format!(
-                    "`workflow` of {label} makes a cycle: {}",
-                    cycle.join(" → ")
-                ),
+                format!("`workflow` of {label} makes a cycle: {}", cycle.join(" → ")),
                 "a workflow cannot run itself, directly or through its children: name another file",
             );
             return Some(action);
@@ -133,7 +145,11 @@ impl Loader<'_, '_> {
     /// The step's `params` against the params the child declares: each given one
     /// declared, a literal value one the child takes, each required one given.
     fn check_child_params(&mut self, s: &RawStep<'_>, label: &str, child: &Plan, at: &Span) {
-        let given = s.child_params.as_ref().map_or(&[][..], |(p, _)| p.as_slice());
+        let given = s
+            .child
+            .params
+            .as_ref()
+            .map_or(&[][..], |(p, _)| p.as_slice());
         let declared: Vec<&str> = child.params.iter().map(|p| p.name.as_str()).collect();
         for e in given {
             let Some(spec) = child.params.iter().find(|p| p.name == e.key) else {

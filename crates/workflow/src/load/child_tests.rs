@@ -117,7 +117,11 @@ fn a_child_step_cannot_also_run_a_command_and_params_need_a_workflow() {
 #[test]
 fn a_child_that_does_not_load_names_its_own_error() {
     let dir = tempfile::tempdir().expect("temp dir");
-    write(dir.path(), "bad.toml", "name = \"t\"\n[[step]]\nid = \"x\"\nrun = 3\n");
+    write(
+        dir.path(),
+        "bad.toml",
+        "name = \"t\"\n[[step]]\nid = \"x\"\nrun = 3\n",
+    );
     let d = errors_of(
         dir.path(),
         "name = \"t\"\n[[step]]\nid = \"ship\"\nworkflow = \"bad.toml\"\n",

@@ -148,10 +148,8 @@ struct RawStep<'n> {
     needs: Vec<(&'n str, Span)>,
     run: Option<(&'n str, Span)>,
     uses: Option<(&'n str, Span)>,
-    /// `workflow = "child.toml"`: a child run (`child.rs`).
-    workflow: Option<(&'n str, Span)>,
-    /// `params = { … }` of a child run, as written.
-    child_params: Option<(Vec<TextEntry<'n>>, Span)>,
+    /// `workflow = "child.toml"` and its `params`: a child run (`child.rs`).
+    child: child::RawChild<'n>,
     with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
     rules: rules::RawRules<'n>,

@@ -300,7 +300,7 @@ impl Loader<'_, '_> {
             self.err(span, format!("{label} has `with` but does not `uses` a tool"), "`with` sets a tool's parameters: add uses = \"<tool>\", or use `env` for a `run` step");
         }
         // A child run's `params` are rendered as a tool's `with` is, when it starts.
-        if let Some((given, _)) = &s.child_params {
+        if let Some((given, _)) = &s.child.params {
             for e in given {
                 if let Some(t) = self.step_template(e, TemplateSite::With, site, refs) {
                     with.insert(e.key.to_string(), t);
