@@ -275,7 +275,7 @@ fn story_lines<'a>(s: &StepView, w: usize, theme: &Theme, lines: &mut Vec<Line<'
         // A step with `workflow = "…"`: its child run, where its own steps are.
         lines.push(Line::from(vec![
             styled(format!("{:LW$}", "child"), theme.dim),
-            styled(format!("run {run} (open it from Runs)"), theme.base),
+            styled(format!("run {run}"), theme.base),
         ]));
     }
     if let Some(run) = &s.cached_from {

@@ -91,6 +91,15 @@ fn identity_line<'a>(
             run_state_style(view.state, theme),
         ),
     ];
+    // A child run names its parent's run and step (`workflow = "…"`) next to its
+    // state, before what may give way (the budget's figures), where it fits whole.
+    if let Some(p) = &view.parent {
+        let text = format!("  child of {}/{}", short_id(&p.run, &ui.run_ids), p.step);
+        let used: usize = l1.iter().map(|s| s.width()).sum();
+        if used + text_width(&text) <= area.width as usize {
+            l1.push(styled(text, theme.accent));
+        }
+    }
     // A console that may only look says so where every screen shows it.
     if ui.readonly {
         l1.push(styled(
@@ -126,14 +135,6 @@ fn identity_line<'a>(
         // A run that ended (or whose engine is gone) spends nothing: no pace.
         let live = !view.state.is_final() && view.state != RunState::Interrupted;
         budget_spans(&mut l1, b, (area, live), narrow, theme);
-    }
-    // A child run names its parent's run and step (`workflow = "…"`), where it fits whole.
-    if let Some(p) = &view.parent {
-        let text = format!("  child of {}/{}", short_id(&p.run, &ui.run_ids), p.step);
-        let used: usize = l1.iter().map(|s| s.width()).sum();
-        if used + text_width(&text) <= area.width as usize {
-            l1.push(styled(text, theme.accent));
-        }
     }
     // Which workflow text the run used (`baton diff` compares two), where it fits whole.
     if let Some(h) = &view.workflow_hash {
