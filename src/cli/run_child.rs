@@ -55,7 +55,18 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
     let mut store = Store::open(&display.db_path)?;
     store.wait_as_engine()?;
     let found = child::find(&store, &link)?;
-    let ready = match child::decide(found.as_ref(), attempt) {
+    let mut decided = child::decide(found.as_ref());
+    if let child::ChildStart::RetryFailed(run) = &decided {
+        match child::retry_failed(&mut store, run, &params, &operator)? {
+            Some(ready) => {
+                note_output(&ready.run_id);
+                return Ok(Started::Drive(Box::new((store, ready, display))));
+            }
+            // Nothing of it to run again: a new child.
+            None => decided = child::ChildStart::Create,
+        }
+    }
+    let ready = match decided {
         child::ChildStart::Ended { run, state } => {
             return Ok(ended(&link, run, state, display.db_path));
         }
@@ -69,7 +80,8 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
                 }
             }
         }
-        child::ChildStart::Create => {
+        // Taken above: a retry that found nothing to run again makes a new child.
+        child::ChildStart::RetryFailed(_) | child::ChildStart::Create => {
             let loaded = session::load_new(session::NewRunSpec {
                 workflow: args.workflow.clone(),
                 params,

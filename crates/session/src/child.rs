@@ -24,6 +24,10 @@ pub enum ChildStart {
     Create,
     /// The child an earlier attempt made has not ended: drive it on.
     Resume(String),
+    /// The child failed and this attempt is a retry of the step (its previous attempt's
+    /// failure is on record): its failed steps run again (`retry --failed`), its
+    /// succeeded ones are kept.
+    RetryFailed(String),
     /// The child ended: its result is the step's, nothing runs again.
     Ended { run: String, state: RunState },
 }
@@ -34,18 +38,19 @@ pub struct Found {
     pub child: ChildRun,
     /// The child's state as readers say it (`interrupted` once its engine is gone).
     pub state: RunState,
-    /// How the parent's attempt that made it ended on record (`None`: it has not, or
-    /// it was interrupted: the engine went while it ran).
-    pub maker_ended: Option<String>,
+    /// How the step's previous attempt ended on record (`None`: there is none, it has
+    /// not ended, or it was interrupted: the engine went while it ran).
+    pub previous_ended: Option<String>,
 }
 
-/// Pure: what attempt `attempt` of a parent step does, given its newest child. A child
-/// that has not ended is driven on; one that succeeded is the step's success. One that
-/// failed is the step's failure again, unless its maker's failure is on record and this
-/// is a later attempt (a retry, by the step's `retry` or an operator's): then a new
-/// child runs. A parent resumed after a crash runs its step again as a later attempt
-/// whose maker never ended on record: it takes the child's result, never a new child.
-pub fn decide(found: Option<&Found>, attempt: u32) -> ChildStart {
+/// Pure: what an attempt of a parent step does, given its newest child. A child that
+/// has not ended is driven on; one that succeeded is the step's success. One that
+/// failed is the step's failure again, unless the step's previous attempt ended on
+/// record (this attempt is a retry, by the step's `retry` or an operator's): then the
+/// child's failed steps run again. A parent resumed after a crash runs its step again
+/// as an attempt whose previous one was interrupted: it takes the child's result, and
+/// nothing of the child runs again.
+pub fn decide(found: Option<&Found>) -> ChildStart {
     let Some(f) = found else {
         return ChildStart::Create;
     };
@@ -53,9 +58,8 @@ pub fn decide(found: Option<&Found>, attempt: u32) -> ChildStart {
     if !f.state.is_final() {
         return ChildStart::Resume(run);
     }
-    let retried = attempt > f.child.attempt && f.maker_ended.is_some();
-    if f.state != RunState::Succeeded && retried {
-        return ChildStart::Create;
+    if f.state != RunState::Succeeded && f.previous_ended.is_some() {
+        return ChildStart::RetryFailed(run);
     }
     ChildStart::Ended {
         run,
@@ -83,13 +87,16 @@ pub fn find(store: &Store, parent: &ParentLink) -> Result<Option<Found>, Session
         return Ok(None);
     };
     let state = store.run_liveness(&child.run)?.state;
-    let maker_ended = store
-        .attempt_state(&parent.run, &parent.step, child.attempt)?
-        .filter(|s| !matches!(s.as_str(), "running" | "interrupted"));
+    let previous_ended = match parent.attempt.checked_sub(1).filter(|&a| a > 0) {
+        Some(previous) => store
+            .attempt_state(&parent.run, &parent.step, previous)?
+            .filter(|s| !matches!(s.as_str(), "running" | "interrupted")),
+        None => None,
+    };
     Ok(Some(Found {
         child,
         state,
-        maker_ended,
+        previous_ended,
     }))
 }
 
@@ -114,6 +121,27 @@ pub fn take_over(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Run the failed steps of the ended child `run_id` again (`baton retry --failed`),
+/// taking it over to drive it. `None`: it has none to run again (it was cancelled
+/// before it failed, or its compensations ran): the step makes a new child.
+pub fn retry_failed(
+    store: &mut Store,
+    run_id: &str,
+    params: &[(String, String)],
+    operator: &str,
+) -> Result<Option<Ready>, SessionError> {
+    let command = baton_model::Command::RetryFailed {
+        operator: operator.to_string(),
+    };
+    let taken =
+        super::command::take_over_with(store, run_id, params, operator, Some(command), true, false);
+    match taken {
+        Ok((ready, _)) => Ok(Some(ready)),
+        Err(SessionError::Refused { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -161,61 +189,66 @@ pub fn ending_line(store: &Store, run_id: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn found(state: RunState, attempt: u32, maker_ended: Option<&str>) -> Found {
+    fn found(state: RunState, previous_ended: Option<&str>) -> Found {
         Found {
             child: ChildRun {
                 run: "01child".into(),
-                attempt,
+                attempt: 1,
             },
             state,
-            maker_ended: maker_ended.map(str::to_string),
+            previous_ended: previous_ended.map(str::to_string),
         }
     }
 
     #[test]
     fn a_step_without_a_child_makes_one() {
-        assert_eq!(decide(None, 1), ChildStart::Create);
+        assert_eq!(decide(None), ChildStart::Create);
     }
 
     #[test]
-    fn a_child_not_ended_is_driven_on_whatever_the_attempt() {
+    fn a_child_not_ended_is_driven_on_whatever_came_before() {
         for state in [RunState::Running, RunState::Waiting, RunState::Interrupted] {
-            let f = found(state, 1, None);
-            assert_eq!(decide(Some(&f), 2), ChildStart::Resume("01child".into()));
+            for previous in [None, Some("failed")] {
+                let f = found(state, previous);
+                assert_eq!(decide(Some(&f)), ChildStart::Resume("01child".into()));
+            }
         }
     }
 
     #[test]
     fn a_finished_child_is_the_steps_result_after_a_crash() {
-        let ok = found(RunState::Succeeded, 1, Some("failed"));
+        let ok = found(RunState::Succeeded, Some("failed"));
         assert!(matches!(
-            decide(Some(&ok), 3),
+            decide(Some(&ok)),
             ChildStart::Ended {
                 state: RunState::Succeeded,
                 ..
             }
         ));
         // The parent's engine died before it recorded the child's failure: the step
-        // runs again as attempt 2 and takes that failure, nothing runs again.
-        let crashed = found(RunState::Failed, 1, None);
+        // runs again after an interrupted attempt and takes that failure, nothing runs.
+        let crashed = found(RunState::Failed, None);
         assert!(matches!(
-            decide(Some(&crashed), 2),
+            decide(Some(&crashed)),
             ChildStart::Ended {
                 state: RunState::Failed,
                 ..
             }
         ));
-        // The same attempt (its process started again) takes it too.
-        let same = found(RunState::Failed, 2, Some("failed"));
-        assert!(matches!(decide(Some(&same), 2), ChildStart::Ended { .. }));
     }
 
     #[test]
-    fn a_retry_of_a_failed_child_step_makes_a_new_child() {
-        let failed = found(RunState::Failed, 1, Some("failed"));
-        assert_eq!(decide(Some(&failed), 2), ChildStart::Create);
-        let cancelled = found(RunState::Cancelled, 1, Some("cancelled"));
-        assert_eq!(decide(Some(&cancelled), 2), ChildStart::Create);
+    fn a_retry_of_a_failed_child_step_runs_the_childs_failed_steps_again() {
+        let failed = found(RunState::Failed, Some("failed"));
+        assert_eq!(
+            decide(Some(&failed)),
+            ChildStart::RetryFailed("01child".into())
+        );
+        let cancelled = found(RunState::Cancelled, Some("cancelled"));
+        assert_eq!(
+            decide(Some(&cancelled)),
+            ChildStart::RetryFailed("01child".into())
+        );
     }
 
     #[test]

@@ -185,3 +185,34 @@ fn cancelling_the_parent_cancels_its_child() {
     });
     assert_eq!(marks(&env), vec!["pre".to_string(), "long".into()]);
 }
+
+#[test]
+fn retrying_a_step_whose_child_failed_runs_the_childs_failed_steps_again() {
+    let env = Env::new();
+    env.workflow(
+        "child.toml",
+        &child("[[step]]\nid = \"a\"\nrun = \"echo a >> marks\"\n[[step]]\nid = \"b\"\nneeds = [\"a\"]\nrun = \"test -f ready && echo b >> marks\"\n"),
+    );
+    let wf = env.workflow("parent.toml", PARENT);
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let (parent, kid) = (only_run_of(&env, "parent"), only_run_of(&env, "child"));
+    assert_eq!(env.show(&kid)["state"], "failed");
+    std::fs::write(env.path().join("ready"), "").expect("write ready");
+    let out = env.run(&["retry", &parent, "sub"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    wait_until("the parent to succeed", secs(30), || {
+        env.show(&parent)["state"] == "succeeded"
+    });
+    // The same child, its failed step run again and its succeeded one kept.
+    assert_eq!(runs_of(&env, "child"), vec![kid.clone()]);
+    let c = env.show(&kid);
+    assert_eq!(c["state"], "succeeded");
+    assert_eq!(step_field(&c, "a", "attempts"), 1);
+    assert_eq!(step_field(&c, "b", "attempts"), 2);
+    assert_eq!(step_field(&env.show(&parent), "sub", "attempts"), 2);
+    assert_eq!(
+        marks(&env),
+        vec!["pre".to_string(), "a".into(), "b".into(), format!("post {kid}")]
+    );
+}
