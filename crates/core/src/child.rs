@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What a child-run step's shell runs. `BATON_EXE` is the engine's own binary (the
-/// driver adds it for a step that runs here); `BATON_DB` the run's store.
-pub const COMMAND: &str = r#"exec "${BATON_EXE:-baton}" run --headless --parent "$BATON_RUN_ID/$BATON_STEP_ID" -- "$BATON_CHILD_WORKFLOW""#;
+/// driver adds it for a step that runs here; without it the step fails saying so,
+/// never running another `baton` found on `PATH`); `BATON_DB` the run's store.
+pub const COMMAND: &str = r#"exec "${BATON_EXE:?the engine could not name its own binary to run the child workflow}" run --headless --parent "$BATON_RUN_ID/$BATON_STEP_ID" -- "$BATON_CHILD_WORKFLOW""#;
 /// The child's workflow file (absolute).
 pub const WORKFLOW_ENV: &str = "BATON_CHILD_WORKFLOW";
 /// The names of the params the step gives, separated by `,`: only these are read (a

@@ -200,7 +200,13 @@ fn retrying_a_step_whose_child_failed_runs_the_childs_failed_steps_again() {
     assert_eq!(env.show(&kid)["state"], "failed");
     std::fs::write(env.path().join("ready"), "").expect("write ready");
     let out = env.run(&["retry", &parent, "sub"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     wait_until("the parent to succeed", secs(30), || {
         env.show(&parent)["state"] == "succeeded"
     });
@@ -213,6 +219,11 @@ fn retrying_a_step_whose_child_failed_runs_the_childs_failed_steps_again() {
     assert_eq!(step_field(&env.show(&parent), "sub", "attempts"), 2);
     assert_eq!(
         marks(&env),
-        vec!["pre".to_string(), "a".into(), "b".into(), format!("post {kid}")]
+        vec![
+            "pre".to_string(),
+            "a".into(),
+            "b".into(),
+            format!("post {kid}")
+        ]
     );
 }
