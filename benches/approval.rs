@@ -56,6 +56,7 @@ async fn once() -> Duration {
         slot: None,
         store: Some(store.path().to_path_buf()),
         workflow_hash: None,
+        zone: None,
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

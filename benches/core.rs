@@ -44,6 +44,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             service: None,
             fanout: None,
             instance: None,
+            deadline: None,
             line: i + 1,
         })
         .collect();
@@ -61,6 +62,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
         max_parallel: 8,
         timeout: None,
         budget: None,
+        deadline: None,
         params: vec![],
         env: BTreeMap::new(),
         secrets: vec![],

@@ -58,6 +58,7 @@ fn bench(c: &mut Criterion) {
                     slot: None,
                     store: Some(store.path().to_path_buf()),
                     workflow_hash: None,
+                    zone: None,
                 };
                 let mut core = Core::new(plan.clone(), cfg);
                 let initial = core.start(Timestamp::now());

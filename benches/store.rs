@@ -52,6 +52,7 @@ fn events() -> (Event, Vec<Event>) {
         auto_approve: false,
         allowed_signers: None,
         slot: None,
+        zone: None,
     });
     for i in 0..STEPS {
         let step = step_id(i);

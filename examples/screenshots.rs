@@ -146,11 +146,22 @@ fn svg(b: &Buffer, p: &Palette) -> String {
 /// Render one screen the way the console does (the log's lines are read first) and
 /// write it as `screenshots/NAME.svg`.
 fn shot(name: &str, view: &RunView, ui: &mut UiState, theme: &str) -> std::io::Result<()> {
-    let palette = if theme == "light" { &LIGHT } else { &DARK };
     let config = ConsoleConfig::with_theme(Theme::load(theme).map_err(std::io::Error::other)?);
+    shot_with(name, view, ui, &config, theme)
+}
+
+/// [`shot`] with the console's settings `config` (its keys, its `[[action]]`s).
+fn shot_with(
+    name: &str,
+    view: &RunView,
+    ui: &mut UiState,
+    config: &ConsoleConfig,
+    theme: &str,
+) -> std::io::Result<()> {
+    let palette = if theme == "light" { &LIGHT } else { &DARK };
     LogReaders::default().sync(ui, view, text_rows(H));
     let mut t = Terminal::new(TestBackend::new(W, H)).map_err(std::io::Error::other)?;
-    t.draw(|f| ui.hits = render(f, view, ui, &config))
+    t.draw(|f| ui.hits = render(f, view, ui, config))
         .map_err(std::io::Error::other)?;
     let path = format!("screenshots/{name}.svg");
     std::fs::write(&path, svg(t.backend().buffer(), palette))?;
@@ -205,7 +216,10 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all("screenshots")?;
     let v = fixtures::release();
     tabs(&v)?;
+    deadline()?;
+    new_run_and_diff(&v)?;
     notices(&v)?;
+    action(&v)?;
     log()?;
     large()
 }
@@ -280,6 +294,46 @@ fn tabs(v: &RunView) -> std::io::Result<()> {
     shot("help", v, &mut u, "default")
 }
 
+/// A run past its deadline: the header says so; `package`'s detail says its own.
+fn deadline() -> std::io::Result<()> {
+    let v = fixtures::deadline_missed();
+    let mut u = ui();
+    update(&mut u, &v, Action::Filter);
+    typed(&mut u, &v, "package");
+    update(&mut u, &v, Action::Confirm);
+    shot("deadline", &v, &mut u, "default")
+}
+
+/// The run form of release.toml (`n` on its schedule): a version against its pattern,
+/// the secret token as dots; and what changed between two release runs (`D`, `D`).
+fn new_run_and_diff(v: &RunView) -> std::io::Result<()> {
+    let mut u = ui();
+    u.schedules = Arc::new(fixtures::schedules());
+    update(&mut u, v, Action::GoTab(Tab::Schedules));
+    let form = Action::RunFormRead {
+        file: "/srv/baton/workflows/release.toml".into(),
+        result: Ok(fixtures::run_form()),
+    };
+    update(&mut u, v, form);
+    typed(&mut u, v, "v1.4");
+    for a in [Action::Down, Action::Down, Action::Down] {
+        update(&mut u, v, a);
+    }
+    typed(&mut u, v, "hunter2");
+    shot("run-form", v, &mut u, "default")?;
+
+    let mut u = ui();
+    let d = fixtures::runs_diff();
+    let answer = Action::Diffed {
+        a: d.a.clone(),
+        b: d.b.clone(),
+        result: Ok(d),
+    };
+    update(&mut u, v, Action::GoTab(Tab::Runs));
+    update(&mut u, v, answer);
+    shot("runs-diff", v, &mut u, "default")
+}
+
 /// Decisions others recorded on any run (`!`): who, what and the reason typed.
 fn notices(v: &RunView) -> std::io::Result<()> {
     let mut u = ui();
@@ -326,6 +380,40 @@ fn notices(v: &RunView) -> std::io::Result<()> {
     ]);
     update(&mut u, v, Action::Notices);
     shot("notices", v, &mut u, "default")
+}
+
+/// An `[[action]]` of config.toml run on the selected step: its output pane.
+fn action(v: &RunView) -> std::io::Result<()> {
+    let text = r#"[[action]]
+key = "D"
+scope = "step"
+description = "dashboard: open the step's Grafana board"
+command = ["open-dashboard", "--run", "{run}", "--step", "{step}"]
+"#;
+    let c = baton::link::config::parse(Path::new("config.toml"), text)
+        .map_err(|d| std::io::Error::other(d.to_string()))?;
+    let theme = Theme::load("default").map_err(std::io::Error::other)?;
+    let config =
+        ConsoleConfig::from_config(&c, theme).map_err(|d| std::io::Error::other(d.to_string()))?;
+    let mut u = ui();
+    u.actions = config.actions.clone();
+    u.keys = Arc::new(config.keys.clone());
+    u.follow = false;
+    u.selected = v.step_index("build").unwrap_or(0);
+    update(&mut u, v, Action::User(0));
+    let done = baton::console::ActionFinished {
+        id: 1,
+        ended: baton::console::ActionEnded::Exited(0),
+        took: std::time::Duration::from_millis(840),
+        lines: vec![
+            "board: https://grafana.example/d/release?var-run=01JXR3T5&var-step=build".into(),
+            "panels: cpu, memory, cache hits, artifact size".into(),
+            "opened in the browser".into(),
+        ],
+        cut: 0,
+    };
+    update(&mut u, v, Action::UserDone(Box::new(done)));
+    shot_with("action", v, &mut u, &config, "default")
 }
 
 /// The full-screen log: every match of a search marked, times on.

@@ -25,8 +25,8 @@ pub struct TuiArgs {
     /// Refused: who decides is the operating-system account running baton.
     #[arg(long, hide = true)]
     pub operator: Option<String>,
-    /// Look only: open the store read-only; approve, reject, retry, cancel and resume
-    /// are neither offered nor done.
+    /// Look only: open the store read-only; approve, reject, retry, cancel, resume and
+    /// the config's dangerous [[action]]s are neither offered nor done.
     #[arg(long)]
     pub readonly: bool,
 }
@@ -71,6 +71,7 @@ pub fn exec(a: TuiArgs) -> i32 {
         service.open_newest();
         let mut ui = UiState::new(operator.clone());
         ui.readonly = readonly;
+        ui.db = drive::db_value(&db);
         // What waits on someone comes first; else the store's runs.
         ui.tab = if link.waiting.borrow().is_empty() {
             Tab::Runs

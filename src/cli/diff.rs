@@ -4,10 +4,8 @@
 //! that is not there (as `diff` exits).
 use super::db::{DbOpt, fail};
 use super::exit;
-use crate::engine::core::workflow_hash;
 use crate::store::RunRecord;
 use clap::Args;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
 #[command(
@@ -43,55 +41,17 @@ pub fn run(a: DiffArgs) -> i32 {
     }
 }
 
-/// The two runs' differences, empty when there is none (pure): the workflow texts
-/// they recorded, then their params, one `name=value` a line (secrets were masked
-/// when recorded).
+/// The two runs' differences as `diff -u` prints them, empty when there is none
+/// (pure): `model::run_diff`, the one computation the console's Runs tab shows too.
 pub fn text(a: &RunRecord, b: &RunRecord) -> String {
-    let side = |r: &RunRecord, what: &str| {
-        format!(
-            "run {} {what} (text {}, {})",
-            r.id,
-            workflow_hash(&r.source_text),
-            r.source_path.display()
-        )
-    };
-    let mut out = unified(
-        &a.source_text,
-        &b.source_text,
-        (&side(a, "workflow"), &side(b, "workflow")),
-    );
-    out.push_str(&unified(
-        &params_text(&a.params_json),
-        &params_text(&b.params_json),
-        (
-            &format!("run {} params", a.id),
-            &format!("run {} params", b.id),
-        ),
-    ));
-    crate::sanitize::for_terminal(&out)
-}
-
-/// A unified diff of `old` and `new` under `header`, empty when they are the same.
-fn unified(old: &str, new: &str, header: (&str, &str)) -> String {
-    if old == new {
-        return String::new();
-    }
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .header(header.0, header.1)
-        .missing_newline_hint(false)
-        .to_string()
-}
-
-/// The recorded params as lines, sorted by name.
-fn params_text(json: &str) -> String {
-    let params: BTreeMap<String, String> = serde_json::from_str(json).unwrap_or_default();
-    params.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    let lines = crate::session::diff_records(a, b);
+    crate::sanitize::for_terminal(&crate::model::run_diff::text(&lines))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::core::workflow_hash;
 
     fn record(id: &str, text: &str, params: &str) -> RunRecord {
         RunRecord {

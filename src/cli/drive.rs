@@ -145,6 +145,13 @@ pub fn load_theme(name: Option<&str>) -> Result<Theme, crate::console::ThemeErro
     Ok(theme)
 }
 
+/// The store's path as an `[[action]]`'s `{db}`: absolute (the action may change
+/// directory); none when it is not UTF-8 text (the actions that use it are not offered).
+pub fn db_value(db: &std::path::Path) -> Option<String> {
+    let path = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
+    path.to_str().map(str::to_string)
+}
+
 /// Drive `ready` (its lease held by this process) to the end, in the console or
 /// headless. Returns the process exit code.
 pub fn drive(store: Store, ready: Ready, mut display: Display) -> i32 {
@@ -198,7 +205,8 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
                 let (mut service, link) =
                     Service::new(&display.db_path, &display.operator, display.params.clone())?;
                 service.adopt(ready)?;
-                let ui = UiState::new(display.operator.clone());
+                let mut ui = UiState::new(display.operator.clone());
+                ui.db = db_value(&display.db_path);
                 Ok::<_, SessionError>(console(service, link, config, ui).await)
             });
             match result {

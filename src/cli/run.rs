@@ -120,6 +120,7 @@ pub fn exec(args: RunArgs) -> i32 {
         no_cache: args.no_cache,
         slot: None,
         parent: None,
+        zone: None,
     }) {
         Ok(l) => l,
         Err(e) => return session::report(&e),

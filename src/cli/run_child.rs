@@ -90,6 +90,7 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
                 operator,
                 no_cache: args.no_cache,
                 slot: None,
+                zone: None,
                 parent: Some(link),
             })?;
             child::create(&mut store, loaded)?

@@ -160,6 +160,9 @@ fn text_header(v: &RunView) -> String {
     if let Some(s) = &v.summary {
         out.push_str(&format!("summary {s}\n"));
     }
+    for d in &v.deadlines {
+        out.push_str(&format!("deadline {}\n", d.describe()));
+    }
     out.push('\n');
     out
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 7;
+pub const SCHEMA: u32 = 8;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -36,7 +36,7 @@ pub struct RunJson<'a> {
     /// The runs forked from this one, oldest first, each with its step (schema 5).
     pub forked_into: &'a [ForkLink],
     /// A child run (`workflow = "…"` on a step of another run): that run, its step and
-    /// the step's attempt that made it (schema 7).
+    /// the step's attempt that made it (schema 8).
     pub parent: Option<&'a ParentLink>,
     pub health: f64,
     pub health_label: HealthLabel,
@@ -46,6 +46,8 @@ pub struct RunJson<'a> {
     pub failed_share: Option<f64>,
     pub signals: &'a GoldenSignals,
     pub budget: Option<BudgetJson<'a>>,
+    /// The run's `deadline` and its steps', the run's first (schema 7).
+    pub deadlines: Vec<DeadlineJson<'a>>,
     pub steps: Vec<StepJson<'a>>,
     pub errors: Vec<ErrorJson<'a>>,
 }
@@ -109,7 +111,7 @@ pub struct StepJson<'a> {
     /// In a fork: the run whose recorded outcome and outputs the step keeps, not run
     /// again (schema 5).
     pub reused_from: Option<&'a str>,
-    /// A step with `workflow = "…"`: its child run (its newest attempt's; schema 7).
+    /// A step with `workflow = "…"`: its child run (its newest attempt's; schema 8).
     pub child_run: Option<&'a str>,
     pub probe: Option<ProbeJson<'a>>,
     /// Why a skipped or upstream_failed step did not run.
@@ -206,6 +208,31 @@ pub struct ErrorJson<'a> {
     pub at: String,
 }
 
+/// A run's or step's `deadline` (issue 58 point 9).
+#[derive(Debug, Serialize)]
+pub struct DeadlineJson<'a> {
+    /// The step it is of; null: the run's own.
+    pub step: Option<&'a str>,
+    pub at: Option<&'a str>,
+    pub zone: Option<&'a str>,
+    pub within_ms: Option<u64>,
+    pub due: Option<String>,
+    pub missed: Option<String>,
+    pub met: bool,
+}
+
+fn deadline(d: &crate::model::deadline::DeadlineView) -> DeadlineJson<'_> {
+    DeadlineJson {
+        step: d.step.as_deref(),
+        at: d.at.as_deref(),
+        zone: d.zone.as_deref(),
+        within_ms: d.within_ms,
+        due: time(d.due),
+        missed: time(d.missed),
+        met: d.met,
+    }
+}
+
 fn time(t: Option<Timestamp>) -> Option<String> {
     t.map(Timestamp::to_rfc3339)
 }
@@ -235,6 +262,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         failed_share: view.health.failed_share,
         signals: &view.signals,
         budget: view.budget.as_ref().map(|b| budget(view, b)),
+        deadlines: view.deadlines.iter().map(deadline).collect(),
         // Each instance right after its step (and the steps before it).
         steps: crate::model::fan::grouped(view, |_, _| true)
             .into_iter()

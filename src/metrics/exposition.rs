@@ -247,6 +247,19 @@ fn store_families(o: &mut Out, m: &Metrics) {
     }
 
     o.family(
+        "baton_deadlines_missed",
+        Kind::Counter,
+        "Deadlines missed (deadline_missed events) by workflow and whose deadline (run or step).",
+    );
+    for ((wf, of), n) in &m.deadlines_missed {
+        o.sample(
+            "baton_deadlines_missed_total",
+            &[("workflow", wf), ("of", of)],
+            *n,
+        );
+    }
+
+    o.family(
         "baton_errors_open",
         Kind::Gauge,
         "Error records not yet resolved, by workflow, kind and severity.",
@@ -519,6 +532,7 @@ mod tests {
         m.steps.insert((wf.clone(), "succeeded"), 2);
         m.steps.insert((wf.clone(), "queued"), 0);
         m.attempts_started.insert(wf.clone(), 3);
+        m.deadlines_missed.insert((wf.clone(), "step"), 1);
         m.attempts_finished
             .insert((wf.clone(), AttemptOutcome::Failed), 1);
         m.errors.insert(
@@ -558,6 +572,10 @@ mod tests {
             "baton_errors_total{workflow=\"re\\\"lease\\\\n\\new\",kind=\"exit_nonzero\",severity=\"high\"} 1\n"
         ));
         assert!(t.contains("# TYPE baton_step_duration_seconds histogram\n"));
+        assert!(t.contains("# TYPE baton_deadlines_missed_total counter\n"));
+        assert!(t.contains(
+            "baton_deadlines_missed_total{workflow=\"re\\\"lease\\\\n\\new\",of=\"step\"} 1\n"
+        ));
         assert!(
             t.contains("baton_run_health{workflow=\"re\\\"lease\\\\n\\new\",run=\"01J\"} 87.5\n")
         );
@@ -661,6 +679,6 @@ mod tests {
     fn an_empty_store_renders_every_family_and_nothing_else() {
         let t = render(&Metrics::default(), Format::Prometheus);
         assert!(t.lines().all(|l| l.starts_with("# ")), "{t}");
-        assert_eq!(t.matches("# TYPE ").count(), 16);
+        assert_eq!(t.matches("# TYPE ").count(), 17);
     }
 }

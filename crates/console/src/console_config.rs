@@ -21,6 +21,8 @@ pub struct ConsoleConfig {
     pub on_quit: OnQuit,
     /// What the terminal shows: its colours, and whether only ASCII.
     pub caps: Caps,
+    /// The `[[action]]`s, in file order (`keys` binds each as `Action::User(index)`).
+    pub actions: std::sync::Arc<Vec<baton_link::config::UserAction>>,
 }
 
 impl ConsoleConfig {
@@ -49,6 +51,7 @@ impl ConsoleConfig {
             notifications: c.notifications,
             on_quit: c.on_quit,
             caps: Caps::default(),
+            actions: std::sync::Arc::new(c.actions.clone()),
         }
     }
 }

@@ -10,8 +10,7 @@ use super::views::log::text_rows;
 use super::views::render;
 use baton_model::{RunView, Timestamp};
 use crossterm::event::{Event, EventStream};
-use futures::future::BoxFuture;
-use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use futures::stream::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::sync::Arc;
@@ -20,7 +19,7 @@ use std::time::Duration;
 pub use baton_link::{ConsoleLink, ConsoleRequest};
 
 mod requests;
-use requests::send;
+use requests::Replies;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
@@ -230,7 +229,7 @@ where
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     adopt(&mut ui, &mut link, &config);
-    let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
+    let mut replies = Replies::new();
     let mut tick = skipping_interval(Duration::from_secs(1));
     let mut open = Open::default();
     let mut dirty = true;
@@ -334,7 +333,7 @@ where
                     requests.extend(edited_back(&mut ui, &view, edited));
                 }
                 Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
-                other => replies.extend(send(&link.requests, other)),
+                other => replies.send(&link.requests, other),
             }
         }
     }
@@ -379,6 +378,7 @@ fn needs_tick(ui: &UiState, view: &RunView) -> bool {
         || ui.toast.is_some()
         || !ui.waiting.is_empty()
         || ui.tab == Tab::Schedules
+        || crate::app::running(ui)
 }
 
 /// An action taken at the clock of the moment it arrived: a flash it raises lasts its
@@ -473,6 +473,7 @@ fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
     ui.on_quit = config.on_quit;
     // The help lists the keys in force and runs them (`app::help`).
     ui.keys = Arc::new(config.keys.clone());
+    ui.actions = config.actions.clone();
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
     ui.driven = link.driven.borrow_and_update().clone();

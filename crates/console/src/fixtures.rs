@@ -9,8 +9,10 @@ use baton_model::{
 };
 use std::collections::BTreeMap;
 
+mod run_form;
 mod schedules;
 mod timeline;
+pub use run_form::{run_form, runs_diff};
 pub use schedules::schedules;
 
 /// 2025-06-15 15:06:40 UTC: every fixture time is an offset from here.
@@ -152,6 +154,7 @@ pub fn release() -> RunView {
             burn: Vec::new(),
             rejected: None,
         }),
+        deadlines: Vec::new(),
         steps,
         gates,
         errors,
@@ -521,6 +524,42 @@ pub fn release_two_gates() -> RunView {
     g.quorum = 1;
     g.command = "echo deploy failed".into();
     v.gates.push(g);
+    finish(v)
+}
+
+/// `release()` past its deadline (`within = "5m"`, missed at 5 minutes), with a
+/// step's (`package`, `at = "15:21"`) still to come and one met (`unit-tests`).
+pub fn deadline_missed() -> RunView {
+    let mut v = release();
+    let deadline = |step: Option<&str>| baton_model::deadline::DeadlineView {
+        step: step.map(str::to_string),
+        due: None,
+        at: None,
+        zone: None,
+        within_ms: None,
+        missed: None,
+        met: false,
+    };
+    v.deadlines = vec![
+        baton_model::deadline::DeadlineView {
+            due: Some(at(300)),
+            within_ms: Some(300_000),
+            missed: Some(at(300)),
+            ..deadline(None)
+        },
+        baton_model::deadline::DeadlineView {
+            due: Some(at(860)),
+            at: Some("15:21".into()),
+            zone: Some("UTC".into()),
+            ..deadline(Some("package"))
+        },
+        baton_model::deadline::DeadlineView {
+            due: Some(at(240)),
+            within_ms: Some(240_000),
+            met: true,
+            ..deadline(Some("unit-tests"))
+        },
+    ];
     finish(v)
 }
 

@@ -4,6 +4,7 @@
 //! the DAG layout, bells, notifications and the clipboard (`signal`), what the terminal
 //! can show (`term`: colours, ASCII, whether a console fits it at all), and the tokio
 //! event loop that ties them to a terminal (`event_loop`).
+mod action_run;
 mod app;
 mod console_config;
 mod editor;
@@ -22,8 +23,8 @@ mod timeline;
 mod views;
 
 pub use app::{
-    Action, ConsoleExit, Dialog, ForkPreview, Hit, Request, Tab, UiState, offered, shown_steps,
-    update,
+    Action, ActionEnded, ActionFinished, ActionPrepared, ConsoleExit, Dialog, ForkPreview, Hit,
+    Request, Tab, UiState, offered, shown_steps, update,
 };
 pub use console_config::ConsoleConfig;
 pub use editor::read_back;

@@ -22,6 +22,10 @@ pub(crate) enum Notice {
     RunFinished {
         state: String,
     },
+    /// A deadline of the run or of a step passed before it was done (`deadline_missed`).
+    DeadlineMissed {
+        text: String,
+    },
     /// A decision someone else recorded (`app::notices`): who, what, why.
     Decision {
         text: String,
@@ -49,7 +53,9 @@ impl Notice {
                 format!("baton: {workflow}"),
                 format!("the run ended: {state}"),
             ),
-            Notice::Decision { text } => (format!("baton: {workflow}"), text.clone()),
+            Notice::Decision { text } | Notice::DeadlineMissed { text } => {
+                (format!("baton: {workflow}"), text.clone())
+            }
             Notice::Asked { who, prompt } => (format!("baton: {who}"), prompt.clone()),
         }
     }
@@ -74,6 +80,18 @@ pub(crate) fn notices(prev: &RunView, next: &RunView, on: &Notifications) -> Vec
             out.push(Notice::GateWarning {
                 step: g.step_id.clone(),
                 prompt: g.prompt.clone(),
+            });
+        }
+    }
+    for d in next.deadlines.iter().filter(|_| on.deadline_missed) {
+        let was = prev.deadlines.iter().find(|p| p.step == d.step);
+        if d.missed.is_some() && was.is_none_or(|p| p.missed.is_none()) {
+            out.push(Notice::DeadlineMissed {
+                text: format!(
+                    "{} deadline missed: not done {}",
+                    d.step.as_deref().unwrap_or("run"),
+                    d.rule()
+                ),
             });
         }
     }
@@ -174,6 +192,26 @@ mod tests {
         let mut other = after.clone();
         other.run_id = "01OTHER".into();
         assert!(notices(&before, &other, &on).is_empty());
+    }
+
+    #[test]
+    fn a_missed_deadline_is_news_once_and_can_be_turned_off() {
+        let before = fixtures::deadline_missed();
+        let mut not_yet = before.clone();
+        not_yet.deadlines[0].missed = None;
+        let n = notices(&not_yet, &before, &Notifications::default());
+        assert_eq!(
+            n,
+            vec![Notice::DeadlineMissed {
+                text: "run deadline missed: not done within 5m00s".into()
+            }]
+        );
+        assert!(notices(&before, &before, &Notifications::default()).is_empty());
+        let off = Notifications {
+            deadline_missed: false,
+            ..Notifications::default()
+        };
+        assert!(notices(&not_yet, &before, &off).is_empty());
     }
 
     #[test]

@@ -87,6 +87,54 @@ fn a_queued_run_can_be_cancelled() {
     assert!(core.is_finished());
 }
 
+/// Issue 61 (the chaos campaign's seed 105): a run a newer one replaced in line ends
+/// itself, cancelled under `engine` with the reason, whether or not the replacing
+/// run's cancel reached it; a replay keeps it ended, and a second notice changes
+/// nothing.
+#[test]
+fn a_replaced_run_ends_itself_cancelled_on_record() {
+    let (p, mut core, _) = queued();
+    let replaced = |core: &mut Core, at: i64| {
+        let group = "deploy-prod".to_string();
+        core.handle(Input::Replaced { group }, Timestamp(T0 + at))
+    };
+    let fx = replaced(&mut core, 10);
+    assert!(spawned(&fx).is_empty());
+    assert_eq!(core.run_state(), RunState::Cancelled);
+    assert!(core.is_finished());
+    assert!(!core.waits_for_group());
+    assert!(core.steps.iter().all(|s| s.state == StepState::Cancelled));
+    let kinds = persisted(&fx);
+    assert!(
+        kinds.iter().any(|k| matches!(
+            k,
+            EventKind::CancelRequested { actor, reason: Some(r) }
+                if actor == "engine" && r.contains("replaced in concurrency group `deploy-prod`")
+        )),
+        "{kinds:?}"
+    );
+    assert!(persisted(&replaced(&mut core, 20)).is_empty());
+    let again = Core::replay(p, cfg(), core.events()).expect("replay");
+    assert_eq!(again.run_state(), RunState::Cancelled);
+    assert!(!again.waits_for_group());
+}
+
+/// Only a run that waits for its group ends so: a running one (it held the group,
+/// so no newer run replaced it) is left alone.
+#[test]
+fn a_running_run_ignores_a_replaced_notice() {
+    let (_, mut core, _) = queued();
+    admit(&mut core, 10);
+    let fx = core.handle(
+        Input::Replaced {
+            group: "deploy-prod".into(),
+        },
+        Timestamp(T0 + 20),
+    );
+    assert!(persisted(&fx).is_empty());
+    assert_eq!(core.run_state(), RunState::Running);
+}
+
 #[test]
 fn a_skipped_run_ends_at_once_with_every_step_skipped() {
     let p = plan()

@@ -52,6 +52,8 @@ impl Core {
             s.needs = Vec::new();
             s.gate = None;
             s.fanout = None;
+            // The step's deadline is the whole step's: its instances report none.
+            s.deadline = None;
             s.instance = Some(Box::new(Instance {
                 parent,
                 value: value.clone(),

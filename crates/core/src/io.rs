@@ -11,6 +11,11 @@ pub enum Input {
     Admitted {
         reason: String,
     },
+    /// A newer run replaced this queued one in `group`'s line (`max_pending`,
+    /// `store::slots`): it can never hold the group, so it ends, cancelled.
+    Replaced {
+        group: String,
+    },
     /// The store gave the step a slot of its store-wide pool for `attempt`.
     SlotGranted {
         step: usize,

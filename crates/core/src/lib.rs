@@ -36,6 +36,8 @@ mod budget_gate_tests;
 #[cfg(test)]
 mod cut_tests;
 #[cfg(test)]
+mod deadline_tests;
+#[cfg(test)]
 mod detach_tests;
 #[cfg(test)]
 mod fallback_tests;
@@ -138,6 +140,9 @@ pub struct RunConfig {
     /// The short hash of the run's recorded workflow text ([`digest::workflow_hash`]):
     /// what its view names as the text it used.
     pub workflow_hash: Option<String>,
+    /// The IANA time zone a deadline's `at` is read in (the schedule's that started
+    /// the run, else the engine's local one). A replay takes it from `RunStarted`.
+    pub zone: Option<String>,
 }
 
 impl RunConfig {
@@ -207,6 +212,10 @@ enum Timer {
     HoldUntil(usize),
     /// The budget gate's `timeout` passed (from its opening).
     BudgetDeadline,
+    /// The run's `deadline` falls (`decide/deadlines.rs`).
+    RunWatch,
+    /// A step's `deadline` falls.
+    StepWatch(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,6 +329,8 @@ struct StepRt {
     /// Push-backs (issue 44 point 3): boxed, as few steps are ever pushed back or
     /// revised.
     revision: Option<Box<decide::RevisionRt>>,
+    /// Its `deadline` (boxed: few steps have one).
+    watch: Option<Box<baton_model::deadline::Watch>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -423,6 +434,10 @@ pub struct Core {
     seed: u64,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
+    /// The run's `deadline` (`decide/deadlines.rs`).
+    run_watch: Option<baton_model::deadline::Watch>,
+    /// The zone its deadlines' `at` are read in, as `run_started` recorded it.
+    zone: Option<String>,
     /// The run's closing line (`run_finished`).
     summary: Option<String>,
     /// The run it is a fork of, and the step it runs again from (`RunForked`).
@@ -514,6 +529,7 @@ impl StepRt {
             freezes: Vec::new(),
             usage: None,
             revision: None,
+            watch: None,
         }
     }
 }
@@ -627,6 +643,8 @@ impl Core {
             seed: cfg.seed,
             started_at: None,
             finished_at: None,
+            run_watch: None,
+            zone: None,
             summary: None,
             forked_from: None,
             fork_pending: None,

@@ -20,6 +20,7 @@ pub(crate) fn plan() -> PlanBuilder {
             max_parallel: 4,
             timeout: None,
             budget: None,
+            deadline: None,
             params: Vec::new(),
             env: BTreeMap::new(),
             secrets: Vec::new(),
@@ -104,6 +105,7 @@ impl PlanBuilder {
             service: None,
             fanout: None,
             instance: None,
+            deadline: None,
             line: index + 1,
         });
         self
@@ -273,6 +275,7 @@ pub(crate) fn cfg() -> RunConfig {
         slot: None,
         store: None,
         workflow_hash: None,
+        zone: None,
     }
 }
 

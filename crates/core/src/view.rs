@@ -56,6 +56,7 @@ impl Core {
                     }
                 }),
             }),
+            deadlines: self.deadline_views(),
             steps,
             gates: self.gate_views(now),
             errors: self.errors.clone(),
@@ -275,7 +276,11 @@ impl Core {
             needs_outputs,
             env,
             actions: self.gate_actions(Some(i), now),
-            inputs: self.input_specs(i).iter().map(input_view).collect(),
+            inputs: self
+                .input_specs(i)
+                .iter()
+                .map(baton_workflow::input_of_spec)
+                .collect(),
             auto: g
                 .auto
                 .iter()
@@ -421,26 +426,5 @@ impl Core {
             },
             now,
         )
-    }
-}
-
-/// A gate input as the console asks for it.
-fn input_view(p: &baton_workflow::ParamSpec) -> baton_model::view::InputView {
-    use baton_workflow::ParamType;
-    let (ty, values) = match &p.ty {
-        ParamType::String => ("string", Vec::new()),
-        ParamType::Int => ("int", Vec::new()),
-        ParamType::Bool => ("bool", Vec::new()),
-        ParamType::Enum(v) => ("enum", v.clone()),
-        ParamType::List => ("list", Vec::new()),
-    };
-    baton_model::view::InputView {
-        name: p.name.clone(),
-        ty: ty.to_string(),
-        values,
-        required: p.required,
-        default: p.default.clone(),
-        pattern: p.pattern.as_ref().map(|r| r.as_str().to_string()),
-        description: p.description.clone(),
     }
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod admission;
 mod asks;
 mod cached;
 mod commands;
@@ -487,20 +488,6 @@ impl Driver {
         })
     }
 
-    /// A queued run asks the store for its concurrency group (`store::slots`); once it
-    /// holds it, the core starts the run.
-    fn admit_if_free(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
-        if !self.core.waits_for_group() {
-            return Ok(());
-        }
-        if let Some(group) = self.store.admit_queued(&self.run_id)? {
-            inputs.push(Input::Admitted {
-                reason: format!("concurrency group `{group}` is free: this run holds it"),
-            });
-        }
-        Ok(())
-    }
-
     /// Commit the events, then run the effects they decided. Built-in no-ops have no
     /// side effect, so they complete inline and their events join the same commit.
     fn execute(&mut self, mut effects: Vec<Effect>) -> Result<(), DriverError> {
@@ -708,7 +695,7 @@ impl Driver {
                 .and_then(|s| plan.steps.iter().position(|p| p.id == s));
             self.notify_last.resize_with(plan.notify.len(), || None);
             for (i, n) in plan.notify.iter().enumerate() {
-                if !n.on.contains(&notice.event) {
+                if !super::notify::hears(&plan, i, &notice) {
                     continue;
                 }
                 self.notifying += 1;

@@ -4,7 +4,7 @@
 //! driver hands it to the core, which records a low-severity error.
 use baton_model::ask::{Ask, AskState};
 use baton_model::{ErrorKind, Event, EventKind, RunState, StepState};
-use baton_workflow::{Notifier, NotifyEvent};
+use baton_workflow::{Notifier, NotifyEvent, Plan};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
@@ -79,6 +79,14 @@ pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Optio
             deadline: String::new(),
             ask: None,
         }),
+        // A deadline fell: `BATON_PROMPT` says whose and which clause, `BATON_DEADLINE` when.
+        EventKind::DeadlineMissed { step, due, rule } => Some(Notice {
+            event: NotifyEvent::DeadlineMissed,
+            step: step.clone(),
+            prompt: baton_model::deadline::missed_text(step.as_deref(), rule),
+            deadline: due.to_rfc3339(),
+            ask: None,
+        }),
         EventKind::RunFinished { .. } => Some(Notice {
             event: NotifyEvent::RunFinished,
             step: None,
@@ -99,6 +107,29 @@ pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Optio
         }),
         _ => None,
     }
+}
+
+/// Whether `[[notify]]` block `i` hears `notice`: its `on` lists the event, or the
+/// notice is of a missed deadline whose `notify` names the block (once, either way).
+pub(crate) fn hears(plan: &Plan, i: usize, notice: &Notice) -> bool {
+    let Some(n) = plan.notify.get(i) else {
+        return false;
+    };
+    if n.on.contains(&notice.event) {
+        return true;
+    }
+    if notice.event != NotifyEvent::DeadlineMissed {
+        return false;
+    }
+    let deadline = match notice.step.as_deref() {
+        None => plan.deadline.as_ref(),
+        Some(id) => plan
+            .steps
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.deadline.as_deref()),
+    };
+    deadline.is_some_and(|d| d.notify.contains(&i))
 }
 
 /// What a step's ask (`baton ask` run by the step) means to notifiers, as a gate's
@@ -207,6 +238,54 @@ mod tests {
             at: Timestamp(0),
             kind,
         }
+    }
+
+    /// A missed deadline is heard by the blocks its `notify` names and by those whose
+    /// `on` lists `deadline_missed`; a block both names and lists hears it once (one
+    /// call of `hears` per block); other blocks do not.
+    #[test]
+    fn a_missed_deadline_is_heard_by_the_blocks_it_names_and_those_listening() {
+        let text = r#"
+name = "d"
+deadline = { within = "1h", notify = ["pager"] }
+[[notify]]
+name = "pager"
+on = ["run_finished"]
+run = "true"
+[[notify]]
+on = ["deadline_missed"]
+run = "true"
+[[notify]]
+name = "chat"
+on = ["gate_opened"]
+run = "true"
+[[step]]
+id = "load"
+run = "true"
+deadline = { within = "5m", notify = ["chat"] }
+"#;
+        let plan = baton_workflow::load_str(text, std::path::Path::new("d.toml")).unwrap();
+        let of = |step: Option<&str>| {
+            let ev = ev(EventKind::DeadlineMissed {
+                step: step.map(str::to_string),
+                due: Timestamp(0),
+                rule: "within 1h00m".into(),
+            });
+            let n = notice(&ev, &mut HashMap::new()).unwrap();
+            assert_eq!(n.event, NotifyEvent::DeadlineMissed);
+            assert_eq!(n.deadline, "1970-01-01T00:00:00.000Z");
+            (0..3).filter(|&i| hears(&plan, i, &n)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            of(None),
+            [0, 1],
+            "the run's: `pager` by name, the listener by `on`"
+        );
+        assert_eq!(
+            of(Some("load")),
+            [1, 2],
+            "the step's: `chat` by name, the listener"
+        );
     }
 
     #[test]

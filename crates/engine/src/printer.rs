@@ -42,6 +42,11 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         EventKind::BudgetExceeded { .. }
         | EventKind::BudgetRaised { .. }
         | EventKind::BudgetRejected { .. } => budget_line(&t, kind),
+        EventKind::DeadlineMissed { step, due, rule } => Some(format!(
+            "{t} {} (due {})",
+            baton_model::deadline::missed_text(step.as_deref(), rule),
+            due.clock_text()
+        )),
         // Many a second while a step spends: `show` and the console give the sums.
         // Not worth a line: process ids, measurements, timers, bookkeeping; a gate's
         // approval is told by its votes' lines, and a saga by its steps' transitions.

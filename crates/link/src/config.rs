@@ -21,10 +21,17 @@
 //! gate_warning = true         # 80% of a gate's time has passed
 //! run_finished = true
 //! decision = true             # a decision someone else recorded on the run on screen
+//! deadline_missed = true      # a deadline of the run on screen or of its steps passed
 //!
 //! [keys]                      # rebind any action (`?` in the console lists them)
 //! approve = "A"
 //! quit = ["q", "ctrl-c"]
+//!
+//! [[action]]                  # a command of your own on a key (`actions`)
+//! key = "D"
+//! scope = "step"
+//! description = "dashboard: open the step's board"
+//! command = ["open-dashboard", "--run", "{run}", "--step", "{step}"]
 //! ```
 //!
 //! This module keeps the values as written; the console turns `[keys]` into its keymap
@@ -34,6 +41,11 @@ use baton_workflow::Diagnostics;
 use baton_workflow::diag::Reporter;
 use baton_workflow::tree::{self, Entry, Node, Val};
 use std::path::{Path, PathBuf};
+
+mod actions;
+pub use actions::{
+    Arg, DEFAULT_TIMEOUT, Output as ActionOutput, Piece, Placeholder, Scope, UserAction, Values,
+};
 
 /// How the console shows times until `t` toggles them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,6 +88,8 @@ pub struct Notifications {
     pub run_finished: bool,
     /// A decision on the run on screen that this console did not make.
     pub decision: bool,
+    /// A deadline of the run on screen, or of one of its steps, was missed.
+    pub deadline_missed: bool,
 }
 
 impl Default for Notifications {
@@ -87,6 +101,7 @@ impl Default for Notifications {
             gate_warning: true,
             run_finished: true,
             decision: true,
+            deadline_missed: true,
         }
     }
 }
@@ -108,6 +123,8 @@ pub struct Config {
     pub notifications: Notifications,
     /// `[keys]` as written, in file order; the console applies them to its defaults.
     pub keys: Vec<KeyEntry>,
+    /// `[[action]]`: the operators' own commands on a key, in file order.
+    pub actions: Vec<UserAction>,
 }
 
 /// Where something is in the file: 1-based line and column.
@@ -157,6 +174,7 @@ impl Default for Config {
             on_quit: OnQuit::default(),
             notifications: Notifications::default(),
             keys: Vec::new(),
+            actions: Vec::new(),
         }
     }
 }
@@ -176,7 +194,7 @@ pub fn default_path() -> PathBuf {
     dir().join("config.toml")
 }
 
-const TOP: [&str; 9] = [
+const TOP: [&str; 10] = [
     "theme",
     "db",
     "time",
@@ -186,14 +204,16 @@ const TOP: [&str; 9] = [
     "on_quit",
     "notifications",
     "keys",
+    "action",
 ];
-const NOTIFY: [&str; 6] = [
+const NOTIFY: [&str; 7] = [
     "bell",
     "desktop",
     "gate_opened",
     "gate_warning",
     "run_finished",
     "decision",
+    "deadline_missed",
 ];
 
 /// Parse a configuration file's text; every problem is reported, in source order.
@@ -267,6 +287,7 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                     key_entries(&mut r, entries, &mut c.keys);
                 }
             }
+            "action" => actions::parse(&mut r, e, &mut c.actions),
             _ => unknown(&mut r, e, &TOP, "the configuration"),
         }
     }
@@ -286,6 +307,7 @@ fn notifications(r: &mut Reporter, entries: &[Entry], into: &mut Notifications) 
             "gate_warning" => &mut into.gate_warning,
             "run_finished" => &mut into.run_finished,
             "decision" => &mut into.decision,
+            "deadline_missed" => &mut into.deadline_missed,
             _ => {
                 unknown(r, n, &NOTIFY, "[notifications]");
                 continue;

@@ -1,7 +1,8 @@
 //! The console's link to the session, as data: the requests the console sends
 //! ([`ConsoleRequest`]), the frames and data it is sent ([`ConsoleLink`]: the shown run's
 //! view, the run list, what waits, the schedules [`Board`], the [`News`], the
-//! [`Expected`] durations, a fork's [`ForkPreview`]), and the user's configuration
+//! [`Expected`] durations, a fork's [`ForkPreview`], a new run's [`RunForm`], two runs'
+//! [`RunsDiff`]), and the user's configuration
 //! ([`config`]). `baton-session` serves this link; `baton-console` is built against it
 //! alone, so an edit of the engine, the store or SQLite rebuilds no console (the root
 //! crate wires the two together).
@@ -10,8 +11,10 @@ mod fork;
 mod link;
 mod news;
 mod schedules;
+mod start;
 
 pub use fork::{Preview as ForkPreview, RetryPreview};
 pub use link::{ConsoleLink, ConsoleRequest, Expected};
 pub use news::News;
 pub use schedules::{Act, Board, COLUMNS, Listed};
+pub use start::{FormParam, RunForm, RunsDiff};

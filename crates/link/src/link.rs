@@ -86,6 +86,28 @@ pub enum ConsoleRequest {
         run_id: String,
         reply: oneshot::Sender<Result<String, Refusal>>,
     },
+    /// The params of the workflow in `file`, for the run form (its load error, in the
+    /// loader's words, when it does not load), each with its default, or the value the
+    /// file's `schedule` (its number, `nightly#2`'s 2) gives it. Nothing is written.
+    RunForm {
+        file: std::path::PathBuf,
+        schedule: Option<u32>,
+        reply: oneshot::Sender<Result<crate::RunForm, Refusal>>,
+    },
+    /// Start a run of `file` with `params` exactly as `baton run FILE --param …` does
+    /// (the same checks, the operator's OS account on record) and drive it here,
+    /// showing it: what was started, or why not.
+    StartRun {
+        file: std::path::PathBuf,
+        params: Vec<(String, String)>,
+        reply: oneshot::Sender<Result<String, Refusal>>,
+    },
+    /// What changed between runs `a` and `b` (as `baton diff A B`). Nothing is written.
+    DiffRuns {
+        a: String,
+        b: String,
+        reply: oneshot::Sender<Result<crate::RunsDiff, Refusal>>,
+    },
     /// Pause, resume or trigger a schedule, as `baton schedule …` does, under this
     /// console's operator.
     Schedule {

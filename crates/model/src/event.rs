@@ -129,6 +129,12 @@ pub enum EventKind {
         /// so a resumed run knows it too.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         slot: Option<Timestamp>,
+        /// The time zone its deadlines' `at` times are read in (an IANA name: the
+        /// schedule's that started it, else the engine's local zone), recorded when the
+        /// workflow has one, so that every reader and a resumed engine fix the same
+        /// instants.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<String>,
     },
     RunResumed {
         operator: Actor,
@@ -456,6 +462,17 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<String>,
     },
+    /// A run's or a step's `deadline` fell before it was done (issue 58 point 9):
+    /// recorded once, so an engine that resumes after it reports it then and never
+    /// twice; nothing is stopped. `step` none: the run's own deadline.
+    DeadlineMissed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        /// When it fell.
+        due: Timestamp,
+        /// The clause that fell first, as written: `within 2s`, `at 06:00 (Europe/Paris)`.
+        rule: String,
+    },
     CancelRequested {
         actor: Actor,
         reason: Option<String>,
@@ -514,7 +531,9 @@ impl EventKind {
             | CompensationFinished { step, .. }
             | ErrorsClosed { step, .. } => Some(step),
             ErrorRecorded { error } => error.step.as_deref(),
-            BudgetExceeded { step, .. } | BudgetRejected { step, .. } => step.as_deref(),
+            BudgetExceeded { step, .. }
+            | BudgetRejected { step, .. }
+            | DeadlineMissed { step, .. } => step.as_deref(),
             RunStarted { .. }
             | RunResumed { .. }
             | RunStateChanged { .. }
@@ -567,6 +586,7 @@ impl EventKind {
             BudgetExceeded { .. } => "budget_exceeded",
             BudgetRaised { .. } => "budget_raised",
             BudgetRejected { .. } => "budget_rejected",
+            DeadlineMissed { .. } => "deadline_missed",
             CancelRequested { .. } => "cancel_requested",
             CompensationStarted { .. } => "compensation_started",
             CompensationFinished { .. } => "compensation_finished",

@@ -163,7 +163,8 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::ErrorRecorded { .. }
         | K::ErrorsClosed { .. }
         | K::StepUsage { .. }
-        | K::GateWarning { .. } => return None,
+        | K::GateWarning { .. }
+        | K::DeadlineMissed { .. } => return None,
     })
 }
 
@@ -286,7 +287,8 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::ErrorRecorded { .. }
         | K::ErrorsClosed { .. }
         | K::StepUsage { .. }
-        | K::GateWarning { .. } => return None,
+        | K::GateWarning { .. }
+        | K::DeadlineMissed { .. } => return None,
     }?;
     Some(Decision {
         actor: said.actor,
@@ -379,6 +381,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::ErrorRecorded { .. }
         | K::GateOpened { .. }
         | K::GateWarning { .. }
+        | K::DeadlineMissed { .. }
         | K::ApprovalGiven { .. }
         | K::GateApproved { .. }
         | K::GateRejected { .. }

@@ -4,7 +4,7 @@
 //! What every crate names (the states, events, error records, the view, the time) is
 //! re-exported here. The public modules are namespaces whose items read well only
 //! behind their name (`sanitize::for_terminal`, `liveness::liveness`,
-//! `history::decision`, `inbox::waiting`, `schedule::parse_cron`) and are used so
+//! `history::decision`, `inbox::waiting`, `schedule::parse_cron`, `run_diff::lines`) and are used so
 //! across the workspace; a module only this crate uses is private (`cache_entry`,
 //! `eta`, `ranked`).
 pub mod actor;
@@ -12,6 +12,7 @@ pub mod ask;
 pub mod bounds;
 pub mod burn;
 mod cache_entry;
+pub mod deadline;
 pub mod error;
 mod eta;
 pub mod event;
@@ -30,6 +31,7 @@ pub mod raise;
 mod ranked;
 pub mod refusal;
 pub mod retention;
+pub mod run_diff;
 pub mod run_prefix;
 pub mod sanitize;
 pub mod schedule;

@@ -85,6 +85,16 @@ pub struct Tallies {
     /// Gate waits by decision.
     #[serde(default, with = "pairs")]
     pub gate_waits: BTreeMap<String, Buckets>,
+    /// `deadline_missed` events: the run's and its steps' (issue 58 point 9).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deadlines_missed: u64,
+    /// Of those, the run's own deadline.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run_deadlines_missed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn apply(a: &mut u64, b: u64, add: bool) {
@@ -150,6 +160,8 @@ impl Tallies {
             self.gate_waits.entry(k.clone()).or_default().merge(b, add);
         }
         self.gate_waits.retain(|_, b| !b.is_empty());
+        apply(&mut self.deadlines_missed, o.deadlines_missed, add);
+        apply(&mut self.run_deadlines_missed, o.run_deadlines_missed, add);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -210,6 +222,12 @@ impl Tallies {
                     .or_insert_with(|| Histogram::new(GATE_WAIT_BOUNDS_MS)),
             );
         }
+        if self.deadlines_missed > 0 {
+            let steps =
+                self.deadlines_missed - self.run_deadlines_missed.min(self.deadlines_missed);
+            *m.deadlines_missed.entry((wf(), "run")).or_default() += self.run_deadlines_missed;
+            *m.deadlines_missed.entry((wf(), "step")).or_default() += steps;
+        }
     }
 }
 
@@ -248,6 +266,8 @@ mod tests {
         t.count_errors("step_failed".into(), "error".into(), 2, 1);
         t.observe_duration(120);
         t.observe_gate_wait("approved".into(), 2_000);
+        t.deadlines_missed = 2;
+        t.run_deadlines_missed = 1;
         t
     }
 
@@ -283,6 +303,8 @@ mod tests {
         assert_eq!(m.step_durations[&w()].count(), 2);
         assert_eq!(m.step_durations[&w()].sum_ms, 240);
         assert_eq!(m.gate_waits[&(w(), "approved".into())].count(), 2);
+        assert_eq!(m.deadlines_missed[&(w(), "run")], 2);
+        assert_eq!(m.deadlines_missed[&(w(), "step")], 2);
     }
 
     #[test]

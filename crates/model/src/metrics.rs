@@ -35,6 +35,8 @@ pub struct Metrics {
     pub step_durations: BTreeMap<String, Histogram>,
     /// Time from a gate's opening to its decision, by workflow and decision.
     pub gate_waits: BTreeMap<(String, String), Histogram>,
+    /// `deadline_missed` events by workflow and whose deadline (`run` or `step`).
+    pub deadlines_missed: BTreeMap<(String, &'static str), u64>,
     /// Health, quality and, for live runs, queue depth and running steps.
     pub run_gauges: Vec<RunGauges>,
     /// The schedules `baton serve` serves.

@@ -498,6 +498,12 @@ impl SummaryFold {
             EventKind::GateVoided { step, .. } => {
                 self.gates.remove(step);
             }
+            EventKind::DeadlineMissed { step, .. } => {
+                self.sum.tallies.deadlines_missed += 1;
+                if step.is_none() {
+                    self.sum.tallies.run_deadlines_missed += 1;
+                }
+            }
             _ => {}
         }
         match history::errors_closed(&ev.kind) {

@@ -58,6 +58,9 @@ pub struct RunView {
     pub engine_gone_at: Option<Timestamp>,
     pub health: Health,
     pub budget: Option<BudgetView>,
+    /// The run's `deadline` and its steps' (issue 58 point 9), the run's first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deadlines: Vec<crate::deadline::DeadlineView>,
     /// Steps in plan order; `needs` index into this vector.
     pub steps: Vec<StepView>,
     /// Open gates (the budget gate too), oldest first.
@@ -873,6 +876,7 @@ mod tests {
             engine_gone_at: None,
             health: crate::health::compute([], &[]),
             budget: None,
+            deadlines: Vec::new(),
             steps: Vec::new(),
             gates: Vec::new(),
             errors: Vec::new(),

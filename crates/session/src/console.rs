@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod start;
+
 /// The link a console is connected to this service with, and the requests it sends
 /// (data of their own crate: the console is built against `baton-link`, not this one).
 pub(crate) use baton_link::{ConsoleLink, ConsoleRequest, Expected};
@@ -34,6 +36,13 @@ enum Back {
         ready: Box<Ready>,
         message: Option<String>,
         reply: Reply,
+    },
+    /// A run this console started (`start`), with the params it was given.
+    Started {
+        ready: Box<Ready>,
+        message: String,
+        reply: oneshot::Sender<Result<String, Refusal>>,
+        params: Vec<(String, String)>,
     },
 }
 
@@ -62,6 +71,8 @@ pub struct Service {
     operator: String,
     /// `--param`s given to this process: a run taken over may need its secrets again.
     params: Vec<(String, String)>,
+    /// The params of each run this console started from its run form, for the same.
+    started_with: BTreeMap<String, Vec<(String, String)>>,
     current: Option<String>,
     follow: Follow,
     driven: BTreeMap<String, Hosted>,
@@ -134,6 +145,7 @@ impl Service {
             store,
             operator: operator.to_string(),
             params,
+            started_with: BTreeMap::new(),
             current: None,
             follow: Follow::default(),
             driven: BTreeMap::new(),
@@ -235,8 +247,8 @@ impl Service {
             let handed = match &out {
                 // Interrupted here: a background engine takes it from where it stopped.
                 Ok(o) if signal.detach && o.state == baton_model::RunState::Interrupted => {
-                    let (db, params, operator) =
-                        (self.db.clone(), self.params.clone(), self.operator.clone());
+                    let params = self.started_with.get(&id).unwrap_or(&self.params).clone();
+                    let (db, operator) = (self.db.clone(), self.operator.clone());
                     let run = id.clone();
                     let r = tokio::task::spawn_blocking(move || {
                         let mut store = Store::open(&db)?;
@@ -268,7 +280,9 @@ impl Service {
             ConsoleRequest::Command { reply, .. } if self.read_only => {
                 let _ = reply.send(CommandOutcome::Refused(Refusal::ReadOnly));
             }
-            ConsoleRequest::Resume { reply, .. } | ConsoleRequest::Fork { reply, .. }
+            ConsoleRequest::Resume { reply, .. }
+            | ConsoleRequest::Fork { reply, .. }
+            | ConsoleRequest::StartRun { reply, .. }
                 if self.read_only =>
             {
                 let _ = reply.send(Err(Refusal::ReadOnly));
@@ -311,6 +325,17 @@ impl Service {
                 reply,
             } => self.fork(run_id, step, from_run_of, reply),
             ConsoleRequest::Resume { run_id, reply } => self.resume(run_id, reply),
+            ConsoleRequest::RunForm {
+                file,
+                schedule,
+                reply,
+            } => self.run_form(file, schedule, reply),
+            ConsoleRequest::StartRun {
+                file,
+                params,
+                reply,
+            } => self.start_run(file, params, reply),
+            ConsoleRequest::DiffRuns { a, b, reply } => self.diff_runs(a, b, reply),
         }
     }
 
@@ -596,11 +621,19 @@ impl Service {
     }
 
     fn back(&mut self, back: Back) {
-        let Back::TakenOver {
-            ready,
-            message,
-            reply,
-        } = back;
+        let (ready, message, reply) = match back {
+            Back::TakenOver {
+                ready,
+                message,
+                reply,
+            } => (ready, message, reply),
+            Back::Started {
+                ready,
+                message,
+                reply,
+                params,
+            } => return self.started(ready, message, reply, params),
+        };
         let run_id = ready.run_id.clone();
         let workflow = ready.workflow.clone();
         // Quietly: what the takeover did goes to the console's status line, never as a

@@ -112,6 +112,7 @@ pub(crate) fn empty_view(title: &str) -> RunView {
         engine_gone_at: None,
         health: health::compute([], &[]),
         budget: None,
+        deadlines: Vec::new(),
         steps: Vec::new(),
         gates: Vec::new(),
         errors: Vec::new(),

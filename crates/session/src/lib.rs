@@ -16,6 +16,8 @@
 //! - `console`: the service behind the console, the same for `run` and `tui`.
 //! - `concurrency`: a new run of a concurrency group, admitted, queued or skipped
 //!   as the store decides.
+//! - `diff`: two runs' differences as they recorded them (`baton diff`, the console's
+//!   Runs tab).
 // `pub` means API: the modules are private and what other crates use is re-exported
 // below, a name that would say too little at the root under a clearer one
 // (`create_run`, `read_inbox`, `fork_plan`). Kept public as deliberate namespaces
@@ -35,6 +37,7 @@ mod ask_book;
 pub mod child;
 mod concurrency;
 mod console;
+mod diff;
 mod follow;
 mod fork;
 mod host;
@@ -51,6 +54,7 @@ mod signing;
 pub use ask_book::AskBook;
 pub use concurrency::create as create_run;
 pub use console::{Ended, Service, Stop};
+pub use diff::records as diff_records;
 pub use follow::Follow;
 pub use fork::{
     checked_source as fork_source, load as load_fork, plan as fork_plan,

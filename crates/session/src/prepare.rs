@@ -26,6 +26,9 @@ pub struct NewRunSpec {
     pub slot: Option<Timestamp>,
     /// A child run's parent step (`baton run --parent`, `child.rs`): recorded with the run.
     pub parent: Option<baton_model::view::ParentLink>,
+    /// The schedule's time zone (an IANA name), which its deadlines' `at` are read in;
+    /// `None`: the local one.
+    pub zone: Option<String>,
 }
 
 /// A workflow loaded and its params resolved: nothing is written yet.
@@ -176,6 +179,7 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
     let cfg = RunConfig {
         no_cache: spec.no_cache,
         slot: spec.slot,
+        zone: spec.zone.clone().or_else(local_zone),
         store: Some(db.to_path_buf()),
         workflow_hash: Some(baton_core::workflow_hash(&new_run.source_text)),
         ..run_config(
@@ -193,6 +197,23 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
         core: Core::new(plan.clone(), cfg),
         workflow: plan.name.clone(),
     }
+}
+
+/// This machine's time zone as an IANA name: `TZ` if it names one, else what
+/// `/etc/localtime` links to; `None` (UTC) if neither says.
+fn local_zone() -> Option<String> {
+    let named = |z: &str| {
+        let z = z.trim().trim_start_matches(':');
+        baton_model::schedule::parse_zone(z)
+            .ok()
+            .map(|_| z.to_string())
+    };
+    if let Some(z) = std::env::var("TZ").ok().and_then(|z| named(&z)) {
+        return Some(z);
+    }
+    let link = std::fs::read_link("/etc/localtime").ok()?;
+    let text = link.to_string_lossy();
+    named(text.split("zoneinfo/").nth(1)?)
 }
 
 /// Take the run's lease for `holder`, or say who drives it.
@@ -232,6 +253,7 @@ pub fn run_config(
         slot: None,
         store: None,
         workflow_hash: None,
+        zone: None,
     }
 }
 

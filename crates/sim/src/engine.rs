@@ -9,7 +9,7 @@ use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, Opening, SlotRequest};
 use baton_engine::{hold_group_to_reopen, slot_answer, slot_ask};
 use baton_model::{Event, LEASE_STALE, Timestamp};
-use baton_store::slots::{Joining, Verdict, WhenBusy};
+use baton_store::slots::{Joining, Turn, Verdict, WhenBusy};
 use baton_store::{LeaseOutcome, NewRun, Store};
 use baton_workflow::PoolScope;
 use rand::Rng;
@@ -122,6 +122,17 @@ impl World {
             return Ok(());
         }
         let run = runs[self.rng.random_range(0..runs.len())].clone();
+        self.wake_run(e, &run, crash)
+    }
+
+    /// One wake-up of engine `e` for `run`.
+    pub(crate) fn wake_run(
+        &mut self,
+        e: usize,
+        run: &str,
+        crash: Option<Crash>,
+    ) -> Result<(), SimError> {
+        let run = run.to_string();
         let now = Timestamp(self.now);
         let inputs = self.gather(e, &run)?;
         if inputs.is_empty() {
@@ -164,12 +175,16 @@ impl World {
             return Ok(Vec::new());
         };
         let mut inputs = Vec::new();
-        if driven.core.waits_for_group()
-            && let Some(group) = engine.store.admit_queued(run)?
-        {
-            inputs.push(Input::Admitted {
-                reason: format!("concurrency group `{group}` is free"),
-            });
+        if driven.core.waits_for_group() {
+            match engine.store.admit_queued(run)? {
+                Turn::Waits => {}
+                Turn::Holds(group) => inputs.push(Input::Admitted {
+                    reason: format!("concurrency group `{group}` is free"),
+                }),
+                // The bug put back: the replaced run waits on, as before seed 105.
+                Turn::Replaced(_) if self.config.bug == Some(Bug::IgnoreReplaced) => {}
+                Turn::Replaced(group) => inputs.push(Input::Replaced { group }),
+            }
         }
         for c in engine.store.claim_commands(run)? {
             inputs.push(match c.unproven {

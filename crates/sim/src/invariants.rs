@@ -328,15 +328,17 @@ impl World {
         Ok(None)
     }
 
-    /// The checks that read the whole store, once at the end.
+    /// The checks that read the whole store, once at the end (after `settle`).
     pub(crate) fn check_at_end(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
-        Ok(
-            every_decision_on_the_chain(&self.ops)?.map(|detail| Violation {
-                invariant: "every_decision_on_the_chain",
-                action,
-                detail,
-            }),
-        )
+        let broken = |invariant: &'static str, detail: String| Violation {
+            invariant,
+            action,
+            detail,
+        };
+        if let Some(d) = every_decision_on_the_chain(&self.ops)? {
+            return Ok(Some(broken("every_decision_on_the_chain", d)));
+        }
+        Ok(a_replaced_run_ends(&self.raw)?.map(|d| broken("a_replaced_run_ends", d)))
     }
 }
 
@@ -369,4 +371,25 @@ impl Track {
             _ => {}
         }
     }
+}
+
+/// docs/workflow/concurrency-and-schedules.md: "A replaced run leaves the line in that
+/// same transaction, so it can never take the group afterwards; … its engine learns
+/// from the store that the run was replaced when it next asks for the group, and ends
+/// it itself". Once the world settled (every engine continued and woken, every run no
+/// engine drove resumed), no run a newer one replaced still reads `queued`.
+fn a_replaced_run_ends(raw: &rusqlite::Connection) -> Result<Option<String>, SimError> {
+    let stuck: Vec<String> = raw
+        .prepare(
+            "SELECT m.run_id FROM group_members m JOIN runs r ON r.id = m.run_id
+             WHERE m.active = -1 AND r.state = 'queued' ORDER BY m.run_id",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok((!stuck.is_empty()).then(|| {
+        format!(
+            "run(s) {} replaced in line (max_pending) still wait `queued` for a group they can never hold",
+            stuck.join(", ")
+        )
+    }))
 }

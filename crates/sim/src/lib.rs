@@ -42,6 +42,11 @@ pub enum Bug {
     /// fence (`Store::fence` not called): continued after it was stopped past its
     /// lease, it goes on driving a run whose group went to another run meanwhile.
     Unfenced,
+    /// An engine that ignores the store's word that a newer run replaced its queued
+    /// run in line (`Turn::Replaced`), as baton did before the chaos campaign's seed
+    /// 105: a replaced run whose cancel never reached its engine waits `queued` for a
+    /// group it can never hold.
+    IgnoreReplaced,
 }
 
 impl Bug {
@@ -52,15 +57,17 @@ impl Bug {
             Bug::ObeyForgedTrigger => "obey-forged-trigger",
             Bug::ObeyForgedAnswer => "obey-forged-answer",
             Bug::Unfenced => "unfenced",
+            Bug::IgnoreReplaced => "ignore-replaced",
         }
     }
 
-    pub const ALL: [Bug; 5] = [
+    pub const ALL: [Bug; 6] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
         Bug::ObeyForgedAnswer,
         Bug::Unfenced,
+        Bug::IgnoreReplaced,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

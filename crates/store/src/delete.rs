@@ -201,6 +201,7 @@ mod tests {
                 auto_approve: false,
                 allowed_signers: None,
                 slot: None,
+                zone: None,
             },
             EventKind::CancelRequested {
                 actor: "alice".into(),

@@ -33,7 +33,7 @@ pub use builtins::{ValueError, builtin_tools};
 pub use diag::{Diagnostic, Diagnostics, suggest};
 pub use envrefs::{env_cycles, env_order};
 pub use load::{SignersFrom, load_file, load_str, load_str_with};
-pub use params::{Values, resolve_params, resolve_values, spec_of_input};
+pub use params::{Values, input_of_spec, resolve_params, resolve_values, spec_of_input};
 pub use plan::*;
 pub use repeat::{Repeat, RepeatMode};
 pub use secrets::{MAX_SECRET_BYTES, SECRET_TIMEOUT, Secret, SecretSource};

@@ -7,7 +7,7 @@ use super::tree::{Entry, Node, Val};
 use super::units::parse_duration;
 use std::time::Duration;
 
-pub(crate) const NOTIFY_FIELDS: &[&str] = &["on", "run", "timeout"];
+pub(crate) const NOTIFY_FIELDS: &[&str] = &["name", "on", "run", "timeout"];
 /// How long a notifier may run unless `timeout` says otherwise.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -30,11 +30,50 @@ impl NotifyReader<'_, '_> {
             );
             return Vec::new();
         };
-        items
+        let all: Vec<Notifier> = items
             .iter()
             .enumerate()
             .filter_map(|(n, item)| self.notifier(item, n + 1))
-            .collect()
+            .collect();
+        self.unique_names(items, &all);
+        all
+    }
+
+    /// Two blocks of one name: a `deadline`'s `notify` would not say which.
+    fn unique_names(&mut self, items: &[Node], all: &[Notifier]) {
+        let mut seen: Vec<&str> = Vec::new();
+        for (item, n) in items.iter().zip(all) {
+            let Some(name) = n.name.as_deref() else {
+                continue;
+            };
+            if seen.contains(&name) {
+                let span = match &item.val {
+                    Val::Table(f) => get(f, "name").map_or(item.span.clone(), |v| v.span.clone()),
+                    _ => item.span.clone(),
+                };
+                self.r.error(
+                    &span,
+                    format!("two [[notify]] blocks are named `{name}`"),
+                    "give each block a name of its own",
+                );
+            }
+            seen.push(name);
+        }
+    }
+
+    fn name(&mut self, fields: &[Entry], what: &str) -> Option<String> {
+        let n = get(fields, "name")?;
+        match &n.val {
+            Val::Str(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            _ => {
+                self.r.error(
+                    &n.span,
+                    format!("the `name` of {what} must be a non-empty string"),
+                    "write e.g. name = \"oncall\", and name it in a deadline's notify = [\"oncall\"]",
+                );
+                None
+            }
+        }
     }
 
     fn notifier(&mut self, item: &Node, n: usize) -> Option<Notifier> {
@@ -58,11 +97,13 @@ impl NotifyReader<'_, '_> {
         }
         let on = match get(fields, "on") {
             Some(n) => self.events(n, &what),
+            // A named block may hear only the deadlines whose `notify` names it.
+            None if get(fields, "name").is_some() => Vec::new(),
             None => {
                 self.r.error(
                     &item.span,
                     format!("{what} has no `on`"),
-                    format!("say when it runs, e.g. on = [\"gate_opened\", \"run_finished\"] (events: {})", NotifyEvent::names().join(", ")),
+                    format!("say when it runs, e.g. on = [\"gate_opened\", \"run_finished\"] (events: {}), or give it a name = \"…\" a deadline's notify names", NotifyEvent::names().join(", ")),
                 );
                 Vec::new()
             }
@@ -126,7 +167,13 @@ impl NotifyReader<'_, '_> {
                 }
             },
         };
-        Some(Notifier { on, run, timeout })
+        let name = self.name(fields, &what);
+        Some(Notifier {
+            name,
+            on,
+            run,
+            timeout,
+        })
     }
 
     fn events(&mut self, n: &Node, what: &str) -> Vec<NotifyEvent> {

@@ -92,6 +92,27 @@ pub fn spec_of_input(v: &baton_model::InputView) -> Result<ParamSpec, BadPattern
     })
 }
 
+/// A declared parameter or gate input as a form asks for it (the console's approve
+/// dialog and run form): the reverse of [`spec_of_input`], its pattern as written.
+pub fn input_of_spec(p: &ParamSpec) -> baton_model::InputView {
+    let (ty, values) = match &p.ty {
+        ParamType::String => ("string", Vec::new()),
+        ParamType::Int => ("int", Vec::new()),
+        ParamType::Bool => ("bool", Vec::new()),
+        ParamType::Enum(v) => ("enum", v.clone()),
+        ParamType::List => ("list", Vec::new()),
+    };
+    baton_model::InputView {
+        name: p.name.clone(),
+        ty: ty.to_string(),
+        values,
+        required: p.required,
+        default: p.default.clone(),
+        pattern: p.pattern.as_ref().map(|r| r.as_str().to_string()),
+        description: p.description.clone(),
+    }
+}
+
 /// Check the given values against the declared type, enum values, pattern and
 /// `required`, fill in defaults, and reject unknown names. An optional value with
 /// neither a given value nor a default resolves to the empty string, so templates
@@ -285,6 +306,24 @@ run = "true"
         let errs = resolve_params(&plan(), &pairs(&[("version", "v1")])).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].contains(r"^\d+\.\d+\.\d+$"), "{}", errs[0]);
+    }
+
+    /// A param shown in a form and read back checks as it was declared.
+    #[test]
+    fn a_param_as_a_form_field_and_back_is_the_same_check() {
+        for p in &plan().params {
+            let v = input_of_spec(p);
+            let back = spec_of_input(&v).unwrap();
+            assert_eq!(
+                (&back.name, &back.ty, back.required, &back.default),
+                (&p.name, &p.ty, p.required, &p.default)
+            );
+            assert_eq!(v.pattern.as_deref(), p.pattern.as_ref().map(|r| r.as_str()));
+        }
+        let version = input_of_spec(&plan().params[0]);
+        assert_eq!((version.ty.as_str(), version.required), ("string", true));
+        let target = input_of_spec(&plan().params[1]);
+        assert_eq!(target.values, ["staging", "production"]);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Plan {
     pub max_parallel: usize,
     pub timeout: Option<Duration>,
     pub budget: Option<Budget>,
+    /// `deadline`: when the run should be done by (reported, never enforced).
+    pub deadline: Option<Deadline>,
     pub params: Vec<ParamSpec>,
     /// Run-wide environment (values may reference params, env and run.id).
     pub env: BTreeMap<String, Template>,
@@ -64,6 +66,20 @@ pub struct Schedule {
     pub overlap: baton_model::schedule::Overlap,
     /// Where the block starts in the file.
     pub line: usize,
+}
+
+/// `deadline = { at = "06:00", within = "2h", notify = ["oncall"] }` (Airflow's
+/// Deadline Alerts): a run or step not done by then is reported once (`deadline_missed`),
+/// never stopped. Either clause or both; the earlier wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deadline {
+    /// A time of day: the first such time after the run started, in its time zone.
+    pub at: Option<baton_model::deadline::TimeOfDay>,
+    /// From the run's start; for a step, from when it became ready.
+    pub within: Option<Duration>,
+    /// The `[[notify]]` blocks (indices into `Plan::notify`) told of it by name, besides
+    /// those whose `on` lists `deadline_missed`.
+    pub notify: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -490,6 +506,9 @@ pub struct Step {
     /// each complete, what it left out taken from the step (see [`Step::alternative`]).
     pub fallback: Vec<Alternative>,
     pub timeout: Option<Duration>,
+    /// `deadline`: when the step should be done by (reported, never enforced); boxed,
+    /// as few steps have one.
+    pub deadline: Option<Box<Deadline>>,
     pub retry: RetryPolicy,
     pub pool: Option<usize>,
     /// Index into `Plan::executors`; `None`: a local process.
@@ -810,15 +829,18 @@ pub enum NotifyEvent {
     GateDecided,
     RunFinished,
     StepFailed,
+    /// A run's or step's `deadline` fell before it was done.
+    DeadlineMissed,
 }
 
 impl NotifyEvent {
-    pub const ALL: [NotifyEvent; 5] = [
+    pub const ALL: [NotifyEvent; 6] = [
         NotifyEvent::GateOpened,
         NotifyEvent::GateWarning,
         NotifyEvent::GateDecided,
         NotifyEvent::RunFinished,
         NotifyEvent::StepFailed,
+        NotifyEvent::DeadlineMissed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -828,6 +850,7 @@ impl NotifyEvent {
             NotifyEvent::GateDecided => "gate_decided",
             NotifyEvent::RunFinished => "run_finished",
             NotifyEvent::StepFailed => "step_failed",
+            NotifyEvent::DeadlineMissed => "deadline_missed",
         }
     }
 
@@ -843,6 +866,8 @@ impl NotifyEvent {
 /// One `[[notify]]` block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notifier {
+    /// `name`: what a `deadline`'s `notify` calls it by.
+    pub name: Option<String>,
     pub on: Vec<NotifyEvent>,
     /// Run by `sh -c` in the workflow's directory; the facts are in its environment.
     pub run: String,

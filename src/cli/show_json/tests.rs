@@ -89,6 +89,15 @@ fn full() -> RunView {
         counts: crate::model::fan::FanCounts::pending(1),
     });
     crate::model::fan::recount(&mut v);
+    v.deadlines = vec![crate::model::deadline::DeadlineView {
+        step: Some("build".into()),
+        due: Some(v.now),
+        at: Some("06:00".into()),
+        zone: Some("Europe/Paris".into()),
+        within_ms: Some(7_200_000),
+        missed: Some(v.now),
+        met: false,
+    }];
     v
 }
 

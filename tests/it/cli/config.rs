@@ -76,3 +76,38 @@ fn the_config_theme_is_the_default_and_the_option_wins() {
         text(&out.stderr)
     );
 }
+
+/// Issue 58 point 7: a wrong `[[action]]` (an unknown placeholder, a key a built-in has
+/// where it acts) stops every command as any mistake in the file does, exit 2, with its
+/// line and column; a right one is taken by every command.
+#[test]
+fn a_wrong_action_stops_every_command_with_its_line_and_column() {
+    let env = Env::new();
+    let path = env.config(
+        "[[action]]\nkey = \"l\"\nscope = \"step\"\ndescription = \"lint\"\ncommand = [\"lint\", \"{runid}\"]\n\n[[action]]\nkey = \"d\"\nscope = \"run\"\ndescription = \"describe\"\ncommand = [\"describe\", \"{run}\"]\n",
+    );
+    let out = env.run(&["runs"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    let at = |line_col: &str, what: &str| format!("{}:{line_col}: error: {what}", path.display());
+    assert!(
+        err.contains(&at("5:20", "`{runid}` is not a placeholder")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&at(
+            "8:7",
+            "`d` is bound to both `delete` and the [[action]] “describe” in Runs"
+        )),
+        "{err}"
+    );
+    env.config(
+        "[[action]]\nkey = \"D\"\nscope = \"step\"\ndescription = \"dashboard\"\ncommand = [\"open-dashboard\", \"{run}\", \"{step}\"]\n",
+    );
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"ok\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let out = env.run(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -38,6 +38,7 @@ pub(super) fn typed(v: &RunView, ui: &mut UiState, s: &str) {
 pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
     let mut all = more_scenarios();
     all.extend(super::render_fork::scenarios());
+    all.extend(super::render_run_form::scenarios());
     all
 }
 

@@ -163,6 +163,7 @@ env = {{ GOT = "${{{{ steps.brew.outputs.ran }}}}", OUT = "{out}" }}
         slot: None,
         store: Some(store.path().to_path_buf()),
         workflow_hash: None,
+        zone: None,
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

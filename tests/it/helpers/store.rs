@@ -74,6 +74,7 @@ impl Script {
             auto_approve: false,
             allowed_signers: None,
             slot: None,
+            zone: None,
         })
     }
     pub(crate) fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {

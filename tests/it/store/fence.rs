@@ -6,7 +6,7 @@
 use crate::helpers::*;
 use baton::model::state_summary::{StateSummary, SummaryFold};
 use baton::model::{EventKind, LEASE_STALE, RunState, Timestamp};
-use baton::store::slots::{Joining, Verdict, WhenBusy};
+use baton::store::slots::{Joining, Turn, Verdict, WhenBusy};
 use baton::store::{LeaseOutcome, Store, StoreError};
 
 /// Engines on hosts of their own: only their heartbeats say whether they live.
@@ -73,8 +73,8 @@ fn an_engine_continued_after_its_group_went_on_commits_nothing_more() {
     lapse(&db, "R1");
     // R2's engine polls: R1's lease lapsed and nothing of it runs, so R2 takes it.
     assert_eq!(
-        s.admit_queued("R2").unwrap().as_deref(),
-        Some("deploy-prod")
+        s.admit_queued("R2").unwrap(),
+        Turn::Holds("deploy-prod".into())
     );
     // R1's engine is continued: what it commits next would start its step.
     let mut a = Store::open(&db.path).unwrap();
@@ -193,4 +193,34 @@ fn a_queued_run_whose_lease_lapsed_while_a_later_run_joined_the_line_loses_its_p
         vec!["R3".to_string()],
         "R2 stays out of the line: max_pending holds"
     );
+}
+
+/// The chaos campaign's seed 105: a waiting run replaced (max_pending) while its
+/// engine was stopped past its lease has no place in line to lose; continued, its
+/// engine learns it was replaced and may record the run's end (nothing else starts:
+/// it never holds the group).
+#[test]
+fn a_replaced_run_whose_lease_lapsed_may_still_record_its_end() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+    assert!(matches!(create(&mut s, "R2", B), Verdict::Busy { .. }));
+    assert!(matches!(
+        create(&mut s, "R3", "pid 3 on engine-c"),
+        Verdict::Busy { .. }
+    ));
+    lapse(&db, "R2");
+    let mut b = Store::open(&db.path).unwrap();
+    b.fence("R2", B, &[]);
+    b.heartbeat("R2", B, Timestamp::now())
+        .expect("a replaced run keeps its lease: it has no place to lose");
+    assert_eq!(
+        b.admit_queued("R2").unwrap(),
+        Turn::Replaced("deploy-prod".into())
+    );
+    let mut script = Script::new("R2");
+    script.seq = 2;
+    script.run_finished(RunState::Cancelled);
+    b.commit("R2", &script.take()).expect("its end is recorded");
+    assert_eq!(s.group_line("deploy-prod").unwrap(), vec!["R3".to_string()]);
 }

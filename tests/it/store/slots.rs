@@ -3,7 +3,7 @@
 use crate::helpers::*;
 use baton::model::state_summary::{StateSummary, SummaryFold};
 use baton::model::{EventKind, RunState, Timestamp};
-use baton::store::slots::{Joining, Verdict, WhenBusy};
+use baton::store::slots::{Joining, Turn, Verdict, WhenBusy};
 use baton::store::{Store, lease_holder_name};
 
 fn joining(when_busy: WhenBusy) -> Joining {
@@ -65,13 +65,17 @@ fn one_holder_a_line_oldest_first_and_a_holder_that_ended_lets_go() {
     assert_eq!(create(&mut s, "R3", WhenBusy::Queue), busy("R1"));
     // A skipping run does not join the line.
     assert_eq!(create(&mut s, "R4", WhenBusy::Skip), busy("R1"));
-    assert_eq!(s.admit_queued("R4").unwrap(), None);
-    assert_eq!(s.admit_queued("R2").unwrap(), None, "R1 still holds it");
-    finish(&mut s, "R1");
-    assert_eq!(s.admit_queued("R3").unwrap(), None, "R2 came first");
+    assert_eq!(s.admit_queued("R4").unwrap(), Turn::Waits);
     assert_eq!(
-        s.admit_queued("R2").unwrap().as_deref(),
-        Some("deploy-prod")
+        s.admit_queued("R2").unwrap(),
+        Turn::Waits,
+        "R1 still holds it"
+    );
+    finish(&mut s, "R1");
+    assert_eq!(s.admit_queued("R3").unwrap(), Turn::Waits, "R2 came first");
+    assert_eq!(
+        s.admit_queued("R2").unwrap(),
+        Turn::Holds("deploy-prod".into())
     );
     assert_eq!(
         s.group_holder("deploy-prod").unwrap().as_deref(),
@@ -93,10 +97,10 @@ fn a_lapsed_lease_frees_the_group_and_a_superseding_run_goes_first() {
         .execute("UPDATE leases SET heartbeat_at = 0 WHERE run_id = 'R1'", [])
         .unwrap();
     assert_eq!(s.group_holder("deploy-prod").unwrap(), None);
-    assert_eq!(s.admit_queued("R2").unwrap(), None, "R3 goes first");
+    assert_eq!(s.admit_queued("R2").unwrap(), Turn::Waits, "R3 goes first");
     assert_eq!(
-        s.admit_queued("R3").unwrap().as_deref(),
-        Some("deploy-prod")
+        s.admit_queued("R3").unwrap(),
+        Turn::Holds("deploy-prod".into())
     );
     // R1, taken over again (its lease taken first), may not run beside R3.
     s.heartbeat("R1", &lease_holder_name(), Timestamp::now())
@@ -216,10 +220,14 @@ fn a_replaced_run_leaves_the_line_at_once_and_never_takes_the_group() {
     );
     assert_eq!(s.group_line("deploy-prod").unwrap(), vec!["R3".to_string()]);
     finish(&mut s, "R1");
-    assert_eq!(s.admit_queued("R2").unwrap(), None, "R2 was replaced");
     assert_eq!(
-        s.admit_queued("R3").unwrap().as_deref(),
-        Some("deploy-prod")
+        s.admit_queued("R2").unwrap(),
+        Turn::Replaced("deploy-prod".into()),
+        "R2 was replaced: its engine ends it"
+    );
+    assert_eq!(
+        s.admit_queued("R3").unwrap(),
+        Turn::Holds("deploy-prod".into())
     );
     // Still a member, out of the line: reopened later (`retry`, `mark` take it over),
     // R2 must hold the group again, refused while R3 holds it (issue 61: found by

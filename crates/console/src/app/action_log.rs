@@ -16,6 +16,10 @@ pub enum Kind {
     Command,
     Resume,
     Delete,
+    /// An `[[action]]`'s command (`app::user_actions`): `Action::UserDone`.
+    UserAction,
+    /// A run started from the run form: `Action::Started`.
+    Start,
 }
 
 /// One thing this console did.
@@ -30,6 +34,8 @@ pub struct Logged {
     pub kind: Kind,
     /// `None` until answered.
     pub result: Option<Answer>,
+    /// An `[[action]]` run's id: the log shows its last lines.
+    pub user_run: Option<u64>,
 }
 
 /// What came back for a thing this console did, as the log shows it.
@@ -109,6 +115,17 @@ impl UiState {
                 (run_id.clone(), format!("fork from {step}"), Kind::Resume)
             }
             Request::DeleteRun(id) => (id.clone(), "delete".into(), Kind::Delete),
+            Request::RunAction(p) => (
+                p.run_id.clone(),
+                format!("{}: `{}` on {}", p.title, p.shown(), p.on),
+                Kind::UserAction,
+            ),
+            // Its params are not said: a secret one is never drawn.
+            Request::StartRun { file, workflow, .. } => (
+                String::new(),
+                format!("start a run of {workflow} ({})", file.display()),
+                Kind::Start,
+            ),
             Request::Schedule {
                 act,
                 target,
@@ -138,9 +155,28 @@ impl UiState {
             what,
             kind,
             result: None,
+            user_run: match req {
+                Request::RunAction(p) => Some(p.id),
+                _ => None,
+            },
         });
         let over = self.action_log.len().saturating_sub(KEEP);
         self.action_log.drain(..over);
+    }
+
+    /// How the `[[action]]` run `id` ended, on its entry.
+    pub(super) fn log_action_answer(&mut self, id: u64, ok: bool, said: String) {
+        if let Some(e) = self
+            .action_log
+            .iter_mut()
+            .find(|e| e.user_run == Some(id) && e.result.is_none())
+        {
+            e.result = Some(if ok {
+                Answer::Done(said)
+            } else {
+                Answer::Refused(said)
+            });
+        }
     }
 
     /// The answer to the oldest unanswered entry of `kind` (on `run_id` when given).

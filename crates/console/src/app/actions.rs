@@ -71,11 +71,47 @@ pub enum Action {
     Sort,
     /// Runs tab: delete the selected run (asks first).
     Delete,
+    /// An `[[action]]` of the configuration (its index there): its command on the
+    /// selection (`app::user_actions`).
+    #[strum(serialize = "user_action")]
+    User(usize),
+    /// The shell's word on an `[[action]]` still running: its output so far (sanitised,
+    /// its last lines) and the bytes before them not kept.
+    UserOutput {
+        id: u64,
+        lines: Vec<String>,
+        cut: u64,
+    },
+    /// The shell's answer: an `[[action]]`'s command ended, or could not start.
+    UserDone(Box<super::user_actions::Finished>),
     /// Schedules tab: pause the selected schedule (a reason, a confirm).
     Pause,
     /// Schedules tab: start a run of the selected schedule's workflow now (a reason, a
     /// confirm).
     Trigger,
+    /// Schedules tab: the run form of the selected schedule's workflow (its params,
+    /// defaults filled in), which starts a run this console drives (`app::run_form`).
+    NewRun,
+    /// Runs tab: mark the selected run, then on another show what changed between their
+    /// workflow texts and params (`baton diff`; `app::run_diff`).
+    Diff,
+    /// The answer to `Request::RunForm`: the workflow's params, or why it does not load.
+    RunFormRead {
+        file: std::path::PathBuf,
+        result: Result<baton_link::RunForm, Refusal>,
+    },
+    /// The answer to `Request::StartRun`: what was started (the service shows it), or
+    /// why not.
+    Started {
+        workflow: String,
+        result: Result<String, Refusal>,
+    },
+    /// The answer to `Request::DiffRuns`.
+    Diffed {
+        a: String,
+        b: String,
+        result: Result<baton_link::RunsDiff, Refusal>,
+    },
     /// The answer to a delete request.
     Deleted {
         run_id: String,
@@ -196,6 +232,27 @@ pub enum Request {
         step: String,
         /// Another account's run: its starter, named in the confirmed dialog.
         from_run_of: Option<String>,
+    },
+    /// Run an `[[action]]`'s command, a child of this console; the answer comes back as
+    /// `Action::UserDone`.
+    RunAction(Box<super::user_actions::Prepared>),
+    /// The params of the workflow in `file`, for the run form (`Action::RunFormRead`);
+    /// from a schedule, its number (the form starts from the values it runs with).
+    RunForm {
+        file: std::path::PathBuf,
+        schedule: Option<u32>,
+    },
+    /// Start a run of `file` with `params` (as `baton run FILE --param …`); this console
+    /// drives it and shows it (`Action::Started`).
+    StartRun {
+        file: std::path::PathBuf,
+        workflow: String,
+        params: Vec<(String, String)>,
+    },
+    /// What changed between runs `a` and `b` (as `baton diff A B`; `Action::Diffed`).
+    DiffRuns {
+        a: String,
+        b: String,
     },
     Exit(ConsoleExit),
 }

@@ -108,13 +108,18 @@ pub(super) fn may_decide(
     }
 }
 
-/// One of a gate's inputs in the approve dialog: an enum is a choice, a bool a toggle,
-/// a string or an int typed; its error shown beside it.
+/// One of a gate's inputs in the approve dialog, or of a workflow's params in the run
+/// form (`app::run_form`): an enum is a choice, a bool a toggle, a string or an int
+/// typed; its error shown beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputField {
     pub input: InputView,
     pub value: String,
     pub error: Option<String>,
+    /// A gate's input (`--input`) or a run's param (`--param`): the words of its errors.
+    pub of: baton_workflow::Values,
+    /// A secret param: drawn as dots, never as typed.
+    pub secret: bool,
 }
 
 impl InputField {
@@ -129,12 +134,23 @@ impl InputField {
             input: input.clone(),
             value,
             error: None,
+            of: baton_workflow::Values::Inputs,
+            secret: false,
+        }
+    }
+
+    /// A workflow's param in the run form, its default filled in.
+    pub(super) fn param(p: &baton_link::FormParam) -> InputField {
+        InputField {
+            of: baton_workflow::Values::Params,
+            secret: p.secret,
+            ..InputField::new(&p.input)
         }
     }
 
     /// A key on this field: ←/→ (or space) pick an enum's choice and flip a bool;
     /// text is typed into a string or an int.
-    fn key(&mut self, k: crossterm::event::KeyEvent) {
+    pub(super) fn key(&mut self, k: crossterm::event::KeyEvent) {
         use crossterm::event::KeyCode;
         let step = match k.code {
             KeyCode::Left => Some(-1),
@@ -174,13 +190,24 @@ impl InputField {
         if given.is_empty() {
             return None;
         }
+        self.problem_with(&given)
+    }
+
+    /// What is wrong with the field as it stands, an empty one that must be given too:
+    /// the run form's check before it sends (`baton run` would refuse the same).
+    pub(super) fn submit_problem(&self) -> Option<String> {
+        let given: Vec<(String, String)> = self.given().into_iter().collect();
+        self.problem_with(&given)
+    }
+
+    /// `given` (this field's value, or nothing) checked as the CLI checks it.
+    fn problem_with(&self, given: &[(String, String)]) -> Option<String> {
         let mut spec = baton_workflow::spec_of_input(&self.input).ok()?;
         spec.pattern = match &self.input.pattern {
             Some(p) => Some(regex::Regex::new(p).ok()?),
             None => None,
         };
-        let values = baton_workflow::Values::Inputs;
-        baton_workflow::resolve_values(&[spec], &given, values)
+        baton_workflow::resolve_values(&[spec], given, self.of)
             .err()
             .map(|problems| problems.join("; "))
     }
@@ -192,7 +219,7 @@ impl InputField {
 
     /// What the approval gives for this field: nothing for an empty optional text (its
     /// default, if any, stands), else the value.
-    fn given(&self) -> Option<(String, String)> {
+    pub(super) fn given(&self) -> Option<(String, String)> {
         (!(self.is_text() && self.value.is_empty()))
             .then(|| (self.input.name.clone(), self.value.clone()))
     }
@@ -229,6 +256,8 @@ pub enum ConfirmWhat {
     Fork(Box<super::fork::ForkPreview>),
     /// Run a run's failed steps again: what runs, as the core answered.
     RetryFailed(Box<super::retry_failed::RetryPreview>),
+    /// Run an `[[action]]`'s command (`confirm` or `dangerous`), named as it will run.
+    UserAction(Box<super::user_actions::Prepared>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,6 +306,7 @@ impl Dialog {
                 d.confirming = false;
                 d.error = Some(text);
             }
+            Dialog::RunForm(d) => d.error = Some(text),
             Dialog::Confirm(_) | Dialog::Refused(_) => {}
         }
     }
@@ -293,6 +323,8 @@ pub enum Dialog {
     Schedule(Box<super::schedules::ScheduleDialog>),
     /// Hold or release a step or a run (`app::hold`).
     Hold(Box<super::hold::HoldDialog>),
+    /// A new run's params (`app::run_form`).
+    RunForm(Box<super::run_form::RunFormDialog>),
     /// An action that cannot be done now, and why: held on screen until Esc or Enter,
     /// so that a reason typed after it goes nowhere instead of running as keys.
     Refused(String),
@@ -491,6 +523,7 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             }]
         }
         ConfirmWhat::RetryFailed(p) => super::retry_failed::confirmed(ui, *p),
+        ConfirmWhat::UserAction(p) => super::user_actions::start(ui, *p),
         ConfirmWhat::CancelRun => {
             let command = Command::Cancel {
                 operator: ui.operator.clone(),

@@ -35,7 +35,7 @@ impl Row for HelpEntry<'_> {
     /// Its keys, what it does, and the section's title (`runs`, `esc`, `filter`).
     fn has_word(&self, w: &str) -> bool {
         has(&self.keys, w)
-            || has(self.bound.description, w)
+            || has(&self.bound.description, w)
             || has(self.section.title(), w)
             || has(crate::keymap::action_name(&self.bound.action), w)
     }

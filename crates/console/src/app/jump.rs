@@ -1,7 +1,8 @@
 //! `:` jumps as vim's and k9s' command lines do (issue 45 point 7): a command (`q`,
 //! `quit`, `help`), a tab by its name (`runs`, `gates`, `waiting`; `runs state:failed`
 //! opens Runs with that filter), a workflow by its name (the Runs tab filtered to it),
-//! a run by the start of its id, or a step of the run on screen by its id. `Tab`
+//! a run by the start of its id, or a step of the run on screen by its id; `run FILE`
+//! opens the run form of a workflow file (`app::run_form`). `Tab`
 //! completes what is typed to the longest start the candidates share. What names
 //! nothing, or more than one run, is said where it was typed, with the candidates.
 use super::actions::{Action, Request, Tab};
@@ -20,6 +21,8 @@ pub(super) enum Target {
     Tab(Tab, String),
     /// A workflow's runs (the Runs tab filtered to it).
     Workflow(String),
+    /// `run FILE`: the run form of the workflow in that file.
+    RunFile(String),
     Quit,
     Help,
 }
@@ -38,7 +41,7 @@ fn names<'a>(
     view: &'a RunView,
     runs: &'a [std::sync::Arc<baton_model::RunSummary>],
 ) -> Vec<String> {
-    let mut out: Vec<String> = ["q", "quit", "help"]
+    let mut out: Vec<String> = ["q", "quit", "help", "run"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -93,7 +96,7 @@ pub(super) fn complete(
 /// Why a jump's text leads nowhere, said where it was typed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(super) enum JumpError {
-    #[error("type a run id (its start is enough), a step id, a workflow, a tab or q")]
+    #[error("type a run id (its start is enough), a step id, a workflow, a tab, run FILE or q")]
     Empty,
     #[error("no run id starts with `{0}` and no step is `{0}`")]
     Nothing(String),
@@ -120,6 +123,7 @@ pub(super) fn resolve(
     match head {
         "q" | "quit" => return Ok(Target::Quit),
         "help" | "h" => return Ok(Target::Help),
+        "run" if !rest.is_empty() => return Ok(Target::RunFile(rest.to_string())),
         _ => {}
     }
     if let Some(tab) = tab_named(head) {
@@ -222,6 +226,18 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
                 ui.tab = Tab::Runs;
                 ui.runs_filter = format!("wf:{w}");
                 ui.run_sel = 0;
+            }
+            Ok(Target::RunFile(_)) if ui.readonly => {
+                ui.jump = None;
+                toast(
+                    ui,
+                    "✘ read-only console: nothing can be changed from here",
+                    false,
+                );
+            }
+            Ok(Target::RunFile(file)) => {
+                ui.jump = None;
+                return super::run_form::ask(ui, file.into(), None);
             }
             Ok(Target::Quit) => {
                 ui.jump = None;

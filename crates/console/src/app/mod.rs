@@ -9,6 +9,8 @@
 //! - `state`: `UiState`, overlays, toasts, the DAG layout kept per run.
 //! - `update`: the dispatch by context and the main view's handlers.
 //! - `schedules`: the Schedules tab and its pause / resume / trigger dialog.
+//! - `run_form`: a new run's params, from a schedule (`n`) or `:run FILE`;
+//!   `run_diff`: the Runs tab's diff of two runs (`D`).
 //! - `edit`: the approve dialog's edits in `$EDITOR` and their diff against the proposal.
 //! - `dag`, `runs`, `log`, `dialogs`: each tab's, the log's and each dialog's state and
 //!   handlers.
@@ -16,6 +18,7 @@
 //!   selections; `help`: the help's search and Enter that runs a key.
 //! - `targets`: what an action is about (the gate, the step, what `y` copies) and
 //!   whether it is offered now.
+//! - `user_actions`: the configuration's `[[action]]`s: scope, confirmation, command.
 pub(crate) mod action_log;
 mod actions;
 mod dag;
@@ -33,6 +36,8 @@ mod log;
 mod mark;
 mod notices;
 mod retry_failed;
+mod run_diff;
+mod run_form;
 mod runs;
 mod schedules;
 mod state;
@@ -40,6 +45,7 @@ mod tabs;
 mod targets;
 mod timeline;
 mod update;
+mod user_actions;
 mod waiting;
 
 pub(crate) use actions::Hits;
@@ -59,6 +65,7 @@ pub(crate) use lists::filter_note;
 pub(crate) use log::LogState;
 pub(crate) use log::{search_from, show_match};
 pub(crate) use mark::MarkDialog;
+pub(crate) use run_form::RunFormDialog;
 pub(crate) use runs::{RunIds, short_id};
 pub(crate) use schedules::{ScheduleDialog, SchedulePick};
 pub use state::UiState;
@@ -66,6 +73,11 @@ pub(crate) use state::{Overlay, run_is_live};
 pub(crate) use targets::hint_word;
 pub use targets::offered;
 pub use update::update;
+pub(crate) use user_actions::{Ended, Finished, Prepared, running, shown_run};
+// What `Action::UserDone` and `Request::RunAction` carry, under the crate's names.
+pub use user_actions::{
+    Ended as ActionEnded, Finished as ActionFinished, Prepared as ActionPrepared,
+};
 #[cfg(test)]
 use {
     dag::visible_steps,
@@ -86,6 +98,8 @@ mod hold_tests;
 mod keys_tests;
 #[cfg(test)]
 mod notices_tests;
+#[cfg(test)]
+mod run_form_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -134,6 +134,7 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
     let run = ui.selected_run(now).cloned();
     match (action, run) {
         (Action::Filter, _) => ui.filter_editing = true,
+        (Action::Diff, selected) => return super::run_diff::key(ui, selected.as_ref()),
         (Action::Back, selected) => {
             ui.runs_filter.clear();
             // The selection stays on its run, the whole list back around it.

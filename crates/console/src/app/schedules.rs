@@ -3,7 +3,7 @@
 //! no longer load. Its keys pause, resume or trigger the selected schedule, each with a
 //! typed reason and a confirm, sent to the console's service, which records it as
 //! `baton schedule …` does (under the OS account, on the audit chain); Enter opens the
-//! schedule's last run.
+//! schedule's last run; `n` opens the run form of its workflow (`app::run_form`).
 use super::actions::{Action, Request, Tab};
 use super::dialogs::Dialog;
 use super::state::UiState;
@@ -57,6 +57,19 @@ impl UiState {
 pub(super) fn schedules_tab(ui: &mut UiState, action: Action) -> Vec<Request> {
     let shown = ui.shown_schedules();
     super::filter::move_shown(&mut ui.sched_sel, &shown, &action);
+    if action == Action::NewRun {
+        // A file that does not load opens no form: its load error is said instead. A
+        // schedule's form starts from the values that schedule runs with.
+        let (file, schedule) = match ui.selected_schedule() {
+            Some(SchedulePick::Schedule(l)) => (l.row.file.clone(), Some(l.row.index)),
+            Some(SchedulePick::Broken(f, _)) => (f.to_string(), None),
+            None => {
+                toast(ui, "✘ no schedule selected", false);
+                return Vec::new();
+            }
+        };
+        return super::run_form::ask(ui, file.into(), schedule);
+    }
     let picked = match ui.selected_schedule() {
         Some(SchedulePick::Schedule(l)) => Ok(l.clone()),
         Some(SchedulePick::Broken(f, _)) => Err(format!("{f} does not load: fix it first")),
@@ -134,6 +147,7 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
         Action::Pause => l.is_some_and(|l| refusal(l, Act::Pause).is_none()),
         Action::Resume => l.is_some_and(|l| refusal(l, Act::Resume).is_none()),
         Action::Trigger => l.is_some(),
+        Action::NewRun => ui.selected_schedule().is_some(),
         Action::Enter => l.is_some_and(|l| l.row.last_run.is_some()),
         Action::Copy => ui.selected_schedule().is_some(),
         // Not here: `c` would cancel the run on screen, not a schedule's.

@@ -22,6 +22,10 @@ pub enum Overlay {
     ActionLog,
     /// Index into `RunView::errors`.
     ErrorDetail(usize),
+    /// An `[[action]]` run's output (its id, `app::user_actions`).
+    ActionOutput(u64),
+    /// What changed between two runs (`UiState::run_diff`, `app::run_diff`).
+    RunDiff,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +72,10 @@ pub struct UiState {
     pub audit_sel: usize,
     /// The selected line of the Runs tab (an index into [`UiState::visible_runs`]).
     pub run_sel: usize,
+    /// The run `D` marked in the Runs tab: `D` on another shows what changed.
+    pub diff_mark: Option<String>,
+    /// The diff of two runs the overlay shows (`Overlay::RunDiff`).
+    pub run_diff: Option<Arc<baton_link::RunsDiff>>,
     /// The Runs tab's filter (`/`): words of an id, workflow or operator, `state:NAME`,
     /// `wf:NAME`.
     pub runs_filter: String,
@@ -109,6 +117,12 @@ pub struct UiState {
     pub came_from: Option<Tab>,
     /// What this console did (`@`, `app::action_log`), oldest first.
     pub action_log: Vec<super::action_log::Logged>,
+    /// The configuration's `[[action]]`s (the shell sets them; `Action::User` indexes them).
+    pub actions: Arc<Vec<baton_link::config::UserAction>>,
+    /// The store's path, for `{db}` in an `[[action]]` (the shell sets it).
+    pub db: Option<String>,
+    /// The `[[action]]` runs started here, oldest first (`app::user_actions`).
+    pub user_runs: Vec<super::user_actions::UserRun>,
     pub overlay: Option<Overlay>,
     pub overlay_scroll: usize,
     pub log: Option<LogState>,
@@ -170,6 +184,7 @@ impl UiState {
             (Some(Dialog::Mark(_)), _, _) => Context::MarkDialog,
             (Some(Dialog::Schedule(_)), _, _) => Context::ScheduleDialog,
             (Some(Dialog::Hold(_)), _, _) => Context::HoldDialog,
+            (Some(Dialog::RunForm(_)), _, _) => Context::RunForm,
             (None, Some(Overlay::Help), _) if self.filter_editing => Context::FilterInput,
             (None, Some(Overlay::Help), _) => Context::Help,
             (None, Some(_), _) => Context::Overlay,

@@ -57,6 +57,7 @@ pub(crate) fn acts(action: &Action) -> bool {
             | Action::Delete
             | Action::Pause
             | Action::Trigger
+            | Action::NewRun
     )
 }
 
@@ -156,6 +157,18 @@ pub(crate) fn hint_word(
             _ => None,
         };
     }
+    if ctx == Context::Overlay && *action == Action::Log && ui.overlay == Some(Overlay::ActionLog) {
+        return Some("output");
+    }
+    // `D` marks first (its word, `diff`), unmarks the marked run, diffs on another.
+    if (action, ctx) == (&Action::Diff, Context::Tab(Tab::Runs)) {
+        let selected = ui.selected_run(ui.store_clock(view)).map(|r| &r.id);
+        return match &ui.diff_mark {
+            None => None,
+            Some(m) if Some(m) == selected => Some("unmark"),
+            Some(_) => Some("diff with ◆"),
+        };
+    }
     let releases = match (action, ctx) {
         (Action::Hold, Context::Tab(Tab::Dag)) => {
             target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.release)
@@ -179,6 +192,9 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     if ui.readonly && acts(action) {
         return false;
     }
+    if let Action::User(i) = action {
+        return super::user_actions::offered(ui, view, *i);
+    }
     // The Waiting tab's own keys and the global ones offered on it.
     if ctx == Context::Tab(Tab::Waiting)
         || (ctx == Context::Global && ui.context() == Context::Tab(Tab::Waiting))
@@ -200,9 +216,11 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
             let a = view.steps[i].actions;
             a.mark_succeeded || a.mark_failed
         }),
-        Action::Log if ctx == Context::Overlay => {
-            matches!(ui.overlay, Some(Overlay::ErrorDetail(_)))
-        }
+        Action::Log if ctx == Context::Overlay => match ui.overlay {
+            Some(Overlay::ErrorDetail(_)) => true,
+            Some(Overlay::ActionLog) => !ui.user_runs.is_empty(),
+            _ => false,
+        },
         Action::Approve => {
             target_gate(ui, view, ctx).is_some_and(|g| g.actions.approve || g.actions.raise_budget)
         }

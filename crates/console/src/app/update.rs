@@ -154,6 +154,16 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             result,
         } => return forked(ui, &run_id, &step, result),
         Action::Resumed { run_id, result } => return resumed(ui, &run_id, result),
+        Action::UserDone(f) => return super::user_actions::finished(ui, *f),
+        Action::UserOutput { id, lines, cut } => {
+            super::user_actions::output(ui, id, lines, cut);
+            return Vec::new();
+        }
+        Action::RunFormRead { file, result } => return super::run_form::read(ui, &file, result),
+        Action::Started { workflow, result } => {
+            return super::run_form::started(ui, &workflow, result);
+        }
+        Action::Diffed { a, b, result } => return super::run_diff::diffed(ui, &a, &b, result),
         _ => {}
     }
     if ui.readonly && acts(&action) {
@@ -192,6 +202,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::MarkDialog => super::mark::mark_dialog(ui, action),
         Context::ScheduleDialog => super::schedules::schedule_dialog(ui, action),
         Context::HoldDialog => super::hold::hold_dialog(ui, action),
+        Context::RunForm => super::run_form::run_form_dialog(ui, action),
         Context::Help => {
             super::help::help(ui, view, action);
             Vec::new()
@@ -313,6 +324,19 @@ pub(super) fn toggle_time(ui: &mut UiState) {
 const OVERLAY_PAGE: usize = 15;
 
 pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    let scrolls = matches!(
+        action,
+        Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
+    );
+    if scrolls && ui.overlay == Some(Overlay::RunDiff) {
+        super::run_diff::scroll(ui, &action);
+        return Vec::new();
+    }
     match action {
         Action::ToggleTime => toggle_time(ui),
         Action::Jump => ui.jump = Some(String::new()),
@@ -329,6 +353,13 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
         }
         Action::Top => ui.overlay_scroll = 0,
         Action::Bottom => ui.overlay_scroll = 500,
+        // In the action log: the newest `[[action]]`'s output.
+        Action::Log if ui.overlay == Some(Overlay::ActionLog) => {
+            if let Some(r) = ui.user_runs.last() {
+                ui.overlay = Some(Overlay::ActionOutput(r.prepared.id));
+                ui.overlay_scroll = 0;
+            }
+        }
         Action::Log => {
             if let Some(Overlay::ErrorDetail(i)) = ui.overlay {
                 ui.overlay = None;
@@ -490,6 +521,8 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             ui.overlay_scroll = 0;
         }
         Action::Copy => return copy(ui, view),
+        // The configuration's own actions, on whatever tab's selection fits them.
+        Action::User(i) => return super::user_actions::pressed(ui, view, i),
         Action::Click { col, row } => click(ui, col, row),
         Action::ToggleTime => toggle_time(ui),
         Action::Jump => ui.jump = Some(String::new()),

@@ -3,17 +3,65 @@
 use crate::app::{Action, Request};
 use baton_link::ConsoleRequest;
 use baton_model::{CommandOutcome, Refusal};
+use futures::StreamExt as _;
 use futures::future::BoxFuture;
-use tokio::sync::oneshot;
+use futures::stream::FuturesUnordered;
+use tokio::sync::{mpsc, oneshot};
+
+/// What the loop waits for besides the terminal and the link: its service's answers
+/// to its requests, and the `[[action]]`s it runs (what they print while they run,
+/// then how they ended).
+pub(super) struct Replies {
+    answers: FuturesUnordered<BoxFuture<'static, Action>>,
+    progress: (
+        mpsc::UnboundedSender<Action>,
+        mpsc::UnboundedReceiver<Action>,
+    ),
+}
+
+impl Replies {
+    pub(super) fn new() -> Replies {
+        Replies {
+            answers: FuturesUnordered::new(),
+            progress: mpsc::unbounded_channel(),
+        }
+    }
+
+    /// Nothing asked is unanswered (an action that runs is unanswered until its end).
+    pub(super) fn is_empty(&self) -> bool {
+        self.answers.is_empty()
+    }
+
+    /// Ask `req` of the service, or run an `[[action]]`; the answer comes from `next`.
+    pub(super) fn send(&mut self, requests: &mpsc::Sender<ConsoleRequest>, req: Request) {
+        match req {
+            Request::RunAction(p) => self
+                .answers
+                .push(crate::action_run::run(*p, self.progress.0.clone())),
+            other => self.answers.extend(send(requests, other)),
+        }
+    }
+
+    /// The next answer: an action's output so far first (it comes before its end).
+    pub(super) async fn next(&mut self) -> Option<Action> {
+        tokio::select! {
+            biased;
+            Some(a) = self.progress.1.recv() => Some(a),
+            a = self.answers.next() => a,
+        }
+    }
+}
 
 /// A request to the console's service sent; the future is its answer as an action.
-/// Exit, edit and copy are the loop's own: they send nothing.
-pub(super) fn send(
+/// Exit, edit, copy and an `[[action]]` are the loop's own: they send nothing.
+fn send(
     requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
     req: Request,
 ) -> Option<BoxFuture<'static, Action>> {
     match req {
-        Request::Exit(_) | Request::Edit(_) | Request::Copy(_) => None,
+        // An `[[action]]` is a child of this console (the loop runs it), not a request
+        // to its service: nothing of it goes to the store.
+        Request::Exit(_) | Request::Edit(_) | Request::Copy(_) | Request::RunAction(_) => None,
         Request::DeleteRun(run_id) => {
             let asked = ask(requests, "delete", |reply| ConsoleRequest::DeleteRun {
                 run_id: run_id.clone(),
@@ -86,12 +134,80 @@ pub(super) fn send(
                 }
             }))
         }
+        Request::RunForm { file, schedule } => Some(run_form(requests, file, schedule)),
+        Request::StartRun {
+            file,
+            workflow,
+            params,
+        } => Some(start_run(requests, file, workflow, params)),
+        Request::DiffRuns { a, b } => Some(diff_runs(requests, a, b)),
         Request::OpenRun(id) => {
             // Fire and forget: the new run arrives through `link.view`.
             let _ = requests.try_send(ConsoleRequest::OpenRun(id));
             None
         }
     }
+}
+
+type Requests = tokio::sync::mpsc::Sender<ConsoleRequest>;
+
+/// The params of the workflow in `file` for the run form, asked of the service.
+fn run_form(
+    requests: &Requests,
+    file: std::path::PathBuf,
+    schedule: Option<u32>,
+) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "read the workflow", |reply| {
+        ConsoleRequest::RunForm {
+            file: file.clone(),
+            schedule,
+            reply,
+        }
+    });
+    Box::pin(async move {
+        Action::RunFormRead {
+            file,
+            result: asked.await,
+        }
+    })
+}
+
+/// A run of `file` with `params`, asked of the service (which drives it and shows it).
+fn start_run(
+    requests: &Requests,
+    file: std::path::PathBuf,
+    workflow: String,
+    params: Vec<(String, String)>,
+) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "start a run", |reply| ConsoleRequest::StartRun {
+        file,
+        params,
+        reply,
+    });
+    Box::pin(async move {
+        Action::Started {
+            workflow,
+            result: asked.await,
+        }
+    })
+}
+
+/// What changed between runs `a` and `b`, asked of the service.
+fn diff_runs(requests: &Requests, a: String, b: String) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "diff the runs", |reply| {
+        ConsoleRequest::DiffRuns {
+            a: a.clone(),
+            b: b.clone(),
+            reply,
+        }
+    });
+    Box::pin(async move {
+        Action::Diffed {
+            a,
+            b,
+            result: asked.await,
+        }
+    })
 }
 
 /// What a fork of `run_id` from `step` would do, asked of the service.

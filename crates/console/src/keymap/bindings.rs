@@ -74,7 +74,7 @@ static BINDINGS: &[Binding] = &[
         [k(':')],
         ":",
         Action::Jump,
-        "go to a run, step, workflow or tab; :q quits",
+        "go to a run, step, workflow or tab; :run FILE; :q",
         false
     ),
     b!(
@@ -482,6 +482,14 @@ static BINDINGS: &[Binding] = &[
     ),
     b!(
         Tab::Schedules,
+        [k('n')],
+        "n",
+        Action::NewRun,
+        "new run: a form of its workflow's params, then started here",
+        true
+    ),
+    b!(
+        Tab::Schedules,
         [code(Enter)],
         "Enter",
         Action::Enter,
@@ -594,6 +602,14 @@ static BINDINGS: &[Binding] = &[
         "d",
         Action::Delete,
         "delete the run and its logs (asks first)",
+        true
+    ),
+    b!(
+        Tab::Runs,
+        [k('D')],
+        "D",
+        Action::Diff,
+        "diff: mark the run, then D on another shows what changed (workflow text, params)",
         true
     ),
     b!(Tab::Runs, [code(Esc)], "Esc", Action::Back, BACK, false),

@@ -1,10 +1,11 @@
 //! The configuration's `[keys]` (kept as written by `config`) applied to the default
-//! bindings, with its problems reported at their place in the file.
+//! bindings, then its `[[action]]`s added (`user`), with their problems reported at
+//! their place in the file.
 use super::{Keymap, parse_key};
 use baton_link::config::{At, Config, Read};
 use baton_workflow::{Diagnostic, Diagnostics};
 
-const KEY_HINT: &str = "write a character (`y`, `R`), a name (`enter`, `esc`, `tab`, `space`, `pgdn`, `f5`) or a modifier and a key (`ctrl-c`, `alt-enter`, `shift-tab`)";
+pub(super) const KEY_HINT: &str = "write a character (`y`, `R`), a name (`enter`, `esc`, `tab`, `space`, `pgdn`, `f5`) or a modifier and a key (`ctrl-c`, `alt-enter`, `shift-tab`)";
 
 /// The console's bindings: the defaults with `[keys]` applied; or every key that is not
 /// one and the first rebinding that cannot be applied, each at its place.
@@ -36,9 +37,13 @@ pub(crate) fn from_config(c: &Config) -> Result<Keymap, Diagnostics> {
             (e.action.clone(), keys)
         })
         .collect();
-    match Keymap::with_overrides(&rebinds) {
-        Ok(map) if problems.is_empty() => return Ok(map),
-        Ok(_) => {}
+    match Keymap::with_overrides(&rebinds).map(|m| m.with_user_actions(&c.actions)) {
+        Ok(Ok(map)) if problems.is_empty() => return Ok(map),
+        Ok(Ok(_)) => {}
+        // `[[action]]` keys against the bindings in force, `[keys]` applied.
+        Ok(Err(keys)) => {
+            problems.extend(keys.into_iter().map(|k| problem(k.at, k.message, k.hint)))
+        }
         Err(e) => problems.push(problem(c.keys[e.index].at, e.message, e.hint)),
     }
     Err(Diagnostics::in_source_order(problems))

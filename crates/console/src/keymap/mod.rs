@@ -8,11 +8,13 @@
 //!   inputs', the dialogs', the help's and the overlays').
 //! - `keys`: how keys are written in the config and shown on screen.
 //! - `config`: the config's `[keys]` applied to the defaults.
+//! - `user`: the config's `[[action]]`s as bindings, their keys checked.
 mod bindings;
 mod config;
 mod keys;
 mod modal_bindings;
 mod timeline_keys;
+mod user;
 
 pub(crate) use bindings::{Binding, bindings};
 pub use config::checked;
@@ -47,6 +49,8 @@ pub enum Context {
     ScheduleDialog,
     /// Hold or release a step or a run: reason, confirm.
     HoldDialog,
+    /// A new run's params (`app::run_form`): fields, then Enter starts it.
+    RunForm,
     /// An action refused before its dialog opened, held until Esc: it takes every key,
     /// so a reason typed on runs as none.
     Refused,
@@ -72,6 +76,7 @@ impl Context {
                 | Context::MarkDialog
                 | Context::ScheduleDialog
                 | Context::HoldDialog
+                | Context::RunForm
                 | Context::Refused
                 | Context::Confirm
                 | Context::Help
@@ -91,6 +96,7 @@ impl Context {
                 | Context::MarkDialog
                 | Context::ScheduleDialog
                 | Context::HoldDialog
+                | Context::RunForm
                 | Context::Refused
         )
     }
@@ -108,6 +114,7 @@ impl Context {
             Context::MarkDialog => "Mark dialog",
             Context::ScheduleDialog => "Schedule dialog",
             Context::HoldDialog => "Hold / release dialog",
+            Context::RunForm => "New run form",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
             Context::Help => "Help (?)",
@@ -123,7 +130,8 @@ pub struct Bound {
     pub keys: Vec<Key>,
     pub label: String,
     pub action: Action,
-    pub description: &'static str,
+    /// The built-in bindings' text, or an `[[action]]`'s own.
+    pub description: std::borrow::Cow<'static, str>,
     pub hint: bool,
 }
 
@@ -156,7 +164,7 @@ impl Keymap {
                     keys: b.keys.to_vec(),
                     label: b.label.to_string(),
                     action: b.action.clone(),
-                    description: b.description,
+                    description: b.description.into(),
                     hint: b.hint,
                 })
                 .collect(),
@@ -324,7 +332,7 @@ impl Keymap {
                         .iter()
                         .filter(shown)
                         .filter(|o| o.label == b.label)
-                        .map(|o| short(o.description).to_string())
+                        .map(|o| short(&o.description).to_string())
                         .reduce(|a, o| both(&a, &o))
                         .unwrap_or_default();
                     out.push((b.label.as_str(), desc));
@@ -343,7 +351,7 @@ impl Keymap {
     pub fn help_sections(
         &self,
         offered: impl Fn(Context, &Action) -> bool,
-    ) -> Vec<(&'static str, Vec<HelpRow>)> {
+    ) -> Vec<(&'static str, Vec<HelpRow<'_>>)> {
         help_order()
             .into_iter()
             .map(|c| {
@@ -357,7 +365,7 @@ impl Keymap {
                         } else {
                             keys_text(&b.keys)
                         };
-                        (keys, b.description, offered(c, &b.action))
+                        (keys, b.description.as_ref(), offered(c, &b.action))
                     })
                     .collect();
                 (c.title(), rows)
@@ -379,6 +387,7 @@ pub(crate) fn help_order() -> Vec<Context> {
         Context::MarkDialog,
         Context::ScheduleDialog,
         Context::HoldDialog,
+        Context::RunForm,
         Context::Refused,
         Context::Confirm,
         Context::FilterInput,
@@ -444,7 +453,7 @@ fn both(a: &str, b: &str) -> String {
 }
 
 /// One row of the help: keys, description, and whether the action may be done now.
-pub(crate) type HelpRow = (String, &'static str, bool);
+pub(crate) type HelpRow<'a> = (String, &'a str, bool);
 
 /// A user binding that takes a key another action keeps by default in the same
 /// context is a conflict, as two user bindings on one key are: the other action

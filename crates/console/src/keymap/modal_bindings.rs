@@ -246,6 +246,31 @@ pub(super) static MODAL: &[Binding] = &[
     ),
     b!(GateDialog, [code(Esc)], "Esc", Action::Back, "cancel", true),
     b!(
+        RunForm,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "start the run (every field checked first, as baton run checks it)",
+        true
+    ),
+    b!(
+        RunForm,
+        [code(KeyCode::Tab), code(Down)],
+        "Tab",
+        Action::Down,
+        "next field (←/→ choose)",
+        true
+    ),
+    b!(
+        RunForm,
+        [code(BackTab), code(Up)],
+        "S-Tab",
+        Action::Up,
+        "previous field",
+        false
+    ),
+    b!(RunForm, [code(Esc)], "Esc", Action::Back, "cancel", true),
+    b!(
         BudgetDialog,
         [code(Enter)],
         "Enter",
@@ -443,7 +468,7 @@ pub(super) static MODAL: &[Binding] = &[
         [k('l')],
         "l",
         Action::Log,
-        "log of the error's attempt (error detail)",
+        "log of the error's attempt (error detail); output of the newest [[action]] (action log)",
         true
     ),
     b!(

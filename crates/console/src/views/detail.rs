@@ -86,25 +86,7 @@ pub(crate) fn step_lines<'a>(
     lines.push(state_line(s, theme));
     waiting_lines(view, ui, s, w, theme, &mut lines);
     story_lines(s, w, theme, &mut lines);
-    let room = w.saturating_sub(LW).max(8);
-    let timing = timing(view, ui, s, now);
-    // Wrapped only when too wide (a wrap would close the gaps that part its figures).
-    let parts = if text_width(&timing) <= room {
-        vec![timing]
-    } else {
-        wrap_text(&timing, room)
-    };
-    for (k, part) in parts.into_iter().enumerate() {
-        let label = if k == 0 { "time" } else { "" };
-        lines.push(kv(label, LW, styled(part, theme.base), theme));
-    }
-    if let Some(l) = timeout_line(s, ui, now) {
-        // Wrapped, never cut: the pane beside the graph is narrow.
-        for (k, part) in wrap_text(&l, room).into_iter().enumerate() {
-            let label = if k == 0 { "timeout" } else { "" };
-            lines.push(kv(label, LW, styled(part, theme.base), theme));
-        }
-    }
+    clock_lines(view, ui, s, w, theme, &mut lines);
     if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
         let left = if r > now {
             format!("in {}", dur(now, r))
@@ -179,6 +161,49 @@ pub(crate) fn step_lines<'a>(
         lines.extend(error_lines(e, w, theme));
     }
     lines
+}
+
+/// The step's time, its `timeout` and its `deadline`, each wrapped to the pane.
+fn clock_lines<'a>(
+    view: &RunView,
+    ui: &UiState,
+    s: &StepView,
+    w: usize,
+    theme: &Theme,
+    lines: &mut Vec<Line<'a>>,
+) {
+    let now = ui.clock(view);
+    let room = w.saturating_sub(LW).max(8);
+    let timing = timing(view, ui, s, now);
+    // Wrapped only when too wide (a wrap would close the gaps that part its figures).
+    let parts = if text_width(&timing) <= room {
+        vec![timing]
+    } else {
+        wrap_text(&timing, room)
+    };
+    for (k, part) in parts.into_iter().enumerate() {
+        let label = if k == 0 { "time" } else { "" };
+        lines.push(kv(label, LW, styled(part, theme.base), theme));
+    }
+    let timeout = timeout_line(s, ui, now).map(|l| ("timeout", l, theme.base));
+    let deadline = deadline_line(view, s, ui, now).map(|(l, missed)| {
+        (
+            "deadline",
+            l,
+            if missed { theme.warning } else { theme.base },
+        )
+    });
+    // Wrapped, never cut: the pane beside the graph is narrow.
+    for (label, l, style) in timeout.into_iter().chain(deadline) {
+        for (k, part) in wrap_text(&l, room).into_iter().enumerate() {
+            lines.push(kv(
+                if k == 0 { label } else { "" },
+                LW,
+                styled(part, style),
+                theme,
+            ));
+        }
+    }
 }
 
 /// The step's state, attempt, exit code and signal.
@@ -511,6 +536,26 @@ pub(crate) fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<L
         ]));
     }
     lines
+}
+
+/// A step's `deadline` (issue 58 point 9) and where it stands, the wall clock or `+12m`
+/// as `t` says: `within 4m00s of ready · MISSED (due 14:05:00, reported 14:05:00)`;
+/// and whether it was missed (drawn as a warning). Nothing is stopped by it.
+fn deadline_line(
+    view: &RunView,
+    s: &StepView,
+    ui: &UiState,
+    now: Timestamp,
+) -> Option<(String, bool)> {
+    let d = view
+        .deadlines
+        .iter()
+        .find(|d| d.step.as_deref() == Some(s.id.as_str()))?;
+    let status = d.status(|t| match d.missed {
+        None if t > now => format!("{} (in {})", ui.wall(t, now), dur(now, t)),
+        _ => ui.wall(t, now),
+    });
+    Some((format!("{} · {status}", d.rule()), d.missed.is_some()))
 }
 
 /// A step's `timeout` and, while it runs, when it fires (issue 45 point 6): `10m00s ·

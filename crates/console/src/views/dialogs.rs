@@ -275,7 +275,7 @@ fn review_lines<'a>(d: &GateDialog, w: usize, rows: usize, theme: &Theme) -> Vec
 
 /// A line of a value in rows of `w` columns, its spaces kept (indentation is part of
 /// the change): a tab as four spaces, another control character as its picture.
-fn diff_rows(text: &str, w: usize) -> Vec<String> {
+pub(super) fn diff_rows(text: &str, w: usize) -> Vec<String> {
     let clean: String = text
         .chars()
         .flat_map(|c| {
@@ -311,7 +311,12 @@ fn diff_rows(text: &str, w: usize) -> Vec<String> {
 /// One input of the approve dialog: its name, its value (an enum `‹ pro ›`, a bool
 /// `[x]`, typed text) and its type on a line; under it what it is (description,
 /// pattern, the proposed value) and its error, each wrapped whole (issue 45 point 2).
-fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+pub(super) fn field_lines<'a>(
+    f: &InputField,
+    focused: bool,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     let i = &f.input;
     // A long or multi-line value by its first line and its length (Ctrl-e edits it whole).
     let (first, lines) = crate::app::preview(&f.value, w);
@@ -360,9 +365,14 @@ fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Ve
     if let Some(d) = &i.default {
         let (first, lines) = crate::app::preview(d, w);
         let first = baton_model::sanitize::one_line(&first);
+        // A gate proposes its value; a param has a default.
+        let word = match f.of {
+            baton_workflow::Values::Inputs => "proposed",
+            baton_workflow::Values::Params => "default",
+        };
         about.push(match lines {
-            0 | 1 => format!("proposed {first:?}"),
-            n => format!("proposed {first:?} … ({n} lines)"),
+            0 | 1 => format!("{word} {first:?}"),
+            n => format!("{word} {first:?} … ({n} lines)"),
         });
     }
     if !about.is_empty() {
@@ -504,6 +514,7 @@ fn confirm_text(
                 ),
             )
         }
+        ConfirmWhat::UserAction(p) => user_action_text(p),
         ConfirmWhat::CancelRun => {
             let which = d
                 .runs
@@ -517,6 +528,28 @@ fn confirm_text(
             )
         }
     }
+}
+
+/// An `[[action]]`'s confirmation: the command as it will run, on what, as whom.
+fn user_action_text(p: &crate::app::Prepared) -> (&'static str, String) {
+    let (title, warn) = if p.dangerous {
+        (
+            " Run a dangerous action? ",
+            " config.toml marks it dangerous.",
+        )
+    } else {
+        (" Run your action? ", "")
+    };
+    (
+        title,
+        format!(
+            "“{}” runs `{}` on {}, as a child of this console under your account, stopped after {}.{warn}",
+            p.title,
+            p.shown(),
+            p.on,
+            baton_workflow::units::format_duration(p.timeout),
+        ),
+    )
 }
 
 /// The buttons, the focused one lit, and their keys.

@@ -44,6 +44,54 @@ pub(crate) fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Sty
     })
 }
 
+/// The run's deadlines (issue 58 point 9): a missed one stands out on every screen
+/// (the run's own, else how many of its steps'); one still to come says when it falls.
+fn deadline_spans<'a>(
+    l1: &mut Vec<Span<'a>>,
+    view: &RunView,
+    ui: &UiState,
+    narrow: bool,
+    theme: &Theme,
+) {
+    let loud = theme.warning.add_modifier(Modifier::REVERSED);
+    let run = view.deadlines.iter().find(|d| d.step.is_none());
+    let steps = view
+        .deadlines
+        .iter()
+        .filter(|d| d.step.is_some() && d.missed.is_some())
+        .count();
+    l1.push(Span::raw("  "));
+    if run.is_some_and(|d| d.missed.is_some()) {
+        l1.push(styled(
+            if narrow {
+                " run late "
+            } else {
+                " deadline missed "
+            },
+            loud,
+        ));
+    } else if steps > 0 {
+        let s = if steps == 1 { "" } else { "s" };
+        l1.push(styled(
+            if narrow {
+                format!(" {steps} step{s} late ")
+            } else {
+                format!(" {steps} step deadline{s} missed ")
+            },
+            loud,
+        ));
+    } else if let Some(due) = run
+        .filter(|d| !d.met && !view.state.is_final())
+        .and_then(|d| d.due)
+    {
+        let now = ui.clock(view);
+        l1.push(styled(if narrow { "due " } else { "deadline " }, theme.dim));
+        l1.push(styled(ui.wall(due, now), theme.base));
+    } else {
+        l1.pop();
+    }
+}
+
 /// Three lines: identity and counts; health and signals; tabs.
 pub(crate) fn render(
     frame: &mut Frame,
@@ -130,7 +178,8 @@ fn identity_line<'a>(
         styled(elapsed, theme.base),
     ]);
     // The gates and errors are counted on the tab line (`Approvals (2)  Errors (3)`):
-    // this line's room goes to engine-or-viewer and the budget.
+    // this line's room goes to engine-or-viewer, a missed deadline and the budget.
+    deadline_spans(&mut l1, view, ui, narrow, theme);
     if let Some(b) = &view.budget {
         // A run that ended (or whose engine is gone) spends nothing: no pace.
         let live = !view.state.is_final() && view.state != RunState::Interrupted;
@@ -413,6 +462,16 @@ fn progress(
     }
 }
 
+/// The keys whose footer word follows the selection (`app::hint_word`).
+const WORDED: [Action; 6] = [
+    Action::Hold,
+    Action::Yes,
+    Action::No,
+    Action::Detach,
+    Action::Log,
+    Action::Diff,
+];
+
 /// Status line (toast, input being typed, pending commands) and the key hints.
 pub(crate) fn footer(
     frame: &mut Frame,
@@ -493,26 +552,7 @@ pub(crate) fn footer(
         };
         lines.push(status);
     }
-    let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
-    let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
-    // A key whose deed follows the selection says that deed (`P release` on a held
-    // step, `y interrupt` in the quit dialog).
-    let ctx = ui.context();
-    let word = |label: &str| {
-        [Action::Hold, Action::Yes, Action::No, Action::Detach]
-            .iter()
-            .filter(|a| keys.label_of(ctx, a) == Some(label))
-            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
-    };
-    let entries = keys
-        .hints(ctx, offered)
-        .into_iter()
-        .map(|(label, what)| Hint {
-            keep: essential.contains(&Some(label)),
-            keys: label.to_string(),
-            what: word(label).map_or(what, str::to_string),
-        })
-        .collect();
+    let entries = footer_entries(view, ui, keys);
     let mut hints = vec![Span::raw(" ")];
     for (i, h) in hints::layout(entries, area.width as usize)
         .into_iter()
@@ -575,6 +615,30 @@ fn short_label(l: baton_model::HealthLabel) -> &'static str {
         baton_model::HealthLabel::Degraded => "degr",
         baton_model::HealthLabel::Critical => "crit",
     }
+}
+
+/// The footer's entries for the context on screen: the keys `offered` now, each
+/// saying the deed the selection gives it.
+fn footer_entries(view: &RunView, ui: &UiState, keys: &Keymap) -> Vec<Hint> {
+    let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
+    let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
+    // A key whose deed follows the selection says that deed (`P release` on a held
+    // step, `y interrupt` in the quit dialog, `D unmark` on the run marked for a diff).
+    let ctx = ui.context();
+    let word = |label: &str| {
+        WORDED
+            .iter()
+            .filter(|a| keys.label_of(ctx, a) == Some(label))
+            .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
+    };
+    keys.hints(ctx, offered)
+        .into_iter()
+        .map(|(label, what)| Hint {
+            keep: essential.contains(&Some(label)),
+            keys: label.to_string(),
+            what: word(label).map_or(what, str::to_string),
+        })
+        .collect()
 }
 
 #[cfg(test)]

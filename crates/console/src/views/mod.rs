@@ -2,6 +2,7 @@
 //! `RunView` snapshot, the UI state and the console's settings (theme, keys), and
 //! returns where it drew clickable things. No I/O, no clock (`view.now` / `ui.now`), no
 //! global.
+pub(crate) mod action_output;
 pub(crate) mod approvals;
 pub(crate) mod audit;
 pub(crate) mod common;
@@ -16,6 +17,8 @@ pub(crate) mod hints;
 pub(crate) mod log;
 pub(crate) mod notices;
 pub(crate) mod overlays;
+pub(crate) mod run_diff;
+pub(crate) mod run_form;
 pub(crate) mod runs;
 pub(crate) mod schedules;
 pub(crate) mod strip;
@@ -127,6 +130,8 @@ fn draw(
         Some(Overlay::Notices) => notices::render(frame, area, ui, theme),
         Some(Overlay::ActionLog) => notices::render_actions(frame, area, ui, theme),
         Some(Overlay::ErrorDetail(i)) => overlays::error_detail(frame, area, view, ui, i, theme),
+        Some(Overlay::ActionOutput(id)) => action_output::render(frame, area, ui, id, theme),
+        Some(Overlay::RunDiff) => run_diff::render(frame, area, ui, theme),
         None => {}
     }
     match &ui.dialog {
@@ -136,6 +141,7 @@ fn draw(
         Some(Dialog::Mark(d)) => desk_dialogs::mark(frame, area, d, theme, keys),
         Some(Dialog::Schedule(d)) => schedules::dialog(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::Hold(d)) => desk_dialogs::hold(frame, area, d, &ui.operator, theme, keys),
+        Some(Dialog::RunForm(d)) => run_form::render(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::Refused(text)) => desk_dialogs::refused(frame, area, text, theme),
         None => {}
     }

@@ -11,7 +11,7 @@ use ratatui::widgets::{Clear, Paragraph};
 
 /// A list overlay: its box, titled, then `lines` (made for the box's inner width) from
 /// the overlay's scroll, or `empty` when there are none.
-fn list_overlay(
+pub(super) fn list_overlay(
     frame: &mut Frame,
     area: Rect,
     ui: &UiState,
@@ -63,7 +63,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme)
 /// The action log (`@`): what this console did, newest first, with what became of it.
 pub(crate) fn render_actions(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
     let title = format!(" Action log · {} · Esc closes ", ui.action_log.len());
-    let empty = "nothing done from this console yet: its approvals, rejections, retries, marks, cancels, resumes, deletes and schedule changes show here (others' are notices, !)";
+    let empty = "nothing done from this console yet: its approvals, rejections, retries, marks, cancels, resumes, deletes, schedule changes and your [[action]]s show here (others' are notices, !)";
     list_overlay(frame, area, ui, theme, title, empty, |width| {
         let mut lines = Vec::new();
         for e in ui.action_log.iter().rev() {
@@ -83,7 +83,30 @@ pub(crate) fn render_actions(frame: &mut Frame, area: Rect, ui: &UiState, theme:
             for l in wrap_text(&result, width.saturating_sub(4)) {
                 lines.push(Line::from(styled(format!("    {l}"), st)));
             }
+            lines.extend(output_tail(ui, e.user_run, width, theme));
         }
         lines
     });
+}
+
+/// How many of an `[[action]]`'s last output lines the action log shows (`o` opens
+/// the whole of the newest).
+const OUTPUT_TAIL: usize = 5;
+
+/// An `[[action]]` run's last lines of output, under its entry.
+fn output_tail(ui: &UiState, run: Option<u64>, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(f) = run
+        .and_then(|id| ui.user_runs.iter().find(|r| r.prepared.id == id))
+        .and_then(|r| r.finished.as_ref())
+    else {
+        return Vec::new();
+    };
+    let from = f.lines.len().saturating_sub(OUTPUT_TAIL);
+    f.lines[from..]
+        .iter()
+        .map(|l| {
+            let shown = super::common::fit(l, width.saturating_sub(6));
+            Line::from(styled(format!("    │ {shown}"), theme.dim))
+        })
+        .collect()
 }

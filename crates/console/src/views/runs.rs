@@ -1,4 +1,5 @@
-//! Runs tab: the store's runs, newest first; the open run is marked.
+//! Runs tab: the store's runs, newest first; the open run is marked (●), and the run
+//! `D` marked for a diff (◆).
 use super::common::{dur, pad, panel, styled, text_width, when, window};
 use super::header::{run_state_glyph, run_state_style};
 use crate::app::Hits;
@@ -79,7 +80,7 @@ pub(crate) fn render(
     lines.push(header_line(tw, iw, forks, theme));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
-        let cur = if r.id == view.run_id { "●" } else { " " };
+        let cur = marker(ui, view, r);
         let took = dur(r.started_at, r.clock_end(now));
         let state = pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
         let mut rest = format!(
@@ -124,6 +125,17 @@ pub(crate) fn render(
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }
 
+/// A row's first column: the run `D` marked for a diff, else the run on screen.
+fn marker(ui: &UiState, view: &RunView, r: &baton_model::RunSummary) -> &'static str {
+    if ui.diff_mark.as_ref() == Some(&r.id) {
+        "◆"
+    } else if r.id == view.run_id {
+        "●"
+    } else {
+        " "
+    }
+}
+
 /// The table's column names (`fork of` when a fork shows).
 fn header_line<'a>(tw: usize, iw: usize, forks: bool, theme: &Theme) -> Line<'a> {
     Line::from(styled(
@@ -148,6 +160,11 @@ fn hint(ui: &UiState, r: &baton_model::RunSummary) -> String {
     } else {
         "Enter: open".to_string()
     };
+    match &ui.diff_mark {
+        Some(m) if *m == r.id => hint.push_str(" · ◆ marked: D on another run diffs"),
+        Some(_) => hint.push_str(" · D: diff with ◆"),
+        None => {}
+    }
     // The fork's link both ways: where it came from, and the runs forked from it.
     if let Some(f) = &r.forked_from {
         let from = short_id(&f.run, &ui.run_ids);

@@ -104,6 +104,9 @@ impl Core {
                 timed_out,
                 ..
             } => self.fold_budget_rejected(at, actor, reason, *timed_out),
+            EventKind::DeadlineMissed { step, .. } => {
+                self.fold_deadline_missed(step.as_deref(), at)
+            }
             EventKind::CancelRequested { .. } => self.fold_cancel_requested(),
             EventKind::CompensationStarted { .. } => self.compensation_ran = true,
             EventKind::CompensationFinished { .. } => {}

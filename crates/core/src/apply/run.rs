@@ -10,11 +10,14 @@ impl Core {
             seed,
             auto_approve,
             slot,
+            zone,
             ..
         } = &ev.kind
         else {
             return;
         };
+        self.zone = zone.clone();
+        self.arm_deadlines(ev.at, zone.as_deref());
         let (at, seed, auto_approve, slot) = (ev.at, *seed, *auto_approve, *slot);
         if self.cfg.slot != slot {
             // A replay learns the slot here: the run `env` may read it.
@@ -87,6 +90,7 @@ impl Core {
     }
 
     pub(super) fn fold_run_finished(&mut self, at: Timestamp, state: RunState, summary: &str) {
+        self.watch_run_done(at);
         self.finished = true;
         self.finished_at = Some(at);
         self.summary = Some(summary.to_string());

@@ -26,6 +26,7 @@ impl Core {
         if new.is_final() {
             self.steps[i].finished_at = Some(at);
         }
+        self.watch_step(i, new, at);
         // A reused step's work was its old run's: a fork does not undo it.
         if new == StepState::Succeeded
             && old != StepState::Succeeded

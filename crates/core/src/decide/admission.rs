@@ -44,6 +44,26 @@ impl Core {
         self.emit(kind, now, fx);
     }
 
+    /// A newer run replaced this queued one in its group's line: it can never hold the
+    /// group, so it ends, cancelled, under `engine` with the reason. The replacing run
+    /// also sends a cancel (`session::concurrency::follow_up`); whichever comes first
+    /// is the one on record, so a cancel that never arrived (this engine stopped while
+    /// it waited, its sender killed) still ends the run.
+    pub(super) fn replaced(&mut self, group: &str, now: Timestamp, fx: &mut Fx) {
+        if !self.waits_for_group() || self.cancel_requested {
+            return;
+        }
+        let reason = format!(
+            "replaced in concurrency group `{group}`: a newer run took its place in line (max_pending)"
+        );
+        let kind = EventKind::CancelRequested {
+            actor: "engine".into(),
+            reason: Some(reason.clone()),
+        };
+        self.emit(kind, now, fx);
+        self.stop_all(StepState::Cancelled, &reason, now, fx);
+    }
+
     /// Recorded `queued` and not admitted yet (the driver asks the store for the group).
     pub fn waits_for_group(&self) -> bool {
         self.queued && !self.finished && self.decided.is_none()

@@ -15,6 +15,7 @@ mod budget_gate;
 mod cached;
 mod commands;
 mod condition;
+mod deadlines;
 mod detach;
 mod exits;
 mod fanout;
@@ -76,6 +77,10 @@ impl Core {
                 .as_ref()
                 .map(|a| a.signers.text().to_string()),
             slot: self.cfg.slot,
+            zone: self
+                .has_at_deadline()
+                .then(|| self.cfg.zone.clone())
+                .flatten(),
         }
     }
 
@@ -176,6 +181,7 @@ impl Core {
             Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
             Input::Detach { reason } => self.detach(&reason, now, &mut fx),
             Input::Admitted { reason } => self.admitted(reason, now, &mut fx),
+            Input::Replaced { group } => self.replaced(&group, now, &mut fx),
             Input::SlotGranted { step, attempt } => self.slot_granted(step, attempt),
             Input::SlotBusy {
                 step,

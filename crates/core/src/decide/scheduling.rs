@@ -109,6 +109,8 @@ impl Core {
                 }
                 Timer::HoldUntil(i) => self.hold_expired(i, t, now, fx),
                 Timer::BudgetDeadline => self.budget_deadline(t, now, fx),
+                Timer::RunWatch => self.deadline_due(None, now, fx),
+                Timer::StepWatch(i) => self.deadline_due(Some(i), now, fx),
             }
         }
     }

@@ -63,6 +63,7 @@ pub(super) async fn start_runs(
                 params: s.params.clone(),
                 operator: opts.operator.clone(),
                 slot: Some(s.slot),
+                zone: s.schedule.map(|sc| sc.cadence.zone.name().to_string()),
                 ..NewRunSpec::default()
             },
             plan: s.entry.plan.clone(),

@@ -9,6 +9,7 @@ use crate::host::{self, Hosted};
 use crate::prepare::Ready;
 use baton_model::Timestamp;
 use baton_store::Store;
+use baton_store::slots::Turn;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -115,8 +116,9 @@ async fn watch(
                     continue;
                 }
             }
-            // Its turn (the group is its now), or a command for its engine to take.
-            let wake = matches!(s.admit_queued(&id), Ok(Some(_)))
+            // Its turn (the group is its now, or it was replaced in line and ends), or
+            // a command for its engine to take.
+            let wake = matches!(s.admit_queued(&id), Ok(Turn::Holds(_) | Turn::Replaced(_)))
                 || s.has_open_commands(&id).unwrap_or(false);
             if !wake {
                 i += 1;

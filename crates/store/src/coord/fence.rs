@@ -45,6 +45,9 @@ struct Row {
     heartbeat_at: Option<i64>,
     group: Option<String>,
     active: bool,
+    /// A newer run replaced it in line (`max_pending`): it holds nothing and has no
+    /// place to lose; its engine only ends it (`Store::admit_queued`).
+    replaced: bool,
     seq: Option<i64>,
 }
 
@@ -63,6 +66,7 @@ fn read(tx: &Connection, run_id: &str) -> Result<Option<Row>, StoreError> {
                 heartbeat_at: r.get(2)?,
                 group: r.get(3)?,
                 active: r.get::<_, Option<i64>>(4)? == Some(1),
+                replaced: r.get::<_, Option<i64>>(4)? == Some(slots::REPLACED),
                 seq: r.get(5)?,
             })
         })
@@ -115,7 +119,7 @@ pub(crate) fn still_holds(
     }
     if let Some(group) = &row.group {
         if state == RunState::Queued {
-            if lapsed && joined_after(tx, group, row.seq, now)? {
+            if lapsed && !row.replaced && joined_after(tx, group, row.seq, now)? {
                 return Err(StoreError::LineLost {
                     run_id: run_id.to_string(),
                     group: group.clone(),

@@ -246,25 +246,29 @@ impl Store {
     }
 
     /// For a queued run: take its group if it is free and the run is first in line.
-    /// `Some(group)` once the run holds it (also when it already did); `None` while it
-    /// must wait, or when the run is in no group.
-    pub fn admit_queued(&mut self, run_id: &str) -> Result<Option<String>, StoreError> {
+    /// [`Turn::Holds`] once the run holds it (also when it already did);
+    /// [`Turn::Waits`] while it must wait, or when the run is in no group;
+    /// [`Turn::Replaced`] when a newer run took its place in line (`max_pending`): it
+    /// can never hold the group, and its engine ends it.
+    pub fn admit_queued(&mut self, run_id: &str) -> Result<Turn, StoreError> {
         let now = Timestamp::now();
         let r = in_transaction(&self.conn, |tx| {
-            let Some((group, active)) = membership(tx, run_id)? else {
-                return Ok(None);
+            let Some((group, active)) = membership_row(tx, run_id)? else {
+                return Ok(Turn::Waits);
             };
-            if active {
-                return Ok(Some(group));
+            match active {
+                ACTIVE => return Ok(Turn::Holds(group)),
+                REPLACED => return Ok(Turn::Replaced(group)),
+                _ => {}
             }
             if holder(tx, &group, now)?.is_some() {
-                return Ok(None);
+                return Ok(Turn::Waits);
             }
             if first_in_line(tx, &group, now)?.as_deref() != Some(run_id) {
-                return Ok(None);
+                return Ok(Turn::Waits);
             }
             set_active(tx, run_id)?;
-            Ok(Some(group))
+            Ok(Turn::Holds(group))
         });
         self.ctx(r)
     }
@@ -448,7 +452,21 @@ fn make_run<'a>(
 
 /// `group_members.active` of a waiting run a newer one replaced (`max_pending`): in
 /// no line, holding nothing.
-const REPLACED: i64 = -1;
+pub(super) const REPLACED: i64 = -1;
+
+/// `group_members.active` of the run that holds its group.
+const ACTIVE: i64 = 1;
+
+/// What a queued run's turn is ([`Store::admit_queued`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Turn {
+    /// Not yet (or the run is in no group).
+    Waits,
+    /// The run holds this group now.
+    Holds(String),
+    /// A newer run replaced it in this group's line (`max_pending`): it never will.
+    Replaced(String),
+}
 
 /// The run's group, and whether it holds it.
 /// For a run that held `group` and whose row let it go while its lease had lapsed
@@ -470,9 +488,14 @@ pub(super) fn take_back(
 }
 
 fn membership(tx: &Connection, run_id: &str) -> Result<Option<(String, bool)>, StoreError> {
+    Ok(membership_row(tx, run_id)?.map(|(g, active)| (g, active == ACTIVE)))
+}
+
+/// The run's group and its `active` column as stored (`ACTIVE`, in line, `REPLACED`).
+fn membership_row(tx: &Connection, run_id: &str) -> Result<Option<(String, i64)>, StoreError> {
     Ok(tx
         .prepare_cached("SELECT grp, active FROM group_members WHERE run_id = ?1")?
-        .query_row([run_id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? == 1)))
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?)))
         .optional()?)
 }
 

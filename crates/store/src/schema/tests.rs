@@ -76,6 +76,7 @@ fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
                 auto_approve: false,
                 allowed_signers: None,
                 slot: None,
+                zone: None,
             },
         ),
         state(2, StepState::Queued),
@@ -179,6 +180,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
                 auto_approve: false,
                 allowed_signers: None,
                 slot: None,
+                zone: None,
             },
         )];
         evs.extend((2..=4).map(|n| state(n, StepState::Queued)));

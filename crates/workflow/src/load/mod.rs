@@ -15,6 +15,7 @@ use std::time::Duration;
 
 mod child;
 mod concurrency;
+mod deadline;
 mod defaults;
 mod fallback;
 mod fanout;
@@ -38,6 +39,7 @@ const TOP_FIELDS: &[&str] = &[
     "max_parallel",
     "timeout",
     "budget",
+    "deadline",
     "params",
     "env",
     "secrets",
@@ -289,22 +291,14 @@ impl<'r, 's> Loader<'r, 's> {
             .unwrap_or_default();
         let steps = graph.map(|(mut steps, g)| {
             self.route(top, &raw_steps, &mut steps, &executors);
-            // A step naming its executor stays there; one routed by labels alone
-            // spreads over every executor offering them.
-            for (i, (raw, step)) in raw_steps.iter().zip(steps.iter()).enumerate() {
-                if raw.executor.is_some()
-                    && !raw.requires.is_empty()
-                    && let Some(e) = step.executor.and_then(|e| executors.get_mut(e))
-                {
-                    e.pinned.push(i);
-                }
-            }
+            pin(&raw_steps, &steps, &mut executors);
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
             super::secrets::SecretReader { r: self.r }.apply(top, &mut steps, &secrets);
             (steps, g)
         });
-        let (steps, g) = steps?;
+        let (mut steps, g) = steps?;
+        let deadline = self.deadlines(top, &mut steps, &notify);
         if !self.r.diags.is_empty() {
             return None;
         }
@@ -317,6 +311,7 @@ impl<'r, 's> Loader<'r, 's> {
             max_parallel,
             timeout,
             budget,
+            deadline,
             params,
             env: plan_env,
             secrets: secrets.0,
@@ -339,6 +334,19 @@ impl<'r, 's> Loader<'r, 's> {
 
     fn executors(&mut self) -> super::executors::ExecutorReader<'_, 's> {
         super::executors::ExecutorReader { r: self.r }
+    }
+}
+
+/// A step naming its executor stays there; one routed by labels alone spreads over
+/// every executor offering them.
+fn pin(raw_steps: &[RawStep<'_>], steps: &[Step], executors: &mut [ExecutorSpec]) {
+    for (i, (raw, step)) in raw_steps.iter().zip(steps.iter()).enumerate() {
+        if raw.executor.is_some()
+            && !raw.requires.is_empty()
+            && let Some(e) = step.executor.and_then(|e| executors.get_mut(e))
+        {
+            e.pinned.push(i);
+        }
     }
 }
 

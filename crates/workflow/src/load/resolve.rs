@@ -220,6 +220,7 @@ impl Loader<'_, '_> {
             service: None,
             fanout,
             instance: None,
+            deadline: None,
             line: self.r.map.line_col(s.span.start).0,
         };
         step.fallback = self.alternatives(&step, &label, names.tools, names.tool_names, site, refs);

@@ -14,6 +14,7 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "fallback",
     "env",
     "timeout",
+    "deadline",
     "retry",
     "pool",
     "dir",

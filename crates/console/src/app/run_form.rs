@@ -1,0 +1,167 @@
+//! The run form (issue 58 point 6): a workflow's params as fields (type, default,
+//! pattern, description; the gates' typed-input form, `InputField`), opened by `n` on a
+//! schedule or `:run FILE`. Each field is checked as it is typed, and all of them
+//! before it is sent, by the workflow's own checker (`workflow::resolve_values`, as
+//! `baton run --param` is); the session starts the run as `baton run FILE` does, under
+//! the operator's OS account, and this console drives it and opens it.
+use super::action_log::{Answer, Kind};
+use super::actions::{Action, Request, Tab};
+use super::dialogs::{Dialog, InputField};
+use super::state::UiState;
+use super::update::toast;
+use baton_link::RunForm;
+use baton_model::Refusal;
+use std::path::PathBuf;
+
+/// A new run's params, being typed.
+#[derive(Debug, Clone)]
+pub struct RunFormDialog {
+    /// The file as it was named (`:run FILE`, a schedule's file).
+    pub file: PathBuf,
+    pub workflow: String,
+    /// One per param, in the workflow's order, defaults filled in.
+    pub fields: Vec<InputField>,
+    /// The field being typed in.
+    pub focus: usize,
+    /// Under the form: what keeps it from being sent, or the session's refusal.
+    pub error: Option<String>,
+}
+
+impl RunFormDialog {
+    pub(super) fn new(form: &RunForm) -> RunFormDialog {
+        RunFormDialog {
+            file: form.file.clone(),
+            workflow: form.workflow.clone(),
+            fields: form.params.iter().map(InputField::param).collect(),
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// The `--param`s the form gives: each field's value, but an emptied optional text
+    /// (its default, if any, stands, as without `--param`).
+    pub(super) fn params(&self) -> Vec<(String, String)> {
+        self.fields.iter().filter_map(InputField::given).collect()
+    }
+
+    /// Check every field as `baton run` would (a required one left empty too); the
+    /// number of fields that would be refused.
+    fn check_all(&mut self) -> usize {
+        for f in &mut self.fields {
+            f.error = f.submit_problem();
+        }
+        let wrong = self.fields.iter().filter(|f| f.error.is_some()).count();
+        if let Some(first) = self.fields.iter().position(|f| f.error.is_some()) {
+            self.focus = first;
+        }
+        wrong
+    }
+}
+
+/// Ask the session for the params of the workflow in `file` (`:run FILE`; `n` on a
+/// schedule, whose number it names).
+pub(super) fn ask(ui: &mut UiState, file: PathBuf, schedule: Option<u32>) -> Vec<Request> {
+    toast(ui, format!("… reading {}", file.display()), true);
+    vec![Request::RunForm { file, schedule }]
+}
+
+/// The session's answer: the form, or the file's load error held on screen until Esc
+/// (a dialog the operator opened meanwhile is left alone).
+pub(super) fn read(
+    ui: &mut UiState,
+    file: &std::path::Path,
+    result: Result<RunForm, Refusal>,
+) -> Vec<Request> {
+    if ui.dialog.is_some() {
+        return Vec::new();
+    }
+    ui.toast = None;
+    ui.dialog = Some(match result {
+        Ok(form) => Dialog::RunForm(Box::new(RunFormDialog::new(&form))),
+        // The loader's words quote the file, which may hold anything: cleaned first.
+        Err(e) => Dialog::Refused(baton_model::sanitize::for_terminal(&format!(
+            "✘ {} does not load:\n{e}",
+            file.display()
+        ))),
+    });
+    Vec::new()
+}
+
+/// Keys in the run form: Tab and the arrows move between fields, ←/→ pick a choice,
+/// text is typed, Enter starts the run, Esc closes.
+pub(super) fn run_form_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let Some(Dialog::RunForm(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let n = d.fields.len().max(1);
+    match action {
+        Action::Back => ui.dialog = None,
+        Action::Down => d.focus = (d.focus + 1) % n,
+        Action::Up => d.focus = (d.focus + n - 1) % n,
+        Action::Key(k) => {
+            if let Some(f) = d.fields.get_mut(d.focus) {
+                f.key(k);
+            }
+            d.error = None;
+        }
+        Action::Confirm => return submit(ui),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Enter: every field checked; a form the CLI would refuse stays, its fields marked.
+fn submit(ui: &mut UiState) -> Vec<Request> {
+    let Some(Dialog::RunForm(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let wrong = d.check_all();
+    if wrong > 0 {
+        d.error = Some(format!(
+            "{} to fix before the run starts (✘ under {})",
+            crate::views::common::count(wrong, "field", "fields"),
+            if wrong == 1 { "it" } else { "each" }
+        ));
+        return Vec::new();
+    }
+    let (file, workflow, params) = (d.file.clone(), d.workflow.clone(), d.params());
+    // A refusal brings the form back as it was, the session's words under it.
+    ui.sent_from = ui.dialog.take();
+    ui.pending += 1;
+    toast(ui, format!("… starting a run of {workflow}: sent"), true);
+    vec![Request::StartRun {
+        file,
+        workflow,
+        params,
+    }]
+}
+
+/// The session's answer to a start: the new run is shown (the service opens it, this
+/// console its engine) on its DAG, following; a refusal opens the form again.
+pub(super) fn started(
+    ui: &mut UiState,
+    workflow: &str,
+    result: Result<String, Refusal>,
+) -> Vec<Request> {
+    ui.pending = ui.pending.saturating_sub(1);
+    ui.log_answer(Kind::Start, None, Answer::of(&result));
+    let form = ui.sent_from.take();
+    match result {
+        Ok(said) => {
+            ui.tab = Tab::Dag;
+            ui.came_from = None;
+            ui.follow = true;
+            ui.filter.clear();
+            (ui.gate_sel, ui.error_sel, ui.audit_sel) = (0, 0, 0);
+            toast(ui, format!("✔ {said}"), true);
+        }
+        Err(e) => {
+            if let Some(mut form) = form.filter(|_| ui.dialog.is_none()) {
+                form.set_error(e.to_string());
+                ui.dialog = Some(form);
+            }
+            toast(ui, format!("✘ start a run of {workflow}: {e}"), false);
+        }
+    }
+    Vec::new()
+}

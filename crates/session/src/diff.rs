@@ -1,0 +1,39 @@
+//! Two runs' differences as they recorded them (issue 58 point 8): read from the store
+//! and worked out by `model::run_diff`, the one computation `baton diff` prints and the
+//! console's Runs tab shows.
+use baton_model::run_diff::{self, Line, Side};
+use baton_store::{RunRecord, Store, StoreError};
+
+/// The differences of runs `a` and `b` (whole ids), `a` the `---` side; none when they
+/// recorded the same workflow text and params.
+pub(crate) fn runs(store: &Store, a: &str, b: &str) -> Result<Vec<Line>, StoreError> {
+    Ok(records(&store.run(a)?, &store.run(b)?))
+}
+
+/// The differences of two runs' records (pure).
+pub fn records(a: &RunRecord, b: &RunRecord) -> Vec<Line> {
+    let (ha, hb) = (
+        baton_core::workflow_hash(&a.source_text),
+        baton_core::workflow_hash(&b.source_text),
+    );
+    let (pa, pb) = (
+        a.source_path.display().to_string(),
+        b.source_path.display().to_string(),
+    );
+    run_diff::lines(
+        &Side {
+            run: &a.id,
+            hash: &ha,
+            path: &pa,
+            text: &a.source_text,
+            params_json: &a.params_json,
+        },
+        &Side {
+            run: &b.id,
+            hash: &hb,
+            path: &pb,
+            text: &b.source_text,
+            params_json: &b.params_json,
+        },
+    )
+}
