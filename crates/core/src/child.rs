@@ -36,6 +36,17 @@ pub(crate) fn env(path: &Path, params: BTreeMap<String, String>) -> Vec<(String,
     env
 }
 
+/// The child's own last word on how it ended, from its step's stderr tail (the line
+/// `baton run --parent` ends with: `child run ID failed: step X failed …`): what the
+/// step's error record says instead of a bare exit code.
+pub(crate) fn ending(stderr_tail: &str) -> Option<&str> {
+    stderr_tail
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with("child run "))
+}
+
 /// The params a child-run step gave its process, read from `vars` (its environment):
 /// those `BATON_CHILD_PARAMS` names, in that order.
 pub fn params_in(vars: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
@@ -74,5 +85,16 @@ mod tests {
             ]
         );
         assert!(params_in(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn the_childs_ending_is_its_last_line_that_names_it() {
+        let tail =
+            "13:00:01 boom failed\nchild run 01abc failed: step boom failed (`baton show 01abc`)\n";
+        assert_eq!(
+            ending(tail),
+            Some("child run 01abc failed: step boom failed (`baton show 01abc`)")
+        );
+        assert_eq!(ending("error: no such file\n"), None);
     }
 }

@@ -112,13 +112,15 @@ fn a_child_that_fails_fails_its_step_with_a_record_naming_the_child_and_its_step
         .and_then(|e| e.iter().find(|e| e["step"] == "sub"))
         .cloned()
         .unwrap_or_else(|| panic!("no error record of sub: {p:#}"));
-    let tail = record["context"]["stderr_tail"]
-        .as_str()
-        .unwrap_or_default();
+    let said = format!("child run {kid} failed: step boom failed");
+    let message = record["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with(&said), "{record:#}");
     assert!(
-        tail.contains(&format!("child run {kid} failed: step boom failed")),
+        message.ends_with("the step exited with code 1"),
         "{record:#}"
     );
+    let shown = text(&env.run(&["show", &parent]).stdout);
+    assert!(shown.contains(&said), "{shown}");
     assert_eq!(env.show(&kid)["state"], "failed");
 }
 
