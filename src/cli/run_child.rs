@@ -54,6 +54,8 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
     display.params.clone_from(&params);
     let mut store = Store::open(&display.db_path)?;
     store.wait_as_engine()?;
+    // The parent must be a run of this store (a mistyped `--parent` makes nothing).
+    store.run(&link.run)?;
     let found = child::find(&store, &link)?;
     let mut decided = child::decide(found.as_ref());
     if let child::ChildStart::RetryFailed(run) = &decided {

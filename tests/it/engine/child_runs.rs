@@ -229,3 +229,44 @@ fn retrying_a_step_whose_child_failed_runs_the_childs_failed_steps_again() {
         ]
     );
 }
+
+#[test]
+fn a_parent_that_is_no_run_of_the_store_makes_no_child() {
+    let env = Env::new();
+    let first = env.finished_run();
+    let wf = env.workflow(
+        "child.toml",
+        &child("[[step]]\nid = \"a\"\nrun = \"echo a >> marks\"\n"),
+    );
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "target=x",
+        "--parent",
+        "01nosuchrun/deploy",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("01nosuchrun"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(runs_of(&env, "child").is_empty());
+    assert!(marks(&env).is_empty());
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--parent",
+        "nostep",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("expected RUN/STEP"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(runs_of(&env, "one"), vec![first]);
+}
