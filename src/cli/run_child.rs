@@ -49,10 +49,14 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
     let link = child::parse_parent(parent, attempt)?;
     // The params the step gave, through the environment (never argv: `ps` shows it).
     let mut params = args.engine.params.clone();
-    params.extend(crate::engine::core::child::params_in(std::env::vars()));
+    // A variable that is not UTF-8 is none of the step's (`vars` would panic on it).
+    let vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    params.extend(crate::engine::core::child::params_in(vars));
     let mut display = args.engine.display()?;
     display.params.clone_from(&params);
-    let mut store = Store::open(&display.db_path)?;
+    // The parent's store, which exists: a mistyped `--db` makes none.
+    let mut store = Store::open_existing(&display.db_path)?;
     store.wait_as_engine()?;
     // The parent must be a run of this store (a mistyped `--parent` makes nothing).
     store.run(&link.run)?;

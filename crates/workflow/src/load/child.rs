@@ -63,13 +63,12 @@ impl Loader<'_, '_> {
             let entries = self.text_table(n, &format!("`params` of {label}"), false);
             (entries, n.span.clone())
         });
-        match (&workflow, get_entry(f, "params")) {
-            (None, Some(e)) if get(f, "workflow").is_none() => self.err(
+        if let (None, Some(e)) = (get(f, "workflow"), get_entry(f, "params")) {
+            self.err(
                 &e.key_span,
                 format!("{label} has `params` but no `workflow`"),
                 "`params` are a child workflow's: add workflow = \"child.toml\", or use `env` for a `run` step",
-            ),
-            _ => {}
+            );
         }
         if get(f, "workflow").is_some() {
             for (key, why) in NOT_WITH_WORKFLOW {
