@@ -60,10 +60,13 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
     store.wait_as_engine()?;
     // The parent must be a run of this store (a mistyped `--parent` makes nothing).
     store.run(&link.run)?;
+    // A parent that approves its own gates (`--auto-approve`) has its child do so too.
+    let auto_approve = args.auto_approve
+        || std::env::var_os(crate::engine::core::child::AUTO_APPROVE_ENV).is_some_and(|v| v == "1");
     let found = child::find(&store, &link)?;
     let mut decided = child::decide(found.as_ref());
     if let child::ChildStart::RetryFailed(run) = &decided {
-        match child::retry_failed(&mut store, run, &params, &operator)? {
+        match child::retry_failed(&mut store, run, &params, &operator, auto_approve)? {
             Some(ready) => {
                 note_output(&ready.run_id);
                 return Ok(Started::Drive(Box::new((store, ready, display))));
@@ -77,7 +80,7 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
             return Ok(ended(&link, run, state, display.db_path));
         }
         child::ChildStart::Resume(run) => {
-            match child::take_over(&mut store, &run, &params, &operator)? {
+            match child::take_over(&mut store, &run, &params, &operator, auto_approve)? {
                 Some(ready) => ready,
                 // It ended while another engine held it.
                 None => {
@@ -92,7 +95,7 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
                 workflow: args.workflow.clone(),
                 params,
                 max_parallel: args.max_parallel,
-                auto_approve: args.auto_approve,
+                auto_approve,
                 operator,
                 no_cache: args.no_cache,
                 slot: None,

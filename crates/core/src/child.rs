@@ -20,13 +20,25 @@ pub const PARAMS_ENV: &str = "BATON_CHILD_PARAMS";
 pub const PARAM_PREFIX: &str = "BATON_CHILD_PARAM_";
 /// The binary a child-run step starts.
 pub const EXE_ENV: &str = "BATON_EXE";
+/// `1` when the parent approves the gates `--auto-approve` would (the child does too);
+/// `0` otherwise, always set, so that a grandchild never inherits its grandparent's.
+pub const AUTO_APPROVE_ENV: &str = "BATON_CHILD_AUTO_APPROVE";
 
-/// The environment of a child-run step: its file and its params, rendered.
-pub(crate) fn env(path: &Path, params: BTreeMap<String, String>) -> Vec<(String, String)> {
+/// The environment of a child-run step: its file, its params, rendered, and whether
+/// the run approves gates itself (`--auto-approve`, kept by the child).
+pub(crate) fn env(
+    path: &Path,
+    params: BTreeMap<String, String>,
+    auto_approve: bool,
+) -> Vec<(String, String)> {
     let names: Vec<&str> = params.keys().map(String::as_str).collect();
     let mut env = vec![
         (WORKFLOW_ENV.to_string(), path.display().to_string()),
         (PARAMS_ENV.to_string(), names.join(",")),
+        (
+            AUTO_APPROVE_ENV.to_string(),
+            u8::from(auto_approve).to_string(),
+        ),
     ];
     env.extend(
         params
@@ -74,7 +86,7 @@ mod tests {
             ("env".to_string(), "prod $(rm -rf /)".to_string()),
             ("region".to_string(), String::new()),
         ]);
-        let mut vars = env(Path::new("/w/deploy.toml"), params);
+        let mut vars = env(Path::new("/w/deploy.toml"), params, false);
         // Inherited from a grandparent: not named, not read.
         vars.push((format!("{PARAM_PREFIX}stale"), "x".into()));
         assert_eq!(

@@ -108,13 +108,23 @@ pub fn take_over(
     run_id: &str,
     params: &[(String, String)],
     operator: &str,
+    auto_approve: bool,
 ) -> Result<Option<Ready>, SessionError> {
     let deadline = Instant::now() + HANDOVER_WAIT;
     loop {
         if store.run_liveness(run_id)?.state.is_final() {
             return Ok(None);
         }
-        match super::command::take_over_with(store, run_id, params, operator, None, false, false) {
+        let taken = super::command::take_over_with(
+            store,
+            run_id,
+            params,
+            operator,
+            None,
+            false,
+            auto_approve,
+        );
+        match taken {
             Ok((ready, _)) => return Ok(Some(ready)),
             Err(SessionError::Driven { .. }) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(100));
@@ -132,12 +142,20 @@ pub fn retry_failed(
     run_id: &str,
     params: &[(String, String)],
     operator: &str,
+    auto_approve: bool,
 ) -> Result<Option<Ready>, SessionError> {
     let command = baton_model::Command::RetryFailed {
         operator: operator.to_string(),
     };
-    let taken =
-        super::command::take_over_with(store, run_id, params, operator, Some(command), true, false);
+    let taken = super::command::take_over_with(
+        store,
+        run_id,
+        params,
+        operator,
+        Some(command),
+        true,
+        auto_approve,
+    );
     match taken {
         Ok((ready, _)) => Ok(Some(ready)),
         Err(SessionError::Refused { .. }) => Ok(None),

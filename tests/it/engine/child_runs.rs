@@ -270,3 +270,37 @@ fn a_parent_that_is_no_run_of_the_store_makes_no_child() {
     );
     assert_eq!(runs_of(&env, "one"), vec![first]);
 }
+
+/// `run --auto-approve` reaches the child (its gates without approvers are approved as
+/// the parent's are), and examples/ship.toml runs its child so.
+#[test]
+fn auto_approve_reaches_the_child() {
+    let env = Env::new();
+    let example = |f: &str| {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(f);
+        std::fs::copy(&p, env.path().join(f)).expect("copy the example");
+    };
+    example("ship.toml");
+    example("ship-deploy.toml");
+    let wf = env.path().join("ship.toml");
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "env=staging",
+        "--auto-approve",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let kid = only_run_of(&env, "ship-deploy");
+    let c = env.show(&kid);
+    assert_eq!(c["state"], "succeeded");
+    assert_eq!(step_state(&c, "rollout").as_deref(), Some("succeeded"));
+    let rollout = text(&env.run(&["logs", &kid, "rollout"]).stdout);
+    assert!(
+        rollout.contains("rolling out 1.4.2 to staging"),
+        "{rollout}"
+    );
+}

@@ -158,7 +158,7 @@ impl Core {
             }
             Action::Workflow { path, .. } => {
                 let digest = format!("workflow {}", path.display());
-                env.extend(child::env(path, with));
+                env.extend(child::env(path, with, self.cfg.auto_approve));
                 (
                     Some(SpawnAction::Shell {
                         command: child::COMMAND.to_string(),
