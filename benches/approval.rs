@@ -40,6 +40,7 @@ async fn once() -> Duration {
             params_json: "{}".into(),
             operator: "bench".into(),
             started_at: Timestamp::now(),
+            parent: None,
             steps: vec!["prepare".into(), "deploy".into()],
         })
         .expect("run");

@@ -42,6 +42,7 @@ fn bench(c: &mut Criterion) {
                         params_json: "{}".into(),
                         operator: "bench".into(),
                         started_at: Timestamp::now(),
+                        parent: None,
                         steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
                     })
                     .expect("run");

@@ -135,6 +135,7 @@ fn setup(started: &Event, keyed: bool) -> (tempfile::TempDir, Store, SummaryFold
             params_json: "{}".into(),
             operator: "bench".into(),
             started_at: Timestamp(0),
+            parent: None,
             steps: (0..STEPS).map(step_id).collect(),
         })
         .expect("create run");

@@ -146,6 +146,7 @@ pub(crate) fn templates(baton: &Path, dir: &Path) -> Vec<Template> {
                 params_json: r.params_json,
                 operator: r.operator,
                 started_at: r.started_at,
+                parent: None,
                 steps,
             },
             events,

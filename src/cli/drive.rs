@@ -305,6 +305,7 @@ pub async fn console(
     let by_signal = |sig: crate::exec::ShutdownSignal| Stop {
         signal: Some(sig.exit_code()),
         detach: (hangup_detaches && sig == crate::exec::ShutdownSignal::Hangup) || lost(),
+        cancel: false,
     };
     let console = console::run_console_with(link, config, ui);
     let ended: Result<Stop, ConsoleError> = tokio::select! {
@@ -324,6 +325,7 @@ pub async fn console(
                         signal: None,
                         // Its input ended with the terminal: a hang-up without the signal.
                         detach: exit == console::ConsoleExit::Detach || lost(),
+                        cancel: false,
                     },
                 })
             }
@@ -337,6 +339,7 @@ pub async fn console(
         Err(_) => Stop {
             signal: None,
             detach: lost(),
+            cancel: false,
         },
     };
     let _ = stop_tx.send(stop);

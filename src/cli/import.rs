@@ -68,7 +68,15 @@ pub fn run(args: &Args) -> i32 {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("imported.toml"));
-    if let Err(d) = crate::workflow::load_str(&imported.toml, &target) {
+    // A child DAG's file is imported next (the report says so): the check takes the
+    // files its steps name as written, as a recorded run's text is loaded, without
+    // reading them; `baton validate` reads them once they are there.
+    let checked = crate::workflow::load_str_with(
+        &imported.toml,
+        &target,
+        crate::workflow::SignersFrom::Recorded(None),
+    );
+    if let Err(d) = checked {
         crate::stdio::errln!("{d}");
         crate::stdio::errln!(
             "{file}: error: the imported workflow does not load (a defect of `baton import`: please report it with the file)"

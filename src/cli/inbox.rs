@@ -14,7 +14,7 @@ use clap::Args;
     after_help = "Examples:\n  baton inbox\n  baton inbox --mine\n  baton inbox --json | jq '.[] | select(.kind == \"gate\") | .run_id'"
 )]
 pub struct InboxArgs {
-    /// Print a JSON array (run_id, workflow, run_state, kind, step, prompt, approvers, quorum, votes, since, deadline, left_ms, mine, why_not and refused: {code, message} when not, commands)
+    /// Print a JSON array (run_id, workflow, run_state, kind, step, prompt, approvers, quorum, votes, since, deadline, left_ms, mine, why_not and refused: {code, message} when not, commands; parent: {run, step, attempt} for a child run's)
     #[arg(long)]
     pub json: bool,
     /// Only what you (this OS account) may decide now
@@ -104,7 +104,11 @@ pub fn text(
             [
                 left(w, now),
                 short(&w.run_id),
-                w.workflow.clone(),
+                // A child run's gate is its parent's too: named here.
+                match &w.parent {
+                    Some(p) => format!("{} (child of {}/{})", w.workflow, short(&p.run), p.step),
+                    None => w.workflow.clone(),
+                },
                 w.step.clone(),
                 w.kind.as_str().to_string(),
                 w.who(),
@@ -121,8 +125,11 @@ pub fn text(
     );
     out.push_str("\nto decide:\n");
     for w in items {
+        let parent = w.parent.as_ref().map_or(String::new(), |p| {
+            format!(", child run of run {} step {}", p.run, p.step)
+        });
         out.push_str(&format!(
-            "  {} {} ({}):\n",
+            "  {} {} ({}{parent}):\n",
             &w.workflow, w.step, w.run_state
         ));
         if let Some(why) = &w.why_not {

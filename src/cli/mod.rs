@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod plan;
 pub mod resume;
 pub mod run;
+mod run_child;
 pub mod runs;
 pub mod schedules;
 pub mod serve;

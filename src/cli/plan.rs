@@ -82,6 +82,7 @@ fn action(plan: &Plan, i: usize) -> String {
         Action::Shell { .. } => "run".into(),
         Action::Tool { tool, .. } => format!("uses {tool}"),
         Action::Builtin(b) => format!("uses {}", b.name()),
+        Action::Workflow { written, .. } => format!("workflow {written}"),
         Action::None => "approval only".into(),
     }
 }

@@ -26,6 +26,11 @@ pub struct RunArgs {
     /// they produce replaces their cache entries.
     #[arg(long)]
     pub no_cache: bool,
+    /// Run the workflow as the child run of step STEP of run RUN, on the same store:
+    /// what a step with `workflow = "…"` runs. It goes on with the child an earlier
+    /// attempt of that step made, if there is one (docs/workflow/child-workflows.md).
+    #[arg(long, value_name = "RUN/STEP")]
+    pub parent: Option<String>,
 }
 
 /// What `run` and `resume` share: where the run is kept, how it is shown, who drives it.
@@ -97,6 +102,9 @@ pub fn operator_name(given: Option<&str>) -> Result<String, session::SessionErro
 }
 
 pub fn exec(args: RunArgs) -> i32 {
+    if let Some(parent) = &args.parent {
+        return super::run_child::exec(&args, parent);
+    }
     // Every input is checked before the run is created: a bad workflow, `--param`,
     // `--theme` or `--events` leaves nothing in the store.
     let operator = match operator_name(args.engine.operator.as_deref()) {
@@ -111,6 +119,7 @@ pub fn exec(args: RunArgs) -> i32 {
         operator,
         no_cache: args.no_cache,
         slot: None,
+        parent: None,
         zone: None,
     }) {
         Ok(l) => l,

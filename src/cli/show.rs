@@ -137,6 +137,18 @@ fn text_header(v: &RunView) -> String {
     for f in &v.forked_into {
         out.push_str(&format!("forked into run {} at {}\n", f.run, f.step));
     }
+    // Both ends of child runs (`workflow = "…"`).
+    if let Some(p) = &v.parent {
+        out.push_str(&format!(
+            "child of run {} step {} (attempt {})\n",
+            p.run, p.step, p.attempt
+        ));
+    }
+    for s in &v.steps {
+        if let Some(c) = &s.child_run {
+            out.push_str(&format!("step {} runs child run {c}\n", s.id));
+        }
+    }
     out.push_str(&format!(
         "health {:.0} {}  quality {}\n",
         v.health.score,

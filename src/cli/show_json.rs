@@ -3,7 +3,7 @@
 //! serialised by serde; a change to it bumps [`SCHEMA`] (a test holds the field list of
 //! each version).
 use crate::model::health::{HealthLabel, HealthTerm};
-use crate::model::view::{AttemptJob, BudgetView, ForkLink, GoldenSignals, ProbeView};
+use crate::model::view::{AttemptJob, BudgetView, ForkLink, GoldenSignals, ParentLink, ProbeView};
 use crate::model::{ErrorRecord, RunState, RunView, StepState, StepView, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 7;
+pub const SCHEMA: u32 = 8;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -35,6 +35,9 @@ pub struct RunJson<'a> {
     pub forked_from: Option<&'a ForkLink>,
     /// The runs forked from this one, oldest first, each with its step (schema 5).
     pub forked_into: &'a [ForkLink],
+    /// A child run (`workflow = "…"` on a step of another run): that run, its step and
+    /// the step's attempt that made it (schema 8).
+    pub parent: Option<&'a ParentLink>,
     pub health: f64,
     pub health_label: HealthLabel,
     pub quality: Option<f64>,
@@ -108,6 +111,8 @@ pub struct StepJson<'a> {
     /// In a fork: the run whose recorded outcome and outputs the step keeps, not run
     /// again (schema 5).
     pub reused_from: Option<&'a str>,
+    /// A step with `workflow = "…"`: its child run (its newest attempt's; schema 8).
+    pub child_run: Option<&'a str>,
     pub probe: Option<ProbeJson<'a>>,
     /// Why a skipped or upstream_failed step did not run.
     pub why: Option<&'a str>,
@@ -249,6 +254,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         summary: view.summary.as_deref(),
         forked_from: view.forked_from.as_ref(),
         forked_into: &view.forked_into,
+        parent: view.parent.as_ref(),
         health: view.health.score,
         health_label: view.health.label,
         quality: view.health.quality,
@@ -309,6 +315,7 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
         cached: s.cached_from.is_some(),
         cached_from: s.cached_from.as_deref(),
         reused_from: s.reused_from.as_deref(),
+        child_run: s.child_run.as_deref(),
         probe: s.probe.as_deref().map(probe),
         why: s.why.as_deref(),
         waiting_for: s.waiting_for.as_deref(),

@@ -7,9 +7,11 @@
 //! ready queues (one lane per pool, lane 0 = no pool) and a timer set.
 // `pub` means API: the modules are private and what other crates use is re-exported
 // below. `cache` stays public as a namespace: the engine's cached steps call
-// `cache::cache_key` and `cache::decide`, which read well only behind its name.
+// `cache::cache_key` and `cache::decide`, which read well only behind its name; so does
+// `child` (`child::COMMAND`, `child::params_in`: a child-run step's process).
 mod bucket;
 pub mod cache;
+pub mod child;
 mod digest;
 pub mod repeat;
 mod retry;
@@ -777,6 +779,11 @@ impl Core {
 
     pub fn plan(&self) -> &Arc<Plan> {
         &self.plan
+    }
+
+    /// Who started the run.
+    pub fn operator(&self) -> &str {
+        &self.cfg.operator
     }
 
     /// Where the run's store is (the session tells a new run's core; a driver tells

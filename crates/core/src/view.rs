@@ -34,6 +34,7 @@ impl Core {
             summary: self.summary.clone(),
             forked_from: self.forked_from.clone(),
             forked_into: Vec::new(),
+            parent: None,
             now,
             engine_gone_at: None,
             health,
@@ -109,6 +110,7 @@ impl Core {
                     format!("{} {}", b.name(), args.join(" "))
                 }
             }
+            Action::Workflow { written, .. } => format!("workflow {written}"),
             Action::None => "gate".to_string(),
         }
     }
@@ -187,6 +189,7 @@ impl Core {
             reused_from: s.reused.as_ref().map(|r| r.0.clone()),
             waiting_for: s.slot_wait.clone(),
             left_running: None,
+            child_run: None,
             probe: s.service.last.clone().map(Box::new),
             inputs: s
                 .gate

@@ -446,7 +446,7 @@ impl Driver {
                     stopping = true;
                     signal_exit = stop.signal;
                     detaching = stop.detach;
-                    inputs.push(stop_input(&stop));
+                    inputs.push(handover::stop_input(&stop, self.core.operator()));
                 }
             }
             // Group commit: everything that is already waiting goes into the same wake-up.
@@ -944,24 +944,6 @@ async fn sleep_until(at: Option<Instant>) {
 fn instant_at(t: Timestamp) -> Instant {
     let wait = t.since(Timestamp::now());
     Instant::now() + wait
-}
-
-/// The core's input for a stop: detach (hand over to a background engine) or shut down.
-fn stop_input(stop: &Stop) -> Input {
-    match (stop.signal, stop.detach) {
-        (Some(code), true) => Input::Detach {
-            reason: format!("signal (exit {code}): handed to a background engine"),
-        },
-        (None, true) => Input::Detach {
-            reason: "detached: handed to a background engine".into(),
-        },
-        (Some(code), false) => Input::Shutdown {
-            reason: format!("signal (exit {code})"),
-        },
-        (None, false) => Input::Shutdown {
-            reason: "operator quit".into(),
-        },
-    }
 }
 
 #[cfg(test)]

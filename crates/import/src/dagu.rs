@@ -96,7 +96,7 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
         report.note(
             d.line,
             format!("the child DAG `{name}` after `---`"),
-            "not imported: baton has no child runs yet; import it as a workflow of its own",
+            format!("not imported here (one file in, one out): put it in {name}.yaml and import it as {name}.toml, the file a step that runs it names"),
         );
     }
     let Some(steps) = g(doc, "steps") else {
@@ -507,5 +507,6 @@ impl Dag<'_> {
     }
 }
 
+mod child;
 mod repeat;
 mod step;

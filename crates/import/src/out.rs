@@ -46,6 +46,8 @@ pub(crate) struct Step {
     pub comments: Vec<String>,
     pub id: String,
     pub run: Option<String>,
+    /// A child workflow's file (`workflow = "…"`) and its `params`.
+    pub workflow: Option<(String, Vec<(String, String)>)>,
     /// A tool (`builtin.fail`) and its `with`.
     pub uses: Option<(String, Vec<(String, String)>)>,
     pub needs: Vec<String>,
@@ -340,6 +342,12 @@ impl Step {
         }
         if let Some(r) = &self.run {
             let _ = writeln!(o, "run = {}", text_block(r));
+        }
+        if let Some((file, params)) = &self.workflow {
+            let _ = writeln!(o, "workflow = {}", q(file));
+            if !params.is_empty() {
+                let _ = writeln!(o, "params = {}", table(params));
+            }
         }
     }
 }

@@ -298,6 +298,7 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
         signed: ask.signers.is_some(),
         ask: Some(ask.id.clone()),
         engine_gone_at: None,
+        parent: None,
     };
     if let Err(e) = actor::may_approve(&ask.rules(), me) {
         w.mine = false;

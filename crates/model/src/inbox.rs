@@ -88,6 +88,10 @@ pub struct Waiting {
     /// the item's clocks stop there, as the run's do in every view.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_gone_at: Option<Timestamp>,
+    /// A child run's item (`workflow = "…"` on a step of another run): the parent run
+    /// and step, so that the parent's operators find its gates on their desk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<super::view::ParentLink>,
 }
 
 impl Waiting {
@@ -155,6 +159,7 @@ fn item(view: &RunView, kind: WaitKind, step: &str, prompt: String, since: Times
         signed: false,
         ask: None,
         engine_gone_at: view.engine_gone_at,
+        parent: view.parent.clone(),
     }
 }
 
@@ -373,6 +378,7 @@ mod tests {
             signed: false,
             ask: None,
             engine_gone_at: None,
+            parent: None,
         }
     }
 

@@ -46,6 +46,10 @@ pub struct RunView {
     /// The runs forked from this one, oldest first: set by the session from the store.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forked_into: Vec<ForkLink>,
+    /// The run and step this run is a child of (`workflow = "…"` on that step): set by
+    /// the session from the store (`Store::parent_of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
     /// The clock the view was taken at (elapsed times and countdowns use it).
     pub now: Timestamp,
     /// The engine's last sign of life (its last heartbeat or event), once the run is
@@ -80,6 +84,15 @@ pub struct ForkLink {
     pub step: String,
 }
 
+/// A child run's link to its parent (`workflow = "…"` on a step of the parent): the
+/// parent run, the step and the step's attempt that made the child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub run: String,
+    pub step: String,
+    pub attempt: u32,
+}
+
 /// When a running attempt's timeout fires ([`StepView::timeout_due`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutDue {
@@ -99,6 +112,10 @@ pub struct StepView {
     /// a cluster (its job): set by the session from the store (`Store::left_running`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_running: Option<super::liveness::LeftRunning>,
+    /// The child run of a step with `workflow = "…"` (its newest attempt's): set by the
+    /// session from the store (`Store::children_of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_run: Option<String>,
     pub needs: Vec<StepIdx>,
     pub state: StepState,
     /// Attempts started so far.
@@ -852,6 +869,7 @@ mod tests {
             summary: None,
             forked_from: None,
             forked_into: Vec::new(),
+            parent: None,
             started_at: Some(Timestamp(0)),
             finished_at: None,
             now: Timestamp(10_000),

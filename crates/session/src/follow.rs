@@ -107,6 +107,7 @@ pub(crate) fn empty_view(title: &str) -> RunView {
         summary: None,
         forked_from: None,
         forked_into: Vec::new(),
+        parent: None,
         now: Timestamp::now(),
         engine_gone_at: None,
         health: health::compute([], &[]),

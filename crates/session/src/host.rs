@@ -5,7 +5,7 @@ use super::SessionError;
 use super::prepare::Ready;
 use baton_engine::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop};
 use baton_exec::shutdown_signal;
-use baton_model::RunView;
+use baton_model::{RunView, Timestamp};
 use baton_store::Store;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -92,13 +92,24 @@ pub async fn drive_headless(
     let mut ready = ready;
     // No console reads this engine's views: the steps' timelines are not kept.
     ready.core.forget_history();
+    // A child run's engine stopped by its parent's cancel cancels the child.
+    let parent = store.parent_of(&ready.run_id).ok().flatten();
+    let db = store.path().to_path_buf();
+    let since = Timestamp::now();
     let (driver, initial, note) = driver(store, ready, sinks);
     if let Some(note) = note {
         crate::stdio::errln!("{note}");
     }
-    let shutdown = async {
+    let shutdown = async move {
         match shutdown_signal().await {
-            Ok(sig) => Stop::from(Some(sig.exit_code())),
+            Ok(sig) => {
+                let mut stop = Stop::from(Some(sig.exit_code()));
+                stop.cancel = parent.as_ref().is_some_and(|p| {
+                    Store::open_existing(&db)
+                        .is_ok_and(|s| crate::child::parent_cancelling(&s, p, since))
+                });
+                stop
+            }
             // Without signal handlers the run can still end normally.
             Err(_) => std::future::pending().await,
         }

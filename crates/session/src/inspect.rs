@@ -116,8 +116,20 @@ pub(super) fn decorate(store: &Store, plan: &baton_workflow::Plan, view: &mut Ru
     set_log_paths(&store.log_dir(&view.run_id), view);
     // The runs forked from this one (a fork knows its origin from its own history).
     view.forked_into = store.forks_of(&view.run_id).unwrap_or_default();
+    child_links(store, view);
     fill_tails(store, view);
     shared_pool_waits(store, plan, view);
+}
+
+/// Both ends of child runs (`workflow = "…"`): the run's parent, and each step's child.
+pub(super) fn child_links(store: &Store, view: &mut RunView) {
+    view.parent = store.parent_of(&view.run_id).ok().flatten();
+    let children = store.children_of(&view.run_id).unwrap_or_default();
+    for (step, child) in children {
+        if let Some(s) = view.steps.iter_mut().find(|s| s.id == step) {
+            s.child_run = Some(child.run);
+        }
+    }
 }
 
 /// A queued step of a full store-wide pool (`scope = "store"`) says who holds it.

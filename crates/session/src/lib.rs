@@ -25,7 +25,8 @@
 // behind their module's name (`command::apply`, `ask::open`, `ask::answer`,
 // `schedules::pause`, `config::read`, `stdio::outln!`, `exit::USAGE`) and would clash
 // or mislead at the root (`read`, `open`, `apply`, `answer`, `json`); their items no
-// other crate uses are `pub(crate)`.
+// other crate uses are `pub(crate)`. `child` too (`child::find`, `child::decide`,
+// `child::create`: what `baton run --parent` does for a child-run step).
 pub mod ask;
 pub mod command;
 pub mod config;
@@ -33,6 +34,7 @@ pub mod schedules;
 pub mod stdio;
 
 mod ask_book;
+pub mod child;
 mod concurrency;
 mod console;
 mod diff;

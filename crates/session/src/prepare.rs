@@ -24,6 +24,8 @@ pub struct NewRunSpec {
     pub no_cache: bool,
     /// The schedule's slot (or trigger's time) `baton serve` starts the run for.
     pub slot: Option<Timestamp>,
+    /// A child run's parent step (`baton run --parent`, `child.rs`): recorded with the run.
+    pub parent: Option<baton_model::view::ParentLink>,
     /// The schedule's time zone (an IANA name), which its deadlines' `at` are read in;
     /// `None`: the local one.
     pub zone: Option<String>,
@@ -171,6 +173,7 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
         params_json: serde_json::to_string(&masked).unwrap_or_default(),
         operator: spec.operator.clone(),
         started_at: Timestamp::now(),
+        parent: spec.parent.clone(),
         steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
     let cfg = RunConfig {

@@ -417,6 +417,7 @@ impl World {
             params_json: "{}".into(),
             operator: self.user.clone(),
             started_at: now,
+            parent: None,
             steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
         };
         let max_pending = wf.max_pending;

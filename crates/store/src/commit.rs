@@ -169,6 +169,9 @@ pub(crate) fn insert_run(
         "INSERT INTO run_sources (run_id, source_text, params_json) VALUES (?1, ?2, ?3)",
     )?
     .execute(params![run.id, run.source_text, run.params_json])?;
+    if let Some(p) = &run.parent {
+        crate::read::children::insert(tx, &run.id, p)?;
+    }
     let mut stmt =
         tx.prepare_cached("INSERT INTO steps (run_id, step_id, state) VALUES (?1, ?2, 'pending')")?;
     for step in &run.steps {

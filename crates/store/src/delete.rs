@@ -17,9 +17,10 @@ use std::path::PathBuf;
 /// key, guarded by a trigger), `runs` itself (deleted last: the others reference it)
 /// and `audit` (redacted). The events' head mark goes with them: nothing of the run's
 /// history is left to check (see [`crate::ledger::event_chain`]).
-const RUN_TABLES: [&str; 8] = [
+const RUN_TABLES: [&str; 9] = [
     "run_sources",
     "run_forks",
+    "run_parents",
     "steps",
     "attempts",
     "errors",
@@ -187,6 +188,7 @@ mod tests {
             params_json: "{}".into(),
             operator: "alice".into(),
             started_at: Timestamp(1),
+            parent: None,
             steps: vec!["build".into()],
         })
         .unwrap();

@@ -21,6 +21,9 @@ pub struct NewRun {
     /// Every step id in plan order: they are listed (pending) from the start, so
     /// `show` and `runs` count the whole run, not just the steps that moved.
     pub steps: Vec<String>,
+    /// The run and step whose child this run is (`workflow = "…"`): written with the
+    /// run, in its creation's transaction (`read::children`).
+    pub parent: Option<baton_model::view::ParentLink>,
 }
 
 /// A run as recorded, with what resume needs to re-plan it.

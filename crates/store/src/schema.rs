@@ -134,7 +134,26 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the audit chain indexed by subject and action: a schedule's pauses read without its other decisions",
         AUDIT_BY_ACTION,
     ),
+    (
+        30,
+        "child runs: each names the parent run, step and attempt that made it",
+        RUN_PARENTS,
+    ),
 ];
+
+/// Issue 57: a step with `workflow = "…"` runs a child run; the child's row here,
+/// written in its creation's transaction, names its parent, and the parent finds its
+/// children by the index. One child per attempt of a step: a second creation for the
+/// same attempt fails (resume finds the first, `session::child`).
+const RUN_PARENTS: &str = r#"
+CREATE TABLE run_parents (
+    run_id         TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    parent_run     TEXT NOT NULL,
+    parent_step    TEXT NOT NULL,
+    parent_attempt INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX run_parents_by_parent ON run_parents(parent_run, parent_step, parent_attempt);
+"#;
 
 /// The audit rows of one subject and action, in order: `Store::chain_pauses` (each
 /// schedule's latest pause or resume, read by `baton schedules`, the console's

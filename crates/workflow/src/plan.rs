@@ -314,6 +314,14 @@ pub enum Action {
         run: String,
     },
     Builtin(Builtin),
+    /// `workflow = "deploy.toml"`: the step runs that workflow file as a child run of
+    /// this one (its `params` are the step's `with`); see docs/workflow/child-workflows.md.
+    Workflow {
+        /// The child's file, absolute (written relative to this workflow's file).
+        path: PathBuf,
+        /// As written, for messages and views.
+        written: String,
+    },
     /// Neither: a pure approval step (it has a gate).
     None,
 }
@@ -634,6 +642,7 @@ impl Step {
                 }
                 Action::Tool { tool, .. } => format!("uses {tool}"),
                 Action::Builtin(b) => format!("uses {}", b.name()),
+                Action::Workflow { written, .. } => format!("workflow {written}"),
                 Action::None => "gate".to_string(),
             });
         }

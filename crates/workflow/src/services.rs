@@ -114,7 +114,8 @@ impl ServiceReader<'_, '_> {
             return None;
         };
         match &step.action {
-            Action::Shell { .. } | Action::Tool { .. } => {}
+            // `child_keys` refused a child run's `service` already.
+            Action::Shell { .. } | Action::Tool { .. } | Action::Workflow { .. } => {}
             Action::Builtin(b) => {
                 let span = get(f, "uses").map_or(service.span.clone(), |n| n.span.clone());
                 self.r.error(

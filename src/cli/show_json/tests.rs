@@ -17,6 +17,11 @@ fn full() -> RunView {
     };
     v.forked_from = Some(link("01J9Z3QK7V2M4P8R6T0W5X1Y3A"));
     v.forked_into = vec![link("01J9Z3QK7V2M4P8R6T0W5X1Y3B")];
+    v.parent = Some(crate::model::view::ParentLink {
+        run: "01J9Z3QK7V2M4P8R6T0W5X1Y3C".into(),
+        step: "deploy".into(),
+        attempt: 1,
+    });
     if v.health.terms.is_empty() {
         v.health.terms.push(HealthTerm {
             label: "succeeded".into(),
@@ -44,6 +49,7 @@ fn full() -> RunView {
         s.finished_at = Some(v.now);
         s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
         s.reused_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
+        s.child_run = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3D".into());
         s.why = Some("condition false: params.event == 'release' (params.event = \"push\")".into());
         s.marked = Some(Box::new(crate::model::view::MarkView {
             state: StepState::Succeeded,

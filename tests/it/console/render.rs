@@ -52,6 +52,7 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
         list_scenarios(),
         help_and_confirm_scenarios(),
         super::render_waiting::waiting_and_schedules_scenarios(),
+        super::render_waiting::child_run_scenarios(),
     ]
     .concat()
 }

@@ -3,6 +3,8 @@ mod big_values;
 mod budget;
 mod budget_gate;
 mod cache;
+mod child_crash;
+mod child_runs;
 mod conditions;
 mod crash;
 mod deadlines;

@@ -147,6 +147,7 @@ env = {{ GOT = "${{{{ steps.brew.outputs.ran }}}}", OUT = "{out}" }}
             params_json: "{}".into(),
             operator: "test".into(),
             started_at: Timestamp::now(),
+            parent: None,
             steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
         })
         .unwrap();

@@ -29,6 +29,7 @@ pub(crate) fn new_run(id: &str, started: i64) -> NewRun {
         operator: "alice".into(),
         started_at: Timestamp(started),
         // Steps appear as events name them, which the projection tests rely on.
+        parent: None,
         steps: Vec::new(),
     }
 }

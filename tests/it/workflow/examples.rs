@@ -28,6 +28,8 @@ fn every_example_validates() {
         "incident.toml",
         "release.toml",
         "services.toml",
+        "ship.toml",
+        "ship-deploy.toml",
     ] {
         assert!(
             checked.iter().any(|c| c == required),

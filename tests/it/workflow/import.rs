@@ -41,11 +41,35 @@ fn import(env: &Env, kind: &str, file: &Path) -> (PathBuf, String) {
     (out, text(&o.stderr))
 }
 
+/// A Dagu file's child DAGs after `---`, each put in a file of its own and imported
+/// beside the parent, as the report asks (the parent's steps name them): their names.
+fn import_children(env: &Env, file: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut names = Vec::new();
+    for doc in text.split("\n---\n").skip(1) {
+        let Some(name) = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("name: "))
+            .map(str::trim)
+        else {
+            continue;
+        };
+        let yaml = env.path().join(format!("{name}.yaml"));
+        std::fs::write(&yaml, doc).unwrap();
+        import(env, "dagu", &yaml);
+        names.push(name.to_string());
+    }
+    names
+}
+
 #[test]
 fn every_real_workflow_imports_reports_each_construct_at_its_line_and_validates() {
     let env = Env::new();
     for kind in ["github", "dagu"] {
         for f in fixtures(kind) {
+            if kind == "dagu" {
+                import_children(&env, &f);
+            }
             let (out, report) = import(&env, kind, &f);
             let file = f.to_str().unwrap();
             let written = std::fs::read_to_string(&out).unwrap();
@@ -446,34 +470,60 @@ fn scenario_a_jobs_steps_run_as_github_runs_them() {
 }
 
 /// Dagu's example of nested workflows (a step that `call`s a child DAG defined after
-/// `---`): baton has no child runs yet, so the step fails with a message naming the
-/// child, on record, and what needs it does not run; the report says both.
+/// `---`, with `params`): the step is a child run of the child's file, which the report
+/// says to import next; once it is, the parent runs the child with its params and the
+/// step's result is the child's.
 #[test]
-fn dagu_child_dag_step_fails_naming_the_child() {
+fn dagu_child_dag_step_runs_the_child_as_a_child_run() {
     let env = Env::new();
     let (wf, report) = import(&env, "dagu", &fixture("dagu", "nested-workflows.yaml"));
-    assert!(report.contains("nested-workflows.yaml:9: step `step-2` runs the child DAG `sub-workflow`: the step fails saying so"), "{report}");
+    assert!(report.contains("nested-workflows.yaml:9: step `step-2` runs the child DAG `sub-workflow`: a child run of `sub-workflow.toml`"), "{report}");
     assert!(
-        report.contains("the child DAG `sub-workflow` after `---`: not imported"),
+        report.contains("baton import dagu sub-workflow.yaml -o sub-workflow.toml"),
         "{report}"
     );
+    assert!(
+        report.contains("the child DAG `sub-workflow` after `---`: not imported here"),
+        "{report}"
+    );
+    let written = std::fs::read_to_string(&wf).unwrap();
+    assert!(
+        written.contains("workflow = \"sub-workflow.toml\""),
+        "{written}"
+    );
+    assert!(
+        written.contains("params = { TASK_ID = \"123\" }"),
+        "{written}"
+    );
+    // Before the child is imported, the parent names the file it misses.
+    let v = env.run(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(2), "{}", text(&v.stderr));
+    assert!(
+        text(&v.stderr).contains("`sub-workflow.toml` does not load"),
+        "{}",
+        text(&v.stderr)
+    );
+    assert_eq!(
+        import_children(&env, &fixture("dagu", "nested-workflows.yaml")),
+        ["sub-workflow"]
+    );
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let show = env.show(&run_id_of(&text(&out.stdout)));
     states(
         &show,
         &[
             ("step-1", "succeeded"),
-            ("step-2", "failed"),
-            ("step-3", "upstream_failed"),
+            ("step-2", "succeeded"),
+            ("step-3", "succeeded"),
         ],
     );
-    let errors = show["errors"].to_string();
+    let child = step_field(&show, "step-2", "child_run");
+    let child = child.as_str().expect("step-2 names its child run");
+    let logs = text(&env.run(&["logs", child, "step-1"]).stdout);
     assert!(
-        errors.contains(
-            "step `step-2` runs the child DAG `sub-workflow`, which baton cannot run as a child"
-        ),
-        "{errors}"
+        logs.contains("Sub-workflow executing with TASK_ID=123"),
+        "{logs}"
     );
 }
 

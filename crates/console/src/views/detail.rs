@@ -296,6 +296,13 @@ fn story_lines<'a>(s: &StepView, w: usize, theme: &Theme, lines: &mut Vec<Line<'
             styled(format!("from run {run}, not run again"), theme.base),
         ]));
     }
+    if let Some(run) = &s.child_run {
+        // A step with `workflow = "…"`: its child run, where its own steps are.
+        lines.push(Line::from(vec![
+            styled(format!("{:LW$}", "child"), theme.dim),
+            styled(format!("run {run}"), theme.base),
+        ]));
+    }
     if let Some(run) = &s.cached_from {
         // No process ran: where the result came from is the step's story.
         lines.push(Line::from(vec![

@@ -156,6 +156,15 @@ fn identity_line<'a>(
             run_state_style(view.state, theme),
         ),
     ];
+    // A child run names its parent's run and step (`workflow = "…"`) next to its
+    // state, before what may give way (the budget's figures), where it fits whole.
+    if let Some(p) = &view.parent {
+        let text = format!("  child of {}/{}", short_id(&p.run, &ui.run_ids), p.step);
+        let used: usize = l1.iter().map(|s| s.width()).sum();
+        if used + text_width(&text) <= area.width as usize {
+            l1.push(styled(text, theme.accent));
+        }
+    }
     // A console that may only look says so where every screen shows it.
     if ui.readonly {
         l1.push(styled(

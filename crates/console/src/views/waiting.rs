@@ -90,11 +90,18 @@ pub(crate) fn render(
         // `pid N on HOST` (which its detail gives).
         let what = match asker(w) {
             Some(_) => pad(&fit(&baton_model::sanitize::one_line(&w.prompt), 29), 29),
-            None => format!(
-                "{} {}",
-                pad(&fit(&w.workflow, 13), 13),
-                pad(&fit(&w.step, 15), 15)
-            ),
+            // A child run's item is marked `↳` (its parent in the detail below).
+            None => {
+                let workflow = match &w.parent {
+                    Some(_) => format!("↳ {}", w.workflow),
+                    None => w.workflow.clone(),
+                };
+                format!(
+                    "{} {}",
+                    pad(&fit(&workflow, 13), 13),
+                    pad(&fit(&w.step, 15), 15)
+                )
+            }
         };
         let text = format!(
             "{mark} {} {} {what} {:6} {:4} {}",
@@ -167,6 +174,15 @@ fn render_detail(
         s => format!("{} {} · {s}", short_id(&w.run_id, &ui.run_ids), w.workflow),
     };
     lines.push(kv("run", 9, styled(run, theme.base), theme));
+    // A child run's gate is its parent's business too (`workflow = "…"`).
+    if let Some(p) = &w.parent {
+        let of = format!(
+            "child of run {} step {}",
+            short_id(&p.run, &ui.run_ids),
+            p.step
+        );
+        lines.push(kv("parent", 9, styled(of, theme.base), theme));
+    }
     lines.push(kv("who", 9, styled(w.who(), theme.base), theme));
     let you = match &w.why_not {
         None => format!("{}: you may decide", ui.operator),

@@ -67,8 +67,10 @@ impl Core {
             cause,
             closed: self.closed(i, now),
             will_retry,
-            log: matches!(action, Some(Action::Shell { .. } | Action::Tool { .. }))
-                && i.is_some_and(|i| self.steps[i].attempts > 0),
+            log: matches!(
+                action,
+                Some(Action::Shell { .. } | Action::Tool { .. } | Action::Workflow { .. })
+            ) && i.is_some_and(|i| self.steps[i].attempts > 0),
             builtin: match action {
                 Some(Action::Builtin(b)) => Some(b.name()),
                 _ => None,

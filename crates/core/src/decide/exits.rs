@@ -112,7 +112,9 @@ impl Core {
             .service
             .written()
             .and_then(|s| s.failure.take());
-        let failed = self.failure_of(i, &ended.outcome, invalid, probe_failure.as_ref());
+        let failed = self
+            .failure_of(i, &ended.outcome, invalid, probe_failure.as_ref())
+            .map(|f| self.child_failure(i, f, &ended.tail));
         if self.repeats(i, &ended, failed.is_none(), now, fx) {
             return;
         }
@@ -273,6 +275,23 @@ impl Core {
             return true;
         }
         false
+    }
+
+    /// A child-run step's failure says how its child ended, naming it and its failed
+    /// steps (its process's last line), not only its exit code.
+    fn child_failure(
+        &self,
+        i: usize,
+        (kind, message): (ErrorKind, String),
+        tail: &str,
+    ) -> (ErrorKind, String) {
+        let child = matches!(self.plan.steps[i].action, Action::Workflow { .. });
+        match crate::child::ending(tail) {
+            Some(line) if child && kind == ErrorKind::ExitNonzero => {
+                (kind, format!("{line}; the step {message}"))
+            }
+            _ => (kind, message),
+        }
     }
 
     /// What kind of failure step `i`'s attempt that ended `outcome` was, and its

@@ -1,5 +1,6 @@
 //! Templates rendered into what a step runs: the resolved command, its approval digest and spawn spec.
 use super::*;
+use crate::child;
 use baton_workflow::Unresolved;
 use baton_workflow::fanout::FanoutError;
 
@@ -155,6 +156,16 @@ impl Core {
                 );
                 (Some(SpawnAction::Builtin { builtin: *b, with }), d)
             }
+            Action::Workflow { path, .. } => {
+                let digest = format!("workflow {}", path.display());
+                env.extend(child::env(path, with, self.cfg.auto_approve));
+                (
+                    Some(SpawnAction::Shell {
+                        command: child::COMMAND.to_string(),
+                    }),
+                    digest,
+                )
+            }
             Action::None => (None, "gate".to_string()),
         };
         env.insert("BATON_RUN_ID".into(), self.cfg.run_id.clone());
@@ -197,7 +208,8 @@ impl Core {
                 .map(|t| t.params.clone())
                 .unwrap_or_default(),
             Action::Builtin(b) => b.tool().params,
-            Action::Shell { .. } | Action::None => Vec::new(),
+            // The child checks its params when its run is made (`baton run --parent`).
+            Action::Shell { .. } | Action::Workflow { .. } | Action::None => Vec::new(),
         };
         let Some(p) = params.iter().find(|p| p.name == k) else {
             return Ok(());

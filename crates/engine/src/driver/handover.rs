@@ -4,7 +4,7 @@
 //! this engine waits until it is: its log holds what its pipes held, its group is
 //! stopped with its anchor in it. Remote attempts need nothing: they run on where they
 //! are and the next engine re-attaches to their jobs.
-use super::Driver;
+use super::{Driver, Input};
 use std::time::{Duration, Instant};
 
 /// How long the hand-over of the frozen attempts may take before this engine goes
@@ -19,6 +19,9 @@ pub struct Stop {
     /// Hand the run to the next engine with its running steps alive instead of
     /// stopping them (`Input::Detach`).
     pub detach: bool,
+    /// Cancel the run instead of interrupting it: a child run whose parent was
+    /// cancelled (`session::child`), stopped by the parent's kill of its step.
+    pub cancel: bool,
 }
 
 impl From<Option<i32>> for Stop {
@@ -26,6 +29,7 @@ impl From<Option<i32>> for Stop {
         Stop {
             signal,
             detach: false,
+            cancel: false,
         }
     }
 }
@@ -45,5 +49,33 @@ impl Driver {
         while !handed.iter().all(|k| k.handed_over()) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+}
+
+/// What the core hears of a stop: an interrupt, a hand-over, or a child run's cancel.
+pub(super) fn stop_input(stop: &Stop, operator: &str) -> Input {
+    if stop.cancel {
+        // The parent's cancel, recorded under the run's starter, who started the parent.
+        return Input::Command {
+            id: None,
+            command: baton_model::Command::Cancel {
+                operator: operator.to_string(),
+                reason: Some("its parent run was cancelled".into()),
+            },
+        };
+    }
+    match (stop.signal, stop.detach) {
+        (Some(code), true) => Input::Detach {
+            reason: format!("signal (exit {code}): handed to a background engine"),
+        },
+        (None, true) => Input::Detach {
+            reason: "detached: handed to a background engine".into(),
+        },
+        (Some(code), false) => Input::Shutdown {
+            reason: format!("signal (exit {code})"),
+        },
+        (None, false) => Input::Shutdown {
+            reason: "operator quit".into(),
+        },
     }
 }

@@ -107,6 +107,16 @@ impl Driver {
                 self.spawn_builtin(key, (builtin, with), masker, compensation);
             }
             SpawnAction::Shell { command } => {
+                let mut local_env = spec.local_env;
+                // A child-run step starts this very binary (`core::child`).
+                if command == crate::core::child::COMMAND
+                    && let Ok(exe) = std::env::current_exe()
+                {
+                    local_env.push((
+                        crate::core::child::EXE_ENV.into(),
+                        exe.display().to_string(),
+                    ));
+                }
                 let shell = ShellJob {
                     run_id: self.run_id.clone(),
                     step_id: if compensation {
@@ -119,7 +129,7 @@ impl Driver {
                     dir: spec.dir,
                     env: spec.env,
                     // The core's decision: only an attempt that runs here gets it.
-                    local_env: spec.local_env,
+                    local_env,
                     log_dir: self.log_dir.clone(),
                     masker: self.masker(),
                     files_dir: self.files_dir(),

@@ -60,10 +60,7 @@ impl Dag<'_> {
         let child = g(s, "call").or_else(|| g(s, "run")).and_then(Node::text);
         if let Some(child) = child {
             let l = gl(s, "call").or(gl(s, "run")).unwrap_or(line);
-            self.report.note(l, format!("step `{label}` runs the child DAG `{child}`"), "the step fails saying so: baton has no child runs yet; import that DAG and run it on its own");
-            st.uses = Some(fail(&format!(
-                "step `{label}` runs the child DAG `{child}`, which baton cannot run as a child: import it and run it on its own"
-            )));
+            self.child_step(s, &mut st, (&label, &child, l));
         } else if !SHELL_TYPES.contains(&ty.as_str()) {
             self.report.note(gl(s, "type").or(gl(s, "executor")).unwrap_or(line), format!("step `{label}`: executor `{ty}`"), "the step fails saying so: baton runs shell commands (or an SSH, Slurm or batch executor you declare)");
             st.uses = Some(fail(&format!(

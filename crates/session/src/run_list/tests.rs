@@ -46,6 +46,7 @@ fn new_run(id: &str, at: i64) -> NewRun {
         params_json: "{}".into(),
         operator: "alice".into(),
         started_at: Timestamp(at),
+        parent: None,
         steps: vec!["a".into()],
     }
 }

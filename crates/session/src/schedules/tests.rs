@@ -36,6 +36,7 @@ fn new_run(id: &str) -> NewRun {
         params_json: "{}".into(),
         operator: "alice".into(),
         started_at: Timestamp(1_000),
+        parent: None,
         steps: vec!["a".into()],
     }
 }

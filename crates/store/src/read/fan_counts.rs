@@ -91,6 +91,7 @@ mod tests {
                 params_json: "{}".into(),
                 operator: "alice".into(),
                 started_at: Timestamp(i as i64),
+                parent: None,
                 steps,
             })
             .unwrap();

@@ -98,6 +98,7 @@ mod tests {
                 params_json: "{}".into(),
                 operator: "alice".into(),
                 started_at: Timestamp(0),
+                parent: None,
                 steps: vec!["a".into(), "b".into()],
             })
             .unwrap();

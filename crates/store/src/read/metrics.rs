@@ -191,6 +191,7 @@ mod tests {
             params_json: "{}".into(),
             operator: "alice".into(),
             started_at: Timestamp(started_at),
+            parent: None,
             steps: steps.iter().map(|s| s.to_string()).collect(),
         })
         .unwrap();

@@ -189,6 +189,7 @@ fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
         params_json: params.clone(),
         operator: "alice".into(),
         started_at: Timestamp(1),
+        parent: None,
         steps: vec!["a".into(), "b".into()],
     })
     .unwrap();

@@ -257,3 +257,10 @@ CREATE TRIGGER asks_rev_on_delete AFTER DELETE ON asks BEGIN
     VALUES (1, coalesce((SELECT rev FROM asks_rev WHERE id = 1), 0) + 1);
 END;
 CREATE INDEX audit_by_action ON audit(run_id, action, id);
+CREATE TABLE run_parents (
+    run_id         TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    parent_run     TEXT NOT NULL,
+    parent_step    TEXT NOT NULL,
+    parent_attempt INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX run_parents_by_parent ON run_parents(parent_run, parent_step, parent_attempt);

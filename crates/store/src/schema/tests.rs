@@ -127,6 +127,7 @@ fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
         params_json: "{}".into(),
         operator: "alice".into(),
         started_at: Timestamp(7),
+        parent: None,
         steps: vec![],
     })
     .unwrap();
@@ -165,6 +166,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
             params_json: "{}".into(),
             operator: "alice".into(),
             started_at: Timestamp(1),
+            parent: None,
             steps: vec![],
         })
         .unwrap();
@@ -200,6 +202,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          DROP TABLE run_sources;
          DROP TABLE run_summaries;
          DROP TABLE run_forks;
+         DROP TABLE run_parents;
          DROP TABLE ask_votes;
          DROP TABLE asks;
          DROP TABLE asks_rev;

@@ -125,7 +125,7 @@ impl Loader<'_, '_> {
         let step_tool = match &step.action {
             Action::Tool { tool, .. } => tools.get(tool).cloned(),
             Action::Builtin(b) => Some(b.tool()),
-            Action::Shell { .. } | Action::None => None,
+            Action::Shell { .. } | Action::Workflow { .. } | Action::None => None,
         };
         let mut out = Vec::with_capacity(s.fallback.len());
         for a in &s.fallback {

@@ -635,7 +635,10 @@ impl Loader<'_, '_> {
         let (s, label) = (&site.raw[site.i], of.label);
         // What the step's command gets: a tool's parameters, and what its `env`
         // and `with` read (a builtin runs no shell).
-        let shell = matches!(of.action, Action::Shell { .. } | Action::Tool { .. });
+        let shell = matches!(
+            of.action,
+            Action::Shell { .. } | Action::Tool { .. } | Action::Workflow { .. }
+        );
         let read: Vec<String> = of
             .env
             .values()

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod child;
 mod concurrency;
 mod deadline;
 mod defaults;
@@ -81,6 +82,18 @@ pub fn load_str_with(
     path: &Path,
     signers: SignersFrom<'_>,
 ) -> Result<Plan, Diagnostics> {
+    load_in_chain(source, path, signers, Vec::new())
+}
+
+/// [`load_str_with`] of a file loaded as a child of the files in `chain` (outermost
+/// first; empty for a file loaded on its own).
+fn load_in_chain(
+    source: &str,
+    path: &Path,
+    signers: SignersFrom<'_>,
+    mut chain: Vec<PathBuf>,
+) -> Result<Plan, Diagnostics> {
+    chain.push(child::identity(path));
     let mut r = Reporter::new(path.to_path_buf(), source);
     let root = match tree::parse(source) {
         Ok(root) => root,
@@ -107,6 +120,7 @@ pub fn load_str_with(
             SignersFrom::File => None,
             SignersFrom::Recorded(t) => Some(t.map(str::to_string)),
         },
+        chain,
     }
     .load(&root, path, base_dir);
     match plan {
@@ -124,6 +138,9 @@ struct Loader<'r, 's> {
     env_names: Vec<String>,
     /// `None`: read the allowed signers from their file; else the run's record.
     recorded_signers: Option<Option<String>>,
+    /// The files being loaded, outermost first, this one last: a child workflow
+    /// among them is a cycle (`child.rs`).
+    chain: Vec<PathBuf>,
 }
 
 /// A step as written, before names are resolved.
@@ -133,6 +150,8 @@ struct RawStep<'n> {
     needs: Vec<(&'n str, Span)>,
     run: Option<(&'n str, Span)>,
     uses: Option<(&'n str, Span)>,
+    /// `workflow = "child.toml"` and its `params`: a child run (`child.rs`).
+    child: child::RawChild<'n>,
     with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
     rules: rules::RawRules<'n>,

@@ -159,7 +159,10 @@ impl Loader<'_, '_> {
             }
         }
         let pool = self.step_pool(s, names, &label);
-        let (action, tool) = self.action(&s.run, &s.uses, &label, names.tools, names.tool_names);
+        let (action, tool) = match self.child_action(s, &label, names.base_dir) {
+            Some(child) => (child, None),
+            None => self.action(&s.run, &s.uses, &label, names.tools, names.tool_names),
+        };
         let (with, env) = self.step_values(tool.as_ref(), &label, site, refs);
         let gate = s.gate.as_ref().map(|g| {
             let of = GateOf {
@@ -296,6 +299,14 @@ impl Loader<'_, '_> {
             && s.uses.is_none()
         {
             self.err(span, format!("{label} has `with` but does not `uses` a tool"), "`with` sets a tool's parameters: add uses = \"<tool>\", or use `env` for a `run` step");
+        }
+        // A child run's `params` are rendered as a tool's `with` is, when it starts.
+        if let Some((given, _)) = &s.child.params {
+            for e in given {
+                if let Some(t) = self.step_template(e, TemplateSite::With, site, refs) {
+                    with.insert(e.key.to_string(), t);
+                }
+            }
         }
         let mut env = BTreeMap::new();
         for e in &s.env {

@@ -41,6 +41,9 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "max_parallel",
     "fail_fast",
     "max_instances",
+    // a child run (`child.rs`)
+    "workflow",
+    "params",
 ];
 pub(super) const OUTPUT_FIELDS: &[&str] = &["pattern"];
 
@@ -101,6 +104,7 @@ impl Loader<'_, '_> {
         };
         let run = text(self, "run");
         let uses = text(self, "uses");
+        let child = self.child_keys(f, &label);
         let compensate = text(self, "compensate");
         let pool = text(self, "pool");
         let executor = text(self, "executor");
@@ -149,14 +153,8 @@ impl Loader<'_, '_> {
         let fanout = self.fanout(f, &label).map(Box::new);
         let on_cancel = self.on_cancel(f, &label);
         let repeat = get(f, "repeat").and_then(|n| self.repeat(n, &label));
-        for key in ["matrix", "for_each", "service"] {
-            if let (Some(_), Some(e)) = (&repeat, get_entry(f, key)) {
-                self.err(
-                    &e.key_span,
-                    format!("{label} has `repeat` and `{key}`"),
-                    "a repeated step runs as one step, its condition reading its own outputs: remove one of them",
-                );
-            }
+        if repeat.is_some() {
+            self.repeat_alone(f, &label);
         }
         let fallback = get(f, "fallback")
             .map(|n| self.fallback(n, &label, retry))
@@ -167,6 +165,7 @@ impl Loader<'_, '_> {
             needs,
             run,
             uses,
+            child,
             with,
             env,
             rules,
@@ -183,9 +182,24 @@ impl Loader<'_, '_> {
             idempotent,
             on_cancel,
             repeat,
-            has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
+            has_action_key: ["run", "uses", "gate", "workflow"]
+                .iter()
+                .any(|k| get(f, k).is_some()),
             fanout,
             fallback,
+        }
+    }
+
+    /// A repeated step is one step: no fan-out, no service.
+    fn repeat_alone(&mut self, f: &[Entry], label: &str) {
+        for key in ["matrix", "for_each", "service"] {
+            if let Some(e) = get_entry(f, key) {
+                self.err(
+                    &e.key_span,
+                    format!("{label} has `repeat` and `{key}`"),
+                    "a repeated step runs as one step, its condition reading its own outputs: remove one of them",
+                );
+            }
         }
     }
 

@@ -188,6 +188,7 @@ fn a_console_driving_a_run_reads_the_whole_history_when_the_runs_tab_asks() {
             params_json: "{}".into(),
             operator: "carol".into(),
             started_at: Timestamp(1_000 + i as i64),
+            parent: None,
             steps: vec!["a".into()],
         })
         .unwrap();

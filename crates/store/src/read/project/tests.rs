@@ -267,6 +267,7 @@ pub(crate) fn open(dir: &tempfile::TempDir, name: &str, listed: bool) -> Store {
         params_json: "{}".into(),
         operator: "alice".into(),
         started_at: Timestamp(1),
+        parent: None,
         steps: if listed {
             vec!["b".into(), "a".into()]
         } else {

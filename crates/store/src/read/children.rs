@@ -1,0 +1,119 @@
+//! Child runs' links (`workflow = "…"` on a step, issue 57): a child's row in
+//! `run_parents` (schema `RUN_PARENTS`), written with the child in its creation's
+//! transaction, names the parent run, step and attempt; the parent reads its children
+//! by the index, so both ends are on record without a scan of every run.
+use crate::{Store, StoreError};
+use baton_model::view::ParentLink;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// In the transaction that creates run `run_id`: its link to its parent. A second
+/// child for the same attempt of the same step fails here (the unique index).
+pub(crate) fn insert(tx: &Connection, run_id: &str, p: &ParentLink) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO run_parents (run_id, parent_run, parent_step, parent_attempt) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![run_id, p.run, p.step, p.attempt])?;
+    Ok(())
+}
+
+/// A child run as its parent's step knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildRun {
+    pub run: String,
+    /// The parent step's attempt that made it.
+    pub attempt: u32,
+}
+
+impl Store {
+    /// The run and step whose child `run_id` is, if it is one.
+    pub fn parent_of(&self, run_id: &str) -> Result<Option<ParentLink>, StoreError> {
+        let r = (|| {
+            Ok(self
+                .conn
+                .prepare_cached(
+                    "SELECT parent_run, parent_step, parent_attempt FROM run_parents WHERE run_id = ?1",
+                )?
+                .query_row([run_id], |r| {
+                    Ok(ParentLink {
+                        run: r.get(0)?,
+                        step: r.get(1)?,
+                        attempt: r.get(2)?,
+                    })
+                })
+                .optional()?)
+        })();
+        self.ctx(r)
+    }
+
+    /// The newest child run of step `step` of run `parent` (the latest attempt's).
+    pub fn child_of(&self, parent: &str, step: &str) -> Result<Option<ChildRun>, StoreError> {
+        let r = (|| {
+            Ok(self
+                .conn
+                .prepare_cached(
+                    "SELECT run_id, parent_attempt FROM run_parents
+                     WHERE parent_run = ?1 AND parent_step = ?2
+                     ORDER BY parent_attempt DESC LIMIT 1",
+                )?
+                .query_row([parent, step], |r| {
+                    Ok(ChildRun {
+                        run: r.get(0)?,
+                        attempt: r.get(1)?,
+                    })
+                })
+                .optional()?)
+        })();
+        self.ctx(r)
+    }
+
+    /// How attempt `attempt` of step `step` of run `run` stands on record (its
+    /// `attempts` row's state: `running`, `succeeded`, `failed`, `interrupted`, …).
+    pub fn attempt_state(
+        &self,
+        run: &str,
+        step: &str,
+        attempt: u32,
+    ) -> Result<Option<String>, StoreError> {
+        let r = (|| {
+            Ok(self
+                .conn
+                .prepare_cached(
+                    "SELECT state FROM attempts WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
+                )?
+                .query_row(params![run, step, attempt], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten())
+        })();
+        self.ctx(r)
+    }
+
+    /// Each step of `parent` with a child run, and its newest child, by step id.
+    pub fn children_of(&self, parent: &str) -> Result<Vec<(String, ChildRun)>, StoreError> {
+        let r = (|| {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT parent_step, run_id, parent_attempt FROM run_parents
+                 WHERE parent_run = ?1 ORDER BY parent_step, parent_attempt",
+            )?;
+            let rows = stmt.query_map([parent], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ChildRun {
+                        run: r.get(1)?,
+                        attempt: r.get(2)?,
+                    },
+                ))
+            })?;
+            let mut out: Vec<(String, ChildRun)> = Vec::new();
+            for row in rows {
+                let (step, child) = row?;
+                // Ordered by attempt: the newest of a step replaces the older.
+                match out.last_mut() {
+                    Some((s, c)) if *s == step => *c = child,
+                    _ => out.push((step, child)),
+                }
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+}

@@ -1,0 +1,159 @@
+//! `baton run FILE --parent RUN/STEP`: the child run of a step with `workflow = "…"`
+//! (the step's process, `core::child::COMMAND`). It goes on with the child an earlier
+//! attempt of the step made (`session::child::decide`), so a parent resumed after a
+//! crash never makes a second child; its exit code is the child's result, and its last
+//! line on stderr names the child and its failed steps for the parent's record.
+use super::drive;
+use super::run::{RunArgs, operator_name};
+use crate::session::{self, SessionError, child};
+use crate::store::Store;
+use std::io::Write;
+
+pub(super) fn exec(args: &RunArgs, parent: &str) -> i32 {
+    match start(args, parent) {
+        Ok(Started::Drive(driven)) => {
+            let (store, ready, display) = *driven;
+            let db = display.db_path.clone();
+            let run_id = ready.run_id.clone();
+            let code = drive::drive(store, ready, display);
+            say_ending(&db, &run_id);
+            code
+        }
+        Ok(Started::Ended { db, run, code }) => {
+            say_ending(&db, &run);
+            code
+        }
+        Err(e) => session::report(&e),
+    }
+}
+
+enum Started {
+    /// Boxed: a run's core is large, and the other variant small.
+    Drive(Box<(Store, session::Ready, drive::Display)>),
+    /// The step's child had ended: its result, nothing run again.
+    Ended {
+        db: std::path::PathBuf,
+        run: String,
+        code: i32,
+    },
+}
+
+/// Find, resume or make the child run, before anything of it runs.
+fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
+    let operator = operator_name(args.engine.operator.as_deref())?;
+    // The attempt of the parent's step that runs this (its environment says).
+    let attempt = std::env::var("BATON_ATTEMPT")
+        .ok()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1);
+    let link = child::parse_parent(parent, attempt)?;
+    // The params the step gave, through the environment (never argv: `ps` shows it).
+    let mut params = args.engine.params.clone();
+    // A variable that is not UTF-8 is none of the step's (`vars` would panic on it).
+    let vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    params.extend(crate::engine::core::child::params_in(vars));
+    let mut display = args.engine.display()?;
+    display.params.clone_from(&params);
+    // The parent's store, which exists: a mistyped `--db` makes none.
+    let mut store = Store::open_existing(&display.db_path)?;
+    store.wait_as_engine()?;
+    // The parent must be a run of this store (a mistyped `--parent` makes nothing).
+    store.run(&link.run)?;
+    // A parent that approves its own gates (`--auto-approve`) has its child do so too.
+    let auto_approve = args.auto_approve
+        || std::env::var_os(crate::engine::core::child::AUTO_APPROVE_ENV).is_some_and(|v| v == "1");
+    let found = child::find(&store, &link)?;
+    let mut decided = child::decide(found.as_ref());
+    if let child::ChildStart::RetryFailed(run) = &decided {
+        match child::retry_failed(&mut store, run, &params, &operator, auto_approve)? {
+            Some(ready) => {
+                note_output(&ready.run_id);
+                return Ok(Started::Drive(Box::new((store, ready, display))));
+            }
+            // Nothing of it to run again: a new child.
+            None => decided = child::ChildStart::Create,
+        }
+    }
+    let ready = match decided {
+        child::ChildStart::Ended { run, state } => {
+            return Ok(ended(&link, run, state, display.db_path));
+        }
+        child::ChildStart::Resume(run) => {
+            match child::take_over(&mut store, &run, &params, &operator, auto_approve)? {
+                Some(ready) => ready,
+                // It ended while another engine held it.
+                None => {
+                    let state = store.run_liveness(&run)?.state;
+                    return Ok(ended(&link, run, state, display.db_path));
+                }
+            }
+        }
+        // Taken above: a retry that found nothing to run again makes a new child.
+        child::ChildStart::RetryFailed(_) | child::ChildStart::Create => {
+            let loaded = session::load_new(session::NewRunSpec {
+                workflow: args.workflow.clone(),
+                params,
+                max_parallel: args.max_parallel,
+                auto_approve,
+                operator,
+                no_cache: args.no_cache,
+                slot: None,
+                zone: None,
+                parent: Some(link),
+            })?;
+            child::create(&mut store, loaded)?
+        }
+    };
+    note_output(&ready.run_id);
+    Ok(Started::Drive(Box::new((store, ready, display))))
+}
+
+/// The step's child had ended: said, noted, and its result is the step's.
+fn ended(
+    link: &crate::model::view::ParentLink,
+    run: String,
+    state: crate::model::RunState,
+    db: std::path::PathBuf,
+) -> Started {
+    crate::stdio::errln!(
+        "run {}/{}: its child run {run} already ended {state}; not run again",
+        link.run,
+        link.step
+    );
+    note_output(&run);
+    Started::Ended {
+        db,
+        run,
+        code: state.exit_code(),
+    }
+}
+
+/// The child's id as the step's output `child_run` (`$BATON_OUTPUT`), when run as a step.
+fn note_output(run: &str) {
+    let Some(path) = std::env::var_os("BATON_OUTPUT") else {
+        return;
+    };
+    use std::os::unix::fs::OpenOptionsExt;
+    // In the attempt's private directory, made for it; the file is made by the first
+    // line written to it.
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "child_run={run}"));
+    if let Err(e) = written {
+        crate::stdio::errln!("warning: cannot note the child run in $BATON_OUTPUT: {e}");
+    }
+}
+
+/// The child's last line, on stderr: the parent's step records it.
+fn say_ending(db: &std::path::Path, run: &str) {
+    if let Some(line) = Store::open_existing(db)
+        .ok()
+        .and_then(|s| child::ending_line(&s, run))
+    {
+        crate::stdio::errln!("{line}");
+    }
+}

@@ -1,0 +1,136 @@
+//! Issue 57 point 2: a child run is crash-safe like any step. The engine is killed
+//! with SIGKILL while its child run waits at a gate (after the child's first step
+//! ran); `baton resume` of the parent runs its interrupted step again, which finds the
+//! child by its recorded link and drives it on: no second child, and each step of
+//! either run ran exactly once (counted in a file every step appends to).
+use crate::helpers::*;
+use serde_json::Value;
+
+const PARENT: &str = r#"
+name = "parent"
+[[step]]
+id = "pre"
+run = "echo pre >> marks"
+[[step]]
+id = "sub"
+needs = ["pre"]
+workflow = "child.toml"
+[[step]]
+id = "post"
+needs = ["sub"]
+run = "echo post >> marks"
+"#;
+
+const CHILD: &str = r#"
+name = "child"
+[[step]]
+id = "a"
+run = "echo a >> marks"
+[[step]]
+id = "ship"
+needs = ["a"]
+run = "echo ship >> marks"
+gate = { prompt = "ship it?" }
+"#;
+
+/// The runs of workflow `name`, newest first (none before the store exists).
+pub(crate) fn runs_of(env: &Env, name: &str) -> Vec<String> {
+    if !env.db().exists() {
+        return Vec::new();
+    }
+    let out = env.run(&["runs", "--json"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    runs.as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|r| r["workflow"] == name)
+                .filter_map(|r| r["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The pid in a lease holder's name (`pid N on HOST`).
+fn holder_pid(holder: &Value) -> Option<i32> {
+    holder
+        .as_str()?
+        .strip_prefix("pid ")?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn kill_nine(pid: i32) {
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -9 {pid}");
+}
+
+/// The child's engine once it waits at the gate: its pid.
+fn child_waiting(env: &Env) -> (String, i32) {
+    let kid = wait_until("the child run", secs(20), || runs_of(env, "child").pop());
+    env.wait_step(&kid, "ship", "waiting_approval", 20);
+    let pid = wait_until("the child's engine", secs(10), || {
+        holder_pid(&env.show(&kid)["driven_by"])
+    });
+    (kid, pid)
+}
+
+fn crash_mid_child_and_resume(kill_the_child_engine_too: bool) {
+    let env = Env::new();
+    env.workflow("child.toml", CHILD);
+    let wf = env.workflow("parent.toml", PARENT);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let (kid, child_engine) = child_waiting(&env);
+    let parent = runs_of(&env, "parent").pop().expect("the parent run");
+    // SIGKILL: the engine gets no chance to record anything.
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    if kill_the_child_engine_too {
+        kill_nine(child_engine);
+    }
+    assert_eq!(env.show(&parent)["state"], "interrupted");
+    let resumed = env.spawn(&["resume", &parent, "--headless"]);
+    // The parent's step runs again and drives the same child on, under a new engine.
+    let pid = wait_until("the child driven again", secs(30), || {
+        let c = env.show(&kid);
+        let pid = holder_pid(&c["driven_by"]).filter(|&p| p != child_engine);
+        match (pid, c["state"].as_str()) {
+            (Some(p), Some("waiting")) => Ok(p),
+            _ => Err(format!("{c:#}")),
+        }
+    });
+    assert!(process_alive(pid));
+    assert!(
+        !process_alive(child_engine),
+        "the earlier child engine still runs"
+    );
+    let p = env.show(&parent);
+    assert_eq!(step_field(&p, "sub", "attempts"), 2, "{p:#}");
+    assert_eq!(step_field(&p, "sub", "child_run"), Value::from(kid.clone()));
+    ok(&env.run(&["approve", &kid, "ship", "--reason", "after the crash"]));
+    let done = wait_child(resumed, 60);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    assert_eq!(env.show(&parent)["state"], "succeeded");
+    assert_eq!(env.show(&kid)["state"], "succeeded");
+    assert_eq!(runs_of(&env, "child"), vec![kid], "a second child was made");
+    let marks = std::fs::read_to_string(env.path().join("marks")).expect("marks");
+    assert_eq!(
+        marks.lines().collect::<Vec<_>>(),
+        vec!["pre", "a", "ship", "post"],
+        "each step runs exactly once"
+    );
+}
+
+#[test]
+fn kill_dash_nine_of_the_parents_engine_mid_child_makes_no_second_child() {
+    crash_mid_child_and_resume(false);
+}
+
+#[test]
+fn kill_dash_nine_of_both_engines_mid_child_reruns_no_finished_step() {
+    crash_mid_child_and_resume(true);
+}
