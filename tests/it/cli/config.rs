@@ -91,8 +91,9 @@ fn a_wrong_action_stops_every_command_with_its_line_and_column() {
     let err = text(&out.stderr);
     let at = |line_col: &str, what: &str| format!("{}:{line_col}: error: {what}", path.display());
     assert!(
-        err.contains(&at("5:20", "`{runid}` is not a placeholder")),
-        "{err}"
+        err.contains(&at("5:21", "`{runid}` is not a placeholder"))
+            && err.contains("did you mean `{run}`?"),
+        "at its brace, with the nearest placeholder: {err}"
     );
     assert!(
         err.contains(&at(
