@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 mod run_form;
 mod schedules;
 mod timeline;
+/// A form's param as the session declares it (the console's own tests build forms).
+#[cfg(test)]
+pub(crate) use run_form::param as form_param;
 pub use run_form::{run_form, runs_diff};
 pub use schedules::schedules;
 

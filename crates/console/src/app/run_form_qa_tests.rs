@@ -27,15 +27,7 @@ fn typed(ui: &mut UiState, v: &RunView, s: &str) {
 
 fn param(name: &str, ty: &str, values: &[&str], default: Option<&str>) -> FormParam {
     FormParam {
-        input: InputView {
-            name: name.into(),
-            ty: ty.into(),
-            values: values.iter().map(|v| v.to_string()).collect(),
-            required: false,
-            default: default.map(str::to_string),
-            pattern: None,
-            description: None,
-        },
+        input: fixtures::form_param(name, ty, values, default),
         secret: false,
         scheduled: None,
     }

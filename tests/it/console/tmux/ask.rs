@@ -22,14 +22,7 @@ fn the_waiting_tab_lists_an_ask_and_approves_it() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("baton ask as nobody");
-    let tui = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
-    let tmux = Tmux::new(&env, 120, 40, &tui);
+    let tmux = Tmux::tui(&env, 120, 40);
     tmux.wait_for("the ask counted", |s| s.contains("Waiting (1)"), 20);
     tmux.keys(&["6"]);
     let screen = tmux.wait_for(
@@ -86,14 +79,7 @@ fn a_step_s_ask_is_shown_under_the_step_in_the_dag() {
     );
     let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
-    let tui = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
-    let tmux = Tmux::new(&env, 120, 40, &tui);
+    let tmux = Tmux::tui(&env, 120, 40);
     // The asking account is this one: the tab lists it, though not for it to decide.
     tmux.wait_for("the console", |s| s.contains("6 Waiting"), 20);
     tmux.keys(&["6"]);

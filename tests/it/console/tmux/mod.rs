@@ -60,6 +60,19 @@ impl Tmux {
         Tmux::new(env, cols, rows, &command)
     }
 
+    /// `baton tui` on the env's store and its configuration, from its directory; the
+    /// pane kept 30 s after it ends, its exit status printed (`TUI-EXIT=N`).
+    pub(crate) fn tui(env: &Env, cols: u16, rows: u16) -> Tmux {
+        let command = format!(
+            "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
+            shell_quote(&env.path().to_string_lossy()),
+            shell_quote(&env.db().to_string_lossy()),
+            shell_quote(&env.config_home().to_string_lossy()),
+            shell_quote(env!("CARGO_BIN_EXE_baton")),
+        );
+        Tmux::new(env, cols, rows, &command)
+    }
+
     pub(crate) fn new(env: &Env, cols: u16, rows: u16, command: &str) -> Tmux {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let socket = format!(

@@ -33,14 +33,7 @@ fn f_lists_the_failed_steps_and_yes_runs_them_again_in_one_decision() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let run = run_id_of(&text(&out.stdout));
     std::fs::write(env.path().join("fixed"), "").unwrap();
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
-    let t = Tmux::new(&env, 120, 40, &command);
+    let t = Tmux::tui(&env, 120, 40);
     t.wait_for("the run listed", |s| s.contains("refail"), 20);
     t.keys(&["f"]);
     let title = " Retry the failed steps? ";

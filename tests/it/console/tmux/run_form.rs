@@ -43,14 +43,7 @@ fn me() -> String {
 
 /// `baton tui` on the served store, in tmux.
 fn console(s: &Served) -> Tmux {
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&s.env.path().to_string_lossy()),
-        shell_quote(&s.env.db().to_string_lossy()),
-        shell_quote(&s.env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
-    Tmux::new(&s.env, 120, 40, &command)
+    Tmux::tui(&s.env, 120, 40)
 }
 
 #[test]
@@ -132,14 +125,7 @@ fn run_file_that_does_not_load_shows_its_error() {
     let out = env.run(&["run", first.to_str().unwrap_or_default(), "--headless"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     env.workflow("bad.toml", "name = \"bad\"\n[[stpe]]\nid = \"a\"\n");
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
-    let tmux = Tmux::new(&env, 120, 40, &command);
+    let tmux = Tmux::tui(&env, 120, 40);
     tmux.wait_for("the console", |sc| sc.contains("5 Runs"), 20);
     tmux.keys(&[":"]);
     tmux.literal("run bad.toml");
@@ -169,14 +155,7 @@ fn d_on_two_runs_shows_what_changed() {
     env.workflow("nightly.toml", &wf.replace("10m", "20m"));
     let out = env.run(&["run", path, "--headless", "--param", "rows=500"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
-    let tmux = Tmux::new(&env, 120, 40, &command);
+    let tmux = Tmux::tui(&env, 120, 40);
     tmux.wait_for("the console", |sc| sc.contains("5 Runs"), 20);
     tmux.keys(&["5"]);
     tmux.wait_for("the runs", |sc| sc.contains("Runs · 2 in the store"), 20);
@@ -219,14 +198,7 @@ fn a_start_its_group_skips_reads_skipped_in_the_action_log() {
             .ok_or_else(|| format!("{runs:#}"))
     });
     env.wait_step(&holder, "work", "running", 30);
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
-    let tmux = Tmux::new(&env, 120, 40, &command);
+    let tmux = Tmux::tui(&env, 120, 40);
     tmux.wait_for("the console", |sc| sc.contains("5 Runs"), 20);
     tmux.keys(&[":"]);
     tmux.literal("run held.toml");
@@ -267,13 +239,6 @@ fn a_form_whose_file_changed_is_rebuilt_and_an_unset_enum_gives_no_value() {
     let env = Env::new();
     let wf = "name = \"en\"\n[params.x]\ntype = \"enum\"\nvalues = [\"a\", \"b\"]\n[[step]]\nid = \"s\"\nrun = \"true\"\n";
     env.workflow("en.toml", wf);
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
     // A store to open: a first run of another workflow.
     let first = env.workflow(
         "ok.toml",
@@ -281,7 +246,7 @@ fn a_form_whose_file_changed_is_rebuilt_and_an_unset_enum_gives_no_value() {
     );
     let out = env.run(&["run", first.to_str().unwrap_or_default(), "--headless"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let tmux = Tmux::new(&env, 120, 40, &command);
+    let tmux = Tmux::tui(&env, 120, 40);
     tmux.wait_for("the console", |sc| sc.contains("5 Runs"), 20);
     tmux.keys(&[":"]);
     tmux.literal("run en.toml");

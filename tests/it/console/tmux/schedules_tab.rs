@@ -23,14 +23,7 @@ fn the_schedules_tab_pauses_and_triggers_on_record_and_opens_the_last_run() {
     let (serve, log) = s.start(&[]);
     wait_log(&log, "serve:", 30);
     wait_until("the store", secs(30), || s.env.db().exists());
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&s.env.path().to_string_lossy()),
-        shell_quote(&s.env.db().to_string_lossy()),
-        shell_quote(&s.env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
-    let tmux = Tmux::new(&s.env, 120, 40, &command);
+    let tmux = Tmux::tui(&s.env, 120, 40);
     tmux.wait_for("the console", |sc| sc.contains("7 Schedules"), 20);
     s.write("tick.toml", TICK);
     tmux.keys(&["7"]);
