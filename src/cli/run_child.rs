@@ -1,6 +1,6 @@
 //! `baton run FILE --parent RUN/STEP`: the child run of a step with `workflow = "…"`
 //! (the step's process, `core::child::COMMAND`). It goes on with the child an earlier
-//! attempt of the step made (`session::child::decide`), so a parent resumed after a
+//! attempt of the step made (the core decides: `baton_core::child::decide`), so a parent resumed after a
 //! crash never makes a second child; its exit code is the child's result, and its last
 //! line on stderr names the child and its failed steps for the parent's record.
 use super::drive;

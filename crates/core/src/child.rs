@@ -4,8 +4,59 @@
 //! fixed text; the file, the params and their values reach it through its environment,
 //! never as shell code. A public namespace (`child::COMMAND`, `child::params_in`): the
 //! engine and the CLI read the same names.
+use baton_model::RunState;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// What a parent step's attempt does with its child run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChildStart {
+    /// No child to go on with: make one.
+    Create,
+    /// The child an earlier attempt made has not ended: drive it on.
+    Resume(String),
+    /// The child failed and this attempt is a retry of the step (its previous attempt's
+    /// failure is on record): its failed steps run again (`retry --failed`), its
+    /// succeeded ones are kept.
+    RetryFailed(String),
+    /// The child ended: its result is the step's, nothing runs again.
+    Ended { run: String, state: RunState },
+}
+
+/// What is on record of a parent step's newest child, as [`decide`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen<'a> {
+    pub run: &'a str,
+    /// The child's state as readers say it (`interrupted` once its engine is gone).
+    pub state: RunState,
+    /// Whether the step's previous attempt ended on record (not when there is none,
+    /// it has not ended, or the engine went while it ran).
+    pub previous_ended: bool,
+}
+
+/// What an attempt of a parent step does, given its newest child. A child that has
+/// not ended is driven on; one that succeeded is the step's success. One that failed
+/// is the step's failure again, unless the step's previous attempt ended on record
+/// (this attempt is a retry, by the step's `retry` or an operator's): then the child's
+/// failed steps run again. A parent resumed after a crash runs its step again as an
+/// attempt whose previous one was interrupted: it takes the child's result, and
+/// nothing of the child runs again.
+pub fn decide(seen: Option<Seen<'_>>) -> ChildStart {
+    let Some(s) = seen else {
+        return ChildStart::Create;
+    };
+    let run = s.run.to_string();
+    if !s.state.is_final() {
+        return ChildStart::Resume(run);
+    }
+    if s.state != RunState::Succeeded && s.previous_ended {
+        return ChildStart::RetryFailed(run);
+    }
+    ChildStart::Ended {
+        run,
+        state: s.state,
+    }
+}
 
 /// What a child-run step's shell runs. `BATON_EXE` is the engine's own binary (the
 /// driver adds it for a step that runs here; without it the step fails saying so,
@@ -79,6 +130,61 @@ pub fn params_in(vars: impl IntoIterator<Item = (String, String)>) -> Vec<(Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seen(state: RunState, previous_ended: bool) -> Option<Seen<'static>> {
+        Some(Seen {
+            run: "01child",
+            state,
+            previous_ended,
+        })
+    }
+
+    #[test]
+    fn a_step_without_a_child_makes_one() {
+        assert_eq!(decide(None), ChildStart::Create);
+    }
+
+    #[test]
+    fn a_child_not_ended_is_driven_on_whatever_came_before() {
+        for state in [RunState::Running, RunState::Waiting, RunState::Interrupted] {
+            for previous in [false, true] {
+                assert_eq!(
+                    decide(seen(state, previous)),
+                    ChildStart::Resume("01child".into())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_finished_child_is_the_steps_result_after_a_crash() {
+        assert!(matches!(
+            decide(seen(RunState::Succeeded, true)),
+            ChildStart::Ended {
+                state: RunState::Succeeded,
+                ..
+            }
+        ));
+        // The parent's engine died before it recorded the child's failure: the step
+        // runs again after an interrupted attempt and takes that failure, nothing runs.
+        assert!(matches!(
+            decide(seen(RunState::Failed, false)),
+            ChildStart::Ended {
+                state: RunState::Failed,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_retry_of_a_failed_child_step_runs_the_childs_failed_steps_again() {
+        for state in [RunState::Failed, RunState::Cancelled] {
+            assert_eq!(
+                decide(seen(state, true)),
+                ChildStart::RetryFailed("01child".into())
+            );
+        }
+    }
 
     #[test]
     fn the_params_read_back_are_those_the_step_named() {

@@ -17,20 +17,7 @@ use std::time::{Duration, Instant};
 /// its run (the parent's resume stops it first: `host::stop_leftovers`).
 const HANDOVER_WAIT: Duration = Duration::from_secs(30);
 
-/// What a parent step's attempt does with its child run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChildStart {
-    /// No child to go on with: make one.
-    Create,
-    /// The child an earlier attempt made has not ended: drive it on.
-    Resume(String),
-    /// The child failed and this attempt is a retry of the step (its previous attempt's
-    /// failure is on record): its failed steps run again (`retry --failed`), its
-    /// succeeded ones are kept.
-    RetryFailed(String),
-    /// The child ended: its result is the step's, nothing runs again.
-    Ended { run: String, state: RunState },
-}
+pub use baton_core::child::ChildStart;
 
 /// What is on record of a step's newest child, for [`decide`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,28 +30,14 @@ pub struct Found {
     pub previous_ended: Option<String>,
 }
 
-/// Pure: what an attempt of a parent step does, given its newest child. A child that
-/// has not ended is driven on; one that succeeded is the step's success. One that
-/// failed is the step's failure again, unless the step's previous attempt ended on
-/// record (this attempt is a retry, by the step's `retry` or an operator's): then the
-/// child's failed steps run again. A parent resumed after a crash runs its step again
-/// as an attempt whose previous one was interrupted: it takes the child's result, and
-/// nothing of the child runs again.
+/// What an attempt of a parent step does, given its newest child on record: the
+/// core's decision (`baton_core::child::decide`).
 pub fn decide(found: Option<&Found>) -> ChildStart {
-    let Some(f) = found else {
-        return ChildStart::Create;
-    };
-    let run = f.child.run.clone();
-    if !f.state.is_final() {
-        return ChildStart::Resume(run);
-    }
-    if f.state != RunState::Succeeded && f.previous_ended.is_some() {
-        return ChildStart::RetryFailed(run);
-    }
-    ChildStart::Ended {
-        run,
+    baton_core::child::decide(found.map(|f| baton_core::child::Seen {
+        run: &f.child.run,
         state: f.state,
-    }
+        previous_ended: f.previous_ended.is_some(),
+    }))
 }
 
 /// `RUN/STEP` of `--parent` (a run id has no `/`; a step id may be an instance's).
@@ -207,66 +180,27 @@ pub fn ending_line(store: &Store, run_id: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn found(state: RunState, previous_ended: Option<&str>) -> Found {
-        Found {
+    /// The core decides (`baton_core::child::decide`, its tests); here only what the
+    /// record gives it: a previous attempt that ended makes a failed child's retry.
+    #[test]
+    fn what_is_on_record_reaches_the_core_s_decision() {
+        let found = |previous: Option<&str>| Found {
             child: ChildRun {
                 run: "01child".into(),
                 attempt: 1,
             },
-            state,
-            previous_ended: previous_ended.map(str::to_string),
-        }
-    }
-
-    #[test]
-    fn a_step_without_a_child_makes_one() {
+            state: RunState::Failed,
+            previous_ended: previous.map(str::to_string),
+        };
         assert_eq!(decide(None), ChildStart::Create);
-    }
-
-    #[test]
-    fn a_child_not_ended_is_driven_on_whatever_came_before() {
-        for state in [RunState::Running, RunState::Waiting, RunState::Interrupted] {
-            for previous in [None, Some("failed")] {
-                let f = found(state, previous);
-                assert_eq!(decide(Some(&f)), ChildStart::Resume("01child".into()));
-            }
-        }
-    }
-
-    #[test]
-    fn a_finished_child_is_the_steps_result_after_a_crash() {
-        let ok = found(RunState::Succeeded, Some("failed"));
-        assert!(matches!(
-            decide(Some(&ok)),
-            ChildStart::Ended {
-                state: RunState::Succeeded,
-                ..
-            }
-        ));
-        // The parent's engine died before it recorded the child's failure: the step
-        // runs again after an interrupted attempt and takes that failure, nothing runs.
-        let crashed = found(RunState::Failed, None);
-        assert!(matches!(
-            decide(Some(&crashed)),
-            ChildStart::Ended {
-                state: RunState::Failed,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn a_retry_of_a_failed_child_step_runs_the_childs_failed_steps_again() {
-        let failed = found(RunState::Failed, Some("failed"));
         assert_eq!(
-            decide(Some(&failed)),
+            decide(Some(&found(Some("failed")))),
             ChildStart::RetryFailed("01child".into())
         );
-        let cancelled = found(RunState::Cancelled, Some("cancelled"));
-        assert_eq!(
-            decide(Some(&cancelled)),
-            ChildStart::RetryFailed("01child".into())
-        );
+        assert!(matches!(
+            decide(Some(&found(None))),
+            ChildStart::Ended { .. }
+        ));
     }
 
     #[test]
