@@ -44,11 +44,15 @@ pub(crate) enum Crash {
 }
 
 impl Engine {
-    pub(crate) fn open(id: usize, db: &std::path::Path) -> Result<Engine, SimError> {
+    pub(crate) fn open(
+        id: usize,
+        db: &std::path::Path,
+        mix: crate::Mix,
+    ) -> Result<Engine, SimError> {
         Ok(Engine {
             id,
             incarnation: 0,
-            store: Store::open(db)?,
+            store: crate::rewrites::open_store(db, mix)?,
             runs: BTreeMap::new(),
             last_beat: 0,
             stalled_until: 0,
@@ -284,7 +288,7 @@ impl World {
         engine.runs.clear();
         engine.incarnation += 1;
         engine.stalled_until = 0;
-        engine.store = Store::open(&self.db)?;
+        engine.store = crate::rewrites::open_store(&self.db, self.config.mix)?;
         self.history.push(format!(
             "  engine {e} crashed {when}: runs {runs:?} dropped, {lost} attempt(s) lost with its host"
         ));
@@ -384,8 +388,9 @@ impl World {
         e: usize,
         w: usize,
         racy: Option<&Option<String>>,
+        fork: Option<&baton_core::ForkPlan>,
     ) -> Result<(), SimError> {
-        // `baton run` is a new process: never a stopped one.
+        // `baton run` (or `baton fork`) is a new process: never a stopped one.
         let Some(e) = self.awake(e) else {
             return Ok(());
         };
@@ -405,6 +410,11 @@ impl World {
             None,
         );
         let mut core = Core::new(plan.clone(), cfg);
+        // A fork's start records its link and the steps it reuses, as
+        // `session::concurrency::create` has it do.
+        if let Some(f) = fork {
+            core.fork_from(f.clone());
+        }
         let source_text = std::fs::read_to_string(&wf.path).map_err(|err| SimError::Io {
             path: wf.path.clone(),
             error: err,

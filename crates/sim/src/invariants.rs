@@ -6,14 +6,20 @@ use crate::world::World;
 use crate::{SimError, Violation};
 use baton_core::Core;
 use baton_model::state_summary::StateSummary;
-use baton_model::{Event, EventKind, RunState, StepState};
+use baton_model::{Event, EventKind, RunState, StepState, Timestamp};
 use baton_store::Store;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Every how many actions `show`, `runs` and `metrics` are compared on the runs that
+/// recorded something ([`crate::readers::one_run_one_record`]).
+const READERS_EVERY: usize = 4;
 
 /// What the checks remember of each run's history, read once, in order.
 #[derive(Default)]
 pub(crate) struct Checker {
     runs: BTreeMap<String, Track>,
+    /// Runs that recorded something since the readers were last compared.
+    unread: BTreeSet<String>,
     pub events: u64,
 }
 
@@ -25,10 +31,59 @@ pub struct Track {
     pub succeeded: BTreeSet<String>,
     /// Gates approved since they last opened.
     pub approved: BTreeSet<String>,
+    /// Each step's last recorded state (a transition or an operator's mark).
+    pub last: BTreeMap<String, StepState>,
+}
+
+/// docs/approvals.md: "With the key configured, `resume`, `show`, the console and
+/// every command that takes a run over check the run's history before replaying it and
+/// refuse a tampered one […] instead of obeying it": nothing is recorded in a run after
+/// its record was rewritten (`--mix rewrites`), read from the rows themselves.
+pub(crate) fn a_rewritten_record_is_not_obeyed(
+    raw: &rusqlite::Connection,
+    w: &crate::rewrites::Rewritten,
+) -> Result<Option<String>, SimError> {
+    let last: i64 = raw
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM events WHERE run_id = ?1")?
+        .query_row([&w.run], |r| r.get(0))?;
+    Ok((last as u64 > w.last_seq).then(|| {
+        format!(
+            "run {}'s record was rewritten at event {}, and events up to {last} were recorded after",
+            w.run, w.last_seq
+        )
+    }))
+}
+
+/// docs/commands.md (`baton fork`): a fork "reuses the steps before STEP as they
+/// ended" in the run it forks: each step the fork records reused ended so in its source
+/// (the source's last recorded state of the step), never a state it did not reach.
+pub fn a_fork_reuses_what_its_source_recorded(
+    source: Option<&Track>,
+    ev: &Event,
+) -> Option<String> {
+    let EventKind::StepReused {
+        step,
+        from_run,
+        state,
+        ..
+    } = &ev.kind
+    else {
+        return None;
+    };
+    let recorded = source.and_then(|t| t.last.get(step));
+    (recorded != Some(state)).then(|| {
+        format!(
+            "event {} reuses step {step} of run {from_run} as {}, which recorded it {}",
+            ev.seq,
+            state.as_str(),
+            recorded.map_or("never", |s| s.as_str())
+        )
+    })
 }
 
 /// README: "nothing finished runs twice after a crash". A step recorded succeeded
-/// never starts again, unless an operator reopened it on record (`retry`, `mark`).
+/// never starts again, unless an operator reopened it on record (`retry`, `mark`,
+/// `push-back`).
 pub fn nothing_finished_runs_twice(t: &Track, ev: &Event) -> Option<String> {
     match &ev.kind {
         EventKind::StepStateChanged {
@@ -239,56 +294,8 @@ impl World {
             detail,
         };
         for (run, w) in self.runs.clone() {
-            let plan = self.workflows[w].plan.clone();
-            let gated: BTreeSet<String> = plan
-                .steps
-                .iter()
-                .filter(|s| s.gate.is_some())
-                .map(|s| s.id.clone())
-                .collect();
-            let seen = self.checker.runs.get(&run).map_or(0, |t| t.seen);
-            let new = self.ops.events_after(&run, seen)?;
-            if new.is_empty() {
-                continue;
-            }
-            for ev in &new {
-                let json = serde_json::to_string(ev)?;
-                self.history.push(format!("  {run} {json}"));
-                self.checker.events += 1;
-                let t = self.checker.runs.entry(run.clone()).or_default();
-                t.seen = ev.seq;
-                if let Some(d) = nothing_finished_runs_twice(t, ev) {
-                    return Ok(Some(broken(
-                        "nothing_finished_runs_twice",
-                        format!("run {run}: {d}"),
-                    )));
-                }
-                if let Some(d) = nothing_runs_unapproved(t, &gated, ev) {
-                    return Ok(Some(broken(
-                        "nothing_runs_unapproved",
-                        format!("run {run}: {d}"),
-                    )));
-                }
-                if let Some(d) = no_row_obeyed_without_proof(ev, &json) {
-                    return Ok(Some(broken(
-                        "no_row_obeyed_without_proof",
-                        format!("run {run}: {d}"),
-                    )));
-                }
-                t.learn(ev);
-            }
-            let all = self.ops.events(&run)?;
-            let cfg = baton_session::run_config(
-                &run,
-                &self.user,
-                BTreeMap::new(),
-                Vec::new(),
-                0,
-                false,
-                None,
-            );
-            if let Some(d) = summary_is_the_events_replayed(&self.raw, &run, (plan, cfg), &all)? {
-                return Ok(Some(broken("summary_is_the_events_replayed", d)));
+            if let Some((invariant, detail)) = self.check_run(&run, w)? {
+                return Ok(Some(broken(invariant, detail)));
             }
         }
         let group: Vec<&str> = self
@@ -319,12 +326,94 @@ impl World {
         )? {
             return Ok(Some(broken("pool_never_over_capacity", d)));
         }
+        // The readers' agreement costs a `show` per run: read every few actions, over
+        // the runs that recorded something since (the end reads every run).
+        if action.is_multiple_of(READERS_EVERY) {
+            for run in std::mem::take(&mut self.checker.unread) {
+                // A rewritten record is refused by every reader (until it is put back).
+                if self.is_rewritten(&run) {
+                    continue;
+                }
+                if let Some(d) =
+                    crate::readers::one_run_one_record(&self.ops, &run, Timestamp(self.now))?
+                {
+                    return Ok(Some(broken("one_run_one_record", d)));
+                }
+            }
+        }
         if let Some(d) = no_forged_trigger_obeyed(&self.raw, &self.forged_slots)? {
             return Ok(Some(broken("no_forged_trigger_obeyed", d)));
         }
         if let Some(d) = self.asks.iter().find_map(no_forged_answer_obeyed) {
             return Ok(Some(broken("no_forged_answer_obeyed", d)));
         }
+        Ok(None)
+    }
+
+    /// The checks of one run's new events (and of a rewritten run, that it has none):
+    /// the broken promise's name and what was seen.
+    fn check_run(
+        &mut self,
+        run: &str,
+        w: usize,
+    ) -> Result<Option<(&'static str, String)>, SimError> {
+        let plan = self.workflows[w].plan.clone();
+        let gated: BTreeSet<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.gate.is_some())
+            .map(|s| s.id.clone())
+            .collect();
+        if let Some(w) = self.rewritten.iter().find(|w| w.run == run) {
+            if let Some(d) = a_rewritten_record_is_not_obeyed(&self.raw, w)? {
+                return Ok(Some(("a_rewritten_record_is_not_obeyed", d)));
+            }
+            return Ok(None);
+        }
+        let seen = self.checker.runs.get(run).map_or(0, |t| t.seen);
+        let new = self.ops.events_after(run, seen)?;
+        if new.is_empty() {
+            return Ok(None);
+        }
+        for ev in &new {
+            let json = serde_json::to_string(ev)?;
+            self.history.push(format!("  {run} {json}"));
+            self.checker.events += 1;
+            if let EventKind::StepReused { from_run, .. } = &ev.kind
+                && let Some(d) =
+                    a_fork_reuses_what_its_source_recorded(self.checker.runs.get(from_run), ev)
+            {
+                return Ok(Some((
+                    "a_fork_reuses_what_its_source_recorded",
+                    format!("run {run}: {d}"),
+                )));
+            }
+            let t = self.checker.runs.entry(run.to_string()).or_default();
+            t.seen = ev.seq;
+            if let Some(d) = nothing_finished_runs_twice(t, ev) {
+                return Ok(Some((
+                    "nothing_finished_runs_twice",
+                    format!("run {run}: {d}"),
+                )));
+            }
+            if let Some(d) = nothing_runs_unapproved(t, &gated, ev) {
+                return Ok(Some(("nothing_runs_unapproved", format!("run {run}: {d}"))));
+            }
+            if let Some(d) = no_row_obeyed_without_proof(ev, &json) {
+                return Ok(Some((
+                    "no_row_obeyed_without_proof",
+                    format!("run {run}: {d}"),
+                )));
+            }
+            t.learn(ev);
+        }
+        let all = self.ops.events(run)?;
+        let cfg =
+            baton_session::run_config(run, &self.user, BTreeMap::new(), Vec::new(), 0, false, None);
+        if let Some(d) = summary_is_the_events_replayed(&self.raw, run, (plan, cfg), &all)? {
+            return Ok(Some(("summary_is_the_events_replayed", d)));
+        }
+        self.checker.unread.insert(run.to_string());
         Ok(None)
     }
 
@@ -338,13 +427,40 @@ impl World {
         if let Some(d) = every_decision_on_the_chain(&self.ops)? {
             return Ok(Some(broken("every_decision_on_the_chain", d)));
         }
+        let runs: Vec<String> = self.runs.iter().map(|(r, _)| r.clone()).collect();
+        for run in &runs {
+            if let Some(d) =
+                crate::readers::one_run_one_record(&self.ops, run, Timestamp(self.now))?
+            {
+                return Ok(Some(broken("one_run_one_record", d)));
+            }
+        }
+        if let Some(d) =
+            crate::readers::metrics_are_the_runs_summed(&self.ops, &runs, Timestamp(self.now))?
+        {
+            return Ok(Some(broken("metrics_are_the_runs_summed", d)));
+        }
         Ok(a_replaced_run_ends(&self.raw)?.map(|d| broken("a_replaced_run_ends", d)))
+    }
+}
+
+impl Checker {
+    /// Whether `run` recorded a step succeeded (and not reopened since).
+    pub(crate) fn succeeded_any(&self, run: &str) -> bool {
+        self.runs.get(run).is_some_and(|t| !t.succeeded.is_empty())
     }
 }
 
 impl Track {
     /// What an event changes for the checks.
     pub fn learn(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::StepStateChanged { step, state, .. }
+            | EventKind::StepMarked { step, state, .. } => {
+                self.last.insert(step.clone(), *state);
+            }
+            _ => {}
+        }
         match &ev.kind {
             EventKind::StepStateChanged { step, state, .. } if *state == StepState::Succeeded => {
                 self.succeeded.insert(step.clone());
@@ -359,6 +475,12 @@ impl Track {
             EventKind::StepRetried { step, rearmed, .. } => {
                 self.succeeded.remove(step);
                 for s in rearmed {
+                    self.succeeded.remove(s);
+                }
+            }
+            // gates.md, "Push back": the gate's `revise` steps run again, on record.
+            EventKind::GatePushedBack { rerun, .. } => {
+                for s in rerun {
                     self.succeeded.remove(s);
                 }
             }

@@ -9,11 +9,14 @@
 mod asks;
 mod engine;
 mod executor;
+mod forks;
 mod history;
 // A namespace: the chaos campaign (tests/it/chaos) checks real stores with the same
 // named invariants.
 pub mod invariants;
 mod operator;
+mod readers;
+mod rewrites;
 mod serve;
 mod workflows;
 mod world;
@@ -47,6 +50,10 @@ pub enum Bug {
     /// 105: a replaced run whose cancel never reached its engine waits `queued` for a
     /// group it can never hold.
     IgnoreReplaced,
+    /// A fork planned from its source's rows as they read, its history not checked
+    /// against the event chain (`--mix rewrites`): a record someone rewrote is reused
+    /// as the rewrite says, as baton did before fork checked its source.
+    UncheckedFork,
 }
 
 impl Bug {
@@ -58,16 +65,18 @@ impl Bug {
             Bug::ObeyForgedAnswer => "obey-forged-answer",
             Bug::Unfenced => "unfenced",
             Bug::IgnoreReplaced => "ignore-replaced",
+            Bug::UncheckedFork => "unchecked-fork",
         }
     }
 
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 7] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
         Bug::ObeyForgedAnswer,
         Bug::Unfenced,
         Bug::IgnoreReplaced,
+        Bug::UncheckedFork,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -88,6 +97,10 @@ pub enum Mix {
     /// 16 to 30 s and then continued, from a stream of the seed's own: the scenarios
     /// of [`Mix::All`] are not changed by it.
     Stalls,
+    /// Everything of [`Mix::All`], the store keyed with an audit key, and now and then
+    /// a finished run's record rewritten with SQL by someone who can write the file
+    /// (a step that did not succeed made to read succeeded), put back at the end.
+    Rewrites,
 }
 
 impl Mix {
@@ -96,11 +109,12 @@ impl Mix {
             Mix::All => "all",
             Mix::RunsOnly => "runs-only",
             Mix::Stalls => "stalls",
+            Mix::Rewrites => "rewrites",
         }
     }
 
     pub fn parse(s: &str) -> Option<Mix> {
-        [Mix::All, Mix::RunsOnly, Mix::Stalls]
+        [Mix::All, Mix::RunsOnly, Mix::Stalls, Mix::Rewrites]
             .into_iter()
             .find(|m| m.name() == s)
     }

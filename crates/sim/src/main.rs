@@ -3,8 +3,9 @@
 //! `baton-sim --seeds N [--from S]` runs seeds S..S+N; `--seed S` runs one and prints
 //! its history; `--actions A` sets the actions per scenario; `--bug NAME` puts a known
 //! bug back (`racy-admission`, `obey-unproven`, `obey-forged-trigger`,
-//! `obey-forged-answer`, `unfenced`, `ignore-replaced`); `--mix runs-only` leaves schedules and asks out,
-//! `--mix stalls` also stops engines past their lease. Exit 1 when a promise broke
+//! `obey-forged-answer`, `unfenced`, `ignore-replaced`, `unchecked-fork`); `--mix runs-only` leaves schedules and asks out,
+//! `--mix stalls` also stops engines past their lease, `--mix rewrites` keys the store
+//! and rewrites finished runs' records. Exit 1 when a promise broke
 //! (each broken seed printed with the line that replays it), 2 on bad arguments.
 use baton_sim::{Bug, Config, DEFAULT_ACTIONS, Mix};
 use std::process::ExitCode;
@@ -51,12 +52,12 @@ fn parse() -> Result<Args, String> {
             "--mix" => {
                 let v = value()?;
                 a.mix = Mix::parse(&v).ok_or(format!(
-                    "--mix takes `all`, `runs-only` or `stalls`, not `{v}`"
+                    "--mix takes `all`, `runs-only`, `stalls` or `rewrites`, not `{v}`"
                 ))?;
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls"
+                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites"
                 ));
             }
         }
@@ -93,10 +94,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        if args.one.is_some() {
-            for line in &outcome.history {
-                println!("{line}");
-            }
+        // A history piped into `head` stops being read: that ends the replay, quietly.
+        if args.one.is_some() && print_history(&outcome.history).is_err() {
+            return ExitCode::SUCCESS;
         }
         steps += outcome.steps;
         events += outcome.events;
@@ -120,4 +120,14 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// One scenario's history, a line each, to standard output.
+fn print_history(lines: &[String]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
 }

@@ -38,6 +38,7 @@ impl World {
             false => format!("op-{}", self.tags),
         };
         let operator = self.user.clone();
+        let gated = gate.clone();
         let command = match self.rng.random_range(0..9) {
             0..=2 => Command::Approve {
                 step: gate,
@@ -83,10 +84,64 @@ impl World {
                 outputs: Default::default(),
             },
         };
+        let Some((run, command)) = self.more_command((run, gated), command)? else {
+            return self.fork();
+        };
         match forged {
             true => self.forge(&run, &command),
             false => self.submit(&run, command),
         }
+    }
+
+    /// The commands added since the regression seeds were kept, from a stream of their
+    /// own, so that what the main stream drew is drawn all the same: three in ten
+    /// drawn commands become a push-back (of a run whose gate waits, when one does),
+    /// a `retry --failed`, or a fork (`None`). `drawn`: the run and its gate.
+    fn more_command(
+        &mut self,
+        drawn: (String, String),
+        command: Command,
+    ) -> Result<Option<(String, Command)>, SimError> {
+        if self.config.mix == crate::Mix::RunsOnly {
+            return Ok(Some((drawn.0, command)));
+        }
+        let operator = self.user.clone();
+        Ok(Some(match self.more.random_range(0..100) {
+            0..12 => {
+                let (run, step) = self.waiting_gate()?.unwrap_or(drawn);
+                let reason = reason_of(&command);
+                let push = Command::PushBack {
+                    step,
+                    operator,
+                    reason,
+                };
+                (run, push)
+            }
+            12..18 => (drawn.0, Command::RetryFailed { operator }),
+            18..30 => return Ok(None),
+            _ => (drawn.0, command),
+        }))
+    }
+
+    /// A run waiting on its gate, and that gate, from the fourth stream.
+    fn waiting_gate(&mut self) -> Result<Option<(String, String)>, SimError> {
+        let mut waiting = Vec::new();
+        for (run, w) in &self.runs {
+            if self.ops.run_liveness(run)?.state == baton_model::RunState::Waiting {
+                let gate = self.workflows[*w]
+                    .plan
+                    .steps
+                    .iter()
+                    .find(|s| s.gate.is_some());
+                if let Some(g) = gate {
+                    waiting.push((run.clone(), g.id.clone()));
+                }
+            }
+        }
+        Ok(match waiting.is_empty() {
+            true => None,
+            false => Some(waiting.swap_remove(self.more.random_range(0..waiting.len()))),
+        })
     }
 
     /// A command row written with SQL, as anyone who can write the database could:
@@ -137,6 +192,8 @@ impl World {
                     .push(format!("  {name} on {run}: {}", session_refusal(&err)));
                 match err {
                     SessionError::Refused { .. } | SessionError::Driven { .. } => Ok(()),
+                    // A rewritten record (`--mix rewrites`): refused, not obeyed.
+                    e if crate::rewrites::tampered(&e) => Ok(()),
                     other => Err(other.into()),
                 }
             }
@@ -204,6 +261,20 @@ impl World {
     }
 }
 
+/// The reason drawn (its `forged-N` or `op-N` tag), for the command that replaces it.
+fn reason_of(c: &Command) -> String {
+    match c {
+        Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
+            reason.clone().unwrap_or_default()
+        }
+        Command::Reject { reason, .. }
+        | Command::Hold { reason, .. }
+        | Command::Release { reason, .. }
+        | Command::Mark { reason, .. } => reason.clone(),
+        _ => String::new(),
+    }
+}
+
 fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Approve { .. } => "approve",
@@ -233,6 +304,9 @@ fn session_refusal(e: &SessionError) -> String {
     match e {
         SessionError::Refused { refusal, .. } => format!("refused ({})", refusal.code()),
         SessionError::Driven { .. } => "driven by another engine".into(),
+        e if crate::rewrites::tampered(e) => {
+            "refused (its history is not what was committed)".into()
+        }
         other => format!("failed: {other}"),
     }
 }

@@ -98,7 +98,7 @@ impl World {
                 continue;
             }
             let e = self.extra.random_range(0..self.engines.len());
-            self.start_run(e, w, None)?;
+            self.start_run(e, w, None, None)?;
             let run = self.runs.last().map(|(r, _)| r.clone()).unwrap_or_default();
             self.ops
                 .slots_started(&[(&t.file, TRIGGER_INDEX, t.at, "started", Some(&run))])?;

@@ -42,7 +42,7 @@ needs = ["build"]
 run = "ship"
 timeout = "30s"
 pool = "{POOL}"
-gate = {{ prompt = "ship it?", allow_self_approval = true }}
+gate = {{ prompt = "ship it?", allow_self_approval = true, revise = ["build"] }}
 "#
     )
 }
@@ -72,7 +72,7 @@ retry = {{ attempts = 2, delay = "1s" }}
 id = "publish"
 needs = ["load"]
 run = "publish"
-gate = {{ prompt = "publish?", allow_self_approval = true }}
+gate = {{ prompt = "publish?", allow_self_approval = true, revise = ["load"] }}
 "#
     )
 }

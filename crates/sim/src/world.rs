@@ -44,6 +44,12 @@ pub(crate) struct World {
     /// The seed's third stream: which engine is stopped, when and for how long
     /// ([`crate::Mix::Stalls`]).
     pub stalls: SmallRng,
+    /// The seed's fourth stream: the commands added after the regression seeds were
+    /// kept (push-back, retry of the failed steps, fork), so that what the three other
+    /// streams draw is unchanged ([`crate::Mix::RunsOnly`] draws nothing from it).
+    pub more: SmallRng,
+    /// The records rewritten ([`crate::Mix::Rewrites`]), to put back at the end.
+    pub rewritten: Vec<crate::rewrites::Rewritten>,
     /// The times of the trigger rows forged into `schedule_slots`.
     pub forged_slots: std::collections::BTreeSet<i64>,
     /// The asks opened.
@@ -87,11 +93,11 @@ impl World {
         let db = dir.path().join("store").join("baton.db");
         let max_pending = rng.random_range(1..=2);
         let workflows = workflows::write_all(dir.path(), max_pending)?;
-        let ops = Store::open(&db)?;
+        let ops = crate::rewrites::open_store(&db, config.mix)?;
         let raw = rusqlite::Connection::open(&db)?;
         raw.busy_timeout(std::time::Duration::from_secs(5))?;
         let engines = (0..ENGINES)
-            .map(|i| Engine::open(i, &db))
+            .map(|i| Engine::open(i, &db, config.mix))
             .collect::<Result<_, _>>()?;
         let user = baton_session::os_account()?;
         let mut history = History::new(dir.path());
@@ -101,6 +107,7 @@ impl World {
         ));
         let extra = SmallRng::seed_from_u64(config.seed ^ 0x5c4e_d01e_a5c5_0000);
         let stalls = SmallRng::seed_from_u64(config.seed ^ 0x57a1_1ed0_0000_0000);
+        let more = SmallRng::seed_from_u64(config.seed ^ 0x0f0c_bac4_0000_0000);
         let mut world = World {
             config,
             rng,
@@ -113,6 +120,8 @@ impl World {
             executors: Executors::default(),
             extra,
             stalls,
+            more,
+            rewritten: Vec::new(),
             forged_slots: Default::default(),
             asks: Vec::new(),
             runs: Vec::new(),
@@ -140,6 +149,7 @@ impl World {
             self.now += self.rng.random_range(0..2_500);
             set_thread_clock(Some(Timestamp(self.now)));
             self.stall()?;
+            self.maybe_rewrite()?;
             self.act(action)?;
             self.beat()?;
             self.collect_verdicts()?;
@@ -154,6 +164,7 @@ impl World {
             }
         }
         self.settle()?;
+        self.restore_rewrites()?;
         let last = self.config.actions;
         if let Some(v) = self
             .check(last)?
@@ -276,7 +287,7 @@ impl World {
         };
         for _ in 0..n {
             let e = self.rng.random_range(0..self.engines.len());
-            self.start_run(e, w, racy.as_ref())?;
+            self.start_run(e, w, racy.as_ref(), None)?;
         }
         Ok(())
     }
