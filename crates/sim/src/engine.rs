@@ -214,7 +214,8 @@ impl World {
                 driven.slot_asks.push(r);
             }
         }
-        inputs.extend(self.executors.due(run, now));
+        let ignore_freeze = self.config.bug == Some(Bug::IgnoreFreeze);
+        inputs.extend(self.executors.due(run, now, ignore_freeze));
         let driven = &self.engines[e].runs[run];
         if driven.core.next_wakeup().is_some_and(|t| t.0 <= now) {
             inputs.push(Input::Tick);
@@ -238,9 +239,13 @@ impl World {
                     let in_pool = plan.steps[spec.step]
                         .pool
                         .is_some_and(|p| plan.pools[p].scope == PoolScope::Store);
-                    let said = self
-                        .executors
-                        .spawn(&mut self.rng, (run, e, in_pool), &spec, now);
+                    let budgeted = plan.budget.is_some();
+                    let said = self.executors.spawn(
+                        &mut self.rng,
+                        (run, e, in_pool, budgeted),
+                        &spec,
+                        now,
+                    );
                     self.history.push(format!("  {run}: {said}"));
                 }
                 Effect::Kill { step, attempt } => self.executors.kill(run, step, attempt, now),

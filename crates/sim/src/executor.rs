@@ -25,7 +25,19 @@ pub(crate) struct Attempt {
     pub frozen: bool,
     /// Its process is gone (its end may not be told yet).
     pub ended: bool,
+    /// It writes usage lines (its workflow has a budget): what it wrote so far.
+    pub tokens: Option<u64>,
 }
+
+/// The tokens each usage line of attempt `pgid` reports: 100 to 399, from its pgid
+/// (not from the seed's streams, which the regression seeds' scenarios must keep).
+pub(crate) fn line_tokens(pgid: i32) -> u64 {
+    100 + (pgid.unsigned_abs() as u64 * 37) % 300
+}
+
+/// The most one line reports: what a step may spend past a ceiling per line it
+/// writes before its freeze takes (docs/workflow/budget.md).
+pub(crate) const LINE_MAX: u64 = 399;
 
 /// Every attempt of the scenario, by key.
 #[derive(Default)]
@@ -39,7 +51,7 @@ impl Executors {
     pub(crate) fn spawn(
         &mut self,
         rng: &mut SmallRng,
-        (run, engine, in_pool): (&str, usize, bool),
+        (run, engine, in_pool, budgeted): (&str, usize, bool, bool),
         spec: &SpawnSpec,
         now: i64,
     ) -> String {
@@ -82,6 +94,7 @@ impl Executors {
                 ends,
                 frozen: false,
                 ended: false,
+                tokens: budgeted.then_some(0),
             },
         );
         format!("{} attempt {} {fate}", spec.step_id, spec.attempt)
@@ -104,9 +117,11 @@ impl Executors {
         }
     }
 
-    /// What `run`'s attempts have to tell its engine now: starts, then ends that are
-    /// due (a frozen attempt does not end). Told ends are forgotten.
-    pub(crate) fn due(&mut self, run: &str, now: i64) -> Vec<Input> {
+    /// What `run`'s attempts have to tell its engine now: starts, a usage line of each
+    /// running attempt that writes them (none while frozen, unless `ignore_freeze`:
+    /// [`crate::Bug::IgnoreFreeze`]), then ends that are due (a frozen attempt does not
+    /// end). Told ends are forgotten.
+    pub(crate) fn due(&mut self, run: &str, now: i64, ignore_freeze: bool) -> Vec<Input> {
         let mut out = Vec::new();
         let mut done = Vec::new();
         for ((r, step, attempt), a) in self.attempts.range_mut(run_range(run)) {
@@ -122,6 +137,20 @@ impl Executors {
                     output: None,
                 });
             }
+            if let Some(t) = a.tokens.as_mut()
+                && !a.ended
+                && (!a.frozen || ignore_freeze)
+            {
+                *t += line_tokens(a.pgid);
+                out.push(Input::Usage {
+                    step: *step,
+                    attempt: *attempt,
+                    usage: Usage {
+                        tokens: *t,
+                        ..Usage::default()
+                    },
+                });
+            }
             match &a.ends {
                 Some((at, outcome)) if *at <= now && !a.frozen => {
                     a.ended = true;
@@ -131,7 +160,10 @@ impl Executors {
                         outcome: outcome.clone(),
                         duration_ms: 10,
                         outputs: Vec::new(),
-                        usage: Usage::default(),
+                        usage: Usage {
+                            tokens: a.tokens.unwrap_or(0),
+                            ..Usage::default()
+                        },
                         stderr_tail: String::new(),
                     }));
                     done.push((r.clone(), *step, *attempt));

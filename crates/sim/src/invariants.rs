@@ -33,6 +33,8 @@ pub struct Track {
     pub approved: BTreeSet<String>,
     /// Each step's last recorded state (a transition or an operator's mark).
     pub last: BTreeMap<String, StepState>,
+    /// What the run spent, against its budget.
+    pub spend: crate::budget::Spend,
 }
 
 /// docs/approvals.md: "With the key configured, `resume`, `show`, the console and
@@ -396,6 +398,12 @@ impl World {
                     format!("run {run}: {d}"),
                 )));
             }
+            if let Some(d) = crate::budget::a_frozen_step_uses_nothing(&t.spend, ev) {
+                return Ok(Some((
+                    "a_frozen_step_uses_nothing",
+                    format!("run {run}: {d}"),
+                )));
+            }
             if let Some(d) = nothing_runs_unapproved(t, &gated, ev) {
                 return Ok(Some(("nothing_runs_unapproved", format!("run {run}: {d}"))));
             }
@@ -406,6 +414,10 @@ impl World {
                 )));
             }
             t.learn(ev);
+            let ceiling = plan.budget.as_ref().and_then(|b| b.tokens);
+            if let Some(d) = crate::budget::a_ceiling_holds(&t.spend, ceiling) {
+                return Ok(Some(("a_ceiling_holds", format!("run {run}: {d}"))));
+            }
         }
         let all = self.ops.events(run)?;
         let cfg =
@@ -454,6 +466,7 @@ impl Checker {
 impl Track {
     /// What an event changes for the checks.
     pub fn learn(&mut self, ev: &Event) {
+        self.spend.learn(ev);
         match &ev.kind {
             EventKind::StepStateChanged { step, state, .. }
             | EventKind::StepMarked { step, state, .. } => {

@@ -7,6 +7,7 @@
 //! ([`Outcome::digest`]). What it runs and what it does not simulate yet:
 //! docs/simulator.md.
 mod asks;
+mod budget;
 mod engine;
 mod executor;
 mod forks;
@@ -54,6 +55,9 @@ pub enum Bug {
     /// against the event chain (`--mix rewrites`): a record someone rewrote is reused
     /// as the rewrite says, as baton did before fork checked its source.
     UncheckedFork,
+    /// An executor that goes on running a step the engine froze (its `Freeze` effect
+    /// not acted on): a step frozen at a budget's ceiling goes on spending.
+    IgnoreFreeze,
 }
 
 impl Bug {
@@ -66,10 +70,11 @@ impl Bug {
             Bug::Unfenced => "unfenced",
             Bug::IgnoreReplaced => "ignore-replaced",
             Bug::UncheckedFork => "unchecked-fork",
+            Bug::IgnoreFreeze => "ignore-freeze",
         }
     }
 
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 8] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -77,6 +82,7 @@ impl Bug {
         Bug::Unfenced,
         Bug::IgnoreReplaced,
         Bug::UncheckedFork,
+        Bug::IgnoreFreeze,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

@@ -3,7 +3,7 @@
 //! `baton-sim --seeds N [--from S]` runs seeds S..S+N; `--seed S` runs one and prints
 //! its history; `--actions A` sets the actions per scenario; `--bug NAME` puts a known
 //! bug back (`racy-admission`, `obey-unproven`, `obey-forged-trigger`,
-//! `obey-forged-answer`, `unfenced`, `ignore-replaced`, `unchecked-fork`); `--mix runs-only` leaves schedules and asks out,
+//! `obey-forged-answer`, `unfenced`, `ignore-replaced`, `unchecked-fork`, `ignore-freeze`); `--mix runs-only` leaves schedules and asks out,
 //! `--mix stalls` also stops engines past their lease, `--mix rewrites` keys the store
 //! and rewrites finished runs' records. Exit 1 when a promise broke
 //! (each broken seed printed with the line that replays it), 2 on bad arguments.

@@ -119,6 +119,21 @@ impl World {
             }
             12..18 => (drawn.0, Command::RetryFailed { operator }),
             18..30 => return Ok(None),
+            30..36 => {
+                let reason = reason_of(&command);
+                let raise = Command::RaiseBudget {
+                    operator,
+                    reason,
+                    cost: None,
+                    calls: None,
+                    tokens: Some(crate::workflows::TOKEN_CEILING),
+                };
+                (drawn.0, raise)
+            }
+            36..38 => {
+                let reason = reason_of(&command);
+                (drawn.0, Command::RejectBudget { operator, reason })
+            }
             _ => (drawn.0, command),
         }))
     }
@@ -287,7 +302,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Hold { .. } => "hold",
         Command::Release { .. } => "release",
         Command::RaiseBudget { .. } => "raise-budget",
-        _ => "other",
+        Command::RejectBudget { .. } => "reject-budget",
     }
 }
 

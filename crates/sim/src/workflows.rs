@@ -47,10 +47,18 @@ gate = {{ prompt = "ship it?", allow_self_approval = true, revise = ["build"] }}
     )
 }
 
-fn batch() -> String {
+/// The `batch` workflow's token ceiling (every mix but `runs-only`): its steps write
+/// usage lines of [`crate::executor::line_tokens`] each.
+pub(crate) const TOKEN_CEILING: u64 = 1_500;
+
+fn batch(budget: bool) -> String {
+    let budget = match budget {
+        true => format!("budget = {{ tokens = {TOKEN_CEILING} }}\n"),
+        false => String::new(),
+    };
     format!(
         r#"name = "batch"
-
+{budget}
 [pools.{POOL}]
 capacity = {POOL_CAPACITY}
 scope = "store"
@@ -78,11 +86,17 @@ gate = {{ prompt = "publish?", allow_self_approval = true, revise = ["load"] }}
 }
 
 /// Write and load the scenario's workflows in `dir`.
-pub(crate) fn write_all(dir: &Path, max_pending: usize) -> Result<Vec<Workflow>, SimError> {
+/// `budget`: the batch has a token ceiling (not in the regression seeds' scenarios,
+/// `--mix runs-only`, which replay unchanged).
+pub(crate) fn write_all(
+    dir: &Path,
+    max_pending: usize,
+    budget: bool,
+) -> Result<Vec<Workflow>, SimError> {
     let mut out = Vec::new();
     for (name, text, pending) in [
         ("deploy", deploy(max_pending), Some(max_pending)),
-        ("batch", batch(), None),
+        ("batch", batch(budget), None),
     ] {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, &text).map_err(|e| SimError::Io {

@@ -92,7 +92,7 @@ impl World {
             })?;
         let db = dir.path().join("store").join("baton.db");
         let max_pending = rng.random_range(1..=2);
-        let workflows = workflows::write_all(dir.path(), max_pending)?;
+        let workflows = workflows::write_all(dir.path(), max_pending, config.mix != Mix::RunsOnly)?;
         let ops = crate::rewrites::open_store(&db, config.mix)?;
         let raw = rusqlite::Connection::open(&db)?;
         raw.busy_timeout(std::time::Duration::from_secs(5))?;

@@ -1,0 +1,154 @@
+//! The budget's promises (docs/workflow/budget.md), checked on each run's events: a
+//! frozen step writes nothing, and a ceiling is passed by no more than the documented
+//! overshoot. What the checks keep of a run's spending is [`Spend`].
+use crate::executor::LINE_MAX;
+use baton_model::Timestamp;
+use baton_model::{Event, EventKind};
+use std::collections::BTreeMap;
+
+/// A run's spending as its events record it.
+#[derive(Default)]
+pub struct Spend {
+    /// Tokens by (step, attempt): the latest `step_usage` (a running total), replaced
+    /// by the attempt's `step_finished`.
+    used: BTreeMap<(String, u32), u64>,
+    /// What operators added to the ceiling (`budget_raised`).
+    raised: u64,
+    /// Releases on record: each lets a step that reached the ceiling write one more
+    /// line before it is frozen again.
+    releases: u64,
+    /// Steps frozen now (`step_held` with `frozen`), until released or ended, with
+    /// when the freeze was recorded.
+    frozen: BTreeMap<String, Timestamp>,
+}
+
+impl Spend {
+    /// What an event changes.
+    pub fn learn(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::StepUsage {
+                step,
+                attempt,
+                usage,
+            }
+            | EventKind::StepFinished {
+                step,
+                attempt,
+                usage,
+                ..
+            } => {
+                self.used.insert((step.clone(), *attempt), usage.tokens);
+                if matches!(ev.kind, EventKind::StepFinished { .. }) {
+                    self.frozen.remove(step);
+                }
+            }
+            EventKind::StepHeld {
+                step, frozen: true, ..
+            } => {
+                self.frozen.insert(step.clone(), ev.at);
+            }
+            EventKind::StepReleased { step, .. } => {
+                self.releases += 1;
+                self.frozen.remove(step);
+            }
+            EventKind::BudgetRaised { tokens, .. } => self.raised += tokens.unwrap_or(0),
+            _ => {}
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.used.values().sum()
+    }
+}
+
+/// budget.md: "that step is frozen at once, as a hold of the engine's (… its whole
+/// process group stopped as `baton hold` stops it …)", and of a frozen step "stopped,
+/// the step writes nothing": no usage is recorded of a step while it is frozen. Lines
+/// its engine gathers in the wake-up that froze it were written before the freeze
+/// (the engine stops the group once the hold is committed), so the freeze counts from
+/// the next instant of the simulated clock.
+pub(crate) fn a_frozen_step_uses_nothing(s: &Spend, ev: &Event) -> Option<String> {
+    match &ev.kind {
+        EventKind::StepUsage { step, usage, .. }
+            if s.frozen.get(step).is_some_and(|&at| ev.at > at) =>
+        {
+            Some(format!(
+                "event {}: step {step} reports {} tokens while it is frozen",
+                ev.seq, usage.tokens
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// budget.md: "What a step spends past the ceiling is bounded by the lines it writes
+/// between the line that reached it and the freeze […]; a step that reports a lot in
+/// one line overshoots by that line", and a `release` lets a frozen step write its
+/// next line. With the simulator's steps (one line per wake-up, at most
+/// [`LINE_MAX`] tokens, one step of a run running at a time): the run's tokens stay
+/// within the ceiling (with its raises) plus one line, and one more per release.
+pub(crate) fn a_ceiling_holds(s: &Spend, ceiling: Option<u64>) -> Option<String> {
+    let limit = ceiling? + s.raised;
+    let bound = limit + LINE_MAX * (1 + s.releases);
+    let used = s.total();
+    (used > bound).then(|| {
+        format!(
+            "the run used {used} tokens: ceiling {limit} (raises included), at most {bound} with one line per freeze ({} release(s))",
+            s.releases
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_model::{Timestamp, Usage};
+
+    fn ev(seq: u64, kind: EventKind) -> Event {
+        Event {
+            seq,
+            at: Timestamp(0),
+            kind,
+        }
+    }
+
+    fn usage(step: &str, tokens: u64) -> EventKind {
+        EventKind::StepUsage {
+            step: step.into(),
+            attempt: 1,
+            usage: Usage {
+                tokens,
+                ..Usage::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_line_past_the_freeze_is_reported_and_a_release_allows_one() {
+        let mut s = Spend::default();
+        s.learn(&ev(1, usage("load", 1_400)));
+        assert_eq!(a_ceiling_holds(&s, Some(1_500)), None);
+        s.learn(&ev(2, usage("load", 1_700)));
+        let held = EventKind::StepHeld {
+            step: "load".into(),
+            actor: "engine".into(),
+            reason: "budget".into(),
+            until: None,
+            frozen: true,
+            exhausted: false,
+            budget: true,
+        };
+        let same_wake = ev(3, usage("load", 1_750));
+        s.learn(&ev(3, held));
+        assert_eq!(a_frozen_step_uses_nothing(&s, &same_wake), None);
+        let mut late = ev(4, usage("load", 2_000));
+        late.at = Timestamp(1);
+        assert!(a_frozen_step_uses_nothing(&s, &late).is_some());
+        s.learn(&late);
+        s.learn(&ev(5, usage("load", 2_400)));
+        assert!(
+            a_ceiling_holds(&s, Some(1_500)).is_some(),
+            "2400 > 1500 + 399"
+        );
+    }
+}
