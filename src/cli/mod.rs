@@ -19,6 +19,7 @@ pub mod fork;
 pub mod hold;
 pub mod import;
 pub mod inbox;
+mod inbox_all;
 pub mod input_file;
 pub mod logs;
 pub mod metrics;
@@ -32,6 +33,7 @@ pub mod serve;
 pub mod show;
 pub mod show_json;
 pub mod store_init;
+pub mod stores;
 pub mod table;
 pub mod tools;
 pub mod validate;
@@ -184,6 +186,11 @@ pub fn main() -> i32 {
             return exit::USAGE;
         }
     }
+    // `--store NAME`: a local store is its file; a remote one runs the command there.
+    let cli = match stores::route(cli) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli.command {
         Cmd::Run(a) => run::exec(a),
         Cmd::Validate(a) => validate::run(&a),

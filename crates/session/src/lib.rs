@@ -30,6 +30,7 @@
 pub mod ask;
 pub mod command;
 pub mod config;
+pub mod remote;
 pub mod schedules;
 pub mod stdio;
 
