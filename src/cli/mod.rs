@@ -8,6 +8,7 @@ pub mod cache;
 pub mod complete_ids;
 pub mod completions;
 pub mod console;
+mod console_remote;
 pub mod control;
 pub mod db;
 pub mod delete;
@@ -21,6 +22,7 @@ pub mod import;
 pub mod inbox;
 mod inbox_all;
 pub mod input_file;
+pub mod link;
 pub mod logs;
 pub mod metrics;
 pub mod plan;
@@ -111,6 +113,9 @@ pub enum Cmd {
     Fork(fork::ForkArgs),
     /// Open the console over every run in the store, live and past
     Tui(console::TuiArgs),
+    /// The console's link over this host's store on stdin/stdout, for a console elsewhere (`ssh HOST baton link`; docs/link-protocol.md)
+    #[command(hide = true)]
+    Link(link::LinkArgs),
     /// Serve a directory of workflows: start each at its `[[schedule]]` slots, drive the runs
     Serve(serve::ServeArgs),
     /// List the schedules `baton serve` serves: next slot, last run, paused or not
@@ -221,6 +226,7 @@ pub fn main() -> i32 {
         Cmd::Fork(a) => fork::exec(a),
         Cmd::Tui(a) => console::exec(a),
         Cmd::Serve(a) => serve::exec(a),
+        Cmd::Link(a) => link::exec(&a),
         Cmd::Schedules(a) => schedules::list(a),
         Cmd::Schedule(a) => schedules::exec(a),
         Cmd::Store(a) => store_init::run(a),

@@ -120,6 +120,8 @@ pub fn route(cli: Cli) -> Result<Cli, i32> {
                 exit::USAGE
             })
         }
+        // The console reaches it through `baton link` there (`console_remote`).
+        StorePlace::Ssh(_) if matches!(cli.command, Cmd::Tui(_)) => Ok(cli),
         StorePlace::Ssh(r) if runs_remotely(&cli.command) => {
             if raw.iter().any(|a| a.to_str().is_none()) {
                 crate::stdio::errln!(

@@ -5,13 +5,15 @@
 //! [`RunsDiff`]), and the user's configuration
 //! ([`config`]). `baton-session` serves this link; `baton-console` is built against it
 //! alone, so an edit of the engine, the store or SQLite rebuilds no console (the root
-//! crate wires the two together).
+//! crate wires the two together). [`wire`] is the same link on the wire, for a store on
+//! another host (`baton link`, docs/link-protocol.md).
 pub mod config;
 mod fork;
 mod link;
 mod news;
 mod schedules;
 mod start;
+pub mod wire;
 
 pub use fork::{Preview as ForkPreview, RetryPreview};
 pub use link::{ConsoleLink, ConsoleRequest, Expected};

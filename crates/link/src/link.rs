@@ -32,7 +32,7 @@ pub struct ConsoleLink {
 /// How long a run's steps took in its workflow's newest successful run (ms by step
 /// id; empty when it never succeeded): the console's estimate of the time the run has
 /// left goes by them (`model::eta`).
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Expected {
     pub run_id: String,
     pub ms: BTreeMap<String, u64>,

@@ -45,7 +45,12 @@ fn approve_with_store_decides_on_the_remote_host_as_its_account() {
     );
     // The remote chain holds, checked there through --store.
     let verify = f.as_nobody(&["audit", "verify", "--store", "h2"]);
-    assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        text(&verify.stdout),
+        text(&verify.stderr)
+    );
     // The remote `audit` through --store reads the same chain.
     let audit = f.as_nobody(&["audit", &run, "--store", "h2", "--json"]);
     let rows: Value = serde_json::from_slice(&audit.stdout).expect("audit --json");
