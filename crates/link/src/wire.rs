@@ -57,7 +57,7 @@ pub enum ToClient {
         hello: Hello,
         why: String,
     },
-    Frame(Box<Frame>),
+    Frame(Frame),
     Reply {
         id: u64,
         reply: Reply,
@@ -76,7 +76,7 @@ pub enum ToServer {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Frame {
-    View(RunView),
+    View(Box<RunView>),
     Runs(Vec<RunSummary>),
     RunsComplete(bool),
     Driven(Vec<String>),
@@ -369,6 +369,7 @@ mod tests {
         let (req, answer) = outgoing(ConsoleRequest::Command {
             run_id: Some("r1".into()),
             command: Command::Cancel {
+                operator: "ana".into(),
                 reason: Some("x".into()),
             },
             reply: tx,

@@ -55,7 +55,7 @@ struct Feeds {
 impl Feeds {
     fn give(&self, f: Frame) {
         match f {
-            Frame::View(v) => drop(self.view.send(Arc::new(v))),
+            Frame::View(v) => drop(self.view.send(Arc::new(*v))),
             Frame::Runs(r) => drop(
                 self.runs
                     .send(Arc::new(r.into_iter().map(Arc::new).collect())),
@@ -270,7 +270,7 @@ async fn pump(
         tokio::select! {
             line = conn.lines.next_line() => match line {
                 Ok(Some(l)) => match serde_json::from_str::<ToClient>(&l) {
-                    Ok(ToClient::Frame(f)) => feeds.give(*f),
+                    Ok(ToClient::Frame(f)) => feeds.give(f),
                     Ok(ToClient::Reply { id, reply }) => {
                         if let Some(a) = answers.remove(&id) {
                             a.give(reply);

@@ -72,10 +72,10 @@ where
         }
         let tx = out_tx.clone();
         tokio::spawn(async move {
-            if let Some(reply) = pending.reply().await {
-                if let Some(l) = line_of(&ToClient::Reply { id, reply }) {
-                    let _ = tx.send(l);
-                }
+            if let Some(reply) = pending.reply().await
+                && let Some(l) = line_of(&ToClient::Reply { id, reply })
+            {
+                let _ = tx.send(l);
             }
         });
     }
@@ -115,9 +115,9 @@ const CLOCK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 fn differs(a: &Frame, b: &Frame) -> bool {
     match (a, b) {
         (Frame::View(x), Frame::View(y)) => {
-            let mut y = y.clone();
+            let mut y = (**y).clone();
             y.now = x.now;
-            *x != y
+            **x != y
         }
         _ => true,
     }
@@ -138,7 +138,7 @@ fn watch_frames(link: ConsoleLink, out: &mpsc::UnboundedSender<String>) {
                 let due = last
                     .as_ref()
                     .is_none_or(|(l, at)| differs(l, &f) || at.elapsed() >= CLOCK_EVERY);
-                if due && let Some(l) = line_of(&ToClient::Frame(Box::new(f.clone()))) {
+                if due && let Some(l) = line_of(&ToClient::Frame(f.clone())) {
                     if out.send(l).is_err() {
                         return;
                     }
@@ -150,7 +150,9 @@ fn watch_frames(link: ConsoleLink, out: &mpsc::UnboundedSender<String>) {
             }
         });
     }
-    each(link.view, out.clone(), |v| Frame::View((**v).clone()));
+    each(link.view, out.clone(), |v| {
+        Frame::View(Box::new((**v).clone()))
+    });
     each(link.runs, out.clone(), |r| {
         Frame::Runs(r.iter().map(|s| (**s).clone()).collect())
     });

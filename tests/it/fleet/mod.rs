@@ -33,6 +33,17 @@ impl Fleet {
             h3: Env::new(),
             ssh_config,
         };
+        let old = f.old_baton();
+        std::fs::write(
+            &old,
+            "#!/bin/sh\necho '{\"hello\":{\"protocol\":1,\"baton\":\"0.0.1\"}}'\ncat >/dev/null\n",
+        )
+        .expect("write the old baton");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod the old baton");
+        }
         f.local.config(&f.config_text());
         Some(f)
     }
@@ -52,17 +63,55 @@ impl Fleet {
             remote("h2", "baton-h2", &self.h2),
             remote("h3", "baton-h3", &self.h3),
             remote("down", "baton-down", &self.local),
+        ) + &format!(
+            "[[store]]\nname = \"old\"\nssh = \"baton-h3\"\nbaton = \"{}\"\nssh_config = \"{}\"\n",
+            self.old_baton().display(),
+            self.ssh_config.display()
+        )
+    }
+
+    /// A program that answers `baton link` as another release of baton would: its
+    /// hello, naming version 0.0.1.
+    fn old_baton(&self) -> PathBuf {
+        self.local.path().join("old-baton")
+    }
+
+    /// `nobody`'s state directory and `TMPDIR` (its shared connections' sockets,
+    /// `ControlPath`) under the test's directory, made and handed to it.
+    fn nobody_dirs(&self) -> (PathBuf, PathBuf) {
+        let state = self.local.path().join("nobody-state");
+        std::fs::create_dir_all(&state).expect("nobody's state dir");
+        let tmp = self.local.path().join("tmp-nobody");
+        std::fs::create_dir_all(&tmp).expect("nobody's TMPDIR");
+        if nix::unistd::geteuid().is_root() {
+            let nobody = Some(nix::unistd::Uid::from_raw(65534));
+            for p in [&state, &tmp] {
+                nix::unistd::chown(p, nobody, None).expect("chown to nobody");
+            }
+        }
+        (state, tmp)
+    }
+
+    /// The shell command that opens `baton tui ARGS…` as `nobody` in tmux, with the
+    /// local env's configuration; its exit status printed (`TUI-EXIT=N`), the pane
+    /// kept 30 s after.
+    pub(crate) fn console_as_nobody(&self, args: &str) -> String {
+        use crate::console::tmux::shell_quote;
+        let (state, tmp) = self.nobody_dirs();
+        format!(
+            "cd {} && XDG_CONFIG_HOME={} XDG_STATE_HOME={} TMPDIR={} setpriv --reuid=65534 --regid=65534 --clear-groups {} tui {args} ; echo TUI-EXIT=$? ; sleep 30",
+            shell_quote(&self.local.path().to_string_lossy()),
+            shell_quote(&self.local.config_home().to_string_lossy()),
+            shell_quote(&state.to_string_lossy()),
+            shell_quote(&tmp.to_string_lossy()),
+            shell_quote(env!("CARGO_BIN_EXE_baton")),
         )
     }
 
     /// `baton ARGS…` on this machine as `nobody`, with the local env's configuration.
     pub(crate) fn as_nobody(&self, args: &[&str]) -> std::process::Output {
-        let state = self.local.path().join("nobody-state");
-        std::fs::create_dir_all(&state).expect("nobody's state dir");
-        // Its shared connections' sockets (`ControlPath`) under the test's directory.
-        let tmp = self.local.path().join("tmp-nobody");
-        std::fs::create_dir_all(&tmp).expect("nobody's TMPDIR");
-        let mut c = baton_as_user(&[&state, &tmp]);
+        let (state, tmp) = self.nobody_dirs();
+        let mut c = baton_as_user(&[]);
         c.args(args)
             .env("TMPDIR", &tmp)
             .env("XDG_CONFIG_HOME", self.local.config_home())
