@@ -78,6 +78,7 @@ fn main() {
     for pid in ours(dir.path()).into_iter().filter(|p| *p != me) {
         let _ = Command::new("kill")
             .args(["-KILL", &pid.to_string()])
+            .stderr(Stdio::null())
             .status();
     }
 }
