@@ -119,3 +119,46 @@ fn a_down_host_and_another_baton_are_named_and_a_local_store_still_opens() {
     let here = Tmux::new(&f.local, 140, 20, &command);
     here.wait_for("the local store's runs", |s| s.contains(&run[..8]), 30);
 }
+
+#[test]
+fn a_decision_sent_as_the_link_drops_is_said_not_known_and_never_doubled() {
+    use crate::chaos::plan::Sig;
+    let Some(f) = Fleet::new() else { return };
+    let wf = f.h2.workflow("w.toml", GATED);
+    let (engine, run) = f.h2.spawn_until(&wf, "deploy", "waiting_approval");
+    let tmux = console_at_gate(&f, &run);
+    // The link on the host stops reading (SIGSTOP): the approval goes into its pipe,
+    // then the link dies (SIGKILL) before reading it.
+    let links = procs::links(&f.h2.db());
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(procs::signal(&links[0], Sig::Stop(Duration::ZERO)));
+    approve(&tmux, "as it drops");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(procs::signal(&links[0], Sig::Kill));
+    // The console says the decision is not known to be on the record, never that it
+    // was made, and the record has none.
+    tmux.wait_for(
+        "the drop said",
+        |s| s.contains("dropped before its answer"),
+        20,
+    );
+    let votes = |f: &Fleet| {
+        let out = f.h2.run(&["audit", &run, "--json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("audit");
+        rows.as_array()
+            .map(|r| r.iter().filter(|r| r["action"] == "approval_vote").count())
+            .unwrap_or(0)
+    };
+    assert_eq!(votes(&f), 0, "a vote that no one saw delivered");
+    // The link comes back; the decision made again is recorded once.
+    wait_until("a new link", Duration::from_secs(20), || {
+        let now = procs::links(&f.h2.db());
+        (now.len() == 1 && now[0].pid != links[0].pid).then_some(())
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the gate still listed", |s| s.contains(&run[..8]), 20);
+    approve(&tmux, "again");
+    f.h2.wait_step(&run, "deploy", "succeeded", 20);
+    let _ = wait_child(engine, 20);
+    assert_eq!(votes(&f), 1);
+}
