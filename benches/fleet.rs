@@ -119,7 +119,7 @@ async fn link(
 ) -> (ConsoleLink, Option<oneshot::Sender<Stop>>) {
     match hosts {
         Some(h) => {
-            let (l, _) = link_client::connect("bench", &remote_store(h, host, db), VERSION, false)
+            let l = link_client::connect("bench", &remote_store(h, host, db), VERSION, false)
                 .await
                 .expect("the remote link");
             (l, None)

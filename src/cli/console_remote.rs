@@ -31,14 +31,14 @@ pub(super) fn exec(a: &TuiArgs, name: &str, r: &RemoteStore) -> i32 {
         Err(e) => return session::report(&e),
     };
     rt.block_on(async {
-        let (link, _state) =
-            match link_client::connect(name, r, env!("CARGO_PKG_VERSION"), a.readonly).await {
-                Ok(l) => l,
-                Err(why) => {
-                    crate::stdio::errln!("error: store `{name}` cannot be opened: {why}");
-                    return exit::STORAGE;
-                }
-            };
+        let link = match link_client::connect(name, r, env!("CARGO_PKG_VERSION"), a.readonly).await
+        {
+            Ok(l) => l,
+            Err(why) => {
+                crate::stdio::errln!("error: store `{name}` cannot be opened: {why}");
+                return exit::STORAGE;
+            }
+        };
         // The first frames follow the hello at once: what waits decides the first tab.
         let mut waiting = link.waiting.clone();
         let _ = tokio::time::timeout(FIRST_FRAMES, waiting.changed()).await;

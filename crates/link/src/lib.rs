@@ -16,7 +16,7 @@ mod start;
 pub mod wire;
 
 pub use fork::{Preview as ForkPreview, RetryPreview};
-pub use link::{ConsoleLink, ConsoleRequest, Expected};
+pub use link::{ConsoleLink, ConsoleRequest, Expected, LinkState, StoreStatus};
 pub use news::News;
 pub use schedules::{Act, Board, COLUMNS, Listed};
 pub use start::{FormParam, RunForm, RunsDiff, Started};

@@ -8,7 +8,7 @@ use super::follow::empty_view;
 use super::remote::{self, Prompts};
 use baton_link::config::RemoteStore;
 use baton_link::wire::{self, Answer, Frame, Hello, ToClient, ToServer};
-use baton_link::{ConsoleLink, ConsoleRequest, Expected};
+use baton_link::{ConsoleLink, ConsoleRequest, Expected, LinkState, StoreStatus};
 use baton_model::Refusal;
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -17,15 +17,6 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, watch};
-
-/// Where a store's link stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkState {
-    Connecting,
-    Connected,
-    /// Not connected, and why (ssh's or the remote baton's words).
-    Down(String),
-}
 
 /// How long to wait before the `n`th try (from 0) to bring a dropped link back.
 pub fn backoff(n: u32) -> Duration {
@@ -70,15 +61,15 @@ impl Feeds {
     }
 }
 
-/// Connect to the store `name` on its host: the console's link and the link's state,
-/// once the remote baton said hello; why not (the host down, the key refused, another
-/// baton's version) when the first connection fails.
+/// Connect to the store `name` on its host: the console's link (its `store` says where
+/// the link stands), once the remote baton said hello; why not (the host down, the key
+/// refused, another baton's version) when the first connection fails.
 pub async fn connect(
     name: &str,
     store: &RemoteStore,
     baton: &str,
     readonly: bool,
-) -> Result<(ConsoleLink, watch::Receiver<LinkState>), String> {
+) -> Result<ConsoleLink, String> {
     let conn = attempt(store, baton, readonly).await?;
     let (view_tx, view) = watch::channel(Arc::new(empty_view(&format!("store {name}"))));
     let (runs_tx, runs) = watch::channel(Arc::new(Vec::new()));
@@ -89,7 +80,13 @@ pub async fn connect(
     let (news_tx, news) = watch::channel(Arc::new(Vec::new()));
     let (expected_tx, expected) = watch::channel(Arc::new(Expected::default()));
     let (requests_tx, requests_rx) = mpsc::channel(32);
-    let (state_tx, state) = watch::channel(LinkState::Connected);
+    let (state_tx, state) = watch::channel(None);
+    let states = Status {
+        tx: state_tx,
+        name: name.to_string(),
+        host: store.host.clone(),
+    };
+    states.send(LinkState::Connected);
     let feeds = Feeds {
         view: view_tx,
         runs: runs_tx,
@@ -105,7 +102,7 @@ pub async fn connect(
         (store.clone(), baton.to_string(), readonly),
         feeds,
         requests_rx,
-        state_tx,
+        states,
     ));
     let link = ConsoleLink {
         view,
@@ -119,8 +116,26 @@ pub async fn connect(
         requests: requests_tx,
         // The logs' times are the host's; none are read here.
         log_times: None,
+        store: state,
     };
-    Ok((link, state))
+    Ok(link)
+}
+
+/// Where the link's state goes: the console's `store` watch.
+struct Status {
+    tx: watch::Sender<Option<Arc<StoreStatus>>>,
+    name: String,
+    host: String,
+}
+
+impl Status {
+    fn send(&self, state: LinkState) {
+        let _ = self.tx.send(Some(Arc::new(StoreStatus {
+            name: self.name.clone(),
+            host: self.host.clone(),
+            state,
+        })));
+    }
 }
 
 /// Start `ssh HOST baton link` and exchange hellos: the connection, or why not.
@@ -146,7 +161,11 @@ async fn attempt(store: &RemoteStore, baton: &str, readonly: bool) -> Result<Con
         let mut lines = BufReader::new(err).lines();
         while let Ok(Some(l)) = lines.next_line().await {
             if let Ok(mut s) = said.lock() {
-                *s = baton_model::sanitize::one_line(&l);
+                // ssh's or the remote shell's words, shown in the console's header:
+                // nothing in them reaches the terminal as a control sequence.
+                *s = baton_model::sanitize::one_line(&baton_model::sanitize::strip_to_plain(
+                    l.as_bytes(),
+                ));
             }
         }
     });
@@ -205,7 +224,7 @@ async fn keep(
     (store, baton, readonly): (RemoteStore, String, bool),
     feeds: Feeds,
     mut requests: mpsc::Receiver<ConsoleRequest>,
-    state: watch::Sender<LinkState>,
+    state: Status,
 ) {
     loop {
         let mut answers: BTreeMap<u64, Answer> = BTreeMap::new();
@@ -228,7 +247,7 @@ async fn keep(
         if quit {
             return;
         }
-        let _ = state.send(LinkState::Down(dropped));
+        state.send(LinkState::Down(dropped));
         let mut n = 0;
         conn = loop {
             tokio::select! {
@@ -245,16 +264,16 @@ async fn keep(
                     None => return,
                 },
             }
-            let _ = state.send(LinkState::Connecting);
+            state.send(LinkState::Connecting);
             match attempt(&store, &baton, readonly).await {
                 Ok(c) => break c,
                 Err(why) => {
-                    let _ = state.send(LinkState::Down(why));
+                    state.send(LinkState::Down(why));
                     n = n.saturating_add(1);
                 }
             }
         };
-        let _ = state.send(LinkState::Connected);
+        state.send(LinkState::Connected);
     }
 }
 

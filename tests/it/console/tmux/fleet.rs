@@ -8,7 +8,12 @@ use crate::fleet::{Fleet, GATED};
 /// A console over `h2`, opened on its Waiting tab with the gate of run `run` listed.
 fn console_at_gate(f: &Fleet, run: &str) -> Tmux {
     let tmux = Tmux::new(&f.local, 140, 40, &f.console_as_nobody("--store h2"));
-    tmux.wait_for("the remote store's runs", |s| s.contains("Waiting (1)"), 30);
+    // The header names the store and its host while the link is up.
+    tmux.wait_for(
+        "the remote store's runs",
+        |s| s.contains("Waiting (1)") && s.contains("store h2 (baton-h2)"),
+        30,
+    );
     tmux.keys(&["6"]);
     tmux.wait_for("the gate in the Waiting tab", |s| s.contains(&run[..8]), 10);
     tmux
@@ -68,7 +73,11 @@ fn killing_the_link_and_the_remote_engine_loses_nothing() {
     let _ = engine.wait();
     // Approving from the console takes the run over on the host (the link's baton
     // drives it there), and the step runs: nothing was lost.
-    tmux.wait_for("the gate still listed", |s| s.contains(&run[..8]), 20);
+    tmux.wait_for(
+        "the gate listed, the link up",
+        |s| s.contains(&run[..8]) && s.contains("store h2 (baton-h2)"),
+        20,
+    );
     approve(&tmux, "after the crash");
     f.h2.wait_step(&run, "deploy", "succeeded", 30);
     let votes = f.h2.audit_rows(&run, "approval_vote");
@@ -137,9 +146,13 @@ fn a_decision_sent_as_the_link_drops_is_said_not_known_and_never_doubled() {
     assert!(procs::signal(&links[0], Sig::Kill));
     // The console says the decision is not known to be on the record, never that it
     // was made, and the record has none.
+    // The header says the link is down (then trying again) meanwhile.
     tmux.wait_for(
         "the drop said",
-        |s| s.contains("dropped before its answer"),
+        |s| {
+            s.contains("dropped before its answer")
+                && (s.contains("store h2 down") || s.contains("store h2: connecting"))
+        },
         20,
     );
     let votes = |f: &Fleet| {
@@ -156,7 +169,11 @@ fn a_decision_sent_as_the_link_drops_is_said_not_known_and_never_doubled() {
         (now.len() == 1 && now[0].pid != links[0].pid).then_some(())
     });
     tmux.keys(&["Escape"]);
-    tmux.wait_for("the gate still listed", |s| s.contains(&run[..8]), 20);
+    tmux.wait_for(
+        "the gate listed, the link up",
+        |s| s.contains(&run[..8]) && s.contains("store h2 (baton-h2)"),
+        20,
+    );
     approve(&tmux, "again");
     f.h2.wait_step(&run, "deploy", "succeeded", 20);
     let _ = wait_child(engine, 20);
