@@ -192,3 +192,101 @@ fn io(e: std::io::Error) -> SessionError {
 fn unusable(why: &str) -> SessionError {
     SessionError::Usage(format!("baton link: {why}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    /// `serve_link` on one end of a pipe; the other end's writer and lines.
+    fn served(
+        db: &Path,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), SessionError>>,
+        tokio::io::WriteHalf<tokio::io::DuplexStream>,
+        tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>,
+    ) {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let (sr, sw) = tokio::io::split(server);
+        let db = db.to_path_buf();
+        let task =
+            tokio::spawn(async move { serve_link((&db, false), "ana", "0.4.0", sr, sw).await });
+        let (cr, cw) = tokio::io::split(client);
+        (task, cw, BufReader::new(cr).lines())
+    }
+
+    async fn next(
+        lines: &mut tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>,
+    ) -> ToClient {
+        let l = lines
+            .next_line()
+            .await
+            .expect("a line")
+            .expect("not the end");
+        serde_json::from_str(&l).expect("a message")
+    }
+
+    #[tokio::test]
+    async fn a_client_of_another_version_is_refused_with_both_versions_named() {
+        let (task, mut w, mut lines) = served(Path::new("/nonexistent/baton.db"));
+        w.write_all(b"{\"hello\":{\"protocol\":1,\"baton\":\"0.3.0\"}}\n")
+            .await
+            .expect("write");
+        assert!(matches!(next(&mut lines).await, ToClient::Hello(h) if h.baton == "0.4.0"));
+        let ToClient::Refused { why, .. } = next(&mut lines).await else {
+            panic!("not refused")
+        };
+        assert!(
+            why.contains("baton 0.4.0") && why.contains("baton 0.3.0"),
+            "{why}"
+        );
+        assert!(task.await.expect("the server").is_err());
+    }
+
+    // The service reads the store on blocking threads: a runtime with workers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn frames_come_then_a_request_is_answered_by_its_id() {
+        tokio::time::timeout(std::time::Duration::from_secs(60), frames_then_a_reply())
+            .await
+            .expect("the link answered within a minute");
+    }
+
+    async fn frames_then_a_reply() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("baton.db");
+        drop(baton_store::Store::open(&db).expect("a store"));
+        let (task, mut w, mut lines) = served(&db);
+        w.write_all(b"{\"hello\":{\"protocol\":1,\"baton\":\"0.4.0\"}}\n")
+            .await
+            .expect("write");
+        assert!(matches!(next(&mut lines).await, ToClient::Hello(_)));
+        let mut kinds = std::collections::BTreeSet::new();
+        while kinds.len() < 8 {
+            let ToClient::Frame(f) = next(&mut lines).await else {
+                panic!("a frame first")
+            };
+            kinds.insert(format!("{:?}", std::mem::discriminant(&f)));
+        }
+        let ask = ToServer::Request {
+            id: 41,
+            request: Request::Resume {
+                run_id: "01nosuchrun".into(),
+            },
+        };
+        let mut line = serde_json::to_vec(&ask).expect("json");
+        line.push(b'\n');
+        w.write_all(&line).await.expect("write");
+        let reply = loop {
+            if let ToClient::Reply { id, reply } = next(&mut lines).await {
+                break (id, reply);
+            }
+        };
+        assert!(
+            matches!(reply, (41, wire::Reply::Text(Err(_)))),
+            "{reply:?}"
+        );
+        // The client goes (its end of the pipe shut): the server stops.
+        w.shutdown().await.expect("shut");
+        assert!(task.await.expect("the server").is_ok());
+    }
+}
