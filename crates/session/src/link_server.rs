@@ -198,14 +198,12 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+    type Server = tokio::task::JoinHandle<Result<(), SessionError>>;
+    type Writer = tokio::io::WriteHalf<tokio::io::DuplexStream>;
+    type Reader = tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>;
+
     /// `serve_link` on one end of a pipe; the other end's writer and lines.
-    fn served(
-        db: &Path,
-    ) -> (
-        tokio::task::JoinHandle<Result<(), SessionError>>,
-        tokio::io::WriteHalf<tokio::io::DuplexStream>,
-        tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>,
-    ) {
+    fn served(db: &Path) -> (Server, Writer, Reader) {
         let (client, server) = tokio::io::duplex(1 << 20);
         let (sr, sw) = tokio::io::split(server);
         let db = db.to_path_buf();
@@ -215,9 +213,7 @@ mod tests {
         (task, cw, BufReader::new(cr).lines())
     }
 
-    async fn next(
-        lines: &mut tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>,
-    ) -> ToClient {
+    async fn next(lines: &mut Reader) -> ToClient {
         let l = lines
             .next_line()
             .await
