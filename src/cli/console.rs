@@ -43,6 +43,12 @@ pub fn exec(a: TuiArgs) -> i32 {
         crate::stdio::errln!("  {}", Unusable::INSTEAD);
         return exit::USAGE;
     }
+    if let Some(name) = &a.db.store
+        && let Ok(store) = crate::config::get().store(name)
+        && let crate::config::StorePlace::Ssh(r) = &store.place
+    {
+        return super::console_remote::exec(&a, name, r);
+    }
     let config = match load_console(a.theme.as_deref()) {
         Ok(t) => t,
         Err(e) => {

@@ -19,6 +19,9 @@ pub struct Target {
     /// The database (default: $BATON_DB, else `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db).
     #[arg(long, env = "BATON_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// A `[[store]]` of config.toml by its name, instead of --db; a store on another host runs the command there, over ssh
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
     /// Refused: who decides is the operating-system account running baton.
     #[arg(long, hide = true)]
     pub operator: Option<String>,

@@ -10,6 +10,9 @@ pub struct DbOpt {
     /// The database file [default: `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db or ~/.local/state/baton/baton.db]
     #[arg(long, value_name = "PATH", env = "BATON_DB")]
     pub db: Option<PathBuf>,
+    /// A `[[store]]` of config.toml by its name, instead of --db; a store on another host runs the command there, over ssh
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
 }
 
 impl DbOpt {

@@ -20,11 +20,17 @@ pub struct InboxArgs {
     /// Only what you (this OS account) may decide now
     #[arg(long)]
     pub mine: bool,
+    /// Every `[[store]]` of config.toml, local and remote, each row naming its store
+    #[arg(long, conflicts_with = "store")]
+    pub all_stores: bool,
     #[command(flatten)]
     pub db: DbOpt,
 }
 
 pub fn run(args: InboxArgs) -> i32 {
+    if args.all_stores {
+        return super::inbox_all::run(&args);
+    }
     let store = match args.db.open() {
         Ok(s) => s,
         Err(e) => return fail(&e),
@@ -42,17 +48,7 @@ pub fn run(args: InboxArgs) -> i32 {
         items.retain(|w| w.mine);
     }
     if args.json {
-        let v: Vec<serde_json::Value> = items
-            .iter()
-            .map(|w| {
-                let mut v = serde_json::to_value(w).unwrap_or_default();
-                v["left_ms"] = serde_json::json!(w.left(now).map(|d| d.as_millis() as u64));
-                // Why not as a line, and as the refusal the core would give (its code).
-                v["why_not"] = serde_json::json!(w.why_not.as_ref().map(|r| r.to_string()));
-                v["refused"] = serde_json::json!(w.why_not.as_ref().map(|r| r.json()));
-                v
-            })
-            .collect();
+        let v = json_rows(&items, now);
         if let Err(e) = crate::stdio::out_json_line(&v) {
             crate::stdio::errln!("error: {e}");
             return exit::FAILED;
@@ -71,6 +67,21 @@ pub fn run(args: InboxArgs) -> i32 {
         crate::stdio::out!("{}", text(&items, short, &me, args.mine, now));
     }
     exit::OK
+}
+
+/// The `--json` rows: each item, its time left, and why not as a line and as the
+/// refusal the core would give (its code).
+pub fn json_rows(items: &[Waiting], now: Timestamp) -> Vec<serde_json::Value> {
+    items
+        .iter()
+        .map(|w| {
+            let mut v = serde_json::to_value(w).unwrap_or_default();
+            v["left_ms"] = serde_json::json!(w.left(now).map(|d| d.as_millis() as u64));
+            v["why_not"] = serde_json::json!(w.why_not.as_ref().map(|r| r.to_string()));
+            v["refused"] = serde_json::json!(w.why_not.as_ref().map(|r| r.json()));
+            v
+        })
+        .collect()
 }
 
 /// Time left before the deadline (`overdue` once past), or `-` without one.

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod complete_ids;
 pub mod completions;
 pub mod console;
+mod console_remote;
 pub mod control;
 pub mod db;
 pub mod delete;
@@ -19,7 +20,9 @@ pub mod fork;
 pub mod hold;
 pub mod import;
 pub mod inbox;
+mod inbox_all;
 pub mod input_file;
+pub mod link;
 pub mod logs;
 pub mod metrics;
 pub mod plan;
@@ -32,6 +35,7 @@ pub mod serve;
 pub mod show;
 pub mod show_json;
 pub mod store_init;
+pub mod stores;
 pub mod table;
 pub mod tools;
 pub mod validate;
@@ -109,6 +113,9 @@ pub enum Cmd {
     Fork(fork::ForkArgs),
     /// Open the console over every run in the store, live and past
     Tui(console::TuiArgs),
+    /// The console's link over this host's store on stdin/stdout, for a console elsewhere (`ssh HOST baton link`; docs/link-protocol.md)
+    #[command(hide = true)]
+    Link(link::LinkArgs),
     /// Serve a directory of workflows: start each at its `[[schedule]]` slots, drive the runs
     Serve(serve::ServeArgs),
     /// List the schedules `baton serve` serves: next slot, last run, paused or not
@@ -184,6 +191,11 @@ pub fn main() -> i32 {
             return exit::USAGE;
         }
     }
+    // `--store NAME`: a local store is its file; a remote one runs the command there.
+    let cli = match stores::route(cli) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli.command {
         Cmd::Run(a) => run::exec(a),
         Cmd::Validate(a) => validate::run(&a),
@@ -214,6 +226,7 @@ pub fn main() -> i32 {
         Cmd::Fork(a) => fork::exec(a),
         Cmd::Tui(a) => console::exec(a),
         Cmd::Serve(a) => serve::exec(a),
+        Cmd::Link(a) => link::exec(&a),
         Cmd::Schedules(a) => schedules::list(a),
         Cmd::Schedule(a) => schedules::exec(a),
         Cmd::Store(a) => store_init::run(a),

@@ -39,6 +39,9 @@ pub struct EngineArgs {
     /// The database (default: $BATON_DB, else `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db).
     #[arg(long, env = "BATON_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// A `[[store]]` of config.toml by its name, instead of --db; a store on another host runs the command there, over ssh
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
     /// Print transitions instead of opening the console (also when stdout is not a terminal).
     #[arg(long)]
     pub headless: bool,

@@ -8,6 +8,7 @@ mod console;
 mod engine;
 mod exec;
 mod faults;
+mod fleet;
 mod helpers;
 mod serve;
 mod session;

@@ -306,6 +306,7 @@ where
             }
             r = link.schedules.changed(), if open.schedules => dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut open.schedules),
             r = link.expected.changed(), if open.expected => dirty |= take(r.is_ok(), &mut link.expected, &mut ui.expected, &mut open.expected),
+            r = link.store.changed(), if open.store => dirty |= take(r.is_ok(), &mut link.store, &mut ui.store, &mut open.store),
             // Decisions recorded anywhere in the store: others' are notices (and rung).
             r = link.news.changed(), if open.news => match r {
                 Ok(()) => {
@@ -354,6 +355,7 @@ struct Open {
     schedules: bool,
     expected: bool,
     news: bool,
+    store: bool,
 }
 
 impl Default for Open {
@@ -366,6 +368,7 @@ impl Default for Open {
             schedules: true,
             expected: true,
             news: true,
+            store: true,
         }
     }
 }
@@ -479,6 +482,7 @@ fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
     ui.driven = link.driven.borrow_and_update().clone();
     ui.waiting = link.waiting.borrow_and_update().clone();
     ui.schedules = link.schedules.borrow_and_update().clone();
+    ui.store = link.store.borrow_and_update().clone();
 }
 
 /// One frame drawn, on a cleared terminal when the screen (the tab, or the full-screen
@@ -660,6 +664,7 @@ mod tests {
             expected: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
             log_times: None,
+            store: tokio::sync::watch::channel(None).1,
         };
         // A fake engine: accept the approval, then let the operator quit.
         let engine = tokio::spawn(async move {
@@ -751,6 +756,7 @@ mod tests {
             expected: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
             log_times: None,
+            store: tokio::sync::watch::channel(None).1,
         };
         let mut sink = std::io::sink();
         // The key stream stays open (`ktx` lives): only `Q` can end the console.
@@ -813,6 +819,7 @@ mod tests {
             expected: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
             log_times: None,
+            store: tokio::sync::watch::channel(None).1,
         };
         for k in [KeyCode::Char('5'), KeyCode::Char('y')] {
             ktx.unbounded_send(key(k)).unwrap();

@@ -32,6 +32,10 @@
 //! scope = "step"
 //! description = "dashboard: open the step's board"
 //! command = ["open-dashboard", "--run", "{run}", "--step", "{step}"]
+//!
+//! [[store]]                   # a store by name (`--store NAME`, `stores`)
+//! name = "gpu"
+//! ssh = "gpu-box"             # on another host (or db = "PATH" for a local file)
 //! ```
 //!
 //! This module keeps the values as written; the console turns `[keys]` into its keymap
@@ -43,9 +47,14 @@ use baton_workflow::tree::{self, Entry, Node, Val};
 use std::path::{Path, PathBuf};
 
 mod actions;
+mod stores;
 pub use actions::{
     Arg, ArgError, ArgErrorKind, DEFAULT_TIMEOUT, Output as ActionOutput, Piece, Placeholder,
     Scope, UserAction, Values,
+};
+pub use stores::{
+    Place as StorePlace, Remote as RemoteStore, StoreEntry, UnknownStore, valid_host,
+    valid_name as valid_store_name,
 };
 
 /// How the console shows times until `t` toggles them.
@@ -126,6 +135,8 @@ pub struct Config {
     pub keys: Vec<KeyEntry>,
     /// `[[action]]`: the operators' own commands on a key, in file order.
     pub actions: Vec<UserAction>,
+    /// `[[store]]`: the stores reached by name (`--store NAME`), in file order.
+    pub stores: Vec<StoreEntry>,
 }
 
 /// Where something is in the file: 1-based line and column.
@@ -176,6 +187,7 @@ impl Default for Config {
             notifications: Notifications::default(),
             keys: Vec::new(),
             actions: Vec::new(),
+            stores: Vec::new(),
         }
     }
 }
@@ -195,7 +207,7 @@ pub fn default_path() -> PathBuf {
     dir().join("config.toml")
 }
 
-const TOP: [&str; 10] = [
+const TOP: [&str; 11] = [
     "theme",
     "db",
     "time",
@@ -206,6 +218,7 @@ const TOP: [&str; 10] = [
     "notifications",
     "keys",
     "action",
+    "store",
 ];
 const NOTIFY: [&str; 7] = [
     "bell",
@@ -289,6 +302,7 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                 }
             }
             "action" => actions::parse(&mut r, e, &mut c.actions),
+            "store" => stores::parse(&mut r, e, &mut c.stores),
             _ => unknown(&mut r, e, &TOP, "the configuration"),
         }
     }

@@ -4,7 +4,7 @@
 /// What a fork would do, by step id, as the console's fork dialog lists it: the core's
 /// own plan (`session::fork::plan`, as `baton fork --dry-run` prints it), never a copy
 /// of its rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Preview {
     pub run: String,
     pub step: String,
@@ -20,7 +20,7 @@ pub struct Preview {
 
 /// What `baton retry RUN --failed` would take up, as the console's confirm lists it:
 /// the core's own answer (`Core::failed_retry`), never a copy of its rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RetryPreview {
     pub run: String,
     /// The failed, timed-out and fail-fast-cancelled steps and instances that run again.

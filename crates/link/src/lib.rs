@@ -5,16 +5,18 @@
 //! [`RunsDiff`]), and the user's configuration
 //! ([`config`]). `baton-session` serves this link; `baton-console` is built against it
 //! alone, so an edit of the engine, the store or SQLite rebuilds no console (the root
-//! crate wires the two together).
+//! crate wires the two together). [`wire`] is the same link on the wire, for a store on
+//! another host (`baton link`, docs/link-protocol.md).
 pub mod config;
 mod fork;
 mod link;
 mod news;
 mod schedules;
 mod start;
+pub mod wire;
 
 pub use fork::{Preview as ForkPreview, RetryPreview};
-pub use link::{ConsoleLink, ConsoleRequest, Expected};
+pub use link::{ConsoleLink, ConsoleRequest, Expected, LinkState, StoreStatus};
 pub use news::News;
 pub use schedules::{Act, Board, COLUMNS, Listed};
 pub use start::{FormParam, RunForm, RunsDiff, Started};

@@ -27,12 +27,34 @@ pub struct ConsoleLink {
     pub requests: mpsc::Sender<ConsoleRequest>,
     /// An ended run's log times, read from the store when a log is opened.
     pub log_times: Option<baton_model::logtimes::StoredTimes>,
+    /// A store on another host: its name and whether its link is up (`None`, and no
+    /// sender, for a store on this machine).
+    pub store: watch::Receiver<Option<Arc<StoreStatus>>>,
+}
+
+/// A store on another host, as the console's header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// Its `[[store]]` name.
+    pub name: String,
+    pub host: String,
+    pub state: LinkState,
+}
+
+/// Where a store's link stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Connected,
+    /// Trying again after a drop or a failed try.
+    Connecting,
+    /// Not connected, and why (ssh's or the remote baton's words); tried again soon.
+    Down(String),
 }
 
 /// How long a run's steps took in its workflow's newest successful run (ms by step
 /// id; empty when it never succeeded): the console's estimate of the time the run has
 /// left goes by them (`model::eta`).
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Expected {
     pub run_id: String,
     pub ms: BTreeMap<String, u64>,

@@ -3,7 +3,7 @@
 use baton_model::{AuditAction, Timestamp};
 
 /// One audit row, as the console reads it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct News {
     /// The audit row's id: rows are news once, in this order.
     pub id: i64,

@@ -7,7 +7,7 @@ use baton_model::schedule::ScheduleRow;
 
 /// What the listing shows: every schedule served, and the workflow files that do not
 /// load and serve no schedule.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Board {
     pub rows: Vec<Listed>,
     /// `(file, error)` of a file that does not load and has no schedule served (it never
@@ -16,7 +16,7 @@ pub struct Board {
 }
 
 /// One schedule as listed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Listed {
     /// `WORKFLOW#N`.
     pub name: String,
@@ -114,7 +114,7 @@ impl Listed {
 }
 
 /// An operator's decision on a schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Act {
     Pause,
     Resume,

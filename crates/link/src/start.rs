@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// A workflow's params as the console's run form asks for them, read by the session
 /// from the file as `baton run FILE` reads it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunForm {
     /// The file as it was named (the run records its canonical path).
     pub file: PathBuf,
@@ -18,7 +18,7 @@ pub struct RunForm {
 
 /// What a start from the run form made: a run, started (or queued), or skipped by its
 /// concurrency group (made and ended at once: no success to mark).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Started {
     /// `started run 01J… of release`, and what its group decided.
     pub message: String,
@@ -27,7 +27,7 @@ pub struct Started {
 }
 
 /// One of a workflow's params in the run form.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FormParam {
     /// Its type, default, pattern and description, as a gate's input is shown.
     pub input: InputView,
@@ -40,7 +40,7 @@ pub struct FormParam {
 
 /// What changed between two runs (`baton diff A B`), as the Runs tab shows it: none
 /// when they recorded the same workflow text and params.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RunsDiff {
     /// The `---` side.
     pub a: String,

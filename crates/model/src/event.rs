@@ -714,6 +714,25 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command as `who`'s: a command that came over a link is made by the account
+    /// the link's `baton` runs as, whatever name it was sent with.
+    pub fn by(mut self, who: &str) -> Command {
+        match &mut self {
+            Command::Approve { operator, .. }
+            | Command::Reject { operator, .. }
+            | Command::Retry { operator, .. }
+            | Command::RetryFailed { operator }
+            | Command::PushBack { operator, .. }
+            | Command::Cancel { operator, .. }
+            | Command::Mark { operator, .. }
+            | Command::Hold { operator, .. }
+            | Command::Release { operator, .. }
+            | Command::RaiseBudget { operator, .. }
+            | Command::RejectBudget { operator, .. } => *operator = who.to_string(),
+        }
+        self
+    }
+
     pub fn operator(&self) -> &str {
         match self {
             Command::Approve { operator, .. }

@@ -7,7 +7,7 @@ use super::actor::{self, GateRules};
 use super::state::RunState;
 use super::time::Timestamp;
 use super::view::{GateView, RunView, StepView};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(
     Debug,
@@ -16,6 +16,7 @@ use serde::Serialize;
     PartialEq,
     Eq,
     Serialize,
+    Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
     strum::VariantArray,
@@ -48,7 +49,7 @@ impl WaitKind {
 }
 
 /// One thing waiting on someone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Waiting {
     pub run_id: String,
     pub workflow: String,
@@ -76,17 +77,17 @@ pub struct Waiting {
     /// The commands that decide it, as `baton` takes them.
     pub commands: Vec<String>,
     /// A gate's inputs, as its approve dialog asks them (any tab, any run).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<super::view::InputView>,
     /// A signed gate: decided by whoever holds an approver's key.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub signed: bool,
     /// The ask's id, for an ask (`baton approve ask-…`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ask: Option<String>,
     /// When the run's engine was last seen, once it is gone (`RunView::engine_gone_at`):
     /// the item's clocks stop there, as the run's do in every view.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_gone_at: Option<Timestamp>,
     /// A child run's item (`workflow = "…"` on a step of another run): the parent run
     /// and step, so that the parent's operators find its gates on their desk.

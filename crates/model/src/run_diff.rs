@@ -18,7 +18,7 @@ pub struct Side<'a> {
 }
 
 /// One line of the diff, as `diff -u` writes it (the text without its sign or newline).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Line {
     /// `--- run A workflow (text 1a2b3c4d, /w/deploy.toml)`: the first run's side.
     Old(String),

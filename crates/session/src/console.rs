@@ -179,6 +179,8 @@ impl Service {
             expected: expected_rx,
             requests: requests_tx,
             log_times: Some(stored_log_times(db)),
+            // A store on this machine: no link to stand anywhere.
+            store: watch::channel(None).1,
         };
         Ok((service, link))
     }

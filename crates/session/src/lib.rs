@@ -30,6 +30,9 @@
 pub mod ask;
 pub mod command;
 pub mod config;
+pub mod link_client;
+pub mod link_server;
+pub mod remote;
 pub mod schedules;
 pub mod stdio;
 

@@ -71,6 +71,23 @@ pub(crate) fn role(args: &[String]) -> Option<Target> {
 
 /// The batons whose environment names the store `db` (`BATON_DB`), each with its role.
 pub(crate) fn batons(db: &Path) -> Vec<(Target, Proc)> {
+    on_store(db)
+        .into_iter()
+        .filter_map(|p| role(&p.args).map(|r| (r, p)))
+        .collect()
+}
+
+/// The `baton link` processes serving the store `db` (issue 59: a console elsewhere
+/// reaches it through `ssh HOST baton link`).
+pub(crate) fn links(db: &Path) -> Vec<Proc> {
+    on_store(db)
+        .into_iter()
+        .filter(|p| p.args.get(1).is_some_and(|a| a == "link"))
+        .collect()
+}
+
+/// Every baton whose environment names the store `db` (`BATON_DB`), by pid.
+fn on_store(db: &Path) -> Vec<Proc> {
     let needle = format!("BATON_DB={}", db.display());
     let mut out = Vec::new();
     for pid in pids() {
@@ -81,14 +98,11 @@ pub(crate) fn batons(db: &Path) -> Vec<(Target, Proc)> {
             continue;
         }
         let Some(p) = found(pid) else { continue };
-        if !p.args.first().is_some_and(|a| a.ends_with("/baton")) {
-            continue;
-        }
-        if let Some(role) = role(&p.args) {
-            out.push((role, p));
+        if p.args.first().is_some_and(|a| a.ends_with("/baton")) {
+            out.push(p);
         }
     }
-    out.sort_by_key(|(_, p)| p.pid);
+    out.sort_by_key(|p| p.pid);
     out
 }
 

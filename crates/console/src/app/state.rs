@@ -151,6 +151,8 @@ pub struct UiState {
     pub hits: Hits,
     /// The runs this console's process drives: quitting interrupts or detaches exactly these.
     pub driven: Arc<Vec<String>>,
+    /// A store on another host: its name and its link's state, in the header.
+    pub store: Option<Arc<baton_link::StoreStatus>>,
     /// What `q` does while this console drives runs (the config's `on_quit`).
     pub on_quit: baton_link::config::OnQuit,
     /// The fanned-out steps opened to their instances (by id), `app::fan`.

@@ -131,6 +131,22 @@ pub(crate) fn render(
     );
 }
 
+/// The store on another host the console shows, and where its link stands.
+fn store_span<'a>(s: &baton_link::StoreStatus, theme: &Theme) -> Span<'a> {
+    use baton_link::LinkState;
+    match &s.state {
+        LinkState::Connected => styled(format!("  store {} ({})", s.name, s.host), theme.accent),
+        LinkState::Connecting => styled(
+            format!(" store {}: connecting… ", s.name),
+            theme.warning.add_modifier(Modifier::REVERSED),
+        ),
+        LinkState::Down(why) => styled(
+            format!(" store {} down: {why} ", s.name),
+            theme.error.add_modifier(Modifier::REVERSED),
+        ),
+    }
+}
+
 /// Identity and counts: workflow, run, state, read-only, engine or viewer, elapsed, budget.
 fn identity_line<'a>(
     view: &RunView,
@@ -164,6 +180,10 @@ fn identity_line<'a>(
         if used + text_width(&text) <= area.width as usize {
             l1.push(styled(text, theme.accent));
         }
+    }
+    // A store on another host: its name, and whether its link is up, on every screen.
+    if let Some(s) = &ui.store {
+        l1.push(store_span(s, theme));
     }
     // A console that may only look says so where every screen shows it.
     if ui.readonly {
@@ -660,6 +680,26 @@ fn footer_entries(view: &RunView, ui: &UiState, keys: &Keymap) -> Vec<Hint> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_remote_store_is_named_with_where_its_link_stands() {
+        use baton_link::{LinkState, StoreStatus};
+        let theme = crate::Theme::monochrome();
+        let text = |state| {
+            let s = StoreStatus {
+                name: "gpu".into(),
+                host: "gpu-box".into(),
+                state,
+            };
+            super::store_span(&s, &theme).content.into_owned()
+        };
+        assert_eq!(text(LinkState::Connected), "  store gpu (gpu-box)");
+        assert_eq!(text(LinkState::Connecting), " store gpu: connecting… ");
+        assert_eq!(
+            text(LinkState::Down("gpu-box: Connection refused".into())),
+            " store gpu down: gpu-box: Connection refused "
+        );
+    }
+
     #[test]
     fn the_header_says_the_runs_missed_deadline_and_its_steps_together() {
         let badge = |run, steps, narrow| super::missed_badge(run, steps, narrow);

@@ -113,7 +113,7 @@ pub struct SshExecutor {
 
 /// Where the shared connections' sockets live: a 0700 directory of this user's, or
 /// none (each `ssh` then connects on its own).
-fn control_dir() -> Option<PathBuf> {
+pub fn control_dir() -> Option<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let uid = nix::unistd::getuid().as_raw();
     let dir = std::env::temp_dir().join(format!("baton-ssh-{uid}"));

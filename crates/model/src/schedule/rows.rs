@@ -4,7 +4,7 @@ use crate::RunState;
 use crate::Timestamp;
 
 /// A schedule as served (what `baton schedules` lists).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScheduleRow {
     pub file: String,
     pub index: u32,
@@ -23,21 +23,21 @@ pub struct ScheduleRow {
 
 /// A schedule's latest run: its slot, its id and its state read through its lease (a
 /// run whose engine is gone reads `interrupted`, as in `baton runs`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LastRun {
     pub slot_at: Timestamp,
     pub run_id: String,
     pub state: RunState,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Paused {
     pub by: String,
     pub reason: String,
     pub at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SlotRow {
     pub slot_at: Timestamp,
     pub fate: String,

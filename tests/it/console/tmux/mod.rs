@@ -17,6 +17,7 @@ mod edit;
 mod edit_big;
 mod fanned;
 mod filters;
+mod fleet;
 mod fork;
 mod hold;
 mod hostile;
@@ -161,7 +162,7 @@ impl Tmux {
             .map(|s| s.success())
             .unwrap_or(false)
     }
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) -> String {
+    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) -> String {
         wait_until(what, Duration::from_secs(secs), || {
             let s = self.screen();
             if pred(&s) {

@@ -1,0 +1,328 @@
+//! The console's link to a store on another host (issue 59): `ssh HOST baton link`
+//! (`session::remote`, the shared connection) spoken to in `baton_link::wire`, and a
+//! `ConsoleLink` handed to the console as a local service's is: the console does not
+//! know the difference. The link comes back by itself after a drop (backoff from 0.5 s
+//! to 15 s); a request the drop left without an answer is answered as not known to be
+//! delivered, never silently dropped.
+use super::follow::empty_view;
+use super::remote::{self, Prompts};
+use baton_link::config::RemoteStore;
+use baton_link::wire::{self, Answer, Frame, Hello, ToClient, ToServer};
+use baton_link::{ConsoleLink, ConsoleRequest, Expected, LinkState, StoreStatus};
+use baton_model::Refusal;
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::sync::{mpsc, watch};
+
+/// How long to wait before the `n`th try (from 0) to bring a dropped link back.
+pub fn backoff(n: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << n.min(5))).min(Duration::from_secs(15))
+}
+
+/// One connection: the `ssh` running `baton link` on the host.
+struct Conn {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// What the link's task feeds: the console's watched values.
+struct Feeds {
+    view: watch::Sender<Arc<baton_model::RunView>>,
+    runs: watch::Sender<baton_model::SharedRuns>,
+    runs_complete: watch::Sender<bool>,
+    driven: watch::Sender<Arc<Vec<String>>>,
+    waiting: watch::Sender<Arc<Vec<baton_model::inbox::Waiting>>>,
+    schedules: watch::Sender<Arc<baton_link::Board>>,
+    news: watch::Sender<Arc<Vec<baton_link::News>>>,
+    expected: watch::Sender<Arc<Expected>>,
+}
+
+impl Feeds {
+    fn give(&self, f: Frame) {
+        match f {
+            Frame::View(v) => drop(self.view.send(Arc::new(*v))),
+            Frame::Runs(r) => drop(
+                self.runs
+                    .send(Arc::new(r.into_iter().map(Arc::new).collect())),
+            ),
+            Frame::RunsComplete(c) => drop(self.runs_complete.send(c)),
+            Frame::Driven(d) => drop(self.driven.send(Arc::new(d))),
+            Frame::Waiting(w) => drop(self.waiting.send(Arc::new(w))),
+            Frame::Schedules(b) => drop(self.schedules.send(Arc::new(b))),
+            Frame::News(n) => drop(self.news.send(Arc::new(n))),
+            Frame::Expected(e) => drop(self.expected.send(Arc::new(e))),
+        }
+    }
+}
+
+/// Connect to the store `name` on its host: the console's link (its `store` says where
+/// the link stands), once the remote baton said hello; why not (the host down, the key
+/// refused, another baton's version) when the first connection fails.
+pub async fn connect(
+    name: &str,
+    store: &RemoteStore,
+    baton: &str,
+    readonly: bool,
+) -> Result<ConsoleLink, String> {
+    let conn = attempt(store, baton, readonly).await?;
+    let (view_tx, view) = watch::channel(Arc::new(empty_view(&format!("store {name}"))));
+    let (runs_tx, runs) = watch::channel(Arc::new(Vec::new()));
+    let (complete_tx, runs_complete) = watch::channel(false);
+    let (driven_tx, driven) = watch::channel(Arc::new(Vec::new()));
+    let (waiting_tx, waiting) = watch::channel(Arc::new(Vec::new()));
+    let (schedules_tx, schedules) = watch::channel(Arc::new(baton_link::Board::default()));
+    let (news_tx, news) = watch::channel(Arc::new(Vec::new()));
+    let (expected_tx, expected) = watch::channel(Arc::new(Expected::default()));
+    let (requests_tx, requests_rx) = mpsc::channel(32);
+    let (state_tx, state) = watch::channel(None);
+    let states = Status {
+        tx: state_tx,
+        name: name.to_string(),
+        host: store.host.clone(),
+    };
+    states.send(LinkState::Connected);
+    let feeds = Feeds {
+        view: view_tx,
+        runs: runs_tx,
+        runs_complete: complete_tx,
+        driven: driven_tx,
+        waiting: waiting_tx,
+        schedules: schedules_tx,
+        news: news_tx,
+        expected: expected_tx,
+    };
+    tokio::spawn(keep(
+        conn,
+        (store.clone(), baton.to_string(), readonly),
+        feeds,
+        requests_rx,
+        states,
+    ));
+    let link = ConsoleLink {
+        view,
+        runs,
+        runs_complete,
+        driven,
+        waiting,
+        schedules,
+        news,
+        expected,
+        requests: requests_tx,
+        // The logs' times are the host's; none are read here.
+        log_times: None,
+        store: state,
+    };
+    Ok(link)
+}
+
+/// Where the link's state goes: the console's `store` watch.
+struct Status {
+    tx: watch::Sender<Option<Arc<StoreStatus>>>,
+    name: String,
+    host: String,
+}
+
+impl Status {
+    fn send(&self, state: LinkState) {
+        let _ = self.tx.send(Some(Arc::new(StoreStatus {
+            name: self.name.clone(),
+            host: self.host.clone(),
+            state,
+        })));
+    }
+}
+
+/// Start `ssh HOST baton link` and exchange hellos: the connection, or why not.
+async fn attempt(store: &RemoteStore, baton: &str, readonly: bool) -> Result<Conn, String> {
+    let mut args = vec!["link".to_string()];
+    if readonly {
+        args.push("--readonly".into());
+    }
+    let mut cmd = tokio::process::Command::from(remote::command(store, &args, Prompts::Never));
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run ssh: {e}"))?;
+    let (Some(mut stdin), Some(stdout), Some(err)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err("ssh's pipes were not made".into());
+    };
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let said = stderr.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(err).lines();
+        while let Ok(Some(l)) = lines.next_line().await {
+            if let Ok(mut s) = said.lock() {
+                // ssh's or the remote shell's words, shown in the console's header:
+                // nothing in them reaches the terminal as a control sequence.
+                *s = baton_model::sanitize::one_line(&baton_model::sanitize::strip_to_plain(
+                    l.as_bytes(),
+                ));
+            }
+        }
+    });
+    let me = Hello::this(baton);
+    let mut lines = BufReader::new(stdout).lines();
+    // The hello goes first; a server that refuses it still says its own.
+    let _ = send(&mut stdin, &ToServer::Hello(me.clone())).await;
+    let first = lines.next_line().await.ok().flatten();
+    let why_down = |child: &mut Child, stderr: &Arc<Mutex<String>>| {
+        let code = child.try_wait().ok().flatten().and_then(|s| s.code());
+        let said = stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        match (code, said.is_empty()) {
+            (_, false) => format!("{}: {said}", store.host),
+            (Some(127), true) => format!("`{}` is not found on {}", store.program, store.host),
+            _ => format!(
+                "{}: the connection closed before baton said hello",
+                store.host
+            ),
+        }
+    };
+    let Some(first) = first else {
+        // Give ssh a moment to say why it failed.
+        let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        return Err(why_down(&mut child, &stderr));
+    };
+    match serde_json::from_str::<ToClient>(&first) {
+        Ok(ToClient::Hello(theirs)) => me.agrees(&theirs)?,
+        Ok(ToClient::Refused { why, .. }) => return Err(why),
+        _ => {
+            return Err(format!(
+                "{} did not answer as `baton link` does (is `{}` baton?)",
+                store.host, store.program
+            ));
+        }
+    }
+    Ok(Conn {
+        child,
+        stdin,
+        lines,
+        stderr,
+    })
+}
+
+async fn send(stdin: &mut ChildStdin, m: &ToServer) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(m).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    stdin.write_all(&line).await?;
+    stdin.flush().await
+}
+
+/// Keep the link: pump each connection until it drops, then bring it back, until the
+/// console goes (its requests' channel closes).
+async fn keep(
+    mut conn: Conn,
+    (store, baton, readonly): (RemoteStore, String, bool),
+    feeds: Feeds,
+    mut requests: mpsc::Receiver<ConsoleRequest>,
+    state: Status,
+) {
+    loop {
+        let mut answers: BTreeMap<u64, Answer> = BTreeMap::new();
+        let quit = pump(&mut conn, &feeds, &mut requests, &mut answers).await;
+        let why = conn.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        let _ = conn.child.start_kill();
+        let dropped = if why.is_empty() {
+            format!("the link to {} dropped", store.host)
+        } else {
+            format!("the link to {} dropped: {why}", store.host)
+        };
+        // What was asked and not answered: not known to have reached the host.
+        for (_, a) in std::mem::take(&mut answers) {
+            a.fail(Refusal::CannotApply {
+                why: format!(
+                    "{dropped} before its answer; the decision may not be on the record: look at the run once the link is back, and decide again if it is not there"
+                ),
+            });
+        }
+        if quit {
+            return;
+        }
+        state.send(LinkState::Down(dropped));
+        let mut n = 0;
+        conn = loop {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff(n)) => {}
+                r = requests.recv() => match r {
+                    // Asked while down: not delivered, said at once.
+                    Some(req) => {
+                        let (_, answer) = wire::outgoing(req);
+                        answer.fail(Refusal::CannotApply {
+                            why: format!("not delivered: the link to {} is down; try again once it is back", store.host),
+                        });
+                        continue;
+                    }
+                    None => return,
+                },
+            }
+            state.send(LinkState::Connecting);
+            match attempt(&store, &baton, readonly).await {
+                Ok(c) => break c,
+                Err(why) => {
+                    state.send(LinkState::Down(why));
+                    n = n.saturating_add(1);
+                }
+            }
+        };
+        state.send(LinkState::Connected);
+    }
+}
+
+/// One connection's traffic until it drops (`false`) or the console goes (`true`).
+async fn pump(
+    conn: &mut Conn,
+    feeds: &Feeds,
+    requests: &mut mpsc::Receiver<ConsoleRequest>,
+    answers: &mut BTreeMap<u64, Answer>,
+) -> bool {
+    let mut next_id = 0u64;
+    loop {
+        tokio::select! {
+            line = conn.lines.next_line() => match line {
+                Ok(Some(l)) => match serde_json::from_str::<ToClient>(&l) {
+                    Ok(ToClient::Frame(f)) => feeds.give(f),
+                    Ok(ToClient::Reply { id, reply }) => {
+                        if let Some(a) = answers.remove(&id) {
+                            a.give(reply);
+                        }
+                    }
+                    // A hello again or a line this baton cannot read: ignored.
+                    _ => {}
+                },
+                _ => return false,
+            },
+            req = requests.recv() => {
+                let Some(req) = req else { return true };
+                let (request, answer) = wire::outgoing(req);
+                next_id += 1;
+                if send(&mut conn.stdin, &ToServer::Request { id: next_id, request }).await.is_err() {
+                    answer.fail(Refusal::CannotApply {
+                        why: "not delivered: the link dropped as it was sent; try again once it is back".into(),
+                    });
+                    return false;
+                }
+                answers.insert(next_id, answer);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_to_fifteen() {
+        let b: Vec<u64> = (0..8).map(|n| backoff(n).as_millis() as u64).collect();
+        assert_eq!(b, [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+    }
+}

@@ -1,0 +1,70 @@
+//! `baton tui --store NAME` on a store on another host (issue 59): the console over
+//! `ssh HOST baton link` (`session::link_client`), the same console as over a local
+//! store. Every decision is made there, by the remote baton, as the account ssh logs in
+//! as; the link comes back by itself after a drop.
+use super::console::TuiArgs;
+use super::drive::load_console;
+use super::exit;
+use crate::config::RemoteStore;
+use crate::console::{Tab, UiState};
+use crate::session::{self, link_client};
+use std::time::Duration;
+
+/// How long the first frames may take before the console opens anyway.
+const FIRST_FRAMES: Duration = Duration::from_secs(2);
+
+pub(super) fn exec(a: &TuiArgs, name: &str, r: &RemoteStore) -> i32 {
+    let config = match load_console(a.theme.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            crate::stdio::errln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let rt = match session::runtime() {
+        Ok(rt) => rt,
+        Err(e) => return session::report(&e),
+    };
+    // Who this console is, as shown; the remote baton decides as its own account.
+    let operator = match session::os_account() {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
+    rt.block_on(async {
+        let link = match link_client::connect(name, r, env!("CARGO_PKG_VERSION"), a.readonly).await
+        {
+            Ok(l) => l,
+            Err(why) => {
+                crate::stdio::errln!("error: store `{name}` cannot be opened: {why}");
+                return exit::STORAGE;
+            }
+        };
+        // The first frames follow the hello at once: what waits decides the first tab.
+        let mut waiting = link.waiting.clone();
+        let _ = tokio::time::timeout(FIRST_FRAMES, waiting.changed()).await;
+        let mut ui = UiState::new(operator);
+        ui.readonly = a.readonly;
+        ui.tab = if link.waiting.borrow().is_empty() {
+            Tab::Runs
+        } else {
+            Tab::Waiting
+        };
+        let mut signals = match crate::exec::ShutdownSignals::install() {
+            Ok(s) => s,
+            Err(e) => {
+                crate::stdio::errln!("error: {e}");
+                return exit::FAILED;
+            }
+        };
+        tokio::select! {
+            sig = signals.recv() => sig.exit_code(),
+            r = crate::console::run_console_with(link, config, ui) => match r {
+                Ok(_) => exit::OK,
+                Err(e) => {
+                    crate::stdio::errln!("error: {e}");
+                    exit::FAILED
+                }
+            },
+        }
+    })
+}

@@ -1,0 +1,215 @@
+//! `baton inbox --all-stores` (issue 59): what waits across every `[[store]]` of
+//! config.toml, each row naming its store. A local store is read here; a remote one by
+//! `baton inbox --json` on its host (`session::remote`), all at once. A store that does
+//! not answer is named with why, and hides none of the others (exit 3 then).
+use super::exit;
+use super::inbox::{InboxArgs, json_rows};
+use crate::config::{self, StoreEntry, StorePlace};
+use crate::model::Timestamp;
+use crate::model::time::human_duration;
+use crate::session::{self, remote};
+use serde_json::Value;
+
+/// One store's rows, or why it gave none.
+type Answer = Result<Vec<Value>, String>;
+
+pub(super) fn run(args: &InboxArgs) -> i32 {
+    let stores = &config::get().stores;
+    if stores.is_empty() {
+        crate::stdio::errln!(
+            "error: --all-stores reads the [[store]]s of config.toml, and it has none; add one per store (docs/configuration.md, \"Stores\")"
+        );
+        return exit::USAGE;
+    }
+    let answers: Vec<(String, Answer)> = std::thread::scope(|s| {
+        let asks: Vec<_> = stores
+            .iter()
+            .map(|st| (st.name.clone(), s.spawn(|| read(st, args.mine))))
+            .collect();
+        asks.into_iter()
+            .map(|(name, h)| {
+                let a = h
+                    .join()
+                    .unwrap_or_else(|_| Err("its reader failed".to_string()));
+                (name, a)
+            })
+            .collect()
+    });
+    let mut rows = Vec::new();
+    let mut down = Vec::new();
+    for (name, a) in answers {
+        match a {
+            Ok(rs) => rows.extend(rs.into_iter().map(|mut r| {
+                r["store"] = Value::from(name.as_str());
+                r
+            })),
+            Err(why) => down.push((name, why)),
+        }
+    }
+    // Soonest deadline first, then the stores' order.
+    rows.sort_by_key(|r| r["left_ms"].as_u64().unwrap_or(u64::MAX));
+    if args.json {
+        if let Err(e) = crate::stdio::out_json_line(&rows) {
+            crate::stdio::errln!("error: {e}");
+            return exit::FAILED;
+        }
+    } else {
+        crate::stdio::out!("{}", crate::sanitize::for_terminal(&text(&rows, args.mine)));
+    }
+    for (name, why) in &down {
+        crate::stdio::errln!("error: store `{name}` did not answer: {why}");
+    }
+    if down.is_empty() {
+        exit::OK
+    } else {
+        exit::STORAGE
+    }
+}
+
+/// One store's rows, as `baton inbox --json` prints them.
+fn read(store: &StoreEntry, mine: bool) -> Answer {
+    match &store.place {
+        StorePlace::Local(path) => {
+            let s = crate::store::Store::open_existing(path).map_err(|e| e.to_string())?;
+            let me = session::os_account().map_err(|e| e.to_string())?;
+            let now = Timestamp::now();
+            let mut items = session::read_inbox(&s, &me, now).map_err(|e| e.to_string())?;
+            if mine {
+                items.retain(|w| w.mine);
+            }
+            Ok(json_rows(&items, now))
+        }
+        StorePlace::Ssh(r) => {
+            let mut args = vec!["inbox".to_string(), "--json".to_string()];
+            if mine {
+                args.push("--mine".into());
+            }
+            let out = remote::command(r, &args, remote::Prompts::Never)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run ssh: {e}"))?;
+            let said = crate::sanitize::one_line(&String::from_utf8_lossy(&out.stderr));
+            if !out.status.success() {
+                let who = if remote::ssh_failed(out.status.code()) {
+                    format!("ssh to {}", r.host)
+                } else {
+                    format!("baton on {}", r.host)
+                };
+                return Err(format!("{who} failed: {}", said.trim()));
+            }
+            serde_json::from_slice(&out.stdout)
+                .map_err(|e| format!("baton on {} printed no inbox ({e})", r.host))
+        }
+    }
+}
+
+/// The human listing: a table with each row's store, then how to decide each (the
+/// commands with `--store NAME`, so they run where the row waits).
+fn text(rows: &[Value], mine: bool) -> String {
+    if rows.is_empty() {
+        return if mine {
+            "nothing waits on you in any store\n".into()
+        } else {
+            "nothing waits on anyone in any store\n".into()
+        };
+    }
+    let s = |v: &Value, k: &str| crate::sanitize::one_line(v[k].as_str().unwrap_or("-"));
+    let table: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            [
+                s(r, "store"),
+                left(&r["left_ms"]),
+                s(r, "run_id").chars().take(8).collect(),
+                s(r, "workflow"),
+                s(r, "step"),
+                s(r, "kind"),
+                if r["mine"].as_bool() == Some(true) {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_string(),
+                s(r, "prompt"),
+            ]
+        })
+        .collect();
+    let mut out = super::table::render(
+        &[
+            "STORE", "DEADLINE", "RUN", "WORKFLOW", "STEP", "WAITS", "YOU", "PROMPT",
+        ],
+        &table,
+    );
+    out.push_str("\nto decide:\n");
+    for r in rows {
+        let store = s(r, "store");
+        out.push_str(&format!(
+            "  {store}: {} {} ({}):\n",
+            s(r, "workflow"),
+            s(r, "step"),
+            s(r, "run_state")
+        ));
+        if let Some(why) = r["why_not"].as_str() {
+            out.push_str(&format!(
+                "    not you: {}\n",
+                crate::sanitize::one_line(why)
+            ));
+        }
+        for c in r["commands"].as_array().into_iter().flatten() {
+            if let Some(c) = c.as_str() {
+                out.push_str(&format!(
+                    "    {}\n",
+                    with_store(&crate::sanitize::one_line(c), &store)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `baton approve RUN …` as `baton approve --store NAME RUN …`.
+fn with_store(command: &str, store: &str) -> String {
+    let mut words = command.splitn(3, ' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some("baton"), Some(sub), Some(rest)) => format!("baton {sub} --store {store} {rest}"),
+        (Some("baton"), Some(sub), None) => format!("baton {sub} --store {store}"),
+        _ => command.to_string(),
+    }
+}
+
+fn left(v: &Value) -> String {
+    match v.as_u64() {
+        Some(0) => "overdue".into(),
+        Some(ms) => format!(
+            "in {}",
+            human_duration(std::time::Duration::from_millis(ms))
+        ),
+        None => "-".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_row_names_its_store_and_its_commands_go_there() {
+        let rows = vec![json!({
+            "store": "gpu", "left_ms": 90_000, "run_id": "01jd4abcdefg", "workflow": "w",
+            "step": "deploy", "kind": "gate", "mine": true, "prompt": "ship?",
+            "run_state": "waiting", "why_not": null,
+            "commands": ["baton approve 01jd4abcdefg deploy --reason …"]
+        })];
+        let t = text(&rows, false);
+        assert!(t.starts_with("STORE"), "{t}");
+        assert!(t.contains("gpu    in 1m30s"), "{t}");
+        assert!(
+            t.contains("baton approve --store gpu 01jd4abcdefg deploy --reason …"),
+            "{t}"
+        );
+        assert_eq!(left(&json!(null)), "-");
+        assert_eq!(left(&json!(0)), "overdue");
+        assert_eq!(text(&[], true), "nothing waits on you in any store\n");
+    }
+}
