@@ -12,7 +12,9 @@
 //! 100,000-deep one). Each size runs in pairs (`BATON_BENCH_PAIRS_1K`, default 9;
 //! `_10K`, default 3; `_100K`, default 1, 0 to leave it out), each pair one run of each
 //! program, their order turning from pair to pair, after one unmeasured warm-up of
-//! each at 1,000 steps. It prints each pair, then the medians and their ratios with the
+//! each at 1,000 steps. `BATON_BENCH_BASE=<another baton>` adds that build to every
+//! pair (a fourth program; its own store), for a change measured against the build
+//! before it. It prints each pair, then the medians and their ratios with the
 //! machine's load and the store's file system, and writes the table into
 //! docs/performance.md ("Baton as a user runs it").
 use std::path::{Path, PathBuf};
@@ -31,14 +33,14 @@ use user_run::Cost;
 
 const BEGIN: &str = "<!-- benches/user_way.rs writes from here -->";
 const END: &str = "<!-- benches/user_way.rs: to here -->";
-const PROGRAMS: [&str; 3] = ["baton", "make -j2", "ninja -j2"];
+const PROGRAMS: [&str; 4] = ["baton", "make -j2", "ninja -j2", "base baton"];
 
 /// One shape at one size, measured.
 struct Row {
     shape: &'static str,
     steps: usize,
-    /// Per program (PROGRAMS' order), each pair's cost.
-    costs: [Vec<Cost>; 3],
+    /// Per program (PROGRAMS' order), each pair's cost (none for a base not given).
+    costs: [Vec<Cost>; 4],
     load: String,
 }
 
@@ -52,6 +54,15 @@ fn pairs_for(steps: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn base_bin() -> Option<PathBuf> {
+    std::env::var_os("BATON_BENCH_BASE").map(PathBuf::from)
+}
+
+/// How many programs each pair runs: baton, make, ninja, and the base if given.
+fn programs() -> usize {
+    if base_bin().is_some() { 4 } else { 3 }
 }
 
 fn baton_bin() -> PathBuf {
@@ -79,9 +90,11 @@ fn write_files(dir: &Path, shape: &str, steps: usize) {
 
 /// One run of program `p` (PROGRAMS' index) on the files in `dir`.
 fn run_one(p: usize, dir: &Path, home: &Path) -> Cost {
-    match p {
-        0 => user_run::run(&baton_bin(), &["run", "dag.toml", "--headless"], dir, home),
-        1 => user_run::run(Path::new("make"), &["-s", "-j2", "-f", "Makefile"], dir, home),
+    let run = ["run", "dag.toml", "--headless"];
+    match (p, base_bin()) {
+        (0, _) => user_run::run(&baton_bin(), &run, dir, home),
+        (1, _) => user_run::run(Path::new("make"), &["-s", "-j2", "-f", "Makefile"], dir, home),
+        (3, Some(base)) => user_run::run(&base, &run, dir, &home.with_extension("base")),
         _ => user_run::run(Path::new("ninja"), &["-j2", "-f", "build.ninja"], dir, home),
     }
 }
@@ -94,18 +107,19 @@ fn measure(shape: &'static str, steps: usize, root: &Path, home: &Path) -> Optio
     let dir = root.join(format!("{shape}-{steps}"));
     std::fs::create_dir_all(&dir).expect("make the DAG's directory");
     write_files(&dir, shape, steps);
+    let n = programs();
     if steps <= 1_000 {
-        for p in 0..3 {
+        for p in 0..n {
             run_one(p, &dir, home);
         }
     }
-    let mut costs: [Vec<Cost>; 3] = Default::default();
+    let mut costs: [Vec<Cost>; 4] = Default::default();
     for pair in 0..pairs {
-        for k in 0..3 {
-            let p = (pair + k) % 3;
+        for k in 0..n {
+            let p = (pair + k) % n;
             costs[p].push(run_one(p, &dir, home));
         }
-        let walls: Vec<String> = (0..3)
+        let walls: Vec<String> = (0..n)
             .map(|p| format!("{} {:.3} s", PROGRAMS[p], costs[p][pair].wall.as_secs_f64()))
             .collect();
         println!(
@@ -156,8 +170,20 @@ fn table_line(row: &Row) -> String {
     let cpu = |p: usize| secs(&row.costs[p], |c| c.cpu);
     let (rm, rm_lo, rm_hi) = pair_ratios(row, 1);
     let (rn, rn_lo, rn_hi) = pair_ratios(row, 2);
+    let base = if row.costs[3].is_empty() {
+        String::new()
+    } else {
+        let (rb, rb_lo, rb_hi) = pair_ratios(row, 3);
+        format!(
+            " {:.2} ({:.2}–{:.2}); its engine {:.0} µs a step |",
+            rb,
+            rb_lo,
+            rb_hi,
+            us(main(3))
+        )
+    };
     format!(
-        "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | **{:.2}** ({:.2}–{:.2}) | **{:.2}** ({:.2}–{:.2}) | {:.0} / {:.0} / {:.0} µs | {:.0} / {:.0} / {:.0} µs | {} |",
+        "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | **{:.2}** ({:.2}–{:.2}) | **{:.2}** ({:.2}–{:.2}) | {:.0} / {:.0} / {:.0} µs | {:.0} / {:.0} / {:.0} µs | {} |{base}",
         row.shape,
         row.steps,
         row.costs[0].len(),
@@ -181,10 +207,14 @@ fn table_line(row: &Row) -> String {
 }
 
 fn table(rows: &[Row], fs: &str, load_start: &str) -> String {
+    let (base, rule) = match base_bin() {
+        Some(b) => (format!(" baton / {} |", b.display()), "---:|"),
+        None => (String::new(), ""),
+    };
     let mut t = format!(
         "The store: {fs}. Load (1, 5, 15 min) at the start: {load_start}; each row's at its end.\n\n\
-         | shape | steps | pairs | baton | `make -j2` | `ninja -j2` | baton / make (pairs' median, range) | baton / ninja | main thread's CPU a step: baton (its engine) / make / ninja | CPU a step, children included: baton / make / ninja | load |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+         | shape | steps | pairs | baton | `make -j2` | `ninja -j2` | baton / make (pairs' median, range) | baton / ninja | main thread's CPU a step: baton (its engine) / make / ninja | CPU a step, children included: baton / make / ninja | load |{base}\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|{rule}\n"
     );
     for row in rows {
         t.push_str(&table_line(row));
