@@ -4,7 +4,8 @@
 //! its history; `--actions A` sets the actions per scenario; `--bug NAME` puts a known
 //! bug back (`racy-admission`, `obey-unproven`, `obey-forged-trigger`,
 //! `obey-forged-answer`, `unfenced`, `ignore-replaced`); `--mix runs-only` leaves schedules and asks out,
-//! `--mix stalls` also stops engines past their lease. Exit 1 when a promise broke
+//! `--mix stalls` also stops engines past their lease, `--mix spawns` cuts a crash after a commit
+//! amid the group's spawns. Exit 1 when a promise broke
 //! (each broken seed printed with the line that replays it), 2 on bad arguments.
 use baton_sim::{Bug, Config, DEFAULT_ACTIONS, Mix};
 use std::process::ExitCode;
@@ -51,12 +52,12 @@ fn parse() -> Result<Args, String> {
             "--mix" => {
                 let v = value()?;
                 a.mix = Mix::parse(&v).ok_or(format!(
-                    "--mix takes `all`, `runs-only` or `stalls`, not `{v}`"
+                    "--mix takes `all`, `runs-only`, `stalls` or `spawns`, not `{v}`"
                 ))?;
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls"
+                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|spawns"
                 ));
             }
         }

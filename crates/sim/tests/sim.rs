@@ -309,7 +309,11 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
                 s.spawn(move || {
                     let mut broken = Vec::new();
                     for seed in from..to {
-                        let mix = if seed % 2 == 1 { Mix::Stalls } else { Mix::All };
+                        let mix = match seed % 4 {
+                            1 | 3 => Mix::Stalls,
+                            2 => Mix::Spawns,
+                            _ => Mix::All,
+                        };
                         let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, None, mix);
                         if o.violation.is_some() {
                             broken.push(o.report().unwrap_or_default());
