@@ -93,7 +93,12 @@ fn run_one(p: usize, dir: &Path, home: &Path) -> Cost {
     let run = ["run", "dag.toml", "--headless"];
     match (p, base_bin()) {
         (0, _) => user_run::run(&baton_bin(), &run, dir, home),
-        (1, _) => user_run::run(Path::new("make"), &["-s", "-j2", "-f", "Makefile"], dir, home),
+        (1, _) => user_run::run(
+            Path::new("make"),
+            &["-s", "-j2", "-f", "Makefile"],
+            dir,
+            home,
+        ),
         (3, Some(base)) => user_run::run(&base, &run, dir, &home.with_extension("base")),
         _ => user_run::run(Path::new("ninja"), &["-j2", "-f", "build.ninja"], dir, home),
     }

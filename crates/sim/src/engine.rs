@@ -189,7 +189,10 @@ impl World {
         };
         rest.truncate(spawns.get(made).copied().unwrap_or(rest.len()));
         self.perform(e, run, rest)?;
-        let when = format!("after its commit, {made} of its {} spawns made", spawns.len());
+        let when = format!(
+            "after its commit, {made} of its {} spawns made",
+            spawns.len()
+        );
         self.crash(e, &when)
     }
 

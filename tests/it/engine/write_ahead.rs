@@ -183,9 +183,13 @@ fn kill_dash_nine_while_starts_overlap_their_commits_never_reruns_succeeded_step
 fn kill_dash_nine_between_a_groups_commit_and_its_spawns_runs_each_step_once() {
     let env = Env::new();
     let cmd = r#"echo "$BATON_STEP_ID" >> ledger"#;
-    let mut w = format!("name = \"group\"\nmax_parallel = 3\n\n[[step]]\nid = \"a\"\nrun = '{cmd}'\n");
+    let mut w =
+        format!("name = \"group\"\nmax_parallel = 3\n\n[[step]]\nid = \"a\"\nrun = '{cmd}'\n");
     for b in ["b1", "b2", "b3"] {
-        let _ = write!(w, "\n[[step]]\nid = \"{b}\"\nneeds = [\"a\"]\nrun = '{cmd}'\n");
+        let _ = write!(
+            w,
+            "\n[[step]]\nid = \"{b}\"\nneeds = [\"a\"]\nrun = '{cmd}'\n"
+        );
     }
     let _ = write!(
         w,
@@ -207,7 +211,9 @@ fn kill_dash_nine_between_a_groups_commit_and_its_spawns_runs_each_step_once() {
     let show = env.show(&id);
     // Recorded running; read back as interrupted, its engine being gone.
     for b in ["b1", "b2", "b3"] {
-        let step = show["steps"].as_array().and_then(|s| s.iter().find(|s| s["id"] == b));
+        let step = show["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["id"] == b));
         let step = step.unwrap_or_else(|| panic!("{b} in {show:#}"));
         assert_eq!(step["state"], "interrupted", "{b}: {show:#}");
         assert!(
