@@ -1,7 +1,7 @@
 //! The imperative shell around `engine::core`: executes the core's effects with tokio,
 //! commits every wake-up's events in ONE store transaction before any effect they
-//! decide runs (write-ahead; the one exception, starts that a crash could only make
-//! resume redo, is `early`'s), feeds completions, timers, commands from the store and
+//! decide runs (write-ahead, without exception: a step's start is committed before its
+//! process exists; a commit that nothing waits for may join the next, `deferred`), feeds completions, timers, commands from the store and
 //! from the console back in as inputs, and publishes `RunView` snapshots.
 use super::core::{Core, Effect, Input, ProbeResult, SpawnAction, SpawnSpec, StepExit};
 use super::printer;
@@ -23,7 +23,7 @@ mod admission;
 mod asks;
 mod cached;
 mod commands;
-mod early;
+mod deferred;
 mod handover;
 mod pool_slots;
 mod reopen;
@@ -47,7 +47,7 @@ const COMMIT_MAX_EVENTS: usize = 4096;
 /// SIGTERM → SIGKILL grace for killed process groups.
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
 /// Longest a fact waits for a commit: a process id, or a wake-up's events that nothing
-/// waits for (`early::Durable::may_wait`: idempotent steps starting and succeeding).
+/// waits for (`deferred::Durable::may_wait`: idempotent steps starting and succeeding).
 /// They usually ride along with the next wake-up's commit; this bounds the window in
 /// which a crash loses them (resume redoes those steps, and finds their groups by
 /// `BATON_RUN_ID`).
@@ -156,7 +156,7 @@ pub struct Driver {
     /// The run's log directory (`Store::log_dir`), looked up once.
     log_dir: PathBuf,
     /// Events recording facts, not decisions (a started process's id, idempotent steps
-    /// starting and succeeding: `early::Durable::may_wait`), that wait for the next
+    /// starting and succeeding: `deferred::Durable::may_wait`), that wait for the next
     /// commit instead of paying for one of their own; and since when (`COMMIT_WAIT`).
     unsaved: Vec<Event>,
     unsaved_since: Option<Instant>,
@@ -196,8 +196,8 @@ pub struct Driver {
     cache: cached::CacheState,
     /// Slots of store-wide pools the core waits for (`pool_slots.rs`).
     slot_asks: Vec<super::core::SlotRequest>,
-    /// Which steps' final states are committed: what may start before a commit.
-    durable: early::Durable,
+    /// Which commits may wait for the next one (`deferred`).
+    durable: deferred::Durable,
     /// When the store last checked that the run holds its lease and group (`fence`).
     fenced_at: Instant,
 }
@@ -217,7 +217,7 @@ impl Driver {
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         let log_dir = store.log_dir(&run_id);
         let executors = exec::Backends::builtin().for_plan(core.plan(), &run_id);
-        let durable = early::Durable::new(core.plan());
+        let durable = deferred::Durable::new(core.plan());
         store.fence(&run_id, &lease_holder, &store_pools(core.plan()));
         Driver {
             durable,
@@ -280,7 +280,6 @@ impl Driver {
 
     /// Show events committed before this driver took over (with the run's creation).
     pub fn announce(&mut self, events: &[Event]) {
-        self.durable.record(events);
         self.emit(events);
         self.view_dirty = true;
     }
@@ -535,9 +534,6 @@ impl Driver {
                 .flat_map(|i| self.core.handle(i, now))
                 .collect();
         }
-        // Processes whose start a crash could only make resume redo (see `early`) start
-        // now: their commit overlaps their start instead of delaying it.
-        let actions = self.start_early(actions, &events)?;
         // Nothing waits for this commit, and a crash could lose only what resume redoes:
         // it joins the next one (at most `COMMIT_WAIT` later).
         if actions.is_empty()
@@ -551,7 +547,15 @@ impl Driver {
             self.unsaved.append(&mut events);
             return Ok(());
         }
+        // The group: every start, kill and decision of this wake-up (the steps a layer's
+        // end made ready, the exits reaped together) in one transaction, before any of
+        // them acts.
         self.commit(&mut events)?;
+        for action in &actions {
+            if let Effect::Spawn(spec) = action {
+                exec::failpoint::die_at("committed", &spec.step_id);
+            }
+        }
         // Groups a dead engine left behind die before anything runs again (resume).
         let stale: Vec<i32> = actions
             .iter()
@@ -572,46 +576,8 @@ impl Driver {
         Ok(())
     }
 
-    /// Start the spawns among `actions` that may go before `batch` is committed; the
-    /// rest are returned, in order.
-    fn start_early(
-        &mut self,
-        actions: Vec<Effect>,
-        batch: &[Event],
-    ) -> Result<Vec<Effect>, DriverError> {
-        if actions
-            .iter()
-            .any(|a| matches!(a, Effect::KillStale { .. }))
-        {
-            return Ok(actions);
-        }
-        let mut rest = Vec::with_capacity(actions.len());
-        for action in actions {
-            let early = match &action {
-                Effect::Spawn(spec) => {
-                    let local = self.executor(spec.step).is_local();
-                    self.durable.may_start_early(
-                        self.core.plan(),
-                        spec,
-                        local,
-                        &self.unsaved,
-                        batch,
-                    )
-                }
-                _ => false,
-            };
-            if early {
-                self.act(action)?;
-            } else {
-                rest.push(action);
-            }
-        }
-        Ok(rest)
-    }
-
     /// Commit `events` (after the process ids waiting for a commit) with the logs of
-    /// the attempts that ended, then show them. Nothing acts before this returns but
-    /// the starts `early` lets overlap it.
+    /// the attempts that ended, then show them. Nothing acts before this returns.
     fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), DriverError> {
         if events.is_empty() && self.pending_logs.is_empty() && self.unsaved.is_empty() {
             return Ok(());
@@ -627,7 +593,6 @@ impl Driver {
         self.store
             .commit_with_logs(&self.run_id, &batch, &logs, &summary)?;
         self.fenced();
-        self.durable.record(&batch);
         self.cache_committed(&batch);
         self.emit(&batch);
         self.view_dirty = true;

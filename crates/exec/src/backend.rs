@@ -24,7 +24,7 @@ pub trait Backend: Debug + Send + Sync {
     fn name(&self) -> &str;
 
     /// Its attempts are processes of this machine, started before `start` returns
-    /// (the driver may start them ahead of a commit: `early.rs`).
+    /// (a plan whose executors are all local runs as one naming none: `Backends::for_plan`).
     fn is_local(&self) -> bool {
         false
     }

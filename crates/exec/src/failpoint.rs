@@ -1,6 +1,9 @@
 //! For crash tests only: `BATON_FAILPOINT=POINT:STEP` makes the engine kill itself with
 //! SIGKILL (as `kill -9` would, nothing cleaned up) at a named moment of that step's
-//! attempt, a moment too short for a test to hit from outside. The one point:
+//! attempt, a moment too short for a test to hit from outside. The points:
+//! - `committed`: the wake-up's group of transitions that starts the step is committed
+//!   (the step recorded running), and none of the group's processes started yet: resume
+//!   must start each of them once.
 //! - `started`: the attempt was started (a process spawned, a job submitted, a step
 //!   launched on a host) and the engine has not yet heard of it, so its placement (pid,
 //!   job id) is not recorded: resume must find it by itself.

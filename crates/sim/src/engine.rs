@@ -39,7 +39,9 @@ pub(crate) struct Driven {
 pub(crate) enum Crash {
     /// The core decided; nothing was committed or done.
     BeforeCommit,
-    /// The events are committed; nothing was acted on (a spawn never happened).
+    /// The events are committed; nothing was acted on (a spawn never happened). With
+    /// [`crate::Mix::Spawns`], some of the group's spawns happened, not all (issue 62:
+    /// kill -9 between the group's commit and each of its spawns).
     AfterCommit,
 }
 
@@ -165,9 +167,37 @@ impl World {
             Err(err) => return Err(err.into()),
         }
         if crash == Some(Crash::AfterCommit) {
+            if self.config.mix == crate::Mix::Spawns {
+                return self.crash_amid_spawns(e, &run, rest);
+            }
             return self.crash(e, "after its commit, before acting");
         }
         self.perform(e, &run, rest)
+    }
+
+    /// Act on the effects up to a spawn chosen by the seed (none, some or all but the
+    /// last of the group's spawns happen), then crash.
+    fn crash_amid_spawns(
+        &mut self,
+        e: usize,
+        run: &str,
+        mut rest: Vec<Effect>,
+    ) -> Result<(), SimError> {
+        let spawns: Vec<usize> = (rest.iter().enumerate())
+            .filter(|(_, f)| matches!(f, Effect::Spawn(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let made = match spawns.len() {
+            0 => 0,
+            n => self.rng.random_range(0..n),
+        };
+        rest.truncate(spawns.get(made).copied().unwrap_or(rest.len()));
+        self.perform(e, run, rest)?;
+        let when = format!(
+            "after its commit, {made} of its {} spawns made",
+            spawns.len()
+        );
+        self.crash(e, &when)
     }
 
     /// What came in for `run` since the last wake-up, as the driver gathers it.

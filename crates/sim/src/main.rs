@@ -5,7 +5,8 @@
 //! bug back (`racy-admission`, `obey-unproven`, `obey-forged-trigger`,
 //! `obey-forged-answer`, `unfenced`, `ignore-replaced`, `unchecked-fork`, `ignore-freeze`); `--mix runs-only` leaves schedules and asks out,
 //! `--mix stalls` also stops engines past their lease, `--mix rewrites` keys the store
-//! and rewrites finished runs' records. Exit 1 when a promise broke
+//! and rewrites finished runs' records, `--mix spawns` cuts a crash after a commit amid
+//! the group's spawns. Exit 1 when a promise broke
 //! (each broken seed printed with the line that replays it), 2 on bad arguments.
 use baton_sim::{Bug, Config, DEFAULT_ACTIONS, Mix};
 use std::process::ExitCode;
@@ -52,12 +53,12 @@ fn parse() -> Result<Args, String> {
             "--mix" => {
                 let v = value()?;
                 a.mix = Mix::parse(&v).ok_or(format!(
-                    "--mix takes `all`, `runs-only`, `stalls` or `rewrites`, not `{v}`"
+                    "--mix takes `all`, `runs-only`, `stalls`, `rewrites` or `spawns`, not `{v}`"
                 ))?;
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites"
+                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites|spawns"
                 ));
             }
         }

@@ -371,7 +371,8 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
                     for seed in from..to {
                         let mix = match seed % 4 {
                             1 | 3 => Mix::Stalls,
-                            2 => Mix::Rewrites,
+                            2 if seed % 8 == 2 => Mix::Rewrites,
+                            2 => Mix::Spawns,
                             _ => Mix::All,
                         };
                         let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, None, mix);

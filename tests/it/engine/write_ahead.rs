@@ -1,10 +1,11 @@
-//! Issue 14 point 2: what a step's process can see of the store when it starts. Some
-//! idempotent steps start while the commit that records their start is still being
-//! written (it overlaps their start); none of that may loosen the promises below, which
-//! each step checks by reading the store (`baton show`) as its first act:
-//! - a step that is not idempotent starts only once its start is committed;
+//! Issues 14 and 62: what a step's process can see of the store when it starts. Each
+//! step checks by reading the store (`baton show`) as its first act:
+//! - every step starts only once its start is committed (issue 62: no start overlaps
+//!   its commit any more, idempotent or not);
 //! - a dependant starts only once its needs' success is committed;
 //! - a gated step starts only once its approval is committed.
+//!
+//! And kill -9 between a group's commit and its spawns: resume runs each step once.
 use crate::helpers::*;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -26,7 +27,7 @@ fn seen(env: &Env, step: &str) -> Value {
 }
 
 #[test]
-fn a_step_sees_its_needs_succeeded_and_a_non_idempotent_step_sees_itself_running() {
+fn every_step_sees_itself_running_and_its_needs_succeeded() {
     let env = Env::new();
     std::fs::create_dir_all(env.path().join("seen")).unwrap();
     let cmd = look(&env);
@@ -63,28 +64,25 @@ fn a_step_sees_its_needs_succeeded_and_a_non_idempotent_step_sees_itself_running
             }
         }
     };
-    for (step, idempotent) in [
-        ("b0", false),
-        ("b1", true),
-        ("b2", false),
-        ("b3", true),
-        ("last", false),
-    ] {
+    for step in ["a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "last"] {
         let v = seen(&env, step);
-        for need in needs(step) {
+        let needs = if step.starts_with('a') {
+            Vec::new()
+        } else {
+            needs(step)
+        };
+        for need in needs {
             assert_eq!(
                 step_state(&v, &need).as_deref(),
                 Some("succeeded"),
                 "{step} started before the success of {need} was committed: {v:#}"
             );
         }
-        if !idempotent {
-            assert_eq!(
-                step_state(&v, step).as_deref(),
-                Some("running"),
-                "{step} (not idempotent) started before its start was committed: {v:#}"
-            );
-        }
+        assert_eq!(
+            step_state(&v, step).as_deref(),
+            Some("running"),
+            "{step} started before its start was committed: {v:#}"
+        );
     }
 }
 
@@ -171,6 +169,63 @@ fn kill_dash_nine_while_starts_overlap_their_commits_never_reruns_succeeded_step
         mid_run >= 3,
         "only {mid_run} crashes landed mid-run: make the DAG longer"
     );
+    let verify = env.run(&["audit", "verify", &id]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+}
+
+/// Issue 62, the crash between a group's commit and its spawns: `a`'s end makes three
+/// steps ready at once (`max_parallel = 3`), so `a`'s success and their three starts are
+/// one transaction; the engine dies (SIGKILL, the `committed` failpoint) right after
+/// it, before any of their processes exists. The store has all three started (read
+/// back as interrupted); resume
+/// runs each of them once, `a` not again, and the run ends succeeded.
+#[test]
+fn kill_dash_nine_between_a_groups_commit_and_its_spawns_runs_each_step_once() {
+    let env = Env::new();
+    let cmd = r#"echo "$BATON_STEP_ID" >> ledger"#;
+    let mut w =
+        format!("name = \"group\"\nmax_parallel = 3\n\n[[step]]\nid = \"a\"\nrun = '{cmd}'\n");
+    for b in ["b1", "b2", "b3"] {
+        let _ = write!(
+            w,
+            "\n[[step]]\nid = \"{b}\"\nneeds = [\"a\"]\nrun = '{cmd}'\n"
+        );
+    }
+    let _ = write!(
+        w,
+        "\n[[step]]\nid = \"c\"\nneeds = [\"b1\", \"b2\", \"b3\"]\nrun = '{cmd}'\n"
+    );
+    let wf = env.workflow("group.toml", &w);
+    died_at(&env, &[], &wf, "committed:b2");
+    let ledger = || -> Vec<String> {
+        let mut lines: Vec<String> = std::fs::read_to_string(env.path().join("ledger"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(ledger(), ["a"], "no process of the group started");
+    let id = env.wait_run_id();
+    let show = env.show(&id);
+    // Recorded running; read back as interrupted, its engine being gone.
+    for b in ["b1", "b2", "b3"] {
+        let step = show["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["id"] == b));
+        let step = step.unwrap_or_else(|| panic!("{b} in {show:#}"));
+        assert_eq!(step["state"], "interrupted", "{b}: {show:#}");
+        assert!(
+            step["started_at"].is_string(),
+            "{b}'s start was committed with the group: {show:#}"
+        );
+    }
+    assert_eq!(step_state(&show, "a").as_deref(), Some("succeeded"));
+    let out = wait_child(env.spawn(&["resume", &id, "--headless"]), 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(env.show(&id)["state"], "succeeded");
+    assert_eq!(ledger(), ["a", "b1", "b2", "b3", "c"], "each step ran once");
     let verify = env.run(&["audit", "verify", &id]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }

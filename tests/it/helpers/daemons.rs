@@ -167,11 +167,22 @@ pub(crate) fn died_at_started(
     wf: &Path,
     step: &str,
 ) -> std::process::Output {
+    died_at(env, vars, wf, &format!("started:{step}"))
+}
+
+/// `baton run WF --headless` (with `vars` in its environment) and the failpoint
+/// `point` (`POINT:STEP`, `exec::failpoint`): the engine kills itself (SIGKILL) there.
+pub(crate) fn died_at(
+    env: &super::Env,
+    vars: &[(String, String)],
+    wf: &Path,
+    point: &str,
+) -> std::process::Output {
     use std::os::unix::process::ExitStatusExt;
     let child = env
         .cmd()
         .envs(vars.iter().map(|(k, v)| (k, v)))
-        .env("BATON_FAILPOINT", format!("started:{step}"))
+        .env("BATON_FAILPOINT", point)
         .args(["run", wf.to_str().unwrap(), "--headless"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

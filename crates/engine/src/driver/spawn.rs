@@ -207,8 +207,7 @@ impl Driver {
     ) {
         let key = started.key;
         // A local process starts right here (`Backend::start`); write-ahead
-        // holds: the events deciding this spawn are committed, or `early`
-        // lets it go first.
+        // holds: the events deciding this spawn are committed.
         // Held frozen on record: frozen again through its new handle
         // (a suspended Slurm job, an adopted local group: idempotent).
         let frozen = reattach.as_ref().and_then(|r| r.frozen.then_some(true));
