@@ -111,8 +111,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use io::{
-    CacheHit, CacheRequest, Effect, Input, ProbeRequest, ProbeResult, SpawnAction, SpawnSpec,
-    StepExit,
+    CacheHit, CacheRequest, CollectRequest, Effect, Handed, Input, ProbeRequest, ProbeResult,
+    SpawnAction, SpawnSpec, StepExit,
 };
 
 /// What a run is started (or resumed) with.
@@ -331,6 +331,9 @@ struct StepRt {
     revision: Option<Box<decide::RevisionRt>>,
     /// Its `deadline` (boxed: few steps have one).
     watch: Option<Box<baton_model::deadline::Watch>>,
+    /// Its artifacts (issue 60): those on record, and whether its attempt that exited
+    /// 0 waits for them to be kept (boxed: few steps have any).
+    artifacts: Option<Box<decide::ArtifactsRt>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -530,6 +533,7 @@ impl StepRt {
             usage: None,
             revision: None,
             watch: None,
+            artifacts: None,
         }
     }
 }
@@ -886,6 +890,7 @@ fn resolve_run_env(
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
             TemplateRef::StepOutput { .. }
             | TemplateRef::StepInput { .. }
+            | TemplateRef::StepArtifact { .. }
             | TemplateRef::NeedResult { .. }
             | TemplateRef::NeedsResults
             | TemplateRef::Matrix(_)

@@ -112,6 +112,11 @@ enum Msg {
     },
     /// The `[secrets]` values read for a step as it starts: the core masks them.
     SecretsRead(Vec<String>),
+    /// An attempt's artifacts kept in the store, or why not (`Effect::Collect`).
+    Collected {
+        key: (usize, u32),
+        result: Result<Vec<baton_model::ArtifactRecord>, String>,
+    },
     /// A `[[notify]]` command ended (`failure`: how and why, if it failed).
     Notified {
         step: Option<usize>,
@@ -337,6 +342,7 @@ impl Driver {
                     | Msg::JobState { .. }
                     | Msg::Probed { .. }
                     | Msg::SecretsRead(_)
+                    | Msg::Collected { .. }
                     | Msg::Usage { .. }
                     | Msg::ThawRefused { .. },
                 )) => {}
@@ -788,6 +794,11 @@ impl Driver {
                 detail: checked.detail,
             })),
             Msg::SecretsRead(values) => self.core.learn_secrets(values),
+            Msg::Collected { key, result } => inputs.push(Input::ArtifactsCollected {
+                step: key.0,
+                attempt: key.1,
+                result,
+            }),
             Msg::Usage { key, usage } => inputs.push(Input::Usage {
                 step: key.0,
                 attempt: key.1,

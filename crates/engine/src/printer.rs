@@ -24,6 +24,7 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         | EventKind::StepJobState { .. }
         | EventKind::StepCached { .. }
         | EventKind::StepReused { .. }
+        | EventKind::ArtifactsStored { .. }
         | EventKind::StepProbed { .. }
         | EventKind::ServiceStopping { .. }
         | EventKind::StepStateChanged { .. }
@@ -164,6 +165,19 @@ fn step_line(t: &Clock, kind: &EventKind) -> Option<String> {
             state,
             ..
         } => format!("{t} {step} reused from run {from_run} ({state})"),
+        EventKind::ArtifactsStored {
+            step, artifacts, ..
+        } => {
+            let kept: Vec<String> = artifacts
+                .iter()
+                .map(|a| {
+                    let path = baton_model::sanitize::one_line(&a.path);
+                    let sha = a.sha256.get(..12).unwrap_or(&a.sha256);
+                    format!("{} = {path} ({} bytes, sha256 {sha})", a.name, a.size)
+                })
+                .collect();
+            format!("{t} {step} kept artifacts: {}", kept.join(", "))
+        }
         // The `ready` line that follows says it.
         EventKind::StepProbed {
             probe: baton_model::ProbeKind::Ready,

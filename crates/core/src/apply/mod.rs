@@ -50,6 +50,11 @@ impl Core {
                 self.fold_outputs_kept(step, outputs)
             }
             EventKind::StepReused { .. } => self.fold_reused(ev),
+            EventKind::ArtifactsStored {
+                step,
+                attempt,
+                artifacts,
+            } => self.fold_artifacts(step, *attempt, artifacts, None),
             EventKind::StepFinished { .. } => self.fold_finished(ev),
             EventKind::StepFellBack {
                 step,
