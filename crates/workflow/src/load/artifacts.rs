@@ -247,14 +247,19 @@ impl Loader<'_, '_> {
             } else {
                 "declares artifacts"
             };
-            let kind = step
+            let (name, kind) = step
                 .executor
                 .and_then(|e| executors.get(e))
-                .map_or("local", |e| e.kind.as_str());
+                .map_or(("local", "local"), |e| (e.name.as_str(), e.kind.as_str()));
             if kind != "local" || !r.requires.is_empty() {
+                let on = if r.requires.is_empty() {
+                    format!("executor `{name}` ({kind})")
+                } else {
+                    "the executors its `requires` picks".to_string()
+                };
                 self.err(
                     &span,
-                    format!("step `{}` {what} but runs on a {kind} executor", step.id),
+                    format!("step `{}` {what} but runs on {on}", step.id),
                     "artifacts move between steps of the local executor only (docs/workflow-format.md, Artifacts): run the step locally, or copy the file in its command",
                 );
             }
