@@ -206,13 +206,10 @@ fn hash(f: &mut fs::File) -> io::Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), size))
 }
 
-/// Rename a complete temporary file to its content's name (a content kept already
-/// stays: same name, same bytes).
+/// Rename a complete temporary file to its content's name. A content kept already
+/// is replaced by the same bytes: the file is new, so `gc` (which leaves contents
+/// younger than an hour) does not take it before its record commits.
 fn place(tmp: &Path, dest: &Path) -> Result<(), String> {
-    if dest.is_file() {
-        let _ = fs::remove_file(tmp);
-        return Ok(());
-    }
     let parent = dest.parent().unwrap_or(Path::new("."));
     make_private_dir(parent)?;
     let _ = fs::set_permissions(tmp, fs::Permissions::from_mode(0o444));

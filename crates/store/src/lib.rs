@@ -37,6 +37,7 @@ pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
 pub use commands::{Claimed, LeaseOutcome};
 pub use delete::DeletedRun;
+pub use read::artifacts::ArtifactGarbage;
 pub use error::StoreError;
 pub use holder::{holder_alive, lease_holder_name};
 pub use ledger::Store;
