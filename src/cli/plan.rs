@@ -186,18 +186,20 @@ fn artifacts(out: &mut String, plan: &Plan) {
     if makers.is_empty() {
         return;
     }
-    out.push_str("
+    out.push_str(
+        "
 artifacts (kept in the store by sha256 once their step succeeds):
-");
+",
+    );
     for (s, a) in makers {
         for (name, glob) in &a.produces {
             let readers: Vec<&str> = plan
                 .steps
                 .iter()
                 .filter(|r| {
-                    r.artifacts
-                        .as_deref()
-                        .is_some_and(|ra| ra.uses.iter().any(|u| u.step == s.index && &u.name == name))
+                    r.artifacts.as_deref().is_some_and(|ra| {
+                        ra.uses.iter().any(|u| u.step == s.index && &u.name == name)
+                    })
                 })
                 .map(|r| r.id.as_str())
                 .collect();
@@ -206,7 +208,11 @@ artifacts (kept in the store by sha256 once their step succeeds):
             } else {
                 format!("-> store -> {} (local)", readers.join(", "))
             };
-            let _ = writeln!(out, "  {}.{name}: {glob} in {}'s directory (local) {to}", s.id, s.id);
+            let _ = writeln!(
+                out,
+                "  {}.{name}: {glob} in {}'s directory (local) {to}",
+                s.id, s.id
+            );
         }
     }
 }
@@ -250,7 +256,11 @@ fn step_notes(plan: &Plan, i: usize) -> Vec<String> {
             notes.push(format!("artifacts {}", names.join(" ")));
         }
         if !a.uses.is_empty() {
-            let used: Vec<String> = a.uses.iter().map(|u| format!("{}.{}", u.step_id, u.name)).collect();
+            let used: Vec<String> = a
+                .uses
+                .iter()
+                .map(|u| format!("{}.{}", u.step_id, u.name))
+                .collect();
             notes.push(format!("uses {}", used.join(" ")));
         }
     }

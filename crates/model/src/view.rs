@@ -911,3 +911,21 @@ pub struct ArtifactView {
     /// The attempt of `run` that made it.
     pub attempt: u32,
 }
+
+impl ArtifactView {
+    /// `model = out/m.ckpt, 3000000 bytes, sha256 53d0…, made by run R attempt 1`:
+    /// what `show` prints and the console's detail pane lists (the caller sanitises
+    /// the path a step chose).
+    pub fn describe(&self, run_id: &str) -> String {
+        let r = &self.record;
+        let by = if self.run == run_id {
+            format!("attempt {}", self.attempt)
+        } else {
+            format!("reused from run {} attempt {}", self.run, self.attempt)
+        };
+        format!(
+            "{} = {}, {} bytes, sha256 {}, {by}",
+            r.name, r.path, r.size, r.sha256
+        )
+    }
+}

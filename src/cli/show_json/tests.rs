@@ -37,6 +37,16 @@ fn full() -> RunView {
         }];
     }
     for s in &mut v.steps {
+        s.artifacts = vec![crate::model::view::ArtifactView {
+            record: crate::model::ArtifactRecord {
+                name: "model".into(),
+                path: "out/m.ckpt".into(),
+                sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+                size: 4,
+            },
+            run: "01J9Z3QK7V2M4P8R6T0W5X1Y3A".into(),
+            attempt: 1,
+        }];
         s.usage = Some(crate::model::Usage {
             cost: 0.25,
             tokens: 600,

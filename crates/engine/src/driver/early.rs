@@ -144,6 +144,7 @@ mod tests {
             timeout: None,
             secret_values: Vec::new(),
             cache: None,
+            artifacts: Vec::new(),
         }
     }
 

@@ -13,7 +13,8 @@ use std::fs;
 /// In a commit's transaction: the artifacts an `artifacts_stored` or a fork's
 /// `step_reused` puts on record for its step (replacing an earlier attempt's).
 pub(crate) fn project(tx: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreError> {
-    let (step, attempt, from_run, artifacts): (&str, u32, &str, &[ArtifactRecord]) = match &ev.kind {
+    let (step, attempt, from_run, artifacts): (&str, u32, &str, &[ArtifactRecord]) = match &ev.kind
+    {
         EventKind::ArtifactsStored {
             step,
             attempt,
