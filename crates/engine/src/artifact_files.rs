@@ -25,8 +25,8 @@ pub(crate) fn collect(db: &Path, req: &CollectRequest) -> Result<Vec<ArtifactRec
     let mut out = Vec::with_capacity(req.artifacts.len());
     for (name, glob) in &req.artifacts {
         let rel = match_one(&req.dir, glob).map_err(|why| format!("artifact `{name}`: {why}"))?;
-        let rec =
-            keep(db, &req.dir, &rel, name).map_err(|why| format!("artifact `{name}`: {why}"))?;
+        let rec = keep(db, (&req.dir, &rel), name, &req.step_id)
+            .map_err(|why| format!("artifact `{name}`: {why}"))?;
         out.push(rec);
     }
     Ok(out)
@@ -91,7 +91,12 @@ fn match_one(dir: &Path, glob: &str) -> Result<String, String> {
 
 /// Copy `dir/rel` into the store under its SHA-256, hashing it as it is copied; `Err`
 /// if it changed meanwhile (its size or modification time moved).
-fn keep(db: &Path, dir: &Path, rel: &str, name: &str) -> Result<ArtifactRecord, String> {
+fn keep(
+    db: &Path,
+    (dir, rel): (&Path, &str),
+    name: &str,
+    step: &str,
+) -> Result<ArtifactRecord, String> {
     let src = dir.join(rel);
     let mut file =
         fs::File::open(&src).map_err(|e| format!("cannot read {}: {e}", src.display()))?;
@@ -100,7 +105,7 @@ fn keep(db: &Path, dir: &Path, rel: &str, name: &str) -> Result<ArtifactRecord, 
         .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
     let tmp_dir = artifacts_dir(db).join("objects");
     make_private_dir(&tmp_dir)?;
-    let (tmp, sha, size) = write_hashed(&mut file, &tmp_dir)?;
+    let (tmp, sha, size) = write_hashed(&mut file, &tmp_dir, ("collecting", step))?;
     let after = fs::metadata(&src).map_err(|e| format!("cannot read {}: {e}", src.display()));
     let changed = match after {
         Ok(a) => {
@@ -129,7 +134,7 @@ fn keep(db: &Path, dir: &Path, rel: &str, name: &str) -> Result<ArtifactRecord, 
 
 /// Copy `h`'s content from the store to where its reader finds it, checked against
 /// its record; a copy already there with the right content is kept.
-pub(crate) fn stage(db: &Path, h: &Handed) -> Result<(), String> {
+pub(crate) fn stage(db: &Path, h: &Handed, step: &str) -> Result<(), String> {
     if let Ok(mut f) = fs::File::open(&h.dest)
         && let Ok((sha, _)) = hash(&mut f)
         && sha == h.sha256
@@ -145,7 +150,7 @@ pub(crate) fn stage(db: &Path, h: &Handed) -> Result<(), String> {
     })?;
     let parent = h.dest.parent().unwrap_or(Path::new("."));
     make_private_dir(parent)?;
-    let (tmp, sha, size) = write_hashed(&mut file, parent)?;
+    let (tmp, sha, size) = write_hashed(&mut file, parent, ("handing", step))?;
     if sha != h.sha256 || size != h.size {
         let _ = fs::remove_file(&tmp);
         return Err(format!(
@@ -158,7 +163,12 @@ pub(crate) fn stage(db: &Path, h: &Handed) -> Result<(), String> {
 }
 
 /// Stream `src` into a new temporary file in `dir`, synced; its path, SHA-256 and size.
-fn write_hashed(src: &mut fs::File, dir: &Path) -> Result<(PathBuf, String, u64), String> {
+/// `failpoint`: where a crash test may kill the engine, half-way (`exec::failpoint`).
+fn write_hashed(
+    src: &mut fs::File,
+    dir: &Path,
+    failpoint: (&str, &str),
+) -> Result<(PathBuf, String, u64), String> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
         ".tmp-{}-{}",
@@ -185,6 +195,9 @@ fn write_hashed(src: &mut fs::File, dir: &Path) -> Result<(PathBuf, String, u64)
             out.write_all(&buf[..n])
                 .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
             size += n as u64;
+            if size == n as u64 {
+                baton_exec::failpoint::die_at(failpoint.0, failpoint.1);
+            }
         }
         out.sync_all()
             .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
@@ -259,14 +272,14 @@ mod tests {
             size: 7,
             dest: t.path().join("stage/m.ckpt"),
         };
-        stage(&db, &h).unwrap();
+        stage(&db, &h, "eval").unwrap();
         assert_eq!(fs::read(&h.dest).unwrap(), b"weights");
         // The store's copy changed: the reader is not handed it.
         let obj = object_path(&db, &recs[0].sha256);
         fs::set_permissions(&obj, fs::Permissions::from_mode(0o644)).unwrap();
         fs::write(&obj, b"tampered").unwrap();
         fs::remove_file(&h.dest).unwrap();
-        let e = stage(&db, &h).unwrap_err();
+        let e = stage(&db, &h, "eval").unwrap_err();
         assert!(e.contains("changed in the store"), "{e}");
         assert!(!h.dest.exists());
     }

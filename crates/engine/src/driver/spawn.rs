@@ -332,10 +332,11 @@ async fn start_handed(
     (db, handed): (PathBuf, Vec<baton_core::Handed>),
     read: (Vec<Secret>, PathBuf, mpsc::UnboundedSender<Msg>),
 ) -> Result<Box<dyn exec::Attempt>, exec::ExecError> {
+    let step = job.step_id.clone();
     let staged = tokio::task::spawn_blocking(move || {
         handed
             .iter()
-            .try_for_each(|h| crate::artifact_files::stage(&db, h))
+            .try_for_each(|h| crate::artifact_files::stage(&db, h, &step))
     })
     .await
     .unwrap_or_else(|e| Err(format!("copying the step's artifacts stopped: {e}")));
