@@ -32,6 +32,8 @@ mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod artifacts_tests;
+#[cfg(test)]
 mod budget_gate_tests;
 #[cfg(test)]
 mod cut_tests;
