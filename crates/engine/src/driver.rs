@@ -794,11 +794,7 @@ impl Driver {
                 detail: checked.detail,
             })),
             Msg::SecretsRead(values) => self.core.learn_secrets(values),
-            Msg::Collected { key, result } => inputs.push(Input::ArtifactsCollected {
-                step: key.0,
-                attempt: key.1,
-                result,
-            }),
+            Msg::Collected { key, result } => inputs.push(collected(key, result)),
             Msg::Usage { key, usage } => inputs.push(Input::Usage {
                 step: key.0,
                 attempt: key.1,
@@ -955,6 +951,18 @@ async fn sleep_until(at: Option<Instant>) {
 fn instant_at(t: Timestamp) -> Instant {
     let wait = t.since(Timestamp::now());
     Instant::now() + wait
+}
+
+/// The core's input for an attempt's artifacts kept, or why not (`Msg::Collected`).
+fn collected(
+    (step, attempt): (usize, u32),
+    result: Result<Vec<baton_model::ArtifactRecord>, String>,
+) -> Input {
+    Input::ArtifactsCollected {
+        step,
+        attempt,
+        result,
+    }
 }
 
 #[cfg(test)]

@@ -122,7 +122,7 @@ fn handed_once(env: &Env, run: &str) -> Value {
     assert_eq!(a[0]["size"], 3_145_728);
     assert_eq!(a[0]["run"], run);
     assert_eq!(a[0]["attempt"], 1);
-    assert_eq!(objects(env), [made.clone()], "kept once, by digest");
+    assert_eq!(objects(env), [made], "kept once, by digest");
     show
 }
 
@@ -249,7 +249,7 @@ fn a_fork_reuses_the_kept_file_by_digest_and_runs_rm_removes_what_no_run_uses() 
     // Deleting the old run keeps the content: the fork still uses it.
     let rm = env.run(&["runs", "rm", &old, "--yes"]);
     assert_eq!(rm.status.code(), Some(0), "{}", text(&rm.stderr));
-    assert_eq!(objects(&env), [made.clone()]);
+    assert_eq!(objects(&env), [made]);
     let stage = env.db().parent().unwrap().join("artifacts/stage");
     assert!(
         !stage.join(&old).exists(),

@@ -12,6 +12,9 @@ use baton_model::ArtifactRecord;
 use baton_model::artifact_paths;
 use baton_workflow::ArtifactUse;
 
+/// What an attempt is handed, and the variables that name each.
+pub(super) type HandedEnv = (Vec<Handed>, Vec<(String, String)>);
+
 /// A step's artifacts as the core knows them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ArtifactsRt {
@@ -57,7 +60,19 @@ impl Core {
         }
     }
 
-    /// Fold of `artifacts_stored` (`from_run`: a fork's `step_reused`).
+    /// Fold of `artifacts_stored`.
+    pub(crate) fn fold_stored(&mut self, ev: &Event) {
+        if let EventKind::ArtifactsStored {
+            step,
+            attempt,
+            artifacts,
+        } = &ev.kind
+        {
+            self.fold_artifacts(step, *attempt, artifacts, None);
+        }
+    }
+
+    /// Fold of kept artifacts (`from_run`: a fork's `step_reused`).
     pub(crate) fn fold_artifacts(
         &mut self,
         step: &str,
@@ -200,7 +215,7 @@ impl Core {
 
     /// What step `i`'s attempt is handed, and the variables that name each
     /// (`BATON_ARTIFACT_<STEP>_<NAME>`); `Err`: one it reads is not on record.
-    pub(super) fn handed(&self, i: usize) -> Result<(Vec<Handed>, Vec<(String, String)>), String> {
+    pub(super) fn handed(&self, i: usize) -> Result<HandedEnv, String> {
         let Some(a) = self.plan.steps[i].artifacts.as_deref() else {
             return Ok((Vec::new(), Vec::new()));
         };
