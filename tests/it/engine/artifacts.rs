@@ -130,6 +130,15 @@ fn handed_once(env: &Env, run: &str) -> Value {
 fn a_steps_file_is_kept_by_digest_and_handed_to_its_reader() {
     let env = Env::new();
     let wf = env.workflow("wf.toml", WF);
+    let plan = text(&env.run(&["plan", wf.to_str().unwrap()]).stdout);
+    assert!(plan.contains("train  [run, artifacts model]"), "{plan}");
+    assert!(plan.contains("eval  [run, uses train.model]"), "{plan}");
+    assert!(
+        plan.contains(
+            "train.model: out/*.ckpt in train's directory (local) -> store -> eval (local)"
+        ),
+        "{plan}"
+    );
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let run = run_id_of(&text(&out.stdout));
