@@ -131,3 +131,21 @@ fn resume_after_a_crash_while_copying_copies_again_never_runs_the_step() {
         model()
     );
 }
+
+/// A cancel while a step's files are kept waits for them (its process has ended: no
+/// exit will come), then the run ends; the reader never starts.
+#[test]
+fn a_cancel_while_files_are_kept_ends_the_run_once_they_are() {
+    let mut sim = Sim::new(with_artifacts(), in_store());
+    sim.exit("train", 0);
+    sim.cmd(Command::Cancel {
+        operator: "vera".into(),
+        reason: None,
+    });
+    assert!(!sim.core.is_finished());
+    let fx = collected(&mut sim, Ok(vec![model()]));
+    assert!(spawn_of(&fx, "eval").is_none(), "{fx:?}");
+    assert_eq!(sim.state("train"), StepState::Succeeded);
+    assert!(sim.core.is_finished(), "the run ended");
+    assert_eq!(sim.core.run_state(), RunState::Cancelled);
+}
