@@ -105,7 +105,7 @@ fn keep(
         .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
     let tmp_dir = artifacts_dir(db).join("objects");
     make_private_dir(&tmp_dir)?;
-    let (tmp, sha, size) = write_hashed(&mut file, &tmp_dir, ("collecting", step))?;
+    let (tmp, sha, size) = write_hashed(&mut file, &tmp_dir, ("collecting", step), true)?;
     let after = fs::metadata(&src).map_err(|e| format!("cannot read {}: {e}", src.display()));
     let changed = match after {
         Ok(a) => {
@@ -150,7 +150,9 @@ pub(crate) fn stage(db: &Path, h: &Handed, step: &str) -> Result<(), String> {
     })?;
     let parent = h.dest.parent().unwrap_or(Path::new("."));
     make_private_dir(parent)?;
-    let (tmp, sha, size) = write_hashed(&mut file, parent, ("handing", step))?;
+    // Not synced: a copy lost to a power cut is checked again (and made again) before
+    // the next start that is handed it, as any copy found there is.
+    let (tmp, sha, size) = write_hashed(&mut file, parent, ("handing", step), false)?;
     if sha != h.sha256 || size != h.size {
         let _ = fs::remove_file(&tmp);
         return Err(format!(
@@ -162,12 +164,14 @@ pub(crate) fn stage(db: &Path, h: &Handed, step: &str) -> Result<(), String> {
     fs::rename(&tmp, &h.dest).map_err(|e| format!("cannot write {}: {e}", h.dest.display()))
 }
 
-/// Stream `src` into a new temporary file in `dir`, synced; its path, SHA-256 and size.
-/// `failpoint`: where a crash test may kill the engine, half-way (`exec::failpoint`).
+/// Stream `src` into a new temporary file in `dir` (synced with `sync`: the store's
+/// own copy, which a record names); its path, SHA-256 and size. `failpoint`: where a
+/// crash test may kill the engine, half-way (`exec::failpoint`).
 fn write_hashed(
     src: &mut fs::File,
     dir: &Path,
     failpoint: (&str, &str),
+    sync: bool,
 ) -> Result<(PathBuf, String, u64), String> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
@@ -199,8 +203,10 @@ fn write_hashed(
                 baton_exec::failpoint::die_at(failpoint.0, failpoint.1);
             }
         }
-        out.sync_all()
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        if sync {
+            out.sync_all()
+                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        }
         Ok((hex::encode(h.finalize()), size))
     })();
     match copied {
