@@ -42,6 +42,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             repeat: None,
             cache: None,
             service: None,
+            artifacts: None,
             fanout: None,
             instance: None,
             deadline: None,

@@ -70,7 +70,7 @@ fn main() {
         "| `baton run --headless`, `builtin.noop` | peak RSS | budget |\n|---|---|---|\n| {N} steps written out | {base:.1} MiB | < {BUDGET_MIB} MiB |\n| one step, `for_each` over {N} items | **{fan:.1} MiB** ({:.2}×) | < {BUDGET_MIB} MiB: {verdict} |",
         fan / base
     );
-    peak::record(BEGIN, END, &table);
+    peak::record("performance.md", BEGIN, END, &table);
     if fan >= BUDGET_MIB {
         std::process::exit(1);
     }

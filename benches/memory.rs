@@ -58,5 +58,5 @@ fn record(validate: f64, run: f64, verdict: &str) {
         "| {} steps of `builtin.noop` | peak RSS | target |\n|---|---|---|\n| `baton validate` | {validate:.1} MiB | |\n| `baton run --headless` (every transition committed) | **{run:.1} MiB** | < {TARGET_MIB} MiB: {verdict} |",
         LAYERS * WIDTH
     );
-    peak::record(BEGIN, END, &table);
+    peak::record("performance.md", BEGIN, END, &table);
 }

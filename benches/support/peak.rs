@@ -3,9 +3,6 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Where the figures go.
-pub(crate) const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md");
-
 /// Run baton with `args` in `dir` to its end: its exit status and max RSS in MiB.
 // The child is reaped by wait4, which also gives its rusage; `Child::wait` cannot.
 #[allow(clippy::zombie_processes)]
@@ -32,17 +29,19 @@ pub(crate) fn peak_mib(dir: &Path, args: &[&str]) -> (i32, f64) {
     (code, kib as f64 / 1024.0)
 }
 
-/// Replace what is between `begin` and `end` in docs/performance.md with `table`.
-pub(crate) fn record(begin: &str, end: &str, table: &str) {
-    let doc = std::fs::read_to_string(DOC).expect("read docs/performance.md");
+/// Replace what is between `begin` and `end` in `docs/<page>` (`performance.md`, or a
+/// page of `performance/`) with `table`.
+pub(crate) fn record(page: &str, begin: &str, end: &str, table: &str) {
+    let path = format!("{}/docs/{page}", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     let (Some(a), Some(b)) = (doc.find(begin), doc.find(end)) else {
-        panic!("docs/performance.md has lost a bench's markers ({begin} … {end})");
+        panic!("{path} has lost a bench's markers ({begin} … {end})");
     };
     let new = format!(
         "{}{begin}\n{table}\n{end}{}",
         &doc[..a],
         &doc[b + end.len()..]
     );
-    std::fs::write(DOC, new).expect("write docs/performance.md");
-    println!("written to {DOC}");
+    std::fs::write(&path, new).unwrap_or_else(|e| panic!("write {path}: {e}"));
+    println!("written to {path}");
 }

@@ -183,6 +183,16 @@ fn delete(store: &mut Store, targets: &[Target], reason: &str, opts: &DeleteOpts
             Err(e) => return fail(&e),
         }
     }
+    match store.collect_artifact_garbage() {
+        Ok(g) if g.objects > 0 || g.stages > 0 => crate::stdio::outln!(
+            "removed {} artifact content(s) no kept run uses ({} bytes) and the handed copies of {} run(s)",
+            g.objects,
+            g.bytes,
+            g.stages
+        ),
+        Ok(_) => {}
+        Err(e) => crate::stdio::errln!("warning: artifacts not collected: {e}"),
+    }
     code
 }
 

@@ -170,7 +170,51 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
     pools(&mut out, plan);
     executors(&mut out, plan);
     secrets(&mut out, plan);
+    artifacts(&mut out, plan);
     out
+}
+
+/// The `artifacts:` section, when steps declare any: what each step keeps, where it
+/// is kept, and which steps are handed it.
+fn artifacts(out: &mut String, plan: &Plan) {
+    let makers: Vec<_> = plan
+        .steps
+        .iter()
+        .filter_map(|s| Some((s, s.artifacts.as_deref()?)))
+        .filter(|(_, a)| !a.produces.is_empty())
+        .collect();
+    if makers.is_empty() {
+        return;
+    }
+    out.push_str(
+        "
+artifacts (kept in the store by sha256 once their step succeeds):
+",
+    );
+    for (s, a) in makers {
+        for (name, glob) in &a.produces {
+            let readers: Vec<&str> = plan
+                .steps
+                .iter()
+                .filter(|r| {
+                    r.artifacts.as_deref().is_some_and(|ra| {
+                        ra.uses.iter().any(|u| u.step == s.index && &u.name == name)
+                    })
+                })
+                .map(|r| r.id.as_str())
+                .collect();
+            let to = if readers.is_empty() {
+                "read by no step".to_string()
+            } else {
+                format!("-> store -> {} (local)", readers.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  {}.{name}: {glob} in {}'s directory (local) {to}",
+                s.id, s.id
+            );
+        }
+    }
 }
 
 /// A step's notes in its layer: its action, then what is not the default about it.
@@ -205,6 +249,20 @@ fn step_notes(plan: &Plan, i: usize) -> Vec<String> {
     }
     if !s.fallback.is_empty() {
         notes.push(count(s.fallback.len(), "fallback"));
+    }
+    if let Some(a) = s.artifacts.as_deref() {
+        if !a.produces.is_empty() {
+            let names: Vec<&str> = a.produces.keys().map(String::as_str).collect();
+            notes.push(format!("artifacts {}", names.join(" ")));
+        }
+        if !a.uses.is_empty() {
+            let used: Vec<String> = a
+                .uses
+                .iter()
+                .map(|u| format!("{}.{}", u.step_id, u.name))
+                .collect();
+            notes.push(format!("uses {}", used.join(" ")));
+        }
     }
     if !s.secrets.is_empty() {
         let kinds: Vec<String> = s

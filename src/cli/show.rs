@@ -375,6 +375,16 @@ fn text_step_lines(out: &mut String, v: &RunView) {
         }
     }
     for s in steps {
+        for a in &s.artifacts {
+            out.push_str(&crate::sanitize::for_terminal(&format!(
+                "artifact of {}: {}",
+                s.id,
+                a.describe(&v.run_id)
+            )));
+            out.push('\n');
+        }
+    }
+    for s in steps {
         if let Some(w) = &s.waiting_for {
             out.push_str(&crate::sanitize::for_terminal(&format!("{}: {w}", s.id)));
             out.push('\n');

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 8;
+pub const SCHEMA: u32 = 9;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -113,6 +113,9 @@ pub struct StepJson<'a> {
     pub reused_from: Option<&'a str>,
     /// A step with `workflow = "…"`: its child run (its newest attempt's; schema 8).
     pub child_run: Option<&'a str>,
+    /// The files it kept (`artifacts`), each with its digest, size and the run and
+    /// attempt that made it (schema 9).
+    pub artifacts: &'a [crate::model::view::ArtifactView],
     pub probe: Option<ProbeJson<'a>>,
     /// Why a skipped or upstream_failed step did not run.
     pub why: Option<&'a str>,
@@ -316,6 +319,7 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
         cached_from: s.cached_from.as_deref(),
         reused_from: s.reused_from.as_deref(),
         child_run: s.child_run.as_deref(),
+        artifacts: &s.artifacts,
         probe: s.probe.as_deref().map(probe),
         why: s.why.as_deref(),
         waiting_for: s.waiting_for.as_deref(),

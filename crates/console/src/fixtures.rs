@@ -60,6 +60,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         jobs: Vec::new(),
         cached_from: None,
         reused_from: None,
+        artifacts: Vec::new(),
         probe: None,
         inputs: BTreeMap::new(),
         changed_inputs: BTreeMap::new(),

@@ -190,6 +190,9 @@ impl Core {
         match r {
             TemplateRef::StepOutput { step, key, .. } => self.output_of(*step, key),
             TemplateRef::StepInput { step, key, .. } => self.approval_input(*step, key),
+            TemplateRef::StepArtifact { step, step_id, key } => {
+                self.artifact_path(*step, step_id, key)
+            }
             TemplateRef::NeedResult { step, .. } => self.github_result(*step).map(str::to_string),
             TemplateRef::NeedsResults => Some(self.needs_results(i)),
             TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),

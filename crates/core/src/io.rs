@@ -62,6 +62,13 @@ pub enum Input {
     CacheHit(CacheHit),
     /// What one check of a service's probe got (`Effect::Probe`).
     ProbeResult(ProbeResult),
+    /// The files of an attempt's `artifacts`, kept in the store (`Effect::Collect`),
+    /// or why one could not be (missing, matching several files, changed, unreadable).
+    ArtifactsCollected {
+        step: usize,
+        attempt: u32,
+        result: Result<Vec<baton_model::ArtifactRecord>, String>,
+    },
     /// A `[[notify]]` command failed (`step`: the step its event was about; `None` for
     /// run events). Recorded, never fatal.
     NotifierFailed {
@@ -197,6 +204,9 @@ pub enum Effect {
     Compensate(SpawnSpec),
     /// Check a service's probe once; the answer comes back as `Input::ProbeResult`.
     Probe(ProbeRequest),
+    /// Keep the files of the attempt's `artifacts` in the store; the answer comes
+    /// back as `Input::ArtifactsCollected`. Asked again on resume until it is on record.
+    Collect(CollectRequest),
     /// Ask the store for a slot of a store-wide pool; the answer comes back as
     /// `Input::SlotGranted` or `Input::SlotBusy`.
     AskSlot(SlotRequest),
@@ -229,6 +239,32 @@ pub struct SpawnSpec {
     /// Set for a cached step (`cache = true`): the driver consults the cache before it
     /// starts anything (unless `--no-cache`) and records the result of a success.
     pub cache: Option<CacheRequest>,
+    /// The artifacts the attempt is handed: each copied from the store to its `dest`
+    /// (the path its templates and `BATON_ARTIFACT_*` name) and checked before it starts.
+    pub artifacts: Vec<Handed>,
+}
+
+/// One artifact an attempt is handed ([`SpawnSpec::artifacts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handed {
+    /// `STEP.NAME`, for messages.
+    pub label: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Where the attempt finds it: `<store dir>/artifacts/stage/<run>/<sha256>/<file>`.
+    pub dest: PathBuf,
+}
+
+/// The files an attempt that exited 0 declared as `artifacts` ([`Effect::Collect`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectRequest {
+    pub step: usize,
+    pub step_id: String,
+    pub attempt: u32,
+    /// Its working directory, which the paths and globs are relative to.
+    pub dir: PathBuf,
+    /// `(name, path or glob)`, by name.
+    pub artifacts: Vec<(String, String)>,
 }
 
 /// One check of a service's probe.

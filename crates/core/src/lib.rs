@@ -32,6 +32,8 @@ mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod artifacts_tests;
+#[cfg(test)]
 mod budget_gate_tests;
 #[cfg(test)]
 mod cut_tests;
@@ -111,8 +113,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use io::{
-    CacheHit, CacheRequest, Effect, Input, ProbeRequest, ProbeResult, SpawnAction, SpawnSpec,
-    StepExit,
+    CacheHit, CacheRequest, CollectRequest, Effect, Handed, Input, ProbeRequest, ProbeResult,
+    SpawnAction, SpawnSpec, StepExit,
 };
 
 /// What a run is started (or resumed) with.
@@ -331,6 +333,9 @@ struct StepRt {
     revision: Option<Box<decide::RevisionRt>>,
     /// Its `deadline` (boxed: few steps have one).
     watch: Option<Box<baton_model::deadline::Watch>>,
+    /// Its artifacts (issue 60): those on record, and whether its attempt that exited
+    /// 0 waits for them to be kept (boxed: few steps have any).
+    artifacts: Option<Box<decide::ArtifactsRt>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -530,6 +535,7 @@ impl StepRt {
             usage: None,
             revision: None,
             watch: None,
+            artifacts: None,
         }
     }
 }
@@ -886,6 +892,7 @@ fn resolve_run_env(
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
             TemplateRef::StepOutput { .. }
             | TemplateRef::StepInput { .. }
+            | TemplateRef::StepArtifact { .. }
             | TemplateRef::NeedResult { .. }
             | TemplateRef::NeedsResults
             | TemplateRef::Matrix(_)

@@ -103,6 +103,7 @@ impl PlanBuilder {
             secrets: Vec::new(),
             cache: None,
             service: None,
+            artifacts: None,
             fanout: None,
             instance: None,
             deadline: None,

@@ -187,6 +187,7 @@ impl Core {
             jobs: s.jobs.clone(),
             cached_from: s.cached_from.clone(),
             reused_from: s.reused.as_ref().map(|r| r.0.clone()),
+            artifacts: self.artifact_views(i),
             waiting_for: s.slot_wait.clone(),
             left_running: None,
             child_run: None,

@@ -112,6 +112,11 @@ enum Msg {
     },
     /// The `[secrets]` values read for a step as it starts: the core masks them.
     SecretsRead(Vec<String>),
+    /// An attempt's artifacts kept in the store, or why not (`Effect::Collect`).
+    Collected {
+        key: (usize, u32),
+        result: Result<Vec<baton_model::ArtifactRecord>, String>,
+    },
     /// A `[[notify]]` command ended (`failure`: how and why, if it failed).
     Notified {
         step: Option<usize>,
@@ -336,6 +341,7 @@ impl Driver {
                     | Msg::JobState { .. }
                     | Msg::Probed { .. }
                     | Msg::SecretsRead(_)
+                    | Msg::Collected { .. }
                     | Msg::Usage { .. }
                     | Msg::ThawRefused { .. },
                 )) => {}
@@ -753,6 +759,7 @@ impl Driver {
                 detail: checked.detail,
             })),
             Msg::SecretsRead(values) => self.core.learn_secrets(values),
+            Msg::Collected { key, result } => inputs.push(collected(key, result)),
             Msg::Usage { key, usage } => inputs.push(Input::Usage {
                 step: key.0,
                 attempt: key.1,
@@ -909,6 +916,18 @@ async fn sleep_until(at: Option<Instant>) {
 fn instant_at(t: Timestamp) -> Instant {
     let wait = t.since(Timestamp::now());
     Instant::now() + wait
+}
+
+/// The core's input for an attempt's artifacts kept, or why not (`Msg::Collected`).
+fn collected(
+    (step, attempt): (usize, u32),
+    result: Result<Vec<baton_model::ArtifactRecord>, String>,
+) -> Input {
+    Input::ArtifactsCollected {
+        step,
+        attempt,
+        result,
+    }
 }
 
 #[cfg(test)]

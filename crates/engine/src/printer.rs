@@ -24,6 +24,7 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         | EventKind::StepJobState { .. }
         | EventKind::StepCached { .. }
         | EventKind::StepReused { .. }
+        | EventKind::ArtifactsStored { .. }
         | EventKind::StepProbed { .. }
         | EventKind::ServiceStopping { .. }
         | EventKind::StepStateChanged { .. }
@@ -124,6 +125,25 @@ fn run_line(t: &Clock, kind: &EventKind) -> Option<String> {
 }
 
 /// A step's line as it runs: jobs, caches, probes, states, fallbacks.
+/// `train kept artifacts: model = out/m.ckpt (3145728 bytes, sha256 53d0b49c9736)`.
+fn kept_line(t: &Clock, kind: &EventKind) -> String {
+    let EventKind::ArtifactsStored {
+        step, artifacts, ..
+    } = kind
+    else {
+        return String::new();
+    };
+    let kept: Vec<String> = artifacts
+        .iter()
+        .map(|a| {
+            let path = baton_model::sanitize::one_line(&a.path);
+            let sha = a.sha256.get(..12).unwrap_or(&a.sha256);
+            format!("{} = {path} ({} bytes, sha256 {sha})", a.name, a.size)
+        })
+        .collect();
+    format!("{t} {step} kept artifacts: {}", kept.join(", "))
+}
+
 fn step_line(t: &Clock, kind: &EventKind) -> Option<String> {
     let line = match kind {
         EventKind::StepFannedOut { step, instances } => {
@@ -164,6 +184,7 @@ fn step_line(t: &Clock, kind: &EventKind) -> Option<String> {
             state,
             ..
         } => format!("{t} {step} reused from run {from_run} ({state})"),
+        EventKind::ArtifactsStored { .. } => kept_line(t, kind),
         // The `ready` line that follows says it.
         EventKind::StepProbed {
             probe: baton_model::ProbeKind::Ready,

@@ -7,6 +7,11 @@
 //! - `started`: the attempt was started (a process spawned, a job submitted, a step
 //!   launched on a host) and the engine has not yet heard of it, so its placement (pid,
 //!   job id) is not recorded: resume must find it by itself.
+//! - `collecting`: the step's first artifact is half copied into the store (its first
+//!   mebibyte written to the temporary file): resume must copy it again, not run the
+//!   step again.
+//! - `handing`: an artifact the step reads is half copied to where the step finds it,
+//!   before the step started: the step must never start on the partial file.
 use std::sync::OnceLock;
 
 /// Die here if `BATON_FAILPOINT` names this point and step.

@@ -164,6 +164,10 @@ pub enum EventKind {
         state: StepState,
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         outputs: BTreeMap<String, String>,
+        /// The artifacts `from_run` kept for it (issue 60): the fork's readers are
+        /// handed the same contents, by digest.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        artifacts: Vec<ArtifactRecord>,
     },
     /// Every step transition; the headless printer prints one line per such event.
     StepStateChanged {
@@ -190,6 +194,15 @@ pub enum EventKind {
         step: String,
         attempt: u32,
         outputs: BTreeMap<String, String>,
+    },
+    /// The files an attempt that exited 0 declared as `artifacts`, kept in the store
+    /// (content-addressed) once each was copied and its digest checked; the step
+    /// succeeds right after. A step whose `step_finished` has no such record yet when
+    /// the engine stops has its files collected again on resume, never run again.
+    ArtifactsStored {
+        step: String,
+        attempt: u32,
+        artifacts: Vec<ArtifactRecord>,
     },
     /// The batch job of a running attempt (re-attached on resume, not killed).
     StepJob {
@@ -497,6 +510,24 @@ pub enum EventKind {
     },
 }
 
+/// One artifact as kept: which it is, the file the step's glob matched, and its
+/// content's SHA-256 (the name of its copy in the store) and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactRecord {
+    pub name: String,
+    /// The file, relative to the step's directory.
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl ArtifactRecord {
+    /// The file's name (its path's last part): what a consumer's copy is called.
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+}
+
 impl EventKind {
     /// The step this event concerns, if any.
     pub fn step(&self) -> Option<&str> {
@@ -505,6 +536,7 @@ impl EventKind {
             StepStateChanged { step, .. }
             | StepProcess { step, .. }
             | StepOutputsKept { step, .. }
+            | ArtifactsStored { step, .. }
             | StepJob { step, .. }
             | StepJobState { step, .. }
             | StepCached { step, .. }
@@ -556,6 +588,7 @@ impl EventKind {
             StepStateChanged { .. } => "step_state_changed",
             StepProcess { .. } => "step_process",
             StepOutputsKept { .. } => "step_outputs_kept",
+            ArtifactsStored { .. } => "artifacts_stored",
             StepJob { .. } => "step_job",
             StepJobState { .. } => "step_job_state",
             StepCached { .. } => "step_cached",

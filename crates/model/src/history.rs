@@ -150,6 +150,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
         | K::StepOutputsKept { .. }
+        | K::ArtifactsStored { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
@@ -274,6 +275,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
         | K::StepOutputsKept { .. }
+        | K::ArtifactsStored { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
@@ -367,6 +369,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::RunStateChanged { .. }
         | K::StepProcess { .. }
         | K::StepOutputsKept { .. }
+        | K::ArtifactsStored { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }

@@ -8,6 +8,7 @@
 //! across the workspace; a module only this crate uses is private (`cache_entry`,
 //! `eta`, `ranked`).
 pub mod actor;
+pub mod artifact_paths;
 pub mod ask;
 pub mod bounds;
 pub mod burn;
@@ -47,8 +48,8 @@ pub use actor::{actor_key, clean_name, same_actor};
 pub use cache_entry::CacheEntry;
 pub use error::{ErrorKind, ErrorRecord, OutputProblem, Severity};
 pub use event::{
-    Actor, Command, CommandOutcome, DecisionSignature, Event, EventHead, EventKind, GateRound,
-    ProbeKind, RenderedInput, StepOutcome, Usage,
+    Actor, ArtifactRecord, Command, CommandOutcome, DecisionSignature, Event, EventHead, EventKind,
+    GateRound, ProbeKind, RenderedInput, StepOutcome, Usage,
 };
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};

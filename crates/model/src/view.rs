@@ -162,6 +162,10 @@ pub struct StepView {
     /// not run it again (`step_reused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// The artifacts it kept (issue 60), by name, with the run and attempt that made
+    /// them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactView>,
     /// A service's latest probe check of its latest attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<Box<ProbeView>>,
@@ -894,5 +898,34 @@ mod tests {
         assert_eq!(v.finished_per_sec_at(Timestamp(5_000)), 1.0);
         v.finished_at = Some(Timestamp(10_000));
         assert_eq!(v.finished_per_sec_at(Timestamp(40_000)), 1.0);
+    }
+}
+
+/// One artifact a step kept ([`StepView::artifacts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactView {
+    #[serde(flatten)]
+    pub record: crate::ArtifactRecord,
+    /// The run that made it: this one, or in a fork the run it was reused from.
+    pub run: String,
+    /// The attempt of `run` that made it.
+    pub attempt: u32,
+}
+
+impl ArtifactView {
+    /// `model = out/m.ckpt, 3000000 bytes, sha256 53d0…, made by run R attempt 1`:
+    /// what `show` prints and the console's detail pane lists (the caller sanitises
+    /// the path a step chose).
+    pub fn describe(&self, run_id: &str) -> String {
+        let r = &self.record;
+        let by = if self.run == run_id {
+            format!("attempt {}", self.attempt)
+        } else {
+            format!("reused from run {} attempt {}", self.run, self.attempt)
+        };
+        format!(
+            "{} = {}, {} bytes, sha256 {}, {by}",
+            r.name, r.path, r.size, r.sha256
+        )
     }
 }

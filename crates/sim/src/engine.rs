@@ -293,14 +293,16 @@ impl World {
                     outcome,
                 } if id > 0 => self.engines[e].store.complete_command(id, &outcome)?,
                 // Not simulated: the scenario's workflows have no batch jobs, services,
-                // compensations; a leftover pgid is made up and never signalled.
+                // compensations or artifacts; a leftover pgid is made up and never
+                // signalled.
                 Effect::CommandDone { .. }
                 | Effect::Persist(_)
                 | Effect::KillStale { .. }
                 | Effect::CancelJob { .. }
                 | Effect::Reattach { .. }
                 | Effect::Compensate(_)
-                | Effect::Probe(_) => {}
+                | Effect::Probe(_)
+                | Effect::Collect(_) => {}
             }
         }
         let engine = &mut self.engines[e];

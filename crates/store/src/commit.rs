@@ -78,6 +78,7 @@ pub(crate) fn commit_body(
                 starter_seal::update_head(tx, key, run_id, ev.seq, &hash)?;
             }
             forks::project(tx, run_id, ev)?;
+            crate::read::artifacts::project(tx, run_id, ev)?;
             insert.execute(params![
                 run_id,
                 ev.seq as i64,

@@ -8,6 +8,7 @@
 //!
 //! It reads the ledger and asks coordination whether a lease's holder lives; neither
 //! takes anything from it.
+pub(crate) mod artifacts;
 pub(crate) mod children;
 pub(crate) mod completion;
 pub(crate) mod durations;

@@ -139,6 +139,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "child runs: each names the parent run, step and attempt that made it",
         RUN_PARENTS,
     ),
+    (
+        31,
+        "artifacts: the files each run's steps kept in the store, by sha256",
+        ARTIFACTS,
+    ),
 ];
 
 /// Issue 57: a step with `workflow = "…"` runs a child run; the child's row here,
@@ -153,6 +158,24 @@ CREATE TABLE run_parents (
     parent_attempt INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX run_parents_by_parent ON run_parents(parent_run, parent_step, parent_attempt);
+"#;
+
+/// Each artifact a run's step kept (`artifacts_stored`, or in a fork `step_reused`):
+/// which content it is, and the run and attempt that made it. `gc` and `runs rm`
+/// keep the contents some row names (`store::artifacts`).
+const ARTIFACTS: &str = r#"
+CREATE TABLE artifacts (
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step     TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    sha256   TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    from_run TEXT NOT NULL,
+    attempt  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step, name)
+) WITHOUT ROWID;
+CREATE INDEX artifacts_by_sha ON artifacts(sha256);
 "#;
 
 /// The audit rows of one subject and action, in order: `Store::chain_pauses` (each

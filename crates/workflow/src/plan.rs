@@ -538,6 +538,9 @@ pub struct Step {
     /// `service = true`: the step keeps running while its dependants run (its
     /// `restart` is its `retry`).
     pub service: Option<Box<ServiceSpec>>,
+    /// `artifacts` and `uses_artifacts` (and the `steps.ID.artifacts.NAME` its
+    /// templates read); boxed, as few steps move files.
+    pub artifacts: Option<Box<Artifacts>>,
     /// `matrix` or `for_each`: the step runs as instances (`workflow::fanout`).
     pub fanout: Option<Box<super::fanout::Fanout>>,
     /// Set on an instance the engine made of a fanned-out step (never by the loader).
@@ -749,6 +752,35 @@ pub struct CacheSpec {
     /// `produces`: files the step makes, relative to the step's directory (checked to
     /// stay inside the workflow's directory), restored from the cache on a hit.
     pub produces: Vec<PathBuf>,
+}
+
+/// Files a step makes that baton keeps and moves (`artifacts`), and those of earlier
+/// steps it is handed (`uses_artifacts`, `${{ steps.ID.artifacts.NAME }}`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Artifacts {
+    /// `artifacts = { NAME = "path or glob" }`: relative to the step's directory, each
+    /// matching exactly one file once the step succeeded.
+    pub produces: BTreeMap<String, String>,
+    /// What the step is handed, each once, in the order first named.
+    pub uses: Vec<ArtifactUse>,
+}
+
+/// One artifact a step is handed: artifact `name` of step `step` (an index into
+/// `Plan::steps`, always an ancestor).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArtifactUse {
+    pub step: usize,
+    pub step_id: String,
+    pub name: String,
+}
+
+impl ArtifactUse {
+    /// `BATON_ARTIFACT_<STEP>_<NAME>`: the variable that holds its path.
+    pub fn env_name(&self) -> String {
+        format!("BATON_ARTIFACT_{}_{}", self.step_id, self.name)
+            .to_uppercase()
+            .replace('-', "_")
+    }
 }
 
 /// What a service declares: how baton knows it is ready, and that it stays up

@@ -1,4 +1,4 @@
-//! Templates `${{ steps.<id>.outputs.<key> }}`, `${{ params.<name> }}`, `${{ env.<NAME> }}`,
+//! Templates `${{ steps.<id>.outputs.<key> }}`, `${{ steps.<id>.artifacts.<name> }}`, `${{ params.<name> }}`, `${{ env.<NAME> }}`,
 //! `${{ run.id }}`, parsed once at load time into segments.
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,13 @@ pub enum TemplateRef {
     /// `steps.<id>.inputs.<name>`: a value the approver of `<id>`'s gate supplied;
     /// `step` is the index in `Plan::steps`.
     StepInput {
+        step: usize,
+        step_id: String,
+        key: String,
+    },
+    /// `steps.<id>.artifacts.<name>`: where the step that reads it finds the file step
+    /// `<id>` declared as artifact `<name>` (a path on the reader's executor).
+    StepArtifact {
         step: usize,
         step_id: String,
         key: String,
@@ -109,6 +116,9 @@ impl std::fmt::Display for TemplateRef {
             TemplateRef::StepInput { step_id, key, .. } => {
                 write!(f, "steps.{step_id}.inputs.{key}")
             }
+            TemplateRef::StepArtifact { step_id, key, .. } => {
+                write!(f, "steps.{step_id}.artifacts.{key}")
+            }
             TemplateRef::NeedResult { step_id, .. } => write!(f, "needs.{step_id}.result"),
             TemplateRef::NeedsResults => f.write_str("needs.*.result"),
             TemplateRef::Param(p) => write!(f, "params.{p}"),
@@ -138,7 +148,7 @@ impl std::fmt::Display for Template {
 /// loader replaces it with the step's index during validation.
 pub const UNRESOLVED_STEP: usize = usize::MAX;
 
-const REF_FORMS: &str = "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, needs.<id>.result, needs.*.result, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key> or item[.<key>]";
+const REF_FORMS: &str = "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, steps.<id>.artifacts.<name>, needs.<id>.result, needs.*.result, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key> or item[.<key>]";
 
 /// Parse `text` into literal and reference segments. Step references are left with
 /// `step = UNRESOLVED_STEP`; the loader resolves them.
@@ -198,6 +208,13 @@ fn parse_ref(expr: &str) -> Result<TemplateRef, TemplateError> {
         ["needs", "*", "result"] => Ok(TemplateRef::NeedsResults),
         ["steps", id, "outputs", key] if is_step_id(id) && is_name(key, true) => {
             Ok(TemplateRef::StepOutput {
+                step: UNRESOLVED_STEP,
+                step_id: id.to_string(),
+                key: key.to_string(),
+            })
+        }
+        ["steps", id, "artifacts", key] if is_step_id(id) && is_name(key, true) => {
+            Ok(TemplateRef::StepArtifact {
                 step: UNRESOLVED_STEP,
                 step_id: id.to_string(),
                 key: key.to_string(),

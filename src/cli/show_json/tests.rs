@@ -5,6 +5,20 @@ use std::collections::BTreeSet;
 
 /// A view with every optional field of the document filled (maps left empty: their
 /// keys are data, not fields).
+/// An artifact a step kept, every field set (schema 9).
+fn artifact() -> crate::model::view::ArtifactView {
+    crate::model::view::ArtifactView {
+        record: crate::model::ArtifactRecord {
+            name: "model".into(),
+            path: "out/m.ckpt".into(),
+            sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            size: 4,
+        },
+        run: "01J9Z3QK7V2M4P8R6T0W5X1Y3A".into(),
+        attempt: 1,
+    }
+}
+
 fn full() -> RunView {
     let mut v = crate::console::fixtures::cluster_jobs();
     v.driven_by = Some("pid 4242 on build-1".into());
@@ -37,6 +51,7 @@ fn full() -> RunView {
         }];
     }
     for s in &mut v.steps {
+        s.artifacts = vec![artifact()];
         s.usage = Some(crate::model::Usage {
             cost: 0.25,
             tokens: 600,

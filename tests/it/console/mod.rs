@@ -1,4 +1,5 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
+mod artifacts;
 mod clocks;
 mod deadlines;
 mod edit_dialog;

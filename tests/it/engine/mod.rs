@@ -1,4 +1,5 @@
 //! The engine through the real binary: cache, crashes, leases, signals, write-ahead commits.
+mod artifacts;
 mod big_values;
 mod budget;
 mod budget_gate;

@@ -271,6 +271,22 @@ fn waiting_lines<'a>(
     }
 }
 
+/// The files the step kept: what a reader of `steps.ID.artifacts.NAME` is handed.
+fn artifact_lines<'a>(s: &StepView, room: usize, theme: &Theme, lines: &mut Vec<Line<'a>>) {
+    for (n, a) in s.artifacts.iter().enumerate() {
+        let r = &a.record;
+        let sha = r.sha256.get(..16).unwrap_or(&r.sha256);
+        let text = baton_model::sanitize::for_terminal(&format!(
+            "{} = {}, {} bytes, sha256 {sha}…, run {} attempt {}",
+            r.name, r.path, r.size, a.run, a.attempt
+        ));
+        for (k, part) in wrap_text(&text, room).into_iter().enumerate() {
+            let label = if n == 0 && k == 0 { "artifact" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.base), theme));
+        }
+    }
+}
+
 /// Why the step is where it is: left running, waiting, cached, its condition, its
 /// fallback, a mark, a question, a hold, why it did not run.
 fn story_lines<'a>(s: &StepView, w: usize, theme: &Theme, lines: &mut Vec<Line<'a>>) {
@@ -311,6 +327,7 @@ fn story_lines<'a>(s: &StepView, w: usize, theme: &Theme, lines: &mut Vec<Line<'
         ]));
     }
     let room = w.saturating_sub(LW).max(8);
+    artifact_lines(s, room, theme, lines);
     if let Some(c) = &s.condition {
         for (k, part) in wrap_text(c, room).into_iter().enumerate() {
             let label = if k == 0 { "if" } else { "" };

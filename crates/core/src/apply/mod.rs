@@ -50,6 +50,7 @@ impl Core {
                 self.fold_outputs_kept(step, outputs)
             }
             EventKind::StepReused { .. } => self.fold_reused(ev),
+            EventKind::ArtifactsStored { .. } => self.fold_stored(ev),
             EventKind::StepFinished { .. } => self.fold_finished(ev),
             EventKind::StepFellBack {
                 step,

@@ -32,6 +32,7 @@ impl Core {
         if self.passes_signed_gate_unapproved(i, state) {
             self.passage_unsigned = Some((ev.seq, step.clone()));
         }
+        self.fold_left_running(i, state);
         self.set_state(i, state, *attempt, ev.at);
     }
 
@@ -68,10 +69,12 @@ impl Core {
             from_attempt,
             state,
             outputs,
+            artifacts,
         } = &ev.kind
         else {
             return;
         };
+        self.fold_artifacts(step, *from_attempt, artifacts, Some(from_run));
         if let Some(i) = self.step_index(step) {
             let s = &mut self.steps[i];
             s.reused = Some(Box::new((from_run.clone(), *from_attempt)));
@@ -84,6 +87,7 @@ impl Core {
     pub(super) fn fold_finished(&mut self, ev: &Event) {
         let EventKind::StepFinished {
             step,
+            attempt,
             outcome,
             duration_ms,
             outputs,
@@ -113,6 +117,8 @@ impl Core {
         s.output_file = None;
         s.job = None;
         self.durations.push(duration_ms);
+        let ok = *outcome == StepOutcome::Exited { exit_code: 0 };
+        self.fold_finished_artifacts(i, *attempt, ok);
         // What was read while it ran gives way to the whole file's sum.
         self.fold_usage(i, usage, false);
         self.budget_gate_passes_on(i, step);

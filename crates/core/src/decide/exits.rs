@@ -7,14 +7,14 @@ const CUT_OUTPUT: &str = "cut_output";
 const CUT_AT: &str = "1 MiB (1048576 bytes)";
 
 /// How an attempt ended, as its error records tell it.
-struct Ended {
-    attempt: u32,
+pub(super) struct Ended {
+    pub(super) attempt: u32,
     /// The alternative it ran, when the step has fallbacks.
-    alternative: Option<u32>,
-    duration_ms: u64,
+    pub(super) alternative: Option<u32>,
+    pub(super) duration_ms: u64,
     /// Its stderr's last lines, masked.
-    tail: String,
-    outcome: StepOutcome,
+    pub(super) tail: String,
+    pub(super) outcome: StepOutcome,
 }
 
 impl Ended {
@@ -119,7 +119,10 @@ impl Core {
             return;
         }
         let Some(failed) = failed else {
-            self.succeed(i, None, now, fx);
+            // Its artifacts are kept first: it succeeds once they are on record.
+            if !self.collect(i, attempt, fx) {
+                self.succeed(i, None, now, fx);
+            }
             return self.withhold_outputs(i, &withheld, now, fx);
         };
         self.attempt_failed(i, &ended, failed, probe_failure, now, fx);
@@ -350,7 +353,7 @@ impl Core {
     /// Step `i`'s attempt failed as `kind` said `msg`: recorded, and the step retried,
     /// fallen back, held (its retries ran out under `exhausted = "hold"`), left for a
     /// person (lost and not idempotent) or failed.
-    fn attempt_failed(
+    pub(super) fn attempt_failed(
         &mut self,
         i: usize,
         ended: &Ended,

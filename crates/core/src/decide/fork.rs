@@ -23,6 +23,8 @@ pub struct Reuse {
     pub attempt: u32,
     pub state: StepState,
     pub outputs: BTreeMap<String, String>,
+    /// The artifacts it kept (issue 60): the fork's readers get the same contents.
+    pub artifacts: Vec<baton_model::ArtifactRecord>,
 }
 
 /// What a fork of a run from a step does: decided by [`Core::fork_plan`] on the old run.
@@ -122,6 +124,7 @@ impl Core {
             attempt: s.attempts,
             state: s.state,
             outputs: s.outputs.clone(),
+            artifacts: self.artifacts_of(i),
         }
     }
 
@@ -188,6 +191,7 @@ impl Core {
                 from_attempt: r.attempt,
                 state: r.state,
                 outputs: r.outputs.clone(),
+                artifacts: r.artifacts.clone(),
             };
             self.emit(kind, now, fx);
             let kind = EventKind::StepStateChanged {

@@ -10,6 +10,7 @@ use baton_workflow::{Action, OnTimeout, Template, TemplateRef, Trigger, Upstream
 mod admission;
 mod advice;
 mod allowed;
+mod artifacts;
 mod budget;
 mod budget_gate;
 mod cached;
@@ -36,6 +37,7 @@ mod shared_pools;
 mod signed;
 mod usage;
 
+pub(crate) use artifacts::ArtifactsRt;
 pub(crate) use budget_gate::BudgetRejection;
 pub use fork::{ForkPlan, Reuse};
 pub(crate) use hold::HoldRt;
@@ -146,6 +148,11 @@ impl Core {
             } => self.on_usage(step, attempt, usage, now, &mut fx),
             Input::CacheHit(hit) => self.on_cache_hit(hit, now, &mut fx),
             Input::ProbeResult(result) => self.on_probe_result(result, now, &mut fx),
+            Input::ArtifactsCollected {
+                step,
+                attempt,
+                result,
+            } => self.on_collected(step, attempt, result, now, &mut fx),
             Input::NotifierFailed {
                 step,
                 kind,
@@ -298,7 +305,7 @@ impl Core {
     /// interrupted (or, a service baton was stopping or no step needs, succeeded).
     fn stop_left_running(&mut self, now: Timestamp, fx: &mut Fx) {
         for i in 0..self.steps.len() {
-            if self.reattach(i, now, fx) {
+            if self.reattach(i, now, fx) || self.collect_again(i, fx) {
                 continue;
             }
             let st = self.steps[i].state;

@@ -30,6 +30,9 @@ pub(crate) enum TemplateFailure {
     SecretInInput(String),
     #[error(transparent)]
     Fanout(#[from] FanoutError),
+    /// An artifact the step reads is not on record.
+    #[error("{0}")]
+    Artifact(String),
 }
 
 impl Core {
@@ -168,6 +171,8 @@ impl Core {
             }
             Action::None => (None, "gate".to_string()),
         };
+        let (_, handed) = self.handed(i).map_err(TemplateFailure::Artifact)?;
+        env.extend(handed);
         env.insert("BATON_RUN_ID".into(), self.cfg.run_id.clone());
         env.insert("BATON_STEP_ID".into(), step.id.clone());
         // Empty without a slot: never one inherited from baton's own environment.
@@ -277,6 +282,8 @@ impl Core {
             timeout: step.alternative(alternative).timeout,
             secret_values: self.cfg.secret_values.clone(),
             cache: None,
+            // Resolved before (`resolve`): what it reads is on record.
+            artifacts: self.handed(i).map(|(h, _)| h).unwrap_or_default(),
         }
     }
 

@@ -20,6 +20,17 @@ impl Driver {
             Effect::Spawn(spec) => self.spawn(spec, false, None),
             Effect::Compensate(spec) => self.spawn(spec, true, None),
             Effect::AskSlot(r) => self.want_slot(r),
+            Effect::Collect(req) => {
+                let tx = self.inbox_tx.clone();
+                let db = self.store.path().to_path_buf();
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::artifact_files::collect(&db, &req);
+                    let _ = tx.send(Msg::Collected {
+                        key: (req.step, req.attempt),
+                        result,
+                    });
+                });
+            }
             Effect::Probe(req) => {
                 let tx = self.inbox_tx.clone();
                 let masker = self.masker();
@@ -117,6 +128,7 @@ impl Driver {
                         exe.display().to_string(),
                     ));
                 }
+                let handed = spec.artifacts;
                 let shell = ShellJob {
                     run_id: self.run_id.clone(),
                     step_id: if compensation {
@@ -139,7 +151,7 @@ impl Driver {
                     compensation,
                     step_id: spec.step_id,
                 };
-                self.spawn_shell(shell, spec.timeout, started, job);
+                self.spawn_shell(shell, (spec.timeout, handed), started, job);
             }
         }
     }
@@ -201,7 +213,7 @@ impl Driver {
     fn spawn_shell(
         &mut self,
         job: ShellJob,
-        timeout: Option<Duration>,
+        (timeout, handed): (Option<Duration>, Vec<baton_core::Handed>),
         started: Started,
         reattach: Option<Reattached>,
     ) {
@@ -235,7 +247,11 @@ impl Driver {
             None => {
                 let plan = self.core.plan();
                 let secrets: Vec<Secret> = plan.secrets_of(key.0).into_iter().cloned().collect();
-                if secrets.is_empty() {
+                if !handed.is_empty() {
+                    let db = self.store.path().to_path_buf();
+                    let read = (secrets, plan.base_dir.clone(), self.inbox_tx.clone());
+                    Box::pin(start_handed(executor, job, timeout, (db, handed), read))
+                } else if secrets.is_empty() {
                     executor.start(job, timeout)
                 } else {
                     let read = (secrets, plan.base_dir.clone(), self.inbox_tx.clone());
@@ -303,6 +319,37 @@ async fn start_with_secrets(
     job.masker = Masker::new(job.masker.secrets().iter().cloned().chain(values));
     job.env.extend(read);
     executor.start(job, timeout).await
+}
+
+/// Start an attempt once the artifacts it is handed are copied from the store and
+/// checked (off the driver's thread: a file may be large); one that cannot be handed
+/// fails its start, saying which.
+async fn start_handed(
+    executor: Arc<dyn exec::Backend>,
+    job: ShellJob,
+    timeout: Option<Duration>,
+    (db, handed): (PathBuf, Vec<baton_core::Handed>),
+    read: (Vec<Secret>, PathBuf, mpsc::UnboundedSender<Msg>),
+) -> Result<Box<dyn exec::Attempt>, exec::ExecError> {
+    let step = job.step_id.clone();
+    let staged = tokio::task::spawn_blocking(move || {
+        handed
+            .iter()
+            .try_for_each(|h| crate::artifact_files::stage(&db, h, &step))
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("copying the step's artifacts stopped: {e}")));
+    if let Err(message) = staged {
+        return Err(exec::ExecError::Spawn {
+            message,
+            log_path: None,
+        });
+    }
+    if read.0.is_empty() {
+        executor.start(job, timeout).await
+    } else {
+        start_with_secrets(executor, job, timeout, read).await
+    }
 }
 
 /// Who a shell attempt is, as its task reports it: its key, whether it compensates,

@@ -264,3 +264,15 @@ CREATE TABLE run_parents (
     parent_attempt INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX run_parents_by_parent ON run_parents(parent_run, parent_step, parent_attempt);
+CREATE TABLE artifacts (
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step     TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    sha256   TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    from_run TEXT NOT NULL,
+    attempt  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step, name)
+) WITHOUT ROWID;
+CREATE INDEX artifacts_by_sha ON artifacts(sha256);

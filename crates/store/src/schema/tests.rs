@@ -203,6 +203,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          DROP TABLE run_summaries;
          DROP TABLE run_forks;
          DROP TABLE run_parents;
+         DROP TABLE artifacts;
          DROP TABLE ask_votes;
          DROP TABLE asks;
          DROP TABLE asks_rev;

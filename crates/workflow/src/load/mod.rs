@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod artifacts;
 mod child;
 mod concurrency;
 mod deadline;
@@ -178,6 +179,8 @@ struct RawStep<'n> {
     fanout: Option<Box<fanout::RawFanout<'n>>>,
     /// `fallback`, as written.
     fallback: Vec<fallback::RawAlternative<'n>>,
+    /// `artifacts` and `uses_artifacts`, as written (boxed: few steps have them).
+    artifacts: Option<Box<artifacts::RawArtifacts<'n>>>,
 }
 
 /// `KEY = "value"` where the value may be a template.
@@ -291,6 +294,7 @@ impl<'r, 's> Loader<'r, 's> {
             .unwrap_or_default();
         let steps = graph.map(|(mut steps, g)| {
             self.route(top, &raw_steps, &mut steps, &executors);
+            self.artifacts_placed(&raw_steps, &steps, &executors);
             pin(&raw_steps, &steps, &mut executors);
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
@@ -372,6 +376,8 @@ enum Read {
     Result,
     /// A gate's `revise = ["ID"]` (`key` is empty): a push-back runs it again.
     Revise,
+    /// `uses_artifacts = ["ID.KEY"]` or `steps.ID.artifacts.KEY`.
+    Artifact,
 }
 
 impl Read {
@@ -382,6 +388,7 @@ impl Read {
             Read::State => "the state",
             Read::Result => "the result",
             Read::Revise => "a push-back's revision",
+            Read::Artifact => "artifacts",
         }
     }
 }
@@ -394,6 +401,7 @@ impl StepRef {
             Read::Input => format!("inputs.{}", self.key),
             Read::State | Read::Result => "state".to_string(),
             Read::Revise => "revise".to_string(),
+            Read::Artifact => format!("artifacts.{}", self.key),
         }
     }
 }

@@ -218,13 +218,49 @@ impl Loader<'_, '_> {
             repeat: self.resolve_repeat(site, &label),
             cache: None,
             service: None,
+            artifacts: None,
             fanout,
             instance: None,
             deadline: None,
             line: self.r.map.line_col(s.span.start).0,
         };
         step.fallback = self.alternatives(&step, &label, names.tools, names.tool_names, site, refs);
+        step.artifacts = self.step_artifacts(&step, site, &label, refs);
         (step, spans)
+    }
+
+    /// What `step` makes and is handed (`Step::artifacts`): its `artifacts`, its
+    /// `uses_artifacts` and the artifacts its templates and its alternatives' read.
+    fn step_artifacts(
+        &mut self,
+        step: &Step,
+        site: &Site<'_, '_, '_>,
+        label: &str,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Box<Artifacts>> {
+        let mut uses = self.artifact_uses(site, label, refs);
+        let alternatives = step
+            .fallback
+            .iter()
+            .flat_map(|a| a.env.values().chain(a.with.values()));
+        artifacts::template_uses(
+            step.env
+                .values()
+                .chain(step.with.values())
+                .chain(alternatives),
+            &mut uses,
+        );
+        let produces: BTreeMap<String, String> = site.raw[site.i]
+            .artifacts
+            .as_deref()
+            .map(|a| {
+                a.declared
+                    .iter()
+                    .map(|(n, g, _)| (n.to_string(), g.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (!produces.is_empty() || !uses.is_empty()).then(|| Box::new(Artifacts { produces, uses }))
     }
 
     /// A step's `needs` as indices (each once), with where each is written; a name

@@ -35,6 +35,8 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "ready",
     "live",
     "restart",
+    "artifacts",
+    "uses_artifacts",
     // fan-out (`fanout.rs`)
     "matrix",
     "for_each",
@@ -159,6 +161,7 @@ impl Loader<'_, '_> {
         let fallback = get(f, "fallback")
             .map(|n| self.fallback(n, &label, retry))
             .unwrap_or_default();
+        let artifacts = self.raw_artifacts(f, &label);
         RawStep {
             span,
             id,
@@ -187,6 +190,7 @@ impl Loader<'_, '_> {
                 .any(|k| get(f, k).is_some()),
             fanout,
             fallback,
+            artifacts,
         }
     }
 

@@ -21,6 +21,10 @@ impl Loader<'_, '_> {
                     "a step output",
                     "step outputs exist only after the step ran",
                 ),
+                TemplateRef::StepArtifact { .. } => (
+                    "a step's artifact",
+                    "artifacts exist only after their step ran",
+                ),
                 TemplateRef::StepInput { .. } => (
                     "a gate's approval input",
                     "approval inputs exist only once the gate is approved",
@@ -52,7 +56,7 @@ impl Loader<'_, '_> {
                 self.err(
                     &e.span,
                     msg.to_string(),
-                    "a template is ${{ NAME }} with one name: steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, needs.<id>.result, needs.*.result, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key>, item or item.<key>",
+                    "a template is ${{ NAME }} with one name: steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, steps.<id>.artifacts.<name>, needs.<id>.result, needs.*.result, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key>, item or item.<key>",
                 );
                 return None;
             }
@@ -151,6 +155,22 @@ impl Loader<'_, '_> {
         for seg in &mut t.segments {
             if let TemplateSegment::Ref(TemplateRef::NeedResult { step, step_id }) = seg {
                 ok &= self.need_result_ref(e, at, (step, step_id), &label, refs);
+                continue;
+            }
+            if let TemplateSegment::Ref(TemplateRef::StepArtifact { step, step_id, key }) = seg {
+                if !matches!(site, TemplateSite::StepEnv | TemplateSite::With) {
+                    self.err(
+                        &e.span,
+                        format!("{label} reads `steps.{step_id}.artifacts.{key}` outside `env` and `with`"),
+                        "an artifact's path is handed to the command that reads it: use the template in the step's `env` or `with`",
+                    );
+                    ok = false;
+                    continue;
+                }
+                match self.artifact_ref(at, &label, (step_id, key), &e.span, refs) {
+                    Some(u) => *step = u.step,
+                    None => ok = false,
+                }
                 continue;
             }
             let (step, step_id, key, input) = match seg {

@@ -1,0 +1,57 @@
+//! Where a store keeps artifacts (issue 60), beside its database: each content once,
+//! named by its SHA-256 (`artifacts/objects/ab/abcdef…`), and the copies a run's steps
+//! are handed (`artifacts/stage/RUN/SHA/FILE`), which `runs rm` removes with the run.
+use super::event::ArtifactRecord;
+use std::path::{Path, PathBuf};
+
+/// `artifacts/` beside the store's database file `db`.
+pub fn artifacts_dir(db: &Path) -> PathBuf {
+    match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("artifacts"),
+        _ => PathBuf::from("artifacts"),
+    }
+}
+
+/// Where the content with SHA-256 `sha` is kept.
+pub fn object_path(db: &Path, sha: &str) -> PathBuf {
+    let fan = sha.get(..2).unwrap_or("00");
+    artifacts_dir(db).join("objects").join(fan).join(sha)
+}
+
+/// The directory of the copies run `run_id`'s steps are handed.
+pub fn stage_dir(db: &Path, run_id: &str) -> PathBuf {
+    artifacts_dir(db).join("stage").join(run_id)
+}
+
+/// Where a step of run `run_id` finds artifact `rec`: its file name under its digest,
+/// so a path names one content (a cached reader's key, a gate's digest bind to it).
+pub fn stage_path(db: &Path, run_id: &str, rec: &ArtifactRecord) -> PathBuf {
+    stage_dir(db, run_id)
+        .join(&rec.sha256)
+        .join(rec.file_name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_lie_beside_the_database() {
+        let rec = ArtifactRecord {
+            name: "model".into(),
+            path: "out/m.ckpt".into(),
+            sha256: "abcd".into(),
+            size: 3,
+        };
+        let db = Path::new("/s/baton.db");
+        assert_eq!(
+            object_path(db, "abcd"),
+            Path::new("/s/artifacts/objects/ab/abcd")
+        );
+        assert_eq!(
+            stage_path(db, "r1", &rec),
+            Path::new("/s/artifacts/stage/r1/abcd/m.ckpt")
+        );
+        assert_eq!(artifacts_dir(Path::new("x.db")), Path::new("artifacts"));
+    }
+}
