@@ -269,6 +269,6 @@ fn main() {
     let t = table(&rows, &fs, &load_start);
     println!("\n{t}");
     if std::env::var_os("BATON_BENCH_NO_RECORD").is_none() {
-        peak::record(BEGIN, END, &t);
+        peak::record("performance.md", BEGIN, END, &t);
     }
 }
