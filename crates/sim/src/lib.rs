@@ -125,9 +125,15 @@ impl Mix {
     }
 
     pub fn parse(s: &str) -> Option<Mix> {
-        [Mix::All, Mix::RunsOnly, Mix::Stalls, Mix::Rewrites, Mix::Spawns]
-            .into_iter()
-            .find(|m| m.name() == s)
+        [
+            Mix::All,
+            Mix::RunsOnly,
+            Mix::Stalls,
+            Mix::Rewrites,
+            Mix::Spawns,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
     }
 }
 
