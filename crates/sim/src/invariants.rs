@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every how many actions `show`, `runs` and `metrics` are compared on the runs that
 /// recorded something ([`crate::readers::one_run_one_record`]).
-const READERS_EVERY: usize = 4;
+const READERS_EVERY: usize = 8;
 
 /// What the checks remember of each run's history, read once, in order.
 #[derive(Default)]

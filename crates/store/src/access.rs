@@ -161,3 +161,75 @@ pub(crate) fn make_group_store(dir: &Path, db: &Path, group: &str) -> Result<Str
     shared(db, 0o660)?;
     Ok(name.to_string())
 }
+
+/// In a group store (its directory setgid and the group's to write), SQLite's `-wal`
+/// and `-shm` files are made 0660 before SQLite makes them. SQLite creates them under
+/// the process's umask and only then `fchmod`s them to the database's mode: another
+/// member's process that opens one in between is refused write and reports the
+/// database read-only (seen in a full test run: an ask's first write while another
+/// account's `inbox` opened the fresh store). Each is made under a name of its own,
+/// given its mode, then linked into place, so that no one sees it otherwise; one that
+/// exists is left as it is. Best effort: what this could not make, SQLite makes.
+pub(crate) fn ready_side_files(db: &Path) {
+    let (Some(dir), Some(name)) = (db.parent(), db.file_name()) else {
+        return;
+    };
+    let group_dir = std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o2070 == 0o2070);
+    if !group_dir {
+        return;
+    }
+    let name = name.to_string_lossy();
+    for suffix in ["-wal", "-shm"] {
+        let target = dir.join(format!("{name}{suffix}"));
+        if target.symlink_metadata().is_ok() {
+            continue;
+        }
+        let tmp = dir.join(format!(".{name}{suffix}.new-{}", ulid::Ulid::new()));
+        let made = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp);
+        if let Ok(file) = made {
+            // fchmod on the open file: past the umask, before anyone can see the name.
+            if file
+                .set_permissions(std::fs::Permissions::from_mode(0o660))
+                .is_ok()
+            {
+                // Another process's file made first stays (`link` never replaces).
+                let _ = std::fs::hard_link(&tmp, &target);
+            }
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod side_files_tests {
+    use super::ready_side_files;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_group_stores_side_files_are_made_0660_and_a_private_stores_are_left_to_sqlite() {
+        let t = tempfile::tempdir().expect("temp dir");
+        let group = t.path().join("group");
+        std::fs::create_dir(&group).expect("dir");
+        std::fs::set_permissions(&group, std::fs::Permissions::from_mode(0o2770)).expect("mode");
+        ready_side_files(&group.join("baton.db"));
+        for f in ["baton.db-wal", "baton.db-shm"] {
+            let m = std::fs::metadata(group.join(f)).expect("made");
+            assert_eq!(m.permissions().mode() & 0o777, 0o660, "{f}");
+            assert_eq!(m.len(), 0, "{f}");
+        }
+        let names: Vec<String> = std::fs::read_dir(&group)
+            .expect("read")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "no temporary file is left: {names:?}");
+        let private = t.path().join("private");
+        std::fs::create_dir(&private).expect("dir");
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).expect("mode");
+        ready_side_files(&private.join("baton.db"));
+        assert_eq!(std::fs::read_dir(&private).expect("read").count(), 0);
+    }
+}

@@ -107,6 +107,7 @@ impl Store {
             access::check(&[&real_dir], path)?;
         }
         access::check(&[path], path)?;
+        access::ready_side_files(path);
         let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
         Self::setup(conn, path, true, keys)
     }
@@ -165,6 +166,7 @@ impl Store {
             return Err(StoreError::NotFound(format!("database {}", path.display())));
         }
         access::check(&[path], path)?;
+        access::ready_side_files(path);
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| StoreError::from(e).classify(path))?;
