@@ -83,11 +83,14 @@ fn main() {
     }
 }
 
-/// The sshd hosts' ssh config: `tests/ssh/hosts.sh start`.
+/// The sshd hosts' ssh config: `tests/ssh/hosts.sh start PID`, stopped when this
+/// process exits.
 fn start_hosts() -> Result<PathBuf, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ssh/hosts.sh");
+    // With this process's pid the hosts stop once the bench has exited, also when it
+    // fails (tests/ssh/hosts.sh).
     let out = Command::new(script)
-        .arg("start")
+        .args(["start", &std::process::id().to_string()])
         .output()
         .map_err(|e| format!("tests/ssh/hosts.sh: {e}"))?;
     if !out.status.success() {

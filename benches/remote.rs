@@ -46,8 +46,10 @@ fn script(name: &str) -> PathBuf {
 
 /// Start daemons with their script; its last output line, or why not.
 fn start(name: &str) -> Result<String, String> {
+    // With this process's pid what the bench starts stops once it has exited, also
+    // when it fails; daemons started by hand before it stay as they were.
     let out = Command::new(script(name))
-        .arg("start")
+        .args(["start", &std::process::id().to_string()])
         .output()
         .map_err(|e| format!("cannot run tests/{name}: {e}"))?;
     if !out.status.success() {

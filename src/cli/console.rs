@@ -31,6 +31,19 @@ pub struct TuiArgs {
     pub readonly: bool,
 }
 
+/// The console's configuration (its theme) and the runtime it runs on, for a local
+/// store and a remote one alike; the exit code to end with when either fails.
+pub(super) fn console_and_runtime(
+    theme: Option<&str>,
+) -> Result<(crate::console::ConsoleConfig, tokio::runtime::Runtime), i32> {
+    let config = load_console(theme).map_err(|e| {
+        crate::stdio::errln!("error: {e}");
+        exit::USAGE
+    })?;
+    let rt = session::runtime().map_err(|e| session::report(&e))?;
+    Ok((config, rt))
+}
+
 pub fn exec(a: TuiArgs) -> i32 {
     if !std::io::stdout().is_terminal() {
         crate::stdio::errln!(
@@ -49,16 +62,9 @@ pub fn exec(a: TuiArgs) -> i32 {
     {
         return super::console_remote::exec(&a, name, r);
     }
-    let config = match load_console(a.theme.as_deref()) {
-        Ok(t) => t,
-        Err(e) => {
-            crate::stdio::errln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let rt = match session::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return session::report(&e),
+    let (config, rt) = match console_and_runtime(a.theme.as_deref()) {
+        Ok(both) => both,
+        Err(code) => return code,
     };
     let operator = match operator_name(a.operator.as_deref()) {
         Ok(o) => o,

@@ -3,7 +3,6 @@
 //! store. Every decision is made there, by the remote baton, as the account ssh logs in
 //! as; the link comes back by itself after a drop.
 use super::console::TuiArgs;
-use super::drive::load_console;
 use super::exit;
 use crate::config::RemoteStore;
 use crate::console::{Tab, UiState};
@@ -14,16 +13,9 @@ use std::time::Duration;
 const FIRST_FRAMES: Duration = Duration::from_secs(2);
 
 pub(super) fn exec(a: &TuiArgs, name: &str, r: &RemoteStore) -> i32 {
-    let config = match load_console(a.theme.as_deref()) {
-        Ok(t) => t,
-        Err(e) => {
-            crate::stdio::errln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let rt = match session::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return session::report(&e),
+    let (config, rt) = match super::console::console_and_runtime(a.theme.as_deref()) {
+        Ok(both) => both,
+        Err(code) => return code,
     };
     // Who this console is, as shown; the remote baton decides as its own account.
     let operator = match session::os_account() {

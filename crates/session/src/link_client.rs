@@ -295,8 +295,12 @@ async fn pump(
                             a.give(reply);
                         }
                     }
-                    // A hello again or a line this baton cannot read: ignored.
-                    _ => {}
+                    // A hello again is harmless; a line this baton cannot read
+                    // may be a lost reply: the link is dropped, saying so, and what
+                    // waits on an answer is told it may not be on the record.
+                    Ok(ToClient::Hello(_)) => {}
+                    Ok(other) => return unreadable(conn, &format!("{other:?}")),
+                    Err(_) => return unreadable(conn, &l),
                 },
                 _ => return false,
             },
@@ -316,9 +320,48 @@ async fn pump(
     }
 }
 
+/// The remote end sent what this link does not expect: the link drops with why (the
+/// line's start, sanitised), as the header and the answers waiting will say.
+fn unreadable(conn: &mut Conn, line: &str) -> bool {
+    let start: String = baton_model::sanitize::strip_to_plain(line.as_bytes())
+        .chars()
+        .take(80)
+        .collect();
+    if let Ok(mut said) = conn.stderr.lock() {
+        *said = format!("it sent a line this baton cannot read: {start}");
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_line_the_link_cannot_read_drops_it_saying_so_without_its_escapes() {
+        let mut child = tokio::process::Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("cat");
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+        let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
+            panic!("cat's pipes");
+        };
+        let mut conn = Conn {
+            child,
+            stdin,
+            lines: BufReader::new(stdout).lines(),
+            stderr: Arc::new(Mutex::new(String::new())),
+        };
+        assert!(
+            !unreadable(&mut conn, "\u{1b}[2Jnot json"),
+            "the link drops"
+        );
+        let said = conn.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(said, "it sent a line this baton cannot read: not json");
+    }
 
     #[test]
     fn backoff_doubles_from_half_a_second_to_fifteen() {
