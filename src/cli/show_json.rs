@@ -121,7 +121,7 @@ pub struct StepJson<'a> {
     pub why: Option<&'a str>,
     pub waiting_for: Option<&'a str>,
     /// A step of an interrupted run still running without its engine: its process
-    /// (`{"kind":"process","step":…,"pid":…}`) or job.
+    /// (`{"kind":"process","step":…,"pid":…}`), job, or launch not on record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub left_running: Option<&'a crate::model::liveness::LeftRunning>,
     /// What each `fallback` alternative runs, in order.

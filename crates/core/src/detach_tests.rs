@@ -102,3 +102,84 @@ fn detach_leaves_a_remote_job_running_for_the_next_engine() {
     );
     assert_eq!(core.steps[0].attempts, 1);
 }
+
+/// A workflow whose `ship` runs on an SSH host and `build` here.
+const REMOTE: &str = r#"
+name = "remote"
+
+[executors.box]
+type = "ssh"
+host = "box"
+
+[[step]]
+id = "build"
+run = "make"
+
+[[step]]
+id = "ship"
+run = "ship"
+executor = "box"
+"#;
+
+fn remote_sim() -> (Arc<baton_workflow::Plan>, Sim) {
+    let plan = baton_workflow::load_str(REMOTE, std::path::Path::new("/w/remote.toml"))
+        .expect("the workflow loads");
+    let plan = Arc::new(plan);
+    (plan.clone(), Sim::new(plan, cfg()))
+}
+
+/// Found by the simulator (`--mix remote`, seed 4, `a_step_runs_once_at_a_time`): a
+/// remote step still being launched at a detach (its job not on record yet) was
+/// stopped and interrupted; the background engine found its job on the host, cancelled
+/// it, and started the step again while the first job still ran. Now it is left as a
+/// remote job on record is: the next engine asks the host and adopts it.
+#[test]
+fn detach_leaves_a_remote_step_whose_job_is_not_on_record_yet_for_the_next_engine() {
+    let (plan, mut sim) = remote_sim();
+    let fx = detach(&mut sim, 2_000);
+    let ship = sim.idx("ship");
+    assert_eq!(kills(&fx), [sim.idx("build")], "only the local one: {fx:?}");
+    assert_eq!(sim.state("ship"), StepState::Running);
+    // The local one, its process not known yet, is stopped as before.
+    assert_eq!(sim.state("build"), StepState::Interrupted);
+    let events = sim.core.events().to_vec();
+    let mut core = Core::replay(plan, cfg(), &events).expect("replay");
+    let adopted = core.adopt_job(ship, 1, "box".into(), "77".into(), Timestamp(T0 + 2_050));
+    assert!(
+        adopted
+            .iter()
+            .all(|e| !matches!(e, Effect::CancelJob { .. })),
+        "adopted, not cancelled: {adopted:?}"
+    );
+    let fx = core.resume("olivia", Timestamp(T0 + 2_060));
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Reattach { job_id, .. } if job_id == "77"
+        )),
+        "{fx:?}"
+    );
+    assert_eq!(core.steps[ship].attempts, 1, "not started again");
+}
+
+/// A step on another machine records its launch with its start (`step_launching`):
+/// until its job is on record, the store counts it as what a dead engine may have
+/// left running. A local step records none.
+#[test]
+fn a_remote_step_records_its_launch_with_its_start_and_a_local_one_does_not() {
+    let (_, sim) = remote_sim();
+    let launching: Vec<(String, u32, String)> = sim
+        .core
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            baton_model::EventKind::StepLaunching {
+                step,
+                attempt,
+                executor,
+            } => Some((step.clone(), *attempt, executor.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(launching, [("ship".to_string(), 1, "box".to_string())]);
+}

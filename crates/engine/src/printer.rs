@@ -20,6 +20,7 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         | EventKind::FailedRetried { .. }
         | EventKind::RunFinished { .. } => run_line(&t, kind),
         EventKind::StepFannedOut { .. }
+        | EventKind::StepLaunching { .. }
         | EventKind::StepJob { .. }
         | EventKind::StepJobState { .. }
         | EventKind::StepCached { .. }
@@ -148,6 +149,9 @@ fn step_line(t: &Clock, kind: &EventKind) -> Option<String> {
     let line = match kind {
         EventKind::StepFannedOut { step, instances } => {
             format!("{t} {step} fanned out into {} instances", instances.len())
+        }
+        EventKind::StepLaunching { step, executor, .. } => {
+            format!("{t} {step} launching on {executor}")
         }
         // A cluster job's id is what an operator looks up in `squeue`.
         EventKind::StepJob {

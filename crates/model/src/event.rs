@@ -204,6 +204,17 @@ pub enum EventKind {
         attempt: u32,
         artifacts: Vec<ArtifactRecord>,
     },
+    /// An attempt on another machine (an SSH, Slurm or batch executor) is being
+    /// launched: recorded with its start, before its job exists, so that until its job
+    /// is on record (`StepJob`) a dead engine's run still holds its group and pool
+    /// slots (`store::coord::left_running`): only a takeover, asking the executor, can
+    /// say whether the launch made a job.
+    StepLaunching {
+        step: String,
+        attempt: u32,
+        /// The executor's name, or what its `requires` asks (`requires gpu`).
+        executor: String,
+    },
     /// The batch job of a running attempt (re-attached on resume, not killed).
     StepJob {
         step: String,
@@ -537,6 +548,7 @@ impl EventKind {
             | StepProcess { step, .. }
             | StepOutputsKept { step, .. }
             | ArtifactsStored { step, .. }
+            | StepLaunching { step, .. }
             | StepJob { step, .. }
             | StepJobState { step, .. }
             | StepCached { step, .. }
@@ -589,6 +601,7 @@ impl EventKind {
             StepProcess { .. } => "step_process",
             StepOutputsKept { .. } => "step_outputs_kept",
             ArtifactsStored { .. } => "artifacts_stored",
+            StepLaunching { .. } => "step_launching",
             StepJob { .. } => "step_job",
             StepJobState { .. } => "step_job_state",
             StepCached { .. } => "step_cached",

@@ -151,6 +151,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepProcess { .. }
         | K::StepOutputsKept { .. }
         | K::ArtifactsStored { .. }
+        | K::StepLaunching { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
@@ -276,6 +277,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepProcess { .. }
         | K::StepOutputsKept { .. }
         | K::ArtifactsStored { .. }
+        | K::StepLaunching { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
@@ -370,6 +372,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepProcess { .. }
         | K::StepOutputsKept { .. }
         | K::ArtifactsStored { .. }
+        | K::StepLaunching { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }

@@ -95,12 +95,17 @@ pub enum LeftRunning {
         executor: String,
         job_id: String,
     },
+    /// A step's attempt launched on another machine whose job never reached the
+    /// record: only a takeover, asking the executor, can say whether it runs.
+    Launching { step: String, executor: String },
 }
 
 impl LeftRunning {
     pub fn step(&self) -> &str {
         match self {
-            LeftRunning::Process { step, .. } | LeftRunning::Job { step, .. } => step,
+            LeftRunning::Process { step, .. }
+            | LeftRunning::Job { step, .. }
+            | LeftRunning::Launching { step, .. } => step,
         }
     }
 
@@ -111,6 +116,9 @@ impl LeftRunning {
             LeftRunning::Job {
                 executor, job_id, ..
             } => format!("{executor} job {job_id}"),
+            LeftRunning::Launching { executor, .. } => {
+                format!("launched on {executor}, its job not on record")
+            }
         }
     }
 }

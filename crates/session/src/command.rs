@@ -8,6 +8,7 @@ use super::SessionError;
 use super::host::lease_holder;
 use super::prepare::{PlanSource, Ready, rebuild, take_lease};
 use baton_core::{Effect, Input};
+use baton_exec::Backends;
 use baton_model::{Command, CommandOutcome, Refusal, RunState, Timestamp};
 use baton_store::{Store, StoreError};
 use std::path::PathBuf;
@@ -58,7 +59,52 @@ pub fn take_over_with(
     allow_finished: bool,
     auto_approve: bool,
 ) -> Result<(Ready, Option<String>), SessionError> {
-    if let Some(starter) = other_starter(store, run_id, operator)? {
+    let ask = Ask {
+        given,
+        operator,
+        command,
+        allow_finished,
+        auto_approve,
+    };
+    take_over_by(store, run_id, ask, &Backends::builtin())
+}
+
+/// [`take_over`] of a run whose executors are of the kinds `backends` makes: what a
+/// dead engine left running on them is asked of those (the simulator's hosts,
+/// `crates/sim`); the CLI's are the built-in kinds.
+pub fn take_over_on(
+    store: &mut Store,
+    run_id: &str,
+    operator: &str,
+    command: Option<Command>,
+    backends: &Backends,
+) -> Result<(Ready, Option<String>), SessionError> {
+    let ask = Ask {
+        given: &[],
+        operator,
+        command,
+        allow_finished: false,
+        auto_approve: false,
+    };
+    take_over_by(store, run_id, ask, backends)
+}
+
+/// What a takeover is asked to do.
+struct Ask<'a> {
+    given: &'a [(String, String)],
+    operator: &'a str,
+    command: Option<Command>,
+    allow_finished: bool,
+    auto_approve: bool,
+}
+
+fn take_over_by(
+    store: &mut Store,
+    run_id: &str,
+    ask: Ask<'_>,
+    backends: &Backends,
+) -> Result<(Ready, Option<String>), SessionError> {
+    if let Some(starter) = other_starter(store, run_id, ask.operator)? {
         return Err(SessionError::Refused {
             run_id: run_id.to_string(),
             state: store.run(run_id)?.state,
@@ -69,17 +115,8 @@ pub fn take_over_with(
     }
     let holder = lease_holder();
     take_lease(store, run_id, &holder)?;
-    let stops = matches!(command, Some(Command::Cancel { .. }));
-    let result = apply_in_memory(
-        store,
-        run_id,
-        given,
-        operator,
-        command,
-        allow_finished,
-        auto_approve,
-    )
-    .and_then(|taken| {
+    let stops = matches!(ask.command, Some(Command::Cancel { .. }));
+    let result = apply_in_memory(store, run_id, ask, backends).and_then(|taken| {
         if !stops {
             super::concurrency::hold_again(store, run_id, &taken.0.core)?;
         }
@@ -94,12 +131,16 @@ pub fn take_over_with(
 fn apply_in_memory(
     store: &Store,
     run_id: &str,
-    given: &[(String, String)],
-    operator: &str,
-    command: Option<Command>,
-    allow_finished: bool,
-    auto_approve: bool,
+    ask: Ask<'_>,
+    backends: &Backends,
 ) -> Result<(Ready, Option<String>), SessionError> {
+    let Ask {
+        given,
+        operator,
+        command,
+        allow_finished,
+        auto_approve,
+    } = ask;
     // Driving uses the workflow as it is now (approvals bound to a changed step are
     // void). When the file no longer fits the history (a gated step was removed, the
     // file broke), the commands that only stop things still apply, on the workflow
@@ -139,7 +180,7 @@ fn apply_in_memory(
     if auto_approve {
         core.enable_auto_approve();
     }
-    let mut initial = super::jobs::adopt(&mut core, run_id, now)?;
+    let mut initial = super::jobs::adopt(&mut core, run_id, now, backends)?;
     // A cancel recorded for this engine (`--no-drive`, or for the starter) is claimed as
     // soon as it drives: nothing starts before it is decided.
     let waiting = match &command {

@@ -57,11 +57,12 @@ pub(crate) fn adopt(
     core: &mut Core,
     run_id: &str,
     now: Timestamp,
+    backends: &Backends,
 ) -> Result<Vec<Effect>, SessionError> {
     adopt_frozen(core, run_id);
     let plan = std::sync::Arc::clone(core.plan());
     let mut fx = keep_outputs(core, run_id, now);
-    for backend in Backends::builtin().for_plan(&plan, run_id) {
+    for backend in backends.for_plan(&plan, run_id) {
         let left = match backend.left_behind() {
             Ok(left) => left,
             Err(why) => {

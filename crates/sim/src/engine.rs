@@ -97,7 +97,7 @@ impl World {
 
 /// Whether `err` says the engine no longer holds a run (its lease or its group went
 /// to another while it was stopped): it stops driving the run, as the driver does.
-fn lost(err: &baton_store::StoreError) -> bool {
+pub(crate) fn lost(err: &baton_store::StoreError) -> bool {
     matches!(
         err,
         baton_store::StoreError::LeaseLost { .. }
@@ -244,8 +244,8 @@ impl World {
                 driven.slot_asks.push(r);
             }
         }
-        let ignore_freeze = self.config.bug == Some(Bug::IgnoreFreeze);
-        inputs.extend(self.executors.due(run, now, ignore_freeze));
+        let faults = self.faults();
+        inputs.extend(self.executors.due((run, e), now, faults));
         let driven = &self.engines[e].runs[run];
         if driven.core.next_wakeup().is_some_and(|t| t.0 <= now) {
             inputs.push(Input::Tick);
@@ -270,15 +270,46 @@ impl World {
                         .pool
                         .is_some_and(|p| plan.pools[p].scope == PoolScope::Store);
                     let budgeted = plan.budget.is_some();
+                    let remote = crate::remote::remote_step(plan, spec.step);
+                    let remote = remote.then(|| self.slow());
                     let said = self.executors.spawn(
                         &mut self.rng,
                         (run, e, in_pool, budgeted),
-                        &spec,
+                        (&spec, remote),
                         now,
                     );
                     self.history.push(format!("  {run}: {said}"));
                 }
-                Effect::Kill { step, attempt } => self.executors.kill(run, step, attempt, now),
+                Effect::Kill { step, attempt } => {
+                    let delay = self.stop_delay(self.is_remote(run, step));
+                    let faults = self.faults();
+                    self.executors
+                        .kill((run, step, attempt), (now, delay), faults);
+                }
+                Effect::Reattach {
+                    spec,
+                    job_id,
+                    frozen,
+                    ..
+                } => {
+                    let found = self.executors.reattach(
+                        (run, spec.step, spec.attempt),
+                        (&job_id, e),
+                        frozen,
+                    );
+                    self.history.push(format!(
+                        "  {run}: engine {e} re-attaches to {} attempt {} ({job_id}{})",
+                        spec.step_id,
+                        spec.attempt,
+                        if found { "" } else { ", not on its host" }
+                    ));
+                }
+                Effect::CancelJob { job_id, .. } => {
+                    let delay = self.stop_delay(true);
+                    self.executors.cancel_job(&job_id, (now, delay));
+                    self.history
+                        .push(format!("  {run}: job {job_id} cancelled"));
+                }
                 Effect::Freeze { step, attempt } => self.executors.freeze(run, step, attempt, true),
                 Effect::Thaw { step, attempt } => self.executors.freeze(run, step, attempt, false),
                 Effect::AskSlot(r) => {
@@ -292,14 +323,12 @@ impl World {
                     id: Some(id),
                     outcome,
                 } if id > 0 => self.engines[e].store.complete_command(id, &outcome)?,
-                // Not simulated: the scenario's workflows have no batch jobs, services,
+                // Not simulated: the scenario's workflows have no services,
                 // compensations or artifacts; a leftover pgid is made up and never
                 // signalled.
                 Effect::CommandDone { .. }
                 | Effect::Persist(_)
                 | Effect::KillStale { .. }
-                | Effect::CancelJob { .. }
-                | Effect::Reattach { .. }
                 | Effect::Compensate(_)
                 | Effect::Probe(_)
                 | Effect::Collect(_) => {}
@@ -360,14 +389,15 @@ impl World {
 
     /// Engine `e` no longer holds `run` (`err` says why): it stops driving it, and
     /// what it started there is stopped (`Driver::abandon`).
-    fn stop_driving(
+    pub(crate) fn stop_driving(
         &mut self,
         e: usize,
         run: &str,
         err: &baton_store::StoreError,
     ) -> Result<(), SimError> {
         self.engines[e].runs.remove(run);
-        self.executors.drop_run(run);
+        let delay = self.stop_delay(self.config.mix == crate::Mix::Remote);
+        self.executors.abandon((run, e), (self.now, delay));
         self.history
             .push(format!("  engine {e} stops driving {run}: {err}"));
         Ok(())
@@ -380,7 +410,7 @@ impl World {
         let run = ready.run_id.clone();
         // What the run's last engine left running goes first, as a takeover's
         // `stop_leftovers` stops it (a stopped engine's attempts live on until then).
-        self.executors.drop_run(&run);
+        self.executors.stop_leftovers(&run);
         let engine = &mut self.engines[e];
         engine
             .store

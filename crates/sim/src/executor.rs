@@ -1,6 +1,11 @@
 //! Simulated executors: an attempt the core spawned gets a fate from the seed (it exits
 //! 0 or 1 after a while, hangs until its timeout or a kill, or is lost with its host).
 //! Nothing here starts a process or sends a signal: pgids are made up and never used.
+//!
+//! A remote attempt (a step on an SSH executor, `--mix remote`) is a job on a host of
+//! its own: it outlives the engine that started it, is followed by the engines that
+//! re-attach to it, and a stop reaches it over the connection, late when the
+//! connection stalls ([`Remote`]).
 use baton_core::{Input, SpawnSpec, StepExit};
 use baton_model::{StepOutcome, Usage};
 use rand::Rng;
@@ -27,6 +32,72 @@ pub(crate) struct Attempt {
     pub ended: bool,
     /// It writes usage lines (its workflow has a budget): what it wrote so far.
     pub tokens: Option<u64>,
+    /// A job on a host of its own (`--mix remote`).
+    pub remote: Option<Remote>,
+}
+
+/// What is known of a remote attempt: its job, who follows it, and what happened on
+/// its host (the ground truth the record is checked against).
+#[derive(Debug, Clone)]
+pub(crate) struct Remote {
+    pub job_id: String,
+    /// The engines following it: the one that started it, then those that re-attach.
+    pub followers: Vec<usize>,
+    /// Its end was told to a follower (told again to one that re-attaches).
+    pub end_told: bool,
+    /// When it exits on its own, and with what code (`None`: it hangs, or its host is
+    /// lost).
+    pub natural: Option<(i64, i32)>,
+    /// When a stop reached it on its host (a kill, a timeout, its host lost).
+    pub stopped_at: Option<i64>,
+}
+
+/// How a remote attempt ended on its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostEnd {
+    /// It ran to its end and exited with this code.
+    Ran(i32),
+    /// A stop reached it first.
+    Stopped,
+}
+
+impl Remote {
+    /// Whether its process still lives on its host at `now`.
+    pub(crate) fn alive(&self, now: i64) -> bool {
+        self.end_at().is_none_or(|t| t > now)
+    }
+
+    fn end_at(&self) -> Option<i64> {
+        match (self.natural.map(|(t, _)| t), self.stopped_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// How it ended on its host by `now`, if it did.
+    pub(crate) fn host_end(&self, now: i64) -> Option<HostEnd> {
+        let end = self.end_at().filter(|t| *t <= now)?;
+        Some(match self.natural {
+            Some((t, code)) if t == end => HostEnd::Ran(code),
+            _ => HostEnd::Stopped,
+        })
+    }
+}
+
+/// A remote attempt's spawn: `Some(ms)` when it ends that long past its step's
+/// timeout (drawn from the remote stream by the world).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slow(pub Option<i64>);
+
+/// How a simulated executor goes wrong on purpose ([`crate::Bug`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Faults {
+    /// A frozen attempt goes on (`Bug::IgnoreFreeze`).
+    pub ignore_freeze: bool,
+    /// A stop sent is told as the attempt's end at once (`Bug::StopIsTheEnd`).
+    pub stop_is_the_end: bool,
+    /// A remote attempt's job is never told, nor found by a takeover (`Bug::ForgetJob`).
+    pub forget_job: bool,
 }
 
 /// The tokens each usage line of attempt `pgid` reports: 100 to 399, from its pgid
@@ -52,7 +123,7 @@ impl Executors {
         &mut self,
         rng: &mut SmallRng,
         (run, engine, in_pool, budgeted): (&str, usize, bool, bool),
-        spec: &SpawnSpec,
+        (spec, remote): (&SpawnSpec, Option<Slow>),
         now: i64,
     ) -> String {
         self.next_pgid += 1;
@@ -79,36 +150,86 @@ impl Executors {
                 "is lost",
             ),
         };
-        // A natural end past the timeout is the timeout's.
-        let ends = match (ends, timeout) {
-            (Some((at, _)), Some(t)) if at > now + t => Some((now + t, StepOutcome::TimedOut)),
-            (e, _) => e,
+        // A natural end past the timeout is the timeout's; a remote one that ends just
+        // past it ([`Slow`]) races the timeout's stop on its way.
+        let (ends, fate) = match (ends, timeout, remote) {
+            (_, Some(t), Some(Slow(Some(past)))) => (
+                Some((now + t + past, StepOutcome::Exited { exit_code: 0 })),
+                "ends just past its timeout",
+            ),
+            (Some((at, _)), Some(t), _) if at > now + t => {
+                (Some((now + t, StepOutcome::TimedOut)), fate)
+            }
+            (e, _, _) => (e, fate),
         };
+        let remote = remote.is_some();
+        let pgid = 40_000 + self.next_pgid;
+        let remote = remote.then(|| Remote {
+            job_id: format!("job-{pgid}"),
+            followers: vec![engine],
+            end_told: false,
+            natural: match &ends {
+                Some((at, StepOutcome::Exited { exit_code })) => Some((*at, *exit_code)),
+                _ => None,
+            },
+            stopped_at: match &ends {
+                Some((at, StepOutcome::Lost { .. } | StepOutcome::TimedOut)) => Some(*at),
+                _ => None,
+            },
+        });
+        let on = if remote.is_some() { " on its host" } else { "" };
         self.attempts.insert(
             (run.to_string(), spec.step, spec.attempt),
             Attempt {
                 engine,
                 in_pool,
-                pgid: 40_000 + self.next_pgid,
+                pgid,
                 reported: false,
                 ends,
                 frozen: false,
                 ended: false,
                 tokens: budgeted.then_some(0),
+                remote,
             },
         );
-        format!("{} attempt {} {fate}", spec.step_id, spec.attempt)
+        format!("{} attempt {} {fate}{on}", spec.step_id, spec.attempt)
     }
 
-    /// `Effect::Kill`: the process group ends at once, killed.
-    pub(crate) fn kill(&mut self, run: &str, step: usize, attempt: u32, now: i64) {
-        if let Some(a) = self.attempts.get_mut(&(run.to_string(), step, attempt))
-            && !a.ended
-        {
+    /// `Effect::Kill`: a local process group ends at once, killed. A remote attempt's
+    /// stop lands `delay` ms later (a stalled connection): if the job exits on its own
+    /// first, its end is its own exit (docs/executors.md: "never `cancelled` or
+    /// `timeout` for a step that ran to its end"), unless `faults.stop_is_the_end`.
+    pub(crate) fn kill(
+        &mut self,
+        (run, step, attempt): (&str, usize, u32),
+        (now, delay): (i64, i64),
+        faults: Faults,
+    ) {
+        let Some(a) = self.attempts.get_mut(&(run.to_string(), step, attempt)) else {
+            return;
+        };
+        if a.ended {
+            return;
+        }
+        let Some(r) = a.remote.as_mut() else {
             a.ends = Some((now, StepOutcome::Killed));
             a.frozen = false;
             a.ended = true;
+            return;
+        };
+        // A frozen job stays stopped (writing nothing) until its stop lands.
+        if !r.alive(now) {
+            return;
         }
+        let lands = now + delay;
+        r.stopped_at = Some(r.stopped_at.map_or(lands, |t| t.min(lands)));
+        a.ends = match (faults.stop_is_the_end, r.host_end(i64::MAX)) {
+            (true, _) => Some((now, StepOutcome::Killed)),
+            (false, Some(HostEnd::Ran(code))) => r
+                .natural
+                .map(|(t, _)| (t, StepOutcome::Exited { exit_code: code })),
+            (false, _) => Some((lands, StepOutcome::Killed)),
+        };
     }
 
     pub(crate) fn freeze(&mut self, run: &str, step: usize, attempt: u32, frozen: bool) {
@@ -121,25 +242,40 @@ impl Executors {
     /// running attempt that writes them (none while frozen, unless `ignore_freeze`:
     /// [`crate::Bug::IgnoreFreeze`]), then ends that are due (a frozen attempt does not
     /// end). Told ends are forgotten.
-    pub(crate) fn due(&mut self, run: &str, now: i64, ignore_freeze: bool) -> Vec<Input> {
+    pub(crate) fn due(&mut self, (run, e): (&str, usize), now: i64, faults: Faults) -> Vec<Input> {
         let mut out = Vec::new();
         let mut done = Vec::new();
         for ((r, step, attempt), a) in self.attempts.range_mut(run_range(run)) {
             if r != run {
                 break;
             }
+            // A remote attempt is told to the engines that follow it, its end once.
+            if let Some(remote) = &a.remote
+                && (!remote.followers.contains(&e) || remote.end_told)
+            {
+                continue;
+            }
             if !a.reported {
                 a.reported = true;
-                out.push(Input::ProcessStarted {
-                    step: *step,
-                    attempt: *attempt,
-                    pgid: a.pgid,
-                    output: None,
-                });
+                match &a.remote {
+                    Some(_) if faults.forget_job => {}
+                    Some(remote) => out.push(Input::JobStarted {
+                        step: *step,
+                        attempt: *attempt,
+                        executor: crate::remote::EXECUTOR.into(),
+                        job_id: remote.job_id.clone(),
+                    }),
+                    None => out.push(Input::ProcessStarted {
+                        step: *step,
+                        attempt: *attempt,
+                        pgid: a.pgid,
+                        output: None,
+                    }),
+                }
             }
             if let Some(t) = a.tokens.as_mut()
                 && !a.ended
-                && (!a.frozen || ignore_freeze)
+                && (!a.frozen || faults.ignore_freeze)
             {
                 *t += line_tokens(a.pgid);
                 out.push(Input::Usage {
@@ -151,8 +287,10 @@ impl Executors {
                     },
                 });
             }
+            // A stopped remote job ends frozen or not.
+            let stopping = a.remote.as_ref().is_some_and(|r| r.stopped_at.is_some());
             match &a.ends {
-                Some((at, outcome)) if *at <= now && !a.frozen => {
+                Some((at, outcome)) if *at <= now && (!a.frozen || stopping) => {
                     a.ended = true;
                     out.push(Input::StepExited(StepExit {
                         step: *step,
@@ -166,7 +304,11 @@ impl Executors {
                         },
                         stderr_tail: String::new(),
                     }));
-                    done.push((r.clone(), *step, *attempt));
+                    match a.remote.as_mut() {
+                        // Its host keeps its end: an engine that re-attaches reads it.
+                        Some(remote) => remote.end_told = true,
+                        None => done.push((r.clone(), *step, *attempt)),
+                    }
                 }
                 _ => {}
             }
@@ -179,15 +321,48 @@ impl Executors {
 
     /// Everything running on `engine`'s host is lost with it (a crash): gone at once,
     /// never told to anyone. Returns how many.
+    /// A remote attempt lives on its own host: only its follower is gone.
     pub(crate) fn lose_host_of(&mut self, engine: usize) -> usize {
         let before = self.attempts.len();
-        self.attempts.retain(|_, a| a.engine != engine);
+        self.attempts
+            .retain(|_, a| a.engine != engine || a.remote.is_some());
+        for a in self.attempts.values_mut() {
+            if let Some(r) = a.remote.as_mut() {
+                r.followers.retain(|f| *f != engine);
+            }
+        }
         before - self.attempts.len()
     }
 
-    /// `run`'s attempts stop being told to `engine` (it lost the run): they die.
-    pub(crate) fn drop_run(&mut self, run: &str) {
-        self.attempts.retain(|(r, _, _), _| r != run);
+    /// A takeover's `stop_leftovers`: `run`'s processes on the engines' hosts die; its
+    /// remote jobs run on (the takeover re-attaches to those on record).
+    pub(crate) fn stop_leftovers(&mut self, run: &str) {
+        self.attempts
+            .retain(|(r, _, _), a| r != run || a.remote.is_some());
+    }
+
+    /// Engine `e` no longer holds `run` (`Driver::abandon`): it stops what it started
+    /// there; a remote job it follows gets its stop over the connection.
+    pub(crate) fn abandon(&mut self, (run, e): (&str, usize), (now, delay): (i64, i64)) {
+        self.stop_leftovers(run);
+        let followed: Vec<AttemptKey> = self
+            .attempts
+            .iter()
+            .filter(|((r, _, _), a)| {
+                r == run && a.remote.as_ref().is_some_and(|x| x.followers.contains(&e))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (r, step, attempt) in followed {
+            self.kill((&r, step, attempt), (now, delay), Faults::default());
+            if let Some(x) = self
+                .attempts
+                .get_mut(&(r, step, attempt))
+                .and_then(|a| a.remote.as_mut())
+            {
+                x.followers.retain(|f| *f != e);
+            }
+        }
     }
 
     /// The attempts whose process runs now in the store-wide pool. A stalled engine's
@@ -195,12 +370,98 @@ impl Executors {
     /// one host a stopped engine's steps run on, but `left_running` sees them there
     /// and they keep their slots; the simulator's engines are on hosts of their own,
     /// where only a heartbeat tells.)
-    pub(crate) fn pool_running(&self, paused: impl Fn(usize) -> bool) -> Vec<&AttemptKey> {
+    pub(crate) fn pool_running(
+        &self,
+        paused: impl Fn(usize) -> bool,
+        now: i64,
+    ) -> Vec<&AttemptKey> {
         self.attempts
             .iter()
-            .filter(|(_, a)| a.in_pool && !a.ended && !paused(a.engine))
+            .filter(|(_, a)| a.in_pool && a.runs(now, &paused))
             .map(|(k, _)| k)
             .collect()
+    }
+
+    /// The attempts whose process lives now, by key (a stalled engine's host is
+    /// paused: its processes do not run).
+    pub(crate) fn running(
+        &self,
+        paused: impl Fn(usize) -> bool,
+        now: i64,
+    ) -> impl Iterator<Item = &AttemptKey> {
+        self.attempts
+            .iter()
+            .filter(move |(_, a)| a.runs(now, &paused))
+            .map(|(k, _)| k)
+    }
+}
+
+impl Executors {
+    /// `Effect::Reattach`: engine `e` follows the remote job again (after a crash, a
+    /// detach, a takeover); an end it had is told again. `false`: no such job.
+    pub(crate) fn reattach(
+        &mut self,
+        (run, step, attempt): (&str, usize, u32),
+        (job_id, e): (&str, usize),
+        frozen: bool,
+    ) -> bool {
+        let Some(a) = self.attempts.get_mut(&(run.to_string(), step, attempt)) else {
+            return false;
+        };
+        let Some(r) = a.remote.as_mut().filter(|r| r.job_id == job_id) else {
+            return false;
+        };
+        if !r.followers.contains(&e) {
+            r.followers.push(e);
+        }
+        r.end_told = false;
+        a.reported = true;
+        a.frozen = frozen;
+        true
+    }
+
+    /// `Effect::CancelJob`: a job no attempt waits for gets a stop.
+    pub(crate) fn cancel_job(&mut self, job_id: &str, (now, delay): (i64, i64)) {
+        let key = self
+            .attempts
+            .iter()
+            .find(|(_, a)| a.remote.as_ref().is_some_and(|r| r.job_id == job_id))
+            .map(|(k, _)| k.clone());
+        if let Some((run, step, attempt)) = key {
+            self.kill((&run, step, attempt), (now, delay), Faults::default());
+        }
+    }
+
+    /// What `run` has running on the hosts now, as a takeover's `left_behind` asks
+    /// (step index, attempt, job id); nothing with `faults.forget_job`.
+    pub(crate) fn left_behind(
+        &self,
+        run: &str,
+        now: i64,
+        faults: Faults,
+    ) -> Vec<(usize, u32, String)> {
+        if faults.forget_job {
+            return Vec::new();
+        }
+        self.attempts
+            .range(run_range(run))
+            .take_while(|((r, _, _), _)| r == run)
+            .filter_map(|((_, step, attempt), a)| {
+                let r = a.remote.as_ref().filter(|r| r.alive(now))?;
+                Some((*step, *attempt, r.job_id.clone()))
+            })
+            .collect()
+    }
+}
+
+impl Attempt {
+    /// Its process runs at `now`: a remote job until it ends on its host; a local one
+    /// until its end, unless its engine's host is paused.
+    fn runs(&self, now: i64, paused: &impl Fn(usize) -> bool) -> bool {
+        match &self.remote {
+            Some(r) => r.alive(now),
+            None => !self.ended && !paused(self.engine),
+        }
     }
 }
 

@@ -35,6 +35,10 @@ pub struct Track {
     pub last: BTreeMap<String, StepState>,
     /// What the run spent, against its budget.
     pub spend: crate::budget::Spend,
+    /// Each attempt's recorded end: (step, attempt) → outcome.
+    pub finished: BTreeMap<(String, u32), baton_model::StepOutcome>,
+    /// The jobs on record of attempts still running: (step, attempt).
+    pub jobs: BTreeSet<(String, u32)>,
 }
 
 /// docs/approvals.md: "With the key configured, `resume`, `show`, the console and
@@ -188,12 +192,12 @@ pub(crate) fn at_most_max_pending_wait(
 /// the store". Counted twice: the attempts whose process runs now, and the slots the
 /// store says are held.
 pub(crate) fn pool_never_over_capacity(
-    (executors, paused): (&Executors, &dyn Fn(usize) -> bool),
+    (executors, paused, now): (&Executors, &dyn Fn(usize) -> bool, i64),
     store: &Store,
     pool: &str,
     capacity: usize,
 ) -> Result<Option<String>, SimError> {
-    let running = executors.pool_running(paused);
+    let running = executors.pool_running(paused, now);
     if running.len() > capacity {
         return Ok(Some(format!(
             "{} attempts of pool {pool} run at once (capacity {capacity}): {running:?}",
@@ -321,7 +325,7 @@ impl World {
         }
         let paused = |e: usize| self.engines[e].stalled(self.now);
         if let Some(d) = pool_never_over_capacity(
-            (&self.executors, &paused),
+            (&self.executors, &paused, self.now),
             &self.ops,
             crate::workflows::POOL,
             crate::workflows::POOL_CAPACITY,
@@ -349,7 +353,23 @@ impl World {
         if let Some(d) = self.asks.iter().find_map(no_forged_answer_obeyed) {
             return Ok(Some(broken("no_forged_answer_obeyed", d)));
         }
-        Ok(None)
+        Ok(self.check_hosts().map(|(i, d)| broken(i, d)))
+    }
+
+    /// The checks against what the hosts ran (remote jobs with `--mix remote`; local
+    /// processes in every mix).
+    fn check_hosts(&mut self) -> Option<(&'static str, String)> {
+        if let Some(d) = self.detach_broke.take() {
+            return Some(("a_detach_stops_no_remote_step_on_record", d));
+        }
+        if let Some(d) = crate::remote::a_remote_end_is_the_hosts(self) {
+            return Some(("a_remote_end_is_the_hosts", d));
+        }
+        if let Some(d) = crate::remote::a_step_runs_once_at_a_time(self) {
+            return Some(("a_step_runs_once_at_a_time", d));
+        }
+        crate::remote::one_run_of_a_group_on_the_hosts(self)
+            .map(|d| ("one_run_of_a_group_on_the_hosts", d))
     }
 
     /// The checks of one run's new events (and of a rewritten run, that it has none):
@@ -457,6 +477,11 @@ impl World {
 }
 
 impl Checker {
+    /// What the checks know of `run`'s history.
+    pub(crate) fn track(&self, run: &str) -> Option<&Track> {
+        self.runs.get(run)
+    }
+
     /// Whether `run` recorded a step succeeded (and not reopened since).
     pub(crate) fn succeeded_any(&self, run: &str) -> bool {
         self.runs.get(run).is_some_and(|t| !t.succeeded.is_empty())
@@ -467,6 +492,7 @@ impl Track {
     /// What an event changes for the checks.
     pub fn learn(&mut self, ev: &Event) {
         self.spend.learn(ev);
+        crate::remote::learn(self, &ev.kind);
         match &ev.kind {
             EventKind::StepStateChanged { step, state, .. }
             | EventKind::StepMarked { step, state, .. } => {

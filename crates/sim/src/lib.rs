@@ -17,6 +17,7 @@ mod history;
 pub mod invariants;
 mod operator;
 mod readers;
+mod remote;
 mod rewrites;
 mod serve;
 mod workflows;
@@ -58,6 +59,19 @@ pub enum Bug {
     /// An executor that goes on running a step the engine froze (its `Freeze` effect
     /// not acted on): a step frozen at a budget's ceiling goes on spending.
     IgnoreFreeze,
+    /// An SSH executor that tells a stop it sent as the step's end at once
+    /// (`--mix remote`), whatever the host did: a step that ran to its end while the
+    /// stop was on its way (a stalled connection) is recorded cancelled.
+    StopIsTheEnd,
+    /// An SSH executor that never tells its job (no `JobStarted`) and finds nothing a
+    /// dead engine left (`left_behind` empty), as if its jobs were its engine's
+    /// processes (`--mix remote`): the store hands the run's group over, and a
+    /// takeover starts the step again, while the job still runs on its host.
+    ForgetJob,
+    /// A console's detach taken for a quit (`Input::Shutdown` for `Input::Detach`,
+    /// `--mix remote`): the run's running steps are stopped and started again by the
+    /// background engine instead of handed over alive.
+    DetachStops,
 }
 
 impl Bug {
@@ -71,10 +85,13 @@ impl Bug {
             Bug::IgnoreReplaced => "ignore-replaced",
             Bug::UncheckedFork => "unchecked-fork",
             Bug::IgnoreFreeze => "ignore-freeze",
+            Bug::StopIsTheEnd => "stop-is-the-end",
+            Bug::ForgetJob => "forget-job",
+            Bug::DetachStops => "detach-stops",
         }
     }
 
-    pub const ALL: [Bug; 8] = [
+    pub const ALL: [Bug; 11] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -83,6 +100,9 @@ impl Bug {
         Bug::IgnoreReplaced,
         Bug::UncheckedFork,
         Bug::IgnoreFreeze,
+        Bug::StopIsTheEnd,
+        Bug::ForgetJob,
+        Bug::DetachStops,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -111,6 +131,11 @@ pub enum Mix {
     /// (none, some or all but the last made, as the seed says; issue 62), where the
     /// other mixes make none of them.
     Spawns,
+    /// Everything, with every step but the batch's `publish` on an SSH executor:
+    /// jobs on a host of their own that outlive their engine, re-attached to by a
+    /// takeover, stopped over a connection that may stall, and runs detached to a
+    /// background engine now and then (a fifth stream of the seed).
+    Remote,
 }
 
 impl Mix {
@@ -121,6 +146,7 @@ impl Mix {
             Mix::Stalls => "stalls",
             Mix::Rewrites => "rewrites",
             Mix::Spawns => "spawns",
+            Mix::Remote => "remote",
         }
     }
 
@@ -131,6 +157,7 @@ impl Mix {
             Mix::Stalls,
             Mix::Rewrites,
             Mix::Spawns,
+            Mix::Remote,
         ]
         .into_iter()
         .find(|m| m.name() == s)

@@ -58,7 +58,7 @@ fn parse() -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites|spawns"
+                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites|spawns|remote"
                 ));
             }
         }

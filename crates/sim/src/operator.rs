@@ -187,15 +187,7 @@ impl World {
                 .push(format!("  {name} on {run}: row #{id} for its engine"));
             return Ok(());
         }
-        let user = self.user.clone();
-        match baton_session::command::take_over(
-            &mut self.ops,
-            run,
-            &[],
-            &user,
-            Some(command),
-            false,
-        ) {
+        match self.take_over(None, run, Some(command)) {
             Ok((ready, _)) => {
                 self.history.push(format!("  {name} on {run}: taken over"));
                 let e = self.rng.random_range(0..self.engines.len());
@@ -233,15 +225,7 @@ impl World {
         }
         self.steps += 1;
         let run = interrupted[self.rng.random_range(0..interrupted.len())].clone();
-        let user = self.user.clone();
-        let taken = baton_session::command::take_over(
-            &mut self.engines[e].store,
-            &run,
-            &[],
-            &user,
-            None,
-            false,
-        );
+        let taken = self.take_over(Some(e), &run, None);
         match taken {
             Ok((ready, _)) => {
                 self.history.push(format!("  engine {e} resumes {run}"));

@@ -21,11 +21,31 @@ pub(crate) struct Workflow {
     pub max_pending: Option<usize>,
 }
 
-fn deploy(max_pending: usize) -> String {
+/// The SSH executor of `--mix remote`'s remote steps (a host the simulator plays).
+fn hosts(remote: bool) -> String {
+    match remote {
+        true => format!(
+            "\n[executors.{}]\ntype = \"ssh\"\nhost = \"sim-host\"\n",
+            crate::remote::EXECUTOR
+        ),
+        false => String::new(),
+    }
+}
+
+/// `executor = …` of a step that runs remotely with `--mix remote`.
+fn on(remote: bool) -> String {
+    match remote {
+        true => format!("executor = \"{}\"\n", crate::remote::EXECUTOR),
+        false => String::new(),
+    }
+}
+
+fn deploy(max_pending: usize, remote: bool) -> String {
+    let (hosts, on) = (hosts(remote), on(remote));
     format!(
         r#"name = "deploy"
 concurrency = {{ group = "{GROUP}", on_conflict = "queue", max_pending = {max_pending} }}
-
+{hosts}
 [pools.{POOL}]
 capacity = {POOL_CAPACITY}
 scope = "store"
@@ -33,14 +53,14 @@ scope = "store"
 [[step]]
 id = "build"
 run = "make"
-timeout = "30s"
+{on}timeout = "30s"
 retry = {{ attempts = 2, delay = "1s" }}
 
 [[step]]
 id = "ship"
 needs = ["build"]
 run = "ship"
-timeout = "30s"
+{on}timeout = "30s"
 pool = "{POOL}"
 gate = {{ prompt = "ship it?", allow_self_approval = true, revise = ["build"] }}
 "#
@@ -51,14 +71,15 @@ gate = {{ prompt = "ship it?", allow_self_approval = true, revise = ["build"] }}
 /// usage lines of [`crate::executor::line_tokens`] each.
 pub(crate) const TOKEN_CEILING: u64 = 1_500;
 
-fn batch(budget: bool) -> String {
+fn batch(budget: bool, remote: bool) -> String {
     let budget = match budget {
         true => format!("budget = {{ tokens = {TOKEN_CEILING} }}\n"),
         false => String::new(),
     };
+    let (hosts, on) = (hosts(remote), on(remote));
     format!(
         r#"name = "batch"
-{budget}
+{budget}{hosts}
 [pools.{POOL}]
 capacity = {POOL_CAPACITY}
 scope = "store"
@@ -66,13 +87,13 @@ scope = "store"
 [[step]]
 id = "extract"
 run = "extract"
-timeout = "30s"
+{on}timeout = "30s"
 
 [[step]]
 id = "load"
 needs = ["extract"]
 run = "load"
-timeout = "30s"
+{on}timeout = "30s"
 pool = "{POOL}"
 retry = {{ attempts = 2, delay = "1s" }}
 
@@ -87,16 +108,17 @@ gate = {{ prompt = "publish?", allow_self_approval = true, revise = ["load"] }}
 
 /// Write and load the scenario's workflows in `dir`.
 /// `budget`: the batch has a token ceiling (not in the regression seeds' scenarios,
-/// `--mix runs-only`, which replay unchanged).
+/// `--mix runs-only`, which replay unchanged); `remote`: `ship` and `load` run on the
+/// SSH executor (`--mix remote`).
 pub(crate) fn write_all(
     dir: &Path,
     max_pending: usize,
-    budget: bool,
+    (budget, remote): (bool, bool),
 ) -> Result<Vec<Workflow>, SimError> {
     let mut out = Vec::new();
     for (name, text, pending) in [
-        ("deploy", deploy(max_pending), Some(max_pending)),
-        ("batch", batch(budget), None),
+        ("deploy", deploy(max_pending, remote), Some(max_pending)),
+        ("batch", batch(budget, remote), None),
     ] {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, &text).map_err(|e| SimError::Io {

@@ -48,6 +48,15 @@ pub(crate) struct World {
     /// kept (push-back, retry of the failed steps, fork), so that what the three other
     /// streams draw is unchanged ([`crate::Mix::RunsOnly`] draws nothing from it).
     pub more: SmallRng,
+    /// The seed's fifth stream: how late stops reach remote jobs, and detaches
+    /// ([`crate::Mix::Remote`]).
+    pub remote: SmallRng,
+    /// What the simulated host answers a takeover, and the executor kinds it is made
+    /// with ([`crate::remote`]).
+    pub hosts: crate::remote::HostsView,
+    pub backends: baton_exec::Backends,
+    /// A detach that stopped a remote job on record: reported by the next check.
+    pub detach_broke: Option<String>,
     /// The records rewritten ([`crate::Mix::Rewrites`]), to put back at the end.
     pub rewritten: Vec<crate::rewrites::Rewritten>,
     /// The times of the trigger rows forged into `schedule_slots`.
@@ -92,7 +101,11 @@ impl World {
             })?;
         let db = dir.path().join("store").join("baton.db");
         let max_pending = rng.random_range(1..=2);
-        let workflows = workflows::write_all(dir.path(), max_pending, config.mix != Mix::RunsOnly)?;
+        let workflows = workflows::write_all(
+            dir.path(),
+            max_pending,
+            (config.mix != Mix::RunsOnly, config.mix == Mix::Remote),
+        )?;
         let ops = crate::rewrites::open_store(&db, config.mix)?;
         let raw = rusqlite::Connection::open(&db)?;
         raw.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -108,6 +121,9 @@ impl World {
         let extra = SmallRng::seed_from_u64(config.seed ^ 0x5c4e_d01e_a5c5_0000);
         let stalls = SmallRng::seed_from_u64(config.seed ^ 0x57a1_1ed0_0000_0000);
         let more = SmallRng::seed_from_u64(config.seed ^ 0x0f0c_bac4_0000_0000);
+        let remote = SmallRng::seed_from_u64(config.seed ^ 0x2e3a_07e0_0000_0000);
+        let hosts = crate::remote::HostsView::default();
+        let backends = crate::remote::backends(&hosts);
         let mut world = World {
             config,
             rng,
@@ -121,6 +137,10 @@ impl World {
             extra,
             stalls,
             more,
+            remote,
+            hosts,
+            backends,
+            detach_broke: None,
             rewritten: Vec::new(),
             forged_slots: Default::default(),
             asks: Vec::new(),
@@ -150,6 +170,7 @@ impl World {
             set_thread_clock(Some(Timestamp(self.now)));
             self.stall()?;
             self.maybe_rewrite()?;
+            self.maybe_detach()?;
             self.act(action)?;
             self.beat()?;
             self.collect_verdicts()?;

@@ -355,9 +355,112 @@ fn a_frozen_step_that_goes_on_spending_is_reported() {
     }
 }
 
+/// A remote run's scenario, whole.
+fn remote(seed: u64, bug: Option<Bug>) -> Outcome {
+    run_mix(seed, baton_sim::DEFAULT_ACTIONS, bug, Mix::Remote)
+}
+
+/// An SSH executor that takes a stop it sent for the step's end (issue 61 point 3:
+/// "a remote step recorded cancelled that ran to its end"): a step that ran to its end
+/// on its host while the stop of its timeout or a cancel was on its way over a
+/// stalled connection is recorded stopped. The real executor records the host's exit.
+#[test]
+fn a_remote_stop_taken_for_the_end_is_reported() {
+    for seed in [8, 10] {
+        let o = remote(seed, Some(Bug::StopIsTheEnd));
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the stop taken for the end is found");
+        assert_eq!(v.invariant, "a_remote_end_is_the_hosts", "seed {seed}");
+        assert!(
+            v.detail.contains("ran to its end on its host"),
+            "{}",
+            v.detail
+        );
+        let report = o.report().unwrap_or_default();
+        assert!(
+            report.contains("--bug stop-is-the-end --mix remote"),
+            "{report}"
+        );
+        let real = remote(seed, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+    }
+}
+
+/// An SSH executor that never records its jobs nor finds what a dead engine left
+/// (issue 61 point 3: "a lock handed over while its holder's work lives", its holder's
+/// engine dead and its job alive): the store hands the pool slot over, and a takeover
+/// starts the step again, beside the job.
+#[test]
+fn a_job_the_store_does_not_know_is_reported_when_its_slot_or_step_is_handed_over() {
+    for (seed, promise) in [
+        (181, "pool_never_over_capacity"),
+        (7, "a_step_runs_once_at_a_time"),
+    ] {
+        let o = remote(seed, Some(Bug::ForgetJob));
+        let v = o.violation.as_ref().expect("the forgotten job is found");
+        assert_eq!(v.invariant, promise, "seed {seed}: {}", v.detail);
+        let real = remote(seed, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+        assert!(
+            real.history.iter().any(|l| l.contains("re-attaches to")),
+            "seed {seed}: a takeover re-attaches to a job"
+        );
+    }
+}
+
+/// A console's detach taken for a quit (issue 61 point 3: "detach restarting a step"):
+/// the remote jobs on record are stopped, and the background engine starts the steps
+/// again. The real detach leaves them running for the background engine.
+#[test]
+fn a_detach_that_stops_the_work_is_reported() {
+    for (seed, promise) in [
+        (12, "a_detach_stops_no_remote_step_on_record"),
+        (7, "a_step_runs_once_at_a_time"),
+    ] {
+        let o = remote(seed, Some(Bug::DetachStops));
+        let v = o.violation.as_ref().expect("the stopping detach is found");
+        assert_eq!(v.invariant, promise, "seed {seed}: {}", v.detail);
+        let real = remote(seed, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+        assert!(
+            real.history.iter().any(|l| l.contains("in the background")),
+            "seed {seed}: a background engine takes a detached run over"
+        );
+    }
+}
+
+/// Found by the simulator (`--mix remote`, issue 61 point 6), each fixed:
+/// - seed 4 (`a_step_runs_once_at_a_time`): a detach stopped a remote step whose job
+///   was not on record yet; the background engine cancelled the job it found and
+///   started the step again beside it (`core::decide::detach`: left for the next
+///   engine to adopt);
+/// - seed 47 (`pool_never_over_capacity`): a dead engine's SSH job on record held
+///   nothing when the engine had been on another host (`store::coord::left_running`);
+/// - seed 250 (`one_run_of_a_group_on_the_hosts`): a dead engine's launch whose job
+///   never reached the record held nothing (`step_launching`, recorded with the start).
+#[test]
+fn regression_remote_seeds_4_47_250_keep_every_promise() {
+    for seed in [4, 47, 250] {
+        let o = remote(seed, None);
+        assert_eq!(o.violation, None, "seed {seed}: {:?}", o.report());
+    }
+    // Seed 250: the next run of the group waits for the dead engine's launch.
+    let o = remote(250, None);
+    assert!(
+        o.history
+            .iter()
+            .any(|l| l == "  r003 (deploy) by engine 2: Busy { holder: \"r001\" }, replacing []"),
+        "the scenario no longer queues r003 behind r001's launch: pick the seed again"
+    );
+}
+
 /// The CI budget (issue 61 point 4): [`budget`] seeds keep every promise, the odd
-/// ones with engines stopped past their lease ([`Mix::Stalls`]), one in four with
-/// records rewritten in a keyed store ([`Mix::Rewrites`]).
+/// ones with engines stopped past their lease ([`Mix::Stalls`]), one in eight with
+/// records rewritten in a keyed store ([`Mix::Rewrites`]), one in eight with crashes
+/// amid a group's spawns ([`Mix::Spawns`]), one in eight with remote steps and
+/// detaches ([`Mix::Remote`]).
 #[test]
 fn a_fixed_budget_of_seeds_keeps_every_promise() {
     let seeds = budget();
@@ -373,6 +476,7 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
                             1 | 3 => Mix::Stalls,
                             2 if seed % 8 == 2 => Mix::Rewrites,
                             2 => Mix::Spawns,
+                            0 if seed % 8 == 4 => Mix::Remote,
                             _ => Mix::All,
                         };
                         let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, None, mix);

@@ -399,6 +399,13 @@ pub(super) fn adopt(r: &Remote, env: &Env) -> String {
         r.what,
         text(&out.stderr)
     );
+    // Its launch is on record with its start: what the dead engine may have left
+    // running, which keeps the run's group and pool slots until resume asks the host
+    // (found by the simulator, `--mix remote`: the group went to the next run while
+    // the launched job ran).
+    let left = &step_field(&show, "job", "left_running");
+    assert_eq!(left["kind"], "launching", "{}: {show:#}", r.what);
+    assert_eq!(left["executor"], r.name, "{}: {show:#}", r.what);
     wait_until("the job to run", secs(60), || {
         std::fs::read_to_string(env.path().join("marks")).is_ok_and(|m| m.lines().count() == 1)
     });

@@ -224,3 +224,75 @@ fn a_replaced_run_whose_lease_lapsed_may_still_record_its_end() {
     b.commit("R2", &script.take()).expect("its end is recorded");
     assert_eq!(s.group_line("deploy-prod").unwrap(), vec!["R3".to_string()]);
 }
+
+/// Run `id` (driven by engine A, on another host) starts `ship` on an SSH host:
+/// its start, its launch, and (`job`) the job the launch made.
+fn ship_started(s: &mut Store, id: &str, job: Option<&str>) {
+    let mut script = Script::new(id);
+    script.seq = 2;
+    script.push(EventKind::StepStateChanged {
+        step: "ship".into(),
+        state: baton::model::StepState::Running,
+        attempt: 1,
+        reason: None,
+    });
+    script.push(EventKind::StepLaunching {
+        step: "ship".into(),
+        attempt: 1,
+        executor: "box".into(),
+    });
+    if let Some(job_id) = job {
+        script.push(EventKind::StepJob {
+            step: "ship".into(),
+            attempt: 1,
+            executor: "box".into(),
+            job_id: job_id.into(),
+        });
+    }
+    s.commit(id, &script.take()).expect("commit");
+}
+
+/// Found by the simulator (`--mix remote`; docs/simulator.md): the engine of the
+/// group's holder, on another host, dies while its step runs on an SSH host. Its
+/// processes cannot be looked at from here, but its job is on record, and before it
+/// ends, or a takeover re-attaches to it, the group is not handed over. So is a
+/// launch whose job never reached the record: only a takeover, asking the host, can
+/// say whether it made one.
+#[test]
+fn a_dead_holder_s_remote_job_or_launch_on_record_keeps_its_group_wherever_its_engine_was() {
+    for (job, what) in [(Some("4242"), "job"), (None, "launching")] {
+        let db = db();
+        let mut s = Store::open(&db.path).unwrap();
+        assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+        ship_started(&mut s, "R1", job);
+        assert!(matches!(create(&mut s, "R2", B), Verdict::Busy { .. }));
+        lapse(&db, "R1");
+        assert_eq!(s.admit_queued("R2").unwrap(), Turn::Waits, "{what}");
+        let left = s.left_running("R1").unwrap();
+        assert_eq!(left.len(), 1, "{what}: {left:?}");
+        assert_eq!(left[0].step(), "ship");
+        let json = serde_json::to_value(&left[0]).unwrap();
+        assert_eq!(json["kind"], what, "{json}");
+        let why = s.group_wait("R2").unwrap().unwrap_or_default();
+        assert!(
+            why.contains("engine is gone") && why.contains("ship"),
+            "{why}"
+        );
+        // Once the step's attempt ended on record, the group goes on.
+        let mut script = Script::new("R1");
+        script.seq = if job.is_some() { 5 } else { 4 };
+        script.push(EventKind::StepStateChanged {
+            step: "ship".into(),
+            state: baton::model::StepState::Interrupted,
+            attempt: 1,
+            reason: Some("its host said it never started".into()),
+        });
+        s.commit("R1", &script.take()).expect("commit");
+        lapse(&db, "R1");
+        assert_eq!(
+            s.admit_queued("R2").unwrap(),
+            Turn::Holds("deploy-prod".into()),
+            "{what}"
+        );
+    }
+}

@@ -39,6 +39,8 @@ impl Core {
                 self.fold_service_stopping(step, reason)
             }
             EventKind::StepJob { .. } => self.fold_job(ev),
+            // For the store's readers (what a dead engine may have left running).
+            EventKind::StepLaunching { .. } => {}
             EventKind::StepJobState { .. } => self.fold_job_state(ev),
             EventKind::StepFannedOut { step, instances } => self.fold_fanned_out(step, instances),
             EventKind::StepCached { step, from_run, .. } => self.fold_cached(step, from_run),

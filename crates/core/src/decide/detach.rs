@@ -2,8 +2,9 @@
 //! Detach or a lost terminal hands the run to a background engine; what runs is
 //! handed over alive instead of being killed and started again:
 //!
-//! - a remote attempt whose job is on record (SSH, Slurm, batch) is left as it is: the
-//!   next engine re-attaches to it (`jobs.rs`, as after a crash);
+//! - a remote attempt (SSH, Slurm, batch) is left as it is: the next engine re-attaches
+//!   to its job on record, or finds one still being launched on its host and adopts it
+//!   (`jobs.rs`, as after a crash);
 //! - a local attempt is frozen under a hold of the engine's that lapses at once
 //!   (`until` = now): the detaching driver has it anchored (`exec::anchor`) before it
 //!   goes, so the group stays stopped and its own; the next engine adopts it
@@ -28,7 +29,12 @@ impl Core {
                 continue;
             }
             let running = s.state == StepState::Running;
-            let remote = running && s.job.is_some();
+            // A remote attempt is left as it is, its job on record or still being
+            // launched: the next engine re-attaches to the one, and asks the host for the
+            // other and adopts it, as after a crash. Stopped instead, the launch's job
+            // lived on while the next engine started the step again beside it (the
+            // simulator's `--mix remote`, `a_step_runs_once_at_a_time`).
+            let remote = running && (s.job.is_some() || self.launched_elsewhere(i).is_some());
             let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
             if remote || (running && frozen) {
                 continue;

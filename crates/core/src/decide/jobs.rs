@@ -223,4 +223,26 @@ impl Core {
         });
         true
     }
+
+    /// Where step `i`'s current attempt runs when not on this machine: its executor's
+    /// name when that is not a local one, or what its `requires` asks (it takes turns
+    /// on the executors that offer it). `None`: a process of this machine.
+    pub(crate) fn launched_elsewhere(&self, i: usize) -> Option<String> {
+        let step = &self.plan.steps[i];
+        match self.executor_of(i).and_then(|x| self.plan.executors.get(x)) {
+            Some(x) if matches!(x.kind, baton_workflow::ExecutorKind::Local) => None,
+            Some(x) => Some(x.name.clone()),
+            None if step.requires.is_empty() => None,
+            None => {
+                let offers = |x: &&baton_workflow::ExecutorSpec| {
+                    step.requires.iter().all(|r| x.labels.contains(r))
+                };
+                let local = |x: &baton_workflow::ExecutorSpec| {
+                    matches!(x.kind, baton_workflow::ExecutorKind::Local)
+                };
+                let all_local = self.plan.executors.iter().filter(offers).all(local);
+                (!all_local).then(|| format!("requires {}", step.requires.join(",")))
+            }
+        }
+    }
 }

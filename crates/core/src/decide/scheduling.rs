@@ -352,6 +352,14 @@ impl Core {
                 .filter(|c| c.consult)
                 .map(|_| "asking the cache first".to_string());
             self.set(i, StepState::Running, reason, now, fx);
+            if let Some(executor) = self.launched_elsewhere(i) {
+                let kind = EventKind::StepLaunching {
+                    step: self.id(i),
+                    attempt,
+                    executor,
+                };
+                self.emit(kind, now, fx);
+            }
             let mut spec = self.spec(i, attempt, action, resolved.env);
             spec.cache = cache;
             fx.push(Effect::Spawn(spec));

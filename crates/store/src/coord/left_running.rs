@@ -7,9 +7,10 @@
 //! (`baton_procs`, as resume finds the leftovers it stops), for a run recorded
 //! unfinished only (an idempotent step may start before its start is committed, so
 //! the steps' projected states are no guide to what runs).
-//! A step's batch job counts while its attempt is unfinished (the cluster may run it;
-//! a takeover re-attaches to it). A holder on another host cannot be looked at: its
-//! lease's heartbeat is all there is (`model::liveness`).
+//! A step's batch or SSH job counts while its attempt is unfinished (the cluster or
+//! host may run it; a takeover re-attaches to it), wherever its engine was. The
+//! processes of a holder on another host cannot be looked at: its lease's heartbeat is
+//! all there is of them (`model::liveness`).
 use super::StoreError;
 use crate::holder::hostname;
 use baton_model::liveness::{LeftRunning, parse_holder};
@@ -23,13 +24,14 @@ pub(crate) fn left_running(tx: &Connection, run_id: &str) -> Result<Vec<LeftRunn
         .prepare_cached("SELECT holder FROM leases WHERE run_id = ?1")?
         .query_row([run_id], |r| r.get(0))
         .optional()?;
+    // A holder on another host: its processes cannot be looked at from here, but its
+    // batch and SSH jobs are on record (found by the simulator, `--mix remote`: an
+    // engine on another host killed, its SSH step's job running on, and the group and
+    // pool slot handed to the next run beside it).
     let elsewhere = lease
         .as_deref()
         .and_then(parse_holder)
         .is_some_and(|(_, host)| host != hostname());
-    if elsewhere {
-        return Ok(Vec::new());
-    }
     let recorded: Option<String> = tx
         .prepare_cached("SELECT state FROM runs WHERE id = ?1")?
         .query_row([run_id], |r| r.get(0))
@@ -49,7 +51,12 @@ pub(crate) fn left_running(tx: &Connection, run_id: &str) -> Result<Vec<LeftRunn
         .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let mut left: Vec<LeftRunning> = Vec::new();
-    for p in procs::run_processes(run_id) {
+    let here = if elsewhere {
+        Vec::new()
+    } else {
+        procs::run_processes(run_id)
+    };
+    for p in here {
         if !p.slurm_job && !left.iter().any(|l| l.step() == p.step) {
             left.push(LeftRunning::Process {
                 step: p.step,
@@ -61,7 +68,8 @@ pub(crate) fn left_running(tx: &Connection, run_id: &str) -> Result<Vec<LeftRunn
     Ok(left)
 }
 
-/// The batch jobs of the unfinished attempts (`step_job` events of those attempts).
+/// The batch and SSH jobs of the unfinished attempts (`step_job` events of those
+/// attempts), and their launches whose job never reached the record (`step_launching`).
 fn jobs(
     tx: &Connection,
     run_id: &str,
@@ -77,28 +85,43 @@ fn jobs(
     let rows: Vec<String> = tx
         .prepare_cached(
             "SELECT json FROM events WHERE id BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295
-             AND type = 'step_job'",
+             AND type IN ('step_job', 'step_launching')",
         )?
         .query_map(params![key], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
+    let mut launching = Vec::new();
     for json in rows {
         let Ok(ev) = serde_json::from_str::<Event>(&json) else {
             continue;
         };
-        if let EventKind::StepJob {
-            step,
-            attempt,
-            executor,
-            job_id,
-        } = ev.kind
-            && unfinished.iter().any(|(s, a)| *s == step && *a == attempt)
-        {
-            out.push(LeftRunning::Job {
+        let unfinished_attempt =
+            |step: &str, attempt: u32| unfinished.iter().any(|(s, a)| s == step && *a == attempt);
+        match ev.kind {
+            EventKind::StepJob {
                 step,
+                attempt,
                 executor,
                 job_id,
-            });
+            } if unfinished_attempt(&step, attempt) => {
+                out.push(LeftRunning::Job {
+                    step,
+                    executor,
+                    job_id,
+                });
+            }
+            EventKind::StepLaunching {
+                step,
+                attempt,
+                executor,
+            } if unfinished_attempt(&step, attempt) => launching.push((step, executor)),
+            _ => {}
+        }
+    }
+    // A launch whose job reached the record is that job.
+    for (step, executor) in launching {
+        if !out.iter().any(|l| l.step() == step) {
+            out.push(LeftRunning::Launching { step, executor });
         }
     }
     Ok(out)

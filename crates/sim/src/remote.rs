@@ -1,0 +1,420 @@
+//! Remote steps (`--mix remote`): every step but the batch's `publish` runs on an SSH
+//! executor, as jobs on a host of their own that outlive the engine that started
+//! them. A takeover asks the simulated host what a dead engine left there (a
+//! [`Backend`] of the simulator's, through the session's own
+//! `command::take_over_on`), re-attaches to the jobs on record, and a stop reaches a
+//! job over its connection, late when the connection stalls. A console's detach hands
+//! a run to a background engine. The promises these add are checked against what the
+//! hosts ran (the ground truth), not only against the record.
+use crate::executor::{Faults, HostEnd};
+use crate::world::World;
+use crate::{Bug, SimError};
+use baton_exec::{Backend, Backends, BoxFuture, ExecError, LeftBehind, ShellJob};
+use baton_model::{EventKind, StepOutcome, Timestamp};
+use baton_workflow::ExecutorKind;
+use rand::Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The executor the remote steps name (`[executors.hosts]`).
+pub(crate) const EXECUTOR: &str = "hosts";
+
+/// What the simulated hosts hold of the run being taken over, for the takeover's
+/// [`Backend::left_behind`]: set by the world just before each takeover.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HostsView(Arc<Mutex<Vec<LeftBehind>>>);
+
+impl HostsView {
+    fn set(&self, left: Vec<LeftBehind>) {
+        if let Ok(mut v) = self.0.lock() {
+            *v = left;
+        }
+    }
+}
+
+/// The simulated host as a back end: only `left_behind` is asked of it (the
+/// simulator's engines start and follow attempts themselves).
+#[derive(Debug)]
+struct SimHost {
+    name: String,
+    view: HostsView,
+}
+
+fn not_here() -> ExecError {
+    ExecError::HostDown {
+        message: "the simulator's engines start and follow attempts themselves".into(),
+    }
+}
+
+impl Backend for SimHost {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn start(
+        self: Arc<Self>,
+        _job: ShellJob,
+        _timeout: Option<Duration>,
+    ) -> BoxFuture<Result<Box<dyn baton_exec::Attempt>, ExecError>> {
+        Box::pin(std::future::ready(Err(not_here())))
+    }
+
+    fn reattach(
+        self: Arc<Self>,
+        _job: ShellJob,
+        _job_id: &str,
+        _frozen: bool,
+    ) -> Result<Box<dyn baton_exec::Attempt>, ExecError> {
+        Err(not_here())
+    }
+
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
+        self.view
+            .0
+            .lock()
+            .map(|v| v.clone())
+            .map_err(|_| "the simulated host's view is poisoned".to_string())
+    }
+}
+
+/// The executor kinds a takeover in the simulator is made with: the built-in ones,
+/// an SSH executor answered by the simulated host.
+pub(crate) fn backends(view: &HostsView) -> Backends {
+    let view = view.clone();
+    Backends::builtin().with(move |spec, _| {
+        matches!(spec.kind, ExecutorKind::Ssh(_)).then(|| {
+            Arc::new(SimHost {
+                name: spec.name.clone(),
+                view: view.clone(),
+            }) as Arc<dyn Backend>
+        })
+    })
+}
+
+impl World {
+    /// How the simulated executors go wrong, by the bug put back.
+    pub(crate) fn faults(&self) -> Faults {
+        Faults {
+            ignore_freeze: self.config.bug == Some(Bug::IgnoreFreeze),
+            stop_is_the_end: self.config.bug == Some(Bug::StopIsTheEnd),
+            forget_job: self.config.bug == Some(Bug::ForgetJob),
+        }
+    }
+
+    /// How late a stop reaches a remote job: at once mostly, 1 to 5 s when its
+    /// connection stalls (from the remote stream: the other mixes draw nothing).
+    pub(crate) fn stop_delay(&mut self, remote: bool) -> i64 {
+        if !remote {
+            return 0;
+        }
+        match self.remote.random_range(0..100) {
+            0..50 => self.remote.random_range(0..300),
+            _ => self.remote.random_range(1_000..5_000),
+        }
+    }
+
+    /// A remote attempt's race with its timeout: one in five ends 0 to 3 s past it,
+    /// while the timeout's stop may still be on its way.
+    pub(crate) fn slow(&mut self) -> crate::executor::Slow {
+        let past =
+            (self.remote.random_range(0..100) < 20).then(|| self.remote.random_range(0..3_000));
+        crate::executor::Slow(past)
+    }
+
+    /// Whether step `step` of `run`'s workflow runs on the remote executor.
+    pub(crate) fn is_remote(&self, run: &str, step: usize) -> bool {
+        let Some(w) = self.runs.iter().find(|(r, _)| r == run).map(|(_, w)| *w) else {
+            return false;
+        };
+        remote_step(&self.workflows[w].plan, step)
+    }
+
+    /// `session::command::take_over_on` of `run` on `store` (the operators' or engine
+    /// `e`'s), the simulated host answering what the run left there.
+    pub(crate) fn take_over(
+        &mut self,
+        on: Option<usize>,
+        run: &str,
+        command: Option<baton_model::Command>,
+    ) -> Result<(baton_session::Ready, Option<String>), baton_session::SessionError> {
+        let plan = self
+            .runs
+            .iter()
+            .find(|(r, _)| r == run)
+            .map(|(_, w)| self.workflows[*w].plan.clone());
+        let left = self
+            .executors
+            .left_behind(run, self.now, self.faults())
+            .into_iter()
+            .filter_map(|(step, attempt, job_id)| {
+                Some(LeftBehind {
+                    step: plan.as_ref()?.steps.get(step)?.id.clone(),
+                    attempt,
+                    job_id,
+                })
+            })
+            .collect();
+        self.hosts.set(left);
+        let store = match on {
+            Some(e) => &mut self.engines[e].store,
+            None => &mut self.ops,
+        };
+        baton_session::command::take_over_on(store, run, &self.user, command, &self.backends)
+    }
+
+    /// With `--mix remote`: now and then (4 % of actions) an awake engine's console
+    /// detaches one of its runs (`q` → Detach): the core hands it over
+    /// (`Input::Detach`; with [`Bug::DetachStops`], a quit's `Input::Shutdown`), the
+    /// engine lets it go, and a background engine (`baton resume RUN --headless`)
+    /// takes it over and re-attaches to its remote jobs.
+    pub(crate) fn maybe_detach(&mut self) -> Result<(), SimError> {
+        if self.config.mix != crate::Mix::Remote || self.remote.random_range(0..100) >= 4 {
+            return Ok(());
+        }
+        let e = self.remote.random_range(0..self.engines.len());
+        if self.engines[e].stalled(self.now) {
+            return Ok(());
+        }
+        let runs: Vec<String> = self.engines[e].runs.keys().cloned().collect();
+        if runs.is_empty() {
+            return Ok(());
+        }
+        let run = runs[self.remote.random_range(0..runs.len())].clone();
+        self.steps += 1;
+        let on_record = self.jobs_on_record(&run);
+        let before = self.stops_of(&run, &on_record);
+        let reason = "detached: handed to a background engine".to_string();
+        let input = match self.config.bug {
+            Some(Bug::DetachStops) => baton_core::Input::Shutdown { reason },
+            _ => baton_core::Input::Detach { reason },
+        };
+        self.history.push(format!(
+            "  engine {e} detaches {run} (jobs on record: {on_record:?})"
+        ));
+        if !self.hand_over(e, &run, input)? {
+            return Ok(());
+        }
+        let after = self.stops_of(&run, &on_record);
+        self.detach_broke = stopped_by_detach(&run, &on_record, (&before, &after));
+        let b = (e + 1) % self.engines.len();
+        let Some(b) = self.awake(b) else {
+            return Ok(());
+        };
+        match self.take_over(Some(b), &run, None) {
+            Ok((ready, _)) => {
+                self.history
+                    .push(format!("  engine {b} resumes {run} in the background"));
+                self.adopt(b, ready)
+            }
+            Err(err) => {
+                self.history
+                    .push(format!("  engine {b} background resume of {run}: {err}"));
+                Ok(())
+            }
+        }
+    }
+
+    /// The remote attempts of `run` whose job the checks read on record, still
+    /// running: (step index, attempt).
+    fn jobs_on_record(&self, run: &str) -> Vec<(usize, u32)> {
+        let Some(t) = self.checker.track(run) else {
+            return Vec::new();
+        };
+        let Some(w) = self.runs.iter().find(|(r, _)| r == run).map(|(_, w)| *w) else {
+            return Vec::new();
+        };
+        let plan = &self.workflows[w].plan;
+        t.jobs
+            .iter()
+            .filter_map(|(step, attempt)| Some((plan.step_index(step)?, *attempt)))
+            .collect()
+    }
+
+    /// When a stop reached (or reaches) each of `attempts` of `run`.
+    fn stops_of(&self, run: &str, attempts: &[(usize, u32)]) -> Vec<Option<i64>> {
+        attempts
+            .iter()
+            .map(|(step, attempt)| {
+                self.executors
+                    .attempts
+                    .get(&(run.to_string(), *step, *attempt))
+                    .and_then(|a| a.remote.as_ref())
+                    .and_then(|r| r.stopped_at)
+            })
+            .collect()
+    }
+
+    /// Engine `e` hands `run` over with `input` (committed, acted on), then lets it
+    /// go. `false`: it no longer held it.
+    fn hand_over(
+        &mut self,
+        e: usize,
+        run: &str,
+        input: baton_core::Input,
+    ) -> Result<bool, SimError> {
+        let now = Timestamp(self.now);
+        let engine = &mut self.engines[e];
+        let Some(driven) = engine.runs.get_mut(run) else {
+            return Ok(false);
+        };
+        let fx = driven.core.handle(input, now);
+        let (events, rest) = crate::engine::split(fx);
+        let summary = driven.core.state_summary();
+        match engine.store.commit_with_logs(run, &events, &[], &summary) {
+            Ok(()) => {}
+            Err(err) if crate::engine::lost(&err) => {
+                self.stop_driving(e, run, &err)?;
+                return Ok(false);
+            }
+            Err(err) => return Err(err.into()),
+        }
+        self.perform(e, run, rest)?;
+        let engine = &mut self.engines[e];
+        engine.runs.remove(run);
+        engine.store.release_lease(run, &engine.holder())?;
+        // What the detaching engine followed, it follows no more.
+        for a in self.executors.attempts.values_mut() {
+            if let Some(r) = a.remote.as_mut() {
+                r.followers.retain(|f| *f != e);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// docs/commands.md, "Detach: what goes on": "A remote step whose job is on record
+/// (SSH, Slurm, a batch system) is left as it is; the background engine re-attaches to
+/// it". None of `on_record` got a stop from the detach (its stop time, `before` and
+/// `after` it, unchanged).
+fn stopped_by_detach(
+    run: &str,
+    on_record: &[(usize, u32)],
+    (before, after): (&[Option<i64>], &[Option<i64>]),
+) -> Option<String> {
+    let stopped: Vec<String> = on_record
+        .iter()
+        .zip(before.iter().zip(after))
+        .filter(|(_, (b, a))| b != a)
+        .map(|((step, attempt), _)| format!("step {step} attempt {attempt}"))
+        .collect();
+    (!stopped.is_empty())
+        .then(|| format!("the detach of {run} stopped its remote jobs on record: {stopped:?}"))
+}
+
+/// Whether step `step` of `plan` runs on the remote executor.
+pub(crate) fn remote_step(plan: &baton_workflow::Plan, step: usize) -> bool {
+    plan.steps
+        .get(step)
+        .and_then(|s| s.executor)
+        .and_then(|x| plan.executors.get(x))
+        .is_some_and(|x| matches!(x.kind, ExecutorKind::Ssh(_)))
+}
+
+/// docs/executors.md: "The attempt is recorded as stopped (`cancelled`, `timeout`)
+/// only when a stop reached its group before it ended; otherwise the record is the
+/// host's own exit code […]: never `cancelled` or `timeout` for a step that ran to its
+/// end." Each remote attempt that ran to its end on its host is recorded with its own
+/// exit code, if recorded ended.
+pub(crate) fn a_remote_end_is_the_hosts(world: &World) -> Option<String> {
+    for ((run, step, attempt), a) in &world.executors.attempts {
+        let Some(HostEnd::Ran(code)) = a.remote.as_ref().and_then(|r| r.host_end(world.now)) else {
+            continue;
+        };
+        let Some(t) = world.checker.track(run) else {
+            continue;
+        };
+        let Some(id) = step_id(world, run, *step) else {
+            continue;
+        };
+        let Some(outcome) = t.finished.get(&(id.clone(), *attempt)) else {
+            continue;
+        };
+        if *outcome != (StepOutcome::Exited { exit_code: code }) {
+            return Some(format!(
+                "run {run} step {id} attempt {attempt} ran to its end on its host (exit {code}) and is recorded {outcome:?}"
+            ));
+        }
+    }
+    None
+}
+
+/// docs/executors.md: a step's attempt "is never started twice", and on resume a job
+/// on record is re-attached to, not started again: no two attempts of one step of a
+/// run live at once on the hosts (local processes of a stalled engine's host are
+/// paused, and not counted).
+pub(crate) fn a_step_runs_once_at_a_time(world: &World) -> Option<String> {
+    let paused = |e: usize| world.engines[e].stalled(world.now);
+    let mut seen: BTreeMap<(&str, usize), u32> = BTreeMap::new();
+    for (run, step, attempt) in world.executors.running(paused, world.now) {
+        if let Some(first) = seen.insert((run.as_str(), *step), *attempt) {
+            let id = step_id(world, run, *step).unwrap_or_default();
+            return Some(format!(
+                "run {run} step {id}: attempts {first} and {attempt} live at once"
+            ));
+        }
+    }
+    None
+}
+
+/// docs/workflow/concurrency-and-schedules.md: "at most one run of a group is active",
+/// from the hosts: no processes of two runs of the group live at once (the chaos
+/// campaign's reading, from the steps' own stamps). A stalled engine's local processes
+/// are paused and not counted: a holder on another host is seen by its heartbeat only.
+pub(crate) fn one_run_of_a_group_on_the_hosts(world: &World) -> Option<String> {
+    let paused = |e: usize| world.engines[e].stalled(world.now);
+    let group: BTreeSet<&str> = world
+        .runs
+        .iter()
+        .filter(|(_, w)| world.workflows[*w].max_pending.is_some())
+        .map(|(r, _)| r.as_str())
+        .collect();
+    let mut live: BTreeMap<&str, String> = BTreeMap::new();
+    for (run, step, attempt) in world.executors.running(paused, world.now) {
+        if group.contains(run.as_str()) {
+            let id = step_id(world, run, *step).unwrap_or_default();
+            live.entry(run.as_str())
+                .or_insert_with(|| format!("{run} {id} attempt {attempt}"));
+        }
+    }
+    (live.len() > 1).then(|| {
+        format!(
+            "processes of {} runs of the group live at once: {:?}",
+            live.len(),
+            live.values().collect::<Vec<_>>()
+        )
+    })
+}
+
+fn step_id(world: &World, run: &str, step: usize) -> Option<String> {
+    let w = world.runs.iter().find(|(r, _)| r == run).map(|(_, w)| *w)?;
+    Some(world.workflows[w].plan.steps.get(step)?.id.clone())
+}
+
+/// What a run's events tell the remote checks: each attempt's recorded end, and the
+/// jobs on record of attempts still running.
+pub(crate) fn learn(t: &mut crate::invariants::Track, kind: &EventKind) {
+    match kind {
+        EventKind::StepJob { step, attempt, .. } => {
+            t.jobs.insert((step.clone(), *attempt));
+        }
+        EventKind::StepFinished {
+            step,
+            attempt,
+            outcome,
+            ..
+        } => {
+            t.jobs.remove(&(step.clone(), *attempt));
+            t.finished.insert((step.clone(), *attempt), outcome.clone());
+        }
+        EventKind::StepStateChanged {
+            step,
+            state,
+            attempt,
+            ..
+        } if *state != baton_model::StepState::Running => {
+            t.jobs.remove(&(step.clone(), *attempt));
+        }
+        _ => {}
+    }
+}
