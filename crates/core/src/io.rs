@@ -251,7 +251,9 @@ pub struct Handed {
     pub label: String,
     pub sha256: String,
     pub size: u64,
-    /// Where the attempt finds it: `<store dir>/artifacts/stage/<run>/<sha256>/<file>`.
+    /// Where the attempt finds it: `<store dir>/artifacts/stage/<run>/<sha256>/<file>`
+    /// on this machine; relative (`.baton-artifacts/<sha256>/<file>`, in the step's
+    /// working directory) for a step on another executor, copied over its channel.
     pub dest: PathBuf,
 }
 
