@@ -11,6 +11,7 @@ mod services;
 mod shell;
 pub(crate) mod slurm;
 pub(crate) mod ssh;
+mod ssh_artifacts;
 mod ssh_cut;
 mod ssh_freeze;
 mod ssh_hup;
