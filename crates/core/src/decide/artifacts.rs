@@ -124,6 +124,14 @@ impl Core {
         let Some(artifacts) = self.declared(i) else {
             return false;
         };
+        // A cache hit put the cached run's on record for this attempt already.
+        if self.steps[i]
+            .artifacts
+            .as_deref()
+            .is_some_and(|a| a.attempt == attempt && a.from_run.is_none() && !a.kept.is_empty())
+        {
+            return false;
+        }
         fx.push(Effect::Collect(CollectRequest {
             step: i,
             step_id: self.id(i),

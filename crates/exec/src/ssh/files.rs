@@ -6,7 +6,7 @@
 //! Paths are relative to the step's working directory as its job takes it (`cd DIR ||
 //! cd`: the home when DIR is not there), and a file read must lie inside it (resolved,
 //! symbolic links followed); one written goes to `.tmp-PID` beside its destination and
-//! is renamed once the host's `sha256sum` of it is the record's.
+//! is renamed once the host's SHA-256 of it is the record's.
 use super::SshExecutor;
 use super::script::{HostProblem, remote};
 use crate::artifact_channel::{ChannelError, Download, FileChannel, Upload};
@@ -15,8 +15,14 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::thread::JoinHandle;
 
-/// The step's working directory, as its job's `cd` takes it.
+/// The step's working directory, as its job's `cd` takes it; `sum FILE`: its SHA-256
+/// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
+/// instructions: 4× `sha256sum` of coreutils 9 on this project's machines), else by
+/// `sha256sum`.
 const CD: &str = r#"cd -- "$1" 2>/dev/null || cd || exit 127
+sum() {
+  if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r < "$1"; else sha256sum < "$1"; fi
+}
 "#;
 
 /// Exit codes of the scripts, each a reason a file did not move.
@@ -46,7 +52,7 @@ cat -- "$f" || exit 80
 /// `HAVE DIR FILE SHA`: `yes` when FILE is there, a regular file, with that digest.
 const HAVE: &str = r#"f=./$2
 [ -f "$f" ] && [ ! -L "$f" ] || { echo no; exit 0; }
-s=$(sha256sum < "$f") || { echo no; exit 0; }
+s=$(sum "$f") || { echo no; exit 0; }
 [ "${s%% *}" = "$3" ] && echo yes || echo no
 "#;
 
@@ -57,7 +63,7 @@ d=${f%/*}
 mkdir -p -- "$d" || exit 85
 t=$d/.tmp-$$
 cat > "$t" || { rm -f -- "$t"; exit 85; }
-s=$(sha256sum < "$t") || { rm -f -- "$t"; exit 85; }
+s=$(sum "$t") || { rm -f -- "$t"; exit 85; }
 if [ "${s%% *}" != "$3" ]; then rm -f -- "$t"; echo "${s%% *}"; exit 84; fi
 chmod 0444 "$t" && mv -f -- "$t" "$f" || { rm -f -- "$t"; exit 85; }
 "#;

@@ -18,8 +18,7 @@ pub(super) struct RawArtifacts<'n> {
 }
 
 /// What a step with `artifacts` cannot also be: each keeps one attempt's files apart
-/// (a fan-out's instances, a service that never ends, a repetition, a cache hit that
-/// runs nothing, a child run).
+/// (a fan-out's instances, a service that never ends, a repetition, a child run).
 const NOT_WITH: &[(&str, &str)] = &[
     (
         "matrix",
@@ -36,10 +35,6 @@ const NOT_WITH: &[(&str, &str)] = &[
     (
         "repeat",
         "each execution would replace the last one's files",
-    ),
-    (
-        "cache",
-        "a cache hit runs nothing, so there is nothing to collect",
     ),
     (
         "workflow",
