@@ -38,7 +38,9 @@ fn main() {
     };
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let work = dir.path();
-    let b = Bench::new(work, &config);
+    // Short: a control socket's path must fit a Unix socket's 108 bytes.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = Bench::new(work, &config, tmp.path());
     std::fs::create_dir_all(work.join("h2/out")).expect("mkdir");
     std::fs::create_dir_all(work.join("h3")).expect("mkdir");
     let file = work.join("h2/out/data.bin");
@@ -110,9 +112,7 @@ struct Bench {
 }
 
 impl Bench {
-    fn new(work: &Path, config: &str) -> Bench {
-        let tmp = work.join("tmp");
-        std::fs::create_dir_all(&tmp).expect("tmp");
+    fn new(work: &Path, config: &str, tmp: &Path) -> Bench {
         let ex = |name: &str, host: &str| {
             format!(
                 "[executors.{name}]\ntype = \"ssh\"\nhost = \"{host}\"\nssh_config = \"{config}\"\nworkdir = \"{}\"\n",
@@ -128,7 +128,7 @@ impl Bench {
         Bench {
             work: work.to_path_buf(),
             config: config.to_string(),
-            tmp,
+            tmp: tmp.to_path_buf(),
         }
     }
 
@@ -141,7 +141,7 @@ impl Bench {
             .current_dir(&self.work)
             .env("BATON_DB", self.work.join("bench.db"))
             .env("TMPDIR", &self.tmp)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .expect("run baton");
         let mut status = 0;
@@ -156,6 +156,14 @@ impl Bench {
         } else {
             -1
         };
+        if code != 0 {
+            // Its headless lines say why (a few lines: the pipe held them).
+            let mut said = String::new();
+            if let Some(mut out) = child.stdout {
+                let _ = std::io::Read::read_to_string(&mut out, &mut said);
+            }
+            println!("baton run failed:\n{said}");
+        }
         (code, kib as f64 / 1024.0)
     }
 
