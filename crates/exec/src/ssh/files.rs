@@ -15,13 +15,13 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::thread::JoinHandle;
 
-/// The step's working directory, as its job's `cd` takes it; `sum FILE`: its SHA-256
+/// The step's working directory, as its job's `cd` takes it; `sum`: its stdin's SHA-256
 /// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
 /// instructions: 4× `sha256sum` of coreutils 9 on this project's machines), else by
 /// `sha256sum`.
 const CD: &str = r#"cd -- "$1" 2>/dev/null || cd || exit 127
 sum() {
-  if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r < "$1"; else sha256sum < "$1"; fi
+  if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi
 }
 "#;
 
@@ -52,18 +52,20 @@ cat -- "$f" || exit 80
 /// `HAVE DIR FILE SHA`: `yes` when FILE is there, a regular file, with that digest.
 const HAVE: &str = r#"f=./$2
 [ -f "$f" ] && [ ! -L "$f" ] || { echo no; exit 0; }
-s=$(sum "$f") || { echo no; exit 0; }
+s=$(sum < "$f") || { echo no; exit 0; }
 [ "${s%% *}" = "$3" ] && echo yes || echo no
 "#;
 
-/// `PUT DIR FILE SHA`: stdin into `.tmp-PID` beside FILE, renamed to FILE once its
-/// digest is SHA (else removed, its digest printed, exit 84).
+/// `PUT DIR FILE SHA`: stdin into `.tmp-PID` beside FILE, hashed as it arrives (`tee`
+/// into the digest: one pass, as the engine's own copies are hashed as they are
+/// written), renamed to FILE once its digest is SHA (else removed, its digest
+/// printed, exit 84). A write that failed (a full disk) fails `tee`, and the script.
 const PUT: &str = r#"f=./$2
 d=${f%/*}
 mkdir -p -- "$d" || exit 85
 t=$d/.tmp-$$
-cat > "$t" || { rm -f -- "$t"; exit 85; }
-s=$(sum "$t") || { rm -f -- "$t"; exit 85; }
+s=$( { tee -- "$t" || echo teefailed >&3; } 3>&1 | sum) || { rm -f -- "$t"; exit 85; }
+case $s in *teefailed*) rm -f -- "$t"; exit 85 ;; esac
 if [ "${s%% *}" != "$3" ]; then rm -f -- "$t"; echo "${s%% *}"; exit 84; fi
 chmod 0444 "$t" && mv -f -- "$t" "$f" || { rm -f -- "$t"; exit 85; }
 "#;
