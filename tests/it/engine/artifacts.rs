@@ -297,7 +297,11 @@ fn a_cached_step_restores_its_artifacts_from_the_store() {
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let second = run_id_of(&text(&out.stdout));
-    assert_eq!(ledger(&env), "train\neval\neval\n", "train was not run again");
+    assert_eq!(
+        ledger(&env),
+        "train\neval\neval\n",
+        "train was not run again"
+    );
     let got = std::fs::read_to_string(env.path().join("got")).unwrap();
     assert_eq!(got.trim(), made, "eval read the content the first run kept");
     let a = kept(&env.show(&second), "train");

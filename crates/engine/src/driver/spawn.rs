@@ -339,11 +339,14 @@ async fn start_handed(
     let dir = job.dir.clone();
     // A step on a host is handed its files over the executor's channel; a job's
     // working directory is on a filesystem this machine shares.
+    // (The core gave a step of this machine the store's path, any other a path
+    // relative to its working directory: `core::decide::artifacts::handed_path`.)
+    let local = executor.is_local();
     let channel = Arc::clone(&executor).files();
     let staged = tokio::task::spawn_blocking(move || {
         handed.iter().try_for_each(|h| {
             let to = match &channel {
-                _ if h.dest.is_absolute() => Target::Here,
+                _ if local => Target::Here,
                 Some(c) => Target::Channel(c.as_ref(), &dir),
                 None => Target::SharedDir(&dir),
             };
