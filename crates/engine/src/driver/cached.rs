@@ -183,7 +183,7 @@ impl Driver {
             .steps
             .get(spec.step)
             .and_then(|s| s.artifacts.as_deref())
-            .map(|a| a.produces.iter().map(|(n, _)| n.clone()).collect())
+            .map(|a| a.produces.keys().cloned().collect())
             .unwrap_or_default();
         if declared.is_empty() {
             return Ok(Vec::new());
