@@ -1,6 +1,6 @@
 //! `baton plan FILE`: what would run, in what order.
 use super::exit;
-use crate::workflow::{Action, Plan, format_duration, format_rate, load_file};
+use crate::workflow::{Action, ExecutorKind, Plan, Step, format_duration, format_rate, load_file};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -193,7 +193,7 @@ artifacts (kept in the store by sha256 once their step succeeds):
     );
     for (s, a) in makers {
         for (name, glob) in &a.produces {
-            let readers: Vec<&str> = plan
+            let readers: Vec<String> = plan
                 .steps
                 .iter()
                 .filter(|r| {
@@ -201,19 +201,32 @@ artifacts (kept in the store by sha256 once their step succeeds):
                         ra.uses.iter().any(|u| u.step == s.index && &u.name == name)
                     })
                 })
-                .map(|r| r.id.as_str())
+                .map(|r| format!("{} ({})", r.id, moved_by(plan, r)))
                 .collect();
             let to = if readers.is_empty() {
                 "read by no step".to_string()
             } else {
-                format!("-> store -> {} (local)", readers.join(", "))
+                format!("-> store -> {}", readers.join(", "))
             };
             let _ = writeln!(
                 out,
-                "  {}.{name}: {glob} in {}'s directory (local) {to}",
-                s.id, s.id
+                "  {}.{name}: {glob} in {}'s directory ({}) {to}",
+                s.id,
+                s.id,
+                moved_by(plan, s)
             );
         }
+    }
+}
+
+/// Where a step's artifacts are read or written, and over what: this machine's
+/// filesystem, an SSH host's connection, or a job's shared working directory.
+fn moved_by(plan: &Plan, s: &Step) -> String {
+    match plan.executor_of(s.index).map(|e| (&e.name, &e.kind)) {
+        None => "local".to_string(),
+        Some((_, ExecutorKind::Local)) => "local".to_string(),
+        Some((name, ExecutorKind::Ssh(o))) => format!("{name}: host {}, over ssh", o.host),
+        Some((name, k)) => format!("{name}: {} job, its shared directory", k.as_str()),
     }
 }
 

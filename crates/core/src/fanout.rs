@@ -191,7 +191,7 @@ impl Core {
             TemplateRef::StepOutput { step, key, .. } => self.output_of(*step, key),
             TemplateRef::StepInput { step, key, .. } => self.approval_input(*step, key),
             TemplateRef::StepArtifact { step, step_id, key } => {
-                self.artifact_path(*step, step_id, key)
+                self.artifact_path(i, (*step, step_id), key)
             }
             TemplateRef::NeedResult { step, .. } => self.github_result(*step).map(str::to_string),
             TemplateRef::NeedsResults => Some(self.needs_results(i)),

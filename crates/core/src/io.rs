@@ -138,7 +138,7 @@ pub struct StepExit {
 }
 
 /// An attempt answered from the cache ([`Input::CacheHit`]): `outputs` are the cached
-/// ones, `restored` the products written back.
+/// ones, `restored` the products written back, `artifacts` those restored from the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CacheHit {
     pub step: usize,
@@ -147,6 +147,9 @@ pub struct CacheHit {
     pub key: String,
     pub outputs: Vec<(String, String)>,
     pub restored: Vec<String>,
+    /// The artifacts the cached run's step kept, their contents in the store (checked
+    /// by the driver): put on record for this attempt, never collected from files.
+    pub artifacts: Vec<baton_model::ArtifactRecord>,
 }
 
 /// One check of a service's probe ([`Input::ProbeResult`]).
@@ -251,7 +254,9 @@ pub struct Handed {
     pub label: String,
     pub sha256: String,
     pub size: u64,
-    /// Where the attempt finds it: `<store dir>/artifacts/stage/<run>/<sha256>/<file>`.
+    /// Where the attempt finds it: `<store dir>/artifacts/stage/<run>/<sha256>/<file>`
+    /// on this machine; relative (`.baton-artifacts/<sha256>/<file>`, in the step's
+    /// working directory) for a step on another executor, copied over its channel.
     pub dest: PathBuf,
 }
 

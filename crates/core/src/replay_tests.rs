@@ -457,6 +457,7 @@ fn a_cache_hit_succeeds_with_the_cached_outputs_and_records_where_from() {
         key: "k".into(),
         outputs: vec![("v".into(), "7".into())],
         restored: vec!["app".into()],
+        artifacts: vec![],
     }));
     assert_eq!(sim.state("build"), StepState::Succeeded);
     assert_eq!(sim.events_named("step_cached").len(), 1);
@@ -487,6 +488,7 @@ fn a_cached_hit_missing_a_declared_output_fails_like_an_exit() {
         key: "k".into(),
         outputs: vec![],
         restored: vec![],
+        artifacts: vec![],
     }));
     assert_eq!(sim.state("build"), StepState::Failed);
 }

@@ -5,7 +5,11 @@
 //! checked, so a reader never sees part of a file, and an engine killed half-way
 //! leaves at most a temporary file (`.tmp-…`), which the next collection does not read.
 //! Files are streamed through a fixed buffer: memory does not grow with their size.
+//! A step on an SSH host has its files read and written over the executor's channel
+//! (`exec::artifact_channel`); a batch or Slurm job's directory is on a filesystem this
+//! machine shares, read and written here.
 use baton_core::{CollectRequest, Handed};
+use baton_exec::artifact_channel::{ChannelError, FileChannel};
 use baton_model::ArtifactRecord;
 use baton_model::artifact_paths::{artifacts_dir, object_path};
 use globset::Glob;
@@ -19,74 +23,199 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The copy buffer: what an artifact costs in memory, whatever its size.
 const CHUNK: usize = 1 << 20;
 
-/// Keep each file `req` declares; `Err`: the first that is missing, ambiguous,
-/// changed while it was copied, or could not be read or written, said in a sentence.
-pub(crate) fn collect(db: &Path, req: &CollectRequest) -> Result<Vec<ArtifactRecord>, String> {
+/// Why an artifact was not kept or handed, naming it (`STEP.NAME` or its name).
+#[derive(Debug, thiserror::Error)]
+#[error("artifact `{label}`: {error}")]
+pub(crate) struct ArtifactError {
+    label: String,
+    error: FileError,
+}
+
+/// What went wrong with one artifact's file, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FileError {
+    #[error("`{glob}` is missing: the step made no such file in {dir}")]
+    Missing { glob: String, dir: String },
+    #[error("`{glob}` in {dir} is not a regular file")]
+    NotAFile { glob: String, dir: String },
+    #[error(
+        "`{glob}` in {dir} leads out of the step's directory (a symbolic link): copy the file into the directory"
+    )]
+    Escapes { glob: String, dir: String },
+    #[error("`{glob}` is not a valid glob: {why}")]
+    BadGlob { glob: String, why: String },
+    #[error("`{glob}` matched no file in {dir}: the step made none")]
+    NoMatch { glob: String, dir: String },
+    #[error("`{glob}` matched {n} files ({list}): an artifact is one file; narrow the glob")]
+    Ambiguous {
+        glob: String,
+        n: usize,
+        list: String,
+    },
+    #[error("`{rel}` changed while it was copied (a process of the step still writes it?)")]
+    Changed { rel: String },
+    #[error("cannot read {path}: {err}")]
+    Read { path: String, err: io::Error },
+    #[error("cannot write {path}: {err}")]
+    Write { path: String, err: io::Error },
+    #[error(
+        "its content (sha256 {sha}) is not in the store ({err}); run the step that makes it again"
+    )]
+    NotStored { sha: String, err: io::Error },
+    #[error(
+        "changed in the store: its record says sha256 {want} ({want_size} bytes), the copy is sha256 {got} ({got_size} bytes)"
+    )]
+    StoreChanged {
+        want: String,
+        want_size: u64,
+        got: String,
+        got_size: u64,
+    },
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+}
+
+fn read_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
+    move |err| FileError::Read {
+        path: path.display().to_string(),
+        err,
+    }
+}
+
+fn write_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
+    move |err| FileError::Write {
+        path: path.display().to_string(),
+        err,
+    }
+}
+
+/// Keep each file `req` declares, read here or over `channel` (a step on another
+/// host); `Err`: the first that is missing, ambiguous, outside the step's directory,
+/// changed while it was copied, or could not be read or written.
+pub(crate) fn collect(
+    db: &Path,
+    req: &CollectRequest,
+    channel: Option<&dyn FileChannel>,
+) -> Result<Vec<ArtifactRecord>, ArtifactError> {
     let mut out = Vec::with_capacity(req.artifacts.len());
     for (name, glob) in &req.artifacts {
-        let rel = match_one(&req.dir, glob).map_err(|why| format!("artifact `{name}`: {why}"))?;
-        let rec = keep(db, (&req.dir, &rel), name, &req.step_id)
-            .map_err(|why| format!("artifact `{name}`: {why}"))?;
-        out.push(rec);
+        let kept = match channel {
+            None => match_one(&req.dir, glob).and_then(|rel| keep(db, (&req.dir, &rel), req)),
+            Some(c) => {
+                match_remote(c, &req.dir, glob).and_then(|rel| keep_remote(db, c, &rel, req))
+            }
+        };
+        let (path, sha256, size) = kept.map_err(|error| ArtifactError {
+            label: name.clone(),
+            error,
+        })?;
+        out.push(ArtifactRecord {
+            name: name.clone(),
+            path,
+            sha256,
+            size,
+        });
     }
     Ok(out)
 }
 
-/// The one file `glob` matches under `dir`, relative to it.
-fn match_one(dir: &Path, glob: &str) -> Result<String, String> {
-    let has_meta = glob.contains(['*', '?', '[', '{']);
-    if !has_meta {
-        let path = dir.join(glob);
-        return match fs::metadata(&path) {
-            Ok(m) if m.is_file() => Ok(glob.to_string()),
-            Ok(_) => Err(format!(
-                "`{glob}` in {} is not a regular file",
-                dir.display()
-            )),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(format!(
-                "`{glob}` is missing: the step made no such file in {}",
-                dir.display()
-            )),
-            Err(e) => Err(format!("cannot read `{glob}` in {}: {e}", dir.display())),
-        };
-    }
-    let matcher = Glob::new(glob)
-        .map_err(|e| format!("`{glob}` is not a valid glob: {e}"))?
-        .compile_matcher();
+fn has_meta(glob: &str) -> bool {
+    glob.contains(['*', '?', '[', '{'])
+}
+
+/// The directory a glob's files lie under: its parts before the first with a wildcard.
+fn glob_prefix(glob: &str) -> String {
     let prefix: PathBuf = Path::new(glob)
         .components()
-        .take_while(|c| {
-            !c.as_os_str()
-                .to_string_lossy()
-                .contains(['*', '?', '[', '{'])
-        })
+        .take_while(|c| !has_meta(&c.as_os_str().to_string_lossy()))
         .collect();
-    let root = dir.join(&prefix);
-    let mut found = Vec::new();
-    if root.is_dir() {
-        for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
-            let entry = entry.map_err(|e| format!("cannot read {}: {e}", root.display()))?;
-            if !entry.file_type().is_file() {
-                continue;
+    prefix.to_string_lossy().into_owned()
+}
+
+/// Pure: the one of `found` (paths relative to `dir`, sorted) that `glob` matches.
+fn pick(glob: &str, found: Vec<String>, dir: &str) -> Result<String, FileError> {
+    let matcher = Glob::new(glob)
+        .map_err(|e| FileError::BadGlob {
+            glob: glob.to_string(),
+            why: e.to_string(),
+        })?
+        .compile_matcher();
+    let mut hits: Vec<String> = found.into_iter().filter(|f| matcher.is_match(f)).collect();
+    hits.sort();
+    match hits.len() {
+        1 => Ok(hits.remove(0)),
+        0 => Err(FileError::NoMatch {
+            glob: glob.to_string(),
+            dir: dir.to_string(),
+        }),
+        n => Err(FileError::Ambiguous {
+            glob: glob.to_string(),
+            n,
+            list: hits.join(", "),
+        }),
+    }
+}
+
+/// The one file `glob` matches under `dir`, relative to it. A file reached through a
+/// symbolic link that leads out of `dir` is refused (a glob follows no link).
+fn match_one(dir: &Path, glob: &str) -> Result<String, FileError> {
+    let shown = || dir.display().to_string();
+    if !has_meta(glob) {
+        let path = dir.join(glob);
+        return match fs::metadata(&path) {
+            Ok(m) if m.is_file() => {
+                inside(dir, &path, glob)?;
+                Ok(glob.to_string())
             }
-            if let Ok(rel) = entry.path().strip_prefix(dir)
-                && matcher.is_match(rel)
+            Ok(_) => Err(FileError::NotAFile {
+                glob: glob.to_string(),
+                dir: shown(),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(FileError::Missing {
+                glob: glob.to_string(),
+                dir: shown(),
+            }),
+            Err(e) => Err(read_err(&path)(e)),
+        };
+    }
+    let root = dir.join(glob_prefix(glob));
+    let mut found = Vec::new();
+    // A root reached through a link is not walked (`follow_root_links`).
+    if fs::symlink_metadata(&root).is_ok_and(|m| m.is_dir()) {
+        for entry in walkdir::WalkDir::new(&root).follow_root_links(false) {
+            let entry = entry.map_err(|e| read_err(&root)(e.into()))?;
+            if entry.file_type().is_file()
+                && let Ok(rel) = entry.path().strip_prefix(dir)
             {
                 found.push(rel.to_string_lossy().into_owned());
             }
         }
     }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(format!(
-            "`{glob}` matched no file in {}: the step made none",
-            dir.display()
-        )),
-        n => Err(format!(
-            "`{glob}` matched {n} files ({}): an artifact is one file; narrow the glob",
-            found.join(", ")
-        )),
+    pick(glob, found, &shown())
+}
+
+/// `Err` if `path` (a file under `dir`) resolves to a place outside `dir`.
+fn inside(dir: &Path, path: &Path, glob: &str) -> Result<(), FileError> {
+    let real = fs::canonicalize(path).map_err(read_err(path))?;
+    let base = fs::canonicalize(dir).map_err(read_err(dir))?;
+    if real.starts_with(&base) {
+        Ok(())
+    } else {
+        Err(FileError::Escapes {
+            glob: glob.to_string(),
+            dir: dir.display().to_string(),
+        })
     }
+}
+
+/// [`match_one`] on another host: its files listed over `c`, matched here; a literal
+/// path is checked by the host as it is read.
+fn match_remote(c: &dyn FileChannel, dir: &Path, glob: &str) -> Result<String, FileError> {
+    if !has_meta(glob) {
+        return Ok(glob.to_string());
+    }
+    let found = c.list(dir, &glob_prefix(glob))?;
+    pick(glob, found, &format!("{} on {}", dir.display(), c.place()))
 }
 
 /// Copy `dir/rel` into the store under its SHA-256, hashing it as it is copied; `Err`
@@ -94,20 +223,15 @@ fn match_one(dir: &Path, glob: &str) -> Result<String, String> {
 fn keep(
     db: &Path,
     (dir, rel): (&Path, &str),
-    name: &str,
-    step: &str,
-) -> Result<ArtifactRecord, String> {
+    req: &CollectRequest,
+) -> Result<(String, String, u64), FileError> {
     let src = dir.join(rel);
-    let mut file =
-        fs::File::open(&src).map_err(|e| format!("cannot read {}: {e}", src.display()))?;
-    let before = file
-        .metadata()
-        .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
+    let mut file = fs::File::open(&src).map_err(read_err(&src))?;
+    let before = file.metadata().map_err(read_err(&src))?;
     let tmp_dir = artifacts_dir(db).join("objects");
     make_private_dir(&tmp_dir)?;
-    let (tmp, sha, size) = write_hashed(&mut file, &tmp_dir, ("collecting", step), true)?;
-    let after = fs::metadata(&src).map_err(|e| format!("cannot read {}: {e}", src.display()));
-    let changed = match after {
+    let (tmp, sha, size) = write_hashed(&mut file, &tmp_dir, ("collecting", &req.step_id), true)?;
+    let changed = match fs::metadata(&src) {
         Ok(a) => {
             a.len() != before.len()
                 || a.mtime_nsec() != before.mtime_nsec()
@@ -118,61 +242,165 @@ fn keep(
     };
     if changed {
         let _ = fs::remove_file(&tmp);
-        return Err(format!(
-            "`{rel}` changed while it was copied (a process of the step still writes it?)"
-        ));
+        return Err(FileError::Changed {
+            rel: rel.to_string(),
+        });
     }
-    let dest = object_path(db, &sha);
-    place(&tmp, &dest)?;
-    Ok(ArtifactRecord {
-        name: name.to_string(),
-        path: rel.to_string(),
-        sha256: sha,
-        size,
-    })
+    place(&tmp, &object_path(db, &sha))?;
+    Ok((rel.to_string(), sha, size))
+}
+
+/// [`keep`] of a file on another host, streamed over `c` (the host says whether it
+/// changed while it was read).
+fn keep_remote(
+    db: &Path,
+    c: &dyn FileChannel,
+    rel: &str,
+    req: &CollectRequest,
+) -> Result<(String, String, u64), FileError> {
+    let tmp_dir = artifacts_dir(db).join("objects");
+    make_private_dir(&tmp_dir)?;
+    let mut download = c.fetch(&req.dir, rel)?;
+    let written = write_hashed(&mut download, &tmp_dir, ("collecting", &req.step_id), true);
+    let finished = download.finish();
+    let (tmp, sha, size) = match (written, finished) {
+        (Ok(w), Ok(())) => w,
+        (Ok((tmp, ..)), Err(e)) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        // What the host said is the cause of a copy cut short.
+        (Err(_), Err(e)) => return Err(e.into()),
+        (Err(e), Ok(())) => return Err(e),
+    };
+    place(&tmp, &object_path(db, &sha))?;
+    Ok((rel.to_string(), sha, size))
+}
+
+/// Where a step's handed copies go: this machine (a local step: `dest` is absolute),
+/// a job's working directory on a shared filesystem, or a host's over its channel.
+pub(crate) enum Target<'a> {
+    Here,
+    SharedDir(&'a Path),
+    Channel(&'a dyn FileChannel, &'a Path),
 }
 
 /// Copy `h`'s content from the store to where its reader finds it, checked against
 /// its record; a copy already there with the right content is kept.
-pub(crate) fn stage(db: &Path, h: &Handed, step: &str) -> Result<(), String> {
-    if let Ok(mut f) = fs::File::open(&h.dest)
+pub(crate) fn stage(
+    db: &Path,
+    h: &Handed,
+    step: &str,
+    to: &Target<'_>,
+) -> Result<(), ArtifactError> {
+    let staged = match to {
+        Target::Here => stage_here(db, h, &h.dest, step),
+        Target::SharedDir(dir) => stage_here(db, h, &dir.join(&h.dest), step),
+        Target::Channel(c, dir) => push(db, h, (*c, dir), step),
+    };
+    staged.map_err(|error| ArtifactError {
+        label: h.label.clone(),
+        error,
+    })
+}
+
+fn open_object(db: &Path, h: &Handed) -> Result<fs::File, FileError> {
+    fs::File::open(object_path(db, &h.sha256)).map_err(|err| FileError::NotStored {
+        sha: h.sha256.clone(),
+        err,
+    })
+}
+
+fn stage_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Result<(), FileError> {
+    if let Ok(mut f) = fs::File::open(dest)
         && let Ok((sha, _)) = hash(&mut f)
         && sha == h.sha256
     {
         return Ok(());
     }
-    let src = object_path(db, &h.sha256);
-    let mut file = fs::File::open(&src).map_err(|e| {
-        format!(
-            "artifact `{}`: its content (sha256 {}) is not in the store ({e}); run the step that makes it again",
-            h.label, h.sha256
-        )
-    })?;
-    let parent = h.dest.parent().unwrap_or(Path::new("."));
+    let mut file = open_object(db, h)?;
+    let parent = dest.parent().unwrap_or(Path::new("."));
     make_private_dir(parent)?;
     // Not synced: a copy lost to a power cut is checked again (and made again) before
     // the next start that is handed it, as any copy found there is.
     let (tmp, sha, size) = write_hashed(&mut file, parent, ("handing", step), false)?;
     if sha != h.sha256 || size != h.size {
         let _ = fs::remove_file(&tmp);
-        return Err(format!(
-            "artifact `{}` changed in the store: its record says sha256 {} ({} bytes), the copy is sha256 {sha} ({size} bytes)",
-            h.label, h.sha256, h.size
-        ));
+        return Err(FileError::StoreChanged {
+            want: h.sha256.clone(),
+            want_size: h.size,
+            got: sha,
+            got_size: size,
+        });
     }
     let _ = fs::set_permissions(&tmp, fs::Permissions::from_mode(0o444));
-    fs::rename(&tmp, &h.dest).map_err(|e| format!("cannot write {}: {e}", h.dest.display()))
+    fs::rename(&tmp, dest).map_err(write_err(dest))
+}
+
+/// Write `h` into a host's working directory `dir` over `c`, unless it is there with
+/// the right content; the host checks its digest before it renames it into place.
+fn push(
+    db: &Path,
+    h: &Handed,
+    (c, dir): (&dyn FileChannel, &Path),
+    step: &str,
+) -> Result<(), FileError> {
+    if c.has(dir, &h.dest, &h.sha256)? {
+        return Ok(());
+    }
+    let mut file = open_object(db, h)?;
+    let mut upload = c.upload(dir, &h.dest, &h.sha256)?;
+    let sent = copy_chunks(&mut file, &mut upload, ("handing", step), |_| {});
+    let finished = upload.finish();
+    match (sent, finished) {
+        (_, Err(e)) => Err(e.into()),
+        (Err(e), Ok(())) => Err(FileError::Read {
+            path: object_path(db, &h.sha256).display().to_string(),
+            err: e,
+        }),
+        (Ok(_), Ok(())) => Ok(()),
+    }
+}
+
+/// Copy `src` to `out` through a fixed buffer, `seen` given each chunk; the bytes
+/// copied. `failpoint`: where a crash test may kill the engine, half-way
+/// (`exec::failpoint`). A read error is `Err`; a write error is `Err` too, told apart
+/// by the caller from what it wrote to.
+fn copy_chunks(
+    src: &mut dyn Read,
+    out: &mut dyn Write,
+    failpoint: (&str, &str),
+    mut seen: impl FnMut(&[u8]),
+) -> io::Result<u64> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        seen(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        size += n as u64;
+        if size == n as u64 {
+            baton_exec::failpoint::die_at(failpoint.0, failpoint.1);
+        }
+    }
+    out.flush()?;
+    Ok(size)
 }
 
 /// Stream `src` into a new temporary file in `dir` (synced with `sync`: the store's
 /// own copy, which a record names); its path, SHA-256 and size. `failpoint`: where a
 /// crash test may kill the engine, half-way (`exec::failpoint`).
 fn write_hashed(
-    src: &mut fs::File,
+    src: &mut dyn Read,
     dir: &Path,
     failpoint: (&str, &str),
     sync: bool,
-) -> Result<(PathBuf, String, u64), String> {
+) -> Result<(PathBuf, String, u64), FileError> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
         ".tmp-{}-{}",
@@ -183,37 +411,23 @@ fn write_hashed(
         .write(true)
         .create_new(true)
         .open(&tmp)
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    let copied = (|| {
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; CHUNK];
-        let mut size = 0u64;
-        loop {
-            let n = match src.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("cannot read: {e}")),
-            };
-            h.update(&buf[..n]);
-            out.write_all(&buf[..n])
-                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-            size += n as u64;
-            if size == n as u64 {
-                baton_exec::failpoint::die_at(failpoint.0, failpoint.1);
-            }
-        }
+        .map_err(write_err(&tmp))?;
+    let mut h = Sha256::new();
+    let copied = copy_chunks(src, &mut out, failpoint, |b| h.update(b)).and_then(|size| {
         if sync {
-            out.sync_all()
-                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+            out.sync_all().map(|()| size)
+        } else {
+            Ok(size)
         }
-        Ok((hex::encode(h.finalize()), size))
-    })();
+    });
     match copied {
-        Ok((sha, size)) => Ok((tmp, sha, size)),
+        Ok(size) => Ok((tmp, hex::encode(h.finalize()), size)),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
-            Err(e)
+            Err(FileError::Write {
+                path: tmp.display().to_string(),
+                err: e,
+            })
         }
     }
 }
@@ -228,18 +442,18 @@ fn hash(f: &mut fs::File) -> io::Result<(String, u64)> {
 /// Rename a complete temporary file to its content's name. A content kept already
 /// is replaced by the same bytes: the file is new, so `gc` (which leaves contents
 /// younger than an hour) does not take it before its record commits.
-fn place(tmp: &Path, dest: &Path) -> Result<(), String> {
+fn place(tmp: &Path, dest: &Path) -> Result<(), FileError> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     make_private_dir(parent)?;
     let _ = fs::set_permissions(tmp, fs::Permissions::from_mode(0o444));
-    fs::rename(tmp, dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))
+    fs::rename(tmp, dest).map_err(write_err(dest))
 }
 
-fn make_private_dir(dir: &Path) -> Result<(), String> {
+fn make_private_dir(dir: &Path) -> Result<(), FileError> {
     fs::DirBuilder::new()
         .recursive(true)
         .create(dir)
-        .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        .map_err(write_err(dir))?;
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
     Ok(())
 }
@@ -264,7 +478,7 @@ mod tests {
         let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
         fs::create_dir_all(work.join("out")).unwrap();
         fs::write(work.join("out/m.ckpt"), b"weights").unwrap();
-        let recs = collect(&db, &req(&work, "out/*.ckpt")).unwrap();
+        let recs = collect(&db, &req(&work, "out/*.ckpt"), None).unwrap();
         assert_eq!(recs[0].path, "out/m.ckpt");
         assert_eq!(recs[0].size, 7);
         assert_eq!(recs[0].sha256, hex::encode(Sha256::digest(b"weights")));
@@ -278,14 +492,16 @@ mod tests {
             size: 7,
             dest: t.path().join("stage/m.ckpt"),
         };
-        stage(&db, &h, "eval").unwrap();
+        stage(&db, &h, "eval", &Target::Here).unwrap();
         assert_eq!(fs::read(&h.dest).unwrap(), b"weights");
         // The store's copy changed: the reader is not handed it.
         let obj = object_path(&db, &recs[0].sha256);
         fs::set_permissions(&obj, fs::Permissions::from_mode(0o644)).unwrap();
         fs::write(&obj, b"tampered").unwrap();
         fs::remove_file(&h.dest).unwrap();
-        let e = stage(&db, &h, "eval").unwrap_err();
+        let e = stage(&db, &h, "eval", &Target::Here)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("changed in the store"), "{e}");
         assert!(!h.dest.exists());
     }
@@ -294,20 +510,50 @@ mod tests {
     fn missing_and_ambiguous_files_are_said() {
         let t = tempfile::tempdir().unwrap();
         let db = t.path().join("baton.db");
-        let e = collect(&db, &req(t.path(), "out/*.ckpt")).unwrap_err();
+        let e = collect(&db, &req(t.path(), "out/*.ckpt"), None)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("artifact `model`: `out/*.ckpt` matched no file"),
             "{e}"
         );
-        let e = collect(&db, &req(t.path(), "m.bin")).unwrap_err();
+        let e = collect(&db, &req(t.path(), "m.bin"), None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`m.bin` is missing"), "{e}");
         fs::create_dir_all(t.path().join("out")).unwrap();
         fs::write(t.path().join("out/a.ckpt"), b"a").unwrap();
         fs::write(t.path().join("out/b.ckpt"), b"b").unwrap();
-        let e = collect(&db, &req(t.path(), "out/*.ckpt")).unwrap_err();
+        let e = collect(&db, &req(t.path(), "out/*.ckpt"), None)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("matched 2 files (out/a.ckpt, out/b.ckpt)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_link_out_of_the_step_directory_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        fs::create_dir_all(work.join("out")).unwrap();
+        fs::write(t.path().join("secret"), b"outside").unwrap();
+        std::os::unix::fs::symlink(t.path().join("secret"), work.join("m.bin")).unwrap();
+        let e = collect(&db, &req(&work, "m.bin"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("leads out of the step's directory"), "{e}");
+        // A glob follows no link: the linked file is not among its matches.
+        std::os::unix::fs::symlink(t.path().join("secret"), work.join("out/m.ckpt")).unwrap();
+        let e = collect(&db, &req(&work, "out/*.ckpt"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("matched no file"), "{e}");
+        // A link inside the directory is followed.
+        fs::write(work.join("real.bin"), b"inside").unwrap();
+        std::os::unix::fs::symlink(work.join("real.bin"), work.join("l.bin")).unwrap();
+        let recs = collect(&db, &req(&work, "l.bin"), None).unwrap();
+        assert_eq!(recs[0].size, 6);
     }
 }

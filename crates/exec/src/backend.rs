@@ -60,6 +60,13 @@ pub trait Backend: Debug + Send + Sync {
         Ok(Vec::new())
     }
 
+    /// How artifacts' files reach its steps' working directories when they are not on
+    /// this machine's filesystem (an SSH host); `None`: they are (a local process, a
+    /// batch or Slurm job in a directory of the filesystem its nodes share).
+    fn files(self: Arc<Self>) -> Option<Arc<dyn crate::artifact_channel::FileChannel>> {
+        None
+    }
+
     /// Its options as `baton executors` lists them, a line each (no checks: those ask
     /// a cluster or a host, `src/cli/executors.rs`).
     fn describe(&self) -> Vec<String> {

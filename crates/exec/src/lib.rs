@@ -12,6 +12,7 @@ mod env_files;
 // module's name (`probe::check`, `own_files::append`, `failpoint::die_at`,
 // `leftovers::read_outputs`, `usage_follow::POLL`); their items no other crate uses
 // are `pub(crate)`.
+pub mod artifact_channel;
 pub mod failpoint;
 mod files_dir;
 mod job;

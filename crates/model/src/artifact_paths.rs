@@ -1,6 +1,8 @@
 //! Where a store keeps artifacts (issue 60), beside its database: each content once,
 //! named by its SHA-256 (`artifacts/objects/ab/abcdef…`), and the copies a run's steps
 //! are handed (`artifacts/stage/RUN/SHA/FILE`), which `runs rm` removes with the run.
+//! A step on another executor is handed its copy in its own working directory
+//! (`.baton-artifacts/SHA/FILE`).
 use super::event::ArtifactRecord;
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,18 @@ pub fn stage_path(db: &Path, run_id: &str, rec: &ArtifactRecord) -> PathBuf {
         .join(rec.file_name())
 }
 
+/// Where a step that runs on another executor (an SSH host, a batch or Slurm job)
+/// finds artifact `rec`: relative to its working directory, into which baton copies it
+/// over that executor's own channel before the step starts.
+pub fn remote_path(rec: &ArtifactRecord) -> PathBuf {
+    Path::new(REMOTE_DIR)
+        .join(&rec.sha256)
+        .join(rec.file_name())
+}
+
+/// The directory, in a remote step's working directory, of the artifacts it is handed.
+pub const REMOTE_DIR: &str = ".baton-artifacts";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +67,6 @@ mod tests {
             Path::new("/s/artifacts/stage/r1/abcd/m.ckpt")
         );
         assert_eq!(artifacts_dir(Path::new("x.db")), Path::new("artifacts"));
+        assert_eq!(remote_path(&rec), Path::new(".baton-artifacts/abcd/m.ckpt"));
     }
 }

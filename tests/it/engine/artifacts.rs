@@ -3,7 +3,8 @@
 //! fails the step with a record that names it; kill -9 of the engine half-way through
 //! a copy (the `collecting` and `handing` failpoints) is resumed by copying again,
 //! never by running the step again, and no step starts on a partial file; a fork reuses
-//! the kept file by digest; `runs rm` removes what no kept run uses.
+//! the kept file by digest; a cached step's hit restores them from the store;
+//! `runs rm` removes what no kept run uses.
 use crate::helpers::*;
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;
@@ -273,6 +274,46 @@ fn a_fork_reuses_the_kept_file_by_digest_and_runs_rm_removes_what_no_run_uses() 
         text(&rm.stdout)
     );
     assert!(objects(&env).is_empty(), "{:?}", objects(&env));
+}
+
+#[test]
+fn a_cached_step_restores_its_artifacts_from_the_store() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "wf.toml",
+        &WF.replace(
+            "artifacts = { model = \"out/*.ckpt\" }",
+            "artifacts = { model = \"out/*.ckpt\" }\ncache = true",
+        ),
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let first = run_id_of(&text(&out.stdout));
+    handed_once(&env, &first);
+    let made = sha256_of(&env.path().join("out/m.ckpt"));
+    // The maker's file is gone: a hit reads the store, not the step's directory.
+    std::fs::remove_dir_all(env.path().join("out")).unwrap();
+    std::fs::remove_file(env.path().join("got")).unwrap();
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let second = run_id_of(&text(&out.stdout));
+    assert_eq!(
+        ledger(&env),
+        "train\neval\neval\n",
+        "train was not run again"
+    );
+    let got = std::fs::read_to_string(env.path().join("got")).unwrap();
+    assert_eq!(got.trim(), made, "eval read the content the first run kept");
+    let a = kept(&env.show(&second), "train");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["sha256"], made.as_str());
+    assert_eq!(a[0]["size"], 3_145_728);
+    // The cached run's record gone: the hit cannot restore them, so the step runs.
+    let rm = env.run(&["runs", "rm", &first, "--yes"]);
+    assert_eq!(rm.status.code(), Some(0), "{}", text(&rm.stderr));
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(ledger(&env), "train\neval\neval\ntrain\neval\n");
 }
 
 /// The names of the files under `dir`, at any depth.

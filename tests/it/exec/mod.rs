@@ -1,5 +1,6 @@
 //! Executors against real processes: shell, kill, services, Slurm, SSH, batch schedulers.
 pub(crate) mod batch;
+mod batch_artifacts;
 mod batch_status;
 mod daemons_stop;
 mod kill;
@@ -11,6 +12,7 @@ mod services;
 mod shell;
 pub(crate) mod slurm;
 pub(crate) mod ssh;
+mod ssh_artifacts;
 mod ssh_cut;
 mod ssh_freeze;
 mod ssh_hup;

@@ -124,6 +124,14 @@ impl Core {
         let Some(artifacts) = self.declared(i) else {
             return false;
         };
+        // A cache hit put the cached run's on record for this attempt already.
+        if self.steps[i]
+            .artifacts
+            .as_deref()
+            .is_some_and(|a| a.attempt == attempt && a.from_run.is_none() && !a.kept.is_empty())
+        {
+            return false;
+        }
         fx.push(Effect::Collect(CollectRequest {
             step: i,
             step_id: self.id(i),
@@ -194,12 +202,12 @@ impl Core {
         a.kept.iter().find(|r| r.name == u.name)
     }
 
-    /// Where a step of this run finds artifact `name` of step `producer`; `None` when
-    /// it is not on record (its step did not make it) or the store is not known.
+    /// Where step `reader` of this run finds artifact `name` of step `producer`; `None`
+    /// when it is not on record (its step did not make it) or the store is not known.
     pub(crate) fn artifact_path(
         &self,
-        producer: usize,
-        step_id: &str,
+        reader: usize,
+        (producer, step_id): (usize, &str),
         name: &str,
     ) -> Option<String> {
         let u = ArtifactUse {
@@ -208,9 +216,24 @@ impl Core {
             name: name.to_string(),
         };
         let rec = self.kept(&u)?;
-        let db = self.cfg.store.as_deref()?;
-        let path = artifact_paths::stage_path(db, &self.cfg.run_id, rec);
+        let path = self.handed_path(reader, rec)?;
         Some(path.to_string_lossy().into_owned())
+    }
+
+    /// Where step `reader` finds `rec`: the store's staged copy for a step of this
+    /// machine, a path relative to its working directory for one that runs on another
+    /// executor (copied there over that executor's channel); `None`: the store is not
+    /// known.
+    fn handed_path(&self, reader: usize, rec: &ArtifactRecord) -> Option<std::path::PathBuf> {
+        let remote = self
+            .executor_of(reader)
+            .and_then(|e| self.plan.executors.get(e))
+            .is_some_and(|e| !matches!(e.kind, baton_workflow::ExecutorKind::Local));
+        if remote {
+            return Some(artifact_paths::remote_path(rec));
+        }
+        let db = self.cfg.store.as_deref()?;
+        Some(artifact_paths::stage_path(db, &self.cfg.run_id, rec))
     }
 
     /// What step `i`'s attempt is handed, and the variables that name each
@@ -229,10 +252,9 @@ impl Core {
                     u.step_id
                 ));
             };
-            let Some(db) = self.cfg.store.as_deref() else {
+            let Some(dest) = self.handed_path(i, rec) else {
                 return Err(format!("artifact `{label}`: the run's store is not known"));
             };
-            let dest = artifact_paths::stage_path(db, &self.cfg.run_id, rec);
             env.push((u.env_name(), dest.to_string_lossy().into_owned()));
             if !handed.iter().any(|h| h.dest == dest) {
                 handed.push(Handed {

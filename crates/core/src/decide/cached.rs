@@ -26,6 +26,7 @@ impl Core {
             key,
             outputs,
             restored,
+            artifacts,
         } = hit;
         let Some(s) = self.steps.get(i) else {
             return;
@@ -41,6 +42,16 @@ impl Core {
             restored,
         };
         self.emit(kind, now, fx);
+        // Its artifacts are the cached run's, on record before its exit: the exit
+        // then finds them kept for this attempt and collects nothing (`collect`).
+        if !artifacts.is_empty() {
+            let kind = EventKind::ArtifactsStored {
+                step: self.id(i),
+                attempt,
+                artifacts,
+            };
+            self.emit(kind, now, fx);
+        }
         let ok = StepOutcome::Exited { exit_code: 0 };
         let exit = StepExit {
             step: i,

@@ -6,7 +6,10 @@ use super::{Driver, Msg};
 use crate::cache_files::{self as files, CacheFileError};
 use baton_core::cache::{self, Decision, KeyFacts, ProductSeen};
 use baton_core::{CacheHit, CacheRequest, Input, SpawnSpec, StepExit};
-use baton_model::{Event, EventKind, OutputProblem, StepOutcome, StepState, Timestamp};
+use baton_model::artifact_paths::object_path;
+use baton_model::{
+    ArtifactRecord, Event, EventKind, OutputProblem, StepOutcome, StepState, Timestamp,
+};
 use baton_store::CacheEntry;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -73,7 +76,18 @@ impl Driver {
         };
         match found {
             Found::Hit { entry, restore } => match self.restore(&spec, &restore) {
-                Ok(restored) => self.answer(&spec, key, entry, restored),
+                Ok(restored) => match self.cached_artifacts(&spec, &entry) {
+                    Ok(artifacts) => self.answer(&spec, key, entry, (restored, artifacts)),
+                    Err(e) => {
+                        self.cache
+                            .problems
+                            .entry(at)
+                            .or_default()
+                            .push(OutputProblem::Ignored(format!("cache hit not used: {e}")));
+                        self.remember(&spec, &req, key);
+                        self.spawn(spec, false, None);
+                    }
+                },
                 Err(e) => {
                     self.cache
                         .problems
@@ -155,8 +169,58 @@ impl Driver {
             .collect())
     }
 
+    /// The artifacts the cached run's step kept, for a step that declares artifacts
+    /// (none for one that does not); `Err`: one is no longer on record or its content
+    /// no longer in the store (`gc` took it), so the hit cannot answer the attempt.
+    fn cached_artifacts(
+        &self,
+        spec: &SpawnSpec,
+        entry: &CacheEntry,
+    ) -> Result<Vec<ArtifactRecord>, String> {
+        let declared: Vec<String> = self
+            .core
+            .plan()
+            .steps
+            .get(spec.step)
+            .and_then(|s| s.artifacts.as_deref())
+            .map(|a| a.produces.keys().cloned().collect())
+            .unwrap_or_default();
+        if declared.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kept = self
+            .store
+            .step_artifacts(&entry.run_id, &entry.step)
+            .map_err(|e| e.to_string())?;
+        for name in &declared {
+            let Some(rec) = kept.iter().find(|r| &r.name == name) else {
+                return Err(format!(
+                    "run {} has no artifact `{name}` of step `{}` on record",
+                    entry.run_id, entry.step
+                ));
+            };
+            let object = object_path(self.store.path(), &rec.sha256);
+            if !object.is_file() {
+                return Err(format!(
+                    "artifact `{name}` of run {} (sha256 {}) is no longer in the store",
+                    entry.run_id, rec.sha256
+                ));
+            }
+        }
+        Ok(kept
+            .into_iter()
+            .filter(|r| declared.contains(&r.name))
+            .collect())
+    }
+
     /// Answer the core from the cache: the attempt's log says where its result came from.
-    fn answer(&mut self, spec: &SpawnSpec, key: String, entry: CacheEntry, restored: Vec<String>) {
+    fn answer(
+        &mut self,
+        spec: &SpawnSpec,
+        key: String,
+        entry: CacheEntry,
+        (restored, artifacts): (Vec<String>, Vec<ArtifactRecord>),
+    ) {
         let mut lines = vec![
             format!(
                 "cached: not run; outputs from run {} (step {}, recorded {})",
@@ -171,6 +235,12 @@ impl Driver {
         } else {
             format!("restored from the cache: {}", restored.join(", "))
         });
+        for a in &artifacts {
+            lines.push(format!(
+                "artifact {} = {} restored from the store (sha256 {}, {} bytes)",
+                a.name, a.path, a.sha256, a.size
+            ));
+        }
         let name = baton_model::log_file_name(&spec.step_id, spec.attempt);
         let path = self.log_dir.join(&name);
         let written = baton_exec::own_files::append(&self.log_dir, &name)
@@ -188,6 +258,7 @@ impl Driver {
             key,
             outputs: entry.outputs.into_iter().collect(),
             restored,
+            artifacts,
         });
         let _ = self.inbox_tx.send(Msg::Exited {
             key: (spec.step, spec.attempt),

@@ -23,8 +23,11 @@ impl Driver {
             Effect::Collect(req) => {
                 let tx = self.inbox_tx.clone();
                 let db = self.store.path().to_path_buf();
+                // A step on a host: its files come over the executor's channel.
+                let channel = self.executor(req.step).files();
                 tokio::task::spawn_blocking(move || {
-                    let result = crate::artifact_files::collect(&db, &req);
+                    let result = crate::artifact_files::collect(&db, &req, channel.as_deref())
+                        .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Collected {
                         key: (req.step, req.attempt),
                         result,
@@ -331,11 +334,24 @@ async fn start_handed(
     (db, handed): (PathBuf, Vec<baton_core::Handed>),
     read: (Vec<Secret>, PathBuf, mpsc::UnboundedSender<Msg>),
 ) -> Result<Box<dyn exec::Attempt>, exec::ExecError> {
+    use crate::artifact_files::{Target, stage};
     let step = job.step_id.clone();
+    let dir = job.dir.clone();
+    // A step on a host is handed its files over the executor's channel; a job's
+    // working directory is on a filesystem this machine shares.
+    // (The core gave a step of this machine the store's path, any other a path
+    // relative to its working directory: `core::decide::artifacts::handed_path`.)
+    let local = executor.is_local();
+    let channel = Arc::clone(&executor).files();
     let staged = tokio::task::spawn_blocking(move || {
-        handed
-            .iter()
-            .try_for_each(|h| crate::artifact_files::stage(&db, h, &step))
+        handed.iter().try_for_each(|h| {
+            let to = match &channel {
+                _ if local => Target::Here,
+                Some(c) => Target::Channel(c.as_ref(), &dir),
+                None => Target::SharedDir(&dir),
+            };
+            stage(&db, h, &step, &to).map_err(|e| e.to_string())
+        })
     })
     .await
     .unwrap_or_else(|e| Err(format!("copying the step's artifacts stopped: {e}")));

@@ -53,6 +53,11 @@ impl Backend for SshExecutor {
         Ok(found.into_iter().map(LeftBehind::from).collect())
     }
 
+    /// Artifacts move over the host's shared connection (`files.rs`).
+    fn files(self: Arc<Self>) -> Option<Arc<dyn crate::artifact_channel::FileChannel>> {
+        Some(self)
+    }
+
     fn describe(&self) -> Vec<String> {
         vec![format!("workdir: {} (on the host)", self.opts.workdir)]
     }

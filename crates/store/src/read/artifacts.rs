@@ -62,6 +62,31 @@ pub struct ArtifactGarbage {
 }
 
 impl Store {
+    /// The artifacts run `run_id`'s step `step` has on record (what a cache hit of the
+    /// step in a later run restores), in name order.
+    pub fn step_artifacts(
+        &self,
+        run_id: &str,
+        step: &str,
+    ) -> Result<Vec<ArtifactRecord>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT name, path, sha256, size FROM artifacts
+                 WHERE run_id = ?1 AND step = ?2 ORDER BY name",
+            )?;
+            let rows = st.query_map(params![run_id, step], |r| {
+                Ok(ArtifactRecord {
+                    name: r.get(0)?,
+                    path: r.get(1)?,
+                    sha256: r.get(2)?,
+                    size: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })();
+        self.ctx(r)
+    }
+
     /// The contents some run on record names (its artifacts' SHA-256s).
     pub fn artifact_digests(&self) -> Result<HashSet<String>, StoreError> {
         let r = (|| {

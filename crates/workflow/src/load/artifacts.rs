@@ -2,7 +2,7 @@
 //! step makes that baton keeps, and the files of earlier steps a step is handed. Read
 //! with the step (`RawArtifacts`), resolved to indices with the other step references
 //! (each use is a `StepRef`, so the graph check says when the producer is not an
-//! ancestor), and checked against the step's executor once it is routed.
+//! ancestor), and checked against the step's routing (one executor, never a spread).
 use super::resolve::Site;
 use super::*;
 use std::path::Component;
@@ -18,8 +18,7 @@ pub(super) struct RawArtifacts<'n> {
 }
 
 /// What a step with `artifacts` cannot also be: each keeps one attempt's files apart
-/// (a fan-out's instances, a service that never ends, a repetition, a cache hit that
-/// runs nothing, a child run).
+/// (a fan-out's instances, a service that never ends, a repetition, a child run).
 const NOT_WITH: &[(&str, &str)] = &[
     (
         "matrix",
@@ -36,10 +35,6 @@ const NOT_WITH: &[(&str, &str)] = &[
     (
         "repeat",
         "each execution would replace the last one's files",
-    ),
-    (
-        "cache",
-        "a cache hit runs nothing, so there is nothing to collect",
     ),
     (
         "workflow",
@@ -223,16 +218,14 @@ impl Loader<'_, '_> {
         })
     }
 
-    /// A step that makes or is handed artifacts runs on the local executor, one named
-    /// executor (never spread by `requires`): baton moves files on this machine only.
-    pub(super) fn artifacts_placed(
-        &mut self,
-        raw: &[RawStep<'_>],
-        steps: &[Step],
-        executors: &[ExecutorSpec],
-    ) {
+    /// A step that makes or is handed artifacts runs on one known executor (never
+    /// spread by `requires`): baton moves its files over that executor's channel.
+    pub(super) fn artifacts_placed(&mut self, raw: &[RawStep<'_>], steps: &[Step]) {
         for (r, step) in raw.iter().zip(steps) {
             let Some(a) = &step.artifacts else { continue };
+            if r.requires.is_empty() {
+                continue;
+            }
             let span = r
                 .artifacts
                 .as_deref()
@@ -247,22 +240,14 @@ impl Loader<'_, '_> {
             } else {
                 "declares artifacts"
             };
-            let (name, kind) = step
-                .executor
-                .and_then(|e| executors.get(e))
-                .map_or(("local", "local"), |e| (e.name.as_str(), e.kind.as_str()));
-            if kind != "local" || !r.requires.is_empty() {
-                let on = if r.requires.is_empty() {
-                    format!("executor `{name}` ({kind})")
-                } else {
-                    "the executors its `requires` picks".to_string()
-                };
-                self.err(
-                    &span,
-                    format!("step `{}` {what} but runs on {on}", step.id),
-                    "artifacts move between steps of the local executor only (docs/workflow-format.md, Artifacts): run the step locally, or copy the file in its command",
-                );
-            }
+            self.err(
+                &span,
+                format!(
+                    "step `{}` {what} but runs on the executors its `requires` picks",
+                    step.id
+                ),
+                "artifacts move over one executor's channel (docs/workflow-format.md, Artifacts): name the executor with `executor = \"NAME\"` instead of `requires`",
+            );
         }
     }
 }

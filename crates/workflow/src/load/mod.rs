@@ -294,7 +294,7 @@ impl<'r, 's> Loader<'r, 's> {
             .unwrap_or_default();
         let steps = graph.map(|(mut steps, g)| {
             self.route(top, &raw_steps, &mut steps, &executors);
-            self.artifacts_placed(&raw_steps, &steps, &executors);
+            self.artifacts_placed(&raw_steps, &steps);
             pin(&raw_steps, &steps, &mut executors);
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);

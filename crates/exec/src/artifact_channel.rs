@@ -1,0 +1,78 @@
+//! Artifacts over an executor's own channel (issue 60): how the engine reads the files
+//! a step made where it ran, and writes the files a step is handed where it will run,
+//! when that is not this machine's filesystem (an SSH host: `ssh/files.rs`). Batch and
+//! Slurm jobs run in a directory of a filesystem this machine shares with their
+//! nodes (their `workdir`), so their files are read and written here directly (no
+//! channel). Blocking: the engine calls these off its thread. A file is streamed,
+//! never held whole: memory does not grow with its size.
+use std::fmt::Debug;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Files in a step's working directory on another machine. Paths are relative to that
+/// directory (`dir`, as the step's `cd` takes it: the host's home when it is missing
+/// there); none leaves it.
+pub trait FileChannel: Debug + Send + Sync {
+    /// Where the files are, for messages (`host baton-h2`).
+    fn place(&self) -> String;
+
+    /// The regular files under `prefix` (a directory, `""`: the working directory
+    /// itself), relative to `dir`, symbolic links not followed.
+    fn list(&self, dir: &Path, prefix: &str) -> Result<Vec<String>, ChannelError>;
+
+    /// Stream file `rel` of `dir`: read it to its end, then [`Download::finish`] says
+    /// whether it was whole and unchanged.
+    fn fetch(&self, dir: &Path, rel: &str) -> Result<Box<dyn Download>, ChannelError>;
+
+    /// Whether `rel` of `dir` is there already with SHA-256 `sha256`.
+    fn has(&self, dir: &Path, rel: &Path, sha256: &str) -> Result<bool, ChannelError>;
+
+    /// Write `rel` of `dir`: the bytes go to a temporary file beside it, which
+    /// [`Upload::finish`] renames to `rel` only once its SHA-256 on arrival is
+    /// `sha256`: a step never sees part of a file.
+    fn upload(&self, dir: &Path, rel: &Path, sha256: &str)
+    -> Result<Box<dyn Upload>, ChannelError>;
+}
+
+/// A file being read over a channel ([`FileChannel::fetch`]).
+pub trait Download: Read + Send {
+    /// The transfer's end: `Err` if the file was missing, not a regular file, led
+    /// out of the working directory, or changed while it was read.
+    fn finish(self: Box<Self>) -> Result<(), ChannelError>;
+}
+
+/// A file being written over a channel ([`FileChannel::upload`]).
+pub trait Upload: Write + Send {
+    /// Every byte written: checked on arrival and put in place, or `Err`.
+    fn finish(self: Box<Self>) -> Result<(), ChannelError>;
+}
+
+/// Why a file could not be moved over a channel, said so that the record tells what
+/// to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("`{path}` is missing: the step made no such file in its directory on {place}")]
+    Missing { path: String, place: String },
+    #[error("`{path}` on {place} is not a regular file")]
+    NotAFile { path: String, place: String },
+    #[error(
+        "`{path}` on {place} leads out of the step's directory (a symbolic link): copy the file into the directory"
+    )]
+    Escapes { path: String, place: String },
+    #[error(
+        "`{path}` on {place} changed while it was copied (a process of the step still writes it?)"
+    )]
+    Changed { path: String, place: String },
+    #[error(
+        "the copy of `{path}` on {place} arrived as sha256 {got}, not {want}: the connection or the host's disk changed it; run the step again"
+    )]
+    Mismatch {
+        path: String,
+        place: String,
+        want: String,
+        got: String,
+    },
+    /// The host, the connection or this machine failed, as said (what to do included).
+    #[error("{0}")]
+    Failed(String),
+}

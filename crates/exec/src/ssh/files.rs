@@ -1,0 +1,385 @@
+//! Artifacts over SSH (issue 60): a step's files read back from its host, and the files
+//! a step is handed written there before it starts, over the host's shared connection
+//! (`ControlMaster`, as its steps), one `ssh` per file. Each remote command is a fixed
+//! script run by `sh -c`, its values passed as positional arguments (quoted words,
+//! never code). A file is streamed through `cat` on the host, never held whole here.
+//! Paths are relative to the step's working directory as its job takes it (`cd DIR ||
+//! cd`: the home when DIR is not there), and a file read must lie inside it (resolved,
+//! symbolic links followed); one written goes to `.tmp-PID` beside its destination and
+//! is renamed once the host's SHA-256 of it is the record's.
+use super::SshExecutor;
+use super::script::{HostProblem, remote};
+use crate::artifact_channel::{ChannelError, Download, FileChannel, Upload};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
+
+/// The step's working directory, as its job's `cd` takes it; `sum`: its stdin's SHA-256
+/// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
+/// instructions: 4× `sha256sum` of coreutils 9 on this project's machines), else by
+/// `sha256sum`.
+const CD: &str = r#"cd -- "$1" 2>/dev/null || cd || exit 127
+sum() {
+  if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi
+}
+"#;
+
+/// Exit codes of the scripts, each a reason a file did not move.
+const MISSING: i32 = 80;
+const NOT_A_FILE: i32 = 81;
+const ESCAPES: i32 = 82;
+const CHANGED: i32 = 83;
+const MISMATCH: i32 = 84;
+
+/// `LIST DIR PREFIX`: the regular files under PREFIX, NUL-separated, `./`-prefixed.
+const LIST: &str = r#"[ -d "./$2" ] || exit 0
+exec find "./$2" -type f -print0
+"#;
+
+/// `FETCH DIR FILE`: the file's bytes, refused when it is missing, not a regular file,
+/// outside the directory, or changed (size or modification time) while it was read.
+const FETCH: &str = r#"f=./$2
+[ -e "$f" ] || exit 80
+[ -f "$f" ] || exit 81
+r=$(readlink -f -- "$f") && h=$(pwd -P) || exit 82
+case $r in "$h"/*) ;; *) exit 82 ;; esac
+s=$(stat -L -c '%s %y' -- "$f") || exit 80
+cat -- "$f" || exit 80
+[ "$(stat -L -c '%s %y' -- "$f")" = "$s" ] || exit 83
+"#;
+
+/// `HAVE DIR FILE SHA`: `yes` when FILE is there, a regular file, with that digest.
+const HAVE: &str = r#"f=./$2
+[ -f "$f" ] && [ ! -L "$f" ] || { echo no; exit 0; }
+s=$(sum < "$f") || { echo no; exit 0; }
+[ "${s%% *}" = "$3" ] && echo yes || echo no
+"#;
+
+/// `PUT DIR FILE SHA`: stdin into `.tmp-PID` beside FILE, hashed as it arrives (`tee`
+/// into the digest: one pass, as the engine's own copies are hashed as they are
+/// written), renamed to FILE once its digest is SHA (else removed, its digest
+/// printed, exit 84). A write that failed (a full disk) fails `tee`, and the script.
+const PUT: &str = r#"f=./$2
+d=${f%/*}
+mkdir -p -- "$d" || exit 85
+t=$d/.tmp-$$
+s=$( { tee -- "$t" || echo teefailed >&3; } 3>&1 | sum) || { rm -f -- "$t"; exit 85; }
+case $s in *teefailed*) rm -f -- "$t"; exit 85 ;; esac
+if [ "${s%% *}" != "$3" ]; then rm -f -- "$t"; echo "${s%% *}"; exit 84; fi
+chmod 0444 "$t" && mv -f -- "$t" "$f" || { rm -f -- "$t"; exit 85; }
+"#;
+
+impl SshExecutor {
+    /// `ssh … sh -c CD+SCRIPT sh DIR ARGS…` over the shared connection, blocking.
+    fn file_command(&self, script: &str, dir: &Path, args: &[&str]) -> Command {
+        let dir = dir.to_string_lossy();
+        let mut all = vec![dir.as_ref()];
+        all.extend_from_slice(args);
+        let mut cmd = Command::new("ssh");
+        cmd.args(self.ssh_args())
+            .arg(remote(&format!("{CD}{script}"), &all))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// A script's end, as a [`ChannelError`] naming `path`.
+    fn file_error(&self, code: Option<i32>, stderr: &str, path: &str, out: &str) -> ChannelError {
+        let (path, place) = (path.to_string(), self.place());
+        match code {
+            Some(MISSING) => ChannelError::Missing { path, place },
+            Some(NOT_A_FILE) => ChannelError::NotAFile { path, place },
+            Some(ESCAPES) => ChannelError::Escapes { path, place },
+            Some(CHANGED) => ChannelError::Changed { path, place },
+            Some(MISMATCH) => ChannelError::Mismatch {
+                path,
+                place,
+                want: String::new(),
+                got: out.trim().to_string(),
+            },
+            _ => ChannelError::Failed(self.problem(&HostProblem::classify(code, stderr))),
+        }
+    }
+
+    /// Run a short script to its end: its stdout.
+    fn file_call(
+        &self,
+        script: &str,
+        dir: &Path,
+        args: &[&str],
+        path: &str,
+    ) -> Result<Vec<u8>, ChannelError> {
+        let out = self
+            .file_command(script, dir, args)
+            .output()
+            .map_err(|e| ChannelError::Failed(format!("cannot run ssh: {e}")))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            Err(self.file_error(
+                out.status.code(),
+                &String::from_utf8_lossy(&out.stderr),
+                path,
+                &stdout,
+            ))
+        }
+    }
+
+    fn spawn_file(&self, mut cmd: Command) -> Result<(Child, JoinHandle<String>), ChannelError> {
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| ChannelError::Failed(format!("cannot run ssh: {e}")))?;
+        // Drained as it comes: a talkative host never stalls the transfer.
+        let mut err = child.stderr.take();
+        let errors = std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(e) = err.as_mut() {
+                let _ = e.take(64 * 1024).read_to_end(&mut s);
+                let _ = std::io::copy(e, &mut std::io::sink());
+            }
+            String::from_utf8_lossy(&s).into_owned()
+        });
+        Ok((child, errors))
+    }
+}
+
+impl FileChannel for SshExecutor {
+    fn place(&self) -> String {
+        format!("host {}", self.opts.host)
+    }
+
+    fn list(&self, dir: &Path, prefix: &str) -> Result<Vec<String>, ChannelError> {
+        let out = self.file_call(LIST, dir, &[prefix], prefix)?;
+        Ok(out
+            .split(|&b| b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let p = String::from_utf8_lossy(p);
+                p.strip_prefix("./").unwrap_or(&p).to_string()
+            })
+            .collect())
+    }
+
+    fn fetch(&self, dir: &Path, rel: &str) -> Result<Box<dyn Download>, ChannelError> {
+        let (mut child, errors) = self.spawn_file(self.file_command(FETCH, dir, &[rel]))?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or_else(|| ChannelError::Failed("ssh gave no output pipe".into()))?;
+        Ok(Box::new(SshDownload {
+            exec: self.twin(),
+            path: rel.to_string(),
+            child,
+            out,
+            errors,
+        }))
+    }
+
+    fn has(&self, dir: &Path, rel: &Path, sha256: &str) -> Result<bool, ChannelError> {
+        let rel = rel.to_string_lossy();
+        let out = self.file_call(HAVE, dir, &[&rel, sha256], &rel)?;
+        Ok(out.trim_ascii() == b"yes")
+    }
+
+    fn upload(
+        &self,
+        dir: &Path,
+        rel: &Path,
+        sha256: &str,
+    ) -> Result<Box<dyn Upload>, ChannelError> {
+        let rel = rel.to_string_lossy().into_owned();
+        let mut cmd = self.file_command(PUT, dir, &[&rel, sha256]);
+        cmd.stdin(Stdio::piped());
+        let (mut child, errors) = self.spawn_file(cmd)?;
+        let input = child
+            .stdin
+            .take()
+            .ok_or_else(|| ChannelError::Failed("ssh gave no input pipe".into()))?;
+        Ok(Box::new(SshUpload {
+            exec: self.twin(),
+            path: rel,
+            want: sha256.to_string(),
+            child,
+            input: Some(input),
+            errors,
+        }))
+    }
+}
+
+/// A file streamed from a host (`FETCH`).
+struct SshDownload {
+    exec: SshExecutor,
+    path: String,
+    child: Child,
+    out: ChildStdout,
+    errors: JoinHandle<String>,
+}
+
+impl Read for SshDownload {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.out.read(buf)
+    }
+}
+
+impl Download for SshDownload {
+    fn finish(mut self: Box<Self>) -> Result<(), ChannelError> {
+        // Whatever is left unread (a reader that stopped early) does not hold `ssh`.
+        let _ = std::io::copy(&mut self.out, &mut std::io::sink());
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| ChannelError::Failed(format!("ssh: {e}")))?;
+        let stderr = self.errors.join().unwrap_or_default();
+        if status.success() {
+            Ok(())
+        } else {
+            Err(self.exec.file_error(status.code(), &stderr, &self.path, ""))
+        }
+    }
+}
+
+/// A file streamed to a host (`PUT`).
+struct SshUpload {
+    exec: SshExecutor,
+    path: String,
+    want: String,
+    child: Child,
+    input: Option<ChildStdin>,
+    errors: JoinHandle<String>,
+}
+
+impl Write for SshUpload {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.input.as_mut() {
+            Some(w) => w.write(buf),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.input.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+impl Upload for SshUpload {
+    fn finish(mut self: Box<Self>) -> Result<(), ChannelError> {
+        // Its end of input: the host's `cat` ends, the file is checked and renamed.
+        drop(self.input.take());
+        let mut out = Vec::new();
+        if let Some(o) = self.child.stdout.as_mut() {
+            let _ = o.take(4096).read_to_end(&mut out);
+        }
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| ChannelError::Failed(format!("ssh: {e}")))?;
+        let stderr = self.errors.join().unwrap_or_default();
+        if status.success() {
+            return Ok(());
+        }
+        let out = String::from_utf8_lossy(&out);
+        match self
+            .exec
+            .file_error(status.code(), &stderr, &self.path, &out)
+        {
+            ChannelError::Mismatch {
+                path, place, got, ..
+            } => Err(ChannelError::Mismatch {
+                path,
+                place,
+                want: self.want.clone(),
+                got,
+            }),
+            e => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A script run here as the host runs it (`sh -c CD+SCRIPT sh DIR ARGS…`): its exit
+    /// code and stdout.
+    fn run(script: &str, dir: &Path, args: &[&str], stdin: &[u8]) -> (Option<i32>, Vec<u8>) {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{CD}{script}"))
+            .arg("sh")
+            .arg(dir)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sh");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("write");
+        let out = child.wait_with_output().expect("sh");
+        (out.status.code(), out.stdout)
+    }
+
+    /// A content's SHA-256, as the host's `sha256sum` says it.
+    fn sha(b: &[u8]) -> String {
+        let t = tempfile::NamedTempFile::new().expect("tmp");
+        std::fs::write(t.path(), b).expect("write");
+        let out = Command::new("sha256sum")
+            .arg(t.path())
+            .output()
+            .expect("sha256sum");
+        String::from_utf8_lossy(&out.stdout)[..64].to_string()
+    }
+
+    #[test]
+    fn the_host_scripts_read_list_and_write_inside_the_directory_only() {
+        let t = tempfile::tempdir().expect("tmp");
+        let w = t.path().join("w");
+        std::fs::create_dir_all(w.join("out/deep")).expect("dirs");
+        std::fs::write(w.join("out/deep/m.ckpt"), b"weights").expect("file");
+        std::fs::write(t.path().join("secret"), b"outside").expect("file");
+        std::os::unix::fs::symlink(t.path().join("secret"), w.join("out/link")).expect("ln");
+        // Listed: regular files only, links not followed.
+        let (code, out) = run(LIST, &w, &["out"], b"");
+        assert_eq!(
+            (code, out.as_slice()),
+            (Some(0), &b"./out/deep/m.ckpt\0"[..])
+        );
+        assert_eq!(run(LIST, &w, &["none"], b""), (Some(0), Vec::new()));
+        // Read: the file; missing, a directory, a link out: refused, each said.
+        assert_eq!(
+            run(FETCH, &w, &["out/deep/m.ckpt"], b""),
+            (Some(0), b"weights".to_vec())
+        );
+        assert_eq!(run(FETCH, &w, &["nope"], b"").0, Some(MISSING));
+        assert_eq!(run(FETCH, &w, &["out"], b"").0, Some(NOT_A_FILE));
+        assert_eq!(run(FETCH, &w, &["out/link"], b"").0, Some(ESCAPES));
+        // A value is never code.
+        assert_eq!(run(FETCH, &w, &["$(touch pwned)"], b"").0, Some(MISSING));
+        assert!(!w.join("pwned").exists());
+        // Written: renamed into place once its digest is the one asked for.
+        let dest = ".baton-artifacts/ab/m.ckpt";
+        let (code, out) = run(PUT, &w, &[dest, &sha(b"other")], b"weights");
+        assert_eq!(code, Some(MISMATCH));
+        assert_eq!(String::from_utf8_lossy(&out).trim(), sha(b"weights"));
+        assert!(!w.join(dest).exists());
+        assert_eq!(run(HAVE, &w, &[dest, &sha(b"weights")], b"").1, b"no\n");
+        assert_eq!(
+            run(PUT, &w, &[dest, &sha(b"weights")], b"weights").0,
+            Some(0)
+        );
+        assert_eq!(std::fs::read(w.join(dest)).expect("put"), b"weights");
+        assert_eq!(run(HAVE, &w, &[dest, &sha(b"weights")], b"").1, b"yes\n");
+        let left: Vec<_> = std::fs::read_dir(w.join(".baton-artifacts/ab"))
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+    }
+}
