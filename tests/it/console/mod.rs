@@ -13,6 +13,7 @@ mod render_actions;
 mod render_fork;
 mod render_run_form;
 mod render_terms;
+mod render_desk;
 mod render_waiting;
 mod screen;
 mod timeline;
