@@ -66,6 +66,9 @@ where
             crate::stdio::errln!("baton link: a line that is not a request was ignored");
             continue;
         };
+        let kind = failpoint_kind(&request);
+        // A crash test's moment: the request read, nothing of it done.
+        baton_exec::failpoint::die_at("link-received", kind);
         let (req, pending) = wire::incoming(as_operator(request, operator));
         if requests.send(req).await.is_err() {
             break;
@@ -75,6 +78,9 @@ where
             if let Some(reply) = pending.reply().await
                 && let Some(l) = line_of(&ToClient::Reply { id, reply })
             {
+                // A crash test's moment: the request done (a decision committed),
+                // its answer not yet written.
+                baton_exec::failpoint::die_at("link-answered", kind);
                 let _ = tx.send(l);
             }
         });
@@ -89,6 +95,14 @@ where
     let _ = serving.await;
     writer.abort();
     Ok(())
+}
+
+/// What a crash test names a request by (`BATON_FAILPOINT=link-answered:command`).
+fn failpoint_kind(r: &Request) -> &'static str {
+    match r {
+        Request::Command { .. } => "command",
+        _ => "other",
+    }
 }
 
 /// A request with every command in it made by `operator`, this process's account.

@@ -151,7 +151,7 @@ fn a_decision_sent_as_the_link_drops_is_said_not_known_and_never_doubled() {
         "the drop said",
         |s| {
             s.contains("dropped before its answer")
-                && (s.contains("store h2 down") || s.contains("store h2: connecting"))
+                && (s.contains("store h2 reconnecting") || s.contains("store h2: connecting"))
         },
         20,
     );
