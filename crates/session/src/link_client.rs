@@ -312,8 +312,114 @@ async fn send(stdin: &mut ChildStdin, m: &ToServer) -> std::io::Result<()> {
     stdin.flush().await
 }
 
+/// How long a decision whose answer a drop lost waits for the link to come back and
+/// say whether it is on the record, before the console is told it is not known.
+const DOUBT_FOR: Duration = Duration::from_secs(30);
+
+/// A decision sent over the link: on which run, from when (a drop before its answer
+/// makes it a [`Held`] doubt).
+struct Doubt {
+    run_id: String,
+    since: baton_model::Timestamp,
+}
+
+/// A request on the wire, waiting for its answer.
+struct Sent {
+    answer: Answer,
+    doubt: Option<Doubt>,
+}
+
+/// A decision whose answer a drop lost: held until the link is back and the host's
+/// record says whether it is there, or until `until`.
+struct Held {
+    answer: Answer,
+    doubt: Doubt,
+    until: std::time::Instant,
+}
+
+/// What waits on the link's answers across its connections.
+#[derive(Default)]
+struct Waits {
+    next_id: u64,
+    /// Requests sent on this connection, by id.
+    sent: BTreeMap<u64, Sent>,
+    /// Doubts asked about on this connection (`ToServer::Recorded`), by id.
+    asking: BTreeMap<u64, Held>,
+    /// Doubts to ask about once connected.
+    held: Vec<Held>,
+}
+
+impl Waits {
+    /// The connection dropped (`dropped`, why): each decision sent and not answered is
+    /// held, every other request is told it may not have been done.
+    fn dropped(&mut self, dropped: &str) {
+        let until = std::time::Instant::now() + DOUBT_FOR;
+        for (_, s) in std::mem::take(&mut self.sent) {
+            match s.doubt {
+                Some(doubt) => self.held.push(Held {
+                    answer: s.answer,
+                    doubt,
+                    until,
+                }),
+                None => s.answer.fail(Refusal::CannotApply {
+                    why: format!(
+                        "{dropped} before its answer; it may not have been done: look once the link is back"
+                    ),
+                }),
+            }
+        }
+        let asking = std::mem::take(&mut self.asking);
+        self.held.extend(asking.into_values());
+    }
+
+    /// Doubts held past their time: not known, said so.
+    fn expire(&mut self, place: &str, all: bool) {
+        let now = std::time::Instant::now();
+        let (gone, kept): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|h| all || h.until <= now);
+        self.held = kept;
+        for h in gone {
+            h.answer.fail(Refusal::CannotApply {
+                why: format!(
+                    "the link to {place} dropped before its answer, and did not come back to say: the decision may not be on the record; look at run {} once the link is back, and decide again if it is not there",
+                    h.doubt.run_id
+                ),
+            });
+        }
+    }
+}
+
+/// What the host's record says of a held decision, to the console: on the record, or
+/// not delivered; never both.
+fn resolve(h: Held, place: &str, rows: Result<Vec<String>, String>) {
+    match rows {
+        Ok(rows) if !rows.is_empty() => h.answer.give(wire::Reply::Outcome(
+            baton_model::CommandOutcome::Accepted {
+                message: format!(
+                    "on the record on {place} (the link dropped before its answer): {}",
+                    rows.join("; ")
+                ),
+            },
+        )),
+        Ok(_) => h.answer.fail(Refusal::CannotApply {
+            why: format!(
+                "not delivered: the link to {place} dropped before it reached the record (run {} has no decision of yours since); decide again",
+                h.doubt.run_id
+            ),
+        }),
+        Err(why) => h.answer.fail(Refusal::CannotApply {
+            why: format!(
+                "the link to {place} dropped before its answer and its record cannot be read ({why}): the decision may not be on the record; look at run {}",
+                h.doubt.run_id
+            ),
+        }),
+    }
+}
+
 /// Keep the link: pump each connection until it drops, then bring it back, until the
-/// console goes (its requests' channel closes).
+/// console goes (its requests' channel closes). A decision whose answer a drop lost is
+/// answered once the link is back, by what the host's record says.
 async fn keep(
     first: Option<Conn>,
     (reach, baton, readonly): (Reach, String, bool),
@@ -322,6 +428,7 @@ async fn keep(
     state: Status,
 ) {
     let place = reach.place();
+    let mut waits = Waits::default();
     let mut next = match first {
         Some(c) => Ok(c),
         None => attempt(&reach, &baton, readonly).await,
@@ -331,15 +438,17 @@ async fn keep(
             Ok(c) => c,
             Err(f) => {
                 let tries = (&reach, baton.as_str(), readonly);
-                match reconnect(f, tries, &mut requests, &state).await {
+                match reconnect(f, tries, &mut requests, &state, &mut waits).await {
                     Some(c) => c,
-                    None => return,
+                    None => {
+                        waits.expire(&place, true);
+                        return;
+                    }
                 }
             }
         };
         state.send(LinkState::Connected);
-        let mut answers: BTreeMap<u64, Answer> = BTreeMap::new();
-        let quit = pump(&mut conn, &feeds, &mut requests, &mut answers).await;
+        let quit = pump(&mut conn, (&feeds, &place), &mut requests, &mut waits).await;
         let why = conn.stderr.lock().map(|s| s.clone()).unwrap_or_default();
         let _ = conn.child.start_kill();
         let dropped = if why.is_empty() {
@@ -347,15 +456,9 @@ async fn keep(
         } else {
             format!("the link to {place} dropped: {why}")
         };
-        // What was asked and not answered: not known to have reached the host.
-        for (_, a) in std::mem::take(&mut answers) {
-            a.fail(Refusal::CannotApply {
-                why: format!(
-                    "{dropped} before its answer; the decision may not be on the record: look at the run once the link is back, and decide again if it is not there"
-                ),
-            });
-        }
+        waits.dropped(&dropped);
         if quit {
+            waits.expire(&place, true);
             return;
         }
         next = Err(Failure::down(dropped));
@@ -369,10 +472,12 @@ async fn reconnect(
     (reach, baton, readonly): (&Reach, &str, bool),
     requests: &mut mpsc::Receiver<ConsoleRequest>,
     state: &Status,
+    waits: &mut Waits,
 ) -> Option<Conn> {
     let place = reach.place();
     let mut n = 0;
     loop {
+        waits.expire(&place, false);
         let wait = backoff(n);
         let at = baton_model::Timestamp(
             baton_model::Timestamp::now()
@@ -408,22 +513,39 @@ async fn reconnect(
     }
 }
 
-/// One connection's traffic until it drops (`false`) or the console goes (`true`).
+/// One connection's traffic until it drops (`false`) or the console goes (`true`):
+/// first the held decisions asked about, then frames, answers and requests.
 async fn pump(
     conn: &mut Conn,
-    feeds: &Feeds,
+    (feeds, place): (&Feeds, &str),
     requests: &mut mpsc::Receiver<ConsoleRequest>,
-    answers: &mut BTreeMap<u64, Answer>,
+    waits: &mut Waits,
 ) -> bool {
-    let mut next_id = 0u64;
+    for h in std::mem::take(&mut waits.held) {
+        waits.next_id += 1;
+        let ask = ToServer::Recorded {
+            id: waits.next_id,
+            run_id: h.doubt.run_id.clone(),
+            since: h.doubt.since,
+        };
+        waits.asking.insert(waits.next_id, h);
+        if send(&mut conn.stdin, &ask).await.is_err() {
+            return false;
+        }
+    }
     loop {
         tokio::select! {
             line = conn.lines.next_line() => match line {
                 Ok(Some(l)) => match serde_json::from_str::<ToClient>(&l) {
                     Ok(ToClient::Frame(f)) => feeds.give(f),
                     Ok(ToClient::Reply { id, reply }) => {
-                        if let Some(a) = answers.remove(&id) {
-                            a.give(reply);
+                        if let Some(s) = waits.sent.remove(&id) {
+                            s.answer.give(reply);
+                        }
+                    }
+                    Ok(ToClient::Recorded { id, rows }) => {
+                        if let Some(h) = waits.asking.remove(&id) {
+                            resolve(h, place, rows);
                         }
                     }
                     // A hello again is harmless; a line this baton cannot read
@@ -437,15 +559,23 @@ async fn pump(
             },
             req = requests.recv() => {
                 let Some(req) = req else { return true };
+                let doubt = match &req {
+                    ConsoleRequest::Command { run_id, .. } => Some(Doubt {
+                        run_id: run_id.clone().unwrap_or_else(|| feeds.view.borrow().run_id.clone()),
+                        // A margin for the hosts' clocks.
+                        since: baton_model::Timestamp(baton_model::Timestamp::now().0 - 2_000),
+                    }),
+                    _ => None,
+                };
                 let (request, answer) = wire::outgoing(req);
-                next_id += 1;
-                if send(&mut conn.stdin, &ToServer::Request { id: next_id, request }).await.is_err() {
-                    answer.fail(Refusal::CannotApply {
-                        why: "not delivered: the link dropped as it was sent; try again once it is back".into(),
-                    });
+                waits.next_id += 1;
+                let sent = send(&mut conn.stdin, &ToServer::Request { id: waits.next_id, request }).await;
+                // A write that failed may still have reached the pipe: held as any other
+                // request whose answer the drop lost.
+                waits.sent.insert(waits.next_id, Sent { answer, doubt });
+                if sent.is_err() {
                     return false;
                 }
-                answers.insert(next_id, answer);
             }
         }
     }
