@@ -221,7 +221,15 @@ impl Joined {
             .iter()
             .filter_map(|m| m.store.borrow().as_deref().cloned())
             .collect();
-        let complete = self.members.iter().all(|m| *m.runs_complete.borrow());
+        // A store not connected has nothing more to read now: it holds up no other.
+        let complete = self.members.iter().all(|m| {
+            *m.runs_complete.borrow()
+                || !m
+                    .store
+                    .borrow()
+                    .as_deref()
+                    .is_some_and(|s| s.state.is_connected())
+        });
         let next = Desk { stores, of_run };
         if next != self.desk {
             self.desk = next;

@@ -112,7 +112,7 @@ where
     Ok(())
 }
 
-/// The decisions `me` recorded on `run_id` at or after `since`, one line each
+/// The decisions (commands) `me` recorded on `run_id` at or after `since`, one line each
 /// (`approval_vote deploy at 1732…: REASON`), read from the store's audit chain.
 fn recorded(
     db: &Path,
@@ -124,6 +124,9 @@ fn recorded(
     let rows = store.audit(run_id).map_err(|e| e.to_string())?;
     Ok(rows
         .iter()
+        // A run's start or fork is no command's doing (a console starts a run by
+        // another request): every other row of this account's is a command's.
+        .filter(|r| !matches!(r.action.as_str(), "run_started" | "run_forked"))
         .filter(|r| r.at >= since && (r.actor == me || r.actor.starts_with(&format!("{me} "))))
         .map(|r| {
             format!(

@@ -1,0 +1,189 @@
+//! Issue 59 points 3 and 4: one console over several stores (`baton tui --store A
+//! --store B …`), a store on this machine and stores on the real sshd hosts alike; a
+//! store down or refusing hides none of the others. And a decision whose link dies at
+//! a failpoint (the request read, or done and not answered): the console's word agrees
+//! with the host's record.
+use super::*;
+use crate::fleet::{Fleet, GATED};
+
+/// `baton tui ARGS…` in tmux as the tests' account, with the local env's config.
+fn desk(f: &Fleet, args: &str) -> Tmux {
+    let command = format!(
+        "cd {} && XDG_CONFIG_HOME={} TMPDIR={} {} tui {args} ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&f.local.path().to_string_lossy()),
+        shell_quote(&f.local.config_home().to_string_lossy()),
+        shell_quote(&crate::exec::ssh::own_tmp(&f.local).to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    Tmux::new(&f.local, 170, 45, &command)
+}
+
+/// The list's line (in a panel) that shows `run` by the longest start of its id shown
+/// (runs made in the same moment share their first characters), or `""`.
+fn row<'a>(screen: &'a str, run: &str) -> &'a str {
+    (8..=run.len())
+        .rev()
+        .find_map(|n| {
+            screen
+                .lines()
+                .find(|l| l.starts_with('│') && l.contains(&run[..n]))
+        })
+        .unwrap_or("")
+}
+
+/// How many approval votes the host's record has on `run`.
+fn votes(env: &Env, run: &str) -> usize {
+    let out = env.run(&["audit", run, "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("audit --json");
+    rows.as_array()
+        .map(|r| r.iter().filter(|r| r["action"] == "approval_vote").count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn one_console_over_every_store_names_each_rows_store_and_a_down_one_hides_none() {
+    let Some(f) = Fleet::new() else { return };
+    let wf = f.h2.workflow("w.toml", GATED);
+    let (engine, gated) = f.h2.spawn_until(&wf, "deploy", "waiting_approval");
+    let here = f.local.finished_run();
+    let on_h3 = f.h3.finished_run();
+    let tmux = desk(&f, "--store here --store h2 --store h3 --store down --store old");
+    // What waits, from the store it waits on, while two stores do not answer.
+    tmux.wait_for("the console", |s| s.contains("Waiting ("), 30);
+    tmux.keys(&["6"]);
+    let s = tmux.wait_for(
+        "h2's gate in the Waiting tab",
+        |s| s.contains("Waiting · 1 across 5 stores") && row(s, &gated).contains(" h2 "),
+        30,
+    );
+    assert!(row(&s, &gated).contains("deploy"), "{s}");
+    // Every store's runs in the Runs tab, each naming its store.
+    tmux.keys(&["5"]);
+    let s = tmux.wait_for(
+        "the runs of here, h2 and h3",
+        |s| {
+            s.contains("Runs · 3 in 5 stores")
+                && row(s, &here).contains(" here ")
+                && row(s, &on_h3).contains(" h3 ")
+                && row(s, &gated).contains(" h2 ")
+        },
+        30,
+    );
+    // `store:` in the filter.
+    tmux.keys(&["/"]);
+    tmux.literal("store:h3");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for(
+        "h3's runs alone",
+        |s| s.contains("/store:h3 (1 match)"),
+        10,
+    );
+    let listed = |store: &str| {
+        s.lines()
+            .filter(|l| l.starts_with('│') && l.contains(&format!(" {store} ")))
+            .count()
+    };
+    assert!(row(&s, &on_h3).contains(" h3 "), "{s}");
+    assert_eq!((listed("h3"), listed("here"), listed("h2")), (1, 0, 0), "{s}");
+    tmux.keys(&["Escape"]);
+    // The Stores list: where each is and its state, with why.
+    tmux.keys(&[":"]);
+    tmux.literal("stores");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for(
+        "each store's state",
+        |s| s.contains("Stores") && s.contains("refused") && s.contains("reconnecting in"),
+        30,
+    );
+    let line = |name: &str| {
+        s.lines()
+            .find(|l| l.contains(&format!("│{name} ")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("h2").contains("baton-h2") && line("h2").contains("connected"), "{s}");
+    assert!(line("here").contains("connected"), "{s}");
+    assert!(line("down").contains("ssh: connect to host"), "{s}");
+    assert!(s.contains("the other baton 0.0.1"), "{s}");
+    tmux.keys(&["Escape"]);
+    // A decision from the desk goes to its run's store, decided there.
+    tmux.keys(&["6"]);
+    tmux.wait_for(
+        "the gate",
+        |s| s.contains("Waiting ·") && row(s, &gated).contains(" h2 "),
+        10,
+    );
+    tmux.keys(&["a"]);
+    tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
+    tmux.literal("from the desk");
+    tmux.keys(&["Enter"]);
+    f.h2.wait_step(&gated, "deploy", "succeeded", 20);
+    let _ = wait_child(engine, 20);
+    let votes = f.h2.audit_rows(&gated, "approval_vote");
+    assert_eq!(votes.len(), 1, "{votes:#?}");
+    assert_eq!(votes[0]["reason"], "from the desk", "{votes:#?}");
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("the console to end", |s| s.contains("TUI-EXIT="), 15);
+    assert!(s.contains("TUI-EXIT=0"), "{s}");
+}
+
+/// Approve `h2`'s gate from a console over store `h2once`, whose link dies at `point`
+/// (`BATON_FAILPOINT`) with the approval: the console's word once the link is back,
+/// and the approval votes on the host's record.
+fn approve_as_the_link_dies_at(point: &str) -> (String, usize) {
+    let Some(f) = Fleet::new() else {
+        return (String::new(), usize::MAX);
+    };
+    let wf = f.h2.workflow("w.toml", GATED);
+    let (mut engine, run) = f.h2.spawn_until(&wf, "deploy", "waiting_approval");
+    f.fail_next_link(point);
+    let tmux = desk(&f, "--store h2once");
+    tmux.wait_for(
+        "the remote store's gate",
+        |s| s.contains("Waiting (1)") && s.contains("store h2once (baton-h2)"),
+        30,
+    );
+    tmux.keys(&["6"]);
+    tmux.wait_for("the gate in the Waiting tab", |s| s.contains(&run[..8]), 10);
+    tmux.keys(&["a"]);
+    tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
+    tmux.literal("as the link dies");
+    tmux.keys(&["Enter"]);
+    let said = tmux.wait_for(
+        "the console's word on the decision",
+        |s| s.contains("not delivered:") || s.contains("on the record on baton-h2"),
+        40,
+    );
+    let votes = votes(&f.h2, &run);
+    let _ = engine.kill();
+    let _ = engine.wait();
+    (said, votes)
+}
+
+#[test]
+fn a_decision_whose_link_dies_before_it_is_done_is_said_not_delivered_and_is_not_on_record() {
+    let (said, votes) = approve_as_the_link_dies_at("link-received:command");
+    if votes == usize::MAX {
+        return;
+    }
+    assert!(
+        said.contains("not delivered: the link to baton-h2 dropped before it reached the record"),
+        "{said}"
+    );
+    assert!(!said.contains("on the record on"), "{said}");
+    assert_eq!(votes, 0, "said not delivered: the record has none");
+}
+
+#[test]
+fn a_decision_whose_link_dies_after_it_is_done_is_said_on_record_and_is_there_once() {
+    let (said, votes) = approve_as_the_link_dies_at("link-answered:command");
+    if votes == usize::MAX {
+        return;
+    }
+    assert!(
+        said.contains("on the record on baton-h2") && said.contains("as the link dies"),
+        "{said}"
+    );
+    assert!(!said.contains("not delivered"), "{said}");
+    assert_eq!(votes, 1, "said on the record: it is, once");
+}
