@@ -58,7 +58,7 @@ impl Fleet {
         Some(f)
     }
 
-    fn config_text(&self) -> String {
+    pub(crate) fn config_text(&self) -> String {
         let remote = |name: &str, host: &str, env: &Env| {
             format!(
                 "[[store]]\nname = \"{name}\"\nssh = \"{host}\"\ndb = \"{}\"\nbaton = \"{}\"\nssh_config = \"{}\"\n\n",

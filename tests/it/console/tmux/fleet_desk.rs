@@ -59,7 +59,7 @@ fn one_console_over_every_store_names_each_rows_store_and_a_down_one_hides_none(
     assert!(row(&s, &gated).contains("deploy"), "{s}");
     // Every store's runs in the Runs tab, each naming its store.
     tmux.keys(&["5"]);
-    let s = tmux.wait_for(
+    tmux.wait_for(
         "the runs of here, h2 and h3",
         |s| {
             s.contains("Runs · 3 in 5 stores")
@@ -186,4 +186,85 @@ fn a_decision_whose_link_dies_after_it_is_done_is_said_on_record_and_is_there_on
     );
     assert!(!said.contains("not delivered"), "{said}");
     assert_eq!(votes, 1, "said on the record: it is, once");
+}
+
+/// Issue 59 point 6: a store of another account of the sshd host (tests/accounts.sh's
+/// `askann`, not root), its engine run as that account there, reached by ssh as that
+/// account: a console over it and a local store approves its gate, and the host's
+/// audit chain names that account.
+#[test]
+fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names_it() {
+    use crate::approvals::ask_accounts::{ANN, Team};
+    let Some(f) = Fleet::new() else { return };
+    let Some(team) = Team::new() else { return };
+    // ssh logs in to h2 as askann (a block before the hosts' `Host *`, whose `User`
+    // would win otherwise).
+    let hosts = std::fs::read_to_string(&f.ssh_config).expect("the test's ssh config");
+    let key = hosts
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("IdentityFile "))
+        .expect("the hosts' key")
+        .to_string();
+    std::fs::write(
+        &f.ssh_config,
+        format!("Host baton-h2-ann\n  HostName 127.0.0.2\n  User {ANN}\n  IdentityFile {key}\n\n{hosts}"),
+    )
+    .expect("write the test's ssh config");
+    f.local.config(&format!(
+        "{}\n[[store]]\nname = \"ann\"\nssh = \"baton-h2-ann\"\ndb = \"{}\"\nbaton = \"{}\"\nssh_config = \"{}\"\n",
+        f.config_text(),
+        team.db().display(),
+        env!("CARGO_BIN_EXE_baton"),
+        f.ssh_config.display()
+    ));
+    let wf = team.home(ANN).join("w.toml");
+    std::fs::write(&wf, GATED).expect("write the workflow");
+    let mut engine = team.spawn(ANN, &["run", &wf.to_string_lossy(), "--headless"]);
+    let run = wait_until("askann's gate", Duration::from_secs(30), || {
+        let out = team.baton(ANN, &["inbox", "--json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        rows.as_array()?
+            .iter()
+            .find(|r| r["step"] == "deploy")
+            .and_then(|r| r["run_id"].as_str().map(str::to_string))
+    });
+    let here = f.local.finished_run();
+    let tmux = desk(&f, "--store ann --store here");
+    tmux.wait_for("the console", |s| s.contains("Waiting ("), 30);
+    tmux.keys(&["6"]);
+    tmux.wait_for(
+        "askann's gate, named by its store",
+        |s| s.contains("across 2 stores") && row(s, &run).contains(" ann "),
+        30,
+    );
+    tmux.keys(&["a"]);
+    tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
+    tmux.literal("as askann there");
+    tmux.keys(&["Enter"]);
+    let votes = wait_until("the vote on askann's record", Duration::from_secs(30), || {
+        let out = team.baton(ANN, &["audit", &run, "--json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        let votes: Vec<serde_json::Value> = rows
+            .as_array()?
+            .iter()
+            .filter(|r| r["action"] == "approval_vote")
+            .cloned()
+            .collect();
+        (!votes.is_empty()).then_some(votes)
+    });
+    // The decision is askann's, made there, as if they had logged in: not root's (this
+    // console's account), with the typed reason; the chain holds.
+    assert_eq!(votes.len(), 1, "{votes:#?}");
+    assert_eq!(votes[0]["actor"], ANN, "{votes:#?}");
+    assert_eq!(votes[0]["reason"], "as askann there", "{votes:#?}");
+    let verify = team.baton(ANN, &["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    // The local store was listed beside it all along.
+    tmux.keys(&["5"]);
+    tmux.wait_for("the local run", |s| row(s, &here).contains(" here "), 10);
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("the console to end", |s| s.contains("TUI-EXIT="), 15);
+    assert!(s.contains("TUI-EXIT=0"), "{s}");
+    let _ = engine.kill();
+    let _ = engine.wait();
 }
