@@ -309,14 +309,9 @@ where
             r = link.store.changed(), if open.store => dirty |= take(r.is_ok(), &mut link.store, &mut ui.store, &mut open.store),
             r = link.desk.changed(), if open.desk => dirty |= take(r.is_ok(), &mut link.desk, &mut ui.desk, &mut open.desk),
             // Decisions recorded anywhere in the store: others' are notices (and rung).
-            r = link.news.changed(), if open.news => match r {
-                Ok(()) => {
-                    let rows = link.news.borrow_and_update().clone();
-                    news(&mut ui, &rows, &config, out);
-                    dirty = true;
-                }
-                Err(_) => open.news = false,
-            },
+            r = link.news.changed(), if open.news => {
+                dirty |= news_changed(r.is_ok(), (&mut ui, &mut link, &mut open.news), &config, out);
+            }
             _ = tick.tick(), if needs_tick(&ui, &view) => dirty = true,
             // The next turn's `sync` reads what was appended.
             _ = log_poll.tick(), if LogReaders::watching(&ui, &view) => {}
@@ -543,6 +538,22 @@ fn next_view(
     for n in signal::notices(view, next, on) {
         emit(out, &signal::notice_bytes(&n, &next.workflow, on));
     }
+}
+
+/// The news changed (`changed`; else its sender is gone): taken and rung (see `news`).
+fn news_changed(
+    changed: bool,
+    (ui, link, open): (&mut UiState, &mut ConsoleLink, &mut bool),
+    config: &ConsoleConfig,
+    out: &mut (dyn std::io::Write + Send),
+) -> bool {
+    if !changed {
+        *open = false;
+        return false;
+    }
+    let rows = link.news.borrow_and_update().clone();
+    news(ui, &rows, config, out);
+    true
 }
 
 /// Decisions recorded anywhere in the store: others' are notices (and rung).

@@ -185,12 +185,11 @@ mod tests {
     use baton_model::{Command, RunState, Timestamp};
 
     fn run(id: &str, at: i64) -> Arc<RunSummary> {
-        let mut r: RunSummary =
-            serde_json::from_value(serde_json::json!({
-                "id": id, "workflow": "w", "state": "running", "operator": "op",
-                "started_at": at, "finished_at": null, "steps_total": 1, "steps_done": 0,
-            }))
-            .unwrap_or_else(|e| panic!("a summary: {e}"));
+        let mut r: RunSummary = serde_json::from_value(serde_json::json!({
+            "id": id, "workflow": "w", "state": "running", "operator": "op",
+            "started_at": at, "finished_at": null, "steps_total": 1, "steps_done": 0,
+        }))
+        .unwrap_or_else(|e| panic!("a summary: {e}"));
         r.state = RunState::Running;
         Arc::new(r)
     }
@@ -237,7 +236,9 @@ mod tests {
         };
         assert_eq!(route(&d, 0, &cmd(Some("b1")), &[]), Route::Store(1));
         assert_eq!(route(&d, 1, &cmd(None), &[]), Route::Store(1));
-        assert!(matches!(route(&d, 0, &cmd(Some("zz")), &[]), Route::Nowhere(w) if w.contains("run zz is on none")));
+        assert!(
+            matches!(route(&d, 0, &cmd(Some("zz")), &[]), Route::Nowhere(w) if w.contains("run zz is on none"))
+        );
         assert_eq!(
             route(&d, 0, &ConsoleRequest::ReadAllRuns, &[]),
             Route::Every
@@ -247,7 +248,9 @@ mod tests {
             b: "b1".into(),
             reply: tokio::sync::oneshot::channel().0,
         };
-        assert!(matches!(route(&d, 0, &diff, &[]), Route::Nowhere(w) if w.contains("(build and gpu)")));
+        assert!(
+            matches!(route(&d, 0, &diff, &[]), Route::Nowhere(w) if w.contains("(build and gpu)"))
+        );
     }
 
     #[test]

@@ -375,7 +375,7 @@ mod tests {
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
         let e = me.agrees(&Hello::this("0.3.9")).unwrap_err();
         assert!(
-            e.contains("baton 0.4.0 (link protocol 1)") && e.contains("baton 0.3.9"),
+            e.contains("baton 0.4.0 (link protocol 2)") && e.contains("baton 0.3.9"),
             "{e}"
         );
     }

@@ -42,8 +42,8 @@ struct Outs {
 /// first). A store whose link is down keeps its state in the desk and hides no other.
 pub fn join(members: Vec<ConsoleLink>) -> ConsoleLink {
     let first = |m: Option<&ConsoleLink>| m.map(|m| m.view.borrow().clone());
-    let view0 = first(members.first())
-        .unwrap_or_else(|| Arc::new(super::follow::empty_view("no store")));
+    let view0 =
+        first(members.first()).unwrap_or_else(|| Arc::new(super::follow::empty_view("no store")));
     let (view_tx, view) = watch::channel(view0);
     let (runs_tx, runs) = watch::channel(Arc::new(Vec::new()));
     let (complete_tx, runs_complete) = watch::channel(false);
@@ -208,7 +208,11 @@ impl Joined {
 
     /// The runs, what waits, each store's state and the shown run's store, again.
     fn lists(&mut self) {
-        let runs: Vec<_> = self.members.iter().map(|m| m.runs.borrow().clone()).collect();
+        let runs: Vec<_> = self
+            .members
+            .iter()
+            .map(|m| m.runs.borrow().clone())
+            .collect();
         let waits: Vec<_> = self
             .members
             .iter()
@@ -274,12 +278,15 @@ impl Joined {
                     let name = self.desk.stores.get(i).map_or("", |s| s.name.as_str());
                     let (why, back) = match e {
                         mpsc::error::TrySendError::Full(r) => (
-                            format!("not delivered: store `{name}` is not taking requests yet (connecting); try again once it is connected"),
+                            format!(
+                                "not delivered: store `{name}` is not taking requests yet (connecting); try again once it is connected"
+                            ),
                             r,
                         ),
-                        mpsc::error::TrySendError::Closed(r) => {
-                            (format!("not delivered: the link to store `{name}` is closed"), r)
-                        }
+                        mpsc::error::TrySendError::Closed(r) => (
+                            format!("not delivered: the link to store `{name}` is closed"),
+                            r,
+                        ),
                     };
                     wire::outgoing(back).1.fail(Refusal::CannotApply { why });
                 }

@@ -91,9 +91,7 @@ pub async fn connect(
     readonly: bool,
 ) -> Result<ConsoleLink, String> {
     let reach = Reach::Ssh(store.clone());
-    let conn = attempt(&reach, baton, readonly)
-        .await
-        .map_err(|f| f.why)?;
+    let conn = attempt(&reach, baton, readonly).await.map_err(|f| f.why)?;
     Ok(start(name, reach, (baton, readonly), Some(conn)))
 }
 
@@ -284,10 +282,7 @@ async fn attempt(reach: &Reach, baton: &str, readonly: bool) -> Result<Conn, Fai
         tokio::time::sleep(Duration::from_millis(50)).await;
         return Err(Failure::down(why_down(&mut child, &stderr)));
     };
-    let refused = |why: String| Failure {
-        refused: true,
-        why,
-    };
+    let refused = |why: String| Failure { refused: true, why };
     match serde_json::from_str::<ToClient>(&first) {
         Ok(ToClient::Hello(theirs)) => me.agrees(&theirs).map_err(refused)?,
         Ok(ToClient::Refused { why, .. }) => return Err(refused(why)),

@@ -65,9 +65,10 @@ where
             Ok(ToServer::Recorded { id, run_id, since }) => {
                 let (tx, db, me) = (out_tx.clone(), db.to_path_buf(), operator.to_string());
                 tokio::spawn(async move {
-                    let rows = tokio::task::spawn_blocking(move || recorded(&db, &run_id, &me, since))
-                        .await
-                        .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
+                    let rows =
+                        tokio::task::spawn_blocking(move || recorded(&db, &run_id, &me, since))
+                            .await
+                            .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
                     if let Some(l) = line_of(&ToClient::Recorded { id, rows }) {
                         let _ = tx.send(l);
                     }

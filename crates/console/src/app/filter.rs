@@ -350,7 +350,10 @@ mod tests {
         assert!(m("store:gpu"));
         assert!(m("store:GPU-b state:"));
         assert!(!m("store:build"));
-        assert!(!Filter::parse("store:gpu").matches(&r), "over one store no row has one");
+        assert!(
+            !Filter::parse("store:gpu").matches(&r),
+            "over one store no row has one"
+        );
         let p = Filter::parse("store:gpu").problem::<StepView>().unwrap();
         assert!(p.contains("`store:` does not apply here"), "{p}");
         assert_eq!(Filter::parse("store:gpu").problem::<Waiting>(), None);

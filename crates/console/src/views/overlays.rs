@@ -265,11 +265,25 @@ pub(crate) fn stores(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState
             theme.dim,
         )));
     }
-    let nw = d.stores.iter().map(|s| text_width(&s.name)).fold(5, usize::max);
-    let hw = d.stores.iter().map(|s| text_width(&s.host)).fold(5, usize::max).min(32);
+    let nw = d
+        .stores
+        .iter()
+        .map(|s| text_width(&s.name))
+        .fold(5, usize::max);
+    let hw = d
+        .stores
+        .iter()
+        .map(|s| text_width(&s.host))
+        .fold(5, usize::max)
+        .min(32);
     if d.is_many() {
         lines.push(Line::from(styled(
-            format!("{}  {}  {:>5}  state", pad("store", nw), pad("where", hw), "runs"),
+            format!(
+                "{}  {}  {:>5}  state",
+                pad("store", nw),
+                pad("where", hw),
+                "runs"
+            ),
             theme.dim,
         )));
     }
@@ -287,7 +301,11 @@ pub(crate) fn stores(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState
         let said = baton_model::sanitize::one_line(&s.state.describe(now));
         for (k, part) in wrap_text(&said, sw).into_iter().enumerate() {
             let head = if k == 0 {
-                format!("{}  {}  {runs:>5}  ", pad(&s.name, nw), pad(&fit(&s.host, hw), hw))
+                format!(
+                    "{}  {}  {runs:>5}  ",
+                    pad(&s.name, nw),
+                    pad(&fit(&s.host, hw), hw)
+                )
             } else {
                 " ".repeat(lead)
             };
@@ -295,5 +313,12 @@ pub(crate) fn stores(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState
         }
     }
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    popup(frame, centered(area, width, height), " Stores ", lines, 0, theme);
+    popup(
+        frame,
+        centered(area, width, height),
+        " Stores ",
+        lines,
+        0,
+        theme,
+    );
 }

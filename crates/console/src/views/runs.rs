@@ -26,15 +26,7 @@ pub(crate) fn render(
     let count = if ui.runs_partial {
         format!("{} so far, reading the rest of the store…", ui.runs.len())
     } else {
-        format!(
-            "{} in {}",
-            ui.runs.len(),
-            if ui.desk.is_many() {
-                format!("{} stores", ui.desk.stores.len())
-            } else {
-                "the store".to_string()
-            }
-        )
+        format!("{} in {}", ui.runs.len(), super::common::stores_word(ui))
     };
     let block = panel(
         format!(" Runs · {count} · {}{filter} ", ui.runs_sort.label()),
@@ -149,11 +141,7 @@ fn marker(ui: &UiState, view: &RunView, r: &baton_model::RunSummary) -> &'static
 
 /// The table's column names (`fork of` when a fork shows).
 fn header_line<'a>(tw: usize, (iw, sw): (usize, usize), forks: bool, theme: &Theme) -> Line<'a> {
-    let store = if sw == 0 {
-        String::new()
-    } else {
-        format!("{} ", pad("store", sw))
-    };
+    let store = super::common::store_head(sw);
     Line::from(styled(
         format!(
             "  {store}{}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",

@@ -34,11 +34,7 @@ pub(crate) fn render(
     let title = format!(
         " Waiting · {} across {} · {} for you ({}){} ",
         items.len(),
-        if ui.desk.is_many() {
-            format!("{} stores", ui.desk.stores.len())
-        } else {
-            "the store".to_string()
-        },
+        super::common::stores_word(ui),
         ui.waiting_mine(),
         ui.operator,
         crate::app::filter_note(&ui.waiting_filter, shown.len()),
@@ -76,25 +72,10 @@ pub(crate) fn render(
         .fold(8, usize::max);
     // A console over several stores names each item's.
     let sw = super::common::store_width(ui, drawn.iter().map(|&i| items[i].run_id.as_str()));
-    let ww = ww.saturating_sub(iw - 8).saturating_sub(sw + usize::from(sw > 0));
-    let store_head = if sw == 0 {
-        String::new()
-    } else {
-        format!("{} ", pad("store", sw))
-    };
-    let mut lines = vec![Line::from(styled(
-        format!(
-            "  {:11} {store_head}{} {:13} {:15} {:6} {:4} {}",
-            "time left",
-            pad("run", iw),
-            "workflow",
-            "step",
-            "waits",
-            "you",
-            "who"
-        ),
-        theme.dim,
-    ))];
+    let ww = ww
+        .saturating_sub(iw - 8)
+        .saturating_sub(sw + usize::from(sw > 0));
+    let mut lines = vec![head_line((iw, sw), theme)];
     for &i in drawn {
         let w = &items[i];
         let mark = if w.run_id == view.run_id { "●" } else { " " };
@@ -220,6 +201,24 @@ fn render_detail(
         }
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The list's column names (`store` on a console over several stores).
+fn head_line<'a>((iw, sw): (usize, usize), theme: &Theme) -> Line<'a> {
+    Line::from(styled(
+        format!(
+            "  {:11} {}{} {:13} {:15} {:6} {:4} {}",
+            "time left",
+            super::common::store_head(sw),
+            pad("run", iw),
+            "workflow",
+            "step",
+            "waits",
+            "you",
+            "who"
+        ),
+        theme.dim,
+    ))
 }
 
 /// An ask of no run (`baton ask` from a shell): who asked, `carol · pid 4242 on box`

@@ -47,7 +47,10 @@ fn one_console_over_every_store_names_each_rows_store_and_a_down_one_hides_none(
     let (engine, gated) = f.h2.spawn_until(&wf, "deploy", "waiting_approval");
     let here = f.local.finished_run();
     let on_h3 = f.h3.finished_run();
-    let tmux = desk(&f, "--store here --store h2 --store h3 --store down --store old");
+    let tmux = desk(
+        &f,
+        "--store here --store h2 --store h3 --store down --store old",
+    );
     // What waits, from the store it waits on, while two stores do not answer.
     tmux.wait_for("the console", |s| s.contains("Waiting ("), 30);
     tmux.keys(&["6"]);
@@ -73,18 +76,18 @@ fn one_console_over_every_store_names_each_rows_store_and_a_down_one_hides_none(
     tmux.keys(&["/"]);
     tmux.literal("store:h3");
     tmux.keys(&["Enter"]);
-    let s = tmux.wait_for(
-        "h3's runs alone",
-        |s| s.contains("/store:h3 (1 match)"),
-        10,
-    );
+    let s = tmux.wait_for("h3's runs alone", |s| s.contains("/store:h3 (1 match)"), 10);
     let listed = |store: &str| {
         s.lines()
             .filter(|l| l.starts_with('│') && l.contains(&format!(" {store} ")))
             .count()
     };
     assert!(row(&s, &on_h3).contains(" h3 "), "{s}");
-    assert_eq!((listed("h3"), listed("here"), listed("h2")), (1, 0, 0), "{s}");
+    assert_eq!(
+        (listed("h3"), listed("here"), listed("h2")),
+        (1, 0, 0),
+        "{s}"
+    );
     tmux.keys(&["Escape"]);
     // The Stores list: where each is and its state, with why.
     tmux.keys(&[":"]);
@@ -101,7 +104,10 @@ fn one_console_over_every_store_names_each_rows_store_and_a_down_one_hides_none(
             .unwrap_or("")
             .to_string()
     };
-    assert!(line("h2").contains("baton-h2") && line("h2").contains("connected"), "{s}");
+    assert!(
+        line("h2").contains("baton-h2") && line("h2").contains("connected"),
+        "{s}"
+    );
     assert!(line("here").contains("connected"), "{s}");
     assert!(line("down").contains("ssh: connect to host"), "{s}");
     assert!(s.contains("the other baton 0.0.1"), "{s}");
@@ -207,7 +213,9 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
         .to_string();
     std::fs::write(
         &f.ssh_config,
-        format!("Host baton-h2-ann\n  HostName 127.0.0.2\n  User {ANN}\n  IdentityFile {key}\n\n{hosts}"),
+        format!(
+            "Host baton-h2-ann\n  HostName 127.0.0.2\n  User {ANN}\n  IdentityFile {key}\n\n{hosts}"
+        ),
     )
     .expect("write the test's ssh config");
     f.local.config(&format!(
@@ -241,17 +249,21 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
     tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
     tmux.literal("as askann there");
     tmux.keys(&["Enter"]);
-    let votes = wait_until("the vote on askann's record", Duration::from_secs(30), || {
-        let out = team.baton(ANN, &["audit", &run, "--json"]);
-        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-        let votes: Vec<serde_json::Value> = rows
-            .as_array()?
-            .iter()
-            .filter(|r| r["action"] == "approval_vote")
-            .cloned()
-            .collect();
-        (!votes.is_empty()).then_some(votes)
-    });
+    let votes = wait_until(
+        "the vote on askann's record",
+        Duration::from_secs(30),
+        || {
+            let out = team.baton(ANN, &["audit", &run, "--json"]);
+            let rows: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            let votes: Vec<serde_json::Value> = rows
+                .as_array()?
+                .iter()
+                .filter(|r| r["action"] == "approval_vote")
+                .cloned()
+                .collect();
+            (!votes.is_empty()).then_some(votes)
+        },
+    );
     // The decision is askann's, made there, as if they had logged in: not root's (this
     // console's account), with the typed reason; the chain holds.
     assert_eq!(votes.len(), 1, "{votes:#?}");
