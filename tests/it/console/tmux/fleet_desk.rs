@@ -4,6 +4,8 @@
 //! a failpoint (the request read, or done and not answered): the console's word agrees
 //! with the host's record.
 use super::*;
+use crate::chaos::plan::Sig;
+use crate::chaos::procs;
 use crate::fleet::{Fleet, GATED};
 
 /// `baton tui ARGS…` in tmux as the tests' account, with the local env's config.
@@ -196,8 +198,9 @@ fn a_decision_whose_link_dies_after_it_is_done_is_said_on_record_and_is_there_on
 
 /// Issue 59 point 6: a store of another account of the sshd host (tests/accounts.sh's
 /// `askann`, not root), its engine run as that account there, reached by ssh as that
-/// account: a console over it and a local store approves its gate, and the host's
-/// audit chain names that account.
+/// account: kill -9 of its link and of its engine lose nothing; a console over it and
+/// a local store approves its gate, the step runs once, and the host's audit chain
+/// names that account.
 #[test]
 fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names_it() {
     use crate::approvals::ask_accounts::{ANN, Team};
@@ -218,11 +221,30 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
         ),
     )
     .expect("write the test's ssh config");
+    // askann's home is the test's (tests/accounts.sh makes none): its baton there runs
+    // with it, as a login with a home would.
+    let home = team.home(ANN);
+    let program = f.local.path().join("askann-baton");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\nHOME={} XDG_STATE_HOME={} exec {} \"$@\"\n",
+            home.display(),
+            home.join("state").display(),
+            env!("CARGO_BIN_EXE_baton")
+        ),
+    )
+    .expect("write askann's baton");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod askann's baton");
+    }
     f.local.config(&format!(
         "{}\n[[store]]\nname = \"ann\"\nssh = \"baton-h2-ann\"\ndb = \"{}\"\nbaton = \"{}\"\nssh_config = \"{}\"\n",
         f.config_text(),
         team.db().display(),
-        env!("CARGO_BIN_EXE_baton"),
+        program.display(),
         f.ssh_config.display()
     ));
     let wf = team.home(ANN).join("w.toml");
@@ -245,10 +267,37 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
         |s| s.contains("across 2 stores") && row(s, &run).contains(" ann "),
         30,
     );
+    // kill -9 of the link's process on the host (askann's) and of askann's engine: the
+    // link comes back by itself, and the run is interrupted at its gate.
+    let links = procs::links(&team.db());
+    assert_eq!(links.len(), 1, "one link serves the console: {links:?}");
+    assert!(procs::signal(&links[0], Sig::Kill));
+    let _ = engine.kill();
+    let _ = engine.wait();
+    wait_until("a new link", Duration::from_secs(20), || {
+        let now = procs::links(&team.db());
+        (now.len() == 1 && now[0].pid != links[0].pid).then_some(())
+    });
+    tmux.wait_for(
+        "the gate listed, the link up",
+        |s| row(s, &run).contains(" ann ") && !s.contains("+1 down"),
+        30,
+    );
+    // Approving takes the run over on the host, as askann (the link's baton drives
+    // it there), and the step runs: nothing was lost.
     tmux.keys(&["a"]);
     tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
     tmux.literal("as askann there");
     tmux.keys(&["Enter"]);
+    let said = tmux.wait_for(
+        "the approval's answer",
+        |s| {
+            s.lines()
+                .any(|l| l.starts_with(" ✔ ") || l.starts_with(" ✘ "))
+        },
+        30,
+    );
+    assert!(!said.lines().any(|l| l.starts_with(" ✘ ")), "{said}");
     let votes = wait_until(
         "the vote on askann's record",
         Duration::from_secs(30),
@@ -271,12 +320,29 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
     assert_eq!(votes[0]["reason"], "as askann there", "{votes:#?}");
     let verify = team.baton(ANN, &["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify.stdout));
+    wait_until(
+        "the step run once, after the crash",
+        Duration::from_secs(30),
+        || {
+            let out = team.baton(ANN, &["show", &run, "--json"]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            (step(&v, "deploy")["state"] == "succeeded").then_some(())
+        },
+    );
     // The local store was listed beside it all along.
     tmux.keys(&["5"]);
     tmux.wait_for("the local run", |s| row(s, &here).contains(" here "), 10);
+    // The run the link's baton took over: leaving asks (detach) as a console that
+    // drives one does, or it has ended already.
     tmux.keys(&["q"]);
+    let s = tmux.wait_for(
+        "the console to end or ask",
+        |s| s.contains("TUI-EXIT=") || s.contains("Quit while this console drives"),
+        15,
+    );
+    if !s.contains("TUI-EXIT=") {
+        tmux.keys(&["d"]);
+    }
     let s = tmux.wait_for("the console to end", |s| s.contains("TUI-EXIT="), 15);
     assert!(s.contains("TUI-EXIT=0"), "{s}");
-    let _ = engine.kill();
-    let _ = engine.wait();
 }
