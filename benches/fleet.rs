@@ -298,14 +298,12 @@ async fn idle(dir: &Path, hosts: Option<&PathBuf>) -> f64 {
     tokio::time::sleep(IDLE).await;
     let used: f64 = procs.iter().map(|p| cpu(*p)).sum::<f64>() - before;
     watching.abort();
-    for stop in stops {
-        if let Some(s) = stop {
-            let _ = s.send(Stop {
-                signal: None,
-                detach: false,
-                cancel: false,
-            });
-        }
+    for s in stops.into_iter().flatten() {
+        let _ = s.send(Stop {
+            signal: None,
+            detach: false,
+            cancel: false,
+        });
     }
     used / t.elapsed().as_secs_f64()
 }

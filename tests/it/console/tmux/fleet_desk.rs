@@ -196,16 +196,26 @@ fn a_decision_whose_link_dies_after_it_is_done_is_said_on_record_and_is_there_on
     assert_eq!(votes, 1, "said on the record: it is, once");
 }
 
-/// Issue 59 point 6: a store of another account of the sshd host (tests/accounts.sh's
-/// `askann`, not root), its engine run as that account there, reached by ssh as that
-/// account: kill -9 of its link and of its engine lose nothing; a console over it and
-/// a local store approves its gate, the step runs once, and the host's audit chain
-/// names that account.
-#[test]
-fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names_it() {
-    use crate::approvals::ask_accounts::{ANN, Team};
-    let Some(f) = Fleet::new() else { return };
-    let Some(team) = Team::new() else { return };
+/// The approval votes on askann's record of `run`.
+fn ann_votes(team: &crate::approvals::ask_accounts::Team, run: &str) -> Vec<serde_json::Value> {
+    let out = team.baton(
+        crate::approvals::ask_accounts::ANN,
+        &["audit", run, "--json"],
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    rows.as_array()
+        .map(|r| {
+            r.iter()
+                .filter(|r| r["action"] == "approval_vote")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Store `ann` in the local config: askann's store on h2, reached by ssh as askann.
+fn ann_store(f: &Fleet, team: &crate::approvals::ask_accounts::Team) {
+    use crate::approvals::ask_accounts::ANN;
     // ssh logs in to h2 as askann (a block before the hosts' `Host *`, whose `User`
     // would win otherwise).
     let hosts = std::fs::read_to_string(&f.ssh_config).expect("the test's ssh config");
@@ -247,6 +257,19 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
         program.display(),
         f.ssh_config.display()
     ));
+}
+
+/// Issue 59 point 6: a store of another account of the sshd host (tests/accounts.sh's
+/// `askann`, not root), its engine run as that account there, reached by ssh as that
+/// account: kill -9 of its link and of its engine lose nothing; a console over it and
+/// a local store approves its gate, the step runs once, and the host's audit chain
+/// names that account.
+#[test]
+fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names_it() {
+    use crate::approvals::ask_accounts::{ANN, Team};
+    let Some(f) = Fleet::new() else { return };
+    let Some(team) = Team::new() else { return };
+    ann_store(&f, &team);
     let wf = team.home(ANN).join("w.toml");
     std::fs::write(&wf, GATED).expect("write the workflow");
     let mut engine = team.spawn(ANN, &["run", &wf.to_string_lossy(), "--headless"]);
@@ -302,14 +325,7 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
         "the vote on askann's record",
         Duration::from_secs(30),
         || {
-            let out = team.baton(ANN, &["audit", &run, "--json"]);
-            let rows: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-            let votes: Vec<serde_json::Value> = rows
-                .as_array()?
-                .iter()
-                .filter(|r| r["action"] == "approval_vote")
-                .cloned()
-                .collect();
+            let votes = ann_votes(&team, &run);
             (!votes.is_empty()).then_some(votes)
         },
     );
