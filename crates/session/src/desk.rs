@@ -294,3 +294,116 @@ impl Joined {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_link::LinkState;
+    use baton_model::{Command, RunSummary};
+
+    /// A store's link made by hand: its senders, and where its requests arrive.
+    struct Fake {
+        runs: watch::Sender<baton_model::SharedRuns>,
+        store: watch::Sender<Option<Arc<StoreStatus>>>,
+        asked: mpsc::Receiver<ConsoleRequest>,
+    }
+
+    fn fake(name: &str) -> (ConsoleLink, Fake) {
+        let (runs_tx, runs) = watch::channel(Arc::new(Vec::new()));
+        let (store_tx, store) = watch::channel(Some(Arc::new(StoreStatus {
+            name: name.into(),
+            host: format!("{name}-box"),
+            state: LinkState::Connected,
+        })));
+        let (requests, asked) = mpsc::channel(8);
+        let link = ConsoleLink {
+            view: watch::channel(Arc::new(super::super::follow::empty_view(name))).1,
+            runs,
+            runs_complete: watch::channel(true).1,
+            driven: watch::channel(Arc::new(Vec::new())).1,
+            waiting: watch::channel(Arc::new(Vec::new())).1,
+            schedules: watch::channel(Arc::new(baton_link::Board::default())).1,
+            news: watch::channel(Arc::new(Vec::new())).1,
+            expected: watch::channel(Arc::new(Expected::default())).1,
+            requests,
+            log_times: None,
+            store,
+            desk: watch::channel(Arc::new(Desk::default())).1,
+        };
+        (
+            link,
+            Fake {
+                runs: runs_tx,
+                store: store_tx,
+                asked,
+            },
+        )
+    }
+
+    fn run(id: &str) -> Arc<RunSummary> {
+        let r: RunSummary = serde_json::from_value(serde_json::json!({
+            "id": id, "workflow": "w", "state": "running", "operator": "op",
+            "started_at": 1, "finished_at": null, "steps_total": 1, "steps_done": 0,
+        }))
+        .unwrap_or_else(|e| panic!("a summary: {e}"));
+        Arc::new(r)
+    }
+
+    #[tokio::test]
+    async fn every_stores_runs_are_listed_and_a_command_goes_to_its_runs_store() {
+        let (a, fa) = fake("build");
+        let (b, mut fb) = fake("gpu");
+        let mut joined = join(vec![a, b]);
+        fb.runs
+            .send(Arc::new(vec![run("r-gpu")]))
+            .expect("gpu's runs");
+        fa.runs
+            .send(Arc::new(vec![run("r-build")]))
+            .expect("build's runs");
+        let desk = loop {
+            joined.desk.changed().await.expect("the desk");
+            let d = joined.desk.borrow().clone();
+            if d.of_run.len() == 2 {
+                break d;
+            }
+        };
+        assert_eq!(desk.name_of("r-gpu"), "gpu");
+        assert_eq!(desk.stores.len(), 2);
+        // A store going down is said, and keeps its rows out of no other's.
+        fa.store
+            .send(Some(Arc::new(StoreStatus {
+                name: "build".into(),
+                host: "build-box".into(),
+                state: LinkState::Down {
+                    why: "gone".into(),
+                    retry_at: None,
+                },
+            })))
+            .expect("build's state");
+        loop {
+            joined.desk.changed().await.expect("the desk");
+            if !joined.desk.borrow().stores[0].state.is_connected() {
+                break;
+            }
+        }
+        let (tx, _rx) = tokio::sync::oneshot::channel();
+        joined
+            .requests
+            .send(ConsoleRequest::Command {
+                run_id: Some("r-gpu".into()),
+                command: Command::Cancel {
+                    operator: "op".into(),
+                    reason: None,
+                },
+                reply: tx,
+            })
+            .await
+            .expect("sent");
+        let got = fb.asked.recv().await.expect("gpu asked");
+        assert!(
+            matches!(got, ConsoleRequest::Command { run_id: Some(ref id), .. } if id == "r-gpu")
+        );
+        let runs = joined.runs.borrow().clone();
+        assert_eq!(runs.len(), 2, "both stores' runs listed");
+    }
+}
