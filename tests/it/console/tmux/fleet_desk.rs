@@ -362,3 +362,15 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
     let s = tmux.wait_for("the console to end", |s| s.contains("TUI-EXIT="), 15);
     assert!(s.contains("TUI-EXIT=0"), "{s}");
 }
+
+#[test]
+fn a_desk_naming_a_store_not_configured_is_a_usage_error_with_the_nearest() {
+    let Some(f) = Fleet::new() else { return };
+    let tmux = desk(&f, "--store here --store h22");
+    let s = tmux.wait_for("the refusal", |s| s.contains("TUI-EXIT="), 20);
+    assert!(s.contains("TUI-EXIT=2"), "{s}");
+    assert!(
+        s.contains("--store h22: no [[store]] is named `h22`; did you mean `h2`?"),
+        "{s}"
+    );
+}
