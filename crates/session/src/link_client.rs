@@ -619,6 +619,67 @@ mod tests {
         assert_eq!(said, "it sent a line this baton cannot read: not json");
     }
 
+    fn doubt() -> Doubt {
+        Doubt {
+            run_id: "01run".into(),
+            since: baton_model::Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn a_drop_holds_the_decisions_it_left_unanswered_and_fails_the_rest() {
+        let mut w = Waits::default();
+        let (otx, mut orx) = tokio::sync::oneshot::channel();
+        let (ttx, mut trx) = tokio::sync::oneshot::channel();
+        w.sent.insert(
+            1,
+            Sent {
+                answer: Answer::Outcome(otx),
+                doubt: Some(doubt()),
+            },
+        );
+        w.sent.insert(
+            2,
+            Sent {
+                answer: Answer::Text(ttx),
+                doubt: None,
+            },
+        );
+        w.dropped("the link to h dropped");
+        assert!(
+            matches!(trx.try_recv(), Ok(Err(Refusal::CannotApply { why })) if why.contains("may not have been done"))
+        );
+        assert!(
+            orx.try_recv().is_err(),
+            "the decision is held, not answered"
+        );
+        assert_eq!(w.held.len(), 1);
+        // Past its time without the link back: not known, said so.
+        w.expire("h", true);
+        assert!(
+            matches!(orx.try_recv(), Ok(baton_model::CommandOutcome::Refused(Refusal::CannotApply { why })) if why.contains("did not come back to say"))
+        );
+    }
+
+    #[test]
+    fn a_held_decision_is_answered_by_the_hosts_record_either_way() {
+        let held = |tx| Held {
+            answer: Answer::Outcome(tx),
+            doubt: doubt(),
+            until: std::time::Instant::now(),
+        };
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        resolve(held(tx), "h", Ok(vec!["approval_vote deploy: ok".into()]));
+        assert!(
+            matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Accepted { message }) if message.contains("on the record on h") && message.contains("approval_vote deploy"))
+        );
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        resolve(held(tx), "h", Ok(Vec::new()));
+        assert!(
+            matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: ") && why.contains("decide again"))
+        );
+    }
+
     #[test]
     fn backoff_doubles_from_half_a_second_to_fifteen() {
         let b: Vec<u64> = (0..8).map(|n| backoff(n).as_millis() as u64).collect();
