@@ -5,10 +5,12 @@
 //!     session's service on a local store, in-process, as `baton tui` has it;
 //! (b) an approval sent from the console's link to the gated step's process start (the
 //!     step writes its start time, ns), the same two ways;
-//! (c) idle CPU of a console's links over 3 (empty) stores for `IDLE` seconds: this process
-//!     (the 3 clients, their ssh), plus the 3 `baton link`s on the hosts, against 3
-//!     local services in this process; the terminal's drawing is the same either way
-//!     and is not counted. The sshd sessions on the hosts are not counted either.
+//! (c) idle CPU of one console over 3 (empty) stores for `IDLE` seconds, the 3 links
+//!     joined as `baton tui --store A --store B --store C` joins them (`session::desk`):
+//!     this process (the 3 clients, the join, their ssh), plus the 3 `baton link`s on
+//!     the hosts, against 3 local services in this process joined the same way; the
+//!     terminal's drawing is the same either way and is not counted. The sshd sessions
+//!     on the hosts are not counted either.
 //! Alternating pairs; medians and their ratios; one `RESULT` line per ratio, with the
 //! machine's load average.
 //!
@@ -264,7 +266,7 @@ fn ours(dir: &Path) -> Vec<u32> {
 
 /// (c): idle CPU (cores) of links to 3 stores (new, empty).
 async fn idle(dir: &Path, hosts: Option<&PathBuf>) -> f64 {
-    let mut links = Vec::new();
+    let (mut members, mut stops) = (Vec::new(), Vec::new());
     for (i, host) in ["baton-h2", "baton-h3", "baton-h2"].iter().enumerate() {
         let db = dir.join(format!("idle{i}-{}.db", hosts.is_some()));
         let init = Command::new(BATON)
@@ -272,22 +274,36 @@ async fn idle(dir: &Path, hosts: Option<&PathBuf>) -> f64 {
             .arg(&db)
             .output();
         assert!(init.is_ok_and(|o| o.status.success()), "store init");
-        links.push(link(&db, hosts.map(PathBuf::as_path), host).await);
+        let (l, stop) = link(&db, hosts.map(PathBuf::as_path), host).await;
+        members.push(l);
+        stops.push(stop);
     }
+    // One console over the three, as `baton tui --store A --store B --store C` joins
+    // them (`session::desk`), its values watched as the console watches them.
+    let mut desk = baton::session::desk::join(members);
+    let watching = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                r = desk.runs.changed() => if r.is_err() { break },
+                r = desk.waiting.changed() => if r.is_err() { break },
+                r = desk.view.changed() => if r.is_err() { break },
+                r = desk.desk.changed() => if r.is_err() { break },
+            }
+        }
+    });
     tokio::time::sleep(Duration::from_secs(2)).await;
     let procs = ours(dir);
     let before: f64 = procs.iter().map(|p| cpu(*p)).sum();
     let t = Instant::now();
     tokio::time::sleep(IDLE).await;
     let used: f64 = procs.iter().map(|p| cpu(*p)).sum::<f64>() - before;
-    for (_, stop) in links {
-        if let Some(s) = stop {
-            let _ = s.send(Stop {
-                signal: None,
-                detach: false,
-                cancel: false,
-            });
-        }
+    watching.abort();
+    for s in stops.into_iter().flatten() {
+        let _ = s.send(Stop {
+            signal: None,
+            detach: false,
+            cancel: false,
+        });
     }
     used / t.elapsed().as_secs_f64()
 }

@@ -34,6 +34,10 @@ add() {
                 useradd -M -N -g "$group" -s /bin/sh "$u"
                 echo "user $u"
             fi
+            # No password, not locked (`!`): sshd (UsePAM no) lets a locked account in by
+            # no key, and a store of another account is reached as it over ssh (issue 59,
+            # tests/ssh/hosts.sh).
+            if [ "$(getent shadow "$u" | cut -d: -f2)" = "!" ]; then usermod -p '*' "$u"; fi
         done
     done
 }

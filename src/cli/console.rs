@@ -17,8 +17,16 @@ use std::io::IsTerminal;
     after_help = "Example:\n  baton tui            # pick a run with 5, open it with Enter; R resumes an interrupted run"
 )]
 pub struct TuiArgs {
-    #[command(flatten)]
-    pub db: DbOpt,
+    /// The database file [default: `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db or ~/.local/state/baton/baton.db]
+    #[arg(long, value_name = "PATH", env = "BATON_DB")]
+    pub db: Option<std::path::PathBuf>,
+    /// A `[[store]]` of config.toml by its name, instead of --db; given again, one
+    /// console over each store named (a store on another host through ssh)
+    #[arg(long, value_name = "NAME")]
+    pub store: Vec<String>,
+    /// One console over every `[[store]]` of config.toml
+    #[arg(long, conflicts_with = "store")]
+    pub all_stores: bool,
     /// Console colour theme: default, light, high-contrast, or a user theme.
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
@@ -44,6 +52,21 @@ pub(super) fn console_and_runtime(
     Ok((config, rt))
 }
 
+impl TuiArgs {
+    /// Whether this console is over several stores (`console_desk`).
+    pub fn is_desk(&self) -> bool {
+        self.all_stores || self.store.len() > 1
+    }
+
+    /// The one store's `--db`/`--store`, as the other commands take them.
+    fn db_opt(&self) -> DbOpt {
+        DbOpt {
+            db: self.db.clone(),
+            store: self.store.first().cloned(),
+        }
+    }
+}
+
 pub fn exec(a: TuiArgs) -> i32 {
     if !std::io::stdout().is_terminal() {
         crate::stdio::errln!(
@@ -56,7 +79,11 @@ pub fn exec(a: TuiArgs) -> i32 {
         crate::stdio::errln!("  {}", Unusable::INSTEAD);
         return exit::USAGE;
     }
-    if let Some(name) = &a.db.store
+    if a.is_desk() {
+        return super::console_desk::exec(&a);
+    }
+    let db_opt = a.db_opt();
+    if let Some(name) = &db_opt.store
         && let Ok(store) = crate::config::get().store(name)
         && let crate::config::StorePlace::Ssh(r) = &store.place
     {
@@ -72,13 +99,13 @@ pub fn exec(a: TuiArgs) -> i32 {
     };
     // A store this account may not write is looked at, never acted on: the console
     // opens it read-only (and says so in its header) rather than failing.
-    let db = a.db.path();
+    let db = db_opt.path();
     let readonly = a.readonly || !may_write(&db);
     let result = rt.block_on(async {
         let (mut service, link) = if readonly {
-            Service::read_only(&a.db.path(), &operator)?
+            Service::read_only(&db_opt.path(), &operator)?
         } else {
-            Service::new(&a.db.path(), &operator, Vec::new())?
+            Service::new(&db_opt.path(), &operator, Vec::new())?
         };
         service.open_newest();
         let mut ui = UiState::new(operator.clone());
@@ -94,7 +121,7 @@ pub fn exec(a: TuiArgs) -> i32 {
     });
     match result {
         Ok(Ok((signal, outcomes))) => {
-            super::drive::print_ended(&a.db.path(), outcomes);
+            super::drive::print_ended(&db_opt.path(), outcomes);
             signal.unwrap_or(exit::OK)
         }
         Ok(Err(e)) => {

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod complete_ids;
 pub mod completions;
 pub mod console;
+mod console_desk;
 mod console_remote;
 pub mod control;
 pub mod db;

@@ -97,6 +97,12 @@ pub fn route(cli: Cli) -> Result<Cli, i32> {
     let Some(found) = find(&args) else {
         return Ok(cli);
     };
+    // A console over several stores reaches each itself (`console_desk`).
+    if let Cmd::Tui(t) = &cli.command
+        && t.is_desk()
+    {
+        return Ok(cli);
+    }
     // (Not clap's `conflicts_with`: that would count `$BATON_DB`, which `--store` wins over.)
     if names_db(&args) {
         crate::stdio::errln!("error: --store and --db both name the store; give one of them");

@@ -8,7 +8,8 @@
 #   tests/ssh/hosts.sh stop    stop them (and unmount the full disk)
 # Everything lives in $BATON_SSH_DIR (default /tmp/baton-ssh); the port is
 # $BATON_SSH_PORT (default 42622). The config names:
-#   baton-h2, baton-h3   the two hosts (user root, the authorized key)
+#   baton-h2, baton-h3   the two hosts (user root, the authorized key, which every
+#                        account of the host may log in with)
 #   baton-refused        127.0.0.2 as nobody, with a key it does not authorize
 #   baton-down           127.0.0.4, where nothing listens
 # and $BATON_SSH_DIR/full is a 64 KiB tmpfs, filled: a full remote disk.
@@ -25,8 +26,16 @@ up() {
 }
 
 
+# sshd reads authorized_keys as the account logging in: the other accounts of the host
+# (tests/accounts.sh's, a store of another account, issue 59) pass through $DIR to it
+# (0711: nothing listed; the private keys stay 0600, the public one is readable).
+let_accounts_in() {
+    chmod 0711 "$DIR"
+    chmod 0644 "$DIR/authorized_keys"
+}
+
 start() {
-    if [ -f "$CONF" ] && up 2 && up 3; then watch_owners "${1:-}"; echo "$CONF"; return; fi
+    if [ -f "$CONF" ] && up 2 && up 3; then let_accounts_in; watch_owners "${1:-}"; echo "$CONF"; return; fi
     [ -x /usr/sbin/sshd ] || { echo "hosts.sh: sshd is not installed (apt-get install openssh-server)" >&2; exit 2; }
     [ "$(id -u)" = 0 ] || { echo "hosts.sh: must run as root" >&2; exit 2; }
     stop >/dev/null
@@ -39,6 +48,7 @@ start() {
     ssh-keygen -q -t ed25519 -N '' -C baton-test -f "$DIR/id_ed25519"
     ssh-keygen -q -t ed25519 -N '' -C baton-wrong -f "$DIR/wrong"
     cp "$DIR/id_ed25519.pub" "$DIR/authorized_keys"
+    let_accounts_in
     : > "$DIR/known_hosts.new"
     for h in 2 3; do
         hd=$DIR/h$h

@@ -307,15 +307,11 @@ where
             r = link.schedules.changed(), if open.schedules => dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut open.schedules),
             r = link.expected.changed(), if open.expected => dirty |= take(r.is_ok(), &mut link.expected, &mut ui.expected, &mut open.expected),
             r = link.store.changed(), if open.store => dirty |= take(r.is_ok(), &mut link.store, &mut ui.store, &mut open.store),
+            r = link.desk.changed(), if open.desk => dirty |= take(r.is_ok(), &mut link.desk, &mut ui.desk, &mut open.desk),
             // Decisions recorded anywhere in the store: others' are notices (and rung).
-            r = link.news.changed(), if open.news => match r {
-                Ok(()) => {
-                    let rows = link.news.borrow_and_update().clone();
-                    news(&mut ui, &rows, &config, out);
-                    dirty = true;
-                }
-                Err(_) => open.news = false,
-            },
+            r = link.news.changed(), if open.news => {
+                dirty |= news_changed(r.is_ok(), (&mut ui, &mut link, &mut open.news), &config, out);
+            }
             _ = tick.tick(), if needs_tick(&ui, &view) => dirty = true,
             // The next turn's `sync` reads what was appended.
             _ = log_poll.tick(), if LogReaders::watching(&ui, &view) => {}
@@ -356,6 +352,7 @@ struct Open {
     expected: bool,
     news: bool,
     store: bool,
+    desk: bool,
 }
 
 impl Default for Open {
@@ -369,6 +366,7 @@ impl Default for Open {
             expected: true,
             news: true,
             store: true,
+            desk: true,
         }
     }
 }
@@ -382,6 +380,7 @@ fn needs_tick(ui: &UiState, view: &RunView) -> bool {
         || !ui.waiting.is_empty()
         || ui.tab == Tab::Schedules
         || crate::app::running(ui)
+        || ui.desk.stores.iter().any(|s| !s.state.is_connected())
 }
 
 /// An action taken at the clock of the moment it arrived: a flash it raises lasts its
@@ -483,6 +482,7 @@ fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
     ui.waiting = link.waiting.borrow_and_update().clone();
     ui.schedules = link.schedules.borrow_and_update().clone();
     ui.store = link.store.borrow_and_update().clone();
+    ui.desk = link.desk.borrow_and_update().clone();
 }
 
 /// One frame drawn, on a cleared terminal when the screen (the tab, or the full-screen
@@ -538,6 +538,22 @@ fn next_view(
     for n in signal::notices(view, next, on) {
         emit(out, &signal::notice_bytes(&n, &next.workflow, on));
     }
+}
+
+/// The news changed (`changed`; else its sender is gone): taken and rung (see `news`).
+fn news_changed(
+    changed: bool,
+    (ui, link, open): (&mut UiState, &mut ConsoleLink, &mut bool),
+    config: &ConsoleConfig,
+    out: &mut (dyn std::io::Write + Send),
+) -> bool {
+    if !changed {
+        *open = false;
+        return false;
+    }
+    let rows = link.news.borrow_and_update().clone();
+    news(ui, &rows, config, out);
+    true
 }
 
 /// Decisions recorded anywhere in the store: others' are notices (and rung).
@@ -665,6 +681,7 @@ mod tests {
             requests: qtx,
             log_times: None,
             store: tokio::sync::watch::channel(None).1,
+            desk: tokio::sync::watch::channel(Default::default()).1,
         };
         // A fake engine: accept the approval, then let the operator quit.
         let engine = tokio::spawn(async move {
@@ -757,6 +774,7 @@ mod tests {
             requests: qtx,
             log_times: None,
             store: tokio::sync::watch::channel(None).1,
+            desk: tokio::sync::watch::channel(Default::default()).1,
         };
         let mut sink = std::io::sink();
         // The key stream stays open (`ktx` lives): only `Q` can end the console.
@@ -820,6 +838,7 @@ mod tests {
             requests: qtx,
             log_times: None,
             store: tokio::sync::watch::channel(None).1,
+            desk: tokio::sync::watch::channel(Default::default()).1,
         };
         for k in [KeyCode::Char('5'), KeyCode::Char('y')] {
             ktx.unbounded_send(key(k)).unwrap();

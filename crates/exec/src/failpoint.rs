@@ -12,6 +12,10 @@
 //!   step again.
 //! - `handing`: an artifact the step reads is half copied to where the step finds it,
 //!   before the step started: the step must never start on the partial file.
+//! - `link-received` (`baton link`, issue 59; its "step" is the request's kind,
+//!   `command`): a console's request read from the link, nothing of it done.
+//! - `link-answered`: the request done (a decision committed), its answer not yet
+//!   written back: the console must not say it was made nor lose it.
 use std::sync::OnceLock;
 
 /// Die here if `BATON_FAILPOINT` names this point and step.

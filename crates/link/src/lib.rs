@@ -8,6 +8,7 @@
 //! crate wires the two together). [`wire`] is the same link on the wire, for a store on
 //! another host (`baton link`, docs/link-protocol.md).
 pub mod config;
+pub mod desk;
 mod fork;
 mod link;
 mod news;
@@ -15,6 +16,7 @@ mod schedules;
 mod start;
 pub mod wire;
 
+pub use desk::Desk;
 pub use fork::{Preview as ForkPreview, RetryPreview};
 pub use link::{ConsoleLink, ConsoleRequest, Expected, LinkState, StoreStatus};
 pub use news::News;

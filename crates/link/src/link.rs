@@ -28,15 +28,20 @@ pub struct ConsoleLink {
     /// An ended run's log times, read from the store when a log is opened.
     pub log_times: Option<baton_model::logtimes::StoredTimes>,
     /// A store on another host: its name and whether its link is up (`None`, and no
-    /// sender, for a store on this machine).
+    /// sender, for a store on this machine). On a console over several stores, the
+    /// shown run's store.
     pub store: watch::Receiver<Option<Arc<StoreStatus>>>,
+    /// A console over several stores (`baton tui --store A --store B`, `--all-stores`):
+    /// each store's state and which store each listed run is on (empty: one store).
+    pub desk: watch::Receiver<Arc<crate::Desk>>,
 }
 
-/// A store on another host, as the console's header shows it.
+/// A store reached through a link, as the console's header and Stores list show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreStatus {
     /// Its `[[store]]` name.
     pub name: String,
+    /// Where it is: the host `ssh` reaches, or the file of a store on this machine.
     pub host: String,
     pub state: LinkState,
 }
@@ -47,8 +52,40 @@ pub enum LinkState {
     Connected,
     /// Trying again after a drop or a failed try.
     Connecting,
-    /// Not connected, and why (ssh's or the remote baton's words); tried again soon.
-    Down(String),
+    /// Not connected, and why (ssh's or the remote baton's words); tried again at
+    /// `retry_at`.
+    Down {
+        why: String,
+        retry_at: Option<baton_model::Timestamp>,
+    },
+    /// The other side will not speak with this baton (another version: both named);
+    /// tried again at `retry_at` (it may be upgraded meanwhile).
+    Refused {
+        why: String,
+        retry_at: Option<baton_model::Timestamp>,
+    },
+}
+
+impl LinkState {
+    /// `connected`, `connecting`, `reconnecting in 4s: WHY`, `refused: WHY`, at `now`.
+    pub fn describe(&self, now: baton_model::Timestamp) -> String {
+        let again = |at: &Option<baton_model::Timestamp>| match at {
+            Some(at) => format!("reconnecting in {}s", ((at.0 - now.0).max(0) + 999) / 1000),
+            None => "reconnecting".to_string(),
+        };
+        match self {
+            LinkState::Connected => "connected".into(),
+            LinkState::Connecting => "connecting…".into(),
+            LinkState::Down { why, retry_at } => format!("{}: {why}", again(retry_at)),
+            LinkState::Refused { why, retry_at } => {
+                format!("refused ({}): {why}", again(retry_at))
+            }
+        }
+    }
+
+    pub fn is_connected(&self) -> bool {
+        *self == LinkState::Connected
+    }
 }
 
 /// How long a run's steps took in its workflow's newest successful run (ms by step

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use tokio::sync::oneshot;
 
 /// The protocol's version: raised with any change of these types' JSON.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 /// Who speaks: the protocol and the baton it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,12 @@ pub enum ToClient {
         id: u64,
         reply: Reply,
     },
+    /// The answer to [`ToServer::Recorded`]: the decisions found (one line each), or
+    /// why the record could not be read.
+    Recorded {
+        id: u64,
+        rows: Result<Vec<String>, String>,
+    },
 }
 
 /// A line from the client (the console's session).
@@ -69,7 +75,18 @@ pub enum ToClient {
 #[serde(rename_all = "snake_case")]
 pub enum ToServer {
     Hello(Hello),
-    Request { id: u64, request: Request },
+    Request {
+        id: u64,
+        request: Request,
+    },
+    /// Which decisions the server's account recorded on `run_id` at or after `since`:
+    /// asked by a client whose link dropped between a decision and its answer, once
+    /// the link is back, to say whether that decision is on the record.
+    Recorded {
+        id: u64,
+        run_id: String,
+        since: baton_model::Timestamp,
+    },
 }
 
 /// One watched value of the `ConsoleLink`, as it changed.
@@ -358,7 +375,7 @@ mod tests {
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
         let e = me.agrees(&Hello::this("0.3.9")).unwrap_err();
         assert!(
-            e.contains("baton 0.4.0 (link protocol 1)") && e.contains("baton 0.3.9"),
+            e.contains("baton 0.4.0 (link protocol 2)") && e.contains("baton 0.3.9"),
             "{e}"
         );
     }

@@ -181,6 +181,7 @@ impl Service {
             log_times: Some(stored_log_times(db)),
             // A store on this machine: no link to stand anywhere.
             store: watch::channel(None).1,
+            desk: watch::channel(Arc::new(baton_link::Desk::default())).1,
         };
         Ok((service, link))
     }

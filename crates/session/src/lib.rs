@@ -30,6 +30,7 @@
 pub mod ask;
 pub mod command;
 pub mod config;
+pub mod desk;
 pub mod link_client;
 pub mod link_server;
 pub mod remote;

@@ -61,6 +61,26 @@ impl Feeds {
     }
 }
 
+/// Where a linked store is, and how its `baton link` is reached.
+#[derive(Debug, Clone)]
+pub enum Reach {
+    /// On another host: `ssh HOST baton link`.
+    Ssh(RemoteStore),
+    /// On this machine: this baton's own `baton link --db PATH`, a child of the
+    /// console (a console over several stores links to a local one as to a remote).
+    Local(std::path::PathBuf),
+}
+
+impl Reach {
+    /// Where it is, as the header and the Stores list say.
+    fn place(&self) -> String {
+        match self {
+            Reach::Ssh(r) => r.host.clone(),
+            Reach::Local(p) => p.display().to_string(),
+        }
+    }
+}
+
 /// Connect to the store `name` on its host: the console's link (its `store` says where
 /// the link stands), once the remote baton said hello; why not (the host down, the key
 /// refused, another baton's version) when the first connection fails.
@@ -70,7 +90,52 @@ pub async fn connect(
     baton: &str,
     readonly: bool,
 ) -> Result<ConsoleLink, String> {
-    let conn = attempt(store, baton, readonly).await?;
+    let reach = Reach::Ssh(store.clone());
+    let conn = attempt(&reach, baton, readonly).await.map_err(|f| f.why)?;
+    Ok(start(name, reach, (baton, readonly), Some(conn)))
+}
+
+/// The store `name`'s link, connecting: a store that does not answer is a link whose
+/// state says why and which keeps trying (a console over several stores opens at once
+/// with every store, whichever answers). Called within the runtime.
+pub fn open(name: &str, reach: Reach, baton: &str, readonly: bool) -> ConsoleLink {
+    start(name, reach, (baton, readonly), None)
+}
+
+/// Why a try to connect failed.
+#[derive(Debug)]
+struct Failure {
+    /// The other side refused this baton (another version).
+    refused: bool,
+    why: String,
+}
+
+impl Failure {
+    fn down(why: String) -> Failure {
+        Failure {
+            refused: false,
+            why,
+        }
+    }
+
+    /// The state it leaves the link in, tried again at `retry_at`.
+    fn state(&self, retry_at: baton_model::Timestamp) -> LinkState {
+        let (why, retry_at) = (self.why.clone(), Some(retry_at));
+        if self.refused {
+            LinkState::Refused { why, retry_at }
+        } else {
+            LinkState::Down { why, retry_at }
+        }
+    }
+}
+
+/// The link's channels and the task keeping it.
+fn start(
+    name: &str,
+    reach: Reach,
+    (baton, readonly): (&str, bool),
+    first: Option<Conn>,
+) -> ConsoleLink {
     let (view_tx, view) = watch::channel(Arc::new(empty_view(&format!("store {name}"))));
     let (runs_tx, runs) = watch::channel(Arc::new(Vec::new()));
     let (complete_tx, runs_complete) = watch::channel(false);
@@ -84,9 +149,13 @@ pub async fn connect(
     let states = Status {
         tx: state_tx,
         name: name.to_string(),
-        host: store.host.clone(),
+        host: reach.place(),
     };
-    states.send(LinkState::Connected);
+    states.send(if first.is_some() {
+        LinkState::Connected
+    } else {
+        LinkState::Connecting
+    });
     let feeds = Feeds {
         view: view_tx,
         runs: runs_tx,
@@ -98,13 +167,13 @@ pub async fn connect(
         expected: expected_tx,
     };
     tokio::spawn(keep(
-        conn,
-        (store.clone(), baton.to_string(), readonly),
+        first,
+        (reach, baton.to_string(), readonly),
         feeds,
         requests_rx,
         states,
     ));
-    let link = ConsoleLink {
+    ConsoleLink {
         view,
         runs,
         runs_complete,
@@ -117,8 +186,8 @@ pub async fn connect(
         // The logs' times are the host's; none are read here.
         log_times: None,
         store: state,
-    };
-    Ok(link)
+        desk: watch::channel(Arc::new(baton_link::Desk::default())).1,
+    }
 }
 
 /// Where the link's state goes: the console's `store` watch.
@@ -138,22 +207,41 @@ impl Status {
     }
 }
 
-/// Start `ssh HOST baton link` and exchange hellos: the connection, or why not.
-async fn attempt(store: &RemoteStore, baton: &str, readonly: bool) -> Result<Conn, String> {
+/// `baton link` on the store's host (through `ssh`) or here, its pipes taken.
+fn spawn_link(reach: &Reach, readonly: bool) -> Result<Child, String> {
     let mut args = vec!["link".to_string()];
     if readonly {
         args.push("--readonly".into());
     }
-    let mut cmd = tokio::process::Command::from(remote::command(store, &args, Prompts::Never));
+    let mut cmd = match reach {
+        Reach::Ssh(store) => {
+            tokio::process::Command::from(remote::command(store, &args, Prompts::Never))
+        }
+        Reach::Local(db) => {
+            let me = std::env::current_exe().map_err(|e| format!("cannot find this baton: {e}"))?;
+            let mut c = tokio::process::Command::new(me);
+            c.args(&args).arg("--db").arg(db);
+            c
+        }
+    };
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run ssh: {e}"))?;
+    cmd.spawn().map_err(|e| match reach {
+        Reach::Ssh(_) => format!("cannot run ssh: {e}"),
+        Reach::Local(_) => format!("cannot run baton link: {e}"),
+    })
+}
+
+/// Start `baton link` (`ssh HOST baton link`) and exchange hellos: the connection, or
+/// why not.
+async fn attempt(reach: &Reach, baton: &str, readonly: bool) -> Result<Conn, Failure> {
+    let mut child = spawn_link(reach, readonly).map_err(Failure::down)?;
     let (Some(mut stdin), Some(stdout), Some(err)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
-        return Err("ssh's pipes were not made".into());
+        return Err(Failure::down("the link's pipes were not made".into()));
     };
     let stderr = Arc::new(Mutex::new(String::new()));
     let said = stderr.clone();
@@ -174,32 +262,34 @@ async fn attempt(store: &RemoteStore, baton: &str, readonly: bool) -> Result<Con
     // The hello goes first; a server that refuses it still says its own.
     let _ = send(&mut stdin, &ToServer::Hello(me.clone())).await;
     let first = lines.next_line().await.ok().flatten();
+    let place = reach.place();
+    let program = match reach {
+        Reach::Ssh(r) => r.program.clone(),
+        Reach::Local(_) => "baton".into(),
+    };
     let why_down = |child: &mut Child, stderr: &Arc<Mutex<String>>| {
         let code = child.try_wait().ok().flatten().and_then(|s| s.code());
         let said = stderr.lock().map(|s| s.clone()).unwrap_or_default();
         match (code, said.is_empty()) {
-            (_, false) => format!("{}: {said}", store.host),
-            (Some(127), true) => format!("`{}` is not found on {}", store.program, store.host),
-            _ => format!(
-                "{}: the connection closed before baton said hello",
-                store.host
-            ),
+            (_, false) => format!("{place}: {said}"),
+            (Some(127), true) => format!("`{program}` is not found on {place}"),
+            _ => format!("{place}: the connection closed before baton said hello"),
         }
     };
     let Some(first) = first else {
         // Give ssh a moment to say why it failed.
         let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
-        return Err(why_down(&mut child, &stderr));
+        return Err(Failure::down(why_down(&mut child, &stderr)));
     };
+    let refused = |why: String| Failure { refused: true, why };
     match serde_json::from_str::<ToClient>(&first) {
-        Ok(ToClient::Hello(theirs)) => me.agrees(&theirs)?,
-        Ok(ToClient::Refused { why, .. }) => return Err(why),
+        Ok(ToClient::Hello(theirs)) => me.agrees(&theirs).map_err(refused)?,
+        Ok(ToClient::Refused { why, .. }) => return Err(refused(why)),
         _ => {
-            return Err(format!(
-                "{} did not answer as `baton link` does (is `{}` baton?)",
-                store.host, store.program
-            ));
+            return Err(Failure::down(format!(
+                "{place} did not answer as `baton link` does (is `{program}` baton?)"
+            )));
         }
     }
     Ok(Conn {
@@ -217,82 +307,240 @@ async fn send(stdin: &mut ChildStdin, m: &ToServer) -> std::io::Result<()> {
     stdin.flush().await
 }
 
+/// How long a decision whose answer a drop lost waits for the link to come back and
+/// say whether it is on the record, before the console is told it is not known.
+const DOUBT_FOR: Duration = Duration::from_secs(30);
+
+/// A decision sent over the link: on which run, from when (a drop before its answer
+/// makes it a [`Held`] doubt).
+struct Doubt {
+    run_id: String,
+    since: baton_model::Timestamp,
+}
+
+/// A request on the wire, waiting for its answer.
+struct Sent {
+    answer: Answer,
+    doubt: Option<Doubt>,
+}
+
+/// A decision whose answer a drop lost: held until the link is back and the host's
+/// record says whether it is there, or until `until`.
+struct Held {
+    answer: Answer,
+    doubt: Doubt,
+    until: std::time::Instant,
+}
+
+/// What waits on the link's answers across its connections.
+#[derive(Default)]
+struct Waits {
+    next_id: u64,
+    /// Requests sent on this connection, by id.
+    sent: BTreeMap<u64, Sent>,
+    /// Doubts asked about on this connection (`ToServer::Recorded`), by id.
+    asking: BTreeMap<u64, Held>,
+    /// Doubts to ask about once connected.
+    held: Vec<Held>,
+}
+
+impl Waits {
+    /// The connection dropped (`dropped`, why): each decision sent and not answered is
+    /// held, every other request is told it may not have been done.
+    fn dropped(&mut self, dropped: &str) {
+        let until = std::time::Instant::now() + DOUBT_FOR;
+        for (_, s) in std::mem::take(&mut self.sent) {
+            match s.doubt {
+                Some(doubt) => self.held.push(Held {
+                    answer: s.answer,
+                    doubt,
+                    until,
+                }),
+                None => s.answer.fail(Refusal::CannotApply {
+                    why: format!(
+                        "{dropped} before its answer; it may not have been done: look once the link is back"
+                    ),
+                }),
+            }
+        }
+        let asking = std::mem::take(&mut self.asking);
+        self.held.extend(asking.into_values());
+    }
+
+    /// Doubts held past their time: not known, said so.
+    fn expire(&mut self, place: &str, all: bool) {
+        let now = std::time::Instant::now();
+        let (gone, kept): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|h| all || h.until <= now);
+        self.held = kept;
+        for h in gone {
+            h.answer.fail(Refusal::CannotApply {
+                why: format!(
+                    "the link to {place} dropped before its answer, and did not come back to say: the decision may not be on the record; look at run {} once the link is back, and decide again if it is not there",
+                    h.doubt.run_id
+                ),
+            });
+        }
+    }
+}
+
+/// What the host's record says of a held decision, to the console: on the record, or
+/// not delivered; never both.
+fn resolve(h: Held, place: &str, rows: Result<Vec<String>, String>) {
+    match rows {
+        Ok(rows) if !rows.is_empty() => h.answer.give(wire::Reply::Outcome(
+            baton_model::CommandOutcome::Accepted {
+                message: format!(
+                    "on the record on {place} (the link dropped before its answer): {}",
+                    rows.join("; ")
+                ),
+            },
+        )),
+        Ok(_) => h.answer.fail(Refusal::CannotApply {
+            why: format!(
+                "not delivered: the link to {place} dropped before it reached the record (run {} has no decision of yours since); decide again",
+                h.doubt.run_id
+            ),
+        }),
+        Err(why) => h.answer.fail(Refusal::CannotApply {
+            why: format!(
+                "the link to {place} dropped before its answer and its record cannot be read ({why}): the decision may not be on the record; look at run {}",
+                h.doubt.run_id
+            ),
+        }),
+    }
+}
+
 /// Keep the link: pump each connection until it drops, then bring it back, until the
-/// console goes (its requests' channel closes).
+/// console goes (its requests' channel closes). A decision whose answer a drop lost is
+/// answered once the link is back, by what the host's record says.
 async fn keep(
-    mut conn: Conn,
-    (store, baton, readonly): (RemoteStore, String, bool),
+    first: Option<Conn>,
+    (reach, baton, readonly): (Reach, String, bool),
     feeds: Feeds,
     mut requests: mpsc::Receiver<ConsoleRequest>,
     state: Status,
 ) {
+    let place = reach.place();
+    let mut waits = Waits::default();
+    let mut next = match first {
+        Some(c) => Ok(c),
+        None => attempt(&reach, &baton, readonly).await,
+    };
     loop {
-        let mut answers: BTreeMap<u64, Answer> = BTreeMap::new();
-        let quit = pump(&mut conn, &feeds, &mut requests, &mut answers).await;
+        let mut conn = match next {
+            Ok(c) => c,
+            Err(f) => {
+                let tries = (&reach, baton.as_str(), readonly);
+                match reconnect(f, tries, &mut requests, &state, &mut waits).await {
+                    Some(c) => c,
+                    None => {
+                        waits.expire(&place, true);
+                        return;
+                    }
+                }
+            }
+        };
+        state.send(LinkState::Connected);
+        let quit = pump(&mut conn, (&feeds, &place), &mut requests, &mut waits).await;
         let why = conn.stderr.lock().map(|s| s.clone()).unwrap_or_default();
         let _ = conn.child.start_kill();
         let dropped = if why.is_empty() {
-            format!("the link to {} dropped", store.host)
+            format!("the link to {place} dropped")
         } else {
-            format!("the link to {} dropped: {why}", store.host)
+            format!("the link to {place} dropped: {why}")
         };
-        // What was asked and not answered: not known to have reached the host.
-        for (_, a) in std::mem::take(&mut answers) {
-            a.fail(Refusal::CannotApply {
-                why: format!(
-                    "{dropped} before its answer; the decision may not be on the record: look at the run once the link is back, and decide again if it is not there"
-                ),
-            });
-        }
+        waits.dropped(&dropped);
         if quit {
+            waits.expire(&place, true);
             return;
         }
-        state.send(LinkState::Down(dropped));
-        let mut n = 0;
-        conn = loop {
+        next = Err(Failure::down(dropped));
+    }
+}
+
+/// Try again with backoff after `failed` until a connection is made (`None`: the
+/// console went). A request asked meanwhile is answered as not delivered at once.
+async fn reconnect(
+    mut failed: Failure,
+    (reach, baton, readonly): (&Reach, &str, bool),
+    requests: &mut mpsc::Receiver<ConsoleRequest>,
+    state: &Status,
+    waits: &mut Waits,
+) -> Option<Conn> {
+    let place = reach.place();
+    let mut n = 0;
+    loop {
+        waits.expire(&place, false);
+        let wait = backoff(n);
+        let at = baton_model::Timestamp(
+            baton_model::Timestamp::now()
+                .0
+                .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
+        );
+        state.send(failed.state(at));
+        let sleep = tokio::time::sleep(wait);
+        tokio::pin!(sleep);
+        loop {
             tokio::select! {
-                _ = tokio::time::sleep(backoff(n)) => {}
+                () = &mut sleep => break,
                 r = requests.recv() => match r {
                     // Asked while down: not delivered, said at once.
                     Some(req) => {
                         let (_, answer) = wire::outgoing(req);
                         answer.fail(Refusal::CannotApply {
-                            why: format!("not delivered: the link to {} is down; try again once it is back", store.host),
+                            why: format!("not delivered: the link to {place} is down; try again once it is back"),
                         });
-                        continue;
                     }
-                    None => return,
+                    None => return None,
                 },
             }
-            state.send(LinkState::Connecting);
-            match attempt(&store, &baton, readonly).await {
-                Ok(c) => break c,
-                Err(why) => {
-                    state.send(LinkState::Down(why));
-                    n = n.saturating_add(1);
-                }
+        }
+        state.send(LinkState::Connecting);
+        match attempt(reach, baton, readonly).await {
+            Ok(c) => return Some(c),
+            Err(f) => {
+                failed = f;
+                n = n.saturating_add(1);
             }
-        };
-        state.send(LinkState::Connected);
+        }
     }
 }
 
-/// One connection's traffic until it drops (`false`) or the console goes (`true`).
+/// One connection's traffic until it drops (`false`) or the console goes (`true`):
+/// first the held decisions asked about, then frames, answers and requests.
 async fn pump(
     conn: &mut Conn,
-    feeds: &Feeds,
+    (feeds, place): (&Feeds, &str),
     requests: &mut mpsc::Receiver<ConsoleRequest>,
-    answers: &mut BTreeMap<u64, Answer>,
+    waits: &mut Waits,
 ) -> bool {
-    let mut next_id = 0u64;
+    for h in std::mem::take(&mut waits.held) {
+        waits.next_id += 1;
+        let ask = ToServer::Recorded {
+            id: waits.next_id,
+            run_id: h.doubt.run_id.clone(),
+            since: h.doubt.since,
+        };
+        waits.asking.insert(waits.next_id, h);
+        if send(&mut conn.stdin, &ask).await.is_err() {
+            return false;
+        }
+    }
     loop {
         tokio::select! {
             line = conn.lines.next_line() => match line {
                 Ok(Some(l)) => match serde_json::from_str::<ToClient>(&l) {
                     Ok(ToClient::Frame(f)) => feeds.give(f),
                     Ok(ToClient::Reply { id, reply }) => {
-                        if let Some(a) = answers.remove(&id) {
-                            a.give(reply);
+                        if let Some(s) = waits.sent.remove(&id) {
+                            s.answer.give(reply);
+                        }
+                    }
+                    Ok(ToClient::Recorded { id, rows }) => {
+                        if let Some(h) = waits.asking.remove(&id) {
+                            resolve(h, place, rows);
                         }
                     }
                     // A hello again is harmless; a line this baton cannot read
@@ -306,15 +554,23 @@ async fn pump(
             },
             req = requests.recv() => {
                 let Some(req) = req else { return true };
+                let doubt = match &req {
+                    ConsoleRequest::Command { run_id, .. } => Some(Doubt {
+                        run_id: run_id.clone().unwrap_or_else(|| feeds.view.borrow().run_id.clone()),
+                        // A margin for the hosts' clocks.
+                        since: baton_model::Timestamp(baton_model::Timestamp::now().0 - 2_000),
+                    }),
+                    _ => None,
+                };
                 let (request, answer) = wire::outgoing(req);
-                next_id += 1;
-                if send(&mut conn.stdin, &ToServer::Request { id: next_id, request }).await.is_err() {
-                    answer.fail(Refusal::CannotApply {
-                        why: "not delivered: the link dropped as it was sent; try again once it is back".into(),
-                    });
+                waits.next_id += 1;
+                let sent = send(&mut conn.stdin, &ToServer::Request { id: waits.next_id, request }).await;
+                // A write that failed may still have reached the pipe: held as any other
+                // request whose answer the drop lost.
+                waits.sent.insert(waits.next_id, Sent { answer, doubt });
+                if sent.is_err() {
                     return false;
                 }
-                answers.insert(next_id, answer);
             }
         }
     }
@@ -361,6 +617,67 @@ mod tests {
         );
         let said = conn.stderr.lock().map(|s| s.clone()).unwrap_or_default();
         assert_eq!(said, "it sent a line this baton cannot read: not json");
+    }
+
+    fn doubt() -> Doubt {
+        Doubt {
+            run_id: "01run".into(),
+            since: baton_model::Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn a_drop_holds_the_decisions_it_left_unanswered_and_fails_the_rest() {
+        let mut w = Waits::default();
+        let (otx, mut orx) = tokio::sync::oneshot::channel();
+        let (ttx, mut trx) = tokio::sync::oneshot::channel();
+        w.sent.insert(
+            1,
+            Sent {
+                answer: Answer::Outcome(otx),
+                doubt: Some(doubt()),
+            },
+        );
+        w.sent.insert(
+            2,
+            Sent {
+                answer: Answer::Text(ttx),
+                doubt: None,
+            },
+        );
+        w.dropped("the link to h dropped");
+        assert!(
+            matches!(trx.try_recv(), Ok(Err(Refusal::CannotApply { why })) if why.contains("may not have been done"))
+        );
+        assert!(
+            orx.try_recv().is_err(),
+            "the decision is held, not answered"
+        );
+        assert_eq!(w.held.len(), 1);
+        // Past its time without the link back: not known, said so.
+        w.expire("h", true);
+        assert!(
+            matches!(orx.try_recv(), Ok(baton_model::CommandOutcome::Refused(Refusal::CannotApply { why })) if why.contains("did not come back to say"))
+        );
+    }
+
+    #[test]
+    fn a_held_decision_is_answered_by_the_hosts_record_either_way() {
+        let held = |tx| Held {
+            answer: Answer::Outcome(tx),
+            doubt: doubt(),
+            until: std::time::Instant::now(),
+        };
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        resolve(held(tx), "h", Ok(vec!["approval_vote deploy: ok".into()]));
+        assert!(
+            matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Accepted { message }) if message.contains("on the record on h") && message.contains("approval_vote deploy"))
+        );
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        resolve(held(tx), "h", Ok(Vec::new()));
+        assert!(
+            matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: ") && why.contains("decide again"))
+        );
     }
 
     #[test]

@@ -60,12 +60,31 @@ where
     let requests = link.requests.clone();
     watch_frames(link, &out_tx);
     while let Ok(Some(line)) = lines.next_line().await {
-        let Ok(ToServer::Request { id, request }) = serde_json::from_str::<ToServer>(&line) else {
-            // A line this baton cannot read: said on stderr (the client shows it), and
-            // the link goes on.
-            crate::stdio::errln!("baton link: a line that is not a request was ignored");
-            continue;
+        let (id, request) = match serde_json::from_str::<ToServer>(&line) {
+            Ok(ToServer::Request { id, request }) => (id, request),
+            Ok(ToServer::Recorded { id, run_id, since }) => {
+                let (tx, db, me) = (out_tx.clone(), db.to_path_buf(), operator.to_string());
+                tokio::spawn(async move {
+                    let rows =
+                        tokio::task::spawn_blocking(move || recorded(&db, &run_id, &me, since))
+                            .await
+                            .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
+                    if let Some(l) = line_of(&ToClient::Recorded { id, rows }) {
+                        let _ = tx.send(l);
+                    }
+                });
+                continue;
+            }
+            _ => {
+                // A line this baton cannot read: said on stderr (the client shows it),
+                // and the link goes on.
+                crate::stdio::errln!("baton link: a line that is not a request was ignored");
+                continue;
+            }
         };
+        let kind = failpoint_kind(&request);
+        // A crash test's moment: the request read, nothing of it done.
+        baton_exec::failpoint::die_at("link-received", kind);
         let (req, pending) = wire::incoming(as_operator(request, operator));
         if requests.send(req).await.is_err() {
             break;
@@ -75,6 +94,9 @@ where
             if let Some(reply) = pending.reply().await
                 && let Some(l) = line_of(&ToClient::Reply { id, reply })
             {
+                // A crash test's moment: the request done (a decision committed),
+                // its answer not yet written.
+                baton_exec::failpoint::die_at("link-answered", kind);
                 let _ = tx.send(l);
             }
         });
@@ -89,6 +111,44 @@ where
     let _ = serving.await;
     writer.abort();
     Ok(())
+}
+
+/// The decisions (commands) `me` recorded on `run_id` at or after `since`, one line each
+/// (`approval_vote deploy at 1732…: REASON`), read from the store's audit chain.
+fn recorded(
+    db: &Path,
+    run_id: &str,
+    me: &str,
+    since: baton_model::Timestamp,
+) -> Result<Vec<String>, String> {
+    let store = baton_store::Store::open_existing(db).map_err(|e| e.to_string())?;
+    let rows = store.audit(run_id).map_err(|e| e.to_string())?;
+    Ok(rows
+        .iter()
+        // A run's start or fork is no command's doing (a console starts a run by
+        // another request): every other row of this account's is a command's.
+        .filter(|r| !matches!(r.action.as_str(), "run_started" | "run_forked"))
+        .filter(|r| r.at >= since && (r.actor == me || r.actor.starts_with(&format!("{me} "))))
+        .map(|r| {
+            format!(
+                "{} {}{}",
+                r.action,
+                r.step.as_deref().unwrap_or(""),
+                r.reason
+                    .as_deref()
+                    .map(|w| format!(": {w}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect())
+}
+
+/// What a crash test names a request by (`BATON_FAILPOINT=link-answered:command`).
+fn failpoint_kind(r: &Request) -> &'static str {
+    match r {
+        Request::Command { .. } => "command",
+        _ => "other",
+    }
 }
 
 /// A request with every command in it made by `operator`, this process's account.
@@ -252,9 +312,11 @@ mod tests {
         let db = dir.path().join("baton.db");
         drop(baton_store::Store::open(&db).expect("a store"));
         let (task, mut w, mut lines) = served(&db);
-        w.write_all(b"{\"hello\":{\"protocol\":1,\"baton\":\"0.4.0\"}}\n")
-            .await
-            .expect("write");
+        let hello = format!(
+            "{{\"hello\":{{\"protocol\":{},\"baton\":\"0.4.0\"}}}}\n",
+            wire::PROTOCOL
+        );
+        w.write_all(hello.as_bytes()).await.expect("write");
         assert!(matches!(next(&mut lines).await, ToClient::Hello(_)));
         let mut kinds = std::collections::BTreeSet::new();
         while kinds.len() < 8 {
@@ -281,6 +343,21 @@ mod tests {
             matches!(reply, (41, wire::Reply::Text(Err(_)))),
             "{reply:?}"
         );
+        // What this account recorded on a run (a client's doubt after a drop): nothing.
+        let ask = ToServer::Recorded {
+            id: 42,
+            run_id: "01nosuchrun".into(),
+            since: baton_model::Timestamp(0),
+        };
+        let mut line = serde_json::to_vec(&ask).expect("json");
+        line.push(b'\n');
+        w.write_all(&line).await.expect("write");
+        let rows = loop {
+            if let ToClient::Recorded { id, rows } = next(&mut lines).await {
+                break (id, rows);
+            }
+        };
+        assert!(matches!(&rows, (42, Ok(r)) if r.is_empty()), "{rows:?}");
         // The client goes (its end of the pipe shut): the server stops.
         w.shutdown().await.expect("shut");
         assert!(task.await.expect("the server").is_ok());

@@ -10,6 +10,7 @@ mod looks;
 mod marked;
 mod render;
 mod render_actions;
+mod render_desk;
 mod render_fork;
 mod render_run_form;
 mod render_terms;

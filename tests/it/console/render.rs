@@ -53,6 +53,7 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
         help_and_confirm_scenarios(),
         super::render_waiting::waiting_and_schedules_scenarios(),
         super::render_waiting::child_run_scenarios(),
+        super::render_desk::scenarios(),
     ]
     .concat()
 }

@@ -20,6 +20,7 @@ const WHOLE: &[&str] = &[
     "approve_dialog",
     "log_full",
     "header_failed_by_rejection",
+    "desk_run_header",
 ];
 
 /// What a view's snapshot holds (issue 54 point 4): its own part of a `w`×`h` screen,

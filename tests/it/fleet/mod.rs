@@ -39,16 +39,26 @@ impl Fleet {
             "#!/bin/sh\necho '{\"hello\":{\"protocol\":1,\"baton\":\"0.0.1\"}}'\ncat >/dev/null\n",
         )
         .expect("write the old baton");
-        {
+        let once = f.failing_baton();
+        std::fs::write(
+            &once,
+            format!(
+                "#!/bin/sh\nm={}\nif [ -f \"$m\" ]; then BATON_FAILPOINT=$(cat \"$m\"); export BATON_FAILPOINT; rm -f \"$m\"; fi\nexec {} \"$@\"\n",
+                f.failpoint_marker().display(),
+                env!("CARGO_BIN_EXE_baton")
+            ),
+        )
+        .expect("write the failing baton");
+        for p in [&old, &once] {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755))
-                .expect("chmod the old baton");
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod a test baton");
         }
         f.local.config(&f.config_text());
         Some(f)
     }
 
-    fn config_text(&self) -> String {
+    pub(crate) fn config_text(&self) -> String {
         let remote = |name: &str, host: &str, env: &Env| {
             format!(
                 "[[store]]\nname = \"{name}\"\nssh = \"{host}\"\ndb = \"{}\"\nbaton = \"{}\"\nssh_config = \"{}\"\n\n",
@@ -64,10 +74,30 @@ impl Fleet {
             remote("h3", "baton-h3", &self.h3),
             remote("down", "baton-down", &self.local),
         ) + &format!(
-            "[[store]]\nname = \"old\"\nssh = \"baton-h3\"\nbaton = \"{}\"\nssh_config = \"{}\"\n",
+            "[[store]]\nname = \"old\"\nssh = \"baton-h3\"\nbaton = \"{}\"\nssh_config = \"{}\"\n\n",
             self.old_baton().display(),
             self.ssh_config.display()
+        ) + &format!(
+            "[[store]]\nname = \"h2once\"\nssh = \"baton-h2\"\ndb = \"{}\"\nbaton = \"{}\"\nssh_config = \"{}\"\n",
+            self.h2.db().display(),
+            self.failing_baton().display(),
+            self.ssh_config.display()
         )
+    }
+
+    /// `baton` on `h2` (store `h2once`) that, when [`Fleet::fail_next_link`] was
+    /// called, runs its next process with that failpoint (`BATON_FAILPOINT`), once.
+    fn failing_baton(&self) -> PathBuf {
+        self.local.path().join("failing-baton")
+    }
+
+    fn failpoint_marker(&self) -> PathBuf {
+        self.local.path().join("failpoint")
+    }
+
+    /// The next `baton` started on `h2` through store `h2once` dies at `point`.
+    pub(crate) fn fail_next_link(&self, point: &str) {
+        std::fs::write(self.failpoint_marker(), point).expect("write the failpoint");
     }
 
     /// A program that answers `baton link` as another release of baton would: its

@@ -4,6 +4,8 @@
 //!
 //! - `state:NAME`: the start of a state the row is in (`state:fail`),
 //! - `wf:NAME`: part of the row's workflow,
+//! - `store:NAME`: the start of the name of the row's store (a console over several
+//!   stores: the Runs and Waiting tabs),
 //! - any other word: part of the row's text (ids, names, prompts, messages).
 //!
 //! One parser ([`Filter::parse`]); each kind of row says what its states, workflow and
@@ -18,6 +20,7 @@ use baton_model::{ErrorRecord, GateView, RunState, RunSummary, StepState, StepVi
 enum Term {
     State(String),
     Wf(String),
+    Store(String),
     Word(String),
 }
 
@@ -36,6 +39,10 @@ pub(crate) trait Row {
     /// The states this row is in.
     fn states(&self) -> Vec<&str>;
     fn workflow(&self) -> Option<&str>;
+    /// The run the row is of, when rows are of several runs (`store:` looks its store up).
+    fn run_id(&self) -> Option<&str> {
+        None
+    }
     /// Whether `word` (lower case) is part of the row's text.
     fn has_word(&self, word: &str) -> bool;
 }
@@ -55,6 +62,8 @@ impl Filter {
                         Term::State(s.to_string())
                     } else if let Some(w) = t.strip_prefix("wf:") {
                         Term::Wf(w.to_string())
+                    } else if let Some(w) = t.strip_prefix("store:") {
+                        Term::Store(w.to_string())
                     } else {
                         Term::Word(t)
                     }
@@ -68,9 +77,17 @@ impl Filter {
     }
 
     pub(crate) fn matches<R: Row + ?Sized>(&self, row: &R) -> bool {
+        self.matches_on(row, &baton_link::Desk::default())
+    }
+
+    /// Whether `row` shows, its store read from `desk`.
+    pub(crate) fn matches_on<R: Row + ?Sized>(&self, row: &R, desk: &baton_link::Desk) -> bool {
         self.0.iter().all(|t| match t {
             Term::State(s) => row.states().iter().any(|st| st.starts_with(s.as_str())),
             Term::Wf(w) => row.workflow().is_some_and(|wf| has(wf, w)),
+            Term::Store(s) => row
+                .run_id()
+                .is_some_and(|id| desk.name_of(id).to_lowercase().starts_with(s.as_str())),
             Term::Word(w) => row.has_word(w),
         })
     }
@@ -97,14 +114,22 @@ impl Filter {
             Term::Wf(_) if !R::HAS_WORKFLOW => Some(format!(
                 "`wf:` does not apply here: every {noun} is the shown run's"
             )),
+            Term::Store(_) if !R::HAS_WORKFLOW => Some(format!(
+                "`store:` does not apply here: every {noun} is the shown run's (filter the Runs or Waiting tab)"
+            )),
             _ => None,
         })
     }
 
     /// The indices of `rows` the filter lets through, in order.
     pub(crate) fn shown<R: Row>(&self, rows: &[R]) -> Vec<usize> {
+        self.shown_on(rows, &baton_link::Desk::default())
+    }
+
+    /// The indices of `rows` the filter lets through, each row's store read from `desk`.
+    pub(crate) fn shown_on<R: Row>(&self, rows: &[R], desk: &baton_link::Desk) -> Vec<usize> {
         (0..rows.len())
-            .filter(|&i| self.is_empty() || self.matches(&rows[i]))
+            .filter(|&i| self.is_empty() || self.matches_on(&rows[i], desk))
             .collect()
     }
 }
@@ -148,6 +173,9 @@ impl Row for RunSummary {
     fn has_word(&self, w: &str) -> bool {
         has(&self.id, w) || has(&self.workflow, w) || has(&self.operator, w)
     }
+    fn run_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
 }
 
 impl Row for StepView {
@@ -181,6 +209,9 @@ impl Row for Waiting {
     }
     fn workflow(&self) -> Option<&str> {
         Some(&self.workflow)
+    }
+    fn run_id(&self) -> Option<&str> {
+        Some(&self.run_id)
     }
     fn has_word(&self, w: &str) -> bool {
         [&self.run_id, &self.workflow, &self.step, &self.prompt]
@@ -300,6 +331,32 @@ mod tests {
             Filter::parse("wf:etl state:held").problem::<Waiting>(),
             None
         );
+    }
+
+    #[test]
+    fn store_names_the_start_of_a_rows_store_on_a_console_over_several() {
+        use baton_link::{Desk, LinkState, StoreStatus};
+        let r = crate::fixtures::runs()[0].clone();
+        let status = |name: &str| StoreStatus {
+            name: name.into(),
+            host: "h".into(),
+            state: LinkState::Connected,
+        };
+        let desk = Desk {
+            stores: vec![status("build"), status("GPU-box")],
+            of_run: [(r.id.clone(), 1)].into(),
+        };
+        let m = |f: &str| Filter::parse(f).matches_on(&r, &desk);
+        assert!(m("store:gpu"));
+        assert!(m("store:GPU-b state:"));
+        assert!(!m("store:build"));
+        assert!(
+            !Filter::parse("store:gpu").matches(&r),
+            "over one store no row has one"
+        );
+        let p = Filter::parse("store:gpu").problem::<StepView>().unwrap();
+        assert!(p.contains("`store:` does not apply here"), "{p}");
+        assert_eq!(Filter::parse("store:gpu").problem::<Waiting>(), None);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub(super) enum Target {
     Workflow(String),
     /// `run FILE`: the run form of the workflow in that file.
     RunFile(String),
+    /// `:stores`: each store of a console over several, with its state.
+    Stores,
     Quit,
     Help,
 }
@@ -41,7 +43,7 @@ fn names<'a>(
     view: &'a RunView,
     runs: &'a [std::sync::Arc<baton_model::RunSummary>],
 ) -> Vec<String> {
-    let mut out: Vec<String> = ["q", "quit", "help", "run"]
+    let mut out: Vec<String> = ["q", "quit", "help", "run", "stores"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -126,6 +128,7 @@ pub(super) fn resolve(
     match head {
         "q" | "quit" => return Ok(Target::Quit),
         "help" | "h" => return Ok(Target::Help),
+        "stores" => return Ok(Target::Stores),
         "run" if !rest.is_empty() => return Ok(Target::RunFile(rest.to_string())),
         _ => {}
     }
@@ -206,6 +209,14 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
             *text = complete(text, view, &ui.runs);
         }
         Action::Key(k) => edit_line(text, k),
+        // A store's name: the Runs tab filtered to its runs.
+        Action::Confirm if ui.desk.stores.iter().any(|s| s.name == text.trim()) => {
+            let name = text.trim().to_string();
+            ui.jump = None;
+            ui.tab = Tab::Runs;
+            ui.runs_filter = format!("store:{name}");
+            ui.run_sel = 0;
+        }
         Action::Confirm => match resolve(text, view, &ui.runs) {
             Err(why) => toast(ui, format!("✘ {why}"), false),
             Ok(Target::Step(i)) => {
@@ -262,6 +273,10 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
             Ok(Target::Help) => {
                 ui.jump = None;
                 ui.overlay = Some(super::state::Overlay::Help);
+            }
+            Ok(Target::Stores) => {
+                ui.jump = None;
+                ui.overlay = Some(super::state::Overlay::Stores);
             }
         },
         _ => {}

@@ -60,7 +60,7 @@ impl Row for SchedulePick<'_> {
 impl UiState {
     /// The Waiting items the filter shows (indices into `waiting`).
     pub fn shown_waiting(&self) -> Vec<usize> {
-        Filter::parse(&self.waiting_filter).shown(&self.waiting)
+        Filter::parse(&self.waiting_filter).shown_on(&self.waiting, &self.desk)
     }
     /// The open gates the filter shows (indices into `view.gates`).
     pub fn shown_gates(&self, view: &RunView) -> Vec<usize> {

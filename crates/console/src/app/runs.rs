@@ -99,7 +99,7 @@ impl UiState {
     pub fn visible_runs(&self, now: Timestamp) -> Vec<usize> {
         let f = super::filter::Filter::parse(&self.runs_filter);
         let mut v: Vec<usize> = (0..self.runs.len())
-            .filter(|&i| f.matches(&*self.runs[i]))
+            .filter(|&i| f.matches_on(&*self.runs[i], &self.desk))
             .collect();
         let r = &self.runs;
         let took = |i: usize| r[i].clock_end(now).since(r[i].started_at);

@@ -26,6 +26,8 @@ pub enum Overlay {
     ActionOutput(u64),
     /// What changed between two runs (`UiState::run_diff`, `app::run_diff`).
     RunDiff,
+    /// A console over several stores: each store, where it is and its state (`:stores`).
+    Stores,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +155,9 @@ pub struct UiState {
     pub driven: Arc<Vec<String>>,
     /// A store on another host: its name and its link's state, in the header.
     pub store: Option<Arc<baton_link::StoreStatus>>,
+    /// A console over several stores: each store's state, and which store each listed
+    /// run is on (empty over one store).
+    pub desk: Arc<baton_link::Desk>,
     /// What `q` does while this console drives runs (the config's `on_quit`).
     pub on_quit: baton_link::config::OnQuit,
     /// The fanned-out steps opened to their instances (by id), `app::fan`.

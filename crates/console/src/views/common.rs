@@ -153,6 +153,44 @@ pub(crate) fn take_columns(s: &str, max: usize) -> &str {
 }
 
 /// `s` cut or padded to exactly `w` columns.
+/// `the store`, or on a console over several, `4 stores`.
+pub(crate) fn stores_word(ui: &UiState) -> String {
+    if ui.desk.is_many() {
+        format!("{} stores", ui.desk.stores.len())
+    } else {
+        "the store".to_string()
+    }
+}
+
+/// On a console over several stores, the store column's width for rows of `runs`
+/// (0: one store, no column).
+pub(crate) fn store_width<'a>(ui: &UiState, runs: impl Iterator<Item = &'a str>) -> usize {
+    if !ui.desk.is_many() {
+        return 0;
+    }
+    runs.map(|id| text_width(ui.desk.name_of(id)))
+        .fold(5, usize::max)
+        .min(16)
+}
+
+/// The store column's name, padded to `w` and a space (nothing when `w` is 0).
+pub(crate) fn store_head(w: usize) -> String {
+    if w == 0 {
+        String::new()
+    } else {
+        format!("{} ", pad("store", w))
+    }
+}
+
+/// A row's store, padded to `w` and a space (nothing when `w` is 0).
+pub(crate) fn store_cell(ui: &UiState, run_id: &str, w: usize) -> String {
+    if w == 0 {
+        String::new()
+    } else {
+        format!("{} ", pad(&fit(ui.desk.name_of(run_id), w), w))
+    }
+}
+
 pub(crate) fn pad(s: &str, w: usize) -> String {
     let f = fit(s, w);
     let n = width(&f);

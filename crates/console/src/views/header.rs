@@ -7,7 +7,7 @@ use crate::app::{Tab, UiState, short_id};
 use crate::keymap::{Context, Keymap};
 use crate::theme::Theme;
 use baton_model::time::human_duration;
-use baton_model::{Eta, RunState, RunView, StepState};
+use baton_model::{Eta, RunState, RunView, StepState, Timestamp};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -131,20 +131,45 @@ pub(crate) fn render(
     );
 }
 
-/// The store on another host the console shows, and where its link stands.
-fn store_span<'a>(s: &baton_link::StoreStatus, theme: &Theme) -> Span<'a> {
+/// The store the shown run is on (a store on another host, or one of several), and
+/// where its link stands at `now`; with how many others are not connected.
+fn store_span<'a>(
+    s: &baton_link::StoreStatus,
+    (now, desk): (Timestamp, bool),
+    theme: &Theme,
+) -> Span<'a> {
     use baton_link::LinkState;
     match &s.state {
+        // One of several: its name (`:stores` says where each is).
+        LinkState::Connected if desk => styled(format!("  store {}", s.name), theme.accent),
         LinkState::Connected => styled(format!("  store {} ({})", s.name, s.host), theme.accent),
         LinkState::Connecting => styled(
             format!(" store {}: connecting… ", s.name),
             theme.warning.add_modifier(Modifier::REVERSED),
         ),
-        LinkState::Down(why) => styled(
-            format!(" store {} down: {why} ", s.name),
+        LinkState::Down { .. } | LinkState::Refused { .. } => styled(
+            format!(" store {} {} ", s.name, s.state.describe(now)),
             theme.error.add_modifier(Modifier::REVERSED),
         ),
     }
+}
+
+/// On a console over several stores, how many besides the shown run's are not
+/// connected (`:stores` lists them with why).
+fn others_down<'a>(ui: &UiState, theme: &Theme) -> Option<Span<'a>> {
+    let shown = ui.store.as_ref().map(|s| s.name.as_str());
+    let down = ui
+        .desk
+        .stores
+        .iter()
+        .filter(|s| Some(s.name.as_str()) != shown && !s.state.is_connected())
+        .count();
+    (down > 0).then(|| {
+        styled(
+            format!(" +{down} down (:stores) "),
+            theme.warning.add_modifier(Modifier::REVERSED),
+        )
+    })
 }
 
 /// Identity and counts: workflow, run, state, read-only, engine or viewer, elapsed, budget.
@@ -183,8 +208,13 @@ fn identity_line<'a>(
     }
     // A store on another host: its name, and whether its link is up, on every screen.
     if let Some(s) = &ui.store {
-        l1.push(store_span(s, theme));
+        l1.push(store_span(
+            s,
+            (ui.store_clock(view), ui.desk.is_many()),
+            theme,
+        ));
     }
+    l1.extend(others_down(ui, theme));
     // A console that may only look says so where every screen shows it.
     if ui.readonly {
         l1.push(styled(
@@ -690,13 +720,18 @@ mod tests {
                 host: "gpu-box".into(),
                 state,
             };
-            super::store_span(&s, &theme).content.into_owned()
+            super::store_span(&s, (baton_model::Timestamp(1_000), false), &theme)
+                .content
+                .into_owned()
         };
         assert_eq!(text(LinkState::Connected), "  store gpu (gpu-box)");
         assert_eq!(text(LinkState::Connecting), " store gpu: connecting… ");
         assert_eq!(
-            text(LinkState::Down("gpu-box: Connection refused".into())),
-            " store gpu down: gpu-box: Connection refused "
+            text(LinkState::Down {
+                why: "gpu-box: Connection refused".into(),
+                retry_at: Some(baton_model::Timestamp(3_000)),
+            }),
+            " store gpu reconnecting in 2s: gpu-box: Connection refused "
         );
     }
 

@@ -134,6 +134,7 @@ fn draw(
             hits.pane_drawn(action_output::render(frame, area, ui, id, theme));
         }
         Some(Overlay::RunDiff) => run_diff::render(frame, area, ui, theme),
+        Some(Overlay::Stores) => overlays::stores(frame, area, view, ui, theme),
         None => {}
     }
     match &ui.dialog {

@@ -1,5 +1,5 @@
 //! Overlays drawn over the current tab: help (from the keymap), health terms, error detail.
-use super::common::{centered, in_run, kv, pad, panel, styled, wrap_text};
+use super::common::{centered, fit, in_run, kv, pad, panel, styled, text_width, wrap_text};
 use super::detail::error_lines;
 use crate::app::UiState;
 use crate::keymap::Keymap;
@@ -12,7 +12,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
 /// A bordered box at `r` (a `centered` part of the screen) showing `lines` from `scroll`.
-fn popup<'a>(
+pub(super) fn popup<'a>(
     frame: &mut Frame,
     r: Rect,
     title: &'a str,
@@ -248,6 +248,77 @@ pub(crate) fn error_detail(
         " Error · r retry · l log · Esc close ",
         lines,
         ui.overlay_scroll,
+        theme,
+    );
+}
+
+/// `:stores` on a console over several stores: each store, where it is, its state
+/// (connected, reconnecting in Ns and why, refused and why) and how many of the rows
+/// listed are its.
+pub(crate) fn stores(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+    let now = ui.store_clock(view);
+    let d = &ui.desk;
+    let mut lines = Vec::new();
+    if !d.is_many() {
+        lines.push(Line::from(styled(
+            "this console is over one store; `baton tui --store A --store B` or --all-stores opens one over several",
+            theme.dim,
+        )));
+    }
+    let nw = d
+        .stores
+        .iter()
+        .map(|s| text_width(&s.name))
+        .fold(5, usize::max);
+    let hw = d
+        .stores
+        .iter()
+        .map(|s| text_width(&s.host))
+        .fold(5, usize::max)
+        .min(32);
+    if d.is_many() {
+        lines.push(Line::from(styled(
+            format!(
+                "{}  {}  {:>5}  state",
+                pad("store", nw),
+                pad("where", hw),
+                "runs"
+            ),
+            theme.dim,
+        )));
+    }
+    let width = area.width.saturating_sub(4).min(110);
+    // The state wraps under itself: a refusal names both versions whole.
+    let lead = nw + hw + 11;
+    let sw = (width as usize).saturating_sub(lead + 2).max(20);
+    for (i, s) in d.stores.iter().enumerate() {
+        let runs = d.of_run.values().filter(|&&k| k == i).count();
+        let st = if s.state.is_connected() {
+            theme.base
+        } else {
+            theme.error
+        };
+        let said = baton_model::sanitize::one_line(&s.state.describe(now));
+        for (k, part) in wrap_text(&said, sw).into_iter().enumerate() {
+            let head = if k == 0 {
+                format!(
+                    "{}  {}  {runs:>5}  ",
+                    pad(&s.name, nw),
+                    pad(&fit(&s.host, hw), hw)
+                )
+            } else {
+                " ".repeat(lead)
+            };
+            lines.push(Line::from(vec![styled(head, theme.base), styled(part, st)]));
+        }
+    }
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    popup(
+        frame,
+        centered(area, width, height),
+        " Stores ",
+        lines,
+        0,
         theme,
     );
 }

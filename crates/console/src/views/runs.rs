@@ -26,7 +26,7 @@ pub(crate) fn render(
     let count = if ui.runs_partial {
         format!("{} so far, reading the rest of the store…", ui.runs.len())
     } else {
-        format!("{} in the store", ui.runs.len())
+        format!("{} in {}", ui.runs.len(), super::common::stores_word(ui))
     };
     let block = panel(
         format!(" Runs · {count} · {}{filter} ", ui.runs_sort.label()),
@@ -73,11 +73,13 @@ pub(crate) fn render(
         .fold(8, usize::max);
     // Forks (`baton fork`) get a column naming the run each came from, when one shows.
     let forks = shown.iter().any(|r| r.forked_from.is_some());
+    // A console over several stores names each run's.
+    let sw = super::common::store_width(ui, shown.iter().map(|r| r.id.as_str()));
     let mut lines = strip;
     if top > 0 {
         lines.push(Line::from(""));
     }
-    lines.push(header_line(tw, iw, forks, theme));
+    lines.push(header_line(tw, (iw, sw), forks, theme));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
         let cur = marker(ui, view, r);
@@ -95,7 +97,8 @@ pub(crate) fn render(
         }
         // Display columns, not characters: a CJK or emoji name keeps the table straight.
         let head = format!(
-            "{cur} {}  {} ",
+            "{cur} {}{}  {} ",
+            super::common::store_cell(ui, &r.id, sw),
             pad(short_id(&r.id, &ui.run_ids), iw),
             pad(&r.workflow, 16)
         );
@@ -137,10 +140,11 @@ fn marker(ui: &UiState, view: &RunView, r: &baton_model::RunSummary) -> &'static
 }
 
 /// The table's column names (`fork of` when a fork shows).
-fn header_line<'a>(tw: usize, iw: usize, forks: bool, theme: &Theme) -> Line<'a> {
+fn header_line<'a>(tw: usize, (iw, sw): (usize, usize), forks: bool, theme: &Theme) -> Line<'a> {
+    let store = super::common::store_head(sw);
     Line::from(styled(
         format!(
-            "  {}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
+            "  {store}{}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
             pad("run", iw),
             "workflow",
             "state",

@@ -32,8 +32,9 @@ pub(crate) fn render(
     let items = &ui.waiting;
     let shown = ui.shown_waiting();
     let title = format!(
-        " Waiting · {} across the store · {} for you ({}){} ",
+        " Waiting · {} across {} · {} for you ({}){} ",
         items.len(),
+        super::common::stores_word(ui),
         ui.waiting_mine(),
         ui.operator,
         crate::app::filter_note(&ui.waiting_filter, shown.len()),
@@ -69,20 +70,12 @@ pub(crate) fn render(
         .iter()
         .map(|&i| super::common::text_width(short_id(&items[i].run_id, &ui.run_ids)))
         .fold(8, usize::max);
-    let ww = ww.saturating_sub(iw - 8);
-    let mut lines = vec![Line::from(styled(
-        format!(
-            "  {:11} {} {:13} {:15} {:6} {:4} {}",
-            "time left",
-            pad("run", iw),
-            "workflow",
-            "step",
-            "waits",
-            "you",
-            "who"
-        ),
-        theme.dim,
-    ))];
+    // A console over several stores names each item's.
+    let sw = super::common::store_width(ui, drawn.iter().map(|&i| items[i].run_id.as_str()));
+    let ww = ww
+        .saturating_sub(iw - 8)
+        .saturating_sub(sw + usize::from(sw > 0));
+    let mut lines = vec![head_line((iw, sw), theme)];
     for &i in drawn {
         let w = &items[i];
         let mark = if w.run_id == view.run_id { "●" } else { " " };
@@ -104,8 +97,9 @@ pub(crate) fn render(
             }
         };
         let text = format!(
-            "{mark} {} {} {what} {:6} {:4} {}",
+            "{mark} {} {}{} {what} {:6} {:4} {}",
             pad(&left(w, now), 11),
+            super::common::store_cell(ui, &w.run_id, sw),
             pad(short_id(&w.run_id, &ui.run_ids), iw),
             w.kind.as_str(),
             if w.mine { "yes" } else { "no" },
@@ -196,12 +190,35 @@ fn render_detail(
         styled(waited(w, ui, now), theme.base),
         theme,
     ));
+    // On a console over several stores, the command names the item's store.
+    let store = match ui.desk.name_of(&w.run_id) {
+        "" => String::new(),
+        name => format!(" --store {name}"),
+    };
     for c in &w.commands {
-        for l in wrap_text(c, width) {
+        for l in wrap_text(&format!("{c}{store}"), width) {
             lines.push(Line::from(styled(l, theme.dim)));
         }
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The list's column names (`store` on a console over several stores).
+fn head_line<'a>((iw, sw): (usize, usize), theme: &Theme) -> Line<'a> {
+    Line::from(styled(
+        format!(
+            "  {:11} {}{} {:13} {:15} {:6} {:4} {}",
+            "time left",
+            super::common::store_head(sw),
+            pad("run", iw),
+            "workflow",
+            "step",
+            "waits",
+            "you",
+            "who"
+        ),
+        theme.dim,
+    ))
 }
 
 /// An ask of no run (`baton ask` from a shell): who asked, `carol · pid 4242 on box`

@@ -18,6 +18,7 @@ mod edit_big;
 mod fanned;
 mod filters;
 mod fleet;
+mod fleet_desk;
 mod fork;
 mod hold;
 mod hostile;
