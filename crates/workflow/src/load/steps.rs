@@ -162,35 +162,41 @@ impl Loader<'_, '_> {
             .map(|n| self.fallback(n, &label, retry))
             .unwrap_or_default();
         let artifacts = self.raw_artifacts(f, &label);
+        // Made for every step (its checks report as they parse), kept only when the
+        // step writes one of its keys: otherwise it is all defaults (`NO_MORE`).
+        let more = RawMore {
+            child,
+            with,
+            rules,
+            pool,
+            executor,
+            requires,
+            dir: dir.map(|(d, _)| d),
+            outputs,
+            compensate,
+            on_cancel,
+            repeat,
+            fallback,
+        };
+        let written = RawMore::KEYS.iter().any(|k| get(f, k).is_some());
         RawStep {
             span,
             id,
             needs,
             run,
             uses,
-            child,
-            with,
             env,
-            rules,
             timeout,
             retry,
-            pool,
-            executor,
-            requires,
-            dir: dir.map(|(d, _)| d),
             cost,
-            outputs,
-            compensate,
             gate,
             idempotent,
-            on_cancel,
-            repeat,
             has_action_key: ["run", "uses", "gate", "workflow"]
                 .iter()
                 .any(|k| get(f, k).is_some()),
             fanout,
-            fallback,
             artifacts,
+            more: written.then(|| Box::new(more)),
         }
     }
 
