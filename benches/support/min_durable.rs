@@ -28,7 +28,11 @@ fn read_needs(path: &Path) -> Vec<Vec<usize>> {
     std::fs::read_to_string(path)
         .expect("read dag.needs")
         .lines()
-        .map(|l| l.split_whitespace().map(|n| n.parse().expect("a step index")).collect())
+        .map(|l| {
+            l.split_whitespace()
+                .map(|n| n.parse().expect("a step index"))
+                .collect()
+        })
         .collect()
 }
 
@@ -40,7 +44,8 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
     let _ = std::fs::remove_file(&db_path);
     let mut db = rusqlite::Connection::open(&db_path).expect("open the store");
     db.pragma_update(None, "journal_mode", "WAL").expect("WAL");
-    db.pragma_update(None, "synchronous", "NORMAL").expect("synchronous");
+    db.pragma_update(None, "synchronous", "NORMAL")
+        .expect("synchronous");
     db.execute(
         "CREATE TABLE IF NOT EXISTS t (step INTEGER, what INTEGER, at INTEGER)",
         [],
@@ -53,7 +58,10 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
             dependants[d].push(i);
         }
     }
-    let mut ready: Vec<usize> = (0..needs.len()).filter(|&i| waiting[i] == 0).rev().collect();
+    let mut ready: Vec<usize> = (0..needs.len())
+        .filter(|&i| waiting[i] == 0)
+        .rev()
+        .collect();
     let mut running: HashMap<u32, (usize, Child)> = HashMap::new();
     let mut done = 0;
     let mut at = 0i64;

@@ -21,7 +21,9 @@ fn wait_for_members(pgid: i32, n: usize) {
 #[tokio::test]
 async fn timeout_kills_the_whole_group() {
     let tmp = tempfile::tempdir().unwrap();
-    let running = spawn(job(tmp.path(), "t", "sleep 1000 & sleep 1000; wait")).await.unwrap();
+    let running = spawn(job(tmp.path(), "t", "sleep 1000 & sleep 1000; wait"))
+        .await
+        .unwrap();
     let pgid = running.pgid();
     wait_for_members(pgid, 3);
     running
@@ -63,7 +65,9 @@ async fn cancel_escalates_to_sigkill_for_children_that_ignore_term() {
 async fn leftovers_of_a_finished_step_are_cleared() {
     let tmp = tempfile::tempdir().unwrap();
     // The background sleep keeps stdout open; the step is still done when sh exits.
-    let running = spawn(job(tmp.path(), "bg", "sleep 1000 & echo started")).await.unwrap();
+    let running = spawn(job(tmp.path(), "bg", "sleep 1000 & echo started"))
+        .await
+        .unwrap();
     let pgid = running.pgid();
     let f = running.wait().await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
@@ -78,7 +82,8 @@ async fn tail_is_readable_while_running() {
         tmp.path(),
         "live",
         "echo one; echo two >&2; sleep 1000",
-    )).await
+    ))
+    .await
     .unwrap();
     let tail = running.tail();
     for _ in 0..500 {

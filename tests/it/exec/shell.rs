@@ -47,7 +47,9 @@ async fn shell_step_gets_dir_environment_and_private_files() {
 async fn plain_word_lists_are_execed_directly_others_through_sh() {
     let tmp = tempfile::tempdir().unwrap();
     // Direct exec: a missing program cannot start at all.
-    let err = spawn(job(tmp.path(), "direct", "no-such-program-baton arg")).await.unwrap_err();
+    let err = spawn(job(tmp.path(), "direct", "no-such-program-baton arg"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no-such-program-baton"), "{err}");
     let f = err.into_finished();
     assert!(
@@ -55,13 +57,15 @@ async fn plain_word_lists_are_execed_directly_others_through_sh() {
     );
     assert!(log_text(f.log_path.as_ref().unwrap()).contains("baton: cannot start"));
     // The same through sh (quotes are shell syntax): sh starts and reports 127.
-    let f = spawn(job(tmp.path(), "viash", "no-such-program-baton \"arg\"")).await
+    let f = spawn(job(tmp.path(), "viash", "no-such-program-baton \"arg\""))
+        .await
         .unwrap()
         .wait()
         .await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 127 });
     // Direct exec passes the words as arguments.
-    let f = spawn(job(tmp.path(), "args", "printf %s-%s: a b")).await
+    let f = spawn(job(tmp.path(), "args", "printf %s-%s: a b"))
+        .await
         .unwrap()
         .wait()
         .await;
@@ -76,7 +80,8 @@ async fn plain_word_lists_are_execed_directly_others_through_sh() {
         let path = tmp.path().join(name);
         std::fs::write(&path, body).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let f = spawn(job(tmp.path(), name, &format!("./{name} x"))).await
+        let f = spawn(job(tmp.path(), name, &format!("./{name} x")))
+            .await
             .unwrap()
             .wait()
             .await;
@@ -91,12 +96,14 @@ async fn plain_word_lists_are_execed_directly_others_through_sh() {
 #[tokio::test]
 async fn exit_codes_signals_and_spawn_failures_are_recorded() {
     let tmp = tempfile::tempdir().unwrap();
-    let f = spawn(job(tmp.path(), "three", "exit 3")).await
+    let f = spawn(job(tmp.path(), "three", "exit 3"))
+        .await
         .unwrap()
         .wait()
         .await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 3 });
-    let f = spawn(job(tmp.path(), "sig", "kill -9 $$")).await
+    let f = spawn(job(tmp.path(), "sig", "kill -9 $$"))
+        .await
         .unwrap()
         .wait()
         .await;

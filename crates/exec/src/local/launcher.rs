@@ -71,6 +71,20 @@ fn add(poll: &OwnedFd, fd: &OwnedFd, key: u64) -> io::Result<()> {
     }
 }
 
+/// `fd` out of the epoll set `poll`.
+fn delete(poll: &OwnedFd, fd: &OwnedFd) {
+    // SAFETY: both fds are open (borrowed for the call); a null event is allowed for
+    // EPOLL_CTL_DEL since Linux 2.6.9.
+    unsafe {
+        libc::epoll_ctl(
+            poll.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            fd.as_raw_fd(),
+            std::ptr::null_mut(),
+        );
+    }
+}
+
 fn start_thread() -> io::Result<Arc<Shared>> {
     // SAFETY: plain system calls returning new fds (or -1), owned at once.
     let poll = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
@@ -142,7 +156,8 @@ fn serve(shared: &Shared, poll: &OwnedFd) {
             if key == ORDERS {
                 let mut count = [0u8; 8];
                 // SAFETY: an 8-byte read into a local from the open eventfd.
-                let _ = unsafe { libc::read(shared.wake.as_raw_fd(), count.as_mut_ptr().cast(), 8) };
+                let _ =
+                    unsafe { libc::read(shared.wake.as_raw_fd(), count.as_mut_ptr().cast(), 8) };
                 let orders =
                     std::mem::take(&mut shared.orders.lock().unwrap_or_else(|p| p.into_inner()).0);
                 for work in orders {
@@ -152,7 +167,10 @@ fn serve(shared: &Shared, poll: &OwnedFd) {
                     let _ = std::panic::catch_unwind(AssertUnwindSafe(|| work(watch)));
                 }
             } else if let Some((fd, told)) = watched.remove(&key) {
-                // Closing the pidfd takes it out of the set.
+                // Out of the set before it is closed: closing alone leaves it there
+                // while any other process holds a copy of it (measured: a reaped
+                // process's pidfd kept waking this thread, a core's worth of polls).
+                delete(poll, &fd);
                 if told.send(()).is_err() {
                     // Its owner is gone without reaping it: reaped here, by its pidfd
                     // (never a pid that may have been reused since).

@@ -49,6 +49,11 @@ pub(super) const STEP_FIELDS: &[&str] = &[
 ];
 pub(super) const OUTPUT_FIELDS: &[&str] = &["pattern"];
 
+/// Whether the step's table writes any of `keys` (even malformed).
+fn writes_any(f: &[Entry], keys: &[&str]) -> bool {
+    keys.iter().any(|k| get(f, k).is_some())
+}
+
 impl Loader<'_, '_> {
     pub(super) fn steps<'n>(
         &mut self,
@@ -178,7 +183,6 @@ impl Loader<'_, '_> {
             repeat,
             fallback,
         };
-        let written = RawMore::KEYS.iter().any(|k| get(f, k).is_some());
         RawStep {
             span,
             id,
@@ -191,12 +195,10 @@ impl Loader<'_, '_> {
             cost,
             gate,
             idempotent,
-            has_action_key: ["run", "uses", "gate", "workflow"]
-                .iter()
-                .any(|k| get(f, k).is_some()),
+            has_action_key: writes_any(f, &["run", "uses", "gate", "workflow"]),
             fanout,
             artifacts,
-            more: written.then(|| Box::new(more)),
+            more: writes_any(f, RawMore::KEYS).then(|| Box::new(more)),
         }
     }
 
