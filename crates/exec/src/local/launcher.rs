@@ -217,6 +217,8 @@ fn watch(
 mod tests {
     use super::*;
 
+    // The child is reaped by `waitpid` at the end, after its zombie is seen.
+    #[allow(clippy::zombie_processes)]
     #[tokio::test]
     async fn orders_run_on_the_launching_thread_and_are_told_of_ends() {
         let (tx, rx) = oneshot::channel();
