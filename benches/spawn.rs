@@ -31,7 +31,7 @@ fn bench_spawn(c: &mut Criterion) {
                 masker: Masker::default(),
                 files_dir: Some(files.clone()),
             };
-            rt.block_on(async { spawn(job).expect("spawn").wait().await })
+            rt.block_on(async { spawn(job).await.expect("spawn").wait().await })
         })
     });
     group.bench_function("std_command", |b| {

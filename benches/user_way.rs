@@ -14,7 +14,10 @@
 //! program, their order turning from pair to pair, after one unmeasured warm-up of
 //! each at 1,000 steps. `BATON_BENCH_BASE=<another baton>` adds that build to every
 //! pair (a fourth program; its own store), for a change measured against the build
-//! before it. It prints each pair, then the medians and their ratios with the
+//! before it. Every pair also runs the minimal durable executor of issue 62
+//! (`support/min_durable.rs`: this bench's own executable, two SQLite WAL rows a step,
+//! each committed before its effect, `true` at -j2), the reference baton's durable
+//! work is set against. It prints each pair, then the medians and their ratios with the
 //! machine's load and the store's file system, and writes the table into
 //! docs/performance.md ("Baton as a user runs it").
 use std::path::{Path, PathBuf};
@@ -22,6 +25,8 @@ use std::time::Duration;
 
 #[path = "support/load.rs"]
 mod load;
+#[path = "support/min_durable.rs"]
+mod min_durable;
 #[path = "support/peak.rs"]
 #[allow(dead_code)]
 mod peak;
@@ -33,14 +38,20 @@ use user_run::Cost;
 
 const BEGIN: &str = "<!-- benches/user_way.rs writes from here -->";
 const END: &str = "<!-- benches/user_way.rs: to here -->";
-const PROGRAMS: [&str; 4] = ["baton", "make -j2", "ninja -j2", "base baton"];
+const PROGRAMS: [&str; 5] = [
+    "baton",
+    "make -j2",
+    "ninja -j2",
+    "base baton",
+    "min durable",
+];
 
 /// One shape at one size, measured.
 struct Row {
     shape: &'static str,
     steps: usize,
     /// Per program (PROGRAMS' order), each pair's cost (none for a base not given).
-    costs: [Vec<Cost>; 4],
+    costs: [Vec<Cost>; 5],
     load: String,
 }
 
@@ -60,9 +71,15 @@ fn base_bin() -> Option<PathBuf> {
     std::env::var_os("BATON_BENCH_BASE").map(PathBuf::from)
 }
 
-/// How many programs each pair runs: baton, make, ninja, and the base if given.
-fn programs() -> usize {
-    if base_bin().is_some() { 4 } else { 3 }
+/// The programs each pair runs (PROGRAMS' indices): baton, make, ninja, the base if
+/// given, and the minimal durable executor.
+fn programs() -> Vec<usize> {
+    let mut p = vec![0, 1, 2];
+    if base_bin().is_some() {
+        p.push(3);
+    }
+    p.push(4);
+    p
 }
 
 fn baton_bin() -> PathBuf {
@@ -86,6 +103,7 @@ fn write_files(dir: &Path, shape: &str, steps: usize) {
     for (file, text) in files {
         std::fs::write(dir.join(file), text).expect("write the DAG's files");
     }
+    min_durable::write_needs(dir, &needs);
 }
 
 /// One run of program `p` (PROGRAMS' index) on the files in `dir`.
@@ -100,6 +118,10 @@ fn run_one(p: usize, dir: &Path, home: &Path) -> Cost {
             home,
         ),
         (3, Some(base)) => user_run::run(&base, &run, dir, &home.with_extension("base")),
+        (4, _) => {
+            let me = std::env::current_exe().expect("the bench's own path");
+            user_run::run(&me, &["--min-durable", "dag.needs"], dir, home)
+        }
         _ => user_run::run(Path::new("ninja"), &["-j2", "-f", "build.ninja"], dir, home),
     }
 }
@@ -112,20 +134,22 @@ fn measure(shape: &'static str, steps: usize, root: &Path, home: &Path) -> Optio
     let dir = root.join(format!("{shape}-{steps}"));
     std::fs::create_dir_all(&dir).expect("make the DAG's directory");
     write_files(&dir, shape, steps);
-    let n = programs();
+    let list = programs();
+    let n = list.len();
     if steps <= 1_000 {
-        for p in 0..n {
+        for &p in &list {
             run_one(p, &dir, home);
         }
     }
-    let mut costs: [Vec<Cost>; 4] = Default::default();
+    let mut costs: [Vec<Cost>; 5] = Default::default();
     for pair in 0..pairs {
         for k in 0..n {
-            let p = (pair + k) % n;
+            let p = list[(pair + k) % n];
             costs[p].push(run_one(p, &dir, home));
         }
-        let walls: Vec<String> = (0..n)
-            .map(|p| format!("{} {:.3} s", PROGRAMS[p], costs[p][pair].wall.as_secs_f64()))
+        let walls: Vec<String> = list
+            .iter()
+            .map(|&p| format!("{} {:.3} s", PROGRAMS[p], costs[p][pair].wall.as_secs_f64()))
             .collect();
         println!(
             "  {shape} {steps}, pair {}: {} (load {})",
@@ -175,6 +199,16 @@ fn table_line(row: &Row) -> String {
     let cpu = |p: usize| secs(&row.costs[p], |c| c.cpu);
     let (rm, rm_lo, rm_hi) = pair_ratios(row, 1);
     let (rn, rn_lo, rn_hi) = pair_ratios(row, 2);
+    let (rd, rd_lo, rd_hi) = pair_ratios(row, 4);
+    let min = format!(
+        " {:.3} s | {:.2} ({:.2}–{:.2}) | {:.0} / {:.0} µs |",
+        wall(4),
+        rd,
+        rd_lo,
+        rd_hi,
+        us(main(4)),
+        us(cpu(4))
+    );
     let base = if row.costs[3].is_empty() {
         String::new()
     } else {
@@ -188,7 +222,7 @@ fn table_line(row: &Row) -> String {
         )
     };
     format!(
-        "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | **{:.2}** ({:.2}–{:.2}) | **{:.2}** ({:.2}–{:.2}) | {:.0} / {:.0} / {:.0} µs | {:.0} / {:.0} / {:.0} µs | {} |{base}",
+        "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | **{:.2}** ({:.2}–{:.2}) | **{:.2}** ({:.2}–{:.2}) | {:.0} / {:.0} / {:.0} µs | {:.0} / {:.0} / {:.0} µs | {} |{min}{base}",
         row.shape,
         row.steps,
         row.costs[0].len(),
@@ -218,8 +252,8 @@ fn table(rows: &[Row], fs: &str, load_start: &str) -> String {
     };
     let mut t = format!(
         "The store: {fs}. Load (1, 5, 15 min) at the start: {load_start}; each row's at its end.\n\n\
-         | shape | steps | pairs | baton | `make -j2` | `ninja -j2` | baton / make (pairs' median, range) | baton / ninja | main thread's CPU a step: baton (its engine) / make / ninja | CPU a step, children included: baton / make / ninja | load |{base}\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|{rule}\n"
+         | shape | steps | pairs | baton | `make -j2` | `ninja -j2` | baton / make (pairs' median, range) | baton / ninja | main thread's CPU a step: baton (its engine) / make / ninja | CPU a step, children included: baton / make / ninja | load | min durable | baton / min durable | min durable's CPU a step: main / with children |{base}\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|{rule}\n"
     );
     for row in rows {
         t.push_str(&table_line(row));
@@ -230,8 +264,14 @@ fn table(rows: &[Row], fs: &str, load_start: &str) -> String {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--min-durable") {
+        let needs = args.get(at + 1).expect("--min-durable NEEDS_FILE");
+        min_durable::run(Path::new(needs), 2);
+        return;
+    }
     // `cargo test --benches` runs benches without `--bench`: nothing to measure then.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !args.iter().any(|a| a == "--bench") {
         return;
     }
     let root_base = std::env::var_os("BATON_BENCH_ROOT")

@@ -43,7 +43,7 @@ async fn huge_output_and_huge_lines_stay_in_bounded_memory() {
         let mut j = job(tmp.path(), step, cmd);
         // A secret forces the masking path (the one that holds bytes back).
         j.masker = Masker::new(["zz-secret-zz".to_string()]);
-        let running = spawn(j).unwrap();
+        let running = spawn(j).await.unwrap();
         let tail = running.tail();
         let f = running.wait().await;
         assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 }, "{step}");

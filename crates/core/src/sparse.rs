@@ -20,6 +20,14 @@ impl<T> Sparse<T> {
     }
 }
 
+#[cfg(test)]
+impl<T> Sparse<T> {
+    /// Nothing was ever written to it.
+    pub(crate) fn is_blank(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
 impl<T: Blank> Deref for Sparse<T> {
     type Target = T;
     fn deref(&self) -> &T {

@@ -29,6 +29,17 @@ fn dependency_order_and_run_success() {
     assert_eq!(finished.len(), 1);
 }
 
+/// A plain step's end clears a service's timers it never had: that writes nothing, so
+/// no step of a 100,000-step run keeps a service's state (issue 62 point 5).
+#[test]
+fn a_plain_step_ends_without_a_services_state() {
+    let mut sim = Sim::new(plan().step("a").step_needs("b", &["a"]).build(), cfg());
+    sim.exit("a", 0);
+    sim.exit("b", 0);
+    assert_eq!(sim.core.run_state(), RunState::Succeeded);
+    assert!(sim.core.steps.iter().all(|s| s.service.is_blank()));
+}
+
 #[test]
 fn max_parallel_counts_builtins_and_cli_override() {
     let mut b = plan().max_parallel(2);

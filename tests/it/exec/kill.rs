@@ -21,7 +21,9 @@ fn wait_for_members(pgid: i32, n: usize) {
 #[tokio::test]
 async fn timeout_kills_the_whole_group() {
     let tmp = tempfile::tempdir().unwrap();
-    let running = spawn(job(tmp.path(), "t", "sleep 1000 & sleep 1000; wait")).unwrap();
+    let running = spawn(job(tmp.path(), "t", "sleep 1000 & sleep 1000; wait"))
+        .await
+        .unwrap();
     let pgid = running.pgid();
     wait_for_members(pgid, 3);
     running
@@ -40,7 +42,7 @@ async fn timeout_kills_the_whole_group() {
 async fn cancel_escalates_to_sigkill_for_children_that_ignore_term() {
     let tmp = tempfile::tempdir().unwrap();
     let cmd = "trap '' TERM; sleep 1000 & sh -c 'trap \"\" TERM; sleep 1000' & wait";
-    let running = spawn(job(tmp.path(), "c", cmd)).unwrap();
+    let running = spawn(job(tmp.path(), "c", cmd)).await.unwrap();
     let pgid = running.pgid();
     wait_for_members(pgid, 4);
     let start = Instant::now();
@@ -63,7 +65,9 @@ async fn cancel_escalates_to_sigkill_for_children_that_ignore_term() {
 async fn leftovers_of_a_finished_step_are_cleared() {
     let tmp = tempfile::tempdir().unwrap();
     // The background sleep keeps stdout open; the step is still done when sh exits.
-    let running = spawn(job(tmp.path(), "bg", "sleep 1000 & echo started")).unwrap();
+    let running = spawn(job(tmp.path(), "bg", "sleep 1000 & echo started"))
+        .await
+        .unwrap();
     let pgid = running.pgid();
     let f = running.wait().await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
@@ -79,6 +83,7 @@ async fn tail_is_readable_while_running() {
         "live",
         "echo one; echo two >&2; sleep 1000",
     ))
+    .await
     .unwrap();
     let tail = running.tail();
     for _ in 0..500 {

@@ -17,7 +17,7 @@ async fn shell_step_gets_dir_environment_and_private_files() {
     let mut j = job(tmp.path(), "envcheck", "");
     j.command = r#"pwd; echo "foo=$FOO step=$BATON_STEP_ID"; echo "path=$PATH"; stat -c %a "$(dirname "$BATON_OUTPUT")" "$(dirname "$BATON_USAGE")"; test -e "$BATON_OUTPUT" || echo no-output-file; test -e "$BATON_USAGE" || echo no-usage-file; echo to-stderr >&2"#.into();
     j.env.push(("FOO".into(), "bar baz".into()));
-    let f = spawn(j).unwrap().wait().await;
+    let f = spawn(j).await.unwrap().wait().await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
     let log_path = f.log_path.clone().unwrap();
     assert_eq!(log_path, tmp.path().join("logs/envcheck.1.log"));
@@ -47,7 +47,9 @@ async fn shell_step_gets_dir_environment_and_private_files() {
 async fn plain_word_lists_are_execed_directly_others_through_sh() {
     let tmp = tempfile::tempdir().unwrap();
     // Direct exec: a missing program cannot start at all.
-    let err = spawn(job(tmp.path(), "direct", "no-such-program-baton arg")).unwrap_err();
+    let err = spawn(job(tmp.path(), "direct", "no-such-program-baton arg"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no-such-program-baton"), "{err}");
     let f = err.into_finished();
     assert!(
@@ -56,12 +58,14 @@ async fn plain_word_lists_are_execed_directly_others_through_sh() {
     assert!(log_text(f.log_path.as_ref().unwrap()).contains("baton: cannot start"));
     // The same through sh (quotes are shell syntax): sh starts and reports 127.
     let f = spawn(job(tmp.path(), "viash", "no-such-program-baton \"arg\""))
+        .await
         .unwrap()
         .wait()
         .await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 127 });
     // Direct exec passes the words as arguments.
     let f = spawn(job(tmp.path(), "args", "printf %s-%s: a b"))
+        .await
         .unwrap()
         .wait()
         .await;
@@ -77,6 +81,7 @@ async fn plain_word_lists_are_execed_directly_others_through_sh() {
         std::fs::write(&path, body).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let f = spawn(job(tmp.path(), name, &format!("./{name} x")))
+            .await
             .unwrap()
             .wait()
             .await;
@@ -92,18 +97,20 @@ async fn plain_word_lists_are_execed_directly_others_through_sh() {
 async fn exit_codes_signals_and_spawn_failures_are_recorded() {
     let tmp = tempfile::tempdir().unwrap();
     let f = spawn(job(tmp.path(), "three", "exit 3"))
+        .await
         .unwrap()
         .wait()
         .await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 3 });
     let f = spawn(job(tmp.path(), "sig", "kill -9 $$"))
+        .await
         .unwrap()
         .wait()
         .await;
     assert_eq!(f.outcome, StepOutcome::Signalled { signal: 9 });
     let mut bad_dir = job(tmp.path(), "baddir", "true");
     bad_dir.dir = tmp.path().join("missing");
-    match spawn(bad_dir) {
+    match spawn(bad_dir).await {
         Err(e @ ExecError::Spawn { .. }) => {
             assert!(e.to_string().contains("missing"), "{e}");
             assert!(matches!(
@@ -116,7 +123,7 @@ async fn exit_codes_signals_and_spawn_failures_are_recorded() {
     // A step id is never a path: its log's name encodes `../` (`%2E%2E%2F`), so the
     // log stays in the run's log directory.
     let escape = job(tmp.path(), "../escape", "true");
-    if let Ok(r) = spawn(escape) {
+    if let Ok(r) = spawn(escape).await {
         r.wait().await;
     }
     assert!(!tmp.path().join("escape.1.log").exists());
@@ -146,7 +153,7 @@ async fn outputs_and_usage_are_parsed_and_the_files_removed() {
     .into();
     j.env.push(("TOKEN".into(), "s3cr3t-t0ken".into()));
     j.masker = Masker::new(["s3cr3t-t0ken".to_string()]);
-    let f = spawn(j).unwrap().wait().await;
+    let f = spawn(j).await.unwrap().wait().await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
     assert_eq!(
         f.outputs,
@@ -192,7 +199,7 @@ async fn secrets_are_masked_in_log_tail_and_stderr_tail() {
         .into();
     j.env.push(("PW".into(), secret.into()));
     j.masker = Masker::new([secret.to_string()]);
-    let running = spawn(j).unwrap();
+    let running = spawn(j).await.unwrap();
     let tail = running.tail();
     let f = running.wait().await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
@@ -217,7 +224,7 @@ async fn values_in_the_environment_never_become_shell_code() {
     {
         let mut j = job(tmp.path(), &format!("inject{n}"), "echo \"$X\"");
         j.env.push(("X".into(), value.into()));
-        let f = spawn(j).unwrap().wait().await;
+        let f = spawn(j).await.unwrap().wait().await;
         assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
         assert_eq!(log_text(f.log_path.as_ref().unwrap()), format!("{value}\n"));
         assert!(!tmp.path().join("pwned").exists(), "{value} ran");
@@ -241,7 +248,7 @@ async fn each_attempt_has_a_private_dir_of_its_own_in_the_runs_unlistable_dir() 
         j.command = format!(
             r#"test -e "$BATON_OUTPUT" || echo absent; d=$(dirname "$BATON_OUTPUT"); echo "files $BATON_OUTPUT $BATON_USAGE $(stat -c %a "$d")"; ls -A "$d"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
         );
-        let f = spawn(j).unwrap().wait().await;
+        let f = spawn(j).await.unwrap().wait().await;
         assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
         assert_eq!(f.outputs, vec![("n".to_string(), attempt.to_string())]);
         assert_eq!(f.usage.cost, 1.0);
@@ -288,7 +295,7 @@ async fn a_step_that_sets_path_finds_programs_on_its_own_path_only() {
     {
         let mut j = job(tmp.path(), &format!("tool{n}"), "steptool x");
         j.env.push(("PATH".into(), path.clone()));
-        let f = spawn(j).unwrap().wait().await;
+        let f = spawn(j).await.unwrap().wait().await;
         assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 }, "{path}");
         assert_eq!(log_text(f.log_path.as_ref().unwrap()), "steptool ran x\n");
     }
@@ -296,7 +303,7 @@ async fn a_step_that_sets_path_finds_programs_on_its_own_path_only() {
     let mut j = job(tmp.path(), "nopath", "true");
     j.env
         .push(("PATH".into(), bin.to_string_lossy().into_owned()));
-    let err = spawn(j).unwrap_err();
+    let err = spawn(j).await.unwrap_err();
     assert!(
         err.to_string().contains("not found in the step's PATH"),
         "{err}"

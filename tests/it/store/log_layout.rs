@@ -230,7 +230,7 @@ async fn a_torn_record_in_the_index_is_ended_before_the_next_one() {
     baton::own_files::make_dir(&j.log_dir).unwrap();
     let index = j.log_dir.join(INDEX);
     std::fs::write(&index, "gone.1.log 0 1000\ngone.1.log 7").unwrap();
-    let f = baton::exec::spawn(j).unwrap().wait().await;
+    let f = baton::exec::spawn(j).await.unwrap().wait().await;
     assert_eq!(log_text(f.log_path.as_ref().unwrap()), "hi\n");
     let text = std::fs::read(&index).unwrap();
     assert!(

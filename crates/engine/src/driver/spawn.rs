@@ -221,8 +221,9 @@ impl Driver {
         reattach: Option<Reattached>,
     ) {
         let key = started.key;
-        // A local process starts right here (`Backend::start`); write-ahead
-        // holds: the events deciding this spawn are committed.
+        // A local process is ordered right here (`Backend::start`: its own thread
+        // starts it, `exec::local::launcher`); write-ahead holds: the events deciding
+        // this spawn are committed.
         // Held frozen on record: frozen again through its new handle
         // (a suspended Slurm job, an adopted local group: idempotent).
         let frozen = reattach.as_ref().and_then(|r| r.frozen.then_some(true));

@@ -4,6 +4,7 @@
 pub mod adopt;
 pub mod anchor;
 pub mod group;
+pub(crate) mod launcher;
 pub(crate) mod lookup;
 pub mod shell;
 pub mod spawn;
@@ -38,20 +39,19 @@ impl Backend for LocalBackend {
         true
     }
 
-    /// The process is started before this returns, not when the returned future is
-    /// first polled. It starts on the caller's thread (the engine's one thread):
-    /// `posix_spawn` returns once the child has exec'd, about 0.2 ms. Handing each start
-    /// to a blocking thread instead cost a DAG of short steps about a tenth of its time
-    /// in wake-ups (issue 14, docs/performance/commit-path.md); the price is that an
-    /// `exec` that hangs (a program on a stalled network mount) holds the engine with
-    /// it, as it holds make.
+    /// The process is ordered before this returns, not when the returned future is
+    /// first polled: the caller decides when (after the commit recording the start).
+    /// It starts on the launching thread (`launcher.rs`, issue 62 point 3), not the
+    /// engine's: `posix_spawn` holds its caller until the child has exec'd, about 0.2
+    /// ms, and an `exec` that hangs (a program on a stalled network mount) holds that
+    /// thread, not the engine.
     fn start(
         self: Arc<Self>,
         job: ShellJob,
         _timeout: Option<Duration>,
     ) -> BoxFuture<Result<Box<dyn Attempt>, ExecError>> {
-        let started = shell::spawn(job).map(boxed);
-        Box::pin(std::future::ready(started))
+        let started = shell::spawn(job);
+        Box::pin(async move { started.await.map(boxed) })
     }
 
     /// A local process group outlives its engine only when it was frozen (a hold): it

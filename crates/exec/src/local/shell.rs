@@ -3,7 +3,8 @@
 //! and `$BATON_USAGE` files read and removed at the end.
 use super::adopt::{Heard, Leader};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
-use super::spawn::{SpawnRequest, Spawned};
+use super::launcher::Watch;
+use super::spawn::{Launched, SpawnRequest, Spawned};
 use crate::command::Invocation;
 use crate::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use crate::job::clean;
@@ -23,7 +24,7 @@ use std::process::ExitStatus;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -373,9 +374,9 @@ fn log_path_of(job: &ShellJob) -> Result<PathBuf, ExecError> {
 }
 
 /// Start the step's program, found in the step's own `PATH` (looked up again when it
-/// went since; through `sh` when it is a script without a `#!` line). `Err`: why it
-/// could not be started, for its log.
-fn launch(job: &ShellJob, files: &AttemptFiles) -> Result<Spawned, String> {
+/// went since; through `sh` when it is a script without a `#!` line), on the launching
+/// thread (`watch` is its). `Err`: why it could not be started, for its log.
+fn launch(job: &ShellJob, files: &AttemptFiles, watch: Watch<'_>) -> Result<Launched, String> {
     let mut invocation = Invocation::of(&job.command);
     let path_var = job
         .env
@@ -398,15 +399,15 @@ fn launch(job: &ShellJob, files: &AttemptFiles) -> Result<Spawned, String> {
             invocation.program()
         ));
     }
-    let mut spawned = start(&invocation, resolved.as_deref(), job, files);
+    let mut spawned = start(&invocation, resolved.as_deref(), job, files, watch);
     if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
     {
         // Gone since it was looked up: search again.
         super::lookup::forget(invocation.program(), path_var.as_deref());
         spawned = match find(invocation.program()) {
-            Some(again) => start(&invocation, Some(&again), job, files),
+            Some(again) => start(&invocation, Some(&again), job, files, watch),
             None if step_sets_path => Err(std::io::ErrorKind::NotFound.into()),
-            None => start(&invocation, None, job, files),
+            None => start(&invocation, None, job, files, watch),
         };
     }
     if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
@@ -415,14 +416,67 @@ fn launch(job: &ShellJob, files: &AttemptFiles) -> Result<Spawned, String> {
             script: job.command.clone(),
         };
         let sh = find("sh");
-        spawned = start(&invocation, sh.as_deref(), job, files);
+        spawned = start(&invocation, sh.as_deref(), job, files, watch);
     }
     spawned.map_err(|e| format!("cannot start `{}`: {e}", invocation.program()))
 }
 
-/// Starts one attempt. Must be called within a tokio runtime; does not block beyond
-/// creating the log file and forking.
-pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
+/// Starts one attempt: its process is ordered from the launching thread before this
+/// returns (so it starts when the caller decides, not when the future is first polled);
+/// the future gives the attempt once it has started. Must be awaited within a tokio
+/// runtime.
+pub fn spawn(job: ShellJob) -> impl Future<Output = Result<Running, ExecError>> + Send + 'static {
+    let ordered = order(job);
+    async move {
+        let Ordered {
+            answer,
+            masker,
+            log,
+            log_path,
+        } = ordered?;
+        let fail = |message: String| {
+            let _ = log.write_all(format!("baton: {message}\n").as_bytes());
+            ExecError::Spawn {
+                message,
+                log_path: Some(log_path.clone()),
+            }
+        };
+        let (files, launched) = answer
+            .await
+            .map_err(|_| fail("the process launcher stopped before it answered".into()))?;
+        let Spawned {
+            child,
+            stdout,
+            stderr,
+        } = launched
+            .map_err(&fail)?
+            .follow()
+            .map_err(|e| fail(format!("cannot follow the process's output: {e}")))?;
+        let pgid = child.id();
+        Ok(assemble(
+            pgid,
+            Leader::Child(child),
+            None,
+            [stdout, stderr],
+            masker,
+            files,
+            log,
+        ))
+    }
+}
+
+/// An attempt ordered from the launching thread: its answer (its files back, and its
+/// process or why it could not start), and what following it needs.
+struct Ordered {
+    answer: oneshot::Receiver<(AttemptFiles, Result<Launched, String>)>,
+    masker: Masker,
+    log: Arc<LazyLog>,
+    log_path: PathBuf,
+}
+
+/// Everything a start needs that is the engine's (its log, its files, its directory
+/// checked), then the order.
+fn order(mut job: ShellJob) -> Result<Ordered, ExecError> {
     // Running here: what only a local attempt gets.
     let here = std::mem::take(&mut job.local_env);
     job.env.extend(here);
@@ -431,34 +485,32 @@ pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
     let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
     let files =
         AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
-    let fail = |message: String| {
-        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
-        ExecError::Spawn {
-            message,
-            log_path: Some(log_path.clone()),
-        }
-    };
     if !job.dir.is_dir() {
-        return Err(fail(format!(
+        let message = format!(
             "working directory {} does not exist or is not a directory",
             job.dir.display()
-        )));
+        );
+        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
+        return Err(ExecError::Spawn {
+            message,
+            log_path: Some(log_path),
+        });
     }
-    let Spawned {
-        child,
-        stdout,
-        stderr,
-    } = launch(&job, &files).map_err(fail)?;
-    let pgid = child.id();
-    Ok(assemble(
-        pgid,
-        Leader::Child(child),
-        None,
-        [stdout, stderr],
-        job.masker,
-        files,
+    let masker = job.masker.clone();
+    let (tell, answer) = oneshot::channel();
+    super::launcher::run(move |watch| {
+        let launched = launch(&job, &files, watch);
+        if let Err((_, Ok(orphan))) = tell.send((files, launched)) {
+            // Nobody follows it any more (its start was dropped): it does not run on.
+            let _ = signal_group(orphan.child.id(), Signal::SIGKILL);
+        }
+    });
+    Ok(Ordered {
+        answer,
+        masker,
         log,
-    ))
+        log_path,
+    })
 }
 
 /// A started (or adopted) attempt: its output pumped into its log and tails.
@@ -525,7 +577,8 @@ fn start(
     resolved: Option<&Path>,
     job: &ShellJob,
     files: &AttemptFiles,
-) -> std::io::Result<Spawned> {
+    watch: Watch<'_>,
+) -> std::io::Result<Launched> {
     let name = invocation.program();
     let mut argv: Vec<OsString> = vec![name.into()];
     match invocation {
@@ -543,12 +596,13 @@ fn start(
         .collect();
     env.push(("BATON_OUTPUT".into(), files.output.clone().into()));
     env.push(("BATON_USAGE".into(), files.usage.clone().into()));
-    super::spawn::spawn(&SpawnRequest {
+    let req = SpawnRequest {
         program: resolved.map_or_else(|| std::ffi::OsStr::new(name), Path::as_os_str),
         argv,
         env,
         dir: &job.dir,
-    })
+    };
+    super::spawn::spawn(&req, watch)
 }
 
 /// Why the log could not be written: kept once opening failed (every later write

@@ -1,5 +1,6 @@
-//! Starting a step's process with `posix_spawn` (a vfork-style clone in glibc), and
-//! waiting for it through a pidfd.
+//! Starting a step's process with `posix_spawn` (a vfork-style clone in glibc), on the
+//! launching thread (`launcher.rs`), and waiting for it through a pidfd that thread
+//! watches.
 //!
 //! `std::process::Command` rebuilds the whole environment (a map of every variable,
 //! then a C string each) on every spawn once any variable is set, and tokio adds its
@@ -19,6 +20,8 @@ use std::sync::LazyLock;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
+
+use super::launcher::{Ended, Watch};
 
 /// Baton's environment as `KEY=value` C strings, with each key's length.
 /// Without baton's own variables (see [`crate::scrub`]).
@@ -44,6 +47,34 @@ pub struct SpawnRequest<'a> {
     /// Set on top of baton's environment (later entries win).
     pub env: Vec<(OsString, OsString)>,
     pub dir: &'a Path,
+}
+
+/// A started process and the read ends of its stdout and stderr pipes, on any thread:
+/// [`Launched::follow`] hands the pipes to the runtime.
+pub struct Launched {
+    pub child: ChildProcess,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+}
+
+impl Launched {
+    /// The pipes as the runtime's (must be called within it). `Err`: the process is
+    /// killed, as nothing could follow it.
+    pub fn follow(self) -> io::Result<Spawned> {
+        let pipes = pipe::Receiver::from_owned_fd_unchecked(self.stdout)
+            .and_then(|out| Ok((out, pipe::Receiver::from_owned_fd_unchecked(self.stderr)?)));
+        match pipes {
+            Ok((stdout, stderr)) => Ok(Spawned {
+                child: self.child,
+                stdout,
+                stderr,
+            }),
+            Err(e) => {
+                let _ = super::group::signal_group(self.child.id(), nix::sys::signal::SIGKILL);
+                Err(e)
+            }
+        }
+    }
 }
 
 /// A started process: its pid (also its process group) and the read ends of its
@@ -162,9 +193,10 @@ fn prepare(a: &mut Attrs, stdout: RawFd, stderr: RawFd, dir: &CStr) -> io::Resul
 }
 
 /// Start `req` in its own process group, stdin from /dev/null, stdout and stderr into
-/// pipes, signals as a fresh process has them. Must be called within a tokio runtime
-/// (the pipes and the pidfd register with it).
-pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
+/// pipes, signals as a fresh process has them; `watch` is told its pid (the launching
+/// thread's, or none). Any thread: the runtime is not needed until
+/// [`Launched::follow`].
+pub fn spawn(req: &SpawnRequest<'_>, watch: Watch<'_>) -> io::Result<Launched> {
     let program = cstring(req.program)?;
     let argv: Vec<CString> = req
         .argv
@@ -231,11 +263,11 @@ pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     // The child has its copies; ours must go or the reads never see end of file.
     drop(out_w);
     drop(err_w);
-    let child = ChildProcess::new(pid);
-    Ok(Spawned {
+    let child = ChildProcess::new(pid, watch(pid));
+    Ok(Launched {
         child,
-        stdout: pipe::Receiver::from_owned_fd_unchecked(out_r)?,
-        stderr: pipe::Receiver::from_owned_fd_unchecked(err_r)?,
+        stdout: out_r,
+        stderr: err_r,
     })
 }
 
@@ -244,25 +276,39 @@ pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
 #[derive(Debug)]
 pub struct ChildProcess {
     pid: libc::pid_t,
-    /// Readable when the child exits; `None` where pidfds are missing (Linux < 5.3):
-    /// `wait` then polls.
-    pidfd: Option<AsyncFd<OwnedFd>>,
+    ended: Ending,
     status: Option<ExitStatus>,
 }
 
+/// How the end of a child is learnt.
+#[derive(Debug)]
+enum Ending {
+    /// The launching thread says when it has ended (its pidfd is that thread's).
+    Told(Ended),
+    /// A pidfd not yet registered with the runtime (started without the launching
+    /// thread), then registered: readable when the child exits.
+    Fd(Option<OwnedFd>),
+    Registered(AsyncFd<OwnedFd>),
+    /// No pidfd (Linux < 5.3): `wait` polls.
+    Poll,
+}
+
 impl ChildProcess {
-    fn new(pid: libc::pid_t) -> ChildProcess {
-        // nix has no pidfd_open: the raw system call, then the fd is owned at once.
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        let pidfd = (fd >= 0)
-            // SAFETY: a fresh fd from pidfd_open, owned by nobody else.
-            .then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-            // SAFETY: an OwnedFd keeps the same open fd until the AsyncFd drops it.
-            .and_then(|fd| unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.ok());
+    fn new(pid: libc::pid_t, told: Option<Ended>) -> ChildProcess {
+        let ended = match told {
+            Some(told) => Ending::Told(told),
+            None => {
+                // nix has no pidfd_open: the raw system call, then the fd is owned at once.
+                // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+                let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+                // SAFETY: a fresh fd from pidfd_open, owned by nobody else.
+                let fd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+                fd.map_or(Ending::Poll, |fd| Ending::Fd(Some(fd)))
+            }
+        };
         ChildProcess {
             pid,
-            pidfd,
+            ended,
             status: None,
         }
     }
@@ -289,17 +335,38 @@ impl ChildProcess {
         Ok(Some(status))
     }
 
-    /// Waits for the child to exit and reaps it.
+    /// Waits for the child to exit and reaps it (here, on the caller's thread: until
+    /// then its pid and group cannot be reused).
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         loop {
-            // The pidfd is readable once the child has exited (also when it exited
-            // before it was registered): only then is a waitpid worth a system call.
-            match &self.pidfd {
-                Some(fd) => {
+            // Told, or the pidfd readable, once the child has exited (also when it
+            // exited before it was watched): only then is a waitpid worth a system call.
+            match &mut self.ended {
+                Ending::Told(told) => {
+                    // Told, or the launching thread gone: either way, poll from now on
+                    // should the reap below not find it ended.
+                    let _ = told.await;
+                    self.ended = Ending::Poll;
+                }
+                Ending::Fd(fd) => {
+                    let Some(fd) = fd.take() else {
+                        self.ended = Ending::Poll;
+                        continue;
+                    };
+                    // SAFETY: an OwnedFd keeps the same open fd until the AsyncFd drops it.
+                    let registered =
+                        unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) };
+                    self.ended = match registered {
+                        Ok(fd) => Ending::Registered(fd),
+                        Err(_) => Ending::Poll,
+                    };
+                    continue;
+                }
+                Ending::Registered(fd) => {
                     let mut ready = fd.readable().await?;
                     ready.clear_ready();
                 }
-                None => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                Ending::Poll => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
             }
             if let Some(s) = self.try_reap()? {
                 return Ok(s);
@@ -310,7 +377,17 @@ impl ChildProcess {
 
 impl Drop for ChildProcess {
     fn drop(&mut self) {
-        if self.status.is_some() || matches!(self.try_reap(), Ok(Some(_)) | Err(_)) {
+        if self.status.is_some() {
+            return;
+        }
+        if let Ending::Told(told) = &mut self.ended {
+            // From now on the launching thread reaps it when it ends (its word can no
+            // longer be heard); one that has ended already is reaped here.
+            told.close();
+            let _ = self.try_reap();
+            return;
+        }
+        if matches!(self.try_reap(), Ok(Some(_)) | Err(_)) {
             return;
         }
         // Not reaped yet (an aborted wait): reap it when it ends, without blocking.
@@ -328,6 +405,23 @@ mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
 
+    /// Started on the launching thread, as a step's process is.
+    async fn launched(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
+        let program = req.program.to_os_string();
+        let (argv, env, dir) = (req.argv.clone(), req.env.clone(), req.dir.to_path_buf());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        super::super::launcher::run(move |watch| {
+            let req = SpawnRequest {
+                program: &program,
+                argv,
+                env,
+                dir: &dir,
+            };
+            let _ = tx.send(spawn(&req, watch));
+        });
+        rx.await.unwrap()?.follow()
+    }
+
     async fn run(argv: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String, i32) {
         let dir = std::env::temp_dir();
         let req = SpawnRequest {
@@ -343,7 +437,7 @@ mod tests {
             mut child,
             mut stdout,
             mut stderr,
-        } = spawn(&req).unwrap();
+        } = launched(&req).await.unwrap();
         let pid = child.id();
         let (mut out, mut err) = (String::new(), String::new());
         stdout.read_to_string(&mut out).await.unwrap();
@@ -387,7 +481,7 @@ mod tests {
             env: vec![],
             dir: &dir,
         };
-        let e = spawn(&missing).err().unwrap();
+        let e = launched(&missing).await.err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         let nul = SpawnRequest {
             program: OsStr::new("true"),
@@ -396,8 +490,35 @@ mod tests {
             dir: &dir,
         };
         assert_eq!(
-            spawn(&nul).err().unwrap().kind(),
+            launched(&nul).await.err().unwrap().kind(),
             io::ErrorKind::InvalidInput
         );
+    }
+
+    #[tokio::test]
+    async fn a_child_dropped_unwaited_is_reaped_when_it_ends() {
+        let dir = std::env::temp_dir();
+        let req = SpawnRequest {
+            program: OsStr::new("sleep"),
+            argv: vec!["sleep".into(), "0.2".into()],
+            env: vec![],
+            dir: &dir,
+        };
+        let Spawned { child, .. } = launched(&req).await.unwrap();
+        let pid = child.id();
+        drop(child);
+        // Reaped (by the launching thread, once it ends): no longer our child, zombie
+        // or not.
+        let ours = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                let after = &s[s.rfind(')').map_or(0, |i| i + 2)..];
+                after.split_whitespace().nth(1) == Some(&std::process::id().to_string())
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while ours() {
+            assert!(std::time::Instant::now() < deadline, "{pid} never reaped");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }

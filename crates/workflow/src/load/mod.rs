@@ -144,43 +144,106 @@ struct Loader<'r, 's> {
     chain: Vec<PathBuf>,
 }
 
-/// A step as written, before names are resolved.
+/// A step as written, before names are resolved. What most steps leave out is in
+/// [`RawMore`], boxed and made only for a step that writes one of its keys, and read
+/// through `Deref` (`s.pool`): 100,000 raw steps held it inline (736 bytes each, 74 MB)
+/// at the load's peak, beside the parse tree and the plan (issue 62 point 5).
 struct RawStep<'n> {
     span: Span,
     id: Option<(&'n str, Span)>,
     needs: Vec<(&'n str, Span)>,
     run: Option<(&'n str, Span)>,
     uses: Option<(&'n str, Span)>,
-    /// `workflow = "child.toml"` and its `params`: a child run (`child.rs`).
-    child: child::RawChild<'n>,
-    with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
-    rules: rules::RawRules<'n>,
     timeout: Option<Duration>,
     retry: RetryPolicy,
-    pool: Option<(&'n str, Span)>,
-    executor: Option<(&'n str, Span)>,
-    requires: Vec<(&'n str, Span)>,
-    dir: Option<&'n str>,
     cost: f64,
-    outputs: BTreeMap<String, OutputSpec>,
-    compensate: Option<(&'n str, Span)>,
     /// Boxed, as `fanout`: most steps have neither, and 100,000 raw steps held
     /// them inline (824 bytes each) at the load's peak.
     gate: Option<Box<RawGate<'n>>>,
     idempotent: bool,
-    /// `on_cancel = true`, where it is written.
-    on_cancel: Option<Span>,
-    /// `repeat`, as written.
-    repeat: Option<repeat::RawRepeat<'n>>,
     /// `run`, `uses` or `gate` is present (even if malformed).
     has_action_key: bool,
     /// `matrix` or `for_each`, with its instance keys.
     fanout: Option<Box<fanout::RawFanout<'n>>>,
-    /// `fallback`, as written.
-    fallback: Vec<fallback::RawAlternative<'n>>,
     /// `artifacts` and `uses_artifacts`, as written (boxed: few steps have them).
     artifacts: Option<Box<artifacts::RawArtifacts<'n>>>,
+    /// `None`: the step writes none of [`RawMore::KEYS`] (each is its default).
+    more: Option<Box<RawMore<'n>>>,
+}
+
+/// The parts of a step as written that most steps leave out.
+struct RawMore<'n> {
+    /// `workflow = "child.toml"` and its `params`: a child run (`child.rs`).
+    child: child::RawChild<'n>,
+    with: Option<(Vec<TextEntry<'n>>, Span)>,
+    rules: rules::RawRules<'n>,
+    pool: Option<(&'n str, Span)>,
+    executor: Option<(&'n str, Span)>,
+    requires: Vec<(&'n str, Span)>,
+    dir: Option<&'n str>,
+    outputs: BTreeMap<String, OutputSpec>,
+    compensate: Option<(&'n str, Span)>,
+    /// `on_cancel = true`, where it is written.
+    on_cancel: Option<Span>,
+    /// `repeat`, as written.
+    repeat: Option<repeat::RawRepeat<'n>>,
+    /// `fallback`, as written.
+    fallback: Vec<fallback::RawAlternative<'n>>,
+}
+
+impl RawMore<'_> {
+    /// The step keys whose values are here: a step with none of them has no `RawMore`.
+    const KEYS: &'static [&'static str] = &[
+        "workflow",
+        "params",
+        "with",
+        "when",
+        "allow_failure",
+        "if",
+        "pool",
+        "executor",
+        "requires",
+        "dir",
+        "outputs",
+        "compensate",
+        "on_cancel",
+        "repeat",
+        "fallback",
+    ];
+}
+
+/// What a step that writes none of [`RawMore::KEYS`] reads: each one's default.
+static NO_MORE: RawMore<'static> = RawMore {
+    child: child::RawChild {
+        workflow: None,
+        params: None,
+    },
+    with: None,
+    rules: rules::RawRules {
+        when: crate::Trigger::AllSuccess,
+        allow_failure: false,
+        allow_failure_when: None,
+        mark_success: false,
+        cond: None,
+    },
+    pool: None,
+    executor: None,
+    requires: Vec::new(),
+    dir: None,
+    outputs: BTreeMap::new(),
+    compensate: None,
+    on_cancel: None,
+    repeat: None,
+    fallback: Vec::new(),
+};
+
+impl<'n> std::ops::Deref for RawStep<'n> {
+    type Target = RawMore<'n>;
+
+    fn deref(&self) -> &RawMore<'n> {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
 }
 
 /// `KEY = "value"` where the value may be a template.

@@ -49,6 +49,11 @@ pub(super) const STEP_FIELDS: &[&str] = &[
 ];
 pub(super) const OUTPUT_FIELDS: &[&str] = &["pattern"];
 
+/// Whether the step's table writes any of `keys` (even malformed).
+fn writes_any(f: &[Entry], keys: &[&str]) -> bool {
+    keys.iter().any(|k| get(f, k).is_some())
+}
+
 impl Loader<'_, '_> {
     pub(super) fn steps<'n>(
         &mut self,
@@ -162,35 +167,38 @@ impl Loader<'_, '_> {
             .map(|n| self.fallback(n, &label, retry))
             .unwrap_or_default();
         let artifacts = self.raw_artifacts(f, &label);
+        // Made for every step (its checks report as they parse), kept only when the
+        // step writes one of its keys: otherwise it is all defaults (`NO_MORE`).
+        let more = RawMore {
+            child,
+            with,
+            rules,
+            pool,
+            executor,
+            requires,
+            dir: dir.map(|(d, _)| d),
+            outputs,
+            compensate,
+            on_cancel,
+            repeat,
+            fallback,
+        };
         RawStep {
             span,
             id,
             needs,
             run,
             uses,
-            child,
-            with,
             env,
-            rules,
             timeout,
             retry,
-            pool,
-            executor,
-            requires,
-            dir: dir.map(|(d, _)| d),
             cost,
-            outputs,
-            compensate,
             gate,
             idempotent,
-            on_cancel,
-            repeat,
-            has_action_key: ["run", "uses", "gate", "workflow"]
-                .iter()
-                .any(|k| get(f, k).is_some()),
+            has_action_key: writes_any(f, &["run", "uses", "gate", "workflow"]),
             fanout,
-            fallback,
             artifacts,
+            more: writes_any(f, RawMore::KEYS).then(|| Box::new(more)),
         }
     }
 

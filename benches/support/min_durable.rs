@@ -1,0 +1,127 @@
+//! The minimal durable executor of issue 62 point 4, the reference baton is set against:
+//! it runs the same DAG (`dag.needs`: one line per step, the indices of its needs) at
+//! `-j2`, spawning `true` for each step, and commits two rows to a SQLite WAL store per
+//! step, each before its effect: a step's start before its process exists, its end
+//! before anything that needs it starts. Transitions of one wake-up share a commit, as
+//! baton's do. No output capture, no events, no hashes, no projection: the floor of a
+//! durable executor on this machine.
+//!
+//! Run by `benches/user_way.rs` as `<bench> --min-durable dag.needs`, with the store at
+//! `$HOME/min-durable.db` (the disk baton's store is on).
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// `needs` as `dag.needs` holds them.
+pub(crate) fn write_needs(dir: &Path, needs: &[Vec<usize>]) {
+    let text: String = needs
+        .iter()
+        .map(|n| {
+            let line: Vec<String> = n.iter().map(usize::to_string).collect();
+            line.join(" ") + "\n"
+        })
+        .collect();
+    std::fs::write(dir.join("dag.needs"), text).expect("write dag.needs");
+}
+
+fn read_needs(path: &Path) -> Vec<Vec<usize>> {
+    std::fs::read_to_string(path)
+        .expect("read dag.needs")
+        .lines()
+        .map(|l| {
+            l.split_whitespace()
+                .map(|n| n.parse().expect("a step index"))
+                .collect()
+        })
+        .collect()
+}
+
+/// Run the DAG in `needs_file` at `jobs` at once; the store in `$HOME`.
+pub(crate) fn run(needs_file: &Path, jobs: usize) {
+    let needs = read_needs(needs_file);
+    let home = std::env::var_os("HOME").expect("HOME");
+    let db_path = Path::new(&home).join("min-durable.db");
+    let _ = std::fs::remove_file(&db_path);
+    let mut db = rusqlite::Connection::open(&db_path).expect("open the store");
+    db.pragma_update(None, "journal_mode", "WAL").expect("WAL");
+    db.pragma_update(None, "synchronous", "NORMAL")
+        .expect("synchronous");
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS t (step INTEGER, what INTEGER, at INTEGER)",
+        [],
+    )
+    .expect("create the table");
+    let mut waiting: Vec<usize> = needs.iter().map(Vec::len).collect();
+    let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); needs.len()];
+    for (i, n) in needs.iter().enumerate() {
+        for &d in n {
+            dependants[d].push(i);
+        }
+    }
+    let mut ready: Vec<usize> = (0..needs.len())
+        .filter(|&i| waiting[i] == 0)
+        .rev()
+        .collect();
+    let mut running: HashMap<u32, (usize, Child)> = HashMap::new();
+    let mut done = 0;
+    let mut at = 0i64;
+    while done < needs.len() {
+        // Starts: committed (one transaction for the wake-up's), then spawned.
+        let mut starting = Vec::new();
+        while running.len() + starting.len() < jobs {
+            match ready.pop() {
+                Some(s) => starting.push(s),
+                None => break,
+            }
+        }
+        if !starting.is_empty() {
+            commit(&mut db, &starting, 0, &mut at);
+            for s in starting {
+                let child = Command::new("true")
+                    .stdin(Stdio::null())
+                    .spawn()
+                    .expect("spawn true");
+                running.insert(child.id(), (s, child));
+            }
+        }
+        // An end (and any others already there): committed before what needs them.
+        let mut ended = Vec::new();
+        let mut status = 0;
+        // SAFETY: waits for any child of this process, writing into a local.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        assert!(pid > 0, "waitpid failed");
+        ended.extend(running.remove(&(pid as u32)).map(|r| r.0));
+        loop {
+            // SAFETY: as above, without blocking.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                break;
+            }
+            ended.extend(running.remove(&(pid as u32)).map(|r| r.0));
+        }
+        commit(&mut db, &ended, 1, &mut at);
+        for s in ended {
+            done += 1;
+            for &d in &dependants[s] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+    }
+}
+
+fn commit(db: &mut rusqlite::Connection, steps: &[usize], what: i64, at: &mut i64) {
+    let tx = db.transaction().expect("begin");
+    {
+        let mut insert = tx
+            .prepare_cached("INSERT INTO t (step, what, at) VALUES (?1, ?2, ?3)")
+            .expect("prepare");
+        for &s in steps {
+            *at += 1;
+            insert.execute((s as i64, what, *at)).expect("insert");
+        }
+    }
+    tx.commit().expect("commit");
+}
