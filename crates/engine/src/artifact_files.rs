@@ -140,7 +140,13 @@ fn pick(glob: &str, found: Vec<String>, dir: &str) -> Result<String, FileError> 
             why: e.to_string(),
         })?
         .compile_matcher();
-    let mut hits: Vec<String> = found.into_iter().filter(|f| matcher.is_match(f)).collect();
+    // A reader's handed copies lie in its own directory on a host or a cluster's shared
+    // one: never its own files.
+    let handed = format!("{}/", baton_model::artifact_paths::REMOTE_DIR);
+    let mut hits: Vec<String> = found
+        .into_iter()
+        .filter(|f| !f.starts_with(&handed) && matcher.is_match(f))
+        .collect();
     hits.sort();
     match hits.len() {
         1 => Ok(hits.remove(0)),
@@ -470,6 +476,22 @@ mod tests {
             dir: dir.to_path_buf(),
             artifacts: vec![("model".into(), glob.into())],
         }
+    }
+
+    /// A step that reads `m.ckpt` on a host (its handed copy under `.baton-artifacts/`)
+    /// and declares `*.ckpt` collects its own file, never the copy it was handed.
+    #[test]
+    fn a_handed_copy_in_the_step_s_directory_is_never_its_own_artifact() {
+        let found = vec![
+            ".baton-artifacts/ab12/m.ckpt".to_string(),
+            "out.ckpt".to_string(),
+        ];
+        assert_eq!(pick("*.ckpt", found, "w").unwrap(), "out.ckpt");
+        let only_handed = vec![".baton-artifacts/ab12/m.ckpt".to_string()];
+        assert!(matches!(
+            pick("*.ckpt", only_handed, "w"),
+            Err(FileError::NoMatch { .. })
+        ));
     }
 
     #[test]

@@ -131,8 +131,21 @@ pub fn held_by_leftovers(holder: &str, left: &[LeftRunning]) -> String {
         .iter()
         .map(|l| format!("`{}` ({})", l.step(), l.what()))
         .collect();
+    // A launch not on record never ends by itself: only a takeover can tell.
+    let launch_only = left
+        .iter()
+        .all(|l| matches!(l, LeftRunning::Launching { .. }));
+    let close = if launch_only {
+        format!(
+            "held until `baton resume {holder}` asks its host and takes the run over (`baton cancel {holder}` stops it)"
+        )
+    } else {
+        format!(
+            "handed over once it ends (`baton resume {holder}` stops it and takes the run over, `baton cancel {holder}` stops it)"
+        )
+    };
     format!(
-        "run {holder}'s engine is gone but its step {} still runs: handed over once it ends (`baton resume {holder}` stops it and takes the run over, `baton cancel {holder}` stops it)",
+        "run {holder}'s engine is gone but its step {} still runs: {close}",
         what.join(", ")
     )
 }

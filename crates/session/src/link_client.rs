@@ -316,6 +316,41 @@ const DOUBT_FOR: Duration = Duration::from_secs(30);
 struct Doubt {
     run_id: String,
     since: baton_model::Timestamp,
+    /// The decision's reason as typed: a row of the host's record is this decision's
+    /// only if it carries it (another decision of this account's on the run meanwhile
+    /// is not taken for it).
+    reason: Option<String>,
+}
+
+/// The reason `c` carries, trimmed as the record keeps it.
+fn reason_of(c: &baton_model::Command) -> Option<String> {
+    use baton_model::Command as C;
+    let r = match c {
+        C::Approve { reason, .. } | C::Cancel { reason, .. } => reason.as_deref(),
+        C::Reject { reason, .. }
+        | C::PushBack { reason, .. }
+        | C::Mark { reason, .. }
+        | C::Hold { reason, .. }
+        | C::Release { reason, .. }
+        | C::RaiseBudget { reason, .. }
+        | C::RejectBudget { reason, .. } => Some(reason.as_str()),
+        C::Retry { .. } | C::RetryFailed { .. } => None,
+    };
+    r.map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+}
+
+/// The rows of the host's record that are the held decision's: carrying its reason
+/// (every row, for a decision that has none).
+fn its_rows(rows: Vec<String>, reason: Option<&str>) -> Vec<String> {
+    match reason {
+        Some(r) => rows
+            .into_iter()
+            .filter(|row| row.ends_with(&format!(": {r}")))
+            .collect(),
+        None => rows,
+    }
 }
 
 /// A request on the wire, waiting for its answer.
@@ -388,6 +423,7 @@ impl Waits {
 /// What the host's record says of a held decision, to the console: on the record, or
 /// not delivered; never both.
 fn resolve(h: Held, place: &str, rows: Result<Vec<String>, String>) {
+    let rows = rows.map(|r| its_rows(r, h.doubt.reason.as_deref()));
     match rows {
         Ok(rows) if !rows.is_empty() => h.answer.give(wire::Reply::Outcome(
             baton_model::CommandOutcome::Accepted {
@@ -555,10 +591,11 @@ async fn pump(
             req = requests.recv() => {
                 let Some(req) = req else { return true };
                 let doubt = match &req {
-                    ConsoleRequest::Command { run_id, .. } => Some(Doubt {
+                    ConsoleRequest::Command { run_id, command, .. } => Some(Doubt {
                         run_id: run_id.clone().unwrap_or_else(|| feeds.view.borrow().run_id.clone()),
                         // A margin for the hosts' clocks.
                         since: baton_model::Timestamp(baton_model::Timestamp::now().0 - 2_000),
+                        reason: reason_of(command),
                     }),
                     _ => None,
                 };
@@ -623,6 +660,7 @@ mod tests {
         Doubt {
             run_id: "01run".into(),
             since: baton_model::Timestamp(0),
+            reason: Some("ok".into()),
         }
     }
 
@@ -672,6 +710,16 @@ mod tests {
         resolve(held(tx), "h", Ok(vec!["approval_vote deploy: ok".into()]));
         assert!(
             matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Accepted { message }) if message.contains("on the record on h") && message.contains("approval_vote deploy"))
+        );
+        // Another decision of this account's on the run meanwhile is not this one.
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        resolve(
+            held(tx),
+            "h",
+            Ok(vec!["approval_vote build: another".into()]),
+        );
+        assert!(
+            matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: "))
         );
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         resolve(held(tx), "h", Ok(Vec::new()));

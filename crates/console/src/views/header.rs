@@ -148,7 +148,12 @@ fn store_span<'a>(
             theme.warning.add_modifier(Modifier::REVERSED),
         ),
         LinkState::Down { .. } | LinkState::Refused { .. } => styled(
-            format!(" store {} {} ", s.name, s.state.describe(now)),
+            // ssh's or the remote baton's words: child output, sanitised.
+            format!(
+                " store {} {} ",
+                s.name,
+                baton_model::sanitize::one_line(&s.state.describe(now))
+            ),
             theme.error.add_modifier(Modifier::REVERSED),
         ),
     }

@@ -34,7 +34,8 @@ impl Core {
             // other and adopts it, as after a crash. Stopped instead, the launch's job
             // lived on while the next engine started the step again beside it (the
             // simulator's `--mix remote`, `a_step_runs_once_at_a_time`).
-            let remote = running && (s.job.is_some() || self.launched_elsewhere(i).is_some());
+            let launching = s.pgid.is_none() && self.launched_elsewhere(i).is_some();
+            let remote = running && (s.job.is_some() || launching);
             let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
             if remote || (running && frozen) {
                 continue;

@@ -226,9 +226,17 @@ impl Core {
 
     /// Where step `i`'s current attempt runs when not on this machine: its executor's
     /// name when that is not a local one, or what its `requires` asks (it takes turns
-    /// on the executors that offer it). `None`: a process of this machine.
+    /// on the executors that offer it). `None`: a process of this machine, or what the
+    /// engine runs itself (a built-in, a child run).
     pub(crate) fn launched_elsewhere(&self, i: usize) -> Option<String> {
         let step = &self.plan.steps[i];
+        let runs = step.alternative(self.steps[i].alternative);
+        if !matches!(
+            runs.action,
+            baton_workflow::Action::Shell { .. } | baton_workflow::Action::Tool { .. }
+        ) {
+            return None;
+        }
         match self.executor_of(i).and_then(|x| self.plan.executors.get(x)) {
             Some(x) if matches!(x.kind, baton_workflow::ExecutorKind::Local) => None,
             Some(x) => Some(x.name.clone()),

@@ -19,7 +19,9 @@ use std::thread::JoinHandle;
 /// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
 /// instructions: 4× `sha256sum` of coreutils 9 on this project's machines), else by
 /// `sha256sum`.
-const CD: &str = r#"cd -- "$1" 2>/dev/null || cd || exit 127
+// `>/dev/null`: with `CDPATH` set, `cd` prints the directory, which would go before
+// the file's bytes.
+const CD: &str = r#"cd -- "$1" >/dev/null 2>&1 || cd >/dev/null || exit 127
 sum() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi
 }
@@ -59,12 +61,14 @@ s=$(sum < "$f") || { echo no; exit 0; }
 /// `PUT DIR FILE SHA`: stdin into `.tmp-PID` beside FILE, hashed as it arrives (`tee`
 /// into the digest: one pass, as the engine's own copies are hashed as they are
 /// written), renamed to FILE once its digest is SHA (else removed, its digest
-/// printed, exit 84). A write that failed (a full disk) fails `tee`, and the script.
+/// printed, exit 84). A write that failed (a full disk) fails `tee`, and the script
+/// (its `teefailed` goes to the captured line through fd 3, the outer group's stdout,
+/// never into the digest).
 const PUT: &str = r#"f=./$2
 d=${f%/*}
 mkdir -p -- "$d" || exit 85
 t=$d/.tmp-$$
-s=$( { tee -- "$t" || echo teefailed >&3; } 3>&1 | sum) || { rm -f -- "$t"; exit 85; }
+s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { rm -f -- "$t"; exit 85; }
 case $s in *teefailed*) rm -f -- "$t"; exit 85 ;; esac
 if [ "${s%% *}" != "$3" ]; then rm -f -- "$t"; echo "${s%% *}"; exit 84; fi
 chmod 0444 "$t" && mv -f -- "$t" "$f" || { rm -f -- "$t"; exit 85; }

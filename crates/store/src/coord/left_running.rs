@@ -114,17 +114,34 @@ fn jobs(
                 step,
                 attempt,
                 executor,
-            } if unfinished_attempt(&step, attempt) => launching.push((step, executor)),
+            } if unfinished_attempt(&step, attempt) => launching.push((step, attempt, executor)),
             _ => {}
         }
     }
     // A launch whose job reached the record is that job.
-    for (step, executor) in launching {
-        if !out.iter().any(|l| l.step() == step) {
+    for (step, attempt, executor) in launching {
+        if !out.iter().any(|l| l.step() == step) && !is_process(tx, key, &step, attempt)? {
             out.push(LeftRunning::Launching { step, executor });
         }
     }
     Ok(out)
+}
+
+/// Whether `attempt` of `step` turned out a process of this machine (a `requires`
+/// that picked a local executor): `/proc` tells whether it runs, not its launch.
+fn is_process(tx: &Connection, key: i64, step: &str, attempt: u32) -> Result<bool, StoreError> {
+    let rows: Vec<String> = tx
+        .prepare_cached(
+            "SELECT json FROM events WHERE id BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295
+             AND type = 'step_process' AND step = ?2",
+        )?
+        .query_map(params![key, step], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows.iter().any(|json| {
+        serde_json::from_str::<Event>(json).is_ok_and(
+            |ev| matches!(ev.kind, EventKind::StepProcess { attempt: a, .. } if a == attempt),
+        )
+    }))
 }
 
 impl super::Store {
