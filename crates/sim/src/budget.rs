@@ -17,6 +17,9 @@ pub struct Spend {
     /// Releases on record: each lets a step that reached the ceiling write one more
     /// line before it is frozen again.
     releases: u64,
+    /// Resumes on record: a remote step re-attached to by a takeover may report at
+    /// once a line the dead engine read and never committed.
+    resumes: u64,
     /// Steps frozen now (`step_held` with `frozen`), until released or ended, with
     /// when the freeze was recorded.
     frozen: BTreeMap<String, Timestamp>,
@@ -52,6 +55,7 @@ impl Spend {
                 self.frozen.remove(step);
             }
             EventKind::BudgetRaised { tokens, .. } => self.raised += tokens.unwrap_or(0),
+            EventKind::RunResumed { .. } => self.resumes += 1,
             _ => {}
         }
     }
@@ -86,15 +90,17 @@ pub(crate) fn a_frozen_step_uses_nothing(s: &Spend, ev: &Event) -> Option<String
 /// one line overshoots by that line", and a `release` lets a frozen step write its
 /// next line. With the simulator's steps (one line per wake-up, at most
 /// [`LINE_MAX`] tokens, one step of a run running at a time): the run's tokens stay
-/// within the ceiling (with its raises) plus one line, and one more per release.
+/// within the ceiling (with its raises) plus one line, and one more per release and per
+/// resume ("what it writes until the next engine re-attaches to it […] counts past the
+/// ceiling too": one line in the simulator, the one a crashed wake-up read).
 pub(crate) fn a_ceiling_holds(s: &Spend, ceiling: Option<u64>) -> Option<String> {
     let limit = ceiling? + s.raised;
-    let bound = limit + LINE_MAX * (1 + s.releases);
+    let bound = limit + LINE_MAX * (1 + s.releases + s.resumes);
     let used = s.total();
     (used > bound).then(|| {
         format!(
-            "the run used {used} tokens: ceiling {limit} (raises included), at most {bound} with one line per freeze ({} release(s))",
-            s.releases
+            "the run used {used} tokens: ceiling {limit} (raises included), at most {bound} with one line per freeze ({} release(s), {} resume(s))",
+            s.releases, s.resumes
         )
     })
 }

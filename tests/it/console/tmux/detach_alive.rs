@@ -190,7 +190,7 @@ fn sighup_leaves_a_running_local_step_running() {
     let env = Env::new();
     let wf = env.workflow("alive.toml", COUNTER);
     let (run, pid, tmux) = counting_in_a_console(&env, &wf);
-    hang_up("alive.toml");
+    hang_up(&wf.to_string_lossy());
     handed_on(&tmux, 1);
     runs_on_alive(&env, env.path(), &run, pid, 80);
 }
@@ -218,11 +218,13 @@ fn taken_over_in_a_console(env: &Env) -> (String, Tmux) {
     // Not yet started when the first engine goes: the takeover starts it (attempt 1).
     let run = interrupted_before_counting(env, "alive.toml", COUNTER);
     let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} tui ; echo BATON-EXIT=$? ; sleep 30",
+        "cd {} && XDG_CONFIG_HOME={} USER=carol {} tui --db {} ; echo BATON-EXIT=$? ; sleep 30",
         shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
         shell_quote(&env.config_home().to_string_lossy()),
         shell_quote(env!("CARGO_BIN_EXE_baton")),
+        // On its command line, so that this test's console is found among the others
+        // running at once (`hang_up`).
+        shell_quote(&env.db().to_string_lossy()),
     );
     let tmux = Tmux::new(env, 160, 40, &command);
     tmux.wait_for("the runs", |s| s.contains("interrupted"), 20);
@@ -241,7 +243,7 @@ fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
     let (run, tmux) = taken_over_in_a_console(&env);
     let pid = step_pid(env.path());
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
-    hang_up("tui");
+    hang_up(&env.db().to_string_lossy());
     handed_on(&tmux, 1);
     runs_on_alive(&env, env.path(), &run, pid, 80);
 }
@@ -309,7 +311,7 @@ fn sighup_hands_every_run_a_console_drives_on_alive() {
     wait_until("both steps to count", secs(30), || {
         progress(&a) >= 5 && progress(&b) >= 5
     });
-    hang_up("alpha.toml");
+    hang_up(&wf_a.to_string_lossy());
     handed_on(&tmux, 2);
     counts_on(&env, &a, &run_a, pid_a);
     counts_on(&env, &b, &run_b, pid_b);

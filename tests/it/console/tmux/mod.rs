@@ -212,7 +212,9 @@ fn hang_up(needle: &str) {
     .expect("SIGHUP to baton");
 }
 
-/// The pid of the process whose command line contains `needle` (and is not tmux/sh).
+/// The pid of the process whose command line contains `needle` (and is not tmux/sh):
+/// a needle of this test's own (its workflow's or store's path), as other tests' consoles
+/// run at once.
 fn pid_of(needle: &str) -> Option<i32> {
     for e in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {

@@ -96,7 +96,7 @@ fn sighup_to_a_console_hands_its_run_to_a_background_engine() {
     );
     let id = env.wait_run_id();
     env.wait_step(&id, "wait", "running", 20);
-    hang_up("hangup.toml");
+    hang_up(&wf.to_string_lossy());
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
     assert!(
         screen.contains("handed to a background engine (pid"),
@@ -120,7 +120,7 @@ fn on_quit_interrupt_makes_a_hangup_interrupt_the_run() {
     );
     let id = env.wait_run_id();
     env.wait_step(&id, "wait", "running", 20);
-    hang_up("hangup.toml");
+    hang_up(&wf.to_string_lossy());
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
     assert!(screen.contains("BATON-EXIT=129"), "{screen}");
     assert_eq!(env.show(&id)["state"], "interrupted");
