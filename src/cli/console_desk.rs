@@ -8,13 +8,8 @@
 use super::console::TuiArgs;
 use super::exit;
 use crate::config::{self, StorePlace};
-use crate::console::{Tab, UiState};
 use crate::session::link_client::{self, Reach};
 use crate::session::{self, desk};
-use std::time::Duration;
-
-/// How long the first frames may take before the console opens anyway.
-const FIRST_FRAMES: Duration = Duration::from_secs(2);
 
 /// Each store named, with where it is; a name not configured is a usage error.
 fn stores(a: &TuiArgs) -> Result<Vec<(String, Reach)>, i32> {
@@ -69,32 +64,6 @@ pub(super) fn exec(a: &TuiArgs) -> i32 {
             .map(|(name, reach)| link_client::open(&name, reach, baton, a.readonly))
             .collect();
         let link = desk::join(links);
-        // The first frames follow each hello at once: what waits decides the first tab.
-        let mut waiting = link.waiting.clone();
-        let _ = tokio::time::timeout(FIRST_FRAMES, waiting.changed()).await;
-        let mut ui = UiState::new(operator);
-        ui.readonly = a.readonly;
-        ui.tab = if link.waiting.borrow().is_empty() {
-            Tab::Runs
-        } else {
-            Tab::Waiting
-        };
-        let mut signals = match crate::exec::ShutdownSignals::install() {
-            Ok(s) => s,
-            Err(e) => {
-                crate::stdio::errln!("error: {e}");
-                return exit::FAILED;
-            }
-        };
-        tokio::select! {
-            sig = signals.recv() => sig.exit_code(),
-            r = crate::console::run_console_with(link, config, ui) => match r {
-                Ok(_) => exit::OK,
-                Err(e) => {
-                    crate::stdio::errln!("error: {e}");
-                    exit::FAILED
-                }
-            },
-        }
+        super::console_remote::console_over(link, config, (operator, a.readonly)).await
     })
 }

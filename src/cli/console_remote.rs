@@ -31,32 +31,42 @@ pub(super) fn exec(a: &TuiArgs, name: &str, r: &RemoteStore) -> i32 {
                 return exit::STORAGE;
             }
         };
-        // The first frames follow the hello at once: what waits decides the first tab.
-        let mut waiting = link.waiting.clone();
-        let _ = tokio::time::timeout(FIRST_FRAMES, waiting.changed()).await;
-        let mut ui = UiState::new(operator);
-        ui.readonly = a.readonly;
-        ui.tab = if link.waiting.borrow().is_empty() {
-            Tab::Runs
-        } else {
-            Tab::Waiting
-        };
-        let mut signals = match crate::exec::ShutdownSignals::install() {
-            Ok(s) => s,
+        console_over(link, config, (operator, a.readonly)).await
+    })
+}
+
+/// The console over `link` (one store's or a desk's) until it ends or a signal stops
+/// it: its first tab Waiting when something waits once the first frames came (they
+/// follow each hello at once; [`FIRST_FRAMES`] at most), else Runs.
+pub(super) async fn console_over(
+    link: crate::link::ConsoleLink,
+    config: crate::console::ConsoleConfig,
+    (operator, readonly): (String, bool),
+) -> i32 {
+    let mut waiting = link.waiting.clone();
+    let _ = tokio::time::timeout(FIRST_FRAMES, waiting.changed()).await;
+    let mut ui = UiState::new(operator);
+    ui.readonly = readonly;
+    ui.tab = if link.waiting.borrow().is_empty() {
+        Tab::Runs
+    } else {
+        Tab::Waiting
+    };
+    let mut signals = match crate::exec::ShutdownSignals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            crate::stdio::errln!("error: {e}");
+            return exit::FAILED;
+        }
+    };
+    tokio::select! {
+        sig = signals.recv() => sig.exit_code(),
+        r = crate::console::run_console_with(link, config, ui) => match r {
+            Ok(_) => exit::OK,
             Err(e) => {
                 crate::stdio::errln!("error: {e}");
-                return exit::FAILED;
+                exit::FAILED
             }
-        };
-        tokio::select! {
-            sig = signals.recv() => sig.exit_code(),
-            r = crate::console::run_console_with(link, config, ui) => match r {
-                Ok(_) => exit::OK,
-                Err(e) => {
-                    crate::stdio::errln!("error: {e}");
-                    exit::FAILED
-                }
-            },
-        }
-    })
+        },
+    }
 }
