@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+#[path = "support/daemons.rs"]
+mod daemons;
 #[path = "support/peak.rs"]
 #[allow(dead_code)]
 mod peak;
@@ -85,23 +87,7 @@ fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
 
 /// tests/ssh/hosts.sh, for this process: the hosts stop once it has exited.
 fn start_hosts() -> Result<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ssh/hosts.sh");
-    let out = Command::new(script)
-        .args(["start", &std::process::id().to_string()])
-        .output()
-        .map_err(|e| format!("cannot run tests/ssh/hosts.sh: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "tests/ssh/hosts.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .lines()
-        .last()
-        .unwrap_or("")
-        .to_string())
+    daemons::start("ssh/hosts.sh")
 }
 
 struct Bench {
@@ -144,18 +130,7 @@ impl Bench {
             .stdout(Stdio::piped())
             .spawn()
             .expect("run baton");
-        let mut status = 0;
-        // SAFETY: wait4 on our own child, writing into locals.
-        let kib = unsafe {
-            let mut u: libc::rusage = std::mem::zeroed();
-            libc::wait4(child.id() as i32, &mut status, 0, &mut u);
-            u.ru_maxrss
-        };
-        let code = if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
-        };
+        let (code, mib) = peak::reap(&child);
         if code != 0 {
             // Its headless lines say why (a few lines: the pipe held them).
             let mut said = String::new();
@@ -164,7 +139,7 @@ impl Bench {
             }
             println!("baton run failed:\n{said}");
         }
-        (code, kib as f64 / 1024.0)
+        (code, mib)
     }
 
     fn baton(&self) -> f64 {

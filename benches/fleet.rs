@@ -24,6 +24,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
+#[path = "support/daemons.rs"]
+mod daemons;
 #[path = "support/load.rs"]
 mod load;
 
@@ -88,23 +90,11 @@ fn main() {
 /// The sshd hosts' ssh config: `tests/ssh/hosts.sh start PID`, stopped when this
 /// process exits.
 fn start_hosts() -> Result<PathBuf, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ssh/hosts.sh");
-    // With this process's pid the hosts stop once the bench has exited, also when it
-    // fails (tests/ssh/hosts.sh).
-    let out = Command::new(script)
-        .args(["start", &std::process::id().to_string()])
-        .output()
-        .map_err(|e| format!("tests/ssh/hosts.sh: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    let config = daemons::start("ssh/hosts.sh")?;
+    if config.is_empty() {
+        return Err("tests/ssh/hosts.sh gave no ssh config".into());
     }
-    let last = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .lines()
-        .last()
-        .map(str::to_string);
-    last.map(PathBuf::from)
-        .ok_or_else(|| "no ssh config".into())
+    Ok(PathBuf::from(config))
 }
 
 fn remote_store(hosts: &Path, host: &str, db: &Path) -> RemoteStore {

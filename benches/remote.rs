@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/daemons.rs"]
+mod daemons;
 #[path = "support/load.rs"]
 mod load;
 
@@ -37,34 +39,6 @@ const SSH_CHAIN: usize = 30;
 const SPREAD_STEPS: usize = 100;
 const PER_HOST: usize = 2;
 const SPREAD_SLEEP: &str = "0.5";
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(name)
-}
-
-/// Start daemons with their script; its last output line, or why not.
-fn start(name: &str) -> Result<String, String> {
-    // With this process's pid what the bench starts stops once it has exited, also
-    // when it fails; daemons started by hand before it stay as they were.
-    let out = Command::new(script(name))
-        .args(["start", &std::process::id().to_string()])
-        .output()
-        .map_err(|e| format!("cannot run tests/{name}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "tests/{name} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .lines()
-        .last()
-        .unwrap_or("")
-        .to_string())
-}
 
 /// `KEY=VALUE` lines of the SGE cell's environment file.
 fn cell_vars(file: &str) -> Vec<(String, String)> {
@@ -215,7 +189,7 @@ fn chain(name: &str, head: &str, n: usize, run: &str) -> String {
 }
 
 fn ssh_part(dir: &Path, pairs: usize) {
-    let config = match start("ssh/hosts.sh") {
+    let config = match daemons::start("ssh/hosts.sh") {
         Ok(c) => c,
         Err(why) => return println!("ssh SKIPPED: {why}"),
     };
@@ -261,7 +235,7 @@ fn ssh_part(dir: &Path, pairs: usize) {
 }
 
 fn spread_part(dir: &Path, pairs: usize) {
-    let config = match start("ssh/hosts.sh") {
+    let config = match daemons::start("ssh/hosts.sh") {
         Ok(c) => c,
         Err(why) => return println!("spread SKIPPED: {why}"),
     };
@@ -314,7 +288,7 @@ fn job_script(dir: &Path) -> PathBuf {
 }
 
 fn sge_part(dir: &Path, pairs: usize) {
-    let file = match start("sge/cell.sh") {
+    let file = match daemons::start("sge/cell.sh") {
         Ok(f) => f,
         Err(why) => return println!("sge SKIPPED: {why}"),
     };
@@ -346,7 +320,7 @@ fn sge_part(dir: &Path, pairs: usize) {
 
 fn slurm_part(dir: &Path, pairs: usize) {
     // Slurm's commands find the cluster through SLURM_CONF, never /etc/slurm.
-    let vars = match start("slurm/cluster.sh") {
+    let vars = match daemons::start("slurm/cluster.sh") {
         Ok(conf) => vec![("SLURM_CONF".to_string(), conf)],
         Err(why) => return println!("slurm SKIPPED: {why}"),
     };

@@ -14,6 +14,12 @@ pub(crate) fn peak_mib(dir: &Path, args: &[&str]) -> (i32, f64) {
         .stdout(Stdio::null())
         .spawn()
         .expect("run baton");
+    reap(&child)
+}
+
+/// Wait for `child` to end: its exit status (-1 if a signal ended it) and max RSS in
+/// MiB.
+pub(crate) fn reap(child: &std::process::Child) -> (i32, f64) {
     let mut status = 0;
     // SAFETY: wait4 on our own child, writing into locals.
     let kib = unsafe {
