@@ -122,12 +122,15 @@ impl World {
         crate::executor::Slow(past)
     }
 
+    /// The plan of `run`'s workflow (`None`: a run this world did not make).
+    fn plan_of(&self, run: &str) -> Option<&std::sync::Arc<baton_workflow::Plan>> {
+        let (_, w) = self.runs.iter().find(|(r, _)| r == run)?;
+        Some(&self.workflows[*w].plan)
+    }
+
     /// Whether step `step` of `run`'s workflow runs on the remote executor.
     pub(crate) fn is_remote(&self, run: &str, step: usize) -> bool {
-        let Some(w) = self.runs.iter().find(|(r, _)| r == run).map(|(_, w)| *w) else {
-            return false;
-        };
-        remote_step(&self.workflows[w].plan, step)
+        self.plan_of(run).is_some_and(|p| remote_step(p, step))
     }
 
     /// `session::command::take_over_on` of `run` on `store` (the operators' or engine
@@ -138,11 +141,7 @@ impl World {
         run: &str,
         command: Option<baton_model::Command>,
     ) -> Result<(baton_session::Ready, Option<String>), baton_session::SessionError> {
-        let plan = self
-            .runs
-            .iter()
-            .find(|(r, _)| r == run)
-            .map(|(_, w)| self.workflows[*w].plan.clone());
+        let plan = self.plan_of(run).cloned();
         let left = self
             .executors
             .left_behind(run, self.now, self.faults())
@@ -221,10 +220,9 @@ impl World {
         let Some(t) = self.checker.track(run) else {
             return Vec::new();
         };
-        let Some(w) = self.runs.iter().find(|(r, _)| r == run).map(|(_, w)| *w) else {
+        let Some(plan) = self.plan_of(run) else {
             return Vec::new();
         };
-        let plan = &self.workflows[w].plan;
         t.jobs
             .iter()
             .filter_map(|(step, attempt)| Some((plan.step_index(step)?, *attempt)))
@@ -387,8 +385,7 @@ pub(crate) fn one_run_of_a_group_on_the_hosts(world: &World) -> Option<String> {
 }
 
 fn step_id(world: &World, run: &str, step: usize) -> Option<String> {
-    let w = world.runs.iter().find(|(r, _)| r == run).map(|(_, w)| *w)?;
-    Some(world.workflows[w].plan.steps.get(step)?.id.clone())
+    Some(world.plan_of(run)?.steps.get(step)?.id.clone())
 }
 
 /// What a run's events tell the remote checks: each attempt's recorded end, and the
