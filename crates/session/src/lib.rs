@@ -71,6 +71,9 @@ pub use inspect::{add_budgets, inspect, plan_of};
 pub use news::News;
 pub use prepare::{Loaded, NewRunSpec, Ready, db_path, load_new, run_config};
 pub use run_list::FIRST_PAGE as RUN_LIST_FIRST_PAGE;
+/// The serve's checks of the pauses and backfilled slots it finds in the store, for
+/// the simulator (crates/sim), which plays the serve on its own clock.
+pub use serve::proofs::{backfill_proved, pauses as prove_pauses};
 pub use serve::{Readiness, SERVE_LEASE, ServeOptions, serve, take_serve_lease};
 pub use signing::{SignWith, message_for, sign_command};
 

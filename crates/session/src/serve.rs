@@ -12,7 +12,7 @@ mod catalog;
 mod firing;
 mod loader;
 mod parked;
-mod proofs;
+pub(crate) mod proofs;
 
 pub(crate) use catalog::{Catalog, Changes};
 pub(crate) use loader::QUIET;

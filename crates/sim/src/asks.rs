@@ -48,7 +48,7 @@ impl World {
         let q = baton_session::ask::Question {
             prompt: format!("go on with {name}?"),
             inputs: Vec::new(),
-            approvers: vec![self.user.clone()],
+            approvers: self.ask_approvers(),
             quorum: 1,
             timeout: Some(Duration::from_secs(self.extra.random_range(60..300))),
             allow_self_approval: true,
@@ -68,25 +68,45 @@ impl World {
     /// `baton approve|reject ASK` by the operator.
     fn answer_ask(&mut self, i: usize) -> Result<(), SimError> {
         self.tags += 1;
-        let (operator, reason) = (self.user.clone(), format!("op-{}", self.tags));
+        let who = self.draw_operator();
+        let operator = who
+            .as_ref()
+            .map_or_else(|| self.user.clone(), |a| a.name.clone());
+        let reason = format!("op-{}", self.tags);
+        self.made_by.insert(reason.clone(), operator.clone());
         let approve = self.extra.random_bool(0.7);
         let command = match approve {
             true => Command::Approve {
                 step: String::new(),
-                operator,
+                operator: operator.clone(),
                 reason: Some(reason),
                 signature: None,
                 inputs: Default::default(),
             },
             false => Command::Reject {
                 step: String::new(),
-                operator,
+                operator: operator.clone(),
                 reason,
                 signature: None,
             },
         };
         let id = self.asks[i].opened.id.clone();
-        let said = match baton_session::ask::answer(&mut self.ops, &id, &command) {
+        let answered = self.acting(who.as_ref(), |w| {
+            Ok(baton_session::ask::answer(&mut w.ops, &id, &command))
+        })?;
+        let said = match answered {
+            Ok(_)
+                if !self
+                    .ask_approvers()
+                    .iter()
+                    .any(|a| baton_model::same_actor(a, &operator)) =>
+            {
+                self.answer_broke = Some(format!(
+                    "ask {id}: `{operator}`'s answer was taken, but its approvers are {:?}",
+                    self.ask_approvers()
+                ));
+                "recorded (not an approver)".to_string()
+            }
             Ok(_) => {
                 self.asks[i].answered = Some(match approve {
                     true => AskState::Approved,
@@ -158,5 +178,17 @@ impl World {
             .push(format!("  asker of {name} got {}", seen.state.as_str()));
         self.asks[i].ended = Some(seen.state);
         Ok(())
+    }
+}
+
+impl World {
+    /// Who may answer an ask: this process's account, and with `--mix accounts` one
+    /// member (`gmalice`), so that the other member's answers are refused.
+    fn ask_approvers(&self) -> Vec<String> {
+        let mut approvers = vec![self.user.clone()];
+        if let Some(a) = self.accounts.first() {
+            approvers.push(a.name.clone());
+        }
+        approvers
     }
 }

@@ -26,6 +26,8 @@ pub(crate) struct Engine {
     /// Stopped (SIGSTOP) until this simulated time: it neither beats nor wakes
     /// ([`crate::Mix::Stalls`]).
     pub stalled_until: i64,
+    /// Its wake-up in progress ([`crate::Mix::Interleave`]).
+    pub wake: Option<crate::interleave::Wake>,
 }
 
 /// A run an engine drives.
@@ -58,6 +60,7 @@ impl Engine {
             runs: BTreeMap::new(),
             last_beat: 0,
             stalled_until: 0,
+            wake: None,
         })
     }
 
@@ -139,6 +142,8 @@ impl World {
         crash: Option<Crash>,
     ) -> Result<(), SimError> {
         let run = run.to_string();
+        // One wake-up at a time: the one in progress ends first.
+        self.finish_wake(e)?;
         let now = Timestamp(self.now);
         let inputs = self.gather(e, &run)?;
         if inputs.is_empty() {
@@ -202,26 +207,53 @@ impl World {
 
     /// What came in for `run` since the last wake-up, as the driver gathers it.
     fn gather(&mut self, e: usize, run: &str) -> Result<Vec<Input>, SimError> {
-        let obey_all = self.config.bug == Some(Bug::ObeyUnproven);
-        let now = self.now;
-        let engine = &mut self.engines[e];
-        let Some(driven) = engine.runs.get_mut(run) else {
+        if !self.engines[e].runs.contains_key(run) {
             return Ok(Vec::new());
-        };
-        let mut inputs = Vec::new();
-        if driven.core.waits_for_group() {
-            match engine.store.admit_queued(run)? {
-                Turn::Waits => {}
-                Turn::Holds(group) => inputs.push(Input::Admitted {
-                    reason: format!("concurrency group `{group}` is free"),
-                }),
-                // The bug put back: the replaced run waits on, as before seed 105.
-                Turn::Replaced(_) if self.config.bug == Some(Bug::IgnoreReplaced) => {}
-                Turn::Replaced(group) => inputs.push(Input::Replaced { group }),
-            }
         }
-        for c in engine.store.claim_commands(run)? {
-            inputs.push(match c.unproven {
+        let mut inputs: Vec<Input> = self.gather_admission(e, run)?.into_iter().collect();
+        inputs.extend(self.gather_commands(e, run)?);
+        let asks = match self.engines[e].runs.get_mut(run) {
+            Some(driven) => std::mem::take(&mut driven.slot_asks),
+            None => Vec::new(),
+        };
+        for r in asks {
+            inputs.extend(self.gather_slot(e, run, r)?);
+        }
+        inputs.extend(self.gather_due(e, run));
+        Ok(inputs)
+    }
+
+    /// A queued run asks for its group (one store call).
+    pub(crate) fn gather_admission(
+        &mut self,
+        e: usize,
+        run: &str,
+    ) -> Result<Option<Input>, SimError> {
+        let engine = &mut self.engines[e];
+        let Some(driven) = engine.runs.get(run) else {
+            return Ok(None);
+        };
+        if !driven.core.waits_for_group() {
+            return Ok(None);
+        }
+        Ok(match engine.store.admit_queued(run)? {
+            Turn::Waits => None,
+            Turn::Holds(group) => Some(Input::Admitted {
+                reason: format!("concurrency group `{group}` is free"),
+            }),
+            // The bug put back: the replaced run waits on, as before seed 105.
+            Turn::Replaced(_) if self.config.bug == Some(Bug::IgnoreReplaced) => None,
+            Turn::Replaced(group) => Some(Input::Replaced { group }),
+        })
+    }
+
+    /// The run's command rows, claimed with each one's proof checked (one store call).
+    pub(crate) fn gather_commands(&mut self, e: usize, run: &str) -> Result<Vec<Input>, SimError> {
+        let obey_all = self.config.bug == Some(Bug::ObeyUnproven);
+        let claimed = self.engines[e].store.claim_commands(run)?;
+        Ok(claimed
+            .into_iter()
+            .map(|c| match c.unproven {
                 Some(reason) if !obey_all => Input::UnprovenCommand {
                     id: c.id,
                     command: c.command,
@@ -231,26 +263,45 @@ impl World {
                     id: Some(c.id),
                     command: c.command,
                 },
-            });
+            })
+            .collect())
+    }
+
+    /// One pool slot asked for (one store call), if the core still wants it; an ask
+    /// the store answers "not yet" is kept for the next wake-up.
+    pub(crate) fn gather_slot(
+        &mut self,
+        e: usize,
+        run: &str,
+        r: SlotRequest,
+    ) -> Result<Option<Input>, SimError> {
+        let engine = &mut self.engines[e];
+        let Some(driven) = engine.runs.get_mut(run) else {
+            return Ok(None);
+        };
+        if !driven.core.wants_slot(r.step, r.attempt) {
+            return Ok(None);
         }
-        for r in std::mem::take(&mut driven.slot_asks) {
-            if !driven.core.wants_slot(r.step, r.attempt) {
-                continue;
-            }
-            let ask = slot_ask(driven.core.plan(), run, &r);
-            let (input, again) = slot_answer(&r, engine.store.take_pool_slot(&ask)?);
-            inputs.push(input);
-            if again {
-                driven.slot_asks.push(r);
-            }
+        let ask = slot_ask(driven.core.plan(), run, &r);
+        let (input, again) = slot_answer(&r, engine.store.take_pool_slot(&ask)?);
+        if again {
+            driven.slot_asks.push(r);
         }
+        Ok(Some(input))
+    }
+
+    /// The attempts' starts and ends due for the run, and a tick when the core's next
+    /// wake-up is due (no store call).
+    pub(crate) fn gather_due(&mut self, e: usize, run: &str) -> Vec<Input> {
+        let now = self.now;
         let faults = self.faults();
-        inputs.extend(self.executors.due((run, e), now, faults));
-        let driven = &self.engines[e].runs[run];
-        if driven.core.next_wakeup().is_some_and(|t| t.0 <= now) {
+        let mut inputs = self.executors.due((run, e), now, faults);
+        if let Some(driven) = self.engines[e].runs.get(run)
+            && driven.core.next_wakeup().is_some_and(|t| t.0 <= now)
+        {
             inputs.push(Input::Tick);
         }
-        Ok(inputs)
+        inputs
     }
 
     /// Act on what the core decided (its events already committed).
@@ -260,80 +311,94 @@ impl World {
         run: &str,
         effects: Vec<Effect>,
     ) -> Result<(), SimError> {
-        let now = self.now;
         for effect in effects {
-            match effect {
-                Effect::Spawn(spec) => {
-                    let driven = &self.engines[e].runs[run];
-                    let plan = driven.core.plan();
-                    let in_pool = plan.steps[spec.step]
-                        .pool
-                        .is_some_and(|p| plan.pools[p].scope == PoolScope::Store);
-                    let budgeted = plan.budget.is_some();
-                    let remote = crate::remote::remote_step(plan, spec.step);
-                    let remote = remote.then(|| self.slow());
-                    let said = self.executors.spawn(
-                        &mut self.rng,
-                        (run, e, in_pool, budgeted),
-                        (&spec, remote),
-                        now,
-                    );
-                    self.history.push(format!("  {run}: {said}"));
-                }
-                Effect::Kill { step, attempt } => {
-                    let delay = self.stop_delay(self.is_remote(run, step));
-                    let faults = self.faults();
-                    self.executors
-                        .kill((run, step, attempt), (now, delay), faults);
-                }
-                Effect::Reattach {
-                    spec,
-                    job_id,
-                    frozen,
-                    ..
-                } => {
-                    let found = self.executors.reattach(
-                        (run, spec.step, spec.attempt),
-                        (&job_id, e),
-                        frozen,
-                    );
-                    self.history.push(format!(
-                        "  {run}: engine {e} re-attaches to {} attempt {} ({job_id}{})",
-                        spec.step_id,
-                        spec.attempt,
-                        if found { "" } else { ", not on its host" }
-                    ));
-                }
-                Effect::CancelJob { job_id, .. } => {
-                    let delay = self.stop_delay(true);
-                    self.executors.cancel_job(&job_id, (now, delay));
-                    self.history
-                        .push(format!("  {run}: job {job_id} cancelled"));
-                }
-                Effect::Freeze { step, attempt } => self.executors.freeze(run, step, attempt, true),
-                Effect::Thaw { step, attempt } => self.executors.freeze(run, step, attempt, false),
-                Effect::AskSlot(r) => {
-                    if let Some(d) = self.engines[e].runs.get_mut(run)
-                        && !d.slot_asks.contains(&r)
-                    {
-                        d.slot_asks.push(r);
-                    }
-                }
-                Effect::CommandDone {
-                    id: Some(id),
-                    outcome,
-                } if id > 0 => self.engines[e].store.complete_command(id, &outcome)?,
-                // Not simulated: the scenario's workflows have no services,
-                // compensations or artifacts; a leftover pgid is made up and never
-                // signalled.
-                Effect::CommandDone { .. }
-                | Effect::Persist(_)
-                | Effect::KillStale { .. }
-                | Effect::Compensate(_)
-                | Effect::Probe(_)
-                | Effect::Collect(_) => {}
-            }
+            self.perform_one(e, run, effect)?;
         }
+        self.finish_if_done(e, run)
+    }
+
+    /// Act on one effect (a spawn, a stop, a verdict written back, …).
+    pub(crate) fn perform_one(
+        &mut self,
+        e: usize,
+        run: &str,
+        effect: Effect,
+    ) -> Result<(), SimError> {
+        let now = self.now;
+        match effect {
+            Effect::Spawn(spec) => {
+                let driven = &self.engines[e].runs[run];
+                let plan = driven.core.plan();
+                let in_pool = plan.steps[spec.step]
+                    .pool
+                    .is_some_and(|p| plan.pools[p].scope == PoolScope::Store);
+                let budgeted = plan.budget.is_some();
+                let remote = crate::remote::remote_step(plan, spec.step);
+                let remote = remote.then(|| self.slow());
+                let said = self.executors.spawn(
+                    &mut self.rng,
+                    (run, e, in_pool, budgeted),
+                    (&spec, remote),
+                    now,
+                );
+                self.history.push(format!("  {run}: {said}"));
+            }
+            Effect::Kill { step, attempt } => {
+                let delay = self.stop_delay(self.is_remote(run, step));
+                let faults = self.faults();
+                self.executors
+                    .kill((run, step, attempt), (now, delay), faults);
+            }
+            Effect::Reattach {
+                spec,
+                job_id,
+                frozen,
+                ..
+            } => {
+                let found =
+                    self.executors
+                        .reattach((run, spec.step, spec.attempt), (&job_id, e), frozen);
+                self.history.push(format!(
+                    "  {run}: engine {e} re-attaches to {} attempt {} ({job_id}{})",
+                    spec.step_id,
+                    spec.attempt,
+                    if found { "" } else { ", not on its host" }
+                ));
+            }
+            Effect::CancelJob { job_id, .. } => {
+                let delay = self.stop_delay(true);
+                self.executors.cancel_job(&job_id, (now, delay));
+                self.history
+                    .push(format!("  {run}: job {job_id} cancelled"));
+            }
+            Effect::Freeze { step, attempt } => self.executors.freeze(run, step, attempt, true),
+            Effect::Thaw { step, attempt } => self.executors.freeze(run, step, attempt, false),
+            Effect::AskSlot(r) => {
+                if let Some(d) = self.engines[e].runs.get_mut(run)
+                    && !d.slot_asks.contains(&r)
+                {
+                    d.slot_asks.push(r);
+                }
+            }
+            Effect::CommandDone {
+                id: Some(id),
+                outcome,
+            } if id > 0 => self.engines[e].store.complete_command(id, &outcome)?,
+            // Not simulated: the scenario's workflows have no services,
+            // compensations or artifacts; a leftover pgid is made up and never
+            // signalled.
+            Effect::CommandDone { .. }
+            | Effect::Persist(_)
+            | Effect::KillStale { .. }
+            | Effect::Compensate(_)
+            | Effect::Probe(_)
+            | Effect::Collect(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A run whose core finished is let go: its lease released.
+    pub(crate) fn finish_if_done(&mut self, e: usize, run: &str) -> Result<(), SimError> {
         let engine = &mut self.engines[e];
         if engine.runs.get(run).is_some_and(|d| d.core.is_finished()) {
             engine.runs.remove(run);
@@ -352,6 +417,7 @@ impl World {
         let engine = &mut self.engines[e];
         let runs: Vec<String> = engine.runs.keys().cloned().collect();
         engine.runs.clear();
+        engine.wake = None;
         engine.incarnation += 1;
         engine.stalled_until = 0;
         engine.store = crate::rewrites::open_store(&self.db, self.config.mix)?;
@@ -395,7 +461,11 @@ impl World {
         run: &str,
         err: &baton_store::StoreError,
     ) -> Result<(), SimError> {
-        self.engines[e].runs.remove(run);
+        let engine = &mut self.engines[e];
+        engine.runs.remove(run);
+        if engine.wake.as_ref().is_some_and(|w| w.run == run) {
+            engine.wake = None;
+        }
         let delay = self.stop_delay(self.config.mix == crate::Mix::Remote);
         self.executors.abandon((run, e), (self.now, delay));
         self.history

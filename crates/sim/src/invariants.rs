@@ -353,6 +353,15 @@ impl World {
         if let Some(d) = self.asks.iter().find_map(no_forged_answer_obeyed) {
             return Ok(Some(broken("no_forged_answer_obeyed", d)));
         }
+        if let Some(d) = self.check_accounts()? {
+            return Ok(Some(broken("a_decision_is_its_accounts", d)));
+        }
+        if let Some(d) = self.schedule_broke.take() {
+            return Ok(Some(broken("a_slot_starts_as_decided", d)));
+        }
+        if let Some(d) = self.answer_broke.take() {
+            return Ok(Some(broken("an_ask_is_answered_by_its_approvers", d)));
+        }
         Ok(self.check_hosts().map(|(i, d)| broken(i, d)))
     }
 

@@ -6,12 +6,15 @@
 //! ([`invariants`]); the same seed gives the same history, byte for byte
 //! ([`Outcome::digest`]). What it runs and what it does not simulate yet:
 //! docs/simulator.md.
+mod accounts;
 mod asks;
 mod budget;
+mod cron;
 mod engine;
 mod executor;
 mod forks;
 mod history;
+mod interleave;
 // A namespace: the chaos campaign (tests/it/chaos) checks real stores with the same
 // named invariants.
 pub mod invariants;
@@ -72,6 +75,10 @@ pub enum Bug {
     /// `--mix remote`): the run's running steps are stopped and started again by the
     /// background engine instead of handed over alive.
     DetachStops,
+    /// A serve that goes by the schedule's row as it reads (`--mix schedules`), its
+    /// pauses and resumes not proved against the audit chain: a resume written into
+    /// the row with SQL makes a paused schedule fire.
+    ObeyPauseRow,
 }
 
 impl Bug {
@@ -88,10 +95,11 @@ impl Bug {
             Bug::StopIsTheEnd => "stop-is-the-end",
             Bug::ForgetJob => "forget-job",
             Bug::DetachStops => "detach-stops",
+            Bug::ObeyPauseRow => "obey-pause-row",
         }
     }
 
-    pub const ALL: [Bug; 11] = [
+    pub const ALL: [Bug; 12] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -103,6 +111,7 @@ impl Bug {
         Bug::StopIsTheEnd,
         Bug::ForgetJob,
         Bug::DetachStops,
+        Bug::ObeyPauseRow,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -136,6 +145,20 @@ pub enum Mix {
     /// takeover, stopped over a connection that may stall, and runs detached to a
     /// background engine now and then (a fifth stream of the seed).
     Remote,
+    /// Everything of [`Mix::All`], the store keyed, and wake-ups made one store call
+    /// at a time with the other processes acting between any two of them; an engine
+    /// dies between any two calls, inside its commit's transaction or before its
+    /// witness (a sixth stream of the seed).
+    Interleave,
+    /// Everything of [`Mix::All`] on a group store, each operator's call made by one
+    /// of its members or by this process's account, and members forging rows in each
+    /// other's names with proofs of their own (a seventh stream of the seed; needs
+    /// root and the accounts of tests/accounts.sh).
+    Accounts,
+    /// Everything of [`Mix::All`], and the deploy on a schedule (a slot every ten
+    /// seconds) the serve fires after every action, paused, resumed and backfilled by
+    /// operators, some of it forged (an eighth stream of the seed).
+    Schedules,
 }
 
 impl Mix {
@@ -147,6 +170,9 @@ impl Mix {
             Mix::Rewrites => "rewrites",
             Mix::Spawns => "spawns",
             Mix::Remote => "remote",
+            Mix::Interleave => "interleave",
+            Mix::Accounts => "accounts",
+            Mix::Schedules => "schedules",
         }
     }
 
@@ -158,6 +184,9 @@ impl Mix {
             Mix::Rewrites,
             Mix::Spawns,
             Mix::Remote,
+            Mix::Interleave,
+            Mix::Accounts,
+            Mix::Schedules,
         ]
         .into_iter()
         .find(|m| m.name() == s)
@@ -271,9 +300,19 @@ pub enum SimError {
     Replay(#[from] baton_core::ReplayError),
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// `--mix accounts` cannot act as other accounts here: what is missing.
+    #[error("{0}")]
+    Accounts(String),
     /// A scenario failed: the error and the history's last lines before it.
     #[error("{error}\n  the scenario's last lines before it:\n{tail}")]
     InScenario { error: Box<SimError>, tail: String },
+}
+
+/// Why `--mix accounts` cannot run here (not root, an account of tests/accounts.sh
+/// missing), or `None` when it can.
+pub fn accounts_missing() -> Option<String> {
+    let me = baton_session::os_account().ok()?;
+    accounts::members(&me).err().map(|e| e.to_string())
 }
 
 /// How many of a failed scenario's history lines its error shows.

@@ -37,32 +37,36 @@ impl World {
             true => format!("forged-{}", self.tags),
             false => format!("op-{}", self.tags),
         };
-        let operator = self.user.clone();
+        // Who makes it (`--mix accounts`: a member or this process's account).
+        let who = self.draw_operator();
+        let operator = who
+            .as_ref()
+            .map_or_else(|| self.user.clone(), |a| a.name.clone());
         let gated = gate.clone();
         let command = match self.rng.random_range(0..9) {
             0..=2 => Command::Approve {
                 step: gate,
-                operator,
+                operator: operator.clone(),
                 reason: Some(tag),
                 signature: None,
                 inputs: Default::default(),
             },
             3 => Command::Reject {
                 step: gate,
-                operator,
+                operator: operator.clone(),
                 reason: tag,
                 signature: None,
             },
             4 => Command::Hold {
                 steps: vec![any],
-                operator,
+                operator: operator.clone(),
                 reason: tag,
                 until: None,
                 freeze: self.rng.random_bool(0.5),
             },
             5 => Command::Release {
                 steps: Vec::new(),
-                operator,
+                operator: operator.clone(),
                 reason: tag,
             },
             6 => Command::Retry {
@@ -70,7 +74,7 @@ impl World {
                 operator: operator.clone(),
             },
             7 => Command::Cancel {
-                operator,
+                operator: operator.clone(),
                 reason: Some(tag),
             },
             _ => Command::Mark {
@@ -79,17 +83,23 @@ impl World {
                     true => StepState::Succeeded,
                     false => StepState::Failed,
                 },
-                operator,
+                operator: operator.clone(),
                 reason: tag,
                 outputs: Default::default(),
             },
         };
-        let Some((run, command)) = self.more_command((run, gated), command)? else {
+        let Some((run, command)) = self.more_command((run, gated), command, &operator)? else {
             return self.fork();
         };
         match forged {
-            true => self.forge(&run, &command),
-            false => self.submit(&run, command),
+            true => match self.member_forger(&operator) {
+                Some(forger) => self.acting(Some(&forger), |w| w.forge_as_member(&run, command)),
+                None => self.forge(&run, &command),
+            },
+            false => {
+                self.made_by.insert(tag_of(&command), operator);
+                self.acting(who.as_ref(), |w| w.submit(&run, command))
+            }
         }
     }
 
@@ -101,11 +111,12 @@ impl World {
         &mut self,
         drawn: (String, String),
         command: Command,
+        operator: &str,
     ) -> Result<Option<(String, Command)>, SimError> {
         if self.config.mix == crate::Mix::RunsOnly {
             return Ok(Some((drawn.0, command)));
         }
-        let operator = self.user.clone();
+        let operator = operator.to_string();
         Ok(Some(match self.more.random_range(0..100) {
             0..12 => {
                 let (run, step) = self.waiting_gate()?.unwrap_or(drawn);
@@ -175,6 +186,21 @@ impl World {
         Ok(())
     }
 
+    /// A member's row in another member's name (`--mix accounts`), made as
+    /// `baton` makes one, with a proof of its own: the engine must refuse it, the
+    /// proof's owner not being the account the row names.
+    fn forge_as_member(&mut self, run: &str, command: Command) -> Result<(), SimError> {
+        let deadline = Timestamp(self.now + DEADLINE_MS);
+        let id = self.ops.submit_command(run, &command, Some(deadline))?;
+        self.pending
+            .push((id, format!("{} on {run}", command_name(&command))));
+        self.history.push(format!(
+            "  member's forged row #{id} on {run}: {}",
+            command_name(&command)
+        ));
+        Ok(())
+    }
+
     /// `baton <command> RUN …` by the operator: to the live engine through the store, or
     /// by taking the run over.
     pub(crate) fn submit(&mut self, run: &str, command: Command) -> Result<(), SimError> {
@@ -185,6 +211,17 @@ impl World {
             self.pending.push((id, format!("{name} on {run}")));
             self.history
                 .push(format!("  {name} on {run}: row #{id} for its engine"));
+            return Ok(());
+        }
+        // In a group store only the run's starter drives it: another account's command
+        // is recorded for the starter's engine (`command::apply`, `RecordedForStarter`).
+        let starter = self.ops.run(run)?.operator;
+        if !baton_model::same_actor(command.operator(), &starter) {
+            let id = self.ops.submit_command(run, &command, None)?;
+            self.pending.push((id, format!("{name} on {run}")));
+            self.history.push(format!(
+                "  {name} on {run}: row #{id} recorded for {starter}'s engine"
+            ));
             return Ok(());
         }
         match self.take_over(None, run, Some(command)) {
@@ -308,4 +345,13 @@ fn session_refusal(e: &SessionError) -> String {
         }
         other => format!("failed: {other}"),
     }
+}
+
+/// The tag a command carries as its reason (`op-N`, `forged-N`; empty for those that
+/// take no reason: `retry`).
+fn tag_of(c: &Command) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.get("reason")?.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

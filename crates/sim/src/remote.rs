@@ -159,7 +159,12 @@ impl World {
             Some(e) => &mut self.engines[e].store,
             None => &mut self.ops,
         };
-        baton_session::command::take_over_on(store, run, &self.user, command, &self.backends)
+        // The command's own account takes the run over (`baton approve …` is its
+        // process); a resume is this process's.
+        let operator = command
+            .as_ref()
+            .map_or_else(|| self.user.clone(), |c| c.operator().to_string());
+        baton_session::command::take_over_on(store, run, &operator, command, &self.backends)
     }
 
     /// With `--mix remote`: now and then (4 % of actions) an awake engine's console

@@ -150,7 +150,7 @@ impl World {
 /// `--mix rewrites`.
 pub(crate) fn open_store(db: &std::path::Path, mix: crate::Mix) -> Result<Store, SimError> {
     let mut store = Store::open(db)?;
-    if mix == crate::Mix::Rewrites {
+    if matches!(mix, crate::Mix::Rewrites | crate::Mix::Interleave) {
         store.set_audit_keys(keys());
     }
     Ok(store)

@@ -32,9 +32,21 @@ impl World {
         if self.extra.random_range(0..100) < 30 {
             return self.forge_trigger(w);
         }
-        let user = self.user.clone();
+        let who = self.draw_operator();
+        let user = who
+            .as_ref()
+            .map_or_else(|| self.user.clone(), |a| a.name.clone());
         let reason = format!("op-{}", self.tags);
-        let said = baton_session::schedules::trigger(&mut self.ops, &name, &[], &user, &reason)?;
+        self.made_by.insert(reason.clone(), user.clone());
+        let said = self.acting(who.as_ref(), |w| {
+            Ok(baton_session::schedules::trigger(
+                &mut w.ops,
+                &name,
+                &[],
+                &user,
+                &reason,
+            )?)
+        })?;
         self.history.push(format!(
             "  trigger of {name}: {}",
             said.split(':').next().unwrap_or_default()

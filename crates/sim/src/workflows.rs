@@ -40,12 +40,19 @@ fn on(remote: bool) -> String {
     }
 }
 
-fn deploy(max_pending: usize, remote: bool) -> String {
+fn deploy(max_pending: usize, remote: bool, scheduled: bool) -> String {
     let (hosts, on) = (hosts(remote), on(remote));
+    let schedule = match scheduled {
+        true => format!(
+            "\n[[schedule]]\ncron = \"{}\"\noverlap = \"queue\"\n",
+            crate::cron::CRON
+        ),
+        false => String::new(),
+    };
     format!(
         r#"name = "deploy"
 concurrency = {{ group = "{GROUP}", on_conflict = "queue", max_pending = {max_pending} }}
-{hosts}
+{hosts}{schedule}
 [pools.{POOL}]
 capacity = {POOL_CAPACITY}
 scope = "store"
@@ -109,15 +116,20 @@ gate = {{ prompt = "publish?", allow_self_approval = true, revise = ["load"] }}
 /// Write and load the scenario's workflows in `dir`.
 /// `budget`: the batch has a token ceiling (not in the regression seeds' scenarios,
 /// `--mix runs-only`, which replay unchanged); `remote`: `ship` and `load` run on the
-/// SSH executor (`--mix remote`).
+/// SSH executor (`--mix remote`); `scheduled`: the deploy has a schedule (`--mix
+/// schedules`).
 pub(crate) fn write_all(
     dir: &Path,
     max_pending: usize,
-    (budget, remote): (bool, bool),
+    (budget, remote, scheduled): (bool, bool, bool),
 ) -> Result<Vec<Workflow>, SimError> {
     let mut out = Vec::new();
     for (name, text, pending) in [
-        ("deploy", deploy(max_pending, remote), Some(max_pending)),
+        (
+            "deploy",
+            deploy(max_pending, remote, scheduled),
+            Some(max_pending),
+        ),
         ("batch", batch(budget, remote), None),
     ] {
         let path = dir.join(format!("{name}.toml"));

@@ -51,6 +51,28 @@ pub(crate) struct World {
     /// The seed's fifth stream: how late stops reach remote jobs, and detaches
     /// ([`crate::Mix::Remote`]).
     pub remote: SmallRng,
+    /// The seed's sixth stream: where wake-ups pause and engines die amid them
+    /// ([`crate::Mix::Interleave`]).
+    pub cuts: SmallRng,
+    /// The seed's seventh stream: which account makes each operator's call
+    /// ([`crate::Mix::Accounts`]).
+    pub who: SmallRng,
+    /// The accounts operators act as ([`crate::Mix::Accounts`]; none in other mixes).
+    pub accounts: Vec<crate::accounts::Account>,
+    /// The account that made each proven decision, by its tag (`op-N`).
+    pub made_by: std::collections::BTreeMap<String, String>,
+    /// The last audit row [`World::check_accounts`] read.
+    pub audit_seen: i64,
+    /// An ask answered by an account not among its approvers: reported by the next
+    /// check.
+    pub answer_broke: Option<String>,
+    /// The seed's eighth stream: the operators' pauses, resumes and backfills
+    /// ([`crate::Mix::Schedules`]).
+    pub sched: SmallRng,
+    /// The serve of the deploy's schedule ([`crate::Mix::Schedules`]).
+    pub served: Option<crate::cron::Served>,
+    /// A slot started against what was decided: reported by the next check.
+    pub schedule_broke: Option<String>,
     /// What the simulated host answers a takeover, and the executor kinds it is made
     /// with ([`crate::remote`]).
     pub hosts: crate::remote::HostsView,
@@ -100,11 +122,17 @@ impl World {
                 error: e,
             })?;
         let db = dir.path().join("store").join("baton.db");
+        let user = baton_session::os_account()?;
+        let accounts = crate::accounts::for_mix(config.mix, &user, dir.path(), &db)?;
         let max_pending = rng.random_range(1..=2);
         let workflows = workflows::write_all(
             dir.path(),
             max_pending,
-            (config.mix != Mix::RunsOnly, config.mix == Mix::Remote),
+            (
+                config.mix != Mix::RunsOnly,
+                config.mix == Mix::Remote,
+                config.mix == Mix::Schedules,
+            ),
         )?;
         let ops = crate::rewrites::open_store(&db, config.mix)?;
         let raw = rusqlite::Connection::open(&db)?;
@@ -112,7 +140,6 @@ impl World {
         let engines = (0..ENGINES)
             .map(|i| Engine::open(i, &db, config.mix))
             .collect::<Result<_, _>>()?;
-        let user = baton_session::os_account()?;
         let mut history = History::new(dir.path());
         history.push(format!(
             "seed {} actions {} bug {:?} max_pending {max_pending}",
@@ -122,6 +149,13 @@ impl World {
         let stalls = SmallRng::seed_from_u64(config.seed ^ 0x57a1_1ed0_0000_0000);
         let more = SmallRng::seed_from_u64(config.seed ^ 0x0f0c_bac4_0000_0000);
         let remote = SmallRng::seed_from_u64(config.seed ^ 0x2e3a_07e0_0000_0000);
+        let cuts = SmallRng::seed_from_u64(config.seed ^ 0x1e7e_a5e0_0000_0000);
+        let who = SmallRng::seed_from_u64(config.seed ^ 0x0a11_ce0b_0000_0000);
+        let sched = SmallRng::seed_from_u64(config.seed ^ 0xc204_5c4e_0000_0000);
+        let served = match config.mix {
+            Mix::Schedules => Some(crate::cron::Served::open(dir.path(), &db)?),
+            _ => None,
+        };
         let hosts = crate::remote::HostsView::default();
         let backends = crate::remote::backends(&hosts);
         let mut world = World {
@@ -138,6 +172,15 @@ impl World {
             stalls,
             more,
             remote,
+            cuts,
+            who,
+            accounts,
+            made_by: Default::default(),
+            audit_seen: 0,
+            answer_broke: None,
+            sched,
+            served,
+            schedule_broke: None,
             hosts,
             backends,
             detach_broke: None,
@@ -160,6 +203,9 @@ impl World {
         if config.mix != Mix::RunsOnly {
             world.serve_workflows()?;
         }
+        if config.mix == Mix::Schedules {
+            world.serve_schedule()?;
+        }
         Ok(world)
     }
 
@@ -172,6 +218,7 @@ impl World {
             self.maybe_rewrite()?;
             self.maybe_detach()?;
             self.act(action)?;
+            self.schedules_turn()?;
             self.beat()?;
             self.collect_verdicts()?;
             self.actions_run = action;
@@ -209,6 +256,9 @@ impl World {
             .push("settle: every engine continued".to_string());
         for engine in &mut self.engines {
             engine.stalled_until = 0;
+        }
+        for e in 0..self.engines.len() {
+            self.finish_wake(e)?;
         }
         let mut quiet = 0;
         for round in 0..SETTLE_ROUNDS {
@@ -255,7 +305,10 @@ impl World {
                     3..6 => Some(Crash::AfterCommit),
                     _ => None,
                 };
-                self.wake(e, crash)
+                match self.config.mix {
+                    Mix::Interleave => self.wake_interleaved(e),
+                    _ => self.wake(e, crash),
+                }
             }
             62..78 => self.operate(),
             78..81 => self.crash(e, "while idle"),

@@ -208,6 +208,9 @@ pub enum StoreError {
 
     #[error("stored JSON could not be read: {0}")]
     Json(#[from] serde_json::Error),
+
+    #[error("the process was cut {at} (the simulator's kill -9; nothing else sets it)")]
+    Cut { at: &'static str },
 }
 
 impl From<rusqlite::types::FromSqlError> for StoreError {

@@ -8,6 +8,7 @@
 // Below the rooms: plain records, errors, paths, transactions, lease holders.
 mod access;
 mod busy;
+mod cut;
 mod error;
 mod holder;
 mod paths;
@@ -36,6 +37,7 @@ pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
 pub use commands::{Claimed, LeaseOutcome};
+pub use cut::CommitCut;
 pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use holder::{holder_alive, lease_holder_name};
@@ -242,6 +244,7 @@ impl Store {
             witness: witness::Witness::for_db(path),
             shared,
             account: std::sync::OnceLock::new(),
+            cut: None,
         })
     }
 
@@ -406,6 +409,7 @@ impl Store {
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         self.witness_ready()?;
+        let cut = self.cut.take();
         let known = self.run_keys.get(run_id).copied();
         let seal = self.account_key()?;
         let logs = self.shareable_logs(logs);
@@ -425,11 +429,17 @@ impl Store {
             if let Some((f, now)) = fence {
                 coord::fence::still_holds(tx, run_id, (f, lapsed), now)?;
             }
+            if let Some(at @ cut::CommitCut::InTransaction) = cut {
+                return Err(StoreError::Cut { at: at.said() });
+            }
             Ok(done)
         });
         let (key, heads) = self.ctx_run(run_id, r)?;
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
+        }
+        if let Some(at @ cut::CommitCut::BeforeWitness) = cut {
+            return Err(StoreError::Cut { at: at.said() });
         }
         self.witness(&heads)
     }

@@ -22,7 +22,7 @@ use baton_store::{Store, StoreError};
 /// pass, which checks it again).
 /// `name`: a schedule's name (`nightly#1`) by its file and index, as the serve loaded
 /// it, for the refusals on record.
-pub(super) fn pauses(
+pub fn pauses(
     store: &mut Store,
     state: &mut ServeState,
     operator: &str,
@@ -242,12 +242,7 @@ fn seed(
 
 /// Whether a backfilled slot is proved; one that is not is refused on record.
 /// `name`: the schedule's (`nightly#1`), as the serve loaded it.
-pub(super) fn backfill_proved(
-    store: &mut Store,
-    b: &DueBackfill,
-    name: &str,
-    operator: &str,
-) -> bool {
+pub fn backfill_proved(store: &mut Store, b: &DueBackfill, name: &str, operator: &str) -> bool {
     match store.prove_backfill(b) {
         Ok(Ok(())) => true,
         Ok(Err(why)) => {

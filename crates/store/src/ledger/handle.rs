@@ -31,6 +31,9 @@ pub struct Store {
     pub(crate) shared: bool,
     /// This account's secret, read on first need (`starter_seal`).
     pub(crate) account: std::sync::OnceLock<starter_seal::AccountKey>,
+    /// Where the next commit dies (the simulator's kill -9, `cut`); `None` always
+    /// but there.
+    pub(crate) cut: Option<crate::cut::CommitCut>,
 }
 
 impl std::fmt::Debug for Store {

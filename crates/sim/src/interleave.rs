@@ -1,0 +1,200 @@
+//! `--mix interleave` (issue 61 point 1: engines "interleaved at every store call, any
+//! of which can die at any point (a dropped transaction …)"): a wake-up is made one
+//! store call at a time — its run's admission, its command rows claimed, each pool
+//! slot asked for, each input decided (a reopening holds its group first), the commit,
+//! each effect acted on — and between any two of them the other engines, the operators
+//! and the serve act. An engine may die between any two of its calls, inside its
+//! commit's transaction (nothing of it kept) or between its commit and the witness
+//! (the store keyed, as `--mix rewrites` has it). What it draws comes from a sixth
+//! stream of the seed, so the other mixes draw what they drew.
+use crate::SimError;
+use crate::engine::split;
+use crate::world::World;
+use baton_core::{Effect, Input, SlotRequest};
+use baton_engine::hold_group_to_reopen;
+use baton_model::Timestamp;
+use baton_store::CommitCut;
+use rand::Rng;
+use std::collections::VecDeque;
+
+/// A wake-up in progress: what is done of it, and what is left.
+pub(crate) struct Wake {
+    pub run: String,
+    next: Phase,
+    /// Gathered, not yet decided.
+    inputs: VecDeque<Input>,
+    /// The pool slots still to ask for.
+    slot_asks: VecDeque<SlotRequest>,
+    /// What the core decided so far (before the commit), then what is left to act on.
+    effects: VecDeque<Effect>,
+    /// The instant its inputs are decided at: the driver reads its clock once per
+    /// wake-up, so every event of one wake-up has one time, however long deciding
+    /// the inputs one store call at a time takes here.
+    at: Option<Timestamp>,
+}
+
+/// The next store call of a wake-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Admission,
+    Commands,
+    Slots,
+    Due,
+    Decide,
+    Commit,
+    Perform,
+}
+
+impl Phase {
+    fn said(self) -> &'static str {
+        match self {
+            Phase::Admission => "asking for its group",
+            Phase::Commands => "claiming its commands",
+            Phase::Slots => "asking for a pool slot",
+            Phase::Due => "gathering its attempts' news",
+            Phase::Decide => "deciding an input",
+            Phase::Commit => "its commit",
+            Phase::Perform => "acting on an effect",
+        }
+    }
+}
+
+impl World {
+    /// Engine `e`'s wake-up action: it goes on with its wake-up in progress, or begins
+    /// one for a run chosen by the seed, for one to three store calls; it may die
+    /// before any of them.
+    pub(crate) fn wake_interleaved(&mut self, e: usize) -> Result<(), SimError> {
+        if self.engines[e].stalled(self.now) {
+            return Ok(());
+        }
+        if self.engines[e].wake.is_none() {
+            let runs: Vec<String> = self.engines[e].runs.keys().cloned().collect();
+            if runs.is_empty() {
+                return Ok(());
+            }
+            let run = runs[self.cuts.random_range(0..runs.len())].clone();
+            self.engines[e].wake = Some(Wake {
+                run,
+                next: Phase::Admission,
+                inputs: VecDeque::new(),
+                slot_asks: VecDeque::new(),
+                effects: VecDeque::new(),
+                at: None,
+            });
+        }
+        for _ in 0..self.cuts.random_range(1..=3) {
+            if self.cuts.random_range(0..100) < 3 {
+                let before = self.engines[e].wake.as_ref().map_or("", |w| w.next.said());
+                let when = format!("between two store calls of its wake-up, before {before}");
+                return self.crash(e, &when);
+            }
+            if !self.advance(e)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Engine `e`'s wake-up in progress, to its end (settling; a wake-up the plain way).
+    pub(crate) fn finish_wake(&mut self, e: usize) -> Result<(), SimError> {
+        while self.advance(e)? {}
+        Ok(())
+    }
+
+    /// One store call of engine `e`'s wake-up in progress; `false` once it is over.
+    fn advance(&mut self, e: usize) -> Result<bool, SimError> {
+        let Some(mut w) = self.engines[e].wake.take() else {
+            return Ok(false);
+        };
+        let run = w.run.clone();
+        let Some(driven) = self.engines[e].runs.get_mut(&run) else {
+            return Ok(false);
+        };
+        match w.next {
+            Phase::Admission => {
+                w.inputs.extend(self.gather_admission(e, &run)?);
+                w.next = Phase::Commands;
+            }
+            Phase::Commands => {
+                w.slot_asks = std::mem::take(&mut driven.slot_asks).into();
+                w.inputs.extend(self.gather_commands(e, &run)?);
+                w.next = Phase::Slots;
+            }
+            Phase::Slots => match w.slot_asks.pop_front() {
+                Some(r) => w.inputs.extend(self.gather_slot(e, &run, r)?),
+                None => w.next = Phase::Due,
+            },
+            Phase::Due => {
+                w.inputs.extend(self.gather_due(e, &run));
+                if w.inputs.is_empty() {
+                    return Ok(false);
+                }
+                self.steps += 1;
+                w.next = Phase::Decide;
+            }
+            Phase::Decide => {
+                if let Some(input) = w.inputs.pop_front() {
+                    let now = *w.at.get_or_insert(Timestamp(self.now));
+                    let engine = &mut self.engines[e];
+                    let Some(driven) = engine.runs.get_mut(&run) else {
+                        return Ok(false);
+                    };
+                    let input =
+                        hold_group_to_reopen(&mut engine.store, &run, &driven.core, input, now)?;
+                    w.effects.extend(driven.core.handle(input, now));
+                }
+                if w.inputs.is_empty() {
+                    w.next = Phase::Commit;
+                }
+            }
+            Phase::Commit => return self.commit_wake(e, w),
+            Phase::Perform => match w.effects.pop_front() {
+                Some(effect) => self.perform_one(e, &run, effect)?,
+                None => {
+                    self.finish_if_done(e, &run)?;
+                    return Ok(false);
+                }
+            },
+        }
+        self.engines[e].wake = Some(w);
+        Ok(true)
+    }
+
+    /// The wake-up's events committed in one transaction, as the driver does; the
+    /// engine may die inside it or just after it.
+    fn commit_wake(&mut self, e: usize, mut w: Wake) -> Result<bool, SimError> {
+        let cut = match self.cuts.random_range(0..100) {
+            0..2 => Some(CommitCut::InTransaction),
+            2..4 => Some(CommitCut::BeforeWitness),
+            _ => None,
+        };
+        let (events, rest) = split(w.effects.drain(..).collect());
+        let engine = &mut self.engines[e];
+        let Some(driven) = engine.runs.get(&w.run) else {
+            return Ok(false);
+        };
+        let summary = driven.core.state_summary();
+        if let Some(at) = cut {
+            engine.store.cut_next_commit(at);
+        }
+        match engine
+            .store
+            .commit_with_logs(&w.run, &events, &[], &summary)
+        {
+            Ok(()) => {}
+            Err(baton_store::StoreError::Cut { at }) => {
+                self.crash(e, &format!("in its wake-up's commit, {at}"))?;
+                return Ok(false);
+            }
+            Err(err) if crate::engine::lost(&err) => {
+                self.stop_driving(e, &w.run, &err)?;
+                return Ok(false);
+            }
+            Err(err) => return Err(err.into()),
+        }
+        w.effects = rest.into();
+        w.next = Phase::Perform;
+        self.engines[e].wake = Some(w);
+        Ok(true)
+    }
+}
