@@ -95,7 +95,7 @@ fn resume_removes_the_temporary_files_a_killed_engine_left() {
     let run = env.wait_run_id();
     env.wait_step(&run, "slow", "running", 20);
     let leftovers = || -> Vec<String> {
-        std::fs::read_dir(baton::exec::files_root())
+        std::fs::read_dir(env.runtime_dir())
             .map(|d| {
                 d.filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())

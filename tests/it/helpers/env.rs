@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 use super::wait::{poll, secs, wait_until};
 use serde_json::Value;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -12,9 +13,20 @@ pub(crate) struct Env {
 
 impl Env {
     pub(crate) fn new() -> Env {
-        Env {
+        let env = Env {
             dir: tempfile::tempdir_in(tests_tmp()).expect("tempdir"),
-        }
+        };
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(env.runtime_dir())
+            .expect("the env's runtime directory");
+        env
+    }
+    /// The env's `XDG_RUNTIME_DIR` (private, 0700): where its batons make their
+    /// steps' files directories (`exec::files_root`), so that those an engine killed
+    /// with -9 leaves go with the test's directory, never into `/dev/shm`.
+    pub(crate) fn runtime_dir(&self) -> PathBuf {
+        self.path().join("run")
     }
     pub(crate) fn path(&self) -> &Path {
         self.dir.path()
@@ -49,6 +61,7 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.config_home())
             // The account's own state (its secret for group stores) stays in the env too.
             .env("XDG_STATE_HOME", self.path().join("xdg-state"))
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("USER", "tester")
             .env("NO_COLOR", "1")
             .current_dir(self.path());

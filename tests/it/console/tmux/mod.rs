@@ -103,6 +103,7 @@ impl Tmux {
         };
         // The server's environment is this command's: what every window starts with.
         let status = test_env(&mut Command::new("tmux"))
+            .env("XDG_RUNTIME_DIR", env.runtime_dir())
             .args([
                 "-L",
                 &t.socket,
