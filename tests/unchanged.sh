@@ -2,8 +2,11 @@
 # Whether a test run left this machine as it found it (.ci/run checks the suite with
 # it): /etc (each entry's type, mode, owner and link target, each file's checksum) and
 # the daemons the tests start (Slurm's, munged, an sshd run with a config of its own,
-# Grid Engine's; zombies left out).
-#   tests/unchanged.sh save FILE    note both now, in FILE.etc and FILE.daemons
+# Grid Engine's; zombies left out), and what baton's steps leave when the engine that
+# ran them is killed and never resumed: a step's process (its environment names
+# `BATON_RUN_ID`) or a `baton` of this checkout still running, and a steps' files
+# directory (`baton-*`) in /dev/shm or /tmp.
+#   tests/unchanged.sh save FILE    note them now, in FILE.etc, FILE.daemons, FILE.left
 #   tests/unchanged.sh check FILE   wait until the daemons are as noted (the tests'
 #                                   daemons stop once the test process that started
 #                                   them has exited: their script's watcher looks every
@@ -22,9 +25,24 @@ daemons_state() {
       ($3 == "sshd" && / -f /) { print $1, $3 }' | sort
 }
 
+# A step's process or a `baton` of this checkout, and the steps' files directories.
+left_state() {
+  local target
+  target="$(cd "$(dirname "$0")/.." && pwd)/target/"
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" = "$$" ] && continue
+    if { tr '\0' '\n' < "$p/environ"; } 2>/dev/null | grep -q '^BATON_RUN_ID=' ||
+      case "$(readlink "$p/exe" 2>/dev/null)" in "$target"*) true ;; *) false ;; esac; then
+      echo "process ${p#/proc/} $({ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | cut -c1-160)"
+    fi
+  done
+  find /dev/shm /tmp -maxdepth 1 -name 'baton-*' ! -name 'baton-test-*' -printf 'directory %p\n' 2>/dev/null
+}
+
 save() {
   etc_state > "$1.etc"
   daemons_state > "$1.daemons"
+  left_state | sort > "$1.left"
 }
 
 check() {
@@ -38,12 +56,24 @@ check() {
     fi
     sleep 0.5
   done
+  # What the tests left: processes may still be on their way out (waited for as the
+  # daemons are); anything new then is listed.
+  i=0
+  until [ -z "$(left_state | sort | comm -13 "$1.left" -)" ]; do
+    i=$((i + 1))
+    if [ $i -gt 60 ]; then
+      echo "unchanged.sh: the tests left these behind (stop or remove what a test starts or makes, also on failure):" >&2
+      left_state | sort | comm -13 "$1.left" - >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
   if ! etc_state | cmp -s - "$1.etc"; then
     echo "unchanged.sh: /etc changed (< before, > after):" >&2
     etc_state | diff "$1.etc" - >&2 || true
     exit 1
   fi
-  echo "unchanged: /etc and the daemons are as they were"
+  echo "unchanged: /etc, the daemons, processes and files directories are as they were"
 }
 
 case "${1:-}" in
