@@ -180,7 +180,7 @@ needs = ["draft"]
 idempotent = true
 run = '''
 echo "${BATON_ROUND:-1}" >> polish.starts
-if [ -n "$BATON_ROUND" ]; then while [ ! -e go ]; do sleep 0.05; done; fi
+if [ -n "$BATON_ROUND" ]; then while [ ! -e go ] && [ -e $PWD ]; do sleep 0.05; done; fi
 echo "${BATON_ROUND:-1}|$BATON_FEEDBACK" >> polish.done
 echo "text=polished $(cat draft.count)" >> "$BATON_OUTPUT"
 '''

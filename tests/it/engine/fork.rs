@@ -280,7 +280,7 @@ needs = ["a"]
 run = 'true'
 [[step]]
 id = "slow"
-run = 'while [ ! -e go ]; do sleep 0.05; done'
+run = 'while [ ! -e go ] && [ -e $PWD ]; do sleep 0.05; done'
 "#,
     );
     let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
@@ -335,7 +335,7 @@ run = 'echo run >> count_b'
 [[step]]
 id = "c"
 needs = ["b"]
-run = 'echo start >> count_c; while [ ! -e go ]; do sleep 0.05; done; echo end >> ends_c'
+run = 'echo start >> count_c; while [ ! -e go ] && [ -e $PWD ]; do sleep 0.05; done; echo end >> ends_c'
 "#,
     );
     std::fs::write(env.path().join("go"), "").unwrap();

@@ -21,7 +21,7 @@ fn a_local_step_of_a_resumed_run_gets_the_store_as_the_first_did() {
         r#"name = "store-path"
 [[step]]
 id = "first"
-run = 'echo "first=$BATON_DB" >> seen.txt; while [ ! -e go ]; do sleep 0.05; done'
+run = 'echo "first=$BATON_DB" >> seen.txt; while [ ! -e go ] && [ -e $PWD ]; do sleep 0.05; done'
 
 [[step]]
 id = "second"

@@ -334,7 +334,7 @@ fn spawn_run_resume(env: &Env, run: &str) -> Child {
 }
 
 /// `work` until the file `release` exists (so the test decides when it ends).
-const UNTIL_RELEASED: &str = "0; while [ ! -e release ]; do sleep 0.05; done";
+const UNTIL_RELEASED: &str = "0; while [ ! -e release ] && [ -e $PWD ]; do sleep 0.05; done";
 
 /// Issue 41 point 1: the holder's engine is killed with -9 while its `work` runs; that
 /// process lives on. The group is not handed over while it does: the queued run waits,

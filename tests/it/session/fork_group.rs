@@ -27,7 +27,7 @@ needs = ["prep"]
 run = '''
 echo "$BATON_RUN_ID start" >> ledger
 trap 'echo "$BATON_RUN_ID end" >> ledger; exit 143' TERM
-while [ ! -e release ]; do sleep 0.05; done
+while [ ! -e release ] && [ -e $PWD ]; do sleep 0.05; done
 echo "$BATON_RUN_ID end" >> ledger
 '''
 "#

@@ -162,7 +162,7 @@ fn an_ask_from_another_process_shows_under_a_driven_step_and_goes_once_answered(
     env.share_with_nobody();
     let wf = env.workflow(
         "wait.toml",
-        "name = \"waiting\"\n[[step]]\nid = \"wait\"\nrun = 'while [ ! -e end ]; do sleep 0.05; done'\n",
+        "name = \"waiting\"\n[[step]]\nid = \"wait\"\nrun = 'while [ ! -e end ] && [ -e $PWD ]; do sleep 0.05; done'\n",
     );
     let tui = format!(
         "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=tester {} run {} ; echo RUN-EXIT=$? ; sleep 30",

@@ -202,7 +202,7 @@ fn interrupted_before_counting(env: &Env, file: &str, counter: &str) -> String {
         file,
         &counter.replace(
             "[[step]]\nid = \"count\"",
-            "[[step]]\nid = \"first\"\nrun = \"while [ ! -e go ]; do sleep 0.1; done\"\n[[step]]\nid = \"count\"\nneeds = [\"first\"]",
+            "[[step]]\nid = \"first\"\nrun = \"while [ ! -e go ] && [ -e $PWD ]; do sleep 0.1; done\"\n[[step]]\nid = \"count\"\nneeds = [\"first\"]",
         ),
     );
     let (mut engine, run) = env.spawn_until(&wf, "first", "running");

@@ -185,7 +185,7 @@ fn a_start_its_group_skips_reads_skipped_in_the_action_log() {
     let env = Env::new();
     let wf = env.workflow(
         "held.toml",
-        "name = \"held\"\nconcurrency = { group = \"g\", on_conflict = \"skip\" }\n[[step]]\nid = \"work\"\nrun = 'while [ ! -e release ]; do sleep 0.05; done'\n",
+        "name = \"held\"\nconcurrency = { group = \"g\", on_conflict = \"skip\" }\n[[step]]\nid = \"work\"\nrun = 'while [ ! -e release ] && [ -e $PWD ]; do sleep 0.05; done'\n",
     );
     let holder_engine = env.spawn(&["run", wf.to_str().unwrap_or_default(), "--headless"]);
     wait_until("the store", secs(30), || env.db().exists());

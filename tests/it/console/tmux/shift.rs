@@ -5,7 +5,7 @@ use super::*;
 
 /// A step that waits for a file (a shell loop, so a killed engine leaves it running),
 /// then one that leaves a mark.
-const WAITS_FOR_GO: &str = "name = \"handover\"\n[[step]]\nid = \"wait\"\nrun = \"while [ ! -e go ]; do sleep 0.1; done\"\n[[step]]\nid = \"after\"\nneeds = [\"wait\"]\nrun = \"touch finished\"\n";
+const WAITS_FOR_GO: &str = "name = \"handover\"\n[[step]]\nid = \"wait\"\nrun = \"while [ ! -e go ] && [ -e $PWD ]; do sleep 0.1; done\"\n[[step]]\nid = \"after\"\nneeds = [\"wait\"]\nrun = \"touch finished\"\n";
 
 fn tui(env: &Env) -> String {
     format!(

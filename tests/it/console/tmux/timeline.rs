@@ -136,7 +136,7 @@ fn the_timeline_shows_a_retry_a_gate_and_a_growing_run_at_80x24() {
 }
 
 /// A step that waits for a file (a shell loop a killed engine leaves running).
-const WAITS: &str = "name = \"stopped\"\n[[step]]\nid = \"wait\"\nrun = \"while [ ! -e go ]; do sleep 0.1; done\"\n";
+const WAITS: &str = "name = \"stopped\"\n[[step]]\nid = \"wait\"\nrun = \"while [ ! -e go ] && [ -e $PWD ]; do sleep 0.1; done\"\n";
 
 /// Seconds in a duration as the console writes it: `41ms`, `2.0s`, `1m05s`.
 fn seconds(d: &str) -> Option<f64> {
