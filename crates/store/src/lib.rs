@@ -36,6 +36,7 @@ pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
 pub use commands::{Claimed, LeaseOutcome};
+pub use coord::link_requests::LinkRequest;
 pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use holder::{holder_alive, lease_holder_name};
