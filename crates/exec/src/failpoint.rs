@@ -38,7 +38,8 @@ pub fn die_at(point: &str, step: &str) {
 }
 
 /// Wait here, if `BATON_FAILPOINT` names this point and step, until the file
-/// `BATON_FAILPOINT_HOLD` names exists (at most ten minutes). Blocking.
+/// `BATON_FAILPOINT_HOLD` names exists (at most ten minutes); `FILE.waiting` is made
+/// first, for the test to see the moment reached. Blocking.
 pub fn hold_at(point: &str, step: &str) {
     if !named(point, step) {
         return;
@@ -46,6 +47,9 @@ pub fn hold_at(point: &str, step: &str) {
     let Some(file) = std::env::var_os("BATON_FAILPOINT_HOLD") else {
         return;
     };
+    let mut waiting = file.clone();
+    waiting.push(".waiting");
+    let _ = std::fs::write(&waiting, b"");
     let until = std::time::Instant::now() + std::time::Duration::from_secs(600);
     while !std::path::Path::new(&file).exists() && std::time::Instant::now() < until {
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -3,6 +3,7 @@
 //! as `root` there, by a local `baton` running as `nobody`: what the remote record says
 //! is the remote account's doing.
 mod cli;
+mod never_both;
 
 use crate::exec::ssh::hosts;
 use crate::helpers::*;
