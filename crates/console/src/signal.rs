@@ -153,7 +153,11 @@ pub(crate) fn desk_notices(
     next.iter()
         .filter(|w| w.kind == WaitKind::Gate && w.ask.is_none() && w.mine)
         .filter(|w| w.run_id != shown && w.since.0 >= since.0 - 2_000)
-        .filter(|w| !prev.iter().any(|p| p.kind == WaitKind::Gate && key(p) == key(w)))
+        .filter(|w| {
+            !prev
+                .iter()
+                .any(|p| p.kind == WaitKind::Gate && key(p) == key(w))
+        })
         .map(|w| {
             let n = Notice::GateOpenedOn {
                 store: desk.name_of(&w.run_id).to_string(),

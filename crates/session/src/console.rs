@@ -818,7 +818,11 @@ impl Service {
 /// The reason shown in the console for a command that could not apply.
 /// The console's decisions on a signed gate are signed through ssh-agent (the agent's
 /// first key listed under an approver); others pass as they are.
-pub(crate) fn sign_for_console(db: &Path, run_id: &str, command: Command) -> Result<Command, Refusal> {
+pub(crate) fn sign_for_console(
+    db: &Path,
+    run_id: &str,
+    command: Command,
+) -> Result<Command, Refusal> {
     if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
         return Ok(command);
     }

@@ -764,13 +764,20 @@ mod tests {
         let (Some(da), Some(db)) = (da, db) else {
             panic!("decisions on runs are doubts a drop keeps")
         };
-        assert_eq!((da.run_id.as_str(), db.run_id.as_str()), ("01shown", "01other"));
+        assert_eq!(
+            (da.run_id.as_str(), db.run_id.as_str()),
+            ("01shown", "01other")
+        );
         assert_ne!(da.request, db.request, "each its own id");
         assert_eq!(da.request.len(), 32);
-        assert!(
-            matches!(a, wire::Request::Command { request: Some(r), .. } if r == da.request)
-        );
-        assert!(matches!(b, wire::Request::Command { request: Some(_), .. }));
+        assert!(matches!(a, wire::Request::Command { request: Some(r), .. } if r == da.request));
+        assert!(matches!(
+            b,
+            wire::Request::Command {
+                request: Some(_),
+                ..
+            }
+        ));
         let (_, none) = with_request_id(on(Some("ask-01x")), "");
         assert!(none.is_none(), "an ask's answer is no run's");
     }

@@ -79,17 +79,16 @@ pub(crate) fn found(db: &Path, run_id: &str, request: &str) -> Result<Found, Str
         return Ok(match got {
             LinkRequest::NotDelivered => Found::NotDelivered,
             LinkRequest::Gone => Found::Gone,
-            LinkRequest::Delivered {
-                outcome: None,
-                ..
-            } if start.elapsed() < command::WAIT + Duration::from_secs(2) => {
+            LinkRequest::Delivered { outcome: None, .. }
+                if start.elapsed() < command::WAIT + Duration::from_secs(2) =>
+            {
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
             LinkRequest::Delivered {
                 command, outcome, ..
             } => Found::Delivered {
-                what: command.as_ref().map(what).unwrap_or_default(),
+                what: command.as_deref().map(what).unwrap_or_default(),
                 outcome,
             },
         });

@@ -6,8 +6,8 @@
 //! connection dropped, the client was killed), each run this process took over goes to
 //! a background engine, as a console's detach does: nothing it drove is left.
 use super::SessionError;
-use super::link_decide;
 use super::console::{Service, Stop};
+use super::link_decide;
 use baton_link::ConsoleLink;
 use baton_link::wire::{self, Frame, Hello, Request, ToClient, ToServer};
 use std::path::Path;
@@ -76,25 +76,13 @@ where
             }) if !baton_model::ask::is_ask_id(&run_id) => {
                 // A crash test's moment: the request read, nothing of it done.
                 baton_exec::failpoint::die_at("link-received", "command");
-                let (tx, db, command) = (out_tx.clone(), db.to_path_buf(), command.by(operator));
-                deciding.push(tokio::spawn(async move {
-                    let outcome = tokio::task::spawn_blocking(move || {
-                        link_decide::decide(&db, read_only, &run_id, command, &request)
-                    })
-                    .await
-                    .unwrap_or_else(|e| {
-                        baton_model::CommandOutcome::Refused(baton_model::Refusal::CannotApply {
-                            why: format!("the decision's task failed: {e}"),
-                        })
-                    });
-                    let reply = wire::Reply::Outcome(outcome);
-                    if let Some(l) = line_of(&ToClient::Reply { id, reply }) {
-                        // A crash test's moment: the decision done, its answer not
-                        // yet written.
-                        baton_exec::failpoint::die_at("link-answered", "command");
-                        let _ = tx.send(l);
-                    }
-                }));
+                let decision = Decision {
+                    id,
+                    run_id,
+                    command: command.by(operator),
+                    request,
+                };
+                deciding.push(decision.spawn(db, read_only, out_tx.clone()));
                 continue;
             }
             Ok(ToServer::Request { id, request }) => (id, request),
@@ -103,17 +91,7 @@ where
                 run_id,
                 request,
             }) => {
-                let (tx, db) = (out_tx.clone(), db.to_path_buf());
-                tokio::spawn(async move {
-                    let found = tokio::task::spawn_blocking(move || {
-                        link_decide::found(&db, &run_id, &request)
-                    })
-                    .await
-                    .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
-                    if let Some(l) = line_of(&ToClient::Recorded { id, found }) {
-                        let _ = tx.send(l);
-                    }
-                });
+                spawn_found(db, (id, run_id, request), out_tx.clone());
                 continue;
             }
             _ => {
@@ -155,6 +133,67 @@ where
     let _ = serving.await;
     writer.abort();
     Ok(())
+}
+
+/// A decision read from the wire with its request id, for `link_decide`.
+struct Decision {
+    id: u64,
+    run_id: String,
+    command: baton_model::Command,
+    request: String,
+}
+
+impl Decision {
+    /// Decided off the runtime; its answer written back on `tx`.
+    fn spawn(
+        self,
+        db: &Path,
+        read_only: bool,
+        tx: mpsc::UnboundedSender<String>,
+    ) -> tokio::task::JoinHandle<()> {
+        let db = db.to_path_buf();
+        let Decision {
+            id,
+            run_id,
+            command,
+            request,
+        } = self;
+        tokio::spawn(async move {
+            let outcome = tokio::task::spawn_blocking(move || {
+                link_decide::decide(&db, read_only, &run_id, command, &request)
+            })
+            .await
+            .unwrap_or_else(|e| {
+                baton_model::CommandOutcome::Refused(baton_model::Refusal::CannotApply {
+                    why: format!("the decision's task failed: {e}"),
+                })
+            });
+            let reply = wire::Reply::Outcome(outcome);
+            if let Some(l) = line_of(&ToClient::Reply { id, reply }) {
+                // A crash test's moment: the decision done, its answer not yet written.
+                baton_exec::failpoint::die_at("link-answered", "command");
+                let _ = tx.send(l);
+            }
+        })
+    }
+}
+
+/// The answer to `recorded` (`id`, about `request` on `run_id`), read off the runtime
+/// and written back on `tx`.
+fn spawn_found(
+    db: &Path,
+    (id, run_id, request): (u64, String, String),
+    tx: mpsc::UnboundedSender<String>,
+) {
+    let db = db.to_path_buf();
+    tokio::spawn(async move {
+        let found = tokio::task::spawn_blocking(move || link_decide::found(&db, &run_id, &request))
+            .await
+            .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
+        if let Some(l) = line_of(&ToClient::Recorded { id, found }) {
+            let _ = tx.send(l);
+        }
+    });
 }
 
 /// What a crash test names a request by (`BATON_FAILPOINT=link-answered:command`).

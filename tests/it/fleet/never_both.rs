@@ -154,8 +154,7 @@ fn gated(env: &Env) -> (Child, String) {
 /// check said not delivered. Now the check settles the request first, and the late
 /// link is refused: the record has no vote, as the console was told.
 #[test]
-fn a_link_that_comes_late_after_the_check_said_not_delivered_is_refused_and_records_nothing()
-{
+fn a_link_that_comes_late_after_the_check_said_not_delivered_is_refused_and_records_nothing() {
     let env = Env::new();
     let (mut engine, run) = gated(&env);
     let hold = env.path().join("let-the-old-link-go");
@@ -169,9 +168,11 @@ fn a_link_that_comes_late_after_the_check_said_not_delivered_is_refused_and_reco
     );
     old.decide(1, &run, approve("late"), "req-late");
     let waiting = env.path().join("let-the-old-link-go.waiting");
-    wait_until("the old link holding the decision", Duration::from_secs(30), || {
-        waiting.exists().then_some(())
-    });
+    wait_until(
+        "the old link holding the decision",
+        Duration::from_secs(30),
+        || waiting.exists().then_some(()),
+    );
     // The drop: the console sees its connection go; the old process goes on.
     old.cut();
     let mut new = Link::open(&env, &[]);
@@ -184,8 +185,15 @@ fn a_link_that_comes_late_after_the_check_said_not_delivered_is_refused_and_reco
         "{late:?}"
     );
     assert_eq!(old.end(), Some(0));
-    assert_eq!(rows(&env, &run, "approval_vote"), 0, "said not delivered: none");
-    assert_eq!(step_state(&env.show(&run), "deploy").as_deref(), Some("waiting_approval"));
+    assert_eq!(
+        rows(&env, &run, "approval_vote"),
+        0,
+        "said not delivered: none"
+    );
+    assert_eq!(
+        step_state(&env.show(&run), "deploy").as_deref(),
+        Some("waiting_approval")
+    );
     // Asked again, the same word.
     assert_eq!(new.found(8, &run, "req-late"), Found::NotDelivered);
     new.end();
@@ -211,7 +219,10 @@ fn two_decisions_with_the_same_reason_are_told_apart_by_their_ids() {
     };
     dying.decide(1, &run, cancel, "req-two");
     let code = dying.end();
-    assert_eq!(code, None, "killed at the failpoint (a signal, no exit code)");
+    assert_eq!(
+        code, None,
+        "killed at the failpoint (a signal, no exit code)"
+    );
     let mut check = Link::open(&env, &[]);
     assert_eq!(check.found(1, &run, "req-two"), Found::NotDelivered);
     let Found::Delivered { what, outcome } = check.found(2, &run, "req-one") else {
@@ -245,7 +256,10 @@ fn a_decision_done_as_its_link_dies_is_found_by_its_id_without_any_clock() {
     assert_eq!(rows(&env, &run, "approval_vote"), 1, "on the record, once");
     // A link that comes with it again (a retry) is not settled over it: the id is the
     // command's.
-    assert!(matches!(check.found(2, &run, "req-done"), Found::Delivered { .. }));
+    assert!(matches!(
+        check.found(2, &run, "req-done"),
+        Found::Delivered { .. }
+    ));
     check.end();
     let _ = wait_child(engine, 30);
 }

@@ -20,7 +20,7 @@ pub enum LinkRequest {
     /// once given (`None` while pending or claimed).
     Delivered {
         id: i64,
-        command: Option<Command>,
+        command: Option<Box<Command>>,
         outcome: Option<CommandOutcome>,
     },
     /// Handed in, and its command's row is gone since (its run was deleted).
@@ -93,7 +93,7 @@ impl Store {
                 None => LinkRequest::Gone,
                 Some((json, outcome)) => LinkRequest::Delivered {
                     id,
-                    command: serde_json::from_str(&json).ok(),
+                    command: serde_json::from_str(&json).ok().map(Box::new),
                     outcome: match outcome {
                         Some(o) => Some(serde_json::from_str(&o)?),
                         None => None,
@@ -147,7 +147,10 @@ mod tests {
             matches!(&late, Err(StoreError::Refused(w)) if w.contains("settled as not delivered")),
             "{late:?}"
         );
-        assert!(!s.has_open_commands(&run).expect("read"), "nothing handed in");
+        assert!(
+            !s.has_open_commands(&run).expect("read"),
+            "nothing handed in"
+        );
         // Asked again: still not delivered.
         assert_eq!(
             s.settle_link_request("r-1", &run).expect("settle"),
@@ -171,7 +174,10 @@ mod tests {
         else {
             panic!("not found")
         };
-        assert_eq!((found, command, outcome), (id, Some(cancel()), None));
+        assert_eq!(
+            (found, command, outcome),
+            (id, Some(Box::new(cancel())), None)
+        );
         let ok = CommandOutcome::Accepted {
             message: "cancelled".into(),
         };

@@ -221,9 +221,11 @@ fn a_link_cut_while_it_holds_a_decision_comes_late_and_is_refused_as_the_console
     tmux.keys(&["Enter"]);
     let mut waiting = f.held_link().into_os_string();
     waiting.push(".waiting");
-    wait_until("the link holding the decision", Duration::from_secs(30), || {
-        std::path::Path::new(&waiting).exists().then_some(())
-    });
+    wait_until(
+        "the link holding the decision",
+        Duration::from_secs(30),
+        || std::path::Path::new(&waiting).exists().then_some(()),
+    );
     let links = procs::links(&f.h2.db());
     assert_eq!(links.len(), 1, "one link: {links:?}");
     let old = links[0].clone();
@@ -238,12 +240,19 @@ fn a_link_cut_while_it_holds_a_decision_comes_late_and_is_refused_as_the_console
         said.contains("not delivered: the link to baton-h2 dropped before it reached the record"),
         "{said}"
     );
-    assert!(procs::same(&old), "the old link still runs, holding the decision");
+    assert!(
+        procs::same(&old),
+        "the old link still runs, holding the decision"
+    );
     std::fs::write(f.held_link(), b"").expect("let the old link go");
     wait_until("the old link's end", Duration::from_secs(30), || {
         (!procs::same(&old)).then_some(())
     });
-    assert_eq!(votes(&f.h2, &run), 0, "said not delivered: the record has none");
+    assert_eq!(
+        votes(&f.h2, &run),
+        0,
+        "said not delivered: the record has none"
+    );
     // Decided again over the new link: on the record, once.
     tmux.keys(&["a"]);
     tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
@@ -305,14 +314,22 @@ fn a_gate_opening_on_a_remote_store_notifies_naming_its_store() {
             .find(|r| r["step"] == "deploy")
             .and_then(|r| r["run_id"].as_str().map(str::to_string))
     });
-    wait_until("the remote gate's notification", Duration::from_secs(20), || {
-        let b = bytes();
-        (b.contains("\x07\x1b]9;baton: fleet on store h2: gate deploy: ship it?")
-            && b.contains("\x1b]777;notify;baton: fleet on store h2: gate deploy;ship it?"))
-        .then_some(())
-    });
+    wait_until(
+        "the remote gate's notification",
+        Duration::from_secs(20),
+        || {
+            let b = bytes();
+            (b.contains("\x07\x1b]9;baton: fleet on store h2: gate deploy: ship it?")
+                && b.contains("\x1b]777;notify;baton: fleet on store h2: gate deploy;ship it?"))
+            .then_some(())
+        },
+    );
     tmux.keys(&["6"]);
-    tmux.wait_for("the gate, its store named", |s| row(s, &run).contains(" h2 "), 10);
+    tmux.wait_for(
+        "the gate, its store named",
+        |s| row(s, &run).contains(" h2 "),
+        10,
+    );
     let _ = engine.kill();
     let _ = engine.wait();
 }
