@@ -406,6 +406,14 @@ fn waiting_changed(
     for n in signal::ask_notices(&before, &ui.waiting, on) {
         emit(out, &signal::notice_bytes(&n, "", on));
     }
+    // Over several stores: a gate opening on any store's run rings, naming its store
+    // (the desk read now: it names the stores of the rows just joined).
+    let desk = Arc::clone(&link.desk.borrow());
+    let shown = link.view.borrow().run_id.clone();
+    let since = ui.watching_since.unwrap_or(Timestamp(i64::MAX));
+    for (n, workflow) in signal::desk_notices((&before, &ui.waiting), &desk, &shown, since, on) {
+        emit(out, &signal::notice_bytes(&n, &workflow, on));
+    }
     dirty
 }
 
@@ -483,6 +491,7 @@ fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
     ui.schedules = link.schedules.borrow_and_update().clone();
     ui.store = link.store.borrow_and_update().clone();
     ui.desk = link.desk.borrow_and_update().clone();
+    ui.watching_since = Some(Timestamp::now());
 }
 
 /// One frame drawn, on a cleared terminal when the screen (the tab, or the full-screen

@@ -36,6 +36,13 @@ pub(crate) enum Notice {
         who: String,
         prompt: String,
     },
+    /// A gate this account may decide opened on a run not shown, in a console over
+    /// several stores: named by its store.
+    GateOpenedOn {
+        store: String,
+        step: String,
+        prompt: String,
+    },
 }
 
 impl Notice {
@@ -57,6 +64,14 @@ impl Notice {
                 (format!("baton: {workflow}"), text.clone())
             }
             Notice::Asked { who, prompt } => (format!("baton: {who}"), prompt.clone()),
+            Notice::GateOpenedOn {
+                store,
+                step,
+                prompt,
+            } => (
+                format!("baton: {workflow} on store {store}: gate {step}"),
+                prompt.clone(),
+            ),
         }
     }
 }
@@ -116,6 +131,40 @@ pub(crate) fn ask_notices(prev: &[Waiting], next: &[Waiting], on: &Notifications
         .map(|w| Notice::Asked {
             who: w.workflow.clone(),
             prompt: w.prompt.clone(),
+        })
+        .collect()
+}
+
+/// In a console over several stores (`desk`), the gates new in `next` (the joined
+/// Waiting list) that this account may decide, opened since the console watches
+/// (`since`, less 2 s for the hosts' clocks) on a run other than the one `shown` (its
+/// view rings for it): each with its workflow, named by its store.
+pub(crate) fn desk_notices(
+    (prev, next): (&[Waiting], &[Waiting]),
+    desk: &baton_link::Desk,
+    shown: &str,
+    since: baton_model::Timestamp,
+    on: &Notifications,
+) -> Vec<(Notice, String)> {
+    if !on.gate_opened || !desk.is_many() {
+        return Vec::new();
+    }
+    let key = |w: &Waiting| (w.run_id.clone(), w.step.clone());
+    next.iter()
+        .filter(|w| w.kind == WaitKind::Gate && w.ask.is_none() && w.mine)
+        .filter(|w| w.run_id != shown && w.since.0 >= since.0 - 2_000)
+        .filter(|w| {
+            !prev
+                .iter()
+                .any(|p| p.kind == WaitKind::Gate && key(p) == key(w))
+        })
+        .map(|w| {
+            let n = Notice::GateOpenedOn {
+                store: desk.name_of(&w.run_id).to_string(),
+                step: w.step.clone(),
+                prompt: w.prompt.clone(),
+            };
+            (n, w.workflow.clone())
         })
         .collect()
 }
@@ -256,13 +305,59 @@ mod tests {
     }
 
     #[test]
+    fn over_several_stores_a_gate_new_since_the_console_watches_rings_naming_its_store() {
+        use baton_link::{Desk, LinkState, StoreStatus};
+        let on = Notifications::default();
+        let gate = |run: &str, since: i64| {
+            let mut w = baton_model::ask::waiting(&test_ask(), "alice", None);
+            (w.kind, w.ask, w.mine) = (WaitKind::Gate, None, true);
+            (w.run_id, w.step, w.workflow) = (run.into(), "deploy".into(), "ship".into());
+            w.since = baton_model::Timestamp(since);
+            w
+        };
+        let store = |name: &str| StoreStatus {
+            name: name.into(),
+            host: "h".into(),
+            state: LinkState::Connected,
+        };
+        let desk = Desk {
+            stores: vec![store("here"), store("gpu")],
+            of_run: [("r-gpu".to_string(), 1), ("r-old".to_string(), 1)]
+                .into_iter()
+                .collect(),
+        };
+        let since = baton_model::Timestamp(10_000);
+        let (new, old) = (gate("r-gpu", 10_500), gate("r-old", 1_000));
+        let next = vec![new.clone(), old];
+        let got = desk_notices((&[], &next), &desk, "r-shown", since, &on);
+        // The gate that waited before the console opened is no news.
+        assert_eq!(got.len(), 1, "{got:?}");
+        let (title, body) = got[0].0.text(&got[0].1);
+        assert_eq!(title, "baton: ship on store gpu: gate deploy");
+        assert_eq!(body, "drop it?");
+        // Once: in the list before, it rings no more; the shown run's rings by its view.
+        assert!(desk_notices((&next, &next), &desk, "r-shown", since, &on).is_empty());
+        assert!(desk_notices((&[], &next), &desk, "r-gpu", since, &on).is_empty());
+        // Over one store, and with gate openings off: nothing.
+        assert!(desk_notices((&[], &next), &Desk::default(), "", since, &on).is_empty());
+        let off = Notifications {
+            gate_opened: false,
+            ..Notifications::default()
+        };
+        assert!(desk_notices((&[], &next), &desk, "", since, &off).is_empty());
+    }
+
+    #[test]
     fn the_clipboard_gets_base64() {
         assert_eq!(clipboard_bytes("01JXR3T5"), b"\x1b]52;c;MDFKWFIzVDU=\x07");
     }
 
-    #[test]
-    fn a_new_store_level_ask_this_account_may_answer_is_news_once() {
-        let ask = |id: &str, run: Option<&str>| baton_model::ask::Ask {
+    fn test_ask() -> baton_model::ask::Ask {
+        ask_of("ask-0", None)
+    }
+
+    fn ask_of(id: &str, run: Option<&str>) -> baton_model::ask::Ask {
+        baton_model::ask::Ask {
             id: id.into(),
             run_id: run.map(str::to_string),
             step_id: run.map(|_| "s".to_string()),
@@ -286,7 +381,12 @@ mod tests {
             decided_by: None,
             decided_at: None,
             reason: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_new_store_level_ask_this_account_may_answer_is_news_once() {
+        let ask = ask_of;
         let on = Notifications::default();
         let a = baton_model::ask::waiting(&ask("ask-1", None), "alice", None);
         let step_s = baton_model::ask::waiting(&ask("ask-2", Some("01r")), "alice", None);

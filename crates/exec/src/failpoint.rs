@@ -16,15 +16,42 @@
 //!   `command`): a console's request read from the link, nothing of it done.
 //! - `link-answered`: the request done (a decision committed), its answer not yet
 //!   written back: the console must not say it was made nor lose it.
+//! - `link-held` (not a kill, see [`hold_at`]): a decision read, held before it reaches
+//!   the store until the file `BATON_FAILPOINT_HOLD` names exists: a link whose
+//!   connection was cut but whose process goes on, late.
 use std::sync::OnceLock;
+
+/// Whether `BATON_FAILPOINT` names this point and step.
+fn named(point: &str, step: &str) -> bool {
+    static SET: OnceLock<Option<String>> = OnceLock::new();
+    SET.get_or_init(|| std::env::var("BATON_FAILPOINT").ok())
+        .as_deref()
+        .and_then(|s| s.split_once(':'))
+        == Some((point, step))
+}
 
 /// Die here if `BATON_FAILPOINT` names this point and step.
 pub fn die_at(point: &str, step: &str) {
-    static SET: OnceLock<Option<String>> = OnceLock::new();
-    let Some(set) = SET.get_or_init(|| std::env::var("BATON_FAILPOINT").ok()) else {
+    if named(point, step) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+/// Wait here, if `BATON_FAILPOINT` names this point and step, until the file
+/// `BATON_FAILPOINT_HOLD` names exists (at most ten minutes); `FILE.waiting` is made
+/// first, for the test to see the moment reached. Blocking.
+pub fn hold_at(point: &str, step: &str) {
+    if !named(point, step) {
+        return;
+    }
+    let Some(file) = std::env::var_os("BATON_FAILPOINT_HOLD") else {
         return;
     };
-    if set.split_once(':') == Some((point, step)) {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    let mut waiting = file.clone();
+    waiting.push(".waiting");
+    let _ = std::fs::write(&waiting, b"");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while !std::path::Path::new(&file).exists() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

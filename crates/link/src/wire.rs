@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use tokio::sync::oneshot;
 
 /// The protocol's version: raised with any change of these types' JSON.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
 /// Who speaks: the protocol and the baton it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,12 +62,30 @@ pub enum ToClient {
         id: u64,
         reply: Reply,
     },
-    /// The answer to [`ToServer::Recorded`]: the decisions found (one line each), or
-    /// why the record could not be read.
+    /// The answer to [`ToServer::Recorded`]: what the host's store holds of the
+    /// request, or why it could not be read.
     Recorded {
         id: u64,
-        rows: Result<Vec<String>, String>,
+        found: Result<Found, String>,
     },
+}
+
+/// What the host's store holds of a decision's request id, once asked after a drop:
+/// the request is settled there, in one transaction, if it was not handed in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Found {
+    /// Never handed in, and now never will be (a `baton link` that comes late with it
+    /// is refused).
+    NotDelivered,
+    /// Handed in (`what`: the decision, `approve deploy: REASON`), with its engine's
+    /// verdict once given.
+    Delivered {
+        what: String,
+        outcome: Option<CommandOutcome>,
+    },
+    /// Handed in; its run was deleted since.
+    Gone,
 }
 
 /// A line from the client (the console's session).
@@ -79,13 +97,13 @@ pub enum ToServer {
         id: u64,
         request: Request,
     },
-    /// Which decisions the server's account recorded on `run_id` at or after `since`:
-    /// asked by a client whose link dropped between a decision and its answer, once
-    /// the link is back, to say whether that decision is on the record.
+    /// What became of the decision sent with `request` on `run_id`: asked by a client
+    /// whose link dropped between a decision and its answer, once the link is back.
+    /// A request not handed in is settled as not delivered by this question.
     Recorded {
         id: u64,
         run_id: String,
-        since: baton_model::Timestamp,
+        request: String,
     },
 }
 
@@ -110,6 +128,10 @@ pub enum Request {
     Command {
         run_id: Option<String>,
         command: Command,
+        /// The decision's request id (random, drawn by the client): kept with its
+        /// command row on the host, asked about after a drop (`ToServer::Recorded`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
     },
     OpenRun(String),
     ReadAllRuns,
@@ -219,7 +241,14 @@ pub fn outgoing(r: ConsoleRequest) -> (Request, Answer) {
             run_id,
             command,
             reply,
-        } => (Request::Command { run_id, command }, Answer::Outcome(reply)),
+        } => (
+            Request::Command {
+                run_id,
+                command,
+                request: None,
+            },
+            Answer::Outcome(reply),
+        ),
         C::OpenRun(id) => (Request::OpenRun(id), Answer::None),
         C::ReadAllRuns => (Request::ReadAllRuns, Answer::None),
         C::Resume { run_id, reply } => (Request::Resume { run_id }, Answer::Text(reply)),
@@ -284,7 +313,9 @@ pub fn incoming(r: Request) -> (ConsoleRequest, Pending) {
         }};
     }
     match r {
-        Request::Command { run_id, command } => with!(Outcome, |reply| C::Command {
+        Request::Command {
+            run_id, command, ..
+        } => with!(Outcome, |reply| C::Command {
             run_id,
             command,
             reply
@@ -375,7 +406,7 @@ mod tests {
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
         let e = me.agrees(&Hello::this("0.3.9")).unwrap_err();
         assert!(
-            e.contains("baton 0.4.0 (link protocol 2)") && e.contains("baton 0.3.9"),
+            e.contains("baton 0.4.0 (link protocol 3)") && e.contains("baton 0.3.9"),
             "{e}"
         );
     }

@@ -292,6 +292,23 @@ pub fn apply(
     given: &[(String, String)],
     wait: Duration,
 ) -> Result<Applied, SessionError> {
+    apply_for(store, run_ref, command, delivery, given, wait, None)
+}
+
+/// [`apply`] of a console's decision sent over `baton link` with its `request` id: the
+/// command reaches the run only as a row of the `commands` table, which keeps the id
+/// in its transaction (`store::coord::link_requests`); a request the console's check
+/// settled first is refused. With [`Delivery::Detach`] every way a run is driven goes
+/// through that table.
+pub fn apply_for(
+    store: &mut Store,
+    run_ref: &str,
+    command: Command,
+    delivery: &Delivery,
+    given: &[(String, String)],
+    wait: Duration,
+    request: Option<&str>,
+) -> Result<Applied, SessionError> {
     let run_id = store.resolve_run(run_ref)?;
     let operator = command.operator().to_string();
     let command = mask_before_writing(store, &run_id, command, given)?;
@@ -299,7 +316,7 @@ pub fn apply(
     // run undriven, and the second look finds that.
     for _ in 0..2 {
         if let Some(holder) = live_holder(store, &run_id)? {
-            match submit_and_wait(store, &run_id, &command, wait)? {
+            match submit_and_wait(store, &run_id, &command, wait, request)? {
                 Waited::Verdict(outcome) => return Ok(Applied::ByEngine { holder, outcome }),
                 // The engine is gone now: the run is undriven; look again.
                 Waited::NotTaken if live_holder(store, &run_id)?.is_none() => continue,
@@ -318,12 +335,12 @@ pub fn apply(
         if !matches!(delivery, Delivery::NoDrive)
             && let Some(starter) = other_starter(store, &run_id, &operator)?
         {
-            let id = store.submit_command(&run_id, &command, None)?;
+            let id = store.submit_command_for(&run_id, &command, None, request)?;
             return Ok(Applied::RecordedForStarter { id, starter });
         }
         match delivery {
             Delivery::NoDrive => {
-                let id = store.submit_command(&run_id, &command, None)?;
+                let id = store.submit_command_for(&run_id, &command, None, request)?;
                 return Ok(Applied::Recorded { id });
             }
             Delivery::Foreground => {
@@ -360,7 +377,8 @@ pub fn apply(
                     Err(e) => return Err(e),
                 }
                 store.release_lease(&run_id, &lease_holder())?;
-                let id = store.submit_command(&run_id, &command, Some(deadline(wait)))?;
+                let id =
+                    store.submit_command_for(&run_id, &command, Some(deadline(wait)), request)?;
                 let (pid, log) = spawn_detached(store, &run_id, given)?;
                 let outcome = match wait_for_verdict(store, id, wait)? {
                     Some(outcome) => outcome,
@@ -499,8 +517,9 @@ pub(crate) fn submit_and_wait(
     run_id: &str,
     command: &Command,
     wait: Duration,
+    request: Option<&str>,
 ) -> Result<Waited, SessionError> {
-    let id = store.submit_command(run_id, command, Some(deadline(wait)))?;
+    let id = store.submit_command_for(run_id, command, Some(deadline(wait)), request)?;
     if let Some(outcome) = wait_for_verdict(store, id, wait)? {
         return Ok(Waited::Verdict(outcome));
     }

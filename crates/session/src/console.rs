@@ -818,7 +818,11 @@ impl Service {
 /// The reason shown in the console for a command that could not apply.
 /// The console's decisions on a signed gate are signed through ssh-agent (the agent's
 /// first key listed under an approver); others pass as they are.
-fn sign_for_console(db: &Path, run_id: &str, command: Command) -> Result<Command, Refusal> {
+pub(crate) fn sign_for_console(
+    db: &Path,
+    run_id: &str,
+    command: Command,
+) -> Result<Command, Refusal> {
     if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
         return Ok(command);
     }
@@ -829,7 +833,7 @@ fn sign_for_console(db: &Path, run_id: &str, command: Command) -> Result<Command
 
 /// The refusal a console shows for a command that could not apply: the core's (or
 /// the session's) own, or what went wrong on the way.
-fn refusal(e: &SessionError) -> Refusal {
+pub(crate) fn refusal(e: &SessionError) -> Refusal {
     match e {
         SessionError::Refused { refusal, .. } => (**refusal).clone(),
         other => Refusal::CannotApply {

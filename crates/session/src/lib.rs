@@ -49,6 +49,7 @@ mod identity;
 mod inbox;
 mod inspect;
 mod jobs;
+mod link_decide;
 mod news;
 mod prepare;
 mod run_list;

@@ -311,46 +311,17 @@ async fn send(stdin: &mut ChildStdin, m: &ToServer) -> std::io::Result<()> {
 /// say whether it is on the record, before the console is told it is not known.
 const DOUBT_FOR: Duration = Duration::from_secs(30);
 
-/// A decision sent over the link: on which run, from when (a drop before its answer
-/// makes it a [`Held`] doubt).
+/// A decision sent over the link: on which run, with which request id (a drop before
+/// its answer makes it a [`Held`] doubt, asked about by that id).
 struct Doubt {
     run_id: String,
-    since: baton_model::Timestamp,
-    /// The decision's reason as typed: a row of the host's record is this decision's
-    /// only if it carries it (another decision of this account's on the run meanwhile
-    /// is not taken for it).
-    reason: Option<String>,
+    request: String,
 }
 
-/// The reason `c` carries, trimmed as the record keeps it.
-fn reason_of(c: &baton_model::Command) -> Option<String> {
-    use baton_model::Command as C;
-    let r = match c {
-        C::Approve { reason, .. } | C::Cancel { reason, .. } => reason.as_deref(),
-        C::Reject { reason, .. }
-        | C::PushBack { reason, .. }
-        | C::Mark { reason, .. }
-        | C::Hold { reason, .. }
-        | C::Release { reason, .. }
-        | C::RaiseBudget { reason, .. }
-        | C::RejectBudget { reason, .. } => Some(reason.as_str()),
-        C::Retry { .. } | C::RetryFailed { .. } => None,
-    };
-    r.map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
-}
-
-/// The rows of the host's record that are the held decision's: carrying its reason
-/// (every row, for a decision that has none).
-fn its_rows(rows: Vec<String>, reason: Option<&str>) -> Vec<String> {
-    match reason {
-        Some(r) => rows
-            .into_iter()
-            .filter(|row| row.ends_with(&format!(": {r}")))
-            .collect(),
-        None => rows,
-    }
+/// A decision's request id: 128 random bits from the OS-seeded generator, in hex; the
+/// host keeps it with the decision's command row, or settles it as not delivered.
+fn request_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 /// A request on the wire, waiting for its answer.
@@ -420,29 +391,46 @@ impl Waits {
     }
 }
 
-/// What the host's record says of a held decision, to the console: on the record, or
-/// not delivered; never both.
-fn resolve(h: Held, place: &str, rows: Result<Vec<String>, String>) {
-    let rows = rows.map(|r| its_rows(r, h.doubt.reason.as_deref()));
-    match rows {
-        Ok(rows) if !rows.is_empty() => h.answer.give(wire::Reply::Outcome(
-            baton_model::CommandOutcome::Accepted {
-                message: format!(
-                    "on the record on {place} (the link dropped before its answer): {}",
-                    rows.join("; ")
-                ),
-            },
-        )),
-        Ok(_) => h.answer.fail(Refusal::CannotApply {
+/// What the host's store says of a held decision, to the console: on the record (its
+/// verdict), or not delivered (settled so there, for good); never both.
+fn resolve(h: Held, place: &str, found: Result<wire::Found, String>) {
+    use baton_model::CommandOutcome as O;
+    let run = &h.doubt.run_id;
+    match found {
+        Ok(wire::Found::Delivered {
+            what,
+            outcome: Some(O::Accepted { message }),
+        }) => h.answer.give(wire::Reply::Outcome(O::Accepted {
+            message: format!(
+                "on the record on {place} (the link dropped before its answer): {what}; {message}"
+            ),
+        })),
+        // Handed in and refused there: the host's own refusal.
+        Ok(wire::Found::Delivered {
+            outcome: Some(refused),
+            ..
+        }) => h.answer.give(wire::Reply::Outcome(refused)),
+        Ok(wire::Found::Delivered {
+            what,
+            outcome: None,
+        }) => h.answer.give(wire::Reply::Outcome(O::Accepted {
+            message: format!(
+                "on the record on {place} (the link dropped before its answer): {what}; its engine has not given its verdict yet: look at run {run}"
+            ),
+        })),
+        Ok(wire::Found::Gone) => h.answer.fail(Refusal::CannotApply {
             why: format!(
-                "not delivered: the link to {place} dropped before it reached the record (run {} has no decision of yours since); decide again",
-                h.doubt.run_id
+                "the link to {place} dropped before its answer; the decision was handed in, and run {run} was deleted since"
+            ),
+        }),
+        Ok(wire::Found::NotDelivered) => h.answer.fail(Refusal::CannotApply {
+            why: format!(
+                "not delivered: the link to {place} dropped before it reached the record (run {run}; {place} now refuses it, should it come late); decide again"
             ),
         }),
         Err(why) => h.answer.fail(Refusal::CannotApply {
             why: format!(
-                "the link to {place} dropped before its answer and its record cannot be read ({why}): the decision may not be on the record; look at run {}",
-                h.doubt.run_id
+                "the link to {place} dropped before its answer and its record cannot be read ({why}): the decision may not be on the record; look at run {run}"
             ),
         }),
     }
@@ -557,7 +545,7 @@ async fn pump(
         let ask = ToServer::Recorded {
             id: waits.next_id,
             run_id: h.doubt.run_id.clone(),
-            since: h.doubt.since,
+            request: h.doubt.request.clone(),
         };
         waits.asking.insert(waits.next_id, h);
         if send(&mut conn.stdin, &ask).await.is_err() {
@@ -574,9 +562,9 @@ async fn pump(
                             s.answer.give(reply);
                         }
                     }
-                    Ok(ToClient::Recorded { id, rows }) => {
+                    Ok(ToClient::Recorded { id, found }) => {
                         if let Some(h) = waits.asking.remove(&id) {
-                            resolve(h, place, rows);
+                            resolve(h, place, found);
                         }
                     }
                     // A hello again is harmless; a line this baton cannot read
@@ -590,16 +578,8 @@ async fn pump(
             },
             req = requests.recv() => {
                 let Some(req) = req else { return true };
-                let doubt = match &req {
-                    ConsoleRequest::Command { run_id, command, .. } => Some(Doubt {
-                        run_id: run_id.clone().unwrap_or_else(|| feeds.view.borrow().run_id.clone()),
-                        // A margin for the hosts' clocks.
-                        since: baton_model::Timestamp(baton_model::Timestamp::now().0 - 2_000),
-                        reason: reason_of(command),
-                    }),
-                    _ => None,
-                };
                 let (request, answer) = wire::outgoing(req);
+                let (request, doubt) = with_request_id(request, &feeds.view.borrow().run_id);
                 waits.next_id += 1;
                 let sent = send(&mut conn.stdin, &ToServer::Request { id: waits.next_id, request }).await;
                 // A write that failed may still have reached the pipe: held as any other
@@ -610,6 +590,39 @@ async fn pump(
                 }
             }
         }
+    }
+}
+
+/// A decision on a run as it goes on the wire: its run named (the shown one when the
+/// console named none) and a new request id, kept as the doubt a drop would leave. An
+/// ask's answer (no run) and every other request go as they are.
+fn with_request_id(r: wire::Request, shown: &str) -> (wire::Request, Option<Doubt>) {
+    match r {
+        wire::Request::Command {
+            run_id, command, ..
+        } => {
+            let run_id = run_id.unwrap_or_else(|| shown.to_string());
+            if run_id.is_empty() || baton_model::ask::is_ask_id(&run_id) {
+                let r = wire::Request::Command {
+                    run_id: (!run_id.is_empty()).then_some(run_id),
+                    command,
+                    request: None,
+                };
+                return (r, None);
+            }
+            let request = request_id();
+            let doubt = Doubt {
+                run_id: run_id.clone(),
+                request: request.clone(),
+            };
+            let r = wire::Request::Command {
+                run_id: Some(run_id),
+                command,
+                request: Some(request),
+            };
+            (r, Some(doubt))
+        }
+        other => (other, None),
     }
 }
 
@@ -659,8 +672,7 @@ mod tests {
     fn doubt() -> Doubt {
         Doubt {
             run_id: "01run".into(),
-            since: baton_model::Timestamp(0),
-            reason: Some("ok".into()),
+            request: request_id(),
         }
     }
 
@@ -700,32 +712,74 @@ mod tests {
     }
 
     #[test]
-    fn a_held_decision_is_answered_by_the_hosts_record_either_way() {
+    fn a_held_decision_is_answered_by_the_hosts_store_either_way() {
+        use baton_model::CommandOutcome as O;
         let held = |tx| Held {
             answer: Answer::Outcome(tx),
             doubt: doubt(),
             until: std::time::Instant::now(),
         };
         let (tx, mut rx) = tokio::sync::oneshot::channel();
-        resolve(held(tx), "h", Ok(vec!["approval_vote deploy: ok".into()]));
+        let delivered = wire::Found::Delivered {
+            what: "approve deploy: ok".into(),
+            outcome: Some(O::Accepted {
+                message: "approved".into(),
+            }),
+        };
+        resolve(held(tx), "h", Ok(delivered));
         assert!(
-            matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Accepted { message }) if message.contains("on the record on h") && message.contains("approval_vote deploy"))
+            matches!(rx.try_recv(), Ok(O::Accepted { message }) if message.contains("on the record on h") && message.contains("approve deploy: ok"))
         );
-        // Another decision of this account's on the run meanwhile is not this one.
+        // Handed in and refused there: the host's refusal, never "not delivered".
         let (tx, mut rx) = tokio::sync::oneshot::channel();
-        resolve(
-            held(tx),
-            "h",
-            Ok(vec!["approval_vote build: another".into()]),
-        );
-        assert!(
-            matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: "))
-        );
+        let refused = wire::Found::Delivered {
+            what: "approve deploy: ok".into(),
+            outcome: Some(O::Refused(Refusal::EngineStopped)),
+        };
+        resolve(held(tx), "h", Ok(refused));
+        assert_eq!(rx.try_recv().ok(), Some(O::Refused(Refusal::EngineStopped)));
         let (tx, mut rx) = tokio::sync::oneshot::channel();
-        resolve(held(tx), "h", Ok(Vec::new()));
+        resolve(held(tx), "h", Ok(wire::Found::NotDelivered));
         assert!(
-            matches!(rx.try_recv(), Ok(baton_model::CommandOutcome::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: ") && why.contains("decide again"))
+            matches!(rx.try_recv(), Ok(O::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: ") && why.contains("decide again"))
         );
+    }
+
+    #[test]
+    fn a_decision_on_a_run_goes_with_a_new_request_id_and_an_asks_answer_without() {
+        let approve = baton_model::Command::Approve {
+            step: "deploy".into(),
+            operator: "ana".into(),
+            reason: None,
+            signature: None,
+            inputs: Default::default(),
+        };
+        let on = |run_id: Option<&str>| wire::Request::Command {
+            run_id: run_id.map(str::to_string),
+            command: approve.clone(),
+            request: None,
+        };
+        let (a, da) = with_request_id(on(None), "01shown");
+        let (b, db) = with_request_id(on(Some("01other")), "01shown");
+        let (Some(da), Some(db)) = (da, db) else {
+            panic!("decisions on runs are doubts a drop keeps")
+        };
+        assert_eq!(
+            (da.run_id.as_str(), db.run_id.as_str()),
+            ("01shown", "01other")
+        );
+        assert_ne!(da.request, db.request, "each its own id");
+        assert_eq!(da.request.len(), 32);
+        assert!(matches!(a, wire::Request::Command { request: Some(r), .. } if r == da.request));
+        assert!(matches!(
+            b,
+            wire::Request::Command {
+                request: Some(_),
+                ..
+            }
+        ));
+        let (_, none) = with_request_id(on(Some("ask-01x")), "");
+        assert!(none.is_none(), "an ask's answer is no run's");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! a background engine, as a console's detach does: nothing it drove is left.
 use super::SessionError;
 use super::console::{Service, Stop};
+use super::link_decide;
 use baton_link::ConsoleLink;
 use baton_link::wire::{self, Frame, Hello, Request, ToClient, ToServer};
 use std::path::Path;
@@ -59,20 +60,38 @@ where
     let writer = tokio::spawn(write_all(output, out_rx));
     let requests = link.requests.clone();
     watch_frames(link, &out_tx);
+    // Decisions in flight: waited for before this process ends, so that one read is
+    // decided (or refused) whatever became of the connection.
+    let mut deciding = Vec::new();
     while let Ok(Some(line)) = lines.next_line().await {
         let (id, request) = match serde_json::from_str::<ToServer>(&line) {
+            Ok(ToServer::Request {
+                id,
+                request:
+                    Request::Command {
+                        run_id: Some(run_id),
+                        command,
+                        request: Some(request),
+                    },
+            }) if !baton_model::ask::is_ask_id(&run_id) => {
+                // A crash test's moment: the request read, nothing of it done.
+                baton_exec::failpoint::die_at("link-received", "command");
+                let decision = Decision {
+                    id,
+                    run_id,
+                    command: command.by(operator),
+                    request,
+                };
+                deciding.push(decision.spawn(db, read_only, out_tx.clone()));
+                continue;
+            }
             Ok(ToServer::Request { id, request }) => (id, request),
-            Ok(ToServer::Recorded { id, run_id, since }) => {
-                let (tx, db, me) = (out_tx.clone(), db.to_path_buf(), operator.to_string());
-                tokio::spawn(async move {
-                    let rows =
-                        tokio::task::spawn_blocking(move || recorded(&db, &run_id, &me, since))
-                            .await
-                            .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
-                    if let Some(l) = line_of(&ToClient::Recorded { id, rows }) {
-                        let _ = tx.send(l);
-                    }
-                });
+            Ok(ToServer::Recorded {
+                id,
+                run_id,
+                request,
+            }) => {
+                spawn_found(db, (id, run_id, request), out_tx.clone());
                 continue;
             }
             _ => {
@@ -101,6 +120,9 @@ where
             }
         });
     }
+    for d in deciding {
+        let _ = d.await;
+    }
     // The other side is gone: what this process drives goes on in the background.
     let _ = stop_tx.send(Stop {
         signal: None,
@@ -113,34 +135,65 @@ where
     Ok(())
 }
 
-/// The decisions (commands) `me` recorded on `run_id` at or after `since`, one line each
-/// (`approval_vote deploy at 1732…: REASON`), read from the store's audit chain.
-fn recorded(
-    db: &Path,
-    run_id: &str,
-    me: &str,
-    since: baton_model::Timestamp,
-) -> Result<Vec<String>, String> {
-    let store = baton_store::Store::open_existing(db).map_err(|e| e.to_string())?;
-    let rows = store.audit(run_id).map_err(|e| e.to_string())?;
-    Ok(rows
-        .iter()
-        // A run's start or fork is no command's doing (a console starts a run by
-        // another request): every other row of this account's is a command's.
-        .filter(|r| !matches!(r.action.as_str(), "run_started" | "run_forked"))
-        .filter(|r| r.at >= since && (r.actor == me || r.actor.starts_with(&format!("{me} "))))
-        .map(|r| {
-            format!(
-                "{} {}{}",
-                r.action,
-                r.step.as_deref().unwrap_or(""),
-                r.reason
-                    .as_deref()
-                    .map(|w| format!(": {w}"))
-                    .unwrap_or_default()
-            )
+/// A decision read from the wire with its request id, for `link_decide`.
+struct Decision {
+    id: u64,
+    run_id: String,
+    command: baton_model::Command,
+    request: String,
+}
+
+impl Decision {
+    /// Decided off the runtime; its answer written back on `tx`.
+    fn spawn(
+        self,
+        db: &Path,
+        read_only: bool,
+        tx: mpsc::UnboundedSender<String>,
+    ) -> tokio::task::JoinHandle<()> {
+        let db = db.to_path_buf();
+        let Decision {
+            id,
+            run_id,
+            command,
+            request,
+        } = self;
+        tokio::spawn(async move {
+            let outcome = tokio::task::spawn_blocking(move || {
+                link_decide::decide(&db, read_only, &run_id, command, &request)
+            })
+            .await
+            .unwrap_or_else(|e| {
+                baton_model::CommandOutcome::Refused(baton_model::Refusal::CannotApply {
+                    why: format!("the decision's task failed: {e}"),
+                })
+            });
+            let reply = wire::Reply::Outcome(outcome);
+            if let Some(l) = line_of(&ToClient::Reply { id, reply }) {
+                // A crash test's moment: the decision done, its answer not yet written.
+                baton_exec::failpoint::die_at("link-answered", "command");
+                let _ = tx.send(l);
+            }
         })
-        .collect())
+    }
+}
+
+/// The answer to `recorded` (`id`, about `request` on `run_id`), read off the runtime
+/// and written back on `tx`.
+fn spawn_found(
+    db: &Path,
+    (id, run_id, request): (u64, String, String),
+    tx: mpsc::UnboundedSender<String>,
+) {
+    let db = db.to_path_buf();
+    tokio::spawn(async move {
+        let found = tokio::task::spawn_blocking(move || link_decide::found(&db, &run_id, &request))
+            .await
+            .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
+        if let Some(l) = line_of(&ToClient::Recorded { id, found }) {
+            let _ = tx.send(l);
+        }
+    });
 }
 
 /// What a crash test names a request by (`BATON_FAILPOINT=link-answered:command`).
@@ -154,9 +207,14 @@ fn failpoint_kind(r: &Request) -> &'static str {
 /// A request with every command in it made by `operator`, this process's account.
 fn as_operator(r: Request, operator: &str) -> Request {
     match r {
-        Request::Command { run_id, command } => Request::Command {
+        Request::Command {
+            run_id,
+            command,
+            request,
+        } => Request::Command {
             run_id,
             command: command.by(operator),
+            request,
         },
         other => other,
     }
@@ -343,21 +401,22 @@ mod tests {
             matches!(reply, (41, wire::Reply::Text(Err(_)))),
             "{reply:?}"
         );
-        // What this account recorded on a run (a client's doubt after a drop): nothing.
+        // A request never handed in (a client's doubt after a drop): settled as not
+        // delivered.
         let ask = ToServer::Recorded {
             id: 42,
             run_id: "01nosuchrun".into(),
-            since: baton_model::Timestamp(0),
+            request: "r-never".into(),
         };
         let mut line = serde_json::to_vec(&ask).expect("json");
         line.push(b'\n');
         w.write_all(&line).await.expect("write");
-        let rows = loop {
-            if let ToClient::Recorded { id, rows } = next(&mut lines).await {
-                break (id, rows);
+        let found = loop {
+            if let ToClient::Recorded { id, found } = next(&mut lines).await {
+                break (id, found);
             }
         };
-        assert!(matches!(&rows, (42, Ok(r)) if r.is_empty()), "{rows:?}");
+        assert_eq!(found, (42, Ok(wire::Found::NotDelivered)));
         // The client goes (its end of the pipe shut): the server stops.
         w.shutdown().await.expect("shut");
         assert!(task.await.expect("the server").is_ok());

@@ -14,6 +14,7 @@ pub(crate) mod cache;
 pub(crate) mod commands;
 pub(crate) mod fence;
 pub(crate) mod left_running;
+pub(crate) mod link_requests;
 pub mod pool_slots;
 pub mod proof;
 mod refusals;

@@ -37,6 +37,7 @@ pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
 pub use commands::{Claimed, LeaseOutcome};
+pub use coord::link_requests::LinkRequest;
 pub use cut::CommitCut;
 pub use delete::DeletedRun;
 pub use error::StoreError;

@@ -144,7 +144,25 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "artifacts: the files each run's steps kept in the store, by sha256",
         ARTIFACTS,
     ),
+    (
+        32,
+        "a console's decisions over `baton link` keep their request id, each settled once",
+        LINK_REQUESTS,
+    ),
 ];
+
+/// Issue 59 point 4 (`coord::link_requests`): a decision sent over `baton link` names
+/// the command row it was handed in as (written in that row's transaction), or is
+/// settled as not delivered (`command` NULL) by the console's check after a drop.
+const LINK_REQUESTS: &str = r#"
+CREATE TABLE link_requests (
+    request TEXT PRIMARY KEY,
+    run_id  TEXT NOT NULL,
+    command INTEGER,
+    at      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX link_requests_by_run ON link_requests(run_id);
+"#;
 
 /// Issue 57: a step with `workflow = "…"` runs a child run; the child's row here,
 /// written in its creation's transaction, names its parent, and the parent finds its

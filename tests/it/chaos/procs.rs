@@ -36,6 +36,21 @@ fn stat(pid: i32) -> Option<(char, i32, u64)> {
     Some((state, f.get(1)?.parse().ok()?, f.get(19)?.parse().ok()?))
 }
 
+/// The nearest ancestor of `pid` that is sshd (the session serving it on a host):
+/// killing it cuts the connection and leaves `pid` to go on.
+pub(crate) fn sshd_above(pid: i32) -> Option<Proc> {
+    let mut at = pid;
+    for _ in 0..16 {
+        let (_, parent, _) = stat(at)?;
+        let p = found(parent)?;
+        if p.args.first().is_some_and(|a| a.starts_with("sshd")) {
+            return Some(p);
+        }
+        at = parent;
+    }
+    None
+}
+
 fn pids() -> Vec<i32> {
     std::fs::read_dir("/proc")
         .map(|d| {

@@ -3,6 +3,7 @@
 //! as `root` there, by a local `baton` running as `nobody`: what the remote record says
 //! is the remote account's doing.
 mod cli;
+mod never_both;
 
 use crate::exec::ssh::hosts;
 use crate::helpers::*;
@@ -43,8 +44,9 @@ impl Fleet {
         std::fs::write(
             &once,
             format!(
-                "#!/bin/sh\nm={}\nif [ -f \"$m\" ]; then BATON_FAILPOINT=$(cat \"$m\"); export BATON_FAILPOINT; rm -f \"$m\"; fi\nexec {} \"$@\"\n",
+                "#!/bin/sh\nm={}\nif [ -f \"$m\" ]; then BATON_FAILPOINT=$(cat \"$m\"); export BATON_FAILPOINT; rm -f \"$m\"; fi\nBATON_FAILPOINT_HOLD={}\nexport BATON_FAILPOINT_HOLD\nexec {} \"$@\"\n",
                 f.failpoint_marker().display(),
+                f.held_link().display(),
                 env!("CARGO_BIN_EXE_baton")
             ),
         )
@@ -93,6 +95,12 @@ impl Fleet {
 
     fn failpoint_marker(&self) -> PathBuf {
         self.local.path().join("failpoint")
+    }
+
+    /// The file whose making lets a link held at `link-held` go on (`FILE.waiting`
+    /// appears once it holds): `baton_exec::failpoint::hold_at`.
+    pub(crate) fn held_link(&self) -> PathBuf {
+        self.local.path().join("let-the-held-link-go")
     }
 
     /// The next `baton` started on `h2` through store `h2once` dies at `point`.

@@ -158,6 +158,9 @@ pub struct UiState {
     /// A console over several stores: each store's state, and which store each listed
     /// run is on (empty over one store).
     pub desk: Arc<baton_link::Desk>,
+    /// Since when this console watches (its link adopted): a gate that opened before
+    /// is no news (`signal::desk_notices`).
+    pub watching_since: Option<Timestamp>,
     /// What `q` does while this console drives runs (the config's `on_quit`).
     pub on_quit: baton_link::config::OnQuit,
     /// The fanned-out steps opened to their instances (by id), `app::fan`.

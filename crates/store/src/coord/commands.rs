@@ -41,6 +41,20 @@ impl Store {
         cmd: &Command,
         deadline: Option<Timestamp>,
     ) -> Result<i64, StoreError> {
+        self.submit_command_for(run_id, cmd, deadline, None)
+    }
+
+    /// [`Store::submit_command`] of a console's decision sent over `baton link` with
+    /// its `request` id: the id is kept in the command's transaction, and a request the
+    /// console's check settled as not delivered first is refused, nothing inserted
+    /// (`coord::link_requests`).
+    pub fn submit_command_for(
+        &mut self,
+        run_id: &str,
+        cmd: &Command,
+        deadline: Option<Timestamp>,
+        request: Option<&str>,
+    ) -> Result<i64, StoreError> {
         let r = (|| {
             if !self.run_exists(run_id)? {
                 return Err(StoreError::NotFound(format!("run {run_id}")));
@@ -49,15 +63,21 @@ impl Store {
             // A group store's directory is setgid (2770): its members share the proofs.
             let shared = super::proof::shared(&self.path);
             let (json, proof) = super::proof::seal(&self.path, shared, run_id, cmd)?;
-            let inserted = self.conn.execute(
-                "INSERT INTO commands (run_id, json, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4)",
-                params![run_id, json, Timestamp::now().0, deadline.map(|d| d.0)],
-            );
-            if let Err(e) = inserted {
+            let inserted = in_transaction(&self.conn, |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO commands (run_id, json, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![run_id, json, Timestamp::now().0, deadline.map(|d| d.0)])?;
+                let id = conn.last_insert_rowid();
+                if let Some(request) = request {
+                    Store::note_link_request(conn, request, run_id, id)?;
+                }
+                Ok(id)
+            });
+            if inserted.is_err() {
                 let _ = std::fs::remove_file(&proof);
-                return Err(e.into());
             }
-            Ok(self.conn.last_insert_rowid())
+            inserted
         })();
         let id = self.ctx_run(run_id, r)?;
         // Committed: the engine may look now.

@@ -276,3 +276,10 @@ CREATE TABLE artifacts (
     PRIMARY KEY (run_id, step, name)
 ) WITHOUT ROWID;
 CREATE INDEX artifacts_by_sha ON artifacts(sha256);
+CREATE TABLE link_requests (
+    request TEXT PRIMARY KEY,
+    run_id  TEXT NOT NULL,
+    command INTEGER,
+    at      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX link_requests_by_run ON link_requests(run_id);

@@ -204,6 +204,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          DROP TABLE run_forks;
          DROP TABLE run_parents;
          DROP TABLE artifacts;
+         DROP TABLE link_requests;
          DROP TABLE ask_votes;
          DROP TABLE asks;
          DROP TABLE asks_rev;

@@ -197,6 +197,143 @@ fn a_decision_whose_link_dies_after_it_is_done_is_said_on_record_and_is_there_on
     assert_eq!(votes, 1, "said on the record: it is, once");
 }
 
+/// A link whose connection is cut while it holds a decision (failpoint `link-held`)
+/// and whose process goes on: the console, back on a new link, is told not delivered
+/// (the host settles the request), and the old link, let go after, is refused. The
+/// host's audit chain has no vote, as the console said; a new approval goes through.
+#[test]
+fn a_link_cut_while_it_holds_a_decision_comes_late_and_is_refused_as_the_console_said() {
+    let Some(f) = Fleet::new() else { return };
+    let wf = f.h2.workflow("w.toml", GATED);
+    let (mut engine, run) = f.h2.spawn_until(&wf, "deploy", "waiting_approval");
+    f.fail_next_link("link-held:command");
+    let tmux = desk(&f, "--store h2once");
+    tmux.wait_for(
+        "the remote store's gate",
+        |s| s.contains("Waiting (1)") && s.contains("store h2once (baton-h2)"),
+        30,
+    );
+    tmux.keys(&["6"]);
+    tmux.wait_for("the gate in the Waiting tab", |s| s.contains(&run[..8]), 10);
+    tmux.keys(&["a"]);
+    tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
+    tmux.literal("held by the old link");
+    tmux.keys(&["Enter"]);
+    let mut waiting = f.held_link().into_os_string();
+    waiting.push(".waiting");
+    wait_until(
+        "the link holding the decision",
+        Duration::from_secs(30),
+        || std::path::Path::new(&waiting).exists().then_some(()),
+    );
+    let links = procs::links(&f.h2.db());
+    assert_eq!(links.len(), 1, "one link: {links:?}");
+    let old = links[0].clone();
+    let sshd = procs::sshd_above(old.pid).expect("the link's sshd session");
+    assert!(procs::signal(&sshd, Sig::Kill), "the connection cut");
+    let said = tmux.wait_for(
+        "the console's word on the decision",
+        |s| s.contains("not delivered:") || s.contains("on the record on baton-h2"),
+        40,
+    );
+    assert!(
+        said.contains("not delivered: the link to baton-h2 dropped before it reached the record"),
+        "{said}"
+    );
+    assert!(
+        procs::same(&old),
+        "the old link still runs, holding the decision"
+    );
+    std::fs::write(f.held_link(), b"").expect("let the old link go");
+    wait_until("the old link's end", Duration::from_secs(30), || {
+        (!procs::same(&old)).then_some(())
+    });
+    assert_eq!(
+        votes(&f.h2, &run),
+        0,
+        "said not delivered: the record has none"
+    );
+    // Decided again over the new link: on the record, once.
+    tmux.keys(&["a"]);
+    tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
+    tmux.literal("again");
+    tmux.keys(&["Enter"]);
+    wait_until("the vote", Duration::from_secs(30), || {
+        (votes(&f.h2, &run) == 1).then_some(())
+    });
+    let _ = engine.kill();
+    let _ = engine.wait();
+}
+
+/// Issue 59 point 3: in a console over several stores, a gate that opens on a remote
+/// store's run (not the one shown) rings the bell and raises the desktop notification
+/// (OSC 9, OSC 777, read from the bytes the console writes through `pipe-pane`),
+/// naming its store.
+#[test]
+fn a_gate_opening_on_a_remote_store_notifies_naming_its_store() {
+    let Some(f) = Fleet::new() else { return };
+    let (here, there) = (f.local.finished_run(), f.h2.finished_run());
+    let piped = f.local.path().join("pane.bytes");
+    let ready = f.local.path().join("piped");
+    let command = format!(
+        "cd {} && while [ ! -e {} ]; do sleep 0.05; done; XDG_CONFIG_HOME={} TMPDIR={} TERM=xterm-256color {} tui --store here --store h2 ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&f.local.path().to_string_lossy()),
+        shell_quote(&ready.to_string_lossy()),
+        shell_quote(&f.local.config_home().to_string_lossy()),
+        shell_quote(&crate::exec::ssh::own_tmp(&f.local).to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&f.local, 170, 45, &command);
+    let st = std::process::Command::new("tmux")
+        .args(["-L", &tmux.socket, "pipe-pane", "-O", "-t", "main"])
+        .arg(format!("cat >> {}", shell_quote(&piped.to_string_lossy())))
+        .status()
+        .expect("pipe-pane");
+    assert!(st.success());
+    std::fs::write(&ready, "").expect("start the console");
+    tmux.keys(&["5"]);
+    tmux.wait_for(
+        "the console over both stores",
+        |s| {
+            s.contains("Runs · 2 in 2 stores")
+                && row(s, &here).contains(" here ")
+                && row(s, &there).contains(" h2 ")
+        },
+        30,
+    );
+    let bytes = || String::from_utf8_lossy(&std::fs::read(&piped).unwrap_or_default()).into_owned();
+    assert!(!bytes().contains("on store h2"), "nothing opened yet");
+    // A gate opens on h2, on a run this console does not show.
+    let wf = f.h2.workflow("w.toml", GATED);
+    let mut engine = f.h2.spawn(&["run", &wf.to_string_lossy(), "--headless"]);
+    let run = wait_until("h2's gate", Duration::from_secs(30), || {
+        let rows: serde_json::Value =
+            serde_json::from_slice(&f.h2.run(&["inbox", "--json"]).stdout).ok()?;
+        rows.as_array()?
+            .iter()
+            .find(|r| r["step"] == "deploy")
+            .and_then(|r| r["run_id"].as_str().map(str::to_string))
+    });
+    wait_until(
+        "the remote gate's notification",
+        Duration::from_secs(20),
+        || {
+            let b = bytes();
+            (b.contains("\x07\x1b]9;baton: fleet on store h2: gate deploy: ship it?")
+                && b.contains("\x1b]777;notify;baton: fleet on store h2: gate deploy;ship it?"))
+            .then_some(())
+        },
+    );
+    tmux.keys(&["6"]);
+    tmux.wait_for(
+        "the gate, its store named",
+        |s| row(s, &run).contains(" h2 "),
+        10,
+    );
+    let _ = engine.kill();
+    let _ = engine.wait();
+}
+
 /// The approval votes on askann's record of `run`.
 fn ann_votes(team: &crate::approvals::ask_accounts::Team, run: &str) -> Vec<serde_json::Value> {
     let out = team.baton(

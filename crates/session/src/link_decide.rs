@@ -1,0 +1,136 @@
+//! A console's decision over `baton link` (issue 59 point 4, docs/link-protocol.md):
+//! it carries a request id, and reaches its run only as a row of the store's
+//! `commands` table that keeps the id in its transaction (`store::coord::link_requests`),
+//! however the run is driven: by an engine of this host (its verdict), or by none (a
+//! background engine takes it over, as `baton approve --detach` does). After a drop,
+//! the console asks by that id: the command's verdict, or the request settled as not
+//! delivered, in one transaction. A link that comes late with a settled request is
+//! refused: exactly one of the two is ever true.
+use super::command::{self, Applied, Delivery};
+use baton_link::wire::Found;
+use baton_model::{Command, CommandOutcome, Refusal};
+use baton_store::{LinkRequest, Store};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Decide `command` (made by this process's account) on `run_id` for request
+/// `request`; the outcome is the console's answer. Blocking: run off the runtime.
+pub(crate) fn decide(
+    db: &Path,
+    read_only: bool,
+    run_id: &str,
+    command: Command,
+    request: &str,
+) -> CommandOutcome {
+    if read_only {
+        return CommandOutcome::Refused(Refusal::ReadOnly);
+    }
+    // A crash test's moment: the request read and this link held before it reaches
+    // the store (its connection may be cut meanwhile, its process kept).
+    baton_exec::failpoint::hold_at("link-held", "command");
+    let mut store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => return cannot(e.to_string()),
+    };
+    let command = match super::console::sign_for_console(db, run_id, command) {
+        Ok(c) => c,
+        Err(r) => return CommandOutcome::Refused(r),
+    };
+    let applied = command::apply_for(
+        &mut store,
+        run_id,
+        command,
+        &Delivery::Detach,
+        &[],
+        command::WAIT,
+        Some(request),
+    );
+    match applied {
+        Ok(Applied::ByEngine { outcome, .. } | Applied::Detached { outcome, .. }) => outcome,
+        Ok(Applied::RecordedForStarter { starter, .. }) => CommandOutcome::Accepted {
+            message: format!(
+                "recorded for `{starter}`'s engine: {}",
+                command::starter_only(run_id, &starter)
+            ),
+        },
+        Ok(Applied::Recorded { .. }) => CommandOutcome::Accepted {
+            message: "recorded for the next engine".into(),
+        },
+        // Never with `Detach`: a takeover hands the run to a background engine.
+        Ok(Applied::TakenOver { .. }) => cannot("the run was taken over here, not handed to a background engine; look at it and decide again".into()),
+        Err(e) => CommandOutcome::Refused(super::console::refusal(&e)),
+    }
+}
+
+fn cannot(why: String) -> CommandOutcome {
+    CommandOutcome::Refused(Refusal::CannotApply { why })
+}
+
+/// What the store holds of `request` on `run_id`, settling it as not delivered if it
+/// was not handed in; a command handed in and not yet decided is waited for (at most
+/// as long as its submitter waits).
+pub(crate) fn found(db: &Path, run_id: &str, request: &str) -> Result<Found, String> {
+    let mut store = Store::open_existing(db).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    loop {
+        let got = store
+            .settle_link_request(request, run_id)
+            .map_err(|e| e.to_string())?;
+        return Ok(match got {
+            LinkRequest::NotDelivered => Found::NotDelivered,
+            LinkRequest::Gone => Found::Gone,
+            LinkRequest::Delivered { outcome: None, .. }
+                if start.elapsed() < command::WAIT + Duration::from_secs(2) =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            LinkRequest::Delivered {
+                command, outcome, ..
+            } => Found::Delivered {
+                what: command.as_deref().map(what).unwrap_or_default(),
+                outcome,
+            },
+        });
+    }
+}
+
+/// A decision in a few words, as the audit chain says it: `approve deploy: REASON`.
+pub(crate) fn what(c: &Command) -> String {
+    // The store's JSON of a command: `{"cmd": "approve", "step": …, "reason": …}`.
+    let v = serde_json::to_value(c).unwrap_or_default();
+    let field = |k: &str| v.get(k).and_then(|s| s.as_str());
+    let (step, reason) = (field("step"), field("reason"));
+    let mut out = field("cmd").unwrap_or("decision").to_string();
+    if let Some(step) = step {
+        out.push(' ');
+        out.push_str(step);
+    }
+    if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+        out.push_str(": ");
+        out.push_str(reason);
+    }
+    baton_model::sanitize::for_terminal(&out).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decision_is_said_in_a_few_words() {
+        let c = Command::Approve {
+            step: "deploy".into(),
+            operator: "ana".into(),
+            reason: Some("ship".into()),
+            signature: None,
+            inputs: Default::default(),
+        };
+        assert_eq!(what(&c), "approve deploy: ship");
+        let c = Command::Cancel {
+            operator: "ana".into(),
+            reason: None,
+        };
+        assert_eq!(what(&c), "cancel");
+    }
+}

@@ -1,0 +1,265 @@
+//! Issue 59 point 4, "never both": a decision sent over `baton link` carries a request
+//! id the host keeps with its command row; the console's check after a drop asks by
+//! that id and settles a request not handed in as not delivered, in one transaction.
+//! The three holes the check by reason and time had, each with real `baton link`
+//! processes on a real store and engine (no ssh: the protocol is the same on a pipe):
+//! the same reason twice within 2 s, the hosts' clocks apart, a link process that goes
+//! on after its connection was cut and comes late.
+use crate::fleet::GATED;
+use crate::helpers::*;
+use baton::link::wire::{Found, Hello, Reply, Request, ToClient, ToServer};
+use baton::model::{Command as Cmd, CommandOutcome};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// `baton link` on the env's store, spoken to over its stdin and stdout.
+struct Link {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Link {
+    /// A link with `env_vars` (a failpoint), past the hellos.
+    fn open(env: &Env, env_vars: &[(&str, &str)]) -> Link {
+        let mut cmd = env.cmd();
+        cmd.arg("link")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env_vars {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn baton link");
+        let stdout = child.stdout.take().expect("the link's stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut link = Link {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+        };
+        link.send(&ToServer::Hello(Hello::this(env!("CARGO_PKG_VERSION"))));
+        link.next(|m| matches!(m, ToClient::Hello(_)).then_some(()));
+        link
+    }
+
+    fn send(&mut self, m: &ToServer) {
+        let mut line = serde_json::to_vec(m).expect("JSON");
+        line.push(b'\n');
+        let stdin = self.stdin.as_mut().expect("the link's stdin is open");
+        stdin.write_all(&line).expect("write to the link");
+        stdin.flush().expect("flush");
+    }
+
+    /// The first message `pick` takes, within 60 s (frames and others pass).
+    fn next<T>(&mut self, mut pick: impl FnMut(ToClient) -> Option<T>) -> T {
+        let until = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .expect("the link's answer within 60 s");
+            if let Ok(m) = serde_json::from_str::<ToClient>(&line)
+                && let Some(v) = pick(m)
+            {
+                return v;
+            }
+        }
+    }
+
+    fn decide(&mut self, id: u64, run: &str, command: Cmd, request: &str) {
+        self.send(&ToServer::Request {
+            id,
+            request: Request::Command {
+                run_id: Some(run.to_string()),
+                command,
+                request: Some(request.to_string()),
+            },
+        });
+    }
+
+    fn outcome(&mut self, want: u64) -> CommandOutcome {
+        self.next(|m| match m {
+            ToClient::Reply {
+                id,
+                reply: Reply::Outcome(o),
+            } if id == want => Some(o),
+            _ => None,
+        })
+    }
+
+    /// What the store holds of `request` (the console's check after a drop).
+    fn found(&mut self, id: u64, run: &str, request: &str) -> Found {
+        self.send(&ToServer::Recorded {
+            id,
+            run_id: run.to_string(),
+            request: request.to_string(),
+        });
+        self.next(|m| match m {
+            ToClient::Recorded { id: i, found } if i == id => Some(found),
+            _ => None,
+        })
+        .expect("the store read")
+    }
+
+    /// The connection cut: its stdin closed, its process left to go on.
+    fn cut(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    fn end(mut self) -> Option<i32> {
+        self.cut();
+        wait_until("the link's end", Duration::from_secs(60), || {
+            self.child.try_wait().ok().flatten().map(|s| s.code())
+        })
+    }
+}
+
+fn approve(reason: &str) -> Cmd {
+    Cmd::Approve {
+        step: "deploy".into(),
+        operator: "whoever".into(),
+        reason: Some(reason.into()),
+        signature: None,
+        inputs: Default::default(),
+    }
+}
+
+/// How many rows of `action` the store's audit chain has on `run`.
+fn rows(env: &Env, run: &str, action: &str) -> usize {
+    let out = env.run(&["audit", run, "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("audit --json");
+    rows.as_array()
+        .map(|r| r.iter().filter(|r| r["action"] == action).count())
+        .unwrap_or(0)
+}
+
+/// A gate waiting on the env's store, its engine live: the engine and the run.
+fn gated(env: &Env) -> (Child, String) {
+    let wf = env.workflow("w.toml", GATED);
+    env.spawn_until(&wf, "deploy", "waiting_approval")
+}
+
+/// Hole 3: a link whose connection was cut goes on and hands the decision in after the
+/// check said not delivered. Now the check settles the request first, and the late
+/// link is refused: the record has no vote, as the console was told.
+#[test]
+fn a_link_that_comes_late_after_the_check_said_not_delivered_is_refused_and_records_nothing() {
+    let env = Env::new();
+    let (mut engine, run) = gated(&env);
+    let hold = env.path().join("let-the-old-link-go");
+    let hold_s = hold.to_string_lossy().to_string();
+    let mut old = Link::open(
+        &env,
+        &[
+            ("BATON_FAILPOINT", "link-held:command"),
+            ("BATON_FAILPOINT_HOLD", &hold_s),
+        ],
+    );
+    old.decide(1, &run, approve("late"), "req-late");
+    let waiting = env.path().join("let-the-old-link-go.waiting");
+    wait_until(
+        "the old link holding the decision",
+        Duration::from_secs(30),
+        || waiting.exists().then_some(()),
+    );
+    // The drop: the console sees its connection go; the old process goes on.
+    old.cut();
+    let mut new = Link::open(&env, &[]);
+    assert_eq!(new.found(7, &run, "req-late"), Found::NotDelivered);
+    // The old link comes late: refused, the request settled.
+    std::fs::write(&hold, b"").expect("release the old link");
+    let late = old.outcome(1);
+    assert!(
+        matches!(&late, CommandOutcome::Refused(r) if r.to_string().contains("settled as not delivered")),
+        "{late:?}"
+    );
+    assert_eq!(old.end(), Some(0));
+    assert_eq!(
+        rows(&env, &run, "approval_vote"),
+        0,
+        "said not delivered: none"
+    );
+    assert_eq!(
+        step_state(&env.show(&run), "deploy").as_deref(),
+        Some("waiting_approval")
+    );
+    // Asked again, the same word.
+    assert_eq!(new.found(8, &run, "req-late"), Found::NotDelivered);
+    new.end();
+    let _ = engine.kill();
+    let _ = engine.wait();
+}
+
+/// Hole 1: two decisions with the same reason within 2 s were one to the check. Now the
+/// one recorded is found by its id, and the one a dead link never handed in is not.
+#[test]
+fn two_decisions_with_the_same_reason_are_told_apart_by_their_ids() {
+    let env = Env::new();
+    let (engine, run) = gated(&env);
+    let mut first = Link::open(&env, &[]);
+    first.decide(1, &run, approve("same words"), "req-one");
+    assert!(first.outcome(1).is_accepted());
+    first.end();
+    // The second, with the same words, to a link that dies as it reads it.
+    let mut dying = Link::open(&env, &[("BATON_FAILPOINT", "link-received:command")]);
+    let cancel = Cmd::Cancel {
+        operator: "whoever".into(),
+        reason: Some("same words".into()),
+    };
+    dying.decide(1, &run, cancel, "req-two");
+    let code = dying.end();
+    assert_eq!(
+        code, None,
+        "killed at the failpoint (a signal, no exit code)"
+    );
+    let mut check = Link::open(&env, &[]);
+    assert_eq!(check.found(1, &run, "req-two"), Found::NotDelivered);
+    let Found::Delivered { what, outcome } = check.found(2, &run, "req-one") else {
+        panic!("the first decision is on the record")
+    };
+    assert_eq!(what, "approve deploy: same words");
+    assert!(outcome.is_some_and(|o| o.is_accepted()));
+    assert_eq!(rows(&env, &run, "approval_vote"), 1);
+    assert_eq!(rows(&env, &run, "cancel"), 0, "the second never reached it");
+    check.end();
+    let _ = wait_child(engine, 30);
+}
+
+/// Hole 2: hosts' clocks more than 2 s apart made a recorded decision read not
+/// delivered (the check compared the console's clock with the host's). The check now
+/// asks by id and reads no clock: a decision done as its link died (its answer lost)
+/// is found on the record, with its verdict.
+#[test]
+fn a_decision_done_as_its_link_dies_is_found_by_its_id_without_any_clock() {
+    let env = Env::new();
+    let (engine, run) = gated(&env);
+    let mut dying = Link::open(&env, &[("BATON_FAILPOINT", "link-answered:command")]);
+    dying.decide(1, &run, approve("as it dies"), "req-done");
+    assert_eq!(dying.end(), None, "killed at the failpoint");
+    let mut check = Link::open(&env, &[]);
+    let Found::Delivered { what, outcome } = check.found(1, &run, "req-done") else {
+        panic!("done: on the record")
+    };
+    assert_eq!(what, "approve deploy: as it dies");
+    assert!(outcome.is_some_and(|o| o.is_accepted()));
+    assert_eq!(rows(&env, &run, "approval_vote"), 1, "on the record, once");
+    // A link that comes with it again (a retry) is not settled over it: the id is the
+    // command's.
+    assert!(matches!(
+        check.found(2, &run, "req-done"),
+        Found::Delivered { .. }
+    ));
+    check.end();
+    let _ = wait_child(engine, 30);
+}
