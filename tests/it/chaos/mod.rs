@@ -22,6 +22,9 @@
 mod acts;
 mod checks;
 mod facts;
+mod forge;
+mod forge_checks;
+mod ops;
 pub(crate) mod plan;
 pub(crate) mod procs;
 mod report;
@@ -102,6 +105,13 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         chain,
         facts::nothing_asked_of_a_person_lost(&c),
         checks::every_run_ends(&runs),
+        forge_checks::no_row_obeyed_without_proof(&c, &runs),
+        forge_checks::no_forged_trigger_obeyed(&c),
+        forge_checks::no_forged_answer_obeyed(&c),
+        forge_checks::a_rewritten_record_is_not_forked(&c),
+        forge_checks::a_forged_audit_row_is_reported(&c),
+        ops::nothing_runs_while_held(&runs, &stamps),
+        ops::a_reused_step_never_starts(&runs, &stamps),
     ];
     let mut by_workflow: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for r in &runs {
@@ -118,6 +128,8 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
             settled.as_secs_f64()
         ),
         tally: std::mem::take(&mut c.tally),
+        forged: std::mem::take(&mut c.forged),
+        ops: std::mem::take(&mut c.ops),
         decisions: std::mem::take(&mut c.decisions),
         runs: by_workflow,
         console_decisions,

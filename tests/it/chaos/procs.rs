@@ -64,7 +64,9 @@ pub(crate) fn role(args: &[String]) -> Option<Target> {
         "serve" => Some(Target::Serve),
         "run" if headless => Some(Target::Engine),
         "run" | "tui" => Some(Target::Console),
-        "resume" | "approve" | "reject" => Some(Target::Engine),
+        "resume" | "approve" | "reject" | "hold" | "release" | "push-back" | "fork" => {
+            Some(Target::Engine)
+        }
         _ => None,
     }
 }

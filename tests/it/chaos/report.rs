@@ -52,6 +52,8 @@ impl Decision {
 pub(super) struct Report {
     pub header: String,
     pub tally: Tally,
+    pub forged: super::forge::Forged,
+    pub ops: super::ops::Ops,
     pub decisions: Vec<Decision>,
     /// Runs by workflow and by final state.
     pub runs: BTreeMap<String, BTreeMap<String, usize>>,
@@ -134,6 +136,26 @@ impl fmt::Display for Report {
             t.triggers
         );
         self.steps(&mut f);
+        let (fd, o) = (&self.forged, &self.ops);
+        let _ = writeln!(
+            f,
+            "forged rows: {} approve commands, {} trigger rows, {} ask answers, {} rewritten records (each forked), and a decision in a copy's audit table; {} found no subject{}",
+            fd.commands.len(),
+            fd.triggers.len(),
+            fd.answers.len(),
+            fd.rewrites.len(),
+            fd.no_subject,
+            if fd.failed.is_empty() {
+                String::new()
+            } else {
+                format!(", not made: {:?}", fd.failed)
+            }
+        );
+        let _ = writeln!(
+            f,
+            "operators: {} holds, {} releases, {} forks, {} push-backs ({} found no subject)",
+            o.holds, o.releases, o.forks, o.push_backs, o.no_subject
+        );
         let _ = writeln!(
             f,
             "processes started: {} bursts ({} runs, {} held back), {} resumes, {} consoles, {} serves",

@@ -44,6 +44,25 @@ echo "end $(date +%s%N) exit" >> "$f""#,
     )
 }
 
+/// The script of the step that asks: stamps as `script` does, but its work is `baton
+/// ask` (it may approve its own ask: the campaign's account answers it), whose JSON
+/// answer goes to a file of its own under `answers/` (`RUN.STEP.ATTEMPT.PID`, as the
+/// stamps); the step exits as the ask does (0 approved, 1 rejected).
+fn ask_script(stamps: &Path, answers: &Path) -> String {
+    format!(
+        r#"f="{}/$BATON_RUN_ID.$BATON_STEP_ID.$BATON_ATTEMPT.$$"
+echo "start $(date +%s%N) local" >> "$f"
+trap 'echo "end $(date +%s%N) signal" >> "$f"; exit 143' TERM HUP INT
+'{}' ask --prompt "go on?" --allow-self-approval --json > "{}/$BATON_RUN_ID.$BATON_STEP_ID.$BATON_ATTEMPT.$$" & wait $!
+rc=$?
+echo "end $(date +%s%N) exit" >> "$f"
+exit $rc"#,
+        stamps.display(),
+        env!("CARGO_BIN_EXE_baton"),
+        answers.display()
+    )
+}
+
 impl Remotes {
     /// The place asked for, or the local executor where it cannot run here.
     fn place(&self, want: Place) -> Place {
@@ -90,15 +109,25 @@ fn gated(step: String, prompt: &str) -> String {
     format!("{step}gate = {{ prompt = \"{prompt}\" }}\n")
 }
 
-/// The workflows' files: `deploy.toml`, `batch.toml`, `desk.toml` in the env, and
-/// `nightly.toml` in `served` (the directory `baton serve` serves).
+/// The workflows' files: `deploy.toml`, `batch.toml`, `review.toml`, `desk.toml` in
+/// the env, and `nightly.toml` in `served` (the directory `baton serve` serves).
 pub(super) struct Files {
     pub deploy: PathBuf,
     pub batch: PathBuf,
+    pub review: PathBuf,
     pub desk: PathBuf,
 }
 
-pub(super) fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) -> Files {
+/// Where the campaign's steps write (their stamps, the answers their asks took) and
+/// the directory `baton serve` serves.
+pub(super) struct Dirs<'a> {
+    pub stamps: &'a Path,
+    pub answers: &'a Path,
+    pub served: &'a Path,
+}
+
+pub(super) fn write(env: &Env, remotes: &Remotes, dirs: &Dirs) -> Files {
+    let (stamps, served) = (dirs.stamps, dirs.served);
     let x = remotes.executors(env);
     let step =
         |id: &str, needs: &[&str], secs: f64, at: Place| remotes.step(stamps, id, needs, secs, at);
@@ -114,6 +143,14 @@ pub(super) fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) 
         step("extract", &[], 0.4, Place::Local),
         step("load", &["extract"], 0.8, Place::Ssh("h3")),
         gated(step("publish", &["load"], 0.3, Place::Local), "publish?"),
+    );
+    // `ask` needs nothing, so a push-back of `publish` (revising `draft`) never asks
+    // again.
+    let review = format!(
+        "name = \"review\"\n{}\n[[step]]\nid = \"ask\"\nrun = '''\n{}\n'''\n{}gate = {{ prompt = \"publish?\", revise = [\"draft\"], rounds = 3 }}\n",
+        step("draft", &[], 0.4, Place::Local),
+        ask_script(stamps, dirs.answers),
+        step("publish", &["draft", "ask"], 0.3, Place::Local),
     );
     let desk = format!(
         "name = \"desk\"\n{}{}",
@@ -135,6 +172,7 @@ pub(super) fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) 
     Files {
         deploy: env.workflow("deploy.toml", &deploy),
         batch: env.workflow("batch.toml", &batch),
+        review: env.workflow("review.toml", &review),
         desk: env.workflow("desk.toml", &desk),
     }
 }
@@ -145,5 +183,18 @@ pub(super) fn group_of(workflow: &str) -> Option<&'static str> {
         "deploy" => Some(DEPLOY_GROUP),
         "nightly" => Some(NIGHTLY_GROUP),
         _ => None,
+    }
+}
+
+/// The steps of each of the campaign's workflows, in order (what `hold` and `fork`
+/// name).
+pub(super) fn steps_of(workflow: &str) -> &'static [&'static str] {
+    match workflow {
+        "deploy" => &["build", "ship", "push", "grid"],
+        "batch" => &["extract", "load", "publish"],
+        "review" => &["draft", "ask", "publish"],
+        "nightly" => &["tick", "sync"],
+        "desk" => &["prep", "sign"],
+        _ => &[],
     }
 }

@@ -33,18 +33,23 @@ pub(super) enum What {
     Serve,
     /// A command that decides nothing of a run (`schedule trigger`).
     Cli,
+    /// `hold`, `release` or `push-back`: it may take the run over and drive it.
+    Op,
 }
 
 pub(super) struct Kid {
     pub child: Child,
     pub what: What,
-    out: PathBuf,
+    /// Its stdout's file (its stderr's: the same with `.err`).
+    pub out: PathBuf,
 }
 
 pub(super) struct Campaign {
     pub env: Env,
     /// Where the steps write their stamps.
     pub stamps: PathBuf,
+    /// Where the steps that ask write the answer they took.
+    pub answers: PathBuf,
     /// The directory `baton serve` serves.
     served: PathBuf,
     /// Every baton's `TMPDIR`: its SSH control sockets stay the campaign's own.
@@ -72,6 +77,10 @@ pub(super) struct Campaign {
     pub misses: Vec<String>,
     pub missed: std::collections::BTreeSet<(String, String, String)>,
     pub inbox_samples: usize,
+    /// The rows forged and what came of them (`forge.rs`).
+    pub forged: super::forge::Forged,
+    /// Holds, forks and push-backs made (`ops.rs`).
+    pub ops: super::ops::Ops,
 }
 
 impl Campaign {
@@ -85,6 +94,7 @@ impl Campaign {
             p
         };
         let (stamps, served, tmp) = (dir("stamps"), dir("served"), dir("tmp"));
+        let answers = dir("answers");
         dir("out");
         let remotes = Remotes {
             ssh: crate::exec::ssh::hosts(),
@@ -101,7 +111,15 @@ impl Campaign {
                     .collect()
             })
             .unwrap_or_default();
-        let files = workflows::write(&env, &remotes, &stamps, &served);
+        let files = workflows::write(
+            &env,
+            &remotes,
+            &workflows::Dirs {
+                stamps: &stamps,
+                answers: &answers,
+                served: &served,
+            },
+        );
         let vars = remotes
             .sge
             .as_ref()
@@ -110,6 +128,7 @@ impl Campaign {
         Campaign {
             env,
             stamps,
+            answers,
             served,
             tmp,
             files,
@@ -129,6 +148,8 @@ impl Campaign {
             misses: Vec::new(),
             missed: Default::default(),
             inbox_samples: 0,
+            forged: Default::default(),
+            ops: Default::default(),
         }
     }
 
@@ -204,7 +225,12 @@ impl Campaign {
     pub(super) fn engines(&self) -> usize {
         self.kids
             .iter()
-            .filter(|k| matches!(k.what, What::Run | What::Resume(_) | What::Decide(_)))
+            .filter(|k| {
+                matches!(
+                    k.what,
+                    What::Run | What::Resume(_) | What::Decide(_) | What::Op
+                )
+            })
             .count()
     }
 
@@ -307,12 +333,27 @@ impl Campaign {
         }
     }
 
-    /// The open gates `baton inbox` lists: (run, step).
-    pub(super) fn inbox_gates(&self) -> Vec<(String, String)> {
+    /// What `baton inbox` lists of the `kinds` given: (run, step, kind).
+    pub(super) fn inbox(&self, kinds: &[&str]) -> Vec<(String, String, String)> {
         self.rows(&["inbox", "--json"])
             .iter()
-            .filter(|w| w["kind"] == "gate")
-            .filter_map(|w| Some((w["run_id"].as_str()?.into(), w["step"].as_str()?.into())))
+            .filter_map(|w| {
+                let kind = w["kind"].as_str()?;
+                kinds.contains(&kind).then_some(())?;
+                Some((
+                    w["run_id"].as_str()?.into(),
+                    w["step"].as_str()?.into(),
+                    kind.into(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The open gates and asks of steps `baton inbox` lists: (run, step).
+    pub(super) fn inbox_gates(&self) -> Vec<(String, String)> {
+        self.inbox(&["gate", "ask"])
+            .into_iter()
+            .map(|(run, step, _)| (run, step))
             .collect()
     }
 
