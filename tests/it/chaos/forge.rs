@@ -1,14 +1,15 @@
 //! Rows written straight into the store's SQLite file, with no proof, as anyone who
 //! can write the file could (as `tests/it/tamper/*` forge them): an `approve` command
 //! row of an open gate, a trigger row of the served schedule, an answer of a step's
-//! open ask, and an ended run's record rewritten (then forked, then put back). At the
-//! end, a decision forged into the audit table of a copy of the store. Each forged
+//! open ask; and at the end, a decision forged into the audit table of a copy of the
+//! store. (A rewritten record is not forged here: the campaign's private store has no
+//! audit key, and without one no reader checks a run's history, as docs/approvals.md
+//! says; with one, a step's `baton ask`, which never gets the key, could not record.) Each forged
 //! reason is `forged-N`; the checks (`verdicts`) say that none was obeyed and that
 //! what the docs say reports them did.
 use super::plan::Forgery;
-use super::world::{Campaign, What};
-use crate::helpers::*;
-use baton::model::{Command, EventKind};
+use super::world::Campaign;
+use baton::model::Command;
 use rusqlite::{Connection, params};
 use std::path::Path;
 use std::time::Duration;
@@ -22,17 +23,11 @@ pub(super) struct Forged {
     pub triggers: Vec<i64>,
     /// Forged answers: (ask id, run, step, reason).
     pub answers: Vec<(String, String, String, String)>,
-    /// Rewritten records: the run, and what `baton fork` of it did meanwhile (its
-    /// exit code and words; `None`: it was still going after `FORK_WAIT`).
-    pub rewrites: Vec<(String, Option<(i32, String)>)>,
     /// Forgeries that found no subject (no gate or ask open, no run ended).
     pub no_subject: usize,
     /// Forgeries the store refused to take (busy): not counted as made.
     pub failed: Vec<String>,
 }
-
-/// How long a fork of a rewritten record may take to be refused.
-const FORK_WAIT: Duration = Duration::from_secs(30);
 
 /// The store's file, as a forger opens it (waiting, as baton does, for a writer).
 fn raw(db: &Path) -> rusqlite::Result<Connection> {
@@ -57,7 +52,6 @@ impl Campaign {
             Forgery::Approve => self.forge_approve(pick, &reason),
             Forgery::Trigger => self.forge_trigger(),
             Forgery::Answer => self.forge_answer(pick, &reason),
-            Forgery::Rewrite => self.forge_rewrite(pick),
         };
         match made {
             Ok(true) => {}
@@ -141,81 +135,4 @@ impl Campaign {
         self.forged.answers.push((id, run, step, reason.into()));
         Ok(true)
     }
-
-    /// An ended run's last transition of a step that did not succeed rewritten as
-    /// succeeded (the events' append-only trigger dropped meanwhile, as a forger can),
-    /// then `baton fork` of it from its first step, which must refuse the record;
-    /// then the row put back as it was.
-    fn forge_rewrite(&mut self, pick: usize) -> rusqlite::Result<bool> {
-        let c = raw(&self.env.db())?;
-        let found: Vec<(i64, String, String)> = c
-            .prepare(
-                "SELECT e.id, e.run_id, e.json FROM events e JOIN runs r ON r.id = e.run_id
-                 WHERE r.state IN ('failed', 'cancelled') AND e.type = 'step_state_changed'
-                   AND e.json NOT LIKE '%\"state\":\"succeeded\"%'
-                   AND e.seq = (SELECT max(seq) FROM events y WHERE y.run_id = e.run_id
-                                AND y.step = e.step AND y.type = 'step_state_changed')
-                 ORDER BY e.id",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        let Some((id, run, json)) = found.get(pick % found.len().max(1)).cloned() else {
-            return Ok(false);
-        };
-        let Ok(mut ev) = serde_json::from_str::<baton::model::Event>(&json) else {
-            return Ok(false);
-        };
-        let EventKind::StepStateChanged { state, .. } = &mut ev.kind else {
-            return Ok(false);
-        };
-        *state = baton::model::StepState::Succeeded;
-        let forged = serde_json::to_string(&ev).expect("an event serializes");
-        let Ok(store) = baton::store::Store::open(&self.env.db()) else {
-            return Ok(false);
-        };
-        let first =
-            baton::session::plan_of(&store, &run).and_then(|p| p.steps.first().map(|s| s.id.clone()));
-        let Some(first) = first else { return Ok(false) };
-        rewrite_event(&c, id, &forged)?;
-        let outcome = self.fork_refused(&run, &first);
-        rewrite_event(&c, id, &json)?;
-        self.forged.rewrites.push((run, outcome));
-        Ok(true)
-    }
-
-    /// `baton fork RUN --from STEP` of a rewritten record: its exit code and words, or
-    /// `None` when it was still going after `FORK_WAIT` (it took the record: it is
-    /// left to run as an engine of the campaign).
-    fn fork_refused(&mut self, run: &str, from: &str) -> Option<(i32, String)> {
-        self.spawn(&["fork", run, "--from", from, "--headless"], What::Run);
-        let k = self.kids.len() - 1;
-        let mut status = None;
-        let _ = poll(FORK_WAIT, || {
-            status = self.kids[k].child.try_wait().ok().flatten();
-            status.is_some()
-        });
-        let status = status?;
-        let words = std::fs::read_to_string(self.kids[k].out.with_extension("err"))
-            .unwrap_or_default()
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string();
-        Some((status.code().unwrap_or(-1), words))
-    }
-}
-
-/// The forger's write of one event's JSON: the trigger that keeps events append-only
-/// dropped, the row's JSON replaced, the trigger put back as it was.
-fn rewrite_event(c: &Connection, id: i64, json: &str) -> rusqlite::Result<()> {
-    let trigger: String = c.query_row(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_no_update'",
-        [],
-        |r| r.get(0),
-    )?;
-    let tx = c.unchecked_transaction()?;
-    tx.execute_batch("DROP TRIGGER events_no_update")?;
-    tx.execute("UPDATE events SET json = ?2 WHERE id = ?1", params![id, json])?;
-    tx.execute_batch(&trigger)?;
-    tx.commit()
 }

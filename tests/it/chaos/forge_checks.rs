@@ -193,29 +193,6 @@ pub(super) fn no_forged_answer_obeyed(c: &Campaign) -> Verdict {
     v
 }
 
-/// commands.md, "Forking a run": "the fork checks what it reuses before anything is
-/// made, exactly as a takeover […] checks a run": a fork of a record rewritten behind
-/// the store's back is refused (exit 3, naming what did not verify).
-pub(super) fn a_rewritten_record_is_not_forked(c: &Campaign) -> Verdict {
-    let mut v = Verdict::new(
-        "a_rewritten_record_is_not_forked",
-        "docs/commands.md: a fork \"checks what it reuses before anything is made\": a rewritten record is refused (exit 3)",
-    );
-    for (run, outcome) in &c.forged.rewrites {
-        match outcome {
-            Some((3, _)) => {}
-            Some((code, words)) => v.broken.push(format!(
-                "baton fork of run {run}, its record rewritten, exited {code}: {words}"
-            )),
-            None => v.broken.push(format!(
-                "baton fork of run {run}, its record rewritten, was still going after 30 s: it took the record"
-            )),
-        }
-    }
-    v.checked = format!("{} forks of rewritten records", c.forged.rewrites.len());
-    v
-}
-
 /// docs/approvals.md: "Every decision is a row of one hash chain (`audit`)", which
 /// `baton audit verify` checks: a decision forged into the audit table of a copy of
 /// the settled store (its hash not the chain's) is reported broken there, exit 1,

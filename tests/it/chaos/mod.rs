@@ -108,7 +108,6 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         forge_checks::no_row_obeyed_without_proof(&c, &runs),
         forge_checks::no_forged_trigger_obeyed(&c),
         forge_checks::no_forged_answer_obeyed(&c),
-        forge_checks::a_rewritten_record_is_not_forked(&c),
         forge_checks::a_forged_audit_row_is_reported(&c),
         ops::nothing_runs_while_held(&runs, &stamps),
         ops::a_reused_step_never_starts(&runs, &stamps),

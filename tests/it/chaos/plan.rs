@@ -26,8 +26,6 @@ pub(crate) enum Forgery {
     Trigger,
     /// An open ask of a step decided in `asks` and `ask_votes`.
     Answer,
-    /// An event of an ended run rewritten, then `baton fork` of it (put back after).
-    Rewrite,
 }
 
 /// The processes a signal goes to.
@@ -146,10 +144,9 @@ impl Plan {
             43..46 => Action::Trigger,
             46..52 => Action::Forge {
                 forgery: match self.rng.random_range(0..100) {
-                    0..35 => Forgery::Approve,
-                    35..60 => Forgery::Trigger,
-                    60..85 => Forgery::Answer,
-                    _ => Forgery::Rewrite,
+                    0..40 => Forgery::Approve,
+                    40..70 => Forgery::Trigger,
+                    _ => Forgery::Answer,
                 },
                 pick,
             },
@@ -232,7 +229,6 @@ mod tests {
             Forgery::Approve,
             Forgery::Trigger,
             Forgery::Answer,
-            Forgery::Rewrite,
         ] {
             assert!(
                 has(&|a| matches!(a, Action::Forge { forgery, .. } if *forgery == f)),

@@ -139,11 +139,10 @@ impl fmt::Display for Report {
         let (fd, o) = (&self.forged, &self.ops);
         let _ = writeln!(
             f,
-            "forged rows: {} approve commands, {} trigger rows, {} ask answers, {} rewritten records (each forked), and a decision in a copy's audit table; {} found no subject{}",
+            "forged rows: {} approve commands, {} trigger rows, {} ask answers, and a decision in a copy's audit table; {} found no subject{}",
             fd.commands.len(),
             fd.triggers.len(),
             fd.answers.len(),
-            fd.rewrites.len(),
             fd.no_subject,
             if fd.failed.is_empty() {
                 String::new()
