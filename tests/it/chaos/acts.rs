@@ -197,13 +197,14 @@ impl Campaign {
     /// At the end, `baton release` of every run the inbox lists a held step of (once
     /// a few seconds: a release that takes the run over drives it).
     fn release_held(&mut self) {
-        let mut runs: Vec<String> = self.inbox(&["held"]).into_iter().map(|(r, _, _)| r).collect();
+        let mut runs: Vec<String> = self
+            .inbox(&["held"])
+            .into_iter()
+            .map(|(r, _, _)| r)
+            .collect();
         runs.dedup();
         for run in runs {
-            let releasing = self
-                .kids
-                .iter()
-                .any(|k| k.what == What::Op);
+            let releasing = self.kids.iter().any(|k| k.what == What::Op);
             if releasing {
                 return;
             }

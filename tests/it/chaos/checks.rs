@@ -367,6 +367,33 @@ mod tests {
     }
 
     #[test]
+    fn a_start_after_a_push_back_reran_the_step_is_not_reported() {
+        let pushed = ev(
+            2,
+            120,
+            EventKind::GatePushedBack {
+                step: "ship".into(),
+                actor: "root".into(),
+                reason: "chaos-1".into(),
+                round: baton::model::GateRound { n: 2, of: 3 },
+                rerun: vec!["build".into()],
+            },
+        );
+        let runs = [run(
+            "r1",
+            vec![ev(1, 100, state("build", StepState::Succeeded, 1)), pushed],
+        )];
+        let rerun = nothing_finished_runs_twice(&runs, &[stamp("r1", "build", 2, 130, Some(140))]);
+        assert!(rerun.broken.is_empty(), "{rerun:?}");
+        let before = nothing_finished_runs_twice(&runs, &[stamp("r1", "build", 2, 110, Some(115))]);
+        assert_eq!(
+            before.broken.len(),
+            1,
+            "between the success and the push-back: {before:?}"
+        );
+    }
+
+    #[test]
     fn a_gated_start_needs_the_approval_before_it() {
         let approved = |at| {
             ev(

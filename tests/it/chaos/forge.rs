@@ -121,7 +121,11 @@ impl Campaign {
         let Some((id, run, step)) = open.get(pick % open.len().max(1)).cloned() else {
             return Ok(false);
         };
-        let state = if pick % 3 == 0 { "rejected" } else { "approved" };
+        let state = if pick % 3 == 0 {
+            "rejected"
+        } else {
+            "approved"
+        };
         let (me, now) = (account(), now_ms());
         c.execute(
             "INSERT OR REPLACE INTO ask_votes (ask_id, actor, reason, at) VALUES (?1, ?2, ?3, ?4)",

@@ -157,18 +157,15 @@ pub(super) fn no_forged_answer_obeyed(c: &Campaign) -> Verdict {
     let all = taken(&c.answers);
     let mut by_step: BTreeMap<(&str, &str), &Taken> = BTreeMap::new();
     for t in &all {
-        let given = c.decisions.iter().find(|d| {
-            d.accepted() && d.run == t.run && d.step == t.step && d.reason == t.reason
-        });
+        let given = c
+            .decisions
+            .iter()
+            .find(|d| d.accepted() && d.run == t.run && d.step == t.step && d.reason == t.reason);
         let as_given = given.is_some_and(|d| (t.state == "approved") == d.approve);
         if !as_given {
             v.broken.push(format!(
                 "the ask of run {} step {} took {} ({:?}), no answer given through the CLI ({})",
-                t.run,
-                t.step,
-                t.state,
-                t.reason,
-                t.file
+                t.run, t.step, t.state, t.reason, t.file
             ));
         }
         match by_step.get(&(t.run.as_str(), t.step.as_str())) {

@@ -8,12 +8,14 @@
 //! decided until every run has ended, and the promises are checked on the store, the
 //! audit chain and the steps' own start and end stamps (`checks.rs`, `facts.rs`).
 //!
+//! Besides, operators' commands (holds and releases, forks of ended runs, push-backs
+//! of a gate, answers to a step's `baton ask`) and rows forged with plain SQL (an
+//! approve command row, a trigger row, an ask's answer; a decision in the audit table
+//! of a copy of the store at the end), each checked (`forge_checks.rs`, `ops.rs`).
+//!
 //! It runs only when `BATON_CHAOS_MINUTES` is set (fractions allowed: how long the
-//! chaos goes); without it the test says `SKIPPED:` and why. It is out of the default
-//! suite while a finding it reports in most one-minute runs is open (docs/simulator.md,
-//! "The chaos campaign": an engine stopped past its lease starts a step after SIGCONT
-//! while the group's next run holds the group); a suite that fails on a known open bug
-//! would hide every other failure behind it.
+//! chaos goes); without it the test says `SKIPPED:` and why. `.ci/run` sets it to one
+//! minute, so the default CI suite runs it.
 //! `BATON_CHAOS_SEED` (default 61) the seed of its schedule of actions (`plan.rs`),
 //! printed with the command that runs it again; `BATON_CHAOS_KEEP=1` keeps the
 //! campaign's directory (store, stamps, outputs) when a promise broke. The report is printed on stderr

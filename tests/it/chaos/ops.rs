@@ -23,11 +23,11 @@ pub(super) struct Ops {
 }
 
 impl Campaign {
-    /// The runs `baton runs --json` lists whose state is (or is not) final: (id, workflow).
-    fn runs_where(&self, ended: bool) -> Vec<(String, String)> {
+    /// The runs `baton runs --json` lists that have not ended: (id, workflow).
+    fn runs_going(&self) -> Vec<(String, String)> {
         self.rows(&["runs", "--json"])
             .iter()
-            .filter(|r| final_state(&r["state"]) == ended)
+            .filter(|r| !final_state(&r["state"]))
             .filter_map(|r| Some((r["id"].as_str()?.into(), r["workflow"].as_str()?.into())))
             .collect()
     }
@@ -54,7 +54,7 @@ impl Campaign {
             }
             self.ops.releases += 1;
         } else {
-            let going = self.runs_where(false);
+            let going = self.runs_going();
             let Some((run, workflow)) = going.get(pick % going.len().max(1)).cloned() else {
                 self.ops.no_subject += 1;
                 return;
@@ -74,19 +74,22 @@ impl Campaign {
         self.spawn(&args, What::Op);
     }
 
-    /// `baton fork RUN --from STEP` of an ended run, from one of its steps.
+    /// `baton fork RUN --from STEP` of a succeeded run, from one of its steps after its
+    /// first (so that the steps before it are reused).
     pub(super) fn fork(&mut self, pick: usize) {
-        let ended: Vec<_> = self
-            .runs_where(true)
-            .into_iter()
-            .filter(|(_, w)| !workflows::steps_of(w).is_empty())
+        let ended: Vec<(String, String)> = self
+            .rows(&["runs", "--json"])
+            .iter()
+            .filter(|r| r["state"] == "succeeded")
+            .filter_map(|r| Some((r["id"].as_str()?.into(), r["workflow"].as_str()?.into())))
+            .filter(|(_, w): &(String, String)| workflows::steps_of(w).len() > 1)
             .collect();
         let Some((run, workflow)) = ended.get(pick % ended.len().max(1)).cloned() else {
             self.ops.no_subject += 1;
             return;
         };
         let steps = workflows::steps_of(&workflow);
-        let from = steps[pick / 7 % steps.len()];
+        let from = steps[1 + pick / 7 % (steps.len() - 1)];
         self.ops.forks += 1;
         self.spawn(&["fork", &run, "--from", from, "--headless"], What::Run);
     }
@@ -134,7 +137,9 @@ pub(super) fn nothing_runs_while_held(runs: &[RunFacts], stamps: &[Stamp]) -> Ve
                     held.entry(step).or_default().push((ev.at.0, None));
                 }
                 EventKind::StepReleased { step, .. } => {
-                    if let Some((_, to @ None)) = held.get_mut(step.as_str()).and_then(|h| h.last_mut()) {
+                    if let Some((_, to @ None)) =
+                        held.get_mut(step.as_str()).and_then(|h| h.last_mut())
+                    {
                         *to = Some(ev.at.0);
                     }
                 }
@@ -158,7 +163,9 @@ pub(super) fn nothing_runs_while_held(runs: &[RunFacts], stamps: &[Stamp]) -> Ve
         }
         for s in stamps.iter().filter(|s| s.run == r.id) {
             checked += 1;
-            let Some(hs) = held.get(s.step.as_str()) else { continue };
+            let Some(hs) = held.get(s.step.as_str()) else {
+                continue;
+            };
             let began = started.get(&(s.step.as_str(), s.attempt)).copied();
             let at = s.start_ms();
             if let Some((from, to)) = hs.iter().find(|(from, to)| {
@@ -195,10 +202,11 @@ pub(super) fn a_reused_step_never_starts(runs: &[RunFacts], stamps: &[Stamp]) ->
                 _ => None,
             })
             .collect();
-        forks += usize::from(r
-            .events
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::RunForked { .. })));
+        forks += usize::from(
+            r.events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::RunForked { .. })),
+        );
         reused += steps.len();
         for ev in &r.events {
             if let EventKind::StepStateChanged {
@@ -214,10 +222,132 @@ pub(super) fn a_reused_step_never_starts(runs: &[RunFacts], stamps: &[Stamp]) ->
                 ));
             }
         }
-        for s in stamps.iter().filter(|s| s.run == r.id && steps.contains(&s.step.as_str())) {
-            v.broken.push(format!("fork {}: its reused step ran: {}", r.id, s.name()));
+        for s in stamps
+            .iter()
+            .filter(|s| s.run == r.id && steps.contains(&s.step.as_str()))
+        {
+            v.broken
+                .push(format!("fork {}: its reused step ran: {}", r.id, s.name()));
         }
     }
     v.checked = format!("{forks} forks, {reused} steps reused");
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton::model::{Event, RunState, Timestamp};
+    use std::collections::BTreeSet;
+
+    fn ev(seq: u64, at: i64, kind: EventKind) -> Event {
+        Event {
+            seq,
+            at: Timestamp(at),
+            kind,
+        }
+    }
+
+    fn running(step: &str, attempt: u32) -> EventKind {
+        EventKind::StepStateChanged {
+            step: step.into(),
+            state: StepState::Running,
+            attempt,
+            reason: None,
+        }
+    }
+
+    fn stamp(step: &str, attempt: u32, start_ms: i64) -> Stamp {
+        Stamp {
+            run: "r1".into(),
+            step: step.into(),
+            attempt,
+            pid: 7,
+            start: start_ms * 1_000_000,
+            place: "local".into(),
+            end: Some(((start_ms + 10) * 1_000_000, "exit".into())),
+        }
+    }
+
+    fn run(events: Vec<Event>) -> RunFacts {
+        RunFacts {
+            id: "r1".into(),
+            workflow: "deploy".into(),
+            state: RunState::Succeeded,
+            events,
+            gated: BTreeSet::new(),
+            group: None,
+        }
+    }
+
+    fn held(at: i64) -> Event {
+        ev(
+            1,
+            at,
+            EventKind::StepHeld {
+                step: "build".into(),
+                actor: "root".into(),
+                reason: "chaos-1".into(),
+                until: None,
+                frozen: false,
+                exhausted: false,
+                budget: false,
+            },
+        )
+    }
+
+    fn released(at: i64) -> Event {
+        ev(
+            2,
+            at,
+            EventKind::StepReleased {
+                step: "build".into(),
+                actor: "root".into(),
+                reason: "chaos-2".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_start_while_held_is_reported_and_one_after_the_release_is_not() {
+        let after = [run(vec![
+            held(100),
+            released(200),
+            ev(3, 210, running("build", 1)),
+        ])];
+        let ok = nothing_runs_while_held(&after, &[stamp("build", 1, 215)]);
+        assert!(ok.broken.is_empty(), "{ok:?}");
+        let during = [run(vec![held(100), ev(3, 150, running("build", 1))])];
+        let v = nothing_runs_while_held(&during, &[stamp("build", 1, 155)]);
+        assert_eq!(v.broken.len(), 2, "the event and the stamp: {v:?}");
+        // Running before the hold: frozen, not started by it.
+        let frozen = [run(vec![ev(0, 90, running("build", 1)), held(100)])];
+        let v = nothing_runs_while_held(&frozen, &[stamp("build", 1, 101)]);
+        assert!(v.broken.is_empty(), "{v:?}");
+    }
+
+    #[test]
+    fn a_reused_step_that_runs_in_its_fork_is_reported() {
+        let reused = ev(
+            1,
+            10,
+            EventKind::StepReused {
+                step: "build".into(),
+                from_run: "r0".into(),
+                from_attempt: 1,
+                state: StepState::Succeeded,
+                outputs: Default::default(),
+                artifacts: Vec::new(),
+            },
+        );
+        let quiet = [run(vec![reused.clone()])];
+        assert!(
+            a_reused_step_never_starts(&quiet, &[stamp("ship", 1, 20)])
+                .broken
+                .is_empty()
+        );
+        let ran = [run(vec![reused, ev(2, 20, running("build", 1))])];
+        let v = a_reused_step_never_starts(&ran, &[stamp("build", 1, 21)]);
+        assert_eq!(v.broken.len(), 2, "{v:?}");
+    }
 }

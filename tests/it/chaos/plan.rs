@@ -104,7 +104,11 @@ pub(crate) enum Action {
     Forge { forgery: Forgery, pick: usize },
     /// `baton hold` of the `pick`-th unfinished run (a step of it, or the run), or
     /// `baton release` of the `pick`-th held one.
-    Hold { release: bool, step: bool, pick: usize },
+    Hold {
+        release: bool,
+        step: bool,
+        pick: usize,
+    },
     /// `baton fork` of the `pick`-th ended run from one of its steps.
     Fork { pick: usize },
     /// `baton push-back` of the `pick`-th open `review` gate.
@@ -156,7 +160,7 @@ impl Plan {
                 pick,
             },
             56..59 => Action::Fork { pick },
-            59..62 => Action::PushBack { pick },
+            59..64 => Action::PushBack { pick },
             _ => Action::Signal {
                 target: self.target(),
                 signal: self.signal(),
@@ -225,18 +229,16 @@ mod tests {
         assert!(has(&|a| matches!(a, Action::Decide { approve: false, .. })));
         assert!(has(&|a| matches!(a, Action::Console)));
         assert!(has(&|a| matches!(a, Action::Trigger)));
-        for f in [
-            Forgery::Approve,
-            Forgery::Trigger,
-            Forgery::Answer,
-        ] {
+        for f in [Forgery::Approve, Forgery::Trigger, Forgery::Answer] {
             assert!(
                 has(&|a| matches!(a, Action::Forge { forgery, .. } if *forgery == f)),
                 "{f:?}"
             );
         }
         for r in [false, true] {
-            assert!(has(&|a| matches!(a, Action::Hold { release, .. } if *release == r)));
+            assert!(has(
+                &|a| matches!(a, Action::Hold { release, .. } if *release == r)
+            ));
         }
         assert!(has(&|a| matches!(a, Action::Fork { .. })));
         assert!(has(&|a| matches!(a, Action::PushBack { .. })));
