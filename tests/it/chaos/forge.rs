@@ -121,7 +121,7 @@ impl Campaign {
         let Some((id, run, step)) = open.get(pick % open.len().max(1)).cloned() else {
             return Ok(false);
         };
-        let state = if pick % 3 == 0 {
+        let state = if pick.is_multiple_of(3) {
             "rejected"
         } else {
             "approved"

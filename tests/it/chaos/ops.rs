@@ -64,7 +64,7 @@ impl Campaign {
             if step && !steps.is_empty() {
                 args.push(steps[pick / 7 % steps.len()].into());
             }
-            if pick % 2 == 0 {
+            if pick.is_multiple_of(2) {
                 args.extend(["--until".into(), "8s".into()]);
             }
             self.ops.holds += 1;
