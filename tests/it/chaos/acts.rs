@@ -101,8 +101,11 @@ impl Campaign {
 
     fn start_console(&mut self) {
         let q = |p: &std::path::Path| shell_quote(&p.to_string_lossy());
+        let slurm = slurm_conf()
+            .map(|c| format!("SLURM_CONF={} ", q(c)))
+            .unwrap_or_default();
         let command = format!(
-            "cd {} && BATON_DB={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TMPDIR={} {} run {} ; sleep 30",
+            "cd {} && {slurm}BATON_DB={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TMPDIR={} {} run {} ; sleep 30",
             q(self.env.path()),
             q(&self.env.db()),
             q(&self.env.config_home()),

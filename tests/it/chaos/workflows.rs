@@ -18,6 +18,9 @@ pub(super) struct Remotes {
     pub ssh: Option<PathBuf>,
     /// The Grid Engine cell (tests/sge/cell.sh), as the executor `grid`.
     pub sge: Option<Scheduler>,
+    /// Whether the test Slurm cluster is up (tests/slurm/cluster.sh), as the executor
+    /// `cluster`.
+    pub slurm: bool,
 }
 
 /// Where one step runs.
@@ -28,6 +31,8 @@ enum Place {
     Ssh(&'static str),
     /// The Grid Engine cell.
     Grid,
+    /// The Slurm cluster.
+    Slurm,
 }
 
 /// A step's script: stamps `start`, works `secs`, stamps `end` (`exit`), or `end`
@@ -69,6 +74,7 @@ impl Remotes {
         match want {
             Place::Ssh(_) if self.ssh.is_none() => Place::Local,
             Place::Grid if self.sge.is_none() => Place::Local,
+            Place::Slurm if !self.slurm => Place::Local,
             p => p,
         }
     }
@@ -84,6 +90,9 @@ impl Remotes {
         if let Some(sge) = &self.sge {
             t.push_str(&sge.definition);
         }
+        if self.slurm {
+            t.push_str(crate::exec::slurm::HEAD);
+        }
         t
     }
 
@@ -93,6 +102,7 @@ impl Remotes {
             Place::Local => (String::new(), "local"),
             Place::Ssh(name) => (format!("executor = \"{name}\"\n"), "ssh"),
             Place::Grid => ("executor = \"grid\"\n".to_string(), "sge"),
+            Place::Slurm => ("executor = \"cluster\"\n".to_string(), "slurm"),
         };
         let mut s = format!("\n[[step]]\nid = \"{id}\"\n{executor}");
         if !needs.is_empty() {
@@ -139,10 +149,14 @@ pub(super) fn write(env: &Env, remotes: &Remotes, dirs: &Dirs) -> Files {
         step("grid", &["ship"], 0.5, Place::Grid),
     );
     let batch = format!(
-        "name = \"batch\"\n{x}{}{}{}",
+        "name = \"batch\"\n{x}{}{}{}{}",
         step("extract", &[], 0.4, Place::Local),
         step("load", &["extract"], 0.8, Place::Ssh("h3")),
-        gated(step("publish", &["load"], 0.3, Place::Local), "publish?"),
+        step("crunch", &["extract"], 0.5, Place::Slurm),
+        gated(
+            step("publish", &["load", "crunch"], 0.3, Place::Local),
+            "publish?"
+        ),
     );
     // `ask` needs nothing, so a push-back of `publish` (revising `draft`) never asks
     // again.
@@ -191,7 +205,7 @@ pub(super) fn group_of(workflow: &str) -> Option<&'static str> {
 pub(super) fn steps_of(workflow: &str) -> &'static [&'static str] {
     match workflow {
         "deploy" => &["build", "ship", "push", "grid"],
-        "batch" => &["extract", "load", "publish"],
+        "batch" => &["extract", "load", "crunch", "publish"],
         "review" => &["draft", "ask", "publish"],
         "nightly" => &["tick", "sync"],
         "desk" => &["prep", "sign"],

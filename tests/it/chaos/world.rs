@@ -57,6 +57,9 @@ pub(super) struct Campaign {
     pub files: Files,
     /// The Grid Engine cell's variables, for every baton (its executor's commands).
     vars: Vec<(String, String)>,
+    /// Whether the Slurm cluster is up (its `SLURM_CONF` goes to every baton through
+    /// `Env::cmd`).
+    slurm: bool,
     /// The sshd listeners (never signalled; their sessions are).
     pub listeners: Vec<i32>,
     pub kids: Vec<Kid>,
@@ -99,6 +102,7 @@ impl Campaign {
         let remotes = Remotes {
             ssh: crate::exec::ssh::hosts(),
             sge: crate::exec::batch::sge(),
+            slurm: crate::exec::slurm::cluster(),
         };
         let listeners = remotes
             .ssh
@@ -111,6 +115,7 @@ impl Campaign {
                     .collect()
             })
             .unwrap_or_default();
+        let slurm = remotes.slurm;
         let files = workflows::write(
             &env,
             &remotes,
@@ -133,6 +138,7 @@ impl Campaign {
             tmp,
             files,
             vars,
+            slurm,
             listeners,
             kids: Vec::new(),
             spawned: 0,
@@ -171,7 +177,12 @@ impl Campaign {
         } else {
             "a Grid Engine cell"
         };
-        format!("{ssh}, {sge}")
+        let slurm = if self.slurm {
+            "a Slurm cluster"
+        } else {
+            "no Slurm cluster"
+        };
+        format!("{ssh}, {sge}, {slurm}")
     }
 
     /// A baton on the campaign's store, in its environment.
