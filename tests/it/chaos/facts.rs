@@ -219,3 +219,72 @@ pub(super) fn nothing_asked_of_a_person_lost(c: &Campaign) -> Verdict {
     );
     v
 }
+
+impl Campaign {
+    /// One sample of `at_most_max_pending_wait` for `chaos-deploy` (`max_pending` 2):
+    /// the group's waiting rows whose run reads `queued` with a live engine, but for
+    /// the documented exception (concurrency-and-schedules.md: "a queued run whose
+    /// engine died is passed over, not counted against `max_pending`, until `baton
+    /// resume` queues it again": a run with a `run_resumed` event is left out). The
+    /// runs' liveness is read one after another, not at one instant, so a line over
+    /// the bound counts only if a second reading finds the same runs in it.
+    pub(super) fn sample_pending(&mut self) {
+        let Ok(store) = Store::open(&self.env.db()) else {
+            return;
+        };
+        let Ok(raw) = rusqlite::Connection::open(self.env.db()) else {
+            return;
+        };
+        let line = || -> Option<Vec<String>> {
+            let rows: Vec<String> = raw
+                .prepare("SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0")
+                .ok()?
+                .query_map([workflows::DEPLOY_GROUP], |r| r.get(0))
+                .ok()?
+                .collect::<Result<_, _>>()
+                .ok()?;
+            let mut line = Vec::new();
+            for run in rows {
+                let live = store.run_liveness(&run).ok()?;
+                let resumed = store
+                    .events(&run)
+                    .ok()?
+                    .iter()
+                    .any(|e| matches!(e.kind, baton::model::EventKind::RunResumed { .. }));
+                if live.state == RunState::Queued && live.driven_by.is_some() && !resumed {
+                    line.push(run);
+                }
+            }
+            line.sort();
+            Some(line)
+        };
+        self.pending_samples += 1;
+        let Some(first) = line() else { return };
+        if first.len() <= workflows::DEPLOY_MAX_PENDING {
+            return;
+        }
+        if line().as_ref() == Some(&first) {
+            self.over_pending.push(format!(
+                "{} runs wait in group {} (max_pending {}), read twice: {first:?}",
+                first.len(),
+                workflows::DEPLOY_GROUP,
+                workflows::DEPLOY_MAX_PENDING
+            ));
+        }
+    }
+}
+
+/// The verdict of the samples taken.
+pub(super) fn at_most_max_pending_wait(c: &Campaign) -> Verdict {
+    let mut v = Verdict::new(
+        "at_most_max_pending_wait",
+        "docs/workflow/concurrency-and-schedules.md: \"at most `max_pending` wait for it\" (a queued run whose engine died not counted, as documented)",
+    );
+    v.broken = c.over_pending.clone();
+    v.checked = format!(
+        "{} samples of group {}'s line",
+        c.pending_samples,
+        workflows::DEPLOY_GROUP
+    );
+    v
+}

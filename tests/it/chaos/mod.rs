@@ -82,6 +82,7 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         c.pace(pause);
         c.act(action);
         actions += 1;
+        c.sample_pending();
         if Instant::now() >= sample_at {
             c.sample_inbox();
             sample_at += SAMPLE;
@@ -106,6 +107,7 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         facts::summary_is_the_events_replayed(&c.env.db(), &runs),
         chain,
         facts::nothing_asked_of_a_person_lost(&c),
+        facts::at_most_max_pending_wait(&c),
         checks::every_run_ends(&runs),
         forge_checks::no_row_obeyed_without_proof(&c, &runs),
         forge_checks::no_forged_trigger_obeyed(&c),

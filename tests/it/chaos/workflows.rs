@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 /// The concurrency group of `deploy`, and of the served `nightly`.
 pub(super) const DEPLOY_GROUP: &str = "chaos-deploy";
 pub(super) const NIGHTLY_GROUP: &str = "chaos-nightly";
+/// `deploy`'s `max_pending`.
+pub(super) const DEPLOY_MAX_PENDING: usize = 2;
 
 /// Where the remote steps can run here (each `None` where its daemons cannot).
 pub(super) struct Remotes {
@@ -142,7 +144,7 @@ pub(super) fn write(env: &Env, remotes: &Remotes, dirs: &Dirs) -> Files {
     let step =
         |id: &str, needs: &[&str], secs: f64, at: Place| remotes.step(stamps, id, needs, secs, at);
     let deploy = format!(
-        "name = \"deploy\"\nconcurrency = {{ group = \"{DEPLOY_GROUP}\", on_conflict = \"queue\", max_pending = 2 }}\n{x}{}{}{}{}",
+        "name = \"deploy\"\nconcurrency = {{ group = \"{DEPLOY_GROUP}\", on_conflict = \"queue\", max_pending = {DEPLOY_MAX_PENDING} }}\n{x}{}{}{}{}",
         step("build", &[], 0.6, Place::Local),
         gated(step("ship", &["build"], 0.5, Place::Local), "ship it?"),
         step("push", &["ship"], 1.0, Place::Ssh("h2")),

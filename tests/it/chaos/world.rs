@@ -80,6 +80,9 @@ pub(super) struct Campaign {
     pub misses: Vec<String>,
     pub missed: std::collections::BTreeSet<(String, String, String)>,
     pub inbox_samples: usize,
+    /// What `facts::sample_pending` found over `max_pending`, and its samples.
+    pub over_pending: Vec<String>,
+    pub pending_samples: usize,
     /// The rows forged and what came of them (`forge.rs`).
     pub forged: super::forge::Forged,
     /// Holds, forks and push-backs made (`ops.rs`).
@@ -154,6 +157,8 @@ impl Campaign {
             misses: Vec::new(),
             missed: Default::default(),
             inbox_samples: 0,
+            over_pending: Vec::new(),
+            pending_samples: 0,
             forged: Default::default(),
             ops: Default::default(),
         }
