@@ -31,6 +31,10 @@ impl Campaign {
                 }
             }
             Action::Decide { approve, pick } => {
+                if self.team.is_some() && pick % 4 == 3 {
+                    self.team_decide(approve, pick);
+                    return;
+                }
                 let gates = self.inbox_gates();
                 if gates.is_empty() {
                     self.tally.no_gate += 1;
@@ -178,8 +182,9 @@ impl Campaign {
                 }
             }
             self.release_held();
+            let team_open = self.team_settle();
             let runs = self.rows(&["runs", "--json"]);
-            let open = runs.iter().filter(|r| !final_state(&r["state"])).count();
+            let open = team_open + runs.iter().filter(|r| !final_state(&r["state"])).count();
             if open == 0 && !runs.is_empty() {
                 if self.serve_stopped {
                     ended = true;

@@ -102,7 +102,11 @@ pub(super) fn every_decision_on_the_chain(c: &Campaign, runs: &[RunFacts]) -> (V
                 .any(|row| row["reason"] == reason && row["step"] == step)
         })
     };
-    let accepted: Vec<_> = c.decisions.iter().filter(|d| d.accepted()).collect();
+    let accepted: Vec<_> = c
+        .decisions
+        .iter()
+        .filter(|d| d.accepted() && d.account.is_none())
+        .collect();
     for d in &accepted {
         if !on_chain(&d.run, &d.step, &d.reason) {
             v.broken.push(format!(

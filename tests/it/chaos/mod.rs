@@ -31,6 +31,7 @@ pub(crate) mod plan;
 pub(crate) mod procs;
 mod report;
 mod stamps;
+mod team;
 mod workflows;
 mod world;
 
@@ -109,6 +110,7 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         facts::nothing_asked_of_a_person_lost(&c),
         facts::at_most_max_pending_wait(&c),
         checks::every_run_ends(&runs),
+        team::the_actor_is_the_os_account(&c),
         forge_checks::no_row_obeyed_without_proof(&c, &runs),
         forge_checks::no_forged_trigger_obeyed(&c),
         forge_checks::no_forged_answer_obeyed(&c),

@@ -23,6 +23,8 @@ pub(super) struct Tally {
     pub console_approvals_typed: usize,
     pub serves_started: usize,
     pub triggers: usize,
+    /// Runs of `team` started as `gmalice` on the group store.
+    pub team_runs: usize,
     /// Decide actions that found no open gate in the inbox.
     pub no_gate: usize,
 }
@@ -38,6 +40,9 @@ pub(super) struct Decision {
     /// The verdict's JSON (`--json`, the first line of its output): `accepted`,
     /// `refused` (with its code) or `recorded`; `None` if it printed none (killed).
     pub verdict: Option<String>,
+    /// The OS account it was issued as on the team's group store (`team.rs`); `None`:
+    /// this process's, on the campaign's store.
+    pub account: Option<&'static str>,
 }
 
 impl Decision {
@@ -128,9 +133,14 @@ impl fmt::Display for Report {
         let approvals = self.decisions.iter().filter(|d| d.approve).count();
         let _ = writeln!(
             f,
-            "decisions: {} through the CLI ({approvals} approve, {} reject; {accepted} accepted), {} through a console ({} typed), {} schedule triggers",
+            "decisions: {} through the CLI ({approvals} approve, {} reject; {accepted} accepted; {} as another OS account on the group store, {} team runs), {} through a console ({} typed), {} schedule triggers",
             self.decisions.len(),
             self.decisions.len() - approvals,
+            self.decisions
+                .iter()
+                .filter(|d| d.account.is_some())
+                .count(),
+            t.team_runs,
             self.console_decisions,
             t.console_approvals_typed,
             t.triggers

@@ -42,6 +42,8 @@ pub(super) struct Kid {
     pub what: What,
     /// Its stdout's file (its stderr's: the same with `.err`).
     pub out: PathBuf,
+    /// The team's run it resumes or decides, at the end (`team.rs`).
+    pub team_run: Option<String>,
 }
 
 pub(super) struct Campaign {
@@ -87,6 +89,9 @@ pub(super) struct Campaign {
     pub forged: super::forge::Forged,
     /// Holds, forks and push-backs made (`ops.rs`).
     pub ops: super::ops::Ops,
+    /// The group store other OS accounts act on (`team.rs`), or what is missing for it.
+    pub team: Option<super::team::Team>,
+    pub team_missing: Option<String>,
 }
 
 impl Campaign {
@@ -161,7 +166,24 @@ impl Campaign {
             pending_samples: 0,
             forged: Default::default(),
             ops: Default::default(),
+            team: None,
+            team_missing: None,
         }
+        .with_team()
+    }
+
+    /// The team's group store where the accounts exist; else what is missing, said.
+    fn with_team(mut self) -> Campaign {
+        let missing = super::team::missing();
+        if !missing.is_empty() {
+            self.team_missing = Some(missing.join(", "));
+            return self;
+        }
+        match super::team::Team::new(self.env.path()) {
+            Ok(t) => self.team = Some(t),
+            Err(e) => self.team_missing = Some(format!("group store ({e})")),
+        }
+        self
     }
 
     /// The campaign's directory, kept after the test (for a broken promise's evidence).
@@ -187,7 +209,16 @@ impl Campaign {
         } else {
             "no Slurm cluster"
         };
-        format!("{ssh}, {sge}, {slurm}")
+        let accounts = match &self.team_missing {
+            Some(m) => format!("decisions as this account only: no {m} here"),
+            None => format!(
+                "a group store of {} decided as {} and {}",
+                super::team::GROUP,
+                super::team::ALICE,
+                super::team::BOB
+            ),
+        };
+        format!("{ssh}, {sge}, {slurm}; {accounts}")
     }
 
     /// A baton on the campaign's store, in its environment.
@@ -218,6 +249,13 @@ impl Campaign {
 
     /// Start a baton in the background, its output in files of the campaign's `out/`.
     pub(super) fn spawn(&mut self, args: &[&str], what: What) {
+        let mut c = self.baton();
+        c.args(args).stdin(Stdio::null());
+        self.spawn_cmd(c, what);
+    }
+
+    /// Start `c` in the background, its output in files of the campaign's `out/`.
+    pub(super) fn spawn_cmd(&mut self, mut c: Command, what: What) {
         self.spawned += 1;
         let out = self
             .env
@@ -226,15 +264,17 @@ impl Campaign {
             .join(format!("{}.out", self.spawned));
         let err = out.with_extension("err");
         let file = |p: &Path| std::fs::File::create(p).expect("an output file");
-        let child = self
-            .baton()
-            .args(args)
-            .stdin(Stdio::null())
+        let child = c
             .stdout(Stdio::from(file(&out)))
             .stderr(Stdio::from(file(&err)))
             .spawn()
             .expect("spawn baton");
-        self.kids.push(Kid { child, what, out });
+        self.kids.push(Kid {
+            child,
+            what,
+            out,
+            team_run: None,
+        });
     }
 
     /// The engines the campaign started that are still alive.
@@ -375,6 +415,17 @@ impl Campaign {
 
     /// `baton approve|reject RUN STEP --reason chaos-N --json` in the background.
     pub(super) fn decide(&mut self, run: &str, step: &str, approve: bool) {
+        self.decide_as(run, step, approve, None);
+    }
+
+    /// As `decide`, on the team's store as `account` (`team.rs`) when one is given.
+    pub(super) fn decide_as(
+        &mut self,
+        run: &str,
+        step: &str,
+        approve: bool,
+        account: Option<&'static str>,
+    ) {
         self.n += 1;
         let reason = format!("chaos-{}", self.n);
         let verb = if approve { "approve" } else { "reject" };
@@ -384,12 +435,17 @@ impl Campaign {
             approve,
             reason: reason.clone(),
             verdict: None,
+            account,
         });
         let d = self.decisions.len() - 1;
-        self.spawn(
-            &[verb, run, step, "--reason", &reason, "--json"],
-            What::Decide(d),
-        );
+        let args = [verb, run, step, "--reason", &reason, "--json"];
+        match (account, &self.team) {
+            (Some(user), Some(t)) => {
+                let c = t.cmd(user, &args);
+                self.spawn_cmd(c, What::Decide(d));
+            }
+            _ => self.spawn(&args, What::Decide(d)),
+        }
     }
 
     /// `sig` to a process of `target` (the `pick`-th alive, not stopped already).
@@ -400,6 +456,12 @@ impl Campaign {
             }
             _ => procs::batons(&self.env.db())
                 .into_iter()
+                .chain(
+                    self.team
+                        .as_ref()
+                        .map(|t| procs::batons(&t.db))
+                        .unwrap_or_default(),
+                )
                 .filter(|(role, _)| *role == target)
                 .map(|(_, p)| p)
                 .collect(),
