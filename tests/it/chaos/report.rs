@@ -145,6 +145,19 @@ impl fmt::Display for Report {
             t.console_approvals_typed,
             t.triggers
         );
+        let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
+        for d in &self.decisions {
+            let code = d
+                .verdict
+                .as_deref()
+                .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok())
+                .and_then(|v| v["refused"]["code"].as_str().map(String::from));
+            if let Some(code) = code {
+                let who = d.account.unwrap_or("this account");
+                *refusals.entry(format!("{code} ({who})")).or_default() += 1;
+            }
+        }
+        let _ = writeln!(f, "  refused: {refusals:?}");
         self.steps(&mut f);
         let (fd, o) = (&self.forged, &self.ops);
         let _ = writeln!(
