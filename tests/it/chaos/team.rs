@@ -275,13 +275,29 @@ pub(super) fn the_actor_is_the_os_account(c: &Campaign) -> Verdict {
             }
         }
     }
+    // The team's runs were driven to their ends as the campaign's were (`every_run_ends`).
+    let team_runs = c
+        .team
+        .as_ref()
+        .map(|t| t.rows(&["runs", "--json"]))
+        .unwrap_or_default();
+    for r in team_runs
+        .iter()
+        .filter(|r| !super::acts::final_state(&r["state"]))
+    {
+        v.broken.push(format!(
+            "the group store's run {} reads {} at the end",
+            r["id"], r["state"]
+        ));
+    }
     let team = c.decisions.iter().filter(|d| d.account.is_some()).count();
     v.checked = match &c.team_missing {
         Some(m) => format!(
             "{accepted} accepted and {refused} refused decisions, all as {me}; other accounts not tried: no {m} here (tests/accounts.sh add)"
         ),
         None => format!(
-            "{accepted} accepted and {refused} refused decisions, {team} of them on the group store as {ALICE} or {BOB}"
+            "{accepted} accepted and {refused} refused decisions, {team} of them on the group store as {ALICE} or {BOB}; its {} runs ended",
+            team_runs.len()
         ),
     };
     v
