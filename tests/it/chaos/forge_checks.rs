@@ -64,8 +64,39 @@ pub(super) fn no_row_obeyed_without_proof(c: &Campaign, runs: &[RunFacts]) -> Ve
             _ => {}
         }
     }
+    // approvals.md: "`baton audit` names the decision refused and its subject
+    // (`command_refused approve (unproven)` of a run's step)".
+    let mut audited = 0;
+    let mut by_run: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, run, _, _) in &c.forged.commands {
+        let refused = raw
+            .query_row("SELECT status FROM commands WHERE id = ?1", [id], |r| {
+                r.get::<_, String>(0)
+            })
+            .is_ok_and(|s| s == "refused");
+        if refused {
+            *by_run.entry(run).or_default() += 1;
+        }
+    }
+    for (run, n) in by_run {
+        let rows = c.rows(&["audit", run, "--json"]);
+        let named = rows
+            .iter()
+            .filter(|r| {
+                r["action"] == "command_refused"
+                    && r["refused"]["decision"] == "approve"
+                    && r["refused"]["code"] == "unproven"
+            })
+            .count();
+        audited += named.min(n);
+        if named < n {
+            v.broken.push(format!(
+                "run {run}: {n} forged approve rows refused, {named} `command_refused approve (unproven)` rows in `baton audit {run} --json`"
+            ));
+        }
+    }
     v.checked = format!(
-        "{} forged approve rows ({fates:?}), {} refusals of them in the events",
+        "{} forged approve rows ({fates:?}), {} refusals of them in the events, {audited} in `baton audit`",
         c.forged.commands.len(),
         refused_events.values().map(Vec::len).sum::<usize>()
     );
@@ -104,8 +135,26 @@ pub(super) fn no_forged_trigger_obeyed(c: &Campaign) -> Verdict {
             ));
         }
     }
+    // approvals.md: a trigger "without its account's proof is refused on record":
+    // `command_refused trigger (unproven)` of workflow `nightly` in `baton audit`.
+    let refused = fates.get("refused").copied().unwrap_or(0);
+    let named = c
+        .rows(&["audit", "--json"])
+        .iter()
+        .filter(|r| {
+            r["action"] == "command_refused"
+                && r["refused"]["decision"] == "trigger"
+                && r["refused"]["code"] == "unproven"
+                && r["refused"]["subject"] == "nightly"
+        })
+        .count();
+    if named < refused {
+        v.broken.push(format!(
+            "{refused} forged trigger rows refused, {named} `command_refused trigger (unproven)` rows of nightly in `baton audit --json`"
+        ));
+    }
     v.checked = format!(
-        "{} forged trigger rows ({fates:?})",
+        "{} forged trigger rows ({fates:?}), {named} refusals in `baton audit`",
         c.forged.triggers.len()
     );
     v
@@ -178,6 +227,30 @@ pub(super) fn no_forged_answer_obeyed(c: &Campaign) -> Verdict {
             Some(_) => {}
             None => {
                 by_step.insert((&t.run, &t.step), t);
+            }
+        }
+    }
+    // The forged answers put back: no ask whose step took an answer reads decided with
+    // a forged reason (one whose asker never looked again, its run cancelled, keeps
+    // what was forged: nobody obeys it).
+    if let Ok(raw) = Connection::open(c.env.db()) {
+        for (id, run, step, reason) in &c.forged.answers {
+            if !all.iter().any(|t| t.run == *run && t.step == *step) {
+                continue;
+            }
+            let kept: Option<(String, Option<String>)> = raw
+                .query_row("SELECT state, reason FROM asks WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .ok()
+                .flatten();
+            if let Some((state, Some(r))) = kept
+                && r == *reason
+            {
+                v.broken.push(format!(
+                    "ask {id} of run {run} step {step} still reads {state} with the forged reason {reason}"
+                ));
             }
         }
     }
