@@ -143,8 +143,8 @@ type Waits = BTreeSet<(String, String, String)>;
 impl Campaign {
     /// One sample of `nothing_asked_of_a_person_lost`: what each run's own reading
     /// (`session::inspect`, as `show`) says waits on a person — an open gate; a step
-    /// interrupted in a run no engine drives, to resume or mark — must be in `baton
-    /// inbox`. A miss counts only if nothing happened to the run meanwhile (its last
+    /// interrupted in a run no engine drives, to resume or mark — and each step's ask
+    /// open in the store must be in `baton inbox`. A miss counts only if nothing happened to the run meanwhile (its last
     /// event and its state the same after the inbox was read).
     pub(super) fn sample_inbox(&mut self) {
         let Ok(store) = Store::open(&self.env.db()) else {
@@ -178,7 +178,8 @@ impl Campaign {
                 ));
             }
         }
-        if expected.is_empty() {
+        let asks = open_asks(&self.env.db());
+        if expected.is_empty() && asks.is_empty() {
             return;
         }
         let listed: Waits = self
@@ -207,7 +208,31 @@ impl Campaign {
                 ));
             }
         }
+        // A step's ask open (its row) before and after the inbox was read is listed.
+        let after = open_asks(&self.env.db());
+        for (id, run, step) in asks {
+            let key = (run.clone(), step.clone(), "ask".to_string());
+            let still = after.iter().any(|(a, _, _)| *a == id);
+            if still && !listed.contains(&key) && self.missed.insert(key) {
+                self.misses.push(format!(
+                    "ask {id} of run {run} step `{step}` is open before and after `baton inbox` was read, but the inbox lists no `ask` item for it"
+                ));
+            }
+        }
     }
+}
+
+/// The open asks of steps: (ask id, run, step).
+fn open_asks(db: &std::path::Path) -> Vec<(String, String, String)> {
+    let Ok(raw) = rusqlite::Connection::open(db) else {
+        return Vec::new();
+    };
+    raw.prepare("SELECT id, run_id, step_id FROM asks WHERE state = 'open' AND run_id IS NOT NULL")
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap_or_default()
 }
 
 /// The verdict of the samples taken.
