@@ -215,6 +215,10 @@ mod tests {
             r(&["/x/baton", "serve", "--workflows", "d"]),
             Some(Target::Serve)
         );
+        // What may take a run over and drive it.
+        for sub in ["hold", "release", "push-back", "fork"] {
+            assert_eq!(r(&["/x/baton", sub, "R"]), Some(Target::Engine), "{sub}");
+        }
         assert_eq!(r(&["/x/baton", "runs", "--json"]), None);
         assert_eq!(r(&["/x/baton", "__anchor"]), None);
     }
