@@ -212,6 +212,7 @@ impl Campaign {
         let after = open_asks(&self.env.db());
         for (id, run, step) in asks {
             let key = (run.clone(), step.clone(), "ask".to_string());
+            // Still open, its asker alive, after the inbox was read.
             let still = after.iter().any(|(a, _, _)| *a == id);
             if still && !listed.contains(&key) && self.missed.insert(key) {
                 self.misses.push(format!(
@@ -222,17 +223,26 @@ impl Campaign {
     }
 }
 
-/// The open asks of steps: (ask id, run, step).
+/// The open asks of steps whose asker lives: (ask id, run, step). commands.md: "An
+/// asker killed (`kill -9`) leaves its ask on record; it reads `abandoned` from then
+/// on" (an engine killed takes its step's asker with it: the step is to resume).
 fn open_asks(db: &std::path::Path) -> Vec<(String, String, String)> {
     let Ok(raw) = rusqlite::Connection::open(db) else {
         return Vec::new();
     };
-    raw.prepare("SELECT id, run_id, step_id FROM asks WHERE state = 'open' AND run_id IS NOT NULL")
+    let rows: Vec<(String, String, String, String)> = raw
+        .prepare(
+            "SELECT id, run_id, step_id, holder FROM asks WHERE state = 'open' AND run_id IS NOT NULL",
+        )
         .and_then(|mut st| {
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<Result<Vec<_>, _>>()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    rows.into_iter()
+        .filter(|(_, _, _, holder)| baton::store::holder_alive(holder) != Some(false))
+        .map(|(id, run, step, _)| (id, run, step))
+        .collect()
 }
 
 /// The verdict of the samples taken.

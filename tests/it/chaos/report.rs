@@ -51,6 +51,14 @@ impl Decision {
             .as_deref()
             .is_some_and(|v| v.contains("\"accepted\""))
     }
+
+    /// Recorded for the run's next engine (another account's undriven run in a group
+    /// store: commands.md, `--no-drive`): applied or refused later, by that engine.
+    pub(super) fn recorded(&self) -> bool {
+        self.verdict
+            .as_deref()
+            .is_some_and(|v| v.contains("\"recorded\""))
+    }
 }
 
 /// The report: what was done, then each promise.

@@ -225,8 +225,9 @@ impl Campaign {
 /// operating-system account of the process that makes them […] Neither a flag nor
 /// `$USER` changes it". Every decision the CLI accepted is on its store's chain under
 /// the account that issued it (this process's on the campaign's store, `gmbob`'s on
-/// the team's, though `$USER` is set too); one refused (`gmalice`, not an approver)
-/// is no approval or vote on the chain.
+/// the team's, though `$USER` is set too), and so is one recorded for the run's next
+/// engine (`gmbob`'s on `gmalice`'s undriven run) once applied; one refused
+/// (`gmalice`, not an approver) is no approval or vote on the chain.
 pub(super) fn the_actor_is_the_os_account(c: &Campaign) -> Verdict {
     let mut v = Verdict::new(
         "the_actor_is_the_os_account",
@@ -235,7 +236,7 @@ pub(super) fn the_actor_is_the_os_account(c: &Campaign) -> Verdict {
     let me = baton::session::os_account().unwrap_or_default();
     let mut audits: std::collections::BTreeMap<(bool, String), Vec<serde_json::Value>> =
         Default::default();
-    let (mut accepted, mut refused) = (0, 0);
+    let (mut accepted, mut recorded, mut refused) = (0, 0, 0);
     for d in &c.decisions {
         let team = d.account.is_some();
         let key = (team, d.run.clone());
@@ -251,8 +252,11 @@ pub(super) fn the_actor_is_the_os_account(c: &Campaign) -> Verdict {
             .filter(|r| r["reason"] == d.reason.as_str())
             .collect();
         let account = d.account.unwrap_or(me.as_str());
-        if d.accepted() {
-            accepted += 1;
+        if d.accepted() || d.recorded() {
+            // A recorded one is on the chain under its account once an engine applied
+            // it, or refused.
+            accepted += usize::from(d.accepted());
+            recorded += usize::from(d.recorded());
             for r in rows.iter().filter(|r| r["action"] != "command_refused") {
                 if r["actor"] != account {
                     v.broken.push(format!(
@@ -293,10 +297,10 @@ pub(super) fn the_actor_is_the_os_account(c: &Campaign) -> Verdict {
     let team = c.decisions.iter().filter(|d| d.account.is_some()).count();
     v.checked = match &c.team_missing {
         Some(m) => format!(
-            "{accepted} accepted and {refused} refused decisions, all as {me}; other accounts not tried: no {m} here (tests/accounts.sh add)"
+            "{accepted} accepted, {recorded} recorded for the run's engine and {refused} refused decisions, all as {me}; other accounts not tried: no {m} here (tests/accounts.sh add)"
         ),
         None => format!(
-            "{accepted} accepted and {refused} refused decisions, {team} of them on the group store as {ALICE} or {BOB}; its {} runs ended",
+            "{accepted} accepted, {recorded} recorded for the run's engine and {refused} refused decisions, {team} of them on the group store as {ALICE} or {BOB}; its {} runs ended",
             team_runs.len()
         ),
     };
