@@ -186,7 +186,8 @@ pub(super) fn nothing_runs_while_held(runs: &[RunFacts], stamps: &[Stamp]) -> Ve
 /// commands.md, "Forking a run": "Every other step keeps RUN's recorded outcome […]
 /// without running" and "A fork killed mid-run is resumed as any run: its reused steps
 /// are in its history and never run": no process of a fork's reused step is stamped,
-/// and none of its attempts starts on record.
+/// and none of its attempts starts on record, until a push-back of a gate in the fork
+/// reruns it (a person's decision, on record: gates.md, "Push back").
 pub(super) fn a_reused_step_never_starts(runs: &[RunFacts], stamps: &[Stamp]) -> Verdict {
     let mut v = Verdict::new(
         "a_reused_step_never_starts",
@@ -208,26 +209,40 @@ pub(super) fn a_reused_step_never_starts(runs: &[RunFacts], stamps: &[Stamp]) ->
                 .any(|e| matches!(e.kind, EventKind::RunForked { .. })),
         );
         reused += steps.len();
+        // gates.md, "Push back": a push-back's `rerun` steps run again, on record, a
+        // reused one too; from then on its starts are that round's.
+        let mut rerun_at: BTreeMap<&str, i64> = BTreeMap::new();
         for ev in &r.events {
-            if let EventKind::StepStateChanged {
-                step,
-                state: StepState::Running,
-                ..
-            } = &ev.kind
-                && steps.contains(&step.as_str())
-            {
-                v.broken.push(format!(
-                    "fork {}: its reused step {step} starts (event {})",
-                    r.id, ev.seq
-                ));
+            match &ev.kind {
+                EventKind::GatePushedBack { rerun, .. } => {
+                    for s in rerun {
+                        rerun_at.entry(s.as_str()).or_insert(ev.at.0);
+                    }
+                }
+                EventKind::StepStateChanged {
+                    step,
+                    state: StepState::Running,
+                    ..
+                } if steps.contains(&step.as_str()) && !rerun_at.contains_key(step.as_str()) => {
+                    v.broken.push(format!(
+                        "fork {}: its reused step {step} starts (event {})",
+                        r.id, ev.seq
+                    ));
+                }
+                _ => {}
             }
         }
         for s in stamps
             .iter()
             .filter(|s| s.run == r.id && steps.contains(&s.step.as_str()))
         {
-            v.broken
-                .push(format!("fork {}: its reused step ran: {}", r.id, s.name()));
+            if rerun_at
+                .get(s.step.as_str())
+                .is_none_or(|at| s.start_ms() < *at)
+            {
+                v.broken
+                    .push(format!("fork {}: its reused step ran: {}", r.id, s.name()));
+            }
         }
     }
     v.checked = format!("{forks} forks, {reused} steps reused");
@@ -346,8 +361,24 @@ mod tests {
                 .broken
                 .is_empty()
         );
-        let ran = [run(vec![reused, ev(2, 20, running("build", 1))])];
+        let ran = [run(vec![reused.clone(), ev(2, 20, running("build", 1))])];
         let v = a_reused_step_never_starts(&ran, &[stamp("build", 1, 21)]);
         assert_eq!(v.broken.len(), 2, "{v:?}");
+        // Revised by a push-back in the fork (seed 65, 3 min): on record, not a rerun
+        // of what was reused.
+        let pushed = ev(
+            2,
+            30,
+            EventKind::GatePushedBack {
+                step: "ship".into(),
+                actor: "root".into(),
+                reason: "chaos-3".into(),
+                round: baton::model::GateRound { n: 2, of: 3 },
+                rerun: vec!["build".into()],
+            },
+        );
+        let revised = [run(vec![reused, pushed, ev(3, 30, running("build", 1))])];
+        let v = a_reused_step_never_starts(&revised, &[stamp("build", 1, 31)]);
+        assert!(v.broken.is_empty(), "{v:?}");
     }
 }
