@@ -24,12 +24,17 @@ impl Campaign {
                 let wf = match flow {
                     Flow::Deploy => self.files.deploy.clone(),
                     Flow::Batch => self.files.batch.clone(),
+                    Flow::Review => self.files.review.clone(),
                 };
                 for _ in 0..runs {
                     self.spawn(&["run", &wf.to_string_lossy(), "--headless"], What::Run);
                 }
             }
             Action::Decide { approve, pick } => {
+                if self.team.is_some() && pick % 4 == 3 {
+                    self.team_decide(approve, pick);
+                    return;
+                }
                 let gates = self.inbox_gates();
                 if gates.is_empty() {
                     self.tally.no_gate += 1;
@@ -44,6 +49,20 @@ impl Campaign {
                 pick,
             } => self.signal(target, signal, pick),
             Action::Console => self.console_action(),
+            Action::Forge { forgery, pick } => self.forge(forgery, pick),
+            Action::Hold {
+                release,
+                step,
+                pick,
+            } => self.hold(release, step, pick),
+            Action::Fork { pick } => {
+                if self.engines() >= MAX_ENGINES {
+                    self.tally.bursts_held_back += 1;
+                    return;
+                }
+                self.fork(pick);
+            }
+            Action::PushBack { pick } => self.push_back(pick),
             Action::Trigger => {
                 self.n += 1;
                 self.tally.triggers += 1;
@@ -86,8 +105,11 @@ impl Campaign {
 
     fn start_console(&mut self) {
         let q = |p: &std::path::Path| shell_quote(&p.to_string_lossy());
+        let slurm = slurm_conf()
+            .map(|c| format!("SLURM_CONF={} ", q(c)))
+            .unwrap_or_default();
         let command = format!(
-            "cd {} && BATON_DB={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TMPDIR={} {} run {} ; sleep 30",
+            "cd {} && {slurm}BATON_DB={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TMPDIR={} {} run {} ; sleep 30",
             q(self.env.path()),
             q(&self.env.db()),
             q(&self.env.config_home()),
@@ -159,8 +181,10 @@ impl Campaign {
                     self.decide(&run, &step, true);
                 }
             }
+            self.release_held();
+            let team_open = self.team_settle();
             let runs = self.rows(&["runs", "--json"]);
-            let open = runs.iter().filter(|r| !final_state(&r["state"])).count();
+            let open = team_open + runs.iter().filter(|r| !final_state(&r["state"])).count();
             if open == 0 && !runs.is_empty() {
                 if self.serve_stopped {
                     ended = true;
@@ -176,6 +200,26 @@ impl Campaign {
         self.console = None;
         self.wait_kids(secs(30));
         ended
+    }
+
+    /// At the end, `baton release` of every run the inbox lists a held step of (once
+    /// a few seconds: a release that takes the run over drives it).
+    fn release_held(&mut self) {
+        let mut runs: Vec<String> = self
+            .inbox(&["held"])
+            .into_iter()
+            .map(|(r, _, _)| r)
+            .collect();
+        runs.dedup();
+        for run in runs {
+            let releasing = self.kids.iter().any(|k| k.what == What::Op);
+            if releasing {
+                return;
+            }
+            self.n += 1;
+            let reason = format!("chaos-{}: the campaign ends", self.n);
+            self.spawn(&["release", &run, "--reason", &reason], What::Op);
+        }
     }
 
     /// SIGTERM to the serve, and its end.

@@ -55,7 +55,8 @@ fn by_run(stamps: &[Stamp]) -> BTreeMap<&str, Vec<&Stamp>> {
 
 /// README: "nothing finished runs twice after a crash". On the events, the
 /// simulator's check; on the stamps, no process of a step starts after the store
-/// recorded the step succeeded (no run here is retried or marked).
+/// recorded the step succeeded (no run here is retried or marked; a push-back's
+/// `rerun` steps run again, on record, and count from there).
 pub(super) fn nothing_finished_runs_twice(runs: &[RunFacts], stamps: &[Stamp]) -> Verdict {
     let mut v = Verdict::new(
         "nothing_finished_runs_twice",
@@ -65,26 +66,44 @@ pub(super) fn nothing_finished_runs_twice(runs: &[RunFacts], stamps: &[Stamp]) -
     let mut events = 0;
     for r in runs {
         let mut t = Track::default();
-        let mut succeeded_at: BTreeMap<&str, i64> = BTreeMap::new();
+        // When each step read succeeded: from its success to a push-back's rerun of it.
+        let mut succeeded: BTreeMap<&str, Vec<(i64, Option<i64>)>> = BTreeMap::new();
         for ev in &r.events {
             events += 1;
             if let Some(d) = sim::nothing_finished_runs_twice(&t, ev) {
                 v.broken.push(format!("run {}: {d}", r.id));
             }
-            if let EventKind::StepStateChanged {
-                step,
-                state: StepState::Succeeded,
-                ..
-            } = &ev.kind
-            {
-                succeeded_at.entry(step).or_insert(ev.at.0);
+            match &ev.kind {
+                EventKind::StepStateChanged {
+                    step,
+                    state: StepState::Succeeded,
+                    ..
+                } => {
+                    let w = succeeded.entry(step).or_default();
+                    if w.last().is_none_or(|(_, to)| to.is_some()) {
+                        w.push((ev.at.0, None));
+                    }
+                }
+                // gates.md, "Push back": the gate's `revise` steps run again, on record.
+                EventKind::GatePushedBack { rerun, .. } => {
+                    for s in rerun {
+                        if let Some((_, to @ None)) =
+                            succeeded.get_mut(s.as_str()).and_then(|w| w.last_mut())
+                        {
+                            *to = Some(ev.at.0);
+                        }
+                    }
+                }
+                _ => {}
             }
             t.learn(ev);
         }
         for s in stamped.get(r.id.as_str()).into_iter().flatten() {
-            if let Some(ok) = succeeded_at.get(s.step.as_str())
-                && s.start_ms() > *ok
-            {
+            let within = succeeded.get(s.step.as_str()).and_then(|w| {
+                w.iter()
+                    .find(|(from, to)| s.start_ms() > *from && to.is_none_or(|t| s.start_ms() < t))
+            });
+            if let Some((ok, _)) = within {
                 v.broken.push(format!(
                     "{} started at {} ms, after the store recorded `{}` succeeded at {ok} ms",
                     s.name(),
@@ -345,6 +364,33 @@ mod tests {
         assert!(ok.broken.is_empty(), "{ok:?}");
         let again = nothing_finished_runs_twice(&runs, &[stamp("r1", "build", 2, 150, Some(160))]);
         assert_eq!(again.broken.len(), 1, "{again:?}");
+    }
+
+    #[test]
+    fn a_start_after_a_push_back_reran_the_step_is_not_reported() {
+        let pushed = ev(
+            2,
+            120,
+            EventKind::GatePushedBack {
+                step: "ship".into(),
+                actor: "root".into(),
+                reason: "chaos-1".into(),
+                round: baton::model::GateRound { n: 2, of: 3 },
+                rerun: vec!["build".into()],
+            },
+        );
+        let runs = [run(
+            "r1",
+            vec![ev(1, 100, state("build", StepState::Succeeded, 1)), pushed],
+        )];
+        let rerun = nothing_finished_runs_twice(&runs, &[stamp("r1", "build", 2, 130, Some(140))]);
+        assert!(rerun.broken.is_empty(), "{rerun:?}");
+        let before = nothing_finished_runs_twice(&runs, &[stamp("r1", "build", 2, 110, Some(115))]);
+        assert_eq!(
+            before.broken.len(),
+            1,
+            "between the success and the push-back: {before:?}"
+        );
     }
 
     #[test]

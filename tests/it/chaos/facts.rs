@@ -102,7 +102,11 @@ pub(super) fn every_decision_on_the_chain(c: &Campaign, runs: &[RunFacts]) -> (V
                 .any(|row| row["reason"] == reason && row["step"] == step)
         })
     };
-    let accepted: Vec<_> = c.decisions.iter().filter(|d| d.accepted()).collect();
+    let accepted: Vec<_> = c
+        .decisions
+        .iter()
+        .filter(|d| d.accepted() && d.account.is_none())
+        .collect();
     for d in &accepted {
         if !on_chain(&d.run, &d.step, &d.reason) {
             v.broken.push(format!(
@@ -139,8 +143,8 @@ type Waits = BTreeSet<(String, String, String)>;
 impl Campaign {
     /// One sample of `nothing_asked_of_a_person_lost`: what each run's own reading
     /// (`session::inspect`, as `show`) says waits on a person — an open gate; a step
-    /// interrupted in a run no engine drives, to resume or mark — must be in `baton
-    /// inbox`. A miss counts only if nothing happened to the run meanwhile (its last
+    /// interrupted in a run no engine drives, to resume or mark — and each step's ask
+    /// open in the store must be in `baton inbox`. A miss counts only if nothing happened to the run meanwhile (its last
     /// event and its state the same after the inbox was read).
     pub(super) fn sample_inbox(&mut self) {
         let Ok(store) = Store::open(&self.env.db()) else {
@@ -174,7 +178,8 @@ impl Campaign {
                 ));
             }
         }
-        if expected.is_empty() {
+        let asks = open_asks(&self.env.db());
+        if expected.is_empty() && asks.is_empty() {
             return;
         }
         let listed: Waits = self
@@ -203,7 +208,41 @@ impl Campaign {
                 ));
             }
         }
+        // A step's ask open (its row) before and after the inbox was read is listed.
+        let after = open_asks(&self.env.db());
+        for (id, run, step) in asks {
+            let key = (run.clone(), step.clone(), "ask".to_string());
+            // Still open, its asker alive, after the inbox was read.
+            let still = after.iter().any(|(a, _, _)| *a == id);
+            if still && !listed.contains(&key) && self.missed.insert(key) {
+                self.misses.push(format!(
+                    "ask {id} of run {run} step `{step}` is open before and after `baton inbox` was read, but the inbox lists no `ask` item for it"
+                ));
+            }
+        }
     }
+}
+
+/// The open asks of steps whose asker lives: (ask id, run, step). commands.md: "An
+/// asker killed (`kill -9`) leaves its ask on record; it reads `abandoned` from then
+/// on" (an engine killed takes its step's asker with it: the step is to resume).
+fn open_asks(db: &std::path::Path) -> Vec<(String, String, String)> {
+    let Ok(raw) = rusqlite::Connection::open(db) else {
+        return Vec::new();
+    };
+    let rows: Vec<(String, String, String, String)> = raw
+        .prepare(
+            "SELECT id, run_id, step_id, holder FROM asks WHERE state = 'open' AND run_id IS NOT NULL",
+        )
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap_or_default();
+    rows.into_iter()
+        .filter(|(_, _, _, holder)| baton::store::holder_alive(holder) != Some(false))
+        .map(|(id, run, step, _)| (id, run, step))
+        .collect()
 }
 
 /// The verdict of the samples taken.
@@ -216,6 +255,75 @@ pub(super) fn nothing_asked_of_a_person_lost(c: &Campaign) -> Verdict {
     v.checked = format!(
         "{} samples of the inbox against every waiting or interrupted run",
         c.inbox_samples
+    );
+    v
+}
+
+impl Campaign {
+    /// One sample of `at_most_max_pending_wait` for `chaos-deploy` (`max_pending` 2):
+    /// the group's waiting rows whose run reads `queued` with a live engine, but for
+    /// the documented exception (concurrency-and-schedules.md: "a queued run whose
+    /// engine died is passed over, not counted against `max_pending`, until `baton
+    /// resume` queues it again": a run with a `run_resumed` event is left out). The
+    /// runs' liveness is read one after another, not at one instant, so a line over
+    /// the bound counts only if a second reading finds the same runs in it.
+    pub(super) fn sample_pending(&mut self) {
+        let Ok(store) = Store::open(&self.env.db()) else {
+            return;
+        };
+        let Ok(raw) = rusqlite::Connection::open(self.env.db()) else {
+            return;
+        };
+        let line = || -> Option<Vec<String>> {
+            let rows: Vec<String> = raw
+                .prepare("SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0")
+                .ok()?
+                .query_map([workflows::DEPLOY_GROUP], |r| r.get(0))
+                .ok()?
+                .collect::<Result<_, _>>()
+                .ok()?;
+            let mut line = Vec::new();
+            for run in rows {
+                let live = store.run_liveness(&run).ok()?;
+                let resumed = store
+                    .events(&run)
+                    .ok()?
+                    .iter()
+                    .any(|e| matches!(e.kind, baton::model::EventKind::RunResumed { .. }));
+                if live.state == RunState::Queued && live.driven_by.is_some() && !resumed {
+                    line.push(run);
+                }
+            }
+            line.sort();
+            Some(line)
+        };
+        self.pending_samples += 1;
+        let Some(first) = line() else { return };
+        if first.len() <= workflows::DEPLOY_MAX_PENDING {
+            return;
+        }
+        if line().as_ref() == Some(&first) {
+            self.over_pending.push(format!(
+                "{} runs wait in group {} (max_pending {}), read twice: {first:?}",
+                first.len(),
+                workflows::DEPLOY_GROUP,
+                workflows::DEPLOY_MAX_PENDING
+            ));
+        }
+    }
+}
+
+/// The verdict of the samples taken.
+pub(super) fn at_most_max_pending_wait(c: &Campaign) -> Verdict {
+    let mut v = Verdict::new(
+        "at_most_max_pending_wait",
+        "docs/workflow/concurrency-and-schedules.md: \"at most `max_pending` wait for it\" (a queued run whose engine died not counted, as documented)",
+    );
+    v.broken = c.over_pending.clone();
+    v.checked = format!(
+        "{} samples of group {}'s line",
+        c.pending_samples,
+        workflows::DEPLOY_GROUP
     );
     v
 }

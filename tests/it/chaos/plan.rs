@@ -13,6 +13,19 @@ pub(crate) enum Flow {
     Deploy,
     /// No group, gated, a step on each remote executor.
     Batch,
+    /// No group: a step that asks (`baton ask`) and a gate that can be pushed back.
+    Review,
+}
+
+/// A row written straight into the store's SQLite file, without proof (`forge.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Forgery {
+    /// An `approve` of a gate the inbox lists, a row of `commands` with no proof.
+    Approve,
+    /// A `schedule trigger` of the served workflow, a row of `schedule_slots`.
+    Trigger,
+    /// An open ask of a step decided in `asks` and `ask_votes`.
+    Answer,
 }
 
 /// The processes a signal goes to.
@@ -87,6 +100,19 @@ pub(crate) enum Action {
     Console,
     /// `baton schedule trigger` of the served workflow.
     Trigger,
+    /// A forged row (`forge.rs`); `pick` chooses its subject.
+    Forge { forgery: Forgery, pick: usize },
+    /// `baton hold` of the `pick`-th unfinished run (a step of it, or the run), or
+    /// `baton release` of the `pick`-th held one.
+    Hold {
+        release: bool,
+        step: bool,
+        pick: usize,
+    },
+    /// `baton fork` of the `pick`-th ended run from one of its steps.
+    Fork { pick: usize },
+    /// `baton push-back` of the `pick`-th open `review` gate.
+    PushBack { pick: usize },
 }
 
 /// The seeded schedule.
@@ -106,20 +132,35 @@ impl Plan {
         let pause = Duration::from_millis(self.rng.random_range(150..1200));
         let pick = self.rng.random_range(0..1000);
         let action = match self.rng.random_range(0..100) {
-            0..22 => Action::Burst {
-                flow: if self.rng.random_bool(0.6) {
-                    Flow::Deploy
-                } else {
-                    Flow::Batch
+            0..20 => Action::Burst {
+                flow: match self.rng.random_range(0..4) {
+                    0 | 1 => Flow::Deploy,
+                    2 => Flow::Batch,
+                    _ => Flow::Review,
                 },
                 runs: self.rng.random_range(1..=3),
             },
-            22..44 => Action::Decide {
+            20..38 => Action::Decide {
                 approve: self.rng.random_bool(0.8),
                 pick,
             },
-            44..50 => Action::Console,
-            50..53 => Action::Trigger,
+            38..43 => Action::Console,
+            43..46 => Action::Trigger,
+            46..52 => Action::Forge {
+                forgery: match self.rng.random_range(0..100) {
+                    0..40 => Forgery::Approve,
+                    40..70 => Forgery::Trigger,
+                    _ => Forgery::Answer,
+                },
+                pick,
+            },
+            52..56 => Action::Hold {
+                release: self.rng.random_bool(0.5),
+                step: self.rng.random_bool(0.5),
+                pick,
+            },
+            56..59 => Action::Fork { pick },
+            59..64 => Action::PushBack { pick },
             _ => Action::Signal {
                 target: self.target(),
                 signal: self.signal(),
@@ -188,6 +229,26 @@ mod tests {
         assert!(has(&|a| matches!(a, Action::Decide { approve: false, .. })));
         assert!(has(&|a| matches!(a, Action::Console)));
         assert!(has(&|a| matches!(a, Action::Trigger)));
+        for f in [Forgery::Approve, Forgery::Trigger, Forgery::Answer] {
+            assert!(
+                has(&|a| matches!(a, Action::Forge { forgery, .. } if *forgery == f)),
+                "{f:?}"
+            );
+        }
+        for r in [false, true] {
+            assert!(has(
+                &|a| matches!(a, Action::Hold { release, .. } if *release == r)
+            ));
+        }
+        assert!(has(&|a| matches!(a, Action::Fork { .. })));
+        assert!(has(&|a| matches!(a, Action::PushBack { .. })));
+        assert!(has(&|a| matches!(
+            a,
+            Action::Burst {
+                flow: Flow::Review,
+                ..
+            }
+        )));
         for t in Target::ALL {
             for s in [Sig::Kill, Sig::Hup] {
                 assert!(

@@ -79,7 +79,9 @@ pub(crate) fn role(args: &[String]) -> Option<Target> {
         "serve" => Some(Target::Serve),
         "run" if headless => Some(Target::Engine),
         "run" | "tui" => Some(Target::Console),
-        "resume" | "approve" | "reject" => Some(Target::Engine),
+        "resume" | "approve" | "reject" | "hold" | "release" | "push-back" | "fork" => {
+            Some(Target::Engine)
+        }
         _ => None,
     }
 }
@@ -228,6 +230,10 @@ mod tests {
             r(&["/x/baton", "serve", "--workflows", "d"]),
             Some(Target::Serve)
         );
+        // What may take a run over and drive it.
+        for sub in ["hold", "release", "push-back", "fork"] {
+            assert_eq!(r(&["/x/baton", sub, "R"]), Some(Target::Engine), "{sub}");
+        }
         assert_eq!(r(&["/x/baton", "runs", "--json"]), None);
         assert_eq!(r(&["/x/baton", "__anchor"]), None);
     }

@@ -23,6 +23,8 @@ pub(super) struct Tally {
     pub console_approvals_typed: usize,
     pub serves_started: usize,
     pub triggers: usize,
+    /// Runs of `team` started as `gmalice` on the group store.
+    pub team_runs: usize,
     /// Decide actions that found no open gate in the inbox.
     pub no_gate: usize,
 }
@@ -38,6 +40,9 @@ pub(super) struct Decision {
     /// The verdict's JSON (`--json`, the first line of its output): `accepted`,
     /// `refused` (with its code) or `recorded`; `None` if it printed none (killed).
     pub verdict: Option<String>,
+    /// The OS account it was issued as on the team's group store (`team.rs`); `None`:
+    /// this process's, on the campaign's store.
+    pub account: Option<&'static str>,
 }
 
 impl Decision {
@@ -46,12 +51,22 @@ impl Decision {
             .as_deref()
             .is_some_and(|v| v.contains("\"accepted\""))
     }
+
+    /// Recorded for the run's next engine (another account's undriven run in a group
+    /// store: commands.md, `--no-drive`): applied or refused later, by that engine.
+    pub(super) fn recorded(&self) -> bool {
+        self.verdict
+            .as_deref()
+            .is_some_and(|v| v.contains("\"recorded\""))
+    }
 }
 
 /// The report: what was done, then each promise.
 pub(super) struct Report {
     pub header: String,
     pub tally: Tally,
+    pub forged: super::forge::Forged,
+    pub ops: super::ops::Ops,
     pub decisions: Vec<Decision>,
     /// Runs by workflow and by final state.
     pub runs: BTreeMap<String, BTreeMap<String, usize>>,
@@ -126,14 +141,51 @@ impl fmt::Display for Report {
         let approvals = self.decisions.iter().filter(|d| d.approve).count();
         let _ = writeln!(
             f,
-            "decisions: {} through the CLI ({approvals} approve, {} reject; {accepted} accepted), {} through a console ({} typed), {} schedule triggers",
+            "decisions: {} through the CLI ({approvals} approve, {} reject; {accepted} accepted; {} as another OS account on the group store, {} team runs), {} through a console ({} typed), {} schedule triggers",
             self.decisions.len(),
             self.decisions.len() - approvals,
+            self.decisions
+                .iter()
+                .filter(|d| d.account.is_some())
+                .count(),
+            t.team_runs,
             self.console_decisions,
             t.console_approvals_typed,
             t.triggers
         );
+        let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
+        for d in &self.decisions {
+            let code = d
+                .verdict
+                .as_deref()
+                .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok())
+                .and_then(|v| v["refused"]["code"].as_str().map(String::from));
+            if let Some(code) = code {
+                let who = d.account.unwrap_or("this account");
+                *refusals.entry(format!("{code} ({who})")).or_default() += 1;
+            }
+        }
+        let _ = writeln!(f, "  refused: {refusals:?}");
         self.steps(&mut f);
+        let (fd, o) = (&self.forged, &self.ops);
+        let _ = writeln!(
+            f,
+            "forged rows: {} approve commands, {} trigger rows, {} ask answers, and a decision in a copy's audit table; {} found no subject{}",
+            fd.commands.len(),
+            fd.triggers.len(),
+            fd.answers.len(),
+            fd.no_subject,
+            if fd.failed.is_empty() {
+                String::new()
+            } else {
+                format!(", not made: {:?}", fd.failed)
+            }
+        );
+        let _ = writeln!(
+            f,
+            "operators: {} holds, {} releases, {} forks, {} push-backs ({} found no subject)",
+            o.holds, o.releases, o.forks, o.push_backs, o.no_subject
+        );
         let _ = writeln!(
             f,
             "processes started: {} bursts ({} runs, {} held back), {} resumes, {} consoles, {} serves",

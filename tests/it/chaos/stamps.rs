@@ -12,7 +12,7 @@ pub(super) struct Stamp {
     pub pid: u32,
     /// Nanoseconds since the epoch.
     pub start: i64,
-    /// `local`, `ssh` or `sge`.
+    /// `local`, `ssh`, `sge` or `slurm`.
     pub place: String,
     /// When it ended and how (`exit`, `signal`): `None` when killed with SIGKILL.
     pub end: Option<(i64, String)>,

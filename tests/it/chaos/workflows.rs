@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 /// The concurrency group of `deploy`, and of the served `nightly`.
 pub(super) const DEPLOY_GROUP: &str = "chaos-deploy";
 pub(super) const NIGHTLY_GROUP: &str = "chaos-nightly";
+/// `deploy`'s `max_pending`.
+pub(super) const DEPLOY_MAX_PENDING: usize = 2;
 
 /// Where the remote steps can run here (each `None` where its daemons cannot).
 pub(super) struct Remotes {
@@ -18,6 +20,9 @@ pub(super) struct Remotes {
     pub ssh: Option<PathBuf>,
     /// The Grid Engine cell (tests/sge/cell.sh), as the executor `grid`.
     pub sge: Option<Scheduler>,
+    /// Whether the test Slurm cluster is up (tests/slurm/cluster.sh), as the executor
+    /// `cluster`.
+    pub slurm: bool,
 }
 
 /// Where one step runs.
@@ -28,6 +33,8 @@ enum Place {
     Ssh(&'static str),
     /// The Grid Engine cell.
     Grid,
+    /// The Slurm cluster.
+    Slurm,
 }
 
 /// A step's script: stamps `start`, works `secs`, stamps `end` (`exit`), or `end`
@@ -44,12 +51,32 @@ echo "end $(date +%s%N) exit" >> "$f""#,
     )
 }
 
+/// The script of the step that asks: stamps as `script` does, but its work is `baton
+/// ask` (it may approve its own ask: the campaign's account answers it), whose JSON
+/// answer goes to a file of its own under `answers/` (`RUN.STEP.ATTEMPT.PID`, as the
+/// stamps); the step exits as the ask does (0 approved, 1 rejected).
+fn ask_script(stamps: &Path, answers: &Path) -> String {
+    format!(
+        r#"f="{}/$BATON_RUN_ID.$BATON_STEP_ID.$BATON_ATTEMPT.$$"
+echo "start $(date +%s%N) local" >> "$f"
+trap 'echo "end $(date +%s%N) signal" >> "$f"; exit 143' TERM HUP INT
+'{}' ask --prompt "go on?" --allow-self-approval --json > "{}/$BATON_RUN_ID.$BATON_STEP_ID.$BATON_ATTEMPT.$$" & wait $!
+rc=$?
+echo "end $(date +%s%N) exit" >> "$f"
+exit $rc"#,
+        stamps.display(),
+        env!("CARGO_BIN_EXE_baton"),
+        answers.display()
+    )
+}
+
 impl Remotes {
     /// The place asked for, or the local executor where it cannot run here.
     fn place(&self, want: Place) -> Place {
         match want {
             Place::Ssh(_) if self.ssh.is_none() => Place::Local,
             Place::Grid if self.sge.is_none() => Place::Local,
+            Place::Slurm if !self.slurm => Place::Local,
             p => p,
         }
     }
@@ -65,6 +92,9 @@ impl Remotes {
         if let Some(sge) = &self.sge {
             t.push_str(&sge.definition);
         }
+        if self.slurm {
+            t.push_str(crate::exec::slurm::HEAD);
+        }
         t
     }
 
@@ -74,6 +104,7 @@ impl Remotes {
             Place::Local => (String::new(), "local"),
             Place::Ssh(name) => (format!("executor = \"{name}\"\n"), "ssh"),
             Place::Grid => ("executor = \"grid\"\n".to_string(), "sge"),
+            Place::Slurm => ("executor = \"cluster\"\n".to_string(), "slurm"),
         };
         let mut s = format!("\n[[step]]\nid = \"{id}\"\n{executor}");
         if !needs.is_empty() {
@@ -90,30 +121,52 @@ fn gated(step: String, prompt: &str) -> String {
     format!("{step}gate = {{ prompt = \"{prompt}\" }}\n")
 }
 
-/// The workflows' files: `deploy.toml`, `batch.toml`, `desk.toml` in the env, and
-/// `nightly.toml` in `served` (the directory `baton serve` serves).
+/// The workflows' files: `deploy.toml`, `batch.toml`, `review.toml`, `desk.toml` in
+/// the env, and `nightly.toml` in `served` (the directory `baton serve` serves).
 pub(super) struct Files {
     pub deploy: PathBuf,
     pub batch: PathBuf,
+    pub review: PathBuf,
     pub desk: PathBuf,
 }
 
-pub(super) fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) -> Files {
+/// Where the campaign's steps write (their stamps, the answers their asks took) and
+/// the directory `baton serve` serves.
+pub(super) struct Dirs<'a> {
+    pub stamps: &'a Path,
+    pub answers: &'a Path,
+    pub served: &'a Path,
+}
+
+pub(super) fn write(env: &Env, remotes: &Remotes, dirs: &Dirs) -> Files {
+    let (stamps, served) = (dirs.stamps, dirs.served);
     let x = remotes.executors(env);
     let step =
         |id: &str, needs: &[&str], secs: f64, at: Place| remotes.step(stamps, id, needs, secs, at);
     let deploy = format!(
-        "name = \"deploy\"\nconcurrency = {{ group = \"{DEPLOY_GROUP}\", on_conflict = \"queue\", max_pending = 2 }}\n{x}{}{}{}{}",
+        "name = \"deploy\"\nconcurrency = {{ group = \"{DEPLOY_GROUP}\", on_conflict = \"queue\", max_pending = {DEPLOY_MAX_PENDING} }}\n{x}{}{}{}{}",
         step("build", &[], 0.6, Place::Local),
         gated(step("ship", &["build"], 0.5, Place::Local), "ship it?"),
         step("push", &["ship"], 1.0, Place::Ssh("h2")),
         step("grid", &["ship"], 0.5, Place::Grid),
     );
     let batch = format!(
-        "name = \"batch\"\n{x}{}{}{}",
+        "name = \"batch\"\n{x}{}{}{}{}",
         step("extract", &[], 0.4, Place::Local),
         step("load", &["extract"], 0.8, Place::Ssh("h3")),
-        gated(step("publish", &["load"], 0.3, Place::Local), "publish?"),
+        step("crunch", &["extract"], 0.5, Place::Slurm),
+        gated(
+            step("publish", &["load", "crunch"], 0.3, Place::Local),
+            "publish?"
+        ),
+    );
+    // `ask` needs nothing, so a push-back of `publish` (revising `draft`) never asks
+    // again.
+    let review = format!(
+        "name = \"review\"\n{}\n[[step]]\nid = \"ask\"\nrun = '''\n{}\n'''\n{}gate = {{ prompt = \"publish?\", revise = [\"draft\"], rounds = 3 }}\n",
+        step("draft", &[], 0.4, Place::Local),
+        ask_script(stamps, dirs.answers),
+        step("publish", &["draft", "ask"], 0.3, Place::Local),
     );
     let desk = format!(
         "name = \"desk\"\n{}{}",
@@ -135,6 +188,7 @@ pub(super) fn write(env: &Env, remotes: &Remotes, stamps: &Path, served: &Path) 
     Files {
         deploy: env.workflow("deploy.toml", &deploy),
         batch: env.workflow("batch.toml", &batch),
+        review: env.workflow("review.toml", &review),
         desk: env.workflow("desk.toml", &desk),
     }
 }
@@ -145,5 +199,18 @@ pub(super) fn group_of(workflow: &str) -> Option<&'static str> {
         "deploy" => Some(DEPLOY_GROUP),
         "nightly" => Some(NIGHTLY_GROUP),
         _ => None,
+    }
+}
+
+/// The steps of each of the campaign's workflows, in order (what `hold` and `fork`
+/// name).
+pub(super) fn steps_of(workflow: &str) -> &'static [&'static str] {
+    match workflow {
+        "deploy" => &["build", "ship", "push", "grid"],
+        "batch" => &["extract", "load", "crunch", "publish"],
+        "review" => &["draft", "ask", "publish"],
+        "nightly" => &["tick", "sync"],
+        "desk" => &["prep", "sign"],
+        _ => &[],
     }
 }

@@ -33,18 +33,25 @@ pub(super) enum What {
     Serve,
     /// A command that decides nothing of a run (`schedule trigger`).
     Cli,
+    /// `hold`, `release` or `push-back`: it may take the run over and drive it.
+    Op,
 }
 
 pub(super) struct Kid {
     pub child: Child,
     pub what: What,
-    out: PathBuf,
+    /// Its stdout's file (its stderr's: the same with `.err`).
+    pub out: PathBuf,
+    /// The team's run it resumes or decides, at the end (`team.rs`).
+    pub team_run: Option<String>,
 }
 
 pub(super) struct Campaign {
     pub env: Env,
     /// Where the steps write their stamps.
     pub stamps: PathBuf,
+    /// Where the steps that ask write the answer they took.
+    pub answers: PathBuf,
     /// The directory `baton serve` serves.
     served: PathBuf,
     /// Every baton's `TMPDIR`: its SSH control sockets stay the campaign's own.
@@ -52,6 +59,9 @@ pub(super) struct Campaign {
     pub files: Files,
     /// The Grid Engine cell's variables, for every baton (its executor's commands).
     vars: Vec<(String, String)>,
+    /// Whether the Slurm cluster is up (its `SLURM_CONF` goes to every baton through
+    /// `Env::cmd`).
+    slurm: bool,
     /// The sshd listeners (never signalled; their sessions are).
     pub listeners: Vec<i32>,
     pub kids: Vec<Kid>,
@@ -72,6 +82,16 @@ pub(super) struct Campaign {
     pub misses: Vec<String>,
     pub missed: std::collections::BTreeSet<(String, String, String)>,
     pub inbox_samples: usize,
+    /// What `facts::sample_pending` found over `max_pending`, and its samples.
+    pub over_pending: Vec<String>,
+    pub pending_samples: usize,
+    /// The rows forged and what came of them (`forge.rs`).
+    pub forged: super::forge::Forged,
+    /// Holds, forks and push-backs made (`ops.rs`).
+    pub ops: super::ops::Ops,
+    /// The group store other OS accounts act on (`team.rs`), or what is missing for it.
+    pub team: Option<super::team::Team>,
+    pub team_missing: Option<String>,
 }
 
 impl Campaign {
@@ -85,10 +105,12 @@ impl Campaign {
             p
         };
         let (stamps, served, tmp) = (dir("stamps"), dir("served"), dir("tmp"));
+        let answers = dir("answers");
         dir("out");
         let remotes = Remotes {
             ssh: crate::exec::ssh::hosts(),
             sge: crate::exec::batch::sge(),
+            slurm: crate::exec::slurm::cluster(),
         };
         let listeners = remotes
             .ssh
@@ -101,7 +123,16 @@ impl Campaign {
                     .collect()
             })
             .unwrap_or_default();
-        let files = workflows::write(&env, &remotes, &stamps, &served);
+        let slurm = remotes.slurm;
+        let files = workflows::write(
+            &env,
+            &remotes,
+            &workflows::Dirs {
+                stamps: &stamps,
+                answers: &answers,
+                served: &served,
+            },
+        );
         let vars = remotes
             .sge
             .as_ref()
@@ -110,10 +141,12 @@ impl Campaign {
         Campaign {
             env,
             stamps,
+            answers,
             served,
             tmp,
             files,
             vars,
+            slurm,
             listeners,
             kids: Vec::new(),
             spawned: 0,
@@ -129,7 +162,28 @@ impl Campaign {
             misses: Vec::new(),
             missed: Default::default(),
             inbox_samples: 0,
+            over_pending: Vec::new(),
+            pending_samples: 0,
+            forged: Default::default(),
+            ops: Default::default(),
+            team: None,
+            team_missing: None,
         }
+        .with_team()
+    }
+
+    /// The team's group store where the accounts exist; else what is missing, said.
+    fn with_team(mut self) -> Campaign {
+        let missing = super::team::missing();
+        if !missing.is_empty() {
+            self.team_missing = Some(missing.join(", "));
+            return self;
+        }
+        match super::team::Team::new(self.env.path()) {
+            Ok(t) => self.team = Some(t),
+            Err(e) => self.team_missing = Some(format!("group store ({e})")),
+        }
+        self
     }
 
     /// The campaign's directory, kept after the test (for a broken promise's evidence).
@@ -150,7 +204,21 @@ impl Campaign {
         } else {
             "a Grid Engine cell"
         };
-        format!("{ssh}, {sge}")
+        let slurm = if self.slurm {
+            "a Slurm cluster"
+        } else {
+            "no Slurm cluster"
+        };
+        let accounts = match &self.team_missing {
+            Some(m) => format!("decisions as this account only: no {m} here"),
+            None => format!(
+                "a group store of {} decided as {} and {}",
+                super::team::GROUP,
+                super::team::ALICE,
+                super::team::BOB
+            ),
+        };
+        format!("{ssh}, {sge}, {slurm}; {accounts}")
     }
 
     /// A baton on the campaign's store, in its environment.
@@ -181,6 +249,13 @@ impl Campaign {
 
     /// Start a baton in the background, its output in files of the campaign's `out/`.
     pub(super) fn spawn(&mut self, args: &[&str], what: What) {
+        let mut c = self.baton();
+        c.args(args).stdin(Stdio::null());
+        self.spawn_cmd(c, what);
+    }
+
+    /// Start `c` in the background, its output in files of the campaign's `out/`.
+    pub(super) fn spawn_cmd(&mut self, mut c: Command, what: What) {
         self.spawned += 1;
         let out = self
             .env
@@ -189,22 +264,29 @@ impl Campaign {
             .join(format!("{}.out", self.spawned));
         let err = out.with_extension("err");
         let file = |p: &Path| std::fs::File::create(p).expect("an output file");
-        let child = self
-            .baton()
-            .args(args)
-            .stdin(Stdio::null())
+        let child = c
             .stdout(Stdio::from(file(&out)))
             .stderr(Stdio::from(file(&err)))
             .spawn()
             .expect("spawn baton");
-        self.kids.push(Kid { child, what, out });
+        self.kids.push(Kid {
+            child,
+            what,
+            out,
+            team_run: None,
+        });
     }
 
     /// The engines the campaign started that are still alive.
     pub(super) fn engines(&self) -> usize {
         self.kids
             .iter()
-            .filter(|k| matches!(k.what, What::Run | What::Resume(_) | What::Decide(_)))
+            .filter(|k| {
+                matches!(
+                    k.what,
+                    What::Run | What::Resume(_) | What::Decide(_) | What::Op
+                )
+            })
             .count()
     }
 
@@ -307,17 +389,43 @@ impl Campaign {
         }
     }
 
-    /// The open gates `baton inbox` lists: (run, step).
-    pub(super) fn inbox_gates(&self) -> Vec<(String, String)> {
+    /// What `baton inbox` lists of the `kinds` given: (run, step, kind).
+    pub(super) fn inbox(&self, kinds: &[&str]) -> Vec<(String, String, String)> {
         self.rows(&["inbox", "--json"])
             .iter()
-            .filter(|w| w["kind"] == "gate")
-            .filter_map(|w| Some((w["run_id"].as_str()?.into(), w["step"].as_str()?.into())))
+            .filter_map(|w| {
+                let kind = w["kind"].as_str()?;
+                kinds.contains(&kind).then_some(())?;
+                Some((
+                    w["run_id"].as_str()?.into(),
+                    w["step"].as_str()?.into(),
+                    kind.into(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The open gates and asks of steps `baton inbox` lists: (run, step).
+    pub(super) fn inbox_gates(&self) -> Vec<(String, String)> {
+        self.inbox(&["gate", "ask"])
+            .into_iter()
+            .map(|(run, step, _)| (run, step))
             .collect()
     }
 
     /// `baton approve|reject RUN STEP --reason chaos-N --json` in the background.
     pub(super) fn decide(&mut self, run: &str, step: &str, approve: bool) {
+        self.decide_as(run, step, approve, None);
+    }
+
+    /// As `decide`, on the team's store as `account` (`team.rs`) when one is given.
+    pub(super) fn decide_as(
+        &mut self,
+        run: &str,
+        step: &str,
+        approve: bool,
+        account: Option<&'static str>,
+    ) {
         self.n += 1;
         let reason = format!("chaos-{}", self.n);
         let verb = if approve { "approve" } else { "reject" };
@@ -327,12 +435,17 @@ impl Campaign {
             approve,
             reason: reason.clone(),
             verdict: None,
+            account,
         });
         let d = self.decisions.len() - 1;
-        self.spawn(
-            &[verb, run, step, "--reason", &reason, "--json"],
-            What::Decide(d),
-        );
+        let args = [verb, run, step, "--reason", &reason, "--json"];
+        match (account, &self.team) {
+            (Some(user), Some(t)) => {
+                let c = t.cmd(user, &args);
+                self.spawn_cmd(c, What::Decide(d));
+            }
+            _ => self.spawn(&args, What::Decide(d)),
+        }
     }
 
     /// `sig` to a process of `target` (the `pick`-th alive, not stopped already).
@@ -343,6 +456,12 @@ impl Campaign {
             }
             _ => procs::batons(&self.env.db())
                 .into_iter()
+                .chain(
+                    self.team
+                        .as_ref()
+                        .map(|t| procs::batons(&t.db))
+                        .unwrap_or_default(),
+                )
                 .filter(|(role, _)| *role == target)
                 .map(|(_, p)| p)
                 .collect(),
