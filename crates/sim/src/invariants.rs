@@ -334,6 +334,11 @@ impl World {
         }
         // The readers' agreement costs a `show` per run: read every few actions, over
         // the runs that recorded something since (the end reads every run).
+        if action.is_multiple_of(READERS_EVERY)
+            && let Some(d) = self.check_asked()?
+        {
+            return Ok(Some(broken("nothing_asked_of_a_person_lost", d)));
+        }
         if action.is_multiple_of(READERS_EVERY) {
             for run in std::mem::take(&mut self.checker.unread) {
                 // A rewritten record is refused by every reader (until it is put back).
@@ -481,7 +486,25 @@ impl World {
         {
             return Ok(Some(broken("metrics_are_the_runs_summed", d)));
         }
+        if let Some(d) = self.check_asked()? {
+            return Ok(Some(broken("nothing_asked_of_a_person_lost", d)));
+        }
         Ok(a_replaced_run_ends(&self.raw)?.map(|d| broken("a_replaced_run_ends", d)))
+    }
+
+    /// [`crate::asked::nothing_asked_of_a_person_lost`] over every run but the
+    /// rewritten ones.
+    fn check_asked(&self) -> Result<Option<String>, SimError> {
+        let runs: Vec<&str> = (self.runs.iter())
+            .map(|(r, _)| r.as_str())
+            .filter(|r| !self.is_rewritten(r))
+            .collect();
+        crate::asked::nothing_asked_of_a_person_lost(
+            &self.ops,
+            &runs,
+            &self.user,
+            Timestamp(self.now),
+        )
     }
 }
 

@@ -7,6 +7,7 @@
 //! ([`Outcome::digest`]). What it runs and what it does not simulate yet:
 //! docs/simulator.md.
 mod accounts;
+mod asked;
 mod asks;
 mod budget;
 mod cron;
