@@ -466,7 +466,7 @@ impl World {
         if engine.wake.as_ref().is_some_and(|w| w.run == run) {
             engine.wake = None;
         }
-        let delay = self.stop_delay(self.config.mix == crate::Mix::Remote);
+        let delay = self.stop_delay(self.config.mix.remote());
         self.executors.abandon((run, e), (self.now, delay));
         self.history
             .push(format!("  engine {e} stops driving {run}: {err}"));

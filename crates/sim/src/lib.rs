@@ -160,6 +160,18 @@ pub enum Mix {
     /// seconds) the serve fires after every action, paused, resumed and backfilled by
     /// operators, some of it forged (an eighth stream of the seed).
     Schedules,
+    /// Everything of [`Mix::Remote`], the remote steps' executor a Slurm cluster
+    /// (`type = "slurm"`, even seeds) or a batch scheduler (`type = "batch"`, odd
+    /// seeds) instead of SSH hosts, answered by the same simulated back end: the
+    /// core, store and session treat a job of each kind alike.
+    Queues,
+}
+
+impl Mix {
+    /// Whether the remote steps' mixes' rules apply ([`Mix::Remote`], [`Mix::Queues`]).
+    pub(crate) fn remote(self) -> bool {
+        matches!(self, Mix::Remote | Mix::Queues)
+    }
 }
 
 impl Mix {
@@ -174,6 +186,7 @@ impl Mix {
             Mix::Interleave => "interleave",
             Mix::Accounts => "accounts",
             Mix::Schedules => "schedules",
+            Mix::Queues => "queues",
         }
     }
 
@@ -188,6 +201,7 @@ impl Mix {
             Mix::Interleave,
             Mix::Accounts,
             Mix::Schedules,
+            Mix::Queues,
         ]
         .into_iter()
         .find(|m| m.name() == s)

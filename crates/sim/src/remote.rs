@@ -83,7 +83,11 @@ impl Backend for SimHost {
 pub(crate) fn backends(view: &HostsView) -> Backends {
     let view = view.clone();
     Backends::builtin().with(move |spec, _| {
-        matches!(spec.kind, ExecutorKind::Ssh(_)).then(|| {
+        let remote = matches!(
+            spec.kind,
+            ExecutorKind::Ssh(_) | ExecutorKind::Slurm(_) | ExecutorKind::Batch(_)
+        );
+        remote.then(|| {
             Arc::new(SimHost {
                 name: spec.name.clone(),
                 view: view.clone(),
@@ -173,7 +177,7 @@ impl World {
     /// engine lets it go, and a background engine (`baton resume RUN --headless`)
     /// takes it over and re-attaches to its remote jobs.
     pub(crate) fn maybe_detach(&mut self) -> Result<(), SimError> {
-        if self.config.mix != crate::Mix::Remote || self.remote.random_range(0..100) >= 4 {
+        if !self.config.mix.remote() || self.remote.random_range(0..100) >= 4 {
             return Ok(());
         }
         let e = self.remote.random_range(0..self.engines.len());

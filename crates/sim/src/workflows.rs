@@ -21,26 +21,41 @@ pub(crate) struct Workflow {
     pub max_pending: Option<usize>,
 }
 
-/// The SSH executor of `--mix remote`'s remote steps (a host the simulator plays).
-fn hosts(remote: bool) -> String {
-    match remote {
-        true => format!(
-            "\n[executors.{}]\ntype = \"ssh\"\nhost = \"sim-host\"\n",
-            crate::remote::EXECUTOR
-        ),
-        false => String::new(),
+/// The executor of the remote steps, as its table's body: SSH hosts (`--mix
+/// remote`), a Slurm cluster or a batch scheduler (`--mix queues`, by the seed), each
+/// played by the simulator.
+pub(crate) type Remote = Option<&'static str>;
+
+const SSH: &str = "type = \"ssh\"\nhost = \"sim-host\"";
+const SLURM: &str = "type = \"slurm\"\nworkdir = \"/shared/baton\"";
+const BATCH: &str = "type = \"batch\"\nsubmit = [\"qsub\", \"-terse\", \"{script}\"]\nstatus = [\"qstat-state\", \"{job_id}\"]\ncancel = [\"qdel\", \"{job_id}\"]";
+
+/// The remote steps' executor of `mix` for `seed`.
+pub(crate) fn remote_kind(mix: crate::Mix, seed: u64) -> Remote {
+    match mix {
+        crate::Mix::Remote => Some(SSH),
+        crate::Mix::Queues if seed.is_multiple_of(2) => Some(SLURM),
+        crate::Mix::Queues => Some(BATCH),
+        _ => None,
     }
 }
 
-/// `executor = …` of a step that runs remotely with `--mix remote`.
-fn on(remote: bool) -> String {
+fn hosts(remote: Remote) -> String {
     match remote {
-        true => format!("executor = \"{}\"\n", crate::remote::EXECUTOR),
-        false => String::new(),
+        Some(body) => format!("\n[executors.{}]\n{body}\n", crate::remote::EXECUTOR),
+        None => String::new(),
     }
 }
 
-fn deploy(max_pending: usize, remote: bool, scheduled: bool) -> String {
+/// `executor = …` of a step that runs remotely.
+fn on(remote: Remote) -> String {
+    match remote {
+        Some(_) => format!("executor = \"{}\"\n", crate::remote::EXECUTOR),
+        None => String::new(),
+    }
+}
+
+fn deploy(max_pending: usize, remote: Remote, scheduled: bool) -> String {
     let (hosts, on) = (hosts(remote), on(remote));
     let schedule = match scheduled {
         true => format!(
@@ -78,7 +93,7 @@ gate = {{ prompt = "ship it?", allow_self_approval = true, revise = ["build"] }}
 /// usage lines of [`crate::executor::line_tokens`] each.
 pub(crate) const TOKEN_CEILING: u64 = 1_500;
 
-fn batch(budget: bool, remote: bool) -> String {
+fn batch(budget: bool, remote: Remote) -> String {
     let budget = match budget {
         true => format!("budget = {{ tokens = {TOKEN_CEILING} }}\n"),
         false => String::new(),
@@ -121,7 +136,7 @@ gate = {{ prompt = "publish?", allow_self_approval = true, revise = ["load"] }}
 pub(crate) fn write_all(
     dir: &Path,
     max_pending: usize,
-    (budget, remote, scheduled): (bool, bool, bool),
+    (budget, remote, scheduled): (bool, Remote, bool),
 ) -> Result<Vec<Workflow>, SimError> {
     let mut out = Vec::new();
     for (name, text, pending) in [

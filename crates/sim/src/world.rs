@@ -130,7 +130,7 @@ impl World {
             max_pending,
             (
                 config.mix != Mix::RunsOnly,
-                config.mix == Mix::Remote,
+                crate::workflows::remote_kind(config.mix, config.seed),
                 config.mix == Mix::Schedules,
             ),
         )?;

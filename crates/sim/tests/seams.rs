@@ -150,3 +150,26 @@ fn a_serve_that_obeys_a_forged_resume_row_is_reported() {
     let real = run(6, Mix::Schedules);
     assert_eq!(real.violation, None, "{:?}", real.report());
 }
+
+/// The remote steps on a Slurm cluster (seed 0) and a batch scheduler (seed 1) instead
+/// of SSH hosts: jobs outlive their engine, are re-attached to and handed on by
+/// detaches alike.
+#[test]
+fn jobs_on_slurm_and_a_batch_scheduler_keep_every_promise() {
+    let outcomes: Vec<Outcome> = [0, 1].iter().map(|&s| run(s, Mix::Queues)).collect();
+    for o in &outcomes {
+        assert_eq!(o.violation, None, "{:?}", o.report());
+    }
+    for (o, kind) in outcomes.iter().zip(["slurm", "batch"]) {
+        let launched = o
+            .history
+            .iter()
+            .filter(|l| l.contains("\"step_launching\""))
+            .count();
+        assert!(launched > 0, "no job launched on the {kind} executor");
+    }
+    assert!(
+        said(&outcomes, "in the background") > 0,
+        "no detach handed a run on"
+    );
+}

@@ -461,9 +461,10 @@ fn regression_remote_seeds_4_47_250_keep_every_promise() {
 /// wake-ups interleaved at every store call ([`Mix::Interleave`]), operators of three
 /// OS accounts on a group store ([`Mix::Accounts`]; said `SKIPPED` without root and
 /// the accounts), records rewritten in a keyed store ([`Mix::Rewrites`]), crashes amid a
-/// group's spawns ([`Mix::Spawns`]), remote steps and detaches ([`Mix::Remote`]), and
-/// one in sixteen of each: a schedule fired, paused and backfilled
-/// ([`Mix::Schedules`]), and everything else ([`Mix::All`]).
+/// group's spawns ([`Mix::Spawns`]), and one in sixteen of each: remote steps on SSH
+/// hosts and detaches ([`Mix::Remote`]), the same on Slurm or a batch scheduler
+/// ([`Mix::Queues`]), a schedule fired, paused and backfilled ([`Mix::Schedules`]),
+/// and everything else ([`Mix::All`]).
 #[test]
 fn a_fixed_budget_of_seeds_keeps_every_promise() {
     let seeds = budget();
@@ -490,6 +491,7 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
                             7 => Mix::Accounts,
                             2 => Mix::Rewrites,
                             6 => Mix::Spawns,
+                            4 if seed % 16 == 12 => Mix::Queues,
                             4 => Mix::Remote,
                             _ if seed % 16 == 8 => Mix::Schedules,
                             _ => Mix::All,
