@@ -8,6 +8,7 @@
 //! A step on an SSH host has its files read and written over the executor's channel
 //! (`exec::artifact_channel`); a batch or Slurm job's directory is on a filesystem this
 //! machine shares, read and written here.
+use crate::write_behind::WriteBehind;
 use baton_core::{CollectRequest, Handed};
 use baton_exec::artifact_channel::{ChannelError, FileChannel};
 use baton_model::ArtifactRecord;
@@ -413,19 +414,21 @@ fn write_hashed(
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
-    let mut out = fs::OpenOptions::new()
+    let out = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&tmp)
         .map_err(write_err(&tmp))?;
     let mut h = Sha256::new();
-    let copied = copy_chunks(src, &mut out, failpoint, |b| h.update(b)).and_then(|size| {
-        if sync {
-            out.sync_all().map(|()| size)
-        } else {
-            Ok(size)
-        }
-    });
+    let copied = if sync {
+        // Handed to the disk as it arrives: the final sync has little left.
+        let mut out = WriteBehind::new(out);
+        copy_chunks(src, &mut out, failpoint, |b| h.update(b))
+            .and_then(|size| out.sync().map(|()| size))
+    } else {
+        let mut out = out;
+        copy_chunks(src, &mut out, failpoint, |b| h.update(b))
+    };
     match copied {
         Ok(size) => Ok((tmp, hex::encode(h.finalize()), size)),
         Err(e) => {
