@@ -76,6 +76,33 @@ pub(crate) enum FileError {
     Channel(#[from] ChannelError),
 }
 
+impl ArtifactError {
+    /// The channel failed or stalled, not the file: copying again may work.
+    fn is_transport(&self) -> bool {
+        matches!(&self.error, FileError::Channel(c) if c.is_transport())
+    }
+}
+
+/// How often a step's files are read back when the channel fails or stalls (its files
+/// are still where it made them; the step is not run again).
+const COLLECT_TRIES: u32 = 3;
+
+/// [`collect`], tried again (up to `COLLECT_TRIES` in all) while the channel fails or
+/// stalls.
+pub(crate) fn collect_retrying(
+    db: &Path,
+    req: &CollectRequest,
+    channel: Option<&dyn FileChannel>,
+) -> Result<Vec<ArtifactRecord>, ArtifactError> {
+    let mut tries = 1;
+    loop {
+        match collect(db, req, channel) {
+            Err(e) if e.is_transport() && tries < COLLECT_TRIES => tries += 1,
+            done => return done,
+        }
+    }
+}
+
 fn read_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
     move |err| FileError::Read {
         path: path.display().to_string(),
@@ -293,17 +320,22 @@ pub(crate) enum Target<'a> {
 }
 
 /// Copy `h`'s content from the store to where its reader finds it, checked against
-/// its record; a copy already there with the right content is kept.
+/// its record; a copy already there with the right content is kept. On another
+/// executor the copy is held for `holder` (`artifact_paths::holder`) until
+/// [`release`].
 pub(crate) fn stage(
     db: &Path,
     h: &Handed,
-    step: &str,
+    (step, holder): (&str, &str),
     to: &Target<'_>,
 ) -> Result<(), ArtifactError> {
     let staged = match to {
         Target::Here => stage_here(db, h, &h.dest, step),
-        Target::SharedDir(dir) => stage_here(db, h, &dir.join(&h.dest), step),
-        Target::Channel(c, dir) => push(db, h, (*c, dir), step),
+        Target::SharedDir(dir) => {
+            let dest = dir.join(&h.dest);
+            stage_here(db, h, &dest, step).map(|()| hold_here(&dest, holder))
+        }
+        Target::Channel(c, dir) => push(db, h, (*c, dir), (step, holder)),
     };
     staged.map_err(|error| ArtifactError {
         label: h.label.clone(),
@@ -344,19 +376,65 @@ fn stage_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Result<(), File
     fs::rename(&tmp, dest).map_err(write_err(dest))
 }
 
+/// `holder`'s hold on a copy in a shared directory: a hard link beside it (advice:
+/// without one, the copy may go with another holder's release).
+fn hold_here(dest: &Path, holder: &str) {
+    let held = dest.with_file_name(format!(".held-{holder}"));
+    let _ = fs::remove_file(&held);
+    let _ = fs::hard_link(dest, &held);
+}
+
+/// The attempt `holder` ended: its hold on the copy `h` it was handed on another
+/// executor is dropped, and the copy removed unless another attempt (of this run or
+/// another) still holds it. Nothing to do on this machine: a local step's copies are
+/// its run's, removed with it (`runs rm`).
+pub(crate) fn release(h: &Handed, holder: &str, to: &Target<'_>) -> Result<(), ArtifactError> {
+    let released = match to {
+        Target::Here => Ok(()),
+        Target::SharedDir(dir) => {
+            release_here(&dir.join(&h.dest), holder);
+            Ok(())
+        }
+        Target::Channel(c, dir) => c.release(dir, &h.dest, holder).map_err(FileError::from),
+    };
+    released.map_err(|error| ArtifactError {
+        label: h.label.clone(),
+        error,
+    })
+}
+
+/// [`release`] in a shared directory, as the host's `DROP` does it: the copy moved
+/// aside (an atomic rename) and put back while another hold remains.
+fn release_here(dest: &Path, holder: &str) {
+    let _ = fs::remove_file(dest.with_file_name(format!(".held-{holder}")));
+    let gone = dest.with_file_name(format!(".gone-{}", std::process::id()));
+    if fs::rename(dest, &gone).is_ok() {
+        if fs::metadata(&gone).is_ok_and(|m| m.nlink() > 1) {
+            let _ = fs::hard_link(&gone, dest);
+        }
+        let _ = fs::remove_file(&gone);
+    }
+    if let Some(sha_dir) = dest.parent() {
+        let _ = fs::remove_dir(sha_dir);
+        if let Some(handed) = sha_dir.parent() {
+            let _ = fs::remove_dir(handed);
+        }
+    }
+}
+
 /// Write `h` into a host's working directory `dir` over `c`, unless it is there with
 /// the right content; the host checks its digest before it renames it into place.
 fn push(
     db: &Path,
     h: &Handed,
     (c, dir): (&dyn FileChannel, &Path),
-    step: &str,
+    (step, holder): (&str, &str),
 ) -> Result<(), FileError> {
-    if c.has(dir, &h.dest, &h.sha256)? {
+    if c.has(dir, &h.dest, &h.sha256, holder)? {
         return Ok(());
     }
     let mut file = open_object(db, h)?;
-    let mut upload = c.upload(dir, &h.dest, &h.sha256)?;
+    let mut upload = c.upload(dir, &h.dest, (&h.sha256, holder))?;
     let sent = copy_chunks(&mut file, &mut upload, ("handing", step), |_| {});
     let finished = upload.finish();
     match (sent, finished) {
@@ -517,14 +595,14 @@ mod tests {
             size: 7,
             dest: t.path().join("stage/m.ckpt"),
         };
-        stage(&db, &h, "eval", &Target::Here).unwrap();
+        stage(&db, &h, ("eval", "r.eval.1"), &Target::Here).unwrap();
         assert_eq!(fs::read(&h.dest).unwrap(), b"weights");
         // The store's copy changed: the reader is not handed it.
         let obj = object_path(&db, &recs[0].sha256);
         fs::set_permissions(&obj, fs::Permissions::from_mode(0o644)).unwrap();
         fs::write(&obj, b"tampered").unwrap();
         fs::remove_file(&h.dest).unwrap();
-        let e = stage(&db, &h, "eval", &Target::Here)
+        let e = stage(&db, &h, ("eval", "r.eval.1"), &Target::Here)
             .unwrap_err()
             .to_string();
         assert!(e.contains("changed in the store"), "{e}");
