@@ -609,6 +609,31 @@ mod tests {
         assert!(!h.dest.exists());
     }
 
+    /// Two readers of one shared directory handed the same copy: it stays while
+    /// either holds it, and goes (with its directories) with the last release.
+    #[test]
+    fn a_handed_copy_in_a_shared_directory_goes_with_its_last_holder() {
+        let t = tempfile::tempdir().unwrap();
+        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        fs::create_dir_all(&work).unwrap();
+        fs::write(work.join("m.ckpt"), b"weights").unwrap();
+        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
+        let h = Handed {
+            label: "train.model".into(),
+            sha256: recs[0].sha256.clone(),
+            size: 7,
+            dest: PathBuf::from(format!(".baton-artifacts/{}/m.ckpt", recs[0].sha256)),
+        };
+        let shared = t.path().join("job");
+        let to = Target::SharedDir(&shared);
+        stage(&db, &h, ("a", "r.a.1"), &to).unwrap();
+        stage(&db, &h, ("b", "r.b.1"), &to).unwrap();
+        release(&h, "r.a.1", &to).unwrap();
+        assert_eq!(fs::read(shared.join(&h.dest)).unwrap(), b"weights");
+        release(&h, "r.b.1", &to).unwrap();
+        assert!(!shared.join(".baton-artifacts").exists());
+    }
+
     #[test]
     fn missing_and_ambiguous_files_are_said() {
         let t = tempfile::tempdir().unwrap();

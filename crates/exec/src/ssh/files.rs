@@ -441,18 +441,28 @@ mod tests {
         assert_eq!(code, Some(MISMATCH));
         assert_eq!(String::from_utf8_lossy(&out).trim(), sha(b"weights"));
         assert!(!w.join(dest).exists());
-        assert_eq!(run(HAVE, &w, &[dest, &sha(b"weights")], b"").1, b"no\n");
-        assert_eq!(
-            run(PUT, &w, &[dest, &sha(b"weights")], b"weights").0,
-            Some(0)
-        );
+        let s = sha(b"weights");
+        assert_eq!(run(HAVE, &w, &[dest, &s, "r.a.1"], b"").1, b"no\n");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
         assert_eq!(std::fs::read(w.join(dest)).expect("put"), b"weights");
-        assert_eq!(run(HAVE, &w, &[dest, &sha(b"weights")], b"").1, b"yes\n");
-        let left: Vec<_> = std::fs::read_dir(w.join(".baton-artifacts/ab"))
+        assert_eq!(run(HAVE, &w, &[dest, &s, "r.b.1"], b"").1, b"yes\n");
+        let mut left: Vec<_> = std::fs::read_dir(w.join(".baton-artifacts/ab"))
             .expect("dir")
             .flatten()
-            .map(|e| e.file_name())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+        left.sort();
+        assert_eq!(
+            left,
+            [".held-r.a.1", ".held-r.b.1", "m.ckpt"],
+            "no temporary file"
+        );
+        // Released by one holder: still there for the other; by the last: gone.
+        assert_eq!(run(DROP, &w, &[dest, "r.a.1"], b"").0, Some(0));
+        assert_eq!(std::fs::read(w.join(dest)).expect("held"), b"weights");
+        assert_eq!(run(DROP, &w, &[dest, "r.b.1"], b"").0, Some(0));
+        assert!(!w.join(".baton-artifacts").exists());
+        // Released when it is not there: nothing to do, no error.
+        assert_eq!(run(DROP, &w, &[dest, "r.b.1"], b"").0, Some(0));
     }
 }
