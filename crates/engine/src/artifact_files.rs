@@ -83,24 +83,29 @@ impl ArtifactError {
     }
 }
 
-/// How often a step's files are read back when the channel fails or stalls (its files
-/// are still where it made them; the step is not run again).
-const COLLECT_TRIES: u32 = 3;
+/// How often a file is copied when the channel fails or stalls: a step's files read
+/// back (they are still where it made them), a reader's copy written out (it has not
+/// started); neither step runs again for it.
+const TRIES: u32 = 3;
 
-/// [`collect`], tried again (up to `COLLECT_TRIES` in all) while the channel fails or
-/// stalls.
+/// `copy`, tried again (up to `TRIES` in all) while the channel fails or stalls.
+fn retrying<T>(mut copy: impl FnMut() -> Result<T, ArtifactError>) -> Result<T, ArtifactError> {
+    let mut tries = 1;
+    loop {
+        match copy() {
+            Err(e) if e.is_transport() && tries < TRIES => tries += 1,
+            done => return done,
+        }
+    }
+}
+
+/// [`collect`], tried again while the channel fails or stalls.
 pub(crate) fn collect_retrying(
     db: &Path,
     req: &CollectRequest,
     channel: Option<&dyn FileChannel>,
 ) -> Result<Vec<ArtifactRecord>, ArtifactError> {
-    let mut tries = 1;
-    loop {
-        match collect(db, req, channel) {
-            Err(e) if e.is_transport() && tries < COLLECT_TRIES => tries += 1,
-            done => return done,
-        }
-    }
+    retrying(|| collect(db, req, channel))
 }
 
 fn read_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
@@ -320,7 +325,8 @@ pub(crate) enum Target<'a> {
 }
 
 /// Copy `h`'s content from the store to where its reader finds it, checked against
-/// its record; a copy already there with the right content is kept. On another
+/// its record; a copy already there with the right content is kept; one the channel
+/// failed or stalled on is written again (up to `TRIES` in all). On another
 /// executor the copy is held for `holder` (`artifact_paths::holder`) until
 /// [`release`].
 pub(crate) fn stage(
@@ -329,17 +335,19 @@ pub(crate) fn stage(
     (step, holder): (&str, &str),
     to: &Target<'_>,
 ) -> Result<(), ArtifactError> {
-    let staged = match to {
-        Target::Here => stage_here(db, h, &h.dest, step),
-        Target::SharedDir(dir) => {
-            let dest = dir.join(&h.dest);
-            stage_here(db, h, &dest, step).map(|()| hold_here(&dest, holder))
-        }
-        Target::Channel(c, dir) => push(db, h, (*c, dir), (step, holder)),
-    };
-    staged.map_err(|error| ArtifactError {
-        label: h.label.clone(),
-        error,
+    retrying(|| {
+        let staged = match to {
+            Target::Here => stage_here(db, h, &h.dest, step),
+            Target::SharedDir(dir) => {
+                let dest = dir.join(&h.dest);
+                stage_here(db, h, &dest, step).map(|()| hold_here(&dest, holder))
+            }
+            Target::Channel(c, dir) => push(db, h, (*c, dir), (step, holder)),
+        };
+        staged.map_err(|error| ArtifactError {
+            label: h.label.clone(),
+            error,
+        })
     })
 }
 
@@ -632,6 +640,115 @@ mod tests {
         assert_eq!(fs::read(shared.join(&h.dest)).unwrap(), b"weights");
         release(&h, "r.b.1", &to).unwrap();
         assert!(!shared.join(".baton-artifacts").exists());
+    }
+
+    /// A host whose copies stall `stalls` times, then go through.
+    #[derive(Debug)]
+    struct Stalling {
+        stalls: u32,
+        uploads: std::sync::Arc<AtomicU64>,
+    }
+
+    struct Sink(bool);
+
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl baton_exec::artifact_channel::Upload for Sink {
+        fn finish(self: Box<Self>) -> Result<(), ChannelError> {
+            if self.0 {
+                return Err(ChannelError::Stalled {
+                    path: "m.ckpt".into(),
+                    place: "host h3".into(),
+                    way: "copying it to",
+                    secs: 60,
+                });
+            }
+            Ok(())
+        }
+    }
+
+    impl FileChannel for Stalling {
+        fn place(&self) -> String {
+            "host h3".into()
+        }
+        fn list(&self, _: &Path, _: &str) -> Result<Vec<String>, ChannelError> {
+            Ok(Vec::new())
+        }
+        fn fetch(
+            &self,
+            _: &Path,
+            _: &str,
+        ) -> Result<Box<dyn baton_exec::artifact_channel::Download>, ChannelError> {
+            Err(ChannelError::Failed("not here".into()))
+        }
+        fn has(&self, _: &Path, _: &Path, _: &str, _: &str) -> Result<bool, ChannelError> {
+            Ok(false)
+        }
+        fn upload(
+            &self,
+            _: &Path,
+            _: &Path,
+            _: (&str, &str),
+        ) -> Result<Box<dyn baton_exec::artifact_channel::Upload>, ChannelError> {
+            let n = self.uploads.fetch_add(1, Ordering::Relaxed);
+            Ok(Box::new(Sink(n < u64::from(self.stalls))))
+        }
+        fn release(&self, _: &Path, _: &Path, _: &str) -> Result<(), ChannelError> {
+            Ok(())
+        }
+    }
+
+    /// A copy out that stalls is written again (the reader has not started), and one
+    /// that stalls every time fails naming the artifact and the host.
+    #[test]
+    fn a_stalled_copy_out_is_written_again_then_said() {
+        let t = tempfile::tempdir().unwrap();
+        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        fs::create_dir_all(&work).unwrap();
+        fs::write(work.join("m.ckpt"), b"weights").unwrap();
+        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
+        let h = Handed {
+            label: "train.model".into(),
+            sha256: recs[0].sha256.clone(),
+            size: 7,
+            dest: PathBuf::from("m.ckpt"),
+        };
+        let twice = Stalling {
+            stalls: 2,
+            uploads: Default::default(),
+        };
+        stage(
+            &db,
+            &h,
+            ("eval", "r.eval.1"),
+            &Target::Channel(&twice, &work),
+        )
+        .unwrap();
+        assert_eq!(twice.uploads.load(Ordering::Relaxed), 3);
+        let always = Stalling {
+            stalls: u32::MAX,
+            uploads: Default::default(),
+        };
+        let e = stage(
+            &db,
+            &h,
+            ("eval", "r.eval.1"),
+            &Target::Channel(&always, &work),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(always.uploads.load(Ordering::Relaxed), u64::from(TRIES));
+        assert!(
+            e.starts_with("artifact `train.model`: `m.ckpt`: nothing moved for 60 s while copying it to host h3"),
+            "{e}"
+        );
     }
 
     #[test]

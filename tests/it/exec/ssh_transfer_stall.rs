@@ -1,9 +1,9 @@
 //! Issue 60: a transfer that stalls mid-copy (the host's reader or writer stopped with
 //! SIGSTOP: the host and its connection answer, no byte moves) is stopped within its
-//! deadline (60 s, `exec::ssh::stall`), as an error naming the artifact and the host,
-//! and copied again: a copy back is read again, a copy out fails the reader's start
-//! and its retry copies it again; no step runs twice. Only this test's processes are
-//! stopped: the host's scripts name its directory.
+//! deadline (60 s, `exec::ssh::stall`), as an error naming the artifact and the host
+//! (`engine::artifact_files`' unit tests read it), and copied again: a copy back is
+//! read again, a copy out written again before the reader starts; no step runs twice.
+//! Only this test's processes are stopped: the host's scripts name its directory.
 use super::ssh::{executor, hosts, own_tmp};
 use crate::chaos::procs::{self, Proc};
 use crate::helpers::*;
@@ -34,7 +34,6 @@ artifacts = {{ model = "out/m.ckpt" }}
 id = "eval"
 executor = "h3"
 needs = ["train"]
-retry = {{ attempts = 2 }}
 uses_artifacts = ["train.model"]
 run = "echo eval >> ledger"
 "#
@@ -95,7 +94,7 @@ fn run(env: &Env, wf: &Path, tmp: &Path) -> std::process::Child {
 }
 
 #[test]
-fn a_copy_out_that_stalls_fails_the_readers_start_naming_it_and_its_retry_copies_again() {
+fn a_copy_out_that_stalls_is_written_again_before_the_reader_starts() {
     let Some(config) = hosts() else { return };
     let env = Env::new();
     let tmp = own_tmp(&env);
@@ -105,13 +104,8 @@ fn a_copy_out_that_stalls_fails_the_readers_start_naming_it_and_its_retry_copies
     let stopped = stop_the_copy(&env, "teefailed", "tee");
     let (_, show) = ended(&env, child, &stopped);
     procs::kill_mentioning(&tmp.to_string_lossy());
-    let said = show.to_string();
-    assert!(
-        said.contains("artifact `train.model`")
-            && said.contains("nothing moved for 60 s while copying it to host baton-h3"),
-        "{show:#}"
-    );
-    assert_eq!(step_field(&show, "eval", "attempts"), 2, "{show:#}");
+    // Written again before the reader started: its one attempt ran.
+    assert_eq!(step_field(&show, "eval", "attempts"), 1, "{show:#}");
     assert_eq!(step_field(&show, "train", "attempts"), 1, "{show:#}");
     // The stopped copy, continued, was never renamed into place, and the reader's
     // copy went once it ended.
