@@ -109,8 +109,16 @@ fn a_copy_out_that_stalls_is_written_again_before_the_reader_starts() {
     assert_eq!(step_field(&show, "train", "attempts"), 1, "{show:#}");
     // The stopped copy, continued, was never renamed into place, and the reader's
     // copy went once it ended.
-    wait_until("the handed directory to be gone", secs(30), || {
-        !env.path().join(".baton-artifacts").exists()
+    let handed = env.path().join(".baton-artifacts");
+    wait_until("nothing left on the host", secs(30), || {
+        let left: Vec<_> = walkdir::WalkDir::new(&handed)
+            .into_iter()
+            .flatten()
+            .map(|e| e.path().display().to_string())
+            .collect();
+        left.is_empty()
+            .then_some(())
+            .ok_or_else(|| format!("{left:?}"))
     });
 }
 

@@ -65,17 +65,19 @@ echo yes
 /// `PUT DIR FILE SHA`: stdin into `.tmp-PID` beside FILE, hashed as it arrives (`tee`
 /// into the digest: one pass, as the engine's own copies are hashed as they are
 /// written), renamed to FILE once its digest is SHA (else removed, its digest
-/// printed, exit 84). A write that failed (a full disk) fails `tee`, and the script
+/// printed, exit 84; its directories too once empty). A write that failed (a full
+/// disk) fails `tee`, and the script
 /// (its `teefailed` goes to the captured line through fd 3, the outer group's stdout,
 /// never into the digest).
 const PUT: &str = r#"f=./$2
 d=${f%/*}
 mkdir -p -- "$d" || exit 85
 t=$d/.tmp-$$
-s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { rm -f -- "$t"; exit 85; }
-case $s in *teefailed*) rm -f -- "$t"; exit 85 ;; esac
-if [ "${s%% *}" != "$3" ]; then rm -f -- "$t"; echo "${s%% *}"; exit 84; fi
-chmod 0444 "$t" && mv -f -- "$t" "$f" || { rm -f -- "$t"; exit 85; }
+no() { rm -f -- "$t"; rmdir -- "$d" "${d%/*}" 2>/dev/null; }
+s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { no; exit 85; }
+case $s in *teefailed*) no; exit 85 ;; esac
+if [ "${s%% *}" != "$3" ]; then no; echo "${s%% *}"; exit 84; fi
+chmod 0444 "$t" && mv -f -- "$t" "$f" || { no; exit 85; }
 ln -f -- "$f" "$d/.held-$4" 2>/dev/null
 exit 0
 "#;
