@@ -15,6 +15,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// The step's working directory, as its job's `cd` takes it; `sum`: its stdin's SHA-256
 /// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
@@ -130,12 +131,7 @@ impl SshExecutor {
         }
     }
 
-    fn stalled(&self, path: &str, way: &'static str) -> ChannelError {
-        let limit = if way.starts_with("asking") {
-            CALL_STALL
-        } else {
-            STALL
-        };
+    fn stalled(&self, path: &str, way: &'static str, limit: Duration) -> ChannelError {
         ChannelError::Stalled {
             path: path.to_string(),
             place: self.place(),
@@ -153,14 +149,16 @@ impl SshExecutor {
         path: &str,
     ) -> Result<Vec<u8>, ChannelError> {
         let (mut child, errors) = self.spawn_file(self.file_command(script, dir, args))?;
-        let mut watch = Watch::start(child.id(), CALL_STALL);
+        // Only a check hashes a file on the host before it answers.
+        let limit = if script == HAVE { CALL_STALL } else { STALL };
+        let mut watch = Watch::start(child.id(), limit);
         let mut stdout = Vec::new();
         if let Some(o) = child.stdout.as_mut() {
             let _ = o.read_to_end(&mut stdout);
         }
         if watch.stop() {
             let _ = child.wait();
-            return Err(self.stalled(path, "asking about it on"));
+            return Err(self.stalled(path, "asking about it on", limit));
         }
         let status = child
             .wait()
@@ -294,7 +292,7 @@ impl Download for SshDownload {
         let _ = std::io::copy(&mut self.out, &mut std::io::sink());
         if self.watch.stop() {
             let _ = self.child.wait();
-            return Err(self.exec.stalled(&self.path, "copying it from"));
+            return Err(self.exec.stalled(&self.path, "copying it from", STALL));
         }
         let status = self
             .child
@@ -345,7 +343,7 @@ impl Upload for SshUpload {
         }
         if self.watch.stop() {
             let _ = self.child.wait();
-            return Err(self.exec.stalled(&self.path, "copying it to"));
+            return Err(self.exec.stalled(&self.path, "copying it to", STALL));
         }
         let status = self
             .child

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 /// How long a transfer may move nothing before it is stopped.
 pub(crate) const STALL: Duration = Duration::from_secs(60);
 
-/// How long a short call (listing a step's files, checking a handed copy's digest on
-/// the host, releasing it) may take in all: its answer comes at its end, after the
-/// host hashed a file that may be large (about 15 GB a minute with `openssl`).
+/// How long checking a handed copy's digest on the host may take in all: its answer
+/// comes at its end, after the host hashed a file that may be large (about 15 GB a
+/// minute with `openssl`). Listing a step's files and releasing a copy have [`STALL`].
 pub(crate) const CALL_STALL: Duration = Duration::from_secs(600);
 
 /// Pure: whether a transfer whose last byte moved at `last` (since its start) is
