@@ -8,6 +8,7 @@
 //! A step on an SSH host has its files read and written over the executor's channel
 //! (`exec::artifact_channel`); a batch or Slurm job's directory is on a filesystem this
 //! machine shares, read and written here.
+use crate::write_behind::WriteBehind;
 use baton_core::{CollectRequest, Handed};
 use baton_exec::artifact_channel::{ChannelError, FileChannel};
 use baton_model::ArtifactRecord;
@@ -73,6 +74,38 @@ pub(crate) enum FileError {
     },
     #[error(transparent)]
     Channel(#[from] ChannelError),
+}
+
+impl ArtifactError {
+    /// The channel failed or stalled, not the file: copying again may work.
+    fn is_transport(&self) -> bool {
+        matches!(&self.error, FileError::Channel(c) if c.is_transport())
+    }
+}
+
+/// How often a file is copied when the channel fails or stalls: a step's files read
+/// back (they are still where it made them), a reader's copy written out (it has not
+/// started); neither step runs again for it.
+const TRIES: u32 = 3;
+
+/// `copy`, tried again (up to `TRIES` in all) while the channel fails or stalls.
+fn retrying<T>(mut copy: impl FnMut() -> Result<T, ArtifactError>) -> Result<T, ArtifactError> {
+    let mut tries = 1;
+    loop {
+        match copy() {
+            Err(e) if e.is_transport() && tries < TRIES => tries += 1,
+            done => return done,
+        }
+    }
+}
+
+/// [`collect`], tried again while the channel fails or stalls.
+pub(crate) fn collect_retrying(
+    db: &Path,
+    req: &CollectRequest,
+    channel: Option<&dyn FileChannel>,
+) -> Result<Vec<ArtifactRecord>, ArtifactError> {
+    retrying(|| collect(db, req, channel))
 }
 
 fn read_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
@@ -292,21 +325,29 @@ pub(crate) enum Target<'a> {
 }
 
 /// Copy `h`'s content from the store to where its reader finds it, checked against
-/// its record; a copy already there with the right content is kept.
+/// its record; a copy already there with the right content is kept; one the channel
+/// failed or stalled on is written again (up to `TRIES` in all). On another
+/// executor the copy is held for `holder` (`artifact_paths::holder`) until
+/// [`release`].
 pub(crate) fn stage(
     db: &Path,
     h: &Handed,
-    step: &str,
+    (step, holder): (&str, &str),
     to: &Target<'_>,
 ) -> Result<(), ArtifactError> {
-    let staged = match to {
-        Target::Here => stage_here(db, h, &h.dest, step),
-        Target::SharedDir(dir) => stage_here(db, h, &dir.join(&h.dest), step),
-        Target::Channel(c, dir) => push(db, h, (*c, dir), step),
-    };
-    staged.map_err(|error| ArtifactError {
-        label: h.label.clone(),
-        error,
+    retrying(|| {
+        let staged = match to {
+            Target::Here => stage_here(db, h, &h.dest, step),
+            Target::SharedDir(dir) => {
+                let dest = dir.join(&h.dest);
+                stage_here(db, h, &dest, step).map(|()| hold_here(&dest, holder))
+            }
+            Target::Channel(c, dir) => push(db, h, (*c, dir), (step, holder)),
+        };
+        staged.map_err(|error| ArtifactError {
+            label: h.label.clone(),
+            error,
+        })
     })
 }
 
@@ -343,19 +384,65 @@ fn stage_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Result<(), File
     fs::rename(&tmp, dest).map_err(write_err(dest))
 }
 
+/// `holder`'s hold on a copy in a shared directory: a hard link beside it (advice:
+/// without one, the copy may go with another holder's release).
+fn hold_here(dest: &Path, holder: &str) {
+    let held = dest.with_file_name(format!(".held-{holder}"));
+    let _ = fs::remove_file(&held);
+    let _ = fs::hard_link(dest, &held);
+}
+
+/// The attempt `holder` ended: its hold on the copy `h` it was handed on another
+/// executor is dropped, and the copy removed unless another attempt (of this run or
+/// another) still holds it. Nothing to do on this machine: a local step's copies are
+/// its run's, removed with it (`runs rm`).
+pub(crate) fn release(h: &Handed, holder: &str, to: &Target<'_>) -> Result<(), ArtifactError> {
+    let released = match to {
+        Target::Here => Ok(()),
+        Target::SharedDir(dir) => {
+            release_here(&dir.join(&h.dest), holder);
+            Ok(())
+        }
+        Target::Channel(c, dir) => c.release(dir, &h.dest, holder).map_err(FileError::from),
+    };
+    released.map_err(|error| ArtifactError {
+        label: h.label.clone(),
+        error,
+    })
+}
+
+/// [`release`] in a shared directory, as the host's `DROP` does it: the copy moved
+/// aside (an atomic rename) and put back while another hold remains.
+fn release_here(dest: &Path, holder: &str) {
+    let _ = fs::remove_file(dest.with_file_name(format!(".held-{holder}")));
+    let gone = dest.with_file_name(format!(".gone-{}", std::process::id()));
+    if fs::rename(dest, &gone).is_ok() {
+        if fs::metadata(&gone).is_ok_and(|m| m.nlink() > 1) {
+            let _ = fs::hard_link(&gone, dest);
+        }
+        let _ = fs::remove_file(&gone);
+    }
+    if let Some(sha_dir) = dest.parent() {
+        let _ = fs::remove_dir(sha_dir);
+        if let Some(handed) = sha_dir.parent() {
+            let _ = fs::remove_dir(handed);
+        }
+    }
+}
+
 /// Write `h` into a host's working directory `dir` over `c`, unless it is there with
 /// the right content; the host checks its digest before it renames it into place.
 fn push(
     db: &Path,
     h: &Handed,
     (c, dir): (&dyn FileChannel, &Path),
-    step: &str,
+    (step, holder): (&str, &str),
 ) -> Result<(), FileError> {
-    if c.has(dir, &h.dest, &h.sha256)? {
+    if c.has(dir, &h.dest, &h.sha256, holder)? {
         return Ok(());
     }
     let mut file = open_object(db, h)?;
-    let mut upload = c.upload(dir, &h.dest, &h.sha256)?;
+    let mut upload = c.upload(dir, &h.dest, (&h.sha256, holder))?;
     let sent = copy_chunks(&mut file, &mut upload, ("handing", step), |_| {});
     let finished = upload.finish();
     match (sent, finished) {
@@ -413,19 +500,21 @@ fn write_hashed(
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
-    let mut out = fs::OpenOptions::new()
+    let out = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&tmp)
         .map_err(write_err(&tmp))?;
     let mut h = Sha256::new();
-    let copied = copy_chunks(src, &mut out, failpoint, |b| h.update(b)).and_then(|size| {
-        if sync {
-            out.sync_all().map(|()| size)
-        } else {
-            Ok(size)
-        }
-    });
+    let copied = if sync {
+        // Handed to the disk as it arrives: the final sync has little left.
+        let mut out = WriteBehind::new(out);
+        copy_chunks(src, &mut out, failpoint, |b| h.update(b))
+            .and_then(|size| out.sync().map(|()| size))
+    } else {
+        let mut out = out;
+        copy_chunks(src, &mut out, failpoint, |b| h.update(b))
+    };
     match copied {
         Ok(size) => Ok((tmp, hex::encode(h.finalize()), size)),
         Err(e) => {
@@ -514,18 +603,152 @@ mod tests {
             size: 7,
             dest: t.path().join("stage/m.ckpt"),
         };
-        stage(&db, &h, "eval", &Target::Here).unwrap();
+        stage(&db, &h, ("eval", "r.eval.1"), &Target::Here).unwrap();
         assert_eq!(fs::read(&h.dest).unwrap(), b"weights");
         // The store's copy changed: the reader is not handed it.
         let obj = object_path(&db, &recs[0].sha256);
         fs::set_permissions(&obj, fs::Permissions::from_mode(0o644)).unwrap();
         fs::write(&obj, b"tampered").unwrap();
         fs::remove_file(&h.dest).unwrap();
-        let e = stage(&db, &h, "eval", &Target::Here)
+        let e = stage(&db, &h, ("eval", "r.eval.1"), &Target::Here)
             .unwrap_err()
             .to_string();
         assert!(e.contains("changed in the store"), "{e}");
         assert!(!h.dest.exists());
+    }
+
+    /// Two readers of one shared directory handed the same copy: it stays while
+    /// either holds it, and goes (with its directories) with the last release.
+    #[test]
+    fn a_handed_copy_in_a_shared_directory_goes_with_its_last_holder() {
+        let t = tempfile::tempdir().unwrap();
+        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        fs::create_dir_all(&work).unwrap();
+        fs::write(work.join("m.ckpt"), b"weights").unwrap();
+        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
+        let h = Handed {
+            label: "train.model".into(),
+            sha256: recs[0].sha256.clone(),
+            size: 7,
+            dest: PathBuf::from(format!(".baton-artifacts/{}/m.ckpt", recs[0].sha256)),
+        };
+        let shared = t.path().join("job");
+        let to = Target::SharedDir(&shared);
+        stage(&db, &h, ("a", "r.a.1"), &to).unwrap();
+        stage(&db, &h, ("b", "r.b.1"), &to).unwrap();
+        release(&h, "r.a.1", &to).unwrap();
+        assert_eq!(fs::read(shared.join(&h.dest)).unwrap(), b"weights");
+        release(&h, "r.b.1", &to).unwrap();
+        assert!(!shared.join(".baton-artifacts").exists());
+    }
+
+    /// A host whose copies stall `stalls` times, then go through.
+    #[derive(Debug)]
+    struct Stalling {
+        stalls: u32,
+        uploads: std::sync::Arc<AtomicU64>,
+    }
+
+    struct Sink(bool);
+
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl baton_exec::artifact_channel::Upload for Sink {
+        fn finish(self: Box<Self>) -> Result<(), ChannelError> {
+            if self.0 {
+                return Err(ChannelError::Stalled {
+                    path: "m.ckpt".into(),
+                    place: "host h3".into(),
+                    way: "copying it to",
+                    secs: 60,
+                });
+            }
+            Ok(())
+        }
+    }
+
+    impl FileChannel for Stalling {
+        fn place(&self) -> String {
+            "host h3".into()
+        }
+        fn list(&self, _: &Path, _: &str) -> Result<Vec<String>, ChannelError> {
+            Ok(Vec::new())
+        }
+        fn fetch(
+            &self,
+            _: &Path,
+            _: &str,
+        ) -> Result<Box<dyn baton_exec::artifact_channel::Download>, ChannelError> {
+            Err(ChannelError::Failed("not here".into()))
+        }
+        fn has(&self, _: &Path, _: &Path, _: &str, _: &str) -> Result<bool, ChannelError> {
+            Ok(false)
+        }
+        fn upload(
+            &self,
+            _: &Path,
+            _: &Path,
+            _: (&str, &str),
+        ) -> Result<Box<dyn baton_exec::artifact_channel::Upload>, ChannelError> {
+            let n = self.uploads.fetch_add(1, Ordering::Relaxed);
+            Ok(Box::new(Sink(n < u64::from(self.stalls))))
+        }
+        fn release(&self, _: &Path, _: &Path, _: &str) -> Result<(), ChannelError> {
+            Ok(())
+        }
+    }
+
+    /// A copy out that stalls is written again (the reader has not started), and one
+    /// that stalls every time fails naming the artifact and the host.
+    #[test]
+    fn a_stalled_copy_out_is_written_again_then_said() {
+        let t = tempfile::tempdir().unwrap();
+        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        fs::create_dir_all(&work).unwrap();
+        fs::write(work.join("m.ckpt"), b"weights").unwrap();
+        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
+        let h = Handed {
+            label: "train.model".into(),
+            sha256: recs[0].sha256.clone(),
+            size: 7,
+            dest: PathBuf::from("m.ckpt"),
+        };
+        let twice = Stalling {
+            stalls: 2,
+            uploads: Default::default(),
+        };
+        stage(
+            &db,
+            &h,
+            ("eval", "r.eval.1"),
+            &Target::Channel(&twice, &work),
+        )
+        .unwrap();
+        assert_eq!(twice.uploads.load(Ordering::Relaxed), 3);
+        let always = Stalling {
+            stalls: u32::MAX,
+            uploads: Default::default(),
+        };
+        let e = stage(
+            &db,
+            &h,
+            ("eval", "r.eval.1"),
+            &Target::Channel(&always, &work),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(always.uploads.load(Ordering::Relaxed), u64::from(TRIES));
+        assert!(
+            e.starts_with("artifact `train.model`: `m.ckpt`: nothing moved for 60 s while copying it to host h3"),
+            "{e}"
+        );
     }
 
     #[test]

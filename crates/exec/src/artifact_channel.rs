@@ -24,14 +24,24 @@ pub trait FileChannel: Debug + Send + Sync {
     /// whether it was whole and unchanged.
     fn fetch(&self, dir: &Path, rel: &str) -> Result<Box<dyn Download>, ChannelError>;
 
-    /// Whether `rel` of `dir` is there already with SHA-256 `sha256`.
-    fn has(&self, dir: &Path, rel: &Path, sha256: &str) -> Result<bool, ChannelError>;
+    /// Whether `rel` of `dir` is there already with SHA-256 `sha256`; if so, it is
+    /// held for `holder` (see [`FileChannel::release`]).
+    fn has(&self, dir: &Path, rel: &Path, sha256: &str, holder: &str)
+    -> Result<bool, ChannelError>;
 
     /// Write `rel` of `dir`: the bytes go to a temporary file beside it, which
     /// [`Upload::finish`] renames to `rel` only once its SHA-256 on arrival is
-    /// `sha256`: a step never sees part of a file.
-    fn upload(&self, dir: &Path, rel: &Path, sha256: &str)
-    -> Result<Box<dyn Upload>, ChannelError>;
+    /// `sha256` (and holds for `holder`): a step never sees part of a file.
+    fn upload(
+        &self,
+        dir: &Path,
+        rel: &Path,
+        to: (&str, &str),
+    ) -> Result<Box<dyn Upload>, ChannelError>;
+
+    /// `holder` no longer needs `rel` of `dir`: its hold is dropped, and the file too
+    /// once no other holder has it (a hard link `.held-HOLDER` beside it is a hold).
+    fn release(&self, dir: &Path, rel: &Path, holder: &str) -> Result<(), ChannelError>;
 }
 
 /// A file being read over a channel ([`FileChannel::fetch`]).
@@ -72,7 +82,23 @@ pub enum ChannelError {
         want: String,
         got: String,
     },
+    #[error(
+        "`{path}`: nothing moved for {secs} s while {way} {place}: the host or the connection stalled and the copy was stopped; `baton resume` or a retry copies it again"
+    )]
+    Stalled {
+        path: String,
+        place: String,
+        way: &'static str,
+        secs: u64,
+    },
     /// The host, the connection or this machine failed, as said (what to do included).
     #[error("{0}")]
     Failed(String),
+}
+
+impl ChannelError {
+    /// The connection failed or stalled (not the file): copying again may work.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, ChannelError::Stalled { .. } | ChannelError::Failed(_))
+    }
 }

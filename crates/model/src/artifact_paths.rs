@@ -45,6 +45,22 @@ pub fn remote_path(rec: &ArtifactRecord) -> PathBuf {
 /// The directory, in a remote step's working directory, of the artifacts it is handed.
 pub const REMOTE_DIR: &str = ".baton-artifacts";
 
+/// Who holds a handed copy on another executor: an attempt (`RUN.STEP.ATTEMPT`, only
+/// `[A-Za-z0-9._-]`), whose hold is a hard link `.held-HOLDER` beside the copy, dropped
+/// once the attempt ended; the copy goes with its last hold.
+pub fn holder(run_id: &str, step_id: &str, attempt: u32) -> String {
+    format!("{run_id}.{step_id}.{attempt}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +84,6 @@ mod tests {
         );
         assert_eq!(artifacts_dir(Path::new("x.db")), Path::new("artifacts"));
         assert_eq!(remote_path(&rec), Path::new(".baton-artifacts/abcd/m.ckpt"));
+        assert_eq!(holder("r1", "eval/x y", 2), "r1.eval_x_y.2");
     }
 }

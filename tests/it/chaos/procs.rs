@@ -200,6 +200,30 @@ pub(crate) fn kill_mentioning(text: &str) {
     }
 }
 
+/// The processes (not this one) with a word of their command line holding each of
+/// `texts`.
+pub(crate) fn mentioning_all(texts: &[&str]) -> Vec<Proc> {
+    let me = std::process::id() as i32;
+    pids()
+        .into_iter()
+        .filter(|p| *p != me)
+        .filter_map(found)
+        .filter(|p| texts.iter().all(|t| p.args.iter().any(|w| w.contains(t))))
+        .collect()
+}
+
+/// The children of `parent` (if it is still that process).
+pub(crate) fn children(parent: &Proc) -> Vec<Proc> {
+    if !same(parent) {
+        return Vec::new();
+    }
+    pids()
+        .into_iter()
+        .filter(|p| stat(*p).is_some_and(|(_, ppid, _)| ppid == parent.pid))
+        .filter_map(found)
+        .collect()
+}
+
 /// The pid in a daemon's pid file.
 pub(crate) fn pid_file(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()

@@ -18,3 +18,4 @@ mod ssh_freeze;
 mod ssh_hup;
 mod ssh_leftovers;
 mod ssh_stall;
+mod ssh_transfer_stall;

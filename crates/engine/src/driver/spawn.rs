@@ -26,8 +26,9 @@ impl Driver {
                 // A step on a host: its files come over the executor's channel.
                 let channel = self.executor(req.step).files();
                 tokio::task::spawn_blocking(move || {
-                    let result = crate::artifact_files::collect(&db, &req, channel.as_deref())
-                        .map_err(|e| e.to_string());
+                    let result =
+                        crate::artifact_files::collect_retrying(&db, &req, channel.as_deref())
+                            .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Collected {
                         key: (req.step, req.attempt),
                         result,
@@ -153,6 +154,7 @@ impl Driver {
                     key,
                     compensation,
                     step_id: spec.step_id,
+                    copies: None,
                 };
                 self.spawn_shell(shell, (spec.timeout, handed), started, job);
             }
@@ -221,6 +223,7 @@ impl Driver {
         reattach: Option<Reattached>,
     ) {
         let key = started.key;
+        let mut started = started;
         // A local process is ordered right here (`Backend::start`: its own thread
         // starts it, `exec::local::launcher`); write-ahead holds: the events deciding
         // this spawn are committed.
@@ -235,6 +238,15 @@ impl Driver {
             .and_then(|r| self.executors.iter().find(|e| e.name() == r.executor))
             .cloned()
             .unwrap_or_else(|| self.executor(key.0));
+        let holder = baton_model::artifact_paths::holder(&job.run_id, &job.step_id, job.attempt);
+        if !handed.is_empty() {
+            started.copies = Some(HandedCopies {
+                executor: Arc::clone(&executor),
+                dir: job.dir.clone(),
+                handed: handed.clone(),
+                holder: holder.clone(),
+            });
+        }
         // Started now, not when this task first runs (after the driver's next
         // await).
         let starting: exec::BoxFuture<Result<Box<dyn exec::Attempt>, _>> = match reattach {
@@ -254,7 +266,8 @@ impl Driver {
                 if !handed.is_empty() {
                     let db = self.store.path().to_path_buf();
                     let read = (secrets, plan.base_dir.clone(), self.inbox_tx.clone());
-                    Box::pin(start_handed(executor, job, timeout, (db, handed), read))
+                    let handed = (db, handed, holder);
+                    Box::pin(start_handed(executor, job, timeout, handed, read))
                 } else if secrets.is_empty() {
                     executor.start(job, timeout)
                 } else {
@@ -332,7 +345,7 @@ async fn start_handed(
     executor: Arc<dyn exec::Backend>,
     job: ShellJob,
     timeout: Option<Duration>,
-    (db, handed): (PathBuf, Vec<baton_core::Handed>),
+    (db, handed, holder): (PathBuf, Vec<baton_core::Handed>, String),
     read: (Vec<Secret>, PathBuf, mpsc::UnboundedSender<Msg>),
 ) -> Result<Box<dyn exec::Attempt>, exec::ExecError> {
     use crate::artifact_files::{Target, stage};
@@ -351,7 +364,7 @@ async fn start_handed(
                 Some(c) => Target::Channel(c.as_ref(), &dir),
                 None => Target::SharedDir(&dir),
             };
-            stage(&db, h, &step, &to).map_err(|e| e.to_string())
+            stage(&db, h, (&step, &holder), &to).map_err(|e| e.to_string())
         })
     })
     .await
@@ -370,11 +383,42 @@ async fn start_handed(
 }
 
 /// Who a shell attempt is, as its task reports it: its key, whether it compensates,
-/// and its step's id (its log's name).
+/// its step's id (its log's name), and the copies it is handed on another executor.
 pub(super) struct Started {
     key: (usize, u32),
     compensation: bool,
     step_id: String,
+    copies: Option<HandedCopies>,
+}
+
+/// The copies an attempt is handed (held for `holder`), released once it ended.
+pub(super) struct HandedCopies {
+    executor: Arc<dyn exec::Backend>,
+    dir: PathBuf,
+    handed: Vec<baton_core::Handed>,
+    holder: String,
+}
+
+impl HandedCopies {
+    /// Off the driver's thread (a host's answer may take a while); a copy that cannot
+    /// be released stays where it is, which is only disk: nothing is recorded.
+    async fn release(self) {
+        use crate::artifact_files::{Target, release};
+        if self.executor.is_local() {
+            return;
+        }
+        let channel = Arc::clone(&self.executor).files();
+        let _ = tokio::task::spawn_blocking(move || {
+            for h in &self.handed {
+                let to = match &channel {
+                    Some(c) => Target::Channel(c.as_ref(), &self.dir),
+                    None => Target::SharedDir(&self.dir),
+                };
+                let _ = release(h, &self.holder, &to);
+            }
+        })
+        .await;
+    }
 }
 
 /// Follow a shell attempt from its start to its end, sending the driver its handle
@@ -389,10 +433,14 @@ async fn follow(
         key,
         compensation,
         step_id,
+        copies,
     } = started;
     let running = match starting.await {
         Ok(running) => running,
         Err(e) => {
+            if let Some(c) = copies {
+                c.release().await;
+            }
             let f = e.into_finished();
             let _ = tx.send(bare_exit(key, compensation, f.outcome, 0, f.stderr_tail));
             return;
@@ -412,6 +460,10 @@ async fn follow(
     // Handed to the next engine alive (detach): its end is that engine's.
     if kill.let_go() {
         return;
+    }
+    // Its outputs were read with its end: what it was handed can go.
+    if let Some(c) = copies {
+        c.release().await;
     }
     let (step, attempt) = key;
     let log = f

@@ -9,11 +9,13 @@
 //! is renamed once the host's SHA-256 of it is the record's.
 use super::SshExecutor;
 use super::script::{HostProblem, remote};
+use super::stall::{CALL_STALL, STALL, Watch};
 use crate::artifact_channel::{ChannelError, Download, FileChannel, Upload};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// The step's working directory, as its job's `cd` takes it; `sum`: its stdin's SHA-256
 /// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
@@ -51,27 +53,49 @@ cat -- "$f" || exit 80
 [ "$(stat -L -c '%s %y' -- "$f")" = "$s" ] || exit 83
 "#;
 
-/// `HAVE DIR FILE SHA`: `yes` when FILE is there, a regular file, with that digest.
+/// `HAVE DIR FILE SHA HOLDER`: `yes` when FILE is there, a regular file, with that
+/// digest; then held for HOLDER (a hard link `.held-HOLDER` beside it, see `DROP`).
 const HAVE: &str = r#"f=./$2
 [ -f "$f" ] && [ ! -L "$f" ] || { echo no; exit 0; }
 s=$(sum < "$f") || { echo no; exit 0; }
-[ "${s%% *}" = "$3" ] && echo yes || echo no
+[ "${s%% *}" = "$3" ] || { echo no; exit 0; }
+ln -f -- "$f" "${f%/*}/.held-$4" 2>/dev/null
+echo yes
 "#;
 
 /// `PUT DIR FILE SHA`: stdin into `.tmp-PID` beside FILE, hashed as it arrives (`tee`
 /// into the digest: one pass, as the engine's own copies are hashed as they are
 /// written), renamed to FILE once its digest is SHA (else removed, its digest
-/// printed, exit 84). A write that failed (a full disk) fails `tee`, and the script
+/// printed, exit 84; its directories too once empty). A write that failed (a full
+/// disk) fails `tee`, and the script
 /// (its `teefailed` goes to the captured line through fd 3, the outer group's stdout,
 /// never into the digest).
 const PUT: &str = r#"f=./$2
 d=${f%/*}
 mkdir -p -- "$d" || exit 85
 t=$d/.tmp-$$
-s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { rm -f -- "$t"; exit 85; }
-case $s in *teefailed*) rm -f -- "$t"; exit 85 ;; esac
-if [ "${s%% *}" != "$3" ]; then rm -f -- "$t"; echo "${s%% *}"; exit 84; fi
-chmod 0444 "$t" && mv -f -- "$t" "$f" || { rm -f -- "$t"; exit 85; }
+no() { rm -f -- "$t"; rmdir -- "$d" "${d%/*}" 2>/dev/null; }
+s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { no; exit 85; }
+case $s in *teefailed*) no; exit 85 ;; esac
+if [ "${s%% *}" != "$3" ]; then no; echo "${s%% *}"; exit 84; fi
+chmod 0444 "$t" && mv -f -- "$t" "$f" || { no; exit 85; }
+ln -f -- "$f" "$d/.held-$4" 2>/dev/null
+exit 0
+"#;
+
+/// `DROP DIR FILE HOLDER`: HOLDER's hold on FILE dropped, and FILE removed unless
+/// another holder's link remains. The check is made on FILE moved aside (an atomic
+/// rename), and FILE put back when it is still held; the directories go once empty.
+const DROP: &str = r#"f=./$2
+d=${f%/*}
+rm -f -- "$d/.held-$3"
+g=$d/.gone-$$
+if mv -- "$f" "$g" 2>/dev/null; then
+  if [ "$(stat -c %h -- "$g")" -gt 1 ]; then ln -- "$g" "$f" 2>/dev/null; fi
+  rm -f -- "$g"
+fi
+rmdir -- "$d" "${d%/*}" 2>/dev/null
+exit 0
 "#;
 
 impl SshExecutor {
@@ -107,6 +131,15 @@ impl SshExecutor {
         }
     }
 
+    fn stalled(&self, path: &str, way: &'static str, limit: Duration) -> ChannelError {
+        ChannelError::Stalled {
+            path: path.to_string(),
+            place: self.place(),
+            way,
+            secs: limit.as_secs(),
+        }
+    }
+
     /// Run a short script to its end: its stdout.
     fn file_call(
         &self,
@@ -115,20 +148,27 @@ impl SshExecutor {
         args: &[&str],
         path: &str,
     ) -> Result<Vec<u8>, ChannelError> {
-        let out = self
-            .file_command(script, dir, args)
-            .output()
-            .map_err(|e| ChannelError::Failed(format!("cannot run ssh: {e}")))?;
-        if out.status.success() {
-            Ok(out.stdout)
+        let (mut child, errors) = self.spawn_file(self.file_command(script, dir, args))?;
+        // Only a check hashes a file on the host before it answers.
+        let limit = if script == HAVE { CALL_STALL } else { STALL };
+        let mut watch = Watch::start(child.id(), limit);
+        let mut stdout = Vec::new();
+        if let Some(o) = child.stdout.as_mut() {
+            let _ = o.read_to_end(&mut stdout);
+        }
+        if watch.stop() {
+            let _ = child.wait();
+            return Err(self.stalled(path, "asking about it on", limit));
+        }
+        let status = child
+            .wait()
+            .map_err(|e| ChannelError::Failed(format!("ssh: {e}")))?;
+        let stderr = errors.join().unwrap_or_default();
+        if status.success() {
+            Ok(stdout)
         } else {
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            Err(self.file_error(
-                out.status.code(),
-                &String::from_utf8_lossy(&out.stderr),
-                path,
-                &stdout,
-            ))
+            let out = String::from_utf8_lossy(&stdout);
+            Err(self.file_error(status.code(), &stderr, path, &out))
         }
     }
 
@@ -173,35 +213,49 @@ impl FileChannel for SshExecutor {
             .stdout
             .take()
             .ok_or_else(|| ChannelError::Failed("ssh gave no output pipe".into()))?;
+        let watch = Watch::start(child.id(), STALL);
         Ok(Box::new(SshDownload {
             exec: self.twin(),
             path: rel.to_string(),
             child,
             out,
             errors,
+            watch,
         }))
     }
 
-    fn has(&self, dir: &Path, rel: &Path, sha256: &str) -> Result<bool, ChannelError> {
+    fn has(
+        &self,
+        dir: &Path,
+        rel: &Path,
+        sha256: &str,
+        holder: &str,
+    ) -> Result<bool, ChannelError> {
         let rel = rel.to_string_lossy();
-        let out = self.file_call(HAVE, dir, &[&rel, sha256], &rel)?;
+        let out = self.file_call(HAVE, dir, &[&rel, sha256, holder], &rel)?;
         Ok(out.trim_ascii() == b"yes")
+    }
+
+    fn release(&self, dir: &Path, rel: &Path, holder: &str) -> Result<(), ChannelError> {
+        let rel = rel.to_string_lossy();
+        self.file_call(DROP, dir, &[&rel, holder], &rel).map(drop)
     }
 
     fn upload(
         &self,
         dir: &Path,
         rel: &Path,
-        sha256: &str,
+        (sha256, holder): (&str, &str),
     ) -> Result<Box<dyn Upload>, ChannelError> {
         let rel = rel.to_string_lossy().into_owned();
-        let mut cmd = self.file_command(PUT, dir, &[&rel, sha256]);
+        let mut cmd = self.file_command(PUT, dir, &[&rel, sha256, holder]);
         cmd.stdin(Stdio::piped());
         let (mut child, errors) = self.spawn_file(cmd)?;
         let input = child
             .stdin
             .take()
             .ok_or_else(|| ChannelError::Failed("ssh gave no input pipe".into()))?;
+        let watch = Watch::start(child.id(), STALL);
         Ok(Box::new(SshUpload {
             exec: self.twin(),
             path: rel,
@@ -209,6 +263,7 @@ impl FileChannel for SshExecutor {
             child,
             input: Some(input),
             errors,
+            watch,
         }))
     }
 }
@@ -220,11 +275,14 @@ struct SshDownload {
     child: Child,
     out: ChildStdout,
     errors: JoinHandle<String>,
+    watch: Watch,
 }
 
 impl Read for SshDownload {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.out.read(buf)
+        let n = self.out.read(buf)?;
+        self.watch.moved();
+        Ok(n)
     }
 }
 
@@ -232,6 +290,10 @@ impl Download for SshDownload {
     fn finish(mut self: Box<Self>) -> Result<(), ChannelError> {
         // Whatever is left unread (a reader that stopped early) does not hold `ssh`.
         let _ = std::io::copy(&mut self.out, &mut std::io::sink());
+        if self.watch.stop() {
+            let _ = self.child.wait();
+            return Err(self.exec.stalled(&self.path, "copying it from", STALL));
+        }
         let status = self
             .child
             .wait()
@@ -253,14 +315,17 @@ struct SshUpload {
     child: Child,
     input: Option<ChildStdin>,
     errors: JoinHandle<String>,
+    watch: Watch,
 }
 
 impl Write for SshUpload {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self.input.as_mut() {
-            Some(w) => w.write(buf),
-            None => Err(std::io::ErrorKind::BrokenPipe.into()),
-        }
+        let n = match self.input.as_mut() {
+            Some(w) => w.write(buf)?,
+            None => return Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        self.watch.moved();
+        Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -275,6 +340,10 @@ impl Upload for SshUpload {
         let mut out = Vec::new();
         if let Some(o) = self.child.stdout.as_mut() {
             let _ = o.take(4096).read_to_end(&mut out);
+        }
+        if self.watch.stop() {
+            let _ = self.child.wait();
+            return Err(self.exec.stalled(&self.path, "copying it to", STALL));
         }
         let status = self
             .child
@@ -372,18 +441,28 @@ mod tests {
         assert_eq!(code, Some(MISMATCH));
         assert_eq!(String::from_utf8_lossy(&out).trim(), sha(b"weights"));
         assert!(!w.join(dest).exists());
-        assert_eq!(run(HAVE, &w, &[dest, &sha(b"weights")], b"").1, b"no\n");
-        assert_eq!(
-            run(PUT, &w, &[dest, &sha(b"weights")], b"weights").0,
-            Some(0)
-        );
+        let s = sha(b"weights");
+        assert_eq!(run(HAVE, &w, &[dest, &s, "r.a.1"], b"").1, b"no\n");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
         assert_eq!(std::fs::read(w.join(dest)).expect("put"), b"weights");
-        assert_eq!(run(HAVE, &w, &[dest, &sha(b"weights")], b"").1, b"yes\n");
-        let left: Vec<_> = std::fs::read_dir(w.join(".baton-artifacts/ab"))
+        assert_eq!(run(HAVE, &w, &[dest, &s, "r.b.1"], b"").1, b"yes\n");
+        let mut left: Vec<_> = std::fs::read_dir(w.join(".baton-artifacts/ab"))
             .expect("dir")
             .flatten()
-            .map(|e| e.file_name())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+        left.sort();
+        assert_eq!(
+            left,
+            [".held-r.a.1", ".held-r.b.1", "m.ckpt"],
+            "no temporary file"
+        );
+        // Released by one holder: still there for the other; by the last: gone.
+        assert_eq!(run(DROP, &w, &[dest, "r.a.1"], b"").0, Some(0));
+        assert_eq!(std::fs::read(w.join(dest)).expect("held"), b"weights");
+        assert_eq!(run(DROP, &w, &[dest, "r.b.1"], b"").0, Some(0));
+        assert!(!w.join(".baton-artifacts").exists());
+        // Released when it is not there: nothing to do, no error.
+        assert_eq!(run(DROP, &w, &[dest, "r.b.1"], b"").0, Some(0));
     }
 }

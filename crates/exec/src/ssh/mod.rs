@@ -12,6 +12,7 @@ mod files;
 pub(crate) mod frame;
 mod live;
 pub(crate) mod script;
+mod stall;
 
 use super::ShellJob;
 use super::log_copy::LogCopy;
