@@ -242,7 +242,9 @@ fn write_doc(text: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance/history.md");
     let doc = std::fs::read_to_string(&path).expect("read docs/performance/history.md");
     let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/performance/history.md has lost the big run bench's markers ({BEGIN} … {END})");
+        panic!(
+            "docs/performance/history.md has lost the big run bench's markers ({BEGIN} … {END})"
+        );
     };
     let new = format!("{}{BEGIN}\n{text}{}", &doc[..b], &doc[e..]);
     std::fs::write(&path, new).expect("write docs/performance/history.md");

@@ -102,7 +102,9 @@ fn main() {
     let now = run_with(Path::new(env!("CARGO_BIN_EXE_baton")));
     let doc = std::fs::read_to_string(DOC).expect("read docs/performance/history.md");
     let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/performance/history.md has lost the logdisk bench's markers ({BEGIN} … {END})");
+        panic!(
+            "docs/performance/history.md has lost the logdisk bench's markers ({BEGIN} … {END})"
+        );
     };
     let mut table = format!(
         "{BEGIN}\n| a run of {STEPS} steps, each writing a line to stdout and one to stderr | files | on disk (`du`) | text | disk / text |\n|---|---|---|---|---|\n"

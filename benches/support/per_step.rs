@@ -205,7 +205,9 @@ pub(crate) fn write_doc(text: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance/throughput.md");
     let doc = std::fs::read_to_string(&path).expect("read docs/performance/throughput.md");
     let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/performance/throughput.md has lost the engine table's markers ({BEGIN} … {END})");
+        panic!(
+            "docs/performance/throughput.md has lost the engine table's markers ({BEGIN} … {END})"
+        );
     };
     let new = format!("{}{BEGIN}\n{text}{}", &doc[..b], &doc[e..]);
     std::fs::write(&path, new).expect("write docs/performance/throughput.md");

@@ -23,8 +23,8 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::panic::AssertUnwindSafe;
 use std::os::unix::process::ExitStatusExt;
+use std::panic::AssertUnwindSafe;
 use std::process::ExitStatus;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use tokio::sync::oneshot;
@@ -310,7 +310,10 @@ mod tests {
         assert_eq!(status_of(libc::CLD_EXITED, 0).code(), Some(0));
         assert_eq!(status_of(libc::CLD_EXITED, 255).code(), Some(255));
         let killed = status_of(libc::CLD_KILLED, libc::SIGTERM);
-        assert_eq!((killed.code(), killed.signal()), (None, Some(libc::SIGTERM)));
+        assert_eq!(
+            (killed.code(), killed.signal()),
+            (None, Some(libc::SIGTERM))
+        );
         let dumped = status_of(libc::CLD_DUMPED, libc::SIGSEGV);
         assert_eq!(dumped.signal(), Some(libc::SIGSEGV));
         assert!(dumped.core_dumped());
