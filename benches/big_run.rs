@@ -10,7 +10,7 @@
 //!   cargo bench --bench big_run                       (10,000, 30,000 and 100,000)
 //!   BATON_BIG_RUN_SIZES=10000,30000 cargo bench --bench big_run
 //!
-//! It writes its table into docs/performance.md between its markers, and exits 1 when a
+//! It writes its table into docs/performance/history.md between its markers, and exits 1 when a
 //! read of the 100,000-step run is over a target.
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -239,13 +239,15 @@ fn table(rows: &[Row]) -> String {
 }
 
 fn write_doc(text: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance.md");
-    let doc = std::fs::read_to_string(&path).expect("read docs/performance.md");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance/history.md");
+    let doc = std::fs::read_to_string(&path).expect("read docs/performance/history.md");
     let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/performance.md has lost the big run bench's markers ({BEGIN} … {END})");
+        panic!(
+            "docs/performance/history.md has lost the big run bench's markers ({BEGIN} … {END})"
+        );
     };
     let new = format!("{}{BEGIN}\n{text}{}", &doc[..b], &doc[e..]);
-    std::fs::write(&path, new).expect("write docs/performance.md");
+    std::fs::write(&path, new).expect("write docs/performance/history.md");
     eprintln!("wrote the big run table into {}", path.display());
 }
 

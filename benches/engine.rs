@@ -6,7 +6,7 @@
 //!     the per-step table (issue 47): the same shape 10, 100 and 1,000 layers deep
 //!     (1,000, 10,000 and, with `BATON_BENCH_100K=<rounds>`, 100,000 steps) and the
 //!     1,000 steps with a file 100 times its size, each against `make -j2`
-//!     (`support/per_step.rs`; written into docs/performance.md),
+//!     (`support/per_step.rs`; written into docs/performance/throughput.md),
 //! (b) 10,000 `builtin.noop` steps through engine and store,
 //! (c) 200 concurrent `sleep 1` steps with max_parallel 200, vs `make -j200` on the same,
 //! (d) peak memory (max RSS) of (b).
@@ -121,7 +121,7 @@ fn measure(mut cmd: Command, dir: &Path, what: &str) -> Measure {
     let start = Instant::now();
     // `cargo bench` sets LD_LIBRARY_PATH to five directories of the build (one holds
     // thousands of files); every `true` that baton and make start would look for libc
-    // in each of them first, as no user's does (docs/performance.md, "Why a step at
+    // in each of them first, as no user's does (docs/performance/throughput.md, "Why a step at
     // 100,000 read dearer").
     let child = cmd
         .env_remove("LD_LIBRARY_PATH")

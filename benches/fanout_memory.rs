@@ -6,7 +6,7 @@
 //!
 //!   cargo bench --bench fanout_memory     (exits 1 when the fan-out is over the budget)
 //!
-//! It writes its figures in docs/performance.md ("Memory of a 10,000-instance
+//! It writes its figures in docs/performance/memory.md ("Memory of a 10,000-instance
 //! fan-out"), between its markers, on every run, met or not.
 use std::fmt::Write as _;
 
@@ -70,7 +70,7 @@ fn main() {
         "| `baton run --headless`, `builtin.noop` | peak RSS | budget |\n|---|---|---|\n| {N} steps written out | {base:.1} MiB | < {BUDGET_MIB} MiB |\n| one step, `for_each` over {N} items | **{fan:.1} MiB** ({:.2}×) | < {BUDGET_MIB} MiB: {verdict} |",
         fan / base
     );
-    peak::record("performance.md", BEGIN, END, &table);
+    peak::record("performance/memory.md", BEGIN, END, &table);
     if fan >= BUDGET_MIB {
         std::process::exit(1);
     }

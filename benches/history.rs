@@ -14,7 +14,7 @@
 //!                                                           "generated in" is then the copy)
 //!
 //! It writes the "history" table, a column per size measured, into
-//! docs/performance.md (between its markers).
+//! docs/performance/history.md (between its markers).
 #[path = "history/console.rs"]
 mod console;
 #[path = "history/console_run.rs"]
@@ -221,14 +221,14 @@ fn group(n: usize) -> String {
 }
 
 fn write_doc(text: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance.md");
-    let doc = std::fs::read_to_string(&path).expect("read docs/performance.md");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance/history.md");
+    let doc = std::fs::read_to_string(&path).expect("read docs/performance/history.md");
     let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-        eprintln!("docs/performance.md has no history markers: table not written");
+        eprintln!("docs/performance/history.md has no history markers: table not written");
         return;
     };
     let new = format!("{}{BEGIN}\n{text}{}", &doc[..b], &doc[e..]);
-    std::fs::write(&path, new).expect("write docs/performance.md");
+    std::fs::write(&path, new).expect("write docs/performance/history.md");
     eprintln!("wrote the history table into {}", path.display());
 }
 

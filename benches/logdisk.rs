@@ -9,7 +9,7 @@
 //! With `BATON_BASELINE`, the same workflow is run by that binary too (a build of an
 //! earlier commit), in the same bench run, and both are written (without it, the row of
 //! the last run that had one stays). The figures in
-//! docs/performance.md ("Disk a run's logs take") are this bench's: it writes them
+//! docs/performance/history.md ("Disk a run's logs take") are this bench's: it writes them
 //! between the markers there on every run.
 //!
 //! Not a criterion bench: the figure is a count, and it does not vary with the load.
@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 const STEPS: usize = 30;
-const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md");
+const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance/history.md");
 const BEGIN: &str = "<!-- benches/logdisk.rs writes from here -->";
 const END: &str = "<!-- benches/logdisk.rs writes to here -->";
 const BEFORE: &str = "before (a log and a `.times` sidecar per attempt)";
@@ -100,9 +100,11 @@ fn main() {
         return;
     }
     let now = run_with(Path::new(env!("CARGO_BIN_EXE_baton")));
-    let doc = std::fs::read_to_string(DOC).expect("read docs/performance.md");
+    let doc = std::fs::read_to_string(DOC).expect("read docs/performance/history.md");
     let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/performance.md has lost the logdisk bench's markers ({BEGIN} … {END})");
+        panic!(
+            "docs/performance/history.md has lost the logdisk bench's markers ({BEGIN} … {END})"
+        );
     };
     let mut table = format!(
         "{BEGIN}\n| a run of {STEPS} steps, each writing a line to stdout and one to stderr | files | on disk (`du`) | text | disk / text |\n|---|---|---|---|---|\n"
@@ -130,6 +132,6 @@ fn main() {
     table += END;
     println!("now: {} files, {} bytes on disk", now.files, now.allocated);
     let new = format!("{}{table}{}", &doc[..a], &doc[b + END.len()..]);
-    std::fs::write(DOC, new).expect("write docs/performance.md");
+    std::fs::write(DOC, new).expect("write docs/performance/history.md");
     println!("written to {DOC}");
 }

@@ -5,7 +5,7 @@
 //!
 //!   cargo bench --bench memory            (exits 1 when the run is over the target)
 //!
-//! The figures in docs/performance.md ("Memory of a 100,000-step run") are this bench's:
+//! The figures in docs/performance/memory.md ("Memory of a 100,000-step run") are this bench's:
 //! it writes them between the markers there on every run, met or not.
 //!
 //! Not a criterion bench: one measurement of each is the figure, and it does not vary
@@ -14,7 +14,7 @@
 const LAYERS: usize = 100;
 const WIDTH: usize = 1000;
 const TARGET_MIB: f64 = 200.0;
-/// Where the figures go (docs/performance.md), between these two lines.
+/// Where the figures go (docs/performance/memory.md), between these two lines.
 const BEGIN: &str = "<!-- benches/memory.rs writes from here -->";
 const END: &str = "<!-- to here -->";
 
@@ -52,11 +52,11 @@ fn main() {
     }
 }
 
-/// Replace the figures in docs/performance.md with this run's.
+/// Replace the figures in docs/performance/memory.md with this run's.
 fn record(validate: f64, run: f64, verdict: &str) {
     let table = format!(
         "| {} steps of `builtin.noop` | peak RSS | target |\n|---|---|---|\n| `baton validate` | {validate:.1} MiB | |\n| `baton run --headless` (every transition committed) | **{run:.1} MiB** | < {TARGET_MIB} MiB: {verdict} |",
         LAYERS * WIDTH
     );
-    peak::record("performance.md", BEGIN, END, &table);
+    peak::record("performance/memory.md", BEGIN, END, &table);
 }

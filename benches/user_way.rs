@@ -19,7 +19,7 @@
 //! each committed before its effect, `true` at -j2), the reference baton's durable
 //! work is set against. It prints each pair, then the medians and their ratios with the
 //! machine's load and the store's file system, and writes the table into
-//! docs/performance.md ("Baton as a user runs it").
+//! docs/performance/throughput.md ("Baton as a user runs it").
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -309,6 +309,6 @@ fn main() {
     let t = table(&rows, &fs, &load_start);
     println!("\n{t}");
     if std::env::var_os("BATON_BENCH_NO_RECORD").is_none() {
-        peak::record("performance.md", BEGIN, END, &t);
+        peak::record("performance/throughput.md", BEGIN, END, &t);
     }
 }

@@ -1,5 +1,5 @@
 //! Peak memory of the real binary (max RSS from `wait4`), and a bench's figures written
-//! between its markers in docs/performance.md.
+//! between its markers in a page of docs/performance/.
 use std::path::Path;
 use std::process::{Command, Stdio};
 

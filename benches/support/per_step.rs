@@ -5,7 +5,7 @@
 //! reference a step's cost is compared with, in the same round: the mean of
 //! [`reference_runs`] runs) and make. A cost that grows with the run's length or with
 //! the file's size shows as a ratio above 1 in the "less a one-step run" columns (wall
-//! and CPU). The table goes into docs/performance.md between its markers.
+//! and CPU). The table goes into docs/performance/throughput.md between its markers.
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -200,14 +200,16 @@ pub(crate) fn table(rows: &[Row], bases: &[String]) -> String {
     s
 }
 
-/// Put `text` into docs/performance.md between the table's markers.
+/// Put `text` into docs/performance/throughput.md between the table's markers.
 pub(crate) fn write_doc(text: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance.md");
-    let doc = std::fs::read_to_string(&path).expect("read docs/performance.md");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance/throughput.md");
+    let doc = std::fs::read_to_string(&path).expect("read docs/performance/throughput.md");
     let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/performance.md has lost the engine table's markers ({BEGIN} … {END})");
+        panic!(
+            "docs/performance/throughput.md has lost the engine table's markers ({BEGIN} … {END})"
+        );
     };
     let new = format!("{}{BEGIN}\n{text}{}", &doc[..b], &doc[e..]);
-    std::fs::write(&path, new).expect("write docs/performance.md");
+    std::fs::write(&path, new).expect("write docs/performance/throughput.md");
     eprintln!("wrote the per-step table into {}", path.display());
 }

@@ -26,6 +26,7 @@ fn detach_freezes_a_running_local_step_and_interrupts_one_not_started_yet() {
     assert_eq!(sim.state("b"), StepState::Interrupted);
     assert_eq!(sim.core.run_state(), RunState::Interrupted);
     let h = sim.core.steps[0]
+        .more
         .hold
         .as_ref()
         .expect("held for the hand-over");
@@ -53,7 +54,7 @@ fn the_next_engine_adopts_the_handed_over_step_and_lets_it_run_at_once() {
     );
     assert_eq!(freezes(&fx), [(0, false)], "thawed at once: {fx:?}");
     let a = &core.steps[0];
-    assert!(a.hold.is_none());
+    assert!(a.more.hold.is_none());
     assert_eq!((a.state, a.attempts), (StepState::Running, 1));
     assert!(spawned(&fx).is_empty(), "not started again");
 }
@@ -75,7 +76,7 @@ fn detach_leaves_an_operator_s_frozen_step_as_it_is() {
     assert!(sim.cmd(hold).is_accepted());
     let fx = detach(&mut sim, 2_000);
     assert!(freezes(&fx).is_empty() && kills(&fx).is_empty(), "{fx:?}");
-    let h = sim.core.steps[0].hold.as_ref().expect("still held");
+    let h = sim.core.steps[0].more.hold.as_ref().expect("still held");
     assert_eq!((h.by.as_str(), h.until), ("alice", None));
 }
 
@@ -89,7 +90,7 @@ fn detach_leaves_a_remote_job_running_for_the_next_engine() {
     let fx = detach(&mut sim, 2_000);
     assert!(freezes(&fx).is_empty() && kills(&fx).is_empty(), "{fx:?}");
     assert_eq!(sim.state("a"), StepState::Running);
-    assert!(sim.core.steps[0].hold.is_none());
+    assert!(sim.core.steps[0].more.hold.is_none());
     let events = sim.core.events().to_vec();
     let mut core = Core::replay(p, cfg(), &events).expect("replay");
     let fx = core.resume("olivia", Timestamp(T0 + 2_050));

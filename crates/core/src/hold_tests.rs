@@ -56,7 +56,7 @@ fn a_held_step_takes_no_slot_and_starts_once_released() {
     assert!(a.actions.release && !a.actions.hold);
     let fx = sim.input(command(release(&["a"])));
     assert_eq!(spawned(&fx), ["a"]);
-    assert!(sim.core.steps[sim.idx("a")].hold.is_none());
+    assert!(sim.core.steps[sim.idx("a")].more.hold.is_none());
     sim.exit("a", 0);
     assert_eq!(sim.core.run_state(), RunState::Succeeded);
     let audit = sim.core.view(Timestamp(sim.now)).audit;
@@ -273,7 +273,7 @@ fn a_replay_keeps_the_holds() {
     let again = Core::replay(p, cfg(), &events).expect("replay");
     let (a, b) = (sim.idx("a"), sim.idx("b"));
     assert_eq!(again.steps[b].state, StepState::Held);
-    let h = again.steps[a].hold.as_ref().expect("still frozen");
+    let h = again.steps[a].more.hold.as_ref().expect("still frozen");
     assert!(h.frozen);
     assert_eq!(h.timeout_left, Some(secs(8)));
     assert_eq!(again.frozen, 1);
@@ -330,7 +330,7 @@ fn a_resume_holds_a_frozen_local_step_again_instead_of_running_it() {
     assert!(spawned(&fx).is_empty(), "a held step does not run");
     let a = &again.steps[0];
     assert_eq!(a.state, StepState::Held);
-    let h = a.hold.as_ref().expect("held again");
+    let h = a.more.hold.as_ref().expect("held again");
     assert_eq!(h.by, "alice");
     assert!(!h.frozen && h.reason.contains("frozen when the engine stopped"));
     let fx = again.handle(command(release(&["a"])), Timestamp(T0 + 6_000));
@@ -367,7 +367,12 @@ fn a_resume_adopts_a_frozen_local_step_whose_group_outlived_the_engine() {
     let a = &again.steps[0];
     assert_eq!(a.state, StepState::Running);
     assert_eq!(a.attempts, 1);
-    assert!(a.hold.as_ref().is_some_and(|h| h.frozen && h.by == "alice"));
+    assert!(
+        a.more
+            .hold
+            .as_ref()
+            .is_some_and(|h| h.frozen && h.by == "alice")
+    );
     // Its group reported again by the driver: already on record.
     let fx = again.handle(
         Input::ProcessStarted {
@@ -423,7 +428,7 @@ fn a_resume_reattaches_a_frozen_job_born_frozen_and_a_release_then_thaws_it() {
         "only the release's thaw: {fx:?}"
     );
     assert!(spawned(&fx).is_empty(), "continued, not run again");
-    assert!(again.steps[0].hold.is_none());
+    assert!(again.steps[0].more.hold.is_none());
 }
 
 /// An adopted frozen step whose tracing the system refused (the driver tried ahead
@@ -475,7 +480,7 @@ fn a_release_of_an_adopted_step_whose_tracing_was_refused_is_refused_and_it_stay
         assert!(freezes(&fx).is_empty(), "nothing thawed: {fx:?}");
         let a = &again.steps[0];
         assert_eq!(a.state, StepState::Running);
-        assert!(a.hold.as_ref().is_some_and(|h| h.frozen), "still held");
+        assert!(a.more.hold.as_ref().is_some_and(|h| h.frozen), "still held");
     }
     let refused_on_record = again
         .events()
@@ -531,12 +536,15 @@ fn a_thaw_refused_by_tracing_holds_the_adopted_step_again() {
         why: "tracing its process was refused: Operation not permitted (os error 1)".into(),
     };
     assert!(freezes(&again.handle(refused(2), Timestamp(T0 + 6_100))).is_empty());
-    assert!(again.steps[0].hold.is_none(), "another attempt's: nothing");
+    assert!(
+        again.steps[0].more.hold.is_none(),
+        "another attempt's: nothing"
+    );
     let fx = again.handle(refused(1), Timestamp(T0 + 6_100));
     assert_eq!(freezes(&fx), [(0, true)], "frozen again: {fx:?}");
     let a = &again.steps[0];
     assert_eq!(a.state, StepState::Running);
-    let h = a.hold.as_ref().expect("held again");
+    let h = a.more.hold.as_ref().expect("held again");
     assert!(h.frozen && h.by == baton_model::history::ENGINE, "{h:?}");
     assert!(h.reason.contains("Operation not permitted"), "{}", h.reason);
     assert!(freezes(&again.handle(refused(1), Timestamp(T0 + 6_200))).is_empty());
@@ -599,7 +607,7 @@ fn an_untraced_attempt_that_ended_does_not_block_a_later_release_of_its_step() {
     sim.at(6_000);
     sim.exit("a", 137);
     assert_ne!(sim.state("a"), StepState::Running, "attempt 1 ended");
-    if sim.core.steps[0].hold.is_none() {
+    if sim.core.steps[0].more.hold.is_none() {
         assert!(sim.cmd(hold(&["a"], None, false)).is_accepted());
     }
     let out = sim.cmd(release(&["a"]));
@@ -638,8 +646,11 @@ fn a_run_wide_release_lets_the_traced_steps_run_and_keeps_the_untraced_frozen() 
     assert_eq!(freezes(&sim.last), [(1, false)], "b thawed, a not");
     let a = &sim.core.steps[0];
     assert_eq!(a.state, StepState::Running);
-    assert!(a.hold.as_ref().is_some_and(|h| h.frozen), "a still frozen");
-    assert!(sim.core.steps[1].hold.is_none());
+    assert!(
+        a.more.hold.as_ref().is_some_and(|h| h.frozen),
+        "a still frozen"
+    );
+    assert!(sim.core.steps[1].more.hold.is_none());
     assert_eq!(code(&sim.cmd(release(&[]))), "trace_refused");
     assert!(freezes(&sim.last).is_empty());
 }

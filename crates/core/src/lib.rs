@@ -289,14 +289,6 @@ struct StepRt {
     /// Where its running local attempt's `$BATON_OUTPUT` is (`StepProcess`): read on a
     /// takeover after a crash (`Core::left_outputs`).
     output_file: Option<String>,
-    /// The attempt's batch job (executor, job id), if it runs on one.
-    job: Option<(String, String)>,
-    /// Every attempt's batch job as the console and `show` tell it; kept after it ends.
-    jobs: Vec<AttemptJob>,
-    /// The run the latest attempt's result came from (`StepCached`).
-    cached_from: Option<String>,
-    /// In a fork, the run (and its attempt) whose outcome it keeps (`StepReused`).
-    reused: Option<Box<(String, u32)>>,
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
     /// Decision-side only: this engine re-attached to the attempt (resume, adoption),
@@ -306,22 +298,39 @@ struct StepRt {
     /// A store-wide pool's slot for the next attempt (decision-side, not in events:
     /// the attempt's `running` event is the decision on record).
     slot: SlotRt,
-    /// Why it waits for a store-wide pool, and for whom (the view shows it).
-    slot_wait: Option<String>,
     timeout_kill: bool,
     /// A service's probing: see `ServiceRt`.
     service: Sparse<ServiceRt>,
     gate: Sparse<GateRt>,
-    open_errors: Vec<usize>,
     last_error: Option<usize>,
+    /// Every transition, oldest first (the view's `history`: the Timeline tab).
+    history: Vec<baton_model::timeline::Transition>,
+    /// What most steps never have (a batch job, a hold, a skip's reason, errors still
+    /// open, usage, …): made on the first write (issue 62 point 5: inline, these were
+    /// half of every step's 512 bytes).
+    more: Sparse<StepMore>,
+}
+
+/// The parts of a step's state most steps never write (see [`StepRt::more`]).
+#[derive(Debug, Clone, Default)]
+struct StepMore {
+    /// The attempt's batch job (executor, job id), if it runs on one.
+    job: Option<(String, String)>,
+    /// Every attempt's batch job as the console and `show` tell it; kept after it ends.
+    jobs: Vec<AttemptJob>,
+    /// The run the latest attempt's result came from (`StepCached`).
+    cached_from: Option<String>,
+    /// In a fork, the run (and its attempt) whose outcome it keeps (`StepReused`).
+    reused: Option<Box<(String, u32)>>,
+    /// Why it waits for a store-wide pool, and for whom (the view shows it).
+    slot_wait: Option<String>,
+    open_errors: Vec<usize>,
     /// Why it is skipped or upstream_failed (the reason recorded with that state).
     why: Option<String>,
     /// Its `step_marked`, while it is in the state it was marked.
     marked: Option<Box<baton_model::view::MarkView>>,
     /// Its hold, while it is held or frozen (`decide/hold.rs`).
     hold: Option<Box<decide::HoldRt>>,
-    /// Every transition, oldest first (the view's `history`: the Timeline tab).
-    history: Vec<baton_model::timeline::Transition>,
     /// Every span an attempt was frozen (the view's `freezes`): its clocks stop.
     freezes: Vec<baton_model::timeline::Freeze>,
     /// Its latest attempt's `$BATON_USAGE` (boxed: most steps write none), and
@@ -337,6 +346,8 @@ struct StepRt {
     /// 0 waits for them to be kept (boxed: few steps have any).
     artifacts: Option<Box<decide::ArtifactsRt>>,
 }
+
+blank!(StepMore);
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
 /// decisions between records: a resumed run starts its services again, so they need
@@ -514,28 +525,15 @@ impl StepRt {
             outputs: BTreeMap::new(),
             pgid: None,
             output_file: None,
-            job: None,
-            jobs: Vec::new(),
-            cached_from: None,
-            reused: None,
             kill_sent: false,
             reattached: false,
             slot: SlotRt::Idle,
-            slot_wait: None,
             timeout_kill: false,
             service: Sparse::default(),
             gate: Sparse::default(),
-            open_errors: Vec::new(),
             last_error: None,
-            why: None,
-            marked: None,
-            hold: None,
             history: Vec::new(),
-            freezes: Vec::new(),
-            usage: None,
-            revision: None,
-            watch: None,
-            artifacts: None,
+            more: Sparse::default(),
         }
     }
 }

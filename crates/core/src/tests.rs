@@ -40,6 +40,26 @@ fn a_plain_step_ends_without_a_services_state() {
     assert!(sim.core.steps.iter().all(|s| s.service.is_blank()));
 }
 
+/// A plain step that runs, ends, and one skipped after a failure never make their rare
+/// parts (`StepRt::more`, issue 62 point 5): 100,000 such steps paid ~250 bytes each.
+#[test]
+fn plain_steps_never_make_their_rare_parts() {
+    let p = plan()
+        .step("a")
+        .step_needs("b", &["a"])
+        .step("c")
+        .step_needs("d", &["c"])
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    sim.exit("a", 0);
+    sim.exit("b", 0);
+    assert!(sim.core.steps.iter().all(|s| s.more.is_blank()));
+    sim.exit("c", 1);
+    assert_eq!(sim.state("d"), StepState::UpstreamFailed);
+    assert!(sim.core.steps[sim.idx("a")].more.is_blank());
+    assert!(sim.core.steps[sim.idx("b")].more.is_blank());
+}
+
 #[test]
 fn max_parallel_counts_builtins_and_cli_override() {
     let mut b = plan().max_parallel(2);

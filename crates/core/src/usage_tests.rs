@@ -105,7 +105,7 @@ fn the_ceiling_freezes_the_step_and_a_raise_continues_it() {
     let fx = usage(&mut sim, "agent", 1200);
     assert_eq!(freezes(&fx), [(a, true)]);
     let s = &sim.core.steps[a];
-    let h = s.hold.as_ref().expect("held");
+    let h = s.more.hold.as_ref().expect("held");
     assert!(h.frozen && h.budget && h.by == "engine", "{h:?}");
     assert!(
         h.reason.contains("`tokens` 1200 used of 1000"),
@@ -123,11 +123,11 @@ fn the_ceiling_freezes_the_step_and_a_raise_continues_it() {
     assert!(out.is_accepted(), "{out:?}");
     assert!(freezes(&sim.last).is_empty());
     assert!(sim.core.budget_gate.is_some());
-    assert!(sim.core.steps[a].hold.is_some());
+    assert!(sim.core.steps[a].more.hold.is_some());
     // Enough: it runs on.
     assert!(sim.cmd(raise(1000)).is_accepted());
     assert_eq!(freezes(&sim.last), [(a, false)]);
-    assert!(sim.core.steps[a].hold.is_none());
+    assert!(sim.core.steps[a].more.hold.is_none());
     assert!(sim.open_errors("agent").is_empty(), "the raise closed them");
     let fx = exit_with(&mut sim, "agent", 1300);
     assert_eq!(spawned(&fx), ["report"]);
@@ -160,7 +160,7 @@ fn a_cancel_kills_the_step_the_ceiling_froze() {
     let mut sim = Sim::new(tokens(10), cfg());
     sim.started("agent");
     usage(&mut sim, "agent", 10);
-    assert!(sim.core.steps[sim.idx("agent")].hold.is_some());
+    assert!(sim.core.steps[sim.idx("agent")].more.hold.is_some());
     let fx = sim.input(Input::Command {
         id: None,
         command: Command::Cancel {
@@ -255,11 +255,11 @@ fn a_replay_and_a_resume_keep_the_budgets_hold() {
     let events = sim.core.events().to_vec();
     let mut again = Core::replay(p, cfg(), &events).expect("replay");
     assert_eq!(again.used_tokens, 80);
-    assert!(again.steps[0].hold.as_ref().is_some_and(|h| h.budget));
+    assert!(again.steps[0].more.hold.as_ref().is_some_and(|h| h.budget));
     let fx = again.resume("olivia", Timestamp(T0 + 5_000));
     assert!(spawned(&fx).is_empty(), "held, not run");
     assert_eq!(again.steps[0].state, StepState::Held);
-    assert!(again.steps[0].hold.as_ref().is_some_and(|h| h.budget));
+    assert!(again.steps[0].more.hold.as_ref().is_some_and(|h| h.budget));
     assert_eq!(again.used_tokens, 80, "what it spent stays spent");
     let fx = again.handle(
         Input::Command {

@@ -184,11 +184,11 @@ impl Core {
             log_path: None,
             log_tail: Vec::new(),
             actions: self.step_actions(i, now),
-            jobs: s.jobs.clone(),
-            cached_from: s.cached_from.clone(),
-            reused_from: s.reused.as_ref().map(|r| r.0.clone()),
+            jobs: s.more.jobs.clone(),
+            cached_from: s.more.cached_from.clone(),
+            reused_from: s.more.reused.as_ref().map(|r| r.0.clone()),
             artifacts: self.artifact_views(i),
-            waiting_for: s.slot_wait.clone(),
+            waiting_for: s.more.slot_wait.clone(),
             left_running: None,
             child_run: None,
             probe: s.service.last.clone().map(Box::new),
@@ -205,7 +205,7 @@ impl Core {
                 .filter(|_| s.gate.approved.is_some())
                 .unwrap_or_default(),
             ask: None,
-            why: s.why.clone(),
+            why: s.more.why.clone(),
             condition: step.condition.as_ref().map(|c| c.text.clone()),
             fallback: self.fallback_texts(i),
             alternative: s.alternative,
@@ -214,11 +214,11 @@ impl Core {
                 counts: f.counts,
             }),
             parent: step.instance.as_ref().map(|x| x.parent),
-            marked: s.marked.clone(),
+            marked: s.more.marked.clone(),
             hold: self.hold_view(i),
             history: s.history.clone(),
-            freezes: s.freezes.clone(),
-            usage: s.usage.as_deref().map(|(u, _)| *u),
+            freezes: s.more.freezes.clone(),
+            usage: s.more.usage.as_deref().map(|(u, _)| *u),
             round: self.round_of(i),
         }
     }
@@ -305,7 +305,7 @@ impl Core {
         let i = self.step_index(s);
         let frozen = i.is_some_and(|i| {
             self.steps[i].state == StepState::Running
-                && self.steps[i].hold.as_ref().is_some_and(|h| h.frozen)
+                && self.steps[i].more.hold.as_ref().is_some_and(|h| h.frozen)
         });
         match i.map(|i| self.steps[i].state) {
             _ if frozen => format!(" ({s} is frozen at the ceiling)"),

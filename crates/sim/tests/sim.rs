@@ -26,7 +26,7 @@ fn run_mix(seed: u64, actions: usize, bug: Option<Bug>, mix: Mix) -> Outcome {
 }
 
 /// Seeds the CI budget runs (two threads of half each), at the default actions,
-/// unless `BATON_SIM_SEEDS` says how many (`.ci/run` sets it; docs/performance.md).
+/// unless `BATON_SIM_SEEDS` says how many (`.ci/run` sets it; docs/performance/workspace.md).
 const BUDGET: u64 = 1000;
 
 fn budget() -> u64 {

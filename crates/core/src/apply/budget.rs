@@ -18,7 +18,7 @@ impl Core {
     /// gives way to this. The attempt counted one call when it started; `calls=N`
     /// makes it N (`calls=0` or none: the one call stays).
     pub(super) fn fold_usage(&mut self, i: usize, usage: Usage, live: bool) {
-        let before = match self.steps[i].usage.as_deref() {
+        let before = match self.steps[i].more.usage.as_deref() {
             Some((u, true)) => *u,
             _ => Usage::default(),
         };
@@ -31,8 +31,10 @@ impl Core {
             .used_calls
             .saturating_sub(before.calls.saturating_sub(1))
             .saturating_add(usage.calls.saturating_sub(1));
-        let keep = live || usage != Usage::default() || self.steps[i].usage.is_some();
-        self.steps[i].usage = keep.then(|| Box::new((usage, live)));
+        let keep = live || usage != Usage::default() || self.steps[i].more.usage.is_some();
+        if keep {
+            self.steps[i].more.usage = Some(Box::new((usage, live)));
+        }
     }
 
     /// Step `i` (`step`) ended: a budget gate its running usage opened is over with it
@@ -48,7 +50,7 @@ impl Core {
             return;
         }
         let frozen = (0..self.steps.len())
-            .find(|&k| k != i && self.steps[k].hold.as_ref().is_some_and(|h| h.budget));
+            .find(|&k| k != i && self.steps[k].more.hold.as_ref().is_some_and(|h| h.budget));
         match (frozen, self.budget_gate.as_mut()) {
             (Some(k), Some(g)) => g.step = Some(self.plan.steps[k].id.clone()),
             _ => self.budget_gate = None,

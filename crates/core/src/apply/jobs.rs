@@ -15,8 +15,8 @@ impl Core {
             return;
         };
         if let Some(i) = self.step_index(step) {
-            self.steps[i].job = Some((executor.clone(), job_id.clone()));
-            self.steps[i].jobs.push(AttemptJob {
+            self.steps[i].more.job = Some((executor.clone(), job_id.clone()));
+            self.steps[i].more.jobs.push(AttemptJob {
                 attempt: *attempt,
                 job: JobView::submitted(executor, job_id),
             });
@@ -35,11 +35,8 @@ impl Core {
             return;
         };
         if let Some(i) = self.step_index(step)
-            && let Some(j) = self.steps[i]
-                .jobs
-                .iter_mut()
-                .rev()
-                .find(|j| j.attempt == *attempt)
+            && let Some(m) = self.steps[i].more.written()
+            && let Some(j) = m.jobs.iter_mut().rev().find(|j| j.attempt == *attempt)
         {
             j.job.observe(state, reason.as_deref(), ev.at);
         }

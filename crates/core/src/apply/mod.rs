@@ -150,12 +150,18 @@ impl Core {
                 }
                 if let Some(i) = self.step_index(step) {
                     let errors = &self.errors;
-                    self.steps[i].open_errors.retain(|&n| errors[n].open);
+                    if let Some(m) = self.steps[i].more.written() {
+                        m.open_errors.retain(|&n| errors[n].open);
+                    }
                 }
             }
             Some(Closes::Step(step)) => {
                 if let Some(i) = self.step_index(step) {
-                    for n in std::mem::take(&mut self.steps[i].open_errors) {
+                    let open = self.steps[i]
+                        .more
+                        .written()
+                        .map(|m| std::mem::take(&mut m.open_errors));
+                    for n in open.unwrap_or_default() {
                         self.errors[n].open = false;
                     }
                 }

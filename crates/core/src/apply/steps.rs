@@ -20,14 +20,22 @@ impl Core {
             return;
         };
         let state = *state;
-        self.steps[i].why = reason.clone().filter(|_| state.is_not_run());
+        match reason.clone().filter(|_| state.is_not_run()) {
+            Some(why) => self.steps[i].more.why = Some(why),
+            None => {
+                if let Some(m) = self.steps[i].more.written() {
+                    m.why = None;
+                }
+            }
+        }
         // A mark describes the state it set, and no later one.
         if self.steps[i]
+            .more
             .marked
             .as_ref()
             .is_some_and(|m| m.state != state)
         {
-            self.steps[i].marked = None;
+            self.steps[i].more.marked = None;
         }
         if self.passes_signed_gate_unapproved(i, state) {
             self.passage_unsigned = Some((ev.seq, step.clone()));
@@ -48,7 +56,7 @@ impl Core {
 
     pub(super) fn fold_cached(&mut self, step: &str, from_run: &str) {
         if let Some(i) = self.step_index(step) {
-            self.steps[i].cached_from = Some(from_run.to_string());
+            self.steps[i].more.cached_from = Some(from_run.to_string());
             // Nothing ran: the call and declared cost counted at its start are given back.
             self.used_calls = self.used_calls.saturating_sub(1);
             self.used_cost = (self.used_cost - self.plan.steps[i].cost).max(0.0);
@@ -77,7 +85,7 @@ impl Core {
         self.fold_artifacts(step, *from_attempt, artifacts, Some(from_run));
         if let Some(i) = self.step_index(step) {
             let s = &mut self.steps[i];
-            s.reused = Some(Box::new((from_run.clone(), *from_attempt)));
+            s.more.reused = Some(Box::new((from_run.clone(), *from_attempt)));
             s.outputs = outputs.clone();
             s.exit_code = (*state == StepState::Succeeded).then_some(0);
         }
@@ -115,7 +123,9 @@ impl Core {
         s.outputs = outputs.clone();
         s.pgid = None;
         s.output_file = None;
-        s.job = None;
+        if let Some(m) = s.more.written() {
+            m.job = None;
+        }
         self.durations.push(duration_ms);
         let ok = *outcome == StepOutcome::Exited { exit_code: 0 };
         self.fold_finished_artifacts(i, *attempt, ok);
@@ -158,7 +168,7 @@ impl Core {
         self.error_ids.insert(error.id.clone(), n);
         if let Some(i) = error.step.as_deref().and_then(|s| self.step_index(s)) {
             if error.open {
-                self.steps[i].open_errors.push(n);
+                self.steps[i].more.open_errors.push(n);
             }
             self.steps[i].last_error = Some(n);
         }
@@ -193,7 +203,7 @@ impl Core {
             for (k, v) in outputs {
                 self.steps[i].outputs.insert(k.clone(), v.clone());
             }
-            self.steps[i].marked = Some(Box::new(baton_model::view::MarkView {
+            self.steps[i].more.marked = Some(Box::new(baton_model::view::MarkView {
                 state: *state,
                 by: actor.clone(),
                 reason: reason.clone(),

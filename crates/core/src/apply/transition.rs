@@ -30,7 +30,7 @@ impl Core {
         // A reused step's work was its old run's: a fork does not undo it.
         if new == StepState::Succeeded
             && old != StepState::Succeeded
-            && self.steps[i].reused.is_none()
+            && self.steps[i].more.reused.is_none()
         {
             self.completion.push(i);
         }
@@ -59,7 +59,9 @@ impl Core {
             // A slot is for the attempt it was asked for.
             StepState::Queued => {
                 self.steps[i].slot = SlotRt::Idle;
-                self.steps[i].slot_wait = None;
+                if let Some(m) = self.steps[i].more.written() {
+                    m.slot_wait = None;
+                }
             }
             StepState::Pending
             | StepState::Succeeded
@@ -76,7 +78,7 @@ impl Core {
         }
         // What a hold was on is over: a frozen attempt ended, a held step moved on
         // (released, retried, marked, cancelled).
-        let frozen = self.steps[i].hold.as_ref().is_some_and(|h| h.frozen);
+        let frozen = self.steps[i].more.hold.as_ref().is_some_and(|h| h.frozen);
         if (old == StepState::Running && frozen) || old == StepState::Held {
             self.fold_released(i, at);
         }
@@ -147,10 +149,12 @@ impl Core {
         s.reattached = false;
         s.timeout_kill = false;
         s.pgid = None;
-        s.job = None;
-        s.cached_from = None;
-        s.reused = None;
-        s.usage = None;
+        if let Some(m) = s.more.written() {
+            m.job = None;
+            m.cached_from = None;
+            m.reused = None;
+            m.usage = None;
+        }
         if let Some(t) = step.alternative(s.alternative).timeout {
             let d = at.add(t);
             s.timeout_at = Some(d);

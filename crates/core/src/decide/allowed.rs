@@ -39,8 +39,12 @@ impl Core {
     pub(super) fn can_retry(&self, i: usize, now: Timestamp) -> Result<(), Refusal> {
         let st = self.steps[i].state;
         // Held because its retries ran out: it waits for this (or a mark, a release).
-        let exhausted =
-            st == StepState::Held && self.steps[i].hold.as_ref().is_some_and(|h| h.exhausted);
+        let exhausted = st == StepState::Held
+            && self.steps[i]
+                .more
+                .hold
+                .as_ref()
+                .is_some_and(|h| h.exhausted);
         if !exhausted && !st.is_retryable() {
             return Err(Refusal::NotRetryable {
                 step: self.id(i),
@@ -141,7 +145,7 @@ impl Core {
             mark_succeeded: self.can_mark(i, StepState::Succeeded, now).is_ok(),
             mark_failed: self.can_mark(i, StepState::Failed, now).is_ok(),
             hold: self.can_cancel().is_ok() && self.can_hold(i).is_ok(),
-            release: self.steps[i].hold.is_some(),
+            release: self.steps[i].more.hold.is_some(),
             push_back: self.may_push_back(i).is_ok(),
             ..Actions::default()
         }
@@ -181,7 +185,7 @@ impl Core {
             raise_budget: self.can_raise_budget().is_ok(),
             hold: scheduling
                 && (0..self.steps.len()).any(|i| self.can_hold(i).is_ok_and(|frozen| !frozen)),
-            release: (0..self.steps.len()).any(|i| self.steps[i].hold.is_some()),
+            release: (0..self.steps.len()).any(|i| self.steps[i].more.hold.is_some()),
             ..Actions::default()
         }
     }

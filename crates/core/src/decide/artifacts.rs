@@ -29,7 +29,10 @@ pub(crate) struct ArtifactsRt {
 
 impl Core {
     fn artifacts_rt(&mut self, i: usize) -> &mut ArtifactsRt {
-        self.steps[i].artifacts.get_or_insert_with(Box::default)
+        self.steps[i]
+            .more
+            .artifacts
+            .get_or_insert_with(Box::default)
     }
 
     /// The files step `i` declares, if it declares any.
@@ -54,7 +57,10 @@ impl Core {
     /// Fold of a transition: a step that leaves `running` waits for no files.
     pub(crate) fn fold_left_running(&mut self, i: usize, state: StepState) {
         if state != StepState::Running
-            && let Some(a) = self.steps[i].artifacts.as_deref_mut()
+            && let Some(a) = self.steps[i]
+                .more
+                .written()
+                .and_then(|m| m.artifacts.as_deref_mut())
         {
             a.collecting = None;
         }
@@ -92,7 +98,7 @@ impl Core {
 
     /// Step `i`'s artifacts as its view shows them.
     pub(crate) fn artifact_views(&self, i: usize) -> Vec<baton_model::view::ArtifactView> {
-        let Some(a) = self.steps.get(i).and_then(|s| s.artifacts.as_deref()) else {
+        let Some(a) = self.steps.get(i).and_then(|s| s.more.artifacts.as_deref()) else {
             return Vec::new();
         };
         let run = a
@@ -113,7 +119,7 @@ impl Core {
     pub fn artifacts_of(&self, i: usize) -> Vec<ArtifactRecord> {
         self.steps
             .get(i)
-            .and_then(|s| s.artifacts.as_deref())
+            .and_then(|s| s.more.artifacts.as_deref())
             .map(|a| a.kept.clone())
             .unwrap_or_default()
     }
@@ -126,6 +132,7 @@ impl Core {
         };
         // A cache hit put the cached run's on record for this attempt already.
         if self.steps[i]
+            .more
             .artifacts
             .as_deref()
             .is_some_and(|a| a.attempt == attempt && a.from_run.is_none() && !a.kept.is_empty())
@@ -146,7 +153,7 @@ impl Core {
     /// them collected again (the files are still where it made them).
     pub(super) fn collect_again(&mut self, i: usize, fx: &mut Fx) -> bool {
         let s = &self.steps[i];
-        let waiting = s.artifacts.as_deref().and_then(|a| a.collecting);
+        let waiting = s.more.artifacts.as_deref().and_then(|a| a.collecting);
         match waiting {
             Some(attempt)
                 if s.state == StepState::Running && attempt == s.attempts && !self.stopping() =>
@@ -167,7 +174,7 @@ impl Core {
         fx: &mut Fx,
     ) {
         let Some(s) = self.steps.get(i) else { return };
-        let waiting = s.artifacts.as_deref().and_then(|a| a.collecting);
+        let waiting = s.more.artifacts.as_deref().and_then(|a| a.collecting);
         if s.state != StepState::Running || waiting != Some(attempt) {
             return;
         }
@@ -198,7 +205,7 @@ impl Core {
 
     /// The artifact `u` names, as run on record keeps it.
     fn kept(&self, u: &ArtifactUse) -> Option<&ArtifactRecord> {
-        let a = self.steps.get(u.step)?.artifacts.as_deref()?;
+        let a = self.steps.get(u.step)?.more.artifacts.as_deref()?;
         a.kept.iter().find(|r| r.name == u.name)
     }
 

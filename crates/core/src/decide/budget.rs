@@ -101,6 +101,7 @@ impl Core {
                 continue;
             };
             let held = self.steps[s]
+                .more
                 .open_errors
                 .iter()
                 .any(|&n| self.errors[n].kind == ErrorKind::RateLimited);

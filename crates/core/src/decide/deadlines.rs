@@ -35,7 +35,7 @@ impl Core {
                 at: at(d),
                 ..Watch::default()
             };
-            self.steps[i].watch = Some(Box::new(w));
+            self.steps[i].more.watch = Some(Box::new(w));
             self.arm(Some(i));
         }
     }
@@ -44,7 +44,11 @@ impl Core {
     /// met: queued, its gate open, or running); it is done once first final.
     pub(crate) fn watch_step(&mut self, i: usize, new: StepState, at: Timestamp) {
         let within = self.plan.steps[i].deadline.as_ref().and_then(|d| d.within);
-        let Some(w) = self.steps[i].watch.as_deref_mut() else {
+        let Some(w) = self.steps[i]
+            .more
+            .written()
+            .and_then(|m| m.watch.as_deref_mut())
+        else {
             return;
         };
         let ready = matches!(
@@ -76,7 +80,10 @@ impl Core {
         let w = match step {
             None => self.run_watch.as_mut(),
             Some(id) => match self.step_index(id) {
-                Some(i) => self.steps[i].watch.as_deref_mut(),
+                Some(i) => self.steps[i]
+                    .more
+                    .written()
+                    .and_then(|m| m.watch.as_deref_mut()),
                 None => None,
             },
         };
@@ -90,7 +97,7 @@ impl Core {
     fn arm(&mut self, step: Option<usize>) {
         let (w, timer) = match step {
             None => (self.run_watch.as_ref(), Timer::RunWatch),
-            Some(i) => (self.steps[i].watch.as_deref(), Timer::StepWatch(i)),
+            Some(i) => (self.steps[i].more.watch.as_deref(), Timer::StepWatch(i)),
         };
         if let Some((due, _)) = w.and_then(Watch::due) {
             self.timers.insert((due, timer));
@@ -102,7 +109,7 @@ impl Core {
         let (w, d) = match step {
             None => (self.run_watch, self.plan.deadline.as_ref()),
             Some(i) => (
-                self.steps[i].watch.as_deref().copied(),
+                self.steps[i].more.watch.as_deref().copied(),
                 self.plan.steps[i].deadline.as_deref(),
             ),
         };
@@ -136,7 +143,7 @@ impl Core {
     pub(crate) fn deadline_views(&self) -> Vec<DeadlineView> {
         let run = self.run_watch.as_ref().zip(self.plan.deadline.as_ref());
         let steps = (0..self.steps.len()).filter_map(|i| {
-            let w = self.steps[i].watch.as_deref()?;
+            let w = self.steps[i].more.watch.as_deref()?;
             Some((Some(self.id(i)), w, self.plan.steps[i].deadline.as_deref()?))
         });
         run.map(|(w, d)| (None, w, d))

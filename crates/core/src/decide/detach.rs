@@ -35,8 +35,8 @@ impl Core {
             // lived on while the next engine started the step again beside it (the
             // simulator's `--mix remote`, `a_step_runs_once_at_a_time`).
             let launching = s.pgid.is_none() && self.launched_elsewhere(i).is_some();
-            let remote = running && (s.job.is_some() || launching);
-            let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
+            let remote = running && (s.more.job.is_some() || launching);
+            let frozen = s.more.hold.as_ref().is_some_and(|h| h.frozen);
             if remote || (running && frozen) {
                 continue;
             }

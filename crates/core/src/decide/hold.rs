@@ -51,7 +51,7 @@ impl Core {
     /// Whether step `i` may be held now: `Ok(true)` it would be frozen (it runs).
     pub(super) fn can_hold(&self, i: usize) -> Result<bool, Refusal> {
         let s = &self.steps[i];
-        if s.hold.is_some() {
+        if s.more.hold.is_some() {
             return Err(Refusal::AlreadyHeld { step: self.id(i) });
         }
         if s.state.is_unstarted() {
@@ -225,13 +225,13 @@ impl Core {
         }
         let targets: Vec<usize> = if steps.is_empty() {
             (0..self.steps.len())
-                .filter(|&i| self.steps[i].hold.is_some())
+                .filter(|&i| self.steps[i].more.hold.is_some())
                 .collect()
         } else {
             let mut v = Vec::new();
             for s in steps {
                 let i = self.lookup(s)?;
-                if self.steps[i].hold.is_none() {
+                if self.steps[i].more.hold.is_none() {
                     return Err(Refusal::NotHeld { step: self.id(i) });
                 }
                 if !v.contains(&i) {
@@ -283,7 +283,7 @@ impl Core {
     /// (killed, failed, a later attempt) or was let run.
     fn untraced_why(&self, i: usize) -> Option<&str> {
         let s = &self.steps[i];
-        let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
+        let frozen = s.more.hold.as_ref().is_some_and(|h| h.frozen);
         if s.state != StepState::Running || !frozen {
             return None;
         }
@@ -307,7 +307,7 @@ impl Core {
             .copied()
             .filter(|&i| {
                 let s = &self.steps[i];
-                let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
+                let frozen = s.more.hold.as_ref().is_some_and(|h| h.frozen);
                 frozen && s.state == StepState::Running && named(i)
             })
             .map(|i| (i, self.steps[i].attempts))
@@ -341,7 +341,7 @@ impl Core {
         fx: &mut Fx,
     ) {
         let s = &self.steps[i];
-        if s.state != StepState::Running || s.attempts != attempt || s.hold.is_some() {
+        if s.state != StepState::Running || s.attempts != attempt || s.more.hold.is_some() {
             return;
         }
         self.trace_refused(i, attempt, Some(why.to_string()));
@@ -368,7 +368,7 @@ impl Core {
         now: Timestamp,
         fx: &mut Fx,
     ) {
-        let Some(hold) = self.steps[i].hold.clone() else {
+        let Some(hold) = self.steps[i].more.hold.clone() else {
             return;
         };
         let kind = EventKind::StepReleased {
@@ -401,7 +401,7 @@ impl Core {
 
     /// `--until` passed: the engine releases the step (on record, as `engine`).
     pub(super) fn hold_expired(&mut self, i: usize, t: Timestamp, now: Timestamp, fx: &mut Fx) {
-        if self.steps[i].hold.as_ref().and_then(|h| h.until) == Some(t) {
+        if self.steps[i].more.hold.as_ref().and_then(|h| h.until) == Some(t) {
             let why = format!("the hold's time passed (until {})", t.to_rfc3339());
             self.release_one(i, baton_model::history::ENGINE, &why, now, fx);
         }
@@ -441,7 +441,7 @@ impl Core {
                 from: ev.at,
                 to: None,
             };
-            self.steps[i].freezes.push(freeze);
+            self.steps[i].more.freezes.push(freeze);
             if let Some(t) = self.steps[i].timeout_at.take() {
                 self.timers.remove(&(t, Timer::StepTimeout(i)));
                 hold.timeout_left = Some(t.since(hold.at));
@@ -450,7 +450,7 @@ impl Core {
         if let Some(u) = hold.until {
             self.timers.insert((u, Timer::HoldUntil(i)));
         }
-        self.steps[i].hold = Some(Box::new(hold));
+        self.steps[i].more.hold = Some(Box::new(hold));
     }
 
     /// Fold `StepReleased`.
@@ -463,7 +463,7 @@ impl Core {
     /// Step `i`'s hold is over (released, or what it was on ended): a frozen step's
     /// timeout runs again with what was left of it.
     pub(crate) fn fold_released(&mut self, i: usize, at: Timestamp) {
-        let Some(hold) = self.steps[i].hold.take() else {
+        let Some(hold) = self.steps[i].more.written().and_then(|m| m.hold.take()) else {
             return;
         };
         if let Some(u) = hold.until {
@@ -471,7 +471,7 @@ impl Core {
         }
         if hold.frozen {
             self.frozen -= 1;
-            if let Some(f) = self.steps[i].freezes.last_mut() {
+            if let Some(f) = (self.steps[i].more.written()).and_then(|m| m.freezes.last_mut()) {
                 f.to.get_or_insert(at);
             }
             if let Some(left) = hold.timeout_left
@@ -486,7 +486,7 @@ impl Core {
 
     /// The hold as readers see it.
     pub(crate) fn hold_view(&self, i: usize) -> Option<Box<baton_model::view::HoldView>> {
-        self.steps[i].hold.as_ref().map(|h| {
+        self.steps[i].more.hold.as_ref().map(|h| {
             Box::new(baton_model::view::HoldView {
                 by: h.by.clone(),
                 reason: h.reason.clone(),

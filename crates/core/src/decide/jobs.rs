@@ -74,7 +74,7 @@ impl Core {
             return;
         };
         if s.attempts == attempt && s.state == StepState::Running {
-            if s.job.as_ref().is_some_and(|(_, id)| *id == job_id) {
+            if s.more.job.as_ref().is_some_and(|(_, id)| *id == job_id) {
                 return;
             }
             let id = self.plan.steps[step].id.clone();
@@ -107,7 +107,7 @@ impl Core {
         let Some(s) = self.steps.get(step) else {
             return;
         };
-        let Some(seen) = baton_model::view::job_of(&s.jobs, s.attempts) else {
+        let Some(seen) = baton_model::view::job_of(&s.more.jobs, s.attempts) else {
             return;
         };
         if s.attempts != attempt
@@ -136,7 +136,7 @@ impl Core {
         (0..self.steps.len())
             .filter(|&i| {
                 let s = &self.steps[i];
-                s.state.has_process() && s.job.is_none() && s.pgid.is_none()
+                s.state.has_process() && s.more.job.is_none() && s.pgid.is_none()
             })
             .map(|i| self.id(i))
             .collect()
@@ -148,8 +148,8 @@ impl Core {
         (0..self.steps.len())
             .filter_map(|i| {
                 let s = &self.steps[i];
-                let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
-                let local = s.state == StepState::Running && s.job.is_none();
+                let frozen = s.more.hold.as_ref().is_some_and(|h| h.frozen);
+                let local = s.state == StepState::Running && s.more.job.is_none();
                 (frozen && local).then_some((i, self.id(i), s.attempts, s.pgid?))
             })
             .collect()
@@ -185,6 +185,7 @@ impl Core {
         let s = &self.steps[i];
         let adopted = self.adopted.contains(&i).then_some(s.pgid).flatten();
         let Some((executor, job_id)) = s
+            .more
             .job
             .clone()
             .or_else(|| adopted.map(|pgid| ("local".to_string(), pgid.to_string())))
@@ -214,7 +215,7 @@ impl Core {
         // a `Freeze` after it: the driver keeps only the latest wish for a handle not
         // known yet, so a release in the same wake-up would leave it a bare
         // "continue" that a handle never asked to freeze takes for nothing to do).
-        let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
+        let frozen = s.more.hold.as_ref().is_some_and(|h| h.frozen);
         fx.push(Effect::Reattach {
             spec,
             executor,

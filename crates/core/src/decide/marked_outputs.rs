@@ -23,8 +23,9 @@ impl Core {
         (0..self.steps.len())
             .filter_map(|i| {
                 let s = &self.steps[i];
-                let left =
-                    s.state == StepState::Running && s.job.is_none() && !self.adopted.contains(&i);
+                let left = s.state == StepState::Running
+                    && s.more.job.is_none()
+                    && !self.adopted.contains(&i);
                 let path = s.output_file.clone().filter(|_| left)?;
                 Some((i, s.attempts, path))
             })
@@ -104,7 +105,7 @@ impl Core {
         state == StepState::Succeeded
             && !outputs.is_empty()
             && s.state == StepState::Succeeded
-            && s.marked.is_some()
+            && s.more.marked.is_some()
     }
 
     /// Record `outputs` for marked step `i` and release the steps held for one of its
@@ -145,6 +146,7 @@ impl Core {
     fn held_for_outputs_of(&self, c: usize, x: usize) -> bool {
         let held = self.steps[c].state == StepState::Held
             && self.steps[c]
+                .more
                 .hold
                 .as_ref()
                 .is_some_and(|h| h.by == ENGINE && !h.exhausted && !h.budget);
@@ -184,7 +186,7 @@ impl Core {
         let missing = self.output_refs(i).find(|&(x, key)| {
             self.steps.get(x).is_some_and(|s| {
                 s.state == StepState::Succeeded
-                    && s.marked.is_some()
+                    && s.more.marked.is_some()
                     && self.output_of(x, key).is_none()
             })
         });

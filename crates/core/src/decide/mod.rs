@@ -259,7 +259,7 @@ impl Core {
         // is held again below, not run. An adopted one is re-attached, still frozen.
         let frozen: Vec<(usize, HoldRt)> = (0..self.steps.len())
             .filter_map(|i| {
-                let h = self.steps[i].hold.as_deref().filter(|h| h.frozen)?;
+                let h = self.steps[i].more.hold.as_deref().filter(|h| h.frozen)?;
                 Some((i, h.clone()))
             })
             .collect();
@@ -472,8 +472,9 @@ impl Core {
     }
 
     fn succeed(&mut self, i: usize, reason: Option<String>, now: Timestamp, fx: &mut Fx) {
-        if !self.steps[i].open_errors.is_empty() {
+        if !self.steps[i].more.open_errors.is_empty() {
             let ids = self.steps[i]
+                .more
                 .open_errors
                 .iter()
                 .map(|&n| self.errors[n].id.clone())
@@ -498,6 +499,7 @@ impl Core {
     /// Close step `i`'s open records of `kind`: what they describe is over.
     pub(super) fn close_of_kind(&mut self, i: usize, kind: ErrorKind, now: Timestamp, fx: &mut Fx) {
         let ids: Vec<String> = self.steps[i]
+            .more
             .open_errors
             .iter()
             .filter(|&&n| self.errors[n].kind == kind)

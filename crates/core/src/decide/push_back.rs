@@ -22,6 +22,7 @@ impl Core {
     /// The round step `i`'s gate is in (1 until it was pushed back).
     pub(crate) fn gate_round(&self, i: usize) -> u32 {
         self.steps[i]
+            .more
             .revision
             .as_ref()
             .map_or(1, |r| r.round.max(1))
@@ -38,7 +39,7 @@ impl Core {
 
     /// The round and feedback step `i`'s next attempt runs with, if a push-back re-ran it.
     pub(crate) fn feedback_of(&self, i: usize) -> Option<&(u32, String)> {
-        self.steps[i].revision.as_ref()?.feedback.as_ref()
+        self.steps[i].more.revision.as_ref()?.feedback.as_ref()
     }
 
     /// Whether a push-back of step `i`'s gate would be taken now, whoever gives it.
@@ -149,6 +150,7 @@ impl Core {
         };
         let rerun: Vec<usize> = rerun.iter().filter_map(|s| self.step_index(s)).collect();
         self.steps[i]
+            .more
             .revision
             .get_or_insert_with(Box::default)
             .round = round;
@@ -157,7 +159,7 @@ impl Core {
             let st = &mut self.steps[s];
             st.attempt_base = st.attempts;
             st.alternative = 0;
-            let r = st.revision.get_or_insert_with(Box::default);
+            let r = st.more.revision.get_or_insert_with(Box::default);
             r.feedback = Some((round, reason.to_string()));
             r.prior = prior;
         }
@@ -171,7 +173,7 @@ impl Core {
         }
         let mut out = String::new();
         for s in self.plan.revised_by(i) {
-            let Some(r) = self.steps[s].revision.as_ref() else {
+            let Some(r) = self.steps[s].more.revision.as_ref() else {
                 continue;
             };
             let text = |m: &BTreeMap<String, String>| {

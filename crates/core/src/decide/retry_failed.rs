@@ -45,8 +45,12 @@ impl Core {
             }
             let st = self.steps[i].state;
             // Held because its retries ran out: failed, waiting for a person.
-            let exhausted =
-                st == StepState::Held && self.steps[i].hold.as_ref().is_some_and(|h| h.exhausted);
+            let exhausted = st == StepState::Held
+                && self.steps[i]
+                    .more
+                    .hold
+                    .as_ref()
+                    .is_some_and(|h| h.exhausted);
             if st == StepState::Failed || exhausted || self.cancelled_by_fail_fast(i) {
                 take.push(i);
             } else if st == StepState::Interrupted {

@@ -49,7 +49,9 @@ impl Core {
     pub(super) fn slot_granted(&mut self, step: usize, attempt: u32) {
         if self.wants_slot(step, attempt) {
             self.steps[step].slot = SlotRt::Granted;
-            self.steps[step].slot_wait = None;
+            if let Some(m) = self.steps[step].more.written() {
+                m.slot_wait = None;
+            }
         }
     }
 
@@ -71,6 +73,6 @@ impl Core {
         } else {
             baton_model::pool_wait(&pool.name, pool.capacity, &holders)
         };
-        self.steps[step].slot_wait = Some(why);
+        self.steps[step].more.slot_wait = Some(why);
     }
 }

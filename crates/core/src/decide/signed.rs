@@ -203,6 +203,6 @@ impl Core {
             && self.steps[i].state != to
             && rt.approved.is_none()
             // A fork's reused step: its gate was passed in the run it comes from.
-            && (self.steps[i].reused.is_none() || self.forked_from.is_none())
+            && (self.steps[i].more.reused.is_none() || self.forked_from.is_none())
     }
 }

@@ -58,7 +58,7 @@ impl Core {
         if s.attempts != attempt || s.state != StepState::Running {
             return;
         }
-        let seen = match s.usage.as_deref() {
+        let seen = match s.more.usage.as_deref() {
             Some((u, true)) => *u,
             _ => Usage::default(),
         };
@@ -99,7 +99,7 @@ impl Core {
         fx: &mut Fx,
     ) {
         let s = &self.steps[i];
-        if s.hold.is_none() && !s.kill_sent && self.can_freeze(i).is_ok() {
+        if s.more.hold.is_none() && !s.kill_sent && self.can_freeze(i).is_ok() {
             let what: Vec<String> = reached
                 .iter()
                 .map(|(d, used, limit)| format!("`{d}` {used} used of {limit}"))
@@ -126,7 +126,7 @@ impl Core {
     /// again); otherwise they stay as they are and the gate opens again.
     pub(super) fn after_raise(&mut self, actor: &str, reason: &str, now: Timestamp, fx: &mut Fx) {
         let held: Vec<usize> = (0..self.steps.len())
-            .filter(|&i| self.steps[i].hold.as_ref().is_some_and(|h| h.budget))
+            .filter(|&i| self.steps[i].more.hold.as_ref().is_some_and(|h| h.budget))
             .collect();
         let Some(&first) = held.first() else {
             return;

@@ -6,25 +6,56 @@
 //! runs each start it is given (a closure: the engine's decisions stay where they are,
 //! and what to start is decided, and committed, before the order is sent) and watches
 //! each started process through its pidfd in an epoll set of its own. When a process
-//! ends, its watcher is told; the process is not reaped here but by its owner
-//! ([`super::spawn::ChildProcess`]), on the engine's thread: until then its id (and its
-//! group's) cannot be reused, so a signal to the group never reaches another one.
+//! ends, it is reaped here, by its pidfd (`waitid(P_PIDFD)`, never a pid that may have
+//! been reused), and its watcher is told its status.
+//!
+//! Reaped, a process's id, and its group's once the group is empty, can be reused by
+//! another process. So the reap is made under the process's [`Reap`] lock, and whoever
+//! signals its group (`shell.rs`: a kill, a freeze, the SIGKILL after a grace) does so
+//! holding that lock and only while it says unreaped: the leader is then a live
+//! process or a zombie, which keeps its pid, and with it the group's id (an id is never
+//! given to a new process while any process's group bears it). What is signalled after
+//! the reap (what is left of the group, `clear_group`) is signalled as it was when the
+//! engine reaped: while a member lives, the id is still its group's.
 //!
 //! Without the thread (an epoll or eventfd the system refuses), starts run on the
 //! caller's thread and ends come through the runtime, as before.
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::process::ExitStatus;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
-/// Told once when the watched process has ended (it is not reaped).
-pub(crate) type Ended = oneshot::Receiver<()>;
+/// Told once the watched process has ended and been reaped here: its status.
+pub(crate) type Ended = oneshot::Receiver<ExitStatus>;
 
-/// Watch a started process: `Some` says when it ends; `None` when it cannot be
-/// watched here (no pidfd), and its owner polls.
-pub(crate) type Watch<'a> = &'a mut dyn FnMut(libc::pid_t) -> Option<Ended>;
+/// Watch a started process: `Some` says when it ends, and holds the lock its reap is
+/// made under; `None` when it cannot be watched here (no pidfd), and its owner polls
+/// and reaps.
+pub(crate) type Watch<'a> = &'a mut dyn FnMut(libc::pid_t) -> Option<(Ended, Arc<Reap>)>;
+
+/// A watched process's reap: its status once reaped, under the lock its group is
+/// signalled under (see the module's comment).
+#[derive(Debug, Default)]
+pub(crate) struct Reap(Mutex<Option<ExitStatus>>);
+
+impl Reap {
+    /// Hold the lock: `None` inside while the process is not reaped (its pid, and its
+    /// group's id, are still its own for as long as this is held).
+    pub(crate) fn hold(&self) -> MutexGuard<'_, Option<ExitStatus>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What the thread keeps of a watched process.
+struct Watched {
+    pidfd: OwnedFd,
+    told: oneshot::Sender<ExitStatus>,
+    reap: Arc<Reap>,
+}
 
 type Work = Box<dyn FnOnce(Watch<'_>) + Send>;
 
@@ -129,7 +160,7 @@ pub(crate) fn run(work: impl FnOnce(Watch<'_>) + Send + 'static) {
 
 /// The thread: take orders, start them, and tell each watcher when its process ends.
 fn serve(shared: &Shared, poll: &OwnedFd) {
-    let mut watched: HashMap<u64, (OwnedFd, oneshot::Sender<()>)> = HashMap::new();
+    let mut watched: HashMap<u64, Watched> = HashMap::new();
     let mut next: u64 = 0;
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
     loop {
@@ -166,76 +197,125 @@ fn serve(shared: &Shared, poll: &OwnedFd) {
                     let watch = &mut |pid| watch(poll, &mut watched, &mut next, pid);
                     let _ = std::panic::catch_unwind(AssertUnwindSafe(|| work(watch)));
                 }
-            } else if let Some((fd, told)) = watched.remove(&key) {
+            } else if let Some(w) = watched.remove(&key) {
                 // Out of the set before it is closed: closing alone leaves it there
                 // while any other process holds a copy of it (measured: a reaped
                 // process's pidfd kept waking this thread, a core's worth of polls).
-                delete(poll, &fd);
-                if told.send(()).is_err() {
-                    // Its owner is gone without reaping it: reaped here, by its pidfd
-                    // (never a pid that may have been reused since).
-                    reap(&fd);
+                delete(poll, &w.pidfd);
+                let status = {
+                    let mut held = w.reap.hold();
+                    *held = reap(&w.pidfd);
+                    *held
+                };
+                // Not reaped (not expected of an ended child of ours): its sender
+                // dropped, its owner reaps it.
+                if let Some(status) = status {
+                    let _ = w.told.send(status);
                 }
             }
         }
     }
 }
 
-/// Reap the ended process `pidfd` refers to (nothing if it was reaped already).
-fn reap(pidfd: &OwnedFd) {
+/// Reap the ended process `pidfd` refers to: its status, as `waitpid` gives it;
+/// `None` if it has not ended or was reaped already.
+fn reap(pidfd: &OwnedFd) -> Option<ExitStatus> {
     /// `P_PIDFD` (Linux 5.4), which the libc crate does not name.
     const P_PIDFD: libc::idtype_t = 3;
-    // SAFETY: waitid on an open pidfd, writing into a local.
+    // SAFETY: waitid on an open pidfd, writing into a local; the siginfo's fields are
+    // read only once waitid filled them (a pid in it: a child was reaped).
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
-        libc::waitid(
+        let rc = libc::waitid(
             P_PIDFD,
             pidfd.as_raw_fd() as libc::id_t,
             &mut info,
             libc::WEXITED | libc::WNOHANG,
         );
+        if rc != 0 || info.si_pid() == 0 {
+            return None;
+        }
+        Some(status_of(info.si_code, info.si_status()))
+    }
+}
+
+/// The raw wait status `waitpid` would have given, from `waitid`'s code and status:
+/// the exit code in the second byte, or the signal (0x80 for a core).
+fn status_of(code: libc::c_int, status: libc::c_int) -> ExitStatus {
+    match code {
+        libc::CLD_EXITED => ExitStatus::from_raw((status & 0xff) << 8),
+        libc::CLD_DUMPED => ExitStatus::from_raw((status & 0x7f) | 0x80),
+        _ => ExitStatus::from_raw(status & 0x7f),
     }
 }
 
 fn watch(
     poll: &OwnedFd,
-    watched: &mut HashMap<u64, (OwnedFd, oneshot::Sender<()>)>,
+    watched: &mut HashMap<u64, Watched>,
     next: &mut u64,
     pid: libc::pid_t,
-) -> Option<Ended> {
+) -> Option<(Ended, Arc<Reap>)> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int).ok()?;
+    let pidfd =
+        owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int).ok()?;
     let key = *next;
     *next = (*next + 1) % ORDERS;
-    add(poll, &fd, key).ok()?;
+    add(poll, &pidfd, key).ok()?;
     let (told, ended) = oneshot::channel();
-    watched.insert(key, (fd, told));
-    Some(ended)
+    let reap = Arc::new(Reap::default());
+    watched.insert(
+        key,
+        Watched {
+            pidfd,
+            told,
+            reap: reap.clone(),
+        },
+    );
+    Some((ended, reap))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // The child is reaped by `waitpid` at the end, after its zombie is seen.
+    // The child is reaped by the launching thread, through its pidfd.
     #[allow(clippy::zombie_processes)]
     #[tokio::test]
-    async fn orders_run_on_the_launching_thread_and_are_told_of_ends() {
+    async fn orders_run_on_the_launching_thread_which_reaps_what_ended() {
         let (tx, rx) = oneshot::channel();
         run(move |watch| {
             let name = std::thread::current().name().map(str::to_string);
-            let child = std::process::Command::new("true").spawn().unwrap();
+            let child = std::process::Command::new("sh")
+                .args(["-c", "exit 3"])
+                .spawn()
+                .unwrap();
             let pid = child.id() as libc::pid_t;
             let _ = tx.send((name, pid, watch(pid)));
         });
-        let (name, pid, ended) = rx.await.unwrap();
+        let (name, pid, watched) = rx.await.unwrap();
         assert_eq!(name.as_deref(), Some("baton-launch"));
-        // Told once it has ended, and not reaped: it is a zombie until its owner reaps.
-        ended.expect("watched through its pidfd").await.unwrap();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        assert!(stat.contains(") Z "), "a zombie, not reaped: {stat}");
-        let mut status = 0;
-        // SAFETY: our own child, writing into a local.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        let (ended, reap) = watched.expect("watched through its pidfd");
+        // Told its status once it has ended and was reaped (nothing is left to reap),
+        // and the status is under its lock.
+        let status = ended.await.unwrap();
+        assert_eq!(status.code(), Some(3));
+        assert_eq!(*reap.hold(), Some(status));
+        let mut raw = 0;
+        // SAFETY: our own (former) child, writing into a local: nothing left to reap.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut raw, libc::WNOHANG) }, -1);
+    }
+
+    #[test]
+    fn a_status_reads_as_waitpid_gives_it() {
+        assert_eq!(status_of(libc::CLD_EXITED, 0).code(), Some(0));
+        assert_eq!(status_of(libc::CLD_EXITED, 255).code(), Some(255));
+        let killed = status_of(libc::CLD_KILLED, libc::SIGTERM);
+        assert_eq!(
+            (killed.code(), killed.signal()),
+            (None, Some(libc::SIGTERM))
+        );
+        let dumped = status_of(libc::CLD_DUMPED, libc::SIGSEGV);
+        assert_eq!(dumped.signal(), Some(libc::SIGSEGV));
+        assert!(dumped.core_dumped());
     }
 }

@@ -3,7 +3,7 @@
 //! and `$BATON_USAGE` files read and removed at the end.
 use super::adopt::{Heard, Leader};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
-use super::launcher::Watch;
+use super::launcher::{Reap, Watch};
 use super::spawn::{Launched, SpawnRequest, Spawned};
 use crate::command::Invocation;
 use crate::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
@@ -206,11 +206,31 @@ struct KillShared {
     pgid: i32,
     state: Mutex<KillState>,
     notify: Notify,
+    /// The lock the launching thread reaps the leader under, when it watches it.
+    reap: Option<Arc<Reap>>,
 }
 
 impl KillShared {
     fn lock(&self) -> MutexGuard<'_, KillState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `sig` to the group while its leader is not reaped: under its reap lock,
+    /// so the group's id is still the attempt's (`launcher.rs`). `Ok(false)` once the
+    /// leader is reaped (its end is on its way; what is left of the group is cleared
+    /// after it, `clear_group`) or the group is gone.
+    fn signal_unreaped(&self, sig: Signal) -> Result<bool, ExecError> {
+        let Some(reap) = &self.reap else {
+            // The engine's thread reaps it, after this (`Running::wait`).
+            return signal_group(self.pgid, sig);
+        };
+        let held = reap.hold();
+        if held.is_some() {
+            return Ok(false);
+        }
+        let sent = signal_group(self.pgid, sig);
+        drop(held);
+        sent
     }
 }
 
@@ -245,7 +265,7 @@ impl KillHandle {
         };
         // Under the lock, so the group is still the step's (the leader is not reaped).
         for sig in untold.unwrap_or_default() {
-            let _ = signal_group(self.shared.pgid, sig);
+            let _ = self.shared.signal_unreaped(sig);
         }
         drop(state);
         self.shared.notify.notify_one();
@@ -277,7 +297,7 @@ impl KillHandle {
             Signal::SIGCONT
         };
         // Under the lock, as `terminate`: the group is still the step's.
-        let there = signal_group(self.shared.pgid, sig)?;
+        let there = self.shared.signal_unreaped(sig)?;
         if stop && there && !state.anchored {
             // After the stop, so the freeze does not wait for a process to start.
             if let Ok(anchor) = super::anchor::start(self.shared.pgid) {
@@ -524,6 +544,10 @@ pub(super) fn assemble(
     log: Arc<LazyLog>,
 ) -> Running {
     let started = Instant::now();
+    let reap = match &leader {
+        Leader::Child(child) => child.reap_lock(),
+        Leader::Adopted(_) => None,
+    };
     let tail = TailHandle::default();
     let stderr_tail = TailHandle::new(STDERR_TAIL_LINES, STDERR_TAIL_LINE_BYTES);
     let (stop, stop_rx) = watch::channel(false);
@@ -558,6 +582,7 @@ pub(super) fn assemble(
                     ..KillState::default()
                 }),
                 notify: Notify::new(),
+                reap,
             }),
         },
         tail,
@@ -855,7 +880,7 @@ impl Running {
                 }
                 _ = tokio::time::sleep_until(kill_at.unwrap_or_else(Instant::now)),
                     if kill_at.is_some() && !killed => {
-                    let _ = signal_group(self.pgid, Signal::SIGKILL);
+                    let _ = self.kill.shared.signal_unreaped(Signal::SIGKILL);
                     killed = true;
                 }
             }
@@ -901,8 +926,13 @@ impl Drop for Running {
     fn drop(&mut self) {
         let state = self.kill.shared.lock();
         if !state.reaped && !state.handed {
-            // Dropped unwaited (an aborted task): its processes must not outlive it.
-            let _ = signal_group(self.pgid, Signal::SIGKILL);
+            // Dropped unwaited (an aborted task): its processes must not outlive it. Its
+            // leader unreaped, under its reap lock; reaped by the launching thread, what
+            // is left of its group, as `clear_group` stops it.
+            let sent = self.kill.shared.signal_unreaped(Signal::SIGKILL);
+            if !matches!(sent, Ok(true)) && group_alive(self.pgid) {
+                let _ = signal_group(self.pgid, Signal::SIGKILL);
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Starting a step's process with `posix_spawn` (a vfork-style clone in glibc), on the
 //! launching thread (`launcher.rs`), and waiting for it through a pidfd that thread
-//! watches.
+//! watches and reaps.
 //!
 //! `std::process::Command` rebuilds the whole environment (a map of every variable,
 //! then a C string each) on every spawn once any variable is set, and tokio adds its
@@ -21,7 +21,8 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
 
-use super::launcher::{Ended, Watch};
+use super::launcher::{Ended, Reap, Watch};
+use std::sync::Arc;
 
 /// Baton's environment as `KEY=value` C strings, with each key's length.
 /// Without baton's own variables (see [`crate::scrub`]).
@@ -196,7 +197,7 @@ fn prepare(a: &mut Attrs, stdout: RawFd, stderr: RawFd, dir: &CStr) -> io::Resul
 /// pipes, signals as a fresh process has them; `watch` is told its pid (the launching
 /// thread's, or none). Any thread: the runtime is not needed until
 /// [`Launched::follow`].
-pub fn spawn(req: &SpawnRequest<'_>, watch: Watch<'_>) -> io::Result<Launched> {
+pub(crate) fn spawn(req: &SpawnRequest<'_>, watch: Watch<'_>) -> io::Result<Launched> {
     let program = cstring(req.program)?;
     let argv: Vec<CString> = req
         .argv
@@ -278,12 +279,15 @@ pub struct ChildProcess {
     pid: libc::pid_t,
     ended: Ending,
     status: Option<ExitStatus>,
+    /// Watched by the launching thread, which reaps it under this lock.
+    reap: Option<Arc<Reap>>,
 }
 
 /// How the end of a child is learnt.
 #[derive(Debug)]
 enum Ending {
-    /// The launching thread says when it has ended (its pidfd is that thread's).
+    /// The launching thread reaps it when it ends and says its status (its pidfd is
+    /// that thread's).
     Told(Ended),
     /// A pidfd not yet registered with the runtime (started without the launching
     /// thread), then registered: readable when the child exits.
@@ -294,7 +298,8 @@ enum Ending {
 }
 
 impl ChildProcess {
-    fn new(pid: libc::pid_t, told: Option<Ended>) -> ChildProcess {
+    fn new(pid: libc::pid_t, watched: Option<(Ended, Arc<Reap>)>) -> ChildProcess {
+        let (told, reap) = watched.unzip();
         let ended = match told {
             Some(told) => Ending::Told(told),
             None => {
@@ -310,6 +315,7 @@ impl ChildProcess {
             pid,
             ended,
             status: None,
+            reap,
         }
     }
 
@@ -317,8 +323,21 @@ impl ChildProcess {
         self.pid
     }
 
+    /// The lock the launching thread reaps it under, when that thread watches it.
+    pub(crate) fn reap_lock(&self) -> Option<Arc<Reap>> {
+        self.reap.clone()
+    }
+
     fn try_reap(&mut self) -> io::Result<Option<ExitStatus>> {
         if let Some(s) = self.status {
+            return Ok(Some(s));
+        }
+        // Watched by the launching thread: its reap lock is held through this one, so
+        // that it is reaped once, and a signal to its group waits for the record.
+        let reap = self.reap.clone();
+        let mut held = reap.as_deref().map(Reap::hold);
+        if let Some(s) = held.as_deref().copied().flatten() {
+            self.status = Some(s);
             return Ok(Some(s));
         }
         use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -331,21 +350,26 @@ impl ChildProcess {
             // Still running (stopped or continued is not asked for).
             _ => return Ok(None),
         };
+        if let Some(held) = held.as_mut() {
+            **held = Some(status);
+        }
         self.status = Some(status);
         Ok(Some(status))
     }
 
-    /// Waits for the child to exit and reaps it (here, on the caller's thread: until
-    /// then its pid and group cannot be reused).
+    /// Waits for the child to exit and to be reaped: by the launching thread when it
+    /// watches it, else here, on the caller's thread.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         loop {
             // Told, or the pidfd readable, once the child has exited (also when it
             // exited before it was watched): only then is a waitpid worth a system call.
             match &mut self.ended {
                 Ending::Told(told) => {
-                    // Told, or the launching thread gone: either way, poll from now on
-                    // should the reap below not find it ended.
-                    let _ = told.await;
+                    if let Ok(status) = told.await {
+                        self.status = Some(status);
+                        return Ok(status);
+                    }
+                    // The launching thread gone without reaping it: poll from now on.
                     self.ended = Ending::Poll;
                 }
                 Ending::Fd(fd) => {
@@ -381,10 +405,8 @@ impl Drop for ChildProcess {
             return;
         }
         if let Ending::Told(told) = &mut self.ended {
-            // From now on the launching thread reaps it when it ends (its word can no
-            // longer be heard); one that has ended already is reaped here.
+            // The launching thread reaps it when it ends (its word is no longer heard).
             told.close();
-            let _ = self.try_reap();
             return;
         }
         if matches!(self.try_reap(), Ok(Some(_)) | Err(_)) {
