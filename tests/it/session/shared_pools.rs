@@ -89,7 +89,10 @@ fn two_runs_of_a_store_wide_pool_never_hold_it_at_once() {
 #[test]
 fn a_killed_engine_frees_its_slot_once_its_process_ended() {
     let env = Env::new();
-    let wf = workflow(&env, "0; while [ ! -e release ] && [ -e $PWD ]; do sleep 0.05; done");
+    let wf = workflow(
+        &env,
+        "0; while [ ! -e release ] && [ -e $PWD ]; do sleep 0.05; done",
+    );
     let (mut holder, held_by) = env.spawn_until(&wf, "work", "running");
     let other = spawn_run(&env, &wf);
     let (run, why) = waiting(&env, Some(&held_by));
