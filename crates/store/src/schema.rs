@@ -149,7 +149,18 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a console's decisions over `baton link` keep their request id, each settled once",
         LINK_REQUESTS,
     ),
+    (
+        33,
+        "a link request a console's check has read takes no later hand-in",
+        LINK_REQUESTS_CHECKED,
+    ),
 ];
+
+/// Issue 59 point 4: a request whose command a console's check has read (`checked`) is
+/// closed, so a later hand-in of it (its submitter's second try after a withdrawal) is
+/// refused, not recorded after the console was told the first command's verdict.
+const LINK_REQUESTS_CHECKED: &str =
+    "ALTER TABLE link_requests ADD COLUMN checked INTEGER NOT NULL DEFAULT 0;";
 
 /// Issue 59 point 4 (`coord::link_requests`): a decision sent over `baton link` names
 /// the command row it was handed in as (written in that row's transaction), or is

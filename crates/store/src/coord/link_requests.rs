@@ -34,12 +34,30 @@ fn settled(request: &str) -> StoreError {
     ))
 }
 
-/// The request's command row, if it was handed in (`Some(None)`: settled).
-fn request_row(conn: &Connection, request: &str) -> Result<Option<Option<i64>>, StoreError> {
+/// A request's row: its command (`None`: settled as not delivered), and whether a
+/// console's check has read it (then no later hand-in of it is recorded).
+struct Row {
+    command: Option<i64>,
+    checked: bool,
+}
+
+fn request_row(conn: &Connection, request: &str) -> Result<Option<Row>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT command FROM link_requests WHERE request = ?1")?
-        .query_row([request], |r| r.get(0))
+        .prepare_cached("SELECT command, checked FROM link_requests WHERE request = ?1")?
+        .query_row([request], |r| {
+            Ok(Row {
+                command: r.get(0)?,
+                checked: r.get(1)?,
+            })
+        })
         .optional()?)
+}
+
+/// Why a request a check has read is refused when it is handed in again.
+fn checked(request: &str) -> StoreError {
+    StoreError::Refused(format!(
+        "request {request} was handed in before and the console's check after its link dropped has read its verdict: it is not handed in again; decide again if that verdict is not what you want"
+    ))
 }
 
 impl Store {
@@ -51,11 +69,13 @@ impl Store {
         run_id: &str,
         command_id: i64,
     ) -> Result<(), StoreError> {
-        if let Some(None) = request_row(conn, request)? {
-            return Err(settled(request));
+        match request_row(conn, request)? {
+            Some(Row { command: None, .. }) => return Err(settled(request)),
+            Some(Row { checked: true, .. }) => return Err(checked(request)),
+            _ => {}
         }
-        // Handed in again after a withdrawal (`session::command::apply` tries twice):
-        // the request names its newest command.
+        // Handed in again after a withdrawal (`session::command::apply` tries twice)
+        // that no check has read: the request names its newest command.
         conn.prepare_cached(
             "INSERT INTO link_requests (request, run_id, command, at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(request) DO UPDATE SET command = excluded.command",
@@ -66,7 +86,8 @@ impl Store {
 
     /// The console's check of a request whose answer a drop lost: its command and
     /// verdict if it was handed in, else settled as not delivered, for good, in the
-    /// same transaction.
+    /// same transaction. Either way the request is closed: a later hand-in of it (a
+    /// second try after its command was withdrawn) is refused.
     pub fn settle_link_request(
         &mut self,
         request: &str,
@@ -82,9 +103,15 @@ impl Store {
                     .execute(params![request, run_id, Timestamp::now().0])?;
                     return Ok(LinkRequest::NotDelivered);
                 }
-                Some(None) => return Ok(LinkRequest::NotDelivered),
-                Some(Some(id)) => id,
+                Some(Row { command: None, .. }) => return Ok(LinkRequest::NotDelivered),
+                Some(Row {
+                    command: Some(id), ..
+                }) => id,
             };
+            // Read by a check now: no later hand-in of it is recorded, so what the
+            // console is told stays the whole truth.
+            conn.prepare_cached("UPDATE link_requests SET checked = 1 WHERE request = ?1")?
+                .execute([request])?;
             let row: Option<(String, Option<String>)> = conn
                 .prepare_cached("SELECT json, outcome FROM commands WHERE id = ?1")?
                 .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -109,6 +136,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::records::NewRun;
+    use baton_model::Refusal;
 
     fn store_with_run() -> (tempfile::TempDir, Store, String) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -191,5 +219,51 @@ mod tests {
             s.settle_link_request("r-3", &run).expect("check"),
             LinkRequest::NotDelivered
         );
+    }
+
+    #[test]
+    fn a_request_whose_withdrawal_a_check_read_is_never_handed_in_again() {
+        let (_d, mut s, run) = store_with_run();
+        let first = s
+            .submit_command_for(&run, &cancel(), None, Some("r-4"))
+            .expect("submit");
+        let not_taken = Refusal::NotTaken {
+            holder: "gone".into(),
+            wait: "10s".into(),
+        };
+        assert!(s.withdraw_command(first, &not_taken).expect("withdraw"));
+        let seen = s.settle_link_request("r-4", &run).expect("check");
+        assert!(
+            matches!(&seen, LinkRequest::Delivered { id, outcome: Some(CommandOutcome::Refused(r)), .. } if *id == first && *r == not_taken),
+            "{seen:?}"
+        );
+        // Its submitter's second try: refused, nothing recorded.
+        let again = s.submit_command_for(&run, &cancel(), None, Some("r-4"));
+        assert!(
+            matches!(&again, Err(StoreError::Refused(w)) if w.contains("has read its verdict")),
+            "{again:?}"
+        );
+        assert!(!s.has_open_commands(&run).expect("read"), "nothing open");
+        assert_eq!(s.settle_link_request("r-4", &run).expect("check"), seen);
+    }
+
+    #[test]
+    fn a_withdrawn_request_no_check_read_is_handed_in_again() {
+        let (_d, mut s, run) = store_with_run();
+        let first = s
+            .submit_command_for(&run, &cancel(), None, Some("r-5"))
+            .expect("submit");
+        let gone = Refusal::NotTaken {
+            holder: "gone".into(),
+            wait: "10s".into(),
+        };
+        assert!(s.withdraw_command(first, &gone).expect("withdraw"));
+        let second = s
+            .submit_command_for(&run, &cancel(), None, Some("r-5"))
+            .expect("second try");
+        assert!(matches!(
+            s.settle_link_request("r-5", &run).expect("check"),
+            LinkRequest::Delivered { id, outcome: None, .. } if id == second
+        ));
     }
 }
