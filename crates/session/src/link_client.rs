@@ -410,14 +410,16 @@ fn resolve(h: Held, place: &str, found: Result<wire::Found, String>) {
             outcome: Some(refused),
             ..
         }) => h.answer.give(wire::Reply::Outcome(refused)),
+        // Handed in, not decided yet (an engine took it and has not answered, or it
+        // waits for the run's next engine): not known to be accepted.
         Ok(wire::Found::Delivered {
             what,
             outcome: None,
-        }) => h.answer.give(wire::Reply::Outcome(O::Accepted {
-            message: format!(
-                "on the record on {place} (the link dropped before its answer): {what}; its engine has not given its verdict yet: look at run {run}"
+        }) => h.answer.fail(Refusal::CannotApply {
+            why: format!(
+                "undecided: handed in on {place} (the link dropped before its answer): {what}; its engine has not given its verdict yet, so it may still be refused: look at run {run} rather than deciding again"
             ),
-        })),
+        }),
         Ok(wire::Found::Gone) => h.answer.fail(Refusal::CannotApply {
             why: format!(
                 "the link to {place} dropped before its answer; the decision was handed in, and run {run} was deleted since"
@@ -742,6 +744,16 @@ mod tests {
         resolve(held(tx), "h", Ok(wire::Found::NotDelivered));
         assert!(
             matches!(rx.try_recv(), Ok(O::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: ") && why.contains("decide again"))
+        );
+        // Handed in, no verdict yet: undecided, never said accepted.
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let pending = wire::Found::Delivered {
+            what: "approve deploy: ok".into(),
+            outcome: None,
+        };
+        resolve(held(tx), "h", Ok(pending));
+        assert!(
+            matches!(rx.try_recv(), Ok(O::Refused(Refusal::CannotApply { why })) if why.starts_with("undecided: handed in on h") && why.contains("look at run 01run"))
         );
     }
 

@@ -7,7 +7,7 @@
 //! settled and refuses), and a request handed in is never said not delivered.
 use super::{Store, StoreError};
 use crate::tx::in_transaction;
-use baton_model::{Command, CommandOutcome, Timestamp};
+use baton_model::{Command, CommandOutcome, Refusal, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// What the store says of a link request after [`Store::settle_link_request`].
@@ -86,13 +86,15 @@ impl Store {
 
     /// The console's check of a request whose answer a drop lost: its command and
     /// verdict if it was handed in, else settled as not delivered, for good, in the
-    /// same transaction. Either way the request is closed: a later hand-in of it (a
+    /// same transaction. A command still pending past its deadline is refused as
+    /// expired in it too (no engine will take it). Either way the request is closed: a later hand-in of it (a
     /// second try after its command was withdrawn) is refused.
     pub fn settle_link_request(
         &mut self,
         request: &str,
         run_id: &str,
     ) -> Result<LinkRequest, StoreError> {
+        let path = &self.path;
         let r = in_transaction(&self.conn, |conn| {
             let id = match request_row(conn, request)? {
                 None => {
@@ -112,6 +114,21 @@ impl Store {
             // console is told stays the whole truth.
             conn.prepare_cached("UPDATE link_requests SET checked = 1 WHERE request = ?1")?
                 .execute([request])?;
+            // Pending past its deadline: its submitter stopped waiting (or died) and no
+            // engine will apply it; refused as expired now, as an engine's claim would,
+            // so the console is told a verdict, not "not decided yet" for ever.
+            let expired = serde_json::to_string(&CommandOutcome::Refused(Refusal::Expired))?;
+            let json: Option<String> = conn
+                .prepare_cached(
+                    "UPDATE commands SET status = 'refused', outcome = ?2, done_at = ?3
+                     WHERE id = ?1 AND status = 'pending' AND deadline IS NOT NULL
+                       AND deadline <= ?3 RETURNING json",
+                )?
+                .query_row(params![id, expired, Timestamp::now().0], |r| r.get(0))
+                .optional()?;
+            if let Some(json) = &json {
+                super::proof::discard(path, json);
+            }
             let row: Option<(String, Option<String>)> = conn
                 .prepare_cached("SELECT json, outcome FROM commands WHERE id = ?1")?
                 .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -136,7 +153,6 @@ impl Store {
 mod tests {
     use super::*;
     use crate::records::NewRun;
-    use baton_model::Refusal;
 
     fn store_with_run() -> (tempfile::TempDir, Store, String) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -265,5 +281,31 @@ mod tests {
             s.settle_link_request("r-5", &run).expect("check"),
             LinkRequest::Delivered { id, outcome: None, .. } if id == second
         ));
+    }
+
+    #[test]
+    fn a_check_refuses_as_expired_a_command_left_pending_past_its_deadline() {
+        let (_d, mut s, run) = store_with_run();
+        // Its submitter died before an engine took it; its deadline has passed.
+        let id = s
+            .submit_command_for(&run, &cancel(), Some(Timestamp(1)), Some("r-6"))
+            .expect("submit");
+        let expired = Some(CommandOutcome::Refused(Refusal::Expired));
+        assert!(matches!(
+            s.settle_link_request("r-6", &run).expect("check"),
+            LinkRequest::Delivered { id: found, outcome, .. } if found == id && outcome == expired
+        ));
+        assert_eq!(s.command_outcome(id).expect("read"), expired);
+        assert!(!s.has_open_commands(&run).expect("read"), "no engine takes it");
+        // Within its deadline it stays pending.
+        let later = Timestamp(Timestamp::now().0 + 60_000);
+        let id = s
+            .submit_command_for(&run, &cancel(), Some(later), Some("r-7"))
+            .expect("submit");
+        assert!(matches!(
+            s.settle_link_request("r-7", &run).expect("check"),
+            LinkRequest::Delivered { outcome: None, .. }
+        ));
+        assert_eq!(s.command_outcome(id).expect("read"), None);
     }
 }
