@@ -68,31 +68,47 @@ fn cannot(why: String) -> CommandOutcome {
 
 /// What the store holds of `request` on `run_id`, settling it as not delivered if it
 /// was not handed in; a command handed in and not yet decided is waited for (at most
-/// as long as its submitter waits).
+/// as long as its submitter waits). The write lock is taken to settle, once, then
+/// again only when the command changed (or at the end, which refuses as expired a
+/// command still pending past its deadline); in between the store is only read.
 pub(crate) fn found(db: &Path, run_id: &str, request: &str) -> Result<Found, String> {
+    found_within(db, run_id, request, command::WAIT + Duration::from_secs(2))
+}
+
+/// [`found`], waiting at most `wait` for a verdict.
+fn found_within(db: &Path, run_id: &str, request: &str, wait: Duration) -> Result<Found, String> {
     let mut store = Store::open_existing(db).map_err(|e| e.to_string())?;
-    let start = Instant::now();
-    loop {
-        let got = store
+    let until = Instant::now() + wait;
+    let settle = |store: &mut Store| {
+        store
             .settle_link_request(request, run_id)
+            .map_err(|e| e.to_string())
+    };
+    let mut got = settle(&mut store)?;
+    while let LinkRequest::Delivered {
+        id, outcome: None, ..
+    } = got
+        && Instant::now() < until
+    {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = store
+            .link_request_state(request)
             .map_err(|e| e.to_string())?;
-        return Ok(match got {
-            LinkRequest::NotDelivered => Found::NotDelivered,
-            LinkRequest::Gone => Found::Gone,
-            LinkRequest::Delivered { outcome: None, .. }
-                if start.elapsed() < command::WAIT + Duration::from_secs(2) =>
-            {
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
-            }
-            LinkRequest::Delivered {
-                command, outcome, ..
-            } => Found::Delivered {
-                what: command.as_deref().map(what).unwrap_or_default(),
-                outcome,
-            },
-        });
+        if now == Some((id, false)) && Instant::now() < until {
+            continue;
+        }
+        got = settle(&mut store)?;
     }
+    Ok(match got {
+        LinkRequest::NotDelivered => Found::NotDelivered,
+        LinkRequest::Gone => Found::Gone,
+        LinkRequest::Delivered {
+            command, outcome, ..
+        } => Found::Delivered {
+            what: command.as_deref().map(what).unwrap_or_default(),
+            outcome,
+        },
+    })
 }
 
 /// A decision in a few words, as the audit chain says it: `approve deploy: REASON`.
@@ -116,6 +132,66 @@ pub(crate) fn what(c: &Command) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use baton_model::Timestamp;
+    use baton_store::NewRun;
+
+    /// A store with run `R1`, and a count of the check's settles of a handed-in
+    /// request (each marks it `checked`; a trigger counts them).
+    fn store_counting_settles() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("b.db");
+        let mut s = Store::open(&db).expect("store");
+        s.create_run(&NewRun {
+            id: "R1".into(),
+            workflow: "w".into(),
+            source_path: "/w.toml".into(),
+            source_text: "name = \"w\"\n".into(),
+            params_json: "{}".into(),
+            operator: "ana".into(),
+            started_at: Timestamp(1),
+            steps: Vec::new(),
+            parent: None,
+        })
+        .expect("a run");
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE TABLE settles (n INTEGER);
+                     CREATE TRIGGER count_settles AFTER UPDATE OF checked ON link_requests
+                     BEGIN INSERT INTO settles VALUES (1); END;",
+                )
+            })
+            .expect("the counter");
+        (dir, db, s)
+    }
+
+    fn settles(db: &Path) -> i64 {
+        rusqlite::Connection::open(db)
+            .and_then(|c| c.query_row("SELECT count(*) FROM settles", [], |r| r.get(0)))
+            .expect("count")
+    }
+
+    #[test]
+    fn a_check_takes_the_write_lock_to_settle_and_only_reads_while_it_waits() {
+        let (_d, db, mut s) = store_counting_settles();
+        let cancel = Command::Cancel {
+            operator: "ana".into(),
+            reason: None,
+        };
+        let later = Timestamp(Timestamp::now().0 + 60_000);
+        s.submit_command_for("R1", &cancel, Some(later), Some("r-1"))
+            .expect("handed in");
+        // No verdict comes: it waits its whole time, polling.
+        let got = found_within(&db, "R1", "r-1", Duration::from_millis(400)).expect("check");
+        assert_eq!(
+            got,
+            Found::Delivered {
+                what: "cancel".into(),
+                outcome: None
+            }
+        );
+        assert_eq!(settles(&db), 2, "once at first, once at the end");
+    }
 
     #[test]
     fn a_decision_is_said_in_a_few_words() {

@@ -84,6 +84,25 @@ impl Store {
         Ok(())
     }
 
+    /// A read, no write: the command `request` names now and whether it is decided
+    /// (its verdict given, or its row gone); `None` if the request has no command.
+    /// What a check polls between its settles ([`Store::settle_link_request`]).
+    pub fn link_request_state(&self, request: &str) -> Result<Option<(i64, bool)>, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached(
+                "SELECT l.command, c.id IS NULL OR c.outcome IS NOT NULL
+                 FROM link_requests l LEFT JOIN commands c ON c.id = l.command
+                 WHERE l.request = ?1 AND l.command IS NOT NULL",
+            )
+            .and_then(|mut st| {
+                st.query_row([request], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
     /// The console's check of a request whose answer a drop lost: its command and
     /// verdict if it was handed in, else settled as not delivered, for good, in the
     /// same transaction. A command still pending past its deadline is refused as
@@ -307,5 +326,24 @@ mod tests {
             LinkRequest::Delivered { outcome: None, .. }
         ));
         assert_eq!(s.command_outcome(id).expect("read"), None);
+    }
+
+    #[test]
+    fn a_requests_state_is_read_without_writing() {
+        let (_d, mut s, run) = store_with_run();
+        assert_eq!(s.link_request_state("r-8").expect("read"), None);
+        let id = s
+            .submit_command_for(&run, &cancel(), None, Some("r-8"))
+            .expect("submit");
+        assert_eq!(s.link_request_state("r-8").expect("read"), Some((id, false)));
+        let ok = CommandOutcome::Accepted {
+            message: "cancelled".into(),
+        };
+        s.complete_command(id, &ok).expect("verdict");
+        assert_eq!(s.link_request_state("r-8").expect("read"), Some((id, true)));
+        // Not a settle: an unknown request stays unknown, and open to a hand-in.
+        assert_eq!(s.link_request_state("r-9").expect("read"), None);
+        s.submit_command_for(&run, &cancel(), None, Some("r-9"))
+            .expect("still open");
     }
 }
