@@ -71,7 +71,17 @@ fn cannot(why: String) -> CommandOutcome {
 /// as long as its submitter waits). The write lock is taken to settle, once, then
 /// again only when the command changed (or at the end, which refuses as expired a
 /// command still pending past its deadline); in between the store is only read.
-pub(crate) fn found(db: &Path, run_id: &str, request: &str) -> Result<Found, String> {
+/// On a read-only link nothing is written: nothing can have been handed in on it
+/// ([`decide`] refuses every decision there), so it was not delivered.
+pub(crate) fn found(
+    db: &Path,
+    read_only: bool,
+    run_id: &str,
+    request: &str,
+) -> Result<Found, String> {
+    if read_only {
+        return Ok(Found::NotDelivered);
+    }
     found_within(db, run_id, request, command::WAIT + Duration::from_secs(2))
 }
 
@@ -191,6 +201,21 @@ mod tests {
             }
         );
         assert_eq!(settles(&db), 2, "once at first, once at the end");
+    }
+
+    #[test]
+    fn a_read_only_links_check_writes_nothing() {
+        let (_d, db, _s) = store_counting_settles();
+        let rows = || {
+            rusqlite::Connection::open(&db)
+                .and_then(|c| c.query_row("SELECT count(*) FROM link_requests", [], |r| r.get(0)))
+                .expect("count")
+        };
+        let got = found(&db, true, "R1", "r-2").expect("check");
+        assert_eq!((got, rows()), (Found::NotDelivered, 0_i64));
+        // On a writable link the same check settles the request.
+        let got = found(&db, false, "R1", "r-2").expect("check");
+        assert_eq!((got, rows()), (Found::NotDelivered, 1_i64));
     }
 
     #[test]

@@ -91,7 +91,7 @@ where
                 run_id,
                 request,
             }) => {
-                spawn_found(db, (id, run_id, request), out_tx.clone());
+                spawn_found((db, read_only), (id, run_id, request), out_tx.clone());
                 continue;
             }
             _ => {
@@ -179,17 +179,19 @@ impl Decision {
 }
 
 /// The answer to `recorded` (`id`, about `request` on `run_id`), read off the runtime
-/// and written back on `tx`.
+/// and written back on `tx`; on a read-only link, without writing.
 fn spawn_found(
-    db: &Path,
+    (db, read_only): (&Path, bool),
     (id, run_id, request): (u64, String, String),
     tx: mpsc::UnboundedSender<String>,
 ) {
     let db = db.to_path_buf();
     tokio::spawn(async move {
-        let found = tokio::task::spawn_blocking(move || link_decide::found(&db, &run_id, &request))
-            .await
-            .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
+        let found = tokio::task::spawn_blocking(move || {
+            link_decide::found(&db, read_only, &run_id, &request)
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
         if let Some(l) = line_of(&ToClient::Recorded { id, found }) {
             let _ = tx.send(l);
         }

@@ -315,7 +315,10 @@ mod tests {
             LinkRequest::Delivered { id: found, outcome, .. } if found == id && outcome == expired
         ));
         assert_eq!(s.command_outcome(id).expect("read"), expired);
-        assert!(!s.has_open_commands(&run).expect("read"), "no engine takes it");
+        assert!(
+            !s.has_open_commands(&run).expect("read"),
+            "no engine takes it"
+        );
         // Within its deadline it stays pending.
         let later = Timestamp(Timestamp::now().0 + 60_000);
         let id = s
@@ -335,7 +338,10 @@ mod tests {
         let id = s
             .submit_command_for(&run, &cancel(), None, Some("r-8"))
             .expect("submit");
-        assert_eq!(s.link_request_state("r-8").expect("read"), Some((id, false)));
+        assert_eq!(
+            s.link_request_state("r-8").expect("read"),
+            Some((id, false))
+        );
         let ok = CommandOutcome::Accepted {
             message: "cancelled".into(),
         };
