@@ -115,7 +115,7 @@ fn found_within(db: &Path, run_id: &str, request: &str, wait: Duration) -> Resul
         LinkRequest::Delivered {
             command, outcome, ..
         } => Found::Delivered {
-            what: command.as_deref().map(what).unwrap_or_default(),
+            what: what(&command),
             outcome,
         },
     })

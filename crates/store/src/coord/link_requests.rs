@@ -20,7 +20,7 @@ pub enum LinkRequest {
     /// once given (`None` while pending or claimed).
     Delivered {
         id: i64,
-        command: Option<Box<Command>>,
+        command: Box<Command>,
         outcome: Option<CommandOutcome>,
     },
     /// Handed in, and its command's row is gone since (its run was deleted).
@@ -37,20 +37,37 @@ fn settled(request: &str) -> StoreError {
 /// A request's row: its command (`None`: settled as not delivered), and whether a
 /// console's check has read it (then no later hand-in of it is recorded).
 struct Row {
+    run_id: String,
     command: Option<i64>,
     checked: bool,
 }
 
 fn request_row(conn: &Connection, request: &str) -> Result<Option<Row>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT command, checked FROM link_requests WHERE request = ?1")?
+        .prepare_cached("SELECT run_id, command, checked FROM link_requests WHERE request = ?1")?
         .query_row([request], |r| {
             Ok(Row {
-                command: r.get(0)?,
-                checked: r.get(1)?,
+                run_id: r.get(0)?,
+                command: r.get(1)?,
+                checked: r.get(2)?,
             })
         })
         .optional()?)
+}
+
+/// Why a request of another run is refused: a console draws a new id for each
+/// decision, so the same id on two runs is never one decision.
+fn other_run(request: &str, theirs: &str, ours: &str) -> StoreError {
+    StoreError::Refused(format!(
+        "request {request} belongs to run {theirs}, not run {ours}: it is not this run's decision; decide again"
+    ))
+}
+
+/// Why a handed-in command a check finds cannot be told: its row does not read.
+fn unreadable(request: &str, id: i64, run_id: &str, e: &serde_json::Error) -> StoreError {
+    StoreError::Refused(format!(
+        "request {request} was handed in as command {id}, whose row cannot be read ({e}; a newer baton may have written it): look at run {run_id} with `baton show {run_id}`"
+    ))
 }
 
 /// Why a request a check has read is refused when it is handed in again.
@@ -70,6 +87,9 @@ impl Store {
         command_id: i64,
     ) -> Result<(), StoreError> {
         match request_row(conn, request)? {
+            Some(row) if row.run_id != run_id => {
+                return Err(other_run(request, &row.run_id, run_id));
+            }
             Some(Row { command: None, .. }) => return Err(settled(request)),
             Some(Row { checked: true, .. }) => return Err(checked(request)),
             _ => {}
@@ -124,6 +144,9 @@ impl Store {
                     .execute(params![request, run_id, Timestamp::now().0])?;
                     return Ok(LinkRequest::NotDelivered);
                 }
+                Some(row) if row.run_id != run_id => {
+                    return Err(other_run(request, &row.run_id, run_id));
+                }
                 Some(Row { command: None, .. }) => return Ok(LinkRequest::NotDelivered),
                 Some(Row {
                     command: Some(id), ..
@@ -156,7 +179,10 @@ impl Store {
                 None => LinkRequest::Gone,
                 Some((json, outcome)) => LinkRequest::Delivered {
                     id,
-                    command: serde_json::from_str(&json).ok().map(Box::new),
+                    command: Box::new(
+                        serde_json::from_str(&json)
+                            .map_err(|e| unreadable(request, id, run_id, &e))?,
+                    ),
                     outcome: match outcome {
                         Some(o) => Some(serde_json::from_str(&o)?),
                         None => None,
@@ -176,8 +202,13 @@ mod tests {
     fn store_with_run() -> (tempfile::TempDir, Store, String) {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = Store::open(&dir.path().join("b.db")).expect("store");
-        s.create_run(&NewRun {
-            id: "R1".into(),
+        s.create_run(&new_run("R1")).expect("a run");
+        (dir, s, "R1".to_string())
+    }
+
+    fn new_run(id: &str) -> NewRun {
+        NewRun {
+            id: id.into(),
             workflow: "w".into(),
             source_path: "/w.toml".into(),
             source_text: "name = \"w\"\n".into(),
@@ -186,9 +217,7 @@ mod tests {
             started_at: Timestamp(1),
             steps: Vec::new(),
             parent: None,
-        })
-        .expect("a run");
-        (dir, s, "R1".to_string())
+        }
     }
 
     fn cancel() -> Command {
@@ -237,10 +266,7 @@ mod tests {
         else {
             panic!("not found")
         };
-        assert_eq!(
-            (found, command, outcome),
-            (id, Some(Box::new(cancel())), None)
-        );
+        assert_eq!((found, command, outcome), (id, Box::new(cancel()), None));
         let ok = CommandOutcome::Accepted {
             message: "cancelled".into(),
         };
@@ -351,5 +377,33 @@ mod tests {
         assert_eq!(s.link_request_state("r-9").expect("read"), None);
         s.submit_command_for(&run, &cancel(), None, Some("r-9"))
             .expect("still open");
+    }
+
+    #[test]
+    fn a_request_is_its_runs_only_and_an_unreadable_command_is_said_so() {
+        let (_d, mut s, run) = store_with_run();
+        s.create_run(&new_run("R2")).expect("a second run");
+        s.submit_command_for(&run, &cancel(), None, Some("r-10"))
+            .expect("submit");
+        let on_other = s.submit_command_for("R2", &cancel(), None, Some("r-10"));
+        assert!(
+            matches!(&on_other, Err(StoreError::Refused(w)) if w.contains("belongs to run R1, not run R2")),
+            "{on_other:?}"
+        );
+        assert!(!s.has_open_commands("R2").expect("read"), "nothing on R2");
+        let asked = s.settle_link_request("r-10", "R2");
+        assert!(
+            matches!(&asked, Err(StoreError::Refused(w)) if w.contains("belongs to run R1")),
+            "{asked:?}"
+        );
+        // A command row that does not read: an error that says where to look.
+        s.conn
+            .execute("UPDATE commands SET json = '{\"cmd\": \"newer\"}'", [])
+            .expect("break it");
+        let asked = s.settle_link_request("r-10", &run);
+        assert!(
+            matches!(&asked, Err(StoreError::Refused(w)) if w.contains("cannot be read") && w.contains("baton show R1")),
+            "{asked:?}"
+        );
     }
 }
