@@ -8,7 +8,7 @@
 use crate::fleet::GATED;
 use crate::helpers::*;
 use baton::link::wire::{Found, Hello, Reply, Request, ToClient, ToServer};
-use baton::model::{Command as Cmd, CommandOutcome};
+use baton::model::{Command as Cmd, CommandOutcome, Refusal};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
@@ -24,8 +24,14 @@ struct Link {
 impl Link {
     /// A link with `env_vars` (a failpoint), past the hellos.
     fn open(env: &Env, env_vars: &[(&str, &str)]) -> Link {
+        Link::open_with(env, &[], env_vars)
+    }
+
+    /// [`Link::open`] of `baton link ARGS`.
+    fn open_with(env: &Env, args: &[&str], env_vars: &[(&str, &str)]) -> Link {
         let mut cmd = env.cmd();
         cmd.arg("link")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -262,4 +268,25 @@ fn a_decision_done_as_its_link_dies_is_found_by_its_id_without_any_clock() {
     ));
     check.end();
     let _ = wait_child(engine, 30);
+}
+
+/// A read-only link (`baton link --readonly`) hands nothing in, so its check says not
+/// delivered without writing to the host's store (it took the write lock before).
+#[test]
+fn a_read_only_links_check_says_not_delivered_and_writes_nothing() {
+    let env = Env::new();
+    let (mut engine, run) = gated(&env);
+    let mut ro = Link::open_with(&env, &["--readonly"], &[]);
+    ro.decide(1, &run, approve("read only"), "req-ro");
+    assert_eq!(ro.outcome(1), CommandOutcome::Refused(Refusal::ReadOnly));
+    assert_eq!(ro.found(2, &run, "req-ro"), Found::NotDelivered);
+    assert_eq!(ro.end(), Some(0));
+    let raw = rusqlite::Connection::open(env.db()).expect("the store's file");
+    let kept: i64 = raw
+        .query_row("SELECT count(*) FROM link_requests", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(kept, 0, "nothing written by the check");
+    assert_eq!(rows(&env, &run, "approval_vote"), 0);
+    let _ = engine.kill();
+    let _ = engine.wait();
 }
