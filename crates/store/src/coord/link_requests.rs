@@ -4,7 +4,10 @@
 //! either finds that row or settles the request as not delivered, in one transaction
 //! too. Whichever commits first wins: a request settled is never handed in afterwards
 //! (a `baton link` whose connection was cut but whose process still ran finds it
-//! settled and refuses), and a request handed in is never said not delivered.
+//! settled and refuses), and a request handed in is never said not delivered. A check
+//! that finds the request handed in closes it (`checked`): the submitter's second try
+//! after withdrawing its command is refused then, so the console is never told the
+//! first command's fate while a second is applied. A request is one run's.
 use super::{Store, StoreError};
 use crate::tx::in_transaction;
 use baton_model::{Command, CommandOutcome, Refusal, Timestamp};
@@ -73,7 +76,7 @@ fn unreadable(request: &str, id: i64, run_id: &str, e: &serde_json::Error) -> St
 /// Why a request a check has read is refused when it is handed in again.
 fn checked(request: &str) -> StoreError {
     StoreError::Refused(format!(
-        "request {request} was handed in before and the console's check after its link dropped has read its verdict: it is not handed in again; decide again if that verdict is not what you want"
+        "request {request} was handed in before, and the console's check after its link dropped has read it since: it is not handed in again (the console was told what became of the first); decide again if that is not what you want"
     ))
 }
 
@@ -301,7 +304,7 @@ mod tests {
         // Its submitter's second try: refused, nothing recorded.
         let again = s.submit_command_for(&run, &cancel(), None, Some("r-4"));
         assert!(
-            matches!(&again, Err(StoreError::Refused(w)) if w.contains("has read its verdict")),
+            matches!(&again, Err(StoreError::Refused(w)) if w.contains("has read it since")),
             "{again:?}"
         );
         assert!(!s.has_open_commands(&run).expect("read"), "nothing open");
