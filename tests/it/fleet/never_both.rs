@@ -290,3 +290,59 @@ fn a_read_only_links_check_says_not_delivered_and_writes_nothing() {
     let _ = engine.kill();
     let _ = engine.wait();
 }
+
+/// A decision handed in whose link was killed (kill -9) before any engine took it (the
+/// run's engine stopped, SIGSTOP): the console's check, past the command's deadline,
+/// refuses it as expired in its own transaction and says so, rather than calling it
+/// accepted; the engine, going on, never applies it.
+#[test]
+fn a_decision_whose_submitter_died_before_an_engine_took_it_is_told_expired_and_never_applied() {
+    let env = Env::new();
+    let (mut engine, run) = gated(&env);
+    let signal = |sig: &str, pid: u32| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid}");
+    };
+    signal("-STOP", engine.id());
+    let mut dying = Link::open(&env, &[]);
+    dying.decide(1, &run, approve("nobody took it"), "req-expired");
+    let raw = rusqlite::Connection::open(env.db()).expect("the store's file");
+    wait_until("the decision handed in", Duration::from_secs(30), || {
+        raw.query_row(
+            "SELECT count(*) FROM link_requests WHERE request = 'req-expired' AND command IS NOT NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .filter(|n| *n == 1)
+    });
+    let _ = dying.child.kill();
+    let _ = dying.child.wait();
+    let mut check = Link::open(&env, &[]);
+    let found = check.found(1, &run, "req-expired");
+    assert_eq!(
+        found,
+        Found::Delivered {
+            what: "approve deploy: nobody took it".into(),
+            outcome: Some(CommandOutcome::Refused(Refusal::Expired)),
+        }
+    );
+    signal("-CONT", engine.id());
+    // The engine goes on: the command is refused on record, never applied.
+    assert_eq!(check.found(2, &run, "req-expired"), found);
+    check.end();
+    assert_eq!(
+        rows(&env, &run, "approval_vote"),
+        0,
+        "told expired: no vote"
+    );
+    assert_eq!(
+        step_state(&env.show(&run), "deploy").as_deref(),
+        Some("waiting_approval")
+    );
+    let _ = engine.kill();
+    let _ = engine.wait();
+}
