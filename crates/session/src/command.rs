@@ -319,7 +319,14 @@ pub fn apply_for(
             match submit_and_wait(store, &run_id, &command, wait, request)? {
                 Waited::Verdict(outcome) => return Ok(Applied::ByEngine { holder, outcome }),
                 // The engine is gone now: the run is undriven; look again.
-                Waited::NotTaken if live_holder(store, &run_id)?.is_none() => continue,
+                Waited::NotTaken if live_holder(store, &run_id)?.is_none() => {
+                    // A crash test's moment: a link's decision withdrawn, before it is
+                    // handed in again (a check may read the withdrawal meanwhile).
+                    if request.is_some() {
+                        baton_exec::failpoint::hold_at("link-retry", "command");
+                    }
+                    continue;
+                }
                 Waited::NotTaken => {
                     let refusal = Refusal::NotTaken {
                         holder: holder.clone(),

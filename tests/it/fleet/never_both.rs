@@ -346,3 +346,76 @@ fn a_decision_whose_submitter_died_before_an_engine_took_it_is_told_expired_and_
     let _ = engine.kill();
     let _ = engine.wait();
 }
+
+/// A decision no engine took (its engine stopped, then killed) is withdrawn by its
+/// link, which would hand it in again now the run is undriven. A check in between reads
+/// the withdrawal (not taken) and tells the console so; the second hand-in is then
+/// refused, so the record never has the decision the console was told was not taken.
+#[test]
+fn a_decision_withdrawn_and_read_by_a_check_is_never_handed_in_again() {
+    let env = Env::new();
+    let (mut engine, run) = gated(&env);
+    let hold = env.path().join("let-the-retry-go");
+    let hold_s = hold.to_string_lossy().to_string();
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &engine.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(stopped, "SIGSTOP the engine");
+    let mut link = Link::open(
+        &env,
+        &[
+            ("BATON_FAILPOINT", "link-retry:command"),
+            ("BATON_FAILPOINT_HOLD", &hold_s),
+        ],
+    );
+    link.decide(1, &run, approve("twice"), "req-twice");
+    let raw = rusqlite::Connection::open(env.db()).expect("the store's file");
+    wait_until("the decision handed in", Duration::from_secs(30), || {
+        raw.query_row(
+            "SELECT count(*) FROM link_requests WHERE request = 'req-twice' AND command IS NOT NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .filter(|n| *n == 1)
+    });
+    // The engine dies without taking it: the link withdraws it and would try again.
+    let _ = engine.kill();
+    let _ = engine.wait();
+    let waiting = env.path().join("let-the-retry-go.waiting");
+    wait_until(
+        "the link about to try again",
+        Duration::from_secs(60),
+        || waiting.exists().then_some(()),
+    );
+    let mut check = Link::open(&env, &[]);
+    let Found::Delivered { what, outcome } = check.found(1, &run, "req-twice") else {
+        panic!("handed in: found")
+    };
+    assert_eq!(what, "approve deploy: twice");
+    assert!(
+        matches!(
+            &outcome,
+            Some(CommandOutcome::Refused(Refusal::NotTaken { .. }))
+        ),
+        "{outcome:?}"
+    );
+    std::fs::write(&hold, b"").expect("let the retry go");
+    let retried = link.outcome(1);
+    assert!(
+        matches!(&retried, CommandOutcome::Refused(r) if r.to_string().contains("has read it since")),
+        "{retried:?}"
+    );
+    assert_eq!(link.end(), Some(0));
+    assert_eq!(
+        rows(&env, &run, "approval_vote"),
+        0,
+        "told not taken: no vote"
+    );
+    assert_eq!(
+        check.found(2, &run, "req-twice"),
+        Found::Delivered { what, outcome }
+    );
+    check.end();
+}
