@@ -54,22 +54,26 @@ cat -- "$f" || exit 80
 "#;
 
 /// `HAVE DIR FILE SHA HOLDER`: `yes` when FILE is there, a regular file, with that
-/// digest; then held for HOLDER (a hard link `.held-HOLDER` beside it, see `DROP`).
+/// digest, held for HOLDER (a hard link `.held-HOLDER` beside it, see `DROP`). The
+/// hold is taken first and the digest checked through it: a `DROP` in between cannot
+/// remove the file this then says is there (no hold, or a wrong digest: `no`, and no
+/// hold left).
 const HAVE: &str = r#"f=./$2
+h=${f%/*}/.held-$4
 [ -f "$f" ] && [ ! -L "$f" ] || { echo no; exit 0; }
-s=$(sum < "$f") || { echo no; exit 0; }
-[ "${s%% *}" = "$3" ] || { echo no; exit 0; }
-ln -f -- "$f" "${f%/*}/.held-$4" 2>/dev/null
+ln -f -- "$f" "$h" 2>/dev/null || { echo no; exit 0; }
+s=$(sum < "$h") || { rm -f -- "$h"; echo no; exit 0; }
+[ "${s%% *}" = "$3" ] || { rm -f -- "$h"; echo no; exit 0; }
 echo yes
 "#;
 
-/// `PUT DIR FILE SHA`: stdin into `.tmp-PID` beside FILE, hashed as it arrives (`tee`
-/// into the digest: one pass, as the engine's own copies are hashed as they are
-/// written), renamed to FILE once its digest is SHA (else removed, its digest
-/// printed, exit 84; its directories too once empty). A write that failed (a full
-/// disk) fails `tee`, and the script
-/// (its `teefailed` goes to the captured line through fd 3, the outer group's stdout,
-/// never into the digest).
+/// `PUT DIR FILE SHA HOLDER`: stdin into `.tmp-PID` beside FILE, hashed as it arrives
+/// (`tee` into the digest: one pass, as the engine's own copies are hashed as they
+/// are written), renamed to FILE once its digest is SHA (else removed, its digest
+/// printed, exit 84; its directories too once empty), then held for HOLDER. A write
+/// that failed (a full disk) fails `tee`, and the script with exit 85 (its
+/// `teefailed` goes to the captured line through fd 3, the outer group's stdout,
+/// never into the digest); so does a hold that cannot be taken.
 const PUT: &str = r#"f=./$2
 d=${f%/*}
 mkdir -p -- "$d" || exit 85
@@ -79,7 +83,7 @@ s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { no; exit 85; 
 case $s in *teefailed*) no; exit 85 ;; esac
 if [ "${s%% *}" != "$3" ]; then no; echo "${s%% *}"; exit 84; fi
 chmod 0444 "$t" && mv -f -- "$t" "$f" || { no; exit 85; }
-ln -f -- "$f" "$d/.held-$4" 2>/dev/null
+ln -f -- "$f" "$d/.held-$4" || exit 85
 exit 0
 "#;
 
@@ -464,5 +468,33 @@ mod tests {
         assert!(!w.join(".baton-artifacts").exists());
         // Released when it is not there: nothing to do, no error.
         assert_eq!(run(DROP, &w, &[dest, "r.b.1"], b"").0, Some(0));
+    }
+
+    /// A check takes its hold before it hashes the file: a hold it cannot take (here a
+    /// holder whose link would go into a missing directory) is a `no`, and a wrong
+    /// digest leaves no hold behind; a write whose hold cannot be taken fails.
+    #[test]
+    fn a_copy_is_held_before_it_is_checked_and_never_said_there_unheld() {
+        let t = tempfile::tempdir().expect("tmp");
+        let w = t.path().join("w");
+        std::fs::create_dir_all(&w).expect("dir");
+        let dest = ".baton-artifacts/ab/m.ckpt";
+        let s = sha(b"weights");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        assert_eq!(run(HAVE, &w, &[dest, &s, "no/such"], b"").1, b"no\n");
+        assert_eq!(
+            run(HAVE, &w, &[dest, &sha(b"other"), "r.b.1"], b"").1,
+            b"no\n"
+        );
+        assert!(!w.join(".baton-artifacts/ab/.held-r.b.1").exists());
+        assert_eq!(run(HAVE, &w, &[dest, &s, "r.b.1"], b"").1, b"yes\n");
+        assert!(w.join(".baton-artifacts/ab/.held-r.b.1").exists());
+        let put = run(
+            PUT,
+            &w,
+            &[".baton-artifacts/cd/m.ckpt", &s, "no/such"],
+            b"weights",
+        );
+        assert_eq!(put.0, Some(85));
     }
 }
