@@ -343,9 +343,7 @@ pub(crate) fn stage(
     retrying(|| {
         let staged = match to {
             Target::Here => stage_here(db, h, &h.dest, step),
-            Target::SharedDir(dir) => {
-                artifact_shared::stage(db, h, &dir.join(&h.dest), (step, holder))
-            }
+            Target::SharedDir(dir) => artifact_shared::stage(db, h, dir, (step, holder)),
             Target::Channel(c, dir) => push(db, h, (*c, dir), (step, holder)),
         };
         staged.map_err(|error| ArtifactError {
@@ -406,7 +404,7 @@ pub(crate) fn release(h: &Handed, holder: &str, to: &Target<'_>) -> Result<(), A
     let released = match to {
         Target::Here => Ok(()),
         Target::SharedDir(dir) => {
-            artifact_shared::release(&dir.join(&h.dest), holder);
+            artifact_shared::release(dir, &h.dest, holder);
             Ok(())
         }
         Target::Channel(c, dir) => c.release(dir, &h.dest, holder).map_err(FileError::from),

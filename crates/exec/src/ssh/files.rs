@@ -20,13 +20,23 @@ use std::time::Duration;
 /// The step's working directory, as its job's `cd` takes it; `sum`: its stdin's SHA-256
 /// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
 /// instructions: 4× `sha256sum` of coreutils 9 on this project's machines), else by
-/// `sha256sum`.
+/// `sha256sum`. `lock`/`unlock`: the working directory's lock (util-linux `flock` on
+/// the directory, fd 9), which `HAVE`, `PUT` and `DROP` take around what they look at
+/// and change, as the engine does in a shared directory (`engine::artifact_shared`): a
+/// check and its hold, a rename and its hold, a release, are never interleaved. A host
+/// without `flock`, or a filesystem that refuses it, works without the lock.
 // `>/dev/null`: with `CDPATH` set, `cd` prints the directory, which would go before
 // the file's bytes.
 const CD: &str = r#"cd -- "$1" >/dev/null 2>&1 || cd >/dev/null || exit 127
 sum() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi
 }
+lock() {
+  command exec 9<. || return 0
+  if command -v flock >/dev/null 2>&1; then flock 9 2>/dev/null; fi
+  return 0
+}
+unlock() { exec 9<&-; }
 "#;
 
 /// Exit codes of the scripts, each a reason a file did not move.
@@ -60,8 +70,10 @@ cat -- "$f" || exit 80
 /// hold left).
 const HAVE: &str = r#"f=./$2
 h=${f%/*}/.held-$4
+lock
 [ -f "$f" ] && [ ! -L "$f" ] || { echo no; exit 0; }
 ln -f -- "$f" "$h" 2>/dev/null || { echo no; exit 0; }
+unlock
 s=$(sum < "$h") || { rm -f -- "$h"; echo no; exit 0; }
 [ "${s%% *}" = "$3" ] || { rm -f -- "$h"; echo no; exit 0; }
 echo yes
@@ -76,12 +88,15 @@ echo yes
 /// never into the digest); so does a hold that cannot be taken.
 const PUT: &str = r#"f=./$2
 d=${f%/*}
-mkdir -p -- "$d" || exit 85
 t=$d/.tmp-$$
-no() { rm -f -- "$t"; rmdir -- "$d" "${d%/*}" 2>/dev/null; }
+lock
+mkdir -p -- "$d" && : > "$t" || exit 85
+unlock
+no() { lock; rm -f -- "$t"; rmdir -- "$d" "${d%/*}" 2>/dev/null; }
 s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { no; exit 85; }
 case $s in *teefailed*) no; exit 85 ;; esac
 if [ "${s%% *}" != "$3" ]; then no; echo "${s%% *}"; exit 84; fi
+lock
 chmod 0444 "$t" && mv -f -- "$t" "$f" || { no; exit 85; }
 ln -f -- "$f" "$d/.held-$4" || exit 85
 exit 0
@@ -90,8 +105,10 @@ exit 0
 /// `DROP DIR FILE HOLDER`: HOLDER's hold on FILE dropped, and FILE removed unless
 /// another holder's link remains. The check is made on FILE moved aside (an atomic
 /// rename), and FILE put back when it is still held; the directories go once empty.
+/// All of it under the directory's lock: no `HAVE` or `PUT` sees FILE aside.
 const DROP: &str = r#"f=./$2
 d=${f%/*}
+lock
 rm -f -- "$d/.held-$3"
 g=$d/.gone-$$
 if mv -- "$f" "$g" 2>/dev/null; then
@@ -468,6 +485,62 @@ mod tests {
         assert!(!w.join(".baton-artifacts").exists());
         // Released when it is not there: nothing to do, no error.
         assert_eq!(run(DROP, &w, &[dest, "r.b.1"], b"").0, Some(0));
+    }
+
+    /// A release waits for the directory's lock (`flock`, as the engine takes it in a
+    /// shared directory): while another holds it, nothing of the copy changes.
+    #[test]
+    fn a_release_waits_for_the_directory_lock() {
+        let t = tempfile::tempdir().expect("tmp");
+        let w = t.path().join("w");
+        std::fs::create_dir_all(&w).expect("dir");
+        let dest = ".baton-artifacts/ab/m.ckpt";
+        let s = sha(b"weights");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        // The lock held by a `flock` of our own until its stdin closes.
+        let mut holder = Command::new("flock")
+            .arg(&w)
+            .args(["-c", "echo locked; read _"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("flock");
+        let mut line = [0u8; 7];
+        holder
+            .stdout
+            .as_mut()
+            .expect("stdout")
+            .read_exact(&mut line)
+            .expect("locked");
+        let mut drop_ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{CD}{DROP}"))
+            .arg("sh")
+            .arg(&w)
+            .args([dest, "r.a.1"])
+            .spawn()
+            .expect("sh");
+        // Its `flock` waits: the script is at the lock, the hold still there.
+        let children = format!("/proc/{0}/task/{0}/children", drop_.id());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let waiting = loop {
+            let kids = std::fs::read_to_string(&children).unwrap_or_default();
+            let flock = kids.split_whitespace().any(|k| {
+                std::fs::read_to_string(format!("/proc/{k}/comm"))
+                    .is_ok_and(|c| c.trim() == "flock")
+            });
+            if flock || std::time::Instant::now() > deadline {
+                break flock;
+            }
+            std::thread::yield_now();
+        };
+        assert!(waiting, "DROP waits for the lock");
+        assert!(w.join(".baton-artifacts/ab/.held-r.a.1").exists());
+        assert_eq!(drop_.try_wait().expect("wait"), None);
+        drop(holder.stdin.take());
+        holder.wait().expect("flock");
+        assert_eq!(drop_.wait().expect("sh").code(), Some(0));
+        assert!(!w.join(".baton-artifacts").exists());
     }
 
     /// A check takes its hold before it hashes the file: a hold it cannot take (here a
