@@ -90,10 +90,10 @@ pub(crate) fn release(dir: &Path, dest: &Path, holder: &str) {
         }
         let _ = fs::remove_file(&gone);
     }
-    if let Some(sha_dir) = dest.parent() {
-        let _ = fs::remove_dir(sha_dir);
-        if let Some(handed) = sha_dir.parent() {
-            let _ = fs::remove_dir(handed);
+    // Its directories once empty, however deep its name, up to `.baton-artifacts`.
+    for d in dest.ancestors().skip(1) {
+        if d == dir || !d.starts_with(dir) || fs::remove_dir(d).is_err() {
+            break;
         }
     }
 }
@@ -104,6 +104,21 @@ mod tests {
     use std::io::Read;
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
+
+    /// A nested artifact name: the last release removes every directory of it, up to
+    /// and with `.baton-artifacts`, never the job's directory.
+    #[test]
+    fn a_nested_copy_leaves_no_directory_behind() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("job");
+        let dest = Path::new(".baton-artifacts/ab/out/deep/m.ckpt");
+        fs::create_dir_all(dir.join(dest).parent().unwrap()).unwrap();
+        fs::write(dir.join(dest), b"weights").unwrap();
+        fs::hard_link(dir.join(dest), held(&dir.join(dest), "r.a.1")).unwrap();
+        release(&dir, dest, "r.a.1");
+        assert!(!dir.join(".baton-artifacts").exists());
+        assert!(dir.is_dir());
+    }
 
     /// A release waits for the directory's lock, the one the host's scripts take
     /// (`flock` on the directory): while another process holds it, nothing changes.

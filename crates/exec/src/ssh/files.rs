@@ -92,7 +92,7 @@ t=$d/.tmp-$$
 lock
 mkdir -p -- "$d" && : > "$t" || exit 85
 unlock
-no() { lock; rm -f -- "$t"; rmdir -- "$d" "${d%/*}" 2>/dev/null; }
+no() { lock; rm -f -- "$t"; rmdir -p -- "${d#./}" 2>/dev/null; }
 s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { no; exit 85; }
 case $s in *teefailed*) no; exit 85 ;; esac
 if [ "${s%% *}" != "$3" ]; then no; echo "${s%% *}"; exit 84; fi
@@ -115,7 +115,7 @@ if mv -- "$f" "$g" 2>/dev/null; then
   if [ "$(stat -c %h -- "$g")" -gt 1 ]; then ln -- "$g" "$f" 2>/dev/null; fi
   rm -f -- "$g"
 fi
-rmdir -- "$d" "${d%/*}" 2>/dev/null
+rmdir -p -- "${d#./}" 2>/dev/null
 exit 0
 "#;
 
@@ -541,6 +541,27 @@ mod tests {
         holder.wait().expect("flock");
         assert_eq!(drop_.wait().expect("sh").code(), Some(0));
         assert!(!w.join(".baton-artifacts").exists());
+    }
+
+    /// A nested artifact name: its release removes every directory it made, up to and
+    /// with `.baton-artifacts`, and nothing above it; so does a refused write.
+    #[test]
+    fn a_nested_copy_leaves_no_directory_behind() {
+        let t = tempfile::tempdir().expect("tmp");
+        let w = t.path().join("w");
+        std::fs::create_dir_all(&w).expect("dir");
+        let dest = ".baton-artifacts/ab/out/deep/m.ckpt";
+        let s = sha(b"weights");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        assert_eq!(run(DROP, &w, &[dest, "r.a.1"], b"").0, Some(0));
+        assert!(!w.join(".baton-artifacts").exists());
+        let other = sha(b"other");
+        assert_eq!(
+            run(PUT, &w, &[dest, &other, "r.a.1"], b"x").0,
+            Some(MISMATCH)
+        );
+        assert!(!w.join(".baton-artifacts").exists());
+        assert!(w.is_dir(), "the working directory stays");
     }
 
     /// A check takes its hold before it hashes the file: a hold it cannot take (here a
