@@ -516,7 +516,12 @@ mod tests {
             let _ = stdin.write_all(b"b\necho started > ran\n");
         }
         let out = late.wait_with_output().expect("RUN ends");
-        assert_eq!(out.status.code(), Some(91), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(91),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!std::path::Path::new(&d).join("pgid").exists());
     }
 
