@@ -58,9 +58,10 @@ check() {
   done
   # What the tests left: processes may still be on their way out (waited for as the
   # daemons are); anything new then is listed, then stopped and removed, so that the
-  # machine is left as it was found. Listed as a warning, not a failure, while one
-  # leftover is not traced to its test yet (a frozen `sleep 60` with its anchors;
-  # README.md, "Tests"): each run's list says what is still left.
+  # machine is left as it was found. Listed as a warning, not a failure, while the
+  # last full run still left one not traced to its test (a steps' files directory in
+  # /dev/shm of a baton run without its env's runtime directory; README.md): each
+  # run's list says what is still left.
   i=0
   until [ -z "$(left_state | sort | comm -13 "$1.left" -)" ] || [ $i -gt 60 ]; do
     i=$((i + 1))
