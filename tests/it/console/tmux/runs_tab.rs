@@ -65,7 +65,12 @@ fn cancel_current(env: &Env) {
     // Driven to its end in this process, which exits with the run's (cancelled) code.
     let out = env.run(&["cancel", &current, "--reason", "the test is over"]);
     let show = env.show(&current);
-    assert_eq!(show["state"], "cancelled", "{}\n{show:#}", text(&out.stderr));
+    assert_eq!(
+        show["state"],
+        "cancelled",
+        "{}\n{show:#}",
+        text(&out.stderr)
+    );
 }
 
 /// Issue 12 point 8: the Runs tab filters, and deletes a run through the session (as
@@ -237,7 +242,11 @@ fn a_console_driving_a_run_reads_the_whole_history_when_the_runs_tab_asks() {
     );
     // Interrupted (`q`, `y`), then ended: the console's run outlives no test.
     tmux.keys(&["q"]);
-    tmux.wait_for("the quit prompt", |s| s.contains("This console drives run"), 10);
+    tmux.wait_for(
+        "the quit prompt",
+        |s| s.contains("This console drives run"),
+        10,
+    );
     tmux.keys(&["y"]);
     wait_until("the console's run to read interrupted", secs(20), || {
         let runs = env.runs();
