@@ -8,6 +8,7 @@
 //! A step on an SSH host has its files read and written over the executor's channel
 //! (`exec::artifact_channel`); a batch or Slurm job's directory is on a filesystem this
 //! machine shares, read and written here.
+use crate::artifact_shared;
 use crate::write_behind::WriteBehind;
 use baton_core::{CollectRequest, Handed};
 use baton_exec::artifact_channel::{ChannelError, FileChannel};
@@ -72,6 +73,10 @@ pub(crate) enum FileError {
         got: String,
         got_size: u64,
     },
+    #[error(
+        "cannot hold the copy {path} for the step (a hard link `.held-…` beside it): {err}; check that its directory is writable"
+    )]
+    Hold { path: String, err: io::Error },
     #[error(transparent)]
     Channel(#[from] ChannelError),
 }
@@ -338,10 +343,7 @@ pub(crate) fn stage(
     retrying(|| {
         let staged = match to {
             Target::Here => stage_here(db, h, &h.dest, step),
-            Target::SharedDir(dir) => {
-                let dest = dir.join(&h.dest);
-                stage_here(db, h, &dest, step).map(|()| hold_here(&dest, holder))
-            }
+            Target::SharedDir(dir) => artifact_shared::stage(db, h, dir, (step, holder)),
             Target::Channel(c, dir) => push(db, h, (*c, dir), (step, holder)),
         };
         staged.map_err(|error| ArtifactError {
@@ -359,12 +361,22 @@ fn open_object(db: &Path, h: &Handed) -> Result<fs::File, FileError> {
 }
 
 fn stage_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Result<(), FileError> {
-    if let Ok(mut f) = fs::File::open(dest)
-        && let Ok((sha, _)) = hash(&mut f)
-        && sha == h.sha256
-    {
+    if is_copy(dest, h) {
         return Ok(());
     }
+    copy_here(db, h, dest, step)
+}
+
+/// Whether the file at `path` has `h`'s content.
+pub(crate) fn is_copy(path: &Path, h: &Handed) -> bool {
+    fs::File::open(path)
+        .and_then(|mut f| hash(&mut f))
+        .is_ok_and(|(sha, _)| sha == h.sha256)
+}
+
+/// `h`'s content copied from the store to `dest` (through a checked temporary file
+/// renamed over it).
+pub(crate) fn copy_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Result<(), FileError> {
     let mut file = open_object(db, h)?;
     let parent = dest.parent().unwrap_or(Path::new("."));
     make_private_dir(parent)?;
@@ -384,14 +396,6 @@ fn stage_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Result<(), File
     fs::rename(&tmp, dest).map_err(write_err(dest))
 }
 
-/// `holder`'s hold on a copy in a shared directory: a hard link beside it (advice:
-/// without one, the copy may go with another holder's release).
-fn hold_here(dest: &Path, holder: &str) {
-    let held = dest.with_file_name(format!(".held-{holder}"));
-    let _ = fs::remove_file(&held);
-    let _ = fs::hard_link(dest, &held);
-}
-
 /// The attempt `holder` ended: its hold on the copy `h` it was handed on another
 /// executor is dropped, and the copy removed unless another attempt (of this run or
 /// another) still holds it. Nothing to do on this machine: a local step's copies are
@@ -400,7 +404,7 @@ pub(crate) fn release(h: &Handed, holder: &str, to: &Target<'_>) -> Result<(), A
     let released = match to {
         Target::Here => Ok(()),
         Target::SharedDir(dir) => {
-            release_here(&dir.join(&h.dest), holder);
+            artifact_shared::release(dir, &h.dest, holder);
             Ok(())
         }
         Target::Channel(c, dir) => c.release(dir, &h.dest, holder).map_err(FileError::from),
@@ -409,25 +413,6 @@ pub(crate) fn release(h: &Handed, holder: &str, to: &Target<'_>) -> Result<(), A
         label: h.label.clone(),
         error,
     })
-}
-
-/// [`release`] in a shared directory, as the host's `DROP` does it: the copy moved
-/// aside (an atomic rename) and put back while another hold remains.
-fn release_here(dest: &Path, holder: &str) {
-    let _ = fs::remove_file(dest.with_file_name(format!(".held-{holder}")));
-    let gone = dest.with_file_name(format!(".gone-{}", std::process::id()));
-    if fs::rename(dest, &gone).is_ok() {
-        if fs::metadata(&gone).is_ok_and(|m| m.nlink() > 1) {
-            let _ = fs::hard_link(&gone, dest);
-        }
-        let _ = fs::remove_file(&gone);
-    }
-    if let Some(sha_dir) = dest.parent() {
-        let _ = fs::remove_dir(sha_dir);
-        if let Some(handed) = sha_dir.parent() {
-            let _ = fs::remove_dir(handed);
-        }
-    }
 }
 
 /// Write `h` into a host's working directory `dir` over `c`, unless it is there with
@@ -640,6 +625,39 @@ mod tests {
         assert_eq!(fs::read(shared.join(&h.dest)).unwrap(), b"weights");
         release(&h, "r.b.1", &to).unwrap();
         assert!(!shared.join(".baton-artifacts").exists());
+    }
+
+    /// A copy a reader cannot hold in a shared directory (here: its link would go
+    /// into a missing directory) is an error, never a start without its hold.
+    #[test]
+    fn a_copy_that_cannot_be_held_is_not_handed() {
+        let t = tempfile::tempdir().unwrap();
+        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        fs::create_dir_all(&work).unwrap();
+        fs::write(work.join("m.ckpt"), b"weights").unwrap();
+        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
+        let h = Handed {
+            label: "train.model".into(),
+            sha256: recs[0].sha256.clone(),
+            size: 7,
+            dest: PathBuf::from(format!(".baton-artifacts/{}/m.ckpt", recs[0].sha256)),
+        };
+        let shared = t.path().join("job");
+        let to = Target::SharedDir(&shared);
+        stage(&db, &h, ("a", "r.a.1"), &to).unwrap();
+        let e = stage(&db, &h, ("b", "no/such"), &to)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot hold the copy"), "{e}");
+        // The copy there is held through the check: it is kept, not written again.
+        let dest = shared.join(&h.dest);
+        let before = fs::metadata(&dest).unwrap().ino();
+        stage(&db, &h, ("c", "r.c.1"), &to).unwrap();
+        let held = fs::metadata(dest.with_file_name(".held-r.c.1")).unwrap();
+        assert_eq!(
+            (held.ino(), fs::metadata(&dest).unwrap().ino()),
+            (before, before)
+        );
     }
 
     /// A host whose copies stall `stalls` times, then go through.

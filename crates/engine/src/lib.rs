@@ -2,6 +2,7 @@
 //! decides (pure, deterministic, replayable). The core and its small pure helpers are
 //! re-exported here under the paths the driver and the front ends use.
 mod artifact_files;
+mod artifact_shared;
 mod cache_files;
 mod driver;
 mod notify;

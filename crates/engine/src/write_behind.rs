@@ -5,9 +5,12 @@
 //! window (`WINDOW`) is handed to writeback at once (`sync_file_range(WRITE)`), the one
 //! before it waited for and dropped from the page cache (`posix_fadvise(DONTNEED)`),
 //! which also bounds the dirty pages one copy leaves to two windows. The final
-//! `fdatasync` then has at most two windows left to write. Only advice and early
-//! work: the final sync alone decides that the copy is on disk (an error from the
-//! writeback is reported by it, as the kernel keeps it for the file).
+//! `fdatasync` then has at most two windows left to write. The start of a window's
+//! writeback is advice (its error ignored), but the wait is not: on Linux ≥ 4.14 a
+//! waiting `sync_file_range` reports the file's writeback error and thereby consumes it,
+//! so the final `fdatasync` would no longer see it. The first such error is kept, no
+//! cache is dropped after it, and every later `write` and the `sync` return it: a copy
+//! whose bytes did not reach the disk is never recorded.
 use std::fs::File;
 use std::io::{self, Write};
 
@@ -50,6 +53,9 @@ pub(crate) struct WriteBehind {
     file: File,
     written: u64,
     behind: Behind,
+    /// The first error a wait for writeback reported (its kind and text: an
+    /// `io::Error` is not `Clone`).
+    failed: Option<(io::ErrorKind, String)>,
 }
 
 impl WriteBehind {
@@ -58,21 +64,35 @@ impl WriteBehind {
             file,
             written: 0,
             behind: Behind::default(),
+            failed: None,
         }
     }
 
-    /// Every byte on disk (`fdatasync`): what the record may then name.
+    /// Every byte on disk (`fdatasync`): what the record may then name. An error an
+    /// earlier wait for writeback reported is this one's too.
     pub(crate) fn sync(&self) -> io::Result<()> {
+        self.check()?;
         self.file.sync_data()
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match &self.failed {
+            Some((kind, text)) => Err(io::Error::new(*kind, text.clone())),
+            None => Ok(()),
+        }
     }
 }
 
 impl Write for WriteBehind {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check()?;
         let n = self.file.write(buf)?;
         self.written += n as u64;
-        if let Some(f) = self.behind.advance(self.written) {
-            flush_range(&self.file, f);
+        if let Some(f) = self.behind.advance(self.written)
+            && let Err(e) = flush_range(&self.file, f)
+        {
+            self.failed = Some((e.kind(), format!("writing back to disk: {e}")));
+            return Err(e);
         }
         Ok(n)
     }
@@ -82,9 +102,11 @@ impl Write for WriteBehind {
     }
 }
 
-/// Advice, its errors ignored: the final `fdatasync` reports what failed.
+/// The start of writeback is advice, its error ignored; the wait's error is returned
+/// (it is the file's writeback error, which the kernel then no longer reports to the
+/// final `fdatasync`), and nothing is dropped from the cache after it.
 #[cfg(target_os = "linux")]
-fn flush_range(file: &File, f: Flush) {
+fn flush_range(file: &File, f: Flush) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
     let range = |(off, len): (u64, u64)| {
@@ -103,15 +125,20 @@ fn flush_range(file: &File, f: Flush) {
             | libc::SYNC_FILE_RANGE_WRITE
             | libc::SYNC_FILE_RANGE_WAIT_AFTER;
         // SAFETY: as above.
-        unsafe { libc::sync_file_range(fd, off, len, wait) };
+        if unsafe { libc::sync_file_range(fd, off, len, wait) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
         if let (Ok(o), Some(l)) = (u64::try_from(off), std::num::NonZeroU64::new(s.1)) {
             let _ = rustix::fs::fadvise(file, o, Some(l), rustix::fs::Advice::DontNeed);
         }
     }
+    Ok(())
 }
 
 #[cfg(not(target_os = "linux"))]
-fn flush_range(_: &File, _: Flush) {}
+fn flush_range(_: &File, _: Flush) -> io::Result<()> {
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {
@@ -159,5 +186,33 @@ mod tests {
         let got = std::fs::read(&path).expect("read");
         assert_eq!(got.len(), 40 * (1 << 20) + 3);
         assert!(got.ends_with(b"\x07end"));
+    }
+
+    /// A wait for writeback that fails (here: the file is a pipe, which
+    /// `sync_file_range` refuses, as it would report a disk's write error) fails the
+    /// write, every write after it and the final sync: never swallowed.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_wait_for_writeback_fails_the_copy() {
+        let (mut reader, writer) = io::pipe().expect("pipe");
+        let drain = std::thread::spawn(move || io::copy(&mut reader, &mut io::sink()));
+        let file = File::from(std::os::fd::OwnedFd::from(writer));
+        let mut w = WriteBehind::new(file);
+        let chunk = vec![7u8; 1 << 20];
+        let mut failed = None;
+        for _ in 0..48 {
+            if let Err(e) = w.write_all(&chunk) {
+                failed = Some(e);
+                break;
+            }
+        }
+        let e = failed.expect("the wait's error is the write's");
+        assert_eq!(e.raw_os_error(), Some(libc::ESPIPE), "{e}");
+        let again = w.write(b"more").expect_err("and every write after it");
+        assert!(again.to_string().contains("writing back"), "{again}");
+        let sync = w.sync().expect_err("and the sync");
+        assert!(sync.to_string().contains("writing back"), "{sync}");
+        drop(w);
+        drain.join().expect("drain").expect("read");
     }
 }

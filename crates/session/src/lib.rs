@@ -75,6 +75,7 @@ pub use run_list::FIRST_PAGE as RUN_LIST_FIRST_PAGE;
 /// The serve's checks of the pauses and backfilled slots it finds in the store, for
 /// the simulator (crates/sim), which plays the serve on its own clock.
 pub use serve::proofs::{backfill_proved, pauses as prove_pauses};
+pub use serve::schedule_facts;
 pub use serve::{Readiness, SERVE_LEASE, ServeOptions, serve, take_serve_lease};
 pub use signing::{SignWith, message_for, sign_command};
 

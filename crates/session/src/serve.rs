@@ -549,17 +549,31 @@ fn decide_schedule(
         let name = sched::schedule_name(&at.entry.plan.name, s.index);
         proofs::report_missing(store, state, (file, s.index, &name), own, operator);
     }
-    let cursor = recorded.max(own).unwrap_or(row.since);
-    let facts = Facts {
+    let paused = state.paused(file, s.index);
+    let facts = schedule_facts(s, (recorded, own, row.since), (started, paused), now);
+    Ok(sched::decide(&s.cadence, &facts))
+}
+
+/// What one schedule's slots are decided on at `now` (`model::schedule::decide`): its
+/// cursor the later of the store's last recorded slot and the serve's own (`own`: slot
+/// rows deleted from the store are not fired again), else when it was first served
+/// (`since`); awake since this serve began watching it (`started`); `paused` as the
+/// serve last proved it, never as the row says (issue 41 point 2). The simulator
+/// decides its serve's slots on the same.
+pub fn schedule_facts(
+    s: &Schedule,
+    (recorded, own, since): (Option<Timestamp>, Option<Timestamp>, Timestamp),
+    (started, paused): (Timestamp, bool),
+    now: Timestamp,
+) -> Facts {
+    Facts {
         now,
-        cursor,
-        awake_since: started.max(row.since),
-        // As the serve last proved it, not as the row says (issue 41 point 2).
-        paused: state.paused(file, s.index),
+        cursor: recorded.max(own).unwrap_or(since),
+        awake_since: started.max(since),
+        paused,
         catch_up: s.catch_up,
         max_catch_up: s.max_catch_up,
-    };
-    Ok(sched::decide(&s.cadence, &facts))
+    }
 }
 
 /// Every schedule due at `now` (all of them if `changed`): its slots decided and

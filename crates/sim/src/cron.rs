@@ -3,8 +3,8 @@
 //! simulated seconds), served from the start. After every action the serve looks, as
 //! `baton serve` does each second: the pauses it finds proved (`session::prove_pauses`,
 //! the serve's own check), the schedule's due slots decided on its cursor and its
-//! proven pause (`model::schedule::decide`, as `serve::decide_schedule` assembles the
-//! facts), recorded (`Store::record_slots`) and started, then the backfilled slots due,
+//! proven pause (`model::schedule::decide` on `session::schedule_facts`, as the serve
+//! decides them), recorded (`Store::record_slots`) and started, then the backfilled slots due,
 //! each proved (`session::backfill_proved`) or refused on record. Operators pause,
 //! resume and backfill through the session's own paths (`schedules::pause`,
 //! `schedules::backfill`); some write the rows with SQL instead, without a decision on
@@ -12,7 +12,7 @@
 use crate::SimError;
 use crate::world::World;
 use baton_model::Timestamp;
-use baton_model::schedule::{Facts, Fate, decide};
+use baton_model::schedule::{Fate, decide};
 use baton_store::schedules::ServeState;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -202,21 +202,20 @@ impl World {
         else {
             return Ok(());
         };
-        // As `serve::decide_schedule` assembles them.
+        // As the serve decides them (`session::schedule_facts`).
         let recorded = self.ops.last_slot(&file, s.index)?;
         let own = served.state.cursor(&file, s.index);
-        let facts = Facts {
-            now: Timestamp(self.now),
-            cursor: recorded.max(own).unwrap_or(row.since),
-            awake_since: served.started.max(row.since),
+        let paused = match obey_row {
             // The bug put back: the row as it reads, whoever wrote it.
-            paused: match obey_row {
-                true => row.paused.is_some(),
-                false => served.state.paused(&file, s.index),
-            },
-            catch_up: s.catch_up,
-            max_catch_up: s.max_catch_up,
+            true => row.paused.is_some(),
+            false => served.state.paused(&file, s.index),
         };
+        let facts = baton_session::schedule_facts(
+            s,
+            (recorded, own, row.since),
+            (served.started, paused),
+            Timestamp(self.now),
+        );
         let d = decide(&s.cadence, &facts);
         if !d.slots.is_empty() {
             let rows: Vec<(&str, u32, Timestamp, &str)> = (d.slots.iter())

@@ -405,12 +405,14 @@ impl Store {
         }
         // One stat per commit: nothing is written to (or acted on after writing to) a
         // database file that is no longer the store.
+        // Taken first: a commit that fails before its transaction does not leave the
+        // simulator's cut armed for a later one.
+        let cut = self.cut.take();
         self.check_identity()?;
         let full = baton_model::history::holds_decision(events);
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         self.witness_ready()?;
-        let cut = self.cut.take();
         let known = self.run_keys.get(run_id).copied();
         let seal = self.account_key()?;
         let logs = self.shareable_logs(logs);

@@ -111,10 +111,28 @@ fn the_ci_workflow_reports_a_failure_and_only_then() {
     );
 }
 
+/// The release example keeps its packages where a CI runner would,
+/// `/tmp/baton-gh-release-RUN`: removed for each of the env's runs when the test ends,
+/// also on failure.
+struct Dists<'a>(&'a Env);
+
+impl Drop for Dists<'_> {
+    fn drop(&mut self) {
+        let out = self.0.run(&["runs", "--json"]);
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        for r in runs.as_array().into_iter().flatten() {
+            if let Some(id) = r["id"].as_str() {
+                let _ = std::fs::remove_dir_all(format!("/tmp/baton-gh-release-{id}"));
+            }
+        }
+    }
+}
+
 #[test]
 fn the_release_workflow_publishes_only_on_a_tag_and_asks_only_then() {
     // A push to a branch: PyPI and the release are skipped, nobody is asked.
     let env = Env::new();
+    let _dists = Dists(&env);
     let (state, show) = run(&env, "gh-release.toml", &["ref=refs/heads/main"]);
     assert_eq!(state, "succeeded");
     assert_states(
@@ -129,6 +147,7 @@ fn the_release_workflow_publishes_only_on_a_tag_and_asks_only_then() {
     assert_eq!(show["gates"].as_array().map_or(0, Vec::len), 0, "{show:#}");
     // A tag: the `pypi` environment's reviewers are asked.
     let env = Env::new();
+    let _dists = Dists(&env);
     let wf = example("gh-release.toml");
     let child = env.spawn(&[
         "run",

@@ -204,7 +204,11 @@ fn serve(shared: &Shared, poll: &OwnedFd) {
                 delete(poll, &w.pidfd);
                 let status = {
                     let mut held = w.reap.hold();
-                    *held = reap(&w.pidfd);
+                    // A status its owner already took is kept: overwritten with `None`,
+                    // a reaped leader's group would read as still its own.
+                    if held.is_none() {
+                        *held = reap(&w.pidfd);
+                    }
                     *held
                 };
                 // Not reaped (not expected of an ended child of ours): its sender

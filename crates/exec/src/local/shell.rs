@@ -928,7 +928,10 @@ impl Drop for Running {
         if !state.reaped && !state.handed {
             // Dropped unwaited (an aborted task): its processes must not outlive it. Its
             // leader unreaped, under its reap lock; reaped by the launching thread, what
-            // is left of its group, as `clear_group` stops it.
+            // is left of its group, as `clear_group` stops it (the same look-then-signal
+            // on a group whose leader is reaped: its id cannot be reused while any of its
+            // members lives, which `group_alive` just saw; the window between is
+            // `clear_group`'s own).
             let sent = self.kill.shared.signal_unreaped(Signal::SIGKILL);
             if !matches!(sent, Ok(true)) && group_alive(self.pgid) {
                 let _ = signal_group(self.pgid, Signal::SIGKILL);

@@ -20,13 +20,23 @@ use std::time::Duration;
 /// The step's working directory, as its job's `cd` takes it; `sum`: its stdin's SHA-256
 /// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
 /// instructions: 4× `sha256sum` of coreutils 9 on this project's machines), else by
-/// `sha256sum`.
+/// `sha256sum`. `lock`/`unlock`: the working directory's lock (util-linux `flock` on
+/// the directory, fd 9), which `HAVE`, `PUT` and `DROP` take around what they look at
+/// and change, as the engine does in a shared directory (`engine::artifact_shared`): a
+/// check and its hold, a rename and its hold, a release, are never interleaved. A host
+/// without `flock`, or a filesystem that refuses it, works without the lock.
 // `>/dev/null`: with `CDPATH` set, `cd` prints the directory, which would go before
 // the file's bytes.
 const CD: &str = r#"cd -- "$1" >/dev/null 2>&1 || cd >/dev/null || exit 127
 sum() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi
 }
+lock() {
+  command exec 9<. || return 0
+  if command -v flock >/dev/null 2>&1; then flock 9 2>/dev/null; fi
+  return 0
+}
+unlock() { exec 9<&-; }
 "#;
 
 /// Exit codes of the scripts, each a reason a file did not move.
@@ -54,47 +64,58 @@ cat -- "$f" || exit 80
 "#;
 
 /// `HAVE DIR FILE SHA HOLDER`: `yes` when FILE is there, a regular file, with that
-/// digest; then held for HOLDER (a hard link `.held-HOLDER` beside it, see `DROP`).
+/// digest, held for HOLDER (a hard link `.held-HOLDER` beside it, see `DROP`). The
+/// hold is taken first and the digest checked through it: a `DROP` in between cannot
+/// remove the file this then says is there (no hold, or a wrong digest: `no`, and no
+/// hold left).
 const HAVE: &str = r#"f=./$2
+h=${f%/*}/.held-$4
+lock
 [ -f "$f" ] && [ ! -L "$f" ] || { echo no; exit 0; }
-s=$(sum < "$f") || { echo no; exit 0; }
-[ "${s%% *}" = "$3" ] || { echo no; exit 0; }
-ln -f -- "$f" "${f%/*}/.held-$4" 2>/dev/null
+ln -f -- "$f" "$h" 2>/dev/null || { echo no; exit 0; }
+unlock
+s=$(sum < "$h") || { rm -f -- "$h"; echo no; exit 0; }
+[ "${s%% *}" = "$3" ] || { rm -f -- "$h"; echo no; exit 0; }
 echo yes
 "#;
 
-/// `PUT DIR FILE SHA`: stdin into `.tmp-PID` beside FILE, hashed as it arrives (`tee`
-/// into the digest: one pass, as the engine's own copies are hashed as they are
-/// written), renamed to FILE once its digest is SHA (else removed, its digest
-/// printed, exit 84; its directories too once empty). A write that failed (a full
-/// disk) fails `tee`, and the script
-/// (its `teefailed` goes to the captured line through fd 3, the outer group's stdout,
-/// never into the digest).
+/// `PUT DIR FILE SHA HOLDER`: stdin into `.tmp-PID` beside FILE, hashed as it arrives
+/// (`tee` into the digest: one pass, as the engine's own copies are hashed as they
+/// are written), renamed to FILE once its digest is SHA (else removed, its digest
+/// printed, exit 84; its directories too once empty), then held for HOLDER. A write
+/// that failed (a full disk) fails `tee`, and the script with exit 85 (its
+/// `teefailed` goes to the captured line through fd 3, the outer group's stdout,
+/// never into the digest); so does a hold that cannot be taken.
 const PUT: &str = r#"f=./$2
 d=${f%/*}
-mkdir -p -- "$d" || exit 85
 t=$d/.tmp-$$
-no() { rm -f -- "$t"; rmdir -- "$d" "${d%/*}" 2>/dev/null; }
+lock
+mkdir -p -- "$d" && : > "$t" || exit 85
+unlock
+no() { lock; rm -f -- "$t"; rmdir -p -- "${d#./}" 2>/dev/null; }
 s=$( { { tee -- "$t" || echo teefailed >&3; } | sum; } 3>&1 ) || { no; exit 85; }
 case $s in *teefailed*) no; exit 85 ;; esac
 if [ "${s%% *}" != "$3" ]; then no; echo "${s%% *}"; exit 84; fi
+lock
 chmod 0444 "$t" && mv -f -- "$t" "$f" || { no; exit 85; }
-ln -f -- "$f" "$d/.held-$4" 2>/dev/null
+ln -f -- "$f" "$d/.held-$4" || exit 85
 exit 0
 "#;
 
 /// `DROP DIR FILE HOLDER`: HOLDER's hold on FILE dropped, and FILE removed unless
 /// another holder's link remains. The check is made on FILE moved aside (an atomic
 /// rename), and FILE put back when it is still held; the directories go once empty.
+/// All of it under the directory's lock: no `HAVE` or `PUT` sees FILE aside.
 const DROP: &str = r#"f=./$2
 d=${f%/*}
+lock
 rm -f -- "$d/.held-$3"
 g=$d/.gone-$$
 if mv -- "$f" "$g" 2>/dev/null; then
   if [ "$(stat -c %h -- "$g")" -gt 1 ]; then ln -- "$g" "$f" 2>/dev/null; fi
   rm -f -- "$g"
 fi
-rmdir -- "$d" "${d%/*}" 2>/dev/null
+rmdir -p -- "${d#./}" 2>/dev/null
 exit 0
 "#;
 
@@ -464,5 +485,110 @@ mod tests {
         assert!(!w.join(".baton-artifacts").exists());
         // Released when it is not there: nothing to do, no error.
         assert_eq!(run(DROP, &w, &[dest, "r.b.1"], b"").0, Some(0));
+    }
+
+    /// A release waits for the directory's lock (`flock`, as the engine takes it in a
+    /// shared directory): while another holds it, nothing of the copy changes.
+    #[test]
+    fn a_release_waits_for_the_directory_lock() {
+        let t = tempfile::tempdir().expect("tmp");
+        let w = t.path().join("w");
+        std::fs::create_dir_all(&w).expect("dir");
+        let dest = ".baton-artifacts/ab/m.ckpt";
+        let s = sha(b"weights");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        // The lock held by a `flock` of our own until its stdin closes.
+        let mut holder = Command::new("flock")
+            .arg(&w)
+            .args(["-c", "echo locked; read _"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("flock");
+        let mut line = [0u8; 7];
+        holder
+            .stdout
+            .as_mut()
+            .expect("stdout")
+            .read_exact(&mut line)
+            .expect("locked");
+        let mut drop_ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{CD}{DROP}"))
+            .arg("sh")
+            .arg(&w)
+            .args([dest, "r.a.1"])
+            .spawn()
+            .expect("sh");
+        // Its `flock` waits: the script is at the lock, the hold still there.
+        let children = format!("/proc/{0}/task/{0}/children", drop_.id());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let waiting = loop {
+            let kids = std::fs::read_to_string(&children).unwrap_or_default();
+            let flock = kids.split_whitespace().any(|k| {
+                std::fs::read_to_string(format!("/proc/{k}/comm"))
+                    .is_ok_and(|c| c.trim() == "flock")
+            });
+            if flock || std::time::Instant::now() > deadline {
+                break flock;
+            }
+            std::thread::yield_now();
+        };
+        assert!(waiting, "DROP waits for the lock");
+        assert!(w.join(".baton-artifacts/ab/.held-r.a.1").exists());
+        assert_eq!(drop_.try_wait().expect("wait"), None);
+        drop(holder.stdin.take());
+        holder.wait().expect("flock");
+        assert_eq!(drop_.wait().expect("sh").code(), Some(0));
+        assert!(!w.join(".baton-artifacts").exists());
+    }
+
+    /// A nested artifact name: its release removes every directory it made, up to and
+    /// with `.baton-artifacts`, and nothing above it; so does a refused write.
+    #[test]
+    fn a_nested_copy_leaves_no_directory_behind() {
+        let t = tempfile::tempdir().expect("tmp");
+        let w = t.path().join("w");
+        std::fs::create_dir_all(&w).expect("dir");
+        let dest = ".baton-artifacts/ab/out/deep/m.ckpt";
+        let s = sha(b"weights");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        assert_eq!(run(DROP, &w, &[dest, "r.a.1"], b"").0, Some(0));
+        assert!(!w.join(".baton-artifacts").exists());
+        let other = sha(b"other");
+        assert_eq!(
+            run(PUT, &w, &[dest, &other, "r.a.1"], b"x").0,
+            Some(MISMATCH)
+        );
+        assert!(!w.join(".baton-artifacts").exists());
+        assert!(w.is_dir(), "the working directory stays");
+    }
+
+    /// A check takes its hold before it hashes the file: a hold it cannot take (here a
+    /// holder whose link would go into a missing directory) is a `no`, and a wrong
+    /// digest leaves no hold behind; a write whose hold cannot be taken fails.
+    #[test]
+    fn a_copy_is_held_before_it_is_checked_and_never_said_there_unheld() {
+        let t = tempfile::tempdir().expect("tmp");
+        let w = t.path().join("w");
+        std::fs::create_dir_all(&w).expect("dir");
+        let dest = ".baton-artifacts/ab/m.ckpt";
+        let s = sha(b"weights");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        assert_eq!(run(HAVE, &w, &[dest, &s, "no/such"], b"").1, b"no\n");
+        assert_eq!(
+            run(HAVE, &w, &[dest, &sha(b"other"), "r.b.1"], b"").1,
+            b"no\n"
+        );
+        assert!(!w.join(".baton-artifacts/ab/.held-r.b.1").exists());
+        assert_eq!(run(HAVE, &w, &[dest, &s, "r.b.1"], b"").1, b"yes\n");
+        assert!(w.join(".baton-artifacts/ab/.held-r.b.1").exists());
+        let put = run(
+            PUT,
+            &w,
+            &[".baton-artifacts/cd/m.ckpt", &s, "no/such"],
+            b"weights",
+        );
+        assert_eq!(put.0, Some(85));
     }
 }

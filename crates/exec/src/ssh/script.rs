@@ -224,13 +224,22 @@ exit 0"#;
 
 /// Whether a launch cut short reached the host, from the attempt's directory (`RUN`
 /// claims it with `mkdir`, writes its own pid to `wpid`, then the step's group to
-/// `pgid`): `started PGID`; `none` (never claimed, or given up and removed: it never
-/// starts); `abandoned` (the claimer died before the step's group existed: it never
-/// starts, and the claim keeps this attempt from ever starting); `starting` (the
+/// `pgid`): `started PGID`; `none` (never claimed: this script claims it now, marked
+/// `fenced`, so that a launch still on its way — its connection stopped, continued
+/// later — finds the attempt taken and never starts it, as `RUN` refuses a directory
+/// that exists); `abandoned` (the claimer died before the step's group existed: it
+/// never starts, and the claim keeps this attempt from ever starting); `starting` (the
 /// claimer lives with no group yet, for 5 s: ask again).
-pub(crate) const CLAIMED: &str = r#"d=$1
+pub(crate) const CLAIMED: &str = r#"umask 077
+d=$1
+case $d in /*) ;; *) d=$PWD/$d ;; esac
 n=0
-while [ -d "$d" ]; do
+while :; do
+  if [ ! -d "$d" ]; then
+    mkdir -p "${d%/*}" 2>/dev/null
+    mkdir "$d" 2>/dev/null && { : > "$d/fenced"; echo none; exit 0; }
+  fi
+  [ -e "$d/fenced" ] && { echo none; exit 0; }
   [ -s "$d/pgid" ] && { echo "started $(cat "$d/pgid")"; exit 0; }
   w=$(cat "$d/wpid" 2>/dev/null)
   if [ -n "$w" ] && ! kill -0 "$w" 2>/dev/null; then
@@ -239,8 +248,7 @@ while [ -d "$d" ]; do
   fi
   n=$((n+1)); [ "$n" -ge 50 ] && { echo starting; exit 0; }
   sleep 0.1
-done
-echo none"#;
+done"#;
 
 /// `CLAIMED`'s answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -473,6 +481,49 @@ impl HostProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The chaos campaign's seed 61 (the full run of 2026-11-26): a launch whose sshd
+    /// session was stopped before it claimed its attempt was answered `none`, the
+    /// step started again as its next attempt, and the first launch, continued,
+    /// started too: two attempts of one step, and the group handed over beside it.
+    /// `CLAIMED` now claims what nobody claimed, and a late `RUN` refuses it.
+    #[test]
+    fn a_launch_that_arrives_after_the_host_said_none_never_starts() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let d = dir.path().join("run").join("push.1");
+        let d = d.to_string_lossy().into_owned();
+        let claimed = std::process::Command::new("sh")
+            .args(["-c", CLAIMED, "sh", &d])
+            .output()
+            .expect("sh runs CLAIMED");
+        assert_eq!(parse_claimed(&claimed.stdout), Claimed::Never);
+        // Asked again, the same answer, at once.
+        let again = std::process::Command::new("sh")
+            .args(["-c", CLAIMED, "sh", &d])
+            .output()
+            .expect("sh runs CLAIMED");
+        assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "none");
+        // The launch that comes late: `RUN` finds the attempt taken and starts nothing.
+        let mut late = std::process::Command::new("sh")
+            .args(["-c", RUN, "sh", &d, "1", "1"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh runs RUN");
+        if let Some(mut stdin) = late.stdin.take() {
+            use std::io::Write;
+            let _ = stdin.write_all(b"b\necho started > ran\n");
+        }
+        let out = late.wait_with_output().expect("RUN ends");
+        assert_eq!(
+            out.status.code(),
+            Some(91),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!std::path::Path::new(&d).join("pgid").exists());
+    }
 
     #[test]
     fn a_cut_launch_is_started_only_with_a_group_and_never_only_when_the_host_says_so() {

@@ -49,6 +49,28 @@ fn baton_run_console_opens_another_run_from_the_runs_tab() {
     tmux.keys(&["y"]);
     let screen = tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
     assert!(screen.contains("RUN-EXIT=130"), "{screen}");
+    cancel_current(&env);
+}
+
+/// Interrupted, the console's run leaves its step for `baton resume` to adopt (frozen,
+/// anchored): the test ends the run as an operator would, which stops what its engine
+/// left, so that nothing of it outlives the test.
+fn cancel_current(env: &Env) {
+    let runs = env.runs();
+    let current = (runs.as_array().into_iter().flatten())
+        .find(|r| r["workflow"] == "current-run")
+        .and_then(|r| r["id"].as_str())
+        .map(str::to_string)
+        .expect("the interrupted run is listed");
+    // Driven to its end in this process, which exits with the run's (cancelled) code.
+    let out = env.run(&["cancel", &current, "--reason", "the test is over"]);
+    let show = env.show(&current);
+    assert_eq!(
+        show["state"],
+        "cancelled",
+        "{}\n{show:#}",
+        text(&out.stderr)
+    );
 }
 
 /// Issue 12 point 8: the Runs tab filters, and deletes a run through the session (as
@@ -218,4 +240,18 @@ fn a_console_driving_a_run_reads_the_whole_history_when_the_runs_tab_asks() {
         |s| s.contains(&whole),
         20,
     );
+    // Interrupted (`q`, `y`), then ended: the console's run outlives no test.
+    tmux.keys(&["q"]);
+    tmux.wait_for(
+        "the quit prompt",
+        |s| s.contains("This console drives run"),
+        10,
+    );
+    tmux.keys(&["y"]);
+    wait_until("the console's run to read interrupted", secs(20), || {
+        let runs = env.runs();
+        (runs.as_array().into_iter().flatten())
+            .any(|r| r["workflow"] == "current-run" && r["state"] == "interrupted")
+    });
+    cancel_current(&env);
 }
