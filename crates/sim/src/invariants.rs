@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Every how many actions `show`, `runs` and `metrics` are compared on the runs that
 /// recorded something ([`crate::readers::one_run_one_record`]).
 const READERS_EVERY: usize = 8;
+/// How often the inbox is compared with every waiting run's own reading: it reads
+/// every waiting run again (a replay each), the costliest check; at the end too.
+const ASKED_EVERY: usize = 32;
 
 /// What the checks remember of each run's history, read once, in order.
 #[derive(Default)]
@@ -334,7 +337,7 @@ impl World {
         }
         // The readers' agreement costs a `show` per run: read every few actions, over
         // the runs that recorded something since (the end reads every run).
-        if action.is_multiple_of(READERS_EVERY)
+        if action.is_multiple_of(ASKED_EVERY)
             && let Some(d) = self.check_asked()?
         {
             return Ok(Some(broken("nothing_asked_of_a_person_lost", d)));
