@@ -552,6 +552,23 @@ mod tests {
         }
     }
 
+    /// A step's `m.ckpt` (`weights`) kept in a store under a temporary directory, and
+    /// the copy of it a reader is handed at `dest` (given the digest).
+    fn kept_checkpoint(dest: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf, Handed) {
+        let t = tempfile::tempdir().unwrap();
+        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        fs::create_dir_all(&work).unwrap();
+        fs::write(work.join("m.ckpt"), b"weights").unwrap();
+        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
+        let h = Handed {
+            label: "train.model".into(),
+            sha256: recs[0].sha256.clone(),
+            size: 7,
+            dest: PathBuf::from(dest(&recs[0].sha256)),
+        };
+        (t, db, h)
+    }
+
     /// A step that reads `m.ckpt` on a host (its handed copy under `.baton-artifacts/`)
     /// and declares `*.ckpt` collects its own file, never the copy it was handed.
     #[test]
@@ -606,17 +623,7 @@ mod tests {
     /// either holds it, and goes (with its directories) with the last release.
     #[test]
     fn a_handed_copy_in_a_shared_directory_goes_with_its_last_holder() {
-        let t = tempfile::tempdir().unwrap();
-        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
-        fs::create_dir_all(&work).unwrap();
-        fs::write(work.join("m.ckpt"), b"weights").unwrap();
-        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
-        let h = Handed {
-            label: "train.model".into(),
-            sha256: recs[0].sha256.clone(),
-            size: 7,
-            dest: PathBuf::from(format!(".baton-artifacts/{}/m.ckpt", recs[0].sha256)),
-        };
+        let (t, db, h) = kept_checkpoint(|sha| format!(".baton-artifacts/{sha}/m.ckpt"));
         let shared = t.path().join("job");
         let to = Target::SharedDir(&shared);
         stage(&db, &h, ("a", "r.a.1"), &to).unwrap();
@@ -631,17 +638,7 @@ mod tests {
     /// into a missing directory) is an error, never a start without its hold.
     #[test]
     fn a_copy_that_cannot_be_held_is_not_handed() {
-        let t = tempfile::tempdir().unwrap();
-        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
-        fs::create_dir_all(&work).unwrap();
-        fs::write(work.join("m.ckpt"), b"weights").unwrap();
-        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
-        let h = Handed {
-            label: "train.model".into(),
-            sha256: recs[0].sha256.clone(),
-            size: 7,
-            dest: PathBuf::from(format!(".baton-artifacts/{}/m.ckpt", recs[0].sha256)),
-        };
+        let (t, db, h) = kept_checkpoint(|sha| format!(".baton-artifacts/{sha}/m.ckpt"));
         let shared = t.path().join("job");
         let to = Target::SharedDir(&shared);
         stage(&db, &h, ("a", "r.a.1"), &to).unwrap();
@@ -727,17 +724,8 @@ mod tests {
     /// that stalls every time fails naming the artifact and the host.
     #[test]
     fn a_stalled_copy_out_is_written_again_then_said() {
-        let t = tempfile::tempdir().unwrap();
-        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
-        fs::create_dir_all(&work).unwrap();
-        fs::write(work.join("m.ckpt"), b"weights").unwrap();
-        let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
-        let h = Handed {
-            label: "train.model".into(),
-            sha256: recs[0].sha256.clone(),
-            size: 7,
-            dest: PathBuf::from("m.ckpt"),
-        };
+        let (t, db, h) = kept_checkpoint(|_| "m.ckpt".into());
+        let work = t.path().join("w");
         let twice = Stalling {
             stalls: 2,
             uploads: Default::default(),
