@@ -8,6 +8,7 @@ use super::world::Campaign;
 use crate::helpers::*;
 use baton::model::{RunState, StepState, Timestamp};
 use baton::store::Store;
+use rusqlite::OptionalExtension;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every run of the store, as recorded once the campaign settled.
@@ -245,6 +246,25 @@ fn open_asks(db: &std::path::Path) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Whether `run`'s lease was taken again after the run was recorded (a `baton resume`
+/// queueing it again, the documented exception): the lease a run is recorded with is
+/// acquired at its first event's instant, so a later `acquired_at` is a takeover. Read
+/// from the lease, not only from a `run_resumed` event: a resume takes the lease in
+/// one transaction and records the event in a later one, and a sample between the two
+/// read a resumed run as one the line counts (chaos seed 61, CI of 2026-11-26).
+fn taken_again(raw: &rusqlite::Connection, run: &str) -> Option<bool> {
+    raw.query_row(
+        "SELECT l.acquired_at > (SELECT min(e.at) FROM events e WHERE e.run_id = l.run_id)
+                OR EXISTS (SELECT 1 FROM events e WHERE e.run_id = l.run_id AND e.type = 'run_resumed')
+         FROM leases l WHERE l.run_id = ?1",
+        [run],
+        |r| r.get(0),
+    )
+    .optional()
+    .ok()
+    .map(|taken| taken.unwrap_or(false))
+}
+
 /// The verdict of the samples taken.
 pub(super) fn nothing_asked_of_a_person_lost(c: &Campaign) -> Verdict {
     let mut v = Verdict::new(
@@ -264,7 +284,7 @@ impl Campaign {
     /// the group's waiting rows whose run reads `queued` with a live engine, but for
     /// the documented exception (concurrency-and-schedules.md: "a queued run whose
     /// engine died is passed over, not counted against `max_pending`, until `baton
-    /// resume` queues it again": a run with a `run_resumed` event is left out). The
+    /// resume` queues it again": a run whose lease was taken again is left out, [`taken_again`]). The
     /// runs' liveness is read one after another, not at one instant, so a line over
     /// the bound counts only if a second reading finds the same runs in it.
     pub(super) fn sample_pending(&mut self) {
@@ -285,12 +305,7 @@ impl Campaign {
             let mut line = Vec::new();
             for run in rows {
                 let live = store.run_liveness(&run).ok()?;
-                let resumed = store
-                    .events(&run)
-                    .ok()?
-                    .iter()
-                    .any(|e| matches!(e.kind, baton::model::EventKind::RunResumed { .. }));
-                if live.state == RunState::Queued && live.driven_by.is_some() && !resumed {
+                if live.state == RunState::Queued && live.driven_by.is_some() && !taken_again(&raw, &run)? {
                     line.push(run);
                 }
             }
@@ -326,4 +341,37 @@ pub(super) fn at_most_max_pending_wait(c: &Campaign) -> Verdict {
         workflows::DEPLOY_GROUP
     );
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::taken_again;
+
+    /// A store's two tables the check reads, with `run` recorded at 100.
+    fn store(lease_at: i64, resumed_event: bool) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().expect("an in-memory SQLite");
+        c.execute_batch(
+            "CREATE TABLE leases (run_id TEXT, acquired_at INTEGER);
+             CREATE TABLE events (run_id TEXT, at INTEGER, type TEXT);
+             INSERT INTO events VALUES ('run', 100, 'run_started'), ('run', 100, 'run_queued');",
+        )
+        .expect("the tables");
+        c.execute("INSERT INTO leases VALUES ('run', ?1)", [lease_at])
+            .expect("the lease");
+        if resumed_event {
+            c.execute("INSERT INTO events VALUES ('run', 900, 'run_resumed')", [])
+                .expect("the event");
+        }
+        c
+    }
+
+    #[test]
+    fn a_lease_taken_after_the_run_was_recorded_is_a_resume_before_its_event() {
+        assert_eq!(taken_again(&store(100, false), "run"), Some(false));
+        // Taken by a resume that has not recorded `run_resumed` yet.
+        assert_eq!(taken_again(&store(800, false), "run"), Some(true));
+        assert_eq!(taken_again(&store(900, true), "run"), Some(true));
+        // A run whose lease is gone (ended) is not taken again.
+        assert_eq!(taken_again(&store(100, false), "other"), Some(false));
+    }
 }
