@@ -305,7 +305,10 @@ impl Campaign {
             let mut line = Vec::new();
             for run in rows {
                 let live = store.run_liveness(&run).ok()?;
-                if live.state == RunState::Queued && live.driven_by.is_some() && !taken_again(&raw, &run)? {
+                if live.state == RunState::Queued
+                    && live.driven_by.is_some()
+                    && !taken_again(&raw, &run)?
+                {
                     line.push(run);
                 }
             }

@@ -2,9 +2,9 @@
 //! can write the file could (as `tests/it/tamper/*` forge them): an `approve` command
 //! row of an open gate, a trigger row of the served schedule, an answer of a step's
 //! open ask; and at the end, a decision forged into the audit table of a copy of the
-//! store. (A rewritten record is not forged here: the campaign's private store has no
-//! audit key, and without one no reader checks a run's history, as docs/approvals.md
-//! says; with one, a step's `baton ask`, which never gets the key, could not record.) Each forged
+//! store. (A rewritten record is forged on the group store, by another member:
+//! `rewrite.rs`; the campaign's private store has no audit key, and without one no
+//! reader checks a run's history, as docs/approvals.md says.) Each forged
 //! reason is `forged-N`; the checks (`verdicts`) say that none was obeyed and that
 //! what the docs say reports them did.
 use super::plan::Forgery;
@@ -25,6 +25,8 @@ pub(super) struct Forged {
     pub answers: Vec<(String, String, String, String)>,
     /// Forgeries that found no subject (no gate or ask open, no run ended).
     pub no_subject: usize,
+    /// Runs' texts rewritten by another member, and the forks of them.
+    pub rewrites: Vec<super::rewrite::Rewrite>,
     /// Forgeries the store refused to take (busy): not counted as made.
     pub failed: Vec<String>,
 }
@@ -48,10 +50,12 @@ impl Campaign {
     pub(super) fn forge(&mut self, forgery: Forgery, pick: usize) {
         self.n += 1;
         let reason = format!("forged-{}", self.n);
+        let sql = |r: rusqlite::Result<bool>| r.map_err(|e| e.to_string());
         let made = match forgery {
-            Forgery::Approve => self.forge_approve(pick, &reason),
-            Forgery::Trigger => self.forge_trigger(),
-            Forgery::Answer => self.forge_answer(pick, &reason),
+            Forgery::Approve => sql(self.forge_approve(pick, &reason)),
+            Forgery::Trigger => sql(self.forge_trigger()),
+            Forgery::Answer => sql(self.forge_answer(pick, &reason)),
+            Forgery::Rewrite => self.forge_rewrite(pick),
         };
         match made {
             Ok(true) => {}

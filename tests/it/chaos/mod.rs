@@ -11,7 +11,9 @@
 //! Besides, operators' commands (holds and releases, forks of ended runs, push-backs
 //! of a gate, answers to a step's `baton ask`) and rows forged with plain SQL (an
 //! approve command row, a trigger row, an ask's answer; a decision in the audit table
-//! of a copy of the store at the end), each checked (`forge_checks.rs`, `ops.rs`).
+//! of a copy of the store at the end; a run's text on the group store rewritten by
+//! another member, then forked), each checked (`forge_checks.rs`, `ops.rs`,
+//! `rewrite.rs`).
 //!
 //! It runs only when `BATON_CHAOS_MINUTES` is set (fractions allowed: how long the
 //! chaos goes); without it the test says `SKIPPED:` and why. `.ci/run` sets it to one
@@ -30,6 +32,7 @@ mod ops;
 pub(crate) mod plan;
 pub(crate) mod procs;
 mod report;
+mod rewrite;
 mod stamps;
 mod team;
 mod workflows;
@@ -98,6 +101,7 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
     let settling = Instant::now();
     c.settle(SETTLE);
     let settled = settling.elapsed();
+    c.rewrite_at_end();
     let runs = facts::gather(&c.env.db());
     let stamps = stamps::read(&c.stamps).expect("the steps' stamps");
     let (chain, console_decisions) = facts::every_decision_on_the_chain(&c, &runs);
@@ -117,6 +121,7 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         forge_checks::a_forged_audit_row_is_reported(&c),
         ops::nothing_runs_while_held(&runs, &stamps),
         ops::a_reused_step_never_starts(&runs, &stamps),
+        rewrite::a_rewritten_record_is_never_run(&c),
     ];
     let mut by_workflow: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for r in &runs {

@@ -26,6 +26,9 @@ pub(crate) enum Forgery {
     Trigger,
     /// An open ask of a step decided in `asks` and `ask_votes`.
     Answer,
+    /// A finished run's text on the group store rewritten by another member, then
+    /// forked (`rewrite.rs`).
+    Rewrite,
 }
 
 /// The processes a signal goes to.
@@ -148,9 +151,10 @@ impl Plan {
             43..46 => Action::Trigger,
             46..52 => Action::Forge {
                 forgery: match self.rng.random_range(0..100) {
-                    0..40 => Forgery::Approve,
-                    40..70 => Forgery::Trigger,
-                    _ => Forgery::Answer,
+                    0..30 => Forgery::Approve,
+                    30..55 => Forgery::Trigger,
+                    55..75 => Forgery::Answer,
+                    _ => Forgery::Rewrite,
                 },
                 pick,
             },
@@ -229,7 +233,12 @@ mod tests {
         assert!(has(&|a| matches!(a, Action::Decide { approve: false, .. })));
         assert!(has(&|a| matches!(a, Action::Console)));
         assert!(has(&|a| matches!(a, Action::Trigger)));
-        for f in [Forgery::Approve, Forgery::Trigger, Forgery::Answer] {
+        for f in [
+            Forgery::Approve,
+            Forgery::Trigger,
+            Forgery::Answer,
+            Forgery::Rewrite,
+        ] {
             assert!(
                 has(&|a| matches!(a, Action::Forge { forgery, .. } if *forgery == f)),
                 "{f:?}"

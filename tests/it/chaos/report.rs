@@ -170,10 +170,12 @@ impl fmt::Display for Report {
         let (fd, o) = (&self.forged, &self.ops);
         let _ = writeln!(
             f,
-            "forged rows: {} approve commands, {} trigger rows, {} ask answers, and a decision in a copy's audit table; {} found no subject{}",
+            "forged rows: {} approve commands, {} trigger rows, {} ask answers, {} runs' text rewritten by {} and forked, and a decision in a copy's audit table; {} found no subject{}",
             fd.commands.len(),
             fd.triggers.len(),
             fd.answers.len(),
+            fd.rewrites.len(),
+            super::team::BOB,
             fd.no_subject,
             if fd.failed.is_empty() {
                 String::new()
