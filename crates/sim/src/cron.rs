@@ -43,20 +43,25 @@ pub(crate) struct Served {
 }
 
 impl Served {
+    /// The serves of a scenario whose deploy has a schedule (`shape.lines`), or none.
     pub(crate) fn open(
         (dir, db): (&std::path::Path, &std::path::Path),
         mix: crate::Mix,
-        (catch_up, mut rng): ((CatchUp, u32), SmallRng),
-    ) -> Result<Served, SimError> {
-        Ok(Served {
+        shape: crate::serving::Shape,
+    ) -> Result<Option<Served>, SimError> {
+        if shape.lines.is_none() {
+            return Ok(None);
+        }
+        let mut rng = shape.rng;
+        Ok(Some(Served {
             procs: crate::serving::procs(mix, dir, db, &mut rng)?,
             paused: false,
             fired: BTreeMap::new(),
             forged: BTreeSet::new(),
             decided: BTreeMap::new(),
-            catch_up,
+            catch_up: shape.catch_up,
             rng,
-        })
+        }))
     }
 
     /// How the history names serve `k`: `serve` when it is the only one.

@@ -79,29 +79,39 @@ impl ServeProc {
     }
 }
 
-/// The ninth stream of the seed (`--mix serves`).
-pub(crate) fn stream(seed: u64) -> SmallRng {
-    SmallRng::seed_from_u64(seed ^ 0x5e2e_5e2e_0000_0000)
+/// What `--mix schedules` and `--mix serves` make of a scenario: the lines of the
+/// deploy's schedule after its cron and overlap (`None`: no schedule), its
+/// `catch_up` and `max_catch_up`, and the ninth stream of the seed.
+pub(crate) struct Shape {
+    pub(crate) lines: Option<String>,
+    pub(crate) catch_up: (CatchUp, u32),
+    pub(crate) rng: SmallRng,
 }
 
-/// The deploy's `catch_up` (and `max_catch_up`): the documented default (`none`, 10)
-/// but with `--mix serves`, where the seed draws it.
-pub(crate) fn catch_up(mix: Mix, rng: &mut SmallRng) -> (CatchUp, u32) {
-    if mix != Mix::Serves {
-        return (CatchUp::None, baton_model::schedule::DEFAULT_MAX_CATCH_UP);
-    }
-    match rng.random_range(0..4) {
-        0 => (CatchUp::None, MAX_CATCH_UP),
-        1 => (CatchUp::Latest, MAX_CATCH_UP),
-        _ => (CatchUp::All, MAX_CATCH_UP),
-    }
-}
-
-/// The schedule's lines of the deploy's file that say its catch-up.
-pub(crate) fn catch_up_lines((c, max): (CatchUp, u32), mix: Mix) -> String {
-    match mix {
-        Mix::Serves => format!("catch_up = \"{}\"\nmax_catch_up = {max}\n", <&str>::from(c)),
-        _ => String::new(),
+impl Shape {
+    pub(crate) fn of(mix: Mix, seed: u64) -> Shape {
+        let mut rng = SmallRng::seed_from_u64(seed ^ 0x5e2e_5e2e_0000_0000);
+        let catch_up = match (mix, rng.random_range(0..4)) {
+            (Mix::Serves, 0) => (CatchUp::None, MAX_CATCH_UP),
+            (Mix::Serves, 1) => (CatchUp::Latest, MAX_CATCH_UP),
+            (Mix::Serves, _) => (CatchUp::All, MAX_CATCH_UP),
+            // The documented default.
+            _ => (CatchUp::None, baton_model::schedule::DEFAULT_MAX_CATCH_UP),
+        };
+        let lines = match mix {
+            Mix::Serves => Some(format!(
+                "catch_up = \"{}\"\nmax_catch_up = {}\n",
+                <&str>::from(catch_up.0),
+                catch_up.1
+            )),
+            Mix::Schedules => Some(String::new()),
+            _ => None,
+        };
+        Shape {
+            lines,
+            catch_up,
+            rng,
+        }
     }
 }
 

@@ -71,6 +71,10 @@ oftoZ2Yg8ErbiOz3QIIWAAAABXNpbS14
 -----END OPENSSH PRIVATE KEY-----
 ";
 
+/// An armored text that is no SSH signature.
+const NO_SIGNATURE: &str =
+    "-----BEGIN SSH SIGNATURE-----\nbm90IGEgc2lnbmF0dXJl\n-----END SSH SIGNATURE-----\n";
+
 /// The keys an operator signs with, each in a file of the scenario's (mode 0600).
 pub(crate) struct Signing {
     operator: PathBuf,
@@ -293,47 +297,18 @@ impl World {
                 return Ok(command);
             }
         };
-        let sent = command.clone();
+        let mut sent = command.clone();
+        let mut signed = command;
         // Over another reason: the one signed is not the one sent.
-        let signed = match (roll, command) {
-            (
-                81..89,
+        if (81..89).contains(&roll) {
+            match &mut signed {
                 Command::Approve {
-                    step,
-                    operator,
-                    reason,
-                    signature,
-                    inputs,
-                },
-            ) => {
-                let reason = Some(format!("{} (as signed)", reason.unwrap_or_default()));
-                Command::Approve {
-                    step,
-                    operator,
-                    reason,
-                    signature,
-                    inputs,
+                    reason: Some(r), ..
                 }
+                | Command::Reject { reason: r, .. } => r.push_str(" (as signed)"),
+                _ => {}
             }
-            (
-                81..89,
-                Command::Reject {
-                    step,
-                    operator,
-                    reason,
-                    signature,
-                },
-            ) => {
-                let reason = format!("{reason} (as signed)");
-                Command::Reject {
-                    step,
-                    operator,
-                    reason,
-                    signature,
-                }
-            }
-            (_, c) => c,
-        };
+        }
         let with = Some(SignWith::KeyFile(key.clone()));
         let pem = match baton_session::sign_command(&self.ops, run, signed, with) {
             Ok(Command::Approve { signature, .. } | Command::Reject { signature, .. }) => signature,
@@ -348,15 +323,17 @@ impl World {
             }
             Err(e) => return Err(e.into()),
         };
-        let pem = match roll {
-            89..95 => Some("-----BEGIN SSH SIGNATURE-----\nbm90IGEgc2lnbmF0dXJl\n-----END SSH SIGNATURE-----\n".to_string()),
-            _ => pem,
-        };
         self.history.push(format!("  signed with {said}"));
+        if let Command::Approve { signature, .. } | Command::Reject { signature, .. } = &mut sent {
+            *signature = match roll {
+                89..95 => Some(NO_SIGNATURE.to_string()),
+                _ => pem,
+            };
+        }
         // A decision on a signed gate is recorded under the principal whose key signed
         // it (`ApprovalGiven::actor`), not the account that handed it in: sim-carol's
         // is not this account's to check.
-        if roll >= 55 && roll < 65 {
+        if (55..65).contains(&roll) {
             let tag = match &sent {
                 Command::Approve { reason, .. } => reason.clone().unwrap_or_default(),
                 Command::Reject { reason, .. } => reason.clone(),
@@ -364,33 +341,7 @@ impl World {
             };
             self.made_by.remove(&tag);
         }
-        Ok(match sent {
-            Command::Approve {
-                step,
-                operator,
-                reason,
-                inputs,
-                ..
-            } => Command::Approve {
-                step,
-                operator,
-                reason,
-                signature: pem,
-                inputs,
-            },
-            Command::Reject {
-                step,
-                operator,
-                reason,
-                ..
-            } => Command::Reject {
-                step,
-                operator,
-                reason,
-                signature: pem,
-            },
-            other => other,
-        })
+        Ok(sent)
     }
 }
 
@@ -464,16 +415,14 @@ pub(crate) fn a_signed_decision_counts_only_when_valid(
             ev.seq
         ));
     };
-    let opened = all
-        .iter()
+    let opened = (all.iter().rev())
         .filter(|e| e.seq < ev.seq)
-        .filter_map(|e| match &e.kind {
+        .find_map(|e| match &e.kind {
             EventKind::GateOpened {
                 step: s, digest, ..
             } if s == step => Some((e.seq, digest)),
             _ => None,
-        })
-        .last();
+        });
     let Some((opening, digest)) = opened else {
         return Some(format!(
             "the {verb} of `{step}` (#{}) decides a gate that never opened",

@@ -127,9 +127,7 @@ impl World {
         let user = baton_session::os_account()?;
         let accounts = crate::accounts::for_mix(config.mix, &user, dir.path(), &db)?;
         let max_pending = rng.random_range(1..=2);
-        let scheduled = matches!(config.mix, Mix::Schedules | Mix::Serves);
-        let mut serves = crate::serving::stream(config.seed);
-        let catch_up = crate::serving::catch_up(config.mix, &mut serves);
+        let serving = crate::serving::Shape::of(config.mix, config.seed);
         let signing = crate::signed::open(config.mix, dir.path(), &user, config.seed)?;
         let workflows = workflows::write_all(
             dir.path(),
@@ -137,7 +135,7 @@ impl World {
             (
                 config.mix != Mix::RunsOnly,
                 crate::workflows::remote_kind(config.mix, config.seed),
-                scheduled.then(|| crate::serving::catch_up_lines(catch_up, config.mix)),
+                serving.lines.clone(),
                 crate::signed::workflow_lines(config.mix, &user),
             ),
         )?;
@@ -159,14 +157,7 @@ impl World {
         let cuts = SmallRng::seed_from_u64(config.seed ^ 0x1e7e_a5e0_0000_0000);
         let who = SmallRng::seed_from_u64(config.seed ^ 0x0a11_ce0b_0000_0000);
         let sched = SmallRng::seed_from_u64(config.seed ^ 0xc204_5c4e_0000_0000);
-        let served = match scheduled {
-            true => Some(crate::cron::Served::open(
-                (dir.path(), &db),
-                config.mix,
-                (catch_up, serves),
-            )?),
-            false => None,
-        };
+        let served = crate::cron::Served::open((dir.path(), &db), config.mix, serving)?;
         let hosts = crate::remote::HostsView::default();
         let backends = crate::remote::backends(&hosts);
         let mut world = World {
@@ -215,7 +206,7 @@ impl World {
         if config.mix != Mix::RunsOnly {
             world.serve_workflows()?;
         }
-        if scheduled {
+        if world.served.is_some() {
             world.serve_schedule()?;
         }
         Ok(world)
