@@ -460,3 +460,73 @@ pub(crate) fn a_signed_decision_counts_only_when_valid(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(v: serde_json::Value) -> Event {
+        serde_json::from_value(v).expect("an event")
+    }
+
+    #[test]
+    fn a_decision_on_a_signed_gate_counts_only_with_a_signature_that_holds() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let keys = open(Mix::Signed, dir.path(), "olivia", 0)
+            .expect("the keys written")
+            .expect("signed");
+        let lines = workflow_lines(Mix::Signed, "olivia");
+        let workflows = crate::workflows::write_all(dir.path(), 1, (true, None, None, lines))
+            .expect("the workflows load");
+        let plan = &workflows[0].plan;
+        let opened = event(json!({
+            "seq": 3, "at": 0, "type": "gate_opened", "step": "ship", "prompt": "ship it?",
+            "deadline": null, "digest": "d", "approvers": ["olivia", CAROL], "quorum": 1,
+            "signed": true
+        }));
+        let none = BTreeMap::new();
+        let digest = baton_signing::approval_digest("d", &none);
+        let message =
+            baton_signing::message("r1", "ship", 3, &digest, Verdict::Approve, "ok", &none);
+        let sign = |key: &Path, over: &str| {
+            baton_signing::sign_with_key_file(key, over).expect("a signature")
+        };
+        let approval = |signature: Option<String>| {
+            let mut v = json!({
+                "seq": 4, "at": 0, "type": "approval_given", "step": "ship", "actor": "olivia",
+                "reason": "ok", "digest": digest
+            });
+            if let Some(s) = signature {
+                v["signature"] = json!({
+                    "principal": "olivia", "key": "SHA256:x", "message": message,
+                    "signature": s, "account": "olivia"
+                });
+            }
+            event(v)
+        };
+        let check = |a: Event| {
+            a_signed_decision_counts_only_when_valid(plan, "r1", &[opened.clone(), a.clone()], &a)
+        };
+        assert_eq!(check(approval(Some(sign(&keys.operator, &message)))), None);
+        assert_eq!(check(approval(Some(sign(&keys.carol, &message)))), None);
+        let broke = |a: Event, says: &str| {
+            let d = check(a).unwrap_or_default();
+            assert!(d.contains(says), "{d:?} does not say {says:?}");
+        };
+        broke(approval(None), "carries no signature");
+        broke(
+            approval(Some(sign(&keys.stranger, &message))),
+            "does not hold",
+        );
+        broke(
+            approval(Some(sign(&keys.operator, "another reason"))),
+            "does not hold",
+        );
+        broke(approval(Some(NO_SIGNATURE.to_string())), "does not hold");
+        broke(
+            approval(Some(sign(&keys.mallory, &message))),
+            "not an approver",
+        );
+    }
+}
