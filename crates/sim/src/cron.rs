@@ -12,19 +12,21 @@
 use crate::SimError;
 use crate::world::World;
 use baton_model::Timestamp;
-use baton_model::schedule::{Fate, decide};
-use baton_store::schedules::ServeState;
+use baton_model::schedule::{CatchUp, Fate, decide};
 use rand::Rng;
+use rand::rngs::SmallRng;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The deploy's schedule (every ten seconds, UTC).
 pub(crate) const CRON: &str = "*/10 * * * * *";
+/// The time between two of its slots.
+const PERIOD_MS: i64 = 10_000;
 
-/// The serve and what the checks know of the schedule.
+/// The serves and what the checks know of the schedule.
 pub(crate) struct Served {
-    state: ServeState,
-    /// When the serve began watching (its `awake_since`).
-    started: Timestamp,
+    /// The serve processes: one, serving from the start (`--mix schedules`), or two
+    /// that die, start again and race (`--mix serves`, [`crate::serving`]).
+    pub(crate) procs: Vec<crate::serving::ServeProc>,
     /// The pause state of the latest pause or resume the CLI's path accepted: what the
     /// serve must go by (a forged row changes nothing of it).
     pub paused: bool,
@@ -32,18 +34,64 @@ pub(crate) struct Served {
     pub fired: BTreeMap<i64, String>,
     /// The slots asked for by forged backfill rows (and never by a decision).
     pub forged: BTreeSet<i64>,
+    /// Each slot's fate as it was first recorded: a slot is decided once.
+    pub decided: BTreeMap<i64, Fate>,
+    /// The schedule's `catch_up` and `max_catch_up`, as its file says.
+    pub catch_up: (CatchUp, u32),
+    /// The ninth stream of the seed: what the serves of `--mix serves` do.
+    pub(crate) rng: SmallRng,
 }
 
 impl Served {
-    pub(crate) fn open(dir: &std::path::Path, db: &std::path::Path) -> Result<Served, SimError> {
-        Ok(Served {
-            state: ServeState::open(&dir.join("serve-state"), db)?,
-            started: Timestamp(crate::world::T0),
+    /// The serves of a scenario whose deploy has a schedule (`shape.lines`), or none.
+    pub(crate) fn open(
+        (dir, db): (&std::path::Path, &std::path::Path),
+        mix: crate::Mix,
+        shape: crate::serving::Shape,
+    ) -> Result<Option<Served>, SimError> {
+        if shape.lines.is_none() {
+            return Ok(None);
+        }
+        let mut rng = shape.rng;
+        Ok(Some(Served {
+            procs: crate::serving::procs(mix, dir, db, &mut rng)?,
             paused: false,
             fired: BTreeMap::new(),
             forged: BTreeSet::new(),
-        })
+            decided: BTreeMap::new(),
+            catch_up: shape.catch_up,
+            rng,
+        }))
     }
+
+    /// How the history names serve `k`: `serve` when it is the only one.
+    fn label(&self, k: usize) -> String {
+        match self.procs.len() {
+            1 => "serve".to_string(),
+            _ => format!("serve {k}"),
+        }
+    }
+}
+
+/// The due slots a serve decided, to record.
+pub(crate) struct Decided {
+    pub(crate) slots: Vec<(Timestamp, Fate)>,
+    file: String,
+    index: u32,
+    /// What the CLI's pauses and resumes left the schedule at when it was decided.
+    paused: bool,
+    /// When the deciding serve began watching: a slot at or before it was missed.
+    awake_since: i64,
+}
+
+/// What started a slot's run, for [`a_slot_starts_as_decided`].
+#[derive(Clone, Copy)]
+pub(crate) enum Origin {
+    /// A slot of the cron, decided by a serve awake since `awake_since`, while the
+    /// CLI's last pause or resume left the schedule `paused`.
+    Cron { paused: bool, awake_since: i64 },
+    /// A backfilled slot.
+    Backfill,
 }
 
 impl World {
@@ -56,11 +104,21 @@ impl World {
             workflow: "deploy",
             cron: CRON,
             timezone: "UTC",
-            catch_up: "none",
+            catch_up: self
+                .served
+                .as_ref()
+                .map_or("none", |s| <&str>::from(s.catch_up.0)),
             overlap: "queue",
         };
         self.ops
             .serve_schedules(&file, &[served], Timestamp(self.now))?;
+        if self.config.mix == crate::Mix::Serves
+            && let Some(served) = self.served.take()
+        {
+            let r = self.first_serve_lease(&served);
+            self.served = Some(served);
+            r?;
+        }
         Ok(())
     }
 
@@ -170,28 +228,48 @@ impl World {
         Ok(())
     }
 
-    /// The serve's look: pauses proved, due slots decided, recorded and started, then
-    /// the backfilled slots due.
+    /// The serve's look (`--mix schedules`: pauses proved, due slots decided, recorded
+    /// and started, then the backfilled slots due), or the serves' ticks (`--mix
+    /// serves`).
     fn serve_look(&mut self) -> Result<(), SimError> {
         let Some(mut served) = self.served.take() else {
             return Ok(());
         };
-        let r = self.fire_due(&mut served);
+        let r = match self.config.mix {
+            crate::Mix::Serves => self.serves_turn(&mut served),
+            _ => self.look_whole(&mut served),
+        };
         self.served = Some(served);
         r
     }
 
-    fn fire_due(&mut self, served: &mut Served) -> Result<(), SimError> {
+    fn look_whole(&mut self, served: &mut Served) -> Result<(), SimError> {
+        let Some(d) = self.decide_due(served, 0)? else {
+            return Ok(());
+        };
+        let fresh = self.record_decided(served, 0, &d)?;
+        self.start_decided(served, 0, &d, &fresh)?;
+        self.fire_backfills(served, 0)
+    }
+
+    /// Serve `k`'s decision of the schedule's due slots, as the serve decides them
+    /// (`session::schedule_facts`) on its proven pauses and its own cursor; `None` when
+    /// it decides nothing (its pauses could not be proved, no schedule).
+    pub(crate) fn decide_due(
+        &mut self,
+        served: &mut Served,
+        k: usize,
+    ) -> Result<Option<Decided>, SimError> {
         let name = |_: &str, i: u32| format!("deploy#{i}");
         let user = self.user.clone();
         let obey_row = self.config.bug == Some(crate::Bug::ObeyPauseRow);
-        if !obey_row && !baton_session::prove_pauses(&mut self.ops, &mut served.state, &user, &name)
-        {
-            return Ok(());
+        let p = &mut served.procs[k];
+        if !obey_row && !baton_session::prove_pauses(&mut self.ops, &mut p.state, &user, &name) {
+            return Ok(None);
         }
         let plan = self.workflows[0].plan.clone();
         let Some(s) = plan.schedules.first() else {
-            return Ok(());
+            return Ok(None);
         };
         let file = self.workflows[0].path.to_string_lossy().into_owned();
         let Some(row) = self
@@ -200,53 +278,110 @@ impl World {
             .into_iter()
             .find(|r| r.file == file && r.index == s.index)
         else {
-            return Ok(());
+            return Ok(None);
         };
-        // As the serve decides them (`session::schedule_facts`).
         let recorded = self.ops.last_slot(&file, s.index)?;
-        let own = served.state.cursor(&file, s.index);
+        let own = p.state.cursor(&file, s.index);
         let paused = match obey_row {
             // The bug put back: the row as it reads, whoever wrote it.
             true => row.paused.is_some(),
-            false => served.state.paused(&file, s.index),
+            false => p.state.paused(&file, s.index),
         };
         let facts = baton_session::schedule_facts(
             s,
             (recorded, own, row.since),
-            (served.started, paused),
+            (p.started, paused),
             Timestamp(self.now),
         );
-        let d = decide(&s.cadence, &facts);
-        if !d.slots.is_empty() {
-            let rows: Vec<(&str, u32, Timestamp, &str)> = (d.slots.iter())
-                .map(|(slot, fate)| (file.as_str(), s.index, *slot, fate.as_str()))
-                .collect();
-            let fresh = self.ops.record_slots(&rows)?;
-            for (slot, _) in &d.slots {
-                served.state.advance(&file, s.index, *slot);
-            }
-            served.state.save()?;
-            for ((slot, fate), fresh) in d.slots.iter().zip(fresh) {
-                self.history.push(format!(
-                    "  serve: deploy#1 slot t+{} {}",
-                    slot.0 - crate::world::T0,
-                    fate.as_str()
-                ));
-                if fresh && *fate == Fate::Start {
-                    self.start_slot(served, (&file, s.index), *slot, false)?;
-                }
+        Ok(Some(Decided {
+            slots: decide(&s.cadence, &facts).slots,
+            file,
+            index: s.index,
+            paused: served.paused,
+            awake_since: facts.awake_since.0,
+        }))
+    }
+
+    /// The decided slots recorded in one transaction (`Store::record_slots`), serve
+    /// `k`'s cursor moved past them: for each, whether it was recorded now.
+    pub(crate) fn record_decided(
+        &mut self,
+        served: &mut Served,
+        k: usize,
+        d: &Decided,
+    ) -> Result<Vec<bool>, SimError> {
+        if d.slots.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(&str, u32, Timestamp, &str)> = (d.slots.iter())
+            .map(|(slot, fate)| (d.file.as_str(), d.index, *slot, fate.as_str()))
+            .collect();
+        let fresh = self.ops.record_slots(&rows)?;
+        let state = &mut served.procs[k].state;
+        for (slot, _) in &d.slots {
+            state.advance(&d.file, d.index, *slot);
+        }
+        state.save()?;
+        for ((slot, fate), fresh) in d.slots.iter().zip(&fresh) {
+            if *fresh {
+                served.decided.entry(slot.0).or_insert(*fate);
             }
         }
+        Ok(fresh)
+    }
+
+    /// The runs of the slots serve `k` recorded now that start (a slot an earlier or
+    /// another serve recorded is left to it).
+    pub(crate) fn start_decided(
+        &mut self,
+        served: &mut Served,
+        k: usize,
+        d: &Decided,
+        fresh: &[bool],
+    ) -> Result<(), SimError> {
+        let label = served.label(k);
+        // The bug put back: every slot decided to start is started, recorded now or not.
+        let any = self.config.bug == Some(crate::Bug::StartRecordedSlot);
+        for ((slot, fate), fresh) in d.slots.iter().zip(fresh) {
+            // With two serves, what a serve left to the other and what it caught up.
+            let said = match (served.procs.len() > 1, *fresh) {
+                (false, _) => "",
+                (true, false) => " (recorded by another serve: left to it)",
+                (true, true) if slot.0 <= d.awake_since => " (missed while no serve ran)",
+                (true, true) => "",
+            };
+            self.history.push(format!(
+                "  {label}: deploy#1 slot t+{} {}{said}",
+                slot.0 - crate::world::T0,
+                fate.as_str()
+            ));
+            if (*fresh || any) && *fate == Fate::Start {
+                let origin = Origin::Cron {
+                    paused: d.paused,
+                    awake_since: d.awake_since,
+                };
+                self.start_slot(served, (&d.file, d.index), *slot, origin)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The backfilled slots due, each proved (`session::backfill_proved`) and started,
+    /// or refused on record.
+    pub(crate) fn fire_backfills(&mut self, served: &mut Served, k: usize) -> Result<(), SimError> {
+        let name = |_: &str, i: u32| format!("deploy#{i}");
+        let user = self.user.clone();
+        let label = served.label(k);
         for b in self.ops.due_backfills()? {
             let proved =
                 baton_session::backfill_proved(&mut self.ops, &b, &name(&b.file, b.index), &user);
             self.history.push(format!(
-                "  serve: deploy#1 backfilled slot t+{} {}",
+                "  {label}: deploy#1 backfilled slot t+{} {}",
                 b.slot.0 - crate::world::T0,
                 if proved { "starts" } else { "refused" }
             ));
             if proved {
-                self.start_slot(served, (&b.file, b.index), b.slot, true)?;
+                self.start_slot(served, (&b.file, b.index), b.slot, Origin::Backfill)?;
             }
         }
         Ok(())
@@ -259,9 +394,9 @@ impl World {
         served: &mut Served,
         (file, index): (&str, u32),
         slot: Timestamp,
-        backfilled: bool,
+        origin: Origin,
     ) -> Result<(), SimError> {
-        let broke = a_slot_starts_as_decided(served, slot.0, backfilled);
+        let broke = a_slot_starts_as_decided(served, slot.0, origin);
         let e = self.sched.random_range(0..self.engines.len());
         self.start_run(e, 0, None, None)?;
         let run = self.runs.last().map(|(r, _)| r.clone()).unwrap_or_default();
@@ -275,17 +410,21 @@ impl World {
     }
 }
 
-/// concurrency-and-schedules.md and commands.md (`baton schedule`): "a slot is decided
-/// once", a paused schedule's slots are recorded `paused` and start nothing, a slot
-/// that ran "is never started again, whoever asks and however often", and a slot row
-/// written by hand starts nothing: a slot starts only if it never started, a cron
-/// slot only while the last pause or resume the CLI accepted left it running (a
-/// backfill is a decision of its own and starts while paused too), and a backfilled
-/// slot only if a decision asked for it.
+/// concurrency-and-schedules.md and commands.md (`baton schedule`, `baton serve`): "a
+/// slot is decided once", a paused schedule's slots are recorded `paused` and start
+/// nothing, a slot that ran "is never started again, whoever asks and however often",
+/// a slot row written by hand starts nothing, and "after a crash (`kill -9`) and a
+/// restart no slot fires twice, and the slots missed meanwhile follow `catch_up`": a
+/// slot starts only if it never started; a cron slot only while the last pause or
+/// resume the CLI accepted left it running when it was decided (a backfill is a
+/// decision of its own and starts while paused too), only if it was first recorded to
+/// start, and, missed while no serve ran, only as `catch_up` says (`none`: never;
+/// `latest`: the latest missed; `all`: the latest `max_catch_up`); a backfilled slot
+/// only if a decision asked for it.
 pub(crate) fn a_slot_starts_as_decided(
     served: &Served,
     slot: i64,
-    backfilled: bool,
+    origin: Origin,
 ) -> Option<String> {
     let at = slot - crate::world::T0;
     if let Some(run) = served.fired.get(&slot) {
@@ -293,15 +432,47 @@ pub(crate) fn a_slot_starts_as_decided(
             "slot t+{at} of deploy#1 started a second run (its first: {run})"
         ));
     }
-    if !backfilled && served.paused {
+    let (paused, awake_since) = match origin {
+        Origin::Backfill if served.forged.contains(&slot) => {
+            return Some(format!(
+                "slot t+{at} of deploy#1 started on a forged backfill row"
+            ));
+        }
+        Origin::Backfill => return None,
+        Origin::Cron {
+            paused,
+            awake_since,
+        } => (paused, awake_since),
+    };
+    if paused {
         return Some(format!(
             "slot t+{at} of deploy#1 started while the schedule is paused"
         ));
     }
-    if backfilled && served.forged.contains(&slot) {
-        return Some(format!(
-            "slot t+{at} of deploy#1 started on a forged backfill row"
-        ));
+    match served.decided.get(&slot) {
+        Some(Fate::Start) => {}
+        Some(f) => {
+            return Some(format!(
+                "slot t+{at} of deploy#1 started, first recorded {}",
+                f.as_str()
+            ));
+        }
+        None => return Some(format!("slot t+{at} of deploy#1 started, never recorded")),
     }
-    None
+    if slot > awake_since {
+        return None;
+    }
+    // Missed while no serve ran: how many of the latest missed slots may start.
+    let latest = match served.catch_up {
+        (CatchUp::None, _) => 0,
+        (CatchUp::Latest, _) => 1,
+        (CatchUp::All, max) => i64::from(max),
+    };
+    (slot + latest * PERIOD_MS <= awake_since).then(|| {
+        format!(
+            "slot t+{at} of deploy#1, missed while no serve ran (a serve watching from t+{}), started against catch_up = \"{}\"",
+            awake_since - crate::world::T0,
+            <&str>::from(served.catch_up.0)
+        )
+    })
 }

@@ -427,6 +427,9 @@ impl World {
                     format!("run {run}: {d}"),
                 )));
             }
+            if let Some(d) = crate::signed::check(&self.ops, &plan, run, ev)? {
+                return Ok(Some(("a_signed_decision_counts_only_when_valid", d)));
+            }
             let t = self.checker.runs.entry(run.to_string()).or_default();
             t.seen = ev.seq;
             if let Some(d) = nothing_finished_runs_twice(t, ev) {

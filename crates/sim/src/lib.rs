@@ -24,6 +24,8 @@ mod readers;
 mod remote;
 mod rewrites;
 mod serve;
+mod serving;
+mod signed;
 mod workflows;
 mod world;
 
@@ -80,6 +82,11 @@ pub enum Bug {
     /// pauses and resumes not proved against the audit chain: a resume written into
     /// the row with SQL makes a paused schedule fire.
     ObeyPauseRow,
+    /// A serve that starts every slot it decided to start, whether its record of the
+    /// slot was the first or not (`Store::record_slots`'s answer ignored, `--mix
+    /// serves`): a slot another serve decided while this one was stopped between its
+    /// decision and its record is started again.
+    StartRecordedSlot,
 }
 
 impl Bug {
@@ -97,10 +104,11 @@ impl Bug {
             Bug::ForgetJob => "forget-job",
             Bug::DetachStops => "detach-stops",
             Bug::ObeyPauseRow => "obey-pause-row",
+            Bug::StartRecordedSlot => "start-recorded-slot",
         }
     }
 
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 13] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -113,6 +121,7 @@ impl Bug {
         Bug::ForgetJob,
         Bug::DetachStops,
         Bug::ObeyPauseRow,
+        Bug::StartRecordedSlot,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -165,6 +174,16 @@ pub enum Mix {
     /// seeds) instead of SSH hosts, answered by the same simulated back end: the
     /// core, store and session treat a job of each kind alike.
     Queues,
+    /// Everything of [`Mix::Schedules`], with the serve a process that dies at any
+    /// point of its tick and starts again (its missed slots following `catch_up`,
+    /// drawn by the seed), and a second serve that is refused while the first holds
+    /// the store and races it once the first is stopped past its lease (a ninth stream
+    /// of the seed).
+    Serves,
+    /// Everything of [`Mix::All`], the deploy's gate signed (`signed = true`): its
+    /// approvals and rejections signed as the CLI signs them, some with signatures
+    /// that must not count (a tenth stream of the seed).
+    Signed,
 }
 
 impl Mix {
@@ -187,6 +206,8 @@ impl Mix {
             Mix::Accounts => "accounts",
             Mix::Schedules => "schedules",
             Mix::Queues => "queues",
+            Mix::Serves => "serves",
+            Mix::Signed => "signed",
         }
     }
 
@@ -202,6 +223,8 @@ impl Mix {
             Mix::Accounts,
             Mix::Schedules,
             Mix::Queues,
+            Mix::Serves,
+            Mix::Signed,
         ]
         .into_iter()
         .find(|m| m.name() == s)

@@ -98,7 +98,9 @@ impl World {
             },
             false => {
                 self.made_by.insert(tag_of(&command), operator);
-                self.acting(who.as_ref(), |w| w.submit(&run, command))
+                let (run, command) = self.sign(run, command)?;
+                self.acting(who.as_ref(), |w| w.submit(&run, command))?;
+                self.take_signed()
             }
         }
     }

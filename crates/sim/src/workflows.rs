@@ -55,19 +55,30 @@ fn on(remote: Remote) -> String {
     }
 }
 
-fn deploy(max_pending: usize, remote: Remote, scheduled: bool) -> String {
+/// `schedule`: the deploy's schedule's own lines after its cron and overlap, if it
+/// has one; `signed`: its `[approvals]` table and what makes its gate signed.
+fn deploy(
+    max_pending: usize,
+    remote: Remote,
+    (schedule, signed): (Option<String>, Option<(String, String)>),
+) -> String {
     let (hosts, on) = (hosts(remote), on(remote));
-    let schedule = match scheduled {
-        true => format!(
-            "\n[[schedule]]\ncron = \"{}\"\noverlap = \"queue\"\n",
+    let schedule = match schedule {
+        Some(lines) => format!(
+            "\n[[schedule]]\ncron = \"{}\"\noverlap = \"queue\"\n{lines}",
             crate::cron::CRON
         ),
-        false => String::new(),
+        None => String::new(),
+    };
+    // A signed gate takes no `revise` (gates.md).
+    let (approvals, gate) = match signed {
+        Some((table, gate)) => (format!("\n{table}"), gate),
+        None => (String::new(), "revise = [\"build\"]".to_string()),
     };
     format!(
         r#"name = "deploy"
 concurrency = {{ group = "{GROUP}", on_conflict = "queue", max_pending = {max_pending} }}
-{hosts}{schedule}
+{hosts}{schedule}{approvals}
 [pools.{POOL}]
 capacity = {POOL_CAPACITY}
 scope = "store"
@@ -84,7 +95,7 @@ needs = ["build"]
 run = "ship"
 {on}timeout = "30s"
 pool = "{POOL}"
-gate = {{ prompt = "ship it?", allow_self_approval = true, revise = ["build"] }}
+gate = {{ prompt = "ship it?", allow_self_approval = true, {gate} }}
 "#
     )
 }
@@ -131,18 +142,19 @@ gate = {{ prompt = "publish?", allow_self_approval = true, revise = ["load"] }}
 /// Write and load the scenario's workflows in `dir`.
 /// `budget`: the batch has a token ceiling (not in the regression seeds' scenarios,
 /// `--mix runs-only`, which replay unchanged); `remote`: `ship` and `load` run on the
-/// SSH executor (`--mix remote`); `scheduled`: the deploy has a schedule (`--mix
-/// schedules`).
+/// SSH executor (`--mix remote`); `schedule`: the deploy has a schedule (`--mix
+/// schedules`, `--mix serves`), with these lines; `signed`: its gate is signed (`--mix
+/// signed`).
 pub(crate) fn write_all(
     dir: &Path,
     max_pending: usize,
-    (budget, remote, scheduled): (bool, Remote, bool),
+    (budget, remote, schedule, signed): (bool, Remote, Option<String>, Option<(String, String)>),
 ) -> Result<Vec<Workflow>, SimError> {
     let mut out = Vec::new();
     for (name, text, pending) in [
         (
             "deploy",
-            deploy(max_pending, remote, scheduled),
+            deploy(max_pending, remote, (schedule.clone(), signed.clone())),
             Some(max_pending),
         ),
         ("batch", batch(budget, remote), None),

@@ -71,6 +71,8 @@ pub(crate) struct World {
     pub sched: SmallRng,
     /// The serve of the deploy's schedule ([`crate::Mix::Schedules`]).
     pub served: Option<crate::cron::Served>,
+    /// The keys operators sign decisions with ([`crate::Mix::Signed`]).
+    pub signing: Option<crate::signed::Signing>,
     /// A slot started against what was decided: reported by the next check.
     pub schedule_broke: Option<String>,
     /// What the simulated host answers a takeover, and the executor kinds it is made
@@ -125,13 +127,16 @@ impl World {
         let user = baton_session::os_account()?;
         let accounts = crate::accounts::for_mix(config.mix, &user, dir.path(), &db)?;
         let max_pending = rng.random_range(1..=2);
+        let serving = crate::serving::Shape::of(config.mix, config.seed);
+        let signing = crate::signed::open(config.mix, dir.path(), &user, config.seed)?;
         let workflows = workflows::write_all(
             dir.path(),
             max_pending,
             (
                 config.mix != Mix::RunsOnly,
                 crate::workflows::remote_kind(config.mix, config.seed),
-                config.mix == Mix::Schedules,
+                serving.lines.clone(),
+                crate::signed::workflow_lines(config.mix, &user),
             ),
         )?;
         let ops = crate::rewrites::open_store(&db, config.mix)?;
@@ -152,10 +157,7 @@ impl World {
         let cuts = SmallRng::seed_from_u64(config.seed ^ 0x1e7e_a5e0_0000_0000);
         let who = SmallRng::seed_from_u64(config.seed ^ 0x0a11_ce0b_0000_0000);
         let sched = SmallRng::seed_from_u64(config.seed ^ 0xc204_5c4e_0000_0000);
-        let served = match config.mix {
-            Mix::Schedules => Some(crate::cron::Served::open(dir.path(), &db)?),
-            _ => None,
-        };
+        let served = crate::cron::Served::open((dir.path(), &db), config.mix, serving)?;
         let hosts = crate::remote::HostsView::default();
         let backends = crate::remote::backends(&hosts);
         let mut world = World {
@@ -180,6 +182,7 @@ impl World {
             answer_broke: None,
             sched,
             served,
+            signing,
             schedule_broke: None,
             hosts,
             backends,
@@ -203,7 +206,7 @@ impl World {
         if config.mix != Mix::RunsOnly {
             world.serve_workflows()?;
         }
-        if config.mix == Mix::Schedules {
+        if world.served.is_some() {
             world.serve_schedule()?;
         }
         Ok(world)
@@ -219,6 +222,7 @@ impl World {
             self.maybe_detach()?;
             self.act(action)?;
             self.schedules_turn()?;
+            self.signed_turn()?;
             self.beat()?;
             self.collect_verdicts()?;
             self.actions_run = action;
