@@ -333,7 +333,7 @@ impl World {
                     .pool
                     .is_some_and(|p| plan.pools[p].scope == PoolScope::Store);
                 let budgeted = plan.budget.is_some();
-                let remote = crate::remote::remote_step(plan, spec.step);
+                let remote = crate::remote::job_step(plan, spec.step, self.config.mix);
                 let remote = remote.then(|| self.slow());
                 let said = self.executors.spawn(
                     &mut self.rng,

@@ -34,6 +34,8 @@ pub(crate) struct Attempt {
     pub tokens: Option<u64>,
     /// A job on a host of its own (`--mix remote`).
     pub remote: Option<Remote>,
+    /// What `--mix executors` adds: a stop ignored, queue states, outputs.
+    pub extra: Option<crate::jobs::Extra>,
 }
 
 /// What is known of a remote attempt: its job, who follows it, and what happened on
@@ -98,6 +100,11 @@ pub(crate) struct Faults {
     pub stop_is_the_end: bool,
     /// A remote attempt's job is never told, nor found by a takeover (`Bug::ForgetJob`).
     pub forget_job: bool,
+    /// A stop is told as the attempt's end once its TERM is sent, whatever the process
+    /// does (`Bug::TermIsTheEnd`).
+    pub term_is_the_end: bool,
+    /// An attempt's outputs are read from one file per step (`Bug::StaleOutputs`).
+    pub stale_outputs: bool,
 }
 
 /// The tokens each usage line of attempt `pgid` reports: 100 to 399, from its pgid
@@ -115,9 +122,21 @@ pub(crate) const LINE_MAX: u64 = 399;
 pub(crate) struct Executors {
     pub attempts: BTreeMap<AttemptKey, Attempt>,
     next_pgid: i32,
+    /// What `--mix executors` adds ([`crate::jobs`]); `None` in the other mixes.
+    pub jobs: Option<crate::jobs::Jobs>,
 }
 
 impl Executors {
+    /// The executors of a scenario of `config`: with `--mix executors`, what that mix
+    /// adds ([`crate::jobs`]).
+    pub(crate) fn new(config: &crate::Config) -> Executors {
+        Executors {
+            jobs: (config.mix == crate::Mix::Executors)
+                .then(|| crate::jobs::Jobs::new(config.seed)),
+            ..Executors::default()
+        }
+    }
+
     /// The attempt `spec` starts on `engine`'s host, its fate drawn from `rng`.
     pub(crate) fn spawn(
         &mut self,
@@ -163,6 +182,13 @@ impl Executors {
             (e, _, _) => (e, fate),
         };
         let remote = remote.is_some();
+        let key = (run.to_string(), spec.step, spec.attempt);
+        // `--mix executors` only: drawn from its own stream.
+        let extra = (self.jobs.as_mut()).map(|j| j.draw(&key, spec, (remote, now)));
+        let (ends, fate) = match &extra {
+            Some(x) => crate::jobs::shape(x, (ends, fate), now),
+            None => (ends, fate),
+        };
         let pgid = 40_000 + self.next_pgid;
         let remote = remote.then(|| Remote {
             job_id: format!("job-{pgid}"),
@@ -173,23 +199,35 @@ impl Executors {
                 _ => None,
             },
             stopped_at: match &ends {
-                Some((at, StepOutcome::Lost { .. } | StepOutcome::TimedOut)) => Some(*at),
+                Some((
+                    at,
+                    StepOutcome::Lost { .. }
+                    | StepOutcome::TimedOut
+                    | StepOutcome::SpawnFailed { .. },
+                )) => Some(*at),
                 _ => None,
             },
         });
-        let on = if remote.is_some() { " on its host" } else { "" };
+        let on = match (&remote, &extra) {
+            (_, Some(x)) if x.kind != crate::jobs::Kind::Local => format!(" on {:?}{}", x.kind, x.says()),
+            (_, Some(x)) => x.says(),
+            (Some(_), None) => " on its host".to_string(),
+            (None, None) => String::new(),
+        };
         self.attempts.insert(
-            (run.to_string(), spec.step, spec.attempt),
+            key,
             Attempt {
                 engine,
                 in_pool,
                 pgid,
-                reported: false,
+                // A launch that never reached its host has no job to tell.
+                reported: extra.as_ref().is_some_and(|x| x.unreached),
                 ends,
                 frozen: false,
                 ended: false,
                 tokens: budgeted.then_some(0),
                 remote,
+                extra,
             },
         );
         format!("{} attempt {} {fate}{on}", spec.step_id, spec.attempt)
@@ -211,7 +249,11 @@ impl Executors {
         if a.ended {
             return;
         }
+        let (deaf, queued) = (a.extra.as_ref()).map_or((false, None), |x| (x.deaf, x.queued));
         let Some(r) = a.remote.as_mut() else {
+            if a.extra.is_some() {
+                return crate::jobs::kill_local(a, now, faults.term_is_the_end);
+            }
             a.ends = Some((now, StepOutcome::Killed));
             a.frozen = false;
             a.ended = true;
@@ -221,9 +263,10 @@ impl Executors {
         if !r.alive(now) {
             return;
         }
-        let lands = now + delay;
+        let lands = (self.jobs.as_ref()).map_or(now + delay, |j| j.stop_ends((deaf, queued), now + delay));
         r.stopped_at = Some(r.stopped_at.map_or(lands, |t| t.min(lands)));
-        a.ends = match (faults.stop_is_the_end, r.host_end(i64::MAX)) {
+        let told_at_once = faults.stop_is_the_end || faults.term_is_the_end;
+        a.ends = match (told_at_once, r.host_end(i64::MAX)) {
             (true, _) => Some((now, StepOutcome::Killed)),
             (false, Some(HostEnd::Ran(code))) => r
                 .natural
@@ -245,6 +288,7 @@ impl Executors {
     pub(crate) fn due(&mut self, (run, e): (&str, usize), now: i64, faults: Faults) -> Vec<Input> {
         let mut out = Vec::new();
         let mut done = Vec::new();
+        let answers = self.jobs.as_ref().is_none_or(|j| j.answers(now));
         for ((r, step, attempt), a) in self.attempts.range_mut(run_range(run)) {
             if r != run {
                 break;
@@ -253,6 +297,16 @@ impl Executors {
             if let Some(remote) = &a.remote
                 && (!remote.followers.contains(&e) || remote.end_told)
             {
+                continue;
+            }
+            // `--mix executors`: an end told while the process lives on, gone once it
+            // exits; nothing comes from a host that does not answer.
+            if let Some(x) = &a.extra
+                && (x.told || (a.remote.is_some() && !answers && !x.unreached))
+            {
+                if !a.lingers(now) && x.told {
+                    done.push((r.clone(), *step, *attempt));
+                }
                 continue;
             }
             if !a.reported {
@@ -273,9 +327,16 @@ impl Executors {
                     }),
                 }
             }
+            if a.remote.is_some()
+                && !faults.forget_job
+                && let Some(state) = crate::jobs::queue_state(a, (*step, *attempt), now)
+            {
+                out.push(state);
+            }
             if let Some(t) = a.tokens.as_mut()
                 && !a.ended
                 && (!a.frozen || faults.ignore_freeze)
+                && !a.extra.as_ref().is_some_and(|x| x.queued_at(now))
             {
                 *t += line_tokens(a.pgid);
                 out.push(Input::Usage {
@@ -297,7 +358,9 @@ impl Executors {
                         attempt: *attempt,
                         outcome: outcome.clone(),
                         duration_ms: 10,
-                        outputs: Vec::new(),
+                        outputs: (self.jobs.as_ref()).map_or_else(Vec::new, |j| {
+                            j.told_outputs(&(r.clone(), *step, *attempt), outcome, faults.stale_outputs)
+                        }),
                         usage: Usage {
                             tokens: a.tokens.unwrap_or(0),
                             ..Usage::default()
@@ -307,6 +370,12 @@ impl Executors {
                     match a.remote.as_mut() {
                         // Its host keeps its end: an engine that re-attaches reads it.
                         Some(remote) => remote.end_told = true,
+                        // Its process lives on past the end told (`Bug::TermIsTheEnd`).
+                        None if a.lingers(now) => {
+                            if let Some(x) = a.extra.as_mut() {
+                                x.told = true;
+                            }
+                        }
                         None => done.push((r.clone(), *step, *attempt)),
                     }
                 }
@@ -460,8 +529,25 @@ impl Attempt {
     fn runs(&self, now: i64, paused: &impl Fn(usize) -> bool) -> bool {
         match &self.remote {
             Some(r) => r.alive(now),
-            None => !self.ended && !paused(self.engine),
+            None => (!self.ended || self.lingers(now)) && !paused(self.engine),
         }
+    }
+
+    /// Its process lives at `now`, paused or not: a remote job until it ends on its
+    /// host, a local one until its end is told or (its end told early) it exits.
+    pub(crate) fn lives(&self, now: i64) -> bool {
+        match &self.remote {
+            Some(r) => r.alive(now),
+            None => !self.ended || self.lingers(now),
+        }
+    }
+
+    /// Its end was told while its process lives on until a later time (`--mix
+    /// executors`, [`crate::Bug::TermIsTheEnd`]).
+    pub(crate) fn lingers(&self, now: i64) -> bool {
+        (self.extra.as_ref())
+            .and_then(|x| x.lives_until)
+            .is_some_and(|t| t > now)
     }
 }
 

@@ -16,6 +16,7 @@ mod executor;
 mod forks;
 mod history;
 mod interleave;
+mod jobs;
 // A namespace: the chaos campaign (tests/it/chaos) checks real stores with the same
 // named invariants.
 pub mod invariants;
@@ -80,6 +81,15 @@ pub enum Bug {
     /// pauses and resumes not proved against the audit chain: a resume written into
     /// the row with SQL makes a paused schedule fire.
     ObeyPauseRow,
+    /// An engine that records a stop as the attempt's end once its SIGTERM is sent
+    /// (`--mix executors`), not when its process exits: a step that ignores its TERM
+    /// is recorded killed, and its run's group or pool slot handed over, while it runs
+    /// on until the KILL after the grace.
+    TermIsTheEnd,
+    /// An executor that reads an attempt's outputs from one `$BATON_OUTPUT` per step,
+    /// not per attempt (`--mix executors`): what an earlier attempt wrote is recorded
+    /// as the later attempt's, and read downstream.
+    StaleOutputs,
 }
 
 impl Bug {
@@ -97,10 +107,12 @@ impl Bug {
             Bug::ForgetJob => "forget-job",
             Bug::DetachStops => "detach-stops",
             Bug::ObeyPauseRow => "obey-pause-row",
+            Bug::TermIsTheEnd => "term-is-the-end",
+            Bug::StaleOutputs => "stale-outputs",
         }
     }
 
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 14] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -113,6 +125,8 @@ impl Bug {
         Bug::ForgetJob,
         Bug::DetachStops,
         Bug::ObeyPauseRow,
+        Bug::TermIsTheEnd,
+        Bug::StaleOutputs,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -165,12 +179,19 @@ pub enum Mix {
     /// seeds) instead of SSH hosts, answered by the same simulated back end: the
     /// core, store and session treat a job of each kind alike.
     Queues,
+    /// Everything of [`Mix::Remote`], the remote steps local, on SSH hosts, on Slurm or
+    /// on a batch scheduler by the seed (one in four each), and from a ninth stream of
+    /// the seed: attempts that ignore their stop signal, outputs each attempt writes
+    /// and the next step reads, jobs that wait in the scheduler's queue, launches that
+    /// never reached their host, and a host that stops answering for a while.
+    Executors,
 }
 
 impl Mix {
-    /// Whether the remote steps' mixes' rules apply ([`Mix::Remote`], [`Mix::Queues`]).
+    /// Whether the remote steps' mixes' rules apply ([`Mix::Remote`], [`Mix::Queues`],
+    /// [`Mix::Executors`]).
     pub(crate) fn remote(self) -> bool {
-        matches!(self, Mix::Remote | Mix::Queues)
+        matches!(self, Mix::Remote | Mix::Queues | Mix::Executors)
     }
 }
 
@@ -187,6 +208,7 @@ impl Mix {
             Mix::Accounts => "accounts",
             Mix::Schedules => "schedules",
             Mix::Queues => "queues",
+            Mix::Executors => "executors",
         }
     }
 
@@ -202,6 +224,7 @@ impl Mix {
             Mix::Accounts,
             Mix::Schedules,
             Mix::Queues,
+            Mix::Executors,
         ]
         .into_iter()
         .find(|m| m.name() == s)

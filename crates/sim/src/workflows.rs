@@ -36,7 +36,27 @@ pub(crate) fn remote_kind(mix: crate::Mix, seed: u64) -> Remote {
         crate::Mix::Remote => Some(SSH),
         crate::Mix::Queues if seed.is_multiple_of(2) => Some(SLURM),
         crate::Mix::Queues => Some(BATCH),
+        crate::Mix::Executors => match crate::jobs::Kind::of(seed) {
+            crate::jobs::Kind::Local => None,
+            crate::jobs::Kind::Ssh => Some(SSH),
+            crate::jobs::Kind::Slurm => Some(SLURM),
+            crate::jobs::Kind::Batch => Some(BATCH),
+        },
         _ => None,
+    }
+}
+
+/// `env = …` of a step that reads `upstream`'s output (`--mix executors`), as
+/// [`crate::jobs`] checks it.
+fn reads(outputs: bool, upstream: &str) -> String {
+    match outputs {
+        true => format!(
+            "env = {{ {}{} = \"${{{{ steps.{upstream}.outputs.{} }}}}\" }}\n",
+            crate::jobs::UPSTREAM,
+            upstream.to_uppercase(),
+            crate::jobs::VERSION
+        ),
+        false => String::new(),
     }
 }
 
@@ -55,8 +75,9 @@ fn on(remote: Remote) -> String {
     }
 }
 
-fn deploy(max_pending: usize, remote: Remote, scheduled: bool) -> String {
+fn deploy(max_pending: usize, remote: Remote, (scheduled, outputs): (bool, bool)) -> String {
     let (hosts, on) = (hosts(remote), on(remote));
+    let reads = reads(outputs, "build");
     let schedule = match scheduled {
         true => format!(
             "\n[[schedule]]\ncron = \"{}\"\noverlap = \"queue\"\n",
@@ -82,7 +103,7 @@ retry = {{ attempts = 2, delay = "1s" }}
 id = "ship"
 needs = ["build"]
 run = "ship"
-{on}timeout = "30s"
+{on}{reads}timeout = "30s"
 pool = "{POOL}"
 gate = {{ prompt = "ship it?", allow_self_approval = true, revise = ["build"] }}
 "#
@@ -93,7 +114,8 @@ gate = {{ prompt = "ship it?", allow_self_approval = true, revise = ["build"] }}
 /// usage lines of [`crate::executor::line_tokens`] each.
 pub(crate) const TOKEN_CEILING: u64 = 1_500;
 
-fn batch(budget: bool, remote: Remote) -> String {
+fn batch(budget: bool, remote: Remote, outputs: bool) -> String {
+    let reads = reads(outputs, "extract");
     let budget = match budget {
         true => format!("budget = {{ tokens = {TOKEN_CEILING} }}\n"),
         false => String::new(),
@@ -115,7 +137,7 @@ run = "extract"
 id = "load"
 needs = ["extract"]
 run = "load"
-{on}timeout = "30s"
+{on}{reads}timeout = "30s"
 pool = "{POOL}"
 retry = {{ attempts = 2, delay = "1s" }}
 
@@ -132,20 +154,21 @@ gate = {{ prompt = "publish?", allow_self_approval = true, revise = ["load"] }}
 /// `budget`: the batch has a token ceiling (not in the regression seeds' scenarios,
 /// `--mix runs-only`, which replay unchanged); `remote`: `ship` and `load` run on the
 /// SSH executor (`--mix remote`); `scheduled`: the deploy has a schedule (`--mix
-/// schedules`).
+/// schedules`); `outputs`: `ship` and `load` read their upstream's output (`--mix
+/// executors`).
 pub(crate) fn write_all(
     dir: &Path,
     max_pending: usize,
-    (budget, remote, scheduled): (bool, Remote, bool),
+    (budget, remote, scheduled, outputs): (bool, Remote, bool, bool),
 ) -> Result<Vec<Workflow>, SimError> {
     let mut out = Vec::new();
     for (name, text, pending) in [
         (
             "deploy",
-            deploy(max_pending, remote, scheduled),
+            deploy(max_pending, remote, (scheduled, outputs)),
             Some(max_pending),
         ),
-        ("batch", batch(budget, remote), None),
+        ("batch", batch(budget, remote, outputs), None),
     ] {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, &text).map_err(|e| SimError::Io {

@@ -132,6 +132,7 @@ impl World {
                 config.mix != Mix::RunsOnly,
                 crate::workflows::remote_kind(config.mix, config.seed),
                 config.mix == Mix::Schedules,
+                config.mix == Mix::Executors,
             ),
         )?;
         let ops = crate::rewrites::open_store(&db, config.mix)?;
@@ -167,7 +168,7 @@ impl World {
             ops,
             raw,
             engines,
-            executors: Executors::default(),
+            executors: Executors::new(&config),
             extra,
             stalls,
             more,
