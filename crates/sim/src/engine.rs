@@ -348,6 +348,11 @@ impl World {
                 let faults = self.faults();
                 self.executors
                     .kill((run, step, attempt), (now, delay), faults);
+                // The bug put back: the stop's end is handled at once, as the engine
+                // that takes its TERM for the end would.
+                if faults.term_is_the_end {
+                    self.wake_run(e, run, None)?;
+                }
             }
             Effect::Reattach {
                 spec,

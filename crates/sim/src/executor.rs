@@ -209,7 +209,9 @@ impl Executors {
             },
         });
         let on = match (&remote, &extra) {
-            (_, Some(x)) if x.kind != crate::jobs::Kind::Local => format!(" on {:?}{}", x.kind, x.says()),
+            (_, Some(x)) if x.kind != crate::jobs::Kind::Local => {
+                format!(" on {:?}{}", x.kind, x.says())
+            }
             (_, Some(x)) => x.says(),
             (Some(_), None) => " on its host".to_string(),
             (None, None) => String::new(),
@@ -263,7 +265,8 @@ impl Executors {
         if !r.alive(now) {
             return;
         }
-        let lands = (self.jobs.as_ref()).map_or(now + delay, |j| j.stop_ends((deaf, queued), now + delay));
+        let lands =
+            (self.jobs.as_ref()).map_or(now + delay, |j| j.stop_ends((deaf, queued), now + delay));
         r.stopped_at = Some(r.stopped_at.map_or(lands, |t| t.min(lands)));
         let told_at_once = faults.stop_is_the_end || faults.term_is_the_end;
         a.ends = match (told_at_once, r.host_end(i64::MAX)) {
@@ -336,7 +339,10 @@ impl Executors {
             if let Some(t) = a.tokens.as_mut()
                 && !a.ended
                 && (!a.frozen || faults.ignore_freeze)
-                && !a.extra.as_ref().is_some_and(|x| x.queued_at(now))
+                && !a
+                    .extra
+                    .as_ref()
+                    .is_some_and(|x| x.queued_at(now) || x.unreached)
             {
                 *t += line_tokens(a.pgid);
                 out.push(Input::Usage {
@@ -359,7 +365,11 @@ impl Executors {
                         outcome: outcome.clone(),
                         duration_ms: 10,
                         outputs: (self.jobs.as_ref()).map_or_else(Vec::new, |j| {
-                            j.told_outputs(&(r.clone(), *step, *attempt), outcome, faults.stale_outputs)
+                            j.told_outputs(
+                                &(r.clone(), *step, *attempt),
+                                outcome,
+                                faults.stale_outputs,
+                            )
                         }),
                         usage: Usage {
                             tokens: a.tokens.unwrap_or(0),
@@ -367,11 +377,12 @@ impl Executors {
                         },
                         stderr_tail: String::new(),
                     }));
+                    let lingers = a.lingers(now);
                     match a.remote.as_mut() {
                         // Its host keeps its end: an engine that re-attaches reads it.
                         Some(remote) => remote.end_told = true,
                         // Its process lives on past the end told (`Bug::TermIsTheEnd`).
-                        None if a.lingers(now) => {
+                        None if lingers => {
                             if let Some(x) = a.extra.as_mut() {
                                 x.told = true;
                             }

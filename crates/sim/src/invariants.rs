@@ -461,7 +461,9 @@ impl World {
                 )));
             }
             t.learn(ev);
-            let ceiling = plan.budget.as_ref().and_then(|b| b.tokens);
+            let ceiling = (plan.budget.as_ref())
+                .and_then(|b| b.tokens)
+                .filter(|_| !crate::jobs::runs_on_past_the_gate(&plan));
             if let Some(d) = crate::budget::a_ceiling_holds(&t.spend, ceiling) {
                 return Ok(Some(("a_ceiling_holds", format!("run {run}: {d}"))));
             }

@@ -11,8 +11,8 @@ use crate::executor::{Attempt, AttemptKey};
 use crate::world::World;
 use baton_core::Input;
 use baton_model::{EventKind, StepOutcome};
-use rand::Rng;
 use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 
 /// SIGTERM → SIGKILL grace of a stopped attempt (the engine's `KILL_GRACE`, 3 s), and
@@ -64,8 +64,6 @@ pub(crate) struct Extra {
     pub states_told: u8,
     /// Its launch never reached its host: no job, a spawn failure told.
     pub unreached: bool,
-    /// What it writes to `$BATON_OUTPUT` if it runs to its exit.
-    pub writes: BTreeMap<String, String>,
     /// Its process lives on until then although its end was told
     /// ([`crate::Bug::TermIsTheEnd`]).
     pub lives_until: Option<i64>,
@@ -134,7 +132,7 @@ impl Jobs {
         if self.rng.random_range(0..2) == 0 {
             writes.insert(NOTE.to_string(), tag);
         }
-        self.wrote.insert(key.clone(), writes.clone());
+        self.wrote.insert(key.clone(), writes);
         if let Some((name, value)) = spec.env.iter().find(|(k, _)| k.starts_with(UPSTREAM)) {
             self.reads.push(Read {
                 run: key.0.clone(),
@@ -149,7 +147,6 @@ impl Jobs {
             deaf,
             queued,
             unreached,
-            writes,
             ..Extra::default()
         }
     }
@@ -244,7 +241,10 @@ impl Extra {
     pub(crate) fn says(&self) -> String {
         let mut s = String::new();
         if let Some((t, reason)) = self.queued {
-            s.push_str(&format!(", queued until t+{} ({reason})", t - crate::world::T0));
+            s.push_str(&format!(
+                ", queued until t+{} ({reason})",
+                t - crate::world::T0
+            ));
         }
         if self.deaf && !self.unreached {
             s.push_str(", ignores its stop signal");
@@ -275,9 +275,24 @@ pub(crate) fn kill_local(a: &mut Attempt, now: i64, early: bool) {
     }
 }
 
+/// docs/workflow/budget.md: "a job of a generic batch system (`type = "batch"`: its
+/// scheduler's suspend is not one baton knows) cannot be frozen: the gate opens and it
+/// runs on": a workflow with a step there has no bound on what passes its ceiling.
+pub(crate) fn runs_on_past_the_gate(plan: &baton_workflow::Plan) -> bool {
+    plan.steps.iter().any(|s| {
+        s.executor
+            .and_then(|x| plan.executors.get(x))
+            .is_some_and(|x| matches!(x.kind, baton_workflow::ExecutorKind::Batch(_)))
+    })
+}
+
 /// The queue state to tell of a job attempt now, if one is due: `PENDING` (its
 /// reason) while it waits in the queue, then `RUNNING` once.
-pub(crate) fn queue_state(a: &mut Attempt, (step, attempt): (usize, u32), now: i64) -> Option<Input> {
+pub(crate) fn queue_state(
+    a: &mut Attempt,
+    (step, attempt): (usize, u32),
+    now: i64,
+) -> Option<Input> {
     let x = a.extra.as_mut()?;
     let (until, reason) = x.queued?;
     let (state, reason, told) = match (now < until, x.states_told) {
