@@ -312,24 +312,7 @@ impl Executors {
                 }
                 continue;
             }
-            if !a.reported {
-                a.reported = true;
-                match &a.remote {
-                    Some(_) if faults.forget_job => {}
-                    Some(remote) => out.push(Input::JobStarted {
-                        step: *step,
-                        attempt: *attempt,
-                        executor: crate::remote::EXECUTOR.into(),
-                        job_id: remote.job_id.clone(),
-                    }),
-                    None => out.push(Input::ProcessStarted {
-                        step: *step,
-                        attempt: *attempt,
-                        pgid: a.pgid,
-                        output: None,
-                    }),
-                }
-            }
+            out.extend(a.start_to_tell((*step, *attempt), faults));
             if a.remote.is_some()
                 && !faults.forget_job
                 && let Some(state) = crate::jobs::queue_state(a, (*step, *attempt), now)
@@ -535,6 +518,30 @@ impl Executors {
 }
 
 impl Attempt {
+    /// Its start, the first time it is asked: its process group, or its job's id (none
+    /// with `faults.forget_job`).
+    fn start_to_tell(&mut self, (step, attempt): (usize, u32), faults: Faults) -> Option<Input> {
+        if self.reported {
+            return None;
+        }
+        self.reported = true;
+        match &self.remote {
+            Some(_) if faults.forget_job => None,
+            Some(remote) => Some(Input::JobStarted {
+                step,
+                attempt,
+                executor: crate::remote::EXECUTOR.into(),
+                job_id: remote.job_id.clone(),
+            }),
+            None => Some(Input::ProcessStarted {
+                step,
+                attempt,
+                pgid: self.pgid,
+                output: None,
+            }),
+        }
+    }
+
     /// Its process runs at `now`: a remote job until it ends on its host; a local one
     /// until its end, unless its engine's host is paused.
     fn runs(&self, now: i64, paused: &impl Fn(usize) -> bool) -> bool {

@@ -414,6 +414,10 @@ impl World {
                     ),
                 ));
             }
+            self.history.push(format!(
+                "  {} {} attempt {} read {}'s {VERSION} `{}`, as recorded",
+                r.run, r.consumer, r.attempt, r.upstream, r.value
+            ));
         }
         None
     }

@@ -61,6 +61,9 @@ fn executors_that_ignore_stops_queue_and_go_silent_keep_every_promise() {
         ("the remote host stops answering", 2),
         ("could not be asked what the stopped engine left there", 1),
         ("\"outputs\":{\"note\"", SEEDS as usize / 2),
+        ("read build's version", 1),
+        ("read extract's version", SEEDS as usize / 2),
+        ("\"type\":\"step_reused\"", 2),
     ] {
         let n = saw(what);
         assert!(n >= at_least, "only {n} of {SEEDS} scenarios have `{what}`");
