@@ -435,3 +435,129 @@ impl World {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(deaf: bool, ends: Option<(i64, StepOutcome)>) -> Attempt {
+        Attempt {
+            engine: 0,
+            in_pool: false,
+            pgid: 40_001,
+            reported: true,
+            ends,
+            frozen: true,
+            ended: false,
+            tokens: None,
+            remote: None,
+            extra: Some(Extra {
+                deaf,
+                ..Extra::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_local_attempt_deaf_to_its_term_ends_on_the_kill_after_the_grace() {
+        let mut a = local(true, None);
+        kill_local(&mut a, 1_000, false);
+        assert_eq!(a.ends, Some((1_000 + GRACE, StepOutcome::Killed)));
+        assert!(!a.ended && !a.frozen, "TERM and CONT: it runs on, unfrozen");
+        assert!(a.lives(1_000 + GRACE - 1));
+        // A second stop does not put its end off; its own exit before the KILL wins.
+        kill_local(&mut a, 2_000, false);
+        assert_eq!(a.ends, Some((1_000 + GRACE, StepOutcome::Killed)));
+        let mut b = local(true, Some((1_500, StepOutcome::Exited { exit_code: 0 })));
+        kill_local(&mut b, 1_000, false);
+        assert_eq!(b.ends, Some((1_500, StepOutcome::Killed)));
+        let mut c = local(false, None);
+        kill_local(&mut c, 1_000, false);
+        assert!(
+            c.ended && !c.lives(1_000),
+            "one that hears its TERM ends at once"
+        );
+    }
+
+    #[test]
+    fn the_bug_tells_the_end_at_the_term_while_the_process_lives_on() {
+        let mut a = local(true, None);
+        kill_local(&mut a, 1_000, true);
+        assert_eq!(a.ends, Some((1_000, StepOutcome::Killed)));
+        assert!(a.ended && a.lives(1_000 + GRACE - 1) && !a.lives(1_000 + GRACE));
+    }
+
+    #[test]
+    fn a_stop_lands_as_each_scheduler_ends_a_job() {
+        let mut jobs = Jobs::new(1);
+        assert_eq!(jobs.kind, Kind::Ssh);
+        assert_eq!(jobs.stop_ends((true, None), 100), 100 + GRACE);
+        assert_eq!(jobs.stop_ends((false, None), 100), 100);
+        // Still in the queue when the stop lands: it leaves the queue at once.
+        assert_eq!(jobs.stop_ends((true, Some((500, "Priority"))), 100), 100);
+        // Nothing lands while the host does not answer.
+        jobs.unanswered_until = 4_000;
+        assert!(!jobs.answers(3_999) && jobs.answers(4_000));
+        assert_eq!(jobs.stop_ends((false, None), 100), 4_000);
+        // A batch scheduler's `cancel` ends a job whatever it does with its TERM.
+        let batch = Jobs::new(3);
+        assert_eq!(batch.kind, Kind::Batch);
+        assert_eq!(batch.stop_ends((true, None), 100), 100);
+    }
+
+    #[test]
+    fn outputs_on_record_are_the_last_end_s_and_a_mark_goes_over_them() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let finished = |attempt: u32, outputs: BTreeMap<String, String>| EventKind::StepFinished {
+            step: "build".into(),
+            attempt,
+            outcome: StepOutcome::Exited { exit_code: 0 },
+            duration_ms: 1,
+            outputs,
+            usage: baton_model::Usage::default(),
+        };
+        let mut o = Outputs::default();
+        o.learn(&finished(1, map(&[("version", "a1"), ("note", "a1")])));
+        o.learn(&finished(2, map(&[("version", "a2")])));
+        assert_eq!(
+            o.on_record["build"],
+            map(&[("version", "a2")]),
+            "replaced, not merged"
+        );
+        assert_eq!(o.by_attempt[&("build".to_string(), 1)]["note"], "a1");
+        o.learn(&EventKind::StepMarked {
+            step: "build".into(),
+            state: baton_model::StepState::Succeeded,
+            actor: "root".into(),
+            reason: "by hand".into(),
+            outputs: map(&[("note", "marked")]),
+        });
+        assert_eq!(
+            o.on_record["build"],
+            map(&[("version", "a2"), ("note", "marked")])
+        );
+        // A stale file: what attempt 1 wrote and attempt 2 did not comes along.
+        let mut jobs = Jobs::new(0);
+        let key = |a: u32| ("r001".to_string(), 0, a);
+        jobs.wrote
+            .insert(key(1), map(&[("version", "a1"), ("note", "a1")]));
+        jobs.wrote.insert(key(2), map(&[("version", "a2")]));
+        let ok = StepOutcome::Exited { exit_code: 0 };
+        let own = jobs.told_outputs(&key(2), &ok, false);
+        assert_eq!(own, vec![("version".to_string(), "a2".to_string())]);
+        let stale = jobs.told_outputs(&key(2), &ok, true);
+        assert!(
+            stale.contains(&("note".to_string(), "a1".to_string())),
+            "{stale:?}"
+        );
+        assert!(
+            jobs.told_outputs(&key(2), &StepOutcome::Killed, false)
+                .is_empty()
+        );
+    }
+}
