@@ -123,3 +123,26 @@ fn outputs_of_an_earlier_attempt_recorded_as_the_later_ones_are_reported() {
 
 const TERM_SEEDS: [u64; 2] = [15, 0];
 const STALE_SEEDS: [u64; 2] = [11, 5];
+
+/// The checks' own finding (`--mix queues` seed 7, a batch scheduler): a job at the
+/// budget's ceiling ran on past it, as budget.md documents ("a job of a generic batch
+/// system […] cannot be frozen: the gate opens and it runs on"), and
+/// `a_ceiling_holds` bounded it as a freezable step's. It bounds such a workflow no
+/// more; the scenario keeps every promise and its batch step ran past the ceiling.
+#[test]
+fn regression_queues_seed_7_a_batch_job_runs_on_past_the_gate() {
+    let o = baton_sim::run(Config {
+        seed: 7,
+        actions: baton_sim::DEFAULT_ACTIONS,
+        bug: None,
+        mix: Mix::Queues,
+    })
+    .unwrap_or_else(|e| panic!("seed 7: the simulation failed: {e}"));
+    assert_eq!(o.violation, None, "{:?}", o.report());
+    assert!(
+        o.history
+            .iter()
+            .any(|l| l.starts_with("  r049 ") && l.contains("\"tokens\":2700")),
+        "the scenario no longer runs r049's load past its ceiling: pick the seed again"
+    );
+}
