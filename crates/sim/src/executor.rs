@@ -52,6 +52,9 @@ pub(crate) struct Remote {
     pub natural: Option<(i64, i32)>,
     /// When a stop reached it on its host (a kill, a timeout, its host lost).
     pub stopped_at: Option<i64>,
+    /// When a TERM it ignores reached its group (`--mix executors`): it lives on to
+    /// `stopped_at` (the KILL), but a stop reached it, so its end is not its own.
+    pub term_at: Option<i64>,
 }
 
 /// How a remote attempt ended on its host.
@@ -80,7 +83,7 @@ impl Remote {
     pub(crate) fn host_end(&self, now: i64) -> Option<HostEnd> {
         let end = self.end_at().filter(|t| *t <= now)?;
         Some(match self.natural {
-            Some((t, code)) if t == end => HostEnd::Ran(code),
+            Some((t, code)) if t == end && self.term_at.is_none_or(|s| s > t) => HostEnd::Ran(code),
             _ => HostEnd::Stopped,
         })
     }
@@ -198,6 +201,7 @@ impl Executors {
                 Some((at, StepOutcome::Exited { exit_code })) => Some((*at, *exit_code)),
                 _ => None,
             },
+            term_at: None,
             stopped_at: match &ends {
                 Some((
                     at,
@@ -268,12 +272,22 @@ impl Executors {
         let lands =
             (self.jobs.as_ref()).map_or(now + delay, |j| j.stop_ends((deaf, queued), now + delay));
         r.stopped_at = Some(r.stopped_at.map_or(lands, |t| t.min(lands)));
+        if let Some(j) = &self.jobs {
+            // The TERM reached its group when it landed, heard or not.
+            let term = (now + delay).max(j.unanswered_until);
+            r.term_at = Some(r.term_at.map_or(term, |t| t.min(term)));
+        }
         let told_at_once = faults.stop_is_the_end || faults.term_is_the_end;
         a.ends = match (told_at_once, r.host_end(i64::MAX)) {
             (true, _) => Some((now, StepOutcome::Killed)),
             (false, Some(HostEnd::Ran(code))) => r
                 .natural
                 .map(|(t, _)| (t, StepOutcome::Exited { exit_code: code })),
+            // A job that ignored its TERM and exited on its own before the KILL is
+            // stopped, told when it exited.
+            (false, _) if self.jobs.is_some() => {
+                Some((r.end_at().unwrap_or(lands), StepOutcome::Killed))
+            }
             (false, _) => Some((lands, StepOutcome::Killed)),
         };
     }
