@@ -333,7 +333,7 @@ impl World {
                     .pool
                     .is_some_and(|p| plan.pools[p].scope == PoolScope::Store);
                 let budgeted = plan.budget.is_some();
-                let remote = crate::remote::remote_step(plan, spec.step);
+                let remote = crate::remote::job_step(plan, spec.step, self.config.mix);
                 let remote = remote.then(|| self.slow());
                 let said = self.executors.spawn(
                     &mut self.rng,
@@ -348,6 +348,11 @@ impl World {
                 let faults = self.faults();
                 self.executors
                     .kill((run, step, attempt), (now, delay), faults);
+                // The bug put back: the stop's end is handled at once, as the engine
+                // that takes its TERM for the end would.
+                if faults.term_is_the_end {
+                    self.wake_run(e, run, None)?;
+                }
             }
             Effect::Reattach {
                 spec,

@@ -34,6 +34,8 @@ pub(crate) struct Attempt {
     pub tokens: Option<u64>,
     /// A job on a host of its own (`--mix remote`).
     pub remote: Option<Remote>,
+    /// What `--mix executors` adds: a stop ignored, queue states, outputs.
+    pub extra: Option<crate::jobs::Extra>,
 }
 
 /// What is known of a remote attempt: its job, who follows it, and what happened on
@@ -50,6 +52,9 @@ pub(crate) struct Remote {
     pub natural: Option<(i64, i32)>,
     /// When a stop reached it on its host (a kill, a timeout, its host lost).
     pub stopped_at: Option<i64>,
+    /// When a TERM it ignores reached its group (`--mix executors`): it lives on to
+    /// `stopped_at` (the KILL), but a stop reached it, so its end is not its own.
+    pub term_at: Option<i64>,
 }
 
 /// How a remote attempt ended on its host.
@@ -78,7 +83,7 @@ impl Remote {
     pub(crate) fn host_end(&self, now: i64) -> Option<HostEnd> {
         let end = self.end_at().filter(|t| *t <= now)?;
         Some(match self.natural {
-            Some((t, code)) if t == end => HostEnd::Ran(code),
+            Some((t, code)) if t == end && self.term_at.is_none_or(|s| s > t) => HostEnd::Ran(code),
             _ => HostEnd::Stopped,
         })
     }
@@ -98,6 +103,11 @@ pub(crate) struct Faults {
     pub stop_is_the_end: bool,
     /// A remote attempt's job is never told, nor found by a takeover (`Bug::ForgetJob`).
     pub forget_job: bool,
+    /// A stop is told as the attempt's end once its TERM is sent, whatever the process
+    /// does (`Bug::TermIsTheEnd`).
+    pub term_is_the_end: bool,
+    /// An attempt's outputs are read from one file per step (`Bug::StaleOutputs`).
+    pub stale_outputs: bool,
 }
 
 /// The tokens each usage line of attempt `pgid` reports: 100 to 399, from its pgid
@@ -115,9 +125,21 @@ pub(crate) const LINE_MAX: u64 = 399;
 pub(crate) struct Executors {
     pub attempts: BTreeMap<AttemptKey, Attempt>,
     next_pgid: i32,
+    /// What `--mix executors` adds ([`crate::jobs`]); `None` in the other mixes.
+    pub jobs: Option<crate::jobs::Jobs>,
 }
 
 impl Executors {
+    /// The executors of a scenario of `config`: with `--mix executors`, what that mix
+    /// adds ([`crate::jobs`]).
+    pub(crate) fn new(config: &crate::Config) -> Executors {
+        Executors {
+            jobs: (config.mix == crate::Mix::Executors)
+                .then(|| crate::jobs::Jobs::new(config.seed)),
+            ..Executors::default()
+        }
+    }
+
     /// The attempt `spec` starts on `engine`'s host, its fate drawn from `rng`.
     pub(crate) fn spawn(
         &mut self,
@@ -163,6 +185,13 @@ impl Executors {
             (e, _, _) => (e, fate),
         };
         let remote = remote.is_some();
+        let key = (run.to_string(), spec.step, spec.attempt);
+        // `--mix executors` only: drawn from its own stream.
+        let extra = (self.jobs.as_mut()).map(|j| j.draw(&key, spec, (remote, now)));
+        let (ends, fate) = match &extra {
+            Some(x) => crate::jobs::shape(x, (ends, fate), now),
+            None => (ends, fate),
+        };
         let pgid = 40_000 + self.next_pgid;
         let remote = remote.then(|| Remote {
             job_id: format!("job-{pgid}"),
@@ -172,24 +201,39 @@ impl Executors {
                 Some((at, StepOutcome::Exited { exit_code })) => Some((*at, *exit_code)),
                 _ => None,
             },
+            term_at: None,
             stopped_at: match &ends {
-                Some((at, StepOutcome::Lost { .. } | StepOutcome::TimedOut)) => Some(*at),
+                Some((
+                    at,
+                    StepOutcome::Lost { .. }
+                    | StepOutcome::TimedOut
+                    | StepOutcome::SpawnFailed { .. },
+                )) => Some(*at),
                 _ => None,
             },
         });
-        let on = if remote.is_some() { " on its host" } else { "" };
+        let on = match (&remote, &extra) {
+            (_, Some(x)) if x.kind != crate::jobs::Kind::Local => {
+                format!(" on {:?}{}", x.kind, x.says())
+            }
+            (_, Some(x)) => x.says(),
+            (Some(_), None) => " on its host".to_string(),
+            (None, None) => String::new(),
+        };
         self.attempts.insert(
-            (run.to_string(), spec.step, spec.attempt),
+            key,
             Attempt {
                 engine,
                 in_pool,
                 pgid,
-                reported: false,
+                // A launch that never reached its host has no job to tell.
+                reported: extra.as_ref().is_some_and(|x| x.unreached),
                 ends,
                 frozen: false,
                 ended: false,
                 tokens: budgeted.then_some(0),
                 remote,
+                extra,
             },
         );
         format!("{} attempt {} {fate}{on}", spec.step_id, spec.attempt)
@@ -211,7 +255,11 @@ impl Executors {
         if a.ended {
             return;
         }
+        let (deaf, queued) = (a.extra.as_ref()).map_or((false, None), |x| (x.deaf, x.queued));
         let Some(r) = a.remote.as_mut() else {
+            if a.extra.is_some() {
+                return crate::jobs::kill_local(a, now, faults.term_is_the_end);
+            }
             a.ends = Some((now, StepOutcome::Killed));
             a.frozen = false;
             a.ended = true;
@@ -221,13 +269,25 @@ impl Executors {
         if !r.alive(now) {
             return;
         }
-        let lands = now + delay;
+        let lands =
+            (self.jobs.as_ref()).map_or(now + delay, |j| j.stop_ends((deaf, queued), now + delay));
         r.stopped_at = Some(r.stopped_at.map_or(lands, |t| t.min(lands)));
-        a.ends = match (faults.stop_is_the_end, r.host_end(i64::MAX)) {
+        if let Some(j) = &self.jobs {
+            // The TERM reached its group when it landed, heard or not.
+            let term = (now + delay).max(j.unanswered_until);
+            r.term_at = Some(r.term_at.map_or(term, |t| t.min(term)));
+        }
+        let told_at_once = faults.stop_is_the_end || faults.term_is_the_end;
+        a.ends = match (told_at_once, r.host_end(i64::MAX)) {
             (true, _) => Some((now, StepOutcome::Killed)),
             (false, Some(HostEnd::Ran(code))) => r
                 .natural
                 .map(|(t, _)| (t, StepOutcome::Exited { exit_code: code })),
+            // A job that ignored its TERM and exited on its own before the KILL is
+            // stopped, told when it exited.
+            (false, _) if self.jobs.is_some() => {
+                Some((r.end_at().unwrap_or(lands), StepOutcome::Killed))
+            }
             (false, _) => Some((lands, StepOutcome::Killed)),
         };
     }
@@ -245,6 +305,7 @@ impl Executors {
     pub(crate) fn due(&mut self, (run, e): (&str, usize), now: i64, faults: Faults) -> Vec<Input> {
         let mut out = Vec::new();
         let mut done = Vec::new();
+        let answers = self.jobs.as_ref().is_none_or(|j| j.answers(now));
         for ((r, step, attempt), a) in self.attempts.range_mut(run_range(run)) {
             if r != run {
                 break;
@@ -255,27 +316,30 @@ impl Executors {
             {
                 continue;
             }
-            if !a.reported {
-                a.reported = true;
-                match &a.remote {
-                    Some(_) if faults.forget_job => {}
-                    Some(remote) => out.push(Input::JobStarted {
-                        step: *step,
-                        attempt: *attempt,
-                        executor: crate::remote::EXECUTOR.into(),
-                        job_id: remote.job_id.clone(),
-                    }),
-                    None => out.push(Input::ProcessStarted {
-                        step: *step,
-                        attempt: *attempt,
-                        pgid: a.pgid,
-                        output: None,
-                    }),
+            // `--mix executors`: an end told while the process lives on, gone once it
+            // exits; nothing comes from a host that does not answer.
+            if let Some(x) = &a.extra
+                && (x.told || (a.remote.is_some() && !answers && !x.unreached))
+            {
+                if !a.lingers(now) && x.told {
+                    done.push((r.clone(), *step, *attempt));
                 }
+                continue;
+            }
+            out.extend(a.start_to_tell((*step, *attempt), faults));
+            if a.remote.is_some()
+                && !faults.forget_job
+                && let Some(state) = crate::jobs::queue_state(a, (*step, *attempt), now)
+            {
+                out.push(state);
             }
             if let Some(t) = a.tokens.as_mut()
                 && !a.ended
                 && (!a.frozen || faults.ignore_freeze)
+                && !a
+                    .extra
+                    .as_ref()
+                    .is_some_and(|x| x.queued_at(now) || x.unreached)
             {
                 *t += line_tokens(a.pgid);
                 out.push(Input::Usage {
@@ -297,16 +361,29 @@ impl Executors {
                         attempt: *attempt,
                         outcome: outcome.clone(),
                         duration_ms: 10,
-                        outputs: Vec::new(),
+                        outputs: (self.jobs.as_ref()).map_or_else(Vec::new, |j| {
+                            j.told_outputs(
+                                &(r.clone(), *step, *attempt),
+                                outcome,
+                                faults.stale_outputs,
+                            )
+                        }),
                         usage: Usage {
                             tokens: a.tokens.unwrap_or(0),
                             ..Usage::default()
                         },
                         stderr_tail: String::new(),
                     }));
+                    let lingers = a.lingers(now);
                     match a.remote.as_mut() {
                         // Its host keeps its end: an engine that re-attaches reads it.
                         Some(remote) => remote.end_told = true,
+                        // Its process lives on past the end told (`Bug::TermIsTheEnd`).
+                        None if lingers => {
+                            if let Some(x) = a.extra.as_mut() {
+                                x.told = true;
+                            }
+                        }
                         None => done.push((r.clone(), *step, *attempt)),
                     }
                 }
@@ -455,13 +532,54 @@ impl Executors {
 }
 
 impl Attempt {
+    /// Its start, the first time it is asked: its process group, or its job's id (none
+    /// with `faults.forget_job`).
+    fn start_to_tell(&mut self, (step, attempt): (usize, u32), faults: Faults) -> Option<Input> {
+        if self.reported {
+            return None;
+        }
+        self.reported = true;
+        match &self.remote {
+            Some(_) if faults.forget_job => None,
+            Some(remote) => Some(Input::JobStarted {
+                step,
+                attempt,
+                executor: crate::remote::EXECUTOR.into(),
+                job_id: remote.job_id.clone(),
+            }),
+            None => Some(Input::ProcessStarted {
+                step,
+                attempt,
+                pgid: self.pgid,
+                output: None,
+            }),
+        }
+    }
+
     /// Its process runs at `now`: a remote job until it ends on its host; a local one
     /// until its end, unless its engine's host is paused.
     fn runs(&self, now: i64, paused: &impl Fn(usize) -> bool) -> bool {
         match &self.remote {
             Some(r) => r.alive(now),
-            None => !self.ended && !paused(self.engine),
+            None => (!self.ended || self.lingers(now)) && !paused(self.engine),
         }
+    }
+
+    /// Its process lives at `now`, paused or not: a remote job until it ends on its
+    /// host, a local one until its end is told or (its end told early) it exits.
+    pub(crate) fn lives(&self, now: i64) -> bool {
+        match &self.remote {
+            Some(r) => r.alive(now),
+            None => !self.ended || self.lingers(now),
+        }
+    }
+
+    /// Its end was told while its process lives on until a later time (`--mix
+    /// executors`, [`crate::Bug::TermIsTheEnd`]).
+    pub(crate) fn lingers(&self, now: i64) -> bool {
+        (self.extra.as_ref())
+            .and_then(|x| x.lives_until)
+            .is_some_and(|t| t > now)
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Track {
     pub finished: BTreeMap<(String, u32), baton_model::StepOutcome>,
     /// The jobs on record of attempts still running: (step, attempt).
     pub jobs: BTreeSet<(String, u32)>,
+    /// The outputs recorded (`--mix executors`).
+    pub(crate) outputs: crate::jobs::Outputs,
 }
 
 /// docs/approvals.md: "With the key configured, `resume`, `show`, the console and
@@ -307,6 +309,11 @@ impl World {
                 return Ok(Some(broken(invariant, detail)));
             }
         }
+        if self.executors.jobs.is_some()
+            && let Some(d) = self.a_step_ends_when_its_process_exits()
+        {
+            return Ok(Some(broken("a_step_ends_when_its_process_exits", d)));
+        }
         let group: Vec<&str> = self
             .runs
             .iter()
@@ -376,6 +383,9 @@ impl World {
     /// The checks against what the hosts ran (remote jobs with `--mix remote`; local
     /// processes in every mix).
     fn check_hosts(&mut self) -> Option<(&'static str, String)> {
+        if let Some(found) = self.check_outputs() {
+            return Some(found);
+        }
         if let Some(d) = self.detach_broke.take() {
             return Some(("a_detach_stops_no_remote_step_on_record", d));
         }
@@ -454,7 +464,9 @@ impl World {
                 )));
             }
             t.learn(ev);
-            let ceiling = plan.budget.as_ref().and_then(|b| b.tokens);
+            let ceiling = (plan.budget.as_ref())
+                .and_then(|b| b.tokens)
+                .filter(|_| !crate::jobs::runs_on_past_the_gate(&plan));
             if let Some(d) = crate::budget::a_ceiling_holds(&t.spend, ceiling) {
                 return Ok(Some(("a_ceiling_holds", format!("run {run}: {d}"))));
             }

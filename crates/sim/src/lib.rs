@@ -16,6 +16,7 @@ mod executor;
 mod forks;
 mod history;
 mod interleave;
+mod jobs;
 // A namespace: the chaos campaign (tests/it/chaos) checks real stores with the same
 // named invariants.
 pub mod invariants;
@@ -87,6 +88,15 @@ pub enum Bug {
     /// serves`): a slot another serve decided while this one was stopped between its
     /// decision and its record is started again.
     StartRecordedSlot,
+    /// An engine that records a stop as the attempt's end once its SIGTERM is sent
+    /// (`--mix executors`), not when its process exits: a step that ignores its TERM
+    /// is recorded killed, and its run's group or pool slot handed over, while it runs
+    /// on until the KILL after the grace.
+    TermIsTheEnd,
+    /// An executor that reads an attempt's outputs from one `$BATON_OUTPUT` per step,
+    /// not per attempt (`--mix executors`): what an earlier attempt wrote is recorded
+    /// as the later attempt's, and read downstream.
+    StaleOutputs,
 }
 
 impl Bug {
@@ -105,10 +115,12 @@ impl Bug {
             Bug::DetachStops => "detach-stops",
             Bug::ObeyPauseRow => "obey-pause-row",
             Bug::StartRecordedSlot => "start-recorded-slot",
+            Bug::TermIsTheEnd => "term-is-the-end",
+            Bug::StaleOutputs => "stale-outputs",
         }
     }
 
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 15] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -122,6 +134,8 @@ impl Bug {
         Bug::DetachStops,
         Bug::ObeyPauseRow,
         Bug::StartRecordedSlot,
+        Bug::TermIsTheEnd,
+        Bug::StaleOutputs,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -184,12 +198,19 @@ pub enum Mix {
     /// approvals and rejections signed as the CLI signs them, some with signatures
     /// that must not count (a tenth stream of the seed).
     Signed,
+    /// Everything of [`Mix::Remote`], the remote steps local, on SSH hosts, on Slurm or
+    /// on a batch scheduler by the seed (one in four each), and from an eleventh stream of
+    /// the seed: attempts that ignore their stop signal, outputs each attempt writes
+    /// and the next step reads, jobs that wait in the scheduler's queue, launches that
+    /// never reached their host, and a host that stops answering for a while.
+    Executors,
 }
 
 impl Mix {
-    /// Whether the remote steps' mixes' rules apply ([`Mix::Remote`], [`Mix::Queues`]).
+    /// Whether the remote steps' mixes' rules apply ([`Mix::Remote`], [`Mix::Queues`],
+    /// [`Mix::Executors`]).
     pub(crate) fn remote(self) -> bool {
-        matches!(self, Mix::Remote | Mix::Queues)
+        matches!(self, Mix::Remote | Mix::Queues | Mix::Executors)
     }
 }
 
@@ -208,6 +229,7 @@ impl Mix {
             Mix::Queues => "queues",
             Mix::Serves => "serves",
             Mix::Signed => "signed",
+            Mix::Executors => "executors",
         }
     }
 
@@ -225,6 +247,7 @@ impl Mix {
             Mix::Queues,
             Mix::Serves,
             Mix::Signed,
+            Mix::Executors,
         ]
         .into_iter()
         .find(|m| m.name() == s)

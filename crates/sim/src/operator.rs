@@ -237,7 +237,9 @@ impl World {
                 self.history
                     .push(format!("  {name} on {run}: {}", session_refusal(&err)));
                 match err {
-                    SessionError::Refused { .. } | SessionError::Driven { .. } => Ok(()),
+                    SessionError::Refused { .. }
+                    | SessionError::Driven { .. }
+                    | SessionError::Unanswered { .. } => Ok(()),
                     // A rewritten record (`--mix rewrites`): refused, not obeyed.
                     e if crate::rewrites::tampered(&e) => Ok(()),
                     other => Err(other.into()),
@@ -276,7 +278,9 @@ impl World {
                     session_refusal(&err)
                 ));
                 match err {
-                    SessionError::Refused { .. } | SessionError::Driven { .. } => Ok(()),
+                    SessionError::Refused { .. }
+                    | SessionError::Driven { .. }
+                    | SessionError::Unanswered { .. } => Ok(()),
                     other => Err(other.into()),
                 }
             }

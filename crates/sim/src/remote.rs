@@ -22,11 +22,19 @@ pub(crate) const EXECUTOR: &str = "hosts";
 
 /// What the simulated hosts hold of the run being taken over, for the takeover's
 /// [`Backend::left_behind`]: set by the world just before each takeover.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct HostsView(Arc<Mutex<Vec<LeftBehind>>>);
+#[derive(Debug, Clone)]
+pub(crate) struct HostsView(Arc<Mutex<Result<Vec<LeftBehind>, String>>>);
+
+impl Default for HostsView {
+    fn default() -> HostsView {
+        HostsView(Arc::new(Mutex::new(Ok(Vec::new()))))
+    }
+}
 
 impl HostsView {
-    fn set(&self, left: Vec<LeftBehind>) {
+    /// What the host answers the next takeover: what is left there, or (it does not
+    /// answer) why not.
+    fn set(&self, left: Result<Vec<LeftBehind>, String>) {
         if let Ok(mut v) = self.0.lock() {
             *v = left;
         }
@@ -73,8 +81,8 @@ impl Backend for SimHost {
         self.view
             .0
             .lock()
-            .map(|v| v.clone())
-            .map_err(|_| "the simulated host's view is poisoned".to_string())
+            .map_err(|_| "the simulated host's view is poisoned".to_string())?
+            .clone()
     }
 }
 
@@ -103,6 +111,8 @@ impl World {
             ignore_freeze: self.config.bug == Some(Bug::IgnoreFreeze),
             stop_is_the_end: self.config.bug == Some(Bug::StopIsTheEnd),
             forget_job: self.config.bug == Some(Bug::ForgetJob),
+            term_is_the_end: self.config.bug == Some(Bug::TermIsTheEnd),
+            stale_outputs: self.config.bug == Some(Bug::StaleOutputs),
         }
     }
 
@@ -134,7 +144,13 @@ impl World {
 
     /// Whether step `step` of `run`'s workflow runs on the remote executor.
     pub(crate) fn is_remote(&self, run: &str, step: usize) -> bool {
-        self.plan_of(run).is_some_and(|p| remote_step(p, step))
+        self.plan_of(run)
+            .is_some_and(|p| job_step(p, step, self.config.mix))
+    }
+
+    /// The id of step `step` of `run`'s workflow.
+    pub(crate) fn step_id(&self, run: &str, step: usize) -> Option<String> {
+        step_id(self, run, step)
     }
 
     /// `session::command::take_over_on` of `run` on `store` (the operators' or engine
@@ -158,7 +174,12 @@ impl World {
                 })
             })
             .collect();
-        self.hosts.set(left);
+        // `--mix executors`: a host that does not answer says so (`Unanswered`).
+        let answers = (self.executors.jobs.as_ref()).is_none_or(|j| j.answers(self.now));
+        self.hosts.set(match answers {
+            true => Ok(left),
+            false => Err("ssh: connect to host sim-host: Connection timed out".to_string()),
+        });
         let store = match on {
             Some(e) => &mut self.engines[e].store,
             None => &mut self.ops,
@@ -177,6 +198,7 @@ impl World {
     /// engine lets it go, and a background engine (`baton resume RUN --headless`)
     /// takes it over and re-attaches to its remote jobs.
     pub(crate) fn maybe_detach(&mut self) -> Result<(), SimError> {
+        self.maybe_outage();
         if !self.config.mix.remote() || self.remote.random_range(0..100) >= 4 {
             return Ok(());
         }
@@ -309,13 +331,19 @@ fn stopped_by_detach(
         .then(|| format!("the detach of {run} stopped its remote jobs on record: {stopped:?}"))
 }
 
-/// Whether step `step` of `plan` runs on the remote executor.
-pub(crate) fn remote_step(plan: &baton_workflow::Plan, step: usize) -> bool {
+/// Whether step `step` of `plan` runs on the remote executor as a job: on SSH hosts;
+/// with `--mix executors`, on Slurm or a batch scheduler too (`--mix queues` plays
+/// those as local processes, as it did when its seeds were kept).
+pub(crate) fn job_step(plan: &baton_workflow::Plan, step: usize, mix: crate::Mix) -> bool {
     plan.steps
         .get(step)
         .and_then(|s| s.executor)
         .and_then(|x| plan.executors.get(x))
-        .is_some_and(|x| matches!(x.kind, ExecutorKind::Ssh(_)))
+        .is_some_and(|x| match x.kind {
+            ExecutorKind::Ssh(_) => true,
+            ExecutorKind::Slurm(_) | ExecutorKind::Batch(_) => mix == crate::Mix::Executors,
+            _ => false,
+        })
 }
 
 /// docs/executors.md: "The attempt is recorded as stopped (`cancelled`, `timeout`)
@@ -400,6 +428,7 @@ fn step_id(world: &World, run: &str, step: usize) -> Option<String> {
 /// What a run's events tell the remote checks: each attempt's recorded end, and the
 /// jobs on record of attempts still running.
 pub(crate) fn learn(t: &mut crate::invariants::Track, kind: &EventKind) {
+    t.outputs.learn(kind);
     match kind {
         EventKind::StepJob { step, attempt, .. } => {
             t.jobs.insert((step.clone(), *attempt));

@@ -477,8 +477,9 @@ mod tests {
             .expect("the keys written")
             .expect("signed");
         let lines = workflow_lines(Mix::Signed, "olivia");
-        let workflows = crate::workflows::write_all(dir.path(), 1, (true, None, None, lines))
-            .expect("the workflows load");
+        let workflows =
+            crate::workflows::write_all(dir.path(), 1, (true, None, None, lines, false))
+                .expect("the workflows load");
         let plan = &workflows[0].plan;
         let opened = event(json!({
             "seq": 3, "at": 0, "type": "gate_opened", "step": "ship", "prompt": "ship it?",

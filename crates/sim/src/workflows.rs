@@ -36,7 +36,27 @@ pub(crate) fn remote_kind(mix: crate::Mix, seed: u64) -> Remote {
         crate::Mix::Remote => Some(SSH),
         crate::Mix::Queues if seed.is_multiple_of(2) => Some(SLURM),
         crate::Mix::Queues => Some(BATCH),
+        crate::Mix::Executors => match crate::jobs::Kind::of(seed) {
+            crate::jobs::Kind::Local => None,
+            crate::jobs::Kind::Ssh => Some(SSH),
+            crate::jobs::Kind::Slurm => Some(SLURM),
+            crate::jobs::Kind::Batch => Some(BATCH),
+        },
         _ => None,
+    }
+}
+
+/// `env = …` of a step that reads `upstream`'s output (`--mix executors`), as
+/// [`crate::jobs`] checks it.
+fn reads(outputs: bool, upstream: &str) -> String {
+    match outputs {
+        true => format!(
+            "env = {{ {}{} = \"${{{{ steps.{upstream}.outputs.{} }}}}\" }}\n",
+            crate::jobs::UPSTREAM,
+            upstream.to_uppercase(),
+            crate::jobs::VERSION
+        ),
+        false => String::new(),
     }
 }
 
@@ -56,13 +76,15 @@ fn on(remote: Remote) -> String {
 }
 
 /// `schedule`: the deploy's schedule's own lines after its cron and overlap, if it
-/// has one; `signed`: its `[approvals]` table and what makes its gate signed.
+/// has one; `signed`: its `[approvals]` table and what makes its gate signed;
+/// `outputs`: `ship` reads `build`'s output.
 fn deploy(
     max_pending: usize,
     remote: Remote,
-    (schedule, signed): (Option<String>, Option<(String, String)>),
+    (schedule, signed, outputs): (Option<String>, Option<(String, String)>, bool),
 ) -> String {
     let (hosts, on) = (hosts(remote), on(remote));
+    let reads = reads(outputs, "build");
     let schedule = match schedule {
         Some(lines) => format!(
             "\n[[schedule]]\ncron = \"{}\"\noverlap = \"queue\"\n{lines}",
@@ -93,7 +115,7 @@ retry = {{ attempts = 2, delay = "1s" }}
 id = "ship"
 needs = ["build"]
 run = "ship"
-{on}timeout = "30s"
+{on}{reads}timeout = "30s"
 pool = "{POOL}"
 gate = {{ prompt = "ship it?", allow_self_approval = true, {gate} }}
 "#
@@ -104,7 +126,8 @@ gate = {{ prompt = "ship it?", allow_self_approval = true, {gate} }}
 /// usage lines of [`crate::executor::line_tokens`] each.
 pub(crate) const TOKEN_CEILING: u64 = 1_500;
 
-fn batch(budget: bool, remote: Remote) -> String {
+fn batch(budget: bool, remote: Remote, outputs: bool) -> String {
+    let reads = reads(outputs, "extract");
     let budget = match budget {
         true => format!("budget = {{ tokens = {TOKEN_CEILING} }}\n"),
         false => String::new(),
@@ -126,7 +149,7 @@ run = "extract"
 id = "load"
 needs = ["extract"]
 run = "load"
-{on}timeout = "30s"
+{on}{reads}timeout = "30s"
 pool = "{POOL}"
 retry = {{ attempts = 2, delay = "1s" }}
 
@@ -139,25 +162,33 @@ gate = {{ prompt = "publish?", allow_self_approval = true, revise = ["load"] }}
     )
 }
 
+/// What a scenario's workflows are made with ([`write_all`]).
+pub(crate) type Scenario = (bool, Remote, Option<String>, Option<(String, String)>, bool);
+
 /// Write and load the scenario's workflows in `dir`.
 /// `budget`: the batch has a token ceiling (not in the regression seeds' scenarios,
 /// `--mix runs-only`, which replay unchanged); `remote`: `ship` and `load` run on the
 /// SSH executor (`--mix remote`); `schedule`: the deploy has a schedule (`--mix
 /// schedules`, `--mix serves`), with these lines; `signed`: its gate is signed (`--mix
-/// signed`).
+/// signed`); `outputs`: `ship` and `load` read their upstream's output (`--mix
+/// executors`).
 pub(crate) fn write_all(
     dir: &Path,
     max_pending: usize,
-    (budget, remote, schedule, signed): (bool, Remote, Option<String>, Option<(String, String)>),
+    (budget, remote, schedule, signed, outputs): Scenario,
 ) -> Result<Vec<Workflow>, SimError> {
     let mut out = Vec::new();
     for (name, text, pending) in [
         (
             "deploy",
-            deploy(max_pending, remote, (schedule.clone(), signed.clone())),
+            deploy(
+                max_pending,
+                remote,
+                (schedule.clone(), signed.clone(), outputs),
+            ),
             Some(max_pending),
         ),
-        ("batch", batch(budget, remote), None),
+        ("batch", batch(budget, remote, outputs), None),
     ] {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, &text).map_err(|e| SimError::Io {

@@ -137,6 +137,7 @@ impl World {
                 crate::workflows::remote_kind(config.mix, config.seed),
                 serving.lines.clone(),
                 crate::signed::workflow_lines(config.mix, &user),
+                config.mix == Mix::Executors,
             ),
         )?;
         let ops = crate::rewrites::open_store(&db, config.mix)?;
@@ -169,7 +170,7 @@ impl World {
             ops,
             raw,
             engines,
-            executors: Executors::default(),
+            executors: Executors::new(&config),
             extra,
             stalls,
             more,

@@ -456,15 +456,18 @@ fn regression_remote_seeds_4_47_250_keep_every_promise() {
     );
 }
 
-/// The CI budget (issue 61 point 4): [`budget`] seeds keep every promise, one in four
-/// with engines stopped past their lease ([`Mix::Stalls`]), and one in eight of each:
-/// wake-ups interleaved at every store call ([`Mix::Interleave`]), operators of three
-/// OS accounts on a group store ([`Mix::Accounts`]; said `SKIPPED` without root and
-/// the accounts), records rewritten in a keyed store ([`Mix::Rewrites`]), crashes amid a
-/// group's spawns ([`Mix::Spawns`]), and one in sixteen of each: remote steps on SSH
+/// The CI budget (issue 61 point 4): [`budget`] seeds keep every promise, three in
+/// sixteen with engines stopped past their lease ([`Mix::Stalls`]), one in eight of
+/// each: wake-ups interleaved at every store call ([`Mix::Interleave`]), operators of
+/// three OS accounts on a group store ([`Mix::Accounts`]; said `SKIPPED` without root
+/// and the accounts), records rewritten in a keyed store ([`Mix::Rewrites`]), crashes
+/// amid a group's spawns ([`Mix::Spawns`]); one in sixteen of each: remote steps on SSH
 /// hosts and detaches ([`Mix::Remote`]), the same on Slurm or a batch scheduler
-/// ([`Mix::Queues`]), a schedule fired, paused and backfilled ([`Mix::Schedules`]),
-/// and everything else ([`Mix::All`]).
+/// ([`Mix::Queues`]), attempts deaf to their stop, outputs, queue states and silent
+/// hosts ([`Mix::Executors`]); and one in thirty-two of each: a schedule fired, paused
+/// and backfilled ([`Mix::Schedules`]), serves that die, catch up and race
+/// ([`Mix::Serves`]), a signed gate ([`Mix::Signed`]), and everything else
+/// ([`Mix::All`]).
 #[test]
 fn a_fixed_budget_of_seeds_keeps_every_promise() {
     let seeds = budget();
@@ -489,6 +492,7 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
                     let mut broken = Vec::new();
                     for seed in from..to {
                         let mix = match seed % 8 {
+                            5 if seed % 16 == 13 => Mix::Executors,
                             1 | 5 => Mix::Stalls,
                             3 => Mix::Interleave,
                             7 if !accounts => continue,
@@ -497,8 +501,12 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
                             6 => Mix::Spawns,
                             4 if seed % 16 == 12 => Mix::Queues,
                             4 => Mix::Remote,
-                            _ if seed % 16 == 8 => Mix::Schedules,
-                            _ => Mix::All,
+                            _ => match seed % 32 {
+                                8 => Mix::Schedules,
+                                16 => Mix::Serves,
+                                24 => Mix::Signed,
+                                _ => Mix::All,
+                            },
                         };
                         let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, None, mix);
                         if o.violation.is_some() {

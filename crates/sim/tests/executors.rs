@@ -1,0 +1,148 @@
+//! `--mix executors` (docs/simulator.md): attempts that ignore their stop signal,
+//! outputs read downstream, a scheduler's queue, launches that never reached their host
+//! and a host that stops answering, on local, SSH, Slurm and batch executors by the
+//! seed; the bugs put back that only it can show.
+use baton_sim::{Bug, Config, Mix, Outcome};
+
+fn executors(seed: u64, bug: Option<Bug>) -> Outcome {
+    baton_sim::run(Config {
+        seed,
+        actions: baton_sim::DEFAULT_ACTIONS,
+        bug,
+        mix: Mix::Executors,
+    })
+    .unwrap_or_else(|e| panic!("seed {seed}: the simulation failed: {e}"))
+}
+
+/// Seeds of `--mix executors` run here (a quarter on each kind of executor): the
+/// simulator's own budget (`sim.rs`) does not run this mix.
+const SEEDS: u64 = 24;
+
+/// Every seed keeps every promise, and between them the scenarios do what the mix is
+/// for: attempts ignore their stop, jobs wait in the queue, a launch never reaches its
+/// host, the host stops answering (and a resume is refused for it), downstream steps
+/// read outputs, on each kind of executor.
+#[test]
+fn executors_that_ignore_stops_queue_and_go_silent_keep_every_promise() {
+    let half = SEEDS / 2;
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+        let workers: Vec<_> = [(0, half), (half, SEEDS)]
+            .into_iter()
+            .map(|(from, to)| {
+                s.spawn(move || {
+                    (from..to)
+                        .map(|seed| executors(seed, None))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a worker panicked"))
+            .collect()
+    });
+    let reports: Vec<String> = outcomes.iter().filter_map(Outcome::report).collect();
+    assert!(reports.is_empty(), "{}", reports.join("\n"));
+    let saw = |what: &str| {
+        outcomes
+            .iter()
+            .filter(|o| o.history.iter().any(|l| l.contains(what)))
+            .count()
+    };
+    for (what, at_least) in [
+        ("ignores its stop signal", SEEDS as usize / 2),
+        ("on Ssh", 2),
+        ("on Slurm", 2),
+        ("on Batch", 2),
+        ("(Resources)", 2),
+        ("(JobHeldUser)", 2),
+        ("\"type\":\"step_job_state\"", 2),
+        ("never reaches its host", 2),
+        ("the remote host stops answering", 2),
+        ("could not be asked what the stopped engine left there", 1),
+        ("\"outputs\":{\"note\"", SEEDS as usize / 2),
+        ("read build's version", 1),
+        ("read extract's version", SEEDS as usize / 2),
+        ("\"type\":\"step_reused\"", 2),
+    ] {
+        let n = saw(what);
+        assert!(n >= at_least, "only {n} of {SEEDS} scenarios have `{what}`");
+    }
+}
+
+/// An engine that records a stop as the attempt's end once its TERM is sent (the
+/// real engine waits for the process to exit, KILL after the grace): an attempt that
+/// ignores its TERM is recorded ended while it runs on.
+#[test]
+fn a_stop_recorded_as_the_end_before_the_process_exits_is_reported() {
+    for seed in TERM_SEEDS {
+        let o = executors(seed, Some(Bug::TermIsTheEnd));
+        let v = o.violation.as_ref().expect("the early end is found");
+        assert_eq!(
+            v.invariant, "a_step_ends_when_its_process_exits",
+            "seed {seed}: {}",
+            v.detail
+        );
+        assert!(
+            v.detail.contains("while its process still runs"),
+            "{}",
+            v.detail
+        );
+        let report = o.report().unwrap_or_default();
+        assert!(report.contains(&format!("seed {seed} broke")), "{report}");
+        assert!(
+            report.contains("--bug term-is-the-end --mix executors"),
+            "{report}"
+        );
+        let real = executors(seed, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+    }
+}
+
+/// An executor that reads outputs from one `$BATON_OUTPUT` per step, not per attempt:
+/// a retried step is recorded with what its earlier attempt wrote.
+#[test]
+fn outputs_of_an_earlier_attempt_recorded_as_the_later_ones_are_reported() {
+    for seed in STALE_SEEDS {
+        let o = executors(seed, Some(Bug::StaleOutputs));
+        let v = o.violation.as_ref().expect("the stale outputs are found");
+        assert_eq!(
+            v.invariant, "an_attempts_outputs_are_its_own",
+            "seed {seed}: {}",
+            v.detail
+        );
+        let report = o.report().unwrap_or_default();
+        assert!(
+            report.contains("--bug stale-outputs --mix executors"),
+            "{report}"
+        );
+        let real = executors(seed, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+    }
+}
+
+const TERM_SEEDS: [u64; 2] = [15, 0];
+const STALE_SEEDS: [u64; 2] = [11, 5];
+
+/// The checks' own finding (`--mix queues` seed 7, a batch scheduler): a job at the
+/// budget's ceiling ran on past it, as budget.md documents ("a job of a generic batch
+/// system […] cannot be frozen: the gate opens and it runs on"), and
+/// `a_ceiling_holds` bounded it as a freezable step's. It bounds such a workflow no
+/// more; the scenario keeps every promise and its batch step ran past the ceiling.
+#[test]
+fn regression_queues_seed_7_a_batch_job_runs_on_past_the_gate() {
+    let o = baton_sim::run(Config {
+        seed: 7,
+        actions: baton_sim::DEFAULT_ACTIONS,
+        bug: None,
+        mix: Mix::Queues,
+    })
+    .unwrap_or_else(|e| panic!("seed 7: the simulation failed: {e}"));
+    assert_eq!(o.violation, None, "{:?}", o.report());
+    assert!(
+        o.history
+            .iter()
+            .any(|l| l.starts_with("  r049 ") && l.contains("\"tokens\":2700")),
+        "the scenario no longer runs r049's load past its ceiling: pick the seed again"
+    );
+}
