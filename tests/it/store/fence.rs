@@ -78,7 +78,7 @@ fn a_fenced_commit_writes_the_lease_again_only_once_its_heartbeat_is_a_second_ol
     let before = Timestamp::now();
     beat_at(&db, "R1", before.0 - 3_000);
     let mut next = next_event("R1");
-    next[0].seq = 3;
+    next[0].seq = last_seq(&s, "R1") + 1;
     a.commit("R1", &next).unwrap();
     let beat = s.lease("R1").unwrap().unwrap().heartbeat_at;
     assert!(beat.0 >= before.0, "renewed: {beat:?} against {before:?}");
@@ -92,12 +92,17 @@ fn a_fenced_commit_writes_the_lease_again_only_once_its_heartbeat_is_a_second_ol
         )
         .unwrap();
     let before = s.events("R1").unwrap().len();
-    next[0].seq = 4;
+    next[0].seq = last_seq(&s, "R1") + 1;
     assert!(matches!(
         a.commit("R1", &next),
         Err(StoreError::LeaseLost { .. })
     ));
     assert_eq!(s.events("R1").unwrap().len(), before);
+}
+
+/// The sequence number of run `id`'s last event.
+fn last_seq(s: &Store, id: &str) -> u64 {
+    s.events(id).unwrap().last().map_or(0, |e| e.seq)
 }
 
 /// The next event of run `id` (its third: started, state, then this one).
