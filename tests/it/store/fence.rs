@@ -43,14 +43,66 @@ fn create(s: &mut Store, id: &str, holder: &str) -> Verdict {
 
 /// Run `id`'s engine has not beaten for longer than a lease lives (it was stopped).
 fn lapse(db: &Db, id: &str) {
-    let old = Timestamp::now().0 - LEASE_STALE.as_millis() as i64 - 1_000;
+    beat_at(
+        db,
+        id,
+        Timestamp::now().0 - LEASE_STALE.as_millis() as i64 - 1_000,
+    );
+}
+
+/// Run `id`'s lease as last beaten at `ms` (milliseconds since the epoch).
+fn beat_at(db: &Db, id: &str, ms: i64) {
     rusqlite::Connection::open(&db.path)
         .unwrap()
         .execute(
             "UPDATE leases SET heartbeat_at = ?1 WHERE run_id = ?2",
-            rusqlite::params![old, id],
+            rusqlite::params![ms, id],
         )
         .unwrap();
+}
+
+#[test]
+fn a_fenced_commit_writes_the_lease_again_only_once_its_heartbeat_is_a_second_old() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+    let mut a = Store::open(&db.path).unwrap();
+    a.fence("R1", A, &[]);
+    // Beaten a moment ago (a commit of the step before): the lease's page stays as it is.
+    let lately = Timestamp::now().0 - 200;
+    beat_at(&db, "R1", lately);
+    a.commit("R1", &next_event("R1")).unwrap();
+    let beat = s.lease("R1").unwrap().unwrap().heartbeat_at;
+    assert_eq!(beat.0, lately, "a fresh heartbeat is not written again");
+    // Beaten longer ago than `RENEW_AFTER` (1 s), not lapsed: written again.
+    let before = Timestamp::now();
+    beat_at(&db, "R1", before.0 - 3_000);
+    let mut next = next_event("R1");
+    next[0].seq = last_seq(&s, "R1") + 1;
+    a.commit("R1", &next).unwrap();
+    let beat = s.lease("R1").unwrap().unwrap().heartbeat_at;
+    assert!(beat.0 >= before.0, "renewed: {beat:?} against {before:?}");
+    // Another holder's fresh lease (written by hand: no takeover waits this little):
+    // the commit is refused all the same, and writes nothing.
+    rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .execute(
+            "UPDATE leases SET holder = 'pid 3 on engine-c', heartbeat_at = ?1",
+            [Timestamp::now().0],
+        )
+        .unwrap();
+    let before = s.events("R1").unwrap().len();
+    next[0].seq = last_seq(&s, "R1") + 1;
+    assert!(matches!(
+        a.commit("R1", &next),
+        Err(StoreError::LeaseLost { .. })
+    ));
+    assert_eq!(s.events("R1").unwrap().len(), before);
+}
+
+/// The sequence number of run `id`'s last event.
+fn last_seq(s: &Store, id: &str) -> u64 {
+    s.events(id).unwrap().last().map_or(0, |e| e.seq)
 }
 
 /// The next event of run `id` (its third: started, state, then this one).
