@@ -69,9 +69,6 @@ use tx::{in_read_snapshot, in_transaction};
 pub use busy::BUSY_TIMEOUT;
 pub use schema::SCHEMA_VERSION;
 
-/// WAL pages between two automatic checkpoints of a writing connection (see `setup`).
-const WAL_AUTOCHECKPOINT: i64 = 4_000;
-
 impl Store {
     /// `$BATON_DB`, else `$XDG_STATE_HOME/baton/baton.db`, else `~/.local/state/baton/baton.db`.
     pub fn default_path() -> PathBuf {
@@ -212,12 +209,6 @@ impl Store {
                 // at once and a power loss once the WAL is synced; `commit` switches to
                 // FULL for batches that carry decisions (see `Store::commit`).
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                // A checkpoint every 4,000 WAL pages (16 MiB), not SQLite's 1,000: the
-                // pages a run rewrites on every commit (its row, its summary, the
-                // steps' leaves) are copied into the database and synced once for four
-                // times as many commits, on the engine's thread (issue 62). Durability
-                // against a crash does not depend on it.
-                conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
                 schema::migrate(&mut conn, &keys)?;
             } else if found < schema::SCHEMA_VERSION {
                 return Err(StoreError::ReadOnly {
