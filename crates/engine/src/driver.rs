@@ -556,7 +556,14 @@ impl Driver {
         // The group: every start, kill and decision of this wake-up (the steps a layer's
         // end made ready, the exits reaped together) in one transaction, before any of
         // them acts.
+        let decided = actions
+            .iter()
+            .any(|a| matches!(a, Effect::CommandDone { id: Some(id), .. } if *id > 0));
         self.commit(&mut events)?;
+        if decided {
+            // A crash test's moment: a command's decision committed, nothing after it.
+            exec::failpoint::die_at("decided", "command");
+        }
         for action in &actions {
             if let Effect::Spawn(spec) = action {
                 exec::failpoint::die_at("committed", &spec.step_id);
