@@ -766,6 +766,14 @@ mod tests {
         assert!(
             matches!(rx.try_recv(), Ok(O::Refused(Refusal::CannotApply { why })) if why.starts_with("undecided: handed in on h") && why.contains("look at run 01run"))
         );
+        // An ask's answer is told the same ways, naming the ask.
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let mut on_ask = held(tx);
+        on_ask.doubt.run_id = "ask-01x".into();
+        resolve(on_ask, "h", Ok(wire::Found::NotDelivered));
+        assert!(
+            matches!(rx.try_recv(), Ok(O::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: ") && why.contains("(ask ask-01x; h now refuses it"))
+        );
     }
 
     #[test]

@@ -68,9 +68,11 @@ fn an_asks_answer_done_as_its_link_dies_is_found_on_the_record_by_its_id() {
     let mut dying = Link::open(&env, &[("BATON_FAILPOINT", "link-answered:command")]);
     dying.decide(1, &ask, approve(&ask, "as it dies"), "req-ask-done");
     // Its answer recorded, it dies before writing the reply: the console's drop.
-    let died = wait_until("the link killed at the failpoint", Duration::from_secs(60), || {
-        dying.child.try_wait().ok().flatten()
-    });
+    let died = wait_until(
+        "the link killed at the failpoint",
+        Duration::from_secs(60),
+        || dying.child.try_wait().ok().flatten(),
+    );
     assert_eq!(died.signal(), Some(9), "killed at the failpoint");
     let mut check = Link::open(&env, &[]);
     let found = check.found(1, &ask, "req-ask-done");
@@ -84,7 +86,11 @@ fn an_asks_answer_done_as_its_link_dies_is_found_on_the_record_by_its_id() {
     assert_eq!(what, format!("approve {ask}: as it dies"));
     assert_eq!(message, format!("approved {ask}"));
     let out = wait_child(asker, 60);
-    assert_eq!(out.status.code(), Some(0), "the asker was answered: approved");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the asker was answered: approved"
+    );
     assert!(open_asks(&env).is_empty());
     // Asked again: the same word.
     assert!(matches!(
@@ -127,7 +133,11 @@ fn an_asks_answer_that_comes_late_after_the_check_said_not_delivered_is_refused(
         "{late:?}"
     );
     assert_eq!(old.end(), Some(0));
-    assert_eq!(open_asks(&env), [ask.clone()], "said not delivered: still open");
+    assert_eq!(
+        open_asks(&env),
+        [ask.clone()],
+        "said not delivered: still open"
+    );
     assert!(
         asker.try_wait().expect("the asker").is_none(),
         "the asker still waits"

@@ -60,12 +60,13 @@ fn resumed_and_checked(env: &Env, engine: Child, run: &str) {
     let raw = rusqlite::Connection::open(env.db()).expect("the store's file");
     let status: Vec<String> = raw
         .prepare("SELECT status FROM commands WHERE run_id = ?1")
-        .and_then(|mut st| {
-            st.query_map([run], |r| r.get(0))?
-                .collect::<Result<_, _>>()
-        })
+        .and_then(|mut st| st.query_map([run], |r| r.get(0))?.collect::<Result<_, _>>())
         .expect("the commands");
-    assert_eq!(status, ["accepted"], "its command's verdict is the decision's");
+    assert_eq!(
+        status,
+        ["accepted"],
+        "its command's verdict is the decision's"
+    );
     let verify = env.run(&["audit", "verify", run]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
@@ -74,7 +75,9 @@ fn resumed_and_checked(env: &Env, engine: Child, run: &str) {
 fn baton_approve_whose_engine_dies_after_committing_it_is_accepted_and_never_refused() {
     let env = Env::new();
     let (engine, run) = engine_dying_at_its_decision(&env);
-    let out = env.run(&["approve", &run, "deploy", "--reason", "ship", "--wait", "3s"]);
+    let out = env.run(&[
+        "approve", &run, "deploy", "--reason", "ship", "--wait", "3s",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -554,7 +554,11 @@ pub(super) mod tests {
         let reject = Answer::Reject {
             reason: "not now".into(),
         };
-        assert!(s.answer_ask("ask-1", "bob", &reject, None, None).unwrap().is_ok());
+        assert!(
+            s.answer_ask("ask-1", "bob", &reject, None, None)
+                .unwrap()
+                .is_ok()
+        );
         seen.push(other.asks_rev().unwrap());
         let asker = Asker {
             holder: "pid 1 on elsewhere".into(),

@@ -425,7 +425,11 @@ impl Store {
 
 /// Command `id`'s verdict on its row, if it is still pending or claimed: the rows
 /// written (0 for one already decided or withdrawn).
-fn verdict(conn: &rusqlite::Connection, id: i64, outcome: &CommandOutcome) -> Result<usize, StoreError> {
+fn verdict(
+    conn: &rusqlite::Connection,
+    id: i64,
+    outcome: &CommandOutcome,
+) -> Result<usize, StoreError> {
     let status = if outcome.is_accepted() {
         "accepted"
     } else {

@@ -111,7 +111,12 @@ impl Store {
             Some(row) if row.run_id != run_id => {
                 return Err(other_run(request, &row.run_id, run_id));
             }
-            Some(Row { answer: Some(_), .. } | Row { checked: true, .. }) => {
+            Some(
+                Row {
+                    answer: Some(_), ..
+                }
+                | Row { checked: true, .. },
+            ) => {
                 return Err(checked(request));
             }
             Some(Row { command: None, .. }) => return Err(settled(request)),
