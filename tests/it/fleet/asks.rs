@@ -135,7 +135,7 @@ fn an_asks_answer_that_comes_late_after_the_check_said_not_delivered_is_refused(
     assert_eq!(old.end(), Some(0));
     assert_eq!(
         open_asks(&env),
-        [ask.clone()],
+        std::slice::from_ref(&ask),
         "said not delivered: still open"
     );
     assert!(

@@ -337,32 +337,7 @@ impl Store {
                     return Ok(Err((refusal, refused)));
                 }
             };
-            let (action, reason, values) = match answer {
-                Answer::Approve { inputs, reason } => {
-                    let values = a.values.clone().unwrap_or_else(|| inputs.clone());
-                    tx.prepare_cached(
-                        "INSERT INTO ask_votes (ask_id, actor, reason, at, signature, key) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )?
-                    .execute(params![
-                        id,
-                        me,
-                        reason,
-                        now.0,
-                        sig.map(|s| &s.signature),
-                        sig.map(|s| &s.key)
-                    ])?;
-                    a.votes.push((me.to_string(), reason.clone()));
-                    let action = match outcome {
-                        Outcome::Approved => AuditAction::Approved,
-                        _ => AuditAction::ApprovalVote,
-                    };
-                    (action, reason.clone(), values)
-                }
-                Answer::Reject { reason } => {
-                    (AuditAction::Rejected, Some(reason.clone()), BTreeMap::new())
-                }
-            };
+            let (action, reason, values) = vote(tx, &mut a, (me, now), answer, &outcome, sig)?;
             let state = match outcome {
                 Outcome::Approved => Some(AskState::Approved),
                 Outcome::Rejected => Some(AskState::Rejected),
@@ -409,6 +384,44 @@ impl Store {
         }
         Ok(Ok(answered))
     }
+}
+
+/// What a vote puts on the audit chain: its action, its reason, and the ask's values.
+type Voted = (AuditAction, Option<String>, BTreeMap<String, String>);
+
+/// An answer's vote on ask `a` by `me` at `now` (an approval's row in `ask_votes`).
+fn vote(
+    tx: &Connection,
+    a: &mut Ask,
+    (me, now): (&str, Timestamp),
+    answer: &Answer,
+    outcome: &Outcome,
+    sig: Option<&DecisionSignature>,
+) -> Result<Voted, StoreError> {
+    Ok(match answer {
+        Answer::Approve { inputs, reason } => {
+            let values = a.values.clone().unwrap_or_else(|| inputs.clone());
+            tx.prepare_cached(
+                "INSERT INTO ask_votes (ask_id, actor, reason, at, signature, key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                a.id,
+                me,
+                reason,
+                now.0,
+                sig.map(|s| &s.signature),
+                sig.map(|s| &s.key)
+            ])?;
+            a.votes.push((me.to_string(), reason.clone()));
+            let action = match outcome {
+                Outcome::Approved => AuditAction::Approved,
+                _ => AuditAction::ApprovalVote,
+            };
+            (action, reason.clone(), values)
+        }
+        Answer::Reject { reason } => (AuditAction::Rejected, Some(reason.clone()), BTreeMap::new()),
+    })
 }
 
 /// The audit row of an answer: the ask's id, question and asker, and the inputs.
