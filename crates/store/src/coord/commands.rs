@@ -485,3 +485,7 @@ impl Store {
         self.ctx(r)
     }
 }
+
+#[cfg(test)]
+#[path = "commands_tests.rs"]
+mod tests;
