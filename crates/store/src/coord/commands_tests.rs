@@ -48,7 +48,12 @@ fn a_commands_verdict_is_committed_with_its_decision_or_not_at_all() {
     let summary = StateSummary::default();
     // The engine dies inside the commit: neither the decision nor the verdict.
     s.cut_next_commit(CommitCut::InTransaction);
-    let cut = s.commit_decided("R1", (&[decided.clone()], &[]), &summary, &verdicts);
+    let cut = s.commit_decided(
+        "R1",
+        (std::slice::from_ref(&decided), &[]),
+        &summary,
+        &verdicts,
+    );
     assert!(matches!(cut, Err(StoreError::Cut { .. })), "{cut:?}");
     drop(s);
     let mut s = Store::open(&db).expect("store");
