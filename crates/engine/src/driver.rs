@@ -183,6 +183,9 @@ pub struct Driver {
     /// A command's text was masked in the store: its unmasked copy may still be in the
     /// write-ahead log until a checkpoint empties it (`Store::scrub_wal`).
     wal_unscrubbed: bool,
+    /// The verdicts on the store's commands decided since the last commit: written in
+    /// the commit of their decisions (`Store::commit_decided`).
+    verdicts: Vec<(i64, CommandOutcome)>,
     view_dirty: bool,
     last_view: Instant,
     /// `[[notify]]` commands still running, and each gate's prompt for them.
@@ -250,6 +253,7 @@ impl Driver {
             next_console_id: -1,
             data_version: 0,
             wal_unscrubbed: false,
+            verdicts: Vec::new(),
             view_dirty: true,
             last_view: Instant::now() - VIEW_EVERY,
             notifying: 0,
@@ -503,6 +507,10 @@ impl Driver {
             for effect in effects {
                 match effect {
                     Effect::Persist(e) => events.push(e),
+                    Effect::CommandDone {
+                        id: Some(id),
+                        outcome,
+                    } if id > 0 => self.verdicts.push((id, outcome)),
                     Effect::Spawn(spec)
                         if matches!(
                             &spec.action,
@@ -543,6 +551,7 @@ impl Driver {
         // Nothing waits for this commit, and a crash could lose only what resume redoes:
         // it joins the next one (at most `COMMIT_WAIT` later).
         if actions.is_empty()
+            && self.verdicts.is_empty()
             && !self.core.is_finished()
             && self.unsaved.len() + events.len() < COMMIT_MAX_EVENTS
             && self.durable.may_wait(self.core.plan(), &events)
@@ -556,7 +565,12 @@ impl Driver {
         // The group: every start, kill and decision of this wake-up (the steps a layer's
         // end made ready, the exits reaped together) in one transaction, before any of
         // them acts.
+        let decided = !self.verdicts.is_empty();
         self.commit(&mut events)?;
+        if decided {
+            // A crash test's moment: a command's decision committed, nothing after it.
+            exec::failpoint::die_at("decided", "command");
+        }
         for action in &actions {
             if let Effect::Spawn(spec) = action {
                 exec::failpoint::die_at("committed", &spec.step_id);
@@ -585,7 +599,11 @@ impl Driver {
     /// Commit `events` (after the process ids waiting for a commit) with the logs of
     /// the attempts that ended, then show them. Nothing acts before this returns.
     fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), DriverError> {
-        if events.is_empty() && self.pending_logs.is_empty() && self.unsaved.is_empty() {
+        if events.is_empty()
+            && self.pending_logs.is_empty()
+            && self.unsaved.is_empty()
+            && self.verdicts.is_empty()
+        {
             return Ok(());
         }
         let mut batch = std::mem::take(&mut self.unsaved);
@@ -596,8 +614,9 @@ impl Driver {
         // The core has folded every event it emitted: the batch ends at its last.
         debug_assert!(batch.last().is_none_or(|e| e.seq == self.core.last_seq()));
         let summary = self.core.state_summary();
+        let verdicts = std::mem::take(&mut self.verdicts);
         self.store
-            .commit_with_logs(&self.run_id, &batch, &logs, &summary)?;
+            .commit_decided(&self.run_id, (&batch, &logs), &summary, &verdicts)?;
         self.fenced();
         self.cache_committed(&batch);
         self.emit(&batch);

@@ -12,6 +12,9 @@
 //!   step again.
 //! - `handing`: an artifact the step reads is half copied to where the step finds it,
 //!   before the step started: the step must never start on the partial file.
+//! - `decided` (its "step" is `command`): a command from the store decided, its
+//!   decision committed with its verdict (`Store::commit_decided`), nothing after it
+//!   done: the next engine must neither refuse it nor apply it again.
 //! - `link-received` (`baton link`, issue 59; its "step" is the request's kind,
 //!   `command`): a console's request read from the link, nothing of it done.
 //! - `link-answered`: the request done (a decision committed), its answer not yet

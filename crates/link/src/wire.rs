@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tokio::sync::oneshot;
 
-/// The protocol's version: raised with any change of these types' JSON.
-pub const PROTOCOL: u32 = 3;
+/// The protocol's version: raised with any change of these types' JSON or of what a
+/// message means (4: an ask's answer carries a request id, which a server of 3 would
+/// not keep, so its check would call a recorded answer not delivered).
+pub const PROTOCOL: u32 = 4;
 
 /// Who speaks: the protocol and the baton it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,7 +408,7 @@ mod tests {
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
         let e = me.agrees(&Hello::this("0.3.9")).unwrap_err();
         assert!(
-            e.contains("baton 0.4.0 (link protocol 3)") && e.contains("baton 0.3.9"),
+            e.contains("baton 0.4.0 (link protocol 4)") && e.contains("baton 0.3.9"),
             "{e}"
         );
     }

@@ -175,6 +175,19 @@ pub enum Outcome {
     Rejected,
 }
 
+impl Outcome {
+    /// What an answer to ask `id` that came to this says to the one who gave it.
+    pub fn said(&self, id: &str) -> String {
+        match self {
+            Outcome::Approved => format!("approved {id}"),
+            Outcome::Rejected => format!("rejected {id}"),
+            Outcome::Counted { votes, quorum } => {
+                format!("vote recorded for {id} ({votes}/{quorum}); waiting for more approvers")
+            }
+        }
+    }
+}
+
 /// Decide `answer` by `me` on `ask` at `now`, by the rules of an unsigned gate: an
 /// approver, never the asking account, one vote each, the quorum; a rejection by any
 /// approver, with a reason.

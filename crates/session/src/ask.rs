@@ -201,6 +201,19 @@ pub fn wait(store: &mut Store, db: &Path, opened: &Ask) -> Result<Ask, SessionEr
 /// gate's are, a signed ask's signature checked (`check_signed`), then decided and
 /// recorded by the store. The message to show.
 pub fn answer(store: &mut Store, id: &str, command: &Command) -> Result<String, Refusal> {
+    answer_for(store, id, command, None)
+}
+
+/// [`answer`] of a console's answer sent over `baton link` with its `request` id: the
+/// id and what became of the answer are kept in the transaction that decides it
+/// (`store::coord::link_requests`); a request the console's check settled first is
+/// refused, nothing recorded.
+pub(crate) fn answer_for(
+    store: &mut Store,
+    id: &str,
+    command: &Command,
+    request: Option<&str>,
+) -> Result<String, Refusal> {
     let fail = |e: baton_store::StoreError| Refusal::CannotApply { why: e.to_string() };
     let a = store.ask(id).map_err(fail)?.ok_or_else(|| Refusal::NoAsk {
         ask: id.to_string(),
@@ -212,16 +225,12 @@ pub fn answer(store: &mut Store, id: &str, command: &Command) -> Result<String, 
         (Some(text), pem) => Some(check_signed(&a, text, &answer, pem, me)?),
     };
     let actor = sig.as_ref().map_or(me.as_str(), |s| s.principal.as_str());
+    let what = super::link_decide::what(command);
+    let request = request.map(|r| (r, what.as_str()));
     let done = store
-        .answer_ask(id, actor, &answer, sig.as_ref())
+        .answer_ask(id, actor, &answer, sig.as_ref(), request)
         .map_err(fail)??;
-    Ok(match done.outcome {
-        ask::Outcome::Approved => format!("approved {id}"),
-        ask::Outcome::Rejected => format!("rejected {id}"),
-        ask::Outcome::Counted { votes, quorum } => {
-            format!("vote recorded for {id} ({votes}/{quorum}); waiting for more approvers")
-        }
-    })
+    Ok(done.outcome.said(id))
 }
 
 /// What `command` answers: who (the OS account), the answer with its inputs checked

@@ -311,11 +311,21 @@ async fn send(stdin: &mut ChildStdin, m: &ToServer) -> std::io::Result<()> {
 /// say whether it is on the record, before the console is told it is not known.
 const DOUBT_FOR: Duration = Duration::from_secs(30);
 
-/// A decision sent over the link: on which run, with which request id (a drop before
-/// its answer makes it a [`Held`] doubt, asked about by that id).
+/// A decision sent over the link: on which run (or ask), with which request id (a drop
+/// before its answer makes it a [`Held`] doubt, asked about by that id).
 struct Doubt {
     run_id: String,
     request: String,
+}
+
+impl Doubt {
+    /// What the decision was about, as the console says it: `run RUN` or `ask ASK`.
+    fn subject(&self) -> String {
+        match baton_model::ask::is_ask_id(&self.run_id) {
+            true => format!("ask {}", self.run_id),
+            false => format!("run {}", self.run_id),
+        }
+    }
 }
 
 /// A decision's request id: 128 random bits from the OS-seeded generator, in hex; the
@@ -383,8 +393,8 @@ impl Waits {
         for h in gone {
             h.answer.fail(Refusal::CannotApply {
                 why: format!(
-                    "the link to {place} dropped before its answer, and did not come back to say: the decision may not be on the record; look at run {} once the link is back, and decide again if it is not there",
-                    h.doubt.run_id
+                    "the link to {place} dropped before its answer, and did not come back to say: the decision may not be on the record; look at {} once the link is back, and decide again if it is not there",
+                    h.doubt.subject()
                 ),
             });
         }
@@ -395,7 +405,7 @@ impl Waits {
 /// verdict), or not delivered (settled so there, for good); never both.
 fn resolve(h: Held, place: &str, found: Result<wire::Found, String>) {
     use baton_model::CommandOutcome as O;
-    let run = &h.doubt.run_id;
+    let run = &h.doubt.subject();
     match found {
         Ok(wire::Found::Delivered {
             what,
@@ -417,22 +427,22 @@ fn resolve(h: Held, place: &str, found: Result<wire::Found, String>) {
             outcome: None,
         }) => h.answer.fail(Refusal::CannotApply {
             why: format!(
-                "undecided: handed in on {place} (the link dropped before its answer): {what}; its engine has not given its verdict yet, so it may still be refused: look at run {run} rather than deciding again"
+                "undecided: handed in on {place} (the link dropped before its answer): {what}; its engine has not given its verdict yet, so it may still be refused: look at {run} rather than deciding again"
             ),
         }),
         Ok(wire::Found::Gone) => h.answer.fail(Refusal::CannotApply {
             why: format!(
-                "the link to {place} dropped before its answer; the decision was handed in, and run {run} was deleted since"
+                "the link to {place} dropped before its answer; the decision was handed in, and {run} was deleted since"
             ),
         }),
         Ok(wire::Found::NotDelivered) => h.answer.fail(Refusal::CannotApply {
             why: format!(
-                "not delivered: the link to {place} dropped before it reached the record (run {run}; {place} now refuses it, should it come late); decide again"
+                "not delivered: the link to {place} dropped before it reached the record ({run}; {place} now refuses it, should it come late); decide again"
             ),
         }),
         Err(why) => h.answer.fail(Refusal::CannotApply {
             why: format!(
-                "the link to {place} dropped before its answer and its record cannot be read ({why}): the decision may not be on the record; look at run {run}"
+                "the link to {place} dropped before its answer and its record cannot be read ({why}): the decision may not be on the record; look at {run}"
             ),
         }),
     }
@@ -595,16 +605,17 @@ async fn pump(
     }
 }
 
-/// A decision on a run as it goes on the wire: its run named (the shown one when the
-/// console named none) and a new request id, kept as the doubt a drop would leave. An
-/// ask's answer (no run) and every other request go as they are.
+/// A decision on a run or an ask's answer as it goes on the wire: its run named (the
+/// shown one when the console named none) and a new request id, kept as the doubt a
+/// drop would leave. A command with no run at all and every other request go as they
+/// are.
 fn with_request_id(r: wire::Request, shown: &str) -> (wire::Request, Option<Doubt>) {
     match r {
         wire::Request::Command {
             run_id, command, ..
         } => {
             let run_id = run_id.unwrap_or_else(|| shown.to_string());
-            if run_id.is_empty() || baton_model::ask::is_ask_id(&run_id) {
+            if run_id.is_empty() {
                 let r = wire::Request::Command {
                     run_id: (!run_id.is_empty()).then_some(run_id),
                     command,
@@ -755,10 +766,18 @@ mod tests {
         assert!(
             matches!(rx.try_recv(), Ok(O::Refused(Refusal::CannotApply { why })) if why.starts_with("undecided: handed in on h") && why.contains("look at run 01run"))
         );
+        // An ask's answer is told the same ways, naming the ask.
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let mut on_ask = held(tx);
+        on_ask.doubt.run_id = "ask-01x".into();
+        resolve(on_ask, "h", Ok(wire::Found::NotDelivered));
+        assert!(
+            matches!(rx.try_recv(), Ok(O::Refused(Refusal::CannotApply { why })) if why.starts_with("not delivered: ") && why.contains("(ask ask-01x; h now refuses it"))
+        );
     }
 
     #[test]
-    fn a_decision_on_a_run_goes_with_a_new_request_id_and_an_asks_answer_without() {
+    fn a_decision_on_a_run_and_an_asks_answer_go_each_with_a_new_request_id() {
         let approve = baton_model::Command::Approve {
             step: "deploy".into(),
             operator: "ana".into(),
@@ -790,8 +809,15 @@ mod tests {
                 ..
             }
         ));
-        let (_, none) = with_request_id(on(Some("ask-01x")), "");
-        assert!(none.is_none(), "an ask's answer is no run's");
+        let (c, dc) = with_request_id(on(Some("ask-01x")), "");
+        let Some(dc) = dc else {
+            panic!("an ask's answer is a doubt a drop keeps too")
+        };
+        assert_eq!(dc.run_id, "ask-01x");
+        assert_eq!(dc.subject(), "ask ask-01x");
+        assert!(matches!(c, wire::Request::Command { request: Some(r), .. } if r == dc.request));
+        let (_, none) = with_request_id(on(None), "");
+        assert!(none.is_none(), "no run, no ask: nothing to ask about");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! it carries a request id, and reaches its run only as a row of the store's
 //! `commands` table that keeps the id in its transaction (`store::coord::link_requests`),
 //! however the run is driven: by an engine of this host (its verdict), or by none (a
-//! background engine takes it over, as `baton approve --detach` does). After a drop,
+//! background engine takes it over, as `baton approve --detach` does). An answer to an
+//! ask is recorded at once with its id, in the transaction that decides it. After a drop,
 //! the console asks by that id: the command's verdict, or the request settled as not
 //! delivered, in one transaction. A link that comes late with a settled request is
 //! refused: exactly one of the two is ever true.
@@ -32,6 +33,14 @@ pub(crate) fn decide(
         Ok(s) => s,
         Err(e) => return cannot(e.to_string()),
     };
+    // An answer to an ask: recorded at once, no engine, its request id in the same
+    // transaction.
+    if baton_model::ask::is_ask_id(run_id) {
+        return match super::ask::answer_for(&mut store, run_id, &command, Some(request)) {
+            Ok(message) => CommandOutcome::Accepted { message },
+            Err(r) => CommandOutcome::Refused(r),
+        };
+    }
     let command = match super::console::sign_for_console(db, run_id, command) {
         Ok(c) => c,
         Err(r) => return CommandOutcome::Refused(r),
@@ -112,6 +121,10 @@ fn found_within(db: &Path, run_id: &str, request: &str, wait: Duration) -> Resul
     Ok(match got {
         LinkRequest::NotDelivered => Found::NotDelivered,
         LinkRequest::Gone => Found::Gone,
+        LinkRequest::Answered { what, outcome } => Found::Delivered {
+            what,
+            outcome: Some(outcome),
+        },
         LinkRequest::Delivered {
             command, outcome, ..
         } => Found::Delivered {

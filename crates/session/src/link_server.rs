@@ -73,7 +73,7 @@ where
                         command,
                         request: Some(request),
                     },
-            }) if !baton_model::ask::is_ask_id(&run_id) => {
+            }) => {
                 // A crash test's moment: the request read, nothing of it done.
                 baton_exec::failpoint::die_at("link-received", "command");
                 let decision = Decision {

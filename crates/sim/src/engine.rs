@@ -8,7 +8,7 @@ use crate::world::World;
 use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, Opening, SlotRequest};
 use baton_engine::{hold_group_to_reopen, slot_answer, slot_ask};
-use baton_model::{Event, LEASE_STALE, Timestamp};
+use baton_model::{CommandOutcome, Event, LEASE_STALE, Timestamp};
 use baton_store::slots::{Joining, Turn, Verdict, WhenBusy};
 use baton_store::{LeaseOutcome, NewRun, Store};
 use baton_workflow::PoolScope;
@@ -110,6 +110,23 @@ pub(crate) fn lost(err: &baton_store::StoreError) -> bool {
     )
 }
 
+/// The verdicts on store commands among `rest`, taken out: the driver writes them in
+/// the commit of their decisions (`Store::commit_decided`), never after it.
+pub(crate) fn verdicts(rest: &mut Vec<Effect>) -> Vec<(i64, CommandOutcome)> {
+    let mut taken = Vec::new();
+    rest.retain(|e| match e {
+        Effect::CommandDone {
+            id: Some(id),
+            outcome,
+        } if *id > 0 => {
+            taken.push((*id, outcome.clone()));
+            false
+        }
+        _ => true,
+    });
+    taken
+}
+
 /// The events among `fx`, and the rest.
 pub(crate) fn split(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
     let mut events = Vec::new();
@@ -161,12 +178,16 @@ impl World {
             let input = hold_group_to_reopen(&mut engine.store, &run, &driven.core, input, now)?;
             fx.extend(driven.core.handle(input, now));
         }
-        let (events, rest) = split(fx);
+        let (events, mut rest) = split(fx);
+        let verdicts = verdicts(&mut rest);
         if crash == Some(Crash::BeforeCommit) {
             return self.crash(e, "before its commit");
         }
         let summary = driven.core.state_summary();
-        match engine.store.commit_with_logs(&run, &events, &[], &summary) {
+        match engine
+            .store
+            .commit_decided(&run, (&events, &[]), &summary, &verdicts)
+        {
             Ok(()) => {}
             Err(err) if lost(&err) => return self.stop_driving(e, &run, &err),
             Err(err) => return Err(err.into()),
@@ -506,11 +527,12 @@ impl World {
         if ready.core.waits_for_group() {
             self.requeued.insert(run.clone());
         }
-        let (events, rest) = split(ready.initial);
+        let (events, mut rest) = split(ready.initial);
+        let verdicts = verdicts(&mut rest);
         let summary = ready.core.state_summary();
         engine
             .store
-            .commit_with_logs(&run, &events, &[], &summary)?;
+            .commit_decided(&run, (&events, &[]), &summary, &verdicts)?;
         engine.runs.insert(
             run.clone(),
             Driven {

@@ -168,7 +168,8 @@ impl World {
             2..4 => Some(CommitCut::BeforeWitness),
             _ => None,
         };
-        let (events, rest) = split(w.effects.drain(..).collect());
+        let (events, mut rest) = split(w.effects.drain(..).collect());
+        let verdicts = crate::engine::verdicts(&mut rest);
         let engine = &mut self.engines[e];
         let Some(driven) = engine.runs.get(&w.run) else {
             return Ok(false);
@@ -179,7 +180,7 @@ impl World {
         }
         match engine
             .store
-            .commit_with_logs(&w.run, &events, &[], &summary)
+            .commit_decided(&w.run, (&events, &[]), &summary, &verdicts)
         {
             Ok(()) => {}
             Err(baton_store::StoreError::Cut { at }) => {

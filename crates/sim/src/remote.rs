@@ -288,9 +288,13 @@ impl World {
             return Ok(false);
         };
         let fx = driven.core.handle(input, now);
-        let (events, rest) = crate::engine::split(fx);
+        let (events, mut rest) = crate::engine::split(fx);
+        let verdicts = crate::engine::verdicts(&mut rest);
         let summary = driven.core.state_summary();
-        match engine.store.commit_with_logs(run, &events, &[], &summary) {
+        match engine
+            .store
+            .commit_decided(run, (&events, &[]), &summary, &verdicts)
+        {
             Ok(()) => {}
             Err(err) if crate::engine::lost(&err) => {
                 self.stop_driving(e, run, &err)?;

@@ -30,15 +30,16 @@ fn said(outcomes: &[Outcome], what: &str) -> usize {
 
 #[test]
 fn interleaved_wake_ups_replay_byte_for_byte_and_die_at_every_kind_of_point() {
-    let seeds = [2, 4, 7];
+    // Seed 0 dies inside a commit since verdicts go into it (seed 2 did before).
+    let seeds = [0, 4, 7];
     let outcomes: Vec<Outcome> = seeds.iter().map(|&s| run(s, Mix::Interleave)).collect();
     for o in &outcomes {
         assert_eq!(o.violation, None, "{:?}", o.report());
     }
-    let again = run(2, Mix::Interleave);
+    let again = run(0, Mix::Interleave);
     assert_eq!(
         again.digest, outcomes[0].digest,
-        "seed 2 --mix interleave replays"
+        "seed 0 --mix interleave replays"
     );
     // Each kind of death the mix adds happens in these seeds (if the mix's draws
     // change, pick seeds where each happens again).

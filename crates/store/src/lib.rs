@@ -54,7 +54,7 @@ pub use rotate::Rotated;
 pub use verify::Sealed;
 
 use baton_model::state_summary::{StateSummary, SummaryFold};
-use baton_model::{Event, Timestamp};
+use baton_model::{CommandOutcome, Event, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
 use std::os::unix::fs::DirBuilderExt;
@@ -374,7 +374,7 @@ impl Store {
     /// from everything the store holds of it, a cost that grows with the run. An
     /// engine hands its core's summary with [`Store::commit_with_logs`].
     pub fn commit(&mut self, run_id: &str, events: &[Event]) -> Result<(), StoreError> {
-        self.commit_batch(run_id, events, &[], Summary::Replayed)
+        self.commit_batch(run_id, events, &[], Summary::Replayed, &[])
     }
 
     /// Append `events` as [`Store::commit`] does, recording attempts' logs (as
@@ -390,7 +390,31 @@ impl Store {
         logs: &[AttemptLog],
         summary: &StateSummary,
     ) -> Result<(), StoreError> {
-        self.commit_batch(run_id, events, logs, Summary::Given(summary))
+        self.commit_decided(run_id, (events, logs), summary, &[])
+    }
+
+    /// [`Store::commit_with_logs`] with the verdicts of the commands whose decisions
+    /// the batch holds (their rows' outcomes, as [`Store::complete_command`] writes
+    /// them) in the same transaction: a decision is never on the record without its
+    /// command's verdict, so an engine that dies after its commit leaves no command
+    /// for the next one to refuse as unproven (its proof was used up) while the audit
+    /// chain has it.
+    pub fn commit_decided(
+        &mut self,
+        run_id: &str,
+        (events, logs): (&[Event], &[AttemptLog]),
+        summary: &StateSummary,
+        verdicts: &[(i64, CommandOutcome)],
+    ) -> Result<(), StoreError> {
+        if events.is_empty() && logs.is_empty() {
+            if verdicts.is_empty() {
+                return Ok(());
+            }
+            // Decided without an event (a run not started yet): the verdicts alone.
+            let r = in_transaction(&self.conn, |tx| commands::record_verdicts(tx, verdicts));
+            return self.ctx(r);
+        }
+        self.commit_batch(run_id, events, logs, Summary::Given(summary), verdicts)
     }
 
     fn commit_batch(
@@ -399,6 +423,7 @@ impl Store {
         events: &[Event],
         logs: &[AttemptLog],
         summary: Summary<'_>,
+        verdicts: &[(i64, CommandOutcome)],
     ) -> Result<(), StoreError> {
         if events.is_empty() && logs.is_empty() {
             return Ok(());
@@ -428,6 +453,7 @@ impl Store {
                 summary,
             };
             let done = commit_body(tx, &self.keys, seal, run_id, known, batch)?;
+            commands::record_verdicts(tx, verdicts)?;
             // What the run holds, as of the batch (one that queues the run needs no group).
             if let Some((f, now)) = fence {
                 coord::fence::still_holds(tx, run_id, (f, lapsed), now)?;

@@ -154,7 +154,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a link request a console's check has read takes no later hand-in",
         LINK_REQUESTS_CHECKED,
     ),
+    (
+        34,
+        "an ask's answer over `baton link` keeps its request id with what became of it",
+        LINK_REQUESTS_ANSWER,
+    ),
 ];
+
+/// Issue 59 point 4: an answer to an ask sent over `baton link` has no command row; its
+/// request keeps what it asked and what became of it (`answer`, JSON), written in the
+/// transaction that records (or refuses) the answer (`coord::link_requests`).
+const LINK_REQUESTS_ANSWER: &str = "ALTER TABLE link_requests ADD COLUMN answer TEXT;";
 
 /// Issue 59 point 4: a request whose command a console's check has read (`checked`) is
 /// closed, so a later hand-in of it (its submitter's second try after a withdrawal) is

@@ -2,8 +2,10 @@
 //! its own; the remote ones are reached over the real sshd hosts (tests/ssh/hosts.sh),
 //! as `root` there, by a local `baton` running as `nobody`: what the remote record says
 //! is the remote account's doing.
+mod asks;
 mod cli;
 mod never_both;
+mod verdicts;
 
 use crate::exec::ssh::hosts;
 use crate::helpers::*;

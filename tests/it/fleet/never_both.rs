@@ -15,20 +15,20 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// `baton link` on the env's store, spoken to over its stdin and stdout.
-struct Link {
-    child: Child,
+pub(super) struct Link {
+    pub(super) child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<String>,
 }
 
 impl Link {
     /// A link with `env_vars` (a failpoint), past the hellos.
-    fn open(env: &Env, env_vars: &[(&str, &str)]) -> Link {
+    pub(super) fn open(env: &Env, env_vars: &[(&str, &str)]) -> Link {
         Link::open_with(env, &[], env_vars)
     }
 
     /// [`Link::open`] of `baton link ARGS`.
-    fn open_with(env: &Env, args: &[&str], env_vars: &[(&str, &str)]) -> Link {
+    pub(super) fn open_with(env: &Env, args: &[&str], env_vars: &[(&str, &str)]) -> Link {
         let mut cmd = env.cmd();
         cmd.arg("link")
             .args(args)
@@ -58,7 +58,7 @@ impl Link {
         link
     }
 
-    fn send(&mut self, m: &ToServer) {
+    pub(super) fn send(&mut self, m: &ToServer) {
         let mut line = serde_json::to_vec(m).expect("JSON");
         line.push(b'\n');
         let stdin = self.stdin.as_mut().expect("the link's stdin is open");
@@ -67,7 +67,7 @@ impl Link {
     }
 
     /// The first message `pick` takes, within 60 s (frames and others pass).
-    fn next<T>(&mut self, mut pick: impl FnMut(ToClient) -> Option<T>) -> T {
+    pub(super) fn next<T>(&mut self, mut pick: impl FnMut(ToClient) -> Option<T>) -> T {
         let until = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let left = until.saturating_duration_since(std::time::Instant::now());
@@ -83,7 +83,7 @@ impl Link {
         }
     }
 
-    fn decide(&mut self, id: u64, run: &str, command: Cmd, request: &str) {
+    pub(super) fn decide(&mut self, id: u64, run: &str, command: Cmd, request: &str) {
         self.send(&ToServer::Request {
             id,
             request: Request::Command {
@@ -94,7 +94,7 @@ impl Link {
         });
     }
 
-    fn outcome(&mut self, want: u64) -> CommandOutcome {
+    pub(super) fn outcome(&mut self, want: u64) -> CommandOutcome {
         self.next(|m| match m {
             ToClient::Reply {
                 id,
@@ -105,7 +105,7 @@ impl Link {
     }
 
     /// What the store holds of `request` (the console's check after a drop).
-    fn found(&mut self, id: u64, run: &str, request: &str) -> Found {
+    pub(super) fn found(&mut self, id: u64, run: &str, request: &str) -> Found {
         self.send(&ToServer::Recorded {
             id,
             run_id: run.to_string(),
@@ -119,11 +119,11 @@ impl Link {
     }
 
     /// The connection cut: its stdin closed, its process left to go on.
-    fn cut(&mut self) {
+    pub(super) fn cut(&mut self) {
         drop(self.stdin.take());
     }
 
-    fn end(mut self) -> Option<i32> {
+    pub(super) fn end(mut self) -> Option<i32> {
         self.cut();
         wait_until("the link's end", Duration::from_secs(60), || {
             self.child.try_wait().ok().flatten().map(|s| s.code())
@@ -131,7 +131,7 @@ impl Link {
     }
 }
 
-fn approve(reason: &str) -> Cmd {
+pub(super) fn approve(reason: &str) -> Cmd {
     Cmd::Approve {
         step: "deploy".into(),
         operator: "whoever".into(),
@@ -142,7 +142,7 @@ fn approve(reason: &str) -> Cmd {
 }
 
 /// How many rows of `action` the store's audit chain has on `run`.
-fn rows(env: &Env, run: &str, action: &str) -> usize {
+pub(super) fn rows(env: &Env, run: &str, action: &str) -> usize {
     let out = env.run(&["audit", run, "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("audit --json");
     rows.as_array()
@@ -151,7 +151,7 @@ fn rows(env: &Env, run: &str, action: &str) -> usize {
 }
 
 /// A gate waiting on the env's store, its engine live: the engine and the run.
-fn gated(env: &Env) -> (Child, String) {
+pub(super) fn gated(env: &Env) -> (Child, String) {
     let wf = env.workflow("w.toml", GATED);
     env.spawn_until(&wf, "deploy", "waiting_approval")
 }

@@ -88,8 +88,10 @@ impl Driver {
                         let _ = reply.send(outcome);
                     }
                 }
-                // NotFound: the sender gave up waiting and withdrew it; the core's
-                // decision is in the event log either way.
+                // A store command's verdict goes with its decision's commit
+                // (`Driver::execute`); one decided elsewhere is written here. NotFound:
+                // the sender gave up waiting and withdrew it; the core's decision is in
+                // the event log either way.
                 Some(id) => match self.store.complete_command(id, &outcome) {
                     Ok(()) | Err(StoreError::NotFound(_)) => {}
                     Err(e) => return Err(e.into()),

@@ -428,7 +428,11 @@ mod tests {
             inputs: BTreeMap::new(),
             reason: Some("ok".into()),
         };
-        assert!(s.answer_ask("ask-1", &me(), &yes, None).unwrap().is_ok());
+        assert!(
+            s.answer_ask("ask-1", &me(), &yes, None, None)
+                .unwrap()
+                .is_ok()
+        );
         let looked = |s: &Store| settle(&s.conn, &db, "ask-1", None).unwrap().unwrap();
         let fine = looked(&s);
         assert!(fine.unproven.is_empty(), "{:?}", fine.unproven);

@@ -8,7 +8,7 @@ use super::{Store, in_transaction};
 use crate::holder::holder_alive;
 use baton_model::ask::{self, Answer, Ask, AskState, Asker, Outcome};
 use baton_model::history::{AuditAction, Decision};
-use baton_model::{DecisionSignature, Refusal, Timestamp};
+use baton_model::{CommandOutcome, DecisionSignature, Refusal, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -277,13 +277,17 @@ impl Store {
     /// Answer ask `id` as `me`: decided by `model::ask::decide` on the row as this
     /// transaction reads it (two answers at once are taken one after the other), the
     /// vote and the decision on the audit chain, committed with `synchronous = FULL`.
-    /// `Ok(Err(refusal))`: refused, nothing recorded.
+    /// `Ok(Err(refusal))`: refused, nothing recorded. An answer sent over `baton link`
+    /// comes with its `request` id and `what` it says: refused if a console's check
+    /// settled the request first, else kept with what became of the answer, accepted
+    /// or refused, in this transaction (`coord::link_requests`).
     pub fn answer_ask(
         &mut self,
         id: &str,
         me: &str,
         answer: &Answer,
         sig: Option<&DecisionSignature>,
+        request: Option<(&str, &str)>,
     ) -> Result<Result<Answered, Refusal>, StoreError> {
         let r = self.set_sync_full(true);
         self.ctx(r)?;
@@ -301,53 +305,39 @@ impl Store {
         let (keys, db) = (&self.keys, self.path.clone());
         let r = in_transaction(&self.conn, |tx| {
             crate::ledger::key_check::check_signing(tx, keys)?;
+            if let Some((request, _)) = request {
+                Store::check_ask_request(tx, request, id)?;
+            }
+            // What became of it, kept with its link request (if any).
+            let note = |outcome: CommandOutcome| match request {
+                Some((request, what)) => Store::note_ask_answer(tx, request, id, what, &outcome),
+                None => Ok(()),
+            };
             // Decided on the proven votes alone; a rewritten row is put back, refused
             // on record, in this transaction.
             let Some(settled) = super::ask_proofs::settle(tx, &db, id, None)? else {
-                return Ok(Err((
-                    Refusal::NoAsk {
-                        ask: id.to_string(),
-                    },
-                    None,
-                )));
+                let refusal = Refusal::NoAsk {
+                    ask: id.to_string(),
+                };
+                note(CommandOutcome::Refused(refusal.clone()))?;
+                return Ok(Err((refusal, None)));
             };
             let refused = settled.write(tx, keys, by)?;
             let mut a = settled.ask;
             let now = Timestamp::now();
             let alive = holder_alive(&a.asker.holder);
-            let outcome = match ask::decide(&a, me, answer, now, alive) {
+            let decided = match ask::decide(&a, me, answer, now, alive) {
+                Ok(o) => key_voted(tx, id, sig, answer)?.map_or(Ok(o), Err),
+                Err(refusal) => Err(refusal),
+            };
+            let outcome = match decided {
                 Ok(o) => o,
-                Err(refusal) => return Ok(Err((refusal, refused))),
-            };
-            if let Some(refusal) = key_voted(tx, id, sig, answer)? {
-                return Ok(Err((refusal, refused)));
-            }
-            let (action, reason, values) = match answer {
-                Answer::Approve { inputs, reason } => {
-                    let values = a.values.clone().unwrap_or_else(|| inputs.clone());
-                    tx.prepare_cached(
-                        "INSERT INTO ask_votes (ask_id, actor, reason, at, signature, key) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )?
-                    .execute(params![
-                        id,
-                        me,
-                        reason,
-                        now.0,
-                        sig.map(|s| &s.signature),
-                        sig.map(|s| &s.key)
-                    ])?;
-                    a.votes.push((me.to_string(), reason.clone()));
-                    let action = match outcome {
-                        Outcome::Approved => AuditAction::Approved,
-                        _ => AuditAction::ApprovalVote,
-                    };
-                    (action, reason.clone(), values)
-                }
-                Answer::Reject { reason } => {
-                    (AuditAction::Rejected, Some(reason.clone()), BTreeMap::new())
+                Err(refusal) => {
+                    note(CommandOutcome::Refused(refusal.clone()))?;
+                    return Ok(Err((refusal, refused)));
                 }
             };
+            let (action, reason, values) = vote(tx, &mut a, (me, now), answer, &outcome, sig)?;
             let state = match outcome {
                 Outcome::Approved => Some(AskState::Approved),
                 Outcome::Rejected => Some(AskState::Rejected),
@@ -366,6 +356,9 @@ impl Store {
             }
             let subject = a.run_id.as_deref().unwrap_or(ask::AUDIT_SUBJECT);
             let head = crate::ledger::decisions::append(tx, keys, subject, &d)?;
+            note(CommandOutcome::Accepted {
+                message: outcome.said(id),
+            })?;
             Ok(Ok((Answered { ask: a, outcome }, head)))
         })
         .inspect_err(|_| {
@@ -391,6 +384,44 @@ impl Store {
         }
         Ok(Ok(answered))
     }
+}
+
+/// What a vote puts on the audit chain: its action, its reason, and the ask's values.
+type Voted = (AuditAction, Option<String>, BTreeMap<String, String>);
+
+/// An answer's vote on ask `a` by `me` at `now` (an approval's row in `ask_votes`).
+fn vote(
+    tx: &Connection,
+    a: &mut Ask,
+    (me, now): (&str, Timestamp),
+    answer: &Answer,
+    outcome: &Outcome,
+    sig: Option<&DecisionSignature>,
+) -> Result<Voted, StoreError> {
+    Ok(match answer {
+        Answer::Approve { inputs, reason } => {
+            let values = a.values.clone().unwrap_or_else(|| inputs.clone());
+            tx.prepare_cached(
+                "INSERT INTO ask_votes (ask_id, actor, reason, at, signature, key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                a.id,
+                me,
+                reason,
+                now.0,
+                sig.map(|s| &s.signature),
+                sig.map(|s| &s.key)
+            ])?;
+            a.votes.push((me.to_string(), reason.clone()));
+            let action = match outcome {
+                Outcome::Approved => AuditAction::Approved,
+                _ => AuditAction::ApprovalVote,
+            };
+            (action, reason.clone(), values)
+        }
+        Answer::Reject { reason } => (AuditAction::Rejected, Some(reason.clone()), BTreeMap::new()),
+    })
 }
 
 /// The audit row of an answer: the ask's id, question and asker, and the inputs.
@@ -536,7 +567,11 @@ pub(super) mod tests {
         let reject = Answer::Reject {
             reason: "not now".into(),
         };
-        assert!(s.answer_ask("ask-1", "bob", &reject, None).unwrap().is_ok());
+        assert!(
+            s.answer_ask("ask-1", "bob", &reject, None, None)
+                .unwrap()
+                .is_ok()
+        );
         seen.push(other.asks_rev().unwrap());
         let asker = Asker {
             holder: "pid 1 on elsewhere".into(),

@@ -137,7 +137,7 @@ impl Store {
                                 .map(|why| match reclaimed.contains(&id) {
                                     // Its proof was used up by that engine.
                                     true => Refusal::Unproven { why: format!(
-                                        "the engine that took this command stopped before recording its verdict; unless `baton audit {run_id}` shows it decided, hand it in again ({why})"
+                                        "the engine that took this command stopped before committing its decision (committed with its verdict, so it is not on the record): hand it in again ({why})"
                                     ) },
                                     false => Refusal::Unproven { why: why.to_string() },
                                 });
@@ -251,29 +251,15 @@ impl Store {
     }
 
     /// Record what became of a claimed (or pending) command. A command already
-    /// completed or withdrawn (or unknown) is `NotFound`.
+    /// completed or withdrawn (or unknown) is `NotFound`. An engine writes its
+    /// verdicts in the transaction of the decisions instead ([`Store::commit_decided`]).
     pub fn complete_command(
         &mut self,
         id: i64,
         outcome: &CommandOutcome,
     ) -> Result<(), StoreError> {
-        let status = if outcome.is_accepted() {
-            "accepted"
-        } else {
-            "refused"
-        };
         let r = (|| {
-            let n = self.conn.execute(
-                "UPDATE commands SET status = ?2, outcome = ?3, done_at = ?4
-                 WHERE id = ?1 AND status IN ('pending', 'claimed')",
-                params![
-                    id,
-                    status,
-                    serde_json::to_string(outcome)?,
-                    Timestamp::now().0
-                ],
-            )?;
-            if n == 0 {
+            if verdict(&self.conn, id, outcome)? == 0 {
                 return Err(StoreError::NotFound(format!("pending command {id}")));
             }
             Ok(())
@@ -437,6 +423,44 @@ impl Store {
     }
 }
 
+/// Command `id`'s verdict on its row, if it is still pending or claimed: the rows
+/// written (0 for one already decided or withdrawn).
+fn verdict(
+    conn: &rusqlite::Connection,
+    id: i64,
+    outcome: &CommandOutcome,
+) -> Result<usize, StoreError> {
+    let status = if outcome.is_accepted() {
+        "accepted"
+    } else {
+        "refused"
+    };
+    Ok(conn
+        .prepare_cached(
+            "UPDATE commands SET status = ?2, outcome = ?3, done_at = ?4
+             WHERE id = ?1 AND status IN ('pending', 'claimed')",
+        )?
+        .execute(params![
+            id,
+            status,
+            serde_json::to_string(outcome)?,
+            Timestamp::now().0
+        ])?)
+}
+
+/// In the transaction of a commit ([`Store::commit_decided`]): the verdicts of the
+/// commands it decided. One already decided or withdrawn (its submitter gave up) is
+/// left as it is: the decision is in the event log either way.
+pub(crate) fn record_verdicts(
+    conn: &rusqlite::Connection,
+    verdicts: &[(i64, CommandOutcome)],
+) -> Result<(), StoreError> {
+    for (id, outcome) in verdicts {
+        verdict(conn, *id, outcome)?;
+    }
+    Ok(())
+}
+
 /// The run's lease holder now (`?1` is the run), whom a claim belongs to.
 const HOLDER: &str = "(SELECT holder FROM leases WHERE run_id = ?1)";
 /// A command no engine has decided: pending, or claimed under a lease no longer held.
@@ -461,3 +485,7 @@ impl Store {
         self.ctx(r)
     }
 }
+
+#[cfg(test)]
+#[path = "commands_tests.rs"]
+mod tests;

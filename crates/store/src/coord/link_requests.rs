@@ -28,6 +28,19 @@ pub enum LinkRequest {
     },
     /// Handed in, and its command's row is gone since (its run was deleted).
     Gone,
+    /// An answer to an ask (no command row): `what` it said, and what became of it,
+    /// both recorded in the transaction that decided it ([`Store::answer_ask`]).
+    Answered {
+        what: String,
+        outcome: CommandOutcome,
+    },
+}
+
+/// What a request that answered an ask keeps (`link_requests.answer`, JSON).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AskAnswer {
+    what: String,
+    outcome: CommandOutcome,
 }
 
 /// Why a settled request is refused when its link comes late with it.
@@ -43,16 +56,21 @@ struct Row {
     run_id: String,
     command: Option<i64>,
     checked: bool,
+    /// An ask's answer it recorded ([`AskAnswer`]'s JSON).
+    answer: Option<String>,
 }
 
 fn request_row(conn: &Connection, request: &str) -> Result<Option<Row>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT run_id, command, checked FROM link_requests WHERE request = ?1")?
+        .prepare_cached(
+            "SELECT run_id, command, checked, answer FROM link_requests WHERE request = ?1",
+        )?
         .query_row([request], |r| {
             Ok(Row {
                 run_id: r.get(0)?,
                 command: r.get(1)?,
                 checked: r.get(2)?,
+                answer: r.get(3)?,
             })
         })
         .optional()?)
@@ -93,8 +111,15 @@ impl Store {
             Some(row) if row.run_id != run_id => {
                 return Err(other_run(request, &row.run_id, run_id));
             }
+            Some(
+                Row {
+                    answer: Some(_), ..
+                }
+                | Row { checked: true, .. },
+            ) => {
+                return Err(checked(request));
+            }
             Some(Row { command: None, .. }) => return Err(settled(request)),
-            Some(Row { checked: true, .. }) => return Err(checked(request)),
             _ => {}
         }
         // Handed in again after a withdrawal (`session::command::apply` tries twice)
@@ -104,6 +129,47 @@ impl Store {
              ON CONFLICT(request) DO UPDATE SET command = excluded.command",
         )?
         .execute(params![request, run_id, command_id, Timestamp::now().0])?;
+        Ok(())
+    }
+
+    /// In the transaction of an answer to ask `ask_id` sent with `request`, before it is
+    /// decided: refused when a check settled the request first, or when it answered
+    /// already (the transaction is rolled back, nothing recorded).
+    pub(crate) fn check_ask_request(
+        conn: &Connection,
+        request: &str,
+        ask_id: &str,
+    ) -> Result<(), StoreError> {
+        match request_row(conn, request)? {
+            None => Ok(()),
+            Some(row) if row.run_id != ask_id => Err(other_run(request, &row.run_id, ask_id)),
+            Some(Row {
+                command: None,
+                answer: None,
+                ..
+            }) => Err(settled(request)),
+            Some(_) => Err(checked(request)),
+        }
+    }
+
+    /// In the same transaction, once it is decided: what the answer `what` to ask
+    /// `ask_id` came to, kept with its `request`; the console's check reads it.
+    pub(crate) fn note_ask_answer(
+        conn: &Connection,
+        request: &str,
+        ask_id: &str,
+        what: &str,
+        outcome: &CommandOutcome,
+    ) -> Result<(), StoreError> {
+        let answer = serde_json::to_string(&AskAnswer {
+            what: what.to_string(),
+            outcome: outcome.clone(),
+        })?;
+        conn.prepare_cached(
+            "INSERT INTO link_requests (request, run_id, command, at, answer)
+             VALUES (?1, ?2, NULL, ?3, ?4)",
+        )?
+        .execute(params![request, ask_id, Timestamp::now().0, answer])?;
         Ok(())
     }
 
@@ -149,6 +215,12 @@ impl Store {
                 }
                 Some(row) if row.run_id != run_id => {
                     return Err(other_run(request, &row.run_id, run_id));
+                }
+                Some(Row {
+                    answer: Some(a), ..
+                }) => {
+                    let AskAnswer { what, outcome } = serde_json::from_str(&a)?;
+                    return Ok(LinkRequest::Answered { what, outcome });
                 }
                 Some(Row { command: None, .. }) => return Ok(LinkRequest::NotDelivered),
                 Some(Row {

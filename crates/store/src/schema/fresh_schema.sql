@@ -281,5 +281,5 @@ CREATE TABLE link_requests (
     run_id  TEXT NOT NULL,
     command INTEGER,
     at      INTEGER NOT NULL
-, checked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+, checked INTEGER NOT NULL DEFAULT 0, answer TEXT) WITHOUT ROWID;
 CREATE INDEX link_requests_by_run ON link_requests(run_id);

@@ -197,6 +197,77 @@ fn a_decision_whose_link_dies_after_it_is_done_is_said_on_record_and_is_there_on
     assert_eq!(votes, 1, "said on the record: it is, once");
 }
 
+/// An answer to a store ask (`baton ask` on the host) from the Waiting tab, whose
+/// link dies once the answer is recorded (`link-answered`): the console, back on a new
+/// link, asks by the answer's request id and says it is on the record, as it is; the
+/// asker is answered. (An ask's answer went without an id, said "may not have been
+/// done".)
+#[test]
+fn an_asks_answer_whose_link_dies_after_it_is_done_is_said_on_record() {
+    let Some(f) = Fleet::new() else {
+        return;
+    };
+    let asker =
+        f.h2.cmd()
+            .args([
+                "ask",
+                "--prompt",
+                "Rotate the keys?",
+                "--allow-self-approval",
+            ])
+            .args(["--json", "--timeout", "2m"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("baton ask on h2's store");
+    f.fail_next_link("link-answered:command");
+    let tmux = desk(&f, "--store h2once");
+    tmux.wait_for(
+        "the remote store's ask",
+        |s| s.contains("Waiting (1)") && s.contains("store h2once (baton-h2)"),
+        30,
+    );
+    tmux.keys(&["6"]);
+    tmux.wait_for(
+        "the ask in the Waiting tab",
+        |s| s.contains("Rotate the keys?"),
+        10,
+    );
+    tmux.keys(&["a"]);
+    tmux.wait_for(
+        "the approve dialog",
+        |s| s.contains("Approve “Rotate the keys?”"),
+        10,
+    );
+    tmux.literal("as the link dies");
+    tmux.keys(&["Enter"]);
+    let said = tmux.wait_for(
+        "the console's word on the answer",
+        |s| {
+            s.contains("not delivered")
+                || s.contains("on the record on baton-h2")
+                || s.contains("may not have been done")
+        },
+        40,
+    );
+    assert!(
+        said.contains("on the record on baton-h2") && said.contains("as the link dies"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("not delivered") && !said.contains("may not have been done"),
+        "{said}"
+    );
+    let out = wait_child(asker, 30);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "approved: {}",
+        text(&out.stderr)
+    );
+}
+
 /// A link whose connection is cut while it holds a decision (failpoint `link-held`)
 /// and whose process goes on: the console, back on a new link, is told not delivered
 /// (the host settles the request), and the old link, let go after, is refused. The
