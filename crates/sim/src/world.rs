@@ -107,22 +107,27 @@ pub(crate) struct World {
     _dir: tempfile::TempDir,
 }
 
+/// The scenario's directory: in memory when the machine has it, where the store's
+/// syncs cost nothing.
+fn scenario_dir() -> Result<tempfile::TempDir, SimError> {
+    let base = match std::path::Path::new(SHM).is_dir() {
+        true => PathBuf::from(SHM),
+        false => std::env::temp_dir(),
+    };
+    tempfile::Builder::new()
+        .prefix("baton-sim-")
+        .tempdir_in(&base)
+        .map_err(|e| SimError::Io {
+            path: base,
+            error: e,
+        })
+}
+
 impl World {
     pub(crate) fn new(config: Config) -> Result<World, SimError> {
         let mut rng = SmallRng::seed_from_u64(config.seed);
         set_thread_clock(Some(Timestamp(T0)));
-        // In memory when the machine has it: the store's syncs cost nothing there.
-        let base = match std::path::Path::new(SHM).is_dir() {
-            true => PathBuf::from(SHM),
-            false => std::env::temp_dir(),
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("baton-sim-")
-            .tempdir_in(&base)
-            .map_err(|e| SimError::Io {
-                path: base,
-                error: e,
-            })?;
+        let dir = scenario_dir()?;
         let db = dir.path().join("store").join("baton.db");
         let user = baton_session::os_account()?;
         let accounts = crate::accounts::for_mix(config.mix, &user, dir.path(), &db)?;
