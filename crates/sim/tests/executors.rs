@@ -14,8 +14,8 @@ fn executors(seed: u64, bug: Option<Bug>) -> Outcome {
     .unwrap_or_else(|e| panic!("seed {seed}: the simulation failed: {e}"))
 }
 
-/// Seeds of `--mix executors` run here (a quarter on each kind of executor): the
-/// simulator's own budget (`sim.rs`) does not run this mix.
+/// Seeds of `--mix executors` run here (a quarter on each kind of executor), besides
+/// the one in sixteen of the simulator's budget (`sim.rs`).
 const SEEDS: u64 = 24;
 
 /// Every seed keeps every promise, and between them the scenarios do what the mix is
@@ -145,4 +145,26 @@ fn regression_queues_seed_7_a_batch_job_runs_on_past_the_gate() {
             .any(|l| l.starts_with("  r049 ") && l.contains("\"tokens\":2700")),
         "the scenario no longer runs r049's load past its ceiling: pick the seed again"
     );
+}
+
+/// The mixes of this session replay byte for byte as the others do: each seed's state
+/// and key files, the serves' restarts and the jobs' queues come from the seed alone.
+#[test]
+fn the_same_seed_of_executors_serves_and_signed_gives_the_same_history() {
+    for mix in [Mix::Executors, Mix::Serves, Mix::Signed] {
+        let run = |seed| {
+            baton_sim::run(Config {
+                seed,
+                actions: 120,
+                bug: None,
+                mix,
+            })
+            .unwrap_or_else(|e| panic!("{mix:?} seed {seed}: {e}"))
+        };
+        let (a, b) = (run(21), run(21));
+        assert!(a.history.len() > 120, "{mix:?}: {} lines", a.history.len());
+        assert_eq!(a.history, b.history, "{mix:?}");
+        assert_eq!(a.digest, b.digest, "{mix:?}");
+        assert_ne!(a.digest, run(22).digest, "{mix:?}: another seed, another history");
+    }
 }

@@ -180,7 +180,9 @@ pub(super) fn a_rewritten_record_is_never_run(c: &Campaign) -> Verdict {
         "docs/approvals.md: a fork of a run another member rewrote is refused, on record, and runs nothing of the rewrite",
     );
     let tries = &c.forged.rewrites;
+    let mut per_run: std::collections::BTreeMap<&str, usize> = Default::default();
     for r in tries {
+        *per_run.entry(r.run.as_str()).or_default() += 1;
         if let Err(e) = &r.fork {
             v.broken.push(format!("run {}: {e}", r.run));
         }
@@ -188,8 +190,11 @@ pub(super) fn a_rewritten_record_is_never_run(c: &Campaign) -> Verdict {
             v.broken
                 .push(format!("run {}: {BOB}'s planted command ran", r.run));
         }
+    }
+    // One refusal on the chain for each fork of the run (a run may be drawn twice).
+    for (run, forks) in per_run {
         let refusals = c.team.as_ref().map_or(0, |t| {
-            t.rows(&["audit", &r.run, "--json"])
+            t.rows(&["audit", run, "--json"])
                 .iter()
                 .filter(|a| {
                     a["action"] == "command_refused"
@@ -198,10 +203,9 @@ pub(super) fn a_rewritten_record_is_never_run(c: &Campaign) -> Verdict {
                 })
                 .count()
         });
-        if refusals == 0 {
+        if refusals < forks {
             v.broken.push(format!(
-                "run {}: no refusal of {ALICE}'s fork on its chain",
-                r.run
+                "run {run}: {refusals} refusals of {ALICE}'s forks on its chain for {forks} forks"
             ));
         }
     }

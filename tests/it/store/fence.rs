@@ -68,8 +68,12 @@ fn a_fenced_commit_writes_the_lease_again_only_once_its_heartbeat_is_a_second_ol
     assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
     let mut a = Store::open(&db.path).unwrap();
     a.fence("R1", A, &[]);
+    // On a clock of this thread's (as the simulator's), so that a loaded machine's
+    // pause between the statements below is not read as the heartbeat's age.
+    let t = Timestamp::now();
+    baton::model::time::set_thread_clock(Some(t));
     // Beaten a moment ago (a commit of the step before): the lease's page stays as it is.
-    let lately = Timestamp::now().0 - 200;
+    let lately = t.0 - 200;
     beat_at(&db, "R1", lately);
     a.commit("R1", &next_event("R1")).unwrap();
     let beat = s.lease("R1").unwrap().unwrap().heartbeat_at;
@@ -98,6 +102,7 @@ fn a_fenced_commit_writes_the_lease_again_only_once_its_heartbeat_is_a_second_ol
         Err(StoreError::LeaseLost { .. })
     ));
     assert_eq!(s.events("R1").unwrap().len(), before);
+    baton::model::time::set_thread_clock(None);
 }
 
 /// The sequence number of run `id`'s last event.
@@ -347,4 +352,43 @@ fn a_dead_holder_s_remote_job_or_launch_on_record_keeps_its_group_wherever_its_e
             "{what}"
         );
     }
+}
+
+/// Found in review: an engine stopped past its lease and continued after a takeover
+/// claimed a command under the new holder's name (`claimed_by` was whoever held the
+/// lease), its commit then refused; the new holder never took the row again, so it
+/// stayed `claimed` with no verdict for good. The stale engine now claims nothing and
+/// the new holder takes the command.
+#[test]
+fn an_engine_that_lost_its_lease_claims_no_command_and_the_new_holder_takes_it() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
+    let mut a = Store::open(&db.path).unwrap();
+    a.fence("R1", A, &[]);
+    // Taken over while A was stopped.
+    rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .execute(
+            "UPDATE leases SET holder = ?1, heartbeat_at = ?2 WHERE run_id = 'R1'",
+            rusqlite::params![B, Timestamp::now().0],
+        )
+        .unwrap();
+    let cmd = baton::model::Command::Cancel {
+        operator: "alice".into(),
+        reason: Some("stop".into()),
+    };
+    let id = s.submit_command("R1", &cmd, None).unwrap();
+    assert!(a.claim_commands("R1").unwrap().is_empty(), "A claimed");
+    let status: String = rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .query_row("SELECT status FROM commands WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(status, "pending", "the row is left for the lease's holder");
+    let mut b = Store::open(&db.path).unwrap();
+    b.fence("R1", B, &[]);
+    let claimed = b.claim_commands("R1").unwrap();
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
 }

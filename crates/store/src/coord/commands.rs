@@ -95,8 +95,14 @@ impl Store {
     /// A claim is the lease's: it names the run's lease holder (`claimed_by`), and a
     /// command claimed under another holder, whose engine stopped before its verdict
     /// (the caller holds the lease now), is taken again, so it is decided on record.
+    /// A connection that fences the run ([`Store::fence`]) claims only while its
+    /// engine holds the lease, in the statement that claims: an engine stopped past its
+    /// lease and continued after a takeover claims nothing (it would have stamped the
+    /// new holder's name on rows it then never decided, its commit refused, and the
+    /// new holder would never have taken them again).
     pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<Claimed>, StoreError> {
         let now = Timestamp::now();
+        let claimer = self.fences.get(run_id).map(|f| f.holder.clone());
         let r = (|| {
             let expired = serde_json::to_string(&CommandOutcome::Refused(Refusal::Expired))?;
             let expired: Vec<String> = self
@@ -121,10 +127,11 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             let mut st = self.conn.prepare_cached(&format!(
                 "UPDATE commands SET status = 'claimed', claimed_by = {HOLDER}
-                 WHERE run_id = ?1 AND {OPEN} RETURNING id, json"
+                 WHERE run_id = ?1 AND {OPEN} AND (?2 IS NULL OR {HOLDER} IS ?2)
+                 RETURNING id, json"
             ))?;
             let mut rows: Vec<(i64, String)> = st
-                .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map(params![run_id, claimer], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             rows.sort_by_key(|(id, _)| *id);
             let mut claimed = Vec::new();

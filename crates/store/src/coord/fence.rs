@@ -178,8 +178,9 @@ pub(crate) fn still_holds(
 
 /// How old a lease's heartbeat may be before a fenced commit writes it again: far
 /// inside the lease's life (`LEASE_STALE`, 15 s) and the engine's trust in a check
-/// (`engine::driver::fence`, 5 s), and under its heartbeat's period (2 s), so that a
-/// heartbeat always writes.
+/// (`engine::driver::fence`, 5 s), and under its heartbeat's period (2 s): a
+/// heartbeat skips the write only when a commit wrote it less than a second before,
+/// so the lease on disk is never more than about a second behind the engine.
 pub(crate) const RENEW_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Whether a heartbeat written at `beat` stands at `now` (a clock gone back: written again).
