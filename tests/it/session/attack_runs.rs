@@ -139,7 +139,7 @@ fn a_claimed_command_whose_proof_was_used_up_is_refused_on_record() {
     let _ = engine.kill();
     let _ = engine.wait();
     assert!(
-        audit.contains("stopped before recording its verdict")
+        audit.contains("stopped before committing its decision")
             && audit.contains("hand it in again"),
         "{audit}"
     );
