@@ -165,6 +165,10 @@ fn the_same_seed_of_executors_serves_and_signed_gives_the_same_history() {
         assert!(a.history.len() > 120, "{mix:?}: {} lines", a.history.len());
         assert_eq!(a.history, b.history, "{mix:?}");
         assert_eq!(a.digest, b.digest, "{mix:?}");
-        assert_ne!(a.digest, run(22).digest, "{mix:?}: another seed, another history");
+        assert_ne!(
+            a.digest,
+            run(22).digest,
+            "{mix:?}: another seed, another history"
+        );
     }
 }
