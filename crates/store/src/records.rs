@@ -26,6 +26,24 @@ pub struct NewRun {
     pub parent: Option<baton_model::view::ParentLink>,
 }
 
+#[cfg(test)]
+impl NewRun {
+    /// A run of a one-line workflow `w` by `ana`, no steps: what a store test needs.
+    pub(crate) fn bare(id: &str) -> NewRun {
+        NewRun {
+            id: id.into(),
+            workflow: "w".into(),
+            source_path: "/w.toml".into(),
+            source_text: "name = \"w\"\n".into(),
+            params_json: "{}".into(),
+            operator: "ana".into(),
+            started_at: Timestamp(1),
+            steps: Vec::new(),
+            parent: None,
+        }
+    }
+}
+
 /// A run as recorded, with what resume needs to re-plan it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RunRecord {

@@ -10,7 +10,6 @@ use super::checks::Verdict;
 use super::team::{ALICE, BOB, GROUP};
 use super::world::Campaign;
 use crate::helpers::*;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,39 +28,6 @@ pub(super) struct Rewrite {
     pub flag: PathBuf,
     /// `Ok(what the fork said)` when refused as the docs say, else why not.
     pub fork: Result<String, String>,
-}
-
-fn sql_text(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// `script` run by `sqlite3` on `db` as `user` of the group.
-fn sql_as(user: &str, db: &Path, script: &str) -> Result<(), String> {
-    let mut child = Command::new("setpriv")
-        .arg(format!("--reuid={user}"))
-        .arg(format!("--regid={GROUP}"))
-        .arg("--init-groups")
-        .args(["sqlite3", "-bail"])
-        .arg(db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("sqlite3 as {user}: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("sqlite3's stdin")?
-        .write_all(format!(".timeout 10000\n{script}").as_bytes())
-        .map_err(|e| format!("sqlite3 as {user}: {e}"))?;
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("sqlite3 as {user}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("sqlite3 as {user}: {}", text(&out.stderr)))
-    }
 }
 
 /// The recorded text with `prep` also touching `flag`.
@@ -116,9 +82,9 @@ impl Campaign {
                 sql_text(&run)
             )
         };
-        sql_as(BOB, &t.db, &set(&evil))?;
+        try_sql_as(GROUP, BOB, &t.db, &set(&evil))?;
         let fork = fork_refused(t.cmd(ALICE, &["fork", &run, "--from", "prep", "--headless"]));
-        let back = sql_as(BOB, &t.db, &set(&recorded));
+        let back = try_sql_as(GROUP, BOB, &t.db, &set(&recorded));
         self.forged.rewrites.push(Rewrite {
             run,
             flag,

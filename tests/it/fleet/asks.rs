@@ -3,7 +3,7 @@
 //! records it, so that after a drop the console's check by that id says either on the
 //! record (with what became of it) or not delivered, never both. Real `baton ask` and
 //! `baton link` processes on a real store.
-use super::never_both::Link;
+use super::never_both::{HeldLink, Link};
 use crate::helpers::*;
 use baton::link::wire::Found;
 use baton::model::{Command as Cmd, CommandOutcome};
@@ -107,32 +107,10 @@ fn an_asks_answer_done_as_its_link_dies_is_found_on_the_record_by_its_id() {
 fn an_asks_answer_that_comes_late_after_the_check_said_not_delivered_is_refused() {
     let env = Env::new();
     let (mut asker, ask) = asked(&env, "drop the cache?");
-    let hold = env.path().join("let-the-old-link-go");
-    let hold_s = hold.to_string_lossy().to_string();
-    let mut old = Link::open(
-        &env,
-        &[
-            ("BATON_FAILPOINT", "link-held:command"),
-            ("BATON_FAILPOINT_HOLD", &hold_s),
-        ],
-    );
-    old.decide(1, &ask, approve(&ask, "late"), "req-ask-late");
-    let waiting = env.path().join("let-the-old-link-go.waiting");
-    wait_until(
-        "the old link holding the answer",
-        Duration::from_secs(30),
-        || waiting.exists().then_some(()),
-    );
-    old.cut();
+    let old = HeldLink::hand_in(&env, &ask, approve(&ask, "late"), "req-ask-late");
     let mut check = Link::open(&env, &[]);
     assert_eq!(check.found(1, &ask, "req-ask-late"), Found::NotDelivered);
-    std::fs::write(&hold, b"").expect("release the old link");
-    let late = old.outcome(1);
-    assert!(
-        matches!(&late, CommandOutcome::Refused(r) if r.to_string().contains("settled as not delivered")),
-        "{late:?}"
-    );
-    assert_eq!(old.end(), Some(0));
+    old.comes_late_and_is_refused();
     assert_eq!(
         open_asks(&env),
         std::slice::from_ref(&ask),

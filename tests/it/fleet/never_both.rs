@@ -150,6 +150,49 @@ pub(super) fn rows(env: &Env, run: &str, action: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// A link that hands request `request` (`command` for `subject`, message 1) in at
+/// failpoint `link-held:command` and waits there, its connection then cut (the process
+/// goes on); `release` lets it go.
+pub(super) struct HeldLink {
+    pub link: Link,
+    hold: std::path::PathBuf,
+}
+
+impl HeldLink {
+    pub(super) fn hand_in(env: &Env, subject: &str, command: Cmd, request: &str) -> HeldLink {
+        let hold = env.path().join("let-the-old-link-go");
+        let hold_s = hold.to_string_lossy().to_string();
+        let mut link = Link::open(
+            env,
+            &[
+                ("BATON_FAILPOINT", "link-held:command"),
+                ("BATON_FAILPOINT_HOLD", &hold_s),
+            ],
+        );
+        link.decide(1, subject, command, request);
+        let waiting = env.path().join("let-the-old-link-go.waiting");
+        wait_until(
+            "the old link holding what it hands in",
+            Duration::from_secs(30),
+            || waiting.exists().then_some(()),
+        );
+        // The drop: the console sees its connection go; the old process goes on.
+        link.cut();
+        HeldLink { link, hold }
+    }
+
+    /// Let it go after a check said not delivered: refused as settled, and it exits 0.
+    pub(super) fn comes_late_and_is_refused(mut self) {
+        std::fs::write(&self.hold, b"").expect("release the old link");
+        let late = self.link.outcome(1);
+        assert!(
+            matches!(&late, CommandOutcome::Refused(r) if r.to_string().contains("settled as not delivered")),
+            "{late:?}"
+        );
+        assert_eq!(self.link.end(), Some(0));
+    }
+}
+
 /// A gate waiting on the env's store, its engine live: the engine and the run.
 pub(super) fn gated(env: &Env) -> (Child, String) {
     let wf = env.workflow("w.toml", GATED);
@@ -163,34 +206,11 @@ pub(super) fn gated(env: &Env) -> (Child, String) {
 fn a_link_that_comes_late_after_the_check_said_not_delivered_is_refused_and_records_nothing() {
     let env = Env::new();
     let (mut engine, run) = gated(&env);
-    let hold = env.path().join("let-the-old-link-go");
-    let hold_s = hold.to_string_lossy().to_string();
-    let mut old = Link::open(
-        &env,
-        &[
-            ("BATON_FAILPOINT", "link-held:command"),
-            ("BATON_FAILPOINT_HOLD", &hold_s),
-        ],
-    );
-    old.decide(1, &run, approve("late"), "req-late");
-    let waiting = env.path().join("let-the-old-link-go.waiting");
-    wait_until(
-        "the old link holding the decision",
-        Duration::from_secs(30),
-        || waiting.exists().then_some(()),
-    );
-    // The drop: the console sees its connection go; the old process goes on.
-    old.cut();
+    let old = HeldLink::hand_in(&env, &run, approve("late"), "req-late");
     let mut new = Link::open(&env, &[]);
     assert_eq!(new.found(7, &run, "req-late"), Found::NotDelivered);
     // The old link comes late: refused, the request settled.
-    std::fs::write(&hold, b"").expect("release the old link");
-    let late = old.outcome(1);
-    assert!(
-        matches!(&late, CommandOutcome::Refused(r) if r.to_string().contains("settled as not delivered")),
-        "{late:?}"
-    );
-    assert_eq!(old.end(), Some(0));
+    old.comes_late_and_is_refused();
     assert_eq!(
         rows(&env, &run, "approval_vote"),
         0,

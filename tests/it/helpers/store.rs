@@ -210,6 +210,23 @@ pub(crate) fn raw(db: &Db) -> rusqlite::Connection {
 /// `sqlite3` on the database `db` as OS account `user` of `group`: what any member of
 /// a group store can do to it with plain SQL (waiting, as baton does, for a writer).
 pub(crate) fn sql_as(group: &str, user: &str, db: &std::path::Path, script: &str) {
+    if let Err(e) = try_sql_as(group, user, db, script) {
+        panic!("{e}");
+    }
+}
+
+/// `s` as an SQL string literal, for a script [`sql_as`] runs.
+pub(crate) fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// [`sql_as`], saying why it failed instead (for a campaign that goes on).
+pub(crate) fn try_sql_as(
+    group: &str,
+    user: &str,
+    db: &std::path::Path,
+    script: &str,
+) -> Result<(), String> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut child = Command::new("setpriv")
@@ -222,18 +239,23 @@ pub(crate) fn sql_as(group: &str, user: &str, db: &std::path::Path, script: &str
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("sqlite3 is installed");
+        .map_err(|e| format!("sqlite3 as {user} (is sqlite3 installed?): {e}"))?;
     child
         .stdin
         .take()
-        .unwrap()
+        .ok_or("sqlite3's stdin")?
         .write_all(format!(".timeout 10000\n{script}").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "sqlite3 as {user}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .map_err(|e| format!("sqlite3 as {user}: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("sqlite3 as {user}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "sqlite3 as {user}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }

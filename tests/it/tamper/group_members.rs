@@ -150,9 +150,7 @@ impl Members {
     }
 }
 
-pub(super) fn sql_text(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+pub(super) use crate::helpers::sql_text;
 
 const GATED: &str = r#"
 name = "ship"

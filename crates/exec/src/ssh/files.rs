@@ -487,16 +487,23 @@ mod tests {
         assert_eq!(run(DROP, &w, &[dest, "r.b.1"], b"").0, Some(0));
     }
 
+    /// A working directory `w` with `weights` put at `dest`, held by `r.a.1`: its
+    /// temporary directory (kept while the test runs), `w`, and the content's digest.
+    fn put_weights(dest: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
+        let t = tempfile::tempdir().expect("tmp");
+        let w = t.path().join("w");
+        std::fs::create_dir_all(&w).expect("dir");
+        let s = sha(b"weights");
+        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        (t, w, s)
+    }
+
     /// A release waits for the directory's lock (`flock`, as the engine takes it in a
     /// shared directory): while another holds it, nothing of the copy changes.
     #[test]
     fn a_release_waits_for_the_directory_lock() {
-        let t = tempfile::tempdir().expect("tmp");
-        let w = t.path().join("w");
-        std::fs::create_dir_all(&w).expect("dir");
         let dest = ".baton-artifacts/ab/m.ckpt";
-        let s = sha(b"weights");
-        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        let (_t, w, _) = put_weights(dest);
         // The lock held by a `flock` of our own until its stdin closes.
         let mut holder = Command::new("flock")
             .arg(&w)
@@ -547,12 +554,8 @@ mod tests {
     /// with `.baton-artifacts`, and nothing above it; so does a refused write.
     #[test]
     fn a_nested_copy_leaves_no_directory_behind() {
-        let t = tempfile::tempdir().expect("tmp");
-        let w = t.path().join("w");
-        std::fs::create_dir_all(&w).expect("dir");
         let dest = ".baton-artifacts/ab/out/deep/m.ckpt";
-        let s = sha(b"weights");
-        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        let (_t, w, _) = put_weights(dest);
         assert_eq!(run(DROP, &w, &[dest, "r.a.1"], b"").0, Some(0));
         assert!(!w.join(".baton-artifacts").exists());
         let other = sha(b"other");
@@ -569,12 +572,8 @@ mod tests {
     /// digest leaves no hold behind; a write whose hold cannot be taken fails.
     #[test]
     fn a_copy_is_held_before_it_is_checked_and_never_said_there_unheld() {
-        let t = tempfile::tempdir().expect("tmp");
-        let w = t.path().join("w");
-        std::fs::create_dir_all(&w).expect("dir");
         let dest = ".baton-artifacts/ab/m.ckpt";
-        let s = sha(b"weights");
-        assert_eq!(run(PUT, &w, &[dest, &s, "r.a.1"], b"weights").0, Some(0));
+        let (_t, w, s) = put_weights(dest);
         assert_eq!(run(HAVE, &w, &[dest, &s, "no/such"], b"").1, b"no\n");
         assert_eq!(
             run(HAVE, &w, &[dest, &sha(b"other"), "r.b.1"], b"").1,

@@ -7,18 +7,7 @@ use baton_model::{EventKind, RunState};
 
 fn store_with_run(db: &std::path::Path) -> Store {
     let mut s = Store::open(db).expect("store");
-    s.create_run(&NewRun {
-        id: "R1".into(),
-        workflow: "w".into(),
-        source_path: "/w.toml".into(),
-        source_text: "name = \"w\"\n".into(),
-        params_json: "{}".into(),
-        operator: "ana".into(),
-        started_at: Timestamp(1),
-        steps: Vec::new(),
-        parent: None,
-    })
-    .expect("a run");
+    s.create_run(&NewRun::bare("R1")).expect("a run");
     s
 }
 

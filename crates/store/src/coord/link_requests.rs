@@ -277,22 +277,8 @@ mod tests {
     fn store_with_run() -> (tempfile::TempDir, Store, String) {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = Store::open(&dir.path().join("b.db")).expect("store");
-        s.create_run(&new_run("R1")).expect("a run");
+        s.create_run(&NewRun::bare("R1")).expect("a run");
         (dir, s, "R1".to_string())
-    }
-
-    fn new_run(id: &str) -> NewRun {
-        NewRun {
-            id: id.into(),
-            workflow: "w".into(),
-            source_path: "/w.toml".into(),
-            source_text: "name = \"w\"\n".into(),
-            params_json: "{}".into(),
-            operator: "ana".into(),
-            started_at: Timestamp(1),
-            steps: Vec::new(),
-            parent: None,
-        }
     }
 
     fn cancel() -> Command {
@@ -457,7 +443,7 @@ mod tests {
     #[test]
     fn a_request_is_its_runs_only_and_an_unreadable_command_is_said_so() {
         let (_d, mut s, run) = store_with_run();
-        s.create_run(&new_run("R2")).expect("a second run");
+        s.create_run(&NewRun::bare("R2")).expect("a second run");
         s.submit_command_for(&run, &cancel(), None, Some("r-10"))
             .expect("submit");
         let on_other = s.submit_command_for("R2", &cancel(), None, Some("r-10"));
