@@ -18,6 +18,7 @@ use std::time::Duration;
 
 pub use baton_link::{ConsoleLink, ConsoleRequest};
 
+mod hangup;
 mod requests;
 use requests::Replies;
 
@@ -89,7 +90,7 @@ pub async fn run_console_with(
     if mouse {
         crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
     }
-    let signals = Signals::new()?;
+    let signals = Signals::watching_the_terminal()?;
     let mut out = std::io::stdout();
     drive(
         terminal,
@@ -180,10 +181,12 @@ impl KeySource for TermKeys {
 }
 
 /// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode is a key) end the console.
+/// So does the terminal gone with no SIGHUP sent ([`hangup`]).
 pub(crate) struct Signals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    tty: Option<hangup::TtyWatch>,
 }
 
 impl Signals {
@@ -193,6 +196,14 @@ impl Signals {
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
             int: signal(SignalKind::interrupt())?,
+            tty: None,
+        })
+    }
+    /// The same, and the console's own terminal looked at: a real console's.
+    fn watching_the_terminal() -> std::io::Result<Signals> {
+        Ok(Signals {
+            tty: hangup::TtyWatch::of_this_process(),
+            ..Signals::new()?
         })
     }
     /// Forget the Ctrl-Cs the terminal sent while an editor had it (not raw then: the
@@ -208,6 +219,7 @@ impl Signals {
             _ = self.term.recv() => {}
             _ = self.hup.recv() => {}
             _ = self.int.recv() => {}
+            _ = hangup::tty_gone(&mut self.tty) => {}
         }
     }
 }

@@ -314,6 +314,28 @@ pub(crate) fn as_other_account(cmd: &mut Command) -> &mut Command {
     cmd
 }
 
+/// A private (0700) `XDG_RUNTIME_DIR` for account `uid` under `dir`, made if need be:
+/// a baton run as another account makes its steps' files directories there
+/// (`exec::files_root`), so those an engine killed with -9 leaves go with the test's
+/// directory, never into `/dev/shm` (another account's runtime directory is not taken).
+pub(crate) fn runtime_dir_of(dir: &Path, uid: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let run = dir.join(format!("run-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&run);
+    let _ = nix::unistd::chown(&run, Some(nix::unistd::Uid::from_raw(uid)), None);
+    let _ = std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700));
+    run
+}
+
+/// The uid of account `user` (0 when there is none: a test that needs it fails on its
+/// own with the account's name).
+pub(crate) fn uid_of(user: &str) -> u32 {
+    nix::unistd::User::from_name(user)
+        .ok()
+        .flatten()
+        .map_or(0, |u| u.uid.as_raw())
+}
+
 /// The `baton` binary under test, in [`test_env`].
 pub(crate) fn baton() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
@@ -449,6 +471,7 @@ impl Env {
             .args(args)
             .env("BATON_DB", self.db())
             .env("XDG_STATE_HOME", &state)
+            .env("XDG_RUNTIME_DIR", runtime_dir_of(self.path(), 65534))
             .env("XDG_CONFIG_HOME", self.config_home())
             .env("USER", "tester")
             .env("NO_COLOR", "1")

@@ -76,6 +76,10 @@ impl Members {
             .env("BATON_DB", self.db())
             .env("HOME", &home)
             .env("XDG_STATE_HOME", home.join("state"))
+            .env(
+                "XDG_RUNTIME_DIR",
+                runtime_dir_of(self.env.path(), uid_of(user)),
+            )
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("USER", user)
             .env("NO_COLOR", "1")

@@ -157,6 +157,12 @@ impl Tmux {
             .expect("capture-pane");
         text(&out.stdout)
     }
+    /// The terminal gone: the server killed, every pane's pseudo-terminal closed.
+    pub(crate) fn kill_server(&self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
     pub(crate) fn alive(&self) -> bool {
         Command::new("tmux")
             .args(["-L", &self.socket, "has-session", "-t", "main"])

@@ -332,3 +332,53 @@ fn tui_as_carol(env: &Env) -> String {
         shell_quote(env!("CARGO_BIN_EXE_baton")),
     )
 }
+
+/// A console whose terminal goes with no SIGHUP reaching it (in a session of its own,
+/// as under `setsid`, or under a shell that keeps the signal: an ssh session dropped)
+/// ends by itself within seconds; crossterm's reader alone would spin a core on the
+/// dead terminal for ever (crossterm-rs/crossterm#793).
+#[test]
+fn a_console_whose_terminal_goes_without_a_sighup_ends_by_itself() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "gone.toml",
+        "name = \"gone\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let o = env.run(&["run", &wf.to_string_lossy(), "--headless"]);
+    assert!(o.status.success(), "a run to show: {}", text(&o.stderr));
+    let db = env.db().to_string_lossy().into_owned();
+    let command = format!(
+        "cd {} && XDG_CONFIG_HOME={} USER=tester setsid {} tui --db {} ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&db),
+    );
+    let tmux = Tmux::new(&env, 100, 30, &command);
+    tmux.wait_for("the console", |s| s.contains("Runs"), 30);
+    let pid = pid_of(&db).expect("the console's pid");
+    // Should it not end, it goes with the test all the same.
+    let _console = KilledOnDrop(pid);
+    tmux.kill_server();
+    wait_until("the console to end without its terminal", secs(20), || {
+        if process_alive(pid) {
+            Err(format!("pid {pid} still runs"))
+        } else {
+            Ok(())
+        }
+    });
+}
+
+/// A process killed (-9) when the test ends, passed or failed.
+struct KilledOnDrop(i32);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        if process_alive(self.0) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
