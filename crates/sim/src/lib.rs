@@ -364,6 +364,9 @@ pub enum SimError {
     /// `--mix accounts` cannot act as other accounts here: what is missing.
     #[error("{0}")]
     Accounts(String),
+    /// A throwaway signing key of `--mix signed` could not be encoded.
+    #[error("the simulator's signing key: {0}")]
+    Key(String),
     /// A scenario failed: the error and the history's last lines before it.
     #[error("{error}\n  the scenario's last lines before it:\n{tail}")]
     InScenario { error: Box<SimError>, tail: String },

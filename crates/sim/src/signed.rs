@@ -28,48 +28,46 @@ const MALLORY: &str = "sim-mallory";
 /// The allowed signers' file, beside the workflows.
 pub(crate) const SIGNERS_FILE: &str = "allowed_signers";
 
-/// Throwaway keys made for the simulator with `ssh-keygen -t ed25519 -N ""`: they sign
-/// nothing but its scenarios' decisions. Ed25519 signs deterministically, so a seed's
-/// history stays the same byte for byte.
-const OPERATOR_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACBSEgdGHaPKxPz60COOXo/xX23j5huqmQvEaJTI+0A/7QAAAIgaWvl6Glr5
-egAAAAtzc2gtZWQyNTUxOQAAACBSEgdGHaPKxPz60COOXo/xX23j5huqmQvEaJTI+0A/7Q
-AAAECM8KqjKwlxJPvLRvG8Xs5vDv9GjDvGTMAUGzbbkElaOVISB0Ydo8rE/PrQI45ej/Ff
-bePmG6qZC8RolMj7QD/tAAAABXNpbS1h
------END OPENSSH PRIVATE KEY-----
-";
-const OPERATOR_PUB: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFISB0Ydo8rE/PrQI45ej/FfbePmG6qZC8RolMj7QD/t";
-const CAROL_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACDWq71dZ5MEHjex9El8oxvKlxYIq2GNqAoppuG26LfyHQAAAIhr2lbsa9pW
-7AAAAAtzc2gtZWQyNTUxOQAAACDWq71dZ5MEHjex9El8oxvKlxYIq2GNqAoppuG26LfyHQ
-AAAEB3Og6zXMlW+LIWwsSlKPKCX7rHPa9TkVgx2P8CIznartarvV1nkwQeN7H0SXyjG8qX
-FgirYY2oCimm4bbot/IdAAAABXNpbS1j
------END OPENSSH PRIVATE KEY-----
-";
-const CAROL_PUB: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINarvV1nkwQeN7H0SXyjG8qXFgirYY2oCimm4bbot/Id";
-const MALLORY_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACBNJ8zlbqPK42/I8kk9zjzH1a+dRXU5cO7wVNugnkHqNQAAAIhzOf9uczn/
-bgAAAAtzc2gtZWQyNTUxOQAAACBNJ8zlbqPK42/I8kk9zjzH1a+dRXU5cO7wVNugnkHqNQ
-AAAEAJV2AYIsrq6oOxV3BTDJHruL4XL6E65p4RDjDjQqpCq00nzOVuo8rjb8jyST3OPMfV
-r51FdTlw7vBU26CeQeo1AAAABXNpbS1t
------END OPENSSH PRIVATE KEY-----
-";
-const MALLORY_PUB: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0nzOVuo8rjb8jyST3OPMfVr51FdTlw7vBU26CeQeo1";
-/// A key the allowed signers do not list.
-const STRANGER_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACDog80C+wdCVLuaXHhtLGWh1KH7aGdmIPBK24js90CCFgAAAIh3bGQrd2xk
-KwAAAAtzc2gtZWQyNTUxOQAAACDog80C+wdCVLuaXHhtLGWh1KH7aGdmIPBK24js90CCFg
-AAAEBI+1nlN6ax8969jET6xHZl+URKp/m96KyTZDlRK/2fI+iDzQL7B0JUu5pceG0sZaHU
-oftoZ2Yg8ErbiOz3QIIWAAAABXNpbS14
------END OPENSSH PRIVATE KEY-----
-";
+/// The simulator's throwaway keys, each derived from its name (Ed25519 from a 32-byte
+/// seed): the same on every run, so a seed's history stays the same byte for byte
+/// (Ed25519 signs deterministically), and no private key is kept in the source.
+#[derive(Clone, Copy)]
+enum Key {
+    Operator,
+    Carol,
+    Mallory,
+    /// A key the allowed signers do not list.
+    Stranger,
+}
+
+impl Key {
+    fn pair(self) -> ssh_key::private::Ed25519Keypair {
+        use sha2::Digest;
+        let name = match self {
+            Key::Operator => "operator",
+            Key::Carol => "carol",
+            Key::Mallory => "mallory",
+            Key::Stranger => "stranger",
+        };
+        let seed: [u8; 32] = sha2::Sha256::digest(format!("baton-sim key {name}")).into();
+        ssh_key::private::Ed25519Keypair::from_seed(&seed)
+    }
+
+    /// The private key in OpenSSH's format, as `ssh-keygen` writes it.
+    fn private(self) -> Result<String, SimError> {
+        ssh_key::PrivateKey::from(self.pair())
+            .to_openssh(ssh_key::LineEnding::LF)
+            .map(|k| k.to_string())
+            .map_err(|e| SimError::Key(e.to_string()))
+    }
+
+    /// The public key's line in an allowed signers file (`ssh-ed25519 BASE64`).
+    fn public(self) -> Result<String, SimError> {
+        ssh_key::PublicKey::from(self.pair().public)
+            .to_openssh()
+            .map_err(|e| SimError::Key(e.to_string()))
+    }
+}
 
 /// An armored text that is no SSH signature.
 const NO_SIGNATURE: &str =
@@ -128,13 +126,18 @@ pub(crate) fn open(
     };
     write(
         SIGNERS_FILE,
-        &format!("{user} {OPERATOR_PUB}\n{CAROL} {CAROL_PUB}\n{MALLORY} {MALLORY_PUB}\n"),
+        &format!(
+            "{user} {}\n{CAROL} {}\n{MALLORY} {}\n",
+            Key::Operator.public()?,
+            Key::Carol.public()?,
+            Key::Mallory.public()?
+        ),
     )?;
     Ok(Some(Signing {
-        operator: write("operator.key", OPERATOR_KEY)?,
-        carol: write("carol.key", CAROL_KEY)?,
-        mallory: write("mallory.key", MALLORY_KEY)?,
-        stranger: write("stranger.key", STRANGER_KEY)?,
+        operator: write("operator.key", &Key::Operator.private()?)?,
+        carol: write("carol.key", &Key::Carol.private()?)?,
+        mallory: write("mallory.key", &Key::Mallory.private()?)?,
+        stranger: write("stranger.key", &Key::Stranger.private()?)?,
         handed: None,
         rng: SmallRng::seed_from_u64(seed ^ 0x0051_6e5e_d000_0000),
     }))
