@@ -298,7 +298,10 @@ impl World {
             file,
             index: s.index,
             paused: served.paused,
-            awake_since: facts.awake_since.0,
+            // The check's own reading, not the decision's (`facts.awake_since`): this
+            // serve has watched since its process started, and the schedule since it
+            // was first served.
+            awake_since: p.started.0.max(row.since.0),
         }))
     }
 
