@@ -182,9 +182,11 @@ pub enum Mix {
     /// witness (a sixth stream of the seed).
     Interleave,
     /// Everything of [`Mix::All`] on a group store, each operator's call made by one
-    /// of its members or by this process's account, and members forging rows in each
-    /// other's names with proofs of their own (a seventh stream of the seed; needs
-    /// root and the accounts of tests/accounts.sh).
+    /// of its members or by this process's account, members forging rows in each
+    /// other's names with proofs of their own, each engine a process of one of the
+    /// three accounts (its runs that account's, sealed with its secret), and members
+    /// rewriting each other's `runs` rows (a seventh stream of the seed; needs root
+    /// and the accounts of tests/accounts.sh).
     Accounts,
     /// Everything of [`Mix::All`], and the deploy on a schedule (a slot every ten
     /// seconds) the serve fires after every action, paused, resumed and backfilled by
