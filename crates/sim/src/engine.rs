@@ -447,6 +447,7 @@ impl World {
         engine.incarnation += 1;
         engine.stalled_until = 0;
         engine.store = crate::rewrites::open_store(&self.db, self.config.mix)?;
+        self.seat_engine(e)?;
         self.history.push(format!(
             "  engine {e} crashed {when}: runs {runs:?} dropped, {lost} attempt(s) lost with its host"
         ));
@@ -564,9 +565,11 @@ impl World {
         let now = Timestamp(self.now);
         let wf = &self.workflows[w];
         let plan = wf.plan.clone();
+        // Its engine's account (`--mix accounts`: a member's engine starts its runs).
+        let starter = self.engine_user(e);
         let cfg = baton_session::run_config(
             &run_id,
-            &self.user,
+            &starter,
             BTreeMap::new(),
             Vec::new(),
             self.config.seed ^ u64::from(self.next_run),
@@ -589,7 +592,7 @@ impl World {
             source_path: wf.path.clone(),
             source_text,
             params_json: "{}".into(),
-            operator: self.user.clone(),
+            operator: starter.clone(),
             started_at: now,
             parent: None,
             steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
@@ -648,7 +651,7 @@ impl World {
         ));
         for old in replaced {
             let cancel = baton_model::Command::Cancel {
-                operator: self.user.clone(),
+                operator: starter.clone(),
                 reason: Some(format!(
                     "replaced by {run_id}: concurrency group keeps at most {} pending run(s) (max_pending)",
                     max_pending.unwrap_or(1)

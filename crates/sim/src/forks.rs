@@ -45,13 +45,22 @@ impl World {
             .map(|s| s.id.clone())
             .find(|s| baton_session::fork_plan(&self.ops, &run, s).is_ok())
             .unwrap_or(drawn);
-        let e = self.more.random_range(0..self.engines.len());
+        let mut e = self.more.random_range(0..self.engines.len());
         if self.config.bug == Some(crate::Bug::UncheckedFork) {
             return self.fork_unchecked(e, (&run, w), &plan);
         }
-        let user = self.user.clone();
-        let checked = baton_session::fork_source(&mut self.ops, &run, &step, &user, None)
-            .and_then(|_| baton_session::fork_plan(&self.ops, &run, &step));
+        // `--mix accounts`: forked by the account its row names, in its engine's
+        // process (which holds its secret), its seal checked (`fork::check_source`).
+        let starter = self.ops.run(&run)?.operator;
+        let by = self.engine_as(&starter);
+        e = by.unwrap_or(e);
+        let user = by.map_or_else(|| self.user.clone(), |e| self.engine_user(e));
+        let store = match by {
+            Some(e) => &mut self.engines[e].store,
+            None => &mut self.ops,
+        };
+        let checked = baton_session::fork_source(store, &run, &step, &user, None)
+            .and_then(|_| baton_session::fork_plan(store, &run, &step));
         match checked {
             Ok(fork) => {
                 self.history.push(format!(
@@ -59,6 +68,10 @@ impl World {
                     fork.reused.iter().map(|r| &r.step).collect::<Vec<_>>(),
                     fork.rerun
                 ));
+                let next = format!("r{:03}", self.next_run + 1);
+                if let Some(w) = self.rewritten.iter_mut().find(|w| w.run == run) {
+                    w.forked = Some(format!("{next} by {user}"));
+                }
                 self.start_run(e, w, None, Some(&fork))
             }
             Err(SessionError::Refused { refusal, .. }) => {

@@ -49,7 +49,9 @@ pub struct Track {
 /// docs/approvals.md: "With the key configured, `resume`, `show`, the console and
 /// every command that takes a run over check the run's history before replaying it and
 /// refuse a tampered one […] instead of obeying it": nothing is recorded in a run after
-/// its record was rewritten (`--mix rewrites`), read from the rows themselves.
+/// its record was rewritten (`--mix rewrites`; with `--mix accounts`, its `runs` row,
+/// which its starter's seal covers: `starter_seal`), read from the rows themselves,
+/// and no fork of it is made.
 pub(crate) fn a_rewritten_record_is_not_obeyed(
     raw: &rusqlite::Connection,
     w: &crate::rewrites::Rewritten,
@@ -57,6 +59,12 @@ pub(crate) fn a_rewritten_record_is_not_obeyed(
     let last: i64 = raw
         .prepare_cached("SELECT coalesce(max(seq), 0) FROM events WHERE run_id = ?1")?
         .query_row([&w.run], |r| r.get(0))?;
+    if let Some(fork) = &w.forked {
+        return Ok(Some(format!(
+            "run {}'s record was rewritten, and a fork of it was made: {fork}",
+            w.run
+        )));
+    }
     Ok((last as u64 > w.last_seq).then(|| {
         format!(
             "run {}'s record was rewritten at event {}, and events up to {last} were recorded after",

@@ -24,6 +24,7 @@ mod operator;
 mod readers;
 mod remote;
 mod rewrites;
+mod sealed;
 mod serve;
 mod serving;
 mod signed;
@@ -97,6 +98,10 @@ pub enum Bug {
     /// not per attempt (`--mix executors`): what an earlier attempt wrote is recorded
     /// as the later attempt's, and read downstream.
     StaleOutputs,
+    /// A starter's engine that takes a group store's `runs` row as it reads (`--mix
+    /// accounts`), its seal made afresh over the row instead of checked against the one
+    /// it made when it started the run: a member's rewrite of another's run is obeyed.
+    TrustRunsRow,
 }
 
 impl Bug {
@@ -117,10 +122,11 @@ impl Bug {
             Bug::StartRecordedSlot => "start-recorded-slot",
             Bug::TermIsTheEnd => "term-is-the-end",
             Bug::StaleOutputs => "stale-outputs",
+            Bug::TrustRunsRow => "trust-runs-row",
         }
     }
 
-    pub const ALL: [Bug; 15] = [
+    pub const ALL: [Bug; 16] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -136,6 +142,7 @@ impl Bug {
         Bug::StartRecordedSlot,
         Bug::TermIsTheEnd,
         Bug::StaleOutputs,
+        Bug::TrustRunsRow,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -175,9 +182,11 @@ pub enum Mix {
     /// witness (a sixth stream of the seed).
     Interleave,
     /// Everything of [`Mix::All`] on a group store, each operator's call made by one
-    /// of its members or by this process's account, and members forging rows in each
-    /// other's names with proofs of their own (a seventh stream of the seed; needs
-    /// root and the accounts of tests/accounts.sh).
+    /// of its members or by this process's account, members forging rows in each
+    /// other's names with proofs of their own, each engine a process of one of the
+    /// three accounts (its runs that account's, sealed with its secret), and members
+    /// rewriting each other's `runs` rows (a seventh stream of the seed; needs root
+    /// and the accounts of tests/accounts.sh).
     Accounts,
     /// Everything of [`Mix::All`], and the deploy on a schedule (a slot every ten
     /// seconds) the serve fires after every action, paused, resumed and backfilled by

@@ -226,12 +226,14 @@ impl World {
             ));
             return Ok(());
         }
-        match self.take_over(None, run, Some(command)) {
+        // `--mix accounts`: the command's account's process, which holds its secret.
+        let own = self.engine_as(command.operator());
+        match self.take_over(own, run, Some(command)) {
             Ok((ready, _)) => {
                 self.history.push(format!("  {name} on {run}: taken over"));
                 let e = self.rng.random_range(0..self.engines.len());
                 // The command's own process: the first engine that is not stopped.
-                self.adopt(self.awake(e).unwrap_or(e), ready)
+                self.adopt(own.unwrap_or(self.awake(e).unwrap_or(e)), ready)
             }
             Err(err) => {
                 self.history
@@ -257,7 +259,10 @@ impl World {
         };
         let mut interrupted = Vec::new();
         for (run, _) in &self.runs {
-            if self.ops.run_liveness(run)?.state == baton_model::RunState::Interrupted {
+            // `--mix accounts`: an account resumes the runs it started.
+            if self.ops.run_liveness(run)?.state == baton_model::RunState::Interrupted
+                && self.takes_over(e, run)?
+            {
                 interrupted.push(run.clone());
             }
         }
@@ -281,6 +286,8 @@ impl World {
                     SessionError::Refused { .. }
                     | SessionError::Driven { .. }
                     | SessionError::Unanswered { .. } => Ok(()),
+                    // A rewritten record: refused, not obeyed.
+                    e if crate::rewrites::tampered(&e) => Ok(()),
                     other => Err(other.into()),
                 }
             }

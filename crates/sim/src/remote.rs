@@ -180,15 +180,17 @@ impl World {
             true => Ok(left),
             false => Err("ssh: connect to host sim-host: Connection timed out".to_string()),
         });
+        // The command's own account takes the run over (`baton approve …` is its
+        // process); a resume is its engine's account's.
+        let operator = match (&command, on) {
+            (Some(c), _) => c.operator().to_string(),
+            (None, Some(e)) => self.engine_user(e),
+            (None, None) => self.user.clone(),
+        };
         let store = match on {
             Some(e) => &mut self.engines[e].store,
             None => &mut self.ops,
         };
-        // The command's own account takes the run over (`baton approve …` is its
-        // process); a resume is this process's.
-        let operator = command
-            .as_ref()
-            .map_or_else(|| self.user.clone(), |c| c.operator().to_string());
         baton_session::command::take_over_on(store, run, &operator, command, &self.backends)
     }
 

@@ -26,20 +26,35 @@ pub(crate) fn keys() -> AuditKeys {
     }
 }
 
-/// A row as the forger found it, to put back at the end.
+/// A record rewritten, to put back at the end.
 pub(crate) struct Rewritten {
     pub run: String,
-    pub id: i64,
-    pub json: String,
+    pub put_back: PutBack,
     /// The run's last `seq` when it was rewritten: nothing may be recorded after it.
     pub last_seq: u64,
+    /// A fork of it the checks let through (its new run): reported.
+    pub forked: Option<String>,
+}
+
+/// What the forger changed, as it found it.
+pub(crate) enum PutBack {
+    /// An event's JSON (`--mix rewrites`).
+    Event { id: i64, json: String },
+    /// A column of the run's `runs` row (`--mix accounts`, [`crate::sealed`]).
+    RunsRow {
+        /// `(table, key column, column)`: `runs` or `run_sources`.
+        place: (&'static str, &'static str, &'static str),
+        old: String,
+    },
 }
 
 /// Whether `err` is the store's refusal of a tampered history.
 pub(crate) fn tampered(err: &baton_session::SessionError) -> bool {
     matches!(
         err,
-        baton_session::SessionError::Store(baton_store::StoreError::Tampered { .. })
+        baton_session::SessionError::Store(
+            baton_store::StoreError::Tampered { .. } | baton_store::StoreError::Unproven { .. }
+        )
     )
 }
 
@@ -47,6 +62,7 @@ impl World {
     /// With `--mix rewrites`, now and then (4 % of actions): a finished run's step that
     /// did not succeed is rewritten as succeeded in its last transition.
     pub(crate) fn maybe_rewrite(&mut self) -> Result<(), SimError> {
+        self.maybe_rewrite_runs_row()?;
         if self.config.mix != crate::Mix::Rewrites || self.more.random_range(0..100) >= 4 {
             return Ok(());
         }
@@ -85,9 +101,9 @@ impl World {
         ));
         self.rewritten.push(Rewritten {
             run,
-            id,
-            json,
+            put_back: PutBack::Event { id, json },
             last_seq,
+            forked: None,
         });
         Ok(())
     }
@@ -112,7 +128,10 @@ impl World {
     /// At the end, the forger puts every row back as it was.
     pub(crate) fn restore_rewrites(&mut self) -> Result<(), SimError> {
         for w in std::mem::take(&mut self.rewritten) {
-            self.forge_row(w.id, &w.json)?;
+            match &w.put_back {
+                PutBack::Event { id, json } => self.forge_row(*id, json)?,
+                PutBack::RunsRow { place, old } => self.put_runs_row_back(&w.run, *place, old)?,
+            }
             self.history
                 .push(format!("  put {}'s record back as it was", w.run));
         }

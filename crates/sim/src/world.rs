@@ -209,6 +209,9 @@ impl World {
             actions_run: 0,
             _dir: dir,
         };
+        for e in 0..ENGINES {
+            world.seat_engine(e)?;
+        }
         if config.mix != Mix::RunsOnly {
             world.serve_workflows()?;
         }
@@ -241,6 +244,7 @@ impl World {
                 return Ok(());
             }
         }
+        self.restore_runs_rows()?;
         self.settle()?;
         self.restore_rewrites()?;
         let last = self.config.actions;

@@ -1,9 +1,10 @@
 //! The simulator's newest mixes on fixed seeds (issue 61 point 1): wake-ups
 //! interleaved at every store call with deaths between any two calls and inside a
 //! commit (`--mix interleave`), operators of several OS accounts on a group store
-//! (`--mix accounts`), and a schedule fired, paused and backfilled (`--mix
+//! (`--mix accounts`, their engines starting and driving their own runs, and a
+//! member's rewrite of another's `runs` row), and a schedule fired, paused and backfilled (`--mix
 //! schedules`). docs/simulator.md.
-use baton_sim::{Config, Mix, Outcome};
+use baton_sim::{Bug, Config, Mix, Outcome};
 
 fn run(seed: u64, mix: Mix) -> Outcome {
     baton_sim::run(Config {
@@ -99,6 +100,70 @@ fn members_decide_under_their_own_accounts_and_a_member_s_row_in_another_s_name_
         refused,
         "no member's forged row was refused as unproven in seeds 0..8"
     );
+    // Engines and starters are accounts too: each member started runs, its engine
+    // sealed them, and a member's rewrite of another's `runs` row was refused by the
+    // starter's seal, never obeyed.
+    for member in ["gmalice", "gmbob"] {
+        assert!(
+            said(&outcomes, &format!("\"operator\":\"{member}\",\"params\"")) > 0,
+            "{member} never started a run"
+        );
+    }
+    assert!(
+        said(&outcomes, "'s run) with SQL") > 0,
+        "no runs row rewritten"
+    );
+    assert!(
+        said(&outcomes, "refused (its history is not what was committed)") > 0,
+        "no rewritten runs row was refused"
+    );
+}
+
+/// A starter's engine that takes a group store's `runs` row as it reads
+/// ([`Bug::TrustRunsRow`]: its seal made afresh over the row): a member's rewrite of
+/// another's run (its workflow text, params or starter) is obeyed, reported as
+/// `a_rewritten_record_is_not_obeyed`; the real engine refuses it. The same seed
+/// replays byte for byte.
+#[test]
+fn a_rewritten_runs_row_obeyed_is_reported_without_the_starter_s_seal() {
+    if let Some(why) = baton_sim::accounts_missing() {
+        assert!(
+            std::env::var_os("BATON_SIM_REQUIRE_ACCOUNTS").is_none(),
+            "BATON_SIM_REQUIRE_ACCOUNTS is set: {why}"
+        );
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    for seed in [3, 12] {
+        let o = bugged(seed, Bug::TrustRunsRow);
+        let v = o.violation.as_ref().expect("the rewritten row is obeyed");
+        assert_eq!(
+            v.invariant, "a_rewritten_record_is_not_obeyed",
+            "seed {seed}"
+        );
+        let report = o.report().unwrap_or_default();
+        assert!(
+            report.contains("--bug trust-runs-row --mix accounts"),
+            "{report}"
+        );
+        assert_eq!(
+            bugged(seed, Bug::TrustRunsRow).digest,
+            o.digest,
+            "seed {seed}"
+        );
+        let real = run(seed, Mix::Accounts);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+    }
+}
+
+fn bugged(seed: u64, bug: Bug) -> Outcome {
+    baton_sim::run(Config {
+        seed,
+        actions: baton_sim::DEFAULT_ACTIONS,
+        bug: Some(bug),
+        mix: Mix::Accounts,
+    })
+    .unwrap_or_else(|e| panic!("seed {seed}: {e}"))
 }
 
 /// The row id of a history line `  member's forged row #ID on RUN: …`.

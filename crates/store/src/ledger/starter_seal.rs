@@ -264,6 +264,15 @@ impl Store {
         Ok(self.account.get())
     }
 
+    /// This store's account secret given, not read from this process's state
+    /// directory: for one process that acts as several accounts, each by its thread's
+    /// file-system identity (the simulator, `crates/sim`, whose engines of a member
+    /// each hold that member's own secret). `false` when a secret was read or given
+    /// already: that one is kept.
+    pub fn use_account_key(&self, key: AccountKey) -> bool {
+        self.account.set(key).is_ok()
+    }
+
     /// Before this account's engine takes run `r` over in a group store: its record and
     /// its events are what this account's engines sealed, or it is refused (`Unproven`,
     /// naming what was altered). Nothing to check in a private store.
