@@ -1,7 +1,8 @@
 //! The imperative shell of the console: terminal setup/teardown, one `tokio::select!`
 //! over key events, view changes, command replies, signals and a slow tick (only while
 //! the run is live, for elapsed times and countdowns). It redraws only when the view's
-//! version moved or the UI changed, so an idle console sleeps.
+//! version moved or the UI changed, so an idle console sleeps (woken once a second to
+//! look at its terminal, a `poll(2)` and no draw: `hangup`).
 use super::app::{Action, ConsoleExit, Request, Tab, UiState, run_is_live, update};
 use super::console_config::ConsoleConfig;
 use super::logfile::LogReaders;

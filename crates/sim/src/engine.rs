@@ -98,6 +98,11 @@ impl World {
     }
 }
 
+/// The id of the `n`th run a scenario starts.
+pub(crate) fn run_id(n: u32) -> String {
+    format!("r{n:03}")
+}
+
 /// Whether `err` says the engine no longer holds a run (its lease or its group went
 /// to another while it was stopped): it stops driving the run, as the driver does.
 pub(crate) fn lost(err: &baton_store::StoreError) -> bool {
@@ -561,7 +566,7 @@ impl World {
         };
         self.steps += 1;
         self.next_run += 1;
-        let run_id = format!("r{:03}", self.next_run);
+        let run_id = run_id(self.next_run);
         let now = Timestamp(self.now);
         let wf = &self.workflows[w];
         let plan = wf.plan.clone();

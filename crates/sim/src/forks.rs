@@ -68,11 +68,16 @@ impl World {
                     fork.reused.iter().map(|r| &r.step).collect::<Vec<_>>(),
                     fork.rerun
                 ));
-                let next = format!("r{:03}", self.next_run + 1);
-                if let Some(w) = self.rewritten.iter_mut().find(|w| w.run == run) {
-                    w.forked = Some(format!("{next} by {user}"));
+                let before = self.next_run;
+                self.start_run(e, w, None, Some(&fork))?;
+                // Started (a fork is a new process, none when every engine is stopped).
+                if self.next_run != before {
+                    let next = crate::engine::run_id(self.next_run);
+                    if let Some(r) = self.rewritten.iter_mut().find(|r| r.run == run) {
+                        r.forked = Some(format!("{next} by {user}"));
+                    }
                 }
-                self.start_run(e, w, None, Some(&fork))
+                Ok(())
             }
             Err(SessionError::Refused { refusal, .. }) => {
                 self.history.push(format!(
@@ -81,7 +86,7 @@ impl World {
                 ));
                 Ok(())
             }
-            Err(e) if crate::rewrites::tampered(&e) => {
+            Err(e) if self.refused_as_rewritten(&run, &e) => {
                 self.history.push(format!(
                     "  fork of {run} from {step}: refused (its history is not what was committed)"
                 ));

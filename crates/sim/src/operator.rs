@@ -228,6 +228,15 @@ impl World {
         }
         // `--mix accounts`: the command's account's process, which holds its secret.
         let own = self.engine_as(command.operator());
+        // A stopped process takes nothing over: the row waits for that account's engine.
+        if own.is_some_and(|e| self.engines[e].stalled(self.now)) {
+            let id = self.ops.submit_command(run, &command, None)?;
+            self.pending.push((id, format!("{name} on {run}")));
+            self.history.push(format!(
+                "  {name} on {run}: row #{id} recorded, its account's engine is stopped"
+            ));
+            return Ok(());
+        }
         match self.take_over(own, run, Some(command)) {
             Ok((ready, _)) => {
                 self.history.push(format!("  {name} on {run}: taken over"));
@@ -242,8 +251,8 @@ impl World {
                     SessionError::Refused { .. }
                     | SessionError::Driven { .. }
                     | SessionError::Unanswered { .. } => Ok(()),
-                    // A rewritten record (`--mix rewrites`): refused, not obeyed.
-                    e if crate::rewrites::tampered(&e) => Ok(()),
+                    // A rewritten record (`--mix rewrites`, `accounts`): refused, not obeyed.
+                    e if self.refused_as_rewritten(run, &e) => Ok(()),
                     other => Err(other.into()),
                 }
             }
@@ -287,7 +296,7 @@ impl World {
                     | SessionError::Driven { .. }
                     | SessionError::Unanswered { .. } => Ok(()),
                     // A rewritten record: refused, not obeyed.
-                    e if crate::rewrites::tampered(&e) => Ok(()),
+                    e if self.refused_as_rewritten(&run, &e) => Ok(()),
                     other => Err(other.into()),
                 }
             }

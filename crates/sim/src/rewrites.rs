@@ -143,6 +143,16 @@ impl World {
         self.rewritten.iter().any(|w| w.run == run)
     }
 
+    /// Whether `err` is the refusal of `run`'s record because a forger rewrote it: a
+    /// record refused that no one rewrote is a finding, never an expected refusal.
+    pub(crate) fn refused_as_rewritten(
+        &self,
+        run: &str,
+        err: &baton_session::SessionError,
+    ) -> bool {
+        tampered(err) && self.is_rewritten(run)
+    }
+
     /// The bug put back ([`crate::Bug::UncheckedFork`]): a fork's plan from the rows as they
     /// read, the history not checked against its chain (`Core::replay` of the raw
     /// events instead of the session's checked rebuild).

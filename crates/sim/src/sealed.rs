@@ -86,18 +86,22 @@ impl World {
     }
 
     /// Engine `e`'s store (new with each of its processes) given its account's secret
-    /// (`--mix accounts`, a member's: made on first use in the member's state
-    /// directory, which is the scenario's). This process's account keeps its own.
+    /// (`--mix accounts`; made on first use in the account's state directory, which is
+    /// the scenario's: this process's account's too, never the machine's own).
     pub(crate) fn seat_engine(&mut self, e: usize) -> Result<(), SimError> {
         let Some(a) = self.engine_account(e) else {
             return Ok(());
         };
-        if baton_model::same_actor(&a.name, &self.user) {
+        seat(&self.engines[e].store, member_key(&self.db, &a.name)?)
+    }
+
+    /// The operators' connection given this process's account's secret, from the
+    /// scenario's directory (`--mix accounts`).
+    pub(crate) fn seat_operators(&mut self) -> Result<(), SimError> {
+        if self.accounts.is_empty() {
             return Ok(());
         }
-        let key = member_key(&self.db, &a.name)?;
-        self.engines[e].store.use_account_key(key);
-        Ok(())
+        seat(&self.ops, member_key(&self.db, &self.user)?)
     }
 
     /// With `--mix accounts`, now and then (4 % of actions): a member rewrites the
@@ -123,6 +127,9 @@ impl World {
             .filter(|a| !baton_model::same_actor(&a.name, &starter))
             .cloned()
             .collect();
+        if forgers.is_empty() {
+            return Ok(());
+        }
         let forger = forgers[self.who.random_range(0..forgers.len())].clone();
         let field = Field::ALL[self.who.random_range(0..Field::ALL.len())];
         self.tags += 1;
@@ -168,7 +175,7 @@ impl World {
             Some(e) if !baton_model::same_actor(&self.engine_user(e), &self.user) => {
                 member_key(&self.db, &self.engine_user(e))?
             }
-            _ => AccountKey::load_or_create(&starter_seal::state_dir())?,
+            _ => member_key(&self.db, &self.user)?,
         };
         let record = starter_seal::Record {
             run_id: run,
@@ -221,6 +228,18 @@ impl World {
 
 /// A member's secret, made (by this process, 0600) on first use in the member's
 /// state directory in the scenario's directory (`db`'s grandparent).
+/// `store` given `key`, or an error when it had read or been given one already (it
+/// would seal with that one: this process's own, outside the scenario).
+fn seat(store: &baton_store::Store, key: AccountKey) -> Result<(), SimError> {
+    if store.use_account_key(key) {
+        Ok(())
+    } else {
+        Err(SimError::Accounts(
+            "a store read its account's secret before the simulator gave it one".into(),
+        ))
+    }
+}
+
 fn member_key(db: &std::path::Path, name: &str) -> Result<AccountKey, SimError> {
     let base = db.parent().and_then(|p| p.parent()).unwrap_or(db);
     Ok(AccountKey::load_or_create(

@@ -209,6 +209,7 @@ impl World {
             actions_run: 0,
             _dir: dir,
         };
+        world.seat_operators()?;
         for e in 0..ENGINES {
             world.seat_engine(e)?;
         }

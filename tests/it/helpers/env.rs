@@ -318,22 +318,29 @@ pub(crate) fn as_other_account(cmd: &mut Command) -> &mut Command {
 /// a baton run as another account makes its steps' files directories there
 /// (`exec::files_root`), so those an engine killed with -9 leaves go with the test's
 /// directory, never into `/dev/shm` (another account's runtime directory is not taken).
+/// (A `TMPDIR` set for the baton wins over it: `files_root`.)
 pub(crate) fn runtime_dir_of(dir: &Path, uid: u32) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let run = dir.join(format!("run-{uid}"));
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(&run);
-    let _ = nix::unistd::chown(&run, Some(nix::unistd::Uid::from_raw(uid)), None);
-    let _ = std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700));
+    match std::fs::DirBuilder::new().mode(0o700).create(&run) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => panic!("{}: {e}", run.display()),
+    }
+    nix::unistd::chown(&run, Some(nix::unistd::Uid::from_raw(uid)), None)
+        .unwrap_or_else(|e| panic!("chown {} to {uid}: {e}", run.display()));
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700))
+        .unwrap_or_else(|e| panic!("chmod 700 {}: {e}", run.display()));
     run
 }
 
-/// The uid of account `user` (0 when there is none: a test that needs it fails on its
-/// own with the account's name).
+/// The uid of account `user` (tests/accounts.sh makes the tests' accounts).
 pub(crate) fn uid_of(user: &str) -> u32 {
     nix::unistd::User::from_name(user)
         .ok()
         .flatten()
-        .map_or(0, |u| u.uid.as_raw())
+        .map(|u| u.uid.as_raw())
+        .unwrap_or_else(|| panic!("no account {user}: run tests/accounts.sh add as root"))
 }
 
 /// The `baton` binary under test, in [`test_env`].

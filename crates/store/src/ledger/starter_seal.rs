@@ -265,10 +265,13 @@ impl Store {
     }
 
     /// This store's account secret given, not read from this process's state
-    /// directory: for one process that acts as several accounts, each by its thread's
-    /// file-system identity (the simulator, `crates/sim`, whose engines of a member
-    /// each hold that member's own secret). `false` when a secret was read or given
-    /// already: that one is kept.
+    /// directory. For the simulator only (`crates/sim`, one process acting as several
+    /// accounts, each by its thread's file-system identity, whose engines of a member
+    /// each hold that member's own secret); baton itself never calls it. A caller can
+    /// only give a key it could read (`AccountKey::load_or_create`). `false` when a
+    /// secret was read or given already: that one is kept.
+    #[doc(hidden)]
+    #[must_use]
     pub fn use_account_key(&self, key: AccountKey) -> bool {
         self.account.set(key).is_ok()
     }

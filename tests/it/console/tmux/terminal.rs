@@ -335,28 +335,31 @@ fn tui_as_carol(env: &Env) -> String {
 
 /// A console whose terminal goes with no SIGHUP reaching it (in a session of its own,
 /// as under `setsid`, or under a shell that keeps the signal: an ssh session dropped)
-/// ends by itself within seconds; crossterm's reader alone would spin a core on the
-/// dead terminal for ever (crossterm-rs/crossterm#793).
+/// ends by itself within seconds, and hands the run it drives on as a hang-up does
+/// (docs/console.md): the step goes on and the run ends on its own. crossterm's reader
+/// alone would spin a core on the dead terminal for ever (crossterm-rs/crossterm#793).
 #[test]
-fn a_console_whose_terminal_goes_without_a_sighup_ends_by_itself() {
+fn a_console_whose_terminal_goes_without_a_sighup_ends_by_itself_and_hands_its_run_on() {
     let env = Env::new();
     let wf = env.workflow(
         "gone.toml",
-        "name = \"gone\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+        "name = \"gone\"\n[[step]]\nid = \"wait\"\nrun = \"while [ ! -e go ] && [ -e $PWD ]; do sleep 0.1; done\"\n",
     );
-    let o = env.run(&["run", &wf.to_string_lossy(), "--headless"]);
-    assert!(o.status.success(), "a run to show: {}", text(&o.stderr));
-    let db = env.db().to_string_lossy().into_owned();
     let command = format!(
-        "cd {} && XDG_CONFIG_HOME={} USER=tester setsid {} tui --db {} ; sleep 30",
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=tester setsid {} run {} ; sleep 30",
         shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
         shell_quote(&env.config_home().to_string_lossy()),
         shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&db),
+        shell_quote(&wf.to_string_lossy()),
     );
     let tmux = Tmux::new(&env, 100, 30, &command);
-    tmux.wait_for("the console", |s| s.contains("Runs"), 30);
-    let pid = pid_of(&db).expect("the console's pid");
+    tmux.wait_for(
+        "the step to run",
+        |s| s.contains("running") || s.contains("▶"),
+        30,
+    );
+    let pid = pid_of(&wf.to_string_lossy()).expect("the console's pid");
     // Should it not end, it goes with the test all the same.
     let _console = KilledOnDrop(pid);
     tmux.kill_server();
@@ -365,6 +368,16 @@ fn a_console_whose_terminal_goes_without_a_sighup_ends_by_itself() {
             Err(format!("pid {pid} still runs"))
         } else {
             Ok(())
+        }
+    });
+    let id = env.runs()[0]["id"].as_str().unwrap().to_string();
+    std::fs::write(env.path().join("go"), "").unwrap();
+    wait_until("the run to end in the background", secs(30), || {
+        let show = env.show(&id);
+        if show["state"] == "succeeded" {
+            Ok(())
+        } else {
+            Err(format!("{show}"))
         }
     });
 }
