@@ -54,6 +54,7 @@ fn main() {
     println!("artifact: {mib} MiB of random bytes; {pairs} alternating pairs");
     let mut times = Vec::new();
     for round in 0..pairs {
+        let load = load();
         let (t, s) = if round % 2 == 0 {
             let s = b.scp(&file);
             (b.baton(), s)
@@ -62,12 +63,16 @@ fn main() {
             (t, b.scp(&file))
         };
         println!(
-            "round {round}: baton {t:.2} s, scp {:.2} s + {:.2} s, ratio (scp / baton) {:.2}",
+            "round {round} (load {load}): baton {t:.2} s, scp {:.2} s + {:.2} s, ratio (scp / baton) {:.2}",
             s.0,
             s.1,
             (s.0 + s.1) / t
         );
-        times.push((t, s));
+        times.push(Round {
+            baton: t,
+            scp: s,
+            load,
+        });
     }
     sh(&format!("head -c 16M /dev/urandom > {}", file.display()));
     let small = b.peak();
@@ -76,6 +81,23 @@ fn main() {
     println!("peak RSS of the engine: {small:.1} MiB with 16 MiB, {large:.1} MiB with {mib} MiB");
     b.close();
     record(mib, &times, (small, large));
+}
+
+/// One pair: baton's seconds, the two `scp`s' seconds, and the machine's load average
+/// (1 minute) as it started.
+struct Round {
+    baton: f64,
+    scp: (f64, f64),
+    load: String,
+}
+
+/// The 1-minute load average (`/proc/loadavg`), as the pair starts: the machine is
+/// shared, and a figure means little without it.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
@@ -234,16 +256,18 @@ fn sh(script: &str) {
     assert!(ok, "{script} failed");
 }
 
-fn record(mib: u64, times: &[(f64, (f64, f64))], (small, large): (f64, f64)) {
+fn record(mib: u64, times: &[Round], (small, large): (f64, f64)) {
     let mut t = format!(
-        "| round | `baton run` (h2 → store → h3, {mib} MiB) | `scp` h2 → here | `scp` here → h3 | ratio (scp / baton) |\n|---|---|---|---|---|\n"
+        "| round | load (1 min) | `baton run` (h2 → store → h3, {mib} MiB) | `scp` h2 → here | `scp` here → h3 | ratio (scp / baton) |\n|---|---|---|---|---|---|\n"
     );
     let mut ratios = Vec::new();
-    for (n, (b, (x, y))) in times.iter().enumerate() {
-        let r = (x + y) / b;
-        ratios.push(r);
+    for (n, r) in times.iter().enumerate() {
+        let (b, (x, y)) = (r.baton, r.scp);
+        let ratio = (x + y) / b;
+        ratios.push(ratio);
         t.push_str(&format!(
-            "| {n} | {b:.2} s | {x:.2} s | {y:.2} s | {r:.2} |\n"
+            "| {n} | {} | {b:.2} s | {x:.2} s | {y:.2} s | {ratio:.2} |\n",
+            r.load
         ));
     }
     ratios.sort_by(f64::total_cmp);

@@ -519,14 +519,24 @@ fn hash(f: &mut fs::File) -> io::Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), size))
 }
 
-/// Rename a complete temporary file to its content's name. A content kept already
-/// is replaced by the same bytes: the file is new, so `gc` (which leaves contents
-/// younger than an hour) does not take it before its record commits.
+/// Rename a complete (synced) temporary file to its content's name, and sync the
+/// directory: the name is on disk before a record names it, as the bytes are. A
+/// content kept already is replaced by the same bytes: the file is new, so `gc` (which
+/// leaves contents younger than an hour) does not take it before its record commits.
 fn place(tmp: &Path, dest: &Path) -> Result<(), FileError> {
     let parent = dest.parent().unwrap_or(Path::new("."));
+    // A fan-out directory made now is a name in its own parent, synced too.
+    let fresh = !parent.is_dir();
     make_private_dir(parent)?;
     let _ = fs::set_permissions(tmp, fs::Permissions::from_mode(0o444));
-    fs::rename(tmp, dest).map_err(write_err(dest))
+    fs::rename(tmp, dest).map_err(write_err(dest))?;
+    let above = parent.parent().filter(|_| fresh);
+    for dir in std::iter::once(parent).chain(above) {
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(write_err(dir))?;
+    }
+    Ok(())
 }
 
 fn make_private_dir(dir: &Path) -> Result<(), FileError> {

@@ -83,7 +83,7 @@ pub enum ChannelError {
         got: String,
     },
     #[error(
-        "`{path}`: nothing moved for {secs} s while {way} {place}: the host or the connection stalled and the copy was stopped; `baton resume` or a retry copies it again"
+        "`{path}`: nothing moved for {secs} s while {way} {place}: the host or the connection stalled and the copy was stopped; `baton resume` or a retry copies it again (a host slower than that: raise the executor's `copy_stall`)"
     )]
     Stalled {
         path: String,

@@ -26,6 +26,7 @@ pub(crate) const EXECUTOR_FIELDS: &[&str] = &[
     "poll",
     "host",
     "ssh_config",
+    "copy_stall",
     "submit",
     "status",
     "cancel",
@@ -44,7 +45,7 @@ const SLURM_FIELDS: &[&str] = &[
     "workdir",
     "poll",
 ];
-const SSH_FIELDS: &[&str] = &["host", "ssh_config", "workdir"];
+const SSH_FIELDS: &[&str] = &["host", "ssh_config", "workdir", "copy_stall"];
 const BATCH_FIELDS: &[&str] = &[
     "submit",
     "status",
@@ -59,6 +60,9 @@ const TYPES: &[&str] = &["local", "slurm", "ssh", "batch"];
 pub(crate) const DEFAULT_BATCH_WORKDIR: &str = ".baton/batch";
 /// Where an SSH executor keeps attempts' files on its host unless `workdir` says otherwise.
 pub(crate) const DEFAULT_SSH_WORKDIR: &str = ".baton/ssh";
+/// How long an artifact's copy over SSH may move no byte unless `copy_stall` says
+/// otherwise.
+pub(crate) const DEFAULT_COPY_STALL: Duration = Duration::from_secs(60);
 /// Slowest `squeue` interval unless `poll` says otherwise.
 pub(crate) const DEFAULT_POLL: Duration = Duration::from_secs(5);
 /// Where job files go unless `workdir` says otherwise (relative to the workflow file).
@@ -368,10 +372,14 @@ impl ExecutorReader<'_, '_> {
             })
             .unwrap_or(DEFAULT_SSH_WORKDIR)
             .to_string();
+        let copy_stall = get(f, "copy_stall")
+            .and_then(|n| self.duration(n, &format!("`copy_stall` of {what}")))
+            .unwrap_or(DEFAULT_COPY_STALL);
         Some(SshOptions {
             host,
             ssh_config,
             workdir,
+            copy_stall,
         })
     }
 
@@ -641,6 +649,37 @@ requires = ["cpu"]
         };
         assert_eq!(o.host, "gpu-box");
         assert_eq!(o.workdir, super::DEFAULT_SSH_WORKDIR);
+        assert_eq!(o.copy_stall, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn an_ssh_executor_s_copy_stall_is_a_duration() {
+        let wf = |stall: &str| {
+            format!(
+                "name = \"x\"\n[executors.box]\ntype = \"ssh\"\nhost = \"gpu-box\"\ncopy_stall = {stall}\n[[step]]\nid = \"a\"\nexecutor = \"box\"\nrun = \"true\"\n"
+            )
+        };
+        let plan = load_str(&wf("\"5m\""), Path::new("x.toml")).unwrap();
+        let ExecutorKind::Ssh(o) = &plan.executors[0].kind else {
+            panic!("an ssh executor")
+        };
+        assert_eq!(o.copy_stall, Duration::from_secs(300));
+        let e = load_str(&wf("\"soon\""), Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x.toml:5:14")
+                && e.contains("`copy_stall` of executor `box` is not a duration"),
+            "{e}"
+        );
+        let slurm = "name = \"x\"\n[executors.c]\ntype = \"slurm\"\ncopy_stall = \"1m\"\n[[step]]\nid = \"a\"\nexecutor = \"c\"\nrun = \"true\"\n";
+        let e = load_str(slurm, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`copy_stall` of executor `c` applies to ssh executors only"),
+            "{e}"
+        );
     }
 
     #[test]

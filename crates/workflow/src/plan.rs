@@ -197,6 +197,9 @@ pub struct SshOptions {
     pub ssh_config: Option<PathBuf>,
     /// The directory on the host for attempts' files (relative: to the remote home).
     pub workdir: String,
+    /// How long an artifact's copy to or from the host may move no byte before it is
+    /// stopped (`copy_stall`, 60 s unless it says otherwise).
+    pub copy_stall: Duration,
 }
 
 /// The options of a `type = "slurm"` executor, passed to `sbatch`.

@@ -3,6 +3,8 @@
 //! deadline (60 s, `exec::ssh::stall`), as an error naming the artifact and the host
 //! (`engine::artifact_files`' unit tests read it), and copied again: a copy back is
 //! read again, a copy out written again before the reader starts; no step runs twice.
+//! A copy out that stalls every time fails its reader after 3 tries, the record naming
+//! the artifact, the host and the executor's `copy_stall`.
 //! Only this test's processes are stopped: the host's scripts name its directory.
 use super::ssh::{executor, hosts, own_tmp};
 use crate::chaos::procs::{self, Proc};
@@ -13,9 +15,10 @@ use std::process::Stdio;
 /// Large enough to be still on its way when the test finds its copy.
 const MIB: u64 = 256;
 
-fn workflow(env: &Env, config: &Path) -> std::path::PathBuf {
+/// `h3_extra`: more fields of the reader's executor.
+fn workflow(env: &Env, config: &Path, h3_extra: &str) -> std::path::PathBuf {
     let head = format!(
-        "{}{}",
+        "{}{}{h3_extra}",
         executor("h2", "baton-h2", config, env, ""),
         executor("h3", "baton-h3", config, env, "")
     );
@@ -98,7 +101,7 @@ fn a_copy_out_that_stalls_is_written_again_before_the_reader_starts() {
     let Some(config) = hosts() else { return };
     let env = Env::new();
     let tmp = own_tmp(&env);
-    let wf = workflow(&env, &config);
+    let wf = workflow(&env, &config, "");
     let child = run(&env, &wf, &tmp);
     // PUT's `tee` on baton-h3 writes the handed copy.
     let stopped = stop_the_copy(&env, "teefailed", "tee");
@@ -127,7 +130,7 @@ fn a_copy_back_that_stalls_is_read_again_never_running_the_step_again() {
     let Some(config) = hosts() else { return };
     let env = Env::new();
     let tmp = own_tmp(&env);
-    let wf = workflow(&env, &config);
+    let wf = workflow(&env, &config, "");
     let child = run(&env, &wf, &tmp);
     // FETCH's `cat` on baton-h2 reads the file back.
     let stopped = stop_the_copy(&env, "stat -L -c", "cat");
@@ -141,4 +144,68 @@ fn a_copy_back_that_stalls_is_read_again_never_running_the_step_again() {
         Some("succeeded"),
         "{show:#}"
     );
+}
+
+#[test]
+fn a_copy_out_that_stalls_every_time_fails_its_reader_naming_the_artifact_and_host() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let tmp = own_tmp(&env);
+    let wf = workflow(&env, &config, "copy_stall = \"4s\"\n");
+    let mut child = run(&env, &wf, &tmp);
+    // Every PUT's `tee` on baton-h3 stopped as it appears, until the run ends.
+    let dir = env.path().to_string_lossy().into_owned();
+    let mut stopped: Vec<Proc> = Vec::new();
+    wait_until("the run's end, each copy out stopped", secs(400), || {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return Ok(());
+        }
+        let fresh = procs::mentioning_all(&["teefailed", &dir])
+            .iter()
+            .flat_map(procs::children)
+            .filter(|c| c.args.first().is_some_and(|a| a.ends_with("tee")))
+            .find(|c| !stopped.iter().any(|s| s.pid == c.pid));
+        if let Some(p) = fresh
+            && procs::signal(&p, crate::chaos::plan::Sig::Stop(std::time::Duration::ZERO))
+        {
+            stopped.push(p);
+        }
+        Err(format!("{} copies stopped", stopped.len()))
+    });
+    let out = wait_child(child, 10);
+    for p in &stopped {
+        procs::cont(p);
+    }
+    procs::kill_mentioning(&tmp.to_string_lossy());
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(stopped.len(), 3, "one copy per try: {stopped:?}");
+    let run = run_id_of(&text(&out.stdout));
+    let show = env.show(&run);
+    // The maker ran once and is kept; the reader never started.
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("ledger")).unwrap_or_default(),
+        "train\n",
+        "{show:#}"
+    );
+    assert_eq!(
+        step_state(&show, "train").as_deref(),
+        Some("succeeded"),
+        "{show:#}"
+    );
+    let said = show["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["step"] == "eval")
+        .filter_map(|e| e["message"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for part in [
+        "artifact `train.model`",
+        "nothing moved for 4 s",
+        "host baton-h3",
+        "`copy_stall`",
+    ] {
+        assert!(said.contains(part), "{part:?} not in {said:?}\n{show:#}");
+    }
 }

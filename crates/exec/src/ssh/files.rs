@@ -9,7 +9,7 @@
 //! is renamed once the host's SHA-256 of it is the record's.
 use super::SshExecutor;
 use super::script::{HostProblem, remote};
-use super::stall::{CALL_STALL, STALL, Watch};
+use super::stall::{CALL_STALL, Watch};
 use crate::artifact_channel::{ChannelError, Download, FileChannel, Upload};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -157,7 +157,7 @@ impl SshExecutor {
             path: path.to_string(),
             place: self.place(),
             way,
-            secs: limit.as_secs(),
+            secs: u64::try_from(limit.as_millis().div_ceil(1000)).unwrap_or(u64::MAX),
         }
     }
 
@@ -171,7 +171,11 @@ impl SshExecutor {
     ) -> Result<Vec<u8>, ChannelError> {
         let (mut child, errors) = self.spawn_file(self.file_command(script, dir, args))?;
         // Only a check hashes a file on the host before it answers.
-        let limit = if script == HAVE { CALL_STALL } else { STALL };
+        let limit = if script == HAVE {
+            CALL_STALL.max(self.opts.copy_stall)
+        } else {
+            self.opts.copy_stall
+        };
         let mut watch = Watch::start(child.id(), limit);
         let mut stdout = Vec::new();
         if let Some(o) = child.stdout.as_mut() {
@@ -234,7 +238,7 @@ impl FileChannel for SshExecutor {
             .stdout
             .take()
             .ok_or_else(|| ChannelError::Failed("ssh gave no output pipe".into()))?;
-        let watch = Watch::start(child.id(), STALL);
+        let watch = Watch::start(child.id(), self.opts.copy_stall);
         Ok(Box::new(SshDownload {
             exec: self.twin(),
             path: rel.to_string(),
@@ -276,7 +280,7 @@ impl FileChannel for SshExecutor {
             .stdin
             .take()
             .ok_or_else(|| ChannelError::Failed("ssh gave no input pipe".into()))?;
-        let watch = Watch::start(child.id(), STALL);
+        let watch = Watch::start(child.id(), self.opts.copy_stall);
         Ok(Box::new(SshUpload {
             exec: self.twin(),
             path: rel,
@@ -313,7 +317,8 @@ impl Download for SshDownload {
         let _ = std::io::copy(&mut self.out, &mut std::io::sink());
         if self.watch.stop() {
             let _ = self.child.wait();
-            return Err(self.exec.stalled(&self.path, "copying it from", STALL));
+            let limit = self.exec.opts.copy_stall;
+            return Err(self.exec.stalled(&self.path, "copying it from", limit));
         }
         let status = self
             .child
@@ -364,7 +369,8 @@ impl Upload for SshUpload {
         }
         if self.watch.stop() {
             let _ = self.child.wait();
-            return Err(self.exec.stalled(&self.path, "copying it to", STALL));
+            let limit = self.exec.opts.copy_stall;
+            return Err(self.exec.stalled(&self.path, "copying it to", limit));
         }
         let status = self
             .child

@@ -1,5 +1,5 @@
-//! A transfer's deadline (issue 60): an artifact's `ssh` that moves no byte for
-//! [`STALL`] is killed, so a host that stops answering mid-copy (its `cat` or `tee`
+//! A transfer's deadline (issue 60): an artifact's `ssh` that moves no byte for the
+//! executor's `copy_stall` (60 s unless it says otherwise) is killed, so a host that stops answering mid-copy (its `cat` or `tee`
 //! stopped, a disk that hangs, a connection that keeps answering its keep-alives but
 //! carries nothing) ends the copy within that time, as `ChannelError::Stalled`. ssh's
 //! own keep-alive (`ServerAliveInterval=15`, 4 missed) ends only a dead connection.
@@ -8,12 +8,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How long a transfer may move nothing before it is stopped.
-pub(crate) const STALL: Duration = Duration::from_secs(60);
-
 /// How long checking a handed copy's digest on the host may take in all: its answer
 /// comes at its end, after the host hashed a file that may be large (about 15 GB a
-/// minute with `openssl`). Listing a step's files and releasing a copy have [`STALL`].
+/// minute with `openssl`), or the executor's `copy_stall` if that is longer. Listing a
+/// step's files and releasing a copy have `copy_stall`.
 pub(crate) const CALL_STALL: Duration = Duration::from_secs(600);
 
 /// Pure: whether a transfer whose last byte moved at `last` (since its start) is
