@@ -28,7 +28,9 @@ impl CacheReader<'_, '_> {
         };
         let tables = items.iter().filter_map(Node::entries);
         for (fields, step) in tables.zip(steps.iter_mut()) {
-            step.cache = self.step(fields, step, default, base_dir).map(Box::new);
+            if let Some(c) = self.step(fields, step, default, base_dir) {
+                step.cache = Some(Box::new(c));
+            }
         }
     }
 

@@ -18,6 +18,7 @@ mod load;
 mod notify;
 mod params;
 pub mod plan;
+mod rare;
 mod repeat;
 mod secrets;
 mod services;
@@ -37,6 +38,7 @@ pub use params::{
     Problem, Values, check_values, input_of_spec, resolve_params, resolve_values, spec_of_input,
 };
 pub use plan::*;
+pub use rare::{Rare, StepRare};
 pub use repeat::{Repeat, RepeatMode};
 pub use secrets::{MAX_SECRET_BYTES, SECRET_TIMEOUT, Secret, SecretSource};
 pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};

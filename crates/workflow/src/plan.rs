@@ -1,6 +1,7 @@
 //! The validated, immutable plan the engine runs: ids resolved to indices, durations
 //! parsed, templates parsed, tools resolved. Produced only by the loader
 //! (`workflow::load`); everything here has already been checked.
+use super::rare::Rare;
 use super::template::{Template, TemplateRef};
 use super::trigger::Trigger;
 use std::collections::BTreeMap;
@@ -476,6 +477,10 @@ pub struct OutputSpec {
     pub pattern: Option<regex::Regex>,
 }
 
+/// A step of the plan. What most steps leave out (a condition, a gate, a fan-out,
+/// fallbacks, outputs, …) is in [`StepRare`], made only for a step that has one and
+/// read through `Deref` (`step.gate`) as blank until then: a 100,000-step plan held it
+/// inline, 520 bytes a step, at the run's peak (issue 62 point 5).
 #[derive(Debug, Clone)]
 pub struct Step {
     pub id: String,
@@ -491,65 +496,24 @@ pub struct Step {
     /// `continue-on-error`). With `allow_failure_when`, the core sets it per run and
     /// per instance.
     pub allow_failure: bool,
-    /// `allow_failure = "${{ matrix.KEY }}"` (params and matrix values only, as
-    /// GitHub's `continue-on-error: ${{ matrix.experimental }}`): decided when the run
-    /// starts, and for a matrix step per instance.
-    pub allow_failure_when: Option<Template>,
-    /// `allow_failure = "${{ matrix.python == '3.14' }}"`: a condition of the `if`
-    /// language over the same names, decided at the same moments.
-    pub allow_failure_if: Option<Box<super::condition::Condition>>,
     /// `allow_failure = { state = "succeeded" }` (Dagu's `continueOn.markSuccess`):
     /// once it failed for good, allowed to, the step reads `succeeded`; its error
     /// record and its attempt's exit code stay on record.
     pub mark_success: bool,
-    /// `if`: decided once the trigger rule holds; false skips the step.
-    /// Boxed: few steps have one, and inline it was a fifth of every step.
-    pub condition: Option<Box<super::condition::Condition>>,
-    /// `fallback`: what to run, in order, once the step (after its retries) failed;
-    /// each complete, what it left out taken from the step (see [`Step::alternative`]).
-    pub fallback: Vec<Alternative>,
-    pub timeout: Option<Duration>,
-    /// `deadline`: when the step should be done by (reported, never enforced); boxed,
-    /// as few steps have one.
-    pub deadline: Option<Box<Deadline>>,
-    pub retry: RetryPolicy,
-    pub pool: Option<usize>,
-    /// Index into `Plan::executors`; `None`: a local process.
-    pub executor: Option<usize>,
-    /// Labels the step's executor must offer (`requires`).
-    pub requires: Vec<String>,
-    pub dir: Option<PathBuf>,
-    pub cost: f64,
-    pub outputs: BTreeMap<String, OutputSpec>,
-    pub compensate: Option<String>,
-    /// Boxed, as `cache` and `service`: most steps have none, and a 100,000-step plan
-    /// paid for them inline (issue 29, point 3).
-    pub gate: Option<Box<Gate>>,
     pub idempotent: bool,
-    /// `secrets = ["NAME"]`: the secrets the step gets in its environment, each a
-    /// `[secrets]` entry (or a name of the older list, which every step gets anyway).
-    pub secrets: Vec<String>,
     /// `on_cancel = true` (Dagu's `handlerOn.abort`): it runs only once the run is
     /// cancelled and its steps stopped, handlers in file order; else it is skipped
     /// when the run ends. No step needs it, it needs none.
     pub on_cancel: bool,
-    /// `repeat`: run again after it ended (Dagu's `repeatPolicy`); boxed, as few
-    /// steps have one.
-    pub repeat: Option<Box<super::repeat::Repeat>>,
-    /// `cache = true` (or `[defaults] cache`): skip the step when its key is unchanged.
-    pub cache: Option<Box<CacheSpec>>,
-    /// `service = true`: the step keeps running while its dependants run (its
-    /// `restart` is its `retry`).
-    pub service: Option<Box<ServiceSpec>>,
-    /// `artifacts` and `uses_artifacts` (and the `steps.ID.artifacts.NAME` its
-    /// templates read); boxed, as few steps move files.
-    pub artifacts: Option<Box<Artifacts>>,
-    /// `matrix` or `for_each`: the step runs as instances (`workflow::fanout`).
-    pub fanout: Option<Box<super::fanout::Fanout>>,
-    /// Set on an instance the engine made of a fanned-out step (never by the loader).
-    pub instance: Option<Box<super::fanout::Instance>>,
+    pub timeout: Option<Duration>,
+    pub retry: RetryPolicy,
+    /// Index into `Plan::executors`; `None`: a local process.
+    pub executor: Option<usize>,
+    pub cost: f64,
     /// 1-based line of the step's `[[step]]` header in the source, for messages.
     pub line: usize,
+    /// The rest, read through `Deref`: see [`StepRare`].
+    pub rare: Rare,
 }
 
 /// One entry of a step's `fallback`, with what it left out taken from the step.

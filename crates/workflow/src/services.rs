@@ -64,7 +64,9 @@ impl ServiceReader<'_, '_> {
                 s.retry = retry;
                 // `[defaults]` timeout and cache are for steps that end.
                 s.timeout = None;
-                s.cache = None;
+                if s.cache.is_some() {
+                    s.cache = None;
+                }
             }
         }
         for (fields, step) in tables.iter().zip(steps.iter()) {

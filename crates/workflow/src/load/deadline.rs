@@ -19,9 +19,11 @@ impl Loader<'_, '_> {
             let tables = items.iter().filter_map(Node::entries);
             for (fields, step) in tables.zip(steps.iter_mut()) {
                 let what = format!("step `{}`", step.id);
-                step.deadline = get(fields, "deadline")
-                    .and_then(|n| self.deadline(n, &what, notify))
-                    .map(Box::new);
+                if let Some(d) =
+                    get(fields, "deadline").and_then(|n| self.deadline(n, &what, notify))
+                {
+                    step.deadline = Some(Box::new(d));
+                }
             }
         }
         get(top, "deadline").and_then(|n| self.deadline(n, "the workflow", notify))

@@ -2,6 +2,7 @@
 //! to indices and checked, and each step routed to its executor.
 use super::gates::GateOf;
 use super::*;
+use crate::Rare;
 
 impl Loader<'_, '_> {
     /// Each step's executor (`Step::executor`): capability routing, then its own
@@ -42,13 +43,19 @@ impl Loader<'_, '_> {
             step.executor = self
                 .executors()
                 .route(&placement, executors, &pool_executors, default);
-            step.requires = s.requires.iter().map(|(l, _)| l.to_string()).collect();
+            if !s.requires.is_empty() {
+                step.requires = s.requires.iter().map(|(l, _)| l.to_string()).collect();
+            }
+            if s.fallback.is_empty() {
+                continue;
+            }
             // An alternative runs where it says, else where the step runs.
+            let (executor, id) = (step.executor, step.id.clone());
             for (a, alt) in s.fallback.iter().zip(step.fallback.iter_mut()) {
-                let who = format!("alternative {} of step `{}`", a.number, step.id);
+                let who = format!("alternative {} of step `{id}`", a.number);
                 alt.executor = match &a.executor {
                     Some((name, span)) => self.executors().find(name, span, &who, executors),
-                    None => step.executor,
+                    None => executor,
                 };
             }
         }
@@ -197,35 +204,54 @@ impl Loader<'_, '_> {
             env,
             when: s.rules.when,
             allow_failure: s.rules.allow_failure,
-            allow_failure_when,
-            allow_failure_if,
             mark_success: s.rules.mark_success,
-            condition: condition.map(Box::new),
-            fallback: Vec::new(),
+            idempotent: s.idempotent,
+            on_cancel: s.on_cancel.is_some(),
             timeout: s.timeout,
             retry: s.retry,
-            pool,
             executor: None,
-            requires: Vec::new(),
-            dir: s.dir.map(|d| names.base_dir.join(d)),
             cost: s.cost,
-            outputs: s.outputs.clone(),
-            compensate: s.compensate.as_ref().map(|(c, _)| c.to_string()),
-            gate: gate.map(Box::new),
-            idempotent: s.idempotent,
-            secrets: Vec::new(),
-            on_cancel: s.on_cancel.is_some(),
-            repeat: self.resolve_repeat(site, &label),
-            cache: None,
-            service: None,
-            artifacts: None,
-            fanout,
-            instance: None,
-            deadline: None,
             line: self.r.map.line_col(s.span.start).0,
+            rare: Rare::default(),
         };
-        step.fallback = self.alternatives(&step, &label, names.tools, names.tool_names, site, refs);
-        step.artifacts = self.step_artifacts(&step, site, &label, refs);
+        // Only what the step has is written: a write makes its rare part.
+        if allow_failure_when.is_some() {
+            step.allow_failure_when = allow_failure_when;
+        }
+        if allow_failure_if.is_some() {
+            step.allow_failure_if = allow_failure_if;
+        }
+        if let Some(c) = condition {
+            step.condition = Some(Box::new(c));
+        }
+        if pool.is_some() {
+            step.pool = pool;
+        }
+        if let Some(d) = s.dir {
+            step.dir = Some(names.base_dir.join(d));
+        }
+        if !s.outputs.is_empty() {
+            step.outputs = s.outputs.clone();
+        }
+        if let Some((c, _)) = &s.compensate {
+            step.compensate = Some(c.to_string());
+        }
+        if let Some(g) = gate {
+            step.gate = Some(Box::new(g));
+        }
+        if let Some(r) = self.resolve_repeat(site, &label) {
+            step.repeat = Some(r);
+        }
+        if fanout.is_some() {
+            step.fanout = fanout;
+        }
+        let fallback = self.alternatives(&step, &label, names.tools, names.tool_names, site, refs);
+        if !fallback.is_empty() {
+            step.fallback = fallback;
+        }
+        if let Some(a) = self.step_artifacts(&step, site, &label, refs) {
+            step.artifacts = Some(a);
+        }
         (step, spans)
     }
 
