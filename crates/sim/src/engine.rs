@@ -78,7 +78,7 @@ impl Engine {
 
     /// It holds `run`'s lease now: as the driver does, its writes to the run are
     /// fenced (unless the bug put back leaves them unfenced).
-    fn drives(&mut self, run: &str, plan: &baton_workflow::Plan, bug: Option<Bug>) {
+    pub(crate) fn drives(&mut self, run: &str, plan: &baton_workflow::Plan, bug: Option<Bug>) {
         if bug != Some(Bug::Unfenced) {
             let holder = self.holder();
             self.store
@@ -271,9 +271,12 @@ impl World {
     /// The run's command rows, claimed with each one's proof checked (one store call).
     pub(crate) fn gather_commands(&mut self, e: usize, run: &str) -> Result<Vec<Input>, SimError> {
         let obey_all = self.config.bug == Some(Bug::ObeyUnproven);
+        let dropped = self.reclaimable(run)?;
         let claimed = self.engines[e].store.claim_commands(run)?;
+        self.note_claims(e, run, &claimed);
         Ok(claimed
             .into_iter()
+            .filter(|c| !dropped.contains(&c.id))
             .map(|c| match c.unproven {
                 Some(reason) if !obey_all => Input::UnprovenCommand {
                     id: c.id,
@@ -541,7 +544,8 @@ impl World {
             },
         );
         self.history.push(format!("  {run}: driven by engine {e}"));
-        self.perform(e, &run, rest)
+        // Then the commands waiting, claimed and decided (`Driver::start_driving`).
+        self.act_on(e, &run, (rest, true))
     }
 
     /// A new run of workflow `w` made by engine `e` (`baton run`): in its concurrency
@@ -646,7 +650,7 @@ impl World {
             "  {run_id} ({}) by engine {e}: {said}, replacing {replaced:?}",
             self.workflows[w].name
         ));
-        for old in replaced {
+        let cancels = replaced.into_iter().map(|old| {
             let cancel = baton_model::Command::Cancel {
                 operator: self.user.clone(),
                 reason: Some(format!(
@@ -654,6 +658,13 @@ impl World {
                     max_pending.unwrap_or(1)
                 )),
             };
+            (old, cancel)
+        });
+        let cancels: Vec<_> = cancels.collect();
+        if self.cli_cut() {
+            return self.cli_after_run(e, &run_id, cancels, rest);
+        }
+        for (old, cancel) in cancels {
             self.submit(&old, cancel)?;
         }
         self.perform(e, &run_id, rest)

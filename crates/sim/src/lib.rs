@@ -10,6 +10,7 @@ mod accounts;
 mod asked;
 mod asks;
 mod budget;
+mod clis;
 mod cron;
 mod engine;
 mod executor;
@@ -27,6 +28,7 @@ mod rewrites;
 mod serve;
 mod serving;
 mod signed;
+mod verdicts;
 mod workflows;
 mod world;
 
@@ -97,6 +99,10 @@ pub enum Bug {
     /// not per attempt (`--mix executors`): what an earlier attempt wrote is recorded
     /// as the later attempt's, and read downstream.
     StaleOutputs,
+    /// An engine that drops the commands it takes again from an engine that stopped
+    /// before its verdict (claimed under another holder), as if that engine still
+    /// decided them: they are never decided (`verdicts`).
+    DropReclaimed,
 }
 
 impl Bug {
@@ -117,10 +123,11 @@ impl Bug {
             Bug::StartRecordedSlot => "start-recorded-slot",
             Bug::TermIsTheEnd => "term-is-the-end",
             Bug::StaleOutputs => "stale-outputs",
+            Bug::DropReclaimed => "drop-reclaimed",
         }
     }
 
-    pub const ALL: [Bug; 15] = [
+    pub const ALL: [Bug; 16] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -136,6 +143,7 @@ impl Bug {
         Bug::StartRecordedSlot,
         Bug::TermIsTheEnd,
         Bug::StaleOutputs,
+        Bug::DropReclaimed,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -204,6 +212,12 @@ pub enum Mix {
     /// and the next step reads, jobs that wait in the scheduler's queue, launches that
     /// never reached their host, and a host that stops answering for a while.
     Executors,
+    /// Everything of [`Mix::Interleave`], and the CLI's processes cut the same way:
+    /// a command's look and its hand-in, a takeover's lease and its commit, a `baton
+    /// run`'s run and its cancels each a store call of their own, with the others
+    /// acting between and the process dying before any of them (a twelfth stream of
+    /// the seed; `clis`).
+    Cli,
 }
 
 impl Mix {
@@ -230,6 +244,7 @@ impl Mix {
             Mix::Serves => "serves",
             Mix::Signed => "signed",
             Mix::Executors => "executors",
+            Mix::Cli => "cli",
         }
     }
 
@@ -248,6 +263,7 @@ impl Mix {
             Mix::Serves,
             Mix::Signed,
             Mix::Executors,
+            Mix::Cli,
         ]
         .into_iter()
         .find(|m| m.name() == s)
