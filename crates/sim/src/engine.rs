@@ -650,17 +650,7 @@ impl World {
             "  {run_id} ({}) by engine {e}: {said}, replacing {replaced:?}",
             self.workflows[w].name
         ));
-        let cancels = replaced.into_iter().map(|old| {
-            let cancel = baton_model::Command::Cancel {
-                operator: self.user.clone(),
-                reason: Some(format!(
-                    "replaced by {run_id}: concurrency group keeps at most {} pending run(s) (max_pending)",
-                    max_pending.unwrap_or(1)
-                )),
-            };
-            (old, cancel)
-        });
-        let cancels: Vec<_> = cancels.collect();
+        let cancels = self.replaced_cancels(&run_id, replaced, max_pending);
         if self.cli_cut() {
             return self.cli_after_run(e, &run_id, cancels, rest);
         }
@@ -668,5 +658,29 @@ impl World {
             self.submit(&old, cancel)?;
         }
         self.perform(e, &run_id, rest)
+    }
+
+    /// The cancels of the runs `run` replaced past `max_pending`, as
+    /// `concurrency::follow_up` hands them in.
+    fn replaced_cancels(
+        &self,
+        run: &str,
+        replaced: Vec<String>,
+        max_pending: Option<usize>,
+    ) -> Vec<(String, baton_model::Command)> {
+        let reason = format!(
+            "replaced by {run}: concurrency group keeps at most {} pending run(s) (max_pending)",
+            max_pending.unwrap_or(1)
+        );
+        replaced
+            .into_iter()
+            .map(|old| {
+                let cancel = baton_model::Command::Cancel {
+                    operator: self.user.clone(),
+                    reason: Some(reason.clone()),
+                };
+                (old, cancel)
+            })
+            .collect()
     }
 }

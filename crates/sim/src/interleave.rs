@@ -200,7 +200,8 @@ impl World {
             return Ok(false);
         };
         let summary = driven.core.state_summary();
-        if let Some(at) = cut {
+        // A commit of nothing makes no transaction: no cut is left armed for a later one.
+        if let Some(at) = cut.filter(|_| !events.is_empty()) {
             engine.store.cut_next_commit(at);
         }
         match engine
