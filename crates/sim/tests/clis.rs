@@ -24,7 +24,7 @@ fn said(outcomes: &[Outcome], what: &str) -> usize {
 
 #[test]
 fn cli_processes_replay_byte_for_byte_and_die_at_every_kind_of_point() {
-    let seeds = [18, 56, 79];
+    let seeds = [18, 79, 3];
     let outcomes: Vec<Outcome> = seeds.iter().map(|&s| run(s, None)).collect();
     for o in &outcomes {
         assert_eq!(o.violation, None, "{:?}", o.report());
