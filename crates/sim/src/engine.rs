@@ -544,8 +544,12 @@ impl World {
             },
         );
         self.history.push(format!("  {run}: driven by engine {e}"));
-        // Then the commands waiting, claimed and decided (`Driver::start_driving`).
-        self.act_on(e, &run, (rest, true))
+        // Then (`--mix cli`) the commands waiting, claimed and decided
+        // (`Driver::start_driving`); the other mixes' histories are kept as they were.
+        if self.config.mix == crate::Mix::Cli {
+            return self.act_on(e, &run, (rest, true));
+        }
+        self.perform(e, &run, rest)
     }
 
     /// A new run of workflow `w` made by engine `e` (`baton run`): in its concurrency
