@@ -78,7 +78,7 @@ impl Engine {
 
     /// It holds `run`'s lease now: as the driver does, its writes to the run are
     /// fenced (unless the bug put back leaves them unfenced).
-    fn drives(&mut self, run: &str, plan: &baton_workflow::Plan, bug: Option<Bug>) {
+    pub(crate) fn drives(&mut self, run: &str, plan: &baton_workflow::Plan, bug: Option<Bug>) {
         if bug != Some(Bug::Unfenced) {
             let holder = self.holder();
             self.store
@@ -276,9 +276,12 @@ impl World {
     /// The run's command rows, claimed with each one's proof checked (one store call).
     pub(crate) fn gather_commands(&mut self, e: usize, run: &str) -> Result<Vec<Input>, SimError> {
         let obey_all = self.config.bug == Some(Bug::ObeyUnproven);
+        let dropped = self.reclaimable(run)?;
         let claimed = self.engines[e].store.claim_commands(run)?;
+        self.note_claims(e, run, &claimed);
         Ok(claimed
             .into_iter()
+            .filter(|c| !dropped.contains(&c.id))
             .map(|c| match c.unproven {
                 Some(reason) if !obey_all => Input::UnprovenCommand {
                     id: c.id,
@@ -547,6 +550,11 @@ impl World {
             },
         );
         self.history.push(format!("  {run}: driven by engine {e}"));
+        // Then (`--mix cli`) the commands waiting, claimed and decided
+        // (`Driver::start_driving`); the other mixes' histories are kept as they were.
+        if self.config.mix == crate::Mix::Cli {
+            return self.act_on(e, &run, (rest, true));
+        }
         self.perform(e, &run, rest)
     }
 
@@ -654,16 +662,38 @@ impl World {
             "  {run_id} ({}) by engine {e}: {said}, replacing {replaced:?}",
             self.workflows[w].name
         ));
-        for old in replaced {
-            let cancel = baton_model::Command::Cancel {
-                operator: starter.clone(),
-                reason: Some(format!(
-                    "replaced by {run_id}: concurrency group keeps at most {} pending run(s) (max_pending)",
-                    max_pending.unwrap_or(1)
-                )),
-            };
+        let cancels = self.replaced_cancels(&run_id, &starter, replaced, max_pending);
+        if self.cli_cut() {
+            return self.cli_after_run(e, &run_id, cancels, rest);
+        }
+        for (old, cancel) in cancels {
             self.submit(&old, cancel)?;
         }
         self.perform(e, &run_id, rest)
+    }
+
+    /// The cancels of the runs `run` replaced past `max_pending`, as
+    /// `concurrency::follow_up` hands them in.
+    fn replaced_cancels(
+        &self,
+        run: &str,
+        starter: &str,
+        replaced: Vec<String>,
+        max_pending: Option<usize>,
+    ) -> Vec<(String, baton_model::Command)> {
+        let reason = format!(
+            "replaced by {run}: concurrency group keeps at most {} pending run(s) (max_pending)",
+            max_pending.unwrap_or(1)
+        );
+        replaced
+            .into_iter()
+            .map(|old| {
+                let cancel = baton_model::Command::Cancel {
+                    operator: starter.to_string(),
+                    reason: Some(reason.clone()),
+                };
+                (old, cancel)
+            })
+            .collect()
     }
 }

@@ -31,6 +31,25 @@ pub(crate) struct Wake {
     /// wake-up, so every event of one wake-up has one time, however long deciding
     /// the inputs one store call at a time takes here.
     at: Option<Timestamp>,
+    /// A takeover's first wake-up (`--mix cli`): once its effects are acted on, the
+    /// commands waiting are claimed and decided, as `Driver::start_driving` does.
+    then_claim: bool,
+}
+
+impl Wake {
+    /// A wake-up at its effects: what a takeover or a `baton run` committed
+    /// (`--mix cli`), acted on one store call at a time.
+    pub(crate) fn performing(run: &str, effects: Vec<Effect>, then_claim: bool) -> Wake {
+        Wake {
+            run: run.to_string(),
+            next: Phase::Perform,
+            inputs: VecDeque::new(),
+            slot_asks: VecDeque::new(),
+            effects: effects.into(),
+            at: None,
+            then_claim,
+        }
+    }
 }
 
 /// The next store call of a wake-up.
@@ -80,6 +99,7 @@ impl World {
                 slot_asks: VecDeque::new(),
                 effects: VecDeque::new(),
                 at: None,
+                then_claim: false,
             });
         }
         for _ in 0..self.cuts.random_range(1..=3) {
@@ -127,6 +147,7 @@ impl World {
             Phase::Due => {
                 w.inputs.extend(self.gather_due(e, &run));
                 if w.inputs.is_empty() {
+                    self.finish_if_done(e, &run)?;
                     return Ok(false);
                 }
                 self.steps += 1;
@@ -150,6 +171,10 @@ impl World {
             Phase::Commit => return self.commit_wake(e, w),
             Phase::Perform => match w.effects.pop_front() {
                 Some(effect) => self.perform_one(e, &run, effect)?,
+                None if w.then_claim => {
+                    w.then_claim = false;
+                    w.next = Phase::Commands;
+                }
                 None => {
                     self.finish_if_done(e, &run)?;
                     return Ok(false);
@@ -175,7 +200,8 @@ impl World {
             return Ok(false);
         };
         let summary = driven.core.state_summary();
-        if let Some(at) = cut {
+        // A commit of nothing makes no transaction: no cut is left armed for a later one.
+        if let Some(at) = cut.filter(|_| !events.is_empty()) {
             engine.store.cut_next_commit(at);
         }
         match engine

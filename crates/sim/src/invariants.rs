@@ -322,10 +322,11 @@ impl World {
         {
             return Ok(Some(broken("a_step_ends_when_its_process_exits", d)));
         }
+        let cancelling = self.cancels_in_flight()?;
         let group: Vec<&str> = self
             .runs
             .iter()
-            .filter(|(_, w)| self.workflows[*w].max_pending.is_some())
+            .filter(|(r, w)| self.workflows[*w].max_pending.is_some() && !cancelling.contains(r))
             .map(|(r, _)| r.as_str())
             .collect();
         if let Some(d) = at_most_one_active_run_per_group(&self.ops, &group)? {
@@ -336,7 +337,7 @@ impl World {
                 &self.ops,
                 &self.raw,
                 (crate::workflows::GROUP, max_pending),
-                &self.requeued,
+                &self.requeued.union(&cancelling).cloned().collect(),
             )?
         {
             return Ok(Some(broken("at_most_max_pending_wait", d)));
@@ -514,6 +515,17 @@ impl World {
         }
         if let Some(d) = self.check_asked()? {
             return Ok(Some(broken("nothing_asked_of_a_person_lost", d)));
+        }
+        // `--mix cli` only: there a takeover claims the commands waiting, as the
+        // driver does.
+        if self.config.mix == crate::Mix::Cli
+            && let Some(d) = crate::verdicts::every_command_gets_a_verdict(
+                &self.ops,
+                &self.raw,
+                &self.clis.after_end,
+            )?
+        {
+            return Ok(Some(broken("every_command_gets_a_verdict", d)));
         }
         Ok(a_replaced_run_ends(&self.raw)?.map(|d| broken("a_replaced_run_ends", d)))
     }

@@ -10,6 +10,7 @@ mod accounts;
 mod asked;
 mod asks;
 mod budget;
+mod clis;
 mod cron;
 mod engine;
 mod executor;
@@ -28,6 +29,7 @@ mod sealed;
 mod serve;
 mod serving;
 mod signed;
+mod verdicts;
 mod workflows;
 mod world;
 
@@ -102,6 +104,10 @@ pub enum Bug {
     /// accounts`), its seal made afresh over the row instead of checked against the one
     /// it made when it started the run: a member's rewrite of another's run is obeyed.
     TrustRunsRow,
+    /// An engine that drops the commands it takes again from an engine that stopped
+    /// before its verdict (claimed under another holder), as if that engine still
+    /// decided them: they are never decided (`verdicts`).
+    DropReclaimed,
 }
 
 impl Bug {
@@ -123,6 +129,7 @@ impl Bug {
             Bug::TermIsTheEnd => "term-is-the-end",
             Bug::StaleOutputs => "stale-outputs",
             Bug::TrustRunsRow => "trust-runs-row",
+            Bug::DropReclaimed => "drop-reclaimed",
         }
     }
 
@@ -143,6 +150,7 @@ impl Bug {
         Bug::TermIsTheEnd,
         Bug::StaleOutputs,
         Bug::TrustRunsRow,
+        Bug::DropReclaimed,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -213,6 +221,12 @@ pub enum Mix {
     /// and the next step reads, jobs that wait in the scheduler's queue, launches that
     /// never reached their host, and a host that stops answering for a while.
     Executors,
+    /// Everything of [`Mix::Interleave`], and the CLI's processes cut the same way:
+    /// a command's look and its hand-in, a takeover's lease and its commit, a `baton
+    /// run`'s run and its cancels each a store call of their own, with the others
+    /// acting between and the process dying before any of them (a twelfth stream of
+    /// the seed; `clis`).
+    Cli,
 }
 
 impl Mix {
@@ -239,6 +253,7 @@ impl Mix {
             Mix::Serves => "serves",
             Mix::Signed => "signed",
             Mix::Executors => "executors",
+            Mix::Cli => "cli",
         }
     }
 
@@ -257,6 +272,7 @@ impl Mix {
             Mix::Serves,
             Mix::Signed,
             Mix::Executors,
+            Mix::Cli,
         ]
         .into_iter()
         .find(|m| m.name() == s)

@@ -53,7 +53,7 @@ fn parse() -> Result<Args, String> {
             "--mix" => {
                 let v = value()?;
                 a.mix = Mix::parse(&v).ok_or(format!(
-                    "--mix takes `all`, `runs-only`, `stalls`, `rewrites`, `spawns`, `remote`, `interleave`, `accounts`, `schedules`, `queues` or `executors`, not `{v}`"
+                    "--mix takes `all`, `runs-only`, `stalls`, `rewrites`, `spawns`, `remote`, `interleave`, `accounts`, `schedules`, `queues`, `executors`, `serves`, `signed` or `cli`, not `{v}`"
                 ))?;
             }
             other => {

@@ -12,7 +12,7 @@ use baton_session::SessionError;
 use rand::Rng;
 
 /// How long a submitter would wait for a live engine's verdict (`command::WAIT`).
-const DEADLINE_MS: i64 = 10_000;
+pub(crate) const DEADLINE_MS: i64 = 10_000;
 
 impl World {
     /// One operator's command on a run chosen by the seed; some forged.
@@ -206,6 +206,9 @@ impl World {
     /// `baton <command> RUN …` by the operator: to the live engine through the store, or
     /// by taking the run over.
     pub(crate) fn submit(&mut self, run: &str, command: Command) -> Result<(), SimError> {
+        if self.cli_cut() {
+            return self.cli_submit(run, command);
+        }
         let name = command_name(&command);
         if self.ops.run_liveness(run)?.driven_by.is_some() {
             let deadline = Timestamp(self.now + DEADLINE_MS);
@@ -280,6 +283,9 @@ impl World {
         }
         self.steps += 1;
         let run = interrupted[self.rng.random_range(0..interrupted.len())].clone();
+        if self.cli_cut() {
+            return self.cli_take(e, &run, None);
+        }
         let taken = self.take_over(Some(e), &run, None);
         match taken {
             Ok((ready, _)) => {
@@ -333,7 +339,7 @@ fn reason_of(c: &Command) -> String {
     }
 }
 
-fn command_name(c: &Command) -> &'static str {
+pub(crate) fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Approve { .. } => "approve",
         Command::Reject { .. } => "reject",
@@ -358,7 +364,7 @@ fn outcome(o: &CommandOutcome) -> String {
 
 /// What a refused takeover says, without anything that differs between two runs of
 /// one seed.
-fn session_refusal(e: &SessionError) -> String {
+pub(crate) fn session_refusal(e: &SessionError) -> String {
     match e {
         SessionError::Refused { refusal, .. } => format!("refused ({})", refusal.code()),
         SessionError::Driven { .. } => "driven by another engine".into(),

@@ -179,7 +179,10 @@ impl World {
 /// `--mix rewrites`.
 pub(crate) fn open_store(db: &std::path::Path, mix: crate::Mix) -> Result<Store, SimError> {
     let mut store = Store::open(db)?;
-    if matches!(mix, crate::Mix::Rewrites | crate::Mix::Interleave) {
+    if matches!(
+        mix,
+        crate::Mix::Rewrites | crate::Mix::Interleave | crate::Mix::Cli
+    ) {
         store.set_audit_keys(keys());
     }
     Ok(store)

@@ -54,6 +54,8 @@ pub(crate) struct World {
     /// The seed's sixth stream: where wake-ups pause and engines die amid them
     /// ([`crate::Mix::Interleave`]).
     pub cuts: SmallRng,
+    /// The CLI processes between two store calls ([`crate::Mix::Cli`]).
+    pub clis: crate::clis::Clis,
     /// The seed's seventh stream: which account makes each operator's call
     /// ([`crate::Mix::Accounts`]).
     pub who: SmallRng,
@@ -181,6 +183,7 @@ impl World {
             more,
             remote,
             cuts,
+            clis: crate::clis::Clis::new(config.mix, config.seed),
             who,
             accounts,
             made_by: Default::default(),
@@ -230,6 +233,7 @@ impl World {
             self.stall()?;
             self.maybe_rewrite()?;
             self.maybe_detach()?;
+            self.cli_turn()?;
             self.act(action)?;
             self.schedules_turn()?;
             self.signed_turn()?;
@@ -272,6 +276,7 @@ impl World {
         for engine in &mut self.engines {
             engine.stalled_until = 0;
         }
+        self.finish_clis()?;
         for e in 0..self.engines.len() {
             self.finish_wake(e)?;
         }
@@ -321,7 +326,7 @@ impl World {
                     _ => None,
                 };
                 match self.config.mix {
-                    Mix::Interleave => self.wake_interleaved(e),
+                    Mix::Interleave | Mix::Cli => self.wake_interleaved(e),
                     _ => self.wake(e, crash),
                 }
             }
