@@ -103,8 +103,8 @@ fn a_copy_out_that_stalls_is_written_again_before_the_reader_starts() {
     let tmp = own_tmp(&env);
     let wf = workflow(&env, &config, "");
     let child = run(&env, &wf, &tmp);
-    // PUT's `tee` on baton-h3 writes the handed copy.
-    let stopped = stop_the_copy(&env, "teefailed", "tee");
+    // PUT's `cat` on baton-h3 writes the handed copy (PUT alone names `.tmp-`).
+    let stopped = stop_the_copy(&env, ".tmp-", "cat");
     let (_, show) = ended(&env, child, &stopped);
     procs::kill_mentioning(&tmp.to_string_lossy());
     // Written again before the reader started: its one attempt ran.
@@ -153,17 +153,17 @@ fn a_copy_out_that_stalls_every_time_fails_its_reader_naming_the_artifact_and_ho
     let tmp = own_tmp(&env);
     let wf = workflow(&env, &config, "copy_stall = \"4s\"\n");
     let mut child = run(&env, &wf, &tmp);
-    // Every PUT's `tee` on baton-h3 stopped as it appears, until the run ends.
+    // Every PUT's `cat` on baton-h3 stopped as it appears, until the run ends.
     let dir = env.path().to_string_lossy().into_owned();
     let mut stopped: Vec<Proc> = Vec::new();
     wait_until("the run's end, each copy out stopped", secs(400), || {
         if matches!(child.try_wait(), Ok(Some(_))) {
             return Ok(());
         }
-        let fresh = procs::mentioning_all(&["teefailed", &dir])
+        let fresh = procs::mentioning_all(&[".tmp-", &dir])
             .iter()
             .flat_map(procs::children)
-            .filter(|c| c.args.first().is_some_and(|a| a.ends_with("tee")))
+            .filter(|c| c.args.first().is_some_and(|a| a.ends_with("cat")))
             .find(|c| !stopped.iter().any(|s| s.pid == c.pid));
         if let Some(p) = fresh
             && procs::signal(&p, crate::chaos::plan::Sig::Stop(std::time::Duration::ZERO))
