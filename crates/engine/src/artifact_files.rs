@@ -532,9 +532,13 @@ fn place(tmp: &Path, dest: &Path) -> Result<(), FileError> {
     fs::rename(tmp, dest).map_err(write_err(dest))?;
     let above = parent.parent().filter(|_| fresh);
     for dir in std::iter::once(parent).chain(above) {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(write_err(dir))?;
+        match fs::File::open(dir).and_then(|d| d.sync_all()) {
+            Ok(()) => {}
+            // Some file systems (FUSE, network mounts) sync no directory: their own
+            // rules then say when a name is on disk.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+            Err(e) => return Err(write_err(dir)(e)),
+        }
     }
     Ok(())
 }

@@ -84,7 +84,11 @@ echo yes
 /// through a second pipe, and took 5.8 s for 1 GiB on the test hosts against 4.5 s for
 /// writing then hashing the file from the page cache), renamed to FILE once its digest
 /// is SHA (else removed, its digest printed, exit 84; its directories too once empty),
-/// then held for HOLDER. A write that failed (a full disk) fails `cat`, and the script
+/// then held for HOLDER. `got` is printed once every byte is written, before the hash:
+/// the engine's stall watch covers the bytes until then, and the hash after it has a
+/// limit of its own (and a connection gone by then fails that line, never the
+/// script: SIGPIPE is ignored from there, so a copy cut off is still removed). A write
+/// that failed (a full disk) fails `cat`, and the script
 /// with exit 85; so does a hold that cannot be taken.
 const PUT: &str = r#"f=./$2
 d=${f%/*}
@@ -94,6 +98,8 @@ mkdir -p -- "$d" && : > "$t" || exit 85
 unlock
 no() { lock; rm -f -- "$t"; rmdir -p -- "${d#./}" 2>/dev/null; }
 cat > "$t" || { no; exit 85; }
+trap '' PIPE
+echo got
 s=$(sum < "$t") || { no; exit 85; }
 if [ "${s%% *}" != "$3" ]; then no; echo "${s%% *}"; exit 84; fi
 lock
@@ -289,6 +295,7 @@ impl FileChannel for SshExecutor {
             input: Some(input),
             errors,
             watch,
+            sent: 0,
         }))
     }
 }
@@ -342,6 +349,21 @@ struct SshUpload {
     input: Option<ChildStdin>,
     errors: JoinHandle<String>,
     watch: Watch,
+    /// Bytes handed to `ssh`: the host's hash after them is given time by their size.
+    sent: u64,
+}
+
+/// The slowest hash a host is given time for after the last byte (`sha256sum` without
+/// SHA instructions, from a disk: about 4 times slower than `openssl`).
+const SLOWEST_HASH: u64 = 25_000_000;
+
+/// How long the host may take to hash `sent` bytes and answer: as long as a check of a
+/// copy already there (`CALL_STALL`, or `copy_stall` if longer), or the time the
+/// slowest hash takes over them if that is longer.
+fn answer_limit(sent: u64, copy_stall: Duration) -> Duration {
+    CALL_STALL
+        .max(copy_stall)
+        .max(Duration::from_secs(sent / SLOWEST_HASH))
 }
 
 impl Write for SshUpload {
@@ -351,6 +373,7 @@ impl Write for SshUpload {
             None => return Err(std::io::ErrorKind::BrokenPipe.into()),
         };
         self.watch.moved();
+        self.sent += n as u64;
         Ok(n)
     }
 
@@ -361,19 +384,34 @@ impl Write for SshUpload {
 
 impl Upload for SshUpload {
     fn finish(mut self: Box<Self>) -> Result<(), ChannelError> {
-        // Its end of input: the host's `cat` ends, the file is checked and renamed.
+        // Its end of input: the host's `cat` ends and says `got`, still under the
+        // copy's stall watch (bytes held in the pipes are not written yet).
         drop(self.input.take());
+        let mut out = Vec::new();
+        let mut got = false;
+        if let Some(o) = self.child.stdout.as_mut() {
+            let mut line = Vec::new();
+            let _ = std::io::BufRead::read_until(
+                &mut std::io::BufReader::new(o.take(64)),
+                b'\n',
+                &mut line,
+            );
+            got = line == b"got\n";
+            if !got {
+                out = line;
+            }
+        }
         if self.watch.stop() {
             let _ = self.child.wait();
             let limit = self.exec.opts.copy_stall;
             return Err(self.exec.stalled(&self.path, "copying it to", limit));
         }
-        // Every byte sent: the host hashes its copy whole and answers at the end, as
-        // a check of a copy already there does (`CALL_STALL`, or `copy_stall` if longer).
-        let limit = CALL_STALL.max(self.exec.opts.copy_stall);
+        // Every byte written: the host hashes its copy whole and answers at the end,
+        // within the time a check of a copy already there has, or longer for a large
+        // file (`answer_limit`).
+        let limit = answer_limit(self.sent, self.exec.opts.copy_stall);
         let mut answer = Watch::start(self.child.id(), limit);
-        let mut out = Vec::new();
-        if let Some(o) = self.child.stdout.as_mut() {
+        if let (true, Some(o)) = (got, self.child.stdout.as_mut()) {
             let _ = o.take(4096).read_to_end(&mut out);
         }
         if answer.stop() {
@@ -474,7 +512,11 @@ mod tests {
         let dest = ".baton-artifacts/ab/m.ckpt";
         let (code, out) = run(PUT, &w, &[dest, &sha(b"other")], b"weights");
         assert_eq!(code, Some(MISMATCH));
-        assert_eq!(String::from_utf8_lossy(&out).trim(), sha(b"weights"));
+        // `got` once every byte is written, then the digest it found.
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            format!("got\n{}\n", sha(b"weights"))
+        );
         assert!(!w.join(dest).exists());
         let s = sha(b"weights");
         assert_eq!(run(HAVE, &w, &[dest, &s, "r.a.1"], b"").1, b"no\n");
@@ -603,5 +645,20 @@ mod tests {
             b"weights",
         );
         assert_eq!(put.0, Some(85));
+    }
+
+    #[test]
+    fn a_hash_after_the_last_byte_is_given_time_by_the_size_sent() {
+        let stall = Duration::from_secs(60);
+        assert_eq!(answer_limit(1 << 20, stall), CALL_STALL);
+        assert_eq!(
+            answer_limit(0, Duration::from_secs(900)),
+            Duration::from_secs(900)
+        );
+        // 100 GB at the slowest hash: 4,000 s.
+        assert_eq!(
+            answer_limit(100_000_000_000, stall),
+            Duration::from_secs(4_000)
+        );
     }
 }

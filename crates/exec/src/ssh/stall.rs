@@ -1,5 +1,5 @@
 //! A transfer's deadline (issue 60): an artifact's `ssh` that moves no byte for the
-//! executor's `copy_stall` (60 s unless it says otherwise) is killed, so a host that stops answering mid-copy (its `cat` or `tee`
+//! executor's `copy_stall` (60 s unless it says otherwise) is killed, so a host that stops answering mid-copy (its `cat`
 //! stopped, a disk that hangs, a connection that keeps answering its keep-alives but
 //! carries nothing) ends the copy within that time, as `ChannelError::Stalled`. ssh's
 //! own keep-alive (`ServerAliveInterval=15`, 4 missed) ends only a dead connection.
