@@ -94,9 +94,10 @@ fn a_cancel_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_
     // The next takeover takes the claimed row again and decides it in the commit that
     // ends the run.
     let out = env.run(&["cancel", &run, "--reason", "stop"]);
+    // It drives the run to its end and exits as the run does: 1, cancelled.
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(1),
         "{}{}",
         text(&out.stdout),
         text(&out.stderr)
@@ -125,9 +126,10 @@ fn a_cancel_taking_a_run_over_decides_the_commands_waiting_as_it_ends_it() {
     let env = Env::new();
     let run = gate_left_with_a_command_waiting(&env);
     let out = env.run(&["cancel", &run, "--reason", "stop"]);
+    // It drives the run to its end and exits as the run does: 1, cancelled.
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(1),
         "{}{}",
         text(&out.stdout),
         text(&out.stderr)
