@@ -141,3 +141,41 @@ fn a_cancel_taking_a_run_over_decides_the_commands_waiting_as_it_ends_it() {
         "the approval waiting has its verdict: {decided:?}"
     );
 }
+
+#[test]
+fn a_reject_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_to_the_next() {
+    let env = Env::new();
+    let run = gate_left_with_a_command_waiting(&env);
+    let out = env
+        .cmd()
+        .env("BATON_FAILPOINT", "claimed:command")
+        .args(["reject", &run, "deploy", "--reason", "no"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run baton reject");
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "the takeover died at the failpoint: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        statuses(&env, &run),
+        ["claimed"],
+        "claimed by the dead takeover"
+    );
+    assert_eq!(
+        env.show(&run)["state"],
+        "interrupted",
+        "the run has not ended"
+    );
+    let out = env.run(&["reject", &run, "deploy", "--reason", "no"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(env.show(&run)["state"], "failed");
+    let decided = statuses(&env, &run);
+    assert!(
+        decided.len() == 1 && (decided[0] == "accepted" || decided[0] == "refused"),
+        "the approval waiting has its verdict: {decided:?}"
+    );
+}
