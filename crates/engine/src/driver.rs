@@ -357,8 +357,27 @@ impl Driver {
     /// Before the loop: the initial effects, and the commands already waiting
     /// (submitted before this engine started, or for it: a background engine started
     /// to serve them), taken at once, not on the next write.
-    fn start_driving(&mut self, initial: Vec<Effect>) -> Result<(), DriverError> {
+    ///
+    /// A takeover whose command ended the run (a cancel, a reject) decides the
+    /// commands waiting in the commit that ends it: claimed after that commit, a row
+    /// whose engine died before its verdict would be taken by no engine again (none
+    /// drives an ended run). Claimed before it and the engine killed, the run has not
+    /// ended on record and its next engine takes them again (docs/simulator.md, seed 79).
+    fn start_driving(&mut self, mut initial: Vec<Effect>) -> Result<(), DriverError> {
         self.data_version = self.store.data_version()?;
+        if self.core.is_finished() {
+            let mut waiting = Vec::new();
+            self.claim_commands(&mut waiting)?;
+            if !waiting.is_empty() {
+                // A crash test's moment: commands claimed, the run's end not committed.
+                exec::failpoint::die_at("claimed", "command");
+            }
+            initial.extend(self.feed(waiting, Timestamp::now())?);
+            self.execute(initial)?;
+            self.notice_asks()?;
+            self.publish(true);
+            return Ok(());
+        }
         self.execute(initial)?;
         self.notice_asks()?;
         let mut waiting = Vec::new();

@@ -15,6 +15,10 @@
 //! - `decided` (its "step" is `command`): a command from the store decided, its
 //!   decision committed with its verdict (`Store::commit_decided`), nothing after it
 //!   done: the next engine must neither refuse it nor apply it again.
+//! - `claimed` (its "step" is `command`): a takeover whose command ended the run (a
+//!   cancel, a reject) claimed the commands waiting, before the commit that ends the
+//!   run and decides them: the run has not ended on record, and its next engine must
+//!   take them again and decide them (docs/simulator.md, `--mix cli` seed 79).
 //! - `link-received` (`baton link`, issue 59; its "step" is the request's kind,
 //!   `command`): a console's request read from the link, nothing of it done.
 //! - `link-answered`: the request done (a decision committed), its answer not yet

@@ -36,9 +36,6 @@ pub(crate) struct Clis {
     /// until its commit
     /// (a finding not fixed: see [`World::cancels_in_flight`]).
     cancelling: std::collections::BTreeMap<String, String>,
-    /// The command rows an engine claimed of a run that had ended (a finding not
-    /// fixed: see [`World::note_claims`]).
-    pub(crate) after_end: std::collections::BTreeSet<i64>,
 }
 
 impl Clis {
@@ -48,7 +45,6 @@ impl Clis {
             procs: Vec::new(),
             whole: mix != crate::Mix::Cli,
             cancelling: Default::default(),
-            after_end: Default::default(),
         }
     }
 }
@@ -293,9 +289,21 @@ impl World {
 
     /// A takeover's events committed (it may die inside the commit), then acted on
     /// one store call at a time, as a wake-up's are.
-    fn commit_takeover(&mut self, e: usize, ready: Ready) -> Result<(), SimError> {
+    fn commit_takeover(&mut self, e: usize, mut ready: Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
-        let (events, mut rest) = crate::engine::split(ready.initial);
+        let mut initial = std::mem::take(&mut ready.initial);
+        // As `Driver::start_driving`: a takeover whose command ended the run decides
+        // the commands waiting in the commit that ends it (`--mix cli` seed 79).
+        if ready.core.is_finished() {
+            let now = Timestamp(self.now);
+            for input in self.gather_commands(e, &run)? {
+                let store = &mut self.engines[e].store;
+                let input =
+                    baton_engine::hold_group_to_reopen(store, &run, &ready.core, input, now)?;
+                initial.extend(ready.core.handle(input, now));
+            }
+        }
+        let (events, mut rest) = crate::engine::split(initial);
         let verdicts = crate::engine::verdicts(&mut rest);
         let summary = ready.core.state_summary();
         let cut = match self.clis.whole {
@@ -328,6 +336,9 @@ impl World {
             Err(err) => return Err(err.into()),
         }
         self.clis.cancelling.remove(&run);
+        // A run the commit ended claims nothing more (one a `retry` decided in it
+        // reopened goes on as any).
+        let claim = !ready.core.is_finished();
         let engine = &mut self.engines[e];
         engine.runs.insert(
             run.clone(),
@@ -337,7 +348,7 @@ impl World {
             },
         );
         self.history.push(format!("  {run}: driven by engine {e}"));
-        self.act_on(e, &run, (rest, true))
+        self.act_on(e, &run, (rest, claim))
     }
 
     /// What engine `e` committed for `run`, acted on: as its wake-up in progress, one
@@ -424,18 +435,6 @@ impl World {
 }
 
 impl World {
-    /// Rows engine `e` claimed of `run` after the run ended (a takeover whose command
-    /// ended it, then claiming what waits, as `Driver::start_driving` does): should the
-    /// engine die before its verdict, no engine takes them again, a run that ended
-    /// having none (`--mix cli` seed 79: found, not fixed; the submitter is told "no
-    /// answer", commands.md). `every_command_gets_a_verdict` leaves them out.
-    pub(crate) fn note_claims(&mut self, e: usize, run: &str, claimed: &[baton_store::Claimed]) {
-        let ended = (self.engines[e].runs.get(run)).is_some_and(|d| d.core.is_finished());
-        if ended {
-            self.clis.after_end.extend(claimed.iter().map(|c| c.id));
-        }
-    }
-
     /// The runs a command that ends them (a cancel, a reject) took over whose commit
     /// has not come (its process may have died before it), while that process's lease
     /// holds them. Such a run reads as it was recorded (`running`, `waiting`, `queued`)

@@ -278,7 +278,6 @@ impl World {
         let obey_all = self.config.bug == Some(Bug::ObeyUnproven);
         let dropped = self.reclaimable(run)?;
         let claimed = self.engines[e].store.claim_commands(run)?;
-        self.note_claims(e, run, &claimed);
         Ok(claimed
             .into_iter()
             .filter(|c| !dropped.contains(&c.id))

@@ -519,11 +519,7 @@ impl World {
         // `--mix cli` only: there a takeover claims the commands waiting, as the
         // driver does.
         if self.config.mix == crate::Mix::Cli
-            && let Some(d) = crate::verdicts::every_command_gets_a_verdict(
-                &self.ops,
-                &self.raw,
-                &self.clis.after_end,
-            )?
+            && let Some(d) = crate::verdicts::every_command_gets_a_verdict(&self.ops, &self.raw)?
         {
             return Ok(Some(broken("every_command_gets_a_verdict", d)));
         }

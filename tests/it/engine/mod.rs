@@ -9,6 +9,7 @@ mod child_runs;
 mod conditions;
 mod crash;
 mod deadlines;
+mod ended_takeover;
 mod fallback;
 mod fanout;
 mod fork;
