@@ -62,18 +62,17 @@ fn gate_left_with_a_command_waiting(env: &Env) -> String {
     run
 }
 
-#[test]
-fn a_cancel_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_to_the_next() {
-    let env = Env::new();
-    let run = gate_left_with_a_command_waiting(&env);
-    // The cancel takes the run over, claims the approval, and dies before its commit.
+/// `baton ARGS` (a cancel or a reject taking `run` over) killed (-9) at
+/// `claimed:command`: the approval waiting is claimed by it, and nothing of it is
+/// committed (the run has not ended).
+fn killed_after_claiming(env: &Env, run: &str, args: &[&str]) {
     let out = env
         .cmd()
         .env("BATON_FAILPOINT", "claimed:command")
-        .args(["cancel", &run, "--reason", "stop"])
+        .args(args)
         .stdin(Stdio::null())
         .output()
-        .expect("run baton cancel");
+        .expect("run baton");
     assert_eq!(
         out.status.signal(),
         Some(9),
@@ -82,15 +81,23 @@ fn a_cancel_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_
         text(&out.stderr)
     );
     assert_eq!(
-        statuses(&env, &run),
+        statuses(env, run),
         ["claimed"],
         "claimed by the dead takeover"
     );
-    let show = env.show(&run);
+    let show = env.show(run);
     assert_eq!(
         show["state"], "interrupted",
-        "nothing of the cancel was committed: the run has not ended: {show:#}"
+        "nothing of it was committed: the run has not ended: {show:#}"
     );
+}
+
+#[test]
+fn a_cancel_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_to_the_next() {
+    let env = Env::new();
+    let run = gate_left_with_a_command_waiting(&env);
+    // The cancel takes the run over, claims the approval, and dies before its commit.
+    killed_after_claiming(&env, &run, &["cancel", &run, "--reason", "stop"]);
     // The next takeover takes the claimed row again and decides it in the commit that
     // ends the run.
     let out = env.run(&["cancel", &run, "--reason", "stop"]);
@@ -141,30 +148,7 @@ fn a_cancel_taking_a_run_over_decides_the_commands_waiting_as_it_ends_it() {
 fn a_reject_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_to_the_next() {
     let env = Env::new();
     let run = gate_left_with_a_command_waiting(&env);
-    let out = env
-        .cmd()
-        .env("BATON_FAILPOINT", "claimed:command")
-        .args(["reject", &run, "deploy", "--reason", "no"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run baton reject");
-    assert_eq!(
-        out.status.signal(),
-        Some(9),
-        "the takeover died at the failpoint: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert_eq!(
-        statuses(&env, &run),
-        ["claimed"],
-        "claimed by the dead takeover"
-    );
-    assert_eq!(
-        env.show(&run)["state"],
-        "interrupted",
-        "the run has not ended"
-    );
+    killed_after_claiming(&env, &run, &["reject", &run, "deploy", "--reason", "no"]);
     let out = env.run(&["reject", &run, "deploy", "--reason", "no"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(env.show(&run)["state"], "failed");
