@@ -69,7 +69,12 @@ fn step_pid(dir: &std::path::Path) -> i32 {
 /// `baton run` of `wf` in a console in tmux, its step counting: the run, the step's
 /// pid and the console.
 fn counting_in_a_console(env: &Env, wf: &std::path::Path) -> (String, i32, Tmux) {
-    let tmux = Tmux::new(env, 160, 40, &console_run(env, wf));
+    counting_in(env, &console_run(env, wf))
+}
+
+/// The same, the console started by `command`.
+fn counting_in(env: &Env, command: &str) -> (String, i32, Tmux) {
+    let tmux = Tmux::new(env, 160, 40, command);
     tmux.wait_for(
         "the console driving its run",
         |s| s.contains("drives 1 run"),
@@ -270,9 +275,17 @@ fn q_detach_leaves_a_running_ssh_step_running() {
     let env = Env::new();
     let head = crate::exec::ssh::executor("box", "baton-h2", &config, &env, "");
     let wf = env.workflow("alive.toml", &counter_in(env.path(), "alive", &head, 80));
-    let (run, pid, tmux) = counting_in_a_console(&env, &wf);
+    // Its own `TMPDIR`: the shared connections it leaves are the test's, swept at its end.
+    let tmp = crate::exec::ssh::own_tmp(&env);
+    let command = format!(
+        "export TMPDIR={}; {}",
+        shell_quote(&tmp.to_string_lossy()),
+        console_run(&env, &wf)
+    );
+    let (run, pid, tmux) = counting_in(&env, &command);
     quit_detaching(&tmux);
     runs_on_alive(&env, env.path(), &run, pid, 80);
+    crate::chaos::procs::kill_mentioning(&tmp.to_string_lossy());
 }
 
 /// One console drives two runs: one it started, one it took over (`R`); its terminal
@@ -329,13 +342,21 @@ fn resume_detach_leaves_a_running_ssh_step_running() {
     let env = Env::new();
     let head = crate::exec::ssh::executor("box", "baton-h3", &config, &env, "");
     let wf = env.workflow("alive.toml", &counter_in(env.path(), "alive", &head, 80));
-    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    // Its own `TMPDIR`: the shared connections it leaves are the test's, swept at its end.
+    let tmp = crate::exec::ssh::own_tmp(&env);
+    let mut engine = crate::exec::ssh::headless_under(&env, &wf, &tmp, &[]);
     let run = env.wait_run_id();
     let pid = step_pid(env.path());
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     engine.kill().expect("kill -9 the engine");
     let _ = engine.wait();
-    let out = env.run(&["resume", &run, "--detach"]);
+    let out = env
+        .cmd()
+        .env("TMPDIR", &tmp)
+        .args(["resume", &run, "--detach"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run baton resume");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("driven in the background (pid"),
@@ -343,6 +364,7 @@ fn resume_detach_leaves_a_running_ssh_step_running() {
         text(&out.stdout)
     );
     runs_on_alive(&env, env.path(), &run, pid, 80);
+    crate::chaos::procs::kill_mentioning(&tmp.to_string_lossy());
 }
 
 /// A job on a real Slurm cluster (`type = "slurm"`): left running at `q` → Detach; the
