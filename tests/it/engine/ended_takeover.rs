@@ -92,6 +92,19 @@ fn killed_after_claiming(env: &Env, run: &str, args: &[&str]) {
     );
 }
 
+/// `baton cancel RUN` taking `run` over: it drives the run to its end and exits as the
+/// run does, 1, cancelled.
+fn cancelled_by_a_takeover(env: &Env, run: &str) {
+    let out = env.run(&["cancel", run, "--reason", "stop"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn a_cancel_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_to_the_next() {
     let env = Env::new();
@@ -100,15 +113,7 @@ fn a_cancel_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_
     killed_after_claiming(&env, &run, &["cancel", &run, "--reason", "stop"]);
     // The next takeover takes the claimed row again and decides it in the commit that
     // ends the run.
-    let out = env.run(&["cancel", &run, "--reason", "stop"]);
-    // It drives the run to its end and exits as the run does: 1, cancelled.
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    cancelled_by_a_takeover(&env, &run);
     let show = env.show(&run);
     assert_eq!(show["state"], "cancelled", "{show:#}");
     let decided = statuses(&env, &run);
@@ -130,15 +135,7 @@ fn a_cancel_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_
 fn a_cancel_taking_a_run_over_decides_the_commands_waiting_as_it_ends_it() {
     let env = Env::new();
     let run = gate_left_with_a_command_waiting(&env);
-    let out = env.run(&["cancel", &run, "--reason", "stop"]);
-    // It drives the run to its end and exits as the run does: 1, cancelled.
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    cancelled_by_a_takeover(&env, &run);
     assert_eq!(env.show(&run)["state"], "cancelled");
     let decided = statuses(&env, &run);
     assert_eq!(decided, ["refused"], "the approval waiting has its verdict");
