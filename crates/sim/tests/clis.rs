@@ -2,7 +2,9 @@
 //! look and hand-in, a takeover's lease and commit, a `baton run`'s run and its
 //! cancels) interleaved at every store call and dying between any two, and the bug
 //! that loses a claimed command put back (docs/simulator.md).
+mod common;
 use baton_sim::{Bug, Config, Mix, Outcome};
+use common::said;
 
 fn run(seed: u64, bug: Option<Bug>) -> Outcome {
     baton_sim::run(Config {
@@ -12,14 +14,6 @@ fn run(seed: u64, bug: Option<Bug>) -> Outcome {
         mix: Mix::Cli,
     })
     .unwrap_or_else(|e| panic!("seed {seed} --mix cli: the simulation failed: {e}"))
-}
-
-fn said(outcomes: &[Outcome], what: &str) -> usize {
-    outcomes
-        .iter()
-        .flat_map(|o| o.history.iter())
-        .filter(|l| l.contains(what))
-        .count()
 }
 
 #[test]

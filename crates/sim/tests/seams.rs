@@ -4,7 +4,9 @@
 //! (`--mix accounts`, their engines starting and driving their own runs, and a
 //! member's rewrite of another's `runs` row), and a schedule fired, paused and backfilled (`--mix
 //! schedules`). docs/simulator.md.
+mod common;
 use baton_sim::{Bug, Config, Mix, Outcome};
+use common::said;
 
 fn run(seed: u64, mix: Mix) -> Outcome {
     baton_sim::run(Config {
@@ -19,14 +21,6 @@ fn run(seed: u64, mix: Mix) -> Outcome {
             mix.name()
         )
     })
-}
-
-fn said(outcomes: &[Outcome], what: &str) -> usize {
-    outcomes
-        .iter()
-        .flat_map(|o| o.history.iter())
-        .filter(|l| l.contains(what))
-        .count()
 }
 
 #[test]
