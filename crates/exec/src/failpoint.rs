@@ -19,6 +19,12 @@
 //!   cancel, a reject) claimed the commands waiting, before the commit that ends the
 //!   run and decides them: the run has not ended on record, and its next engine must
 //!   take them again and decide them (docs/simulator.md, `--mix cli` seed 79).
+//! - `ending` (its "step" is `command`): a takeover whose command ends the run (a
+//!   cancel, a reject of its last gate) took the run's lease and applied the command in
+//!   memory, nothing committed: the run reads `interrupted` (never active beside its
+//!   group's holder), and the next takeover ends it (docs/simulator.md, `--mix cli`
+//!   seeds 18, 20, 56, 79). `ending-held` (see [`hold_at`]) holds there instead, for a
+//!   test to read the run meanwhile.
 //! - `link-received` (`baton link`, issue 59; its "step" is the request's kind,
 //!   `command`): a console's request read from the link, nothing of it done.
 //! - `link-answered`: the request done (a decision committed), its answer not yet

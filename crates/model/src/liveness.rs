@@ -4,8 +4,9 @@
 //! `kill -9` leaves `running` (or `waiting`) behind. Every reader (`runs`, `show`, the
 //! console, `runs rm`, `gc`, the taking of a lease) asks [`liveness`] instead: a run that
 //! is not finished and whose lease is missing, held by a dead process on this host, or
-//! not renewed for [`LEASE_STALE`] reads `interrupted`. Pure: the clock and the process
-//! check are passed in, so it is tested on a fake clock.
+//! not renewed for [`LEASE_STALE`] reads `interrupted`; so does one whose lease a
+//! takeover holds that has not settled yet ([`Lease::taking_over`]). Pure: the clock and
+//! the process check are passed in, so it is tested on a fake clock.
 use super::state::{RunState, StepState};
 use super::time::Timestamp;
 use super::view::RunView;
@@ -22,6 +23,13 @@ pub struct Lease {
     /// `pid N on HOST` (see [`parse_holder`]).
     pub holder: String,
     pub heartbeat_at: Timestamp,
+    /// Taken by a takeover (`baton resume`, a command on a run no engine drives) that
+    /// has not settled yet: the run's group not held again (a run that goes on) or its
+    /// end not committed (a command that ends it: a cancel, a reject). Until then the
+    /// run reads as its last engine left it, `interrupted`, and holds nothing by this
+    /// lease (docs/simulator.md, `--mix cli` seeds 18, 20, 56, 79): it never reads
+    /// active beside its group's holder. The lease still excludes every other taker.
+    pub taking_over: bool,
 }
 
 /// What a reader should say about a run now.
@@ -50,9 +58,10 @@ pub fn lease_is_live(
 ///
 /// `driven_by` names the holder of a live lease whatever the state (a console left open
 /// on a finished run still drives it: it may retry a step). A finished run reads as
-/// recorded; an unfinished one reads as recorded while a live lease holds it, and
-/// `interrupted` otherwise (a new run is created with its lease in one transaction, so
-/// no run is ever unfinished without a lease while its engine lives).
+/// recorded; an unfinished one reads as recorded while a live lease holds it that no
+/// unsettled takeover holds ([`Lease::taking_over`]), and `interrupted` otherwise (a
+/// new run is created with its lease in one transaction, so no run is ever unfinished
+/// without a lease while its engine lives).
 pub fn liveness(
     recorded: RunState,
     lease: Option<&Lease>,
@@ -69,7 +78,7 @@ pub fn liveness(
         | RunState::Skipped
         | RunState::Interrupted => recorded,
         RunState::Pending | RunState::Queued | RunState::Running | RunState::Waiting => {
-            if driven_by.is_some() {
+            if driven_by.is_some() && !lease.is_some_and(|l| l.taking_over) {
                 recorded
             } else {
                 RunState::Interrupted
@@ -188,6 +197,7 @@ mod tests {
         Lease {
             holder: HOLDER.into(),
             heartbeat_at: beat,
+            taking_over: false,
         }
     }
 
@@ -238,6 +248,35 @@ mod tests {
         let alive = |_: &str| Some(true);
         let l = liveness(RunState::Running, Some(&lease(at(1))), at(1), alive);
         assert_eq!(l.state, RunState::Running);
+    }
+
+    #[test]
+    fn a_run_an_unsettled_takeover_holds_reads_interrupted_and_driven_until_it_settles() {
+        let alive = |_: &str| Some(true);
+        let taking = Lease {
+            taking_over: true,
+            ..lease(at(5))
+        };
+        for recorded in [
+            RunState::Pending,
+            RunState::Queued,
+            RunState::Running,
+            RunState::Waiting,
+        ] {
+            let l = liveness(recorded, Some(&taking), at(5), alive);
+            assert_eq!(
+                (l.state, l.driven_by.as_deref()),
+                (RunState::Interrupted, Some(HOLDER)),
+                "{recorded:?}"
+            );
+        }
+        for recorded in [RunState::Cancelled, RunState::Failed, RunState::Interrupted] {
+            let l = liveness(recorded, Some(&taking), at(5), alive);
+            assert_eq!(l.state, recorded);
+        }
+        // Settled: as recorded again.
+        let settled = liveness(RunState::Running, Some(&lease(at(5))), at(5), alive);
+        assert_eq!(settled.state, RunState::Running);
     }
 
     #[test]

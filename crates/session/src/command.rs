@@ -114,11 +114,21 @@ fn take_over_by(
         });
     }
     let holder = lease_holder();
+    // Marked as a takeover's until it settles: meanwhile the run reads as its last
+    // engine left it, never active beside its group's holder (`Lease::taking_over`).
     take_lease(store, run_id, &holder)?;
     let stops = matches!(ask.command, Some(Command::Cancel { .. }));
     let result = apply_in_memory(store, run_id, ask, backends).and_then(|taken| {
-        if !stops {
-            super::concurrency::hold_again(store, run_id, &taken.0.core)?;
+        // A command that ends the run (a cancel, a reject of its last gate) takes no
+        // group: stopping a run never waits for it. Its lease stays marked until the
+        // commit that ends it (`store::fence`), so the run never reads as it was
+        // recorded (`running`, `waiting`, `queued`) beside the group's holder.
+        if stops || taken.0.core.run_state().is_final() {
+            // A crash test's moment: the run taken over to end, nothing committed.
+            baton_exec::failpoint::die_at("ending", "command");
+            baton_exec::failpoint::hold_at("ending-held", "command");
+        } else {
+            super::concurrency::hold_again(store, run_id, &holder, &taken.0.core)?;
         }
         Ok(taken)
     });

@@ -361,12 +361,17 @@ fn cancel_as(
 /// A run taken over to be driven again (resumed, reopened by a command) holds its
 /// group again before anything of it runs; refused while another live run holds it.
 /// A run still queued waits for the group as before; a finished one needs nothing.
-/// (A cancel always applies: stopping a run never waits for its group.)
-pub(super) fn hold_again(store: &mut Store, run_id: &str, core: &Core) -> Result<(), SessionError> {
-    if core.waits_for_group() || core.run_state().is_final() {
-        return Ok(());
-    }
-    match store.reclaim_group(run_id)? {
+/// Its takeover (by `holder`) settles in the same transaction: the run reads as
+/// recorded from then on (`Store::settle_takeover`). (A cancel always applies: stopping
+/// a run never waits for its group; it settles as it commits the run's end.)
+pub(super) fn hold_again(
+    store: &mut Store,
+    run_id: &str,
+    holder: &str,
+    core: &Core,
+) -> Result<(), SessionError> {
+    let reclaim = !core.waits_for_group() && !core.run_state().is_final();
+    match store.settle_takeover(run_id, holder, reclaim)? {
         Ok(()) => Ok(()),
         Err((group, holder)) => Err(SessionError::Refused {
             run_id: run_id.to_string(),

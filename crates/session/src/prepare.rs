@@ -216,13 +216,14 @@ fn local_zone() -> Option<String> {
     named(text.split("zoneinfo/").nth(1)?)
 }
 
-/// Take the run's lease for `holder`, or say who drives it.
+/// Take the run's lease for `holder`, marked as a takeover's until it settles
+/// (`Store::take_over_lease`), or say who drives it.
 pub(crate) fn take_lease(
     store: &mut Store,
     run_id: &str,
     holder: &str,
 ) -> Result<(), SessionError> {
-    match store.acquire_lease(run_id, holder, Timestamp::now(), super::host::LEASE_STALE)? {
+    match store.take_over_lease(run_id, holder, Timestamp::now(), super::host::LEASE_STALE)? {
         LeaseOutcome::Acquired => Ok(()),
         LeaseOutcome::HeldBy { holder, .. } => Err(SessionError::Driven {
             run_id: run_id.to_string(),

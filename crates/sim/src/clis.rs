@@ -32,10 +32,6 @@ pub(crate) struct Clis {
     procs: Vec<Cli>,
     /// Each action made whole (the mixes but `cli`, and settling).
     whole: bool,
-    /// The runs a command that ends them took over, with the holder that took them,
-    /// until its commit
-    /// (a finding not fixed: see [`World::cancels_in_flight`]).
-    cancelling: std::collections::BTreeMap<String, String>,
 }
 
 impl Clis {
@@ -44,7 +40,6 @@ impl Clis {
             rng: SmallRng::seed_from_u64(seed ^ 0xc11c_a11e_0000_0000),
             procs: Vec::new(),
             whole: mix != crate::Mix::Cli,
-            cancelling: Default::default(),
         }
     }
 }
@@ -252,26 +247,16 @@ impl World {
         };
         self.executors.stop_leftovers(run);
         let engine = &mut self.engines[e];
-        engine
-            .store
-            .release_lease(run, &baton_store::lease_holder_name())?;
+        // The lease as the takeover left it (a command that ends the run: marked
+        // until the commit that ends it), under the engine's holder name.
         let holder = engine.holder();
-        let got = engine.store.acquire_lease(
-            run,
-            &holder,
-            Timestamp(self.now),
-            baton_model::LEASE_STALE,
-        )?;
-        if let baton_store::LeaseOutcome::HeldBy { holder, .. } = got {
+        let mine = baton_store::lease_holder_name();
+        if !engine.store.hand_lease(run, &mine, &holder)? {
             self.history
-                .push(format!("  {run}: lease held by {holder}, not adopted"));
+                .push(format!("  {run}: lease not this takeover's, not adopted"));
             return Ok(());
         }
         engine.drives(run, ready.core.plan(), self.config.bug);
-        // A command that ends the run (a cancel, a reject, …) takes no group again.
-        if what == "cancel" || ready.core.run_state().is_final() {
-            self.clis.cancelling.insert(run.to_string(), holder);
-        }
         // Queued again by the resume from the lease on (the documented exception).
         if ready.core.waits_for_group() {
             self.requeued.insert(run.to_string());
@@ -328,14 +313,12 @@ impl World {
                 return self.crash(e, &format!("in its takeover's commit of {run}, {at}"));
             }
             Err(err) if crate::engine::lost(&err) => {
-                self.clis.cancelling.remove(&run);
                 self.history
                     .push(format!("  engine {e} lost {run} before its commit: {err}"));
                 return Ok(());
             }
             Err(err) => return Err(err.into()),
         }
-        self.clis.cancelling.remove(&run);
         // A run the commit ended claims nothing more (one a `retry` decided in it
         // reopened goes on as any).
         let claim = !ready.core.is_finished();
@@ -431,26 +414,6 @@ impl World {
         }
         self.pending = still;
         Ok(())
-    }
-}
-
-impl World {
-    /// The runs a command that ends them (a cancel, a reject) took over whose commit
-    /// has not come (its process may have died before it), while that process's lease
-    /// holds them. Such a run reads as it was recorded (`running`, `waiting`, `queued`)
-    /// from the lease on, its group not held (`hold_again` skips a run the command
-    /// ends): `baton runs` shows it active beside the group's holder until the commit,
-    /// or for 15 s once its process died (`--mix cli` seeds 18, 20, 56, 79: found, not
-    /// fixed; nothing of it runs). `at_most_one_active_run_per_group` and
-    /// `at_most_max_pending_wait` leave them out.
-    pub(crate) fn cancels_in_flight(&self) -> Result<std::collections::BTreeSet<String>, SimError> {
-        let mut runs = std::collections::BTreeSet::new();
-        for (run, holder) in &self.clis.cancelling {
-            if self.ops.lease(run)?.is_some_and(|l| &l.holder == holder) {
-                runs.insert(run.clone());
-            }
-        }
-        Ok(runs)
     }
 }
 

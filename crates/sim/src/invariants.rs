@@ -322,11 +322,10 @@ impl World {
         {
             return Ok(Some(broken("a_step_ends_when_its_process_exits", d)));
         }
-        let cancelling = self.cancels_in_flight()?;
         let group: Vec<&str> = self
             .runs
             .iter()
-            .filter(|(r, w)| self.workflows[*w].max_pending.is_some() && !cancelling.contains(r))
+            .filter(|(_, w)| self.workflows[*w].max_pending.is_some())
             .map(|(r, _)| r.as_str())
             .collect();
         if let Some(d) = at_most_one_active_run_per_group(&self.ops, &group)? {
@@ -337,7 +336,7 @@ impl World {
                 &self.ops,
                 &self.raw,
                 (crate::workflows::GROUP, max_pending),
-                &self.requeued.union(&cancelling).cloned().collect(),
+                &self.requeued,
             )?
         {
             return Ok(Some(broken("at_most_max_pending_wait", d)));

@@ -530,10 +530,11 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
 /// Seeds of `--mix cli` that broke a promise when the CLI's processes were first cut
 /// at their store calls (docs/simulator.md, "What it found"), each kept:
 /// - 18, 20, 56, 79 (`at_most_one_active_run_per_group`, `at_most_max_pending_wait`):
-///   a takeover whose command ends the run (a cancel, a reject) reads as its run's
+///   a takeover whose command ends the run (a cancel, a reject) read as its run's
 ///   recorded state from its lease on, its group not held, until its commit — or for
-///   15 s once its process died. Found in baton, not fixed: the checks leave those
-///   runs out (`World::cancels_in_flight`);
+///   15 s once its process died. Found in baton, fixed: a takeover's lease is marked
+///   until it settles (`Lease::taking_over`), and the run reads `interrupted` until
+///   the commit that ends it; the checks leave no run out;
 /// - 76 (`every_command_gets_a_verdict`): the simulator's takeover did not claim the
 ///   commands waiting once its effects were acted on, as `Driver::start_driving`
 ///   does, so a command an engine that died had claimed was never taken again (the
@@ -547,7 +548,7 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
 ///   simulator's own mistake).
 #[test]
 fn regression_cli_seeds_keep_every_promise() {
-    for seed in [20, 76, 79, 124] {
+    for seed in [18, 20, 56, 76, 79, 124] {
         let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, None, Mix::Cli);
         assert_eq!(o.violation, None, "seed {seed}: {:?}", o.report());
     }

@@ -38,18 +38,26 @@ fn is_zombie(pid: i32) -> bool {
     baton_procs::read_stat(pid).is_some_and(|(state, _, _)| state == 'Z')
 }
 
-/// A run's liveness now from its recorded state and its lease columns (`holder`,
-/// `heartbeat_at` of a `LEFT JOIN leases`).
-pub(crate) fn live(
-    recorded: &str,
-    holder: Option<String>,
-    heartbeat_at: Option<i64>,
-    now: Timestamp,
-) -> baton_model::liveness::Liveness {
-    let lease = holder.zip(heartbeat_at).map(|(holder, beat)| Lease {
+/// A run's lease columns as a `LEFT JOIN leases` reads them: `holder`,
+/// `heartbeat_at`, `taking_over` (all NULL without a lease).
+pub(crate) type LeaseCols = (Option<String>, Option<i64>, Option<bool>);
+
+/// The lease of a run's lease columns, if it has one.
+pub(crate) fn lease_of((holder, heartbeat_at, taking_over): LeaseCols) -> Option<Lease> {
+    holder.zip(heartbeat_at).map(|(holder, beat)| Lease {
         holder,
         heartbeat_at: Timestamp(beat),
-    });
+        taking_over: taking_over.unwrap_or(false),
+    })
+}
+
+/// A run's liveness now from its recorded state and its lease columns.
+pub(crate) fn live(
+    recorded: &str,
+    cols: LeaseCols,
+    now: Timestamp,
+) -> baton_model::liveness::Liveness {
+    let lease = lease_of(cols);
     liveness::liveness(
         baton_model::RunState::parse(recorded).unwrap_or(baton_model::RunState::Interrupted),
         lease.as_ref(),

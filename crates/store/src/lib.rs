@@ -444,7 +444,7 @@ impl Store {
         let fence = self.fences.get(run_id).map(|f| (f, Timestamp::now()));
         let r = in_transaction(&self.conn, |tx| {
             let lapsed = match fence {
-                Some((f, now)) => coord::fence::renew(tx, run_id, f, now)?,
+                Some((f, now)) => coord::fence::renew(tx, run_id, (f, true), now)?,
                 None => false,
             };
             let batch = Batch {

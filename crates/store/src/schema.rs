@@ -159,7 +159,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "an ask's answer over `baton link` keeps its request id with what became of it",
         LINK_REQUESTS_ANSWER,
     ),
+    (
+        35,
+        "a lease says when its takeover has not settled: its run reads interrupted until then",
+        LEASE_TAKING_OVER,
+    ),
 ];
+
+/// Issue 61 point 6 (`--mix cli` seeds 18, 20, 56, 79): a takeover's lease is taken
+/// marked (`taking_over` 1) and the mark goes in the transaction that holds the run's
+/// group again, or, for a command that ends the run, in the commit that ends it; until
+/// then every reader reads the run `interrupted` (`model::liveness`), never active
+/// beside its group's holder.
+const LEASE_TAKING_OVER: &str =
+    "ALTER TABLE leases ADD COLUMN taking_over INTEGER NOT NULL DEFAULT 0;";
 
 /// Issue 59 point 4: an answer to an ask sent over `baton link` has no command row; its
 /// request keeps what it asked and what became of it (`answer`, JSON), written in the

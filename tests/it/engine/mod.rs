@@ -10,6 +10,7 @@ mod conditions;
 mod crash;
 mod deadlines;
 mod ended_takeover;
+mod ending_takeover;
 mod fallback;
 mod fanout;
 mod fork;

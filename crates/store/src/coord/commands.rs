@@ -324,9 +324,6 @@ impl Store {
             .is_some())
     }
 
-    /// Take the run's lease for `holder` (see [`lease_holder_name`]). A lease held by
-    /// the same holder is renewed; one whose heartbeat is older than `stale_after`, or
-    /// whose holder is a dead process on this host, is taken over.
     /// Whether a command waits for `run_id`'s engine (a queued run the serve keeps
     /// without an engine is woken for it).
     pub fn has_open_commands(&self, run_id: &str) -> Result<bool, StoreError> {
@@ -340,12 +337,56 @@ impl Store {
         self.ctx(r)
     }
 
+    /// Take the run's lease for `holder` (see [`lease_holder_name`]). A lease held by
+    /// the same holder is renewed; one whose heartbeat is older than `stale_after`, or
+    /// whose holder is a dead process on this host, is taken over.
     pub fn acquire_lease(
         &mut self,
         run_id: &str,
         holder: &str,
         now: Timestamp,
         stale_after: Duration,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.lease_for(run_id, holder, (now, stale_after), false)
+    }
+
+    /// [`Store::acquire_lease`] for a takeover (`baton resume`, a command on a run no
+    /// engine drives): the lease is marked as its takeover's
+    /// ([`baton_model::Lease::taking_over`]), and until the takeover settles
+    /// ([`Store::settle_takeover`], or the commit that ends the run) the run reads
+    /// `interrupted` and holds nothing by it, while no other taker can take it.
+    pub fn take_over_lease(
+        &mut self,
+        run_id: &str,
+        holder: &str,
+        now: Timestamp,
+        stale_after: Duration,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.lease_for(run_id, holder, (now, stale_after), true)
+    }
+
+    /// `run_id`'s lease handed from `from` to `to` as it is (its heartbeat, its
+    /// takeover's mark): an engine adopting the run a takeover in its own process took
+    /// (the simulator's engines, which hold their leases under names of their own).
+    /// False when `from` does not hold it.
+    pub fn hand_lease(&mut self, run_id: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+        let r = self
+            .conn
+            .execute(
+                "UPDATE leases SET holder = ?3 WHERE run_id = ?1 AND holder = ?2",
+                params![run_id, from, to],
+            )
+            .map(|n| n == 1)
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    fn lease_for(
+        &mut self,
+        run_id: &str,
+        holder: &str,
+        (now, stale_after): (Timestamp, Duration),
+        taking_over: bool,
     ) -> Result<LeaseOutcome, StoreError> {
         let r = (|| {
             let tx = self
@@ -362,6 +403,7 @@ impl Store {
                 let lease = Lease {
                     holder: other,
                     heartbeat_at: Timestamp(beat),
+                    taking_over: false,
                 };
                 if lease.holder != holder
                     && liveness::lease_is_live(&lease, now, stale_after, holder_alive)
@@ -374,11 +416,18 @@ impl Store {
             }
             // The key it writes with: `audit rotate` waits for no live holder under another.
             tx.execute(
-                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id, taking_over)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?5)
                  ON CONFLICT (run_id) DO UPDATE SET holder = excluded.holder,
                     acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at,
-                    key_id = excluded.key_id",
-                params![run_id, holder, now.0, crate::ledger::key_check::signing_id(&self.keys)],
+                    key_id = excluded.key_id, taking_over = excluded.taking_over",
+                params![
+                    run_id,
+                    holder,
+                    now.0,
+                    crate::ledger::key_check::signing_id(&self.keys),
+                    taking_over
+                ],
             )?;
             tx.commit()?;
             Ok(LeaseOutcome::Acquired)
@@ -478,12 +527,15 @@ impl Store {
     pub fn lease(&self, run_id: &str) -> Result<Option<Lease>, StoreError> {
         let r = self
             .conn
-            .prepare_cached("SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1")
+            .prepare_cached(
+                "SELECT holder, heartbeat_at, taking_over FROM leases WHERE run_id = ?1",
+            )
             .and_then(|mut st| {
                 st.query_row([run_id], |r| {
                     Ok(Lease {
                         holder: r.get(0)?,
                         heartbeat_at: Timestamp(r.get(1)?),
+                        taking_over: r.get(2)?,
                     })
                 })
                 .optional()

@@ -77,21 +77,30 @@ fn read(tx: &Connection, run_id: &str) -> Result<Option<Row>, StoreError> {
 
 /// Within the caller's transaction, before anything is written: `fence.holder` still
 /// holds `run_id`'s lease, which is renewed at `now`. Whether the lease had lapsed
-/// (what the run held must then be checked: [`still_holds`]).
+/// (what the run held must then be checked: [`still_holds`]). A `commit`'s renewal
+/// also settles a takeover whose command ends the run (`Lease::taking_over`): the run
+/// reads as its events say from that commit on, never before (a heartbeat's does not).
 pub(crate) fn renew(
     tx: &Connection,
     run_id: &str,
-    fence: &Fence,
+    (fence, commit): (&Fence, bool),
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     // The common case, read alone: the lease is still this holder's and has not lapsed.
     // It is written again only once its heartbeat is `RENEW_AFTER` old: a commit a few
     // milliseconds after the last one leaves the page of `leases` as it is (one page
     // fewer in the WAL a commit), and the lease stays far inside its life.
-    let beat: Option<i64> = tx
-        .prepare_cached("SELECT heartbeat_at FROM leases WHERE run_id = ?1 AND holder = ?2")?
-        .query_row(params![run_id, fence.holder], |r| r.get(0))
+    let row: Option<(i64, bool)> = tx
+        .prepare_cached(
+            "SELECT heartbeat_at, taking_over FROM leases WHERE run_id = ?1 AND holder = ?2",
+        )?
+        .query_row(params![run_id, fence.holder], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
+    if commit && row.is_some_and(|(_, taking_over)| taking_over) {
+        tx.prepare_cached("UPDATE leases SET taking_over = 0 WHERE run_id = ?1 AND holder = ?2")?
+            .execute(params![run_id, fence.holder])?;
+    }
+    let beat = row.map(|(b, _)| b);
     if let Some(b) = beat
         && now.since(Timestamp(b)) <= LEASE_STALE
     {
@@ -230,7 +239,7 @@ pub(crate) fn check(
     fence: &Fence,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let lapsed = renew(tx, run_id, fence, now)?;
+    let lapsed = renew(tx, run_id, (fence, false), now)?;
     still_holds(tx, run_id, (fence, lapsed), now)
 }
 

@@ -66,7 +66,7 @@ const SCHEDULES: &str =
     "SELECT s.file, s.idx, s.workflow, s.cron, s.timezone, s.catch_up, s.overlap,
             s.since, s.paused, s.paused_by, s.paused_reason, s.paused_at,
             l.slot_at, l.fate, lr.slot_at, lr.run_id, r.state, ls.holder,
-            ls.heartbeat_at
+            ls.heartbeat_at, ls.taking_over
      FROM schedules s
      LEFT JOIN schedule_slots l ON l.file = s.file AND l.idx = s.idx
         AND l.slot_at = (SELECT MAX(slot_at) FROM schedule_slots m
@@ -218,8 +218,7 @@ impl Store {
                                 // A run deleted since reads as gone: interrupted.
                                 state: crate::holder::live(
                                     state.as_deref().unwrap_or("interrupted"),
-                                    r.get(17)?,
-                                    r.get(18)?,
+                                    (r.get(17)?, r.get(18)?, r.get(19)?),
                                     now,
                                 )
                                 .state,
@@ -628,6 +627,7 @@ impl Store {
         let l = baton_model::Lease {
             holder,
             heartbeat_at: Timestamp(beat),
+            taking_over: false,
         };
         baton_model::liveness::lease_is_live(
             &l,

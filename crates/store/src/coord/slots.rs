@@ -63,27 +63,31 @@ pub enum Verdict {
 /// interrupted as the stop begins (the write-ahead rule) and lets its lease go only
 /// once the stops it sent have landed (its attempts ended, or the kill grace passed),
 /// so its work holds what it held until then (an SSH step's stop takes a round trip:
-/// found by the chaos campaign, seed 103).
+/// found by the chaos campaign, seed 103). A run whose lease an unsettled takeover
+/// holds ([`Lease::taking_over`]) is not live: it holds nothing by that lease (what its
+/// last engine left running still holds it: [`still_holds`]).
 pub(crate) fn live_state(
     tx: &Connection,
     run_id: &str,
     now: Timestamp,
 ) -> Result<Option<RunState>, StoreError> {
-    let row: Option<(String, Option<String>, Option<i64>)> = tx
+    let row: Option<(String, crate::holder::LeaseCols)> = tx
         .prepare_cached(
-            "SELECT r.state, l.holder, l.heartbeat_at FROM runs r
+            "SELECT r.state, l.holder, l.heartbeat_at, l.taking_over FROM runs r
              LEFT JOIN leases l ON l.run_id = r.id WHERE r.id = ?1",
         )?
-        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row([run_id], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })
         .optional()?;
-    let Some((state, holder, beat)) = row else {
+    let Some((state, cols)) = row else {
         return Ok(None);
     };
     let recorded = RunState::parse(&state).unwrap_or(RunState::Interrupted);
-    let lease = holder.zip(beat).map(|(holder, b)| Lease {
-        holder,
-        heartbeat_at: Timestamp(b),
-    });
+    let lease: Option<Lease> = crate::holder::lease_of(cols);
+    if lease.as_ref().is_some_and(|l| l.taking_over) {
+        return Ok(None);
+    }
     let l = liveness::liveness(recorded, lease.as_ref(), now, crate::holder::holder_alive);
     if recorded == RunState::Interrupted {
         return Ok(l.driven_by.map(|_| RunState::Interrupted));
@@ -147,6 +151,27 @@ fn first_in_line(
     now: Timestamp,
 ) -> Result<Option<String>, StoreError> {
     Ok(line(tx, group, now)?.into_iter().next())
+}
+
+/// [`Store::reclaim_group`] in the caller's transaction.
+fn reclaim(
+    tx: &Connection,
+    run_id: &str,
+    now: Timestamp,
+) -> Result<Result<(), (String, String)>, StoreError> {
+    let Some((group, active)) = membership(tx, run_id)? else {
+        return Ok(Ok(()));
+    };
+    if active {
+        return Ok(Ok(()));
+    }
+    match holder(tx, &group, now)? {
+        Some(other) => Ok(Err((group, other))),
+        None => {
+            set_active(tx, run_id)?;
+            Ok(Ok(()))
+        }
+    }
 }
 
 fn join(
@@ -281,20 +306,33 @@ impl Store {
         run_id: &str,
     ) -> Result<Result<(), (String, String)>, StoreError> {
         let now = Timestamp::now();
+        let r = in_transaction(&self.conn, |tx| reclaim(tx, run_id, now));
+        self.ctx(r)
+    }
+
+    /// A takeover by `holder` settles (its lease taken with
+    /// [`Store::take_over_lease`]): with `reclaim`, the run holds its group again as
+    /// [`Store::reclaim_group`] gives it (`Err(holder)`: another live run holds it, and
+    /// nothing changes); the lease's mark goes in the same transaction, so that the
+    /// run reads as recorded only once it holds what it must. A takeover whose command
+    /// ends the run does not settle here: its mark goes in the commit that ends it
+    /// (`fence::renew`).
+    pub fn settle_takeover(
+        &mut self,
+        run_id: &str,
+        holder: &str,
+        reclaim_first: bool,
+    ) -> Result<Result<(), (String, String)>, StoreError> {
+        let now = Timestamp::now();
         let r = in_transaction(&self.conn, |tx| {
-            let Some((group, active)) = membership(tx, run_id)? else {
-                return Ok(Ok(()));
-            };
-            if active {
-                return Ok(Ok(()));
+            if reclaim_first && let Err(held) = reclaim(tx, run_id, now)? {
+                return Ok(Err(held));
             }
-            match holder(tx, &group, now)? {
-                Some(other) => Ok(Err((group, other))),
-                None => {
-                    set_active(tx, run_id)?;
-                    Ok(Ok(()))
-                }
-            }
+            tx.prepare_cached(
+                "UPDATE leases SET taking_over = 0 WHERE run_id = ?1 AND holder = ?2",
+            )?
+            .execute(params![run_id, holder])?;
+            Ok(Ok(()))
         });
         self.ctx(r)
     }

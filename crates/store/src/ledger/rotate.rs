@@ -96,6 +96,7 @@ fn live_writers_under_other_keys(
             let lease = Lease {
                 holder,
                 heartbeat_at: baton_model::Timestamp(beat),
+                taking_over: false,
             };
             lease_is_live(
                 &lease,

@@ -150,14 +150,18 @@ impl Store {
                         coalesce((SELECT e.seq FROM events e
                                   WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
                                   ORDER BY e.id DESC LIMIT 1), 0),
-                        l.holder, l.heartbeat_at
+                        l.holder, l.heartbeat_at, l.taking_over
                  FROM runs JOIN run_sources s ON s.run_id = runs.id
                       LEFT JOIN leases l ON l.run_id = runs.id
                  WHERE id = ?1",
                 [run_id],
                 |r| {
                     let started_at = Timestamp(r.get(7)?);
-                    let l = live(&r.get::<_, String>(6)?, r.get(10)?, r.get(11)?, now);
+                    let l = live(
+                        &r.get::<_, String>(6)?,
+                        (r.get(10)?, r.get(11)?, r.get(12)?),
+                        now,
+                    );
                     Ok(RunRecord {
                         id: r.get(0)?,
                         workflow: r.get(1)?,
@@ -188,10 +192,13 @@ impl Store {
         let r = self
             .conn
             .query_row(
-                "SELECT runs.state, l.holder, l.heartbeat_at
+                "SELECT runs.state, l.holder, l.heartbeat_at, l.taking_over
                  FROM runs LEFT JOIN leases l ON l.run_id = runs.id WHERE id = ?1",
                 [run_id],
-                |r| Ok(live(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, now)),
+                |r| {
+                    let cols = (r.get(1)?, r.get(2)?, r.get(3)?);
+                    Ok(live(&r.get::<_, String>(0)?, cols, now))
+                },
             )
             .optional()
             .map_err(StoreError::from)
@@ -345,7 +352,8 @@ impl Store {
                     CASE WHEN finished_at IS NULL THEN
                       (SELECT e.at FROM events e WHERE e.id BETWEEN runs.key << 32
                        AND (runs.key << 32) + 4294967295 ORDER BY e.id DESC LIMIT 1) END,
-                    (SELECT f.from_run || ' ' || f.from_step FROM run_forks f WHERE f.run_id = runs.id)
+                    (SELECT f.from_run || ' ' || f.from_step FROM run_forks f WHERE f.run_id = runs.id),
+                    l.taking_over
              FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
         ))?;
         let mut rows = st.query(p)?;
@@ -362,7 +370,7 @@ impl Store {
                 _ => super::summaries::load(&self.conn, &id)?.counts(),
             };
             let beat: Option<i64> = r.get(7)?;
-            let l = live(&r.get::<_, String>(2)?, r.get(6)?, beat, now);
+            let l = live(&r.get::<_, String>(2)?, (r.get(6)?, beat, r.get(14)?), now);
             let finished_at = opt_ts(r.get(5)?);
             // The engine's last sign of life, as `session::inspect` stops a view's clocks.
             let last_event: Option<i64> = r.get(12)?;

@@ -96,7 +96,7 @@ CREATE TABLE leases (
     holder       TEXT NOT NULL,
     acquired_at  INTEGER NOT NULL,
     heartbeat_at INTEGER NOT NULL
-, key_id TEXT);
+, key_id TEXT, taking_over INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX runs_by_key ON runs(key);
 CREATE TABLE "events" (
     id     INTEGER PRIMARY KEY, -- (runs.key << 32) + seq
