@@ -58,3 +58,76 @@ fn a_commands_verdict_is_committed_with_its_decision_or_not_at_all() {
         .expect("the verdict alone");
     assert_eq!(s.command_outcome(id).expect("read"), Some(refused));
 }
+
+/// The recorded state of `run`, as written (no lease read).
+fn recorded(s: &Store, run: &str) -> String {
+    s.conn
+        .query_row("SELECT state FROM runs WHERE id = ?1", [run], |r| r.get(0))
+        .expect("the run's row")
+}
+
+fn state_event(seq: u64, state: RunState) -> Event {
+    Event {
+        seq,
+        at: Timestamp(seq as i64),
+        kind: EventKind::RunStateChanged {
+            state,
+            reason: None,
+        },
+    }
+}
+
+#[test]
+fn a_takeovers_lease_reads_interrupted_until_it_settles_or_commits() {
+    use baton_model::LEASE_STALE;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = store_with_run(&dir.path().join("b.db"));
+    let summary = StateSummary::default();
+    s.commit_decided(
+        "R1",
+        (&[state_event(1, RunState::Running)], &[]),
+        &summary,
+        &[],
+    )
+    .expect("running");
+    assert_eq!(recorded(&s, "R1"), "running");
+    let me = crate::holder::lease_holder_name();
+    let take = |s: &mut Store| {
+        let got = s.take_over_lease("R1", &me, Timestamp::now(), LEASE_STALE);
+        assert_eq!(got.expect("take"), LeaseOutcome::Acquired);
+    };
+    take(&mut s);
+    let l = s.run_liveness("R1").expect("liveness");
+    assert_eq!(
+        (l.state, l.driven_by.as_deref()),
+        (RunState::Interrupted, Some(me.as_str())),
+        "an unsettled takeover's run reads interrupted, driven by it"
+    );
+    assert_eq!(s.run("R1").expect("run").state, RunState::Interrupted);
+    // No other taker meanwhile.
+    let other = s.acquire_lease("R1", "pid 1 on elsewhere", Timestamp::now(), LEASE_STALE);
+    assert!(matches!(other, Ok(LeaseOutcome::HeldBy { .. })), "{other:?}");
+    // Settled (its group held again, in no group here): as recorded.
+    assert_eq!(s.settle_takeover("R1", &me, true).expect("settle"), Ok(()));
+    assert_eq!(s.run_liveness("R1").expect("l").state, RunState::Running);
+    // Taken again; a heartbeat does not settle it, the fenced commit (its end) does.
+    take(&mut s);
+    s.fence("R1", &me, &[]);
+    s.heartbeat("R1", &me, Timestamp::now()).expect("beat");
+    assert_eq!(s.run_liveness("R1").expect("l").state, RunState::Interrupted);
+    assert!(s.lease("R1").expect("lease").is_some_and(|l| l.taking_over));
+    s.commit_decided(
+        "R1",
+        (&[state_event(2, RunState::Cancelled)], &[]),
+        &summary,
+        &[],
+    )
+    .expect("the end");
+    assert!(s.lease("R1").expect("lease").is_some_and(|l| !l.taking_over));
+    assert_eq!(s.run_liveness("R1").expect("l").state, RunState::Cancelled);
+    // A plain lease (a new engine's) is never marked, even over a marked one.
+    take(&mut s);
+    let plain = s.acquire_lease("R1", &me, Timestamp::now(), LEASE_STALE);
+    assert_eq!(plain.expect("acquire"), LeaseOutcome::Acquired);
+    assert!(s.lease("R1").expect("lease").is_some_and(|l| !l.taking_over));
+}
