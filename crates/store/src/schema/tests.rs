@@ -244,6 +244,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          ALTER TABLE runs DROP COLUMN dealt_with;
          ALTER TABLE attempts DROP COLUMN log_times;
          ALTER TABLE leases DROP COLUMN key_id;
+         ALTER TABLE leases DROP COLUMN taking_over;
          DELETE FROM migrations WHERE version >= 5;
          UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
          PRAGMA user_version = 4;",
