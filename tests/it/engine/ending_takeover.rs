@@ -128,7 +128,10 @@ fn cancelled(env: &Env, run: &str) {
 fn a_cancel_taking_a_run_over_never_shows_it_active_beside_its_groups_holder() {
     let env = Env::new();
     let g = a_dead_holder_and_the_next(&env);
-    assert_eq!(active(&env, &g), (vec![g.second.clone()], vec![g.second.clone()]));
+    assert_eq!(
+        active(&env, &g),
+        (vec![g.second.clone()], vec![g.second.clone()])
+    );
     // The cancel takes the first run over and holds before anything is committed.
     let hold = env.path().join("go");
     let release = Release(hold.clone());
@@ -173,7 +176,10 @@ fn a_cancel_taking_a_run_over_never_shows_it_active_beside_its_groups_holder() {
         text(&out.stderr)
     );
     assert_eq!(env.show(&g.first)["state"], "cancelled");
-    assert_eq!(active(&env, &g), (vec![g.second.clone()], vec![g.second.clone()]));
+    assert_eq!(
+        active(&env, &g),
+        (vec![g.second.clone()], vec![g.second.clone()])
+    );
     nothing_ran(&env);
 }
 
@@ -199,10 +205,16 @@ fn a_cancel_killed_before_its_commit_leaves_the_run_interrupted_for_the_next() {
     let (_, taking_over) = lease(&env, &g.first).expect("the dead cancel's lease");
     assert!(taking_over, "left marked as an unsettled takeover's");
     assert_eq!(env.show(&g.first)["state"], "interrupted");
-    assert_eq!(active(&env, &g), (vec![g.second.clone()], vec![g.second.clone()]));
+    assert_eq!(
+        active(&env, &g),
+        (vec![g.second.clone()], vec![g.second.clone()])
+    );
     // The next cancel takes the run over and ends it.
     cancelled(&env, &g.first);
-    assert_eq!(active(&env, &g), (vec![g.second.clone()], vec![g.second.clone()]));
+    assert_eq!(
+        active(&env, &g),
+        (vec![g.second.clone()], vec![g.second.clone()])
+    );
     let verify = env.run(&["audit", "verify", &g.first]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
     nothing_ran(&env);

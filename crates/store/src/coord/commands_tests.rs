@@ -106,7 +106,10 @@ fn a_takeovers_lease_reads_interrupted_until_it_settles_or_commits() {
     assert_eq!(s.run("R1").expect("run").state, RunState::Interrupted);
     // No other taker meanwhile.
     let other = s.acquire_lease("R1", "pid 1 on elsewhere", Timestamp::now(), LEASE_STALE);
-    assert!(matches!(other, Ok(LeaseOutcome::HeldBy { .. })), "{other:?}");
+    assert!(
+        matches!(other, Ok(LeaseOutcome::HeldBy { .. })),
+        "{other:?}"
+    );
     // Settled (its group held again, in no group here): as recorded.
     assert_eq!(s.settle_takeover("R1", &me, true).expect("settle"), Ok(()));
     assert_eq!(s.run_liveness("R1").expect("l").state, RunState::Running);
@@ -114,7 +117,10 @@ fn a_takeovers_lease_reads_interrupted_until_it_settles_or_commits() {
     take(&mut s);
     s.fence("R1", &me, &[]);
     s.heartbeat("R1", &me, Timestamp::now()).expect("beat");
-    assert_eq!(s.run_liveness("R1").expect("l").state, RunState::Interrupted);
+    assert_eq!(
+        s.run_liveness("R1").expect("l").state,
+        RunState::Interrupted
+    );
     assert!(s.lease("R1").expect("lease").is_some_and(|l| l.taking_over));
     s.commit_decided(
         "R1",
@@ -123,11 +129,19 @@ fn a_takeovers_lease_reads_interrupted_until_it_settles_or_commits() {
         &[],
     )
     .expect("the end");
-    assert!(s.lease("R1").expect("lease").is_some_and(|l| !l.taking_over));
+    assert!(
+        s.lease("R1")
+            .expect("lease")
+            .is_some_and(|l| !l.taking_over)
+    );
     assert_eq!(s.run_liveness("R1").expect("l").state, RunState::Cancelled);
     // A plain lease (a new engine's) is never marked, even over a marked one.
     take(&mut s);
     let plain = s.acquire_lease("R1", &me, Timestamp::now(), LEASE_STALE);
     assert_eq!(plain.expect("acquire"), LeaseOutcome::Acquired);
-    assert!(s.lease("R1").expect("lease").is_some_and(|l| !l.taking_over));
+    assert!(
+        s.lease("R1")
+            .expect("lease")
+            .is_some_and(|l| !l.taking_over)
+    );
 }

@@ -94,7 +94,9 @@ pub(crate) fn renew(
         .prepare_cached(
             "SELECT heartbeat_at, taking_over FROM leases WHERE run_id = ?1 AND holder = ?2",
         )?
-        .query_row(params![run_id, fence.holder], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![run_id, fence.holder], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     if commit && row.is_some_and(|(_, taking_over)| taking_over) {
         tx.prepare_cached("UPDATE leases SET taking_over = 0 WHERE run_id = ?1 AND holder = ?2")?
