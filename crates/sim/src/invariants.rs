@@ -32,6 +32,8 @@ pub struct Track {
     pub seen: u64,
     /// Steps recorded succeeded (and not reopened by an operator since).
     pub succeeded: BTreeSet<String>,
+    /// When each of them was recorded succeeded (simulated ms).
+    pub succeeded_at: BTreeMap<String, i64>,
     /// Gates approved since they last opened.
     pub approved: BTreeSet<String>,
     /// Each step's last recorded state (a transition or an operator's mark).
@@ -317,10 +319,16 @@ impl World {
                 return Ok(Some(broken(invariant, detail)));
             }
         }
-        if self.executors.jobs.is_some()
-            && let Some(d) = self.a_step_ends_when_its_process_exits()
-        {
-            return Ok(Some(broken("a_step_ends_when_its_process_exits", d)));
+        if self.executors.jobs.is_some() {
+            if let Some(d) = self.a_succeeded_step_never_starts_again() {
+                return Ok(Some(broken("a_succeeded_step_never_starts_again", d)));
+            }
+            if let Some(d) = self.a_lost_job_is_recorded_lost() {
+                return Ok(Some(broken("a_lost_job_is_recorded_lost", d)));
+            }
+            if let Some(d) = self.a_step_ends_when_its_process_exits() {
+                return Ok(Some(broken("a_step_ends_when_its_process_exits", d)));
+            }
         }
         let cancelling = self.cancels_in_flight()?;
         let group: Vec<&str> = self
@@ -566,6 +574,7 @@ impl Track {
             }
             _ => {}
         }
+        self.learn_when(ev);
         match &ev.kind {
             EventKind::StepStateChanged { step, state, .. } if *state == StepState::Succeeded => {
                 self.succeeded.insert(step.clone());
@@ -594,6 +603,39 @@ impl Track {
             }
             EventKind::GateOpened { step, .. } | EventKind::GateVoided { step, .. } => {
                 self.approved.remove(step);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Track {
+    /// When the steps were recorded succeeded: set by a success, cleared by what
+    /// reopens the step (as [`Track::succeeded`]).
+    fn learn_when(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::StepStateChanged {
+                step,
+                state: StepState::Succeeded,
+                ..
+            } => {
+                self.succeeded_at.insert(step.clone(), ev.at.0);
+            }
+            EventKind::StepMarked { step, state, .. } if *state == StepState::Succeeded => {
+                self.succeeded_at.insert(step.clone(), ev.at.0);
+            }
+            EventKind::StepMarked { step, .. } => {
+                self.succeeded_at.remove(step);
+            }
+            EventKind::StepRetried { step, rearmed, .. } => {
+                for s in std::iter::once(step).chain(rearmed) {
+                    self.succeeded_at.remove(s);
+                }
+            }
+            EventKind::GatePushedBack { rerun, .. } => {
+                for s in rerun {
+                    self.succeeded_at.remove(s);
+                }
             }
             _ => {}
         }

@@ -72,6 +72,14 @@ pub(crate) struct Extra {
     pub lives_until: Option<i64>,
     /// Its end was told while its process lives on.
     pub told: bool,
+    /// What its scheduler will do to it on its own ([`crate::sched`]), until its run
+    /// is known; then what it did.
+    pub act: Option<crate::sched::Act>,
+    pub acted: Option<crate::sched::Acted>,
+    /// baton sent it a stop (a kill, a cancel, its timeout).
+    pub stop_sent: bool,
+    /// The bug put back, for the executor's reading of its scheduler.
+    pub bug: Option<crate::Bug>,
 }
 
 /// A consumer's read of its upstream's output, checked once the record is read.
@@ -94,16 +102,21 @@ pub(crate) struct Jobs {
     pub unanswered_until: i64,
     pub wrote: BTreeMap<AttemptKey, BTreeMap<String, String>>,
     pub reads: Vec<Read>,
+    /// The scheduler's own acts on its jobs (the thirteenth stream).
+    acts: crate::sched::Acts,
+    bug: Option<crate::Bug>,
 }
 
 impl Jobs {
-    pub(crate) fn new(seed: u64) -> Jobs {
+    pub(crate) fn new(seed: u64, bug: Option<crate::Bug>) -> Jobs {
         Jobs {
             rng: SmallRng::seed_from_u64(seed ^ 0xe8ec_0702_0000_0000),
             kind: Kind::of(seed),
             unanswered_until: 0,
             wrote: BTreeMap::new(),
             reads: Vec::new(),
+            acts: crate::sched::Acts::new(seed),
+            bug,
         }
     }
 
@@ -145,11 +158,16 @@ impl Jobs {
                 value: value.clone(),
             });
         }
+        let act = (job && self.kind.queues() && !unreached)
+            .then(|| self.acts.draw())
+            .flatten();
         Extra {
             kind: if job { self.kind } else { Kind::Local },
             deaf,
             queued,
             unreached,
+            act,
+            bug: self.bug,
             ..Extra::default()
         }
     }
@@ -205,9 +223,18 @@ impl Jobs {
 }
 
 impl Extra {
-    /// It waits in the scheduler's queue at `now`.
+    /// It waits in the scheduler's queue at `now` (first, or requeued).
     pub(crate) fn queued_at(&self, now: i64) -> bool {
-        self.queued.is_some_and(|(t, _)| now < t)
+        self.queue_until(now).is_some()
+    }
+
+    /// Until when it waits in the queue at `now`, and why, if it does.
+    pub(crate) fn queue_until(&self, now: i64) -> Option<(i64, &'static str)> {
+        match (self.queued, crate::sched::requeue_gap(self)) {
+            (Some((t, reason)), _) if now < t => Some((t, reason)),
+            (_, Some((at, back))) if at <= now && now < back => Some((back, "requeued")),
+            _ => None,
+        }
     }
 }
 
@@ -216,9 +243,9 @@ impl Extra {
 /// later; a step that ignores its TERM outlives its timeout by the grace (a batch
 /// scheduler's `cancel` ends it at once).
 pub(crate) fn shape(
-    x: &Extra,
+    x: &mut Extra,
     (ends, fate): (Option<(i64, StepOutcome)>, &'static str),
-    now: i64,
+    (now, job_id): (i64, &str),
 ) -> (Option<(i64, StepOutcome)>, &'static str) {
     if x.unreached {
         let message = "the launch never reached its host".to_string();
@@ -236,6 +263,11 @@ pub(crate) fn shape(
         StepOutcome::TimedOut => (at + wait + grace, outcome),
         other => (at + wait, other),
     });
+    // What its scheduler does to it on its own, once its run is known.
+    let ends = match x.act {
+        Some(_) => crate::sched::apply(x, ends, (now + wait, job_id)),
+        None => ends,
+    };
     (ends, fate)
 }
 
@@ -252,6 +284,7 @@ impl Extra {
         if self.deaf && !self.unreached {
             s.push_str(", ignores its stop signal");
         }
+        s.push_str(&crate::sched::says(self));
         s
     }
 }
@@ -492,7 +525,7 @@ mod tests {
 
     #[test]
     fn a_stop_lands_as_each_scheduler_ends_a_job() {
-        let mut jobs = Jobs::new(1);
+        let mut jobs = Jobs::new(1, None);
         assert_eq!(jobs.kind, Kind::Ssh);
         assert_eq!(jobs.stop_ends((true, None), 100), 100 + GRACE);
         assert_eq!(jobs.stop_ends((false, None), 100), 100);
@@ -503,7 +536,7 @@ mod tests {
         assert!(!jobs.answers(3_999) && jobs.answers(4_000));
         assert_eq!(jobs.stop_ends((false, None), 100), 4_000);
         // A batch scheduler's `cancel` ends a job whatever it does with its TERM.
-        let batch = Jobs::new(3);
+        let batch = Jobs::new(3, None);
         assert_eq!(batch.kind, Kind::Batch);
         assert_eq!(batch.stop_ends((true, None), 100), 100);
     }
@@ -545,7 +578,7 @@ mod tests {
             map(&[("version", "a2"), ("note", "marked")])
         );
         // A stale file: what attempt 1 wrote and attempt 2 did not comes along.
-        let mut jobs = Jobs::new(0);
+        let mut jobs = Jobs::new(0, None);
         let key = |a: u32| ("r001".to_string(), 0, a);
         jobs.wrote
             .insert(key(1), map(&[("version", "a1"), ("note", "a1")]));

@@ -1,0 +1,347 @@
+//! What a scheduler does to a job on its own (`--mix executors`, jobs on Slurm or a
+//! batch scheduler), drawn from the seed's thirteenth stream so that the rest of the
+//! mix draws what it drew: it **forgets** the job (its node lost, or its own state: the
+//! job leaves the queue without an exit code, its processes gone), or **requeues** it
+//! while it runs (preempted, or `scontrol requeuehold` / `qmod -rj` then `qhold`: its
+//! processes killed, the job back in the queue, run again from its start once the
+//! scheduler, or a person's release, lets it). What the engine is told of each is what
+//! the real executors make of the scheduler's answers (`baton_exec::scheduler`): a
+//! requeued job's state is read as Slurm's `squeue` or a batch `status` gives it, and a
+//! forgotten job's end as `sacct`, the exit-code file and `status` leave it. The
+//! promises these add are checked here too.
+use crate::executor::Attempt;
+use crate::jobs::{Extra, Kind};
+use crate::world::World;
+use baton_core::{Input, StepExit};
+use baton_exec::scheduler;
+use baton_model::{StepOutcome, Usage};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// How long after a job left the queue the executor's next look sees it gone.
+const POLL: i64 = 500;
+
+/// What the scheduler does to one job, drawn when it is submitted; when, as a part of
+/// its run (per mille), since its run's length is known only once its fate is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Act {
+    /// It forgets the job at that point of its run; `accounted`: accounting keeps its
+    /// end (`NODE_FAIL`), else nothing says what became of it.
+    Forgets { permille: i64, accounted: bool },
+    /// It requeues the job at that point of its run, for `gap` ms; `held`: held there
+    /// until a person releases it (`REQUEUE_HOLD`, `JobHeldUser`), else run again when
+    /// the scheduler lets it (`REQUEUED`, `BeginTime`).
+    Requeues { permille: i64, gap: i64, held: bool },
+}
+
+/// The thirteenth stream of the seed.
+pub(crate) struct Acts(SmallRng);
+
+impl Acts {
+    pub(crate) fn new(seed: u64) -> Acts {
+        Acts(SmallRng::seed_from_u64(seed ^ 0x5c4e_d0ac_7500_0000))
+    }
+
+    /// The scheduler's act on a job just submitted, if any: one job in sixteen is
+    /// forgotten, one in eight requeued (half of those held for a while).
+    pub(crate) fn draw(&mut self) -> Option<Act> {
+        let roll = self.0.random_range(0..1_000);
+        let permille = self.0.random_range(50..950);
+        match roll {
+            0..62 => Some(Act::Forgets {
+                permille,
+                accounted: self.0.random_bool(0.5),
+            }),
+            62..187 => {
+                let held = self.0.random_bool(0.5);
+                let gap = match held {
+                    true => self.0.random_range(5_000..25_000),
+                    false => self.0.random_range(1_000..6_000),
+                };
+                Some(Act::Requeues {
+                    permille,
+                    gap,
+                    held,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What became of the act once the job's run is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Acted {
+    /// The job left the queue then, without an exit code.
+    Forgot { at: i64, accounted: bool },
+    /// The job was requeued at `at` and runs again from `back`; the states told of it
+    /// (0: none, 1: its requeue, 2: running again).
+    Requeued {
+        at: i64,
+        back: i64,
+        held: bool,
+        told: u8,
+    },
+}
+
+/// `ends` (when the job ends, its run starting at `runs_from`) as the act drawn changes
+/// it: a forgotten job ends, told by its executor when it next looks (a batch `status`
+/// must say it is gone for 10 s); a requeued one ends as late as it had run and waited.
+/// A job lost with its host, or whose launch failed, is left as it is.
+pub(crate) fn apply(
+    x: &mut Extra,
+    ends: Option<(i64, StepOutcome)>,
+    (runs_from, job_id): (i64, &str),
+) -> Option<(i64, StepOutcome)> {
+    let act = x.act.take()?;
+    let (end, outcome) = match ends {
+        Some((end, o)) if end > runs_from && !matches!(o, StepOutcome::Lost { .. }) => (end, o),
+        other => return other,
+    };
+    let at = runs_from + (end - runs_from) * act_permille(act) / 1_000;
+    match act {
+        Act::Forgets { accounted, .. } => {
+            x.acted = Some(Acted::Forgot { at, accounted });
+            let told = at + POLL + told_after(x.kind, false);
+            Some((told, forgotten(x, job_id, None)))
+        }
+        Act::Requeues { gap, held, .. } => {
+            let back = at + gap;
+            x.acted = Some(Acted::Requeued {
+                at,
+                back,
+                held,
+                told: 0,
+            });
+            Some((end + (at - runs_from) + gap, outcome))
+        }
+    }
+}
+
+fn act_permille(act: Act) -> i64 {
+    match act {
+        Act::Forgets { permille, .. } | Act::Requeues { permille, .. } => permille,
+    }
+}
+
+/// How long the executor waits, once the scheduler no longer has the job, before it
+/// says so: a batch `status` must say it for [`scheduler::batch_gone_for`].
+fn told_after(kind: Kind, asked: bool) -> i64 {
+    match kind {
+        Kind::Batch => scheduler::batch_gone_for(asked).as_millis() as i64,
+        _ => 0,
+    }
+}
+
+/// What the real executor records of a job that left the queue without an exit code
+/// (`killed`: baton's own stop, asked before it saw it gone); with
+/// [`crate::Bug::ForgottenIsDone`], a success.
+fn forgotten(x: &Extra, job_id: &str, killed: Option<StepOutcome>) -> StepOutcome {
+    if x.bug == Some(crate::Bug::ForgottenIsDone) && killed.is_none() {
+        return StepOutcome::Exited { exit_code: 0 };
+    }
+    let accounted = matches!(x.acted, Some(Acted::Forgot { accounted: true, .. }));
+    match x.kind {
+        Kind::Batch => scheduler::batch_end(job_id, None, killed),
+        _ => scheduler::slurm_gone(job_id, None, accounted.then_some("NODE_FAIL|0:0"), killed),
+    }
+}
+
+/// When the forgotten job's processes ended, if it was forgotten.
+pub(crate) fn forgot_at(x: &Extra) -> Option<i64> {
+    match x.acted {
+        Some(Acted::Forgot { at, .. }) => Some(at),
+        _ => None,
+    }
+}
+
+/// The requeue's gap (its processes dead, the job in the queue), if requeued.
+pub(crate) fn requeue_gap(x: &Extra) -> Option<(i64, i64)> {
+    match x.acted {
+        Some(Acted::Requeued { at, back, .. }) => Some((at, back)),
+        _ => None,
+    }
+}
+
+/// A stop of baton's that finds its job already gone from the queue (its end not told
+/// yet): baton's stop decides what is recorded, told at once (a batch `status`'s first
+/// "gone" is enough once baton asked). `None`: the job was not forgotten by then.
+pub(crate) fn stop_after_forgotten(
+    x: &Extra,
+    (job_id, ends, now): (&str, &Option<(i64, StepOutcome)>, i64),
+) -> Option<Option<(i64, StepOutcome)>> {
+    let at = forgot_at(x).filter(|at| *at <= now)?;
+    let told = at.max(now) + POLL + told_after(x.kind, true);
+    Some(match ends {
+        Some((t, _)) if *t <= told => ends.clone(),
+        _ => Some((told, forgotten(x, job_id, Some(StepOutcome::Killed)))),
+    })
+}
+
+/// The state the scheduler gives a requeued job, as the executor kind shows it:
+/// Slurm's `squeue` state and reason, or a Grid Engine `qstat` word.
+fn requeue_state(kind: Kind, held: bool) -> (&'static str, Option<&'static str>) {
+    match (kind, held) {
+        (Kind::Batch, false) => ("Rq", None),
+        (Kind::Batch, true) => ("hRq", None),
+        (_, false) => ("REQUEUED", Some("BeginTime")),
+        (_, true) => ("REQUEUE_HOLD", Some("JobHeldUser")),
+    }
+}
+
+/// The requeue's states to tell of `a` now, if one is due: its requeued state when its
+/// executor looks during the gap, then `RUNNING` once it runs again; each read as the
+/// real executor reads it (`scheduler::slurm_listed`, `scheduler::batch_left`): a
+/// state that reads as the job's end is told as its end (never, but with
+/// [`crate::Bug::RequeueIsTheEnd`], which reads a requeue as Slurm's `PREEMPTED`).
+pub(crate) fn requeue_told(
+    a: &mut Attempt,
+    (step, attempt): (usize, u32),
+    now: i64,
+) -> Option<Input> {
+    let x = a.extra.as_mut()?;
+    let Some(Acted::Requeued {
+        at,
+        back,
+        held,
+        told,
+    }) = x.acted
+    else {
+        return None;
+    };
+    let (state, reason, next) = match told {
+        0 if at <= now && now < back => {
+            let (s, r) = requeue_state(x.kind, held);
+            (s, r, 1)
+        }
+        1 if back <= now => ("RUNNING", None, 2),
+        _ => return None,
+    };
+    x.acted = Some(Acted::Requeued {
+        at,
+        back,
+        held,
+        told: next,
+    });
+    let ended = match (x.kind, x.bug == Some(crate::Bug::RequeueIsTheEnd)) {
+        (_, true) if next == 1 => scheduler::slurm_listed("PREEMPTED", None, None),
+        (Kind::Batch, _) => scheduler::batch_left(state).then(|| scheduler::batch_end("", None, None)),
+        _ => scheduler::slurm_listed(state, None, None),
+    };
+    let Some(outcome) = ended else {
+        return Some(Input::JobState {
+            step,
+            attempt,
+            state: state.to_string(),
+            reason: reason.map(str::to_string),
+        });
+    };
+    // Read as its end: told so, while the scheduler has the job still.
+    a.ended = true;
+    if let Some(r) = a.remote.as_mut() {
+        r.end_told = true;
+    }
+    Some(Input::StepExited(StepExit {
+        step,
+        attempt,
+        outcome,
+        duration_ms: 10,
+        outputs: Vec::new(),
+        usage: Usage {
+            tokens: a.tokens.unwrap_or(0),
+            ..Usage::default()
+        },
+        stderr_tail: String::new(),
+    }))
+}
+
+/// What the history says of the act.
+pub(crate) fn says(x: &Extra) -> String {
+    let t = |at: i64| at - crate::world::T0;
+    match x.acted {
+        Some(Acted::Forgot { at, accounted }) => format!(
+            ", forgotten by its scheduler at t+{} ({})",
+            t(at),
+            if accounted { "NODE_FAIL" } else { "no accounting" }
+        ),
+        Some(Acted::Requeued { at, back, held, .. }) => format!(
+            ", requeued at t+{} ({}) until t+{}",
+            t(at),
+            if held { "held, then released" } else { "preempted" },
+            t(back)
+        ),
+        None => String::new(),
+    }
+}
+
+impl World {
+    /// docs/executors.md: a job "that left the scheduler without an exit code
+    /// (cancelled by someone, killed at a limit, its node lost), recorded as lost once
+    /// `status` has said so", and workflow-format.md: "NODE_FAIL, PREEMPTED, … →
+    /// `interrupted`, retryable by the step's `retry`", "a timeout or cancel is recorded
+    /// as such whatever the job's end": each attempt whose job its scheduler forgot is
+    /// recorded lost (never with an exit code), or stopped if baton stopped it first.
+    pub(crate) fn a_lost_job_is_recorded_lost(&self) -> Option<String> {
+        for ((run, step, attempt), a) in &self.executors.attempts {
+            let Some(x) = a.extra.as_ref().filter(|x| forgot_at(x).is_some()) else {
+                continue;
+            };
+            let Some(id) = self.step_id(run, *step) else {
+                continue;
+            };
+            let Some(t) = self.checker.track(run) else {
+                continue;
+            };
+            let recorded = t.finished.get(&(id.clone(), *attempt));
+            let stopped = x.stop_sent;
+            match recorded {
+                None | Some(StepOutcome::Lost { .. }) => {}
+                Some(StepOutcome::Killed | StepOutcome::TimedOut) if stopped => {}
+                Some(other) => {
+                    return Some(format!(
+                        "run {run} step {id} attempt {attempt}: its job left the scheduler without an exit code{}, and it is recorded {other:?}",
+                        if stopped { "" } else { " (baton sent it no stop)" }
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// README: "nothing finished runs twice after a crash", read from the hosts: no job
+    /// starts again (a requeued job run again from its start) after its step was
+    /// recorded succeeded, unless a person reopened the step since.
+    pub(crate) fn a_succeeded_step_never_starts_again(&self) -> Option<String> {
+        for ((run, step, attempt), a) in &self.executors.attempts {
+            let Some((_, back)) = a.extra.as_ref().and_then(requeue_gap) else {
+                continue;
+            };
+            if back > self.now || !a.remote.as_ref().is_some_and(|r| r.alive(back)) {
+                continue;
+            }
+            let Some(id) = self.step_id(run, *step) else {
+                continue;
+            };
+            let succeeded = (self.checker.track(run))
+                .and_then(|t| t.succeeded_at.get(&id))
+                .filter(|at| **at < back);
+            if let Some(at) = succeeded {
+                return Some(format!(
+                    "run {run} step {id} attempt {attempt}'s job starts again at t+{} (requeued), after the step was recorded succeeded at t+{}",
+                    back - crate::world::T0,
+                    at - crate::world::T0
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// Whether `key`'s job is in its requeue's gap at `now` (its processes dead, the job
+/// in the queue).
+pub(crate) fn in_gap(a: &Attempt, now: i64) -> bool {
+    a.extra
+        .as_ref()
+        .and_then(requeue_gap)
+        .is_some_and(|(at, back)| at <= now && now < back)
+}
