@@ -441,6 +441,7 @@ impl World {
         if new.is_empty() {
             return Ok(None);
         }
+        let unbounded = crate::jobs::runs_on_past_the_gate(&plan);
         for ev in &new {
             let json = serde_json::to_string(ev)?;
             self.history.push(format!("  {run} {json}"));
@@ -481,10 +482,8 @@ impl World {
                 )));
             }
             t.learn(ev);
-            let ceiling = (plan.budget.as_ref())
-                .and_then(|b| b.tokens)
-                .filter(|_| !crate::jobs::runs_on_past_the_gate(&plan));
-            if let Some(d) = crate::budget::a_ceiling_holds(&t.spend, ceiling) {
+            let ceiling = (plan.budget.as_ref()).and_then(|b| b.tokens);
+            if let Some(d) = crate::budget::a_ceiling_holds(&t.spend, ceiling, &unbounded) {
                 return Ok(Some(("a_ceiling_holds", format!("run {run}: {d}"))));
             }
         }
@@ -566,6 +565,7 @@ impl Track {
     /// What an event changes for the checks.
     pub fn learn(&mut self, ev: &Event) {
         self.spend.learn(ev);
+        self.outputs.learn(ev.seq, &ev.kind);
         crate::remote::learn(self, &ev.kind);
         match &ev.kind {
             EventKind::StepStateChanged { step, state, .. }

@@ -313,13 +313,16 @@ pub(crate) fn kill_local(a: &mut Attempt, now: i64, early: bool) {
 
 /// docs/workflow/budget.md: "a job of a generic batch system (`type = "batch"`: its
 /// scheduler's suspend is not one baton knows) cannot be frozen: the gate opens and it
-/// runs on": a workflow with a step there has no bound on what passes its ceiling.
-pub(crate) fn runs_on_past_the_gate(plan: &baton_workflow::Plan) -> bool {
-    plan.steps.iter().any(|s| {
-        s.executor
-            .and_then(|x| plan.executors.get(x))
-            .is_some_and(|x| matches!(x.kind, baton_workflow::ExecutorKind::Batch(_)))
-    })
+/// runs on": the steps there, whose spending past the ceiling has no bound.
+pub(crate) fn runs_on_past_the_gate(plan: &baton_workflow::Plan) -> std::collections::BTreeSet<String> {
+    (plan.steps.iter())
+        .filter(|s| {
+            s.executor
+                .and_then(|x| plan.executors.get(x))
+                .is_some_and(|x| matches!(x.kind, baton_workflow::ExecutorKind::Batch(_)))
+        })
+        .map(|s| s.id.clone())
+        .collect()
 }
 
 /// The queue state to tell of a job attempt now, if one is due: `PENDING` (its
@@ -352,10 +355,48 @@ pub(crate) fn queue_state(
 pub(crate) struct Outputs {
     pub by_attempt: BTreeMap<(String, u32), BTreeMap<String, String>>,
     pub on_record: BTreeMap<String, BTreeMap<String, String>>,
+    /// What each step's record held from each event on: (seq, outputs).
+    held: BTreeMap<String, Vec<(u64, BTreeMap<String, String>)>>,
+    /// When each attempt started: the seq of its `running` transition.
+    started: BTreeMap<(String, u32), u64>,
 }
 
 impl Outputs {
-    pub(crate) fn learn(&mut self, kind: &EventKind) {
+    /// What event `seq` (of `kind`) changes.
+    pub(crate) fn learn(&mut self, seq: u64, kind: &EventKind) {
+        if let EventKind::StepStateChanged {
+            step,
+            state: baton_model::StepState::Running,
+            attempt,
+            ..
+        } = kind
+        {
+            self.started.insert((step.clone(), *attempt), seq);
+        }
+        let Some(step) = self.learn_record(kind) else {
+            return;
+        };
+        let now = self.on_record.get(&step).cloned().unwrap_or_default();
+        self.held.entry(step).or_default().push((seq, now));
+    }
+
+    /// What step `step` (a consumer's upstream) had on record when attempt `attempt` of
+    /// `consumer` started (`None`: its start is not read yet); the outputs then, if any.
+    pub(crate) fn when_started(
+        &self,
+        (consumer, attempt): (&str, u32),
+        step: &str,
+    ) -> Option<Option<&BTreeMap<String, String>>> {
+        let start = *self.started.get(&(consumer.to_string(), attempt))?;
+        Some(
+            (self.held.get(step))
+                .and_then(|h| h.iter().rev().find(|(seq, _)| *seq < start))
+                .map(|(_, o)| o),
+        )
+    }
+
+    /// The record's outputs as `kind` changes them; the step changed, if any.
+    fn learn_record(&mut self, kind: &EventKind) -> Option<String> {
         match kind {
             EventKind::StepFinished {
                 step,
@@ -375,7 +416,14 @@ impl Outputs {
                 let o = self.on_record.entry(step.clone()).or_default();
                 o.extend(outputs.clone());
             }
-            _ => {}
+            _ => return None,
+        }
+        match kind {
+            EventKind::StepFinished { step, .. }
+            | EventKind::StepReused { step, .. }
+            | EventKind::StepOutputsKept { step, .. }
+            | EventKind::StepMarked { step, .. } => Some(step.clone()),
+            _ => None,
         }
     }
 }
@@ -435,17 +483,22 @@ impl World {
                 }
             }
         }
+        // Each read against the record as it was when its attempt started; one whose
+        // start is not read yet waits for the next check.
+        let mut later = Vec::new();
         for r in reads {
-            let on_record = self
-                .checker
-                .track(&r.run)
-                .and_then(|t| t.outputs.on_record.get(&r.upstream))
-                .and_then(|o| o.get(VERSION));
+            let then = (self.checker.track(&r.run))
+                .and_then(|t| t.outputs.when_started((&r.consumer, r.attempt), &r.upstream));
+            let Some(then) = then else {
+                later.push(r);
+                continue;
+            };
+            let on_record = then.and_then(|o| o.get(VERSION));
             if on_record != Some(&r.value) {
                 return Some((
                     "a_step_reads_the_outputs_on_record",
                     format!(
-                        "run {} step {} attempt {} started reading {}'s {VERSION} `{}`, the record says {on_record:?}",
+                        "run {} step {} attempt {} started reading {}'s {VERSION} `{}`, the record said {on_record:?} when it started",
                         r.run, r.consumer, r.attempt, r.upstream, r.value
                     ),
                 ));
@@ -454,6 +507,9 @@ impl World {
                 "  {} {} attempt {} read {}'s {VERSION} `{}`, as recorded",
                 r.run, r.consumer, r.attempt, r.upstream, r.value
             ));
+        }
+        if let Some(jobs) = self.executors.jobs.as_mut() {
+            jobs.reads.extend(later);
         }
         None
     }
@@ -558,15 +614,15 @@ mod tests {
             usage: baton_model::Usage::default(),
         };
         let mut o = Outputs::default();
-        o.learn(&finished(1, map(&[("version", "a1"), ("note", "a1")])));
-        o.learn(&finished(2, map(&[("version", "a2")])));
+        o.learn(1, &finished(1, map(&[("version", "a1"), ("note", "a1")])));
+        o.learn(2, &finished(2, map(&[("version", "a2")])));
         assert_eq!(
             o.on_record["build"],
             map(&[("version", "a2")]),
             "replaced, not merged"
         );
         assert_eq!(o.by_attempt[&("build".to_string(), 1)]["note"], "a1");
-        o.learn(&EventKind::StepMarked {
+        o.learn(3, &EventKind::StepMarked {
             step: "build".into(),
             state: baton_model::StepState::Succeeded,
             actor: "root".into(),
@@ -576,6 +632,34 @@ mod tests {
         assert_eq!(
             o.on_record["build"],
             map(&[("version", "a2"), ("note", "marked")])
+        );
+        // A reader is checked against what the record held when it started: `ship`
+        // attempt 1 started after attempt 2 of `build` ended, before the mark.
+        let mut p = Outputs::default();
+        p.learn(1, &finished(2, map(&[("version", "a2")])));
+        let ship = EventKind::StepStateChanged {
+            step: "ship".into(),
+            state: baton_model::StepState::Running,
+            attempt: 1,
+            reason: None,
+        };
+        assert_eq!(p.when_started(("ship", 1), "build"), None, "not started yet");
+        p.learn(2, &ship);
+        p.learn(
+            3,
+            &EventKind::StepMarked {
+                step: "build".into(),
+                state: baton_model::StepState::Succeeded,
+                actor: "root".into(),
+                reason: "by hand".into(),
+                outputs: map(&[("version", "marked")]),
+            },
+        );
+        assert_eq!(p.on_record["build"]["version"], "marked");
+        assert_eq!(
+            p.when_started(("ship", 1), "build"),
+            Some(Some(&map(&[("version", "a2")]))),
+            "what the record held when ship started, not what it holds now"
         );
         // A stale file: what attempt 1 wrote and attempt 2 did not comes along.
         let mut jobs = Jobs::new(0, None);
