@@ -46,6 +46,9 @@ pub struct Track {
     pub jobs: BTreeSet<(String, u32)>,
     /// The outputs recorded (`--mix executors`).
     pub(crate) outputs: crate::jobs::Outputs,
+    /// Steps not idempotent whose last attempt was recorded lost, not reopened by a
+    /// person since ([`crate::sched::a_lost_step_waits_for_a_person`]).
+    pub(crate) lost_waiting: BTreeSet<String>,
 }
 
 /// docs/approvals.md: "With the key configured, `resume`, `show`, the console and
@@ -472,6 +475,12 @@ impl World {
                     format!("run {run}: {d}"),
                 )));
             }
+            if let Some(d) = crate::sched::a_lost_step_waits_for_a_person(t, ev) {
+                return Ok(Some((
+                    "a_lost_step_waits_for_a_person",
+                    format!("run {run}: {d}"),
+                )));
+            }
             if let Some(d) = nothing_runs_unapproved(t, &gated, ev) {
                 return Ok(Some(("nothing_runs_unapproved", format!("run {run}: {d}"))));
             }
@@ -482,6 +491,7 @@ impl World {
                 )));
             }
             t.learn(ev);
+            crate::sched::learn_lost(t, ev, &plan);
             let ceiling = (plan.budget.as_ref()).and_then(|b| b.tokens);
             if let Some(d) = crate::budget::a_ceiling_holds(&t.spend, ceiling, &unbounded) {
                 return Ok(Some(("a_ceiling_holds", format!("run {run}: {d}"))));

@@ -14,7 +14,7 @@ use crate::jobs::{Extra, Kind};
 use crate::world::World;
 use baton_core::{Input, StepExit};
 use baton_exec::scheduler;
-use baton_model::{StepOutcome, Usage};
+use baton_model::{Event, EventKind, StepOutcome, StepState, Usage};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -344,4 +344,59 @@ pub(crate) fn in_gap(a: &Attempt, now: i64) -> bool {
         .as_ref()
         .and_then(requeue_gap)
         .is_some_and(|(at, back)| at <= now && now < back)
+}
+
+/// docs/executors.md, of a step whose outcome is unknown ("The same holds for a Slurm or
+/// batch job that is lost"): "an idempotent step is retried by its `retry`; a
+/// non-idempotent one is never started again by a retry policy (the first may still
+/// run on a host that comes back) and waits on the desk for a person, `baton mark` once
+/// you know what happened or `baton retry`": a step not idempotent whose attempt was
+/// recorded lost starts again only after a person reopened it on record (a retry, a
+/// mark, a push-back's rerun).
+pub(crate) fn a_lost_step_waits_for_a_person(
+    t: &crate::invariants::Track,
+    ev: &Event,
+) -> Option<String> {
+    match &ev.kind {
+        EventKind::StepStateChanged {
+            step,
+            state: StepState::Running,
+            attempt,
+            ..
+        } if t.lost_waiting.contains(step) => Some(format!(
+            "step {step} (idempotent = false) starts attempt {attempt} (event {}) after its last attempt was lost, with no person's retry or mark on record",
+            ev.seq
+        )),
+        _ => None,
+    }
+}
+
+/// What `ev` changes of the steps [`a_lost_step_waits_for_a_person`] watches.
+pub(crate) fn learn_lost(t: &mut crate::invariants::Track, ev: &Event, plan: &baton_workflow::Plan) {
+    match &ev.kind {
+        EventKind::StepFinished {
+            step,
+            outcome: StepOutcome::Lost { .. },
+            ..
+        } if plan
+            .step_index(step)
+            .is_some_and(|i| !plan.steps[i].idempotent) =>
+        {
+            t.lost_waiting.insert(step.clone());
+        }
+        EventKind::StepRetried { step, rearmed, .. } => {
+            for s in std::iter::once(step).chain(rearmed) {
+                t.lost_waiting.remove(s);
+            }
+        }
+        EventKind::StepMarked { step, .. } => {
+            t.lost_waiting.remove(step);
+        }
+        EventKind::GatePushedBack { rerun, .. } => {
+            for s in rerun {
+                t.lost_waiting.remove(s);
+            }
+        }
+        _ => {}
+    }
 }

@@ -21,9 +21,13 @@ const SEEDS: u64 = 24;
 /// Every seed keeps every promise, and between them the scenarios do what the mix is
 /// for: attempts ignore their stop, jobs wait in the queue, a launch never reaches its
 /// host, the host stops answering (and a resume is refused for it), downstream steps
-/// read outputs, on each kind of executor.
+/// read outputs, on each kind of executor; and on Slurm and batch schedulers, jobs the
+/// scheduler forgets (recorded lost, whether accounting kept their end or not) and
+/// jobs it requeues while they run, preempted or held then released (their states on
+/// record, followed to their end), while `a_lost_job_is_recorded_lost` and
+/// `a_succeeded_step_never_starts_again` hold.
 #[test]
-fn executors_that_ignore_stops_queue_and_go_silent_keep_every_promise() {
+fn executors_that_ignore_stops_queue_go_silent_and_lose_jobs_keep_every_promise() {
     let half = SEEDS / 2;
     let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         let workers: Vec<_> = [(0, half), (half, SEEDS)]
@@ -64,6 +68,22 @@ fn executors_that_ignore_stops_queue_and_go_silent_keep_every_promise() {
         ("read build's version", 1),
         ("read extract's version", SEEDS as usize / 2),
         ("\"type\":\"step_reused\"", 2),
+        // The schedulers' own acts (`crates/sim/src/sched.rs`), on Slurm and batch seeds.
+        ("forgotten by its scheduler", 3),
+        ("(NODE_FAIL)", 1),
+        ("(no accounting)", 1),
+        ("(preempted)", 2),
+        ("(held, then released)", 2),
+        // What the record says of them: the requeue's states, a forgotten job lost.
+        ("\"state\":\"REQUEUE_HOLD\"", 1),
+        ("\"state\":\"Rq\"", 1),
+        ("\"state\":\"hRq\"", 1),
+        ("the Slurm job ended NODE_FAIL", 1),
+        ("vanished without an exit code", 1),
+        ("left the scheduler without an exit code", 1),
+        // A lost step that must not run twice waits for a person; one that may is
+        // retried.
+        ("not run again by its retry (idempotent = false)", 2),
     ] {
         let n = saw(what);
         assert!(n >= at_least, "only {n} of {SEEDS} scenarios have `{what}`");
@@ -121,14 +141,60 @@ fn outputs_of_an_earlier_attempt_recorded_as_the_later_ones_are_reported() {
     }
 }
 
-const TERM_SEEDS: [u64; 2] = [15, 0];
-const STALE_SEEDS: [u64; 2] = [11, 5];
+/// An executor that reads a job its scheduler requeued as ended (`REQUEUED` taken for
+/// an infrastructure end, as `PREEMPTED` is): the attempt is recorded lost while the
+/// scheduler runs its job again from the start. (The same seeds keep every promise
+/// with the real reading: they are among the seeds of the test above.)
+#[test]
+fn a_requeued_job_read_as_ended_is_reported() {
+    for seed in REQUEUE_SEEDS {
+        let o = executors(seed, Some(Bug::RequeueIsTheEnd));
+        let v = o.violation.as_ref().expect("the requeue read as an end is found");
+        assert_eq!(
+            v.invariant, "a_step_ends_when_its_process_exits",
+            "seed {seed}: {}",
+            v.detail
+        );
+        assert!(v.detail.contains("ended PREEMPTED"), "{}", v.detail);
+        let report = o.report().unwrap_or_default();
+        assert!(
+            report.contains("--bug requeue-is-the-end --mix executors"),
+            "{report}"
+        );
+    }
+}
+
+/// An executor that takes a job that left the queue without an exit code for a
+/// success: a job its scheduler forgot is recorded exited 0.
+#[test]
+fn a_forgotten_job_recorded_as_a_success_is_reported() {
+    for seed in FORGOTTEN_SEEDS {
+        let o = executors(seed, Some(Bug::ForgottenIsDone));
+        let v = o.violation.as_ref().expect("the forgotten job's success is found");
+        assert_eq!(
+            v.invariant, "a_lost_job_is_recorded_lost",
+            "seed {seed}: {}",
+            v.detail
+        );
+        assert!(
+            v.detail.contains("without an exit code") && v.detail.contains("exit_code: 0"),
+            "{}",
+            v.detail
+        );
+    }
+}
+
+const REQUEUE_SEEDS: [u64; 2] = [2, 3];
+const FORGOTTEN_SEEDS: [u64; 2] = [2, 19];
+const TERM_SEEDS: [u64; 2] = [15, 22];
+const STALE_SEEDS: [u64; 2] = [8, 11];
 
 /// The checks' own finding (`--mix queues` seed 7, a batch scheduler): a job at the
 /// budget's ceiling ran on past it, as budget.md documents ("a job of a generic batch
 /// system […] cannot be frozen: the gate opens and it runs on"), and
-/// `a_ceiling_holds` bounded it as a freezable step's. It bounds such a workflow no
-/// more; the scenario keeps every promise and its batch step ran past the ceiling.
+/// `a_ceiling_holds` bounded it as a freezable step's. It now leaves such steps out of
+/// the bound and bounds the run's other steps (`budget::a_ceiling_holds`); the scenario
+/// keeps every promise and its batch step ran past the ceiling.
 #[test]
 fn regression_queues_seed_7_a_batch_job_runs_on_past_the_gate() {
     let o = baton_sim::run(Config {
