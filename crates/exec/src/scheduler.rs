@@ -32,7 +32,12 @@ pub fn slurm_gone(
     sacct: Option<&str>,
     killed: Option<StepOutcome>,
 ) -> StepOutcome {
-    gone(job_id, exit_code, sacct.and_then(state::parse_sacct), killed)
+    gone(
+        job_id,
+        exit_code,
+        sacct.and_then(state::parse_sacct),
+        killed,
+    )
 }
 
 /// [`slurm_gone`] with accounting's answer parsed.
@@ -94,7 +99,13 @@ mod tests {
 
     #[test]
     fn a_requeued_or_held_slurm_job_is_still_the_schedulers() {
-        for s in ["REQUEUED", "REQUEUE_HOLD", "PENDING", "SUSPENDED", "RUNNING"] {
+        for s in [
+            "REQUEUED",
+            "REQUEUE_HOLD",
+            "PENDING",
+            "SUSPENDED",
+            "RUNNING",
+        ] {
             assert_eq!(slurm_listed(s, None, None), None, "{s}");
         }
         assert!(matches!(
@@ -121,7 +132,10 @@ mod tests {
             slurm_gone("7", Some(0), None, None),
             StepOutcome::Exited { exit_code: 0 }
         );
-        assert!(matches!(batch_end("7", None, None), StepOutcome::Lost { .. }));
+        assert!(matches!(
+            batch_end("7", None, None),
+            StepOutcome::Lost { .. }
+        ));
         assert_eq!(
             batch_end("7", None, Some(StepOutcome::Killed)),
             StepOutcome::Killed

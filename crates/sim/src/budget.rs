@@ -113,7 +113,9 @@ pub(crate) fn a_ceiling_holds(
     let used = s.total_but(unbounded);
     let but = match unbounded.is_empty() {
         true => String::new(),
-        false => format!(" (steps on a batch scheduler, which run on past it, left out: {unbounded:?})"),
+        false => {
+            format!(" (steps on a batch scheduler, which run on past it, left out: {unbounded:?})")
+        }
     };
     (used > bound).then(|| {
         format!(
@@ -187,7 +189,11 @@ mod tests {
         assert!(a_ceiling_holds(&s, Some(1_500), &BTreeSet::new()).is_some());
         assert_eq!(a_ceiling_holds(&s, Some(1_500), &batch), None);
         s.learn(&ev(2, usage("publish", 1_800)));
-        assert_eq!(a_ceiling_holds(&s, Some(1_500), &batch), None, "1800 <= 1899");
+        assert_eq!(
+            a_ceiling_holds(&s, Some(1_500), &batch),
+            None,
+            "1800 <= 1899"
+        );
         s.learn(&ev(3, usage("publish", 2_000)));
         let d = a_ceiling_holds(&s, Some(1_500), &batch).expect("2000 > 1899");
         assert!(d.contains("left out") && d.contains("2000"), "{d}");

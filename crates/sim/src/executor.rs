@@ -263,8 +263,8 @@ impl Executors {
         if a.ended {
             return;
         }
-        let (deaf, queued) = (a.extra.as_ref())
-            .map_or((false, None), |x| (x.deaf, x.queue_until(now + delay)));
+        let (deaf, queued) =
+            (a.extra.as_ref()).map_or((false, None), |x| (x.deaf, x.queue_until(now + delay)));
         if let Some(x) = a.extra.as_mut() {
             x.stop_sent = true;
         }

@@ -314,7 +314,9 @@ pub(crate) fn kill_local(a: &mut Attempt, now: i64, early: bool) {
 /// docs/workflow/budget.md: "a job of a generic batch system (`type = "batch"`: its
 /// scheduler's suspend is not one baton knows) cannot be frozen: the gate opens and it
 /// runs on": the steps there, whose spending past the ceiling has no bound.
-pub(crate) fn runs_on_past_the_gate(plan: &baton_workflow::Plan) -> std::collections::BTreeSet<String> {
+pub(crate) fn runs_on_past_the_gate(
+    plan: &baton_workflow::Plan,
+) -> std::collections::BTreeSet<String> {
     (plan.steps.iter())
         .filter(|s| {
             s.executor
@@ -348,6 +350,9 @@ pub(crate) fn queue_state(
     })
 }
 
+/// One step's outputs: key → value.
+type Values = BTreeMap<String, String>;
+
 /// What a run's events tell the outputs' checks: each attempt's recorded outputs, and
 /// what a reader of each step reads now (the step's last `step_finished`, a fork's
 /// `step_reused`, outputs kept after a crash, an operator's `mark` over them).
@@ -356,7 +361,7 @@ pub(crate) struct Outputs {
     pub by_attempt: BTreeMap<(String, u32), BTreeMap<String, String>>,
     pub on_record: BTreeMap<String, BTreeMap<String, String>>,
     /// What each step's record held from each event on: (seq, outputs).
-    held: BTreeMap<String, Vec<(u64, BTreeMap<String, String>)>>,
+    held: BTreeMap<String, Vec<(u64, Values)>>,
     /// When each attempt started: the seq of its `running` transition.
     started: BTreeMap<(String, u32), u64>,
 }
@@ -487,8 +492,10 @@ impl World {
         // start is not read yet waits for the next check.
         let mut later = Vec::new();
         for r in reads {
-            let then = (self.checker.track(&r.run))
-                .and_then(|t| t.outputs.when_started((&r.consumer, r.attempt), &r.upstream));
+            let then = (self.checker.track(&r.run)).and_then(|t| {
+                t.outputs
+                    .when_started((&r.consumer, r.attempt), &r.upstream)
+            });
             let Some(then) = then else {
                 later.push(r);
                 continue;
@@ -622,13 +629,16 @@ mod tests {
             "replaced, not merged"
         );
         assert_eq!(o.by_attempt[&("build".to_string(), 1)]["note"], "a1");
-        o.learn(3, &EventKind::StepMarked {
-            step: "build".into(),
-            state: baton_model::StepState::Succeeded,
-            actor: "root".into(),
-            reason: "by hand".into(),
-            outputs: map(&[("note", "marked")]),
-        });
+        o.learn(
+            3,
+            &EventKind::StepMarked {
+                step: "build".into(),
+                state: baton_model::StepState::Succeeded,
+                actor: "root".into(),
+                reason: "by hand".into(),
+                outputs: map(&[("note", "marked")]),
+            },
+        );
         assert_eq!(
             o.on_record["build"],
             map(&[("version", "a2"), ("note", "marked")])
@@ -643,7 +653,11 @@ mod tests {
             attempt: 1,
             reason: None,
         };
-        assert_eq!(p.when_started(("ship", 1), "build"), None, "not started yet");
+        assert_eq!(
+            p.when_started(("ship", 1), "build"),
+            None,
+            "not started yet"
+        );
         p.learn(2, &ship);
         p.learn(
             3,

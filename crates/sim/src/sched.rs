@@ -140,7 +140,13 @@ fn forgotten(x: &Extra, job_id: &str, killed: Option<StepOutcome>) -> StepOutcom
     if x.bug == Some(crate::Bug::ForgottenIsDone) && killed.is_none() {
         return StepOutcome::Exited { exit_code: 0 };
     }
-    let accounted = matches!(x.acted, Some(Acted::Forgot { accounted: true, .. }));
+    let accounted = matches!(
+        x.acted,
+        Some(Acted::Forgot {
+            accounted: true,
+            ..
+        })
+    );
     match x.kind {
         Kind::Batch => scheduler::batch_end(job_id, None, killed),
         _ => scheduler::slurm_gone(job_id, None, accounted.then_some("NODE_FAIL|0:0"), killed),
@@ -225,7 +231,9 @@ pub(crate) fn requeue_told(
     });
     let ended = match (x.kind, x.bug == Some(crate::Bug::RequeueIsTheEnd)) {
         (_, true) if next == 1 => scheduler::slurm_listed("PREEMPTED", None, None),
-        (Kind::Batch, _) => scheduler::batch_left(state).then(|| scheduler::batch_end("", None, None)),
+        (Kind::Batch, _) => {
+            scheduler::batch_left(state).then(|| scheduler::batch_end("", None, None))
+        }
         _ => scheduler::slurm_listed(state, None, None),
     };
     let Some(outcome) = ended else {
@@ -262,12 +270,20 @@ pub(crate) fn says(x: &Extra) -> String {
         Some(Acted::Forgot { at, accounted }) => format!(
             ", forgotten by its scheduler at t+{} ({})",
             t(at),
-            if accounted { "NODE_FAIL" } else { "no accounting" }
+            if accounted {
+                "NODE_FAIL"
+            } else {
+                "no accounting"
+            }
         ),
         Some(Acted::Requeued { at, back, held, .. }) => format!(
             ", requeued at t+{} ({}) until t+{}",
             t(at),
-            if held { "held, then released" } else { "preempted" },
+            if held {
+                "held, then released"
+            } else {
+                "preempted"
+            },
             t(back)
         ),
         None => String::new(),
@@ -300,7 +316,11 @@ impl World {
                 Some(other) => {
                     return Some(format!(
                         "run {run} step {id} attempt {attempt}: its job left the scheduler without an exit code{}, and it is recorded {other:?}",
-                        if stopped { "" } else { " (baton sent it no stop)" }
+                        if stopped {
+                            ""
+                        } else {
+                            " (baton sent it no stop)"
+                        }
                     ));
                 }
             }
@@ -372,7 +392,11 @@ pub(crate) fn a_lost_step_waits_for_a_person(
 }
 
 /// What `ev` changes of the steps [`a_lost_step_waits_for_a_person`] watches.
-pub(crate) fn learn_lost(t: &mut crate::invariants::Track, ev: &Event, plan: &baton_workflow::Plan) {
+pub(crate) fn learn_lost(
+    t: &mut crate::invariants::Track,
+    ev: &Event,
+    plan: &baton_workflow::Plan,
+) {
     match &ev.kind {
         EventKind::StepFinished {
             step,

@@ -149,7 +149,10 @@ fn outputs_of_an_earlier_attempt_recorded_as_the_later_ones_are_reported() {
 fn a_requeued_job_read_as_ended_is_reported() {
     for seed in REQUEUE_SEEDS {
         let o = executors(seed, Some(Bug::RequeueIsTheEnd));
-        let v = o.violation.as_ref().expect("the requeue read as an end is found");
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the requeue read as an end is found");
         assert_eq!(
             v.invariant, "a_step_ends_when_its_process_exits",
             "seed {seed}: {}",
@@ -170,7 +173,10 @@ fn a_requeued_job_read_as_ended_is_reported() {
 fn a_forgotten_job_recorded_as_a_success_is_reported() {
     for seed in FORGOTTEN_SEEDS {
         let o = executors(seed, Some(Bug::ForgottenIsDone));
-        let v = o.violation.as_ref().expect("the forgotten job's success is found");
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the forgotten job's success is found");
         assert_eq!(
             v.invariant, "a_lost_job_is_recorded_lost",
             "seed {seed}: {}",

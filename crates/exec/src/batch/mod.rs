@@ -336,7 +336,6 @@ enum Said {
     NoAnswer,
 }
 
-
 /// What a command that exited (`ok`: with 0) and printed `stdout` said.
 fn said(ok: bool, stdout: &str) -> Said {
     match stdout.lines().map(str::trim).find(|l| !l.is_empty()) {
