@@ -229,10 +229,11 @@ pub(crate) fn requeue_told(
         held,
         told: next,
     });
+    let job_id = a.remote.as_ref().map_or("", |r| r.job_id.as_str());
     let ended = match (x.kind, x.bug == Some(crate::Bug::RequeueIsTheEnd)) {
         (_, true) if next == 1 => scheduler::slurm_listed("PREEMPTED", None, None),
         (Kind::Batch, _) => {
-            scheduler::batch_left(state).then(|| scheduler::batch_end("", None, None))
+            scheduler::batch_left(state).then(|| scheduler::batch_end(job_id, None, None))
         }
         _ => scheduler::slurm_listed(state, None, None),
     };
