@@ -1,7 +1,8 @@
 //! `--mix executors` (docs/simulator.md): attempts that ignore their stop signal,
 //! outputs read downstream, a scheduler's queue, launches that never reached their host
 //! and a host that stops answering, on local, SSH, Slurm and batch executors by the
-//! seed; the bugs put back that only it can show.
+//! seed, and jobs their scheduler forgets or requeues; the bugs put back that only it
+//! can show.
 use baton_sim::{Bug, Config, Mix, Outcome};
 
 fn executors(seed: u64, bug: Option<Bug>) -> Outcome {
