@@ -99,8 +99,10 @@ pub(crate) fn a_frozen_step_uses_nothing(s: &Spend, ev: &Event) -> Option<String
 /// ceiling too": one line in the simulator, the one a crashed wake-up read).
 ///
 /// budget.md: "a job of a generic batch system (`type = "batch"` […]) cannot be
-/// frozen: the gate opens and it runs on": the steps `unbounded` (on such a scheduler)
-/// spend what they spend; the bound holds for what the run's other steps spent (their
+/// frozen: the gate opens and it runs on", nor a step being stopped ("A step being
+/// stopped […] is not frozen either: one that ignores its TERM writes on until the KILL
+/// after the grace"): the steps `unbounded` (on such a
+/// scheduler, or stopped while they ignore it) spend what they spend; the bound holds for what the run's other steps spent (their
 /// spending is part of the run's, which reached the ceiling no later than theirs did,
 /// so each is frozen no later than it would be alone).
 pub(crate) fn a_ceiling_holds(

@@ -127,6 +127,9 @@ pub(crate) struct Executors {
     next_pgid: i32,
     /// What `--mix executors` adds ([`crate::jobs`]); `None` in the other mixes.
     pub jobs: Option<crate::jobs::Jobs>,
+    /// (run, step index) of attempts that got a stop they ignore: the core does not
+    /// freeze a step being stopped (`can_freeze`), so it writes on until its KILL.
+    pub stopped_deaf: std::collections::BTreeSet<(String, usize)>,
 }
 
 impl Executors {
@@ -267,6 +270,9 @@ impl Executors {
             (a.extra.as_ref()).map_or((false, None), |x| (x.deaf, x.queue_until(now + delay)));
         if let Some(x) = a.extra.as_mut() {
             x.stop_sent = true;
+        }
+        if deaf {
+            self.stopped_deaf.insert((run.to_string(), step));
         }
         // A job its scheduler forgot before the stop: baton's stop decides its record.
         if let (Some(x), Some(r)) = (a.extra.as_ref(), a.remote.as_ref())

@@ -444,7 +444,14 @@ impl World {
         if new.is_empty() {
             return Ok(None);
         }
-        let unbounded = crate::jobs::runs_on_past_the_gate(&plan);
+        // Steps the ceiling cannot freeze: on a batch scheduler, or being stopped
+        // (their stop ignored until the KILL).
+        let mut unbounded = crate::jobs::runs_on_past_the_gate(&plan);
+        unbounded.extend(
+            (self.executors.stopped_deaf.iter())
+                .filter(|(r, _)| r == run)
+                .filter_map(|(_, i)| plan.steps.get(*i).map(|s| s.id.clone())),
+        );
         for ev in &new {
             let json = serde_json::to_string(ev)?;
             self.history.push(format!("  {run} {json}"));
