@@ -233,7 +233,9 @@ pub enum Mix {
     /// on a batch scheduler by the seed (one in four each), and from an eleventh stream of
     /// the seed: attempts that ignore their stop signal, outputs each attempt writes
     /// and the next step reads, jobs that wait in the scheduler's queue, launches that
-    /// never reached their host, and a host that stops answering for a while.
+    /// never reached their host, and a host that stops answering for a while; and from
+    /// a thirteenth, jobs their scheduler forgets or requeues while they run
+    /// (`crates/sim/src/sched.rs`), with `ship` and `extract` not idempotent.
     Executors,
     /// Everything of [`Mix::Interleave`], and the CLI's processes cut the same way:
     /// a command's look and its hand-in, a takeover's lease and its commit, a `baton
