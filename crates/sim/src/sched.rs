@@ -425,3 +425,101 @@ pub(crate) fn learn_lost(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(kind: Kind, act: Act, bug: Option<crate::Bug>) -> Extra {
+        Extra {
+            kind,
+            act: Some(act),
+            bug,
+            ..Extra::default()
+        }
+    }
+
+    #[test]
+    fn a_forgotten_job_ends_when_it_left_and_is_told_lost_as_each_executor_reads_it() {
+        let ok = Some((11_000, StepOutcome::Exited { exit_code: 0 }));
+        let act = Act::Forgets {
+            permille: 500,
+            accounted: true,
+        };
+        let mut slurm = job(Kind::Slurm, act, None);
+        let (told, outcome) = apply(&mut slurm, ok.clone(), (1_000, "job-1")).expect("an end");
+        assert_eq!(forgot_at(&slurm), Some(6_000), "half-way through its run");
+        assert_eq!(told, 6_000 + POLL);
+        assert!(matches!(outcome, StepOutcome::Lost { reason } if reason.contains("NODE_FAIL")));
+        // A batch `status` must say it is gone for 10 s first.
+        let mut batch = job(Kind::Batch, act, None);
+        let (told, outcome) = apply(&mut batch, ok.clone(), (1_000, "job-2")).expect("an end");
+        assert_eq!(told, 6_000 + POLL + 10_000);
+        assert!(matches!(outcome, StepOutcome::Lost { .. }));
+        // baton's stop after it left decides, told at once.
+        let ends = Some((told, outcome));
+        let stopped = stop_after_forgotten(&batch, ("job-2", &ends, 7_000)).expect("forgotten");
+        assert_eq!(stopped, Some((7_000 + POLL, StepOutcome::Killed)));
+        assert_eq!(stop_after_forgotten(&batch, ("job-2", &ends, 5_000)), None);
+        // The bug put back: a success.
+        let mut done = job(Kind::Slurm, act, Some(crate::Bug::ForgottenIsDone));
+        let (_, outcome) = apply(&mut done, ok, (1_000, "job-3")).expect("an end");
+        assert_eq!(outcome, StepOutcome::Exited { exit_code: 0 });
+    }
+
+    #[test]
+    fn a_requeued_job_ends_later_and_its_states_are_followed_unless_read_as_its_end() {
+        let act = Act::Requeues {
+            permille: 250,
+            gap: 3_000,
+            held: true,
+        };
+        let ok = Some((5_000, StepOutcome::Exited { exit_code: 0 }));
+        let attempt = |x: Extra| Attempt {
+            engine: 0,
+            in_pool: false,
+            pgid: 1,
+            reported: true,
+            ends: None,
+            frozen: false,
+            ended: false,
+            tokens: None,
+            remote: None,
+            extra: Some(x),
+        };
+        let mut x = job(Kind::Slurm, act, None);
+        let ends = apply(&mut x, ok.clone(), (1_000, "job-1"));
+        // Requeued at 2 000 (a quarter of its 4 s), back at 5 000, then its whole run.
+        assert_eq!(requeue_gap(&x), Some((2_000, 5_000)));
+        assert_eq!(
+            ends,
+            Some((5_000 + 1_000 + 3_000, StepOutcome::Exited { exit_code: 0 }))
+        );
+        let mut a = attempt(x);
+        assert!(!in_gap(&a, 1_999) && in_gap(&a, 2_000) && !in_gap(&a, 5_000));
+        assert_eq!(
+            requeue_told(&mut a, (0, 1), 1_500),
+            None,
+            "not requeued yet"
+        );
+        let held = requeue_told(&mut a, (0, 1), 2_500);
+        assert!(
+            matches!(&held, Some(Input::JobState { state, reason, .. })
+                if state == "REQUEUE_HOLD" && reason.as_deref() == Some("JobHeldUser")),
+            "{held:?}"
+        );
+        assert_eq!(requeue_told(&mut a, (0, 1), 3_000), None, "told once");
+        let back = requeue_told(&mut a, (0, 1), 5_000);
+        assert!(matches!(&back, Some(Input::JobState { state, .. }) if state == "RUNNING"));
+        assert!(!a.ended);
+        // The bug put back: the requeue is told as the job's end.
+        let mut x = job(Kind::Slurm, act, Some(crate::Bug::RequeueIsTheEnd));
+        apply(&mut x, ok, (1_000, "job-2"));
+        let mut a = attempt(x);
+        let end = requeue_told(&mut a, (0, 1), 2_500);
+        assert!(
+            matches!(&end, Some(Input::StepExited(e)) if matches!(e.outcome, StepOutcome::Lost { .. }))
+        );
+        assert!(a.ended);
+    }
+}
