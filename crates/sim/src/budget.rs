@@ -54,6 +54,14 @@ impl Spend {
                 self.releases += 1;
                 self.frozen.remove(step);
             }
+            // A frozen step "stays `running`, frozen" (`StepState::Held`): once it
+            // leaves `running` (interrupted by a takeover that stopped its process,
+            // ended, marked), its freeze is over; a later attempt starts unfrozen.
+            EventKind::StepStateChanged { step, state, .. }
+                if *state != baton_model::StepState::Running =>
+            {
+                self.frozen.remove(step);
+            }
             EventKind::BudgetRaised { tokens, .. } => self.raised += tokens.unwrap_or(0),
             EventKind::RunResumed { .. } => self.resumes += 1,
             _ => {}
@@ -179,6 +187,39 @@ mod tests {
             a_ceiling_holds(&s, Some(1_500), &none).is_some(),
             "2400 > 1500 + 399"
         );
+    }
+
+    /// The freeze of a detach's local step ends when the takeover records it
+    /// interrupted (`--mix executors` seed 486): its next attempt's lines are no
+    /// frozen step's.
+    #[test]
+    fn a_freeze_ends_when_its_step_leaves_running() {
+        let mut s = Spend::default();
+        s.learn(&ev(
+            1,
+            EventKind::StepHeld {
+                step: "extract".into(),
+                actor: "engine".into(),
+                reason: "detach".into(),
+                until: None,
+                frozen: true,
+                exhausted: false,
+                budget: false,
+            },
+        ));
+        let mut late = ev(3, usage("extract", 122));
+        late.at = Timestamp(5);
+        assert!(a_frozen_step_uses_nothing(&s, &late).is_some());
+        s.learn(&ev(
+            2,
+            EventKind::StepStateChanged {
+                step: "extract".into(),
+                state: baton_model::StepState::Interrupted,
+                attempt: 1,
+                reason: None,
+            },
+        ));
+        assert_eq!(a_frozen_step_uses_nothing(&s, &late), None);
     }
 
     /// A step on a batch scheduler runs on past the ceiling: left out of the bound,

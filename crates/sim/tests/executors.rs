@@ -239,6 +239,22 @@ fn regression_executors_seed_989_a_step_being_stopped_is_not_frozen() {
     );
 }
 
+/// The checks' own finding (`--mix executors` seed 486, once `extract` was not
+/// idempotent): a detach froze a local `extract` and the background engine recorded it
+/// interrupted (its process stopped); a person's mark and `retry --failed` started
+/// attempt 2, whose lines `a_frozen_step_uses_nothing` read as the frozen step's. A
+/// freeze now ends when its step leaves `running`.
+#[test]
+fn regression_executors_seed_486_a_freeze_ends_with_its_attempt() {
+    let o = executors(486, None);
+    assert_eq!(o.violation, None, "{:?}", o.report());
+    assert!(
+        o.history.iter().any(|l| l.starts_with("  r007 ")
+            && l.contains("\"type\":\"step_usage\",\"step\":\"extract\",\"attempt\":2")),
+        "the scenario no longer runs r007's extract again after its frozen detach: pick the seed again"
+    );
+}
+
 /// The mixes of this session replay byte for byte as the others do: each seed's state
 /// and key files, the serves' restarts and the jobs' queues come from the seed alone.
 #[test]
