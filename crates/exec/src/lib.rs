@@ -25,6 +25,7 @@ mod outputs;
 pub mod own_files;
 pub mod probe;
 mod remote_cancel;
+pub mod scheduler;
 mod scrub;
 pub mod secrets;
 mod signals;

@@ -127,6 +127,9 @@ pub(crate) struct Executors {
     next_pgid: i32,
     /// What `--mix executors` adds ([`crate::jobs`]); `None` in the other mixes.
     pub jobs: Option<crate::jobs::Jobs>,
+    /// (run, step index) of attempts that got a stop they ignore: the core does not
+    /// freeze a step being stopped (`can_freeze`), so it writes on until its KILL.
+    pub stopped_deaf: std::collections::BTreeSet<(String, usize)>,
 }
 
 impl Executors {
@@ -135,7 +138,7 @@ impl Executors {
     pub(crate) fn new(config: &crate::Config) -> Executors {
         Executors {
             jobs: (config.mix == crate::Mix::Executors)
-                .then(|| crate::jobs::Jobs::new(config.seed)),
+                .then(|| crate::jobs::Jobs::new(config.seed, config.bug)),
             ..Executors::default()
         }
     }
@@ -186,29 +189,37 @@ impl Executors {
         };
         let remote = remote.is_some();
         let key = (run.to_string(), spec.step, spec.attempt);
+        let pgid = 40_000 + self.next_pgid;
+        let job_id = format!("job-{pgid}");
         // `--mix executors` only: drawn from its own stream.
-        let extra = (self.jobs.as_mut()).map(|j| j.draw(&key, spec, (remote, now)));
-        let (ends, fate) = match &extra {
-            Some(x) => crate::jobs::shape(x, (ends, fate), now),
+        let mut extra = (self.jobs.as_mut()).map(|j| j.draw(&key, spec, (remote, now)));
+        let (ends, fate) = match extra.as_mut() {
+            Some(x) => crate::jobs::shape(x, (ends, fate), (now, &job_id)),
             None => (ends, fate),
         };
-        let pgid = 40_000 + self.next_pgid;
+        // A job its scheduler forgot ended then, whatever its executor tells later.
+        let forgot = extra.as_ref().and_then(crate::sched::forgot_at);
         let remote = remote.then(|| Remote {
-            job_id: format!("job-{pgid}"),
+            job_id,
             followers: vec![engine],
             end_told: false,
-            natural: match &ends {
-                Some((at, StepOutcome::Exited { exit_code })) => Some((*at, *exit_code)),
+            natural: match (&ends, forgot) {
+                (_, Some(_)) => None,
+                (Some((at, StepOutcome::Exited { exit_code })), None) => Some((*at, *exit_code)),
                 _ => None,
             },
             term_at: None,
-            stopped_at: match &ends {
-                Some((
-                    at,
-                    StepOutcome::Lost { .. }
-                    | StepOutcome::TimedOut
-                    | StepOutcome::SpawnFailed { .. },
-                )) => Some(*at),
+            stopped_at: match (&ends, forgot) {
+                (_, Some(at)) => Some(at),
+                (
+                    Some((
+                        at,
+                        StepOutcome::Lost { .. }
+                        | StepOutcome::TimedOut
+                        | StepOutcome::SpawnFailed { .. },
+                    )),
+                    None,
+                ) => Some(*at),
                 _ => None,
             },
         });
@@ -255,7 +266,22 @@ impl Executors {
         if a.ended {
             return;
         }
-        let (deaf, queued) = (a.extra.as_ref()).map_or((false, None), |x| (x.deaf, x.queued));
+        let (deaf, queued) =
+            (a.extra.as_ref()).map_or((false, None), |x| (x.deaf, x.queue_until(now + delay)));
+        if let Some(x) = a.extra.as_mut() {
+            x.stop_sent = true;
+        }
+        if deaf {
+            self.stopped_deaf.insert((run.to_string(), step));
+        }
+        // A job its scheduler forgot before the stop: baton's stop decides its record.
+        if let (Some(x), Some(r)) = (a.extra.as_ref(), a.remote.as_ref())
+            && !r.end_told
+            && let Some(ends) = crate::sched::stop_after_forgotten(x, (&r.job_id, &a.ends, now))
+        {
+            a.ends = ends;
+            return;
+        }
         let Some(r) = a.remote.as_mut() else {
             if a.extra.is_some() {
                 return crate::jobs::kill_local(a, now, faults.term_is_the_end);
@@ -332,6 +358,16 @@ impl Executors {
                 && let Some(state) = crate::jobs::queue_state(a, (*step, *attempt), now)
             {
                 out.push(state);
+            }
+            // A requeue's states; one read as the job's end is told as its end.
+            if a.remote.is_some()
+                && let Some(told) = crate::sched::requeue_told(a, (*step, *attempt), now)
+            {
+                let end = matches!(told, Input::StepExited(_));
+                out.push(told);
+                if end {
+                    continue;
+                }
             }
             if let Some(t) = a.tokens.as_mut()
                 && !a.ended
@@ -560,7 +596,7 @@ impl Attempt {
     /// until its end, unless its engine's host is paused.
     fn runs(&self, now: i64, paused: &impl Fn(usize) -> bool) -> bool {
         match &self.remote {
-            Some(r) => r.alive(now),
+            Some(r) => r.alive(now) && !crate::sched::in_gap(self, now),
             None => (!self.ended || self.lingers(now)) && !paused(self.engine),
         }
     }
@@ -569,7 +605,7 @@ impl Attempt {
     /// host, a local one until its end is told or (its end told early) it exits.
     pub(crate) fn lives(&self, now: i64) -> bool {
         match &self.remote {
-            Some(r) => r.alive(now),
+            Some(r) => r.alive(now) && !crate::sched::in_gap(self, now),
             None => !self.ended || self.lingers(now),
         }
     }

@@ -32,6 +32,8 @@ pub struct Track {
     pub seen: u64,
     /// Steps recorded succeeded (and not reopened by an operator since).
     pub succeeded: BTreeSet<String>,
+    /// When each of them was recorded succeeded (simulated ms).
+    pub succeeded_at: BTreeMap<String, i64>,
     /// Gates approved since they last opened.
     pub approved: BTreeSet<String>,
     /// Each step's last recorded state (a transition or an operator's mark).
@@ -44,6 +46,9 @@ pub struct Track {
     pub jobs: BTreeSet<(String, u32)>,
     /// The outputs recorded (`--mix executors`).
     pub(crate) outputs: crate::jobs::Outputs,
+    /// Steps not idempotent whose last attempt was recorded lost, not reopened by a
+    /// person since ([`crate::sched::a_lost_step_waits_for_a_person`]).
+    pub(crate) lost_waiting: BTreeSet<String>,
 }
 
 /// docs/approvals.md: "With the key configured, `resume`, `show`, the console and
@@ -317,10 +322,16 @@ impl World {
                 return Ok(Some(broken(invariant, detail)));
             }
         }
-        if self.executors.jobs.is_some()
-            && let Some(d) = self.a_step_ends_when_its_process_exits()
-        {
-            return Ok(Some(broken("a_step_ends_when_its_process_exits", d)));
+        if self.executors.jobs.is_some() {
+            if let Some(d) = self.a_succeeded_step_never_starts_again() {
+                return Ok(Some(broken("a_succeeded_step_never_starts_again", d)));
+            }
+            if let Some(d) = self.a_lost_job_is_recorded_lost() {
+                return Ok(Some(broken("a_lost_job_is_recorded_lost", d)));
+            }
+            if let Some(d) = self.a_step_ends_when_its_process_exits() {
+                return Ok(Some(broken("a_step_ends_when_its_process_exits", d)));
+            }
         }
         let group: Vec<&str> = self
             .runs
@@ -432,6 +443,14 @@ impl World {
         if new.is_empty() {
             return Ok(None);
         }
+        // Steps the ceiling cannot freeze: on a batch scheduler, or being stopped
+        // (their stop ignored until the KILL).
+        let mut unbounded = crate::jobs::runs_on_past_the_gate(&plan);
+        unbounded.extend(
+            (self.executors.stopped_deaf.iter())
+                .filter(|(r, _)| r == run)
+                .filter_map(|(_, i)| plan.steps.get(*i).map(|s| s.id.clone())),
+        );
         for ev in &new {
             let json = serde_json::to_string(ev)?;
             self.history.push(format!("  {run} {json}"));
@@ -462,6 +481,12 @@ impl World {
                     format!("run {run}: {d}"),
                 )));
             }
+            if let Some(d) = crate::sched::a_lost_step_waits_for_a_person(t, ev) {
+                return Ok(Some((
+                    "a_lost_step_waits_for_a_person",
+                    format!("run {run}: {d}"),
+                )));
+            }
             if let Some(d) = nothing_runs_unapproved(t, &gated, ev) {
                 return Ok(Some(("nothing_runs_unapproved", format!("run {run}: {d}"))));
             }
@@ -472,10 +497,9 @@ impl World {
                 )));
             }
             t.learn(ev);
-            let ceiling = (plan.budget.as_ref())
-                .and_then(|b| b.tokens)
-                .filter(|_| !crate::jobs::runs_on_past_the_gate(&plan));
-            if let Some(d) = crate::budget::a_ceiling_holds(&t.spend, ceiling) {
+            crate::sched::learn_lost(t, ev, &plan);
+            let ceiling = (plan.budget.as_ref()).and_then(|b| b.tokens);
+            if let Some(d) = crate::budget::a_ceiling_holds(&t.spend, ceiling, &unbounded) {
                 return Ok(Some(("a_ceiling_holds", format!("run {run}: {d}"))));
             }
         }
@@ -557,6 +581,7 @@ impl Track {
     /// What an event changes for the checks.
     pub fn learn(&mut self, ev: &Event) {
         self.spend.learn(ev);
+        self.outputs.learn(ev.seq, &ev.kind);
         crate::remote::learn(self, &ev.kind);
         match &ev.kind {
             EventKind::StepStateChanged { step, state, .. }
@@ -565,6 +590,7 @@ impl Track {
             }
             _ => {}
         }
+        self.learn_when(ev);
         match &ev.kind {
             EventKind::StepStateChanged { step, state, .. } if *state == StepState::Succeeded => {
                 self.succeeded.insert(step.clone());
@@ -593,6 +619,39 @@ impl Track {
             }
             EventKind::GateOpened { step, .. } | EventKind::GateVoided { step, .. } => {
                 self.approved.remove(step);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Track {
+    /// When the steps were recorded succeeded: set by a success, cleared by what
+    /// reopens the step (as [`Track::succeeded`]).
+    fn learn_when(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::StepStateChanged {
+                step,
+                state: StepState::Succeeded,
+                ..
+            } => {
+                self.succeeded_at.insert(step.clone(), ev.at.0);
+            }
+            EventKind::StepMarked { step, state, .. } if *state == StepState::Succeeded => {
+                self.succeeded_at.insert(step.clone(), ev.at.0);
+            }
+            EventKind::StepMarked { step, .. } => {
+                self.succeeded_at.remove(step);
+            }
+            EventKind::StepRetried { step, rearmed, .. } => {
+                for s in std::iter::once(step).chain(rearmed) {
+                    self.succeeded_at.remove(s);
+                }
+            }
+            EventKind::GatePushedBack { rerun, .. } => {
+                for s in rerun {
+                    self.succeeded_at.remove(s);
+                }
             }
             _ => {}
         }

@@ -72,6 +72,14 @@ pub(crate) struct Extra {
     pub lives_until: Option<i64>,
     /// Its end was told while its process lives on.
     pub told: bool,
+    /// What its scheduler will do to it on its own ([`crate::sched`]), until its run
+    /// is known; then what it did.
+    pub act: Option<crate::sched::Act>,
+    pub acted: Option<crate::sched::Acted>,
+    /// baton sent it a stop (a kill, a cancel, its timeout).
+    pub stop_sent: bool,
+    /// The bug put back, for the executor's reading of its scheduler.
+    pub bug: Option<crate::Bug>,
 }
 
 /// A consumer's read of its upstream's output, checked once the record is read.
@@ -94,16 +102,21 @@ pub(crate) struct Jobs {
     pub unanswered_until: i64,
     pub wrote: BTreeMap<AttemptKey, BTreeMap<String, String>>,
     pub reads: Vec<Read>,
+    /// The scheduler's own acts on its jobs (the thirteenth stream).
+    acts: crate::sched::Acts,
+    bug: Option<crate::Bug>,
 }
 
 impl Jobs {
-    pub(crate) fn new(seed: u64) -> Jobs {
+    pub(crate) fn new(seed: u64, bug: Option<crate::Bug>) -> Jobs {
         Jobs {
             rng: SmallRng::seed_from_u64(seed ^ 0xe8ec_0702_0000_0000),
             kind: Kind::of(seed),
             unanswered_until: 0,
             wrote: BTreeMap::new(),
             reads: Vec::new(),
+            acts: crate::sched::Acts::new(seed),
+            bug,
         }
     }
 
@@ -145,11 +158,16 @@ impl Jobs {
                 value: value.clone(),
             });
         }
+        let act = (job && self.kind.queues() && !unreached)
+            .then(|| self.acts.draw())
+            .flatten();
         Extra {
             kind: if job { self.kind } else { Kind::Local },
             deaf,
             queued,
             unreached,
+            act,
+            bug: self.bug,
             ..Extra::default()
         }
     }
@@ -205,9 +223,18 @@ impl Jobs {
 }
 
 impl Extra {
-    /// It waits in the scheduler's queue at `now`.
+    /// It waits in the scheduler's queue at `now` (first, or requeued).
     pub(crate) fn queued_at(&self, now: i64) -> bool {
-        self.queued.is_some_and(|(t, _)| now < t)
+        self.queue_until(now).is_some()
+    }
+
+    /// Until when it waits in the queue at `now`, and why, if it does.
+    pub(crate) fn queue_until(&self, now: i64) -> Option<(i64, &'static str)> {
+        match (self.queued, crate::sched::requeue_gap(self)) {
+            (Some((t, reason)), _) if now < t => Some((t, reason)),
+            (_, Some((at, back))) if at <= now && now < back => Some((back, "requeued")),
+            _ => None,
+        }
     }
 }
 
@@ -216,9 +243,9 @@ impl Extra {
 /// later; a step that ignores its TERM outlives its timeout by the grace (a batch
 /// scheduler's `cancel` ends it at once).
 pub(crate) fn shape(
-    x: &Extra,
+    x: &mut Extra,
     (ends, fate): (Option<(i64, StepOutcome)>, &'static str),
-    now: i64,
+    (now, job_id): (i64, &str),
 ) -> (Option<(i64, StepOutcome)>, &'static str) {
     if x.unreached {
         let message = "the launch never reached its host".to_string();
@@ -236,6 +263,11 @@ pub(crate) fn shape(
         StepOutcome::TimedOut => (at + wait + grace, outcome),
         other => (at + wait, other),
     });
+    // What its scheduler does to it on its own, once its run is known.
+    let ends = match x.act {
+        Some(_) => crate::sched::apply(x, ends, (now + wait, job_id)),
+        None => ends,
+    };
     (ends, fate)
 }
 
@@ -252,6 +284,7 @@ impl Extra {
         if self.deaf && !self.unreached {
             s.push_str(", ignores its stop signal");
         }
+        s.push_str(&crate::sched::says(self));
         s
     }
 }
@@ -280,13 +313,18 @@ pub(crate) fn kill_local(a: &mut Attempt, now: i64, early: bool) {
 
 /// docs/workflow/budget.md: "a job of a generic batch system (`type = "batch"`: its
 /// scheduler's suspend is not one baton knows) cannot be frozen: the gate opens and it
-/// runs on": a workflow with a step there has no bound on what passes its ceiling.
-pub(crate) fn runs_on_past_the_gate(plan: &baton_workflow::Plan) -> bool {
-    plan.steps.iter().any(|s| {
-        s.executor
-            .and_then(|x| plan.executors.get(x))
-            .is_some_and(|x| matches!(x.kind, baton_workflow::ExecutorKind::Batch(_)))
-    })
+/// runs on": the steps there, whose spending past the ceiling has no bound.
+pub(crate) fn runs_on_past_the_gate(
+    plan: &baton_workflow::Plan,
+) -> std::collections::BTreeSet<String> {
+    (plan.steps.iter())
+        .filter(|s| {
+            s.executor
+                .and_then(|x| plan.executors.get(x))
+                .is_some_and(|x| matches!(x.kind, baton_workflow::ExecutorKind::Batch(_)))
+        })
+        .map(|s| s.id.clone())
+        .collect()
 }
 
 /// The queue state to tell of a job attempt now, if one is due: `PENDING` (its
@@ -312,6 +350,9 @@ pub(crate) fn queue_state(
     })
 }
 
+/// One step's outputs: key → value.
+type Values = BTreeMap<String, String>;
+
 /// What a run's events tell the outputs' checks: each attempt's recorded outputs, and
 /// what a reader of each step reads now (the step's last `step_finished`, a fork's
 /// `step_reused`, outputs kept after a crash, an operator's `mark` over them).
@@ -319,10 +360,48 @@ pub(crate) fn queue_state(
 pub(crate) struct Outputs {
     pub by_attempt: BTreeMap<(String, u32), BTreeMap<String, String>>,
     pub on_record: BTreeMap<String, BTreeMap<String, String>>,
+    /// What each step's record held from each event on: (seq, outputs).
+    held: BTreeMap<String, Vec<(u64, Values)>>,
+    /// When each attempt started: the seq of its `running` transition.
+    started: BTreeMap<(String, u32), u64>,
 }
 
 impl Outputs {
-    pub(crate) fn learn(&mut self, kind: &EventKind) {
+    /// What event `seq` (of `kind`) changes.
+    pub(crate) fn learn(&mut self, seq: u64, kind: &EventKind) {
+        if let EventKind::StepStateChanged {
+            step,
+            state: baton_model::StepState::Running,
+            attempt,
+            ..
+        } = kind
+        {
+            self.started.insert((step.clone(), *attempt), seq);
+        }
+        let Some(step) = self.learn_record(kind) else {
+            return;
+        };
+        let now = self.on_record.get(&step).cloned().unwrap_or_default();
+        self.held.entry(step).or_default().push((seq, now));
+    }
+
+    /// What step `step` (a consumer's upstream) had on record when attempt `attempt` of
+    /// `consumer` started (`None`: its start is not read yet); the outputs then, if any.
+    pub(crate) fn when_started(
+        &self,
+        (consumer, attempt): (&str, u32),
+        step: &str,
+    ) -> Option<Option<&BTreeMap<String, String>>> {
+        let start = *self.started.get(&(consumer.to_string(), attempt))?;
+        Some(
+            (self.held.get(step))
+                .and_then(|h| h.iter().rev().find(|(seq, _)| *seq < start))
+                .map(|(_, o)| o),
+        )
+    }
+
+    /// The record's outputs as `kind` changes them; the step changed, if any.
+    fn learn_record(&mut self, kind: &EventKind) -> Option<String> {
         match kind {
             EventKind::StepFinished {
                 step,
@@ -342,7 +421,14 @@ impl Outputs {
                 let o = self.on_record.entry(step.clone()).or_default();
                 o.extend(outputs.clone());
             }
-            _ => {}
+            _ => return None,
+        }
+        match kind {
+            EventKind::StepFinished { step, .. }
+            | EventKind::StepReused { step, .. }
+            | EventKind::StepOutputsKept { step, .. }
+            | EventKind::StepMarked { step, .. } => Some(step.clone()),
+            _ => None,
         }
     }
 }
@@ -402,17 +488,24 @@ impl World {
                 }
             }
         }
+        // Each read against the record as it was when its attempt started; one whose
+        // start is not read yet waits for the next check.
+        let mut later = Vec::new();
         for r in reads {
-            let on_record = self
-                .checker
-                .track(&r.run)
-                .and_then(|t| t.outputs.on_record.get(&r.upstream))
-                .and_then(|o| o.get(VERSION));
+            let then = (self.checker.track(&r.run)).and_then(|t| {
+                t.outputs
+                    .when_started((&r.consumer, r.attempt), &r.upstream)
+            });
+            let Some(then) = then else {
+                later.push(r);
+                continue;
+            };
+            let on_record = then.and_then(|o| o.get(VERSION));
             if on_record != Some(&r.value) {
                 return Some((
                     "a_step_reads_the_outputs_on_record",
                     format!(
-                        "run {} step {} attempt {} started reading {}'s {VERSION} `{}`, the record says {on_record:?}",
+                        "run {} step {} attempt {} started reading {}'s {VERSION} `{}`, the record said {on_record:?} when it started",
                         r.run, r.consumer, r.attempt, r.upstream, r.value
                     ),
                 ));
@@ -421,6 +514,9 @@ impl World {
                 "  {} {} attempt {} read {}'s {VERSION} `{}`, as recorded",
                 r.run, r.consumer, r.attempt, r.upstream, r.value
             ));
+        }
+        if let Some(jobs) = self.executors.jobs.as_mut() {
+            jobs.reads.extend(later);
         }
         None
     }
@@ -492,7 +588,7 @@ mod tests {
 
     #[test]
     fn a_stop_lands_as_each_scheduler_ends_a_job() {
-        let mut jobs = Jobs::new(1);
+        let mut jobs = Jobs::new(1, None);
         assert_eq!(jobs.kind, Kind::Ssh);
         assert_eq!(jobs.stop_ends((true, None), 100), 100 + GRACE);
         assert_eq!(jobs.stop_ends((false, None), 100), 100);
@@ -503,7 +599,7 @@ mod tests {
         assert!(!jobs.answers(3_999) && jobs.answers(4_000));
         assert_eq!(jobs.stop_ends((false, None), 100), 4_000);
         // A batch scheduler's `cancel` ends a job whatever it does with its TERM.
-        let batch = Jobs::new(3);
+        let batch = Jobs::new(3, None);
         assert_eq!(batch.kind, Kind::Batch);
         assert_eq!(batch.stop_ends((true, None), 100), 100);
     }
@@ -525,27 +621,62 @@ mod tests {
             usage: baton_model::Usage::default(),
         };
         let mut o = Outputs::default();
-        o.learn(&finished(1, map(&[("version", "a1"), ("note", "a1")])));
-        o.learn(&finished(2, map(&[("version", "a2")])));
+        o.learn(1, &finished(1, map(&[("version", "a1"), ("note", "a1")])));
+        o.learn(2, &finished(2, map(&[("version", "a2")])));
         assert_eq!(
             o.on_record["build"],
             map(&[("version", "a2")]),
             "replaced, not merged"
         );
         assert_eq!(o.by_attempt[&("build".to_string(), 1)]["note"], "a1");
-        o.learn(&EventKind::StepMarked {
-            step: "build".into(),
-            state: baton_model::StepState::Succeeded,
-            actor: "root".into(),
-            reason: "by hand".into(),
-            outputs: map(&[("note", "marked")]),
-        });
+        o.learn(
+            3,
+            &EventKind::StepMarked {
+                step: "build".into(),
+                state: baton_model::StepState::Succeeded,
+                actor: "root".into(),
+                reason: "by hand".into(),
+                outputs: map(&[("note", "marked")]),
+            },
+        );
         assert_eq!(
             o.on_record["build"],
             map(&[("version", "a2"), ("note", "marked")])
         );
+        // A reader is checked against what the record held when it started: `ship`
+        // attempt 1 started after attempt 2 of `build` ended, before the mark.
+        let mut p = Outputs::default();
+        p.learn(1, &finished(2, map(&[("version", "a2")])));
+        let ship = EventKind::StepStateChanged {
+            step: "ship".into(),
+            state: baton_model::StepState::Running,
+            attempt: 1,
+            reason: None,
+        };
+        assert_eq!(
+            p.when_started(("ship", 1), "build"),
+            None,
+            "not started yet"
+        );
+        p.learn(2, &ship);
+        p.learn(
+            3,
+            &EventKind::StepMarked {
+                step: "build".into(),
+                state: baton_model::StepState::Succeeded,
+                actor: "root".into(),
+                reason: "by hand".into(),
+                outputs: map(&[("version", "marked")]),
+            },
+        );
+        assert_eq!(p.on_record["build"]["version"], "marked");
+        assert_eq!(
+            p.when_started(("ship", 1), "build"),
+            Some(Some(&map(&[("version", "a2")]))),
+            "what the record held when ship started, not what it holds now"
+        );
         // A stale file: what attempt 1 wrote and attempt 2 did not comes along.
-        let mut jobs = Jobs::new(0);
+        let mut jobs = Jobs::new(0, None);
         let key = |a: u32| ("r001".to_string(), 0, a);
         jobs.wrote
             .insert(key(1), map(&[("version", "a1"), ("note", "a1")]));

@@ -25,6 +25,7 @@ mod operator;
 mod readers;
 mod remote;
 mod rewrites;
+mod sched;
 mod sealed;
 mod serve;
 mod serving;
@@ -108,6 +109,15 @@ pub enum Bug {
     /// before its verdict (claimed under another holder), as if that engine still
     /// decided them: they are never decided (`verdicts`).
     DropReclaimed,
+    /// A Slurm or batch executor that reads a job its scheduler requeued (preempted,
+    /// or held while it ran) as ended, `REQUEUED` taken for an infrastructure end as
+    /// `PREEMPTED` is (`--mix executors`): the attempt is recorded lost, and retried,
+    /// while the scheduler runs its job again from the start.
+    RequeueIsTheEnd,
+    /// A Slurm or batch executor that takes a job that left the queue without an exit
+    /// code for a success (`--mix executors`), as a `status` that prints nothing read
+    /// as `success`: a job its scheduler forgot is recorded exited 0.
+    ForgottenIsDone,
 }
 
 impl Bug {
@@ -130,10 +140,12 @@ impl Bug {
             Bug::StaleOutputs => "stale-outputs",
             Bug::TrustRunsRow => "trust-runs-row",
             Bug::DropReclaimed => "drop-reclaimed",
+            Bug::RequeueIsTheEnd => "requeue-is-the-end",
+            Bug::ForgottenIsDone => "forgotten-is-done",
         }
     }
 
-    pub const ALL: [Bug; 17] = [
+    pub const ALL: [Bug; 19] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -151,6 +163,8 @@ impl Bug {
         Bug::StaleOutputs,
         Bug::TrustRunsRow,
         Bug::DropReclaimed,
+        Bug::RequeueIsTheEnd,
+        Bug::ForgottenIsDone,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -219,7 +233,9 @@ pub enum Mix {
     /// on a batch scheduler by the seed (one in four each), and from an eleventh stream of
     /// the seed: attempts that ignore their stop signal, outputs each attempt writes
     /// and the next step reads, jobs that wait in the scheduler's queue, launches that
-    /// never reached their host, and a host that stops answering for a while.
+    /// never reached their host, and a host that stops answering for a while; and from
+    /// a thirteenth, jobs their scheduler forgets or requeues while they run
+    /// (`crates/sim/src/sched.rs`), with `ship` and `extract` not idempotent.
     Executors,
     /// Everything of [`Mix::Interleave`], and the CLI's processes cut the same way:
     /// a command's look and its hand-in, a takeover's lease and its commit, a `baton

@@ -434,7 +434,6 @@ fn step_id(world: &World, run: &str, step: usize) -> Option<String> {
 /// What a run's events tell the remote checks: each attempt's recorded end, and the
 /// jobs on record of attempts still running.
 pub(crate) fn learn(t: &mut crate::invariants::Track, kind: &EventKind) {
-    t.outputs.learn(kind);
     match kind {
         EventKind::StepJob { step, attempt, .. } => {
             t.jobs.insert((step.clone(), *attempt));

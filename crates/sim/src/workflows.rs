@@ -85,6 +85,11 @@ fn deploy(
 ) -> String {
     let (hosts, on) = (hosts(remote), on(remote));
     let reads = reads(outputs, "build");
+    // `--mix executors`: a deploy must not run twice; lost, it waits for a person.
+    let once = match outputs {
+        true => "idempotent = false\n",
+        false => "",
+    };
     let schedule = match schedule {
         Some(lines) => format!(
             "\n[[schedule]]\ncron = \"{}\"\noverlap = \"queue\"\n{lines}",
@@ -115,7 +120,7 @@ retry = {{ attempts = 2, delay = "1s" }}
 id = "ship"
 needs = ["build"]
 run = "ship"
-{on}{reads}timeout = "30s"
+{on}{reads}{once}timeout = "30s"
 pool = "{POOL}"
 gate = {{ prompt = "ship it?", allow_self_approval = true, {gate} }}
 "#
@@ -128,6 +133,11 @@ pub(crate) const TOKEN_CEILING: u64 = 1_500;
 
 fn batch(budget: bool, remote: Remote, outputs: bool) -> String {
     let reads = reads(outputs, "extract");
+    // `--mix executors`: an extract must not run twice; lost, it waits for a person.
+    let once = match outputs {
+        true => "idempotent = false\n",
+        false => "",
+    };
     let budget = match budget {
         true => format!("budget = {{ tokens = {TOKEN_CEILING} }}\n"),
         false => String::new(),
@@ -143,7 +153,7 @@ scope = "store"
 [[step]]
 id = "extract"
 run = "extract"
-{on}timeout = "30s"
+{on}{once}timeout = "30s"
 
 [[step]]
 id = "load"
@@ -170,7 +180,7 @@ pub(crate) type Scenario = (bool, Remote, Option<String>, Option<(String, String
 /// `--mix runs-only`, which replay unchanged); `remote`: `ship` and `load` run on the
 /// SSH executor (`--mix remote`); `schedule`: the deploy has a schedule (`--mix
 /// schedules`, `--mix serves`), with these lines; `signed`: its gate is signed (`--mix
-/// signed`); `outputs`: `ship` and `load` read their upstream's output (`--mix
+/// signed`); `outputs`: `ship` and `load` read their upstream's output, and `ship` and `extract` are not idempotent (`--mix
 /// executors`).
 pub(crate) fn write_all(
     dir: &Path,

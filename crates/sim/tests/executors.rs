@@ -1,7 +1,8 @@
 //! `--mix executors` (docs/simulator.md): attempts that ignore their stop signal,
 //! outputs read downstream, a scheduler's queue, launches that never reached their host
 //! and a host that stops answering, on local, SSH, Slurm and batch executors by the
-//! seed; the bugs put back that only it can show.
+//! seed, and jobs their scheduler forgets or requeues; the bugs put back that only it
+//! can show.
 use baton_sim::{Bug, Config, Mix, Outcome};
 
 fn executors(seed: u64, bug: Option<Bug>) -> Outcome {
@@ -21,9 +22,13 @@ const SEEDS: u64 = 24;
 /// Every seed keeps every promise, and between them the scenarios do what the mix is
 /// for: attempts ignore their stop, jobs wait in the queue, a launch never reaches its
 /// host, the host stops answering (and a resume is refused for it), downstream steps
-/// read outputs, on each kind of executor.
+/// read outputs, on each kind of executor; and on Slurm and batch schedulers, jobs the
+/// scheduler forgets (recorded lost, whether accounting kept their end or not) and
+/// jobs it requeues while they run, preempted or held then released (their states on
+/// record, followed to their end), while `a_lost_job_is_recorded_lost` and
+/// `a_succeeded_step_never_starts_again` hold.
 #[test]
-fn executors_that_ignore_stops_queue_and_go_silent_keep_every_promise() {
+fn executors_that_ignore_stops_queue_go_silent_and_lose_jobs_keep_every_promise() {
     let half = SEEDS / 2;
     let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         let workers: Vec<_> = [(0, half), (half, SEEDS)]
@@ -64,6 +69,22 @@ fn executors_that_ignore_stops_queue_and_go_silent_keep_every_promise() {
         ("read build's version", 1),
         ("read extract's version", SEEDS as usize / 2),
         ("\"type\":\"step_reused\"", 2),
+        // The schedulers' own acts (`crates/sim/src/sched.rs`), on Slurm and batch seeds.
+        ("forgotten by its scheduler", 3),
+        ("(NODE_FAIL)", 1),
+        ("(no accounting)", 1),
+        ("(preempted)", 2),
+        ("(held, then released)", 2),
+        // What the record says of them: the requeue's states, a forgotten job lost.
+        ("\"state\":\"REQUEUE_HOLD\"", 1),
+        ("\"state\":\"Rq\"", 1),
+        ("\"state\":\"hRq\"", 1),
+        ("the Slurm job ended NODE_FAIL", 1),
+        ("vanished without an exit code", 1),
+        ("left the scheduler without an exit code", 1),
+        // A lost step that must not run twice waits for a person; one that may is
+        // retried.
+        ("not run again by its retry (idempotent = false)", 2),
     ] {
         let n = saw(what);
         assert!(n >= at_least, "only {n} of {SEEDS} scenarios have `{what}`");
@@ -121,14 +142,66 @@ fn outputs_of_an_earlier_attempt_recorded_as_the_later_ones_are_reported() {
     }
 }
 
-const TERM_SEEDS: [u64; 2] = [15, 0];
-const STALE_SEEDS: [u64; 2] = [11, 5];
+/// An executor that reads a job its scheduler requeued as ended (`REQUEUED` taken for
+/// an infrastructure end, as `PREEMPTED` is): the attempt is recorded lost while the
+/// scheduler runs its job again from the start. (The same seeds keep every promise
+/// with the real reading: they are among the seeds of the test above.)
+#[test]
+fn a_requeued_job_read_as_ended_is_reported() {
+    for seed in REQUEUE_SEEDS {
+        let o = executors(seed, Some(Bug::RequeueIsTheEnd));
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the requeue read as an end is found");
+        assert_eq!(
+            v.invariant, "a_step_ends_when_its_process_exits",
+            "seed {seed}: {}",
+            v.detail
+        );
+        assert!(v.detail.contains("ended PREEMPTED"), "{}", v.detail);
+        let report = o.report().unwrap_or_default();
+        assert!(
+            report.contains("--bug requeue-is-the-end --mix executors"),
+            "{report}"
+        );
+    }
+}
+
+/// An executor that takes a job that left the queue without an exit code for a
+/// success: a job its scheduler forgot is recorded exited 0.
+#[test]
+fn a_forgotten_job_recorded_as_a_success_is_reported() {
+    for seed in FORGOTTEN_SEEDS {
+        let o = executors(seed, Some(Bug::ForgottenIsDone));
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the forgotten job's success is found");
+        assert_eq!(
+            v.invariant, "a_lost_job_is_recorded_lost",
+            "seed {seed}: {}",
+            v.detail
+        );
+        assert!(
+            v.detail.contains("without an exit code") && v.detail.contains("exit_code: 0"),
+            "{}",
+            v.detail
+        );
+    }
+}
+
+const REQUEUE_SEEDS: [u64; 2] = [2, 3];
+const FORGOTTEN_SEEDS: [u64; 2] = [2, 19];
+const TERM_SEEDS: [u64; 2] = [15, 22];
+const STALE_SEEDS: [u64; 2] = [8, 11];
 
 /// The checks' own finding (`--mix queues` seed 7, a batch scheduler): a job at the
 /// budget's ceiling ran on past it, as budget.md documents ("a job of a generic batch
 /// system […] cannot be frozen: the gate opens and it runs on"), and
-/// `a_ceiling_holds` bounded it as a freezable step's. It bounds such a workflow no
-/// more; the scenario keeps every promise and its batch step ran past the ceiling.
+/// `a_ceiling_holds` bounded it as a freezable step's. It now leaves such steps out of
+/// the bound and bounds the run's other steps (`budget::a_ceiling_holds`); the scenario
+/// keeps every promise and its batch step ran past the ceiling.
 #[test]
 fn regression_queues_seed_7_a_batch_job_runs_on_past_the_gate() {
     let o = baton_sim::run(Config {
@@ -144,6 +217,41 @@ fn regression_queues_seed_7_a_batch_job_runs_on_past_the_gate() {
             .iter()
             .any(|l| l.starts_with("  r049 ") && l.contains("\"tokens\":2700")),
         "the scenario no longer runs r049's load past its ceiling: pick the seed again"
+    );
+}
+
+/// The checks' own finding (`--mix executors` seed 989, the CI budget's, once `extract`
+/// was not idempotent): a step that hung past its timeout and ignored its TERM reached
+/// the ceiling while being stopped; the core does not freeze a step being stopped
+/// (`can_freeze`: "it is being stopped"), so it wrote one more line before its KILL,
+/// past what `a_ceiling_holds` allowed. budget.md now says so, and the check leaves
+/// such a step out of the bound; the scenario keeps every promise, and r038's
+/// `extract` still wrote its line past the ceiling.
+#[test]
+fn regression_executors_seed_989_a_step_being_stopped_is_not_frozen() {
+    let o = executors(989, None);
+    assert_eq!(o.violation, None, "{:?}", o.report());
+    assert!(
+        o.history
+            .iter()
+            .any(|l| l.starts_with("  r038 ") && l.contains("\"tokens\":2040")),
+        "the scenario no longer runs r038's extract past its ceiling: pick the seed again"
+    );
+}
+
+/// The checks' own finding (`--mix executors` seed 486, once `extract` was not
+/// idempotent): a detach froze a local `extract` and the background engine recorded it
+/// interrupted (its process stopped); a person's mark and `retry --failed` started
+/// attempt 2, whose lines `a_frozen_step_uses_nothing` read as the frozen step's. A
+/// freeze now ends when its step leaves `running`.
+#[test]
+fn regression_executors_seed_486_a_freeze_ends_with_its_attempt() {
+    let o = executors(486, None);
+    assert_eq!(o.violation, None, "{:?}", o.report());
+    assert!(
+        o.history.iter().any(|l| l.starts_with("  r007 ")
+            && l.contains("\"type\":\"step_usage\",\"step\":\"extract\",\"attempt\":2")),
+        "the scenario no longer runs r007's extract again after its frozen detach: pick the seed again"
     );
 }
 

@@ -28,7 +28,6 @@ use super::slurm::state::JobStatus;
 use super::slurm::{self, POLL_MIN, Seen};
 use super::stream::TailHandle;
 use super::{ExecError, Finished};
-use baton_model::StepOutcome;
 use baton_workflow::BatchOptions;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -41,10 +40,6 @@ use values::Values;
 const CLI_DEADLINE: Duration = Duration::from_secs(30);
 /// How often a waiting attempt looks for its exit-code file.
 const EXIT_EVERY: Duration = Duration::from_millis(50);
-/// How long `status` must keep saying the job is gone, without an exit code, before the
-/// attempt is lost (a scheduler that restarts or does not answer for a moment says so
-/// too); once baton has cancelled the job, the first such answer is enough.
-const GONE_FOR: Duration = Duration::from_secs(10);
 /// How many `submit` run at once per executor.
 const SUBMIT_AT_ONCE: usize = 4;
 /// The most of a command's error output a record keeps.
@@ -341,11 +336,6 @@ enum Said {
     NoAnswer,
 }
 
-/// The first lines that mean the job left the scheduler: Snakemake's cluster-generic
-/// `success` and `failed`, and `completed`, `done` (any case). Its `running` (like
-/// `pending`, a state word, anything else) means the scheduler still has the job.
-const LEFT_WORDS: [&str; 4] = ["success", "failed", "completed", "done"];
-
 /// What a command that exited (`ok`: with 0) and printed `stdout` said.
 fn said(ok: bool, stdout: &str) -> Said {
     match stdout.lines().map(str::trim).find(|l| !l.is_empty()) {
@@ -354,7 +344,7 @@ fn said(ok: bool, stdout: &str) -> Said {
                 .chars()
                 .take(80)
                 .collect();
-            if LEFT_WORDS.iter().any(|w| line.eq_ignore_ascii_case(w)) {
+            if crate::scheduler::batch_left(&line) {
                 Said::Left(line)
             } else {
                 Said::Listed(line)
@@ -464,7 +454,7 @@ impl BatchAttempt {
                             self.show(word);
                         }
                         let since = *gone_since.get_or_insert(now);
-                        if asked || since.elapsed() >= GONE_FOR {
+                        if since.elapsed() >= crate::scheduler::batch_gone_for(asked) {
                             // A last look (the file may trail the job on a shared disk).
                             break exit_code(&self.files.exit_code());
                         }
@@ -492,16 +482,7 @@ impl BatchAttempt {
             }
         };
         let killed = self.cancel.requested().map(|(r, _)| r.outcome());
-        let outcome = match (killed, code) {
-            (Some(k), _) => k,
-            (None, Some(c)) => StepOutcome::Exited { exit_code: c },
-            (None, None) => StepOutcome::Lost {
-                reason: format!(
-                    "job {} left the scheduler without an exit code (`status` no longer lists it, or says it ended): cancelled outside baton, killed at a limit, or its node was lost",
-                    self.job_id
-                ),
-            },
-        };
+        let outcome = crate::scheduler::batch_end(&self.job_id, code, killed);
         let _ = stop_tx.send(true);
         let log_errors = match tailer.await {
             Ok(Some(e)) => vec![e],

@@ -12,7 +12,6 @@ use super::ShellJob;
 use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
 use super::stream::{MaskingSplitter, TailHandle};
 use super::{ExecError, Finished};
-use baton_model::StepOutcome;
 use baton_workflow::SlurmOptions;
 use script::JobFiles;
 use state::{End, JobStatus, Phase};
@@ -507,18 +506,14 @@ impl JobAttempt {
                 state::outcome(&end, code, killed)
             }
             // Gone from `squeue`: the exit-code file, else accounting, else lost.
-            None => match read_exit_code(&self.files.exit_code(), true).await {
-                Some(code) => state::outcome(&End::Completed, Some(code), killed),
-                None => match sacct(&self.job_id).await {
-                    Some((end, code)) => state::outcome(&end, code, killed),
-                    None => killed.unwrap_or(StepOutcome::Lost {
-                        reason: format!(
-                            "Slurm job {} vanished without an exit code (no accounting)",
-                            self.job_id
-                        ),
-                    }),
-                },
-            },
+            None => {
+                let code = read_exit_code(&self.files.exit_code(), true).await;
+                let accounted = match code {
+                    Some(_) => None,
+                    None => sacct(&self.job_id).await,
+                };
+                crate::scheduler::gone(&self.job_id, code, accounted, killed)
+            }
         };
         let _ = stop_tx.send(true);
         let log_errors = match tailer.await {
