@@ -40,11 +40,6 @@ fn note_pages(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Res
     Ok(())
 }
 
-/// Whether a WAL of `pages` is long enough to copy back at a cadence of `every`.
-fn wants_checkpoint(pages: i32, every: i32) -> bool {
-    pages >= every
-}
-
 /// The thread that checkpoints for one engine's connection; it ends (and closes its
 /// connection, which checkpoints what is left when it is the database's last) when
 /// dropped.
