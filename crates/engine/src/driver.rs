@@ -220,6 +220,9 @@ impl Driver {
     ) -> Self {
         // Best effort: a store that cannot change its wait keeps the shorter one.
         let _ = store.wait_as_engine();
+        // Best effort: a store that cannot start its checkpoints' thread keeps running
+        // them on this one, as SQLite does by default.
+        let _ = store.checkpoint_aside();
         // A local step's `baton ask` writes to this store (`SpawnSpec::local_env`).
         core.locate_store(store.path().to_path_buf());
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();

@@ -8,6 +8,7 @@
 // Below the rooms: plain records, errors, paths, transactions, lease holders.
 mod access;
 mod busy;
+mod checkpoints;
 mod cut;
 mod error;
 mod holder;
@@ -246,6 +247,7 @@ impl Store {
             shared,
             account: std::sync::OnceLock::new(),
             cut: None,
+            checkpoints: None,
         })
     }
 
@@ -356,6 +358,7 @@ impl Store {
             commit_body(tx, &self.keys, seal, &run.id, None, batch)
         });
         let (key, heads) = self.ctx_run(&run.id, r)?;
+        self.after_commit();
         self.run_keys.insert(run.id.clone(), key);
         self.witness(&heads)
     }
@@ -464,6 +467,7 @@ impl Store {
             Ok(done)
         });
         let (key, heads) = self.ctx_run(run_id, r)?;
+        self.after_commit();
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
         }

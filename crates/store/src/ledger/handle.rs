@@ -34,6 +34,9 @@ pub struct Store {
     /// Where the next commit dies (the simulator's kill -9, `cut`); `None` always
     /// but there.
     pub(crate) cut: Option<crate::cut::CommitCut>,
+    /// An engine's checkpoints, run aside (`checkpoints`); `None`: this connection
+    /// checkpoints itself, as SQLite does by default.
+    pub(crate) checkpoints: Option<crate::checkpoints::Checkpointer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -53,6 +56,23 @@ impl Store {
             _ => Err(StoreError::Vanished {
                 path: self.path.clone(),
             }),
+        }
+    }
+
+    /// Run this connection's checkpoints on a thread and a connection of their own
+    /// (`checkpoints`): what an engine does, whose thread every step waits for.
+    pub fn checkpoint_aside(&mut self) -> Result<(), StoreError> {
+        if self.checkpoints.is_none() {
+            let r = crate::checkpoints::Checkpointer::start(&self.conn, &self.path);
+            self.checkpoints = Some(self.ctx(r)?);
+        }
+        Ok(())
+    }
+
+    /// After a commit: a checkpoint run aside starts once the WAL is long enough.
+    pub(crate) fn after_commit(&self) {
+        if let Some(c) = &self.checkpoints {
+            c.after_commit(&self.conn);
         }
     }
 
