@@ -19,17 +19,22 @@ env = { V = "${{ steps.deploy.outputs.version }}", U = "${{ steps.deploy.outputs
 run = '''printf '%s|%s' "$V" "$U" > used'''
 "#;
 
-/// Whether the attempt's process is on record (its `$BATON_OUTPUT` with it).
-fn process_recorded(env: &Env) -> bool {
+/// Whether an event of `kind` is on record.
+fn recorded(env: &Env, kind: &str) -> bool {
     let Ok(c) = rusqlite::Connection::open(env.db()) else {
         return false;
     };
     c.query_row(
-        "SELECT count(*) FROM events WHERE json LIKE '%step_process%'",
-        [],
+        "SELECT count(*) FROM events WHERE json LIKE ?1",
+        [format!("%{kind}%")],
         |r| r.get::<_, i64>(0),
     )
     .is_ok_and(|n| n > 0)
+}
+
+/// Whether the attempt's process is on record (its `$BATON_OUTPUT` with it).
+fn process_recorded(env: &Env) -> bool {
+    recorded(env, "step_process")
 }
 
 #[test]
@@ -48,13 +53,14 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
 
     let resumed = env.spawn(&["resume", &id, "--headless"]);
     // Interrupted by the engine that took the run over (not only read so of a run
-    // whose engine is gone).
+    // whose engine is gone, or of one a takeover holds before its first commit).
     let show = wait_until(
         "the takeover to record deploy interrupted",
         secs(30),
         || {
             let show = env.show(&id);
             let taken = show["driven_by"].is_string()
+                && recorded(&env, "run_resumed")
                 && step_state(&show, "deploy").as_deref() == Some("interrupted");
             if taken {
                 Ok(show)
