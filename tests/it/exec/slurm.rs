@@ -245,8 +245,11 @@ fn a_frozen_job_stays_frozen_across_kill_9_and_resume() {
     child.kill().expect("kill -9");
     let _ = child.wait();
     let resumed = env.spawn(&["resume", &id, "--headless"]);
+    // Driven, and settled: a takeover's run reads interrupted until it holds the run
+    // again (docs/show-json.md).
     wait_until("the resumed engine to drive the run", secs(30), || {
-        env.show(&id)["driven_by"].is_string()
+        let show = env.show(&id);
+        show["driven_by"].is_string() && show["state"] != "interrupted"
     });
     let show = env.show(&id);
     assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
