@@ -208,6 +208,9 @@ pub struct Driver {
     durable: deferred::Durable,
     /// When the store last checked that the run holds its lease and group (`fence`).
     fenced_at: Instant,
+    /// Artifacts' copies sent ahead to their readers' hosts, until taken
+    /// (`send_ahead`); the rest released when the driver goes.
+    sent: crate::send_ahead::Sent,
 }
 
 impl Driver {
@@ -230,6 +233,7 @@ impl Driver {
         Driver {
             durable,
             fenced_at: Instant::now(),
+            sent: crate::send_ahead::Sent::default(),
             executors,
             spreads: HashMap::new(),
             log_dir,
@@ -499,6 +503,9 @@ impl Driver {
                 break;
             }
         }
+        // No copy sent ahead stays behind for a reader that never took it.
+        let sent = self.sent.clone();
+        let _ = tokio::task::spawn_blocking(move || sent.release_untaken()).await;
         // Nothing recorded stays behind when the driver goes.
         self.execute(Vec::new())?;
         self.commit(&mut Vec::new())?;

@@ -8,6 +8,7 @@
 //! so that an engine killed meanwhile re-attaches to it or collects it (`FOLLOW`,
 //! `COLLECT`): never starts it twice.
 mod backend;
+mod ahead;
 mod files;
 pub(crate) mod frame;
 mod live;
