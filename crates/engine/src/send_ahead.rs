@@ -36,12 +36,29 @@ pub(crate) struct Target {
     pub(crate) readers: usize,
 }
 
+/// The hold a copy of artifact `label` (`STEP.NAME`) sent ahead in run `run_id` takes
+/// (`RUN.STEP.NAME.ahead`, only `[A-Za-z0-9._-]`): known to any engine of the run, so
+/// a reader's start after a crash still drops it.
+pub(crate) fn holder(run_id: &str, label: &str) -> String {
+    format!("{run_id}.{label}.ahead")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Where a step's artifacts go ahead: the targets of each artifact (by name), the
-/// hold's name's stem (`RUN.STEP`), and where what was sent is noted.
+/// run and the step, and where what was sent is noted.
 #[derive(Clone, Default)]
 pub(crate) struct Aheads {
     pub(crate) targets: Vec<(String, Vec<Target>)>,
-    pub(crate) stem: String,
+    pub(crate) run_id: String,
+    pub(crate) step_id: String,
     pub(crate) sent: Sent,
 }
 
@@ -53,17 +70,8 @@ impl Aheads {
             .iter()
             .find(|(n, _)| n == name)
             .map_or(&[][..], |(_, t)| t.as_slice());
-        let holder = format!("{}.ahead.{name}", self.stem)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        (targets, holder)
+        let label = format!("{}.{name}", self.step_id);
+        (targets, holder(&self.run_id, &label))
     }
 
     /// Start sending artifact `name` (its file called `file`) ahead to its targets.
@@ -278,7 +286,7 @@ impl Drop for Tee {
 /// What a reader's start is told of a copy sent ahead ([`Sent::claim`]).
 pub(crate) struct Claim {
     /// The hold the copy sent ahead has, and its fingerprint once checked (`None`: its
-    /// answer was lost, it is not adopted).
+    /// answer was lost, or another engine sent it: it is not adopted).
     pub(crate) holder: String,
     pub(crate) print: Option<String>,
     /// The last reader there: the copy's own hold goes with this one's.
@@ -312,12 +320,25 @@ impl Sent {
             .insert(key, noted);
     }
 
-    /// For a reader about to be handed `rel` in `dir` on `executor`: the copy sent
-    /// ahead there, if any (counted as taken).
-    pub(crate) fn claim(&self, executor: &str, dir: &Path, rel: &Path) -> Option<Claim> {
+    /// For a reader of run `run_id` about to be handed `h` in `dir` on `executor`: the
+    /// copy sent ahead there (counted as taken). Not noted here, on a channel that takes
+    /// copies ahead (`ahead`): one an engine killed since may have sent, not adopted,
+    /// whose hold goes once this reader holds its own copy.
+    pub(crate) fn claim(
+        &self,
+        (executor, ahead): (&str, bool),
+        dir: &Path,
+        (run_id, h): (&str, &baton_core::Handed),
+    ) -> Option<Claim> {
         let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (executor.to_string(), dir.to_path_buf(), rel.to_path_buf());
-        let n = all.get_mut(&key)?;
+        let key = (executor.to_string(), dir.to_path_buf(), h.dest.clone());
+        let Some(n) = all.get_mut(&key) else {
+            return ahead.then(|| Claim {
+                holder: holder(run_id, &h.label),
+                print: None,
+                last: true,
+            });
+        };
         n.readers = n.readers.saturating_sub(1);
         let claim = Claim {
             holder: n.holder.clone(),
@@ -342,5 +363,290 @@ impl Sent {
         for ((_, dir, rel), n) in left {
             let _ = n.channel.release(&dir, &rel, &n.holder);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact_files::{Target as To, collect_retrying, stage_claimed};
+    use baton_core::{CollectRequest, Handed};
+    use baton_exec::artifact_channel::{Download, Upload};
+    use sha2::{Digest, Sha256};
+
+    /// A reader's host, in memory: what was sent ahead, and every call made.
+    #[derive(Debug, Default)]
+    struct Far {
+        got: Arc<Mutex<Vec<u8>>>,
+        calls: Arc<Mutex<Vec<String>>>,
+        adopts: bool,
+    }
+
+    impl Far {
+        fn said(&self, call: String) {
+            self.calls.lock().expect("calls").push(call);
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().expect("calls").clone()
+        }
+    }
+
+    struct FarAhead {
+        got: Arc<Mutex<Vec<u8>>>,
+        calls: Arc<Mutex<Vec<String>>>,
+        sha: Option<String>,
+    }
+
+    impl Write for FarAhead {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.got.lock().expect("got").extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Ahead for FarAhead {
+        fn end(&mut self, sha256: &str) -> std::io::Result<()> {
+            self.sha = Some(sha256.to_string());
+            Ok(())
+        }
+        /// Kept only whole and checked, as the host's `AHEAD` keeps it.
+        fn finish(self: Box<Self>) -> Result<String, ChannelError> {
+            let got = hex::encode(Sha256::digest(&*self.got.lock().expect("got")));
+            let kept = self.sha.as_deref() == Some(got.as_str());
+            self.calls
+                .lock()
+                .expect("calls")
+                .push(format!("kept {kept}"));
+            if kept {
+                Ok("print".into())
+            } else {
+                Err(ChannelError::Failed("cut".into()))
+            }
+        }
+    }
+
+    struct Sink;
+
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Upload for Sink {
+        fn finish(self: Box<Self>) -> Result<(), ChannelError> {
+            Ok(())
+        }
+    }
+
+    impl FileChannel for Far {
+        fn place(&self) -> String {
+            "host far".into()
+        }
+        fn list(&self, _: &Path, _: &str) -> Result<Vec<String>, ChannelError> {
+            Ok(Vec::new())
+        }
+        fn fetch(&self, _: &Path, _: &str) -> Result<Box<dyn Download>, ChannelError> {
+            Err(ChannelError::Failed("not here".into()))
+        }
+        fn has(&self, _: &Path, _: &Path, _: &str, _: &str) -> Result<bool, ChannelError> {
+            Ok(false)
+        }
+        fn upload(
+            &self,
+            _: &Path,
+            _: &Path,
+            (_, holder): (&str, &str),
+        ) -> Result<Box<dyn Upload>, ChannelError> {
+            self.said(format!("upload {holder}"));
+            Ok(Box::new(Sink))
+        }
+        fn release(&self, _: &Path, _: &Path, holder: &str) -> Result<(), ChannelError> {
+            self.said(format!("release {holder}"));
+            Ok(())
+        }
+        fn sends_ahead(&self) -> bool {
+            true
+        }
+        fn send_ahead(
+            &self,
+            _: &Path,
+            name: &str,
+            holder: &str,
+        ) -> Result<Box<dyn Ahead>, ChannelError> {
+            self.said(format!("ahead {name} {holder}"));
+            Ok(Box::new(FarAhead {
+                got: Arc::clone(&self.got),
+                calls: Arc::clone(&self.calls),
+                sha: None,
+            }))
+        }
+        fn adopt(
+            &self,
+            _: &Path,
+            _: &Path,
+            (ahead, print): (&str, &str),
+            (holder, last): (&str, bool),
+        ) -> Result<bool, ChannelError> {
+            self.said(format!("adopt {ahead} {print} {holder} {last}"));
+            Ok(self.adopts)
+        }
+    }
+
+    /// A step's 3 MiB file (three chunks and more), kept with `far` as the target of
+    /// its two readers: the store's database path, the record's digest.
+    fn kept(far: &Arc<Far>, sent: &Sent) -> (tempfile::TempDir, PathBuf, String) {
+        let t = tempfile::tempdir().expect("tmp");
+        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        std::fs::create_dir_all(&work).expect("dir");
+        let data: Vec<u8> = (0..3 * (1 << 20) + 17).map(|i| (i % 251) as u8).collect();
+        std::fs::write(work.join("m.ckpt"), &data).expect("file");
+        let channel: Arc<dyn FileChannel> = Arc::clone(far) as Arc<dyn FileChannel>;
+        let aheads = Aheads {
+            targets: vec![(
+                "model".into(),
+                vec![Target {
+                    channel,
+                    executor: "h3".into(),
+                    dir: PathBuf::from("/w3"),
+                    readers: 2,
+                }],
+            )],
+            run_id: "r1".into(),
+            step_id: "train".into(),
+            sent: sent.clone(),
+        };
+        let req = CollectRequest {
+            step: 0,
+            step_id: "train".into(),
+            attempt: 1,
+            dir: work,
+            artifacts: vec![("model".into(), "m.ckpt".into())],
+        };
+        let recs = collect_retrying(&db, &req, None, &aheads).expect("kept");
+        assert_eq!(*far.got.lock().expect("got"), data, "the bytes went ahead");
+        (t, db, recs[0].sha256.clone())
+    }
+
+    fn handed(sha: &str) -> Handed {
+        Handed {
+            label: "train.model".into(),
+            sha256: sha.into(),
+            size: 3 * (1 << 20) + 17,
+            dest: PathBuf::from(format!(".baton-artifacts/{sha}/m.ckpt")),
+        }
+    }
+
+    #[test]
+    fn a_kept_file_goes_ahead_checked_and_its_readers_hold_that_copy() {
+        let far = Arc::new(Far {
+            adopts: true,
+            ..Far::default()
+        });
+        let sent = Sent::default();
+        let (_t, db, sha) = kept(&far, &sent);
+        assert_eq!(
+            far.calls(),
+            ["ahead m.ckpt r1.train.model.ahead", "kept true"],
+            "sent with its digest, and checked"
+        );
+        let h = handed(&sha);
+        let to = To::Channel(far.as_ref(), Path::new("/w3"));
+        for (reader, last) in [("r1.eval.1", false), ("r1.test.1", true)] {
+            let claim = sent.claim(("h3", true), Path::new("/w3"), ("r1", &h));
+            let claim = claim.expect("sent ahead there");
+            assert_eq!(
+                (claim.print.as_deref(), claim.last),
+                (Some("print"), last)
+            );
+            stage_claimed(&db, &h, ("eval", reader), &to, Some(&claim)).expect("handed");
+        }
+        let calls = far.calls();
+        assert_eq!(
+            calls[2..],
+            [
+                "adopt r1.train.model.ahead print r1.eval.1 false",
+                "adopt r1.train.model.ahead print r1.test.1 true"
+            ],
+            "held as it is, never written again"
+        );
+        // Every reader took it: a later one (a retry) finds none noted, and drops the
+        // hold of one another engine may have sent once it holds its own copy.
+        let later = sent.claim(("h3", true), Path::new("/w3"), ("r1", &h));
+        let later = later.expect("a hold to drop");
+        assert_eq!((later.print.as_deref(), later.last), (None, true));
+        stage_claimed(&db, &h, ("eval", "r1.eval.2"), &to, Some(&later)).expect("handed");
+        assert_eq!(
+            far.calls()[4..],
+            ["upload r1.eval.2", "release r1.train.model.ahead"]
+        );
+        assert!(sent.claim(("h3", false), Path::new("/w3"), ("r1", &h)).is_none());
+    }
+
+    /// A copy sent ahead that is no longer the one checked (its host says so) is
+    /// written again for its reader, and its own hold dropped with the last reader's.
+    #[test]
+    fn a_copy_sent_ahead_that_changed_is_written_again() {
+        let far = Arc::new(Far::default());
+        let sent = Sent::default();
+        let (_t, db, sha) = kept(&far, &sent);
+        let h = handed(&sha);
+        let to = To::Channel(far.as_ref(), Path::new("/w3"));
+        for reader in ["r1.eval.1", "r1.test.1"] {
+            let claim = sent.claim(("h3", true), Path::new("/w3"), ("r1", &h));
+            stage_claimed(&db, &h, ("eval", reader), &to, claim.as_ref()).expect("handed");
+        }
+        assert_eq!(
+            far.calls()[2..],
+            [
+                "adopt r1.train.model.ahead print r1.eval.1 false",
+                "upload r1.eval.1",
+                "adopt r1.train.model.ahead print r1.test.1 true",
+                "upload r1.test.1",
+                "release r1.train.model.ahead"
+            ]
+        );
+    }
+
+    /// A copy whose collection stopped half-way gets no digest (its host keeps
+    /// nothing); one never taken is released when the run ends.
+    #[test]
+    fn a_copy_cut_short_is_never_kept_and_one_not_taken_is_released() {
+        let far = Arc::new(Far::default());
+        let sent = Sent::default();
+        let channel: Arc<dyn FileChannel> = Arc::clone(&far) as Arc<dyn FileChannel>;
+        let target = Target {
+            channel,
+            executor: "h3".into(),
+            dir: PathBuf::from("/w3"),
+            readers: 1,
+        };
+        let aheads = Aheads {
+            targets: vec![("model".into(), vec![target])],
+            run_id: "r1".into(),
+            step_id: "train".into(),
+            sent: sent.clone(),
+        };
+        let mut tee = aheads.start("model", "m.ckpt");
+        tee.send(b"half of it");
+        drop(tee);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !far.calls().contains(&"kept false".to_string()) {
+            assert!(Instant::now() < deadline, "{:?}", far.calls());
+            std::thread::yield_now();
+        }
+        far.got.lock().expect("got").clear();
+        let (_t, _db, _sha) = kept(&far, &sent);
+        sent.release_untaken();
+        assert_eq!(
+            far.calls().last().map(String::as_str),
+            Some("release r1.train.model.ahead")
+        );
     }
 }

@@ -354,7 +354,8 @@ impl Driver {
         }
         crate::send_ahead::Aheads {
             targets,
-            stem: format!("{}.{}", self.run_id, req.step_id),
+            run_id: self.run_id.clone(),
+            step_id: req.step_id.clone(),
             sent: self.sent.clone(),
         }
     }
@@ -406,6 +407,7 @@ async fn start_handed(
     // relative to its working directory: `core::decide::artifacts::handed_path`.)
     let local = executor.is_local();
     let name = executor.name().to_string();
+    let run_id = job.run_id.clone();
     let channel = Arc::clone(&executor).files();
     let staged = tokio::task::spawn_blocking(move || {
         handed.iter().try_for_each(|h| {
@@ -414,7 +416,7 @@ async fn start_handed(
                 // A copy sent ahead there while its maker's was kept (`send_ahead`).
                 Some(c) => (
                     Target::Channel(c.as_ref(), &dir),
-                    sent.claim(&name, &dir, &h.dest),
+                    sent.claim((&name, c.sends_ahead()), &dir, (&run_id, h)),
                 ),
                 None => (Target::SharedDir(&dir), None),
             };
