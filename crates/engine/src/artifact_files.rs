@@ -321,19 +321,8 @@ fn keep(
         });
     }
     place(&tmp, &object_path(db, &sha))?;
-    tee.finish(&handed_rel(rel, &sha));
+    tee.finish();
     Ok((rel.to_string(), sha, size))
-}
-
-/// Where a reader on another executor is handed the content `sha` of file `rel`
-/// (`artifact_paths::remote_path`).
-fn handed_rel(rel: &str, sha: &str) -> PathBuf {
-    baton_model::artifact_paths::remote_path(&ArtifactRecord {
-        name: String::new(),
-        path: rel.to_string(),
-        sha256: sha.to_string(),
-        size: 0,
-    })
 }
 
 /// A download whose end ([`Download::finish`]: the host says the file was whole and
@@ -400,7 +389,7 @@ fn keep_remote(
         (Err(e), None) => return Err(e),
     };
     place(&tmp, &object_path(db, &sha))?;
-    tee.finish(&handed_rel(rel, &sha));
+    tee.finish();
     Ok((rel.to_string(), sha, size))
 }
 

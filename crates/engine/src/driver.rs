@@ -503,9 +503,7 @@ impl Driver {
                 break;
             }
         }
-        // No copy sent ahead stays behind for a reader that never took it.
-        let sent = self.sent.clone();
-        let _ = tokio::task::spawn_blocking(move || sent.release_untaken()).await;
+        self.release_untaken().await;
         // Nothing recorded stays behind when the driver goes.
         self.execute(Vec::new())?;
         self.commit(&mut Vec::new())?;

@@ -96,6 +96,8 @@ impl Aheads {
             pool: Vec::new(),
             holder,
             sent: self.sent.clone(),
+            file: file.to_string(),
+            sha: None,
         }
     }
 }
@@ -218,6 +220,9 @@ pub(crate) struct Tee {
     pool: Vec<Arc<Vec<u8>>>,
     holder: String,
     sent: Sent,
+    /// The file's name, and its digest once sent ([`Tee::end`]).
+    file: String,
+    sha: Option<String>,
 }
 
 impl Tee {
@@ -252,33 +257,50 @@ impl Tee {
     /// Every byte sent, their digest `sha256`: the targets check them now.
     pub(crate) fn end(&mut self, sha256: &str) {
         self.pool.clear();
+        self.sha = Some(sha256.to_string());
         for l in &self.lanes {
             l.queue.push(Msg::End(sha256.to_string()));
             l.queue.close();
         }
     }
 
-    /// Each target's answer, noted in [`Sent`] as the copy of `rel` (`.baton-artifacts/
-    /// SHA/FILE`) sent ahead: one that failed is noted too (its host may have put it in
-    /// place before the answer was lost), so that its hold is released all the same.
-    pub(crate) fn finish(mut self, rel: &Path) {
+    /// Where a reader finds the copy: `.baton-artifacts/SHA/FILE`.
+    fn rel(&self, sha: &str) -> PathBuf {
+        Path::new(baton_model::artifact_paths::REMOTE_DIR)
+            .join(sha)
+            .join(&self.file)
+    }
+
+    /// Each target's answer, noted in [`Sent`] as the copy sent ahead: one that failed
+    /// is noted too (its host may have put it in place before the answer was lost), so
+    /// that its hold is released all the same.
+    pub(crate) fn finish(mut self) {
+        let Some(sha) = self.sha.clone() else { return };
+        let rel = self.rel(&sha);
         for mut l in std::mem::take(&mut self.lanes) {
             let answer = l.thread.take().map(|t| t.join());
             let print = match answer {
                 Some(Ok(Ok(print))) => Some(print),
                 _ => None,
             };
-            self.sent.note(&l.target, rel, &self.holder, print);
+            self.sent.note(&l.target, &rel, &self.holder, print);
         }
     }
 }
 
 impl Drop for Tee {
     fn drop(&mut self) {
-        // Unfinished: no digest follows, and each host removes what it got (the
-        // threads end by themselves).
+        // Unfinished: without a digest each host removes what it got (the threads end
+        // by themselves); with one (the store's copy failed after it went), a copy a
+        // host kept is released with the copies no reader took.
         for l in &self.lanes {
             l.queue.close();
+        }
+        if let Some(sha) = self.sha.clone() {
+            let rel = self.rel(&sha);
+            for l in &self.lanes {
+                self.sent.note(&l.target, &rel, &self.holder, None);
+            }
         }
     }
 }

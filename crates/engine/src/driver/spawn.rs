@@ -360,6 +360,15 @@ impl Driver {
         }
     }
 
+    /// No copy sent ahead stays behind for a reader that never took it (off the
+    /// driver's thread: it waits for the hosts).
+    pub(super) fn release_untaken(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let sent = self.sent.clone();
+        async move {
+            let _ = tokio::task::spawn_blocking(move || sent.release_untaken()).await;
+        }
+    }
+
     /// The shared files directory; `None` if it cannot be made (each attempt then
     /// makes its own, and reports the failure if that fails too).
     fn files_dir(&mut self) -> Option<exec::FilesDir> {
