@@ -153,8 +153,9 @@ fn collect_sending(
     for (name, glob) in &req.artifacts {
         let tee = |rel: &str| aheads.start(name, rel.rsplit('/').next().unwrap_or(rel));
         let kept = match channel {
-            None => match_one(&req.dir, glob)
-                .and_then(|rel| keep(db, (&req.dir, &rel), req, tee(&rel))),
+            None => {
+                match_one(&req.dir, glob).and_then(|rel| keep(db, (&req.dir, &rel), req, tee(&rel)))
+            }
             Some(c) => match_remote(c, &req.dir, glob)
                 .and_then(|rel| keep_remote(db, c, &rel, req, tee(&rel))),
         };

@@ -322,10 +322,13 @@ struct Noted {
     readers: usize,
 }
 
-/// The copies sent ahead this run, by executor, directory and path, until their
-/// readers took them (shared by the driver's tasks).
+/// A copy's place: its executor's name, the reader's directory, its path there.
+type Place = (String, PathBuf, PathBuf);
+
+/// The copies sent ahead this run, by place, until their readers took them (shared by
+/// the driver's tasks).
 #[derive(Clone, Default)]
-pub(crate) struct Sent(Arc<Mutex<HashMap<(String, PathBuf, PathBuf), Noted>>>);
+pub(crate) struct Sent(Arc<Mutex<HashMap<Place, Noted>>>);
 
 impl Sent {
     fn note(&self, t: &Target, rel: &Path, holder: &str, print: Option<String>) {
@@ -583,10 +586,7 @@ mod tests {
         for (reader, last) in [("r1.eval.1", false), ("r1.test.1", true)] {
             let claim = sent.claim(("h3", true), Path::new("/w3"), ("r1", &h));
             let claim = claim.expect("sent ahead there");
-            assert_eq!(
-                (claim.print.as_deref(), claim.last),
-                (Some("print"), last)
-            );
+            assert_eq!((claim.print.as_deref(), claim.last), (Some("print"), last));
             stage_claimed(&db, &h, ("eval", reader), &to, Some(&claim)).expect("handed");
         }
         let calls = far.calls();
@@ -608,7 +608,10 @@ mod tests {
             far.calls()[4..],
             ["upload r1.eval.2", "release r1.train.model.ahead"]
         );
-        assert!(sent.claim(("h3", false), Path::new("/w3"), ("r1", &h)).is_none());
+        assert!(
+            sent.claim(("h3", false), Path::new("/w3"), ("r1", &h))
+                .is_none()
+        );
     }
 
     /// A copy sent ahead that is no longer the one checked (its host says so) is

@@ -382,7 +382,10 @@ impl ExecutorReader<'_, '_> {
                 _ => {
                     self.err(
                         &n.span,
-                        format!("`send_ahead` of {what} must be a boolean, found {}", n.kind()),
+                        format!(
+                            "`send_ahead` of {what} must be a boolean, found {}",
+                            n.kind()
+                        ),
                         "write send_ahead = false (without quotes) to send no copy ahead",
                     );
                     None
@@ -666,17 +669,27 @@ requires = ["cpu"]
         assert_eq!(o.workdir, super::DEFAULT_SSH_WORKDIR);
         assert_eq!(o.copy_stall, Duration::from_secs(60));
         assert!(o.send_ahead);
-        let off = ok.replace("host = \"gpu-box\"\n", "host = \"gpu-box\"\nsend_ahead = false\n");
+        let off = ok.replace(
+            "host = \"gpu-box\"\n",
+            "host = \"gpu-box\"\nsend_ahead = false\n",
+        );
         let plan = load_str(&off, Path::new("x.toml")).unwrap();
         let ExecutorKind::Ssh(o) = &plan.executors[0].kind else {
             panic!("an ssh executor")
         };
         assert!(!o.send_ahead);
-        let e = load_str(&ok.replace("host = \"gpu-box\"\n", "host = \"gpu-box\"\nsend_ahead = \"no\"\n"), Path::new("x.toml"))
-            .unwrap_err()
-            .to_string();
+        let e = load_str(
+            &ok.replace(
+                "host = \"gpu-box\"\n",
+                "host = \"gpu-box\"\nsend_ahead = \"no\"\n",
+            ),
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            e.contains("x.toml:5:14") && e.contains("`send_ahead` of executor `box` must be a boolean"),
+            e.contains("x.toml:5:14")
+                && e.contains("`send_ahead` of executor `box` must be a boolean"),
             "{e}"
         );
     }

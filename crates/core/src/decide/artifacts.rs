@@ -252,9 +252,8 @@ impl Core {
         i: usize,
         name: &str,
     ) -> Vec<(usize, Option<usize>, std::path::PathBuf)> {
-        let reads = |a: &baton_workflow::Artifacts| {
-            a.uses.iter().any(|u| u.step == i && u.name == name)
-        };
+        let reads =
+            |a: &baton_workflow::Artifacts| a.uses.iter().any(|u| u.step == i && u.name == name);
         self.plan
             .steps
             .iter()

@@ -429,8 +429,7 @@ async fn start_handed(
                 ),
                 None => (Target::SharedDir(&dir), None),
             };
-            stage_claimed(&db, h, (&step, &holder), &to, claim.as_ref())
-                .map_err(|e| e.to_string())
+            stage_claimed(&db, h, (&step, &holder), &to, claim.as_ref()).map_err(|e| e.to_string())
         })
     })
     .await

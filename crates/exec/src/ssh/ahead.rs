@@ -210,7 +210,11 @@ mod tests {
         let adopt = |print: &str, holder: &str, last: &str| {
             run(ADOPT, &w, &[&rel, args[1], print, holder, last], b"").1
         };
-        assert_eq!(adopt("1 2 3", "r.eval.1", ""), "no\n", "another fingerprint");
+        assert_eq!(
+            adopt("1 2 3", "r.eval.1", ""),
+            "no\n",
+            "another fingerprint"
+        );
         assert_eq!(adopt(&print, "r.eval.1", ""), "yes\n");
         assert_eq!(adopt(&print, "r.test.1", "last"), "yes\n");
         assert_eq!(

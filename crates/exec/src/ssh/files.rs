@@ -141,7 +141,13 @@ impl SshExecutor {
     }
 
     /// A script's end, as a [`ChannelError`] naming `path`.
-    pub(super) fn file_error(&self, code: Option<i32>, stderr: &str, path: &str, out: &str) -> ChannelError {
+    pub(super) fn file_error(
+        &self,
+        code: Option<i32>,
+        stderr: &str,
+        path: &str,
+        out: &str,
+    ) -> ChannelError {
         let (path, place) = (path.to_string(), self.place());
         match code {
             Some(MISSING) => ChannelError::Missing { path, place },
@@ -203,7 +209,10 @@ impl SshExecutor {
         }
     }
 
-    pub(super) fn spawn_file(&self, mut cmd: Command) -> Result<(Child, JoinHandle<String>), ChannelError> {
+    pub(super) fn spawn_file(
+        &self,
+        mut cmd: Command,
+    ) -> Result<(Child, JoinHandle<String>), ChannelError> {
         let mut child = cmd
             .spawn()
             .map_err(|e| ChannelError::Failed(format!("cannot run ssh: {e}")))?;

@@ -7,8 +7,8 @@
 //! output, `$BATON_OUTPUT`, `$BATON_USAGE`, its process group id and its exit code,
 //! so that an engine killed meanwhile re-attaches to it or collects it (`FOLLOW`,
 //! `COLLECT`): never starts it twice.
-mod backend;
 mod ahead;
+mod backend;
 mod files;
 pub(crate) mod frame;
 mod live;
