@@ -21,7 +21,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Chunks queued for one target.
-const DEPTH: usize = 4;
+const DEPTH: usize = 8;
+/// A chunk's size: what is read is gathered into chunks of this size.
+const FILL: usize = 1 << 20;
 /// How long a target may hold the copy into the store back before it is dropped.
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -94,6 +96,7 @@ impl Aheads {
         Tee {
             lanes,
             pool: Vec::new(),
+            fill: None,
             holder,
             sent: self.sent.clone(),
             file: file.to_string(),
@@ -218,6 +221,8 @@ pub(crate) struct Tee {
     lanes: Vec<Lane>,
     /// Chunk buffers, each reused once no queue holds it.
     pool: Vec<Arc<Vec<u8>>>,
+    /// The chunk being gathered (held by no queue yet).
+    fill: Option<Arc<Vec<u8>>>,
     holder: String,
     sent: Sent,
     /// The file's name, and its digest once sent ([`Tee::end`]).
@@ -226,20 +231,38 @@ pub(crate) struct Tee {
 }
 
 impl Tee {
-    /// A chunk of the file, to every target still taking them.
-    pub(crate) fn send(&mut self, chunk: &[u8]) {
-        if self.lanes.is_empty() {
-            return;
+    /// Bytes of the file, to every target still taking them, in chunks of `FILL`.
+    pub(crate) fn send(&mut self, mut bytes: &[u8]) {
+        while !self.lanes.is_empty() && !bytes.is_empty() {
+            if self.fill.is_none() {
+                let reused = self.pool.iter().position(|b| Arc::strong_count(b) == 1);
+                let mut buf = match reused {
+                    Some(i) => self.pool.swap_remove(i),
+                    None => Arc::new(Vec::with_capacity(FILL)),
+                };
+                if let Some(b) = Arc::get_mut(&mut buf) {
+                    b.clear();
+                }
+                self.fill = Some(buf);
+            }
+            let Some(buf) = self.fill.as_mut().and_then(Arc::get_mut) else {
+                self.fill = None;
+                continue;
+            };
+            let n = (FILL - buf.len()).min(bytes.len());
+            buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            if buf.len() >= FILL {
+                self.flush();
+            }
         }
-        let mut buf = match self.pool.iter().position(|b| Arc::strong_count(b) == 1) {
-            Some(i) => self.pool.swap_remove(i),
-            None => Arc::new(Vec::with_capacity(chunk.len())),
-        };
-        if let Some(b) = Arc::get_mut(&mut buf) {
-            b.clear();
-            b.extend_from_slice(chunk);
-        } else {
-            buf = Arc::new(chunk.to_vec());
+    }
+
+    /// The chunk gathered so far, to every target still taking them.
+    fn flush(&mut self) {
+        let Some(buf) = self.fill.take() else { return };
+        if buf.is_empty() {
+            return;
         }
         self.lanes.retain_mut(|l| {
             let kept = l.queue.push(Msg::Chunk(Arc::clone(&buf)));
@@ -256,6 +279,7 @@ impl Tee {
 
     /// Every byte sent, their digest `sha256`: the targets check them now.
     pub(crate) fn end(&mut self, sha256: &str) {
+        self.flush();
         self.pool.clear();
         self.sha = Some(sha256.to_string());
         for l in &self.lanes {

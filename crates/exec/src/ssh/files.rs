@@ -253,6 +253,7 @@ impl FileChannel for SshExecutor {
             .stdout
             .take()
             .ok_or_else(|| ChannelError::Failed("ssh gave no output pipe".into()))?;
+        wide_pipe(&out);
         let watch = Watch::start(child.id(), self.opts.copy_stall);
         Ok(Box::new(SshDownload {
             exec: self.twin(),
@@ -332,6 +333,7 @@ impl SshExecutor {
             .stdin
             .take()
             .ok_or_else(|| ChannelError::Failed("ssh gave no input pipe".into()))?;
+        wide_pipe(&input);
         let watch = Watch::start(child.id(), self.opts.copy_stall);
         Ok(SshUpload {
             exec: self.twin(),
@@ -344,6 +346,13 @@ impl SshExecutor {
             sent: 0,
         })
     }
+}
+
+/// A transfer's pipe to or from `ssh` widened to 1 MiB (Linux's default most a user
+/// may ask, `/proc/sys/fs/pipe-max-size`), from 64 KiB: `ssh` goes on while the engine
+/// waits for the disk, and the engine reads in whole chunks. Refused: the default stays.
+fn wide_pipe(pipe: &impl std::os::fd::AsFd) {
+    let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
 }
 
 /// A file streamed from a host (`FETCH`).
