@@ -1,8 +1,9 @@
 //! Artifacts between two SSH hosts (issue 60 point 3): `baton run --headless` of two
 //! steps, the first on `baton-h2` keeping a file as an artifact (read back over the
 //! host's shared connection, hashed, written into the store, synced, renamed), the
-//! second on `baton-h3` handed it (written into its working directory over that host's
-//! shared connection, hashed there, renamed), against a plain `scp` of the same file
+//! second on `baton-h3` handed it (sent ahead into its working directory over that
+//! host's shared connection as the bytes come back, hashed there, renamed, and held as
+//! it is when the reader starts: `engine::send_ahead`), against a plain `scp` of the same file
 //! over the same connections, the same two hops (host → this machine → host, as baton
 //! routes every artifact through its store), alternately, in pairs. The connections
 //! are warmed before the pairs (baton's own control sockets, which `scp` reuses). And
@@ -258,7 +259,7 @@ fn sh(script: &str) {
 
 fn record(mib: u64, times: &[Round], (small, large): (f64, f64)) {
     let mut t = format!(
-        "| round | load (1 min) | `baton run` (h2 → store → h3, {mib} MiB) | `scp` h2 → here | `scp` here → h3 | ratio (scp / baton) |\n|---|---|---|---|---|---|\n"
+        "| round | load (1 min) | `baton run` (h2 → store and h3, {mib} MiB) | `scp` h2 → here | `scp` here → h3 | ratio (scp / baton) |\n|---|---|---|---|---|---|\n"
     );
     let mut ratios = Vec::new();
     for (n, r) in times.iter().enumerate() {

@@ -149,3 +149,22 @@ fn a_cancel_while_files_are_kept_ends_the_run_once_they_are() {
     assert!(sim.core.is_finished(), "the run ended");
     assert_eq!(sim.core.run_state(), RunState::Cancelled);
 }
+
+/// While a step's files are kept, its readers that have not started are the places
+/// they may be sent ahead to (issue 60 point 3), each with its directory; once the
+/// reader started, or for a name it does not read, there are none.
+#[test]
+fn the_readers_still_to_start_are_known_while_files_are_kept() {
+    let mut sim = Sim::new(with_artifacts(), in_store());
+    sim.exit("train", 0);
+    let readers = sim.core.readers_to_come(0, "model");
+    assert_eq!(readers.len(), 1, "{readers:?}");
+    assert_eq!(readers[0].0, 1, "eval");
+    assert_eq!(readers[0].2, sim.core.plan().base_dir, "its directory");
+    assert!(sim.core.readers_to_come(0, "other").is_empty());
+    collected(&mut sim, Ok(vec![model()]));
+    assert!(
+        sim.core.readers_to_come(0, "model").is_empty(),
+        "eval started"
+    );
+}

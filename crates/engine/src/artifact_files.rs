@@ -9,6 +9,7 @@
 //! (`exec::artifact_channel`); a batch or Slurm job's directory is on a filesystem this
 //! machine shares, read and written here.
 use crate::artifact_shared;
+use crate::send_ahead::{Aheads, Claim, Tee};
 use crate::write_behind::WriteBehind;
 use baton_core::{CollectRequest, Handed};
 use baton_exec::artifact_channel::{ChannelError, FileChannel};
@@ -104,13 +105,15 @@ fn retrying<T>(mut copy: impl FnMut() -> Result<T, ArtifactError>) -> Result<T, 
     }
 }
 
-/// [`collect`], tried again while the channel fails or stalls.
+/// [`collect`], tried again while the channel fails or stalls; each file sent ahead
+/// to its readers' hosts as it comes (`send_ahead`).
 pub(crate) fn collect_retrying(
     db: &Path,
     req: &CollectRequest,
     channel: Option<&dyn FileChannel>,
+    aheads: &Aheads,
 ) -> Result<Vec<ArtifactRecord>, ArtifactError> {
-    retrying(|| collect(db, req, channel))
+    retrying(|| collect_sending(db, req, channel, aheads))
 }
 
 fn read_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
@@ -130,18 +133,31 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
 /// Keep each file `req` declares, read here or over `channel` (a step on another
 /// host); `Err`: the first that is missing, ambiguous, outside the step's directory,
 /// changed while it was copied, or could not be read or written.
+#[cfg(test)]
 pub(crate) fn collect(
     db: &Path,
     req: &CollectRequest,
     channel: Option<&dyn FileChannel>,
 ) -> Result<Vec<ArtifactRecord>, ArtifactError> {
+    collect_sending(db, req, channel, &Aheads::default())
+}
+
+/// [`collect`], each file also sent ahead to `aheads`' targets of its artifact.
+fn collect_sending(
+    db: &Path,
+    req: &CollectRequest,
+    channel: Option<&dyn FileChannel>,
+    aheads: &Aheads,
+) -> Result<Vec<ArtifactRecord>, ArtifactError> {
     let mut out = Vec::with_capacity(req.artifacts.len());
     for (name, glob) in &req.artifacts {
+        let tee = |rel: &str| aheads.start(name, rel.rsplit('/').next().unwrap_or(rel));
         let kept = match channel {
-            None => match_one(&req.dir, glob).and_then(|rel| keep(db, (&req.dir, &rel), req)),
-            Some(c) => {
-                match_remote(c, &req.dir, glob).and_then(|rel| keep_remote(db, c, &rel, req))
+            None => {
+                match_one(&req.dir, glob).and_then(|rel| keep(db, (&req.dir, &rel), req, tee(&rel)))
             }
+            Some(c) => match_remote(c, &req.dir, glob)
+                .and_then(|rel| keep_remote(db, c, &rel, req, tee(&rel))),
         };
         let (path, sha256, size) = kept.map_err(|error| ArtifactError {
             label: name.clone(),
@@ -268,13 +284,28 @@ fn keep(
     db: &Path,
     (dir, rel): (&Path, &str),
     req: &CollectRequest,
+    mut tee: Tee,
 ) -> Result<(String, String, u64), FileError> {
     let src = dir.join(rel);
     let mut file = fs::File::open(&src).map_err(read_err(&src))?;
     let before = file.metadata().map_err(read_err(&src))?;
     let tmp_dir = artifacts_dir(db).join("objects");
     make_private_dir(&tmp_dir)?;
-    let (tmp, sha, size) = write_hashed(&mut file, &tmp_dir, ("collecting", &req.step_id), true)?;
+    // Its digest goes ahead once it is known to be the file's whole (unchanged).
+    let unchanged = |size: u64| {
+        fs::metadata(&src).is_ok_and(|a| {
+            a.len() == before.len()
+                && a.mtime_nsec() == before.mtime_nsec()
+                && a.mtime() == before.mtime()
+                && size == before.len()
+        })
+    };
+    let (tmp, sha, size) = write_hashed(
+        &mut file,
+        &tmp_dir,
+        ("collecting", &req.step_id),
+        (true, Some((&mut tee, &unchanged))),
+    )?;
     let changed = match fs::metadata(&src) {
         Ok(a) => {
             a.len() != before.len()
@@ -291,7 +322,33 @@ fn keep(
         });
     }
     place(&tmp, &object_path(db, &sha))?;
+    tee.finish();
     Ok((rel.to_string(), sha, size))
+}
+
+/// A download whose end ([`Download::finish`]: the host says the file was whole and
+/// unchanged) is waited for at its last byte, before its digest goes ahead.
+struct Finishing {
+    download: Option<Box<dyn baton_exec::artifact_channel::Download>>,
+    failed: Option<ChannelError>,
+}
+
+impl Read for Finishing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(d) = self.download.as_mut() else {
+            return Ok(0);
+        };
+        let n = d.read(buf)?;
+        if n == 0
+            && let Some(d) = self.download.take()
+            && let Err(e) = d.finish()
+        {
+            let said = e.to_string();
+            self.failed = Some(e);
+            return Err(io::Error::other(said));
+        }
+        Ok(n)
+    }
 }
 
 /// [`keep`] of a file on another host, streamed over `c` (the host says whether it
@@ -301,23 +358,39 @@ fn keep_remote(
     c: &dyn FileChannel,
     rel: &str,
     req: &CollectRequest,
+    mut tee: Tee,
 ) -> Result<(String, String, u64), FileError> {
     let tmp_dir = artifacts_dir(db).join("objects");
     make_private_dir(&tmp_dir)?;
-    let mut download = c.fetch(&req.dir, rel)?;
-    let written = write_hashed(&mut download, &tmp_dir, ("collecting", &req.step_id), true);
-    let finished = download.finish();
-    let (tmp, sha, size) = match (written, finished) {
-        (Ok(w), Ok(())) => w,
-        (Ok((tmp, ..)), Err(e)) => {
+    let mut download = Finishing {
+        download: Some(c.fetch(&req.dir, rel)?),
+        failed: None,
+    };
+    let written = write_hashed(
+        &mut download,
+        &tmp_dir,
+        ("collecting", &req.step_id),
+        (true, Some((&mut tee, &|_| true))),
+    );
+    // Read to its end: the host's word on it (a reader that stopped early still lets
+    // `ssh` go).
+    if let Some(d) = download.download.take()
+        && let Err(e) = d.finish()
+    {
+        download.failed = Some(e);
+    }
+    let (tmp, sha, size) = match (written, download.failed) {
+        (Ok(w), None) => w,
+        (Ok((tmp, ..)), Some(e)) => {
             let _ = fs::remove_file(&tmp);
             return Err(e.into());
         }
         // What the host said is the cause of a copy cut short.
-        (Err(_), Err(e)) => return Err(e.into()),
-        (Err(e), Ok(())) => return Err(e),
+        (Err(_), Some(e)) => return Err(e.into()),
+        (Err(e), None) => return Err(e),
     };
     place(&tmp, &object_path(db, &sha))?;
+    tee.finish();
     Ok((rel.to_string(), sha, size))
 }
 
@@ -334,17 +407,30 @@ pub(crate) enum Target<'a> {
 /// failed or stalled on is written again (up to `TRIES` in all). On another
 /// executor the copy is held for `holder` (`artifact_paths::holder`) until
 /// [`release`].
+#[cfg(test)]
 pub(crate) fn stage(
+    db: &Path,
+    h: &Handed,
+    who: (&str, &str),
+    to: &Target<'_>,
+) -> Result<(), ArtifactError> {
+    stage_claimed(db, h, who, to, None)
+}
+
+/// [`stage`], on a host where the copy may have been sent ahead (`claim`): that copy is
+/// held as it is if it is the one checked, unchanged ([`FileChannel::adopt`]).
+pub(crate) fn stage_claimed(
     db: &Path,
     h: &Handed,
     (step, holder): (&str, &str),
     to: &Target<'_>,
+    claim: Option<&Claim>,
 ) -> Result<(), ArtifactError> {
     retrying(|| {
         let staged = match to {
             Target::Here => stage_here(db, h, &h.dest, step),
             Target::SharedDir(dir) => artifact_shared::stage(db, h, dir, (step, holder)),
-            Target::Channel(c, dir) => push(db, h, (*c, dir), (step, holder)),
+            Target::Channel(c, dir) => push(db, h, (*c, dir), (step, holder), claim),
         };
         staged.map_err(|error| ArtifactError {
             label: h.label.clone(),
@@ -382,7 +468,7 @@ pub(crate) fn copy_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Resul
     make_private_dir(parent)?;
     // Not synced: a copy lost to a power cut is checked again (and made again) before
     // the next start that is handed it, as any copy found there is.
-    let (tmp, sha, size) = write_hashed(&mut file, parent, ("handing", step), false)?;
+    let (tmp, sha, size) = write_hashed(&mut file, parent, ("handing", step), (false, None))?;
     if sha != h.sha256 || size != h.size {
         let _ = fs::remove_file(&tmp);
         return Err(FileError::StoreChanged {
@@ -418,6 +504,32 @@ pub(crate) fn release(h: &Handed, holder: &str, to: &Target<'_>) -> Result<(), A
 /// Write `h` into a host's working directory `dir` over `c`, unless it is there with
 /// the right content; the host checks its digest before it renames it into place.
 fn push(
+    db: &Path,
+    h: &Handed,
+    (c, dir): (&dyn FileChannel, &Path),
+    (step, holder): (&str, &str),
+    claim: Option<&Claim>,
+) -> Result<(), FileError> {
+    if let Some(Claim {
+        holder: ahead,
+        print: Some(print),
+        last,
+    }) = claim
+        && c.adopt(dir, &h.dest, (ahead, print), (holder, *last))
+            .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    let pushed = push_checked(db, h, (c, dir), (step, holder));
+    // The copy sent ahead not taken as it was: its own hold goes with the last reader
+    // (this one's, if it has its copy now, keeps the file).
+    if let Some(cl) = claim.filter(|cl| cl.last) {
+        let _ = c.release(dir, &h.dest, &cl.holder);
+    }
+    pushed
+}
+
+fn push_checked(
     db: &Path,
     h: &Handed,
     (c, dir): (&dyn FileChannel, &Path),
@@ -473,11 +585,16 @@ fn copy_chunks(
 /// Stream `src` into a new temporary file in `dir` (synced with `sync`: the store's
 /// own copy, which a record names); its path, SHA-256 and size. `failpoint`: where a
 /// crash test may kill the engine, half-way (`exec::failpoint`).
+/// `ahead`: the copies sent ahead of it, each chunk sent as it is read, and the digest
+/// after the last, if the check given says the file was whole (its size); before the
+/// store's copy is synced, so the hosts check theirs meanwhile.
+type SentAhead<'a> = Option<(&'a mut Tee, &'a dyn Fn(u64) -> bool)>;
+
 fn write_hashed(
     src: &mut dyn Read,
     dir: &Path,
     failpoint: (&str, &str),
-    sync: bool,
+    (sync, mut ahead): (bool, SentAhead<'_>),
 ) -> Result<(PathBuf, String, u64), FileError> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
@@ -491,16 +608,31 @@ fn write_hashed(
         .open(&tmp)
         .map_err(write_err(&tmp))?;
     let mut h = Sha256::new();
+    let mut sha = String::new();
+    let mut seen = |b: &[u8]| {
+        h.update(b);
+        if let Some((tee, _)) = ahead.as_mut() {
+            tee.send(b);
+        }
+    };
     let copied = if sync {
         // Handed to the disk as it arrives: the final sync has little left.
         let mut out = WriteBehind::new(out);
-        copy_chunks(src, &mut out, failpoint, |b| h.update(b))
-            .and_then(|size| out.sync().map(|()| size))
+        copy_chunks(src, &mut out, failpoint, &mut seen).and_then(|size| {
+            sha = hex::encode(std::mem::take(&mut h).finalize());
+            if let Some((tee, whole)) = ahead.as_mut()
+                && whole(size)
+            {
+                tee.end(&sha);
+            }
+            out.sync().map(|()| size)
+        })
     } else {
         let mut out = out;
-        copy_chunks(src, &mut out, failpoint, |b| h.update(b))
+        copy_chunks(src, &mut out, failpoint, &mut seen)
     };
     match copied {
+        Ok(size) if sync => Ok((tmp, sha, size)),
         Ok(size) => Ok((tmp, hex::encode(h.finalize()), size)),
         Err(e) => {
             let _ = fs::remove_file(&tmp);

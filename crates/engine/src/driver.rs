@@ -208,6 +208,9 @@ pub struct Driver {
     durable: deferred::Durable,
     /// When the store last checked that the run holds its lease and group (`fence`).
     fenced_at: Instant,
+    /// Artifacts' copies sent ahead to their readers' hosts, until taken
+    /// (`send_ahead`); the rest released when the driver goes.
+    sent: crate::send_ahead::Sent,
 }
 
 impl Driver {
@@ -233,6 +236,7 @@ impl Driver {
         Driver {
             durable,
             fenced_at: Instant::now(),
+            sent: crate::send_ahead::Sent::default(),
             executors,
             spreads: HashMap::new(),
             log_dir,
@@ -502,6 +506,7 @@ impl Driver {
                 break;
             }
         }
+        self.release_untaken().await;
         // Nothing recorded stays behind when the driver goes.
         self.execute(Vec::new())?;
         self.commit(&mut Vec::new())?;

@@ -7,6 +7,7 @@ mod cache_files;
 mod driver;
 mod notify;
 mod printer;
+mod send_ahead;
 mod write_behind;
 
 pub use cache_files::collect_garbage as collect_cache_garbage;

@@ -42,6 +42,57 @@ pub trait FileChannel: Debug + Send + Sync {
     /// `holder` no longer needs `rel` of `dir`: its hold is dropped, and the file too
     /// once no other holder has it (a hard link `.held-HOLDER` beside it is a hold).
     fn release(&self, dir: &Path, rel: &Path, holder: &str) -> Result<(), ChannelError>;
+
+    /// Whether a reader's copies may be sent here ahead, while its maker's file is kept
+    /// ([`FileChannel::send_ahead`]); `false` where the channel cannot.
+    fn sends_ahead(&self) -> bool {
+        false
+    }
+
+    /// Send a file ahead into `dir` while its content is still arriving (its digest not
+    /// known yet): the bytes go to a temporary file under `.baton-artifacts/`, and
+    /// [`Ahead::end`] gives their SHA-256, which the far side checks (hashing what it
+    /// received) before it renames the file to `.baton-artifacts/SHA/name`, held for
+    /// `holder`. Anything else (a stream cut short, a wrong digest) removes it.
+    fn send_ahead(
+        &self,
+        dir: &Path,
+        name: &str,
+        holder: &str,
+    ) -> Result<Box<dyn Ahead>, ChannelError> {
+        let _ = (dir, name, holder);
+        Err(ChannelError::Failed(format!(
+            "{} takes no copy ahead",
+            self.place()
+        )))
+    }
+
+    /// Hold `rel` of `dir` for `holder` if it is the copy sent ahead and held for
+    /// `ahead.0`, unchanged since it was checked (`ahead.1`: what [`Ahead::finish`]
+    /// said of it); with `last`, the hold `ahead.0` is dropped too. `false`: not so
+    /// (nothing held), and the copy is checked or written as any other.
+    fn adopt(
+        &self,
+        dir: &Path,
+        rel: &Path,
+        ahead: (&str, &str),
+        (holder, last): (&str, bool),
+    ) -> Result<bool, ChannelError> {
+        let _ = (dir, rel, ahead, holder, last);
+        Ok(false)
+    }
+}
+
+/// A copy sent ahead ([`FileChannel::send_ahead`]).
+pub trait Ahead: Write + Send {
+    /// Every byte written, their SHA-256 `sha256`: said to the far side, which then
+    /// checks them; [`Ahead::finish`] waits for its answer.
+    fn end(&mut self, sha256: &str) -> std::io::Result<()>;
+
+    /// The far side's answer: the copy checked and in place, and what it is (a
+    /// fingerprint [`FileChannel::adopt`] compares: any change to the file changes it);
+    /// `Err`: not kept (also when [`Ahead::end`] was not called: the stream was cut).
+    fn finish(self: Box<Self>) -> Result<String, ChannelError>;
 }
 
 /// A file being read over a channel ([`FileChannel::fetch`]).

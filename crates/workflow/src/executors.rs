@@ -27,6 +27,7 @@ pub(crate) const EXECUTOR_FIELDS: &[&str] = &[
     "host",
     "ssh_config",
     "copy_stall",
+    "send_ahead",
     "submit",
     "status",
     "cancel",
@@ -45,7 +46,7 @@ const SLURM_FIELDS: &[&str] = &[
     "workdir",
     "poll",
 ];
-const SSH_FIELDS: &[&str] = &["host", "ssh_config", "workdir", "copy_stall"];
+const SSH_FIELDS: &[&str] = &["host", "ssh_config", "workdir", "copy_stall", "send_ahead"];
 const BATCH_FIELDS: &[&str] = &[
     "submit",
     "status",
@@ -375,11 +376,28 @@ impl ExecutorReader<'_, '_> {
         let copy_stall = get(f, "copy_stall")
             .and_then(|n| self.duration(n, &format!("`copy_stall` of {what}")))
             .unwrap_or(DEFAULT_COPY_STALL);
+        let send_ahead = get(f, "send_ahead")
+            .and_then(|n| match n.val {
+                Val::Bool(b) => Some(b),
+                _ => {
+                    self.err(
+                        &n.span,
+                        format!(
+                            "`send_ahead` of {what} must be a boolean, found {}",
+                            n.kind()
+                        ),
+                        "write send_ahead = false (without quotes) to send no copy ahead",
+                    );
+                    None
+                }
+            })
+            .unwrap_or(true);
         Some(SshOptions {
             host,
             ssh_config,
             workdir,
             copy_stall,
+            send_ahead,
         })
     }
 
@@ -650,6 +668,30 @@ requires = ["cpu"]
         assert_eq!(o.host, "gpu-box");
         assert_eq!(o.workdir, super::DEFAULT_SSH_WORKDIR);
         assert_eq!(o.copy_stall, Duration::from_secs(60));
+        assert!(o.send_ahead);
+        let off = ok.replace(
+            "host = \"gpu-box\"\n",
+            "host = \"gpu-box\"\nsend_ahead = false\n",
+        );
+        let plan = load_str(&off, Path::new("x.toml")).unwrap();
+        let ExecutorKind::Ssh(o) = &plan.executors[0].kind else {
+            panic!("an ssh executor")
+        };
+        assert!(!o.send_ahead);
+        let e = load_str(
+            &ok.replace(
+                "host = \"gpu-box\"\n",
+                "host = \"gpu-box\"\nsend_ahead = \"no\"\n",
+            ),
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("x.toml:5:14")
+                && e.contains("`send_ahead` of executor `box` must be a boolean"),
+            "{e}"
+        );
     }
 
     #[test]

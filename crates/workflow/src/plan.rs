@@ -201,6 +201,9 @@ pub struct SshOptions {
     /// How long an artifact's copy to or from the host may move no byte before it is
     /// stopped (`copy_stall`, 60 s unless it says otherwise).
     pub copy_stall: Duration,
+    /// Whether a reader's artifacts are sent to the host while their maker's are kept
+    /// (`send_ahead`, on unless it says `false`), before the reader starts.
+    pub send_ahead: bool,
 }
 
 /// The options of a `type = "slurm"` executor, passed to `sbatch`.

@@ -12,6 +12,7 @@ mod services;
 mod shell;
 pub(crate) mod slurm;
 pub(crate) mod ssh;
+mod ssh_ahead;
 mod ssh_artifacts;
 mod ssh_cut;
 mod ssh_freeze;

@@ -15,8 +15,13 @@ use std::process::Stdio;
 /// failpoint fires half-way) and records that it ran; `eval` on the other host records
 /// the digest of the file it is handed and where it found it.
 fn workflow(env: &Env, config: &Path) -> PathBuf {
+    workflow_with(env, config, "")
+}
+
+/// [`workflow`], `h3_extra` more fields of the reader's executor.
+pub(super) fn workflow_with(env: &Env, config: &Path, h3_extra: &str) -> PathBuf {
     let head = format!(
-        "{}{}",
+        "{}{}{h3_extra}",
         executor("h2", "baton-h2", config, env, ""),
         executor("h3", "baton-h3", config, env, "")
     );
@@ -42,21 +47,21 @@ run = 'sha256sum "$MODEL" | cut -d" " -f1 > got && echo "$MODEL" > where && echo
     )
 }
 
-fn sha256_of(path: &Path) -> String {
+pub(super) fn sha256_of(path: &Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(
         std::fs::read(path).expect("the file to hash"),
     ))
 }
 
-fn ledger(env: &Env) -> String {
+pub(super) fn ledger(env: &Env) -> String {
     std::fs::read_to_string(env.path().join("ledger")).unwrap_or_default()
 }
 
 /// What holds after any good end: each step ran once; the reader on the other host
 /// read the very file the maker made, at `.baton-artifacts/SHA/FILE` of its working
 /// directory, and the record says which content, how big.
-fn handed_once(env: &Env, run: &str) {
+pub(super) fn handed_once(env: &Env, run: &str) {
     assert_eq!(ledger(env), "train\neval\n", "each step ran once");
     let made = sha256_of(&env.path().join("out/m.ckpt"));
     let got = std::fs::read_to_string(env.path().join("got")).expect("eval's digest");
@@ -82,7 +87,7 @@ fn handed_once(env: &Env, run: &str) {
     );
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(super) fn walk(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .into_iter()
         .flatten()
@@ -92,7 +97,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// `baton run` under the failpoint `point` on `step`: the engine kills itself
 /// (SIGKILL) half-way through that copy. The run's id.
-fn died_at(env: &Env, wf: &Path, tmp: &Path, (point, step): (&str, &str)) -> String {
+pub(super) fn died_at(env: &Env, wf: &Path, tmp: &Path, (point, step): (&str, &str)) -> String {
     let child = env
         .cmd()
         .env("TMPDIR", tmp)
@@ -115,7 +120,7 @@ fn died_at(env: &Env, wf: &Path, tmp: &Path, (point, step): (&str, &str)) -> Str
     env.wait_run_id()
 }
 
-fn resume(env: &Env, run: &str, tmp: &Path) {
+pub(super) fn resume(env: &Env, run: &str, tmp: &Path) {
     let out = env
         .cmd()
         .env("TMPDIR", tmp)
@@ -176,7 +181,8 @@ fn kill_dash_nine_during_an_ssh_copy_out_never_starts_the_reader_on_part_of_it()
     let Some(config) = hosts() else { return };
     let env = Env::new();
     let tmp = own_tmp(&env);
-    let wf = workflow(&env, &config);
+    // The copy out written when the reader starts, not sent ahead (`ssh_ahead`).
+    let wf = workflow_with(&env, &config, "send_ahead = false\n");
     let run = died_at(&env, &wf, &tmp, ("handing", "eval"));
     assert_eq!(ledger(&env), "train\n", "eval did not start");
     // What reached the host is no file under the name eval reads.

@@ -101,7 +101,8 @@ fn a_copy_out_that_stalls_is_written_again_before_the_reader_starts() {
     let Some(config) = hosts() else { return };
     let env = Env::new();
     let tmp = own_tmp(&env);
-    let wf = workflow(&env, &config, "");
+    // The copy out written when the reader starts, not sent ahead (`ssh_ahead`).
+    let wf = workflow(&env, &config, "send_ahead = false\n");
     let child = run(&env, &wf, &tmp);
     // PUT's `cat` on baton-h3 writes the handed copy (PUT alone names `.tmp-`).
     let stopped = stop_the_copy(&env, ".tmp-", "cat");
@@ -151,7 +152,7 @@ fn a_copy_out_that_stalls_every_time_fails_its_reader_naming_the_artifact_and_ho
     let Some(config) = hosts() else { return };
     let env = Env::new();
     let tmp = own_tmp(&env);
-    let wf = workflow(&env, &config, "copy_stall = \"4s\"\n");
+    let wf = workflow(&env, &config, "copy_stall = \"4s\"\nsend_ahead = false\n");
     let mut child = run(&env, &wf, &tmp);
     // Every PUT's `cat` on baton-h3 stopped as it appears, until the run ends.
     let dir = env.path().to_string_lossy().into_owned();

@@ -243,6 +243,34 @@ impl Core {
         Some(artifact_paths::stage_path(db, &self.cfg.run_id, rec))
     }
 
+    /// The steps that will be handed step `i`'s artifact `name` and have not started
+    /// (pending, waiting for approval, queued), each with its executor (an index of the
+    /// plan's) and the directory it will run in: where the driver may send the file
+    /// ahead while it keeps it (issue 60 point 3).
+    pub fn readers_to_come(
+        &self,
+        i: usize,
+        name: &str,
+    ) -> Vec<(usize, Option<usize>, std::path::PathBuf)> {
+        let reads =
+            |a: &baton_workflow::Artifacts| a.uses.iter().any(|u| u.step == i && u.name == name);
+        self.plan
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(j, s)| {
+                s.artifacts.as_deref().is_some_and(reads)
+                    && self.steps.get(*j).is_some_and(|r| {
+                        matches!(
+                            r.state,
+                            StepState::Pending | StepState::WaitingApproval | StepState::Queued
+                        )
+                    })
+            })
+            .map(|(j, _)| (j, self.executor_of(j), self.step_dir(j)))
+            .collect()
+    }
+
     /// What step `i`'s attempt is handed, and the variables that name each
     /// (`BATON_ARTIFACT_<STEP>_<NAME>`); `Err`: one it reads is not on record.
     pub(super) fn handed(&self, i: usize) -> Result<HandedEnv, String> {

@@ -25,10 +25,15 @@ impl Driver {
                 let db = self.store.path().to_path_buf();
                 // A step on a host: its files come over the executor's channel.
                 let channel = self.executor(req.step).files();
+                let aheads = self.aheads(&req);
                 tokio::task::spawn_blocking(move || {
-                    let result =
-                        crate::artifact_files::collect_retrying(&db, &req, channel.as_deref())
-                            .map_err(|e| e.to_string());
+                    let result = crate::artifact_files::collect_retrying(
+                        &db,
+                        &req,
+                        channel.as_deref(),
+                        &aheads,
+                    )
+                    .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Collected {
                         key: (req.step, req.attempt),
                         result,
@@ -268,7 +273,7 @@ impl Driver {
                 if !handed.is_empty() {
                     let db = self.store.path().to_path_buf();
                     let read = (secrets, plan.base_dir.clone(), self.inbox_tx.clone());
-                    let handed = (db, handed, holder);
+                    let handed = (db, handed, holder, self.sent.clone());
                     Box::pin(start_handed(executor, job, timeout, handed, read))
                 } else if secrets.is_empty() {
                     executor.start(job, timeout)
@@ -312,6 +317,58 @@ impl Driver {
         }
     }
 
+    /// Where step `req.step`'s artifacts may be sent ahead while they are kept: the
+    /// hosts and directories of the readers still to start that run on an executor whose
+    /// channel takes copies ahead (`send_ahead`, issue 60 point 3), one target per host
+    /// and directory, with how many readers will be handed it there.
+    fn aheads(&mut self, req: &baton_core::CollectRequest) -> crate::send_ahead::Aheads {
+        let mut targets = Vec::new();
+        for (name, _) in &req.artifacts {
+            let mut to: Vec<crate::send_ahead::Target> = Vec::new();
+            for (_, executor, dir) in self.core.readers_to_come(req.step, name) {
+                let Some(e) = executor.and_then(|i| self.executors.get(i)).cloned() else {
+                    continue;
+                };
+                let Some(channel) = Arc::clone(&e).files().filter(|c| c.sends_ahead()) else {
+                    continue;
+                };
+                if e.is_local() {
+                    continue;
+                }
+                match to
+                    .iter_mut()
+                    .find(|t| t.executor == e.name() && t.dir == dir)
+                {
+                    Some(t) => t.readers += 1,
+                    None => to.push(crate::send_ahead::Target {
+                        channel,
+                        executor: e.name().to_string(),
+                        dir,
+                        readers: 1,
+                    }),
+                }
+            }
+            if !to.is_empty() {
+                targets.push((name.clone(), to));
+            }
+        }
+        crate::send_ahead::Aheads {
+            targets,
+            run_id: self.run_id.clone(),
+            step_id: req.step_id.clone(),
+            sent: self.sent.clone(),
+        }
+    }
+
+    /// No copy sent ahead stays behind for a reader that never took it (off the
+    /// driver's thread: it waits for the hosts).
+    pub(super) fn release_untaken(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let sent = self.sent.clone();
+        async move {
+            let _ = tokio::task::spawn_blocking(move || sent.release_untaken()).await;
+        }
+    }
+
     /// The shared files directory; `None` if it cannot be made (each attempt then
     /// makes its own, and reports the failure if that fails too).
     fn files_dir(&mut self) -> Option<exec::FilesDir> {
@@ -347,10 +404,10 @@ async fn start_handed(
     executor: Arc<dyn exec::Backend>,
     job: ShellJob,
     timeout: Option<Duration>,
-    (db, handed, holder): (PathBuf, Vec<baton_core::Handed>, String),
+    (db, handed, holder, sent): HandedIn,
     read: (Vec<Secret>, PathBuf, mpsc::UnboundedSender<Msg>),
 ) -> Result<Box<dyn exec::Attempt>, exec::ExecError> {
-    use crate::artifact_files::{Target, stage};
+    use crate::artifact_files::{Target, stage_claimed};
     let step = job.step_id.clone();
     let dir = job.dir.clone();
     // A step on a host is handed its files over the executor's channel; a job's
@@ -358,15 +415,21 @@ async fn start_handed(
     // (The core gave a step of this machine the store's path, any other a path
     // relative to its working directory: `core::decide::artifacts::handed_path`.)
     let local = executor.is_local();
+    let name = executor.name().to_string();
+    let run_id = job.run_id.clone();
     let channel = Arc::clone(&executor).files();
     let staged = tokio::task::spawn_blocking(move || {
         handed.iter().try_for_each(|h| {
-            let to = match &channel {
-                _ if local => Target::Here,
-                Some(c) => Target::Channel(c.as_ref(), &dir),
-                None => Target::SharedDir(&dir),
+            let (to, claim) = match &channel {
+                _ if local => (Target::Here, None),
+                // A copy sent ahead there while its maker's was kept (`send_ahead`).
+                Some(c) => (
+                    Target::Channel(c.as_ref(), &dir),
+                    sent.claim((&name, c.sends_ahead()), &dir, (&run_id, h)),
+                ),
+                None => (Target::SharedDir(&dir), None),
             };
-            stage(&db, h, (&step, &holder), &to).map_err(|e| e.to_string())
+            stage_claimed(&db, h, (&step, &holder), &to, claim.as_ref()).map_err(|e| e.to_string())
         })
     })
     .await
@@ -383,6 +446,15 @@ async fn start_handed(
         start_with_secrets(executor, job, timeout, read).await
     }
 }
+
+/// What an attempt is handed: the store, the copies, its hold's name, and the copies
+/// sent ahead this run.
+type HandedIn = (
+    PathBuf,
+    Vec<baton_core::Handed>,
+    String,
+    crate::send_ahead::Sent,
+);
 
 /// Who a shell attempt is, as its task reports it: its key, whether it compensates,
 /// its step's id (its log's name), and the copies it is handed on another executor.

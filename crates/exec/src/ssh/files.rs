@@ -27,7 +27,7 @@ use std::time::Duration;
 /// without `flock`, or a filesystem that refuses it, works without the lock.
 // `>/dev/null`: with `CDPATH` set, `cd` prints the directory, which would go before
 // the file's bytes.
-const CD: &str = r#"cd -- "$1" >/dev/null 2>&1 || cd >/dev/null || exit 127
+pub(super) const CD: &str = r#"cd -- "$1" >/dev/null 2>&1 || cd >/dev/null || exit 127
 sum() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi
 }
@@ -127,7 +127,7 @@ exit 0
 
 impl SshExecutor {
     /// `ssh … sh -c CD+SCRIPT sh DIR ARGS…` over the shared connection, blocking.
-    fn file_command(&self, script: &str, dir: &Path, args: &[&str]) -> Command {
+    pub(super) fn file_command(&self, script: &str, dir: &Path, args: &[&str]) -> Command {
         let dir = dir.to_string_lossy();
         let mut all = vec![dir.as_ref()];
         all.extend_from_slice(args);
@@ -141,7 +141,13 @@ impl SshExecutor {
     }
 
     /// A script's end, as a [`ChannelError`] naming `path`.
-    fn file_error(&self, code: Option<i32>, stderr: &str, path: &str, out: &str) -> ChannelError {
+    pub(super) fn file_error(
+        &self,
+        code: Option<i32>,
+        stderr: &str,
+        path: &str,
+        out: &str,
+    ) -> ChannelError {
         let (path, place) = (path.to_string(), self.place());
         match code {
             Some(MISSING) => ChannelError::Missing { path, place },
@@ -158,7 +164,7 @@ impl SshExecutor {
         }
     }
 
-    fn stalled(&self, path: &str, way: &'static str, limit: Duration) -> ChannelError {
+    pub(super) fn stalled(&self, path: &str, way: &'static str, limit: Duration) -> ChannelError {
         ChannelError::Stalled {
             path: path.to_string(),
             place: self.place(),
@@ -168,7 +174,7 @@ impl SshExecutor {
     }
 
     /// Run a short script to its end: its stdout.
-    fn file_call(
+    pub(super) fn file_call(
         &self,
         script: &str,
         dir: &Path,
@@ -203,7 +209,10 @@ impl SshExecutor {
         }
     }
 
-    fn spawn_file(&self, mut cmd: Command) -> Result<(Child, JoinHandle<String>), ChannelError> {
+    pub(super) fn spawn_file(
+        &self,
+        mut cmd: Command,
+    ) -> Result<(Child, JoinHandle<String>), ChannelError> {
         let mut child = cmd
             .spawn()
             .map_err(|e| ChannelError::Failed(format!("cannot run ssh: {e}")))?;
@@ -244,6 +253,7 @@ impl FileChannel for SshExecutor {
             .stdout
             .take()
             .ok_or_else(|| ChannelError::Failed("ssh gave no output pipe".into()))?;
+        wide_pipe(&out);
         let watch = Watch::start(child.id(), self.opts.copy_stall);
         Ok(Box::new(SshDownload {
             exec: self.twin(),
@@ -267,11 +277,6 @@ impl FileChannel for SshExecutor {
         Ok(out.trim_ascii() == b"yes")
     }
 
-    fn release(&self, dir: &Path, rel: &Path, holder: &str) -> Result<(), ChannelError> {
-        let rel = rel.to_string_lossy();
-        self.file_call(DROP, dir, &[&rel, holder], &rel).map(drop)
-    }
-
     fn upload(
         &self,
         dir: &Path,
@@ -279,25 +284,75 @@ impl FileChannel for SshExecutor {
         (sha256, holder): (&str, &str),
     ) -> Result<Box<dyn Upload>, ChannelError> {
         let rel = rel.to_string_lossy().into_owned();
-        let mut cmd = self.file_command(PUT, dir, &[&rel, sha256, holder]);
+        let up = self.start_upload(PUT, dir, &[&rel, sha256, holder], (&rel, sha256))?;
+        Ok(Box::new(up))
+    }
+
+    fn release(&self, dir: &Path, rel: &Path, holder: &str) -> Result<(), ChannelError> {
+        let rel = rel.to_string_lossy();
+        self.file_call(DROP, dir, &[&rel, holder], &rel).map(drop)
+    }
+
+    fn sends_ahead(&self) -> bool {
+        self.opts.send_ahead
+    }
+
+    fn send_ahead(
+        &self,
+        dir: &Path,
+        name: &str,
+        holder: &str,
+    ) -> Result<Box<dyn crate::artifact_channel::Ahead>, ChannelError> {
+        super::ahead::send(self, dir, name, holder)
+    }
+
+    fn adopt(
+        &self,
+        dir: &Path,
+        rel: &Path,
+        ahead: (&str, &str),
+        reader: (&str, bool),
+    ) -> Result<bool, ChannelError> {
+        super::ahead::adopt(self, dir, rel, ahead, reader)
+    }
+}
+
+impl SshExecutor {
+    /// `script` run with stdin from the engine (`path`, `want`: for its messages).
+    pub(super) fn start_upload(
+        &self,
+        script: &str,
+        dir: &Path,
+        args: &[&str],
+        (path, want): (&str, &str),
+    ) -> Result<SshUpload, ChannelError> {
+        let mut cmd = self.file_command(script, dir, args);
         cmd.stdin(Stdio::piped());
         let (mut child, errors) = self.spawn_file(cmd)?;
         let input = child
             .stdin
             .take()
             .ok_or_else(|| ChannelError::Failed("ssh gave no input pipe".into()))?;
+        wide_pipe(&input);
         let watch = Watch::start(child.id(), self.opts.copy_stall);
-        Ok(Box::new(SshUpload {
+        Ok(SshUpload {
             exec: self.twin(),
-            path: rel,
-            want: sha256.to_string(),
+            path: path.to_string(),
+            want: want.to_string(),
             child,
             input: Some(input),
             errors,
             watch,
             sent: 0,
-        }))
+        })
     }
+}
+
+/// A transfer's pipe to or from `ssh` widened to 1 MiB (Linux's default most a user
+/// may ask, `/proc/sys/fs/pipe-max-size`), from 64 KiB: `ssh` goes on while the engine
+/// waits for the disk, and the engine reads in whole chunks. Refused: the default stays.
+fn wide_pipe(pipe: &impl std::os::fd::AsFd) {
+    let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
 }
 
 /// A file streamed from a host (`FETCH`).
@@ -340,17 +395,17 @@ impl Download for SshDownload {
     }
 }
 
-/// A file streamed to a host (`PUT`).
-struct SshUpload {
-    exec: SshExecutor,
-    path: String,
-    want: String,
-    child: Child,
-    input: Option<ChildStdin>,
-    errors: JoinHandle<String>,
-    watch: Watch,
+/// A file streamed to a host (`PUT`, and `AHEAD`: `ahead.rs`).
+pub(super) struct SshUpload {
+    pub(super) exec: SshExecutor,
+    pub(super) path: String,
+    pub(super) want: String,
+    pub(super) child: Child,
+    pub(super) input: Option<ChildStdin>,
+    pub(super) errors: JoinHandle<String>,
+    pub(super) watch: Watch,
     /// Bytes handed to `ssh`: the host's hash after them is given time by their size.
-    sent: u64,
+    pub(super) sent: u64,
 }
 
 /// The slowest hash a host is given time for after the last byte (`sha256sum` without
@@ -383,7 +438,14 @@ impl Write for SshUpload {
 }
 
 impl Upload for SshUpload {
-    fn finish(mut self: Box<Self>) -> Result<(), ChannelError> {
+    fn finish(self: Box<Self>) -> Result<(), ChannelError> {
+        self.answer().map(drop)
+    }
+}
+
+impl SshUpload {
+    /// The script's end once every byte is sent: what it printed after `got`.
+    pub(super) fn answer(mut self) -> Result<String, ChannelError> {
         // Its end of input: the host's `cat` ends and says `got`, still under the
         // copy's stall watch (bytes held in the pipes are not written yet).
         drop(self.input.take());
@@ -423,10 +485,10 @@ impl Upload for SshUpload {
             .wait()
             .map_err(|e| ChannelError::Failed(format!("ssh: {e}")))?;
         let stderr = self.errors.join().unwrap_or_default();
-        if status.success() {
-            return Ok(());
-        }
         let out = String::from_utf8_lossy(&out);
+        if status.success() {
+            return Ok(out.into_owned());
+        }
         match self
             .exec
             .file_error(status.code(), &stderr, &self.path, &out)

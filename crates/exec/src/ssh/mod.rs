@@ -7,6 +7,7 @@
 //! output, `$BATON_OUTPUT`, `$BATON_USAGE`, its process group id and its exit code,
 //! so that an engine killed meanwhile re-attaches to it or collects it (`FOLLOW`,
 //! `COLLECT`): never starts it twice.
+mod ahead;
 mod backend;
 mod files;
 pub(crate) mod frame;
