@@ -58,11 +58,7 @@ impl Checkpointer {
     }
 
     /// [`Checkpointer::start`] at a cadence of `every` WAL pages.
-    fn start_every(
-        conn: &Connection,
-        path: &Path,
-        every: i32,
-    ) -> Result<Checkpointer, StoreError> {
+    fn start_every(conn: &Connection, path: &Path, every: i32) -> Result<Checkpointer, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let aside = Connection::open_with_flags(path, flags)?;
         // A checkpoint syncs as its own connection says: as the engine's does.

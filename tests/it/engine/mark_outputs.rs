@@ -32,6 +32,21 @@ fn recorded(env: &Env, kind: &str) -> bool {
     .is_ok_and(|n| n > 0)
 }
 
+/// The run's record once the engine that took it over recorded deploy interrupted (not
+/// only read so of a run whose engine is gone, or of one a takeover holds before its
+/// first commit).
+fn recorded_interrupted(env: &Env, id: &str) -> Result<serde_json::Value, String> {
+    let show = env.show(id);
+    if show["driven_by"].is_string()
+        && recorded(env, "run_resumed")
+        && step_state(&show, "deploy").as_deref() == Some("interrupted")
+    {
+        Ok(show)
+    } else {
+        Err(format!("{show:#}"))
+    }
+}
+
 /// Whether the attempt's process is on record (its `$BATON_OUTPUT` with it).
 fn process_recorded(env: &Env) -> bool {
     recorded(env, "step_process")
@@ -52,22 +67,10 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     let _ = engine.wait();
 
     let resumed = env.spawn(&["resume", &id, "--headless"]);
-    // Interrupted by the engine that took the run over (not only read so of a run
-    // whose engine is gone, or of one a takeover holds before its first commit).
     let show = wait_until(
         "the takeover to record deploy interrupted",
         secs(30),
-        || {
-            let show = env.show(&id);
-            let taken = show["driven_by"].is_string()
-                && recorded(&env, "run_resumed")
-                && step_state(&show, "deploy").as_deref() == Some("interrupted");
-            if taken {
-                Ok(show)
-            } else {
-                Err(format!("{show:#}"))
-            }
-        },
+        || recorded_interrupted(&env, &id),
     );
     assert_eq!(
         step_field(&show, "deploy", "outputs")["version"],
