@@ -10,10 +10,13 @@
 //! back with `PASSIVE` checkpoints, which never hold a commit. What they cannot catch
 //! (the frames of the commits made during the last one) the engine's connection
 //! copies itself once the WAL is four times that length, so it still restarts
-//! (`BOUND`). The WAL is synced at each of those checkpoints, as often as before.
-//! The window a power loss could take (the commits since the last checkpoint's sync) is
-//! the same length; what a commit promises is unchanged: a decision still commits
-//! with `synchronous = FULL` on the engine's connection, which syncs the WAL itself.
+//! (`BOUND`). Each of those checkpoints syncs the WAL first: while the thread keeps
+//! up, the commits a power loss could take (those since the last sync) are no more
+//! than with SQLite's own cadence; while its checkpoints fail (another process's in
+//! the way), up to four times that, until the engine's own copy syncs. What a commit
+//! promises is unchanged: plain transitions survive a crash of the process at once,
+//! and a decision still commits with `synchronous = FULL` on the engine's
+//! connection, which syncs the WAL itself.
 use crate::error::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::cell::Cell;

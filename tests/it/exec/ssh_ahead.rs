@@ -194,3 +194,75 @@ fn kill_dash_nine_after_a_copy_went_ahead_resume_hands_it_once_and_removes_it() 
     crate::chaos::procs::kill_mentioning(&tmp.to_string_lossy());
     handed_once(&env, &run);
 }
+
+/// The same bytes sent ahead while another reader holds them at that name (two makers,
+/// one content): the copy in place is left as it is, the second reader checks and
+/// holds it too, and once that reader's hold is dropped the first still reads it
+/// (replaced, its name would have gone with the second copy's last hold).
+#[test]
+fn a_copy_sent_ahead_where_another_reader_holds_the_same_bytes_leaves_it_in_place() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let tmp = own_tmp(&env);
+    let head = format!(
+        "{}{}",
+        executor("h2", "baton-h2", &config, &env, ""),
+        executor("h3", "baton-h3", &config, &env, "")
+    );
+    let same = "yes a | head -c 2097152";
+    let wait = |file: &str| format!("for i in $(seq 600); do [ -e {file} ] && break; sleep 0.1; done; [ -e {file} ]");
+    let wf = env.workflow(
+        "wf.toml",
+        &format!(
+            r#"name = "ssh-ahead-held"
+{head}
+[[step]]
+id = "train"
+executor = "h2"
+run = "mkdir -p a && {same} > a/m.ckpt"
+artifacts = {{ model = "a/*.ckpt" }}
+
+[[step]]
+id = "eval1"
+executor = "h3"
+needs = ["train"]
+env = {{ MODEL = "${{{{ steps.train.artifacts.model }}}}" }}
+run = 'touch started1 && {done2} && for i in $(seq 600); do [ "$(ls "${{MODEL%/*}}"/.held-* | wc -l)" -eq 1 ] && break; sleep 0.1; done && sha256sum "$MODEL" | cut -d" " -f1 > got1'
+
+[[step]]
+id = "train2"
+executor = "h2"
+run = "{started1} && mkdir -p b && {same} > b/m.ckpt"
+artifacts = {{ model = "b/*.ckpt" }}
+
+[[step]]
+id = "eval2"
+executor = "h3"
+needs = ["train2"]
+env = {{ MODEL = "${{{{ steps.train2.artifacts.model }}}}" }}
+run = 'sha256sum "$MODEL" | cut -d" " -f1 > got2'
+
+[[step]]
+id = "after2"
+needs = ["eval2"]
+run = "touch done2"
+"#,
+            done2 = wait("done2"),
+            started1 = wait("started1"),
+        ),
+    );
+    run_ok(&env, &wf, &tmp, None);
+    let read = |f: &str| std::fs::read_to_string(env.path().join(f)).unwrap_or_default();
+    let want = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"a\n".repeat(1 << 20)))
+    };
+    assert_eq!(read("got2").trim(), want, "the second reader read the bytes");
+    assert_eq!(
+        read("got1").trim(),
+        want,
+        "the first reader still read its copy once the second's hold was dropped"
+    );
+    let handed = env.path().join(".baton-artifacts");
+    assert!(!handed.exists(), "left: {:?}", walk(&handed));
+}

@@ -20,7 +20,9 @@ const DIGEST_LEN: usize = 64;
 /// to `.baton-artifacts/SHA/NAME` (read-only) and held for HOLDER, and its fingerprint
 /// printed (inode, size, modification time to the nanosecond: `ADOPT` compares it).
 /// Anything else removes it: a stream cut short (the engine died, the connection
-/// failed) ends in no digest (exit 86) or a wrong one (exit 84), never a file in place.
+/// failed) ends in no digest (exit 86) or a wrong one (exit 84), never a file in place;
+/// a copy already at that name (another reader's, maybe held) is left as it is (exit
+/// 87), and the reader's start checks it by its digest as any copy found there.
 const AHEAD: &str = r#"a=./.baton-artifacts
 t=$a/.ahead-$$
 lock
@@ -39,6 +41,10 @@ if [ "${s%% *}" != "$w" ]; then no; echo "${s%% *}"; exit 84; fi
 d=$a/$w
 f=$d/$2
 lock
+# A copy of these bytes already in place may be another reader's, held while it runs:
+# replaced, its hold would keep the old file and the last hold of this one remove the
+# name it reads. It is left to this reader's start to check and hold (exit 87).
+if [ -e "$f" ] || [ -L "$f" ]; then rm -f -- "$t"; exit 87; fi
 mkdir -p -- "$d" && chmod 0444 "$t" && mv -f -- "$t" "$f" || { no; exit 85; }
 ln -f -- "$f" "$d/.held-$3" || exit 85
 stat -c '%i %s %y' -- "$f"
