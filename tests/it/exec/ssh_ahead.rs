@@ -210,7 +210,9 @@ fn a_copy_sent_ahead_where_another_reader_holds_the_same_bytes_leaves_it_in_plac
         executor("h3", "baton-h3", &config, &env, "")
     );
     let same = "yes a | head -c 2097152";
-    let wait = |file: &str| format!("for i in $(seq 600); do [ -e {file} ] && break; sleep 0.1; done; [ -e {file} ]");
+    let wait = |file: &str| {
+        format!("for i in $(seq 600); do [ -e {file} ] && break; sleep 0.1; done; [ -e {file} ]")
+    };
     let wf = env.workflow(
         "wf.toml",
         &format!(
@@ -257,7 +259,11 @@ run = "touch done2"
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(b"a\n".repeat(1 << 20)))
     };
-    assert_eq!(read("got2").trim(), want, "the second reader read the bytes");
+    assert_eq!(
+        read("got2").trim(),
+        want,
+        "the second reader read the bytes"
+    );
     assert_eq!(
         read("got1").trim(),
         want,

@@ -237,7 +237,8 @@ mod tests {
         assert_eq!(adopt(&print, "r.late.1", ""), "no\n");
         // The same bytes sent ahead again while readers hold that file: left as it is
         // (the same inode, no new hold, nothing else left), exit 87.
-        let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).expect("kept"));
+        let inode =
+            |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).expect("kept"));
         let before = (inode(&w.join(&rel)), files(&w));
         let again = ["m.ckpt", "r2.train.1.ahead.model"];
         let (code, _) = run(AHEAD, &w, &again, &[&data[..], s.as_bytes()].concat());
