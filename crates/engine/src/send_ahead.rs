@@ -42,16 +42,7 @@ pub(crate) struct Target {
 /// (`RUN.STEP.NAME.ahead`, only `[A-Za-z0-9._-]`): known to any engine of the run, so
 /// a reader's start after a crash still drops it.
 pub(crate) fn holder(run_id: &str, label: &str) -> String {
-    format!("{run_id}.{label}.ahead")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    baton_model::artifact_paths::hold_name(&format!("{run_id}.{label}.ahead"))
 }
 
 /// Where a step's artifacts go ahead: the targets of each artifact (by name), the

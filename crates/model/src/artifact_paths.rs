@@ -49,8 +49,13 @@ pub const REMOTE_DIR: &str = ".baton-artifacts";
 /// `[A-Za-z0-9._-]`), whose hold is a hard link `.held-HOLDER` beside the copy, dropped
 /// once the attempt ended; the copy goes with its last hold.
 pub fn holder(run_id: &str, step_id: &str, attempt: u32) -> String {
-    format!("{run_id}.{step_id}.{attempt}")
-        .chars()
+    hold_name(&format!("{run_id}.{step_id}.{attempt}"))
+}
+
+/// `raw` as a hold's name on a host: every character outside `[A-Za-z0-9._-]` made `_`
+/// (the host scripts take it as a file name's tail).
+pub fn hold_name(raw: &str) -> String {
+    raw.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
                 c

@@ -94,7 +94,7 @@ fn killed_after_claiming(env: &Env, run: &str, args: &[&str]) {
 
 /// `baton cancel RUN` taking `run` over: it drives the run to its end and exits as the
 /// run does, 1, cancelled.
-fn cancelled_by_a_takeover(env: &Env, run: &str) {
+pub(super) fn cancelled_by_a_takeover(env: &Env, run: &str) {
     let out = env.run(&["cancel", run, "--reason", "stop"]);
     assert_eq!(
         out.status.code(),

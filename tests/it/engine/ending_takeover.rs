@@ -113,14 +113,7 @@ fn nothing_ran(env: &Env) {
 
 /// `baton cancel RUN` taking the run over: it ends the run, exit 1, cancelled.
 fn cancelled(env: &Env, run: &str) {
-    let out = env.run(&["cancel", run, "--reason", "stop"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    super::ended_takeover::cancelled_by_a_takeover(env, run);
     assert_eq!(env.show(run)["state"], "cancelled");
 }
 
