@@ -388,7 +388,7 @@ fn a_step_on_an_ssh_host_gets_its_secret_over_the_connection_never_stored() {
     let Some(config) = super::ssh::hosts() else {
         return;
     };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     std::fs::write(env.path().join("token"), format!("{FILE_VALUE}\n")).unwrap();
     let got = env.path().join("got-on-host");
     let wf = env.workflow(

@@ -72,7 +72,7 @@ fn all_stopped(pgid: i32) -> Result<(), String> {
 #[test]
 fn a_step_on_a_host_is_frozen_and_continued() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let wf = workflow(&env, &config);
     let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
@@ -122,7 +122,7 @@ fn a_step_on_a_host_is_frozen_and_continued() {
 #[test]
 fn a_cancel_kills_a_frozen_step_on_a_host() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let wf = workflow(&env, &config);
     let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
@@ -242,7 +242,7 @@ fn continues_to_its_end(
 #[test]
 fn a_frozen_step_on_a_host_is_continued_by_a_release_after_kill_9_and_resume() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let (run, pgid) = killed_while_frozen(&env, &config);
     let resumed = resumed_still_frozen(&env, &run, pgid);
     let at_stop = count(&env, &run);
@@ -256,7 +256,7 @@ fn a_frozen_step_on_a_host_is_continued_by_a_release_after_kill_9_and_resume() {
 #[test]
 fn a_release_taking_over_after_kill_9_continues_a_frozen_step_on_a_host() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let (run, pgid) = killed_while_frozen(&env, &config);
     let at_stop = count(&env, &run);
     let engine = env.spawn(&["release", &run, "remote", "--reason", "morning"]);
@@ -268,7 +268,7 @@ fn a_release_taking_over_after_kill_9_continues_a_frozen_step_on_a_host() {
 #[test]
 fn a_frozen_step_on_a_host_is_cancelled_after_kill_9_and_resume() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let (run, pgid) = killed_while_frozen(&env, &config);
     let resumed = resumed_still_frozen(&env, &run, pgid);
     ok(&env.run(&["cancel", &run, "--reason", "not needed"]));

@@ -19,7 +19,7 @@ fn running(needle: &str) -> bool {
 #[test]
 fn a_remote_steps_leftovers_are_stopped_and_an_escaped_writer_does_not_hold_it() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     // `left` leaves a child in its group holding its output; `escaped` leaves one in
     // a session of its own holding it too (it cannot be found by the group; the step
     // waits until it has left); both would print after their shell has exited.

@@ -9,12 +9,25 @@ use std::time::Duration;
 
 pub(crate) struct Env {
     pub dir: tempfile::TempDir,
+    /// The `TMPDIR` every baton of [`Env::cmd`] gets, if any ([`Env::with_own_tmp`]).
+    tmp: Option<PathBuf>,
+}
+
+/// A test's end, passed or failed: every process still naming the test's directory on
+/// its command line (a background engine a `--detach` or a console's `q` started, a
+/// resume a failed assertion left) is killed before the directory goes, so none
+/// outlives its test nor makes the directory again as it ends.
+impl Drop for Env {
+    fn drop(&mut self) {
+        crate::chaos::procs::kill_mentioning(&self.path().to_string_lossy());
+    }
 }
 
 impl Env {
     pub(crate) fn new() -> Env {
         let env = Env {
             dir: tempfile::tempdir_in(tests_tmp()).expect("tempdir"),
+            tmp: None,
         };
         std::fs::DirBuilder::new()
             .mode(0o700)
@@ -25,6 +38,15 @@ impl Env {
     /// The env's `XDG_RUNTIME_DIR` (private, 0700): where its batons make their
     /// steps' files directories (`exec::files_root`), so that those an engine killed
     /// with -9 leaves go with the test's directory, never into `/dev/shm`.
+    /// Every baton of this env with a `TMPDIR` of the env's own (`tmp/`): an SSH
+    /// step's or command's shared connections (`ssh::control_dir`) are made there, not in
+    /// the machine's `/tmp`, and go with the test.
+    pub(crate) fn with_own_tmp(mut self) -> Env {
+        let tmp = self.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("the env's TMPDIR");
+        self.tmp = Some(tmp);
+        self
+    }
     pub(crate) fn runtime_dir(&self) -> PathBuf {
         self.path().join("run")
     }
@@ -67,6 +89,9 @@ impl Env {
             .current_dir(self.path());
         c.env_remove("BATON_AUDIT_KEY")
             .env_remove("BATON_AUDIT_KEY_ID");
+        if let Some(tmp) = &self.tmp {
+            c.env("TMPDIR", tmp);
+        }
         c
     }
     /// A one-step run of `true`, to its end; its id.
