@@ -203,7 +203,7 @@ fn error_kinds(show: &serde_json::Value) -> Vec<String> {
 #[test]
 fn a_timeout_reaches_a_step_whose_shared_connection_stalled() {
     let Some(hosts_config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let mut host = PrivateHost::start(&hosts_config, &env);
     let wf = workflow(&env, &host, "5s", "30.4711");
     let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
@@ -233,7 +233,7 @@ fn a_timeout_reaches_a_step_whose_shared_connection_stalled() {
 #[test]
 fn a_step_no_stop_could_reach_is_recorded_as_its_host_says() {
     let Some(hosts_config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let mut host = PrivateHost::start(&hosts_config, &env);
     let wf = workflow(&env, &host, "2s", "4.4712");
     let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);

@@ -28,7 +28,7 @@ impl Fleet {
     /// `None` (and why, printed) where the sshd hosts cannot run.
     pub(crate) fn new() -> Option<Fleet> {
         let hosts_config = hosts()?;
-        let local = Env::new();
+        let local = Env::new().with_own_tmp();
         let ssh_config = own_ssh(&local, &hosts_config);
         let f = Fleet {
             local,

@@ -13,13 +13,39 @@ pub(crate) struct Env {
     tmp: Option<PathBuf>,
 }
 
-/// A test's end, passed or failed: every process still naming the test's directory on
-/// its command line (a background engine a `--detach` or a console's `q` started, a
-/// resume a failed assertion left) is killed before the directory goes, so none
-/// outlives its test nor makes the directory again as it ends.
+/// A test's end, passed or failed: every process still in the test's directory (its
+/// working directory there, as every baton of [`Env::cmd`] and its local steps have, or
+/// the directory named on its command line: a background engine a `--detach` or a
+/// console's `q` started, a resume a failed assertion left) is killed before the
+/// directory goes, so none outlives its test nor makes the directory again as it ends.
 impl Drop for Env {
     fn drop(&mut self) {
-        crate::chaos::procs::kill_mentioning(&self.path().to_string_lossy());
+        kill_inside(self.path());
+    }
+}
+
+/// SIGKILL to every process (not this one) working in `dir` or naming it on its
+/// command line.
+fn kill_inside(dir: &Path) {
+    let me = std::process::id();
+    let named = dir.to_string_lossy().into_owned();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for pid in procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| *p != me)
+    {
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"));
+        let inside = cwd.is_ok_and(|c| c.starts_with(dir))
+            || std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|a| String::from_utf8_lossy(&a).contains(&named));
+        if inside {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 

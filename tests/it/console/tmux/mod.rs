@@ -104,6 +104,9 @@ impl Tmux {
         // The server's environment is this command's: what every window starts with.
         let status = test_env(&mut Command::new("tmux"))
             .env("XDG_RUNTIME_DIR", env.runtime_dir())
+            // The account's own state (the secret a console's engine seals runs with)
+            // stays in the test's directory, as for every baton of `Env::cmd`.
+            .env("XDG_STATE_HOME", env.path().join("xdg-state"))
             .args([
                 "-L",
                 &t.socket,
