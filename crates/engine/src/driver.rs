@@ -826,9 +826,7 @@ impl Driver {
                 detail: checked.detail,
             })),
             Msg::SecretsRead(values) => self.core.learn_secrets(values),
-            Msg::Collected { key, result, notes } => {
-                inputs.extend(spawn::collected(key, result, notes))
-            }
+            Msg::Collected { key, result, notes } => spawn::collected(key, result, notes, inputs),
             Msg::Usage { key, usage } => inputs.push(Input::Usage {
                 step: key.0,
                 attempt: key.1,

@@ -726,15 +726,15 @@ pub(super) fn freeze(kill: &exec::KillHandle, stop: bool) -> Option<String> {
     }
 }
 
-/// An attempt's collection as the core's inputs: what went wrong sending its files
+/// An attempt's collection as the core's inputs (pushed onto `inputs`): what went wrong sending its files
 /// ahead (each a low error on the attempt, never fatal), then the collection's end,
 /// whose success closes them.
 pub(super) fn collected(
     (step, attempt): (usize, u32),
     result: Result<Vec<baton_model::ArtifactRecord>, String>,
     notes: Vec<String>,
-) -> Vec<Input> {
-    let mut inputs = Vec::new();
+    inputs: &mut Vec<Input>,
+) {
     if !notes.is_empty() {
         inputs.push(Input::OutputProblems {
             step,
@@ -747,5 +747,4 @@ pub(super) fn collected(
         attempt,
         result,
     });
-    inputs
 }
