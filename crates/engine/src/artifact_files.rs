@@ -4,13 +4,13 @@
 //! destination, is hashed as it is written and renamed only once complete and
 //! checked, so a reader never sees part of a file, and an engine killed half-way
 //! leaves at most a temporary file (`.tmp-…`), which the next collection does not read.
-//! Files are streamed through a fixed buffer: memory does not grow with their size.
+//! Files are streamed through fixed buffers: memory does not grow with their size.
 //! A step on an SSH host has its files read and written over the executor's channel
 //! (`exec::artifact_channel`); a batch or Slurm job's directory is on a filesystem this
 //! machine shares, read and written here.
 use crate::artifact_shared;
 use crate::send_ahead::{Aheads, Claim, Tee};
-use crate::write_behind::WriteBehind;
+use crate::store_write;
 use baton_core::{CollectRequest, Handed};
 use baton_exec::artifact_channel::{ChannelError, FileChannel};
 use baton_model::ArtifactRecord;
@@ -23,8 +23,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The copy buffer: what an artifact costs in memory, whatever its size.
-const CHUNK: usize = 1 << 20;
+/// The copy buffer of a handed copy: what it costs in memory, whatever its size.
+const CHUNK: usize = store_write::CHUNK;
 
 /// Why an artifact was not kept or handed, naming it (`STEP.NAME` or its name).
 #[derive(Debug, thiserror::Error)]
@@ -582,8 +582,9 @@ fn copy_chunks(
     Ok(size)
 }
 
-/// Stream `src` into a new temporary file in `dir` (synced with `sync`: the store's
-/// own copy, which a record names); its path, SHA-256 and size. `failpoint`: where a
+/// Stream `src` into a new temporary file in `dir` (with `sync`, the store's own copy,
+/// which a record names: written and synced on a thread of its own, `store_write`);
+/// its path, SHA-256 and size. `failpoint`: where a
 /// crash test may kill the engine, half-way (`exec::failpoint`).
 /// `ahead`: the copies sent ahead of it, each chunk sent as it is read, and the digest
 /// after the last, if the check given says the file was whole (its size); before the
@@ -616,17 +617,20 @@ fn write_hashed(
         }
     };
     let copied = if sync {
-        // Handed to the disk as it arrives: the final sync has little left.
-        let mut out = WriteBehind::new(out);
-        copy_chunks(src, &mut out, failpoint, &mut seen).and_then(|size| {
-            sha = hex::encode(std::mem::take(&mut h).finalize());
-            if let Some((tee, whole)) = ahead.as_mut()
-                && whole(size)
-            {
-                tee.end(&sha);
-            }
-            out.sync().map(|()| size)
-        })
+        // Written, handed to the disk and synced on a thread of its own: reading,
+        // hashing and sending ahead never wait for the disk.
+        match store_write::StoreWrite::start(out, failpoint) {
+            Ok(mut out) => store_write::copy_into(src, &mut out, &mut seen).and_then(|size| {
+                sha = hex::encode(std::mem::take(&mut h).finalize());
+                if let Some((tee, whole)) = ahead.as_mut()
+                    && whole(size)
+                {
+                    tee.end(&sha);
+                }
+                out.finish().map(|()| size)
+            }),
+            Err(e) => Err(e),
+        }
     } else {
         let mut out = out;
         copy_chunks(src, &mut out, failpoint, &mut seen)

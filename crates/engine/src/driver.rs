@@ -32,6 +32,8 @@ pub use pool_slots::{slot_answer, slot_ask, store_pools};
 pub use reopen::hold_group_to_reopen;
 mod fence;
 mod spawn;
+mod waits;
+use waits::{instant_at, recv_command, sleep_until, woken};
 
 /// How often the store is polled for commands from other processes (PRAGMA
 /// data_version): the fallback when no wake-up arrives (see `store::wake`).
@@ -116,6 +118,8 @@ enum Msg {
     Collected {
         key: (usize, u32),
         result: Result<Vec<baton_model::ArtifactRecord>, String>,
+        /// What went wrong sending its files ahead (`send_ahead::Notes`), never fatal.
+        notes: Vec<String>,
     },
     /// A `[[notify]]` command ended (`failure`: how and why, if it failed).
     Notified {
@@ -427,6 +431,38 @@ impl Driver {
     where
         F: std::future::Future<Output = Stop>,
     {
+        let looped = self.drive_loop(initial, shutdown).await;
+        // On every way out, an error's too: no copy sent ahead stays held for a reader
+        // that will not take it (a later engine adopts none it did not send).
+        self.release_untaken().await;
+        let signal_exit = looped?;
+        // Nothing recorded stays behind when the driver goes.
+        self.execute(Vec::new())?;
+        self.commit(&mut Vec::new())?;
+        if self.core.is_finished() {
+            // An ended run's log times go onto its attempts' rows (`store::log_times`).
+            // Best effort: left behind, the file is read as before and `gc` removes it.
+            let _ = self.store.fold_log_times(&self.run_id, &self.log_dir);
+        }
+        self.publish(true);
+        // Best effort: a lease left behind goes stale and can be taken over anyway.
+        let _ = self.store.release_lease(&self.run_id, &self.lease_holder);
+        Ok(DriveOutcome {
+            state: self.core.run_state(),
+            signal_exit,
+        })
+    }
+
+    /// The driver's loop, until the run ended, the engine stopped or handed it over:
+    /// the signal that stopped it, if one did.
+    async fn drive_loop<F>(
+        &mut self,
+        initial: Vec<Effect>,
+        shutdown: F,
+    ) -> Result<Option<i32>, DriverError>
+    where
+        F: std::future::Future<Output = Stop>,
+    {
         self.start_driving(initial)?;
         tokio::pin!(shutdown);
         let every = std::env::var(COMMAND_POLL_ENV)
@@ -506,22 +542,7 @@ impl Driver {
                 break;
             }
         }
-        self.release_untaken().await;
-        // Nothing recorded stays behind when the driver goes.
-        self.execute(Vec::new())?;
-        self.commit(&mut Vec::new())?;
-        if self.core.is_finished() {
-            // An ended run's log times go onto its attempts' rows (`store::log_times`).
-            // Best effort: left behind, the file is read as before and `gc` removes it.
-            let _ = self.store.fold_log_times(&self.run_id, &self.log_dir);
-        }
-        self.publish(true);
-        // Best effort: a lease left behind goes stale and can be taken over anyway.
-        let _ = self.store.release_lease(&self.run_id, &self.lease_holder);
-        Ok(DriveOutcome {
-            state: self.core.run_state(),
-            signal_exit,
-        })
+        Ok(signal_exit)
     }
 
     /// Commit the events, then run the effects they decided. Built-in no-ops have no
@@ -805,7 +826,7 @@ impl Driver {
                 detail: checked.detail,
             })),
             Msg::SecretsRead(values) => self.core.learn_secrets(values),
-            Msg::Collected { key, result } => inputs.push(collected(key, result)),
+            Msg::Collected { key, result, notes } => spawn::collected(key, result, notes, inputs),
             Msg::Usage { key, usage } => inputs.push(Input::Usage {
                 step: key.0,
                 attempt: key.1,
@@ -934,45 +955,6 @@ pub fn kill_stale(run_id: &str, pgids: &[i32]) {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(kill_all),
         _ => kill_all(),
-    }
-}
-
-async fn recv_command(rx: &mut Option<mpsc::Receiver<CommandRequest>>) -> Option<CommandRequest> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn woken(wake: &Option<baton_store::wake::WakeListener>) {
-    match wake {
-        Some(w) => w.woken().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The monotonic instant at which wall-clock `t` arrives.
-fn instant_at(t: Timestamp) -> Instant {
-    let wait = t.since(Timestamp::now());
-    Instant::now() + wait
-}
-
-/// The core's input for an attempt's artifacts kept, or why not (`Msg::Collected`).
-fn collected(
-    (step, attempt): (usize, u32),
-    result: Result<Vec<baton_model::ArtifactRecord>, String>,
-) -> Input {
-    Input::ArtifactsCollected {
-        step,
-        attempt,
-        result,
     }
 }
 

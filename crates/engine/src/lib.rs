@@ -8,6 +8,7 @@ mod driver;
 mod notify;
 mod printer;
 mod send_ahead;
+mod store_write;
 mod write_behind;
 
 pub use cache_files::collect_garbage as collect_cache_garbage;

@@ -11,7 +11,10 @@
 //! released at the run's end. Each target is fed by a thread of its own through a
 //! short queue of chunks: memory does not grow with the file, and a target that falls
 //! behind for `WAIT` is dropped (its host removes what it got) rather than slowing the
-//! copy into the store.
+//! copy into the store. A copy that could not be sent ahead, or that its host did not
+//! keep (cut, too slow, a copy of the same bytes already there, no such directory), is
+//! noted ([`Aheads::notes`]): the driver records each as a low error on the maker's
+//! attempt (as a cache that could not be used is), never failing it.
 use baton_exec::artifact_channel::{Ahead, ChannelError, FileChannel};
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -53,6 +56,27 @@ pub(crate) struct Aheads {
     pub(crate) run_id: String,
     pub(crate) step_id: String,
     pub(crate) sent: Sent,
+    /// What went wrong sending ahead, one line each, for the operator.
+    pub(crate) notes: Notes,
+}
+
+/// Lines saying why a copy was not sent ahead or not kept there (shared by the tees of
+/// one collection).
+#[derive(Clone, Default)]
+pub(crate) struct Notes(Arc<Mutex<Vec<String>>>);
+
+impl Notes {
+    fn say(&self, line: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(line);
+    }
+
+    /// The lines said so far, taken.
+    pub(crate) fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 impl Aheads {
@@ -70,22 +94,37 @@ impl Aheads {
     /// Start sending artifact `name` (its file called `file`) ahead to its targets.
     pub(crate) fn start(&self, name: &str, file: &str) -> Tee {
         let (targets, holder) = self.of(name);
+        let label = format!("{}.{name}", self.step_id);
         let mut lanes = Vec::new();
         for t in targets {
             // A target that cannot start is only a copy not sent ahead.
-            if let Ok(ahead) = t.channel.send_ahead(&t.dir, file, &holder) {
-                let queue = Arc::new(Queue::default());
-                let q = Arc::clone(&queue);
-                let thread = std::thread::spawn(move || pump(ahead, &q));
-                lanes.push(Lane {
-                    target: t.clone(),
-                    queue,
-                    thread: Some(thread),
-                });
+            match t.channel.send_ahead(&t.dir, file, &holder) {
+                Ok(ahead) => {
+                    let queue = Arc::new(Queue::default());
+                    let q = Arc::clone(&queue);
+                    let spawned = std::thread::Builder::new()
+                        .name("baton-ahead".into())
+                        .spawn(move || pump(ahead, &q));
+                    match spawned {
+                        Ok(thread) => lanes.push(Lane {
+                            target: t.clone(),
+                            queue,
+                            thread: Some(thread),
+                            cut: None,
+                        }),
+                        Err(e) => self
+                            .notes
+                            .say(not_kept(&label, t, &format!("no thread: {e}"))),
+                    }
+                }
+                Err(e) => self.notes.say(not_kept(&label, t, &e.to_string())),
             }
         }
         Tee {
             lanes,
+            cut: Vec::new(),
+            label,
+            notes: self.notes.clone(),
             pool: Vec::new(),
             fill: None,
             holder,
@@ -161,6 +200,13 @@ impl Queue {
         self.wake.notify_all();
     }
 
+    fn is_dead(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .dead
+    }
+
     fn kill(&self) {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.dead = true;
@@ -204,12 +250,47 @@ struct Lane {
     target: Target,
     queue: Arc<Queue>,
     thread: Option<JoinHandle<Result<String, ChannelError>>>,
+    /// Why it was dropped before its end, if it was.
+    cut: Option<String>,
+}
+
+impl Lane {
+    /// Its thread's end: the host's answer (the copy's fingerprint), or why not. Each
+    /// `Ahead`'s own limits bound the wait (over SSH: `copy_stall` for the bytes, the
+    /// answer's limit for the host's hash), so the host's rename, if it made one, is
+    /// done by the time this returns.
+    fn end(&mut self) -> Result<String, String> {
+        let answer = match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Ok(print))) => Ok(print),
+            Some(Ok(Err(e))) => Err(e.to_string()),
+            Some(Err(_)) => Err("its thread panicked".into()),
+            None => Err("no thread".into()),
+        };
+        match self.cut.take() {
+            Some(why) => Err(why),
+            None => answer,
+        }
+    }
+}
+
+/// The line said of `label`'s copy to `t` that was not sent ahead or not kept.
+fn not_kept(label: &str, t: &Target, why: &str) -> String {
+    format!(
+        "artifact `{label}` was not sent ahead to executor `{}` ({}): {why}; its readers there are handed it from the store",
+        t.executor,
+        t.dir.display()
+    )
 }
 
 /// One artifact on its way to its targets ([`Aheads::start`]). Dropped before
 /// [`Tee::finish`]: every target's copy ends unkept.
 pub(crate) struct Tee {
     lanes: Vec<Lane>,
+    /// Lanes dropped on the way (too slow, failed), their ends still to be said.
+    cut: Vec<Lane>,
+    /// `STEP.NAME`, and where what went wrong is said.
+    label: String,
+    notes: Notes,
     /// Chunk buffers, each reused once no queue holds it.
     pool: Vec<Arc<Vec<u8>>>,
     /// The chunk being gathered (held by no queue yet).
@@ -255,14 +336,21 @@ impl Tee {
         if buf.is_empty() {
             return;
         }
-        self.lanes.retain_mut(|l| {
-            let kept = l.queue.push(Msg::Chunk(Arc::clone(&buf)));
-            if !kept {
+        for mut l in std::mem::take(&mut self.lanes) {
+            if l.queue.push(Msg::Chunk(Arc::clone(&buf))) {
+                self.lanes.push(l);
+            } else {
                 // Too slow or failed: its host removes what it got.
+                if !l.queue.is_dead() {
+                    l.cut = Some(format!(
+                        "it fell behind the copy into the store for {} s",
+                        WAIT.as_secs()
+                    ));
+                }
                 l.queue.kill();
+                self.cut.push(l);
             }
-            kept
-        });
+        }
         if self.pool.len() < DEPTH + 2 {
             self.pool.push(buf);
         }
@@ -293,25 +381,47 @@ impl Tee {
         let Some(sha) = self.sha.clone() else { return };
         let rel = self.rel(&sha);
         for mut l in std::mem::take(&mut self.lanes) {
-            let answer = l.thread.take().map(|t| t.join());
-            let print = match answer {
-                Some(Ok(Ok(print))) => Some(print),
-                _ => None,
+            let print = match l.end() {
+                Ok(print) => Some(print),
+                Err(why) => {
+                    self.notes.say(not_kept(&self.label, &l.target, &why));
+                    None
+                }
             };
             self.sent.note(&l.target, &rel, &self.holder, print);
+        }
+        self.say_cut();
+    }
+
+    /// The lanes dropped on the way, each said (once its thread ended).
+    fn say_cut(&mut self) {
+        for mut l in std::mem::take(&mut self.cut) {
+            if let Err(why) = l.end() {
+                self.notes.say(not_kept(&self.label, &l.target, &why));
+            }
         }
     }
 }
 
 impl Drop for Tee {
     fn drop(&mut self) {
-        // Unfinished: without a digest each host removes what it got (the threads end
-        // by themselves); with one (the store's copy failed after it went), a copy a
-        // host kept is released with the copies no reader took.
-        for l in &self.lanes {
-            l.queue.close();
+        // Unfinished (the copy into the store failed: that failure is the one said).
+        // Without a digest each host removes what it got; with one, a copy a host kept
+        // is released with the copies no reader took: its end is waited for, so that
+        // the release finds it in place.
+        let sha = self.sha.clone();
+        for l in &mut self.lanes {
+            if sha.is_some() {
+                l.queue.close();
+            } else {
+                l.queue.kill();
+            }
+            let _ = l.end();
         }
-        if let Some(sha) = self.sha.clone() {
+        for l in &mut self.cut {
+            let _ = l.end();
+        }
+        if let Some(sha) = sha {
             let rel = self.rel(&sha);
             for l in &self.lanes {
                 self.sent.note(&l.target, &rel, &self.holder, None);
@@ -420,6 +530,8 @@ mod tests {
         got: Arc<Mutex<Vec<u8>>>,
         calls: Arc<Mutex<Vec<String>>>,
         adopts: bool,
+        /// Its answer comes late (the host's hash of a large file), by this long.
+        late: Duration,
     }
 
     impl Far {
@@ -435,6 +547,7 @@ mod tests {
         got: Arc<Mutex<Vec<u8>>>,
         calls: Arc<Mutex<Vec<String>>>,
         sha: Option<String>,
+        late: Duration,
     }
 
     impl Write for FarAhead {
@@ -454,6 +567,8 @@ mod tests {
         }
         /// Kept only whole and checked, as the host's `AHEAD` keeps it.
         fn finish(self: Box<Self>) -> Result<String, ChannelError> {
+            // The host's work, not a wait for a condition.
+            std::thread::sleep(self.late);
             let got = hex::encode(Sha256::digest(&*self.got.lock().expect("got")));
             let kept = self.sha.as_deref() == Some(got.as_str());
             self.calls
@@ -525,6 +640,7 @@ mod tests {
                 got: Arc::clone(&self.got),
                 calls: Arc::clone(&self.calls),
                 sha: None,
+                late: self.late,
             }))
         }
         fn adopt(
@@ -561,6 +677,7 @@ mod tests {
             run_id: "r1".into(),
             step_id: "train".into(),
             sent: sent.clone(),
+            notes: Notes::default(),
         };
         let req = CollectRequest {
             step: 0,
@@ -672,6 +789,7 @@ mod tests {
             run_id: "r1".into(),
             step_id: "train".into(),
             sent: sent.clone(),
+            notes: Notes::default(),
         };
         let mut tee = aheads.start("model", "m.ckpt");
         tee.send(b"half of it");
@@ -687,6 +805,74 @@ mod tests {
         assert_eq!(
             far.calls().last().map(String::as_str),
             Some("release r1.train.model.ahead")
+        );
+    }
+
+    fn one_target(far: &Arc<Far>, sent: &Sent, notes: &Notes) -> Aheads {
+        let channel: Arc<dyn FileChannel> = Arc::clone(far) as Arc<dyn FileChannel>;
+        Aheads {
+            targets: vec![(
+                "model".into(),
+                vec![Target {
+                    channel,
+                    executor: "h3".into(),
+                    dir: PathBuf::from("/w3"),
+                    readers: 1,
+                }],
+            )],
+            run_id: "r1".into(),
+            step_id: "train".into(),
+            sent: sent.clone(),
+            notes: notes.clone(),
+        }
+    }
+
+    /// The store's copy failed after the digest went ahead: the host's answer (its
+    /// rename) is waited for before the tee is gone, so the release at the run's end
+    /// finds the copy and drops its hold, never leaving it held.
+    #[test]
+    fn a_copy_left_unfinished_after_its_digest_is_released_after_its_host_kept_it() {
+        let far = Arc::new(Far {
+            late: Duration::from_millis(300),
+            ..Far::default()
+        });
+        let (sent, notes) = (Sent::default(), Notes::default());
+        let mut tee = one_target(&far, &sent, &notes).start("model", "m.ckpt");
+        tee.send(b"all of it");
+        tee.end(&hex::encode(Sha256::digest(b"all of it")));
+        drop(tee);
+        sent.release_untaken();
+        assert_eq!(
+            far.calls(),
+            [
+                "ahead m.ckpt r1.train.model.ahead",
+                "kept true",
+                "release r1.train.model.ahead"
+            ]
+        );
+        assert!(
+            notes.take().is_empty(),
+            "the store's failure is the one said"
+        );
+    }
+
+    /// A copy its host did not keep is said, naming the artifact, the executor and
+    /// why; the copy into the store goes on.
+    #[test]
+    fn a_copy_its_host_did_not_keep_is_said() {
+        let far = Arc::new(Far::default());
+        let (sent, notes) = (Sent::default(), Notes::default());
+        let mut tee = one_target(&far, &sent, &notes).start("model", "m.ckpt");
+        tee.send(b"all of it");
+        tee.end(&hex::encode(Sha256::digest(b"something else")));
+        tee.finish();
+        let said = notes.take();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].starts_with(
+                "artifact `train.model` was not sent ahead to executor `h3` (/w3): cut;"
+            ),
+            "{said:?}"
         );
     }
 }

@@ -198,7 +198,8 @@ fn kill_dash_nine_after_a_copy_went_ahead_resume_hands_it_once_and_removes_it() 
 /// The same bytes sent ahead while another reader holds them at that name (two makers,
 /// one content): the copy in place is left as it is, the second reader checks and
 /// holds it too, and once that reader's hold is dropped the first still reads it
-/// (replaced, its name would have gone with the second copy's last hold).
+/// (replaced, its name would have gone with the second copy's last hold). The copy
+/// not kept is said (`show` lists it), and fails nothing.
 #[test]
 fn a_copy_sent_ahead_where_another_reader_holds_the_same_bytes_leaves_it_in_place() {
     let Some(config) = hosts() else { return };
@@ -253,7 +254,21 @@ run = "touch done2"
             started1 = wait("started1"),
         ),
     );
-    run_ok(&env, &wf, &tmp, None);
+    let run = run_ok(&env, &wf, &tmp, None);
+    // The second copy sent ahead was not kept (exit 87): said where `show` lists it.
+    let shown = env.show(&run);
+    let said: Vec<&str> = shown["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        said.iter().any(|m| m
+            .contains("artifact `train2.model` was not sent ahead to executor `h3`")
+            && m.contains("in place already")),
+        "{said:?}"
+    );
     let read = |f: &str| std::fs::read_to_string(env.path().join(f)).unwrap_or_default();
     let want = {
         use sha2::Digest;

@@ -37,6 +37,7 @@ impl Driver {
                     let _ = tx.send(Msg::Collected {
                         key: (req.step, req.attempt),
                         result,
+                        notes: aheads.notes.take(),
                     });
                 });
             }
@@ -357,6 +358,7 @@ impl Driver {
             run_id: self.run_id.clone(),
             step_id: req.step_id.clone(),
             sent: self.sent.clone(),
+            notes: crate::send_ahead::Notes::default(),
         }
     }
 
@@ -722,4 +724,27 @@ pub(super) fn freeze(kill: &exec::KillHandle, stop: bool) -> Option<String> {
             None
         }
     }
+}
+
+/// An attempt's collection as the core's inputs (pushed onto `inputs`): what went wrong sending its files
+/// ahead (each a low error on the attempt, never fatal), then the collection's end,
+/// whose success closes them.
+pub(super) fn collected(
+    (step, attempt): (usize, u32),
+    result: Result<Vec<baton_model::ArtifactRecord>, String>,
+    notes: Vec<String>,
+    inputs: &mut Vec<Input>,
+) {
+    if !notes.is_empty() {
+        inputs.push(Input::OutputProblems {
+            step,
+            attempt,
+            problems: notes.into_iter().map(OutputProblem::Ignored).collect(),
+        });
+    }
+    inputs.push(Input::ArtifactsCollected {
+        step,
+        attempt,
+        result,
+    });
 }

@@ -22,8 +22,11 @@ const DIGEST_LEN: usize = 64;
 /// Anything else removes it: a stream cut short (the engine died, the connection
 /// failed) ends in no digest (exit 86) or a wrong one (exit 84), never a file in place;
 /// a copy already at that name (another reader's, maybe held) is left as it is (exit
-/// 87), and the reader's start checks it by its digest as any copy found there.
-const AHEAD: &str = r#"a=./.baton-artifacts
+/// 87), and the reader's start checks it by its digest as any copy found there. A
+/// reader's directory that is not there fails it at once (exit 88): a copy sent ahead
+/// goes where it was sent or nowhere, never into the home (`CD`'s fallback).
+const AHEAD: &str = r#"[ -z "$nodir" ] || { echo "no directory $1 here: nothing sent ahead" >&2; exit 88; }
+a=./.baton-artifacts
 t=$a/.ahead-$$
 lock
 mkdir -p -- "$a" && : > "$t" || exit 85
@@ -44,7 +47,9 @@ lock
 # A copy of these bytes already in place may be another reader's, held while it runs:
 # replaced, its hold would keep the old file and the last hold of this one remove the
 # name it reads. It is left to this reader's start to check and hold (exit 87).
-if [ -e "$f" ] || [ -L "$f" ]; then rm -f -- "$t"; exit 87; fi
+if [ -e "$f" ] || [ -L "$f" ]; then
+  rm -f -- "$t"; echo "a copy of these bytes is in place already: its reader's start checks it" >&2; exit 87
+fi
 mkdir -p -- "$d" && chmod 0444 "$t" && mv -f -- "$t" "$f" || { no; exit 85; }
 ln -f -- "$f" "$d/.held-$3" || exit 85
 stat -c '%i %s %y' -- "$f"
@@ -244,6 +249,42 @@ mod tests {
         let (code, _) = run(AHEAD, &w, &again, &[&data[..], s.as_bytes()].concat());
         assert_eq!(code, Some(87));
         assert_eq!((inode(&w.join(&rel)), files(&w)), before);
+    }
+
+    /// A reader's directory that is not there: nothing is written anywhere (not into
+    /// the home, where `CD` falls back to), and the script says so with exit 88.
+    #[test]
+    fn a_copy_sent_ahead_to_no_directory_is_refused_not_written_home() {
+        let t = tempfile::tempdir().expect("tmp");
+        let home = t.path().join("home");
+        std::fs::create_dir_all(&home).expect("dir");
+        let data = b"weights".to_vec();
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{CD}{AHEAD}"))
+            .arg("sh")
+            .arg(t.path().join("gone"))
+            .args(["m.ckpt", "pre"])
+            .env("HOME", &home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sh");
+        // The script may have ended before its input is written: a broken pipe is fine.
+        let _ = child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&[&data[..], sha(&data).as_bytes()].concat());
+        let out = child.wait_with_output().expect("sh");
+        assert_eq!(out.status.code(), Some(88));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no directory"),
+            "{out:?}"
+        );
+        assert_eq!(files(&home), Vec::<String>::new(), "nothing written home");
+        assert!(!t.path().join("gone").exists());
     }
 
     /// A copy changed after it was checked (written through, its mode changed back) is

@@ -17,7 +17,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// The step's working directory, as its job's `cd` takes it; `sum`: its stdin's SHA-256
+/// The step's working directory, as its job's `cd` takes it (`nodir` set when it is not
+/// there and the home was taken instead); `sum`: its stdin's SHA-256
 /// first on the line, by `openssl` where the host has it (it uses the CPU's SHA
 /// instructions: 4× `sha256sum` of coreutils 9 on this project's machines), else by
 /// `sha256sum`. `lock`/`unlock`: the working directory's lock (util-linux `flock` on
@@ -27,7 +28,7 @@ use std::time::Duration;
 /// without `flock`, or a filesystem that refuses it, works without the lock.
 // `>/dev/null`: with `CDPATH` set, `cd` prints the directory, which would go before
 // the file's bytes.
-pub(super) const CD: &str = r#"cd -- "$1" >/dev/null 2>&1 || cd >/dev/null || exit 127
+pub(super) const CD: &str = r#"if cd -- "$1" >/dev/null 2>&1; then nodir=; else nodir=1; cd >/dev/null || exit 127; fi
 sum() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi
 }
