@@ -332,6 +332,7 @@ impl Executors {
         let mut out = Vec::new();
         let mut done = Vec::new();
         let answers = self.jobs.as_ref().is_none_or(|j| j.answers(now));
+        let outage = self.jobs.as_ref().and_then(|j| j.outage_since(now));
         for ((r, step, attempt), a) in self.attempts.range_mut(run_range(run)) {
             if r != run {
                 break;
@@ -341,6 +342,17 @@ impl Executors {
                 && (!remote.followers.contains(&e) || remote.end_told)
             {
                 continue;
+            }
+            // A batch `status` that fails in the scheduler's outage, as its executor
+            // reads it (an end only with `Bug::OutageIsGone`).
+            if a.remote.is_some()
+                && let Some(told) = crate::sched::outage_told(a, (*step, *attempt), (outage, now))
+            {
+                let end = matches!(told, Input::StepExited(_));
+                out.push(told);
+                if end {
+                    continue;
+                }
             }
             // `--mix executors`: an end told while the process lives on, gone once it
             // exits; nothing comes from a host that does not answer.
