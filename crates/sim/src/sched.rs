@@ -623,4 +623,57 @@ mod tests {
         );
         assert!(a.ended);
     }
+
+    #[test]
+    fn a_batch_status_that_fails_shows_since_when_and_ends_nothing_unless_the_bug() {
+        let attempt = |bug: Option<crate::Bug>| Attempt {
+            engine: 0,
+            in_pool: false,
+            pgid: 1,
+            reported: true,
+            ends: None,
+            frozen: false,
+            ended: false,
+            tokens: None,
+            remote: Some(crate::executor::Remote {
+                job_id: "job-1".into(),
+                followers: vec![0],
+                end_told: false,
+                natural: None,
+                stopped_at: None,
+                term_at: None,
+            }),
+            extra: Some(Extra {
+                kind: Kind::Batch,
+                bug,
+                ..Extra::default()
+            }),
+        };
+        let mut a = attempt(None);
+        let told = outage_told(&mut a, (0, 1), (Some(1_000), 2_000));
+        assert!(
+            matches!(&told, Some(Input::JobState { state, reason: Some(r), .. })
+                if state == "RUNNING" && r.contains("not answering since")),
+            "{told:?}"
+        );
+        // An hour into the outage: nothing more, never an end.
+        assert_eq!(outage_told(&mut a, (0, 1), (Some(1_000), 3_600_000)), None);
+        assert!(!a.ended);
+        // It answers again: its word, once.
+        let back = outage_told(&mut a, (0, 1), (None, 3_700_000));
+        assert!(
+            matches!(&back, Some(Input::JobState { reason: None, .. })),
+            "{back:?}"
+        );
+        assert_eq!(outage_told(&mut a, (0, 1), (None, 3_700_500)), None);
+        // The bug put back: 10 s into the outage, the running job is told lost.
+        let mut b = attempt(Some(crate::Bug::OutageIsGone));
+        assert_eq!(outage_told(&mut b, (0, 1), (Some(1_000), 10_999)), None);
+        let end = outage_told(&mut b, (0, 1), (Some(1_000), 11_000));
+        assert!(
+            matches!(&end, Some(Input::StepExited(e)) if matches!(e.outcome, StepOutcome::Lost { .. })),
+            "{end:?}"
+        );
+        assert!(b.ended && b.remote.as_ref().is_some_and(|r| r.alive(11_000)));
+    }
 }
