@@ -345,14 +345,8 @@ impl Executors {
             }
             // A batch `status` that fails in the scheduler's outage, as its executor
             // reads it (an end only with `Bug::OutageIsGone`).
-            if a.remote.is_some()
-                && let Some(told) = crate::sched::outage_told(a, (*step, *attempt), (outage, now))
-            {
-                let end = matches!(told, Input::StepExited(_));
-                out.push(told);
-                if end {
-                    continue;
-                }
+            if crate::sched::tell_outage(a, (*step, *attempt), (outage, now), &mut out) {
+                continue;
             }
             // `--mix executors`: an end told while the process lives on, gone once it
             // exits; nothing comes from a host that does not answer.

@@ -352,6 +352,21 @@ pub(crate) fn outage_told(
     }))
 }
 
+/// [`outage_told`] into `out`; `true`: told as the attempt's end.
+pub(crate) fn tell_outage(
+    a: &mut Attempt,
+    key: (usize, u32),
+    when: (Option<i64>, i64),
+    out: &mut Vec<Input>,
+) -> bool {
+    let Some(told) = outage_told(a, key, when) else {
+        return false;
+    };
+    let end = matches!(told, Input::StepExited(_));
+    out.push(told);
+    end
+}
+
 /// The state shown, as the engine is told it.
 fn shown(
     (state, reason): (String, Option<String>),
