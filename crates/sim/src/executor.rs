@@ -332,6 +332,7 @@ impl Executors {
         let mut out = Vec::new();
         let mut done = Vec::new();
         let answers = self.jobs.as_ref().is_none_or(|j| j.answers(now));
+        let outage = self.jobs.as_ref().and_then(|j| j.outage_since(now));
         for ((r, step, attempt), a) in self.attempts.range_mut(run_range(run)) {
             if r != run {
                 break;
@@ -340,6 +341,11 @@ impl Executors {
             if let Some(remote) = &a.remote
                 && (!remote.followers.contains(&e) || remote.end_told)
             {
+                continue;
+            }
+            // A batch `status` that fails in the scheduler's outage, as its executor
+            // reads it (an end only with `Bug::OutageIsGone`).
+            if crate::sched::tell_outage(a, (*step, *attempt), (outage, now), &mut out) {
                 continue;
             }
             // `--mix executors`: an end told while the process lives on, gone once it

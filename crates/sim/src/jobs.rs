@@ -80,6 +80,10 @@ pub(crate) struct Extra {
     pub stop_sent: bool,
     /// The bug put back, for the executor's reading of its scheduler.
     pub bug: Option<crate::Bug>,
+    /// The scheduler's outage (its start) the batch executor's reading below is of.
+    pub outage: Option<i64>,
+    /// What the batch executor made of its `status` answers in that outage.
+    pub follow: baton_exec::scheduler::BatchFollow,
 }
 
 /// A consumer's read of its upstream's output, checked once the record is read.
@@ -98,8 +102,9 @@ pub(crate) struct Read {
 pub(crate) struct Jobs {
     rng: SmallRng,
     pub kind: Kind,
-    /// The remote host (or cluster) does not answer before then.
+    /// The remote host (or cluster) does not answer before then, since then.
     pub unanswered_until: i64,
+    pub unanswered_from: i64,
     pub wrote: BTreeMap<AttemptKey, BTreeMap<String, String>>,
     pub reads: Vec<Read>,
     /// The scheduler's own acts on its jobs (the thirteenth stream).
@@ -113,6 +118,7 @@ impl Jobs {
             rng: SmallRng::seed_from_u64(seed ^ 0xe8ec_0702_0000_0000),
             kind: Kind::of(seed),
             unanswered_until: 0,
+            unanswered_from: 0,
             wrote: BTreeMap::new(),
             reads: Vec::new(),
             acts: crate::sched::Acts::new(seed),
@@ -123,6 +129,11 @@ impl Jobs {
     /// Whether the remote host answers at `now`.
     pub(crate) fn answers(&self, now: i64) -> bool {
         self.kind == Kind::Local || now >= self.unanswered_until
+    }
+
+    /// Since when the remote host has not answered, if it does not at `now`.
+    pub(crate) fn outage_since(&self, now: i64) -> Option<i64> {
+        (!self.answers(now)).then_some(self.unanswered_from)
     }
 
     /// What the attempt `key` of `spec` does besides its fate (`job`: it runs on the
@@ -179,6 +190,7 @@ impl Jobs {
             return None;
         }
         let ms = self.rng.random_range(5_000..40_000);
+        self.unanswered_from = now;
         self.unanswered_until = now + ms;
         Some(ms)
     }

@@ -118,6 +118,11 @@ pub enum Bug {
     /// code for a success (`--mix executors`), as a `status` that prints nothing read
     /// as `success`: a job its scheduler forgot is recorded exited 0.
     ForgottenIsDone,
+    /// A batch executor that reads a `status` that fails as "the job left" (`--mix
+    /// executors`), as baton did before issue 61 point 6: a scheduler that does not
+    /// answer for 10 s has the jobs it runs recorded lost while they run on, an
+    /// idempotent step retried beside its job.
+    OutageIsGone,
 }
 
 impl Bug {
@@ -142,10 +147,11 @@ impl Bug {
             Bug::DropReclaimed => "drop-reclaimed",
             Bug::RequeueIsTheEnd => "requeue-is-the-end",
             Bug::ForgottenIsDone => "forgotten-is-done",
+            Bug::OutageIsGone => "outage-is-gone",
         }
     }
 
-    pub const ALL: [Bug; 19] = [
+    pub const ALL: [Bug; 20] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -165,6 +171,7 @@ impl Bug {
         Bug::DropReclaimed,
         Bug::RequeueIsTheEnd,
         Bug::ForgottenIsDone,
+        Bug::OutageIsGone,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

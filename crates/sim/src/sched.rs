@@ -14,7 +14,7 @@ use crate::jobs::{Extra, Kind};
 use crate::world::World;
 use baton_core::{Input, StepExit};
 use baton_exec::scheduler;
-use baton_model::{Event, EventKind, StepOutcome, StepState, Usage};
+use baton_model::{Event, EventKind, StepOutcome, StepState, Timestamp, Usage};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -262,6 +262,122 @@ pub(crate) fn requeue_told(
         },
         stderr_tail: String::new(),
     }))
+}
+
+/// The scheduler's word for `x`'s job at `now`: its requeue's state in the gap,
+/// `PENDING` while it waits in the queue, else `RUNNING`.
+fn state_at(x: &Extra, now: i64) -> &'static str {
+    match x.acted {
+        Some(Acted::Requeued { at, back, held, .. }) if at <= now && now < back => {
+            requeue_state(x.kind, held).0
+        }
+        _ if x.queued.is_some_and(|(t, _)| now < t) => "PENDING",
+        _ => "RUNNING",
+    }
+}
+
+/// A batch job's `status` while its scheduler does not answer (`outage`: since then),
+/// and once it answers again: what the real executor makes of a `status` that fails
+/// (`scheduler::batch_said`, folded by `scheduler::BatchFollow`) is what the engine is
+/// told. The state shown says since when it has not answered, and its word again once
+/// it answers; nothing ends the attempt. With [`crate::Bug::OutageIsGone`], a failing
+/// `status` is read as gone, as baton did: 10 s into the outage (at once after baton's
+/// stop) a job still running is told lost. `None`: nothing to tell now.
+pub(crate) fn outage_told(
+    a: &mut Attempt,
+    (step, attempt): (usize, u32),
+    (outage, now): (Option<i64>, i64),
+) -> Option<Input> {
+    let job_id = a.remote.as_ref()?.job_id.clone();
+    let running = a.ends.as_ref().is_none_or(|(t, _)| *t > now);
+    let x = a
+        .extra
+        .as_mut()
+        .filter(|x| x.kind == Kind::Batch && !x.unreached)?;
+    if !a.reported || a.ended {
+        return None;
+    }
+    let wall = |t: i64| {
+        (
+            std::time::Duration::from_millis(t.max(0) as u64),
+            Timestamp(t),
+        )
+    };
+    let Some(from) = outage else {
+        // It answers again: the job is listed.
+        x.follow.unanswered_since()?;
+        let heard = x.follow.heard(
+            scheduler::BatchSaid::Listed(state_at(x, now).into()),
+            wall(now),
+            x.stop_sent,
+        );
+        return shown(heard.shown?, (step, attempt));
+    };
+    let failing = match x.bug == Some(crate::Bug::OutageIsGone) {
+        true => scheduler::BatchSaid::Gone,
+        false => scheduler::batch_said(false, ""),
+    };
+    let mut first = None;
+    if x.outage != Some(from) {
+        x.outage = Some(from);
+        x.follow = scheduler::BatchFollow::default();
+        let before = scheduler::BatchSaid::Listed(state_at(x, from).into());
+        x.follow.heard(before, wall(from), x.stop_sent);
+        first = x
+            .follow
+            .heard(failing.clone(), wall(from), x.stop_sent)
+            .shown;
+    }
+    let heard = x.follow.heard(failing, wall(now), x.stop_sent);
+    if !(heard.end && running) {
+        return shown(first?, (step, attempt));
+    }
+    // Read as the job's end while it runs on.
+    let killed = x.stop_sent.then_some(StepOutcome::Killed);
+    a.ended = true;
+    if let Some(r) = a.remote.as_mut() {
+        r.end_told = true;
+    }
+    Some(Input::StepExited(StepExit {
+        step,
+        attempt,
+        outcome: scheduler::batch_end(&job_id, None, killed),
+        duration_ms: 10,
+        outputs: Vec::new(),
+        usage: Usage {
+            tokens: a.tokens.unwrap_or(0),
+            ..Usage::default()
+        },
+        stderr_tail: String::new(),
+    }))
+}
+
+/// [`outage_told`] into `out`; `true`: told as the attempt's end.
+pub(crate) fn tell_outage(
+    a: &mut Attempt,
+    key: (usize, u32),
+    when: (Option<i64>, i64),
+    out: &mut Vec<Input>,
+) -> bool {
+    let Some(told) = outage_told(a, key, when) else {
+        return false;
+    };
+    let end = matches!(told, Input::StepExited(_));
+    out.push(told);
+    end
+}
+
+/// The state shown, as the engine is told it.
+fn shown(
+    (state, reason): (String, Option<String>),
+    (step, attempt): (usize, u32),
+) -> Option<Input> {
+    Some(Input::JobState {
+        step,
+        attempt,
+        state,
+        reason,
+    })
 }
 
 /// What the history says of the act.
@@ -521,5 +637,58 @@ mod tests {
             matches!(&end, Some(Input::StepExited(e)) if matches!(e.outcome, StepOutcome::Lost { .. }))
         );
         assert!(a.ended);
+    }
+
+    #[test]
+    fn a_batch_status_that_fails_shows_since_when_and_ends_nothing_unless_the_bug() {
+        let attempt = |bug: Option<crate::Bug>| Attempt {
+            engine: 0,
+            in_pool: false,
+            pgid: 1,
+            reported: true,
+            ends: None,
+            frozen: false,
+            ended: false,
+            tokens: None,
+            remote: Some(crate::executor::Remote {
+                job_id: "job-1".into(),
+                followers: vec![0],
+                end_told: false,
+                natural: None,
+                stopped_at: None,
+                term_at: None,
+            }),
+            extra: Some(Extra {
+                kind: Kind::Batch,
+                bug,
+                ..Extra::default()
+            }),
+        };
+        let mut a = attempt(None);
+        let told = outage_told(&mut a, (0, 1), (Some(1_000), 2_000));
+        assert!(
+            matches!(&told, Some(Input::JobState { state, reason: Some(r), .. })
+                if state == "RUNNING" && r.contains("not answering since")),
+            "{told:?}"
+        );
+        // An hour into the outage: nothing more, never an end.
+        assert_eq!(outage_told(&mut a, (0, 1), (Some(1_000), 3_600_000)), None);
+        assert!(!a.ended);
+        // It answers again: its word, once.
+        let back = outage_told(&mut a, (0, 1), (None, 3_700_000));
+        assert!(
+            matches!(&back, Some(Input::JobState { reason: None, .. })),
+            "{back:?}"
+        );
+        assert_eq!(outage_told(&mut a, (0, 1), (None, 3_700_500)), None);
+        // The bug put back: 10 s into the outage, the running job is told lost.
+        let mut b = attempt(Some(crate::Bug::OutageIsGone));
+        assert_eq!(outage_told(&mut b, (0, 1), (Some(1_000), 10_999)), None);
+        let end = outage_told(&mut b, (0, 1), (Some(1_000), 11_000));
+        assert!(
+            matches!(&end, Some(Input::StepExited(e)) if matches!(e.outcome, StepOutcome::Lost { .. })),
+            "{end:?}"
+        );
+        assert!(b.ended && b.remote.as_ref().is_some_and(|r| r.alive(11_000)));
     }
 }

@@ -64,6 +64,8 @@ fn executors_that_ignore_stops_queue_go_silent_and_lose_jobs_keep_every_promise(
         ("\"type\":\"step_job_state\"", 2),
         ("never reaches its host", 2),
         ("the remote host stops answering", 2),
+        // A batch `status` that fails meanwhile, as its executor shows it.
+        ("`status` not answering since", 2),
         ("could not be asked what the stopped engine left there", 1),
         ("\"outputs\":{\"note\"", SEEDS as usize / 2),
         ("read build's version", 1),
@@ -191,10 +193,47 @@ fn a_forgotten_job_recorded_as_a_success_is_reported() {
     }
 }
 
+/// A batch executor that reads a `status` that fails as "the job left" (as baton did
+/// before issue 61 point 6): 10 s into the scheduler's outage, a job still running is
+/// recorded lost (and an idempotent step retried beside it). The same seeds keep every
+/// promise with the real reading, a failing `status` taken for no answer, and show the
+/// state that says since when it has not answered.
+#[test]
+fn an_outage_read_as_the_jobs_end_is_reported() {
+    for seed in OUTAGE_SEEDS {
+        let o = executors(seed, Some(Bug::OutageIsGone));
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the outage read as an end is found");
+        assert_eq!(
+            v.invariant, "a_step_ends_when_its_process_exits",
+            "seed {seed}: {}",
+            v.detail
+        );
+        assert!(v.detail.contains("left the scheduler"), "{}", v.detail);
+        let report = o.report().unwrap_or_default();
+        assert!(report.contains(&format!("seed {seed} broke")), "{report}");
+        assert!(
+            report.contains("--bug outage-is-gone --mix executors"),
+            "{report}"
+        );
+        let real = executors(seed, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+        assert!(
+            real.history
+                .iter()
+                .any(|l| l.contains("not answering since")),
+            "seed {seed}: the state shown in the outage"
+        );
+    }
+}
+
 const REQUEUE_SEEDS: [u64; 2] = [2, 3];
 const FORGOTTEN_SEEDS: [u64; 2] = [2, 19];
 const TERM_SEEDS: [u64; 2] = [15, 22];
 const STALE_SEEDS: [u64; 2] = [8, 11];
+const OUTAGE_SEEDS: [u64; 2] = [45, 109];
 
 /// The checks' own finding (`--mix queues` seed 7, a batch scheduler): a job at the
 /// budget's ceiling ran on past it, as budget.md documents ("a job of a generic batch

@@ -33,13 +33,13 @@ pub(crate) fn sge() -> Option<Scheduler> {
     Some(Scheduler {
         name: "sge",
         vars,
-        // `status` prints the job's state while `qstat` lists it (the id passed to the
-        // fixed script as its argument, never spliced into it).
+        // `status` prints the job's state while `qstat` lists it and fails when `qstat`
+        // does (the id passed to the fixed script as its argument, never spliced into it).
         definition: r#"
 [executors.grid]
 type = "batch"
 submit = ["qsub", "-terse", "-N", "{name}", "-o", "{log}", "-j", "y", ["-l", "h_rt={timeout_s}"], "{script}"]
-status = ["sh", "-c", "qstat | awk -v id=\"$1\" '$1 == id {{ print $5 }}'", "sh", "{job_id}"]
+status = ["sh", "-c", "out=$(qstat) || exit 1; printf '%s\\n' \"$out\" | awk -v id=\"$1\" '$1 == id {{ print $5 }}'", "sh", "{job_id}"]
 cancel = ["qdel", "{job_id}"]
 poll = "1s"
 labels = ["hpc"]
@@ -58,7 +58,7 @@ pub(crate) fn slurm() -> Option<Scheduler> {
 [executors.grid]
 type = "batch"
 submit = ["sbatch", "--parsable", "--job-name={name}", "--output={log}", ["--time={timeout_min}"], "{script}"]
-status = ["squeue", "--noheader", "--jobs={job_id}", "--states=PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED,REQUEUED", "--format=%T"]
+status = ["sh", "-c", "out=$(squeue --noheader --format='%i %T' --states=PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED,REQUEUED) || exit 1; printf '%s\\n' \"$out\" | awk -v id=\"$1\" '$1 == id {{ print $2 }}'", "sh", "{job_id}"]
 cancel = ["scancel", "{job_id}"]
 poll = "1s"
 labels = ["hpc"]

@@ -1,6 +1,7 @@
 //! Executors against real processes: shell, kill, services, Slurm, SSH, batch schedulers.
 pub(crate) mod batch;
 mod batch_artifacts;
+mod batch_outage;
 mod batch_status;
 mod daemons_stop;
 mod kill;

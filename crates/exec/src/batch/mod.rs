@@ -16,8 +16,10 @@
 //! The end of a job is its exit-code file (checked every `EXIT_EVERY`); `status` runs at
 //! an interval that starts at 0.5 s and backs off to `poll`, for the state shown and for
 //! a job that left the scheduler without an exit code (cancelled by someone, killed at a
-//! limit, its node lost): `status` prints nothing, fails, or prints a word that says the
-//! job ended (`success`, `failed`: Snakemake's cluster-generic status scripts; `Said`).
+//! limit, its node lost): `status` exits 0 and prints nothing, or a word that says the
+//! job ended (`success`, `failed`: Snakemake's cluster-generic status scripts). A
+//! `status` that fails (non-zero exit, no answer in time, cannot be run) is no answer:
+//! the job is followed on, however long (`scheduler::BatchFollow`).
 mod backend;
 pub(crate) mod values;
 
@@ -28,6 +30,8 @@ use super::slurm::state::JobStatus;
 use super::slurm::{self, POLL_MIN, Seen};
 use super::stream::TailHandle;
 use super::{ExecError, Finished};
+use crate::scheduler::{BatchFollow, BatchSaid, batch_said};
+use baton_model::Timestamp;
 use baton_workflow::BatchOptions;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -322,41 +326,9 @@ fn bounded(s: &str) -> String {
     }
 }
 
-/// What a `status` or `cancel` said.
-#[derive(Debug, PartialEq, Eq)]
-enum Said {
-    /// Exit 0 with output: its first line.
-    Listed(String),
-    /// Exit non-zero or nothing printed.
-    Gone,
-    /// Exit 0 with a first line that says the job ended (`success`, `failed`, …: a
-    /// cluster-generic status script's words): gone, and the word is shown.
-    Left(String),
-    /// Could not be run, or did not answer in time.
-    NoAnswer,
-}
-
-/// What a command that exited (`ok`: with 0) and printed `stdout` said.
-fn said(ok: bool, stdout: &str) -> Said {
-    match stdout.lines().map(str::trim).find(|l| !l.is_empty()) {
-        Some(line) if ok => {
-            let line: String = baton_model::sanitize::strip_to_plain(line.as_bytes())
-                .chars()
-                .take(80)
-                .collect();
-            if crate::scheduler::batch_left(&line) {
-                Said::Left(line)
-            } else {
-                Said::Listed(line)
-            }
-        }
-        _ => Said::Gone,
-    }
-}
-
-async fn run(args: &[String]) -> Said {
+async fn run(args: &[String]) -> BatchSaid {
     let Some((program, rest)) = args.split_first() else {
-        return Said::NoAnswer;
+        return BatchSaid::NoAnswer;
     };
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(rest)
@@ -366,9 +338,9 @@ async fn run(args: &[String]) -> Said {
         .kill_on_drop(true);
     without_baton_vars(&mut cmd);
     let Ok(Ok(out)) = tokio::time::timeout(CLI_DEADLINE, cmd.output()).await else {
-        return Said::NoAnswer;
+        return BatchSaid::NoAnswer;
     };
-    said(out.status.success(), &String::from_utf8_lossy(&out.stdout))
+    batch_said(out.status.success(), &String::from_utf8_lossy(&out.stdout))
 }
 
 /// A submitted job. Call [`BatchAttempt::wait`].
@@ -407,10 +379,10 @@ impl BatchAttempt {
         self.seen.subscribe()
     }
 
-    async fn command(&self, args: &[baton_workflow::BatchArg]) -> Said {
+    async fn command(&self, args: &[baton_workflow::BatchArg]) -> BatchSaid {
         match baton_workflow::batch::render(args, &|v| self.vals.get(v)) {
             Ok(argv) => run(&argv).await,
-            Err(_) => Said::NoAnswer,
+            Err(_) => BatchSaid::NoAnswer,
         }
     }
 
@@ -430,7 +402,7 @@ impl BatchAttempt {
         ));
         let mut interval = POLL_MIN;
         let mut next_status = Instant::now();
-        let mut gone_since: Option<Instant> = None;
+        let mut follow = BatchFollow::default();
         let mut hard_at: Option<Instant> = None;
         let mut asked = false;
         let code: Option<i32> = loop {
@@ -443,27 +415,20 @@ impl BatchAttempt {
                 let _ = self.command(&self.opts.cancel).await;
             }
             if now >= next_status {
+                // A `status` that fails is no answer: the job is followed on (its
+                // exit-code file still ends it), the state shown says since when.
                 let said = self.command(&self.opts.status).await;
-                let changed = match &said {
-                    Said::Listed(line) => {
-                        gone_since = None;
-                        self.show(line)
-                    }
-                    Said::Gone | Said::Left(_) => {
-                        if let Said::Left(word) = &said {
-                            self.show(word);
-                        }
-                        let since = *gone_since.get_or_insert(now);
-                        if since.elapsed() >= crate::scheduler::batch_gone_for(asked) {
-                            // A last look (the file may trail the job on a shared disk).
-                            break exit_code(&self.files.exit_code());
-                        }
-                        true
-                    }
-                    Said::NoAnswer => false,
-                };
+                let at = (now - self.started, Timestamp::now());
+                let heard = follow.heard(said, at, asked);
+                if heard.end {
+                    // A last look (the file may trail the job on a shared disk).
+                    break exit_code(&self.files.exit_code());
+                }
+                let changed = heard
+                    .shown
+                    .is_some_and(|(state, reason)| self.show(&state, reason));
                 interval = files_of::next_interval(interval, changed, POLL_MIN, self.opts.poll);
-                if gone_since.is_some() {
+                if follow.gone() {
                     interval = POLL_MIN;
                 }
                 next_status = Instant::now() + interval;
@@ -508,12 +473,13 @@ impl BatchAttempt {
         }
     }
 
-    /// Pass the scheduler's word on (the console and `show`); whether it changed.
-    fn show(&self, line: &str) -> bool {
+    /// Pass the scheduler's word on (the console and `show`), with why when `status`
+    /// does not answer; whether it changed.
+    fn show(&self, state: &str, reason: Option<String>) -> bool {
         let seen = Seen::Listed(JobStatus {
             job_id: self.job_id.clone(),
-            state: line.to_string(),
-            reason: String::new(),
+            state: state.to_string(),
+            reason: reason.unwrap_or_default(),
             submitted: String::new(),
             started: String::new(),
             comment: String::new(),
@@ -531,46 +497,4 @@ impl BatchAttempt {
 /// The exit code, once the job script has renamed its file into place.
 fn exit_code(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_status_word_says_listed_or_left() {
-        for listed in [
-            "running",
-            "pending",
-            "RUNNING",
-            "r",
-            "qw",
-            "PENDING (Priority)",
-        ] {
-            assert_eq!(said(true, listed), Said::Listed(listed.into()), "{listed}");
-        }
-        for left in [
-            "success",
-            "failed",
-            "completed",
-            "done",
-            "COMPLETED",
-            " Failed \n",
-        ] {
-            assert_eq!(said(true, left), Said::Left(left.trim().into()), "{left:?}");
-        }
-        // The first line that is not blank decides; nothing printed, or a failure, is
-        // gone as before.
-        assert_eq!(
-            said(true, "\n\nfailed\nrunning\n"),
-            Said::Left("failed".into())
-        );
-        assert_eq!(said(true, "  \n"), Said::Gone);
-        assert_eq!(said(false, "running"), Said::Gone);
-        // A word is a whole line, not part of one.
-        assert_eq!(
-            said(true, "failed_over_node"),
-            Said::Listed("failed_over_node".into())
-        );
-    }
 }

@@ -31,7 +31,10 @@ impl ExecutorReader<'_, '_> {
             self.command(n, key, what, example, &resources)
         };
         let submit = command("submit", r#"["qsub", "-terse", "{script}"]"#);
-        let status = command("status", r#"["qstat", "-j", "{job_id}"]"#);
+        let status = command(
+            "status",
+            r#"["sh", "-c", "out=$(qstat) || exit 1; printf '%s\\n' \"$out\" | awk -v id=\"$1\" '$1 == id {{ print $5 }}'", "sh", "{job_id}"]"#,
+        );
         let cancel = command("cancel", r#"["qdel", "{job_id}"]"#);
         let workdir = get(f, "workdir")
             .and_then(|n| {
