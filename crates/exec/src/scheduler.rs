@@ -149,15 +149,18 @@ pub struct Heard {
 }
 
 impl BatchFollow {
-    /// Fold `said`, heard at `at` (a monotonic clock) and `wall`, baton's stop asked or
-    /// not. A failing `status` only says since when it has not answered: it never ends
-    /// the attempt, however long it lasts, and leaves the count of "gone" as it was.
+    /// Fold `said`, heard at `at` (a monotonic clock) and `wall`; `asked`: the scheduler
+    /// took baton's stop (its `cancel` exited 0). A failing `status` only says since
+    /// when it has not answered: it never ends the attempt, however long it lasts, and
+    /// leaves the count of "gone" as it was, unless the scheduler took baton's stop
+    /// (then it is the job gone: a job cancelled with `qdel` fails `qstat -j`).
     pub fn heard(
         &mut self,
         said: BatchSaid,
         (at, wall): (Duration, Timestamp),
         asked: bool,
     ) -> Heard {
+        let mut failing = false;
         let (gone, shown) = match said {
             BatchSaid::Listed(line) => {
                 self.gone_since = None;
@@ -174,6 +177,13 @@ impl BatchFollow {
                 self.last = Some(word.clone());
                 (true, Some((word, None)))
             }
+            // The scheduler took baton's `cancel`: a `status` that fails now says the
+            // job is gone (`qstat -j` of a deleted job fails), as an empty answer does.
+            BatchSaid::NoAnswer if asked => {
+                self.unanswered_since = None;
+                failing = true;
+                (true, None)
+            }
             BatchSaid::NoAnswer => {
                 let since = *self.unanswered_since.get_or_insert(wall);
                 let (state, reason) = batch_unanswered(self.last.as_deref(), since);
@@ -182,7 +192,9 @@ impl BatchFollow {
         };
         let end = gone && {
             let since = *self.gone_since.get_or_insert(at);
-            at.saturating_sub(since) >= batch_gone_for(asked)
+            // Failures after a taken `cancel` count for the whole window: the job may
+            // still be ending while its scheduler restarts.
+            at.saturating_sub(since) >= batch_gone_for(asked && !failing)
         };
         Heard { end, shown }
     }
@@ -341,8 +353,12 @@ mod tests {
         let h = f.heard(BatchSaid::Listed("r".into()), at(3_601), false);
         assert_eq!(h.shown, Some(("r".into(), None)));
         assert_eq!(f.unanswered_since(), None);
-        // Even after baton's stop, a failing status ends nothing.
+        // Once the scheduler took baton's `cancel` (it exited 0), a failing status is
+        // the job gone (`qstat -j` of a deleted job), for as long as an empty answer
+        // before a stop: 10 s.
         assert!(!f.heard(BatchSaid::NoAnswer, at(3_602), true).end);
+        assert!(!f.heard(BatchSaid::NoAnswer, at(3_611), true).end);
+        assert!(f.heard(BatchSaid::NoAnswer, at(3_612), true).end);
         // Before any word: `unknown`.
         let mut g = BatchFollow::default();
         let h = g.heard(BatchSaid::NoAnswer, at(1), false);

@@ -313,22 +313,23 @@ pub(crate) fn outage_told(
         );
         return shown(heard.shown?, (step, attempt));
     };
-    let failing = match x.bug == Some(crate::Bug::OutageIsGone) {
+    let bug = x.bug == Some(crate::Bug::OutageIsGone);
+    let failing = match bug {
         true => scheduler::BatchSaid::Gone,
         false => scheduler::batch_said(false, ""),
     };
+    // A `cancel` in the outage fails as its `status` does: the scheduler took no stop
+    // (the bug's executor counted any stop asked).
+    let taken = bug && x.stop_sent;
     let mut first = None;
     if x.outage != Some(from) {
         x.outage = Some(from);
         x.follow = scheduler::BatchFollow::default();
         let before = scheduler::BatchSaid::Listed(state_at(x, from).into());
-        x.follow.heard(before, wall(from), x.stop_sent);
-        first = x
-            .follow
-            .heard(failing.clone(), wall(from), x.stop_sent)
-            .shown;
+        x.follow.heard(before, wall(from), taken);
+        first = x.follow.heard(failing.clone(), wall(from), taken).shown;
     }
-    let heard = x.follow.heard(failing, wall(now), x.stop_sent);
+    let heard = x.follow.heard(failing, wall(now), taken);
     if !(heard.end && running) {
         return shown(first?, (step, attempt));
     }

@@ -405,6 +405,9 @@ impl BatchAttempt {
         let mut follow = BatchFollow::default();
         let mut hard_at: Option<Instant> = None;
         let mut asked = false;
+        // Whether the scheduler took one of baton's `cancel`s (it exited 0): only then
+        // is a `status` that fails the job gone (`qstat -j` of a deleted job).
+        let mut taken = false;
         let code: Option<i32> = loop {
             if let Some(code) = exit_code(&self.files.exit_code()) {
                 break Some(code);
@@ -412,14 +415,14 @@ impl BatchAttempt {
             let now = Instant::now();
             if hard_at.is_some_and(|t| now >= t) {
                 hard_at = None;
-                let _ = self.command(&self.opts.cancel).await;
+                taken |= self.command(&self.opts.cancel).await != BatchSaid::NoAnswer;
             }
             if now >= next_status {
                 // A `status` that fails is no answer: the job is followed on (its
                 // exit-code file still ends it), the state shown says since when.
                 let said = self.command(&self.opts.status).await;
                 let at = (now - self.started, Timestamp::now());
-                let heard = follow.heard(said, at, asked);
+                let heard = follow.heard(said, at, taken);
                 if heard.end {
                     // A last look (the file may trail the job on a shared disk).
                     break exit_code(&self.files.exit_code());
@@ -439,7 +442,7 @@ impl BatchAttempt {
                 _ = notified, if !asked => {
                     if let Some((_, grace)) = self.cancel.requested() {
                         asked = true;
-                        let _ = self.command(&self.opts.cancel).await;
+                        taken |= self.command(&self.opts.cancel).await != BatchSaid::NoAnswer;
                         hard_at = Some(Instant::now() + grace);
                         next_status = Instant::now();
                     }
