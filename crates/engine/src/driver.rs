@@ -384,6 +384,11 @@ impl Driver {
                 exec::failpoint::die_at("claimed", "command");
             }
             initial.extend(self.feed(waiting, Timestamp::now())?);
+            if !self.core.is_finished() {
+                // A test's moment: a command reopened the finished run, which holds its
+                // group again, its takeover settled (`reopen`), nothing committed.
+                exec::failpoint::hold_at("reopen-held", "command");
+            }
             self.execute(initial)?;
             self.notice_asks()?;
             self.publish(true);

@@ -25,6 +25,10 @@
 //!   group's holder), and the next takeover ends it (docs/simulator.md, `--mix cli`
 //!   seeds 18, 20, 56, 79). `ending-held` (see [`hold_at`]) holds there instead, for a
 //!   test to read the run meanwhile.
+//! - `reopen-held` (not a kill, see [`hold_at`]; its "step" is `command`): an engine
+//!   started to serve the commands waiting on a finished run (`--detach`) fed it one
+//!   that reopens it (`retry`, `mark`): the run holds its group again and its takeover
+//!   has settled (`engine::driver::reopen`), nothing of it committed.
 //! - `link-received` (`baton link`, issue 59; its "step" is the request's kind,
 //!   `command`): a console's request read from the link, nothing of it done.
 //! - `link-answered`: the request done (a decision committed), its answer not yet

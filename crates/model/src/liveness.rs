@@ -54,6 +54,24 @@ pub fn lease_is_live(
     now.since(lease.heartbeat_at) <= stale_after && holder_alive(&lease.holder) != Some(false)
 }
 
+/// Whether a takeover (`baton resume`, a command on a run no engine drives) may take
+/// a run whose lease is `current`: only when no live lease holds it, whoever its
+/// holder. One its own process holds live means that process drives the run already
+/// (a console's resume racing its own takeover of the run): taken again, its lease
+/// would be marked as an unsettled takeover's (the run read `interrupted`, holding no
+/// group, under its own engine), the run driven twice, and a refusal of the second
+/// takeover would give back the lease the first one's engine holds. It is refused as
+/// driven, like any live holder's (the store's `acquire_lease` renews a holder's own
+/// lease: an engine's, never a takeover's).
+pub fn may_take_over(
+    current: Option<&Lease>,
+    now: Timestamp,
+    stale_after: Duration,
+    holder_alive: impl Fn(&str) -> Option<bool>,
+) -> bool {
+    !current.is_some_and(|l| lease_is_live(l, now, stale_after, holder_alive))
+}
+
 /// What a reader shows for a run recorded in `recorded`, with `lease` (if any) at `now`.
 ///
 /// `driven_by` names the holder of a live lease whatever the state (a console left open
@@ -277,6 +295,24 @@ mod tests {
         // Settled: as recorded again.
         let settled = liveness(RunState::Running, Some(&lease(at(5))), at(5), alive);
         assert_eq!(settled.state, RunState::Running);
+    }
+
+    #[test]
+    fn a_takeover_takes_no_live_lease_not_even_its_own() {
+        let alive = |_: &str| Some(true);
+        let dead = |_: &str| Some(false);
+        let driving = lease(at(5));
+        let taking = Lease {
+            taking_over: true,
+            ..lease(at(5))
+        };
+        // Live, driven or being taken over (by this process or another): refused.
+        assert!(!may_take_over(Some(&driving), at(6), LEASE_STALE, alive));
+        assert!(!may_take_over(Some(&taking), at(6), LEASE_STALE, alive));
+        // None, lapsed, or its holder dead: taken.
+        assert!(may_take_over(None, at(6), LEASE_STALE, alive));
+        assert!(may_take_over(Some(&driving), at(60), LEASE_STALE, alive));
+        assert!(may_take_over(Some(&taking), at(6), LEASE_STALE, dead));
     }
 
     #[test]

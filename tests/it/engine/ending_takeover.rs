@@ -30,7 +30,12 @@ struct Group {
 }
 
 fn a_dead_holder_and_the_next(env: &Env) -> Group {
-    let wf = env.workflow("w.toml", WORKFLOW);
+    dead_holder_and_next_of(env, WORKFLOW)
+}
+
+/// [`a_dead_holder_and_the_next`] of the workflow `text`.
+fn dead_holder_and_next_of(env: &Env, text: &str) -> Group {
+    let wf = env.workflow("w.toml", text);
     let (mut dead, first) = env.spawn_until(&wf, "deploy", "waiting_approval");
     dead.kill().expect("kill -9 the first engine");
     let died = wait_child(dead, 20);
@@ -210,5 +215,130 @@ fn a_cancel_killed_before_its_commit_leaves_the_run_interrupted_for_the_next() {
     );
     let verify = env.run(&["audit", "verify", &g.first]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+    nothing_ran(&env);
+}
+
+/// The gated deploy with an `on_cancel` handler, `unlock`, which runs until the file
+/// `handler-go` exists (at most 60 s) and then says so in `handled.log`.
+const WITH_HANDLER: &str = r#"
+name = "deploy"
+concurrency = { group = "prod", on_conflict = "queue" }
+
+[[step]]
+id = "deploy"
+run = "echo ran >> ran.log"
+gate = { prompt = "ship it?" }
+
+[[step]]
+id = "unlock"
+on_cancel = true
+run = "i=0; while [ ! -e handler-go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo handled >> handled.log"
+"#;
+
+/// The group's rows as recorded: the run that holds it (`active` 1), if any.
+fn group_row_holder(env: &Env) -> Option<String> {
+    let raw = rusqlite::Connection::open(env.db()).expect("the store's file");
+    raw.query_row(
+        "SELECT run_id FROM group_members WHERE grp = 'prod' AND active = 1",
+        [],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+/// One active run of the group, the second, and the first read as `want` with its
+/// handler `unlock` in `handler`, over several reads.
+fn only_the_second_active(env: &Env, g: &Group, want: &str, handler: &str) {
+    for _ in 0..3 {
+        assert_eq!(
+            active(env, g),
+            (vec![g.second.clone()], vec![g.second.clone()]),
+            "one active run of the group while the first's handler runs"
+        );
+        let shown = env.show(&g.first);
+        assert_eq!(shown["state"], want, "{shown:#}");
+        assert_eq!(step_state(&shown, "unlock").as_deref(), Some(handler));
+        assert_eq!(
+            step_state(&env.show(&g.second), "deploy").as_deref(),
+            Some("waiting_approval")
+        );
+    }
+}
+
+/// Review finding (the takeover's mark cleared at its first commit): a cancel taking
+/// over a killed run whose `on_cancel` handler runs. The first commit of the cancel is
+/// the one that records the run `cancelled` (its handler starts only once the run is
+/// cancelled and nothing of it runs), so from the mark to the handler's end the run
+/// reads `interrupted`, then `cancelled` with its handler's step `running`, never
+/// active beside the group's holder; the group stays the holder's throughout. A
+/// `kill -9` of the cancel while its handler runs leaves it so, and `baton resume`
+/// runs the handler again to the run's end.
+#[test]
+fn a_cancel_whose_on_cancel_handler_runs_never_reads_two_active_runs_of_the_group() {
+    let env = Env::new();
+    let g = dead_holder_and_next_of(&env, WITH_HANDLER);
+    let hold = env.path().join("go");
+    let _release = Release(hold.clone());
+    let _handler = Release(env.path().join("handler-go"));
+    let mut cancel = env
+        .cmd()
+        .env("BATON_FAILPOINT", "ending-held:command")
+        .env("BATON_FAILPOINT_HOLD", &hold)
+        .args(["cancel", &g.first, "--reason", "stop"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn baton cancel");
+    let waiting = env.path().join("go.waiting");
+    wait_until("the cancel at its failpoint", secs(20), || {
+        waiting.exists().then_some(())
+    });
+    assert!(lease(&env, &g.first).is_some_and(|(_, marked)| marked));
+    only_the_second_active(&env, &g, "interrupted", "pending");
+    // Its first commit: the run cancelled, its handler started (and held).
+    std::fs::write(&hold, b"").expect("release the cancel");
+    wait_until("the handler running", secs(30), || {
+        (step_state(&env.show(&g.first), "unlock").as_deref() == Some("running")).then_some(())
+    });
+    assert!(
+        lease(&env, &g.first).is_some_and(|(_, marked)| !marked),
+        "settled"
+    );
+    only_the_second_active(&env, &g, "cancelled", "running");
+    assert_eq!(group_row_holder(&env).as_deref(), Some(g.second.as_str()));
+    // Killed while its handler runs: the run is cancelled on record, its handler
+    // interrupted; still one active run, the holder's group untouched.
+    cancel.kill().expect("kill -9 the cancel");
+    let died = wait_child(cancel, 20);
+    assert_eq!(died.status.signal(), Some(9), "the cancel was killed");
+    let shown = env.show(&g.first);
+    assert_eq!(shown["state"], "cancelled", "{shown:#}");
+    assert_eq!(
+        active(&env, &g),
+        (vec![g.second.clone()], vec![g.second.clone()])
+    );
+    assert_eq!(group_row_holder(&env).as_deref(), Some(g.second.as_str()));
+    // `baton resume` runs the handler again (idempotent) to the run's end.
+    std::fs::write(env.path().join("handler-go"), b"").expect("let the handler end");
+    let resumed = env.run(&["resume", &g.first, "--headless"]);
+    let said = format!("{}{}", text(&resumed.stdout), text(&resumed.stderr));
+    assert!(resumed.status.signal().is_none(), "{said}");
+    let shown = env.show(&g.first);
+    assert_eq!(shown["state"], "cancelled", "{said}\n{shown:#}");
+    assert_eq!(
+        step_state(&shown, "unlock").as_deref(),
+        Some("succeeded"),
+        "{shown:#}"
+    );
+    let handled = std::fs::read_to_string(env.path().join("handled.log")).unwrap_or_default();
+    assert!(
+        handled.contains("handled"),
+        "the handler ran to its end: {handled:?}"
+    );
+    assert_eq!(
+        active(&env, &g),
+        (vec![g.second.clone()], vec![g.second.clone()])
+    );
     nothing_ran(&env);
 }

@@ -19,6 +19,7 @@ mod hold_untraced;
 mod lease;
 mod live_usage;
 mod mark_outputs;
+mod reopen_settles;
 mod replaced_while_stopped;
 mod retry_failed;
 mod signals;

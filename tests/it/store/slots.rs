@@ -106,16 +106,23 @@ fn a_lapsed_lease_frees_the_group_and_a_superseding_run_goes_first() {
     s.heartbeat("R1", &lease_holder_name(), Timestamp::now())
         .unwrap();
     assert_eq!(
-        s.reclaim_group("R1").unwrap(),
+        s.settle_takeover("R1", &lease_holder_name(), true).unwrap(),
         Err(("deploy-prod".to_string(), "R3".to_string()))
     );
     finish(&mut s, "R3");
-    assert_eq!(s.reclaim_group("R1").unwrap(), Ok(()));
+    assert_eq!(
+        s.settle_takeover("R1", &lease_holder_name(), true).unwrap(),
+        Ok(())
+    );
     assert_eq!(
         s.group_holder("deploy-prod").unwrap().as_deref(),
         Some("R1")
     );
-    assert_eq!(s.reclaim_group("R9-in-no-group").unwrap(), Ok(()));
+    assert_eq!(
+        s.settle_takeover("R9-in-no-group", &lease_holder_name(), true)
+            .unwrap(),
+        Ok(())
+    );
 }
 
 /// The first events of a batch's run `id` for `verdict`, as `create` makes them.
@@ -233,11 +240,14 @@ fn a_replaced_run_leaves_the_line_at_once_and_never_takes_the_group() {
     // R2 must hold the group again, refused while R3 holds it (issue 61: found by
     // `baton-sim`, seed 1, where R2 ran beside the holder).
     assert_eq!(
-        s.reclaim_group("R2").unwrap(),
+        s.settle_takeover("R2", &lease_holder_name(), true).unwrap(),
         Err(("deploy-prod".to_string(), "R3".to_string()))
     );
     finish(&mut s, "R3");
-    assert_eq!(s.reclaim_group("R2").unwrap(), Ok(()));
+    assert_eq!(
+        s.settle_takeover("R2", &lease_holder_name(), true).unwrap(),
+        Ok(())
+    );
     assert_eq!(
         s.group_holder("deploy-prod").unwrap().as_deref(),
         Some("R2")

@@ -1,7 +1,11 @@
 //! A finished run reopened by a command its engine claimed (`retry`, `mark`): it holds
 //! its concurrency group again before anything of it runs, as a takeover does
-//! (`session::concurrency::hold_again`); while another run holds the group, the
-//! command is refused on record (`Refusal::GroupHeld`). Without this, a cancel and a
+//! (`session::concurrency::hold_again`), and through the same store call
+//! (`Store::settle_takeover`): an engine started to serve the commands waiting on a
+//! finished run took its lease as a takeover, and the run reads as recorded (and holds
+//! the group by that lease) from the transaction that gives it the group, not from
+//! its first commit after. While another run holds the group, the command is refused
+//! on record (`Refusal::GroupHeld`). Without this, a cancel and a
 //! `retry` claimed in one wake-up finished the run and reopened it beside the group's
 //! holder (found by the simulator: docs/simulator.md, seeds 19, 21 and 99).
 use super::{Core, Input};
@@ -38,7 +42,10 @@ pub fn hold_group_to_reopen(
     if copy.is_finished() {
         return Ok(command_input(command));
     }
-    Ok(match store.reclaim_group(run_id)? {
+    // The engine that drives it here settles its takeover (`Store::fence`); a run no
+    // engine of this connection fences has no takeover of its to settle.
+    let holder = store.fenced_by(run_id).unwrap_or_default().to_string();
+    Ok(match store.settle_takeover(run_id, &holder, true)? {
         Ok(()) => command_input(command),
         Err((group, holder)) => Input::UnprovenCommand {
             id,

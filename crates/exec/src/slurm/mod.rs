@@ -468,11 +468,12 @@ impl JobAttempt {
         let mut last_phase = Phase::Queued;
         let mut hard_at: Option<Instant> = None;
         let mut asked = false;
-        let end: Option<End> = loop {
+        // The state `squeue` last listed the job in, once it says the job ended.
+        let ended: Option<(String, End)> = loop {
             let seen = self.status.borrow_and_update().clone();
             match seen {
                 Seen::Listed(s) => match state::phase(&s.state) {
-                    Phase::Ended(end) => break Some(end),
+                    Phase::Ended(end) => break Some((s.state, end)),
                     p => last_phase = p,
                 },
                 Seen::Gone => break None,
@@ -498,12 +499,17 @@ impl JobAttempt {
         self.monitor.forget(&self.job_id);
         let killed = self.cancel.requested().map(|(r, _)| r.outcome());
         let mut output_errors = Vec::new();
-        let outcome = match end {
-            Some(end) => {
+        let outcome = match ended {
+            Some((listed, end)) => {
                 // A job baton stopped may never have written its exit code.
                 let wait = killed.is_none() && matches!(end, End::Completed | End::Failed);
                 let code = read_exit_code(&self.files.exit_code(), wait).await;
-                state::outcome(&end, code, killed)
+                // As the simulator reads a listed job (`scheduler::slurm_listed`); the
+                // state ended, so it always says how.
+                match crate::scheduler::slurm_listed(&listed, code, killed.clone()) {
+                    Some(outcome) => outcome,
+                    None => state::outcome(&end, code, killed),
+                }
             }
             // Gone from `squeue`: the exit-code file, else accounting, else lost.
             None => {

@@ -354,7 +354,9 @@ impl Store {
     /// engine drives): the lease is marked as its takeover's
     /// ([`baton_model::Lease::taking_over`]), and until the takeover settles
     /// ([`Store::settle_takeover`], or the commit that ends the run) the run reads
-    /// `interrupted` and holds nothing by it, while no other taker can take it.
+    /// `interrupted` and holds nothing by it, while no other taker can take it. A live
+    /// lease is never taken over, not even one this `holder` holds (its process drives
+    /// the run already: [`liveness::may_take_over`]): `HeldBy`.
     pub fn take_over_lease(
         &mut self,
         run_id: &str,
@@ -392,27 +394,36 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let current: Option<(String, i64)> = tx
+            let current: Option<Lease> = tx
                 .query_row(
-                    "SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1",
+                    "SELECT holder, heartbeat_at, taking_over FROM leases WHERE run_id = ?1",
                     [run_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| {
+                        Ok(Lease {
+                            holder: r.get(0)?,
+                            heartbeat_at: Timestamp(r.get(1)?),
+                            taking_over: r.get(2)?,
+                        })
+                    },
                 )
                 .optional()?;
-            if let Some((other, beat)) = current {
-                let lease = Lease {
-                    holder: other,
-                    heartbeat_at: Timestamp(beat),
-                    taking_over: false,
-                };
-                if lease.holder != holder
-                    && liveness::lease_is_live(&lease, now, stale_after, holder_alive)
-                {
-                    return Ok(LeaseOutcome::HeldBy {
-                        holder: lease.holder,
-                        heartbeat_at: lease.heartbeat_at,
-                    });
+            // A takeover takes no live lease, not even its own process's (that process
+            // drives the run already: `liveness::may_take_over`); an engine renews its own.
+            let refused = match &current {
+                Some(_) if taking_over => {
+                    !liveness::may_take_over(current.as_ref(), now, stale_after, holder_alive)
                 }
+                Some(lease) => {
+                    lease.holder != holder
+                        && liveness::lease_is_live(lease, now, stale_after, holder_alive)
+                }
+                None => false,
+            };
+            if let (true, Some(lease)) = (refused, current) {
+                return Ok(LeaseOutcome::HeldBy {
+                    holder: lease.holder,
+                    heartbeat_at: lease.heartbeat_at,
+                });
             }
             // The key it writes with: `audit rotate` waits for no live holder under another.
             tx.execute(

@@ -113,7 +113,9 @@ fn a_takeovers_lease_reads_interrupted_until_it_settles_or_commits() {
     // Settled (its group held again, in no group here): as recorded.
     assert_eq!(s.settle_takeover("R1", &me, true).expect("settle"), Ok(()));
     assert_eq!(s.run_liveness("R1").expect("l").state, RunState::Running);
-    // Taken again; a heartbeat does not settle it, the fenced commit (its end) does.
+    // Let go, then taken again; a heartbeat does not settle it, the fenced commit (its
+    // end) does.
+    s.release_lease("R1", &me).expect("release");
     take(&mut s);
     s.fence("R1", &me, &[]);
     s.heartbeat("R1", &me, Timestamp::now()).expect("beat");
@@ -136,7 +138,9 @@ fn a_takeovers_lease_reads_interrupted_until_it_settles_or_commits() {
     );
     assert_eq!(s.run_liveness("R1").expect("l").state, RunState::Cancelled);
     // A plain lease (a new engine's) is never marked, even over a marked one.
+    s.release_lease("R1", &me).expect("release");
     take(&mut s);
+    assert!(s.lease("R1").expect("lease").is_some_and(|l| l.taking_over));
     let plain = s.acquire_lease("R1", &me, Timestamp::now(), LEASE_STALE);
     assert_eq!(plain.expect("acquire"), LeaseOutcome::Acquired);
     assert!(
@@ -144,4 +148,54 @@ fn a_takeovers_lease_reads_interrupted_until_it_settles_or_commits() {
             .expect("lease")
             .is_some_and(|l| !l.taking_over)
     );
+}
+
+#[test]
+fn a_process_never_takes_over_a_run_it_drives() {
+    use baton_model::LEASE_STALE;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = store_with_run(&dir.path().join("b.db"));
+    s.commit_decided(
+        "R1",
+        (&[state_event(1, RunState::Running)], &[]),
+        &StateSummary::default(),
+        &[],
+    )
+    .expect("running");
+    let me = crate::holder::lease_holder_name();
+    let take = |s: &mut Store| s.take_over_lease("R1", &me, Timestamp::now(), LEASE_STALE);
+    let marked = |s: &Store| s.lease("R1").expect("lease").is_some_and(|l| l.taking_over);
+    // Taken over and settled: this process drives it. Taken over again by the same
+    // process, it is refused as driven, and the run reads as it did, driven here.
+    assert_eq!(take(&mut s).expect("take"), LeaseOutcome::Acquired);
+    assert_eq!(s.settle_takeover("R1", &me, true).expect("settle"), Ok(()));
+    let again = take(&mut s).expect("take again");
+    assert!(
+        matches!(&again, LeaseOutcome::HeldBy { holder, .. } if *holder == me),
+        "{again:?}"
+    );
+    assert!(!marked(&s), "a refused re-take marks nothing");
+    let l = s.run_liveness("R1").expect("liveness");
+    assert_eq!(
+        (l.state, l.driven_by.as_deref()),
+        (RunState::Running, Some(me.as_str()))
+    );
+    // Its own takeover not settled yet: a second one is refused too, the first's
+    // mark left for it to settle.
+    s.release_lease("R1", &me).expect("release");
+    assert_eq!(take(&mut s).expect("take"), LeaseOutcome::Acquired);
+    assert!(matches!(take(&mut s), Ok(LeaseOutcome::HeldBy { .. })));
+    assert!(marked(&s));
+    assert_eq!(s.settle_takeover("R1", &me, true).expect("settle"), Ok(()));
+    assert_eq!(s.run("R1").expect("run").state, RunState::Running);
+    // An engine still renews its own lease (`acquire_lease`).
+    let renewed = s.acquire_lease("R1", &me, Timestamp::now(), LEASE_STALE);
+    assert_eq!(renewed.expect("renew"), LeaseOutcome::Acquired);
+    // Its own lease lapsed (a process stopped past it): taken over, marked.
+    let old = Timestamp::now().0 - 60_000;
+    s.conn
+        .execute("UPDATE leases SET heartbeat_at = ?1", [old])
+        .expect("age the lease");
+    assert_eq!(take(&mut s).expect("take"), LeaseOutcome::Acquired);
+    assert!(marked(&s), "a lapsed lease taken again is a takeover");
 }

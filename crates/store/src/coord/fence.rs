@@ -80,6 +80,11 @@ fn read(tx: &Connection, run_id: &str) -> Result<Option<Row>, StoreError> {
 /// (what the run held must then be checked: [`still_holds`]). A `commit`'s renewal
 /// also settles a takeover whose command ends the run (`Lease::taking_over`): the run
 /// reads as its events say from that commit on, never before (a heartbeat's does not).
+/// That commit never shows the run active beside its group's holder: it either records
+/// the run's end (a cancel's `cancelled`, in the commit that starts its `on_cancel`
+/// handlers, which run only once the run is cancelled and nothing of it runs) or leaves
+/// it unfinished holding its group, which [`still_holds`] checks in the same
+/// transaction (taken back, or the commit fails and the mark stays).
 pub(crate) fn renew(
     tx: &Connection,
     run_id: &str,
@@ -283,6 +288,12 @@ impl Store {
                 slots: Vec::new(),
             },
         );
+    }
+
+    /// The holder this connection fences `run_id`'s writes by ([`Store::fence`]): the
+    /// engine that drives it here, if any.
+    pub fn fenced_by(&self, run_id: &str) -> Option<&str> {
+        self.fences.get(run_id).map(|f| f.holder.as_str())
     }
 
     /// The fence's check now, alone: for an engine about to act after a pause in its

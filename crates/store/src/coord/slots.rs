@@ -153,7 +153,8 @@ fn first_in_line(
     Ok(line(tx, group, now)?.into_iter().next())
 }
 
-/// [`Store::reclaim_group`] in the caller's transaction.
+/// The group taken back for a run driven again ([`Store::settle_takeover`]), in the
+/// caller's transaction.
 fn reclaim(
     tx: &Connection,
     run_id: &str,
@@ -298,25 +299,16 @@ impl Store {
         self.ctx(r)
     }
 
-    /// For a run taken over to be driven again (resumed, reopened by a command): it
-    /// holds its group again, unless another live run holds it now (`Err(holder)`).
-    /// A run in no group, or holding its group already, is `Ok`.
-    pub fn reclaim_group(
-        &mut self,
-        run_id: &str,
-    ) -> Result<Result<(), (String, String)>, StoreError> {
-        let now = Timestamp::now();
-        let r = in_transaction(&self.conn, |tx| reclaim(tx, run_id, now));
-        self.ctx(r)
-    }
-
     /// A takeover by `holder` settles (its lease taken with
-    /// [`Store::take_over_lease`]): with `reclaim`, the run holds its group again as
-    /// [`Store::reclaim_group`] gives it (`Err(holder)`: another live run holds it, and
-    /// nothing changes); the lease's mark goes in the same transaction, so that the
-    /// run reads as recorded only once it holds what it must. A takeover whose command
-    /// ends the run does not settle here: its mark goes in the commit that ends it
-    /// (`fence::renew`).
+    /// [`Store::take_over_lease`]): with `reclaim_first`, the run holds its group
+    /// again, unless another live run holds it now (`Err((group, holder))`, and nothing
+    /// changes; a run in no group, or holding its group already, is `Ok`); the lease's
+    /// mark goes in the same transaction, so that the run reads as recorded only once
+    /// it holds what it must. The one way a run taken over to be driven again holds its
+    /// group again: resumed, reopened by a command on its takeover
+    /// (`session::concurrency::hold_again`) or by one its engine claimed
+    /// (`engine::driver::reopen`). A takeover whose command ends the run does not
+    /// settle here: its mark goes in the commit that ends it (`fence::renew`).
     pub fn settle_takeover(
         &mut self,
         run_id: &str,
@@ -466,7 +458,7 @@ fn make_run<'a>(
     .execute(params![run.id, lease_holder, now.0, crate::ledger::key_check::signing_id(keys)])?;
     if let Some(j) = joining {
         // Out of the line (`active` -1), still a member: reopened later (`retry`,
-        // `mark`), it must hold the group again like any member (`reclaim_group`).
+        // `mark`), it must hold the group again like any member (`settle_takeover`).
         // Deleted, it was in no group and ran beside the holder (found by
         // `baton-sim`, seed 1: `at_most_one_active_run_per_group`).
         for old in &decision.replaced {
