@@ -30,6 +30,7 @@ mod sealed;
 mod serve;
 mod serving;
 mod signed;
+mod takeovers;
 mod verdicts;
 mod workflows;
 mod world;
@@ -118,6 +119,14 @@ pub enum Bug {
     /// code for a success (`--mix executors`), as a `status` that prints nothing read
     /// as `success`: a job its scheduler forgot is recorded exited 0.
     ForgottenIsDone,
+    /// A serve that, as it starts, takes over every unfinished run of a slot it lists
+    /// whatever its lease says (`--mix serves`), as if a slot's run were only ever a
+    /// dead serve's: a run a live engine resumed meanwhile is taken from it.
+    ResumeDriven,
+    /// A takeover whose lease is not marked as a takeover's (`Store::acquire_lease`
+    /// for `Store::take_over_lease`, `--mix cli`): killed between its lease and its
+    /// settle, it leaves the run reading as it was recorded, not interrupted.
+    UnmarkedTakeover,
 }
 
 impl Bug {
@@ -142,10 +151,12 @@ impl Bug {
             Bug::DropReclaimed => "drop-reclaimed",
             Bug::RequeueIsTheEnd => "requeue-is-the-end",
             Bug::ForgottenIsDone => "forgotten-is-done",
+            Bug::ResumeDriven => "resume-driven",
+            Bug::UnmarkedTakeover => "unmarked-takeover",
         }
     }
 
-    pub const ALL: [Bug; 19] = [
+    pub const ALL: [Bug; 21] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -165,6 +176,8 @@ impl Bug {
         Bug::DropReclaimed,
         Bug::RequeueIsTheEnd,
         Bug::ForgottenIsDone,
+        Bug::ResumeDriven,
+        Bug::UnmarkedTakeover,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
