@@ -4,7 +4,8 @@
 //! processes cut the same way. An operator's `baton <command> RUN` looks at the run
 //! (one store call) and hands its command in later (a row for the live engine, or a
 //! takeover); a takeover (`baton resume`, or a command on an undriven run) takes the
-//! run's lease and rebuilds it, and commits its events later (a commit that may die
+//! run's lease (marked as a takeover's), rebuilds and settles it at a later call, and
+//! commits its events later (a commit that may die
 //! inside its transaction or before its witness), then acts on them one store call at
 //! a time as a wake-up does; a `baton run` makes its run, then hands in the cancels
 //! of the runs it replaced one store call at a time. Between any two of those calls

@@ -72,10 +72,7 @@ impl Engine {
     /// says whether it lives (`model::liveness`), on the simulated clock.
     pub(crate) fn holder(&self) -> String {
         match self.serve_pid {
-            Some(pid) => format!(
-                "pid {pid} on sim-serve-{}",
-                self.id - crate::world::ENGINES
-            ),
+            Some(pid) => format!("pid {pid} on sim-serve-{}", self.id - crate::world::ENGINES),
             None => format!("pid {} on sim-engine-{}", 100 + self.incarnation, self.id),
         }
     }

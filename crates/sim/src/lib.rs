@@ -236,7 +236,8 @@ pub enum Mix {
     /// point of its tick and starts again (its missed slots following `catch_up`,
     /// drawn by the seed), and a second serve that is refused while the first holds
     /// the store and races it once the first is stopped past its lease (a ninth stream
-    /// of the seed).
+    /// of the seed); each serve drives the runs it starts, and resumes as it starts
+    /// the runs of slots a dead serve left.
     Serves,
     /// Everything of [`Mix::All`], the deploy's gate signed (`signed = true`): its
     /// approvals and rejections signed as the CLI signs them, some with signatures
@@ -251,7 +252,8 @@ pub enum Mix {
     /// (`crates/sim/src/sched.rs`), with `ship` and `extract` not idempotent.
     Executors,
     /// Everything of [`Mix::Interleave`], and the CLI's processes cut the same way:
-    /// a command's look and its hand-in, a takeover's lease and its commit, a `baton
+    /// a command's look and its hand-in, a takeover's lease, its settle and its
+    /// commit, a `baton
     /// run`'s run and its cancels each a store call of their own, with the others
     /// acting between and the process dying before any of them (a twelfth stream of
     /// the seed; `clis`).

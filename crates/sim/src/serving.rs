@@ -12,8 +12,11 @@
 //! as `baton serve`'s loop does. Each serve decides on its own cursor and proven pauses
 //! (a `ServeState` of its own host's) with the serve's own code
 //! (`session::prove_pauses`, `session::schedule_facts`, `model::schedule::decide`,
-//! `Store::record_slots`, `session::backfill_proved`). What it draws comes from a ninth
-//! stream of the seed.
+//! `Store::record_slots`, `session::backfill_proved`). A serve is its runs' engine (an
+//! engine of its own, under the serve's lease holder name): its runs die and stop with
+//! it, and a serve that starts resumes the runs of slots left unfinished as `baton
+//! serve`'s `resume_unfinished` does. What it draws comes from a ninth stream of the
+//! seed.
 use crate::cron::{Decided, Served};
 use crate::world::World;
 use crate::{Mix, SimError};

@@ -23,11 +23,9 @@ impl World {
         for (run, (holder, died)) in &self.dead_takers {
             let lease: Option<String> = self
                 .raw
-                .query_row(
-                    "SELECT holder FROM leases WHERE run_id = ?1",
-                    [run],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT holder FROM leases WHERE run_id = ?1", [run], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             // Taken over since (or its lease given up): the new taker's now.
             if lease.as_deref() != Some(holder.as_str()) {

@@ -86,9 +86,16 @@ fn a_takeover_killed_before_its_settle_unmarked_is_reported() {
             "{}",
             v.detail
         );
-        assert!(v.detail.contains("killed before its settle"), "{}", v.detail);
+        assert!(
+            v.detail.contains("killed before its settle"),
+            "{}",
+            v.detail
+        );
         let report = o.report().unwrap_or_default();
-        assert!(report.contains("--bug unmarked-takeover --mix cli"), "{report}");
+        assert!(
+            report.contains("--bug unmarked-takeover --mix cli"),
+            "{report}"
+        );
     }
     // Without the bug the same seeds keep every promise, their takeovers killed
     // between lease and settle too.

@@ -111,7 +111,10 @@ fn a_serve_that_resumes_a_driven_run_is_reported() {
         assert_eq!(v.invariant, "a_driven_run_is_not_taken_over", "seed {seed}");
         assert!(v.detail.contains(driver), "seed {seed}: {}", v.detail);
         let report = o.report().unwrap_or_default();
-        assert!(report.contains("--bug resume-driven --mix serves"), "{report}");
+        assert!(
+            report.contains("--bug resume-driven --mix serves"),
+            "{report}"
+        );
         let real = run(seed, v.action, None, Mix::Serves);
         assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
         assert!(
