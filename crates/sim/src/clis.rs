@@ -4,7 +4,8 @@
 //! processes cut the same way. An operator's `baton <command> RUN` looks at the run
 //! (one store call) and hands its command in later (a row for the live engine, or a
 //! takeover); a takeover (`baton resume`, or a command on an undriven run) takes the
-//! run's lease and rebuilds it, and commits its events later (a commit that may die
+//! run's lease (marked as a takeover's), rebuilds and settles it at a later call, and
+//! commits its events later (a commit that may die
 //! inside its transaction or before its witness), then acts on them one store call at
 //! a time as a wake-up does; a `baton run` makes its run, then hands in the cancels
 //! of the runs it replaced one store call at a time. Between any two of those calls
@@ -61,6 +62,12 @@ enum Next {
         command: Command,
         driven: bool,
     },
+    /// A takeover took the run's lease (marked as a takeover's): it rebuilds the run
+    /// and settles next (`take_over`'s group held again, its mark cleared).
+    Settle {
+        run: String,
+        command: Option<Command>,
+    },
     /// A takeover took the lease and rebuilt the run: its events are committed next.
     Commit(Box<Ready>),
     /// A `baton run` made its run: the cancels of the runs it replaced go next, one
@@ -78,6 +85,7 @@ impl Next {
                     false => "a takeover",
                 }
             ),
+            Next::Settle { run, .. } => format!("after taking {run}'s lease, before its settle"),
             Next::Commit(ready) => format!("after taking {} over, before its commit", ready.run_id),
             Next::Cancels(c) => format!("before the cancels of {} replaced run(s)", c.len()),
         }
@@ -142,7 +150,15 @@ impl World {
     fn cli_dies(&mut self, cli: Cli) -> Result<(), SimError> {
         let when = format!("as a CLI process, {}", cli.next.said());
         match cli.engine {
-            Some((e, _)) => self.crash(e, &when),
+            Some((e, _)) => {
+                // Its lease left marked, under its dead process's name: the checks
+                // read the run interrupted, and resumable once the lease lapsed.
+                if let Next::Settle { run, .. } = &cli.next {
+                    let holder = self.engines[e].holder();
+                    self.dead_takers.insert(run.clone(), (holder, self.now));
+                }
+                self.crash(e, &when)
+            }
             None => {
                 self.steps += 1;
                 self.history.push(format!("  a CLI process died {when}"));
@@ -160,6 +176,12 @@ impl World {
                 command,
                 driven,
             } => self.hand(&run, command, driven),
+            Next::Settle { run, command } => {
+                let Some((e, _)) = cli.engine else {
+                    return Ok(());
+                };
+                self.cli_settle(e, &run, command)
+            }
             Next::Commit(ready) => {
                 let Some((e, _)) = cli.engine else {
                     return Ok(());
@@ -209,7 +231,7 @@ impl World {
                 .push(format!("  {name} on {run}: row #{id} for its engine"));
             return Ok(());
         }
-        let e = self.rng.random_range(0..self.engines.len());
+        let e = self.rng.random_range(0..crate::world::ENGINES);
         let Some(e) = self.awake(e) else {
             return Ok(());
         };
@@ -217,10 +239,84 @@ impl World {
     }
 
     /// A takeover by engine `e`'s process (`baton resume`, or a command on an
-    /// undriven run): the lease taken and the run rebuilt now (the session's
-    /// `take_over`, its lease moved to the engine's holder as [`World::adopt`] does),
-    /// its events committed later.
+    /// undriven run), its first write made now: the run's lease, marked as a
+    /// takeover's (`Store::take_over_lease`, as the session's `take_over` takes it),
+    /// under the process's name; the run is rebuilt and settled at a later call
+    /// ([`World::cli_settle`]). Made whole (settling, the other mixes), all at once.
     pub(crate) fn cli_take(
+        &mut self,
+        e: usize,
+        run: &str,
+        command: Option<Command>,
+    ) -> Result<(), SimError> {
+        if self.clis.whole {
+            return self.take_and_rebuild(e, run, command);
+        }
+        let what = command
+            .as_ref()
+            .map_or("resume", crate::operator::command_name);
+        // One takeover of a run at a time in an engine's process: its lease is its own.
+        let busy = |c: &Cli| match &c.next {
+            Next::Settle { run: r, .. } => r == run,
+            Next::Commit(ready) => ready.run_id == run,
+            _ => false,
+        };
+        if self.clis.procs.iter().any(busy) || self.engines[e].runs.contains_key(run) {
+            return Ok(());
+        }
+        let engine = &mut self.engines[e];
+        let holder = engine.holder();
+        let now = Timestamp(self.now);
+        let taken = match self.config.bug {
+            // The bug put back: the lease taken as an engine's, not marked.
+            Some(crate::Bug::UnmarkedTakeover) => {
+                (engine.store).acquire_lease(run, &holder, now, baton_model::LEASE_STALE)?
+            }
+            _ => (engine.store).take_over_lease(run, &holder, now, baton_model::LEASE_STALE)?,
+        };
+        if let baton_store::LeaseOutcome::HeldBy { holder, .. } = taken {
+            self.history
+                .push(format!("  engine {e} {what} {run}: driven by {holder}"));
+            return Ok(());
+        }
+        self.history.push(format!(
+            "  engine {e} takes {run}'s lease ({what}), its settle to come"
+        ));
+        let incarnation = self.engines[e].incarnation;
+        self.clis.procs.push(Cli {
+            engine: Some((e, incarnation)),
+            next: Next::Settle {
+                run: run.to_string(),
+                command,
+            },
+        });
+        Ok(())
+    }
+
+    /// The takeover's next calls: the run rebuilt, its group held again and its
+    /// lease's mark cleared (the session's `take_over`, the lease under this process's
+    /// name as it takes it), then its events committed at a later call. A lease that
+    /// lapsed meanwhile and went to another ends it.
+    fn cli_settle(
+        &mut self,
+        e: usize,
+        run: &str,
+        command: Option<Command>,
+    ) -> Result<(), SimError> {
+        let engine = &mut self.engines[e];
+        let holder = engine.holder();
+        let mine = baton_store::lease_holder_name();
+        if !engine.store.hand_lease(run, &holder, &mine)? {
+            self.history
+                .push(format!("  engine {e} lost {run}'s lease before its settle"));
+            return Ok(());
+        }
+        self.take_and_rebuild(e, run, command)
+    }
+
+    /// The session's `take_over` by engine `e`'s process, its lease moved to the
+    /// engine's holder as [`World::adopt`] does; its events committed later.
+    fn take_and_rebuild(
         &mut self,
         e: usize,
         run: &str,

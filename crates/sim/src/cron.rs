@@ -363,7 +363,7 @@ impl World {
                     paused: d.paused,
                     awake_since: d.awake_since,
                 };
-                self.start_slot(served, (&d.file, d.index), *slot, origin)?;
+                self.start_slot(served, k, (&d.file, d.index), *slot, origin)?;
             }
         }
         Ok(())
@@ -384,23 +384,28 @@ impl World {
                 if proved { "starts" } else { "refused" }
             ));
             if proved {
-                self.start_slot(served, (&b.file, b.index), b.slot, Origin::Backfill)?;
+                self.start_slot(served, k, (&b.file, b.index), b.slot, Origin::Backfill)?;
             }
         }
         Ok(())
     }
 
-    /// The run of one slot, started as the serve starts it (in the deploy's group),
-    /// checked first against what the serve must go by.
+    /// The run of one slot, started as serve `k` starts it (in the deploy's group),
+    /// checked first against what the serve must go by: by the serve's own engine
+    /// (`--mix serves`), or by an engine the seed draws.
     fn start_slot(
         &mut self,
         served: &mut Served,
+        k: usize,
         (file, index): (&str, u32),
         slot: Timestamp,
         origin: Origin,
     ) -> Result<(), SimError> {
         let broke = a_slot_starts_as_decided(served, slot.0, origin);
-        let e = self.sched.random_range(0..self.engines.len());
+        let e = match self.config.mix {
+            crate::Mix::Serves => crate::world::ENGINES + k,
+            _ => self.sched.random_range(0..crate::world::ENGINES),
+        };
         self.start_run(e, 0, None, None)?;
         let run = self.runs.last().map(|(r, _)| r.clone()).unwrap_or_default();
         self.ops

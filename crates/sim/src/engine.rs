@@ -28,6 +28,9 @@ pub(crate) struct Engine {
     pub stalled_until: i64,
     /// Its wake-up in progress ([`crate::Mix::Interleave`]).
     pub wake: Option<crate::interleave::Wake>,
+    /// The pid of the `baton serve` whose runs this engine drives (`--mix serves`:
+    /// the serve is its runs' engine, its lease holder `pid N on sim-serve-K`).
+    pub serve_pid: Option<u32>,
 }
 
 /// A run an engine drives.
@@ -61,13 +64,17 @@ impl Engine {
             last_beat: 0,
             stalled_until: 0,
             wake: None,
+            serve_pid: None,
         })
     }
 
     /// Its lease holder: a process on a host of its own, so that only its heartbeat
     /// says whether it lives (`model::liveness`), on the simulated clock.
     pub(crate) fn holder(&self) -> String {
-        format!("pid {} on sim-engine-{}", 100 + self.incarnation, self.id)
+        match self.serve_pid {
+            Some(pid) => format!("pid {pid} on sim-serve-{}", self.id - crate::world::ENGINES),
+            None => format!("pid {} on sim-engine-{}", 100 + self.incarnation, self.id),
+        }
     }
 
     /// Whether it is stopped at `now`. What a new process does (a command's takeover)
@@ -91,7 +98,11 @@ impl World {
     /// Engine `e`, or (it is stopped) the next one that is not: a new process is never
     /// a stopped one. `None` while every engine is stopped.
     pub(crate) fn awake(&self, e: usize) -> Option<usize> {
-        let n = self.engines.len();
+        // The CLI's engines; a serve's engine is its own process's.
+        let n = crate::world::ENGINES;
+        if e >= n {
+            return (!self.engines[e].stalled(self.now)).then_some(e);
+        }
         (0..n)
             .map(|i| (e + i) % n)
             .find(|&i| !self.engines[i].stalled(self.now))

@@ -45,7 +45,7 @@ impl World {
             .map(|s| s.id.clone())
             .find(|s| baton_session::fork_plan(&self.ops, &run, s).is_ok())
             .unwrap_or(drawn);
-        let mut e = self.more.random_range(0..self.engines.len());
+        let mut e = self.more.random_range(0..crate::world::ENGINES);
         if self.config.bug == Some(crate::Bug::UncheckedFork) {
             return self.fork_unchecked(e, (&run, w), &plan);
         }

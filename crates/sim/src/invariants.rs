@@ -393,6 +393,15 @@ impl World {
         if let Some(d) = self.schedule_broke.take() {
             return Ok(Some(broken("a_slot_starts_as_decided", d)));
         }
+        if let Some((invariant, d)) = self.takeover_broke.take() {
+            return Ok(Some(broken(invariant, d)));
+        }
+        if let Some(d) = self.a_dead_takeover_leaves_the_run_interrupted()? {
+            return Ok(Some(broken(
+                "a_dead_takeover_leaves_the_run_interrupted",
+                d,
+            )));
+        }
         if let Some(d) = self.answer_broke.take() {
             return Ok(Some(broken("an_ask_is_answered_by_its_approvers", d)));
         }

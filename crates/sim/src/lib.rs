@@ -30,6 +30,7 @@ mod sealed;
 mod serve;
 mod serving;
 mod signed;
+mod takeovers;
 mod verdicts;
 mod workflows;
 mod world;
@@ -123,6 +124,14 @@ pub enum Bug {
     /// answer for 10 s has the jobs it runs recorded lost while they run on, an
     /// idempotent step retried beside its job.
     OutageIsGone,
+    /// A serve that, as it starts, takes over every unfinished run of a slot it lists
+    /// whatever its lease says (`--mix serves`), as if a slot's run were only ever a
+    /// dead serve's: a run a live engine resumed meanwhile is taken from it.
+    ResumeDriven,
+    /// A takeover whose lease is not marked as a takeover's (`Store::acquire_lease`
+    /// for `Store::take_over_lease`, `--mix cli`): killed between its lease and its
+    /// settle, it leaves the run reading as it was recorded, not interrupted.
+    UnmarkedTakeover,
 }
 
 impl Bug {
@@ -148,10 +157,12 @@ impl Bug {
             Bug::RequeueIsTheEnd => "requeue-is-the-end",
             Bug::ForgottenIsDone => "forgotten-is-done",
             Bug::OutageIsGone => "outage-is-gone",
+            Bug::ResumeDriven => "resume-driven",
+            Bug::UnmarkedTakeover => "unmarked-takeover",
         }
     }
 
-    pub const ALL: [Bug; 20] = [
+    pub const ALL: [Bug; 22] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -172,6 +183,8 @@ impl Bug {
         Bug::RequeueIsTheEnd,
         Bug::ForgottenIsDone,
         Bug::OutageIsGone,
+        Bug::ResumeDriven,
+        Bug::UnmarkedTakeover,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -230,7 +243,8 @@ pub enum Mix {
     /// point of its tick and starts again (its missed slots following `catch_up`,
     /// drawn by the seed), and a second serve that is refused while the first holds
     /// the store and races it once the first is stopped past its lease (a ninth stream
-    /// of the seed).
+    /// of the seed); each serve drives the runs it starts, and resumes as it starts
+    /// the runs of slots a dead serve left.
     Serves,
     /// Everything of [`Mix::All`], the deploy's gate signed (`signed = true`): its
     /// approvals and rejections signed as the CLI signs them, some with signatures
@@ -245,7 +259,8 @@ pub enum Mix {
     /// (`crates/sim/src/sched.rs`), with `ship` and `extract` not idempotent.
     Executors,
     /// Everything of [`Mix::Interleave`], and the CLI's processes cut the same way:
-    /// a command's look and its hand-in, a takeover's lease and its commit, a `baton
+    /// a command's look and its hand-in, a takeover's lease, its settle and its
+    /// commit, a `baton
     /// run`'s run and its cancels each a store call of their own, with the others
     /// acting between and the process dying before any of them (a twelfth stream of
     /// the seed; `clis`).

@@ -243,7 +243,7 @@ impl World {
         match self.take_over(own, run, Some(command)) {
             Ok((ready, _)) => {
                 self.history.push(format!("  {name} on {run}: taken over"));
-                let e = self.rng.random_range(0..self.engines.len());
+                let e = self.rng.random_range(0..crate::world::ENGINES);
                 // The command's own process: the first engine that is not stopped.
                 self.adopt(own.unwrap_or(self.awake(e).unwrap_or(e)), ready)
             }

@@ -187,11 +187,28 @@ impl World {
             (None, Some(e)) => self.engine_user(e),
             (None, None) => self.user.clone(),
         };
+        // Who drove the run live as the takeover began (this process's own name, which
+        // every simulated takeover shares, aside): nobody may take it from them.
+        let mine = baton_store::lease_holder_name();
+        let driven = (self.ops.run_liveness(run)?.driven_by).filter(|h| *h != mine);
         let store = match on {
             Some(e) => &mut self.engines[e].store,
             None => &mut self.ops,
         };
-        baton_session::command::take_over_on(store, run, &operator, command, &self.backends)
+        if self.take_any {
+            // The bug put back: the lease taken whatever its heartbeat says.
+            let now = baton_model::Timestamp(self.now);
+            store.take_over_lease(run, &mine, now, std::time::Duration::ZERO)?;
+        }
+        let taken =
+            baton_session::command::take_over_on(store, run, &operator, command, &self.backends);
+        if let (Ok(_), Some(holder)) = (&taken, driven) {
+            self.takeover_broke.get_or_insert((
+                "a_driven_run_is_not_taken_over",
+                format!("{run} taken over while {holder} drove it, its lease live"),
+            ));
+        }
+        taken
     }
 
     /// With `--mix remote`: now and then (4 % of actions) an awake engine's console
@@ -204,7 +221,7 @@ impl World {
         if !self.config.mix.remote() || self.remote.random_range(0..100) >= 4 {
             return Ok(());
         }
-        let e = self.remote.random_range(0..self.engines.len());
+        let e = self.remote.random_range(0..crate::world::ENGINES);
         if self.engines[e].stalled(self.now) {
             return Ok(());
         }
@@ -229,7 +246,7 @@ impl World {
         }
         let after = self.stops_of(&run, &on_record);
         self.detach_broke = stopped_by_detach(&run, &on_record, (&before, &after));
-        let b = (e + 1) % self.engines.len();
+        let b = (e + 1) % crate::world::ENGINES;
         let Some(b) = self.awake(b) else {
             return Ok(());
         };

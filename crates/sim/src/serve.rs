@@ -109,7 +109,7 @@ impl World {
                 ));
                 continue;
             }
-            let e = self.extra.random_range(0..self.engines.len());
+            let e = self.extra.random_range(0..crate::world::ENGINES);
             self.start_run(e, w, None, None)?;
             let run = self.runs.last().map(|(r, _)| r.clone()).unwrap_or_default();
             self.ops

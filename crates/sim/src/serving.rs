@@ -12,8 +12,11 @@
 //! as `baton serve`'s loop does. Each serve decides on its own cursor and proven pauses
 //! (a `ServeState` of its own host's) with the serve's own code
 //! (`session::prove_pauses`, `session::schedule_facts`, `model::schedule::decide`,
-//! `Store::record_slots`, `session::backfill_proved`). What it draws comes from a ninth
-//! stream of the seed.
+//! `Store::record_slots`, `session::backfill_proved`). A serve is its runs' engine (an
+//! engine of its own, under the serve's lease holder name): its runs die and stop with
+//! it, and a serve that starts resumes the runs of slots left unfinished as `baton
+//! serve`'s `resume_unfinished` does. What it draws comes from a ninth stream of the
+//! seed.
 use crate::cron::{Decided, Served};
 use crate::world::World;
 use crate::{Mix, SimError};
@@ -28,6 +31,20 @@ use std::path::{Path, PathBuf};
 
 /// The serve processes of `--mix serves`.
 const SERVES: usize = 2;
+
+/// The engines of the serves' own processes, after the CLI's (`--mix serves`: a serve
+/// drives the runs it starts and resumes): serve `k`'s is engine `ENGINES + k`.
+pub(crate) fn serve_engines(mix: Mix) -> usize {
+    match mix {
+        Mix::Serves => SERVES,
+        _ => 0,
+    }
+}
+
+/// Serve `k`'s engine.
+fn engine_of(k: usize) -> usize {
+    crate::world::ENGINES + k
+}
 /// `max_catch_up` of the deploy's schedule when its `catch_up` is `all`.
 pub(crate) const MAX_CATCH_UP: u32 = 3;
 /// How often a serve renews its lease (`baton serve`'s `HEARTBEAT`).
@@ -136,8 +153,12 @@ pub(crate) fn procs(
 }
 
 impl World {
-    /// The first serve takes the store's serve lease as it starts (`--mix serves`).
+    /// The first serve takes the store's serve lease as it starts (`--mix serves`);
+    /// each serve's engine holds its runs' leases under the serve's own name.
     pub(crate) fn first_serve_lease(&mut self, served: &Served) -> Result<(), SimError> {
+        for k in 0..served.procs.len() {
+            self.engines[engine_of(k)].serve_pid = Some(200 + k as u32);
+        }
         let p = &served.procs[0];
         self.ops
             .acquire_lease(SERVE_LEASE, &p.holder, Timestamp(self.now), LEASE_STALE)?;
@@ -169,6 +190,8 @@ impl World {
         if p.stalled_until > now {
             return Ok(());
         }
+        self.serve_drives(k)?;
+        let p = &mut served.procs[k];
         if let Some(d) = p.pending.take() {
             self.serve_record(served, k, d)?;
             return Ok(());
@@ -207,6 +230,8 @@ impl World {
                 let p = &mut served.procs[k];
                 p.stalled_until = now + ms;
                 p.pending = Some(d);
+                // The whole process is stopped: its runs' driving too.
+                self.engines[engine_of(k)].stalled_until = now + ms;
                 self.history.push(format!(
                     "  serve {k} stopped for {ms} ms (SIGSTOP) between its decision and its record"
                 ));
@@ -253,6 +278,7 @@ impl World {
                 ));
             }
             LeaseOutcome::Acquired => {
+                self.engines[engine_of(k)].serve_pid = Some(pid);
                 let p = &mut served.procs[k];
                 // Its memory is gone: what it kept is read again from its host's file.
                 p.state = ServeState::open(&p.dir, &self.db)?;
@@ -266,7 +292,57 @@ impl World {
                     served.procs[k].holder,
                     <&str>::from(served.catch_up.0)
                 ));
+                self.serve_resumes(k)?;
             }
+        }
+        Ok(())
+    }
+
+    /// As `baton serve` starts (`resume_unfinished`): each run of a slot that is not
+    /// finished (`Store::unfinished_slot_runs`) is taken over and driven by this
+    /// serve (the session's takeover, as `take_over_with` makes it), or left to the
+    /// live engine that drives it (`Driven`), or refused as the takeover says.
+    fn serve_resumes(&mut self, k: usize) -> Result<(), SimError> {
+        let e = engine_of(k);
+        for (_, _, run) in self.engines[e].store.unfinished_slot_runs()? {
+            if self.engines[e].runs.contains_key(&run) {
+                continue;
+            }
+            self.steps += 1;
+            self.take_any = self.config.bug == Some(crate::Bug::ResumeDriven);
+            let taken = self.take_over(Some(e), &run, None);
+            self.take_any = false;
+            match taken {
+                Ok((ready, _)) => {
+                    self.history.push(format!("  serve {k} resumes {run}"));
+                    self.adopt(e, ready)?;
+                }
+                Err(baton_session::SessionError::Driven { holder, .. }) => self.history.push(
+                    format!("  serve {k}: {run} is driven by {holder}; left to it"),
+                ),
+                Err(
+                    err @ (baton_session::SessionError::Refused { .. }
+                    | baton_session::SessionError::Unanswered { .. }),
+                ) => self.history.push(format!(
+                    "  serve {k} cannot resume {run}: {}",
+                    crate::operator::session_refusal(&err)
+                )),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Serve `k`'s engine wakes each of its runs (`--mix serves`): the serve drives
+    /// them as `baton run --headless` would, each its own task beside the serve's loop.
+    fn serve_drives(&mut self, k: usize) -> Result<(), SimError> {
+        let e = engine_of(k);
+        if e >= self.engines.len() {
+            return Ok(());
+        }
+        let runs: Vec<String> = self.engines[e].runs.keys().cloned().collect();
+        for run in runs {
+            self.wake_run(e, &run, None)?;
         }
         Ok(())
     }
@@ -292,6 +368,10 @@ impl World {
         p.stalled_until = 0;
         p.restart_at = self.now + down;
         self.history.push(format!("  serve {k} {why}"));
+        // The runs it drove go with it: they lapse to interrupted, for the next serve.
+        if engine_of(k) < self.engines.len() {
+            self.crash(engine_of(k), &format!("with serve {k}"))?;
+        }
         Ok(())
     }
 }

@@ -83,6 +83,15 @@ pub(crate) struct World {
     pub backends: baton_exec::Backends,
     /// A detach that stopped a remote job on record: reported by the next check.
     pub detach_broke: Option<String>,
+    /// A takeover against what the documents promise (of a run a live engine drove):
+    /// reported by the next check, with its invariant.
+    pub takeover_broke: Option<(&'static str, String)>,
+    /// [`crate::Bug::ResumeDriven`]: the takeover in progress takes the run's lease
+    /// whatever its heartbeat says.
+    pub take_any: bool,
+    /// The runs a takeover's process left between its lease and its settle, dying
+    /// (`--mix cli`): that process's lease holder and when it died.
+    pub dead_takers: std::collections::BTreeMap<String, (String, i64)>,
     /// The records rewritten ([`crate::Mix::Rewrites`]), to put back at the end.
     pub rewritten: Vec<crate::rewrites::Rewritten>,
     /// The times of the trigger rows forged into `schedule_slots`.
@@ -150,7 +159,9 @@ impl World {
         let ops = crate::rewrites::open_store(&db, config.mix)?;
         let raw = rusqlite::Connection::open(&db)?;
         raw.busy_timeout(std::time::Duration::from_secs(5))?;
-        let engines = (0..ENGINES)
+        // The CLI's engines, then (`--mix serves`) each serve's own: a serve drives the
+        // runs it starts and resumes.
+        let engines = (0..ENGINES + crate::serving::serve_engines(config.mix))
             .map(|i| Engine::open(i, &db, config.mix))
             .collect::<Result<_, _>>()?;
         let mut history = History::new(dir.path());
@@ -196,6 +207,9 @@ impl World {
             hosts,
             backends,
             detach_broke: None,
+            takeover_broke: None,
+            take_any: false,
+            dead_takers: Default::default(),
             rewritten: Vec::new(),
             forged_slots: Default::default(),
             asks: Vec::new(),
@@ -297,8 +311,8 @@ impl World {
                     self.wake_run(e, &run, None)?;
                 }
             }
-            for e in 0..self.engines.len() {
-                self.resume((round + e) % self.engines.len())?;
+            for e in 0..ENGINES {
+                self.resume((round + e) % ENGINES)?;
             }
             self.collect_verdicts()?;
             quiet = if self.recorded()? == before {
@@ -312,7 +326,7 @@ impl World {
 
     fn act(&mut self, action: usize) -> Result<(), SimError> {
         let roll = self.rng.random_range(0..100);
-        let e = self.rng.random_range(0..self.engines.len());
+        let e = self.rng.random_range(0..ENGINES);
         self.history.push(format!(
             "#{action} t+{} roll {roll} engine {e}",
             self.now - T0
@@ -346,7 +360,7 @@ impl World {
         if self.config.mix != Mix::Stalls || self.stalls.random_range(0..100) >= 3 {
             return Ok(());
         }
-        let e = self.stalls.random_range(0..self.engines.len());
+        let e = self.stalls.random_range(0..ENGINES);
         let ms = self.stalls.random_range(16_000..30_000);
         let engine = &mut self.engines[e];
         if engine.stalled(self.now) {
@@ -380,7 +394,7 @@ impl World {
             _ => None,
         };
         for _ in 0..n {
-            let e = self.rng.random_range(0..self.engines.len());
+            let e = self.rng.random_range(0..ENGINES);
             self.start_run(e, w, racy.as_ref(), None)?;
         }
         Ok(())

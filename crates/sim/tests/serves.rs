@@ -20,7 +20,7 @@ fn any(o: &[Outcome], what: &str) -> bool {
 
 /// Seeds of `--mix serves` that, together, reach each of the serves' fates (and each
 /// `catch_up`).
-const SERVES_SEEDS: [u64; 4] = [4, 5, 6, 15];
+const SERVES_SEEDS: [u64; 4] = [3, 4, 11, 14];
 
 /// Serves killed at any point of their tick and started again, a second serve refused
 /// while the first holds the store, and serves that both fire (one stopped past its
@@ -48,6 +48,15 @@ fn serves_that_die_restart_and_race_start_each_slot_as_decided() {
         "catch_up none",
         // A missed slot started by catch-up (`latest` or `all`) after a restart.
         "started (missed while no serve ran)",
+        // A serve drives its slots' runs: they die with it, and the next serve
+        // resumes them (`resume_unfinished`), or leaves a run a live engine or serve
+        // drives to it; a serve continued past its lease stops driving its runs.
+        "crashed with serve",
+        "serve 0 resumes r",
+        "serve 1 resumes r",
+        "on sim-serve-0; left to it",
+        "on sim-engine-1; left to it",
+        "engine 4 stops driving",
     ] {
         assert!(
             any(&outcomes, what),
@@ -58,7 +67,7 @@ fn serves_that_die_restart_and_race_start_each_slot_as_decided() {
 
 /// Seeds whose serves race on a slot (or start one a backfill row holds), which a
 /// serve that ignores whether its record was the first starts again.
-const RACE_SEEDS: [u64; 2] = [25, 35];
+const RACE_SEEDS: [u64; 2] = [28, 35];
 
 /// A serve that starts every slot it decided to start, whether its record of it was
 /// the first or not (a catch-up that does not check the slot was already decided):
@@ -84,6 +93,34 @@ fn a_serve_that_starts_a_slot_another_serve_recorded_is_reported() {
         );
         let real = run(seed, v.action, None, Mix::Serves);
         assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+    }
+}
+
+/// [`Bug::ResumeDriven`]: a serve that, as it starts, takes over every unfinished
+/// run of a slot whatever its lease says. Reported as `a_driven_run_is_not_taken_over`
+/// (21 of seeds 0–39): seed 18 takes a run `baton resume` gave to a live engine, seed
+/// 15 one the other serve drives; the real serve leaves both to their driver.
+#[test]
+fn a_serve_that_resumes_a_driven_run_is_reported() {
+    for (seed, driver) in [(18, "on sim-engine-1"), (15, "on sim-serve-0")] {
+        let o = run(seed, DEFAULT_ACTIONS, Some(Bug::ResumeDriven), Mix::Serves);
+        let v = o
+            .violation
+            .as_ref()
+            .unwrap_or_else(|| panic!("seed {seed}: the driven run taken over went unseen"));
+        assert_eq!(v.invariant, "a_driven_run_is_not_taken_over", "seed {seed}");
+        assert!(v.detail.contains(driver), "seed {seed}: {}", v.detail);
+        let report = o.report().unwrap_or_default();
+        assert!(
+            report.contains("--bug resume-driven --mix serves"),
+            "{report}"
+        );
+        let real = run(seed, v.action, None, Mix::Serves);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+        assert!(
+            real.history.iter().any(|l| l.contains("; left to it")),
+            "seed {seed}: the real serve left no run to its driver"
+        );
     }
 }
 
