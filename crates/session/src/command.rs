@@ -65,6 +65,7 @@ pub fn take_over_with(
         command,
         allow_finished,
         auto_approve,
+        leased: false,
     };
     take_over_by(store, run_id, ask, &Backends::builtin())
 }
@@ -85,6 +86,30 @@ pub fn take_over_on(
         command,
         allow_finished: false,
         auto_approve: false,
+        leased: false,
+    };
+    take_over_by(store, run_id, ask, backends)
+}
+
+/// [`take_over_on`] after its first call: this process already took the run's lease
+/// as a takeover's (`Store::take_over_lease`, under [`lease_holder`]), and the rest
+/// (the rebuild, the group held again, the mark settled) comes now. The simulator cuts
+/// a takeover there (`crates/sim`); a takeover never takes a live lease again, not
+/// even its own process's.
+pub fn take_over_leased_on(
+    store: &mut Store,
+    run_id: &str,
+    operator: &str,
+    command: Option<Command>,
+    backends: &Backends,
+) -> Result<(Ready, Option<String>), SessionError> {
+    let ask = Ask {
+        given: &[],
+        operator,
+        command,
+        allow_finished: false,
+        auto_approve: false,
+        leased: true,
     };
     take_over_by(store, run_id, ask, backends)
 }
@@ -96,6 +121,8 @@ struct Ask<'a> {
     command: Option<Command>,
     allow_finished: bool,
     auto_approve: bool,
+    /// The lease is taken already, by this process ([`take_over_leased_on`]).
+    leased: bool,
 }
 
 fn take_over_by(
@@ -116,7 +143,9 @@ fn take_over_by(
     let holder = lease_holder();
     // Marked as a takeover's until it settles: meanwhile the run reads as its last
     // engine left it, never active beside its group's holder (`Lease::taking_over`).
-    take_lease(store, run_id, &holder)?;
+    if !ask.leased {
+        take_lease(store, run_id, &holder)?;
+    }
     let stops = matches!(ask.command, Some(Command::Cancel { .. }));
     let result = apply_in_memory(store, run_id, ask, backends).and_then(|taken| {
         // A command that ends the run (a cancel, a reject of its last gate) takes no
@@ -150,6 +179,7 @@ fn apply_in_memory(
         command,
         allow_finished,
         auto_approve,
+        leased: _,
     } = ask;
     // Driving uses the workflow as it is now (approvals bound to a changed step are
     // void). When the file no longer fits the history (a gated step was removed, the

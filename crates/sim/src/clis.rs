@@ -311,6 +311,8 @@ impl World {
                 .push(format!("  engine {e} lost {run}'s lease before its settle"));
             return Ok(());
         }
+        // The lease is this takeover's already: the rest of the session's `take_over`.
+        self.leased = true;
         self.take_and_rebuild(e, run, command)
     }
 

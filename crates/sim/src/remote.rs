@@ -161,6 +161,7 @@ impl World {
         run: &str,
         command: Option<baton_model::Command>,
     ) -> Result<(baton_session::Ready, Option<String>), baton_session::SessionError> {
+        let mut leased = std::mem::take(&mut self.leased);
         let plan = self.plan_of(run).cloned();
         let left = self
             .executors
@@ -199,9 +200,20 @@ impl World {
             // The bug put back: the lease taken whatever its heartbeat says.
             let now = baton_model::Timestamp(self.now);
             store.take_over_lease(run, &mine, now, std::time::Duration::ZERO)?;
+            leased = true;
         }
-        let taken =
-            baton_session::command::take_over_on(store, run, &operator, command, &self.backends);
+        let taken = match leased {
+            true => baton_session::command::take_over_leased_on(
+                store,
+                run,
+                &operator,
+                command,
+                &self.backends,
+            ),
+            false => {
+                baton_session::command::take_over_on(store, run, &operator, command, &self.backends)
+            }
+        };
         if let (Ok(_), Some(holder)) = (&taken, driven) {
             self.takeover_broke.get_or_insert((
                 "a_driven_run_is_not_taken_over",

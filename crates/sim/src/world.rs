@@ -89,6 +89,9 @@ pub(crate) struct World {
     /// [`crate::Bug::ResumeDriven`]: the takeover in progress takes the run's lease
     /// whatever its heartbeat says.
     pub take_any: bool,
+    /// The next takeover's lease is this process's already (a takeover cut between its
+    /// lease and the rest: `session::command::take_over_leased_on`).
+    pub leased: bool,
     /// The runs a takeover's process left between its lease and its settle, dying
     /// (`--mix cli`): that process's lease holder and when it died.
     pub dead_takers: std::collections::BTreeMap<String, (String, i64)>,
@@ -209,6 +212,7 @@ impl World {
             detach_broke: None,
             takeover_broke: None,
             take_any: false,
+            leased: false,
             dead_takers: Default::default(),
             rewritten: Vec::new(),
             forged_slots: Default::default(),
