@@ -22,7 +22,10 @@ watch_owners() {
         trap '' HUP
         # Each look is `$0 unowned`, under the lock: a start meanwhile either comes
         # first (its owner counted) or after the stop (and starts the daemons anew).
+        # A directory removed under it (a test's private daemons, its directory gone
+        # with the test) leaves nothing to watch: its lock could not be taken again.
         while sleep 1; do
+            [ -d "$DIR" ] || break
             env -u BATON_DAEMONS_LOCKED "$0" unowned && break
         done
     ) </dev/null >/dev/null 2>&1 &
