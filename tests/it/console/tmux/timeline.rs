@@ -130,6 +130,9 @@ fn the_timeline_shows_a_retry_a_gate_and_a_growing_run_at_80x24() {
     );
     let d = detail(&done, "ship").unwrap_or_default();
     assert!(d.starts_with("ship  gate "), "{d}");
+    // The run ended: once this console no longer drives it (the header's `viewer`),
+    // `q` quits without asking what to do with it.
+    tmux.wait_for("the console a viewer", |s| s.contains(" viewer "), 20);
     tmux.keys(&["q"]);
     let s = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 15);
     assert!(s.contains("BATON-EXIT=0"), "{s}");
