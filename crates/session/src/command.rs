@@ -80,15 +80,7 @@ pub fn take_over_on(
     command: Option<Command>,
     backends: &Backends,
 ) -> Result<(Ready, Option<String>), SessionError> {
-    let ask = Ask {
-        given: &[],
-        operator,
-        command,
-        allow_finished: false,
-        auto_approve: false,
-        leased: false,
-    };
-    take_over_by(store, run_id, ask, backends)
+    simulated(store, (run_id, operator, command), backends, false)
 }
 
 /// [`take_over_on`] after its first call: this process already took the run's lease
@@ -103,13 +95,23 @@ pub fn take_over_leased_on(
     command: Option<Command>,
     backends: &Backends,
 ) -> Result<(Ready, Option<String>), SessionError> {
+    simulated(store, (run_id, operator, command), backends, true)
+}
+
+/// The one body of [`take_over_on`] and [`take_over_leased_on`].
+fn simulated(
+    store: &mut Store,
+    (run_id, operator, command): (&str, &str, Option<Command>),
+    backends: &Backends,
+    leased: bool,
+) -> Result<(Ready, Option<String>), SessionError> {
     let ask = Ask {
         given: &[],
         operator,
         command,
         allow_finished: false,
         auto_approve: false,
-        leased: true,
+        leased,
     };
     take_over_by(store, run_id, ask, backends)
 }

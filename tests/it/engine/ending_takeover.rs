@@ -110,6 +110,28 @@ impl Drop for Release {
     }
 }
 
+/// `baton cancel` of the first run, taking it over and held at `ending-held:command`
+/// before anything is committed: the process, and what releases it (dropped: released).
+fn held_cancel(env: &Env, g: &Group) -> (std::process::Child, Release) {
+    let hold = env.path().join("go");
+    let release = Release(hold.clone());
+    let cancel = env
+        .cmd()
+        .env("BATON_FAILPOINT", "ending-held:command")
+        .env("BATON_FAILPOINT_HOLD", &hold)
+        .args(["cancel", &g.first, "--reason", "stop"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn baton cancel");
+    let waiting = env.path().join("go.waiting");
+    wait_until("the cancel at its failpoint", secs(20), || {
+        waiting.exists().then_some(())
+    });
+    (cancel, release)
+}
+
 /// Nothing of either run ran.
 fn nothing_ran(env: &Env) {
     let ran = std::fs::read_to_string(env.path().join("ran.log")).unwrap_or_default();
@@ -131,22 +153,7 @@ fn a_cancel_taking_a_run_over_never_shows_it_active_beside_its_groups_holder() {
         (vec![g.second.clone()], vec![g.second.clone()])
     );
     // The cancel takes the first run over and holds before anything is committed.
-    let hold = env.path().join("go");
-    let release = Release(hold.clone());
-    let cancel = env
-        .cmd()
-        .env("BATON_FAILPOINT", "ending-held:command")
-        .env("BATON_FAILPOINT_HOLD", &hold)
-        .args(["cancel", &g.first, "--reason", "stop"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn baton cancel");
-    let waiting = env.path().join("go.waiting");
-    wait_until("the cancel at its failpoint", secs(20), || {
-        waiting.exists().then_some(())
-    });
+    let (cancel, release) = held_cancel(&env, &g);
     let (holder, taking_over) = lease(&env, &g.first).expect("the cancel's lease");
     assert!(
         holder.starts_with(&format!("pid {} on ", cancel.id())),
@@ -277,27 +284,12 @@ fn only_the_second_active(env: &Env, g: &Group, want: &str, handler: &str) {
 fn a_cancel_whose_on_cancel_handler_runs_never_reads_two_active_runs_of_the_group() {
     let env = Env::new();
     let g = dead_holder_and_next_of(&env, WITH_HANDLER);
-    let hold = env.path().join("go");
-    let _release = Release(hold.clone());
+    let (mut cancel, _release) = held_cancel(&env, &g);
     let _handler = Release(env.path().join("handler-go"));
-    let mut cancel = env
-        .cmd()
-        .env("BATON_FAILPOINT", "ending-held:command")
-        .env("BATON_FAILPOINT_HOLD", &hold)
-        .args(["cancel", &g.first, "--reason", "stop"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn baton cancel");
-    let waiting = env.path().join("go.waiting");
-    wait_until("the cancel at its failpoint", secs(20), || {
-        waiting.exists().then_some(())
-    });
     assert!(lease(&env, &g.first).is_some_and(|(_, marked)| marked));
     only_the_second_active(&env, &g, "interrupted", "pending");
     // Its first commit: the run cancelled, its handler started (and held).
-    std::fs::write(&hold, b"").expect("release the cancel");
+    std::fs::write(env.path().join("go"), b"").expect("release the cancel");
     wait_until("the handler running", secs(30), || {
         (step_state(&env.show(&g.first), "unlock").as_deref() == Some("running")).then_some(())
     });
