@@ -11,10 +11,16 @@ pub fn lease_holder_name() -> String {
     format!("pid {} on {}", std::process::id(), hostname())
 }
 
+/// Read once: every liveness check asks it, and a process's leases keep the name they
+/// were taken under.
 pub(crate) fn hostname() -> String {
-    nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "localhost".into())
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "localhost".into())
+    })
+    .clone()
 }
 
 /// Whether the holder's process is alive: `Some(false)` only for a process of this host

@@ -204,14 +204,11 @@ impl Store {
         let r = (|| {
             let json: Option<String> = self
                 .conn
-                .query_row(
-                    &format!(
-                        "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
-                        crate::ledger::rows::RUN_EVENTS
-                    ),
-                    [run_id],
-                    |r| r.get(0),
-                )
+                .prepare_cached(&format!(
+                    "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
+                    crate::ledger::rows::RUN_EVENTS
+                ))?
+                .query_row([run_id], |r| r.get(0))
                 .optional()?;
             Ok(match json {
                 Some(json) => Some(serde_json::from_str(&json)?),

@@ -144,7 +144,7 @@ impl Store {
         let now = Timestamp::now();
         let r = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, workflow, source_path, s.source_text, s.params_json, operator, state,
                         started_at, finished_at,
                         coalesce((SELECT e.seq FROM events e
@@ -154,8 +154,9 @@ impl Store {
                  FROM runs JOIN run_sources s ON s.run_id = runs.id
                       LEFT JOIN leases l ON l.run_id = runs.id
                  WHERE id = ?1",
-                [run_id],
-                |r| {
+            )
+            .and_then(|mut st| {
+                st.query_row([run_id], |r| {
                     let started_at = Timestamp(r.get(7)?);
                     let l = live(
                         &r.get::<_, String>(6)?,
@@ -175,9 +176,9 @@ impl Store {
                         finished_at: opt_ts(r.get(8)?),
                         last_seq: r.get::<_, i64>(9)? as u64,
                     })
-                },
-            )
-            .optional()
+                })
+                .optional()
+            })
             .map_err(StoreError::from)
             .and_then(|o| o.ok_or_else(|| StoreError::NotFound(format!("run {run_id}"))));
         self.ctx(r)
@@ -189,18 +190,20 @@ impl Store {
     /// console). What the console's followed view shows as the run's state.
     pub fn run_liveness(&self, run_id: &str) -> Result<Liveness, StoreError> {
         let now = Timestamp::now();
+        // Cached: the console and every engine's wake-up ask this many times a second.
         let r = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT runs.state, l.holder, l.heartbeat_at, l.taking_over
                  FROM runs LEFT JOIN leases l ON l.run_id = runs.id WHERE id = ?1",
-                [run_id],
-                |r| {
+            )
+            .and_then(|mut st| {
+                st.query_row([run_id], |r| {
                     let cols = (r.get(1)?, r.get(2)?, r.get(3)?);
                     Ok(live(&r.get::<_, String>(0)?, cols, now))
-                },
-            )
-            .optional()
+                })
+                .optional()
+            })
             .map_err(StoreError::from)
             .and_then(|o| o.ok_or_else(|| StoreError::NotFound(format!("run {run_id}"))));
         self.ctx(r)

@@ -32,7 +32,7 @@ impl Loader<'_, '_> {
     pub(super) fn max_parallel(&mut self, top: &[Entry]) -> usize {
         match get(top, "max_parallel") {
             Some(n) => self.int_at_least(n, "`max_parallel`", 1).unwrap_or(1) as usize,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None => machine_parallelism(),
         }
     }
 
@@ -170,4 +170,11 @@ impl Loader<'_, '_> {
         }
         g
     }
+}
+
+/// The machine's parallelism, read once: `available_parallelism` reads the cgroup's
+/// files on every call, and a run's workflow is loaded again at every takeover.
+fn machine_parallelism() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
