@@ -89,7 +89,7 @@ fn remote(config: &Path, env: &Env, host: &str) -> Remote<'static> {
 #[test]
 fn a_step_runs_on_a_host_with_its_outputs_env_and_masked_secret() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     flow(&remote(&config, &env, "baton-h2"), &env, |id| {
         // Its process group is recorded, and no command line on the host shows the secret.
         let show = env.show(id);
@@ -111,7 +111,7 @@ fn a_step_runs_on_a_host_with_its_outputs_env_and_masked_secret() {
 #[test]
 fn a_timeout_and_a_cancel_reach_the_whole_group_on_the_host() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let wf = env.workflow(
         "w.toml",
         &format!(
@@ -153,7 +153,7 @@ fn a_timeout_and_a_cancel_reach_the_whole_group_on_the_host() {
 #[test]
 fn resume_after_kill_9_reattaches_the_remote_step_once_with_its_whole_log() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     reattach(&remote(&config, &env, "baton-h2"), &env);
 }
 
@@ -163,7 +163,7 @@ fn resume_after_kill_9_reattaches_the_remote_step_once_with_its_whole_log() {
 #[test]
 fn an_attempt_launched_but_not_recorded_is_adopted_from_its_remote_directory() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     adopt(&remote(&config, &env, "baton-h3"), &env);
 }
 
@@ -172,7 +172,7 @@ fn an_attempt_launched_but_not_recorded_is_adopted_from_its_remote_directory() {
 #[test]
 fn a_resume_that_cannot_ask_the_host_what_was_left_is_refused_and_starts_nothing() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let down = remote(&config, &env, "baton-down");
     no_answer_refuses_resume(&remote(&config, &env, "baton-h3"), &down, &env);
 }
@@ -180,7 +180,7 @@ fn a_resume_that_cannot_ask_the_host_what_was_left_is_refused_and_starts_nothing
 #[test]
 fn an_unreachable_host_a_refused_key_and_a_full_disk_each_say_which() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let full = config.parent().unwrap().join("full");
     let wf = env.workflow(
         "w.toml",
@@ -243,7 +243,7 @@ fn an_unreachable_host_a_refused_key_and_a_full_disk_each_say_which() {
 #[test]
 fn steps_needing_a_label_take_turns_on_its_hosts_and_pass_over_one_down() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let mut wf = format!(
         "name = \"ssh-spread\"\nmax_parallel = 2\n{}{}{}",
         executor("two", "baton-h2", &config, &env, "\"gpu\""),
@@ -315,7 +315,7 @@ fn steps_needing_a_label_take_turns_on_its_hosts_and_pass_over_one_down() {
 fn a_step_costs_one_ssh_and_its_output_cannot_forge_its_results() {
     use std::os::unix::fs::PermissionsExt;
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     // An `ssh` first on PATH that counts its calls, then is the real one.
     let shim = env.path().join("shim");
     std::fs::create_dir_all(&shim).unwrap();
@@ -397,7 +397,7 @@ run = 'true'
 #[test]
 fn a_step_on_a_host_is_sent_no_store_path_a_local_one_gets_it() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let wf = env.workflow(
         "w.toml",
         &format!(

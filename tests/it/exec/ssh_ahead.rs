@@ -39,7 +39,7 @@ fn run_ok(env: &Env, wf: &Path, tmp: &Path, failpoint: Option<&str>) -> String {
 #[test]
 fn a_copy_sent_ahead_is_what_its_reader_holds_never_written_again() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let wf = workflow_with(&env, &config, "");
     let run = run_ok(&env, &wf, &tmp, Some("handing:eval"));
@@ -52,7 +52,7 @@ fn a_copy_sent_ahead_is_what_its_reader_holds_never_written_again() {
 #[test]
 fn a_copy_sent_ahead_then_changed_is_checked_and_written_again() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let head = format!(
         "{}{}",
@@ -99,7 +99,7 @@ run = 'sha256sum "$MODEL" | cut -d" " -f1 > got && echo "$MODEL" > where && echo
 #[test]
 fn a_copy_sent_ahead_that_no_reader_takes_is_removed_at_the_run_s_end() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let head = format!(
         "{}{}",
@@ -156,7 +156,7 @@ run = "echo eval >> ledger"
 #[test]
 fn kill_dash_nine_while_a_copy_goes_ahead_leaves_nothing_a_reader_trusts() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let wf = workflow_with(&env, &config, "");
     let run = died_at(&env, &wf, &tmp, ("collecting", "train"));
@@ -180,7 +180,7 @@ fn kill_dash_nine_while_a_copy_goes_ahead_leaves_nothing_a_reader_trusts() {
 #[test]
 fn kill_dash_nine_after_a_copy_went_ahead_resume_hands_it_once_and_removes_it() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let wf = workflow_with(&env, &config, "");
     let run = died_at(&env, &wf, &tmp, ("committed", "eval"));
@@ -203,7 +203,7 @@ fn kill_dash_nine_after_a_copy_went_ahead_resume_hands_it_once_and_removes_it() 
 #[test]
 fn a_copy_sent_ahead_where_another_reader_holds_the_same_bytes_leaves_it_in_place() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let head = format!(
         "{}{}",

@@ -140,7 +140,7 @@ pub(super) fn resume(env: &Env, run: &str, tmp: &Path) {
 #[test]
 fn an_artifact_moves_from_one_host_to_a_step_on_another() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let wf = workflow(&env, &config);
     let plan = text(&env.run(&["plan", wf.to_str().expect("UTF-8")]).stdout);
@@ -166,7 +166,7 @@ fn an_artifact_moves_from_one_host_to_a_step_on_another() {
 #[test]
 fn kill_dash_nine_during_an_ssh_copy_back_copies_again_on_resume_never_the_step() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let wf = workflow(&env, &config);
     let run = died_at(&env, &wf, &tmp, ("collecting", "train"));
@@ -179,7 +179,7 @@ fn kill_dash_nine_during_an_ssh_copy_back_copies_again_on_resume_never_the_step(
 #[test]
 fn kill_dash_nine_during_an_ssh_copy_out_never_starts_the_reader_on_part_of_it() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     // The copy out written when the reader starts, not sent ahead (`ssh_ahead`).
     let wf = workflow_with(&env, &config, "send_ahead = false\n");
@@ -200,7 +200,7 @@ fn kill_dash_nine_during_an_ssh_copy_out_never_starts_the_reader_on_part_of_it()
 #[test]
 fn the_worked_example_runs_across_the_two_hosts() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let example = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ssh-artifacts.toml"),

@@ -10,7 +10,7 @@ use crate::helpers::*;
 #[test]
 fn a_killed_sshd_session_under_a_step_is_followed_again_to_the_steps_own_exit() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let listener = procs::pid_file(&config.parent().unwrap().join("h2").join("sshd.pid"))
         .expect("the host's listener");
     let wf = env.workflow(
@@ -63,7 +63,7 @@ fn a_killed_sshd_session_under_a_step_is_followed_again_to_the_steps_own_exit() 
 #[test]
 fn a_launch_cut_after_the_job_reached_the_host_is_followed_not_failed() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let bin = env.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let real = which_ssh();

@@ -43,7 +43,7 @@ fn lives(env: &Env) -> Vec<(String, f64, Option<f64>)> {
 #[test]
 fn a_run_whose_engine_stops_it_holds_its_group_until_its_ssh_step_ended() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let wf = env.workflow(
         "w.toml",
         &format!(

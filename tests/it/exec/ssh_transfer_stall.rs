@@ -99,7 +99,7 @@ fn run(env: &Env, wf: &Path, tmp: &Path) -> std::process::Child {
 #[test]
 fn a_copy_out_that_stalls_is_written_again_before_the_reader_starts() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     // The copy out written when the reader starts, not sent ahead (`ssh_ahead`).
     let wf = workflow(&env, &config, "send_ahead = false\n");
@@ -129,7 +129,7 @@ fn a_copy_out_that_stalls_is_written_again_before_the_reader_starts() {
 #[test]
 fn a_copy_back_that_stalls_is_read_again_never_running_the_step_again() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let wf = workflow(&env, &config, "");
     let child = run(&env, &wf, &tmp);
@@ -150,7 +150,7 @@ fn a_copy_back_that_stalls_is_read_again_never_running_the_step_again() {
 #[test]
 fn a_copy_out_that_stalls_every_time_fails_its_reader_naming_the_artifact_and_host() {
     let Some(config) = hosts() else { return };
-    let env = Env::new();
+    let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     let wf = workflow(&env, &config, "copy_stall = \"4s\"\nsend_ahead = false\n");
     let mut child = run(&env, &wf, &tmp);

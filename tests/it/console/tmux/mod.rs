@@ -101,9 +101,15 @@ impl Tmux {
             watchdog,
             lifeline: Some(lifeline),
         };
+        // A `TMPDIR` of the test's own: a console's SSH connections (`ControlMaster`,
+        // whose process works in the directory of the test that started it) are never
+        // another test's, which that test's end would cut.
+        let tmp = env.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("the test's TMPDIR");
         // The server's environment is this command's: what every window starts with.
         let status = test_env(&mut Command::new("tmux"))
             .env("XDG_RUNTIME_DIR", env.runtime_dir())
+            .env("TMPDIR", &tmp)
             // The account's own state (the secret a console's engine seals runs with)
             // stays in the test's directory, as for every baton of `Env::cmd`.
             .env("XDG_STATE_HOME", env.path().join("xdg-state"))
