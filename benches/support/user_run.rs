@@ -37,7 +37,13 @@ pub(crate) fn run(program: &Path, args: &[&str], dir: &Path, home: &Path) -> Cos
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+        .unwrap_or_else(|e| {
+            // The references are the machine's own: a fresh one may lack them.
+            panic!(
+                "start {}: {e} (the bench compares against `make` and `ninja`: apt-get install make ninja-build)",
+                program.display()
+            )
+        });
     let pid = child.id() as libc::pid_t;
     // SAFETY: waitid on our own child, writing into a local; WNOWAIT leaves it a zombie.
     unsafe {
