@@ -190,7 +190,7 @@ impl Store {
     /// console). What the console's followed view shows as the run's state.
     pub fn run_liveness(&self, run_id: &str) -> Result<Liveness, StoreError> {
         let now = Timestamp::now();
-        // Cached: the console and every engine's wake-up ask this many times a second.
+        // Cached: the console asks it at every look, a resume for every run it lists.
         let r = self
             .conn
             .prepare_cached(
