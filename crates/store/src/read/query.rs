@@ -190,7 +190,7 @@ impl Store {
     /// console). What the console's followed view shows as the run's state.
     pub fn run_liveness(&self, run_id: &str) -> Result<Liveness, StoreError> {
         let now = Timestamp::now();
-        // Cached: the console asks it at every look, a resume for every run it lists.
+        // Cached: readers ask it often (the console at every look).
         let r = self
             .conn
             .prepare_cached(
