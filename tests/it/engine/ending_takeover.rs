@@ -11,7 +11,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Stdio};
 
 /// A gated deploy in the group `prod`: a run holds the group while it waits at the gate.
-const WORKFLOW: &str = r#"
+/// A macro, so that [`WITH_HANDLER`] is this text and one step more.
+macro_rules! gated_deploy {
+    () => {
+        r#"
 name = "deploy"
 concurrency = { group = "prod", on_conflict = "queue" }
 
@@ -19,7 +22,10 @@ concurrency = { group = "prod", on_conflict = "queue" }
 id = "deploy"
 run = "echo ran >> ran.log"
 gate = { prompt = "ship it?" }
-"#;
+"#
+    };
+}
+const WORKFLOW: &str = gated_deploy!();
 
 /// Run `first` of the group left at its gate by a `kill -9` of its engine, and run
 /// `second`, whose engine (returned, to be stopped) took the group meanwhile.
@@ -227,20 +233,15 @@ fn a_cancel_killed_before_its_commit_leaves_the_run_interrupted_for_the_next() {
 
 /// The gated deploy with an `on_cancel` handler, `unlock`, which runs until the file
 /// `handler-go` exists (at most 60 s) and then says so in `handled.log`.
-const WITH_HANDLER: &str = r#"
-name = "deploy"
-concurrency = { group = "prod", on_conflict = "queue" }
-
-[[step]]
-id = "deploy"
-run = "echo ran >> ran.log"
-gate = { prompt = "ship it?" }
-
+const WITH_HANDLER: &str = concat!(
+    gated_deploy!(),
+    r#"
 [[step]]
 id = "unlock"
 on_cancel = true
 run = "i=0; while [ ! -e handler-go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo handled >> handled.log"
-"#;
+"#
+);
 
 /// The group's rows as recorded: the run that holds it (`active` 1), if any.
 fn group_row_holder(env: &Env) -> Option<String> {
