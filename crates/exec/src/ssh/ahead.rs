@@ -24,7 +24,8 @@ const DIGEST_LEN: usize = 64;
 /// a copy already at that name (another reader's, maybe held) is left as it is (exit
 /// 87), and the reader's start checks it by its digest as any copy found there. A
 /// reader's directory that is not there fails it at once (exit 88): a copy sent ahead
-/// goes where it was sent or nowhere, never into the home (`CD`'s fallback).
+/// goes where it was sent or nowhere, never into the home (`CD`'s fallback). The
+/// bytes are appended (`>>`), as `PUT`'s are (`files.rs` says why).
 const AHEAD: &str = r#"[ -z "$nodir" ] || { echo "no directory $1 here: nothing sent ahead" >&2; exit 88; }
 a=./.baton-artifacts
 t=$a/.ahead-$$
@@ -32,7 +33,7 @@ lock
 mkdir -p -- "$a" && : > "$t" || exit 85
 unlock
 no() { lock; rm -f -- "$t"; rmdir -- "$a" 2>/dev/null; }
-cat > "$t" || { no; exit 85; }
+cat >> "$t" || { no; exit 85; }
 trap '' PIPE
 echo got
 n=$(stat -c %s -- "$t") && [ "$n" -ge 64 ] || { no; exit 86; }
