@@ -313,7 +313,7 @@ where
                 }
                 Err(_) => open.runs = false,
             },
-            r = link.driven.changed(), if open.driven => dirty |= take(r.is_ok(), &mut link.driven, &mut ui.driven, &mut open.driven),
+            r = link.driven.changed(), if open.driven => dirty |= driven_changed(r.is_ok(), &mut link, &mut ui, &mut open.driven),
             r = link.waiting.changed(), if open.waiting => {
                 dirty |= waiting_changed(r.is_ok(), &mut ui, &mut link, &mut open.waiting, &config, out);
             }
@@ -477,7 +477,23 @@ fn input(
 fn runs_changed(ui: &mut UiState, link: &mut ConsoleLink) {
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
-    ui.driven = link.driven.borrow_and_update().clone();
+    ui.set_driven(link.driven.borrow_and_update().clone());
+}
+
+/// The runs this console drives changed (`changed`; else their sender is gone): taken,
+/// and an open quit dialog told (`UiState::set_driven`).
+fn driven_changed(
+    changed: bool,
+    link: &mut ConsoleLink,
+    ui: &mut UiState,
+    open: &mut bool,
+) -> bool {
+    if changed {
+        ui.set_driven(link.driven.borrow_and_update().clone());
+    } else {
+        *open = false;
+    }
+    changed
 }
 
 /// The editor's text (or why there is none) back to the dialog that asked for it.
@@ -499,7 +515,7 @@ fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
     ui.actions = config.actions.clone();
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
-    ui.driven = link.driven.borrow_and_update().clone();
+    ui.set_driven(link.driven.borrow_and_update().clone());
     ui.waiting = link.waiting.borrow_and_update().clone();
     ui.schedules = link.schedules.borrow_and_update().clone();
     ui.store = link.store.borrow_and_update().clone();

@@ -6,6 +6,7 @@ use super::targets::target_gate;
 use super::update::{edit_line, send, toast};
 use baton_model::{Command, InputView, RunView};
 use ratatui_textarea::TextArea;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -296,6 +297,30 @@ pub struct ConfirmDialog {
     pub runs: Vec<String>,
     /// For a quit: the selected of its three buttons.
     pub button: QuitButton,
+}
+
+impl UiState {
+    /// The runs this console drives, as the session says them now. An open quit dialog
+    /// names exactly these (its Detach and Interrupt act on them); once none is left it
+    /// closes, said in a flash: nothing of what it asked about is this console's any
+    /// more, and `q` quits at once.
+    pub fn set_driven(&mut self, driven: Arc<Vec<String>>) {
+        if let Some(Dialog::Confirm(d)) = self.dialog.as_mut()
+            && d.what == ConfirmWhat::Quit
+        {
+            if driven.is_empty() {
+                self.dialog = None;
+                toast(
+                    self,
+                    "✔ this console drives no run any more: nothing to detach or interrupt; q quits",
+                    true,
+                );
+            } else {
+                d.runs = driven.to_vec();
+            }
+        }
+        self.driven = driven;
+    }
 }
 
 /// The quit dialog's buttons, in order.

@@ -391,6 +391,30 @@ fn esc_cancels_the_gate_dialog_without_a_command() {
     assert!(ui.dialog.is_none());
 }
 
+/// The quit dialog names the runs the console drives while it is open: one that ends
+/// leaves the others named; once none is left it closes, said, and `q` quits at once.
+#[test]
+fn the_quit_dialog_follows_the_runs_driven_and_closes_when_none_is_left() {
+    let v = fixtures::release();
+    let mut ui = UiState::new("alice");
+    let other = fixtures::runs()[0].id.clone();
+    ui.set_driven(Arc::new(vec![v.run_id.clone(), other.clone()]));
+    update(&mut ui, &v, Action::Quit);
+    ui.set_driven(Arc::new(vec![other.clone()]));
+    assert!(matches!(
+        &ui.dialog,
+        Some(Dialog::Confirm(ConfirmDialog { what: ConfirmWhat::Quit, runs, .. })) if runs == &vec![other.clone()]
+    ));
+    ui.set_driven(Arc::new(Vec::new()));
+    assert!(ui.dialog.is_none(), "{:?}", ui.dialog);
+    let said = ui.toast.clone().expect("a flash says why").text;
+    assert!(said.contains("drives no run any more"), "{said}");
+    assert_eq!(
+        update(&mut ui, &v, Action::Quit),
+        vec![Request::Exit(ConsoleExit::Quit)]
+    );
+}
+
 /// Issue 45 point 1: quitting a console that drives a run offers to detach it (the
 /// button it starts on: nothing stops), to interrupt it, or to stay.
 #[test]

@@ -29,6 +29,7 @@ mod news;
 mod pasted;
 mod policy;
 mod push_back;
+mod quit_ended;
 mod retry_failed;
 mod run_form;
 mod runs_tab;

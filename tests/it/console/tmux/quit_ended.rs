@@ -1,0 +1,44 @@
+//! The quit dialog asks what to do with the runs this console drives; a run that ends
+//! while it is open leaves nothing to ask about: the dialog closes and says so, and `q`
+//! then quits at once.
+use super::*;
+
+/// One step that waits for the file `go` in its directory.
+const WAITS: &str = r#"
+name = "waits"
+[[step]]
+id = "hold"
+run = "while [ ! -e go ]; do sleep 0.05; done"
+"#;
+
+#[test]
+fn a_quit_dialog_open_when_the_driven_run_ends_closes_and_says_why() {
+    let env = Env::new();
+    let wf = env.workflow("waits.toml", WAITS);
+    let command = format!(
+        "cd {} && BATON_DB={} USER=tester {} run {} ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy()),
+    );
+    let tmux = Tmux::new(&env, 120, 30, &command);
+    tmux.wait_for(
+        "the step running",
+        |s| s.contains("▶ hold") && s.contains("drives 1 run"),
+        20,
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
+    std::fs::write(env.path().join("go"), b"").expect("go");
+    let screen = tmux.wait_for(
+        "the dialog closed, saying why",
+        |s| !s.contains("[ Detach ]") && s.contains("drives no run any more"),
+        20,
+    );
+    assert!(screen.contains("waits"), "still the console:\n{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to quit", |s| s.contains("TUI-EXIT=0"), 10);
+    let runs = env.runs();
+    assert_eq!(runs[0]["state"], "succeeded", "{runs}");
+}
