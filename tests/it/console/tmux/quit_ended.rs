@@ -15,14 +15,7 @@ run = "while [ ! -e go ]; do sleep 0.05; done"
 fn a_quit_dialog_open_when_the_driven_run_ends_closes_and_says_why() {
     let env = Env::new();
     let wf = env.workflow("waits.toml", WAITS);
-    let command = format!(
-        "cd {} && BATON_DB={} USER=tester {} run {} ; echo TUI-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&wf.to_string_lossy()),
-    );
-    let tmux = Tmux::new(&env, 120, 30, &command);
+    let tmux = Tmux::running(&env, &wf, 120, 30);
     tmux.wait_for(
         "the step running",
         |s| s.contains("▶ hold") && s.contains("drives 1 run"),
@@ -38,7 +31,8 @@ fn a_quit_dialog_open_when_the_driven_run_ends_closes_and_says_why() {
     );
     assert!(screen.contains("waits"), "still the console:\n{screen}");
     tmux.keys(&["q"]);
-    tmux.wait_for("the console to quit", |s| s.contains("TUI-EXIT=0"), 10);
+    // Its tab line gone: the console has left its screen.
+    tmux.wait_for("the console to quit", |s| !s.contains("1 DAG"), 10);
     let runs = env.runs();
     assert_eq!(runs[0]["state"], "succeeded", "{runs}");
 }
