@@ -480,18 +480,18 @@ fn runs_changed(ui: &mut UiState, link: &mut ConsoleLink) {
     ui.set_driven(link.driven.borrow_and_update().clone());
 }
 
-/// The runs this console drives changed (`changed`; else their sender is gone): taken,
-/// and an open quit dialog told (`UiState::set_driven`).
+/// The runs this console drives changed (`changed`; else their sender is gone): taken
+/// as [`take`] takes a value, and an open quit dialog told (`UiState::set_driven`).
 fn driven_changed(
     changed: bool,
     link: &mut ConsoleLink,
     ui: &mut UiState,
     open: &mut bool,
 ) -> bool {
+    let mut driven = ui.driven.clone();
+    let changed = take(changed, &mut link.driven, &mut driven, open);
     if changed {
-        ui.set_driven(link.driven.borrow_and_update().clone());
-    } else {
-        *open = false;
+        ui.set_driven(driven);
     }
     changed
 }
