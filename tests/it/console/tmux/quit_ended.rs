@@ -3,12 +3,13 @@
 //! then quits at once.
 use super::*;
 
-/// One step that waits for the file `go` in its directory.
+/// One step that waits for the file `go` in its directory (a minute at most: a test
+/// that died before making it leaves no step waiting for ever).
 const WAITS: &str = r#"
 name = "waits"
 [[step]]
 id = "hold"
-run = "while [ ! -e go ]; do sleep 0.05; done"
+run = 'n=0; while [ ! -e go ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done'
 "#;
 
 #[test]
