@@ -302,22 +302,13 @@ pub struct ConfirmDialog {
 impl UiState {
     /// The runs this console drives, as the session says them now. An open quit dialog
     /// names exactly these (its Detach and Interrupt act on them); once none is left it
-    /// closes, said in a flash: nothing of what it asked about is this console's any
-    /// more, and `q` quits at once.
+    /// stays open and says so: a key meant for it never lands on the screen behind, and
+    /// Detach or Interrupt then only quits (`confirm_dialog`).
     pub fn set_driven(&mut self, driven: Arc<Vec<String>>) {
         if let Some(Dialog::Confirm(d)) = self.dialog.as_mut()
             && d.what == ConfirmWhat::Quit
         {
-            if driven.is_empty() {
-                self.dialog = None;
-                toast(
-                    self,
-                    "✔ this console drives no run any more: nothing to detach or interrupt; q quits",
-                    true,
-                );
-            } else {
-                d.runs = driven.to_vec();
-            }
+            d.runs = driven.to_vec();
         }
         self.driven = driven;
     }

@@ -443,33 +443,7 @@ fn confirm_text(
         None => short(id),
     };
     match &d.what {
-        ConfirmWhat::Quit => {
-            let ids: Vec<String> = d.runs.iter().map(|r| named(r)).collect();
-            let (title, them, resume) = match d.runs.as_slice() {
-                [one] => (
-                    " Quit while this console drives a run? ",
-                    "it",
-                    format!("`baton resume {}` continues it later", short(one)),
-                ),
-                _ => (
-                    " Quit while this console drives runs? ",
-                    "them",
-                    d.runs
-                        .iter()
-                        .map(|r| format!("`baton resume {}`", short(r)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                        + " continue them later",
-                ),
-            };
-            (
-                title,
-                format!(
-                    "This console drives run {}. Detach (d) hands {them} to a background engine, as `--detach` does: steps running now go on there, neither stopped nor started again. Interrupt (y) leaves {them} interrupted; {resume}. Runs driven elsewhere go on.",
-                    ids.join(", ")
-                ),
-            )
-        }
+        ConfirmWhat::Quit => quit_text(&d.runs, &short, &named),
         ConfirmWhat::DeleteRun => {
             let id = d.runs.first().map(String::as_str).unwrap_or("?");
             // The workflow too: a short id alone is hard to tell from its neighbours.
@@ -556,6 +530,46 @@ fn user_action_text(p: &crate::app::Prepared) -> (&'static str, String) {
             p.shown(),
             p.on,
             baton_workflow::units::format_duration(p.timeout),
+        ),
+    )
+}
+
+/// The quit dialog's title and text: the runs this console drives (`runs`), each
+/// `short` or `named`, and what Detach and Interrupt do with them.
+fn quit_text(
+    runs: &[String],
+    short: &dyn Fn(&str) -> String,
+    named: &dyn Fn(&str) -> String,
+) -> (&'static str, String) {
+    let ids: Vec<String> = runs.iter().map(|r| named(r)).collect();
+    let (title, them, resume) = match runs {
+        // The runs it drove ended while it was open: nothing is left to ask about.
+        [] => {
+            return (
+                " Quit? ",
+                "This console drives no run any more: the runs it drove have ended. Detach (d) and Interrupt (y) now only quit; Stay (n) keeps the console open.".to_string(),
+            );
+        }
+        [one] => (
+            " Quit while this console drives a run? ",
+            "it",
+            format!("`baton resume {}` continues it later", short(one)),
+        ),
+        _ => (
+            " Quit while this console drives runs? ",
+            "them",
+            runs.iter()
+                .map(|r| format!("`baton resume {}`", short(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+                + " continue them later",
+        ),
+    };
+    (
+        title,
+        format!(
+            "This console drives run {}. Detach (d) hands {them} to a background engine, as `--detach` does: steps running now go on there, neither stopped nor started again. Interrupt (y) leaves {them} interrupted; {resume}. Runs driven elsewhere go on.",
+            ids.join(", ")
         ),
     )
 }
