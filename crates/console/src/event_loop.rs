@@ -572,6 +572,7 @@ fn next_view(
     if next.run_id == view.run_id {
         ui.keep_focus(view);
     }
+    ui.view_arrived(next);
     let on = &config.notifications;
     for n in signal::notices(view, next, on) {
         emit(out, &signal::notice_bytes(&n, &next.workflow, on));

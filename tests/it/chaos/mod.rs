@@ -158,5 +158,11 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
             c.keep().display()
         );
     }
-    assert!(report.held(), "a promise broke:\n{report}");
+    // The report is on stderr above; the message ends with what broke.
+    assert!(
+        report.held(),
+        "a promise broke ({}; the whole report above):\n{}",
+        report.header.lines().next().unwrap_or_default(),
+        report.broken()
+    );
 }

@@ -80,6 +80,19 @@ impl Report {
         self.verdicts.iter().all(|v| v.broken.is_empty())
     }
 
+    /// The broken promises alone, each with its evidence: the last lines a failed
+    /// campaign prints, so that a log cut to its end (CI's) still names them.
+    pub(super) fn broken(&self) -> String {
+        let mut f = String::new();
+        for v in self.verdicts.iter().filter(|v| !v.broken.is_empty()) {
+            let _ = writeln!(f, "  BROKEN {}: {}", v.invariant, v.sentence);
+            for b in &v.broken {
+                let _ = writeln!(f, "         - {b}");
+            }
+        }
+        f
+    }
+
     fn kills(&self, f: &mut String) {
         for t in Target::ALL {
             let sent: Vec<String> = self

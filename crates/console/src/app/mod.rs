@@ -101,6 +101,8 @@ mod keys_tests;
 #[cfg(test)]
 mod notices_tests;
 #[cfg(test)]
+mod opening_tests;
+#[cfg(test)]
 mod run_form_qa_tests;
 #[cfg(test)]
 mod run_form_tests;

@@ -117,6 +117,11 @@ pub struct UiState {
     /// The tab `Enter` left for the DAG (a run opened from Runs or Waiting): `Esc` there
     /// goes back to it, as k9s does (issue 45 point 7).
     pub came_from: Option<Tab>,
+    /// The run Enter, `:` or a schedule's row asked to open, until its view arrives
+    /// ([`UiState::view_arrived`]): meanwhile the header and the run's own tabs say so
+    /// instead of showing the run that was on screen, and keys that act on the run on
+    /// screen wait for it.
+    pub opening: Option<String>,
     /// What this console did (`@`, `app::action_log`), oldest first.
     pub action_log: Vec<super::action_log::Logged>,
     /// The configuration's `[[action]]`s (the shell sets them; `Action::User` indexes them).
@@ -179,6 +184,18 @@ type LayoutKey = (
 );
 
 impl UiState {
+    /// The run asked to open while `view` is still another run's.
+    pub(crate) fn opening_other(&self, view: &RunView) -> Option<&str> {
+        self.opening.as_deref().filter(|id| *id != view.run_id)
+    }
+
+    /// A view arrived: the run asked to open is open once it is this one.
+    pub(crate) fn view_arrived(&mut self, view: &RunView) {
+        if self.opening.as_deref() == Some(view.run_id.as_str()) {
+            self.opening = None;
+        }
+    }
+
     pub fn new(operator: impl Into<String>) -> UiState {
         UiState {
             operator: operator.into(),

@@ -54,6 +54,8 @@ pub(crate) struct TabSpec {
     /// Cancel, approve, reject, push back and mark act on the run on screen; `false`:
     /// the tab's update takes them, about its own selection (another run's item).
     pub run_keys: bool,
+    /// Its body is the run on screen: while another run is opening it says so instead.
+    pub of_run: bool,
     pub update: Update,
     pub render: Render,
 }
@@ -136,6 +138,7 @@ static DAG: TabSpec = TabSpec {
     count: None,
     keys: &[],
     run_keys: true,
+    of_run: true,
     update: super::dag::dag,
     render: views::dag::render,
 };
@@ -157,6 +160,7 @@ static APPROVALS: TabSpec = TabSpec {
     count: Some(|v, _| v.gates.len()),
     keys: &[],
     run_keys: true,
+    of_run: true,
     update: super::update::approvals_tab,
     render: views::approvals::render,
 };
@@ -178,6 +182,7 @@ static ERRORS: TabSpec = TabSpec {
     count: Some(|v, _| v.open_errors()),
     keys: &[],
     run_keys: true,
+    of_run: true,
     update: super::update::errors_tab,
     render: views::errors::render,
 };
@@ -199,6 +204,7 @@ static AUDIT: TabSpec = TabSpec {
     count: None,
     keys: &[],
     run_keys: true,
+    of_run: true,
     update: |u, v, a| {
         u.move_in_list(v, &a);
         Vec::new()
@@ -226,6 +232,7 @@ static RUNS: TabSpec = TabSpec {
     count: None,
     keys: &[],
     run_keys: true,
+    of_run: false,
     update: super::runs::runs_tab,
     render: views::runs::render,
 };
@@ -248,6 +255,7 @@ static WAITING: TabSpec = TabSpec {
     keys: &[],
     // Its keys are about its selected item's run, not the one on screen.
     run_keys: false,
+    of_run: false,
     update: super::waiting::waiting_tab,
     render: views::waiting::render,
 };
@@ -270,6 +278,7 @@ static SCHEDULES: TabSpec = TabSpec {
     keys: &[],
     // Its keys are about its selected schedule.
     run_keys: false,
+    of_run: false,
     update: |u, _, a| super::schedules::schedules_tab(u, a),
     render: views::schedules::render,
 };
@@ -284,6 +293,7 @@ static TIMELINE: TabSpec = TabSpec {
     count: None,
     keys: crate::keymap::TIMELINE_KEYS,
     run_keys: true,
+    of_run: true,
     update: super::timeline::timeline_tab,
     render: views::timeline::render,
 };

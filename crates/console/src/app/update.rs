@@ -82,10 +82,23 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
         Action::GoTab(_) | Action::NextTab | Action::PrevTab => Some(false),
         _ => None,
     };
-    let out = dispatch(ui, view, action);
+    let out = if let Some(named) = waits_for_opening(ui, view, &action) {
+        toast(
+            ui,
+            format!("✘ run {named} is still opening: keys that act on it wait for its view"),
+            false,
+        );
+        Vec::new()
+    } else {
+        dispatch(ui, view, action)
+    };
     for r in &out {
         ui.log_request(&view.run_id, r);
         let target = match r {
+            Request::OpenRun(id) => {
+                ui.opening = (*id != view.run_id).then(|| id.clone());
+                continue;
+            }
             Request::Command(c) => {
                 ui.note_sent(&view.run_id, c);
                 &view.run_id
@@ -135,6 +148,15 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
         ui.dialog = Some(Dialog::Refused(t.text.clone()));
     }
     out
+}
+
+/// The run opening (its short id) when `action` would act on the run on screen before
+/// the opened run's view arrived: it would act on the run shown before.
+fn waits_for_opening(ui: &UiState, view: &RunView, action: &Action) -> Option<String> {
+    let id = ui.opening_other(view)?;
+    let on_screen = ui.dialog.is_none() && ui.tab.spec().of_run;
+    (on_screen && acts(action) && *action != Action::NewRun)
+        .then(|| short_id(id, &ui.run_ids).to_string())
 }
 
 fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {

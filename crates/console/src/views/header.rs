@@ -121,10 +121,18 @@ pub(crate) fn render(
     let now = ui.clock(view);
     // Below 110 columns the labels shrink so the numbers still fit in 80.
     let narrow = area.width < 110;
-    let l1 = identity_line(view, ui, area, narrow, theme);
-    let l2 = health_line(view, now, narrow, theme);
     let mut l3 = tabs_line(view, ui, area, theme, hits);
-    progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);
+    // A run opening: nothing of the run shown before is said to be its.
+    let (l1, l2) = match ui.opening_other(view) {
+        Some(id) => (opening_line(id, ui, theme), Vec::new()),
+        None => {
+            progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);
+            (
+                identity_line(view, ui, area, narrow, theme),
+                health_line(view, now, narrow, theme),
+            )
+        }
+    };
     frame.render_widget(
         Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]).style(theme.base),
         area,
@@ -175,6 +183,26 @@ fn others_down<'a>(ui: &UiState, theme: &Theme) -> Option<Span<'a>> {
             theme.warning.add_modifier(Modifier::REVERSED),
         )
     })
+}
+
+/// The run asked to open, until its view arrives: its workflow (from the Runs list)
+/// and short id.
+fn opening_line<'a>(id: &str, ui: &UiState, theme: &Theme) -> Vec<Span<'a>> {
+    let workflow = ui
+        .runs
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.workflow.clone());
+    let mut l1 = vec![styled(" ◆ ", theme.accent)];
+    if let Some(w) = workflow {
+        l1.push(styled(w, theme.title));
+        l1.push(Span::raw("  "));
+    }
+    l1.push(styled(
+        format!("opening run {}…", short_id(id, &ui.run_ids)),
+        theme.dim,
+    ));
+    l1
 }
 
 /// Identity and counts: workflow, run, state, read-only, engine or viewer, elapsed, budget.
@@ -411,8 +439,9 @@ fn tabs_line<'a>(
 ) -> Vec<Span<'a>> {
     let now = ui.clock(view);
     let mut l3 = vec![Span::raw(" ")];
+    let opening = ui.opening_other(view).is_some();
     let count = |t: &Tab| match t.spec().count.map(|n| n(view, ui)) {
-        Some(n) if n > 0 => format!(" ({n})"),
+        Some(n) if n > 0 && !(opening && t.spec().of_run) => format!(" ({n})"),
         _ => String::new(),
     };
     // The progress count keeps its room: the titles shorten, then the gaps narrow. A

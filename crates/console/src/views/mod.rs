@@ -117,7 +117,10 @@ fn draw(
             if top > 0 {
                 header::render(frame, header, view, ui, theme, &mut hits);
             }
-            (ui.tab.spec().render)(frame, body, view, ui, theme, &mut hits);
+            match ui.opening_other(view).filter(|_| ui.tab.spec().of_run) {
+                Some(id) => opening(frame, body, id, ui, theme),
+                None => (ui.tab.spec().render)(frame, body, view, ui, theme, &mut hits),
+            }
         }
     }
     header::footer(frame, footer, view, ui, theme, keys);
@@ -149,6 +152,23 @@ fn draw(
         None => {}
     }
     hits
+}
+
+/// A run's tab while the run asked to open has not arrived: said, not the run before.
+fn opening(frame: &mut Frame, area: Rect, id: &str, ui: &UiState, theme: &Theme) {
+    let msg = format!(
+        "opening run {}… (its view comes from the store or its engine)",
+        super::app::short_id(id, &ui.run_ids)
+    );
+    let lines: Vec<Line> = wrap_text(&msg, area.width.max(1) as usize)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.dim)))
+        .collect();
+    let h = (lines.len() as u16).min(area.height);
+    frame.render_widget(
+        Paragraph::new(lines).centered(),
+        centered(area, area.width, h),
+    );
 }
 
 fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {

@@ -31,6 +31,7 @@ pub(super) static PROBE: TabSpec = TabSpec {
     count: Some(|v, _| v.steps.len()),
     keys: KEYS,
     run_keys: true,
+    of_run: true,
     update,
     render,
 };

@@ -1,0 +1,139 @@
+//! A run opened from a list (Enter, `:`, a schedule's row) before its view arrives: the
+//! screen says it is opening instead of showing the run shown before under the new
+//! tab, and keys that would act on the run on screen wait for it.
+use super::*;
+use crate::console_config::ConsoleConfig;
+use crate::fixtures;
+use crate::theme::Theme;
+use baton_model::RunView;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn screen(ui: &mut UiState, v: &RunView) -> String {
+    let config = ConsoleConfig::with_theme(Theme::monochrome());
+    let mut t = Terminal::new(TestBackend::new(100, 24)).expect("a test terminal");
+    t.draw(|f| ui.hits = crate::views::render(f, v, ui, &config))
+        .expect("drawn");
+    let b = t.backend().buffer();
+    (0..24)
+        .map(|y| (0..100).map(|x| b[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+/// The Runs tab's second run opened while the first run's view is on screen.
+fn opened() -> (RunView, UiState, String) {
+    let v = fixtures::release();
+    let mut ui = UiState::new("alice");
+    ui.set_runs(fixtures::shared_runs());
+    ui.tab = Tab::Runs;
+    update(&mut ui, &v, Action::Down);
+    let id = ui.runs[1].id.clone();
+    assert_ne!(id, v.run_id, "the fixture's second run is another run");
+    assert_eq!(
+        update(&mut ui, &v, Action::Enter),
+        vec![Request::OpenRun(id.clone())]
+    );
+    (v, ui, id)
+}
+
+#[test]
+fn a_run_opening_is_said_on_its_tabs_and_not_shown_as_the_run_before() {
+    let (v, mut ui, id) = opened();
+    assert_eq!(ui.tab, Tab::Dag);
+    assert_eq!(ui.opening.as_deref(), Some(id.as_str()));
+    let short = short_id(&id, &ui.run_ids).to_string();
+    let before = short_id(&v.run_id, &ui.run_ids).to_string();
+    let s = screen(&mut ui, &v);
+    let header: String = s.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(
+        header.contains(&format!("opening run {short}…")),
+        "the header names the run opening:\n{s}"
+    );
+    assert!(
+        !s.contains(&before) && !s.contains(&v.steps[0].id),
+        "nothing of the run shown before is drawn as the opened one's:\n{s}"
+    );
+    assert!(s.contains("its view comes from"), "the body says so:\n{s}");
+    // A view of the run shown before (an update of it) changes nothing.
+    ui.view_arrived(&v);
+    assert_eq!(ui.opening.as_deref(), Some(id.as_str()));
+    // The list tabs are not the run's: they draw as ever.
+    update(&mut ui, &v, Action::GoTab(Tab::Runs));
+    assert!(
+        screen(&mut ui, &v).contains(&before),
+        "the Runs tab lists the runs"
+    );
+    // Its view arrives: the run is shown, nothing says it is opening.
+    let mut next = v.clone();
+    next.run_id = id.clone();
+    ui.view_arrived(&next);
+    assert_eq!(ui.opening, None);
+    update(&mut ui, &next, Action::GoTab(Tab::Dag));
+    let s = screen(&mut ui, &next);
+    assert!(!s.contains("opening run"), "{s}");
+    assert!(s.contains(&next.steps[0].id), "its steps are drawn:\n{s}");
+}
+
+#[test]
+fn keys_that_act_on_the_run_on_screen_wait_for_the_opened_runs_view() {
+    let (v, mut ui, id) = opened();
+    let short = short_id(&id, &ui.run_ids).to_string();
+    for act in [
+        Action::Approve,
+        Action::CancelRun,
+        Action::Retry,
+        Action::Hold,
+    ] {
+        assert!(
+            update(&mut ui, &v, act.clone()).is_empty(),
+            "{act:?} acts on no run while one is opening"
+        );
+        let said = ui
+            .toast
+            .as_ref()
+            .map(|t| t.text.clone())
+            .unwrap_or_default();
+        assert!(
+            said.contains(&format!("run {short} is still opening")),
+            "{act:?}: {said}"
+        );
+        // What is typed next (a reason, not knowing) is held, never run as keys.
+        if let Some(Dialog::Refused(_)) = ui.dialog {
+            update(&mut ui, &v, Action::Back);
+        }
+        assert!(ui.dialog.is_none(), "{act:?} opened {:?}", ui.dialog);
+    }
+    // Moving on the screen is not acting: it goes on.
+    update(&mut ui, &v, Action::Down);
+    // Once its view is here, the same key acts on it.
+    let mut next = v.clone();
+    next.run_id = id;
+    ui.view_arrived(&next);
+    update(&mut ui, &next, Action::CancelRun);
+    assert!(
+        matches!(ui.dialog, Some(Dialog::Confirm(_))),
+        "cancel asks to confirm once the run is here: {:?}",
+        ui.dialog
+    );
+}
+
+#[test]
+fn opening_the_run_on_screen_again_waits_for_nothing() {
+    let v = fixtures::release();
+    let mut ui = UiState::new("alice");
+    ui.set_runs(fixtures::shared_runs());
+    ui.tab = Tab::Runs;
+    let at = ui.runs.iter().position(|r| r.id == v.run_id);
+    let Some(at) = at else {
+        panic!("the fixture's runs list the view's run");
+    };
+    for _ in 0..at {
+        update(&mut ui, &v, Action::Down);
+    }
+    assert_eq!(
+        update(&mut ui, &v, Action::Enter),
+        vec![Request::OpenRun(v.run_id.clone())]
+    );
+    assert_eq!(ui.opening, None);
+    assert!(!screen(&mut ui, &v).contains("opening run"));
+}
