@@ -137,3 +137,38 @@ fn opening_the_run_on_screen_again_waits_for_nothing() {
     assert_eq!(ui.opening, None);
     assert!(!screen(&mut ui, &v).contains("opening run"));
 }
+
+/// Over several stores, a run opening on a store that is down says so where it waits:
+/// its view cannot come until the link is back.
+#[test]
+fn a_run_opening_on_a_store_that_is_down_names_the_store_and_why() {
+    use baton_link::{Desk, LinkState, StoreStatus};
+    let (v, mut ui, id) = opened();
+    let status = |name: &str, state| StoreStatus {
+        name: name.into(),
+        host: "h".into(),
+        state,
+    };
+    let down = LinkState::Down {
+        why: "gpu-box: Connection refused".into(),
+        retry_at: None,
+    };
+    ui.desk = std::sync::Arc::new(Desk {
+        stores: vec![
+            status("build", LinkState::Connected),
+            status("gpu-box", down),
+        ],
+        of_run: [(v.run_id.clone(), 0), (id.clone(), 1)].into(),
+    });
+    let s = screen(&mut ui, &v);
+    let header = s.lines().next().unwrap_or_default().to_string();
+    assert!(header.contains("opening run"), "{s}");
+    assert!(
+        header.contains("store gpu-box") && header.contains("Connection refused"),
+        "the opening run's store and why it is down:\n{s}"
+    );
+    assert!(
+        !header.contains("build"),
+        "not the store shown before:\n{s}"
+    );
+}

@@ -124,7 +124,7 @@ pub(crate) fn render(
     let mut l3 = tabs_line(view, ui, area, theme, hits);
     // A run opening: nothing of the run shown before is said to be its.
     let (l1, l2) = match ui.opening_other(view) {
-        Some(id) => (opening_line(id, ui, theme), Vec::new()),
+        Some(id) => (opening_line(id, view, ui, theme), Vec::new()),
         None => {
             progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);
             (
@@ -185,9 +185,10 @@ fn others_down<'a>(ui: &UiState, theme: &Theme) -> Option<Span<'a>> {
     })
 }
 
-/// The run asked to open, until its view arrives: its workflow (from the Runs list)
-/// and short id.
-fn opening_line<'a>(id: &str, ui: &UiState, theme: &Theme) -> Vec<Span<'a>> {
+/// The run asked to open, until its view arrives: its workflow (from the Runs list),
+/// short id, and the store it is on with its link's state (a view from a store that is
+/// down does not come: the header says why).
+fn opening_line<'a>(id: &str, view: &RunView, ui: &UiState, theme: &Theme) -> Vec<Span<'a>> {
     let workflow = ui
         .runs
         .iter()
@@ -202,6 +203,17 @@ fn opening_line<'a>(id: &str, ui: &UiState, theme: &Theme) -> Vec<Span<'a>> {
         format!("opening run {}…", short_id(id, &ui.run_ids)),
         theme.dim,
     ));
+    let store = match ui.desk.is_many() {
+        true => ui.desk.store_of(id),
+        false => ui.store.as_deref(),
+    };
+    if let Some(s) = store {
+        l1.push(store_span(
+            s,
+            (ui.store_clock(view), ui.desk.is_many()),
+            theme,
+        ));
+    }
     l1
 }
 
