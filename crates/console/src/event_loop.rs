@@ -258,6 +258,8 @@ where
     let mut picked = ui.picked(&view);
     loop {
         ui.now = Some(Timestamp::now());
+        // Every turn: a run asked to open that is on screen already is open.
+        ui.view_arrived(&view);
         ui.keep_picked(&view, &picked);
         picked = ui.picked(&view);
         asked_all_runs = asked_all_runs || ask_all_runs(&ui, &link);
@@ -572,7 +574,6 @@ fn next_view(
     if next.run_id == view.run_id {
         ui.keep_focus(view);
     }
-    ui.view_arrived(next);
     let on = &config.notifications;
     for n in signal::notices(view, next, on) {
         emit(out, &signal::notice_bytes(&n, &next.workflow, on));

@@ -172,3 +172,36 @@ fn a_run_opening_on_a_store_that_is_down_names_the_store_and_why() {
         "not the store shown before:\n{s}"
     );
 }
+
+/// `R` on another run: the service opens the run it resumed, so its DAG says it is
+/// opening until its view is here; a resume of the run on screen waits for nothing.
+#[test]
+fn a_run_resumed_from_the_runs_tab_is_opening_until_its_view_arrives() {
+    let v = fixtures::release();
+    let mut ui = UiState::new("alice");
+    ui.set_runs(fixtures::shared_runs());
+    let other = "01JXQZ0M3D5E7F9G1H2J3K4L5M".to_string();
+    assert_ne!(other, v.run_id);
+    update(
+        &mut ui,
+        &v,
+        Action::Resumed {
+            run_id: other.clone(),
+            result: Ok("this console now drives the nightly run".into()),
+        },
+    );
+    assert_eq!(ui.tab, Tab::Dag);
+    assert_eq!(ui.opening_other(&v), Some(other.as_str()));
+    assert!(screen(&mut ui, &v).contains("opening run"));
+    update(
+        &mut ui,
+        &v,
+        Action::Resumed {
+            run_id: v.run_id.clone(),
+            result: Ok("this console now drives the run".into()),
+        },
+    );
+    assert_eq!(ui.opening_other(&v), None);
+    ui.view_arrived(&v);
+    assert_eq!(ui.opening, None, "the run on screen is open");
+}

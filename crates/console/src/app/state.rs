@@ -189,7 +189,7 @@ impl UiState {
         self.opening.as_deref().filter(|id| *id != view.run_id)
     }
 
-    /// A view arrived: the run asked to open is open once it is this one.
+    /// The view on screen: the run asked to open is open once it is this one.
     pub(crate) fn view_arrived(&mut self, view: &RunView) {
         if self.opening.as_deref() == Some(view.run_id.as_str()) {
             self.opening = None;

@@ -324,7 +324,9 @@ fn resumed(ui: &mut UiState, run_id: &str, result: Result<String, Refusal>) -> V
     let short = short_id(run_id, &ui.run_ids);
     match result {
         Ok(said) => {
-            // The service opens the resumed run: show it on its DAG, following.
+            // The service opens the resumed run: show it on its DAG, following, once
+            // its view is here.
+            ui.opening = Some(run_id.to_string());
             ui.tab = Tab::Dag;
             ui.follow = true;
             ui.filter.clear();
