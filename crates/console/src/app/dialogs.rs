@@ -293,7 +293,8 @@ pub struct ConfirmDialog {
     pub what: ConfirmWhat,
     /// The selected button; destructive confirmations start on No.
     pub yes: bool,
-    /// For a quit: the runs this console drives, which quitting interrupts or detaches.
+    /// The run it acts on (a delete's, a retry's). A quit's are `UiState::driven`, read
+    /// when it is drawn and answered.
     pub runs: Vec<String>,
     /// For a quit: the selected of its three buttons.
     pub button: QuitButton,
@@ -305,11 +306,6 @@ impl UiState {
     /// stays open and says so: a key meant for it never lands on the screen behind, and
     /// Detach or Interrupt then only quits (`confirm_dialog`).
     pub fn set_driven(&mut self, driven: Arc<Vec<String>>) {
-        if let Some(Dialog::Confirm(d)) = self.dialog.as_mut()
-            && d.what == ConfirmWhat::Quit
-        {
-            d.runs = driven.to_vec();
-        }
         self.driven = driven;
     }
 }

@@ -103,6 +103,8 @@ mod notices_tests;
 #[cfg(test)]
 mod opening_tests;
 #[cfg(test)]
+mod quit_tests;
+#[cfg(test)]
 mod run_form_qa_tests;
 #[cfg(test)]
 mod run_form_tests;

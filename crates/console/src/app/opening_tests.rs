@@ -2,22 +2,11 @@
 //! screen says it is opening instead of showing the run shown before under the new
 //! tab, and keys that would act on the run on screen wait for it.
 use super::*;
-use crate::console_config::ConsoleConfig;
 use crate::fixtures;
-use crate::theme::Theme;
 use baton_model::RunView;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 fn screen(ui: &mut UiState, v: &RunView) -> String {
-    let config = ConsoleConfig::with_theme(Theme::monochrome());
-    let mut t = Terminal::new(TestBackend::new(100, 24)).expect("a test terminal");
-    t.draw(|f| ui.hits = crate::views::render(f, v, ui, &config))
-        .expect("drawn");
-    let b = t.backend().buffer();
-    (0..24)
-        .map(|y| (0..100).map(|x| b[(x, y)].symbol()).collect::<String>() + "\n")
-        .collect()
+    super::run_form_qa_tests::screen(ui, v, 100, 24)
 }
 
 /// The Runs tab's second run opened while the first run's view is on screen.

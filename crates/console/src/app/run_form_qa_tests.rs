@@ -57,7 +57,8 @@ fn form(ui: &UiState) -> &RunFormDialog {
     }
 }
 
-fn screen(ui: &mut UiState, v: &RunView, w: u16, h: u16) -> String {
+/// The screen drawn at `w`×`h`, as text (the other tests' too).
+pub(super) fn screen(ui: &mut UiState, v: &RunView, w: u16, h: u16) -> String {
     let config = ConsoleConfig::with_theme(Theme::monochrome());
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("a test terminal");
     t.draw(|f| ui.hits = crate::views::render(f, v, ui, &config))

@@ -401,15 +401,22 @@ fn the_quit_dialog_follows_the_runs_driven_and_closes_when_none_is_left() {
     let other = fixtures::runs()[0].id.clone();
     ui.set_driven(Arc::new(vec![v.run_id.clone(), other.clone()]));
     update(&mut ui, &v, Action::Quit);
+    // The dialog names `ui.driven` when drawn (`quit_tests` draws it).
     ui.set_driven(Arc::new(vec![other.clone()]));
     assert!(matches!(
         &ui.dialog,
-        Some(Dialog::Confirm(ConfirmDialog { what: ConfirmWhat::Quit, runs, .. })) if runs == &vec![other.clone()]
+        Some(Dialog::Confirm(ConfirmDialog {
+            what: ConfirmWhat::Quit,
+            ..
+        }))
     ));
     ui.set_driven(Arc::new(Vec::new()));
     assert!(matches!(
         &ui.dialog,
-        Some(Dialog::Confirm(ConfirmDialog { what: ConfirmWhat::Quit, runs, .. })) if runs.is_empty()
+        Some(Dialog::Confirm(ConfirmDialog {
+            what: ConfirmWhat::Quit,
+            ..
+        }))
     ));
     assert_eq!(
         update(&mut ui, &v, Action::Detach),
@@ -435,10 +442,9 @@ fn quitting_while_driving_offers_detach_interrupt_or_stay() {
         &ui.dialog,
         Some(Dialog::Confirm(ConfirmDialog {
             what: ConfirmWhat::Quit,
-            runs,
             button: QuitButton::Detach,
             ..
-        })) if runs == &vec![v.run_id.clone()]
+        }))
     ));
     assert_eq!(
         update(&mut ui, &v, Action::Confirm),

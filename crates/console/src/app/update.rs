@@ -623,7 +623,8 @@ fn quit(ui: &mut UiState) -> Vec<Request> {
         ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
             what: ConfirmWhat::Quit,
             yes: false,
-            runs: ui.driven.to_vec(),
+            // It names `ui.driven` when drawn: the runs driven then.
+            runs: Vec::new(),
             button: Default::default(),
         }));
     } else {

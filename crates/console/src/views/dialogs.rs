@@ -406,11 +406,10 @@ pub(crate) fn confirm(
     frame: &mut Frame,
     area: Rect,
     d: &ConfirmDialog,
-    runs: &[std::sync::Arc<baton_model::RunSummary>],
-    ids: &crate::app::RunIds,
+    ui: &crate::app::UiState,
     theme: &Theme,
 ) {
-    let (title, text) = confirm_text(d, runs, ids);
+    let (title, text) = confirm_text(d, ui);
     // The quit's three buttons and their keys need a little more room.
     let widest = if d.what == ConfirmWhat::Quit { 64 } else { 60 };
     let w = area.width.saturating_sub(4).min(widest);
@@ -431,11 +430,8 @@ pub(crate) fn confirm(
 }
 
 /// A confirmation's title and text: what is about to happen, in words.
-fn confirm_text(
-    d: &ConfirmDialog,
-    runs: &[std::sync::Arc<baton_model::RunSummary>],
-    ids: &crate::app::RunIds,
-) -> (&'static str, String) {
+fn confirm_text(d: &ConfirmDialog, ui: &crate::app::UiState) -> (&'static str, String) {
+    let (runs, ids) = (&ui.runs, &ui.run_ids);
     let short = |id: &str| crate::app::short_id(id, ids).to_string();
     // A run named with its workflow: a short id alone is hard to tell from its neighbours.
     let named = |id: &str| match runs.iter().find(|r| r.id == id) {
@@ -443,7 +439,8 @@ fn confirm_text(
         None => short(id),
     };
     match &d.what {
-        ConfirmWhat::Quit => quit_text(&d.runs, &short, &named),
+        // The runs driven as the session says them now: one that ends meanwhile leaves.
+        ConfirmWhat::Quit => quit_text(&ui.driven, &short, &named),
         ConfirmWhat::DeleteRun => {
             let id = d.runs.first().map(String::as_str).unwrap_or("?");
             // The workflow too: a short id alone is hard to tell from its neighbours.

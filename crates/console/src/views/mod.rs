@@ -143,7 +143,7 @@ fn draw(
     match &ui.dialog {
         Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme, keys),
         Some(Dialog::Budget(d)) => dialogs::budget(frame, area, ui, d, theme),
-        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, &ui.run_ids, theme),
+        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, ui, theme),
         Some(Dialog::Mark(d)) => desk_dialogs::mark(frame, area, d, theme, keys),
         Some(Dialog::Schedule(d)) => schedules::dialog(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::Hold(d)) => desk_dialogs::hold(frame, area, d, &ui.operator, theme, keys),
