@@ -66,7 +66,7 @@ pub(crate) use log::LogState;
 pub(crate) use log::{search_from, show_match};
 pub(crate) use mark::MarkDialog;
 pub(crate) use run_form::RunFormDialog;
-pub(crate) use runs::{RunIds, short_id};
+pub(crate) use runs::short_id;
 pub(crate) use schedules::{ScheduleDialog, SchedulePick};
 pub use state::UiState;
 pub(crate) use state::{Overlay, run_is_live};
@@ -84,7 +84,7 @@ pub use user_actions::{
 use {
     dag::visible_steps,
     edit::{DIFF_PAGE, proposal_diff},
-    runs::RunsSort,
+    runs::{RunIds, RunsSort},
     state::{TOAST_ERROR_FOR, TOAST_OK_FOR},
 };
 
