@@ -24,6 +24,10 @@ pub struct Started {
     pub message: String,
     /// Its concurrency group skipped it (`on_conflict = "skip"`).
     pub skipped: bool,
+    /// The run made, which the service then shows (empty from a baton that did not say
+    /// it).
+    #[serde(default)]
+    pub run_id: String,
 }
 
 /// One of a workflow's params in the run form.

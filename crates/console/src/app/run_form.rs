@@ -206,6 +206,8 @@ pub(super) fn started(
     let form = ui.sent_from.take();
     match result {
         Ok(started) => {
+            // The service shows the run it made: said as opening until its view is here.
+            ui.opening = Some(started.run_id).filter(|id| !id.is_empty());
             ui.tab = Tab::Dag;
             ui.came_from = None;
             ui.follow = true;

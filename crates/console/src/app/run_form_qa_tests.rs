@@ -278,6 +278,7 @@ fn a_skipped_start_is_logged_as_skipped() {
         result: Ok(baton_link::Started {
             message: "started run 01J of release; run 01J is skipped".into(),
             skipped: true,
+            run_id: "01J".into(),
         }),
     };
     update(&mut ui, &v, skipped);

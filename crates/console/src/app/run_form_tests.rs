@@ -161,12 +161,15 @@ fn a_started_run_opens_and_a_refusal_brings_the_form_back() {
     let ok = Action::Started {
         workflow: "release".into(),
         result: Ok(baton_link::Started {
-            message: "started run 01JXR… of release".into(),
+            message: "started run 01JXRNEW of release".into(),
             skipped: false,
+            run_id: "01JXRNEW".into(),
         }),
     };
     update(&mut ui, &v, ok);
     assert_eq!(ui.tab, Tab::Dag);
+    // The service shows the run it made: opening until its view is here.
+    assert_eq!(ui.opening_other(&v), Some("01JXRNEW"));
     assert!(ui.dialog.is_none() && ui.follow);
     assert_eq!(ui.pending, 0);
     let t = ui

@@ -57,12 +57,17 @@ impl Service {
                         message = format!("{message}; {said}");
                     }
                     let skipped = matches!(made.admitted, Some((_, Admission::Skipped { .. })));
+                    let run_id = made.ready.run_id.clone();
                     // Shown and driven as any run taken over; its answer says whether
                     // its group skipped it.
                     let (taken, answer) = oneshot::channel::<Result<String, Refusal>>();
                     tokio::spawn(async move {
                         if let Ok(r) = answer.await {
-                            let _ = reply.send(r.map(|message| Started { message, skipped }));
+                            let _ = reply.send(r.map(|message| Started {
+                                message,
+                                skipped,
+                                run_id,
+                            }));
                         }
                     });
                     let _ = back.send(Back::Started {
