@@ -315,7 +315,7 @@ where
                 }
                 Err(_) => open.runs = false,
             },
-            r = link.driven.changed(), if open.driven => dirty |= driven_changed(r.is_ok(), &mut link, &mut ui, &mut open.driven),
+            r = link.driven.changed(), if open.driven => dirty |= take(r.is_ok(), &mut link.driven, &mut ui.driven, &mut open.driven),
             r = link.waiting.changed(), if open.waiting => {
                 dirty |= waiting_changed(r.is_ok(), &mut ui, &mut link, &mut open.waiting, &config, out);
             }
@@ -479,23 +479,7 @@ fn input(
 fn runs_changed(ui: &mut UiState, link: &mut ConsoleLink) {
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
-    ui.set_driven(link.driven.borrow_and_update().clone());
-}
-
-/// The runs this console drives changed (`changed`; else their sender is gone): taken
-/// as [`take`] takes a value, and an open quit dialog told (`UiState::set_driven`).
-fn driven_changed(
-    changed: bool,
-    link: &mut ConsoleLink,
-    ui: &mut UiState,
-    open: &mut bool,
-) -> bool {
-    let mut driven = ui.driven.clone();
-    let changed = take(changed, &mut link.driven, &mut driven, open);
-    if changed {
-        ui.set_driven(driven);
-    }
-    changed
+    ui.driven = link.driven.borrow_and_update().clone();
 }
 
 /// The editor's text (or why there is none) back to the dialog that asked for it.
@@ -517,7 +501,7 @@ fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
     ui.actions = config.actions.clone();
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
-    ui.set_driven(link.driven.borrow_and_update().clone());
+    ui.driven = link.driven.borrow_and_update().clone();
     ui.waiting = link.waiting.borrow_and_update().clone();
     ui.schedules = link.schedules.borrow_and_update().clone();
     ui.store = link.store.borrow_and_update().clone();
@@ -574,6 +558,7 @@ fn next_view(
     if next.run_id == view.run_id {
         ui.keep_focus(view);
     }
+    ui.new_view(next);
     let on = &config.notifications;
     for n in signal::notices(view, next, on) {
         emit(out, &signal::notice_bytes(&n, &next.workflow, on));

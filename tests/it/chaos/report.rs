@@ -85,10 +85,7 @@ impl Report {
     pub(super) fn broken(&self) -> String {
         let mut f = String::new();
         for v in self.verdicts.iter().filter(|v| !v.broken.is_empty()) {
-            let _ = writeln!(f, "  BROKEN {}: {}", v.invariant, v.sentence);
-            for b in &v.broken {
-                let _ = writeln!(f, "         - {b}");
-            }
+            verdict(&mut f, v);
         }
         f
     }
@@ -213,20 +210,25 @@ impl fmt::Display for Report {
         );
         let _ = writeln!(f, "promises:");
         for v in &self.verdicts {
-            let word = if v.broken.is_empty() {
-                "held  "
-            } else {
-                "BROKEN"
-            };
-            let _ = writeln!(
-                f,
-                "  {word} {}: {} [{}]",
-                v.invariant, v.sentence, v.checked
-            );
-            for b in &v.broken {
-                let _ = writeln!(f, "         - {b}");
-            }
+            verdict(&mut f, v);
         }
         out.write_str(&f)
+    }
+}
+
+/// One promise's lines: held or broken, what was looked at, and each way it broke.
+fn verdict(f: &mut String, v: &Verdict) {
+    let word = if v.broken.is_empty() {
+        "held  "
+    } else {
+        "BROKEN"
+    };
+    let _ = writeln!(
+        f,
+        "  {word} {}: {} [{}]",
+        v.invariant, v.sentence, v.checked
+    );
+    for b in &v.broken {
+        let _ = writeln!(f, "         - {b}");
     }
 }

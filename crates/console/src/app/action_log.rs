@@ -142,12 +142,7 @@ impl UiState {
         let on = if run_id.is_empty() {
             String::new()
         } else {
-            let workflow = self
-                .runs
-                .iter()
-                .find(|r| r.id == run_id)
-                .map(|r| r.workflow.clone())
-                .unwrap_or_default();
+            let workflow = self.workflow_of(&run_id);
             format!("{} {workflow}", short_id(&run_id, &self.run_ids))
         };
         self.action_log.push(Logged {

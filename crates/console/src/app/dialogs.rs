@@ -6,7 +6,6 @@ use super::targets::target_gate;
 use super::update::{edit_line, send, toast};
 use baton_model::{Command, InputView, RunView};
 use ratatui_textarea::TextArea;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -298,16 +297,6 @@ pub struct ConfirmDialog {
     pub runs: Vec<String>,
     /// For a quit: the selected of its three buttons.
     pub button: QuitButton,
-}
-
-impl UiState {
-    /// The runs this console drives, as the session says them now. An open quit dialog
-    /// names exactly these (its Detach and Interrupt act on them); once none is left it
-    /// stays open and says so: a key meant for it never lands on the screen behind, and
-    /// Detach or Interrupt then only quits (`confirm_dialog`).
-    pub fn set_driven(&mut self, driven: Arc<Vec<String>>) {
-        self.driven = driven;
-    }
 }
 
 /// The quit dialog's buttons, in order.

@@ -257,7 +257,8 @@ impl UiState {
         news
     }
 
-    fn workflow_of(&self, run_id: &str) -> String {
+    /// The workflow of a listed run (`""` when it is not listed).
+    pub(crate) fn workflow_of(&self, run_id: &str) -> String {
         self.runs
             .iter()
             .find(|r| r.id == run_id)

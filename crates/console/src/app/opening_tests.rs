@@ -194,3 +194,24 @@ fn a_run_resumed_from_the_runs_tab_is_opening_until_its_view_arrives() {
     ui.view_arrived(&v);
     assert_eq!(ui.opening, None, "the run on screen is open");
 }
+
+/// A run the session cannot show (its history does not replay, it was deleted) comes
+/// as a view of no run whose title says why: the wait ends there, and the header shows
+/// why instead of `opening run…` for ever.
+#[test]
+fn a_run_that_cannot_be_shown_ends_the_wait_and_says_why() {
+    let (v, mut ui, id) = opened();
+    let mut unshown = v.clone();
+    unshown.run_id = String::new();
+    unshown.workflow = format!("run {id} cannot be shown: its history does not replay");
+    unshown.steps.clear();
+    ui.new_view(&unshown);
+    assert_eq!(ui.opening, None);
+    let s = screen(&mut ui, &unshown);
+    assert!(!s.contains("opening run"), "{s}");
+    assert!(s.contains("cannot be shown"), "why, in the header:\n{s}");
+    // A view of another run than the one asked for does not end it.
+    let (v, mut ui, id) = opened();
+    ui.new_view(&v);
+    assert_eq!(ui.opening.as_deref(), Some(id.as_str()));
+}

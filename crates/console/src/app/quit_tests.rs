@@ -17,7 +17,7 @@ fn the_quit_dialog_names_the_runs_driven_when_it_is_drawn() {
         .map(|r| r.id.clone())
         .unwrap_or_default();
     let short = |ui: &UiState, id: &str| short_id(id, &ui.run_ids).to_string();
-    ui.set_driven(Arc::new(vec![v.run_id.clone(), other.clone()]));
+    ui.driven = Arc::new(vec![v.run_id.clone(), other.clone()]);
     update(&mut ui, &v, Action::Quit);
     let s = super::run_form_qa_tests::screen(&mut ui, &v, 100, 30);
     let (mine, theirs) = (short(&ui, &v.run_id), short(&ui, &other));
@@ -28,14 +28,14 @@ fn the_quit_dialog_names_the_runs_driven_when_it_is_drawn() {
         "both runs:\n{s}"
     );
     // The run on screen ends: the same dialog, drawn again, names the other only.
-    ui.set_driven(Arc::new(vec![other.clone()]));
+    ui.driven = Arc::new(vec![other.clone()]);
     let s = super::run_form_qa_tests::screen(&mut ui, &v, 100, 30);
     let dialog: String = s.lines().filter(|l| l.contains('│')).collect();
     assert!(
         dialog.contains(&theirs) && !dialog.contains(&mine),
         "the run that ended left it:\n{s}"
     );
-    ui.set_driven(Arc::new(Vec::new()));
+    ui.driven = Arc::new(Vec::new());
     let s = super::run_form_qa_tests::screen(&mut ui, &v, 100, 30);
     assert!(s.contains("drives no run any more"), "{s}");
 }
@@ -48,10 +48,10 @@ fn the_quit_dialog_follows_the_runs_driven_and_closes_when_none_is_left() {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
     let other = fixtures::runs()[0].id.clone();
-    ui.set_driven(Arc::new(vec![v.run_id.clone(), other.clone()]));
+    ui.driven = Arc::new(vec![v.run_id.clone(), other.clone()]);
     update(&mut ui, &v, Action::Quit);
     // The dialog names `ui.driven` when drawn (the test above draws it).
-    ui.set_driven(Arc::new(vec![other.clone()]));
+    ui.driven = Arc::new(vec![other.clone()]);
     assert!(matches!(
         &ui.dialog,
         Some(Dialog::Confirm(ConfirmDialog {
@@ -59,7 +59,7 @@ fn the_quit_dialog_follows_the_runs_driven_and_closes_when_none_is_left() {
             ..
         }))
     ));
-    ui.set_driven(Arc::new(Vec::new()));
+    ui.driven = Arc::new(Vec::new());
     assert!(matches!(
         &ui.dialog,
         Some(Dialog::Confirm(ConfirmDialog {

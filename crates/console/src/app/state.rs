@@ -117,8 +117,8 @@ pub struct UiState {
     /// The tab `Enter` left for the DAG (a run opened from Runs or Waiting): `Esc` there
     /// goes back to it, as k9s does (issue 45 point 7).
     pub came_from: Option<Tab>,
-    /// The run Enter, `:` or a schedule's row asked to open, until its view arrives
-    /// ([`UiState::view_arrived`]): meanwhile the header and the run's own tabs say so
+    /// The run asked to open (Enter, `:`, a schedule's row, `R`, a start from the run
+    /// form), until its view arrives ([`UiState::view_arrived`]): meanwhile the header and the run's own tabs say so
     /// instead of showing the run that was on screen, and keys that act on the run on
     /// screen wait for it.
     pub opening: Option<String>,
@@ -156,7 +156,10 @@ pub struct UiState {
     pub sent_from: Option<Dialog>,
     /// Where the last frame drew clickable things.
     pub hits: Hits,
-    /// The runs this console's process drives: quitting interrupts or detaches exactly these.
+    /// The runs this console's process drives, as the session says them now: quitting
+    /// interrupts or detaches exactly these. An open quit dialog names them when drawn
+    /// and answered; once none is left it stays open and says so (a key meant for it
+    /// never lands on the screen behind), and Detach or Interrupt then only quit.
     pub driven: Arc<Vec<String>>,
     /// A store on another host: its name and its link's state, in the header.
     pub store: Option<Arc<baton_link::StoreStatus>>,
@@ -194,6 +197,17 @@ impl UiState {
         if self.opening.as_deref() == Some(view.run_id.as_str()) {
             self.opening = None;
         }
+    }
+
+    /// A new view came: besides [`UiState::view_arrived`], one of no run ends the wait
+    /// too. It is the session's word that it could not show the run asked for (a
+    /// history that does not replay, a run deleted, a store not connected), and its
+    /// title says why: waiting on would hide that behind `opening run…`.
+    pub(crate) fn new_view(&mut self, next: &RunView) {
+        if next.run_id.is_empty() {
+            self.opening = None;
+        }
+        self.view_arrived(next);
     }
 
     pub fn new(operator: impl Into<String>) -> UiState {

@@ -189,14 +189,10 @@ fn others_down<'a>(ui: &UiState, theme: &Theme) -> Option<Span<'a>> {
 /// short id, and the store it is on with its link's state (a view from a store that is
 /// down does not come: the header says why).
 fn opening_line<'a>(id: &str, view: &RunView, ui: &UiState, theme: &Theme) -> Vec<Span<'a>> {
-    let workflow = ui
-        .runs
-        .iter()
-        .find(|r| r.id == id)
-        .map(|r| r.workflow.clone());
+    let workflow = ui.workflow_of(id);
     let mut l1 = vec![styled(" ◆ ", theme.accent)];
-    if let Some(w) = workflow {
-        l1.push(styled(w, theme.title));
+    if !workflow.is_empty() {
+        l1.push(styled(workflow, theme.title));
         l1.push(Span::raw("  "));
     }
     l1.push(styled(
