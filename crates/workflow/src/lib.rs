@@ -40,7 +40,7 @@ pub use params::{
 pub use plan::*;
 pub use rare::{Rare, StepRare};
 pub use repeat::{Repeat, RepeatMode};
-pub use secrets::{MAX_SECRET_BYTES, SECRET_TIMEOUT, Secret, SecretSource};
+pub use secrets::{CREDENTIALS_DIRECTORY, MAX_SECRET_BYTES, SECRET_TIMEOUT, Secret, SecretSource};
 pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};
 pub use template::{
     Template, TemplateError, TemplateRef, TemplateSegment, UNRESOLVED_STEP, Unresolved,

@@ -94,6 +94,48 @@ impl super::plan::Plan {
     }
 }
 
+/// systemd's directory of the credentials of the service baton runs in: a step is
+/// given one by naming its `[secrets]` entry, not the directory of them all.
+pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
+
+impl super::plan::Plan {
+    /// Baton's own variables step `i` must not inherit, on any executor: the source
+    /// variable of each `env` entry of `[secrets]` it does not name, and
+    /// `$CREDENTIALS_DIRECTORY` unless it names a `credential` entry (a child-run step
+    /// that does hands it to its child's engine, which reads its own from there).
+    /// Otherwise a step naming no secret could print one unmasked.
+    pub fn withheld_of(&self, i: usize) -> Vec<String> {
+        let named: Vec<&str> = self
+            .steps
+            .get(i)
+            .map(|s| s.secrets.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let (mine, others): (Vec<&Secret>, Vec<&Secret>) = self
+            .secret_sources
+            .iter()
+            .partition(|s| named.contains(&s.name.as_str()));
+        let env_of = |s: &&Secret| match &s.source {
+            SecretSource::Env(var) => Some(var.clone()),
+            _ => None,
+        };
+        // A variable a named entry also reads is this step's secret too.
+        let kept: Vec<String> = mine.iter().filter_map(env_of).collect();
+        let mut out: Vec<String> = Vec::new();
+        for var in others.iter().filter_map(env_of) {
+            if !kept.contains(&var) && !out.contains(&var) {
+                out.push(var);
+            }
+        }
+        let credential = mine
+            .iter()
+            .any(|s| matches!(s.source, SecretSource::Credential(_)));
+        if !credential {
+            out.push(CREDENTIALS_DIRECTORY.to_string());
+        }
+        out
+    }
+}
+
 /// A systemd credential's name: a file name (`credential_name_valid`): not empty, no
 /// `/`, not `.` or `..`, at most 255 bytes.
 pub(crate) fn is_credential_name(id: &str) -> bool {

@@ -158,3 +158,24 @@ fn a_step_that_runs_no_command_takes_no_secret() {
     .unwrap_err();
     assert!(e.contains("has no effect: the step runs no command"), "{e}");
 }
+
+#[test]
+fn a_step_inherits_only_the_sources_of_the_secrets_it_names() {
+    let plan = load(&format!(
+        "{SECRETS}SAME = {{ env = \"CI_TOKEN\" }}\nHOOK = {{ env = \"SLACK_HOOK\" }}\n\
+         [[step]]\nid = \"none\"\nrun = \"true\"\n\
+         [[step]]\nid = \"tok\"\nrun = \"true\"\nsecrets = [\"SAME\"]\n\
+         [[step]]\nid = \"cred\"\nrun = \"true\"\nsecrets = [\"CRED\", \"HOOK\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        plan.withheld_of(0),
+        ["CI_TOKEN", "SLACK_HOOK", "CREDENTIALS_DIRECTORY"]
+    );
+    // TOKEN is not named, but SAME reads the same variable: it is this step's.
+    assert_eq!(plan.withheld_of(1), ["SLACK_HOOK", "CREDENTIALS_DIRECTORY"]);
+    assert_eq!(plan.withheld_of(2), ["CI_TOKEN"]);
+    let old = load("name = \"s\"\nsecrets = [\"API\"]\n[[step]]\nid = \"a\"\nrun = \"true\"\n")
+        .unwrap();
+    assert_eq!(old.withheld_of(0), ["CREDENTIALS_DIRECTORY"], "the older list is every step's");
+}
