@@ -32,6 +32,16 @@ alive() {
     return 1
 }
 
+# One of PID:NAME... is still that process, alive (not a zombie, nor a new process
+# that took over the number).
+still() {
+    for e in $1; do
+        st=$(cat "/proc/${e%%:*}/stat" 2>/dev/null) || continue
+        case "$st" in *"(${e#*:}) "[!Z]*) return 0 ;; esac
+    done
+    return 1
+}
+
 running() {
     alive slurmctld && alive slurmd && scontrol ping >/dev/null 2>&1 &&
         sinfo -h -o %T 2>/dev/null | grep -qv -e down -e drain
@@ -124,12 +134,16 @@ stop() {
         { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null | grep -qx "SLURM_CONF=$CONF" &&
             kill -9 "$p" 2>/dev/null || true
     done
+    # The pids are read before the kill: slurmd removes its pid file as it starts to
+    # shut down, well before it exits, so a wait on the file returned too early.
+    pids=
     for p in slurmd slurmctld munge/munged; do
-        alive "$p" && kill "$(cat "$DIR/$p.pid")" 2>/dev/null || true
+        alive "$p" && pids="$pids $(cat "$DIR/$p.pid"):${p##*/}"
     done
+    for e in $pids; do kill "${e%%:*}" 2>/dev/null || true; done
     # Gone before this returns: a start right after would find the ports taken.
     i=0
-    while alive slurmd || alive slurmctld || alive munge/munged; do
+    while still "$pids"; do
         i=$((i + 1))
         [ $i -gt 40 ] && { echo "cluster.sh: a daemon of $DIR did not stop" >&2; exit 1; }
         sleep 0.25
