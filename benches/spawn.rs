@@ -27,6 +27,7 @@ fn bench_spawn(c: &mut Criterion) {
                 dir: std::env::temp_dir(),
                 env: vec![("BATON_STEP_ID".into(), "true".into())],
                 local_env: Vec::new(),
+                withheld: Vec::new(),
                 log_dir: logs.path().to_path_buf(),
                 masker: Masker::default(),
                 files_dir: Some(files.clone()),

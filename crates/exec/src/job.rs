@@ -21,6 +21,10 @@ pub struct ShellJob {
     /// Added to `env` by a local attempt only (the core's `SpawnSpec::local_env`: the
     /// run's store as `BATON_DB`); an SSH, Slurm or batch job never reads it.
     pub local_env: Vec<(String, String)>,
+    /// Baton's own variables the attempt must not inherit (`Plan::withheld_of`: the
+    /// sources of secrets the step does not name): left out of a local process's
+    /// environment and of what a submitted job takes from baton's.
+    pub withheld: Vec<String>,
     /// `<log_dir>/<step_id>.<attempt>.log` receives stdout and stderr.
     pub log_dir: PathBuf,
     pub masker: Masker,

@@ -95,6 +95,17 @@ async fn read(source: &SecretSource, dir: &Path) -> Result<String, Problem> {
     }
 }
 
+/// What a step that runs elsewhere (SSH, a batch job) takes from baton's environment:
+/// the older list's `secrets` (every step's), less what the step withholds
+/// (`ShellJob::withheld`), which a local step's process never inherits either.
+pub(crate) fn inherited(names: &[String], withheld: &[String]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter(|k| !withheld.contains(k))
+        .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
+        .collect()
+}
+
 /// The value of what was read: text, not empty, one trailing newline (`\n` or
 /// `\r\n`) removed, as a file written by `echo` or `printf '%s\n'` ends; with
 /// `first_line`, only what comes before the first newline (`pass show`'s password).

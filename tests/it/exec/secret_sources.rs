@@ -411,3 +411,62 @@ fn a_step_on_an_ssh_host_gets_its_secret_over_the_connection_never_stored() {
     assert!(logged.contains("token=***"), "{logged}");
     assert_nowhere_in_store(&env, FILE_VALUE);
 }
+
+/// Issue 75 point 3: an `env` secret's source variable and `$CREDENTIALS_DIRECTORY`
+/// are in baton's environment, yet a step that names no secret inherits neither: its
+/// `env` and a read of the credentials directory print no value. The step that names
+/// them gets them, masked in its log. It runs after, so its values are not yet in
+/// the run's masker when the first step prints.
+#[test]
+fn a_secret_s_source_and_the_credentials_directory_reach_only_steps_naming_them() {
+    const HOOK_VALUE: &str = "hook-Vb8-v4lue";
+    let env = Env::new();
+    let creds = env.path().join("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("db"), format!("{CRED_VALUE}\n")).unwrap();
+    let wf = env.workflow(
+        "w.toml",
+        r#"
+name = "scope"
+[secrets]
+SLACK_HOOK = { env = "SLACK_HOOK" }
+DB = { credential = "db" }
+[[step]]
+id = "none"
+run = 'env; cat "$CREDENTIALS_DIRECTORY/db"; echo "dir=${CREDENTIALS_DIRECTORY-unset} hook=${SLACK_HOOK-unset}"; true'
+[[step]]
+id = "named"
+needs = ["none"]
+secrets = ["SLACK_HOOK", "DB"]
+run = 'printf "%s|%s" "$SLACK_HOOK" "$DB" > got; echo "hook=$SLACK_HOOK db=$DB dir=${CREDENTIALS_DIRECTORY:+set}"'
+"#,
+    );
+    let out = env
+        .cmd()
+        .args(["run", wf.to_str().unwrap(), "--headless"])
+        .env("SLACK_HOOK", HOOK_VALUE)
+        .env("CREDENTIALS_DIRECTORY", &creds)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = run_id_of(&text(&out.stdout));
+    let none = text(&env.run(&["logs", &id, "none"]).stdout);
+    assert!(none.contains("BATON_STEP_ID=none"), "env printed: {none}");
+    assert!(none.contains("dir=unset hook=unset"), "{none}");
+    for leaked in [
+        HOOK_VALUE,
+        CRED_VALUE,
+        "CREDENTIALS_DIRECTORY=",
+        "SLACK_HOOK=",
+    ] {
+        assert!(!none.contains(leaked), "{leaked} in: {none}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("got")).unwrap(),
+        format!("{HOOK_VALUE}|{CRED_VALUE}")
+    );
+    let named = text(&env.run(&["logs", &id, "named"]).stdout);
+    assert!(named.contains("hook=*** db=*** dir=set"), "{named}");
+    assert_nowhere_in_store(&env, HOOK_VALUE);
+    assert_nowhere_in_store(&env, CRED_VALUE);
+}

@@ -17,6 +17,7 @@ pub(crate) fn job(dir: &Path, step: &str, command: &str) -> ShellJob {
             ("BATON_ATTEMPT".into(), "1".into()),
         ],
         local_env: Vec::new(),
+        withheld: Vec::new(),
         log_dir: dir.join("logs"),
         masker: Masker::default(),
         files_dir: None,

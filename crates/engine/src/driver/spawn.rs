@@ -154,6 +154,8 @@ impl Driver {
                     env: spec.env,
                     // The core's decision: only an attempt that runs here gets it.
                     local_env,
+                    // Secrets reach only the steps that name them, on any executor.
+                    withheld: self.core.plan().withheld_of(key.0),
                     log_dir: self.log_dir.clone(),
                     masker: self.masker(),
                     files_dir: self.files_dir(),

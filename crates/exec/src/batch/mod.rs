@@ -103,11 +103,7 @@ impl BatchExecutor {
             move |source| ExecError::Setup { what, source }
         };
         slurm::prepare_dir(&files.dir).map_err(setup("the job's directory"))?;
-        let mut env: Vec<(String, String)> = self
-            .secrets
-            .iter()
-            .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
-            .collect();
+        let mut env = crate::secrets::inherited(&self.secrets, &job.withheld);
         env.extend(job.env.iter().cloned());
         let env =
             super::env_files::place(&env, &files.dir).map_err(setup("the job's value files"))?;
@@ -128,7 +124,7 @@ impl BatchExecutor {
         let args = baton_workflow::batch::render(&self.opts.submit, &|v| vals.get(v))
             .map_err(|e| self.spawn_failed(&files, format!("`submit`: {e}")))?;
         let permit = self.submitting.acquire().await;
-        let ran = submit(&args, &files).await;
+        let ran = submit(&args, &files, &job.withheld).await;
         drop(permit);
         let out = ran.map_err(|e| self.spawn_failed(&files, e.to_string()))?;
         let Some(job_id) = baton_workflow::batch::parse_job_id(&out) else {
@@ -254,7 +250,11 @@ enum SubmitError {
 
 /// Run `submit` with its output to `submit.out` (in its own process group: a Ctrl-C
 /// meant for baton does not cut it short); its pid in `submit.pid` meanwhile.
-async fn submit(args: &[String], files: &JobFiles) -> Result<String, SubmitError> {
+async fn submit(
+    args: &[String],
+    files: &JobFiles,
+    withheld: &[String],
+) -> Result<String, SubmitError> {
     let open = |path: PathBuf| {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
@@ -274,6 +274,11 @@ async fn submit(args: &[String], files: &JobFiles) -> Result<String, SubmitError
         .stderr(Stdio::from(err))
         .process_group(0);
     without_baton_vars(&mut cmd);
+    // A job that takes the submitter's environment: not the secrets the step does
+    // not name.
+    for k in withheld {
+        cmd.env_remove(k);
+    }
     let mut child = cmd.spawn().map_err(|source| SubmitError::Run {
         program: program.clone(),
         source,

@@ -625,6 +625,7 @@ fn start(
         program: resolved.map_or_else(|| std::ffi::OsStr::new(name), Path::as_os_str),
         argv,
         env,
+        withheld: &job.withheld,
         dir: &job.dir,
     };
     super::spawn::spawn(&req, watch)

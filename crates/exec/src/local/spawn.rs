@@ -47,6 +47,8 @@ pub struct SpawnRequest<'a> {
     pub argv: Vec<OsString>,
     /// Set on top of baton's environment (later entries win).
     pub env: Vec<(OsString, OsString)>,
+    /// Baton's variables left out (`ShellJob::withheld`).
+    pub withheld: &'a [String],
     pub dir: &'a Path,
 }
 
@@ -218,7 +220,10 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>, watch: Watch<'_>) -> io::Result<Laun
     let overridden: HashSet<&[u8]> = req.env.iter().map(|(k, _)| k.as_bytes()).collect();
     let mut envp: Vec<*const libc::c_char> = BASE_ENV
         .iter()
-        .filter(|(klen, kv)| !overridden.contains(&kv.as_bytes()[..*klen]))
+        .filter(|(klen, kv)| {
+            let key = &kv.as_bytes()[..*klen];
+            !overridden.contains(key) && !req.withheld.iter().any(|w| w.as_bytes() == key)
+        })
         .map(|(_, kv)| kv.as_ptr())
         .collect();
     // Later duplicates win, as with `Command::env`: keep the last of each key.
@@ -431,12 +436,14 @@ mod tests {
     async fn launched(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         let program = req.program.to_os_string();
         let (argv, env, dir) = (req.argv.clone(), req.env.clone(), req.dir.to_path_buf());
+        let withheld = req.withheld.to_vec();
         let (tx, rx) = tokio::sync::oneshot::channel();
         super::super::launcher::run(move |watch| {
             let req = SpawnRequest {
                 program: &program,
                 argv,
                 env,
+                withheld: &withheld,
                 dir: &dir,
             };
             let _ = tx.send(spawn(&req, watch));
@@ -445,6 +452,14 @@ mod tests {
     }
 
     async fn run(argv: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String, i32) {
+        run_without(argv, env, &[]).await
+    }
+
+    async fn run_without(
+        argv: &[&str],
+        env: &[(&str, &str)],
+        withheld: &[String],
+    ) -> (ExitStatus, String, String, i32) {
         let dir = std::env::temp_dir();
         let req = SpawnRequest {
             program: OsStr::new(argv[0]),
@@ -453,6 +468,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (OsString::from(k), OsString::from(v)))
                 .collect(),
+            withheld,
             dir: &dir,
         };
         let Spawned {
@@ -487,6 +503,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_withheld_variable_of_baton_s_is_not_inherited_a_step_value_still_set() {
+        // One of baton's variables that `sh` does not set itself (as it does PATH).
+        let (name, _) = std::env::vars()
+            .find(|(k, v)| {
+                !v.is_empty()
+                    && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && !["PATH", "PWD", "OLDPWD", "SHLVL", "_"].contains(&k.as_str())
+            })
+            .expect("a variable in the test's environment");
+        let script = format!(r#"echo "${{{name}-unset}} ${{A-unset}}""#);
+        let withheld = [name.clone(), "A".to_string()];
+        let (status, out, ..) =
+            run_without(&["/bin/sh", "-c", &script], &[("A", "1")], &withheld).await;
+        assert!(status.success());
+        assert_eq!(out, "unset 1\n", "{name} withheld, the step's A set");
+        let (_, out, ..) = run(&["/bin/sh", "-c", &script], &[]).await;
+        assert_ne!(out, "unset unset\n", "{name} inherited otherwise");
+    }
+
+    #[tokio::test]
     async fn exit_codes_and_signals_come_back() {
         let (status, ..) = run(&["sh", "-c", "exit 3"], &[]).await;
         assert_eq!(status.code(), Some(3));
@@ -501,6 +537,7 @@ mod tests {
             program: OsStr::new("/nonexistent/baton-nothing"),
             argv: vec!["x".into()],
             env: vec![],
+            withheld: &[],
             dir: &dir,
         };
         let e = launched(&missing).await.err().unwrap();
@@ -509,6 +546,7 @@ mod tests {
             program: OsStr::new("true"),
             argv: vec!["a\0b".into()],
             env: vec![],
+            withheld: &[],
             dir: &dir,
         };
         assert_eq!(
@@ -524,6 +562,7 @@ mod tests {
             program: OsStr::new("sleep"),
             argv: vec!["sleep".into(), "0.2".into()],
             env: vec![],
+            withheld: &[],
             dir: &dir,
         };
         let Spawned { child, .. } = launched(&req).await.unwrap();

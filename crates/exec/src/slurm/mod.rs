@@ -225,7 +225,8 @@ impl SlurmExecutor {
             &files,
         );
         let permit = self.submitting.acquire().await;
-        let out = slurm_cli("sbatch", &args).await;
+        // A job takes sbatch's environment: not the secrets the step does not name.
+        let out = slurm_cli_without("sbatch", &args, &job.withheld).await;
         drop(permit);
         let out = out.map_err(|message| {
             let _ = std::fs::remove_dir_all(&files.dir);
@@ -361,6 +362,15 @@ async fn squeue(name: &str) -> Result<Vec<JobStatus>, SlurmCliError> {
 /// Run a Slurm command (arguments, never a shell string) with a deadline. baton's own
 /// `BATON_*` variables stay out of the job's environment (`sbatch` exports its own).
 async fn slurm_cli(program: &str, args: &[String]) -> Result<String, SlurmCliError> {
+    slurm_cli_without(program, args, &[]).await
+}
+
+/// [`slurm_cli`] without baton's variables `withheld` either (`ShellJob::withheld`).
+async fn slurm_cli_without(
+    program: &str,
+    args: &[String],
+    withheld: &[String],
+) -> Result<String, SlurmCliError> {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .stdin(std::process::Stdio::null())
@@ -369,6 +379,9 @@ async fn slurm_cli(program: &str, args: &[String]) -> Result<String, SlurmCliErr
         if k.to_string_lossy().starts_with("BATON_") {
             cmd.env_remove(k);
         }
+    }
+    for k in withheld {
+        cmd.env_remove(k);
     }
     let out = tokio::time::timeout(CLI_DEADLINE, cmd.output())
         .await

@@ -273,11 +273,7 @@ impl SshExecutor {
     pub async fn start(&self, job: ShellJob) -> Result<SshAttempt, ExecError> {
         let dir = self.dir_of(&job);
         // The secrets first: the step's own env (set later in the file) wins, as locally.
-        let mut env: Vec<(String, String)> = self
-            .secrets
-            .iter()
-            .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
-            .collect();
+        let mut env = crate::secrets::inherited(&self.secrets, &job.withheld);
         env.extend(job.env.iter().cloned());
         let body = script::render_job(&job.command, &job.dir.to_string_lossy(), &env);
         let (pgid, live) = match self.launch(&dir, &body).await {

@@ -175,7 +175,11 @@ fn a_step_inherits_only_the_sources_of_the_secrets_it_names() {
     // TOKEN is not named, but SAME reads the same variable: it is this step's.
     assert_eq!(plan.withheld_of(1), ["SLACK_HOOK", "CREDENTIALS_DIRECTORY"]);
     assert_eq!(plan.withheld_of(2), ["CI_TOKEN"]);
-    let old = load("name = \"s\"\nsecrets = [\"API\"]\n[[step]]\nid = \"a\"\nrun = \"true\"\n")
-        .unwrap();
-    assert_eq!(old.withheld_of(0), ["CREDENTIALS_DIRECTORY"], "the older list is every step's");
+    let old =
+        load("name = \"s\"\nsecrets = [\"API\"]\n[[step]]\nid = \"a\"\nrun = \"true\"\n").unwrap();
+    assert_eq!(
+        old.withheld_of(0),
+        ["CREDENTIALS_DIRECTORY"],
+        "the older list is every step's"
+    );
 }
