@@ -9,6 +9,9 @@ use crate::model::Timestamp;
 use crate::model::time::human_duration;
 use crate::session::{self, remote};
 use serde_json::Value;
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// One store's rows, or why it gave none.
 type Answer = Result<Vec<Value>, String>;
@@ -21,20 +24,7 @@ pub(super) fn run(args: &InboxArgs) -> i32 {
         );
         return exit::USAGE;
     }
-    let answers: Vec<(String, Answer)> = std::thread::scope(|s| {
-        let asks: Vec<_> = stores
-            .iter()
-            .map(|st| (st.name.clone(), s.spawn(|| read(st, args.mine))))
-            .collect();
-        asks.into_iter()
-            .map(|(name, h)| {
-                let a = h
-                    .join()
-                    .unwrap_or_else(|_| Err("its reader failed".to_string()));
-                (name, a)
-            })
-            .collect()
-    });
+    let answers = ask_all(stores, args.mine);
     let mut rows = Vec::new();
     let mut down = Vec::new();
     for (name, a) in answers {
@@ -66,6 +56,137 @@ pub(super) fn run(args: &InboxArgs) -> i32 {
     }
 }
 
+/// How long one store has to answer (ssh's own `ConnectTimeout` is 10 s of it): one
+/// that does not is named, and hides none of the others.
+const STORE_DEADLINE: Duration = Duration::from_secs(20);
+
+/// The most of a remote store's answer read: far above any inbox's rows, far below
+/// what would take this process's memory.
+const ANSWER_CAP: u64 = 16 << 20;
+
+/// The most of ssh's stderr read (one line of it is said).
+const SAID_CAP: u64 = 64 << 10;
+
+/// Every store's answer, in the stores' order, asked all at once: a store whose reader
+/// has not answered by the deadline is said so (its thread is left; this process ends).
+fn ask_all(stores: &[StoreEntry], mine: bool) -> Vec<(String, Answer)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, st) in stores.iter().enumerate() {
+        let (tx, st) = (tx.clone(), st.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send((i, read(&st, mine)));
+        });
+    }
+    drop(tx);
+    // A remote reader stops its ssh at the deadline; this grace is for a local one.
+    let until = Instant::now() + STORE_DEADLINE + Duration::from_secs(2);
+    let mut got: Vec<Option<Answer>> = stores.iter().map(|_| None).collect();
+    while got.iter().any(Option::is_none) {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, a)) => got[i] = Some(a),
+            Err(_) => break,
+        }
+    }
+    stores
+        .iter()
+        .zip(got)
+        .map(|(st, a)| {
+            let a = a.unwrap_or_else(|| {
+                Err(format!(
+                    "no answer within {}",
+                    human_duration(STORE_DEADLINE)
+                ))
+            });
+            (st.name.clone(), a)
+        })
+        .collect()
+}
+
+/// A remote store's `baton inbox --json` through ssh, bounded: its exit status, stdout
+/// and stderr, or why not (ssh not run, no answer by the deadline, an answer past the
+/// cap: ssh is stopped then).
+fn remote_output(mut cmd: Command, host: &str) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run ssh: {e}"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pipes: [(bool, Option<Box<dyn Read + Send>>, u64); 2] = [
+        (
+            true,
+            child.stdout.take().map(|p| Box::new(p) as _),
+            ANSWER_CAP,
+        ),
+        (
+            false,
+            child.stderr.take().map(|p| Box::new(p) as _),
+            SAID_CAP,
+        ),
+    ];
+    for (out, pipe, cap) in pipes {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(p) = pipe {
+                // One byte past the cap tells an answer too long from one just long.
+                let _ = p.take(cap + 1).read_to_end(&mut bytes);
+            }
+            let _ = tx.send((out, bytes));
+        });
+    }
+    drop(tx);
+    let until = Instant::now() + STORE_DEADLINE;
+    let (mut stdout, mut stderr) = (None, None);
+    while stdout.is_none() || stderr.is_none() {
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok((true, b)) if b.len() as u64 > ANSWER_CAP => {
+                return stop(
+                    &mut child,
+                    format!(
+                        "baton on {host} answered more than {} MiB, which no inbox is; stopped",
+                        ANSWER_CAP >> 20
+                    ),
+                );
+            }
+            Ok((true, b)) => stdout = Some(b),
+            Ok((false, b)) => stderr = Some(b),
+            Err(_) => break,
+        }
+    }
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if stdout.is_some() => {
+                return Ok((
+                    status,
+                    stdout.unwrap_or_default(),
+                    stderr.unwrap_or_default(),
+                ));
+            }
+            Ok(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(20)),
+            Ok(_) => {
+                return stop(
+                    &mut child,
+                    format!(
+                        "ssh to {host}: no answer within {}; stopped",
+                        human_duration(STORE_DEADLINE)
+                    ),
+                );
+            }
+            Err(e) => return stop(&mut child, format!("ssh to {host}: {e}")),
+        }
+    }
+}
+
+/// `ssh` stopped, and why.
+fn stop(child: &mut Child, why: String) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), String> {
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(why)
+}
+
 /// One store's rows, as `baton inbox --json` prints them.
 fn read(store: &StoreEntry, mine: bool) -> Answer {
     match &store.place {
@@ -84,20 +205,18 @@ fn read(store: &StoreEntry, mine: bool) -> Answer {
             if mine {
                 args.push("--mine".into());
             }
-            let out = remote::command(r, &args, remote::Prompts::Never)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .map_err(|e| format!("cannot run ssh: {e}"))?;
-            let said = crate::sanitize::one_line(&String::from_utf8_lossy(&out.stderr));
-            if !out.status.success() {
-                let who = if remote::ssh_failed(out.status.code()) {
+            let cmd = remote::command(r, &args, remote::Prompts::Never);
+            let (status, stdout, stderr) = remote_output(cmd, &r.host)?;
+            let said = crate::sanitize::one_line(&String::from_utf8_lossy(&stderr));
+            if !status.success() {
+                let who = if remote::ssh_failed(status.code()) {
                     format!("ssh to {}", r.host)
                 } else {
                     format!("baton on {}", r.host)
                 };
                 return Err(format!("{who} failed: {}", said.trim()));
             }
-            serde_json::from_slice(&out.stdout)
+            serde_json::from_slice(&stdout)
                 .map_err(|e| format!("baton on {} printed no inbox ({e})", r.host))
         }
     }

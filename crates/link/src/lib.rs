@@ -11,6 +11,7 @@ pub mod config;
 pub mod desk;
 mod fork;
 mod link;
+pub mod lines;
 mod news;
 mod schedules;
 mod start;

@@ -7,6 +7,7 @@
 use super::follow::empty_view;
 use super::remote::{self, Prompts};
 use baton_link::config::RemoteStore;
+use baton_link::lines::{CappedLines, MAX_LINE};
 use baton_link::wire::{self, Answer, Frame, Hello, ToClient, ToServer};
 use baton_link::{ConsoleLink, ConsoleRequest, Expected, LinkState, StoreStatus};
 use baton_model::Refusal;
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, watch};
 
@@ -27,7 +28,7 @@ pub fn backoff(n: u32) -> Duration {
 struct Conn {
     child: Child,
     stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
+    lines: CappedLines<ChildStdout>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -246,8 +247,15 @@ async fn attempt(reach: &Reach, baton: &str, readonly: bool) -> Result<Conn, Fai
     let stderr = Arc::new(Mutex::new(String::new()));
     let said = stderr.clone();
     tokio::spawn(async move {
-        let mut lines = BufReader::new(err).lines();
-        while let Ok(Some(l)) = lines.next_line().await {
+        // ssh's words are read to their end (a line past the cap is skipped), so
+        // ssh never blocks on a full pipe.
+        let mut lines = CappedLines::new(err, SAID_LINE);
+        loop {
+            let l = match lines.next_line().await {
+                Ok(Some(l)) => l,
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => continue,
+                _ => break,
+            };
             if let Ok(mut s) = said.lock() {
                 // ssh's or the remote shell's words, shown in the console's header:
                 // nothing in them reaches the terminal as a control sequence.
@@ -258,11 +266,17 @@ async fn attempt(reach: &Reach, baton: &str, readonly: bool) -> Result<Conn, Fai
         }
     });
     let me = Hello::this(baton);
-    let mut lines = BufReader::new(stdout).lines();
+    let mut lines = CappedLines::new(stdout, MAX_LINE);
     // The hello goes first; a server that refuses it still says its own.
     let _ = send(&mut stdin, &ToServer::Hello(me.clone())).await;
-    let first = lines.next_line().await.ok().flatten();
     let place = reach.place();
+    let first = match lines.next_line().await {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(Failure::down(format!("{place}: {e}")));
+        }
+        Err(_) => None,
+    };
     let program = match reach {
         Reach::Ssh(r) => r.program.clone(),
         Reach::Local(_) => "baton".into(),
@@ -306,6 +320,9 @@ async fn send(stdin: &mut ChildStdin, m: &ToServer) -> std::io::Result<()> {
     stdin.write_all(&line).await?;
     stdin.flush().await
 }
+
+/// The longest line of ssh's stderr kept (the header shows one line of it).
+const SAID_LINE: usize = 64 << 10;
 
 /// How long a decision whose answer a drop lost waits for the link to come back and
 /// say whether it is on the record, before the console is told it is not known.
@@ -586,6 +603,13 @@ async fn pump(
                     Ok(other) => return unreadable(conn, &format!("{other:?}")),
                     Err(_) => return unreadable(conn, &l),
                 },
+                // A line past the cap: the link drops, saying so (never read whole).
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    if let Ok(mut said) = conn.stderr.lock() {
+                        *said = e.to_string();
+                    }
+                    return false;
+                }
                 _ => return false,
             },
             req = requests.recv() => {
@@ -671,7 +695,7 @@ mod tests {
         let mut conn = Conn {
             child,
             stdin,
-            lines: BufReader::new(stdout).lines(),
+            lines: CappedLines::new(stdout, MAX_LINE),
             stderr: Arc::new(Mutex::new(String::new())),
         };
         assert!(

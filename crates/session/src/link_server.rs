@@ -9,9 +9,10 @@ use super::SessionError;
 use super::console::{Service, Stop};
 use super::link_decide;
 use baton_link::ConsoleLink;
+use baton_link::lines::{CappedLines, MAX_LINE};
 use baton_link::wire::{self, Frame, Hello, Request, ToClient, ToServer};
 use std::path::Path;
-use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Serve the link over `input` and `output` until `input` ends. `baton` is this
@@ -29,7 +30,8 @@ where
 {
     let me = Hello::this(baton);
     write(&mut output, &ToClient::Hello(me.clone())).await?;
-    let mut lines = BufReader::new(input).lines();
+    // The client's lines are capped too: a line past the cap ends the link.
+    let mut lines = CappedLines::new(input, MAX_LINE);
     let theirs = match lines.next_line().await.map_err(io)? {
         Some(l) => match serde_json::from_str::<ToServer>(&l) {
             Ok(ToServer::Hello(h)) => h,

@@ -3,6 +3,7 @@
 //! as `root` there, by a local `baton` running as `nobody`: what the remote record says
 //! is the remote account's doing.
 mod asks;
+pub(crate) mod bounds;
 mod cli;
 mod never_both;
 mod verdicts;

@@ -175,3 +175,30 @@ fn a_decision_sent_as_the_link_drops_is_said_not_delivered_and_never_doubled() {
     let _ = wait_child(engine, 20);
     assert_eq!(votes(&f), 1);
 }
+
+#[test]
+fn a_store_whose_frame_never_ends_is_shown_down_with_why_in_bounded_memory() {
+    use crate::fleet::bounds::{ENDLESS_LINE, fake_store};
+    let Some(f) = Fleet::new() else { return };
+    // A hello this console agrees with, then one frame line that never ends.
+    let hello = format!(
+        "printf '%s\\n' '{{\"hello\":{{\"protocol\":{},\"baton\":\"{}\"}}}}'; {ENDLESS_LINE}",
+        baton_link::wire::PROTOCOL,
+        env!("CARGO_PKG_VERSION")
+    );
+    f.local
+        .config(&fake_store(&f, "endless", "baton-h3", &hello));
+    // The console's address space capped at 1 GiB: reading the line whole would abort it.
+    let command = format!(
+        "ulimit -v 1048576; {}",
+        f.console_as_nobody("--store endless")
+    );
+    let tmux = Tmux::new(&f.local, 240, 20, &command);
+    let s = tmux.wait_for(
+        "the store shown down with why",
+        |s| s.contains("it sent a line longer than 64 MiB") || s.contains("TUI-EXIT="),
+        60,
+    );
+    assert!(s.contains("store endless reconnecting in"), "{s}");
+    assert!(!s.contains("TUI-EXIT="), "{s}");
+}
