@@ -174,6 +174,14 @@ impl ExecError {
                 };
                 return f;
             }
+            // The host never took the attempt: it did not start there.
+            ExecError::HostDown { message } => {
+                let mut f = Finished::spawn_failed(message.clone(), None);
+                f.outcome = StepOutcome::Unreached {
+                    message: message.clone(),
+                };
+                return f;
+            }
             _ => None,
         };
         Finished::spawn_failed(self.to_string(), log_path)

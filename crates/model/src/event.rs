@@ -68,6 +68,9 @@ pub enum StepOutcome {
     Killed,
     /// The process could not be started at all.
     SpawnFailed { message: String },
+    /// The attempt never reached its host (the connection refused, or never made): it
+    /// never started, so its retry applies, even to a step that is not idempotent.
+    Unreached { message: String },
     /// The attempt's infrastructure failed (a Slurm job's node failed, it was
     /// preempted, …): not the step's fault, retryable by its policy.
     Lost { reason: String },

@@ -96,6 +96,7 @@ pub async fn drive_headless(
     let parent = store.parent_of(&ready.run_id).ok().flatten();
     let db = store.path().to_path_buf();
     let since = Timestamp::now();
+    let run_id = ready.run_id.clone();
     let (driver, initial, note) = driver(store, ready, sinks);
     if let Some(note) = note {
         crate::stdio::errln!("{note}");
@@ -114,10 +115,21 @@ pub async fn drive_headless(
             Err(_) => std::future::pending().await,
         }
     };
-    driver
+    let out = driver
         .run(initial, shutdown)
         .await
-        .map_err(|DriverError::Store(e)| SessionError::Store(e))
+        .map_err(|DriverError::Store(e)| SessionError::Store(e))?;
+    sweep_ended(&run_id, &out);
+    Ok(out)
+}
+
+/// Once the run ended, whatever temporary directory of it is left goes: an attempt
+/// adopted from an engine that detached ran in that engine's files directory, which
+/// this engine does not own (it removes the attempt's own directory, not its run's).
+fn sweep_ended(run_id: &str, out: &DriveOutcome) {
+    if out.state.is_final() {
+        baton_exec::leftovers::remove_run_temp_dirs(run_id, &[]);
+    }
 }
 
 /// An engine running as a task of this process, driven on behalf of a console.
@@ -153,7 +165,14 @@ impl Hosted {
         let (stop, stop_rx) = oneshot::channel::<Stop>();
         // The host going away without a word is a quit.
         let shutdown = async move { stop_rx.await.unwrap_or_default() };
-        let done = tokio::spawn(driver.run(initial, shutdown));
+        let swept = run_id.clone();
+        let done = tokio::spawn(async move {
+            let out = driver.run(initial, shutdown).await;
+            if let Ok(o) = &out {
+                sweep_ended(&swept, o);
+            }
+            out
+        });
         Hosted {
             run_id,
             view,

@@ -216,7 +216,8 @@ impl Executors {
                         at,
                         StepOutcome::Lost { .. }
                         | StepOutcome::TimedOut
-                        | StepOutcome::SpawnFailed { .. },
+                        | StepOutcome::SpawnFailed { .. }
+                        | StepOutcome::Unreached { .. },
                     )),
                     None,
                 ) => Some(*at),

@@ -19,5 +19,6 @@ mod ssh_cut;
 mod ssh_freeze;
 mod ssh_hup;
 mod ssh_leftovers;
+mod ssh_refused;
 mod ssh_stall;
 mod ssh_transfer_stall;

@@ -117,7 +117,10 @@ impl Core {
             StepOutcome::Exited { exit_code } => s.exit_code = Some(*exit_code),
             StepOutcome::Signalled { signal } => s.signal = Some(*signal),
             StepOutcome::TimedOut => s.timed_out = true,
-            StepOutcome::Killed | StepOutcome::SpawnFailed { .. } | StepOutcome::Lost { .. } => {}
+            StepOutcome::Killed
+            | StepOutcome::SpawnFailed { .. }
+            | StepOutcome::Unreached { .. }
+            | StepOutcome::Lost { .. } => {}
         }
         s.duration_ms = Some(duration_ms);
         s.outputs = outputs.clone();

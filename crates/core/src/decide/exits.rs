@@ -31,6 +31,8 @@ impl Ended {
         match &self.outcome {
             StepOutcome::Exited { exit_code } => b.context("exit_code", exit_code),
             StepOutcome::Signalled { signal } => b.context("signal", signal),
+            // Said on the record: why a step that is not idempotent was tried again.
+            StepOutcome::Unreached { .. } => b.context("never_started", true),
             StepOutcome::Killed
             | StepOutcome::TimedOut
             | StepOutcome::SpawnFailed { .. }
@@ -77,6 +79,9 @@ impl Core {
                 StepOutcome::TimedOut
             }
             StepOutcome::SpawnFailed { message } => StepOutcome::SpawnFailed {
+                message: self.mask(&message),
+            },
+            StepOutcome::Unreached { message } => StepOutcome::Unreached {
                 message: self.mask(&message),
             },
             o => o,
@@ -346,6 +351,9 @@ impl Core {
                 ErrorKind::SpawnFailed,
                 format!("could not start: {message}"),
             ),
+            StepOutcome::Unreached { message } => {
+                (ErrorKind::SpawnFailed, format!("never started: {message}"))
+            }
             StepOutcome::Lost { reason } => (ErrorKind::Interrupted, reason.clone()),
         })
     }
@@ -379,6 +387,9 @@ impl Core {
             self.set(i, StepState::Interrupted, Some(why), now, fx);
             return;
         }
+        // Never started (its host refused the connection): tried again by its retry,
+        // idempotent or not, as nothing of it ran.
+        let unreached = matches!(ended.outcome, StepOutcome::Unreached { .. });
         let retryable = matches!(
             kind,
             ErrorKind::ExitNonzero
@@ -386,7 +397,8 @@ impl Core {
                 | ErrorKind::Timeout
                 | ErrorKind::ProbeFailed
                 | ErrorKind::ServiceExited
-        ) || lost;
+        ) || lost
+            || unreached;
         let alternative = self.steps[i].alternative;
         let runs = step.alternative(alternative);
         let used = attempt.saturating_sub(self.steps[i].attempt_base);

@@ -66,7 +66,7 @@ impl Core {
                 }
                 StepOutcome::TimedOut => "compensation timed out".into(),
                 StepOutcome::Killed => "compensation killed".into(),
-                StepOutcome::SpawnFailed { message } => {
+                StepOutcome::SpawnFailed { message } | StepOutcome::Unreached { message } => {
                     format!("compensation could not start: {message}")
                 }
                 StepOutcome::Lost { reason } => format!("compensation lost: {reason}"),

@@ -177,6 +177,25 @@ fn ends_alive(env: &Env, dir: &std::path::Path, run: &str, pid: i32, n: u64) {
     wait_until("no anchor left for the step's group", secs(10), || {
         anchors_of(pid).is_empty()
     });
+    // Nor a files directory of the run (`baton-RUN-…`, where the detaching engine
+    // made its attempts' `$BATON_OUTPUT`s) in the runtime directory (a tmpfs).
+    // The background engine sweeps them as it ends, a moment after the run's end.
+    let prefix = format!("baton-{run}-");
+    wait_until("no files directory of the run left", secs(10), || {
+        let left: Vec<String> = std::fs::read_dir(env.runtime_dir())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with(&prefix))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("left in the runtime directory: {left:?}"))
+        }
+    });
 }
 
 /// `q` → Detach of a console that started the run: its running step goes on alive.
