@@ -57,19 +57,34 @@ pub(crate) fn lease_of((holder, heartbeat_at, taking_over): LeaseCols) -> Option
     })
 }
 
-/// A run's liveness now from its recorded state and its lease columns.
+/// A run's liveness now from its recorded state, its lease columns and whether a newer
+/// run replaced it in its concurrency group's line (`max_pending`; the SQL of
+/// [`crate::slots::REPLACED_SQL`]).
+///
+/// A replaced run that still reads `queued` with its engine live reads `cancelled`: the
+/// store took it out of the line in the transaction that replaced it, so it can never
+/// start, and its engine ends it `cancelled` as soon as it next looks (the replacing
+/// run's cancel, or the store's word). Every reader shows that at once, not the
+/// `queued` its engine has yet to overwrite. With its engine gone it reads
+/// `interrupted`, as any run does, so `baton resume` can still end it on record.
 pub(crate) fn live(
     recorded: &str,
     cols: LeaseCols,
+    replaced: bool,
     now: Timestamp,
 ) -> baton_model::liveness::Liveness {
+    use baton_model::RunState;
     let lease = lease_of(cols);
-    liveness::liveness(
-        baton_model::RunState::parse(recorded).unwrap_or(baton_model::RunState::Interrupted),
+    let mut l = liveness::liveness(
+        RunState::parse(recorded).unwrap_or(RunState::Interrupted),
         lease.as_ref(),
         now,
         holder_alive,
-    )
+    );
+    if replaced && l.state == RunState::Queued {
+        l.state = RunState::Cancelled;
+    }
+    l
 }
 
 #[cfg(test)]

@@ -5,5 +5,6 @@ mod commands;
 mod concurrency;
 mod fork_group;
 mod group_campaign;
+mod replaced_at_once;
 mod runs_gc;
 mod shared_pools;

@@ -62,11 +62,12 @@ pub struct Served<'a> {
 /// Every schedule served with its latest slot and its latest run (`Store::schedules`):
 /// each a lookup of one index entry (`schedule_slots_with_run` holds only the slots
 /// that made a run), whatever the history.
-const SCHEDULES: &str =
-    "SELECT s.file, s.idx, s.workflow, s.cron, s.timezone, s.catch_up, s.overlap,
+fn schedules_sql() -> String {
+    format!(
+        "SELECT s.file, s.idx, s.workflow, s.cron, s.timezone, s.catch_up, s.overlap,
             s.since, s.paused, s.paused_by, s.paused_reason, s.paused_at,
-            l.slot_at, l.fate, lr.slot_at, lr.run_id, r.state, ls.holder,
-            ls.heartbeat_at, ls.taking_over
+            l.slot_at, l.fate, lr.slot_at, lr.run_id, runs.state, ls.holder,
+            ls.heartbeat_at, ls.taking_over, {}
      FROM schedules s
      LEFT JOIN schedule_slots l ON l.file = s.file AND l.idx = s.idx
         AND l.slot_at = (SELECT MAX(slot_at) FROM schedule_slots m
@@ -76,10 +77,13 @@ const SCHEDULES: &str =
               WHERE m.file = s.file AND m.idx = s.idx
                 AND m.run_id IS NOT NULL
               ORDER BY m.slot_at DESC LIMIT 1)
-     LEFT JOIN runs r ON r.id = lr.run_id
+     LEFT JOIN runs ON runs.id = lr.run_id
      LEFT JOIN leases ls ON ls.run_id = lr.run_id
      WHERE s.active = 1
-     ORDER BY s.workflow, s.file, s.idx";
+     ORDER BY s.workflow, s.file, s.idx",
+        crate::slots::REPLACED_SQL
+    )
+}
 
 /// Why the serve refuses a decision on a schedule it finds in the store: a requested
 /// trigger ([`Store::prove_trigger`]), a backfilled slot, a pause or a resume.
@@ -178,7 +182,7 @@ impl Store {
     pub fn schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
         let now = Timestamp::now();
         let r = (|| {
-            let mut st = self.conn.prepare_cached(SCHEDULES)?;
+            let mut st = self.conn.prepare_cached(&schedules_sql())?;
             let rows = st
                 .query_map([], |r| {
                     let paused: bool = r.get(8)?;
@@ -219,6 +223,7 @@ impl Store {
                                 state: crate::holder::live(
                                     state.as_deref().unwrap_or("interrupted"),
                                     (r.get(17)?, r.get(18)?, r.get(19)?),
+                                    r.get(20)?,
                                     now,
                                 )
                                 .state,

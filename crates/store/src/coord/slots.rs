@@ -464,6 +464,13 @@ fn make_run<'a>(
         for old in &decision.replaced {
             tx.prepare_cached("UPDATE group_members SET active = ?2 WHERE run_id = ?1")?
                 .execute(params![old, REPLACED])?;
+            // Its row changes for readers at once (`holder::live` reads it cancelled):
+            // a reader of the run list's changes (`run_changes`) reads it again.
+            tx.prepare_cached(&format!(
+                "UPDATE runs SET rev = {} WHERE id = ?1",
+                crate::read::run_counts::NEXT_REV
+            ))?
+            .execute([old])?;
         }
         if decision.joins {
             let holds = decision.verdict == Verdict::Holds;
@@ -483,6 +490,13 @@ fn make_run<'a>(
 /// `group_members.active` of a waiting run a newer one replaced (`max_pending`): in
 /// no line, holding nothing.
 pub(super) const REPLACED: i64 = -1;
+
+/// Whether the run of a `runs` row (named `runs` in the query) was replaced in its
+/// group's line: a column readers hand to `holder::live`, which reads such a run
+/// `cancelled` while its engine has yet to record it so.
+pub(crate) const REPLACED_SQL: &str =
+    "coalesce((SELECT g.active = -1 FROM group_members g WHERE g.run_id = runs.id), 0)";
+const _: () = assert!(REPLACED == -1, "REPLACED_SQL spells REPLACED");
 
 /// `group_members.active` of the run that holds its group.
 const ACTIVE: i64 = 1;

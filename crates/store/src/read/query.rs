@@ -5,6 +5,7 @@ use super::{SignaturesVerdict, Store, StoreError};
 use crate::holder::live;
 use crate::ledger::rows::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
 use crate::records::RunRecord;
+use crate::slots::REPLACED_SQL;
 use baton_model::liveness::Liveness;
 use baton_model::state_summary::Counts;
 use baton_model::{Event, RunState, RunSummary, StepState, Timestamp};
@@ -144,23 +145,24 @@ impl Store {
         let now = Timestamp::now();
         let r = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT id, workflow, source_path, s.source_text, s.params_json, operator, state,
                         started_at, finished_at,
                         coalesce((SELECT e.seq FROM events e
                                   WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
                                   ORDER BY e.id DESC LIMIT 1), 0),
-                        l.holder, l.heartbeat_at, l.taking_over
+                        l.holder, l.heartbeat_at, l.taking_over, {REPLACED_SQL}
                  FROM runs JOIN run_sources s ON s.run_id = runs.id
                       LEFT JOIN leases l ON l.run_id = runs.id
-                 WHERE id = ?1",
-            )
+                 WHERE id = ?1"
+            ))
             .and_then(|mut st| {
                 st.query_row([run_id], |r| {
                     let started_at = Timestamp(r.get(7)?);
                     let l = live(
                         &r.get::<_, String>(6)?,
                         (r.get(10)?, r.get(11)?, r.get(12)?),
+                        r.get(13)?,
                         now,
                     );
                     Ok(RunRecord {
@@ -193,14 +195,14 @@ impl Store {
         // Cached: readers ask it often (the console at every look).
         let r = self
             .conn
-            .prepare_cached(
-                "SELECT runs.state, l.holder, l.heartbeat_at, l.taking_over
-                 FROM runs LEFT JOIN leases l ON l.run_id = runs.id WHERE id = ?1",
-            )
+            .prepare_cached(&format!(
+                "SELECT runs.state, l.holder, l.heartbeat_at, l.taking_over, {REPLACED_SQL}
+                 FROM runs LEFT JOIN leases l ON l.run_id = runs.id WHERE id = ?1"
+            ))
             .and_then(|mut st| {
                 st.query_row([run_id], |r| {
                     let cols = (r.get(1)?, r.get(2)?, r.get(3)?);
-                    Ok(live(&r.get::<_, String>(0)?, cols, now))
+                    Ok(live(&r.get::<_, String>(0)?, cols, r.get(4)?, now))
                 })
                 .optional()
             })
@@ -356,7 +358,7 @@ impl Store {
                       (SELECT e.at FROM events e WHERE e.id BETWEEN runs.key << 32
                        AND (runs.key << 32) + 4294967295 ORDER BY e.id DESC LIMIT 1) END,
                     (SELECT f.from_run || ' ' || f.from_step FROM run_forks f WHERE f.run_id = runs.id),
-                    l.taking_over
+                    l.taking_over, {REPLACED_SQL}
              FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
         ))?;
         let mut rows = st.query(p)?;
@@ -373,7 +375,8 @@ impl Store {
                 _ => super::summaries::load(&self.conn, &id)?.counts(),
             };
             let beat: Option<i64> = r.get(7)?;
-            let l = live(&r.get::<_, String>(2)?, (r.get(6)?, beat, r.get(14)?), now);
+            let cols = (r.get(6)?, beat, r.get(14)?);
+            let l = live(&r.get::<_, String>(2)?, cols, r.get(15)?, now);
             let finished_at = opt_ts(r.get(5)?);
             // The engine's last sign of life, as `session::inspect` stops a view's clocks.
             let last_event: Option<i64> = r.get(12)?;

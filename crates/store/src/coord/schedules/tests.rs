@@ -132,7 +132,7 @@ fn the_listing_reads_the_latest_run_from_its_partial_index() {
     let (_d, s) = store();
     let mut st = s
         .conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {SCHEDULES}"))
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", schedules_sql()))
         .unwrap();
     let plan: Vec<String> = st
         .query_map([], |r| r.get::<_, String>(3))
