@@ -61,6 +61,76 @@ pub fn open_no_follow(path: &Path, how: Open, mode: u32) -> io::Result<File> {
     Ok(f)
 }
 
+/// Why an output path is not written.
+fn refused(why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, why.to_string())
+}
+
+/// Where an output written whole (`baton import -o`, `--metrics-file`) goes, when it is
+/// not replaced by a rename: `None` for a missing name or a regular file (replaced
+/// whole: a reader sees the old text or the new). A character device (`/dev/null`)
+/// or a pipe of this account is opened for writing in place, without `O_CREAT` or
+/// `O_TRUNC`, so a rename never puts a file where a device was. A directory, a socket,
+/// a block device, another account's pipe or a pipe nobody reads is refused, saying
+/// so. A symbolic link of this account's or root's (`/dev/stdout`) is its target's;
+/// another account's (planted in a directory others write) is only a name, replaced.
+pub fn in_place(path: &Path) -> io::Result<Option<File>> {
+    use std::os::unix::fs::FileTypeExt;
+    let missing = |e: io::Error| match e.kind() {
+        io::ErrorKind::NotFound => Ok(None),
+        _ => Err(e),
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => return missing(e),
+    };
+    let follow = meta.file_type().is_symlink();
+    let meta = match follow {
+        false => meta,
+        true if meta.uid() != me && meta.uid() != 0 => return Ok(None),
+        true => match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => return missing(e),
+        },
+    };
+    let kind = meta.file_type();
+    let pipe = kind.is_fifo();
+    match () {
+        _ if kind.is_file() => return Ok(None),
+        _ if kind.is_char_device() => {}
+        _ if pipe && meta.uid() == me => {}
+        _ if pipe => return Err(refused("is another account's pipe; give a file's path")),
+        _ if kind.is_dir() => return Err(refused("is a directory; give a file's path")),
+        _ if kind.is_block_device() => {
+            return Err(refused("is a block device; give a file's path"));
+        }
+        _ => return Err(refused("is a socket; give a file's path")),
+    }
+    // Non-blocking: a pipe nobody reads fails at once (ENXIO) instead of waiting.
+    let flags = libc::O_NONBLOCK | libc::O_CLOEXEC | if follow { 0 } else { libc::O_NOFOLLOW };
+    let f = OpenOptions::new()
+        .write(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) if pipe => {
+                refused("is a pipe nobody reads; start its reader first, or give a file's path")
+            }
+            _ => e,
+        })?;
+    // What was opened is what was looked at, not a file swapped in since.
+    let opened = f.metadata()?;
+    if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+        return Err(refused("changed while it was opened; try again"));
+    }
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let mut fl = OFlag::from_bits_truncate(fcntl(&f, FcntlArg::F_GETFL)?);
+    fl.remove(OFlag::O_NONBLOCK);
+    fcntl(&f, FcntlArg::F_SETFL(fl))?;
+    Ok(Some(f))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +167,59 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         assert!(open_no_follow(Path::new("/dev/null"), Open::Append, 0o600).is_ok());
         assert!(open_no_follow(dir.path(), Open::Append, 0o600).is_err());
+    }
+
+    #[test]
+    fn a_device_or_a_pipe_of_one_s_own_is_opened_in_place_the_rest_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        assert!(in_place(&file).unwrap().is_none(), "missing: replaced");
+        std::fs::write(&file, "x").unwrap();
+        assert!(
+            in_place(&file).unwrap().is_none(),
+            "a regular file: replaced"
+        );
+        // /dev/null is only opened for writing, and through a link of one's own.
+        assert!(in_place(Path::new("/dev/null")).unwrap().is_some());
+        let link = dir.path().join("null");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        assert!(in_place(&link).unwrap().is_some());
+        let e = in_place(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        let sock = dir.path().join("sock");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let e = in_place(&sock).unwrap_err();
+        assert!(e.to_string().contains("is a socket"), "{e}");
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let e = in_place(&fifo).unwrap_err();
+        assert!(e.to_string().contains("nobody reads"), "{e}");
+    }
+
+    #[test]
+    fn a_read_pipe_gets_the_bytes_and_stays_a_pipe() {
+        use std::io::Read;
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // Opened for reading without waiting for a writer, so no thread is needed.
+        let mut reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        let mut w = in_place(&fifo).unwrap().expect("written in place");
+        w.write_all(b"name = \"x\"\n").unwrap();
+        drop(w);
+        let mut got = String::new();
+        reader.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "name = \"x\"\n");
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
     }
 }

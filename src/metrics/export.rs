@@ -250,7 +250,12 @@ fn refresh(
 /// the textfile collector never reads it. It is random and made with `O_EXCL`: in a
 /// directory others can write (a collector's, shared with a group), nobody can have
 /// put a symlink there in advance to make baton write through it.
+/// A device or a pipe at `path` is written in place, never replaced; a directory or
+/// a socket is refused ([`crate::files::in_place`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(mut f) = crate::files::in_place(path)? {
+        return f.write_all(bytes);
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -542,6 +547,39 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
+    }
+
+    #[test]
+    fn a_pipe_is_written_in_place_and_stays_a_pipe_a_directory_is_refused() {
+        use std::io::Read;
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("baton.prom");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let e = write_atomic(&fifo, b"metrics\n").unwrap_err();
+        assert!(e.to_string().contains("nobody reads"), "{e}");
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        write_atomic(&fifo, b"metrics\n").unwrap();
+        let mut got = String::new();
+        reader.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "metrics\n");
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let e = write_atomic(&sub, b"metrics\n").unwrap_err();
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        assert!(sub.is_dir());
     }
 
     #[test]
