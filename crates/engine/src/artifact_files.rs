@@ -8,6 +8,7 @@
 //! A step on an SSH host has its files read and written over the executor's channel
 //! (`exec::artifact_channel`); a batch or Slurm job's directory is on a filesystem this
 //! machine shares, read and written here.
+use crate::artifact_dirs::{self, DirError};
 use crate::artifact_shared;
 use crate::send_ahead::{Aheads, Claim, Tee};
 use crate::store_write;
@@ -80,6 +81,8 @@ pub(crate) enum FileError {
     Hold { path: String, err: io::Error },
     #[error(transparent)]
     Channel(#[from] ChannelError),
+    #[error(transparent)]
+    Dir(#[from] DirError),
 }
 
 impl ArtifactError {
@@ -289,8 +292,7 @@ fn keep(
     let src = dir.join(rel);
     let mut file = fs::File::open(&src).map_err(read_err(&src))?;
     let before = file.metadata().map_err(read_err(&src))?;
-    let tmp_dir = artifacts_dir(db).join("objects");
-    make_private_dir(&tmp_dir)?;
+    let tmp_dir = artifact_dirs::ready_objects(&artifacts_dir(db), None)?;
     // Its digest goes ahead once it is known to be the file's whole (unchanged).
     let unchanged = |size: u64| {
         fs::metadata(&src).is_ok_and(|a| {
@@ -321,7 +323,7 @@ fn keep(
             rel: rel.to_string(),
         });
     }
-    place(&tmp, &object_path(db, &sha))?;
+    place(&tmp, db, &sha)?;
     tee.finish();
     Ok((rel.to_string(), sha, size))
 }
@@ -360,8 +362,7 @@ fn keep_remote(
     req: &CollectRequest,
     mut tee: Tee,
 ) -> Result<(String, String, u64), FileError> {
-    let tmp_dir = artifacts_dir(db).join("objects");
-    make_private_dir(&tmp_dir)?;
+    let tmp_dir = artifact_dirs::ready_objects(&artifacts_dir(db), None)?;
     let mut download = Finishing {
         download: Some(c.fetch(&req.dir, rel)?),
         failed: None,
@@ -389,7 +390,7 @@ fn keep_remote(
         (Err(_), Some(e)) => return Err(e.into()),
         (Err(e), None) => return Err(e),
     };
-    place(&tmp, &object_path(db, &sha))?;
+    place(&tmp, db, &sha)?;
     tee.finish();
     Ok((rel.to_string(), sha, size))
 }
@@ -447,6 +448,9 @@ fn open_object(db: &Path, h: &Handed) -> Result<fs::File, FileError> {
 }
 
 fn stage_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Result<(), FileError> {
+    // Its directories first: only this account can write the one the copy lies in, so
+    // the copy checked is the one the step opens.
+    artifact_dirs::ready_stage(&artifacts_dir(db), dest)?;
     if is_copy(dest, h) {
         return Ok(());
     }
@@ -659,13 +663,25 @@ fn hash(f: &mut fs::File) -> io::Result<(String, u64)> {
 /// directory: the name is on disk before a record names it, as the bytes are. A
 /// content kept already is replaced by the same bytes: the file is new, so `gc` (which
 /// leaves contents younger than an hour) does not take it before its record commits.
-fn place(tmp: &Path, dest: &Path) -> Result<(), FileError> {
+/// In a group store another member's copy cannot be replaced (its fan-out directory is
+/// sticky): it is kept if it holds the same bytes.
+fn place(tmp: &Path, db: &Path, sha: &str) -> Result<(), FileError> {
+    let dest = &object_path(db, sha);
     let parent = dest.parent().unwrap_or(Path::new("."));
     // A fan-out directory made now is a name in its own parent, synced too.
     let fresh = !parent.is_dir();
-    make_private_dir(parent)?;
+    artifact_dirs::ready_objects(&artifacts_dir(db), Some(dest))?;
     let _ = fs::set_permissions(tmp, fs::Permissions::from_mode(0o444));
-    fs::rename(tmp, dest).map_err(write_err(dest))?;
+    if let Err(e) = fs::rename(tmp, dest) {
+        let same = e.kind() == io::ErrorKind::PermissionDenied
+            && fs::File::open(dest)
+                .and_then(|mut f| hash(&mut f))
+                .is_ok_and(|(got, _)| got == sha);
+        let _ = fs::remove_file(tmp);
+        if !same {
+            return Err(write_err(dest)(e));
+        }
+    }
     let above = parent.parent().filter(|_| fresh);
     for dir in std::iter::once(parent).chain(above) {
         match fs::File::open(dir).and_then(|d| d.sync_all()) {
@@ -702,11 +718,18 @@ mod tests {
         }
     }
 
+    /// `s/baton.db` under `t`, its directory made (private), as a store's is.
+    fn store_db(t: &Path) -> PathBuf {
+        fs::create_dir(t.join("s")).unwrap();
+        fs::set_permissions(t.join("s"), fs::Permissions::from_mode(0o700)).unwrap();
+        t.join("s/baton.db")
+    }
+
     /// A step's `m.ckpt` (`weights`) kept in a store under a temporary directory, and
     /// the copy of it a reader is handed at `dest` (given the digest).
     fn kept_checkpoint(dest: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf, Handed) {
         let t = tempfile::tempdir().unwrap();
-        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        let (work, db) = (t.path().join("w"), store_db(t.path()));
         fs::create_dir_all(&work).unwrap();
         fs::write(work.join("m.ckpt"), b"weights").unwrap();
         let recs = collect(&db, &req(&work, "m.ckpt"), None).unwrap();
@@ -738,7 +761,7 @@ mod tests {
     #[test]
     fn a_file_is_kept_once_and_handed_back_checked() {
         let t = tempfile::tempdir().unwrap();
-        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        let (work, db) = (t.path().join("w"), store_db(t.path()));
         fs::create_dir_all(work.join("out")).unwrap();
         fs::write(work.join("out/m.ckpt"), b"weights").unwrap();
         let recs = collect(&db, &req(&work, "out/*.ckpt"), None).unwrap();
@@ -937,7 +960,7 @@ mod tests {
     #[test]
     fn a_link_out_of_the_step_directory_is_refused() {
         let t = tempfile::tempdir().unwrap();
-        let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
+        let (work, db) = (t.path().join("w"), store_db(t.path()));
         fs::create_dir_all(work.join("out")).unwrap();
         fs::write(t.path().join("secret"), b"outside").unwrap();
         std::os::unix::fs::symlink(t.path().join("secret"), work.join("m.bin")).unwrap();

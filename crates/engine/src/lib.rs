@@ -1,6 +1,7 @@
 //! The engine: the driver (tokio) does the I/O around one `baton_core::Core`, which
 //! decides (pure, deterministic, replayable). The core and its small pure helpers are
 //! re-exported here under the paths the driver and the front ends use.
+mod artifact_dirs;
 mod artifact_files;
 mod artifact_shared;
 mod cache_files;

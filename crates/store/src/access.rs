@@ -136,6 +136,19 @@ pub(crate) fn share_dir(p: &Path, group: &str) -> Result<(), StoreError> {
     share(p, group_id(group.trim())?, 0o2770)
 }
 
+/// Make the directory `p` (if missing) the store group `group`'s, 3770: setgid, and
+/// sticky, so that every member adds files to it and none moves or replaces another's
+/// (a group store's `artifacts/`, its `objects/` and `stage/`).
+pub(crate) fn share_sticky_dir(p: &Path, group: &str) -> Result<(), StoreError> {
+    match std::fs::DirBuilder::new().mode(0o700).create(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(StoreError::io(p, e));
+        }
+        _ => {}
+    }
+    share(p, group_id(group.trim())?, 0o3770)
+}
+
 pub(crate) fn make_group_store(dir: &Path, db: &Path, group: &str) -> Result<String, StoreError> {
     let name = group.trim();
     let gid = group_id(name)?;

@@ -134,6 +134,16 @@ impl Store {
         access::share_dir(&proofs, &name)?;
         let logs = parent_dir(path).join("logs");
         make_logs_root(&logs, true).map_err(|e| StoreError::io(&logs, e))?;
+        // The artifact directories too: made by whichever engine needed them first,
+        // a member could make them with modes that let them swap another's files.
+        let artifacts = baton_model::artifact_paths::artifacts_dir(path);
+        for d in [
+            &artifacts,
+            &artifacts.join("objects"),
+            &artifacts.join("stage"),
+        ] {
+            access::share_sticky_dir(d, &name)?;
+        }
         Ok(store)
     }
 

@@ -1,6 +1,7 @@
 //! Attacks (issue 11): the audit chain, identities, secrets, signatures, injection.
 mod audit_keys;
 mod chain;
+mod group_artifacts;
 mod group_asks;
 mod group_forks;
 mod group_members;

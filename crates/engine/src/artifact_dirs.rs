@@ -1,0 +1,310 @@
+//! The store's artifact directories (issue 75 point 2), checked before a file is kept
+//! in them or handed from them. `artifacts/`, `artifacts/objects/` and
+//! `artifacts/stage/` are shared: in a group store `store init --group` makes them 3770
+//! (setgid, sticky: every member adds files, none moves another's), in a private one
+//! they are the owner's 0700. A run's own `stage/RUN/` and each `stage/RUN/SHA/` under it
+//! are its engine account's alone (0700): the copy a reader is handed lies in a
+//! directory nobody else can write, so it cannot be swapped after its digest was
+//! checked. A directory that breaks these rules is refused, saying which and how to fix
+//! it; one that is missing is made with them.
+use nix::unistd::{Uid, User};
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The sticky bit: in a directory with it, only a file's owner (or the directory's)
+/// may rename or remove it.
+const STICKY: u32 = 0o1000;
+/// What a shared artifact directory of a group store is made: setgid, sticky, the group's.
+pub(crate) const SHARED_MODE: u32 = 0o3770;
+
+/// Why an artifact directory is not used, and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DirError {
+    #[error(
+        "{path} is not a directory (a symbolic link or a file): remove it, and baton makes it again"
+    )]
+    NotADirectory { path: String },
+    #[error(
+        "{path} (mode {mode:o}) can be written by others without the sticky bit, so another account could swap the files in it: {fix}"
+    )]
+    OthersWrite {
+        path: String,
+        mode: u32,
+        fix: String,
+    },
+    #[error(
+        "{path} belongs to {owner}, not to {me}: another account could swap the files in it; have {owner} (or root) remove it, and baton makes it again"
+    )]
+    NotOwner {
+        path: String,
+        owner: String,
+        me: String,
+    },
+    #[error(
+        "{path} belongs to {owner} (mode {mode:o}), but a shared artifact directory of this group store must be the store owner's ({store_owner}), the store's group's and sticky (3770): have {owner} (or root) remove it, and baton makes it again"
+    )]
+    NotShared {
+        path: String,
+        owner: String,
+        mode: u32,
+        store_owner: String,
+    },
+    #[error("cannot make or read {path}: {err}")]
+    Io { path: String, err: io::Error },
+}
+
+fn shown(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn name(uid: u32) -> String {
+    User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("uid {uid}"), |u| u.name)
+}
+
+fn io_err(p: &Path) -> impl FnOnce(io::Error) -> DirError + '_ {
+    move |err| DirError::Io {
+        path: shown(p),
+        err,
+    }
+}
+
+/// The store's directory as the artifact directories are judged against: its owner,
+/// its group, and whether it is a group store's (setgid and group-writable, as `store
+/// init --group` makes it; the store's own check already refused any other).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreDir {
+    owner: u32,
+    gid: u32,
+    shared: bool,
+}
+
+impl StoreDir {
+    /// The directory of the store whose artifacts lie in `artifacts`.
+    pub(crate) fn of(artifacts: &Path) -> Result<StoreDir, DirError> {
+        let dir = artifacts.parent().unwrap_or(Path::new("."));
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let m = fs::metadata(dir).map_err(io_err(dir))?;
+        Ok(StoreDir {
+            owner: m.uid(),
+            gid: m.gid(),
+            shared: m.mode() & 0o2070 == 0o2070,
+        })
+    }
+
+    /// A shared directory (`artifacts`, `objects`, `stage`): made if missing, else
+    /// checked: ours and written by us alone (a sticky group directory of ours too), or
+    /// in a group store the store owner's (or root's) sticky one of the store's group.
+    pub(crate) fn ready_shared(&self, dir: &Path) -> Result<(), DirError> {
+        if self.make(dir, self.shared)? {
+            return Ok(());
+        }
+        let m = dir_meta(dir)?;
+        let mode = m.mode() & 0o7777;
+        let me = nix::unistd::geteuid().as_raw();
+        let sticky = mode & STICKY != 0;
+        let group_ok = self.shared && m.gid() == self.gid && sticky;
+        if mode & 0o002 != 0 || (mode & 0o020 != 0 && !group_ok) {
+            return Err(self.others_write(dir, mode));
+        }
+        if m.uid() == me {
+            return Ok(());
+        }
+        if self.shared && (m.uid() == self.owner || m.uid() == 0) && group_ok {
+            return Ok(());
+        }
+        Err(match self.shared {
+            true => DirError::NotShared {
+                path: shown(dir),
+                owner: name(m.uid()),
+                mode,
+                store_owner: name(self.owner),
+            },
+            false => DirError::NotOwner {
+                path: shown(dir),
+                owner: name(m.uid()),
+                me: name(me),
+            },
+        })
+    }
+
+    /// A fan-out directory of `objects/`: in a group store any member's (each object's
+    /// content is checked against its record whenever it is read), made 3770; in a
+    /// private store the owner's 0700. Never one others outside the group can write.
+    pub(crate) fn ready_fan(&self, dir: &Path) -> Result<(), DirError> {
+        if self.make(dir, self.shared)? || self.shared {
+            let mode = dir_meta(dir)?.mode() & 0o7777;
+            if mode & 0o002 != 0 {
+                return Err(self.others_write(dir, mode));
+            }
+            return Ok(());
+        }
+        ready_private(dir)
+    }
+
+    fn others_write(&self, dir: &Path, mode: u32) -> DirError {
+        let fix = match self.shared {
+            true => format!(
+                "as the store's owner ({}), `chmod 3770 {}`",
+                name(self.owner),
+                shown(dir)
+            ),
+            false => format!("`chmod 700 {}`", shown(dir)),
+        };
+        DirError::OthersWrite {
+            path: shown(dir),
+            mode,
+            fix,
+        }
+    }
+
+    /// Make `dir` if it is missing (`true`: made now): shared (3770, the store's group)
+    /// or private (0700).
+    fn make(&self, dir: &Path, shared: bool) -> Result<bool, DirError> {
+        match fs::DirBuilder::new().mode(0o700).create(dir) {
+            Ok(()) if shared => {
+                let _ = nix::unistd::chown(dir, None, Some(nix::unistd::Gid::from_raw(self.gid)));
+                // After chown (which may clear setgid), past the umask.
+                fs::set_permissions(dir, fs::Permissions::from_mode(SHARED_MODE))
+                    .map_err(io_err(dir))?;
+                Ok(true)
+            }
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io_err(dir)(e)),
+        }
+    }
+}
+
+fn dir_meta(dir: &Path) -> Result<fs::Metadata, DirError> {
+    // Never through a symbolic link: the link's target is not the store's.
+    let m = fs::symlink_metadata(dir).map_err(io_err(dir))?;
+    if !m.is_dir() {
+        return Err(DirError::NotADirectory { path: shown(dir) });
+    }
+    Ok(m)
+}
+
+/// A directory of one account's (a run's `stage/RUN/`, `stage/RUN/SHA/`): made 0700 if
+/// missing, else refused unless it is ours and nobody else can write it.
+pub(crate) fn ready_private(dir: &Path) -> Result<(), DirError> {
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {
+            // Past the umask.
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
+            return Ok(());
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_err(dir)(e)),
+    }
+    let m = dir_meta(dir)?;
+    let me = nix::unistd::geteuid().as_raw();
+    if m.uid() != me {
+        return Err(DirError::NotOwner {
+            path: shown(dir),
+            owner: name(m.uid()),
+            me: name(me),
+        });
+    }
+    let mode = m.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(DirError::OthersWrite {
+            path: shown(dir),
+            mode,
+            fix: format!("`chmod 700 {}`", shown(dir)),
+        });
+    }
+    Ok(())
+}
+
+/// Ready the directories of the copy at `dest` under `stage` (`artifacts/stage`): the
+/// shared `artifacts/` and `stage/`, then each private one down to `dest`'s own.
+pub(crate) fn ready_stage(artifacts: &Path, dest: &Path) -> Result<(), DirError> {
+    let stage = artifacts.join("stage");
+    let store = StoreDir::of(artifacts)?;
+    store.ready_shared(artifacts)?;
+    store.ready_shared(&stage)?;
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let Ok(below) = parent.strip_prefix(&stage) else {
+        // Not under the store's stage (never, as paths are made): its own directory.
+        return ready_private(parent);
+    };
+    let mut at = stage.clone();
+    for part in below.components() {
+        at.push(part);
+        ready_private(&at)?;
+    }
+    Ok(())
+}
+
+/// Ready `artifacts/`, `artifacts/objects/` and the fan-out directory of `object` in
+/// it, if given; `objects/`.
+pub(crate) fn ready_objects(artifacts: &Path, object: Option<&Path>) -> Result<PathBuf, DirError> {
+    let objects = artifacts.join("objects");
+    let store = StoreDir::of(artifacts)?;
+    store.ready_shared(artifacts)?;
+    store.ready_shared(&objects)?;
+    if let Some(fan) = object.and_then(Path::parent).filter(|p| *p != objects) {
+        store.ready_fan(fan)?;
+    }
+    Ok(objects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().mode() & 0o7777
+    }
+
+    #[test]
+    fn a_private_store_s_directories_are_made_0700_and_a_writable_one_refused() {
+        let t = tempfile::tempdir().unwrap();
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        let artifacts = t.path().join("artifacts");
+        let dest = artifacts.join("stage/r1/ab/m.ckpt");
+        ready_stage(&artifacts, &dest).unwrap();
+        for d in ["", "stage", "stage/r1", "stage/r1/ab"] {
+            assert_eq!(mode(&artifacts.join(d)), 0o700, "{d}");
+        }
+        fs::set_permissions(artifacts.join("stage"), fs::Permissions::from_mode(0o770)).unwrap();
+        let e = ready_stage(&artifacts, &dest).unwrap_err().to_string();
+        assert!(
+            e.contains("stage (mode 770) can be written by others"),
+            "{e}"
+        );
+        assert!(e.contains("chmod 700"), "{e}");
+        fs::set_permissions(artifacts.join("stage"), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::set_permissions(
+            artifacts.join("stage/r1"),
+            fs::Permissions::from_mode(0o777),
+        )
+        .unwrap();
+        let e = ready_stage(&artifacts, &dest).unwrap_err().to_string();
+        assert!(e.contains("r1 (mode 777)"), "{e}");
+    }
+
+    #[test]
+    fn a_link_in_place_of_a_directory_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        let artifacts = t.path().join("artifacts");
+        let elsewhere = t.path().join("elsewhere");
+        fs::create_dir_all(artifacts.join("stage")).unwrap();
+        fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, artifacts.join("stage/r1")).unwrap();
+        let e = ready_stage(&artifacts, &artifacts.join("stage/r1/ab/m"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a directory"), "{e}");
+    }
+}
