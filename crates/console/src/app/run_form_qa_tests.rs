@@ -319,3 +319,27 @@ fn run_without_a_file_says_so_and_a_tilde_is_home() {
     );
     assert_eq!(super::jump::expand_home("./x", None), PathBuf::from("./x"));
 }
+
+/// Issue 75 point 7: a workflow's name and file with a right-to-left override
+/// (U+202E) reach the terminal without it: the form's title and head show `�`.
+#[test]
+fn the_form_s_title_and_file_drop_bidi_controls() {
+    let v = fixtures::release();
+    let mut ui = UiState::new("carol");
+    let file = "/srv/baton/workflows/re\u{202E}lmot.toml";
+    let form = RunForm {
+        file: file.into(),
+        workflow: "release\u{202E}exe.txt".into(),
+        schedule: None,
+        params: Vec::new(),
+    };
+    let answer = Action::RunFormRead {
+        file: file.into(),
+        result: Ok(form),
+    };
+    update(&mut ui, &v, answer);
+    let s = screen(&mut ui, &v, 100, 30);
+    assert!(!s.contains('\u{202E}'), "{s}");
+    assert!(s.contains("New run of release\u{FFFD}exe.txt"), "{s}");
+    assert!(s.contains("re\u{FFFD}lmot.toml"), "{s}");
+}

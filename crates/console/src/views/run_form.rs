@@ -22,7 +22,7 @@ pub(crate) fn render(
 ) {
     let w = area.width.saturating_sub(4).min(80);
     let body_w = w.saturating_sub(2) as usize;
-    let file = baton_model::sanitize::one_line(&d.file.display().to_string());
+    let file = line_of(&d.file.display().to_string());
     let mut head: Vec<Line> = wrap_text(&file, body_w)
         .into_iter()
         .map(|l| Line::from(styled(l, theme.dim)))
@@ -52,7 +52,7 @@ pub(crate) fn render(
         .error
         .as_ref()
         .map(|e| {
-            wrap_text(&format!("✘ {}", baton_model::sanitize::one_line(e)), body_w)
+            wrap_text(&format!("✘ {}", line_of(e)), body_w)
                 .into_iter()
                 .map(|l| Line::from(styled(l, theme.error)))
                 .collect()
@@ -62,10 +62,7 @@ pub(crate) fn render(
     let r = centered(area, w, want.min(area.height));
     frame.render_widget(Clear, r);
     let title = styled(
-        format!(
-            " New run of {} ",
-            baton_model::sanitize::one_line(&d.workflow)
-        ),
+        format!(" New run of {} ", line_of(&d.workflow)),
         theme.title.add_modifier(Modifier::BOLD),
     );
     let block = panel(title, theme, true).style(theme.base);
@@ -86,6 +83,14 @@ pub(crate) fn render(
     };
     let hints = super::desk_dialogs::hints_of(keys, Context::RunForm, theme, |_, a| d.offers(a));
     frame.render_widget(Paragraph::new(hints).style(theme.base), hint_r);
+}
+
+/// Text from the workflow's file (its name, its path, a refusal) on one line, with
+/// nothing a terminal acts on: a control or a bidi control (U+202E would reverse the
+/// title and the border after it) is shown as `�`, as every view shows it.
+fn line_of(text: &str) -> String {
+    let one = baton_model::sanitize::one_line(text);
+    baton_model::sanitize::strip_to_plain(one.as_bytes())
 }
 
 /// The fields' lines that fit in `room`, from the line that keeps the focused field
