@@ -92,12 +92,8 @@ fn ask_all(stores: &[StoreEntry], mine: bool) -> Vec<(String, Answer)> {
         .iter()
         .zip(got)
         .map(|(st, a)| {
-            let a = a.unwrap_or_else(|| {
-                Err(format!(
-                    "no answer within {}",
-                    human_duration(STORE_DEADLINE)
-                ))
-            });
+            let a = a
+                .unwrap_or_else(|| Err(format!("no answer within {} s", STORE_DEADLINE.as_secs())));
             (st.name.clone(), a)
         })
         .collect()
@@ -170,8 +166,8 @@ fn remote_output(mut cmd: Command, host: &str) -> Result<(ExitStatus, Vec<u8>, V
                 return stop(
                     &mut child,
                     format!(
-                        "ssh to {host}: no answer within {}; stopped",
-                        human_duration(STORE_DEADLINE)
+                        "ssh to {host}: no answer within {} s; stopped",
+                        STORE_DEADLINE.as_secs()
                     ),
                 );
             }

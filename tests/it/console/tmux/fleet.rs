@@ -186,14 +186,20 @@ fn a_store_whose_frame_never_ends_is_shown_down_with_why_in_bounded_memory() {
         baton_link::wire::PROTOCOL,
         env!("CARGO_PKG_VERSION")
     );
-    f.local
-        .config(&fake_store(&f, "endless", "baton-h3", &hello));
-    // The console's address space capped at 1 GiB: reading the line whole would abort it.
-    let command = format!(
-        "ulimit -v 1048576; {}",
-        f.console_as_nobody("--store endless")
-    );
-    let tmux = Tmux::new(&f.local, 240, 20, &command);
+    f.local.config(&format!(
+        "{}{}",
+        fake_store(&f, "endless", "baton-h3", &hello),
+        fake_store(&f, "nohello", "baton-h3", ENDLESS_LINE)
+    ));
+    // Each console's address space capped at 1 GiB: reading the line whole would abort it.
+    let capped = |store: &str| {
+        let command = format!(
+            "ulimit -v 1048576; {}",
+            f.console_as_nobody(&format!("--store {store}"))
+        );
+        Tmux::new(&f.local, 240, 20, &command)
+    };
+    let tmux = capped("endless");
     let s = tmux.wait_for(
         "the store shown down with why",
         |s| s.contains("it sent a line longer than 64 MiB") || s.contains("TUI-EXIT="),
@@ -201,4 +207,12 @@ fn a_store_whose_frame_never_ends_is_shown_down_with_why_in_bounded_memory() {
     );
     assert!(s.contains("store endless reconnecting in"), "{s}");
     assert!(!s.contains("TUI-EXIT="), "{s}");
+    // An endless line in place of the hello: the console does not open, saying why.
+    let tmux = capped("nohello");
+    let s = tmux.wait_for("the console to refuse", |s| s.contains("TUI-EXIT="), 60);
+    assert!(s.contains("TUI-EXIT=3"), "{s}");
+    assert!(
+        s.contains("store `nohello` cannot be opened: baton-h3: it sent a line longer than 64 MiB"),
+        "{s}"
+    );
 }
