@@ -57,6 +57,7 @@ async fn once() -> Duration {
         store: Some(store.path().to_path_buf()),
         workflow_hash: None,
         zone: None,
+        parent: None,
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

@@ -59,6 +59,7 @@ fn bench(c: &mut Criterion) {
                     store: Some(store.path().to_path_buf()),
                     workflow_hash: None,
                     zone: None,
+                    parent: None,
                 };
                 let mut core = Core::new(plan.clone(), cfg);
                 let initial = core.start(Timestamp::now());

@@ -53,6 +53,7 @@ fn events() -> (Event, Vec<Event>) {
         allowed_signers: None,
         slot: None,
         zone: None,
+        parent: None,
     });
     for i in 0..STEPS {
         let step = step_id(i);

@@ -145,6 +145,8 @@ pub struct RunConfig {
     /// The IANA time zone a deadline's `at` is read in (the schedule's that started
     /// the run, else the engine's local one). A replay takes it from `RunStarted`.
     pub zone: Option<String>,
+    /// A child run's parent (`baton run --parent`): named in its `RunStarted`.
+    pub parent: Option<baton_model::view::ParentLink>,
 }
 
 impl RunConfig {

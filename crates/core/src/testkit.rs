@@ -260,6 +260,7 @@ pub(crate) fn cfg() -> RunConfig {
         store: None,
         workflow_hash: None,
         zone: None,
+        parent: None,
     }
 }
 

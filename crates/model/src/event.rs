@@ -138,6 +138,10 @@ pub enum EventKind {
         /// instants.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         zone: Option<String>,
+        /// A child run's parent: the run, step and attempt whose engine made it. On the
+        /// sealed chain, so the parent's step accepts a child only if it names it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<crate::view::ParentLink>,
     },
     RunResumed {
         operator: Actor,

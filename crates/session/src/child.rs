@@ -54,9 +54,23 @@ pub fn parse_parent(text: &str, attempt: u32) -> Result<ParentLink, SessionError
     }
 }
 
-/// What the store holds of `parent`'s step's newest child.
+/// What the store holds of `parent`'s step's newest child whose link is proven
+/// (`Store::proven_child_of`). A link that is not is said on stderr (the step's log)
+/// and ignored: a row any member of a group store can write never stands for a child.
 pub fn find(store: &Store, parent: &ParentLink) -> Result<Option<Found>, SessionError> {
-    let Some(child) = store.child_of(&parent.run, &parent.step)? else {
+    let (child, unproven) = store.proven_child_of(&parent.run, &parent.step)?;
+    for u in &unproven {
+        crate::stdio::errln!(
+            "warning: run {}/{}: ignoring the link that names run {} as its child (attempt {}): {}; this step's own engine did not make it (`baton show {}`)",
+            parent.run,
+            parent.step,
+            u.child.run,
+            u.child.attempt,
+            u.why,
+            u.child.run
+        );
+    }
+    let Some(child) = child else {
         return Ok(None);
     };
     let state = store.run_liveness(&child.run)?.state;

@@ -182,6 +182,7 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
         zone: spec.zone.clone().or_else(local_zone),
         store: Some(db.to_path_buf()),
         workflow_hash: Some(baton_core::workflow_hash(&new_run.source_text)),
+        parent: spec.parent.clone(),
         ..run_config(
             &run_id,
             &spec.operator,
@@ -255,6 +256,7 @@ pub fn run_config(
         store: None,
         workflow_hash: None,
         zone: None,
+        parent: None,
     }
 }
 

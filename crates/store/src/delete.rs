@@ -204,6 +204,7 @@ mod tests {
                 allowed_signers: None,
                 slot: None,
                 zone: None,
+                parent: None,
             },
             EventKind::CancelRequested {
                 actor: "alice".into(),

@@ -49,7 +49,7 @@ pub use ledger::rows::raw_audit_rows;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
 pub use query::{RunChanges, RunsCursor};
 pub use read::artifacts::ArtifactGarbage;
-pub use read::children::ChildRun;
+pub use read::children::{ChildRun, UnprovenChild};
 pub use records::{AttemptLog, LOG_TAIL_MAX, NewRun, RunRecord};
 pub use rotate::Rotated;
 pub use verify::Sealed;

@@ -164,6 +164,7 @@ env = {{ GOT = "${{{{ steps.brew.outputs.ran }}}}", OUT = "{out}" }}
         store: Some(store.path().to_path_buf()),
         workflow_hash: None,
         zone: None,
+        parent: None,
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

@@ -75,6 +75,7 @@ impl Script {
             allowed_signers: None,
             slot: None,
             zone: None,
+            parent: None,
         })
     }
     pub(crate) fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {

@@ -64,7 +64,7 @@ impl Members {
     }
 
     /// `baton ARGS` as `user`, with its own home and state directory.
-    fn cmd(&self, user: &str, args: &[&str]) -> Command {
+    pub(super) fn cmd(&self, user: &str, args: &[&str]) -> Command {
         let home = self.home(user);
         let mut c = Command::new("setpriv");
         as_other_account(&mut c)
@@ -122,7 +122,7 @@ impl Members {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    fn wait_step(&self, run: &str, step: &str, state: &str) {
+    pub(super) fn wait_step(&self, run: &str, step: &str, state: &str) {
         wait_until(&format!("{step} {state}"), Duration::from_secs(30), || {
             let v = self.show(run);
             if step_state(&v, step).as_deref() == Some(state) {

@@ -24,6 +24,7 @@ mod fork;
 mod gates;
 mod hold;
 mod jobs;
+mod marked_artifacts;
 mod marked_outputs;
 mod policy;
 mod push_back;
@@ -83,6 +84,7 @@ impl Core {
                 .has_at_deadline()
                 .then(|| self.cfg.zone.clone())
                 .flatten(),
+            parent: self.cfg.parent.clone(),
         }
     }
 

@@ -79,44 +79,56 @@ pub(super) fn gate_opened(kind: &EventKind) -> Option<Said> {
     ))
 }
 
+/// `run_started`'s audit row: how the run was started (params masked, as recorded).
+fn run_started(kind: &EventKind) -> Option<Said> {
+    let EventKind::RunStarted {
+        workflow,
+        operator,
+        params,
+        auto_approve,
+        allowed_signers,
+        slot,
+        parent,
+        ..
+    } = kind
+    else {
+        return None;
+    };
+    let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let (mut details, auto) = if *auto_approve {
+        (
+            json!({ "workflow": workflow, "params": params, "auto_approve": true }),
+            "; gates auto-approved",
+        )
+    } else {
+        (json!({ "workflow": workflow, "params": params }), "")
+    };
+    // The signers every signed decision of the run is verified against.
+    if let Some(text) = allowed_signers {
+        details["allowed_signers"] = json!(text);
+    }
+    // The schedule's slot (or trigger's time) the run was started for.
+    if let Some(at) = slot {
+        details["slot"] = json!(at.slot_text());
+    }
+    // A child run: the parent step's attempt whose engine made it.
+    if let Some(p) = parent {
+        details["parent"] = json!(p);
+    }
+    Some(said(
+        operator,
+        None,
+        None,
+        details,
+        format!("workflow {workflow}; params: {}{auto}", list.join(", ")),
+    ))
+}
+
 /// The run's own decisions: started, resumed, finished, cancelled, a command refused.
 pub(super) fn run(kind: &EventKind) -> Option<Said> {
     use EventKind as K;
     Some(match kind {
-        K::RunStarted {
-            workflow,
-            operator,
-            params,
-            auto_approve,
-            allowed_signers,
-            slot,
-            ..
-        } => {
-            let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let (mut details, auto) = if *auto_approve {
-                (
-                    json!({ "workflow": workflow, "params": params, "auto_approve": true }),
-                    "; gates auto-approved",
-                )
-            } else {
-                (json!({ "workflow": workflow, "params": params }), "")
-            };
-            // The signers every signed decision of the run is verified against.
-            if let Some(text) = allowed_signers {
-                details["allowed_signers"] = json!(text);
-            }
-            // The schedule's slot (or trigger's time) the run was started for.
-            if let Some(at) = slot {
-                details["slot"] = json!(at.slot_text());
-            }
-            said(
-                operator,
-                None,
-                None,
-                details,
-                format!("workflow {workflow}; params: {}{auto}", list.join(", ")),
-            )
-        }
+        K::RunStarted { .. } => return run_started(kind),
         K::RunResumed {
             operator,
             auto_approve,

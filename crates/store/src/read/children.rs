@@ -24,6 +24,13 @@ pub struct ChildRun {
     pub attempt: u32,
 }
 
+/// A link of `run_parents` that [`Store::proven_child_of`] does not take, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnprovenChild {
+    pub child: ChildRun,
+    pub why: String,
+}
+
 impl Store {
     /// The run and step whose child `run_id` is, if it is one.
     pub fn parent_of(&self, run_id: &str) -> Result<Option<ParentLink>, StoreError> {
@@ -45,25 +52,81 @@ impl Store {
         self.ctx(r)
     }
 
-    /// The newest child run of step `step` of run `parent` (the latest attempt's).
-    pub fn child_of(&self, parent: &str, step: &str) -> Result<Option<ChildRun>, StoreError> {
-        let r = (|| {
-            Ok(self
-                .conn
+    /// The newest child of step `step` of run `parent` whose link is proven, and the
+    /// links that are not (newest first). A row of `run_parents` is any member's to
+    /// write, so it proves nothing alone: the child's own `run_started` must name this
+    /// parent, step and attempt, and (in a group store) the child's record and events
+    /// must be what this account's engines sealed (`check_sealed`) — the child's engine
+    /// is the parent's step process, so the parent's starter made and sealed it. Read
+    /// in one snapshot: what is checked is what is returned.
+    pub fn proven_child_of(
+        &self,
+        parent: &str,
+        step: &str,
+    ) -> Result<(Option<ChildRun>, Vec<UnprovenChild>), StoreError> {
+        let r = crate::tx::in_read_snapshot(&self.conn, |c| {
+            let links: Vec<ChildRun> = c
                 .prepare_cached(
                     "SELECT run_id, parent_attempt FROM run_parents
                      WHERE parent_run = ?1 AND parent_step = ?2
-                     ORDER BY parent_attempt DESC LIMIT 1",
+                     ORDER BY parent_attempt DESC",
                 )?
-                .query_row([parent, step], |r| {
+                .query_map([parent, step], |r| {
                     Ok(ChildRun {
                         run: r.get(0)?,
                         attempt: r.get(1)?,
                     })
-                })
-                .optional()?)
-        })();
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut ignored = Vec::new();
+            for child in links {
+                let link = ParentLink {
+                    run: parent.to_string(),
+                    step: step.to_string(),
+                    attempt: child.attempt,
+                };
+                match self.link_unproven(&child.run, &link)? {
+                    None => return Ok((Some(child), ignored)),
+                    Some(why) => ignored.push(UnprovenChild { child, why }),
+                }
+            }
+            Ok((None, ignored))
+        });
         self.ctx(r)
+    }
+
+    /// Why run `child` is not proven the child `link` says it is (`None`: it is).
+    fn link_unproven(&self, child: &str, link: &ParentLink) -> Result<Option<String>, StoreError> {
+        let record = match self.run(child) {
+            Ok(r) => r,
+            Err(StoreError::NotFound(_)) => return Ok(Some("no such run".into())),
+            Err(e) => return Err(e),
+        };
+        let named = match self.first_event(child)?.map(|e| e.kind) {
+            Some(baton_model::EventKind::RunStarted { parent, .. }) => parent,
+            _ => return Ok(Some("it has no `run_started` event".into())),
+        };
+        match named {
+            Some(p) if p == *link => {}
+            Some(p) => {
+                return Ok(Some(format!(
+                    "its `run_started` names run {} step {} attempt {} as its parent",
+                    p.run, p.step, p.attempt
+                )));
+            }
+            None => {
+                return Ok(Some(
+                    "its `run_started` names no parent: it is no child run".into(),
+                ));
+            }
+        }
+        match self.check_sealed(&record) {
+            Ok(()) => Ok(None),
+            Err(StoreError::Unproven { what, .. }) => Ok(Some(format!(
+                "{what} (a run another account started, or altered since)"
+            ))),
+            Err(e) => Err(e),
+        }
     }
 
     /// How attempt `attempt` of step `step` of run `run` stands on record (its

@@ -77,6 +77,7 @@ fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
                 allowed_signers: None,
                 slot: None,
                 zone: None,
+                parent: None,
             },
         ),
         state(2, StepState::Queued),
@@ -181,6 +182,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
                 allowed_signers: None,
                 slot: None,
                 zone: None,
+                parent: None,
             },
         )];
         evs.extend((2..=4).map(|n| state(n, StepState::Queued)));
