@@ -18,6 +18,7 @@ mod hold;
 mod hold_untraced;
 mod lease;
 mod live_usage;
+mod mark_artifacts;
 mod mark_outputs;
 mod reopen_settles;
 mod replaced_while_stopped;

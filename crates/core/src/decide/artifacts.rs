@@ -36,7 +36,7 @@ impl Core {
     }
 
     /// The files step `i` declares, if it declares any.
-    fn declared(&self, i: usize) -> Option<Vec<(String, String)>> {
+    pub(super) fn declared(&self, i: usize) -> Option<Vec<(String, String)>> {
         let a = self.plan.steps.get(i)?.artifacts.as_deref()?;
         (!a.produces.is_empty()).then(|| {
             a.produces
@@ -173,7 +173,10 @@ impl Core {
         now: Timestamp,
         fx: &mut Fx,
     ) {
-        let Some(s) = self.steps.get(i) else { return };
+        if i >= self.steps.len() || self.on_marked_collected(i, attempt, &result, now, fx) {
+            return;
+        }
+        let s = &self.steps[i];
         let waiting = s.more.artifacts.as_deref().and_then(|a| a.collecting);
         if s.state != StepState::Running || waiting != Some(attempt) {
             return;

@@ -290,6 +290,8 @@ impl Core {
         let why = Some(format!("marked by {operator}: {reason}"));
         if *state == StepState::Succeeded {
             self.succeed(i, why, now, fx);
+            // What its attempt left of its artifacts is kept (`marked_artifacts`).
+            self.collect_marked(i, fx);
             for &d in &rearmed {
                 self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
                 self.set(

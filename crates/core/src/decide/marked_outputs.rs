@@ -183,6 +183,10 @@ impl Core {
     /// marked succeeded, it is held for a person (`true`), its hold naming the output
     /// and the command that supplies it; else it fails as a template error would.
     pub(super) fn hold_for_marked_output(&mut self, i: usize, now: Timestamp, fx: &mut Fx) -> bool {
+        // An artifact it lacks holds it the same way (`marked_artifacts`).
+        if self.hold_for_marked_artifact(i, now, fx) {
+            return true;
+        }
         let missing = self.output_refs(i).find(|&(x, key)| {
             self.steps.get(x).is_some_and(|s| {
                 s.state == StepState::Succeeded
