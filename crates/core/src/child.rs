@@ -75,17 +75,46 @@ pub const EXE_ENV: &str = "BATON_EXE";
 /// `0` otherwise, always set, so that a grandchild never inherits its grandparent's.
 pub const AUTO_APPROVE_ENV: &str = "BATON_CHILD_AUTO_APPROVE";
 
-/// The environment of a child-run step: its file, its params, rendered, and whether
+/// The names of the params whose value holds a secret of the parent (a secret param,
+/// a `secrets` entry, or a value made from one), separated by `,`: the child masks
+/// them as its own secrets. Always set, so that a grandchild never inherits its
+/// grandparent's.
+pub const SECRET_PARAMS_ENV: &str = "BATON_CHILD_SECRET_PARAMS";
+
+/// The names of the environment variables the parent reads its secrets from (its
+/// `secrets = [...]`, its `[secrets]` entries `{ env = "…" }`), separated by `,`: the
+/// child's engine inherits them, and masks their values as its own secrets.
+pub const SECRET_ENV_ENV: &str = "BATON_CHILD_SECRET_ENV";
+
+/// What a child-run step's environment says of the parent's secrets.
+pub(crate) struct Secrets<'a> {
+    /// Whether a rendered value holds a secret (the parent's masker).
+    pub holds: &'a dyn Fn(&str) -> bool,
+    /// The variables the parent's secrets are read from ([`SECRET_ENV_ENV`]).
+    pub env_names: Vec<String>,
+}
+
+/// The environment of a child-run step: its file, its params, rendered, which of them
+/// hold a secret and where the parent's secrets are read from (`secrets`), and whether
 /// the run approves gates itself (`--auto-approve`, kept by the child).
 pub(crate) fn env(
     path: &Path,
     params: BTreeMap<String, String>,
     auto_approve: bool,
+    secrets: &Secrets<'_>,
 ) -> Vec<(String, String)> {
+    let holds_secret = secrets.holds;
     let names: Vec<&str> = params.keys().map(String::as_str).collect();
+    let secret: Vec<&str> = params
+        .iter()
+        .filter(|(_, v)| holds_secret(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
     let mut env = vec![
         (WORKFLOW_ENV.to_string(), path.display().to_string()),
         (PARAMS_ENV.to_string(), names.join(",")),
+        (SECRET_PARAMS_ENV.to_string(), secret.join(",")),
+        (SECRET_ENV_ENV.to_string(), secrets.env_names.join(",")),
         (
             AUTO_APPROVE_ENV.to_string(),
             u8::from(auto_approve).to_string(),
@@ -125,6 +154,22 @@ pub fn params_in(vars: impl IntoIterator<Item = (String, String)>) -> Vec<(Strin
             Some((n.to_string(), v.clone()))
         })
         .collect()
+}
+
+/// The names a child's parent handed it in variable `var` ([`SECRET_PARAMS_ENV`]: the
+/// params holding a secret; [`SECRET_ENV_ENV`]: the variables holding one), read
+/// from `vars` (its environment).
+pub fn names_in(var: &str, vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    vars.into_iter()
+        .find(|(k, _)| k == var)
+        .map(|(_, names)| {
+            names
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -192,7 +237,16 @@ mod tests {
             ("env".to_string(), "prod $(rm -rf /)".to_string()),
             ("region".to_string(), String::new()),
         ]);
-        let mut vars = env(Path::new("/w/deploy.toml"), params, false);
+        let secrets = Secrets {
+            holds: &|v: &str| v.contains("rm -rf"),
+            env_names: vec!["API_TOKEN".into(), "HOOK".into()],
+        };
+        let mut vars = env(Path::new("/w/deploy.toml"), params, false, &secrets);
+        assert_eq!(names_in(SECRET_PARAMS_ENV, vars.clone()), ["env"]);
+        assert_eq!(
+            names_in(SECRET_ENV_ENV, vars.clone()),
+            ["API_TOKEN", "HOOK"]
+        );
         // Inherited from a grandparent: not named, not read.
         vars.push((format!("{PARAM_PREFIX}stale"), "x".into()));
         assert_eq!(

@@ -507,6 +507,24 @@ pub(crate) fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> V
         workflow::SecretSource::Env(var) => std::env::var(var).ok(),
         _ => None,
     }));
+    // A child run's params that its parent's step handed it holding a secret of the
+    // parent's (its engine's environment names them): secrets here too.
+    // And the variables its parent reads its own secrets from, which it inherits.
+    let handed = |var: &str| {
+        let names = std::env::var(var).unwrap_or_default();
+        baton_core::child::names_in(var, [(var.to_string(), names)])
+    };
+    use baton_core::child::{SECRET_ENV_ENV, SECRET_PARAMS_ENV};
+    out.extend(
+        handed(SECRET_PARAMS_ENV)
+            .iter()
+            .filter_map(|n| params.get(n).cloned()),
+    );
+    out.extend(
+        handed(SECRET_ENV_ENV)
+            .iter()
+            .filter_map(|n| std::env::var(n).ok()),
+    );
     out.retain(|v| !v.is_empty());
     out
 }

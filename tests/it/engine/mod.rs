@@ -6,6 +6,7 @@ mod budget_gate;
 mod cache;
 mod child_crash;
 mod child_runs;
+mod child_secrets;
 mod conditions;
 mod crash;
 mod deadlines;

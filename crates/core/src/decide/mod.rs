@@ -404,6 +404,22 @@ impl Core {
         self.masker.mask(s).into_owned()
     }
 
+    /// The environment variables this run's secrets are read from: its `secrets = [...]`
+    /// and its `[secrets]` entries `{ env = "…" }` (a child-run step names them).
+    pub(super) fn secret_env_names(&self) -> Vec<String> {
+        let mut names = self.plan.secrets.clone();
+        names.extend(
+            self.plan
+                .secret_sources
+                .iter()
+                .filter_map(|s| match &s.source {
+                    baton_workflow::SecretSource::Env(var) => Some(var.clone()),
+                    _ => None,
+                }),
+        );
+        names
+    }
+
     /// Whether `s` holds one of the run's secrets (such a value is never kept).
     pub fn holds_secret(&self, s: &str) -> bool {
         self.masker.mask(s) != s

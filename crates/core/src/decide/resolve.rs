@@ -161,7 +161,11 @@ impl Core {
             }
             Action::Workflow { path, .. } => {
                 let digest = format!("workflow {}", path.display());
-                env.extend(child::env(path, with, self.cfg.auto_approve));
+                let secrets = child::Secrets {
+                    holds: &|v: &str| self.holds_secret(v),
+                    env_names: self.secret_env_names(),
+                };
+                env.extend(child::env(path, with, self.cfg.auto_approve, &secrets));
                 (
                     Some(SpawnAction::Shell {
                         command: child::COMMAND.to_string(),
