@@ -97,14 +97,7 @@ pub fn import(kind: Kind, file: &str, text: &str) -> Result<Imported, ImportErro
         message,
         hint: hint.to_string(),
     };
-    let docs = yaml::parse(text).map_err(|e| {
-        bad(
-            e.line,
-            e.col,
-            format!("not YAML: {}", e.message),
-            "a workflow file as the tool reads it",
-        )
-    })?;
+    let docs = yaml::parse(text).map_err(|e| bad(e.line, e.col, e.message, e.hint))?;
     let Some(doc) = docs.first().filter(|d| d.map().is_some()) else {
         let line = docs.first().map_or(1, |d| d.line);
         return Err(bad(

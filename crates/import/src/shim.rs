@@ -1,10 +1,12 @@
 //! A GitHub job's steps as one `sh` script: each `run:` step runs in its own shell
 //! process from a file, as the runner does, in order; a failed step skips the steps
 //! after it that do not say `if: always()`/`failure()`, and sets the job's exit code.
-//! `$GITHUB_ENV`, `$GITHUB_PATH` and `$GITHUB_OUTPUT` work across the steps. Every text
-//! from the source (a body, a directory, an action's name) enters the script quoted
-//! as one word by `sh_quote`: nothing in it is read as shell code but what the source
-//! meant to run.
+//! `$GITHUB_ENV`, `$GITHUB_PATH` and `$GITHUB_OUTPUT` work across the steps, read by
+//! GitHub's rules by the fixed functions of `shim/prelude.sh`, which hand values on as
+//! environment and never evaluate them. Every text from the source (a body, a
+//! directory, an action's name) enters the script quoted as one word by `sh_quote`, and
+//! a template's value as a variable: nothing in it is read as shell code but what the
+//! source meant to run.
 use crate::out::sh_quote;
 
 /// When a step of a job runs, from its `if:`.
@@ -22,12 +24,50 @@ pub(crate) enum Guard {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Action {
-    /// A `run:` body and the shell command line (`{0}` the script's path).
-    Run { body: String, shell: String },
+    /// A `run:` body and its shell.
+    Run { body: String, shell: Shell },
     /// A comment: a step with nothing to do here (checkout, setup-*).
     Nothing(String),
     /// An action baton cannot run: the step fails with this message.
     Fail(String),
+}
+
+/// A step's `shell:`.
+#[derive(Debug, Clone)]
+pub(crate) enum Shell {
+    /// The command line (`{0}` the script's path).
+    Line(String),
+    /// A `shell:` with templates: read when the step runs, by `_bt_shell`, from its
+    /// value as data.
+    Templated(Word),
+}
+
+/// A text of the source that holds templates: literal pieces, and variables of the
+/// baton step's `env` that templates set.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Word(pub Vec<Piece>);
+
+#[derive(Debug, Clone)]
+pub(crate) enum Piece {
+    Lit(String),
+    Var(String),
+}
+
+impl Word {
+    /// One shell word: each literal quoted by `sh_quote`, each variable expanded in
+    /// double quotes (its value is data, never split or read as code).
+    pub(crate) fn sh(&self) -> String {
+        if self.0.is_empty() {
+            return "''".into();
+        }
+        self.0
+            .iter()
+            .map(|p| match p {
+                Piece::Lit(s) => sh_quote(s),
+                Piece::Var(v) => format!("\"${{{v}}}\""),
+            })
+            .collect()
+    }
 }
 
 /// Where a step's variable comes from.
@@ -43,9 +83,9 @@ pub(crate) enum EnvFrom {
 /// such line), as data.
 pub(crate) fn output_word(id: &str, key: &str) -> String {
     format!(
-        "\"$(sed -n {} \"$gh/out-{}\" 2>/dev/null | tail -n 1)\"",
-        sh_quote(&format!("s/^{}=//p", sed_word(key))),
-        file_part(id)
+        "\"$(_bt_get \"$_bt_gh/out-{}\" {})\"",
+        file_part(id),
+        sh_quote(key)
     )
 }
 
@@ -58,7 +98,7 @@ pub(crate) struct ShimStep {
     /// A shell test the step's `if` adds to its guard.
     pub test: Option<String>,
     pub action: Action,
-    pub dir: Option<String>,
+    pub dir: Option<Word>,
     /// `NAME` and where its value comes from.
     pub env: Vec<(String, EnvFrom)>,
     pub continue_on_error: bool,
@@ -78,21 +118,8 @@ pub(crate) fn shell_line(shell: Option<&str>) -> String {
     }
 }
 
-const PRELUDE: &str = r#"gh=$(mktemp -d) || exit 1
-trap 'rm -rf "$gh"' EXIT
-export GITHUB_ENV="$gh/env" GITHUB_PATH="$gh/path" GITHUB_STEP_SUMMARY="$gh/summary" GITHUB_WORKSPACE="$PWD" RUNNER_TEMP="$gh" CI=true
-: > "$gh/env"; : > "$gh/path"
-# What a step appended to $GITHUB_ENV and $GITHUB_PATH reaches the steps after it
-# (as data: `export "NAME=value"` never runs the value).
-carry() {
-  while IFS= read -r l; do case $l in *'<<'*) ;; [A-Za-z_]*=*) export "$l" ;; esac; done < "$gh/env"
-  while IFS= read -r p; do [ -n "$p" ] && PATH="$p:$PATH"; done < "$gh/path"
-  : > "$gh/env"; : > "$gh/path"
-}
-# Text compared as GitHub compares it, ignoring case.
-lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
-rc=0
-"#;
+/// The functions every job's script starts with (`_bt_*`: names a step cannot set).
+const PRELUDE: &str = include_str!("shim/prelude.sh");
 
 /// The script; `outputs`: the job's outputs as (name, step id, step output).
 pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> String {
@@ -100,8 +127,8 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
     for (n, st) in steps.iter().enumerate() {
         s.push_str(&format!("# step {}\n", defuse(&st.title)));
         let test = match st.guard {
-            Guard::Success => "[ \"$rc\" -eq 0 ]",
-            Guard::Failure => "[ \"$rc\" -ne 0 ]",
+            Guard::Success => "[ \"$_bt_rc\" -eq 0 ]",
+            Guard::Failure => "[ \"$_bt_rc\" -ne 0 ]",
             Guard::Always => "true",
             Guard::Never => {
                 s.push_str("# (never runs here: see the report)\n");
@@ -109,7 +136,7 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
             }
         };
         let out = format!(
-            "\"$gh/out-{}\"",
+            "\"$_bt_gh/out-{}\"",
             st.id.as_deref().map_or((n + 1).to_string(), file_part)
         );
         let body = match &st.action {
@@ -119,12 +146,23 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
             }
             Action::Fail(msg) => format!("{{ echo {} >&2; false; }}", sh_quote(&defuse(msg))),
             Action::Run { body, shell } => {
-                let file = format!("\"$gh/step-{}\"", n + 1);
+                let file = format!("\"$_bt_gh/step-{}\"", n + 1);
                 s.push_str(&format!("printf '%s\\n' {} > {file}\n", sh_quote(body)));
-                let mut cmd = shell.replace("{0}", &file);
-                if let Some(t) = st.timeout_min {
-                    cmd = format!("timeout {}s {cmd}", t * 60);
-                }
+                let timeout = st.timeout_min.map(|t| format!("{}s", t * 60));
+                let cmd = match shell {
+                    Shell::Line(line) => {
+                        let cmd = line.replace("{0}", &file);
+                        match &timeout {
+                            Some(t) => format!("timeout {t} {cmd}"),
+                            None => cmd,
+                        }
+                    }
+                    Shell::Templated(w) => format!(
+                        "_bt_shell {} {} {file}",
+                        sh_quote(timeout.as_deref().unwrap_or_default()),
+                        w.sh()
+                    ),
+                };
                 let vars: String = st
                     .env
                     .iter()
@@ -135,35 +173,40 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
                     .collect();
                 let cd = st
                     .dir
-                    .as_deref()
-                    .map(|d| format!("cd {} && ", sh_quote(d)))
+                    .as_ref()
+                    .map(|d| format!("cd {} && ", d.sh()))
                     .unwrap_or_default();
-                format!("( {cd}GITHUB_OUTPUT={out} {vars}{cmd} )")
+                match shell {
+                    Shell::Line(_) => format!("( {cd}GITHUB_OUTPUT={out} {vars}{cmd} )"),
+                    // A function gets its variables exported, whatever the `sh`.
+                    Shell::Templated(_) => {
+                        format!("( {cd}export GITHUB_OUTPUT={out} {vars}&& {cmd} )")
+                    }
+                }
             }
         };
         let test = match &st.test {
             Some(t) => format!("{test} && {t}"),
             None => test.to_string(),
         };
-        let on_fail = if st.continue_on_error {
-            "true"
+        let (on_fail, on_bad) = if st.continue_on_error {
+            ("true", "true")
         } else {
-            "rc=$?"
+            ("_bt_rc=$?", "_bt_rc=1")
         };
         s.push_str(&format!(
-            "if {test}; then\n  : > {out}; {body} || {on_fail}\n  carry\nfi\n"
+            "if {test}; then\n  : > {out}; {body} || {on_fail}\n  _bt_carry {out} || {on_bad}\nfi\n"
         ));
     }
     for (name, step, key) in outputs {
         s.push_str(&format!(
-            "[ -f \"$gh/out-{}\" ] && sed -n {} \"$gh/out-{}\" | tail -n 1 | sed {} >> \"$BATON_OUTPUT\"\n",
+            "_bt_output {} \"$_bt_gh/out-{}\" {}\n",
+            sh_quote(name),
             file_part(step),
-            sh_quote(&format!("s/^{}=//p", sed_word(key))),
-            file_part(step),
-            sh_quote(&format!("s/^/{}=/", sed_word(name))),
+            sh_quote(key)
         ));
     }
-    s.push_str("exit \"$rc\"\n");
+    s.push_str("exit \"$_bt_rc\"\n");
     s
 }
 
@@ -190,9 +233,5 @@ fn file_part(id: &str) -> String {
         .collect()
 }
 
-/// A key for a `sed` pattern: only the characters an output name may hold.
-fn sed_word(k: &str) -> String {
-    k.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect()
-}
+#[cfg(test)]
+mod tests;

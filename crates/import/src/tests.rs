@@ -104,7 +104,11 @@ fn attrs_required_checks_job_fails_when_a_need_did_not_succeed() {
         i.notes
     );
     // `if: ${{ failure() }}` on a step of `coverage` runs after a failed step only.
-    assert!(i.toml.contains("if [ \"$rc\" -ne 0 ]; then"), "{}", i.toml);
+    assert!(
+        i.toml.contains("if [ \"$_bt_rc\" -ne 0 ]; then"),
+        "{}",
+        i.toml
+    );
     // The matrix axis computed from another job's output becomes a list param.
     assert!(
         i.toml

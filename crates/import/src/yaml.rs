@@ -1,6 +1,8 @@
 //! A YAML document as a small tree with the line of every node, so a report can say
 //! FILE:LINE. Read with saphyr (YAML 1.2: `on` is a key, not `true`; anchors resolved).
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use saphyr::Scalar;
+use saphyr_parser::{Event, Parser, Span};
+use std::collections::HashMap;
 
 /// A node and the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,42 +24,217 @@ pub(crate) enum Value {
     Map(Vec<(String, usize, Node)>),
 }
 
-/// A document that does not parse: where and what.
+/// A document that does not parse, or is too large once its aliases are resolved:
+/// where and what.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ParseError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    /// What to do about it.
+    pub hint: &'static str,
 }
+
+/// The most nodes a stream may hold once every alias is resolved (a copy of an anchored
+/// node counts every node in it). A real workflow holds a few thousand; nested aliases
+/// (`&a [*b, *b, …]`, "billion laughs") reach 9^n from a few hundred bytes, so they are
+/// counted as they are resolved and refused before they are built.
+pub(crate) const MAX_NODES: usize = 500_000;
+/// The most bytes of scalar text a stream may hold once its aliases are resolved.
+pub(crate) const MAX_TEXT: usize = 32 << 20;
+/// The deepest a node may be nested, aliases included (the tree is walked and dropped
+/// recursively).
+pub(crate) const MAX_DEPTH: usize = 256;
+
+const TOO_BIG_HINT: &str = "a workflow does not need this many nodes: write the repeated part out, or use fewer nested aliases (`*name`)";
 
 /// Every document of `text` (a Dagu file may hold a DAG and its children after `---`).
+/// Anchors are resolved; nodes, text and depth are bounded as they are built
+/// ([`MAX_NODES`], [`MAX_TEXT`], [`MAX_DEPTH`]), so no input costs more than the bounds.
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| ParseError {
-        line: e.marker().line(),
-        col: e.marker().col() + 1,
-        message: e.info().to_string(),
-    })?;
-    Ok(docs.iter().map(convert).collect())
+    let mut b = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    while let Some(ev) = parser.next_event() {
+        let (ev, span) = ev.map_err(|e| ParseError {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+            message: format!("not YAML: {}", e.info()),
+            hint: "a workflow file as the tool reads it",
+        })?;
+        b.event(ev, span)?;
+    }
+    Ok(b.docs)
 }
 
-fn convert(y: &MarkedYaml) -> Node {
-    let line = y.span.start.line();
-    let v = match &y.data {
-        YamlData::Value(s) => scalar(s),
-        YamlData::Representation(s, _, _) => Value::Str(s.to_string()),
-        YamlData::Sequence(items) => Value::Seq(items.iter().map(convert).collect()),
-        YamlData::Mapping(m) => Value::Map(
-            m.iter()
-                .map(|(k, v)| {
-                    let key = convert(k);
-                    (key.text().unwrap_or_default(), key.line, convert(v))
-                })
-                .collect(),
-        ),
-        YamlData::Tagged(_, inner) => convert(inner).v,
-        YamlData::Alias(_) | YamlData::BadValue => Value::Null,
-    };
-    Node { line, v }
+/// What a node costs: its nodes, its bytes of text and its height.
+#[derive(Debug, Clone, Copy, Default)]
+struct Weight {
+    nodes: usize,
+    text: usize,
+    height: usize,
+}
+
+impl Weight {
+    fn add(&mut self, w: Weight) {
+        self.nodes += w.nodes;
+        self.text += w.text;
+        self.height = self.height.max(w.height + 1);
+    }
+}
+
+/// A collection being read: its node, its anchor, its key waiting for a value (a
+/// mapping) and what it weighs so far.
+struct Frame {
+    node: Node,
+    anchor: usize,
+    key: Option<(String, usize)>,
+    weight: Weight,
+}
+
+/// Builds nodes from the parser's events, with the anchors seen so far and the
+/// running totals the bounds are checked against.
+#[derive(Default)]
+struct Builder {
+    docs: Vec<Node>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, Weight)>,
+    nodes: usize,
+    text: usize,
+}
+
+impl Builder {
+    fn event(&mut self, ev: Event<'_>, span: Span) -> Result<(), ParseError> {
+        let line = span.start.line();
+        let col = span.start.col() + 1;
+        match ev {
+            Event::DocumentStart(_) => self.anchors.clear(),
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                let v = if matches!(ev, Event::SequenceStart(..)) {
+                    Value::Seq(vec![])
+                } else {
+                    Value::Map(vec![])
+                };
+                self.charge(
+                    Weight {
+                        nodes: 1,
+                        text: 0,
+                        height: 0,
+                    },
+                    line,
+                    col,
+                )?;
+                self.stack.push(Frame {
+                    node: Node { line, v },
+                    anchor,
+                    key: None,
+                    weight: Weight {
+                        nodes: 1,
+                        text: 0,
+                        height: 0,
+                    },
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(f) = self.stack.pop() {
+                    self.insert(f.node, f.anchor, f.weight, col)?;
+                }
+            }
+            Event::Scalar(v, style, anchor, tag) => {
+                let w = Weight {
+                    nodes: 1,
+                    text: v.len(),
+                    height: 0,
+                };
+                self.charge(w, line, col)?;
+                let tag = tag.filter(|t| t.is_yaml_core_schema());
+                let v = Scalar::parse_from_cow_and_metadata(v, style, tag.as_ref())
+                    .map_or(Value::Null, |s| scalar(&s));
+                self.insert(Node { line, v }, anchor, w, col)?;
+            }
+            Event::Alias(id) => {
+                let w = self.anchors.get(&id).map_or(
+                    Weight {
+                        nodes: 1,
+                        ..Weight::default()
+                    },
+                    |(_, w)| *w,
+                );
+                // Counted before the copy is made.
+                self.charge(w, line, col)?;
+                let v = self
+                    .anchors
+                    .get(&id)
+                    .map_or(Value::Null, |(n, _)| n.v.clone());
+                self.insert(Node { line, v }, 0, w, col)?;
+            }
+            Event::DocumentEnd | Event::Nothing | Event::StreamStart | Event::StreamEnd => {}
+        }
+        Ok(())
+    }
+
+    /// Count `w` against the bounds, before anything of it is built.
+    fn charge(&mut self, w: Weight, line: usize, col: usize) -> Result<(), ParseError> {
+        let too = |what: String| ParseError {
+            line,
+            col,
+            message: what,
+            hint: TOO_BIG_HINT,
+        };
+        self.nodes = self.nodes.saturating_add(w.nodes);
+        self.text = self.text.saturating_add(w.text);
+        if self.nodes > MAX_NODES {
+            return Err(too(format!(
+                "the document holds more than {MAX_NODES} nodes once its aliases are resolved"
+            )));
+        }
+        if self.text > MAX_TEXT {
+            return Err(too(format!(
+                "the document holds more than {MAX_TEXT} bytes of text once its aliases are resolved"
+            )));
+        }
+        if self.stack.len() + w.height >= MAX_DEPTH {
+            return Err(too(format!(
+                "the document nests deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Put a finished node in its parent (or make it a document), and keep it when it
+    /// has an anchor.
+    fn insert(
+        &mut self,
+        node: Node,
+        anchor: usize,
+        w: Weight,
+        col: usize,
+    ) -> Result<(), ParseError> {
+        if anchor > 0 {
+            // The kept copy counts too: anchors nested in anchors each keep their own.
+            self.charge(w, node.line, col)?;
+            self.anchors.insert(anchor, (node.clone(), w));
+        }
+        let Some(parent) = self.stack.last_mut() else {
+            self.docs.push(node);
+            return Ok(());
+        };
+        parent.weight.add(w);
+        match &mut parent.node.v {
+            Value::Seq(items) => items.push(node),
+            Value::Map(entries) => match parent.key.take() {
+                None => parent.key = Some((node.text().unwrap_or_default(), node.line)),
+                Some((k, kl)) => {
+                    // A repeated key keeps its place and takes the later value.
+                    match entries.iter_mut().find(|(e, _, _)| *e == k) {
+                        Some(e) => e.2 = node,
+                        None => entries.push((k, kl, node)),
+                    }
+                }
+            },
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 fn scalar(s: &Scalar) -> Value {
@@ -156,5 +333,110 @@ mod tests {
             d.get("y").unwrap().get("A").unwrap().text().as_deref(),
             Some("1")
         );
+    }
+
+    /// `levels` anchors, each a list of nine aliases of the one before ("billion laughs").
+    pub(crate) fn laughs(levels: usize) -> String {
+        let mut t = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..levels {
+            let p = format!("*a{}", i - 1);
+            t.push_str(&format!("a{i}: &a{i} [{}]\n", vec![p; 9].join(", ")));
+        }
+        t
+    }
+
+    #[test]
+    fn nested_aliases_are_refused_at_the_line_that_crosses_the_bound() {
+        let t = laughs(9);
+        assert!(t.len() < 600, "{}", t.len());
+        let e = parse(&t).unwrap_err();
+        // The sixth anchor holds 597,871 nodes: its line crosses 500,000.
+        assert_eq!(e.line, 6, "{e:?}");
+        assert!(e.message.contains("500000 nodes"), "{e:?}");
+        assert!(e.hint.contains("aliases"), "{e:?}");
+    }
+
+    #[test]
+    fn aliases_within_the_bound_are_resolved_whole() {
+        let d = &parse(&laughs(4)).unwrap()[0];
+        let a3 = d.get("a3").unwrap().seq().unwrap();
+        assert_eq!(a3.len(), 9);
+        let a0 = &a3[8].seq().unwrap()[0].seq().unwrap()[0];
+        assert_eq!(a0.seq().unwrap()[0].text().as_deref(), Some("lol"));
+        // An alias's own node carries the alias's line.
+        assert_eq!(a3[0].line, 4);
+    }
+
+    #[test]
+    fn text_repeated_by_aliases_is_bounded() {
+        let big = "x".repeat(1 << 20);
+        let mut t = format!("a: &a '{big}'\nb: [");
+        t.push_str(&vec!["*a"; 40].join(", "));
+        t.push_str("]\n");
+        let e = parse(&t).unwrap_err();
+        assert_eq!(e.line, 2, "{e:?}");
+        assert!(e.message.contains("bytes of text"), "{e:?}");
+    }
+
+    #[test]
+    fn nesting_is_bounded_by_blocks_and_by_aliases() {
+        let mut t = String::new();
+        for i in 0..300 {
+            t.push_str(&" ".repeat(i));
+            t.push_str("- \n");
+        }
+        let e = parse(&t).unwrap_err();
+        assert!(e.message.contains("deeper than 256"), "{e:?}");
+        // 100 levels, aliased inside 100 levels, aliased inside 100 levels.
+        let nest = |n: usize| format!("{}x{}", "[".repeat(n), "]".repeat(n));
+        let t = format!(
+            "a: &a {}\nb: &b {}*a{}\nc: {}*b{}\n",
+            nest(100),
+            "[".repeat(100),
+            "]".repeat(100),
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        let e = parse(&t).unwrap_err();
+        assert_eq!(e.line, 3, "{e:?}");
+        assert!(e.message.contains("deeper than 256"), "{e:?}");
+    }
+
+    #[test]
+    fn anchors_nested_in_anchors_count_each_copy_they_keep() {
+        // 150 anchored lists, each inside the one before, around 4,000 items: every
+        // anchor keeps its own copy, 150 × 4,000 nodes in all.
+        let mut t = String::from("a: ");
+        for i in 0..150 {
+            t.push_str(&format!("&n{i} ["));
+        }
+        t.push_str(&vec!["x"; 4000].join(", "));
+        t.push_str(&"]".repeat(150));
+        t.push('\n');
+        let e = parse(&t).unwrap_err();
+        assert!(e.message.contains("500000 nodes"), "{e:?}");
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_place_and_takes_the_later_value() {
+        let d = &parse("a: 1\nb: 2\na: 3\n").unwrap()[0];
+        let keys: Vec<&str> = d
+            .map()
+            .unwrap()
+            .iter()
+            .map(|(k, _, _)| k.as_str())
+            .collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(d.get("a").unwrap().text().as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn tags_and_scalars_read_as_before() {
+        let d = &parse("a: !!str 12\nb: !custom 12\nc: '12'\nd: !!int x\ne: 3.10\n").unwrap()[0];
+        assert_eq!(d.get("a").unwrap().v, Value::Str("12".into()));
+        assert_eq!(d.get("b").unwrap().v, Value::Int(12));
+        assert_eq!(d.get("c").unwrap().v, Value::Str("12".into()));
+        assert_eq!(d.get("d").unwrap().v, Value::Null);
+        assert_eq!(d.get("e").unwrap().text().as_deref(), Some("3.1"));
     }
 }

@@ -3,7 +3,7 @@
 use super::{Ctx, Place, Reader, template};
 use crate::expr::{self, Names, Status};
 use crate::out::Step;
-use crate::shim::{self, Action, EnvFrom, Guard, ShimStep};
+use crate::shim::{self, Action, EnvFrom, Guard, Piece, Shell, ShimStep, Word};
 use crate::yaml::Node;
 
 pub(super) fn steps(
@@ -32,10 +32,7 @@ pub(super) fn steps(
             guard: Guard::Success,
             test: None,
             action: Action::Nothing(String::new()),
-            dir: s
-                .get("working-directory")
-                .or_else(|| defaults.and_then(|d| d.get("working-directory")))
-                .and_then(Node::text),
+            dir: None,
             env: vec![],
             continue_on_error: s.get("continue-on-error").and_then(Node::text).as_deref()
                 == Some("true"),
@@ -44,6 +41,8 @@ pub(super) fn steps(
                 .and_then(Node::text)
                 .and_then(|t| t.parse().ok()),
         };
+        let dir = place_text(s, defaults, "working-directory");
+        sh.dir = dir.map(|(d, l)| word(&d, (n + 1, "D", "working-directory"), step, c, l));
         if let Some(cond) = s.get("if").and_then(Node::text) {
             let l = s.key_line("if").unwrap_or(line);
             step_if(&cond, n + 1, l, &mut sh, step, c);
@@ -78,14 +77,13 @@ pub(super) fn steps(
                 let l = s.key_line("run").unwrap_or(line);
                 run = run_templates(&run, n + 1, (step, &mut sh), c, l);
             }
-            let shell = s
-                .get("shell")
-                .or_else(|| defaults.and_then(|d| d.get("shell")))
-                .and_then(Node::text);
-            sh.action = Action::Run {
-                body: run,
-                shell: shim::shell_line(shell.as_deref()),
+            let shell = match place_text(s, defaults, "shell") {
+                Some((t, l)) if t.contains("${{") => {
+                    Shell::Templated(word(&t, (n + 1, "SH", "shell"), step, c, l))
+                }
+                other => Shell::Line(shim::shell_line(other.map(|(t, _)| t).as_deref())),
             };
+            sh.action = Action::Run { body: run, shell };
         } else if let Some(uses) = s.get("uses").and_then(Node::text) {
             sh.action = action(&uses, s, n + 1, c);
         }
@@ -164,6 +162,57 @@ fn run_templates(
     }
     out.push_str(&rest.replace("${{", "$ {{"));
     out
+}
+
+/// A step's `key` (`working-directory`, `shell`), else the `defaults.run` one, with the
+/// line it is on.
+fn place_text(s: &Node, defaults: Option<&Node>, key: &str) -> Option<(String, usize)> {
+    if let Some(t) = s.get(key).and_then(Node::text) {
+        return Some((t, s.key_line(key).unwrap_or(s.line)));
+    }
+    let d = defaults?;
+    let t = d.get(key).and_then(Node::text)?;
+    Some((t, d.key_line(key).unwrap_or(d.line)))
+}
+
+/// A `working-directory` or `shell` as a [`Word`]: its `${{ … }}` pieces as variables
+/// of the step's `env` (`$S2_D1`) set by baton templates, so a value reaches the script
+/// as data, as in a `run:` body. `(n, tag, what)`: the step's number, the variables'
+/// infix and the key, for the report.
+fn word(
+    text: &str,
+    (n, tag, what): (usize, &str, &str),
+    step: &mut Step,
+    c: &mut Ctx,
+    line: usize,
+) -> Word {
+    let mut w = Word::default();
+    let mut rest = text;
+    let mut k = 0;
+    while let Some(i) = rest.find("${{") {
+        let Some(j) = rest[i..].find("}}") else { break };
+        if i > 0 {
+            w.0.push(Piece::Lit(rest[..i].to_string()));
+        }
+        let piece = &rest[i..i + j + 2];
+        rest = &rest[i + j + 2..];
+        k += 1;
+        let var = format!("S{n}_{tag}{k}");
+        let needs = step.needs.clone();
+        let val = template(piece, c, Place::StepEnv, &needs, line);
+        c.report.note(
+            line,
+            format!("step {n}: `{piece}` in `{what}`"),
+            format!("passed as data in ${var} (set from `{val}`): GitHub pastes the text into the script"),
+        );
+        step.env.push((var.clone(), val));
+        w.0.push(Piece::Var(var));
+    }
+    if !rest.is_empty() || w.0.is_empty() {
+        // An unclosed `${{` stays text, defused for baton's loader.
+        w.0.push(Piece::Lit(rest.replace("${{", "$ {{")));
+    }
+    w
 }
 
 /// `${{ steps.ID.outputs.KEY }}`, alone: the step and the key.

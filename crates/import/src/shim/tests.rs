@@ -1,0 +1,228 @@
+//! The job script's functions (`prelude.sh`) run by `dash` and `bash`: GitHub's rules for
+//! `$GITHUB_ENV`, `$GITHUB_OUTPUT` and `$GITHUB_PATH`, and values that stay data.
+use super::PRELUDE;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A directory of this test's own, removed when dropped.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Dir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "baton-shim-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The prelude then `body`, by `shell`, in `dir`: exit code, stdout, stderr.
+fn run(shell: &str, dir: &Dir, body: &str) -> (i32, String, String) {
+    let o = Command::new(shell)
+        .arg("-c")
+        .arg(format!("{PRELUDE}\n{body}"))
+        .current_dir(&dir.0)
+        .env("TMPDIR", &dir.0)
+        // cargo sets it for tests; the scripts check it is not set by a step.
+        .env_remove("LD_LIBRARY_PATH")
+        .env("BATON_OUTPUT", dir.0.join("baton-output"))
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+const SHELLS: [&str; 2] = ["dash", "bash"];
+
+fn have(shell: &str) -> bool {
+    Command::new(shell).arg("-c").arg("true").status().is_ok()
+}
+
+#[test]
+fn a_command_file_is_read_by_githubs_rules() {
+    for sh in SHELLS.into_iter().filter(|s| have(s)) {
+        let d = Dir::new();
+        std::fs::write(
+            d.0.join("f"),
+            "A=1\n\nB=x=y<<z\nC<<EOF\nl1\nD=2\n\nEOF\nE<<X=Y\nv\nX=Y\nF<<E\nE\nG=last",
+        )
+        .unwrap();
+        let (code, out, err) = run(
+            sh,
+            &d,
+            "show() { printf '[%s]=[%s]\\n' \"$1\" \"$2\"; }\n_bt_read f show F; echo \"rc=$?\"",
+        );
+        assert_eq!(code, 0, "{sh}: {err}");
+        assert_eq!(
+            out, "[A]=[1]\n[B]=[x=y<<z]\n[C]=[l1\nD=2\n]\n[E]=[v]\n[F]=[]\n[G]=[last]\nrc=0\n",
+            "{sh}: {err}"
+        );
+        assert_eq!(err, "", "{sh}");
+    }
+}
+
+#[test]
+fn a_line_of_neither_form_or_an_unclosed_delimiter_fails() {
+    for sh in SHELLS.into_iter().filter(|s| have(s)) {
+        let d = Dir::new();
+        std::fs::write(
+            d.0.join("f"),
+            "A=1\nCrash $(touch PWNED)\nB<<EOF\nnever closed\n",
+        )
+        .unwrap();
+        let (_, out, err) = run(
+            sh,
+            &d,
+            "show() { printf '[%s]=[%s]\\n' \"$1\" \"$2\"; }\n_bt_read f show '$GITHUB_ENV'; echo \"rc=$?\"",
+        );
+        assert_eq!(out, "[A]=[1]\nrc=1\n", "{sh}: {err}");
+        assert!(
+            err.contains(
+                "$GITHUB_ENV: a line neither NAME=value nor NAME<<DELIMITER: Crash $(touch PWNED)"
+            ),
+            "{sh}: {err}"
+        );
+        assert!(err.contains("B<<EOF is never closed"), "{sh}: {err}");
+        assert!(!d.0.join("PWNED").exists());
+    }
+}
+
+#[test]
+fn names_that_change_how_a_shell_or_loader_runs_are_refused_and_values_stay_data() {
+    for sh in SHELLS.into_iter().filter(|s| have(s)) {
+        let d = Dir::new();
+        let body = r#"
+printf '%s\n' 'TITLE=Crash' 'BASH_ENV=$(touch PWNED1)' 'ENV=$(touch PWNED2)' 'LD_PRELOAD=/x.so' \
+  'LD_LIBRARY_PATH=/x' 'SHELLOPTS=xtrace' 'PS4=$(touch PWNED3)' 'IFS=x' 'NODE_OPTIONS=--require /x' \
+  'BASH_FUNC_f%%=() { touch PWNED4; }' 'PERL5OPT=-d' '_bt_gh=/' 'BATON_OUTPUT=/etc/passwd' \
+  '1A=x' 'a b=c' 'OK=$(touch PWNED5) `touch PWNED6` ;x' 'M<<EOF' 'one' 'BASH_ENV=$(touch PWNED7)' 'EOF' \
+  > "$GITHUB_ENV"
+: > out; _bt_carry out; echo "rc=$?"
+bash -c 'printf "[%s]\n" "$TITLE" "$OK" "$M"'
+printf '[%s]\n' "$(printenv BASH_ENV ENV LD_PRELOAD LD_LIBRARY_PATH SHELLOPTS PS4 IFS NODE_OPTIONS PERL5OPT)"
+printf '[%s]\n' "$_bt_gh" "${LD_LIBRARY_PATH-unset}" "${BATON_OUTPUT}"
+"#;
+        let (code, out, err) = run(sh, &d, body);
+        assert_eq!(code, 0, "{sh}: {err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "rc=0", "{sh}: {out}{err}");
+        assert_eq!(lines[1], "[Crash]");
+        assert_eq!(lines[2], "[$(touch PWNED5) `touch PWNED6` ;x]");
+        assert_eq!(lines[3..5], ["[one", "BASH_ENV=$(touch PWNED7)]"]);
+        assert_eq!(lines[5], "[]", "{sh}: {out}");
+        assert!(lines[6].contains("baton-shim-"), "{sh}: {out}");
+        assert_eq!(lines[7], "[unset]");
+        assert!(lines[8].ends_with("baton-output]"), "{sh}: {out}");
+        for name in [
+            "BASH_ENV",
+            "ENV",
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "SHELLOPTS",
+            "PS4",
+            "IFS",
+            "NODE_OPTIONS",
+            "BASH_FUNC_f%%",
+            "PERL5OPT",
+        ] {
+            assert!(
+                err.contains(&format!(
+                    "$GITHUB_ENV: {name} refused: it changes how a shell, a loader or an interpreter runs"
+                )),
+                "{sh}: {name}: {err}"
+            );
+        }
+        assert!(err.contains("_bt_gh refused: baton's own"), "{err}");
+        assert!(err.contains("BATON_OUTPUT refused: baton's own"), "{err}");
+        assert!(err.contains("1A refused: not a variable name"), "{err}");
+        assert!(err.contains("a b refused: not a variable name"), "{err}");
+        let pwned: Vec<_> = std::fs::read_dir(&d.0)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("PWNED"))
+            .collect();
+        assert!(pwned.is_empty(), "{sh}: {pwned:?}");
+    }
+}
+
+#[test]
+fn github_path_takes_one_absolute_directory_a_line() {
+    for sh in SHELLS.into_iter().filter(|s| have(s)) {
+        let d = Dir::new();
+        let body = r#"
+mkdir -p tools && printf '#!/bin/sh\necho from-tools\n' > tools/hello && chmod +x tools/hello
+printf '%s\n' "$PWD/tools" '.' 'bin' '/a:/b' '' > "$GITHUB_PATH"
+: > out; _bt_carry out
+hello
+case $PATH in "$PWD/tools:"*) echo first ;; esac
+case ":$PATH:" in *:.:*|*:bin:*|*:/a:*) echo leaked ;; esac
+"#;
+        let (_, out, err) = run(sh, &d, body);
+        assert_eq!(out, "from-tools\nfirst\n", "{sh}: {err}");
+        assert!(
+            err.contains("$GITHUB_PATH: . refused: not an absolute directory"),
+            "{err}"
+        );
+        assert!(err.contains("$GITHUB_PATH: bin refused"), "{err}");
+        assert!(
+            err.contains("$GITHUB_PATH: /a:/b refused: one directory a line"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn outputs_are_read_whole_and_a_job_output_is_one_line() {
+    for sh in SHELLS.into_iter().filter(|s| have(s)) {
+        let d = Dir::new();
+        let body = r#"
+printf '%s\n' 'v=1' 'multi<<END' 'a b' 'c=d' 'END' 'v=2' 'x=$(touch PWNED)' > o
+printf '[%s]\n' "$(_bt_get o v)" "$(_bt_get o multi)" "$(_bt_get o x)" "$(_bt_get o none)" "$(_bt_get missing v)"
+_bt_output job_v o v; _bt_output job_multi o multi; _bt_output job_none o none
+cat "$BATON_OUTPUT"
+"#;
+        let (_, out, err) = run(sh, &d, body);
+        assert_eq!(
+            out, "[2]\n[a b\nc=d]\n[$(touch PWNED)]\n[]\n[]\njob_v=2\n",
+            "{sh}: {err}"
+        );
+        assert!(
+            err.contains("job output job_multi is not set"),
+            "{sh}: {err}"
+        );
+        assert!(!d.0.join("PWNED").exists());
+    }
+}
+
+#[test]
+fn a_templated_shell_is_split_into_words_never_evaluated() {
+    for sh in SHELLS.into_iter().filter(|s| have(s)) {
+        let d = Dir::new();
+        let body = r#"
+printf 'echo "ran $0"\n' > s
+_bt_shell '' 'sh -e {0}' s
+_bt_shell '' 'sh' s
+_bt_shell '' 'sh -c "echo {0}"; touch PWNED #' s
+_bt_shell '' '$(touch PWNED) {0}' s
+_bt_shell 5s 'sh' s
+"#;
+        let (_, out, err) = run(sh, &d, body);
+        assert!(out.starts_with("ran s\nran s\n"), "{sh}: {out}{err}");
+        assert!(out.ends_with("ran s\n"), "{sh}: {out}{err}");
+        assert!(!d.0.join("PWNED").exists(), "{sh}: {out}{err}");
+    }
+}
