@@ -212,6 +212,12 @@ pub struct MarkArgs {
     /// (repeatable; at most 1 MiB).
     #[arg(long = "output-file", value_name = "NAME=PATH", value_parser = parse_kv)]
     pub output_files: Vec<(String, String)>,
+    /// An artifact the step declares, from a file: `--artifact report=out/report.txt`
+    /// (repeatable; with `succeeded`). It is kept in the store now, by its SHA-256, over
+    /// what the step's attempt left; a step marked succeeded is marked again with those
+    /// it lacks.
+    #[arg(long = "artifact", value_name = "NAME=PATH", value_parser = parse_kv)]
+    pub artifacts: Vec<(String, String)>,
 }
 
 pub fn approve(a: ApproveArgs) -> i32 {
@@ -478,6 +484,18 @@ pub fn mark(a: MarkArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    let db = drive::db_path(a.target.db.as_deref());
+    let mut artifacts = Vec::with_capacity(a.artifacts.len());
+    for (name, path) in &a.artifacts {
+        let file = std::path::Path::new(path);
+        match crate::engine::keep_artifact_file(&db, &a.step, (name, file)) {
+            Ok(r) => artifacts.push(r),
+            Err(e) => {
+                crate::stdio::errln!("error: --artifact {name}={path}: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
     send(
         &a.target,
         Command::Mark {
@@ -486,6 +504,7 @@ pub fn mark(a: MarkArgs) -> i32 {
             operator,
             reason: a.reason,
             outputs: outputs.into_iter().collect(),
+            artifacts,
         },
     )
 }

@@ -59,6 +59,7 @@ fn step_cases(a: baton_model::view::Actions, id: &str) -> [(&'static str, bool, 
                 operator: op(),
                 reason: "done by hand".into(),
                 outputs: Default::default(),
+                artifacts: Vec::new(),
             },
         ),
         (
@@ -70,6 +71,7 @@ fn step_cases(a: baton_model::view::Actions, id: &str) -> [(&'static str, bool, 
                 operator: op(),
                 reason: "broken".into(),
                 outputs: Default::default(),
+                artifacts: Vec::new(),
             },
         ),
     ]
@@ -298,6 +300,7 @@ fn assert_new_suggestions_accepted(core: &Core, from: usize, now: Timestamp) -> 
                     operator: op(),
                     reason: "checked".into(),
                     outputs: Default::default(),
+                    artifacts: Vec::new(),
                 },
                 "cancel" => Command::Cancel {
                     operator: op(),

@@ -226,6 +226,7 @@ fn mark_sets_outcome_with_reason() {
         operator: "bob".into(),
         reason: reason.into(),
         outputs: Default::default(),
+        artifacts: Vec::new(),
     };
     assert!(refused(&sim.cmd(mark(StepState::Succeeded, "done by hand"))).contains("running"));
     sim.exit("a", 3);

@@ -28,6 +28,7 @@ fn mark(outputs: &[(&str, &str)], state: StepState) -> Command {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        artifacts: Vec::new(),
     }
 }
 

@@ -296,6 +296,7 @@ fn budget_is_not_a_step_and_a_waiting_gate_cannot_be_marked() {
             operator: "bob".into(),
             reason: "shipped by hand".into(),
             outputs: Default::default(),
+            artifacts: Vec::new(),
         });
         assert!(refused(&o).contains("waiting for approval"));
     }

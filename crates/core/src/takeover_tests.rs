@@ -112,6 +112,7 @@ fn a_failed_compensation_is_marked_failed_without_reopening_the_run() {
         operator: "olivia".into(),
         reason: "rolled back by hand".into(),
         outputs: Default::default(),
+        artifacts: Vec::new(),
     };
     let o = sim.cmd(mark(StepState::Succeeded));
     assert!(refused(&o).contains("--state failed"), "{o:?}");

@@ -74,6 +74,7 @@ fn mark_cannot_pass_a_gate_that_was_not_approved() {
         operator: "mallory".into(),
         reason: "by hand".into(),
         outputs: Default::default(),
+        artifacts: Vec::new(),
     };
     let mut sim = Sim::new(p, cfg());
     // Not open yet: marking it succeeded would skip the gate altogether.
@@ -105,6 +106,7 @@ fn a_finished_approved_step_can_still_be_marked() {
         operator: "alice".into(),
         reason: "ran it by hand".into(),
         outputs: Default::default(),
+        artifacts: Vec::new(),
     });
     assert!(o.is_accepted());
     assert_eq!(sim.state("ship"), StepState::Succeeded);

@@ -258,6 +258,34 @@ pub(crate) fn ready_objects(artifacts: &Path, object: Option<&Path>) -> Result<P
     Ok(objects)
 }
 
+/// Keep the file at `path` in the store of `db` as artifact `name` of step `step_id`
+/// (what `baton mark --artifact NAME=PATH` gives), as a step's file is kept: its
+/// record, or why not.
+pub fn keep_given(
+    db: &Path,
+    step_id: &str,
+    (name, path): (&str, &Path),
+) -> Result<baton_model::ArtifactRecord, String> {
+    let real = fs::canonicalize(path).map_err(|e| format!("{}: {e}", shown(path)))?;
+    let (Some(dir), Some(file)) = (real.parent(), real.file_name()) else {
+        return Err(format!("{} is not a file", shown(path)));
+    };
+    let req = baton_core::CollectRequest {
+        step: 0,
+        step_id: step_id.to_string(),
+        attempt: 0,
+        dir: dir.to_path_buf(),
+        // The file's own name, as a literal path (a name with a glob's characters is
+        // matched as a glob, and only by itself or nothing).
+        artifacts: vec![(name.to_string(), file.to_string_lossy().into_owned())],
+    };
+    let aheads = crate::send_ahead::Aheads::default();
+    let mut kept = crate::artifact_files::collect_retrying(db, &req, None, &aheads)
+        .map_err(|e| e.to_string())?;
+    kept.pop()
+        .ok_or_else(|| format!("artifact `{name}`: {} was not kept", shown(path)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -730,6 +730,10 @@ pub enum Command {
         /// supplies what its dependants miss.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         outputs: BTreeMap<String, String>,
+        /// The step's artifacts the operator gives (`--artifact NAME=PATH`, each kept
+        /// in the store by the marking process first), over those its attempt left.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        artifacts: Vec<ArtifactRecord>,
     },
     /// Hold `steps` (none: the run, every step that has not started; `freeze` also the
     /// running ones) until released, or until `until` (`baton hold`).

@@ -86,6 +86,7 @@ impl World {
                 operator: operator.clone(),
                 reason: tag,
                 outputs: Default::default(),
+                artifacts: Vec::new(),
             },
         };
         let Some((run, command)) = self.more_command((run, gated), command, &operator)? else {

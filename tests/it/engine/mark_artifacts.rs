@@ -1,8 +1,9 @@
 //! Issue 75 point 2 through the real binary: a step that is not idempotent and declares
 //! artifacts, interrupted by a kill -9 of its engine after it made one of them, is
 //! marked succeeded: the mark keeps the file its attempt left (its reader is handed it),
-//! and the reader of the one it never made is held for a person naming it, never failed
-//! with `template_error`; the step never runs twice.
+//! the reader of the one it never made is held for a person naming it and the command
+//! that gives it, never failed with `template_error`, and a mark with `--artifact
+//! NAME=PATH` gives it and the run goes on; the step never runs twice.
 use crate::helpers::*;
 
 const WF: &str = r#"name = "marked"
@@ -95,7 +96,45 @@ fn a_mark_after_a_crash_keeps_the_artifacts_left_and_a_missing_one_holds_its_rea
     let runs = std::fs::read_to_string(env.path().join("train.runs")).unwrap();
     assert_eq!(runs.lines().count(), 1, "train ran once");
 
-    let out = env.run(&["cancel", &id, "--reason", "the report is gone"]);
+    let give = format!("baton mark {id} train --state succeeded --artifact report=PATH");
+    assert!(inbox.contains(&give), "{inbox}");
+
+    // An artifact the step does not declare is refused at the command.
+    std::fs::write(env.path().join("rep.txt"), "the report, rebuilt").unwrap();
+    let mark_with = |artifact: &str| {
+        env.run(&[
+            "mark",
+            &id,
+            "train",
+            "--state",
+            "succeeded",
+            "--artifact",
+            artifact,
+            "--reason",
+            "the report, rebuilt by hand",
+        ])
+    };
+    let out = mark_with("nope=rep.txt");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("`train` declares no artifact `nope`"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Given with a second mark: kept by its digest, and `publish` is handed it.
+    let out = mark_with("report=rep.txt");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let _ = wait_child(resumed, 60);
+    let done = wait_child(resumed, 60);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("published")).unwrap(),
+        "the report, rebuilt"
+    );
+    let show = env.show(&id);
+    let kept = step_field(&show, "train", "artifacts");
+    assert_eq!(kept.as_array().map(Vec::len), Some(2), "{show:#}");
+    let runs = std::fs::read_to_string(env.path().join("train.runs")).unwrap();
+    assert_eq!(runs.lines().count(), 1, "train ran once");
+    let verify = env.run(&["audit", "verify", &id]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }

@@ -95,6 +95,7 @@ pub(super) fn mark_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 operator: ui.operator.clone(),
                 reason: d.reason.trim().to_string(),
                 outputs: Default::default(),
+                artifacts: Vec::new(),
             };
             let (run_id, what) = (
                 d.run_id.clone(),

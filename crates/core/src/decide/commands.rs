@@ -160,6 +160,7 @@ impl Core {
                 operator,
                 reason,
                 outputs,
+                artifacts,
             } => {
                 let ask = MarkAsk {
                     step,
@@ -167,6 +168,7 @@ impl Core {
                     operator,
                     reason,
                     outputs,
+                    artifacts,
                 };
                 self.on_mark(ask, now, fx)
             }
@@ -253,6 +255,7 @@ impl Core {
             operator,
             reason,
             outputs,
+            artifacts,
         } = ask;
         let i = self.lookup(step)?;
         if !state.is_mark_target() {
@@ -264,8 +267,14 @@ impl Core {
             });
         }
         self.check_mark_outputs(*state, outputs)?;
+        self.check_mark_artifacts(i, *state, artifacts)?;
         if self.supplies_outputs(i, *state, outputs) {
-            return Ok(self.supply_outputs(i, operator, reason, outputs, now, fx));
+            let said = self.supply_outputs(i, operator, reason, outputs, now, fx);
+            return Ok(self.supply_artifacts(i, artifacts, said, now, fx));
+        }
+        if self.supplies_artifacts(i, *state, artifacts) {
+            let said = self.supply_outputs(i, operator, reason, outputs, now, fx);
+            return Ok(self.supply_artifacts(i, artifacts, said, now, fx));
         }
         self.can_mark(i, *state, now)?;
         // Undone by hand after its compensation failed: recorded, the run not reopened.
@@ -290,7 +299,12 @@ impl Core {
         let why = Some(format!("marked by {operator}: {reason}"));
         if *state == StepState::Succeeded {
             self.succeed(i, why, now, fx);
-            // What its attempt left of its artifacts is kept (`marked_artifacts`).
+            // Those given are kept, and what its attempt left of the others
+            // (`marked_artifacts`).
+            if !artifacts.is_empty() {
+                let attempt = self.steps[i].attempts;
+                self.store_marked(i, attempt, artifacts, now, fx);
+            }
             self.collect_marked(i, fx);
             for &d in &rearmed {
                 self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
@@ -352,4 +366,5 @@ struct MarkAsk<'a> {
     operator: &'a String,
     reason: &'a String,
     outputs: &'a BTreeMap<String, String>,
+    artifacts: &'a [baton_model::ArtifactRecord],
 }

@@ -3,12 +3,14 @@
 //! from where its last attempt made them (`Effect::Collect`, one artifact a request:
 //! one the attempt never made does not keep the others out); those found are put on
 //! record (`artifacts_stored`, for that attempt). A step that reads an artifact a
-//! marked step still lacks is held for a person, naming it, never failed with
-//! `template_error`; once the file is kept, it is released.
+//! marked step still lacks is held for a person, naming it and the command that gives
+//! it (`--artifact NAME=PATH`), never failed with `template_error`; once the file is
+//! kept, it is released.
 use super::hold::{Hold, HoldFor};
 use super::*;
 use crate::io::CollectRequest;
 use baton_model::ArtifactRecord;
+use baton_model::Refusal;
 use baton_model::history::ENGINE;
 
 impl Core {
@@ -61,6 +63,21 @@ impl Core {
         let Ok(found) = result else {
             return true;
         };
+        self.store_marked(i, attempt, found, now, fx);
+        true
+    }
+
+    /// Put `found` on record for marked step `i` over those it has, and release the
+    /// steps held for one of its artifacts.
+    pub(super) fn store_marked(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        found: &[ArtifactRecord],
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let s = &self.steps[i];
         let mut artifacts: Vec<ArtifactRecord> = s
             .more
             .artifacts
@@ -83,7 +100,83 @@ impl Core {
         for &c in &waiting {
             self.release_one(c, ENGINE, &why, now, fx);
         }
-        true
+    }
+
+    /// A mark's artifacts (`--artifact NAME=PATH`): only with `succeeded`, each one the
+    /// step declares, named by a SHA-256.
+    pub(super) fn check_mark_artifacts(
+        &self,
+        i: usize,
+        state: StepState,
+        given: &[ArtifactRecord],
+    ) -> Result<(), Refusal> {
+        if given.is_empty() {
+            return Ok(());
+        }
+        let declared: Vec<String> = self
+            .declared(i)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let mut problems = Vec::new();
+        if state != StepState::Succeeded {
+            problems.push("artifacts are given with `--state succeeded` only".to_string());
+        }
+        for r in given {
+            if !declared.contains(&r.name) {
+                problems.push(format!(
+                    "`{}` declares no artifact `{}` (it declares: {})",
+                    self.id(i),
+                    self.mask(&r.name),
+                    if declared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declared.join(", ")
+                    }
+                ));
+            } else if r.sha256.len() != 64 || !r.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                problems.push(format!("artifact `{}` is not named by a SHA-256", r.name));
+            }
+        }
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(Refusal::InputInvalid { problems }),
+        }
+    }
+
+    /// A mark that gives artifacts to a step already marked succeeded: it supplies
+    /// what its readers miss.
+    pub(super) fn supplies_artifacts(
+        &self,
+        i: usize,
+        state: StepState,
+        given: &[ArtifactRecord],
+    ) -> bool {
+        let s = &self.steps[i];
+        state == StepState::Succeeded
+            && !given.is_empty()
+            && s.state == StepState::Succeeded
+            && s.more.marked.is_some()
+    }
+
+    /// Record `given` for marked step `i` (after its mark is on record), releasing its
+    /// readers held for one; `said`: what the mark did so far.
+    pub(super) fn supply_artifacts(
+        &mut self,
+        i: usize,
+        given: &[ArtifactRecord],
+        said: String,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> String {
+        if given.is_empty() {
+            return said;
+        }
+        let attempt = self.steps[i].attempts;
+        self.store_marked(i, attempt, given, now, fx);
+        let names: Vec<&str> = given.iter().map(|r| r.name.as_str()).collect();
+        format!("{said}; kept artifact(s) {}", names.join(", "))
     }
 
     /// Step `c` is held by the engine (not by an operator, nor for retries or the
@@ -126,7 +219,8 @@ impl Core {
             .declared(u.step)
             .and_then(|d| d.into_iter().find(|(n, _)| *n == u.name).map(|(_, g)| g));
         let reason = format!(
-            "`steps.{x}.artifacts.{name}` is missing: `{x}` was marked succeeded and its attempt left no `{glob}` in {dir}; this step waits for a person (mark it, or cancel the run)",
+            "`steps.{x}.artifacts.{name}` is missing: `{x}` was marked succeeded and its attempt left no `{glob}` in {dir}; give it with `baton mark {run} {x} --state succeeded --artifact {name}=PATH --reason …`, and this step starts",
+            run = self.cfg.run_id,
             x = u.step_id,
             name = u.name,
             glob = glob.unwrap_or_default(),
