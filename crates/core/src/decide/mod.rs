@@ -404,6 +404,19 @@ impl Core {
         self.masker.mask(s).into_owned()
     }
 
+    /// A child-run step's environment (`child::env`), naming what holds this run's secrets.
+    pub(super) fn child_env(
+        &self,
+        path: &std::path::Path,
+        params: BTreeMap<String, String>,
+    ) -> Vec<(String, String)> {
+        let secrets = crate::child::Secrets {
+            holds: &|v: &str| self.holds_secret(v),
+            env_names: self.secret_env_names(),
+        };
+        crate::child::env(path, params, self.cfg.auto_approve, &secrets)
+    }
+
     /// The environment variables this run's secrets are read from: its `secrets = [...]`
     /// and its `[secrets]` entries `{ env = "…" }` (a child-run step names them).
     pub(super) fn secret_env_names(&self) -> Vec<String> {

@@ -161,11 +161,7 @@ impl Core {
             }
             Action::Workflow { path, .. } => {
                 let digest = format!("workflow {}", path.display());
-                let secrets = child::Secrets {
-                    holds: &|v: &str| self.holds_secret(v),
-                    env_names: self.secret_env_names(),
-                };
-                env.extend(child::env(path, with, self.cfg.auto_approve, &secrets));
+                env.extend(self.child_env(path, with));
                 (
                     Some(SpawnAction::Shell {
                         command: child::COMMAND.to_string(),
