@@ -2,6 +2,7 @@
 mod examples;
 mod github_matrices;
 mod import;
+mod import_hostile;
 mod invalid_corpus;
 mod loader_props;
 mod mark_success;
