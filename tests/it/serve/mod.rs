@@ -1,6 +1,7 @@
 //! `baton serve` (issue 27): slots fired once across kill -9, one serve per store,
 //! shutdown and resume, reload, health endpoints, and the operators' commands.
 mod backfill;
+mod follow_ups;
 mod hostile;
 mod lifecycle;
 mod operators;

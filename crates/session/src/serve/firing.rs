@@ -126,18 +126,20 @@ pub(super) async fn start_runs(
             ))),
         });
     }
-    follow_ups(opts, follow).await;
+    if !follow.is_empty() {
+        // Not awaited: a cancel they send waits (up to 10 s) for its run's engine, and
+        // every schedule's next slots must not wait behind it (issue 75 point 7).
+        tokio::spawn(follow_ups(opts.db.clone(), opts.operator.clone(), follow));
+    }
     out
 }
 
 /// The follow-ups of the runs just driven (a holder superseded, pending runs
-/// replaced: `concurrency::follow_up`), off this thread: a cancel they send waits for
-/// the engine of its run, which may be one this thread drives.
-async fn follow_ups(opts: &ServeOptions, follow: Vec<(Group, Admitted, String)>) {
-    if follow.is_empty() {
-        return;
-    }
-    let (db, operator) = (opts.db.clone(), opts.operator.clone());
+/// replaced: `concurrency::follow_up`), off the serve's loop, on a blocking thread: a
+/// cancel they send waits for the engine of its run, which may be one this serve
+/// drives, or one stopped elsewhere. A serve that stops meanwhile lets them end: its
+/// runtime waits for a blocking task that runs.
+async fn follow_ups(db: PathBuf, operator: String, follow: Vec<(Group, Admitted, String)>) {
     let done = tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&db)?;
         let mut failed = Vec::new();
