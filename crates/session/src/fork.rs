@@ -86,7 +86,15 @@ fn refuse(
         step: Some(from.to_string()),
         reason: Some(e.to_string()),
         summary: format!("refused to fork run {run_id} from {from}: its {what}"),
-        details: serde_json::json!({ "fork": run_id, "from": from, "unproven": what }),
+        // `decision` and `code` as every refused decision's row names them (`baton
+        // audit` shows `command_refused fork (unproven)`); `fork` and `from`: which.
+        details: serde_json::json!({
+            "decision": "fork",
+            "code": baton_model::Refusal::Unproven { why: String::new() }.code(),
+            "fork": run_id,
+            "from": from,
+            "unproven": what,
+        }),
     };
     store.record_refusal(run_id, &d)?;
     Ok(())

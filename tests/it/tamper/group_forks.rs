@@ -70,7 +70,13 @@ fn refused(m: &Members, run: &str, what: &str, before: usize) {
     let last = refusals.last().unwrap();
     assert_eq!(last["actor"], ALICE, "{last:#}");
     assert!(last.to_string().contains(what), "{last:#}");
-    assert!(last.to_string().contains("fork"), "{last:#}");
+    // Issue 75 point 7: the row names the decision it refused, a fork, and which.
+    assert_eq!(last["refused"]["decision"], "fork", "{last:#}");
+    assert_eq!(last["refused"]["code"], "unproven", "{last:#}");
+    assert_eq!(last["details"]["fork"], run, "{last:#}");
+    assert_eq!(last["details"]["from"], "b", "{last:#}");
+    let table = all(&m.baton(ALICE, &["audit", run]));
+    assert!(table.contains("command_refused fork (unproven)"), "{table}");
 }
 
 #[test]
