@@ -38,6 +38,20 @@ pub fn files_root() -> PathBuf {
 
 const SHM: &str = "/dev/shm";
 
+/// Every root an engine of this account may have made a run's directories in: this
+/// process's [`files_root`], and the others another environment would choose (the
+/// temp dir, a private `XDG_RUNTIME_DIR`, `/dev/shm`): a console started with a
+/// `TMPDIR` takes over from an engine started without one.
+pub(crate) fn every_root() -> Vec<PathBuf> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let mut roots = vec![files_root(), std::env::temp_dir()];
+    roots.extend(runtime.filter(|d| is_private_dir(d)));
+    roots.extend(is_shared_tmp(Path::new(SHM)).then(|| PathBuf::from(SHM)));
+    let mut seen = std::collections::BTreeSet::new();
+    roots.retain(|r| seen.insert(r.clone()));
+    roots
+}
+
 /// The decision, apart from the probes.
 fn choose_root(tmpdir_set: bool, runtime: Option<&Path>, shm: Option<&Path>) -> PathBuf {
     if tmpdir_set {

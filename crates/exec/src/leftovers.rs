@@ -45,15 +45,16 @@ pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
     super::outputs::parse_read_outputs(&text, more, &masker).0
 }
 
-/// Remove this user's `baton-<run>-…` directories under the files root (and the temp
-/// dir, where an engine with another `TMPDIR` made them) (the run's files
-/// directory and any attempt's own). Only real directories owned by this user are
+/// Remove this user's `baton-<run>-…` directories under the files root and every other
+/// root an engine of another environment may have chosen (`files_dir::every_root`: the
+/// temp dir, `XDG_RUNTIME_DIR`, `/dev/shm`) (the run's files directory and any
+/// attempt's own). Only real directories owned by this user are
 /// touched, never a symlink; nor one that is or holds a directory in `keep` (an
 /// adopted attempt's, `adopt.rs`). Returns what was removed.
 pub fn remove_run_temp_dirs(run_id: &str, keep: &[PathBuf]) -> Vec<PathBuf> {
     let prefix = format!("baton-{}-", crate::job::clean(run_id));
     let me = nix::unistd::geteuid().as_raw();
-    roots()
+    super::files_dir::every_root()
         .iter()
         .filter_map(|root| std::fs::read_dir(root).ok())
         .flatten()

@@ -4,6 +4,7 @@
 //! its own exit (no mark, no second attempt), and no baton process (a frozen group's
 //! anchor included) is left once the work is done.
 use super::*;
+use std::path::PathBuf;
 
 /// A non-idempotent step that writes its pid once, then counts to 80 (one number each
 /// tenth of a second), each number to its log and to `progress`, and one token of
@@ -177,23 +178,23 @@ fn ends_alive(env: &Env, dir: &std::path::Path, run: &str, pid: i32, n: u64) {
     wait_until("no anchor left for the step's group", secs(10), || {
         anchors_of(pid).is_empty()
     });
-    // Nor a files directory of the run (`baton-RUN-…`, where the detaching engine
-    // made its attempts' `$BATON_OUTPUT`s) in the runtime directory (a tmpfs).
+    // Nor a files directory of the run (`baton-RUN-…`, where an engine made its
+    // attempts' `$BATON_OUTPUT`s): in the runtime directory (a tmpfs) nor in the
+    // consoles' `TMPDIR` (tmux's).
     // The background engine sweeps them as it ends, a moment after the run's end.
     let prefix = format!("baton-{run}-");
     wait_until("no files directory of the run left", secs(10), || {
-        let left: Vec<String> = std::fs::read_dir(env.runtime_dir())
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.starts_with(&prefix))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let left: Vec<PathBuf> = [env.runtime_dir(), env.path().join("tmp")]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(d).into_iter().flatten())
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect();
         if left.is_empty() {
             Ok(())
         } else {
-            Err(format!("left in the runtime directory: {left:?}"))
+            Err(format!("left: {left:?}"))
         }
     });
 }
