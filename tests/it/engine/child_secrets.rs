@@ -104,3 +104,33 @@ fn a_secret_handed_to_a_child_is_masked_there_and_stored_nowhere() {
     assert_eq!(params["tok"], "***", "{started:#}");
     assert_eq!(params["url"], "***", "{started:#}");
 }
+
+#[test]
+fn validate_says_when_a_secret_param_feeds_a_child_param_not_declared_secret() {
+    let env = Env::new();
+    env.workflow("child.toml", CHILD);
+    let wf = env.workflow("parent.toml", PARENT);
+    let out = env.run(&["validate", wf.to_str().unwrap()]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "a warning, not an error: {said}");
+    for key in ["tok", "url"] {
+        assert!(
+            said.contains(&format!(
+                "`params.{key}` of step `deploy` is given the secret param `token`"
+            )),
+            "{said}"
+        );
+    }
+    // Declared secret in the child: nothing to say.
+    env.workflow(
+        "child.toml",
+        &CHILD.replace(
+            "tok = { required = true }\nurl = { required = true }",
+            "tok = { required = true, secret = true }\nurl = { required = true, secret = true }",
+        ),
+    );
+    let out = env.run(&["validate", wf.to_str().unwrap()]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(!said.contains("is given the secret param"), "{said}");
+}

@@ -141,6 +141,41 @@ impl Loader<'_, '_> {
         Some(action)
     }
 
+    /// A child's param not declared `secret` given a value read from a secret param: the
+    /// child run masks it (its parent's step says it holds a secret), but the child's
+    /// file does not say so, and that child run alone would keep it in clear.
+    fn warn_secret_handed(
+        &mut self,
+        key: &str,
+        value: &str,
+        at: &Span,
+        label: &str,
+        spec: &ParamSpec,
+        child: &Plan,
+    ) {
+        if spec.secret {
+            return;
+        }
+        let reads = |name: &str| {
+            let needle = format!("params.{name}");
+            value.match_indices(&needle).any(|(i, _)| {
+                !value[i + needle.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+        };
+        let Some(secret) = self.secret_params.iter().find(|n| reads(n)).cloned() else {
+            return;
+        };
+        self.r.warn(
+            at,
+            format!(
+                "`params.{key}` of {label} is given the secret param `{secret}`, and {} does not declare `{key}` secret: the child run masks it, but a run of that file alone would keep it in clear",
+                child.source.display()
+            ),
+            format!("declare it secret there: [params.{key}] secret = true"),
+        );
+    }
+
     /// The step's `params` against the params the child declares: each given one
     /// declared, a literal value one the child takes, each required one given.
     fn check_child_params(&mut self, s: &RawStep<'_>, label: &str, child: &Plan, at: &Span) {
@@ -165,6 +200,7 @@ impl Loader<'_, '_> {
             };
             // A template's value is checked when the child run is made.
             if e.value.contains("${{") {
+                self.warn_secret_handed(e.key, &e.value, &e.span, label, spec, child);
                 continue;
             }
             let one = [(e.key.to_string(), e.value.clone())];

@@ -117,6 +117,7 @@ fn load_in_chain(
     let plan = Loader {
         r: &mut r,
         env_names: Vec::new(),
+        secret_params: Vec::new(),
         recorded_signers: match signers {
             SignersFrom::File => None,
             SignersFrom::Recorded(t) => Some(t.map(str::to_string)),
@@ -137,6 +138,8 @@ struct Loader<'r, 's> {
     r: &'r mut Reporter<'s>,
     /// The run-wide `env` names, which `${{ env.NAME }}` may read.
     env_names: Vec<String>,
+    /// The params declared `secret` (a child's param given one is said, `child.rs`).
+    secret_params: Vec<String>,
     /// `None`: read the allowed signers from their file; else the run's record.
     recorded_signers: Option<Option<String>>,
     /// The files being loaded, outermost first, this one last: a child workflow

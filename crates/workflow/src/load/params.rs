@@ -16,15 +16,23 @@ pub(super) const TOOL_PARAM_FIELDS: &[&str] =
     &["type", "required", "default", "description", "values"];
 
 impl Loader<'_, '_> {
+    /// The run's `[params]`; the secret ones' names kept (`secret_params`).
     pub(super) fn params(&mut self, n: &Node) -> Vec<ParamSpec> {
-        match self.table(n, "`params`", "[params.version] with type = \"string\"") {
-            Some(entries) => self
-                .typed_values(entries, "parameter", "", PARAM_FIELDS, false)
-                .into_iter()
-                .map(|(p, _)| p)
-                .collect(),
-            None => Vec::new(),
-        }
+        let params: Vec<ParamSpec> =
+            match self.table(n, "`params`", "[params.version] with type = \"string\"") {
+                Some(entries) => self
+                    .typed_values(entries, "parameter", "", PARAM_FIELDS, false)
+                    .into_iter()
+                    .map(|(p, _)| p)
+                    .collect(),
+                None => Vec::new(),
+            };
+        self.secret_params = params
+            .iter()
+            .filter(|p| p.secret)
+            .map(|p| p.name.clone())
+            .collect();
+        params
     }
 
     /// A table of named, typed values (`[params]`, a gate's `inputs`): each name checked
