@@ -231,6 +231,9 @@ fn a_slurm_cluster_is_gone_when_its_stop_returns() {
             .filter(|p| process_alive(**p) && !cmdline(**p).is_empty())
             .map(|p| format!("{p} {}", cmdline(*p)))
             .collect();
-        assert!(left.is_empty(), "cycle {cycle}: stop returned with {left:?} running");
+        assert!(
+            left.is_empty(),
+            "cycle {cycle}: stop returned with {left:?} running"
+        );
     }
 }
