@@ -174,7 +174,7 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
                 let cd = st
                     .dir
                     .as_ref()
-                    .map(|d| format!("cd {} && ", d.sh()))
+                    .map(|d| format!("cd -- {} && ", d.sh()))
                     .unwrap_or_default();
                 match shell {
                     Shell::Line(_) => format!("( {cd}GITHUB_OUTPUT={out} {vars}{cmd} )"),

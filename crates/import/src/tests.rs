@@ -330,7 +330,7 @@ fn no_name_or_text_from_the_source_becomes_code_or_breaks_the_file() {
         i.toml
     );
     assert!(
-        run.contains(r#"cd 'd'\''; touch pwned; '\''' && "#),
+        run.contains(r#"cd -- 'd'\''; touch pwned; '\''' && "#),
         "{}",
         i.toml
     );
