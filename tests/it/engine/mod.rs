@@ -5,6 +5,7 @@ mod budget;
 mod budget_gate;
 mod cache;
 mod child_crash;
+mod child_leftovers;
 mod child_runs;
 mod child_secrets;
 mod conditions;

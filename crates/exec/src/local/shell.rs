@@ -373,6 +373,8 @@ pub struct Running {
     files: Option<AttemptFiles>,
     masker: Masker,
     log: Arc<LazyLog>,
+    /// A child-run step: its child's leftovers are stopped when it ends (`child_leftovers`).
+    child_run: bool,
 }
 
 /// The attempt's log file. The step id names it: it must not reach outside the log
@@ -446,6 +448,7 @@ fn launch(job: &ShellJob, files: &AttemptFiles, watch: Watch<'_>) -> Result<Laun
 /// the future gives the attempt once it has started. Must be awaited within a tokio
 /// runtime.
 pub fn spawn(job: ShellJob) -> impl Future<Output = Result<Running, ExecError>> + Send + 'static {
+    let child_run = (job.env.iter()).any(|(k, _)| k == super::child_leftovers::CHILD_WORKFLOW_ENV);
     let ordered = order(job);
     async move {
         let Ordered {
@@ -473,7 +476,7 @@ pub fn spawn(job: ShellJob) -> impl Future<Output = Result<Running, ExecError>> 
             .follow()
             .map_err(|e| fail(format!("cannot follow the process's output: {e}")))?;
         let pgid = child.id();
-        Ok(assemble(
+        let mut running = assemble(
             pgid,
             Leader::Child(child),
             None,
@@ -481,7 +484,9 @@ pub fn spawn(job: ShellJob) -> impl Future<Output = Result<Running, ExecError>> 
             masker,
             files,
             log,
-        ))
+        );
+        running.child_run = child_run;
+        Ok(running)
     }
 }
 
@@ -592,6 +597,7 @@ pub(super) fn assemble(
         files: Some(files),
         masker,
         log,
+        child_run: false,
     }
 }
 
@@ -809,6 +815,7 @@ impl Running {
             state.requested
         };
         clear_group(self.pgid, kill_at).await;
+        self.stop_child_leftovers().await;
         let mut pumps = futures::future::join_all(std::mem::take(&mut self.pumps));
         let results = match tokio::time::timeout(DRAIN, &mut pumps).await {
             Ok(results) => results,
@@ -845,6 +852,22 @@ impl Running {
             output_errors: taken.errors,
             cut_output: taken.cut,
             log_errors,
+        }
+    }
+
+    /// A child-run step whose process (the child's engine) ended: what the child's
+    /// steps left running is stopped before its end is known, and said in its log.
+    async fn stop_child_leftovers(&self) {
+        let Some(output) = self.files.as_ref().filter(|_| self.child_run) else {
+            return;
+        };
+        let output = output.output.clone();
+        let stopped = tokio::task::spawn_blocking(move || super::child_leftovers::stop(&output));
+        if let Ok(Some((kid, n))) = stopped.await {
+            let line = format!(
+                "baton: stopped {n} process group(s) child run {kid} left running (its engine ended first)\n"
+            );
+            let _ = self.log.write_all(line.as_bytes());
         }
     }
 

@@ -1,0 +1,74 @@
+//! A child-run step's process is its child's engine (`baton run --parent`,
+//! docs/workflow/child-workflows.md). Killed on its own (`kill -9`, the OOM killer),
+//! it leaves the child's step processes running in groups of their own, which the
+//! step's group clearing does not reach. They are found by the child run's id and
+//! stopped before the step's end is recorded: until then the parent's run holds its
+//! concurrency group, its pool slots and its lease, as it does while a step process
+//! of its own lives, so a run waiting in the group never overlaps them.
+use super::group::{kill_stale_group, run_process_groups};
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a child's leftover step gets to end on SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+/// The most of `$BATON_OUTPUT` read for the child's id (the child's engine writes
+/// `child_run=ID` first; the rest is the step's business).
+const READ_MAX: u64 = 64 * 1024;
+
+/// The variable only a child-run step's environment has (`core::child::WORKFLOW_ENV`).
+pub(crate) const CHILD_WORKFLOW_ENV: &str = "BATON_CHILD_WORKFLOW";
+
+/// The child run a child-run step's `$BATON_OUTPUT` at `output` names, if any: the
+/// last `child_run=ID` line with an id of a run's characters.
+fn child_run_in(output: &Path) -> Option<String> {
+    let mut text = String::new();
+    std::fs::File::open(output)
+        .ok()?
+        .take(READ_MAX)
+        .read_to_string(&mut text)
+        .ok()?;
+    text.lines()
+        .rev()
+        .filter_map(|l| l.strip_prefix("child_run="))
+        .map(str::trim)
+        .find(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_string)
+}
+
+/// Stop what the child run named in `output` left running (blocking: SIGTERM, its
+/// grace, SIGKILL, until each group is gone). The child's id and how many groups were
+/// stopped, when there were any.
+pub(crate) fn stop(output: &Path) -> Option<(String, usize)> {
+    let kid = child_run_in(output)?;
+    let groups = run_process_groups(&kid);
+    if groups.is_empty() {
+        return None;
+    }
+    std::thread::scope(|scope| {
+        for &pgid in &groups {
+            scope.spawn(move || kill_stale_group(pgid, GRACE));
+        }
+    });
+    Some((kid, groups.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_child_is_the_last_well_formed_child_run_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out");
+        std::fs::write(&p, "a=1\nchild_run=01abc\nchild_run=$(rm -rf /)\n").unwrap();
+        assert_eq!(child_run_in(&p).as_deref(), Some("01abc"));
+        std::fs::write(&p, "a=1\n").unwrap();
+        assert_eq!(child_run_in(&p), None);
+        assert_eq!(child_run_in(&dir.path().join("none")), None);
+    }
+}
