@@ -80,9 +80,10 @@ pub(super) fn graph_move(l: &DagLayout, from: usize, action: &Action) -> usize {
     };
     let pick = |layer: usize, row: usize, dir: i64| -> Option<usize> {
         let slots = l.layers.get(layer)?;
-        // Nearest step slot from `row`, searching in `dir` (0 = both ways).
+        // Nearest step slot from `row`, searching in `dir` (0 = both ways). `row` may
+        // lie past a narrower layer's last slot: the search reaches back to its first.
         let n = slots.len() as i64;
-        for d in 0..n.max(1) {
+        for d in 0..(n + row as i64).max(1) {
             let cands: &[i64] = if dir == 0 { &[d, -d] } else { &[d * dir] };
             for &c in cands {
                 let r = row as i64 + c;

@@ -105,6 +105,8 @@ mod opening_tests;
 #[cfg(test)]
 mod quit_tests;
 #[cfg(test)]
+mod reach_tests;
+#[cfg(test)]
 mod run_form_qa_tests;
 #[cfg(test)]
 mod run_form_tests;
