@@ -110,29 +110,8 @@ fn remote_output(mut cmd: Command, host: &str) -> Result<(ExitStatus, Vec<u8>, V
         .spawn()
         .map_err(|e| format!("cannot run ssh: {e}"))?;
     let (tx, rx) = std::sync::mpsc::channel();
-    let pipes: [(bool, Option<Box<dyn Read + Send>>, u64); 2] = [
-        (
-            true,
-            child.stdout.take().map(|p| Box::new(p) as _),
-            ANSWER_CAP,
-        ),
-        (
-            false,
-            child.stderr.take().map(|p| Box::new(p) as _),
-            SAID_CAP,
-        ),
-    ];
-    for (out, pipe, cap) in pipes {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(p) = pipe {
-                // One byte past the cap tells an answer too long from one just long.
-                let _ = p.take(cap + 1).read_to_end(&mut bytes);
-            }
-            let _ = tx.send((out, bytes));
-        });
-    }
+    read_capped(child.stdout.take(), (true, ANSWER_CAP), tx.clone());
+    read_capped(child.stderr.take(), (false, SAID_CAP), tx.clone());
     drop(tx);
     let until = Instant::now() + STORE_DEADLINE;
     let (mut stdout, mut stderr) = (None, None);
@@ -174,6 +153,22 @@ fn remote_output(mut cmd: Command, host: &str) -> Result<(ExitStatus, Vec<u8>, V
             Err(e) => return stop(&mut child, format!("ssh to {host}: {e}")),
         }
     }
+}
+
+/// Read `pipe` to its end or one byte past `cap` (which tells an answer too long from
+/// one just long) on a thread of its own, sent as `(out, bytes)`.
+fn read_capped(
+    pipe: Option<impl Read + Send + 'static>,
+    (out, cap): (bool, u64),
+    tx: std::sync::mpsc::Sender<(bool, Vec<u8>)>,
+) {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(p) = pipe {
+            let _ = p.take(cap + 1).read_to_end(&mut bytes);
+        }
+        let _ = tx.send((out, bytes));
+    });
 }
 
 /// `ssh` stopped, and why.
