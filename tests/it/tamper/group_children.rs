@@ -123,6 +123,11 @@ fn a_forged_child_link_does_not_make_a_members_child_run_step_succeed() {
     assert_eq!(m.show(&bob_child)["parent"]["attempt"], 7);
     forge(&m, &bobs, &parent, 9);
     forge(&m, &hers, &parent, 8);
+    // A forged row makes no run a child to its readers either.
+    for run in [&bobs, &hers] {
+        let shown = m.show(run);
+        assert!(shown["parent"].is_null(), "{shown:#}");
+    }
     let out = m.baton(ALICE, &["approve", &parent, "deploy", "--reason", "go"]);
     assert!(out.status.success(), "{}", all(&out));
     // Her step makes its own child, which waits at its gate: nothing was skipped.

@@ -32,8 +32,22 @@ pub struct UnprovenChild {
 }
 
 impl Store {
-    /// The run and step whose child `run_id` is, if it is one.
+    /// The run and step whose child `run_id` is, if it is one: as its own `run_started`
+    /// names it (on its chain, sealed in a group store), not as a row of `run_parents`
+    /// says, which any member can write. A child an older baton made (its
+    /// `run_started` names none) is read from the table in a private store only.
     pub fn parent_of(&self, run_id: &str) -> Result<Option<ParentLink>, StoreError> {
+        if let Some(baton_model::EventKind::RunStarted { parent, .. }) =
+            self.first_event(run_id)?.map(|e| e.kind)
+            && (parent.is_some() || self.shared)
+        {
+            return Ok(parent);
+        }
+        self.parent_row(run_id)
+    }
+
+    /// The row of `run_parents` of `run_id`, as written.
+    fn parent_row(&self, run_id: &str) -> Result<Option<ParentLink>, StoreError> {
         let r = (|| {
             Ok(self
                 .conn
@@ -114,6 +128,9 @@ impl Store {
                     p.run, p.step, p.attempt
                 )));
             }
+            // A child an older baton made, whose `run_started` named no parent: taken
+            // from a private store, which only its owner writes.
+            None if !self.shared => {}
             None => {
                 return Ok(Some(
                     "its `run_started` names no parent: it is no child run".into(),
@@ -150,7 +167,8 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Each step of `parent` with a child run, and its newest child, by step id.
+    /// Each step of `parent` with a child run, and its newest child that names it, by
+    /// step id.
     pub fn children_of(&self, parent: &str) -> Result<Vec<(String, ChildRun)>, StoreError> {
         let r = (|| {
             let mut stmt = self.conn.prepare_cached(
@@ -169,6 +187,15 @@ impl Store {
             let mut out: Vec<(String, ChildRun)> = Vec::new();
             for row in rows {
                 let (step, child) = row?;
+                // Only a child that names this link itself (see `parent_of`).
+                let link = ParentLink {
+                    run: parent.to_string(),
+                    step: step.clone(),
+                    attempt: child.attempt,
+                };
+                if self.parent_of(&child.run)?.as_ref() != Some(&link) {
+                    continue;
+                }
                 // Ordered by attempt: the newest of a step replaces the older.
                 match out.last_mut() {
                     Some((s, c)) if *s == step => *c = child,
