@@ -425,7 +425,8 @@ impl Store {
             }
             // Decided without an event (a run not started yet): the verdicts alone.
             let r = in_transaction(&self.conn, |tx| commands::record_verdicts(tx, verdicts));
-            return self.ctx(r);
+            self.ctx(r)?.discard(&self.path);
+            return Ok(());
         }
         self.commit_batch(run_id, events, logs, Summary::Given(summary), verdicts)
     }
@@ -466,7 +467,7 @@ impl Store {
                 summary,
             };
             let done = commit_body(tx, &self.keys, seal, run_id, known, batch)?;
-            commands::record_verdicts(tx, verdicts)?;
+            let spent = commands::record_verdicts(tx, verdicts)?;
             // What the run holds, as of the batch (one that queues the run needs no group).
             if let Some((f, now)) = fence {
                 coord::fence::still_holds(tx, run_id, (f, lapsed), now)?;
@@ -474,9 +475,10 @@ impl Store {
             if let Some(at @ cut::CommitCut::InTransaction) = cut {
                 return Err(StoreError::Cut { at: at.said() });
             }
-            Ok(done)
+            Ok((done, spent))
         });
-        let (key, heads) = self.ctx_run(run_id, r)?;
+        let ((key, heads), spent) = self.ctx_run(run_id, r)?;
+        spent.discard(&self.path);
         self.after_commit();
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);

@@ -17,6 +17,22 @@ fn statuses(env: &Env, run: &str) -> Vec<String> {
         .expect("the commands")
 }
 
+/// The refusal code of the run's first command's verdict (`""` if none).
+fn refusal_code(env: &Env, run: &str) -> String {
+    let raw = rusqlite::Connection::open(env.db()).expect("the store's file");
+    let outcome: Option<String> = raw
+        .query_row(
+            "SELECT outcome FROM commands WHERE run_id = ?1 ORDER BY id LIMIT 1",
+            [run],
+            |r| r.get(0),
+        )
+        .expect("the command");
+    let v: serde_json::Value =
+        serde_json::from_str(&outcome.unwrap_or_default()).unwrap_or_default();
+    // `{"outcome": "refused", "reason": …, "refusal": {"code": …}}`
+    v["refusal"]["code"].as_str().unwrap_or_default().to_string()
+}
+
 /// How many audit rows of `action` the run has.
 fn audited(env: &Env, run: &str, action: &str) -> usize {
     let out = env.run(&["audit", run, "--json"]);
@@ -118,8 +134,11 @@ fn a_cancel_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_
     assert_eq!(show["state"], "cancelled", "{show:#}");
     let decided = statuses(&env, &run);
     assert_eq!(decided.len(), 1, "{decided:?}");
-    // Refused: the dead takeover had used its proof up ("hand it in again").
+    // Refused by the run's end, as without the kill: its proof is kept until its
+    // verdict commits, so the next takeover checked it (issue 75 point 7), and did not
+    // refuse it as unproven ("hand it in again").
     assert_eq!(decided, ["refused"], "every command has its verdict");
+    assert_ne!(refusal_code(&env, &run), "unproven");
     assert_eq!(
         audited(&env, &run, "command_refused") + audited(&env, &run, "approval_vote"),
         1,
@@ -151,4 +170,33 @@ fn a_reject_whose_takeover_dies_after_claiming_the_commands_waiting_leaves_them_
     assert_eq!(env.show(&run)["state"], "failed");
     let decided = statuses(&env, &run);
     assert_eq!(decided, ["refused"], "the approval waiting has its verdict");
+}
+
+/// Issue 75 point 7: an engine killed (-9) after it claimed a command and before it
+/// decided it leaves the command to the next engine, which decides it as if nothing
+/// had happened: the approval is accepted and the gated step runs. (Its proof was
+/// removed as it was claimed, and the next engine refused it, saying to hand it in
+/// again, in 11 of 60 kills of the issue's campaign.)
+#[test]
+fn a_command_whose_engine_died_after_claiming_it_is_decided_by_the_next_engine() {
+    let env = Env::new();
+    let run = gate_left_with_a_command_waiting(&env);
+    killed_after_claiming(&env, &run, &["cancel", &run, "--reason", "stop"]);
+    let resumed = env.spawn(&["resume", &run, "--headless"]);
+    let out = wait_child(resumed, 60);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the approval was taken and the run went on: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(statuses(&env, &run), ["accepted"]);
+    assert_eq!(env.show(&run)["state"], "succeeded");
+    let ran = std::fs::read_to_string(env.path().join("ran.log")).unwrap_or_default();
+    assert_eq!(ran, "ran\n", "deploy ran once, approved");
+    let audit = text(&env.run(&["audit", &run]).stdout);
+    assert!(!audit.contains("hand it in again"), "{audit}");
+    let verify = env.run(&["audit", "verify", &run]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }

@@ -289,12 +289,13 @@ fn commands_cross_between_two_stores_on_one_file() {
     let outcome = a_claimed_command_keeps_the_engines_verdict(&mut engine, &mut cli, id, &gave_up);
     a_command_withdrawn_before_a_claim_is_refused(&mut engine, &mut cli, &gave_up, &outcome);
     a_command_whose_submitter_stopped_waiting_expires(&mut engine, &mut cli);
-    // Proofs go with their rows: checked (whatever the verdict), withdrawn and expired
-    // ones are removed.
+    // Proofs go with their rows: decided (whatever the verdict), withdrawn and expired
+    // ones are removed; `mine`, claimed and never decided, keeps its own for the next
+    // engine to check (issue 75 point 7).
     let proofs = std::fs::read_dir(db.path.with_file_name("baton.db.proofs"))
         .unwrap()
         .count();
-    assert_eq!(proofs, 0);
+    assert_eq!(proofs, 1);
     an_unreadable_row_is_refused_and_the_rows_after_it_still_come(
         &db,
         &mut engine,

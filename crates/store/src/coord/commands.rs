@@ -138,16 +138,14 @@ impl Store {
             for (id, json) in rows {
                 match serde_json::from_str::<Command>(&json) {
                     Ok(command) => {
-                        let unproven =
-                            super::proof::check(&self.path, run_id, &json, command.operator())
-                                .err()
-                                .map(|why| match reclaimed.contains(&id) {
-                                    // Its proof was used up by that engine.
-                                    true => Refusal::Unproven { why: format!(
-                                        "the engine that took this command stopped before committing its decision (committed with its verdict, so it is not on the record): hand it in again ({why})"
-                                    ) },
-                                    false => Refusal::Unproven { why: why.to_string() },
-                                });
+                        let unproven = match copy_of(&self.conn, run_id, id, &json)? {
+                            Some(first) => Some(Refusal::Unproven {
+                                why: format!(
+                                    "it is a copy of command {first}'s row: a proof serves one row, once"
+                                ),
+                            }),
+                            None => self.proven(run_id, &json, &command, reclaimed.contains(&id)),
+                        };
                         claimed.push(Claimed {
                             id,
                             command,
@@ -174,6 +172,30 @@ impl Store {
             Ok(claimed)
         })();
         self.ctx(r)
+    }
+
+    /// Why the row `json` of a claimed command is not proved (see [`super::proof`]),
+    /// its proof kept: removed with the verdict's commit ([`Spent`]), so an engine
+    /// that dies between the claim and that commit leaves the row for the next one to
+    /// check and decide. A row taken again whose proof is gone anyway (removed by
+    /// hand, or by an engine of an older baton that removed it as it claimed) is
+    /// refused, saying to hand it in again.
+    fn proven(
+        &self,
+        run_id: &str,
+        json: &str,
+        command: &Command,
+        reclaimed: bool,
+    ) -> Option<Refusal> {
+        let why = super::proof::holds(&self.path, run_id, json, command.operator()).err()?;
+        Some(Refusal::Unproven {
+            why: match reclaimed {
+                true => format!(
+                    "the engine that took this command stopped before committing its decision (committed with its verdict, so it is not on the record), and its proof is gone: hand it in again ({why})"
+                ),
+                false => why.to_string(),
+            },
+        })
     }
 
     /// The oldest cancel recorded for the run's next engine and not decided yet (see
@@ -262,11 +284,12 @@ impl Store {
         id: i64,
         outcome: &CommandOutcome,
     ) -> Result<(), StoreError> {
-        let r = (|| {
-            if verdict(&self.conn, id, outcome)? == 0 {
-                return Err(StoreError::NotFound(format!("pending command {id}")));
+        let r = (|| match verdict(&self.conn, id, outcome)? {
+            None => Err(StoreError::NotFound(format!("pending command {id}"))),
+            Some(json) => {
+                Spent(vec![json]).discard(&self.path);
+                Ok(())
             }
-            Ok(())
         })();
         self.ctx(r)
     }
@@ -487,13 +510,14 @@ impl Store {
     }
 }
 
-/// Command `id`'s verdict on its row, if it is still pending or claimed: the rows
-/// written (0 for one already decided or withdrawn).
+/// Command `id`'s verdict on its row, if it is still pending or claimed: the row's
+/// text (`None` for one already decided or withdrawn), whose proof goes once the
+/// verdict is committed ([`Spent`]).
 fn verdict(
     conn: &rusqlite::Connection,
     id: i64,
     outcome: &CommandOutcome,
-) -> Result<usize, StoreError> {
+) -> Result<Option<String>, StoreError> {
     let status = if outcome.is_accepted() {
         "accepted"
     } else {
@@ -502,14 +526,36 @@ fn verdict(
     Ok(conn
         .prepare_cached(
             "UPDATE commands SET status = ?2, outcome = ?3, done_at = ?4
-             WHERE id = ?1 AND status IN ('pending', 'claimed')",
+             WHERE id = ?1 AND status IN ('pending', 'claimed') RETURNING json",
         )?
-        .execute(params![
-            id,
-            status,
-            serde_json::to_string(outcome)?,
-            Timestamp::now().0
-        ])?)
+        .query_row(
+            params![
+                id,
+                status,
+                serde_json::to_string(outcome)?,
+                Timestamp::now().0
+            ],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The rows a transaction decided: their proofs are removed once it committed. A
+/// claim leaves the proof in place ([`Store::claim_commands`]), so the next engine
+/// can still check a row whose engine died before its verdict; a proof still serves
+/// one row once: a decided row's is gone, and a copy of a row is refused.
+#[must_use = "the proofs go only once the transaction committed: `discard` them then"]
+pub(crate) struct Spent(Vec<String>);
+
+impl Spent {
+    /// After the commit: the decided rows' proofs removed (best effort: a proof left
+    /// by a crash here proves a decided row, which no engine claims again, and a copy
+    /// of it is refused as a copy).
+    pub(crate) fn discard(self, db: &std::path::Path) {
+        for json in &self.0 {
+            super::proof::discard(db, json);
+        }
+    }
 }
 
 /// In the transaction of a commit ([`Store::commit_decided`]): the verdicts of the
@@ -518,11 +564,26 @@ fn verdict(
 pub(crate) fn record_verdicts(
     conn: &rusqlite::Connection,
     verdicts: &[(i64, CommandOutcome)],
-) -> Result<(), StoreError> {
+) -> Result<Spent, StoreError> {
+    let mut spent = Vec::new();
     for (id, outcome) in verdicts {
-        verdict(conn, *id, outcome)?;
+        spent.extend(verdict(conn, *id, outcome)?);
     }
-    Ok(())
+    Ok(Spent(spent))
+}
+
+/// The older row of `run_id` with the very text of row `id`, if any: a row's text
+/// carries its proof's nonce, so only a copy made in the database shares it (a
+/// proof, kept until its row's verdict commits, must not prove a second row).
+fn copy_of(
+    conn: &rusqlite::Connection,
+    run_id: &str,
+    id: i64,
+    json: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT min(id) FROM commands WHERE run_id = ?1 AND json = ?2 AND id < ?3")?
+        .query_row(params![run_id, json, id], |r| r.get(0))?)
 }
 
 /// The run's lease holder now (`?1` is the run), whom a claim belongs to.

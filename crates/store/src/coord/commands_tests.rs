@@ -199,3 +199,61 @@ fn a_process_never_takes_over_a_run_it_drives() {
     assert_eq!(take(&mut s).expect("take"), LeaseOutcome::Acquired);
     assert!(marked(&s), "a lapsed lease taken again is a takeover");
 }
+
+/// The files in the store's proofs directory.
+fn proofs(db: &std::path::Path) -> usize {
+    std::fs::read_dir(db.with_file_name("b.db.proofs")).map_or(0, |d| d.count())
+}
+
+/// Issue 75 point 7: a claim keeps the row's proof, so an engine killed before its
+/// verdict leaves the row provable by the next; the proof goes with the verdict's
+/// commit, and meanwhile a copy of the row (its text, proof and all) is refused.
+#[test]
+fn a_claim_keeps_the_proof_until_the_verdict_commits_and_a_copy_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("b.db");
+    let mut s = store_with_run(&db);
+    let operator = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .expect("the account")
+        .expect("a name")
+        .name;
+    let cancel = Command::Cancel {
+        operator,
+        reason: None,
+    };
+    let id = s.submit_command("R1", &cancel, None).expect("submit");
+    let claimed = s.claim_commands("R1").expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].unproven, None, "proved");
+    assert_eq!(proofs(&db), 1, "kept past the claim");
+    // Taken again (its engine died before its verdict): still proved.
+    s.conn
+        .execute("UPDATE commands SET status = 'pending' WHERE id = ?1", [id])
+        .expect("left open");
+    let again = s.claim_commands("R1").expect("claim again");
+    assert_eq!(again[0].unproven, None, "proved by the next engine");
+    // A copy of the row, made in the database meanwhile, proves nothing.
+    s.conn
+        .execute(
+            "INSERT INTO commands (run_id, json, submitted_at) SELECT run_id, json, submitted_at FROM commands WHERE id = ?1",
+            [id],
+        )
+        .expect("a copy");
+    let copy = s.claim_commands("R1").expect("claim the copy");
+    assert_eq!(copy.len(), 1);
+    assert_ne!(copy[0].id, id);
+    let why = format!("{:?}", copy[0].unproven);
+    assert!(why.contains(&format!("a copy of command {id}")), "{why}");
+    // The verdict committed: the proof is gone.
+    let accepted = CommandOutcome::Accepted {
+        message: "cancelled".into(),
+    };
+    s.commit_decided(
+        "R1",
+        (&[], &[]),
+        &StateSummary::default(),
+        &[(id, accepted)],
+    )
+    .expect("the verdict");
+    assert_eq!(proofs(&db), 0, "removed with the verdict");
+}

@@ -7,8 +7,12 @@
 //! submitting process. The kernel records who made it (the file's owner), which no
 //! unprivileged account can forge. Its text is the SHA-256 of the run id and the row's
 //! exact JSON (which carries the nonce), so a proof fits one row only. The engine
-//! takes the proof away as it checks it (whatever the verdict: a proof serves once),
-//! then accepts the row only when the proof's owner is the account the row names.
+//! accepts the row only when the proof's owner is the account the row names. A
+//! command's proof serves once: the engine that claims the row checks it in place
+//! ([`holds`]) and it is removed with the verdict's commit (`commands::Spent`), so an
+//! engine killed in between leaves the row for the next to check and decide; a copy of
+//! a row made meanwhile is refused as a copy. Other proofs (a trigger's) are removed
+//! as they are checked ([`check`]).
 //!
 //! What this does not stop (docs/approvals.md, "Who decides"): a member of a group store who can
 //! write the database can hold back another member's row before any engine claims it
@@ -199,15 +203,16 @@ fn account_of(uid: u32) -> Option<String> {
         .map(|u| u.name)
 }
 
-/// The engine's side: whether the row `json` of `run_id` was submitted by `operator`,
-/// the account it names. The proof is removed first, whatever the verdict: it proves
-/// one row, once, and a row refused now cannot be handed in again with it.
+/// Whether the row `json` of `run_id` was submitted by `operator`, the account it
+/// names. The proof is removed first, whatever the verdict: it proves one row, once,
+/// and a row refused now cannot be handed in again with it.
 pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), Unproven> {
     examine(db, run_id, json, operator, Use::Once)
 }
 
 /// Whether the row `json` about `subject` was made by `operator`, its proof kept: a
-/// vote on an ask, which its asker, `approve` and `audit verify` each check. The proof
+/// vote on an ask, which its asker, `approve` and `audit verify` each check; a
+/// command, until its verdict commits. The proof
 /// must be the file's only name (a member cannot link another's proof elsewhere, and
 /// one moved away no longer proves anything).
 pub fn holds(db: &Path, subject: &str, json: &str, operator: &str) -> Result<(), Unproven> {
