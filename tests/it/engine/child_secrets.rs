@@ -36,7 +36,7 @@ echo "tok=$TOK url=$URL api=$API_TOKEN"
 env = { TOK = "${{ params.tok }}", URL = "${{ params.url }}" }
 "#;
 
-/// Every file under `dir` (the store, its logs) that holds `needle`.
+/// Every file under `dir` (the store, its logs, the account's state) that holds `needle`.
 fn holding(dir: &Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -91,7 +91,7 @@ fn a_secret_handed_to_a_child_is_masked_there_and_stored_nowhere() {
     );
     for secret in [TOKEN, API] {
         assert!(!said.contains(secret), "printed: {said}");
-        let kept = holding(&env.db().parent().unwrap().to_path_buf(), secret);
+        let kept = holding(env.path(), secret);
         assert!(kept.is_empty(), "{secret} kept in {kept:?}");
     }
     // The child's audit says `***` for the handed params.
