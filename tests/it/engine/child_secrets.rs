@@ -112,7 +112,11 @@ fn validate_says_when_a_secret_param_feeds_a_child_param_not_declared_secret() {
     let wf = env.workflow("parent.toml", PARENT);
     let out = env.run(&["validate", wf.to_str().unwrap()]);
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "a warning, not an error: {said}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning, not an error: {said}"
+    );
     for key in ["tok", "url"] {
         assert!(
             said.contains(&format!(
