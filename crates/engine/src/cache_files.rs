@@ -34,16 +34,33 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> CacheFileError + '_ {
     }
 }
 
-/// The SHA-256 of a file's content; `None` if there is no such file.
+/// The SHA-256 of a file's content; `None` if there is no such file. Anything but a
+/// regular file is an error: a pipe or a device would be read for ever.
 pub(crate) fn hash_file(path: &Path) -> Result<Option<String>, CacheFileError> {
-    let mut f = match fs::File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking: opening a pipe nobody writes returns at once, to be refused.
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
+    let mut f = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(read_err(path)(e)),
     };
+    if !f.metadata().map_err(read_err(path))?.is_file() {
+        return Err(read_err(path)(not_a_file()));
+    }
     let mut h = Sha256::new();
     io::copy(&mut f, &mut h).map_err(read_err(path))?;
     Ok(Some(hex::encode(h.finalize())))
+}
+
+fn not_a_file() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "is not a regular file (a pipe, a device or a directory): the cache is not used for it",
+    )
 }
 
 fn has_meta(s: &str) -> bool {
@@ -152,6 +169,14 @@ pub(crate) fn restore_object(
     dest: &Path,
 ) -> Result<(), CacheFileError> {
     let src = object_path(cache_dir, sha);
+    // The rename replaces only a regular file, a link or a missing name: never a
+    // device or a pipe the step's directory holds where its product was.
+    if let Ok(m) = fs::symlink_metadata(dest)
+        && !m.is_file()
+        && !m.file_type().is_symlink()
+    {
+        return Err(write_err(dest)(not_a_file()));
+    }
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(write_err(parent))?;
     }
@@ -229,5 +254,23 @@ mod tests {
         assert_eq!(collect_garbage(&cache, &HashSet::from([sha.clone()])), 0);
         assert_eq!(collect_garbage(&cache, &HashSet::new()), 1);
         assert!(!object_exists(&cache, &sha));
+    }
+
+    #[test]
+    fn a_product_path_that_is_a_pipe_is_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = tempfile::tempdir().unwrap();
+        let cache = d.path().join("cache");
+        let f = d.path().join("app");
+        fs::write(&f, "binary").unwrap();
+        let sha = store_object(&cache, &f).unwrap().unwrap();
+        let fifo = d.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // Hashed as the cache is consulted: refused at once, not waited on.
+        let e = hash_file(&fifo).unwrap_err();
+        assert!(e.to_string().contains("is not a regular file"), "{e}");
+        let e = restore_object(&cache, &sha, &fifo).unwrap_err();
+        assert!(e.to_string().contains("is not a regular file"), "{e}");
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     }
 }

@@ -249,3 +249,29 @@ fn cache_ls_and_clear() {
     run_ok(&env, "build.toml", &[]);
     assert_eq!(ledger(&env).len(), 8);
 }
+
+/// Issue 75 point 6: a product's path that became a pipe is neither read for ever when
+/// the cache is consulted nor replaced by the cached copy: the step runs, and its own
+/// command decides what goes there.
+#[test]
+fn a_product_that_became_a_pipe_is_not_read_or_replaced_the_step_runs() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"p\"\n[[step]]\nid = \"make\"\ncache = true\nproduces = [\"out\"]\n\
+         run = \"echo make >> ledger; rm -f out; echo made > out\"\n",
+    );
+    run_ok(&env, wf.to_str().unwrap(), &[]);
+    let out = env.path().join("out");
+    fs::remove_file(&out).unwrap();
+    nix::unistd::mkfifo(&out, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let done = wait_child(env.spawn(&["run", wf.to_str().unwrap(), "--headless"]), 30);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    assert_eq!(ledger(&env), ["make", "make"], "the step ran again");
+    assert_eq!(fs::read_to_string(&out).unwrap(), "made\n");
+    let show = env.show(&run_id_of(&text(&done.stdout))).to_string();
+    assert!(
+        show.contains("cache not consulted") && show.contains("is not a regular file"),
+        "{show}"
+    );
+}
