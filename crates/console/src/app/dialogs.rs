@@ -483,7 +483,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     Vec::new()
 }
 
-pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
+pub(super) fn confirm_dialog(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     let Some(Dialog::Confirm(d)) = ui.dialog.as_mut() else {
         return Vec::new();
     };
@@ -557,7 +557,13 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 operator: ui.operator.clone(),
                 reason: Some("cancelled from the console".into()),
             };
-            send(ui, None, command, "cancel run")
+            // The run the dialog named: another than the one on screen goes by its id.
+            let other = runs.into_iter().next().filter(|id| *id != view.run_id);
+            let what = match &other {
+                Some(id) => format!("cancel run {}", short_id(id, &ui.run_ids)),
+                None => "cancel run".to_string(),
+            };
+            send(ui, other, command, &what)
         }
     }
 }

@@ -111,6 +111,8 @@ mod run_form_qa_tests;
 #[cfg(test)]
 mod run_form_tests;
 #[cfg(test)]
+mod target_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod waiting_tests;

@@ -172,13 +172,17 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
             }));
         }
         (Action::Enter, Some(r)) => return open_run(ui, r.id),
+        // `c` cancels the highlighted run, whichever run is on screen.
+        (Action::CancelRun, Some(r)) => ask_cancel(ui, view, &r.id, r.state),
+        (Action::CancelRun, None) => toast(ui, "✘ no run selected: nothing to cancel", false),
         (Action::RetryFailed, Some(r)) => return super::retry_failed::ask(ui, r.id),
         (Action::Hold, Some(r)) => {
             // The run on screen says what it takes; another is asked to hold, and its
             // engine's refusal says why not.
             let release = r.id == view.run_id && view.actions.release && !view.actions.hold;
-            let short = short_id(&r.id, &ui.run_ids).to_string();
-            let d = super::hold::HoldDialog::run(&r.id, &short, release);
+            // Named with its workflow: runs of one workflow look alike.
+            let named = format!("{} ({})", short_id(&r.id, &ui.run_ids), r.workflow);
+            let d = super::hold::HoldDialog::run(&r.id, &named, release);
             return super::hold::ask(ui, d);
         }
         (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
@@ -205,6 +209,34 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
         _ => {}
     }
     Vec::new()
+}
+
+/// `c` on a run (the Runs tab's selected one, the Waiting tab's item's): the dialog
+/// names that run, or why it cannot be cancelled. The run on screen says what it takes;
+/// another is cancellable until it ends (one no engine drives is taken over).
+pub(super) fn ask_cancel(ui: &mut UiState, view: &RunView, id: &str, state: RunState) {
+    let (can, state) = if id == view.run_id {
+        (view.actions.cancel, view.state)
+    } else {
+        (!state.is_final(), state)
+    };
+    if can {
+        ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
+            what: ConfirmWhat::CancelRun,
+            yes: false,
+            runs: vec![id.to_string()],
+            button: Default::default(),
+        }));
+    } else {
+        let short = short_id(id, &ui.run_ids);
+        let workflow = ui
+            .runs
+            .iter()
+            .find(|r| r.id == id)
+            .map_or(String::new(), |r| format!(" ({})", r.workflow));
+        let text = format!("✘ run {short}{workflow} is {state}: nothing to cancel");
+        toast(ui, text, false);
+    }
 }
 
 /// Open another run: it arrives as a new view, shown on its DAG, following (the Runs

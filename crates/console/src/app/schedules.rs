@@ -57,6 +57,12 @@ impl UiState {
 pub(super) fn schedules_tab(ui: &mut UiState, action: Action) -> Vec<Request> {
     let shown = ui.shown_schedules();
     super::filter::move_shown(&mut ui.sched_sel, &shown, &action);
+    // Its rows are schedules, not runs: `c` would otherwise do nothing, silently.
+    if action == Action::CancelRun {
+        let why = "✘ a schedule is not cancelled: p pauses it; c cancels a run on the Runs tab";
+        toast(ui, why, false);
+        return Vec::new();
+    }
     if action == Action::NewRun {
         // A file that does not load opens no form: its load error is said instead. A
         // schedule's form starts from the values that schedule runs with.

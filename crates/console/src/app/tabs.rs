@@ -231,7 +231,8 @@ static RUNS: TabSpec = TabSpec {
     steps: false,
     count: None,
     keys: &[],
-    run_keys: true,
+    // `c` cancels its selected run, not the one on screen.
+    run_keys: false,
     of_run: false,
     update: super::runs::runs_tab,
     render: views::runs::render,

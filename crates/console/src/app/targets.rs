@@ -243,6 +243,13 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         // A hint only: what a fork does, or why not, is the core's answer to `F`.
         Action::Fork => target_step(ui, view, ctx).is_some() && view.state.is_final(),
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
+        // On the Runs tab, the highlighted run (as `runs::ask_cancel` decides).
+        Action::CancelRun if ui.context() == Context::Tab(Tab::Runs) => ui
+            .selected_run(ui.store_clock(view))
+            .is_some_and(|r| match r.id == view.run_id {
+                true => view.actions.cancel,
+                false => !r.state.is_final(),
+            }),
         Action::CancelRun => view.actions.cancel,
         // A hint only: what runs again, or why nothing, is the core's answer to `f`.
         Action::RetryFailed if ctx == Context::Tab(Tab::Dag) => view

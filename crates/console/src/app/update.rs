@@ -220,7 +220,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     match ui.context() {
         Context::GateDialog => gate_dialog(ui, action),
         Context::BudgetDialog => budget_dialog(ui, action),
-        Context::Confirm => confirm_dialog(ui, action),
+        Context::Confirm => confirm_dialog(ui, view, action),
         Context::MarkDialog => super::mark::mark_dialog(ui, action),
         Context::ScheduleDialog => super::schedules::schedule_dialog(ui, action),
         Context::HoldDialog => super::hold::hold_dialog(ui, action),
@@ -566,22 +566,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         // The Waiting tab's keys are about its selected item's run, not the one on
         // screen; the Schedules tab's about its selected schedule.
         _ if !ui.tab.spec().run_keys => return (ui.tab.spec().update)(ui, view, action),
-        Action::CancelRun => {
-            if view.actions.cancel {
-                ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
-                    what: ConfirmWhat::CancelRun,
-                    yes: false,
-                    runs: vec![view.run_id.clone()],
-                    button: Default::default(),
-                }));
-            } else {
-                toast(
-                    ui,
-                    format!("✘ the run is {}: nothing to cancel", view.state),
-                    false,
-                );
-            }
-        }
+        Action::CancelRun => super::runs::ask_cancel(ui, view, &view.run_id, view.state),
         Action::Approve => open_gate_dialog(ui, view, Decision::Approve),
         Action::Reject => open_gate_dialog(ui, view, Decision::Reject),
         Action::PushBack => open_gate_dialog(ui, view, Decision::PushBack),

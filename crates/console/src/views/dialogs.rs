@@ -443,11 +443,7 @@ fn confirm_text(d: &ConfirmDialog, ui: &crate::app::UiState) -> (&'static str, S
         ConfirmWhat::Quit => quit_text(&ui.driven, &short, &named),
         ConfirmWhat::DeleteRun => {
             let id = d.runs.first().map(String::as_str).unwrap_or("?");
-            // The workflow too: a short id alone is hard to tell from its neighbours.
-            let which = match runs.iter().find(|r| r.id == id) {
-                Some(r) => format!("{} ({}, {})", short(id), r.workflow, r.state),
-                None => short(id),
-            };
+            let which = described(ui, id);
             (
                 " Delete the run? ",
                 format!(
@@ -488,17 +484,16 @@ fn confirm_text(d: &ConfirmDialog, ui: &crate::app::UiState) -> (&'static str, S
                 " Retry the failed steps? ",
                 format!(
                     "Run {} runs again: {}, and the steps skipped because of them.{left}",
-                    named(&p.run),
+                    described(ui, &p.run),
                     p.steps.join(", "),
                 ),
             )
         }
         ConfirmWhat::UserAction(p) => user_action_text(p),
         ConfirmWhat::CancelRun => {
-            let which = d
-                .runs
-                .first()
-                .map_or("the run".to_string(), |id| format!("run {}", named(id)));
+            let which = d.runs.first().map_or("the run".to_string(), |id| {
+                format!("run {}", described(ui, id))
+            });
             (
                 " Cancel the run? ",
                 format!(
@@ -506,6 +501,28 @@ fn confirm_text(d: &ConfirmDialog, ui: &crate::app::UiState) -> (&'static str, S
                 ),
             )
         }
+    }
+}
+
+/// A run as a confirmation names it: its short id, and what tells it from the runs
+/// of its workflow listed beside it (its state, when and by whom it started, its steps
+/// done), as the Runs tab's row shows them.
+fn described(ui: &crate::app::UiState, id: &str) -> String {
+    let short = crate::app::short_id(id, &ui.run_ids);
+    match ui.runs.iter().find(|r| r.id == id) {
+        Some(r) => {
+            let now = ui.now.unwrap_or(r.started_at).max(r.started_at);
+            format!(
+                "{short} ({}, {}, started {} by {}, {}/{} steps)",
+                r.workflow,
+                r.state,
+                super::common::when(ui, r.started_at, now),
+                r.operator,
+                r.steps_done,
+                r.steps_total
+            )
+        }
+        None => short.to_string(),
     }
 }
 
