@@ -10,8 +10,8 @@
 pub mod config;
 pub mod desk;
 mod fork;
-mod link;
 pub mod lines;
+mod link;
 mod news;
 mod schedules;
 mod start;
