@@ -1,9 +1,10 @@
 //! Issue 75 point 1, in a group store through the real binary: a child-run step takes
 //! only a child its own engine made. `gmbob` writes rows into `run_parents` naming a
 //! succeeded run as the child of `gmalice`'s step (his own run; hers, not a child; his
-//! own real `baton run --parent` child of her step), each with a higher attempt than
-//! her step's. Her step ignores them (saying so in its log), makes its own child, and
-//! that child's gated `ship` waits for its approval: nothing after it runs until then.
+//! own real `baton run --parent` child of her step), with a higher attempt than her
+//! step's or in the place of the one it is about to make. Her step ignores them
+//! (saying so in its log), makes its own child, and that child's gated `ship` waits
+//! for its approval: nothing after it runs until then.
 use super::group_members::{ALICE, BOB, Members, all, sql_text};
 use crate::helpers::*;
 use serde_json::Value;
@@ -122,7 +123,8 @@ fn a_forged_child_link_does_not_make_a_members_child_run_step_succeed() {
         .expect("bob's child run");
     assert_eq!(m.show(&bob_child)["parent"]["attempt"], 7);
     forge(&m, &bobs, &parent, 9);
-    forge(&m, &hers, &parent, 8);
+    // Hers in the place of the attempt alice's step is about to make: it yields.
+    forge(&m, &hers, &parent, 1);
     // A forged row makes no run a child to its readers either.
     for run in [&bobs, &hers] {
         let shown = m.show(run);

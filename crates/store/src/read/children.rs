@@ -7,13 +7,48 @@ use baton_model::view::ParentLink;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// In the transaction that creates run `run_id`: its link to its parent. A second
-/// child for the same attempt of the same step fails here (the unique index).
+/// child for the same attempt of the same step fails here (the unique index). A row
+/// in its place whose run's `run_started` does not name this link was written by hand
+/// (a member of a group store): it yields, so that it cannot block the step.
 pub(crate) fn insert(tx: &Connection, run_id: &str, p: &ParentLink) -> Result<(), StoreError> {
+    let there: Option<String> = tx
+        .prepare_cached(
+            "SELECT run_id FROM run_parents
+             WHERE parent_run = ?1 AND parent_step = ?2 AND parent_attempt = ?3",
+        )?
+        .query_row(params![p.run, p.step, p.attempt], |r| r.get(0))
+        .optional()?;
+    if let Some(there) = there
+        && names_parent(tx, &there)?.as_ref() != Some(p)
+    {
+        tx.prepare_cached("DELETE FROM run_parents WHERE run_id = ?1")?
+            .execute([&there])?;
+    }
     tx.prepare_cached(
         "INSERT INTO run_parents (run_id, parent_run, parent_step, parent_attempt) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![run_id, p.run, p.step, p.attempt])?;
     Ok(())
+}
+
+/// The parent run `run_id`'s `run_started` names, if any.
+fn names_parent(c: &Connection, run_id: &str) -> Result<Option<ParentLink>, StoreError> {
+    let json: Option<String> = c
+        .prepare_cached(&format!(
+            "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
+            crate::ledger::rows::RUN_EVENTS
+        ))?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?;
+    Ok(
+        match json.and_then(|j| serde_json::from_str::<baton_model::Event>(&j).ok()) {
+            Some(baton_model::Event {
+                kind: baton_model::EventKind::RunStarted { parent, .. },
+                ..
+            }) => parent,
+            _ => None,
+        },
+    )
 }
 
 /// A child run as its parent's step knows it.
