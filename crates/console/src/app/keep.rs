@@ -14,7 +14,8 @@ pub struct Picked {
     /// The shown run's id: its gates, errors and audit rows are kept only on the same run.
     run_shown: String,
     run: Option<String>,
-    waiting: Option<(String, String, baton_model::inbox::WaitKind)>,
+    /// The Waiting item selected, and its place among the rows shown.
+    waiting: Option<(Waiting, usize)>,
     gate: Option<String>,
     error: Option<String>,
     audit: Option<AuditView>,
@@ -32,6 +33,50 @@ fn at(sel: usize, n: usize) -> Option<usize> {
 }
 
 impl UiState {
+    /// The Waiting item chosen, even while a filter hides it (`app::lists`: it is
+    /// selected again once shown), and its place among the rows shown; none while the
+    /// selection is on an item gone from the list.
+    fn picked_waiting(&self) -> Option<(Waiting, usize)> {
+        if self.wait_gone.is_some() {
+            return None;
+        }
+        let i = at(self.wait_sel, self.waiting.len())?;
+        let place = self.shown_waiting().partition_point(|&s| s < i);
+        Some((self.waiting[i].clone(), place))
+    }
+
+    /// The Waiting selection back on its item; an item gone from the list (decided,
+    /// or its run went on) keeps the selection in its place, so that nothing that can
+    /// be decided slides under it (issue 76 point 1); one that comes back takes it again.
+    fn keep_waiting(&mut self, was: Option<&(Waiting, usize)>) {
+        let find = |ui: &UiState, w: &Waiting| {
+            let key = waiting_key(w);
+            ui.waiting.iter().position(|x| waiting_key(x) == key)
+        };
+        if let Some(gone) = &self.wait_gone {
+            if let Some(i) = find(self, &gone.item) {
+                self.wait_sel = i;
+                self.wait_gone = None;
+            }
+            return;
+        }
+        let Some((item, place)) = was else {
+            return;
+        };
+        match find(self, item) {
+            Some(i) => self.wait_sel = i,
+            // Only where the operator looks (a decision's dialog is opened there): an
+            // item gone while another tab is on screen leaves no greyed row behind.
+            None if self.tab == super::Tab::Waiting => {
+                self.wait_gone = Some(super::waiting::WaitGone {
+                    item: item.clone(),
+                    at: *place,
+                })
+            }
+            None => {}
+        }
+    }
+
     /// What every list's selection is on now, with `view` the run on screen.
     pub fn picked(&self, view: &RunView) -> Picked {
         let now = self.store_clock(view);
@@ -44,7 +89,7 @@ impl UiState {
                 .flatten(),
             // The item chosen, even while a filter hides it (`app::lists`): it is
             // selected again once shown.
-            waiting: at(self.wait_sel, self.waiting.len()).map(|i| waiting_key(&self.waiting[i])),
+            waiting: self.picked_waiting(),
             gate: at(self.gate_sel, view.gates.len()).map(|i| view.gates[i].step_id.clone()),
             error: at(self.error_sel, view.errors.len()).map(|i| view.errors[i].id.clone()),
             audit: at(self.audit_sel, view.audit.len()).map(|i| view.audit[i].clone()),
@@ -60,11 +105,7 @@ impl UiState {
         if let Some(i) = was.run.as_deref().and_then(|id| self.run_row(now, id)) {
             self.run_sel = i;
         }
-        if let Some(key) = &was.waiting
-            && let Some(i) = self.waiting.iter().position(|w| &waiting_key(w) == key)
-        {
-            self.wait_sel = i;
-        }
+        self.keep_waiting(was.waiting.as_ref());
         if let Some(name) = &was.schedule
             && let Some(i) = self.schedules.rows.iter().position(|l| &l.name == name)
         {

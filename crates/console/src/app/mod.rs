@@ -76,6 +76,7 @@ pub use update::update;
 pub(crate) use user_actions::{
     Ended, Finished, Prepared, UserRun, pane_first_row, running, shown_run,
 };
+pub(crate) use waiting::WaitGone;
 // What `Action::UserDone` and `Request::RunAction` carry, under the crate's names.
 pub use user_actions::{
     Ended as ActionEnded, Finished as ActionFinished, Prepared as ActionPrepared,
@@ -114,5 +115,7 @@ mod run_form_tests;
 mod target_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod waiting_keep_tests;
 #[cfg(test)]
 mod waiting_tests;

@@ -101,6 +101,9 @@ pub struct UiState {
     pub waiting: Arc<Vec<baton_model::inbox::Waiting>>,
     /// The selected line of the Waiting tab.
     pub wait_sel: usize,
+    /// The item the Waiting tab's selection was on when it left the list: the
+    /// selection stays on it, greyed, until the operator moves (`app::waiting`).
+    pub(crate) wait_gone: Option<super::waiting::WaitGone>,
     /// What `baton serve` serves (kept current by the event loop).
     pub schedules: Arc<baton_link::Board>,
     /// The selected line of the Schedules tab.

@@ -592,7 +592,10 @@ fn click(ui: &mut UiState, col: u16, row: u16) {
         Some(Hit::Error(i)) => ui.error_sel = i,
         Some(Hit::Audit(i)) => ui.audit_sel = i,
         Some(Hit::Run(i)) => ui.run_sel = i,
-        Some(Hit::Waiting(i)) => ui.wait_sel = i,
+        Some(Hit::Waiting(i)) => {
+            ui.wait_sel = i;
+            ui.wait_gone = None;
+        }
         Some(Hit::Schedule(i)) => ui.sched_sel = i,
         // Only drawn in the log, which takes its own clicks.
         Some(Hit::LogLine(_)) | None => {}

@@ -11,9 +11,24 @@ use super::update::toast;
 use baton_model::RunView;
 use baton_model::inbox::{WaitKind, Waiting};
 
+/// The item the selection was on when it left the list (decided, here or elsewhere,
+/// or its run went on): kept in its place among the rows shown, greyed, with the
+/// selection on it, until the operator moves. Nothing is selected meanwhile, so an
+/// item arriving or moving up never lands under the selection.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WaitGone {
+    pub item: Waiting,
+    /// Its place among the rows shown: the rows before it stay before it.
+    pub at: usize,
+}
+
 impl UiState {
-    /// The selected item of the Waiting tab, if any.
+    /// The selected item of the Waiting tab, if any (none while the selection is on an
+    /// item gone from the list).
     pub fn selected_waiting(&self) -> Option<&Waiting> {
+        if self.wait_gone.is_some() {
+            return None;
+        }
         self.waiting.get(self.waiting_at()?)
     }
 
@@ -23,14 +38,56 @@ impl UiState {
     }
 }
 
+/// The keys that act on the selected item.
+fn acts_on_item(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Approve
+            | Action::Reject
+            | Action::PushBack
+            | Action::Mark
+            | Action::Enter
+            | Action::Hold
+            | Action::CancelRun
+    )
+}
+
+/// A key while the selection is on an item gone from the list: a move leaves it for
+/// the row above or below its place; a key that acts says nothing is selected.
+fn from_gone(ui: &mut UiState, gone: &WaitGone, action: &Action) {
+    let shown = ui.shown_waiting();
+    let to = match action {
+        Action::Up => gone.at.checked_sub(1),
+        Action::Down => Some(gone.at),
+        Action::PageUp => Some(gone.at.saturating_sub(10)),
+        Action::PageDown => Some(gone.at + 9),
+        Action::Top => Some(0),
+        Action::Bottom => Some(usize::MAX),
+        _ if acts_on_item(action) => {
+            let text = format!(
+                "✘ {} of run {} no longer waits: nothing is selected (↑↓ selects an item)",
+                gone.item.step,
+                super::runs::short_id(&gone.item.run_id, &ui.run_ids)
+            );
+            return toast(ui, text, false);
+        }
+        _ => return,
+    };
+    if let Some(&last) = shown.last() {
+        ui.wait_sel = to.map_or(shown[0], |t| shown.get(t).copied().unwrap_or(last));
+        ui.wait_gone = None;
+    }
+}
+
 pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    if let Some(gone) = ui.wait_gone.clone() {
+        from_gone(ui, &gone, &action);
+        return Vec::new();
+    }
     let shown = ui.shown_waiting();
     super::filter::move_shown(&mut ui.wait_sel, &shown, &action);
     let Some(w) = ui.selected_waiting().cloned() else {
-        if matches!(
-            action,
-            Action::Approve | Action::Reject | Action::PushBack | Action::Mark | Action::Enter
-        ) {
+        if acts_on_item(&action) {
             let why = if ui.waiting.is_empty() {
                 "✘ nothing waits on anyone"
             } else {
@@ -42,6 +99,16 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
     };
     match action {
         Action::Enter => return open_run(ui, &w, Tab::Dag),
+        // The item's run, whichever is on screen; a store ask has no run.
+        Action::CancelRun if store_ask(&w) => toast(
+            ui,
+            format!(
+                "✘ {} is an ask of no run: nothing to cancel (x rejects it)",
+                w.step
+            ),
+            false,
+        ),
+        Action::CancelRun => super::runs::ask_cancel(ui, view, &w.run_id, w.run_state),
         Action::Approve | Action::Reject | Action::PushBack
             if matches!(w.kind, WaitKind::Gate | WaitKind::Ask) =>
         {
@@ -157,10 +224,17 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
         Action::Mark => w.is_some_and(|w| w.kind == WaitKind::Mark),
         Action::Hold => w.is_some_and(|w| w.kind == WaitKind::Held),
         Action::Enter | Action::Copy => w.is_some(),
-        // Not here: `c` would cancel the run on screen, not the selected item's.
-        Action::CancelRun => false,
+        // The item's run (as `runs::ask_cancel` decides).
+        Action::CancelRun => {
+            w.is_some_and(|w| !store_ask(w) && !w.run_state.is_final() && !ui.readonly)
+        }
         _ => true,
     }
+}
+
+/// An ask of no run (`baton ask` outside any step): its `run_id` is its own id.
+fn store_ask(w: &Waiting) -> bool {
+    w.kind == WaitKind::Ask && w.ask.as_ref() == Some(&w.run_id)
 }
 
 fn open_run(ui: &mut UiState, w: &Waiting, tab: Tab) -> Vec<Request> {

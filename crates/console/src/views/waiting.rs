@@ -7,6 +7,7 @@ use baton_model::inbox::{WaitKind, Waiting};
 use baton_model::{RunState, RunView, Timestamp};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
@@ -31,6 +32,13 @@ pub(crate) fn render(
     let now = ui.store_clock(view);
     let items = &ui.waiting;
     let shown = ui.shown_waiting();
+    let gone = ui.wait_gone.as_ref();
+    // The rows: the items shown, and the item gone from under the selection in its
+    // place (`None`), greyed, until the operator moves.
+    let mut rows: Vec<Option<usize>> = shown.iter().copied().map(Some).collect();
+    if let Some(g) = gone {
+        rows.insert(g.at.min(rows.len()), None);
+    }
     let title = format!(
         " Waiting · {} across {} · {} for you ({}){} ",
         items.len(),
@@ -39,10 +47,10 @@ pub(crate) fn render(
         ui.operator,
         crate::app::filter_note(&ui.waiting_filter, shown.len()),
     );
-    let list_h = if shown.is_empty() {
+    let list_h = if rows.is_empty() {
         area.height
     } else {
-        (shown.len() as u16 + 3).clamp(4, area.height.saturating_sub(7).max(4))
+        (rows.len() as u16 + 3).clamp(4, area.height.saturating_sub(7).max(4))
     };
     let list = Rect {
         height: list_h.min(area.height),
@@ -51,81 +59,153 @@ pub(crate) fn render(
     let block = panel(title, theme, true);
     let inner = block.inner(list);
     frame.render_widget(block, list);
-    let Some(sel) = ui.waiting_at() else {
-        let text = if items.is_empty() {
-            "nothing waits on anyone: no open gate, exhausted budget or step to mark"
-        } else {
-            "nothing waiting matches the filter (Esc clears it)"
-        };
-        frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
-        return;
+    let sel = ui.waiting_at().filter(|_| gone.is_none());
+    let at = match (gone, sel) {
+        (Some(g), _) => g.at.min(shown.len()),
+        (None, Some(sel)) => shown.partition_point(|&i| i < sel),
+        (None, None) => {
+            let text = if items.is_empty() {
+                "nothing waits on anyone: no open gate, exhausted budget or step to mark"
+            } else {
+                "nothing waiting matches the filter (Esc clears it)"
+            };
+            frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
+            return;
+        }
     };
-    let rows = (inner.height as usize).saturating_sub(1);
-    let at = shown.partition_point(|&i| i < sel);
-    let first = window(at, shown.len(), rows);
-    let drawn = &shown[first..(first + rows).min(shown.len())];
+    let room = (inner.height as usize).saturating_sub(1);
+    let first = window(at, rows.len(), room);
+    let drawn = &rows[first..(first + room).min(rows.len())];
     let ww = (inner.width as usize).saturating_sub(2 + 12 + 9 + 14 + 16 + 7 + 5 + 6);
     // The ids whole (issue 45 point 4): as wide as the longest shown.
-    let iw = drawn
-        .iter()
-        .map(|&i| super::common::text_width(short_id(&items[i].run_id, &ui.run_ids)))
+    let ids = || drawn.iter().flatten().map(|&i| items[i].run_id.as_str());
+    let iw = ids()
+        .map(|id| super::common::text_width(short_id(id, &ui.run_ids)))
         .fold(8, usize::max);
     // A console over several stores names each item's.
-    let sw = super::common::store_width(ui, drawn.iter().map(|&i| items[i].run_id.as_str()));
+    let sw = super::common::store_width(ui, ids());
     let ww = ww
         .saturating_sub(iw - 8)
         .saturating_sub(sw + usize::from(sw > 0));
     let mut lines = vec![head_line((iw, sw), theme)];
-    for &i in drawn {
-        let w = &items[i];
-        let mark = if w.run_id == view.run_id { "●" } else { " " };
-        // An ask of no run is a person's question: listed by it, not by its asker's
-        // `pid N on HOST` (which its detail gives).
-        let what = match asker(w) {
-            Some(_) => pad(&fit(&baton_model::sanitize::one_line(&w.prompt), 29), 29),
-            // A child run's item is marked `↳` (its parent in the detail below).
-            None => {
-                let workflow = match &w.parent {
-                    Some(_) => format!("↳ {}", w.workflow),
-                    None => w.workflow.clone(),
+    for (k, row) in drawn.iter().enumerate() {
+        let line = match (row, gone) {
+            (Some(i), _) => {
+                let text = item_text(&items[*i], view, ui, now, (iw, sw, ww));
+                let w = &items[*i];
+                let st = if Some(*i) == sel {
+                    theme.selection
+                } else if !w.mine {
+                    theme.dim
+                } else if w.deadline.is_some() {
+                    theme.warning
+                } else {
+                    theme.base
                 };
-                format!(
-                    "{} {}",
-                    pad(&fit(&workflow, 13), 13),
-                    pad(&fit(&w.step, 15), 15)
-                )
+                styled(text, st)
             }
+            (None, Some(g)) => styled(gone_text(g, ui), theme.dim.add_modifier(Modifier::BOLD)),
+            (None, None) => continue,
         };
-        let text = format!(
-            "{mark} {} {}{} {what} {:6} {:4} {}",
-            pad(&left(w, now), 11),
-            super::common::store_cell(ui, &w.run_id, sw),
-            pad(short_id(&w.run_id, &ui.run_ids), iw),
-            w.kind.as_str(),
-            if w.mine { "yes" } else { "no" },
-            fit(&w.who(), ww.max(6)),
-        );
-        let st = if i == sel {
-            theme.selection
-        } else if !w.mine {
-            theme.dim
-        } else if w.deadline.is_some() {
-            theme.warning
-        } else {
-            theme.base
-        };
-        lines.push(Line::from(styled(text, st)));
+        lines.push(Line::from(line));
+        if let Some(i) = row {
+            let y = inner.y + 1 + k as u16;
+            hits.record(
+                Rect {
+                    y,
+                    height: 1,
+                    ..inner
+                },
+                Hit::Waiting(*i),
+            );
+        }
     }
-    super::common::record_rows(hits, inner, 1, drawn.iter().copied(), Hit::Waiting);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
     let detail = Rect {
         y: area.y + list.height,
         height: area.height - list.height,
         ..area
     };
-    if detail.height >= 3 {
-        render_detail(frame, detail, &items[sel], ui, now, theme);
+    if detail.height < 3 {
+        return;
     }
+    match (gone, sel) {
+        (Some(g), _) => render_gone(frame, detail, g, ui, theme),
+        (None, Some(sel)) => render_detail(frame, detail, &items[sel], ui, now, theme),
+        (None, None) => {}
+    }
+}
+
+/// One item's row: time left, run, what waits, its kind, whether it is yours, who.
+fn item_text(
+    w: &Waiting,
+    view: &RunView,
+    ui: &UiState,
+    now: Timestamp,
+    (iw, sw, ww): (usize, usize, usize),
+) -> String {
+    let mark = if w.run_id == view.run_id { "●" } else { " " };
+    // An ask of no run is a person's question: listed by it, not by its asker's
+    // `pid N on HOST` (which its detail gives).
+    let what = match asker(w) {
+        Some(_) => pad(&fit(&baton_model::sanitize::one_line(&w.prompt), 29), 29),
+        // A child run's item is marked `↳` (its parent in the detail below).
+        None => {
+            let workflow = match &w.parent {
+                Some(_) => format!("↳ {}", w.workflow),
+                None => w.workflow.clone(),
+            };
+            format!(
+                "{} {}",
+                pad(&fit(&workflow, 13), 13),
+                pad(&fit(&w.step, 15), 15)
+            )
+        }
+    };
+    format!(
+        "{mark} {} {}{} {what} {:6} {:4} {}",
+        pad(&left(w, now), 11),
+        super::common::store_cell(ui, &w.run_id, sw),
+        pad(short_id(&w.run_id, &ui.run_ids), iw),
+        w.kind.as_str(),
+        if w.mine { "yes" } else { "no" },
+        fit(&w.who(), ww.max(6)),
+    )
+}
+
+/// The row of the item gone from under the selection.
+fn gone_text(g: &crate::app::WaitGone, ui: &UiState) -> String {
+    format!(
+        "▸ {} of run {} ({}) no longer waits · ↑↓ selects another",
+        g.item.step,
+        short_id(&g.item.run_id, &ui.run_ids),
+        g.item.workflow
+    )
+}
+
+/// Under the list while the selection is on an item gone from it: what happened, and
+/// that nothing is selected.
+fn render_gone(
+    frame: &mut Frame,
+    area: Rect,
+    g: &crate::app::WaitGone,
+    ui: &UiState,
+    theme: &Theme,
+) {
+    let block = panel(format!(" {} · no longer waits ", g.item.step), theme, false);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let text = format!(
+        "{} of run {} ({}) no longer waits: decided, here or elsewhere, or its run went on. Nothing is selected, so no other item takes its place under a key; ↑↓ selects the item above or below.",
+        g.item.step,
+        short_id(&g.item.run_id, &ui.run_ids),
+        g.item.workflow
+    );
+    let lines: Vec<Line> = wrap_text(&text, inner.width.max(1) as usize)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.dim)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }
 
 fn render_detail(
