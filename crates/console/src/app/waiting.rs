@@ -112,51 +112,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
         Action::Approve | Action::Reject | Action::PushBack
             if matches!(w.kind, WaitKind::Gate | WaitKind::Ask) =>
         {
-            let decision = match action {
-                Action::Approve => Decision::Approve,
-                Action::PushBack => Decision::PushBack,
-                _ => Decision::Reject,
-            };
-            // Who may not decide it is told so before typing a word, saying who may.
-            let refused = match decision {
-                // An ask is answered yes or no; a gate is pushed back only where the
-                // inbox offers it (a `revise` with rounds left).
-                Decision::PushBack if w.kind == WaitKind::Ask => {
-                    Some("an ask is approved or rejected, not pushed back".to_string())
-                }
-                Decision::PushBack if !offered(ui, &Action::PushBack) => Some(
-                    "this gate takes no push-back now (no `revise`, or its rounds are used): approve or reject it"
-                        .to_string(),
-                ),
-                // The console signs a gate's decision through ssh-agent, not an ask's.
-                _ if w.signed && w.kind == WaitKind::Ask => Some(format!(
-                    "a signed ask counts only a signed answer: `baton {} {} --sign-key KEY --reason …`",
-                    if decision == Decision::Approve { "approve" } else { "reject" },
-                    w.ask.as_deref().unwrap_or_default()
-                )),
-                _ if w.signed => None,
-                Decision::Approve => w.why_not.as_ref().map(ToString::to_string),
-                Decision::Reject | Decision::PushBack => {
-                    baton_model::actor::check_approver(&w.approvers, &ui.operator)
-                        .err()
-                        .map(|r| r.to_string())
-                }
-            };
-            if let Some(why) = refused {
-                ui.dialog = Some(Dialog::Refused(format!("✘ {}: {why}", w.step)));
-                return Vec::new();
-            }
-            // The same dialog as the Approvals tab's, with the gate's input fields
-            // whichever run it is in.
-            // An ask's answer goes to the ask (the service tells it by its id), not to
-            // a run's engine.
-            let target = w.ask.clone().unwrap_or_else(|| w.run_id.clone());
-            let mut d = GateDialog::new(decision, Some(target), &w.step, &w.inputs);
-            if w.kind == WaitKind::Ask {
-                // An ask is a person's question: the dialog is titled by it.
-                d.subject = Some(baton_model::sanitize::one_line(&w.prompt));
-            }
-            ui.dialog = Some(Dialog::Gate(Box::new(d)));
+            open_decision(ui, &w, action)
         }
         Action::Approve if w.kind == WaitKind::Budget => {
             // The dialog needs the run's budget: on its own run, at once; else the run
@@ -202,6 +158,55 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
         _ => {}
     }
     Vec::new()
+}
+
+/// `a`, `x` or `b` on a gate or an ask: its dialog, or why this account may not decide it.
+fn open_decision(ui: &mut UiState, w: &Waiting, action: Action) {
+    let decision = match action {
+        Action::Approve => Decision::Approve,
+        Action::PushBack => Decision::PushBack,
+        _ => Decision::Reject,
+    };
+    // Who may not decide it is told so before typing a word, saying who may.
+    let refused = match decision {
+        // An ask is answered yes or no; a gate is pushed back only where the
+        // inbox offers it (a `revise` with rounds left).
+        Decision::PushBack if w.kind == WaitKind::Ask => {
+            Some("an ask is approved or rejected, not pushed back".to_string())
+        }
+        Decision::PushBack if !offered(ui, &Action::PushBack) => Some(
+            "this gate takes no push-back now (no `revise`, or its rounds are used): approve or reject it"
+                .to_string(),
+        ),
+        // The console signs a gate's decision through ssh-agent, not an ask's.
+        _ if w.signed && w.kind == WaitKind::Ask => Some(format!(
+            "a signed ask counts only a signed answer: `baton {} {} --sign-key KEY --reason …`",
+            if decision == Decision::Approve { "approve" } else { "reject" },
+            w.ask.as_deref().unwrap_or_default()
+        )),
+        _ if w.signed => None,
+        Decision::Approve => w.why_not.as_ref().map(ToString::to_string),
+        Decision::Reject | Decision::PushBack => {
+            baton_model::actor::check_approver(&w.approvers, &ui.operator)
+                .err()
+                .map(|r| r.to_string())
+        }
+    };
+    if let Some(why) = refused {
+        ui.dialog = Some(Dialog::Refused(format!("✘ {}: {why}", w.step)));
+        return;
+    }
+    // The same dialog as the Approvals tab's, with the gate's input fields
+    // whichever run it is in.
+    // An ask's answer goes to the ask (the service tells it by its id), not to
+    // a run's engine.
+    let target = w.ask.clone().unwrap_or_else(|| w.run_id.clone());
+    let mut d = GateDialog::new(decision, Some(target), &w.step, &w.inputs);
+    if w.kind == WaitKind::Ask {
+        // An ask is a person's question: the dialog is titled by it.
+        d.subject = Some(baton_model::sanitize::one_line(&w.prompt));
+    }
+    ui.dialog = Some(Dialog::Gate(Box::new(d)));
 }
 
 /// Whether `action` in the Waiting tab would do something for the selected item.

@@ -92,17 +92,7 @@ pub(crate) fn render(
         let line = match (row, gone) {
             (Some(i), _) => {
                 let text = item_text(&items[*i], view, ui, now, (iw, sw, ww));
-                let w = &items[*i];
-                let st = if Some(*i) == sel {
-                    theme.selection
-                } else if !w.mine {
-                    theme.dim
-                } else if w.deadline.is_some() {
-                    theme.warning
-                } else {
-                    theme.base
-                };
-                styled(text, st)
+                styled(text, row_style(&items[*i], Some(*i) == sel, theme))
             }
             (None, Some(g)) => styled(gone_text(g, ui), theme.dim.add_modifier(Modifier::BOLD)),
             (None, None) => continue,
@@ -133,6 +123,19 @@ pub(crate) fn render(
         (Some(g), _) => render_gone(frame, detail, g, ui, theme),
         (None, Some(sel)) => render_detail(frame, detail, &items[sel], ui, now, theme),
         (None, None) => {}
+    }
+}
+
+/// The selected row lit; one not yours greyed, one with a deadline warned.
+fn row_style(w: &Waiting, selected: bool, theme: &Theme) -> ratatui::style::Style {
+    if selected {
+        theme.selection
+    } else if !w.mine {
+        theme.dim
+    } else if w.deadline.is_some() {
+        theme.warning
+    } else {
+        theme.base
     }
 }
 
