@@ -156,7 +156,7 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
         Action::NewRun => ui.selected_schedule().is_some(),
         Action::Enter => l.is_some_and(|l| l.row.last_run.is_some()),
         Action::Copy => ui.selected_schedule().is_some(),
-        // Not here: `c` would cancel the run on screen, not a schedule's.
+        // A schedule is paused, not cancelled: `c` says so here.
         Action::CancelRun => false,
         _ => true,
     }
