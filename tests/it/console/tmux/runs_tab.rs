@@ -255,3 +255,67 @@ fn a_console_driving_a_run_reads_the_whole_history_when_the_runs_tab_asks() {
     });
     cancel_current(&env);
 }
+
+/// Issue 76 point 1: `c` on the Runs tab cancels the highlighted run, not the one on
+/// screen. Two live runs of one workflow; the console shows the newer one, the older is
+/// highlighted: the dialog names the older one, and `y` cancels it, the newer going on.
+#[test]
+fn c_in_the_runs_tab_cancels_the_highlighted_run_not_the_one_on_screen() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "twin.toml",
+        "name = \"twin\"\n[[step]]\nid = \"wait\"\nrun = \"while [ -e $PWD ] && [ ! -e go ]; do sleep 0.1; done\"\n",
+    );
+    let (mut first_engine, first) = env.spawn_until(&wf, "wait", "running");
+    let mut second_engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let second = wait_until("the second run", secs(20), || {
+        let runs = env.runs();
+        (runs.as_array().into_iter().flatten())
+            .filter_map(|r| r["id"].as_str())
+            .find(|id| *id != first)
+            .map(str::to_string)
+    });
+    env.wait_step(&second, "wait", "running", 20);
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    // `baton tui` opens on the newest run: the second.
+    let tmux = Tmux::new(&env, 140, 40, &command);
+    tmux.wait_for("the second run on screen", |s| s.contains(&second[..8]), 20);
+    tmux.keys(&["5"]);
+    tmux.wait_for(
+        "both runs listed",
+        |s| s.contains(&first[..8]) && s.contains(&second[..8]),
+        10,
+    );
+    // Newest first: the first run is the second row.
+    tmux.keys(&["Down"]);
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("the question", |s| s.contains("Cancel the run?"), 10);
+    let asked: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        asked.contains(&format!("Cancel run {}", &first[..8])) && asked.contains("(twin, running"),
+        "{screen}"
+    );
+    tmux.keys(&["y"]);
+    wait_until("the highlighted run cancelled", secs(30), || {
+        (env.show(&first)["state"] == "cancelled").then_some(())
+    });
+    assert_eq!(
+        env.show(&second)["state"],
+        "running",
+        "the run on screen goes on"
+    );
+    tmux.keys(&["q"]);
+    // The rest ends as an operator would.
+    std::fs::write(env.path().join("go"), "").unwrap();
+    wait_until("the second run to end", secs(30), || {
+        (env.show(&second)["state"] == "succeeded").then_some(())
+    });
+    let _ = first_engine.wait();
+    let _ = second_engine.wait();
+}
