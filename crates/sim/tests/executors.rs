@@ -264,7 +264,7 @@ fn regression_queues_seed_7_a_batch_job_runs_on_past_the_gate() {
 /// the ceiling while being stopped; the core does not freeze a step being stopped
 /// (`can_freeze`: "it is being stopped"), so it wrote one more line before its KILL,
 /// past what `a_ceiling_holds` allowed. budget.md now says so, and the check leaves
-/// such a step out of the bound; the scenario keeps every promise, and r038's
+/// such a step out of the bound; the scenario keeps every promise, and r035's
 /// `extract` still wrote its line past the ceiling.
 #[test]
 fn regression_executors_seed_989_a_step_being_stopped_is_not_frozen() {
@@ -273,8 +273,8 @@ fn regression_executors_seed_989_a_step_being_stopped_is_not_frozen() {
     assert!(
         o.history
             .iter()
-            .any(|l| l.starts_with("  r038 ") && l.contains("\"tokens\":2040")),
-        "the scenario no longer runs r038's extract past its ceiling: pick the seed again"
+            .any(|l| l.starts_with("  r035 ") && l.contains("\"tokens\":2040")),
+        "the scenario no longer runs r035's extract past its ceiling: pick the seed again"
     );
 }
 

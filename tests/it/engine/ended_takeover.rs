@@ -30,7 +30,10 @@ fn refusal_code(env: &Env, run: &str) -> String {
     let v: serde_json::Value =
         serde_json::from_str(&outcome.unwrap_or_default()).unwrap_or_default();
     // `{"outcome": "refused", "reason": …, "refusal": {"code": …}}`
-    v["refusal"]["code"].as_str().unwrap_or_default().to_string()
+    v["refusal"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// How many audit rows of `action` the run has.
