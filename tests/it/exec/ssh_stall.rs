@@ -265,3 +265,41 @@ fn a_step_no_stop_could_reach_is_recorded_as_its_host_says() {
     assert!(!kinds.contains(&"timeout".to_string()), "{kinds:?}");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// Issue 75 point 7: a timeout that reached the step over a connection of its own ends
+/// the attempt once the host says it ended, without waiting for the stalled connection
+/// to come back; the record's duration is the host's end, not the connection's return.
+#[test]
+fn a_timed_out_step_on_a_stalled_connection_is_recorded_at_its_end_on_the_host() {
+    let Some(hosts_config) = hosts() else { return };
+    let env = Env::new().with_own_tmp();
+    let mut host = PrivateHost::start(&hosts_config, &env);
+    let wf = workflow(&env, &host, "4s", "60.4713");
+    let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    wait_until("the step to start on the host", secs(30), || {
+        env.path().join("started").exists()
+    });
+    let stalled_at = std::time::Instant::now();
+    assert!(host.stall(false) > 0, "no sshd process serves the step");
+    wait_until("the timeout to end the step on the host", secs(45), || {
+        !running("sleep 60.4713")
+    });
+    // The connection stays stalled until the run has ended: the run must not wait
+    // for it to come back.
+    let out = wait_child(child, 60);
+    let stall = stalled_at.elapsed();
+    host.thaw();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let show = env.show(&id);
+    assert_eq!(step_state(&show, "deploy").as_deref(), Some("failed"));
+    let kinds = error_kinds(&show);
+    assert!(kinds.contains(&"timeout".to_string()), "{kinds:?}");
+    let duration = step_field(&show, "deploy", "duration_ms")
+        .as_u64()
+        .expect("the step's duration");
+    assert!(
+        u128::from(duration) < stall.as_millis(),
+        "recorded {duration} ms, the connection stalled {stall:?}: {show:#}"
+    );
+}

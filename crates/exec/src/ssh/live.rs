@@ -6,7 +6,7 @@
 //! `COLLECT`), as after a restart of the engine.
 use super::frame::{self, Frame};
 use super::script::{self, Collected, HostProblem};
-use super::{CLI_DEADLINE, SshAttempt, SshExecutor, Stopping};
+use super::{CLI_DEADLINE, ENDED_CHECK, SshAttempt, SshExecutor, Stopping};
 use crate::log_copy::LogCopy;
 use crate::stream::MaskingSplitter;
 use std::process::Stdio;
@@ -176,6 +176,14 @@ impl SshAttempt {
                     }
                 },
                 due = self.stop_due(st) => self.stop(due, st).await,
+                // Silent since a stop reached the step: a stalled connection holds
+                // back what the host has (issue 75 point 7).
+                () = tokio::time::sleep(ENDED_CHECK), if st.reached => {
+                    if let Some(end) = self.exec.ended_fresh(&self.dir, self.started).await {
+                        st.ended_seen = Some(end);
+                        break;
+                    }
+                }
             }
         }
         if !live.frame.found() {
@@ -187,6 +195,12 @@ impl SshAttempt {
         }
         if let Some(bytes) = splitter.finish() {
             copy.write(&bytes);
+        }
+        if collected.is_none() && st.ended_seen.is_some() {
+            // Dropped, its `ssh` is killed, never waited for: the files are followed
+            // and collected over connections of their own.
+            drop(live);
+            return Ok(None);
         }
         match collected {
             Some(c) => {

@@ -42,6 +42,10 @@ const SHARED_STOP_DEADLINE: Duration = Duration::from_secs(3);
 const FRESH_STOP_DEADLINE: Duration = Duration::from_secs(20);
 /// How soon a stop that reached no one is sent again.
 const STOP_AGAIN: Duration = Duration::from_secs(2);
+/// How long the attempt's stream may stay silent after a stop reached the step before
+/// the host is asked, over a connection of its own, whether the attempt ended: a stalled
+/// stream must not hold the attempt's end (issue 75 point 7).
+const ENDED_CHECK: Duration = Duration::from_secs(2);
 /// How long an idle shared connection stays open.
 const PERSIST: &str = "ControlPersist=120";
 
@@ -62,9 +66,22 @@ pub(super) struct Stopping {
     asked: bool,
     hard_at: Option<Instant>,
     reached: bool,
+    /// When a connection of its own found the attempt ended on the host while its
+    /// stream said nothing: the attempt's end, and the rest goes over such connections.
+    ended_seen: Option<Instant>,
 }
 
 impl Stopping {
+    /// The connection the attempt's files are read over: one of their own once the
+    /// stream was left as stalled (the shared one is likely the one that stalled).
+    fn via(&self) -> Via {
+        if self.ended_seen.is_some() {
+            Via::Fresh
+        } else {
+            Via::Shared
+        }
+    }
+
     /// Takes in what a signal did: one that reached no one (no answer, or no group to
     /// signal yet) is tried again hard after `STOP_AGAIN`, unless the attempt ended.
     fn note(&mut self, sent: &Result<Signalled, HostProblem>, hard: bool) {
@@ -399,6 +416,21 @@ impl SshExecutor {
         }
     }
 
+    /// When the attempt ended on the host, if it has, asked over a connection of its
+    /// own (the shared one may be the one that stalled): the answer's arrival less the
+    /// age the host gives its exit code, never before `started`.
+    async fn ended_fresh(&self, dir: &str, started: Instant) -> Option<Instant> {
+        let fresh = (Via::Fresh, FRESH_STOP_DEADLINE);
+        let out = self
+            .call_via(script::ENDED, &[dir], None, fresh)
+            .await
+            .ok()?;
+        let age = script::parse_ended(&out)?;
+        let now = Instant::now();
+        let end = age.and_then(|a| now.checked_sub(a)).unwrap_or(now);
+        Some(end.max(started))
+    }
+
     /// The same executor, for a task of the attempt's own (its freezer).
     fn twin(&self) -> SshExecutor {
         SshExecutor::new(&self.name, self.opts.clone(), &self.run_id)
@@ -597,16 +629,7 @@ impl SshAttempt {
             .map(|(r, _)| r.outcome());
         let collected = match (&lost, in_band) {
             (None, Some(c)) => Ok(c),
-            (None, None) => self
-                .exec
-                .call(
-                    script::COLLECT,
-                    &[&self.dir, &script::OUTPUT_MAX.to_string()],
-                    None,
-                )
-                .await
-                .map(|b| script::parse_collected(&b))
-                .map_err(|p| self.exec.problem(&p)),
+            (None, None) => self.collect(stopping.via()).await,
             (Some(why), _) => Err(why.clone()),
         };
         let mut output_errors = Vec::new();
@@ -626,7 +649,13 @@ impl SshAttempt {
         let stderr_tail = self.tail.stderr_tail(&outcome);
         Finished {
             outcome,
-            duration_ms: crate::stream::duration_ms(self.started.elapsed()),
+            // The host's end as seen, when a stalled stream was left for it.
+            duration_ms: crate::stream::duration_ms(
+                stopping
+                    .ended_seen
+                    .unwrap_or_else(Instant::now)
+                    .duration_since(self.started),
+            ),
             outputs,
             usage,
             stderr_tail,
@@ -635,6 +664,21 @@ impl SshAttempt {
             log_errors: copy.error.into_iter().collect(),
             cut_output,
         }
+    }
+
+    /// The attempt's results from its files on the host, over `via`.
+    async fn collect(&self, via: Via) -> Result<script::Collected, String> {
+        let max = script::OUTPUT_MAX.to_string();
+        self.exec
+            .call_via(
+                script::COLLECT,
+                &[&self.dir, &max],
+                None,
+                (via, CLI_DEADLINE),
+            )
+            .await
+            .map(|b| script::parse_collected(&b))
+            .map_err(|p| self.exec.problem(&p))
     }
 
     /// The next step of a stop: asked (`false`: a request to look at), or its grace
@@ -667,7 +711,9 @@ impl SshAttempt {
 
     /// One `ssh … tail` of the output, to its end, acting on kill requests meanwhile.
     async fn follow(&self, copy: &mut LogCopy, st: &mut Stopping) -> Result<(), HostProblem> {
-        let mut cmd = self.exec.command(script::FOLLOW, &[&self.dir]);
+        let mut cmd = self
+            .exec
+            .command_via(script::FOLLOW, &[&self.dir], st.via());
         let mut child = cmd
             .spawn()
             .map_err(|e| HostProblem::Other(format!("cannot run ssh: {e}")))?;

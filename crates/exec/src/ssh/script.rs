@@ -198,6 +198,38 @@ for s do kill -s "$s" -- "-$pg" 2>/dev/null || kill -s "$s" "$pg" 2>/dev/null &&
 [ -n "$r" ] && echo sent
 exit 0"#;
 
+/// Prints `ended NOW MTIME` once the attempt has its exit code on the host (its wrapper
+/// wrote it as the step's group ended), nothing before: the host's clock now (`%s%N`)
+/// and the exit code's time (`%.9Y`), both from one clock, so their difference is how
+/// long ago the attempt ended whatever the host's clock says (where `date` or `stat`
+/// cannot say, the words do not parse and the end is when the answer came).
+pub(crate) const ENDED: &str = r#"[ -s "$1/exitcode" ] || exit 0
+n=$(date +%s%N 2>/dev/null); m=$(stat -c %.9Y "$1/exitcode" 2>/dev/null)
+echo "ended $n $m""#;
+
+/// Reads `ENDED`'s answer: `None` while the attempt runs; once ended, how long ago by
+/// the host's clock, when it said.
+pub(crate) fn parse_ended(out: &[u8]) -> Option<Option<std::time::Duration>> {
+    let line = String::from_utf8_lossy(out);
+    let mut words = line.lines().next()?.split_whitespace();
+    if words.next()? != "ended" {
+        return None;
+    }
+    let (now, mtime) = (words.next(), words.next());
+    let age = mtime.and_then(|m| {
+        let now = u128::from(now?.parse::<u64>().ok()?);
+        let (secs, frac) = m.split_once('.')?;
+        if frac.len() != 9 {
+            return None;
+        }
+        let at = u128::from(secs.parse::<u64>().ok()?) * 1_000_000_000
+            + u128::from(frac.parse::<u32>().ok()?);
+        let ns = u64::try_from(now.checked_sub(at)?).ok()?;
+        Some(std::time::Duration::from_nanos(ns))
+    });
+    Some(age)
+}
+
 /// What `SIGNAL` said it did: the group was signalled, the attempt had already ended
 /// (its exit code is written), or neither (no group yet, or it was gone before its
 /// exit code was written: ask again).
@@ -481,6 +513,21 @@ impl HostProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ended_attempts_age_is_read_from_the_hosts_clock_alone() {
+        use std::time::Duration;
+        assert_eq!(parse_ended(b""), None);
+        assert_eq!(parse_ended(b"running\n"), None);
+        assert_eq!(
+            parse_ended(b"ended 1795831400230240111 1795831400.222938253\n"),
+            Some(Some(Duration::from_nanos(7_301_858)))
+        );
+        // `date` or `stat` that cannot say: ended, its age unknown.
+        assert_eq!(parse_ended(b"ended %s%N ?\n"), Some(None));
+        assert_eq!(parse_ended(b"ended 1795831400230240111 \n"), Some(None));
+        assert_eq!(parse_ended(b"ended 17 1795831400.222938253\n"), Some(None));
+    }
 
     /// The chaos campaign's seed 61 (the full run of 2026-11-26): a launch whose sshd
     /// session was stopped before it claimed its attempt was answered `none`, the
