@@ -247,10 +247,22 @@ impl Store {
     pub fn rewrite_command(&mut self, id: i64, cmd: &Command) -> Result<(), StoreError> {
         let r = (|| {
             self.conn.pragma_update(None, "secure_delete", true)?;
+            let was: Option<String> = self
+                .conn
+                .query_row("SELECT json FROM commands WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
             self.conn.execute(
                 "UPDATE commands SET json = ?2 WHERE id = ?1",
                 params![id, serde_json::to_string(cmd)?],
             )?;
+            // The masked text names no proof, and the proof no longer fits it: removed
+            // now (a row taken again after a crash is then refused, to be handed in
+            // again), not left behind.
+            if let Some(json) = was {
+                super::proof::discard(&self.path, &json);
+            }
             Ok(())
         })();
         self.ctx(r)

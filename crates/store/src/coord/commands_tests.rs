@@ -256,4 +256,11 @@ fn a_claim_keeps_the_proof_until_the_verdict_commits_and_a_copy_is_refused() {
     )
     .expect("the verdict");
     assert_eq!(proofs(&db), 0, "removed with the verdict");
+    // A row the engine masks (a secret in its reason) names no proof any more: its
+    // proof goes as it is rewritten, never left behind.
+    let id = s.submit_command("R1", &cancel, None).expect("submit");
+    s.claim_commands("R1").expect("claim");
+    assert_eq!(proofs(&db), 1);
+    s.rewrite_command(id, &cancel).expect("masked");
+    assert_eq!(proofs(&db), 0, "removed with the text that named it");
 }
