@@ -60,7 +60,9 @@ fn the_waiting_tab_lists_an_ask_and_approves_it() {
     assert_eq!(d["reason"], "staging only");
     tmux.wait_for(
         "nothing waits any more",
-        |s| s.contains("nothing waits on anyone"),
+        // The decided item keeps the selection, greyed, until the operator moves it
+        // (issue 76 point 1): the count says nothing waits.
+        |s| s.contains("Waiting · 0 across"),
         20,
     );
 }

@@ -87,7 +87,9 @@ fn the_waiting_tab_comes_first_and_approves_an_interrupted_runs_gate() {
     });
     tmux.wait_for(
         "nothing waits any more",
-        |s| s.contains("nothing waits on anyone"),
+        // The decided item keeps the selection, greyed, until the operator moves it
+        // (issue 76 point 1): the count says nothing waits.
+        |s| s.contains("Waiting · 0 across"),
         20,
     );
     let v = env.show(&id);
