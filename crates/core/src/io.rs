@@ -255,7 +255,8 @@ pub struct Handed {
     pub sha256: String,
     pub size: u64,
     /// Where the attempt finds it: `<store dir>/artifacts/stage/<run>/<sha256>/<file>`
-    /// on this machine; relative (`.baton-artifacts/<sha256>/<file>`, in the step's
+    /// on this machine (for a group store, `<run>/<sha256>/<file>` under the engine
+    /// account's own stage, `Core::locate_stage`); relative (`.baton-artifacts/<sha256>/<file>`, in the step's
     /// working directory) for a step on another executor, copied over its channel.
     pub dest: PathBuf,
 }

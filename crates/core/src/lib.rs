@@ -456,6 +456,9 @@ pub struct Core {
     run_watch: Option<baton_model::deadline::Watch>,
     /// The zone its deadlines' `at` are read in, as `run_started` recorded it.
     zone: Option<String>,
+    /// Where this engine hands a local step its artifacts' copies, when not in the
+    /// store's own `artifacts/stage/` ([`Core::locate_stage`]).
+    stage: Option<std::path::PathBuf>,
     /// The run's closing line (`run_finished`).
     summary: Option<String>,
     /// The run it is a fork of, and the step it runs again from (`RunForked`).
@@ -651,6 +654,7 @@ impl Core {
             finished_at: None,
             run_watch: None,
             zone: None,
+            stage: None,
             summary: None,
             forked_from: None,
             fork_pending: None,
@@ -797,6 +801,14 @@ impl Core {
     /// `BATON_DB` ([`SpawnSpec::local_env`]).
     pub fn locate_store(&mut self, db: std::path::PathBuf) {
         self.cfg.store = Some(db);
+    }
+
+    /// Hand this run's local steps their artifacts' copies under `stage` (`RUN/SHA/FILE`
+    /// in it), a directory of the engine's account alone, not under the store's own
+    /// `artifacts/stage/` (`store::account_stage`: a group store's directory, which any
+    /// member can write).
+    pub fn locate_stage(&mut self, stage: std::path::PathBuf) {
+        self.stage = Some(stage);
     }
 
     /// Values the driver read for a step as it started (its `[secrets]` entries):

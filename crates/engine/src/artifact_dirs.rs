@@ -51,6 +51,15 @@ pub(crate) enum DirError {
         mode: u32,
         store_owner: String,
     },
+    #[error(
+        "{path} (owner {owner}, mode {mode:o}) lies above {stage}, where this account's engine hands the local steps of a group store their artifacts, and another account could rename what is in it: make it root's or this account's and not writable by others (or sticky), or set XDG_STATE_HOME to a directory whose every parent is"
+    )]
+    Above {
+        path: String,
+        owner: String,
+        mode: u32,
+        stage: String,
+    },
     #[error("cannot make or read {path}: {err}")]
     Io { path: String, err: io::Error },
 }
@@ -245,6 +254,74 @@ pub(crate) fn ready_stage(artifacts: &Path, dest: &Path) -> Result<(), DirError>
     Ok(())
 }
 
+/// Ready the directories of the copy at `dest` under `own`, this account's stage for
+/// a group store (`store::account_stage`, `STATE/stage/KEY`): the state directory is
+/// ours and written by us alone, every directory above it (as named and as resolved)
+/// is root's or ours and nobody else can rename what is in it (not writable by others,
+/// or sticky), and `stage/`, `KEY/` and each one down to `dest`'s are ours alone
+/// (0700). A member who can write the store's directory reaches none of them.
+pub(crate) fn ready_own_stage(own: &Path, dest: &Path) -> Result<(), DirError> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let (Some(stage), Ok(below)) = (own.parent(), parent.strip_prefix(own)) else {
+        // Not under it (never, as paths are made): its own directory.
+        return ready_private(parent);
+    };
+    let state = stage.parent().unwrap_or(Path::new("."));
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state)
+        .map_err(io_err(state))?;
+    let me = nix::unistd::geteuid().as_raw();
+    // Followed if it is a link: the state directory may be one, and holds more than this.
+    let m = fs::metadata(state).map_err(io_err(state))?;
+    if m.uid() != me {
+        return Err(DirError::NotOwner {
+            path: shown(state),
+            owner: name(m.uid()),
+            me: name(me),
+        });
+    }
+    if m.mode() & 0o022 != 0 {
+        return Err(DirError::OthersWrite {
+            path: shown(state),
+            mode: m.mode() & 0o7777,
+            fix: format!("`chmod 700 {}`", shown(state)),
+        });
+    }
+    let real = fs::canonicalize(state).map_err(io_err(state))?;
+    for dir in state.ancestors().skip(1).chain(real.ancestors().skip(1)) {
+        if !dir.as_os_str().is_empty() {
+            no_rename_above(dir, own, me)?;
+        }
+    }
+    ready_private(stage)?;
+    let mut at = own.to_path_buf();
+    ready_private(&at)?;
+    for part in below.components() {
+        at.push(part);
+        ready_private(&at)?;
+    }
+    Ok(())
+}
+
+/// `dir`, above this account's stage `own`: root's or ours, and nobody else can
+/// rename what is in it (not writable by others, or sticky).
+fn no_rename_above(dir: &Path, own: &Path, me: u32) -> Result<(), DirError> {
+    let m = fs::metadata(dir).map_err(io_err(dir))?;
+    let mode = m.mode() & 0o7777;
+    let others_rename = mode & 0o022 != 0 && mode & STICKY == 0;
+    if (m.uid() == me || m.uid() == 0) && !others_rename {
+        return Ok(());
+    }
+    Err(DirError::Above {
+        path: shown(dir),
+        owner: name(m.uid()),
+        mode,
+        stage: shown(own),
+    })
+}
+
 /// Ready `artifacts/`, `artifacts/objects/` and the fan-out directory of `object` in
 /// it, if given; `objects/`.
 pub(crate) fn ready_objects(artifacts: &Path, object: Option<&Path>) -> Result<PathBuf, DirError> {
@@ -319,6 +396,36 @@ mod tests {
         .unwrap();
         let e = ready_stage(&artifacts, &dest).unwrap_err().to_string();
         assert!(e.contains("r1 (mode 777)"), "{e}");
+    }
+
+    #[test]
+    fn an_account_stage_is_made_0700_and_one_under_a_writable_directory_refused() {
+        let t = tempfile::tempdir().unwrap();
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        let own = t.path().join("state/baton/stage/k1");
+        let dest = own.join("r1/ab/m.ckpt");
+        ready_own_stage(&own, &dest).unwrap();
+        for d in ["", "..", "../..", "r1", "r1/ab"] {
+            assert_eq!(mode(&own.join(d)), 0o700, "{d}");
+        }
+        // Another account could rename `state/` (and all below it) away.
+        fs::set_permissions(t.path().join("state"), fs::Permissions::from_mode(0o770)).unwrap();
+        let e = ready_own_stage(&own, &dest).unwrap_err().to_string();
+        assert!(e.contains("state (owner"), "{e}");
+        assert!(e.contains("mode 770) lies above"), "{e}");
+        // Sticky, it is safe again (as `/tmp` is).
+        fs::set_permissions(t.path().join("state"), fs::Permissions::from_mode(0o1777)).unwrap();
+        ready_own_stage(&own, &dest).unwrap();
+        fs::set_permissions(
+            t.path().join("state/baton"),
+            fs::Permissions::from_mode(0o770),
+        )
+        .unwrap();
+        let e = ready_own_stage(&own, &dest).unwrap_err().to_string();
+        assert!(
+            e.contains("baton (mode 770) can be written by others"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -448,9 +448,13 @@ fn open_object(db: &Path, h: &Handed) -> Result<fs::File, FileError> {
 }
 
 fn stage_here(db: &Path, h: &Handed, dest: &Path, step: &str) -> Result<(), FileError> {
-    // Its directories first: only this account can write the one the copy lies in, so
-    // the copy checked is the one the step opens.
-    artifact_dirs::ready_stage(&artifacts_dir(db), dest)?;
+    // Its directories first: only this account can write the one the copy lies in, or
+    // rename any on its way (in a group store the copy is in this account's own stage),
+    // so the copy checked is the one the step opens.
+    match baton_store::account_stage(db).filter(|own| dest.starts_with(own)) {
+        Some(own) => artifact_dirs::ready_own_stage(&own, dest)?,
+        None => artifact_dirs::ready_stage(&artifacts_dir(db), dest)?,
+    }
     if is_copy(dest, h) {
         return Ok(());
     }

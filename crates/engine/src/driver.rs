@@ -232,6 +232,11 @@ impl Driver {
         let _ = store.checkpoint_aside();
         // A local step's `baton ask` writes to this store (`SpawnSpec::local_env`).
         core.locate_store(store.path().to_path_buf());
+        // A group store's directory is any member's: local steps' copies lie in this
+        // account's own stage, which nobody else can write or rename.
+        if let Some(stage) = baton_store::account_stage(store.path()) {
+            core.locate_stage(stage);
+        }
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         let log_dir = store.log_dir(&run_id);
         let executors = exec::Backends::builtin().for_plan(core.plan(), &run_id);

@@ -1,6 +1,9 @@
 //! Where a store keeps artifacts (issue 60), beside its database: each content once,
 //! named by its SHA-256 (`artifacts/objects/ab/abcdef…`), and the copies a run's steps
 //! are handed (`artifacts/stage/RUN/SHA/FILE`), which `runs rm` removes with the run.
+//! In a store whose directory other accounts can write (a group store), a run's local
+//! copies lie in the engine account's own state directory instead
+//! (`store::account_stage`): [`stage_path_under`] that directory.
 //! A step on another executor is handed its copy in its own working directory
 //! (`.baton-artifacts/SHA/FILE`).
 use super::event::ArtifactRecord;
@@ -28,9 +31,12 @@ pub fn stage_dir(db: &Path, run_id: &str) -> PathBuf {
 /// Where a step of run `run_id` finds artifact `rec`: its file name under its digest,
 /// so a path names one content (a cached reader's key, a gate's digest bind to it).
 pub fn stage_path(db: &Path, run_id: &str, rec: &ArtifactRecord) -> PathBuf {
-    stage_dir(db, run_id)
-        .join(&rec.sha256)
-        .join(rec.file_name())
+    stage_path_under(&artifacts_dir(db).join("stage"), run_id, rec)
+}
+
+/// [`stage_path`] under the stage directory `stage` (`RUN/SHA/FILE` in it).
+pub fn stage_path_under(stage: &Path, run_id: &str, rec: &ArtifactRecord) -> PathBuf {
+    stage.join(run_id).join(&rec.sha256).join(rec.file_name())
 }
 
 /// Where a step that runs on another executor (an SSH host, a batch or Slurm job)

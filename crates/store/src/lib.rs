@@ -48,7 +48,7 @@ pub use ledger::decisions::STORE_SUBJECT;
 pub use ledger::rows::raw_audit_rows;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
 pub use query::{RunChanges, RunsCursor};
-pub use read::artifacts::ArtifactGarbage;
+pub use read::artifacts::{ArtifactGarbage, account_stage};
 pub use read::children::{ChildRun, UnprovenChild};
 pub use records::{AttemptLog, LOG_TAIL_MAX, NewRun, RunRecord};
 pub use rotate::Rotated;

@@ -2,7 +2,8 @@
 //! (`gmalice` made the store, `gmbob` is another member; tests/accounts.sh makes them).
 //! The store's artifact directories are made with it (3770: setgid, sticky), every
 //! member keeps and reads artifacts, an engine refuses a directory another member
-//! made swappable, and a member cannot swap the copy a reader was handed.
+//! made swappable, and a member cannot swap the copy a reader was handed (it lies in
+//! the engine account's own state directory, not under the store's).
 use super::group_members::{ALICE, BOB, GROUP, Members, all, gid, uid};
 use crate::helpers::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -171,7 +172,10 @@ fn a_member_cannot_swap_the_copy_a_reader_was_handed() {
         std::fs::read_to_string(&handed).map_err(|e| e.to_string())
     });
     let copy = PathBuf::from(&path);
-    assert!(copy.starts_with(artifacts(&m).join("stage")), "{path}");
+    // In alice's own state directory, not under the store's (which any member writes).
+    let own = m.home(ALICE).join("state/baton/stage");
+    assert!(copy.starts_with(&own), "{path}");
+    assert!(!copy.starts_with(m.db().parent().unwrap()), "{path}");
     let sha_dir = copy.parent().unwrap();
     let run_dir = sha_dir.parent().unwrap();
     // The copy's directories are alice's alone.
@@ -207,11 +211,29 @@ fn a_member_cannot_swap_the_copy_a_reader_was_handed() {
             e = evil.display()
         ),
         format!("cp {e} {c}", e = evil.display(), c = copy.display()),
+        format!("mv {o} {o}.away", o = m.home(ALICE).join("state").display()),
     ];
     for t in &tries {
         let out = sh_as(BOB, t);
         assert!(!out.status.success(), "bob's `{t}` went through");
     }
+    // Bob renames the store's `artifacts/` as a whole (the store's directory is the
+    // group's, not sticky: this goes through) and builds his tree in its place, his
+    // bytes where the store's stage would hold this copy: the reader never opens it.
+    let a = artifacts(&m);
+    let fake = a
+        .join("stage")
+        .join(run_dir.file_name().unwrap())
+        .join(sha_dir.file_name().unwrap());
+    let swap = format!(
+        "mv {a} {a}.away && mkdir -p {f} && cp {e} {f}/{n}",
+        a = a.display(),
+        f = fake.display(),
+        e = evil.display(),
+        n = copy.file_name().unwrap().to_string_lossy()
+    );
+    let out = sh_as(BOB, &swap);
+    assert!(out.status.success(), "bob's `{swap}`: {}", all(&out));
     let go = m.home(ALICE).join("go");
     std::fs::write(&go, "").unwrap();
     std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -220,5 +242,9 @@ fn a_member_cannot_swap_the_copy_a_reader_was_handed() {
     assert_eq!(
         std::fs::read(m.home(ALICE).join("got")).unwrap(),
         b"GOOD MODEL"
+    );
+    assert_eq!(
+        std::fs::read(fake.join(copy.file_name().unwrap())).unwrap(),
+        b"EVIL MODEL"
     );
 }

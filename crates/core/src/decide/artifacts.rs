@@ -230,10 +230,10 @@ impl Core {
         Some(path.to_string_lossy().into_owned())
     }
 
-    /// Where step `reader` finds `rec`: the store's staged copy for a step of this
-    /// machine, a path relative to its working directory for one that runs on another
-    /// executor (copied there over that executor's channel); `None`: the store is not
-    /// known.
+    /// Where step `reader` finds `rec`: the staged copy for a step of this machine (in
+    /// the store's stage, or the engine account's own, [`Core::locate_stage`]), a path
+    /// relative to its working directory for one that runs on another executor (copied
+    /// there over that executor's channel); `None`: the store is not known.
     fn handed_path(&self, reader: usize, rec: &ArtifactRecord) -> Option<std::path::PathBuf> {
         let remote = self
             .executor_of(reader)
@@ -241,6 +241,13 @@ impl Core {
             .is_some_and(|e| !matches!(e.kind, baton_workflow::ExecutorKind::Local));
         if remote {
             return Some(artifact_paths::remote_path(rec));
+        }
+        if let Some(stage) = &self.stage {
+            return Some(artifact_paths::stage_path_under(
+                stage,
+                &self.cfg.run_id,
+                rec,
+            ));
         }
         let db = self.cfg.store.as_deref()?;
         Some(artifact_paths::stage_path(db, &self.cfg.run_id, rec))

@@ -9,6 +9,7 @@ use baton_model::{ArtifactRecord, Event, EventKind};
 use rusqlite::{Connection, params};
 use std::collections::HashSet;
 use std::fs;
+use std::path::{Path, PathBuf};
 
 /// In a commit's transaction: the artifacts an `artifacts_stored` or a fork's
 /// `step_reused` puts on record for its step (replacing an earlier attempt's).
@@ -135,8 +136,42 @@ impl Store {
                 }
             }
         }
+        // This account's own copies of the store's runs (each member removes theirs).
+        if let Some(own) = account_stage(&self.path) {
+            for run in fs::read_dir(&own).into_iter().flatten().flatten() {
+                let id = run.file_name().to_string_lossy().into_owned();
+                if !runs.contains(&id) && fs::remove_dir_all(run.path()).is_ok() {
+                    out.stages += 1;
+                }
+            }
+        }
         Ok(out)
     }
+}
+
+/// Where this account's engine hands the local steps of the store at `db` their
+/// copies, when the store's directory is one other accounts can write (a group store:
+/// any member could rename `artifacts/` as a whole and put another tree in its place):
+/// `stage/KEY/` in this account's state directory ([`crate::starter_seal::state_dir`],
+/// KEY naming the store by its path), which only this account can write. `None`: the
+/// store's own `artifacts/stage/`, in a directory only its owner writes.
+pub fn account_stage(db: &Path) -> Option<PathBuf> {
+    use sha2::Digest;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let dir = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if fs::metadata(dir).ok()?.mode() & 0o022 == 0 {
+        return None;
+    }
+    let real = fs::canonicalize(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .join(db.file_name().unwrap_or_default());
+    let digest = sha2::Sha256::digest(real.as_os_str().as_bytes());
+    let key: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Some(crate::starter_seal::state_dir().join("stage").join(key))
 }
 
 /// How long a content no run names yet is left alone (a live run keeping it).
