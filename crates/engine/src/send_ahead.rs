@@ -523,6 +523,7 @@ mod tests {
     use baton_core::{CollectRequest, Handed};
     use baton_exec::artifact_channel::{Download, Upload};
     use sha2::{Digest, Sha256};
+    use std::os::unix::fs::DirBuilderExt;
 
     /// A reader's host, in memory: what was sent ahead, and every call made.
     #[derive(Debug, Default)]
@@ -661,6 +662,11 @@ mod tests {
         let t = tempfile::tempdir().expect("tmp");
         let (work, db) = (t.path().join("w"), t.path().join("s/baton.db"));
         std::fs::create_dir_all(&work).expect("dir");
+        // The store's directory, as the store makes it: its artifacts are judged by it.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(t.path().join("s"))
+            .expect("store dir");
         let data: Vec<u8> = (0..3 * (1 << 20) + 17).map(|i| (i % 251) as u8).collect();
         std::fs::write(work.join("m.ckpt"), &data).expect("file");
         let channel: Arc<dyn FileChannel> = Arc::clone(far) as Arc<dyn FileChannel>;
