@@ -247,4 +247,12 @@ fn a_member_cannot_swap_the_copy_a_reader_was_handed() {
         std::fs::read(fake.join(copy.file_name().unwrap())).unwrap(),
         b"EVIL MODEL"
     );
+    // Bob puts the store's tree back; `runs rm` removes alice's copies with the run.
+    let back = format!("mv {a} {a}.evil && mv {a}.away {a}", a = a.display());
+    let out = sh_as(BOB, &back);
+    assert!(out.status.success(), "bob's `{back}`: {}", all(&out));
+    let run = run_dir.file_name().unwrap().to_str().unwrap();
+    let rm = m.baton(ALICE, &["runs", "rm", run, "--yes"]);
+    assert!(rm.status.success(), "{}", all(&rm));
+    assert!(!run_dir.exists(), "{} left", run_dir.display());
 }
