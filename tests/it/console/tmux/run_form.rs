@@ -309,3 +309,33 @@ fn a_form_whose_file_changed_is_rebuilt_and_an_unset_enum_gives_no_value() {
     }
     tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
 }
+
+/// Issue 75 point 7 on the real binary: `:run FILE` of a workflow whose name and file
+/// hold a right-to-left override opens the form with the override dropped, as every
+/// view drops it: nothing of it reaches the terminal.
+#[test]
+fn the_run_form_writes_no_bidi_control_to_the_terminal() {
+    let env = Env::new();
+    let first = env.workflow(
+        "ok.toml",
+        "name = \"ok\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let out = env.run(&["run", first.to_str().unwrap_or_default(), "--headless"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    env.workflow(
+        "re\u{202E}lmot.toml",
+        "name = \"release\u{202E}exe.txt\"\n[params.v]\ntype = \"string\"\ndefault = \"1\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let tmux = Tmux::tui(&env, 120, 40);
+    tmux.wait_for("the console", |sc| sc.contains("5 Runs"), 20);
+    tmux.keys(&[":"]);
+    tmux.literal("run re\u{202E}lmot.toml");
+    tmux.keys(&["Enter"]);
+    let sc = tmux.wait_for(
+        "the form, its title with the override dropped",
+        |sc| sc.contains("New run of release\u{FFFD}exe.txt"),
+        20,
+    );
+    assert!(!sc.contains('\u{202E}'), "{sc}");
+    tmux.keys(&["Escape"]);
+}
