@@ -343,3 +343,22 @@ fn the_form_s_title_and_file_drop_bidi_controls() {
     assert!(s.contains("New run of release\u{FFFD}exe.txt"), "{s}");
     assert!(s.contains("re\u{FFFD}lmot.toml"), "{s}");
 }
+
+/// Issue 76 point 7: a secret param's default is dots when it has one, and an empty
+/// default reads empty, never `•••` as if a value were there.
+#[test]
+fn a_secret_param_s_empty_default_reads_empty_and_a_real_one_as_dots() {
+    let secret = |name: &str, default: &str| FormParam {
+        input: fixtures::form_param(name, "string", &[], Some(default)),
+        secret: true,
+        scheduled: None,
+    };
+    let (v, mut ui) = open(vec![secret("token", ""), secret("key", "s3cr3t")], None);
+    let s = screen(&mut ui, &v, 120, 40);
+    assert!(s.contains(r#"default """#), "{s}");
+    assert!(!s.contains("s3cr3t"), "{s}");
+    key(&mut ui, &v, KeyCode::Down);
+    let s = screen(&mut ui, &v, 120, 40);
+    assert!(s.contains(r#"default "•••""#), "{s}");
+    assert!(!s.contains("s3cr3t"), "{s}");
+}

@@ -137,19 +137,25 @@ fn window(n: usize, focused: (usize, usize), room: usize) -> (usize, usize) {
     }
 }
 
-/// The field as drawn: a secret param's value and default as dots, never as typed.
+/// The field as drawn: a secret param's value and default as dots, never as typed. An
+/// empty default or schedule's value stays empty: dots would say a value is there.
 fn shown(f: &InputField) -> std::borrow::Cow<'_, InputField> {
     if !f.secret {
         return std::borrow::Cow::Borrowed(f);
     }
+    let dots = |v: &Option<String>| {
+        v.as_ref().map(|v| {
+            if v.is_empty() {
+                String::new()
+            } else {
+                "•••".into()
+            }
+        })
+    };
     let mut masked = f.clone();
     masked.value = "•".repeat(f.value.chars().count());
-    if masked.input.default.is_some() {
-        masked.input.default = Some("•••".into());
-    }
-    if masked.scheduled.is_some() {
-        masked.scheduled = Some("•••".into());
-    }
+    masked.input.default = dots(&f.input.default);
+    masked.scheduled = dots(&f.scheduled);
     std::borrow::Cow::Owned(masked)
 }
 
