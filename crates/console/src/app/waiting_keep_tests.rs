@@ -242,3 +242,22 @@ fn every_acting_key_of_the_waiting_tab_acts_on_the_highlighted_item() {
         vec![Request::OpenRun(PROD.into())]
     );
 }
+
+/// Issue 76 point 7: the footer of a held item offers `P release`, which releases it
+/// there; a gate's footer does not.
+#[test]
+fn a_held_item_s_footer_offers_p_release_and_a_gate_s_does_not() {
+    let mut held = gate(PROD, "prod-deploy", "deploy");
+    held.kind = WaitKind::Held;
+    let (v, mut ui) = listed(vec![gate(AGENT, "agent-loop", "plan"), held], 1);
+    let last = |ui: &mut UiState| {
+        let s = super::run_form_qa_tests::screen(ui, &v, 200, 40);
+        s.lines().last().unwrap_or_default().to_string()
+    };
+    let footer = last(&mut ui);
+    assert!(footer.contains("P release"), "{footer}");
+    update(&mut ui, &v, Action::Up);
+    let footer = last(&mut ui);
+    assert!(!footer.contains("P release"), "{footer}");
+    assert!(footer.contains("a approve"), "{footer}");
+}

@@ -252,7 +252,7 @@ static BINDINGS: &[Binding] = &[
         "P",
         Action::Hold,
         "release the held step",
-        false
+        true
     ),
     b!(Tab::Dag, [k('/')], "/", Action::Filter, FILTER, true),
     b!(
