@@ -113,3 +113,28 @@ fn every_path_the_docs_name_exists() {
         );
     }
 }
+
+/// docs/performance.md states the present (issue 77 point 6): each figure as it is now,
+/// in a cell a reader takes in at once, with no account of how it moved (that is
+/// CHANGELOG.md's, by version).
+#[test]
+fn the_performance_page_states_the_present() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("docs/performance.md"))
+        .unwrap_or_else(|e| panic!("docs/performance.md: {e}"));
+    for line in text.lines().filter(|l| l.starts_with('|')) {
+        for cell in line.split('|') {
+            assert!(
+                cell.chars().count() <= 300,
+                "a cell of docs/performance.md over 300 characters (move the past to CHANGELOG.md): {cell}"
+            );
+        }
+    }
+    let lower = text.to_lowercase();
+    for history in ["session", "(was ", "; was ", " try "] {
+        assert!(
+            !lower.contains(history),
+            "docs/performance.md tells its history ({history:?}): state the present, put the past in CHANGELOG.md"
+        );
+    }
+}
