@@ -88,6 +88,9 @@ struct Frame {
     node: Node,
     anchor: usize,
     key: Option<(String, usize)>,
+    /// A mapping's keys and their places in it: a repeated key is found without a scan
+    /// (a scan would make a mapping of many keys cost their square).
+    places: HashMap<String, usize>,
     weight: Weight,
 }
 
@@ -127,6 +130,7 @@ impl Builder {
                     node: Node { line, v },
                     anchor,
                     key: None,
+                    places: HashMap::new(),
                     weight: Weight {
                         nodes: 1,
                         text: 0,
@@ -225,9 +229,12 @@ impl Builder {
                 None => parent.key = Some((node.text().unwrap_or_default(), node.line)),
                 Some((k, kl)) => {
                     // A repeated key keeps its place and takes the later value.
-                    match entries.iter_mut().find(|(e, _, _)| *e == k) {
-                        Some(e) => e.2 = node,
-                        None => entries.push((k, kl, node)),
+                    match parent.places.get(&k) {
+                        Some(&i) => entries[i].2 = node,
+                        None => {
+                            parent.places.insert(k.clone(), entries.len());
+                            entries.push((k, kl, node));
+                        }
                     }
                 }
             },
@@ -428,6 +435,24 @@ mod tests {
             .collect();
         assert_eq!(keys, ["a", "b"]);
         assert_eq!(d.get("a").unwrap().text().as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn a_mapping_of_many_keys_is_read_in_time_linear_in_them() {
+        // 150,000 keys (well within the bounds): a scan per key would take ~10^10
+        // comparisons, minutes; read by their places, about a second.
+        let n = 150_000;
+        let mut t = String::new();
+        for i in 0..n {
+            t.push_str(&format!("k{i}: v\n"));
+        }
+        t.push_str("k7: last\n");
+        let started = std::time::Instant::now();
+        let d = &parse(&t).unwrap()[0];
+        let took = started.elapsed();
+        assert_eq!(d.map().unwrap().len(), n);
+        assert_eq!(d.get("k7").unwrap().text().as_deref(), Some("last"));
+        assert!(took < std::time::Duration::from_secs(30), "{took:?}");
     }
 
     #[test]
