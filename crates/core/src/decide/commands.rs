@@ -268,11 +268,7 @@ impl Core {
         }
         self.check_mark_outputs(*state, outputs)?;
         self.check_mark_artifacts(i, *state, artifacts)?;
-        if self.supplies_outputs(i, *state, outputs) {
-            let said = self.supply_outputs(i, operator, reason, outputs, now, fx);
-            return Ok(self.supply_artifacts(i, artifacts, said, now, fx));
-        }
-        if self.supplies_artifacts(i, *state, artifacts) {
+        if self.supplies_marked(i, *state, !outputs.is_empty() || !artifacts.is_empty()) {
             let said = self.supply_outputs(i, operator, reason, outputs, now, fx);
             return Ok(self.supply_artifacts(i, artifacts, said, now, fx));
         }

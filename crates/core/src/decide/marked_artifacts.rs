@@ -55,8 +55,7 @@ impl Core {
         now: Timestamp,
         fx: &mut Fx,
     ) -> bool {
-        let s = &self.steps[i];
-        if s.state != StepState::Succeeded || s.more.marked.is_none() || s.attempts != attempt {
+        if !self.marked_succeeded(i) || self.steps[i].attempts != attempt {
             return false;
         }
         // What the attempt did not leave stays missing: its readers wait for a person.
@@ -145,21 +144,6 @@ impl Core {
         }
     }
 
-    /// A mark that gives artifacts to a step already marked succeeded: it supplies
-    /// what its readers miss.
-    pub(super) fn supplies_artifacts(
-        &self,
-        i: usize,
-        state: StepState,
-        given: &[ArtifactRecord],
-    ) -> bool {
-        let s = &self.steps[i];
-        state == StepState::Succeeded
-            && !given.is_empty()
-            && s.state == StepState::Succeeded
-            && s.more.marked.is_some()
-    }
-
     /// Record `given` for marked step `i` (after its mark is on record), releasing its
     /// readers held for one; `said`: what the mark did so far.
     pub(super) fn supply_artifacts(
@@ -182,16 +166,11 @@ impl Core {
     /// Step `c` is held by the engine (not by an operator, nor for retries or the
     /// budget) and reads an artifact of step `x`.
     fn held_for_artifacts_of(&self, c: usize, x: usize) -> bool {
-        let held = self.steps[c].state == StepState::Held
-            && self.steps[c]
-                .more
-                .hold
-                .as_ref()
-                .is_some_and(|h| h.by == ENGINE && !h.exhausted && !h.budget);
-        held && self.plan.steps[c]
-            .artifacts
-            .as_deref()
-            .is_some_and(|a| a.uses.iter().any(|u| u.step == x))
+        self.held_by_engine(c)
+            && self.plan.steps[c]
+                .artifacts
+                .as_deref()
+                .is_some_and(|a| a.uses.iter().any(|u| u.step == x))
     }
 
     /// Step `i` could not be resolved: when what it misses is an artifact of a step
@@ -205,13 +184,10 @@ impl Core {
         let Some(a) = self.plan.steps[i].artifacts.as_deref() else {
             return false;
         };
-        let missing = a.uses.iter().find(|u| {
-            self.steps.get(u.step).is_some_and(|s| {
-                s.state == StepState::Succeeded
-                    && s.more.marked.is_some()
-                    && self.kept_named(u.step, &u.name).is_none()
-            })
-        });
+        let missing = a
+            .uses
+            .iter()
+            .find(|u| self.marked_succeeded(u.step) && self.kept_named(u.step, &u.name).is_none());
         let Some(u) = missing else {
             return false;
         };

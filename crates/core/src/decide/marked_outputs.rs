@@ -93,19 +93,28 @@ impl Core {
         }
     }
 
-    /// A mark that gives outputs to a step already marked succeeded: it supplies what
-    /// its dependants miss.
-    pub(super) fn supplies_outputs(
-        &self,
-        i: usize,
-        state: StepState,
-        outputs: &BTreeMap<String, String>,
-    ) -> bool {
-        let s = &self.steps[i];
-        state == StepState::Succeeded
-            && !outputs.is_empty()
-            && s.state == StepState::Succeeded
-            && s.more.marked.is_some()
+    /// A mark that gives outputs or artifacts (`gives`) to a step already marked
+    /// succeeded: it supplies what its readers miss.
+    pub(super) fn supplies_marked(&self, i: usize, state: StepState, gives: bool) -> bool {
+        state == StepState::Succeeded && gives && self.marked_succeeded(i)
+    }
+
+    /// Step `x` was marked succeeded (what it lacks, its readers wait for a person).
+    pub(super) fn marked_succeeded(&self, x: usize) -> bool {
+        self.steps
+            .get(x)
+            .is_some_and(|s| s.state == StepState::Succeeded && s.more.marked.is_some())
+    }
+
+    /// Step `c` is held by the engine (not by an operator, nor for retries or the
+    /// budget): a mark that supplies what it reads releases it.
+    pub(super) fn held_by_engine(&self, c: usize) -> bool {
+        self.steps[c].state == StepState::Held
+            && self.steps[c]
+                .more
+                .hold
+                .as_ref()
+                .is_some_and(|h| h.by == ENGINE && !h.exhausted && !h.budget)
     }
 
     /// Record `outputs` for marked step `i` and release the steps held for one of its
@@ -144,13 +153,7 @@ impl Core {
     /// Step `c` is held by the engine (not by an operator, nor for retries or the
     /// budget) and reads an output of step `x`.
     fn held_for_outputs_of(&self, c: usize, x: usize) -> bool {
-        let held = self.steps[c].state == StepState::Held
-            && self.steps[c]
-                .more
-                .hold
-                .as_ref()
-                .is_some_and(|h| h.by == ENGINE && !h.exhausted && !h.budget);
-        held && self.output_refs(c).any(|(step, _)| step == x)
+        self.held_by_engine(c) && self.output_refs(c).any(|(step, _)| step == x)
     }
 
     /// The outputs step `c`'s next attempt reads, its gate's prompt and inputs and
@@ -187,13 +190,9 @@ impl Core {
         if self.hold_for_marked_artifact(i, now, fx) {
             return true;
         }
-        let missing = self.output_refs(i).find(|&(x, key)| {
-            self.steps.get(x).is_some_and(|s| {
-                s.state == StepState::Succeeded
-                    && s.more.marked.is_some()
-                    && self.output_of(x, key).is_none()
-            })
-        });
+        let missing = self
+            .output_refs(i)
+            .find(|&(x, key)| self.marked_succeeded(x) && self.output_of(x, key).is_none());
         let Some((x, key)) = missing else {
             return false;
         };
