@@ -214,8 +214,11 @@ pub(crate) fn ready_private(dir: &Path) -> Result<(), DirError> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(io_err(dir)(e)),
     }
-    let m = dir_meta(dir)?;
-    let me = nix::unistd::geteuid().as_raw();
+    ours_alone(dir, &dir_meta(dir)?, nix::unistd::geteuid().as_raw())
+}
+
+/// `dir` (its metadata `m`) is account `me`'s, and nobody else can write it.
+fn ours_alone(dir: &Path, m: &fs::Metadata, me: u32) -> Result<(), DirError> {
     if m.uid() != me {
         return Err(DirError::NotOwner {
             path: shown(dir),
@@ -246,7 +249,12 @@ pub(crate) fn ready_stage(artifacts: &Path, dest: &Path) -> Result<(), DirError>
         // Not under the store's stage (never, as paths are made): its own directory.
         return ready_private(parent);
     };
-    let mut at = stage.clone();
+    ready_private_below(&stage, below)
+}
+
+/// Each directory of `below` under `top` (not `top` itself), in turn: [`ready_private`].
+fn ready_private_below(top: &Path, below: &Path) -> Result<(), DirError> {
+    let mut at = top.to_path_buf();
     for part in below.components() {
         at.push(part);
         ready_private(&at)?;
@@ -274,21 +282,7 @@ pub(crate) fn ready_own_stage(own: &Path, dest: &Path) -> Result<(), DirError> {
         .map_err(io_err(state))?;
     let me = nix::unistd::geteuid().as_raw();
     // Followed if it is a link: the state directory may be one, and holds more than this.
-    let m = fs::metadata(state).map_err(io_err(state))?;
-    if m.uid() != me {
-        return Err(DirError::NotOwner {
-            path: shown(state),
-            owner: name(m.uid()),
-            me: name(me),
-        });
-    }
-    if m.mode() & 0o022 != 0 {
-        return Err(DirError::OthersWrite {
-            path: shown(state),
-            mode: m.mode() & 0o7777,
-            fix: format!("`chmod 700 {}`", shown(state)),
-        });
-    }
+    ours_alone(state, &fs::metadata(state).map_err(io_err(state))?, me)?;
     let real = fs::canonicalize(state).map_err(io_err(state))?;
     for dir in state.ancestors().skip(1).chain(real.ancestors().skip(1)) {
         if !dir.as_os_str().is_empty() {
@@ -296,13 +290,8 @@ pub(crate) fn ready_own_stage(own: &Path, dest: &Path) -> Result<(), DirError> {
         }
     }
     ready_private(stage)?;
-    let mut at = own.to_path_buf();
-    ready_private(&at)?;
-    for part in below.components() {
-        at.push(part);
-        ready_private(&at)?;
-    }
-    Ok(())
+    ready_private(own)?;
+    ready_private_below(own, below)
 }
 
 /// `dir`, above this account's stage `own`: root's or ours, and nobody else can
