@@ -81,21 +81,23 @@ fn ask_all(stores: &[StoreEntry], mine: bool) -> Vec<(String, Answer)> {
     // A remote reader stops its ssh at the deadline; this grace is for a local one.
     let until = Instant::now() + STORE_DEADLINE + Duration::from_secs(2);
     let mut got: Vec<Option<Answer>> = stores.iter().map(|_| None).collect();
+    // Every reader ended, one without an answer (it failed), or the deadline passed.
+    let mut missing = format!("no answer within {} s", STORE_DEADLINE.as_secs());
     while got.iter().any(Option::is_none) {
         let left = until.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok((i, a)) => got[i] = Some(a),
-            Err(_) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                missing = "its reader failed".to_string();
+                break;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
         }
     }
     stores
         .iter()
         .zip(got)
-        .map(|(st, a)| {
-            let a = a
-                .unwrap_or_else(|| Err(format!("no answer within {} s", STORE_DEADLINE.as_secs())));
-            (st.name.clone(), a)
-        })
+        .map(|(st, a)| (st.name.clone(), a.unwrap_or_else(|| Err(missing.clone()))))
         .collect()
 }
 
