@@ -69,6 +69,14 @@ impl SecretSource {
         }
     }
 
+    /// The variable of baton's environment it is read from (`env = "VAR"`), if any.
+    pub fn env_var(&self) -> Option<&str> {
+        match self {
+            SecretSource::Env(var) => Some(var),
+            _ => None,
+        }
+    }
+
     /// Where it is read, as `plan` and an error record say it (never the value).
     pub fn describe(&self) -> String {
         match self {
@@ -114,10 +122,7 @@ impl super::plan::Plan {
             .secret_sources
             .iter()
             .partition(|s| named.contains(&s.name.as_str()));
-        let env_of = |s: &&Secret| match &s.source {
-            SecretSource::Env(var) => Some(var.clone()),
-            _ => None,
-        };
+        let env_of = |s: &&Secret| s.source.env_var().map(str::to_string);
         // A variable a named entry also reads is this step's secret too.
         let kept: Vec<String> = mine.iter().filter_map(env_of).collect();
         let mut out: Vec<String> = Vec::new();

@@ -425,10 +425,7 @@ impl Core {
             self.plan
                 .secret_sources
                 .iter()
-                .filter_map(|s| match &s.source {
-                    baton_workflow::SecretSource::Env(var) => Some(var.clone()),
-                    _ => None,
-                }),
+                .filter_map(|s| s.source.env_var().map(str::to_string)),
         );
         names
     }
