@@ -5,19 +5,12 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-/// The roots a run's directories are made in: the files root, and the temp dir (an
-/// engine with another `TMPDIR` made them there).
-fn roots() -> Vec<PathBuf> {
-    let mut roots = vec![super::files_dir::files_root(), std::env::temp_dir()];
-    roots.dedup();
-    roots
-}
-
 /// What a dead engine's attempt of run `run_id` wrote to its `$BATON_OUTPUT` at
 /// `path` (as recorded: `StepProcess::output`), parsed: read before
 /// [`remove_run_temp_dirs`] removes it. Nothing when the file is absent, or when
 /// `path` is not where baton puts a `$BATON_OUTPUT` of this run (an `output` file in a
-/// `baton-<run>-…` directory under a root).
+/// `baton-<run>-…` directory under a root an engine of this account may have chosen:
+/// `files_dir::every_root`, as [`remove_run_temp_dirs`] sweeps).
 pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
     let path = Path::new(path);
     let prefix = format!("baton-{}-", crate::job::clean(run_id));
@@ -27,7 +20,7 @@ pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
             .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
         && path.file_name().is_some_and(|n| n == "output");
     let ours = plain
-        && roots().iter().any(|root| {
+        && super::files_dir::every_root().iter().any(|root| {
             path.strip_prefix(root)
                 .ok()
                 .and_then(|rest| rest.components().next())

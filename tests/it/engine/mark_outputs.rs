@@ -252,3 +252,45 @@ fn the_inbox_offers_resume_for_the_steps_of_an_engine_killed_with_dash_nine() {
     let out = env.run(&["cancel", &id]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 }
+
+/// The takeover reads the lost attempt's `$BATON_OUTPUT` whichever root the dead engine
+/// made it in: one resumed with a `TMPDIR` (its own files root there) still keeps the
+/// output a killed engine without one wrote in its `XDG_RUNTIME_DIR`.
+#[test]
+fn a_takeover_with_another_tmpdir_keeps_the_outputs_the_killed_engine_wrote() {
+    let env = Env::new();
+    let wf = env.workflow("marked.toml", WF);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    wait_until(
+        "the step's output written and its process on record",
+        secs(20),
+        || env.path().join("wrote").exists() && process_recorded(&env),
+    );
+    let _ = engine.kill(); // SIGKILL: nothing of the engine's clean-up runs
+    let _ = engine.wait();
+
+    let tmp = env.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("the resume's TMPDIR");
+    let mut resumed = env
+        .cmd()
+        .args(["resume", &id, "--headless"])
+        .env("TMPDIR", &tmp)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the resume");
+    let show = wait_until(
+        "the takeover to record deploy interrupted",
+        secs(30),
+        || recorded_interrupted(&env, &id),
+    );
+    let _ = resumed.kill();
+    let _ = resumed.wait();
+    assert_eq!(
+        step_field(&show, "deploy", "outputs")["version"],
+        "v1",
+        "the output written before the crash is kept: {show:#}"
+    );
+}
