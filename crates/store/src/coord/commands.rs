@@ -224,15 +224,7 @@ impl Store {
     /// a long history to know the run's workflow (see `session::prepare::submitter_masker`).
     pub fn first_event(&self, run_id: &str) -> Result<Option<Event>, StoreError> {
         let r = (|| {
-            let json: Option<String> = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
-                    crate::ledger::rows::RUN_EVENTS
-                ))?
-                .query_row([run_id], |r| r.get(0))
-                .optional()?;
-            Ok(match json {
+            Ok(match first_event_json(&self.conn, run_id)? {
                 Some(json) => Some(serde_json::from_str(&json)?),
                 None => None,
             })
@@ -582,6 +574,19 @@ pub(crate) fn record_verdicts(
         spent.extend(verdict(conn, *id, outcome)?);
     }
     Ok(Spent(spent))
+}
+
+/// The text of run `run_id`'s first event (its `run_started`), if it has one.
+pub(crate) fn first_event_json(
+    c: &rusqlite::Connection,
+    run_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
+        crate::ledger::rows::RUN_EVENTS
+    ))?
+    .query_row([run_id], |r| r.get(0))
+    .optional()?)
 }
 
 /// The older row of `run_id` with the very text of row `id`, if any: a row's text

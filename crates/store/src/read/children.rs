@@ -33,13 +33,7 @@ pub(crate) fn insert(tx: &Connection, run_id: &str, p: &ParentLink) -> Result<()
 
 /// The parent run `run_id`'s `run_started` names, if any.
 fn names_parent(c: &Connection, run_id: &str) -> Result<Option<ParentLink>, StoreError> {
-    let json: Option<String> = c
-        .prepare_cached(&format!(
-            "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
-            crate::ledger::rows::RUN_EVENTS
-        ))?
-        .query_row([run_id], |r| r.get(0))
-        .optional()?;
+    let json = crate::coord::commands::first_event_json(c, run_id)?;
     Ok(
         match json.and_then(|j| serde_json::from_str::<baton_model::Event>(&j).ok()) {
             Some(baton_model::Event {
