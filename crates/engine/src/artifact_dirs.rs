@@ -324,6 +324,20 @@ pub(crate) fn ready_objects(artifacts: &Path, object: Option<&Path>) -> Result<P
     Ok(objects)
 }
 
+/// Why `baton mark --artifact NAME=PATH` could not keep the file it was given.
+#[derive(Debug, thiserror::Error)]
+pub enum KeepError {
+    #[error("{path}: {source} (give the path of a file you can read)")]
+    Unreadable { path: String, source: io::Error },
+    #[error("{path} is not a file (give the path of a file)")]
+    NotAFile { path: String },
+    /// The collection's own error, said as it is said for a step's artifact.
+    #[error("{0}")]
+    Collect(String),
+    #[error("artifact `{name}`: {path} was not kept (is it a regular file?)")]
+    NotKept { name: String, path: String },
+}
+
 /// Keep the file at `path` in the store of `db` as artifact `name` of step `step_id`
 /// (what `baton mark --artifact NAME=PATH` gives), as a step's file is kept: its
 /// record, or why not.
@@ -331,10 +345,13 @@ pub fn keep_given(
     db: &Path,
     step_id: &str,
     (name, path): (&str, &Path),
-) -> Result<baton_model::ArtifactRecord, String> {
-    let real = fs::canonicalize(path).map_err(|e| format!("{}: {e}", shown(path)))?;
+) -> Result<baton_model::ArtifactRecord, KeepError> {
+    let real = fs::canonicalize(path).map_err(|source| KeepError::Unreadable {
+        path: shown(path),
+        source,
+    })?;
     let (Some(dir), Some(file)) = (real.parent(), real.file_name()) else {
-        return Err(format!("{} is not a file", shown(path)));
+        return Err(KeepError::NotAFile { path: shown(path) });
     };
     let req = baton_core::CollectRequest {
         step: 0,
@@ -347,9 +364,11 @@ pub fn keep_given(
     };
     let aheads = crate::send_ahead::Aheads::default();
     let mut kept = crate::artifact_files::collect_retrying(db, &req, None, &aheads)
-        .map_err(|e| e.to_string())?;
-    kept.pop()
-        .ok_or_else(|| format!("artifact `{name}`: {} was not kept", shown(path)))
+        .map_err(|e| KeepError::Collect(e.to_string()))?;
+    kept.pop().ok_or_else(|| KeepError::NotKept {
+        name: name.to_string(),
+        path: shown(path),
+    })
 }
 
 #[cfg(test)]

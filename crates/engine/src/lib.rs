@@ -12,7 +12,7 @@ mod send_ahead;
 mod store_write;
 mod write_behind;
 
-pub use artifact_dirs::keep_given as keep_artifact_file;
+pub use artifact_dirs::{KeepError as KeepArtifactError, keep_given as keep_artifact_file};
 pub use cache_files::collect_garbage as collect_cache_garbage;
 pub use driver::{
     CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop, hold_group_to_reopen,
