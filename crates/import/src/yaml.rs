@@ -438,21 +438,19 @@ mod tests {
     }
 
     #[test]
-    fn a_mapping_of_many_keys_is_read_in_time_linear_in_them() {
-        // 150,000 keys (well within the bounds): a scan per key would take ~10^10
-        // comparisons, minutes; read by their places, about a second.
+    fn a_mapping_of_many_keys_keeps_each_once_and_a_repeat_s_last_value() {
+        // 150,000 keys, within the bounds: each key is found by its place (an index),
+        // not by a scan of the mapping, which made such a file take minutes. (No clock
+        // here: tests assert no wall time.)
         let n = 150_000;
         let mut t = String::new();
         for i in 0..n {
             t.push_str(&format!("k{i}: v\n"));
         }
         t.push_str("k7: last\n");
-        let started = std::time::Instant::now();
         let d = &parse(&t).unwrap()[0];
-        let took = started.elapsed();
         assert_eq!(d.map().unwrap().len(), n);
         assert_eq!(d.get("k7").unwrap().text().as_deref(), Some("last"));
-        assert!(took < std::time::Duration::from_secs(30), "{took:?}");
     }
 
     #[test]
