@@ -60,14 +60,16 @@ pub fn parse_parent(text: &str, attempt: u32) -> Result<ParentLink, SessionError
 pub fn find(store: &Store, parent: &ParentLink) -> Result<Option<Found>, SessionError> {
     let (child, unproven) = store.proven_child_of(&parent.run, &parent.step)?;
     for u in &unproven {
+        // The run id comes from a row any member can write: sanitised before any log.
+        let shown_run = baton_model::sanitize::for_terminal(&u.child.run);
         crate::stdio::errln!(
             "warning: run {}/{}: ignoring the link that names run {} as its child (attempt {}): {}; this step's own engine did not make it (`baton show {}`)",
             parent.run,
             parent.step,
-            u.child.run,
+            shown_run,
             u.child.attempt,
-            u.why,
-            u.child.run
+            baton_model::sanitize::for_terminal(&u.why),
+            shown_run
         );
     }
     let Some(child) = child else {
