@@ -52,18 +52,77 @@ const TOO_BIG_HINT: &str = "a workflow does not need this many nodes: write the 
 /// Anchors are resolved; nodes, text and depth are bounded as they are built
 /// ([`MAX_NODES`], [`MAX_TEXT`], [`MAX_DEPTH`]), so no input costs more than the bounds.
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
+    let mut owned: Option<String> = None;
+    let mut repairs = 0;
+    loop {
+        let t = owned.as_deref().unwrap_or(text);
+        match parse_once(t) {
+            Ok(docs) => return Ok(docs),
+            Err((_, Some(fixed))) if repairs < MAX_REPAIRS => {
+                repairs += 1;
+                owned = Some(fixed);
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// The most lines of a flow collection written left of its block (below) one parse
+/// re-indents: each costs a parse of the file.
+const MAX_REPAIRS: usize = 64;
+
+/// One parse of `text`; on an error, the text to parse again when the error is a line
+/// of a flow collection (`[ … ]`, `{ … }`) that starts left of the collection's block,
+/// as `]` at its key's column. YAML 1.2 asks such lines to be indented; GitHub's and
+/// Dagu's readers (and PyYAML, libyaml) take them, and so does baton: the line is
+/// indented past the collection's `[`, which changes no value (blanks inside a flow
+/// collection are not content) and no line number.
+fn parse_once(text: &str) -> Result<Vec<Node>, (ParseError, Option<String>)> {
     let mut b = Builder::default();
     let mut parser = Parser::new_from_str(text);
     while let Some(ev) = parser.next_event() {
-        let (ev, span) = ev.map_err(|e| ParseError {
-            line: e.marker().line(),
-            col: e.marker().col() + 1,
-            message: format!("not YAML: {}", e.info()),
-            hint: "a workflow file as the tool reads it",
-        })?;
-        b.event(ev, span)?;
+        let (ev, span) = match ev {
+            Ok(x) => x,
+            Err(e) => {
+                let (line, col) = (e.marker().line(), e.marker().col());
+                let flow_col = b.stack.iter().find_map(|f| f.flow_col);
+                let fixed = flow_col
+                    .filter(|_| e.info().starts_with("invalid indentation"))
+                    .and_then(|c| reindent(text, line, col, c + 1));
+                let err = ParseError {
+                    line,
+                    col: col + 1,
+                    message: format!("not YAML: {}", e.info()),
+                    hint: "a workflow file as the tool reads it",
+                };
+                return Err((err, fixed));
+            }
+        };
+        b.event(ev, span).map_err(|e| (e, None))?;
     }
     Ok(b.docs)
+}
+
+/// `text` with line `line` (1-based) indented to column `to` (0-based), when it
+/// starts with blanks up to `col` and `col` is left of `to`.
+fn reindent(text: &str, line: usize, col: usize, to: usize) -> Option<String> {
+    if col >= to {
+        return None;
+    }
+    let start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2)?.0 + 1
+    };
+    let head = text.get(start..)?;
+    if head.chars().take(col).any(|c| c != ' ') || head.chars().nth(col).is_none() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + to - col);
+    out.push_str(&text[..start]);
+    out.push_str(&" ".repeat(to - col));
+    out.push_str(head);
+    Some(out)
 }
 
 /// What a node costs: its nodes, its bytes of text and its height.
@@ -92,6 +151,8 @@ struct Frame {
     /// (a scan would make a mapping of many keys cost their square).
     places: HashMap<String, usize>,
     weight: Weight,
+    /// The column of its `[` or `{` when it is a flow collection.
+    flow_col: Option<usize>,
 }
 
 /// Builds nodes from the parser's events, with the anchors seen so far and the
@@ -131,6 +192,9 @@ impl Builder {
                     anchor,
                     key: None,
                     places: HashMap::new(),
+                    // A flow collection's start event spans its `[` or `{`; a block
+                    // one's spans nothing.
+                    flow_col: (span.end.index() > span.start.index()).then(|| span.start.col()),
                     weight: Weight {
                         nodes: 1,
                         text: 0,
@@ -325,6 +389,20 @@ mod tests {
                 .words(),
             ["b"]
         );
+    }
+
+    #[test]
+    fn a_flow_list_closed_at_its_keys_column_reads_as_github_and_pyyaml_read_it() {
+        let t = "jobs:\n  a:\n    module: [\n      'a.py',\n      'b.py'\n    ]\n    b: {x: [1,\n  2\n  ]\n  }\nc: [\n]\nd: 1\n";
+        let d = &parse(t).unwrap()[0];
+        let a = d.get("jobs").unwrap().get("a").unwrap();
+        assert_eq!(a.get("module").unwrap().words(), ["a.py", "b.py"]);
+        assert_eq!(a.get("b").unwrap().get("x").unwrap().words(), ["1", "2"]);
+        assert_eq!(d.get("c").unwrap().seq().unwrap().len(), 0);
+        assert_eq!(d.key_line("d"), Some(13));
+        // A block line left of its block is still an error, at its place.
+        let e = parse("a:\n    b: 1\n  c: 2\n").unwrap_err();
+        assert_eq!((e.line, e.message.contains("not YAML")), (3, true), "{e:?}");
     }
 
     #[test]
