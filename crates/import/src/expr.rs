@@ -2,6 +2,69 @@
 //! conditions.md): parsed, then printed over baton's names; what has no counterpart is
 //! an `Err` saying so, for the report.
 
+/// Why an expression has no translation: the report's note after "not translated".
+/// Each says what GitHub wrote that baton cannot read, and where a rewrite helps, how.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum ExprError {
+    #[error("an unclosed text")]
+    UnclosedText,
+    #[error("`{0}` is not an operator")]
+    NotAnOperator(char),
+    #[error("`{0}` is not part of an expression")]
+    NotPartOfAnExpression(char),
+    #[error("the expression ends early")]
+    EndsEarly,
+    #[error("a `(` is not closed")]
+    ParenNotClosed,
+    #[error("`{0}(` lacks a `,` or `)`")]
+    CallNotClosed(String),
+    #[error("a `.` is not followed by a name")]
+    DotWithoutName,
+    #[error("an index that is not a literal")]
+    IndexNotLiteral,
+    #[error("a `[` is not closed")]
+    BracketNotClosed,
+    #[error("unexpected {0}")]
+    Unexpected(String),
+    #[error("text after the expression")]
+    TextAfter,
+    #[error("a text holding both quote characters")]
+    BothQuotes,
+    #[error("the number `{0}` (baton reads decimal numbers only)")]
+    NotDecimal(String),
+    #[error("`{0}()` inside a larger expression (baton decides a step's needs by its `when`)")]
+    StatusInside(String),
+    #[error("the function `{0}` (baton's conditions have contains, startsWith, endsWith)")]
+    NoSuchFunction(String),
+    #[error("two different status functions joined by `&&`")]
+    TwoStatuses,
+    #[error("a status function under `||`, `!` or a comparison")]
+    StatusNested,
+    #[error("the function `{0}` in a step's `if`")]
+    NotInScript(String),
+    #[error("an operator or function a step's `if` cannot decide in the script")]
+    OperatorNotInScript,
+    #[error("an operand that is not a name or a literal")]
+    OperandNotInScript,
+    #[error(transparent)]
+    Name(#[from] NameError),
+}
+
+/// A GitHub name with no baton counterpart where it is read (`Names::name`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum NameError {
+    #[error("`{path}`: no job `{job}`")]
+    NoJob { path: String, job: String },
+    #[error("`{path}`: `{job}` is not among the job's needs (GitHub reads '')")]
+    NotANeed { path: String, job: String },
+    #[error("`{path}` (baton's `env.NAME` reads the run-wide `env` only)")]
+    EnvNotRunWide { path: String },
+    #[error("`{path}` (the job's matrix has no key `{key}`)")]
+    NoMatrixKey { path: String, key: String },
+    #[error("`{path}` (no baton counterpart here)")]
+    NoCounterpart { path: String },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum E {
     Str(String),
@@ -30,7 +93,7 @@ enum Tok {
     RBr,
 }
 
-fn lex(s: &str) -> Result<Vec<Tok>, String> {
+fn lex(s: &str) -> Result<Vec<Tok>, ExprError> {
     let b: Vec<char> = s.chars().collect();
     let mut i = 0;
     let mut out = vec![];
@@ -46,7 +109,7 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
                 loop {
                     match b.get(i) {
-                        None => return Err("an unclosed text".into()),
+                        None => return Err(ExprError::UnclosedText),
                         Some('\'') if b.get(i + 1) == Some(&'\'') => {
                             t.push('\'');
                             i += 2;
@@ -83,7 +146,7 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                     (None, '!') => Tok::Op("!"),
                     (None, '<') => Tok::Op("<"),
                     (None, '>') => Tok::Op(">"),
-                    _ => return Err(format!("`{c}` is not an operator")),
+                    _ => return Err(ExprError::NotAnOperator(c)),
                 }
             }
             c if c.is_ascii_digit() || c == '-' => {
@@ -103,7 +166,7 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Word(b[st..i].iter().collect()));
                 continue;
             }
-            c => return Err(format!("`{c}` is not part of an expression")),
+            c => return Err(ExprError::NotPartOfAnExpression(c)),
         };
         out.push(t);
         i += 1;
@@ -131,8 +194,8 @@ impl P {
     fn bin(
         &mut self,
         ops: &[&'static str],
-        next: fn(&mut P) -> Result<E, String>,
-    ) -> Result<E, String> {
+        next: fn(&mut P) -> Result<E, ExprError>,
+    ) -> Result<E, ExprError> {
         let mut l = next(self)?;
         while let Some(Tok::Op(o)) = self.peek().cloned() {
             if !ops.contains(&o) {
@@ -143,23 +206,23 @@ impl P {
         }
         Ok(l)
     }
-    fn or(&mut self) -> Result<E, String> {
+    fn or(&mut self) -> Result<E, ExprError> {
         self.bin(&["||"], P::and)
     }
-    fn and(&mut self) -> Result<E, String> {
+    fn and(&mut self) -> Result<E, ExprError> {
         self.bin(&["&&"], P::cmp)
     }
-    fn cmp(&mut self) -> Result<E, String> {
+    fn cmp(&mut self) -> Result<E, ExprError> {
         self.bin(&["==", "!=", "<", "<=", ">", ">="], P::unary)
     }
-    fn unary(&mut self) -> Result<E, String> {
+    fn unary(&mut self) -> Result<E, ExprError> {
         if self.eat(&Tok::Op("!")) {
             return Ok(E::Not(Box::new(self.unary()?)));
         }
         self.primary()
     }
-    fn primary(&mut self) -> Result<E, String> {
-        let t = self.peek().cloned().ok_or("the expression ends early")?;
+    fn primary(&mut self) -> Result<E, ExprError> {
+        let t = self.peek().cloned().ok_or(ExprError::EndsEarly)?;
         self.i += 1;
         match t {
             Tok::Str(s) => Ok(E::Str(s)),
@@ -167,7 +230,7 @@ impl P {
             Tok::Open => {
                 let e = self.or()?;
                 if !self.eat(&Tok::Close) {
-                    return Err("a `(` is not closed".into());
+                    return Err(ExprError::ParenNotClosed);
                 }
                 Ok(e)
             }
@@ -184,7 +247,7 @@ impl P {
                                 break;
                             }
                             if !self.eat(&Tok::Comma) {
-                                return Err(format!("`{w}(` lacks a `,` or `)`"));
+                                return Err(ExprError::CallNotClosed(w));
                             }
                         }
                     }
@@ -197,18 +260,18 @@ impl P {
                             match self.peek().cloned() {
                                 Some(Tok::Word(p)) => path.push(p),
                                 Some(Tok::Star) => path.push("*".into()),
-                                _ => return Err("a `.` is not followed by a name".into()),
+                                _ => return Err(ExprError::DotWithoutName),
                             }
                             self.i += 1;
                         } else if self.eat(&Tok::LBr) {
                             match self.peek().cloned() {
                                 Some(Tok::Str(p) | Tok::Num(p)) => path.push(p),
                                 Some(Tok::Star) => path.push("*".into()),
-                                _ => return Err("an index that is not a literal".into()),
+                                _ => return Err(ExprError::IndexNotLiteral),
                             }
                             self.i += 1;
                             if !self.eat(&Tok::RBr) {
-                                return Err("a `[` is not closed".into());
+                                return Err(ExprError::BracketNotClosed);
                             }
                         } else {
                             break;
@@ -217,18 +280,18 @@ impl P {
                     Ok(E::Name(path))
                 }
             },
-            t => Err(format!("unexpected {t:?}")),
+            t => Err(ExprError::Unexpected(format!("{t:?}"))),
         }
     }
 }
 
 /// Parse an expression (the `${{ }}` around it, if any, removed first).
-pub(crate) fn parse(src: &str) -> Result<E, String> {
+pub(crate) fn parse(src: &str) -> Result<E, ExprError> {
     let s = strip(src);
     let mut p = P { t: lex(s)?, i: 0 };
     let e = p.or()?;
     if p.i != p.t.len() {
-        return Err("text after the expression".into());
+        return Err(ExprError::TextAfter);
     }
     Ok(e)
 }
@@ -244,28 +307,26 @@ pub(crate) fn strip(s: &str) -> &str {
 
 /// How names read in baton: `Ok(baton name)` or `Err(why not)`.
 pub(crate) trait Names {
-    fn name(&mut self, path: &[String]) -> Result<String, String>;
+    fn name(&mut self, path: &[String]) -> Result<String, NameError>;
 }
 
-fn lit(s: &str) -> Result<String, String> {
+fn lit(s: &str) -> Result<String, ExprError> {
     if !s.contains('\'') {
         Ok(format!("'{s}'"))
     } else if !s.contains('"') {
         Ok(format!("\"{s}\""))
     } else {
-        Err("a text holding both quote characters".into())
+        Err(ExprError::BothQuotes)
     }
 }
 
 /// Print `e` as a baton condition.
-pub(crate) fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, String> {
+pub(crate) fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, ExprError> {
     Ok(match e {
         E::Str(s) => lit(s)?,
         E::Num(x) => {
             if x.starts_with("0x") || x.contains(['e', 'E']) {
-                return Err(format!(
-                    "the number `{x}` (baton reads decimal numbers only)"
-                ));
+                return Err(ExprError::NotDecimal(x.clone()));
             }
             x.clone()
         }
@@ -291,7 +352,7 @@ fn prec(op: &str) -> u8 {
 
 /// `e` as an operand of an operator of precedence `parent`: in parentheses when it
 /// binds less tightly (or is a comparison under a comparison: they do not chain).
-fn group(e: &E, parent: u8, n: &mut dyn Names) -> Result<String, String> {
+fn group(e: &E, parent: u8, n: &mut dyn Names) -> Result<String, ExprError> {
     let s = to_baton(e, n)?;
     Ok(match e {
         E::Bin(op, ..) if prec(op) < parent || (prec(op) == 3 && parent >= 3) => format!("({s})"),
@@ -299,7 +360,7 @@ fn group(e: &E, parent: u8, n: &mut dyn Names) -> Result<String, String> {
     })
 }
 
-fn call(f: &str, args: &[E], n: &mut dyn Names) -> Result<String, String> {
+fn call(f: &str, args: &[E], n: &mut dyn Names) -> Result<String, ExprError> {
     match (f, args) {
         ("contains" | "startswith" | "endswith", [a, b]) => {
             let name = match f {
@@ -309,12 +370,10 @@ fn call(f: &str, args: &[E], n: &mut dyn Names) -> Result<String, String> {
             };
             Ok(format!("{name}({}, {})", to_baton(a, n)?, to_baton(b, n)?))
         }
-        ("success" | "failure" | "always" | "cancelled", _) => Err(format!(
-            "`{f}()` inside a larger expression (baton decides a step's needs by its `when`)"
-        )),
-        _ => Err(format!(
-            "the function `{f}` (baton's conditions have contains, startsWith, endsWith)"
-        )),
+        ("success" | "failure" | "always" | "cancelled", _) => {
+            Err(ExprError::StatusInside(f.to_owned()))
+        }
+        _ => Err(ExprError::NoSuchFunction(f.to_owned())),
     }
 }
 
@@ -366,7 +425,7 @@ fn has_status(e: &E) -> bool {
 
 /// Split a job's `if` into its status part and the rest (the operands of a top-level
 /// `&&` that hold no status function). `Err` when a status function sits elsewhere.
-pub(crate) fn split_status(e: &E) -> Result<(Status, Option<E>), String> {
+pub(crate) fn split_status(e: &E) -> Result<(Status, Option<E>), ExprError> {
     let mut parts = vec![];
     flatten_and(e, &mut parts);
     let mut status = None;
@@ -374,11 +433,11 @@ pub(crate) fn split_status(e: &E) -> Result<(Status, Option<E>), String> {
     for p in parts {
         if let Some(s) = status_of(p) {
             if status.is_some_and(|o| o != s) {
-                return Err("two different status functions joined by `&&`".into());
+                return Err(ExprError::TwoStatuses);
             }
             status = Some(s);
         } else if has_status(p) {
-            return Err("a status function under `||`, `!` or a comparison".into());
+            return Err(ExprError::StatusNested);
         } else {
             rest = Some(match rest {
                 None => p.clone(),
@@ -405,16 +464,16 @@ mod tests {
 
     struct N;
     impl Names for N {
-        fn name(&mut self, p: &[String]) -> Result<String, String> {
+        fn name(&mut self, p: &[String]) -> Result<String, NameError> {
             match p[0].as_str() {
                 "github" => Ok(format!("params.github_{}", p[1..].join("_"))),
                 "matrix" | "needs" => Ok(p.join(".")),
-                _ => Err(format!("`{}`", p.join("."))),
+                _ => Err(NameError::NoCounterpart { path: p.join(".") }),
             }
         }
     }
 
-    fn tr(s: &str) -> Result<String, String> {
+    fn tr(s: &str) -> Result<String, ExprError> {
         to_baton(&parse(s)?, &mut N)
     }
 
@@ -430,7 +489,12 @@ mod tests {
             "matrix.python == '3.14'"
         );
         assert_eq!(tr("'it''s'").unwrap(), "\"it's\"");
-        assert!(tr("fromJSON(github.x)").unwrap_err().contains("fromjson"));
+        assert!(
+            tr("fromJSON(github.x)")
+                .unwrap_err()
+                .to_string()
+                .contains("fromjson")
+        );
         assert!(tr("secrets.X").is_err());
     }
 
@@ -470,12 +534,12 @@ mod tests {
 /// it is empty, `false` or `0`, as baton's conditions read it.
 pub(crate) fn to_shell(
     e: &E,
-    var: &mut dyn FnMut(&[String]) -> Result<String, String>,
-) -> Result<String, String> {
+    var: &mut dyn FnMut(&[String]) -> Result<String, NameError>,
+) -> Result<String, ExprError> {
     let both = |a: &E,
                 b: &E,
-                var: &mut dyn FnMut(&[String]) -> Result<String, String>|
-     -> Result<(String, String), String> { Ok((word(a, var)?, word(b, var)?)) };
+                var: &mut dyn FnMut(&[String]) -> Result<String, NameError>|
+     -> Result<(String, String), ExprError> { Ok((word(a, var)?, word(b, var)?)) };
     Ok(match e {
         E::Bin("&&", l, r) => format!("{{ {} && {}; }}", to_shell(l, var)?, to_shell(r, var)?),
         E::Bin("||", l, r) => format!("{{ {} || {}; }}", to_shell(l, var)?, to_shell(r, var)?),
@@ -493,7 +557,7 @@ pub(crate) fn to_shell(
                 "startswith" => format!("\"$(lc {b})\"*"),
                 "endswith" => format!("*\"$(lc {b})\""),
                 "contains" => format!("*\"$(lc {b})\"*"),
-                _ => return Err(format!("the function `{f}` in a step's `if`")),
+                _ => return Err(ExprError::NotInScript(f.clone())),
             };
             format!("case \"$(lc {a})\" in {pat}) true ;; *) false ;; esac")
         }
@@ -504,20 +568,23 @@ pub(crate) fn to_shell(
             )
         }
         _ => {
-            return Err("an operator or function a step's `if` cannot decide in the script".into());
+            return Err(ExprError::OperatorNotInScript);
         }
     })
 }
 
 /// A shell word holding an operand's value.
-fn word(e: &E, var: &mut dyn FnMut(&[String]) -> Result<String, String>) -> Result<String, String> {
+fn word(
+    e: &E,
+    var: &mut dyn FnMut(&[String]) -> Result<String, NameError>,
+) -> Result<String, ExprError> {
     let q = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     Ok(match e {
         E::Str(s) | E::Num(s) => q(s),
         E::Bool(b) => q(&b.to_string()),
         E::Null => "''".into(),
         E::Name(p) => var(p)?,
-        _ => return Err("an operand that is not a name or a literal".into()),
+        _ => return Err(ExprError::OperandNotInScript),
     })
 }
 
@@ -528,10 +595,10 @@ mod shell_tests {
     #[test]
     fn a_steps_if_becomes_a_test_over_variables() {
         let mut n = 0;
-        let mut var = |p: &[String]| -> Result<String, String> {
+        let mut var = |p: &[String]| -> Result<String, NameError> {
             n += 1;
             if p[0] == "secrets" {
-                Err("no".into())
+                Err(NameError::NoCounterpart { path: p.join(".") })
             } else {
                 Ok(format!("\"$V{n}\""))
             }

@@ -1,5 +1,5 @@
 //! A GitHub Actions workflow into a baton workflow (docs/import-github.md).
-use crate::expr::{self, E, Names, Status};
+use crate::expr::{self, E, NameError, Names, Status};
 use crate::out::{Axis, Gate, Matrix, Param, Scalar, Schedule, Step, Workflow, step_id};
 use crate::shim;
 use crate::yaml::{Node, Value};
@@ -95,19 +95,25 @@ impl Ctx<'_> {
 impl Reader<'_, '_> {
     /// The baton step of job `job`, read at `path`: one of this job's needs (GitHub's
     /// `needs` context holds those only).
-    fn need(&self, path: &str, job: &str) -> Result<String, String> {
-        let j = self.c.job(job).ok_or(format!("`{path}`: no job `{job}`"))?;
+    fn need(&self, path: &str, job: &str) -> Result<String, NameError> {
+        let Some(j) = self.c.job(job) else {
+            return Err(NameError::NoJob {
+                path: path.to_owned(),
+                job: job.to_owned(),
+            });
+        };
         if !self.needs.contains(&j) {
-            return Err(format!(
-                "`{path}`: `{job}` is not among the job's needs (GitHub reads '')"
-            ));
+            return Err(NameError::NotANeed {
+                path: path.to_owned(),
+                job: job.to_owned(),
+            });
         }
         Ok(j)
     }
 }
 
 impl Names for Reader<'_, '_> {
-    fn name(&mut self, p: &[String]) -> Result<String, String> {
+    fn name(&mut self, p: &[String]) -> Result<String, NameError> {
         let path = p.join(".");
         let head = p[0].as_str();
         match (head, p.len()) {
@@ -124,16 +130,17 @@ impl Names for Reader<'_, '_> {
             }
             ("vars", 2) => Ok(self.c.param(format!("vars_{}", p[1]), &path, self.line)),
             ("env", 2) if self.c.env.contains(&p[1]) => Ok(path),
-            ("env", 2) => Err(format!(
-                "`{path}` (baton's `env.NAME` reads the run-wide `env` only)"
-            )),
+            ("env", 2) => Err(NameError::EnvNotRunWide { path }),
             ("matrix", 2)
                 if matches!(self.place, Place::Allow | Place::StepEnv)
                     && self.c.matrix_keys.contains(&p[1]) =>
             {
                 Ok(path)
             }
-            ("matrix", 2) => Err(format!("`{path}` (the job's matrix has no key `{}`)", p[1])),
+            ("matrix", 2) => Err(NameError::NoMatrixKey {
+                path,
+                key: p[1].clone(),
+            }),
             // GitHub's job results: baton reads the same four words (`needs.J.result`).
             ("needs", 3) if p[1] == "*" && p[2] == "result" && self.place == Place::Cond => {
                 Ok(path)
@@ -150,7 +157,7 @@ impl Names for Reader<'_, '_> {
                     p[3]
                 ))
             }
-            _ => Err(format!("`{path}` (no baton counterpart here)")),
+            _ => Err(NameError::NoCounterpart { path }),
         }
     }
 }

@@ -258,7 +258,7 @@ fn step_if(cond: &str, n: usize, line: usize, sh: &mut ShimStep, step: &mut Step
     let Some(rest) = rest else { return };
     let needs = step.needs.clone();
     let mut vars: Vec<(String, String)> = vec![];
-    let mut var = |p: &[String]| -> Result<String, String> {
+    let mut var = |p: &[String]| -> Result<String, expr::NameError> {
         if p.len() == 4 && p[0] == "steps" && p[2] == "outputs" {
             return Ok(shim::output_word(&p[1], &p[3]));
         }
