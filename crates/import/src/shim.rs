@@ -51,6 +51,9 @@ pub(crate) struct Word(pub Vec<Piece>);
 pub(crate) enum Piece {
     Lit(String),
     Var(String),
+    /// A shell word the import wrote (a read of a step's file, a test over variables):
+    /// it holds no text of the source but in `sh_quote`d literals.
+    Sh(String),
 }
 
 impl Word {
@@ -65,6 +68,7 @@ impl Word {
             .map(|p| match p {
                 Piece::Lit(s) => sh_quote(s),
                 Piece::Var(v) => format!("\"${{{v}}}\""),
+                Piece::Sh(w) => w.clone(),
             })
             .collect()
     }
@@ -77,6 +81,13 @@ pub(crate) enum EnvFrom {
     Var(String),
     /// What an earlier step of the job (its `id`) wrote to `$GITHUB_OUTPUT` as `KEY`.
     Output(String, String),
+    /// A text with templates, decided in the script (`Word`).
+    Word(Word),
+}
+
+/// A shell word reading step `id`'s `outcome` or `conclusion` (`which`), as data.
+pub(crate) fn state_word(id: &str, which: &str) -> String {
+    format!("\"$(_bt_state {} {which})\"", file_part(id))
 }
 
 /// A shell word reading what step `id` wrote to `$GITHUB_OUTPUT` as `key` (the last
@@ -135,67 +146,30 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
                 continue;
             }
         };
-        let out = format!(
-            "\"$_bt_gh/out-{}\"",
-            st.id.as_deref().map_or((n + 1).to_string(), file_part)
-        );
+        let part = st.id.as_deref().map_or((n + 1).to_string(), file_part);
+        let out = format!("\"$_bt_gh/out-{part}\"");
         let body = match &st.action {
             Action::Nothing(why) => {
                 s.push_str(&format!("# {}\n", defuse(why)));
+                if st.id.is_some() {
+                    s.push_str(&format!("_bt_done {part} 0 0\n"));
+                }
                 continue;
             }
             Action::Fail(msg) => format!("{{ echo {} >&2; false; }}", sh_quote(&defuse(msg))),
             Action::Run { body, shell } => {
                 let file = format!("\"$_bt_gh/step-{}\"", n + 1);
                 s.push_str(&format!("printf '%s\\n' {} > {file}\n", sh_quote(body)));
-                let timeout = st.timeout_min.map(|t| format!("{}s", t * 60));
-                let cmd = match shell {
-                    Shell::Line(line) => {
-                        let cmd = line.replace("{0}", &file);
-                        match &timeout {
-                            Some(t) => format!("timeout {t} {cmd}"),
-                            None => cmd,
-                        }
-                    }
-                    Shell::Templated(w) => format!(
-                        "_bt_shell {} {} {file}",
-                        sh_quote(timeout.as_deref().unwrap_or_default()),
-                        w.sh()
-                    ),
-                };
-                let vars: String = st
-                    .env
-                    .iter()
-                    .map(|(k, from)| match from {
-                        EnvFrom::Var(v) => format!("{k}=\"${v}\" "),
-                        EnvFrom::Output(id, key) => format!("{k}={} ", output_word(id, key)),
-                    })
-                    .collect();
-                let cd = st
-                    .dir
-                    .as_ref()
-                    .map(|d| format!("cd -- {} && ", d.sh()))
-                    .unwrap_or_default();
-                match shell {
-                    Shell::Line(_) => format!("( {cd}GITHUB_OUTPUT={out} {vars}{cmd} )"),
-                    // A function gets its variables exported, whatever the `sh`.
-                    Shell::Templated(_) => {
-                        format!("( {cd}export GITHUB_OUTPUT={out} {vars}&& {cmd} )")
-                    }
-                }
+                run_line(st, shell, &file, &out)
             }
         };
         let test = match &st.test {
             Some(t) => format!("{test} && {t}"),
             None => test.to_string(),
         };
-        let (on_fail, on_bad) = if st.continue_on_error {
-            ("true", "true")
-        } else {
-            ("_bt_rc=$?", "_bt_rc=1")
-        };
+        let coe = u8::from(st.continue_on_error);
         s.push_str(&format!(
-            "if {test}; then\n  : > {out}; {body} || {on_fail}\n  _bt_carry {out} || {on_bad}\nfi\n"
+            "if {test}; then\n  : > {out}; {body}; _bt_s=$?\n  _bt_carry {out} || {{ [ \"$_bt_s\" -ne 0 ] || _bt_s=1; }}\n  _bt_done {part} \"$_bt_s\" {coe}\nelse\n  _bt_skip {part}\nfi\n"
         ));
     }
     for (name, step, key) in outputs {
@@ -208,6 +182,44 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
     }
     s.push_str("exit \"$_bt_rc\"\n");
     s
+}
+
+/// A `run:` step's command: in its own subshell, in its directory, with its variables
+/// exported, its standard output read for workflow commands (`_bt_cmds`); its code is
+/// the command's, else the reader's (a refused command fails the step, as on GitHub).
+fn run_line(st: &ShimStep, shell: &Shell, file: &str, out: &str) -> String {
+    let timeout = st.timeout_min.map(|t| format!("{}s", t * 60));
+    let cmd = match shell {
+        Shell::Line(line) => {
+            let cmd = line.replace("{0}", file);
+            match &timeout {
+                Some(t) => format!("timeout {t} {cmd}"),
+                None => cmd,
+            }
+        }
+        Shell::Templated(w) => format!(
+            "_bt_shell {} {} {file}",
+            sh_quote(timeout.as_deref().unwrap_or_default()),
+            w.sh()
+        ),
+    };
+    let vars: String = st
+        .env
+        .iter()
+        .map(|(k, from)| match from {
+            EnvFrom::Var(v) => format!(" {k}=\"${v}\""),
+            EnvFrom::Output(id, key) => format!(" {k}={}", output_word(id, key)),
+            EnvFrom::Word(w) => format!(" {k}={}", w.sh()),
+        })
+        .collect();
+    let cd = st
+        .dir
+        .as_ref()
+        .map(|d| format!("cd -- {} && ", d.sh()))
+        .unwrap_or_default();
+    format!(
+        "( echo 1 > \"$_bt_gh/rc\"; {cd}export GITHUB_OUTPUT={out}{vars} && {{ {cmd}; echo \"$?\" > \"$_bt_gh/rc\"; }} | _bt_cmds {out}; _bt_end \"$?\" )"
+    )
 }
 
 /// A text shown in the script (a title, a message) with no `${{`, which baton's loader

@@ -1,7 +1,28 @@
 _bt_gh=$(mktemp -d) || exit 1
 trap 'rm -rf "$_bt_gh"' EXIT
-export GITHUB_ENV="$_bt_gh/env" GITHUB_PATH="$_bt_gh/path" GITHUB_STEP_SUMMARY="$_bt_gh/summary" GITHUB_WORKSPACE="$PWD" RUNNER_TEMP="$_bt_gh" CI=true
-: > "$_bt_gh/env"; : > "$_bt_gh/path"
+export GITHUB_ENV="$_bt_gh/env" GITHUB_PATH="$_bt_gh/path" GITHUB_STEP_SUMMARY="${BATON_SUMMARY:-$_bt_gh/summary}" GITHUB_WORKSPACE="$PWD" RUNNER_TEMP="$_bt_gh" CI=true
+: > "$_bt_gh/env"; : > "$_bt_gh/path"; : > "$_bt_gh/masks"
+# GitHub's default variables: a value the job's env gave (from the params github_*)
+# stands; else what this machine and checkout say. Each is data, never evaluated.
+: "${GITHUB_ACTOR:=$(id -un 2>/dev/null)}" "${GITHUB_EVENT_NAME:=workflow_dispatch}"
+: "${GITHUB_SHA:=$(git rev-parse HEAD 2>/dev/null)}" "${GITHUB_REF:=$(git symbolic-ref -q HEAD 2>/dev/null)}"
+: "${GITHUB_REPOSITORY:=$(git remote get-url origin 2>/dev/null | sed -e 's#\.git$##' -e 's#^.*[:/]\([^/:]*/[^/:]*\)$#\1#')}"
+: "${GITHUB_RUN_ID:=${BATON_RUN_ID:-1}}" "${GITHUB_RUN_NUMBER:=1}" "${GITHUB_RUN_ATTEMPT:=${BATON_ATTEMPT:-1}}"
+: "${GITHUB_SERVER_URL:=https://github.com}" "${GITHUB_API_URL:=https://api.github.com}"
+: "${GITHUB_REF_NAME:=${GITHUB_REF##*/}}" "${GITHUB_REPOSITORY_OWNER:=${GITHUB_REPOSITORY%%/*}}"
+case $GITHUB_REF in refs/tags/*) _bt_rt=tag ;; *) _bt_rt=branch ;; esac
+: "${GITHUB_REF_TYPE:=$_bt_rt}" "${GITHUB_EVENT_PATH:=$_bt_gh/event.json}"
+[ -f "$GITHUB_EVENT_PATH" ] || printf '{}\n' > "$GITHUB_EVENT_PATH"
+case $(uname -s) in Darwin) _bt_os=macOS ;; *) _bt_os=Linux ;; esac
+case $(uname -m) in aarch64|arm64) _bt_ar=ARM64 ;; armv7*) _bt_ar=ARM ;; i?86) _bt_ar=X86 ;; *) _bt_ar=X64 ;; esac
+: "${RUNNER_OS:=$_bt_os}" "${RUNNER_ARCH:=$_bt_ar}" "${RUNNER_NAME:=baton}"
+export GITHUB_ACTIONS=true GITHUB_ACTOR GITHUB_EVENT_NAME GITHUB_SHA GITHUB_REF GITHUB_REF_NAME \
+  GITHUB_REF_TYPE GITHUB_REPOSITORY GITHUB_REPOSITORY_OWNER GITHUB_RUN_ID GITHUB_RUN_NUMBER \
+  GITHUB_RUN_ATTEMPT GITHUB_SERVER_URL GITHUB_API_URL GITHUB_EVENT_PATH RUNNER_OS RUNNER_ARCH RUNNER_NAME
+# The delimiter of the entries workflow commands write (a step cannot know it).
+_bt_delim=ghadelimiter_$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -dc '0-9a-f')_$$
+# mawk reads a pipe in blocks unless told otherwise: a step's log would come late.
+case $(awk -W version 2>&1) in *mawk*) _bt_awi='-W interactive' ;; *) _bt_awi= ;; esac
 # A command file ($GITHUB_ENV, $GITHUB_OUTPUT) read by GitHub's rules: one NAME=value
 # a line; a multi-line value only as NAME<<DELIMITER, its lines, DELIMITER. Each entry
 # goes to the function "$2" as two words, NAME and VALUE: nothing here evaluates a
@@ -110,6 +131,64 @@ _bt_shell() {
   esac
   if [ -n "$_bt_t" ]; then timeout "$_bt_t" "$@"; else "$@"; fi
 }
+# Workflow commands in a step's standard output ("$1": its $GITHUB_OUTPUT), read as
+# GitHub's runner reads them: `::set-output name=N::V` an output, `::set-env`/`::add-path`
+# entries of $GITHUB_ENV/$GITHUB_PATH (then read by the same rules) only under
+# ACTIONS_ALLOW_UNSECURE_COMMANDS=true (else the step fails, as on GitHub),
+# `::add-mask::V` masks V in later lines of the job, `::error`/`::warning`/`::notice`
+# on stderr, `::stop-commands::T` until `::T::`. Every other line passes, masked. awk
+# only prints and appends to files: no value is evaluated.
+_bt_cmds() {
+  awk $_bt_awi -v out="$1" -v envf="$GITHUB_ENV" -v pathf="$GITHUB_PATH" -v maskf="$_bt_gh/masks" -v d="$_bt_delim" '
+function unesc(s) { gsub(/%0D/, "\r", s); gsub(/%0A/, "\n", s); gsub(/%3A/, ":", s); gsub(/%2C/, ",", s); gsub(/%25/, "%", s); return s }
+function rep(s, t,   r, p) { r = ""; while ((p = index(s, t)) > 0) { r = r substr(s, 1, p - 1) "***"; s = substr(s, p + length(t)) } return r s }
+function mask(s,   i) { for (i = 1; i <= nm; i++) s = rep(s, m[i]); return s }
+function say(s) { print mask(s); fflush() }
+function entry(f, n, v) { printf "%s<<%s\n%s\n%s\n", n, d, v, d >> f; close(f) }
+function allowed(c) {
+  if (ENVIRON["ACTIONS_ALLOW_UNSECURE_COMMANDS"] == "true") return 1
+  printf "baton import: the `%s` command is disabled: write to $GITHUB_%s, or set ACTIONS_ALLOW_UNSECURE_COMMANDS=true (GitHub fails the step too)\n", c, (c == "set-env" ? "ENV" : "PATH") > "/dev/stderr"
+  bad = 1; return 0
+}
+BEGIN { while ((getline l < maskf) > 0) if (l != "") m[++nm] = l; close(maskf) }
+{
+  line = $0
+  if (stop != "") { if (line == "::" stop "::") stop = ""; else say(line); next }
+  p = index(substr(line, 3), "::")
+  if (substr(line, 1, 2) != "::" || p == 0) { say(line); next }
+  head = substr(line, 3, p - 1); v = unesc(substr(line, p + 4))
+  sp = index(head, " "); c = sp ? substr(head, 1, sp - 1) : head
+  name = ""; loc = ""; np = split(sp ? substr(head, sp + 1) : "", kv, ",")
+  for (i = 1; i <= np; i++) {
+    e = index(kv[i], "="); k = substr(kv[i], 1, e - 1); x = unesc(substr(kv[i], e + 1))
+    if (k == "name") name = x; else if (k == "file") loc = x loc; else if (k == "line" || k == "col") loc = loc ":" x
+  }
+  if (c == "set-output" && name != "") entry(out, name, v)
+  else if (c == "set-env" && name != "") { if (allowed(c)) entry(envf, name, v) }
+  else if (c == "add-path") { if (allowed(c)) { print v >> pathf; close(pathf) } }
+  else if (c == "add-mask") { if (v != "") { m[++nm] = v; print v >> maskf; close(maskf) } }
+  else if (c == "stop-commands") stop = v
+  else if (c == "error" || c == "warning" || c == "notice") { printf "%s: %s%s\n", toupper(substr(c, 1, 1)) substr(c, 2), (loc == "" ? "" : loc ": "), mask(v) > "/dev/stderr" }
+  else if (c == "debug") { if (ENVIRON["ACTIONS_STEP_DEBUG"] == "true") say("Debug: " v) }
+  else if (c == "group") say(v)
+  else if (c == "endgroup" || c == "save-state" || c == "echo") { }
+  else say(line)
+}
+END { exit bad }'
+}
+# A step's exit: its command's code ($_bt_gh/rc), else that of its commands' reader ("$1").
+_bt_end() { read -r _bt_x < "$_bt_gh/rc" || _bt_x=1; [ "$_bt_x" -eq 0 ] || return "$_bt_x"; return "$1"; }
+# After step "$1" (its file name part) ended with "$2" ("$3" = 1: continue-on-error):
+# its outcome and conclusion (steps.ID.outcome/conclusion), and the job's code.
+_bt_done() {
+  if [ "$2" -eq 0 ]; then _bt_o=success; else _bt_o=failure; fi
+  printf '%s' "$_bt_o" > "$_bt_gh/outcome-$1"
+  if [ "$3" = 1 ]; then printf success > "$_bt_gh/conclusion-$1"; else printf '%s' "$_bt_o" > "$_bt_gh/conclusion-$1"; fi
+  [ "$2" -eq 0 ] || [ "$3" = 1 ] || _bt_rc=$2
+}
+_bt_skip() { printf skipped > "$_bt_gh/outcome-$1"; printf skipped > "$_bt_gh/conclusion-$1"; }
+# What steps.ID.outcome (or conclusion: "$2") reads: '' before the step.
+_bt_state() { [ -f "$_bt_gh/$2-$1" ] && cat "$_bt_gh/$2-$1"; }
 # Text compared as GitHub compares it, ignoring case.
 lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 _bt_rc=0

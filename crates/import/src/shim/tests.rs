@@ -226,3 +226,86 @@ _bt_shell 5s 'sh' s
         assert!(!d.0.join("PWNED").exists(), "{sh}: {out}{err}");
     }
 }
+
+/// A step of `script` running `body` with bash.
+fn run_step(id: &str, body: &str, continue_on_error: bool) -> super::ShimStep {
+    super::ShimStep {
+        title: id.into(),
+        id: Some(id.into()),
+        guard: super::Guard::Success,
+        test: None,
+        action: super::Action::Run {
+            body: body.into(),
+            shell: super::Shell::Line(super::shell_line(Some("bash"))),
+        },
+        dir: None,
+        env: vec![],
+        continue_on_error,
+        timeout_min: None,
+    }
+}
+
+/// GitHub's workflow commands (docs.github.com, "Workflow commands for GitHub
+/// Actions"): `::set-output` sets a step output, `::set-env`/`::add-path` only with
+/// ACTIONS_ALLOW_UNSECURE_COMMANDS=true (else the step fails), `::add-mask::` masks a
+/// value in later lines, `::error` reaches stderr, `::stop-commands::` suspends them; a
+/// step's outcome and conclusion are read by later steps (`steps.ID.outcome`).
+#[test]
+fn workflow_commands_and_step_outcomes_follow_githubs_rules() {
+    use super::{EnvFrom, Piece, Word};
+    let d = Dir::new();
+    let sh_word = |w: String| EnvFrom::Word(Word(vec![Piece::Sh(w)]));
+    let mut last = run_step(
+        "d",
+        "printf '[%s]\\n' \"$Z\" \"$X\" \"${FOO-unset}\" \"$BO\" \"$BC\" \"$AO\" \"$EO\"",
+        false,
+    );
+    last.env = vec![
+        ("Z".into(), EnvFrom::Output("a".into(), "zoo".into())),
+        ("X".into(), EnvFrom::Output("c".into(), "x".into())),
+        ("BO".into(), sh_word(super::state_word("b", "outcome"))),
+        ("BC".into(), sh_word(super::state_word("b", "conclusion"))),
+        ("AO".into(), sh_word(super::state_word("a", "outcome"))),
+        ("EO".into(), sh_word(super::state_word("e", "outcome"))),
+    ];
+    let mut e = run_step("e", "exit 3", false);
+    e.guard = super::Guard::Failure;
+    let steps = vec![
+        run_step(
+            "a",
+            "echo '::set-output name=zoo::z%0Aar'; echo '::add-mask::s3cret'; echo 'the s3cret is out'",
+            false,
+        ),
+        run_step("b", "echo '::set-env name=FOO::bar'", true),
+        run_step(
+            "c",
+            "echo '::stop-commands::tok'; echo '::set-output name=x::no'; echo '::tok::'; echo '::error file=a.rs,line=3::bad $(touch PWNED)'; echo '::add-path::/zip'",
+            true,
+        ),
+        e,
+        last,
+    ];
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(super::script(&steps, &[]))
+        .current_dir(&d.0)
+        .env("TMPDIR", &d.0)
+        .env("ACTIONS_ALLOW_UNSECURE_COMMANDS", "false")
+        .env("BATON_OUTPUT", d.0.join("baton-output"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("the *** is out\n"), "{out}{err}");
+    assert!(!out.contains("s3cret"), "{out}");
+    assert!(out.contains("::set-output name=x::no\n"), "{out}");
+    assert!(
+        out.ends_with("[z\nar]\n[]\n[unset]\n[failure]\n[success]\n[success]\n[skipped]\n"),
+        "{out}{err}"
+    );
+    assert!(err.contains("the `set-env` command is disabled"), "{err}");
+    assert!(err.contains("the `add-path` command is disabled"), "{err}");
+    assert!(err.contains("Error: a.rs:3: bad $(touch PWNED)"), "{err}");
+    assert!(!d.0.join("PWNED").exists());
+}
