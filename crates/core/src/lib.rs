@@ -13,7 +13,7 @@ mod bucket;
 pub mod cache;
 pub mod child;
 mod digest;
-pub mod repeat;
+mod repeat;
 mod retry;
 
 pub use decide::{FailedRetry, ForkPlan, Reuse};

@@ -5,19 +5,19 @@ use baton_workflow::{Repeat, RepeatMode};
 
 /// How execution `n` (1-based) of a step with `r` ended.
 #[derive(Debug, Clone, Copy)]
-pub struct Ended {
-    pub n: u32,
+pub(crate) struct Ended {
+    pub(crate) n: u32,
     /// Its exit code, when its process exited.
-    pub exit_code: Option<i32>,
+    pub(crate) exit_code: Option<i32>,
     /// It succeeded (exit 0, its outputs valid).
-    pub succeeded: bool,
+    pub(crate) succeeded: bool,
 }
 
 /// Whether the step runs again after `ended`: never past `limit` executions; with
 /// `exit_code`, while the code is one listed (whatever it is); with a condition, after
 /// a success only, while it holds (`while`) or until it does (`until`). `holds`
 /// decides the condition (not asked otherwise).
-pub fn again(r: &Repeat, ended: Ended, holds: impl FnOnce(&Condition) -> bool) -> bool {
+pub(crate) fn again(r: &Repeat, ended: Ended, holds: impl FnOnce(&Condition) -> bool) -> bool {
     if r.limit.is_some_and(|l| ended.n >= l) {
         return false;
     }

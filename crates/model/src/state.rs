@@ -64,12 +64,18 @@ impl StepState {
         use StepState::*;
         match self {
             Pending => ("·", Traits(UNSTARTED | BEFORE_ATTEMPT)),
-            WaitingApproval => ("⏸", Traits(UNSTARTED | BEFORE_ATTEMPT | WAITS | ACTIVE)),
+            WaitingApproval => (
+                "⏸",
+                Traits(UNSTARTED | BEFORE_ATTEMPT | WAITS | ACTIVE | UNDER_WAY),
+            ),
             Queued => (
                 "○",
-                Traits(UNSTARTED | BEFORE_ATTEMPT | ON_THE_WAY | ACTIVE),
+                Traits(UNSTARTED | BEFORE_ATTEMPT | ON_THE_WAY | ACTIVE | UNDER_WAY),
             ),
-            Running => ("▶", Traits(PROCESS | ON_THE_WAY | WAITS | BUSY | ACTIVE)),
+            Running => (
+                "▶",
+                Traits(PROCESS | ON_THE_WAY | WAITS | BUSY | ACTIVE | UNDER_WAY),
+            ),
             Ready => ("◉", Traits(PROCESS | NEEDS_MET | BUSY | ACTIVE)),
             RetryWait => ("↻", Traits(UNSTARTED | ACTIVE)),
             Succeeded => (
@@ -164,6 +170,12 @@ impl StepState {
         self.is(WAITS)
     }
 
+    /// Its needs met and first on its way to an attempt or in one: at its gate,
+    /// queued, running (when a step's `deadline.within` starts counting).
+    pub fn is_under_way(self) -> bool {
+        self.is(UNDER_WAY)
+    }
+
     /// `baton retry` takes it: failed, rejected, interrupted, cancelled.
     pub fn is_retryable(self) -> bool {
         self.is(RETRYABLE)
@@ -252,6 +264,7 @@ const STOPPED: u32 = 1 << 14;
 const ACTIVE: u32 = 1 << 15;
 const AWAITS_MARK: u32 = 1 << 16;
 const BAD_END: u32 = 1 << 17;
+const UNDER_WAY: u32 = 1 << 18;
 
 impl fmt::Display for StepState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -117,6 +117,11 @@ const CASES: &[Case] = &[
         &[Interrupted, CompensationFailed],
     ),
     (
+        "is_under_way",
+        StepState::is_under_way,
+        &[WaitingApproval, Queued, Running],
+    ),
+    (
         "ended_badly",
         StepState::ended_badly,
         &[Failed, Rejected, Interrupted, CompensationFailed],

@@ -1,6 +1,6 @@
 //! `repeat`: a step that runs again after it ended, while (or until) a condition
 //! holds or while its exit code is one listed (Dagu's `repeatPolicy`). What the
-//! engine decides from it is in the core (`baton_core::repeat`).
+//! engine decides from it is in the core (`crates/core/src/repeat.rs`).
 use super::condition::Condition;
 use std::time::Duration;
 

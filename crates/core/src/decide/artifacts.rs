@@ -270,12 +270,10 @@ impl Core {
             .enumerate()
             .filter(|(j, s)| {
                 s.artifacts.as_deref().is_some_and(reads)
-                    && self.steps.get(*j).is_some_and(|r| {
-                        matches!(
-                            r.state,
-                            StepState::Pending | StepState::WaitingApproval | StepState::Queued
-                        )
-                    })
+                    && self
+                        .steps
+                        .get(*j)
+                        .is_some_and(|r| r.state.precedes_attempt())
             })
             .map(|(j, _)| (j, self.executor_of(j), self.step_dir(j)))
             .collect()

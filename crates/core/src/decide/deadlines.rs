@@ -51,10 +51,7 @@ impl Core {
         else {
             return;
         };
-        let ready = matches!(
-            new,
-            StepState::Queued | StepState::WaitingApproval | StepState::Running
-        );
+        let ready = new.is_under_way();
         let mut moved = false;
         if ready && w.within.is_none() {
             w.within = within.map(|d| at.add(d));
