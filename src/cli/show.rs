@@ -94,6 +94,8 @@ pub fn text(v: &RunView) -> String {
     let mut out = text_header(v);
     text_steps(&mut out, v);
     text_step_notes(&mut out, &v.steps);
+    super::show_notes::notes(&mut out, v);
+    super::show_notes::summaries(&mut out, v);
     text_errors_and_signals(&mut out, v);
     text_step_lines(&mut out, v);
     out
@@ -105,7 +107,10 @@ fn text_header(v: &RunView) -> String {
         "run {}  {}  {}\noperator {}  started {}",
         v.run_id,
         v.workflow,
-        v.state,
+        crate::model::health::outcome::word(
+            v.state,
+            crate::model::health::outcome::reads_rejected(v.state, v.steps.iter().map(|s| s.state))
+        ),
         v.operator,
         v.started_at.map_or("-".to_string(), |t| t.to_rfc3339())
     );
@@ -149,19 +154,25 @@ fn text_header(v: &RunView) -> String {
             out.push_str(&format!("step {} runs child run {c}\n", s.id));
         }
     }
+    let hands = v.health.hands();
     out.push_str(&format!(
-        "health {:.0} {}  quality {}\n",
+        "health {:.0} {}  quality {}{}\n",
         v.health.score,
         v.health.label.as_str(),
         v.health
             .quality
-            .map_or("-".to_string(), |q| format!("{q:.2}"))
+            .map_or("-".to_string(), |q| format!("{q:.2}")),
+        if hands.is_empty() {
+            String::new()
+        } else {
+            format!("  ({hands})")
+        }
     ));
     if let Some(s) = &v.summary {
         out.push_str(&format!("summary {s}\n"));
     }
     for d in &v.deadlines {
-        out.push_str(&format!("deadline {}\n", d.describe()));
+        out.push_str(&format!("deadline {}\n", d.describe(v.now, v.engine_gone_at)));
     }
     out.push('\n');
     out
@@ -308,8 +319,12 @@ fn text_errors_and_signals(out: &mut String, v: &RunView) {
     let ms = |v: Option<u64>| v.map_or("–".to_string(), |ms| format!("{ms} ms"));
     if let Some(f) = v.health.failed_share {
         out.push_str(&format!(
-            "failed: {:.0}% of the steps decided (failed, or never started because a need failed)\n",
-            f * 100.0
+            "failed: {:.0}% of the steps decided (failed, handled or not, or never started because a need failed){}\n",
+            f * 100.0,
+            match v.health.handled {
+                0 => String::new(),
+                n => format!("; {n} handled (allow_failure or a failure handler)"),
+            }
         ));
     }
     out.push_str(&format!(

@@ -179,12 +179,17 @@ impl DeadlineView {
     }
 
     /// `run: within 2.0s; MISSED (due …, reported …)`, times in RFC 3339 (`baton show`).
-    pub fn describe(&self) -> String {
+    /// `wall` and `gone` as [`Self::passed_unreported`] takes them: a time that
+    /// passed while no engine ran says so, not only `due …`.
+    pub fn describe(&self, wall: Timestamp, gone: Option<Timestamp>) -> String {
+        let status = match self.passed_unreported(wall, gone) {
+            Some(due) => format!("due {} · {PASSED_UNREPORTED}", due.to_rfc3339()),
+            None => self.status(Timestamp::to_rfc3339),
+        };
         format!(
-            "{}: {}; {}",
+            "{}: {}; {status}",
             self.step.as_deref().unwrap_or("run"),
             self.rule(),
-            self.status(Timestamp::to_rfc3339)
         )
     }
 }
@@ -369,7 +374,7 @@ mod tests {
             met: false,
         };
         assert_eq!(
-            step.describe(),
+            step.describe(Timestamp(0), None),
             "load: within 1h00m of ready; not started: counts from when the step is ready"
         );
     }
@@ -406,6 +411,12 @@ mod tests {
             ..v.clone()
         };
         assert_eq!(met.passed_unreported(Timestamp(9_000), gone), None);
+        assert_eq!(
+            v.describe(Timestamp(9_000), gone),
+            format!("load: within 2.0s of ready; due {} · {PASSED_UNREPORTED}", Timestamp(2_000).to_rfc3339()),
+            "`show` says it passed, not only when it was due"
+        );
+        assert!(v.describe(Timestamp(9_000), None).ends_with(&format!("; due {}", Timestamp(2_000).to_rfc3339())));
         let unknown = DeadlineView { due: None, ..v };
         assert_eq!(unknown.passed_unreported(Timestamp(9_000), gone), None);
     }

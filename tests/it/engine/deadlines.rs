@@ -144,6 +144,11 @@ run = 'echo "$BATON_EVENT|$BATON_STEP_ID|$BATON_DEADLINE" >> pager.txt'
         || chrono::Utc::now() > due,
     );
     assert!(missed(&env, &run).is_empty(), "no engine, no report");
+    let shown = text(&env.run(&["show", &run]).stdout);
+    assert!(
+        shown.contains("passed while no engine ran: reported on resume"),
+        "`show` says the time passed, not only when it was due:\n{shown}"
+    );
     // The engine that resumes after it reports it, with the deadline's time.
     let mut engine = env.spawn(&["resume", &run, "--headless"]);
     let events = wait_until(
