@@ -91,6 +91,12 @@ fn a_running_steps_usage_counts_as_it_is_read_with_its_pace() {
     exit_with(&mut sim, "agent", 700);
     let b = sim.core.view(Timestamp(sim.now)).budget.unwrap();
     assert_eq!(b.used_tokens, 700);
+    // Once the run has ended nothing is spent: no pace (issue 76: a 5-second run read
+    // `$2187.50/min` after its end).
+    exit_with(&mut sim, "report", 0);
+    let v = sim.core.view(Timestamp(sim.now));
+    assert!(v.state.is_final(), "{:?}", v.state);
+    assert!(v.budget.unwrap().burn.is_empty());
 }
 
 /// The step that brings the run to its ceiling is frozen at once (a hold of the

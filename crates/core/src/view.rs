@@ -16,6 +16,11 @@ impl Core {
                 attempts: s.attempts,
                 timed_out: s.timed_out,
                 dealt_with: self.failure_dealt_with(i),
+                marked: s
+                    .more
+                    .marked
+                    .as_ref()
+                    .is_some_and(|m| m.state == StepState::Succeeded),
             }),
             &self.errors,
         );
@@ -27,6 +32,7 @@ impl Core {
             driven_by: None,
             waiting_for: None,
             operator: self.operator.clone(),
+            labels: self.labels.now.clone(),
             source_path: self.plan.source.clone(),
             workflow_hash: self.cfg.workflow_hash.clone(),
             started_at: self.started_at,
@@ -46,7 +52,13 @@ impl Core {
                 used_calls: self.used_calls,
                 used_tokens: self.used_tokens,
                 exhausted: self.exhausted(),
-                burn: self.burn.burns(self.totals(), self.limits(), now),
+                // A finished run spends nothing more: no pace (a 5-second run's use
+                // is not a rate per minute).
+                burn: if self.finished {
+                    Vec::new()
+                } else {
+                    self.burn.burns(self.totals(), self.limits(), now)
+                },
                 rejected: self.budget_rejected.as_ref().map(|r| {
                     baton_model::view::BudgetRejectedView {
                         by: r.actor.clone(),
@@ -61,10 +73,25 @@ impl Core {
             gates: self.gate_views(now),
             errors: self.errors.clone(),
             audit: self.audit.clone(),
+            notes: Vec::new(),
             signals: self.signals(now),
             actions: self.run_actions(),
             version: self.events.len() as u64,
         }
+    }
+
+    /// How many of these instances read succeeded by a mark: their fan's count says so.
+    fn marked_instances(&self, instances: std::ops::Range<usize>) -> usize {
+        self.steps[instances]
+            .iter()
+            .filter(|s| {
+                s.state == StepState::Succeeded
+                    && s.more
+                        .marked
+                        .as_ref()
+                        .is_some_and(|m| m.state == StepState::Succeeded)
+            })
+            .count()
     }
 
     /// Step `i` failed and the workflow took it in hand: `allow_failure`, or a step
@@ -211,13 +238,17 @@ impl Core {
             alternative: s.alternative,
             fan: self.fans.get(&i).map(|f| baton_model::fan::FanView {
                 instances: f.instances.clone(),
-                counts: f.counts,
+                counts: baton_model::fan::FanCounts {
+                    marked: self.marked_instances(f.instances.clone()),
+                    ..f.counts
+                },
             }),
             parent: step.instance.as_ref().map(|x| x.parent),
             marked: s.more.marked.clone(),
             hold: self.hold_view(i),
             history: s.history.clone(),
             freezes: s.more.freezes.clone(),
+            summary: None,
             usage: s.more.usage.as_deref().map(|(u, _)| *u),
             round: self.round_of(i),
         }
