@@ -98,14 +98,16 @@ impl Core {
 
     /// Step `i` may fail without failing anything: `allow_failure` as decided for it
     /// (for a matrix, per instance), or a fanned-out step whose failed instances all
-    /// may (GitHub: a `continue-on-error` cell does not fail the workflow).
+    /// may (GitHub: a `continue-on-error` cell does not fail the workflow). Every
+    /// instance the step's counts call failed is looked at, a cancelled one too (a
+    /// `fail_fast` stop, or a cancel): it is never an allowed failure.
     pub(super) fn failure_allowed(&self, i: usize) -> bool {
         if self.plan.steps[i].allow_failure {
             return true;
         }
         let r = self.instances_of(i);
         !r.is_empty()
-            && r.filter(|&n| self.steps[n].state.is_failure())
+            && r.filter(|&n| self.steps[n].state.counts_as_failed())
                 .all(|n| self.counts_as_allowed(n, self.steps[n].state))
     }
 
