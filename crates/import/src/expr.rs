@@ -36,16 +36,12 @@ pub(crate) enum ExprError {
     StatusInside(String),
     #[error("the function `{0}` (baton's conditions have contains, startsWith, endsWith)")]
     NoSuchFunction(String),
-    #[error("two different status functions joined by `&&`")]
-    TwoStatuses,
     #[error("a status function under `||`, `!` or a comparison")]
     StatusNested,
     #[error("the function `{0}` in a step's `if`")]
     NotInScript(String),
     #[error("an operator or function a step's `if` cannot decide in the script")]
     OperatorNotInScript,
-    #[error("an operand that is not a name or a literal")]
-    OperandNotInScript,
     #[error(transparent)]
     Name(#[from] NameError),
 }
@@ -384,34 +380,55 @@ pub(crate) enum Status {
     Success,
     /// `always()`, `!cancelled()`, `success() || failure()`: whatever the needs did.
     Done,
-    /// `failure()`: a need (or an ancestor) failed.
+    /// `failure()`, `!cancelled() && failure()`: a need (or an ancestor) failed.
     Failure,
     /// `cancelled()`: only when the run is cancelled.
     Cancelled,
+    /// Never (`success() && failure()`).
+    Never,
 }
 
-fn status_of(e: &E) -> Option<Status> {
-    match e {
+/// The three situations GitHub's status functions tell apart: every job above
+/// succeeded, one failed, the run was cancelled.
+const SITUATIONS: [Status; 3] = [Status::Success, Status::Failure, Status::Cancelled];
+
+/// Whether `e`, made of status functions, `!`, `&&`, `||` and `true`/`false` only,
+/// holds in situation `sit`; `None` when `e` holds anything else.
+fn holds(e: &E, sit: Status) -> Option<bool> {
+    Some(match e {
         E::Call(f, a) if a.is_empty() => match f.as_str() {
-            "success" => Some(Status::Success),
-            "failure" => Some(Status::Failure),
-            "always" => Some(Status::Done),
-            "cancelled" => Some(Status::Cancelled),
-            _ => None,
+            "success" => sit == Status::Success,
+            "failure" => sit == Status::Failure,
+            "cancelled" => sit == Status::Cancelled,
+            "always" => true,
+            _ => return None,
         },
-        E::Not(x) if status_of(x) == Some(Status::Cancelled) => Some(Status::Done),
-        E::Bin("||", l, r) => match (status_of(l)?, status_of(r)?) {
-            (Status::Success, Status::Failure) | (Status::Failure, Status::Success) => {
-                Some(Status::Done)
-            }
-            (Status::Done, _) | (_, Status::Done) => Some(Status::Done),
-            _ => None,
-        },
-        _ => None,
-    }
+        E::Bool(b) => *b,
+        E::Not(x) => !holds(x, sit)?,
+        E::Bin("&&", l, r) => holds(l, sit)? && holds(r, sit)?,
+        E::Bin("||", l, r) => holds(l, sit)? || holds(r, sit)?,
+        _ => return None,
+    })
 }
 
-fn has_status(e: &E) -> bool {
+/// The trigger rule of status functions in any combination, from the situations in
+/// which they hold. A cancelled run starts nothing in baton, so `failure() ||
+/// cancelled()` reads as `failure()`.
+fn status_of(e: &E) -> Option<Status> {
+    let t: Vec<bool> = SITUATIONS
+        .iter()
+        .map(|s| holds(e, *s))
+        .collect::<Option<_>>()?;
+    Some(match (t[0], t[1], t[2]) {
+        (true, true, _) => Status::Done,
+        (true, false, _) => Status::Success,
+        (false, true, _) => Status::Failure,
+        (false, false, true) => Status::Cancelled,
+        (false, false, false) => Status::Never,
+    })
+}
+
+pub(crate) fn has_status(e: &E) -> bool {
     match e {
         E::Call(f, a) => {
             matches!(f.as_str(), "success" | "failure" | "always" | "cancelled")
@@ -424,28 +441,79 @@ fn has_status(e: &E) -> bool {
 }
 
 /// Split a job's `if` into its status part and the rest (the operands of a top-level
-/// `&&` that hold no status function). `Err` when a status function sits elsewhere.
+/// `&&` that hold no status function); the operands made of status functions only
+/// decide the status together, in any combination. `Err` when a status function sits
+/// beside a value under `||`, `!` or a comparison.
 pub(crate) fn split_status(e: &E) -> Result<(Status, Option<E>), ExprError> {
     let mut parts = vec![];
     flatten_and(e, &mut parts);
-    let mut status = None;
+    let mut status: Option<E> = None;
     let mut rest: Option<E> = None;
+    let join = |acc: Option<E>, p: &E| {
+        Some(match acc {
+            None => p.clone(),
+            Some(r) => E::Bin("&&", Box::new(r), Box::new(p.clone())),
+        })
+    };
     for p in parts {
-        if let Some(s) = status_of(p) {
-            if status.is_some_and(|o| o != s) {
-                return Err(ExprError::TwoStatuses);
-            }
-            status = Some(s);
-        } else if has_status(p) {
-            return Err(ExprError::StatusNested);
+        if has_status(p) {
+            status = join(status, p);
         } else {
-            rest = Some(match rest {
-                None => p.clone(),
-                Some(r) => E::Bin("&&", Box::new(r), Box::new(p.clone())),
-            });
+            rest = join(rest, p);
         }
     }
-    Ok((status.unwrap_or(Status::Success), rest))
+    let status = match status {
+        None => Status::Success,
+        Some(s) => status_of(&s).ok_or(ExprError::StatusNested)?,
+    };
+    Ok((status, rest))
+}
+
+/// `e` with its status functions replaced by what they read in baton over the job's
+/// `needs` (GitHub ids): `success()` every need succeeded, `failure()` one failed,
+/// `always()` true, `cancelled()` false (a cancelled run starts nothing).
+pub(crate) fn status_over_needs(e: &E, needs: &[String]) -> E {
+    let result = |j: &String, op: &'static str, v: &str| {
+        E::Bin(
+            op,
+            Box::new(E::Name(vec!["needs".into(), j.clone(), "result".into()])),
+            Box::new(E::Str(v.into())),
+        )
+    };
+    let fold = |op: &'static str, items: Vec<E>, empty: bool| {
+        items
+            .into_iter()
+            .reduce(|a, b| E::Bin(op, Box::new(a), Box::new(b)))
+            .unwrap_or(E::Bool(empty))
+    };
+    match e {
+        E::Call(f, a) if a.is_empty() => match f.as_str() {
+            "success" => fold(
+                "&&",
+                needs.iter().map(|j| result(j, "==", "success")).collect(),
+                true,
+            ),
+            "failure" => fold(
+                "||",
+                needs.iter().map(|j| result(j, "==", "failure")).collect(),
+                false,
+            ),
+            "always" => E::Bool(true),
+            "cancelled" => E::Bool(false),
+            _ => e.clone(),
+        },
+        E::Not(x) => E::Not(Box::new(status_over_needs(x, needs))),
+        E::Bin(op, l, r) => E::Bin(
+            op,
+            Box::new(status_over_needs(l, needs)),
+            Box::new(status_over_needs(r, needs)),
+        ),
+        E::Call(f, a) => E::Call(
+            f.clone(),
+            a.iter().map(|x| status_over_needs(x, needs)).collect(),
+        ),
+        _ => e.clone(),
+    }
 }
 
 fn flatten_and<'a>(e: &'a E, out: &mut Vec<&'a E>) {
@@ -523,6 +591,13 @@ mod tests {
         assert_eq!(rest, Some(parse("github.ref == 'x'").unwrap()));
         assert_eq!(s("github.ref == 'x'").unwrap().0, Status::Success);
         assert!(s("failure() || github.ref == 'x'").is_err());
+        // Any combination: the inverse reading of `!cancelled() && failure()` was the
+        // defect (issue 78).
+        assert_eq!(s("(!cancelled() && failure())").unwrap().0, Status::Failure);
+        assert_eq!(s("always() && !cancelled()").unwrap().0, Status::Done);
+        assert_eq!(s("!success()").unwrap().0, Status::Failure);
+        assert_eq!(s("success() && failure()").unwrap().0, Status::Never);
+        assert_eq!(s("cancelled() || false").unwrap().0, Status::Cancelled);
     }
 }
 
@@ -551,6 +626,14 @@ pub(crate) fn to_shell(
                 if *op == "==" { "=" } else { "!=" }
             )
         }
+        // A step's status functions, over the job's code so far (`_bt_rc`).
+        E::Call(f, args) if args.is_empty() => match f.as_str() {
+            "success" => "[ \"$_bt_rc\" -eq 0 ]".into(),
+            "failure" => "[ \"$_bt_rc\" -ne 0 ]".into(),
+            "always" => "true".into(),
+            "cancelled" => "false".into(),
+            _ => return Err(ExprError::NotInScript(f.clone())),
+        },
         E::Call(f, args) if args.len() == 2 => {
             let (a, b) = both(&args[0], &args[1], var)?;
             let pat = match f.as_str() {
@@ -573,8 +656,11 @@ pub(crate) fn to_shell(
     })
 }
 
-/// A shell word holding an operand's value.
-fn word(
+/// A shell word holding an expression's value, as GitHub computes it: `a && b` is `b`
+/// when `a` holds, else `a`; `a || b` is `a` when it holds, else `b` (so `c && 'x' ||
+/// 'y'` picks), a test (`==`, `!`, `startsWith(…)`) is `true` or `false`. Literals are
+/// quoted, names are the words `var` gives: a value is never code.
+pub(crate) fn word(
     e: &E,
     var: &mut dyn FnMut(&[String]) -> Result<String, NameError>,
 ) -> Result<String, ExprError> {
@@ -584,7 +670,17 @@ fn word(
         E::Bool(b) => q(&b.to_string()),
         E::Null => "''".into(),
         E::Name(p) => var(p)?,
-        _ => return Err(ExprError::OperandNotInScript),
+        // `_bt_or`/`_bt_and` (the script's): each operand computed once.
+        E::Bin(op @ ("&&" | "||"), l, r) => format!(
+            "\"$(_bt_{} {} {})\"",
+            if *op == "||" { "or" } else { "and" },
+            word(l, var)?,
+            word(r, var)?
+        ),
+        E::Not(_) | E::Bin(..) | E::Call(..) => format!(
+            "\"$(if {}; then printf true; else printf false; fi)\"",
+            to_shell(e, var)?
+        ),
     })
 }
 

@@ -6,6 +6,7 @@ use crate::yaml::{Node, Value};
 use crate::{Invalid, Report};
 
 mod steps;
+mod values;
 use steps::steps;
 
 /// Where a name is read, which decides the names baton allows there.
@@ -30,6 +31,8 @@ struct Ctx<'a> {
     secrets: Vec<String>,
     /// The keys of the matrix of the job being read (none without one).
     matrix_keys: Vec<String>,
+    /// Variables of the step being read that templates set for its script (`S3_T1`).
+    script_vars: usize,
     report: &'a mut Report,
 }
 
@@ -142,10 +145,16 @@ impl Names for Reader<'_, '_> {
                 key: p[1].clone(),
             }),
             // GitHub's job results: baton reads the same four words (`needs.J.result`).
-            ("needs", 3) if p[1] == "*" && p[2] == "result" && self.place == Place::Cond => {
+            ("needs", 3)
+                if p[1] == "*"
+                    && p[2] == "result"
+                    && matches!(self.place, Place::Cond | Place::StepEnv) =>
+            {
                 Ok(path)
             }
-            ("needs", 3) if p[2] == "result" && self.place == Place::Cond => {
+            ("needs", 3)
+                if p[2] == "result" && matches!(self.place, Place::Cond | Place::StepEnv) =>
+            {
                 Ok(format!("needs.{}.result", self.need(&path, &p[1])?))
             }
             ("needs", 4)
@@ -185,6 +194,7 @@ pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Work
         jobs: vec![],
         secrets: vec![],
         matrix_keys: vec![],
+        script_vars: 0,
         report,
     };
     let mut wf = Workflow {
@@ -681,12 +691,26 @@ fn job_if(cond: &Node, step: &mut Step, c: &mut Ctx, l: usize) {
     };
     let (status, rest) = match expr::split_status(&e) {
         Ok(x) => x,
-        Err(why) => {
-            c.report.note(
-                l,
-                format!("`if: {text}`"),
-                format!("not translated ({why}): the job runs as if it had no `if`"),
-            );
+        Err(_) => {
+            // A status function beside a value (`needs.a.result != 'success' ||
+            // !success()`): decided once every need is done, over their results.
+            let gh: Vec<String> = step
+                .needs
+                .iter()
+                .filter_map(|b| c.jobs.iter().find(|(_, x)| x == b).map(|(g, _)| g.clone()))
+                .collect();
+            step.when = Some("all_done");
+            let over = expr::status_over_needs(&e, &gh);
+            let needs = step.needs.clone();
+            step.cond = condition(&over, c, Place::Cond, &needs, l, &format!("`if: {text}`"));
+            if step.cond.is_none() {
+                step.cond = Some("false".into());
+                c.report.note(
+                    l,
+                    format!("`if: {text}`"),
+                    "the job never runs: its `if` is not translated",
+                );
+            }
             return;
         }
     };
@@ -694,6 +718,15 @@ fn job_if(cond: &Node, step: &mut Step, c: &mut Ctx, l: usize) {
         Status::Success => None,
         Status::Done => Some("all_done"),
         Status::Failure => Some("one_failed"),
+        Status::Never => {
+            c.report.note(
+                l,
+                format!("`if: {text}`"),
+                "never runs: the status functions never hold together, as on GitHub",
+            );
+            step.cond = Some("false".into());
+            return;
+        }
         Status::Cancelled => {
             c.report.note(l, format!("`if: {text}`"), "never runs: baton starts nothing once a run is cancelled (compensate runs for what finished)");
             step.cond = Some("false".into());

@@ -50,7 +50,6 @@ pub(crate) struct Word(pub Vec<Piece>);
 #[derive(Debug, Clone)]
 pub(crate) enum Piece {
     Lit(String),
-    Var(String),
     /// A shell word the import wrote (a read of a step's file, a test over variables):
     /// it holds no text of the source but in `sh_quote`d literals.
     Sh(String),
@@ -67,7 +66,6 @@ impl Word {
             .iter()
             .map(|p| match p {
                 Piece::Lit(s) => sh_quote(s),
-                Piece::Var(v) => format!("\"${{{v}}}\""),
                 Piece::Sh(w) => w.clone(),
             })
             .collect()
@@ -77,10 +75,6 @@ impl Word {
 /// Where a step's variable comes from.
 #[derive(Debug, Clone)]
 pub(crate) enum EnvFrom {
-    /// A variable of the baton step's `env` (set from a template).
-    Var(String),
-    /// What an earlier step of the job (its `id`) wrote to `$GITHUB_OUTPUT` as `KEY`.
-    Output(String, String),
     /// A text with templates, decided in the script (`Word`).
     Word(Word),
 }
@@ -112,8 +106,10 @@ pub(crate) struct ShimStep {
     pub dir: Option<Word>,
     /// `NAME` and where its value comes from.
     pub env: Vec<(String, EnvFrom)>,
-    pub continue_on_error: bool,
-    pub timeout_min: Option<u64>,
+    /// A shell word reading `1` (`continue-on-error`) or `0`.
+    pub continue_on_error: String,
+    /// A shell word reading the step's `timeout-minutes` (not a whole number: none).
+    pub timeout_min: Option<String>,
 }
 
 /// `shell:` as GitHub reads it: the command line with `{0}` for the script file.
@@ -167,7 +163,7 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
             Some(t) => format!("{test} && {t}"),
             None => test.to_string(),
         };
-        let coe = u8::from(st.continue_on_error);
+        let coe = &st.continue_on_error;
         s.push_str(&format!(
             "if {test}; then\n  : > {out}; {body}; _bt_s=$?\n  _bt_carry {out} || {{ [ \"$_bt_s\" -ne 0 ] || _bt_s=1; }}\n  _bt_done {part} \"$_bt_s\" {coe}\nelse\n  _bt_skip {part}\nfi\n"
         ));
@@ -188,37 +184,35 @@ pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -
 /// exported, its standard output read for workflow commands (`_bt_cmds`); its code is
 /// the command's, else the reader's (a refused command fails the step, as on GitHub).
 fn run_line(st: &ShimStep, shell: &Shell, file: &str, out: &str) -> String {
-    let timeout = st.timeout_min.map(|t| format!("{}s", t * 60));
     let cmd = match shell {
         Shell::Line(line) => {
             let cmd = line.replace("{0}", file);
-            match &timeout {
-                Some(t) => format!("timeout {t} {cmd}"),
+            match &st.timeout_min {
+                Some(t) => format!("_bt_tm {t} {cmd}"),
                 None => cmd,
             }
         }
         Shell::Templated(w) => format!(
-            "_bt_shell {} {} {file}",
-            sh_quote(timeout.as_deref().unwrap_or_default()),
+            "_bt_shell \"$(_bt_to {})\" {} {file}",
+            st.timeout_min.as_deref().unwrap_or("''"),
             w.sh()
         ),
     };
+    // One `export` each, in order: a variable may read one before it.
     let vars: String = st
         .env
         .iter()
         .map(|(k, from)| match from {
-            EnvFrom::Var(v) => format!(" {k}=\"${v}\""),
-            EnvFrom::Output(id, key) => format!(" {k}={}", output_word(id, key)),
-            EnvFrom::Word(w) => format!(" {k}={}", w.sh()),
+            EnvFrom::Word(w) => format!(" && export {k}={}", w.sh()),
         })
         .collect();
     let cd = st
         .dir
         .as_ref()
-        .map(|d| format!("cd -- {} && ", d.sh()))
+        .map(|d| format!(" && cd -- {}", d.sh()))
         .unwrap_or_default();
     format!(
-        "( echo 1 > \"$_bt_gh/rc\"; {cd}export GITHUB_OUTPUT={out}{vars} && {{ {cmd}; echo \"$?\" > \"$_bt_gh/rc\"; }} | _bt_cmds {out}; _bt_end \"$?\" )"
+        "( echo 1 > \"$_bt_gh/rc\"; export GITHUB_OUTPUT={out}{vars}{cd} && {{ {cmd}; echo \"$?\" > \"$_bt_gh/rc\"; }} | _bt_cmds {out}; _bt_end \"$?\" )"
     )
 }
 

@@ -134,13 +134,19 @@ fn requests_matrix_keeps_exclude_fail_fast_and_timeout() {
         step(&p, "build").timeout,
         Some(std::time::Duration::from_secs(600))
     );
-    // `${{ matrix.python-version == '3.15-dev' && '1' || '' }}` is an expression: noted, left empty.
+    // `${{ matrix.python-version == '3.15-dev' && '1' || '' }}` is an expression: the
+    // script picks `'1'` or `''` over the cell's value, handed to it as a variable.
     assert!(
         i.notes
             .iter()
-            .any(|n| n.line == 35 && n.done.starts_with("left empty")),
+            .any(|n| n.line == 35 && n.done.starts_with("decided in the job's script")),
         "{:?}",
         i.notes
+    );
+    assert!(
+        i.toml.contains(r#"export PYO3_USE_ABI3_FORWARD_COMPATIBILITY="$(_bt_or "$(_bt_and "$(if [ "$(lc "${S3_T1}")" = "$(lc '3.15-dev')" ]; then printf true; else printf false; fi)" '1')" '')""#),
+        "{}",
+        i.toml
     );
 }
 

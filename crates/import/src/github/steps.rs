@@ -1,9 +1,10 @@
 //! A job's steps: `run:` bodies, actions and a step's own `if`, for the job's script
 //! (`crate::shim`).
-use super::{Ctx, Place, Reader, template};
-use crate::expr::{self, Names, Status};
+use super::Ctx;
+use super::values::{self, script_word};
+use crate::expr::{self, Status};
 use crate::out::Step;
-use crate::shim::{self, Action, EnvFrom, Guard, Piece, Shell, ShimStep, Word};
+use crate::shim::{self, Action, EnvFrom, Guard, Shell, ShimStep};
 use crate::yaml::Node;
 
 pub(super) fn steps(
@@ -20,76 +21,97 @@ pub(super) fn steps(
         .iter()
         .enumerate()
     {
-        let label = s
-            .get("name")
-            .and_then(Node::text)
-            .or_else(|| s.get("uses").and_then(Node::text))
-            .unwrap_or_else(|| "run".into());
-        let line = s.line;
-        let mut sh = ShimStep {
-            title: format!("{}: {label} (line {line})", n + 1),
-            id: s.get("id").and_then(Node::text),
-            guard: Guard::Success,
-            test: None,
-            action: Action::Nothing(String::new()),
-            dir: None,
-            env: vec![],
-            continue_on_error: s.get("continue-on-error").and_then(Node::text).as_deref()
-                == Some("true"),
-            timeout_min: s
-                .get("timeout-minutes")
-                .and_then(Node::text)
-                .and_then(|t| t.parse().ok()),
-        };
-        let dir = place_text(s, defaults, "working-directory");
-        sh.dir = dir.map(|(d, l)| word(&d, (n + 1, "D", "working-directory"), step, c, l));
-        if let Some(cond) = s.get("if").and_then(Node::text) {
-            let l = s.key_line("if").unwrap_or(line);
-            step_if(&cond, n + 1, l, &mut sh, step, c);
-        }
-        for (k, l, v) in s.get("env").and_then(Node::map).unwrap_or_default() {
-            if !c.env_name(k, *l) {
-                continue;
-            }
-            let text = v.text().unwrap_or_default();
-            if let Some((id, key)) = step_output(&text) {
-                c.report.note(
-                    *l,
-                    format!("step {}: env `{k}: {text}`", n + 1),
-                    format!("read in the script from what step `{id}` wrote to $GITHUB_OUTPUT"),
-                );
-                sh.env.push((k.clone(), EnvFrom::Output(id, key)));
-                continue;
-            }
-            let var = format!("S{}_{k}", n + 1);
-            let val = template(
-                &v.text().unwrap_or_default(),
-                c,
-                Place::StepEnv,
-                &step.needs.clone(),
-                *l,
-            );
-            step.env.push((var.clone(), val));
-            sh.env.push((k.clone(), EnvFrom::Var(var)));
-        }
-        if let Some(mut run) = s.get("run").and_then(Node::text) {
-            if run.contains("${{") {
-                let l = s.key_line("run").unwrap_or(line);
-                run = run_templates(&run, n + 1, (step, &mut sh), c, l);
-            }
-            let shell = match place_text(s, defaults, "shell") {
-                Some((t, l)) if t.contains("${{") => {
-                    Shell::Templated(word(&t, (n + 1, "SH", "shell"), step, c, l))
-                }
-                other => Shell::Line(shim::shell_line(other.map(|(t, _)| t).as_deref())),
-            };
-            sh.action = Action::Run { body: run, shell };
-        } else if let Some(uses) = s.get("uses").and_then(Node::text) {
-            sh.action = action(&uses, s, n + 1, c);
-        }
-        shims.push(sh);
+        c.script_vars = 0;
+        shims.push(one_step(n + 1, s, defaults, step, c));
     }
     shims
+}
+
+/// Step `n` of the job, for its script.
+fn one_step(n: usize, s: &Node, defaults: Option<&Node>, step: &mut Step, c: &mut Ctx) -> ShimStep {
+    let label = s
+        .get("name")
+        .and_then(Node::text)
+        .or_else(|| s.get("uses").and_then(Node::text))
+        .unwrap_or_else(|| "run".into());
+    let line = s.line;
+    let mut sh = ShimStep {
+        title: format!("{n}: {label} (line {line})"),
+        id: s.get("id").and_then(Node::text),
+        guard: Guard::Success,
+        test: None,
+        action: Action::Nothing(String::new()),
+        dir: None,
+        env: vec![],
+        continue_on_error: "0".into(),
+        timeout_min: None,
+    };
+    if let Some(t) = s.get("continue-on-error").and_then(Node::text) {
+        let l = s.key_line("continue-on-error").unwrap_or(line);
+        sh.continue_on_error = step_coe(&t, n, step, c, l);
+    }
+    if let Some(t) = s.get("timeout-minutes").and_then(Node::text) {
+        let l = s.key_line("timeout-minutes").unwrap_or(line);
+        sh.timeout_min = Some(script_word(&t, (n, "`timeout-minutes`"), step, c, l).sh());
+    }
+    // The step's env first: its directory, shell and body may read it.
+    for (k, l, v) in s.get("env").and_then(Node::map).unwrap_or_default() {
+        if !c.env_name(k, *l) {
+            continue;
+        }
+        let text = v.text().unwrap_or_default();
+        let w = script_word(&text, (n, &format!("env `{k}`")), step, c, *l);
+        sh.env.push((k.clone(), EnvFrom::Word(w)));
+    }
+    let dir = place_text(s, defaults, "working-directory");
+    sh.dir = dir.map(|(d, l)| script_word(&d, (n, "`working-directory`"), step, c, l));
+    if let Some(cond) = s.get("if").and_then(Node::text) {
+        let l = s.key_line("if").unwrap_or(line);
+        step_if(&cond, n, l, &mut sh, step, c);
+    }
+    if let Some(mut run) = s.get("run").and_then(Node::text) {
+        if run.contains("${{") {
+            let l = s.key_line("run").unwrap_or(line);
+            run = run_templates(&run, n, (step, &mut sh), c, l);
+        }
+        let shell = match place_text(s, defaults, "shell") {
+            Some((t, l)) if t.contains("${{") => {
+                Shell::Templated(script_word(&t, (n, "`shell`"), step, c, l))
+            }
+            other => Shell::Line(shim::shell_line(other.map(|(t, _)| t).as_deref())),
+        };
+        sh.action = Action::Run { body: run, shell };
+    } else if let Some(uses) = s.get("uses").and_then(Node::text) {
+        sh.action = action(&uses, s, n, c);
+    }
+    sh
+}
+
+/// A step's `continue-on-error` as a shell word reading `1` or `0`: `true`, `false`,
+/// or an expression decided in the script (GitHub reads `true` only as true).
+fn step_coe(t: &str, n: usize, step: &mut Step, c: &mut Ctx, line: usize) -> String {
+    match t.trim() {
+        "true" => "1".into(),
+        "false" | "" => "0".into(),
+        _ => match values::piece_word(t, n, step, c, line) {
+            Ok(w) => {
+                c.report.note(
+                    line,
+                    format!("step {n}: `continue-on-error: {t}`"),
+                    "decided in the job's script when the step ends",
+                );
+                format!("\"$(case {w} in true) printf 1 ;; *) printf 0 ;; esac)\"")
+            }
+            Err(why) => {
+                c.report.note(
+                    line,
+                    format!("step {n}: `continue-on-error: {t}`"),
+                    format!("read as false: {why}"),
+                );
+                "0".into()
+            }
+        },
+    }
 }
 
 fn action(uses: &str, s: &Node, n: usize, c: &mut Ctx) -> Action {
@@ -129,8 +151,8 @@ fn action(uses: &str, s: &Node, n: usize, c: &mut Ctx) -> Action {
 }
 
 /// `${{ … }}` pieces of a `run:` body as environment variables the body reads
-/// (`${S2_E1}`), each set by a baton template in the step's `env`: GitHub pastes the
-/// text into the script, baton hands it over as data.
+/// (`${S2_E1}`), each computed by the script (`values`): GitHub pastes the text into
+/// the script, baton hands it over as data.
 fn run_templates(
     body: &str,
     n: usize,
@@ -148,16 +170,8 @@ fn run_templates(
         rest = &rest[i + j + 2..];
         k += 1;
         let var = format!("S{n}_E{k}");
-        if let Some((id, key)) = step_output(piece) {
-            c.report.note(line, format!("step {n}: `{piece}` inside `run:`"), format!("passed as data in ${var}, read in the script from what step `{id}` wrote to $GITHUB_OUTPUT"));
-            sh.env.push((var.clone(), EnvFrom::Output(id, key)));
-            out.push_str(&format!("${{{var}}}"));
-            continue;
-        }
-        let needs = step.needs.clone();
-        let val = template(piece, c, Place::StepEnv, &needs, line);
-        c.report.note(line, format!("step {n}: `{piece}` inside `run:`"), format!("passed as data in ${var} (set from `{val}`): GitHub pastes the text into the script"));
-        step.env.push((var.clone(), val));
+        let w = script_word(piece, (n, "`run:`"), step, c, line);
+        sh.env.push((var.clone(), EnvFrom::Word(w)));
         out.push_str(&format!("${{{var}}}"));
     }
     out.push_str(&rest.replace("${{", "$ {{"));
@@ -175,63 +189,13 @@ fn place_text(s: &Node, defaults: Option<&Node>, key: &str) -> Option<(String, u
     Some((t, d.key_line(key).unwrap_or(d.line)))
 }
 
-/// A `working-directory` or `shell` as a [`Word`]: its `${{ … }}` pieces as variables
-/// of the step's `env` (`$S2_D1`) set by baton templates, so a value reaches the script
-/// as data, as in a `run:` body. `(n, tag, what)`: the step's number, the variables'
-/// infix and the key, for the report.
-fn word(
-    text: &str,
-    (n, tag, what): (usize, &str, &str),
-    step: &mut Step,
-    c: &mut Ctx,
-    line: usize,
-) -> Word {
-    let mut w = Word::default();
-    let mut rest = text;
-    let mut k = 0;
-    while let Some(i) = rest.find("${{") {
-        let Some(j) = rest[i..].find("}}") else { break };
-        if i > 0 {
-            w.0.push(Piece::Lit(rest[..i].to_string()));
-        }
-        let piece = &rest[i..i + j + 2];
-        rest = &rest[i + j + 2..];
-        k += 1;
-        let var = format!("S{n}_{tag}{k}");
-        let needs = step.needs.clone();
-        let val = template(piece, c, Place::StepEnv, &needs, line);
-        c.report.note(
-            line,
-            format!("step {n}: `{piece}` in `{what}`"),
-            format!("passed as data in ${var} (set from `{val}`): GitHub pastes the text into the script"),
-        );
-        step.env.push((var.clone(), val));
-        w.0.push(Piece::Var(var));
-    }
-    if !rest.is_empty() || w.0.is_empty() {
-        // An unclosed `${{` stays text, defused for baton's loader.
-        w.0.push(Piece::Lit(rest.replace("${{", "$ {{")));
-    }
-    w
-}
-
-/// `${{ steps.ID.outputs.KEY }}`, alone: the step and the key.
-fn step_output(text: &str) -> Option<(String, String)> {
-    match expr::parse(text).ok()? {
-        expr::E::Name(p) if p.len() == 4 && p[0] == "steps" && p[2] == "outputs" => {
-            Some((p[1].clone(), p[3].clone()))
-        }
-        _ => None,
-    }
-}
-
 /// A step's own `if`: its status functions become the script's guard, the rest a shell
-/// test over variables the step's `env` sets from templates (`$S3_IF1`). What cannot be
-/// decided so makes the step never run, reported.
+/// test over words the script computes (`values`); status functions beside values
+/// (`steps.a.outcome == 'failure' || !success()`) are tested in the script too. What
+/// cannot be decided so makes the step never run, reported.
 fn step_if(cond: &str, n: usize, line: usize, sh: &mut ShimStep, step: &mut Step, c: &mut Ctx) {
-    let parsed = expr::parse(cond).and_then(|e| expr::split_status(&e));
-    let (status, rest) = match parsed {
-        Ok(x) => x,
+    let e = match expr::parse(cond) {
+        Ok(e) => e,
         Err(why) => {
             c.report.note(
                 line,
@@ -242,11 +206,16 @@ fn step_if(cond: &str, n: usize, line: usize, sh: &mut ShimStep, step: &mut Step
             return;
         }
     };
+    let (status, rest) = match expr::split_status(&e) {
+        Ok(x) => x,
+        // Status functions beside values: the whole test in the script.
+        Err(_) => (Status::Done, Some(e)),
+    };
     sh.guard = match status {
         Status::Success => Guard::Success,
         Status::Failure => Guard::Failure,
         Status::Done => Guard::Always,
-        Status::Cancelled => {
+        Status::Cancelled | Status::Never => {
             c.report.note(
                 line,
                 format!("step {n} `if: {cond}`"),
@@ -256,33 +225,9 @@ fn step_if(cond: &str, n: usize, line: usize, sh: &mut ShimStep, step: &mut Step
         }
     };
     let Some(rest) = rest else { return };
-    let needs = step.needs.clone();
-    let mut vars: Vec<(String, String)> = vec![];
-    let mut var = |p: &[String]| -> Result<String, expr::NameError> {
-        if p.len() == 4 && p[0] == "steps" && p[2] == "outputs" {
-            return Ok(shim::output_word(&p[1], &p[3]));
-        }
-        if p == ["runner", "os"] {
-            // The machine the step runs on, in GitHub's words (Linux, macOS).
-            return Ok("\"$(uname -s | sed 's/^Darwin$/macOS/')\"".into());
-        }
-        let mut r = Reader {
-            c,
-            place: Place::StepEnv,
-            needs: needs.clone(),
-            line,
-        };
-        let name = r.name(p)?;
-        let v = format!("S{n}_IF{}", vars.len() + 1);
-        vars.push((v.clone(), format!("${{{{ {name} }}}}")));
-        Ok(format!("\"${v}\""))
-    };
-    let shell = expr::to_shell(&rest, &mut var);
-    match shell {
+    match values::expr_test(&rest, n, step, c, line) {
         Ok(t) => {
-            let names: Vec<String> = vars.iter().map(|(v, _)| format!("${v}")).collect();
-            c.report.note(line, format!("step {n} `if: {cond}`"), format!("decided by the script over {} (earlier steps' outputs read from their files), text compared ignoring case as GitHub does", if names.is_empty() { "no template".to_string() } else { format!("{} (set from templates)", names.join(", ")) }));
-            step.env.extend(vars);
+            c.report.note(line, format!("step {n} `if: {cond}`"), "decided by the job's script over the values it reads (earlier steps' outputs and outcomes from their files, templates as variables), text compared ignoring case as GitHub does");
             sh.test = Some(t);
         }
         Err(why) => {

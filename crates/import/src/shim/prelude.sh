@@ -189,6 +189,18 @@ _bt_done() {
 _bt_skip() { printf skipped > "$_bt_gh/outcome-$1"; printf skipped > "$_bt_gh/conclusion-$1"; }
 # What steps.ID.outcome (or conclusion: "$2") reads: '' before the step.
 _bt_state() { [ -f "$_bt_gh/$2-$1" ] && cat "$_bt_gh/$2-$1"; }
+# A step's timeout-minutes "$1" as a duration of `timeout`: empty unless a whole number
+# (checked before the shell's arithmetic reads it).
+_bt_to() { case $1 in ''|*[!0-9]*) ;; *) printf '%ss' "$(($1 * 60))" ;; esac; }
+# Run "$2"… under timeout-minutes "$1" (none when it is not a whole number).
+_bt_tm() {
+  _bt_t=$(_bt_to "$1"); shift
+  if [ -n "$_bt_t" ]; then timeout "$_bt_t" "$@"; else "$@"; fi
+}
+# GitHub's `a || b` and `a && b` over two values: a value holds unless it is empty,
+# false or 0.
+_bt_or() { case $1 in ''|false|0) printf '%s' "$2" ;; *) printf '%s' "$1" ;; esac; }
+_bt_and() { case $1 in ''|false|0) printf '%s' "$1" ;; *) printf '%s' "$2" ;; esac; }
 # Text compared as GitHub compares it, ignoring case.
 lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 _bt_rc=0

@@ -229,6 +229,7 @@ _bt_shell 5s 'sh' s
 
 /// A step of `script` running `body` with bash.
 fn run_step(id: &str, body: &str, continue_on_error: bool) -> super::ShimStep {
+    let continue_on_error = if continue_on_error { "1" } else { "0" }.to_string();
     super::ShimStep {
         title: id.into(),
         id: Some(id.into()),
@@ -261,8 +262,8 @@ fn workflow_commands_and_step_outcomes_follow_githubs_rules() {
         false,
     );
     last.env = vec![
-        ("Z".into(), EnvFrom::Output("a".into(), "zoo".into())),
-        ("X".into(), EnvFrom::Output("c".into(), "x".into())),
+        ("Z".into(), sh_word(super::output_word("a", "zoo"))),
+        ("X".into(), sh_word(super::output_word("c", "x"))),
         ("BO".into(), sh_word(super::state_word("b", "outcome"))),
         ("BC".into(), sh_word(super::state_word("b", "conclusion"))),
         ("AO".into(), sh_word(super::state_word("a", "outcome"))),
