@@ -41,6 +41,7 @@ pub mod state;
 pub mod state_summary;
 pub mod suggest;
 pub mod time;
+pub mod step_trend;
 pub mod timeline;
 pub mod view;
 

@@ -21,6 +21,7 @@ pub(crate) mod metrics;
 pub(crate) mod project;
 pub(crate) mod query;
 pub(crate) mod run_counts;
+pub(crate) mod step_runs;
 pub(crate) mod summaries;
 pub(crate) mod waiting;
 
