@@ -46,10 +46,7 @@ impl StepTrend {
     /// Fold `runs` (newest first).
     pub fn of(runs: Vec<StepRun>) -> StepTrend {
         let ended = runs.iter().filter(|r| counts(r.state)).count();
-        let failed = runs
-            .iter()
-            .filter(|r| r.state == StepState::Failed)
-            .count();
+        let failed = runs.iter().filter(|r| r.state == StepState::Failed).count();
         let mut timed: Vec<(u64, usize)> = runs
             .iter()
             .enumerate()
@@ -146,7 +143,11 @@ mod tests {
         assert_eq!(t.failure_pct().map(|p| p.round()), Some(11.0));
         // 100 200 400 600 700 800 900 900 1000: p50 the 5th, p95 the 9th.
         assert_eq!((t.p50_ms, t.p95_ms), (Some(700), Some(1000)));
-        let slow: Vec<&str> = t.slowest.iter().map(|&i| t.runs[i].run_id.as_str()).collect();
+        let slow: Vec<&str> = t
+            .slowest
+            .iter()
+            .map(|&i| t.runs[i].run_id.as_str())
+            .collect();
         assert_eq!(slow, ["R10", "R9", "R5", "R8", "R7"]);
         // Oldest on the left; the running one is a gap.
         assert_eq!(t.sparkline(100), "▁▁ ▃▇▄▅▆▇█");

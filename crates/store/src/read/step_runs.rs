@@ -114,7 +114,9 @@ mod tests {
         assert!(rows.iter().all(|r| r.attempts == 1));
         assert_eq!(
             rows.iter().filter(|r| r.state == StepState::Failed).count(),
-            rows.iter().filter(|r| r.duration_ms.unwrap() % 7 == 0).count()
+            rows.iter()
+                .filter(|r| r.duration_ms.unwrap() % 7 == 0)
+                .count()
         );
         // The same work on 1,000 runs as on 100,000 (200 runs of 200,000 rows read).
         let (n_small, steps_small) = vm_steps(&small, 200);
@@ -125,7 +127,10 @@ mod tests {
         let (_, steps_50) = vm_steps(&big, 50);
         assert!(steps_50 * 3 < steps_big, "{steps_50} vs {steps_big}");
         // Asking for more than the cap reads the cap.
-        assert_eq!(big.step_runs("w", "build", u32::MAX).unwrap().len(), MAX_RUNS as usize);
+        assert_eq!(
+            big.step_runs("w", "build", u32::MAX).unwrap().len(),
+            MAX_RUNS as usize
+        );
     }
 
     #[test]
