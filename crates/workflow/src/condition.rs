@@ -71,6 +71,9 @@ pub enum Name {
     /// `matrix.KEY`: the instance's matrix value (`allow_failure` only, decided when
     /// the instance is made).
     Matrix(String),
+    /// `attempt.exit_code`: the exit code of the attempt that just failed (a `retry`'s
+    /// `if` only, decided then; none when it did not exit: a signal, a timeout).
+    AttemptExitCode,
 }
 
 impl Name {
@@ -100,6 +103,7 @@ impl fmt::Display for Name {
             Name::StepInput { step_id, key, .. } => write!(f, "steps.{step_id}.inputs.{key}"),
             Name::With(k) => write!(f, "with.{k}"),
             Name::Matrix(k) => write!(f, "matrix.{k}"),
+            Name::AttemptExitCode => f.write_str("attempt.exit_code"),
         }
     }
 }

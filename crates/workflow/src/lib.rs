@@ -20,6 +20,7 @@ mod params;
 pub mod plan;
 mod rare;
 mod repeat;
+mod retry;
 mod secrets;
 mod services;
 pub mod shape;
@@ -40,6 +41,7 @@ pub use params::{
 pub use plan::*;
 pub use rare::{Rare, StepRare};
 pub use repeat::{Repeat, RepeatMode};
+pub use retry::{ExitSet, RetryExits, RetryRules};
 pub use secrets::{CREDENTIALS_DIRECTORY, MAX_SECRET_BYTES, SECRET_TIMEOUT, Secret, SecretSource};
 pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};
 pub use template::{

@@ -59,6 +59,9 @@ pub struct StepRare {
     /// `secrets = ["NAME"]`: the secrets the step gets in its environment, each a
     /// `[secrets]` entry (or a name of the older list, which every step gets anyway).
     pub secrets: Vec<String>,
+    /// `retry`'s `exit_code`, `never_exit_code` and `if`: which failed attempts its
+    /// retry tries again, whichever alternative ran.
+    pub retry_rules: Option<Box<super::retry::RetryRules>>,
     /// `repeat`: run again after it ended (Dagu's `repeatPolicy`).
     pub repeat: Option<Box<super::repeat::Repeat>>,
     /// `cache = true` (or `[defaults] cache`): skip the step when its key is unchanged.

@@ -41,7 +41,8 @@ impl Core {
             Name::NeedResult { step, .. } => self.github_result(*step).map(str::to_string),
             // Read only by a gate's `auto` rules and `allow_failure`, which look them
             // up themselves; `needs.*.result` by the step's `if` (above) and its gate's `auto`.
-            Name::With(_) | Name::Matrix(_) | Name::NeedsResults => None,
+            // `attempt.exit_code`: a retry's `if` only, which supplies it (`retry::wanted`).
+            Name::With(_) | Name::Matrix(_) | Name::NeedsResults | Name::AttemptExitCode => None,
         }
     }
 

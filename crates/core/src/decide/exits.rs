@@ -87,6 +87,8 @@ impl Core {
             o => o,
         };
         let duration_ms = self.attempt_life(i, duration_ms, now);
+        // What the step wrote to `$BATON_LABELS` rides in its outputs (`model::labels`).
+        let (outputs, labelled) = baton_model::labels::split_outputs(outputs);
         let raw: BTreeMap<&str, &str> = outputs
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -102,6 +104,7 @@ impl Core {
             usage,
         };
         self.emit(kind, now, fx);
+        self.label_from_step(i, labelled, now, fx);
         let alternative = self.steps[i].alternative;
         let ended = Ended {
             attempt,
@@ -188,6 +191,40 @@ impl Core {
         let reason = format!("{why}; execution {}{of} at {}", n + 1, due.to_rfc3339());
         self.set(i, StepState::RetryWait, Some(reason), now, fx);
         true
+    }
+
+    /// Whether step `i`'s failed attempt, `eligible` by its kind and attempts, is
+    /// retried by its `retry`'s rules (`crate::retry::refused`): its exit code and its
+    /// `if`, read over that attempt (its outputs are the step's now). Refused, `msg`
+    /// says why.
+    fn retry_rules(&self, i: usize, ended: &Ended, eligible: bool, msg: String) -> (bool, String) {
+        if !eligible {
+            return (false, msg);
+        }
+        let Some(rules) = self.plan.steps[i].retry_rules.as_deref() else {
+            return (true, msg);
+        };
+        let exits = rules.exits;
+        let code = match ended.outcome {
+            StepOutcome::Exited { exit_code } => Some(exit_code),
+            _ => None,
+        };
+        let mut read = None;
+        let refusal = retry::refused(&exits, code, rules.condition.as_ref(), |c| {
+            let e = c.eval(|n| match n {
+                baton_workflow::condition::Name::AttemptExitCode => code.map(|c| c.to_string()),
+                n => self.read_name(n),
+            });
+            read = Some(e.record(&c.text, |v| self.mask(v)));
+            e.result
+        });
+        match refusal {
+            None => (true, msg),
+            Some(r) => {
+                let why = r.say(&exits, read.as_deref());
+                (false, format!("{msg}; not retried: {why}"))
+            }
+        }
     }
 
     /// The first problem with step `i`'s outputs `raw` against those it declares: one
@@ -403,7 +440,8 @@ impl Core {
         let runs = step.alternative(alternative);
         let used = attempt.saturating_sub(self.steps[i].attempt_base);
         // An on_cancel step runs once: the stopped run schedules no retry.
-        let will_retry = retryable && used < runs.retry.attempts && !step.on_cancel;
+        let eligible = retryable && used < runs.retry.attempts && !step.on_cancel;
+        let (will_retry, msg) = self.retry_rules(i, ended, eligible, msg);
         // Its retries used, the step falls back to its next alternative, whatever failed.
         let fall_back = !will_retry && alternative + 1 < step.alternatives() && !step.on_cancel;
         let mut b = ended

@@ -17,7 +17,7 @@ pub struct ParseError {
 /// level, so a hostile file cannot take the thread's stack (issue 41 point 3).
 pub const MAX_DEPTH: usize = 100;
 
-const NAMES: &str = "params.<name>, env.<NAME>, run.id, run.slot, steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, steps.<id>.state, needs.<id>.result, needs.*.result, (in a gate's `auto`) with.<NAME> or (in `allow_failure`) matrix.<key>";
+const NAMES: &str = "params.<name>, env.<NAME>, run.id, run.slot, steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, steps.<id>.state, needs.<id>.result, needs.*.result, (in a gate's `auto`) with.<NAME>, (in `allow_failure`) matrix.<key> or (in a `retry`'s `if`) attempt.exit_code";
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -412,6 +412,7 @@ fn name(w: &str, at: Range<usize>) -> Result<Name, ParseError> {
     let n = match parts.as_slice() {
         ["run", "id"] => Name::RunId,
         ["run", "slot"] => Name::RunSlot,
+        ["attempt", "exit_code"] => Name::AttemptExitCode,
         ["params", p] if is_name(p, true) => Name::Param(p.to_string()),
         ["env", e] if is_name(e, false) => Name::Env(e.to_string()),
         ["with", k] if is_name(k, false) => Name::With(k.to_string()),

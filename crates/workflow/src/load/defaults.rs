@@ -1,6 +1,8 @@
 //! `[defaults]` and `retry`: the timeout and retry policy a step has unless it says
 //! otherwise.
 use super::*;
+use crate::condition;
+use crate::retry::{ExitSet, RetryExits, RetryRules};
 
 pub(super) const DEFAULTS_FIELDS: &[&str] = &["timeout", "retry", "executor", "cache"];
 pub(super) const RETRY_FIELDS: &[&str] = &[
@@ -10,6 +12,9 @@ pub(super) const RETRY_FIELDS: &[&str] = &[
     "max_delay",
     "jitter",
     "exhausted",
+    "exit_code",
+    "never_exit_code",
+    "if",
 ];
 pub(super) const MAX_ATTEMPTS: i64 = 100;
 
@@ -21,7 +26,10 @@ impl Loader<'_, '_> {
         self.unknown_fields(entries, DEFAULTS_FIELDS, "in `defaults`");
         let timeout = get(entries, "timeout").and_then(|t| self.duration(t, "`defaults.timeout`"));
         let retry = match get(entries, "retry") {
-            Some(r) => self.retry(r, "`defaults.retry`", RetryPolicy::default()),
+            Some(r) => {
+                self.no_retry_rules(r, "`defaults.retry`");
+                self.retry(r, "`defaults.retry`", RetryPolicy::default())
+            }
             None => RetryPolicy::default(),
         };
         (timeout, retry)
@@ -112,5 +120,122 @@ impl Loader<'_, '_> {
             }
         }
         p
+    }
+
+    /// `exit_code` and `never_exit_code` of a step's `retry` table: codes 0..=255,
+    /// none in both.
+    pub(super) fn retry_exits(&mut self, entries: &[Entry], what: &str) -> RetryExits {
+        let read = |l: &mut Self, key: &str| -> ExitSet {
+            get(entries, key).map_or_else(ExitSet::default, |n| l.retry_codes(n, &sub(what, key)))
+        };
+        let exits = RetryExits {
+            only: read(self, "exit_code"),
+            never: read(self, "never_exit_code"),
+        };
+        if let Some(c) = exits.only.codes().find(|c| exits.never.contains(*c))
+            && let Some(n) = get(entries, "never_exit_code")
+        {
+            self.err(
+                &n.span,
+                format!("{what} lists exit code {c} in both `exit_code` and `never_exit_code`"),
+                "keep it in one: `exit_code` lists the codes it retries on, `never_exit_code` those it never retries on",
+            );
+        }
+        exits
+    }
+
+    /// A list of exit codes (`what` names it): each a whole number from 0 to 255.
+    fn retry_codes(&mut self, n: &Node, what: &str) -> ExitSet {
+        let Val::Array(items) = &n.val else {
+            self.type_error(n, what, "a list of exit codes", "exit_code = [75]");
+            return ExitSet::default();
+        };
+        let mut codes = ExitSet::default();
+        for item in items {
+            match item.val {
+                Val::Int(c) if (0..=255).contains(&c) => codes = codes.with(c as i32),
+                _ => self.err(
+                    &item.span,
+                    format!(
+                        "{what} lists {}",
+                        self.r.map.text(&item.span).unwrap_or("?")
+                    ),
+                    "an exit code is a whole number from 0 to 255 (a process's exit status)",
+                ),
+            }
+        }
+        codes
+    }
+
+    /// A retry rule (`exit_code`, `never_exit_code`, `if`) where only a step's own
+    /// `retry` may have one (`defaults`, a `fallback` entry): an error naming where it
+    /// goes.
+    pub(super) fn no_retry_rules(&mut self, n: &Node, what: &str) {
+        let Some(t) = n.entries() else { return };
+        for key in ["exit_code", "never_exit_code", "if"] {
+            if let Some(e) = get_entry(t, key) {
+                self.err(
+                    &e.key_span,
+                    format!("{what} has `{key}`"),
+                    format!("a retry's `{key}` is the step's own (it holds for each of its alternatives): write it in the step's own `retry`"),
+                );
+            }
+        }
+    }
+
+    /// Step `site.i`'s retry rules, its `if` parsed; none when it has none.
+    pub(super) fn resolve_retry_rules(
+        &mut self,
+        site: &super::resolve::Site<'_, '_, '_>,
+        label: &str,
+    ) -> Option<Box<RetryRules>> {
+        let raw = &site.raw[site.i];
+        let exits = raw.retry_exits;
+        let condition = match raw.retry_if.clone() {
+            Some(written) => Some(self.retry_if(site, label, written)?),
+            None => None,
+        };
+        (!exits.is_blank() || condition.is_some())
+            .then(|| Box::new(RetryRules { exits, condition }))
+    }
+
+    /// Step `site.i`'s `retry.if`, parsed: it reads `attempt.exit_code`, the step's
+    /// own outputs (the failed attempt's), declared params and `run.id`.
+    fn retry_if(
+        &mut self,
+        site: &super::resolve::Site<'_, '_, '_>,
+        label: &str,
+        (text, span): (&str, Span),
+    ) -> Option<condition::Condition> {
+        let own = site.raw[site.i].id.as_ref().map_or("", |(id, _)| *id);
+        let what = format!("`retry.if` of {label}");
+        let at = self.placer((text, &span));
+        let mut c = match condition::parse(text) {
+            Ok(c) => c,
+            Err(e) => {
+                self.err(&at(&e.at), format!("{what}: {}", e.message), e.hint);
+                return None;
+            }
+        };
+        let mut ok = true;
+        for (name, place) in c.names() {
+            let fine = match name {
+                condition::Name::Param(p) => site.param_names.contains(&p.as_str()),
+                condition::Name::RunId | condition::Name::AttemptExitCode => true,
+                condition::Name::StepOutput { step_id, .. } => step_id == own,
+                _ => false,
+            };
+            if !fine {
+                ok = false;
+                self.err(
+                    &at(&place),
+                    format!("{what} reads `{name}`"),
+                    format!("a retry's `if` reads the failed attempt: `attempt.exit_code`, the step's own outputs (`steps.{own}.outputs.KEY`), declared params and `run.id`"),
+                );
+            }
+        }
+        let i = site.i;
+        c.resolve_steps(|_| i);
+        ok.then_some(c)
     }
 }

@@ -84,7 +84,10 @@ impl Loader<'_, '_> {
                 .unwrap_or_default();
             let timeout =
                 get(f, "timeout").and_then(|n| self.duration(n, &format!("`timeout` of {alt}")));
-            let retry = get(f, "retry").map(|n| self.retry(n, &format!("`retry` of {alt}"), retry));
+            let retry = get(f, "retry").map(|n| {
+                self.no_retry_rules(n, &format!("`retry` of {alt}"));
+                self.retry(n, &format!("`retry` of {alt}"), retry)
+            });
             out.push(RawAlternative {
                 number: k + 1,
                 span: item.span.clone(),

@@ -193,6 +193,10 @@ struct RawMore<'n> {
     repeat: Option<repeat::RawRepeat<'n>>,
     /// `fallback`, as written.
     fallback: Vec<fallback::RawAlternative<'n>>,
+    /// `retry.exit_code` and `retry.never_exit_code`.
+    retry_exits: crate::retry::RetryExits,
+    /// `retry.if`, as written: parsed once every step is known.
+    retry_if: Option<(&'n str, Span)>,
 }
 
 impl RawMore<'_> {
@@ -213,6 +217,7 @@ impl RawMore<'_> {
         "on_cancel",
         "repeat",
         "fallback",
+        "retry",
     ];
 }
 
@@ -239,6 +244,11 @@ static NO_MORE: RawMore<'static> = RawMore {
     on_cancel: None,
     repeat: None,
     fallback: Vec::new(),
+    retry_exits: crate::retry::RetryExits {
+        only: crate::retry::ExitSet::EMPTY,
+        never: crate::retry::ExitSet::EMPTY,
+    },
+    retry_if: None,
 };
 
 impl<'n> std::ops::Deref for RawStep<'n> {

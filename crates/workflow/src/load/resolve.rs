@@ -242,6 +242,9 @@ impl Loader<'_, '_> {
         if let Some(r) = self.resolve_repeat(site, &label) {
             step.repeat = Some(r);
         }
+        if let Some(r) = self.resolve_retry_rules(site, &label) {
+            step.retry_rules = Some(r);
+        }
         if fanout.is_some() {
             step.fanout = fanout;
         }

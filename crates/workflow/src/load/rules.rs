@@ -325,6 +325,14 @@ impl Loader<'_, '_> {
                     );
                     ok = false;
                 }
+                Name::AttemptExitCode => {
+                    self.err(
+                        &place,
+                        format!("{what} reads `{name}`"),
+                        "`attempt.exit_code` is read by a step's `retry = { if = \"…\" }` (decided after a failed attempt); a later step reads `steps.ID.state`",
+                    );
+                    ok = false;
+                }
                 _ => {}
             }
         }

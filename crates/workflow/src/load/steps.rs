@@ -145,6 +145,14 @@ impl Loader<'_, '_> {
             Some(n) => self.retry(n, &format!("`retry` of {label}"), *default_retry),
             None => *default_retry,
         };
+        let retry_table = get(f, "retry").and_then(Node::entries);
+        let retry_exits = retry_table
+            .map(|t| self.retry_exits(t, &format!("`retry` of {label}")))
+            .unwrap_or_default();
+        let retry_if = retry_table.and_then(|t| get(t, "if")).and_then(|c| {
+            self.string(c, &format!("`retry.if` of {label}"))
+                .map(|s| (s, c.span.clone()))
+        });
         let cost = get(f, "cost")
             .and_then(|n| self.non_negative_number(n, &format!("`cost` of {label}")))
             .unwrap_or(0.0);
@@ -182,6 +190,8 @@ impl Loader<'_, '_> {
             on_cancel,
             repeat,
             fallback,
+            retry_exits,
+            retry_if,
         };
         RawStep {
             span,
