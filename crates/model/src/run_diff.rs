@@ -15,6 +15,9 @@ pub struct Side<'a> {
     pub text: &'a str,
     /// Its params as recorded (a JSON object of strings, secrets masked).
     pub params_json: &'a str,
+    /// The params its workflow declares secret: never compared, whatever was recorded
+    /// (an empty one, never given, is recorded empty, with no mask to tell it by).
+    pub secret: &'a [String],
 }
 
 /// One line of the diff, as `diff -u` writes it (the text without its sign or newline).
@@ -49,9 +52,10 @@ pub fn lines(a: &Side<'_>, b: &Side<'_>) -> Vec<Line> {
     let side = |s: &Side<'_>| format!("run {} workflow (text {}, {})", s.run, s.hash, s.path);
     let mut out = unified(a.text, b.text, (side(a), side(b)));
     let (pa, pb) = (params_of(a.params_json), params_of(b.params_json));
+    let secret_of = |s: &Side<'_>, k: &str, v: &str| is_masked(v) || s.secret.iter().any(|n| n == k);
     out.extend(unified(
-        &params_text(&pa),
-        &params_text(&pb),
+        &params_text(&pa, |k, v| secret_of(a, k, v)),
+        &params_text(&pb, |k, v| secret_of(b, k, v)),
         (
             format!("run {} params ({})", a.run, a.path),
             format!("run {} params ({})", b.run, b.path),
@@ -59,8 +63,8 @@ pub fn lines(a: &Side<'_>, b: &Side<'_>) -> Vec<Line> {
     ));
     let mut secret: Vec<&str> = pa
         .iter()
-        .chain(&pb)
-        .filter(|(_, v)| is_masked(v))
+        .filter(|(k, v)| secret_of(a, k, v))
+        .chain(pb.iter().filter(|(k, v)| secret_of(b, k, v)))
         .map(|(k, _)| k.as_str())
         .collect();
     secret.sort_unstable();
@@ -132,12 +136,12 @@ fn is_masked(v: &str) -> bool {
     v.contains(crate::mask::MASK)
 }
 
-/// The params as lines, sorted by name; a masked one the same on both sides.
-fn params_text(params: &BTreeMap<String, String>) -> String {
+/// The params as lines, sorted by name; a `secret` one the same on both sides.
+fn params_text(params: &BTreeMap<String, String>, secret: impl Fn(&str, &str) -> bool) -> String {
     params
         .iter()
         .map(|(k, v)| {
-            if is_masked(v) {
+            if secret(k, v) {
                 format!("{k}={}{NOT_COMPARED}\n", crate::mask::MASK)
             } else {
                 format!("{k}={v}\n")
@@ -157,6 +161,7 @@ mod tests {
             path: "/w/w.toml",
             text,
             params_json,
+            secret: &[],
         }
     }
 
@@ -216,5 +221,24 @@ mod tests {
         );
         assert!(t.ends_with("# secret params are never stored, so not compared: token\n"));
         assert!(same(&[]) && !same(&lines(&side("A", "x\n", "{}"), &side("B", "y\n", "{}"))));
+    }
+
+    /// Issue 76: a secret param never given is recorded empty, with no mask: its
+    /// workflow's declaration still makes it not compared (it printed `tok=`).
+    #[test]
+    fn a_declared_secret_recorded_empty_is_not_compared_either() {
+        let secret = ["tok".to_string()];
+        let a = Side {
+            secret: &secret,
+            ..side("A", "x\n", r#"{"tok":"","v":"1"}"#)
+        };
+        let b = Side {
+            secret: &secret,
+            ..side("B", "x\n", r#"{"tok":"","v":"2"}"#)
+        };
+        let t = text(&lines(&a, &b));
+        assert!(t.contains("\n tok=*** (secret: not compared)\n-v=1\n+v=2\n"), "{t}");
+        assert!(!t.contains("tok=\n"), "{t}");
+        assert!(t.ends_with("# secret params are never stored, so not compared: tok\n"));
     }
 }

@@ -20,6 +20,7 @@ pub fn records(a: &RunRecord, b: &RunRecord) -> Vec<Line> {
         a.source_path.display().to_string(),
         b.source_path.display().to_string(),
     );
+    let (sa, sb) = (secret_params(a), secret_params(b));
     run_diff::lines(
         &Side {
             run: &a.id,
@@ -27,6 +28,7 @@ pub fn records(a: &RunRecord, b: &RunRecord) -> Vec<Line> {
             path: &pa,
             text: &a.source_text,
             params_json: &a.params_json,
+            secret: &sa,
         },
         &Side {
             run: &b.id,
@@ -34,6 +36,22 @@ pub fn records(a: &RunRecord, b: &RunRecord) -> Vec<Line> {
             path: &pb,
             text: &b.source_text,
             params_json: &b.params_json,
+            secret: &sb,
         },
     )
+}
+
+/// The params the run's recorded workflow declares secret (none when the recorded text
+/// no longer loads: its masked values still say which).
+fn secret_params(r: &RunRecord) -> Vec<String> {
+    let signers = baton_workflow::SignersFrom::Recorded(None);
+    baton_workflow::load_str_with(&r.source_text, &r.source_path, signers)
+        .map(|plan| {
+            plan.params
+                .iter()
+                .filter(|p| p.secret)
+                .map(|p| p.name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
 }
