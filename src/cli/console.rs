@@ -107,7 +107,7 @@ pub fn exec(a: TuiArgs) -> i32 {
         } else {
             Service::new(&db_opt.path(), &operator, Vec::new())?
         };
-        service.open_newest();
+        service.open_opening_run();
         let mut ui = UiState::new(operator.clone());
         ui.readonly = readonly;
         ui.db = drive::db_value(&db);

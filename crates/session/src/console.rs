@@ -197,10 +197,16 @@ impl Service {
         Ok(())
     }
 
-    /// Show the newest run in the store, if there is one.
-    pub fn open_newest(&mut self) {
-        let newest = self.runs_tx.borrow().first().map(|r| r.id.clone());
-        if let Some(id) = newest {
+    /// Show the run an operator most likely came for (`model::opening_run`: one
+    /// waiting for a person, one whose engine is gone, the one going longest, or
+    /// the newest), if the store has any.
+    pub fn open_opening_run(&mut self) {
+        let pick = {
+            let runs = self.runs_tx.borrow();
+            let states: Vec<_> = runs.iter().map(|r| r.state).collect();
+            baton_model::opening_run(&states).map(|i| runs[i].id.clone())
+        };
+        if let Some(id) = pick {
             self.open(&id);
         }
     }

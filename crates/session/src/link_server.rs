@@ -42,10 +42,10 @@ where
     if let Err(why) = me.agrees(&theirs) {
         let refused = ToClient::Refused {
             hello: me,
-            why: why.clone(),
+            why: why.to_string(),
         };
         write(&mut output, &refused).await?;
-        return Err(unusable(&why));
+        return Err(unusable(&why.to_string()));
     }
     // A store this account may not write is looked at, never acted on.
     let read_only =
@@ -55,7 +55,7 @@ where
     } else {
         Service::new(db, operator, Vec::new())?
     };
-    service.open_newest();
+    service.open_opening_run();
     let (stop_tx, stop_rx) = oneshot::channel();
     let serving = tokio::spawn(service.serve(stop_rx));
     let (out_tx, out_rx) = mpsc::unbounded_channel::<String>();
@@ -191,9 +191,14 @@ fn spawn_found(
     tokio::spawn(async move {
         let found = tokio::task::spawn_blocking(move || {
             link_decide::found(&db, read_only, &run_id, &request)
+                .map_err(|e| wire::RecordUnread(e.to_string()))
         })
         .await
-        .unwrap_or_else(|e| Err(format!("the record's reader failed: {e}")));
+        .unwrap_or_else(|e| {
+            Err(wire::RecordUnread(format!(
+                "the record's reader failed: {e}"
+            )))
+        });
         if let Some(l) = line_of(&ToClient::Recorded { id, found }) {
             let _ = tx.send(l);
         }
