@@ -26,6 +26,7 @@ pub mod input_file;
 pub mod link;
 pub mod logs;
 pub mod metrics;
+pub mod note;
 pub mod plan;
 pub mod resume;
 pub mod run;
@@ -35,6 +36,7 @@ pub mod schedules;
 pub mod serve;
 pub mod show;
 pub mod show_json;
+mod show_notes;
 pub mod store_init;
 pub mod stores;
 pub mod table;
@@ -108,6 +110,8 @@ pub enum Cmd {
     Hold(hold::HoldArgs),
     /// Release held steps: they start, or a frozen one runs on
     Release(hold::ReleaseArgs),
+    /// Write a note on a run or a step: on record under your account, shown by `show`, the console and the lists
+    Note(note::NoteArgs),
     /// Continue an interrupted run from its event log
     Resume(resume::ResumeArgs),
     /// A new run of a finished run from a step: it and what follows run again, the rest is reused
@@ -223,6 +227,7 @@ pub fn main() -> i32 {
         Cmd::Mark(a) => control::mark(a),
         Cmd::Hold(a) => hold::hold(a),
         Cmd::Release(a) => hold::release(a),
+        Cmd::Note(a) => note::run(a),
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Fork(a) => fork::exec(a),
         Cmd::Tui(a) => console::exec(a),

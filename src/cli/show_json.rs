@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 9;
+pub const SCHEMA: u32 = 10;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -58,6 +58,8 @@ pub struct RunJson<'a> {
 pub struct BudgetJson<'a> {
     /// `cost`, `calls` and `tokens`.
     #[serde(flatten)]
+    /// The notes on the run and its steps (`baton note`), oldest first (schema 10).
+    pub notes: &'a [crate::model::note::NoteView],
     pub dimensions: BTreeMap<&'static str, BudgetUse>,
     pub exhausted: &'a [String],
     /// Each dimension's pace over the last minute (`per_minute`) and the time left to
@@ -149,6 +151,10 @@ pub struct StepJson<'a> {
 }
 
 #[derive(Debug, Serialize)]
+    /// What its latest attempt that wrote one wrote to `$BATON_SUMMARY` (Markdown,
+    /// sanitised, at most 64 KiB); absent when none (schema 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<&'a str>,
 pub struct RoundJson<'a> {
     pub n: u32,
     pub of: u32,
@@ -286,6 +292,7 @@ fn budget<'a>(view: &'a RunView, b: &'a BudgetView) -> BudgetJson<'a> {
             timed_out: r.timed_out,
         }),
         dimensions: b
+        notes: &view.notes,
             .dimensions()
             .into_iter()
             .map(|(dim, used, limit)| (dim, BudgetUse { used, limit }))
@@ -361,6 +368,7 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
         }),
     }
 }
+        summary: s.summary.as_deref(),
 
 fn job(j: &AttemptJob) -> JobJson<'_> {
     JobJson {

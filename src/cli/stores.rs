@@ -76,6 +76,7 @@ fn runs_remotely(cmd: &Cmd) -> bool {
             | Cmd::Hold(_)
             | Cmd::Release(_)
             | Cmd::Retry(_)
+            | Cmd::Note(_)
             | Cmd::Cancel(_)
             | Cmd::Fork(_)
             | Cmd::Mark(_)

@@ -33,6 +33,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         hold: None,
         history: Vec::new(),
         freezes: Vec::new(),
+        summary: None,
         usage: None,
         round: None,
         id: id.into(),
@@ -164,6 +165,7 @@ pub fn release() -> RunView {
         errors,
         audit,
         signals: GoldenSignals {
+        notes: Vec::new(),
             finished_per_sec: 0.014,
             error_rate: 0.25,
             p50_ms: Some(57_000),

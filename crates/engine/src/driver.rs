@@ -643,6 +643,7 @@ impl Driver {
                 } else {
                     None
                 }
+            let notice = notice.with_summary(&self.log_dir);
             })
             .collect();
         if !stale.is_empty() {

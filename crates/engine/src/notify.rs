@@ -20,6 +20,34 @@ pub(crate) struct Notice {
     pub deadline: String,
     /// The ask (`baton ask` run by the step) this notice is of, if it is one's.
     pub ask: Option<String>,
+    /// The step's kept summary (`$BATON_SUMMARY`), if it wrote one: `with_summary`.
+    pub summary: Option<std::path::PathBuf>,
+}
+
+impl Notice {
+    /// The notice with its step's latest kept summary in the run's log directory
+    /// `log_dir` (`STEP.ATTEMPT.summary.md`, the highest attempt), for the notifier's
+    /// `$BATON_STEP_SUMMARY`.
+    pub(crate) fn with_summary(mut self, log_dir: &Path) -> Notice {
+        let Some(step) = self.step.as_deref() else {
+            return self;
+        };
+        let prefix = format!("{}.", baton_model::file_safe(step));
+        let attempt = |name: &str| -> Option<u32> {
+            name.strip_prefix(&prefix)?
+                .strip_suffix(".summary.md")?
+                .parse()
+                .ok()
+        };
+        self.summary = std::fs::read_dir(log_dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter_map(|e| Some((attempt(e.file_name().to_str()?)?, e.path())))
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, p)| p);
+        self
+    }
 }
 
 /// What `ev` means to notifiers, if anything. `prompts` remembers each gate's prompt
@@ -31,6 +59,7 @@ pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Optio
         prompt: prompts.get(step).cloned().unwrap_or_default(),
         deadline,
         ask: None,
+        summary: None,
     };
     match &ev.kind {
         EventKind::GateOpened {
@@ -70,6 +99,7 @@ pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Optio
             ),
             deadline: String::new(),
             ask: None,
+            summary: None,
         }),
         // The budget gate decided against the run (an operator, or its timeout).
         EventKind::BudgetRejected { step, .. } => Some(Notice {
@@ -78,6 +108,7 @@ pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Optio
             prompt: String::new(),
             deadline: String::new(),
             ask: None,
+            summary: None,
         }),
         // A deadline fell: `BATON_PROMPT` says whose and which clause, `BATON_DEADLINE` when.
         EventKind::DeadlineMissed { step, due, rule } => Some(Notice {
@@ -86,6 +117,7 @@ pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Optio
             prompt: baton_model::deadline::missed_text(step.as_deref(), rule),
             deadline: due.to_rfc3339(),
             ask: None,
+            summary: None,
         }),
         EventKind::RunFinished { .. } => Some(Notice {
             event: NotifyEvent::RunFinished,
@@ -93,6 +125,7 @@ pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Optio
             prompt: String::new(),
             deadline: String::new(),
             ask: None,
+            summary: None,
         }),
         EventKind::StepStateChanged {
             step,
@@ -104,6 +137,7 @@ pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Optio
             prompt: String::new(),
             deadline: String::new(),
             ask: None,
+            summary: None,
         }),
         _ => None,
     }
@@ -146,6 +180,7 @@ pub(crate) fn ask_notices(a: &Ask, before: Option<AskState>) -> Vec<Notice> {
         prompt: a.prompt.clone(),
         deadline,
         ask: Some(a.id.clone()),
+        summary: None,
     };
     let mut out = Vec::new();
     if before.is_none() {
@@ -178,6 +213,10 @@ pub(crate) async fn run(
         .env("BATON_DEADLINE", &notice.deadline)
         .env("BATON_ASK_ID", notice.ask.as_deref().unwrap_or(""))
         .env("BATON_RUN_STATE", run_state.as_str())
+        .env(
+            "BATON_STEP_SUMMARY",
+            notice.summary.as_deref().unwrap_or(Path::new("")),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

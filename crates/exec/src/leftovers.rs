@@ -13,20 +13,7 @@ use std::path::{Component, Path, PathBuf};
 /// `files_dir::every_root`, as [`remove_run_temp_dirs`] sweeps).
 pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
     let path = Path::new(path);
-    let prefix = format!("baton-{}-", crate::job::clean(run_id));
-    let plain = path.is_absolute()
-        && path
-            .components()
-            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
-        && path.file_name().is_some_and(|n| n == "output");
-    let ours = plain
-        && super::files_dir::every_root().iter().any(|root| {
-            path.strip_prefix(root)
-                .ok()
-                .and_then(|rest| rest.components().next())
-                .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(&prefix))
-        });
-    if !ours {
+    if !is_ours(run_id, path) {
         return Vec::new();
     }
     let mut errors = Vec::new();
@@ -36,6 +23,39 @@ pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
     };
     let masker = baton_model::mask::Masker::default();
     super::outputs::parse_read_outputs(&text, more, &masker).0
+}
+
+/// What a dead engine's attempt whose `$BATON_OUTPUT` is `output` (as [`read_outputs`]
+/// takes it) wrote to its `$BATON_SUMMARY`, kept beside its log `log` as a finished
+/// attempt's is (`summary::keep`): read before [`remove_run_temp_dirs`] removes it.
+pub fn keep_summary(
+    run_id: &str,
+    output: &str,
+    log: &Path,
+    mask: &dyn Fn(&str) -> String,
+) -> Result<bool, String> {
+    let output = Path::new(output);
+    match super::summary::beside_output(output).filter(|_| is_ours(run_id, output)) {
+        Some(from) => super::summary::keep(&from, log, mask),
+        None => Ok(false),
+    }
+}
+
+/// Whether `path` is where baton puts a `$BATON_OUTPUT` of run `run_id`.
+fn is_ours(run_id: &str, path: &Path) -> bool {
+    let prefix = format!("baton-{}-", crate::job::clean(run_id));
+    let plain = path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+        && path.file_name().is_some_and(|n| n == "output");
+    plain
+        && super::files_dir::every_root().iter().any(|root| {
+            path.strip_prefix(root)
+                .ok()
+                .and_then(|rest| rest.components().next())
+                .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(&prefix))
+        })
 }
 
 /// Remove this user's `baton-<run>-…` directories under the files root and every other

@@ -33,6 +33,7 @@ mod slurm;
 mod spread;
 mod ssh;
 mod stream;
+pub mod summary;
 pub mod usage_follow;
 
 use baton_model::{StepOutcome, Usage};

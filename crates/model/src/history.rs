@@ -78,6 +78,8 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// `baton note`: an operator's note on a run or a step, a row of no event.
+    Note,
     pub const ALL: &'static [AuditAction] = <AuditAction as strum::VariantArray>::VARIANTS;
 
     pub const fn as_str(self) -> &'static str {

@@ -72,6 +72,10 @@ pub struct RunView {
     pub signals: GoldenSignals,
     /// What the engine would accept for the run as a whole (cancel, raise the budget).
     #[serde(default)]
+    /// The notes written on the run and its steps (`baton note`), oldest first: set by
+    /// the session from the store's audit rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<crate::note::NoteView>,
     pub actions: Actions,
     /// Bumped on every change; the console redraws only when it moves.
     pub version: u64,
@@ -226,6 +230,10 @@ pub struct StepView {
 }
 
 /// A step's state as an operator set it by hand (`baton mark`): who, why and when.
+    /// What its latest attempt that wrote one wrote to `$BATON_SUMMARY` (Markdown, kept
+    /// by `note::keep_summary`): set by the session from the run's log directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Box<str>>,
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarkView {
     pub state: StepState,
@@ -900,6 +908,7 @@ mod tests {
         assert_eq!(v.finished_per_sec_at(Timestamp(40_000)), 1.0);
     }
 }
+            notes: Vec::new(),
 
 /// One artifact a step kept ([`StepView::artifacts`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

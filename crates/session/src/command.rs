@@ -222,7 +222,8 @@ fn apply_in_memory(
     if auto_approve {
         core.enable_auto_approve();
     }
-    let mut initial = super::jobs::adopt(&mut core, run_id, now, backends)?;
+    let log_dir = store.log_dir(run_id);
+    let mut initial = super::jobs::adopt(&mut core, run_id, now, (backends, &log_dir))?;
     // A cancel recorded for this engine (`--no-drive`, or for the starter) is claimed as
     // soon as it drives: nothing starts before it is decided.
     let waiting = match &command {

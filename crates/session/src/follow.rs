@@ -118,6 +118,7 @@ pub(crate) fn empty_view(title: &str) -> RunView {
         errors: Vec::new(),
         audit: Vec::new(),
         signals: GoldenSignals::default(),
+        notes: Vec::new(),
         version: 0,
         actions: Default::default(),
     }

@@ -119,6 +119,60 @@ pub(super) fn decorate(store: &Store, plan: &baton_workflow::Plan, view: &mut Ru
     child_links(store, view);
     fill_tails(store, view);
     shared_pool_waits(store, plan, view);
+    view.notes = store.notes(&view.run_id).unwrap_or_default();
+    fill_summaries(&store.log_dir(&view.run_id), view);
+}
+
+/// The most summary text one view carries (`$BATON_SUMMARY`, each at most 64 KiB):
+/// past it a step's summary is named, not read, so a run of thousands of steps that
+/// each wrote one does not make every view of it megabytes.
+const SUMMARIES_MAX: usize = 1 << 20;
+
+/// Each step's summary, as its latest attempt that wrote one kept it beside its log
+/// (`STEP.ATTEMPT.summary.md`): one listing of the log directory, and a read only of
+/// what it holds.
+fn fill_summaries(log_dir: &std::path::Path, view: &mut RunView) {
+    let Ok(entries) = std::fs::read_dir(log_dir) else {
+        return;
+    };
+    let kept: std::collections::HashSet<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".summary.md"))
+        .collect();
+    if kept.is_empty() {
+        return;
+    }
+    let mut budget = SUMMARIES_MAX;
+    for s in view.steps.iter_mut() {
+        let Some(name) = (1..=s.attempts).rev().find_map(|a| {
+            let log = baton_model::log_file_name(&s.id, a);
+            baton_exec::summary::name_beside(&log).filter(|n| kept.contains(n))
+        }) else {
+            continue;
+        };
+        let path = log_dir.join(&name);
+        let text = match read_kept(&path, budget) {
+            Some(text) => text,
+            None => format!(
+                "(not shown here: too many summaries in one run; it is kept in {})",
+                path.display()
+            ),
+        };
+        budget = budget.saturating_sub(text.len());
+        s.summary = Some(text.into_boxed_str());
+    }
+}
+
+/// A kept summary (written sanitised and bounded by the engine), read anew bounded;
+/// `None` past `budget`.
+fn read_kept(path: &std::path::Path, budget: usize) -> Option<String> {
+    use std::io::Read;
+    let max = baton_model::note::MAX_SUMMARY + 512;
+    let f = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    f.take(max as u64).read_to_end(&mut bytes).ok()?;
+    (bytes.len() <= budget).then(|| String::from_utf8_lossy(&bytes).trim_end().to_string())
 }
 
 /// Both ends of child runs (`workflow = "…"`): the run's parent, and each step's child.

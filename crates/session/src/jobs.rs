@@ -7,6 +7,7 @@
 use baton_core::{Core, Effect};
 use baton_exec::Backends;
 use baton_model::Timestamp;
+use std::path::Path;
 
 use crate::SessionError;
 
@@ -34,10 +35,22 @@ fn adopt_frozen(core: &mut Core, run_id: &str) {
 /// What each local attempt the dead engine lost (not adopted) wrote to its
 /// `$BATON_OUTPUT`, where the record says it is, kept as its outputs
 /// (`Core::keep_outputs`, issue 55 point 5): a mark of it keeps them. Read before the
-/// takeover removes the dead engine's files.
-fn keep_outputs(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
+/// takeover removes the dead engine's files. Its `$BATON_SUMMARY` is kept beside its
+/// log in `log_dir`, as a finished attempt's is.
+fn keep_outputs(core: &mut Core, run_id: &str, now: Timestamp, log_dir: &Path) -> Vec<Effect> {
     let mut fx = Vec::new();
-    for (step, attempt, path) in core.left_outputs() {
+    let left = core.left_outputs();
+    let ids: Vec<String> = match left.is_empty() {
+        true => Vec::new(),
+        false => core.view(now).steps.into_iter().map(|s| s.id).collect(),
+    };
+    for (step, attempt, path) in left {
+        if let Some(id) = ids.get(step) {
+            let log = log_dir.join(baton_model::log_file_name(id, attempt));
+            let mask = |t: &str| core.masked(t);
+            // Never fatal: the takeover goes on without it, as a finished attempt's would.
+            let _ = baton_exec::leftovers::keep_summary(run_id, &path, &log, &mask);
+        }
         let outputs = baton_exec::leftovers::read_outputs(run_id, &path);
         if !outputs.is_empty() {
             fx.extend(core.keep_outputs(step, attempt, outputs, now));
@@ -57,11 +70,11 @@ pub(crate) fn adopt(
     core: &mut Core,
     run_id: &str,
     now: Timestamp,
-    backends: &Backends,
+    (backends, log_dir): (&Backends, &Path),
 ) -> Result<Vec<Effect>, SessionError> {
     adopt_frozen(core, run_id);
     let plan = std::sync::Arc::clone(core.plan());
-    let mut fx = keep_outputs(core, run_id, now);
+    let mut fx = keep_outputs(core, run_id, now, log_dir);
     for backend in backends.for_plan(&plan, run_id) {
         let left = match backend.left_behind() {
             Ok(left) => left,

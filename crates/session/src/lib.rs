@@ -51,6 +51,7 @@ mod inspect;
 mod jobs;
 mod link_decide;
 mod news;
+pub mod note;
 mod prepare;
 mod run_list;
 mod serve;

@@ -128,16 +128,11 @@ pub(crate) fn resolve(
 }
 
 fn check_reason(reason: &str) -> Result<(), SessionError> {
-    if reason.trim().is_empty() {
-        return Err(SessionError::Usage(
-            "the reason is empty: say why, it goes on the audit chain".into(),
-        ));
+    // Checked as every operator's text on the audit chain (a note too).
+    match baton_model::note::text_problem("the reason", reason) {
+        Some(why) => Err(SessionError::Usage(why)),
+        None => Ok(()),
     }
-    // Bounded as every text an operator types (`model::bounds`).
-    if let Some(why) = baton_model::bounds::text_too_long("the reason", reason) {
-        return Err(SessionError::Usage(why));
-    }
-    Ok(())
 }
 
 /// Pause (`paused`) or resume the schedules `target` names, as `actor`'s decision on

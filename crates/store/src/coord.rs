@@ -15,6 +15,7 @@ pub(crate) mod commands;
 pub(crate) mod fence;
 pub(crate) mod left_running;
 pub(crate) mod link_requests;
+mod notes;
 pub mod pool_slots;
 pub mod proof;
 mod refusals;

@@ -25,6 +25,15 @@ fn full() -> RunView {
     v.finished_at = Some(Timestamp(v.now.0 + 1_000));
     v.summary = Some("3 of 9 steps succeeded".into());
     v.workflow_hash = Some("3f2a9c1b7d0e".into());
+    v.notes = vec![crate::model::note::NoteView {
+        at: v.now,
+        by: "alice".into(),
+        step: Some("build".into()),
+        text: "looked at: the runner was slow".into(),
+    }];
+    if let Some(s) = v.steps.first_mut() {
+        s.summary = Some("# Built\n3 images".into());
+    }
     let link = |run: &str| crate::model::view::ForkLink {
         run: run.into(),
         step: "build".into(),

@@ -7,6 +7,7 @@ mod gate_inputs;
 mod inbox;
 mod metrics_export;
 mod notify;
+mod notes;
 mod output_paths;
 mod run_headless;
 mod runs_signals;

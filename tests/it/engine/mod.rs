@@ -28,4 +28,5 @@ mod retry_failed;
 mod signals;
 mod stopped_past_lease;
 mod store_path;
+mod summaries;
 mod write_ahead;

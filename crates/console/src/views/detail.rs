@@ -160,7 +160,69 @@ pub(crate) fn step_lines<'a>(
     if let Some(e) = &s.error {
         lines.extend(error_lines(e, w, theme));
     }
+    note_lines(view, s, w, theme, &mut lines);
     lines
+}
+
+/// The most lines of a step's summary the pane shows; `baton show` prints it whole.
+const SUMMARY_LINES: usize = 12;
+
+/// The notes on the step (`baton note`: who, when, what) and its summary
+/// (`$BATON_SUMMARY`), its first lines, each wrapped to the pane, sanitised.
+fn note_lines<'a>(
+    view: &RunView,
+    s: &StepView,
+    w: usize,
+    theme: &Theme,
+    lines: &mut Vec<Line<'a>>,
+) {
+    let room = w.saturating_sub(LW).max(8);
+    let mut first = true;
+    for n in view
+        .notes
+        .iter()
+        .filter(|n| n.step.as_deref() == Some(s.id.as_str()))
+    {
+        let line = baton_model::sanitize::for_terminal(&format!(
+            "{} {}: {}",
+            n.by,
+            n.at.to_rfc3339(),
+            baton_model::sanitize::one_line(&n.text)
+        ));
+        for part in wrap_text(&line, room) {
+            lines.push(kv(
+                if first { "note" } else { "" },
+                LW,
+                styled(part, theme.base),
+                theme,
+            ));
+            first = false;
+        }
+    }
+    let Some(summary) = s.summary.as_deref() else {
+        return;
+    };
+    let all: Vec<&str> = summary.lines().collect();
+    let mut first = true;
+    for l in all.iter().take(SUMMARY_LINES) {
+        for part in wrap_text(&baton_model::sanitize::for_terminal(l), room) {
+            lines.push(kv(
+                if first { "summary" } else { "" },
+                LW,
+                styled(part, theme.base),
+                theme,
+            ));
+            first = false;
+        }
+    }
+    if all.len() > SUMMARY_LINES {
+        let more = format!(
+            "… {} more line(s): baton show {}",
+            all.len() - SUMMARY_LINES,
+            view.run_id
+        );
+        lines.push(kv("", LW, styled(more, theme.dim), theme));
+    }
 }
 
 /// The step's time, its `timeout` and its `deadline`, each wrapped to the pane.

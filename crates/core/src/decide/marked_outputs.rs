@@ -32,6 +32,12 @@ impl Core {
             .collect()
     }
 
+    /// `text` with the run's known secrets masked: what a lost attempt left (its
+    /// `$BATON_SUMMARY`), read by the session on a takeover.
+    pub fn masked(&self, text: &str) -> String {
+        self.mask(text)
+    }
+
     /// On a takeover, before [`Core::resume_before`]: what `attempt` of `step` wrote
     /// to its `$BATON_OUTPUT` before the crash (`raw`, as parsed), recorded as its
     /// outputs; one holding a secret is withheld, as from a finished attempt.

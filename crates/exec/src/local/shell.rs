@@ -627,6 +627,10 @@ fn start(
         .collect();
     env.push(("BATON_OUTPUT".into(), files.output.clone().into()));
     env.push(("BATON_USAGE".into(), files.usage.clone().into()));
+    env.push((
+        "BATON_SUMMARY".into(),
+        files.dir.path.join(crate::summary::FILE).into(),
+    ));
     let req = SpawnRequest {
         program: resolved.map_or_else(|| std::ffi::OsStr::new(name), Path::as_os_str),
         argv,
@@ -824,6 +828,15 @@ impl Running {
                 pumps.await
             }
         };
+        if let Some(from) =
+            (self.files.as_ref()).and_then(|f| crate::summary::beside_output(&f.output))
+            && let Err(why) =
+                crate::summary::keep(&from, &self.log.path, &|t| self.masker.mask(t).into_owned())
+        {
+            let _ = self
+                .log
+                .write_all(format!("baton: $BATON_SUMMARY: {why}\n").as_bytes());
+        }
         let unfinished = self.log.finish().err();
         let log_errors = results
             .into_iter()
