@@ -4,7 +4,7 @@ use crate::model::RunView;
 use crate::sanitize::{for_terminal, one_line};
 
 /// The notes on the run and its steps, oldest first: when, who, on what, the text.
-pub fn notes(out: &mut String, v: &RunView) {
+pub(crate) fn notes(out: &mut String, v: &RunView) {
     if v.notes.is_empty() {
         return;
     }
@@ -21,7 +21,7 @@ pub fn notes(out: &mut String, v: &RunView) {
 }
 
 /// Each step's summary as it wrote it, its lines under its name.
-pub fn summaries(out: &mut String, v: &RunView) {
+pub(crate) fn summaries(out: &mut String, v: &RunView) {
     for s in v.steps.iter() {
         let Some(text) = s.summary.as_deref() else {
             continue;
