@@ -1,10 +1,11 @@
 //! A GitHub Actions workflow into a baton workflow (docs/import-github.md).
 use crate::expr::{self, E, NameError, Names, Status};
-use crate::out::{Axis, Gate, Matrix, Param, Scalar, Schedule, Step, Workflow, step_id};
+use crate::out::{Gate, Param, Schedule, Step, Workflow, step_id};
 use crate::shim;
 use crate::yaml::{Node, Value};
 use crate::{Invalid, Report};
 
+mod matrix;
 mod steps;
 mod values;
 use steps::steps;
@@ -139,6 +140,16 @@ impl Names for Reader<'_, '_> {
                     && self.c.matrix_keys.contains(&p[1]) =>
             {
                 Ok(path)
+            }
+            // A mapping's value, written out as the key `KEY_SUB` (`github/matrix.rs`).
+            ("matrix", 3..)
+                if matches!(self.place, Place::Allow | Place::StepEnv)
+                    && self
+                        .c
+                        .matrix_keys
+                        .contains(&matrix::key_of(&p[1..].join("_"))) =>
+            {
+                Ok(format!("matrix.{}", matrix::key_of(&p[1..].join("_"))))
             }
             ("matrix", 2) => Err(NameError::NoMatrixKey {
                 path,
@@ -550,7 +561,16 @@ fn job(
         return Ok(step);
     }
     job_left_out(gh_id, job, c);
-    strategy(job, &mut step, c);
+    if let Err(matrix::Unreadable(why)) = matrix::strategy(job, &mut step, c)? {
+        step.uses = Some((
+            "builtin.fail".into(),
+            vec![(
+                "MESSAGE".into(),
+                shim::defuse(&format!("job `{gh_id}`: {why}")),
+            )],
+        ));
+        return Ok(step);
+    }
     c.matrix_keys = step
         .matrix
         .iter()
@@ -741,85 +761,6 @@ fn job_if(cond: &Node, step: &mut Step, c: &mut Ctx, l: usize) {
         let needs = step.needs.clone();
         step.cond = condition(&r, c, Place::Cond, &needs, l, &format!("`if: {text}`"));
     }
-}
-
-fn scalar(n: &Node) -> Scalar {
-    match &n.v {
-        Value::Int(i) => Scalar::Int(*i),
-        Value::Bool(b) => Scalar::Bool(*b),
-        _ => Scalar::Str(n.text().unwrap_or_default()),
-    }
-}
-
-fn combos(n: Option<&Node>) -> Vec<Vec<(String, Scalar)>> {
-    n.and_then(Node::seq)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Node::map)
-        .map(|m| m.iter().map(|(k, _, v)| (k.clone(), scalar(v))).collect())
-        .collect()
-}
-
-fn strategy(job: &Node, step: &mut Step, c: &mut Ctx) {
-    let Some(st) = job.get("strategy") else {
-        return;
-    };
-    let Some(m) = st.get("matrix") else { return };
-    let line = st.key_line("matrix").unwrap_or(1);
-    let mut matrix = Matrix::default();
-    match &m.v {
-        Value::Map(entries) => {
-            for (k, l, v) in entries {
-                match (k.as_str(), &v.v) {
-                    ("include", _) => matrix.include = combos(Some(v)),
-                    ("exclude", _) => matrix.exclude = combos(Some(v)),
-                    (_, Value::Seq(items)) => {
-                        if items
-                            .iter()
-                            .any(|i| matches!(i.v, Value::Map(_) | Value::Seq(_)))
-                        {
-                            c.report.note(*l, format!("matrix axis `{k}` of objects"), "its values are left out (baton's matrix values are text, numbers and booleans)");
-                            continue;
-                        }
-                        matrix
-                            .axes
-                            .push((k.clone(), Axis::Values(items.iter().map(scalar).collect())));
-                    }
-                    _ => {
-                        let name = k.replace(
-                            |ch: char| !ch.is_ascii_alphanumeric() && ch != '_' && ch != '-',
-                            "_",
-                        );
-                        c.report.note(*l, format!("matrix axis `{k}: {}`", v.text().unwrap_or_default()), format!("read from the `list` param `{name}`: give its values with --param {name}='[\"…\"]'"));
-                        if !c.params.iter().any(|p| p.name == name) {
-                            c.params.push(Param {
-                                name: name.clone(),
-                                kind: "list",
-                                required: true,
-                                description: Some(format!("the values of matrix axis `{k}`")),
-                                ..Param::default()
-                            });
-                        }
-                        matrix.axes.push((k.clone(), Axis::Param(name)));
-                    }
-                }
-            }
-        }
-        _ => {
-            c.report.note(
-                line,
-                "`matrix:` from an expression",
-                "left out: the job runs once",
-            );
-            return;
-        }
-    }
-    step.matrix = Some(matrix);
-    step.fail_fast = Some(st.get("fail-fast").and_then(Node::text).as_deref() != Some("false"));
-    step.max_parallel = st
-        .get("max-parallel")
-        .and_then(Node::text)
-        .and_then(|t| t.parse().ok());
 }
 
 fn job_outputs(job: &Node, step: &mut Step, c: &mut Ctx) -> Vec<(String, String, String)> {
