@@ -18,6 +18,7 @@ use croner::parser::{CronParser, Seconds, Year};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
+mod dates;
 mod fields;
 mod gaps;
 mod pause;
@@ -125,6 +126,16 @@ pub enum CadenceError {
         lo: u32,
         hi: u32,
     },
+    #[error(
+        "day-of-month `{days}` is past the end of every month of `{months}` (February has at most 29 days, April, June, September and November 30): it would never fire; name days those months have, or `L` for each month's last day"
+    )]
+    NoSuchDate { days: String, months: String },
+    #[error("the {field} field holds `{word}`, which is not a name it takes: write {takes}")]
+    NotAName {
+        field: &'static str,
+        word: String,
+        takes: &'static str,
+    },
     /// croner's own words, when no field is out of range.
     #[error(transparent)]
     Cron(croner::errors::CronError),
@@ -153,6 +164,9 @@ pub fn parse_cron(expr: &str) -> Result<Cron, CadenceError> {
         if n != 5 && n != 6 {
             return Err(CadenceError::FieldCount(n));
         }
+        if let Some(r) = dates::refused(trimmed) {
+            return Err(refusal(r));
+        }
     }
     CronParser::builder()
         .seconds(Seconds::Optional)
@@ -161,6 +175,27 @@ pub fn parse_cron(expr: &str) -> Result<Cron, CadenceError> {
         .build()
         .parse(&fields::spell_steps(trimmed))
         .map_err(|e| out_of_range(trimmed).unwrap_or(CadenceError::Cron(e)))
+}
+
+/// What `dates` refused, in the words of an error.
+fn refusal(r: dates::Refused) -> CadenceError {
+    match r {
+        dates::Refused::NoSuchDate { days, months } => CadenceError::NoSuchDate { days, months },
+        dates::Refused::NotAName { field, word } => CadenceError::NotAName {
+            takes: match field {
+                "month" => "a month's three letters (JAN … DEC) or a number 1-12",
+                "day-of-week" => {
+                    "a weekday's three letters (SUN … SAT) or a number 0-7; a month's last Monday is `1L`"
+                }
+                "day-of-month" => {
+                    "a number 1-31, `L` (the month's last day) or `15W` (the weekday nearest the 15th)"
+                }
+                _ => "numbers: only the month and day-of-week fields take names",
+            },
+            field,
+            word,
+        },
+    }
 }
 
 /// Which field of a refused expression holds a number outside its range, if one does:

@@ -300,9 +300,11 @@ const ROBFIG_NEXT: &[Next] = &[
         "0 0 9 22 * ?",
         Some("2018-02-22T07:00:00-0500"),
     ),
-    ("UTC", "Mon Jul 9 23:35 2012", "0 0 0 30 Feb ?", None),
-    ("UTC", "Mon Jul 9 23:35 2012", "0 0 0 31 Apr ?", None),
 ];
+
+/// robfig's `TestNext` vectors that never fire (its next time is none): baton refuses
+/// them when they load, as Vixie cron does (issue 78 point 6).
+const ROBFIG_NEVER: [&str; 2] = ["0 0 0 30 Feb ?", "0 0 0 31 Apr ?"];
 
 /// Where baton's next time differs from robfig's `TestNext`: the vector, baton's
 /// answer, why.
@@ -556,6 +558,14 @@ fn robfig_next(v: &Next) -> (Option<Timestamp>, chrono_tz::Tz) {
     let z = zone_of(zone);
     let c = Cadence::new(spec, zone).unwrap_or_else(|e| panic!("{spec}: {e}"));
     (c.next_after(when(from, z)), z)
+}
+
+#[test]
+fn robfig_vectors_that_never_fire_are_refused_at_load() {
+    for spec in ROBFIG_NEVER {
+        let e = Cadence::new(spec, "UTC").expect_err(spec);
+        assert!(matches!(e, CadenceError::NoSuchDate { .. }), "{spec}: {e}");
+    }
 }
 
 #[test]
