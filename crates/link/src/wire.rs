@@ -37,17 +37,35 @@ impl Hello {
     /// Whether a peer saying `other` speaks this side's language: the same protocol
     /// from the same baton (the frames are the model's types, which a release may
     /// change); otherwise why not, naming both.
-    pub fn agrees(&self, other: &Hello) -> Result<(), String> {
+    pub fn agrees(&self, other: &Hello) -> Result<(), VersionMismatch> {
         if self == other {
             Ok(())
         } else {
-            Err(format!(
-                "version mismatch: this side is baton {} (link protocol {}), the other baton {} (link protocol {}); install the same baton on both",
-                self.baton, self.protocol, other.baton, other.protocol
-            ))
+            Err(VersionMismatch {
+                ours: self.clone(),
+                theirs: other.clone(),
+            })
         }
     }
 }
+
+/// Two sides of a link that do not speak the same language ([`Hello::agrees`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "version mismatch: this side is baton {} (link protocol {}), the other baton {} (link protocol {}); install the same baton on both",
+    ours.baton, ours.protocol, theirs.baton, theirs.protocol
+)]
+pub struct VersionMismatch {
+    pub ours: Hello,
+    pub theirs: Hello,
+}
+
+/// Why the host could not read its record of a request ([`ToClient::Recorded`]): the
+/// host's own error, as its text (it crosses the link as a JSON string).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(transparent)]
+#[error("{0}")]
+pub struct RecordUnread(pub String);
 
 /// A line from the server (`baton link`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,7 +86,7 @@ pub enum ToClient {
     /// request, or why it could not be read.
     Recorded {
         id: u64,
-        found: Result<Found, String>,
+        found: Result<Found, RecordUnread>,
     },
 }
 
@@ -406,7 +424,7 @@ mod tests {
     fn a_hello_agrees_only_with_the_same_protocol_and_baton_and_names_both() {
         let me = Hello::this("0.4.0");
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
-        let e = me.agrees(&Hello::this("0.3.9")).unwrap_err();
+        let e = me.agrees(&Hello::this("0.3.9")).unwrap_err().to_string();
         assert!(
             e.contains("baton 0.4.0 (link protocol 4)") && e.contains("baton 0.3.9"),
             "{e}"

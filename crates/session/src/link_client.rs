@@ -90,9 +90,9 @@ pub async fn connect(
     store: &RemoteStore,
     baton: &str,
     readonly: bool,
-) -> Result<ConsoleLink, String> {
+) -> Result<ConsoleLink, Failure> {
     let reach = Reach::Ssh(store.clone());
-    let conn = attempt(&reach, baton, readonly).await.map_err(|f| f.why)?;
+    let conn = attempt(&reach, baton, readonly).await?;
     Ok(start(name, reach, (baton, readonly), Some(conn)))
 }
 
@@ -103,9 +103,11 @@ pub fn open(name: &str, reach: Reach, baton: &str, readonly: bool) -> ConsoleLin
     start(name, reach, (baton, readonly), None)
 }
 
-/// Why a try to connect failed.
-#[derive(Debug)]
-struct Failure {
+/// Why a try to connect failed: the host down or unreachable (ssh's own words), or
+/// the other side refused this baton (another version: install the same on both).
+#[derive(Debug, thiserror::Error)]
+#[error("{why}")]
+pub struct Failure {
     /// The other side refused this baton (another version).
     refused: bool,
     why: String,
@@ -209,7 +211,7 @@ impl Status {
 }
 
 /// `baton link` on the store's host (through `ssh`) or here, its pipes taken.
-fn spawn_link(reach: &Reach, readonly: bool) -> Result<Child, String> {
+fn spawn_link(reach: &Reach, readonly: bool) -> Result<Child, Failure> {
     let mut args = vec!["link".to_string()];
     if readonly {
         args.push("--readonly".into());
@@ -219,7 +221,8 @@ fn spawn_link(reach: &Reach, readonly: bool) -> Result<Child, String> {
             tokio::process::Command::from(remote::command(store, &args, Prompts::Never))
         }
         Reach::Local(db) => {
-            let me = std::env::current_exe().map_err(|e| format!("cannot find this baton: {e}"))?;
+            let me = std::env::current_exe()
+                .map_err(|e| Failure::down(format!("cannot find this baton: {e}")))?;
             let mut c = tokio::process::Command::new(me);
             c.args(&args).arg("--db").arg(db);
             c
@@ -229,16 +232,18 @@ fn spawn_link(reach: &Reach, readonly: bool) -> Result<Child, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    cmd.spawn().map_err(|e| match reach {
-        Reach::Ssh(_) => format!("cannot run ssh: {e}"),
-        Reach::Local(_) => format!("cannot run baton link: {e}"),
+    cmd.spawn().map_err(|e| {
+        Failure::down(match reach {
+            Reach::Ssh(_) => format!("cannot run ssh: {e}"),
+            Reach::Local(_) => format!("cannot run baton link: {e}"),
+        })
     })
 }
 
 /// Start `baton link` (`ssh HOST baton link`) and exchange hellos: the connection, or
 /// why not.
 async fn attempt(reach: &Reach, baton: &str, readonly: bool) -> Result<Conn, Failure> {
-    let mut child = spawn_link(reach, readonly).map_err(Failure::down)?;
+    let mut child = spawn_link(reach, readonly)?;
     let (Some(mut stdin), Some(stdout), Some(err)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -298,7 +303,7 @@ async fn attempt(reach: &Reach, baton: &str, readonly: bool) -> Result<Conn, Fai
     };
     let refused = |why: String| Failure { refused: true, why };
     match serde_json::from_str::<ToClient>(&first) {
-        Ok(ToClient::Hello(theirs)) => me.agrees(&theirs).map_err(refused)?,
+        Ok(ToClient::Hello(theirs)) => me.agrees(&theirs).map_err(|e| refused(e.to_string()))?,
         Ok(ToClient::Refused { why, .. }) => return Err(refused(why)),
         _ => {
             return Err(Failure::down(format!(
@@ -420,7 +425,7 @@ impl Waits {
 
 /// What the host's store says of a held decision, to the console: on the record (its
 /// verdict), or not delivered (settled so there, for good); never both.
-fn resolve(h: Held, place: &str, found: Result<wire::Found, String>) {
+fn resolve(h: Held, place: &str, found: Result<wire::Found, wire::RecordUnread>) {
     use baton_model::CommandOutcome as O;
     let run = &h.doubt.subject();
     match found {

@@ -10,7 +10,7 @@
 use super::command::{self, Applied, Delivery};
 use baton_link::wire::Found;
 use baton_model::{Command, CommandOutcome, Refusal};
-use baton_store::{LinkRequest, Store};
+use baton_store::{LinkRequest, Store, StoreError};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -87,7 +87,7 @@ pub(crate) fn found(
     read_only: bool,
     run_id: &str,
     request: &str,
-) -> Result<Found, String> {
+) -> Result<Found, StoreError> {
     if read_only {
         return Ok(Found::NotDelivered);
     }
@@ -95,14 +95,15 @@ pub(crate) fn found(
 }
 
 /// [`found`], waiting at most `wait` for a verdict.
-fn found_within(db: &Path, run_id: &str, request: &str, wait: Duration) -> Result<Found, String> {
-    let mut store = Store::open_existing(db).map_err(|e| e.to_string())?;
+fn found_within(
+    db: &Path,
+    run_id: &str,
+    request: &str,
+    wait: Duration,
+) -> Result<Found, StoreError> {
+    let mut store = Store::open_existing(db)?;
     let until = Instant::now() + wait;
-    let settle = |store: &mut Store| {
-        store
-            .settle_link_request(request, run_id)
-            .map_err(|e| e.to_string())
-    };
+    let settle = |store: &mut Store| store.settle_link_request(request, run_id);
     let mut got = settle(&mut store)?;
     while let LinkRequest::Delivered {
         id, outcome: None, ..
@@ -110,9 +111,7 @@ fn found_within(db: &Path, run_id: &str, request: &str, wait: Duration) -> Resul
         && Instant::now() < until
     {
         std::thread::sleep(Duration::from_millis(20));
-        let now = store
-            .link_request_state(request)
-            .map_err(|e| e.to_string())?;
+        let now = store.link_request_state(request)?;
         if now == Some((id, false)) && Instant::now() < until {
             continue;
         }
