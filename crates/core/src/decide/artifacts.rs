@@ -281,7 +281,7 @@ impl Core {
 
     /// What step `i`'s attempt is handed, and the variables that name each
     /// (`BATON_ARTIFACT_<STEP>_<NAME>`); `Err`: one it reads is not on record.
-    pub(super) fn handed(&self, i: usize) -> Result<HandedEnv, String> {
+    pub(super) fn handed(&self, i: usize) -> Result<HandedEnv, HandError> {
         let Some(a) = self.plan.steps[i].artifacts.as_deref() else {
             return Ok((Vec::new(), Vec::new()));
         };
@@ -290,13 +290,13 @@ impl Core {
         for u in &a.uses {
             let label = format!("{}.{}", u.step_id, u.name);
             let Some(rec) = self.kept(u) else {
-                return Err(format!(
-                    "artifact `{label}` is not on record: `{}` did not keep it (it did not run, or was marked)",
-                    u.step_id
-                ));
+                return Err(HandError::NotKept {
+                    label,
+                    step: u.step_id.clone(),
+                });
             };
             let Some(dest) = self.handed_path(i, rec) else {
-                return Err(format!("artifact `{label}`: the run's store is not known"));
+                return Err(HandError::NoStore { label });
             };
             env.push((u.env_name(), dest.to_string_lossy().into_owned()));
             if !handed.iter().any(|h| h.dest == dest) {
@@ -310,4 +310,18 @@ impl Core {
         }
         Ok((handed, env))
     }
+}
+
+/// Why an artifact a step reads cannot be handed to it (the step fails with it, a
+/// template error).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum HandError {
+    #[error(
+        "artifact `{label}` is not on record: `{step}` did not keep it (it did not run, or was marked); retry `{step}` so that it keeps one"
+    )]
+    NotKept { label: String, step: String },
+    #[error(
+        "artifact `{label}`: the run's store is not known, so there is no copy to hand it (run the workflow with a store, --db)"
+    )]
+    NoStore { label: String },
 }

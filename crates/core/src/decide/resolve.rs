@@ -31,8 +31,8 @@ pub(crate) enum TemplateFailure {
     #[error(transparent)]
     Fanout(#[from] FanoutError),
     /// An artifact the step reads is not on record.
-    #[error("{0}")]
-    Artifact(String),
+    #[error(transparent)]
+    Artifact(super::artifacts::HandError),
 }
 
 impl Core {
