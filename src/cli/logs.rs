@@ -1,4 +1,5 @@
-//! `baton logs RUN STEP [-f] [--attempt N] [--raw]`: a step's log files. On a terminal
+//! `baton logs RUN [STEP] [-f] [--attempt N] [--raw]`: a step's log files, or every
+//! step's interleaved (`logs_all`). On a terminal
 //! the output goes through the console's sanitiser (colours pass, every other control
 //! sequence is neutralised: a step cannot retitle, clear or write to the clipboard of
 //! the terminal reading its log); to a pipe or with `--raw`, the bytes as they are.
@@ -12,14 +13,16 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  baton logs 01J9Z3 build\n  baton logs 01J9Z3 test --attempt 2\n  baton logs 01J9Z3 deploy -f"
+    after_help = "Examples:\n  baton logs 01J9Z3 build\n  baton logs 01J9Z3 -f            (every step's log, each line after its step)\n  baton logs 01J9Z3 test --attempt 2\n  baton logs 01J9Z3 deploy -f"
 )]
 pub struct LogsArgs {
     /// The run id, or a unique prefix of it
     pub run: String,
-    /// The step id
-    pub step: String,
-    /// Keep printing new output until the step reaches a final state
+    /// The step id; without it, every step's log, interleaved in the order it was
+    /// written, each line after its step's id
+    pub step: Option<String>,
+    /// Keep printing new output until the step (or, without a step, the run) reaches a
+    /// final state
     #[arg(short = 'f', long)]
     pub follow: bool,
     /// Only this attempt (default: every attempt, in order)
@@ -50,7 +53,7 @@ pub fn run(args: LogsArgs) -> i32 {
     }
 }
 
-enum LogError {
+pub(super) enum LogError {
     Store(StoreError),
     Session(crate::session::SessionError),
     Io(std::io::Error),
@@ -71,15 +74,41 @@ impl From<std::io::Error> for LogError {
     }
 }
 
+/// Standard output as `--raw` and the terminal ask.
+fn output(raw: bool) -> Output<std::io::StdoutLock<'static>> {
+    use std::io::IsTerminal;
+    let stdout = std::io::stdout();
+    if !raw && stdout.is_terminal() {
+        Output::Terminal(crate::sanitize::TerminalWriter::new(stdout.lock()))
+    } else {
+        Output::Raw(stdout.lock())
+    }
+}
+
 fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     let run_id = store.resolve_run(&args.run)?;
     let view = crate::session::inspect(store, &run_id, crate::model::Timestamp::now())?;
-    let Some(step) = view.steps.iter().find(|s| s.id == args.step) else {
+    let Some(step_id) = args.step.as_deref() else {
+        if args.attempt.is_some() {
+            crate::stdio::errln!(
+                "error: --attempt needs a step: baton logs {} STEP --attempt N",
+                args.run
+            );
+            return Ok(exit::USAGE);
+        }
+        let mut out = output(args.raw);
+        let any = super::logs_all::print_all(store, &run_id, &view, args.follow, &mut out)?;
+        out.finish()?;
+        if !any && !args.follow {
+            crate::stdio::errln!("no output recorded for run {run_id}");
+        }
+        return Ok(exit::OK);
+    };
+    let Some(step) = view.steps.iter().find(|s| s.id == step_id) else {
         // Name the steps there are, not the runs: the run was right.
         let ids: Vec<&str> = view.steps.iter().map(|s| s.id.as_str()).collect();
         crate::stdio::errln!(
-            "error: run {run_id} has no step `{}`; its steps: {}",
-            args.step,
+            "error: run {run_id} has no step `{step_id}`; its steps: {}",
             ids.join(", ")
         );
         return Ok(exit::USAGE);
@@ -95,29 +124,23 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
                 1 => "has 1 attempt: --attempt takes 1".to_string(),
                 n => format!("has {n} attempts: --attempt takes 1 to {n}"),
             };
-            crate::stdio::errln!("error: step `{}` of run {run_id} {has}", args.step);
+            crate::stdio::errln!("error: step `{step_id}` of run {run_id} {has}");
             return Ok(exit::USAGE);
         }
     }
     let wanted = |n: u32| args.attempt.is_none_or(|a| a == n);
-    use std::io::IsTerminal;
-    let stdout = std::io::stdout();
-    let mut out = if !args.raw && stdout.is_terminal() {
-        Output::Terminal(crate::sanitize::TerminalWriter::new(stdout.lock()))
-    } else {
-        Output::Raw(stdout.lock())
-    };
+    let mut out = output(args.raw);
     // (attempt, bytes already printed) of the file being followed.
     let mut printed: Vec<(u32, u64)> = Vec::new();
     loop {
-        let logs = store.attempt_logs(&run_id, &args.step)?;
+        let logs = store.attempt_logs(&run_id, step_id)?;
         let many = logs.iter().filter(|(n, _)| wanted(*n)).count() > 1;
         for (n, path) in logs.iter().filter(|(n, _)| wanted(*n)) {
             let pos = printed.iter().position(|(a, _)| a == n);
             let from = pos.map_or(0, |i| printed[i].1);
             if pos.is_none() && many {
                 out.flush()?;
-                crate::stdio::errln!("== {} attempt {n} ({}) ==", args.step, path.display());
+                crate::stdio::errln!("== {step_id} attempt {n} ({}) ==", path.display());
             }
             let copied = copy_from(path, from, &mut out)?;
             match pos {
@@ -130,12 +153,12 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
             break;
         }
         let step_final = store
-            .step_state(&run_id, &args.step)?
+            .step_state(&run_id, step_id)?
             .is_some_and(|s| s.is_final());
         let run_final = store.run(&run_id)?.state.is_final();
         if step_final || run_final {
             // One last pass picks up bytes written just before the final transition.
-            for (n, path) in store.attempt_logs(&run_id, &args.step)? {
+            for (n, path) in store.attempt_logs(&run_id, step_id)? {
                 if let Some(i) = printed.iter().position(|(a, _)| *a == n) {
                     printed[i].1 += copy_from(&path, printed[i].1, &mut out)?;
                 }
@@ -148,8 +171,7 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     out.finish()?;
     if printed.is_empty() && !args.follow {
         crate::stdio::errln!(
-            "no output recorded for step `{}`{}",
-            args.step,
+            "no output recorded for step `{step_id}`{}",
             args.attempt
                 .map(|a| format!(" attempt {a}"))
                 .unwrap_or_default()
@@ -171,14 +193,14 @@ fn copy_from(path: &Path, from: u64, out: &mut impl Write) -> std::io::Result<u6
 
 /// Standard output: sanitised line by line when it is a terminal, else the bytes as
 /// they are.
-enum Output<W: Write> {
+pub(super) enum Output<W: Write> {
     Terminal(crate::sanitize::TerminalWriter<W>),
     Raw(W),
 }
 
 impl<W: Write> Output<W> {
     /// Write a last line without its newline.
-    fn finish(&mut self) -> std::io::Result<()> {
+    pub(super) fn finish(&mut self) -> std::io::Result<()> {
         match self {
             Output::Terminal(t) => t.finish(),
             Output::Raw(w) => w.flush(),

@@ -18,6 +18,7 @@ pub mod drive;
 pub mod events;
 pub mod executors;
 pub mod fork;
+pub mod history;
 pub mod hold;
 pub mod import;
 pub mod inbox;
@@ -25,6 +26,7 @@ mod inbox_all;
 pub mod input_file;
 pub mod link;
 pub mod logs;
+mod logs_all;
 pub mod metrics;
 pub mod note;
 pub mod plan;
@@ -82,8 +84,10 @@ pub enum Cmd {
     Show(show::ShowArgs),
     /// What changed between two runs: a unified diff of their workflow texts and params
     Diff(diff::DiffArgs),
-    /// Print a step's log output
+    /// Print a step's log output, or every step's interleaved
     Logs(logs::LogsArgs),
+    /// A step's durations across its workflow's runs (p50, p95), failure rate and slowest runs
+    History(history::HistoryArgs),
     /// Print a run's events from the store (--follow: until the run ends)
     Events(events::EventsArgs),
     /// Print a run's audit trail, or verify the audit chain
@@ -152,6 +156,7 @@ impl Cmd {
                 | Cmd::Show(_)
                 | Cmd::Diff(_)
                 | Cmd::Logs(_)
+                | Cmd::History(_)
                 | Cmd::Events(_)
                 | Cmd::Audit(_)
                 | Cmd::Metrics(_)
@@ -214,6 +219,7 @@ pub fn main() -> i32 {
         Cmd::Show(a) => show::run(a),
         Cmd::Diff(a) => diff::run(a),
         Cmd::Logs(a) => logs::run(a),
+        Cmd::History(a) => history::run(a),
         Cmd::Events(a) => events::run(a),
         Cmd::Audit(a) => audit::run(a),
         Cmd::Metrics(a) => metrics::run(a),

@@ -68,6 +68,7 @@ fn runs_remotely(cmd: &Cmd) -> bool {
             | Cmd::Show(_)
             | Cmd::Diff(_)
             | Cmd::Logs(_)
+            | Cmd::History(_)
             | Cmd::Events(_)
             | Cmd::Audit(_)
             | Cmd::Approve(_)
