@@ -5,6 +5,7 @@ use crate::shim;
 use crate::yaml::{Node, Value};
 use crate::{Invalid, Report};
 
+mod implied;
 mod matrix;
 mod steps;
 mod values;
@@ -274,12 +275,44 @@ pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Work
             "GitHub refuses it too: remove one of these `needs`",
         ));
     }
+    default_vars(&mut c, &mut wf, doc.key_line("jobs").unwrap_or(1));
+    let lines: Vec<usize> = jobs.iter().map(|(_, l, _)| *l).collect();
+    implied::add_jobs_above(&mut wf.steps, &lines, &mut c);
     if !wf.schedules.is_empty() {
         optional_for_schedules(&mut c, doc.key_line("on").unwrap_or(1));
     }
     wf.params = c.params;
     wf.secrets = c.secrets;
     Ok(wf)
+}
+
+/// GitHub's default variables that say what a run is about, each from a param
+/// (`github_actor` → `$GITHUB_ACTOR`); left empty, the script gives this machine's
+/// (its user, the checkout's commit and branch, `workflow_dispatch`: shim/prelude.sh).
+const DEFAULT_VARS: [&str; 5] = ["actor", "event_name", "ref", "sha", "repository"];
+
+fn default_vars(c: &mut Ctx, wf: &mut Workflow, line: usize) {
+    for x in DEFAULT_VARS {
+        let (name, var) = (
+            format!("github_{x}"),
+            format!("GITHUB_{}", x.to_ascii_uppercase()),
+        );
+        if !c.params.iter().any(|p| p.name == name) {
+            c.params.push(Param {
+                name: name.clone(),
+                kind: "string",
+                default: Some(String::new()),
+                description: Some(format!(
+                    "GitHub's `github.{x}` (${var}); empty: this machine's"
+                )),
+                ..Param::default()
+            });
+        }
+        if !wf.env.iter().any(|(k, _)| *k == var) {
+            wf.env.push((var, format!("${{{{ params.{name} }}}}")));
+        }
+    }
+    c.report.note(line, "GitHub's default variables", "$GITHUB_ACTOR, $GITHUB_EVENT_NAME, $GITHUB_REF, $GITHUB_SHA and $GITHUB_REPOSITORY come from the params github_actor, github_event_name, github_ref, github_sha and github_repository; left empty, each job's script gives this machine's (its user, `workflow_dispatch`, the checkout's branch and commit, its `origin`), and $GITHUB_WORKSPACE, $GITHUB_RUN_ID, $RUNNER_OS and the others are the run's");
 }
 
 fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
@@ -585,13 +618,23 @@ fn job(
     job_continue_on_error(job, &mut step, c, &needs, line);
     step.timeout = Some(job_timeout(job, c, line));
     job_environment(gh_id, job, &mut step, c, line);
+    // A job's env with `${{ … }}` is set by its script, before its steps, as a step's
+    // env is (`values`): `${{ github.workspace }}/build` reads the script's own.
+    let mut job_env = vec![];
+    c.script_vars = 0;
     if let Some(env) = job.get("env").and_then(Node::map) {
         for (k, l, v) in env {
             if !c.env_name(k, *l) {
                 continue;
             }
-            let val = template(&v.text().unwrap_or_default(), c, Place::StepEnv, &needs, *l);
-            step.env.push((k.clone(), val));
+            let text = v.text().unwrap_or_default();
+            if text.contains("${{") {
+                let w =
+                    values::script_word(&text, (0, &format!("job env `{k}`")), &mut step, c, *l);
+                job_env.push((k.clone(), w));
+            } else {
+                step.env.push((k.clone(), text));
+            }
         }
     }
     let defaults = job
@@ -617,7 +660,7 @@ fn job(
         ));
         step.comments
             .push("its matrix, timeout and failure as one step (docs/import-github.md)".into());
-        step.run = Some(shim::script(&shims, &outputs));
+        step.run = Some(shim::script(&job_env, &shims, &outputs));
     }
     Ok(step)
 }

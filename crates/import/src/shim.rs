@@ -128,9 +128,17 @@ pub(crate) fn shell_line(shell: Option<&str>) -> String {
 /// The functions every job's script starts with (`_bt_*`: names a step cannot set).
 const PRELUDE: &str = include_str!("shim/prelude.sh");
 
-/// The script; `outputs`: the job's outputs as (name, step id, step output).
-pub(crate) fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> String {
+/// The script; `job_env`: the job's variables it sets first; `outputs`: the job's
+/// outputs as (name, step id, step output).
+pub(crate) fn script(
+    job_env: &[(String, Word)],
+    steps: &[ShimStep],
+    outputs: &[(String, String, String)],
+) -> String {
     let mut s = String::from(PRELUDE);
+    for (k, w) in job_env {
+        s.push_str(&format!("export {k}={}\n", w.sh()));
+    }
     for (n, st) in steps.iter().enumerate() {
         s.push_str(&format!("# step {}\n", defuse(&st.title)));
         let test = match st.guard {

@@ -111,20 +111,21 @@ pub(super) fn script_word(
         }
         let piece = &rest[i..i + j + 2];
         rest = &rest[i + j + 2..];
+        let place = if n == 0 {
+            format!("`{piece}` in {what}")
+        } else {
+            format!("step {n}: `{piece}` in {what}")
+        };
         match piece_word(piece, n, step, c, line) {
             Ok(sh) => {
                 c.report.note(
                     line,
-                    format!("step {n}: `{piece}` in {what}"),
+                    place,
                     "decided in the job's script and handed over as data: GitHub pastes the text",
                 );
                 w.0.push(Piece::Sh(sh));
             }
-            Err(why) => c.report.note(
-                line,
-                format!("step {n}: `{piece}` in {what}"),
-                format!("left empty: {why}"),
-            ),
+            Err(why) => c.report.note(line, place, format!("left empty: {why}")),
         }
     }
     if !rest.is_empty() || w.0.is_empty() {

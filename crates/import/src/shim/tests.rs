@@ -288,7 +288,7 @@ fn workflow_commands_and_step_outcomes_follow_githubs_rules() {
     ];
     let o = Command::new("sh")
         .arg("-c")
-        .arg(super::script(&steps, &[]))
+        .arg(super::script(&[], &steps, &[]))
         .current_dir(&d.0)
         .env("TMPDIR", &d.0)
         .env("ACTIONS_ALLOW_UNSECURE_COMMANDS", "false")
