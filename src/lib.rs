@@ -16,6 +16,8 @@ pub mod cli;
 mod docs_paths;
 pub mod files;
 pub mod metrics;
+#[cfg(test)]
+mod source_rules;
 
 pub use baton_console as console;
 pub use baton_core as core;

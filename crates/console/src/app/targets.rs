@@ -182,6 +182,19 @@ pub(crate) fn hint_word(
 }
 
 /// The quit dialog is open (three buttons: Stay, Detach, Interrupt).
+/// Whether `f` (retry --failed) is offered for a step in this state: failed, or
+/// cancelled (by fail-fast). A hint: which steps run again is the core's answer. The
+/// match names every state, so a new one is decided here.
+fn retried_by_f(state: StepState) -> bool {
+    use StepState::*;
+    match state {
+        Failed | Cancelled => true,
+        Pending | WaitingApproval | Queued | Running | Ready | RetryWait | Succeeded | Skipped
+        | UpstreamFailed | Rejected | Interrupted | Compensating | Compensated
+        | CompensationFailed | Held => false,
+    }
+}
+
 fn quitting(ui: &UiState) -> bool {
     matches!(&ui.dialog, Some(super::dialogs::Dialog::Confirm(d)) if d.what == super::dialogs::ConfirmWhat::Quit)
 }
@@ -252,10 +265,9 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
             }),
         Action::CancelRun => view.actions.cancel,
         // A hint only: what runs again, or why nothing, is the core's answer to `f`.
-        Action::RetryFailed if ctx == Context::Tab(Tab::Dag) => view
-            .steps
-            .iter()
-            .any(|s| matches!(s.state, StepState::Failed | StepState::Cancelled)),
+        Action::RetryFailed if ctx == Context::Tab(Tab::Dag) => {
+            view.steps.iter().any(|s| retried_by_f(s.state))
+        }
         Action::RetryFailed => ui
             .selected_run(ui.store_clock(view))
             .is_some_and(|r| !matches!(r.state, RunState::Succeeded | RunState::Skipped)),
