@@ -29,10 +29,11 @@ pub enum WaitKind {
     /// The budget stopped the run: raise it (or cancel the run).
     Budget,
     /// A step the engine cannot decide by itself (interrupted and not idempotent, or
-    /// its compensation failed): a person retries it or marks what it did. An
-    /// interrupted idempotent step of a run no engine drives is here too, its first
-    /// command `baton resume`, which runs it again.
+    /// its compensation failed): a person retries it or marks what it did.
     Mark,
+    /// An interrupted idempotent step of a run no engine drives: its first command
+    /// `baton resume` runs it again (a retry or a mark also may move it on).
+    Resume,
     /// A held step (`baton hold`, or its retries ran out under `exhausted = "hold"`):
     /// a person releases it (or retries or marks it). `deadline` is its `--until`.
     Held,
@@ -284,7 +285,12 @@ fn mark_waiting(view: &RunView, s: &StepView) -> Option<Waiting> {
         .finished_at
         .or(s.error.as_ref().map(|e| e.at))
         .unwrap_or(view.now);
-    let mut w = item(view, WaitKind::Mark, &s.id, prompt, since);
+    let kind = if s.actions.resume {
+        WaitKind::Resume
+    } else {
+        WaitKind::Mark
+    };
+    let mut w = item(view, kind, &s.id, prompt, since);
     if s.actions.resume {
         w.commands.push(format!("baton resume {run}"));
     }

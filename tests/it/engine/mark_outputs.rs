@@ -225,12 +225,15 @@ fn the_inbox_offers_resume_for_the_steps_of_an_engine_killed_with_dash_nine() {
     env.wait_step(&id, "build", "interrupted", 10);
     let inbox: serde_json::Value =
         serde_json::from_slice(&env.run(&["inbox", "--json"]).stdout).unwrap();
+    // WAITS says what moves it on: `resume` where resume runs it again, `mark` where
+    // only a person can say what it did.
     let item = |step: &str| {
+        let kind = if step == "build" { "resume" } else { "mark" };
         inbox
             .as_array()
             .unwrap()
             .iter()
-            .find(|w| w["step"] == step && w["kind"] == "mark")
+            .find(|w| w["step"] == step && w["kind"] == kind)
             .unwrap_or_else(|| panic!("{step} is not in the inbox: {inbox:#}"))
             .clone()
     };

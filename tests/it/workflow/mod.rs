@@ -10,3 +10,4 @@ mod needs_results;
 mod on_cancel;
 mod ports;
 mod repeat;
+mod retry_rules;

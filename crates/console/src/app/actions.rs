@@ -148,6 +148,9 @@ pub enum Action {
     No,
     /// Leave, handing the runs this console drives to a background engine.
     Detach,
+    /// Leave, the runs this console drives left interrupted (the quit dialog's `i`:
+    /// its `y` is Yes to quitting, which detaches, as everywhere `y` is the safe Yes).
+    Interrupt,
     SwitchButton,
     /// A key for a text field (filter, search, reason).
     Key(KeyEvent),

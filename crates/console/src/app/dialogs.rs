@@ -495,8 +495,8 @@ pub(super) fn confirm_dialog(ui: &mut UiState, view: &RunView, action: Action) -
                 d.button = d.button.next();
                 return Vec::new();
             }
-            Action::Detach => QuitButton::Detach,
-            Action::Yes => QuitButton::Interrupt,
+            Action::Detach | Action::Yes => QuitButton::Detach,
+            Action::Interrupt => QuitButton::Interrupt,
             Action::No | Action::Back => QuitButton::Stay,
             Action::Confirm => d.button,
             _ => return Vec::new(),

@@ -155,8 +155,9 @@ fn a_held_waiting_row_offers_release_not_approve() {
     );
 }
 
-/// The quit dialog's footer says its buttons' words: `y` interrupts, `d` detaches, `n`
-/// stays (issue 58 point 2: it said `y yes`, where yes meant Interrupt).
+/// The quit dialog's footer says its buttons' words: `y` (Yes to quitting) and `d`
+/// detach, `i` interrupts, `n` stays (issue 58 point 2: it said `y yes`, where yes
+/// meant Interrupt; issue 76: `y` is the Yes that stops nothing, as everywhere).
 #[test]
 fn the_quit_dialogs_keys_say_its_buttons() {
     let v = fixtures::release();
@@ -165,11 +166,13 @@ fn the_quit_dialogs_keys_say_its_buttons() {
     update(&mut ui, &v, Action::Quit);
     assert_eq!(ui.context(), Context::Confirm);
     let word = |a: Action| hint_word(&ui, &v, Context::Confirm, &a);
-    assert_eq!(word(Action::Yes), Some("interrupt"));
+    assert_eq!(word(Action::Yes), Some("detach"));
     assert_eq!(word(Action::Detach), Some("detach"));
+    assert_eq!(word(Action::Interrupt), Some("interrupt"));
     assert_eq!(word(Action::No), Some("stay"));
     assert!(offered(&ui, &v, Context::Confirm, &Action::Detach));
-    let r = update(&mut ui, &v, Action::Yes);
+    assert!(offered(&ui, &v, Context::Confirm, &Action::Interrupt));
+    let r = update(&mut ui, &v, Action::Interrupt);
     assert!(
         matches!(&r[..], [Request::Exit(ConsoleExit::Interrupt)]),
         "{r:?}"

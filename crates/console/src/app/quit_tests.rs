@@ -112,6 +112,12 @@ fn quitting_while_driving_offers_detach_interrupt_or_stay() {
     update(&mut ui, &v, Action::Quit);
     assert_eq!(
         update(&mut ui, &v, Action::Yes),
+        vec![Request::Exit(ConsoleExit::Detach)],
+        "y is Yes to quitting, which leaves the runs going, as every other y is the safe Yes"
+    );
+    update(&mut ui, &v, Action::Quit);
+    assert_eq!(
+        update(&mut ui, &v, Action::Interrupt),
         vec![Request::Exit(ConsoleExit::Interrupt)]
     );
     update(&mut ui, &v, Action::Quit);

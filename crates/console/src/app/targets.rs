@@ -151,8 +151,8 @@ pub(crate) fn hint_word(
 ) -> Option<&'static str> {
     if ctx == Context::Confirm && quitting(ui) {
         return match action {
-            Action::Yes => Some("interrupt"),
-            Action::Detach => Some("detach"),
+            Action::Yes | Action::Detach => Some("detach"),
+            Action::Interrupt => Some("interrupt"),
             Action::No => Some("stay"),
             _ => None,
         };
@@ -252,7 +252,7 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
             })
         }
         // Only the quit dialog has a Detach button.
-        Action::Detach => quitting(ui),
+        Action::Detach | Action::Interrupt => quitting(ui),
         // A hint only: what a fork does, or why not, is the core's answer to `F`.
         Action::Fork => target_step(ui, view, ctx).is_some() && view.state.is_final(),
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),

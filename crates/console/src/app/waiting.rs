@@ -137,7 +137,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             d.effect = format!("Release {} of run {}: it goes on.", w.step, w.workflow);
             return super::hold::ask(ui, d);
         }
-        Action::Mark if w.kind == WaitKind::Mark => {
+        Action::Mark if matches!(w.kind, WaitKind::Mark | WaitKind::Resume) => {
             ui.dialog = Some(Dialog::Mark(Box::new(MarkDialog::new(
                 Some(w.run_id.clone()),
                 &w.step,
@@ -151,6 +151,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
                 WaitKind::Ask => "an ask: a approves, x rejects",
                 WaitKind::Budget => "the budget: a raises it, x rejects it (its run fails)",
                 WaitKind::Mark => "a step to mark: m marks it",
+                WaitKind::Resume => "a step to resume: `baton resume` runs it again, m marks it",
                 WaitKind::Held => "a release: P releases it",
             };
             toast(ui, format!("✘ {} waits on {what}", w.step), false);
@@ -226,7 +227,7 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
         Action::PushBack => w.is_some_and(|w| {
             w.kind == WaitKind::Gate && w.commands.iter().any(|c| c.starts_with("baton push-back"))
         }),
-        Action::Mark => w.is_some_and(|w| w.kind == WaitKind::Mark),
+        Action::Mark => w.is_some_and(|w| matches!(w.kind, WaitKind::Mark | WaitKind::Resume)),
         Action::Hold => w.is_some_and(|w| w.kind == WaitKind::Held),
         Action::Enter | Action::Copy => w.is_some(),
         // The item's run (as `runs::ask_cancel` decides).

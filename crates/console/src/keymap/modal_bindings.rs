@@ -329,6 +329,14 @@ pub(super) static MODAL: &[Binding] = &[
     ),
     b!(
         Confirm,
+        [k('i')],
+        "i",
+        Action::Interrupt,
+        "quit: leave the runs interrupted",
+        true
+    ),
+    b!(
+        Confirm,
         [k('n'), code(Esc)],
         "n/Esc",
         Action::No,

@@ -561,7 +561,7 @@ fn quit_text(
         [] => {
             return (
                 " Quit? ",
-                "This console drives no run any more: the runs it drove have ended. Detach (d) and Interrupt (y) now only quit; Stay (n) keeps the console open.".to_string(),
+                "This console drives no run any more: the runs it drove have ended. Detach (d or y) and Interrupt (i) now only quit; Stay (n) keeps the console open.".to_string(),
             );
         }
         [one] => (
@@ -582,7 +582,7 @@ fn quit_text(
     (
         title,
         format!(
-            "This console drives run {}. Detach (d) hands {them} to a background engine, as `--detach` does: steps running now go on there, neither stopped nor started again. Interrupt (y) leaves {them} interrupted; {resume}. Runs driven elsewhere go on.",
+            "This console drives run {}. Detach (d or y) hands {them} to a background engine, as `--detach` does: steps running now go on there, neither stopped nor started again. Interrupt (i) leaves {them} interrupted; {resume}. Runs driven elsewhere go on.",
             ids.join(", ")
         ),
     )
@@ -609,7 +609,7 @@ fn confirm_buttons<'a>(d: &ConfirmDialog, theme: &Theme) -> Line<'a> {
             btn("Detach", d.button == QuitButton::Detach),
             styled("  ", theme.base),
             btn("Interrupt", d.button == QuitButton::Interrupt),
-            styled("  n/d/y · ←→ · Enter", theme.dim),
+            styled("  n/d/i · ←→ · Enter", theme.dim),
         ]
     } else {
         vec![

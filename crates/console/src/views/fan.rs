@@ -28,14 +28,15 @@ pub(crate) fn list_id_width(view: &RunView, i: usize) -> usize {
 /// A list row's last column: a fanned-out step's counts, open (`▾`) or closed (`▸`),
 /// before its action.
 pub(crate) fn list_action(s: &StepView, open: bool) -> String {
+    // A multi-line `run` on one row: its lines apart (` ⏎ `), not run together.
+    let action = baton_model::sanitize::one_line(&s.action);
     match &s.fan {
         Some(f) => format!(
-            "{} {} · {}",
+            "{} {} · {action}",
             if open { "▾" } else { "▸" },
             f.counts.text(),
-            s.action
         ),
-        None => s.action.clone(),
+        None => action,
     }
 }
 
@@ -133,4 +134,19 @@ pub(crate) fn instance_lines<'a>(
         )));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 76: the list view ran a multi-line `run`'s lines together.
+    #[test]
+    fn a_multi_line_run_reads_as_its_lines_on_one_row() {
+        let mut s = crate::fixtures::release().steps.remove(0);
+        s.fan = None;
+        s.action = "set -e\n  make build\n\n  make test\n".into();
+        assert_eq!(
+            super::list_action(&s, false),
+            "set -e ⏎   make build ⏎   make test"
+        );
+    }
 }

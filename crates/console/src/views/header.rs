@@ -572,11 +572,12 @@ fn progress(
 }
 
 /// The keys whose footer word follows the selection (`app::hint_word`).
-const WORDED: [Action; 6] = [
+const WORDED: [Action; 7] = [
     Action::Hold,
     Action::Yes,
     Action::No,
     Action::Detach,
+    Action::Interrupt,
     Action::Log,
     Action::Diff,
 ];

@@ -223,6 +223,7 @@ fn render_detail(
         WaitKind::Gate => "gate",
         WaitKind::Budget => "budget",
         WaitKind::Mark => "step to mark",
+        WaitKind::Resume => "step to resume",
         WaitKind::Held => "held step",
         WaitKind::Ask => "ask",
     };

@@ -163,7 +163,7 @@ fn baton_tui_drives_a_run_whose_engine_died_and_its_quit_prompt_names_it() {
         |s| s.contains("This console drives run") && s.contains(short),
         10,
     );
-    tmux.keys(&["y"]);
+    tmux.keys(&["i"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT="), 20);
     let v = env.show(&id);
     assert_eq!(v["state"], "interrupted", "{v:#}");

@@ -77,6 +77,6 @@ run = 'test "$N" = 1 || sleep 60'
         |s| s.contains("This console drives run"),
         10,
     );
-    tmux.keys(&["y"]);
+    tmux.keys(&["i"]);
     tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
 }

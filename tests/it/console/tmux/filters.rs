@@ -89,7 +89,7 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
         |s| s.contains("This console drives run"),
         10,
     );
-    tmux.keys(&["y"]);
+    tmux.keys(&["i"]);
     tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
 }
 

@@ -184,9 +184,9 @@ fn the_fork_dialog_shows_the_cores_plan_and_refusal_as_baton_fork_gives_them() {
             return Some(());
         }
         // The run may end after `q`: the dialog then says the console drives no run
-        // any more and stays for a key (`quit_ended.rs`); `y` quits either way.
+        // any more and stays for a key (`quit_ended.rs`); `i` quits either way.
         if s.contains("This console drives") {
-            t.keys(&["y"]);
+            t.keys(&["i"]);
         }
         None
     });

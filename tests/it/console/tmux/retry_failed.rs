@@ -76,9 +76,9 @@ fn f_lists_the_failed_steps_and_yes_runs_them_again_in_one_decision() {
             return Some(());
         }
         // The run may end after `q`: the dialog then says the console drives no run
-        // any more and stays for a key (`quit_ended.rs`); `y` quits either way.
+        // any more and stays for a key (`quit_ended.rs`); `i` quits either way.
         if s.contains("This console drives") {
-            t.keys(&["y"]);
+            t.keys(&["i"]);
         }
         None
     });

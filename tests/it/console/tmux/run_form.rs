@@ -222,7 +222,7 @@ fn a_start_its_group_skips_reads_skipped_in_the_action_log() {
         20,
     );
     if !screen.contains("TUI-EXIT=") {
-        tmux.keys(&["y"]);
+        tmux.keys(&["i"]);
     }
     tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
     std::fs::write(env.path().join("release"), "").expect("write release");
@@ -305,7 +305,7 @@ fn a_form_whose_file_changed_is_rebuilt_and_an_unset_enum_gives_no_value() {
         20,
     );
     if !screen.contains("TUI-EXIT=") {
-        tmux.keys(&["y"]);
+        tmux.keys(&["i"]);
     }
     tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
 }

@@ -46,7 +46,7 @@ fn baton_run_console_opens_another_run_from_the_runs_tab() {
         |s| s.contains("This console drives run"),
         10,
     );
-    tmux.keys(&["y"]);
+    tmux.keys(&["i"]);
     let screen = tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
     assert!(screen.contains("RUN-EXIT=130"), "{screen}");
     cancel_current(&env);
@@ -247,7 +247,7 @@ fn a_console_driving_a_run_reads_the_whole_history_when_the_runs_tab_asks() {
         |s| s.contains("This console drives run"),
         10,
     );
-    tmux.keys(&["y"]);
+    tmux.keys(&["i"]);
     wait_until("the console's run to read interrupted", secs(20), || {
         let runs = env.runs();
         (runs.as_array().into_iter().flatten())
