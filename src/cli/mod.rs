@@ -20,6 +20,7 @@ pub mod executors;
 pub mod fork;
 pub mod history;
 pub mod hold;
+pub mod label;
 pub mod import;
 pub mod inbox;
 mod inbox_all;
@@ -114,6 +115,8 @@ pub enum Cmd {
     Hold(hold::HoldArgs),
     /// Release held steps: they start, or a frozen one runs on
     Release(hold::ReleaseArgs),
+    /// Set or remove a run's labels (`k=v`, `k-`): on record under your account
+    Label(label::LabelArgs),
     /// Write a note on a run or a step: on record under your account, shown by `show`, the console and the lists
     Note(note::NoteArgs),
     /// Continue an interrupted run from its event log
@@ -233,6 +236,7 @@ pub fn main() -> i32 {
         Cmd::Mark(a) => control::mark(a),
         Cmd::Hold(a) => hold::hold(a),
         Cmd::Release(a) => hold::release(a),
+        Cmd::Label(a) => label::label(a),
         Cmd::Note(a) => note::run(a),
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Fork(a) => fork::exec(a),

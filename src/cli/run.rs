@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// they produce replaces their cache entries.
     #[arg(long)]
     pub no_cache: bool,
+    /// A label on the run, `--label KEY=VALUE` (repeatable): shown and filtered by in
+    /// `baton runs` and the console; `baton label` changes them later.
+    #[arg(long = "label", value_name = "K=V", value_parser = super::label::parse_label)]
+    pub labels: Vec<(String, String)>,
     /// Run the workflow as the child run of step STEP of run RUN, on the same store:
     /// what a step with `workflow = "…"` runs. It goes on with the child an earlier
     /// attempt of that step made, if there is one (docs/workflow/child-workflows.md).
@@ -124,6 +128,7 @@ pub fn exec(args: RunArgs) -> i32 {
         slot: None,
         parent: None,
         zone: None,
+        labels: args.labels.iter().cloned().collect(),
     }) {
         Ok(l) => l,
         Err(e) => return session::report(&e),

@@ -100,6 +100,7 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
                 no_cache: args.no_cache,
                 slot: None,
                 zone: None,
+                labels: Default::default(),
                 parent: Some(link),
             })?;
             child::create(&mut store, loaded)?

@@ -23,6 +23,10 @@ pub struct RunsArgs {
     /// Only the runs in this state as readers show it (running, waiting, interrupted, succeeded, …)
     #[arg(long, value_name = "STATE", value_parser = parse_state)]
     pub state: Option<RunState>,
+    /// Only the runs with this label, `--label KEY=VALUE` or `--label KEY` for any value
+    /// (repeatable: every one)
+    #[arg(long = "label", value_name = "K=V", value_parser = super::label::parse_filter)]
+    pub labels: Vec<(String, Option<String>)>,
     /// Only the N newest runs (of the workflow, with --workflow)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -69,7 +73,7 @@ pub fn run(args: RunsArgs) -> i32 {
     };
     // The first page alone is one index range (filtered, the whole list).
     let listed = match (args.limit, &args.workflow, args.state) {
-        (Some(n), None, None) => store.newest_runs(n),
+        (Some(n), None, None) if args.labels.is_empty() => store.newest_runs(n),
         _ => store.list_runs(),
     };
     let mut runs = match listed {
@@ -82,6 +86,7 @@ pub fn run(args: RunsArgs) -> i32 {
     if let Some(state) = args.state {
         runs.retain(|r| r.state == state);
     }
+    runs.retain(|r| crate::model::labels::matches(&r.labels, &args.labels));
     if let Some(n) = args.limit {
         runs.truncate(n);
     }
@@ -106,6 +111,8 @@ pub fn run(args: RunsArgs) -> i32 {
         crate::stdio::outln!("no runs of workflow `{name}`");
     } else if let (Some(state), true) = (args.state, runs.is_empty()) {
         crate::stdio::outln!("no runs are {state}");
+    } else if let (false, true) = (args.labels.is_empty(), runs.is_empty()) {
+        crate::stdio::outln!("no runs have those labels");
     } else {
         crate::stdio::out!("{}", table(&runs, &fans));
     }
@@ -147,6 +154,8 @@ fn json(r: &RunSummary) -> serde_json::Value {
         "steps_done": r.steps_done,
         "health": r.health,
     })
+        "labels": r.labels,
+        "params": r.params,
 }
 
 /// A run's fanned-out steps: (step, its instances' counts), by step id.
@@ -196,6 +205,10 @@ pub fn table(runs: &[RunSummary], fans: &[Fans]) -> String {
         "RUN", "WORKFLOW", "STATE", "STEPS", "HEALTH", "OPERATOR", "STARTED",
     ];
     if !fans.iter().any(|f| !f.is_empty()) {
+    let told = crate::model::labels::told_apart(runs);
+    if told.iter().any(|t| !t.is_empty()) {
+        return with_labels(head, rows, told, fans);
+    }
         return super::table::render(&head, &rows);
     }
     let rows: Vec<[String; 8]> = rows
@@ -216,4 +229,34 @@ pub fn table(runs: &[RunSummary], fans: &[Fans]) -> String {
         .collect();
     let [a, b, c, d, e, f, g] = head;
     super::table::render(&[a, b, c, d, e, f, g, "FAN-OUT"], &rows)
+}
+
+/// The table with a `LABELS` column (what tells each run from the others of its
+/// workflow: its labels, or its params that differ: `model::labels::told_apart`), and
+/// `FAN-OUT` when a run has fanned-out steps.
+fn with_labels(
+    head: [&str; 7],
+    rows: Vec<[String; 7]>,
+    told: Vec<String>,
+    fans: &[Fans],
+) -> String {
+    let fanned = fans.iter().any(|f| !f.is_empty());
+    let rows: Vec<[String; 9]> = rows
+        .into_iter()
+        .zip(told)
+        .enumerate()
+        .map(|(k, ([a, b, c, d, e, f, g], t))| {
+            let fan = fans.get(k).map(fan_text).unwrap_or_default();
+            [a, b, t, c, d, e, f, g, fan]
+        })
+        .collect();
+    let [a, b, c, d, e, f, g] = head;
+    if fanned {
+        return super::table::render(&[a, b, "LABELS", c, d, e, f, g, "FAN-OUT"], &rows);
+    }
+    let rows: Vec<[String; 8]> = rows
+        .into_iter()
+        .map(|[a, b, t, c, d, e, f, g, _]| [a, b, t, c, d, e, f, g])
+        .collect();
+    super::table::render(&[a, b, "LABELS", c, d, e, f, g], &rows)
 }

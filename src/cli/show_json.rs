@@ -25,6 +25,9 @@ pub struct RunJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<&'a str>,
     pub operator: &'a str,
+    /// The run's labels (`baton label`, `--label`, `$BATON_LABELS`), by key.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: &'a std::collections::BTreeMap<String, String>,
     pub source_path: &'a Path,
     /// The short hash of the run's recorded workflow text.
     pub workflow_hash: Option<&'a str>,
@@ -264,6 +267,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         forked_from: view.forked_from.as_ref(),
         forked_into: &view.forked_into,
         parent: view.parent.as_ref(),
+        labels: &view.labels,
         health: view.health.score,
         health_label: view.health.label,
         quality: view.health.quality,

@@ -463,6 +463,8 @@ pub struct Core {
     summary: Option<String>,
     /// The run it is a fork of, and the step it runs again from (`RunForked`).
     forked_from: Option<baton_model::view::ForkLink>,
+    /// The run's labels (`run_labelled`), and those its start records (`label_at_start`).
+    labels: decide::LabelsRt,
     /// A fork's plan, recorded by its start right after `run_started` (`decide::fork`).
     fork_pending: Option<Box<ForkPlan>>,
     deadline: Option<Timestamp>,
@@ -657,6 +659,7 @@ impl Core {
             stage: None,
             summary: None,
             forked_from: None,
+            labels: decide::LabelsRt::default(),
             fork_pending: None,
             deadline: None,
             finished: false,

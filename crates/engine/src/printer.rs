@@ -13,6 +13,7 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         EventKind::RunStarted { .. }
         | EventKind::RunResumed { .. }
         | EventKind::RunForked { .. }
+        | EventKind::RunLabelled { .. }
         | EventKind::RunStateChanged { .. }
         | EventKind::CommandRefused { .. }
         | EventKind::ErrorRecorded { .. }
@@ -84,6 +85,13 @@ fn run_line(t: &Clock, kind: &EventKind) -> Option<String> {
             from_run,
             from_step,
         } => format!("{t} run forked from run {from_run} at {from_step}"),
+        EventKind::RunLabelled { .. } => format!(
+            "{t} run labelled: {}",
+            baton_model::history::decision(kind).map_or_else(String::new, |d| {
+                let by = d.step.map_or(d.actor, |s| format!("step {s}"));
+                baton_model::sanitize::one_line(&format!("{} (by {by})", d.summary))
+            })
+        ),
         EventKind::RunStateChanged { state, reason } => {
             format!("{t} run {state}{}", suffix(reason.as_deref()))
         }
@@ -507,6 +515,7 @@ fn command_name(c: &baton_model::Command) -> &'static str {
         Release { .. } => "release",
         RaiseBudget { .. } => "budget raise",
         RejectBudget { .. } => "budget rejection",
+        Label { .. } => "label",
     }
 }
 

@@ -147,12 +147,12 @@ impl AttemptDir {
 
     /// Which of `names` the directory holds, read through its descriptor (not yet read
     /// from: one pass from the start); `None` without one, or when the listing fails.
-    pub(super) fn holds(&self, names: [&str; 2]) -> Option<[bool; 2]> {
+    pub(super) fn holds<const N: usize>(&self, names: [&str; N]) -> Option<[bool; N]> {
         let fd = self.fd.as_ref()?;
         // Two entries of an empty directory, or a few more: one call's worth.
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1024];
         let mut dir = rustix::fs::RawDir::new(fd.as_fd(), &mut buf);
-        let mut found = [false; 2];
+        let mut found = [false; N];
         while let Some(entry) = dir.next() {
             let entry = entry.ok()?;
             let name = entry.file_name().to_bytes();
@@ -164,12 +164,12 @@ impl AttemptDir {
     }
 }
 
-/// A finished attempt's directory, and which of its two files may exist (a file known
+/// A finished attempt's directory, and which of its files may exist (a file known
 /// to be absent is not unlinked). Its descriptor, if any, closes with it.
 #[derive(Debug)]
 pub(super) struct Spent {
     pub dir: AttemptDir,
-    pub files: [(PathBuf, bool); 2],
+    pub files: [(PathBuf, bool); 3],
 }
 
 impl Spent {
@@ -454,7 +454,11 @@ mod tests {
             std::fs::write(dir.join("left"), "behind").unwrap();
             files.finished(Spent {
                 dir: attempt,
-                files: [(output, true), (dir.join("usage"), false)],
+                files: [
+                    (output, true),
+                    (dir.join("usage"), false),
+                    (dir.join("labels"), false),
+                ],
             });
         }
         let clone = files.clone();

@@ -96,7 +96,9 @@ impl Command {
                 signature,
             } => (Some(step), operator, Some(reason), signature.as_mut(), None),
             Command::Retry { step, operator } => (Some(step), operator, None, None, None),
-            Command::RetryFailed { operator } => (None, operator, None, None, None),
+            Command::RetryFailed { operator } | Command::Label { operator, .. } => {
+                (None, operator, None, None, None)
+            }
             Command::Cancel { operator, reason } => (None, operator, reason.as_mut(), None, None),
             Command::Mark {
                 step,

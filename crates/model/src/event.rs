@@ -422,6 +422,18 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         left: Vec<String>,
     },
+    /// The run's labels changed (`model::labels`): given at its start, written by a
+    /// step to `$BATON_LABELS` (`step`, `actor` `engine`), or by hand (`baton label`,
+    /// `actor` the OS account).
+    RunLabelled {
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        set: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+        actor: Actor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+    },
     StepMarked {
         step: String,
         state: StepState,
@@ -584,6 +596,7 @@ impl EventKind {
             ErrorRecorded { error } => error.step.as_deref(),
             BudgetExceeded { step, .. }
             | BudgetRejected { step, .. }
+            | RunLabelled { step, .. }
             | DeadlineMissed { step, .. } => step.as_deref(),
             RunStarted { .. }
             | RunResumed { .. }
@@ -632,6 +645,7 @@ impl EventKind {
             CommandRefused { .. } => "command_refused",
             StepRetried { .. } => "step_retried",
             FailedRetried { .. } => "failed_retried",
+            RunLabelled { .. } => "run_labelled",
             StepMarked { .. } => "step_marked",
             StepHeld { .. } => "step_held",
             StepReleased { .. } => "step_released",
@@ -768,6 +782,14 @@ pub enum Command {
         operator: Actor,
         reason: String,
     },
+    /// Set and remove the run's labels (`baton label RUN k=v k-`).
+    Label {
+        operator: Actor,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        set: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+    },
 }
 
 impl Command {
@@ -785,7 +807,8 @@ impl Command {
             | Command::Hold { operator, .. }
             | Command::Release { operator, .. }
             | Command::RaiseBudget { operator, .. }
-            | Command::RejectBudget { operator, .. } => *operator = who.to_string(),
+            | Command::RejectBudget { operator, .. }
+            | Command::Label { operator, .. } => *operator = who.to_string(),
         }
         self
     }
@@ -802,7 +825,8 @@ impl Command {
             | Command::Hold { operator, .. }
             | Command::Release { operator, .. }
             | Command::RaiseBudget { operator, .. }
-            | Command::RejectBudget { operator, .. } => operator,
+            | Command::RejectBudget { operator, .. }
+            | Command::Label { operator, .. } => operator,
         }
     }
 
@@ -831,6 +855,11 @@ impl Command {
             | Command::Release { reason, .. }
             | Command::RaiseBudget { reason, .. }
             | Command::RejectBudget { reason, .. } => *reason = masker.mask(reason).into_owned(),
+            Command::Label { set, .. } => {
+                for v in set.values_mut() {
+                    *v = masker.mask(v).into_owned();
+                }
+            }
             Command::Retry { .. } | Command::RetryFailed { .. } => {}
         }
         c
@@ -917,59 +946,5 @@ impl CommandOutcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A verdict keeps its refusal's kind through the store, and one written before
-    /// refusals had codes still reads, with its message.
-    #[test]
-    fn a_verdict_reads_back_typed_and_old_ones_still_read() {
-        let o = CommandOutcome::Refused(Refusal::ReasonRequired {
-            to: crate::refusal::ReasonFor::Reject,
-        });
-        let json = serde_json::to_string(&o).unwrap();
-        assert!(
-            json.contains("\"reason\":\"a reason is required to reject\""),
-            "{json}"
-        );
-        assert_eq!(serde_json::from_str::<CommandOutcome>(&json).unwrap(), o);
-        let old = r#"{"outcome":"refused","reason":"expired: gone"}"#;
-        let back: CommandOutcome = serde_json::from_str(old).unwrap();
-        assert_eq!(back.refusal().unwrap().code(), "recorded");
-        assert_eq!(back.refusal().unwrap().to_string(), "expired: gone");
-        let newer = r#"{"outcome":"refused","reason":"why","refusal":{"code":"from_the_future"}}"#;
-        let back: CommandOutcome = serde_json::from_str(newer).unwrap();
-        assert_eq!(back.refusal().unwrap().to_string(), "why");
-        let old_event = r#"{"type":"command_refused","command":{"cmd":"retry","step":"a","operator":"bob"},"reason":"no"}"#;
-        let k: EventKind = serde_json::from_str(old_event).unwrap();
-        assert!(matches!(k, EventKind::CommandRefused { code: None, .. }));
-        assert!(!serde_json::to_string(&k).unwrap().contains("code"));
-    }
-
-    /// An event is one flat JSON object (`seq`, `at`, `type` and the kind's fields):
-    /// a kind's field must not shadow the event's own, or it does not read back.
-    #[test]
-    fn a_scheduled_retry_reads_back_with_both_times() {
-        let e = Event {
-            seq: 7,
-            at: Timestamp(1_000),
-            kind: EventKind::RetryScheduled {
-                step: "build".into(),
-                next_attempt: 2,
-                due: Timestamp(5_000),
-                repetition: None,
-            },
-        };
-        let json = serde_json::to_string(&e).unwrap();
-        let back: Event = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.at, Timestamp(1_000));
-        assert!(matches!(
-            back.kind,
-            EventKind::RetryScheduled {
-                due: Timestamp(5_000),
-                next_attempt: 2,
-                ..
-            }
-        ));
-    }
-}
+#[path = "event_tests.rs"]
+mod tests;

@@ -61,6 +61,9 @@ pub enum AuditAction {
     Hold,
     /// `baton release`, or a hold's `--until` passed.
     Release,
+    /// The run's labels set or removed: given at its start, by a step's
+    /// `$BATON_LABELS`, or by hand (`baton label`).
+    Labelled,
     /// A run was deleted (`runs rm`, `gc`): a row of the store, not of an event.
     RunDeleted,
     /// What a deleted run's rows become: content blanked, links kept.
@@ -148,6 +151,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         K::StepFellBack { .. } => AuditAction::Fallback,
         K::StepHeld { .. } => AuditAction::Hold,
         K::StepReleased { .. } => AuditAction::Release,
+        K::RunLabelled { .. } => AuditAction::Labelled,
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
@@ -274,6 +278,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         K::BudgetExceeded { .. } | K::BudgetRejected { .. } | K::BudgetRaised { .. } => {
             decisions::budget(kind)
         }
+        K::RunLabelled { .. } => decisions::labelled(kind),
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
@@ -341,7 +346,7 @@ pub fn command_step(cmd: &Command) -> Option<String> {
         Command::Hold { steps, .. } | Command::Release { steps, .. } => {
             (!steps.is_empty()).then(|| steps.join(","))
         }
-        Command::Cancel { .. } | Command::RetryFailed { .. } => None,
+        Command::Cancel { .. } | Command::RetryFailed { .. } | Command::Label { .. } => None,
     }
 }
 
@@ -406,6 +411,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepReleased { .. }
         | K::StepUsage { .. }
         | K::FailedRetried { .. }
+        | K::RunLabelled { .. }
         | K::RunFinished { .. } => None,
     }
 }

@@ -82,6 +82,10 @@ pub enum Refusal {
     ReasonRequired { to: ReasonFor },
     #[error("{}", problems.join("; "))]
     InputInvalid { problems: Vec<String> },
+    /// `baton label` with a key or value `model::labels` does not take, or one more
+    /// label than a run holds (each problem said).
+    #[error("{}", problems.join("; "))]
+    BadLabels { problems: Vec<String> },
     #[error("a step can be marked succeeded or failed, not {state}")]
     MarkState { state: StepState },
     #[error("nothing to raise: give cost, calls or tokens")]
@@ -399,6 +403,7 @@ mod tests {
             Refusal::ReasonRequired {
                 to: ReasonFor::Reject,
             },
+                | Refusal::BadLabels { .. }
             Refusal::AlreadyDecided {
                 step: "ship".into(),
                 decision: "approved".into(),
@@ -513,6 +518,7 @@ mod tests {
             }
         }
         all
+                | Refusal::BadLabels { .. }
     }
 
     /// Refusals of the run's commands and their arguments.
@@ -606,6 +612,9 @@ mod tests {
             Refusal::BadSignature { why: s("w") },
             Refusal::KeyNotAnApprover {
                 key: s("k"),
+            Refusal::BadLabels {
+                problems: vec![s("label key `-x`: …")],
+            },
                 principals: vec![s("p")],
                 step: s("a"),
                 approvers: vec![s("a")],

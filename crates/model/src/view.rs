@@ -28,6 +28,9 @@ pub struct RunView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<String>,
     pub operator: String,
+    /// The run's labels (`model::labels`), as its `run_labelled` events left them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// The workflow file the run was started from.
     #[serde(default)]
     pub source_path: PathBuf,
@@ -793,6 +796,13 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// Where the run's clock stands at `now`: its end, or where its engine stopped.
+    /// The run's labels (`model::labels`), from its row.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The params it was started with, a secret param's left out (never shown): what
+    /// tells runs of one workflow apart when they have no labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
     pub fn clock_end(&self, now: Timestamp) -> Timestamp {
         self.finished_at
             .or(self.stopped_at.map(|s| s.min(now)))
@@ -880,6 +890,7 @@ mod tests {
             workflow_hash: None,
             summary: None,
             forked_from: None,
+            labels: BTreeMap::new(),
             forked_into: Vec::new(),
             parent: None,
             started_at: Some(Timestamp(0)),

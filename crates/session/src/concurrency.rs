@@ -142,6 +142,7 @@ pub fn create(
     fork: Option<&ForkPlan>,
 ) -> Result<Made, SessionError> {
     let operator = loaded.spec.operator.clone();
+    super::one_name::check(store, &loaded.plan.name, &loaded.spec.workflow)?;
     let Some(group) = group_of(&loaded.plan, &loaded.params)? else {
         let ready = prepare::create_with(store, loaded, lease_holder, |core, now| match fork {
             Some(f) => core.start_fork(f, now),

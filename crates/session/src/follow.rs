@@ -100,6 +100,7 @@ pub(crate) fn empty_view(title: &str) -> RunView {
         driven_by: None,
         waiting_for: None,
         operator: String::new(),
+        labels: Default::default(),
         source_path: Default::default(),
         workflow_hash: None,
         started_at: None,

@@ -52,6 +52,7 @@ mod jobs;
 mod link_decide;
 mod news;
 pub mod note;
+mod one_name;
 mod prepare;
 mod run_list;
 mod serve;

@@ -29,6 +29,9 @@ pub struct NewRunSpec {
     /// The schedule's time zone (an IANA name), which its deadlines' `at` are read in;
     /// `None`: the local one.
     pub zone: Option<String>,
+    /// Labels the run starts with (`--label`, the run form, a schedule's `labels`),
+    /// each checked by `model::labels` before the run is made.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A workflow loaded and its params resolved: nothing is written yet.
@@ -79,6 +82,9 @@ pub(crate) fn load_plan(
 ) -> Result<Loaded, SessionError> {
     let params = workflow::resolve_params(&plan, &spec.params).map_err(params_error)?;
     check_secrets_set(&plan, |n| std::env::var_os(n))?;
+    for (k, v) in &spec.labels {
+        baton_model::labels::check(k, v).map_err(|e| SessionError::Usage(e.to_string()))?;
+    }
     Ok(Loaded {
         spec,
         plan,
@@ -193,9 +199,11 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
             spec.max_parallel.map(|n| n as usize),
         )
     };
+    let mut core = Core::new(plan.clone(), cfg);
+    core.label_at_start(spec.labels.clone());
     Unwritten {
         new_run,
-        core: Core::new(plan.clone(), cfg),
+        core,
         workflow: plan.name.clone(),
     }
 }

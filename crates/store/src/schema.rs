@@ -164,7 +164,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a lease says when its takeover has not settled: its run reads interrupted until then",
         LEASE_TAKING_OVER,
     ),
+    (36, "a run's labels on its row, as its events left them", RUN_LABELS),
 ];
+
+/// A run's labels (`model::labels`) as JSON on its row, projected from its
+/// `run_labelled` events: `runs` and the console's list read them with the row. Runs
+/// before had none.
+const RUN_LABELS: &str = "ALTER TABLE runs ADD COLUMN labels TEXT;";
 
 /// Issue 61 point 6 (`--mix cli` seeds 18, 20, 56, 79): a takeover's lease is taken
 /// marked (`taking_over` 1) and the mark goes in the transaction that holds the run's

@@ -5,6 +5,7 @@ mod dead_engine;
 mod escapes;
 mod gate_inputs;
 mod inbox;
+mod labels;
 mod logs_all;
 mod metrics_export;
 mod notify;

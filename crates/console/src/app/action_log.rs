@@ -67,6 +67,13 @@ fn command_text(c: &Command) -> String {
         Command::PushBack { step, reason, .. } => ("push back", Some(step), Some(reason.as_str())),
         Command::Retry { step, .. } => ("retry", Some(step), None),
         Command::RetryFailed { .. } => ("retry the failed steps", None, None),
+        Command::Label { set, removed, .. } => {
+            let mut t = format!("label {}", baton_model::labels::text(set));
+            for k in removed {
+                t.push_str(&format!(" {k}-"));
+            }
+            return t.trim_end().to_string();
+        }
         Command::Mark {
             step,
             state,

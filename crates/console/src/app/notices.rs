@@ -126,6 +126,7 @@ fn answer(command: &Command) -> (AuditAction, Option<&str>, Option<&str>) {
         }
         Command::Retry { step, .. } => (AuditAction::Retry, Some(step), None),
         Command::RetryFailed { .. } => (AuditAction::RetryFailed, None, None),
+        Command::Label { .. } => (AuditAction::Labelled, None, None),
         Command::Mark { step, reason, .. } => (AuditAction::Mark, Some(step), Some(reason)),
         Command::Cancel { reason, .. } => (AuditAction::Cancel, None, reason.as_deref()),
         Command::RaiseBudget { reason, .. } => (AuditAction::BudgetRaised, None, Some(reason)),

@@ -30,6 +30,7 @@ impl Core {
                 operator,
             } => self.fold_run_resumed(*auto_approve, operator),
             EventKind::RunStateChanged { state, .. } => self.fold_run_state(*state),
+            EventKind::RunLabelled { set, removed, .. } => self.fold_labelled(set, removed),
             EventKind::StepStateChanged { .. } => self.fold_step_state(ev),
             EventKind::StepProcess {
                 step, pgid, output, ..

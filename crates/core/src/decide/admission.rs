@@ -20,6 +20,7 @@ impl Core {
         }
         self.emit(self.run_started(), now, &mut fx);
         self.record_fork(now, &mut fx);
+        self.record_start_labels(now, &mut fx);
         if state == RunState::Skipped {
             self.stop_all(StepState::Skipped, &reason, now, &mut fx);
         }

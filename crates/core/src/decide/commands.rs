@@ -196,6 +196,11 @@ impl Core {
             Command::Cancel { operator, reason } => {
                 self.on_cancel(operator, reason.as_ref(), now, fx)
             }
+            Command::Label {
+                operator,
+                set,
+                removed,
+            } => self.on_label(operator, set, removed, now, fx),
             Command::RejectBudget { operator, reason } => {
                 self.on_reject_budget(operator, reason, now, fx)
             }

@@ -24,6 +24,7 @@ mod fork;
 mod gates;
 mod hold;
 mod jobs;
+mod labels;
 mod marked_artifacts;
 mod marked_outputs;
 mod policy;
@@ -42,6 +43,7 @@ pub(crate) use artifacts::ArtifactsRt;
 pub(crate) use budget_gate::BudgetRejection;
 pub use fork::{ForkPlan, Reuse};
 pub(crate) use hold::HoldRt;
+pub(crate) use labels::LabelsRt;
 pub(crate) use push_back::RevisionRt;
 pub(super) use resolve::TemplateFailure;
 pub use retry_failed::FailedRetry;
@@ -96,6 +98,7 @@ impl Core {
         }
         self.emit(self.run_started(), now, &mut fx);
         self.record_fork(now, &mut fx);
+        self.record_start_labels(now, &mut fx);
         self.emit(
             EventKind::RunStateChanged {
                 state: RunState::Running,

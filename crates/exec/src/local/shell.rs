@@ -53,8 +53,10 @@ pub(super) struct AttemptFiles {
     dir: AttemptDir,
     output: PathBuf,
     usage: PathBuf,
+    /// `$BATON_LABELS`: `k=v` lines of labels for the run (`model::labels`).
+    labels: PathBuf,
     /// Cleared for a file known to be absent (read found nothing): no unlink then.
-    exists: [bool; 2],
+    exists: [bool; 3],
     /// The run's directory, whose worker removes this one; `None`: removed here.
     run: Option<FilesDir>,
 }
@@ -66,10 +68,11 @@ impl AttemptFiles {
         let dir = output.parent()?.to_path_buf();
         let ours = usage.parent() == Some(dir.as_path()) && crate::files_dir::is_ours(&dir);
         ours.then(|| AttemptFiles {
+            labels: dir.join("labels"),
             dir: AttemptDir::at(dir),
             output,
             usage,
-            exists: [true; 2],
+            exists: [true; 3],
             run: None,
         })
     }
@@ -87,8 +90,9 @@ impl AttemptFiles {
         Ok(AttemptFiles {
             output: dir.path.join("output"),
             usage: dir.path.join("usage"),
+            labels: dir.path.join("labels"),
             dir,
-            exists: [true; 2],
+            exists: [true; 3],
             run: job.files_dir.clone(),
         })
     }
@@ -97,14 +101,20 @@ impl AttemptFiles {
     /// shows is looked up (most steps write neither).
     fn take(mut self, masker: &Masker) -> Taken {
         let mut errors = Vec::new();
-        let held = self.dir.holds(["output", "usage"]).unwrap_or([true; 2]);
+        let held = self
+            .dir
+            .holds(["output", "usage", "labels"])
+            .unwrap_or([true; 3]);
         let output = held[0]
             .then(|| read_bounded(&self.output, "$BATON_OUTPUT", &mut errors))
             .flatten();
         let usage = held[1]
             .then(|| read_bounded(&self.usage, "$BATON_USAGE", &mut errors))
             .flatten();
-        self.exists = [output.is_some(), usage.is_some()];
+        let labels = held[2]
+            .then(|| read_bounded(&self.labels, "$BATON_LABELS", &mut errors))
+            .flatten();
+        self.exists = [output.is_some(), usage.is_some(), labels.is_some()];
         let (output, more) = output.unwrap_or_default();
         let (usage, usage_more) = usage.unwrap_or_default();
         drop(self);
@@ -113,7 +123,8 @@ impl AttemptFiles {
                 "$BATON_USAGE: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
             ));
         }
-        let (outputs, mut e1, cut) = parse_read_outputs(&output, more, masker);
+        let (mut outputs, mut e1, cut) = parse_read_outputs(&output, more, masker);
+        outputs.extend(labelled(labels, masker, &mut errors));
         let (usage, mut e2) = parse_usage(&usage, masker);
         errors.append(&mut e1);
         errors.append(&mut e2);
@@ -136,16 +147,46 @@ impl Drop for AttemptFiles {
             files: [
                 (std::mem::take(&mut self.output), self.exists[0]),
                 (std::mem::take(&mut self.usage), self.exists[1]),
+                (std::mem::take(&mut self.labels), self.exists[2]),
             ],
         };
         match &self.run {
-            Some(run) if self.exists == [false; 2] => run.finished(done),
+            Some(run) if self.exists == [false; 3] => run.finished(done),
             _ => done.remove(),
         }
     }
 }
 
-/// What an attempt's two files gave.
+/// The labels of a `$BATON_LABELS` read (`model::labels::parse_lines`), as outputs
+/// under the key no output has (`labels::VIA_OUTPUTS`); one whose value holds a secret
+/// is left out and said.
+fn labelled(
+    read: Option<(String, bool)>,
+    masker: &Masker,
+    errors: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let Some((text, more)) = read else {
+        return Vec::new();
+    };
+    if more {
+        errors.push(format!(
+            "$BATON_LABELS: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
+        ));
+    }
+    let (labels, mut bad) = baton_model::labels::parse_lines(&text);
+    errors.append(&mut bad);
+    let mut out = Vec::new();
+    for (k, v) in labels {
+        if masker.mask(&v) != v {
+            errors.push(format!("$BATON_LABELS: label `{k}` holds a secret; not set"));
+            continue;
+        }
+        out.push((format!("{}{k}", baton_model::labels::VIA_OUTPUTS), v));
+    }
+    out
+}
+
+/// What an attempt's files gave.
 #[derive(Debug, Default)]
 struct Taken {
     outputs: Vec<(String, String)>,
@@ -627,6 +668,7 @@ fn start(
         .collect();
     env.push(("BATON_OUTPUT".into(), files.output.clone().into()));
     env.push(("BATON_USAGE".into(), files.usage.clone().into()));
+    env.push(("BATON_LABELS".into(), files.labels.clone().into()));
     env.push((
         "BATON_SUMMARY".into(),
         files.dir.path.join(crate::summary::FILE).into(),

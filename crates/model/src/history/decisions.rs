@@ -431,3 +431,25 @@ pub(super) fn budget(kind: &EventKind) -> Option<Said> {
         _ => return None,
     })
 }
+
+/// The run's labels changed: what was set and removed, by whom (a step's own, by its id).
+pub(super) fn labelled(kind: &EventKind) -> Option<Said> {
+    let EventKind::RunLabelled {
+        set,
+        removed,
+        actor,
+        step,
+    } = kind
+    else {
+        return None;
+    };
+    let mut parts = Vec::new();
+    if !set.is_empty() {
+        parts.push(format!("set {}", crate::labels::text(set)));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", removed.join(" ")));
+    }
+    let details = json!({ "set": set, "removed": removed });
+    Some(said(actor, step.as_ref(), None, details, parts.join("; ")))
+}

@@ -10,6 +10,8 @@ fn summary(id: &str, at: i64, state: RunState) -> RunSummary {
         state,
         driven_by: None,
         operator: "alice".into(),
+        labels: Default::default(),
+        params: Default::default(),
         started_at: Timestamp(at),
         finished_at: None,
         stopped_at: None,

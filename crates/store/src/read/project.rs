@@ -22,7 +22,7 @@ use baton_model::state_summary::StateSummary;
 use baton_model::{ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Usage};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What one batch does to the query tables.
 #[derive(Debug, Default, PartialEq)]
@@ -41,6 +41,8 @@ pub(crate) struct Projection<'a> {
     /// The batch records or closes errors, which the health a run's row keeps once it
     /// has ended counts (as it does the steps): see [`super::run_counts`].
     pub recount: bool,
+    /// The batch's `run_labelled` changes, in order: (set, removed).
+    pub labels: Vec<(&'a BTreeMap<String, String>, &'a [String])>,
 }
 
 /// Changes to the run's row.
@@ -246,6 +248,7 @@ pub(crate) fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projectio
                 p.run.began_at = Some(ev.at.0);
             }
             EventKind::RunResumed { .. } => p.run.state = Some("running"),
+            EventKind::RunLabelled { set, removed, .. } => p.labels.push((set, removed)),
             EventKind::RunStateChanged { state, .. } => {
                 p.run.state = Some(state.as_str());
                 // Reopened (a retry or a mark after the run had finished).
@@ -354,6 +357,7 @@ pub(crate) fn write(
     write_steps(conn, run_id, p)?;
     write_errors(conn, run_id, p)?;
     write_approvals(conn, run_id, p)?;
+    write_labels(conn, run_id, p)?;
     // The run's row changed, or what it keeps of an ended run may have: its counts,
     // its share of the metric totals (attempts, gate waits too) and its place in the
     // change cursor follow.
@@ -422,6 +426,35 @@ fn write_run(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
             dealt_with
         ])?;
     }
+    Ok(())
+}
+
+/// The run's labels on its row, after the batch's changes; its place in the change
+/// cursor moves, so a reader of the run list's changes reads them.
+fn write_labels(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
+    if p.labels.is_empty() {
+        return Ok(());
+    }
+    let old: Option<String> = conn
+        .prepare_cached("SELECT labels FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let mut labels: BTreeMap<String, String> = old
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    for (set, removed) in &p.labels {
+        for k in removed.iter() {
+            labels.remove(k);
+        }
+        labels.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let text = (!labels.is_empty()).then(|| serde_json::to_string(&labels).unwrap_or_default());
+    conn.prepare_cached(&format!(
+        "UPDATE runs SET labels = ?2, rev = {} WHERE id = ?1",
+        super::run_counts::NEXT_REV
+    ))?
+    .execute(params![run_id, text])?;
     Ok(())
 }
 

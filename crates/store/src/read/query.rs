@@ -358,7 +358,8 @@ impl Store {
                       (SELECT e.at FROM events e WHERE e.id BETWEEN runs.key << 32
                        AND (runs.key << 32) + 4294967295 ORDER BY e.id DESC LIMIT 1) END,
                     (SELECT f.from_run || ' ' || f.from_step FROM run_forks f WHERE f.run_id = runs.id),
-                    l.taking_over, {REPLACED_SQL}
+                    l.taking_over, {REPLACED_SQL}, runs.labels,
+                    (SELECT s.params_json FROM run_sources s WHERE s.run_id = runs.id)
              FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
         ))?;
         let mut rows = st.query(p)?;
@@ -402,10 +403,33 @@ impl Store {
                         step: step.to_string(),
                     })
                 }),
+                labels: json_map(r.get(16)?),
+                params: shown_params(json_map(r.get(17)?)),
             };
             out.push((summary, r.get(11)?));
         }
         Ok(out)
+    }
+
+    /// The file of the newest run of `workflow` started from another file than
+    /// `source_path`, if any (`runs_by_workflow`): two files naming one workflow.
+    pub fn other_source_of(
+        &self,
+        workflow: &str,
+        source_path: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached(
+                "SELECT source_path FROM runs WHERE workflow = ?1 AND source_path != ?2
+                 ORDER BY started_at DESC LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![workflow, source_path], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(StoreError::from);
+        self.ctx(r)
     }
 
     /// The current state of one step, `None` if the run never mentioned it.
@@ -582,4 +606,18 @@ impl Ids {
             Ids::Asks => "ask",
         }
     }
+}
+
+/// A JSON object of strings from a column (`None`, or not such an object: empty).
+fn json_map(text: Option<String>) -> std::collections::BTreeMap<String, String> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// The params a list may show: a secret's (masked as it was recorded) never.
+fn shown_params(
+    mut params: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    params.retain(|_, v| !v.contains(baton_model::mask::MASK));
+    params
 }

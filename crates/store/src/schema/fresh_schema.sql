@@ -17,7 +17,7 @@ CREATE TABLE runs (
     state       TEXT NOT NULL,
     started_at  INTEGER NOT NULL,
     finished_at INTEGER,
-    key INTEGER, steps_total INTEGER, steps_done INTEGER, health REAL, rev INTEGER NOT NULL DEFAULT 0, began_at INTEGER, ended_at INTEGER, attempts_finished INTEGER NOT NULL DEFAULT 0, attempts_failed INTEGER NOT NULL DEFAULT 0, p50_ms INTEGER, p95_ms INTEGER, queue_depth INTEGER, running INTEGER, dealt_with INTEGER NOT NULL DEFAULT 0, metrics_json TEXT);
+    key INTEGER, steps_total INTEGER, steps_done INTEGER, health REAL, rev INTEGER NOT NULL DEFAULT 0, began_at INTEGER, ended_at INTEGER, attempts_finished INTEGER NOT NULL DEFAULT 0, attempts_failed INTEGER NOT NULL DEFAULT 0, p50_ms INTEGER, p95_ms INTEGER, queue_depth INTEGER, running INTEGER, dealt_with INTEGER NOT NULL DEFAULT 0, metrics_json TEXT, labels TEXT);
 CREATE INDEX runs_by_start ON runs(started_at DESC, id DESC);
 CREATE TABLE steps (
     run_id      TEXT NOT NULL REFERENCES runs(id),
