@@ -178,7 +178,9 @@ fn labelled(
     let mut out = Vec::new();
     for (k, v) in labels {
         if masker.mask(&v) != v {
-            errors.push(format!("$BATON_LABELS: label `{k}` holds a secret; not set"));
+            errors.push(format!(
+                "$BATON_LABELS: label `{k}` holds a secret; not set"
+            ));
             continue;
         }
         out.push((format!("{}{k}", baton_model::labels::VIA_OUTPUTS), v));
