@@ -343,6 +343,7 @@ impl Refusal {
             self,
             Refusal::ReasonRequired { .. }
                 | Refusal::InputInvalid { .. }
+                | Refusal::BadLabels { .. }
                 | Refusal::MarkState { .. }
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
@@ -458,6 +459,7 @@ mod tests {
                 | Refusal::BudgetIsRaised { .. }
                 | Refusal::ReasonRequired { .. }
                 | Refusal::InputInvalid { .. }
+                | Refusal::BadLabels { .. }
                 | Refusal::MarkState { .. }
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
@@ -552,6 +554,9 @@ mod tests {
                 state: StepState::Failed,
             },
             Refusal::BudgetIsRaised { run: s("r") },
+            Refusal::BadLabels {
+                problems: vec![s("label key `-x`: …")],
+            },
             Refusal::ReasonRequired {
                 to: ReasonFor::Mark,
             },

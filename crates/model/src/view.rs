@@ -886,6 +886,7 @@ mod tests {
             driven_by: None,
             waiting_for: None,
             operator: "o".into(),
+            labels: BTreeMap::new(),
             source_path: PathBuf::new(),
             workflow_hash: None,
             summary: None,
