@@ -343,7 +343,6 @@ impl Refusal {
             self,
             Refusal::ReasonRequired { .. }
                 | Refusal::InputInvalid { .. }
-                | Refusal::BadLabels { .. }
                 | Refusal::MarkState { .. }
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
@@ -459,7 +458,6 @@ mod tests {
                 | Refusal::BudgetIsRaised { .. }
                 | Refusal::ReasonRequired { .. }
                 | Refusal::InputInvalid { .. }
-                | Refusal::BadLabels { .. }
                 | Refusal::MarkState { .. }
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
@@ -554,9 +552,6 @@ mod tests {
                 state: StepState::Failed,
             },
             Refusal::BudgetIsRaised { run: s("r") },
-            Refusal::BadLabels {
-                problems: vec![s("label key `-x`: …")],
-            },
             Refusal::ReasonRequired {
                 to: ReasonFor::Mark,
             },
