@@ -393,19 +393,21 @@ pub(super) fn load_recorded(
                 workflow::load_str_with(&record.source_text, &record.source_path, signers)
                     .map_err(|d| {
                         SessionError::Diagnostics(format!(
-                            "{}: error: run {} was started with a workflow this baton cannot read any more ({}); the file changed since, so it cannot be checked against it: start a new run",
+                            "{}: error: run {} was started with a workflow this baton cannot read any more ({}); the file changed since, so it cannot be checked against it: fork it (`baton fork {} --from STEP`, `F` in the console), which runs the text it recorded, or start a new run",
                             record.source_path.display(),
                             record.id,
-                            d.to_string().lines().next().unwrap_or_default()
+                            d.to_string().lines().next().unwrap_or_default(),
+                            record.id,
                         ))
                     })?;
             workflow::shape::check_kept(&started, &plan).map_err(|c| {
                 SessionError::Diagnostics(format!(
-                    "{}:{}:1: error: {}, since run {} started; a run keeps its steps, what each waits for and what runs without asking (compensations, notifiers), its gates and its budget: put it back as it was, or start a new run",
+                    "{}:{}:1: error: {}, since run {} started; a run keeps its steps, what each waits for and what runs without asking (compensations, notifiers), its gates and its budget: put it back as it was, fork the run (`baton fork {} --from STEP`, `F` in the console), which runs the text it recorded, or start a new run",
                     plan.source.display(),
                     c.line,
                     c.what,
-                    record.id
+                    record.id,
+                    record.id,
                 ))
             })?;
         }
