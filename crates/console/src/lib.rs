@@ -15,6 +15,7 @@ pub mod fixtures;
 mod keymap;
 mod layout;
 mod logfile;
+mod logmerge;
 mod output;
 mod signal;
 mod term;

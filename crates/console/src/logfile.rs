@@ -229,6 +229,72 @@ impl LogFile {
         Ok(out)
     }
 
+    /// Lines that end in a newline (a partial last line not counted).
+    pub(crate) fn complete_len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Where the lines of `range` change time: `(first line, when)`, the first at
+    /// `range.start` (the engine's records, else when lines arrived while watched;
+    /// `None`: not known). A record costs one entry, not one a line.
+    pub(crate) fn segments(&self, range: Range<usize>) -> Vec<(usize, Option<Timestamp>)> {
+        if range.is_empty() {
+            return Vec::new();
+        }
+        // Lines starting before byte `o`: the first line whose time a record at `o` is.
+        let first_at = |o: u64| {
+            if o == 0 {
+                0
+            } else {
+                1 + self.ends.partition_point(|&e| e < o)
+            }
+        };
+        let marks: Vec<(usize, Timestamp)> = if self.stamps.is_empty() {
+            self.seen.clone()
+        } else {
+            self.stamps.iter().map(|&(o, t)| (first_at(o), t)).collect()
+        };
+        let k = marks.partition_point(|&(l, _)| l <= range.start);
+        let mut out = vec![(range.start, k.checked_sub(1).map(|k| marks[k].1))];
+        for &(l, t) in &marks[k..] {
+            if l >= range.end {
+                break;
+            }
+            match out.last_mut() {
+                Some(last) if last.0 == l => last.1 = Some(t),
+                _ => out.push((l, Some(t))),
+            }
+        }
+        out
+    }
+
+    /// The first (or, backward, last) line of `range` whose text as shown contains
+    /// `needle`, reading about a [`CHUNK`] at once.
+    pub(crate) fn find_range(
+        &mut self,
+        needle: &Needle,
+        range: Range<usize>,
+        forward: bool,
+    ) -> std::io::Result<Option<usize>> {
+        let range = range.start.min(self.len())..range.end.min(self.len());
+        let mut blocks = Vec::new();
+        let mut at = range.start;
+        while at < range.end {
+            let end = self.block_end(at, range.end);
+            blocks.push(at..end);
+            at = end;
+        }
+        if !forward {
+            blocks.reverse();
+        }
+        for b in blocks {
+            if let Some(i) = self.find_in(b, needle, forward)? {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
+
     /// The nearest line after (or before) `from`, wrapping around, whose text (as shown:
     /// sanitised, cut at [`LINE_CAP`]) contains `needle`, ignoring case.
     pub fn find(
@@ -316,7 +382,7 @@ impl LogFile {
 }
 
 /// A search, folded once, with what its fast paths need.
-struct Needle {
+pub(crate) struct Needle {
     folded: String,
     /// The folded needle is ASCII: a printable ASCII line matches exactly when its
     /// ASCII-lowercased bytes contain it.
@@ -327,7 +393,7 @@ struct Needle {
 }
 
 impl Needle {
-    fn new(needle: &str) -> Needle {
+    pub(crate) fn new(needle: &str) -> Needle {
         let folded = fold(needle);
         let finder = folded
             .is_ascii()
@@ -470,6 +536,8 @@ pub(crate) fn attempt_path(s: &StepView, n: u32) -> Option<PathBuf> {
 pub struct LogReaders {
     log: Option<LogFile>,
     tail: Option<TailFollower>,
+    /// Every step's log at once (`LogState::all`).
+    merged: Option<crate::logmerge::MergedLog>,
     /// Where an ended run's log times are kept (none in tests without a store).
     stored: Option<baton_model::logtimes::StoredTimes>,
 }
@@ -499,14 +567,25 @@ impl LogReaders {
                 .get(i)
                 .is_some_and(|s| s.state == StepState::Running)
         };
-        ui.log.as_ref().is_some_and(|l| running(l.step)) || tail_step(ui, view).is_some()
+        let any_running = || view.steps.iter().any(|s| s.state == StepState::Running);
+        ui.log
+            .as_ref()
+            .is_some_and(|l| if l.all { any_running() } else { running(l.step) })
+            || tail_step(ui, view).is_some()
     }
 
     fn sync_log(&mut self, ui: &mut UiState, view: &RunView, rows: usize) {
         let Some(log) = ui.log.as_mut() else {
             self.log = None;
+            self.merged = None;
             return;
         };
+        if log.all {
+            self.log = None;
+            crate::logmerge::sync(&mut self.merged, log, view, self.stored.as_ref(), rows);
+            return;
+        }
+        self.merged = None;
         let Some(s) = view.steps.get(log.step) else {
             return;
         };

@@ -50,6 +50,8 @@ pub enum Action {
     CancelRun,
     Filter,
     Log,
+    /// DAG: every step's log of the run in one view, merged (`logmerge`).
+    AllLogs,
     #[strum(serialize = "graph")]
     ToggleGraph,
     /// Graph: zoom out to one cell per step, the viewport marked (and back).

@@ -19,6 +19,10 @@ pub(crate) fn visible_steps(view: &RunView, filter: &str) -> Vec<usize> {
 }
 
 pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    if action == Action::AllLogs {
+        super::log::open_all_logs(ui);
+        return Vec::new();
+    }
     let Some(focus) = ui.focus(view) else {
         return Vec::new();
     };

@@ -10,6 +10,8 @@ use baton_model::{RunView, Timestamp};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogState {
     pub step: usize,
+    /// Every step's log, merged (`logmerge`); `step` and `attempt` then unused.
+    pub all: bool,
     /// The attempt shown; `None`: the step's latest (a new attempt is followed).
     pub attempt: Option<u32>,
     /// The first line shown while not following.
@@ -43,6 +45,7 @@ impl LogState {
     pub fn new(step: usize, attempt: Option<u32>) -> LogState {
         LogState {
             step,
+            all: false,
             attempt,
             top: 0,
             follow: true,
@@ -58,6 +61,14 @@ impl LogState {
             window: Default::default(),
             times: Default::default(),
             source: None,
+        }
+    }
+
+    /// Every step's log of the run, merged.
+    pub fn all() -> LogState {
+        LogState {
+            all: true,
+            ..LogState::new(0, None)
         }
     }
 
@@ -176,7 +187,7 @@ pub(super) fn log_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
         }
         Action::Wrap => log.wrap = !log.wrap,
         Action::Timestamps => log.timestamps = !log.timestamps,
-        Action::PrevAttempt | Action::NextAttempt => {
+        Action::PrevAttempt | Action::NextAttempt if !log.all => {
             let latest = view.steps.get(log.step).map_or(0, |s| s.attempts);
             let cur = log.attempt_of(latest);
             let next = if action == Action::NextAttempt {
@@ -208,6 +219,11 @@ pub(super) fn log_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
         _ => {}
     }
     Vec::new()
+}
+
+/// Every step's log in one view.
+pub(super) fn open_all_logs(ui: &mut UiState) {
+    ui.log = Some(LogState::all());
 }
 
 pub(super) fn open_log(ui: &mut UiState, step: usize, attempt: Option<u32>) {

@@ -176,6 +176,14 @@ static BINDINGS: &[Binding] = &[
     ),
     b!(
         Tab::Dag,
+        [k('O')],
+        "O",
+        Action::AllLogs,
+        "every step's log in one view, each line after its step",
+        false
+    ),
+    b!(
+        Tab::Dag,
         [k('a')],
         "a",
         Action::Approve,

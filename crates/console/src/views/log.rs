@@ -32,17 +32,24 @@ pub(crate) fn render(
     let Some(log) = ui.log.as_ref() else {
         return;
     };
-    let Some(s) = view.steps.get(log.step) else {
-        return;
-    };
     let n = log.total;
-    let attempt = log.attempt_of(s.attempts);
-    let block = panel(title(log, s, attempt, theme), theme, true);
+    let (head, empty) = if log.all {
+        let head = styled(format!(" Log · {} ", log.source.as_deref().unwrap_or("every step")), theme.title);
+        (title(log, head, String::new(), theme), "no step has written output yet".to_string())
+    } else {
+        let Some(s) = view.steps.get(log.step) else {
+            return;
+        };
+        let attempt = log.attempt_of(s.attempts);
+        let head = styled(format!(" Log · {} ", s.id), theme.title);
+        let of = format!("attempt {attempt}/{} · ", s.attempts);
+        (title(log, head, of, theme), no_output(log, s, attempt))
+    };
+    let block = panel(head, theme, true);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if n == 0 {
-        let msg = no_output(log, s, attempt);
-        frame.render_widget(Paragraph::new(styled(msg, theme.dim)), inner);
+        frame.render_widget(Paragraph::new(styled(empty, theme.dim)), inner);
         return;
     }
     let rows = inner.height as usize;
@@ -126,19 +133,13 @@ pub(crate) fn render(
     frame.render_widget(p, inner);
 }
 
-/// The log's title: step, attempt, lines, follow/paused, wrap, times, the search.
-fn title<'a>(log: &LogState, s: &StepView, attempt: u32, theme: &Theme) -> Line<'a> {
+/// The log's title: `head` (whose log), the attempt (`of`), lines, follow/paused,
+/// wrap, times, the search.
+fn title<'a>(log: &LogState, head: Span<'a>, of: String, theme: &Theme) -> Line<'a> {
     let n = log.total;
     let mut title = vec![
-        styled(format!(" Log · {} ", s.id), theme.title),
-        styled(
-            format!(
-                "attempt {attempt}/{} · {} ",
-                s.attempts,
-                count(n, "line", "lines")
-            ),
-            theme.dim,
-        ),
+        head,
+        styled(format!("{of}{} ", count(n, "line", "lines")), theme.dim),
         styled(
             if log.follow {
                 "· follow "

@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod actions;
+mod all_logs;
 mod approve;
 mod ask;
 mod completion;
