@@ -55,6 +55,16 @@ pub struct RunJson<'a> {
     pub errors: Vec<ErrorJson<'a>>,
 }
 
+/// A note (`baton note`): when (RFC 3339), by whom, on which step (absent: the run).
+#[derive(Debug, Serialize)]
+pub struct NoteJson<'a> {
+    pub at: String,
+    pub by: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<&'a str>,
+    pub text: &'a str,
+}
+
 /// The budget's use: each dimension `{used, limit}` (`limit` null where the budget sets
 /// none) and the ceilings that stop the next step.
 #[derive(Debug, Serialize)]
@@ -62,7 +72,7 @@ pub struct BudgetJson<'a> {
     /// `cost`, `calls` and `tokens`.
     #[serde(flatten)]
     /// The notes on the run and its steps (`baton note`), oldest first (schema 10).
-    pub notes: &'a [crate::model::note::NoteView],
+    pub notes: Vec<NoteJson<'a>>,
     pub dimensions: BTreeMap<&'static str, BudgetUse>,
     pub exhausted: &'a [String],
     /// Each dimension's pace over the last minute (`per_minute`) and the time left to
@@ -296,7 +306,16 @@ fn budget<'a>(view: &'a RunView, b: &'a BudgetView) -> BudgetJson<'a> {
             timed_out: r.timed_out,
         }),
         dimensions: b
-        notes: &view.notes,
+        notes: view
+            .notes
+            .iter()
+            .map(|n| NoteJson {
+                at: n.at.to_rfc3339(),
+                by: &n.by,
+                step: n.step.as_deref(),
+                text: &n.text,
+            })
+            .collect(),
             .dimensions()
             .into_iter()
             .map(|(dim, used, limit)| (dim, BudgetUse { used, limit }))
