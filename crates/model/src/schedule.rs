@@ -127,10 +127,10 @@ pub enum CadenceError {
         hi: u32,
     },
     #[error(
-        "day-of-month `{days}` is past the end of every month of `{months}` (February has at most 29 days, April, June, September and November 30): it would never fire; name days those months have, or `L` for each month's last day"
+        "day-of-month `{days}` is past the end of every month of `{months}`: it would never fire (Vixie cron refuses it too)"
     )]
     NoSuchDate { days: String, months: String },
-    #[error("the {field} field holds `{word}`, which is not a name it takes: write {takes}")]
+    #[error("the {field} field holds `{word}`, which is not a name it takes")]
     NotAName {
         field: &'static str,
         word: String,
@@ -149,6 +149,20 @@ pub enum CadenceError {
         "`{text}` does not exist in {zone} (the clocks skip it that day): give a time before or after the gap, or one with its offset"
     )]
     InAGap { text: String, zone: chrono_tz::Tz },
+}
+
+impl CadenceError {
+    /// What to write instead, when the refusal has words of its own (the loader's
+    /// general hint otherwise).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CadenceError::NoSuchDate { .. } => Some(
+                "name days those months have (February has at most 29, April, June, September and November 30), or `L` for each month's last day".to_string(),
+            ),
+            CadenceError::NotAName { takes, .. } => Some(format!("write {takes}")),
+            _ => None,
+        }
+    }
 }
 
 /// Parse a cron expression: five fields, six with seconds first, or `@hourly`,

@@ -136,3 +136,24 @@ fn a_new_file_renamed_into_place_loads_without_waiting_to_be_quiet() {
     wait_until("the renamed file to fire", secs(30), || marks(&s) >= 1);
     pause_and_stop(&s, &["first", "tick"], child);
 }
+
+/// Issue 78 point 6: a file whose time is an hour in the serve's future (a clock
+/// behind the file server's, a copy that kept its times), there before the serve
+/// started (so no rename was watched), loads once its size and time held across the
+/// scans of 5 s on the serve's own clock, and fires.
+#[test]
+fn a_file_dated_in_the_future_loads_once_unchanged_across_scans() {
+    let mut s = Served::new();
+    let ahead = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    s.write_dated("tick.toml", TICK, ahead);
+    let (child, log) = s.start(&[]);
+    wait_until("the serve to load the future-dated file", secs(40), || {
+        let t = std::fs::read_to_string(&log).unwrap_or_default();
+        t.lines()
+            .any(|l| l.starts_with("serve: loaded") && l.ends_with("tick.toml"))
+            .then_some(())
+            .ok_or(t)
+    });
+    wait_until("it to fire", secs(30), || marks(&s) >= 1);
+    pause_and_stop(&s, &["tick"], child);
+}

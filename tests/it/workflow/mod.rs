@@ -1,4 +1,5 @@
 //! Workflow loading: examples, the invalid corpus (snapshots), property tests.
+mod cron_dates;
 mod examples;
 mod github_matrices;
 mod import;

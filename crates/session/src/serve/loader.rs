@@ -10,6 +10,9 @@
 //! once its `stat` held across a scan; any other (written here, new or in place, or
 //! arrived while nothing watched) once it has not changed for [`QUIET`], so a writer
 //! that pauses for less than that between its parts never has its first part served.
+//! "Not changed" is by the file's time, or by its `stat` held across the scans of
+//! [`QUIET`] on the serve's own clock: a file whose time is in the serve's future (a
+//! clock behind the file server's, a copy that kept its times) loads too.
 use baton_workflow::{self as workflow, Plan};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,11 +77,18 @@ pub(super) fn settle(
         return Settle::Unchanged;
     }
     let quiet_for = wall_now.duration_since(sig.mtime).unwrap_or_default();
-    if quiet_for >= QUIET {
+    let held_for = first_seen
+        .filter(|(s, _)| *s == sig)
+        .map(|(_, at)| now.duration_since(at));
+    // Quiet by the file's time, or by this serve's own clock: its size, time and inode
+    // unchanged across scans for QUIET. The second is what loads a file whose time is
+    // in the future (a clock behind the file server's, a copy that kept its times),
+    // whose quiet the wall clock would never reach.
+    if quiet_for >= QUIET || held_for.is_some_and(|h| h >= QUIET) {
         return Settle::Load;
     }
     let in_place = done.is_some_and(|d| d.dev == sig.dev && d.ino == sig.ino);
-    let held = first_seen.is_some_and(|(s, at)| s == sig && now.duration_since(at) >= STABLE);
+    let held = held_for.is_some_and(|h| h >= STABLE);
     if held && renamed_in && !in_place {
         Settle::Load
     } else {
@@ -242,6 +252,31 @@ mod tests {
             settle(Some(old), seen, grown, true, t0 + STABLE, at),
             Settle::Settling
         );
+    }
+
+    /// Issue 78 point 6: a file whose time is an hour ahead of the serve's clock loads
+    /// once its `stat` held for QUIET on the serve's own clock; changed meanwhile, it
+    /// waits QUIET again from the change.
+    #[test]
+    fn a_file_from_the_future_loads_once_unchanged_across_scans() {
+        let t0 = Instant::now();
+        let w0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let ahead = sig(9, 40, w0 + Duration::from_secs(3600));
+        assert_eq!(settle(None, None, ahead, false, t0, w0), Settle::Settling);
+        let seen = Some((ahead, t0));
+        let at = |d: Duration| settle(None, seen, ahead, false, t0 + d, w0 + d);
+        assert_eq!(at(STABLE), Settle::Settling);
+        assert_eq!(at(QUIET - Duration::from_millis(1)), Settle::Settling);
+        assert_eq!(at(QUIET), Settle::Load);
+        let grown = sig(9, 80, w0 + Duration::from_secs(3600));
+        assert_eq!(
+            settle(None, seen, grown, false, t0 + QUIET, w0 + QUIET),
+            Settle::Settling,
+            "a change starts the wait again"
+        );
+        let done = Some(sig(9, 10, w0));
+        let in_place = settle(done, seen, ahead, false, t0 + QUIET, w0 + QUIET);
+        assert_eq!(in_place, Settle::Load, "changed in place, then quiet");
     }
 
     /// Issue 55 point 4: a new file (or a new inode at a served name) that was not seen

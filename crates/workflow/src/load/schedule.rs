@@ -55,10 +55,11 @@ impl Loader<'_, '_> {
                 Some(n) => self.string(n, &format!("`cron` of {what}")).and_then(|s| {
                     sched::parse_cron(s)
                         .map_err(|why| {
+                            let hint = why.hint().unwrap_or_else(|| "write five fields (minute hour day month weekday, e.g. \"30 2 * * 1-5\"), six with seconds first (\"*/10 * * * * *\"), or @hourly, @daily, @weekly, @monthly".to_string());
                             self.err(
                                 &n.span,
                                 format!("`cron` of {what} is not a cron expression: {why}"),
-                                "write five fields (minute hour day month weekday, e.g. \"30 2 * * 1-5\"), six with seconds first (\"*/10 * * * * *\"), or @hourly, @daily, @weekly, @monthly",
+                                hint,
                             )
                         })
                         .ok()
