@@ -741,14 +741,23 @@ fn footer_entries(view: &RunView, ui: &UiState, keys: &Keymap) -> Vec<Hint> {
             .filter(|a| keys.label_of(ctx, a) == Some(label))
             .find_map(|a| crate::app::hint_word(ui, view, ctx, a))
     };
-    keys.hints(ctx, offered)
-        .into_iter()
-        .map(|(label, what)| Hint {
-            keep: essential.contains(&Some(label)),
-            keys: label.to_string(),
-            what: word(label).map_or(what, str::to_string),
-        })
-        .collect()
+    let mut out: Vec<Hint> = Vec::new();
+    for (label, what) in keys.hints(ctx, offered) {
+        let what = word(label).map_or(what, str::to_string);
+        let keep = essential.contains(&Some(label));
+        // Two keys that do one deed side by side are one hint (`y/d detach`).
+        match out.last_mut() {
+            Some(last) if last.what == what && !keep && !last.keep => {
+                last.keys = format!("{}/{label}", last.keys);
+            }
+            _ => out.push(Hint {
+                keep,
+                keys: label.to_string(),
+                what,
+            }),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
