@@ -93,6 +93,43 @@ impl Core {
         Ok(format!("labels now: {}", labels::text(&self.labels.now)))
     }
 
+    /// `baton label` on a run no engine drives (ended, or interrupted): a label change
+    /// is a record, not driving, so its labels change on record and nothing else moves
+    /// (no step starts, no state changes, no takeover, no secret needed). The events to
+    /// commit and the answer, or the refusal (nothing recorded).
+    pub fn label_undriven(
+        &mut self,
+        command: &Command,
+        now: Timestamp,
+    ) -> Result<(Vec<Event>, String), Refusal> {
+        let Command::Label {
+            operator,
+            set,
+            removed,
+        } = command
+        else {
+            return Err(Refusal::BadLabels {
+                problems: vec!["only a label change is recorded on a run no engine drives".into()],
+            });
+        };
+        if self.events.is_empty() {
+            return Err(Refusal::NotStarted);
+        }
+        if baton_model::clean_name(operator).is_none() {
+            return Err(Refusal::NoOperator);
+        }
+        let mut fx = Fx::new();
+        let message = self.on_label(operator, set, removed, now, &mut fx)?;
+        let events = fx
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Persist(ev) => Some(ev),
+                _ => None,
+            })
+            .collect();
+        Ok((events, message))
+    }
+
     /// The labels step `i` wrote to `$BATON_LABELS` (checked again here: they came
     /// from a file the step wrote), on record as the step's; over the bound a run holds,
     /// none of them is taken.
@@ -124,3 +161,7 @@ impl Core {
             .extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 }
+
+#[cfg(test)]
+#[path = "labels_tests.rs"]
+mod tests;
