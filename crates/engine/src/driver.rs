@@ -24,6 +24,7 @@ mod asks;
 mod cached;
 mod commands;
 mod deferred;
+mod doors;
 mod handover;
 mod pool_slots;
 mod reopen;
@@ -44,8 +45,6 @@ const COMMAND_POLL_ENV: &str = "BATON_COMMAND_POLL_MS";
 const HEARTBEAT: Duration = Duration::from_secs(2);
 /// Minimum gap between two published views (a 10,000-step view is not free).
 const VIEW_EVERY: Duration = Duration::from_millis(40);
-/// Most events in one store transaction (a wave of no-op steps decides many at once).
-const COMMIT_MAX_EVENTS: usize = 4096;
 /// SIGTERM → SIGKILL grace for killed process groups.
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
 /// Longest a fact waits for a commit: a process id, or a wake-up's events that nothing
@@ -555,104 +554,10 @@ impl Driver {
         Ok(signal_exit)
     }
 
-    /// Commit the events, then run the effects they decided. Built-in no-ops have no
-    /// side effect, so they complete inline and their events join the same commit.
-    fn execute(&mut self, mut effects: Vec<Effect>) -> Result<(), DriverError> {
-        let mut events: Vec<Event> = Vec::new();
-        let mut actions: Vec<Effect> = Vec::new();
-        loop {
-            let mut inline = Vec::new();
-            for effect in effects {
-                match effect {
-                    Effect::Persist(e) => events.push(e),
-                    Effect::CommandDone {
-                        id: Some(id),
-                        outcome,
-                    } if id > 0 => self.verdicts.push((id, outcome)),
-                    Effect::Spawn(spec)
-                        if matches!(
-                            &spec.action,
-                            SpawnAction::Builtin {
-                                builtin: Builtin::Noop,
-                                ..
-                            }
-                        ) =>
-                    {
-                        inline.push(Input::StepExited(StepExit {
-                            step: spec.step,
-                            attempt: spec.attempt,
-                            outcome: StepOutcome::Exited { exit_code: 0 },
-                            duration_ms: 0,
-                            outputs: Vec::new(),
-                            usage: Usage::default(),
-                            stderr_tail: String::new(),
-                        }))
-                    }
-                    other => actions.push(other),
-                }
-            }
-            if inline.is_empty() {
-                break;
-            }
-            // A wave of no-ops can decide tens of thousands of events at once: they are
-            // committed in bounded transactions, so other writers on the store (other
-            // runs, the console, `approve`) never wait long for the write lock.
-            if events.len() >= COMMIT_MAX_EVENTS {
-                self.commit(&mut events)?;
-            }
-            let now = Timestamp::now();
-            effects = inline
-                .into_iter()
-                .flat_map(|i| self.core.handle(i, now))
-                .collect();
-        }
-        // Nothing waits for this commit, and a crash could lose only what resume redoes:
-        // it joins the next one (at most `COMMIT_WAIT` later).
-        if actions.is_empty()
-            && self.verdicts.is_empty()
-            && !self.core.is_finished()
-            && self.unsaved.len() + events.len() < COMMIT_MAX_EVENTS
-            && self.durable.may_wait(self.core.plan(), &events)
-        {
-            if !events.is_empty() && self.unsaved_since.is_none() {
-                self.unsaved_since = Some(Instant::now());
-            }
-            self.unsaved.append(&mut events);
-            return Ok(());
-        }
-        // The group: every start, kill and decision of this wake-up (the steps a layer's
-        // end made ready, the exits reaped together) in one transaction, before any of
-        // them acts.
-        let decided = !self.verdicts.is_empty();
-        self.commit(&mut events)?;
-        if decided {
-            // A crash test's moment: a command's decision committed, nothing after it.
-            exec::failpoint::die_at("decided", "command");
-        }
-        for action in &actions {
-            if let Effect::Spawn(spec) = action {
-                exec::failpoint::die_at("committed", &spec.step_id);
-            }
-        }
-        // Groups a dead engine left behind die before anything runs again (resume).
-        let stale: Vec<i32> = actions
-            .iter()
-            .filter_map(|a| {
-                if let Effect::KillStale { pgid } = a {
-                    Some(*pgid)
-                } else {
-                    None
-                }
-            let notice = notice.with_summary(&self.log_dir);
-            })
-            .collect();
-        if !stale.is_empty() {
-            kill_stale(&self.run_id, &stale);
-        }
-        for action in actions {
-            self.act(action)?;
-        }
-        Ok(())
+    /// Commit the events, then run the effects they decided: the one wake-up's
+    /// (`crate::wake::execute`), through this driver's doors (`doors.rs`).
+    fn execute(&mut self, effects: Vec<Effect>) -> Result<(), DriverError> {
+        crate::wake::execute(self, effects)
     }
 
     /// Commit `events` (after the process ids waiting for a commit) with the logs of
@@ -738,6 +643,7 @@ impl Driver {
     fn fire(&mut self, notices: Vec<super::notify::Notice>) {
         let plan = Arc::clone(self.core.plan());
         for notice in notices {
+            let notice = notice.with_summary(&self.log_dir);
             let step = notice
                 .step
                 .as_deref()

@@ -10,6 +10,9 @@ mod notify;
 mod printer;
 mod send_ahead;
 mod store_write;
+/// A namespace: `wake::execute`, `wake::claim`, `wake::Engine` read well only behind
+/// its name; the driver and the simulator both call it.
+pub mod wake;
 mod write_behind;
 
 pub use artifact_dirs::{KeepError as KeepArtifactError, keep_given as keep_artifact_file};

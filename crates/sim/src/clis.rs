@@ -15,6 +15,7 @@
 //! passed (`submit_and_wait`); one that died leaves it. What it draws comes from a
 //! twelfth stream of the seed, so the other mixes draw what they drew.
 use crate::SimError;
+use crate::doors::Stop;
 use crate::world::World;
 use baton_model::{Command, Refusal, Timestamp};
 use baton_session::{Ready, SessionError};
@@ -375,20 +376,31 @@ impl World {
     fn commit_takeover(&mut self, e: usize, mut ready: Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
         let mut initial = std::mem::take(&mut ready.initial);
+        let finished = ready.core.is_finished();
+        self.engines[e].runs.insert(
+            run.clone(),
+            crate::engine::Driven {
+                core: ready.core,
+                slot_asks: Vec::new(),
+            },
+        );
         // As `Driver::start_driving`: a takeover whose command ended the run decides
         // the commands waiting in the commit that ends it (`--mix cli` seed 79).
-        if ready.core.is_finished() {
+        if finished {
             let now = Timestamp(self.now);
             for input in self.gather_commands(e, &run)? {
-                let store = &mut self.engines[e].store;
-                let input =
-                    baton_engine::hold_group_to_reopen(store, &run, &ready.core, input, now)?;
-                initial.extend(ready.core.handle(input, now));
+                let engine = &mut self.engines[e];
+                let Some(driven) = engine.runs.get_mut(&run) else {
+                    return Ok(());
+                };
+                let run = baton_engine::wake::Run {
+                    store: &mut engine.store,
+                    run_id: &run,
+                    core: &mut driven.core,
+                };
+                initial.extend(baton_engine::wake::decide(run, input, now)?);
             }
         }
-        let (events, mut rest) = crate::engine::split(initial);
-        let verdicts = crate::engine::verdicts(&mut rest);
-        let summary = ready.core.state_summary();
         let cut = match self.clis.whole {
             true => None,
             false => match self.clis.rng.random_range(0..100) {
@@ -397,37 +409,32 @@ impl World {
                 _ => None,
             },
         };
-        let engine = &mut self.engines[e];
-        // A commit of nothing makes no transaction: no cut is armed for a later one.
-        if let Some(at) = cut.filter(|_| !events.is_empty()) {
-            engine.store.cut_next_commit(at);
-        }
-        match engine
-            .store
-            .commit_decided(&run, (&events, &[]), &summary, &verdicts)
-        {
+        let (committed, rest) = self.commit_kept(
+            e,
+            &run,
+            initial,
+            (cut, &format!("takeover's commit of {run}")),
+        );
+        match committed {
             Ok(()) => {}
-            Err(baton_store::StoreError::Cut { at }) => {
-                return self.crash(e, &format!("in its takeover's commit of {run}, {at}"));
+            Err(Stop::Died(when)) => {
+                return self.crash(e, &when);
             }
-            Err(err) if crate::engine::lost(&err) => {
+            Err(Stop::Lost(err)) => {
+                self.engines[e].runs.remove(&run);
                 self.history
                     .push(format!("  engine {e} lost {run} before its commit: {err}"));
                 return Ok(());
             }
-            Err(err) => return Err(err.into()),
+            Err(Stop::Gone) => return Ok(()),
+            Err(Stop::Failed(err)) => return Err(err),
         }
         // A run the commit ended claims nothing more (one a `retry` decided in it
         // reopened goes on as any).
-        let claim = !ready.core.is_finished();
-        let engine = &mut self.engines[e];
-        engine.runs.insert(
-            run.clone(),
-            crate::engine::Driven {
-                core: ready.core,
-                slot_asks: Vec::new(),
-            },
-        );
+        let claim = self.engines[e]
+            .runs
+            .get(&run)
+            .is_some_and(|d| !d.core.is_finished());
         self.history.push(format!("  {run}: driven by engine {e}"));
         self.act_on(e, &run, (rest, claim))
     }

@@ -7,9 +7,9 @@
 use crate::world::World;
 use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, Opening, SlotRequest};
-use baton_engine::{hold_group_to_reopen, slot_answer, slot_ask};
-use baton_model::{CommandOutcome, Event, LEASE_STALE, Timestamp};
-use baton_store::slots::{Joining, Turn, Verdict, WhenBusy};
+use baton_engine::wake;
+use baton_model::{Event, LEASE_STALE, Timestamp};
+use baton_store::slots::{Joining, Verdict, WhenBusy};
 use baton_store::{LeaseOutcome, NewRun, Store};
 use baton_workflow::PoolScope;
 use rand::Rng;
@@ -31,6 +31,8 @@ pub(crate) struct Engine {
     /// The pid of the `baton serve` whose runs this engine drives (`--mix serves`:
     /// the serve is its runs' engine, its lease holder `pid N on sim-serve-K`).
     pub serve_pid: Option<u32>,
+    /// A command's text was masked in the store: its copy may still be in the WAL.
+    pub wal_unscrubbed: bool,
 }
 
 /// A run an engine drives.
@@ -65,6 +67,7 @@ impl Engine {
             stalled_until: 0,
             wake: None,
             serve_pid: None,
+            wal_unscrubbed: false,
         })
     }
 
@@ -126,23 +129,6 @@ pub(crate) fn lost(err: &baton_store::StoreError) -> bool {
     )
 }
 
-/// The verdicts on store commands among `rest`, taken out: the driver writes them in
-/// the commit of their decisions (`Store::commit_decided`), never after it.
-pub(crate) fn verdicts(rest: &mut Vec<Effect>) -> Vec<(i64, CommandOutcome)> {
-    let mut taken = Vec::new();
-    rest.retain(|e| match e {
-        Effect::CommandDone {
-            id: Some(id),
-            outcome,
-        } if *id > 0 => {
-            taken.push((*id, outcome.clone()));
-            false
-        }
-        _ => true,
-    });
-    taken
-}
-
 /// The events among `fx`, and the rest.
 pub(crate) fn split(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
     let mut events = Vec::new();
@@ -174,75 +160,18 @@ impl World {
         run: &str,
         crash: Option<Crash>,
     ) -> Result<(), SimError> {
-        let run = run.to_string();
         // One wake-up at a time: the one in progress ends first.
         self.finish_wake(e)?;
-        let now = Timestamp(self.now);
-        let inputs = self.gather(e, &run)?;
+        let inputs = self.gather(e, run)?;
         if inputs.is_empty() {
             return Ok(());
         }
         self.steps += 1;
-        let engine = &mut self.engines[e];
-        let Some(driven) = engine.runs.get_mut(&run) else {
-            return Ok(());
-        };
-        // As `engine::driver` does: one input at a time, a command that would reopen
-        // the finished run holding its group first (`driver::reopen`).
-        let mut fx = Vec::new();
-        for input in inputs {
-            let input = hold_group_to_reopen(&mut engine.store, &run, &driven.core, input, now)?;
-            fx.extend(driven.core.handle(input, now));
-        }
-        let (events, mut rest) = split(fx);
-        let verdicts = verdicts(&mut rest);
-        if crash == Some(Crash::BeforeCommit) {
-            return self.crash(e, "before its commit");
-        }
-        let summary = driven.core.state_summary();
-        match engine
-            .store
-            .commit_decided(&run, (&events, &[]), &summary, &verdicts)
-        {
-            Ok(()) => {}
-            Err(err) if lost(&err) => return self.stop_driving(e, &run, &err),
-            Err(err) => return Err(err.into()),
-        }
-        if crash == Some(Crash::AfterCommit) {
-            if self.config.mix == crate::Mix::Spawns {
-                return self.crash_amid_spawns(e, &run, rest);
-            }
-            return self.crash(e, "after its commit, before acting");
-        }
-        self.perform(e, &run, rest)
+        self.wake_with(e, run, inputs, crash).map(|_| ())
     }
 
-    /// Act on the effects up to a spawn chosen by the seed (none, some or all but the
-    /// last of the group's spawns happen), then crash.
-    fn crash_amid_spawns(
-        &mut self,
-        e: usize,
-        run: &str,
-        mut rest: Vec<Effect>,
-    ) -> Result<(), SimError> {
-        let spawns: Vec<usize> = (rest.iter().enumerate())
-            .filter(|(_, f)| matches!(f, Effect::Spawn(_)))
-            .map(|(i, _)| i)
-            .collect();
-        let made = match spawns.len() {
-            0 => 0,
-            n => self.rng.random_range(0..n),
-        };
-        rest.truncate(spawns.get(made).copied().unwrap_or(rest.len()));
-        self.perform(e, run, rest)?;
-        let when = format!(
-            "after its commit, {made} of its {} spawns made",
-            spawns.len()
-        );
-        self.crash(e, &when)
-    }
-
-    /// What came in for `run` since the last wake-up, as the driver gathers it.
+    /// What came in for `run` since the last wake-up: the engine's own gathering
+    /// (`wake::admission`, `wake::claim`, `wake::ask_slot`), then its attempts' news.
     fn gather(&mut self, e: usize, run: &str) -> Result<Vec<Input>, SimError> {
         if !self.engines[e].runs.contains_key(run) {
             return Ok(Vec::new());
@@ -267,20 +196,18 @@ impl World {
         run: &str,
     ) -> Result<Option<Input>, SimError> {
         let engine = &mut self.engines[e];
-        let Some(driven) = engine.runs.get(run) else {
+        let Some(driven) = engine.runs.get_mut(run) else {
             return Ok(None);
         };
-        if !driven.core.waits_for_group() {
-            return Ok(None);
-        }
-        Ok(match engine.store.admit_queued(run)? {
-            Turn::Waits => None,
-            Turn::Holds(group) => Some(Input::Admitted {
-                reason: format!("concurrency group `{group}` is free"),
-            }),
+        let turn = wake::admission(wake::Run {
+            store: &mut engine.store,
+            run_id: run,
+            core: &mut driven.core,
+        })?;
+        Ok(match turn {
             // The bug put back: the replaced run waits on, as before seed 105.
-            Turn::Replaced(_) if self.config.bug == Some(Bug::IgnoreReplaced) => None,
-            Turn::Replaced(group) => Some(Input::Replaced { group }),
+            Some(Input::Replaced { .. }) if self.config.bug == Some(Bug::IgnoreReplaced) => None,
+            turn => turn,
         })
     }
 
@@ -288,20 +215,34 @@ impl World {
     pub(crate) fn gather_commands(&mut self, e: usize, run: &str) -> Result<Vec<Input>, SimError> {
         let obey_all = self.config.bug == Some(Bug::ObeyUnproven);
         let dropped = self.reclaimable(run)?;
-        let claimed = self.engines[e].store.claim_commands(run)?;
+        let World {
+            engines, executors, ..
+        } = self;
+        let engine = &mut engines[e];
+        let Some(driven) = engine.runs.get_mut(run) else {
+            return Ok(Vec::new());
+        };
+        // An adopted attempt is traced ahead of its release when its host still has it.
+        let mut trace = |step, attempt| {
+            let key = (run.to_string(), step, attempt);
+            executors.attempts.contains_key(&key).then_some(Ok(()))
+        };
+        let run_ = wake::Run {
+            store: &mut engine.store,
+            run_id: run,
+            core: &mut driven.core,
+        };
+        let claimed = wake::claim(run_, &mut engine.wal_unscrubbed, &mut trace)?;
         Ok(claimed
             .into_iter()
-            .filter(|c| !dropped.contains(&c.id))
-            .map(|c| match c.unproven {
-                Some(reason) if !obey_all => Input::UnprovenCommand {
-                    id: c.id,
-                    command: c.command,
-                    reason: Box::new(reason),
+            .filter(|i| !matches!(i, Input::Command { id: Some(id), .. } | Input::UnprovenCommand { id, .. } if dropped.contains(id)))
+            .map(|i| match i {
+                // The bug put back: a row whose proof failed is obeyed.
+                Input::UnprovenCommand { id, command, .. } if obey_all => Input::Command {
+                    id: Some(id),
+                    command,
                 },
-                _ => Input::Command {
-                    id: Some(c.id),
-                    command: c.command,
-                },
+                i => i,
             })
             .collect())
     }
@@ -318,11 +259,17 @@ impl World {
         let Some(driven) = engine.runs.get_mut(run) else {
             return Ok(None);
         };
-        if !driven.core.wants_slot(r.step, r.attempt) {
+        let asked = wake::ask_slot(
+            wake::Run {
+                store: &mut engine.store,
+                run_id: run,
+                core: &mut driven.core,
+            },
+            &r,
+        )?;
+        let Some((input, again)) = asked else {
             return Ok(None);
-        }
-        let ask = slot_ask(driven.core.plan(), run, &r);
-        let (input, again) = slot_answer(&r, engine.store.take_pool_slot(&ask)?);
+        };
         if again {
             driven.slot_asks.push(r);
         }
@@ -546,12 +493,6 @@ impl World {
         if ready.core.waits_for_group() {
             self.requeued.insert(run.clone());
         }
-        let (events, mut rest) = split(ready.initial);
-        let verdicts = verdicts(&mut rest);
-        let summary = ready.core.state_summary();
-        engine
-            .store
-            .commit_decided(&run, (&events, &[]), &summary, &verdicts)?;
         engine.runs.insert(
             run.clone(),
             Driven {
@@ -559,6 +500,11 @@ impl World {
                 slot_asks: Vec::new(),
             },
         );
+        let (committed, rest) =
+            self.commit_kept(e, &run, ready.initial, (None, "takeover's commit"));
+        if !self.stopped(e, &run, committed)? {
+            return Ok(());
+        }
         self.history.push(format!("  {run}: driven by engine {e}"));
         // Then (`--mix cli`) the commands waiting, claimed and decided
         // (`Driver::start_driving`); the other mixes' histories are kept as they were.

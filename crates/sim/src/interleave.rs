@@ -8,10 +8,9 @@
 //! (the store keyed, as `--mix rewrites` has it). What it draws comes from a sixth
 //! stream of the seed, so the other mixes draw what they drew.
 use crate::SimError;
-use crate::engine::split;
 use crate::world::World;
 use baton_core::{Effect, Input, SlotRequest};
-use baton_engine::hold_group_to_reopen;
+use baton_engine::wake;
 use baton_model::Timestamp;
 use baton_store::CommitCut;
 use rand::Rng;
@@ -160,9 +159,12 @@ impl World {
                     let Some(driven) = engine.runs.get_mut(&run) else {
                         return Ok(false);
                     };
-                    let input =
-                        hold_group_to_reopen(&mut engine.store, &run, &driven.core, input, now)?;
-                    w.effects.extend(driven.core.handle(input, now));
+                    let run = wake::Run {
+                        store: &mut engine.store,
+                        run_id: &run,
+                        core: &mut driven.core,
+                    };
+                    w.effects.extend(wake::decide(run, input, now)?);
                 }
                 if w.inputs.is_empty() {
                     w.next = Phase::Commit;
@@ -185,41 +187,26 @@ impl World {
         Ok(true)
     }
 
-    /// The wake-up's events committed in one transaction, as the driver does; the
-    /// engine may die inside it or just after it.
+    /// The wake-up's events committed in one transaction by the engine's own code
+    /// (`wake::execute`), its effects kept to be acted on one a store call; the engine
+    /// may die inside the commit or just after it.
     fn commit_wake(&mut self, e: usize, mut w: Wake) -> Result<bool, SimError> {
         let cut = match self.cuts.random_range(0..100) {
             0..2 => Some(CommitCut::InTransaction),
             2..4 => Some(CommitCut::BeforeWitness),
             _ => None,
         };
-        let (events, mut rest) = split(w.effects.drain(..).collect());
-        let verdicts = crate::engine::verdicts(&mut rest);
-        let engine = &mut self.engines[e];
-        let Some(driven) = engine.runs.get(&w.run) else {
+        let run = w.run.clone();
+        let (woken, kept) = self.commit_kept(
+            e,
+            &run,
+            w.effects.drain(..).collect(),
+            (cut, "wake-up's commit"),
+        );
+        if !self.stopped(e, &run, woken)? {
             return Ok(false);
-        };
-        let summary = driven.core.state_summary();
-        // A commit of nothing makes no transaction: no cut is left armed for a later one.
-        if let Some(at) = cut.filter(|_| !events.is_empty()) {
-            engine.store.cut_next_commit(at);
         }
-        match engine
-            .store
-            .commit_decided(&w.run, (&events, &[]), &summary, &verdicts)
-        {
-            Ok(()) => {}
-            Err(baton_store::StoreError::Cut { at }) => {
-                self.crash(e, &format!("in its wake-up's commit, {at}"))?;
-                return Ok(false);
-            }
-            Err(err) if crate::engine::lost(&err) => {
-                self.stop_driving(e, &w.run, &err)?;
-                return Ok(false);
-            }
-            Err(err) => return Err(err.into()),
-        }
-        w.effects = rest.into();
+        w.effects = kept.into();
         w.next = Phase::Perform;
         self.engines[e].wake = Some(w);
         Ok(true)

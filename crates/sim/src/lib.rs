@@ -12,6 +12,7 @@ mod asks;
 mod budget;
 mod clis;
 mod cron;
+mod doors;
 mod engine;
 mod executor;
 mod forks;

@@ -353,6 +353,7 @@ pub(crate) fn command_name(c: &Command) -> &'static str {
         Command::Release { .. } => "release",
         Command::RaiseBudget { .. } => "raise-budget",
         Command::RejectBudget { .. } => "reject-budget",
+        Command::Label { .. } => "label",
     }
 }
 

@@ -10,7 +10,7 @@ use crate::executor::{Faults, HostEnd};
 use crate::world::World;
 use crate::{Bug, SimError};
 use baton_exec::{Backend, Backends, BoxFuture, ExecError, LeftBehind, ShellJob};
-use baton_model::{EventKind, StepOutcome, Timestamp};
+use baton_model::{EventKind, StepOutcome};
 use baton_workflow::ExecutorKind;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -313,27 +313,9 @@ impl World {
         run: &str,
         input: baton_core::Input,
     ) -> Result<bool, SimError> {
-        let now = Timestamp(self.now);
-        let engine = &mut self.engines[e];
-        let Some(driven) = engine.runs.get_mut(run) else {
+        if !self.engines[e].runs.contains_key(run) || !self.wake_with(e, run, vec![input], None)? {
             return Ok(false);
-        };
-        let fx = driven.core.handle(input, now);
-        let (events, mut rest) = crate::engine::split(fx);
-        let verdicts = crate::engine::verdicts(&mut rest);
-        let summary = driven.core.state_summary();
-        match engine
-            .store
-            .commit_decided(run, (&events, &[]), &summary, &verdicts)
-        {
-            Ok(()) => {}
-            Err(err) if crate::engine::lost(&err) => {
-                self.stop_driving(e, run, &err)?;
-                return Ok(false);
-            }
-            Err(err) => return Err(err.into()),
         }
-        self.perform(e, run, rest)?;
         let engine = &mut self.engines[e];
         engine.runs.remove(run);
         engine.store.release_lease(run, &engine.holder())?;

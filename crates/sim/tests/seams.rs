@@ -249,3 +249,30 @@ fn jobs_on_slurm_and_a_batch_scheduler_keep_every_promise() {
         "no detach handed a run on"
     );
 }
+
+/// The simulated engines' wake-ups are the engine's own (`baton_engine::wake`), as the
+/// driver's are (`driver::doors::tests`): every one of them, plain or interleaved,
+/// goes through `wake::execute`, and the simulator's sources decide and commit
+/// nowhere else.
+#[test]
+fn the_simulated_engines_wake_up_through_the_engines_own_code() {
+    for mix in [Mix::All, Mix::Interleave] {
+        let before = baton_engine::wake::wake_ups_here();
+        let o = run(7, mix);
+        let woken = baton_engine::wake::wake_ups_here() - before;
+        assert!(woken > 50, "--mix {}: {woken} wake-ups", mix.name());
+        assert!(o.events > 50, "--mix {}: {} events", mix.name(), o.events);
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name == "doors.rs" {
+            continue;
+        }
+        for copy in ["commit_decided(", "core.handle(", "hold_group_to_reopen("] {
+            assert!(!text.contains(copy), "{name} has its own `{copy}`");
+        }
+    }
+}

@@ -14,47 +14,27 @@ impl Driver {
         self.notice_asks()
     }
 
-    /// Claiming hands each command to one engine, once.
+    /// Claiming hands each command to one engine, once (`crate::wake::claim`).
     pub(super) fn claim_commands(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
-        for claimed in self.store.claim_commands(&self.run_id)? {
-            let baton_store::Claimed {
-                id,
-                command,
-                unproven,
-            } = claimed;
-            // The submitter does not know the run's secrets; the engine does: no
-            // secret typed into a reason stays in the `commands` table.
-            let masked = self.core.mask_command(&command);
-            if masked != command {
-                self.store.rewrite_command(id, &masked)?;
-                self.wal_unscrubbed = true;
-            }
-            inputs.push(match unproven {
-                Some(reason) => Input::UnprovenCommand {
-                    id,
-                    command,
-                    reason: Box::new(reason),
-                },
-                None => {
-                    self.trace_ahead(&command);
-                    Input::Command {
-                        id: Some(id),
-                        command,
-                    }
-                }
-            });
-        }
-        // Before the verdict: the submitter, once answered, finds no copy of its text.
-        self.scrub_wal();
+        let run = crate::wake::Run {
+            store: &mut self.store,
+            run_id: &self.run_id,
+            core: &mut self.core,
+        };
+        let live = &self.live;
+        let mut trace = |step, attempt| trace_live(live, step, attempt);
+        inputs.extend(crate::wake::claim(
+            run,
+            &mut self.wal_unscrubbed,
+            &mut trace,
+        )?);
         Ok(())
     }
 
     /// Empty the write-ahead log of a command's unmasked text, once a command was
     /// masked; a reader in the way only delays it to the next poll.
     pub(super) fn scrub_wal(&mut self) {
-        if self.wal_unscrubbed && self.store.scrub_wal().unwrap_or(false) {
-            self.wal_unscrubbed = false;
-        }
+        crate::wake::scrub_wal(&mut self.store, &mut self.wal_unscrubbed);
     }
 
     pub(super) fn command_request(&mut self, req: CommandRequest, inputs: &mut Vec<Input>) {
@@ -70,22 +50,22 @@ impl Driver {
     }
 
     /// Before the core decides a release: each adopted frozen attempt it would let run
-    /// (`exec::adopt`) is traced now, and the core told which could not be, so that it
-    /// refuses that release (`trace_refused`: the step stays frozen, nothing is sent
-    /// to it) instead of recording one that lets the step run with nobody to see its
-    /// exit.
+    /// (`exec::adopt`) is traced now (`crate::wake::trace_ahead`).
     fn trace_ahead(&mut self, command: &baton_model::Command) {
-        for (step, attempt) in self.core.adopted_to_release(command) {
-            let kill = self
-                .live
-                .get(&(step, attempt))
-                .and_then(|l| l.kill.as_ref());
-            // Not re-attached (its group was gone): its end is on its way to the core.
-            let Some(kill) = kill else {
-                continue;
-            };
-            let why = kill.trace_ahead().err().map(|e| e.to_string());
-            self.core.trace_refused(step, attempt, why);
-        }
+        let live = &self.live;
+        let mut trace = |step, attempt| trace_live(live, step, attempt);
+        crate::wake::trace_ahead(&mut self.core, command, &mut trace);
     }
+}
+
+/// The executors' hand that traces an adopted frozen attempt ahead of its release:
+/// `None` when it is not re-attached (its group was gone: its end is on its way to the
+/// core), else whether tracing it was refused and why.
+fn trace_live(
+    live: &HashMap<(usize, u32), Live>,
+    step: usize,
+    attempt: u32,
+) -> Option<Result<(), String>> {
+    let kill = live.get(&(step, attempt)).and_then(|l| l.kill.as_ref())?;
+    Some(kill.trace_ahead().map_err(|e| e.to_string()))
 }

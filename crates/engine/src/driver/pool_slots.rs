@@ -11,11 +11,14 @@ impl Driver {
     pub(super) fn ask_for_slots(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         let asks = std::mem::take(&mut self.slot_asks);
         for r in asks {
-            if !self.core.wants_slot(r.step, r.attempt) {
+            let run = crate::wake::Run {
+                store: &mut self.store,
+                run_id: &self.run_id,
+                core: &mut self.core,
+            };
+            let Some((input, again)) = crate::wake::ask_slot(run, &r)? else {
                 continue;
-            }
-            let ask = slot_ask(self.core.plan(), &self.run_id, &r);
-            let (input, again) = slot_answer(&r, self.store.take_pool_slot(&ask)?);
+            };
             inputs.push(input);
             if again {
                 self.slot_asks.push(r);

@@ -56,19 +56,12 @@ pub fn hold_group_to_reopen(
 }
 
 impl super::Driver {
-    /// Hand a wake-up's inputs to the core one by one, each command that would reopen
-    /// the run holding its group first.
+    /// Hand a wake-up's inputs to the core one by one (`crate::wake::decide_all`).
     pub(super) fn feed(
         &mut self,
         inputs: Vec<Input>,
         now: Timestamp,
     ) -> Result<Vec<super::Effect>, super::DriverError> {
-        let mut effects = Vec::new();
-        for input in inputs {
-            let input =
-                hold_group_to_reopen(&mut self.store, &self.run_id, &self.core, input, now)?;
-            effects.extend(self.core.handle(input, now));
-        }
-        Ok(effects)
+        crate::wake::decide_all(self, inputs, now)
     }
 }

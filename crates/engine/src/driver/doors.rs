@@ -1,0 +1,132 @@
+//! The driver's doors of the one wake-up (`crate::wake`): the wall clock, its commit
+//! (with the logs and the facts that waited for it), the crash tests' fail points and
+//! the real executors.
+use super::*;
+use crate::wake::{self, Moment};
+
+impl wake::Engine for Driver {
+    type Error = DriverError;
+
+    fn run(&mut self) -> Result<wake::Run<'_>, DriverError> {
+        Ok(wake::Run {
+            store: &mut self.store,
+            run_id: &self.run_id,
+            core: &mut self.core,
+        })
+    }
+
+    fn now(&mut self) -> Timestamp {
+        Timestamp::now()
+    }
+
+    fn verdict(&mut self, id: i64, outcome: CommandOutcome) {
+        self.verdicts.push((id, outcome));
+    }
+
+    fn has_verdicts(&self) -> bool {
+        !self.verdicts.is_empty()
+    }
+
+    fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), DriverError> {
+        Driver::commit(self, events)
+    }
+
+    /// At most `COMMIT_WAIT` later, and only the way of idempotent plain steps to
+    /// success (`deferred::Durable::may_wait`), in a batch of bounded size.
+    fn defer(&mut self, events: &mut Vec<Event>) -> bool {
+        if self.unsaved.len() + events.len() >= wake::COMMIT_MAX_EVENTS
+            || !self.durable.may_wait(self.core.plan(), events)
+        {
+            return false;
+        }
+        if !events.is_empty() && self.unsaved_since.is_none() {
+            self.unsaved_since = Some(Instant::now());
+        }
+        self.unsaved.append(events);
+        true
+    }
+
+    fn fault(&mut self, moment: Moment<'_>) -> Result<(), DriverError> {
+        match moment {
+            Moment::Decided => {}
+            // A crash test's moment: a command's decision committed, nothing after it.
+            Moment::Committed { verdicts } => {
+                if verdicts {
+                    exec::failpoint::die_at("decided", "command");
+                }
+            }
+            Moment::Starting { step_id } => exec::failpoint::die_at("committed", step_id),
+        }
+        Ok(())
+    }
+
+    fn kill_stale(&mut self, pgids: &[i32]) {
+        kill_stale(&self.run_id, pgids);
+    }
+
+    fn act(&mut self, actions: Vec<Effect>) -> Result<(), DriverError> {
+        for action in actions {
+            Driver::act(self, action)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::RunConfig;
+    use baton_store::NewRun;
+
+    /// The driver's wake-ups are the one wake-up's (`wake::execute`), as the
+    /// simulator's are (`crates/sim/tests/seams.rs`): neither has a copy of its own.
+    #[test]
+    fn the_driver_wakes_up_through_the_one_wake_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("workflow.toml");
+        let toml = "name = \"t\"\n[[step]]\nid = \"a\"\nuses = \"builtin.noop\"\n\
+                    [[step]]\nid = \"b\"\nuses = \"builtin.noop\"\nneeds = [\"a\"]\n";
+        std::fs::write(&path, toml).unwrap();
+        let plan = Arc::new(baton_workflow::load_file(&path).unwrap());
+        let mut store = Store::open(&dir.path().join("b.db")).unwrap();
+        store
+            .create_run(&NewRun {
+                id: "r1".into(),
+                workflow: plan.name.clone(),
+                source_path: path.clone(),
+                source_text: toml.into(),
+                params_json: "{}".into(),
+                operator: "tester".into(),
+                started_at: Timestamp::now(),
+                parent: None,
+                steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
+            })
+            .unwrap();
+        // An engine drives a run it holds the lease of (its writes are fenced).
+        store
+            .acquire_lease("r1", "tester", Timestamp::now(), baton_model::LEASE_STALE)
+            .unwrap();
+        let cfg = RunConfig {
+            run_id: "r1".into(),
+            operator: "tester".into(),
+            store: Some(store.path().to_path_buf()),
+            ..RunConfig::default()
+        };
+        let mut core = Core::new(plan, cfg);
+        let initial = core.start(Timestamp::now());
+        let driver = Driver::new(core, store, "r1".into(), "tester".into(), Sinks::default());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let before = wake::wake_ups_here();
+        let out = rt
+            .block_on(driver.run(initial, std::future::pending()))
+            .unwrap();
+        assert_eq!(out.state, RunState::Succeeded);
+        assert!(
+            wake::wake_ups_here() > before,
+            "the driver woke up elsewhere"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! One wake-up of an engine for one run, the same code in every world: what came in is
+//! gathered (a queued run's turn, the commands claimed, the pool slots asked for), the
+//! core decides one input at a time, the events are committed in one transaction, then
+//! acted on. Synchronous and deterministic: its world comes through the doors of
+//! [`Engine`] (the clock, the store's commit, the executors' hands, the fault points),
+//! which the tokio driver (`driver.rs`) and the simulator (`crates/sim`) each give, so
+//! that the simulator proves the engine's own wake-up, not a copy of it.
+use crate::driver::hold_group_to_reopen;
+use baton_core::{Core, Effect, Input, SlotRequest, SpawnAction, SpawnSpec, StepExit};
+use baton_model::{CommandOutcome, Event, StepOutcome, Timestamp, Usage};
+use baton_store::slots::Turn;
+use baton_store::{Store, StoreError};
+use baton_workflow::Builtin;
+
+thread_local! {
+    /// This thread's wake-ups through [`execute`] (`wake_ups_here`).
+    static WAKE_UPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many wake-ups this thread made through [`execute`]: how a test sees that a
+/// world's wake-ups (the driver's, the simulator's) are this code's, not a copy's.
+pub fn wake_ups_here() -> u64 {
+    WAKE_UPS.with(std::cell::Cell::get)
+}
+
+/// Most events in one store transaction (a wave of no-op steps decides many at once).
+pub const COMMIT_MAX_EVENTS: usize = 4096;
+
+/// One run as a wake-up sees it: its engine's store connection, its id, its core.
+pub struct Run<'a> {
+    pub store: &'a mut Store,
+    pub run_id: &'a str,
+    pub core: &'a mut Core,
+}
+
+/// A moment of a wake-up at which its engine may die (the fault door): the crash
+/// tests' `BATON_FAILPOINT`, the simulator's crashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment<'a> {
+    /// The core decided; nothing of it is committed.
+    Decided,
+    /// The wake-up's events are committed (`verdicts`: with verdicts on commands);
+    /// nothing is acted on.
+    Committed { verdicts: bool },
+    /// Committed, and step `step_id`'s start is about to be acted on (each start of
+    /// the group, before any acts).
+    Starting { step_id: &'a str },
+}
+
+/// The world of a wake-up: what it reads and what it changes outside its core.
+pub trait Engine {
+    type Error: From<StoreError>;
+    /// The run this wake-up is for (an error: the engine no longer drives it).
+    fn run(&mut self) -> Result<Run<'_>, Self::Error>;
+    /// The clock door: the time the core decides at.
+    fn now(&mut self) -> Timestamp;
+    /// A verdict on a store command: written in the commit of its decision.
+    fn verdict(&mut self, id: i64, outcome: CommandOutcome);
+    /// Whether verdicts wait for the next commit.
+    fn has_verdicts(&self) -> bool;
+    /// The store door: commit `events` (taken) with the verdicts waiting and whatever
+    /// else waits for the next commit, in one transaction.
+    fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), Self::Error>;
+    /// Group commit: `events`, which no action, verdict or end waits for, kept
+    /// (taken) to join a later commit, when the world lets them wait; `false` commits
+    /// them now.
+    fn defer(&mut self, events: &mut Vec<Event>) -> bool;
+    /// The fault door: the engine may die at `moment` (an error stops the wake-up).
+    fn fault(&mut self, moment: Moment<'_>) -> Result<(), Self::Error>;
+    /// The executors' hands: groups a dead engine left behind, killed before anything
+    /// runs again.
+    fn kill_stale(&mut self, pgids: &[i32]);
+    /// The executors' hands: act on what the committed events decided, in order.
+    fn act(&mut self, actions: Vec<Effect>) -> Result<(), Self::Error>;
+}
+
+/// A queued run asks the store for its group (one store call): its turn's input, if
+/// it has one.
+pub fn admission(run: Run<'_>) -> Result<Option<Input>, StoreError> {
+    if !run.core.waits_for_group() {
+        return Ok(None);
+    }
+    Ok(match run.store.admit_queued(run.run_id)? {
+        Turn::Waits => None,
+        Turn::Holds(group) => Some(Input::Admitted {
+            reason: format!("concurrency group `{group}` is free: this run holds it"),
+        }),
+        Turn::Replaced(group) => Some(Input::Replaced { group }),
+    })
+}
+
+/// The run's command rows, claimed (one engine, once) with each one's proof checked:
+/// each row's text masked in the store (the submitter does not know the run's
+/// secrets; the engine does), the write-ahead log emptied of the text as written once
+/// one was (`wal_unscrubbed` keeps a scrub a reader delayed), and each release of an
+/// adopted frozen attempt traced ahead by `trace` (the executors' hand: `None`, not
+/// re-attached; `Some(Err(why))`, refused) so the core refuses a release nobody can see
+/// the end of.
+pub fn claim(
+    run: Run<'_>,
+    wal_unscrubbed: &mut bool,
+    trace: &mut dyn FnMut(usize, u32) -> Option<Result<(), String>>,
+) -> Result<Vec<Input>, StoreError> {
+    let mut inputs = Vec::new();
+    for claimed in run.store.claim_commands(run.run_id)? {
+        let baton_store::Claimed {
+            id,
+            command,
+            unproven,
+        } = claimed;
+        let masked = run.core.mask_command(&command);
+        if masked != command {
+            run.store.rewrite_command(id, &masked)?;
+            *wal_unscrubbed = true;
+        }
+        inputs.push(match unproven {
+            Some(reason) => Input::UnprovenCommand {
+                id,
+                command,
+                reason: Box::new(reason),
+            },
+            None => {
+                trace_ahead(run.core, &command, trace);
+                Input::Command {
+                    id: Some(id),
+                    command,
+                }
+            }
+        });
+    }
+    // Before the verdict: the submitter, once answered, finds no copy of its text.
+    scrub_wal(run.store, wal_unscrubbed);
+    Ok(inputs)
+}
+
+/// Empty the write-ahead log of a command's unmasked text, once a command was masked;
+/// a reader in the way only delays it to the next try.
+pub fn scrub_wal(store: &mut Store, wal_unscrubbed: &mut bool) {
+    if *wal_unscrubbed && store.scrub_wal().unwrap_or(false) {
+        *wal_unscrubbed = false;
+    }
+}
+
+/// Before the core decides a release: each adopted frozen attempt it would let run is
+/// traced now, and the core told which could not be.
+pub fn trace_ahead(
+    core: &mut Core,
+    command: &baton_model::Command,
+    trace: &mut dyn FnMut(usize, u32) -> Option<Result<(), String>>,
+) {
+    for (step, attempt) in core.adopted_to_release(command) {
+        // Not re-attached (its group was gone): its end is on its way to the core.
+        let Some(traced) = trace(step, attempt) else {
+            continue;
+        };
+        core.trace_refused(step, attempt, traced.err());
+    }
+}
+
+/// One pool slot asked for (one store call), if the core still wants it: the core's
+/// input for the store's answer, and whether to ask again later (full, or no token).
+pub fn ask_slot(run: Run<'_>, r: &SlotRequest) -> Result<Option<(Input, bool)>, StoreError> {
+    if !run.core.wants_slot(r.step, r.attempt) {
+        return Ok(None);
+    }
+    let ask = crate::slot_ask(run.core.plan(), run.run_id, r);
+    Ok(Some(crate::slot_answer(r, run.store.take_pool_slot(&ask)?)))
+}
+
+/// One input decided: a command that would reopen the finished run holds its group
+/// first (`driver::reopen`).
+pub fn decide(run: Run<'_>, input: Input, now: Timestamp) -> Result<Vec<Effect>, StoreError> {
+    let input = hold_group_to_reopen(run.store, run.run_id, run.core, input, now)?;
+    Ok(run.core.handle(input, now))
+}
+
+/// A wake-up's inputs decided one by one, all at `now`.
+pub fn decide_all<E: Engine>(
+    w: &mut E,
+    inputs: Vec<Input>,
+    now: Timestamp,
+) -> Result<Vec<Effect>, E::Error> {
+    let mut effects = Vec::new();
+    for input in inputs {
+        effects.extend(decide(w.run()?, input, now)?);
+    }
+    Ok(effects)
+}
+
+/// Commit the events among `effects`, then act on the rest: built-in no-ops complete
+/// inline (their events join the same commit, in bounded transactions); a commit that
+/// nothing waits for may join the next (`Engine::defer`); the group (every start, kill
+/// and decision of this wake-up) is committed in one transaction before any of it acts.
+pub fn execute<E: Engine>(w: &mut E, mut effects: Vec<Effect>) -> Result<(), E::Error> {
+    WAKE_UPS.with(|n| n.set(n.get() + 1));
+    let mut events: Vec<Event> = Vec::new();
+    let mut actions: Vec<Effect> = Vec::new();
+    loop {
+        let mut inline = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Persist(e) => events.push(e),
+                Effect::CommandDone {
+                    id: Some(id),
+                    outcome,
+                } if id > 0 => w.verdict(id, outcome),
+                Effect::Spawn(spec) if is_noop(&spec) => inline.push(noop_exit(&spec)),
+                other => actions.push(other),
+            }
+        }
+        if inline.is_empty() {
+            break;
+        }
+        // A wave of no-ops can decide tens of thousands of events at once: they are
+        // committed in bounded transactions, so other writers on the store (other
+        // runs, the console, `approve`) never wait long for the write lock.
+        if events.len() >= COMMIT_MAX_EVENTS {
+            w.commit(&mut events)?;
+        }
+        let now = w.now();
+        let run = w.run()?;
+        effects = inline
+            .into_iter()
+            .flat_map(|i| run.core.handle(i, now))
+            .collect();
+    }
+    // Nothing waits for this commit, and a crash could lose only what resume redoes:
+    // it may join the next one.
+    if actions.is_empty()
+        && !w.has_verdicts()
+        && !w.run()?.core.is_finished()
+        && w.defer(&mut events)
+    {
+        return Ok(());
+    }
+    w.fault(Moment::Decided)?;
+    let verdicts = w.has_verdicts();
+    w.commit(&mut events)?;
+    w.fault(Moment::Committed { verdicts })?;
+    for action in &actions {
+        if let Effect::Spawn(spec) = action {
+            w.fault(Moment::Starting {
+                step_id: &spec.step_id,
+            })?;
+        }
+    }
+    let stale: Vec<i32> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Effect::KillStale { pgid } => Some(*pgid),
+            _ => None,
+        })
+        .collect();
+    if !stale.is_empty() {
+        w.kill_stale(&stale);
+    }
+    w.act(actions)
+}
+
+fn is_noop(spec: &SpawnSpec) -> bool {
+    matches!(
+        &spec.action,
+        SpawnAction::Builtin {
+            builtin: Builtin::Noop,
+            ..
+        }
+    )
+}
+
+/// A no-op's end: it has no side effect, so it ends as it starts.
+fn noop_exit(spec: &SpawnSpec) -> Input {
+    Input::StepExited(StepExit {
+        step: spec.step,
+        attempt: spec.attempt,
+        outcome: StepOutcome::Exited { exit_code: 0 },
+        duration_ms: 0,
+        outputs: Vec::new(),
+        usage: Usage::default(),
+        stderr_tail: String::new(),
+    })
+}
+
+#[cfg(test)]
+#[path = "wake_tests.rs"]
+mod tests;

@@ -1,0 +1,238 @@
+//! The simulated world's doors of the engine's own wake-up (`baton_engine::wake`): the
+//! seed's clock, the engine's store connection (its commit cut where the seed says),
+//! the simulated executors' hands, and the crashes the seed draws. The wake-up itself
+//! is the engine's code; what is here is the world it meets.
+use crate::engine::{Crash, lost};
+use crate::world::World;
+use crate::{Mix, SimError};
+use baton_core::{Effect, Input};
+use baton_engine::wake::{self, Moment};
+use baton_model::{CommandOutcome, Event, Timestamp};
+use baton_store::{CommitCut, StoreError};
+use rand::Rng;
+
+/// Why a wake-up stopped before its end.
+pub(crate) enum Stop {
+    /// The engine died (said when).
+    Died(String),
+    /// The engine no longer holds the run (its lease or its group went to another).
+    Lost(StoreError),
+    /// The engine no longer drives the run.
+    Gone,
+    Failed(SimError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(err: StoreError) -> Stop {
+        Stop::Failed(err.into())
+    }
+}
+
+impl From<SimError> for Stop {
+    fn from(err: SimError) -> Stop {
+        Stop::Failed(err)
+    }
+}
+
+/// What the act door does with what the commit decided.
+pub(crate) enum Acting {
+    /// Acts on it all at once.
+    Now,
+    /// Keeps it, to be acted on one effect a store call (`--mix interleave`).
+    Later(Vec<Effect>),
+}
+
+/// Engine `e`'s world, for one wake-up of `run`.
+pub(crate) struct Doors<'w> {
+    pub world: &'w mut World,
+    pub e: usize,
+    pub run: String,
+    verdicts: Vec<(i64, CommandOutcome)>,
+    /// Where the seed has this wake-up's engine die, if it does.
+    pub crash: Option<Crash>,
+    /// Where the seed cuts the commit's transaction, if it does.
+    pub cut: Option<CommitCut>,
+    pub acting: Acting,
+    /// What the commit is, as a crash inside it is told.
+    pub commit_said: String,
+}
+
+impl<'w> Doors<'w> {
+    pub(crate) fn new(world: &'w mut World, e: usize, run: &str) -> Doors<'w> {
+        Doors {
+            world,
+            e,
+            run: run.to_string(),
+            verdicts: Vec::new(),
+            crash: None,
+            cut: None,
+            acting: Acting::Now,
+            commit_said: "wake-up's commit".into(),
+        }
+    }
+
+    /// Act on the effects up to a spawn chosen by the seed (none, some or all but the
+    /// last of the group's spawns happen), then die.
+    fn die_amid_spawns(&mut self, mut actions: Vec<Effect>) -> Result<(), Stop> {
+        let spawns: Vec<usize> = (actions.iter().enumerate())
+            .filter(|(_, f)| matches!(f, Effect::Spawn(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let made = match spawns.len() {
+            0 => 0,
+            n => self.world.rng.random_range(0..n),
+        };
+        actions.truncate(spawns.get(made).copied().unwrap_or(actions.len()));
+        self.world.perform(self.e, &self.run, actions)?;
+        Err(Stop::Died(format!(
+            "after its commit, {made} of its {} spawns made",
+            spawns.len()
+        )))
+    }
+}
+
+impl wake::Engine for Doors<'_> {
+    type Error = Stop;
+
+    fn run(&mut self) -> Result<wake::Run<'_>, Stop> {
+        let engine = &mut self.world.engines[self.e];
+        let driven = engine.runs.get_mut(&self.run).ok_or(Stop::Gone)?;
+        Ok(wake::Run {
+            store: &mut engine.store,
+            run_id: &self.run,
+            core: &mut driven.core,
+        })
+    }
+
+    fn now(&mut self) -> Timestamp {
+        Timestamp(self.world.now)
+    }
+
+    fn verdict(&mut self, id: i64, outcome: CommandOutcome) {
+        self.verdicts.push((id, outcome));
+    }
+
+    fn has_verdicts(&self) -> bool {
+        !self.verdicts.is_empty()
+    }
+
+    fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), Stop> {
+        let events = std::mem::take(events);
+        let verdicts = std::mem::take(&mut self.verdicts);
+        let engine = &mut self.world.engines[self.e];
+        let summary = engine
+            .runs
+            .get(&self.run)
+            .ok_or(Stop::Gone)?
+            .core
+            .state_summary();
+        // A commit of nothing makes no transaction: no cut is left armed for a later one.
+        if let Some(at) = self.cut.take().filter(|_| !events.is_empty()) {
+            engine.store.cut_next_commit(at);
+        }
+        match engine
+            .store
+            .commit_decided(&self.run, (&events, &[]), &summary, &verdicts)
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::Cut { at }) => {
+                Err(Stop::Died(format!("in its {}, {at}", self.commit_said)))
+            }
+            Err(err) if lost(&err) => Err(Stop::Lost(err)),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The simulated engines commit every wake-up's events: the 2 ms a fact may wait
+    /// for the next commit is shorter than any step of the simulated clock.
+    fn defer(&mut self, _events: &mut Vec<Event>) -> bool {
+        false
+    }
+
+    fn fault(&mut self, moment: Moment<'_>) -> Result<(), Stop> {
+        match (moment, self.crash) {
+            (Moment::Decided, Some(Crash::BeforeCommit)) => {
+                Err(Stop::Died("before its commit".into()))
+            }
+            (Moment::Committed { .. }, Some(Crash::AfterCommit))
+                if self.world.config.mix != Mix::Spawns =>
+            {
+                Err(Stop::Died("after its commit, before acting".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// No group is left behind by a simulated engine's host.
+    fn kill_stale(&mut self, _pgids: &[i32]) {}
+
+    fn act(&mut self, actions: Vec<Effect>) -> Result<(), Stop> {
+        if let Acting::Later(kept) = &mut self.acting {
+            kept.extend(actions);
+            return Ok(());
+        }
+        if self.crash == Some(Crash::AfterCommit) {
+            return self.die_amid_spawns(actions);
+        }
+        Ok(self.world.perform(self.e, &self.run, actions)?)
+    }
+}
+
+impl World {
+    /// Engine `e`'s wake-up of `run` on `inputs`: decided, committed and acted on by
+    /// the engine's own code (`wake`), through this world's doors; `false` when it
+    /// stopped before its end (the engine died or lost the run).
+    pub(crate) fn wake_with(
+        &mut self,
+        e: usize,
+        run: &str,
+        inputs: Vec<Input>,
+        crash: Option<Crash>,
+    ) -> Result<bool, SimError> {
+        let now = Timestamp(self.now);
+        let mut doors = Doors::new(self, e, run);
+        doors.crash = crash;
+        let woken = wake::decide_all(&mut doors, inputs, now)
+            .and_then(|effects| wake::execute(&mut doors, effects));
+        self.stopped(e, run, woken)
+    }
+
+    /// What a wake-up that stopped leaves: a dead engine, a run no longer driven.
+    pub(crate) fn stopped(
+        &mut self,
+        e: usize,
+        run: &str,
+        woken: Result<(), Stop>,
+    ) -> Result<bool, SimError> {
+        match woken {
+            Ok(()) => Ok(true),
+            Err(Stop::Died(when)) => self.crash(e, &when).map(|()| false),
+            Err(Stop::Lost(err)) => self.stop_driving(e, run, &err).map(|()| false),
+            Err(Stop::Gone) => Ok(false),
+            Err(Stop::Failed(err)) => Err(err),
+        }
+    }
+}
+
+impl World {
+    /// What engine `e` decided for `run` outside a wake-up (a takeover's first
+    /// effects, `baton run`'s), committed by the engine's own code (`wake::execute`),
+    /// the commit cut at `cut` (a crash in it told as in `said`); the actions it decided kept for the caller to act on.
+    pub(crate) fn commit_kept(
+        &mut self,
+        e: usize,
+        run: &str,
+        effects: Vec<Effect>,
+        (cut, said): (Option<CommitCut>, &str),
+    ) -> (Result<(), Stop>, Vec<Effect>) {
+        let mut doors = Doors::new(self, e, run);
+        doors.cut = cut;
+        doors.commit_said = said.to_string();
+        doors.acting = Acting::Later(Vec::new());
+        let committed = wake::execute(&mut doors, effects);
+        match doors.acting {
+            Acting::Later(kept) => (committed, kept),
+            Acting::Now => (committed, Vec::new()),
+        }
+    }
+}
