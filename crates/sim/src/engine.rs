@@ -86,8 +86,8 @@ impl Engine {
         now < self.stalled_until
     }
 
-    /// It holds `run`'s lease now: as the driver does, its writes to the run are
-    /// fenced (unless the bug put back leaves them unfenced).
+    /// It holds `run`'s lease now: its writes to the run are fenced (`Store::fence`,
+    /// unless the bug put back leaves them unfenced).
     pub(crate) fn drives(&mut self, run: &str, plan: &baton_workflow::Plan, bug: Option<Bug>) {
         if bug != Some(Bug::Unfenced) {
             let holder = self.holder();
@@ -118,7 +118,7 @@ pub(crate) fn run_id(n: u32) -> String {
 }
 
 /// Whether `err` says the engine no longer holds a run (its lease or its group went
-/// to another while it was stopped): it stops driving the run, as the driver does.
+/// to another while it was stopped): it stops driving the run (`Driver::abandon`).
 pub(crate) fn lost(err: &baton_store::StoreError) -> bool {
     matches!(
         err,
