@@ -30,7 +30,11 @@ impl Verdict {
             let v = json!({ "run_id": run_id, "run_state": state, "refused": refusal.json() });
             crate::stdio::outln!("{v}");
         } else {
+            // An ask (`baton ask`) has no run: it is named as the ask it is.
             let line = match state {
+                _ if crate::model::ask::is_ask_id(run_id) => {
+                    format!("refused: {refusal} (ask {run_id})")
+                }
                 Some(state) => format!("refused: {refusal} (run {run_id} is {state})"),
                 None => format!("refused: {refusal} (run {run_id})"),
             };

@@ -36,6 +36,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         summary: None,
         usage: None,
         round: None,
+        item: None,
         id: id.into(),
         needs: needs.to_vec(),
         state,

@@ -147,6 +147,11 @@ fn for_each_fans_out_over_the_output_within_max_parallel() {
     assert_eq!(sim.core.run_state(), RunState::Succeeded);
     let recorded = sim.events_named("step_fanned_out");
     assert_eq!(recorded.len(), 1, "decided once");
+    // Each instance's view carries its item (its id only numbers it): issue 76.
+    let v = sim.core.view(Timestamp(sim.now));
+    let item = |id: &str| v.steps[sim.idx(id)].item.clone();
+    assert_eq!(item("each[1]").as_deref(), Some(r#"{"name":"b"}"#));
+    assert_eq!(item("each"), None, "the step itself is no item");
 }
 
 #[test]

@@ -251,6 +251,11 @@ impl Core {
             summary: None,
             usage: s.more.usage.as_deref().map(|(u, _)| *u),
             round: self.round_of(i),
+            item: step
+                .instance
+                .as_ref()
+                .filter(|x| !x.matrix)
+                .map(|x| item_text(&x.value)),
         }
     }
 
@@ -460,3 +465,16 @@ impl Core {
         )
     }
 }
+
+/// A `for_each` item as a list shows it: its template text on one line, at most
+/// [`ITEM_CHARS`] characters.
+fn item_text(v: &serde_json::Value) -> String {
+    let t = baton_model::sanitize::one_line(&baton_workflow::fanout::text(v));
+    match t.char_indices().nth(ITEM_CHARS) {
+        Some((at, _)) => format!("{}…", &t[..at]),
+        None => t,
+    }
+}
+
+/// How much of an item a view carries: enough to find it by, not a document.
+const ITEM_CHARS: usize = 120;

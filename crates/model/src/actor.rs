@@ -55,11 +55,13 @@ pub fn may_approve(rules: &GateRules<'_>, me: &str) -> Result<(), Refusal> {
     if same_actor(me, rules.starter) && !rules.allow_self_approval {
         return Err(Refusal::SelfApproval {
             actor: me.to_string(),
+            asked: false,
         });
     }
     if rules.votes.iter().any(|(a, _)| same_actor(a, me)) {
         return Err(Refusal::AlreadyApproved {
             actor: me.to_string(),
+            asked: false,
         });
     }
     Ok(())

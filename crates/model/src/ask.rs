@@ -204,7 +204,7 @@ pub fn decide(
     ask.check_open(now, asker_alive)?;
     match answer {
         Answer::Approve { inputs, .. } => {
-            actor::may_approve(&ask.rules(), me)?;
+            actor::may_approve(&ask.rules(), me).map_err(Refusal::of_ask)?;
             if let (Some(first), Some((by, _))) = (&ask.values, ask.votes.first()) {
                 actor::check_same_inputs(&ask.id, first, by, inputs)?;
             }
@@ -315,7 +315,7 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
     };
     if let Err(e) = actor::may_approve(&ask.rules(), me) {
         w.mine = false;
-        w.why_not = Some(e);
+        w.why_not = Some(e.of_ask());
     }
     w
 }

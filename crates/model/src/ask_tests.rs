@@ -42,6 +42,10 @@ fn the_asking_account_may_not_approve_its_own_ask_but_an_approver_may() {
     let a = ask(&[], 1);
     let e = decide(&a, "AGENT", &approve(), T0, Some(true)).unwrap_err();
     assert_eq!(e.code(), "self_approval");
+    // Said as an ask: an ask has an asker, not a run someone started.
+    let said = e.to_string();
+    assert!(said.contains("`AGENT` asked this"), "{said}");
+    assert!(!said.contains("run"), "{said}");
     assert_eq!(
         decide(&a, "alice", &approve(), T0, Some(true)),
         Ok(Outcome::Approved)

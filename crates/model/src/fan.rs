@@ -21,6 +21,10 @@ pub struct FanCounts {
     pub failed: usize,
     /// At work or about to be: queued, running, retrying, at a gate (`◷`).
     pub active: usize,
+    /// Of the succeeded, those an operator marked so (`baton mark`): the hand that
+    /// changed the count, said beside it.
+    #[serde(default)]
+    pub marked: usize,
 }
 
 /// What an instance's state counts as: (done, succeeded, failed, active).
@@ -75,7 +79,7 @@ impl FanCounts {
     }
 
     /// `14/20 ✔12 ✘1 ◷1`: done of all, then succeeded, failed and at work (each only
-    /// when there are some).
+    /// when there are some), and `(1 marked)` when an operator marked some succeeded.
     pub fn text(&self) -> String {
         let mut out = format!("{}/{}", self.done, self.total);
         for (glyph, n) in [
@@ -87,6 +91,9 @@ impl FanCounts {
                 out.push_str(&format!(" {glyph}{n}"));
             }
         }
+        if self.marked > 0 {
+            out.push_str(&format!(" ({} marked)", self.marked));
+        }
         out
     }
 
@@ -94,8 +101,24 @@ impl FanCounts {
     /// move as they run).
     pub fn widest(&self) -> usize {
         let n = self.total.to_string().chars().count();
-        // `T/T ✔T ✘T ◷T`
-        2 * n + 1 + 3 * (n + 2)
+        // `T/T ✔T ✘T ◷T`, and ` (M marked)` once some are.
+        let marked = if self.marked > 0 {
+            self.marked.to_string().chars().count() + 10
+        } else {
+            0
+        };
+        2 * n + 1 + 3 * (n + 2) + marked
+    }
+
+    /// How many of `steps` read succeeded by a mark (`StepView::marked`).
+    pub fn marked_of<'a>(steps: impl IntoIterator<Item = &'a StepView>) -> usize {
+        steps
+            .into_iter()
+            .filter(|s| {
+                s.state == StepState::Succeeded
+                    && s.marked.as_ref().is_some_and(|m| m.state == StepState::Succeeded)
+            })
+            .count()
     }
 }
 
@@ -136,7 +159,8 @@ pub fn recount(view: &mut RunView) {
         let Some(range) = view.steps[p].fan.as_ref().map(|f| f.instances.clone()) else {
             continue;
         };
-        let counts = FanCounts::tally(view.steps[range].iter().map(|s| s.state));
+        let mut counts = FanCounts::tally(view.steps[range.clone()].iter().map(|s| s.state));
+        counts.marked = FanCounts::marked_of(&view.steps[range]);
         if let Some(f) = view.steps[p].fan.as_mut() {
             f.counts = counts;
         }

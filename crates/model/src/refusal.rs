@@ -121,10 +121,19 @@ pub enum Refusal {
         actor: String,
         approvers: Vec<String>,
     },
-    #[error("self-approval: `{actor}` started this run (allow_self_approval = false)")]
-    SelfApproval { actor: String },
-    #[error("`{actor}` already approved this gate")]
-    AlreadyApproved { actor: String },
+    #[error("self-approval: `{actor}` {} (allow_self_approval = false)", own(*.asked))]
+    SelfApproval {
+        actor: String,
+        /// Of an ask (`baton ask`), not of a run's gate: said as an ask.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        asked: bool,
+    },
+    #[error("`{actor}` already approved this {}", subject(*.asked))]
+    AlreadyApproved {
+        actor: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        asked: bool,
+    },
     #[error(
         "the inputs differ from the first approval of `{step}`: {}; every approval of a gate carries the same inputs (give --input {})",
         differ.join(", "),
@@ -170,15 +179,26 @@ pub enum Refusal {
         step: String,
         approvers: Vec<String>,
     },
-    #[error("key {key} already approved this gate (as `{actor}`): one key is one vote")]
-    KeyAlreadyVoted { key: String, actor: String },
     #[error(
-        "self-approval: key {key} is listed under `{principal}`, which is account `{account}`, who started this run (allow_self_approval = false; a principal is the account named before its `@`)"
+        "key {key} already approved this {} (as `{actor}`): one key is one vote",
+        subject(*.asked)
+    )]
+    KeyAlreadyVoted {
+        key: String,
+        actor: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        asked: bool,
+    },
+    #[error(
+        "self-approval: key {key} is listed under `{principal}`, which is account `{account}`, who {} (allow_self_approval = false; a principal is the account named before its `@`)",
+        own(*.asked)
     )]
     SelfApprovalByKey {
         key: String,
         principal: String,
         account: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        asked: bool,
     },
     #[error("signing failed: {why}")]
     SigningFailed { why: String },
@@ -326,7 +346,47 @@ pub fn left_one_by_one(run: &str, left: &[String]) -> String {
     }
 }
 
+/// Whose own a self-approval is: the run's starter's, or an ask's asker's.
+fn own(asked: bool) -> &'static str {
+    if asked {
+        "asked this (an ask is answered by someone else)"
+    } else {
+        "started this run"
+    }
+}
+
+/// What was already approved: a run's gate, or an ask.
+fn subject(asked: bool) -> &'static str {
+    if asked { "ask" } else { "gate" }
+}
+
 impl Refusal {
+    /// This refusal of an ask (`baton ask`), said as one: the asker, not a run's
+    /// starter; the ask, not a gate.
+    pub fn of_ask(self) -> Refusal {
+        match self {
+            Refusal::SelfApproval { actor, .. } => Refusal::SelfApproval { actor, asked: true },
+            Refusal::AlreadyApproved { actor, .. } => Refusal::AlreadyApproved { actor, asked: true },
+            Refusal::KeyAlreadyVoted { key, actor, .. } => Refusal::KeyAlreadyVoted {
+                key,
+                actor,
+                asked: true,
+            },
+            Refusal::SelfApprovalByKey {
+                key,
+                principal,
+                account,
+                ..
+            } => Refusal::SelfApprovalByKey {
+                key,
+                principal,
+                account,
+                asked: true,
+            },
+            other => other,
+        }
+    }
+
     /// The stable code scripts read (`--json`'s `refused.code`, the audit).
     pub fn code(&self) -> &'static str {
         self.into()
@@ -594,8 +654,14 @@ mod tests {
                 actor: s("m"),
                 approvers: vec![s("a")],
             },
-            Refusal::SelfApproval { actor: s("a") },
-            Refusal::AlreadyApproved { actor: s("a") },
+            Refusal::SelfApproval {
+                actor: s("a"),
+                asked: false,
+            },
+            Refusal::AlreadyApproved {
+                actor: s("a"),
+                asked: true,
+            },
             Refusal::InputsDiffer {
                 step: s("a"),
                 differ: vec![s("d")],
@@ -622,11 +688,13 @@ mod tests {
             Refusal::KeyAlreadyVoted {
                 key: s("k"),
                 actor: s("a"),
+                asked: false,
             },
             Refusal::SelfApprovalByKey {
                 key: s("k"),
                 principal: s("p"),
                 account: s("a"),
+                asked: true,
             },
             Refusal::SigningFailed { why: s("w") },
         ]

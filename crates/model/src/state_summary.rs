@@ -48,6 +48,13 @@ pub struct StateSummary {
     /// when the run is reopened).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dealt_with: u64,
+    /// How many steps read succeeded because an operator marked them so: scored as
+    /// marked, grouped in `steps` as succeeded on a first try.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub marked: u64,
+    /// Of those, the fan-out instances, by parent step.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fans_marked: BTreeMap<String, u64>,
     /// The latency of its attempts that ended (nearest rank).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p50_ms: Option<u64>,
@@ -89,6 +96,7 @@ impl StateSummary {
                     attempts: if *retried { 2 } else { 1 },
                     timed_out: *timed_out,
                     dealt_with: false,
+                    marked: false,
                 },
                 *n as usize,
             )
@@ -97,28 +105,29 @@ impl StateSummary {
 
     /// The run's health, scored as the core's view scores it (`model::health`).
     pub fn health(&self) -> Health {
-        // Which failed steps were dealt with does not matter to the scores, only how
-        // many: the first ones met stand for them.
+        // Which failed steps were dealt with, or which succeeded ones were marked, does
+        // not matter to the scores, only how many: the first ones met stand for them.
         let mut dealt = self.dealt_with as usize;
+        let mut marked = self.marked as usize;
         let scores: Vec<(StepScore, usize)> = self
             .scores()
             .flat_map(|(score, n)| {
-                let mut out = vec![(score, n)];
-                if score.state == StepState::Failed && dealt > 0 {
-                    let k = dealt.min(n);
-                    dealt -= k;
-                    out = vec![
-                        (
-                            StepScore {
-                                dealt_with: true,
-                                ..score
-                            },
-                            k,
-                        ),
-                        (score, n - k),
-                    ];
-                }
-                out
+                let (left, with) = if score.state == StepState::Failed {
+                    (&mut dealt, StepScore {
+                        dealt_with: true,
+                        ..score
+                    })
+                } else if score.state == StepState::Succeeded && score.attempts == 1 {
+                    (&mut marked, StepScore {
+                        marked: true,
+                        ..score
+                    })
+                } else {
+                    return vec![(score, n)];
+                };
+                let k = (*left).min(n);
+                *left -= k;
+                vec![(with, k), (score, n - k)]
             })
             .collect();
         let errors: Vec<ErrorRecord> = self
@@ -175,6 +184,7 @@ impl StateSummary {
                         *n as usize,
                     );
                 }
+                c.marked = self.fans_marked.get(parent).map_or(0, |n| *n as usize);
                 (parent.clone(), c)
             })
             .collect()
@@ -186,6 +196,8 @@ struct StepRow {
     state: StepState,
     attempts: u32,
     timed_out: bool,
+    /// Marked succeeded (`step_marked`), while it stays succeeded.
+    marked: bool,
 }
 
 impl Default for StepRow {
@@ -194,6 +206,7 @@ impl Default for StepRow {
             state: StepState::Pending,
             attempts: 0,
             timed_out: false,
+            marked: false,
         }
     }
 }
@@ -290,11 +303,22 @@ impl SummaryFold {
 
     /// Add (`add`) or take away a step row's part of the counts.
     fn step_counts(&mut self, step: &str, row: &StepRow, add: bool) {
-        let g = group(row.state, row.attempts > 1, row.timed_out);
+        // A marked step scores alike however many attempts it took: one group for all.
+        let g = if row.marked {
+            group(StepState::Succeeded, false, false)
+        } else {
+            group(row.state, row.attempts > 1, row.timed_out)
+        };
         if self.groups.len() <= g {
             self.groups.resize(GROUPS, 0);
         }
         move_by_one(&mut self.groups[g], add);
+        if row.marked {
+            move_by_one(&mut self.sum.marked, add);
+            if let Some(parent) = fan_parent(step) {
+                move_count(&mut self.sum.fans_marked, parent.to_string(), add);
+            }
+        }
         if let Some(parent) = fan_parent(step) {
             if !self.fans.contains_key(parent) {
                 self.fans
@@ -448,6 +472,8 @@ impl SummaryFold {
                 let (state, attempt) = (*state, *attempt);
                 self.change_step(step, |r| {
                     r.state = state;
+                    // A mark holds while the step stays in the state it was marked.
+                    r.marked &= state == StepState::Succeeded;
                     r.attempts = r.attempts.max(attempt);
                     if state == StepState::Running {
                         r.timed_out = false;
@@ -474,7 +500,10 @@ impl SummaryFold {
             }
             EventKind::StepMarked { step, state, .. } => {
                 let state = *state;
-                self.change_step(step, |r| r.state = state);
+                self.change_step(step, |r| {
+                    r.state = state;
+                    r.marked = state == StepState::Succeeded;
+                });
             }
             EventKind::ErrorRecorded { error } => self.set_error(
                 &error.id,

@@ -137,3 +137,52 @@ fn moving_back_leaves_the_summary_of_never_moving() {
     f.apply(&moved(2, "a", StepState::Pending, 0));
     assert_eq!(f.summary(), before);
 }
+
+fn mark(seq: u64, step: &str, state: StepState) -> Event {
+    ev(
+        seq,
+        EventKind::StepMarked {
+            step: step.into(),
+            state,
+            actor: "root".into(),
+            reason: "checked".into(),
+            outputs: Default::default(),
+        },
+    )
+}
+
+/// A failed instance marked succeeded shows the hand in the run's health and its
+/// fan-out's counts, as the core's view does; a retry takes the mark away.
+#[test]
+fn a_mark_is_counted_while_the_step_stays_succeeded() {
+    use StepState::*;
+    let mut f = SummaryFold::new(["t", "t[1]", "t[2]"]);
+    for e in [
+        moved(1, "t[1]", Running, 1),
+        moved(2, "t[1]", Succeeded, 1),
+        moved(3, "t[2]", Running, 1),
+        moved(4, "t[2]", Running, 2),
+        moved(5, "t[2]", Failed, 2),
+        mark(6, "t[2]", Succeeded),
+        moved(7, "t[2]", Succeeded, 2),
+        moved(8, "t", Succeeded, 0),
+    ] {
+        f.apply(&e);
+    }
+    let s = f.summary();
+    assert_eq!(s.marked, 1);
+    let h = s.health();
+    assert_eq!((h.marked, h.score), (1, 100.0 - 100.0 / 3.0 / 2.0));
+    let fans = s.fan_counts();
+    assert_eq!((fans[0].1.succeeded, fans[0].1.marked), (2, 1));
+    assert_eq!(fans[0].1.text(), "2/2 ✔2 (1 marked)");
+    // As saved and read back.
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(serde_json::from_str::<StateSummary>(&json).unwrap(), s);
+    // Retried: no longer marked; a mark that it failed is no hand on a success.
+    f.apply(&moved(9, "t[2]", Queued, 3));
+    assert_eq!(f.summary().marked, 0);
+    f.apply(&mark(10, "t[2]", Failed));
+    assert_eq!(f.summary().marked, 0);
+    assert!(f.summary().fans_marked.is_empty());
+}

@@ -190,6 +190,10 @@ pub struct StepView {
     /// A gate with `revise`: the round it is in, of how many (issue 44 point 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub round: Option<crate::GateRound>,
+    /// A `for_each` instance's item as its templates read it (one line, bounded): its
+    /// id numbers it by position (`shard[137]` may be item `138`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
     /// Its hold, while it is held (a `held` step, or a `running` one frozen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Box<HoldView>>,
@@ -789,6 +793,10 @@ pub struct RunSummary {
     pub steps_total: usize,
     pub steps_done: usize,
     pub health: Option<f64>,
+    /// It failed only because a gate was rejected: it reads `rejected`
+    /// (`health::outcome`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rejected: bool,
     /// A fork (`baton fork`): the run it was forked from, and the step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forked_from: Option<ForkLink>,

@@ -380,6 +380,7 @@ pub(crate) fn check_signed(
             key: checked.key,
             principal: p.clone(),
             account: a.asker.account.clone(),
+            asked: true,
         });
     }
     let Some(principal) = checked

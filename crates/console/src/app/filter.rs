@@ -190,8 +190,10 @@ impl Row for StepView {
     fn workflow(&self) -> Option<&str> {
         None
     }
+    /// Its id, or a `for_each` instance's item (`/138` finds the instance of item 138,
+    /// whichever position it has).
     fn has_word(&self, w: &str) -> bool {
-        has(&self.id, w)
+        has(&self.id, w) || self.item.as_deref().is_some_and(|t| has(t, w))
     }
 }
 

@@ -56,6 +56,8 @@ pub(crate) use dialogs::{
     QuitButton,
 };
 pub(crate) use edit::{DiffLine, preview};
+#[cfg(test)]
+pub(crate) use filter::Filter;
 pub use fan::shown_steps;
 pub(crate) use fan::{MAX_LABEL, node_label, rows_match};
 pub use fork::ForkPreview;

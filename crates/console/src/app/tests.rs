@@ -309,6 +309,7 @@ fn approve_flow_sends_the_typed_reason_as_the_operator() {
         &v,
         Action::Outcome(CommandOutcome::Refused(Refusal::AlreadyApproved {
             actor: "carol".into(),
+            asked: false,
         })),
     );
     let t = ui.toast.clone().unwrap();

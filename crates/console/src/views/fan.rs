@@ -29,7 +29,11 @@ pub(crate) fn list_id_width(view: &RunView, i: usize) -> usize {
 /// before its action.
 pub(crate) fn list_action(s: &StepView, open: bool) -> String {
     // A multi-line `run` on one row: its lines apart (` ⏎ `), not run together.
-    let action = baton_model::sanitize::one_line(&s.action);
+    let mut action = baton_model::sanitize::one_line(&s.action);
+    // A `for_each` instance says its item: its id says only its position.
+    if let Some(item) = &s.item {
+        action = format!("item {item} · {action}");
+    }
     match &s.fan {
         Some(f) => format!(
             "{} {} · {action}",
@@ -148,5 +152,23 @@ mod tests {
             super::list_action(&s, false),
             "set -e ⏎   make build ⏎   make test"
         );
+    }
+
+    /// Issue 76: `for_each` ids number items by position; the row says the item and
+    /// `/` finds it by the item (`/138` found `shard[138]`, whose item is 139).
+    #[test]
+    fn a_for_each_instance_says_its_item_and_is_found_by_it() {
+        let mut s = crate::fixtures::release().steps.remove(0);
+        s.fan = None;
+        s.id = "shard[137]".into();
+        s.action = "process 138".into();
+        s.item = Some("138".into());
+        assert_eq!(super::list_action(&s, false), "item 138 · process 138");
+        let f = crate::app::Filter::parse("138");
+        assert!(f.matches(&s));
+        s.id = "shard[5]".into();
+        s.item = Some("6".into());
+        assert!(!f.matches(&s));
+        assert!(crate::app::Filter::parse("5").matches(&s), "by its id too");
     }
 }

@@ -161,11 +161,11 @@ pub(crate) fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Them
         theme.accent,
     )));
     lines.push(Line::from(styled(
-        "quality = mean of finished: first try 1, retried/handled ½, failed 0",
+        "quality = mean of finished: first 1, retry/mark/handled ½, failed 0",
         theme.dim,
     )));
     lines.push(Line::from(styled(
-        "healthy ≥ 80 · degraded ≥ 50 · critical < 50",
+        "healthy ≥ 80 · degraded ≥ 50 · critical < 50 · a step failed: ≤ 79",
         theme.dim,
     )));
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));

@@ -1,7 +1,7 @@
 //! Runs tab: the store's runs, newest first; the open run is marked (●), and the run
 //! `D` marked for a diff (◆).
 use super::common::{dur, pad, panel, styled, text_width, when, window};
-use super::header::{run_state_glyph, run_state_style};
+use super::header::run_reading;
 use crate::app::Hits;
 use crate::app::{UiState, short_id};
 use crate::theme::Theme;
@@ -84,7 +84,8 @@ pub(crate) fn render(
         let i = first + k;
         let cur = marker(ui, view, r);
         let took = dur(r.started_at, r.clock_end(now));
-        let state = pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
+        let (glyph, word, state_style) = run_reading(r.state, r.rejected, theme);
+        let state = pad(&format!("{glyph} {word}"), 13);
         let mut rest = format!(
             " {:>tw$} {:>9} {:>9} {:>6}",
             when(ui, r.started_at, now),
@@ -107,7 +108,7 @@ pub(crate) fn render(
         } else {
             Line::from(vec![
                 styled(head, theme.base),
-                styled(state.clone(), run_state_style(r.state, theme)),
+                styled(state.clone(), state_style),
                 styled(rest, theme.base),
             ])
         };

@@ -2,7 +2,7 @@
 //! per run, oldest left, newest right, as GitHub's and Jenkins' recent-runs rows; the
 //! workflows run most recently first. "Which nightly failed this week" is one look.
 use super::common::{pad, styled, text_width};
-use super::header::{run_state_glyph, run_state_style};
+use super::header::run_reading;
 use crate::app::UiState;
 use crate::theme::Theme;
 use baton_model::RunState;
@@ -13,13 +13,15 @@ const RUNS: usize = 20;
 
 /// Each workflow's last runs (newest first), the workflows in the order their newest
 /// runs came: `ui.runs` is the store's list, newest first.
-pub(crate) fn recent(ui: &UiState, workflows: usize) -> Vec<(&str, Vec<RunState>)> {
-    let mut out: Vec<(&str, Vec<RunState>)> = Vec::new();
+/// Each run as (state, read as rejected).
+pub(crate) fn recent(ui: &UiState, workflows: usize) -> Vec<(&str, Vec<(RunState, bool)>)> {
+    let mut out: Vec<(&str, Vec<(RunState, bool)>)> = Vec::new();
     for r in ui.runs.iter() {
+        let reading = (r.state, r.rejected);
         match out.iter().position(|(w, _)| *w == r.workflow) {
-            Some(i) if out[i].1.len() < RUNS => out[i].1.push(r.state),
+            Some(i) if out[i].1.len() < RUNS => out[i].1.push(reading),
             Some(_) => {}
-            None if out.len() < workflows => out.push((&r.workflow, vec![r.state])),
+            None if out.len() < workflows => out.push((&r.workflow, vec![reading])),
             None => {}
         }
     }
@@ -45,7 +47,10 @@ pub(crate) fn lines(ui: &UiState, width: usize, rows: usize, theme: &Theme) -> V
                 states[..shown]
                     .iter()
                     .rev()
-                    .map(|s| styled(run_state_glyph(*s), run_state_style(*s, theme))),
+                    .map(|&(s, rejected)| {
+                        let (glyph, _, style) = run_reading(s, rejected, theme);
+                        styled(glyph, style)
+                    }),
             );
             Line::from(spans.into_iter().collect::<Vec<Span<'static>>>())
         })

@@ -100,6 +100,7 @@ impl Core {
                 return Err(Refusal::KeyAlreadyVoted {
                     key: checked.key,
                     actor: g.votes[at].0.clone(),
+                    asked: false,
                 });
             }
             match eligible
@@ -110,6 +111,7 @@ impl Core {
                 None => {
                     return Err(Refusal::AlreadyApproved {
                         actor: eligible[0].clone(),
+                        asked: false,
                     });
                 }
             }
@@ -124,6 +126,7 @@ impl Core {
                 key: checked.key,
                 principal: p.to_string(),
                 account: self.operator.clone(),
+                asked: false,
             });
         }
         Ok(DecisionSignature {

@@ -4,6 +4,8 @@ use super::error::{ErrorRecord, Severity};
 use super::state::StepState;
 use serde::{Deserialize, Serialize};
 
+pub mod outcome;
+
 #[derive(
     Debug,
     Clone,
@@ -46,12 +48,44 @@ pub struct Health {
     pub label: HealthLabel,
     pub terms: Vec<HealthTerm>,
     /// The share (0..1) of the judged steps that failed (failed, rejected, timed out,
-    /// compensation failed) or never started because a need failed: the header's and
-    /// `show`'s `failed %`. A failure dealt with is not counted, nor are steps not yet
-    /// decided, skipped by a condition or cancelled. `None` while no step is judged.
+    /// compensation failed), a failure dealt with included, or never started because a
+    /// need failed: the header's and `show`'s `failed %`. Steps not yet decided,
+    /// skipped by a condition or cancelled are not counted. `None` while no step is
+    /// judged.
     #[serde(default)]
     pub failed_share: Option<f64>,
+    /// Of the failed steps, those `allow_failure` or a failure handler dealt with: said
+    /// beside the failed share ("1 handled"), never taken out of it.
+    #[serde(default)]
+    pub handled: usize,
+    /// Steps that read succeeded because an operator marked them so (`baton mark`).
+    #[serde(default)]
+    pub marked: usize,
 }
+
+impl Health {
+    /// What the scores counted that a handler or a person did, said beside them:
+    /// `1 failure handled, 2 marked succeeded by hand`; empty when neither.
+    pub fn hands(&self) -> String {
+        let mut parts = Vec::new();
+        if self.handled > 0 {
+            let s = if self.handled == 1 { "" } else { "s" };
+            parts.push(format!("{} failure{s} handled", self.handled));
+        }
+        if self.marked > 0 {
+            parts.push(format!("{} marked succeeded by hand", self.marked));
+        }
+        parts.join(", ")
+    }
+}
+
+/// The lowest score that reads healthy.
+pub const HEALTHY_FROM: f64 = 80.0;
+
+/// The highest score of a run with a failed step (handled or not, or one that never
+/// started because a need failed): below [`HEALTHY_FROM`], so such a run never reads
+/// healthy.
+pub const FAILED_AT_MOST: f64 = HEALTHY_FROM - 1.0;
 
 /// What health needs to know of one step: its state, how many attempts it took, and
 /// whether its failure was dealt with (`allow_failure`, or a failure handler that ran).
@@ -63,6 +97,9 @@ pub struct StepScore {
     /// Failed, but `allow_failure` or a dependant with a failure trigger
     /// (`when = "one_failed"`/`"all_failed"`) that succeeded took it in hand.
     pub dealt_with: bool,
+    /// Succeeded because an operator marked it so (`baton mark --state succeeded`), not
+    /// by an attempt of its own.
+    pub marked: bool,
 }
 
 /// How a step counts towards the scores.
@@ -72,6 +109,8 @@ pub enum Tally {
     FirstTry,
     /// Succeeded after a retry.
     AfterRetry,
+    /// Marked succeeded by an operator: the hand shows in the scores.
+    Marked,
     /// Failed, and `allow_failure` or a failure handler dealt with it.
     DealtWith,
     /// Failed, rejected, timed out, or its compensation failed.
@@ -85,9 +124,15 @@ impl Tally {
     pub fn cost(self) -> f64 {
         match self {
             Tally::FirstTry => 0.0,
-            Tally::AfterRetry | Tally::DealtWith | Tally::NeverStarted => 0.5,
+            Tally::AfterRetry | Tally::Marked | Tally::DealtWith | Tally::NeverStarted => 0.5,
             Tally::Bad => 1.0,
         }
+    }
+
+    /// A step that failed (handled or not) or never started because one did: the run
+    /// it is in reads failed in every view.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Tally::DealtWith | Tally::Bad | Tally::NeverStarted)
     }
 
     /// Its weight in quality (the finished steps' mean), `None` when quality leaves it
@@ -95,7 +140,7 @@ impl Tally {
     pub fn quality_weight(self) -> Option<f64> {
         match self {
             Tally::FirstTry => Some(1.0),
-            Tally::AfterRetry | Tally::DealtWith => Some(0.5),
+            Tally::AfterRetry | Tally::Marked | Tally::DealtWith => Some(0.5),
             Tally::Bad => Some(0.0),
             Tally::NeverStarted => None,
         }
@@ -105,7 +150,8 @@ impl Tally {
         match self {
             Tally::FirstTry => "succeeded first time",
             Tally::AfterRetry => "succeeded after retry",
-            Tally::DealtWith => "failure allowed or handled",
+            Tally::Marked => "marked succeeded by hand",
+            Tally::DealtWith => "failed, allowed or handled",
             Tally::Bad => "failed, rejected or timed out",
             Tally::NeverStarted => "never started (a need failed)",
         }
@@ -119,7 +165,9 @@ pub fn tally(s: StepScore) -> Option<Tally> {
     if s.state == StepState::CompensationFailed {
         Some(Tally::Bad)
     } else if s.state.is_success() {
-        Some(if s.attempts > 1 {
+        Some(if s.marked && s.state == StepState::Succeeded {
+            Tally::Marked
+        } else if s.attempts > 1 {
             Tally::AfterRetry
         } else {
             Tally::FirstTry
@@ -136,18 +184,19 @@ pub fn tally(s: StepScore) -> Option<Tally> {
 }
 
 /// Quality and health of a run from its steps and error records (every reader's figure:
-/// the console, `show`, `runs`). Pure; the formula is in docs/architecture.md ("Errors,
-/// quality and health"):
+/// the console, `show`, `runs`, the metrics). Pure; the formula is in
+/// docs/architecture.md ("Errors, quality and health"):
 ///
 /// - health = 100 − Σ over steps (100 / steps × cost) − Σ over open errors (penalty),
-///   floored at 0; a step costs 0 (first try), ½ (after a retry, a failure dealt with,
-///   never started because a need failed) or 1 (failed, rejected, timed out,
-///   compensation failed), so one failed step of four costs 25;
-/// - quality = the mean weight of the finished steps (1, ½, ½, 0 as above).
+///   floored at 0; a step costs 0 (first try), ½ (after a retry, marked succeeded by
+///   hand, a failure dealt with, never started because a need failed) or 1 (failed,
+///   rejected, timed out, compensation failed), so one failed step of four costs 25;
+///   a run with a failed step (dealt with or not) scores at most [`FAILED_AT_MOST`];
+/// - quality = the mean weight of the finished steps (1, ½, ½, ½, 0 as above).
 pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord]) -> Health {
     use strum::IntoEnumIterator;
     let mut total = 0usize;
-    let mut counts = [0usize; 5];
+    let mut counts = [0usize; 6];
     for s in steps {
         total += 1;
         if let Some(t) = tally(s) {
@@ -159,7 +208,7 @@ pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord
     } else {
         100.0 / total as f64
     };
-    let (mut weighed, mut judged) = (0.0, 0usize);
+    let (mut weighed, mut judged, mut failed) = (0.0, 0usize, 0usize);
     let mut score = 100.0;
     let mut terms = Vec::new();
     for t in Tally::iter() {
@@ -167,6 +216,9 @@ pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord
         if let Some(w) = t.quality_weight() {
             weighed += w * n as f64;
             judged += n;
+        }
+        if t.is_failure() {
+            failed += n;
         }
         score -= share * t.cost() * n as f64;
         terms.push(HealthTerm {
@@ -176,9 +228,24 @@ pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord
         });
     }
     let quality = (judged > 0).then(|| weighed / judged as f64);
-    let failed = counts[Tally::Bad as usize] + counts[Tally::NeverStarted as usize];
     let decided = judged + counts[Tally::NeverStarted as usize];
     let failed_share = (decided > 0).then(|| failed as f64 / decided as f64);
+    score -= error_terms(errors, &mut terms);
+    let score = capped(score.max(0.0), failed > 0, &mut terms, Tally::iter().len());
+    Health {
+        quality,
+        score,
+        label: label_of(score),
+        terms,
+        failed_share,
+        handled: counts[Tally::DealtWith as usize],
+        marked: counts[Tally::Marked as usize],
+    }
+}
+
+/// The open errors' terms, pushed onto `terms`; their points, to take off the score.
+fn error_terms(errors: &[ErrorRecord], terms: &mut Vec<HealthTerm>) -> f64 {
+    let mut points = 0.0;
     for sev in [Severity::Critical, Severity::High, Severity::Medium] {
         let n = errors
             .iter()
@@ -189,27 +256,44 @@ pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord
             count: n,
             value: -sev.penalty(),
         });
-        score -= sev.penalty() * n as f64;
+        points += sev.penalty() * n as f64;
     }
+    points
+}
+
+/// The label of the term that holds a run with a failed step below healthy.
+pub const CAP_LABEL: &str = "a step failed: at most 79";
+
+/// The score as shown: a perfect run's rounding kept at 100, and a run with a failed
+/// step held at [`FAILED_AT_MOST`], the points the cap took said in a term inserted
+/// at `at` (after the steps' terms, before the errors').
+fn capped(score: f64, failed: bool, terms: &mut Vec<HealthTerm>, at: usize) -> f64 {
     // Rounding of the shares must never leave a perfect run at 99.999….
-    let score = if score > 99.999 {
-        100.0
+    let score = if score > 99.999 { 100.0 } else { score };
+    let cut = if failed {
+        (score - FAILED_AT_MOST).max(0.0)
     } else {
-        score.max(0.0)
+        0.0
     };
-    let label = if score >= 80.0 {
+    terms.insert(
+        at.min(terms.len()),
+        HealthTerm {
+            label: CAP_LABEL.into(),
+            count: usize::from(cut > 0.0),
+            value: -cut,
+        },
+    );
+    score - cut
+}
+
+/// Healthy from [`HEALTHY_FROM`], degraded from 50, critical below.
+pub fn label_of(score: f64) -> HealthLabel {
+    if score >= HEALTHY_FROM {
         HealthLabel::Healthy
     } else if score >= 50.0 {
         HealthLabel::Degraded
     } else {
         HealthLabel::Critical
-    };
-    Health {
-        quality,
-        score,
-        label,
-        terms,
-        failed_share,
     }
 }
 

@@ -8,6 +8,7 @@ fn s(state: StepState, attempts: u32) -> StepScore {
         attempts,
         timed_out: false,
         dealt_with: false,
+        marked: false,
     }
 }
 
@@ -95,9 +96,70 @@ fn a_failure_dealt_with_costs_half_a_failure() {
         ],
         &[],
     );
-    assert_eq!(h.score, 87.5);
-    assert_eq!(h.label, HealthLabel::Healthy);
+    // 100 − 25 × ½ = 87.5, held below healthy: a run with a failed step never reads
+    // healthy, handled or not; the failure counts as failed, said to be handled.
+    assert_eq!(h.score, FAILED_AT_MOST);
+    assert_eq!(h.label, HealthLabel::Degraded);
     assert_eq!(h.quality, Some(0.875));
+    assert_eq!(h.failed_share, Some(0.25));
+    assert_eq!(h.handled, 1);
+}
+
+#[test]
+fn a_run_with_a_failed_step_is_never_healthy_and_the_terms_say_why() {
+    // One handled failure of twenty with its open exit error: 100 − 2.5 − 10 = 87.5,
+    // capped at 79 by a term of its own.
+    let handled = StepScore {
+        dealt_with: true,
+        ..s(StepState::Failed, 1)
+    };
+    let mut steps = vec![handled];
+    steps.extend(std::iter::repeat_n(s(StepState::Succeeded, 1), 19));
+    let h = compute(steps.clone(), &[err(ErrorKind::ExitNonzero)]);
+    assert_eq!(h.score, FAILED_AT_MOST);
+    assert_eq!(h.label, HealthLabel::Degraded);
+    let cap = h.terms.iter().find(|t| t.label == CAP_LABEL).unwrap();
+    assert_eq!((cap.count, cap.value), (1, -8.5));
+    let sum: f64 = h.terms.iter().map(|t| t.value * t.count as f64).sum();
+    assert!((100.0 + sum - h.score).abs() < 1e-9);
+    // An unhandled failure alike; the same run with no failure is healthy, uncapped.
+    steps[0] = s(StepState::Failed, 1);
+    assert_eq!(compute(steps.clone(), &[]).score, FAILED_AT_MOST);
+    steps[0] = s(StepState::Succeeded, 1);
+    let h = compute(steps, &[]);
+    assert_eq!((h.score, h.label), (100.0, HealthLabel::Healthy));
+    assert_eq!(h.terms.iter().find(|t| t.label == CAP_LABEL).unwrap().count, 0);
+}
+
+#[test]
+fn a_step_marked_succeeded_shows_its_hand_in_the_scores() {
+    let marked = StepScore {
+        marked: true,
+        ..s(StepState::Succeeded, 1)
+    };
+    assert_eq!(tally(marked), Some(Tally::Marked));
+    // Four steps, one marked: 100 − 25 × ½, quality (1 + 1 + 1 + ½) / 4, no failure.
+    let h = compute(
+        [
+            marked,
+            s(StepState::Succeeded, 1),
+            s(StepState::Succeeded, 1),
+            s(StepState::Succeeded, 1),
+        ],
+        &[],
+    );
+    assert_eq!(h.score, 87.5);
+    assert_eq!(h.quality, Some(0.875));
+    assert_eq!(h.marked, 1);
+    assert_eq!(h.failed_share, Some(0.0));
+    let term = h.terms.iter().find(|t| t.label == "marked succeeded by hand");
+    assert_eq!(term.map(|t| t.count), Some(1));
+    // A mark that the step failed is a failure like any other.
+    let marked_failed = StepScore {
+        marked: true,
+        ..s(StepState::Failed, 1)
+    };
+    assert_eq!(tally(marked_failed), Some(Tally::Bad));
 }
 
 #[test]
@@ -170,12 +232,14 @@ fn any_step() -> impl Strategy<Value = StepScore> {
         0u32..4,
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(state, attempts, timed_out, dealt_with)| StepScore {
+        .prop_map(|(state, attempts, timed_out, dealt_with, marked)| StepScore {
             state,
             attempts,
             timed_out,
             dealt_with,
+            marked,
         })
 }
 
@@ -223,16 +287,14 @@ fn failed_share_counts_the_steps_that_never_started() {
         &[],
     );
     assert_eq!(h.failed_share, Some(0.5));
-    // A failure dealt with is no failure here; a timed-out gate and a failed
-    // compensation are.
+    // A failure dealt with is a failure here (said to be handled), as are a timed-out
+    // gate and a failed compensation.
     let dealt = StepScore {
         dealt_with: true,
         ..s(Failed, 1)
     };
-    assert_eq!(
-        compute([s(Succeeded, 1), dealt], &[]).failed_share,
-        Some(0.0)
-    );
+    let h = compute([s(Succeeded, 1), dealt], &[]);
+    assert_eq!((h.failed_share, h.handled), (Some(0.5), 1));
     let timed_out = StepScore {
         timed_out: true,
         ..s(Rejected, 0)
@@ -263,6 +325,19 @@ proptest! {
         }
         if let Some(f) = h.failed_share {
             prop_assert!((0.0..=1.0).contains(&f), "{f}");
+        }
+        let sum: f64 = h.terms.iter().map(|t| t.value * t.count as f64).sum();
+        // The terms add up to the score, but for the floor at 0.
+        prop_assert!(100.0 + sum - h.score <= 1e-9, "{} {}", sum, h.score);
+    }
+
+    #[test]
+    fn a_failed_step_is_never_healthy_nor_uncounted(steps in proptest::collection::vec(any_step(), 1..40), errors in any_errors()) {
+        let h = compute(steps.clone(), &errors);
+        let failed = steps.iter().filter(|s| tally(**s).is_some_and(Tally::is_failure)).count();
+        if failed > 0 {
+            prop_assert!(h.label != HealthLabel::Healthy, "{}", h.score);
+            prop_assert!(h.failed_share.unwrap_or(0.0) > 0.0);
         }
     }
 

@@ -18,7 +18,9 @@ fn summary(id: &str, at: i64, state: RunState) -> RunSummary {
         steps_total: 1,
         steps_done: 0,
         health: Some(100.0),
+        rejected: false,
         forked_from: None,
+        notes: 0,
     }
 }
 

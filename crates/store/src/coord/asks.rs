@@ -494,6 +494,7 @@ fn key_voted(
     Ok(by.map(|actor| Refusal::KeyAlreadyVoted {
         key: s.key.clone(),
         actor,
+        asked: true,
     }))
 }
 

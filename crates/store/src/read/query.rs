@@ -379,6 +379,7 @@ impl Store {
             let cols = (r.get(6)?, beat, r.get(14)?);
             let l = live(&r.get::<_, String>(2)?, cols, r.get(15)?, now);
             let finished_at = opt_ts(r.get(5)?);
+            let rejected = reads_rejected(&self.conn, &id, l.state)?;
             // The engine's last sign of life, as `session::inspect` stops a view's clocks.
             let last_event: Option<i64> = r.get(12)?;
             let stopped_at = (l.state == RunState::Interrupted && finished_at.is_none())
@@ -396,6 +397,7 @@ impl Store {
                 steps_total: c.total,
                 steps_done: c.done,
                 health: Some(c.health),
+                rejected,
                 forked_from: r.get::<_, Option<String>>(13)?.and_then(|f| {
                     let (run, step) = f.split_once(' ')?;
                     Some(baton_model::view::ForkLink {
@@ -606,6 +608,26 @@ impl Ids {
             Ids::Asks => "ask",
         }
     }
+}
+
+/// A failed run reads rejected when a gate was rejected and no step failed otherwise
+/// (`health::outcome`): read from its steps' states, for a failed run only.
+fn reads_rejected(
+    conn: &rusqlite::Connection,
+    run_id: &str,
+    state: RunState,
+) -> rusqlite::Result<bool> {
+    if state != RunState::Failed {
+        return Ok(false);
+    }
+    let mut st = conn.prepare_cached("SELECT DISTINCT state FROM steps WHERE run_id = ?1")?;
+    let states = st
+        .query_map([run_id], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(baton_model::health::outcome::reads_rejected(
+        state,
+        states.iter().filter_map(|s| StepState::parse(s)),
+    ))
 }
 
 /// A JSON object of strings from a column (`None`, or not such an object: empty).
