@@ -145,6 +145,7 @@ fn json(r: &RunSummary) -> serde_json::Value {
         "id": r.id,
         "workflow": r.workflow,
         "state": r.state,
+        "rejected": r.rejected,
         "driven_by": r.driven_by,
         "operator": r.operator,
         "started_at": r.started_at.to_rfc3339(),
@@ -153,9 +154,9 @@ fn json(r: &RunSummary) -> serde_json::Value {
         "steps_total": r.steps_total,
         "steps_done": r.steps_done,
         "health": r.health,
-    })
         "labels": r.labels,
         "params": r.params,
+    })
 }
 
 /// A run's fanned-out steps: (step, its instances' counts), by step id.
@@ -193,7 +194,7 @@ pub fn table(runs: &[RunSummary], fans: &[Fans]) -> String {
             [
                 r.id.clone(),
                 r.workflow.clone(),
-                r.state.to_string(),
+                crate::model::health::outcome::word(r.state, r.rejected).to_string(),
                 format!("{}/{}", r.steps_done, r.steps_total),
                 r.health.map_or("-".into(), |h| format!("{h:.0}")),
                 r.operator.clone(),
@@ -204,11 +205,11 @@ pub fn table(runs: &[RunSummary], fans: &[Fans]) -> String {
     let head = [
         "RUN", "WORKFLOW", "STATE", "STEPS", "HEALTH", "OPERATOR", "STARTED",
     ];
-    if !fans.iter().any(|f| !f.is_empty()) {
     let told = crate::model::labels::told_apart(runs);
     if told.iter().any(|t| !t.is_empty()) {
         return with_labels(head, rows, told, fans);
     }
+    if !fans.iter().any(|f| !f.is_empty()) {
         return super::table::render(&head, &rows);
     }
     let rows: Vec<[String; 8]> = rows

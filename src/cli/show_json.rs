@@ -45,8 +45,16 @@ pub struct RunJson<'a> {
     pub health_label: HealthLabel,
     pub quality: Option<f64>,
     pub health_terms: &'a [HealthTerm],
-    /// The steps decided that failed or never started because a need failed, 0–1.
+    /// The steps decided that failed (handled or not) or never started because a need
+    /// failed, 0–1.
     pub failed_share: Option<f64>,
+    /// Of the failed steps, those `allow_failure` or a failure handler dealt with.
+    pub failed_handled: usize,
+    /// Steps marked succeeded by an operator (`baton mark`).
+    pub marked: usize,
+    /// A failed run none of whose steps failed but one was rejected (`state` stays
+    /// `failed`; every view reads it `rejected`).
+    pub rejected: bool,
     pub signals: &'a GoldenSignals,
     pub budget: Option<BudgetJson<'a>>,
     /// The run's `deadline` and its steps', the run's first (schema 7).
@@ -283,6 +291,12 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         quality: view.health.quality,
         health_terms: &view.health.terms,
         failed_share: view.health.failed_share,
+        failed_handled: view.health.handled,
+        marked: view.health.marked,
+        rejected: crate::model::health::outcome::reads_rejected(
+            view.state,
+            view.steps.iter().map(|s| s.state),
+        ),
         signals: &view.signals,
         budget: view.budget.as_ref().map(|b| budget(view, b)),
         deadlines: view.deadlines.iter().map(deadline).collect(),

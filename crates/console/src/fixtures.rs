@@ -464,6 +464,10 @@ fn finish(mut v: RunView) -> RunView {
             attempts: s.attempts,
             timed_out: false,
             dealt_with: false,
+            marked: s
+                .marked
+                .as_ref()
+                .is_some_and(|m| m.state == baton_model::StepState::Succeeded),
         }),
         &v.errors,
     );
@@ -901,6 +905,7 @@ pub fn runs() -> Vec<RunSummary> {
         params: Default::default(),
         steps_done: done,
         health: h,
+        rejected: false,
         forked_from: None,
     };
     let mut runs = vec![

@@ -382,6 +382,17 @@ pub fn apply_for(
                 }
             }
         }
+        // A label change on a run no engine drives is a record, not driving: by
+        // whoever may command the run, without a takeover or its secrets again.
+        if matches!(command, Command::Label { .. }) && request.is_none() {
+            match super::label::record_undriven(store, &run_id, &command)? {
+                Some(outcome) => {
+                    let holder = lease_holder();
+                    return Ok(Applied::ByEngine { holder, outcome });
+                }
+                None => continue,
+            }
+        }
         if !matches!(delivery, Delivery::NoDrive)
             && let Some(starter) = other_starter(store, &run_id, &operator)?
         {

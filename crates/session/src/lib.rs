@@ -49,6 +49,7 @@ mod identity;
 mod inbox;
 mod inspect;
 mod jobs;
+mod label;
 mod link_decide;
 mod news;
 pub mod note;

@@ -80,8 +80,7 @@ fn labels_given_at_start_and_by_hand_are_listed_filtered_and_on_record() {
     assert_eq!(listed[0]["id"], labelled.as_str());
     assert_eq!(listed[0]["labels"]["team"], "infra");
 
-    // By hand, on a run that ended: set one, remove one, as the OS account. (A run
-    // with a secret param is taken over as a command needs: its secrets again.)
+    // By hand, on a run that ended: set one, remove one, as the OS account.
     let plain = env.workflow(
         "plain.toml",
         "name = \"plain\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
@@ -225,4 +224,96 @@ fn a_second_file_naming_a_workflow_of_the_store_is_refused_naming_both() {
     // The first file no longer names it: the name is free.
     env.workflow("one/w.toml", &wf.replace("\"same\"", "\"other\""));
     run_to_end(&env, &["run", second.to_str().unwrap(), "--headless"]);
+}
+
+const HELD: &str = r#"name = "held"
+[params]
+token = { default = "", secret = true }
+[[step]]
+id = "a"
+run = "true"
+[[step]]
+id = "b"
+needs = ["a"]
+run = "test -f again || { touch again; sleep 1000; }"
+"#;
+
+/// A label change is a record, not driving: on a run that ended, or one whose engine
+/// was killed, `baton label` records it without the run's secret params and without
+/// taking the run over (the interrupted run stays interrupted, its step untouched);
+/// the resume, given the secret, reads the label back and sets nothing twice.
+#[test]
+fn a_label_on_a_run_no_engine_drives_needs_no_secret_and_no_takeover() {
+    let env = Env::new();
+    let wf = env.workflow("train.toml", TRAIN);
+    let ended = run_to_end(
+        &env,
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--headless",
+            "--param",
+            "token=hunter2",
+        ],
+    );
+    let out = env.run(&["label", &ended, "team=infra"]);
+    ok(&out);
+    assert!(
+        text(&out.stdout).contains("labels now: team=infra"),
+        "{}",
+        text(&out.stdout)
+    );
+    let show = env.show(&ended);
+    assert_eq!(show["labels"]["team"], "infra", "{show:#}");
+    assert_eq!(show["state"], "succeeded");
+    let rows = env.audit_rows(&ended, "labelled");
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["actor"], me().as_str());
+    // A refused change records nothing and says why (exit 2).
+    let out = env.run(&["label", &ended, "x=1", "nokey-"]);
+    ok(&out);
+    let too_many: Vec<String> = (0..40).map(|i| format!("k{i}=v")).collect();
+    let mut args = vec!["label", ended.as_str()];
+    args.extend(too_many.iter().map(String::as_str));
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("at most"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(env.audit_rows(&ended, "labelled").len(), 2);
+
+    let env = Env::new();
+    let held = env.workflow("held.toml", HELD);
+    let mut engine = env.spawn(&[
+        "run",
+        held.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "token=hunter2",
+    ]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "b", "running", 20);
+    let _ = engine.kill();
+    let _ = engine.wait();
+    let out = env.run(&["label", &id, "ticket=OPS-9"]);
+    ok(&out);
+    let show = env.show(&id);
+    assert_eq!(show["labels"]["ticket"], "OPS-9", "{show:#}");
+    assert_eq!(show["state"], "interrupted", "not taken over: {show:#}");
+    let b = show["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "b")
+        .unwrap();
+    assert_eq!(b["attempts"], 1, "{b:#}");
+    let resumed = env.spawn(&["resume", &id, "--headless", "--param", "token=hunter2"]);
+    let out = wait_child(resumed, 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let done = env.show(&id);
+    assert_eq!(done["state"], "succeeded", "{done:#}");
+    assert_eq!(done["labels"], serde_json::json!({"ticket": "OPS-9"}));
+    assert_eq!(env.audit_rows(&id, "labelled").len(), 1);
 }

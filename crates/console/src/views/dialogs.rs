@@ -34,7 +34,7 @@ pub(crate) fn gate(
             .iter()
             .find(|w| !here && w.run_id == r && w.step == d.step_id)
     });
-    let mut info = gate_info(g, elsewhere, view, ui, body_w, theme);
+    let mut info = gate_info(g, elsewhere, d.subject.is_some(), (view, ui), body_w, theme);
     let who = who_line(d, ui, theme);
     if d.review {
         // The diff takes the gate's context and the fields' place, as tall as the
@@ -135,11 +135,12 @@ fn render_error(frame: &mut Frame, r: Rect, err_lines: Vec<String>, theme: &Them
 }
 
 /// The gate's context: the gate itself, or what the inbox knows of another run's.
+/// `asked`: the dialog answers an ask (`baton ask`), said as one.
 fn gate_info<'a>(
     g: Option<&baton_model::GateView>,
     elsewhere: Option<&baton_model::inbox::Waiting>,
-    view: &RunView,
-    ui: &UiState,
+    asked: bool,
+    (view, ui): (&RunView, &UiState),
     body_w: usize,
     theme: &Theme,
 ) -> Vec<Line<'a>> {
@@ -163,7 +164,11 @@ fn gate_info<'a>(
             l
         }
         (None, None) => vec![Line::from(styled(
-            "this gate is no longer open",
+            if asked {
+                "this ask is no longer open: answered, withdrawn or expired"
+            } else {
+                "this gate is no longer open"
+            },
             theme.warning,
         ))],
     }
@@ -177,6 +182,15 @@ fn who_line<'a>(d: &GateDialog, ui: &UiState, theme: &Theme) -> Line<'a> {
         Line::from(styled(
             format!(
                 "you push back as {}; the revised steps run again with your feedback",
+                ui.operator
+            ),
+            theme.dim,
+        ))
+    } else if d.subject.is_some() {
+        // An ask's no goes back to the asker (`baton ask` exits 1); its step goes on.
+        Line::from(styled(
+            format!(
+                "you answer no as {}; the asker hears no and goes on",
                 ui.operator
             ),
             theme.dim,

@@ -44,6 +44,23 @@ pub(crate) fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Sty
     })
 }
 
+/// `✘ failed`, or `⊘ rejected` for a run that failed only because a gate was rejected
+/// (`health::outcome`), with its style: a run as the header, the Runs tab and its
+/// strip show it.
+pub(crate) fn run_reading(
+    s: RunState,
+    rejected: bool,
+    theme: &Theme,
+) -> (&'static str, &'static str, ratatui::style::Style) {
+    use baton_model::health::outcome;
+    if rejected && s == RunState::Failed {
+        let r = baton_model::StepState::Rejected;
+        (r.glyph(), outcome::word(s, true), theme.state(r))
+    } else {
+        (run_state_glyph(s), s.as_str(), run_state_style(s, theme))
+    }
+}
+
 /// The missed deadlines on record, as the header says them: the run's own, its
 /// steps', or both (` deadline missed · 2 steps late `; ` run + 2 steps late ` under
 /// 110 columns); `None` when none is missed.
@@ -233,10 +250,14 @@ fn identity_line<'a>(
         styled(if narrow { "  " } else { "  run " }, theme.dim),
         styled(short_id(&view.run_id, &ui.run_ids).to_string(), theme.base),
         Span::raw("  "),
-        styled(
-            format!("{} {}", run_state_glyph(view.state), view.state),
-            run_state_style(view.state, theme),
-        ),
+        {
+            let rejected = baton_model::health::outcome::reads_rejected(
+                view.state,
+                view.steps.iter().map(|s| s.state),
+            );
+            let (glyph, word, style) = run_reading(view.state, rejected, theme);
+            styled(format!("{glyph} {word}"), style)
+        },
     ];
     // A child run names its parent's run and step (`workflow = "…"`) next to its
     // state, before what may give way (the budget's figures), where it fits whole.
@@ -505,7 +526,11 @@ fn failed_text(view: &RunView, share: f64, narrow: bool) -> String {
         return "<1%".into();
     }
     if share > 0.0 || view.state != RunState::Failed {
-        return format!("{:.0}%", share * 100.0);
+        // A handled failure counts as failed, said to be handled where there is room.
+        return match view.health.handled {
+            n if n > 0 && !narrow => format!("{:.0}% ({n} handled)", share * 100.0),
+            _ => format!("{:.0}%", share * 100.0),
+        };
     }
     let n = view.steps.iter().filter(|s| s.state.ended_badly()).count();
     match n {
