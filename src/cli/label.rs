@@ -1,6 +1,7 @@
 //! `baton label RUN k=v [k-]…`: set and remove a run's labels by hand. Sent as every
-//! operator command is (`control::send`): to the engine that drives the run, or taking
-//! an undriven run over; on record (`run_labelled`) under the OS account. `--label`
+//! operator command is (`control::send`): to the engine that drives the run, or, on a
+//! run no engine drives, recorded alone (`session::label`: no takeover, no secret
+//! given again); on record (`run_labelled`) under the OS account. `--label`
 //! of `run` and `runs` parse here too, so each problem has one wording
 //! (`model::labels`).
 use super::control::{self, Target};
