@@ -644,7 +644,13 @@ pub(crate) fn to_shell(
             };
             format!("case \"$(lc {a})\" in {pat}) true ;; *) false ;; esac")
         }
-        E::Name(_) | E::Str(_) | E::Num(_) | E::Bool(_) | E::Null => {
+        // Literals hold as GitHub's do; a name's value (text here) unless it is empty,
+        // `false` or `0`.
+        E::Str(s) => (!s.is_empty()).to_string(),
+        E::Num(n) => (n.parse::<f64>().map_or(true, |x| x != 0.0)).to_string(),
+        E::Bool(b) => b.to_string(),
+        E::Null => "false".into(),
+        E::Name(_) => {
             format!(
                 "case {} in ''|false|0) false ;; *) true ;; esac",
                 word(e, var)?
@@ -670,13 +676,14 @@ pub(crate) fn word(
         E::Bool(b) => q(&b.to_string()),
         E::Null => "''".into(),
         E::Name(p) => var(p)?,
-        // `_bt_or`/`_bt_and` (the script's): each operand computed once.
-        E::Bin(op @ ("&&" | "||"), l, r) => format!(
-            "\"$(_bt_{} {} {})\"",
-            if *op == "||" { "or" } else { "and" },
-            word(l, var)?,
-            word(r, var)?
-        ),
+        // The left operand's truth is tested as GitHub tests it (a literal text holds
+        // unless empty: `c && '0' || '1'` reads `0` when `c` holds).
+        E::Bin(op @ ("&&" | "||"), l, r) => {
+            let t = to_shell(l, var)?;
+            let (a, b) = (word(l, var)?, word(r, var)?);
+            let (yes, no) = if *op == "||" { (a, b) } else { (b, a) };
+            format!("\"$(if {t}; then printf '%s' {yes}; else printf '%s' {no}; fi)\"")
+        }
         E::Not(_) | E::Bin(..) | E::Call(..) => format!(
             "\"$(if {}; then printf true; else printf false; fi)\"",
             to_shell(e, var)?

@@ -144,7 +144,7 @@ fn requests_matrix_keeps_exclude_fail_fast_and_timeout() {
         i.notes
     );
     assert!(
-        i.toml.contains(r#"export PYO3_USE_ABI3_FORWARD_COMPATIBILITY="$(_bt_or "$(_bt_and "$(if [ "$(lc "${S3_T1}")" = "$(lc '3.15-dev')" ]; then printf true; else printf false; fi)" '1')" '')""#),
+        i.toml.contains(r#"export PYO3_USE_ABI3_FORWARD_COMPATIBILITY="$(if { [ "$(lc "${S3_T1}")" = "$(lc '3.15-dev')" ] && true; }; then printf '%s' "$(if [ "$(lc "${S3_T1}")" = "$(lc '3.15-dev')" ]; then printf '%s' '1'; else printf '%s' "$(if [ "$(lc "${S3_T1}")" = "$(lc '3.15-dev')" ]; then printf true; else printf false; fi)"; fi)"; else printf '%s' ''; fi)""#),
         "{}",
         i.toml
     );
@@ -180,8 +180,9 @@ fn dagu_preconditions_retry_and_handlers_map() {
     let (name, text) = fixture("dagu", "retry-with-backoff.yaml");
     let i = import(Kind::Dagu, &name, &text).unwrap();
     assert!(
-        i.toml
-            .contains("retry = { attempts = 4, backoff = \"exponential\", delay = \"1s\" }"),
+        i.toml.contains(
+            "retry = { attempts = 4, backoff = \"exponential\", delay = \"1s\", exit_code = [1] }"
+        ),
         "{}",
         i.toml
     );
@@ -331,7 +332,7 @@ fn no_name_or_text_from_the_source_becomes_code_or_breaks_the_file() {
     // The body (a value it pastes in reaches it as a variable), the directory and the
     // action's name are each one quoted word.
     assert!(
-        run.contains(r#"printf '%s\n' 'echo '\''${S1_E1}'\'''"#),
+        run.contains(r#"printf '%s\n' 'echo '\'''\''"${S1_E1}"'\'''\'''"#),
         "{}",
         i.toml
     );

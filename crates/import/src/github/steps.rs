@@ -163,8 +163,10 @@ fn run_templates(
     let mut out = String::new();
     let mut rest = body;
     let mut k = 0;
+    let mut q = Quote::None;
     while let Some(i) = rest.find("${{") {
         out.push_str(&rest[..i]);
+        q = q.after(&rest[..i]);
         let Some(j) = rest[i..].find("}}") else { break };
         let piece = &rest[i..i + j + 2];
         rest = &rest[i + j + 2..];
@@ -172,10 +174,52 @@ fn run_templates(
         let var = format!("S{n}_E{k}");
         let w = script_word(piece, (n, "`run:`"), step, c, line);
         sh.env.push((var.clone(), EnvFrom::Word(w)));
-        out.push_str(&format!("${{{var}}}"));
+        // Where GitHub pastes the text inside '…', the variable is read between
+        // quotes closed and opened again: `echo '${{ x }}'` is `echo ''"${S3_E1}"''`.
+        out.push_str(&match q {
+            Quote::Single => format!("'\"${{{var}}}\"'"),
+            _ => format!("${{{var}}}"),
+        });
     }
     out.push_str(&rest.replace("${{", "$ {{"));
     out
+}
+
+/// Where a shell script's text stands after some of it: outside quotes, in '…' or
+/// in "…" (a `#` comment's quotes do not count).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    Single,
+    Double,
+}
+
+impl Quote {
+    fn after(self, text: &str) -> Quote {
+        let mut q = self;
+        let mut chars = text.chars().peekable();
+        let mut word_start = true;
+        while let Some(ch) = chars.next() {
+            match (q, ch) {
+                (Quote::None, '#') if word_start => {
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                (Quote::None | Quote::Double, '\\') => {
+                    chars.next();
+                }
+                (Quote::None, '\'') => q = Quote::Single,
+                (Quote::None, '"') => q = Quote::Double,
+                (Quote::Single, '\'') | (Quote::Double, '"') => q = Quote::None,
+                _ => {}
+            }
+            word_start = ch.is_whitespace() || matches!(ch, ';' | '(' | '|' | '&');
+        }
+        q
+    }
 }
 
 /// A step's `key` (`working-directory`, `shell`), else the `defaults.run` one, with the

@@ -81,6 +81,16 @@ impl ScriptNames<'_, '_> {
                     line: self.line,
                 };
                 let name = r.name(p)?;
+                let t = format!("${{{{ {name} }}}}");
+                let prefix = format!("S{}_T", self.n);
+                if let Some((v, _)) = self
+                    .step
+                    .env
+                    .iter()
+                    .find(|(k, v)| k.starts_with(&prefix) && *v == t)
+                {
+                    return Ok(format!("\"${{{v}}}\""));
+                }
                 self.c.script_vars += 1;
                 let var = format!("S{}_T{}", self.n, self.c.script_vars);
                 self.step

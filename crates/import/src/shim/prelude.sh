@@ -197,10 +197,6 @@ _bt_tm() {
   _bt_t=$(_bt_to "$1"); shift
   if [ -n "$_bt_t" ]; then timeout "$_bt_t" "$@"; else "$@"; fi
 }
-# GitHub's `a || b` and `a && b` over two values: a value holds unless it is empty,
-# false or 0.
-_bt_or() { case $1 in ''|false|0) printf '%s' "$2" ;; *) printf '%s' "$1" ;; esac; }
-_bt_and() { case $1 in ''|false|0) printf '%s' "$1" ;; *) printf '%s' "$2" ;; esac; }
 # Text compared as GitHub compares it, ignoring case.
 lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 _bt_rc=0
