@@ -1,7 +1,8 @@
 //! Issue 45 point 6, snapshots at 80×24 and 120×40 reviewed by eye: clocks stop with
 //! the engine (the Runs tab's `took` of an interrupted run), the running step says its
-//! timeout and when it fires, a failed run never reads `failed 0%`, and the Audit tab
-//! never cuts an action's name.
+//! timeout and when it fires, a failed run never reads `failed 0%`, a rejected run reads
+//! rejected in the Runs tab and its strip, and the Audit tab never cuts an action's
+//! name.
 use super::render::{act, draw, text, typed, ui};
 use baton::console::{Action, Tab, UiState};
 use baton::console::{Theme, fixtures};
@@ -40,6 +41,19 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             }
             v.state = RunState::Failed;
             (v, ui())
+        }),
+        // Issue 76 point 2: a run whose gate was rejected reads rejected in the Runs
+        // tab's row and its workflow's strip (`⊘`), not failed.
+        ("runs_rejected", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            let mut runs = fixtures::runs();
+            runs[2].rejected = true;
+            u.set_runs(std::sync::Arc::new(
+                runs.into_iter().map(std::sync::Arc::new).collect(),
+            ));
+            act(&v, &mut u, &[Action::GoTab(Tab::Runs)]);
+            (v, u)
         }),
         ("audit_saga", || {
             let mut v = fixtures::release();
@@ -84,6 +98,18 @@ fn clocks_and_words_at_two_sizes() {
                     assert!(!t.contains("failed 0%") && !t.contains("fail 0%"), "{t}")
                 }
                 "audit_saga" => assert!(t.contains("compensation_started "), "{t}"),
+                "runs_rejected" => {
+                    let row = t
+                        .lines()
+                        .find(|l| l.contains("01JXQY8A"))
+                        .unwrap_or("");
+                    assert!(row.contains("⊘ rejected") && !row.contains("failed"), "{t}");
+                    let strip = t
+                        .lines()
+                        .find(|l| l.trim_start().starts_with("release") && !l.contains("01J"))
+                        .unwrap_or("");
+                    assert!(strip.contains('⊘') && !strip.contains('✘'), "{t}");
+                }
                 _ => {}
             }
             let t = super::render::snap(name, &v, &mut u, &theme, w, h);
