@@ -8,7 +8,7 @@
 //! value 0–200 printable characters (no control, bidi or other terminal-acting
 //! character); a run holds at most [`MAX_LABELS`]. Every front end checks with
 //! [`check`], so each problem has one wording.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A run's labels, by key.
 pub type Labels = BTreeMap<String, String>;
@@ -168,37 +168,58 @@ pub fn text(labels: &Labels) -> String {
 /// (`ticket=OPS-137`; a secret param is never among a summary's params); empty when
 /// neither tells it apart.
 pub fn told_apart(runs: &[crate::view::RunSummary]) -> Vec<String> {
-    use std::collections::{BTreeSet, HashMap};
-    let mut values: HashMap<&str, BTreeMap<&str, BTreeSet<Option<&str>>>> = HashMap::new();
-    let mut keys: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-    for r in runs {
-        keys.entry(&r.workflow)
-            .or_default()
-            .extend(r.params.keys().map(String::as_str));
-    }
-    for r in runs {
-        let of = values.entry(&r.workflow).or_default();
-        for k in &keys[r.workflow.as_str()] {
-            of.entry(k)
-                .or_default()
-                .insert(r.params.get(*k).map(String::as_str));
-        }
-    }
-    runs.iter()
-        .map(|r| {
-            if !r.labels.is_empty() {
-                return text(&r.labels);
+    let apart = Apart::new(runs);
+    runs.iter().map(|r| apart.of(r)).collect()
+}
+
+/// Which params differ between the runs of each workflow of a list, read in one pass
+/// over them (a console's list of a year of runs): [`Apart::of`] then says what tells
+/// one run apart, as [`told_apart`] does for a whole list.
+#[derive(Debug, Default)]
+pub struct Apart<'a> {
+    /// Per workflow: its runs, and per param key the runs that have it and its values.
+    by_workflow: HashMap<&'a str, (usize, HashMap<&'a str, (usize, BTreeSet<&'a str>)>)>,
+}
+
+impl<'a> Apart<'a> {
+    /// Over `runs`, the list the runs asked of later are told apart within.
+    pub fn new(runs: impl IntoIterator<Item = &'a crate::view::RunSummary>) -> Apart<'a> {
+        let mut by_workflow: HashMap<&str, (usize, HashMap<&str, (usize, BTreeSet<&str>)>)> =
+            HashMap::new();
+        for r in runs {
+            let (n, keys) = by_workflow.entry(&r.workflow).or_default();
+            *n += 1;
+            for (k, v) in &r.params {
+                let (has, values) = keys.entry(k).or_default();
+                *has += 1;
+                values.insert(v);
             }
-            let of = &values[r.workflow.as_str()];
-            let parts: Vec<String> = r
-                .params
-                .iter()
-                .filter(|(k, _)| of.get(k.as_str()).is_some_and(|v| v.len() > 1))
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            crate::sanitize::one_line(&crate::sanitize::for_terminal(&parts.join(" ")))
-        })
-        .collect()
+        }
+        Apart { by_workflow }
+    }
+
+    /// What tells `r` apart: its labels, or else its params whose values differ
+    /// between the runs of its workflow (one of them without the param is a
+    /// difference too); empty when neither does.
+    pub fn of(&self, r: &crate::view::RunSummary) -> String {
+        if !r.labels.is_empty() {
+            return text(&r.labels);
+        }
+        let Some((n, keys)) = self.by_workflow.get(r.workflow.as_str()) else {
+            return String::new();
+        };
+        let differs = |k: &str| {
+            keys.get(k)
+                .is_some_and(|(has, values)| values.len() > 1 || has < n)
+        };
+        let parts: Vec<String> = r
+            .params
+            .iter()
+            .filter(|(k, _)| differs(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        crate::sanitize::one_line(&crate::sanitize::for_terminal(&parts.join(" ")))
+    }
 }
 
 /// Whether `labels` hold every one of `wanted` (`KEY=VALUE`, or `KEY` for any value).
@@ -274,6 +295,42 @@ mod tests {
         let (o, l) = split_outputs(outs);
         assert_eq!(o, vec![("a".to_string(), "1".to_string())]);
         assert_eq!(text(&l), "team=infra");
+    }
+
+    fn run(wf: &str, params: &[(&str, &str)], labels: &[(&str, &str)]) -> crate::view::RunSummary {
+        let map = |p: &[(&str, &str)]| -> Labels {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let mut r: crate::view::RunSummary = serde_json::from_value(serde_json::json!({
+            "id": "r", "workflow": wf, "state": "succeeded", "operator": "a",
+            "started_at": 0, "steps_total": 1, "steps_done": 1
+        }))
+        .unwrap();
+        r.params = map(params);
+        r.labels = map(labels);
+        r
+    }
+
+    #[test]
+    fn runs_are_told_apart_by_labels_else_the_params_that_differ() {
+        let runs = [
+            run("train", &[("ticket", "OPS-1"), ("env", "prod")], &[]),
+            run("train", &[("ticket", "OPS-2"), ("env", "prod")], &[]),
+            run("train", &[("env", "prod")], &[("team", "infra")]),
+            run("other", &[("ticket", "OPS-1")], &[]),
+            run("odd", &[("x", "1")], &[]),
+            run("odd", &[], &[]),
+        ];
+        let told = told_apart(&runs);
+        assert_eq!(
+            told,
+            ["ticket=OPS-1", "ticket=OPS-2", "team=infra", "", "x=1", ""]
+        );
+        let apart = Apart::new(runs.iter().filter(|r| r.workflow == "train"));
+        assert_eq!(apart.of(&runs[1]), "ticket=OPS-2");
+        assert_eq!(apart.of(&runs[3]), "", "a workflow not in the list");
     }
 
     #[test]
