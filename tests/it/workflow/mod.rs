@@ -3,6 +3,8 @@ mod cron_dates;
 mod examples;
 mod github_matrices;
 mod import;
+mod import_act;
+mod import_dagu_real;
 mod import_hostile;
 mod invalid_corpus;
 mod loader_props;
