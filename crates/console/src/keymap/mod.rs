@@ -11,6 +11,7 @@
 //! - `user`: the config's `[[action]]`s as bindings, their keys checked.
 mod bindings;
 mod config;
+mod doc_table;
 mod keys;
 mod modal_bindings;
 mod timeline_keys;
