@@ -22,7 +22,10 @@ pub(crate) fn again(r: &Repeat, ended: Ended, holds: impl FnOnce(&Condition) -> 
         return false;
     }
     if !r.exit_codes.is_empty() {
-        return ended.exit_code.is_some_and(|c| r.exit_codes.contains(&c));
+        // An execution that did not exit (a signal, a timeout) ends it either way.
+        return ended
+            .exit_code
+            .is_some_and(|c| r.exit_codes.contains(&c) == (r.mode == RepeatMode::While));
     }
     match &r.condition {
         Some(c) if ended.succeeded => holds(c) == (r.mode == RepeatMode::While),
@@ -75,6 +78,20 @@ mod tests {
         assert!(again(&r, ended(1, 75), |_| unreachable!()));
         assert!(again(&r, ended(1, 0), |_| unreachable!()));
         assert!(!again(&r, ended(1, 1), |_| unreachable!()));
+        let signalled = Ended {
+            n: 1,
+            exit_code: None,
+            succeeded: false,
+        };
+        assert!(!again(&r, signalled, |_| unreachable!()));
+    }
+
+    #[test]
+    fn until_exit_codes_repeat_until_a_listed_code_comes() {
+        let r = repeat(RepeatMode::Until, None, &[0], None);
+        assert!(again(&r, ended(1, 75), |_| unreachable!()));
+        assert!(again(&r, ended(2, 1), |_| unreachable!()));
+        assert!(!again(&r, ended(3, 0), |_| unreachable!()));
         let signalled = Ended {
             n: 1,
             exit_code: None,

@@ -63,8 +63,9 @@ pub(crate) struct Step {
     pub repeat: Option<String>,
     pub env: Vec<(String, String)>,
     pub timeout: Option<String>,
-    /// attempts, backoff, delay, max_delay
-    pub retry: Option<(u64, &'static str, String, Option<String>)>,
+    /// attempts, backoff, delay, and the rest of the table (`, max_delay = "…"`,
+    /// `, exit_code = [75]`), written as it goes
+    pub retry: Option<(u64, &'static str, String, String)>,
     pub outputs: Vec<String>,
     pub gate: Option<Gate>,
     /// Axes (name, values or a `${{ params.X }}` text), include, exclude.
@@ -275,12 +276,9 @@ impl Step {
         if let Some(t) = &self.timeout {
             let _ = writeln!(o, "timeout = {}", q(t));
         }
-        if let Some((n, b, d, m)) = &self.retry {
-            let mut r = format!("{{ attempts = {n}, backoff = {}, delay = {}", q(b), q(d));
-            if let Some(m) = m {
-                let _ = write!(r, ", max_delay = {}", q(m));
-            }
-            let _ = writeln!(o, "retry = {r} }}");
+        if let Some((n, b, d, rest)) = &self.retry {
+            let r = format!("{{ attempts = {n}, backoff = {}, delay = {}", q(b), q(d));
+            let _ = writeln!(o, "retry = {r}{rest} }}");
         }
         if let Some(m) = &self.matrix {
             let mut parts: Vec<String> = m

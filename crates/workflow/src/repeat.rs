@@ -28,7 +28,8 @@ pub struct Repeat {
     /// execution that succeeded.
     pub condition: Option<Condition>,
     /// `exit_code = [..]`: it runs again while its exit code is one of them (Dagu's
-    /// `exitCode`), a listed non-zero code then no failure.
+    /// `exitCode`), a listed non-zero code then no failure; with `mode` `Until`
+    /// (`until_exit_code`), until it is one of them, an unlisted code then no failure.
     pub exit_codes: Vec<i32>,
     /// Executions in all (the first one included); none: no bound.
     pub limit: Option<u32>,

@@ -184,6 +184,9 @@ impl Core {
         self.emit(kind, now, fx);
         let why = match (read, exit_code) {
             (Some(rec), _) => format!("repeat {}: {rec}", r.mode.as_str()),
+            (None, Some(c)) if r.mode == baton_workflow::RepeatMode::Until => {
+                format!("repeat: exited with code {c}, none of its until_exit_code")
+            }
             (None, Some(c)) => format!("repeat: exited with code {c}, one of its exit_code"),
             (None, None) => "repeat".to_string(),
         };

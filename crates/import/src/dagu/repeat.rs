@@ -47,11 +47,16 @@ impl Dag<'_> {
                     crate::out::q(&test)
                 ));
             }
-            (None, false) if !until && codes.iter().all(|c| c.parse::<u8>().is_ok()) => {
-                parts.push(format!("exit_code = [{}]", codes.join(", ")));
+            (None, false) if codes.iter().all(|c| c.parse::<u8>().is_ok()) => {
+                let key = if until {
+                    "until_exit_code"
+                } else {
+                    "exit_code"
+                };
+                parts.push(format!("{key} = [{}]", codes.join(", ")));
             }
             (None, false) => {
-                self.report.note(l, what, "`repeat: until` an exit code (or a code that is not one) does not map (baton repeats while the code is listed): the step runs once");
+                self.report.note(l, what, "an `exit_code` that is not an exit code 0-255 does not map: the step runs once");
                 return;
             }
             (None, true) if !until => {

@@ -237,22 +237,26 @@ impl Dag<'_> {
                 "exponential"
             }
         };
-        if g(r, "exit_code").is_some() {
-            self.report.note(
-                l,
-                format!("step `{label}`: `retry_policy.exit_code`"),
-                "baton retries any failure, whatever its exit code",
-            );
-        }
         let delay = if interval == 0 {
             "1ms".to_string()
         } else {
             format!("{interval}s")
         };
-        let max = g(r, "max_interval_sec")
+        let mut rest = g(r, "max_interval_sec")
             .and_then(Node::text)
-            .map(|m| format!("{m}s"));
-        st.retry = Some(((limit + 1).min(100), kind, delay, max));
+            .map(|m| format!(", max_delay = {}", crate::out::q(&format!("{m}s"))))
+            .unwrap_or_default();
+        if let Some(codes) = g(r, "exit_code") {
+            match exit_codes(codes) {
+                Some(c) => rest.push_str(&format!(", exit_code = [{c}]")),
+                None => self.report.note(
+                    l,
+                    format!("step `{label}`: `retry_policy.exit_code`"),
+                    "not a list of exit codes 0-255: left out, so baton retries any failure",
+                ),
+            }
+        }
+        st.retry = Some(((limit + 1).min(100), kind, delay, rest));
     }
 
     /// A precondition as an `if`: over a param when it reads one, else through a
@@ -534,4 +538,18 @@ fn fail(msg: &str) -> (String, Vec<(String, String)>) {
         "builtin.fail".into(),
         vec![("MESSAGE".into(), msg.to_string())],
     )
+}
+
+/// Dagu's `exit_code` (one code or a list) as baton's list `75, 1`; `None` when one
+/// is not an exit code 0-255.
+pub(super) fn exit_codes(n: &Node) -> Option<String> {
+    let items: Vec<String> = match &n.v {
+        Value::Seq(items) => items.iter().map(Node::text).collect::<Option<_>>()?,
+        _ => vec![n.text()?],
+    };
+    let codes: Option<Vec<String>> = items
+        .iter()
+        .map(|c| c.trim().parse::<u8>().ok().map(|c| c.to_string()))
+        .collect();
+    codes.filter(|c| !c.is_empty()).map(|c| c.join(", "))
 }

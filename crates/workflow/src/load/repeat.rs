@@ -5,7 +5,14 @@ use super::*;
 use crate::condition::{self, Name};
 use crate::repeat::{Repeat, RepeatMode};
 
-const REPEAT_FIELDS: &[&str] = &["while", "until", "exit_code", "limit", "interval"];
+const REPEAT_FIELDS: &[&str] = &[
+    "while",
+    "until",
+    "exit_code",
+    "until_exit_code",
+    "limit",
+    "interval",
+];
 const EXAMPLE: &str = "repeat = { until = \"steps.ID.outputs.status == 'done'\", limit = 10, interval = \"30s\" }, or repeat = { exit_code = [75], limit = 5 }";
 
 /// `repeat` as written: its condition not yet parsed.
@@ -37,9 +44,22 @@ impl Loader<'_, '_> {
                     .map(|s| (s, c.span.clone()));
             }
         }
-        let exit_codes = get(t, "exit_code")
+        let mut exit_codes = get(t, "exit_code")
             .map(|c| self.exit_codes(c, &what))
             .unwrap_or_default();
+        // `until_exit_code`: again until the code is one listed (Dagu's `repeat: until`
+        // with `exitCode`).
+        if let Some(e) = get_entry(t, "until_exit_code") {
+            if cond.is_some() || get(t, "exit_code").is_some() {
+                self.err(
+                    &e.key_span,
+                    format!("{what} has `until_exit_code` and another test"),
+                    "keep one of `while`, `until`, `exit_code` and `until_exit_code`",
+                );
+            }
+            exit_codes = self.exit_codes(&e.node, &what);
+            mode = RepeatMode::Until;
+        }
         match (&cond, exit_codes.is_empty(), get_entry(t, "exit_code")) {
             (Some(_), _, Some(e)) => self.err(&e.key_span, format!("{what} has a condition and `exit_code`"), "keep one: the condition is decided after an execution that succeeded, `exit_code` after any"),
             (None, true, _) => self.err(&n.span, format!("{what} says neither when to run again"), format!("write {EXAMPLE}")),

@@ -1,0 +1,101 @@
+//! Issue 78 points 4, 5 and 7: Dagu's own integration-test DAGs (tests/fixtures/import/
+//! dagu/intg-*.yaml, each citing its test and commit), imported and run by the real
+//! binary, end as Dagu's tests expect: `retry_policy.exit_code` as `retry.exit_code`,
+//! `repeat_policy` with `repeat: until` and an `exit_code` as `until_exit_code`.
+use crate::helpers::*;
+use std::path::Path;
+
+/// `baton import dagu FIXTURE -o NAME.toml` in `env`, then `baton run` of it: its exit
+/// code, its `show`, the import's report.
+fn import_and_run(env: &Env, name: &str) -> (Option<i32>, serde_json::Value, String) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import/dagu")
+        .join(name);
+    let out = env.path().join("dag.toml");
+    let o = env.run(&[
+        "import",
+        "dagu",
+        file.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let report = text(&o.stderr);
+    let run = env.run(&["run", out.to_str().unwrap(), "--headless"]);
+    let printed = text(&run.stdout);
+    let show = env.show(&run_id_of(&printed));
+    (run.status.code(), show, report)
+}
+
+/// The run's only step: its state and attempts.
+fn only_step(show: &serde_json::Value) -> (String, u64) {
+    let s = &show["steps"][0];
+    (
+        s["state"].as_str().unwrap_or_default().to_string(),
+        s["attempts"].as_u64().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn dagu_repeat_until_an_exit_code_runs_until_the_code_comes() {
+    let env = Env::new();
+    let (code, show, _) = import_and_run(&env, "intg-repeat-until-exit-code.yaml");
+    assert_eq!(code, Some(0), "{show}");
+    assert_eq!(show["state"], "succeeded");
+    // TestRepeatPolicy_UntilWithExitCode: exactly 3 executions, the step succeeded.
+    assert_eq!(only_step(&show), ("succeeded".to_string(), 3));
+}
+
+#[test]
+fn dagu_repeat_on_an_exit_code_runs_while_the_code_comes() {
+    let env = Env::new();
+    let (code, show, _) = import_and_run(&env, "intg-repeat-on-exit-code.yaml");
+    assert_eq!(code, Some(0), "{show}");
+    // TestRepeatPolicy_OnExitCode: succeeded after at least 3 executions.
+    let (state, attempts) = only_step(&show);
+    assert_eq!(state, "succeeded");
+    assert!(attempts >= 3, "{attempts}");
+}
+
+#[test]
+fn dagu_retry_policy_exit_code_retries_the_listed_code_with_backoff() {
+    let env = Env::new();
+    let started = std::time::Instant::now();
+    let (code, show, report) = import_and_run(&env, "intg-retry-backoff-boolean.yaml");
+    assert!(!report.contains("retry_policy.exit_code"), "{report}");
+    assert_ne!(code, Some(0));
+    // TestRetryPolicy_WithBackoffBoolean: failed after 3 retries, waits 1 s, 2 s, 4 s.
+    assert_eq!(only_step(&show), ("failed".to_string(), 4));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(6));
+}
+
+/// The same policy over a code it does not list: Dagu retries only the codes of
+/// `exit_code`, and so does the import: one attempt.
+#[test]
+fn dagu_retry_policy_exit_code_does_not_retry_another_code() {
+    let env = Env::new();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import/dagu/intg-retry-backoff-boolean.yaml");
+    let yaml = std::fs::read_to_string(file)
+        .unwrap()
+        .replace("command: \"false\"", "command: sh -c 'exit 2'");
+    let dag = env.path().join("exit2.yaml");
+    std::fs::write(&dag, yaml).unwrap();
+    let out = env.path().join("exit2.toml");
+    let o = env.run(&[
+        "import",
+        "dagu",
+        dag.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let run = env.run(&["run", out.to_str().unwrap(), "--headless"]);
+    let printed = text(&run.stdout);
+    assert!(
+        printed.contains("not retried: exit code 2 is not one of its retry.exit_code [1]"),
+        "{printed}"
+    );
+    let show = env.show(&run_id_of(&printed));
+    assert_eq!(only_step(&show), ("failed".to_string(), 1));
+}
