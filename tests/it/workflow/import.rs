@@ -114,7 +114,7 @@ fn every_real_workflow_imports_reports_each_construct_at_its_line_and_validates(
     );
     assert!(
         text(&o.stderr)
-            .contains(":35: `${{ matrix.python-version == '3.15-dev' && '1' || '' }}`: left empty"),
+            .contains(":35: step 3: `${{ matrix.python-version == '3.15-dev' && '1' || '' }}` in env `PYO3_USE_ABI3_FORWARD_COMPATIBILITY`: decided in the job's script"),
         "{}",
         text(&o.stderr)
     );
