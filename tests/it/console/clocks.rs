@@ -106,7 +106,10 @@ fn clocks_and_words_at_two_sizes() {
                     assert!(row.contains("⊘ rejected") && !row.contains("failed"), "{t}");
                     let strip = t
                         .lines()
-                        .find(|l| l.trim_start().starts_with("release") && !l.contains("01J"))
+                        .find(|l| {
+                            l.trim_start_matches(['│', ' ']).starts_with("release")
+                                && !l.contains("01J")
+                        })
                         .unwrap_or("");
                     assert!(strip.contains('⊘') && !strip.contains('✘'), "{t}");
                 }
