@@ -647,7 +647,7 @@ pub(crate) fn to_shell(
         // Literals hold as GitHub's do; a name's value (text here) unless it is empty,
         // `false` or `0`.
         E::Str(s) => (!s.is_empty()).to_string(),
-        E::Num(n) => (n.parse::<f64>().map_or(true, |x| x != 0.0)).to_string(),
+        E::Num(n) => (n.parse::<f64>() != Ok(0.0)).to_string(),
         E::Bool(b) => b.to_string(),
         E::Null => "false".into(),
         E::Name(_) => {

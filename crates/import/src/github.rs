@@ -618,25 +618,7 @@ fn job(
     job_continue_on_error(job, &mut step, c, &needs, line);
     step.timeout = Some(job_timeout(job, c, line));
     job_environment(gh_id, job, &mut step, c, line);
-    // A job's env with `${{ … }}` is set by its script, before its steps, as a step's
-    // env is (`values`): `${{ github.workspace }}/build` reads the script's own.
-    let mut job_env = vec![];
-    c.script_vars = 0;
-    if let Some(env) = job.get("env").and_then(Node::map) {
-        for (k, l, v) in env {
-            if !c.env_name(k, *l) {
-                continue;
-            }
-            let text = v.text().unwrap_or_default();
-            if text.contains("${{") {
-                let w =
-                    values::script_word(&text, (0, &format!("job env `{k}`")), &mut step, c, *l);
-                job_env.push((k.clone(), w));
-            } else {
-                step.env.push((k.clone(), text));
-            }
-        }
-    }
+    let job_env = job_env(job, &mut step, c);
     let defaults = job
         .get("defaults")
         .and_then(|d| d.get("run"))
@@ -663,6 +645,27 @@ fn job(
         step.run = Some(shim::script(&job_env, &shims, &outputs));
     }
     Ok(step)
+}
+
+/// A job's `env`: plain values in the step's env; one with `${{ … }}` set by the job's
+/// script before its steps, as a step's env is (`values`): `${{ github.workspace
+/// }}/build` reads the script's own.
+fn job_env(job: &Node, step: &mut Step, c: &mut Ctx) -> Vec<(String, shim::Word)> {
+    let mut out = vec![];
+    c.script_vars = 0;
+    for (k, l, v) in job.get("env").and_then(Node::map).unwrap_or_default() {
+        if !c.env_name(k, *l) {
+            continue;
+        }
+        let text = v.text().unwrap_or_default();
+        if text.contains("${{") {
+            let w = values::script_word(&text, (0, &format!("job env `{k}`")), step, c, *l);
+            out.push((k.clone(), w));
+        } else {
+            step.env.push((k.clone(), text));
+        }
+    }
+    out
 }
 
 /// A job's keys baton has no job-level counterpart of: noted and left out.

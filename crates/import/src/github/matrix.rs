@@ -226,27 +226,17 @@ fn scalar(n: &Node) -> Scalar {
     }
 }
 
-/// The job's `strategy` onto `step`: `Ok(Err(why))` when the matrix cannot be known
-/// before the run (the job then fails saying why), `Err` when GitHub refuses it too.
-pub(super) fn strategy(
-    job: &Node,
-    step: &mut Step,
-    c: &mut Ctx,
-) -> Result<Result<(), Unreadable>, Invalid> {
-    let Some(st) = job.get("strategy") else {
-        return Ok(Ok(()));
-    };
-    let Some(m) = st.get("matrix") else {
-        return Ok(Ok(()));
-    };
-    let line = st.key_line("matrix").unwrap_or(st.line);
-    let m = literal(m);
-    let Some(entries_of) = m.map() else {
-        c.report.note(line, format!("`matrix: {}`", m.text().unwrap_or_default()), "the job fails saying so: a matrix from an expression other than `fromJSON('…')` of a literal is known only during GitHub's run (give its cells as a literal matrix)");
-        return Ok(Err(Unreadable(format!(
-            "the matrix of this job (line {line}) is an expression baton cannot know before the run"
-        ))));
-    };
+/// A matrix's entries as read: literal axes, axes from params, `include`, `exclude`,
+/// and whether every value is a scalar written out (baton's own rules then apply).
+struct Read {
+    axes: Vec<(String, Vec<Node>)>,
+    params: Vec<(String, String)>,
+    include: Vec<Cell>,
+    exclude: Vec<Cell>,
+    plain: bool,
+}
+
+fn read(entries_of: &[(String, usize, Node)], c: &mut Ctx) -> Result<Read, Unreadable> {
     let mut axes: Vec<(String, Vec<Node>)> = vec![];
     let mut params: Vec<(String, String)> = vec![];
     let (mut include, mut exclude) = (vec![], vec![]);
@@ -254,9 +244,9 @@ pub(super) fn strategy(
     for (k, l, v) in entries_of {
         if k.contains("${{") {
             c.report.note(*l, format!("matrix key `{k}`"), "the job fails saying so: a key written as an expression is known only during GitHub's run");
-            return Ok(Err(Unreadable(format!(
+            return Err(Unreadable(format!(
                 "matrix key `{k}` (line {l}) is an expression baton cannot know before the run"
-            ))));
+            )));
         }
         match k.as_str() {
             "include" | "exclude" => {
@@ -266,9 +256,9 @@ pub(super) fn strategy(
                         format!("matrix `{k}: {}`", v.text().unwrap_or_default()),
                         "the job fails saying so: it is known only during GitHub's run",
                     );
-                    return Ok(Err(Unreadable(format!(
+                    return Err(Unreadable(format!(
                         "matrix `{k}` (line {l}) is an expression baton cannot know before the run"
-                    ))));
+                    )));
                 };
                 plain &= is_literal(v) && e.iter().flatten().all(|(_, x)| scalar_node(x));
                 if k == "include" {
@@ -290,6 +280,46 @@ pub(super) fn strategy(
             },
         }
     }
+    Ok(Read {
+        axes,
+        params,
+        include,
+        exclude,
+        plain,
+    })
+}
+
+/// The job's `strategy` onto `step`: `Ok(Err(why))` when the matrix cannot be known
+/// before the run (the job then fails saying why), `Err` when GitHub refuses it too.
+pub(super) fn strategy(
+    job: &Node,
+    step: &mut Step,
+    c: &mut Ctx,
+) -> Result<Result<(), Unreadable>, Invalid> {
+    let Some(st) = job.get("strategy") else {
+        return Ok(Ok(()));
+    };
+    let Some(m) = st.get("matrix") else {
+        return Ok(Ok(()));
+    };
+    let line = st.key_line("matrix").unwrap_or(st.line);
+    let m = literal(m);
+    let Some(entries_of) = m.map() else {
+        c.report.note(line, format!("`matrix: {}`", m.text().unwrap_or_default()), "the job fails saying so: a matrix from an expression other than `fromJSON('…')` of a literal is known only during GitHub's run (give its cells as a literal matrix)");
+        return Ok(Err(Unreadable(format!(
+            "the matrix of this job (line {line}) is an expression baton cannot know before the run"
+        ))));
+    };
+    let Read {
+        axes,
+        params,
+        include,
+        exclude,
+        plain,
+    } = match read(entries_of, c) {
+        Ok(r) => r,
+        Err(u) => return Ok(Err(u)),
+    };
     if axes.is_empty() && params.is_empty() && include.is_empty() {
         c.report.note(
             line,
