@@ -87,6 +87,11 @@ struct Dag<'a> {
     outputs: Vec<(String, String)>,
     /// Positional params (`$1`) → param names.
     positional: Vec<String>,
+    /// The DAG's name as Dagu gives it (`$DAG_NAME`): its `name`, else the file's stem.
+    dag_name: String,
+    /// The DAG's `env` entries Dagu expands (`~`, `$VAR`): name and the shell word
+    /// (`step::expand_word`) each step sets it to before its command.
+    expand: Vec<(String, String)>,
 }
 
 pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
@@ -117,6 +122,8 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
         skip_ok: vec![],
         outputs: vec![],
         positional: vec![],
+        dag_name: name.clone(),
+        expand: vec![],
     };
     d.wf.name = step_id(&name, &[]);
     d.wf.description = doc
@@ -241,7 +248,12 @@ impl Dag<'_> {
             self.params(p, gl(doc, "params").unwrap_or(1));
         }
         if let Some(e) = g(doc, "env") {
-            let env = self.env(e);
+            let env = self.env(e, true);
+            for (k, v) in &env {
+                if let Some(w) = expands(v).then(|| step::expand_word(v)).flatten() {
+                    self.expand.push((k.clone(), w));
+                }
+            }
             self.wf.env.extend(env);
         }
         if let Some(s) = g(doc, "schedule") {
@@ -418,7 +430,9 @@ impl Dag<'_> {
         }
     }
 
-    fn env(&mut self, e: &Node) -> Vec<(String, String)> {
+    /// `env` as (name, value) pairs; `dag`: the DAG's own, whose `~` and `$VAR`
+    /// each step expands (`expand`), a step's reported.
+    fn env(&mut self, e: &Node, dag: bool) -> Vec<(String, String)> {
         let mut pairs: Vec<(String, usize, String)> = vec![];
         match &e.v {
             Value::Map(m) => pairs.extend(
@@ -445,7 +459,9 @@ impl Dag<'_> {
             _ => {}
         }
         for (k, l, v) in &pairs {
-            if v.contains('$') || v.contains('`') {
+            if dag && expands(v) && step::expand_word(v).is_some() {
+                self.report.note(*l, format!("env `{k}: {v}`"), "expanded as Dagu expands it (`~` and `$VAR` only), by each step's shell before its command");
+            } else if v.contains('$') || v.contains('`') {
                 self.report.note(*l, format!("env `{k}: {v}`"), "the text as written: Dagu expands `$VAR` and backquotes when it loads the DAG, baton hands the value over as data");
             }
         }
@@ -505,6 +521,11 @@ impl Dag<'_> {
             });
         }
     }
+}
+
+/// Whether Dagu expands something in an `env` value: `$VAR` or a leading `~`.
+fn expands(v: &str) -> bool {
+    v.contains('$') || v == "~" || v.starts_with("~/")
 }
 
 mod child;

@@ -48,7 +48,7 @@ impl Dag<'_> {
             }
         }
         if let Some(e) = g(s, "env") {
-            st.env = self.env(e);
+            st.env = self.env(e, false);
         }
         if let Some(t) = g(s, "timeout_sec").and_then(Node::text) {
             st.timeout = Some(format!("{t}s"));
@@ -170,7 +170,22 @@ impl Dag<'_> {
             .or_else(|| g(s, "dir"))
             .and_then(Node::text)
         {
-            run = format!("cd {} || exit 1\n{run}", sh_quote(&dir));
+            // Dagu expands `~` and `$VAR` in it: the same, by the shell's parameter
+            // expansion only (nothing else in it is live).
+            let word = expand_word(&dir).unwrap_or_else(|| {
+                self.report.note(line, format!("step `{label}`: `dir: {dir}`"), "the text as written: it holds `$(`, a backquote or a `$` that is no variable, which Dagu would not run either");
+                sh_quote(&dir)
+            });
+            run = format!("cd {word} || exit 1\n{run}");
+        }
+        run = self.dag_vars(s, run, label, line);
+        if !self.expand.is_empty() {
+            let sets: String = self
+                .expand
+                .iter()
+                .map(|(k, w)| format!("{k}={w}; export {k}\n"))
+                .collect();
+            run = format!("{sets}{run}");
         }
         if run.contains("${{") {
             run = run.replace("${{", "$ {{");
@@ -552,4 +567,100 @@ pub(super) fn exit_codes(n: &Node) -> Option<String> {
         .map(|c| c.trim().parse::<u8>().ok().map(|c| c.to_string()))
         .collect();
     codes.filter(|c| !c.is_empty()).map(|c| c.join(", "))
+}
+
+/// Dagu's run variables a command reads that baton does not set: its own log files.
+const DAG_LOG_VARS: [&str; 3] = [
+    "DAG_RUN_LOG_FILE",
+    "DAG_RUN_STEP_STDOUT_FILE",
+    "DAG_RUN_STEP_STDERR_FILE",
+];
+
+impl Dag<'_> {
+    /// Dagu's `DAG_NAME`, `DAG_RUN_ID` and `DAG_RUN_STEP_NAME`, set (as Dagu sets them)
+    /// before a command that reads one: the names as quoted text, the run id from
+    /// `$BATON_RUN_ID`. Its log files' variables are reported: baton keeps a step's
+    /// log itself.
+    fn dag_vars(&mut self, s: &Node, run: String, label: &str, line: usize) -> String {
+        for v in DAG_LOG_VARS.iter().filter(|v| run.contains(**v)) {
+            self.report.note(line, format!("step `{label}`: `${v}`"), "not set: baton keeps each attempt's output itself; read it with `baton logs RUN STEP`");
+        }
+        if !["DAG_NAME", "DAG_RUN_ID", "DAG_RUN_STEP_NAME"]
+            .iter()
+            .any(|v| run.contains(v))
+        {
+            return run;
+        }
+        let step = g(s, "name")
+            .and_then(Node::text)
+            .unwrap_or_else(|| label.to_string());
+        format!(
+            "DAG_NAME={} DAG_RUN_ID=\"$BATON_RUN_ID\" DAG_RUN_STEP_NAME={}\nexport DAG_NAME DAG_RUN_ID DAG_RUN_STEP_NAME\n{run}",
+            sh_quote(&self.dag_name),
+            sh_quote(&step)
+        )
+    }
+}
+
+/// `text` as one double-quoted shell word in which only Dagu's expansions are live: a
+/// leading `~` (`$HOME`), `$NAME` and `${NAME}`. `None` when it holds a backquote,
+/// `$(` or another `$`: those are left as written.
+pub(super) fn expand_word(text: &str) -> Option<String> {
+    let (home, rest) = match text.strip_prefix('~') {
+        Some(r) if r.is_empty() || r.starts_with('/') => ("${HOME}", r),
+        _ => ("", text),
+    };
+    let mut out = format!("\"{home}");
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '`' => return None,
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '$' => {
+                let after = &rest[i + 1..];
+                let braced = after.strip_prefix('{').and_then(|a| a.split_once('}'));
+                let name = match braced {
+                    Some((n, _)) => n,
+                    None => after
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or(""),
+                };
+                if !super::env_name(name) {
+                    return None;
+                }
+                out.push_str(&format!("${{{name}}}"));
+                let skip = name.len() + if braced.is_some() { 2 } else { 0 };
+                for _ in 0..skip {
+                    chars.next();
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Some(out)
+}
+
+#[cfg(test)]
+mod word_tests {
+    use super::expand_word;
+
+    #[test]
+    fn only_home_and_variables_are_live_in_a_dir() {
+        assert_eq!(expand_word("~/work").as_deref(), Some(r#""${HOME}/work""#));
+        assert_eq!(expand_word("~").as_deref(), Some(r#""${HOME}""#));
+        assert_eq!(
+            expand_word("$DATA_DIR/x y/${SUB}").as_deref(),
+            Some(r#""${DATA_DIR}/x y/${SUB}""#)
+        );
+        assert_eq!(expand_word(r#"a"b\c"#).as_deref(), Some(r#""a\"b\\c""#));
+        assert_eq!(expand_word("~user/x").as_deref(), Some(r#""~user/x""#));
+        for live in ["$(rm -rf /)", "`id`", "${A:-$(id)}", "$", "a$ b"] {
+            assert_eq!(expand_word(live), None, "{live}");
+        }
+    }
 }
