@@ -172,7 +172,10 @@ fn text_header(v: &RunView) -> String {
         out.push_str(&format!("summary {s}\n"));
     }
     for d in &v.deadlines {
-        out.push_str(&format!("deadline {}\n", d.describe(v.now, v.engine_gone_at)));
+        out.push_str(&format!(
+            "deadline {}\n",
+            d.describe(v.now, v.engine_gone_at)
+        ));
     }
     out.push('\n');
     out

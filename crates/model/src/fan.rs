@@ -116,7 +116,9 @@ impl FanCounts {
             .into_iter()
             .filter(|s| {
                 s.state == StepState::Succeeded
-                    && s.marked.as_ref().is_some_and(|m| m.state == StepState::Succeeded)
+                    && s.marked
+                        .as_ref()
+                        .is_some_and(|m| m.state == StepState::Succeeded)
             })
             .count()
     }

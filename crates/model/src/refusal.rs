@@ -366,7 +366,9 @@ impl Refusal {
     pub fn of_ask(self) -> Refusal {
         match self {
             Refusal::SelfApproval { actor, .. } => Refusal::SelfApproval { actor, asked: true },
-            Refusal::AlreadyApproved { actor, .. } => Refusal::AlreadyApproved { actor, asked: true },
+            Refusal::AlreadyApproved { actor, .. } => {
+                Refusal::AlreadyApproved { actor, asked: true }
+            }
             Refusal::KeyAlreadyVoted { key, actor, .. } => Refusal::KeyAlreadyVoted {
                 key,
                 actor,

@@ -113,15 +113,21 @@ impl StateSummary {
             .scores()
             .flat_map(|(score, n)| {
                 let (left, with) = if score.state == StepState::Failed {
-                    (&mut dealt, StepScore {
-                        dealt_with: true,
-                        ..score
-                    })
+                    (
+                        &mut dealt,
+                        StepScore {
+                            dealt_with: true,
+                            ..score
+                        },
+                    )
                 } else if score.state == StepState::Succeeded && score.attempts == 1 {
-                    (&mut marked, StepScore {
-                        marked: true,
-                        ..score
-                    })
+                    (
+                        &mut marked,
+                        StepScore {
+                            marked: true,
+                            ..score
+                        },
+                    )
                 } else {
                     return vec![(score, n)];
                 };

@@ -122,7 +122,15 @@ fn a_failed_instance_marked_succeeded_shows_the_hand_where_it_changed_a_count() 
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let id = run_id_of(&text(&out.stdout));
-    let out = env.run(&["mark", &id, "shard[3]", "--state", "succeeded", "--reason", "checked"]);
+    let out = env.run(&[
+        "mark",
+        &id,
+        "shard[3]",
+        "--state",
+        "succeeded",
+        "--reason",
+        "checked",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let show = wait_until("the mark recorded", secs(20), || {
         let s = env.show(&id);
@@ -151,7 +159,10 @@ fn a_failed_instance_marked_succeeded_shows_the_hand_where_it_changed_a_count() 
     assert!(table.contains("shard 4/4 ✔4 (1 marked)"), "{table}");
     let printed = text(&env.run(&["show", &id]).stdout);
     assert!(printed.contains("shard (4/4 ✔4 (1 marked))"), "{printed}");
-    assert!(printed.contains("(1 marked succeeded by hand)"), "{printed}");
+    assert!(
+        printed.contains("(1 marked succeeded by hand)"),
+        "{printed}"
+    );
     let metrics = text(&env.run(&["metrics"]).stdout);
     assert_eq!(metric_health(&metrics, &id), Some(health), "{metrics}");
 }

@@ -99,10 +99,7 @@ fn clocks_and_words_at_two_sizes() {
                 }
                 "audit_saga" => assert!(t.contains("compensation_started "), "{t}"),
                 "runs_rejected" => {
-                    let row = t
-                        .lines()
-                        .find(|l| l.contains("01JXQY8A"))
-                        .unwrap_or("");
+                    let row = t.lines().find(|l| l.contains("01JXQY8A")).unwrap_or("");
                     assert!(row.contains("⊘ rejected") && !row.contains("failed"), "{t}");
                     let strip = t
                         .lines()

@@ -128,7 +128,10 @@ fn a_run_with_a_failed_step_is_never_healthy_and_the_terms_say_why() {
     steps[0] = s(StepState::Succeeded, 1);
     let h = compute(steps, &[]);
     assert_eq!((h.score, h.label), (100.0, HealthLabel::Healthy));
-    assert_eq!(h.terms.iter().find(|t| t.label == CAP_LABEL).unwrap().count, 0);
+    assert_eq!(
+        h.terms.iter().find(|t| t.label == CAP_LABEL).unwrap().count,
+        0
+    );
 }
 
 #[test]
@@ -152,7 +155,10 @@ fn a_step_marked_succeeded_shows_its_hand_in_the_scores() {
     assert_eq!(h.quality, Some(0.875));
     assert_eq!(h.marked, 1);
     assert_eq!(h.failed_share, Some(0.0));
-    let term = h.terms.iter().find(|t| t.label == "marked succeeded by hand");
+    let term = h
+        .terms
+        .iter()
+        .find(|t| t.label == "marked succeeded by hand");
     assert_eq!(term.map(|t| t.count), Some(1));
     // A mark that the step failed is a failure like any other.
     let marked_failed = StepScore {
@@ -234,13 +240,15 @@ fn any_step() -> impl Strategy<Value = StepScore> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(state, attempts, timed_out, dealt_with, marked)| StepScore {
-            state,
-            attempts,
-            timed_out,
-            dealt_with,
-            marked,
-        })
+        .prop_map(
+            |(state, attempts, timed_out, dealt_with, marked)| StepScore {
+                state,
+                attempts,
+                timed_out,
+                dealt_with,
+                marked,
+            },
+        )
 }
 
 fn any_errors() -> impl Strategy<Value = Vec<ErrorRecord>> {
