@@ -118,6 +118,8 @@ mod target_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod toast_tests;
+#[cfg(test)]
 mod waiting_keep_tests;
 #[cfg(test)]
 mod waiting_tests;

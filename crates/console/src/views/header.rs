@@ -619,6 +619,9 @@ pub(crate) fn footer(
     if area.height == 0 {
         return;
     }
+    if long_toast(frame, area, ui, theme) {
+        return;
+    }
     let mut lines = Vec::new();
     if area.height >= 2 {
         let status = if ui.filter_editing {
@@ -701,6 +704,54 @@ pub(crate) fn footer(
     }
     lines.push(Line::from(hints));
     frame.render_widget(Paragraph::new(lines).style(theme.base), area);
+}
+
+/// A toast wider than the status line (a refusal naming a run, its step and what to
+/// do) is not cut at the terminal's edge: while it shows it takes the key hints' line
+/// too, wrapped at words, and the hints come back when it goes. Whether it did.
+fn long_toast(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) -> bool {
+    let Some(t) = ui.toast.as_ref() else {
+        return false;
+    };
+    let busy =
+        ui.filter_editing || ui.jump.is_some() || ui.log.as_ref().is_some_and(|l| l.searching);
+    if busy || area.height < 2 || text_width(&t.text) < area.width as usize {
+        return false;
+    }
+    let style = if t.ok { theme.ok } else { theme.error };
+    let rows = two_rows(&t.text, area.width.saturating_sub(1) as usize);
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|r| Line::from(styled(format!(" {r}"), style)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base), area);
+    true
+}
+
+/// `text` wrapped at words into at most two rows of `width` columns, the second
+/// ending in `…` when more is left (a word wider than a row is cut).
+fn two_rows(text: &str, width: usize) -> Vec<String> {
+    let mut rows: Vec<String> = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = rows.last_mut().map_or(0, |r| text_width(r));
+        let gap = usize::from(last > 0);
+        if last + gap + text_width(word) <= width {
+            if let Some(r) = rows.last_mut() {
+                if gap == 1 {
+                    r.push(' ');
+                }
+                r.push_str(word);
+            }
+            continue;
+        }
+        if rows.len() == 2 {
+            // It did not fit: `fit` cuts it, with `…`.
+            rows[1] = super::common::fit(&format!("{} {word}", rows[1]), width);
+            return rows;
+        }
+        rows.push(super::common::fit(word, width));
+    }
+    rows
 }
 
 /// The budget's figures as the header shows them: as many whole ones as `fits` (at most
