@@ -11,6 +11,8 @@
 //! - `user`: the config's `[[action]]`s as bindings, their keys checked.
 mod bindings;
 mod config;
+// docs/keys.md, written and checked by its tests only.
+#[cfg(test)]
 mod doc_table;
 mod keys;
 mod modal_bindings;
