@@ -14,7 +14,37 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// One store's rows, or why it gave none.
-type Answer = Result<Vec<Value>, String>;
+type Answer = Result<Vec<Value>, Unanswered>;
+
+/// Why a store gave no rows: said after its name (`store NAME did not answer: …`),
+/// each naming the side that failed (this machine, ssh, the baton on the host).
+#[derive(Debug, thiserror::Error)]
+enum Unanswered {
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Account(#[from] session::SessionError),
+    #[error("no answer within {} s", STORE_DEADLINE.as_secs())]
+    Deadline,
+    #[error("its reader failed")]
+    ReaderFailed,
+    #[error("cannot run ssh: {0}")]
+    NoSsh(std::io::Error),
+    #[error("baton on {host} answered more than {} MiB, which no inbox is; stopped", ANSWER_CAP >> 20)]
+    TooLong { host: String },
+    #[error("ssh to {host}: no answer within {} s; stopped", STORE_DEADLINE.as_secs())]
+    SshDeadline { host: String },
+    #[error("ssh to {host}: {err}")]
+    SshWait { host: String, err: std::io::Error },
+    /// `who`: ssh to the host, or baton on it; `said`: its stderr's line.
+    #[error("{who} failed: {said}")]
+    Failed { who: String, said: String },
+    #[error("baton on {host} printed no inbox ({err})")]
+    NotAnInbox {
+        host: String,
+        err: serde_json::Error,
+    },
+}
 
 pub(super) fn run(args: &InboxArgs) -> i32 {
     let stores = &config::get().stores;
@@ -82,13 +112,13 @@ fn ask_all(stores: &[StoreEntry], mine: bool) -> Vec<(String, Answer)> {
     let until = Instant::now() + STORE_DEADLINE + Duration::from_secs(2);
     let mut got: Vec<Option<Answer>> = stores.iter().map(|_| None).collect();
     // Every reader ended, one without an answer (it failed), or the deadline passed.
-    let mut missing = format!("no answer within {} s", STORE_DEADLINE.as_secs());
+    let mut failed = false;
     while got.iter().any(Option::is_none) {
         let left = until.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok((i, a)) => got[i] = Some(a),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                missing = "its reader failed".to_string();
+                failed = true;
                 break;
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
@@ -97,20 +127,29 @@ fn ask_all(stores: &[StoreEntry], mine: bool) -> Vec<(String, Answer)> {
     stores
         .iter()
         .zip(got)
-        .map(|(st, a)| (st.name.clone(), a.unwrap_or_else(|| Err(missing.clone()))))
+        .map(|(st, a)| {
+            let missing = || match failed {
+                true => Unanswered::ReaderFailed,
+                false => Unanswered::Deadline,
+            };
+            (st.name.clone(), a.unwrap_or_else(|| Err(missing())))
+        })
         .collect()
 }
 
 /// A remote store's `baton inbox --json` through ssh, bounded: its exit status, stdout
 /// and stderr, or why not (ssh not run, no answer by the deadline, an answer past the
 /// cap: ssh is stopped then).
-fn remote_output(mut cmd: Command, host: &str) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), String> {
+fn remote_output(
+    mut cmd: Command,
+    host: &str,
+) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), Unanswered> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run ssh: {e}"))?;
+        .map_err(Unanswered::NoSsh)?;
     let (tx, rx) = std::sync::mpsc::channel();
     read_capped(child.stdout.take(), (true, ANSWER_CAP), tx.clone());
     read_capped(child.stderr.take(), (false, SAID_CAP), tx.clone());
@@ -122,10 +161,9 @@ fn remote_output(mut cmd: Command, host: &str) -> Result<(ExitStatus, Vec<u8>, V
             Ok((true, b)) if b.len() as u64 > ANSWER_CAP => {
                 return stop(
                     &mut child,
-                    format!(
-                        "baton on {host} answered more than {} MiB, which no inbox is; stopped",
-                        ANSWER_CAP >> 20
-                    ),
+                    Unanswered::TooLong {
+                        host: host.to_owned(),
+                    },
                 );
             }
             Ok((true, b)) => stdout = Some(b),
@@ -146,13 +184,15 @@ fn remote_output(mut cmd: Command, host: &str) -> Result<(ExitStatus, Vec<u8>, V
             Ok(_) => {
                 return stop(
                     &mut child,
-                    format!(
-                        "ssh to {host}: no answer within {} s; stopped",
-                        STORE_DEADLINE.as_secs()
-                    ),
+                    Unanswered::SshDeadline {
+                        host: host.to_owned(),
+                    },
                 );
             }
-            Err(e) => return stop(&mut child, format!("ssh to {host}: {e}")),
+            Err(err) => {
+                let host = host.to_owned();
+                return stop(&mut child, Unanswered::SshWait { host, err });
+            }
         }
     }
 }
@@ -174,7 +214,7 @@ fn read_capped(
 }
 
 /// `ssh` stopped, and why.
-fn stop(child: &mut Child, why: String) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), String> {
+fn stop(child: &mut Child, why: Unanswered) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), Unanswered> {
     let _ = child.kill();
     let _ = child.wait();
     Err(why)
@@ -184,10 +224,10 @@ fn stop(child: &mut Child, why: String) -> Result<(ExitStatus, Vec<u8>, Vec<u8>)
 fn read(store: &StoreEntry, mine: bool) -> Answer {
     match &store.place {
         StorePlace::Local(path) => {
-            let s = crate::store::Store::open_existing(path).map_err(|e| e.to_string())?;
-            let me = session::os_account().map_err(|e| e.to_string())?;
+            let s = crate::store::Store::open_existing(path)?;
+            let me = session::os_account()?;
             let now = Timestamp::now();
-            let mut items = session::read_inbox(&s, &me, now).map_err(|e| e.to_string())?;
+            let mut items = session::read_inbox(&s, &me, now)?;
             if mine {
                 items.retain(|w| w.mine);
             }
@@ -207,10 +247,13 @@ fn read(store: &StoreEntry, mine: bool) -> Answer {
                 } else {
                     format!("baton on {}", r.host)
                 };
-                return Err(format!("{who} failed: {}", said.trim()));
+                let said = said.trim().to_owned();
+                return Err(Unanswered::Failed { who, said });
             }
-            serde_json::from_slice(&stdout)
-                .map_err(|e| format!("baton on {} printed no inbox ({e})", r.host))
+            serde_json::from_slice(&stdout).map_err(|err| Unanswered::NotAnInbox {
+                host: r.host.clone(),
+                err,
+            })
         }
     }
 }

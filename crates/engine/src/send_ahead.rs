@@ -114,10 +114,10 @@ impl Aheads {
                         }),
                         Err(e) => self
                             .notes
-                            .say(not_kept(&label, t, &format!("no thread: {e}"))),
+                            .say(not_kept(&label, t, &NotSent::NoThreadMade(e))),
                     }
                 }
-                Err(e) => self.notes.say(not_kept(&label, t, &e.to_string())),
+                Err(e) => self.notes.say(not_kept(&label, t, &NotSent::Channel(e))),
             }
         }
         Tee {
@@ -251,7 +251,23 @@ struct Lane {
     queue: Arc<Queue>,
     thread: Option<JoinHandle<Result<String, ChannelError>>>,
     /// Why it was dropped before its end, if it was.
-    cut: Option<String>,
+    cut: Option<NotSent>,
+}
+
+/// Why a copy sent ahead was not kept: said in the attempt's log, where its readers
+/// are then handed it from the store.
+#[derive(Debug, thiserror::Error)]
+enum NotSent {
+    #[error("it fell behind the copy into the store for {} s", WAIT.as_secs())]
+    FellBehind,
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    #[error("its thread panicked")]
+    Panicked,
+    #[error("no thread")]
+    NoThread,
+    #[error("no thread: {0}")]
+    NoThreadMade(std::io::Error),
 }
 
 impl Lane {
@@ -259,12 +275,12 @@ impl Lane {
     /// `Ahead`'s own limits bound the wait (over SSH: `copy_stall` for the bytes, the
     /// answer's limit for the host's hash), so the host's rename, if it made one, is
     /// done by the time this returns.
-    fn end(&mut self) -> Result<String, String> {
+    fn end(&mut self) -> Result<String, NotSent> {
         let answer = match self.thread.take().map(JoinHandle::join) {
             Some(Ok(Ok(print))) => Ok(print),
-            Some(Ok(Err(e))) => Err(e.to_string()),
-            Some(Err(_)) => Err("its thread panicked".into()),
-            None => Err("no thread".into()),
+            Some(Ok(Err(e))) => Err(NotSent::Channel(e)),
+            Some(Err(_)) => Err(NotSent::Panicked),
+            None => Err(NotSent::NoThread),
         };
         match self.cut.take() {
             Some(why) => Err(why),
@@ -274,7 +290,7 @@ impl Lane {
 }
 
 /// The line said of `label`'s copy to `t` that was not sent ahead or not kept.
-fn not_kept(label: &str, t: &Target, why: &str) -> String {
+fn not_kept(label: &str, t: &Target, why: &NotSent) -> String {
     format!(
         "artifact `{label}` was not sent ahead to executor `{}` ({}): {why}; its readers there are handed it from the store",
         t.executor,
@@ -342,10 +358,7 @@ impl Tee {
             } else {
                 // Too slow or failed: its host removes what it got.
                 if !l.queue.is_dead() {
-                    l.cut = Some(format!(
-                        "it fell behind the copy into the store for {} s",
-                        WAIT.as_secs()
-                    ));
+                    l.cut = Some(NotSent::FellBehind);
                 }
                 l.queue.kill();
                 self.cut.push(l);
