@@ -6,6 +6,7 @@ mod import;
 mod import_act;
 mod import_dagu_real;
 mod import_hostile;
+mod import_rules;
 mod invalid_corpus;
 mod loader_props;
 mod mark_success;
