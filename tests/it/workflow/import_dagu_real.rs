@@ -99,3 +99,44 @@ fn dagu_retry_policy_exit_code_does_not_retry_another_code() {
     let show = env.show(&run_id_of(&printed));
     assert_eq!(only_step(&show), ("failed".to_string(), 1));
 }
+
+/// A step's outputs in `show`, by its position.
+fn output(show: &serde_json::Value, step: usize, key: &str) -> String {
+    show["steps"][step]["outputs"][key]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// cfg_test.go SpecialVars: DAG_RUN_STEP_NAME, DAG_NAME and DAG_RUN_ID are set as Dagu
+/// sets them; Dagu's log files' variables are reported at their line (baton keeps a
+/// step's log itself), so those two outputs are the one difference.
+#[test]
+fn dagu_special_variables_are_set_and_its_log_files_reported() {
+    let env = Env::new();
+    let (code, show, report) = import_and_run(&env, "intg-special-vars.yaml");
+    assert_eq!(code, Some(0), "{show}");
+    assert!(
+        report.contains("intg-special-vars.yaml:3: step `step-1`: `$DAG_RUN_LOG_FILE`: not set")
+            && report.contains(
+                "intg-special-vars.yaml:5: step `step-2`: `$DAG_RUN_STEP_STDOUT_FILE`: not set"
+            ),
+        "{report}"
+    );
+    assert_eq!(output(&show, 2, "OUT3"), "step-3");
+    assert_eq!(output(&show, 3, "OUT4"), "intg-special-vars");
+    assert_eq!(output(&show, 4, "OUT5"), show["id"].as_str().unwrap());
+}
+
+/// cfg_test.go Workdir: `~/` and `$HOME` in the DAG's env, read by `working_dir`, are
+/// the home directory, as Dagu expands them.
+#[test]
+fn dagu_home_and_variables_in_env_and_working_dir_are_expanded() {
+    let env = Env::new();
+    let (code, show, report) = import_and_run(&env, "intg-workdir.yaml");
+    assert_eq!(code, Some(0), "{show}\n{report}");
+    let home = std::env::var("HOME").unwrap();
+    let canon = |p: &str| std::fs::canonicalize(p).unwrap();
+    assert_eq!(canon(&output(&show, 0, "OUT1")), canon(&home));
+    assert_eq!(canon(&output(&show, 1, "OUT2")), canon(&home));
+}
