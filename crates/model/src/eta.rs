@@ -2,8 +2,8 @@
 //! (`expected`, their durations in the workflow's last successful run), along the
 //! longest chain of needs still to run, never from counts of steps (a 900 s migration
 //! is not "38.6 s left" because the steps before it were quick). `Unknown` where a
-//! duration is not known, where a person decides (a gate now or ahead), or where the
-//! engine is gone.
+//! duration is not known, a step is held, or the engine is gone; a gate (now or ahead)
+//! adds the time a person takes to decide, which nobody knows: `AfterDecisions`.
 use super::state::{RunState, StepState};
 use super::time::Timestamp;
 use super::view::{Eta, RunView};
@@ -19,7 +19,7 @@ pub(crate) fn eta(
     if view.state.is_final() || steps.iter().all(|s| s.state.is_final()) {
         return Eta::None;
     }
-    if matches!(view.state, RunState::Waiting | RunState::Interrupted) {
+    if view.state == RunState::Interrupted {
         return Eta::Unknown;
     }
     // One step whose time is not known makes the whole unknown: found without
@@ -56,10 +56,19 @@ pub(crate) fn eta(
             end[i] = Some(after.and_then(|a| own.map(|o| a + o)));
         }
     }
+    let decides = steps.iter().any(|s| {
+        s.state == StepState::WaitingApproval || (s.state == StepState::Pending && s.has_gate)
+    });
     end.into_iter()
         .map(|e| e.flatten())
         .try_fold(Duration::ZERO, |m, e| e.map(|e| m.max(e)))
-        .map_or(Eta::Unknown, Eta::About)
+        .map_or(Eta::Unknown, |d| {
+            if decides {
+                Eta::AfterDecisions(d)
+            } else {
+                Eta::About(d)
+            }
+        })
 }
 
 /// How long step `i` has left once its needs are done.
@@ -81,11 +90,10 @@ fn own_left(
             Some(took.saturating_sub(s.started_at.map_or(Duration::ZERO, |t| now.since(t))))
         }
         StepState::RetryWait => Some(took + s.retry_at.map_or(Duration::ZERO, |r| r.since(now))),
-        // A person decides: no one knows when.
-        StepState::Pending if s.has_gate => None,
-        StepState::Pending | StepState::Queued => Some(took),
-        StepState::WaitingApproval
-        | StepState::Ready
+        // At a gate, now or ahead: its run time once a person decides (when, nobody
+        // knows: the estimate says so).
+        StepState::Pending | StepState::Queued | StepState::WaitingApproval => Some(took),
+        StepState::Ready
         | StepState::Succeeded
         | StepState::Failed
         | StepState::Skipped

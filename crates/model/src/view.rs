@@ -756,10 +756,13 @@ pub enum Eta {
     /// The run has ended (or has nothing left).
     None,
     /// The run goes on but nothing tells when it ends: a step never timed before, a
-    /// person deciding (a gate, now or ahead), an engine that is gone.
+    /// held step, an engine that is gone.
     Unknown,
     /// From the durations its steps took before (`eta::eta`).
     About(Duration),
+    /// As `About`, plus the time people take to decide its gates (open now or ahead),
+    /// which nobody knows.
+    AfterDecisions(Duration),
 }
 
 impl Progress {

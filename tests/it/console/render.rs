@@ -669,9 +669,20 @@ fn progress_counts_final_steps_and_estimates_the_end() {
     let theme = Theme::load("default").unwrap();
     let screen = text(&draw(&v, &mut ui(), &theme, 200, 50));
     assert!(screen.contains("ETA unknown"), "{screen}");
-    // Every duration known, but `deploy-prod` waits at its gate: a person decides when.
+    // Every duration known, but `deploy-prod` waits at its gate: its steps' time, and
+    // a person decides when (issue 76: it read `ETA unknown` on every gated run).
     let minute = |_: &str| Some(Duration::from_secs(60));
-    assert_eq!(v.progress(now, &minute).eta, Eta::Unknown);
+    assert_eq!(
+        v.progress(now, &minute).eta,
+        Eta::AfterDecisions(Duration::from_secs(180))
+    );
+    let mut timed = ui();
+    timed.expected = std::sync::Arc::new(baton::link::Expected {
+        run_id: v.run_id.clone(),
+        ms: v.steps.iter().map(|s| (s.id.clone(), 60_000)).collect(),
+    });
+    let screen = text(&draw(&v, &mut timed, &theme, 200, 50));
+    assert!(screen.contains("~3m00s left + decisions"), "{screen}");
     // Approved: the longest chain left. `package` (60 s, started at +3m11s, so done
     // by now), then `deploy-prod`, `smoke-prod`, `announce`: 3 minutes.
     for s in &mut v.steps {

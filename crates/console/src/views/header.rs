@@ -567,6 +567,10 @@ fn progress(
         Eta::Unknown => Some(" ETA unknown".to_string()),
         Eta::About(d) if ui.wall_clock => Some(format!(" ends ~{}", ui.wall(now.add(d), now))),
         Eta::About(d) => Some(format!(" ~{} left", human_duration(d))),
+        Eta::AfterDecisions(d) if ui.wall_clock => {
+            Some(format!(" ends ~{} + decisions", ui.wall(now.add(d), now)))
+        }
+        Eta::AfterDecisions(d) => Some(format!(" ~{} left + decisions", human_duration(d))),
     };
     let used: usize = line.iter().map(|s| s.width()).sum();
     let room = width.saturating_sub(used + 1);
