@@ -624,6 +624,7 @@ fn job(
         .and_then(|d| d.get("run"))
         .or(wf_defaults);
     if let Some(check) = alls_green(job) {
+        alls_green_expressions(job, c);
         return Ok(required_checks(gh_id, check, step, c));
     }
     let outputs = job_outputs(job, &mut step, c);
@@ -833,6 +834,7 @@ fn alls_green(job: &Node) -> Option<(usize, Vec<String>, Vec<String>)> {
             s.get("with")
                 .and_then(|w| w.get(k))
                 .and_then(Node::text)
+                .filter(|t| !t.contains("${{"))
                 .map(|t| {
                     t.split(',')
                         .map(|x| x.trim().to_string())
@@ -851,6 +853,36 @@ fn alls_green(job: &Node) -> Option<(usize, Vec<String>, Vec<String>)> {
     })
 }
 
+/// An alls-green `allowed-failures`/`allowed-skips` written as an expression is known
+/// only during GitHub's run: read as no job (said at its line), so a need it would
+/// allow fails the check where GitHub's passes.
+fn alls_green_expressions(job: &Node, c: &mut Ctx) {
+    let withs = job
+        .get("steps")
+        .and_then(Node::seq)
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| {
+            s.get("uses")
+                .and_then(Node::text)
+                .is_some_and(|u| u.starts_with("re-actors/alls-green@"))
+        })
+        .filter_map(|s| s.get("with"))
+        .collect::<Vec<_>>();
+    for w in withs {
+        for k in ["allowed-failures", "allowed-skips"] {
+            let Some(t) = w.get(k).and_then(Node::text).filter(|t| t.contains("${{")) else {
+                continue;
+            };
+            c.report.note(
+                w.key_line(k).unwrap_or(w.line),
+                format!("alls-green `{k}: {t}`"),
+                "an expression known only during GitHub's run: read as no job, so a need it would allow fails the check here (list the jobs, or give a param)",
+            );
+        }
+    }
+}
+
 /// The "required checks" job (re-actors/alls-green over `needs`): fails when a need did
 /// not succeed. Baton's form: a step, after every need is done, that fails
 /// (`builtin.fail`) when one did not succeed, and is skipped when all did.
@@ -865,7 +897,7 @@ fn required_checks(
         list.iter().filter_map(|j| c.job(j)).collect()
     };
     let (failures, skips) = (allowed(&failures, c), allowed(&skips, c));
-    c.report.note(line, format!("job `{gh_id}`: `re-actors/alls-green`"), "a step that fails when a need did not succeed, and reads `skipped` (not `succeeded`) when every need did: the run's result is GitHub's");
+    c.report.note(line, format!("job `{gh_id}`: `re-actors/alls-green`"), "a step that fails when a need did not succeed (but those its literal `allowed-*` lists allow), and reads `skipped` (not `succeeded`) when every need did: the run's result is GitHub's");
     if step.needs.is_empty() {
         // Nothing to check: GitHub's alls-green passes.
         step.when = None;

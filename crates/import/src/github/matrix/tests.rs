@@ -99,3 +99,19 @@ fn a_matrix_known_only_at_run_time_fails_its_job_saying_so() {
     )
     .unwrap();
 }
+
+/// An alls-green `allowed-skips` written as an expression is not read as a list of
+/// its words: the report says at its line that it is read as no job.
+#[test]
+fn an_alls_green_list_written_as_an_expression_is_said_not_read() {
+    let y = "on: push\njobs:\n  a:\n    steps: [{run: 'true'}]\n  check:\n    needs: [a]\n    if: always()\n    steps:\n      - uses: re-actors/alls-green@release/v1\n        with:\n          jobs: ${{ toJSON(needs) }}\n          allowed-skips: ${{ github.event_name == 'push' && 'a' || '' }}\n";
+    let i = import(Kind::Github, "w.yml", y).unwrap();
+    assert!(
+        i.notes.iter().any(|n| n.line == 12
+            && n.done
+                .starts_with("an expression known only during GitHub's run")),
+        "{:?}",
+        i.notes
+    );
+    assert!(!i.toml.contains("steps.a.state != 'skipped'"), "{}", i.toml);
+}
