@@ -86,18 +86,21 @@ fn vote_rows(c: &Connection, a: &Ask) -> Result<Vec<VoteRow>, StoreError> {
 /// the one the row names (`by`; an unsigned vote's actor too), for this exact vote;
 /// and, for an ask `rules` says is signed, its signature holds under `rules`' own
 /// allowed signers ([`signed_by`]).
-fn prove(db: &Path, rules: &Ask, r: &VoteRow) -> Result<ProvenVote, String> {
+fn prove(db: &Path, rules: &Ask, r: &VoteRow) -> Result<ProvenVote, VoteUnproven> {
     let ask_id = rules.id.as_str();
     let d = &r.details;
     let Some(nonce) = d.get("proof").and_then(Value::as_str) else {
-        return Err("it names no proof (written into the database by hand, or by a baton older than proven votes)".into());
+        return Err(VoteUnproven::NoProof);
     };
     let Some(by) = d.get("by").and_then(Value::as_str) else {
-        return Err("it names no account that made it".into());
+        return Err(VoteUnproven::NoAccount);
     };
     let signed = d.get("signature").is_some_and(|s| !s.is_null());
     if !signed && !same_actor(by, &r.actor) {
-        return Err(format!("it is recorded as `{}`'s, made by `{by}`", r.actor));
+        return Err(VoteUnproven::NotTheirs {
+            actor: r.actor.clone(),
+            by: by.to_owned(),
+        });
     }
     let inputs: BTreeMap<String, String> = d
         .get("inputs")
@@ -114,15 +117,15 @@ fn prove(db: &Path, rules: &Ask, r: &VoteRow) -> Result<ProvenVote, String> {
     };
     match (&rules.signers, d.get("signature").filter(|s| !s.is_null())) {
         (Some(signers), Some(sig)) => signed_by(rules, signers, &answer, sig, &r.actor)?,
-        (Some(_), None) => return Err("the ask takes only signed answers; it is not signed".into()),
-        (None, Some(_)) => return Err("a signed answer to an ask that is not signed".into()),
+        (Some(_), None) => return Err(VoteUnproven::NotSigned),
+        (None, Some(_)) => return Err(VoteUnproven::SignedForUnsignedAsk),
         (None, None) => {}
     }
     let mut v = vote_value(ask_id, by, &r.actor, &answer, &inputs);
     if let Some(map) = v.as_object_mut() {
         map.insert("proof".into(), nonce.into());
     }
-    proof::holds(db, ask_id, &v.to_string(), by).map_err(|e| e.to_string())?;
+    proof::holds(db, ask_id, &v.to_string(), by)?;
     Ok((r.actor.clone(), answer, Timestamp(r.at)))
 }
 
@@ -135,10 +138,10 @@ fn signed_by(
     answer: &Answer,
     sig: &Value,
     actor: &str,
-) -> Result<(), String> {
+) -> Result<(), VoteUnproven> {
     use baton_signing::{AllowedSigners, Verdict};
     let sig: baton_model::DecisionSignature =
-        serde_json::from_value(sig.clone()).map_err(|e| format!("its signature: {e}"))?;
+        serde_json::from_value(sig.clone()).map_err(VoteUnproven::SignatureRecord)?;
     let none = BTreeMap::new();
     let (verdict, reason, inputs) = match answer {
         Answer::Approve { inputs, reason } => {
@@ -147,15 +150,41 @@ fn signed_by(
         Answer::Reject { reason } => (Verdict::Reject, reason.as_str(), &none),
     };
     let message = baton_signing::ask_message(&rules.id, &rules.prompt, verdict, reason, inputs);
-    let signers = AllowedSigners::parse(signers).map_err(|e| e.to_string())?;
-    let checked = baton_signing::check(&signers, &message, &sig.signature)
-        .map_err(|e| format!("its signature: {e}"))?;
+    let signers = AllowedSigners::parse(signers)?;
+    let checked = baton_signing::check(&signers, &message, &sig.signature)?;
     if !checked.principals.iter().any(|p| same_actor(p, actor)) {
-        return Err(format!(
-            "its signature is by a key the ask's allowed signers do not list under `{actor}`"
-        ));
+        return Err(VoteUnproven::NotListed {
+            actor: actor.to_owned(),
+        });
     }
     Ok(())
+}
+
+/// Why a vote's row is not counted ([`prove`]): said on the refusal recorded for it.
+#[derive(Debug, thiserror::Error)]
+enum VoteUnproven {
+    #[error(
+        "it names no proof (written into the database by hand, or by a baton older than proven votes)"
+    )]
+    NoProof,
+    #[error("it names no account that made it")]
+    NoAccount,
+    #[error("it is recorded as `{actor}`'s, made by `{by}`")]
+    NotTheirs { actor: String, by: String },
+    #[error("the ask takes only signed answers; it is not signed")]
+    NotSigned,
+    #[error("a signed answer to an ask that is not signed")]
+    SignedForUnsignedAsk,
+    #[error("its signature: {0}")]
+    SignatureRecord(serde_json::Error),
+    #[error(transparent)]
+    Signers(#[from] baton_signing::SignersError),
+    #[error("its signature: {0}")]
+    Signature(#[from] baton_signing::SignatureError),
+    #[error("its signature is by a key the ask's allowed signers do not list under `{actor}`")]
+    NotListed { actor: String },
+    #[error(transparent)]
+    Proof(#[from] proof::Unproven),
 }
 
 /// What does not verify about an ask: each a refusal to record.

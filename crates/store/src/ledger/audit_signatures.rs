@@ -194,7 +194,7 @@ pub fn verify_signatures(
         match check_decision(&row, &details, run, verdict) {
             Ok(true) => count += 1,
             Ok(false) => {}
-            Err(reason) => return broken(reason),
+            Err(reason) => return broken(reason.to_string()),
         }
     }
     SignaturesVerdict::Verified { signatures: count }
@@ -222,44 +222,75 @@ fn note_gate(run: &mut RunSigning, row: &AuditRow, details: &serde_json::Value) 
 /// A vote or rejection `row` checked against its run's gates and signers: `Ok(true)`
 /// a signature that holds, `Ok(false)` an unsigned decision where none is required,
 /// `Err` why it does not hold.
+/// Why a gate's signed decision on the audit chain does not hold (`audit verify`
+/// names the row; the chain was written by hand or the run's signers changed).
+#[derive(Debug, thiserror::Error)]
+enum DecisionBroken {
+    #[error("a signed decision on `{step}`, whose gate never opened")]
+    GateNeverOpened { step: String },
+    #[error("a {action} on the signed gate of `{step}` without a signature")]
+    Unsigned { action: String, step: String },
+    #[error("its signature record is malformed: {0}")]
+    SignatureRecord(serde_json::Error),
+    #[error("the run's recorded allowed signers do not parse: {0}")]
+    Signers(SignersError),
+    #[error("a signed decision, but its run recorded no allowed signers")]
+    NoSigners,
+    #[error("its inputs are malformed: {0}")]
+    Inputs(serde_json::Error),
+    #[error(
+        "the vote's digest is not that of the gate opening it answers with its inputs (event {opening})"
+    )]
+    Digest { opening: u64 },
+    #[error(
+        "the signed message is not this decision's (its run, step, gate, digest, inputs, decision or reason differ)"
+    )]
+    Message,
+    #[error(transparent)]
+    Signature(#[from] signing::SignatureError),
+    #[error(
+        "the decision is recorded as `{actor}` by {key}, but key {signed_by} signed it as {as_principals}"
+    )]
+    OtherKey {
+        actor: String,
+        key: String,
+        signed_by: String,
+        as_principals: String,
+    },
+    #[error("`{principal}` is not an approver of `{step}`")]
+    NotAnApprover { principal: String, step: String },
+}
+
 fn check_decision(
     row: &AuditRow,
     details: &serde_json::Value,
     run: &RunSigning,
     verdict: Verdict,
-) -> Result<bool, String> {
+) -> Result<bool, DecisionBroken> {
     let step = row.step.clone().unwrap_or_default();
     let Some((opening, digest, approvers, signed)) = run.gates.get(&step) else {
         if details.get("signature").is_some() {
-            return Err(format!(
-                "a signed decision on `{step}`, whose gate never opened"
-            ));
+            return Err(DecisionBroken::GateNeverOpened { step });
         }
         return Ok(false);
     };
     let sig = match details.get("signature") {
         None if *signed => {
-            return Err(format!(
-                "a {} on the signed gate of `{step}` without a signature",
-                row.action
-            ));
+            return Err(DecisionBroken::Unsigned {
+                action: row.action.clone(),
+                step,
+            });
         }
         None => return Ok(false),
         Some(v) => match serde_json::from_value::<DecisionSignature>(v.clone()) {
             Ok(s) => s,
-            Err(e) => return Err(format!("its signature record is malformed: {e}")),
+            Err(e) => return Err(DecisionBroken::SignatureRecord(e)),
         },
     };
     let signers = match &run.signers {
         Some(Ok(s)) => s,
-        Some(Err(e)) => {
-            return Err(format!(
-                "the run's recorded allowed signers do not parse: {e}"
-            ));
-        }
-        None => {
-            return Err("a signed decision, but its run recorded no allowed signers".into());
-        }
+        Some(Err(e)) => return Err(DecisionBroken::Signers(e.clone())),
+        None => return Err(DecisionBroken::NoSigners),
     };
     let inputs: std::collections::BTreeMap<String, String> = match details
         .get("inputs")
@@ -268,14 +299,12 @@ fn check_decision(
         None => Default::default(),
         Some(v) => match serde_json::from_value(v.clone()) {
             Ok(m) => m,
-            Err(e) => return Err(format!("its inputs are malformed: {e}")),
+            Err(e) => return Err(DecisionBroken::Inputs(e)),
         },
     };
     let digest = signing::approval_digest(digest, &inputs);
     if verdict == Verdict::Approve && details["digest"].as_str() != Some(digest.as_str()) {
-        return Err(format!(
-            "the vote's digest is not that of the gate opening it answers with its inputs (event {opening})"
-        ));
+        return Err(DecisionBroken::Digest { opening: *opening });
     }
     let expected = signing::message(
         &row.run_id,
@@ -287,30 +316,27 @@ fn check_decision(
         &inputs,
     );
     if sig.message != expected {
-        return Err(
-            "the signed message is not this decision's (its run, step, gate, digest, inputs, decision or reason differ)".into(),
-        );
+        return Err(DecisionBroken::Message);
     }
-    let checked = match signing::check(signers, &expected, &sig.signature) {
-        Ok(c) => c,
-        Err(e) => return Err(e.to_string()),
-    };
+    let checked = signing::check(signers, &expected, &sig.signature)?;
     let principal = &sig.principal;
     let same = baton_model::same_actor;
     if checked.key != sig.key
         || !same(&row.actor, principal)
         || !checked.principals.iter().any(|p| same(p, principal))
     {
-        return Err(format!(
-            "the decision is recorded as `{}` by {}, but key {} signed it as {}",
-            row.actor,
-            sig.key,
-            checked.key,
-            checked.principals.join(", ")
-        ));
+        return Err(DecisionBroken::OtherKey {
+            actor: row.actor.clone(),
+            key: sig.key,
+            signed_by: checked.key,
+            as_principals: checked.principals.join(", "),
+        });
     }
     if !approvers.iter().any(|a| same(a, principal)) {
-        return Err(format!("`{principal}` is not an approver of `{step}`"));
+        return Err(DecisionBroken::NotAnApprover {
+            principal: principal.clone(),
+            step,
+        });
     }
     Ok(true)
 }
