@@ -146,6 +146,25 @@ impl Loader<'_, '_> {
     }
 
     /// One step resolved (step `site.i`), with the spans of its needs.
+    /// No step waits for an on_cancel step (`spans`: its needs, each where written).
+    fn no_on_cancel_needs(
+        &mut self,
+        spans: &[(usize, Span)],
+        site: &Site<'_, '_, '_>,
+        names: &StepNames<'_>,
+        label: &str,
+    ) {
+        for (j, span) in spans {
+            if site.raw[*j].on_cancel.is_some() {
+                self.err(
+                    span,
+                    format!("{label} needs `{}`, an on_cancel step", names.ids[*j]),
+                    "an on_cancel step runs only once the run is cancelled: no step can wait for it; remove it from `needs`",
+                );
+            }
+        }
+    }
+
     fn resolve_step(
         &mut self,
         written: &[(&str, Span)],
@@ -156,15 +175,7 @@ impl Loader<'_, '_> {
         let (i, s) = (site.i, &site.raw[site.i]);
         let label = format!("step `{}`", names.ids[i]);
         let (needs, spans) = self.step_needs(written, site.index, names.id_list, &label);
-        for (j, span) in &spans {
-            if site.raw[*j].on_cancel.is_some() {
-                self.err(
-                    span,
-                    format!("{label} needs `{}`, an on_cancel step", names.ids[*j]),
-                    "an on_cancel step runs only once the run is cancelled: no step can wait for it; remove it from `needs`",
-                );
-            }
-        }
+        self.no_on_cancel_needs(&spans, site, names, &label);
         let pool = self.step_pool(s, names, &label);
         let (action, tool) = match self.child_action(s, &label, names.base_dir) {
             Some(child) => (child, None),

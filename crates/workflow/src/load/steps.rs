@@ -91,6 +91,29 @@ impl Loader<'_, '_> {
         out
     }
 
+    /// A step's `retry`: its policy (the workflow's default where it has none), the
+    /// exit codes it retries on or never, and its `if` as written.
+    fn step_retry<'n>(
+        &mut self,
+        f: &'n [Entry],
+        label: &str,
+        default_retry: &RetryPolicy,
+    ) -> (RetryPolicy, crate::retry::RetryExits, Option<(&'n str, Span)>) {
+        let retry = match get(f, "retry") {
+            Some(n) => self.retry(n, &format!("`retry` of {label}"), *default_retry),
+            None => *default_retry,
+        };
+        let table = get(f, "retry").and_then(Node::entries);
+        let exits = table
+            .map(|t| self.retry_exits(t, &format!("`retry` of {label}")))
+            .unwrap_or_default();
+        let condition = table.and_then(|t| get(t, "if")).and_then(|c| {
+            self.string(c, &format!("`retry.if` of {label}"))
+                .map(|s| (s, c.span.clone()))
+        });
+        (retry, exits, condition)
+    }
+
     pub(super) fn step<'n>(
         &mut self,
         span: Span,
@@ -141,18 +164,7 @@ impl Loader<'_, '_> {
             Some(n) => self.duration(n, &format!("`timeout` of {label}")),
             None => default_timeout,
         };
-        let retry = match get(f, "retry") {
-            Some(n) => self.retry(n, &format!("`retry` of {label}"), *default_retry),
-            None => *default_retry,
-        };
-        let retry_table = get(f, "retry").and_then(Node::entries);
-        let retry_exits = retry_table
-            .map(|t| self.retry_exits(t, &format!("`retry` of {label}")))
-            .unwrap_or_default();
-        let retry_if = retry_table.and_then(|t| get(t, "if")).and_then(|c| {
-            self.string(c, &format!("`retry.if` of {label}"))
-                .map(|s| (s, c.span.clone()))
-        });
+        let (retry, retry_exits, retry_if) = self.step_retry(f, &label, default_retry);
         let cost = get(f, "cost")
             .and_then(|n| self.non_negative_number(n, &format!("`cost` of {label}")))
             .unwrap_or(0.0);
