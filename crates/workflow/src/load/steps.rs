@@ -98,7 +98,11 @@ impl Loader<'_, '_> {
         f: &'n [Entry],
         label: &str,
         default_retry: &RetryPolicy,
-    ) -> (RetryPolicy, crate::retry::RetryExits, Option<(&'n str, Span)>) {
+    ) -> (
+        RetryPolicy,
+        crate::retry::RetryExits,
+        Option<(&'n str, Span)>,
+    ) {
         let retry = match get(f, "retry") {
             Some(n) => self.retry(n, &format!("`retry` of {label}"), *default_retry),
             None => *default_retry,
