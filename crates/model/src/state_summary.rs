@@ -48,10 +48,13 @@ pub struct StateSummary {
     /// when the run is reopened).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dealt_with: u64,
-    /// How many steps read succeeded because an operator marked them so: scored as
-    /// marked, grouped in `steps` as succeeded on a first try.
+    /// How many steps read succeeded because an operator marked them so (in `steps`
+    /// with their state and attempts, as their rows are): scored as marked.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub marked: u64,
+    /// Of those, the ones that took more than one attempt (grouped as retried).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub marked_retried: u64,
     /// Of those, the fan-out instances, by parent step.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fans_marked: BTreeMap<String, u64>,
@@ -108,7 +111,10 @@ impl StateSummary {
         // Which failed steps were dealt with, or which succeeded ones were marked, does
         // not matter to the scores, only how many: the first ones met stand for them.
         let mut dealt = self.dealt_with as usize;
-        let mut marked = self.marked as usize;
+        let mut marked = [
+            self.marked.saturating_sub(self.marked_retried) as usize,
+            self.marked_retried as usize,
+        ];
         let scores: Vec<(StepScore, usize)> = self
             .scores()
             .flat_map(|(score, n)| {
@@ -120,9 +126,9 @@ impl StateSummary {
                             ..score
                         },
                     )
-                } else if score.state == StepState::Succeeded && score.attempts == 1 {
+                } else if score.state == StepState::Succeeded {
                     (
-                        &mut marked,
+                        &mut marked[usize::from(score.attempts > 1)],
                         StepScore {
                             marked: true,
                             ..score
@@ -309,18 +315,16 @@ impl SummaryFold {
 
     /// Add (`add`) or take away a step row's part of the counts.
     fn step_counts(&mut self, step: &str, row: &StepRow, add: bool) {
-        // A marked step scores alike however many attempts it took: one group for all.
-        let g = if row.marked {
-            group(StepState::Succeeded, false, false)
-        } else {
-            group(row.state, row.attempts > 1, row.timed_out)
-        };
+        let g = group(row.state, row.attempts > 1, row.timed_out);
         if self.groups.len() <= g {
             self.groups.resize(GROUPS, 0);
         }
         move_by_one(&mut self.groups[g], add);
         if row.marked {
             move_by_one(&mut self.sum.marked, add);
+            if row.attempts > 1 {
+                move_by_one(&mut self.sum.marked_retried, add);
+            }
             if let Some(parent) = fan_parent(step) {
                 move_count(&mut self.sum.fans_marked, parent.to_string(), add);
             }
