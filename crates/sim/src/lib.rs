@@ -16,6 +16,7 @@ mod doors;
 mod engine;
 mod executor;
 mod forks;
+mod hands;
 mod history;
 mod interleave;
 mod jobs;
@@ -133,6 +134,19 @@ pub enum Bug {
     /// for `Store::take_over_lease`, `--mix cli`): killed between its lease and its
     /// settle, it leaves the run reading as it was recorded, not interrupted.
     UnmarkedTakeover,
+    /// A parent's step that takes the newest row of `run_parents` as its child
+    /// (`--mix hands`), as baton did before issue 75: a member's forged row names a run
+    /// of their own, and the step takes it, its child never run.
+    ForgedChildLink,
+    /// A child's engine that does not read `BATON_CHILD_SECRET_PARAMS` (`--mix hands`),
+    /// as baton did before issue 75: a parent's secret handed to a child is recorded in
+    /// clear in the child's params, events and log.
+    ChildSecretsClear,
+    /// An engine of a group store that hands its readers their copies under the store's
+    /// own `artifacts/stage/` (`--mix hands`, `Core::locate_stage` not called), as baton
+    /// did before issue 75: a member renames `artifacts/` and plants other bytes where
+    /// the reader opens its path.
+    SharedStage,
 }
 
 impl Bug {
@@ -160,10 +174,13 @@ impl Bug {
             Bug::OutageIsGone => "outage-is-gone",
             Bug::ResumeDriven => "resume-driven",
             Bug::UnmarkedTakeover => "unmarked-takeover",
+            Bug::ForgedChildLink => "forged-child-link",
+            Bug::ChildSecretsClear => "child-secrets-clear",
+            Bug::SharedStage => "shared-stage",
         }
     }
 
-    pub const ALL: [Bug; 22] = [
+    pub const ALL: [Bug; 25] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -186,6 +203,9 @@ impl Bug {
         Bug::OutageIsGone,
         Bug::ResumeDriven,
         Bug::UnmarkedTakeover,
+        Bug::ForgedChildLink,
+        Bug::ChildSecretsClear,
+        Bug::SharedStage,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {
@@ -266,6 +286,11 @@ pub enum Mix {
     /// acting between and the process dying before any of them (a twelfth stream of
     /// the seed; `clis`).
     Cli,
+    /// The newest hands on a run, on a group store of this process's group, from a
+    /// stream of the seed's own (`crates/sim/src/hands/`): child runs handed secrets,
+    /// links forged by a member, artifacts handed to readers while a member races the
+    /// store's directory (docs/simulator-hands.md).
+    Hands,
 }
 
 impl Mix {
@@ -293,6 +318,7 @@ impl Mix {
             Mix::Signed => "signed",
             Mix::Executors => "executors",
             Mix::Cli => "cli",
+            Mix::Hands => "hands",
         }
     }
 
@@ -312,6 +338,7 @@ impl Mix {
             Mix::Signed,
             Mix::Executors,
             Mix::Cli,
+            Mix::Hands,
         ]
         .into_iter()
         .find(|m| m.name() == s)
@@ -448,6 +475,9 @@ const FAILED_TAIL: usize = 40;
 
 /// Run one scenario. The simulated clock is this thread's for its length.
 pub fn run(config: Config) -> Result<Outcome, SimError> {
+    if config.mix == Mix::Hands {
+        return hands::run(config);
+    }
     let mut world = world::World::new(config)?;
     let result = world.play();
     baton_model::time::set_thread_clock(None);

@@ -53,12 +53,12 @@ fn parse() -> Result<Args, String> {
             "--mix" => {
                 let v = value()?;
                 a.mix = Mix::parse(&v).ok_or(format!(
-                    "--mix takes `all`, `runs-only`, `stalls`, `rewrites`, `spawns`, `remote`, `interleave`, `accounts`, `schedules`, `queues`, `executors`, `serves`, `signed` or `cli`, not `{v}`"
+                    "--mix takes `all`, `runs-only`, `stalls`, `rewrites`, `spawns`, `remote`, `interleave`, `accounts`, `schedules`, `queues`, `executors`, `serves`, `signed`, `cli` or `hands`, not `{v}`"
                 ))?;
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites|spawns|remote|interleave|accounts|schedules|queues|executors"
+                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites|spawns|remote|interleave|accounts|schedules|queues|executors|serves|signed|cli|hands"
                 ));
             }
         }

@@ -123,7 +123,7 @@ pub(crate) struct World {
 
 /// The scenario's directory: in memory when the machine has it, where the store's
 /// syncs cost nothing.
-fn scenario_dir() -> Result<tempfile::TempDir, SimError> {
+pub(crate) fn scenario_dir() -> Result<tempfile::TempDir, SimError> {
     let base = match std::path::Path::new(SHM).is_dir() {
         true => PathBuf::from(SHM),
         false => std::env::temp_dir(),

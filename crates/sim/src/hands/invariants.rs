@@ -1,0 +1,113 @@
+//! The promises of the newest hands on a run (`--mix hands`), checked after every
+//! action. Each quotes the sentence of the docs it checks.
+use super::Hands;
+use crate::{SimError, Violation};
+
+/// Every check, in order; the first broken.
+pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimError> {
+    let broken = a_child_step_takes_only_its_own_child(h)
+        .map(|d| ("a_child_step_takes_only_its_own_child", d))
+        .or_else(|| {
+            a_reader_reads_what_was_checked(h).map(|d| ("a_reader_reads_what_was_checked", d))
+        });
+    let broken = match broken {
+        Some(b) => Some(b),
+        None => no_secret_leaves_its_steps(h, action)?.map(|d| ("no_secret_leaves_its_steps", d)),
+    };
+    Ok(broken.map(|(invariant, detail)| Violation {
+        invariant,
+        action,
+        detail,
+    }))
+}
+
+/// docs/workflow/child-workflows.md: "A step takes only a child its own engine made
+/// for that attempt […] any other `run_parents` row is ignored": every child a
+/// parent's step took is one a `baton run --parent` of that parent's step made (the
+/// simulator's ground truth), never a run a member's row names.
+pub(crate) fn a_child_step_takes_only_its_own_child(h: &Hands) -> Option<String> {
+    let pairs = &h.children.pairs;
+    h.children.taken.iter().find_map(|(parent, child)| {
+        let own = pairs
+            .iter()
+            .any(|p| p.parent == *parent && p.child == *child);
+        (!own).then(|| {
+            format!(
+                "{parent}/{} took run {child} as its child, which no attempt of it made",
+                super::children::STEP
+            )
+        })
+    })
+}
+
+/// docs/workflow/artifacts.md: "the reader's copy cannot change after its check": what
+/// each reader opened at the path it was handed has the digest baton checked and
+/// recorded, whatever a member of the group did in the store's directory.
+pub(crate) fn a_reader_reads_what_was_checked(h: &Hands) -> Option<String> {
+    h.artifacts.reads.iter().find_map(|(run, handed, read)| {
+        (handed != read).then(|| {
+            format!("{run}/evaluate was handed sha256 {handed} and read {read} at its path")
+        })
+    })
+}
+
+/// How often the store is read whole for secrets.
+const SCAN_EVERY: usize = 10;
+
+/// docs/threat-model.md: "A secret stays a secret in the child": no secret value (a
+/// secret param, or a value made from one: each holds it) is in any row of the store
+/// (every table, every column: runs, params, events, audit, run_parents…) or in a log
+/// the drivers wrote, in the parent or the child. The logs after every action; the
+/// store, which reads every row, every [`SCAN_EVERY`] actions and after the last (a
+/// leak stays in its row: it is found, a few actions late at most).
+pub(crate) fn no_secret_leaves_its_steps(
+    h: &Hands,
+    action: usize,
+) -> Result<Option<String>, SimError> {
+    if h.secrets.is_empty() {
+        return Ok(None);
+    }
+    if let Some(line) = h
+        .logs
+        .iter()
+        .find(|l| h.secrets.iter().any(|s| l.contains(s)))
+    {
+        return Ok(Some(format!("a step's log says a secret in clear: {line}")));
+    }
+    if action % SCAN_EVERY != 0 && action != h.config.actions {
+        return Ok(None);
+    }
+    let conn = rusqlite::Connection::open(&h.db)?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for t in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\""))?;
+        let cols = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            for c in 0..cols {
+                let text = match row.get_ref(c)? {
+                    rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+                        String::from_utf8_lossy(b).into_owned()
+                    }
+                    _ => continue,
+                };
+                if let Some(s) = h.secrets.iter().find(|s| text.contains(s.as_str())) {
+                    let at = text.find(s.as_str()).unwrap_or(0);
+                    let from = text[..at]
+                        .char_indices()
+                        .rev()
+                        .nth(60)
+                        .map_or(0, |(i, _)| i);
+                    return Ok(Some(format!(
+                        "table {t} holds secret {s} in clear: …{}…",
+                        &text[from..(at + s.len()).min(text.len())]
+                    )));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
