@@ -582,6 +582,9 @@ impl Dag<'_> {
     /// `$BATON_RUN_ID`. Its log files' variables are reported: baton keeps a step's
     /// log itself.
     fn dag_vars(&mut self, s: &Node, run: String, label: &str, line: usize) -> String {
+        for r in dotted_refs(&run) {
+            self.report.note(line, format!("step `{label}`: `{r}`"), "not translated: Dagu reads a field of a step (`.stdout`, `.exitCode`, `.status`), a JSON path into an output or a child's `.outputs.X`; baton's shell reads `${A.b}` as a bad substitution and the step fails (publish the value as an output: `NAME=value` to $BATON_OUTPUT, read by `${{ steps.ID.outputs.NAME }}`)");
+        }
         for v in DAG_LOG_VARS.iter().filter(|v| run.contains(**v)) {
             self.report.note(line, format!("step `{label}`: `${v}`"), "not set: baton keeps each attempt's output itself; read it with `baton logs RUN STEP`");
         }
@@ -600,6 +603,29 @@ impl Dag<'_> {
             sh_quote(&step)
         )
     }
+}
+
+/// Dagu's dotted references in a command (`${id.stdout}`, `${OUT.field.x}`), each once.
+fn dotted_refs(run: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    let mut rest = run;
+    while let Some(at) = rest.find("${") {
+        let tail = &rest[at..];
+        let Some(end) = tail.find('}') else { break };
+        let inner = &tail[2..end];
+        let dotted = inner.split_once('.').is_some_and(|(head, field)| {
+            super::env_name(head)
+                && !field.is_empty()
+                && field
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.[]-".contains(c))
+        });
+        if dotted && !out.contains(&&tail[..=end]) {
+            out.push(&tail[..=end]);
+        }
+        rest = &tail[2..];
+    }
+    out
 }
 
 /// `text` as one double-quoted shell word in which only Dagu's expansions are live: a
@@ -647,7 +673,16 @@ pub(super) fn expand_word(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod word_tests {
-    use super::expand_word;
+    use super::{dotted_refs, expand_word};
+
+    #[test]
+    fn dagus_dotted_references_are_found_once_each() {
+        let run = "echo ${step1.stdout} ${OUT.outputs.X} ${step1.stdout} ${HOME} ${A:-x.y} ${J.items[0].name}";
+        assert_eq!(
+            dotted_refs(run),
+            ["${step1.stdout}", "${OUT.outputs.X}", "${J.items[0].name}"]
+        );
+    }
 
     #[test]
     fn only_home_and_variables_are_live_in_a_dir() {
