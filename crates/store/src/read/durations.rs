@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 /// How many of the workflow's newest runs the estimate reads: enough that one failed
 /// or odd run does not decide it, few enough to read at once when a run opens.
-pub const DURATION_RUNS: u32 = 20;
+pub(crate) const DURATION_RUNS: u32 = 20;
 
 /// A step's time is its last attempt's (the one that succeeded), from `attempts`.
 const STEP_DURATIONS: &str = "WITH recent AS (
