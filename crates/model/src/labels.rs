@@ -178,14 +178,16 @@ pub fn told_apart(runs: &[crate::view::RunSummary]) -> Vec<String> {
 #[derive(Debug, Default)]
 pub struct Apart<'a> {
     /// Per workflow: its runs, and per param key the runs that have it and its values.
-    by_workflow: HashMap<&'a str, (usize, HashMap<&'a str, (usize, BTreeSet<&'a str>)>)>,
+    by_workflow: HashMap<&'a str, (usize, ParamValues<'a>)>,
 }
+
+/// Per param key: how many runs have it, and its values among them.
+type ParamValues<'a> = HashMap<&'a str, (usize, BTreeSet<&'a str>)>;
 
 impl<'a> Apart<'a> {
     /// Over `runs`, the list the runs asked of later are told apart within.
     pub fn new(runs: impl IntoIterator<Item = &'a crate::view::RunSummary>) -> Apart<'a> {
-        let mut by_workflow: HashMap<&str, (usize, HashMap<&str, (usize, BTreeSet<&str>)>)> =
-            HashMap::new();
+        let mut by_workflow: HashMap<&str, (usize, ParamValues)> = HashMap::new();
         for r in runs {
             let (n, keys) = by_workflow.entry(&r.workflow).or_default();
             *n += 1;

@@ -5,6 +5,7 @@ mod deadlines;
 mod edit_dialog;
 mod fanned;
 mod filters;
+mod labels;
 mod log_times;
 mod looks;
 mod marked;

@@ -6,7 +6,9 @@
 //! - `wf:NAME`: part of the row's workflow,
 //! - `store:NAME`: the start of the name of the row's store (a console over several
 //!   stores: the Runs and Waiting tabs),
-//! - any other word: part of the row's text (ids, names, prompts, messages).
+//! - `KEY=VALUE`: a run's label (or shown param) whole (the Runs and Waiting tabs),
+//! - any other word: part of the row's text (ids, names, prompts, messages; a run's
+//!   labels and shown params in the Runs and Waiting tabs).
 //!
 //! One parser ([`Filter::parse`]); each kind of row says what its states, workflow and
 //! text are ([`Row`]), and nothing else.
@@ -171,10 +173,48 @@ impl Row for RunSummary {
         Some(&self.workflow)
     }
     fn has_word(&self, w: &str) -> bool {
-        has(&self.id, w) || has(&self.workflow, w) || has(&self.operator, w)
+        has(&self.id, w) || has(&self.workflow, w) || has(&self.operator, w) || labelled(self, w)
     }
     fn run_id(&self) -> Option<&str> {
         Some(&self.id)
+    }
+}
+
+/// Whether run `r`'s labels or shown params hold `word` (lower case): a `KEY=VALUE`
+/// word one of them whole (`ticket=ops-1` is not `ticket=ops-10`), any other word part
+/// of a key or a value.
+fn labelled(r: &RunSummary, word: &str) -> bool {
+    let mut all = r.labels.iter().chain(r.params.iter());
+    if word.contains('=') {
+        all.any(|(k, v)| format!("{k}={v}").to_lowercase() == word)
+    } else {
+        all.any(|(k, v)| has(k, word) || has(v, word))
+    }
+}
+
+/// A Waiting item with its run's row, whose labels and params `/` reads too.
+pub(crate) struct WaitRow<'a> {
+    pub(crate) item: &'a Waiting,
+    pub(crate) run: Option<&'a RunSummary>,
+}
+
+impl Row for WaitRow<'_> {
+    const NOUN: &'static str = <Waiting as Row>::NOUN;
+    const HAS_WORKFLOW: bool = <Waiting as Row>::HAS_WORKFLOW;
+    fn state_names() -> Vec<&'static str> {
+        <Waiting as Row>::state_names()
+    }
+    fn states(&self) -> Vec<&str> {
+        self.item.states()
+    }
+    fn workflow(&self) -> Option<&str> {
+        self.item.workflow()
+    }
+    fn run_id(&self) -> Option<&str> {
+        self.item.run_id()
+    }
+    fn has_word(&self, w: &str) -> bool {
+        self.item.has_word(w) || self.run.is_some_and(|r| labelled(r, w))
     }
 }
 

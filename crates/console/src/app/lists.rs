@@ -60,7 +60,28 @@ impl Row for SchedulePick<'_> {
 impl UiState {
     /// The Waiting items the filter shows (indices into `waiting`).
     pub fn shown_waiting(&self) -> Vec<usize> {
-        Filter::parse(&self.waiting_filter).shown_on(&self.waiting, &self.desk)
+        let f = Filter::parse(&self.waiting_filter);
+        if f.is_empty() {
+            return (0..self.waiting.len()).collect();
+        }
+        // Each item with its run's row: `/` matches the run's labels too.
+        let ids: std::collections::HashSet<&str> =
+            self.waiting.iter().map(|w| w.run_id.as_str()).collect();
+        let runs: std::collections::HashMap<&str, &baton_model::RunSummary> = self
+            .runs
+            .iter()
+            .filter(|r| ids.contains(r.id.as_str()))
+            .map(|r| (r.id.as_str(), &**r))
+            .collect();
+        let rows: Vec<super::filter::WaitRow> = self
+            .waiting
+            .iter()
+            .map(|item| super::filter::WaitRow {
+                item,
+                run: runs.get(item.run_id.as_str()).copied(),
+            })
+            .collect();
+        f.shown_on(&rows, &self.desk)
     }
     /// The open gates the filter shows (indices into `view.gates`).
     pub fn shown_gates(&self, view: &RunView) -> Vec<usize> {

@@ -126,6 +126,34 @@ impl UiState {
             .position(|&i| runs[i].id == id)
     }
 
+    /// What tells each of `runs` from the other runs of its workflow in the store's
+    /// list (`model::labels::Apart`): its labels, or else its params that differ
+    /// (never a secret's); empty when nothing does. One pass over the list.
+    pub(crate) fn told_apart(&self, runs: &[&RunSummary]) -> Vec<String> {
+        let workflows: std::collections::HashSet<&str> =
+            runs.iter().map(|r| r.workflow.as_str()).collect();
+        let apart = baton_model::labels::Apart::new(
+            self.runs
+                .iter()
+                .map(|r| &**r)
+                .filter(|r| workflows.contains(r.workflow.as_str())),
+        );
+        runs.iter().map(|r| apart.of(r)).collect()
+    }
+
+    /// [`UiState::told_apart`] of the runs `ids` name, by id (a run not listed: none).
+    pub(crate) fn told_apart_ids(&self, ids: &[&str]) -> std::collections::HashMap<String, String> {
+        let wanted: std::collections::HashSet<&str> = ids.iter().copied().collect();
+        let found: Vec<&RunSummary> = self
+            .runs
+            .iter()
+            .map(|r| &**r)
+            .filter(|r| wanted.contains(r.id.as_str()))
+            .collect();
+        let told = self.told_apart(&found);
+        found.iter().map(|r| r.id.clone()).zip(told).collect()
+    }
+
     /// The run the Runs tab's selection is on.
     pub fn selected_run(&self, now: Timestamp) -> Option<&RunSummary> {
         let vis = self.visible_runs(now);

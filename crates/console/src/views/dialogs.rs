@@ -447,9 +447,13 @@ pub(crate) fn confirm(
 fn confirm_text(d: &ConfirmDialog, ui: &crate::app::UiState) -> (&'static str, String) {
     let (runs, ids) = (&ui.runs, &ui.run_ids);
     let short = |id: &str| crate::app::short_id(id, ids).to_string();
-    // A run named with its workflow: a short id alone is hard to tell from its neighbours.
+    // A run named with its workflow and what tells it from the workflow's other runs
+    // (its labels, or the params that differ): a short id alone is hard to tell apart.
     let named = |id: &str| match runs.iter().find(|r| r.id == id) {
-        Some(r) => format!("{} ({})", short(id), r.workflow),
+        Some(r) => match told(ui, id) {
+            t if t.is_empty() => format!("{} ({})", short(id), r.workflow),
+            t => format!("{} ({}, {t})", short(id), r.workflow),
+        },
         None => short(id),
     };
     match &d.what {
@@ -518,17 +522,27 @@ fn confirm_text(d: &ConfirmDialog, ui: &crate::app::UiState) -> (&'static str, S
     }
 }
 
+/// What tells run `id` from the other runs of its workflow: its labels, or else its
+/// params that differ (`model::labels::Apart`); empty when nothing does.
+fn told(ui: &crate::app::UiState, id: &str) -> String {
+    ui.told_apart_ids(&[id]).remove(id).unwrap_or_default()
+}
+
 /// A run as a confirmation names it: its short id, and what tells it from the runs
-/// of its workflow listed beside it (its state, when and by whom it started, its steps
-/// done), as the Runs tab's row shows them.
+/// of its workflow listed beside it (its labels or the params that differ, its state,
+/// when and by whom it started, its steps done), as the Runs tab's row shows them.
 fn described(ui: &crate::app::UiState, id: &str) -> String {
     let short = crate::app::short_id(id, &ui.run_ids);
     match ui.runs.iter().find(|r| r.id == id) {
         Some(r) => {
             let now = ui.now.unwrap_or(r.started_at).max(r.started_at);
+            let workflow = match told(ui, id) {
+                t if t.is_empty() => r.workflow.clone(),
+                t => format!("{}, {t}", r.workflow),
+            };
             format!(
                 "{short} ({}, {}, started {} by {}, {}/{} steps)",
-                r.workflow,
+                workflow,
                 r.state,
                 super::common::when(ui, r.started_at, now),
                 r.operator,

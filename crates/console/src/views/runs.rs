@@ -22,14 +22,12 @@ pub(crate) fn render(
     let now = ui.store_clock(view);
     let vis = ui.visible_runs(now);
     let filter = crate::app::filter_note(&ui.runs_filter, vis.len());
-    // While a large store's older runs are read, the newest page stands alone.
-    let count = if ui.runs_partial {
-        format!("{} so far, reading the rest of the store…", ui.runs.len())
-    } else {
-        format!("{} in {}", ui.runs.len(), super::common::stores_word(ui))
-    };
     let block = panel(
-        format!(" Runs · {count} · {}{filter} ", ui.runs_sort.label()),
+        format!(
+            " Runs · {} · {}{filter} ",
+            runs_count(ui),
+            ui.runs_sort.label()
+        ),
         theme,
         true,
     );
@@ -75,11 +73,13 @@ pub(crate) fn render(
     let forks = shown.iter().any(|r| r.forked_from.is_some());
     // A console over several stores names each run's.
     let sw = super::common::store_width(ui, shown.iter().map(|r| r.id.as_str()));
+    let room = (inner.width as usize).saturating_sub(63 + sw + iw + tw);
+    let (told, lw) = told_column(ui, &shown, room);
     let mut lines = strip;
     if top > 0 {
         lines.push(Line::from(""));
     }
-    lines.push(header_line(tw, (iw, sw), forks, theme));
+    lines.push(header_line(tw, (iw, sw, lw), forks, theme));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
         let cur = marker(ui, view, r);
@@ -103,6 +103,7 @@ pub(crate) fn render(
             pad(short_id(&r.id, &ui.run_ids), iw),
             pad(&r.workflow, 16)
         );
+        let head = head + &told_cell(&told[k], lw);
         let line = if i == sel {
             Line::from(styled(format!("{head}{state}{rest}"), theme.selection))
         } else {
@@ -129,6 +130,42 @@ pub(crate) fn render(
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }
 
+/// The title's count of runs: while a large store's older runs are read, the newest
+/// page stands alone.
+fn runs_count(ui: &UiState) -> String {
+    if ui.runs_partial {
+        format!("{} so far, reading the rest of the store…", ui.runs.len())
+    } else {
+        format!("{} in {}", ui.runs.len(), super::common::stores_word(ui))
+    }
+}
+
+/// What tells each of `shown` from the other runs of its workflow (its labels, or the
+/// params that differ: `UiState::told_apart`), and the width of their column: none
+/// when no row has any, else as wide as the longest within `room` (at least 14).
+fn told_column(
+    ui: &UiState,
+    shown: &[&baton_model::RunSummary],
+    room: usize,
+) -> (Vec<String>, usize) {
+    let told = ui.told_apart(shown);
+    let longest = told.iter().map(|t| text_width(t)).max().unwrap_or(0);
+    let lw = match longest {
+        0 => 0,
+        n => n.min(room.max(14)),
+    };
+    (told, lw)
+}
+
+/// A cell of the column [`told_column`] measured, `lw` wide and a space after it
+/// (nothing when `lw` is 0), its text cut with `…` where it is longer.
+pub(crate) fn told_cell(told: &str, lw: usize) -> String {
+    match lw {
+        0 => String::new(),
+        _ => format!("{} ", pad(&super::common::fit(told, lw), lw)),
+    }
+}
+
 /// A row's first column: the run `D` marked for a diff, else the run on screen.
 fn marker(ui: &UiState, view: &RunView, r: &baton_model::RunSummary) -> &'static str {
     if ui.diff_mark.as_ref() == Some(&r.id) {
@@ -141,11 +178,21 @@ fn marker(ui: &UiState, view: &RunView, r: &baton_model::RunSummary) -> &'static
 }
 
 /// The table's column names (`fork of` when a fork shows).
-fn header_line<'a>(tw: usize, (iw, sw): (usize, usize), forks: bool, theme: &Theme) -> Line<'a> {
+fn header_line<'a>(
+    tw: usize,
+    (iw, sw, lw): (usize, usize, usize),
+    forks: bool,
+    theme: &Theme,
+) -> Line<'a> {
     let store = super::common::store_head(sw);
+    // `labels` over what tells runs apart, when a row has some.
+    let labels = match lw {
+        0 => String::new(),
+        _ => format!("{} ", pad("labels", lw)),
+    };
     Line::from(styled(
         format!(
-            "  {store}{}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
+            "  {store}{}  {:16} {labels}{:13} {:>tw$} {:>9} {:>9} {:>6}",
             pad("run", iw),
             "workflow",
             "state",

@@ -87,11 +87,13 @@ pub(crate) fn render(
     let ww = ww
         .saturating_sub(iw - 8)
         .saturating_sub(sw + usize::from(sw > 0));
-    let mut lines = vec![head_line((iw, sw), theme)];
+    let (told, lw) = told_column(ui, ids().collect(), ww);
+    let ww = ww.saturating_sub(lw + usize::from(lw > 0));
+    let mut lines = vec![head_line((iw, sw, lw), theme)];
     for (k, row) in drawn.iter().enumerate() {
         let line = match (row, gone) {
             (Some(i), _) => {
-                let text = item_text(&items[*i], view, ui, now, (iw, sw, ww));
+                let text = item_text(&items[*i], view, ui, now, (iw, sw, ww, lw), &told);
                 styled(text, row_style(&items[*i], Some(*i) == sel, theme))
             }
             (None, Some(g)) => styled(gone_text(g, ui), theme.dim.add_modifier(Modifier::BOLD)),
@@ -126,6 +128,28 @@ pub(crate) fn render(
     }
 }
 
+/// What tells each item's run from the other runs of its workflow (its labels, or the
+/// params that differ: `UiState::told_apart_ids`), by run, and the width of their
+/// column after the step: none when no run has any, or where `who` (`ww` wide) would
+/// keep less than 12 columns (the detail below says it at any width).
+fn told_column(
+    ui: &UiState,
+    ids: Vec<&str>,
+    ww: usize,
+) -> (std::collections::HashMap<String, String>, usize) {
+    let told = ui.told_apart_ids(&ids);
+    let longest = (told.values())
+        .map(|t| super::common::text_width(t))
+        .max()
+        .unwrap_or(0);
+    let lw = match longest {
+        0 => 0,
+        n if ww >= 24 => n.min(ww - 12),
+        _ => 0,
+    };
+    (told, lw)
+}
+
 /// The selected row lit; one not yours greyed, one with a deadline warned.
 fn row_style(w: &Waiting, selected: bool, theme: &Theme) -> ratatui::style::Style {
     if selected {
@@ -145,9 +169,11 @@ fn item_text(
     view: &RunView,
     ui: &UiState,
     now: Timestamp,
-    (iw, sw, ww): (usize, usize, usize),
+    (iw, sw, ww, lw): (usize, usize, usize, usize),
+    told: &std::collections::HashMap<String, String>,
 ) -> String {
     let mark = if w.run_id == view.run_id { "●" } else { " " };
+    let told = super::runs::told_cell(told.get(&w.run_id).map_or("", String::as_str), lw);
     // An ask of no run is a person's question: listed by it, not by its asker's
     // `pid N on HOST` (which its detail gives).
     let what = match asker(w) {
@@ -166,7 +192,7 @@ fn item_text(
         }
     };
     format!(
-        "{mark} {} {}{} {what} {:6} {:4} {}",
+        "{mark} {} {}{} {what} {told}{:6} {:4} {}",
         pad(&left(w, now), 11),
         super::common::store_cell(ui, &w.run_id, sw),
         pad(short_id(&w.run_id, &ui.run_ids), iw),
@@ -251,6 +277,11 @@ fn render_detail(
         ),
         s => format!("{} {} · {s}", short_id(&w.run_id, &ui.run_ids), w.workflow),
     };
+    // What tells the run from the other runs of its workflow.
+    let run = match ui.told_apart_ids(&[&w.run_id]).remove(&w.run_id) {
+        Some(t) if !t.is_empty() => format!("{run} · {t}"),
+        _ => run,
+    };
     lines.push(kv("run", 9, styled(run, theme.base), theme));
     // A child run's gate is its parent's business too (`workflow = "…"`).
     if let Some(p) = &w.parent {
@@ -288,10 +319,14 @@ fn render_detail(
 }
 
 /// The list's column names (`store` on a console over several stores).
-fn head_line<'a>((iw, sw): (usize, usize), theme: &Theme) -> Line<'a> {
+fn head_line<'a>((iw, sw, lw): (usize, usize, usize), theme: &Theme) -> Line<'a> {
+    let labels = match lw {
+        0 => String::new(),
+        _ => format!("{} ", pad("labels", lw)),
+    };
     Line::from(styled(
         format!(
-            "  {:11} {}{} {:13} {:15} {:6} {:4} {}",
+            "  {:11} {}{} {:13} {:15} {labels}{:6} {:4} {}",
             "time left",
             super::common::store_head(sw),
             pad("run", iw),

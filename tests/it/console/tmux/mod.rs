@@ -25,6 +25,7 @@ mod hold;
 mod hostile;
 mod inputs;
 mod keys;
+mod labels;
 mod live_usage;
 mod news;
 mod pasted;
