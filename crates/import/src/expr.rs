@@ -59,6 +59,8 @@ pub(crate) enum NameError {
     NoMatrixKey { path: String, key: String },
     #[error("`{path}` (no baton counterpart here)")]
     NoCounterpart { path: String },
+    #[error("`{path}`: job `{job}` declares no such output (GitHub reads '')")]
+    NoOutput { path: String, job: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]

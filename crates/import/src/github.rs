@@ -35,6 +35,8 @@ struct Ctx<'a> {
     matrix_keys: Vec<String>,
     /// Variables of the step being read that templates set for its script (`S3_T1`).
     script_vars: usize,
+    /// Each job's outputs as baton declares them (`job_outputs`), by GitHub job id.
+    outputs: Vec<(String, Vec<String>)>,
     report: &'a mut Report,
 }
 
@@ -172,11 +174,17 @@ impl Names for Reader<'_, '_> {
             ("needs", 4)
                 if p[2] == "outputs" && matches!(self.place, Place::Cond | Place::StepEnv) =>
             {
-                Ok(format!(
-                    "steps.{}.outputs.{}",
-                    self.need(&path, &p[1])?,
-                    p[3]
-                ))
+                let j = self.need(&path, &p[1])?;
+                // A job that declares outputs has those only: another reads '' on GitHub,
+                // and baton refuses a template naming it.
+                let declared = self.c.outputs.iter().find(|(g, _)| *g == p[1]);
+                if declared.is_some_and(|(_, o)| !o.is_empty() && !o.contains(&p[3])) {
+                    return Err(NameError::NoOutput {
+                        path,
+                        job: p[1].clone(),
+                    });
+                }
+                Ok(format!("steps.{j}.outputs.{}", p[3]))
             }
             _ => Err(NameError::NoCounterpart { path }),
         }
@@ -207,6 +215,10 @@ pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Work
         secrets: vec![],
         matrix_keys: vec![],
         script_vars: 0,
+        outputs: jobs
+            .iter()
+            .map(|(k, _, j)| (k.clone(), declared_outputs(j)))
+            .collect(),
         report,
     };
     let mut wf = Workflow {
@@ -810,6 +822,20 @@ fn job_if(cond: &Node, step: &mut Step, c: &mut Ctx, l: usize) {
     }
 }
 
+/// The outputs `job_outputs` declares: those that are one step's output.
+fn declared_outputs(job: &Node) -> Vec<String> {
+    job.get("outputs")
+        .and_then(Node::map)
+        .unwrap_or_default()
+        .iter()
+        .filter(|(_, _, v)| {
+            matches!(expr::parse(&v.text().unwrap_or_default()),
+                Ok(E::Name(p)) if p.len() == 4 && p[0] == "steps" && p[2] == "outputs")
+        })
+        .map(|(k, _, _)| k.clone())
+        .collect()
+}
+
 fn job_outputs(job: &Node, step: &mut Step, c: &mut Ctx) -> Vec<(String, String, String)> {
     let mut out = vec![];
     for (name, l, v) in job.get("outputs").and_then(Node::map).unwrap_or_default() {
@@ -934,3 +960,6 @@ fn required_checks(
     ));
     step
 }
+
+#[cfg(test)]
+mod rules_tests;
