@@ -55,6 +55,24 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::GoTab(Tab::Runs)]);
             (v, u)
         }),
+        // Issue 76 point 2: an ask's dialog is worded as an ask's: `x` says the asker
+        // hears no (its step goes on), and an answered ask is no longer open as an ask.
+        ("ask_reject_dialog", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.waiting = std::sync::Arc::new(asks());
+            act(&v, &mut u, &[Action::GoTab(Tab::Waiting), Action::Reject]);
+            (v, u)
+        }),
+        ("ask_answered_dialog", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.waiting = std::sync::Arc::new(asks());
+            act(&v, &mut u, &[Action::GoTab(Tab::Waiting), Action::Approve]);
+            // Answered elsewhere meanwhile: the inbox no longer lists it.
+            u.waiting = std::sync::Arc::new(Vec::new());
+            (v, u)
+        }),
         ("audit_saga", || {
             let mut v = fixtures::release();
             let last = v.audit[v.audit.len() - 1].clone();
@@ -98,6 +116,15 @@ fn clocks_and_words_at_two_sizes() {
                     assert!(!t.contains("failed 0%") && !t.contains("fail 0%"), "{t}")
                 }
                 "audit_saga" => assert!(t.contains("compensation_started "), "{t}"),
+                "ask_reject_dialog" => {
+                    assert!(t.contains("the asker hears no"), "{t}");
+                    assert!(!t.contains("will not run") && !t.contains("gate"), "{t}");
+                    assert!(t.contains("ask-01JXR9AS"), "{t}");
+                }
+                "ask_answered_dialog" => {
+                    assert!(t.contains("this ask is no longer open"), "{t}");
+                    assert!(!t.contains("gate is no longer open"), "{t}");
+                }
                 "runs_rejected" => {
                     let row = t.lines().find(|l| l.contains("01JXQY8A")).unwrap_or("");
                     assert!(row.contains("⊘ rejected") && !row.contains("failed"), "{t}");
@@ -116,4 +143,18 @@ fn clocks_and_words_at_two_sizes() {
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
         }
     }
+}
+
+/// What waits on `carol`, the first item a store ask (`baton ask`, no run) of hers to
+/// answer.
+fn asks() -> Vec<baton::model::inbox::Waiting> {
+    let mut items = fixtures::waiting();
+    let id = format!("{}01JXR9ASKASKASKASKASKASK", baton::model::ask::ID_PREFIX);
+    let w = &mut items[0];
+    w.kind = baton::model::inbox::WaitKind::Ask;
+    w.run_id = id.clone();
+    w.workflow = "ask by agent".into();
+    w.ask = Some(id);
+    w.commands.retain(|c| !c.starts_with("baton push-back"));
+    items
 }

@@ -29,10 +29,11 @@ pub(crate) fn gate(
     let here = d.run_id.as_deref().is_none_or(|r| r == view.run_id);
     let g = view.gates.iter().find(|g| here && g.step_id == d.step_id);
     // A gate of another run (the Waiting tab): what the inbox knows of it.
+    // An ask's dialog targets the ask's id (`ask-…`), not its run's.
     let elsewhere = d.run_id.as_deref().and_then(|r| {
-        ui.waiting
-            .iter()
-            .find(|w| !here && w.run_id == r && w.step == d.step_id)
+        ui.waiting.iter().find(|w| {
+            !here && (w.ask.as_deref() == Some(r) || (w.run_id == r && w.step == d.step_id))
+        })
     });
     let mut info = gate_info(g, elsewhere, d.subject.is_some(), (view, ui), body_w, theme);
     let who = who_line(d, ui, theme);
@@ -151,14 +152,26 @@ fn gate_info<'a>(
                 .into_iter()
                 .map(|t| Line::from(styled(t, theme.title)))
                 .collect();
-            l.push(Line::from(styled(
-                format!(
-                    "run {} ({}, {}) · who: {}",
+            let whose = match &w.ask {
+                // A store ask has no run: its asker says who asks.
+                Some(ask) if baton_model::ask::is_ask_id(&w.run_id) => {
+                    format!("{ask} ({})", w.workflow)
+                }
+                Some(ask) => format!(
+                    "{ask} of run {} ({}, {})",
                     crate::app::short_id(&w.run_id, &ui.run_ids),
                     w.workflow,
-                    w.run_state,
-                    w.who()
+                    w.run_state
                 ),
+                None => format!(
+                    "run {} ({}, {})",
+                    crate::app::short_id(&w.run_id, &ui.run_ids),
+                    w.workflow,
+                    w.run_state
+                ),
+            };
+            l.push(Line::from(styled(
+                format!("{whose} · who: {}", w.who()),
                 theme.base,
             )));
             l
