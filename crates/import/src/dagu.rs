@@ -92,6 +92,8 @@ struct Dag<'a> {
     /// The DAG's `env` entries Dagu expands (`~`, `$VAR`): name and the shell word
     /// (`step::expand_word`) each step sets it to before its command.
     expand: Vec<(String, String)>,
+    /// The same of the step being read (set after the DAG's, so they win).
+    step_expand: Vec<(String, String)>,
 }
 
 pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
@@ -124,6 +126,7 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
         positional: vec![],
         dag_name: name.clone(),
         expand: vec![],
+        step_expand: vec![],
     };
     d.wf.name = step_id(&name, &[]);
     d.wf.description = doc
@@ -248,12 +251,8 @@ impl Dag<'_> {
             self.params(p, gl(doc, "params").unwrap_or(1));
         }
         if let Some(e) = g(doc, "env") {
-            let env = self.env(e, true);
-            for (k, v) in &env {
-                if let Some(w) = expands(v).then(|| step::expand_word(v)).flatten() {
-                    self.expand.push((k.clone(), w));
-                }
-            }
+            let env = self.env(e);
+            self.expand = expanded(&env);
             self.wf.env.extend(env);
         }
         if let Some(s) = g(doc, "schedule") {
@@ -430,9 +429,9 @@ impl Dag<'_> {
         }
     }
 
-    /// `env` as (name, value) pairs; `dag`: the DAG's own, whose `~` and `$VAR`
-    /// each step expands (`expand`), a step's reported.
-    fn env(&mut self, e: &Node, dag: bool) -> Vec<(String, String)> {
+    /// `env` as (name, value) pairs (a value's `~` and `$VAR` each step expands:
+    /// `expanded`).
+    fn env(&mut self, e: &Node) -> Vec<(String, String)> {
         let mut pairs: Vec<(String, usize, String)> = vec![];
         match &e.v {
             Value::Map(m) => pairs.extend(
@@ -459,7 +458,7 @@ impl Dag<'_> {
             _ => {}
         }
         for (k, l, v) in &pairs {
-            if dag && expands(v) && step::expand_word(v).is_some() {
+            if expands(v) && step::expand_word(v).is_some() {
                 self.report.note(*l, format!("env `{k}: {v}`"), "expanded as Dagu expands it (`~` and `$VAR` only), by each step's shell before its command");
             } else if v.contains('$') || v.contains('`') {
                 self.report.note(*l, format!("env `{k}: {v}`"), "the text as written: Dagu expands `$VAR` and backquotes when it loads the DAG, baton hands the value over as data");
@@ -521,6 +520,14 @@ impl Dag<'_> {
             });
         }
     }
+}
+
+/// The entries of `env` Dagu expands, each as its shell word (`step::expand_word`).
+fn expanded(env: &[(String, String)]) -> Vec<(String, String)> {
+    env.iter()
+        .filter(|(_, v)| expands(v))
+        .filter_map(|(k, v)| Some((k.clone(), step::expand_word(v)?)))
+        .collect()
 }
 
 /// Whether Dagu expands something in an `env` value: `$VAR` or a leading `~`.

@@ -140,3 +140,86 @@ fn dagu_home_and_variables_in_env_and_working_dir_are_expanded() {
     assert_eq!(canon(&output(&show, 0, "OUT1")), canon(&home));
     assert_eq!(canon(&output(&show, 1, "OUT2")), canon(&home));
 }
+
+/// cfg_test.go TestCallSubDAG: a child's output read as `${OUT1.outputs.OUT}` is not
+/// translated; the report says so at its line, and what to do.
+#[test]
+fn dagu_dotted_references_are_reported_at_their_line() {
+    let env = Env::new();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import/dagu/intg-call-sub-dag.yaml");
+    let out = env.path().join("call.toml");
+    let o = env.run(&[
+        "import",
+        "dagu",
+        file.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let report = text(&o.stderr);
+    assert!(
+        report.contains(
+            "intg-call-sub-dag.yaml:6: step `step-2`: `${OUT1.outputs.OUT}`: not translated"
+        ),
+        "{report}"
+    );
+}
+
+/// Dagu's DAGs whose tests assert their outputs (`dag.AssertOutputs`): each imported and
+/// run, every output Dagu's test names has its value (an empty one: no step gave it).
+#[test]
+fn dagu_dags_give_the_outputs_their_tests_expect() {
+    let cases: [(&str, &[(&str, &str)]); 3] = [
+        (
+            "intg-complex-dependencies.yaml",
+            &[
+                ("START", "start"),
+                ("BRANCH1", "branch1"),
+                ("BRANCH2", "branch2"),
+                ("MERGE", "merge"),
+                ("FINAL", "final"),
+            ],
+        ),
+        (
+            "intg-skipped-preconditions.yaml",
+            &[
+                ("OUT_RUN", "executed"),
+                ("OUT_SKIP1", ""),
+                ("OUT_SKIP2", "should execute"),
+            ],
+        ),
+        (
+            "intg-step-level-env.yaml",
+            &[
+                ("OUT1", "step1_value"),
+                ("OUT2", "dag_value2"),
+                ("OUT3", "dynamic value"),
+            ],
+        ),
+    ];
+    for (name, want) in cases {
+        let env = Env::new();
+        let (code, show, report) = import_and_run(&env, name);
+        assert_eq!(code, Some(0), "{name}: {show}\n{report}");
+        let steps = show["steps"].as_array().unwrap();
+        for (key, value) in want {
+            let got: Vec<&str> = steps
+                .iter()
+                .filter_map(|s| s["outputs"][*key].as_str())
+                .collect();
+            let got = got.first().copied().unwrap_or("");
+            assert_eq!(got, *value, "{name}: {key}\n{show}");
+        }
+    }
+}
+
+/// repeat_test.go TestRepeatPolicy_BackwardCompatibilityTrue: `repeat: true` with a
+/// limit of 4 runs the step exactly 4 times, and it succeeds.
+#[test]
+fn dagu_repeat_true_runs_to_its_limit() {
+    let env = Env::new();
+    let (code, show, _) = import_and_run(&env, "intg-repeat-with-limit.yaml");
+    assert_eq!(code, Some(0), "{show}");
+    assert_eq!(only_step(&show), ("succeeded".to_string(), 4));
+}

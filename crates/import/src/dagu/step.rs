@@ -47,8 +47,10 @@ impl Dag<'_> {
                 }
             }
         }
+        self.step_expand.clear();
         if let Some(e) = g(s, "env") {
-            st.env = self.env(e, false);
+            st.env = self.env(e);
+            self.step_expand = super::expanded(&st.env);
         }
         if let Some(t) = g(s, "timeout_sec").and_then(Node::text) {
             st.timeout = Some(format!("{t}s"));
@@ -179,12 +181,13 @@ impl Dag<'_> {
             run = format!("cd {word} || exit 1\n{run}");
         }
         run = self.dag_vars(s, run, label, line);
-        if !self.expand.is_empty() {
-            let sets: String = self
-                .expand
-                .iter()
-                .map(|(k, w)| format!("{k}={w}; export {k}\n"))
-                .collect();
+        let sets: String = self
+            .expand
+            .iter()
+            .chain(&self.step_expand)
+            .map(|(k, w)| format!("{k}={w}; export {k}\n"))
+            .collect();
+        if !sets.is_empty() {
             run = format!("{sets}{run}");
         }
         if run.contains("${{") {
