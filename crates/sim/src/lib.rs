@@ -147,6 +147,10 @@ pub enum Bug {
     /// did before issue 75: a member renames `artifacts/` and plants other bytes where
     /// the reader opens its path.
     SharedStage,
+    /// An engine that does not collect what a `mark --state succeeded` asks of a step's
+    /// artifacts (`--mix hands`), as baton did before issue 75: the file the lost
+    /// attempt left is not kept, and the reader never gets it.
+    MarkLosesArtifacts,
 }
 
 impl Bug {
@@ -177,10 +181,11 @@ impl Bug {
             Bug::ForgedChildLink => "forged-child-link",
             Bug::ChildSecretsClear => "child-secrets-clear",
             Bug::SharedStage => "shared-stage",
+            Bug::MarkLosesArtifacts => "mark-loses-artifacts",
         }
     }
 
-    pub const ALL: [Bug; 25] = [
+    pub const ALL: [Bug; 26] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -206,6 +211,7 @@ impl Bug {
         Bug::ForgedChildLink,
         Bug::ChildSecretsClear,
         Bug::SharedStage,
+        Bug::MarkLosesArtifacts,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

@@ -567,6 +567,7 @@ fn the_newest_hands_bugs_put_back_are_reported() {
         ),
         (Bug::ChildSecretsClear, "no_secret_leaves_its_steps"),
         (Bug::SharedStage, "a_reader_reads_what_was_checked"),
+        (Bug::MarkLosesArtifacts, "a_mark_keeps_the_artifacts_left"),
     ] {
         for seed in [3, 4, 5] {
             let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, Some(bug), Mix::Hands);
@@ -590,8 +591,8 @@ fn the_newest_hands_bugs_put_back_are_reported() {
 /// simulator's engines used the handle `Store::init_group` returned, which reads its
 /// store as private (a forged row naming a run that is no child is then taken, as a
 /// private store's owner may): the simulator's own mistake, `baton store init` being
-/// a process of its own. Kept: a forged link, a secret handed to a child and a swapped
-/// stage, each with the real code, keep every promise.
+/// a process of its own. Kept: a forged link, a secret handed to a child, a swapped
+/// stage and a mark after a crash, each with the real code, keep every promise.
 #[test]
 fn regression_hands_seeds_keep_every_promise() {
     let outcomes: Vec<Outcome> = (0..10)
@@ -609,6 +610,7 @@ fn regression_hands_seeds_keep_every_promise() {
     };
     assert!(said("forged: run_parents") >= 10, "too few forged links");
     assert!(said("a member planted") >= 10, "too few swaps");
+    assert!(said("marked succeeded") >= 5, "too few marks");
     assert!(
         said("secret params [\"tok\"]") >= 10,
         "too few secrets handed"

@@ -20,6 +20,7 @@ const MODEL: &str = r#"name = "model"
 [[step]]
 id = "train"
 run = "train --out out/"
+idempotent = false
 artifacts = { model = "out/model.ckpt" }
 
 [[step]]
@@ -34,6 +35,9 @@ pub(crate) struct Artifacts {
     /// What each reader opened: (run, the digest it was handed, the digest of what it
     /// read).
     pub(crate) reads: Vec<(String, String, String)>,
+    /// The runs whose `train` was lost with its engine after it made its file, then
+    /// marked succeeded by a person: each one's reader must be handed the file.
+    pub(crate) marked: Vec<String>,
     made: u32,
 }
 
@@ -46,6 +50,7 @@ impl Artifacts {
         Ok(Artifacts {
             plan: (Arc::new(plan), path),
             reads: Vec::new(),
+            marked: Vec::new(),
             made: 0,
         })
     }
@@ -100,13 +105,50 @@ impl Hands {
             &events,
             &core.state_summary(),
         )?;
-        let mut fx = rest;
         let bytes = format!("MODEL {run} {:08x}", self.rng.random::<u32>()).into_bytes();
-        // Each effect acted on as a driver does, until the reader was handed its copy.
+        // One time in four `train` is lost with its engine (kill -9) once it made its
+        // file: not idempotent, it waits for a person, who marks it succeeded.
+        let lost = self.rng.random_bool(0.25);
+        self.drive(&run, &mut core, rest, (&bytes, lost, false))?;
+        if lost {
+            let mark = baton_model::Command::Mark {
+                step: "train".into(),
+                state: baton_model::StepState::Succeeded,
+                operator: "sim".into(),
+                reason: "op: the model was made before the crash".into(),
+                outputs: Default::default(),
+                artifacts: Vec::new(),
+            };
+            self.history
+                .push(format!("  {run}/train lost, marked succeeded"));
+            self.artifacts.marked.push(run.clone());
+            let (events, rest) = crate::engine::split(core.handle(
+                Input::Command {
+                    id: None,
+                    command: mark,
+                },
+                self.now,
+            ));
+            self.store.commit(&run, &events)?;
+            self.drive(&run, &mut core, rest, (&bytes, false, true))?;
+        }
+        Ok(())
+    }
+
+    /// Each effect acted on as a driver does (`how`: the file's bytes, whether `train`
+    /// is lost, whether a mark asked what comes), and what the core decides in answer,
+    /// until nothing more comes (the reader handed its copy, or held).
+    fn drive(
+        &mut self,
+        run: &str,
+        core: &mut Core,
+        mut fx: Vec<Effect>,
+        how: (&[u8], bool, bool),
+    ) -> Result<(), SimError> {
         for _ in 0..8 {
             let mut next = Vec::new();
             for e in fx {
-                next.extend(self.act(&run, &mut core, e, &bytes)?);
+                next.extend(self.act(run, core, e, how)?);
             }
             if next.is_empty() {
                 break;
@@ -122,13 +164,23 @@ impl Hands {
         run: &str,
         core: &mut Core,
         e: Effect,
-        bytes: &[u8],
+        (bytes, lost, marked): (&[u8], bool, bool),
     ) -> Result<Vec<Effect>, SimError> {
+        let outcome = match lost {
+            true => StepOutcome::Lost {
+                reason: "its engine was killed (kill -9)".into(),
+            },
+            false => StepOutcome::Exited { exit_code: 0 },
+        };
         let input = match e {
+            // What the mark asks to collect is not collected (the bug).
+            Effect::Collect(_) if marked && self.config.bug == Some(Bug::MarkLosesArtifacts) => {
+                return Ok(Vec::new());
+            }
             Effect::Spawn(s) if s.step_id == "train" => Input::StepExited(baton_core::StepExit {
                 step: s.step,
                 attempt: s.attempt,
-                outcome: StepOutcome::Exited { exit_code: 0 },
+                outcome,
                 duration_ms: 800,
                 outputs: Vec::new(),
                 usage: Usage::default(),

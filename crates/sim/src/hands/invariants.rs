@@ -9,6 +9,9 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
         .map(|d| ("a_child_step_takes_only_its_own_child", d))
         .or_else(|| {
             a_reader_reads_what_was_checked(h).map(|d| ("a_reader_reads_what_was_checked", d))
+        })
+        .or_else(|| {
+            a_mark_keeps_the_artifacts_left(h).map(|d| ("a_mark_keeps_the_artifacts_left", d))
         });
     let broken = match broken {
         Some(b) => Some(b),
@@ -47,6 +50,20 @@ pub(crate) fn a_reader_reads_what_was_checked(h: &Hands) -> Option<String> {
     h.artifacts.reads.iter().find_map(|(run, handed, read)| {
         (handed != read).then(|| {
             format!("{run}/evaluate was handed sha256 {handed} and read {read} at its path")
+        })
+    })
+}
+
+/// docs/commands.md (`baton mark`): "`mark --state succeeded` collects the artifacts
+/// the interrupted attempt left": a step lost after it made its file, then marked
+/// succeeded, has its file on record, and its reader is handed it (never held for it,
+/// never failed).
+pub(crate) fn a_mark_keeps_the_artifacts_left(h: &Hands) -> Option<String> {
+    let a = &h.artifacts;
+    a.marked.iter().find_map(|run| {
+        let read = a.reads.iter().any(|(r, _, _)| r == run);
+        (!read).then(|| {
+            format!("{run}/train was marked succeeded with its file left, and {run}/evaluate was never handed it")
         })
     })
 }
