@@ -11,6 +11,25 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
+/// A run's row: the cells before its state, the state in its own style, the rest; one
+/// style when it is the selected row.
+fn row_line(
+    [head, state, rest]: [String; 3],
+    state_style: ratatui::style::Style,
+    selected: bool,
+    theme: &Theme,
+) -> Line<'static> {
+    if selected {
+        Line::from(styled(format!("{head}{state}{rest}"), theme.selection))
+    } else {
+        Line::from(vec![
+            styled(head, theme.base),
+            styled(state, state_style),
+            styled(rest, theme.base),
+        ])
+    }
+}
+
 pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
@@ -104,16 +123,7 @@ pub(crate) fn render(
             pad(&r.workflow, 16)
         );
         let head = head + &told_cell(&told[k], lw);
-        let line = if i == sel {
-            Line::from(styled(format!("{head}{state}{rest}"), theme.selection))
-        } else {
-            Line::from(vec![
-                styled(head, theme.base),
-                styled(state.clone(), state_style),
-                styled(rest, theme.base),
-            ])
-        };
-        lines.push(line);
+        lines.push(row_line([head, state, rest], state_style, i == sel, theme));
     }
     let shown = lines.len() - 1 - top;
     let row0 = (1 + top) as u16;
