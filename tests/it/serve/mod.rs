@@ -4,6 +4,7 @@ mod backfill;
 mod follow_ups;
 mod hostile;
 mod lifecycle;
+mod one_name;
 mod operators;
 mod overlap;
 mod paused;

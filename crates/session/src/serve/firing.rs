@@ -192,7 +192,10 @@ fn make_all(db: &std::path::Path, asks: Vec<Ask>) -> Vec<Made> {
     let mut groups: Vec<Result<Option<Group>, SessionError>> = Vec::with_capacity(asks.len());
     let mut ok: Vec<(prepare::Loaded, Option<Group>)> = Vec::new();
     for a in &asks {
-        match loaded(a) {
+        // One workflow name, one file: a due run of a file naming a workflow the store
+        // runs from another file is refused, as `baton run` refuses it (`one_name`).
+        let named = crate::one_name::check(&store, &a.plan.name, &a.spec.workflow);
+        match named.and_then(|()| loaded(a)) {
             Ok((l, g)) => {
                 groups.push(Ok(g.clone()));
                 ok.push((l, g));
