@@ -156,6 +156,7 @@ fn json(r: &RunSummary) -> serde_json::Value {
         "health": r.health,
         "labels": r.labels,
         "params": r.params,
+        "notes": r.notes,
     })
 }
 
@@ -193,7 +194,11 @@ pub fn table(runs: &[RunSummary], fans: &[Fans]) -> String {
         .map(|r| {
             [
                 r.id.clone(),
-                r.workflow.clone(),
+                // ✎: someone wrote a note on the run (`baton note`), as the console marks it.
+                match r.notes {
+                    0 => r.workflow.clone(),
+                    _ => format!("✎ {}", r.workflow),
+                },
                 crate::model::health::outcome::word(r.state, r.rejected).to_string(),
                 format!("{}/{}", r.steps_done, r.steps_total),
                 r.health.map_or("-".into(), |h| format!("{h:.0}")),

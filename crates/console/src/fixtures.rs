@@ -166,8 +166,8 @@ pub fn release() -> RunView {
         gates,
         errors,
         audit,
-        signals: GoldenSignals {
         notes: Vec::new(),
+        signals: GoldenSignals {
             finished_per_sec: 0.014,
             error_rate: 0.25,
             p50_ms: Some(57_000),
@@ -897,16 +897,17 @@ pub fn runs() -> Vec<RunSummary> {
         state,
         driven_by: None,
         operator: "alice".into(),
+        labels: Default::default(),
+        params: Default::default(),
         started_at: at(start),
         finished_at: end.map(at),
         stopped_at: None,
         steps_total: total,
-        labels: Default::default(),
-        params: Default::default(),
         steps_done: done,
         health: h,
         rejected: false,
         forked_from: None,
+        notes: 0,
     };
     let mut runs = vec![
         r(

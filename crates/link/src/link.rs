@@ -167,6 +167,15 @@ pub enum ConsoleRequest {
         b: String,
         reply: oneshot::Sender<Result<crate::RunsDiff, Refusal>>,
     },
+    /// A note on a run (on its step `step`, if given), recorded as `baton note`
+    /// records it (`session::note::add`: under the OS account of the process that
+    /// writes it): that account, or why not.
+    Note {
+        run_id: String,
+        step: Option<String>,
+        text: String,
+        reply: oneshot::Sender<Result<String, Refusal>>,
+    },
     /// Pause, resume or trigger a schedule, as `baton schedule …` does, under this
     /// console's operator.
     Schedule {

@@ -16,8 +16,8 @@ use tokio::sync::oneshot;
 
 /// The protocol's version: raised with any change of these types' JSON or of what a
 /// message means (4: an ask's answer carries a request id, which a server of 3 would
-/// not keep, so its check would call a recorded answer not delivered).
-pub const PROTOCOL: u32 = 4;
+/// not keep, so its check would call a recorded answer not delivered; 5: a note).
+pub const PROTOCOL: u32 = 5;
 
 /// Who speaks: the protocol and the baton it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +173,11 @@ pub enum Request {
     DeleteRun {
         run_id: String,
     },
+    Note {
+        run_id: String,
+        step: Option<String>,
+        text: String,
+    },
     RunForm {
         file: PathBuf,
         schedule: Option<u32>,
@@ -295,6 +300,12 @@ pub fn outgoing(r: ConsoleRequest) -> (Request, Answer) {
             Answer::Text(reply),
         ),
         C::DeleteRun { run_id, reply } => (Request::DeleteRun { run_id }, Answer::Text(reply)),
+        C::Note {
+            run_id,
+            step,
+            text,
+            reply,
+        } => (Request::Note { run_id, step, text }, Answer::Text(reply)),
         C::RunForm {
             file,
             schedule,
@@ -362,6 +373,12 @@ pub fn incoming(r: Request) -> (ConsoleRequest, Pending) {
             reply
         }),
         Request::DeleteRun { run_id } => with!(Text, |reply| C::DeleteRun { run_id, reply }),
+        Request::Note { run_id, step, text } => with!(Text, |reply| C::Note {
+            run_id,
+            step,
+            text,
+            reply
+        }),
         Request::RunForm { file, schedule } => with!(RunForm, |reply| C::RunForm {
             file,
             schedule,
@@ -426,7 +443,7 @@ mod tests {
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
         let e = me.agrees(&Hello::this("0.3.9")).unwrap_err().to_string();
         assert!(
-            e.contains("baton 0.4.0 (link protocol 4)") && e.contains("baton 0.3.9"),
+            e.contains("baton 0.4.0 (link protocol 5)") && e.contains("baton 0.3.9"),
             "{e}"
         );
     }

@@ -1,4 +1,4 @@
-//! What an operator writes on a run or a step (`baton note`, the console's `N`), and
+//! What an operator writes on a run or a step (`baton note`, the console's `n`), and
 //! what a step writes of itself (`$BATON_SUMMARY`): both shown where the run is, both
 //! bounded and shown sanitised.
 use crate::Timestamp;

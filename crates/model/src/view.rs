@@ -72,13 +72,13 @@ pub struct RunView {
     pub errors: Vec<ErrorRecord>,
     /// The run's decisions, oldest first.
     pub audit: Vec<AuditView>,
-    pub signals: GoldenSignals,
-    /// What the engine would accept for the run as a whole (cancel, raise the budget).
-    #[serde(default)]
     /// The notes written on the run and its steps (`baton note`), oldest first: set by
     /// the session from the store's audit rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<crate::note::NoteView>,
+    pub signals: GoldenSignals,
+    /// What the engine would accept for the run as a whole (cancel, raise the budget).
+    #[serde(default)]
     pub actions: Actions,
     /// Bumped on every change; the console redraws only when it moves.
     pub version: u64,
@@ -234,13 +234,13 @@ pub struct StepView {
     /// clocks and draws these apart on the Timeline).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub freezes: Vec<super::timeline::Freeze>,
-}
-
-/// A step's state as an operator set it by hand (`baton mark`): who, why and when.
     /// What its latest attempt that wrote one wrote to `$BATON_SUMMARY` (Markdown, kept
     /// by `note::keep_summary`): set by the session from the run's log directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Box<str>>,
+}
+
+/// A step's state as an operator set it by hand (`baton mark`): who, why and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarkView {
     pub state: StepState,
@@ -803,10 +803,6 @@ pub struct RunSummary {
     /// A fork (`baton fork`): the run it was forked from, and the step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forked_from: Option<ForkLink>,
-}
-
-impl RunSummary {
-    /// Where the run's clock stands at `now`: its end, or where its engine stopped.
     /// The run's labels (`model::labels`), from its row.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -814,6 +810,18 @@ impl RunSummary {
     /// tells runs of one workflow apart when they have no labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, String>,
+    /// How many notes are on the run and its steps (`baton note`): the lists mark a run
+    /// someone looked at.
+    #[serde(default, skip_serializing_if = "no_notes")]
+    pub notes: usize,
+}
+
+fn no_notes(n: &usize) -> bool {
+    *n == 0
+}
+
+impl RunSummary {
+    /// Where the run's clock stands at `now`: its end, or where its engine stopped.
     pub fn clock_end(&self, now: Timestamp) -> Timestamp {
         self.finished_at
             .or(self.stopped_at.map(|s| s.min(now)))
@@ -902,7 +910,6 @@ mod tests {
             workflow_hash: None,
             summary: None,
             forked_from: None,
-            labels: BTreeMap::new(),
             forked_into: Vec::new(),
             parent: None,
             started_at: Some(Timestamp(0)),
@@ -916,6 +923,7 @@ mod tests {
             gates: Vec::new(),
             errors: Vec::new(),
             audit: Vec::new(),
+            notes: Vec::new(),
             signals: GoldenSignals {
                 finished_per_sec: 1.0,
                 ..GoldenSignals::default()
@@ -931,7 +939,6 @@ mod tests {
         assert_eq!(v.finished_per_sec_at(Timestamp(40_000)), 1.0);
     }
 }
-            notes: Vec::new(),
 
 /// One artifact a step kept ([`StepView::artifacts`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

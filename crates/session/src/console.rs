@@ -98,6 +98,9 @@ pub struct Service {
     shown_asks: std::collections::BTreeMap<String, baton_model::view::AskNote>,
     /// The open asks as last read (again only when they moved in the store).
     asks: AskBook,
+    /// The notes on the run on screen as last read (`baton note`, the console's `n`):
+    /// a run driven here shows them too, though its engine's view has none.
+    shown_notes: Vec<baton_model::note::NoteView>,
 }
 
 impl Service {
@@ -162,6 +165,7 @@ impl Service {
             read_only,
             runs_read_at: std::time::Instant::now(),
             shown_asks: std::collections::BTreeMap::new(),
+            shown_notes: Vec::new(),
             asks,
             waiting,
             schedules,
@@ -297,7 +301,9 @@ impl Service {
             ConsoleRequest::StartRun { reply, .. } if self.read_only => {
                 let _ = reply.send(Err(Refusal::ReadOnly));
             }
-            ConsoleRequest::DeleteRun { reply, .. } if self.read_only => {
+            ConsoleRequest::DeleteRun { reply, .. } | ConsoleRequest::Note { reply, .. }
+                if self.read_only =>
+            {
                 let _ = reply.send(Err(Refusal::ReadOnly));
             }
             ConsoleRequest::Schedule { reply, .. } if self.read_only => {
@@ -310,6 +316,18 @@ impl Service {
                 reply,
             } => self.schedule(act, target, reason, reply),
             ConsoleRequest::DeleteRun { run_id, reply } => self.delete_run(run_id, reply),
+            ConsoleRequest::Note {
+                run_id,
+                step,
+                text,
+                reply,
+            } => {
+                let db = self.db.clone();
+                tokio::task::spawn_blocking(move || {
+                    let done = super::note::add_to(&db, &run_id, step.as_deref(), &text);
+                    let _ = reply.send(done.map_err(|e| refusal(&e)));
+                });
+            }
             ConsoleRequest::Command {
                 run_id: Some(id),
                 command,
@@ -706,6 +724,7 @@ impl Service {
         } else {
             self.follow.open(&self.store, run_id);
         }
+        self.shown_notes = self.store.notes(run_id).unwrap_or_default();
         self.publish_view();
     }
 
@@ -770,7 +789,7 @@ impl Service {
         if changed {
             self.asks.refresh(&self.store);
         }
-        if changed && self.asks_moved() {
+        if changed && (self.asks_moved() | self.notes_moved()) {
             self.publish_view();
         }
         let following = self
@@ -797,6 +816,21 @@ impl Service {
         moved
     }
 
+    /// Whether the notes on the run on screen changed since last read (a note is no
+    /// event: its run's view moves only by this).
+    fn notes_moved(&mut self) -> bool {
+        let Some(id) = self.current.as_deref() else {
+            return false;
+        };
+        // Busy and the like: the next change reads them again.
+        let Ok(now) = self.store.notes(id) else {
+            return false;
+        };
+        let moved = now != self.shown_notes;
+        self.shown_notes = now;
+        moved
+    }
+
     fn publish_view(&mut self) {
         let Some(id) = self.current.clone() else {
             return;
@@ -811,6 +845,14 @@ impl Service {
                     self.follow.error().unwrap_or("unknown error")
                 ))),
             },
+        };
+        // An engine's view has no notes (they are the store's): those last read.
+        let view = if view.notes.is_empty() && !self.shown_notes.is_empty() && view.run_id == id {
+            let mut v = (*view).clone();
+            v.notes = self.shown_notes.clone();
+            Arc::new(v)
+        } else {
+            view
         };
         let _ = self.view_tx.send(with_asks(view, &self.asks));
     }

@@ -1,4 +1,4 @@
-//! `baton note` and the console's `N`: an operator's note on a run or one of its steps,
+//! `baton note` and the console's `n`: an operator's note on a run or one of its steps,
 //! on record under the OS account (`identity::os_account`, never a typed name), checked
 //! as a decision's reason is (`note::text_problem`), and written by this process to the
 //! audit chain (`Store::add_note`), whoever drives the run.
@@ -28,4 +28,17 @@ pub fn add(
     let by = super::identity::os_account()?;
     store.add_note(&view.run_id, step, &by, text)?;
     Ok(by)
+}
+
+/// [`add`] on the store at `db`, on a connection of its own: the console's `n` (its
+/// service runs it off its thread), the same checks and record as `baton note`.
+pub(crate) fn add_to(
+    db: &std::path::Path,
+    run_id: &str,
+    step: Option<&str>,
+    text: &str,
+) -> Result<String, SessionError> {
+    let mut store = Store::open(db)?;
+    let view = super::inspect(&store, run_id, baton_model::Timestamp::now())?;
+    add(&mut store, &view, step, text)
 }

@@ -9,6 +9,7 @@ mod labels;
 mod log_times;
 mod looks;
 mod marked;
+mod notes;
 mod render;
 mod render_actions;
 mod render_desk;

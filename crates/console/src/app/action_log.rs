@@ -20,6 +20,8 @@ pub enum Kind {
     UserAction,
     /// A run started from the run form: `Action::Started`.
     Start,
+    /// A note (`app::note`): `Action::Noted`.
+    Note,
 }
 
 /// One thing this console did.
@@ -124,6 +126,10 @@ impl UiState {
                 (run_id.clone(), format!("fork from {step}"), Kind::Resume)
             }
             Request::DeleteRun(id) => (id.clone(), "delete".into(), Kind::Delete),
+            Request::Note { run_id, step, text } => {
+                let on = step.as_ref().map_or(String::new(), |s| format!(" on {s}"));
+                (run_id.clone(), format!("note{on}: “{text}”"), Kind::Note)
+            }
             Request::RunAction(p) => (
                 p.run_id.clone(),
                 format!("{}: `{}` on {}", p.title, p.shown(), p.on),

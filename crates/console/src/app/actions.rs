@@ -46,6 +46,9 @@ pub enum Action {
     Hold,
     /// DAG: fork the finished run from the selected step (asks first; `baton fork`).
     Fork,
+    /// A note on the highlighted run (Runs, Waiting) or step (DAG), on record under
+    /// the OS account (`baton note`; `app::note`).
+    Note,
     #[strum(serialize = "cancel")]
     CancelRun,
     Filter,
@@ -113,6 +116,12 @@ pub enum Action {
         a: String,
         b: String,
         result: Result<baton_link::RunsDiff, Refusal>,
+    },
+    /// The answer to `Request::Note`: the account it is on record as, or why not.
+    Noted {
+        run_id: String,
+        step: Option<String>,
+        result: Result<String, Refusal>,
     },
     /// The answer to a delete request.
     Deleted {
@@ -207,6 +216,13 @@ pub enum Request {
     },
     /// Delete a run from the store (the session's `runs rm`).
     DeleteRun(String),
+    /// Put a note on a run or one of its steps (the session's `baton note`); the answer
+    /// comes back as `Action::Noted`.
+    Note {
+        run_id: String,
+        step: Option<String>,
+        text: String,
+    },
     /// Pause, resume or trigger a schedule (the session's `baton schedule …`).
     Schedule {
         act: baton_link::Act,

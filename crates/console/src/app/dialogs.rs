@@ -334,6 +334,10 @@ impl Dialog {
                 d.confirming = false;
                 d.error = Some(text);
             }
+            Dialog::Note(d) => {
+                d.confirming = false;
+                d.error = Some(text);
+            }
             Dialog::RunForm(d) => d.error = Some(text),
             Dialog::Confirm(_) | Dialog::Refused(_) => {}
         }
@@ -351,6 +355,8 @@ pub enum Dialog {
     Schedule(Box<super::schedules::ScheduleDialog>),
     /// Hold or release a step or a run (`app::hold`).
     Hold(Box<super::hold::HoldDialog>),
+    /// A note on a run or a step (`app::note`).
+    Note(Box<super::note::NoteDialog>),
     /// A new run's params (`app::run_form`).
     RunForm(Box<super::run_form::RunFormDialog>),
     /// An action that cannot be done now, and why: held on screen until Esc or Enter,

@@ -34,6 +34,7 @@ mod keep;
 mod lists;
 mod log;
 mod mark;
+mod note;
 mod notices;
 mod retry_failed;
 mod run_diff;
@@ -67,6 +68,7 @@ pub(crate) use lists::filter_note;
 pub(crate) use log::LogState;
 pub(crate) use log::{search_from, show_match};
 pub(crate) use mark::MarkDialog;
+pub(crate) use note::NoteDialog;
 pub(crate) use run_form::RunFormDialog;
 pub(crate) use runs::short_id;
 pub(crate) use schedules::{ScheduleDialog, SchedulePick};
@@ -101,6 +103,8 @@ mod fork_tests;
 mod hold_tests;
 #[cfg(test)]
 mod keys_tests;
+#[cfg(test)]
+mod note_tests;
 #[cfg(test)]
 mod notices_tests;
 #[cfg(test)]

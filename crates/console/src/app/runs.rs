@@ -204,6 +204,7 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
         (Action::CancelRun, Some(r)) => ask_cancel(ui, view, &r.id, r.state),
         (Action::CancelRun, None) => toast(ui, "✘ no run selected: nothing to cancel", false),
         (Action::RetryFailed, Some(r)) => return super::retry_failed::ask(ui, r.id),
+        (Action::Note, r) => return super::note::on_run(ui, r.as_ref()),
         (Action::Hold, Some(r)) => {
             // The run on screen says what it takes; another is asked to hold, and its
             // engine's refusal says why not.

@@ -231,6 +231,7 @@ impl UiState {
             (Some(Dialog::Mark(_)), _, _) => Context::MarkDialog,
             (Some(Dialog::Schedule(_)), _, _) => Context::ScheduleDialog,
             (Some(Dialog::Hold(_)), _, _) => Context::HoldDialog,
+            (Some(Dialog::Note(_)), _, _) => Context::NoteDialog,
             (Some(Dialog::RunForm(_)), _, _) => Context::RunForm,
             (None, Some(Overlay::Help), _) if self.filter_editing => Context::FilterInput,
             (None, Some(Overlay::Help), _) => Context::Help,

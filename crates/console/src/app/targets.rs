@@ -51,6 +51,7 @@ pub(crate) fn acts(action: &Action) -> bool {
             | Action::RetryFailed
             | Action::Mark
             | Action::Hold
+            | Action::Note
             | Action::Fork
             | Action::CancelRun
             | Action::Resume
@@ -255,6 +256,11 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         Action::Detach | Action::Interrupt => quitting(ui),
         // A hint only: what a fork does, or why not, is the core's answer to `F`.
         Action::Fork => target_step(ui, view, ctx).is_some() && view.state.is_final(),
+        // On the DAG the focused step, on the Runs tab the highlighted run.
+        Action::Note if ctx == Context::Tab(Tab::Dag) => {
+            !view.run_id.is_empty() && target_step(ui, view, ctx).is_some()
+        }
+        Action::Note => ui.selected_run(ui.store_clock(view)).is_some(),
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
         // On the Runs tab, the highlighted run (as `runs::ask_cancel` decides).
         Action::CancelRun if ui.context() == Context::Tab(Tab::Runs) => ui

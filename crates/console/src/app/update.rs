@@ -186,6 +186,11 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             return super::run_form::started(ui, &workflow, result);
         }
         Action::Diffed { a, b, result } => return super::run_diff::diffed(ui, &a, &b, result),
+        Action::Noted {
+            run_id,
+            step,
+            result,
+        } => return super::note::noted(ui, &run_id, step.as_deref(), result),
         _ => {}
     }
     if ui.readonly && acts(&action) {
@@ -224,6 +229,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::MarkDialog => super::mark::mark_dialog(ui, action),
         Context::ScheduleDialog => super::schedules::schedule_dialog(ui, action),
         Context::HoldDialog => super::hold::hold_dialog(ui, action),
+        Context::NoteDialog => super::note::note_dialog(ui, action),
         Context::RunForm => super::run_form::run_form_dialog(ui, action),
         Context::Help => {
             super::help::help(ui, view, action);

@@ -48,6 +48,7 @@ fn acts_on_item(action: &Action) -> bool {
             | Action::Mark
             | Action::Enter
             | Action::Hold
+            | Action::Note
             | Action::CancelRun
     )
 }
@@ -99,6 +100,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
     };
     match action {
         Action::Enter => return open_run(ui, &w, Tab::Dag),
+        Action::Note => return super::note::on_waiting(ui, &w),
         // The item's run, whichever is on screen; a store ask has no run.
         Action::CancelRun if store_ask(&w) => toast(
             ui,
@@ -230,6 +232,7 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
         Action::Mark => w.is_some_and(|w| matches!(w.kind, WaitKind::Mark | WaitKind::Resume)),
         Action::Hold => w.is_some_and(|w| w.kind == WaitKind::Held),
         Action::Enter | Action::Copy => w.is_some(),
+        Action::Note => w.is_some_and(|w| !store_ask(w) && !ui.readonly),
         // The item's run (as `runs::ask_cancel` decides).
         Action::CancelRun => {
             w.is_some_and(|w| !store_ask(w) && !w.run_state.is_final() && !ui.readonly)

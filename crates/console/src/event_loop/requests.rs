@@ -74,6 +74,21 @@ fn send(
                 }
             }))
         }
+        Request::Note { run_id, step, text } => {
+            let asked = ask(requests, "note", |reply| ConsoleRequest::Note {
+                run_id: run_id.clone(),
+                step: step.clone(),
+                text,
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::Noted {
+                    run_id,
+                    step,
+                    result: asked.await,
+                }
+            }))
+        }
         Request::Command(command) => Some(send_command(requests, None, command)),
         Request::Schedule {
             act,

@@ -262,6 +262,30 @@ static BINDINGS: &[Binding] = &[
         "release the held step",
         true
     ),
+    b!(
+        Tab::Dag,
+        [k('n')],
+        "n",
+        Action::Note,
+        "note on the step, on record as your OS account",
+        false
+    ),
+    b!(
+        Tab::Runs,
+        [k('n')],
+        "n",
+        Action::Note,
+        "note on the run, on record as your OS account",
+        false
+    ),
+    b!(
+        Tab::Waiting,
+        [k('n')],
+        "n",
+        Action::Note,
+        "note on the item's run, on record as your OS account",
+        false
+    ),
     b!(Tab::Dag, [k('/')], "/", Action::Filter, FILTER, true),
     b!(
         Tab::Dag,
@@ -529,6 +553,15 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(HoldDialog, [code(Esc)], "Esc", Action::Back, "back", true),
+    b!(
+        NoteDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "record the note (asks once more)",
+        true
+    ),
+    b!(NoteDialog, [code(Esc)], "Esc", Action::Back, "back", true),
     b!(
         MarkDialog,
         [code(Enter)],

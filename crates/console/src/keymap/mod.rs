@@ -52,6 +52,8 @@ pub enum Context {
     ScheduleDialog,
     /// Hold or release a step or a run: reason, confirm.
     HoldDialog,
+    /// A note on a run or a step: its text, confirm.
+    NoteDialog,
     /// A new run's params (`app::run_form`): fields, then Enter starts it.
     RunForm,
     /// An action refused before its dialog opened, held until Esc: it takes every key,
@@ -79,6 +81,7 @@ impl Context {
                 | Context::MarkDialog
                 | Context::ScheduleDialog
                 | Context::HoldDialog
+                | Context::NoteDialog
                 | Context::RunForm
                 | Context::Refused
                 | Context::Confirm
@@ -99,6 +102,7 @@ impl Context {
                 | Context::MarkDialog
                 | Context::ScheduleDialog
                 | Context::HoldDialog
+                | Context::NoteDialog
                 | Context::RunForm
                 | Context::Refused
         )
@@ -117,6 +121,7 @@ impl Context {
             Context::MarkDialog => "Mark dialog",
             Context::ScheduleDialog => "Schedule dialog",
             Context::HoldDialog => "Hold / release dialog",
+            Context::NoteDialog => "Note dialog",
             Context::RunForm => "New run form",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
@@ -390,6 +395,7 @@ pub(crate) fn help_order() -> Vec<Context> {
         Context::MarkDialog,
         Context::ScheduleDialog,
         Context::HoldDialog,
+        Context::NoteDialog,
         Context::RunForm,
         Context::Refused,
         Context::Confirm,

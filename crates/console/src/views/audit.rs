@@ -1,4 +1,5 @@
-//! Audit tab: the run's decisions, oldest first.
+//! Audit tab: the run's decisions, oldest first, and under them the notes on the run
+//! and its steps (`baton note`, `n`).
 use super::common::{in_run, pad, panel, styled, text_width, window};
 use crate::app::Hits;
 use crate::app::UiState;
@@ -17,6 +18,7 @@ pub(crate) fn render(
     theme: &Theme,
     hits: &mut Hits,
 ) {
+    let area = notes(frame, area, view, ui, theme);
     let shown = ui.shown_audit(view);
     let block = panel(
         format!(
@@ -102,4 +104,66 @@ pub(crate) fn render(
         crate::app::Hit::Audit,
     );
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The most rows the notes take under the decisions (the rest: `baton show`).
+const NOTE_ROWS: usize = 8;
+
+/// The notes on the run and its steps, newest last, in a panel at the bottom of
+/// `area` (each on one line: when, who, on what, the text, sanitised); what is left
+/// above it for the decisions.
+fn notes(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) -> Rect {
+    if view.notes.is_empty() || area.height < 8 {
+        return area;
+    }
+    let rows = view
+        .notes
+        .len()
+        .min(NOTE_ROWS)
+        .min(area.height as usize / 3);
+    let h = rows as u16 + 2;
+    let below = Rect {
+        y: area.y + area.height - h,
+        height: h,
+        ..area
+    };
+    let more = view.notes.len() - rows;
+    let title = match more {
+        0 => format!(" Notes · {} ", view.notes.len()),
+        n => format!(
+            " Notes · {} · {n} older: baton show {} ",
+            view.notes.len(),
+            crate::app::short_id(&view.run_id, &ui.run_ids)
+        ),
+    };
+    let block = panel(title, theme, false);
+    let inner = block.inner(below);
+    frame.render_widget(block, below);
+    let now = ui.clock(view);
+    let width = inner.width as usize;
+    let shown = &view.notes[more..];
+    let on = |n: &baton_model::note::NoteView| n.step.clone().unwrap_or("(run)".into());
+    // Each column as wide as its widest shown value, a third of the width at most.
+    let third = (width / 3).max(8);
+    let bw = shown.iter().map(|n| text_width(&n.by)).fold(0, usize::max);
+    let sw = shown.iter().map(|n| text_width(&on(n))).fold(0, usize::max);
+    let lines: Vec<Line> = shown
+        .iter()
+        .map(|n| {
+            let text = format!(
+                "{}  {}  {}  {}",
+                in_run(ui, view.started_at, n.at, now),
+                pad(&n.by, bw.min(third)),
+                pad(&on(n), sw.min(third)),
+                baton_model::sanitize::one_line(&n.text)
+            );
+            let text = baton_model::sanitize::for_terminal(&text);
+            Line::from(styled(super::common::fit(&text, width), theme.base))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+    Rect {
+        height: area.height - h,
+        ..area
+    }
 }

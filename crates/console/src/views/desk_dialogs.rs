@@ -1,6 +1,7 @@
-//! The mark dialog, the hold / release dialog and the held refusal (issue 28 point 2).
+//! The mark dialog, the hold / release dialog, the note dialog and the held refusal
+//! (issue 28 point 2).
 use super::common::{centered, panel, styled, wrap_text};
-use crate::app::{HoldDialog, MarkDialog};
+use crate::app::{HoldDialog, MarkDialog, NoteDialog};
 use crate::keymap::{Context, Keymap};
 use crate::theme::Theme;
 use ratatui::Frame;
@@ -132,6 +133,56 @@ pub(crate) fn hold(
             d.target
         ),
         theme.warning.add_modifier(Modifier::BOLD),
+    );
+    boxed(frame, area, Line::from(title), lines, theme);
+}
+
+/// The note dialog (`n`): what the note is on, who it is recorded as, the text typed
+/// (wrapped: a note may be long), and the confirm.
+pub(crate) fn note(
+    frame: &mut Frame,
+    area: Rect,
+    d: &NoteDialog,
+    operator: &str,
+    theme: &Theme,
+    keys: &Keymap,
+) {
+    let width = area.width.saturating_sub(8).min(66) as usize;
+    let what = format!(
+        "A note on {}: kept on the audit chain with its time, shown by baton show and in the lists (✎).",
+        d.target
+    );
+    let mut lines: Vec<Line> = wrap_text(&what, width)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.base)))
+        .collect();
+    lines.push(Line::from(styled(
+        format!("Recorded as {operator} (your OS account)."),
+        theme.dim,
+    )));
+    let typed = wrap_text(&format!("{}▏", d.text), width.saturating_sub(6).max(8));
+    for (i, l) in typed.into_iter().enumerate() {
+        lines.push(Line::from(vec![
+            styled(if i == 0 { "note  " } else { "      " }, theme.dim),
+            styled(l, theme.base),
+        ]));
+    }
+    if let Some(e) = &d.error {
+        lines.push(Line::from(styled(format!("✘ {e}"), theme.error)));
+    }
+    if d.confirming {
+        let ask = format!(
+            "Note on {}? Enter again to record it, Esc to change it.",
+            d.target
+        );
+        for l in wrap_text(&ask, width) {
+            lines.push(Line::from(styled(l, theme.warning)));
+        }
+    }
+    lines.push(hints(keys, Context::NoteDialog, theme));
+    let title = styled(
+        format!(" Note on {} ", super::common::fit(&d.target, width)),
+        theme.title.add_modifier(Modifier::BOLD),
     );
     boxed(frame, area, Line::from(title), lines, theme);
 }

@@ -147,6 +147,7 @@ fn draw(
         Some(Dialog::Mark(d)) => desk_dialogs::mark(frame, area, d, theme, keys),
         Some(Dialog::Schedule(d)) => schedules::dialog(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::Hold(d)) => desk_dialogs::hold(frame, area, d, &ui.operator, theme, keys),
+        Some(Dialog::Note(d)) => desk_dialogs::note(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::RunForm(d)) => run_form::render(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::Refused(text)) => desk_dialogs::refused(frame, area, text, theme),
         None => {}

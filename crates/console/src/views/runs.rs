@@ -1,5 +1,5 @@
-//! Runs tab: the store's runs, newest first; the open run is marked (●), and the run
-//! `D` marked for a diff (◆).
+//! Runs tab: the store's runs, newest first; the open run is marked (●), the run `D`
+//! marked for a diff (◆), and a run someone wrote a note on (✎, `baton note`).
 use super::common::{dur, pad, panel, styled, text_width, when, window};
 use super::header::run_reading;
 use crate::app::Hits;
@@ -120,7 +120,7 @@ pub(crate) fn render(
             "{cur} {}{}  {} ",
             super::common::store_cell(ui, &r.id, sw),
             pad(short_id(&r.id, &ui.run_ids), iw),
-            pad(&r.workflow, 16)
+            pad(&noted(&r.workflow, r.notes), 16)
         );
         let head = head + &told_cell(&told[k], lw);
         lines.push(row_line([head, state, rest], state_style, i == sel, theme));
@@ -138,6 +138,23 @@ pub(crate) fn render(
         lines.push(Line::from(styled(hint(ui, r), theme.dim)));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// A workflow's name as a list shows it: `✎ ` before it when its run has notes (someone
+/// looked at it: `baton note`, `n`).
+pub(crate) fn noted(workflow: &str, notes: usize) -> String {
+    match notes {
+        0 => workflow.to_string(),
+        _ => format!("✎ {workflow}"),
+    }
+}
+
+/// How many notes run `run_id` has, as the store's run list last said.
+pub(crate) fn notes_of(ui: &UiState, run_id: &str) -> usize {
+    ui.runs
+        .iter()
+        .find(|r| r.id == run_id)
+        .map_or(0, |r| r.notes)
 }
 
 /// The title's count of runs: while a large store's older runs are read, the newest
@@ -226,6 +243,12 @@ fn hint(ui: &UiState, r: &baton_model::RunSummary) -> String {
         Some(m) if *m == r.id => hint.push_str(" · ◆ marked: D on another run diffs"),
         Some(_) => hint.push_str(" · D: diff with ◆"),
         None => {}
+    }
+    if r.notes > 0 {
+        hint.push_str(&format!(
+            " · ✎ {}: the Audit tab lists them",
+            super::common::count(r.notes, "note", "notes")
+        ));
     }
     // The fork's link both ways: where it came from, and the runs forked from it.
     if let Some(f) = &r.forked_from {

@@ -184,6 +184,8 @@ fn item_text(
                 Some(_) => format!("↳ {}", w.workflow),
                 None => w.workflow.clone(),
             };
+            // ✎: someone wrote a note on the item's run (`baton note`, `n`).
+            let workflow = super::runs::noted(&workflow, super::runs::notes_of(ui, &w.run_id));
             format!(
                 "{} {}",
                 pad(&fit(&workflow, 13), 13),
@@ -293,6 +295,14 @@ fn render_detail(
         lines.push(kv("parent", 9, styled(of, theme.base), theme));
     }
     lines.push(kv("who", 9, styled(w.who(), theme.base), theme));
+    let notes = super::runs::notes_of(ui, &w.run_id);
+    if notes > 0 {
+        let said = format!(
+            "✎ {} on the run: Enter opens it, its Audit tab lists them",
+            super::common::count(notes, "note", "notes")
+        );
+        lines.push(kv("notes", 9, styled(said, theme.base), theme));
+    }
     let you = match &w.why_not {
         None => format!("{}: you may decide", ui.operator),
         Some(why) => why.to_string(),

@@ -19,7 +19,6 @@ fn summary(id: &str, at: i64, state: RunState) -> RunSummary {
         steps_done: 0,
         health: Some(100.0),
         rejected: false,
-        rejected: false,
         forked_from: None,
         notes: 0,
     }

@@ -36,6 +36,12 @@ impl Store {
             |()| decision,
             |tx| {
                 run_key(tx, run_id)?;
+                // The run's row moves, so that the lists re-read it with its mark.
+                tx.prepare_cached(&format!(
+                    "UPDATE runs SET rev = {} WHERE id = ?1",
+                    crate::read::run_counts::NEXT_REV
+                ))?
+                .execute([run_id])?;
                 Ok(((), ()))
             },
         )

@@ -359,7 +359,8 @@ impl Store {
                        AND (runs.key << 32) + 4294967295 ORDER BY e.id DESC LIMIT 1) END,
                     (SELECT f.from_run || ' ' || f.from_step FROM run_forks f WHERE f.run_id = runs.id),
                     l.taking_over, {REPLACED_SQL}, runs.labels,
-                    (SELECT s.params_json FROM run_sources s WHERE s.run_id = runs.id)
+                    (SELECT s.params_json FROM run_sources s WHERE s.run_id = runs.id),
+                    (SELECT COUNT(*) FROM audit a WHERE a.run_id = runs.id AND a.action = 'note')
              FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
         ))?;
         let mut rows = st.query(p)?;
@@ -407,6 +408,7 @@ impl Store {
                 }),
                 labels: json_map(r.get(16)?),
                 params: shown_params(json_map(r.get(17)?)),
+                notes: usize::try_from(r.get::<_, i64>(18)?).unwrap_or(0),
             };
             out.push((summary, r.get(11)?));
         }

@@ -28,6 +28,7 @@ mod keys;
 mod labels;
 mod live_usage;
 mod news;
+mod notes;
 mod pasted;
 mod policy;
 mod push_back;
