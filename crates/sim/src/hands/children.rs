@@ -262,15 +262,9 @@ impl Hands {
             }
         };
         let attempt = victim.attempt + self.rng.random_range(1..4);
-        let (planted, sql) = match self.rng.random_bool(0.5) {
-            true => (
-                other.parent.clone(),
-                "INSERT OR REPLACE INTO run_parents (run_id, parent_run, parent_step, parent_attempt) VALUES (?1, ?2, ?3, ?4)",
-            ),
-            false => (
-                other.child.clone(),
-                "INSERT OR REPLACE INTO run_parents (run_id, parent_run, parent_step, parent_attempt) VALUES (?1, ?2, ?3, ?4)",
-            ),
+        let planted = match self.rng.random_bool(0.5) {
+            true => other.parent.clone(),
+            false => other.child.clone(),
         };
         let conn = rusqlite::Connection::open(&self.db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -280,7 +274,7 @@ impl Hands {
             rusqlite::params![victim.parent, STEP, attempt],
         )?;
         conn.execute(
-            sql,
+            "INSERT OR REPLACE INTO run_parents (run_id, parent_run, parent_step, parent_attempt) VALUES (?1, ?2, ?3, ?4)",
             rusqlite::params![planted, victim.parent, STEP, attempt],
         )?;
         drop(conn);

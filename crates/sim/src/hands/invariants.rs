@@ -91,7 +91,7 @@ pub(crate) fn no_secret_leaves_its_steps(
     {
         return Ok(Some(format!("a step's log says a secret in clear: {line}")));
     }
-    if action % SCAN_EVERY != 0 && action != h.config.actions {
+    if !action.is_multiple_of(SCAN_EVERY) && action != h.config.actions {
         return Ok(None);
     }
     let conn = rusqlite::Connection::open(&h.db)?;
