@@ -140,3 +140,41 @@ fn validate_refuses_a_wrong_retry_rule_at_its_line() {
         text(&out.stderr)
     );
 }
+
+/// `repeat = { until_exit_code = [0] }` (Dagu's `repeat: until` with `exitCode`) runs a
+/// step again until its code comes; with another test beside it, validate refuses it.
+#[test]
+fn a_repeat_until_an_exit_code_runs_until_the_code_comes() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "until.toml",
+        &deploy(
+            "1 75 0 1",
+            r#"{ attempts = 1 }
+repeat = { until_exit_code = [0], limit = 5 }"#,
+        ),
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    let printed = text(&out.stdout);
+    assert!(out.status.success(), "{printed}");
+    assert_eq!(tries(&env), 3, "1 and 75 ran it again, 0 ended it");
+    assert!(
+        printed.contains("repeat: exited with code 1, none of its until_exit_code"),
+        "{printed}"
+    );
+    let bad = env.workflow(
+        "both.toml",
+        &deploy(
+            "0",
+            r#"{ attempts = 1 }
+repeat = { until_exit_code = [0], exit_code = [1] }"#,
+        ),
+    );
+    let out = env.run(&["validate", bad.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("both.toml:13:12: error: `repeat` of step `deploy` has `until_exit_code` and another test"),
+        "{err}"
+    );
+}
