@@ -62,6 +62,8 @@ pub struct Schedule {
     pub index: u32,
     pub cadence: baton_model::schedule::Cadence,
     pub params: Vec<(String, String)>,
+    /// The labels each run of the schedule starts with (`model::labels`), checked.
+    pub labels: BTreeMap<String, String>,
     pub catch_up: baton_model::schedule::CatchUp,
     pub max_catch_up: u32,
     pub overlap: baton_model::schedule::Overlap,

@@ -3,6 +3,7 @@
 mod backfill;
 mod follow_ups;
 mod hostile;
+mod labels;
 mod lifecycle;
 mod one_name;
 mod operators;

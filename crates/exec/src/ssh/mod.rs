@@ -102,8 +102,8 @@ impl Stopping {
 /// ran to its end on a host the stop did not reach (issue 55 point 2).
 fn fate(
     stopped: Option<StepOutcome>,
-    exit: Result<Option<i32>, String>,
-    host: &str,
+    exit: Result<Option<i32>, HostProblem>,
+    (host, workdir): (&str, &str),
     dir: &str,
 ) -> StepOutcome {
     match (stopped, exit) {
@@ -114,8 +114,11 @@ fn fate(
                 "outcome unknown: the step on host {host} ended without an exit code (its wrapper was killed, or the host restarted); its files are in {dir} there"
             ),
         },
-        (None, Err(why)) => StepOutcome::Lost {
-            reason: format!("outcome unknown: cannot follow the step on host {host}: {why}"),
+        (None, Err(problem)) => StepOutcome::Lost {
+            reason: format!(
+                "outcome unknown: cannot follow the step on host {host}: {}",
+                problem.describe(host, workdir)
+            ),
         },
     }
 }
@@ -576,7 +579,7 @@ impl SshAttempt {
         );
         let mut stopping = Stopping::default();
         let mut unreachable_since: Option<Instant> = None;
-        let mut lost: Option<String> = None;
+        let mut lost: Option<HostProblem> = None;
         let mut live = self.live.take();
         let mut in_band = None;
         // A hold freezes the step's group on the host and releases it (issue 46 point 1);
@@ -608,14 +611,14 @@ impl SshAttempt {
                 Err(p) if p.transient() => {
                     let since = *unreachable_since.get_or_insert_with(Instant::now);
                     if since.elapsed() > UNREACHABLE_FOR {
-                        lost = Some(self.exec.problem(&p));
+                        lost = Some(p);
                         break;
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     copy.restart();
                 }
                 Err(p) => {
-                    lost = Some(self.exec.problem(&p));
+                    lost = Some(p);
                     break;
                 }
             }
@@ -633,11 +636,11 @@ impl SshAttempt {
             (Some(why), _) => Err(why.clone()),
         };
         let mut output_errors = Vec::new();
-        let host = &self.exec.opts.host;
+        let on = (self.exec.opts.host.as_str(), self.exec.opts.workdir.as_str());
         let (outcome, c) = match collected {
-            Ok(c) => (fate(stopped, Ok(c.exit_code), host, &self.dir), c),
+            Ok(c) => (fate(stopped, Ok(c.exit_code), on, &self.dir), c),
             Err(why) => (
-                fate(stopped, Err(why), host, &self.dir),
+                fate(stopped, Err(why), on, &self.dir),
                 script::Collected::default(),
             ),
         };
@@ -667,7 +670,7 @@ impl SshAttempt {
     }
 
     /// The attempt's results from its files on the host, over `via`.
-    async fn collect(&self, via: Via) -> Result<script::Collected, String> {
+    async fn collect(&self, via: Via) -> Result<script::Collected, HostProblem> {
         let max = script::OUTPUT_MAX.to_string();
         self.exec
             .call_via(
@@ -678,7 +681,6 @@ impl SshAttempt {
             )
             .await
             .map(|b| script::parse_collected(&b))
-            .map_err(|p| self.exec.problem(&p))
     }
 
     /// The next step of a stop: asked (`false`: a request to look at), or its grace
@@ -766,7 +768,7 @@ mod stop_tests {
 
     #[test]
     fn an_attempt_is_recorded_stopped_only_when_a_stop_reached_it() {
-        let (h, d) = ("h", "w/r/s.1");
+        let (h, d) = (("h", "w"), "w/r/s.1");
         let timed_out = Some(StepOutcome::TimedOut);
         assert_eq!(
             fate(timed_out.clone(), Ok(Some(0)), h, d),
@@ -779,7 +781,7 @@ mod stop_tests {
         );
         for unknown in [
             fate(None, Ok(None), h, d),
-            fate(None, Err("gone".into()), h, d),
+            fate(None, Err(HostProblem::Unreachable("gone".into())), h, d),
         ] {
             let StepOutcome::Lost { reason } = unknown else {
                 panic!("{unknown:?}")

@@ -64,6 +64,7 @@ pub(super) async fn start_runs(
                 operator: opts.operator.clone(),
                 slot: Some(s.slot),
                 zone: s.schedule.map(|sc| sc.cadence.zone.name().to_string()),
+                labels: s.schedule.map(|sc| sc.labels.clone()).unwrap_or_default(),
                 ..NewRunSpec::default()
             },
             plan: s.entry.plan.clone(),

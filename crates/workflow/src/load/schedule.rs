@@ -8,6 +8,7 @@ pub(super) const SCHEDULE_FIELDS: &[&str] = &[
     "cron",
     "timezone",
     "params",
+    "labels",
     "catch_up",
     "max_catch_up",
     "overlap",
@@ -96,6 +97,10 @@ impl Loader<'_, '_> {
                 None => (Vec::new(), item.span.clone()),
                 Some(n) => (self.schedule_params(n, &what), n.span.clone()),
             };
+            let labels = match get(fields, "labels") {
+                None => BTreeMap::new(),
+                Some(n) => self.schedule_labels(n, &what),
+            };
             let (Some(cron), Some(zone), Some(catch_up), Some(overlap)) =
                 (cron, zone, catch_up, overlap)
             else {
@@ -109,6 +114,7 @@ impl Loader<'_, '_> {
                     index: i as u32 + 1,
                     cadence,
                     params,
+                    labels,
                     catch_up,
                     max_catch_up,
                     overlap,
@@ -163,6 +169,44 @@ impl Loader<'_, '_> {
                 }
             };
             out.push((e.key.to_string(), value));
+        }
+        out
+    }
+
+    /// `labels = { team = "infra" }`: the labels each run of the schedule starts with,
+    /// each checked where it is written as `baton run --label` checks it (`model::labels`).
+    fn schedule_labels(&mut self, n: &Node, what: &str) -> BTreeMap<String, String> {
+        let Some(entries) = self.table(
+            n,
+            &format!("`labels` of {what}"),
+            "labels = { team = \"infra\" }",
+        ) else {
+            return BTreeMap::new();
+        };
+        let mut out = BTreeMap::new();
+        for e in entries {
+            let Val::Str(v) = &e.node.val else {
+                let of = format!("label `{}` of {what}", e.key);
+                self.type_error(&e.node, &of, "a string", "team = \"infra\"");
+                continue;
+            };
+            match baton_model::labels::check(&e.key, v) {
+                Ok(()) => {
+                    out.insert(e.key.to_string(), v.to_string());
+                }
+                Err(why) => self.err(
+                    &e.node.span,
+                    format!("{what}: {why}"),
+                    "a label is KEY = \"VALUE\": a key of letters, digits, `.`, `_`, `/` and `-`, a value of plain text",
+                ),
+            }
+        }
+        if out.len() > baton_model::labels::MAX_LABELS {
+            self.err(
+                &n.span,
+                format!("{what}: {}", baton_model::labels::LabelError::TooMany),
+                "keep the labels that tell its runs apart",
+            );
         }
         out
     }
