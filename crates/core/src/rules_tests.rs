@@ -31,7 +31,7 @@ fn a_failure_handler_below_a_chain_runs_when_any_step_above_failed() {
             .find(|t| t.label == label)
             .map(|t| t.count)
     };
-    assert_eq!(term(&v, "failure allowed or handled"), Some(1));
+    assert_eq!(term(&v, "failed, allowed or handled"), Some(1));
     assert_eq!(term(&v, "never started (a need failed)"), Some(2));
     let deploy = &v.steps[v.step_index("deploy").unwrap()];
     assert_eq!(
@@ -128,7 +128,7 @@ fn an_allowed_failure_is_shown_but_fails_nothing() {
     assert!(
         h.terms
             .iter()
-            .any(|t| t.label == "failure allowed or handled" && t.count == 1)
+            .any(|t| t.label == "failed, allowed or handled" && t.count == 1)
     );
     assert!(
         (h.score - (100.0 - 100.0 / 6.0 - 10.0)).abs() < 1e-6,
