@@ -43,15 +43,10 @@ pub(crate) fn lines(ui: &UiState, width: usize, rows: usize, theme: &Theme) -> V
             let mut spans = vec![styled(format!("  {} ", pad(w, nw)), theme.dim)];
             // Oldest left, newest right; as many as fit.
             let shown = states.len().min(room);
-            spans.extend(
-                states[..shown]
-                    .iter()
-                    .rev()
-                    .map(|&(s, rejected)| {
-                        let (glyph, _, style) = run_reading(s, rejected, theme);
-                        styled(glyph, style)
-                    }),
-            );
+            spans.extend(states[..shown].iter().rev().map(|&(s, rejected)| {
+                let (glyph, _, style) = run_reading(s, rejected, theme);
+                styled(glyph, style)
+            }));
             Line::from(spans.into_iter().collect::<Vec<Span<'static>>>())
         })
         .collect()
