@@ -25,7 +25,19 @@ pub fn keep(from: &Path, log: &Path, mask: &dyn Fn(&str) -> String) -> Result<bo
     let Some((bytes, more)) = read? else {
         return Ok(false);
     };
-    let Some(text) = keep_summary(&bytes, more) else {
+    keep_read(&bytes, more, log, mask)
+}
+
+/// What an attempt wrote to its summary, as read (`bytes`, its first bytes; `more`: the
+/// file held more), kept beside its log `log` as [`keep`] keeps a local one: an SSH
+/// step's, handed back by its host (`ssh::script::Collected`).
+pub(crate) fn keep_read(
+    bytes: &[u8],
+    more: bool,
+    log: &Path,
+    mask: &dyn Fn(&str) -> String,
+) -> Result<bool, String> {
+    let Some(text) = keep_summary(bytes, more) else {
         return Ok(false);
     };
     let text = mask(&text);

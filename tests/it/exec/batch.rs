@@ -163,6 +163,12 @@ fn outputs_exit_codes_secrets_and_timeouts_on_each_scheduler() {
     });
 }
 
+/// Issue 76 point 6: a batch job's `$BATON_SUMMARY` is kept as a local step's is.
+#[test]
+fn a_jobs_summary_is_kept_on_each_scheduler() {
+    each_scheduler(super::remote_summary::summary);
+}
+
 /// The run's store path (`BATON_DB`, for a local step's `baton ask`) is never put in a
 /// batch job's environment (a path on the nodes means nothing); a local step of the
 /// same run gets it. The engine is given its store by `--db`, not by its environment

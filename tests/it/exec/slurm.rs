@@ -90,6 +90,15 @@ fn outputs_flow_exit_codes_and_timeouts_are_recorded() {
     );
 }
 
+/// Issue 76 point 6: a job's `$BATON_SUMMARY` is kept as a local step's is.
+#[test]
+fn a_jobs_summary_is_kept_bounded_sanitised_and_masked() {
+    if !cluster() {
+        return;
+    }
+    super::remote_summary::summary(&remote(), &Env::new());
+}
+
 #[test]
 fn cancel_scancels_a_running_job() {
     if !cluster() {

@@ -462,8 +462,11 @@ impl BatchAttempt {
             _ => Vec::new(),
         };
         let mut output_errors = Vec::new();
-        let (outputs, usage, cut_output) =
-            slurm::read_results(&self.files, &self.masker, &mut output_errors);
+        let (outputs, usage, cut_output) = slurm::read_results(
+            &self.files,
+            (&self.masker, &self.log_path),
+            &mut output_errors,
+        );
         // The environment file holds secrets: nothing of the attempt stays behind.
         let _ = std::fs::remove_dir_all(&self.files.dir);
         let _ = std::fs::remove_dir(self.files.dir.parent().unwrap_or(Path::new("")));

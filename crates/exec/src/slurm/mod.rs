@@ -539,8 +539,11 @@ impl JobAttempt {
             Ok(Some(e)) => vec![e],
             _ => Vec::new(),
         };
-        let (outputs, usage, cut_output) =
-            read_results(&self.files, &self.masker, &mut output_errors);
+        let (outputs, usage, cut_output) = read_results(
+            &self.files,
+            (&self.masker, &self.log_path),
+            &mut output_errors,
+        );
         // The environment file holds secrets: nothing of the attempt stays behind.
         let _ = std::fs::remove_dir_all(&self.files.dir);
         Finished {
@@ -590,12 +593,17 @@ pub(crate) async fn read_exit_code(path: &Path, wait: bool) -> Option<i32> {
 }
 
 /// A job's `$BATON_OUTPUT` and `$BATON_USAGE` files, read (bounded) and parsed as a
-/// local step's are; problems go to `errors`.
+/// local step's are, and its `$BATON_SUMMARY` kept beside its log `log` as a local
+/// step's is (`summary::keep`: bounded, sanitised, masked); problems go to `errors`.
 pub(crate) fn read_results(
     files: &JobFiles,
-    masker: &baton_model::mask::Masker,
+    (masker, log): (&baton_model::mask::Masker, &Path),
     errors: &mut Vec<String>,
 ) -> (Vec<(String, String)>, baton_model::Usage, Option<String>) {
+    let mask = |t: &str| masker.mask(t).into_owned();
+    if let Err(why) = crate::summary::keep(&files.summary(), log, &mask) {
+        errors.push(format!("$BATON_SUMMARY: {why}"));
+    }
     let mut read = |path: &Path, name: &str| match std::fs::read(path) {
         Ok(b) => {
             let n = b.len().min(MAX_FILE_BYTES as usize);

@@ -37,6 +37,10 @@ impl JobFiles {
     pub(crate) fn usage(&self) -> std::path::PathBuf {
         self.dir.join("usage")
     }
+    /// `$BATON_SUMMARY` (`crate::summary`).
+    pub(crate) fn summary(&self) -> std::path::PathBuf {
+        self.dir.join(crate::summary::FILE)
+    }
     pub(crate) fn exit_code(&self) -> std::path::PathBuf {
         self.dir.join("exitcode")
     }
@@ -67,6 +71,10 @@ pub(crate) fn render_env(env: &[(String, String)], files: &JobFiles) -> String {
     out.push_str(&format!(
         "export BATON_USAGE={}\n",
         quote(&files.usage().to_string_lossy())
+    ));
+    out.push_str(&format!(
+        "export BATON_SUMMARY={}\n",
+        quote(&files.summary().to_string_lossy())
     ));
     out.push_str(&format!("export {JOB_MARK}=\"$SLURM_JOB_ID\"\n"));
     out

@@ -649,6 +649,14 @@ impl SshAttempt {
         let (usage, mut e2) = parse_usage(&c.usage, &self.masker);
         output_errors.append(&mut e1);
         output_errors.append(&mut e2);
+        // `$BATON_SUMMARY`, as the host handed it back (bounded there), kept beside the
+        // log as a local step's is.
+        let mask = |t: &str| self.masker.mask(t).into_owned();
+        if let Err(why) =
+            crate::summary::keep_read(&c.summary, c.summary_more, &self.log_path, &mask)
+        {
+            output_errors.push(format!("$BATON_SUMMARY: {why}"));
+        }
         let stderr_tail = self.tail.stderr_tail(&outcome);
         Finished {
             outcome,

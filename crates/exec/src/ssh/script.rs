@@ -8,6 +8,10 @@ use std::fmt::Write;
 pub(crate) const ATTEMPT_MARK: &str = "BATON_SSH_ATTEMPT";
 /// The most of `$BATON_OUTPUT`/`$BATON_USAGE` read back, as for a local step.
 pub(crate) const OUTPUT_MAX: u64 = 1 << 20;
+/// The most of `$BATON_SUMMARY` read back: one byte past what is kept, so that a cut
+/// is known (`RUN` and `COLLECT` write the number; a test keeps them equal).
+#[cfg(test)]
+pub(crate) const SUMMARY_MAX: usize = baton_model::note::MAX_SUMMARY + 1;
 
 /// Exit codes of the launch script, each a reason a step did not start (those the
 /// code does not read are named for the test that checks the script has them).
@@ -141,9 +145,10 @@ kill "$k" 2>/dev/null
 echo "$rc" > "$d/exitcode"
 printf '%s\n' "$b"
 echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"
-for f in output usage; do
+for f in output usage summary; do
   if [ -s "$d/$f" ]; then
     t=$(wc -c < "$d/$f"); m=$t; [ "$m" -gt "$2" ] && m=$2
+    [ "$f" = summary ] && [ "$m" -gt 65537 ] && m=65537
     echo "$f $m $t"; head -c "$m" "$d/$f"
   fi
 done
@@ -170,9 +175,10 @@ fi"#;
 /// is, then whether its wrapper still runs; removes the directory of an ended attempt.
 pub(crate) const COLLECT: &str = r#"d=$1
 [ -d "$d" ] || { echo "baton: no attempt directory $d on this host" >&2; exit 94; }
-for f in exitcode output usage; do
+for f in exitcode output usage summary; do
   if [ -f "$d/$f" ]; then
     t=$(wc -c < "$d/$f"); n=$t; [ "$n" -gt $2 ] && n=$2
+    [ "$f" = summary ] && [ "$n" -gt 65537 ] && n=65537
     echo "$f $n $t"; head -c "$n" "$d/$f"
   fi
 done
@@ -329,7 +335,7 @@ pub(crate) fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> 
     }
     let _ = write!(
         s,
-        "export BATON_OUTPUT=\"$d/output\" BATON_USAGE=\"$d/usage\" {ATTEMPT_MARK}=\"$d\"\n\
+        "export BATON_OUTPUT=\"$d/output\" BATON_USAGE=\"$d/usage\" BATON_SUMMARY=\"$d/summary\" {ATTEMPT_MARK}=\"$d\"\n\
          cd {dir} 2>/dev/null || cd || exit 127\n\
          : > \"$d/started\" || exit 127\n\
          exec </dev/null 2>&1\n\
@@ -353,6 +359,10 @@ pub(crate) struct Collected {
     /// `$BATON_OUTPUT` was larger than what was read (`OUTPUT_MAX`): its last line read
     /// may be cut, and is never handed on as whole.
     pub output_more: bool,
+    /// What the step wrote to `$BATON_SUMMARY`: its first [`SUMMARY_MAX`] bytes, and
+    /// whether the file held more (`summary_more`).
+    pub summary: Vec<u8>,
+    pub summary_more: bool,
     /// The wrapper still runs (the attempt has not ended).
     pub running: bool,
     /// The `end` record came: nothing of the results is missing.
@@ -372,6 +382,10 @@ pub(crate) fn parse_collected(mut bytes: &[u8]) -> Collected {
         let n = n.trim().parse::<usize>().unwrap_or(0).min(bytes.len());
         if name == "output" {
             c.output_more = size.is_some_and(|s| s > n);
+        }
+        if name == "summary" {
+            c.summary = bytes[..n].to_vec();
+            c.summary_more = size.is_some_and(|s| s > n);
         }
         let body = String::from_utf8_lossy(&bytes[..n]).into_owned();
         bytes = &bytes[n..];
@@ -647,6 +661,26 @@ mod tests {
         }
     }
 
+    /// `$BATON_SUMMARY` comes back bounded by both scripts, as many bytes as are kept
+    /// and one more (a cut is then known), framed as the other files are.
+    #[test]
+    fn a_summary_is_read_back_bounded_and_framed() {
+        for script in [RUN, COLLECT] {
+            assert!(
+                script.contains(&format!(
+                    "[ \"$f\" = summary ] && [ \"$m\" -gt {SUMMARY_MAX} ]"
+                )) || script.contains(&format!(
+                    "[ \"$f\" = summary ] && [ \"$n\" -gt {SUMMARY_MAX} ]"
+                )),
+                "{script}"
+            );
+        }
+        assert!(render_job("true", ".", &[]).contains("BATON_SUMMARY=\"$d/summary\""));
+        let c = parse_collected(b"summary 3 90000\n# hend 0\n");
+        assert_eq!((c.summary.as_slice(), c.summary_more), (&b"# h"[..], true));
+        assert!(c.complete);
+    }
+
     #[test]
     fn an_attempts_directory_is_per_run_step_and_attempt() {
         assert_eq!(
@@ -665,6 +699,8 @@ mod tests {
                 output: "answer=4\n".into(),
                 usage: String::new(),
                 output_more: false,
+                summary: Vec::new(),
+                summary_more: false,
                 running: true,
                 complete: false,
             }
