@@ -157,6 +157,13 @@ pub fn split_outputs(outputs: Vec<(String, String)>) -> (Vec<(String, String)>, 
     (outputs, labels)
 }
 
+/// `params` without the labels riding in them: the console's run form sends its
+/// labels with its params, each under its key after [`VIA_OUTPUTS`], which no param's
+/// name can have (as a step's ride in its outputs).
+pub fn split_params(params: Vec<(String, String)>) -> (Vec<(String, String)>, Labels) {
+    split_outputs(params)
+}
+
 /// `team=infra ticket=OPS-137`: the labels as one line, by key.
 pub fn text(labels: &Labels) -> String {
     let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();

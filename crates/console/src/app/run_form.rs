@@ -21,8 +21,12 @@ pub struct RunFormDialog {
     pub workflow: String,
     /// The schedule whose form this is (`n`), read again with it.
     pub schedule: Option<u32>,
-    /// One per param, in the workflow's order, defaults filled in.
+    /// One per param, in the workflow's order, defaults filled in; then the run's
+    /// labels (at [`RunFormDialog::labels`]).
     pub fields: Vec<InputField>,
+    /// Where the labels field is: after the params (`KEY=VALUE` words, as `baton run
+    /// --label` takes them).
+    pub labels: usize,
     /// The field being typed in.
     pub focus: usize,
     /// Under the form: what keeps it from being sent, or the session's refusal.
@@ -35,28 +39,47 @@ impl RunFormDialog {
             file: form.file.clone(),
             workflow: form.workflow.clone(),
             schedule: form.schedule,
-            fields: form.params.iter().map(InputField::param).collect(),
+            fields: (form.params.iter().map(InputField::param))
+                .chain(std::iter::once(labels_field()))
+                .collect(),
+            labels: form.params.len(),
             focus: 0,
             error: None,
         }
     }
 
     /// The `--param`s the form gives: each field's value, but an emptied optional text
-    /// (its default, if any, stands, as without `--param`).
+    /// (its default, if any, stands, as without `--param`); then its labels, each under
+    /// its key after `+` (`model::labels::VIA_OUTPUTS`), which no param's name can have:
+    /// the session takes them apart (`labels::split_params`).
     pub(super) fn params(&self) -> Vec<(String, String)> {
-        self.fields.iter().filter_map(InputField::given).collect()
+        let params = self.fields[..self.labels]
+            .iter()
+            .filter_map(InputField::given);
+        let labels = self
+            .fields
+            .get(self.labels)
+            .map_or("", |f| f.value.as_str());
+        let labels = labels.split_whitespace().filter_map(|w| {
+            let (k, v) = baton_model::labels::parse_pair(w).ok()?;
+            Some((format!("{}{k}", baton_model::labels::VIA_OUTPUTS), v))
+        });
+        params.chain(labels).collect()
     }
 
     /// Whether the form's footer offers `action`: no move between fields without one.
     pub fn offers(&self, action: &Action) -> bool {
-        !(self.fields.is_empty() && matches!(action, Action::Up | Action::Down))
+        !(self.fields.len() <= 1 && matches!(action, Action::Up | Action::Down))
     }
 
     /// Check every field as `baton run` would (a required one left empty too); the
     /// number of fields that would be refused.
     fn check_all(&mut self) -> usize {
-        for f in &mut self.fields {
-            f.error = f.submit_problem();
+        for (k, f) in self.fields.iter_mut().enumerate() {
+            f.error = match k == self.labels {
+                true => labels_problem(&f.value),
+                false => f.submit_problem(),
+            };
         }
         let wrong = self.fields.iter().filter(|f| f.error.is_some()).count();
         if let Some(first) = self.fields.iter().position(|f| f.error.is_some()) {
@@ -98,6 +121,40 @@ impl RunFormDialog {
         ));
         Some(new)
     }
+}
+
+/// The run form's last field: the labels the run starts with, `KEY=VALUE` words.
+fn labels_field() -> InputField {
+    let input = baton_model::view::InputView {
+        name: "labels".into(),
+        ty: "string".into(),
+        values: Vec::new(),
+        required: false,
+        default: None,
+        pattern: None,
+        description: Some(
+            "labels on the run, not a param: KEY=VALUE words separated by spaces (team=infra ticket=OPS-137), as baton run --label; baton label changes them later".into(),
+        ),
+    };
+    InputField {
+        of: baton_workflow::Values::Params,
+        ..InputField::new(&input)
+    }
+}
+
+/// What is wrong with the labels typed (`KEY=VALUE` words), in `baton run --label`'s
+/// words (`model::labels`); `None` when each is a label.
+fn labels_problem(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut problems: Vec<String> = words
+        .iter()
+        .filter_map(|w| baton_model::labels::parse_pair(w).err())
+        .map(|e| e.to_string())
+        .collect();
+    if words.len() > baton_model::labels::MAX_LABELS {
+        problems.push(baton_model::labels::LabelError::TooMany.to_string());
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 /// Ask the session for the params of the workflow in `file` (`:run FILE`; `n` on a
@@ -152,8 +209,13 @@ pub(super) fn run_form_dialog(ui: &mut UiState, action: Action) -> Vec<Request> 
         Action::Down => d.focus = (d.focus + 1) % n,
         Action::Up => d.focus = (d.focus + n - 1) % n,
         Action::Key(k) => {
+            let labels = d.focus == d.labels;
             if let Some(f) = d.fields.get_mut(d.focus) {
                 f.key(k);
+                // The labels checked as typed, as a param is.
+                if labels {
+                    f.error = labels_problem(&f.value);
+                }
             }
             d.error = None;
         }

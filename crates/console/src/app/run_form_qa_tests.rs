@@ -147,7 +147,7 @@ fn a_refusal_after_the_file_changed_rebuilds_the_form() {
         .iter()
         .map(|f| (f.input.name.as_str(), f.value.as_str()))
         .collect();
-    assert_eq!(names, [("version", "1.4.2"), ("must", "")]);
+    assert_eq!(names, [("version", "1.4.2"), ("must", ""), ("labels", "")]);
     assert_eq!(d.focus, 1, "on the field to type");
     let e = d.error.as_deref().unwrap_or_default();
     assert!(
@@ -235,12 +235,13 @@ fn the_footer_and_the_scroll_markers_say_what_is_there() {
     }
     let s = screen(&mut ui, &v, 100, 24);
     assert!(s.contains("↓ more") && s.contains("↑ more"), "{s}");
-    for _ in 0..2 {
+    // The last field is the run's labels, after the params.
+    for _ in 0..3 {
         update(&mut ui, &v, Action::Down);
     }
     let s = screen(&mut ui, &v, 100, 24);
     assert!(
-        s.contains("↑ more") && !s.contains("↓ more") && s.contains("p11"),
+        s.contains("↑ more") && !s.contains("↓ more") && s.contains("labels"),
         "{s}"
     );
 }

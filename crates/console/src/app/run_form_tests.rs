@@ -54,7 +54,8 @@ fn the_form_holds_each_param_with_its_default_filled_in() {
             ("version", ""),
             ("target", "staging"),
             ("dry_run", "false"),
-            ("token", "")
+            ("token", ""),
+            ("labels", ""),
         ]
     );
     assert!(d.fields[3].secret && !d.fields[0].secret);
@@ -345,4 +346,41 @@ fn the_new_keys_resolve_and_the_help_lists_them() {
         help.iter()
             .any(|(t, rows)| *t == "New run form" && rows.len() == 4)
     );
+}
+
+/// The last field holds the run's labels (`KEY=VALUE` words): a bad one is said under
+/// it as typed and keeps the form; good ones ride in the params under `+KEY`, which no
+/// param's name can have, for the session to take apart (`labels::split_params`).
+#[test]
+fn the_labels_field_is_checked_as_typed_and_sent_with_the_params() {
+    let (v, mut ui) = form_open();
+    typed(&mut ui, &v, "1.4.2");
+    let last = form(&ui).labels;
+    assert_eq!(form(&ui).fields[last].input.name, "labels");
+    for _ in 0..last {
+        update(&mut ui, &v, Action::Down);
+    }
+    typed(&mut ui, &v, "team=infra bad");
+    let e = form(&ui).fields[last].error.clone().unwrap_or_default();
+    assert!(e.contains("label `bad`: expected KEY=VALUE"), "{e}");
+    assert!(update(&mut ui, &v, Action::Confirm).is_empty(), "kept");
+    for _ in 0.."bad".len() {
+        update(
+            &mut ui,
+            &v,
+            Action::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
+        );
+    }
+    typed(&mut ui, &v, "ticket=OPS-137");
+    assert_eq!(form(&ui).fields[last].error, None);
+    let sent = update(&mut ui, &v, Action::Confirm);
+    let Some(Request::StartRun { params, .. }) = sent.first() else {
+        panic!("{sent:?}");
+    };
+    let (params, labels) = baton_model::labels::split_params(params.clone());
+    assert_eq!(
+        baton_model::labels::text(&labels),
+        "team=infra ticket=OPS-137"
+    );
+    assert!(params.iter().all(|(k, _)| k != "labels"), "{params:?}");
 }

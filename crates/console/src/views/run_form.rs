@@ -35,18 +35,18 @@ pub(crate) fn render(
     // Each field's lines, and where the focused one starts and ends.
     let mut fields: Vec<Line> = Vec::new();
     let mut focused = (0, 0);
+    if d.labels == 0 {
+        fields.push(Line::from(styled(
+            "This workflow takes no parameters: Enter starts it (its labels are optional).",
+            theme.base,
+        )));
+    }
     for (k, f) in d.fields.iter().enumerate() {
         let start = fields.len();
         fields.extend(field_lines(&shown(f), k == d.focus, body_w, theme));
         if k == d.focus {
             focused = (start, fields.len());
         }
-    }
-    if d.fields.is_empty() {
-        fields.push(Line::from(styled(
-            "This workflow takes no parameters: Enter starts it.",
-            theme.base,
-        )));
     }
     let err: Vec<Line> = d
         .error

@@ -33,9 +33,13 @@ impl Service {
         params: Vec<(String, String)>,
         reply: oneshot::Sender<Result<Started, Refusal>>,
     ) {
+        // The run form's labels ride in its params (`model::labels::split_params`);
+        // each is checked as `baton run --label`'s (`prepare::load_plan`).
+        let (params, labels) = baton_model::labels::split_params(params);
         let spec = NewRunSpec {
             workflow: file,
             params,
+            labels,
             operator: self.operator.clone(),
             ..NewRunSpec::default()
         };

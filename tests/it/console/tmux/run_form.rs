@@ -2,6 +2,7 @@
 //! of its workflow's params; a value against its pattern is refused under its field as
 //! typed; fixed, Enter starts the run exactly as `baton run FILE --param` would, this
 //! console drives it and shows it, and `baton audit` says the OS account started it.
+//! The form's last field gives the run its labels (issue 76 point 3).
 //! `:run FILE` of a file that does not load shows its load error. And point 8's key:
 //! `D` on two runs in the Runs tab shows what changed between them.
 use super::*;
@@ -83,7 +84,15 @@ fn n_on_a_schedule_starts_a_run_from_its_form_on_record_as_mine() {
         |sc| sc.contains("[1.2.3") && !sc.contains("does not match"),
         10,
     );
-    tmux.keys(&["Tab", "Right", "Enter"]);
+    // The last field: the run's labels, `KEY=VALUE` words.
+    tmux.keys(&["Tab", "Right", "Tab"]);
+    tmux.literal("ticket=OPS-7 team=infra");
+    tmux.wait_for(
+        "the labels typed",
+        |sc| sc.contains("ticket=OPS-7 team=infra"),
+        10,
+    );
+    tmux.keys(&["Enter"]);
     let screen = tmux.wait_for(
         "the new run open on its DAG",
         |sc| sc.contains("started run") && sc.contains("ship") && !sc.contains("New run of"),
@@ -109,6 +118,14 @@ fn n_on_a_schedule_starts_a_run_from_its_form_on_record_as_mine() {
     let params = &started["details"]["params"];
     assert_eq!(params["version"], "1.2.3", "{rows}");
     assert_eq!(params["target"], "production", "{rows}");
+    // The labels typed are the run's, on record as given at its start.
+    let show = s.env.show(&run);
+    assert_eq!(
+        show["labels"],
+        serde_json::json!({"ticket": "OPS-7", "team": "infra"}),
+        "{show:#}"
+    );
+    assert!(params.get("+ticket").is_none(), "{rows}");
     tmux.keys(&["q"]);
     tmux.wait_for("the console to end", |sc| sc.contains("TUI-EXIT=0"), 20);
     term(serve);
