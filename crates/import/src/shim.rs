@@ -220,7 +220,7 @@ fn run_line(st: &ShimStep, shell: &Shell, file: &str, out: &str) -> String {
         .map(|d| format!(" && cd -- {}", d.sh()))
         .unwrap_or_default();
     format!(
-        "( echo 1 > \"$_bt_gh/rc\"; export GITHUB_OUTPUT={out}{vars}{cd} && {{ {cmd}; echo \"$?\" > \"$_bt_gh/rc\"; }} | _bt_cmds {out}; _bt_end \"$?\" )"
+        "( echo 1 > \"$_bt_gh/rc\"; export GITHUB_OUTPUT={out}{vars}{cd} && {{ {cmd}; echo \"$?\" > \"$_bt_gh/rc\"; printf '%s\\n' \"$_bt_eot\"; }} | _bt_cmds {out}; _bt_end \"$?\" )"
     )
 }
 

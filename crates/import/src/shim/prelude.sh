@@ -21,6 +21,9 @@ export GITHUB_ACTIONS=true GITHUB_ACTOR GITHUB_EVENT_NAME GITHUB_SHA GITHUB_REF 
   GITHUB_RUN_ATTEMPT GITHUB_SERVER_URL GITHUB_API_URL GITHUB_EVENT_PATH RUNNER_OS RUNNER_ARCH RUNNER_NAME
 # The delimiter of the entries workflow commands write (a step cannot know it).
 _bt_delim=ghadelimiter_$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -dc '0-9a-f')_$$
+# The last line a step's command writes to its output once it ended: the reader of its
+# workflow commands stops there, whatever a process it left behind holds open.
+_bt_eot="::$_bt_delim::"
 # mawk reads a pipe in blocks unless told otherwise: a step's log would come late.
 case $(awk -W version 2>&1) in *mawk*) _bt_awi='-W interactive' ;; *) _bt_awi= ;; esac
 # A command file ($GITHUB_ENV, $GITHUB_OUTPUT) read by GitHub's rules: one NAME=value
@@ -139,7 +142,7 @@ _bt_shell() {
 # on stderr, `::stop-commands::T` until `::T::`. Every other line passes, masked. awk
 # only prints and appends to files: no value is evaluated.
 _bt_cmds() {
-  awk $_bt_awi -v out="$1" -v envf="$GITHUB_ENV" -v pathf="$GITHUB_PATH" -v maskf="$_bt_gh/masks" -v d="$_bt_delim" '
+  awk $_bt_awi -v out="$1" -v envf="$GITHUB_ENV" -v pathf="$GITHUB_PATH" -v maskf="$_bt_gh/masks" -v d="$_bt_delim" -v eot="$_bt_eot" '
 function unesc(s) { gsub(/%0D/, "\r", s); gsub(/%0A/, "\n", s); gsub(/%3A/, ":", s); gsub(/%2C/, ",", s); gsub(/%25/, "%", s); return s }
 function rep(s, t,   r, p) { r = ""; while ((p = index(s, t)) > 0) { r = r substr(s, 1, p - 1) "***"; s = substr(s, p + length(t)) } return r s }
 function mask(s,   i) { for (i = 1; i <= nm; i++) s = rep(s, m[i]); return s }
@@ -153,6 +156,8 @@ function allowed(c) {
 BEGIN { while ((getline l < maskf) > 0) if (l != "") m[++nm] = l; close(maskf) }
 {
   line = $0
+  e = index(line, eot)
+  if (e > 0 && e + length(eot) == length(line) + 1) { if (e > 1) say(substr(line, 1, e - 1)); exit bad }
   if (stop != "") { if (line == "::" stop "::") stop = ""; else say(line); next }
   p = index(substr(line, 3), "::")
   if (substr(line, 1, 2) != "::" || p == 0) { say(line); next }

@@ -310,3 +310,33 @@ fn workflow_commands_and_step_outcomes_follow_githubs_rules() {
     assert!(err.contains("Error: a.rs:3: bad $(touch PWNED)"), "{err}");
     assert!(!d.0.join("PWNED").exists());
 }
+
+/// A step that leaves a process behind holding its output (`server &`) ends when its
+/// command ends, as on GitHub: the reader of its workflow commands stops at the line
+/// the script writes after the command, not when every holder has closed the pipe.
+#[test]
+fn a_step_leaving_a_process_behind_ends_with_its_command() {
+    let d = Dir::new();
+    let steps = vec![run_step("a", "sleep 20 & printf 'partial'", false)];
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(super::script(&[], &steps, &[]))
+        .current_dir(&d.0)
+        .env("TMPDIR", &d.0)
+        .env("BATON_OUTPUT", d.0.join("baton-output"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the step did not end with its command"
+        );
+        std::thread::yield_now();
+    };
+    assert_eq!(status.code(), Some(0));
+}
