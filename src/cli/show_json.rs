@@ -61,6 +61,8 @@ pub struct RunJson<'a> {
     pub deadlines: Vec<DeadlineJson<'a>>,
     pub steps: Vec<StepJson<'a>>,
     pub errors: Vec<ErrorJson<'a>>,
+    /// The notes on the run and its steps (`baton note`), oldest first (schema 10).
+    pub notes: Vec<NoteJson<'a>>,
 }
 
 /// A note (`baton note`): when (RFC 3339), by whom, on which step (absent: the run).
@@ -79,8 +81,6 @@ pub struct NoteJson<'a> {
 pub struct BudgetJson<'a> {
     /// `cost`, `calls` and `tokens`.
     #[serde(flatten)]
-    /// The notes on the run and its steps (`baton note`), oldest first (schema 10).
-    pub notes: Vec<NoteJson<'a>>,
     pub dimensions: BTreeMap<&'static str, BudgetUse>,
     pub exhausted: &'a [String],
     /// Each dimension's pace over the last minute (`per_minute`) and the time left to
@@ -164,6 +164,10 @@ pub struct StepJson<'a> {
     /// runs, as far as the engine has read the file (issue 43).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::model::Usage>,
+    /// What its latest attempt that wrote one wrote to `$BATON_SUMMARY` (Markdown,
+    /// sanitised, at most 64 KiB); absent when none (schema 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<&'a str>,
     /// A gate with `revise`: its round (`n` of `of`), the steps a push-back runs
     /// again, and while it is open the revised outputs' diff against the round before
     /// (issue 44 point 3).
@@ -172,10 +176,6 @@ pub struct StepJson<'a> {
 }
 
 #[derive(Debug, Serialize)]
-    /// What its latest attempt that wrote one wrote to `$BATON_SUMMARY` (Markdown,
-    /// sanitised, at most 64 KiB); absent when none (schema 10).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub summary: Option<&'a str>,
 pub struct RoundJson<'a> {
     pub n: u32,
     pub of: u32,
@@ -277,6 +277,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         driven_by: view.driven_by.as_deref(),
         waiting_for: view.waiting_for.as_deref(),
         operator: &view.operator,
+        labels: &view.labels,
         source_path: &view.source_path,
         workflow_hash: view.workflow_hash.as_deref(),
         started_at: time(view.started_at),
@@ -285,7 +286,6 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         forked_from: view.forked_from.as_ref(),
         forked_into: &view.forked_into,
         parent: view.parent.as_ref(),
-        labels: &view.labels,
         health: view.health.score,
         health_label: view.health.label,
         quality: view.health.quality,
@@ -306,6 +306,16 @@ pub fn of(view: &RunView) -> RunJson<'_> {
             .map(|i| step(view, &view.steps[i]))
             .collect(),
         errors: view.errors.iter().map(error).collect(),
+        notes: view
+            .notes
+            .iter()
+            .map(|n| NoteJson {
+                at: n.at.to_rfc3339(),
+                by: &n.by,
+                step: n.step.as_deref(),
+                text: &n.text,
+            })
+            .collect(),
     }
 }
 
@@ -320,16 +330,6 @@ fn budget<'a>(view: &'a RunView, b: &'a BudgetView) -> BudgetJson<'a> {
             timed_out: r.timed_out,
         }),
         dimensions: b
-        notes: view
-            .notes
-            .iter()
-            .map(|n| NoteJson {
-                at: n.at.to_rfc3339(),
-                by: &n.by,
-                step: n.step.as_deref(),
-                text: &n.text,
-            })
-            .collect(),
             .dimensions()
             .into_iter()
             .map(|(dim, used, limit)| (dim, BudgetUse { used, limit }))
@@ -391,6 +391,7 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
             budget: h.budget,
         }),
         usage: s.usage,
+        summary: s.summary.as_deref(),
         round: s.round.map(|r| {
             let open = view.gates.iter().find(|g| g.step_id == s.id);
             RoundJson {
@@ -405,7 +406,6 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
         }),
     }
 }
-        summary: s.summary.as_deref(),
 
 fn job(j: &AttemptJob) -> JobJson<'_> {
     JobJson {
