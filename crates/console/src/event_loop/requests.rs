@@ -74,21 +74,7 @@ fn send(
                 }
             }))
         }
-        Request::Note { run_id, step, text } => {
-            let asked = ask(requests, "note", |reply| ConsoleRequest::Note {
-                run_id: run_id.clone(),
-                step: step.clone(),
-                text,
-                reply,
-            });
-            Some(Box::pin(async move {
-                Action::Noted {
-                    run_id,
-                    step,
-                    result: asked.await,
-                }
-            }))
-        }
+        Request::Note { run_id, step, text } => Some(note(requests, run_id, step, text)),
         Request::Command(command) => Some(send_command(requests, None, command)),
         Request::Schedule {
             act,
@@ -165,6 +151,29 @@ fn send(
 }
 
 type Requests = tokio::sync::mpsc::Sender<ConsoleRequest>;
+
+/// A note on `run_id` (its step `step`, if given), asked of the service, which records
+/// it as `baton note` does.
+fn note(
+    requests: &Requests,
+    run_id: String,
+    step: Option<String>,
+    text: String,
+) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "note", |reply| ConsoleRequest::Note {
+        run_id: run_id.clone(),
+        step: step.clone(),
+        text,
+        reply,
+    });
+    Box::pin(async move {
+        Action::Noted {
+            run_id,
+            step,
+            result: asked.await,
+        }
+    })
+}
 
 /// The params of the workflow in `file` for the run form, asked of the service.
 fn run_form(
