@@ -153,12 +153,6 @@ struct Left {
 
 const LEFT: &[Left] = &[
     Left {
-        page: "docs/import-github.md",
-        history: 0,
-        long_cells: 1,
-        missing: 0,
-    },
-    Left {
         page: "docs/architecture.md",
         history: 4,
         long_cells: 0,
@@ -177,6 +171,12 @@ const LEFT: &[Left] = &[
         missing: 0,
     },
     Left {
+        page: "docs/import-github.md",
+        history: 0,
+        long_cells: 1,
+        missing: 0,
+    },
+    Left {
         page: "docs/link-protocol.md",
         history: 0,
         long_cells: 0,
@@ -185,12 +185,6 @@ const LEFT: &[Left] = &[
     Left {
         page: "docs/performance/commit-path.md",
         history: 20,
-        long_cells: 0,
-        missing: 0,
-    },
-    Left {
-        page: "docs/performance/memory.md",
-        history: 0,
         long_cells: 0,
         missing: 0,
     },
