@@ -63,13 +63,16 @@ fn every_act_fixture_cites_its_source_and_expected_outcome() {
     assert!(n >= 25, "{n} fixtures");
 }
 
+/// A file, the params and the environment it runs with.
+type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
 /// act expects each of these to succeed: every job ends `succeeded`, the run too.
 /// `issue-1195` and `runs-on` read the repository owner and actor act's test gives
 /// (`nektos`, `nektos/act`), here as the params GitHub's `github.*` are; `if-env-act`
 /// reads `env.ACT`, which act sets.
 #[test]
 fn act_workflows_that_succeed_succeed() {
-    let cases: &[(&str, &[&str], &[(&str, &str)])] = &[
+    let cases: &[Case] = &[
         ("matrix.yml", &[], &[]),
         ("matrix-include-exclude.yml", &[], &[]),
         ("commands.yml", &[], &[]),
