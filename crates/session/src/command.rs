@@ -441,25 +441,7 @@ pub fn apply_for(
                 let id =
                     store.submit_command_for(&run_id, &command, Some(deadline(wait)), request)?;
                 let (pid, log) = spawn_detached(store, &run_id, given)?;
-                let outcome = match wait_for_verdict(store, id, wait)? {
-                    Some(outcome) => outcome,
-                    None => {
-                        let refusal = Refusal::NotTakenInBackground {
-                            pid,
-                            wait: baton_model::time::human_duration(wait),
-                            log: log.display().to_string(),
-                        };
-                        if store.withdraw_command(id, &refusal)? {
-                            CommandOutcome::Refused(refusal)
-                        } else {
-                            wait_for_verdict(store, id, wait)?.unwrap_or(CommandOutcome::Refused(
-                                Refusal::NoAnswer {
-                                    run: run_id.clone(),
-                                },
-                            ))
-                        }
-                    }
-                };
+                let outcome = background_verdict(store, (id, &run_id), wait, (pid, &log))?;
                 return Ok(Applied::Detached { pid, log, outcome });
             }
         }
@@ -467,6 +449,33 @@ pub fn apply_for(
     Err(SessionError::System(format!(
         "run {run_id} changed hands while the command was being delivered; try again"
     )))
+}
+
+/// The verdict on command `id` of run `run_id` of the background engine `pid` (its
+/// output in `log`): within `wait`, or the command withdrawn as not taken (unless it
+/// was taken meanwhile: then its verdict, or that none came).
+fn background_verdict(
+    store: &mut Store,
+    (id, run_id): (i64, &str),
+    wait: Duration,
+    (pid, log): (u32, &std::path::Path),
+) -> Result<CommandOutcome, SessionError> {
+    if let Some(outcome) = wait_for_verdict(store, id, wait)? {
+        return Ok(outcome);
+    }
+    let refusal = Refusal::NotTakenInBackground {
+        pid,
+        wait: baton_model::time::human_duration(wait),
+        log: log.display().to_string(),
+    };
+    if store.withdraw_command(id, &refusal)? {
+        return Ok(CommandOutcome::Refused(refusal));
+    }
+    Ok(
+        wait_for_verdict(store, id, wait)?.unwrap_or(CommandOutcome::Refused(Refusal::NoAnswer {
+            run: run_id.to_string(),
+        })),
+    )
 }
 
 /// The command with the run's secrets this process knows masked (see

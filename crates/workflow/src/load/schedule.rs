@@ -97,10 +97,7 @@ impl Loader<'_, '_> {
                 None => (Vec::new(), item.span.clone()),
                 Some(n) => (self.schedule_params(n, &what), n.span.clone()),
             };
-            let labels = match get(fields, "labels") {
-                None => BTreeMap::new(),
-                Some(n) => self.schedule_labels(n, &what),
-            };
+            let labels = self.schedule_labels(get(fields, "labels"), &what);
             let (Some(cron), Some(zone), Some(catch_up), Some(overlap)) =
                 (cron, zone, catch_up, overlap)
             else {
@@ -175,7 +172,10 @@ impl Loader<'_, '_> {
 
     /// `labels = { team = "infra" }`: the labels each run of the schedule starts with,
     /// each checked where it is written as `baton run --label` checks it (`model::labels`).
-    fn schedule_labels(&mut self, n: &Node, what: &str) -> BTreeMap<String, String> {
+    fn schedule_labels(&mut self, n: Option<&Node>, what: &str) -> BTreeMap<String, String> {
+        let Some(n) = n else {
+            return BTreeMap::new();
+        };
         let Some(entries) = self.table(
             n,
             &format!("`labels` of {what}"),
