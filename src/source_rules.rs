@@ -172,7 +172,7 @@ const STRING_ERRORS_LEFT: &[(&str, usize)] = &[
     ("crates/exec/src/ssh/backend.rs", 1),
     // Edited by others while this list was made.
     ("crates/exec/src/leftovers.rs", 1),
-    ("crates/exec/src/summary.rs", 2),
+    ("crates/exec/src/summary.rs", 3),
     ("crates/exec/src/local/shell.rs", 2),
     // Not typed yet.
 ];
