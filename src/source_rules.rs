@@ -174,7 +174,6 @@ const STRING_ERRORS_LEFT: &[(&str, usize)] = &[
     ("crates/exec/src/leftovers.rs", 1),
     ("crates/exec/src/summary.rs", 3),
     ("crates/exec/src/local/shell.rs", 2),
-    // Not typed yet.
 ];
 
 /// `matches!` over step states still allowed, at most so many a file (a list that
