@@ -568,10 +568,13 @@ impl LogReaders {
                 .is_some_and(|s| s.state == StepState::Running)
         };
         let any_running = || view.steps.iter().any(|s| s.state == StepState::Running);
-        ui.log
-            .as_ref()
-            .is_some_and(|l| if l.all { any_running() } else { running(l.step) })
-            || tail_step(ui, view).is_some()
+        ui.log.as_ref().is_some_and(|l| {
+            if l.all {
+                any_running()
+            } else {
+                running(l.step)
+            }
+        }) || tail_step(ui, view).is_some()
     }
 
     fn sync_log(&mut self, ui: &mut UiState, view: &RunView, rows: usize) {

@@ -153,7 +153,8 @@ pub fn route(desk: &Desk, shown: usize, req: &ConsoleRequest, boards: &[Arc<Boar
         | ConsoleRequest::RetryFailedPlan { run_id: id, .. }
         | ConsoleRequest::Fork { run_id: id, .. }
         | ConsoleRequest::DeleteRun { run_id: id, .. }
-        | ConsoleRequest::Note { run_id: id, .. } => by_run(id),
+        | ConsoleRequest::Note { run_id: id, .. }
+        | ConsoleRequest::StepHistory { run_id: id, .. } => by_run(id),
         ConsoleRequest::ReadAllRuns => Route::Every,
         ConsoleRequest::DiffRuns { a, b, .. } => match (by_run(a), by_run(b)) {
             (Route::Store(x), Route::Store(y)) if x == y => Route::Store(x),

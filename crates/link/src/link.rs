@@ -167,6 +167,16 @@ pub enum ConsoleRequest {
         b: String,
         reply: oneshot::Sender<Result<crate::RunsDiff, Refusal>>,
     },
+    /// Step `step`'s history across the newest runs of `workflow` (as `baton history
+    /// WORKFLOW STEP` reads it: `model::step_trend::DEFAULT_RUNS` runs at most). `run_id`
+    /// is the run on screen, which says on a console over several stores whose store
+    /// to read. Nothing is written.
+    StepHistory {
+        run_id: String,
+        workflow: String,
+        step: String,
+        reply: oneshot::Sender<Result<baton_model::step_trend::StepTrend, Refusal>>,
+    },
     /// A note on a run (on its step `step`, if given), recorded as `baton note`
     /// records it (`session::note::add`: under the OS account of the process that
     /// writes it): that account, or why not.

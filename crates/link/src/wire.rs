@@ -9,6 +9,7 @@
 use crate::{Act, Board, ConsoleRequest, Expected, ForkPreview, News, RetryPreview, RunForm};
 use crate::{RunsDiff, Started};
 use baton_model::inbox::Waiting;
+use baton_model::step_trend::StepTrend;
 use baton_model::{Command, CommandOutcome, Refusal, RunSummary, RunView};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -16,8 +17,9 @@ use tokio::sync::oneshot;
 
 /// The protocol's version: raised with any change of these types' JSON or of what a
 /// message means (4: an ask's answer carries a request id, which a server of 3 would
-/// not keep, so its check would call a recorded answer not delivered; 5: a note).
-pub const PROTOCOL: u32 = 5;
+/// not keep, so its check would call a recorded answer not delivered; 5: a note; 6: a
+/// step's history).
+pub const PROTOCOL: u32 = 6;
 
 /// Who speaks: the protocol and the baton it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +192,11 @@ pub enum Request {
         a: String,
         b: String,
     },
+    StepHistory {
+        run_id: String,
+        workflow: String,
+        step: String,
+    },
     Schedule {
         act: Act,
         target: String,
@@ -208,6 +215,7 @@ pub enum Reply {
     RunForm(Result<RunForm, Refusal>),
     Started(Result<Started, Refusal>),
     Diff(Result<RunsDiff, Refusal>),
+    Trend(Result<StepTrend, Refusal>),
 }
 
 /// Where a request's answer goes back to the console: its reply channel.
@@ -221,6 +229,7 @@ pub enum Answer {
     RunForm(oneshot::Sender<Result<RunForm, Refusal>>),
     Started(oneshot::Sender<Result<Started, Refusal>>),
     Diff(oneshot::Sender<Result<RunsDiff, Refusal>>),
+    Trend(oneshot::Sender<Result<StepTrend, Refusal>>),
 }
 
 impl Answer {
@@ -239,6 +248,7 @@ impl Answer {
             (Answer::RunForm(tx), Reply::RunForm(o)) => drop(tx.send(o)),
             (Answer::Started(tx), Reply::Started(o)) => drop(tx.send(o)),
             (Answer::Diff(tx), Reply::Diff(o)) => drop(tx.send(o)),
+            (Answer::Trend(tx), Reply::Trend(o)) => drop(tx.send(o)),
             (other, r) => other.fail(odd(&r)),
         }
     }
@@ -254,6 +264,7 @@ impl Answer {
             Answer::RunForm(tx) => drop(tx.send(Err(why))),
             Answer::Started(tx) => drop(tx.send(Err(why))),
             Answer::Diff(tx) => drop(tx.send(Err(why))),
+            Answer::Trend(tx) => drop(tx.send(Err(why))),
         }
     }
 }
@@ -317,6 +328,19 @@ pub fn outgoing(r: ConsoleRequest) -> (Request, Answer) {
             reply,
         } => (Request::StartRun { file, params }, Answer::Started(reply)),
         C::DiffRuns { a, b, reply } => (Request::DiffRuns { a, b }, Answer::Diff(reply)),
+        C::StepHistory {
+            run_id,
+            workflow,
+            step,
+            reply,
+        } => (
+            Request::StepHistory {
+                run_id,
+                workflow,
+                step,
+            },
+            Answer::Trend(reply),
+        ),
         C::Schedule {
             act,
             target,
@@ -390,6 +414,16 @@ pub fn incoming(r: Request) -> (ConsoleRequest, Pending) {
             reply
         }),
         Request::DiffRuns { a, b } => with!(Diff, |reply| C::DiffRuns { a, b, reply }),
+        Request::StepHistory {
+            run_id,
+            workflow,
+            step,
+        } => with!(Trend, |reply| C::StepHistory {
+            run_id,
+            workflow,
+            step,
+            reply
+        }),
         Request::Schedule {
             act,
             target,
@@ -414,6 +448,7 @@ pub enum Pending {
     RunForm(oneshot::Receiver<Result<RunForm, Refusal>>),
     Started(oneshot::Receiver<Result<Started, Refusal>>),
     Diff(oneshot::Receiver<Result<RunsDiff, Refusal>>),
+    Trend(oneshot::Receiver<Result<StepTrend, Refusal>>),
 }
 
 impl Pending {
@@ -429,6 +464,7 @@ impl Pending {
             Pending::RunForm(rx) => rx.await.ok().map(Reply::RunForm),
             Pending::Started(rx) => rx.await.ok().map(Reply::Started),
             Pending::Diff(rx) => rx.await.ok().map(Reply::Diff),
+            Pending::Trend(rx) => rx.await.ok().map(Reply::Trend),
         }
     }
 }
@@ -443,7 +479,7 @@ mod tests {
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
         let e = me.agrees(&Hello::this("0.3.9")).unwrap_err().to_string();
         assert!(
-            e.contains("baton 0.4.0 (link protocol 5)") && e.contains("baton 0.3.9"),
+            e.contains("baton 0.4.0 (link protocol 6)") && e.contains("baton 0.3.9"),
             "{e}"
         );
     }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod history;
 mod start;
 
 /// The link a console is connected to this service with, and the requests it sends
@@ -364,6 +365,12 @@ impl Service {
                 reply,
             } => self.start_run(file, params, reply),
             ConsoleRequest::DiffRuns { a, b, reply } => self.diff_runs(a, b, reply),
+            ConsoleRequest::StepHistory {
+                workflow,
+                step,
+                reply,
+                ..
+            } => self.step_history(workflow, step, reply),
         }
     }
 

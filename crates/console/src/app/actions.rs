@@ -55,6 +55,9 @@ pub enum Action {
     Log,
     /// DAG: every step's log of the run in one view, merged (`logmerge`).
     AllLogs,
+    /// DAG: the selected step across the newest runs of its workflow (`baton history`;
+    /// `app::history`).
+    History,
     #[strum(serialize = "graph")]
     ToggleGraph,
     /// Graph: zoom out to one cell per step, the viewport marked (and back).
@@ -110,6 +113,13 @@ pub enum Action {
     Started {
         workflow: String,
         result: Result<baton_link::Started, Refusal>,
+    },
+    /// The answer to `Request::StepHistory`.
+    Historied {
+        run_id: String,
+        workflow: String,
+        step: String,
+        result: Result<baton_model::step_trend::StepTrend, Refusal>,
     },
     /// The answer to `Request::DiffRuns`.
     Diffed {
@@ -274,6 +284,13 @@ pub enum Request {
     DiffRuns {
         a: String,
         b: String,
+    },
+    /// A step across the newest runs of its workflow (`baton history`'s read;
+    /// `Action::Historied`). `run_id` is the run on screen (its store, on a desk).
+    StepHistory {
+        run_id: String,
+        workflow: String,
+        step: String,
     },
     Exit(ConsoleExit),
 }

@@ -54,6 +54,7 @@ pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Reque
         }
         Action::Hold => return hold_step(ui, view, focus),
         Action::Fork => return super::fork::ask(ui, view, focus),
+        Action::History => return super::history::ask(ui, view, focus),
         Action::Note => return super::note::on_step(ui, view, focus),
         Action::RetryFailed => return super::retry_failed::ask(ui, view.run_id.clone()),
         Action::Up

@@ -28,6 +28,7 @@ mod fan;
 mod filter;
 mod fork;
 mod help;
+mod history;
 mod hold;
 mod jump;
 mod keep;
@@ -99,6 +100,8 @@ mod decide_tests;
 mod edit_tests;
 #[cfg(test)]
 mod fork_tests;
+#[cfg(test)]
+mod history_tests;
 #[cfg(test)]
 mod hold_tests;
 #[cfg(test)]

@@ -26,6 +26,8 @@ pub enum Overlay {
     ActionOutput(u64),
     /// What changed between two runs (`UiState::run_diff`, `app::run_diff`).
     RunDiff,
+    /// A step across runs of its workflow (`UiState::history`, `app::history`).
+    History,
     /// A console over several stores: each store, where it is and its state (`:stores`).
     Stores,
 }
@@ -78,6 +80,10 @@ pub struct UiState {
     pub diff_mark: Option<String>,
     /// The diff of two runs the overlay shows (`Overlay::RunDiff`).
     pub run_diff: Option<Arc<baton_link::RunsDiff>>,
+    /// The step's history the overlay shows (`Overlay::History`).
+    pub(crate) history: Option<super::history::StepHistory>,
+    /// A run opened from a step's history, and that step: selected once its view is here.
+    pub(crate) open_on_step: Option<(String, String)>,
     /// The Runs tab's filter (`/`): words of an id, workflow or operator, `state:NAME`,
     /// `wf:NAME`.
     pub runs_filter: String,
@@ -199,6 +205,24 @@ impl UiState {
     pub(crate) fn view_arrived(&mut self, view: &RunView) {
         if self.opening.as_deref() == Some(view.run_id.as_str()) {
             self.opening = None;
+        }
+        if let Some((run, step)) = self.open_on_step.take() {
+            if run == view.run_id && !view.steps.is_empty() {
+                self.select_step(view, &step);
+            } else if self.opening.is_some() || run == view.run_id {
+                // Not here yet (or its steps not yet): kept for its view.
+                self.open_on_step = Some((run, step));
+            }
+        }
+    }
+
+    /// Select `step` on the DAG (as `:STEP` does), when the run has it.
+    pub(crate) fn select_step(&mut self, view: &RunView, step: &str) {
+        if let Some(i) = view.step_index(step) {
+            self.tab = super::actions::Tab::Dag;
+            self.selected = i;
+            self.follow = false;
+            self.filter.clear();
         }
     }
 

@@ -186,6 +186,12 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             return super::run_form::started(ui, &workflow, result);
         }
         Action::Diffed { a, b, result } => return super::run_diff::diffed(ui, &a, &b, result),
+        Action::Historied {
+            run_id,
+            workflow,
+            step,
+            result,
+        } => return super::history::answered(ui, run_id, workflow, step, result),
         Action::Noted {
             run_id,
             step,
@@ -372,6 +378,15 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
         super::run_diff::scroll(ui, &action);
         return Vec::new();
     }
+    if ui.overlay == Some(Overlay::History) {
+        if scrolls {
+            super::history::select(ui, &action);
+            return Vec::new();
+        }
+        if action == Action::Enter {
+            return super::history::open(ui, view);
+        }
+    }
     if scrolls && matches!(ui.overlay, Some(Overlay::ActionOutput(_))) {
         super::user_actions::scroll(ui, &action);
         return Vec::new();
@@ -379,7 +394,8 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
     match action {
         Action::ToggleTime => toggle_time(ui),
         Action::Jump => ui.jump = Some(String::new()),
-        Action::Back => {
+        // Enter closes every overlay but a step's history (above).
+        Action::Back | Action::Enter => {
             ui.overlay = None;
             ui.overlay_scroll = 0;
         }

@@ -142,6 +142,11 @@ fn send(
             params,
         } => Some(start_run(requests, file, workflow, params)),
         Request::DiffRuns { a, b } => Some(diff_runs(requests, a, b)),
+        Request::StepHistory {
+            run_id,
+            workflow,
+            step,
+        } => Some(step_history(requests, run_id, workflow, step)),
         Request::OpenRun(id) => {
             // Fire and forget: the new run arrives through `link.view`.
             let _ = requests.try_send(ConsoleRequest::OpenRun(id));
@@ -229,6 +234,31 @@ fn diff_runs(requests: &Requests, a: String, b: String) -> BoxFuture<'static, Ac
         Action::Diffed {
             a,
             b,
+            result: asked.await,
+        }
+    })
+}
+
+/// Step `step` across the newest runs of `workflow`, asked of the service.
+fn step_history(
+    requests: &Requests,
+    run_id: String,
+    workflow: String,
+    step: String,
+) -> BoxFuture<'static, Action> {
+    let asked = ask(requests, "read the step's history", |reply| {
+        ConsoleRequest::StepHistory {
+            run_id: run_id.clone(),
+            workflow: workflow.clone(),
+            step: step.clone(),
+            reply,
+        }
+    });
+    Box::pin(async move {
+        Action::Historied {
+            run_id,
+            workflow,
+            step,
             result: asked.await,
         }
     })

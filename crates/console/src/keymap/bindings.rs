@@ -184,6 +184,14 @@ static BINDINGS: &[Binding] = &[
     ),
     b!(
         Tab::Dag,
+        [k('T')],
+        "T",
+        Action::History,
+        "history: the step across its workflow's runs (durations, p50/p95, failures)",
+        false
+    ),
+    b!(
+        Tab::Dag,
         [k('a')],
         "a",
         Action::Approve,

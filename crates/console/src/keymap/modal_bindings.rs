@@ -489,10 +489,18 @@ pub(super) static MODAL: &[Binding] = &[
     ),
     b!(
         Overlay,
-        [code(Esc), k('q'), k('?'), k('h'), code(Enter)],
+        [code(Esc), k('q'), k('?'), k('h')],
         "Esc",
         Action::Back,
         "close",
         true
+    ),
+    b!(
+        Overlay,
+        [code(Enter)],
+        "Enter",
+        Action::Enter,
+        "open the selected run on its step (a step's history); else close",
+        false
     ),
 ];

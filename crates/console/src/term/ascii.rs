@@ -41,8 +41,12 @@ pub(crate) fn symbol(s: &str) -> &'static str {
         '↓' => "v",
         '←' => "<",
         '→' => ">",
-        // Gauges, bars, the typing cursor.
-        '█' => "#",
+        // Gauges, bars, the typing cursor; a sparkline's eighths (`model::step_trend`).
+        '█' | '▇' => "#",
+        '▁' => "_",
+        '▂' | '▃' => ".",
+        '▄' | '▅' => "-",
+        '▆' => "=",
         // The Timeline's failed attempt and gate wait (`crate::timeline::Cell`).
         '▓' => "x",
         '▒' => "=",

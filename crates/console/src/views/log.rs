@@ -34,8 +34,14 @@ pub(crate) fn render(
     };
     let n = log.total;
     let (head, empty) = if log.all {
-        let head = styled(format!(" Log · {} ", log.source.as_deref().unwrap_or("every step")), theme.title);
-        (title(log, head, String::new(), theme), "no step has written output yet".to_string())
+        let head = styled(
+            format!(" Log · {} ", log.source.as_deref().unwrap_or("every step")),
+            theme.title,
+        );
+        (
+            title(log, head, "· ".to_string(), theme),
+            "no step has written output yet".to_string(),
+        )
     } else {
         let Some(s) = view.steps.get(log.step) else {
             return;

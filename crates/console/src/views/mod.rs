@@ -14,6 +14,7 @@ pub(crate) mod errors;
 pub(crate) mod fan;
 pub(crate) mod header;
 pub(crate) mod hints;
+pub(crate) mod history;
 pub(crate) mod log;
 pub(crate) mod notices;
 pub(crate) mod overlays;
@@ -137,6 +138,7 @@ fn draw(
             hits.pane_drawn(action_output::render(frame, area, ui, id, theme));
         }
         Some(Overlay::RunDiff) => run_diff::render(frame, area, ui, theme),
+        Some(Overlay::History) => history::render(frame, area, view, ui, theme),
         Some(Overlay::Stores) => overlays::stores(frame, area, view, ui, theme),
         None => {}
     }

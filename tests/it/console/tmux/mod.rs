@@ -21,6 +21,7 @@ mod filters;
 mod fleet;
 mod fleet_desk;
 mod fork;
+mod history;
 mod hold;
 mod hostile;
 mod inputs;
