@@ -256,7 +256,7 @@ run = "true"
     );
     assert_eq!(
         json["steps"][1]["fan_out"],
-        serde_json::json!({"total": 3, "done": 3, "succeeded": 2, "failed": 1, "active": 0})
+        serde_json::json!({"total": 3, "done": 3, "succeeded": 2, "failed": 1, "active": 0, "marked": 0})
     );
     assert_eq!(json["steps"][3]["instance_of"], "test");
     assert_eq!(json["steps"][3]["state"], "failed");

@@ -279,6 +279,8 @@ fn documented(name: &str) -> bool {
             | "BATON_ALTERNATIVE"
             | "BATON_OUTPUT"
             | "BATON_USAGE"
+            | "BATON_SUMMARY"
+            | "BATON_LABELS"
             | "BATON_SLOT"
             | "BATON_DB"
     ) || name.starts_with("BATON_PARAM_")

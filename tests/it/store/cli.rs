@@ -103,8 +103,10 @@ fn show_prints_steps_errors_and_health_by_prefix() {
     assert!(out.contains("test") && out.contains("failed"));
     assert!(out.contains("exit_nonzero") && out.contains("tests failed"));
     assert!(out.contains("suggestion:"));
-    // build 1 + test 0 → quality 0.5; one open high error → health 40, critical.
-    assert!(out.contains("health 40 critical"), "{out}");
+    // build marked succeeded by hand (½, as a retry) + test 0 → quality 0.25; one open
+    // high error → health 15, critical, the mark said where it changed the count.
+    assert!(out.contains("health 15 critical"), "{out}");
+    assert!(out.contains("(1 marked succeeded by hand)"), "{out}");
 
     let (code, out, _) = baton(&db, &["show", "01JNEW", "--json"]);
     assert_eq!(code, 0);

@@ -176,8 +176,8 @@ static BINDINGS: &[Binding] = &[
     ),
     b!(
         Tab::Dag,
-        [k('O')],
-        "O",
+        [k('A')],
+        "A",
         Action::AllLogs,
         "every step's log in one view, each line after its step",
         false

@@ -717,8 +717,13 @@ fn long_toast(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) -> boo
     let Some(t) = ui.toast.as_ref() else {
         return false;
     };
-    let busy =
-        ui.filter_editing || ui.jump.is_some() || ui.log.as_ref().is_some_and(|l| l.searching);
+    // An input being typed keeps its line; an overlay or a dialog drawn over the
+    // status line would hide the toast's first row.
+    let busy = ui.filter_editing
+        || ui.jump.is_some()
+        || ui.log.as_ref().is_some_and(|l| l.searching)
+        || ui.overlay.is_some()
+        || ui.dialog.is_some();
     if busy || area.height < 2 || text_width(&t.text) < area.width as usize {
         return false;
     }
