@@ -114,8 +114,8 @@ fn show_prints_steps_errors_and_health_by_prefix() {
     assert_eq!(v["id"], "01JNEWRUN0");
     assert_eq!(v["workflow"], "release");
     assert_eq!(v["state"], "failed");
-    assert_eq!(v["health"], 40.0);
-    assert_eq!(v["quality"], 0.5);
+    assert_eq!(v["health"], 15.0);
+    assert_eq!(v["quality"], 0.25);
     let test = v["steps"]
         .as_array()
         .unwrap()
