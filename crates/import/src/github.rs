@@ -33,6 +33,8 @@ struct Ctx<'a> {
     secrets: Vec<String>,
     /// The keys of the matrix of the job being read (none without one).
     matrix_keys: Vec<String>,
+    /// The matrix key a `for_each` job reads as its item (`matrix.KEY` is `item`).
+    matrix_item: Option<String>,
     /// Variables of the step being read that templates set for its script (`S3_T1`).
     script_vars: usize,
     /// Each job's outputs as baton declares them (`job_outputs`), by GitHub job id.
@@ -154,6 +156,12 @@ impl Names for Reader<'_, '_> {
             {
                 Ok(format!("matrix.{}", matrix::key_of(&p[1..].join("_"))))
             }
+            ("matrix", 2)
+                if matches!(self.place, Place::Allow | Place::StepEnv)
+                    && self.c.matrix_item.as_deref() == Some(p[1].as_str()) =>
+            {
+                Ok("item".into())
+            }
             ("matrix", 2) => Err(NameError::NoMatrixKey {
                 path,
                 key: p[1].clone(),
@@ -214,6 +222,7 @@ pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Work
         jobs: vec![],
         secrets: vec![],
         matrix_keys: vec![],
+        matrix_item: None,
         script_vars: 0,
         outputs: jobs
             .iter()
@@ -606,6 +615,7 @@ fn job(
         return Ok(step);
     }
     job_left_out(gh_id, job, c);
+    c.matrix_item = None;
     if let Err(matrix::Unreadable(why)) = matrix::strategy(job, &mut step, c)? {
         step.uses = Some((
             "builtin.fail".into(),

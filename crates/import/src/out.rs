@@ -72,6 +72,8 @@ pub(crate) struct Step {
     pub matrix: Option<Matrix>,
     pub max_parallel: Option<u64>,
     pub fail_fast: Option<bool>,
+    /// `for_each = "${{ steps.ID.outputs.NAME }}"`: one instance per item.
+    pub for_each: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -305,6 +307,9 @@ impl Step {
         }
         if let Some(m) = self.max_parallel {
             let _ = writeln!(o, "max_parallel = {m}");
+        }
+        if let Some(f) = &self.for_each {
+            let _ = writeln!(o, "for_each = {}", q(f));
         }
         if let Some(f) = self.fail_fast {
             let _ = writeln!(o, "fail_fast = {f}");

@@ -109,10 +109,11 @@ fn attrs_required_checks_job_fails_when_a_need_did_not_succeed() {
         "{}",
         i.toml
     );
-    // The matrix axis computed from another job's output becomes a list param.
+    // The matrix axis computed from another job's output is a `for_each` over it.
     assert!(
-        i.toml
-            .contains("matrix = { python-version = \"${{ params.python-version }}\" }"),
+        i.toml.contains(
+            "for_each = \"${{ steps.build-package.outputs.supported-python-versions }}\""
+        ),
         "{}",
         i.toml
     );

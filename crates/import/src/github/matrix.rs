@@ -320,6 +320,14 @@ pub(super) fn strategy(
         Ok(r) => r,
         Err(u) => return Ok(Err(u)),
     };
+    if let Some(()) = for_each(entries_of, step, c) {
+        step.fail_fast = Some(st.get("fail-fast").and_then(Node::text).as_deref() != Some("false"));
+        step.max_parallel = st
+            .get("max-parallel")
+            .and_then(Node::text)
+            .and_then(|t| t.parse().ok());
+        return Ok(Ok(()));
+    }
     if axes.is_empty() && params.is_empty() && include.is_empty() {
         c.report.note(
             line,
@@ -405,6 +413,30 @@ fn cells_of(cells: &[Cell], line: usize, c: &mut Ctx) -> Vec<Vec<(String, Scalar
         out.push(flat);
     }
     out
+}
+
+/// A matrix of one axis, `KEY: ${{ fromJSON(needs.J.outputs.K) }}`: baton's
+/// `for_each` over that output (a JSON list), `matrix.KEY` its `item`, reported.
+fn for_each(entries_of: &[(String, usize, Node)], step: &mut Step, c: &mut Ctx) -> Option<()> {
+    let [(k, l, v)] = entries_of else { return None };
+    let E::Call(f, a) = expr::parse(&v.text()?).ok()? else {
+        return None;
+    };
+    let [E::Name(p)] = a.as_slice() else {
+        return None;
+    };
+    if f != "fromjson" || p.len() != 4 || p[0] != "needs" || p[2] != "outputs" {
+        return None;
+    }
+    let j = c.job(&p[1]).filter(|j| step.needs.contains(j))?;
+    step.for_each = Some(format!("${{{{ steps.{j}.outputs.{} }}}}", p[3]));
+    c.matrix_item = Some(k.clone());
+    c.report.note(
+        *l,
+        format!("matrix axis `{k}: {}`", v.text().unwrap_or_default()),
+        format!("one instance per item of job `{}`'s output `{}` (`for_each`), `matrix.{k}` its item; instances are named by their index (`[0]`, `[1]`), GitHub's by their value", p[1], p[3]),
+    );
+    Some(())
 }
 
 /// An axis from an expression (`${{ fromJSON(inputs.pythons) }}`): a `list` param.

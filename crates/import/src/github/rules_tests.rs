@@ -27,3 +27,31 @@ fn an_output_a_need_does_not_declare_is_left_empty_and_the_workflow_loads() {
     )
     .unwrap_or_else(|d| panic!("{d}\n{}", i.toml));
 }
+
+/// A matrix of one axis from a need's output (`fromJSON(needs.J.outputs.K)`) is a
+/// `for_each` over that output, `matrix.KEY` its item.
+#[test]
+fn an_axis_from_a_needs_output_is_a_for_each_over_it() {
+    let y = "on: push\njobs:\n  prepare:\n    outputs:\n      list: ${{ steps.r.outputs.list }}\n    steps: [{id: r, run: 'echo list=[1] >> $GITHUB_OUTPUT'}]\n  use:\n    needs: prepare\n    strategy:\n      matrix:\n        package: ${{ fromJSON(needs.prepare.outputs.list) }}\n    steps:\n      - run: echo \"${{ matrix.package }}\"\n";
+    let i = import(Kind::Github, "w.yml", y).unwrap();
+    assert!(
+        i.toml
+            .contains("for_each = \"${{ steps.prepare.outputs.list }}\""),
+        "{}",
+        i.toml
+    );
+    assert!(i.toml.contains("\"${{ item }}\""), "{}", i.toml);
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.line == 11 && n.done.contains("for_each")),
+        "{:?}",
+        i.notes
+    );
+    baton_workflow::load_str_with(
+        &i.toml,
+        std::path::Path::new("w.toml"),
+        baton_workflow::SignersFrom::Recorded(None),
+    )
+    .unwrap_or_else(|d| panic!("{d}\n{}", i.toml));
+}
