@@ -33,23 +33,8 @@ pub(crate) fn render(
         return;
     };
     let n = log.total;
-    let (head, empty) = if log.all {
-        let head = styled(
-            format!(" Log · {} ", log.source.as_deref().unwrap_or("every step")),
-            theme.title,
-        );
-        (
-            title(log, head, "· ".to_string(), theme),
-            "no step has written output yet".to_string(),
-        )
-    } else {
-        let Some(s) = view.steps.get(log.step) else {
-            return;
-        };
-        let attempt = log.attempt_of(s.attempts);
-        let head = styled(format!(" Log · {} ", s.id), theme.title);
-        let of = format!("attempt {attempt}/{} · ", s.attempts);
-        (title(log, head, of, theme), no_output(log, s, attempt))
+    let Some((head, empty)) = head(log, view, theme) else {
+        return;
     };
     let block = panel(head, theme, true);
     let inner = block.inner(area);
@@ -141,6 +126,24 @@ pub(crate) fn render(
 
 /// The log's title: `head` (whose log), the attempt (`of`), lines, follow/paused,
 /// wrap, times, the search.
+/// The log's title, and what it says when there is no output: every step's, or one
+/// step's attempt (none when that step is gone).
+fn head<'a>(log: &LogState, view: &RunView, theme: &Theme) -> Option<(Line<'a>, String)> {
+    if log.all {
+        let head = styled(
+            format!(" Log · {} ", log.source.as_deref().unwrap_or("every step")),
+            theme.title,
+        );
+        let empty = "no step has written output yet".to_string();
+        return Some((title(log, head, "· ".to_string(), theme), empty));
+    }
+    let s = view.steps.get(log.step)?;
+    let attempt = log.attempt_of(s.attempts);
+    let head = styled(format!(" Log · {} ", s.id), theme.title);
+    let of = format!("attempt {attempt}/{} · ", s.attempts);
+    Some((title(log, head, of, theme), no_output(log, s, attempt)))
+}
+
 fn title<'a>(log: &LogState, head: Span<'a>, of: String, theme: &Theme) -> Line<'a> {
     let n = log.total;
     let mut title = vec![
