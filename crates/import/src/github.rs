@@ -242,22 +242,7 @@ pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Work
         taken.push(id.clone());
         c.jobs.push((k.clone(), id));
     }
-    if let Some(env) = doc.get("env").and_then(Node::map) {
-        for (k, line, v) in env {
-            if !c.env_name(k, *line) {
-                continue;
-            }
-            let val = template(
-                &v.text().unwrap_or_default(),
-                &mut c,
-                Place::Run,
-                &[],
-                *line,
-            );
-            c.env.push(k.clone());
-            wf.env.push((k.clone(), val));
-        }
-    }
+    run_env(doc, &mut c, &mut wf);
     if let Some(cc) = doc.get("concurrency") {
         wf.concurrency = Some(concurrency(
             cc,
@@ -334,6 +319,18 @@ fn default_vars(c: &mut Ctx, wf: &mut Workflow, line: usize) {
         }
     }
     c.report.note(line, "GitHub's default variables", "$GITHUB_ACTOR, $GITHUB_EVENT_NAME, $GITHUB_REF, $GITHUB_SHA and $GITHUB_REPOSITORY come from the params github_actor, github_event_name, github_ref, github_sha and github_repository; left empty, each job's script gives this machine's (its user, `workflow_dispatch`, the checkout's branch and commit, its `origin`), and $GITHUB_WORKSPACE, $GITHUB_RUN_ID, $RUNNER_OS and the others are the run's");
+}
+
+/// The workflow's `env` as the run-wide `[env]`, its values baton templates.
+fn run_env(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
+    for (k, line, v) in doc.get("env").and_then(Node::map).unwrap_or_default() {
+        if !c.env_name(k, *line) {
+            continue;
+        }
+        let val = template(&v.text().unwrap_or_default(), c, Place::Run, &[], *line);
+        c.env.push(k.clone());
+        wf.env.push((k.clone(), val));
+    }
 }
 
 fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
