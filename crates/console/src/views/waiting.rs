@@ -88,12 +88,14 @@ pub(crate) fn render(
         .saturating_sub(iw - 8)
         .saturating_sub(sw + usize::from(sw > 0));
     let (told, lw) = told_column(ui, ids().collect(), ww);
+    let noted = noted_runs(ui, ids().collect());
     let ww = ww.saturating_sub(lw + usize::from(lw > 0));
     let mut lines = vec![head_line((iw, sw, lw), theme)];
     for (k, row) in drawn.iter().enumerate() {
         let line = match (row, gone) {
             (Some(i), _) => {
-                let text = item_text(&items[*i], view, ui, now, (iw, sw, ww, lw), &told);
+                let cols = (iw, sw, ww, lw);
+                let text = item_text(&items[*i], view, ui, now, cols, (&told, &noted));
                 styled(text, row_style(&items[*i], Some(*i) == sel, theme))
             }
             (None, Some(g)) => styled(gone_text(g, ui), theme.dim.add_modifier(Modifier::BOLD)),
@@ -170,7 +172,10 @@ fn item_text(
     ui: &UiState,
     now: Timestamp,
     (iw, sw, ww, lw): (usize, usize, usize, usize),
-    told: &std::collections::HashMap<String, String>,
+    (told, noted): (
+        &std::collections::HashMap<String, String>,
+        &std::collections::HashMap<&str, usize>,
+    ),
 ) -> String {
     let mark = if w.run_id == view.run_id { "●" } else { " " };
     let told = super::runs::told_cell(told.get(&w.run_id).map_or("", String::as_str), lw);
@@ -185,7 +190,8 @@ fn item_text(
                 None => w.workflow.clone(),
             };
             // ✎: someone wrote a note on the item's run (`baton note`, `n`).
-            let workflow = super::runs::noted(&workflow, super::runs::notes_of(ui, &w.run_id));
+            let notes = noted.get(w.run_id.as_str()).copied().unwrap_or(0);
+            let workflow = super::runs::noted(&workflow, notes);
             format!(
                 "{} {}",
                 pad(&fit(&workflow, 13), 13),
@@ -202,6 +208,19 @@ fn item_text(
         if w.mine { "yes" } else { "no" },
         fit(&w.who(), ww.max(6)),
     )
+}
+
+/// How many notes each of the runs `ids` has, those with any (`✎`): one pass over the
+/// run list a frame, not one per row.
+fn noted_runs<'a>(
+    ui: &'a UiState,
+    ids: std::collections::HashSet<&str>,
+) -> std::collections::HashMap<&'a str, usize> {
+    ui.runs
+        .iter()
+        .filter(|r| r.notes > 0 && ids.contains(r.id.as_str()))
+        .map(|r| (r.id.as_str(), r.notes))
+        .collect()
 }
 
 /// The row of the item gone from under the selection.
