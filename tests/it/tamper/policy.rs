@@ -110,6 +110,9 @@ fn the_documented_policy_is_not_fooled_by_shell() {
         by_param,
         format!("{doc}\n[params.cmd]\ntype = \"string\"\n")
     );
+    // Another file, so another workflow name: a store refuses a second file naming
+    // a workflow it has.
+    let by_param = by_param.replacen("name = \"", "name = \"by-param-", 1);
     let wf = env.workflow("by-param.toml", &by_param);
     let proposed = "git status\ntouch pwned";
     waits_for_a_person(
