@@ -19,12 +19,8 @@ fn artifact() -> crate::model::view::ArtifactView {
     }
 }
 
-fn full() -> RunView {
-    let mut v = crate::console::fixtures::cluster_jobs();
-    v.driven_by = Some("pid 4242 on build-1".into());
-    v.finished_at = Some(Timestamp(v.now.0 + 1_000));
-    v.summary = Some("3 of 9 steps succeeded".into());
-    v.workflow_hash = Some("3f2a9c1b7d0e".into());
+/// A note on the run's `build` step and the first step's summary (schema 10).
+fn noted(v: &mut RunView) {
     v.notes = vec![crate::model::note::NoteView {
         at: v.now,
         by: "alice".into(),
@@ -34,6 +30,15 @@ fn full() -> RunView {
     if let Some(s) = v.steps.first_mut() {
         s.summary = Some("# Built\n3 images".into());
     }
+}
+
+fn full() -> RunView {
+    let mut v = crate::console::fixtures::cluster_jobs();
+    v.driven_by = Some("pid 4242 on build-1".into());
+    v.finished_at = Some(Timestamp(v.now.0 + 1_000));
+    v.summary = Some("3 of 9 steps succeeded".into());
+    v.workflow_hash = Some("3f2a9c1b7d0e".into());
+    noted(&mut v);
     let link = |run: &str| crate::model::view::ForkLink {
         run: run.into(),
         step: "build".into(),
