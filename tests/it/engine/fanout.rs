@@ -270,7 +270,7 @@ run = "true"
     let listed = env.runs();
     assert_eq!(
         listed[0]["fan_out"],
-        serde_json::json!([{"step": "test", "total": 3, "done": 3, "succeeded": 2, "failed": 1, "active": 0}])
+        serde_json::json!([{"step": "test", "total": 3, "done": 3, "succeeded": 2, "failed": 1, "active": 0, "marked": 0}])
     );
     // `retry RUN STEP` on the fanned-out step runs its failed instance again, only it.
     std::fs::write(env.path().join("fixed"), "").unwrap();
