@@ -292,7 +292,7 @@ run = "true"
     );
     assert_eq!(
         json["steps"][1]["fan_out"],
-        serde_json::json!({"total": 3, "done": 3, "succeeded": 3, "failed": 0, "active": 0})
+        serde_json::json!({"total": 3, "done": 3, "succeeded": 3, "failed": 0, "active": 0, "marked": 0})
     );
 }
 
