@@ -47,8 +47,17 @@ pub fn run(args: InboxArgs) -> i32 {
     if args.mine {
         items.retain(|w| w.mine);
     }
+    // The runs someone wrote a note on (`baton note`): `✎` before the workflow, as the
+    // console marks them, and `notes` in `--json`.
+    let ids: Vec<&str> = items.iter().map(|w| w.run_id.as_str()).collect();
+    let noted = store.note_counts(&ids).unwrap_or_default();
     if args.json {
-        let v = json_rows(&items, now);
+        let mut v = json_rows(&items, now);
+        for (row, w) in v.iter_mut().zip(&items) {
+            if let Some(n) = noted.get(&w.run_id) {
+                row["notes"] = serde_json::json!(n);
+            }
+        }
         if let Err(e) = crate::stdio::out_json_line(&v) {
             crate::stdio::errln!("error: {e}");
             return exit::FAILED;
@@ -64,6 +73,9 @@ pub fn run(args: InboxArgs) -> i32 {
             };
             prefix.unwrap_or_else(|_| id.to_string())
         };
+        for w in items.iter_mut().filter(|w| noted.contains_key(&w.run_id)) {
+            w.workflow = format!("✎ {}", w.workflow);
+        }
         crate::stdio::out!("{}", text(&items, short, &me, args.mine, now));
     }
     exit::OK

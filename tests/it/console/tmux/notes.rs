@@ -1,7 +1,8 @@
 //! Issue 76 point 4 through the real binary: `n` writes a note on the Waiting tab's
 //! item's run, on the Runs tab's highlighted run and on the DAG's selected step; each
 //! is on record as the OS account (`baton show`, `show --json`), the lists mark the
-//! runs noted (`✎`: the Runs and Waiting tabs, `baton runs`, `runs --json`'s count),
+//! runs noted (`✎`: the Runs and Waiting tabs, `baton runs`, `baton inbox`, `runs
+//! --json`'s count),
 //! and the Audit tab lists a run's notes.
 use super::*;
 
@@ -138,6 +139,8 @@ fn n_notes_the_highlighted_run_and_step_as_the_os_account_and_the_lists_mark_the
         listed.contains("✎ quick") && listed.contains("✎ gated"),
         "{listed}"
     );
+    let inbox = text(&env.run(&["inbox"]).stdout);
+    assert!(inbox.contains("✎ gated"), "{inbox}");
     let runs = env.runs();
     let count = |id: &str| {
         (runs.as_array().into_iter().flatten())
