@@ -1,4 +1,4 @@
-//! Every step's log of a run in one view (`A` on the DAG tab; `baton logs RUN`'s view):
+//! Every step's log of a run in one view (`V` on the DAG tab; `baton logs RUN`'s view):
 //! the attempts' logs merged, each line after its step's id (`deploy#2` for a later
 //! attempt).
 //!

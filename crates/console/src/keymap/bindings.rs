@@ -176,8 +176,8 @@ static BINDINGS: &[Binding] = &[
     ),
     b!(
         Tab::Dag,
-        [k('A')],
-        "A",
+        [k('V')],
+        "V",
         Action::AllLogs,
         "every step's log in one view, each line after its step",
         false

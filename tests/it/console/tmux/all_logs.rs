@@ -1,11 +1,11 @@
-//! Issue 76 point 5 in the console: `A` on the DAG tab shows every step's log in one
+//! Issue 76 point 5 in the console: `V` on the DAG tab shows every step's log in one
 //! view, each line after its step, follows what arrives, searches with `/`, and holds
 //! 1 GiB of logs in bounded memory.
 use super::*;
 use std::io::{Seek, SeekFrom, Write};
 
 #[test]
-fn a_shows_every_steps_log_follows_it_and_searches_it() {
+fn v_shows_every_steps_log_follows_it_and_searches_it() {
     let env = Env::new();
     let go = env.path().join("go");
     let wf = env.workflow(
@@ -27,7 +27,7 @@ run = "while [ ! -e {go} ]; do sleep 0.05; done; echo gamma-late"
     );
     let tmux = Tmux::running(&env, &wf, 100, 30);
     tmux.wait_for("the DAG", |s| s.contains("gamma"), 30);
-    tmux.keys(&["A"]);
+    tmux.keys(&["V"]);
     let s = tmux.wait_for(
         "alpha's and beta's lines, each after its step",
         |s| s.contains("alpha │ alpha-two") && s.contains("beta  │ beta-needle-here"),
@@ -95,7 +95,7 @@ fn every_steps_log_of_a_gigabyte_opens_in_bounded_memory() {
     tmux.wait_for("the Runs tab", |s| s.contains("Enter: open"), 30);
     tmux.keys(&["Enter"]);
     tmux.wait_for("the run's DAG", |s| s.contains("s4"), 30);
-    tmux.keys(&["A"]);
+    tmux.keys(&["V"]);
     let s = tmux.wait_for("the last line", |s| s.contains("end of s4"), 60);
     assert!(s.contains("1,028 lines") || s.contains("1028 lines"), "{s}");
     let pid = pid_of(&db.to_string_lossy()).expect("the console's pid");
