@@ -159,3 +159,35 @@ fn n_notes_the_highlighted_run_and_step_as_the_os_account_and_the_lists_mark_the
     assert!(out.status.success(), "{}", text(&out.stderr));
     let _ = wait_child(engine, 30);
 }
+
+/// A run this console drives (its view comes from its engine, which knows no notes):
+/// a note written on its running step shows in its Audit tab at once, and is on record.
+#[test]
+fn a_note_on_a_run_this_console_drives_shows_while_it_runs() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "driven.toml",
+        "name = \"driven\"\n[[step]]\nid = \"wait\"\nrun = 'while [ ! -e end ]; do sleep 0.1; done'\n",
+    );
+    let tmux = Tmux::running(&env, &wf, 120, 40);
+    tmux.wait_for("the step running", |s| s.contains("▶ running"), 30);
+    tmux.keys(&["n"]);
+    tmux.wait_for(
+        "the note dialog naming the step",
+        |s| s.contains("Note on step wait of run"),
+        10,
+    );
+    write_note(&tmux, "watching it: slow disk");
+    tmux.keys(&["4"]);
+    tmux.wait_for(
+        "the driven run's notes in its Audit tab",
+        |s| s.contains("Notes · 1") && s.contains("watching it: slow disk"),
+        20,
+    );
+    std::fs::write(env.path().join("end"), "").unwrap();
+    tmux.wait_for("the run to end", |s| s.contains("succeeded"), 30);
+    let id = env.wait_run_id();
+    let notes = env.show(&id)["notes"].clone();
+    assert_eq!(notes[0]["by"], os_account().as_str(), "{notes}");
+    assert_eq!(notes[0]["step"], "wait", "{notes}");
+}
