@@ -10,8 +10,9 @@
 //! printed: a line is never printed twice or out of its own log's order.
 //!
 //! Memory does not grow with the logs: a log is copied from its file a line at a time
-//! through a small buffer, and only each log's time records (one a second of output) and
-//! a bounded number of open files (`OPEN_MAX`) are kept.
+//! through a small buffer, the run's time index is read a chunk at a time, and only each
+//! log's time records (one a second of output) and a bounded number of open files
+//! (`OPEN_MAX`) are kept.
 use super::logs::{LogError, Output};
 use crate::model::{RunView, Timestamp};
 use crate::store::Store;
@@ -28,6 +29,9 @@ const OPEN_MAX: usize = 64;
 /// A partial last line is held back while following until it ends, or until it is this
 /// long (then it is printed, and the rest follows on a line of its own).
 const PARTIAL_MAX: u64 = 16 * 1024;
+
+/// The run's time index is read this many bytes at a time (a record is a few dozen).
+const INDEX_CHUNK: u64 = 64 * 1024;
 
 /// One attempt's log.
 struct Source {
@@ -63,6 +67,8 @@ struct Merge {
     sources: Vec<Source>,
     open: VecDeque<usize>,
     index_read: u64,
+    /// `index_read` is inside a line too long to be a record: skip to its end.
+    index_skip: bool,
     /// Records of the index whose log is not known yet (a step that starts later).
     pending: BTreeMap<String, Vec<(u64, Timestamp)>>,
     width: usize,
@@ -107,7 +113,8 @@ impl Merge {
         Ok(())
     }
 
-    /// New records of the run's time index (while the run goes on), onto their logs.
+    /// New records of the run's time index (while the run goes on), onto their logs,
+    /// read `INDEX_CHUNK` bytes at a time.
     fn read_index(&mut self) {
         use crate::model::logtimes;
         let Some(first) = self.sources.first() else {
@@ -118,12 +125,51 @@ impl Merge {
             return;
         };
         let mut buf = Vec::new();
-        if f.seek(SeekFrom::Start(self.index_read)).is_err() || f.read_to_end(&mut buf).is_err() {
-            return;
+        loop {
+            buf.clear();
+            if f.seek(SeekFrom::Start(self.index_read)).is_err()
+                || (&mut f).take(INDEX_CHUNK).read_to_end(&mut buf).is_err()
+            {
+                return;
+            }
+            let full = buf.len() as u64 == INDEX_CHUNK;
+            let start = if self.index_skip {
+                // The rest of a line longer than any record: no record.
+                match buf.iter().position(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None if full => {
+                        self.index_read += INDEX_CHUNK;
+                        continue;
+                    }
+                    None => return,
+                }
+            } else {
+                0
+            };
+            self.index_skip = false;
+            let end = match buf[start..].iter().rposition(|&b| b == b'\n') {
+                Some(i) => start + i + 1,
+                // A chunk of one unended line: not a record; skipped to its end.
+                None if full && start == 0 => {
+                    self.index_read += INDEX_CHUNK;
+                    self.index_skip = true;
+                    continue;
+                }
+                None => start,
+            };
+            self.index_read += end as u64;
+            self.add_index_records(&buf[start..end]);
+            if !full || end == 0 {
+                return;
+            }
         }
-        let end = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        self.index_read += end as u64;
-        for (name, records) in logtimes::parse_index_all(&buf[..end]) {
+    }
+
+    /// Records of the run's time index (whole lines) onto their logs, or kept for a log
+    /// not known yet.
+    fn add_index_records(&mut self, lines: &[u8]) {
+        use crate::model::logtimes;
+        for (name, records) in logtimes::parse_index_all(lines) {
             match self.sources.iter_mut().find(|s| s.name == name) {
                 Some(s) => {
                     s.records.extend(records);
@@ -254,6 +300,7 @@ pub(super) fn print_all(
         sources: Vec::new(),
         open: VecDeque::new(),
         index_read: 0,
+        index_skip: false,
         pending: BTreeMap::new(),
         width: 0,
     };
