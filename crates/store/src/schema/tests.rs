@@ -244,6 +244,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          ALTER TABLE runs DROP COLUMN queue_depth;
          ALTER TABLE runs DROP COLUMN running;
          ALTER TABLE runs DROP COLUMN dealt_with;
+         ALTER TABLE runs DROP COLUMN labels;
          ALTER TABLE attempts DROP COLUMN log_times;
          ALTER TABLE leases DROP COLUMN key_id;
          ALTER TABLE leases DROP COLUMN taking_over;
