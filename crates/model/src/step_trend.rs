@@ -37,9 +37,17 @@ pub struct StepTrend {
     pub slowest: Vec<usize>,
 }
 
-/// Whether a step in this state ran to an outcome that counts in the failure rate.
-fn counts(state: StepState) -> bool {
-    matches!(state, StepState::Succeeded | StepState::Failed)
+/// Whether a step in this state ran to an outcome that counts in the failure rate and
+/// the durations (a success or a failure of its own). The match names every state, so
+/// a new one is decided here.
+pub fn counts(state: StepState) -> bool {
+    use StepState::*;
+    match state {
+        Succeeded | Failed => true,
+        Pending | WaitingApproval | Queued | Running | Ready | RetryWait | Skipped
+        | UpstreamFailed | Rejected | Cancelled | Interrupted | Compensating | Compensated
+        | CompensationFailed | Held => false,
+    }
 }
 
 impl StepTrend {

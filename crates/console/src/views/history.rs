@@ -8,7 +8,7 @@ use crate::app::{UiState, short_id};
 use crate::theme::Theme;
 use baton_model::step_trend::{DEFAULT_RUNS, StepTrend};
 use baton_model::time::human_duration;
-use baton_model::{RunView, StepState};
+use baton_model::RunView;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -99,7 +99,7 @@ fn scale(t: &StepTrend, newest: usize) -> String {
         t.runs
             .iter()
             .take(newest)
-            .filter(|r| matches!(r.state, StepState::Succeeded | StepState::Failed))
+            .filter(|r| baton_model::step_trend::counts(r.state))
             .filter_map(|r| r.duration_ms)
     };
     match (timed().min(), timed().max()) {
@@ -144,7 +144,7 @@ fn this_run(t: &StepTrend, run_id: &str) -> String {
     };
     match (r.duration_ms, t.p50_ms) {
         (Some(d), Some(p50))
-            if p50 > 0 && matches!(r.state, StepState::Succeeded | StepState::Failed) =>
+            if p50 > 0 && baton_model::step_trend::counts(r.state) =>
         {
             format!(
                 "this run: {} {}, {:.1}× the p50",
