@@ -178,9 +178,7 @@ const STRING_ERRORS_LEFT: &[(&str, usize)] = &[
 
 /// `matches!` over step states still allowed, at most so many a file (a list that
 /// may only shrink): code others were writing when the guard came.
-const STEP_STATE_MATCHES_LEFT: &[(&str, usize)] = &[
-    ("crates/model/src/health/outcome.rs", 1),
-];
+const STEP_STATE_MATCHES_LEFT: &[(&str, usize)] = &[("crates/model/src/health/outcome.rs", 1)];
 
 /// The files whose count is over what `left` allows them, each with its lines.
 fn over_allowance(

@@ -6,9 +6,9 @@
 use super::common::{centered, fit, panel, styled, when};
 use crate::app::{UiState, short_id};
 use crate::theme::Theme;
+use baton_model::RunView;
 use baton_model::step_trend::{DEFAULT_RUNS, StepTrend};
 use baton_model::time::human_duration;
-use baton_model::RunView;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -143,9 +143,7 @@ fn this_run(t: &StepTrend, run_id: &str) -> String {
         return "this run: not among them".into();
     };
     match (r.duration_ms, t.p50_ms) {
-        (Some(d), Some(p50))
-            if p50 > 0 && baton_model::step_trend::counts(r.state) =>
-        {
+        (Some(d), Some(p50)) if p50 > 0 && baton_model::step_trend::counts(r.state) => {
             format!(
                 "this run: {} {}, {:.1}× the p50",
                 ms(Some(d)),
