@@ -20,6 +20,7 @@ mod fanned;
 mod filters;
 mod fleet;
 mod fleet_desk;
+mod fleet_notes;
 mod fork;
 mod history;
 mod hold;
