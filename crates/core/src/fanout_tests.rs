@@ -475,17 +475,12 @@ fn a_retried_instance_after_fail_fast_lets_its_step_and_dependants_decide() {
     // t[2] and t[3] are still cancelled: the step fails, its dependant with it, and
     // its reason says cancelled, not allowed (issue 76: "each allowed to").
     assert_eq!(sim.state("t"), StepState::Failed);
-    let why = sim
-        .core
-        .events()
-        .iter()
-        .rev()
-        .find_map(|e| match &e.kind {
-            baton_model::EventKind::StepStateChanged { step, reason, .. } if step == "t" => {
-                reason.clone()
-            }
-            _ => None,
-        });
+    let why = sim.core.events().iter().rev().find_map(|e| match &e.kind {
+        baton_model::EventKind::StepStateChanged { step, reason, .. } if step == "t" => {
+            reason.clone()
+        }
+        _ => None,
+    });
     assert_eq!(
         why.as_deref(),
         Some("2 of 3 instances failed or were cancelled"),

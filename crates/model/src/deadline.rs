@@ -413,10 +413,16 @@ mod tests {
         assert_eq!(met.passed_unreported(Timestamp(9_000), gone), None);
         assert_eq!(
             v.describe(Timestamp(9_000), gone),
-            format!("load: within 2.0s of ready; due {} · {PASSED_UNREPORTED}", Timestamp(2_000).to_rfc3339()),
+            format!(
+                "load: within 2.0s of ready; due {} · {PASSED_UNREPORTED}",
+                Timestamp(2_000).to_rfc3339()
+            ),
             "`show` says it passed, not only when it was due"
         );
-        assert!(v.describe(Timestamp(9_000), None).ends_with(&format!("; due {}", Timestamp(2_000).to_rfc3339())));
+        assert!(
+            v.describe(Timestamp(9_000), None)
+                .ends_with(&format!("; due {}", Timestamp(2_000).to_rfc3339()))
+        );
         let unknown = DeadlineView { due: None, ..v };
         assert_eq!(unknown.passed_unreported(Timestamp(9_000), gone), None);
     }

@@ -78,11 +78,11 @@ pub enum AuditAction {
     KeyRotated,
     /// `baton store init`: the store made, private or shared by a group.
     StoreInitialized,
+    /// `baton note`: an operator's note on a run or a step, a row of no event.
+    Note,
 }
 
 impl AuditAction {
-    /// `baton note`: an operator's note on a run or a step, a row of no event.
-    Note,
     pub const ALL: &'static [AuditAction] = <AuditAction as strum::VariantArray>::VARIANTS;
 
     pub const fn as_str(self) -> &'static str {

@@ -24,7 +24,10 @@ mod tests {
     fn a_person_s_wait_then_a_gone_engine_then_the_longest_going_then_the_newest() {
         // Newest first: a heartbeat that just succeeded, then two runs going.
         assert_eq!(opening_run(&[Succeeded, Running, Running]), Some(2));
-        assert_eq!(opening_run(&[Succeeded, Interrupted, Running, Running]), Some(1));
+        assert_eq!(
+            opening_run(&[Succeeded, Interrupted, Running, Running]),
+            Some(1)
+        );
         assert_eq!(
             opening_run(&[Succeeded, Interrupted, Waiting, Running]),
             Some(2)

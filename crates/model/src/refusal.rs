@@ -405,6 +405,7 @@ impl Refusal {
             self,
             Refusal::ReasonRequired { .. }
                 | Refusal::InputInvalid { .. }
+                | Refusal::BadLabels { .. }
                 | Refusal::MarkState { .. }
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
@@ -465,7 +466,6 @@ mod tests {
             Refusal::ReasonRequired {
                 to: ReasonFor::Reject,
             },
-                | Refusal::BadLabels { .. }
             Refusal::AlreadyDecided {
                 step: "ship".into(),
                 decision: "approved".into(),
@@ -520,6 +520,7 @@ mod tests {
                 | Refusal::BudgetIsRaised { .. }
                 | Refusal::ReasonRequired { .. }
                 | Refusal::InputInvalid { .. }
+                | Refusal::BadLabels { .. }
                 | Refusal::MarkState { .. }
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
@@ -580,7 +581,6 @@ mod tests {
             }
         }
         all
-                | Refusal::BadLabels { .. }
     }
 
     /// Refusals of the run's commands and their arguments.
@@ -614,6 +614,9 @@ mod tests {
                 state: StepState::Failed,
             },
             Refusal::BudgetIsRaised { run: s("r") },
+            Refusal::BadLabels {
+                problems: vec![s("label key `-x`: …")],
+            },
             Refusal::ReasonRequired {
                 to: ReasonFor::Mark,
             },
@@ -680,9 +683,6 @@ mod tests {
             Refusal::BadSignature { why: s("w") },
             Refusal::KeyNotAnApprover {
                 key: s("k"),
-            Refusal::BadLabels {
-                problems: vec![s("label key `-x`: …")],
-            },
                 principals: vec![s("p")],
                 step: s("a"),
                 approvers: vec![s("a")],

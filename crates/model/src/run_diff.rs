@@ -52,7 +52,8 @@ pub fn lines(a: &Side<'_>, b: &Side<'_>) -> Vec<Line> {
     let side = |s: &Side<'_>| format!("run {} workflow (text {}, {})", s.run, s.hash, s.path);
     let mut out = unified(a.text, b.text, (side(a), side(b)));
     let (pa, pb) = (params_of(a.params_json), params_of(b.params_json));
-    let secret_of = |s: &Side<'_>, k: &str, v: &str| is_masked(v) || s.secret.iter().any(|n| n == k);
+    let secret_of =
+        |s: &Side<'_>, k: &str, v: &str| is_masked(v) || s.secret.iter().any(|n| n == k);
     out.extend(unified(
         &params_text(&pa, |k, v| secret_of(a, k, v)),
         &params_text(&pb, |k, v| secret_of(b, k, v)),
@@ -237,7 +238,10 @@ mod tests {
             ..side("B", "x\n", r#"{"tok":"","v":"2"}"#)
         };
         let t = text(&lines(&a, &b));
-        assert!(t.contains("\n tok=*** (secret: not compared)\n-v=1\n+v=2\n"), "{t}");
+        assert!(
+            t.contains("\n tok=*** (secret: not compared)\n-v=1\n+v=2\n"),
+            "{t}"
+        );
         assert!(!t.contains("tok=\n"), "{t}");
         assert!(t.ends_with("# secret params are never stored, so not compared: tok\n"));
     }

@@ -118,8 +118,8 @@ pub(crate) fn empty_view(title: &str) -> RunView {
         gates: Vec::new(),
         errors: Vec::new(),
         audit: Vec::new(),
-        signals: GoldenSignals::default(),
         notes: Vec::new(),
+        signals: GoldenSignals::default(),
         version: 0,
         actions: Default::default(),
     }

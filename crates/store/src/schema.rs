@@ -164,7 +164,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a lease says when its takeover has not settled: its run reads interrupted until then",
         LEASE_TAKING_OVER,
     ),
-    (36, "a run's labels on its row, as its events left them", RUN_LABELS),
+    (
+        36,
+        "a run's labels on its row, as its events left them",
+        RUN_LABELS,
+    ),
 ];
 
 /// A run's labels (`model::labels`) as JSON on its row, projected from its

@@ -34,7 +34,8 @@ fn a_retry_refused_for_a_changed_shape_names_the_fork_that_runs_the_recorded_tex
     assert_eq!(retry.status.code(), Some(2), "{}", text(&retry.stdout));
     let said = text(&retry.stderr);
     assert!(
-        said.contains("a run keeps its steps") && said.contains(&format!("baton fork {run} --from STEP")),
+        said.contains("a run keeps its steps")
+            && said.contains(&format!("baton fork {run} --from STEP")),
         "{said}"
     );
     let fork = env.run(&["fork", &run, "--from", "build", "--headless"]);

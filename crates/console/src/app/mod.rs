@@ -58,10 +58,10 @@ pub(crate) use dialogs::{
     QuitButton,
 };
 pub(crate) use edit::{DiffLine, preview};
-#[cfg(test)]
-pub(crate) use filter::Filter;
 pub use fan::shown_steps;
 pub(crate) use fan::{MAX_LABEL, node_label, rows_match};
+#[cfg(test)]
+pub(crate) use filter::Filter;
 pub use fork::ForkPreview;
 pub(crate) use help::{help_at, help_entries};
 pub(crate) use hold::HoldDialog;

@@ -37,7 +37,9 @@ mod tests {
     use super::*;
 
     fn doc(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs").join(name)
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs")
+            .join(name)
     }
 
     /// Issue 76 point 7: docs/keys.md is the keymap's, whatever changed in either.
@@ -82,7 +84,10 @@ mod tests {
             let text = std::fs::read_to_string(doc(name)).expect("the page");
             let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             for m in placed.captures_iter(&text) {
-                for tab in m[2].split([',', ' ']).filter(|t| !t.is_empty() && *t != "and" && *t != "or") {
+                for tab in m[2]
+                    .split([',', ' '])
+                    .filter(|t| !t.is_empty() && *t != "and" && *t != "or")
+                {
                     let Some(t) = Tab::ALL.iter().find(|t| t.title().starts_with(tab)) else {
                         continue;
                     };
@@ -93,7 +98,14 @@ mod tests {
                 }
             }
         }
-        assert!(checked >= 8, "the pattern still finds the pages' keys: {checked}");
-        assert!(wrong.is_empty(), "keys the keymap does not bind there:\n{}", wrong.join("\n"));
+        assert!(
+            checked >= 8,
+            "the pattern still finds the pages' keys: {checked}"
+        );
+        assert!(
+            wrong.is_empty(),
+            "keys the keymap does not bind there:\n{}",
+            wrong.join("\n")
+        );
     }
 }
