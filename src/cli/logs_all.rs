@@ -328,7 +328,7 @@ pub(super) fn print_all(
         // New steps (a fan-out's instances) show in the run's view: read it now and
         // then; a new attempt of a known step, from its rows every time.
         polls += 1;
-        if polls % 10 == 0 {
+        if polls.is_multiple_of(10) {
             let view = crate::session::inspect(store, run_id, Timestamp::now())?;
             m.discover(store, &view)?;
         } else {
