@@ -97,11 +97,14 @@ fn all_logs(dir: &Path, search: Option<&str>) -> (RunView, UiState) {
     (v, u)
 }
 
+/// A view and the console's state over it, made when its snapshot is taken.
+type Scenario<'a> = Box<dyn Fn() -> (RunView, UiState) + 'a>;
+
 #[test]
 fn snapshots_of_a_steps_history_and_of_every_steps_log_at_two_sizes() {
     let theme = Theme::load("default").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let scenarios: Vec<(&str, Box<dyn Fn() -> (RunView, UiState)>)> = vec![
+    let scenarios: Vec<(&str, Scenario<'_>)> = vec![
         ("history", Box::new(|| history(&[]))),
         (
             "history_second_slowest",
