@@ -144,7 +144,11 @@ impl Store {
         ] {
             access::share_sticky_dir(d, &name)?;
         }
-        Ok(store)
+        // Opened again as every engine opens it: the handle above was set up before
+        // the group was recorded and reads the store as private (a forged child link
+        // would pass its checks).
+        drop(store);
+        Self::open(path)
     }
 
     /// Whether the store is shared by a group (it keeps no log tails then).
@@ -573,5 +577,22 @@ mod tests {
     fn store_can_move_to_another_thread() {
         fn send<T: Send>() {}
         send::<Store>();
+    }
+
+    /// The handle `init_group` gives reads the store as the group's, as every later
+    /// open does (it read it as private: a forged child link passed its checks).
+    #[test]
+    fn a_group_store_s_first_handle_reads_it_as_shared() {
+        let Some(group) = nix::unistd::Group::from_gid(nix::unistd::getgid())
+            .ok()
+            .flatten()
+        else {
+            panic!("this process's group has no name");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("team").join("baton.db");
+        let s = Store::init_group(&path, &group.name).unwrap();
+        assert!(s.is_shared());
+        assert_eq!(s.group().as_deref(), Some(group.name.as_str()));
     }
 }

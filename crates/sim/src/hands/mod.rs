@@ -53,10 +53,7 @@ impl Hands {
             path: dir.clone(),
             error: e,
         })?;
-        // `baton store init --group` is a process of its own; the engines open the
-        // store afterwards (the handle `init_group` returns read the store as private).
-        drop(baton_store::Store::init_group(&db, &own_group()?)?);
-        let store = baton_store::Store::open(&db)?;
+        let store = baton_store::Store::init_group(&db, &own_group()?)?;
         // This account's secret, from the scenario's directory (never the machine's).
         let key = baton_store::starter_seal::AccountKey::load_or_create(&dir.join("state-me"))?;
         if !store.use_account_key(key) {
