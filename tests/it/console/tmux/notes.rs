@@ -125,34 +125,7 @@ fn n_notes_the_highlighted_run_and_step_as_the_os_account_and_the_lists_mark_the
         |s| s.contains("Notes · 2") && s.contains("cache miss") && s.contains("green, but slow"),
         20,
     );
-    // On record as the OS account, with the step where one was named.
-    let shown = text(&env.run(&["show", &quick_id]).stdout);
-    assert!(
-        shown.contains("notes:")
-            && shown.contains(&format!("{me}  (run)  green, but slow"))
-            && shown.contains(&format!("{me}  build  cache miss")),
-        "{shown}"
-    );
-    // `baton runs` marks the runs noted, `runs --json` counts their notes.
-    let listed = text(&env.run(&["runs"]).stdout);
-    assert!(
-        listed.contains("✎ quick") && listed.contains("✎ gated"),
-        "{listed}"
-    );
-    let inbox = text(&env.run(&["inbox"]).stdout);
-    assert!(inbox.contains("✎ gated"), "{inbox}");
-    let runs = env.runs();
-    let count = |id: &str| {
-        (runs.as_array().into_iter().flatten())
-            .find(|r| r["id"] == id)
-            .map(|r| r["notes"].clone())
-    };
-    assert_eq!(count(&quick_id), Some(serde_json::json!(2)), "{runs}");
-    assert_eq!(count(&gated_id), Some(serde_json::json!(1)), "{runs}");
-    let notes = env.show(&gated_id)["notes"].clone();
-    assert_eq!(notes[0]["by"], me.as_str(), "{notes}");
-    assert_eq!(notes[0]["text"], "looked at: waits on the change board");
-    assert!(notes[0]["step"].is_null(), "{notes}");
+    on_record(&env, &me, &quick_id, &gated_id);
     tmux.keys(&["q"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
     let out = env.run(&["cancel", &gated_id, "--reason", "the test is over"]);
@@ -190,4 +163,37 @@ fn a_note_on_a_run_this_console_drives_shows_while_it_runs() {
     let notes = env.show(&id)["notes"].clone();
     assert_eq!(notes[0]["by"], os_account().as_str(), "{notes}");
     assert_eq!(notes[0]["step"], "wait", "{notes}");
+}
+
+/// What the console wrote is on record as the OS account, with the step where one was
+/// named, and the CLI's lists mark the runs noted (`runs --json` counts their notes).
+fn on_record(env: &Env, me: &str, quick_id: &str, gated_id: &str) {
+    // On record as the OS account, with the step where one was named.
+    let shown = text(&env.run(&["show", quick_id]).stdout);
+    assert!(
+        shown.contains("notes:")
+            && shown.contains(&format!("{me}  (run)  green, but slow"))
+            && shown.contains(&format!("{me}  build  cache miss")),
+        "{shown}"
+    );
+    // `baton runs` marks the runs noted, `runs --json` counts their notes.
+    let listed = text(&env.run(&["runs"]).stdout);
+    assert!(
+        listed.contains("✎ quick") && listed.contains("✎ gated"),
+        "{listed}"
+    );
+    let inbox = text(&env.run(&["inbox"]).stdout);
+    assert!(inbox.contains("✎ gated"), "{inbox}");
+    let runs = env.runs();
+    let count = |id: &str| {
+        (runs.as_array().into_iter().flatten())
+            .find(|r| r["id"] == id)
+            .map(|r| r["notes"].clone())
+    };
+    assert_eq!(count(quick_id), Some(serde_json::json!(2)), "{runs}");
+    assert_eq!(count(gated_id), Some(serde_json::json!(1)), "{runs}");
+    let notes = env.show(gated_id)["notes"].clone();
+    assert_eq!(notes[0]["by"], me, "{notes}");
+    assert_eq!(notes[0]["text"], "looked at: waits on the change board");
+    assert!(notes[0]["step"].is_null(), "{notes}");
 }
