@@ -636,7 +636,10 @@ impl SshAttempt {
             (Some(why), _) => Err(why.clone()),
         };
         let mut output_errors = Vec::new();
-        let on = (self.exec.opts.host.as_str(), self.exec.opts.workdir.as_str());
+        let on = (
+            self.exec.opts.host.as_str(),
+            self.exec.opts.workdir.as_str(),
+        );
         let (outcome, c) = match collected {
             Ok(c) => (fate(stopped, Ok(c.exit_code), on, &self.dir), c),
             Err(why) => (
