@@ -3,6 +3,7 @@
 //! held frozen (`adopt.rs`, `anchor.rs`); `group.rs` signals and finds groups.
 pub mod adopt;
 pub mod anchor;
+mod attempt_log;
 pub(crate) mod child_leftovers;
 pub mod group;
 pub(crate) mod launcher;

@@ -2,6 +2,8 @@
 //! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
 //! and `$BATON_USAGE` files read and removed at the end.
 use super::adopt::{Heard, Leader};
+pub(super) use super::attempt_log::LazyLog;
+use super::attempt_log::{LogError, Sink, pump};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
 use super::launcher::{Reap, Watch};
 use super::spawn::{Launched, SpawnRequest, Spawned};
@@ -9,21 +11,20 @@ use crate::command::Invocation;
 use crate::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use crate::job::clean;
 use crate::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
-use crate::stream::{MaskingSplitter, Stream, TailHandle};
+use crate::stream::{Stream, TailHandle};
 use crate::{ExecError, Finished, KillReason, ShellJob};
 use baton_model::mask::Masker;
 use baton_model::{StepOutcome, Usage};
 use nix::sys::signal::Signal;
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::OpenOptions;
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -34,11 +35,6 @@ pub const ORPHAN_GRACE: Duration = Duration::from_secs(2);
 /// After the group is gone, how long to keep reading pipes that an escaped process
 /// (one that left the group) may hold open.
 pub const DRAIN: Duration = Duration::from_millis(250);
-/// A pipe is read into a buffer of `FIRST_CHUNK` bytes, grown (up to `READ_CHUNK`)
-/// while reads fill it: most steps write little or nothing, and two zeroed 64 KiB
-/// buffers per attempt were the engine thread's largest allocations.
-const FIRST_CHUNK: usize = 4 * 1024;
-const READ_CHUNK: usize = 64 * 1024;
 const STDERR_TAIL_LINES: usize = 20;
 const STDERR_TAIL_LINE_BYTES: usize = 512;
 
@@ -687,140 +683,6 @@ fn start(
 
 /// Why the log could not be written: kept once opening failed (every later write
 /// says the same), so shared.
-type LogError = Arc<std::io::Error>;
-
-/// An attempt's log file, created on the first byte written: most steps of a large
-/// DAG print nothing, and a create per attempt is measurable. Readers treat a missing
-/// file as an empty log.
-#[derive(Debug)]
-pub(super) struct LazyLog {
-    dir: PathBuf,
-    path: PathBuf,
-    /// The file's name in `dir`, which names it in the run's time index.
-    name: String,
-    /// The log interleaves stdout and stderr: what each stream released (masked alone)
-    /// is masked again as the one stream the file holds, so a secret written half to
-    /// each is still masked.
-    masking: Mutex<MaskingSplitter>,
-    file: std::sync::OnceLock<Result<File, LogError>>,
-    /// Bytes in the file so far (None before the first write) and this attempt's
-    /// records in the run's time index; one lock, so stdout's and stderr's writes are
-    /// recorded in order.
-    times: Mutex<(Option<u64>, crate::log_index::TimeIndex)>,
-}
-
-impl LazyLog {
-    pub(super) fn new(dir: &Path, path: &Path, masker: Masker) -> LazyLog {
-        LazyLog {
-            dir: dir.to_path_buf(),
-            path: path.to_path_buf(),
-            name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            masking: Mutex::new(MaskingSplitter::new(masker)),
-            file: std::sync::OnceLock::new(),
-            times: Mutex::new((None, crate::log_index::TimeIndex::default())),
-        }
-    }
-
-    fn open(&self) -> Result<File, LogError> {
-        // Only in the run's own directory, never through a symlink (`own_files`).
-        crate::own_files::append(&self.dir, &self.name).map_err(Arc::new)
-    }
-
-    /// Append a stream's masked bytes, once they are safe in the file's order.
-    fn write(&self, bytes: &[u8]) -> Result<(), LogError> {
-        let mut masking = self.masking.lock().unwrap_or_else(|p| p.into_inner());
-        match masking.push(bytes) {
-            Some(out) => self.write_all(&out),
-            None => Ok(()),
-        }
-    }
-
-    /// Append what is still held back: both streams have ended.
-    fn finish(&self) -> Result<(), LogError> {
-        let mut masking = self.masking.lock().unwrap_or_else(|p| p.into_inner());
-        match masking.finish() {
-            Some(out) => self.write_all(&out),
-            None => Ok(()),
-        }
-    }
-
-    fn write_all(&self, bytes: &[u8]) -> Result<(), LogError> {
-        match self.file.get_or_init(|| self.open()) {
-            Ok(f) => {
-                let mut times = self.times.lock().unwrap_or_else(|p| p.into_inner());
-                let (written, index) = &mut *times;
-                // Appending to an existing file: offsets count from its end.
-                let offset = *written.get_or_insert_with(|| f.metadata().map_or(0, |m| m.len()));
-                index.note(&self.dir, &self.name, offset, baton_model::Timestamp::now());
-                let mut f: &File = f;
-                f.write_all(bytes).map_err(Arc::new)?;
-                *written = Some(offset + bytes.len() as u64);
-                Ok(())
-            }
-            Err(e) => Err(e.clone()),
-        }
-    }
-}
-
-/// Where one stream's masked bytes go.
-struct Sink {
-    stream: Stream,
-    log: Arc<LazyLog>,
-    tail: TailHandle,
-    stderr_tail: Option<TailHandle>,
-    /// The first log write failure; output keeps being read so the step never blocks.
-    error: Option<LogError>,
-}
-
-impl Sink {
-    fn emit(&mut self, bytes: &[u8]) {
-        if self.error.is_none()
-            && let Err(e) = self.log.write(bytes)
-        {
-            self.error = Some(e);
-        }
-        self.tail.feed(self.stream, bytes);
-        if let Some(t) = &self.stderr_tail {
-            t.feed(self.stream, bytes);
-        }
-    }
-}
-
-/// Reads one pipe to its end (or until told to stop) in fixed chunks: memory stays
-/// bounded whatever the step prints.
-async fn pump(
-    mut reader: impl AsyncRead + Unpin,
-    mut sink: Sink,
-    masker: Masker,
-    mut stop: watch::Receiver<bool>,
-) -> Option<LogError> {
-    let mut splitter = MaskingSplitter::new(masker);
-    let mut buf = vec![0u8; FIRST_CHUNK];
-    loop {
-        let n = tokio::select! {
-            biased;
-            read = reader.read(&mut buf) => match read {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            },
-            _ = stop.changed() => break,
-        };
-        if let Some(out) = splitter.push(&buf[..n]) {
-            sink.emit(&out);
-        }
-        if n == buf.len() && buf.len() < READ_CHUNK {
-            buf.resize((buf.len() * 4).min(READ_CHUNK), 0);
-        }
-    }
-    if let Some(out) = splitter.finish() {
-        sink.emit(&out);
-    }
-    sink.error
-}
-
 impl Running {
     pub fn pgid(&self) -> i32 {
         self.pgid

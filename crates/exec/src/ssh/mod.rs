@@ -567,6 +567,27 @@ impl SshAttempt {
         self.tail.clone()
     }
 
+    /// What the host handed back besides the exit code: the outputs, the usage and the
+    /// summary (kept beside the log as a local step's is), each problem said.
+    fn read_back(&self, c: &script::Collected) -> ReadBack {
+        let (outputs, mut errors, cut_output) =
+            parse_read_outputs(&c.output, c.output_more, &self.masker);
+        let (usage, mut e2) = parse_usage(&c.usage, &self.masker);
+        errors.append(&mut e2);
+        let mask = |t: &str| self.masker.mask(t).into_owned();
+        if let Err(why) =
+            crate::summary::keep_read(&c.summary, c.summary_more, &self.log_path, &mask)
+        {
+            errors.push(format!("$BATON_SUMMARY: {why}"));
+        }
+        ReadBack {
+            outputs,
+            usage,
+            errors,
+            cut_output,
+        }
+    }
+
     /// Streams the attempt's output into the step's log until it ends (reconnecting
     /// while the host is unreachable, up to `UNREACHABLE_FOR`), then collects its exit
     /// code, `$BATON_OUTPUT` and `$BATON_USAGE`.
@@ -635,7 +656,6 @@ impl SshAttempt {
             (None, None) => self.collect(stopping.via()).await,
             (Some(why), _) => Err(why.clone()),
         };
-        let mut output_errors = Vec::new();
         let on = (
             self.exec.opts.host.as_str(),
             self.exec.opts.workdir.as_str(),
@@ -647,19 +667,12 @@ impl SshAttempt {
                 script::Collected::default(),
             ),
         };
-        let (outputs, mut e1, cut_output) =
-            parse_read_outputs(&c.output, c.output_more, &self.masker);
-        let (usage, mut e2) = parse_usage(&c.usage, &self.masker);
-        output_errors.append(&mut e1);
-        output_errors.append(&mut e2);
-        // `$BATON_SUMMARY`, as the host handed it back (bounded there), kept beside the
-        // log as a local step's is.
-        let mask = |t: &str| self.masker.mask(t).into_owned();
-        if let Err(why) =
-            crate::summary::keep_read(&c.summary, c.summary_more, &self.log_path, &mask)
-        {
-            output_errors.push(format!("$BATON_SUMMARY: {why}"));
-        }
+        let ReadBack {
+            outputs,
+            usage,
+            errors: output_errors,
+            cut_output,
+        } = self.read_back(&c);
         let stderr_tail = self.tail.stderr_tail(&outcome);
         Finished {
             outcome,
@@ -771,6 +784,14 @@ impl SshAttempt {
             ))
         }
     }
+}
+
+/// What an attempt's files said ([`SshAttempt::read_back`]).
+struct ReadBack {
+    outputs: Vec<(String, String)>,
+    usage: baton_model::Usage,
+    errors: Vec<String>,
+    cut_output: Option<String>,
 }
 
 #[cfg(test)]
