@@ -166,7 +166,10 @@ impl Campaign {
             for s in &view.steps {
                 let kind = match s.state {
                     StepState::WaitingApproval => "gate",
-                    StepState::Interrupted if view.state == RunState::Interrupted => "mark",
+                    // One that resume runs again (idempotent) waits for `resume`.
+                    StepState::Interrupted if view.state == RunState::Interrupted => {
+                        if s.actions.resume { "resume" } else { "mark" }
+                    }
                     _ => continue,
                 };
                 expected.push((
