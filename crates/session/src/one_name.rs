@@ -3,8 +3,11 @@
 //! naming a workflow the store already runs from another file would merge two
 //! workflows in all of them: its run is refused (exit 2), naming both files and what
 //! to do. A file that moved, or that no longer names the workflow, frees the name.
+//! Another account's file is that member's own copy of the team's workflow (each
+//! member of a group store runs it from a checkout of their own): one workflow.
 use super::SessionError;
 use baton_store::Store;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Refuses a run of `name` from `file` when the store has runs of `name` from another
@@ -14,7 +17,7 @@ pub(crate) fn check(store: &Store, name: &str, file: &Path) -> Result<(), Sessio
     let Some(other) = store.other_source_of(name, &here.to_string_lossy())? else {
         return Ok(());
     };
-    if !still_names(Path::new(&other), name) {
+    if !still_names(Path::new(&other), name) || !same_owner(&here, Path::new(&other)) {
         return Ok(());
     }
     Err(SessionError::Usage(format!(
@@ -29,4 +32,12 @@ fn still_names(path: &Path, name: &str) -> bool {
         return false;
     };
     baton_workflow::load_str(&text, path).is_ok_and(|p| p.name == name)
+}
+
+/// Whether both files belong to one account (an unreadable one is taken as another's).
+fn same_owner(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.uid() == b.uid(),
+        _ => false,
+    }
 }

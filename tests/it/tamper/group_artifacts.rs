@@ -64,7 +64,15 @@ fn store_init_makes_the_artifact_directories_and_every_member_keeps_and_reads_ar
     }
     // Alice keeps one; then bob keeps the same content (alice's copy of it stays, in
     // a directory where he cannot replace it) and one of his own, and reads both.
-    let wf = m.write(ALICE, "w.toml", &make_and_read("weights"));
+    // Each file a workflow of its own name: one account's two files cannot share one.
+    let named = |body: &str, file: &str| {
+        make_and_read(body).replacen(
+            "name = \"arts\"",
+            &format!("name = \"arts-{}\"", file.trim_end_matches(".toml")),
+            1,
+        )
+    };
+    let wf = m.write(ALICE, "w.toml", &named("weights", "w.toml"));
     let out = run_as(&m, ALICE, &wf);
     assert!(out.status.success(), "alice: {}", all(&out));
     assert_eq!(
@@ -72,7 +80,7 @@ fn store_init_makes_the_artifact_directories_and_every_member_keeps_and_reads_ar
         b"weights"
     );
     for (body, name) in [("weights", "same.toml"), ("bobs own", "own.toml")] {
-        let wf = m.write(BOB, name, &make_and_read(body));
+        let wf = m.write(BOB, name, &named(body, name));
         let out = run_as(&m, BOB, &wf);
         assert!(out.status.success(), "bob ({body}): {}", all(&out));
         assert_eq!(
@@ -81,7 +89,7 @@ fn store_init_makes_the_artifact_directories_and_every_member_keeps_and_reads_ar
         );
     }
     // And alice reads after bob kept one (his fan-out directory is the group's).
-    let wf = m.write(ALICE, "w2.toml", &make_and_read("bobs own"));
+    let wf = m.write(ALICE, "w2.toml", &named("bobs own", "w2.toml"));
     let out = run_as(&m, ALICE, &wf);
     assert!(out.status.success(), "alice after bob: {}", all(&out));
 }
