@@ -184,13 +184,13 @@ const LEFT: &[Left] = &[
     },
     Left {
         page: "docs/performance/commit-path.md",
-        history: 20,
+        history: 18,
         long_cells: 0,
         missing: 0,
     },
     Left {
         page: "docs/performance/remote.md",
-        history: 3,
+        history: 0,
         long_cells: 0,
         missing: 0,
     },
