@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::app::{Tab, UiState, search_from, show_match};
+use crate::app::{LogState, Tab, UiState, search_from, show_match};
 use baton_model::{RunView, StepState, StepView, Timestamp};
 
 /// A line longer than this is shown cut (with `…`): a step that printed a gigabyte
@@ -620,20 +620,11 @@ impl LogReaders {
                     let hit = file.find(&log.search, from, forward).ok().flatten();
                     show_match(log, hit);
                 }
-                let need = log.needed();
-                let end = log.window_start + log.window.len();
-                let covered = need.start >= log.window_start && need.end <= end;
-                // New output may complete the last line read (it may have been partial):
-                // a window that holds it is read again.
-                if !covered || (grew && end >= before) || log.window.is_empty() {
-                    let from = need.start.saturating_sub(rows);
-                    let to = need.end + rows;
-                    if let Ok(lines) = file.read_lines(from..to) {
-                        log.times = Arc::new(file.times(from..from + lines.len()));
-                        log.window = Arc::new(lines);
-                        log.window_start = from;
-                    }
-                }
+                refill(log, rows, grew, before, |range| {
+                    let lines = file.read_lines(range.clone()).ok()?;
+                    let times = file.times(range.start..range.start + lines.len());
+                    Some((lines, times))
+                });
             }
             // No file (yet, or never: a gate, a builtin): the view's recorded tail.
             None => {
@@ -708,6 +699,30 @@ fn find_in_lines(lines: &[String], needle: &str, from: usize, forward: bool) -> 
             let raw = lines[i].as_bytes();
             needle.matches(raw, &raw.to_ascii_lowercase())
         })
+}
+
+/// The log view's window read again when what is on screen (with `rows` around it)
+/// is not in it, or new output may have completed its last line (`grew`, the log
+/// `before` lines long then): `read` gives the lines of a range and their times. One
+/// rule for a step's log and for every step's log merged.
+pub(crate) fn refill(
+    log: &mut LogState,
+    rows: usize,
+    grew: bool,
+    before: usize,
+    read: impl FnOnce(Range<usize>) -> Option<(Vec<String>, Vec<Option<Timestamp>>)>,
+) {
+    let need = log.needed();
+    let end = log.window_start + log.window.len();
+    let covered = need.start >= log.window_start && need.end <= end;
+    if !covered || (grew && end >= before) || log.window.is_empty() {
+        let from = need.start.saturating_sub(rows);
+        if let Some((lines, times)) = read(from..need.end + rows) {
+            log.times = Arc::new(times);
+            log.window = Arc::new(lines);
+            log.window_start = from;
+        }
+    }
 }
 
 #[cfg(test)]

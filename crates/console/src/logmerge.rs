@@ -276,18 +276,11 @@ pub(crate) fn sync(
         let hit = m.find(&log.search, from, forward);
         show_match(log, hit);
     }
-    let need = log.needed();
-    let end = log.window_start + log.window.len();
-    let covered = need.start >= log.window_start && need.end <= end;
-    if !covered || (grew && end >= before) || log.window.is_empty() {
-        let from = need.start.saturating_sub(rows);
-        let to = need.end + rows;
-        if let Ok(lines) = m.read_lines(from..to) {
-            log.times = Arc::new(m.times(from..from + lines.len()));
-            log.window = Arc::new(lines);
-            log.window_start = from;
-        }
-    }
+    crate::logfile::refill(log, rows, grew, before, |range| {
+        let lines = m.read_lines(range.clone()).ok()?;
+        let times = m.times(range.start..range.start + lines.len());
+        Some((lines, times))
+    });
 }
 
 #[cfg(test)]
