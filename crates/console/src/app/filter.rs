@@ -240,7 +240,7 @@ impl Row for StepView {
 impl Row for Waiting {
     const NOUN: &'static str = "waiting item";
     const HAS_WORKFLOW: bool = true;
-    /// What it waits for (`gate`, `budget`, `mark`, `held`) and its run's state.
+    /// What it waits for (`gate`, `budget`, `mark`, `resume`, `held`, `ask`) and its run's state.
     fn state_names() -> Vec<&'static str> {
         let mut n = names(WaitKind::ALL, WaitKind::as_str);
         n.extend(names(RunState::ALL, RunState::as_str));
