@@ -5,6 +5,7 @@ use crate::shim;
 use crate::yaml::{Node, Value};
 use crate::{Invalid, Report};
 
+mod checks;
 mod implied;
 mod matrix;
 mod steps;
@@ -211,6 +212,7 @@ pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Work
             "a GitHub workflow has `jobs:` with one entry per job",
         ));
     };
+    checks::jobs(jobs)?;
     let name = doc
         .get("name")
         .and_then(Node::text)
@@ -334,7 +336,10 @@ fn run_env(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
 }
 
 fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
-    let Some(on) = doc.get("on") else { return };
+    let Some(on) = doc.get("on") else {
+        c.report.note(1, "no `on:`", "GitHub refuses a workflow without triggers (act plans none of its jobs); here `baton run` runs it");
+        return;
+    };
     let line = doc.key_line("on").unwrap_or(1);
     let names: Vec<(String, usize, Option<&Node>)> = match &on.v {
         Value::Map(m) => m.iter().map(|(k, l, v)| (k.clone(), *l, Some(v))).collect(),

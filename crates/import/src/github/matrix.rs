@@ -52,9 +52,10 @@ fn relines(n: &mut Node, line: usize) {
     }
 }
 
-/// `n`, or what `fromJSON('…')` in it reads.
+/// `n`, or what `fromJSON('…')` in it reads, with its literal expressions decided
+/// and its `${{ insert }}` keys merged (`consts`).
 fn literal(n: &Node) -> Node {
-    from_json_literal(n).unwrap_or_else(|| n.clone())
+    consts::resolve(n, &from_json_literal)
 }
 
 fn is_expr(n: &Node) -> bool {
@@ -63,16 +64,16 @@ fn is_expr(n: &Node) -> bool {
 
 /// An axis's values: a list (an item `${{ fromJSON('[…]') }}` adds its items).
 fn axis_values(v: &Node) -> Option<Vec<Node>> {
-    let v = literal(v);
+    let v = from_json_literal(v).unwrap_or_else(|| v.clone());
     let items = v.seq()?;
     let mut out = vec![];
     for i in items {
         match from_json_literal(i) {
             Some(Node {
                 v: Value::Seq(s), ..
-            }) => out.extend(s),
-            Some(x) => out.push(x),
-            None => out.push(i.clone()),
+            }) => out.extend(s.iter().map(literal)),
+            Some(x) => out.push(literal(&x)),
+            None => out.push(literal(i)),
         }
     }
     Some(out)
@@ -464,5 +465,6 @@ fn axis_param(k: &str, l: usize, v: &Node, c: &mut Ctx) -> String {
     name
 }
 
+mod consts;
 #[cfg(test)]
 mod tests;

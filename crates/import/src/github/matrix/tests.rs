@@ -68,7 +68,31 @@ fn a_matrix_of_mappings_has_githubs_cells_and_reads_their_fields() {
 fn from_json_of_a_literal_is_read_as_its_value() {
     let y = "on: push\njobs:\n  evalm:\n    strategy:\n      matrix: |-\n        ${{fromJson('\n          {\n            \"A\": [ \"A\", \"B\" ]\n          }\n        ')}}\n    steps: [{run: 'true'}]\n  a:\n    strategy:\n      matrix:\n        a:\n        - env:\n              key1: ${{'val'}}1\n        - ${{fromJSON('[{\"env\":{\"key2\":\"val2\"}},{\"env\":{\"key3\":\"val3\"}}]')}}\n    steps: [{run: 'true'}]\n";
     assert_eq!(ids(y, "evalm"), ["evalm[A]", "evalm[B]"]);
-    assert_eq!(ids(y, "a"), ["a[${{'val'}}1]", "a[val2]", "a[val3]"]);
+    // `${{'val'}}1` is `val1` on GitHub and in act (the file's own check reads it).
+    assert_eq!(ids(y, "a"), ["a[val1]", "a[val2]", "a[val3]"]);
+}
+
+/// act's evalmatrix-merge-map: a `${{ insert }}` key merges its mapping (a literal,
+/// or `fromJSON` of one) into the mapping holding it.
+#[test]
+fn an_insert_key_merges_its_mapping_into_the_cell() {
+    let y = "on: push
+jobs:
+  a:
+    strategy:
+      matrix:
+        a:
+        - env:
+              key1: val1
+              ${{insert}}:
+                 key2: val2
+              ${{ insert }}: ${{fromJSON('{\"key3\":\"val3\"}')}}
+    steps:
+      - run: echo ${{ matrix.a.env.key3 }}
+";
+    assert_eq!(ids(y, "a"), ["a[val1,val2,val3]"]);
+    let i = import(Kind::Github, "w.yml", y).unwrap();
+    assert!(i.toml.contains("a_env_key3 = \"val3\""), "{}", i.toml);
 }
 
 /// A matrix known only during GitHub's run (`fromJSON` of a need's output, a key
