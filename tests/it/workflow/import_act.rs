@@ -48,7 +48,8 @@ fn every_act_fixture_cites_its_source_and_expected_outcome() {
     for e in std::fs::read_dir(dir).unwrap() {
         let t = std::fs::read_to_string(e.unwrap().path()).unwrap();
         assert!(
-            t.starts_with("# Source: nektos/act, pkg/runner/testdata/"),
+            t.starts_with("# Source: nektos/act, pkg/runner/testdata/")
+                || t.starts_with("# Source: nektos/act, pkg/model/testdata/"),
             "{t}"
         );
         assert!(t.contains("at commit bd86152165b976e89c24093ceb039d732b5ed95f"));
@@ -60,7 +61,7 @@ fn every_act_fixture_cites_its_source_and_expected_outcome() {
         );
         n += 1;
     }
-    assert!(n >= 25, "{n} fixtures");
+    assert!(n >= 64, "{n} fixtures");
 }
 
 /// A file, the params and the environment it runs with.
