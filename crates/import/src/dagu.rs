@@ -44,6 +44,8 @@ const TOP: &[&str] = &[
     "max_active_steps",
     "preconditions",
     "precondition",
+    "shell",
+    "dotenv",
 ];
 const STEP: &[&str] = &[
     "name",
@@ -94,6 +96,13 @@ struct Dag<'a> {
     expand: Vec<(String, String)>,
     /// The same of the step being read (set after the DAG's, so they win).
     step_expand: Vec<(String, String)>,
+    /// A `parallel` step's id and the ids of its one-per-item steps, which stand for
+    /// it in every `needs`.
+    fanned: Vec<(String, Vec<String>)>,
+    /// The DAG's `shell`, each step's unless it names its own.
+    shell: Option<String>,
+    /// The DAG's `dotenv` files, read by each step before its command.
+    dotenv: Vec<String>,
 }
 
 pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
@@ -127,6 +136,9 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
         dag_name: name.clone(),
         expand: vec![],
         step_expand: vec![],
+        fanned: vec![],
+        shell: g(doc, "shell").and_then(|n| n.text().or_else(|| Some(n.words().join(" ")))),
+        dotenv: g(doc, "dotenv").map(Node::words).unwrap_or_default(),
     };
     d.wf.name = step_id(&name, &[]);
     d.wf.description = doc
@@ -159,6 +171,7 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
         }
         d.wf.steps.append(&mut steps);
     }
+    d.fanned_needs();
     if let Some(ids) = crate::out::cycle(&d.wf.steps) {
         let line = list
             .iter()
@@ -190,6 +203,24 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
     }
     d.params_as_env(doc);
     Ok(d.wf)
+}
+
+impl Dag<'_> {
+    /// Each need of a `parallel` step as the needs of all its one-per-item steps.
+    fn fanned_needs(&mut self) {
+        if self.fanned.is_empty() {
+            return;
+        }
+        for st in &mut self.wf.steps {
+            let needs = std::mem::take(&mut st.needs);
+            for n in needs {
+                match self.fanned.iter().find(|(id, _)| *id == n) {
+                    Some((_, ids)) => st.needs.extend(ids.iter().cloned()),
+                    None => st.needs.push(n),
+                }
+            }
+        }
+    }
 }
 
 /// The step dependants of `id` wait for: its approval step when it has one.
@@ -257,6 +288,9 @@ impl Dag<'_> {
         }
         if let Some(s) = g(doc, "schedule") {
             self.schedule(s, gl(doc, "schedule").unwrap_or(1));
+        }
+        if let Some(l) = gl(doc, "dotenv") {
+            self.report.note(l, "`dotenv`", "each step reads the files before its command, after the DAG's `env` as Dagu appends them (later files win): `NAME=value` lines, `export ` and surrounding quotes removed, nothing in them run; a missing file is skipped; a relative path is read from the step's working directory (Dagu: the DAG's, then its file's)");
         }
         if let Some(t) = g(doc, "timeout_sec").and_then(Node::text) {
             self.wf.timeout = Some(format!("{t}s"));
@@ -536,5 +570,6 @@ fn expands(v: &str) -> bool {
 }
 
 mod child;
+mod parallel;
 mod repeat;
 mod step;

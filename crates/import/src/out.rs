@@ -15,6 +15,8 @@ pub(crate) struct Workflow {
     pub concurrency: Option<(String, String)>,
     pub steps: Vec<Step>,
     pub schedules: Vec<Schedule>,
+    /// `[pools.NAME]` and its `capacity`.
+    pub pools: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -74,6 +76,8 @@ pub(crate) struct Step {
     pub fail_fast: Option<bool>,
     /// `for_each = "${{ steps.ID.outputs.NAME }}"`: one instance per item.
     pub for_each: Option<String>,
+    /// `pool = "NAME"`.
+    pub pool: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -220,6 +224,9 @@ impl Workflow {
                 let _ = writeln!(o, "{} = {}", key(k), q(v));
             }
         }
+        for (name, capacity) in &self.pools {
+            let _ = writeln!(o, "\n[pools.{}]\ncapacity = {capacity}", key(name));
+        }
         for s in &self.schedules {
             let _ = writeln!(o, "\n[[schedule]]\ncron = {}", q(&s.cron));
             if let Some(z) = &s.timezone {
@@ -310,6 +317,9 @@ impl Step {
         }
         if let Some(f) = &self.for_each {
             let _ = writeln!(o, "for_each = {}", q(f));
+        }
+        if let Some(p) = &self.pool {
+            let _ = writeln!(o, "pool = {}", q(p));
         }
         if let Some(f) = self.fail_fast {
             let _ = writeln!(o, "fail_fast = {f}");

@@ -217,9 +217,9 @@ fn dagu_repeat_over_the_steps_own_output_maps_and_a_command_condition_is_reporte
     let text = "steps:\n  - name: poll\n    command: cat status\n    output: STATUS\n    repeatPolicy:\n      condition: \"${STATUS}\"\n      expected: done\n      intervalSec: 5\n      backoff: true\n  - name: probe\n    command: curl x\n    repeat_policy:\n      repeat: while\n      condition: \"`cat flag`\"\n";
     let i = import(Kind::Dagu, "d.yaml", text).unwrap();
     assert!(
-        i.toml.contains(
-            "repeat = { until = \"steps.poll.outputs.STATUS == 'done'\", interval = \"5s\" }"
-        ),
+        i.toml
+            .contains("repeat = { until = \"steps.poll.outputs.STATUS == 'done'\" }")
+            && i.toml.contains("d = 5 * 2 ^ (n - 1)"),
         "{}",
         i.toml
     );
@@ -230,7 +230,7 @@ fn dagu_repeat_over_the_steps_own_output_maps_and_a_command_condition_is_reporte
     assert!(
         notes
             .iter()
-            .any(|(l, d)| *l == 5 && d.starts_with("left out: baton repeats")),
+            .any(|(l, d)| *l == 5 && d.starts_with("each repetition first waits 5s x 2^")),
         "{notes:?}"
     );
     assert!(

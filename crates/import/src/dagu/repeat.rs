@@ -78,19 +78,30 @@ impl Dag<'_> {
         {
             parts.push(format!("limit = {n}"));
         }
-        if let Some(n) = text("interval_sec")
+        let interval = text("interval_sec")
             .and_then(|t| t.parse::<u64>().ok())
-            .filter(|n| *n > 0)
-        {
-            parts.push(format!("interval = \"{n}s\""));
-        }
-        for k in ["backoff", "max_interval_sec"] {
-            if g(r, k).is_some() {
-                self.report.note(
-                    l,
-                    format!("step `{label}`: `repeat_policy.{k}`"),
-                    "left out: baton repeats after the fixed `interval`",
-                );
+            .filter(|n| *n > 0);
+        let factor = match text("backoff").as_deref() {
+            None | Some("false") => None,
+            Some("true") => Some(2.0),
+            Some(f) => f.parse::<f64>().ok().filter(|f| *f > 0.0),
+        };
+        match (interval, factor, st.run.take()) {
+            (Some(i), Some(f), Some(run)) => {
+                let max = text("max_interval_sec")
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .unwrap_or(0);
+                st.run = Some(backoff_wait(&run, i, f, max));
+                self.report.note(l, format!("step `{label}`: `repeat_policy.backoff`"), format!("each repetition first waits {i}s x {f}^(executions done), at most `max_interval_sec`, as Dagu waits: inside the step, from $BATON_ATTEMPT (a `retry_policy`'s attempts count too), so the wait is part of the execution's time and `timeout`"));
+            }
+            (i, _, run) => {
+                st.run = run;
+                if let Some(n) = i {
+                    parts.push(format!("interval = \"{n}s\""));
+                }
+                if g(r, "backoff").is_some() && text("backoff").as_deref() != Some("false") {
+                    self.report.note(l, format!("step `{label}`: `repeat_policy.backoff`"), "left out: baton repeats after the fixed `interval` (a backoff needs `interval_sec` and a command)");
+                }
             }
         }
         st.repeat = Some(parts.join(", "));
@@ -113,5 +124,26 @@ impl Dag<'_> {
             Some(re) => format!("matches({read}, '^(?:{re})$')"),
             None => format!("{read} == '{exp}'"),
         })
+    }
+}
+
+/// `run` after Dagu's wait before a repetition: `interval` x `factor`^(executions
+/// done), at most `max` (0: no bound); none before the first execution.
+fn backoff_wait(run: &str, interval: u64, factor: f64, max: u64) -> String {
+    format!(
+        "n=${{BATON_ATTEMPT:-1}}\nif [ \"$n\" -gt 1 ]; then\n  sleep \"$(awk -v n=\"$n\" 'BEGIN {{ d = {interval} * {factor} ^ (n - 1); if ({max} > 0 && d > {max}) d = {max}; printf \"%.3f\", d }}')\"\nfi\n{run}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_backoff_waits_inside_the_step_from_its_attempt() {
+        let w = super::backoff_wait("echo hi", 1, 2.0, 5);
+        assert!(
+            w.contains("d = 1 * 2 ^ (n - 1); if (5 > 0 && d > 5) d = 5"),
+            "{w}"
+        );
+        assert!(w.ends_with("fi\necho hi"), "{w}");
     }
 }

@@ -75,20 +75,13 @@ impl Dag<'_> {
         self.retry(s, &mut st, &label);
         self.output(s, &mut st, &label);
         self.repeat(s, &mut st, &label);
-        if let Some(l) = gl(s, "parallel") {
-            self.report.note(
-                l,
-                format!("step `{label}`: `parallel`"),
-                "left out: the step runs once (baton's `for_each` fans a step out over an output)",
-            );
-        }
         let mut out = vec![];
         if let Some(p) = g(s, "preconditions").or_else(|| g(s, "precondition"))
             && let Some(check) = self.preconditions(p, &mut st, &label)
         {
             out.push(check);
         }
-        out.push(st);
+        out.extend(self.parallel(s, st, &label));
         if let Some(a) = g(s, "approval") {
             out.push(self.approval(a, id, &label, gl(s, "approval").unwrap_or(line)));
         }
@@ -99,8 +92,10 @@ impl Dag<'_> {
     /// the steps after it as $VAR); any other `output` is noted and left out.
     fn output(&mut self, s: &Node, st: &mut Step, label: &str) {
         if let Some(l) = gl(s, "output") {
+            // `output: $VAR` is Dagu's `VAR`.
             let var = g(s, "output")
                 .and_then(Node::text)
+                .map(|v| v.strip_prefix('$').map(str::to_string).unwrap_or(v))
                 .filter(|v| super::env_name(v));
             match (var, st.run.take()) {
                 (Some(var), Some(run)) => {
@@ -119,32 +114,59 @@ impl Dag<'_> {
 
     fn command(&mut self, s: &Node, label: &str, line: usize) -> String {
         let cmd = g(s, "command").map(|c| match &c.v {
+            // Dagu runs a list as commands one after another, stopping at the first
+            // that fails; an item `echo A: 1` reads as YAML's mapping, Dagu's text.
             Value::Seq(items) => items
                 .iter()
-                .filter_map(Node::text)
-                .map(|w| sh_quote(&w))
+                .filter_map(|i| match &i.v {
+                    Value::Map(m) if m.len() == 1 => {
+                        Some(format!("{}: {}", m[0].0, m[0].2.text().unwrap_or_default()))
+                    }
+                    _ => i.text(),
+                })
+                .map(|c| format!("{{ {c}\n}} || exit $?"))
                 .collect::<Vec<_>>()
-                .join(" "),
+                .join("\n"),
             _ => c.text().unwrap_or_default(),
         });
-        let script = g(s, "script").and_then(Node::text);
-        let shell = g(s, "shell").and_then(|n| n.text().or_else(|| Some(n.words().join(" "))));
+        let mut script = g(s, "script").and_then(Node::text);
+        let mut cmd = cmd;
+        // A command that starts with `#!` Dagu runs as a script.
+        if script.is_none() && cmd.as_deref().is_some_and(|c| c.starts_with("#!")) {
+            script = cmd.take();
+        }
+        let shell = g(s, "shell")
+            .and_then(|n| n.text().or_else(|| Some(n.words().join(" "))))
+            .or_else(|| self.shell.clone())
+            .map(|sh| {
+                // Dagu adds `-c` to a shell that lacks it: the shell as given, its `-c` once.
+                let t = sh.trim_end();
+                t.strip_suffix(" -c").unwrap_or(t).trim_end().to_string()
+            });
+        let args = if self.positional.is_empty() {
+            String::new()
+        } else {
+            " \"$@\"".to_string()
+        };
         let mut run = match (cmd, script) {
             (c, Some(body)) => {
-                // Dagu writes the script to a file and runs it (with the command or the
-                // shell as its interpreter, or by its `#!`): the same here, from a
-                // quoted here-document, so nothing in it is read on the way.
-                let runner = c.or(shell.clone()).unwrap_or_else(|| {
-                    if body.starts_with("#!") {
-                        String::new()
-                    } else {
-                        "sh".into()
+                // Dagu writes the script to a file and runs it (by its `#!` line, else
+                // with the command or the shell as its interpreter): the same here,
+                // from a quoted here-document, so nothing in it is read on the way.
+                let bang = body
+                    .strip_prefix("#!")
+                    .and_then(|b| b.lines().next())
+                    .map(str::trim);
+                let exec = match (bang, c) {
+                    (_, Some(cmd)) => format!("{cmd} \"$f\"{args}"),
+                    (Some(b), None) if b.starts_with('/') => {
+                        format!("chmod +x \"$f\" && \"$f\"{args}")
                     }
-                });
-                let exec = if runner.is_empty() {
-                    "chmod +x \"$f\" && \"$f\"".to_string()
-                } else {
-                    format!("{runner} \"$f\"")
+                    // `#!env perl`: no path the kernel runs; Dagu runs it by its words.
+                    (Some(b), None) => format!("{b} \"$f\"{args}"),
+                    (None, None) => {
+                        format!("{} \"$f\"{args}", shell.as_deref().unwrap_or("sh"))
+                    }
                 };
                 let mut end = "BATON_SCRIPT".to_string();
                 while body.lines().any(|l| l == end) {
@@ -156,7 +178,11 @@ impl Dag<'_> {
                 )
             }
             (Some(c), None) => match shell {
-                Some(sh) if sh != "sh" => format!("{sh} -c {}", sh_quote(&c)),
+                Some(sh) if sh != "sh" => format!(
+                    "{sh} -c {}{}",
+                    sh_quote(&c),
+                    if args.is_empty() { "" } else { " sh \"$@\"" }
+                ),
                 _ => c,
             },
             (None, None) => {
@@ -168,6 +194,16 @@ impl Dag<'_> {
                 "true".into()
             }
         };
+        if !self.positional.is_empty() {
+            // Dagu replaces `$1`, `$2`… with the positional params: the same, as the
+            // shell's own positional parameters.
+            let set: Vec<String> = self
+                .positional
+                .iter()
+                .map(|p| format!("\"${{{p}}}\""))
+                .collect();
+            run = format!("set -- {}\n{run}", set.join(" "));
+        }
         if let Some(dir) = g(s, "working_dir")
             .or_else(|| g(s, "dir"))
             .and_then(Node::text)
@@ -187,8 +223,9 @@ impl Dag<'_> {
             .chain(&self.step_expand)
             .map(|(k, w)| format!("{k}={w}; export {k}\n"))
             .collect();
-        if !sets.is_empty() {
-            run = format!("{sets}{run}");
+        let dotenv: String = self.dotenv.iter().map(|f| dotenv_reader(f)).collect();
+        if !sets.is_empty() || !dotenv.is_empty() {
+            run = format!("{sets}{dotenv}{run}");
         }
         if run.contains("${{") {
             run = run.replace("${{", "$ {{");
@@ -555,6 +592,26 @@ fn fail(msg: &str) -> (String, Vec<(String, String)>) {
     (
         "builtin.fail".into(),
         vec![("MESSAGE".into(), msg.to_string())],
+    )
+}
+
+/// Shell that exports the `NAME=value` lines of the dotenv `file` (godotenv's plain
+/// form: `#` comments, `export `, one pair of surrounding quotes) as data: no line is
+/// run. A missing file is skipped, as Dagu skips it.
+fn dotenv_reader(file: &str) -> String {
+    format!(
+        r#"if [ -r {f} ]; then
+while IFS= read -r l || [ -n "$l" ]; do
+  case $l in ''|'#'*) continue;; esac
+  case $l in *=*) ;; *) continue;; esac
+  l=${{l#export }}; k=${{l%%=*}}; v=${{l#*=}}
+  case $k in ''|[0-9]*|*[!A-Za-z0-9_]*) continue;; esac
+  case $v in \"*\") v=${{v#\"}}; v=${{v%\"}};; \'*\') v=${{v#\'}}; v=${{v%\'}};; esac
+  export "$k=$v"
+done < {f}
+fi
+"#,
+        f = sh_quote(file)
     )
 }
 
