@@ -2,11 +2,13 @@
 //! gathered (a queued run's turn, the commands claimed, the pool slots asked for), the
 //! core decides one input at a time, the events are committed in one transaction, then
 //! acted on. Synchronous and deterministic: its world comes through the doors of
-//! [`Engine`] (the clock, the store's commit, the executors' hands, the fault points),
+//! [`Engine`] (the clock, the store's commit, the executors' hands, how it dies),
 //! which the tokio driver (`driver.rs`) and the simulator (`crates/sim`) each give, so
-//! that the simulator proves the engine's own wake-up, not a copy of it.
+//! that the simulator proves the engine's own wake-up, not a copy of it; whether it
+//! dies at a moment is the one fault door's answer (`baton_model::faults`), in both.
 use crate::driver::hold_group_to_reopen;
 use baton_core::{Core, Effect, Input, SlotRequest, SpawnAction, SpawnSpec, StepExit};
+use baton_model::faults;
 use baton_model::{CommandOutcome, Event, StepOutcome, Timestamp, Usage};
 use baton_store::slots::Turn;
 use baton_store::{Store, StoreError};
@@ -33,8 +35,9 @@ pub struct Run<'a> {
     pub core: &'a mut Core,
 }
 
-/// A moment of a wake-up at which its engine may die (the fault door): the crash
-/// tests' `BATON_FAILPOINT`, the simulator's crashes.
+/// A moment of a wake-up at which its engine may die, as the fault door
+/// (`baton_model::faults`) is asked it ([`Moment::points`]): the crash tests'
+/// `BATON_FAILPOINT`, the simulator's crashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Moment<'a> {
     /// The core decided; nothing of it is committed.
@@ -45,6 +48,32 @@ pub enum Moment<'a> {
     /// Committed, and step `step_id`'s start is about to be acted on (each start of
     /// the group, before any acts).
     Starting { step_id: &'a str },
+}
+
+impl Moment<'_> {
+    /// The fault door's points of this moment, `(point, step)`, in the order asked:
+    /// `uncommitted:wake-up`, `unacted:wake-up` (then `decided:command` when verdicts
+    /// were committed), `committed:STEP`.
+    pub fn points(&self) -> Vec<(&str, &str)> {
+        match *self {
+            Moment::Decided => vec![("uncommitted", "wake-up")],
+            Moment::Committed { verdicts: false } => vec![("unacted", "wake-up")],
+            Moment::Committed { verdicts: true } => {
+                vec![("unacted", "wake-up"), ("decided", "command")]
+            }
+            Moment::Starting { step_id } => vec![("committed", step_id)],
+        }
+    }
+}
+
+/// Ask the fault door whether the engine dies at `moment`; its world says how.
+fn fault<E: Engine>(w: &mut E, moment: Moment<'_>) -> Result<(), E::Error> {
+    for (point, step) in moment.points() {
+        if faults::dies_at(faults::Point::Named { point, step }) {
+            return Err(w.die(moment));
+        }
+    }
+    Ok(())
 }
 
 /// The world of a wake-up: what it reads and what it changes outside its core.
@@ -65,8 +94,9 @@ pub trait Engine {
     /// (taken) to join a later commit, when the world lets them wait; `false` commits
     /// them now.
     fn defer(&mut self, events: &mut Vec<Event>) -> bool;
-    /// The fault door: the engine may die at `moment` (an error stops the wake-up).
-    fn fault(&mut self, moment: Moment<'_>) -> Result<(), Self::Error>;
+    /// The engine dies at `moment`, as the fault door said: a process kills itself,
+    /// a simulated engine's wake-up stops with the error given back.
+    fn die(&mut self, moment: Moment<'_>) -> Self::Error;
     /// The executors' hands: groups a dead engine left behind, killed before anything
     /// runs again.
     fn kill_stale(&mut self, pgids: &[i32]);
@@ -233,15 +263,18 @@ pub fn execute<E: Engine>(w: &mut E, mut effects: Vec<Effect>) -> Result<(), E::
     {
         return Ok(());
     }
-    w.fault(Moment::Decided)?;
+    fault(w, Moment::Decided)?;
     let verdicts = w.has_verdicts();
     w.commit(&mut events)?;
-    w.fault(Moment::Committed { verdicts })?;
+    fault(w, Moment::Committed { verdicts })?;
     for action in &actions {
         if let Effect::Spawn(spec) = action {
-            w.fault(Moment::Starting {
-                step_id: &spec.step_id,
-            })?;
+            fault(
+                w,
+                Moment::Starting {
+                    step_id: &spec.step_id,
+                },
+            )?;
         }
     }
     let stale: Vec<i32> = actions

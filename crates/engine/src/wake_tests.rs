@@ -3,15 +3,48 @@
 //! the simulator put them, no-ops inline, and the group-commit rule.
 use super::*;
 use baton_core::RunConfig;
+use baton_model::faults::{Faults, Point};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// The fault door of the tape's world: each point it is asked, written on the tape;
+/// it has the engine die at the first whose `point step` starts with `die_at`.
+struct TapeDoor {
+    tape: Rc<RefCell<Vec<String>>>,
+    die_at: Cell<Option<&'static str>>,
+}
+
+impl Faults for TapeDoor {
+    fn now(&self) -> Timestamp {
+        Timestamp(1_900_000_000_000)
+    }
+    fn dies_at(&self, at: Point<'_>) -> bool {
+        let Point::Named { point, step } = at else {
+            return false;
+        };
+        let said = format!("{point} {step}");
+        self.tape.borrow_mut().push(said.clone());
+        self.die_at.get().is_some_and(|d| said.starts_with(d))
+    }
+}
 
 /// A world that records each door the wake-up goes through.
 struct Tape {
     store: Store,
     core: Core,
-    tape: Vec<String>,
+    tape: Rc<RefCell<Vec<String>>>,
+    door: Rc<TapeDoor>,
     verdicts: usize,
-    die_at: Option<&'static str>,
     may_defer: bool,
+}
+
+impl Tape {
+    fn said(&self) -> Vec<String> {
+        self.tape.borrow().clone()
+    }
+    fn push(&self, said: String) {
+        self.tape.borrow_mut().push(said);
+    }
 }
 
 impl Engine for Tape {
@@ -30,7 +63,7 @@ impl Engine for Tape {
     }
 
     fn verdict(&mut self, id: i64, _outcome: CommandOutcome) {
-        self.tape.push(format!("verdict {id}"));
+        self.push(format!("verdict {id}"));
         self.verdicts += 1;
     }
 
@@ -39,7 +72,7 @@ impl Engine for Tape {
     }
 
     fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), StoreError> {
-        self.tape.push(format!("commit {}", events.len()));
+        self.push(format!("commit {}", events.len()));
         events.clear();
         self.verdicts = 0;
         Ok(())
@@ -47,27 +80,18 @@ impl Engine for Tape {
 
     fn defer(&mut self, events: &mut Vec<Event>) -> bool {
         if self.may_defer {
-            self.tape.push(format!("defer {}", events.len()));
+            self.push(format!("defer {}", events.len()));
             events.clear();
         }
         self.may_defer
     }
 
-    fn fault(&mut self, moment: Moment<'_>) -> Result<(), StoreError> {
-        let said = match moment {
-            Moment::Decided => "decided".to_string(),
-            Moment::Committed { verdicts } => format!("committed verdicts={verdicts}"),
-            Moment::Starting { step_id } => format!("starting {step_id}"),
-        };
-        self.tape.push(said.clone());
-        if self.die_at.is_some_and(|d| said.starts_with(d)) {
-            return Err(StoreError::Cut { at: "here" });
-        }
-        Ok(())
+    fn die(&mut self, _moment: Moment<'_>) -> StoreError {
+        StoreError::Cut { at: "here" }
     }
 
     fn kill_stale(&mut self, pgids: &[i32]) {
-        self.tape.push(format!("kill stale {pgids:?}"));
+        self.push(format!("kill stale {pgids:?}"));
     }
 
     fn act(&mut self, actions: Vec<Effect>) -> Result<(), StoreError> {
@@ -76,7 +100,7 @@ impl Engine for Tape {
                 Effect::Spawn(spec) => format!("act spawn {}", spec.step_id),
                 other => format!("act {other:?}").chars().take(20).collect(),
             };
-            self.tape.push(said);
+            self.push(said);
         }
         Ok(())
     }
@@ -93,12 +117,18 @@ fn tape(dir: &std::path::Path, toml: &str) -> (Tape, Vec<Effect>) {
     let mut core = Core::new(std::sync::Arc::new(plan), cfg);
     let initial = core.start(Timestamp(1_900_000_000_000));
     let store = Store::open(&dir.join("baton.db")).expect("the test's store opens");
+    let tape = Rc::new(RefCell::new(Vec::new()));
+    let door = Rc::new(TapeDoor {
+        tape: tape.clone(),
+        die_at: Cell::new(None),
+    });
+    baton_model::faults::install(Some(door.clone()));
     let world = Tape {
         store,
         core,
-        tape: Vec::new(),
+        tape,
+        door,
         verdicts: 0,
-        die_at: None,
         may_defer: false,
     };
     (world, initial)
@@ -120,7 +150,8 @@ fn a_wake_up_commits_its_group_before_any_of_it_acts_and_a_noop_ends_inline() {
     let dir = tempfile::tempdir().unwrap();
     let (mut w, initial) = tape(dir.path(), NOOP_THEN_SHELL);
     execute(&mut w, initial).unwrap();
-    let t: Vec<&str> = w.tape.iter().map(String::as_str).collect();
+    let said = w.said();
+    let t: Vec<&str> = said.iter().map(String::as_str).collect();
     // The no-op's start and end and b's start: one commit, then the faults' moments,
     // then b's spawn; the no-op itself never reaches the executors' hands.
     let commit = t.iter().position(|s| s.starts_with("commit ")).unwrap();
@@ -129,10 +160,10 @@ fn a_wake_up_commits_its_group_before_any_of_it_acts_and_a_noop_ends_inline() {
         1,
         "{t:?}"
     );
-    assert_eq!(t[commit - 1], "decided", "{t:?}");
+    assert_eq!(t[commit - 1], "uncommitted wake-up", "{t:?}");
     assert_eq!(
         &t[commit + 1..],
-        ["committed verdicts=false", "starting b", "act spawn b"],
+        ["unacted wake-up", "committed b", "act spawn b"],
         "{t:?}"
     );
     assert!(!t.contains(&"act spawn a"), "{t:?}");
@@ -142,23 +173,20 @@ fn a_wake_up_commits_its_group_before_any_of_it_acts_and_a_noop_ends_inline() {
 fn an_engine_that_dies_at_a_moment_does_nothing_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let (mut w, initial) = tape(dir.path(), NOOP_THEN_SHELL);
-    w.die_at = Some("decided");
+    w.door.die_at.set(Some("uncommitted"));
     assert!(execute(&mut w, initial).is_err());
     assert!(
-        !w.tape
+        !w.said()
             .iter()
             .any(|s| s.starts_with("commit ") || s.starts_with("act"))
     );
 
     let (mut w, initial) = tape(dir.path(), NOOP_THEN_SHELL);
-    w.die_at = Some("starting b");
+    w.door.die_at.set(Some("committed b"));
     assert!(execute(&mut w, initial).is_err());
-    assert!(
-        w.tape.iter().any(|s| s.starts_with("commit ")),
-        "{:?}",
-        w.tape
-    );
-    assert!(!w.tape.iter().any(|s| s.starts_with("act")), "{:?}", w.tape);
+    let t = w.said();
+    assert!(t.iter().any(|s| s.starts_with("commit ")), "{t:?}");
+    assert!(!t.iter().any(|s| s.starts_with("act")), "{t:?}");
 }
 
 #[test]
@@ -168,11 +196,8 @@ fn only_a_commit_nothing_waits_for_is_offered_to_wait() {
     let (mut w, initial) = tape(dir.path(), NOOP_THEN_SHELL);
     w.may_defer = true;
     execute(&mut w, initial).unwrap();
-    assert!(
-        !w.tape.iter().any(|s| s.starts_with("defer")),
-        "{:?}",
-        w.tape
-    );
+    let t = w.said();
+    assert!(!t.iter().any(|s| s.starts_with("defer")), "{t:?}");
     // Nothing to act on, the run not ended: the world may keep the events.
     let (mut w, _) = tape(dir.path(), NOOP_THEN_SHELL);
     w.may_defer = true;
@@ -186,5 +211,5 @@ fn only_a_commit_nothing_waits_for_is_offered_to_wait() {
         },
     })];
     execute(&mut w, events).unwrap();
-    assert_eq!(w.tape, ["defer 1"]);
+    assert_eq!(w.said(), ["defer 1"]);
 }

@@ -1,4 +1,5 @@
-//! For crash tests only: `BATON_FAILPOINT=POINT:STEP` makes the engine kill itself with
+//! For crash tests only: `BATON_FAILPOINT=POINT:STEP` (production's fault door,
+//! `baton_model::faults`) makes the engine kill itself with
 //! SIGKILL (as `kill -9` would, nothing cleaned up) at a named moment of that step's
 //! attempt, a moment too short for a test to hit from outside. The points:
 //! - `committed`: the wake-up's group of transitions that starts the step is committed
@@ -29,6 +30,8 @@
 //!   started to serve the commands waiting on a finished run (`--detach`) fed it one
 //!   that reopens it (`retry`, `mark`): the run holds its group again and its takeover
 //!   has settled (`engine::driver::reopen`), nothing of it committed.
+//! - `uncommitted`, `unacted` (their "step" is `wake-up`): a wake-up decided, nothing
+//!   of it committed; committed, nothing of it acted on (`wake::Moment`).
 //! - `link-received` (`baton link`, issue 59; its "step" is the request's kind,
 //!   `command`): a console's request read from the link, nothing of it done.
 //! - `link-answered`: the request done (a decision committed), its answer not yet
@@ -36,29 +39,28 @@
 //! - `link-held` (not a kill, see [`hold_at`]): a decision read, held before it reaches
 //!   the store until the file `BATON_FAILPOINT_HOLD` names exists: a link whose
 //!   connection was cut but whose process goes on, late.
-use std::sync::OnceLock;
+use baton_model::faults::{self, Point};
 
-/// Whether `BATON_FAILPOINT` names this point and step.
-fn named(point: &str, step: &str) -> bool {
-    static SET: OnceLock<Option<String>> = OnceLock::new();
-    SET.get_or_init(|| std::env::var("BATON_FAILPOINT").ok())
-        .as_deref()
-        .and_then(|s| s.split_once(':'))
-        == Some((point, step))
+/// Die here (SIGKILL, nothing cleaned up) if the fault door (`baton_model::faults`:
+/// in production, `BATON_FAILPOINT`) names this point and step.
+pub fn die_at(point: &str, step: &str) {
+    if faults::dies_at(Point::Named { point, step }) {
+        kill_self();
+    }
 }
 
-/// Die here if `BATON_FAILPOINT` names this point and step.
-pub fn die_at(point: &str, step: &str) {
-    if named(point, step) {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-    }
+/// SIGKILL to this process, as `kill -9` would: nothing cleaned up.
+pub fn kill_self() -> ! {
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    // SIGKILL cannot be caught; should the raise itself fail, still nothing is cleaned up.
+    std::process::abort()
 }
 
 /// Wait here, if `BATON_FAILPOINT` names this point and step, until the file
 /// `BATON_FAILPOINT_HOLD` names exists (at most ten minutes); `FILE.waiting` is made
 /// first, for the test to see the moment reached. Blocking.
 pub fn hold_at(point: &str, step: &str) {
-    if !named(point, step) {
+    if !faults::named(point, step) {
         return;
     }
     let Some(file) = std::env::var_os("BATON_FAILPOINT_HOLD") else {

@@ -18,6 +18,7 @@ pub mod error;
 mod eta;
 pub mod event;
 pub mod fan;
+pub mod faults;
 pub mod health;
 pub mod history;
 pub mod inbox;

@@ -9,24 +9,11 @@ use std::time::Duration;
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
-std::thread_local! {
-    /// A simulated clock for this thread (`set_thread_clock`): `baton-sim` runs the real
-    /// store on it, so that leases lapse and deadlines pass on the simulation's time.
-    static THREAD_CLOCK: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
-}
-
-/// Make [`Timestamp::now`] answer `at` on this thread (`None`: the wall clock again).
-/// Only the deterministic simulator (`crates/sim`) sets it.
-pub fn set_thread_clock(at: Option<Timestamp>) {
-    THREAD_CLOCK.with(|c| c.set(at.map(|t| t.0)));
-}
-
 impl Timestamp {
+    /// The time now, as this thread's world says it (`faults`: the wall clock in
+    /// production, the seed's in the simulator).
     pub fn now() -> Self {
-        match THREAD_CLOCK.with(|c| c.get()) {
-            Some(ms) => Timestamp(ms),
-            None => Timestamp(chrono::Utc::now().timestamp_millis()),
-        }
+        crate::faults::now()
     }
     pub fn from_millis(ms: i64) -> Self {
         Timestamp(ms)

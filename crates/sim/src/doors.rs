@@ -1,6 +1,7 @@
 //! The simulated world's doors of the engine's own wake-up (`baton_engine::wake`): the
-//! seed's clock, the engine's store connection (its commit cut where the seed says),
-//! the simulated executors' hands, and the crashes the seed draws. The wake-up itself
+//! seed's clock, the engine's store connection (its commit cut where the seed says,
+//! through the fault door, `crate::faults`), the simulated executors' hands, and how
+//! an engine dies where the seed armed the fault door. The wake-up itself
 //! is the engine's code; what is here is the world it meets.
 use crate::engine::{Crash, lost};
 use crate::world::World;
@@ -128,12 +129,13 @@ impl wake::Engine for Doors<'_> {
             .state_summary();
         // A commit of nothing makes no transaction: no cut is left armed for a later one.
         if let Some(at) = self.cut.take().filter(|_| !events.is_empty()) {
-            engine.store.cut_next_commit(at);
+            crate::faults::cut_next_commit(at);
         }
-        match engine
+        let committed = engine
             .store
-            .commit_decided(&self.run, (&events, &[]), &summary, &verdicts)
-        {
+            .commit_decided(&self.run, (&events, &[]), &summary, &verdicts);
+        crate::faults::disarm();
+        match committed {
             Ok(()) => Ok(()),
             Err(StoreError::Cut { at }) => {
                 Err(Stop::Died(format!("in its {}, {at}", self.commit_said)))
@@ -149,18 +151,13 @@ impl wake::Engine for Doors<'_> {
         false
     }
 
-    fn fault(&mut self, moment: Moment<'_>) -> Result<(), Stop> {
-        match (moment, self.crash) {
-            (Moment::Decided, Some(Crash::BeforeCommit)) => {
-                Err(Stop::Died("before its commit".into()))
-            }
-            (Moment::Committed { .. }, Some(Crash::AfterCommit))
-                if self.world.config.mix != Mix::Spawns =>
-            {
-                Err(Stop::Died("after its commit, before acting".into()))
-            }
-            _ => Ok(()),
-        }
+    /// Where the seed armed the fault door (`World::wake_with`).
+    fn die(&mut self, moment: Moment<'_>) -> Stop {
+        Stop::Died(match moment {
+            Moment::Decided => "before its commit".into(),
+            Moment::Committed { .. } => "after its commit, before acting".into(),
+            Moment::Starting { step_id } => format!("after its commit, before starting {step_id}"),
+        })
     }
 
     /// No group is left behind by a simulated engine's host.
@@ -190,10 +187,20 @@ impl World {
         crash: Option<Crash>,
     ) -> Result<bool, SimError> {
         let now = Timestamp(self.now);
+        // The seed's crash, armed in the fault door the wake-up asks; with
+        // `--mix spawns` the act door dies amid the group's spawns instead.
+        match crash {
+            Some(Crash::BeforeCommit) => crate::faults::die_at_wake("uncommitted"),
+            Some(Crash::AfterCommit) if self.config.mix != Mix::Spawns => {
+                crate::faults::die_at_wake("unacted")
+            }
+            _ => {}
+        }
         let mut doors = Doors::new(self, e, run);
         doors.crash = crash;
         let woken = wake::decide_all(&mut doors, inputs, now)
             .and_then(|effects| wake::execute(&mut doors, effects));
+        crate::faults::disarm();
         self.stopped(e, run, woken)
     }
 

@@ -1,9 +1,10 @@
 //! The simulated engines: each one a process with its own store connection driving
-//! the real core of every run it holds the lease of, one wake-up at a time, as
-//! `engine::driver` does (take what came in, let the core decide, commit the events in
-//! one transaction, then act). Any wake-up may end in a crash before or after its
-//! commit: the engine's runs and its host's attempts are gone, and the runs lapse to
-//! `interrupted` once their lease is stale, for a resume (`session::command::take_over`).
+//! the real core of every run it holds the lease of, one wake-up at a time, each the
+//! engine's own (`baton_engine::wake`: what came in gathered, the core's decisions
+//! committed in one transaction, then acted on, through `doors.rs`). Any wake-up may
+//! end in a crash before or after its commit (the fault door, `faults.rs`): the
+//! engine's runs and its host's attempts are gone, and the runs lapse to `interrupted`
+//! once their lease is stale, for a resume (`session::command::take_over`).
 use crate::world::World;
 use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, Opening, SlotRequest};

@@ -548,8 +548,8 @@ impl World {
         if let Some(d) = self.check_asked()? {
             return Ok(Some(broken("nothing_asked_of_a_person_lost", d)));
         }
-        // `--mix cli` only: there a takeover claims the commands waiting, as the
-        // driver does.
+        // `--mix cli` only: there a takeover claims the commands waiting (the
+        // engine's own `wake::claim`, after its first effects).
         if self.config.mix == crate::Mix::Cli
             && let Some(d) = crate::verdicts::every_command_gets_a_verdict(&self.ops, &self.raw)?
         {

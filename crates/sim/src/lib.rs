@@ -15,6 +15,7 @@ mod cron;
 mod doors;
 mod engine;
 mod executor;
+mod faults;
 mod forks;
 mod hands;
 mod history;
@@ -486,7 +487,7 @@ pub fn run(config: Config) -> Result<Outcome, SimError> {
     }
     let mut world = world::World::new(config)?;
     let result = world.play();
-    baton_model::time::set_thread_clock(None);
+    faults::clock(None);
     if let Err(error) = result {
         let lines = world.outcome().history;
         let from = lines.len().saturating_sub(FAILED_TAIL);

@@ -2,12 +2,12 @@
 //! operators and the simulated clock, all driven by one seed.
 use crate::engine::{Crash, Engine};
 use crate::executor::Executors;
+use crate::faults::clock;
 use crate::history::History;
 use crate::invariants::Checker;
 use crate::workflows::{self, Workflow};
 use crate::{Config, Mix, Outcome, SimError, Violation};
 use baton_model::Timestamp;
-use baton_model::time::set_thread_clock;
 use baton_store::Store;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -140,7 +140,7 @@ pub(crate) fn scenario_dir() -> Result<tempfile::TempDir, SimError> {
 impl World {
     pub(crate) fn new(config: Config) -> Result<World, SimError> {
         let mut rng = SmallRng::seed_from_u64(config.seed);
-        set_thread_clock(Some(Timestamp(T0)));
+        clock(Some(Timestamp(T0)));
         let dir = scenario_dir()?;
         let db = dir.path().join("store").join("baton.db");
         let user = baton_session::os_account()?;
@@ -247,7 +247,7 @@ impl World {
     pub(crate) fn play(&mut self) -> Result<(), SimError> {
         for action in 1..=self.config.actions {
             self.now += self.rng.random_range(0..2_500);
-            set_thread_clock(Some(Timestamp(self.now)));
+            clock(Some(Timestamp(self.now)));
             self.stall()?;
             self.maybe_rewrite()?;
             self.maybe_detach()?;
@@ -307,7 +307,7 @@ impl World {
             }
             let before = self.recorded()?;
             self.now += 2_000;
-            set_thread_clock(Some(Timestamp(self.now)));
+            clock(Some(Timestamp(self.now)));
             self.beat()?;
             for e in 0..self.engines.len() {
                 let runs: Vec<String> = self.engines[e].runs.keys().cloned().collect();

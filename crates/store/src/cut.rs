@@ -1,35 +1,14 @@
-//! A kill -9 inside a commit, for the simulator (issue 61 point 1: "any of which can
-//! die at any point (a dropped transaction …)"). Nothing but the simulator sets it:
-//! the next commit of this connection stops where the process would have died and
-//! says so, and the simulator drops the connection as the kernel would its process.
-use crate::Store;
+//! A kill -9 inside a commit, as the fault door (`baton_model::faults`) has it: a
+//! commit that writes something asks the door once, as it begins, where it dies; the
+//! commit then stops there and says so ([`crate::StoreError::Cut`]), and the caller
+//! drops the connection as the kernel would its process. Production's door never
+//! cuts one; the simulator's does where its seed says.
+pub use baton_model::faults::CommitCut;
 
-/// Where the next commit dies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommitCut {
-    /// Every statement of the batch made, the transaction not committed: what a
-    /// process killed in its transaction leaves (SQLite keeps none of it).
-    InTransaction,
-    /// Committed, the keyed heads not yet appended to the witness: the witness is
-    /// left behind the store (`witness`: never ahead of it).
-    BeforeWitness,
-}
-
-impl CommitCut {
-    pub(crate) fn said(self) -> &'static str {
-        match self {
-            CommitCut::InTransaction => "inside its transaction",
-            CommitCut::BeforeWitness => "after its commit, before its witness",
-        }
-    }
-}
-
-impl Store {
-    /// The next commit of this connection (`commit`, `commit_with_logs`) dies at `at`
-    /// with [`crate::StoreError::Cut`]; the connection must then be dropped, as its process
-    /// would be. For the simulator only.
-    #[doc(hidden)]
-    pub fn cut_next_commit(&mut self, at: CommitCut) {
-        self.cut = Some(at);
+/// How a cut commit says where it died.
+pub(crate) fn said(at: CommitCut) -> &'static str {
+    match at {
+        CommitCut::InTransaction => "inside its transaction",
+        CommitCut::BeforeWitness => "after its commit, before its witness",
     }
 }

@@ -260,7 +260,6 @@ impl Store {
             witness: witness::Witness::for_db(path),
             shared,
             account: std::sync::OnceLock::new(),
-            cut: None,
             checkpoints: None,
         })
     }
@@ -448,9 +447,9 @@ impl Store {
         }
         // One stat per commit: nothing is written to (or acted on after writing to) a
         // database file that is no longer the store.
-        // Taken first: a commit that fails before its transaction does not leave the
-        // simulator's cut armed for a later one.
-        let cut = self.cut.take();
+        // Asked first (the fault door): a commit that fails before its transaction
+        // leaves no cut armed for a later one.
+        let cut = baton_model::faults::commit_cut();
         self.check_identity()?;
         let full = baton_model::history::holds_decision(events);
         let r = self.set_sync_full(full);
@@ -477,7 +476,7 @@ impl Store {
                 coord::fence::still_holds(tx, run_id, (f, lapsed), now)?;
             }
             if let Some(at @ cut::CommitCut::InTransaction) = cut {
-                return Err(StoreError::Cut { at: at.said() });
+                return Err(StoreError::Cut { at: cut::said(at) });
             }
             Ok((done, spent))
         });
@@ -488,7 +487,7 @@ impl Store {
             self.run_keys.insert(run_id.to_string(), key);
         }
         if let Some(at @ cut::CommitCut::BeforeWitness) = cut {
-            return Err(StoreError::Cut { at: at.said() });
+            return Err(StoreError::Cut { at: cut::said(at) });
         }
         self.witness(&heads)
     }

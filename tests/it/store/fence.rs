@@ -68,10 +68,11 @@ fn a_fenced_commit_writes_the_lease_again_only_once_its_heartbeat_is_a_second_ol
     assert_eq!(create(&mut s, "R1", A), Verdict::Holds);
     let mut a = Store::open(&db.path).unwrap();
     a.fence("R1", A, &[]);
-    // On a clock of this thread's (as the simulator's), so that a loaded machine's
-    // pause between the statements below is not read as the heartbeat's age.
+    // On a fault door of this thread's (as the simulator's), its clock still, so that
+    // a loaded machine's pause between the statements below is not read as the
+    // heartbeat's age.
     let t = Timestamp::now();
-    baton::model::time::set_thread_clock(Some(t));
+    baton::model::faults::install(Some(std::rc::Rc::new(Still(t))));
     // Beaten a moment ago (a commit of the step before): the lease's page stays as it is.
     let lately = t.0 - 200;
     beat_at(&db, "R1", lately);
@@ -102,7 +103,19 @@ fn a_fenced_commit_writes_the_lease_again_only_once_its_heartbeat_is_a_second_ol
         Err(StoreError::LeaseLost { .. })
     ));
     assert_eq!(s.events("R1").unwrap().len(), before);
-    baton::model::time::set_thread_clock(None);
+    baton::model::faults::install(None);
+}
+
+/// A fault door whose clock stands still at its time, and no fault.
+struct Still(Timestamp);
+
+impl baton::model::faults::Faults for Still {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+    fn dies_at(&self, _at: baton::model::faults::Point<'_>) -> bool {
+        false
+    }
 }
 
 /// The sequence number of run `id`'s last event.

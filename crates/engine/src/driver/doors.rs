@@ -1,6 +1,6 @@
 //! The driver's doors of the one wake-up (`crate::wake`): the wall clock, its commit
-//! (with the logs and the facts that waited for it), the crash tests' fail points and
-//! the real executors.
+//! (with the logs and the facts that waited for it), a kill -9 where the fault door
+//! (`baton_model::faults`: `BATON_FAILPOINT`) says, and the real executors.
 use super::*;
 use crate::wake::{self, Moment};
 
@@ -46,18 +46,9 @@ impl wake::Engine for Driver {
         true
     }
 
-    fn fault(&mut self, moment: Moment<'_>) -> Result<(), DriverError> {
-        match moment {
-            Moment::Decided => {}
-            // A crash test's moment: a command's decision committed, nothing after it.
-            Moment::Committed { verdicts } => {
-                if verdicts {
-                    exec::failpoint::die_at("decided", "command");
-                }
-            }
-            Moment::Starting { step_id } => exec::failpoint::die_at("committed", step_id),
-        }
-        Ok(())
+    /// The crash tests' kill -9 (`BATON_FAILPOINT`), nothing cleaned up.
+    fn die(&mut self, _moment: Moment<'_>) -> DriverError {
+        exec::failpoint::kill_self()
     }
 
     fn kill_stale(&mut self, pgids: &[i32]) {

@@ -63,7 +63,7 @@ impl Hands {
             ));
         }
         let start = Timestamp(crate::world::T0);
-        baton_model::time::set_thread_clock(Some(start));
+        crate::faults::clock(Some(start));
         Ok(Hands {
             config,
             rng: SmallRng::seed_from_u64(config.seed ^ STREAM),
@@ -87,7 +87,7 @@ impl Hands {
         for action in 1..=self.config.actions {
             self.actions_run = action;
             self.now = Timestamp(self.now.0 + self.rng.random_range(0..2_500));
-            baton_model::time::set_thread_clock(Some(self.now));
+            crate::faults::clock(Some(self.now));
             self.history.push(format!("action {action}"));
             match self.rng.random_range(0..100) {
                 0..45 => self.child_pair()?,
@@ -142,7 +142,7 @@ fn own_group() -> Result<String, SimError> {
 pub(crate) fn run(config: Config) -> Result<Outcome, SimError> {
     let mut hands = Hands::new(config)?;
     let result = hands.play();
-    baton_model::time::set_thread_clock(None);
+    crate::faults::clock(None);
     result?;
     Ok(hands.outcome())
 }

@@ -2,6 +2,7 @@
 use super::*;
 use crate::cut::CommitCut;
 use crate::records::NewRun;
+use baton_model::faults::{self, Faults, Point};
 use baton_model::state_summary::StateSummary;
 use baton_model::{EventKind, RunState};
 
@@ -36,13 +37,14 @@ fn a_commands_verdict_is_committed_with_its_decision_or_not_at_all() {
     let verdicts = [(id, accepted.clone())];
     let summary = StateSummary::default();
     // The engine dies inside the commit: neither the decision nor the verdict.
-    s.cut_next_commit(CommitCut::InTransaction);
+    faults::install(Some(std::rc::Rc::new(CutsInTransaction)));
     let cut = s.commit_decided(
         "R1",
         (std::slice::from_ref(&decided), &[]),
         &summary,
         &verdicts,
     );
+    faults::install(None);
     assert!(matches!(cut, Err(StoreError::Cut { .. })), "{cut:?}");
     drop(s);
     let mut s = Store::open(&db).expect("store");
@@ -263,4 +265,16 @@ fn a_claim_keeps_the_proof_until_the_verdict_commits_and_a_copy_is_refused() {
     assert_eq!(proofs(&db), 1);
     s.rewrite_command(id, &cancel).expect("masked");
     assert_eq!(proofs(&db), 0, "removed with the text that named it");
+}
+
+/// The fault door of an engine killed inside its commit's transaction.
+struct CutsInTransaction;
+
+impl Faults for CutsInTransaction {
+    fn now(&self) -> Timestamp {
+        faults::Wall.now()
+    }
+    fn dies_at(&self, at: Point<'_>) -> bool {
+        at == Point::Commit(CommitCut::InTransaction)
+    }
 }

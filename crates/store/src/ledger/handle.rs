@@ -31,9 +31,6 @@ pub struct Store {
     pub(crate) shared: bool,
     /// This account's secret, read on first need (`starter_seal`).
     pub(crate) account: std::sync::OnceLock<starter_seal::AccountKey>,
-    /// Where the next commit dies (the simulator's kill -9, `cut`); `None` always
-    /// but there.
-    pub(crate) cut: Option<crate::cut::CommitCut>,
     /// An engine's checkpoints, run aside (`checkpoints`); `None`: this connection
     /// checkpoints itself, as SQLite does by default.
     pub(crate) checkpoints: Option<crate::checkpoints::Checkpointer>,
