@@ -147,33 +147,14 @@ fn step_state_matches(text: &str) -> Vec<usize> {
 }
 
 /// Where a bare `String` error is still allowed, each file with how many at most: a
-/// list that may only shrink. The engine's driver and wake-up and the simulator are
-/// being made one (issue 77 point 1); an attempt's kept artifacts cross from the
-/// driver to the core (`Input::ArtifactsCollected`) and what a dead engine left from
-/// each executor to the simulator's (`Backend::left_behind`), so those are typed with
-/// them. The rest were in other hands when this list was made.
+/// list that may only shrink. The engine's driver and wake-up, which the driver and
+/// the simulator share (issue 77 point 1), have their errors typed with them.
 const STRING_ERRORS_LEFT: &[(&str, usize)] = &[
-    // The driver, its wake-up and the simulator (issue 77 point 1).
     ("crates/engine/src/driver.rs", 1),
     ("crates/engine/src/driver/cached.rs", 1),
     ("crates/engine/src/driver/commands.rs", 1),
     ("crates/engine/src/driver/spawn.rs", 1),
     ("crates/engine/src/wake.rs", 2),
-    ("crates/sim/src/main.rs", 1),
-    ("crates/sim/src/remote.rs", 3),
-    // `Input::ArtifactsCollected`'s result, made by the driver.
-    ("crates/core/src/io.rs", 1),
-    ("crates/core/src/decide/artifacts.rs", 1),
-    ("crates/core/src/decide/marked_artifacts.rs", 1),
-    // `Backend::left_behind`, which the simulator's executor implements too.
-    ("crates/exec/src/backend.rs", 1),
-    ("crates/exec/src/batch/backend.rs", 1),
-    ("crates/exec/src/slurm/backend.rs", 1),
-    ("crates/exec/src/ssh/backend.rs", 1),
-    // Edited by others while this list was made.
-    ("crates/exec/src/leftovers.rs", 1),
-    ("crates/exec/src/summary.rs", 3),
-    ("crates/exec/src/local/shell.rs", 2),
 ];
 
 /// `matches!` over step states still allowed, at most so many a file (a list that

@@ -68,7 +68,7 @@ fn collected(sim: &mut Sim, result: Result<Vec<ArtifactRecord>, String>) -> Vec<
     sim.input(Input::ArtifactsCollected {
         step: 0,
         attempt: 1,
-        result,
+        result: result.map_err(ArtifactsNotKept),
     })
 }
 

@@ -2,6 +2,13 @@
 //! out of it (`Effect`: persist these events, spawn this step, freeze that group…).
 use super::*;
 
+/// Why an attempt's artifacts were not kept, in the words of the check that failed
+/// (the file missing, matching several, changed while copied, unreadable) and what to
+/// do: the driver's check says it, the core records it as the attempt's failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ArtifactsNotKept(pub String);
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The driver calls this at `next_wakeup()` (any input also fires due timers).
@@ -67,7 +74,7 @@ pub enum Input {
     ArtifactsCollected {
         step: usize,
         attempt: u32,
-        result: Result<Vec<baton_model::ArtifactRecord>, String>,
+        result: Result<Vec<baton_model::ArtifactRecord>, ArtifactsNotKept>,
     },
     /// A `[[notify]]` command failed (`step`: the step its event was about; `None` for
     /// run events). Recorded, never fatal.

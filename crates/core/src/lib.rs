@@ -113,8 +113,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use io::{
-    CacheHit, CacheRequest, CollectRequest, Effect, Handed, Input, ProbeRequest, ProbeResult,
-    SpawnAction, SpawnSpec, StepExit,
+    ArtifactsNotKept, CacheHit, CacheRequest, CollectRequest, Effect, Handed, Input, ProbeRequest,
+    ProbeResult, SpawnAction, SpawnSpec, StepExit,
 };
 
 /// What a run is started (or resumed) with.

@@ -54,9 +54,9 @@ pub trait Backend: Debug + Send + Sync {
 
     /// What a dead engine left running here that it may not have recorded (the window
     /// between a submit and its commit), for resume to adopt or cancel; blocking.
-    /// `Err(why)` when the host or scheduler could not be asked: resume must not take
+    /// `Err` when the host or scheduler could not be asked: resume must not take
     /// "nothing found" from a question nobody answered.
-    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, NotAnswered> {
         Ok(Vec::new())
     }
 
@@ -80,6 +80,25 @@ pub struct LeftBehind {
     pub step: String,
     pub attempt: u32,
     pub job_id: String,
+}
+
+/// Why [`Backend::left_behind`] has no answer: what the host, the scheduler or the
+/// command that asks them said. The resume that asked refuses on it and says what to
+/// do (`baton_session::SessionError::Unanswered`: resume again once the executor
+/// answers).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{why}")]
+pub struct NotAnswered {
+    pub why: String,
+}
+
+impl NotAnswered {
+    /// The error of a question that failed, in its own words.
+    pub(crate) fn said(error: impl std::fmt::Display) -> NotAnswered {
+        NotAnswered {
+            why: error.to_string(),
+        }
+    }
 }
 
 impl From<(String, u32, String)> for LeftBehind {

@@ -33,7 +33,7 @@ pub fn keep_summary(
     output: &str,
     log: &Path,
     mask: &dyn Fn(&str) -> String,
-) -> Result<bool, String> {
+) -> Result<bool, super::summary::SummaryError> {
     let output = Path::new(output);
     match super::summary::beside_output(output).filter(|_| is_ours(run_id, output)) {
         Some(from) => super::summary::keep(&from, log, mask),

@@ -39,7 +39,9 @@ pub mod usage_follow;
 use baton_model::{StepOutcome, Usage};
 use std::path::PathBuf;
 
-pub use backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, LeftBehind, Placement, Stop};
+pub use backend::{
+    Attempt, Backend, BoxFuture, Freezing, KillHandle, LeftBehind, NotAnswered, Placement, Stop,
+};
 pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
 pub use files_dir::{FilesDir, files_root};

@@ -10,6 +10,24 @@ use std::path::{Path, PathBuf};
 /// The file's name in the attempt's private directory (`$BATON_SUMMARY`).
 pub(crate) const FILE: &str = "summary";
 
+/// Why an attempt's `$BATON_SUMMARY` was not kept: said in its log; the attempt's
+/// outcome stands.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error("cannot read it: {0}; let the step write it as a file its account can read")]
+    Read(#[source] std::io::Error),
+    #[error("it is not a plain file: let the step write its Markdown into `$BATON_SUMMARY` itself")]
+    NotAFile,
+    #[error("no place for it beside {}: the log is not named STEP.ATTEMPT.log", log.display())]
+    NoPlace { log: PathBuf },
+    #[error("cannot keep it in {}: {error}; check that the run's log directory is writable", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+}
+
 /// The kept summary's name of the attempt whose log is named `log` (`STEP.ATTEMPT.log`).
 pub fn name_beside(log: &str) -> Option<String> {
     Some(format!("{}.summary.md", log.strip_suffix(".log")?))
@@ -19,7 +37,7 @@ pub fn name_beside(log: &str) -> Option<String> {
 /// directory), and remove `from`. `Ok(false)`: it wrote none (or nothing visible);
 /// `Err`: why it was not kept, for the attempt's log.
 /// `mask`: the run's secrets masked in a text.
-pub fn keep(from: &Path, log: &Path, mask: &dyn Fn(&str) -> String) -> Result<bool, String> {
+pub fn keep(from: &Path, log: &Path, mask: &dyn Fn(&str) -> String) -> Result<bool, SummaryError> {
     let read = read(from);
     let _ = std::fs::remove_file(from);
     let Some((bytes, more)) = read? else {
@@ -36,7 +54,7 @@ pub(crate) fn keep_read(
     more: bool,
     log: &Path,
     mask: &dyn Fn(&str) -> String,
-) -> Result<bool, String> {
+) -> Result<bool, SummaryError> {
     let Some(text) = keep_summary(bytes, more) else {
         return Ok(false);
     };
@@ -47,7 +65,9 @@ pub(crate) fn keep_read(
             .and_then(|n| n.to_str())
             .and_then(name_beside),
     ) else {
-        return Err(format!("no place for it beside {}", log.display()));
+        return Err(SummaryError::NoPlace {
+            log: log.to_path_buf(),
+        });
     };
     let write = || -> std::io::Result<()> {
         let mut f = crate::own_files::append(dir, &name)?;
@@ -55,13 +75,16 @@ pub(crate) fn keep_read(
         f.write_all(text.as_bytes())?;
         f.write_all(b"\n")
     };
-    write().map_err(|e| format!("cannot keep it in {}: {e}", dir.join(&name).display()))?;
+    write().map_err(|error| SummaryError::Write {
+        path: dir.join(&name),
+        error,
+    })?;
     Ok(true)
 }
 
 /// The first [`MAX_SUMMARY`] bytes of `path` and whether it held more; `None` when it
 /// is missing.
-fn read(path: &Path) -> Result<Option<(Vec<u8>, bool)>, String> {
+fn read(path: &Path) -> Result<Option<(Vec<u8>, bool)>, SummaryError> {
     let f = match std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
@@ -69,15 +92,15 @@ fn read(path: &Path) -> Result<Option<(Vec<u8>, bool)>, String> {
     {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read it: {e}")),
+        Err(e) => return Err(SummaryError::Read(e)),
     };
     if !f.metadata().is_ok_and(|m| m.is_file()) {
-        return Err("it is not a plain file".into());
+        return Err(SummaryError::NotAFile);
     }
     let mut bytes = Vec::new();
     f.take(MAX_SUMMARY as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read it: {e}"))?;
+        .map_err(SummaryError::Read)?;
     let more = bytes.len() > MAX_SUMMARY;
     bytes.truncate(MAX_SUMMARY);
     Ok(Some((bytes, more)))

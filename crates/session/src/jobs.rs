@@ -5,7 +5,7 @@
 //! found by its attempt's directory on the host, the same way; a job of a generic batch
 //! executor by its attempt's directory (`attempt` and the id `submit` printed).
 use baton_core::{Core, Effect};
-use baton_exec::Backends;
+use baton_exec::{Backends, NotAnswered};
 use baton_model::Timestamp;
 use std::path::Path;
 
@@ -97,7 +97,7 @@ pub(crate) fn adopt(
 }
 
 /// The refusal of a resume whose executor could not say what the dead engine left.
-fn unanswered(run_id: &str, executor: &str, why: &str, steps: &[String]) -> SessionError {
+fn unanswered(run_id: &str, executor: &str, why: &NotAnswered, steps: &[String]) -> SessionError {
     SessionError::Unanswered {
         run_id: run_id.to_string(),
         executor: executor.to_string(),

@@ -21,7 +21,26 @@ struct Args {
     mix: Mix,
 }
 
-fn parse() -> Result<Args, String> {
+/// A command line `baton-sim` cannot run (exit 2), each saying what it takes.
+#[derive(Debug, thiserror::Error)]
+enum ArgError {
+    #[error("{flag} needs a value")]
+    NoValue { flag: String },
+    #[error("{flag} takes a whole number, not `{value}`")]
+    NotANumber { flag: String, value: String },
+    #[error("--bug takes one of {names}, not `{value}`")]
+    UnknownBug { names: String, value: String },
+    #[error(
+        "--mix takes `all`, `runs-only`, `stalls`, `rewrites`, `spawns`, `remote`, `interleave`, `accounts`, `schedules`, `queues`, `executors`, `serves`, `signed`, `cli` or `hands`, not `{value}`"
+    )]
+    UnknownMix { value: String },
+    #[error(
+        "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites|spawns|remote|interleave|accounts|schedules|queues|executors|serves|signed|cli|hands"
+    )]
+    Unknown { other: String },
+}
+
+fn parse() -> Result<Args, ArgError> {
     let mut a = Args {
         seeds: 100,
         from: 0,
@@ -32,10 +51,15 @@ fn parse() -> Result<Args, String> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        let number = |v: String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{flag} takes a whole number, not `{v}`"))
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| ArgError::NoValue { flag: flag.clone() })
+        };
+        let number = |value: String| {
+            value.parse::<u64>().map_err(|_| ArgError::NotANumber {
+                flag: flag.clone(),
+                value,
+            })
         };
         match flag.as_str() {
             "--seeds" => a.seeds = number(value()?)?,
@@ -43,23 +67,23 @@ fn parse() -> Result<Args, String> {
             "--seed" => a.one = Some(number(value()?)?),
             "--actions" => a.actions = number(value()?)? as usize,
             "--bug" => {
-                let v = value()?;
+                let value = value()?;
                 let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-                a.bug = Some(Bug::parse(&v).ok_or(format!(
-                    "--bug takes one of {}, not `{v}`",
-                    names.join(", ")
-                ))?);
+                a.bug = Some(Bug::parse(&value).ok_or_else(|| ArgError::UnknownBug {
+                    names: names.join(", "),
+                    value: value.clone(),
+                })?);
             }
             "--mix" => {
-                let v = value()?;
-                a.mix = Mix::parse(&v).ok_or(format!(
-                    "--mix takes `all`, `runs-only`, `stalls`, `rewrites`, `spawns`, `remote`, `interleave`, `accounts`, `schedules`, `queues`, `executors`, `serves`, `signed`, `cli` or `hands`, not `{v}`"
-                ))?;
+                let value = value()?;
+                a.mix = Mix::parse(&value).ok_or_else(|| ArgError::UnknownMix {
+                    value: value.clone(),
+                })?;
             }
             other => {
-                return Err(format!(
-                    "unknown argument `{other}`; use --seeds N [--from S], --seed S, --actions A, --bug NAME, --mix all|runs-only|stalls|rewrites|spawns|remote|interleave|accounts|schedules|queues|executors|serves|signed|cli|hands"
-                ));
+                return Err(ArgError::Unknown {
+                    other: other.to_string(),
+                });
             }
         }
     }

@@ -9,7 +9,7 @@
 use crate::executor::{Faults, HostEnd};
 use crate::world::World;
 use crate::{Bug, SimError};
-use baton_exec::{Backend, Backends, BoxFuture, ExecError, LeftBehind, ShellJob};
+use baton_exec::{Backend, Backends, BoxFuture, ExecError, LeftBehind, NotAnswered, ShellJob};
 use baton_model::{EventKind, StepOutcome};
 use baton_workflow::ExecutorKind;
 use rand::Rng;
@@ -23,7 +23,7 @@ pub(crate) const EXECUTOR: &str = "hosts";
 /// What the simulated hosts hold of the run being taken over, for the takeover's
 /// [`Backend::left_behind`]: set by the world just before each takeover.
 #[derive(Debug, Clone)]
-pub(crate) struct HostsView(Arc<Mutex<Result<Vec<LeftBehind>, String>>>);
+pub(crate) struct HostsView(Arc<Mutex<Result<Vec<LeftBehind>, NotAnswered>>>);
 
 impl Default for HostsView {
     fn default() -> HostsView {
@@ -34,7 +34,7 @@ impl Default for HostsView {
 impl HostsView {
     /// What the host answers the next takeover: what is left there, or (it does not
     /// answer) why not.
-    fn set(&self, left: Result<Vec<LeftBehind>, String>) {
+    fn set(&self, left: Result<Vec<LeftBehind>, NotAnswered>) {
         if let Ok(mut v) = self.0.lock() {
             *v = left;
         }
@@ -77,11 +77,13 @@ impl Backend for SimHost {
         Err(not_here())
     }
 
-    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, NotAnswered> {
         self.view
             .0
             .lock()
-            .map_err(|_| "the simulated host's view is poisoned".to_string())?
+            .map_err(|_| NotAnswered {
+                why: "the simulated host's view is poisoned".to_string(),
+            })?
             .clone()
     }
 }
@@ -179,7 +181,9 @@ impl World {
         let answers = (self.executors.jobs.as_ref()).is_none_or(|j| j.answers(self.now));
         self.hosts.set(match answers {
             true => Ok(left),
-            false => Err("ssh: connect to host sim-host: Connection timed out".to_string()),
+            false => Err(NotAnswered {
+                why: "ssh: connect to host sim-host: Connection timed out".to_string(),
+            }),
         });
         // The command's own account takes the run over (`baton approve …` is its
         // process); a resume is its engine's account's.

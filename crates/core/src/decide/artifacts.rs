@@ -7,7 +7,7 @@
 //! (`SpawnSpec::artifacts`) at the path its templates and `BATON_ARTIFACT_*` name.
 use super::exits::Ended;
 use super::*;
-use crate::io::{CollectRequest, Handed};
+use crate::io::{ArtifactsNotKept, CollectRequest, Handed};
 use baton_model::ArtifactRecord;
 use baton_model::artifact_paths;
 use baton_workflow::ArtifactUse;
@@ -169,7 +169,7 @@ impl Core {
         &mut self,
         i: usize,
         attempt: u32,
-        result: Result<Vec<ArtifactRecord>, String>,
+        result: Result<Vec<ArtifactRecord>, ArtifactsNotKept>,
         now: Timestamp,
         fx: &mut Fx,
     ) {
@@ -200,7 +200,7 @@ impl Core {
                     tail: String::new(),
                     outcome: StepOutcome::Exited { exit_code: 0 },
                 };
-                let failed = (ErrorKind::OutputInvalid, self.mask(&why));
+                let failed = (ErrorKind::OutputInvalid, self.mask(&why.0));
                 self.attempt_failed(i, &ended, failed, None, now, fx);
             }
         }

@@ -8,7 +8,7 @@
 //! kept, it is released.
 use super::hold::{Hold, HoldFor};
 use super::*;
-use crate::io::CollectRequest;
+use crate::io::{ArtifactsNotKept, CollectRequest};
 use baton_model::ArtifactRecord;
 use baton_model::Refusal;
 use baton_model::history::ENGINE;
@@ -51,7 +51,7 @@ impl Core {
         &mut self,
         i: usize,
         attempt: u32,
-        result: &Result<Vec<ArtifactRecord>, String>,
+        result: &Result<Vec<ArtifactRecord>, ArtifactsNotKept>,
         now: Timestamp,
         fx: &mut Fx,
     ) -> bool {

@@ -747,6 +747,6 @@ pub(super) fn collected(
     inputs.push(Input::ArtifactsCollected {
         step,
         attempt,
-        result,
+        result: result.map_err(baton_core::ArtifactsNotKept),
     });
 }

@@ -3,7 +3,7 @@
 //! are not frozen (a scheduler's suspend is not one baton knows).
 use super::{BatchAttempt, BatchExecutor};
 use crate::backend::{
-    Attempt, Backend, BoxFuture, JobStates, KillHandle, LeftBehind, Placement, boxed,
+    Attempt, Backend, BoxFuture, JobStates, KillHandle, LeftBehind, NotAnswered, Placement, boxed,
 };
 use crate::kinds::Setup;
 use crate::stream::TailHandle;
@@ -49,7 +49,7 @@ impl Backend for BatchExecutor {
     }
 
     /// The run's attempts that were submitted, read from their directories.
-    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, NotAnswered> {
         Ok(self
             .run_attempts_blocking()
             .into_iter()

@@ -434,10 +434,25 @@ fn log_path_of(job: &ShellJob) -> Result<PathBuf, ExecError> {
     Ok(job.log_dir.join(name))
 }
 
+/// Why a step's program did not start: said in its log, the attempt failed to spawn.
+#[derive(Debug, thiserror::Error)]
+enum LaunchError {
+    #[error(
+        "cannot start `{program}`: not found in the step's PATH; add its directory to the step's PATH or name it by its path"
+    )]
+    NotInPath { program: String },
+    #[error("cannot start `{program}`: {error}")]
+    Start {
+        program: String,
+        #[source]
+        error: std::io::Error,
+    },
+}
+
 /// Start the step's program, found in the step's own `PATH` (looked up again when it
 /// went since; through `sh` when it is a script without a `#!` line), on the launching
 /// thread (`watch` is its). `Err`: why it could not be started, for its log.
-fn launch(job: &ShellJob, files: &AttemptFiles, watch: Watch<'_>) -> Result<Launched, String> {
+fn launch(job: &ShellJob, files: &AttemptFiles, watch: Watch<'_>) -> Result<Launched, LaunchError> {
     let mut invocation = Invocation::of(&job.command);
     let path_var = job
         .env
@@ -455,10 +470,9 @@ fn launch(job: &ShellJob, files: &AttemptFiles, watch: Watch<'_>) -> Result<Laun
     let step_sets_path = job.env.iter().any(|(k, _)| k == "PATH");
     if resolved.is_none() && step_sets_path && !invocation.program().contains('/') {
         // `posix_spawnp` would search baton's own PATH, not the step's.
-        return Err(format!(
-            "cannot start `{}`: not found in the step's PATH",
-            invocation.program()
-        ));
+        return Err(LaunchError::NotInPath {
+            program: invocation.program().to_string(),
+        });
     }
     let mut spawned = start(&invocation, resolved.as_deref(), job, files, watch);
     if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
@@ -479,7 +493,10 @@ fn launch(job: &ShellJob, files: &AttemptFiles, watch: Watch<'_>) -> Result<Laun
         let sh = find("sh");
         spawned = start(&invocation, sh.as_deref(), job, files, watch);
     }
-    spawned.map_err(|e| format!("cannot start `{}`: {e}", invocation.program()))
+    spawned.map_err(|error| LaunchError::Start {
+        program: invocation.program().to_string(),
+        error,
+    })
 }
 
 /// Starts one attempt: its process is ordered from the launching thread before this
@@ -511,7 +528,7 @@ pub fn spawn(job: ShellJob) -> impl Future<Output = Result<Running, ExecError>> 
             stdout,
             stderr,
         } = launched
-            .map_err(&fail)?
+            .map_err(|e| fail(e.to_string()))?
             .follow()
             .map_err(|e| fail(format!("cannot follow the process's output: {e}")))?;
         let pgid = child.id();
@@ -532,7 +549,7 @@ pub fn spawn(job: ShellJob) -> impl Future<Output = Result<Running, ExecError>> 
 /// An attempt ordered from the launching thread: its answer (its files back, and its
 /// process or why it could not start), and what following it needs.
 struct Ordered {
-    answer: oneshot::Receiver<(AttemptFiles, Result<Launched, String>)>,
+    answer: oneshot::Receiver<(AttemptFiles, Result<Launched, LaunchError>)>,
     masker: Masker,
     log: Arc<LazyLog>,
     log_path: PathBuf,

@@ -3,8 +3,8 @@
 use super::state::{self, Phase};
 use super::{CancelHandle, JobAttempt, SlurmExecutor};
 use crate::backend::{
-    Attempt, Backend, BoxFuture, Freezing, JobStates, KillHandle, LeftBehind, Placement, Stop,
-    boxed,
+    Attempt, Backend, BoxFuture, Freezing, JobStates, KillHandle, LeftBehind, NotAnswered,
+    Placement, Stop, boxed,
 };
 use crate::kinds::Setup;
 use crate::stream::TailHandle;
@@ -51,8 +51,8 @@ impl Backend for SlurmExecutor {
 
     /// The run's jobs `squeue` lists that have not ended, by their name
     /// (`baton-<run id>`) and comment (`<step>.<attempt>`).
-    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
-        let jobs = self.run_jobs_blocking().map_err(|e| e.to_string())?;
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, NotAnswered> {
+        let jobs = self.run_jobs_blocking().map_err(NotAnswered::said)?;
         Ok(jobs
             .into_iter()
             .filter(|job| !matches!(state::phase(&job.state), Phase::Ended(_)))

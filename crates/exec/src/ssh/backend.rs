@@ -1,7 +1,9 @@
 //! The SSH kind as a [`Backend`]: a process group on a host (`mod.rs`), frozen with
 //! `kill -STOP` over ssh by its waiter, found again by its attempt's directory there.
 use super::{SshAttempt, SshExecutor};
-use crate::backend::{Attempt, Backend, BoxFuture, KillHandle, LeftBehind, Placement, boxed};
+use crate::backend::{
+    Attempt, Backend, BoxFuture, KillHandle, LeftBehind, NotAnswered, Placement, boxed,
+};
 use crate::kinds::Setup;
 use crate::stream::TailHandle;
 use crate::{ExecError, Finished, ShellJob};
@@ -48,8 +50,8 @@ impl Backend for SshExecutor {
 
     /// The run's attempts on the host, by their directories there; an unreachable host
     /// is said (`Err`), never taken for one with nothing left.
-    fn left_behind(&self) -> Result<Vec<LeftBehind>, String> {
-        let found = self.run_attempts_blocking().map_err(|e| e.to_string())?;
+    fn left_behind(&self) -> Result<Vec<LeftBehind>, NotAnswered> {
+        let found = self.run_attempts_blocking().map_err(NotAnswered::said)?;
         Ok(found.into_iter().map(LeftBehind::from).collect())
     }
 
