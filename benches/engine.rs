@@ -121,8 +121,8 @@ fn measure(mut cmd: Command, dir: &Path, what: &str) -> Measure {
     let start = Instant::now();
     // `cargo bench` sets LD_LIBRARY_PATH to five directories of the build (one holds
     // thousands of files); every `true` that baton and make start would look for libc
-    // in each of them first, as no user's does (docs/performance/throughput.md, "Why a step at
-    // 100,000 read dearer").
+    // in each of them first, as no user's does (docs/performance/throughput.md, "A step's
+    // cost against the run's length and the file's size").
     let child = cmd
         .env_remove("LD_LIBRARY_PATH")
         .current_dir(dir)

@@ -153,14 +153,8 @@ struct Left {
 
 const LEFT: &[Left] = &[
     Left {
-        page: "docs/architecture.md",
-        history: 4,
-        long_cells: 0,
-        missing: 2,
-    },
-    Left {
         page: "docs/commands.md",
-        history: 1,
+        history: 0,
         long_cells: 2,
         missing: 0,
     },
@@ -177,45 +171,9 @@ const LEFT: &[Left] = &[
         missing: 0,
     },
     Left {
-        page: "docs/link-protocol.md",
-        history: 0,
-        long_cells: 0,
-        missing: 2,
-    },
-    Left {
-        page: "docs/performance/commit-path.md",
-        history: 18,
-        long_cells: 0,
-        missing: 0,
-    },
-    Left {
-        page: "docs/performance/remote.md",
-        history: 0,
-        long_cells: 0,
-        missing: 0,
-    },
-    Left {
-        page: "docs/performance/throughput.md",
-        history: 48,
-        long_cells: 1,
-        missing: 0,
-    },
-    Left {
-        page: "docs/performance/workspace.md",
-        history: 8,
-        long_cells: 0,
-        missing: 0,
-    },
-    Left {
         page: "docs/show-json.md",
-        history: 11,
+        history: 0,
         long_cells: 2,
-        missing: 0,
-    },
-    Left {
-        page: "docs/simulator-bugs.md",
-        history: 3,
-        long_cells: 0,
         missing: 0,
     },
     Left {
@@ -240,7 +198,7 @@ const LEFT: &[Left] = &[
         page: "docs/workflow/conditions.md",
         history: 0,
         long_cells: 3,
-        missing: 2,
+        missing: 0,
     },
 ];
 
