@@ -153,51 +153,9 @@ struct Left {
 
 const LEFT: &[Left] = &[
     Left {
-        page: "docs/commands.md",
-        history: 0,
-        long_cells: 2,
-        missing: 0,
-    },
-    Left {
-        page: "docs/executors.md",
-        history: 0,
-        long_cells: 1,
-        missing: 0,
-    },
-    Left {
-        page: "docs/import-github.md",
-        history: 0,
-        long_cells: 1,
-        missing: 0,
-    },
-    Left {
-        page: "docs/show-json.md",
-        history: 0,
-        long_cells: 2,
-        missing: 0,
-    },
-    Left {
         page: "docs/simulator.md",
-        history: 6,
+        history: 0,
         long_cells: 13,
-        missing: 3,
-    },
-    Left {
-        page: "docs/workflow-format.md",
-        history: 0,
-        long_cells: 2,
-        missing: 0,
-    },
-    Left {
-        page: "docs/workflow/artifacts.md",
-        history: 0,
-        long_cells: 1,
-        missing: 0,
-    },
-    Left {
-        page: "docs/workflow/conditions.md",
-        history: 0,
-        long_cells: 3,
         missing: 0,
     },
 ];
