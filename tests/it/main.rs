@@ -1,6 +1,6 @@
 //! The integration tests: one binary, a module per area, helpers in `helpers`.
-//! Two tests that need a process of their own are separate binaries (tests/exec_memory.rs,
-//! tests/exec_signals.rs).
+//! A test that needs a process of its own runs itself alone in a fresh process of this
+//! binary (`helpers::alone`).
 mod approvals;
 mod chaos;
 mod cli;

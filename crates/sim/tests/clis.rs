@@ -2,9 +2,8 @@
 //! look and hand-in, a takeover's lease and commit, a `baton run`'s run and its
 //! cancels) interleaved at every store call and dying between any two, and the bug
 //! that loses a claimed command put back (docs/simulator.md).
-mod common;
 use baton_sim::{Bug, Config, Mix, Outcome};
-use common::said;
+use crate::common::said;
 
 fn run(seed: u64, bug: Option<Bug>) -> Outcome {
     baton_sim::run(Config {

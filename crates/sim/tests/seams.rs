@@ -4,9 +4,8 @@
 //! (`--mix accounts`, their engines starting and driving their own runs, and a
 //! member's rewrite of another's `runs` row), and a schedule fired, paused and backfilled (`--mix
 //! schedules`). docs/simulator.md.
-mod common;
 use baton_sim::{Bug, Config, Mix, Outcome};
-use common::said;
+use crate::common::said;
 
 fn run(seed: u64, mix: Mix) -> Outcome {
     baton_sim::run(Config {

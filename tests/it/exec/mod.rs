@@ -7,6 +7,7 @@ mod daemons_stop;
 mod kill;
 mod lost;
 mod new_kind;
+mod own_process;
 mod remote_summary;
 mod scenarios;
 mod secret_sources;

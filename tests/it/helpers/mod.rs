@@ -3,6 +3,7 @@
 mod daemons;
 mod env;
 mod exec;
+mod own_process;
 mod store;
 mod term;
 mod wait;
@@ -10,6 +11,7 @@ mod wait;
 pub(crate) use daemons::*;
 pub(crate) use env::*;
 pub(crate) use exec::*;
+pub(crate) use own_process::*;
 pub(crate) use store::*;
 pub(crate) use term::*;
 pub(crate) use wait::*;

@@ -1,4 +1,4 @@
-//! What the simulator's test binaries share.
+//! What the simulator's test modules share.
 use baton_sim::Outcome;
 
 /// How many lines of the scenarios' histories say `what`.

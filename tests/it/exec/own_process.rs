@@ -1,16 +1,11 @@
-//! A step that prints 50 MB, or one 10 MB line, does not grow baton's memory: output is
-//! streamed in fixed chunks and the tail caps line length. One test in this binary so
-//! that VmHWM (peak RSS of the process) measures only it.
-//!
-//! A binary of its own, not a module of tests/it: VmHWM is the peak of the whole process,
-//! so any other test running beside it would count.
-#[path = "it/helpers/exec.rs"]
-mod helpers;
-
-use baton::exec::{TailHandle, spawn};
+//! Tests that need a process of their own, each run alone in a fresh process of this
+//! binary (`helpers::alone`): a peak of memory (VmHWM is the whole process's) and
+//! process-wide signal handlers (a raised signal reaches every test of the process).
+use crate::helpers::{alone, job};
+use baton::exec::{ShutdownSignal, ShutdownSignals, TailHandle, spawn};
 use baton::model::StepOutcome;
 use baton::model::mask::Masker;
-use helpers::job;
+use nix::sys::signal::{Signal, raise};
 
 fn vm_hwm_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -18,8 +13,13 @@ fn vm_hwm_kib() -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// A step that prints 50 MB, or one 10 MB line, does not grow baton's memory: output is
+/// streamed in fixed chunks and the tail caps line length.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_output_and_huge_lines_stay_in_bounded_memory() {
+    if !alone("exec::own_process::huge_output_and_huge_lines_stay_in_bounded_memory") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let before = vm_hwm_kib();
     let cases = [
@@ -61,4 +61,23 @@ async fn huge_output_and_huge_lines_stay_in_bounded_memory() {
         "peak RSS grew by {} KiB",
         after - before
     );
+}
+
+/// Shutdown signals are delivered to the driver instead of killing baton.
+#[tokio::test]
+async fn int_term_and_hup_map_to_their_exit_codes() {
+    if !alone("exec::own_process::int_term_and_hup_map_to_their_exit_codes") {
+        return;
+    }
+    let mut signals = ShutdownSignals::install().unwrap();
+    for (sig, want, code) in [
+        (Signal::SIGINT, ShutdownSignal::Interrupt, 130),
+        (Signal::SIGTERM, ShutdownSignal::Terminate, 143),
+        (Signal::SIGHUP, ShutdownSignal::Hangup, 129),
+    ] {
+        raise(sig).unwrap();
+        let got = signals.recv().await;
+        assert_eq!(got, want);
+        assert_eq!(got.exit_code(), code);
+    }
 }
