@@ -21,10 +21,19 @@ impl Campaign {
                 }
                 self.tally.bursts += 1;
                 self.tally.runs_submitted += runs;
+                if flow == Flow::Release {
+                    self.hands.submitted += runs;
+                    let args = self.hands.run_args();
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    for _ in 0..runs {
+                        self.spawn(&args, What::Run);
+                    }
+                    return;
+                }
                 let wf = match flow {
                     Flow::Deploy => self.files.deploy.clone(),
                     Flow::Batch => self.files.batch.clone(),
-                    Flow::Review => self.files.review.clone(),
+                    Flow::Review | Flow::Release => self.files.review.clone(),
                 };
                 for _ in 0..runs {
                     self.spawn(&["run", &wf.to_string_lossy(), "--headless"], What::Run);
@@ -63,6 +72,7 @@ impl Campaign {
                 self.fork(pick);
             }
             Action::PushBack { pick } => self.push_back(pick),
+            Action::Model { race } => self.model(race),
             Action::Trigger => {
                 self.n += 1;
                 self.tally.triggers += 1;
@@ -182,6 +192,7 @@ impl Campaign {
                 }
             }
             self.release_held();
+            self.cancel_orphans();
             let team_open = self.team_settle();
             let runs = self.rows(&["runs", "--json"]);
             let open = team_open + runs.iter().filter(|r| !final_state(&r["state"])).count();

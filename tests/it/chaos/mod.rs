@@ -8,6 +8,11 @@
 //! decided until every run has ended, and the promises are checked on the store, the
 //! audit chain and the steps' own start and end stamps (`checks.rs`, `facts.rs`).
 //!
+//! The newest hands (issue 77 point 3): runs of `release` handed a secret param and
+//! secrets from a file and a command, whose step runs a child workflow, child engines
+//! killed alone; artifacts on the group store while another member races its
+//! directory (`hands.rs`, `team_artifacts.rs`).
+//!
 //! Besides, operators' commands (holds and releases, forks of ended runs, push-backs
 //! of a gate, answers to a step's `baton ask`) and rows forged with plain SQL (an
 //! approve command row, a trigger row, an ask's answer; a decision in the audit table
@@ -28,6 +33,7 @@ mod checks;
 mod facts;
 mod forge;
 mod forge_checks;
+mod hands;
 mod ops;
 pub(crate) mod plan;
 pub(crate) mod procs;
@@ -35,8 +41,10 @@ mod report;
 mod rewrite;
 mod stamps;
 mod team;
+mod team_artifacts;
 mod workflows;
 mod world;
+mod world_coverage;
 
 use plan::Plan;
 use report::Report;
@@ -122,6 +130,9 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         ops::nothing_runs_while_held(&runs, &stamps),
         ops::a_reused_step_never_starts(&runs, &stamps),
         rewrite::a_rewritten_record_is_never_run(&c),
+        hands::a_child_step_takes_only_its_own_child(&runs, &c.hands),
+        hands::no_secret_leaves_its_steps(c.env.path(), &c.hands),
+        team_artifacts::a_reader_reads_what_was_checked(&c),
     ];
     let mut by_workflow: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for r in &runs {

@@ -28,6 +28,10 @@ impl Campaign {
         self.rows(&["runs", "--json"])
             .iter()
             .filter(|r| !final_state(&r["state"]))
+            // A hold's takeover is not given the release's secret param again.
+            .filter(|r| {
+                r["workflow"] != super::hands::RELEASE && r["workflow"] != super::hands::CHILD
+            })
             .filter_map(|r| Some((r["id"].as_str()?.into(), r["workflow"].as_str()?.into())))
             .collect()
     }

@@ -15,6 +15,10 @@ pub(crate) enum Flow {
     Batch,
     /// No group: a step that asks (`baton ask`) and a gate that can be pushed back.
     Review,
+    /// In the concurrency group `chaos-release`: a secret param, secrets from a file
+    /// and a command, and a step that runs a child workflow handed the secret
+    /// (`hands.rs`).
+    Release,
 }
 
 /// A row written straight into the store's SQLite file, without proof (`forge.rs`).
@@ -44,14 +48,17 @@ pub(crate) enum Target {
     /// An sshd session process (a child of one of the two hosts' listeners) carrying
     /// this campaign's remote steps; never a listener.
     SshSession,
+    /// A child run's engine (`baton run --parent`): its parent's step process.
+    ChildEngine,
 }
 
 impl Target {
-    pub(crate) const ALL: [Target; 4] = [
+    pub(crate) const ALL: [Target; 5] = [
         Target::Engine,
         Target::Console,
         Target::Serve,
         Target::SshSession,
+        Target::ChildEngine,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -60,6 +67,7 @@ impl Target {
             Target::Console => "console",
             Target::Serve => "serve",
             Target::SshSession => "sshd session",
+            Target::ChildEngine => "child engine",
         }
     }
 }
@@ -116,6 +124,10 @@ pub(crate) enum Action {
     Fork { pick: usize },
     /// `baton push-back` of the `pick`-th open `review` gate.
     PushBack { pick: usize },
+    /// A run of `model` on the group store as `gmalice` (its artifact kept, then read
+    /// by the next step), `gmbob` racing the store's artifact directory when `race`
+    /// (`team_artifacts.rs`).
+    Model { race: bool },
 }
 
 /// The seeded schedule.
@@ -136,10 +148,11 @@ impl Plan {
         let pick = self.rng.random_range(0..1000);
         let action = match self.rng.random_range(0..100) {
             0..20 => Action::Burst {
-                flow: match self.rng.random_range(0..4) {
+                flow: match self.rng.random_range(0..5) {
                     0 | 1 => Flow::Deploy,
                     2 => Flow::Batch,
-                    _ => Flow::Review,
+                    3 => Flow::Review,
+                    _ => Flow::Release,
                 },
                 runs: self.rng.random_range(1..=3),
             },
@@ -165,6 +178,9 @@ impl Plan {
             },
             56..59 => Action::Fork { pick },
             59..64 => Action::PushBack { pick },
+            64..68 => Action::Model {
+                race: self.rng.random_bool(0.6),
+            },
             _ => Action::Signal {
                 target: self.target(),
                 signal: self.signal(),
@@ -176,10 +192,11 @@ impl Plan {
 
     fn target(&mut self) -> Target {
         match self.rng.random_range(0..100) {
-            0..45 => Target::Engine,
-            45..60 => Target::Console,
-            60..75 => Target::Serve,
-            _ => Target::SshSession,
+            0..38 => Target::Engine,
+            38..52 => Target::Console,
+            52..66 => Target::Serve,
+            66..85 => Target::SshSession,
+            _ => Target::ChildEngine,
         }
     }
 
@@ -251,6 +268,16 @@ mod tests {
         }
         assert!(has(&|a| matches!(a, Action::Fork { .. })));
         assert!(has(&|a| matches!(a, Action::PushBack { .. })));
+        for r in [false, true] {
+            assert!(has(&|a| matches!(a, Action::Model { race } if *race == r)));
+        }
+        assert!(has(&|a| matches!(
+            a,
+            Action::Burst {
+                flow: Flow::Release,
+                ..
+            }
+        )));
         assert!(has(&|a| matches!(
             a,
             Action::Burst {

@@ -77,6 +77,7 @@ pub(crate) fn role(args: &[String]) -> Option<Target> {
     let headless = args.iter().any(|a| a == "--headless");
     match sub {
         "serve" => Some(Target::Serve),
+        "run" if args.iter().any(|a| a == "--parent") => Some(Target::ChildEngine),
         "run" if headless => Some(Target::Engine),
         "run" | "tui" => Some(Target::Console),
         "resume" | "approve" | "reject" | "hold" | "release" | "push-back" | "fork" => {
@@ -245,6 +246,18 @@ mod tests {
             Some(Target::Engine)
         );
         assert_eq!(r(&["/x/baton", "run", "w.toml"]), Some(Target::Console));
+        assert_eq!(
+            r(&[
+                "/x/baton",
+                "run",
+                "--headless",
+                "--parent",
+                "R/s",
+                "--",
+                "c.toml"
+            ]),
+            Some(Target::ChildEngine)
+        );
         assert_eq!(
             r(&["/x/baton", "resume", "R", "--headless"]),
             Some(Target::Engine)

@@ -19,7 +19,7 @@ pub(super) const BOB: &str = "gmbob";
 
 /// The group store and what its accounts need.
 pub(super) struct Team {
-    root: PathBuf,
+    pub root: PathBuf,
     pub db: PathBuf,
     flow: PathBuf,
 }
@@ -58,7 +58,7 @@ pub(super) fn missing() -> Vec<String> {
     m
 }
 
-fn owned(p: &Path, user: &str, mode: u32) -> Result<(), String> {
+pub(super) fn owned(p: &Path, user: &str, mode: u32) -> Result<(), String> {
     let uid = nix::unistd::User::from_name(user)
         .ok()
         .flatten()

@@ -198,6 +198,8 @@ pub(super) fn group_of(workflow: &str) -> Option<&'static str> {
     match workflow {
         "deploy" => Some(DEPLOY_GROUP),
         "nightly" => Some(NIGHTLY_GROUP),
+        // A child's steps run while its parent holds the group.
+        super::hands::RELEASE | super::hands::CHILD => Some(super::hands::RELEASE_GROUP),
         _ => None,
     }
 }

@@ -92,6 +92,10 @@ pub(super) struct Campaign {
     /// The group store other OS accounts act on (`team.rs`), or what is missing for it.
     pub team: Option<super::team::Team>,
     pub team_missing: Option<String>,
+    /// `release`, its secrets and its child runs (`hands.rs`).
+    pub hands: super::hands::Hands,
+    /// The runs of `model` on the group store and `gmbob`'s races (`team_artifacts.rs`).
+    pub models: Option<super::team_artifacts::Models>,
 }
 
 impl Campaign {
@@ -133,6 +137,7 @@ impl Campaign {
                 served: &served,
             },
         );
+        let hands = super::hands::Hands::new(env.path(), &stamps);
         let vars = remotes
             .sge
             .as_ref()
@@ -168,6 +173,8 @@ impl Campaign {
             ops: Default::default(),
             team: None,
             team_missing: None,
+            hands,
+            models: None,
         }
         .with_team()
     }
@@ -373,7 +380,11 @@ impl Campaign {
     fn resume_interrupted(&mut self) {
         for r in self.rows(&["runs", "--json"]) {
             let Some(id) = r["id"].as_str() else { continue };
-            if r["state"] != "interrupted" || self.engines() >= MAX_ENGINES {
+            let workflow = r["workflow"].as_str().unwrap_or_default();
+            if r["state"] != "interrupted"
+                || self.engines() >= MAX_ENGINES
+                || super::hands::driven_by_parent(workflow)
+            {
                 continue;
             }
             let resuming = self.kids.iter().any(|k| k.what == What::Resume(id.into()));
@@ -384,7 +395,12 @@ impl Campaign {
             if !resuming && !lately {
                 self.tally.resumes += 1;
                 let id = id.to_string();
-                self.spawn(&["resume", &id, "--headless"], What::Resume(id.clone()));
+                // A secret param is given again (never stored).
+                let params = self.hands.params_for(workflow);
+                self.hands.resumed += usize::from(!params.is_empty());
+                let mut args = vec!["resume", &id, "--headless"];
+                args.extend(params.iter().map(String::as_str));
+                self.spawn(&args, What::Resume(id.clone()));
             }
         }
     }
