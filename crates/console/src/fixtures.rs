@@ -15,7 +15,7 @@ mod timeline;
 /// A form's param as the session declares it (the console's own tests build forms).
 #[cfg(test)]
 pub(crate) use run_form::param as form_param;
-pub use run_form::{run_form, runs_diff};
+pub use run_form::{fork_with_params, run_form, runs_diff};
 pub use schedules::schedules;
 
 /// 2025-06-15 15:06:40 UTC: every fixture time is an offset from here.

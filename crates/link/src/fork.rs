@@ -16,6 +16,26 @@ pub struct Preview {
     /// Another account's run (group store): its starter, whom the dialog names and the
     /// confirmed fork passes on as `--from-run-of`.
     pub starter: Option<String>,
+    /// The run's workflow, as its record names it.
+    #[serde(default)]
+    pub workflow: String,
+    /// The recorded workflow's `[params]`, in its order, each with the run's value: the
+    /// dialog's fields start from them, and a changed one goes into the fork as `baton
+    /// fork --param` puts it.
+    #[serde(default)]
+    pub params: Vec<ForkParam>,
+}
+
+/// One of a forked run's params as the fork dialog asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ForkParam {
+    /// Its type, pattern and description as declared; a secret's default is left out.
+    pub input: baton_model::InputView,
+    /// `secret = true`: never stored, so not carried: given again (typed hidden).
+    pub secret: bool,
+    /// The run's value, as recorded; `None` for a secret (the store holds no value of
+    /// it, and none crosses to the console).
+    pub recorded: Option<String>,
 }
 
 /// What `baton retry RUN --failed` would take up, as the console's confirm lists it:

@@ -18,7 +18,7 @@ mod start;
 pub mod wire;
 
 pub use desk::Desk;
-pub use fork::{Preview as ForkPreview, RetryPreview};
+pub use fork::{ForkParam, Preview as ForkPreview, RetryPreview};
 pub use link::{ConsoleLink, ConsoleRequest, Expected, LinkState, StoreStatus};
 pub use news::News;
 pub use schedules::{Act, Board, COLUMNS, Listed};

@@ -137,6 +137,9 @@ pub enum ConsoleRequest {
         /// Another account's run: its starter, as the confirmed dialog named it
         /// (`baton fork --from-run-of`).
         from_run_of: Option<String>,
+        /// The params the dialog changed (and the secrets given again), on top of the
+        /// run's recorded ones exactly as `baton fork --param` puts them.
+        params: Vec<(String, String)>,
         reply: oneshot::Sender<Result<String, Refusal>>,
     },
     /// Delete a finished or interrupted run (as `baton runs rm`): what was deleted, or

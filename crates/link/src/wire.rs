@@ -18,8 +18,9 @@ use tokio::sync::oneshot;
 /// The protocol's version: raised with any change of these types' JSON or of what a
 /// message means (4: an ask's answer carries a request id, which a server of 3 would
 /// not keep, so its check would call a recorded answer not delivered; 5: a note; 6: a
-/// step's history).
-pub const PROTOCOL: u32 = 6;
+/// step's history; 7: a fork's params, which a peer of 6 would drop, forking with the
+/// recorded ones).
+pub const PROTOCOL: u32 = 7;
 
 /// Who speaks: the protocol and the baton it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +172,7 @@ pub enum Request {
         run_id: String,
         step: String,
         from_run_of: Option<String>,
+        params: Vec<(String, String)>,
     },
     DeleteRun {
         run_id: String,
@@ -301,12 +303,14 @@ pub fn outgoing(r: ConsoleRequest) -> (Request, Answer) {
             run_id,
             step,
             from_run_of,
+            params,
             reply,
         } => (
             Request::Fork {
                 run_id,
                 step,
                 from_run_of,
+                params,
             },
             Answer::Text(reply),
         ),
@@ -390,10 +394,12 @@ pub fn incoming(r: Request) -> (ConsoleRequest, Pending) {
             run_id,
             step,
             from_run_of,
+            params,
         } => with!(Text, |reply| C::Fork {
             run_id,
             step,
             from_run_of,
+            params,
             reply
         }),
         Request::DeleteRun { run_id } => with!(Text, |reply| C::DeleteRun { run_id, reply }),
@@ -479,7 +485,7 @@ mod tests {
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
         let e = me.agrees(&Hello::this("0.3.9")).unwrap_err().to_string();
         assert!(
-            e.contains("baton 0.4.0 (link protocol 6)") && e.contains("baton 0.3.9"),
+            e.contains("baton 0.4.0 (link protocol 7)") && e.contains("baton 0.3.9"),
             "{e}"
         );
     }

@@ -267,7 +267,7 @@ fn is_zero(n: &u32) -> bool {
 }
 
 /// One of a gate's `inputs` as the approve dialog asks for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputView {
     pub name: String,
     /// `string`, `int`, `bool`, `enum` or `list`.

@@ -351,8 +351,9 @@ impl Service {
                 run_id,
                 step,
                 from_run_of,
+                params,
                 reply,
-            } => self.fork(run_id, step, from_run_of, reply),
+            } => self.fork(run_id, step, from_run_of, params, reply),
             ConsoleRequest::Resume { run_id, reply } => self.resume(run_id, reply),
             ConsoleRequest::RunForm {
                 file,
@@ -527,10 +528,13 @@ impl Service {
         run_id: String,
         step: String,
         from_run_of: Option<String>,
+        changed: Vec<(String, String)>,
         reply: oneshot::Sender<Result<String, Refusal>>,
     ) {
         let db = self.db.clone();
-        let params = self.params.clone();
+        // This console's own `--param`s, then what the dialog changed on top: both as
+        // `baton fork --param` gives them.
+        let params: Vec<(String, String)> = self.params.iter().cloned().chain(changed).collect();
         let operator = self.operator.clone();
         let back = self.back_tx.clone();
         tokio::task::spawn_blocking(move || {

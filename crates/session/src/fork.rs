@@ -18,7 +18,9 @@ use super::prepare::{self, Loaded, NewRunSpec, PlanSource};
 use baton_core::ForkPlan;
 use baton_model::history::{AuditAction, Decision};
 use baton_model::same_actor;
-use baton_store::{Store, StoreError};
+use baton_store::{RunRecord, Store, StoreError};
+use baton_workflow::Plan;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Whose record a fork runs.
@@ -159,7 +161,31 @@ fn preview_of(plan: &ForkPlan) -> Preview {
         rerun: plan.rerun.clone(),
         reused: plan.reused.iter().map(|r| r.step.clone()).collect(),
         starter: None,
+        workflow: String::new(),
+        params: Vec::new(),
     }
+}
+
+/// The recorded workflow's params with the run's values, as the fork dialog starts
+/// from them ([`load`] reads the same record). A secret's value is never stored (the
+/// record holds its mask) and none is carried: neither its default nor its value.
+fn recorded_params(record: &RunRecord, plan: &Plan) -> Vec<baton_link::ForkParam> {
+    let values: BTreeMap<String, String> =
+        serde_json::from_str(&record.params_json).unwrap_or_default();
+    plan.params
+        .iter()
+        .map(|p| {
+            let mut input = baton_workflow::input_of_spec(p);
+            if p.secret {
+                input.default = None;
+            }
+            baton_link::ForkParam {
+                input,
+                secret: p.secret,
+                recorded: values.get(&p.name).filter(|_| !p.secret).cloned(),
+            }
+        })
+        .collect()
 }
 
 /// [`plan`] by step id, for the console (`ConsoleRequest::ForkPlan`), after
@@ -175,6 +201,9 @@ pub(crate) fn preview(
     if let Whose::Starter(s) = whose {
         p.starter = Some(s);
     }
+    let (record, recorded_plan) = recorded(store, run_id)?;
+    p.workflow = record.workflow.clone();
+    p.params = recorded_params(&record, &recorded_plan);
     Ok(p)
 }
 
@@ -187,14 +216,7 @@ pub fn load(
     given: &[(String, String)],
     operator: &str,
 ) -> Result<Loaded, SessionError> {
-    let record = store.run(run_id)?;
-    let first: Vec<baton_model::Event> = store.first_event(run_id)?.into_iter().collect();
-    let plan = prepare::load_recorded(
-        &record,
-        PlanSource::Recorded,
-        prepare::recorded_signers(&first),
-        None,
-    )?;
+    let (record, plan) = recorded(store, run_id)?;
     let (params, _) = prepare::driving_params(&plan, &record, given)?;
     Ok(Loaded {
         spec: NewRunSpec {
@@ -207,6 +229,19 @@ pub fn load(
         params,
         source_text: record.source_text.clone(),
     })
+}
+
+/// Run `run_id`'s record and the workflow it recorded, loaded as its engine loaded it.
+fn recorded(store: &Store, run_id: &str) -> Result<(RunRecord, Arc<Plan>), SessionError> {
+    let record = store.run(run_id)?;
+    let first: Vec<baton_model::Event> = store.first_event(run_id)?.into_iter().collect();
+    let plan = prepare::load_recorded(
+        &record,
+        PlanSource::Recorded,
+        prepare::recorded_signers(&first),
+        None,
+    )?;
+    Ok((record, plan))
 }
 
 /// What `baton retry RUN --failed` would run again now (`Core::failed_retry` on the

@@ -15,6 +15,8 @@ fn fork_plan(v: &RunView, rerun: &[&str], reused: &[&str]) -> ForkPreview {
         rerun: ids(rerun),
         reused: ids(reused),
         starter: None,
+        workflow: v.workflow.clone(),
+        params: Vec::new(),
     }
 }
 

@@ -263,6 +263,8 @@ pub enum Request {
         step: String,
         /// Another account's run: its starter, named in the confirmed dialog.
         from_run_of: Option<String>,
+        /// The params the fork form changed, as `baton fork --param` gives them.
+        params: Vec<(String, String)>,
     },
     /// Run an `[[action]]`'s command, a child of this console; the answer comes back as
     /// `Action::UserDone`.

@@ -225,7 +225,7 @@ impl InputField {
 
     /// `given` (this field's value, or nothing) checked as the CLI checks it, in a
     /// form's words (a required value is typed here, not passed with `--param`).
-    fn problem_with(&self, given: &[(String, String)]) -> Option<String> {
+    pub(super) fn problem_with(&self, given: &[(String, String)]) -> Option<String> {
         let mut spec = baton_workflow::spec_of_input(&self.input).ok()?;
         spec.pattern = match &self.input.pattern {
             Some(p) => Some(regex::Regex::new(p).ok()?),
@@ -339,6 +339,7 @@ impl Dialog {
                 d.error = Some(text);
             }
             Dialog::RunForm(d) => d.error = Some(text),
+            Dialog::Fork(d) => d.error = Some(text),
             Dialog::Confirm(_) | Dialog::Refused(_) => {}
         }
     }
@@ -359,6 +360,8 @@ pub enum Dialog {
     Note(Box<super::note::NoteDialog>),
     /// A new run's params (`app::run_form`).
     RunForm(Box<super::run_form::RunFormDialog>),
+    /// A fork of a run with params: the core's plan and the params (`app::fork`).
+    Fork(Box<super::fork::ForkDialog>),
     /// An action that cannot be done now, and why: held on screen until Esc or Enter,
     /// so that a reason typed after it goes nowhere instead of running as keys.
     Refused(String),
@@ -554,6 +557,7 @@ pub(super) fn confirm_dialog(ui: &mut UiState, view: &RunView, action: Action) -
                 run_id: f.run,
                 step: f.step,
                 from_run_of: f.starter,
+                params: Vec::new(),
             }]
         }
         ConfirmWhat::RetryFailed(p) => super::retry_failed::confirmed(ui, *p),

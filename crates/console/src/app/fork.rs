@@ -4,8 +4,15 @@
 //! `baton fork --dry-run` prints it); the answer opens a confirm dialog listing what runs
 //! again and what is reused, or a dialog with the core's refusal. Yes asks the session to
 //! make the fork, and this console drives it.
-use super::actions::Request;
-use super::dialogs::{ConfirmDialog, ConfirmWhat, Dialog};
+//!
+//! A run with params gets a form instead of a yes/no ([`ForkDialog`]): the run form's
+//! fields (`InputField`, each checked as typed by the workflow's own checker), each
+//! starting from the run's recorded value; a secret, never stored, starts empty and is
+//! typed again. Enter gives the fork each changed value exactly as `baton fork --param`
+//! does, on top of the run's recorded ones.
+use super::actions::{Action, Request};
+use super::dialogs::{ConfirmDialog, ConfirmWhat, Dialog, InputField};
+use super::runs::short_id;
 use super::state::UiState;
 use super::update::toast;
 use baton_model::{Refusal, RunView};
@@ -34,6 +41,10 @@ pub(super) fn planned(
     ui.pending = ui.pending.saturating_sub(1);
     let busy = ui.dialog.is_some();
     match result {
+        Ok(p) if !busy && !p.params.is_empty() => {
+            ui.toast = None;
+            ui.dialog = Some(Dialog::Fork(Box::new(ForkDialog::new(p))));
+        }
         Ok(p) if !busy => {
             ui.toast = None;
             ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
@@ -55,4 +66,168 @@ pub(super) fn planned(
         Err(why) => toast(ui, format!("✘ fork from {step}: {why}"), false),
     }
     Vec::new()
+}
+
+/// A fork of a run with params: what the core plans, and the params as fields.
+#[derive(Debug, Clone)]
+pub struct ForkDialog {
+    pub preview: ForkPreview,
+    /// One per param of the recorded workflow, in its order, from the run's value.
+    pub fields: Vec<InputField>,
+    /// Each field's value as it opened: a field whose value differs is changed.
+    start: Vec<String>,
+    /// The field being typed in.
+    pub focus: usize,
+    /// Under the form: what keeps it from being sent, or the session's refusal.
+    pub error: Option<String>,
+}
+
+impl ForkDialog {
+    pub(super) fn new(preview: ForkPreview) -> ForkDialog {
+        let fields: Vec<InputField> = preview
+            .params
+            .iter()
+            .map(|p| {
+                let mut f = InputField::param(&baton_link::FormParam {
+                    input: p.input.clone(),
+                    secret: p.secret,
+                    scheduled: None,
+                });
+                // A secret starts empty: its value is not stored, so not carried.
+                if p.secret {
+                    f.value = String::new();
+                } else if let Some(v) = &p.recorded {
+                    f.value = v.clone();
+                }
+                f
+            })
+            .collect();
+        ForkDialog {
+            start: fields.iter().map(|f| f.value.clone()).collect(),
+            preview,
+            fields,
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// Whether field `k` holds another value than the one it opened with (a secret:
+    /// typed at all).
+    pub fn changed(&self, k: usize) -> bool {
+        match (self.fields.get(k), self.start.get(k)) {
+            (Some(f), Some(s)) => f.value != *s,
+            _ => false,
+        }
+    }
+
+    /// The value field `k` opened with: the run's, recorded (empty for a secret).
+    pub fn recorded(&self, k: usize) -> Option<&str> {
+        self.start.get(k).map(String::as_str)
+    }
+
+    /// The `--param`s the fork is given: each changed field's value as it stands (an
+    /// emptied one as `--param K=`); the others are the run's, as recorded.
+    pub(super) fn params(&self) -> Vec<(String, String)> {
+        (0..self.fields.len())
+            .filter(|&k| self.changed(k))
+            .map(|k| {
+                (
+                    self.fields[k].input.name.clone(),
+                    self.fields[k].value.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Check each changed field as `baton fork --param` would; the number refused.
+    fn check_all(&mut self) -> usize {
+        let changed: Vec<bool> = (0..self.fields.len()).map(|k| self.changed(k)).collect();
+        for (f, changed) in self.fields.iter_mut().zip(changed) {
+            f.error = match changed {
+                true => f.problem_with(&[(f.input.name.clone(), f.value.clone())]),
+                false => None,
+            };
+        }
+        let wrong = self.fields.iter().filter(|f| f.error.is_some()).count();
+        if let Some(first) = self.fields.iter().position(|f| f.error.is_some()) {
+            self.focus = first;
+        }
+        wrong
+    }
+
+    /// Whether the form's footer offers `action`: no move between fields without two.
+    pub fn offers(&self, action: &Action) -> bool {
+        !(self.fields.len() <= 1 && matches!(action, Action::Up | Action::Down))
+    }
+}
+
+/// Keys in the fork form: Tab and the arrows move between fields, ←/→ pick a choice,
+/// text is typed, Enter forks, Esc closes.
+pub(super) fn fork_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let Some(Dialog::Fork(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let n = d.fields.len().max(1);
+    match action {
+        Action::Back => ui.dialog = None,
+        Action::Down => d.focus = (d.focus + 1) % n,
+        Action::Up => d.focus = (d.focus + n - 1) % n,
+        Action::Key(k) => {
+            if let Some(f) = d.fields.get_mut(d.focus) {
+                f.key(k);
+            }
+            d.error = None;
+        }
+        Action::Confirm => return submit(ui),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Enter: each changed field checked; a form `baton fork` would refuse stays, its
+/// fields marked. A refusal from the session brings it back as it was ([`refused`]).
+fn submit(ui: &mut UiState) -> Vec<Request> {
+    let Some(Dialog::Fork(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let wrong = d.check_all();
+    if wrong > 0 {
+        d.error = Some(format!(
+            "{} to fix before the fork starts (✘ under {})",
+            crate::views::common::count(wrong, "field", "fields"),
+            if wrong == 1 { "it" } else { "each" }
+        ));
+        return Vec::new();
+    }
+    let params = d.params();
+    let p = d.preview.clone();
+    ui.sent_from = ui.dialog.take();
+    ui.pending += 1;
+    let short = short_id(&p.run, &ui.run_ids).to_string();
+    toast(ui, format!("… forking run {short} from {}", p.step), true);
+    vec![Request::Fork {
+        run_id: p.run,
+        step: p.step,
+        from_run_of: p.starter,
+        params,
+    }]
+}
+
+/// The session refused a fork sent from the form: the form back as it was, the
+/// refusal under it (a dialog opened meanwhile stays).
+pub(super) fn refused(ui: &mut UiState, why: &Refusal) {
+    let Some(Dialog::Fork(_)) = &ui.sent_from else {
+        return;
+    };
+    if let Some(mut form) = ui.sent_from.take().filter(|_| ui.dialog.is_none()) {
+        form.set_error(why.to_string());
+        ui.dialog = Some(form);
+    }
+}
+
+/// A fork made from the form: the form it was sent from is let go.
+pub(super) fn made(ui: &mut UiState) {
+    if let Some(Dialog::Fork(_)) = &ui.sent_from {
+        ui.sent_from = None;
+    }
 }

@@ -21,6 +21,8 @@ fn plan(v: &RunView, step: &str, rerun: &[&str], reused: &[&str]) -> ForkPreview
         rerun: ids(rerun),
         reused: ids(reused),
         starter: None,
+        workflow: v.workflow.clone(),
+        params: Vec::new(),
     }
 }
 
@@ -71,6 +73,7 @@ fn the_cores_plan_is_the_dialog_and_yes_forks_from_its_step() {
             run_id: v.run_id.clone(),
             step: "unit-tests".into(),
             from_run_of: None,
+            params: Vec::new(),
         }]
     );
     assert!(ui.dialog.is_none());
@@ -99,6 +102,7 @@ fn confirming_a_fork_of_anothers_run_passes_on_whose_record_it_runs() {
             run_id: v.run_id.clone(),
             step: "unit-tests".into(),
             from_run_of: Some("bob".into()),
+            params: Vec::new(),
         }]
     );
 }

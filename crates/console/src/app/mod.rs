@@ -62,6 +62,7 @@ pub use fan::shown_steps;
 pub(crate) use fan::{MAX_LABEL, node_label, rows_match};
 #[cfg(test)]
 pub(crate) use filter::Filter;
+pub(crate) use fork::ForkDialog;
 pub use fork::ForkPreview;
 pub(crate) use help::{help_at, help_entries};
 pub(crate) use hold::HoldDialog;
@@ -98,6 +99,8 @@ use {
 mod decide_tests;
 #[cfg(test)]
 mod edit_tests;
+#[cfg(test)]
+mod fork_form_tests;
 #[cfg(test)]
 mod fork_tests;
 #[cfg(test)]

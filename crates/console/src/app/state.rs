@@ -257,6 +257,7 @@ impl UiState {
             (Some(Dialog::Hold(_)), _, _) => Context::HoldDialog,
             (Some(Dialog::Note(_)), _, _) => Context::NoteDialog,
             (Some(Dialog::RunForm(_)), _, _) => Context::RunForm,
+            (Some(Dialog::Fork(_)), _, _) => Context::ForkForm,
             (None, Some(Overlay::Help), _) if self.filter_editing => Context::FilterInput,
             (None, Some(Overlay::Help), _) => Context::Help,
             (None, Some(_), _) => Context::Overlay,

@@ -230,6 +230,11 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     {
         return d.offers(action);
     }
+    if ctx == Context::ForkForm
+        && let Some(super::dialogs::Dialog::Fork(d)) = &ui.dialog
+    {
+        return d.offers(action);
+    }
     match action {
         Action::Mark => target_step(ui, view, ctx).is_some_and(|i| {
             let a = view.steps[i].actions;

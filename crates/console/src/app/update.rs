@@ -237,6 +237,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::HoldDialog => super::hold::hold_dialog(ui, action),
         Context::NoteDialog => super::note::note_dialog(ui, action),
         Context::RunForm => super::run_form::run_form_dialog(ui, action),
+        Context::ForkForm => super::fork::fork_dialog(ui, action),
         Context::Help => {
             super::help::help(ui, view, action);
             Vec::new()
@@ -311,6 +312,7 @@ fn forked(
     let short = short_id(run_id, &ui.run_ids).to_string();
     match result {
         Ok(said) => {
+            super::fork::made(ui);
             // The service opens the fork: show it on its DAG, following.
             ui.tab = Tab::Dag;
             ui.follow = true;
@@ -321,7 +323,10 @@ fn forked(
                 true,
             )
         }
-        Err(e) => toast(ui, format!("✘ fork of run {short} from {step}: {e}"), false),
+        Err(e) => {
+            toast(ui, format!("✘ fork of run {short} from {step}: {e}"), false);
+            super::fork::refused(ui, &e);
+        }
     }
     Vec::new()
 }

@@ -120,11 +120,13 @@ fn send(
             run_id,
             step,
             from_run_of,
+            params,
         } => {
             let asked = ask(requests, "fork", |reply| ConsoleRequest::Fork {
                 run_id: run_id.clone(),
                 step: step.clone(),
                 from_run_of,
+                params,
                 reply,
             });
             Some(Box::pin(async move {

@@ -56,6 +56,8 @@ pub enum Context {
     NoteDialog,
     /// A new run's params (`app::run_form`): fields, then Enter starts it.
     RunForm,
+    /// A fork of a run with params (`app::fork`): fields, then Enter forks it.
+    ForkForm,
     /// An action refused before its dialog opened, held until Esc: it takes every key,
     /// so a reason typed on runs as none.
     Refused,
@@ -83,6 +85,7 @@ impl Context {
                 | Context::HoldDialog
                 | Context::NoteDialog
                 | Context::RunForm
+                | Context::ForkForm
                 | Context::Refused
                 | Context::Confirm
                 | Context::Help
@@ -104,6 +107,7 @@ impl Context {
                 | Context::HoldDialog
                 | Context::NoteDialog
                 | Context::RunForm
+                | Context::ForkForm
                 | Context::Refused
         )
     }
@@ -123,6 +127,7 @@ impl Context {
             Context::HoldDialog => "Hold / release dialog",
             Context::NoteDialog => "Note dialog",
             Context::RunForm => "New run form",
+            Context::ForkForm => "Fork form",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
             Context::Help => "Help (?)",
@@ -397,6 +402,7 @@ pub(crate) fn help_order() -> Vec<Context> {
         Context::HoldDialog,
         Context::NoteDialog,
         Context::RunForm,
+        Context::ForkForm,
         Context::Refused,
         Context::Confirm,
         Context::FilterInput,

@@ -271,6 +271,31 @@ pub(super) static MODAL: &[Binding] = &[
     ),
     b!(RunForm, [code(Esc)], "Esc", Action::Back, "cancel", true),
     b!(
+        ForkForm,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "fork the run (each changed field checked first, as baton fork --param checks it)",
+        true
+    ),
+    b!(
+        ForkForm,
+        [code(KeyCode::Tab), code(Down)],
+        "Tab",
+        Action::Down,
+        "next field (←/→ choose)",
+        true
+    ),
+    b!(
+        ForkForm,
+        [code(BackTab), code(Up)],
+        "S-Tab",
+        Action::Up,
+        "previous field",
+        false
+    ),
+    b!(ForkForm, [code(Esc)], "Esc", Action::Back, "cancel", true),
+    b!(
         BudgetDialog,
         [code(Enter)],
         "Enter",

@@ -544,7 +544,7 @@ fn told(ui: &crate::app::UiState, id: &str) -> String {
 /// A run as a confirmation names it: its short id, and what tells it from the runs
 /// of its workflow listed beside it (its labels or the params that differ, its state,
 /// when and by whom it started, its steps done), as the Runs tab's row shows them.
-fn described(ui: &crate::app::UiState, id: &str) -> String {
+pub(super) fn described(ui: &crate::app::UiState, id: &str) -> String {
     let short = crate::app::short_id(id, &ui.run_ids);
     match ui.runs.iter().find(|r| r.id == id) {
         Some(r) => {

@@ -12,6 +12,7 @@ pub(crate) mod detail;
 pub(crate) mod dialogs;
 pub(crate) mod errors;
 pub(crate) mod fan;
+pub(crate) mod fork_form;
 pub(crate) mod header;
 pub(crate) mod hints;
 pub(crate) mod history;
@@ -151,6 +152,7 @@ fn draw(
         Some(Dialog::Hold(d)) => desk_dialogs::hold(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::Note(d)) => desk_dialogs::note(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::RunForm(d)) => run_form::render(frame, area, d, &ui.operator, theme, keys),
+        Some(Dialog::Fork(d)) => fork_form::render(frame, area, d, ui, theme, keys),
         Some(Dialog::Refused(text)) => desk_dialogs::refused(frame, area, text, theme),
         None => {}
     }

@@ -88,7 +88,7 @@ pub(crate) fn render(
 /// Text from the workflow's file (its name, its path, a refusal) on one line, with
 /// nothing a terminal acts on: a control or a bidi control (U+202E would reverse the
 /// title and the border after it) is shown as `�`, as every view shows it.
-fn line_of(text: &str) -> String {
+pub(super) fn line_of(text: &str) -> String {
     let one = baton_model::sanitize::one_line(text);
     baton_model::sanitize::strip_to_plain(one.as_bytes())
 }
@@ -96,7 +96,7 @@ fn line_of(text: &str) -> String {
 /// The fields' lines that fit in `room`, from the line that keeps the focused field
 /// (its first and past-last line) whole in sight; a line says `↑ more` or `↓ more`
 /// where fields are hidden above or below.
-fn in_sight<'a>(
+pub(super) fn in_sight<'a>(
     fields: Vec<Line<'a>>,
     focused: (usize, usize),
     room: usize,
@@ -139,7 +139,7 @@ fn window(n: usize, focused: (usize, usize), room: usize) -> (usize, usize) {
 
 /// The field as drawn: a secret param's value and default as dots, never as typed. An
 /// empty default or schedule's value stays empty: dots would say a value is there.
-fn shown(f: &InputField) -> std::borrow::Cow<'_, InputField> {
+pub(super) fn shown(f: &InputField) -> std::borrow::Cow<'_, InputField> {
     if !f.secret {
         return std::borrow::Cow::Borrowed(f);
     }
