@@ -14,6 +14,10 @@ pub struct RunForm {
     pub schedule: Option<u32>,
     /// Its `[params]`, in the workflow's order.
     pub params: Vec<FormParam>,
+    /// The labels the schedule starts its runs with (the form's labels field starts
+    /// from them); none without a schedule.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: baton_model::labels::Labels,
 }
 
 /// What a start from the run form made: a run, started (or queued), or skipped by its

@@ -40,7 +40,7 @@ impl RunFormDialog {
             workflow: form.workflow.clone(),
             schedule: form.schedule,
             fields: (form.params.iter().map(InputField::param))
-                .chain(std::iter::once(labels_field()))
+                .chain(std::iter::once(labels_field(&form.labels)))
                 .collect(),
             labels: form.params.len(),
             focus: 0,
@@ -123,8 +123,9 @@ impl RunFormDialog {
     }
 }
 
-/// The run form's last field: the labels the run starts with, `KEY=VALUE` words.
-fn labels_field() -> InputField {
+/// The run form's last field: the labels the run starts with, `KEY=VALUE` words,
+/// starting from `given` (a schedule's form: the labels that schedule starts runs with).
+fn labels_field(given: &baton_model::labels::Labels) -> InputField {
     let input = baton_model::view::InputView {
         name: "labels".into(),
         ty: "string".into(),
@@ -138,6 +139,7 @@ fn labels_field() -> InputField {
     };
     InputField {
         of: baton_workflow::Values::Params,
+        value: baton_model::labels::text(given),
         ..InputField::new(&input)
     }
 }

@@ -41,6 +41,7 @@ fn open(params: Vec<FormParam>, schedule: Option<u32>) -> (RunView, UiState) {
         workflow: "release".into(),
         schedule,
         params,
+        labels: Default::default(),
     };
     let answer = Action::RunFormRead {
         file: FILE.into(),
@@ -132,6 +133,7 @@ fn a_refusal_after_the_file_changed_rebuilds_the_form() {
         workflow: "release".into(),
         schedule: Some(2),
         params: vec![version(), must],
+        labels: Default::default(),
     };
     update(
         &mut ui,
@@ -333,6 +335,7 @@ fn the_form_s_title_and_file_drop_bidi_controls() {
         workflow: "release\u{202E}exe.txt".into(),
         schedule: None,
         params: Vec::new(),
+        labels: Default::default(),
     };
     let answer = Action::RunFormRead {
         file: file.into(),
@@ -362,4 +365,41 @@ fn a_secret_param_s_empty_default_reads_empty_and_a_real_one_as_dots() {
     let s = screen(&mut ui, &v, 120, 40);
     assert!(s.contains(r#"default "•••""#), "{s}");
     assert!(!s.contains("s3cr3t"), "{s}");
+}
+
+/// `n` on a schedule (issue 76 point 3): the form's labels field starts from the labels
+/// that schedule starts its runs with, and they are sent with the run as any typed.
+#[test]
+fn a_schedule_s_form_starts_from_its_labels_and_sends_them() {
+    let v = fixtures::release();
+    let mut ui = UiState::new("carol");
+    let form = RunForm {
+        file: FILE.into(),
+        workflow: "release".into(),
+        schedule: Some(1),
+        params: vec![param("target", "string", &[], Some("staging"))],
+        labels: [("team", "infra"), ("kind", "nightly")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let answer = Action::RunFormRead {
+        file: FILE.into(),
+        result: Ok(form),
+    };
+    update(&mut ui, &v, answer);
+    let Some(Dialog::RunForm(d)) = &ui.dialog else {
+        panic!("no form: {:?}", ui.dialog.is_some());
+    };
+    assert_eq!(d.fields[d.labels].value, "kind=nightly team=infra");
+    assert_eq!(d.fields[d.labels].error, None);
+    let sent = update(&mut ui, &v, Action::Confirm);
+    let Some(Request::StartRun { params, .. }) = sent.first() else {
+        panic!("{sent:?}");
+    };
+    let (_, labels) = baton_model::labels::split_params(params.clone());
+    assert_eq!(
+        baton_model::labels::text(&labels),
+        "kind=nightly team=infra"
+    );
 }

@@ -122,16 +122,14 @@ impl Service {
 
 /// The run form of the workflow at `file`: read and loaded as `baton run` reads it (a
 /// regular file, bounded), or its diagnostics. Each param keeps the workflow's default
-/// and, apart, the value its `schedule` (by number) runs it with, where it sets one.
+/// and, apart, the value its `schedule` (by number) runs it with, where it sets one;
+/// the form's labels are the schedule's.
 pub(crate) fn form(file: &Path, schedule: Option<u32>) -> Result<RunForm, SessionError> {
     let diagnostics = |d: baton_workflow::Diagnostics| SessionError::Diagnostics(d.to_string());
     let text = baton_workflow::read_source(file).map_err(diagnostics)?;
     let plan = baton_workflow::load_str(&text, file).map_err(diagnostics)?;
-    let scheduled: &[(String, String)] = plan
-        .schedules
-        .iter()
-        .find(|s| Some(s.index) == schedule)
-        .map_or(&[], |s| &s.params);
+    let picked = plan.schedules.iter().find(|s| Some(s.index) == schedule);
+    let scheduled: &[(String, String)] = picked.map_or(&[], |s| &s.params);
     let params = plan
         .params
         .iter()
@@ -149,6 +147,7 @@ pub(crate) fn form(file: &Path, schedule: Option<u32>) -> Result<RunForm, Sessio
         workflow: plan.name.clone(),
         schedule,
         params,
+        labels: picked.map(|s| s.labels.clone()).unwrap_or_default(),
     })
 }
 
@@ -162,7 +161,7 @@ mod tests {
         let good = dir.path().join("deploy.toml");
         std::fs::write(
             &good,
-            "name = \"deploy\"\n[[schedule]]\ncron = \"0 0 1 1 *\"\nparams = { version = \"2.0\" }\n[params.version]\ntype = \"string\"\nrequired = true\npattern = '^\\d+\\.\\d+$'\ndescription = \"what to ship\"\n[params.token]\nsecret = true\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+            "name = \"deploy\"\n[[schedule]]\ncron = \"0 0 1 1 *\"\nparams = { version = \"2.0\" }\nlabels = { team = \"infra\", kind = \"nightly\" }\n[params.version]\ntype = \"string\"\nrequired = true\npattern = '^\\d+\\.\\d+$'\ndescription = \"what to ship\"\n[params.token]\nsecret = true\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
         )
         .unwrap();
         let f = form(&good, None).unwrap();
@@ -183,6 +182,12 @@ mod tests {
         let f = form(&good, Some(1)).unwrap();
         assert_eq!(f.params[0].scheduled.as_deref(), Some("2.0"));
         assert_eq!(f.params[0].input.default, None);
+        // And from the labels it starts its runs with; a form of no schedule has none.
+        assert_eq!(
+            baton_model::labels::text(&f.labels),
+            "kind=nightly team=infra"
+        );
+        assert!(form(&good, None).unwrap().labels.is_empty());
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "name = \"bad\"\n[[step]]\nid = \"a\"\n").unwrap();
         match form(&bad, None) {
