@@ -26,6 +26,14 @@ fn over(s: &str) -> Option<usize> {
     (n > MAX_OPERATOR_TEXT).then_some(n)
 }
 
+/// Whether one more character may be typed after `s` in an operator's text: `s` holds
+/// fewer than [`MAX_OPERATOR_TEXT`] characters. The one bound of every text a front end
+/// takes as typed (the console's reasons, notes, inputs, filters), so that what it takes
+/// `baton note` and every command take too.
+pub fn takes_one_more(s: &str) -> bool {
+    s.len() < MAX_OPERATOR_TEXT || s.chars().count() < MAX_OPERATOR_TEXT
+}
+
 /// Why `what` (e.g. "the reason", "input `tag`") is refused, if it is over the bound.
 pub fn text_too_long(what: &str, s: &str) -> Option<String> {
     over(s).map(|n| {
@@ -218,6 +226,16 @@ impl Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_takes_characters_up_to_the_bound_and_not_one_more() {
+        let under = "é".repeat(MAX_OPERATOR_TEXT - 1);
+        assert!(takes_one_more(&under));
+        let full = format!("{under}x");
+        assert!(!takes_one_more(&full));
+        assert!(text_too_long("the note", &full).is_none());
+        assert!(text_too_long("the note", &format!("{full}x")).is_some());
+    }
 
     fn approve(reason: &str, value: &str) -> Command {
         Command::Approve {

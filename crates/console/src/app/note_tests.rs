@@ -218,3 +218,33 @@ fn a_noted_run_is_marked_in_the_runs_tab_and_its_notes_listed_in_the_audit_tab()
         "{line:?}"
     );
 }
+
+/// The dialog takes a note as long as `baton note` takes (`bounds::MAX_OPERATOR_TEXT`
+/// characters, not 200), and not a character more; the whole of it is sent.
+#[test]
+fn the_note_dialog_takes_what_baton_note_takes_and_no_more() {
+    use baton_model::bounds::MAX_OPERATOR_TEXT;
+    let (v, mut ui) = two_runs();
+    update(&mut ui, &v, Action::Note);
+    let long = "note ".repeat(60);
+    typed(&mut ui, &v, &long);
+    assert_eq!(note(&ui).text, long, "300 characters typed, 300 kept");
+    // Up to the bound, then no further.
+    if let Some(Dialog::Note(d)) = ui.dialog.as_mut() {
+        d.text = "é".repeat(MAX_OPERATOR_TEXT - 1);
+    }
+    typed(&mut ui, &v, "xyz");
+    let text = note(&ui).text.clone();
+    assert_eq!(text.chars().count(), MAX_OPERATOR_TEXT);
+    assert!(
+        text.ends_with("éx"),
+        "the first character taken, the rest not"
+    );
+    assert_eq!(baton_model::note::text_problem("the note", &text), None);
+    update(&mut ui, &v, Action::Confirm);
+    let sent = update(&mut ui, &v, Action::Confirm);
+    match sent.first() {
+        Some(Request::Note { text: t, .. }) => assert_eq!(t, &text),
+        other => panic!("{other:?}"),
+    }
+}

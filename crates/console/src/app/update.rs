@@ -498,8 +498,10 @@ pub(super) fn reason_step(
     ReasonStep::Stay
 }
 
-/// Minimal line editing for the filter and search inputs: Backspace takes the last
-/// grapheme cluster (a whole emoji, a letter with its accent), not a code point.
+/// Minimal line editing for every typed text (reasons, notes, inputs, filters,
+/// searches): Backspace takes the last grapheme cluster (a whole emoji, a letter with
+/// its accent), not a code point; a character past the bound of an operator's text
+/// (`bounds::takes_one_more`, what `baton note` takes) is not taken.
 pub(super) fn edit_line(s: &mut String, k: KeyEvent) {
     use crossterm::event::{KeyCode, KeyModifiers};
     use unicode_segmentation::UnicodeSegmentation;
@@ -509,7 +511,10 @@ pub(super) fn edit_line(s: &mut String, k: KeyEvent) {
             s.truncate(last);
         }
         KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => s.clear(),
-        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) && s.len() < 200 => {
+        KeyCode::Char(c)
+            if !k.modifiers.contains(KeyModifiers::CONTROL)
+                && baton_model::bounds::takes_one_more(s) =>
+        {
             s.push(c)
         }
         _ => {}
