@@ -23,7 +23,13 @@ impl Dag<'_> {
             st.comments.push(d);
         }
         if let Some(cmd) = s.text() {
-            st.run = Some(cmd);
+            // A step written as its command; one that starts with `#!` Dagu runs as a
+            // script.
+            st.run = Some(if cmd.starts_with("#!") {
+                run_script(&cmd, None, self.shell.as_deref(), "")
+            } else {
+                cmd
+            });
             return Ok(vec![st]);
         }
         for (k, l, _) in s.map().unwrap_or_default() {
@@ -149,34 +155,7 @@ impl Dag<'_> {
             " \"$@\"".to_string()
         };
         let mut run = match (cmd, script) {
-            (c, Some(body)) => {
-                // Dagu writes the script to a file and runs it (by its `#!` line, else
-                // with the command or the shell as its interpreter): the same here,
-                // from a quoted here-document, so nothing in it is read on the way.
-                let bang = body
-                    .strip_prefix("#!")
-                    .and_then(|b| b.lines().next())
-                    .map(str::trim);
-                let exec = match (bang, c) {
-                    (_, Some(cmd)) => format!("{cmd} \"$f\"{args}"),
-                    (Some(b), None) if b.starts_with('/') => {
-                        format!("chmod +x \"$f\" && \"$f\"{args}")
-                    }
-                    // `#!env perl`: no path the kernel runs; Dagu runs it by its words.
-                    (Some(b), None) => format!("{b} \"$f\"{args}"),
-                    (None, None) => {
-                        format!("{} \"$f\"{args}", shell.as_deref().unwrap_or("sh"))
-                    }
-                };
-                let mut end = "BATON_SCRIPT".to_string();
-                while body.lines().any(|l| l == end) {
-                    end.push('_');
-                }
-                format!(
-                    "f=$(mktemp) || exit 1\ntrap 'rm -f \"$f\"' EXIT\ncat > \"$f\" <<'{end}'\n{}\n{end}\n{exec}\n",
-                    body.trim_end_matches('\n')
-                )
-            }
+            (c, Some(body)) => run_script(&body, c, shell.as_deref(), &args),
             (Some(c), None) => match shell {
                 Some(sh) if sh != "sh" => format!(
                     "{sh} -c {}{}",
@@ -592,6 +571,35 @@ fn fail(msg: &str) -> (String, Vec<(String, String)>) {
     (
         "builtin.fail".into(),
         vec![("MESSAGE".into(), msg.to_string())],
+    )
+}
+
+/// A script run as Dagu runs it: written to a file (from a quoted here-document, so
+/// nothing in it is read on the way) and run by the command `c` if given, else by its
+/// `#!` line (one without a path, `#!env perl`, by its words), else by `shell` or `sh`.
+fn run_script(body: &str, c: Option<String>, shell: Option<&str>, args: &str) -> String {
+    let bang = body
+        .strip_prefix("#!")
+        .and_then(|b| b.lines().next())
+        .map(str::trim);
+    let exec = match (bang, c) {
+        (_, Some(cmd)) => format!("{cmd} \"$f\"{args}"),
+        (Some(b), None) if b.starts_with('/') => {
+            format!("chmod +x \"$f\" && \"$f\"{args}")
+        }
+        // `#!env perl`: no path the kernel runs; Dagu runs it by its words.
+        (Some(b), None) => format!("{b} \"$f\"{args}"),
+        (None, None) => {
+            format!("{} \"$f\"{args}", shell.unwrap_or("sh"))
+        }
+    };
+    let mut end = "BATON_SCRIPT".to_string();
+    while body.lines().any(|l| l == end) {
+        end.push('_');
+    }
+    format!(
+        "f=$(mktemp) || exit 1\ntrap 'rm -f \"$f\"' EXIT\ncat > \"$f\" <<'{end}'\n{}\n{end}\n{exec}\n",
+        body.trim_end_matches('\n')
     )
 }
 
