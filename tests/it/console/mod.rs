@@ -14,6 +14,7 @@ mod render;
 mod render_actions;
 mod render_desk;
 mod render_fork;
+mod render_fork_params;
 mod render_history;
 mod render_run_form;
 mod render_terms;

@@ -5,6 +5,7 @@
 mod asks;
 pub(crate) mod bounds;
 mod cli;
+mod fork_params;
 mod never_both;
 mod verdicts;
 

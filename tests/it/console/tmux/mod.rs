@@ -22,6 +22,7 @@ mod fleet;
 mod fleet_desk;
 mod fleet_notes;
 mod fork;
+mod fork_params;
 mod history;
 mod hold;
 mod hostile;
