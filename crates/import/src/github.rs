@@ -128,7 +128,11 @@ impl Names for Reader<'_, '_> {
         let head = p[0].as_str();
         match (head, p.len()) {
             ("github", 2..) => {
-                let n = format!("github_{}", p[1..].join("_")).replace('-', "_");
+                // An object filter (`labels.*.name`) is `all` in the param's name, whose
+                // text holds the values (`contains` finds one in it), reported.
+                let n = format!("github_{}", p[1..].join("_"))
+                    .replace('*', "all")
+                    .replace(|ch: char| !ch.is_ascii_alphanumeric(), "_");
                 Ok(self.c.param(n, &path, self.line))
             }
             ("inputs", 2) => {

@@ -48,6 +48,7 @@ fn run(
         c.env_remove(k);
     }
     let o = c.stdin(std::process::Stdio::null()).output().unwrap();
+    assert!(!o.stdout.is_empty(), "{file}: {}", text(&o.stderr));
     let id = run_id_of(&text(&o.stdout));
     (o.status.code().unwrap_or(-1), env.show(&id))
 }
@@ -117,8 +118,9 @@ fn more_act_workflows_that_succeed_succeed() {
         ("environment-variables.yml", &[], &[], &[]),
         ("defaults-run.yaml", &[], &[], &["SHELL"]),
     ];
-    let env = Env::new();
     for case in cases {
+        // A store of its own each: several files share a workflow name.
+        let env = Env::new();
         let (code, show) = run(&env, case.0, (case.1, case.2, case.3));
         assert_eq!(show["state"], "succeeded", "{}: {show:#}", case.0);
         assert_eq!(code, 0, "{}", case.0);
@@ -133,7 +135,7 @@ fn more_act_workflows_that_succeed_succeed() {
 fn act_s_cells_and_inputs_are_githubs() {
     let env = Env::new();
     let (_, show) = run(&env, "strategy.yml", (&[], &[], &[]));
-    let cells: Vec<String> = show["steps"]
+    let mut cells: Vec<String> = show["steps"]
         .as_array()
         .unwrap()
         .iter()
@@ -141,17 +143,19 @@ fn act_s_cells_and_inputs_are_githubs() {
         .filter(|id| id.starts_with("strategy-all["))
         .map(str::to_string)
         .collect();
+    cells.sort();
     assert_eq!(
         cells,
         [
+            "strategy-all[site-a,10.x,prod]",
+            "strategy-all[site-b,12.x,dev]",
             "strategy-all[site-c,14.x,staging,5.4]",
             "strategy-all[site-c,16.x,staging,5.4]",
             "strategy-all[site-d,16.x,staging,5.4]",
-            "strategy-all[site-a,10.x,prod]",
-            "strategy-all[site-b,12.x,dev]",
         ],
         "{show:#}"
     );
+    let env = Env::new();
     let (code, show) = run(
         &env,
         "workflow_dispatch.yml",
@@ -303,7 +307,7 @@ fn act_workflows_baton_cannot_run_whole_say_so_at_the_line() {
         ("container-volumes.yml", "container-volumes.yml:9: "),
         (
             "local-reusable-workflow.yml",
-            "local-reusable-workflow.yml:50: step 3: `${{ tojson(inputs.bool_required) }}` in `run:`: left empty",
+            "local-reusable-workflow.yml:49: step 3: `${{ tojson(inputs.bool_required) }}` in `run:`: left empty",
         ),
         (
             "local-reusable-and-dispatch.yml",

@@ -9,6 +9,7 @@ mod import_dagu_intg;
 mod import_dagu_intg2;
 mod import_dagu_real;
 mod import_hostile;
+mod import_real_ci;
 mod import_rules;
 mod invalid_corpus;
 mod loader_props;

@@ -55,3 +55,24 @@ fn an_axis_from_a_needs_output_is_a_for_each_over_it() {
     )
     .unwrap_or_else(|d| panic!("{d}\n{}", i.toml));
 }
+
+/// An object filter over the event (`github.event.pull_request.labels.*.name`, tokio's
+/// loom.yml at ea91b33ca57ff0581b38e735cc108f831bccbdaa) is a param whose name holds
+/// `all` for `*`: the workflow loads (the `*` in a param's name did not).
+#[test]
+fn an_object_filter_over_the_event_is_a_param_and_the_workflow_loads() {
+    let y = "on: push\njobs:\n  loom:\n    if: github.repository_owner == 'tokio-rs' && (contains(github.event.pull_request.labels.*.name, 'R-loom-sync') || (github.base_ref == null))\n    steps: [{run: 'true'}]\n";
+    let i = import(Kind::Github, "w.yml", y).unwrap();
+    assert!(
+        i.toml
+            .contains("params.github_event_pull_request_labels_all_name"),
+        "{}",
+        i.toml
+    );
+    baton_workflow::load_str_with(
+        &i.toml,
+        std::path::Path::new("w.toml"),
+        baton_workflow::SignersFrom::Recorded(None),
+    )
+    .unwrap_or_else(|d| panic!("{d}\n{}", i.toml));
+}
