@@ -152,6 +152,15 @@ pub enum Bug {
     /// artifacts (`--mix hands`), as baton did before issue 75: the file the lost
     /// attempt left is not kept, and the reader never gets it.
     MarkLosesArtifacts,
+    /// An imported workflow whose carry pastes a `$GITHUB_ENV` entry's value into the
+    /// code that sets it (`eval "export $1=$2"`, `--mix hands`), as an importer that
+    /// builds shell from values would: a value with `$(…)`, a backtick or `;` runs.
+    ValueRunAsCode,
+    /// An executor that does not know a child-run step for one (`--mix hands`,
+    /// `BATON_CHILD_WORKFLOW` left out of its job), as baton did before issue 75: its
+    /// child engine killed, the step's end is given while the child's steps run on,
+    /// and the parent lets go of its group.
+    KilledChildFreesGroup,
 }
 
 impl Bug {
@@ -183,10 +192,12 @@ impl Bug {
             Bug::ChildSecretsClear => "child-secrets-clear",
             Bug::SharedStage => "shared-stage",
             Bug::MarkLosesArtifacts => "mark-loses-artifacts",
+            Bug::ValueRunAsCode => "value-run-as-code",
+            Bug::KilledChildFreesGroup => "killed-child-frees-group",
         }
     }
 
-    pub const ALL: [Bug; 26] = [
+    pub const ALL: [Bug; 28] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -213,6 +224,8 @@ impl Bug {
         Bug::ChildSecretsClear,
         Bug::SharedStage,
         Bug::MarkLosesArtifacts,
+        Bug::ValueRunAsCode,
+        Bug::KilledChildFreesGroup,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

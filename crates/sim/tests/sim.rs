@@ -568,6 +568,11 @@ fn the_newest_hands_bugs_put_back_are_reported() {
         (Bug::ChildSecretsClear, "no_secret_leaves_its_steps"),
         (Bug::SharedStage, "a_reader_reads_what_was_checked"),
         (Bug::MarkLosesArtifacts, "a_mark_keeps_the_artifacts_left"),
+        (Bug::ValueRunAsCode, "a_carried_value_stays_data"),
+        (
+            Bug::KilledChildFreesGroup,
+            "a_parent_holds_its_group_until_its_child_s_steps_end",
+        ),
     ] {
         for seed in [3, 4, 5] {
             let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, Some(bug), Mix::Hands);
@@ -592,7 +597,8 @@ fn the_newest_hands_bugs_put_back_are_reported() {
 /// store as private (a forged row naming a run that is no child is then taken, as a
 /// private store's owner may): the simulator's own mistake, `baton store init` being
 /// a process of its own. Kept: a forged link, a secret handed to a child, a swapped
-/// stage and a mark after a crash, each with the real code, keep every promise.
+/// stage, a mark after a crash, hostile values an imported step carries and a child
+/// engine killed with its steps running, each with the real code, keep every promise.
 #[test]
 fn regression_hands_seeds_keep_every_promise() {
     let outcomes: Vec<Outcome> = (0..10)
@@ -611,6 +617,14 @@ fn regression_hands_seeds_keep_every_promise() {
     assert!(said("forged: run_parents") >= 10, "too few forged links");
     assert!(said("a member planted") >= 10, "too few swaps");
     assert!(said("marked succeeded") >= 5, "too few marks");
+    assert!(
+        said("entries carried as data") >= 10,
+        "too few imported runs"
+    );
+    assert!(
+        said("0 still ran at the step's end") >= 5,
+        "too few child engines killed"
+    );
     assert!(
         said("secret params [\"tok\"]") >= 10,
         "too few secrets handed"

@@ -73,6 +73,11 @@ impl Children {
             events: 0,
         })
     }
+
+    /// The parent's plan and file.
+    pub(crate) fn parent_plan(&self) -> (Arc<baton_workflow::Plan>, PathBuf) {
+        self.parent.clone()
+    }
 }
 
 fn load(
@@ -156,7 +161,7 @@ impl Hands {
     /// A run made and started as an engine makes one (its record masked by its
     /// secrets, as `session::prepare` writes it), committed with its lease: its core
     /// and the attempts it spawned.
-    fn start(
+    pub(super) fn start(
         &mut self,
         id: &str,
         (plan, path): &(Arc<baton_workflow::Plan>, PathBuf),
@@ -221,7 +226,12 @@ impl Hands {
     }
 
     /// `input` decided by `core`, its events committed.
-    fn feed(&mut self, run: &str, core: &mut Core, input: Input) -> Result<(), SimError> {
+    pub(super) fn feed(
+        &mut self,
+        run: &str,
+        core: &mut Core,
+        input: Input,
+    ) -> Result<(), SimError> {
         let (events, _) = crate::engine::split(core.handle(input, self.now));
         self.store.commit(run, &events)?;
         self.children.events += events.len() as u64;

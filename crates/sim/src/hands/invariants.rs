@@ -12,6 +12,11 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
         })
         .or_else(|| {
             a_mark_keeps_the_artifacts_left(h).map(|d| ("a_mark_keeps_the_artifacts_left", d))
+        })
+        .or_else(|| a_carried_value_stays_data(h).map(|d| ("a_carried_value_stays_data", d)))
+        .or_else(|| {
+            a_parent_holds_its_group_until_its_child_s_steps_end(h)
+                .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
         });
     let broken = match broken {
         Some(b) => Some(b),
@@ -65,6 +70,32 @@ pub(crate) fn a_mark_keeps_the_artifacts_left(h: &Hands) -> Option<String> {
         (!read).then(|| {
             format!("{run}/train was marked succeeded with its file left, and {run}/evaluate was never handed it")
         })
+    })
+}
+
+/// docs/import-github.md: "`$GITHUB_ENV`, `$GITHUB_OUTPUT` and `$GITHUB_PATH` are read
+/// by GitHub's rules, by fixed shell functions that never evaluate a value": every
+/// value an imported step carried (`$(…)`, backticks, `;`, quotes, lines that read as
+/// entries, delimiters or workflow commands) reaches the next step, and the next job
+/// through a job output, byte for byte; nothing ran (no `PWNED*` file); no other
+/// variable changed; a name that changes how a shell or a loader runs, or baton's
+/// own, is refused.
+pub(crate) fn a_carried_value_stays_data(h: &Hands) -> Option<String> {
+    (h.imports.broken.first()).map(|(run, why)| format!("imported run {run}: {why}"))
+}
+
+/// docs/workflow/child-workflows.md: "When a child-run step's process ends, [its
+/// child's] process groups are stopped […] before the step's end is recorded. Until
+/// then the parent keeps its group, its pool slots and its lease": when the executor
+/// gives the end of a step whose child engine was killed (the moment its core decides
+/// it, and its run lets go of what it holds), none of the child's steps runs.
+pub(crate) fn a_parent_holds_its_group_until_its_child_s_steps_end(h: &Hands) -> Option<String> {
+    let ends = &h.orphans.ends;
+    ends.iter().find(|(_, _, running)| !running.is_empty()).map(|(parent, kid, running)| {
+        format!(
+            "{parent}/deploy's end was given to its core (its group, pool slots and lease let go) while {} step process group(s) of its child {kid} still ran",
+            running.len()
+        )
     })
 }
 

@@ -8,7 +8,9 @@
 //! checked ([`invariants`]). What is left to real-process tests: docs/simulator-hands.md.
 mod artifacts;
 mod children;
+mod imports;
 pub(crate) mod invariants;
+mod orphans;
 
 use crate::history::History;
 use crate::{Config, Outcome, SimError, Violation};
@@ -31,6 +33,8 @@ pub(crate) struct Hands {
     pub(crate) now: Timestamp,
     pub(crate) children: children::Children,
     pub(crate) artifacts: artifacts::Artifacts,
+    pub(crate) imports: imports::Imports,
+    pub(crate) orphans: orphans::Orphans,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -69,6 +73,8 @@ impl Hands {
             rng: SmallRng::seed_from_u64(config.seed ^ STREAM),
             children: children::Children::new(&dir)?,
             artifacts: artifacts::Artifacts::new(&dir)?,
+            imports: imports::Imports::new(),
+            orphans: orphans::Orphans::default(),
             store,
             db,
             history: History::new(&dir),
@@ -90,9 +96,12 @@ impl Hands {
             crate::faults::clock(Some(self.now));
             self.history.push(format!("action {action}"));
             match self.rng.random_range(0..100) {
-                0..45 => self.child_pair()?,
-                45..70 => self.forge_link()?,
-                _ => self.artifact_hand()?,
+                0..34 => self.child_pair()?,
+                34..56 => self.forge_link()?,
+                56..86 => self.artifact_hand()?,
+                // Real processes (the carry is shell, the stop reads `/proc`): fewer.
+                86..94 => self.import_hand()?,
+                _ => self.orphan_hand()?,
             }
             self.steps += 1;
             if let Some(v) = invariants::check(self, action)? {
