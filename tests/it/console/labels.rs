@@ -28,6 +28,36 @@ fn labelled(u: &mut UiState) {
     u.set_runs(Arc::new(runs.into_iter().map(Arc::new).collect()));
 }
 
+/// Three runs of `release` for three tickets, each labelled `team=infra ticket=…`,
+/// and the gate `deploy-prod` open on two of them (the third ran before them).
+fn three_tickets(u: &mut UiState) {
+    let mut runs = fixtures::runs();
+    let first = runs[0].clone();
+    for (k, ticket) in ["OPS-137", "OPS-138", "OPS-139"].into_iter().enumerate() {
+        let mut r = first.clone();
+        r.id = format!("01JXR{k}T5K9QZ8W2M4N6P7A1B3C");
+        r.labels = [("team", "infra"), ("ticket", ticket)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        runs.push(r);
+    }
+    u.set_runs(Arc::new(runs.into_iter().map(Arc::new).collect()));
+    let gate = fixtures::waiting()
+        .into_iter()
+        .find(|w| w.step == "deploy-prod")
+        .unwrap();
+    let gates = (1..=2).map(|k| {
+        let mut g = gate.clone();
+        g.run_id = format!("01JXR{k}T5K9QZ8W2M4N6P7A1B3C");
+        for c in &mut g.commands {
+            *c = c.replace(&gate.run_id, &g.run_id);
+        }
+        g
+    });
+    u.waiting = Arc::new(gates.collect());
+}
+
 fn scenarios() -> Vec<(&'static str, Setup)> {
     vec![
         ("runs_labelled", || {
@@ -59,6 +89,22 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             labelled(&mut u);
             u.waiting = Arc::new(fixtures::waiting());
             act(&v, &mut u, &[Action::GoTab(Tab::Waiting)]);
+            (v, u)
+        }),
+        ("waiting_three_tickets", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            three_tickets(&mut u);
+            act(&v, &mut u, &[Action::GoTab(Tab::Waiting)]);
+            (v, u)
+        }),
+        ("waiting_three_tickets_filter", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            three_tickets(&mut u);
+            act(&v, &mut u, &[Action::GoTab(Tab::Waiting), Action::Filter]);
+            typed(&v, &mut u, "ticket=ops-139");
+            act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
         ("waiting_label_filter", || {
@@ -118,12 +164,28 @@ fn runs_and_waiting_tell_runs_apart_at_two_sizes() {
                     // The detail names the selected item's run with its labels at any
                     // width; the list has a column where there is room.
                     assert!(t.contains("release · running · team=infra"), "{t}");
+                    // The list's column at 80 columns too.
+                    assert!(row(RUNNING).contains("team=infra"), "{t}");
+                    assert!(row(FAILED).contains("ticket=OPS-136"), "{t}");
                     if w == 200 {
-                        let item = t.lines().find(|l| l.contains("deploy-prod")).unwrap_or("");
-                        assert!(item.contains("team=infra ticket=OPS-137"), "{t}");
-                        let mark = t.lines().find(|l| l.contains(" docs ")).unwrap_or("");
-                        assert!(mark.contains("ticket=OPS-136"), "{t}");
+                        assert!(row(RUNNING).contains("team=infra ticket=OPS-137"), "{t}");
                     }
+                }
+                "waiting_three_tickets" => {
+                    // At every width each gate's row names its own ticket: the label
+                    // all three share comes last, so a cut cell keeps the ticket.
+                    assert!(t.contains("labels"), "{t}");
+                    assert!(row("01JXR1T5").contains("ticket=OPS-138"), "{t}");
+                    assert!(row("01JXR2T5").contains("ticket=OPS-139"), "{t}");
+                    assert!(row("01JXR1T5").contains("deploy-"), "{t}");
+                    for r in rows(&t) {
+                        assert!(r.chars().count() <= w as usize, "{t}");
+                    }
+                }
+                "waiting_three_tickets_filter" => {
+                    assert!(t.contains("(1 match)"), "{t}");
+                    assert!(row("01JXR1T5").is_empty(), "{t}");
+                    assert!(row("01JXR2T5").contains("ticket=OPS-139"), "{t}");
                 }
                 "waiting_label_filter" => {
                     assert!(t.contains("(1 match)"), "{t}");

@@ -10,6 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
+use std::collections::HashMap;
 
 /// `12m left`, `overdue`, or `–` without a deadline; on a run no engine drives, the
 /// time left where the engine stopped (its clocks stand still, as in every view).
@@ -76,7 +77,6 @@ pub(crate) fn render(
     let room = (inner.height as usize).saturating_sub(1);
     let first = window(at, rows.len(), room);
     let drawn = &rows[first..(first + room).min(rows.len())];
-    let ww = (inner.width as usize).saturating_sub(2 + 12 + 9 + 14 + 16 + 7 + 5 + 6);
     // The ids whole (issue 45 point 4): as wide as the longest shown.
     let ids = || drawn.iter().flatten().map(|&i| items[i].run_id.as_str());
     let iw = ids()
@@ -84,18 +84,20 @@ pub(crate) fn render(
         .fold(8, usize::max);
     // A console over several stores names each item's.
     let sw = super::common::store_width(ui, ids());
-    let ww = ww
-        .saturating_sub(iw - 8)
-        .saturating_sub(sw + usize::from(sw > 0));
-    let (told, lw) = told_column(ui, ids().collect(), ww);
+    // Told apart among every item's run, not only those drawn: a filter or a scroll
+    // does not change a row's cell.
+    let runs: Vec<(&str, &str)> = (items.iter())
+        .map(|w| (w.run_id.as_str(), w.workflow.as_str()))
+        .collect();
+    let all: Vec<&str> = runs.iter().map(|r| r.0).collect();
+    let told = distinct_first(ui.told_apart_ids(&all), &runs);
+    let cols = Cols::fit(inner.width as usize, iw, sw, &told);
     let noted = noted_runs(ui, ids().collect());
-    let ww = ww.saturating_sub(lw + usize::from(lw > 0));
-    let mut lines = vec![head_line((iw, sw, lw), theme)];
+    let mut lines = vec![head_line(&cols, theme)];
     for (k, row) in drawn.iter().enumerate() {
         let line = match (row, gone) {
             (Some(i), _) => {
-                let cols = (iw, sw, ww, lw);
-                let text = item_text(&items[*i], view, ui, now, cols, (&told, &noted));
+                let text = item_text(&items[*i], view, ui, now, &cols, (&told, &noted));
                 styled(text, row_style(&items[*i], Some(*i) == sel, theme))
             }
             (None, Some(g)) => styled(gone_text(g, ui), theme.dim.add_modifier(Modifier::BOLD)),
@@ -130,26 +132,137 @@ pub(crate) fn render(
     }
 }
 
-/// What tells each item's run from the other runs of its workflow (its labels, or the
-/// params that differ: `UiState::told_apart_ids`), by run, and the width of their
-/// column after the step: none when no run has any, or where `who` (`ww` wide) would
-/// keep less than 12 columns (the detail below says it at any width).
-fn told_column(
-    ui: &UiState,
-    ids: Vec<&str>,
-    ww: usize,
-) -> (std::collections::HashMap<String, String>, usize) {
-    let told = ui.told_apart_ids(&ids);
-    let longest = (told.values())
-        .map(|t| super::common::text_width(t))
-        .max()
-        .unwrap_or(0);
-    let lw = match longest {
-        0 => 0,
-        n if ww >= 24 => n.min(ww - 12),
-        _ => 0,
-    };
-    (told, lw)
+/// The list's column widths. A row is `● LEFT STORE ID WORKFLOW STEP LABELS KIND YOU
+/// WHO`; the labels column (what tells each item's run from the other runs of its
+/// workflow: `UiState::told_apart_ids`) shows whenever a run has any, at 80 columns
+/// too: there the workflow and step columns give up a few columns so that the labels
+/// keep [`LABELS_MIN`] and `who` keeps [`WHO_MIN`].
+struct Cols {
+    id: usize,
+    store: usize,
+    workflow: usize,
+    step: usize,
+    labels: usize,
+    who: usize,
+}
+
+/// The labels column's width where the row is short of room: `ticket=OPS-137`.
+const LABELS_MIN: usize = 14;
+/// The `who` column's least width.
+const WHO_MIN: usize = 6;
+
+impl Cols {
+    /// The widths within `width` columns, for ids `iw` and stores `sw` wide and the
+    /// runs' `told` texts.
+    fn fit(width: usize, iw: usize, sw: usize, told: &HashMap<String, Told>) -> Cols {
+        let (mut workflow, mut step) = (13, 15);
+        // Everything but the workflow, step, labels and who, with their spaces.
+        let fixed = 2 + 12 + iw + 1 + sw + usize::from(sw > 0) + 2 + 7 + 5;
+        let longest = (told.values())
+            .map(|t| super::common::text_width(&t.text()))
+            .max()
+            .unwrap_or(0);
+        let free = |wf: usize, st: usize| width.saturating_sub(fixed + wf + st);
+        let mut labels = 0;
+        if longest > 0 {
+            // Where `who` keeps 12 the labels take what is left; short of that, the
+            // step and the workflow give up columns (to 10 each) so that the labels
+            // keep their least.
+            let want = longest.min(LABELS_MIN);
+            while free(workflow, step) < WHO_MIN + want + 1 && (workflow > 10 || step > 10) {
+                if step >= workflow && step > 10 {
+                    step -= 1;
+                } else {
+                    workflow -= 1;
+                }
+            }
+            let f = free(workflow, step);
+            let roomy = f.saturating_sub(WHO_MIN + 12);
+            let tight = f.saturating_sub(WHO_MIN + 1).min(want);
+            labels = longest.min(roomy.max(tight));
+        }
+        // `who` leaves WHO_MIN columns spare where it can (a margin, not a cell).
+        let who = free(workflow, step)
+            .saturating_sub(WHO_MIN + labels + usize::from(labels > 0))
+            .max(WHO_MIN);
+        Cols {
+            id: iw,
+            store: sw,
+            workflow,
+            step,
+            labels,
+            who,
+        }
+    }
+}
+
+/// What tells a listed item's run apart, in two parts: the labels (or params) that
+/// differ from the other listed runs of its workflow, and those every one of them
+/// shares.
+#[derive(Debug, Default)]
+struct Told {
+    apart: String,
+    shared: String,
+}
+
+impl Told {
+    /// Both parts, those that differ first: `ticket=OPS-138 team=infra`.
+    fn text(&self) -> String {
+        match (self.apart.is_empty(), self.shared.is_empty()) {
+            (_, true) => self.apart.clone(),
+            (true, false) => self.shared.clone(),
+            (false, false) => format!("{} {}", self.apart, self.shared),
+        }
+    }
+
+    /// The text of a cell `lw` wide: the whole where it fits, else what differs alone
+    /// (what every listed run shares tells none apart), cut where it must be.
+    fn cell(&self, lw: usize) -> String {
+        let text = self.text();
+        match super::common::text_width(&text) > lw && !self.apart.is_empty() {
+            true => self.apart.clone(),
+            false => text,
+        }
+    }
+}
+
+/// Each listed run's [`Told`]: its `told` text (`UiState::told_apart_ids`) split into
+/// what differs from the other listed runs of its workflow and what they all share, so
+/// that a cut cell still shows what tells them apart (three runs `team=infra ticket=…`
+/// read by their tickets at 80 columns). `runs`: each item's run and workflow.
+fn distinct_first(told: HashMap<String, String>, runs: &[(&str, &str)]) -> HashMap<String, Told> {
+    let mut by_workflow: HashMap<&str, Vec<&str>> = HashMap::new();
+    for &(run, workflow) in runs {
+        let listed = by_workflow.entry(workflow).or_default();
+        if !listed.contains(&run) {
+            listed.push(run);
+        }
+    }
+    let mut out = HashMap::new();
+    for listed in by_workflow.values() {
+        let words: Vec<Vec<&str>> = (listed.iter())
+            .map(|run| {
+                let text = told.get(*run).map_or("", String::as_str);
+                text.split(' ').filter(|w| !w.is_empty()).collect()
+            })
+            .collect();
+        // One run of its workflow listed: nothing to tell it from, all of it apart.
+        let shared: Vec<&str> = match listed.len() {
+            1 => Vec::new(),
+            _ => (words[0].iter().copied())
+                .filter(|w| words[1..].iter().all(|o| o.contains(w)))
+                .collect(),
+        };
+        for (run, ws) in listed.iter().zip(&words) {
+            let (same, apart): (Vec<&str>, Vec<&str>) = ws.iter().partition(|w| shared.contains(w));
+            let told = Told {
+                apart: apart.join(" "),
+                shared: same.join(" "),
+            };
+            out.insert(run.to_string(), told);
+        }
+    }
+    out
 }
 
 /// The selected row lit; one not yours greyed, one with a deadline warned.
@@ -171,18 +284,17 @@ fn item_text(
     view: &RunView,
     ui: &UiState,
     now: Timestamp,
-    (iw, sw, ww, lw): (usize, usize, usize, usize),
-    (told, noted): (
-        &std::collections::HashMap<String, String>,
-        &std::collections::HashMap<&str, usize>,
-    ),
+    cols: &Cols,
+    (told, noted): (&HashMap<String, Told>, &HashMap<&str, usize>),
 ) -> String {
     let mark = if w.run_id == view.run_id { "●" } else { " " };
-    let told = super::runs::told_cell(told.get(&w.run_id).map_or("", String::as_str), lw);
+    let told = told.get(&w.run_id).map(|t| t.cell(cols.labels));
+    let told = super::runs::told_cell(told.as_deref().unwrap_or_default(), cols.labels);
+    let (wf, st) = (cols.workflow, cols.step);
     // An ask of no run is a person's question: listed by it, not by its asker's
     // `pid N on HOST` (which its detail gives).
     let what = match asker(w) {
-        Some(_) => pad(&fit(&baton_model::sanitize::one_line(&w.prompt), 29), 29),
+        Some(_) => pad(&baton_model::sanitize::one_line(&w.prompt), wf + 1 + st),
         // A child run's item is marked `↳` (its parent in the detail below).
         None => {
             let workflow = match &w.parent {
@@ -192,21 +304,17 @@ fn item_text(
             // ✎: someone wrote a note on the item's run (`baton note`, `n`).
             let notes = noted.get(w.run_id.as_str()).copied().unwrap_or(0);
             let workflow = super::runs::noted(&workflow, notes);
-            format!(
-                "{} {}",
-                pad(&fit(&workflow, 13), 13),
-                pad(&fit(&w.step, 15), 15)
-            )
+            format!("{} {}", pad(&workflow, wf), pad(&w.step, st))
         }
     };
     format!(
         "{mark} {} {}{} {what} {told}{:6} {:4} {}",
         pad(&left(w, now), 11),
-        super::common::store_cell(ui, &w.run_id, sw),
-        pad(short_id(&w.run_id, &ui.run_ids), iw),
+        super::common::store_cell(ui, &w.run_id, cols.store),
+        pad(short_id(&w.run_id, &ui.run_ids), cols.id),
         w.kind.as_str(),
         if w.mine { "yes" } else { "no" },
-        fit(&w.who(), ww.max(6)),
+        fit(&w.who(), cols.who),
     )
 }
 
@@ -215,7 +323,7 @@ fn item_text(
 fn noted_runs<'a>(
     ui: &'a UiState,
     ids: std::collections::HashSet<&str>,
-) -> std::collections::HashMap<&'a str, usize> {
+) -> HashMap<&'a str, usize> {
     ui.runs
         .iter()
         .filter(|r| r.notes > 0 && ids.contains(r.id.as_str()))
@@ -348,19 +456,19 @@ fn render_detail(
 }
 
 /// The list's column names (`store` on a console over several stores).
-fn head_line<'a>((iw, sw, lw): (usize, usize, usize), theme: &Theme) -> Line<'a> {
-    let labels = match lw {
+fn head_line<'a>(cols: &Cols, theme: &Theme) -> Line<'a> {
+    let labels = match cols.labels {
         0 => String::new(),
-        _ => format!("{} ", pad("labels", lw)),
+        lw => format!("{} ", pad("labels", lw)),
     };
     Line::from(styled(
         format!(
-            "  {:11} {}{} {:13} {:15} {labels}{:6} {:4} {}",
+            "  {:11} {}{} {} {} {labels}{:6} {:4} {}",
             "time left",
-            super::common::store_head(sw),
-            pad("run", iw),
-            "workflow",
-            "step",
+            super::common::store_head(cols.store),
+            pad("run", cols.id),
+            pad("workflow", cols.workflow),
+            pad("step", cols.step),
             "waits",
             "you",
             "who"
