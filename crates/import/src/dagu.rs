@@ -103,6 +103,8 @@ struct Dag<'a> {
     shell: Option<String>,
     /// The DAG's `dotenv` files, read by each step before its command.
     dotenv: Vec<String>,
+    /// Environment entries the step being read takes for its translated references.
+    ref_env: Vec<(String, String)>,
 }
 
 pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
@@ -139,6 +141,7 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
         fanned: vec![],
         shell: g(doc, "shell").and_then(|n| n.text().or_else(|| Some(n.words().join(" ")))),
         dotenv: g(doc, "dotenv").map(Node::words).unwrap_or_default(),
+        ref_env: vec![],
     };
     d.wf.name = step_id(&name, &[]);
     d.wf.description = doc
@@ -571,5 +574,6 @@ fn expands(v: &str) -> bool {
 
 mod child;
 mod parallel;
+mod refs;
 mod repeat;
 mod step;

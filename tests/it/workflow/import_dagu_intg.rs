@@ -317,6 +317,51 @@ const CASES: &[Case] = &[
         succeeds: true,
         outputs: &[("RESULT", Is("/tmp/foo/output"))],
     },
+    Case {
+        test: "cfg_test.go TestDAGExecution/JSON",
+        yaml: "steps:\n  - command: |\n      echo '{\"port\": 8080, \"host\": \"localhost\"}'\n    output: CONFIG\n\n  - command: echo \"Starting server at ${CONFIG.host}:${CONFIG.port}\"\n    output: OUT1\n",
+        children: &[],
+        succeeds: true,
+        outputs: &[("OUT1", Is("Starting server at localhost:8080"))],
+    },
+    Case {
+        test: "cfg_test.go TestDAGExecution/JSONVar",
+        yaml: "steps:\n  - command: |\n      echo '{\"port\": 8080, \"host\": \"localhost\"}'\n    output: CONFIG\n  - name: start_server\n    command: echo \"Starting server at ${CONFIG.host}:${CONFIG.port}\"\n    output: OUT1\n",
+        children: &[],
+        succeeds: true,
+        outputs: &[("OUT1", Is("Starting server at localhost:8080"))],
+    },
+    Case {
+        test: "stepref_test.go TestStepScopedOutputAccess/BasicOutputAccess",
+        // Dagu's value: "Title: Quarterly Revenue\nSummary: Revenue grew 18 percent year over year."
+        yaml: "\ntype: graph\nsteps:\n  - id: extract_title\n    output: RESULT\n    script: |\n      printf 'Quarterly Revenue'\n  - id: extract_summary\n    output: RESULT\n    script: |\n      printf 'Revenue grew 18 percent year over year.'\n  - id: report\n    depends: [extract_title, extract_summary]\n    script: |\n      printf 'Title: %s\\nSummary: %s' \"${extract_title.output}\" \"${extract_summary.output}\"\n    output: REPORT\n",
+        children: &[],
+        succeeds: true,
+        outputs: &[(
+            "REPORT",
+            Is("Title: Quarterly Revenue Summary: Revenue grew 18 percent year over year."),
+        )],
+    },
+    Case {
+        test: "stepref_test.go TestStepScopedOutputAccess/EmptyOutputResolvesToEmptyString",
+        yaml: "\ntype: graph\nsteps:\n  - id: empty_step\n    output: RESULT\n    script: |\n      printf ''\n  - id: consumer\n    depends: [empty_step]\n    script: |\n      printf 'got:[%s]' \"${empty_step.output}\"\n    output: CONSUMED\n",
+        children: &[],
+        succeeds: true,
+        outputs: &[("CONSUMED", Is("got:[]"))],
+    },
+    Case {
+        test: "stepref_test.go TestStepIDComplexScenarios/MultipleStepsWithSameOutput",
+        yaml: "\ntype: graph\nsteps:\n  - id: gen1\n    command: echo \"data from gen1\"\n    output: DATA\n  - id: gen2\n    command: echo \"data from gen2\"\n    output: DATA\n  - depends:\n      - gen1\n      - gen2\n    command: |\n      echo \"gen1_output=data from gen1\"\n      echo \"gen2_output=data from gen2\"\n      echo \"current_DATA=${DATA}\"\n    output: RESULT\n",
+        children: &[],
+        succeeds: true,
+        outputs: &[
+            ("DATA", Has(&["data from gen"])),
+            (
+                "RESULT",
+                Has(&["gen1_output=data from gen1", "gen2_output=data from gen2"]),
+            ),
+        ],
+    },
 ];
 
 #[test]

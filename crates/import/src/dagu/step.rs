@@ -76,6 +76,7 @@ impl Dag<'_> {
             )));
         } else {
             st.run = Some(self.command(s, &label, line));
+            st.env.append(&mut self.ref_env);
         }
         self.continue_on(s, &mut st, &label);
         self.retry(s, &mut st, &label);
@@ -562,7 +563,13 @@ impl Dag<'_> {
                 })
                 .map(|(id, var)| (var.clone(), format!("${{{{ steps.{id}.outputs.{var} }}}}")))
                 .collect();
-            self.wf.steps[i].env.extend(add);
+            // Two steps above giving one name: the later one's (Dagu keeps the value
+            // of whichever ended last).
+            for (k, v) in add {
+                let env = &mut self.wf.steps[i].env;
+                env.retain(|(o, _)| *o != k);
+                env.push((k, v));
+            }
         }
     }
 }
@@ -650,6 +657,7 @@ impl Dag<'_> {
     /// `$BATON_RUN_ID`. Its log files' variables are reported: baton keeps a step's
     /// log itself.
     fn dag_vars(&mut self, s: &Node, run: String, label: &str, line: usize) -> String {
+        let run = self.translate_refs(run, label, line);
         for r in dotted_refs(&run) {
             self.report.note(line, format!("step `{label}`: `{r}`"), "not translated: Dagu reads a field of a step (`.stdout`, `.exitCode`, `.status`), a JSON path into an output or a child's `.outputs.X`; baton's shell reads `${A.b}` as a bad substitution and the step fails (publish the value as an output: `NAME=value` to $BATON_OUTPUT, read by `${{ steps.ID.outputs.NAME }}`)");
         }
@@ -674,7 +682,7 @@ impl Dag<'_> {
 }
 
 /// Dagu's dotted references in a command (`${id.stdout}`, `${OUT.field.x}`), each once.
-fn dotted_refs(run: &str) -> Vec<&str> {
+pub(super) fn dotted_refs(run: &str) -> Vec<String> {
     let mut out: Vec<&str> = Vec::new();
     let mut rest = run;
     while let Some(at) = rest.find("${") {
@@ -693,7 +701,7 @@ fn dotted_refs(run: &str) -> Vec<&str> {
         }
         rest = &tail[2..];
     }
-    out
+    out.into_iter().map(str::to_string).collect()
 }
 
 /// `text` as one double-quoted shell word in which only Dagu's expansions are live: a
