@@ -6,6 +6,38 @@ use baton_model::{Usage, mask::Masker};
 /// At most this much of either file is read; the rest is reported, not kept.
 pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 
+/// The labels of a `$BATON_LABELS` read (`model::labels::parse_lines`), as outputs
+/// under the key no output has (`labels::VIA_OUTPUTS`); one whose value holds a secret
+/// is left out and said. One reading for every executor: a local step's file, and one
+/// an SSH host, Slurm or a batch system hands back.
+pub(crate) fn labelled(
+    read: Option<(String, bool)>,
+    masker: &Masker,
+    errors: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let Some((text, more)) = read else {
+        return Vec::new();
+    };
+    if more {
+        errors.push(format!(
+            "$BATON_LABELS: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
+        ));
+    }
+    let (labels, mut bad) = baton_model::labels::parse_lines(&text);
+    errors.append(&mut bad);
+    let mut out = Vec::new();
+    for (k, v) in labels {
+        if masker.mask(&v) != v {
+            errors.push(format!(
+                "$BATON_LABELS: label `{k}` holds a secret; not set"
+            ));
+            continue;
+        }
+        out.push((format!("{}{k}", baton_model::labels::VIA_OUTPUTS), v));
+    }
+    out
+}
+
 fn valid_key(key: &str) -> bool {
     baton_model::output_name::is_output_name(key)
 }

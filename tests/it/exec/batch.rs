@@ -169,6 +169,12 @@ fn a_jobs_summary_is_kept_on_each_scheduler() {
     each_scheduler(super::remote_summary::summary);
 }
 
+/// Issue 76 point 3: the labels a batch job writes to `$BATON_LABELS` are set on its run.
+#[test]
+fn a_jobs_labels_are_set_on_each_scheduler() {
+    each_scheduler(super::remote_labels::labels);
+}
+
 /// The run's store path (`BATON_DB`, for a local step's `baton ask`) is never put in a
 /// batch job's environment (a path on the nodes means nothing); a local step of the
 /// same run gets it. The engine is given its store by `--db`, not by its environment

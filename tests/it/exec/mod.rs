@@ -8,6 +8,7 @@ mod kill;
 mod lost;
 mod new_kind;
 mod own_process;
+mod remote_labels;
 mod remote_summary;
 mod scenarios;
 mod secret_sources;

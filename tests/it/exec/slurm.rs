@@ -99,6 +99,15 @@ fn a_jobs_summary_is_kept_bounded_sanitised_and_masked() {
     super::remote_summary::summary(&remote(), &Env::new());
 }
 
+/// Issue 76 point 3: the labels a job writes to `$BATON_LABELS` are set on its run.
+#[test]
+fn a_jobs_labels_are_set_on_its_run() {
+    if !cluster() {
+        return;
+    }
+    super::remote_labels::labels(&remote(), &Env::new());
+}
+
 #[test]
 fn cancel_scancels_a_running_job() {
     if !cluster() {

@@ -108,6 +108,15 @@ fn a_step_runs_on_a_host_with_its_outputs_env_and_masked_secret() {
     });
 }
 
+/// Issue 76 point 3: the labels a step on a host writes to `$BATON_LABELS` are set on
+/// its run.
+#[test]
+fn a_step_s_labels_on_a_host_are_set_on_its_run() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new().with_own_tmp();
+    super::remote_labels::labels(&remote(&config, &env, "baton-h2"), &env);
+}
+
 #[test]
 fn a_timeout_and_a_cancel_reach_the_whole_group_on_the_host() {
     let Some(config) = hosts() else { return };

@@ -120,7 +120,7 @@ impl AttemptFiles {
             ));
         }
         let (mut outputs, mut e1, cut) = parse_read_outputs(&output, more, masker);
-        outputs.extend(labelled(labels, masker, &mut errors));
+        outputs.extend(crate::outputs::labelled(labels, masker, &mut errors));
         let (usage, mut e2) = parse_usage(&usage, masker);
         errors.append(&mut e1);
         errors.append(&mut e2);
@@ -151,37 +151,6 @@ impl Drop for AttemptFiles {
             _ => done.remove(),
         }
     }
-}
-
-/// The labels of a `$BATON_LABELS` read (`model::labels::parse_lines`), as outputs
-/// under the key no output has (`labels::VIA_OUTPUTS`); one whose value holds a secret
-/// is left out and said.
-fn labelled(
-    read: Option<(String, bool)>,
-    masker: &Masker,
-    errors: &mut Vec<String>,
-) -> Vec<(String, String)> {
-    let Some((text, more)) = read else {
-        return Vec::new();
-    };
-    if more {
-        errors.push(format!(
-            "$BATON_LABELS: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
-        ));
-    }
-    let (labels, mut bad) = baton_model::labels::parse_lines(&text);
-    errors.append(&mut bad);
-    let mut out = Vec::new();
-    for (k, v) in labels {
-        if masker.mask(&v) != v {
-            errors.push(format!(
-                "$BATON_LABELS: label `{k}` holds a secret; not set"
-            ));
-            continue;
-        }
-        out.push((format!("{}{k}", baton_model::labels::VIA_OUTPUTS), v));
-    }
-    out
 }
 
 /// What an attempt's files gave.

@@ -592,9 +592,10 @@ pub(crate) async fn read_exit_code(path: &Path, wait: bool) -> Option<i32> {
     }
 }
 
-/// A job's `$BATON_OUTPUT` and `$BATON_USAGE` files, read (bounded) and parsed as a
-/// local step's are, and its `$BATON_SUMMARY` kept beside its log `log` as a local
-/// step's is (`summary::keep`: bounded, sanitised, masked); problems go to `errors`.
+/// A job's `$BATON_OUTPUT`, `$BATON_USAGE` and `$BATON_LABELS` files, read (bounded)
+/// and parsed as a local step's are, and its `$BATON_SUMMARY` kept beside its log
+/// `log` as a local step's is (`summary::keep`: bounded, sanitised, masked); problems
+/// go to `errors`.
 pub(crate) fn read_results(
     files: &JobFiles,
     (masker, log): (&baton_model::mask::Masker, &Path),
@@ -618,7 +619,10 @@ pub(crate) fn read_results(
     };
     let (out_text, more) = read(&files.output(), "$BATON_OUTPUT");
     let (usage_text, _) = read(&files.usage(), "$BATON_USAGE");
-    let (outputs, mut e1, cut_output) = parse_read_outputs(&out_text, more, masker);
+    let (mut outputs, mut e1, cut_output) = parse_read_outputs(&out_text, more, masker);
+    // `$BATON_LABELS` rides in the outputs, as a local step's does.
+    let labels = crate::local::shell::read_bounded(&files.labels(), "$BATON_LABELS", errors);
+    outputs.extend(crate::outputs::labelled(labels, masker, errors));
     let (usage, mut e2) = parse_usage(&usage_text, masker);
     errors.append(&mut e1);
     errors.append(&mut e2);

@@ -41,6 +41,10 @@ impl JobFiles {
     pub(crate) fn summary(&self) -> std::path::PathBuf {
         self.dir.join(crate::summary::FILE)
     }
+    /// `$BATON_LABELS`: `k=v` lines of labels for the run (`model::labels`).
+    pub(crate) fn labels(&self) -> std::path::PathBuf {
+        self.dir.join("labels")
+    }
     pub(crate) fn exit_code(&self) -> std::path::PathBuf {
         self.dir.join("exitcode")
     }
@@ -75,6 +79,10 @@ pub(crate) fn render_env(env: &[(String, String)], files: &JobFiles) -> String {
     out.push_str(&format!(
         "export BATON_SUMMARY={}\n",
         quote(&files.summary().to_string_lossy())
+    ));
+    out.push_str(&format!(
+        "export BATON_LABELS={}\n",
+        quote(&files.labels().to_string_lossy())
     ));
     out.push_str(&format!("export {JOB_MARK}=\"$SLURM_JOB_ID\"\n"));
     out

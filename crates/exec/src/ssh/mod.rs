@@ -567,8 +567,9 @@ impl SshAttempt {
         self.tail.clone()
     }
 
-    /// What the host handed back besides the exit code: the outputs, the usage and the
-    /// summary (kept beside the log as a local step's is), each problem said.
+    /// What the host handed back besides the exit code: the outputs (the labels the
+    /// step set among them), the usage and the summary (kept beside the log as a local
+    /// step's is), each problem said.
     fn read_back(&self, c: &script::Collected) -> ReadBack {
         let (outputs, mut errors, cut_output) =
             parse_read_outputs(&c.output, c.output_more, &self.masker);
@@ -580,6 +581,10 @@ impl SshAttempt {
         {
             errors.push(format!("$BATON_SUMMARY: {why}"));
         }
+        // `$BATON_LABELS` rides in the outputs, as a local step's does.
+        let read = (!c.labels.is_empty()).then(|| (c.labels.clone(), c.labels_more));
+        let mut outputs = outputs;
+        outputs.extend(crate::outputs::labelled(read, &self.masker, &mut errors));
         ReadBack {
             outputs,
             usage,

@@ -145,7 +145,7 @@ kill "$k" 2>/dev/null
 echo "$rc" > "$d/exitcode"
 printf '%s\n' "$b"
 echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"
-for f in output usage summary; do
+for f in output usage summary labels; do
   if [ -s "$d/$f" ]; then
     t=$(wc -c < "$d/$f"); m=$t; [ "$m" -gt "$2" ] && m=$2
     [ "$f" = summary ] && [ "$m" -gt 65537 ] && m=65537
@@ -175,7 +175,7 @@ fi"#;
 /// is, then whether its wrapper still runs; removes the directory of an ended attempt.
 pub(crate) const COLLECT: &str = r#"d=$1
 [ -d "$d" ] || { echo "baton: no attempt directory $d on this host" >&2; exit 94; }
-for f in exitcode output usage summary; do
+for f in exitcode output usage summary labels; do
   if [ -f "$d/$f" ]; then
     t=$(wc -c < "$d/$f"); n=$t; [ "$n" -gt $2 ] && n=$2
     [ "$f" = summary ] && [ "$n" -gt 65537 ] && n=65537
@@ -335,7 +335,7 @@ pub(crate) fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> 
     }
     let _ = write!(
         s,
-        "export BATON_OUTPUT=\"$d/output\" BATON_USAGE=\"$d/usage\" BATON_SUMMARY=\"$d/summary\" {ATTEMPT_MARK}=\"$d\"\n\
+        "export BATON_OUTPUT=\"$d/output\" BATON_USAGE=\"$d/usage\" BATON_SUMMARY=\"$d/summary\" BATON_LABELS=\"$d/labels\" {ATTEMPT_MARK}=\"$d\"\n\
          cd {dir} 2>/dev/null || cd || exit 127\n\
          : > \"$d/started\" || exit 127\n\
          exec </dev/null 2>&1\n\
@@ -363,6 +363,10 @@ pub(crate) struct Collected {
     /// whether the file held more (`summary_more`).
     pub summary: Vec<u8>,
     pub summary_more: bool,
+    /// `$BATON_LABELS` (`k=v` lines of labels for the run), as `output` is read, and
+    /// whether the file held more.
+    pub labels: String,
+    pub labels_more: bool,
     /// The wrapper still runs (the attempt has not ended).
     pub running: bool,
     /// The `end` record came: nothing of the results is missing.
@@ -387,12 +391,16 @@ pub(crate) fn parse_collected(mut bytes: &[u8]) -> Collected {
             c.summary = bytes[..n].to_vec();
             c.summary_more = size.is_some_and(|s| s > n);
         }
+        if name == "labels" {
+            c.labels_more = size.is_some_and(|s| s > n);
+        }
         let body = String::from_utf8_lossy(&bytes[..n]).into_owned();
         bytes = &bytes[n..];
         match name {
             "exitcode" => c.exit_code = body.trim().parse().ok(),
             "output" => c.output = body,
             "usage" => c.usage = body,
+            "labels" => c.labels = body,
             "running" => c.running = true,
             "end" => {
                 c.complete = true;
@@ -701,6 +709,8 @@ mod tests {
                 output_more: false,
                 summary: Vec::new(),
                 summary_more: false,
+                labels: String::new(),
+                labels_more: false,
                 running: true,
                 complete: false,
             }
