@@ -3,7 +3,7 @@
 //! (the loader's top-level and step keys) is either made by the simulator
 //! (`crates/sim`) or named in docs/simulator-world.md, "Outside the simulated world",
 //! with why. The event kinds are measured: the simulator's scenarios are played, two
-//! seeds of every mix, and the kinds their histories record are collected (each event
+//! seeds of every mix and one more of `executors`, and the kinds their histories record are collected (each event
 //! a store committed is a line of its history). The keys are read from the workflows
 //! the simulator writes (its sources: a key at a line's start in a workflow's text).
 use std::collections::BTreeSet;
@@ -58,7 +58,7 @@ fn event_kinds() -> BTreeSet<String> {
 }
 
 /// The kinds of the events the simulator's scenarios recorded: seeds 1 and 2 of every
-/// mix (`--mix accounts` where its accounts exist).
+/// mix (`--mix accounts` where its accounts exist), and seed 29 of `--mix executors`.
 fn simulated_kinds() -> BTreeSet<String> {
     let mixes = [
         "all",
@@ -83,7 +83,13 @@ fn simulated_kinds() -> BTreeSet<String> {
         if mix == baton_sim::Mix::Accounts && baton_sim::accounts_missing().is_some() {
             continue;
         }
-        for seed in [1, 2] {
+        // Seed 29 of `executors`: an operator releases a held step (`step_released`),
+        // which seeds 1 and 2 of no mix do.
+        let seeds: &[u64] = match mix {
+            baton_sim::Mix::Executors => &[1, 2, 29],
+            _ => &[1, 2],
+        };
+        for &seed in seeds {
             let mut config = baton_sim::Config::new(seed);
             config.mix = mix;
             let o =
@@ -125,8 +131,8 @@ fn sources(dir: &Path, out: &mut String) {
 
 /// Whether the simulator's workflows write `key`: at the start of a line of a
 /// workflow's text (a raw string's line, after `\n`, after a placeholder such as
-/// `{on}`, or a string's first word), or as a table's header (`[key]`, `[key.x]`,
-/// `[[key]]`).
+/// `{on}`, or a string's first word), or as a table's header opening such a line
+/// (`[key]`, `[key.x]`, `[[key]]`).
 fn written(src: &str, key: &str) -> bool {
     let assigned = |before: &str| {
         src.contains(&format!("{before}{key} = ")) || src.contains(&format!("{before}{key}="))
@@ -141,12 +147,24 @@ fn written(src: &str, key: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
     });
+    // A table's header opens a line of the text (never Rust's `[x.clone()]`).
+    let opens = |text: &str| {
+        [format!("[{key}]"), format!("[{key}."), format!("[[{key}]]")]
+            .iter()
+            .any(|h| text.starts_with(h.as_str()))
+    };
+    let header = |before: &str| {
+        src.match_indices(before)
+            .any(|(i, _)| opens(&src[i + before.len()..]))
+    };
+    let header_line = src.lines().any(opens);
     at_line_start
         || after_placeholder
         || assigned("\\n")
         || assigned("\"")
-        || src.contains(&format!("[{key}]"))
-        || src.contains(&format!("[{key}."))
+        || header_line
+        || header("\\n")
+        || header("\"")
 }
 
 /// The names of the section's tables, by the `###` heading each is under: the
