@@ -44,6 +44,9 @@ pub enum Cause {
     Notifier,
     /// The step did not start: this `[secrets]` entry it uses could not be read.
     Secret(String),
+    /// A step marked succeeded: an artifact it declares could not be collected from
+    /// its attempt's directory (`mark --state succeeded`).
+    MarkedArtifact,
 }
 
 /// The state of the run and step the record is made in.
@@ -84,6 +87,14 @@ fn cause_fix(s: &Situation<'_>) -> Option<String> {
     let r = s.run;
     Some(match &s.cause {
         Cause::Notifier => "fix the [[notify]] command; a notifier never stops the run".into(),
+        Cause::MarkedArtifact if s.closed.is_some() => format!(
+            "the run ended without the artifact: start a new run: `{}`",
+            rerun(s, None)
+        ),
+        Cause::MarkedArtifact => format!(
+            "give the artifact by hand: `baton mark {r} {} --state succeeded --artifact NAME=PATH --reason …`; the steps that read it are held until then",
+            s.step.unwrap_or("STEP")
+        ),
         Cause::LogLost => "make the log directory writable (and check the disk); the step's output after this point was not kept".into(),
         Cause::BadLine => "write `key=value` lines to $BATON_OUTPUT and `cost=`/`tokens=`/`calls=` lines to $BATON_USAGE; the line was ignored".into(),
         Cause::CutOutput => "write a large value to a file and output its path: $BATON_OUTPUT is read to its first MiB, and a value cut there is never handed on".into(),
@@ -293,6 +304,7 @@ mod tests {
             Cause::CutOutput,
             Cause::LogLost,
             Cause::Notifier,
+            Cause::MarkedArtifact,
         ]
     }
 

@@ -84,6 +84,27 @@ fn a_mark_after_a_crash_keeps_the_artifacts_left_and_a_missing_one_holds_its_rea
             .is_none_or(|e| e.iter().all(|e| e["kind"] != "template_error")),
         "no template error: {show:#}"
     );
+    // Why the report was not kept is on record, on `train`, naming the file.
+    let not_kept = |show: &serde_json::Value| -> Vec<serde_json::Value> {
+        (show["errors"].as_array().into_iter().flatten())
+            .filter(|e| {
+                e["step"] == "train"
+                    && e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("was not kept") && m.contains("report.txt"))
+            })
+            .cloned()
+            .collect()
+    };
+    let said = not_kept(&show);
+    assert_eq!(said.len(), 1, "{show:#}");
+    assert_eq!(said[0]["open"], true, "{show:#}");
+    assert!(
+        said[0]["suggestion"]
+            .as_str()
+            .is_some_and(|s| s.contains("--artifact NAME=PATH")),
+        "{show:#}"
+    );
     let kept = step_field(&show, "train", "artifacts");
     assert_eq!(kept.as_array().map(Vec::len), Some(1), "{show:#}");
     assert_eq!(kept[0]["name"], "model", "{show:#}");
@@ -133,6 +154,10 @@ fn a_mark_after_a_crash_keeps_the_artifacts_left_and_a_missing_one_holds_its_rea
     let show = env.show(&id);
     let kept = step_field(&show, "train", "artifacts");
     assert_eq!(kept.as_array().map(Vec::len), Some(2), "{show:#}");
+    // Given, the record of what was not kept closes.
+    let said = not_kept(&show);
+    assert_eq!(said.len(), 1, "{show:#}");
+    assert_eq!(said[0]["open"], false, "{show:#}");
     let runs = std::fs::read_to_string(env.path().join("train.runs")).unwrap();
     assert_eq!(runs.lines().count(), 1, "train ran once");
     let verify = env.run(&["audit", "verify", &id]);

@@ -58,9 +58,23 @@ impl Core {
         if !self.marked_succeeded(i) || self.steps[i].attempts != attempt {
             return false;
         }
-        // What the attempt did not leave stays missing: its readers wait for a person.
-        let Ok(found) = result else {
-            return true;
+        // What the attempt did not leave stays missing: its readers wait for a person,
+        // and why it was not kept is on record (`show`, the Errors tab).
+        let found = match result {
+            Ok(found) => found,
+            Err(why) => {
+                let message = format!(
+                    "`{}` was marked succeeded, but an artifact it declares was not kept from its attempt {attempt}: {why}",
+                    self.id(i)
+                );
+                let b = self
+                    .step_error(i, ErrorKind::OutputInvalid, message)
+                    .severity(Severity::Medium)
+                    .retryable(false)
+                    .context("attempt", attempt);
+                self.record(b, Cause::MarkedArtifact, false, now, fx);
+                return true;
+            }
         };
         self.store_marked(i, attempt, found, now, fx);
         true
@@ -92,6 +106,7 @@ impl Core {
             artifacts,
         };
         self.emit(kind, now, fx);
+        self.close_kept(i, now, fx);
         let waiting: Vec<usize> = (0..self.steps.len())
             .filter(|&c| self.held_for_artifacts_of(c, i))
             .collect();
@@ -99,6 +114,23 @@ impl Core {
         for &c in &waiting {
             self.release_one(c, ENGINE, &why, now, fx);
         }
+    }
+
+    /// Once marked step `i` holds every artifact it declares, the records of those it
+    /// lacked close (they no longer count against the run's health).
+    fn close_kept(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        let lacks = (self.declared(i).unwrap_or_default().iter())
+            .any(|(name, _)| self.kept_named(i, name).is_none());
+        let open = &self.steps[i].more.open_errors;
+        if lacks || open.is_empty() {
+            return;
+        }
+        let ids = open.iter().map(|&n| self.errors[n].id.clone()).collect();
+        let kind = EventKind::ErrorsClosed {
+            step: self.id(i),
+            ids,
+        };
+        self.emit(kind, now, fx);
     }
 
     /// A mark's artifacts (`--artifact NAME=PATH`): only with `succeeded`, each one the
