@@ -60,6 +60,14 @@ pub(crate) enum DirError {
         mode: u32,
         stage: String,
     },
+    #[error(
+        "cannot give {path} to the store's group {group}: {err}; run the engine as a member of {group} (`id` lists this account's groups; a new member logs in again), and baton makes it again"
+    )]
+    NotGroup {
+        path: String,
+        group: String,
+        err: nix::Error,
+    },
     #[error("cannot make or read {path}: {err}")]
     Io { path: String, err: io::Error },
 }
@@ -180,7 +188,18 @@ impl StoreDir {
     fn make(&self, dir: &Path, shared: bool) -> Result<bool, DirError> {
         match fs::DirBuilder::new().mode(0o700).create(dir) {
             Ok(()) if shared => {
-                let _ = nix::unistd::chown(dir, None, Some(nix::unistd::Gid::from_raw(self.gid)));
+                let gid = nix::unistd::Gid::from_raw(self.gid);
+                if let Err(err) = nix::unistd::chown(dir, None, Some(gid)) {
+                    // Not left behind as this account's private directory, which every
+                    // later check would refuse with another fix.
+                    let _ = fs::remove_dir(dir);
+                    let group = nix::unistd::Group::from_gid(gid).ok().flatten();
+                    return Err(DirError::NotGroup {
+                        path: shown(dir),
+                        group: group.map_or_else(|| format!("gid {}", self.gid), |g| g.name),
+                        err,
+                    });
+                }
                 // After chown (which may clear setgid), past the umask.
                 fs::set_permissions(dir, fs::Permissions::from_mode(SHARED_MODE))
                     .map_err(io_err(dir))?;
@@ -449,5 +468,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("is not a directory"), "{e}");
+    }
+
+    /// A shared directory the engine's account cannot give to the store's group (not a
+    /// member of it) is refused with the group and the fix, and not left behind as a
+    /// private one (which every later check would refuse with another fix). Run as an
+    /// account outside group 0: this account when it is not root, else `nobody`,
+    /// by this test binary again under `setpriv`.
+    #[test]
+    fn a_shared_directory_not_given_to_the_group_is_refused_naming_it_and_not_left() {
+        const DIR: &str = "BATON_TEST_CHOWN_DIR";
+        let inner = std::env::var(DIR).ok();
+        if inner.is_some() || !nix::unistd::geteuid().is_root() {
+            let t = tempfile::tempdir().unwrap();
+            let base = inner.map_or_else(|| t.path().to_path_buf(), PathBuf::from);
+            let artifacts = base.join("artifacts");
+            let store = StoreDir {
+                owner: 0,
+                gid: 0,
+                shared: true,
+            };
+            let e = store.ready_shared(&artifacts).unwrap_err();
+            assert!(matches!(e, DirError::NotGroup { .. }), "{e}");
+            let e = e.to_string();
+            assert!(e.contains("cannot give"), "{e}");
+            assert!(e.contains("run the engine as a member of"), "{e}");
+            assert!(!artifacts.exists(), "left behind");
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "artifact_dirs::tests::a_shared_directory_not_given_to_the_group_is_refused_naming_it_and_not_left",
+            ])
+            .env(DIR, t.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.contains("1 passed"), "{said}");
     }
 }
