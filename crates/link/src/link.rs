@@ -95,6 +95,10 @@ impl LinkState {
 pub struct Expected {
     pub run_id: String,
     pub ms: BTreeMap<String, u64>,
+    /// Why the durations could not be read from the store, when they could not: the
+    /// estimate then says so instead of reading `unknown` as if no run had succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
 }
 
 #[derive(Debug)]

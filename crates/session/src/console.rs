@@ -723,12 +723,16 @@ impl Service {
             .iter()
             .find(|r| r.id == run_id)
             .map(|r| r.workflow.clone());
-        let ms = workflow
-            .and_then(|w| self.store.step_durations(&w, run_id).ok())
-            .unwrap_or_default();
+        let read = workflow.map(|w| self.store.step_durations(&w, run_id));
+        let (ms, unread) = match read {
+            Some(Ok(ms)) => (ms, None),
+            Some(Err(e)) => (Default::default(), Some(e.to_string())),
+            None => Default::default(),
+        };
         let _ = self.expected_tx.send(Arc::new(Expected {
             run_id: run_id.to_string(),
             ms,
+            unread,
         }));
         if self.driven.contains_key(run_id) {
             self.follow.close();

@@ -680,9 +680,22 @@ fn progress_counts_final_steps_and_estimates_the_end() {
     timed.expected = std::sync::Arc::new(baton::link::Expected {
         run_id: v.run_id.clone(),
         ms: v.steps.iter().map(|s| (s.id.clone(), 60_000)).collect(),
+        unread: None,
     });
     let screen = text(&draw(&v, &mut timed, &theme, 200, 50));
     assert!(screen.contains("~3m00s left + decisions"), "{screen}");
+    // Durations the store could not give: the estimate says why, not a bare unknown.
+    let mut unread = ui();
+    unread.expected = std::sync::Arc::new(baton::link::Expected {
+        run_id: v.run_id.clone(),
+        ms: Default::default(),
+        unread: Some("database is locked".into()),
+    });
+    let screen = text(&draw(&v, &mut unread, &theme, 200, 50));
+    assert!(
+        screen.contains("ETA unknown: durations unread (database is locked)"),
+        "{screen}"
+    );
     // Approved: the longest chain left. `package` (60 s, started at +3m11s, so done
     // by now), then `deploy-prod`, `smoke-prod`, `announce`: 3 minutes.
     for s in &mut v.steps {

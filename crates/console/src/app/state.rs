@@ -304,6 +304,14 @@ impl UiState {
             .map(|ms| std::time::Duration::from_millis(*ms))
     }
 
+    /// Why the durations of the run on screen's steps could not be read, if they could
+    /// not (`Expected::unread`).
+    pub fn expected_unread(&self, view: &RunView) -> Option<&str> {
+        (self.expected.run_id == view.run_id)
+            .then_some(self.expected.unread.as_deref())
+            .flatten()
+    }
+
     /// Drop the toast once it has been shown long enough at `now`; true if it went.
     pub fn expire_toast(&mut self, now: Timestamp) -> bool {
         let old = self.toast.as_ref().is_some_and(|t| {

@@ -564,7 +564,14 @@ fn progress(
     let filled = ((p.fraction() * cells as f64).round() as usize).min(cells);
     let eta = match p.eta {
         Eta::None => None,
-        Eta::Unknown => Some(" ETA unknown".to_string()),
+        // Said why when the durations could not be read (not as if no run succeeded).
+        Eta::Unknown => match ui.expected_unread(view) {
+            Some(why) => Some(format!(
+                " ETA unknown: durations unread ({})",
+                crate::views::common::fit(&baton_model::sanitize::one_line(why), 48)
+            )),
+            None => Some(" ETA unknown".to_string()),
+        },
         Eta::About(d) if ui.wall_clock => Some(format!(" ends ~{}", ui.wall(now.add(d), now))),
         Eta::About(d) => Some(format!(" ~{} left", human_duration(d))),
         Eta::AfterDecisions(d) if ui.wall_clock => {
