@@ -27,7 +27,7 @@ fn fork_answer(v: &RunView, ui: &mut UiState, step: &str, result: Result<ForkPre
     let fork = Action::ForkPlanned {
         run_id: v.run_id.clone(),
         step: step.to_string(),
-        result,
+        result: result.map(Box::new),
     };
     act(v, ui, &[Action::Fork, fork]);
 }

@@ -15,7 +15,7 @@ fn fork_form(moves: &[Action], text: &str) -> (RunView, UiState) {
     let answer = Action::ForkPlanned {
         run_id: v.run_id.clone(),
         step: "unit-tests".into(),
-        result: Ok(fixtures::fork_with_params(&v.run_id)),
+        result: Ok(Box::new(fixtures::fork_with_params(&v.run_id))),
     };
     act(&v, &mut u, &[Action::Fork, answer]);
     act(&v, &mut u, moves);

@@ -182,7 +182,8 @@ pub enum Action {
     ForkPlanned {
         run_id: String,
         step: String,
-        result: Result<super::fork::ForkPreview, Refusal>,
+        /// Boxed: a preview with its params would make every `Action` as large.
+        result: Result<Box<super::fork::ForkPreview>, Refusal>,
     },
     /// The answer to `f` (`Request::RetryFailedPlan`): what a retry of the run's failed
     /// steps would run, in the core's words, or why nothing.

@@ -28,7 +28,7 @@ fn form_open() -> (RunView, UiState) {
     let answer = Action::ForkPlanned {
         run_id: v.run_id.clone(),
         step: "unit-tests".into(),
-        result: Ok(fixtures::fork_with_params(&v.run_id)),
+        result: Ok(Box::new(fixtures::fork_with_params(&v.run_id))),
     };
     assert!(update(&mut ui, &v, answer).is_empty());
     (v, ui)
@@ -163,7 +163,7 @@ fn a_run_without_params_is_confirmed_with_yes_or_no() {
         Action::ForkPlanned {
             run_id: v.run_id.clone(),
             step: "unit-tests".into(),
-            result: Ok(p),
+            result: Ok(Box::new(p)),
         },
     );
     assert!(

@@ -58,7 +58,7 @@ fn the_cores_plan_is_the_dialog_and_yes_forks_from_its_step() {
     let answer = Action::ForkPlanned {
         run_id: v.run_id.clone(),
         step: "unit-tests".into(),
-        result: Ok(p.clone()),
+        result: Ok(Box::new(p.clone())),
     };
     assert!(update(&mut ui, &v, answer).is_empty());
     assert_eq!(ui.pending, 0);
@@ -92,7 +92,7 @@ fn confirming_a_fork_of_anothers_run_passes_on_whose_record_it_runs() {
     let answer = Action::ForkPlanned {
         run_id: v.run_id.clone(),
         step: "unit-tests".into(),
-        result: Ok(p),
+        result: Ok(Box::new(p)),
     };
     assert!(update(&mut ui, &v, answer).is_empty());
     let r = update(&mut ui, &v, Action::Confirm);
@@ -178,7 +178,7 @@ fn an_answer_that_comes_while_another_dialog_is_open_leaves_it_be() {
         Action::ForkPlanned {
             run_id: v.run_id.clone(),
             step: "unit-tests".into(),
-            result: Ok(plan(&v, "unit-tests", &["unit-tests"], &[])),
+            result: Ok(Box::new(plan(&v, "unit-tests", &["unit-tests"], &[]))),
         },
     );
     assert!(matches!(&ui.dialog, Some(Dialog::Refused(t)) if t == "something else"));
@@ -201,7 +201,7 @@ fn no_is_the_end_of_it() {
         Action::ForkPlanned {
             run_id: v.run_id.clone(),
             step: "checkout".into(),
-            result: Ok(plan(&v, "checkout", &["checkout"], &[])),
+            result: Ok(Box::new(plan(&v, "checkout", &["checkout"], &[]))),
         },
     );
     assert!(update(&mut ui, &v, Action::No).is_empty());

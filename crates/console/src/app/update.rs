@@ -165,7 +165,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Action::Outcome(outcome) => return command_outcome(ui, outcome),
         Action::Deleted { run_id, result } => return deleted(ui, &run_id, result),
         Action::ForkPlanned { step, result, .. } => {
-            return super::fork::planned(ui, &step, result);
+            return super::fork::planned(ui, &step, result.map(|p| *p));
         }
         Action::RetryFailedPlanned { run_id, result } => {
             return super::retry_failed::planned(ui, &run_id, result);

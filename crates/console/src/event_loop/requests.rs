@@ -281,7 +281,7 @@ fn fork_plan(
         Action::ForkPlanned {
             run_id,
             step,
-            result: asked.await,
+            result: asked.await.map(Box::new),
         }
     })
 }
