@@ -4,8 +4,8 @@
 //! (`--mix accounts`, their engines starting and driving their own runs, and a
 //! member's rewrite of another's `runs` row), and a schedule fired, paused and backfilled (`--mix
 //! schedules`). docs/simulator.md.
-use baton_sim::{Bug, Config, Mix, Outcome};
 use crate::common::said;
+use baton_sim::{Bug, Config, Mix, Outcome};
 
 fn run(seed: u64, mix: Mix) -> Outcome {
     baton_sim::run(Config {
