@@ -134,14 +134,6 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         hands::no_secret_leaves_its_steps(c.env.path(), &c.hands),
         team_artifacts::a_reader_reads_what_was_checked(&c),
     ];
-    let mut by_workflow: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for r in &runs {
-        *by_workflow
-            .entry(r.workflow.clone())
-            .or_default()
-            .entry(format!("{:?}", r.state).to_lowercase())
-            .or_default() += 1;
-    }
     let report = Report {
         header: format!(
             "{header}\n  {actions} actions in {:.0} s, settled in {:.0} s",
@@ -152,7 +144,7 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         forged: std::mem::take(&mut c.forged),
         ops: std::mem::take(&mut c.ops),
         decisions: std::mem::take(&mut c.decisions),
-        runs: by_workflow,
+        runs: by_workflow(&runs),
         console_decisions,
         stamps,
         verdicts,
@@ -176,4 +168,16 @@ fn a_chaos_campaign_of_real_processes_keeps_every_promise() {
         report.header.lines().next().unwrap_or_default(),
         report.broken()
     );
+}
+
+/// The runs' states counted, by workflow (the report's `runs:`).
+fn by_workflow(runs: &[checks::RunFacts]) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut by: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for r in runs {
+        *by.entry(r.workflow.clone())
+            .or_default()
+            .entry(format!("{:?}", r.state).to_lowercase())
+            .or_default() += 1;
+    }
+    by
 }

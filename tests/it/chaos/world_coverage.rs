@@ -53,7 +53,7 @@ fn event_kinds() -> BTreeSet<String> {
     let body = &body[..body.find("\n    }\n").expect("its end")];
     body.lines()
         .filter(|l| l.contains("} =>"))
-        .flat_map(|l| quoted(l))
+        .flat_map(quoted)
         .collect()
 }
 
