@@ -236,34 +236,46 @@ fn act_s_refusals_are_refused_at_their_line() {
 /// `::set-env` under `ACTIONS_ALLOW_UNSECURE_COMMANDS`, a step's `if` over `env`, a
 /// `shell: cp {0} action.yml`, `$GITHUB_PATH`, `::add-mask::` (act's `TestMaskValues`:
 /// no masked value in the log), `if:` over `endsWith` skipping action steps,
-/// `$GITHUB_WORKSPACE` as the working directory and `${{ env.X }}` in a body.
+/// `$GITHUB_WORKSPACE` as the working directory, `${{ env.X }}` in a body, and
+/// `github.head_ref`/`base_ref` from params.
 #[test]
 fn act_workflows_with_actions_run_up_to_the_first_and_say_so() {
-    let env = Env::new();
-    for (file, line, n, action) in [
+    let none: &[&str] = &[];
+    let pr: &[&str] = &[
+        "github_head_ref=sample-head-ref",
+        "github_base_ref=sample-base-ref",
+    ];
+    for (file, line, n, action, params) in [
         (
             "GITHUB_ENV-use-in-env-ctx.yml",
             14,
             2,
             "nektos/act-test-actions/script@main",
+            none,
         ),
-        ("set-env-step-env-override.yml", 22, 3, "./"),
-        ("path-handling.yml", 23, 4, "./path-handling/action/"),
-        ("mask-values.yml", 13, 4, "./mask-values/composite"),
+        ("set-env-step-env-override.yml", 22, 3, "./", none),
+        ("path-handling.yml", 23, 4, "./path-handling/action/", none),
+        ("mask-values.yml", 13, 4, "./mask-values/composite", none),
         (
             "issue-597.yaml",
             20,
             2,
             "actions/hello-world-javascript-action@main",
+            none,
         ),
         (
             "issue-598.yml",
             19,
             2,
             "actions/hello-world-javascript-action@main",
+            none,
         ),
-        ("basic.yml", 16, 4, "docker://node:16-buster-slim"),
+        ("basic.yml", 16, 4, "docker://node:16-buster-slim", none),
+        // act's TestRunEventPullRequest: its event.json's head and base refs, as params.
+        ("pull-request.yaml", 28, 5, "./", pr),
     ] {
+        // A store of its own each: `basic` and `pull-request` share a workflow name.
+        let env = Env::new();
         let (_, report) = import(&env, file);
         assert!(
             report.contains(&format!(
@@ -271,7 +283,7 @@ fn act_workflows_with_actions_run_up_to_the_first_and_say_so() {
             )),
             "{report}"
         );
-        let (code, show) = run(&env, file, (&[], &[], &[]));
+        let (code, show) = run(&env, file, (params, &[], &[]));
         assert_eq!(code, 1, "{file}: {show:#}");
         let job = show["steps"][0]["id"].as_str().unwrap().to_string();
         let log = logs(&env, &show, &job);
