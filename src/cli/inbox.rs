@@ -53,11 +53,7 @@ pub fn run(args: InboxArgs) -> i32 {
     let noted = store.note_counts(&ids).unwrap_or_default();
     if args.json {
         let mut v = json_rows(&items, now);
-        for (row, w) in v.iter_mut().zip(&items) {
-            if let Some(n) = noted.get(&w.run_id) {
-                row["notes"] = serde_json::json!(n);
-            }
-        }
+        with_notes(&mut v, &items, &noted);
         if let Err(e) = crate::stdio::out_json_line(&v) {
             crate::stdio::errln!("error: {e}");
             return exit::FAILED;
@@ -94,6 +90,21 @@ pub fn json_rows(items: &[Waiting], now: Timestamp) -> Vec<serde_json::Value> {
             v
         })
         .collect()
+}
+
+/// `notes` on the `--json` row (`rows`, one per item of `items`) of each run someone
+/// wrote a note on (`noted`: `Store::note_counts`), in one store's inbox and in every
+/// store's (`--all-stores`).
+pub(super) fn with_notes(
+    rows: &mut [serde_json::Value],
+    items: &[Waiting],
+    noted: &std::collections::HashMap<String, usize>,
+) {
+    for (row, w) in rows.iter_mut().zip(items) {
+        if let Some(n) = noted.get(&w.run_id) {
+            row["notes"] = serde_json::json!(n);
+        }
+    }
 }
 
 /// Time left before the deadline (`overdue` once past), or `-` without one.

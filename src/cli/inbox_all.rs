@@ -231,7 +231,13 @@ fn read(store: &StoreEntry, mine: bool) -> Answer {
             if mine {
                 items.retain(|w| w.mine);
             }
-            Ok(json_rows(&items, now))
+            // The runs with notes marked as one store's inbox marks them (a remote
+            // store's `baton inbox --json` gives them so).
+            let ids: Vec<&str> = items.iter().map(|w| w.run_id.as_str()).collect();
+            let noted = s.note_counts(&ids).unwrap_or_default();
+            let mut rows = json_rows(&items, now);
+            super::inbox::with_notes(&mut rows, &items, &noted);
+            Ok(rows)
         }
         StorePlace::Ssh(r) => {
             let mut args = vec!["inbox".to_string(), "--json".to_string()];
@@ -269,6 +275,11 @@ fn text(rows: &[Value], mine: bool) -> String {
         };
     }
     let s = |v: &Value, k: &str| crate::sanitize::one_line(v[k].as_str().unwrap_or("-"));
+    // `✎` before the workflow of a run someone wrote a note on, as one store's inbox.
+    let workflow = |v: &Value| match v["notes"].as_u64() {
+        Some(n) if n > 0 => format!("✎ {}", s(v, "workflow")),
+        _ => s(v, "workflow"),
+    };
     let table: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
@@ -276,7 +287,7 @@ fn text(rows: &[Value], mine: bool) -> String {
                 s(r, "store"),
                 left(&r["left_ms"]),
                 s(r, "run_id").chars().take(8).collect(),
-                s(r, "workflow"),
+                workflow(r),
                 s(r, "step"),
                 s(r, "kind"),
                 if r["mine"].as_bool() == Some(true) {
@@ -300,7 +311,7 @@ fn text(rows: &[Value], mine: bool) -> String {
         let store = s(r, "store");
         out.push_str(&format!(
             "  {store}: {} {} ({}):\n",
-            s(r, "workflow"),
+            workflow(r),
             s(r, "step"),
             s(r, "run_state")
         ));

@@ -97,3 +97,76 @@ fn a_note_is_on_record_as_the_os_account_checked_as_a_reason_and_survives_a_kill
         text(&verify.stderr)
     );
 }
+
+const GATED: &str = "name = \"gated\"\n[[step]]\nid = \"deploy\"\nrun = \"true\"\ngate = { prompt = \"ship it?\" }\n";
+
+/// `baton inbox --all-stores` marks a run someone wrote a note on as one store's inbox
+/// does: `✎` before its workflow, `notes` in `--json`; a run with none is unmarked.
+#[test]
+fn inbox_all_stores_marks_noted_runs_as_one_store_s_inbox_does() {
+    let env = Env::new();
+    let wf = env.workflow("gated.toml", GATED);
+    let (mut a, noted) = env.spawn_until(&wf, "deploy", "waiting_approval");
+    let mut b = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let gates = || -> Vec<String> {
+        let out = env.run(&["inbox", "--json"]);
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (rows.iter())
+            .filter_map(|r| r["run_id"].as_str().map(String::from))
+            .collect()
+    };
+    wait_until("both runs at their gate", secs(30), || gates().len() == 2);
+    let plain = (gates().into_iter())
+        .find(|r| !r.eq_ignore_ascii_case(&noted))
+        .unwrap();
+    let out = env.run(&["note", &noted, "looked at: waiting on the change board"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    env.config(&format!(
+        "[[store]]\nname = \"here\"\ndb = \"{}\"\n",
+        env.db().display()
+    ));
+    let rows_of = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("inbox --json")
+    };
+    for args in [
+        &["inbox", "--json"][..],
+        &["inbox", "--all-stores", "--json"],
+    ] {
+        let rows = rows_of(args);
+        let notes = |id: &str| {
+            rows.iter()
+                .find(|r| {
+                    r["run_id"]
+                        .as_str()
+                        .is_some_and(|r| r.eq_ignore_ascii_case(id))
+                })
+                .map(|r| r["notes"].clone())
+        };
+        assert_eq!(
+            notes(&noted),
+            Some(serde_json::json!(1)),
+            "{args:?}: {rows:#?}"
+        );
+        assert_eq!(
+            notes(&plain),
+            Some(serde_json::Value::Null),
+            "{args:?}: {rows:#?}"
+        );
+    }
+    // The table's rows (two runs may share the first characters of their ids): one
+    // marked, one not.
+    for args in [&["inbox"][..], &["inbox", "--all-stores"]] {
+        let t = text(&env.run(args).stdout);
+        let rows: Vec<&str> = (t.lines())
+            .filter(|l| l.contains(" deploy ") && l.contains("ship it?"))
+            .collect();
+        let marked = rows.iter().filter(|l| l.contains("✎ gated")).count();
+        assert_eq!((rows.len(), marked), (2, 1), "{args:?}: {t}");
+    }
+    for child in [&mut a, &mut b] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
