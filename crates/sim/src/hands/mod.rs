@@ -96,11 +96,11 @@ impl Hands {
             crate::faults::clock(Some(self.now));
             self.history.push(format!("action {action}"));
             match self.rng.random_range(0..100) {
-                0..34 => self.child_pair()?,
-                34..56 => self.forge_link()?,
-                56..86 => self.artifact_hand()?,
+                0..36 => self.child_pair()?,
+                36..60 => self.forge_link()?,
+                60..93 => self.artifact_hand()?,
                 // Real processes (the carry is shell, the stop reads `/proc`): fewer.
-                86..94 => self.import_hand()?,
+                93..97 => self.import_hand()?,
                 _ => self.orphan_hand()?,
             }
             self.steps += 1;
