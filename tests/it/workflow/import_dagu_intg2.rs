@@ -211,3 +211,32 @@ fn dagus_inline_child_runs_as_a_child_run() {
     });
     assert_eq!(show["steps"][0]["state"], "succeeded", "{show}");
 }
+
+/// `parallel` over a step's output has no baton counterpart (a child workflow runs
+/// once per step; `for_each` does not take `workflow`): the report says so at its line.
+#[test]
+fn a_parallel_over_an_output_is_reported_at_its_line() {
+    let env = Env::new();
+    let src = env.path().join("p.yaml");
+    std::fs::write(
+        &src,
+        "steps:\n  - command: echo '[\"a\",\"b\"]'\n    output: ITEMS\n  - call: child-echo\n    parallel: ${ITEMS}\n",
+    )
+    .unwrap();
+    let out = env.path().join("p.toml");
+    let o = env.run(&[
+        "import",
+        "dagu",
+        src.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let report = text(&o.stderr);
+    assert!(
+        report.contains(
+            "p.yaml:5: step `step-2`: `parallel: ${ITEMS}`: left out, the step runs its child once"
+        ),
+        "{report}"
+    );
+}
