@@ -134,7 +134,7 @@ impl wake::Engine for Doors<'_> {
         let committed = engine
             .store
             .commit_decided(&self.run, (&events, &[]), &summary, &verdicts);
-        crate::faults::disarm();
+        crate::faults::disarm_cut();
         match committed {
             Ok(()) => Ok(()),
             Err(StoreError::Cut { at }) => {

@@ -86,3 +86,8 @@ pub(crate) fn die_at_wake(point: &'static str) {
 pub(crate) fn disarm() {
     armed(Seeded::disarm);
 }
+
+/// No cut stays for a later commit; a wake-up's death armed stays for its moment.
+pub(crate) fn disarm_cut() {
+    armed(|d| d.cut.set(None));
+}
