@@ -68,6 +68,13 @@ pub(crate) fn parse_outputs(text: &str, masker: &Masker) -> (Vec<(String, String
     let mut outputs: Vec<(String, String)> = Vec::new();
     let mut errors = Vec::new();
     for (n, line) in lines(text) {
+        // A `::error::`/`::warning::` report rides under a key no output has: the
+        // core makes it an error record (`model::reported`).
+        if baton_model::reported::is_report(line) {
+            let key = format!("{}{n}", baton_model::reported::VIA_OUTPUTS);
+            outputs.push((key, line.to_string()));
+            continue;
+        }
         match line.split_once('=') {
             Some((key, value)) if valid_key(key) => {
                 let value = value.to_string();

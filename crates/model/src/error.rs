@@ -40,6 +40,9 @@ pub enum ErrorKind {
     ProbeFailed,
     /// A service's process ended by itself while its dependants still needed it.
     ServiceExited,
+    /// The step said so itself: a `::error::`/`::warning::` line in its `$BATON_OUTPUT`
+    /// (an imported GitHub step's workflow command), `model::reported`.
+    Reported,
 }
 
 impl ErrorKind {
@@ -65,7 +68,8 @@ impl ErrorKind {
             ErrorKind::GateRejected
             | ErrorKind::GateTimeout
             | ErrorKind::Interrupted
-            | ErrorKind::RateLimited => Severity::Medium,
+            | ErrorKind::RateLimited
+            | ErrorKind::Reported => Severity::Medium,
             ErrorKind::DependencyFailed | ErrorKind::Cancelled => Severity::Low,
         }
     }

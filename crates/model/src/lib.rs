@@ -35,6 +35,7 @@ pub mod procs;
 pub mod raise;
 mod ranked;
 pub mod refusal;
+pub mod reported;
 pub mod retention;
 pub mod run_diff;
 pub mod run_prefix;

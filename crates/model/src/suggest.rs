@@ -209,6 +209,11 @@ fn kind_fix(kind: ErrorKind, s: &Situation<'_>) -> String {
             read_log(s),
             again()
         ),
+        (ErrorKind::Reported, _) => format!(
+            "the step reported it (a `::error::` or `::warning::` line): {}fix what it names, {}",
+            read_log(s),
+            again()
+        ),
         (ErrorKind::DependencyFailed, _) => {
             format!("fix the step it needs, then {}", new_run(s))
         }

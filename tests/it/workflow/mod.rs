@@ -8,6 +8,7 @@ mod import_act_more;
 mod import_dagu_intg;
 mod import_dagu_intg2;
 mod import_dagu_real;
+mod import_gh_reports;
 mod import_hostile;
 mod import_real_ci;
 mod import_rules;

@@ -89,6 +89,7 @@ impl Core {
         let duration_ms = self.attempt_life(i, duration_ms, now);
         // What the step wrote to `$BATON_LABELS` rides in its outputs (`model::labels`).
         let (outputs, labelled) = baton_model::labels::split_outputs(outputs);
+        let (outputs, reported, more) = baton_model::reported::split_outputs(outputs);
         let raw: BTreeMap<&str, &str> = outputs
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -105,6 +106,7 @@ impl Core {
         };
         self.emit(kind, now, fx);
         self.label_from_step(i, labelled, now, fx);
+        self.record_reported(i, attempt, (reported, more), now, fx);
         let alternative = self.steps[i].alternative;
         let ended = Ended {
             attempt,
@@ -549,6 +551,35 @@ impl Core {
                 b = b.context(CUT_OUTPUT, self.mask(key));
             }
             self.record(b, cause, false, now, fx);
+        }
+    }
+
+    /// Each `::error::`/`::warning::` the attempt reported (`model::reported`) becomes an
+    /// error record of the step (medium for an error, low for a warning) carrying its
+    /// `file`, `line`, `col` and `title`; the reports past the bound are counted in
+    /// the last. None fails the step: its exit decides that.
+    fn record_reported(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        (reported, more): (Vec<baton_model::reported::Reported>, usize),
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let last = reported.len().saturating_sub(1);
+        for (n, r) in reported.into_iter().enumerate() {
+            let mut b = self
+                .step_error(i, ErrorKind::Reported, r.message)
+                .severity(r.severity)
+                .retryable(false)
+                .context("attempt", attempt);
+            for (k, v) in r.fields {
+                b = b.context(k, v);
+            }
+            if n == last && more > 0 {
+                b = b.context("reports_not_kept", more);
+            }
+            self.record(b, Cause::Attempt, false, now, fx);
         }
     }
 

@@ -139,10 +139,12 @@ _bt_shell() {
 # entries of $GITHUB_ENV/$GITHUB_PATH (then read by the same rules) only under
 # ACTIONS_ALLOW_UNSECURE_COMMANDS=true (else the step fails, as on GitHub),
 # `::add-mask::V` masks V in later lines of the job, `::error`/`::warning`/`::notice`
-# on stderr, `::stop-commands::T` until `::T::`. Every other line passes, masked. awk
+# on stderr (an error or a warning also to $BATON_OUTPUT, masked, as baton's error
+# record of the step), `::stop-commands::T` until `::T::`. Every other line passes, masked. awk
 # only prints and appends to files: no value is evaluated.
 _bt_cmds() {
-  awk $_bt_awi -v out="$1" -v envf="$GITHUB_ENV" -v pathf="$GITHUB_PATH" -v maskf="$_bt_gh/masks" -v d="$_bt_delim" -v eot="$_bt_eot" '
+  awk $_bt_awi -v out="$1" -v envf="$GITHUB_ENV" -v pathf="$GITHUB_PATH" -v maskf="$_bt_gh/masks" -v d="$_bt_delim" -v eot="$_bt_eot" -v bo="${BATON_OUTPUT-}" '
+function esc(s) { gsub(/%/, "%25", s); gsub(/\r/, "%0D", s); gsub(/\n/, "%0A", s); return s }
 function unesc(s) { gsub(/%0D/, "\r", s); gsub(/%0A/, "\n", s); gsub(/%3A/, ":", s); gsub(/%2C/, ",", s); gsub(/%25/, "%", s); return s }
 function rep(s, t,   r, p) { r = ""; while ((p = index(s, t)) > 0) { r = r substr(s, 1, p - 1) "***"; s = substr(s, p + length(t)) } return r s }
 function mask(s,   i) { for (i = 1; i <= nm; i++) s = rep(s, m[i]); return s }
@@ -173,7 +175,10 @@ BEGIN { while ((getline l < maskf) > 0) if (l != "") m[++nm] = l; close(maskf) }
   else if (c == "add-path") { if (allowed(c)) { print v >> pathf; close(pathf) } }
   else if (c == "add-mask") { if (v != "") { m[++nm] = v; print v >> maskf; close(maskf) } }
   else if (c == "stop-commands") stop = v
-  else if (c == "error" || c == "warning" || c == "notice") { printf "%s: %s%s\n", toupper(substr(c, 1, 1)) substr(c, 2), (loc == "" ? "" : loc ": "), mask(v) > "/dev/stderr" }
+  else if (c == "error" || c == "warning" || c == "notice") {
+    printf "%s: %s%s\n", toupper(substr(c, 1, 1)) substr(c, 2), (loc == "" ? "" : loc ": "), mask(v) > "/dev/stderr"
+    if (c != "notice" && bo != "") { print "::" mask(head) "::" esc(mask(v)) >> bo; close(bo) }
+  }
   else if (c == "debug") { if (ENVIRON["ACTIONS_STEP_DEBUG"] == "true") say("Debug: " v) }
   else if (c == "group") say(v)
   else if (c == "endgroup" || c == "save-state" || c == "echo") { }
