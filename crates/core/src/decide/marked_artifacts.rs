@@ -227,7 +227,7 @@ impl Core {
             .declared(u.step)
             .and_then(|d| d.into_iter().find(|(n, _)| *n == u.name).map(|(_, g)| g));
         let reason = format!(
-            "`steps.{x}.artifacts.{name}` is missing: `{x}` was marked succeeded and its attempt left no `{glob}` in {dir}; give it with `baton mark {run} {x} --state succeeded --artifact {name}=PATH --reason …`, and this step starts",
+            "`steps.{x}.artifacts.{name}` is missing: `{x}` was marked succeeded and no `{glob}` was kept from its attempt in {dir} (its error record says why); give it with `baton mark {run} {x} --state succeeded --artifact {name}=PATH --reason …`, and this step starts",
             run = self.cfg.run_id,
             x = u.step_id,
             name = u.name,
