@@ -2,8 +2,8 @@
 //! look and hand-in, a takeover's lease and commit, a `baton run`'s run and its
 //! cancels) interleaved at every store call and dying between any two, and the bug
 //! that loses a claimed command put back (docs/simulator.md).
-use baton_sim::{Bug, Config, Mix, Outcome};
 use crate::common::said;
+use baton_sim::{Bug, Config, Mix, Outcome};
 
 fn run(seed: u64, bug: Option<Bug>) -> Outcome {
     baton_sim::run(Config {
