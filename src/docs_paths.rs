@@ -151,14 +151,12 @@ struct Left {
     missing: usize,
 }
 
-const LEFT: &[Left] = &[
-    Left {
-        page: "docs/simulator.md",
-        history: 0,
-        long_cells: 13,
-        missing: 0,
-    },
-];
+const LEFT: &[Left] = &[Left {
+    page: "docs/simulator.md",
+    history: 0,
+    long_cells: 13,
+    missing: 0,
+}];
 
 /// `text` with its fenced blocks and inline code blanked (lines kept): what baton
 /// prints, quoted, is not the page's own history.
