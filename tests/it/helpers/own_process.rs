@@ -27,6 +27,9 @@ pub(crate) fn alone(test: &str) -> bool {
     );
     assert!(out.status.success(), "{test} alone: {said}");
     // Ran, not filtered away: libtest says how many passed.
-    assert!(said.contains("1 passed"), "{test} did not run alone: {said}");
+    assert!(
+        said.contains("1 passed"),
+        "{test} did not run alone: {said}"
+    );
     false
 }
