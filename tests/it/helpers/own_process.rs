@@ -3,21 +3,20 @@
 //! fresh process of this binary and passes when that process passed.
 use std::process::Command;
 
-/// Set in the process that runs the test alone (not `BATON_*`: the suite clears those
-/// at start, `helpers::env`).
-const ALONE: &str = "IT_TEST_ALONE";
-
 /// `true` in the process where `test` (its path in this binary, e.g.
 /// `exec::own_process::name`) is the only test: the caller then runs its body. Otherwise
 /// runs that process, asserts that it passed, and returns `false`.
 pub(crate) fn alone(test: &str) -> bool {
-    if std::env::var_os(ALONE).is_some() {
+    // Alone: this process was asked for this one test by name (`--exact`), as the run
+    // below asks it. Read from the arguments, which nothing in the suite rewrites (the
+    // suite clears `BATON_*` variables at start), so the run below never runs again.
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--exact") && args.iter().any(|a| a == test) {
         return true;
     }
     let exe = std::env::current_exe().expect("the test binary's path");
     let out = Command::new(exe)
         .args(["--exact", test, "--test-threads=1", "--nocapture"])
-        .env(ALONE, "1")
         .output()
         .expect("the test binary runs again");
     let said = format!(
