@@ -45,6 +45,14 @@ fn keep_outputs(core: &mut Core, run_id: &str, now: Timestamp, log_dir: &Path) -
         false => core.view(now).steps.into_iter().map(|s| s.id).collect(),
     };
     for (step, attempt, path) in left {
+        // The step's `[secrets]`, read from the same sources its start read them from,
+        // are known before anything it left is kept: an output holding one is refused
+        // as on a finished attempt, and its summary masked. Unreadable now: nothing it
+        // left is kept, as nothing could be checked.
+        let Some(secrets) = step_secrets(core, step) else {
+            continue;
+        };
+        core.learn_secrets(secrets);
         if let Some(id) = ids.get(step) {
             let log = log_dir.join(baton_model::log_file_name(id, attempt));
             let mask = |t: &str| core.masked(t);
@@ -57,6 +65,28 @@ fn keep_outputs(core: &mut Core, run_id: &str, now: Timestamp, log_dir: &Path) -
         }
     }
     fx
+}
+
+/// The values of step `step`'s `[secrets]` entries (`exec::secrets::read_all`, against
+/// the workflow's directory as at its start); `None` when one cannot be read. Read on a
+/// thread of its own: a takeover may run inside the engine's runtime or outside any.
+fn step_secrets(core: &Core, step: usize) -> Option<Vec<String>> {
+    let plan = core.plan();
+    let secrets: Vec<baton_workflow::Secret> = plan.secrets_of(step).into_iter().cloned().collect();
+    if secrets.is_empty() {
+        return Some(Vec::new());
+    }
+    let dir = plan.base_dir.clone();
+    let read = move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(baton_exec::secrets::read_all(&secrets, &dir))
+            .ok()
+    };
+    let read = std::thread::scope(|s| s.spawn(read).join()).ok()??;
+    Some(read.into_iter().map(|(_, v)| v).collect())
 }
 
 /// Adopt the run's unrecorded live jobs into `core` (`Core::adopt_job`), before resume;

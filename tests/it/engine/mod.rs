@@ -25,6 +25,7 @@ mod mark_outputs;
 mod reopen_settles;
 mod replaced_while_stopped;
 mod retry_failed;
+mod secret_left_outputs;
 mod signals;
 mod stopped_past_lease;
 mod store_path;

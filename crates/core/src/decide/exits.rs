@@ -263,7 +263,7 @@ impl Core {
     /// withheld. An output holding a secret, in its value or its name, is withheld,
     /// not passed on as `***` (consumers see it missing); the step gets a low-severity
     /// record naming it.
-    fn withhold_secrets(
+    pub(super) fn withhold_secrets(
         &self,
         raw: &BTreeMap<&str, &str>,
     ) -> (BTreeMap<String, String>, Vec<String>) {
@@ -651,7 +651,13 @@ impl Core {
     }
 
     /// Record the outputs withheld because their values contain a secret.
-    fn withhold_outputs(&mut self, i: usize, names: &[String], now: Timestamp, fx: &mut Fx) {
+    pub(super) fn withhold_outputs(
+        &mut self,
+        i: usize,
+        names: &[String],
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
         for name in names {
             let b = self
                 .step_error(

@@ -40,7 +40,9 @@ impl Core {
 
     /// On a takeover, before [`Core::resume_before`]: what `attempt` of `step` wrote
     /// to its `$BATON_OUTPUT` before the crash (`raw`, as parsed), recorded as its
-    /// outputs; one holding a secret is withheld, as from a finished attempt.
+    /// outputs; one holding a secret is withheld and refused on record by the same
+    /// check as a finished attempt's (`withhold_secrets`, `withhold_outputs`). The
+    /// session has the core learn the step's `[secrets]` first (`Core::learn_secrets`).
     pub fn keep_outputs(
         &mut self,
         step: usize,
@@ -55,10 +57,8 @@ impl Core {
         if self.events.is_empty() || s.attempts != attempt || s.state != StepState::Running {
             return fx;
         }
-        let outputs: BTreeMap<String, String> = raw
-            .into_iter()
-            .filter(|(k, v)| !self.holds_secret(k) && !self.holds_secret(v))
-            .collect();
+        let raw: BTreeMap<&str, &str> = raw.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (outputs, withheld) = self.withhold_secrets(&raw);
         if !outputs.is_empty() {
             let kind = EventKind::StepOutputsKept {
                 step: self.id(step),
@@ -67,6 +67,7 @@ impl Core {
             };
             self.emit(kind, now, &mut fx);
         }
+        self.withhold_outputs(step, &withheld, now, &mut fx);
         fx
     }
 
