@@ -48,9 +48,9 @@ fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf
     found
 }
 
-#[test]
-fn a_takeover_refuses_a_lost_attempts_output_holding_a_file_secret_and_stores_none() {
-    let env = Env::new();
+/// A run of `release` whose engine was killed with -9 once `prep` wrote its outputs
+/// (the secret among them) and its process is on record: its id.
+fn killed_after_the_output(env: &Env) -> String {
     std::fs::write(env.path().join("token"), format!("{SECRET}\n")).unwrap();
     let wf = env.workflow("release.toml", WF);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
@@ -58,15 +58,19 @@ fn a_takeover_refuses_a_lost_attempts_output_holding_a_file_secret_and_stores_no
     wait_until(
         "the step's output written and its process on record",
         secs(20),
-        || env.path().join("wrote").exists() && recorded(&env, "step_process"),
+        || env.path().join("wrote").exists() && recorded(env, "step_process"),
     );
     let _ = engine.kill(); // SIGKILL: nothing of the engine's clean-up runs
     let _ = engine.wait();
+    id
+}
 
-    let mut resumed = env.spawn(&["resume", &id, "--headless"]);
+/// `baton resume` until it recorded `prep` interrupted, then stopped: the run's record.
+fn resumed_to_interrupted(env: &Env, id: &str) -> serde_json::Value {
+    let mut resumed = env.spawn(&["resume", id, "--headless"]);
     let show = wait_until("the takeover to record prep interrupted", secs(30), || {
-        let show = env.show(&id);
-        let done = recorded(&env, "run_resumed")
+        let show = env.show(id);
+        let done = recorded(env, "run_resumed")
             && step_state(&show, "prep").as_deref() == Some("interrupted");
         if done {
             Ok(show)
@@ -76,7 +80,14 @@ fn a_takeover_refuses_a_lost_attempts_output_holding_a_file_secret_and_stores_no
     });
     let _ = resumed.kill();
     let _ = resumed.wait();
+    show
+}
 
+#[test]
+fn a_takeover_refuses_a_lost_attempts_output_holding_a_file_secret_and_stores_none() {
+    let env = Env::new();
+    let id = killed_after_the_output(&env);
+    let show = resumed_to_interrupted(&env, &id);
     let outputs = step_field(&show, "prep", "outputs");
     assert_eq!(outputs["plain"], "ok", "the plain output is kept: {show:#}");
     assert!(outputs.get("seen").is_none(), "{show:#}");
@@ -88,6 +99,19 @@ fn a_takeover_refuses_a_lost_attempts_output_holding_a_file_secret_and_stores_no
         })
     });
     assert!(refused, "refused as on a finished attempt: {show:#}");
+    let leaked = files_holding(&env.path().join("state"), SECRET.as_bytes());
+    assert!(leaked.is_empty(), "the secret is stored in {leaked:?}");
+}
+
+/// The secret's file gone before the takeover: nothing the lost attempt left can be
+/// checked, so nothing of it is kept (and the value is stored nowhere).
+#[test]
+fn a_takeover_that_cannot_read_the_steps_secret_keeps_none_of_its_outputs() {
+    let env = Env::new();
+    let id = killed_after_the_output(&env);
+    std::fs::remove_file(env.path().join("token")).unwrap();
+    let show = resumed_to_interrupted(&env, &id);
+    assert!(!recorded(&env, "step_outputs_kept"), "{show:#}");
     let leaked = files_holding(&env.path().join("state"), SECRET.as_bytes());
     assert!(leaked.is_empty(), "the secret is stored in {leaked:?}");
 }
