@@ -172,3 +172,33 @@ run = "each"
     assert!(out.is_accepted(), "{out:?}");
     assert_eq!(spawned(&sim.last).len(), 2, "{:?}", spawned(&sim.last));
 }
+
+/// A lost attempt's output holding a secret the core learned (the session reads the
+/// step's `[secrets]` first) is withheld and refused on record as a finished attempt's.
+#[test]
+fn a_kept_output_holding_a_learned_secret_is_refused_as_on_a_finished_attempt() {
+    let p = Arc::new(baton_workflow::load_str(WF, std::path::Path::new("m.toml")).unwrap());
+    let mut sim = Sim::new(p, cfg());
+    sim.input(Input::ProcessStarted {
+        step: 0,
+        attempt: 1,
+        pgid: 77,
+        output: Some("/dev/shm/baton-r-1/a/output".into()),
+    });
+    sim.core.learn_secrets(["s3cr3t-value".to_string()]);
+    let raw = vec![
+        ("seen".into(), "s3cr3t-value".into()),
+        ("version".into(), "v1".into()),
+    ];
+    let fx = sim.core.keep_outputs(0, 1, raw, Timestamp(T0 + 10));
+    let kinds = persisted(&fx);
+    assert!(
+        matches!(
+            &kinds[..],
+            [EventKind::StepOutputsKept { outputs, .. }, EventKind::ErrorRecorded { error }]
+                if outputs.len() == 1 && outputs["version"] == "v1"
+                    && error.message.contains("output `seen` contains a secret")
+        ),
+        "{kinds:?}"
+    );
+}
