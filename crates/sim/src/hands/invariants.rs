@@ -126,8 +126,8 @@ pub(crate) fn a_dropped_link_leaves_no_half_request(h: &Hands) -> Option<(&'stat
 
 /// docs/link-protocol.md: "a server that reads [a line past 64 MiB] ends the link"; "A
 /// line the other side cannot read is ignored"; a decision on a run id that is not
-/// the gate's is refused. After each hostile frame the commands, events and link
-/// requests of the run, and of the whole store, are as before.
+/// the gate's is refused. After each hostile frame the run's commands, events and link
+/// requests are as before.
 pub(crate) fn a_hostile_frame_changes_nothing(h: &Hands) -> Option<(&'static str, String)> {
     link_broke(h, "a_hostile_frame_changes_nothing")
 }

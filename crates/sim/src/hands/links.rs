@@ -62,9 +62,6 @@ struct Rows {
     commands: Vec<String>,
     events: i64,
     link_requests: i64,
-    /// The store's commands, events and link requests of every run (a frame naming
-    /// another run id must change none of them either).
-    all: [i64; 3],
 }
 
 fn rows(db: &Path, run: &str) -> Result<Rows, SimError> {
@@ -78,11 +75,6 @@ fn rows(db: &Path, run: &str) -> Result<Rows, SimError> {
         commands,
         events: count("SELECT COUNT(*) FROM events WHERE run_id = ?1")?,
         link_requests: count("SELECT COUNT(*) FROM link_requests WHERE run_id = ?1")?,
-        all: [
-            count("SELECT COUNT(*) FROM commands WHERE ?1 IS NOT NULL")?,
-            count("SELECT COUNT(*) FROM events WHERE ?1 IS NOT NULL")?,
-            count("SELECT COUNT(*) FROM link_requests WHERE ?1 IS NOT NULL")?,
-        ],
     })
 }
 
