@@ -598,9 +598,7 @@ fn the_newest_hands_bugs_put_back_are_reported() {
 /// private store's owner may): the simulator's own mistake, `baton store init` being
 /// a process of its own. Kept: a forged link, a secret handed to a child, a swapped
 /// stage, a mark after a crash, hostile values an imported step carries and a child
-/// engine killed with its steps running, and link requests (a decision naming another
-/// operator, a link dropped mid-frame, a hostile frame), each with the real code, keep
-/// every promise.
+/// engine killed with its steps running, each with the real code, keep every promise.
 #[test]
 fn regression_hands_seeds_keep_every_promise() {
     let outcomes: Vec<Outcome> = (0..10)
@@ -630,15 +628,5 @@ fn regression_hands_seeds_keep_every_promise() {
     assert!(
         said("secret params [\"tok\"]") >= 10,
         "too few secrets handed"
-    );
-    // Link requests: decisions on record (as this account: the invariant), and each
-    // kind of frame sent.
-    assert!(said("a decision (") >= 5, "too few link decisions");
-    assert!(said("commands 0 -> 1") >= 5, "too few decisions on record");
-    assert!(said("a frame cut after") >= 5, "too few links dropped");
-    assert!(said("a frame of bad JSON") >= 2, "too few bad frames");
-    assert!(
-        said("a decision on another run id") >= 2,
-        "too few decisions on another run"
     );
 }

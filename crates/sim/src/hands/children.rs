@@ -39,7 +39,7 @@ env = { TOK = "${{ params.tok }}" }
 "#;
 
 /// The lease holder of the hands' engines (a host of their own).
-pub(crate) const HOLDER: &str = "pid 300 on sim-hands";
+const HOLDER: &str = "pid 300 on sim-hands";
 /// The parent's child-run step.
 pub(crate) const STEP: &str = "deploy";
 

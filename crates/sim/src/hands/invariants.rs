@@ -17,10 +17,7 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
         .or_else(|| {
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
-        })
-        .or_else(|| a_link_decision_is_the_link_s_account(h))
-        .or_else(|| a_dropped_link_leaves_no_half_request(h))
-        .or_else(|| a_hostile_frame_changes_nothing(h));
+        });
     let broken = match broken {
         Some(b) => Some(b),
         None => no_secret_leaves_its_steps(h, action)?.map(|d| ("no_secret_leaves_its_steps", d)),
@@ -100,36 +97,6 @@ pub(crate) fn a_parent_holds_its_group_until_its_child_s_steps_end(h: &Hands) ->
             running.len()
         )
     })
-}
-
-/// The first link request of `--mix hands` that broke `name`.
-fn link_broke(h: &Hands, name: &'static str) -> Option<(&'static str, String)> {
-    (h.links.broken.iter())
-        .find(|(n, _)| *n == name)
-        .map(|(n, d)| (*n, d.clone()))
-}
-
-/// docs/link-protocol.md: "A command's `operator` is replaced by the server's own OS
-/// account: who decides is the account ssh logged in as, never a name the client
-/// sent": a decision sent over the link (its operator field naming someone else) is
-/// on record once, whole, as the serving process's account.
-pub(crate) fn a_link_decision_is_the_link_s_account(h: &Hands) -> Option<(&'static str, String)> {
-    link_broke(h, "a_link_decision_is_the_link_s_account")
-}
-
-/// docs/link-protocol.md ("When the link drops"): a link dropped mid-frame leaves no
-/// half-applied request: the run's commands, events and link requests are as before,
-/// or the whole decision is on record.
-pub(crate) fn a_dropped_link_leaves_no_half_request(h: &Hands) -> Option<(&'static str, String)> {
-    link_broke(h, "a_dropped_link_leaves_no_half_request")
-}
-
-/// docs/link-protocol.md: "a server that reads [a line past 64 MiB] ends the link"; "A
-/// line the other side cannot read is ignored"; a decision on a run id that is not
-/// the gate's is refused. After each hostile frame the run's commands, events and link
-/// requests are as before.
-pub(crate) fn a_hostile_frame_changes_nothing(h: &Hands) -> Option<(&'static str, String)> {
-    link_broke(h, "a_hostile_frame_changes_nothing")
 }
 
 /// How often the store is read whole for secrets.

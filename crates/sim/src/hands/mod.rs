@@ -10,7 +10,6 @@ mod artifacts;
 mod children;
 mod imports;
 pub(crate) mod invariants;
-mod links;
 mod orphans;
 
 use crate::history::History;
@@ -36,7 +35,6 @@ pub(crate) struct Hands {
     pub(crate) artifacts: artifacts::Artifacts,
     pub(crate) imports: imports::Imports,
     pub(crate) orphans: orphans::Orphans,
-    pub(crate) links: links::Links,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -77,7 +75,6 @@ impl Hands {
             artifacts: artifacts::Artifacts::new(&dir)?,
             imports: imports::Imports::new(),
             orphans: orphans::Orphans::default(),
-            links: links::Links::new(&dir)?,
             store,
             db,
             history: History::new(&dir),
@@ -99,11 +96,9 @@ impl Hands {
             crate::faults::clock(Some(self.now));
             self.history.push(format!("action {action}"));
             match self.rng.random_range(0..100) {
-                0..33 => self.child_pair()?,
-                33..55 => self.forge_link()?,
-                55..85 => self.artifact_hand()?,
-                // A link's server and its runtime per request: fewer.
-                85..93 => self.link_hand()?,
+                0..36 => self.child_pair()?,
+                36..60 => self.forge_link()?,
+                60..93 => self.artifact_hand()?,
                 // Real processes (the carry is shell, the stop reads `/proc`): fewer.
                 93..97 => self.import_hand()?,
                 _ => self.orphan_hand()?,
