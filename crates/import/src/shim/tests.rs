@@ -310,7 +310,10 @@ fn workflow_commands_and_step_outcomes_follow_githubs_rules() {
     assert!(err.contains("Error: a.rs:3: bad $(touch PWNED)"), "{err}");
     // As the step's error record: a line of $BATON_OUTPUT the core reads.
     let bo = std::fs::read_to_string(d.0.join("baton-output")).unwrap();
-    assert!(bo.contains("::error file=a.rs,line=3::bad $(touch PWNED)\n"), "{bo}");
+    assert!(
+        bo.contains("::error file=a.rs,line=3::bad $(touch PWNED)\n"),
+        "{bo}"
+    );
     assert!(!d.0.join("PWNED").exists());
 }
 
