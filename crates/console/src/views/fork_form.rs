@@ -40,16 +40,7 @@ pub(crate) fn render(
             focused = (start, fields.len());
         }
     }
-    let err: Vec<Line> = d
-        .error
-        .as_ref()
-        .map(|e| {
-            wrap_text(&format!("✘ {}", line_of(e)), body_w)
-                .into_iter()
-                .map(|l| Line::from(styled(l, theme.error)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let err = super::run_form::error_lines(d.error.as_deref(), body_w, theme);
     let want = (head.len() + fields.len() + err.len() + 4) as u16;
     let r = centered(area, w, want.min(area.height));
     frame.render_widget(Clear, r);

@@ -48,16 +48,7 @@ pub(crate) fn render(
             focused = (start, fields.len());
         }
     }
-    let err: Vec<Line> = d
-        .error
-        .as_ref()
-        .map(|e| {
-            wrap_text(&format!("✘ {}", line_of(e)), body_w)
-                .into_iter()
-                .map(|l| Line::from(styled(l, theme.error)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let err = error_lines(d.error.as_deref(), body_w, theme);
     let want = (head.len() + fields.len() + err.len() + 4) as u16;
     let r = centered(area, w, want.min(area.height));
     frame.render_widget(Clear, r);
@@ -157,6 +148,19 @@ pub(super) fn shown(f: &InputField) -> std::borrow::Cow<'_, InputField> {
     masked.input.default = dots(&f.input.default);
     masked.scheduled = dots(&f.scheduled);
     std::borrow::Cow::Owned(masked)
+}
+
+/// A form's refusal under its fields, wrapped to the body: the run form's and the fork
+/// form's one drawing of it.
+pub(crate) fn error_lines(error: Option<&str>, body_w: usize, theme: &Theme) -> Vec<Line<'static>> {
+    error
+        .map(|e| {
+            wrap_text(&format!("✘ {}", line_of(e)), body_w)
+                .into_iter()
+                .map(|l| Line::from(styled(l, theme.error)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
