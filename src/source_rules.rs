@@ -301,3 +301,51 @@ fn modules_no_other_crate_uses_are_private() {
          pub(crate), what others need re-exported from src/lib.rs): {unused:?}"
     );
 }
+
+/// The places (`FILE:LINE`) where a doc comment opens a Rust code block (a bare
+/// fence or one marked `rust`): rustdoc would make it a test, and the crates turn
+/// doc tests off (`doctest = false`: none existed, and the pass cost the suite
+/// minutes), so such an example would never be compiled.
+fn rust_doc_examples(sources: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (file, text) in sources {
+        let mut open = false;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim_start();
+            let Some(doc) = line
+                .strip_prefix("///")
+                .or_else(|| line.strip_prefix("//!"))
+            else {
+                continue;
+            };
+            let Some(info) = doc.trim_start().strip_prefix("```") else {
+                continue;
+            };
+            if !open && matches!(info.trim(), "" | "rust" | "no_run" | "should_panic") {
+                found.push(format!("{file}:{}", n + 1));
+            }
+            open = !open;
+        }
+    }
+    found
+}
+
+#[test]
+fn the_rust_doc_scanner_finds_bare_and_rust_fences_only() {
+    let text =
+        "/// ```text\n/// a\n/// ```\n/// ```\n/// b\n/// ```\n//! ```rust\n//! c\n//! ```\n";
+    let found = rust_doc_examples(&[("f.rs".to_string(), text.to_string())]);
+    assert_eq!(found, ["f.rs:4", "f.rs:7"]);
+}
+
+/// No Rust example in a doc comment: write it as a test, or mark the fence `text`.
+#[test]
+fn no_rust_examples_in_doc_comments() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = rust_doc_examples(&sources(root));
+    assert!(
+        found.is_empty(),
+        "a Rust example in a doc comment would never run (doc tests are off): make it a \
+         test, or mark its fence `text`: {found:?}"
+    );
+}
