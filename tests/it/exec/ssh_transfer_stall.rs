@@ -1,6 +1,7 @@
 //! Issue 60: a transfer that stalls mid-copy (the host's reader or writer stopped with
 //! SIGSTOP: the host and its connection answer, no byte moves) is stopped within its
-//! deadline (60 s, `exec::ssh::stall`), as an error naming the artifact and the host
+//! deadline (the executor's `copy_stall`, 60 s by default, `exec::ssh::stall`; 10 s
+//! here, so that each test waits out a short one), as an error naming the artifact and the host
 //! (`engine::artifact_files`' unit tests read it), and copied again: a copy back is
 //! read again, a copy out written again before the reader starts; no step runs twice.
 //! A copy out that stalls every time fails its reader after 3 tries, the record naming
@@ -18,7 +19,7 @@ const MIB: u64 = 256;
 /// `h3_extra`: more fields of the reader's executor.
 fn workflow(env: &Env, config: &Path, h3_extra: &str) -> std::path::PathBuf {
     let head = format!(
-        "{}{}{h3_extra}",
+        "{}copy_stall = \"10s\"\n{}{h3_extra}",
         executor("h2", "baton-h2", config, env, ""),
         executor("h3", "baton-h3", config, env, "")
     );
@@ -102,7 +103,7 @@ fn a_copy_out_that_stalls_is_written_again_before_the_reader_starts() {
     let env = Env::new().with_own_tmp();
     let tmp = own_tmp(&env);
     // The copy out written when the reader starts, not sent ahead (`ssh_ahead`).
-    let wf = workflow(&env, &config, "send_ahead = false\n");
+    let wf = workflow(&env, &config, "copy_stall = \"10s\"\nsend_ahead = false\n");
     let child = run(&env, &wf, &tmp);
     // PUT's `cat` on baton-h3 writes the handed copy (PUT alone names `.tmp-`).
     let stopped = stop_the_copy(&env, ".tmp-", "cat");

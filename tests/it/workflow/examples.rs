@@ -52,23 +52,8 @@ fn release_example_has_the_promised_shape() {
 
 #[test]
 fn generated_dag_validates_with_expected_layers() {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "--quiet",
-            "--example",
-            "gen_dag",
-            "--",
-            "--layers",
-            "5",
-            "--width",
-            "20",
-            "--builtin",
-            "noop",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let args = ["--layers", "5", "--width", "20", "--builtin", "noop"];
+    let out = gen_dag().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -80,4 +65,25 @@ fn generated_dag_validates_with_expected_layers() {
     assert_eq!(plan.layers.len(), 5);
     assert!(plan.layers.iter().all(|l| l.len() == 20));
     assert!(plan.steps[20..].iter().all(|s| s.needs.len() == 2));
+}
+
+/// The example `gen_dag` as `cargo test` built it beside the test binaries
+/// (`target/debug/examples/`); else, when only this binary was built, through `cargo
+/// run`, which builds it first (a nested build took over a minute of the suite).
+fn gen_dag() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let built = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("examples/gen_dag"));
+    match built.filter(|b| b.is_file()) {
+        Some(built) => Command::new(built),
+        None => {
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
+                .args(["run", "--quiet", "--example", "gen_dag", "--"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            cargo
+        }
+    }
 }
