@@ -183,6 +183,7 @@ pub fn render(m: &Metrics, format: Format) -> String {
     budget_families(&mut o, m);
 
     schedules(&mut o, m);
+    trigger_refusals(&mut o, m);
 
     if format == Format::OpenMetrics {
         o.text.push_str("# EOF\n");
@@ -436,6 +437,27 @@ fn budget_families(o: &mut Out, m: &Metrics) {
                 );
             }
         }
+    }
+}
+
+/// Webhook deliveries `baton serve` refused, by workflow, trigger and reason (absent
+/// until the first).
+fn trigger_refusals(o: &mut Out, m: &Metrics) {
+    if m.trigger_refusals.is_empty() {
+        return;
+    }
+    o.family(
+        "baton_trigger_refusals",
+        Kind::Counter,
+        "Webhook deliveries refused, by workflow, trigger and reason (bad_signature, missing_signature, old_timestamp, too_large, bad_param, …).",
+    );
+    for ((wf, trigger, reason), n) in &m.trigger_refusals {
+        let l = [
+            ("workflow", wf.as_str()),
+            ("trigger", trigger.as_str()),
+            ("reason", reason.as_str()),
+        ];
+        o.sample("baton_trigger_refusals_total", &l, *n);
     }
 }
 

@@ -43,6 +43,9 @@ pub struct Metrics {
     pub schedules: Vec<ScheduleGauges>,
     /// The workflow files a serve serves that do not load now.
     pub load_errors: Vec<String>,
+    /// Webhook deliveries refused, by workflow, trigger and reason (empty workflow and
+    /// trigger: a delivery naming none served).
+    pub trigger_refusals: BTreeMap<(String, String, String), u64>,
 }
 
 /// A served schedule's figures.

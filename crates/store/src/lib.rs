@@ -27,7 +27,9 @@ mod schema;
 mod delete;
 
 // The paths these modules had before the rooms (`baton_store::audit`, …).
-pub use coord::{admission, asks, pool_slots, proof, schedules, slots, wake};
+pub use coord::{
+    admission, asks, pool_slots, proof, schedules, slots, trigger_refusals, wake,
+};
 use coord::{cache, commands};
 use ledger::append::{chain_write, run_key, run_tail, run_writer};
 pub use ledger::{audit, audit_signatures, event_chain, starter_seal, witness};

@@ -83,6 +83,10 @@ impl Store {
         if run.is_none() {
             m.schedules = self.schedule_gauges()?;
             m.load_errors = self.load_errors()?.into_iter().map(|(f, _)| f).collect();
+            for r in self.delivery_refusals()? {
+                m.trigger_refusals
+                    .insert((r.workflow, r.trigger, r.reason), r.count);
+            }
         }
         Ok(m)
     }

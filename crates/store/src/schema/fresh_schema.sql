@@ -283,3 +283,13 @@ CREATE TABLE link_requests (
     at      INTEGER NOT NULL
 , checked INTEGER NOT NULL DEFAULT 0, answer TEXT) WITHOUT ROWID;
 CREATE INDEX link_requests_by_run ON link_requests(run_id);
+CREATE TABLE trigger_refusals (
+    workflow      TEXT NOT NULL,
+    trigger       TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    count         INTEGER NOT NULL,
+    last_at       INTEGER NOT NULL,
+    last_why      TEXT NOT NULL,
+    last_delivery TEXT,
+    PRIMARY KEY (workflow, trigger, reason)
+) WITHOUT ROWID;
