@@ -6,17 +6,29 @@
 //!   engine that checks and the command that signs build the same bytes);
 //! - [`check`]: verify a signature over a message against the allowed signers (pure);
 //! - `allowed`: the allowed-signers file ([`AllowedSigners`]);
+//! - `webauthn`: passkey signatures (an SSHSIG whose signature is a WebAuthn
+//!   assertion): [`challenge`] for the page, [`sshsig_from_assertion`] to armor what the
+//!   browser returns, [`check_passkey`] to verify it against the configured origin;
+//! - `enrol`: a passkey's allowed-signers line from what the browser returns at
+//!   creation ([`passkey_line`]);
 //! - `keys`: making a signature, with a key file or through ssh-agent (I/O; the `sign`
 //!   feature, which only the session turns on).
 //!
 //! The cryptography is RustCrypto's `ssh-key`; nothing here computes a signature itself.
 mod allowed;
+mod enrol;
 #[cfg(feature = "sign")]
 mod keys;
+mod webauthn;
 
 pub use allowed::{AllowedSigners, LineError, SignersError, principal_account};
+pub use enrol::{Created, EnrolError, check_principal, passkey_line};
 #[cfg(feature = "sign")]
 pub use keys::{SigningError, sign_with_agent, sign_with_key_file};
+pub use webauthn::{
+    Assertion, AssertionError, Passkey, WEBAUTHN_ALGORITHM, challenge, check_passkey, origin_fits,
+    sshsig_from_assertion,
+};
 
 use sha2::{Digest, Sha256};
 use ssh_key::{HashAlg, PublicKey, SshSig};
@@ -133,11 +145,13 @@ pub fn approval_digest(digest: &str, inputs: &BTreeMap<String, String>) -> Strin
 }
 
 /// A signature that verified: the key that made it (`SHA256:…` fingerprint) and the
-/// principals the allowed signers list for that key (in file order).
+/// principals the allowed signers list for that key (in file order), and, for a
+/// passkey's signature, its origin and counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
     pub key: String,
     pub principals: Vec<String>,
+    pub passkey: Option<Passkey>,
 }
 
 /// Why a signature does not count.
@@ -155,14 +169,31 @@ pub enum SignatureError {
         "the signature by key {0} does not verify over this decision's message (it was made over other bytes or with another key; `--print-message` prints the bytes to sign)"
     )]
     Invalid(String),
+    #[error(
+        "the passkey {0} signed without user verification (a PIN or a biometric): baton counts a passkey's decision only when its holder was verified; use a passkey or browser that verifies"
+    )]
+    NotUserVerified(String),
+    #[error(
+        "the passkey's signature was made on a page at {origin}, which is not of its relying party `{rp}`"
+    )]
+    ForeignOrigin { origin: String, rp: String },
+    #[error("the passkey's signature was made on a page at {origin}, not at {want}")]
+    Origin { origin: String, want: String },
+    #[error("not a passkey's signature (`{WEBAUTHN_ALGORITHM}`)")]
+    NotAPasskey,
 }
 
-/// Verify `pem` (an armored SSHSIG) over `message` against `signers`. Pure.
+/// Verify `pem` (an armored SSHSIG) over `message` against `signers`. Pure. A
+/// passkey's signature counts when its holder was verified and its page's origin
+/// belongs to the key's relying party ([`check_passkey`] also names the origin).
 pub fn check(
     signers: &AllowedSigners,
     message: &str,
     pem: &str,
 ) -> Result<Checked, SignatureError> {
+    if let Some(passkey) = webauthn::check_if_passkey(signers, message, pem) {
+        return passkey;
+    }
     let sig = SshSig::from_pem(pem.trim().as_bytes())
         .map_err(|e| SignatureError::Malformed(e.to_string()))?;
     let key = sig.public_key().fingerprint(HashAlg::Sha256).to_string();
@@ -180,7 +211,11 @@ pub fn check(
     PublicKey::from(sig.public_key().clone())
         .verify(NAMESPACE, message.as_bytes(), &sig)
         .map_err(|_| SignatureError::Invalid(key.clone()))?;
-    Ok(Checked { key, principals })
+    Ok(Checked {
+        key,
+        principals,
+        passkey: None,
+    })
 }
 
 /// The SHA-256 fingerprint (`SHA256:…`) of a public key, as `ssh-keygen -l` prints it.

@@ -1,0 +1,164 @@
+//! Passkey signatures made by a browser: Debian's headless Chromium with a DevTools
+//! virtual authenticator (CTAP2, internal, user verified) signed baton's decision
+//! message for relying party `localhost`; `ssh-keygen -Y verify -n baton` said `Good
+//! "baton" signature for alice` to `good.sig` and refused the flipped decision, the
+//! other namespace and the other principal. `tests/vectors/make.py` made them (it
+//! builds the SSHSIG itself, apart from this crate) and says how.
+use baton_signing::{
+    AllowedSigners, Assertion, Created, SignatureError, challenge, check, check_passkey,
+    passkey_line, sshsig_from_assertion,
+};
+use serde_json::Value;
+
+const SIGNERS: &str = include_str!("vectors/allowed_signers");
+const MESSAGE: &str = include_str!("vectors/message.txt");
+const GOOD: &str = include_str!("vectors/good.sig");
+const OTHER_NAMESPACE: &str = include_str!("vectors/other_namespace.sig");
+const NO_USER_VERIFICATION: &str = include_str!("vectors/no_user_verification.sig");
+const OTHER_ORIGIN: &str = include_str!("vectors/other_origin.sig");
+const ASSERTION: &str = include_str!("vectors/assertion.json");
+
+fn signers() -> AllowedSigners {
+    AllowedSigners::parse(SIGNERS).unwrap()
+}
+
+fn assertion() -> Value {
+    serde_json::from_str(ASSERTION).unwrap()
+}
+
+fn field(name: &str) -> String {
+    assertion()[name].as_str().unwrap().to_string()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_browser_s_signature_verifies_with_its_origin_counter_and_verified_user() {
+    let c = check(&signers(), MESSAGE, GOOD).unwrap();
+    assert_eq!(c.principals, vec!["alice"]);
+    let p = c.passkey.clone().unwrap();
+    assert_eq!(p.origin, field("origin"));
+    assert_eq!(p.counter, 2, "the virtual authenticator's second signature");
+    assert_eq!(p.flags & 0x05, 0x05, "user present and verified");
+    assert_eq!(
+        check_passkey(&signers(), MESSAGE, GOOD, &field("origin")),
+        Ok(c)
+    );
+}
+
+#[test]
+fn a_flipped_decision_is_refused() {
+    let flipped = MESSAGE.replace("decision: approve", "decision: reject");
+    assert!(matches!(
+        check(&signers(), &flipped, GOOD),
+        Err(SignatureError::Invalid(_))
+    ));
+}
+
+#[test]
+fn another_namespace_is_refused() {
+    assert_eq!(
+        check(&signers(), MESSAGE, OTHER_NAMESPACE),
+        Err(SignatureError::Namespace("git".into()))
+    );
+}
+
+#[test]
+fn another_principal_gets_nothing_from_the_key() {
+    // The key is alice's only: it signs as no one else, and a file without it refuses it.
+    let c = check(&signers(), MESSAGE, GOOD).unwrap();
+    assert!(!c.principals.iter().any(|p| p == "bob"));
+    let bob = SIGNERS
+        .replacen("alice", "bob", 1)
+        .replace("namespaces=\"baton\"", "namespaces=\"git\"");
+    let bob = AllowedSigners::parse(&bob).unwrap();
+    assert!(matches!(
+        check(&bob, MESSAGE, GOOD),
+        Err(SignatureError::UnknownKey(_))
+    ));
+}
+
+#[test]
+fn a_signature_without_user_verification_is_refused_though_ssh_keygen_takes_it() {
+    assert!(matches!(
+        check(&signers(), MESSAGE, NO_USER_VERIFICATION),
+        Err(SignatureError::NotUserVerified(_))
+    ));
+}
+
+#[test]
+fn another_origin_of_the_relying_party_is_refused_where_the_origin_is_configured() {
+    let origin = field("origin");
+    let other = field("other_origin");
+    assert_eq!(
+        check_passkey(&signers(), MESSAGE, OTHER_ORIGIN, &origin),
+        Err(SignatureError::Origin {
+            origin: other.clone(),
+            want: origin
+        })
+    );
+    // Without a configured origin (audit verify), one of its relying party counts.
+    assert_eq!(
+        check(&signers(), MESSAGE, OTHER_ORIGIN)
+            .unwrap()
+            .passkey
+            .unwrap()
+            .origin,
+        other
+    );
+}
+
+#[test]
+fn the_page_s_challenge_is_the_sshsig_signed_data() {
+    let cd: Value = serde_json::from_str(&field("client_data_json")).unwrap();
+    let want = cd["challenge"].as_str().unwrap().to_string();
+    use ssh_encoding::base64::{Base64UrlUnpadded, Encoding};
+    assert_eq!(Base64UrlUnpadded::encode_string(&challenge(MESSAGE)), want);
+}
+
+#[test]
+fn the_browser_s_assertion_becomes_the_very_signature_ssh_keygen_verified() {
+    let key = signers().entries()[0].key.key_data().clone();
+    let (auth, sig) = (
+        unhex(&field("authenticator_data")),
+        unhex(&field("signature")),
+    );
+    let cd = field("client_data_json");
+    let a = Assertion {
+        authenticator_data: &auth,
+        client_data_json: cd.as_bytes(),
+        signature: &sig,
+    };
+    assert_eq!(sshsig_from_assertion(&key, &a).unwrap(), GOOD);
+}
+
+#[test]
+fn the_created_passkey_gives_the_allowed_signers_line() {
+    let (spki, auth, id) = (
+        unhex(&field("credential_spki")),
+        unhex(&field("credential_authenticator_data")),
+        unhex(&field("credential_id")),
+    );
+    let made = Created {
+        public_key: &spki,
+        authenticator_data: &auth,
+        credential_id: &id,
+    };
+    let line = passkey_line("alice", "localhost", &made).unwrap();
+    assert!(line.starts_with(SIGNERS.trim_end()), "{line}");
+    assert!(line.contains(" passkey:"), "{line}");
+    // Made for another relying party, or without a verified user: refused.
+    assert!(passkey_line("alice", "example.com", &made).is_err());
+    let mut unverified = auth.clone();
+    unverified[32] &= !0x04;
+    let made = Created {
+        authenticator_data: &unverified,
+        ..made
+    };
+    assert!(passkey_line("alice", "localhost", &made).is_err());
+}
