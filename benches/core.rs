@@ -60,6 +60,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             .collect(),
         dependants,
         schedules: Vec::new(),
+        triggers: Vec::new(),
         warnings: Vec::new(),
         steps,
         approvals: None,

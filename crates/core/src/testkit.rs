@@ -33,6 +33,7 @@ pub(crate) fn plan() -> PlanBuilder {
             layers: Vec::new(),
             dependants: Vec::new(),
             schedules: Vec::new(),
+            triggers: Vec::new(),
             approvals: None,
             concurrency: None,
             warnings: Vec::new(),

@@ -10,6 +10,7 @@ mod caching;
 pub mod condition;
 pub mod diag;
 mod envrefs;
+mod events;
 mod executors;
 pub mod fanout;
 mod graph;
@@ -34,6 +35,10 @@ pub use batch::{BatchArg, BatchOptions};
 pub use builtins::{ValueError, builtin_tools};
 pub use diag::{Diagnostic, Diagnostics, suggest};
 pub use envrefs::{env_cycles, env_order};
+pub use events::{
+    BadPick, END_STATES, EventSource, EventTrigger, MAX_TRIGGER_DEPTH, MissingPick, Pick,
+    event_params,
+};
 pub use load::{SignersFrom, load_file, load_str, load_str_with};
 pub use params::{
     Problem, Values, check_values, input_of_spec, resolve_params, resolve_values, spec_of_input,

@@ -49,6 +49,8 @@ pub struct Plan {
     pub dependants: Vec<Vec<usize>>,
     /// `[[schedule]]`: when `baton serve` starts it, in file order.
     pub schedules: Vec<Schedule>,
+    /// `[[trigger]]`: the events that make `baton serve` start it, in file order.
+    pub triggers: Vec<crate::events::EventTrigger>,
     /// What the load warns of (`baton validate` prints them), in source order: the
     /// file loads, but a part may not mean what it says.
     pub warnings: Vec<crate::diag::Diagnostic>,

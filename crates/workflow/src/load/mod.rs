@@ -17,6 +17,7 @@ mod artifacts;
 mod child;
 mod concurrency;
 mod deadline;
+mod events;
 mod defaults;
 mod fallback;
 mod fanout;
@@ -53,6 +54,7 @@ const TOP_FIELDS: &[&str] = &[
     "concurrency",
     "step",
     "schedule",
+    "trigger",
 ];
 
 /// Load and validate the workflow at `path`. A missing, unreadable, non-regular,
@@ -339,6 +341,9 @@ impl<'r, 's> Loader<'r, 's> {
         let schedules = get_entry(top, "schedule")
             .map(|e| self.schedules(e))
             .unwrap_or_default();
+        let triggers = get_entry(top, "trigger")
+            .map(|e| self.event_triggers(e, &base_dir))
+            .unwrap_or_default();
         let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
         let mut raw_steps = self.raw_steps(top, default_timeout, &default_retry);
@@ -406,9 +411,11 @@ impl<'r, 's> Loader<'r, 's> {
             layers: g.layers,
             dependants,
             schedules: schedules.iter().map(|r| r.schedule.clone()).collect(),
+            triggers: triggers.iter().map(|r| r.trigger.clone()).collect(),
             warnings: Vec::new(),
         };
         self.check_schedule_params(&plan, &schedules);
+        self.check_triggers(&plan, &triggers);
         self.r.diags.is_empty().then_some(plan)
     }
 
@@ -490,5 +497,7 @@ fn get_entry<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Entry> {
     entries.iter().find(|e| e.key == key)
 }
 
+#[cfg(test)]
+mod events_tests;
 #[cfg(test)]
 mod policy_tests;

@@ -141,7 +141,7 @@ impl Loader<'_, '_> {
         None
     }
 
-    fn schedule_params(&mut self, n: &Node, what: &str) -> Vec<(String, String)> {
+    pub(super) fn schedule_params(&mut self, n: &Node, what: &str) -> Vec<(String, String)> {
         let Some(entries) = self.table(
             n,
             &format!("`params` of {what}"),
@@ -172,7 +172,7 @@ impl Loader<'_, '_> {
 
     /// `labels = { team = "infra" }`: the labels each run of the schedule starts with,
     /// each checked where it is written as `baton run --label` checks it (`model::labels`).
-    fn schedule_labels(&mut self, n: Option<&Node>, what: &str) -> BTreeMap<String, String> {
+    pub(super) fn schedule_labels(&mut self, n: Option<&Node>, what: &str) -> BTreeMap<String, String> {
         let Some(n) = n else {
             return BTreeMap::new();
         };
