@@ -80,6 +80,10 @@ pub enum AuditAction {
     StoreInitialized,
     /// `baton note`: an operator's note on a run or a step, a row of no event.
     Note,
+    /// `baton trigger pause|resume`: a `[[trigger]]`'s events make no run, or do
+    /// again; a row of the store, not of an event.
+    TriggerPaused,
+    TriggerResumed,
 }
 
 impl AuditAction {

@@ -21,6 +21,7 @@ pub mod proof;
 mod refusals;
 pub mod schedules;
 pub mod slots;
+pub mod trigger_events;
 pub mod trigger_refusals;
 pub mod wake;
 

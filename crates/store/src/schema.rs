@@ -4,6 +4,7 @@
 mod asks_rev;
 pub(crate) mod backfills;
 pub(crate) mod fresh_schema;
+mod triggers;
 
 use crate::error::StoreError;
 use crate::ledger::audit::{AuditHead, AuditKeys};
@@ -173,6 +174,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         37,
         "webhook deliveries refused: a count per workflow, trigger and reason",
         TRIGGER_REFUSALS,
+    ),
+    (
+        38,
+        "triggers: each trigger served, and each event it decided with the run it made",
+        triggers::TRIGGER_EVENTS,
     ),
 ];
 

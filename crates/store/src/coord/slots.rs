@@ -266,7 +266,11 @@ impl Store {
     }
 
     /// What this connection keeps of a run it made (its key).
-    fn keep_made(&mut self, run_id: &str, m: Made) -> (Decision, Vec<Event>, Vec<Entry>) {
+    pub(super) fn keep_made(
+        &mut self,
+        run_id: &str,
+        m: Made,
+    ) -> (Decision, Vec<Event>, Vec<Entry>) {
         self.run_keys.insert(run_id.to_string(), m.key);
         (m.decision, m.events, m.heads)
     }
@@ -391,7 +395,7 @@ pub struct Batched {
 }
 
 /// A run written in a transaction, its first events not yet.
-struct Pending<'a> {
+pub(super) struct Pending<'a> {
     tx: &'a Connection,
     keys: &'a AuditKeys,
     seal: Option<&'a AccountKey>,
@@ -400,8 +404,8 @@ struct Pending<'a> {
 }
 
 /// A run written with its first events.
-struct Made {
-    decision: Decision,
+pub(super) struct Made {
+    pub(super) decision: Decision,
     events: Vec<Event>,
     key: i64,
     heads: Vec<Entry>,
@@ -410,7 +414,7 @@ struct Made {
 impl Pending<'_> {
     /// Its first events, as `events_for` gives them for its verdict (with the run's
     /// summary as of them, its core's), committed to it.
-    fn with(
+    pub(super) fn with(
         self,
         events_for: impl FnOnce(&Verdict) -> (Vec<Event>, StateSummary),
     ) -> Result<Made, StoreError> {
@@ -433,7 +437,7 @@ impl Pending<'_> {
 /// In `tx`: the group is looked at, the run recorded with its lease, (unless it skips)
 /// made the group's holder or queued in its line, and the runs it replaces taken out
 /// of the line. No group: it holds.
-fn make_run<'a>(
+pub(super) fn make_run<'a>(
     tx: &'a Connection,
     (keys, seal): (&'a AuditKeys, Option<&'a AccountKey>),
     run: &'a NewRun,

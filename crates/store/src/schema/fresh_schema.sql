@@ -293,3 +293,34 @@ CREATE TABLE trigger_refusals (
     last_delivery TEXT,
     PRIMARY KEY (workflow, trigger, reason)
 ) WITHOUT ROWID;
+CREATE TABLE triggers (
+    file          TEXT NOT NULL,
+    idx           INTEGER NOT NULL,
+    workflow      TEXT NOT NULL,
+    name          TEXT,
+    kind          TEXT NOT NULL,
+    what          TEXT NOT NULL,
+    since         INTEGER NOT NULL,
+    active        INTEGER NOT NULL DEFAULT 1,
+    paused_by     TEXT,
+    paused_reason TEXT,
+    paused_at     INTEGER,
+    PRIMARY KEY (file, idx)
+);
+CREATE TABLE trigger_events (
+    file        TEXT NOT NULL,
+    idx         INTEGER NOT NULL,
+    event_key   TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    fate        TEXT NOT NULL,
+    run_id      TEXT,
+    why         TEXT,
+    source_run  TEXT,
+    depth       INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (file, idx, event_key)
+);
+CREATE INDEX trigger_events_by_run ON trigger_events (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX trigger_events_by_source ON trigger_events (source_run)
+    WHERE source_run IS NOT NULL;
