@@ -36,6 +36,8 @@ pub mod link_server;
 pub mod remote;
 pub mod schedules;
 pub mod stdio;
+/// A webhook delivery's checks (`webhook::verify_signature`, `webhook::params_of_body`).
+pub mod webhook;
 
 mod ask_book;
 pub mod child;
