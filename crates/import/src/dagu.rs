@@ -105,6 +105,20 @@ struct Dag<'a> {
     dotenv: Vec<String>,
     /// Environment entries the step being read takes for its translated references.
     ref_env: Vec<(String, String)>,
+    /// Steps whose `.stdout`, `.stderr` or `.exitCode` a later step reads, with the
+    /// line of the first reference.
+    published: Vec<(String, usize)>,
+}
+
+/// The dotenv files Dagu reads: `.env` always, then those of `dotenv` (each once).
+fn dotenv_files(doc: &Node) -> Vec<String> {
+    let mut files = vec![".env".to_string()];
+    for f in g(doc, "dotenv").map(Node::words).unwrap_or_default() {
+        if !files.contains(&f) {
+            files.push(f);
+        }
+    }
+    files
 }
 
 pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
@@ -140,8 +154,9 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
         step_expand: vec![],
         fanned: vec![],
         shell: g(doc, "shell").and_then(|n| n.text().or_else(|| Some(n.words().join(" ")))),
-        dotenv: g(doc, "dotenv").map(Node::words).unwrap_or_default(),
+        dotenv: dotenv_files(doc),
         ref_env: vec![],
+        published: vec![],
     };
     d.wf.name = step_id(&name, &[]);
     d.wf.description = doc
@@ -193,6 +208,7 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
     }
     d.passed_skips();
     d.pass_outputs();
+    d.publish();
     if let Some(p) = g(doc, "preconditions").or_else(|| g(doc, "precondition")) {
         d.dag_preconditions(
             p,
@@ -293,7 +309,7 @@ impl Dag<'_> {
             self.schedule(s, gl(doc, "schedule").unwrap_or(1));
         }
         if let Some(l) = gl(doc, "dotenv") {
-            self.report.note(l, "`dotenv`", "each step reads the files before its command, after the DAG's `env` as Dagu appends them (later files win): `NAME=value` lines, `export ` and surrounding quotes removed, nothing in them run; a missing file is skipped; a relative path is read from the step's working directory (Dagu: the DAG's, then its file's)");
+            self.report.note(l, "`dotenv`", "each step reads the files before its command, after the DAG's `env` as Dagu appends them (later files win): `NAME=value` lines, `export ` and surrounding quotes removed, nothing in them run; a missing file is skipped; `.env` is read first, as Dagu reads it even without `dotenv`; a relative path is read from the workflow's directory (Dagu: the DAG's working directory, then its file's)");
         }
         if let Some(t) = g(doc, "timeout_sec").and_then(Node::text) {
             self.wf.timeout = Some(format!("{t}s"));

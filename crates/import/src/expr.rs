@@ -664,6 +664,29 @@ pub(crate) fn to_shell(
     })
 }
 
+/// The first part of a path `word` hands its `var` for `toJSON(path)`: no name of
+/// GitHub's starts with it.
+pub(crate) const TO_JSON: &str = "toJSON()";
+
+/// `s` as a JSON string, as GitHub's `toJSON` writes one (`"`, `\\` and control
+/// characters escaped).
+pub(crate) fn json_string(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
 /// A shell word holding an expression's value, as GitHub computes it: `a && b` is `b`
 /// when `a` holds, else `a`; `a || b` is `a` when it holds, else `b` (so `c && 'x' ||
 /// 'y'` picks), a test (`==`, `!`, `startsWith(…)`) is `true` or `false`. Literals are
@@ -686,6 +709,20 @@ pub(crate) fn word(
             let (yes, no) = if *op == "||" { (a, b) } else { (b, a) };
             format!("\"$(if {t}; then printf '%s' {yes}; else printf '%s' {no}; fi)\"")
         }
+        // `toJSON` of a literal is decided here; of a name, by `var` over the path
+        // behind `TO_JSON` (it knows the name's type: `json_word`).
+        E::Call(f, args) if f == "tojson" && args.len() == 1 => match &args[0] {
+            E::Name(p) => {
+                let mut marked = vec![TO_JSON.to_string()];
+                marked.extend(p.iter().cloned());
+                var(&marked)?
+            }
+            E::Str(s) => q(&json_string(s)),
+            E::Num(n) => q(n),
+            E::Bool(b) => q(&b.to_string()),
+            E::Null => q("null"),
+            _ => return Err(ExprError::NotInScript(f.clone())),
+        },
         E::Not(_) | E::Bin(..) | E::Call(..) => format!(
             "\"$(if {}; then printf true; else printf false; fi)\"",
             to_shell(e, var)?
@@ -715,5 +752,18 @@ mod shell_tests {
         );
         assert!(to_shell(&parse("secrets.X").unwrap(), &mut var).is_err());
         assert!(to_shell(&parse("a.b < 3").unwrap(), &mut var).is_err());
+    }
+
+    #[test]
+    fn tojson_of_a_literal_is_decided_and_of_a_name_asked_with_its_mark() {
+        let mut var =
+            |p: &[String]| -> Result<String, NameError> { Ok(format!("<{}>", p.join("."))) };
+        let w = |x: &str, var: &mut dyn FnMut(&[String]) -> Result<String, NameError>| {
+            word(&parse(x).unwrap(), var).unwrap()
+        };
+        assert_eq!(w("toJSON('a\"b')", &mut var), "'\"a\\\"b\"'");
+        assert_eq!(w("toJSON(1)", &mut var), "'1'");
+        assert_eq!(w("toJSON(inputs.x)", &mut var), "<toJSON().inputs.x>");
+        assert!(word(&parse("toJSON(a == b)").unwrap(), &mut var).is_err());
     }
 }

@@ -40,6 +40,8 @@ struct Ctx<'a> {
     script_vars: usize,
     /// Each job's outputs as baton declares them (`job_outputs`), by GitHub job id.
     outputs: Vec<(String, Vec<String>)>,
+    /// The inputs of type boolean or number: `toJSON` writes their value bare.
+    bare: Vec<String>,
     report: &'a mut Report,
 }
 
@@ -234,6 +236,7 @@ pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Work
             .iter()
             .map(|(k, _, j)| (k.clone(), declared_outputs(j)))
             .collect(),
+        bare: vec![],
         report,
     };
     let mut wf = Workflow {
@@ -361,6 +364,10 @@ fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
                     // `workflow_dispatch` and `workflow_call` may both declare it.
                     c.params.retain(|x| x.name != *name);
                     c.params.push(input(name, *pl, p, c.report));
+                    let t = p.get("type").and_then(Node::text);
+                    if matches!(t.as_deref(), Some("boolean" | "number")) {
+                        c.bare.push(name.clone());
+                    }
                 }
                 if ev == "workflow_call" {
                     c.report.note(l, "`on: workflow_call`", "its inputs are params; a calling workflow cannot call this one (run it with `baton run`)");

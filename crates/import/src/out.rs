@@ -444,6 +444,43 @@ pub(crate) fn cycle(steps: &[Step]) -> Option<Vec<String>> {
     })
 }
 
+/// Where a shell script's text stands after some of it: outside quotes, in '…' or
+/// in "…" (a `#` comment's quotes do not count).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quote {
+    None,
+    Single,
+    Double,
+}
+
+impl Quote {
+    pub(crate) fn after(self, text: &str) -> Quote {
+        let mut q = self;
+        let mut chars = text.chars().peekable();
+        let mut word_start = true;
+        while let Some(ch) = chars.next() {
+            match (q, ch) {
+                (Quote::None, '#') if word_start => {
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                (Quote::None | Quote::Double, '\\') => {
+                    chars.next();
+                }
+                (Quote::None, '\'') => q = Quote::Single,
+                (Quote::None, '"') => q = Quote::Double,
+                (Quote::Single, '\'') | (Quote::Double, '"') => q = Quote::None,
+                _ => {}
+            }
+            word_start = ch.is_whitespace() || matches!(ch, ';' | '(' | '|' | '&');
+        }
+        q
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

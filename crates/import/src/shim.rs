@@ -85,13 +85,55 @@ pub(crate) fn state_word(id: &str, which: &str) -> String {
 }
 
 /// A shell word reading what step `id` wrote to `$GITHUB_OUTPUT` as `key` (the last
-/// such line), as data.
+/// such line), as data: a variable the script sets once the step ended (`script`), so
+/// the value is whole, its trailing newlines kept as GitHub keeps them (a command
+/// substitution would drop them).
 pub(crate) fn output_word(id: &str, key: &str) -> String {
-    format!(
-        "\"$(_bt_get \"$_bt_gh/out-{}\" {})\"",
-        file_part(id),
-        sh_quote(key)
-    )
+    format!("\"${{{}}}\"", output_var(&file_part(id), key))
+}
+
+/// The script's variable holding output `key` of the step whose file part is `part`:
+/// both hex-encoded, so any id and key make one variable name of the script's own.
+fn output_var(part: &str, key: &str) -> String {
+    format!("{OUTPUT_VAR}{}_{}", hex(part), hex(key))
+}
+
+const OUTPUT_VAR: &str = "_bt_o_";
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The (file part, key) of every output variable `text` reads, each once, in order.
+fn output_refs(text: &str) -> Vec<(String, String)> {
+    let unhex = |h: &str| -> Option<String> {
+        let bytes: Option<Vec<u8>> = (0..h.len())
+            .step_by(2)
+            .map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+            .collect();
+        String::from_utf8(bytes?).ok()
+    };
+    let mut out: Vec<(String, String)> = vec![];
+    for (at, _) in text.match_indices(OUTPUT_VAR) {
+        let rest = &text[at + OUTPUT_VAR.len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit() || *c == '_')
+            .collect();
+        let Some((p, k)) = name.split_once('_') else {
+            continue;
+        };
+        // A step's file part is what `file_part` makes: nothing else is one (a body's
+        // text that looks like such a variable never names a file the script reads).
+        if let (Some(p), Some(k)) = (unhex(p), unhex(k))
+            && !p.is_empty()
+            && file_part(&p) == p
+            && !out.contains(&(p.clone(), k.clone()))
+        {
+            out.push((p, k));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -135,46 +177,37 @@ pub(crate) fn script(
     steps: &[ShimStep],
     outputs: &[(String, String, String)],
 ) -> String {
-    let mut s = String::from(PRELUDE);
+    let mut head = String::new();
     for (k, w) in job_env {
-        s.push_str(&format!("export {k}={}\n", w.sh()));
+        head.push_str(&format!("export {k}={}\n", w.sh()));
     }
-    for (n, st) in steps.iter().enumerate() {
-        s.push_str(&format!("# step {}\n", defuse(&st.title)));
-        let test = match st.guard {
-            Guard::Success => "[ \"$_bt_rc\" -eq 0 ]",
-            Guard::Failure => "[ \"$_bt_rc\" -ne 0 ]",
-            Guard::Always => "true",
-            Guard::Never => {
-                s.push_str("# (never runs here: see the report)\n");
-                continue;
-            }
-        };
-        let part = st.id.as_deref().map_or((n + 1).to_string(), file_part);
-        let out = format!("\"$_bt_gh/out-{part}\"");
-        let body = match &st.action {
-            Action::Nothing(why) => {
-                s.push_str(&format!("# {}\n", defuse(why)));
-                if st.id.is_some() {
-                    s.push_str(&format!("_bt_done {part} 0 0\n"));
-                }
-                continue;
-            }
-            Action::Fail(msg) => format!("{{ echo {} >&2; false; }}", sh_quote(&defuse(msg))),
-            Action::Run { body, shell } => {
-                let file = format!("\"$_bt_gh/step-{}\"", n + 1);
-                s.push_str(&format!("printf '%s\\n' {} > {file}\n", sh_quote(body)));
-                run_line(st, shell, &file, &out)
-            }
-        };
-        let test = match &st.test {
-            Some(t) => format!("{test} && {t}"),
-            None => test.to_string(),
-        };
-        let coe = &st.continue_on_error;
-        s.push_str(&format!(
-            "if {test}; then\n  : > {out}; {body}; _bt_s=$?\n  _bt_carry {out} || {{ [ \"$_bt_s\" -ne 0 ] || _bt_s=1; }}\n  _bt_done {part} \"$_bt_s\" {coe}\nelse\n  _bt_skip {part}\nfi\n"
-        ));
+    let chunks: Vec<(String, String)> = steps
+        .iter()
+        .enumerate()
+        .map(|(n, st)| {
+            let part = st.id.as_deref().map_or((n + 1).to_string(), file_part);
+            let text = step_text(n, st, &part);
+            (part, text)
+        })
+        .collect();
+    // Every output a step reads, as a variable: empty until its step ended (never
+    // one of the environment's), then set from the step's file.
+    let all: String = chunks.iter().map(|(_, t)| t.as_str()).collect();
+    let refs = output_refs(&format!("{head}{all}"));
+    let mut s = String::from(PRELUDE);
+    for (p, k) in &refs {
+        s.push_str(&format!("{}=\n", output_var(p, k)));
+    }
+    s.push_str(&head);
+    for (part, text) in &chunks {
+        s.push_str(text);
+        for (_, k) in refs.iter().filter(|(p, _)| p == part) {
+            s.push_str(&format!(
+                "_bt_find \"$_bt_gh/out-{part}\" {}; {}=$_bt_got\n",
+                sh_quote(k),
+                output_var(part, k)
+            ));
+        }
     }
     for (name, step, key) in outputs {
         s.push_str(&format!(
@@ -185,6 +218,45 @@ pub(crate) fn script(
         ));
     }
     s.push_str("exit \"$_bt_rc\"\n");
+    s
+}
+
+/// Step `n` of the script (its file part `part`): its guard, its command, what it left.
+fn step_text(n: usize, st: &ShimStep, part: &str) -> String {
+    let mut s = format!("# step {}\n", defuse(&st.title));
+    let test = match st.guard {
+        Guard::Success => "[ \"$_bt_rc\" -eq 0 ]",
+        Guard::Failure => "[ \"$_bt_rc\" -ne 0 ]",
+        Guard::Always => "true",
+        Guard::Never => {
+            s.push_str("# (never runs here: see the report)\n");
+            return s;
+        }
+    };
+    let out = format!("\"$_bt_gh/out-{part}\"");
+    let body = match &st.action {
+        Action::Nothing(why) => {
+            s.push_str(&format!("# {}\n", defuse(why)));
+            if st.id.is_some() {
+                s.push_str(&format!("_bt_done {part} 0 0\n"));
+            }
+            return s;
+        }
+        Action::Fail(msg) => format!("{{ echo {} >&2; false; }}", sh_quote(&defuse(msg))),
+        Action::Run { body, shell } => {
+            let file = format!("\"$_bt_gh/step-{}\"", n + 1);
+            s.push_str(&format!("printf '%s\\n' {} > {file}\n", sh_quote(body)));
+            run_line(st, shell, &file, &out)
+        }
+    };
+    let test = match &st.test {
+        Some(t) => format!("{test} && {t}"),
+        None => test.to_string(),
+    };
+    let coe = &st.continue_on_error;
+    s.push_str(&format!(
+        "if {test}; then\n  : > {out}; {body}; _bt_s=$?\n  _bt_carry {out} || {{ [ \"$_bt_s\" -ne 0 ] || _bt_s=1; }}\n  _bt_done {part} \"$_bt_s\" {coe}\nelse\n  _bt_skip {part}\nfi\n"
+    ));
     s
 }
 

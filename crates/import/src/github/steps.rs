@@ -3,7 +3,7 @@
 use super::Ctx;
 use super::values::{self, script_word};
 use crate::expr::{self, Status};
-use crate::out::Step;
+use crate::out::{Quote, Step};
 use crate::shim::{self, Action, EnvFrom, Guard, Shell, ShimStep};
 use crate::yaml::Node;
 
@@ -183,43 +183,6 @@ fn run_templates(
     }
     out.push_str(&rest.replace("${{", "$ {{"));
     out
-}
-
-/// Where a shell script's text stands after some of it: outside quotes, in '…' or
-/// in "…" (a `#` comment's quotes do not count).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Quote {
-    None,
-    Single,
-    Double,
-}
-
-impl Quote {
-    fn after(self, text: &str) -> Quote {
-        let mut q = self;
-        let mut chars = text.chars().peekable();
-        let mut word_start = true;
-        while let Some(ch) = chars.next() {
-            match (q, ch) {
-                (Quote::None, '#') if word_start => {
-                    for c in chars.by_ref() {
-                        if c == '\n' {
-                            break;
-                        }
-                    }
-                }
-                (Quote::None | Quote::Double, '\\') => {
-                    chars.next();
-                }
-                (Quote::None, '\'') => q = Quote::Single,
-                (Quote::None, '"') => q = Quote::Double,
-                (Quote::Single, '\'') | (Quote::Double, '"') => q = Quote::None,
-                _ => {}
-            }
-            word_start = ch.is_whitespace() || matches!(ch, ';' | '(' | '|' | '&');
-        }
-        q
-    }
 }
 
 /// A step's `key` (`working-directory`, `shell`), else the `defaults.run` one, with the

@@ -57,6 +57,11 @@ pub(super) struct ScriptNames<'s, 'a> {
 impl ScriptNames<'_, '_> {
     /// The shell word of name `p`.
     pub(super) fn word(&mut self, p: &[String]) -> Result<String, NameError> {
+        if let Some((first, named)) = p.split_first()
+            && first == expr::TO_JSON
+        {
+            return self.json_word(named);
+        }
         match p {
             [s, id, o, key] if s == "steps" && o == "outputs" => Ok(shim::output_word(id, key)),
             [s, id, w] if s == "steps" && (w == "outcome" || w == "conclusion") => {
@@ -99,6 +104,32 @@ impl ScriptNames<'_, '_> {
                 Ok(format!("\"${{{var}}}\""))
             }
         }
+    }
+}
+
+impl ScriptNames<'_, '_> {
+    /// `toJSON(p)`, as GitHub writes it: a boolean or number input bare, a text (an
+    /// output, a result, an `env` or `secrets` value, another input, a `github.*` or
+    /// `runner.*` value the script holds) as a JSON string (`_bt_json`). A matrix
+    /// value, whose YAML type the written matrix does not keep, and a whole object
+    /// (`runner`, `matrix`, `github.event`) have none here.
+    fn json_word(&mut self, p: &[String]) -> Result<String, NameError> {
+        let text = match p {
+            [i, x] if i == "inputs" && self.c.bare.contains(x) => {
+                return self.word(p);
+            }
+            [i, _] if i == "inputs" || i == "env" || i == "secrets" => true,
+            [s, _, o, _] if (s == "steps" || s == "needs") && o == "outputs" => true,
+            [s, _, w] if s == "steps" && (w == "outcome" || w == "conclusion") => true,
+            [n, _, r] if n == "needs" && r == "result" => true,
+            _ => script_var(p).is_some(),
+        };
+        if !text {
+            return Err(NameError::NoCounterpart {
+                path: format!("toJSON({})", p.join(".")),
+            });
+        }
+        Ok(format!("\"$(_bt_json {})\"", self.word(p)?))
     }
 }
 

@@ -97,10 +97,10 @@ _bt_carry() {
   : > "$_bt_gh/env"; : > "$_bt_gh/path"
   return "$_bt_ok"
 }
-# The last value step file "$1" gave output "$2" (_bt_has set when it gave one).
+# The last value step file "$1" gave output "$2", whole, in $_bt_got (_bt_has set when
+# it gave one).
 _bt_pick() { if [ "$1" = "$_bt_want" ]; then _bt_got=$2 _bt_has=1; fi; }
 _bt_find() { _bt_want=$2 _bt_got= _bt_has=; [ -f "$1" ] && _bt_read "$1" _bt_pick '$GITHUB_OUTPUT' 2>/dev/null; }
-_bt_get() { _bt_find "$1" "$2"; printf '%s' "$_bt_got"; }
 # Job output "$1" from output "$3" of step file "$2", to $BATON_OUTPUT: one line, as a
 # baton output is (a multi-line value is left unset, said on stderr).
 _bt_output() {
@@ -206,6 +206,20 @@ _bt_to() { case $1 in ''|*[!0-9]*) ;; *) printf '%ss' "$(($1 * 60))" ;; esac; }
 _bt_tm() {
   _bt_t=$(_bt_to "$1"); shift
   if [ -n "$_bt_t" ]; then timeout "$_bt_t" "$@"; else "$@"; fi
+}
+# "$1" as a JSON string, as GitHub's toJSON writes one: `\`, `"` and control
+# characters escaped, lines joined by \n (a trailing newline kept). awk only prints.
+_bt_json() {
+  printf '%s\n' "$1" | LC_ALL=C awk 'BEGIN { printf "\""; for (i = 1; i < 32; i++) ord[sprintf("%c", i)] = i }
+{ o = ""; n = length($0)
+  for (i = 1; i <= n; i++) {
+    c = substr($0, i, 1)
+    if (c == "\\") o = o "\\\\"; else if (c == "\"") o = o "\\\""
+    else if (c == "\t") o = o "\\t"; else if (c == "\r") o = o "\\r"
+    else if (c in ord) o = o sprintf("\\u%04x", ord[c]); else o = o c
+  }
+  printf "%s%s", (NR > 1 ? "\\n" : ""), o }
+END { printf "\"" }'
 }
 # Text compared as GitHub compares it, ignoring case.
 lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }

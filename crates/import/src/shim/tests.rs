@@ -191,7 +191,8 @@ fn outputs_are_read_whole_and_a_job_output_is_one_line() {
         let d = Dir::new();
         let body = r#"
 printf '%s\n' 'v=1' 'multi<<END' 'a b' 'c=d' 'END' 'v=2' 'x=$(touch PWNED)' > o
-printf '[%s]\n' "$(_bt_get o v)" "$(_bt_get o multi)" "$(_bt_get o x)" "$(_bt_get o none)" "$(_bt_get missing v)"
+for k in v multi x none; do _bt_find o "$k"; printf '[%s]\n' "$_bt_got"; done
+_bt_find missing v; printf '[%s]\n' "$_bt_got"
 _bt_output job_v o v; _bt_output job_multi o multi; _bt_output job_none o none
 cat "$BATON_OUTPUT"
 "#;
@@ -345,4 +346,70 @@ fn a_step_leaving_a_process_behind_ends_with_its_command() {
         std::thread::yield_now();
     };
     assert_eq!(status.code(), Some(0));
+}
+
+/// `${{ steps.ID.outputs.KEY }}` is the value whole, its trailing newlines kept as
+/// GitHub keeps them (the value of `::set-output name=foo::{%0A  "hello": "world"%0A}%0A`,
+/// edwardgeorge/gha-echo-output's README at 9efe5ad4, ends with a newline); an output
+/// never written, or of a step that never ran, is empty, whatever the environment holds.
+#[test]
+fn an_output_keeps_its_trailing_newlines() {
+    use super::{EnvFrom, Piece, Word};
+    let d = Dir::new();
+    let sh_word = |w: String| EnvFrom::Word(Word(vec![Piece::Sh(w)]));
+    let mut last = run_step("c", "printf '[%s]' \"$V\" \"$W\" \"$N\" \"$S\"", false);
+    last.env = vec![
+        ("V".into(), sh_word(super::output_word("a", "foo"))),
+        ("W".into(), sh_word(super::output_word("a", "two"))),
+        ("N".into(), sh_word(super::output_word("a", "none"))),
+        ("S".into(), sh_word(super::output_word("b", "x"))),
+    ];
+    let mut b = run_step("b", "echo '::set-output name=x::y'", false);
+    b.guard = super::Guard::Failure;
+    let steps = vec![
+        run_step(
+            "a",
+            "echo '::set-output name=foo::{%0A  \"hello\": \"world\"%0A}%0A'; printf 'two<<E\\nx\\n\\n\\nE\\n' >> \"$GITHUB_OUTPUT\"",
+            false,
+        ),
+        b,
+        last,
+    ];
+    let script = super::script(&[], &steps, &[]);
+    let var = script
+        .lines()
+        .find_map(|l| l.strip_suffix("=").filter(|v| v.starts_with("_bt_o_")))
+        .unwrap()
+        .to_string();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&d.0)
+        .env("TMPDIR", &d.0)
+        .env(&var, "from-outside")
+        .env("BATON_OUTPUT", d.0.join("baton-output"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert_eq!(
+        out,
+        "[{\n  \"hello\": \"world\"\n}\n][x\n\n][][]\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A body's text that looks like an output variable of the script names no file the
+/// script reads unless it is one the import writes: a step's file part is letters,
+/// digits, `_` and `-` only.
+#[test]
+fn only_an_output_variable_the_import_writes_is_read() {
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let ok = format!("_bt_o_{}_{}", hex("a-1"), hex("k y"));
+    let bad = format!("_bt_o_{}_{}", hex("a\"; touch PWNED; \""), hex("k"));
+    assert_eq!(
+        super::output_refs(&format!("x {ok} {bad} \"${{{ok}}}\"")),
+        [("a-1".to_string(), "k y".to_string())]
+    );
 }

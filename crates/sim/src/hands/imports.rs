@@ -399,12 +399,10 @@ fn judge(dir: &Path, env: &[Entry], out: &[Entry]) -> Option<String> {
             .find(|e| e.name == name)
             .map(|e| e.value.as_str())
     };
-    // An output handed on by `${{ steps.ID.outputs.NAME }}` is read by a command
-    // substitution (`_bt_get`), which drops trailing newlines (GitHub keeps them): the
-    // one difference allowed (docs/simulator-hands.md).
-    let handed = |name: &str| value(name).map(|v| v.trim_end_matches('\n'));
-    expected.insert("MULTI", handed("multi"));
-    expected.insert("LINE", handed("line"));
+    // An output handed on by `${{ steps.ID.outputs.NAME }}` arrives whole, its
+    // trailing newlines kept, as GitHub hands it.
+    expected.insert("MULTI", value("multi"));
+    expected.insert("LINE", value("line"));
     let names = (before.keys()).chain(read.keys()).map(String::as_str);
     for name in names.filter(|n| !PER_STEP.contains(n)) {
         let want = match expected.get(name) {
