@@ -147,15 +147,8 @@ fn step_state_matches(text: &str) -> Vec<usize> {
 }
 
 /// Where a bare `String` error is still allowed, each file with how many at most: a
-/// list that may only shrink. The engine's driver and wake-up, which the driver and
-/// the simulator share (issue 77 point 1), have their errors typed with them.
-const STRING_ERRORS_LEFT: &[(&str, usize)] = &[
-    ("crates/engine/src/driver.rs", 1),
-    ("crates/engine/src/driver/cached.rs", 1),
-    ("crates/engine/src/driver/commands.rs", 1),
-    ("crates/engine/src/driver/spawn.rs", 1),
-    ("crates/engine/src/wake.rs", 2),
-];
+/// list that may only shrink, and is empty.
+const STRING_ERRORS_LEFT: &[(&str, usize)] = &[];
 
 /// `matches!` over step states still allowed, at most so many a file (a list that
 /// may only shrink): code others were writing when the guard came.

@@ -116,7 +116,7 @@ enum Msg {
     /// An attempt's artifacts kept in the store, or why not (`Effect::Collect`).
     Collected {
         key: (usize, u32),
-        result: Result<Vec<baton_model::ArtifactRecord>, String>,
+        result: Result<Vec<baton_model::ArtifactRecord>, super::core::ArtifactsNotKept>,
         /// What went wrong sending its files ahead (`send_ahead::Notes`), never fatal.
         notes: Vec<String>,
     },

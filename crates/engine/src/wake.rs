@@ -8,6 +8,7 @@
 //! dies at a moment is the one fault door's answer (`baton_model::faults`), in both.
 use crate::driver::hold_group_to_reopen;
 use baton_core::{Core, Effect, Input, SlotRequest, SpawnAction, SpawnSpec, StepExit};
+use baton_exec::ExecError;
 use baton_model::faults;
 use baton_model::{CommandOutcome, Event, StepOutcome, Timestamp, Usage};
 use baton_store::slots::Turn;
@@ -124,12 +125,12 @@ pub fn admission(run: Run<'_>) -> Result<Option<Input>, StoreError> {
 /// secrets; the engine does), the write-ahead log emptied of the text as written once
 /// one was (`wal_unscrubbed` keeps a scrub a reader delayed), and each release of an
 /// adopted frozen attempt traced ahead by `trace` (the executors' hand: `None`, not
-/// re-attached; `Some(Err(why))`, refused) so the core refuses a release nobody can see
+/// re-attached; `Some(Err(why))`, refused: the core records why) so the core refuses a release nobody can see
 /// the end of.
 pub fn claim(
     run: Run<'_>,
     wal_unscrubbed: &mut bool,
-    trace: &mut dyn FnMut(usize, u32) -> Option<Result<(), String>>,
+    trace: &mut dyn FnMut(usize, u32) -> Option<Result<(), ExecError>>,
 ) -> Result<Vec<Input>, StoreError> {
     let mut inputs = Vec::new();
     for claimed in run.store.claim_commands(run.run_id)? {
@@ -176,14 +177,14 @@ pub fn scrub_wal(store: &mut Store, wal_unscrubbed: &mut bool) {
 pub fn trace_ahead(
     core: &mut Core,
     command: &baton_model::Command,
-    trace: &mut dyn FnMut(usize, u32) -> Option<Result<(), String>>,
+    trace: &mut dyn FnMut(usize, u32) -> Option<Result<(), ExecError>>,
 ) {
     for (step, attempt) in core.adopted_to_release(command) {
         // Not re-attached (its group was gone): its end is on its way to the core.
         let Some(traced) = trace(step, attempt) else {
             continue;
         };
-        core.trace_refused(step, attempt, traced.err());
+        core.trace_refused(step, attempt, traced.err().map(|e| e.to_string()));
     }
 }
 

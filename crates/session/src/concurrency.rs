@@ -26,7 +26,7 @@
 //!    free once its run finished or its engine is gone (its lease lapsed).
 use super::SessionError;
 use super::command::{self, Delivery};
-use super::prepare::{self, Loaded, Ready, split_persisted, unwritten};
+use super::prepare::{self, Loaded, Ready, Unwritten, split_persisted, unwritten};
 use baton_core::ForkPlan;
 use baton_engine::{Core, Opening};
 use baton_model::{Command, RunState, Timestamp};
@@ -68,7 +68,7 @@ pub enum Admission {
 }
 
 /// The workflow's own group for a run with these params (`None`: it has none).
-pub(crate) fn group_of(
+pub fn group_of(
     plan: &Plan,
     params: &BTreeMap<String, String>,
 ) -> Result<Option<Group>, SessionError> {
@@ -103,7 +103,7 @@ pub struct Made {
 /// What a new run of a group was admitted as, and the waiting runs it replaced
 /// (`max_pending`), whose cancel its [`follow_up`] records.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Admitted {
+pub struct Admitted {
     pub admission: Admission,
     pub replaced: Vec<String>,
 }
@@ -143,17 +143,15 @@ pub fn create(
 ) -> Result<Made, SessionError> {
     let operator = loaded.spec.operator.clone();
     super::one_name::check(store, &loaded.plan.name, &loaded.spec.workflow)?;
-    let Some(group) = group_of(&loaded.plan, &loaded.params)? else {
-        let ready = prepare::create_with(store, loaded, lease_holder, |core, now| match fork {
-            Some(f) => core.start_fork(f, now),
-            None => core.start(now),
-        })?;
+    let group = group_of(&loaded.plan, &loaded.params)?;
+    let u = unwritten(loaded, store.path());
+    let (ready, admitted) = record(store, u, lease_holder, group.as_ref(), fork)?;
+    let Some((group, admitted)) = group.zip(admitted) else {
         return Ok(Made {
             ready,
             admitted: None,
         });
     };
-    let (ready, admitted) = admit(store, loaded, lease_holder, &group, fork)?;
     follow_up(store, &group, &admitted, &ready.run_id, &operator)?;
     Ok(Made {
         ready,
@@ -161,20 +159,31 @@ pub fn create(
     })
 }
 
-/// Record a new run of `group` (a fork of `fork`'s run when given: its start records
-/// the reused steps), with its lease for `lease_holder`, as the store decides.
-fn admit(
+/// Record the new run `u` (a fork of `fork`'s run when given: its start records the
+/// reused steps), with its lease for `lease_holder`: in `group` as the store decides
+/// in one transaction, plainly started without one (`None` admitted). What the
+/// admission asks next ([`follow_up_cancels`]) is the caller's: [`create`] hands it in
+/// at once; the deterministic simulator, whose engines answer on its own schedule,
+/// hands the same cancels in as rows.
+pub fn record(
     store: &mut Store,
-    loaded: Loaded,
+    u: Unwritten,
     lease_holder: &str,
-    group: &Group,
+    group: Option<&Group>,
     fork: Option<&ForkPlan>,
-) -> Result<(Ready, Admitted), SessionError> {
-    let prepare::Unwritten {
+) -> Result<(Ready, Option<Admitted>), SessionError> {
+    let Some(group) = group else {
+        let ready = prepare::create_with(store, u, lease_holder, |core, now| match fork {
+            Some(f) => core.start_fork(f, now),
+            None => core.start(now),
+        })?;
+        return Ok((ready, None));
+    };
+    let Unwritten {
         new_run,
         mut core,
         workflow,
-    } = unwritten(loaded, store.path());
+    } = u;
     if let Some(f) = fork {
         core.fork_from(f.clone());
     }
@@ -197,7 +206,7 @@ fn admit(
         committed,
         stale: false,
     };
-    Ok((ready, admitted))
+    Ok((ready, Some(admitted)))
 }
 
 /// What a new run's admission asks next, on record under `operator`: the holder it
@@ -211,21 +220,42 @@ pub(crate) fn follow_up(
     run_id: &str,
     operator: &str,
 ) -> Result<(), SessionError> {
-    for old in &admitted.replaced {
-        let reason = format!(
-            "replaced by {run_id}: concurrency group `{}` keeps at most {} pending run(s) (max_pending)",
-            group.name, group.max_pending
-        );
-        cancel_as(store, old, reason, operator)?;
+    for (run, cancel) in follow_up_cancels(group, admitted, run_id, operator) {
+        cancel_as(store, &run, cancel)?;
     }
-    match &admitted.admission {
-        Admission::Superseding { holder } => supersede(store, holder, run_id, operator),
-        _ => Ok(()),
+    Ok(())
+}
+
+/// The cancels new run `run_id`'s admission asks for, each with the run it goes to,
+/// under `operator`: the waiting runs it replaced past `max_pending`, then the holder
+/// it supersedes (`cancel_running`).
+pub fn follow_up_cancels(
+    group: &Group,
+    admitted: &Admitted,
+    run_id: &str,
+    operator: &str,
+) -> Vec<(String, Command)> {
+    let cancel = |reason| Command::Cancel {
+        operator: operator.to_string(),
+        reason: Some(reason),
+    };
+    let mut cancels: Vec<(String, Command)> = (admitted.replaced.iter())
+        .map(|old| {
+            let reason = format!(
+                "replaced by {run_id}: concurrency group `{}` keeps at most {} pending run(s) (max_pending)",
+                group.name, group.max_pending
+            );
+            (old.clone(), cancel(reason))
+        })
+        .collect();
+    if let Admission::Superseding { holder } = &admitted.admission {
+        cancels.push((holder.clone(), cancel(format!("superseded by {run_id}"))));
     }
+    cancels
 }
 
 /// What the store's decision makes of a new run of `group`.
-fn admitted_of(decision: Decision, group: &Group) -> Admitted {
+pub(crate) fn admitted_of(decision: Decision, group: &Group) -> Admitted {
     Admitted {
         admission: admission_of(decision.verdict, group),
         replaced: decision.replaced,
@@ -293,7 +323,7 @@ pub(crate) fn admit_batch(
 }
 
 /// How a run of `group` joins it in the store.
-fn joining(group: &Group) -> Joining {
+pub(crate) fn joining(group: &Group) -> Joining {
     Joining {
         group: group.name.clone(),
         when_busy: match group.on_conflict {
@@ -306,7 +336,7 @@ fn joining(group: &Group) -> Joining {
 }
 
 /// How the new run opens for the store's verdict: the one place the reasons are worded.
-fn opening(group: &Group, verdict: &Verdict) -> Opening {
+pub(crate) fn opening(group: &Group, verdict: &Verdict) -> Opening {
     let Verdict::Busy { holder } = verdict else {
         return Opening::Run;
     };
@@ -328,31 +358,11 @@ fn opening(group: &Group, verdict: &Verdict) -> Opening {
     }
 }
 
-/// Cancel `holder`, superseded by `new_run`, as `baton cancel` would, recorded under
-/// `operator`. A holder whose engine is gone gets the cancel recorded for its next
-/// engine (it no longer holds the group anyway); one that already finished or is
-/// already cancelling refuses it, which is fine: the new run waits for the group.
-fn supersede(
-    store: &mut Store,
-    holder: &str,
-    new_run: &str,
-    operator: &str,
-) -> Result<(), SessionError> {
-    cancel_as(store, holder, format!("superseded by {new_run}"), operator)
-}
-
-/// `baton cancel RUN --reason REASON` under `operator`; a run that refuses it (already
-/// finished or cancelling) is fine.
-fn cancel_as(
-    store: &mut Store,
-    run: &str,
-    reason: String,
-    operator: &str,
-) -> Result<(), SessionError> {
-    let cancel = Command::Cancel {
-        operator: operator.to_string(),
-        reason: Some(reason),
-    };
+/// `baton cancel RUN --reason REASON` (`cancel`, under its operator): a holder whose
+/// engine is gone gets it recorded for its next engine (it no longer holds the group
+/// anyway); a run that refuses it (already finished or cancelling) is fine: the new
+/// run waits for the group.
+fn cancel_as(store: &mut Store, run: &str, cancel: Command) -> Result<(), SessionError> {
     match command::apply(store, run, cancel, &Delivery::NoDrive, &[], SUPERSEDE_WAIT) {
         Ok(_) | Err(SessionError::Refused { .. }) => Ok(()),
         Err(e) => Err(e),

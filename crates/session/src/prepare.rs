@@ -104,13 +104,13 @@ fn give_back_freed_memory() {
     }
 }
 
-/// Record a new run that `start` opens (`Core::start`, or a fork's `start_fork`), take
-/// its lease for `holder`. The run, its lease and its first events go in one
-/// transaction; the driver acts on the rest (write-ahead holds: what it acts on is
-/// committed).
+/// Record the new run `unwritten` that `start` opens (`Core::start`, or a fork's
+/// `start_fork`), take its lease for `holder`. The run, its lease and its first events
+/// go in one transaction; the driver acts on the rest (write-ahead holds: what it acts
+/// on is committed).
 pub(crate) fn create_with(
     store: &mut Store,
-    loaded: Loaded,
+    unwritten: Unwritten,
     holder: &str,
     start: impl FnOnce(&mut Core, Timestamp) -> Vec<Effect>,
 ) -> Result<Ready, SessionError> {
@@ -118,7 +118,7 @@ pub(crate) fn create_with(
         new_run,
         mut core,
         workflow,
-    } = unwritten(loaded, store.path());
+    } = unwritten;
     let (committed, initial) = split_persisted(start(&mut core, Timestamp::now()));
     store.create_started_run(&new_run, holder, &committed, &core.state_summary())?;
     Ok(Ready {
@@ -131,8 +131,11 @@ pub(crate) fn create_with(
     })
 }
 
-/// A new run's record and its core, before anything is written.
-pub(super) struct Unwritten {
+/// A new run's record and its core, before anything is written: what
+/// `concurrency::record` writes. A front end's is made from its loaded workflow (a
+/// fresh id, secrets masked); the deterministic simulator makes its own (its ids and
+/// seeds are the scenario's).
+pub struct Unwritten {
     pub new_run: NewRun,
     pub core: Core,
     pub workflow: String,

@@ -7,10 +7,9 @@
 //! once their lease is stale, for a resume (`session::command::take_over`).
 use crate::world::World;
 use crate::{Bug, SimError};
-use baton_core::{Core, Effect, Input, Opening, SlotRequest};
+use baton_core::{Core, Effect, Input, SlotRequest};
 use baton_engine::wake;
 use baton_model::{Event, LEASE_STALE, Timestamp};
-use baton_store::slots::{Joining, Verdict, WhenBusy};
 use baton_store::{LeaseOutcome, NewRun, Store};
 use baton_workflow::PoolScope;
 use rand::Rng;
@@ -546,12 +545,7 @@ impl World {
             false,
             None,
         );
-        let mut core = Core::new(plan.clone(), cfg);
-        // A fork's start records its link and the steps it reuses, as
-        // `session::concurrency::create` has it do.
-        if let Some(f) = fork {
-            core.fork_from(f.clone());
-        }
+        let core = Core::new(plan.clone(), cfg);
         let source_text = std::fs::read_to_string(&wf.path).map_err(|err| SimError::Io {
             path: wf.path.clone(),
             error: err,
@@ -567,45 +561,23 @@ impl World {
             parent: None,
             steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
         };
-        let max_pending = wf.max_pending;
+        let u = baton_session::Unwritten {
+            new_run,
+            core,
+            workflow: plan.name.clone(),
+        };
+        let group = baton_session::group_of(&plan, &BTreeMap::new())?;
+        // The bug put back: the group read free before the burst, the run made plainly.
+        let group = group.filter(|_| !matches!(racy, Some(None)));
         let engine = &mut self.engines[e];
         let holder = engine.holder();
-        let (said, rest, replaced) = match (max_pending, racy) {
-            (Some(max_pending), None | Some(Some(_))) => {
-                let joining = Joining {
-                    group: crate::workflows::GROUP.into(),
-                    when_busy: WhenBusy::Queue,
-                    max_pending,
-                };
-                let mut rest = Vec::new();
-                let (decision, _) =
-                    engine
-                        .store
-                        .create_run_in_group(&new_run, &holder, &joining, |verdict| {
-                            let opening = match verdict {
-                                Verdict::Holds => Opening::Run,
-                                Verdict::Busy { holder } => Opening::Queue {
-                                    reason: format!("waiting for run {holder}"),
-                                },
-                            };
-                            let (events, r) = split(core.start_as(opening, now));
-                            rest = r;
-                            (events, core.state_summary())
-                        })?;
-                (format!("{:?}", decision.verdict), rest, decision.replaced)
-            }
-            // Not in a group, or (the bug) the group read free before the burst.
-            (None, _) | (Some(_), Some(None)) => {
-                let (events, rest) = split(core.start(now));
-                engine.store.create_started_run(
-                    &new_run,
-                    &holder,
-                    &events,
-                    &core.state_summary(),
-                )?;
-                ("started".into(), rest, Vec::new())
-            }
-        };
+        // The session's own recording of a new run (`baton run`'s, `baton fork`'s).
+        let (ready, admitted) =
+            baton_session::record_run(&mut engine.store, u, &holder, group.as_ref(), fork)?;
+        let said = admitted
+            .as_ref()
+            .map_or("started".into(), |a| format!("{:?}", a.admission));
+        let (core, rest) = (ready.core, ready.initial);
         engine.drives(&run_id, &plan, self.config.bug);
         engine.runs.insert(
             run_id.clone(),
@@ -615,11 +587,18 @@ impl World {
             },
         );
         self.runs.push((run_id.clone(), w));
+        let replaced = admitted.as_ref().map_or(&[][..], |a| &a.replaced[..]);
         self.history.push(format!(
             "  {run_id} ({}) by engine {e}: {said}, replacing {replaced:?}",
             self.workflows[w].name
         ));
-        let cancels = self.replaced_cancels(&run_id, &starter, replaced, max_pending);
+        // What its admission asks next, as `session::concurrency::follow_up` has it,
+        // handed in as rows whose verdicts are read later: `follow_up` itself waits up
+        // to 10 s of real time for each.
+        let cancels = match (&group, &admitted) {
+            (Some(g), Some(a)) => baton_session::follow_up_cancels(g, a, &run_id, &starter),
+            _ => Vec::new(),
+        };
         if self.cli_cut() {
             return self.cli_after_run(e, &run_id, cancels, rest);
         }
@@ -627,30 +606,5 @@ impl World {
             self.submit(&old, cancel)?;
         }
         self.perform(e, &run_id, rest)
-    }
-
-    /// The cancels of the runs `run` replaced past `max_pending`, as
-    /// `concurrency::follow_up` hands them in.
-    fn replaced_cancels(
-        &self,
-        run: &str,
-        starter: &str,
-        replaced: Vec<String>,
-        max_pending: Option<usize>,
-    ) -> Vec<(String, baton_model::Command)> {
-        let reason = format!(
-            "replaced by {run}: concurrency group keeps at most {} pending run(s) (max_pending)",
-            max_pending.unwrap_or(1)
-        );
-        replaced
-            .into_iter()
-            .map(|old| {
-                let cancel = baton_model::Command::Cancel {
-                    operator: starter.to_string(),
-                    reason: Some(reason.clone()),
-                };
-                (old, cancel)
-            })
-            .collect()
     }
 }

@@ -252,7 +252,9 @@ fn jobs_on_slurm_and_a_batch_scheduler_keep_every_promise() {
 /// The simulated engines' wake-ups are the engine's own (`baton_engine::wake`), as the
 /// driver's are (`driver::doors::tests`): every one of them, plain or interleaved,
 /// goes through `wake::execute`, and the simulator's sources decide and commit
-/// nowhere else.
+/// nowhere else; its runs are recorded by the session's own code
+/// (`session::concurrency::record`), never by a copy that opens a core or admits a run
+/// into its group itself.
 #[test]
 fn the_simulated_engines_wake_up_through_the_engines_own_code() {
     for mix in [Mix::All, Mix::Interleave] {
@@ -286,8 +288,55 @@ fn the_simulated_engines_wake_up_through_the_engines_own_code() {
         if name == "doors.rs" {
             continue;
         }
-        for copy in ["commit_decided(", "core.handle(", "hold_group_to_reopen("] {
+        for copy in [
+            "commit_decided(",
+            "core.handle(",
+            "hold_group_to_reopen(",
+            "create_run_in_group(",
+            "start_as(",
+        ] {
             assert!(!text.contains(copy), "{name} has its own `{copy}`");
+        }
+    }
+}
+
+/// Nothing in the simulator's code or its pages says it drives engines "as the driver
+/// does" or makes anything "not through" the engine's or the session's own code: what
+/// it runs is theirs, and a copy would be named by one of these words.
+#[test]
+fn the_simulator_names_no_copy_of_the_engine() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Its pages: docs/simulator.md and every docs/simulator-*.md.
+    let mut files: Vec<_> = std::fs::read_dir(root.join("../../docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("simulator") && name.ends_with(".md")
+        })
+        .collect();
+    assert!(files.len() >= 4, "the simulator's pages: {files:?}");
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        // A phrase broken across lines is still found.
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for copy in [
+            "as the driver does",
+            "as `engine::driver` does",
+            "not through it",
+        ] {
+            assert!(!text.contains(copy), "{} says `{copy}`", path.display());
         }
     }
 }

@@ -451,7 +451,7 @@ fn regression_remote_seeds_4_47_250_keep_every_promise() {
     assert!(
         o.history
             .iter()
-            .any(|l| l == "  r003 (deploy) by engine 2: Busy { holder: \"r001\" }, replacing []"),
+            .any(|l| l == "  r003 (deploy) by engine 2: Queued { holder: \"r001\" }, replacing []"),
         "the scenario no longer queues r003 behind r001's launch: pick the seed again"
     );
 }

@@ -176,7 +176,7 @@ impl Driver {
         &self,
         spec: &SpawnSpec,
         entry: &CacheEntry,
-    ) -> Result<Vec<ArtifactRecord>, String> {
+    ) -> Result<Vec<ArtifactRecord>, baton_core::ArtifactsNotKept> {
         let declared: Vec<String> = self
             .core
             .plan()
@@ -191,20 +191,20 @@ impl Driver {
         let kept = self
             .store
             .step_artifacts(&entry.run_id, &entry.step)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| baton_core::ArtifactsNotKept(e.to_string()))?;
         for name in &declared {
             let Some(rec) = kept.iter().find(|r| &r.name == name) else {
-                return Err(format!(
+                return Err(baton_core::ArtifactsNotKept(format!(
                     "run {} has no artifact `{name}` of step `{}` on record",
                     entry.run_id, entry.step
-                ));
+                )));
             };
             let object = object_path(self.store.path(), &rec.sha256);
             if !object.is_file() {
-                return Err(format!(
+                return Err(baton_core::ArtifactsNotKept(format!(
                     "artifact `{name}` of run {} (sha256 {}) is no longer in the store",
                     entry.run_id, rec.sha256
-                ));
+                )));
             }
         }
         Ok(kept

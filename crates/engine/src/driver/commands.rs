@@ -65,7 +65,7 @@ fn trace_live(
     live: &HashMap<(usize, u32), Live>,
     step: usize,
     attempt: u32,
-) -> Option<Result<(), String>> {
+) -> Option<Result<(), exec::ExecError>> {
     let kill = live.get(&(step, attempt)).and_then(|l| l.kill.as_ref())?;
-    Some(kill.trace_ahead().map_err(|e| e.to_string()))
+    Some(kill.trace_ahead())
 }

@@ -33,7 +33,7 @@ impl Driver {
                         channel.as_deref(),
                         &aheads,
                     )
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| baton_core::ArtifactsNotKept(e.to_string()));
                     let _ = tx.send(Msg::Collected {
                         key: (req.step, req.attempt),
                         result,
@@ -733,7 +733,7 @@ pub(super) fn freeze(kill: &exec::KillHandle, stop: bool) -> Option<String> {
 /// whose success closes them.
 pub(super) fn collected(
     (step, attempt): (usize, u32),
-    result: Result<Vec<baton_model::ArtifactRecord>, String>,
+    result: Result<Vec<baton_model::ArtifactRecord>, baton_core::ArtifactsNotKept>,
     notes: Vec<String>,
     inputs: &mut Vec<Input>,
 ) {
@@ -747,6 +747,6 @@ pub(super) fn collected(
     inputs.push(Input::ArtifactsCollected {
         step,
         attempt,
-        result: result.map_err(baton_core::ArtifactsNotKept),
+        result,
     });
 }
