@@ -203,8 +203,8 @@ impl Store {
             busy::wait_for_writers(&conn)?;
             // The commit path alone uses ~25 distinct statements; the default cache is 16.
             conn.set_prepared_statement_cache_capacity(128);
-            // 16 MiB page cache: a 10,000-step run's working set stays in memory.
-            conn.pragma_update(None, "cache_size", -16384)?;
+            // A small page cache (`PAGE_CACHE_KIB`, see there).
+            conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
             // First read of the file: a non-SQLite file fails here, untouched.
             let found = schema::version(&conn)?;
             if found > schema::SCHEMA_VERSION {
@@ -545,10 +545,29 @@ impl Store {
     }
 }
 
+/// Every connection's page cache, in KiB: SQLite's default size. When a B-tree split
+/// puts its pages back in order it parks one at the lock-byte page's number (page
+/// 262,145 with 4 KiB pages, past the end of any store under 1 GiB), and the commit
+/// then walks the whole cache to drop it: with 16 MiB cached, 0.4 ms in about one
+/// commit of 12 (32 µs a step at 10,000 steps; 10 µs with 2 MiB), and 2 MiB reads the
+/// store no more often (docs/performance/throughput.md).
+const PAGE_CACHE_KIB: i64 = 2048;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::ffi::OsString;
+
+    #[test]
+    fn a_connection_s_page_cache_stays_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("baton.db")).unwrap();
+        let kib: i64 = s
+            .conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kib, -PAGE_CACHE_KIB, "negative: KiB, not pages");
+    }
 
     #[test]
     fn default_path_prefers_baton_db_then_xdg_then_home() {
