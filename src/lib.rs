@@ -11,6 +11,7 @@
 //! session's service to the console, and re-exports the layers under the paths they
 //! always had (`baton::engine::core`, `baton::console`, …) for the binary, the tests and
 //! the benches.
+mod approval_page;
 pub mod cli;
 #[cfg(test)]
 mod docs_paths;

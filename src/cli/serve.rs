@@ -21,6 +21,11 @@ pub struct ServeArgs {
     /// Serve /metrics, /healthz and /ready at ADDR (`PORT` alone is 127.0.0.1:PORT).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Serve the approval page at /approve on --listen, as the browser reaches it at
+    /// URL (`https://HOST` behind a TLS proxy, or `http://localhost:PORT`): a gate
+    /// with `signed = true` is decided there by an approver's passkey.
+    #[arg(long, value_name = "URL", requires = "listen")]
+    pub approval_origin: Option<String>,
 }
 
 pub fn exec(args: ServeArgs) -> i32 {
@@ -43,8 +48,19 @@ fn run(args: ServeArgs) -> Result<i32, SessionError> {
     let mut store = Store::open(&db)?;
     session::take_serve_lease(&mut store)?;
     drop(store);
-    let exports = Exports::open(None, args.listen.as_deref())
+    let page = match args.approval_origin.as_deref() {
+        Some(origin) => Some(std::sync::Arc::new(
+            crate::approval_page::Page::new(origin)
+                .map_err(|e| SessionError::Usage(e.to_string()))?,
+        )),
+        None => None,
+    };
+    let mut exports = Exports::open(None, args.listen.as_deref())
         .map_err(|e| SessionError::Usage(e.to_string()))?;
+    if let Some(page) = page {
+        crate::stdio::errln!("approvals: serving {}/approve", page.origin());
+        exports.page = Some(page);
+    }
     let rt = session::serve_runtime()?;
     let ready: Readiness = Arc::new(Mutex::new(Some("loading the workflows".into())));
     let running = exports.start_with(&rt, &db, ready.clone());

@@ -43,6 +43,8 @@ pub enum ExportError {
 pub struct Exports {
     pub file: Option<PathBuf>,
     pub listener: Option<TcpListener>,
+    /// `baton serve --approval-origin`: the approval page on the same listener.
+    pub(crate) page: Option<Arc<crate::approval_page::Page>>,
 }
 
 impl Exports {
@@ -77,6 +79,7 @@ impl Exports {
         Ok(Exports {
             file: file.map(Path::to_path_buf),
             listener,
+            page: None,
         })
     }
 
@@ -101,7 +104,7 @@ impl Exports {
         let server = self.listener.and_then(|l| {
             let _guard = rt.enter();
             match tokio::net::TcpListener::from_std(l) {
-                Ok(l) => Some(rt.spawn(serve(l, db.to_path_buf(), ready))),
+                Ok(l) => Some(rt.spawn(serve(l, db.to_path_buf(), ready, self.page))),
                 Err(e) => {
                     crate::stdio::errln!("warning: --metrics-listen: {e}; not serving metrics");
                     None
@@ -342,7 +345,12 @@ pub fn route(head: &str) -> Route {
 /// The accept loop. Hand-written HTTP/1.1 for one GET route: a framework would be the
 /// largest dependency of the binary for ~50 lines; every read is bounded in size and
 /// time, and each connection is answered once and closed.
-async fn serve(listener: tokio::net::TcpListener, db: PathBuf, ready: Readiness) {
+async fn serve(
+    listener: tokio::net::TcpListener,
+    db: PathBuf,
+    ready: Readiness,
+    page: Option<Arc<crate::approval_page::Page>>,
+) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let metrics = Arc::new(tokio::sync::Semaphore::new(MAX_METRICS));
     let db = Arc::new(db);
@@ -358,12 +366,13 @@ async fn serve(listener: tokio::net::TcpListener, db: PathBuf, ready: Readiness)
                 continue;
             }
         };
-        let (db, ready, metrics) = (db.clone(), ready.clone(), metrics.clone());
+        let (db, ready, metrics, page) = (db.clone(), ready.clone(), metrics.clone(), page.clone());
         tokio::spawn(async move {
             let asked = Asked {
                 db: &db,
                 ready: &ready,
                 metrics: &metrics,
+                page: page.as_deref(),
             };
             let _ = tokio::time::timeout(CONNECTION_DEADLINE, answer(sock, asked)).await;
             drop(slot);
@@ -378,17 +387,20 @@ struct Asked<'a> {
     db: &'a Arc<PathBuf>,
     ready: &'a Readiness,
     metrics: &'a Arc<tokio::sync::Semaphore>,
+    page: Option<&'a crate::approval_page::Page>,
 }
 
-/// The request's head (`None`: over `MAX_HEAD`); `Ok(None)` inside: the peer closed.
-async fn read_head(sock: &mut tokio::net::TcpStream) -> std::io::Result<Option<Option<String>>> {
+/// The request's head (`None`: over `MAX_HEAD`) and the bytes read past it (the start
+/// of a body); `Ok(None)` inside: the peer closed.
+async fn read_head(
+    sock: &mut tokio::net::TcpStream,
+) -> std::io::Result<Option<Option<(String, Vec<u8>)>>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            return Ok(Some(Some(
-                String::from_utf8_lossy(&buf[..end]).into_owned(),
-            )));
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            return Ok(Some(Some((head, buf[end + 4..].to_vec()))));
         }
         if buf.len() > MAX_HEAD {
             return Ok(Some(None));
@@ -402,14 +414,24 @@ async fn read_head(sock: &mut tokio::net::TcpStream) -> std::io::Result<Option<O
 }
 
 async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::Result<()> {
-    let Asked { db, ready, metrics } = asked;
+    let Asked {
+        db,
+        ready,
+        metrics,
+        page,
+    } = asked;
     // A connection that says nothing is closed soon: it never holds a place for long.
     let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut sock)).await {
         Ok(Ok(Some(head))) => head,
         Ok(Ok(None)) | Err(_) => return Ok(()),
         Ok(Err(e)) => return Err(e),
     };
-    let (status, content_type, body, head_only) = match head.as_deref().map(route) {
+    if let (Some(page), Some((text, rest))) = (page, &head)
+        && crate::approval_page::wants(text)
+    {
+        return page.answer(sock, text, rest, db).await;
+    }
+    let (status, content_type, body, head_only) = match head.as_ref().map(|(h, _)| route(h)) {
         None => (
             "431 Request Header Fields Too Large",
             "text/plain",

@@ -1,0 +1,128 @@
+//! What the page shows of each open gate: the facts `baton inbox` and `baton show`
+//! give (run, workflow, step, prompt, approvers and votes, the command and environment
+//! the approval binds to, the needs' outputs, the inputs it asks, the revised steps'
+//! diff), and what a decision binds to: the gate's opening (the seq of its
+//! `gate_opened` event) and digest. Values are masked as every view masks them; the
+//! page writes them as text, never as markup.
+use super::{Page, Reply};
+use crate::model::inbox::WaitKind;
+use crate::model::{EventKind, Timestamp};
+use crate::store::Store;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A step's latest gate opening, as recorded: what a decision on it binds to.
+#[derive(Debug)]
+pub(crate) struct Opening {
+    /// The seq of its `gate_opened` event (the message's `gate:` line).
+    pub seq: u64,
+    pub digest: String,
+    pub signed: bool,
+    /// The run's allowed signers (recorded when it started), if any.
+    pub signers: Option<crate::signing::AllowedSigners>,
+}
+
+/// `step`'s latest gate opening in run `run_id`; `None` if it never opened.
+pub(crate) fn opening(
+    store: &Store,
+    run_id: &str,
+    step: &str,
+) -> Result<Option<Opening>, crate::store::StoreError> {
+    let mut signers = None;
+    let mut found = None;
+    for ev in store.events(run_id)? {
+        match ev.kind {
+            EventKind::RunStarted {
+                allowed_signers: Some(text),
+                ..
+            } => signers = crate::signing::AllowedSigners::parse(&text).ok(),
+            EventKind::GateOpened {
+                step: s,
+                digest,
+                signed,
+                ..
+            } if s == step => found = Some((ev.seq, digest, signed)),
+            _ => {}
+        }
+    }
+    Ok(found.map(|(seq, digest, signed)| Opening {
+        seq,
+        digest,
+        signed,
+        signers,
+    }))
+}
+
+/// `GET /approve/gates`: `{"origin", "rp_id", "gates": [...]}`, oldest deadline first.
+pub(super) fn gates(db: &Path, page: &Page) -> Reply {
+    match read(db) {
+        Ok(gates) => Reply::json(
+            "200 OK",
+            &json!({ "origin": page.origin(), "rp_id": page.rp_id(), "gates": gates }),
+        ),
+        Err(e) => Reply::status(
+            "503 Service Unavailable",
+            &format!("cannot read the store: {e}\n"),
+        ),
+    }
+}
+
+fn read(db: &Path) -> Result<Vec<Value>, crate::session::SessionError> {
+    let store = Store::open_existing(db)?;
+    let now = Timestamp::now();
+    let mut views = BTreeMap::new();
+    let mut out = Vec::new();
+    for w in crate::session::read_inbox(&store, "", now)? {
+        if w.kind != WaitKind::Gate {
+            continue;
+        }
+        if !views.contains_key(&w.run_id) {
+            let view = crate::session::inspect(&store, &w.run_id, now).ok();
+            views.insert(w.run_id.clone(), view);
+        }
+        let gate = views
+            .get(&w.run_id)
+            .and_then(Option::as_ref)
+            .and_then(|v| v.gates.iter().find(|g| g.step_id == w.step));
+        let Some(gate) = gate else { continue };
+        let Some(Opening {
+            seq,
+            digest,
+            signed,
+            ..
+        }) = opening(&store, &w.run_id, &w.step)?
+        else {
+            continue;
+        };
+        let decidable = signed.then_some(()).ok_or(
+            "this gate is not signed: it is decided from a terminal (`baton approve`), where the account is the operating system's",
+        );
+        out.push(json!({
+            "run_id": w.run_id,
+            "workflow": w.workflow,
+            "run_state": w.run_state,
+            "step": w.step,
+            "prompt": gate.prompt,
+            "approvers": gate.approvers,
+            "quorum": gate.quorum,
+            "votes": w.votes,
+            "since": w.since,
+            "deadline": gate.deadline,
+            "signed": signed,
+            "decidable": decidable.is_ok(),
+            "why_not": decidable.err(),
+            "opening": seq,
+            "digest": digest,
+            "command": gate.command,
+            "env": gate.env,
+            "needs_outputs": gate.needs_outputs,
+            "inputs": gate.inputs,
+            "round": gate.round,
+            "revise": gate.revise,
+            "revision_diff": gate.revision_diff,
+            "push_back": gate.actions.push_back,
+        }));
+    }
+    Ok(out)
+}
