@@ -4,6 +4,8 @@
 //! takes its lease, rebuilds it from its events, applies the command and, when the
 //! core accepts it, continues the run like `baton resume`. A command that cannot apply
 //! is refused at once with the reason and the run's state.
+mod names;
+
 use super::SessionError;
 use super::host::lease_holder;
 use super::prepare::{PlanSource, Ready, rebuild, take_lease};
@@ -396,11 +398,13 @@ pub fn apply_for(
         if !matches!(delivery, Delivery::NoDrive)
             && let Some(starter) = other_starter(store, &run_id, &operator)?
         {
+            names::check(store, &run_id, &command)?;
             let id = store.submit_command_for(&run_id, &command, None, request)?;
             return Ok(Applied::RecordedForStarter { id, starter });
         }
         match delivery {
             Delivery::NoDrive => {
+                names::check(store, &run_id, &command)?;
                 let id = store.submit_command_for(&run_id, &command, None, request)?;
                 return Ok(Applied::Recorded { id });
             }

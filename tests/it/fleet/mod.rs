@@ -5,8 +5,8 @@
 mod asks;
 pub(crate) mod bounds;
 mod cli;
-mod fork_params;
-mod never_both;
+pub(crate) mod fork_params;
+pub(crate) mod never_both;
 mod verdicts;
 
 use crate::exec::ssh::hosts;

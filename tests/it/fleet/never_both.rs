@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// `baton link` on the env's store, spoken to over its stdin and stdout.
-pub(super) struct Link {
+pub(crate) struct Link {
     pub(super) child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<String>,
@@ -30,14 +30,18 @@ impl Link {
     /// [`Link::open`] of `baton link ARGS`.
     pub(super) fn open_with(env: &Env, args: &[&str], env_vars: &[(&str, &str)]) -> Link {
         let mut cmd = env.cmd();
-        cmd.arg("link")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        cmd.arg("link").args(args);
         for (k, v) in env_vars {
             cmd.env(k, v);
         }
+        Link::over(cmd)
+    }
+
+    /// `cmd` (a `baton link`, as whichever account runs it), past the hellos.
+    pub(crate) fn over(mut cmd: std::process::Command) -> Link {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         let mut child = cmd.spawn().expect("spawn baton link");
         let stdout = child.stdout.take().expect("the link's stdout");
         let (tx, lines) = mpsc::channel();
@@ -83,7 +87,7 @@ impl Link {
         }
     }
 
-    pub(super) fn decide(&mut self, id: u64, run: &str, command: Cmd, request: &str) {
+    pub(crate) fn decide(&mut self, id: u64, run: &str, command: Cmd, request: &str) {
         self.send(&ToServer::Request {
             id,
             request: Request::Command {
@@ -94,7 +98,7 @@ impl Link {
         });
     }
 
-    pub(super) fn outcome(&mut self, want: u64) -> CommandOutcome {
+    pub(crate) fn outcome(&mut self, want: u64) -> CommandOutcome {
         self.next(|m| match m {
             ToClient::Reply {
                 id,
@@ -123,7 +127,7 @@ impl Link {
         drop(self.stdin.take());
     }
 
-    pub(super) fn end(mut self) -> Option<i32> {
+    pub(crate) fn end(mut self) -> Option<i32> {
         self.cut();
         wait_until("the link's end", Duration::from_secs(60), || {
             self.child.try_wait().ok().flatten().map(|s| s.code())

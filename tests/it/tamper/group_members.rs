@@ -170,7 +170,7 @@ gate = { prompt = "Ship?" }
 
 /// Alice's run, stopped at its gate with no engine (hers was killed): what a member
 /// then finds in the store.
-fn interrupted_at_gate(m: &Members) -> (String, PathBuf) {
+pub(super) fn interrupted_at_gate(m: &Members) -> (String, PathBuf) {
     let wf = m.write(ALICE, "w.toml", GATED);
     let (mut engine, id) = m.start(&wf);
     m.wait_step(&id, "deploy", "waiting_approval");

@@ -5,6 +5,7 @@ mod group_artifacts;
 mod group_asks;
 mod group_children;
 mod group_forks;
+mod group_link;
 mod group_members;
 mod group_oracle;
 mod group_schedules;
