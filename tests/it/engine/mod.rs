@@ -22,6 +22,7 @@ mod lease;
 mod live_usage;
 mod mark_artifacts;
 mod mark_outputs;
+mod reads_fixed;
 mod reopen_settles;
 mod replaced_while_stopped;
 mod retry_failed;

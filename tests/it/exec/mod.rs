@@ -1,4 +1,5 @@
 //! Executors against real processes: shell, kill, services, Slurm, SSH, batch schedulers.
+mod attempt_lookups;
 pub(crate) mod batch;
 mod batch_artifacts;
 mod batch_outage;

@@ -93,14 +93,18 @@ impl AttemptFiles {
         })
     }
 
-    /// Reads both files (bounded) and removes them. Only a file the directory's listing
-    /// shows is looked up (most steps write neither).
-    fn take(mut self, masker: &Masker) -> Taken {
+    /// Which of the attempt's files its directory holds (`output`, `usage`, `labels`,
+    /// `summary`), from one listing; all of them when it cannot be listed.
+    fn held(&self) -> [bool; 4] {
+        self.dir
+            .holds(["output", "usage", "labels", crate::summary::FILE])
+            .unwrap_or([true; 4])
+    }
+
+    /// Reads the files (bounded) and removes them. Only a file the directory's listing
+    /// (`held`, [`AttemptFiles::held`]) shows is looked up (most steps write none).
+    fn take(mut self, masker: &Masker, held: [bool; 4]) -> Taken {
         let mut errors = Vec::new();
-        let held = self
-            .dir
-            .holds(["output", "usage", "labels"])
-            .unwrap_or([true; 3]);
         let output = held[0]
             .then(|| read_bounded(&self.output, "$BATON_OUTPUT", &mut errors))
             .flatten();
@@ -406,6 +410,8 @@ fn log_path_of(job: &ShellJob) -> Result<PathBuf, ExecError> {
 /// Why a step's program did not start: said in its log, the attempt failed to spawn.
 #[derive(Debug, thiserror::Error)]
 enum LaunchError {
+    #[error("working directory {} does not exist or is not a directory", dir.display())]
+    NoDir { dir: PathBuf },
     #[error(
         "cannot start `{program}`: not found in the step's PATH; add its directory to the step's PATH or name it by its path"
     )]
@@ -422,6 +428,12 @@ enum LaunchError {
 /// went since; through `sh` when it is a script without a `#!` line), on the launching
 /// thread (`watch` is its). `Err`: why it could not be started, for its log.
 fn launch(job: &ShellJob, files: &AttemptFiles, watch: Watch<'_>) -> Result<Launched, LaunchError> {
+    // Checked here, on the launching thread, not on the engine's: one `statx` a step.
+    if !job.dir.is_dir() {
+        return Err(LaunchError::NoDir {
+            dir: job.dir.clone(),
+        });
+    }
     let mut invocation = Invocation::of(&job.command);
     let path_var = job
         .env
@@ -524,8 +536,8 @@ struct Ordered {
     log_path: PathBuf,
 }
 
-/// Everything a start needs that is the engine's (its log, its files, its directory
-/// checked), then the order.
+/// Everything a start needs that is the engine's (its log, its files), then the order
+/// (the launching thread checks the working directory).
 fn order(mut job: ShellJob) -> Result<Ordered, ExecError> {
     // Running here: what only a local attempt gets.
     let here = std::mem::take(&mut job.local_env);
@@ -535,17 +547,6 @@ fn order(mut job: ShellJob) -> Result<Ordered, ExecError> {
     let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
     let files =
         AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
-    if !job.dir.is_dir() {
-        let message = format!(
-            "working directory {} does not exist or is not a directory",
-            job.dir.display()
-        );
-        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
-        return Err(ExecError::Spawn {
-            message,
-            log_path: Some(log_path),
-        });
-    }
     let masker = job.masker.clone();
     let (tell, answer) = oneshot::channel();
     super::launcher::run(move |watch| {
@@ -720,8 +721,12 @@ impl Running {
                 pumps.await
             }
         };
-        if let Some(from) =
-            (self.files.as_ref()).and_then(|f| crate::summary::beside_output(&f.output))
+        // One listing of the attempt's directory: a file it does not show is not looked
+        // up (most steps write none of them).
+        let held = self.files.as_ref().map_or([false; 4], AttemptFiles::held);
+        if let Some(from) = (self.files.as_ref())
+            .filter(|_| held[3])
+            .and_then(|f| crate::summary::beside_output(&f.output))
             && let Err(why) =
                 crate::summary::keep(&from, &self.log.path, &|t| self.masker.mask(t).into_owned())
         {
@@ -744,7 +749,7 @@ impl Running {
             },
         };
         let taken = match self.files.take() {
-            Some(files) => files.take(&self.masker),
+            Some(files) => files.take(&self.masker, held),
             None => Taken::default(),
         };
         Finished {
