@@ -30,6 +30,7 @@ pub mod logs;
 mod logs_all;
 pub mod metrics;
 pub mod note;
+pub mod passkey;
 pub mod plan;
 pub mod resume;
 pub mod run;
@@ -128,6 +129,8 @@ pub enum Cmd {
     /// The console's link over this host's store on stdin/stdout, for a console elsewhere (`ssh HOST baton link`; docs/link-protocol.md)
     #[command(hide = true)]
     Link(link::LinkArgs),
+    /// Enrol a passkey (a phone's, a security key's) that signs decisions: prints its allowed-signers line
+    Passkey(passkey::PasskeyArgs),
     /// Serve a directory of workflows: start each at its `[[schedule]]` slots, drive the runs
     Serve(serve::ServeArgs),
     /// List the schedules `baton serve` serves: next slot, last run, paused or not
@@ -241,6 +244,7 @@ pub fn main() -> i32 {
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Fork(a) => fork::exec(a),
         Cmd::Tui(a) => console::exec(a),
+        Cmd::Passkey(a) => passkey::run(a),
         Cmd::Serve(a) => serve::exec(a),
         Cmd::Link(a) => link::exec(&a),
         Cmd::Schedules(a) => schedules::list(a),

@@ -1,0 +1,198 @@
+//! `baton passkey enrol` (issue 80 point 1): a one-time page creates a passkey in a real
+//! browser (Debian's headless Chromium with a virtual platform authenticator, as a
+//! phone's), the command prints its allowed-signers line and exits; `ssh-keygen -Y
+//! verify` then takes a decision the passkey signs as the enrolled principal. Forged
+//! creations and other paths are refused; the page answers once.
+use super::browser::Browser;
+use crate::helpers::*;
+use baton::signing::{self, Assertion, Verdict};
+use serde_json::json;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Child;
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Send one raw HTTP request to the command's page; the status line and the body.
+fn http(port: u16, request: &str) -> (String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.lines().next().unwrap_or("").to_string();
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
+    (status, body.unwrap_or_default())
+}
+
+/// The page's address, from the line the command prints on stderr.
+fn page_url(child: &mut Child) -> String {
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    // The rest of stderr is drained so the command never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    url.to_string()
+}
+
+#[test]
+fn a_passkey_enrolled_in_a_browser_signs_decisions_ssh_keygen_verifies() {
+    let env = Env::new();
+    let Some(mut browser) = Browser::start(env.path()) else {
+        return;
+    };
+    let port = free_port();
+    let origin = format!("http://localhost:{port}");
+    let mut child = env
+        .cmd()
+        .args([
+            "passkey",
+            "enrol",
+            "--rp",
+            "localhost",
+            "--principal",
+            "alice",
+        ])
+        .args(["--origin", &origin, "--timeout", "120"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = page_url(&mut child);
+    let path = url.strip_prefix(&origin).unwrap().to_string();
+    assert!(path.starts_with("/enrol/") && path.len() > 30, "{url}");
+
+    refusals_before_enrolment(port, &path);
+
+    browser.phone_with_passkeys();
+    browser.open(&url);
+    let shown = browser.eval("batonEnrol()");
+    let out = wait_child(child, 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout).trim().to_string();
+    assert_eq!(
+        shown.as_str(),
+        Some(line.as_str()),
+        "the page shows the printed line"
+    );
+    assert!(
+        line.starts_with("alice namespaces=\"baton\" sk-ecdsa-sha2-nistp256@openssh.com AAAA"),
+        "{line}"
+    );
+    // Once: the page is gone with the command.
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+
+    the_enrolled_passkey_signs_a_decision(&env, &mut browser, &line, &origin);
+}
+
+/// A wrong token is not found, and a creation the page did not make is refused while
+/// the command goes on waiting for the real one.
+fn refusals_before_enrolment(port: u16, path: &str) {
+    let (status, _) = http(
+        port,
+        "GET /enrol/0123456789abcdef0123456789abcdef HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    );
+    assert!(status.contains("404"), "{status}");
+    let forged = json!({
+        "publicKey": "00", "authenticatorData": "00", "credentialId": "00",
+        "clientDataJSON": signing_hex(br#"{"type":"webauthn.create","challenge":"AAAA","origin":"http://localhost"}"#),
+    })
+    .to_string();
+    let (status, body) = http(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{forged}",
+            forged.len()
+        ),
+    );
+    assert!(status.contains("400"), "{status}");
+    assert!(body.contains("not this page's creation"), "{body}");
+    let (status, body) = http(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    );
+    assert!(
+        status.contains("200") && body.contains("navigator.credentials.create"),
+        "{status}"
+    );
+}
+
+fn signing_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The passkey signs baton's decision message on the enrolment page (still open in the
+/// browser); the signature `sshsig_from_assertion` armors is `ssh-keygen`'s "Good" and
+/// baton's own verifier's, as alice.
+fn the_enrolled_passkey_signs_a_decision(env: &Env, b: &mut Browser, line: &str, origin: &str) {
+    let message = signing::message(
+        "01JRUN",
+        "deploy",
+        3,
+        "ab12",
+        Verdict::Approve,
+        "",
+        &Default::default(),
+    );
+    let challenge = signing::challenge(&message);
+    let got = b.eval(&format!(
+        "(async () => {{ const hex = (x) => Array.from(new Uint8Array(x), (v) => v.toString(16).padStart(2, '0')).join('');
+           const a = await navigator.credentials.get({{ publicKey: {{ rpId: 'localhost',
+             challenge: new Uint8Array({challenge:?}), userVerification: 'required' }} }});
+           return [hex(a.response.authenticatorData), hex(a.response.clientDataJSON), hex(a.response.signature)]; }})()"
+    ));
+    let part = |i: usize| unhex(got[i].as_str().unwrap());
+    let (auth, cd, sig) = (part(0), part(1), part(2));
+    let signers = signing::AllowedSigners::parse(line).unwrap();
+    let key = signers.entries()[0].key.key_data().clone();
+    let a = Assertion {
+        authenticator_data: &auth,
+        client_data_json: &cd,
+        signature: &sig,
+    };
+    let pem = signing::sshsig_from_assertion(&key, &a).unwrap();
+    let checked = signing::check_passkey(&signers, &message, &pem, origin).unwrap();
+    assert_eq!(checked.principals, vec!["alice"]);
+
+    let dir = env.path();
+    std::fs::write(dir.join("allowed_signers"), format!("{line}\n")).unwrap();
+    std::fs::write(dir.join("decision.sig"), &pem).unwrap();
+    let mut verify = std::process::Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", "baton", "-I", "alice"])
+        .arg("-f")
+        .arg(dir.join("allowed_signers"))
+        .arg("-s")
+        .arg(dir.join("decision.sig"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    verify
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(message.as_bytes())
+        .unwrap();
+    let out = verify.wait_with_output().unwrap();
+    assert!(
+        text(&out.stdout).starts_with("Good \"baton\" signature for alice"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
