@@ -18,9 +18,34 @@ pub fn reads_rejected(state: RunState, steps: impl IntoIterator<Item = StepState
     let (mut rejected, mut failed) = (false, false);
     for s in steps {
         rejected |= s == StepState::Rejected;
-        failed |= matches!(s, StepState::Failed | StepState::CompensationFailed);
+        failed |= failed_otherwise(s);
     }
     rejected && !failed
+}
+
+/// The step failed on its own (or its compensation did), not by a person's no: every
+/// state named, so a new one is decided here (docs/architecture.md, "States and exit
+/// codes").
+fn failed_otherwise(s: StepState) -> bool {
+    use StepState as S;
+    match s {
+        S::Failed | S::CompensationFailed => true,
+        S::Pending
+        | S::WaitingApproval
+        | S::Queued
+        | S::Running
+        | S::Ready
+        | S::RetryWait
+        | S::Succeeded
+        | S::Skipped
+        | S::UpstreamFailed
+        | S::Rejected
+        | S::Cancelled
+        | S::Interrupted
+        | S::Compensating
+        | S::Compensated
+        | S::Held => false,
+    }
 }
 
 /// `rejected`, or the state's own word.
