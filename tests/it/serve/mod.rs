@@ -1,6 +1,8 @@
 //! `baton serve` (issue 27): slots fired once across kill -9, one serve per store,
 //! shutdown and resume, reload, health endpoints, and the operators' commands.
+mod approval_page;
 mod backfill;
+mod browser;
 mod follow_ups;
 mod hostile;
 mod labels;

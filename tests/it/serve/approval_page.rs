@@ -1,0 +1,356 @@
+//! Issue 80, points 2, 4 and 6: the approval page of `baton serve --approval-origin`,
+//! driven by Debian's headless Chromium at a phone's viewport with a virtual platform
+//! authenticator (a passkey that verifies its user). A signed gate is approved with a
+//! typed input and another rejected with a reason, each signed by the passkey on the
+//! page; what they record verifies under `baton audit verify` and `ssh-keygen -Y
+//! verify`. Refused, changing nothing and on record: an unsigned gate's decision, a
+//! push-back, a decision without an assertion, and an assertion replayed on another
+//! gate.
+use super::browser::Browser;
+use super::{Served, term};
+use crate::helpers::*;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+
+/// A free port on 127.0.0.1 (bound, read, released): the page's origin names it before
+/// the serve starts.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// In the page: a passkey made for relying party `localhost` under `user`, and its
+/// allowed-signers line (`sk-ecdsa-sha2-nistp256@openssh.com`, application `localhost`),
+/// built from the credential's public key as `baton passkey enrol` prints it.
+const ENROL: &str = r#"(async (principal) => {
+  const cred = await navigator.credentials.create({ publicKey: {
+    rp: { id: "localhost", name: "baton" },
+    user: { id: new TextEncoder().encode(principal), name: principal, displayName: principal },
+    challenge: crypto.getRandomValues(new Uint8Array(32)),
+    pubKeyCredParams: [{ type: "public-key", alg: -7 }],
+    authenticatorSelection: { residentKey: "required", userVerification: "required" },
+  } });
+  const spki = new Uint8Array(cred.response.getPublicKey());
+  const point = spki.slice(spki.length - 65);
+  const str = (b) => { const n = b.length; return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255, ...b]; };
+  const txt = (s) => str(Array.from(new TextEncoder().encode(s)));
+  const blob = [...txt("sk-ecdsa-sha2-nistp256@openssh.com"), ...txt("nistp256"), ...str(Array.from(point)), ...txt("localhost")];
+  return principal + ' namespaces="baton" sk-ecdsa-sha2-nistp256@openssh.com ' + btoa(String.fromCharCode(...blob));
+})"#;
+
+const WORKFLOW: &str = r#"name = "phone"
+[approvals]
+allowed_signers = "allowed_signers"
+
+[[step]]
+id = "deploy"
+run = "echo deploying $TARGET"
+env = { TARGET = "${{ steps.deploy.inputs.target }}" }
+[step.gate]
+prompt = "Ship v2 to production?"
+approvers = ["alice@example.com"]
+signed = true
+[step.gate.inputs]
+target = { type = "enum", values = ["eu", "us"], required = true }
+
+[[step]]
+id = "drop"
+run = "echo dropping"
+gate = { prompt = "Drop the old table?", approvers = ["alice@example.com"], signed = true }
+
+[[step]]
+id = "rollback"
+run = "echo rolling back"
+gate = { prompt = "Roll back?", approvers = ["alice@example.com"], signed = true }
+
+[[step]]
+id = "draft"
+run = "echo draft"
+
+[[step]]
+id = "publish"
+needs = ["draft"]
+run = "echo publish"
+gate = { prompt = "Publish?", revise = ["draft"] }
+"#;
+
+struct Phone {
+    served: Served,
+    browser: Browser,
+    serve: Child,
+    run: Child,
+    id: String,
+    url: String,
+}
+
+fn setup() -> Option<Phone> {
+    let mut served = Served::new();
+    let mut browser = Browser::start(served.env.path())?;
+    browser.phone_with_passkeys();
+    let port = free_port();
+    let origin = format!("http://localhost:{port}");
+    let listen = format!("127.0.0.1:{port}");
+    let (serve, log) = served.start(&["--listen", &listen, "--approval-origin", &origin]);
+    super::wait_log(&log, "approvals: serving", 30);
+    let url = format!("{origin}/approve");
+    browser.open(&url);
+    let line = browser.eval(&format!("{ENROL}('alice@example.com')"));
+    let line = line.as_str().unwrap().to_string();
+    std::fs::write(
+        served.env.path().join("allowed_signers"),
+        format!("{line}\n"),
+    )
+    .unwrap();
+    served.env.workflow("w.toml", WORKFLOW);
+    let run = served
+        .env
+        .cmd()
+        .args(["run", "w.toml", "--headless"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = served.env.wait_run_id();
+    for step in ["deploy", "drop", "rollback", "publish"] {
+        served.env.wait_step(&id, step, "waiting_approval", 30);
+    }
+    Some(Phone {
+        served,
+        browser,
+        serve,
+        run,
+        id,
+        url,
+    })
+}
+
+impl Phone {
+    fn card(&self, step: &str) -> String {
+        format!("document.querySelector('section.gate[data-step=\"{step}\"]')")
+    }
+
+    /// Click `decision` on `step`'s card (its reason and inputs filled in first) and
+    /// wait for the page's verdict: `accepted` or `refused`, and the refusal's code.
+    fn click(
+        &mut self,
+        step: &str,
+        decision: &str,
+        reason: &str,
+        inputs: &[(&str, &str)],
+    ) -> (String, String) {
+        self.browser.open(&self.url.clone());
+        let card = self.card(step);
+        // What the page sends is kept (`window.sent`), to be replayed later.
+        let mut fill = "const f = window.fetch; window.sent = []; window.fetch = (u, o) => { if (u === '/approve/decide') window.sent.push(o.body); return f(u, o); };".to_string();
+        fill.push_str(&format!(
+            "{card}.querySelector('textarea').value = {};",
+            json!(reason)
+        ));
+        for (name, value) in inputs {
+            fill.push_str(&format!(
+                "{card}.querySelector('[data-input=\"{name}\"]').value = {};",
+                json!(value)
+            ));
+        }
+        fill.push_str(&format!(
+            "{card}.querySelector('button[data-decision=\"{decision}\"]').click(); true"
+        ));
+        self.browser.eval(&fill);
+        let done = format!("{card}.querySelector('.result').dataset.done");
+        self.browser.wait_for(&done, 30);
+        let verdict = self.browser.eval(&format!(
+            "[{card}.querySelector('.result').dataset.done, {card}.querySelector('.result').dataset.code]"
+        ));
+        (
+            verdict[0].as_str().unwrap().to_string(),
+            verdict[1].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
+    /// The last decision the page sent, as it sent it.
+    fn sent(&mut self) -> Value {
+        let body = self.browser.eval("window.sent[window.sent.length - 1]");
+        serde_json::from_str(body.as_str().unwrap()).unwrap()
+    }
+
+    /// A POST from the page's own script (as a forged or replayed request would be).
+    fn post(&mut self, path: &str, body: &Value) -> Value {
+        self.browser.eval(&format!(
+            "fetch({}, {{ method: 'POST', headers: {{ 'Content-Type': 'application/json' }}, body: JSON.stringify({body}) }}).then(r => r.json())",
+            json!(path)
+        ))
+    }
+
+    fn refusals(&self) -> Vec<Value> {
+        let out = self.served.env.run(&["audit", &self.id, "--json"]);
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "command_refused")
+            .cloned()
+            .collect()
+    }
+}
+
+#[test]
+fn a_phone_approves_and_rejects_signed_gates_with_a_passkey() {
+    let Some(mut p) = setup() else { return };
+    // The page shows what the CLI shows, and what a decision binds to.
+    p.browser.open(&p.url.clone());
+    let facts = p.post_free_get();
+    let deploy = facts["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["step"] == "deploy")
+        .unwrap()
+        .clone();
+    assert_eq!(deploy["prompt"], "Ship v2 to production?");
+    assert_eq!(deploy["run_id"], p.id.as_str());
+    assert_eq!(deploy["signed"], true);
+    assert!(deploy["digest"].as_str().unwrap().len() >= 32, "{deploy}");
+    assert!(deploy["opening"].as_u64().unwrap() > 0);
+    let publish = facts["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["step"] == "publish")
+        .unwrap();
+    assert_eq!(publish["decidable"], false, "{publish}");
+    let shot = p.browser.screenshot();
+    std::fs::write(p.served.env.path().join("approval-page.png"), &shot).unwrap();
+    // `SCREENSHOT_DIR=docs/images cargo test --test it approval_page` refreshes the docs' one.
+    if let Ok(docs) = std::env::var("SCREENSHOT_DIR") {
+        std::fs::write(std::path::Path::new(&docs).join("approval-page.png"), &shot).unwrap();
+    }
+
+    // Approve with a typed input, signed by the passkey.
+    let (verdict, code) = p.click("deploy", "approve", "canary is green", &[("target", "eu")]);
+    assert_eq!((verdict.as_str(), code.as_str()), ("accepted", ""));
+    let approval = p.sent();
+    p.served.env.wait_step(&p.id, "deploy", "succeeded", 30);
+    // Reject with a reason.
+    let (verdict, _) = p.click("drop", "reject", "not before the backup", &[]);
+    assert_eq!(verdict, "accepted");
+    p.served.env.wait_step(&p.id, "drop", "rejected", 30);
+
+    // Recorded as alice's signed decisions, which ssh-keygen verifies.
+    let out = p.served.env.run(&["audit", &p.id, "--json"]);
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let signed: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["details"]["signature"].is_object())
+        .collect();
+    assert_eq!(signed.len(), 2, "{rows:#}");
+    for r in &signed {
+        assert_eq!(r["actor"], "alice@example.com", "{r:#}");
+        ssh_keygen_verifies(&p, &r["details"]["signature"]);
+    }
+    let out = p.served.env.run(&["audit", "verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    refusals_change_nothing(&mut p, &approval);
+    let _ = p.run.kill();
+    let _ = term(p.serve);
+}
+
+impl Phone {
+    fn post_free_get(&mut self) -> Value {
+        self.browser
+            .eval("fetch('/approve/gates').then(r => r.json())")
+    }
+}
+
+fn ssh_keygen_verifies(p: &Phone, sig: &Value) {
+    let path = p.served.env.path().join("page.sig");
+    std::fs::write(&path, sig["signature"].as_str().unwrap()).unwrap();
+    let mut verify = Command::new("ssh-keygen")
+        .args([
+            "-Y",
+            "verify",
+            "-n",
+            "baton",
+            "-I",
+            "alice@example.com",
+            "-f",
+        ])
+        .arg(p.served.env.path().join("allowed_signers"))
+        .arg("-s")
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    verify
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sig["message"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let out = verify.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && text(&out.stdout).contains("Good"),
+        "ssh-keygen -Y verify: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The refusals of point 4, each on record and changing nothing: `approval` is what
+/// the page sent to approve `deploy`.
+fn refusals_change_nothing(p: &mut Phone, approval: &Value) {
+    let before = p.refusals().len();
+    // An unsigned gate, from its card's refusal and by a forged request alike.
+    let answer = p.post(
+        "/approve/decide",
+        &json!({ "run": p.id, "step": "publish", "decision": "approve", "reason": "ok" }),
+    );
+    assert_eq!(answer["refused"]["code"], "not_signed", "{answer}");
+    // A push-back: never signed, so never taken here.
+    let answer = p.post(
+        "/approve/decide",
+        &json!({ "run": p.id, "step": "publish", "decision": "push_back", "reason": "shorter" }),
+    );
+    assert_eq!(answer["refused"]["code"], "not_signed", "{answer}");
+    // No assertion: the page's request alone decides nothing.
+    let answer = p.post(
+        "/approve/decide",
+        &json!({ "run": p.id, "step": "rollback", "decision": "approve", "reason": "ok" }),
+    );
+    assert_eq!(answer["refused"]["code"], "signature_required", "{answer}");
+    // The approval of `deploy` replayed on another gate, then on its own gate, decided.
+    let mut replay = approval.clone();
+    replay["step"] = json!("rollback");
+    replay["inputs"] = json!({});
+    let answer = p.post("/approve/decide", &replay);
+    assert_eq!(answer["refused"]["code"], "bad_signature", "{answer}");
+    let answer = p.post("/approve/decide", approval);
+    assert!(answer["refused"]["code"].is_string(), "{answer}");
+    let show = p.served.env.show(&p.id);
+    assert_eq!(
+        step_state(&show, "publish").as_deref(),
+        Some("waiting_approval")
+    );
+    assert_eq!(
+        step_state(&show, "rollback").as_deref(),
+        Some("waiting_approval")
+    );
+    let after = p.refusals();
+    assert_eq!(after.len(), before + 5, "{after:#?}");
+    let page: Vec<_> = after
+        .iter()
+        .filter(|r| r["details"]["via"] == "approval page")
+        .collect();
+    assert_eq!(page.len(), 4, "{after:#?}");
+}
