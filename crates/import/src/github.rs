@@ -419,7 +419,14 @@ fn input(name: &str, line: usize, p: &Node, report: &mut Report) -> Param {
         .and_then(Node::text)
         .unwrap_or_else(|| "string".into());
     let values = p.get("options").map(Node::words).unwrap_or_default();
-    let default = p.get("default").and_then(Node::text);
+    // GitHub decides a default over literals (`default: ${{ 1 }}`) before the run.
+    let default = p.get("default").and_then(Node::text).map(|d| {
+        if d.contains("${{") {
+            matrix::decided_text(&d).unwrap_or(d)
+        } else {
+            d
+        }
+    });
     let mut kind = match t.as_str() {
         "boolean" => "bool",
         "choice" if !values.is_empty() => "enum",

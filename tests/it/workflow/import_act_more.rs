@@ -302,7 +302,7 @@ fn act_workflows_with_actions_run_up_to_the_first_and_say_so() {
 }
 
 /// Files act runs through what baton has no counterpart for (reusable workflows,
-/// containers, actions in every step, `toJSON` in a body): each imports, the report
+/// containers, actions in every step): each imports, the report
 /// names the construct at its line, and the workflow validates.
 #[test]
 fn act_workflows_baton_cannot_run_whole_say_so_at_the_line() {
@@ -317,10 +317,6 @@ fn act_workflows_baton_cannot_run_whole_say_so_at_the_line() {
             "uses-workflow-defaults.yml:21: job `call-reuse-w-val` calls the reusable workflow",
         ),
         ("container-volumes.yml", "container-volumes.yml:9: "),
-        (
-            "local-reusable-workflow.yml",
-            "local-reusable-workflow.yml:49: step 3: `${{ tojson(inputs.bool_required) }}` in `run:`: left empty",
-        ),
         (
             "local-reusable-and-dispatch.yml",
             "local-reusable-and-dispatch.yml:16: `on: workflow_call`: its inputs are params; a calling workflow cannot call this one",

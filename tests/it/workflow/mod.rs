@@ -12,6 +12,7 @@ mod import_gh_reports;
 mod import_hostile;
 mod import_real_ci;
 mod import_rules;
+mod import_step_props;
 mod invalid_corpus;
 mod loader_props;
 mod mark_success;

@@ -52,6 +52,17 @@ fn relines(n: &mut Node, line: usize) {
     }
 }
 
+/// A text whose `${{ … }}` are over literals only (an input's `default: ${{ 1 }}`),
+/// decided as GitHub decides it; `None` when one names a context.
+pub(super) fn decided_text(t: &str) -> Option<String> {
+    match consts::decide(t)? {
+        Value::Str(s) => Some(s),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 /// `n`, or what `fromJSON('…')` in it reads, with its literal expressions decided
 /// and its `${{ insert }}` keys merged (`consts`).
 fn literal(n: &Node) -> Node {

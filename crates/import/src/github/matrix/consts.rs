@@ -54,7 +54,7 @@ fn format(f: &str, args: &[String]) -> Option<String> {
 
 /// A text whose every `${{ … }}` is literal, with each replaced by its value; a text
 /// that is one expression keeps the value's kind (`${{ 1 }}` is a number).
-fn decide(t: &str) -> Option<Value> {
+pub(super) fn decide(t: &str) -> Option<Value> {
     let trimmed = t.trim();
     if trimmed.starts_with("${{") && trimmed.ends_with("}}") && trimmed.matches("${{").count() == 1
     {
