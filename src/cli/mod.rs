@@ -45,6 +45,7 @@ pub mod store_init;
 pub mod stores;
 pub mod table;
 pub mod tools;
+pub mod triggers;
 pub mod validate;
 pub mod verdict;
 
@@ -137,6 +138,10 @@ pub enum Cmd {
     Schedules(schedules::SchedulesArgs),
     /// Pause, resume or trigger a served schedule (audited under your account)
     Schedule(schedules::ScheduleArgs),
+    /// List the triggers `baton serve` serves: their last events and what they started
+    Triggers(triggers::TriggersArgs),
+    /// Pause or resume a served trigger (audited under your account)
+    Trigger(triggers::TriggerArgs),
     /// Make a store (`store init`), private or shared by a group
     Store(store_init::StoreArgs),
     /// Print a shell completion script (bash, zsh, fish, …)
@@ -167,6 +172,7 @@ impl Cmd {
                 | Cmd::Audit(_)
                 | Cmd::Metrics(_)
                 | Cmd::Schedules(_)
+                | Cmd::Triggers(_)
                 | Cmd::Completions(_)
                 | Cmd::Man(_)
                 | Cmd::Complete(_)
@@ -249,6 +255,8 @@ pub fn main() -> i32 {
         Cmd::Link(a) => link::exec(&a),
         Cmd::Schedules(a) => schedules::list(a),
         Cmd::Schedule(a) => schedules::exec(a),
+        Cmd::Triggers(a) => triggers::list(a),
+        Cmd::Trigger(a) => triggers::exec(a),
         Cmd::Store(a) => store_init::run(a),
         Cmd::Completions(a) => completions::completions(&a),
         Cmd::Man(a) => completions::man(&a),

@@ -154,6 +154,7 @@ fn text_header(v: &RunView) -> String {
             out.push_str(&format!("step {} runs child run {c}\n", s.id));
         }
     }
+    out.push_str(&trigger_text(&v.triggers));
     let hands = v.health.hands();
     out.push_str(&format!(
         "health {:.0} {}  quality {}{}\n",
@@ -458,4 +459,26 @@ fn budget_line(b: &crate::model::view::BudgetView) -> String {
         line.push_str(&format!("; pace: {}", pace.join(", ")));
     }
     line
+}
+
+/// Both ends of a run's trigger links: the event that started it, what its end started.
+fn trigger_text(t: &crate::model::view::TriggerLinks) -> String {
+    let clean = crate::sanitize::for_terminal;
+    let mut out = String::new();
+    if let Some(e) = &t.started_by {
+        out.push_str(&format!(
+            "started by trigger {}: {}\n",
+            clean(&e.trigger),
+            clean(&e.event)
+        ));
+    }
+    for e in &t.started {
+        let t = clean(&e.trigger);
+        out.push_str(&match (&e.run, &e.why) {
+            (Some(r), _) => format!("its end started run {r} ({}) by trigger {t}\n", e.fate),
+            (None, Some(why)) => format!("its end made no run of trigger {t}: {}\n", clean(why)),
+            (None, None) => format!("its end made no run of trigger {t} ({})\n", e.fate),
+        });
+    }
+    out
 }

@@ -3,7 +3,9 @@
 //! serialised by serde; a change to it bumps [`SCHEMA`] (a test holds the field list of
 //! each version).
 use crate::model::health::{HealthLabel, HealthTerm};
-use crate::model::view::{AttemptJob, BudgetView, ForkLink, GoldenSignals, ParentLink, ProbeView};
+use crate::model::view::{
+    AttemptJob, BudgetView, ForkLink, GoldenSignals, ParentLink, ProbeView, TriggerLink,
+};
 use crate::model::{ErrorRecord, RunState, RunView, StepState, StepView, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -11,7 +13,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 10;
+pub const SCHEMA: u32 = 11;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -41,6 +43,12 @@ pub struct RunJson<'a> {
     /// A child run (`workflow = "…"` on a step of another run): that run, its step and
     /// the step's attempt that made it (schema 8).
     pub parent: Option<&'a ParentLink>,
+    /// The event whose `[[trigger]]` started the run (schema 11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<&'a TriggerLink>,
+    /// The events this run's end was, each with the run it started (schema 11).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub started: &'a [TriggerLink],
     pub health: f64,
     pub health_label: HealthLabel,
     pub quality: Option<f64>,
@@ -286,6 +294,8 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         forked_from: view.forked_from.as_ref(),
         forked_into: &view.forked_into,
         parent: view.parent.as_ref(),
+        started_by: view.triggers.started_by.as_ref(),
+        started: &view.triggers.started,
         health: view.health.score,
         health_label: view.health.label,
         quality: view.health.quality,

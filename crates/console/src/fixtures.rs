@@ -146,6 +146,7 @@ pub fn release() -> RunView {
         summary: None,
         forked_from: None,
         forked_into: Vec::new(),
+        triggers: Default::default(),
         parent: None,
         now: at(420),
         engine_gone_at: None,

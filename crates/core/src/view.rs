@@ -40,6 +40,7 @@ impl Core {
             summary: self.summary.clone(),
             forked_from: self.forked_from.clone(),
             forked_into: Vec::new(),
+            triggers: Default::default(),
             parent: None,
             now,
             engine_gone_at: None,

@@ -53,6 +53,10 @@ pub struct RunView {
     /// the session from the store (`Store::parent_of`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentLink>,
+    /// The event whose trigger started this run, and what this run's end started
+    /// (`[[trigger]]`): set by the session from the store.
+    #[serde(default, skip_serializing_if = "TriggerLinks::is_empty")]
+    pub triggers: TriggerLinks,
     /// The clock the view was taken at (elapsed times and countdowns use it).
     pub now: Timestamp,
     /// The engine's last sign of life (its last heartbeat or event), once the run is
@@ -98,6 +102,39 @@ pub struct ParentLink {
     pub run: String,
     pub step: String,
     pub attempt: u32,
+}
+
+/// Both ends of a run's trigger links (`[[trigger]]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerLinks {
+    /// The event that started this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<TriggerLink>,
+    /// The events this run's end was, each with the run it started (or why none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub started: Vec<TriggerLink>,
+}
+
+impl TriggerLinks {
+    pub fn is_empty(&self) -> bool {
+        self.started_by.is_none() && self.started.is_empty()
+    }
+}
+
+/// One event a trigger decided: which trigger (`WORKFLOW#N` or `WORKFLOW#NAME`), what
+/// the event was (`run R of build succeeded`, `file /in/a.csv`, `delivery D`), and the
+/// run it made (`fate`: `started`, `queued`, `skipped`, `superseding`) or why none
+/// (`refused`, `why`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerLink {
+    pub trigger: String,
+    pub kind: String,
+    pub event: String,
+    pub fate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// When a running attempt's timeout fires ([`StepView::timeout_due`]).
@@ -911,6 +948,7 @@ mod tests {
             summary: None,
             forked_from: None,
             forked_into: Vec::new(),
+            triggers: Default::default(),
             parent: None,
             started_at: Some(Timestamp(0)),
             finished_at: None,

@@ -108,6 +108,7 @@ pub(crate) fn empty_view(title: &str) -> RunView {
         summary: None,
         forked_from: None,
         forked_into: Vec::new(),
+        triggers: Default::default(),
         parent: None,
         now: Timestamp::now(),
         engine_gone_at: None,

@@ -117,6 +117,7 @@ pub(super) fn decorate(store: &Store, plan: &baton_workflow::Plan, view: &mut Ru
     // The runs forked from this one (a fork knows its origin from its own history).
     view.forked_into = store.forks_of(&view.run_id).unwrap_or_default();
     child_links(store, view);
+    view.triggers = trigger_links(store, &view.run_id);
     fill_tails(store, view);
     shared_pool_waits(store, plan, view);
     view.notes = store.notes(&view.run_id).unwrap_or_default();
@@ -246,5 +247,26 @@ pub fn add_budgets(store: &Store, m: &mut baton_model::metrics::Metrics, now: Ti
             g.budget = b.dimensions();
             g.burn = b.burn;
         }
+    }
+}
+
+/// The event whose trigger made `run_id`, and what its end started (`[[trigger]]`).
+fn trigger_links(store: &Store, run_id: &str) -> baton_model::view::TriggerLinks {
+    let link = |e: baton_store::trigger_events::EventRow| baton_model::view::TriggerLink {
+        trigger: format!("{}#{}", e.workflow, e.index),
+        kind: e.kind,
+        event: e.detail,
+        fate: e.fate,
+        run: e.run_id,
+        why: e.why,
+    };
+    baton_model::view::TriggerLinks {
+        started_by: store.event_of_run(run_id).ok().flatten().map(link),
+        started: store
+            .started_by_run(run_id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(link)
+            .collect(),
     }
 }

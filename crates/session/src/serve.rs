@@ -9,10 +9,12 @@
 //! (`model::schedule::decide`); this is the shell around it.
 mod arrivals;
 mod catalog;
+pub(crate) mod events;
 mod firing;
 mod loader;
 mod parked;
 pub(crate) mod proofs;
+mod watching;
 
 pub(crate) use catalog::{Catalog, Changes};
 pub(crate) use loader::QUIET;
@@ -151,6 +153,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             driving: &mut driving,
             parking: &parking,
         };
+        known.watch.tick(&mut store, &catalog, &opts, &mut starting).await;
         let changed = known.changed(&store);
         if changed {
             let store = (&mut store, &mut state);
@@ -301,7 +304,12 @@ fn resume_unfinished(
             return;
         }
     };
-    for (_, _, run_id) in runs {
+    let mut ids: Vec<String> = runs.into_iter().map(|(_, _, id)| id).collect();
+    match store.unfinished_trigger_runs() {
+        Ok(more) => ids.extend(more),
+        Err(e) => crate::stdio::errln!("serve: cannot list the triggers' runs to resume: {e}"),
+    }
+    for run_id in ids {
         if driving.iter().any(|d| d.hosted.run_id == run_id) {
             continue;
         }
@@ -490,6 +498,8 @@ struct Known {
     rows: Vec<ScheduleRow>,
     /// Each schedule's next slot, as its last decision said.
     next: std::collections::HashMap<(String, u32), Timestamp>,
+    /// The `[[trigger]]`s' events: runs ended, files settled.
+    watch: watching::Watch,
 }
 
 impl Known {

@@ -50,6 +50,16 @@ fn full() -> RunView {
         step: "deploy".into(),
         attempt: 1,
     });
+    let trigger = |run: &str| crate::model::view::TriggerLink {
+        trigger: "publish#1".into(),
+        kind: "run_ended".into(),
+        event: "run 01J9Z3QK7V2M4P8R6T0W5X1Y3D of build succeeded".into(),
+        fate: "started".into(),
+        run: Some(run.into()),
+        why: Some("the trigger is paused".into()),
+    };
+    v.triggers.started_by = Some(trigger(&v.run_id.clone()));
+    v.triggers.started = vec![trigger("01J9Z3QK7V2M4P8R6T0W5X1Y3E")];
     if v.health.terms.is_empty() {
         v.health.terms.push(HealthTerm {
             label: "succeeded".into(),

@@ -13,6 +13,7 @@ mod overlap;
 mod paused;
 mod reload;
 mod slots;
+mod triggers;
 
 use crate::helpers::*;
 use std::path::{Path, PathBuf};

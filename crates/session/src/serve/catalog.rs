@@ -159,7 +159,10 @@ impl Catalog {
             if !served {
                 continue;
             }
-            if let Err(e) = store.unserve_file(&key) {
+            if let Err(e) = store
+                .unserve_file(&key)
+                .and_then(|()| store.unserve_triggers(&key))
+            {
                 crate::stdio::errln!("warning: cannot record that {key} is gone: {e}");
             }
             changes.removed.push(key);
@@ -181,6 +184,15 @@ impl Catalog {
         self.done.insert(key.clone(), sig);
         match outcome {
             Outcome::Loaded { text, plan } => {
+                let served = self.entries.iter().map(|(f, e)| (f.as_str(), &*e.plan));
+                if let Some(c) = super::events::cycle(served, &key, &plan) {
+                    let error = format!(
+                        "{key}: error: its [[trigger]]s close a cycle of workflows, each run starting the next forever: {}",
+                        c.join(" → ")
+                    );
+                    self.failed(store, &key, error, now, &mut changes);
+                    return changes;
+                }
                 record(store, &key, &plan, now);
                 self.broken.remove(&key);
                 self.entries.insert(
@@ -239,6 +251,7 @@ fn record(store: &mut Store, key: &str, plan: &Plan, now: Timestamp) {
     if let Err(e) = r {
         crate::stdio::errln!("warning: cannot record the schedules of {key}: {e}");
     }
+    super::events::serve(store, key, plan, now);
 }
 
 /// The `*.toml` files directly in `dir`, by canonical path, in name order.

@@ -140,7 +140,11 @@ pub(super) async fn start_runs(
 /// cancel they send waits for the engine of its run, which may be one this serve
 /// drives, or one stopped elsewhere. A serve that stops meanwhile lets them end: its
 /// runtime waits for a blocking task that runs.
-async fn follow_ups(db: PathBuf, operator: String, follow: Vec<(Group, Admitted, String)>) {
+pub(super) async fn follow_ups(
+    db: PathBuf,
+    operator: String,
+    follow: Vec<(Group, Admitted, String)>,
+) {
     let done = tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&db)?;
         let mut failed = Vec::new();

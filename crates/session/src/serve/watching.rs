@@ -1,0 +1,147 @@
+//! The serve's look at its `[[trigger]]`s' events, twice a second: each served
+//! `run_ended` trigger's runs ended since it was first served and not yet decided, each
+//! `file` trigger's settled files; each made into its run by `events::fire_event`.
+use super::catalog::Catalog;
+use super::events::{self, At, Files, Fire, Seen};
+use super::{ServeOptions, Starting, firing};
+use crate::concurrency::{Admission, Admitted, Group};
+use baton_model::Timestamp;
+use baton_store::Store;
+use baton_workflow::EventSource;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How often the events are looked for.
+const LOOK: Duration = Duration::from_millis(500);
+
+#[derive(Default)]
+pub(super) struct Watch {
+    files: Files,
+    last: Option<Instant>,
+}
+
+type FollowUps = Vec<(Group, Admitted, String)>;
+
+impl Watch {
+    /// Fire every event due (at most once per [`LOOK`]).
+    pub(super) async fn tick(
+        &mut self,
+        store: &mut Store,
+        catalog: &Catalog,
+        opts: &ServeOptions,
+        starting: &mut Starting<'_>,
+    ) {
+        if self.last.is_some_and(|l| l.elapsed() < LOOK) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        if !catalog
+            .entries
+            .values()
+            .any(|e| !e.plan.triggers.is_empty())
+        {
+            return;
+        }
+        let since: HashMap<(String, u32), Timestamp> = match store.triggers(0) {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|r| ((r.file, r.index), r.since))
+                .collect(),
+            Err(e) => {
+                crate::stdio::errln!("serve: cannot read the triggers: {e}");
+                return;
+            }
+        };
+        let mut follow = Vec::new();
+        for (file, entry) in &catalog.entries {
+            for t in &entry.plan.triggers {
+                let Some(since) = since.get(&(file.clone(), t.index)) else {
+                    continue;
+                };
+                let at = At {
+                    file,
+                    entry,
+                    trigger: t,
+                };
+                let seen = match &t.source {
+                    EventSource::RunEnded { .. } => events::ended_runs(store, at, *since)
+                        .unwrap_or_else(|e| {
+                            crate::stdio::errln!("serve: trigger {}: {e}", name(at));
+                            Vec::new()
+                        }),
+                    EventSource::File { .. } => self.files.settled(store, at),
+                    EventSource::Webhook { .. } => continue,
+                };
+                for s in &seen {
+                    fire_one(store, at, s, (opts, &mut *starting), &mut follow);
+                }
+            }
+        }
+        if !follow.is_empty() {
+            // Not awaited, as a slot's: a cancel they send may wait for an engine.
+            tokio::spawn(firing::follow_ups(
+                opts.db.clone(),
+                opts.operator.clone(),
+                follow,
+            ));
+        }
+    }
+}
+
+/// `WORKFLOW#N`, or the trigger's name.
+fn name(at: At<'_>) -> String {
+    match &at.trigger.name {
+        Some(n) => format!("{}#{n}", at.entry.plan.name),
+        None => format!("{}#{}", at.entry.plan.name, at.trigger.index),
+    }
+}
+
+/// One event made into its run, driven here; what it became said on stderr.
+fn fire_one(
+    store: &mut Store,
+    at: At<'_>,
+    s: &Seen,
+    (opts, starting): (&ServeOptions, &mut Starting<'_>),
+    follow: &mut FollowUps,
+) {
+    match events::fire_event(store, at, s, &opts.operator) {
+        Ok(Fire::Made { ready, fate, group }) => {
+            let run_id = ready.run_id.clone();
+            crate::stdio::errln!(
+                "serve: trigger {}: {} {fate} run {run_id}",
+                name(at),
+                s.detail
+            );
+            // The run is recorded with its lease: undriven here, the next serve
+            // takes it over.
+            match Store::open(&opts.db) {
+                Ok(own) => starting.host(own, ready),
+                Err(e) => crate::stdio::errln!("serve: cannot drive run {run_id}: {e}"),
+            }
+            if let Some((g, a)) = group
+                && (!a.replaced.is_empty() || matches!(a.admission, Admission::Superseding { .. }))
+            {
+                follow.push((g, a, run_id));
+            }
+        }
+        Ok(Fire::Already(row)) => crate::stdio::errln!(
+            "serve: trigger {}: {} was decided already ({}{})",
+            name(at),
+            s.detail,
+            row.fate,
+            row.run_id.map(|r| format!(" run {r}")).unwrap_or_default()
+        ),
+        Ok(Fire::Refused { why, .. }) => {
+            crate::stdio::errln!(
+                "serve: trigger {}: {} made no run: {why}",
+                name(at),
+                s.detail
+            );
+        }
+        Err(e) => crate::stdio::errln!(
+            "serve: trigger {}: {}: {e} (tried again)",
+            name(at),
+            s.detail
+        ),
+    }
+}
