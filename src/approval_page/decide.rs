@@ -61,14 +61,7 @@ pub(super) fn message(db: &Path, _page: &Page, body: &[u8]) -> Reply {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let got = (|| {
-        let store = Store::open_existing(db).map_err(|e| unavailable(&e))?;
-        let (run_id, _) = gate_of(&store, &asked)?;
-        let command = command_of(&asked, String::new())?;
-        let message = crate::session::message_for(&store, &run_id, &command)
-            .map_err(|e| Refused("409 Conflict", Refusal::BadSignature { why: e.to_string() }))?;
-        Ok::<_, Refused>(message)
-    })();
+    let got = signed_message(db, &asked);
     match got {
         Ok(message) => Reply::json(
             "200 OK",
@@ -76,6 +69,15 @@ pub(super) fn message(db: &Path, _page: &Page, body: &[u8]) -> Reply {
         ),
         Err(Refused(status, r)) => Reply::json(status, &json!({ "refused": r.json() })),
     }
+}
+
+/// The message `asked` signs, from the run's recorded gate.
+fn signed_message(db: &Path, asked: &Asked) -> Result<String, Refused> {
+    let store = Store::open_existing(db).map_err(|e| unavailable(&e))?;
+    let (run_id, _) = gate_of(&store, asked)?;
+    let command = command_of(asked, String::new())?;
+    crate::session::message_for(&store, &run_id, &command)
+        .map_err(|e| Refused("409 Conflict", Refusal::BadSignature { why: e.to_string() }))
 }
 
 /// `POST /approve/decide`: the decision, signed, handed to the run; `{"accepted":

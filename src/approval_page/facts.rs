@@ -77,13 +77,11 @@ fn read(db: &Path) -> Result<Vec<Value>, crate::session::SessionError> {
         if w.kind != WaitKind::Gate {
             continue;
         }
-        if !views.contains_key(&w.run_id) {
-            let view = crate::session::inspect(&store, &w.run_id, now).ok();
-            views.insert(w.run_id.clone(), view);
-        }
-        let gate = views
-            .get(&w.run_id)
-            .and_then(Option::as_ref)
+        let view = views
+            .entry(w.run_id.clone())
+            .or_insert_with(|| crate::session::inspect(&store, &w.run_id, now).ok());
+        let gate = view
+            .as_ref()
             .and_then(|v| v.gates.iter().find(|g| g.step_id == w.step));
         let Some(gate) = gate else { continue };
         let Some(Opening {

@@ -51,10 +51,10 @@ impl Page {
         }
         let (host, port) = match rest.strip_prefix('[') {
             Some(v6) => v6.split_once(']').ok_or_else(bad)?,
-            None => rest.split_once(':').map_or((rest, ""), |(h, p)| (h, p)),
+            None => rest.split_once(':').unwrap_or((rest, "")),
         };
         let port = port.strip_prefix(':').unwrap_or(port);
-        let port_ok = port.is_empty() && !rest.ends_with(':') || port.parse::<u16>().is_ok();
+        let port_ok = (port.is_empty() && !rest.ends_with(':')) || port.parse::<u16>().is_ok();
         let secure = scheme == "https" || (scheme == "http" && host == "localhost");
         if host.is_empty() || !secure || !port_ok {
             return Err(bad());
