@@ -32,6 +32,20 @@ fn noted(v: &mut RunView) {
     }
 }
 
+/// Both ends of a trigger's chain, every field set (schema 11).
+fn chained(v: &mut RunView) {
+    let trigger = |run: &str| crate::model::view::TriggerLink {
+        trigger: "publish#1".into(),
+        kind: "run_ended".into(),
+        event: "run 01J9Z3QK7V2M4P8R6T0W5X1Y3D of build succeeded".into(),
+        fate: "started".into(),
+        run: Some(run.into()),
+        why: Some("the trigger is paused".into()),
+    };
+    v.triggers.started_by = Some(trigger(&v.run_id.clone()));
+    v.triggers.started = vec![trigger("01J9Z3QK7V2M4P8R6T0W5X1Y3E")];
+}
+
 fn full() -> RunView {
     let mut v = crate::console::fixtures::cluster_jobs();
     v.driven_by = Some("pid 4242 on build-1".into());
@@ -50,16 +64,7 @@ fn full() -> RunView {
         step: "deploy".into(),
         attempt: 1,
     });
-    let trigger = |run: &str| crate::model::view::TriggerLink {
-        trigger: "publish#1".into(),
-        kind: "run_ended".into(),
-        event: "run 01J9Z3QK7V2M4P8R6T0W5X1Y3D of build succeeded".into(),
-        fate: "started".into(),
-        run: Some(run.into()),
-        why: Some("the trigger is paused".into()),
-    };
-    v.triggers.started_by = Some(trigger(&v.run_id.clone()));
-    v.triggers.started = vec![trigger("01J9Z3QK7V2M4P8R6T0W5X1Y3E")];
+    chained(&mut v);
     if v.health.terms.is_empty() {
         v.health.terms.push(HealthTerm {
             label: "succeeded".into(),
