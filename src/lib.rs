@@ -16,6 +16,7 @@ pub mod cli;
 #[cfg(test)]
 mod docs_paths;
 pub mod files;
+mod hooks;
 pub mod metrics;
 #[cfg(test)]
 mod source_rules;

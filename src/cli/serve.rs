@@ -61,6 +61,12 @@ fn run(args: ServeArgs) -> Result<i32, SessionError> {
         crate::stdio::errln!("approvals: serving {}/approve", page.origin());
         exports.page = Some(page);
     }
+    // Webhook deliveries (`POST /hooks/…`) on the listener, handed to the serve's loop.
+    let (desk, inbox) = session::hook_desk(&db);
+    let hooks = exports.listener.is_some().then(|| {
+        exports.hooks = Some(desk);
+        inbox
+    });
     let rt = session::serve_runtime()?;
     let ready: Readiness = Arc::new(Mutex::new(Some("loading the workflows".into())));
     let running = exports.start_with(&rt, &db, ready.clone());
@@ -69,6 +75,7 @@ fn run(args: ServeArgs) -> Result<i32, SessionError> {
         db,
         operator,
         ready,
+        hooks,
     }));
     running.finish();
     code

@@ -45,6 +45,8 @@ pub struct Exports {
     pub listener: Option<TcpListener>,
     /// `baton serve --approval-origin`: the approval page on the same listener.
     pub(crate) page: Option<Arc<crate::approval_page::Page>>,
+    /// `baton serve`: webhook deliveries (`POST /hooks/…`) handed to the serve.
+    pub(crate) hooks: Option<crate::session::HookDesk>,
 }
 
 impl Exports {
@@ -80,6 +82,7 @@ impl Exports {
             file: file.map(Path::to_path_buf),
             listener,
             page: None,
+            hooks: None,
         })
     }
 
@@ -104,7 +107,7 @@ impl Exports {
         let server = self.listener.and_then(|l| {
             let _guard = rt.enter();
             match tokio::net::TcpListener::from_std(l) {
-                Ok(l) => Some(rt.spawn(serve(l, db.to_path_buf(), ready, self.page))),
+                Ok(l) => Some(rt.spawn(serve(l, db.to_path_buf(), ready, (self.page, self.hooks)))),
                 Err(e) => {
                     crate::stdio::errln!("warning: --metrics-listen: {e}; not serving metrics");
                     None
@@ -349,7 +352,10 @@ async fn serve(
     listener: tokio::net::TcpListener,
     db: PathBuf,
     ready: Readiness,
-    page: Option<Arc<crate::approval_page::Page>>,
+    (page, hooks): (
+        Option<Arc<crate::approval_page::Page>>,
+        Option<crate::session::HookDesk>,
+    ),
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let metrics = Arc::new(tokio::sync::Semaphore::new(MAX_METRICS));
@@ -367,12 +373,14 @@ async fn serve(
             }
         };
         let (db, ready, metrics, page) = (db.clone(), ready.clone(), metrics.clone(), page.clone());
+        let hooks = hooks.clone();
         tokio::spawn(async move {
             let asked = Asked {
                 db: &db,
                 ready: &ready,
                 metrics: &metrics,
                 page: page.as_deref(),
+                hooks: hooks.as_ref(),
             };
             let _ = tokio::time::timeout(CONNECTION_DEADLINE, answer(sock, asked)).await;
             drop(slot);
@@ -388,6 +396,7 @@ struct Asked<'a> {
     ready: &'a Readiness,
     metrics: &'a Arc<tokio::sync::Semaphore>,
     page: Option<&'a crate::approval_page::Page>,
+    hooks: Option<&'a crate::session::HookDesk>,
 }
 
 /// The request's head (`None`: over `MAX_HEAD`) and the bytes read past it (the start
@@ -419,6 +428,7 @@ async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::R
         ready,
         metrics,
         page,
+        hooks,
     } = asked;
     // A connection that says nothing is closed soon: it never holds a place for long.
     let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut sock)).await {
@@ -430,6 +440,11 @@ async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::R
         && crate::approval_page::wants(text)
     {
         return page.answer(sock, text, rest, db).await;
+    }
+    if let (Some(hooks), Some((text, rest))) = (hooks, &head)
+        && crate::hooks::wants(text)
+    {
+        return crate::hooks::answer(hooks, sock, text, rest).await;
     }
     let (status, content_type, body, head_only) = match head.as_ref().map(|(h, _)| route(h)) {
         None => (

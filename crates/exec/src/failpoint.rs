@@ -36,6 +36,9 @@
 //!   `command`): a console's request read from the link, nothing of it done.
 //! - `link-answered`: the request done (a decision committed), its answer not yet
 //!   written back: the console must not say it was made nor lose it.
+//! - `hook-recorded` (its "step" is `webhook`; `baton serve`, issue 81): a webhook
+//!   delivery's run on record, its sender not yet answered: the sender gets no 2xx, and
+//!   its retry must be answered with that run, not make a second.
 //! - `link-held` (not a kill, see [`hold_at`]): a decision read, held before it reaches
 //!   the store until the file `BATON_FAILPOINT_HOLD` names exists: a link whose
 //!   connection was cut but whose process goes on, late.

@@ -84,7 +84,10 @@ pub use run_list::FIRST_PAGE as RUN_LIST_FIRST_PAGE;
 /// the simulator (crates/sim), which plays the serve on its own clock.
 pub use serve::proofs::{backfill_proved, pauses as prove_pauses};
 pub use serve::schedule_facts;
-pub use serve::{Readiness, SERVE_LEASE, ServeOptions, serve, take_serve_lease};
+pub use serve::{
+    Delivery, HookAnswer, HookDesk, HookInbox, Readiness, SERVE_LEASE, ServeOptions, hook_desk,
+    serve, take_serve_lease,
+};
 pub use signing::{SignWith, message_for, sign_command};
 
 use baton_model::{Refusal, RunState};

@@ -11,12 +11,14 @@ mod arrivals;
 mod catalog;
 pub(crate) mod events;
 mod firing;
+mod hooks;
 mod loader;
 mod parked;
 pub(crate) mod proofs;
 mod watching;
 
 pub(crate) use catalog::{Catalog, Changes};
+pub use hooks::{Delivery, HookAnswer, HookDesk, HookInbox, hook_desk};
 pub(crate) use loader::QUIET;
 
 use super::SessionError;
@@ -52,6 +54,8 @@ pub struct ServeOptions {
     pub db: PathBuf,
     pub operator: String,
     pub ready: Readiness,
+    /// Webhook deliveries from the listener (`hook_desk`), if it serves them.
+    pub hooks: Option<HookInbox>,
 }
 
 /// A run this serve drives.
@@ -75,7 +79,7 @@ pub fn take_serve_lease(store: &mut Store) -> Result<(), SessionError> {
 }
 
 /// Serve until SIGTERM/SIGINT. Returns the signal's exit code.
-pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
+pub async fn serve(mut opts: ServeOptions) -> Result<i32, SessionError> {
     let mut signals = ShutdownSignals::install()
         .map_err(|e| SessionError::System(format!("cannot install signal handlers: {e}")))?;
     let mut store = Store::open(&opts.db)?;
@@ -104,6 +108,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
     // What the loop knows between ticks: an idle serve looks at the store's version and
     // the clock, and nothing else, until a slot comes or something changed.
     let mut known = Known::default();
+    let mut hooks = opts.hooks.take();
     let code = loop {
         tokio::select! {
             sig = signals.recv() => break sig.exit_code(),
@@ -127,6 +132,10 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             Some(hosted) = parking.woken() => {
                 crate::stdio::errln!("serve: queued run {} is driven now", hosted.run_id);
                 driving.push(Driving { hosted });
+            }
+            Some(call) = async { hooks.as_mut()?.rx.recv().await } => {
+                let mut starting = Starting { driving: &mut driving, parking: &parking };
+                hooks::take(call, &mut store, (&catalog, &opts), &mut starting).await;
             }
             _ = tokio::time::sleep(known.wait(Timestamp::now())) => {}
         }

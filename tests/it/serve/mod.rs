@@ -13,6 +13,7 @@ mod overlap;
 mod paused;
 mod reload;
 mod slots;
+mod webhook;
 mod triggers;
 
 use crate::helpers::*;
