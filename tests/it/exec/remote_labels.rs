@@ -11,33 +11,14 @@ const SECRET: &str = "s3cr3t-in-a-label-77";
 /// A step on `r` sets two labels, writes a line that is no label, and a label whose
 /// value is the run's secret param.
 pub(super) fn labels(r: &Remote, env: &Env) {
-    let wf = env.workflow(
-        "tagged.toml",
-        &format!(
-            r#"name = "tagged-{what}"
-[params.token]
-secret = true
-{head}
-[[step]]
+    let name = format!("tagged-{}", r.what);
+    let step = r#"[[step]]
 id = "tag"
 {place}
 run = '''printf 'ticket=OPS-137\nnot a label\ncommit=abc123\nleak=%s\n' "$TOKEN" >> "$BATON_LABELS"'''
-env = {{ TOKEN = "${{{{ params.token }}}}" }}
-"#,
-            what = r.what,
-            head = r.head,
-            place = r.place,
-        ),
-    );
-    let token = format!("token={SECRET}");
-    let out = r.run(
-        env,
-        &["run", wf.to_str().unwrap(), "--headless", "--param", &token],
-    );
-    let said = format!("{}: {}", r.what, text(&out.stderr));
-    assert!(out.status.success(), "{said}");
-    let id = run_id_of(&text(&out.stdout));
-    let show = env.show(&id);
+env = { TOKEN = "${{ params.token }}" }
+"#;
+    let (id, show) = r.run_with_secret(env, &name, step, SECRET);
     assert_eq!(show["labels"]["ticket"], "OPS-137", "{}: {show:#}", r.what);
     assert_eq!(show["labels"]["commit"], "abc123", "{}: {show:#}", r.what);
     assert!(show["labels"]["leak"].is_null(), "{}: {show:#}", r.what);

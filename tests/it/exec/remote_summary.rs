@@ -11,37 +11,18 @@ const SECRET: &str = "s3cr3t-in-the-summary-9";
 /// One step on `r` writes a summary with a terminal escape and a secret, another one
 /// larger than what is kept.
 pub(super) fn summary(r: &Remote, env: &Env) {
-    let wf = env.workflow(
-        "summed.toml",
-        &format!(
-            r#"name = "summed"
-[params.token]
-secret = true
-{head}
-[[step]]
+    let steps = r#"[[step]]
 id = "report"
 {place}
 run = '''printf '# Job report\n\033]0;pwned\007\033[2J| rows | 12 |\ntoken %s\n' "$TOKEN" >> "$BATON_SUMMARY"'''
-env = {{ TOKEN = "${{{{ params.token }}}}" }}
+env = { TOKEN = "${{ params.token }}" }
 
 [[step]]
 id = "huge"
 {place}
 run = '''i=0; while [ $i -lt 9000 ]; do echo "line $i of a long report"; i=$((i+1)); done > "$BATON_SUMMARY"'''
-"#,
-            head = r.head,
-            place = r.place,
-        ),
-    );
-    let token = format!("token={SECRET}");
-    let out = r.run(
-        env,
-        &["run", wf.to_str().unwrap(), "--headless", "--param", &token],
-    );
-    let said = format!("{}: {}", r.what, text(&out.stderr));
-    assert!(out.status.success(), "{said}");
-    let id = run_id_of(&text(&out.stdout));
-    let show = env.show(&id);
+"#;
+    let (id, show) = r.run_with_secret(env, "summed", steps, SECRET);
     let report = step_field(&show, "report", "summary");
     let report = report
         .as_str()

@@ -54,6 +54,33 @@ impl Remote<'_> {
             .expect("spawn baton")
     }
 
+    /// A workflow `name` with a secret param `token` and `steps` (its `[[step]]`
+    /// tables, where `{place}` stands for how a step is placed here), run headless with
+    /// `secret` as the token: the run's id and its `show --json`, once it succeeded.
+    pub(super) fn run_with_secret(
+        &self,
+        env: &Env,
+        name: &str,
+        steps: &str,
+        secret: &str,
+    ) -> (String, serde_json::Value) {
+        let body = format!(
+            "name = \"{name}\"\n[params.token]\nsecret = true\n{}\n{}",
+            self.head,
+            steps.replace("{place}", &self.place)
+        );
+        let wf = env.workflow(&format!("{name}.toml"), &body);
+        let token = format!("token={secret}");
+        let out = self.run(
+            env,
+            &["run", wf.to_str().unwrap(), "--headless", "--param", &token],
+        );
+        assert!(out.status.success(), "{}: {}", self.what, text(&out.stderr));
+        let id = run_id_of(&text(&out.stdout));
+        let show = env.show(&id);
+        (id, show)
+    }
+
     /// The pid a step wrote to `file` in the test's directory, once it has.
     pub(super) fn pid_in(&self, env: &Env, file: &str, why: &str) -> i32 {
         wait_until(why, secs(60), || {

@@ -13,11 +13,12 @@ use std::time::Duration;
 
 const SECRET: &str = "hunter2-not-for-the-wire";
 
-/// A param that reaches its step, a secret one, and a step that says the first.
+/// A param that reaches its step (`1.0` and the like), a secret one, and the step.
 const VERSIONED: &str = r#"
 name = "versioned"
 [params.version]
 type = "string"
+pattern = '^\d+\.\d+$'
 [params.token]
 secret = true
 [[step]]
@@ -26,8 +27,26 @@ env = { V = "${{ params.version }}" }
 run = 'echo "shipping $V"'
 "#;
 
-/// The params `baton runs --json` lists for `run`.
-fn params_of(env: &Env, run: &str) -> serde_json::Value {
+/// A finished run of [`VERSIONED`] in `env`, with `version=1.0` and `secret` as its
+/// token: the run's id (the run the fork tests fork).
+pub(crate) fn versioned_run(env: &Env, secret: &str) -> String {
+    let wf = env.workflow("versioned.toml", VERSIONED);
+    let token = format!("token={secret}");
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "version=1.0",
+        "--param",
+        &token,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    run_id_of(&text(&out.stdout))
+}
+
+/// The params `baton runs --json` lists for `run`, from the store.
+pub(crate) fn params_of(env: &Env, run: &str) -> serde_json::Value {
     let runs = env.runs();
     runs.as_array()
         .into_iter()
@@ -40,19 +59,7 @@ fn params_of(env: &Env, run: &str) -> serde_json::Value {
 #[test]
 fn a_fork_over_the_link_carries_the_changed_params_and_never_a_secrets_value() {
     let env = Env::new();
-    let wf = env.workflow("versioned.toml", VERSIONED);
-    let token = format!("token={SECRET}");
-    let out = env.run(&[
-        "run",
-        wf.to_str().unwrap(),
-        "--headless",
-        "--param",
-        "version=1.0",
-        "--param",
-        &token,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let old = run_id_of(&text(&out.stdout));
+    let old = versioned_run(&env, SECRET);
 
     let mut link = Link::open(&env, &[]);
     link.send(&ToServer::Request {

@@ -12,6 +12,7 @@
 //! does, on top of the run's recorded ones.
 use super::actions::{Action, Request};
 use super::dialogs::{ConfirmDialog, ConfirmWhat, Dialog, InputField};
+use super::run_form::{FormKey, form_key, refused_fields, refused_note};
 use super::runs::short_id;
 use super::state::UiState;
 use super::update::toast;
@@ -148,11 +149,7 @@ impl ForkDialog {
                 false => None,
             };
         }
-        let wrong = self.fields.iter().filter(|f| f.error.is_some()).count();
-        if let Some(first) = self.fields.iter().position(|f| f.error.is_some()) {
-            self.focus = first;
-        }
-        wrong
+        refused_fields(&self.fields, &mut self.focus)
     }
 
     /// Whether the form's footer offers `action`: no move between fields without two.
@@ -167,19 +164,10 @@ pub(super) fn fork_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     let Some(Dialog::Fork(d)) = ui.dialog.as_mut() else {
         return Vec::new();
     };
-    let n = d.fields.len().max(1);
-    match action {
-        Action::Back => ui.dialog = None,
-        Action::Down => d.focus = (d.focus + 1) % n,
-        Action::Up => d.focus = (d.focus + n - 1) % n,
-        Action::Key(k) => {
-            if let Some(f) = d.fields.get_mut(d.focus) {
-                f.key(k);
-            }
-            d.error = None;
-        }
-        Action::Confirm => return submit(ui),
-        _ => {}
+    match form_key(&mut d.fields, &mut d.focus, &mut d.error, action) {
+        FormKey::Close => ui.dialog = None,
+        FormKey::Send => return submit(ui),
+        FormKey::Typed | FormKey::Moved => {}
     }
     Vec::new()
 }
@@ -191,12 +179,8 @@ fn submit(ui: &mut UiState) -> Vec<Request> {
         return Vec::new();
     };
     let wrong = d.check_all();
-    if wrong > 0 {
-        d.error = Some(format!(
-            "{} to fix before the fork starts (✘ under {})",
-            crate::views::common::count(wrong, "field", "fields"),
-            if wrong == 1 { "it" } else { "each" }
-        ));
+    if let Some(note) = refused_note(wrong, "the fork starts") {
+        d.error = Some(note);
         return Vec::new();
     }
     let params = d.params();

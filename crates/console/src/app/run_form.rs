@@ -81,11 +81,7 @@ impl RunFormDialog {
                 false => f.submit_problem(),
             };
         }
-        let wrong = self.fields.iter().filter(|f| f.error.is_some()).count();
-        if let Some(first) = self.fields.iter().position(|f| f.error.is_some()) {
-            self.focus = first;
-        }
-        wrong
+        refused_fields(&self.fields, &mut self.focus)
     }
 
     /// The form of `form`, the file as read again, if its params are no longer this
@@ -205,26 +201,78 @@ pub(super) fn run_form_dialog(ui: &mut UiState, action: Action) -> Vec<Request> 
     let Some(Dialog::RunForm(d)) = ui.dialog.as_mut() else {
         return Vec::new();
     };
-    let n = d.fields.len().max(1);
-    match action {
-        Action::Back => ui.dialog = None,
-        Action::Down => d.focus = (d.focus + 1) % n,
-        Action::Up => d.focus = (d.focus + n - 1) % n,
-        Action::Key(k) => {
-            let labels = d.focus == d.labels;
-            if let Some(f) = d.fields.get_mut(d.focus) {
-                f.key(k);
-                // The labels checked as typed, as a param is.
-                if labels {
-                    f.error = labels_problem(&f.value);
-                }
+    match form_key(&mut d.fields, &mut d.focus, &mut d.error, action) {
+        FormKey::Close => ui.dialog = None,
+        FormKey::Send => return submit(ui),
+        // The labels checked as typed, as a param is.
+        FormKey::Typed if d.focus == d.labels => {
+            if let Some(f) = d.fields.get_mut(d.labels) {
+                f.error = labels_problem(&f.value);
             }
-            d.error = None;
         }
-        Action::Confirm => return submit(ui),
-        _ => {}
+        FormKey::Typed | FormKey::Moved => {}
     }
     Vec::new()
+}
+
+/// What a key did in a form of fields (the run form, the fork form).
+pub(super) enum FormKey {
+    /// Esc: close the form.
+    Close,
+    /// Enter: check it and send it.
+    Send,
+    /// Typed into the field in focus (what was said under the form cleared).
+    Typed,
+    /// Tab or an arrow moved the focus, or the key does nothing here.
+    Moved,
+}
+
+/// A key in a form of `fields`, `focus` the one typed in and `error` what is said under
+/// it: Tab and the arrows move between the fields, a key is typed into the one in
+/// focus (←/→ pick a choice); Esc and Enter are the caller's ([`FormKey`]).
+pub(super) fn form_key(
+    fields: &mut [InputField],
+    focus: &mut usize,
+    error: &mut Option<String>,
+    action: Action,
+) -> FormKey {
+    let n = fields.len().max(1);
+    match action {
+        Action::Back => return FormKey::Close,
+        Action::Confirm => return FormKey::Send,
+        Action::Down => *focus = (*focus + 1) % n,
+        Action::Up => *focus = (*focus + n - 1) % n,
+        Action::Key(k) => {
+            if let Some(f) = fields.get_mut(*focus) {
+                f.key(k);
+            }
+            *error = None;
+            return FormKey::Typed;
+        }
+        _ => {}
+    }
+    FormKey::Moved
+}
+
+/// How many of `fields` their check refused (each holds its own error), the focus
+/// put on the first of them.
+pub(super) fn refused_fields(fields: &[InputField], focus: &mut usize) -> usize {
+    if let Some(first) = fields.iter().position(|f| f.error.is_some()) {
+        *focus = first;
+    }
+    fields.iter().filter(|f| f.error.is_some()).count()
+}
+
+/// What a form says under it when Enter found `wrong` fields refused, before `then`
+/// (`the run starts`); `None` when none is.
+pub(super) fn refused_note(wrong: usize, then: &str) -> Option<String> {
+    (wrong > 0).then(|| {
+        format!(
+            "{} to fix before {then} (✘ under {})",
+            crate::views::common::count(wrong, "field", "fields"),
+            if wrong == 1 { "it" } else { "each" }
+        )
+    })
 }
 
 /// Enter: every field checked; a form the CLI would refuse stays, its fields marked.
@@ -233,12 +281,8 @@ fn submit(ui: &mut UiState) -> Vec<Request> {
         return Vec::new();
     };
     let wrong = d.check_all();
-    if wrong > 0 {
-        d.error = Some(format!(
-            "{} to fix before the run starts (✘ under {})",
-            crate::views::common::count(wrong, "field", "fields"),
-            if wrong == 1 { "it" } else { "each" }
-        ));
+    if let Some(note) = refused_note(wrong, "the run starts") {
+        d.error = Some(note);
         return Vec::new();
     }
     let (file, workflow, params) = (d.file.clone(), d.workflow.clone(), d.params());

@@ -3,50 +3,14 @@
 //! the fork as `baton fork --param` puts it, the original run keeps its own; a secret
 //! param is never shown nor carried: the session refuses until it is typed again.
 use super::*;
+use crate::fleet::fork_params::{params_of, versioned_run};
 
 const SECRET: &str = "hunter2-typed-again";
-
-/// A param that reaches its step, a secret one, and the step.
-const VERSIONED: &str = r#"
-name = "versioned"
-[params.version]
-type = "string"
-pattern = '^\d+\.\d+$'
-[params.token]
-secret = true
-[[step]]
-id = "ship"
-env = { V = "${{ params.version }}" }
-run = 'echo "shipping $V"'
-"#;
-
-/// The params `baton runs --json` lists for `run`, from the store.
-fn params_of(env: &Env, run: &str) -> serde_json::Value {
-    let runs = env.runs();
-    runs.as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["id"] == run)
-        .map(|r| r["params"].clone())
-        .unwrap_or_default()
-}
 
 #[test]
 fn f_changes_a_param_of_the_fork_and_the_original_keeps_its_own() {
     let env = Env::new();
-    let wf = env.workflow("versioned.toml", VERSIONED);
-    let token = format!("token={SECRET}");
-    let out = env.run(&[
-        "run",
-        wf.to_str().unwrap(),
-        "--headless",
-        "--param",
-        "version=1.0",
-        "--param",
-        &token,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let old = run_id_of(&text(&out.stdout));
+    let old = versioned_run(&env, SECRET);
     let command = format!(
         "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} tui ; echo TUI-EXIT=$? ; sleep 30",
         shell_quote(&env.path().to_string_lossy()),
