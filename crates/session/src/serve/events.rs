@@ -540,3 +540,36 @@ fn describe(t: &EventTrigger) -> String {
         EventSource::Webhook { secret } => format!("a webhook call signed with secret {secret}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Workflow `name`, started when a run of each of `on` ends.
+    fn plan(name: &str, on: &[&str]) -> baton_workflow::Plan {
+        let mut text = format!("name = \"{name}\"\n[[step]]\nid = \"s\"\nrun = \"true\"\n");
+        for w in on {
+            text.push_str(&format!(
+                "[[trigger]]\non = \"run_ended\"\nworkflow = \"{w}\"\n"
+            ));
+        }
+        baton_workflow::load_str(&text, Path::new("/w/x.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_cycle_through_the_served_workflows_is_seen_and_a_chain_is_not() {
+        let (a, b) = (plan("a", &["c"]), plan("b", &["a"]));
+        let served = || [("/w/a.toml", &a), ("/w/b.toml", &b)].into_iter();
+        // c's end starts a, a's b; c started by b closes the loop.
+        let c = plan("c", &["b"]);
+        assert_eq!(
+            cycle(served(), "/w/c.toml", &c),
+            Some(vec!["c".into(), "a".into(), "b".into(), "c".into()])
+        );
+        // Started by nothing served: a chain, no cycle.
+        assert_eq!(cycle(served(), "/w/c.toml", &plan("c", &["x"])), None);
+        // A file loaded again replaces its old self: b no longer on a, no cycle.
+        let b2 = plan("b", &["x"]);
+        assert_eq!(cycle(served(), "/w/b.toml", &b2), None);
+    }
+}
