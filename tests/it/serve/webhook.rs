@@ -47,10 +47,10 @@ fn served() -> Served {
 }
 
 /// The serve started with `--listen`, once it serves the workflow; the address.
-fn start(s: &mut Served, failpoint: Option<&str>) -> (Child, PathBuf, String) {
+fn start(s: &mut Served, failpoint: Option<(&str, &str)>) -> (Child, PathBuf, String) {
     let (child, log, addr) = match failpoint {
         None => s.start_listening(),
-        Some(fp) => {
+        Some((var, fp)) => {
             let log = s.env.path().join("serve.fp.log");
             let err = std::fs::File::create(&log).unwrap();
             let child = s
@@ -58,7 +58,7 @@ fn start(s: &mut Served, failpoint: Option<&str>) -> (Child, PathBuf, String) {
                 .cmd()
                 .args(["serve", "--workflows", s.dir.to_str().unwrap()])
                 .args(["--listen", "127.0.0.1:0"])
-                .env("BATON_FAILPOINT", fp)
+                .env(var, fp)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(err))
@@ -280,7 +280,7 @@ fn refused_deliveries_make_no_run_and_are_counted_never_with_the_secret() {
 #[test]
 fn a_serve_killed_before_its_answer_gives_no_2xx_and_the_retry_makes_one_run() {
     let mut s = served();
-    let (mut child, _log, addr) = start(&mut s, Some("hook-recorded:webhook"));
+    let (mut child, _log, addr) = start(&mut s, Some(("BATON_FAILPOINT", "hook-recorded:webhook")));
     let body = r#"{"after":"0123abcd"}"#;
     let (code, answer) = deliver(&addr, "k-1", body);
     assert!(!(200..300).contains(&code), "{code} {answer}");
@@ -294,4 +294,29 @@ fn a_serve_killed_before_its_answer_gives_no_2xx_and_the_retry_makes_one_run() {
     assert_eq!(run_of(&answer), made[0]);
     assert_eq!(runs(&s), made, "exactly one run of the event");
     term(child);
+}
+
+/// The serve dies at each point of making the delivery's run (`serve::events`'
+/// `BATON_TRIGGER_CRASH`): before anything is written, inside the transaction, after its
+/// commit. The sender never gets a 2xx from the dying serve; the retry to the next one
+/// makes the run or answers with the one on record: exactly one run each time.
+#[test]
+fn a_serve_killed_at_any_point_of_the_run_leaves_one_run_after_the_retry() {
+    for (point, on_record) in [("before", 0), ("in_transaction", 0), ("after_commit", 1)] {
+        let mut s = served();
+        let (mut child, _log, addr) = start(&mut s, Some(("BATON_TRIGGER_CRASH", point)));
+        let body = r#"{"after":"0123abcd"}"#;
+        let (code, answer) = deliver(&addr, "p-1", body);
+        assert!(!(200..300).contains(&code), "{point}: {code} {answer}");
+        assert!(!child.wait().unwrap().success(), "{point}: the serve died");
+        assert_eq!(runs(&s).len(), on_record, "{point}");
+        let (child, _log, addr) = start(&mut s, None);
+        let (code, answer) = deliver(&addr, "p-1", body);
+        let want = if on_record == 0 { 201 } else { 200 };
+        assert_eq!(code, want, "{point}: {answer}");
+        let made = runs(&s);
+        assert_eq!(made.len(), 1, "{point}: exactly one run of the event");
+        assert_eq!(run_of(&answer), made[0], "{point}");
+        term(child);
+    }
 }
