@@ -10,6 +10,7 @@ mod lifecycle;
 mod one_name;
 mod operators;
 mod overlap;
+mod passkey_enrol;
 mod paused;
 mod reload;
 mod slots;

@@ -90,6 +90,7 @@ fn a_passkey_enrolled_in_a_browser_signs_decisions_ssh_keygen_verifies() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 
     the_enrolled_passkey_signs_a_decision(&env, &mut browser, &line, &origin);
+    its_signature_decides_a_signed_gate_and_audit_verify_holds(&env, &mut browser);
 }
 
 /// A wrong token is not found, and a creation the page did not make is refused while
@@ -141,7 +142,20 @@ fn the_enrolled_passkey_signs_a_decision(env: &Env, b: &mut Browser, line: &str,
         "",
         &Default::default(),
     );
-    let challenge = signing::challenge(&message);
+    let signers = signing::AllowedSigners::parse(line).unwrap();
+    let pem = sign_in_browser(b, &signers, &message);
+    let checked = signing::check_passkey(&signers, &message, &pem, origin).unwrap();
+    assert_eq!(checked.principals, vec!["alice"]);
+
+    let dir = env.path();
+    std::fs::write(dir.join("allowed_signers"), format!("{line}\n")).unwrap();
+    std::fs::write(dir.join("decision.sig"), &pem).unwrap();
+    ssh_keygen_says_good(dir, &message);
+}
+
+/// The passkey (on the page still open) signs `message`; its armored SSHSIG.
+fn sign_in_browser(b: &mut Browser, signers: &signing::AllowedSigners, message: &str) -> String {
+    let challenge = signing::challenge(message);
     let got = b.eval(&format!(
         "(async () => {{ const hex = (x) => Array.from(new Uint8Array(x), (v) => v.toString(16).padStart(2, '0')).join('');
            const a = await navigator.credentials.get({{ publicKey: {{ rpId: 'localhost',
@@ -150,20 +164,18 @@ fn the_enrolled_passkey_signs_a_decision(env: &Env, b: &mut Browser, line: &str,
     ));
     let part = |i: usize| unhex(got[i].as_str().unwrap());
     let (auth, cd, sig) = (part(0), part(1), part(2));
-    let signers = signing::AllowedSigners::parse(line).unwrap();
     let key = signers.entries()[0].key.key_data().clone();
     let a = Assertion {
         authenticator_data: &auth,
         client_data_json: &cd,
         signature: &sig,
     };
-    let pem = signing::sshsig_from_assertion(&key, &a).unwrap();
-    let checked = signing::check_passkey(&signers, &message, &pem, origin).unwrap();
-    assert_eq!(checked.principals, vec!["alice"]);
+    signing::sshsig_from_assertion(&key, &a).unwrap()
+}
 
-    let dir = env.path();
-    std::fs::write(dir.join("allowed_signers"), format!("{line}\n")).unwrap();
-    std::fs::write(dir.join("decision.sig"), &pem).unwrap();
+/// `ssh-keygen -Y verify -n baton -I alice` over `message` with `decision.sig` and
+/// `allowed_signers` of `dir`.
+fn ssh_keygen_says_good(dir: &std::path::Path, message: &str) {
     let mut verify = std::process::Command::new("ssh-keygen")
         .args(["-Y", "verify", "-n", "baton", "-I", "alice"])
         .arg("-f")
@@ -184,6 +196,64 @@ fn the_enrolled_passkey_signs_a_decision(env: &Env, b: &mut Browser, line: &str,
     let out = verify.wait_with_output().unwrap();
     assert!(
         text(&out.stdout).starts_with("Good \"baton\" signature for alice"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The engine takes the passkey's signature as alice's signed approval (`baton approve
+/// --signature`, as the approval page hands it in), the run goes on, and `baton audit
+/// verify` re-checks it; `ssh-keygen` verifies the recorded decision too.
+fn its_signature_decides_a_signed_gate_and_audit_verify_holds(env: &Env, b: &mut Browser) {
+    env.workflow(
+        "w.toml",
+        "name = \"signed\"\n[approvals]\nallowed_signers = \"allowed_signers\"\n[[step]]\nid = \"deploy\"\nrun = \"touch deployed\"\ngate = { approvers = [\"alice\"], signed = true }\n",
+    );
+    let child = env.spawn(&["run", "w.toml", "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "deploy", "waiting_approval", 15);
+    let reason = "from the phone";
+    let out = env.run(&[
+        "approve",
+        &id,
+        "deploy",
+        "--reason",
+        reason,
+        "--print-message",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let message = text(&out.stdout);
+    let signers = signing::AllowedSigners::parse(
+        &std::fs::read_to_string(env.path().join("allowed_signers")).unwrap(),
+    )
+    .unwrap();
+    let pem = sign_in_browser(b, &signers, &message);
+    std::fs::write(env.path().join("decision.sig"), &pem).unwrap();
+    ssh_keygen_says_good(env.path(), &message);
+    let sig = env.path().join("decision.sig");
+    let out = env.run(&[
+        "approve",
+        &id,
+        "deploy",
+        "--reason",
+        reason,
+        "--signature",
+        sig.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(wait_child(child, 30).status.code(), Some(0));
+    assert!(env.path().join("deployed").exists());
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
         "{}{}",
         text(&out.stdout),
         text(&out.stderr)
