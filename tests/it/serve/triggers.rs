@@ -416,3 +416,59 @@ fn a_paused_trigger_records_its_events_refused_and_resumed_it_starts_runs() {
     assert_eq!(actions, ["trigger_paused", "trigger_resumed"]);
     each_event_one_run(&s, "published", true);
 }
+
+/// A chain of `run_ended` triggers w1 ← w0, w2 ← w1, … w9 ← w8: each run made one
+/// trigger deeper, up to `MAX_TRIGGER_DEPTH` (8); the ninth event is refused on record.
+#[test]
+fn a_chain_of_triggers_stops_past_the_depth_limit() {
+    let mut s = Served::new();
+    s.write(
+        "w0.toml",
+        "name = \"w0\"\n[[step]]\nid = \"s\"\nrun = \"true\"\n",
+    );
+    for i in 1..=9 {
+        s.write(
+            &format!("w{i}.toml"),
+            &format!(
+                "name = \"w{i}\"\n[[trigger]]\non = \"run_ended\"\nworkflow = \"w{}\"\n[[step]]\nid = \"s\"\nrun = 'echo \"$BATON_RUN_ID\" >> ../chain'\n",
+                i - 1
+            ),
+        );
+    }
+    let (child, log) = s.start(&[]);
+    for i in 0..=9 {
+        wait_loaded(&log, &format!("w{i}.toml"));
+    }
+    let w0 = s.dir.join("w0.toml");
+    let out = s.env.run(&["run", w0.to_str().unwrap(), "--headless"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("nine events decided", secs(120), || events(&s).len() == 9);
+    term(child);
+    let ev = events(&s);
+    let fates: Vec<&str> = ev.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(fates[..8], ["started"; 8], "{ev:?}");
+    assert_eq!(fates[8], "refused", "{ev:?}");
+    let why: String = s
+        .db()
+        .query_row(
+            "SELECT why FROM trigger_events WHERE fate = 'refused'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        why.starts_with("9 triggers in a row led here, more than 8"),
+        "{why}"
+    );
+    let depths: Vec<u32> = s
+        .db()
+        .prepare("SELECT depth FROM trigger_events ORDER BY recorded_at")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(depths, (1..=9).collect::<Vec<u32>>());
+    assert_eq!(lines(&s, "chain").len(), 8);
+    each_event_one_run(&s, "chain", true);
+}
