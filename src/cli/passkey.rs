@@ -204,6 +204,7 @@ fn answer(mut sock: TcpStream, c: &Ceremony<'_>) -> Option<String> {
                 Some(line)
             }
             Err(why) => {
+                let why = why.to_string();
                 let reply = serde_json::json!({ "error": why }).to_string();
                 respond(
                     &mut sock,
@@ -286,26 +287,38 @@ fn respond(sock: &mut TcpStream, status: &str, kind: &str, body: &[u8], nonce: O
     let _ = sock.write_all(body);
 }
 
+/// Why a creation sent to the page is refused (the command keeps waiting).
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("the body is not JSON")]
+    NotJson,
+    #[error("`{0}` is missing or not hex")]
+    Field(String),
+    #[error("clientDataJSON is not JSON")]
+    ClientData,
+    #[error("clientDataJSON is not this page's creation at {0} (type, challenge or origin differ)")]
+    NotThisPage(String),
+    #[error(transparent)]
+    Line(#[from] baton_signing::EnrolError),
+}
+
 /// Check what the page sent back and make the allowed-signers line.
-fn created(c: &Ceremony<'_>, body: &[u8]) -> Result<String, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|_| "not JSON".to_string())?;
+fn created(c: &Ceremony<'_>, body: &[u8]) -> Result<String, Refused> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| Refused::NotJson)?;
     let field = |name: &str| {
         v.get(name)
             .and_then(Value::as_str)
             .and_then(unhex)
-            .ok_or_else(|| format!("`{name}` is missing or not hex"))
+            .ok_or_else(|| Refused::Field(name.to_string()))
     };
     let client_data = field("clientDataJSON")?;
-    let cd: Value = serde_json::from_slice(&client_data)
-        .map_err(|_| "clientDataJSON is not JSON".to_string())?;
+    let cd: Value = serde_json::from_slice(&client_data).map_err(|_| Refused::ClientData)?;
     let origin = c.args.origin.trim_end_matches('/');
     if cd["type"] != "webauthn.create"
         || cd["challenge"] != base64url(&c.challenge)
         || cd["origin"] != origin
     {
-        return Err(format!(
-            "clientDataJSON is not this page's creation at {origin} (type, challenge or origin differ)"
-        ));
+        return Err(Refused::NotThisPage(origin.to_string()));
     }
     let (public_key, auth, id) = (
         field("publicKey")?,
@@ -317,7 +330,11 @@ fn created(c: &Ceremony<'_>, body: &[u8]) -> Result<String, String> {
         authenticator_data: &auth,
         credential_id: &id,
     };
-    baton_signing::passkey_line(&c.args.principal, &c.args.rp, &made).map_err(|e| e.to_string())
+    Ok(baton_signing::passkey_line(
+        &c.args.principal,
+        &c.args.rp,
+        &made,
+    )?)
 }
 
 fn page_html(c: &Ceremony<'_>) -> String {
