@@ -260,6 +260,33 @@ fn refused_deliveries_make_no_run_and_are_counted_never_with_the_secret() {
     ] {
         assert_eq!(refusals(&addr, reason), n, "{reason}\n{}", metrics(&addr));
     }
+    // `baton metrics` says the same, and Prometheus's own checker takes it.
+    let out = s.env.run(&["metrics"]);
+    let text = text(&out.stdout);
+    assert!(
+        text.contains("# TYPE baton_trigger_refusals_total counter"),
+        "{text}"
+    );
+    let mut check = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's `prometheus`) checks the exposition");
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let checked = wait_child(check, 30);
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        super::text(&checked.stdout),
+        super::text(&checked.stderr)
+    );
     // Recorded without the secret: neither the store nor the serve's lines hold it.
     let rows: i64 = s
         .db()
