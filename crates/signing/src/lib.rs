@@ -21,6 +21,9 @@ mod enrol;
 mod keys;
 mod webauthn;
 
+#[cfg(test)]
+mod passkey_vectors_tests;
+
 pub use allowed::{AllowedSigners, LineError, SignersError, principal_account};
 pub use enrol::{Created, EnrolError, check_principal, passkey_line};
 #[cfg(feature = "sign")]

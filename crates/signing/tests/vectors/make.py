@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Make the passkey vectors of crates/signing/tests/passkey_vectors.rs.
+"""Make the passkey vectors of crates/signing/src/passkey_vectors_tests.rs.
 
 Debian's headless Chromium, driven over the DevTools protocol (--remote-debugging-pipe),
 creates a passkey on a virtual platform authenticator (CTAP2, internal, user verified)

@@ -4,19 +4,19 @@
 //! "baton" signature for alice` to `good.sig` and refused the flipped decision, the
 //! other namespace and the other principal. `tests/vectors/make.py` made them (it
 //! builds the SSHSIG itself, apart from this crate) and says how.
-use baton_signing::{
+use crate::{
     AllowedSigners, Assertion, Created, SignatureError, challenge, check, check_passkey,
     passkey_line, sshsig_from_assertion,
 };
 use serde_json::Value;
 
-const SIGNERS: &str = include_str!("vectors/allowed_signers");
-const MESSAGE: &str = include_str!("vectors/message.txt");
-const GOOD: &str = include_str!("vectors/good.sig");
-const OTHER_NAMESPACE: &str = include_str!("vectors/other_namespace.sig");
-const NO_USER_VERIFICATION: &str = include_str!("vectors/no_user_verification.sig");
-const OTHER_ORIGIN: &str = include_str!("vectors/other_origin.sig");
-const ASSERTION: &str = include_str!("vectors/assertion.json");
+const SIGNERS: &str = include_str!("../tests/vectors/allowed_signers");
+const MESSAGE: &str = include_str!("../tests/vectors/message.txt");
+const GOOD: &str = include_str!("../tests/vectors/good.sig");
+const OTHER_NAMESPACE: &str = include_str!("../tests/vectors/other_namespace.sig");
+const NO_USER_VERIFICATION: &str = include_str!("../tests/vectors/no_user_verification.sig");
+const OTHER_ORIGIN: &str = include_str!("../tests/vectors/other_origin.sig");
+const ASSERTION: &str = include_str!("../tests/vectors/assertion.json");
 
 fn signers() -> AllowedSigners {
     AllowedSigners::parse(SIGNERS).unwrap()
