@@ -93,8 +93,12 @@ fn a_paused_trigger_is_on_its_row_and_the_audit_chain() {
         what: "a run of build ends succeeded",
     };
     assert_eq!(
-        s.serve_triggers("/w/publish.toml", &[served.clone()], Timestamp(5))
-            .unwrap(),
+        s.serve_triggers(
+            "/w/publish.toml",
+            std::slice::from_ref(&served),
+            Timestamp(5)
+        )
+        .unwrap(),
         [1]
     );
     // Served again (a reload): not new.

@@ -27,7 +27,14 @@ pub(super) struct RawTrigger {
 }
 
 impl Loader<'_, '_> {
-    pub(super) fn event_triggers(&mut self, e: &Entry, base_dir: &Path) -> Vec<RawTrigger> {
+    /// The `[[trigger]]` blocks of the file's top level (none: empty).
+    pub(super) fn read_triggers(&mut self, top: &[Entry], base_dir: &Path) -> Vec<RawTrigger> {
+        get_entry(top, "trigger")
+            .map(|e| self.event_triggers(e, base_dir))
+            .unwrap_or_default()
+    }
+
+    fn event_triggers(&mut self, e: &Entry, base_dir: &Path) -> Vec<RawTrigger> {
         let Val::Array(items) = &e.node.val else {
             self.err(
                 &e.key_span,
@@ -330,24 +337,24 @@ impl Loader<'_, '_> {
 
     fn check_source(&mut self, plan: &Plan, r: &RawTrigger, what: &str) {
         match &r.trigger.source {
-            EventSource::Webhook { secret } => {
-                if !plan.secret_sources.iter().any(|s| &s.name == secret) {
-                    let names: Vec<&str> = plan
-                        .secret_sources
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect();
-                    let mut hint = did_you_mean(secret, &names, "secrets");
-                    hint.push_str(
-                        "; declare it in [secrets] with its source: [secrets] hook_key = { file = \"/run/secrets/hook\" }",
-                    );
-                    let span = r.secret_span.as_ref().unwrap_or(&r.span);
-                    self.err(
-                        span,
-                        format!("{what}: `secret = \"{secret}\"` is no [secrets] entry"),
-                        hint,
-                    );
-                }
+            EventSource::Webhook { secret }
+                if !plan.secret_sources.iter().any(|s| &s.name == secret) =>
+            {
+                let names: Vec<&str> = plan
+                    .secret_sources
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect();
+                let mut hint = did_you_mean(secret, &names, "secrets");
+                hint.push_str(
+                    "; declare it in [secrets] with its source: [secrets] hook_key = { file = \"/run/secrets/hook\" }",
+                );
+                let span = r.secret_span.as_ref().unwrap_or(&r.span);
+                self.err(
+                    span,
+                    format!("{what}: `secret = \"{secret}\"` is no [secrets] entry"),
+                    hint,
+                );
             }
             EventSource::RunEnded { workflow, .. } if workflow == &plan.name => {
                 self.err(

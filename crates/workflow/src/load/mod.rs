@@ -17,8 +17,8 @@ mod artifacts;
 mod child;
 mod concurrency;
 mod deadline;
-mod events;
 mod defaults;
+mod events;
 mod fallback;
 mod fanout;
 mod gates;
@@ -341,9 +341,7 @@ impl<'r, 's> Loader<'r, 's> {
         let schedules = get_entry(top, "schedule")
             .map(|e| self.schedules(e))
             .unwrap_or_default();
-        let triggers = get_entry(top, "trigger")
-            .map(|e| self.event_triggers(e, &base_dir))
-            .unwrap_or_default();
+        let triggers = self.read_triggers(top, &base_dir);
         let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
         let mut raw_steps = self.raw_steps(top, default_timeout, &default_retry);
