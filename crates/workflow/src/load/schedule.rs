@@ -172,7 +172,11 @@ impl Loader<'_, '_> {
 
     /// `labels = { team = "infra" }`: the labels each run of the schedule starts with,
     /// each checked where it is written as `baton run --label` checks it (`model::labels`).
-    pub(super) fn schedule_labels(&mut self, n: Option<&Node>, what: &str) -> BTreeMap<String, String> {
+    pub(super) fn schedule_labels(
+        &mut self,
+        n: Option<&Node>,
+        what: &str,
+    ) -> BTreeMap<String, String> {
         let Some(n) = n else {
             return BTreeMap::new();
         };
