@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod links;
+pub use links::{ForkLink, ParentLink, TriggerLink, TriggerLinks};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunView {
     pub run_id: String,
@@ -86,55 +89,6 @@ pub struct RunView {
     pub actions: Actions,
     /// Bumped on every change; the console redraws only when it moves.
     pub version: u64,
-}
-
-/// One end of a fork's link: the other run, and the step the fork runs again from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ForkLink {
-    pub run: String,
-    pub step: String,
-}
-
-/// A child run's link to its parent (`workflow = "…"` on a step of the parent): the
-/// parent run, the step and the step's attempt that made the child.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ParentLink {
-    pub run: String,
-    pub step: String,
-    pub attempt: u32,
-}
-
-/// Both ends of a run's trigger links (`[[trigger]]`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TriggerLinks {
-    /// The event that started this run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_by: Option<TriggerLink>,
-    /// The events this run's end was, each with the run it started (or why none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub started: Vec<TriggerLink>,
-}
-
-impl TriggerLinks {
-    pub fn is_empty(&self) -> bool {
-        self.started_by.is_none() && self.started.is_empty()
-    }
-}
-
-/// One event a trigger decided: which trigger (`WORKFLOW#N` or `WORKFLOW#NAME`), what
-/// the event was (`run R of build succeeded`, `file /in/a.csv`, `delivery D`), and the
-/// run it made (`fate`: `started`, `queued`, `skipped`, `superseding`) or why none
-/// (`refused`, `why`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TriggerLink {
-    pub trigger: String,
-    pub kind: String,
-    pub event: String,
-    pub fate: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
 }
 
 /// When a running attempt's timeout fires ([`StepView::timeout_due`]).

@@ -162,7 +162,10 @@ pub async fn serve(mut opts: ServeOptions) -> Result<i32, SessionError> {
             driving: &mut driving,
             parking: &parking,
         };
-        known.watch.tick(&mut store, &catalog, &opts, &mut starting).await;
+        known
+            .watch
+            .tick(&mut store, &catalog, &opts, &mut starting)
+            .await;
         let changed = known.changed(&store);
         if changed {
             let store = (&mut store, &mut state);
