@@ -908,6 +908,7 @@ pub fn runs() -> Vec<RunSummary> {
         health: h,
         rejected: false,
         forked_from: None,
+        started_by: None,
         notes: 0,
     };
     let mut runs = vec![

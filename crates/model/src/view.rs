@@ -794,6 +794,9 @@ pub struct RunSummary {
     /// A fork (`baton fork`): the run it was forked from, and the step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forked_from: Option<ForkLink>,
+    /// The trigger event that started it (`[[trigger]]`): the lists mark it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<TriggerLink>,
     /// The run's labels (`model::labels`), from its row.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,

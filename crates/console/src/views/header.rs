@@ -268,6 +268,12 @@ fn identity_line<'a>(
             l1.push(styled(text, theme.accent));
         }
     }
+    // A run's trigger chain, as long as leaves room for engine-or-viewer and elapsed.
+    let used: usize = l1.iter().map(|s| s.width()).sum();
+    let room = (area.width as usize).saturating_sub(used + if narrow { 20 } else { 26 });
+    if let Some(text) = super::chain::header_text(view, ui, room) {
+        l1.push(styled(format!("  {text}"), theme.accent));
+    }
     // A store on another host: its name, and whether its link is up, on every screen.
     if let Some(s) = &ui.store {
         l1.push(store_span(

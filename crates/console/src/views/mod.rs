@@ -5,6 +5,7 @@
 pub(crate) mod action_output;
 pub(crate) mod approvals;
 pub(crate) mod audit;
+pub(crate) mod chain;
 pub(crate) mod common;
 pub(crate) mod dag;
 pub(crate) mod desk_dialogs;

@@ -90,6 +90,8 @@ pub(crate) fn render(
         .fold(8, usize::max);
     // Forks (`baton fork`) get a column naming the run each came from, when one shows.
     let forks = shown.iter().any(|r| r.forked_from.is_some());
+    // Runs a trigger started (`[[trigger]]`) get a column naming the kind of event.
+    let triggered = shown.iter().any(|r| r.started_by.is_some());
     // A console over several stores names each run's.
     let sw = super::common::store_width(ui, shown.iter().map(|r| r.id.as_str()));
     let room = (inner.width as usize).saturating_sub(63 + sw + iw + tw);
@@ -98,7 +100,7 @@ pub(crate) fn render(
     if top > 0 {
         lines.push(Line::from(""));
     }
-    lines.push(header_line(tw, (iw, sw, lw), forks, theme));
+    lines.push(header_line(tw, (iw, sw, lw), (forks, triggered), theme));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
         let cur = marker(ui, view, r);
@@ -112,9 +114,7 @@ pub(crate) fn render(
             format!("{}/{}", r.steps_done, r.steps_total),
             r.health.map_or("–".into(), |h| format!("{h:.0}"))
         );
-        if let Some(f) = &r.forked_from {
-            rest.push_str(&format!("  ⑂ {}", short_id(&f.run, &ui.run_ids)));
-        }
+        rest.push_str(&links_cell(ui, r, iw, (forks, triggered)));
         // Display columns, not characters: a CJK or emoji name keeps the table straight.
         let head = format!(
             "{cur} {}{}  {} ",
@@ -204,11 +204,38 @@ fn marker(ui: &UiState, view: &RunView, r: &baton_model::RunSummary) -> &'static
     }
 }
 
-/// The table's column names (`fork of` when a fork shows).
+/// A row's links after its health: the run it was forked from (`⑂ ID`, a column
+/// `iw` wide when a fork shows), then the kind of event that started it (`⇢ file`).
+fn links_cell(
+    ui: &UiState,
+    r: &baton_model::RunSummary,
+    iw: usize,
+    (forks, triggered): (bool, bool),
+) -> String {
+    let mut cell = String::new();
+    if forks {
+        let fork = r.forked_from.as_ref();
+        let f = fork.map_or(String::new(), |f| {
+            format!("⑂ {}", short_id(&f.run, &ui.run_ids))
+        });
+        match triggered {
+            true => cell.push_str(&format!("  {}", pad(&f, iw + 2))),
+            false if !f.is_empty() => cell.push_str(&format!("  {f}")),
+            false => {}
+        }
+    }
+    if let Some(e) = &r.started_by {
+        cell.push_str(&format!("  {}", super::chain::mark(e)));
+    }
+    cell
+}
+
+/// The table's column names (`fork of` when a fork shows, `event` when a run a
+/// trigger started does).
 fn header_line<'a>(
     tw: usize,
     (iw, sw, lw): (usize, usize, usize),
-    forks: bool,
+    (forks, triggered): (bool, bool),
     theme: &Theme,
 ) -> Line<'a> {
     let store = super::common::store_head(sw);
@@ -227,7 +254,12 @@ fn header_line<'a>(
             "took",
             "steps",
             "health"
-        ) + if forks { "  fork of" } else { "" },
+        ) + &match (forks, triggered) {
+            (true, true) => format!("  {}  event", pad("fork of", iw + 2)),
+            (true, false) => "  fork of".to_string(),
+            (false, true) => "  event".to_string(),
+            (false, false) => String::new(),
+        },
         theme.dim,
     ))
 }
@@ -265,6 +297,12 @@ fn hint(ui: &UiState, r: &baton_model::RunSummary) -> String {
         .collect();
     if !into.is_empty() {
         hint.push_str(&format!(" · forked into run {}", into.join(", run ")));
+    }
+    // The event that started it, in the trigger's words.
+    if let Some(e) = &r.started_by {
+        let trigger = baton_model::sanitize::for_terminal(&e.trigger);
+        let event = super::chain::event_text(ui, e);
+        hint.push_str(&format!(" · started by {trigger}: {event}"));
     }
     hint
 }

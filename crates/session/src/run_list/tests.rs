@@ -20,6 +20,7 @@ fn summary(id: &str, at: i64, state: RunState) -> RunSummary {
         health: Some(100.0),
         rejected: false,
         forked_from: None,
+        started_by: None,
         notes: 0,
     }
 }

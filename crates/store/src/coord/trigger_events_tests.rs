@@ -58,6 +58,24 @@ fn an_event_makes_its_run_once_whoever_fires_it_again() {
     assert!(matches!(fire(&mut s, "run:T", "R3"), Fired::Made { .. }));
 }
 
+/// The run list carries the event that started each run (the console's Runs tab marks
+/// it), and nothing on a run no trigger started.
+#[test]
+fn the_run_list_names_the_event_that_started_a_run() {
+    let (_d, mut s) = store();
+    fire(&mut s, "run:S", "R1");
+    s.create_run(&NewRun::bare("R0")).unwrap();
+    let list = s.list_runs().unwrap();
+    let of = |id: &str| list.iter().find(|r| r.id == id).unwrap().started_by.clone();
+    let e = of("R1").expect("R1 was started by an event");
+    assert_eq!(
+        (e.kind.as_str(), e.event.as_str(), e.fate.as_str()),
+        ("run_ended", "run S of build succeeded", "started")
+    );
+    assert!(e.trigger.ends_with("#1"), "{e:?}");
+    assert_eq!(of("R0"), None);
+}
+
 #[test]
 fn an_event_refused_is_recorded_once_and_never_makes_a_run_after() {
     let (_d, mut s) = store();

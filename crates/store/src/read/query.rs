@@ -360,7 +360,11 @@ impl Store {
                     (SELECT f.from_run || ' ' || f.from_step FROM run_forks f WHERE f.run_id = runs.id),
                     l.taking_over, {REPLACED_SQL}, runs.labels,
                     (SELECT s.params_json FROM run_sources s WHERE s.run_id = runs.id),
-                    (SELECT COUNT(*) FROM audit a WHERE a.run_id = runs.id AND a.action = 'note')
+                    (SELECT COUNT(*) FROM audit a WHERE a.run_id = runs.id AND a.action = 'note'),
+                    (SELECT coalesce(t.workflow, '') || char(31) || e.idx || char(31) || e.kind
+                            || char(31) || e.fate || char(31) || e.detail
+                     FROM trigger_events e LEFT JOIN triggers t ON t.file = e.file AND t.idx = e.idx
+                     WHERE e.run_id = runs.id ORDER BY e.recorded_at LIMIT 1)
              FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
         ))?;
         let mut rows = st.query(p)?;
@@ -409,6 +413,9 @@ impl Store {
                 labels: json_map(r.get(16)?),
                 params: shown_params(json_map(r.get(17)?)),
                 notes: usize::try_from(r.get::<_, i64>(18)?).unwrap_or(0),
+                started_by: r
+                    .get::<_, Option<String>>(19)?
+                    .and_then(|t| trigger_mark(&t)),
             };
             out.push((summary, r.get(11)?));
         }
@@ -644,4 +651,19 @@ fn shown_params(
 ) -> std::collections::BTreeMap<String, String> {
     params.retain(|_, v| !v.contains(baton_model::mask::MASK));
     params
+}
+
+/// The row's trigger event (`summaries`' last column: workflow, index, kind, fate and
+/// detail, split by U+001F) as the run list carries it.
+fn trigger_mark(t: &str) -> Option<baton_model::view::TriggerLink> {
+    let mut f = t.splitn(5, '\u{1f}');
+    let (workflow, idx, kind, fate) = (f.next()?, f.next()?, f.next()?, f.next()?);
+    Some(baton_model::view::TriggerLink {
+        trigger: format!("{workflow}#{idx}"),
+        kind: kind.to_string(),
+        event: f.next()?.to_string(),
+        fate: fate.to_string(),
+        run: None,
+        why: None,
+    })
 }
