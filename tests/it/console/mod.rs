@@ -18,6 +18,7 @@ mod render_fork_params;
 mod render_history;
 mod render_run_form;
 mod render_terms;
+mod render_triggers;
 mod render_waiting;
 mod screen;
 mod timeline;

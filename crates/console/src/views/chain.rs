@@ -75,6 +75,8 @@ pub(crate) fn header_text(view: &RunView, ui: &UiState, room: usize) -> Option<S
         join(by_long, st_short),
         join(by_short, st_long),
         join(by_short, st_short),
+        join(by_short, None),
+        join(None, st_short),
     ]
     .into_iter()
     .find(|s| !s.is_empty() && text_width(s) <= room)

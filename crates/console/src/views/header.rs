@@ -268,9 +268,14 @@ fn identity_line<'a>(
             l1.push(styled(text, theme.accent));
         }
     }
-    // A run's trigger chain, as long as leaves room for engine-or-viewer and elapsed.
+    // A run's trigger chain, as long as leaves room for engine-or-viewer, elapsed and
+    // (in 80 columns) the budget's first figure.
     let used: usize = l1.iter().map(|s| s.width()).sum();
-    let room = (area.width as usize).saturating_sub(used + if narrow { 20 } else { 26 });
+    let keep = match narrow {
+        true => 20 + if view.budget.is_some() { 16 } else { 0 },
+        false => 26,
+    };
+    let room = (area.width as usize).saturating_sub(used + keep);
     if let Some(text) = super::chain::header_text(view, ui, room) {
         l1.push(styled(format!("  {text}"), theme.accent));
     }
