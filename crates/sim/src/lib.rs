@@ -161,6 +161,10 @@ pub enum Bug {
     /// child engine killed, the step's end is given while the child's steps run on,
     /// and the parent lets go of its group.
     KilledChildFreesGroup,
+    /// A serve that records an event's key in a transaction of its own after its run's
+    /// (`--mix hands`): dying between, it leaves a run no row names, and the event,
+    /// seen again, makes a second run.
+    TriggerKeyAfterRun,
 }
 
 impl Bug {
@@ -194,10 +198,11 @@ impl Bug {
             Bug::MarkLosesArtifacts => "mark-loses-artifacts",
             Bug::ValueRunAsCode => "value-run-as-code",
             Bug::KilledChildFreesGroup => "killed-child-frees-group",
+            Bug::TriggerKeyAfterRun => "trigger-key-after-run",
         }
     }
 
-    pub const ALL: [Bug; 28] = [
+    pub const ALL: [Bug; 29] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -226,6 +231,7 @@ impl Bug {
         Bug::MarkLosesArtifacts,
         Bug::ValueRunAsCode,
         Bug::KilledChildFreesGroup,
+        Bug::TriggerKeyAfterRun,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

@@ -3,6 +3,7 @@
 mod clis;
 mod common;
 mod executors;
+mod hands;
 mod seams;
 mod serves;
 mod sim;

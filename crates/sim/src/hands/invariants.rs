@@ -22,6 +22,17 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
         Some(b) => Some(b),
         None => no_secret_leaves_its_steps(h, action)?.map(|d| ("no_secret_leaves_its_steps", d)),
     };
+    let broken = match broken {
+        Some(b) => Some(b),
+        None => {
+            each_event_makes_at_most_one_run_and_every_recorded_event_names_its_run(h)?.map(|d| {
+                (
+                    "each_event_makes_at_most_one_run_and_every_recorded_event_names_its_run",
+                    d,
+                )
+            })
+        }
+    };
     Ok(broken.map(|(invariant, detail)| Violation {
         invariant,
         action,
@@ -97,6 +108,18 @@ pub(crate) fn a_parent_holds_its_group_until_its_child_s_steps_end(h: &Hands) ->
             running.len()
         )
     })
+}
+
+/// docs/workflow/triggers.md: "a `kill -9` at any point leaves either the event with
+/// its run, or neither […] every recorded event names its run, or why it made none": no
+/// two rows of `trigger_events` name one run; every row `started`, `queued`,
+/// `skipped` or `superseding` names a run on record; of the run ids the serves tried
+/// for one event (the ground truth) one at most is on record, and the event's row
+/// names it; every event a serve answered has its row.
+pub(crate) fn each_event_makes_at_most_one_run_and_every_recorded_event_names_its_run(
+    h: &Hands,
+) -> Result<Option<String>, SimError> {
+    h.triggers.broken(&h.db)
 }
 
 /// How often the store is read whole for secrets.

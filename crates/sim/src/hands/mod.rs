@@ -11,6 +11,7 @@ mod children;
 mod imports;
 pub(crate) mod invariants;
 mod orphans;
+mod triggers;
 
 use crate::history::History;
 use crate::{Config, Outcome, SimError, Violation};
@@ -35,6 +36,7 @@ pub(crate) struct Hands {
     pub(crate) artifacts: artifacts::Artifacts,
     pub(crate) imports: imports::Imports,
     pub(crate) orphans: orphans::Orphans,
+    pub(crate) triggers: triggers::Triggers,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -75,6 +77,7 @@ impl Hands {
             artifacts: artifacts::Artifacts::new(&dir)?,
             imports: imports::Imports::new(),
             orphans: orphans::Orphans::default(),
+            triggers: triggers::Triggers::new(&dir)?,
             store,
             db,
             history: History::new(&dir),
@@ -96,9 +99,10 @@ impl Hands {
             crate::faults::clock(Some(self.now));
             self.history.push(format!("action {action}"));
             match self.rng.random_range(0..100) {
-                0..36 => self.child_pair()?,
-                36..60 => self.forge_link()?,
-                60..93 => self.artifact_hand()?,
+                0..32 => self.child_pair()?,
+                32..54 => self.forge_link()?,
+                54..83 => self.artifact_hand()?,
+                83..93 => self.trigger_hand()?,
                 // Real processes (the carry is shell, the stop reads `/proc`): fewer.
                 93..97 => self.import_hand()?,
                 _ => self.orphan_hand()?,
