@@ -1,5 +1,6 @@
 //! Runs tab: the store's runs, newest first; the open run is marked (●), the run `D`
-//! marked for a diff (◆), and a run someone wrote a note on (✎, `baton note`).
+//! marked for a diff (◆), a run someone wrote a note on (✎, `baton note`), a fork
+//! (⑂) and a run a trigger started (⇢, its kind of event).
 use super::common::{dur, pad, panel, styled, text_width, when, window};
 use super::header::run_reading;
 use crate::app::Hits;
