@@ -44,6 +44,7 @@ mod shift;
 mod terminal;
 mod terms;
 mod timeline;
+mod triggers;
 
 /// A tmux server of the test's own (its socket named after this process and the test's
 /// directory), killed on drop, and also when this process dies without dropping it (a
