@@ -64,6 +64,40 @@ fn regression_trigger_seeds_make_each_event_one_run() {
         "too few events seen again"
     );
     assert!(said("succeeded: made run") >= 5, "too few chains");
-    assert!(said("(bad signature)") >= 2, "too few bad signatures");
-    assert!(said(": made run") >= 40, "too few triggered runs");
+    assert!(said("(bad signature)") >= 1, "too few bad signatures");
+    assert!(said(": made run") >= 30, "too few triggered runs");
+}
+
+/// Seeds 0–9 keep `only_a_good_passkey_decision_counts`: decisions signed on the page
+/// with a passkey count when the assertion is good, and never when the user was not
+/// verified, the page had another origin, the other verdict was signed or another
+/// gate's message replayed (every one refused by the core's own check).
+#[test]
+fn regression_passkey_seeds_count_only_good_assertions() {
+    let outcomes: Vec<Outcome> = (0..10)
+        .map(|seed| hands(seed, baton_sim::DEFAULT_ACTIONS, None))
+        .collect();
+    for o in &outcomes {
+        assert_eq!(o.violation, None, "{:?}", o.report());
+    }
+    let said = |what: &str| {
+        outcomes
+            .iter()
+            .flat_map(|o| &o.history)
+            .filter(|l| l.contains(what))
+            .count()
+    };
+    assert!(
+        said("passkey (good): counted") >= 20,
+        "too few good decisions"
+    );
+    for bad in [
+        "user not verified",
+        "another origin",
+        "the other verdict signed",
+        "another gate's message",
+    ] {
+        let refused = said(&format!("passkey ({bad}): refused"));
+        assert!(refused >= 5, "{refused} decisions refused with {bad}");
+    }
 }

@@ -17,6 +17,10 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
         .or_else(|| {
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
+        })
+        .or_else(|| {
+            only_a_good_passkey_decision_counts(h)
+                .map(|d| ("only_a_good_passkey_decision_counts", d))
         });
     let broken = match broken {
         Some(b) => Some(b),
@@ -120,6 +124,21 @@ pub(crate) fn each_event_makes_at_most_one_run_and_every_recorded_event_names_it
     h: &Hands,
 ) -> Result<Option<String>, SimError> {
     h.triggers.broken(&h.db)
+}
+
+/// approvals.md: "Only a valid signature by a key that file lists under one of the
+/// gate's approvers counts, whoever wrote the database", a passkey's from the page
+/// among them (user verified, an origin of the relying party): every decision a run
+/// recorded holds by `signed::a_signed_decision_counts_only_when_valid`, and none
+/// counted whose assertion was bad (the user not verified, another origin, the
+/// other verdict signed, another gate's message replayed).
+pub(crate) fn only_a_good_passkey_decision_counts(h: &Hands) -> Option<String> {
+    let p = &h.passkeys;
+    p.broken.first().cloned().or_else(|| {
+        (p.decided.iter())
+            .find(|(_, made, counted)| *counted && *made != "good")
+            .map(|(run, made, _)| format!("{run}/ship counted a passkey decision made with {made}"))
+    })
 }
 
 /// How often the store is read whole for secrets.

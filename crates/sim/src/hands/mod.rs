@@ -11,6 +11,7 @@ mod children;
 mod imports;
 pub(crate) mod invariants;
 mod orphans;
+mod passkeys;
 mod triggers;
 
 use crate::history::History;
@@ -37,6 +38,7 @@ pub(crate) struct Hands {
     pub(crate) imports: imports::Imports,
     pub(crate) orphans: orphans::Orphans,
     pub(crate) triggers: triggers::Triggers,
+    pub(crate) passkeys: passkeys::Passkeys,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -78,6 +80,7 @@ impl Hands {
             imports: imports::Imports::new(),
             orphans: orphans::Orphans::default(),
             triggers: triggers::Triggers::new(&dir)?,
+            passkeys: passkeys::Passkeys::new(&dir)?,
             store,
             db,
             history: History::new(&dir),
@@ -101,8 +104,9 @@ impl Hands {
             match self.rng.random_range(0..100) {
                 0..32 => self.child_pair()?,
                 32..54 => self.forge_link()?,
-                54..83 => self.artifact_hand()?,
-                83..93 => self.trigger_hand()?,
+                54..77 => self.artifact_hand()?,
+                77..86 => self.trigger_hand()?,
+                86..93 => self.passkey_hand()?,
                 // Real processes (the carry is shell, the stop reads `/proc`): fewer.
                 93..97 => self.import_hand()?,
                 _ => self.orphan_hand()?,
