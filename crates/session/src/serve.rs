@@ -78,6 +78,20 @@ pub fn take_serve_lease(store: &mut Store) -> Result<(), SessionError> {
     }
 }
 
+/// The serve's lease renewed once a `HEARTBEAT` has passed since `last_beat`; false
+/// once it is lost (another serve holds the store now).
+fn renew_lease(store: &mut Store, last_beat: &mut tokio::time::Instant, now: Timestamp) -> bool {
+    if last_beat.elapsed() < HEARTBEAT {
+        return true;
+    }
+    *last_beat = tokio::time::Instant::now();
+    if let Err(e) = store.heartbeat(SERVE_LEASE, &host::lease_holder(), now) {
+        crate::stdio::errln!("serve: lost the store's serve lease ({e}); stopping");
+        return false;
+    }
+    true
+}
+
 /// Serve until SIGTERM/SIGINT. Returns the signal's exit code.
 pub async fn serve(mut opts: ServeOptions) -> Result<i32, SessionError> {
     let mut signals = ShutdownSignals::install()
@@ -150,12 +164,8 @@ pub async fn serve(mut opts: ServeOptions) -> Result<i32, SessionError> {
             known.note(&catalog.scan(&mut store, &loader));
             set_ready(&opts.ready, catalog.not_ready());
         }
-        if last_beat.elapsed() >= HEARTBEAT {
-            last_beat = tokio::time::Instant::now();
-            if let Err(e) = store.heartbeat(SERVE_LEASE, &host::lease_holder(), now) {
-                crate::stdio::errln!("serve: lost the store's serve lease ({e}); stopping");
-                break crate::exit::STORAGE;
-            }
+        if !renew_lease(&mut store, &mut last_beat, now) {
+            break crate::exit::STORAGE;
         }
         reap(&mut driving).await;
         let mut starting = Starting {

@@ -14,8 +14,8 @@ mod passkey_enrol;
 mod paused;
 mod reload;
 mod slots;
-mod webhook;
 mod triggers;
+mod webhook;
 
 use crate::helpers::*;
 use std::path::{Path, PathBuf};
