@@ -162,3 +162,61 @@ fn the_created_passkey_gives_the_allowed_signers_line() {
     };
     assert!(passkey_line("alice", "localhost", &made).is_err());
 }
+
+/// An assertion over this message with `flags`, made on `origin`, signed by another
+/// P-256 key than alice's, as alice's passkey's signature.
+fn forged(flags: u8, origin: &str) -> String {
+    use p256::ecdsa::signature::Signer;
+    use sha2::Digest;
+    use ssh_encoding::base64::{Base64UrlUnpadded, Encoding};
+    let client_data = format!(
+        "{{\"type\":\"webauthn.get\",\"challenge\":\"{}\",\"origin\":\"{origin}\"}}",
+        Base64UrlUnpadded::encode_string(&challenge(MESSAGE))
+    );
+    let mut auth = sha2::Sha256::digest(b"localhost").to_vec();
+    auth.push(flags);
+    auth.extend(3u32.to_be_bytes());
+    let mut signed = auth.clone();
+    signed.extend(sha2::Sha256::digest(client_data.as_bytes()));
+    let other = p256::ecdsa::SigningKey::from_bytes(&p256::FieldBytes::from([7u8; 32])).unwrap();
+    let sig: p256::ecdsa::Signature = other.sign(&signed);
+    let der = sig.to_der();
+    let key = signers().entries()[0].key.key_data().clone();
+    let a = Assertion {
+        authenticator_data: &auth,
+        client_data_json: client_data.as_bytes(),
+        signature: der.as_bytes(),
+    };
+    sshsig_from_assertion(&key, &a).unwrap()
+}
+
+#[test]
+fn a_signature_by_another_key_is_a_bad_signature_whatever_its_flags_and_origin_say() {
+    let evil = format!("https://{}.evil.example\u{202e}", "x".repeat(16_000));
+    for (flags, origin) in [
+        (0x01, "http://localhost"),
+        (0x05, evil.as_str()),
+        (0x01, evil.as_str()),
+        (0x05, "https://evil.example"),
+    ] {
+        let pem = forged(flags, origin);
+        let key = match check(&signers(), MESSAGE, &pem) {
+            Err(SignatureError::Invalid(key)) => key,
+            other => panic!("flags {flags:#x}, origin {:.40}: {other:?}", origin),
+        };
+        assert!(key.starts_with("SHA256:"), "{key}");
+        let configured = check_passkey(&signers(), MESSAGE, &pem, "http://localhost");
+        assert_eq!(configured, Err(SignatureError::Invalid(key)));
+    }
+}
+
+#[test]
+fn a_signed_foreign_origin_is_named_short_and_on_one_line() {
+    // The vector's other origin is of the relying party; a configured one that is not
+    // is named, shortened, in the refusal.
+    let long = format!("https://{}\n.example", "y".repeat(500));
+    let err = check_passkey(&signers(), MESSAGE, OTHER_ORIGIN, &long).unwrap_err();
+    let text = err.to_string();
+    assert!(text.len() < 400, "{text}");
+    assert!(!text.contains('\n'), "{text}");
+}

@@ -21,7 +21,9 @@
 //! authenticator signs `authenticatorData || SHA-256(clientData)`, which is
 //! `SHA-256(application) || flags || counter || extensions || SHA-256(clientData)`.
 //! Beyond what `ssh-keygen` checks, baton requires the user-verification flag (a PIN
-//! or a biometric, not a touch alone) and an origin that belongs to the relying party.
+//! or a biometric, not a touch alone) and an origin that belongs to the relying party,
+//! both read only once the ECDSA signature over them verified: a signature that does
+//! not verify is `Invalid`, whatever its flags and origin claim.
 use crate::{AllowedSigners, Checked, NAMESPACE, SignatureError};
 use sha2::{Digest, Sha256};
 use ssh_encoding::pem::PemLabel;
@@ -41,6 +43,8 @@ const EXTENSION_DATA: u8 = 0x80;
 const AUTH_DATA_HEAD: usize = 37;
 /// What a signature's parts may weigh: a clientData or an origin is a few hundred bytes.
 const MAX_PART: usize = 16 * 1024;
+/// What an error shows of an origin: a real one is a few dozen characters.
+const SHOWN_ORIGIN: usize = 120;
 
 /// What a passkey's signature says beyond its key: where it was made and the
 /// authenticator's signature counter (0 when the passkey keeps none, as synced
@@ -162,8 +166,8 @@ pub fn check_passkey(
     match &checked.passkey {
         Some(p) if p.origin == origin => Ok(checked),
         Some(p) => Err(SignatureError::Origin {
-            origin: p.origin.clone(),
-            want: origin.to_string(),
+            origin: shown_origin(&p.origin),
+            want: shown_origin(origin),
         }),
         None => Err(SignatureError::NotAPasskey),
     }
@@ -213,15 +217,9 @@ fn verify(signers: &AllowedSigners, message: &str, p: &Parsed) -> Result<Checked
         .key
         .sk_ecdsa_p256()
         .ok_or_else(|| SignatureError::Invalid(key.clone()))?;
-    if p.flags & USER_VERIFIED == 0 || p.flags & USER_PRESENT == 0 {
-        return Err(SignatureError::NotUserVerified(key));
-    }
-    if !origin_fits(&p.origin, sk.application()) {
-        return Err(SignatureError::ForeignOrigin {
-            origin: p.origin.clone(),
-            rp: sk.application().to_string(),
-        });
-    }
+    // The signature first: the flags and the origin are the request's own text until
+    // the key's signature covers them, and an error must not repeat (or record) an
+    // unsigned claim about the key or the page.
     let invalid = || SignatureError::Invalid(key.clone());
     let signed = assertion_signed_bytes(p, sk.application(), message).ok_or_else(invalid)?;
     let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(sk.ec_point().as_bytes())
@@ -229,6 +227,15 @@ fn verify(signers: &AllowedSigners, message: &str, p: &Parsed) -> Result<Checked
     let sig = ecdsa_signature(&p.r, &p.s).ok_or_else(invalid)?;
     use p256::ecdsa::signature::Verifier;
     vk.verify(&signed, &sig).map_err(|_| invalid())?;
+    if p.flags & USER_VERIFIED == 0 || p.flags & USER_PRESENT == 0 {
+        return Err(SignatureError::NotUserVerified(key));
+    }
+    if !origin_fits(&p.origin, sk.application()) {
+        return Err(SignatureError::ForeignOrigin {
+            origin: shown_origin(&p.origin),
+            rp: shown_origin(sk.application()),
+        });
+    }
     Ok(Checked {
         key,
         principals,
@@ -303,6 +310,26 @@ pub fn origin_fits(origin: &str, rp: &str) -> bool {
             .to_ascii_lowercase()
             .ends_with(&format!(".{}", rp.to_ascii_lowercase()));
     under && (secure || host.eq_ignore_ascii_case("localhost"))
+}
+
+/// What an error says of an origin (or a relying party): at most [`SHOWN_ORIGIN`]
+/// characters, controls and bidi overrides as `?`, so that the text a signature carries
+/// neither floods a record nor forges a line of it.
+fn shown_origin(origin: &str) -> String {
+    let bad = |c: char| {
+        c.is_control()
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    let mut out: String = origin
+        .chars()
+        .take(SHOWN_ORIGIN)
+        .map(|c| if bad(c) { '?' } else { c })
+        .collect();
+    if origin.chars().nth(SHOWN_ORIGIN).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// An SSHSIG with a passkey's signature, its parts as they travel.
@@ -451,6 +478,16 @@ mod tests {
         assert!(!origin_fits("https://example.com/x", "example.com"));
         assert!(!origin_fits("https://u@example.com", "example.com"));
         assert!(!origin_fits("ftp://example.com", "example.com"));
+    }
+
+    #[test]
+    fn an_origin_in_an_error_is_short_and_one_line() {
+        assert_eq!(shown_origin("https://a.example"), "https://a.example");
+        assert_eq!(shown_origin("https://a\n\u{202e}b"), "https://a??b");
+        let long = format!("https://{}", "x".repeat(20_000));
+        let shown = shown_origin(&long);
+        assert_eq!(shown.chars().count(), SHOWN_ORIGIN + 1);
+        assert!(shown.ends_with('…'));
     }
 
     #[test]
