@@ -7,9 +7,15 @@
 //! again, with the quorum, self-approval and digest binding of every signed decision.
 //! Nothing the request says names who decides: only the key that signed does.
 //!
-//! Whatever is refused here (an unsigned gate, a push-back, no assertion or one that
-//! does not verify) changes nothing and is refused on record (`command_refused`, under
-//! the serve's account, `via: "approval page"`); what the engine refuses it records.
+//! Whatever is refused here changes nothing. A refusal of a signature that verified (a
+//! passkey of the allowed signers that signed without user verification, or on another
+//! origin) is on record each time (`command_refused`, under the serve's account, `via:
+//! "approval page"`, `verified: true`). Any other request that names an opened gate
+//! (an unsigned gate, a push-back, no assertion, one that does not verify) is the
+//! request's own word: it is on record once per run, step and refusal code (`verified:
+//! false`, with no text of the request's but the step and decision), and refused
+//! without a row when that one exists, so that no sender fills the chain. What the
+//! engine refuses it records.
 use super::facts::{self, Opening};
 use super::{Page, Reply};
 use crate::model::history::{AuditAction, Decision};
@@ -54,6 +60,22 @@ struct Signed {
 /// A request refused before the run was asked: the answer's status and the refusal.
 struct Refused(&'static str, Refusal);
 
+/// A refusal of [`signed_command`]: of the request's own word, or of a signature that
+/// verified by a key of the allowed signers (then the refusal names what the key signed).
+enum Why {
+    Unsigned(Refused),
+    Signed(Refused),
+}
+
+impl From<Refused> for Why {
+    fn from(r: Refused) -> Why {
+        Why::Unsigned(r)
+    }
+}
+
+/// The check and the write of an unsigned refusal's one row, one request at a time.
+static UNSIGNED_ROW: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `POST /approve/message`: `{"message", "challenge"}`, the bytes a decision signs and
 /// the challenge the passkey is asked to sign for them.
 pub(super) fn message(db: &Path, _page: &Page, body: &[u8]) -> Reply {
@@ -95,19 +117,19 @@ pub(super) fn decide(db: &Path, page: &Page, body: &[u8]) -> Reply {
         Ok(m) => m,
         Err(e) => return Reply::status("503 Service Unavailable", &format!("{e}\n")),
     };
-    match signed_command(&store, page, &asked, &me) {
-        Ok((run_id, command)) => hand_in(&mut store, &run_id, command),
-        Err(Refused(status, refusal)) => {
-            // Refused on record under the run when it names a gate that opened; a
-            // request naming none changes nothing and has nothing to be recorded under.
-            if let Ok(run_id) = store.resolve_run(&asked.run)
-                && let Ok(Some(_)) = facts::opening(&store, &run_id, &asked.step)
-            {
-                let _ = record(&mut store, &run_id, &asked, &me, &refusal);
-            }
-            Reply::json(status, &json!({ "refused": refusal.json() }))
-        }
+    let (Refused(status, refusal), verified) = match signed_command(&store, page, &asked, &me) {
+        Ok((run_id, command)) => return hand_in(&mut store, &run_id, command),
+        Err(Why::Signed(r)) => (r, true),
+        Err(Why::Unsigned(r)) => (r, false),
+    };
+    // On record under the run when it names a gate that opened; a request naming none
+    // changes nothing and has nothing to be recorded under.
+    if let Ok(run_id) = store.resolve_run(&asked.run)
+        && let Ok(Some(_)) = facts::opening(&store, &run_id, &asked.step)
+    {
+        let _ = record(&mut store, &run_id, &asked, &me, &refusal, verified);
     }
+    Reply::json(status, &json!({ "refused": refusal.json() }))
 }
 
 fn parse(body: &[u8]) -> Result<Asked, Reply> {
@@ -210,14 +232,11 @@ fn signed_command(
     page: &Page,
     asked: &Asked,
     me: &str,
-) -> Result<(String, Command), Refused> {
+) -> Result<(String, Command), Why> {
     let (run_id, gate) = gate_of(store, asked)?;
     let mut command = command_of(asked, me.to_string())?;
     if let Some(refusal) = command.too_long() {
-        return Err(Refused(
-            "400 Bad Request",
-            Refusal::TooLong { why: refusal },
-        ));
+        return Err(Refused("400 Bad Request", Refusal::TooLong { why: refusal }).into());
     }
     let verb = asked.decision.clone();
     let Some(a) = &asked.assertion else {
@@ -228,10 +247,11 @@ fn signed_command(
                 step: asked.step.clone(),
                 verb,
             },
-        ));
+        )
+        .into());
     };
     let Some(signers) = gate.signers.as_ref() else {
-        return Err(Refused("403 Forbidden", Refusal::NoAllowedSigners));
+        return Err(Refused("403 Forbidden", Refusal::NoAllowedSigners).into());
     };
     let message = crate::session::message_for(store, &run_id, &command)
         .map_err(|e| Refused("409 Conflict", Refusal::BadSignature { why: e.to_string() }))?;
@@ -240,7 +260,7 @@ fn signed_command(
         client_data_json: &a.client_data_json,
         signature: &a.signature,
     };
-    let mut why = "no passkey of the run's allowed signers made this signature".to_string();
+    let mut signed_why = None;
     for entry in signers.entries() {
         let Ok(pem) = signing::sshsig_from_assertion(entry.key.key_data(), &assertion) else {
             continue;
@@ -254,17 +274,25 @@ fn signed_command(
                 }
                 return Ok((run_id, command));
             }
-            // The key that signed, but not as it must (no user verification, another
-            // origin): that is the reason, not "no key".
+            // The key that signed (its signature verified first), but not as it must
+            // (no user verification, another origin): that is the reason, not "no key".
             Err(
                 e @ (signing::SignatureError::NotUserVerified(_)
                 | signing::SignatureError::Origin { .. }
                 | signing::SignatureError::ForeignOrigin { .. }),
-            ) => why = e.to_string(),
+            ) => signed_why = Some(e.to_string()),
             Err(_) => {}
         }
     }
-    Err(Refused("403 Forbidden", Refusal::BadSignature { why }))
+    Err(match signed_why {
+        Some(why) => Why::Signed(Refused("403 Forbidden", Refusal::BadSignature { why })),
+        None => Why::Unsigned(Refused(
+            "403 Forbidden",
+            Refusal::BadSignature {
+                why: "no passkey of the run's allowed signers made this signature".to_string(),
+            },
+        )),
+    })
 }
 
 /// Hand the signed decision to the run as `baton approve --signature` does.
@@ -295,14 +323,23 @@ fn hand_in(store: &mut Store, run_id: &str, command: Command) -> Reply {
 }
 
 /// A refusal of the page on the audit chain, under the run (`baton audit` shows
-/// `command_refused approve` of the step).
+/// `command_refused approve` of the step): each one whose signature `verified`, the
+/// first of the others per step and code.
 fn record(
     store: &mut Store,
     run_id: &str,
     asked: &Asked,
     me: &str,
     refusal: &Refusal,
+    verified: bool,
 ) -> Result<(), crate::store::StoreError> {
+    let _one = match verified {
+        true => None,
+        false => Some(UNSIGNED_ROW.lock().unwrap_or_else(|e| e.into_inner())),
+    };
+    if !verified && unsigned_on_record(store, run_id, &asked.step, refusal.code())? {
+        return Ok(());
+    }
     let d = Decision {
         actor: me.to_string(),
         action: AuditAction::CommandRefused,
@@ -316,7 +353,25 @@ fn record(
             "decision": asked.decision,
             "code": refusal.code(),
             "via": "approval page",
+            "verified": verified,
         }),
     };
     store.record_refusal(run_id, &d)
+}
+
+/// Whether the run's chain already has the page's unverified refusal of `step` with
+/// `code`.
+fn unsigned_on_record(
+    store: &Store,
+    run_id: &str,
+    step: &str,
+    code: &str,
+) -> Result<bool, crate::store::StoreError> {
+    Ok(store.audit(run_id)?.iter().any(|r| {
+        r.action == AuditAction::CommandRefused.as_str()
+            && r.step.as_deref() == Some(step)
+            && serde_json::from_str::<serde_json::Value>(&r.details).is_ok_and(|d| {
+                d["via"] == "approval page" && d["code"] == code && d["verified"] == false
+            })
+    }))
 }

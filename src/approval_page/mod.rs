@@ -82,6 +82,11 @@ impl Page {
         rest: &[u8],
         db: &Arc<PathBuf>,
     ) -> std::io::Result<()> {
+        if let Some(refused) = self.foreign(head) {
+            sock.write_all(&refused.bytes(head.starts_with("HEAD ")))
+                .await?;
+            return sock.shutdown().await;
+        }
         let reply = match request_line(head) {
             Some(("GET" | "HEAD", "/approve")) => Reply::page(),
             Some(("GET" | "HEAD", "/approve/page.js")) => Reply::script(),
@@ -118,6 +123,40 @@ impl Page {
     }
 }
 
+impl Page {
+    /// The answer to a request that is not the page's own, or `None`: its `Host` must be
+    /// the origin's host and port (a DNS-rebinding page of another site sends its own
+    /// name), and a POST's `Origin` the page's origin (a browser sends it on every POST,
+    /// and only the page's script sends this one).
+    fn foreign(&self, head: &str) -> Option<Reply> {
+        let host = header(head, "host").unwrap_or_default();
+        if !self.is_host(host) {
+            return Some(Reply::status(
+                "421 Misdirected Request",
+                "the approval page answers only at the host of its --approval-origin\n",
+            ));
+        }
+        let post = request_line(head).is_some_and(|(method, _)| method == "POST");
+        let origin = header(head, "origin").unwrap_or_default();
+        if post && !origin.eq_ignore_ascii_case(&self.origin) {
+            return Some(Reply::status(
+                "403 Forbidden",
+                "a decision is sent only by the approval page itself (its Origin)\n",
+            ));
+        }
+        None
+    }
+
+    /// Whether `host` (a `Host` header) names the origin's host and port, its scheme's
+    /// default port written or not.
+    fn is_host(&self, host: &str) -> bool {
+        let (scheme, authority) = self.origin.split_once("://").unwrap_or_default();
+        let default = if scheme == "https" { ":443" } else { ":80" };
+        let bare = authority.strip_suffix(default).unwrap_or(authority);
+        host.eq_ignore_ascii_case(bare) || host.eq_ignore_ascii_case(&format!("{bare}{default}"))
+    }
+}
+
 /// Whether a request is the approval page's (its path is `/approve` or under it).
 pub(crate) fn wants(head: &str) -> bool {
     request_line(head).is_some_and(|(_, path)| path == "/approve" || path.starts_with("/approve/"))
@@ -148,6 +187,14 @@ async fn read_body(
     head: &str,
     rest: &[u8],
 ) -> std::io::Result<Result<Vec<u8>, Reply>> {
+    // A body is framed by its length only: a `Transfer-Encoding` (chunked or other) is
+    // refused rather than read as if absent (request smuggling behind a proxy).
+    if header(head, "transfer-encoding").is_some() {
+        return Ok(Err(Reply::status(
+            "501 Not Implemented",
+            "a decision is sent with Content-Length, not Transfer-Encoding\n",
+        )));
+    }
     let Some(len) = header(head, "content-length").and_then(|v| v.parse::<usize>().ok()) else {
         return Ok(Err(Reply::status("411 Length Required", "")));
     };
@@ -277,6 +324,39 @@ mod tests {
         ] {
             assert!(Page::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_the_origin_s_host_and_a_post_from_the_page_are_answered() {
+        let p = Page::new("http://localhost:9464").unwrap();
+        let get = |host: &str| format!("GET /approve/gates HTTP/1.1\r\nHost: {host}\r\n");
+        assert!(p.foreign(&get("localhost:9464")).is_none());
+        assert!(p.foreign(&get("LOCALHOST:9464")).is_none());
+        for bad in [
+            "evil.example",
+            "localhost",
+            "localhost:9465",
+            "127.0.0.1:9464",
+            "",
+        ] {
+            assert!(p.foreign(&get(bad)).is_some(), "{bad}");
+        }
+        assert!(p.foreign("GET /approve HTTP/1.1\r\n").is_some());
+        let post = |origin: &str| {
+            format!("POST /approve/decide HTTP/1.1\r\nHost: localhost:9464\r\n{origin}")
+        };
+        assert!(
+            p.foreign(&post("Origin: http://localhost:9464\r\n"))
+                .is_none()
+        );
+        assert!(
+            p.foreign(&post("Origin: http://evil.example\r\n"))
+                .is_some()
+        );
+        assert!(p.foreign(&post("")).is_some());
+        let tls = Page::new("https://b.example.ts.net").unwrap();
+        assert!(tls.is_host("b.example.ts.net") && tls.is_host("b.example.ts.net:443"));
+        assert!(!tls.is_host("b.example.ts.net:80"));
     }
 
     #[test]

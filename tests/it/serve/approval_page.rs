@@ -346,11 +346,194 @@ fn refusals_change_nothing(p: &mut Phone, approval: &Value) {
         step_state(&show, "rollback").as_deref(),
         Some("waiting_approval")
     );
+    // On record: the first unsigned refusal of each step and code (the push-back repeats
+    // `publish`'s `not_signed`), and the engine's refusal of the decided gate.
     let after = p.refusals();
-    assert_eq!(after.len(), before + 5, "{after:#?}");
+    assert_eq!(after.len(), before + 4, "{after:#?}");
     let page: Vec<_> = after
         .iter()
         .filter(|r| r["details"]["via"] == "approval page")
         .collect();
-    assert_eq!(page.len(), 4, "{after:#?}");
+    assert_eq!(page.len(), 3, "{after:#?}");
+    assert!(
+        page.iter().all(|r| r["details"]["verified"] == false),
+        "{page:#?}"
+    );
+}
+
+/// A serve with the page at `http://localhost:PORT` and a run waiting at its signed
+/// gates (the passkey's key of the signing crate's vectors allowed): no browser.
+struct Gated {
+    served: Served,
+    serve: Child,
+    run: Child,
+    id: String,
+    port: u16,
+}
+
+fn gated() -> Gated {
+    let mut served = Served::new();
+    let port = free_port();
+    let origin = format!("http://localhost:{port}");
+    let listen = format!("127.0.0.1:{port}");
+    let (serve, log) = served.start(&["--listen", &listen, "--approval-origin", &origin]);
+    super::wait_log(&log, "approvals: serving", 30);
+    std::fs::write(
+        served.env.path().join("allowed_signers"),
+        include_str!("../../../crates/signing/tests/vectors/allowed_signers").replacen(
+            "alice",
+            "alice@example.com",
+            1,
+        ),
+    )
+    .unwrap();
+    served.env.workflow("w.toml", WORKFLOW);
+    let run = served
+        .env
+        .cmd()
+        .args(["run", "w.toml", "--headless"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = served.env.wait_run_id();
+    served
+        .env
+        .wait_step(&id, "rollback", "waiting_approval", 30);
+    Gated {
+        served,
+        serve,
+        run,
+        id,
+        port,
+    }
+}
+
+impl Gated {
+    /// One raw request to the listener (`head`: its lines after the request line, each
+    /// ending `\r\n`): the whole answer.
+    fn raw(&self, line: &str, head: &str, body: &str) -> String {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            c,
+            "{line} HTTP/1.1\r\n{head}Connection: close\r\n\r\n{body}"
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out);
+        out
+    }
+
+    fn host(&self) -> String {
+        format!("Host: localhost:{}\r\n", self.port)
+    }
+
+    /// A POST from the page's own origin.
+    fn post(&self, body: &Value) -> String {
+        let body = body.to_string();
+        let head = format!(
+            "{}Origin: http://localhost:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            self.host(),
+            self.port,
+            body.len()
+        );
+        self.raw("POST /approve/decide", &head, &body)
+    }
+
+    fn page_refusals(&self) -> Vec<Value> {
+        let out = self.served.env.run(&["audit", &self.id, "--json"]);
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "command_refused" && r["details"]["via"] == "approval page")
+            .cloned()
+            .collect()
+    }
+
+    fn stop(mut self) {
+        let _ = self.run.kill();
+        let _ = term(self.serve);
+    }
+}
+
+#[test]
+fn a_request_naming_another_host_or_origin_or_chunked_is_refused_unread() {
+    let g = gated();
+    // The page's own host reads the gates.
+    let own = g.raw("GET /approve/gates", &g.host(), "");
+    assert!(own.starts_with("HTTP/1.1 200"), "{own}");
+    assert!(own.contains("Roll back?"), "{own}");
+    // A DNS-rebinding page of another site names its own host: nothing is read.
+    for host in ["Host: evil.example\r\n", "Host: evil.example:80\r\n", ""] {
+        let answer = g.raw("GET /approve/gates", host, "");
+        assert!(answer.starts_with("HTTP/1.1 421"), "{host}: {answer}");
+        assert!(!answer.contains("Roll back?"), "{answer}");
+    }
+    // A POST without the page's Origin, or with another, is refused before its body.
+    let body = json!({ "run": g.id, "step": "rollback", "decision": "approve" }).to_string();
+    for origin in ["", "Origin: http://evil.example\r\n", "Origin: null\r\n"] {
+        let head = format!(
+            "{}{origin}Content-Type: application/json\r\nContent-Length: {}\r\n",
+            g.host(),
+            body.len()
+        );
+        let answer = g.raw("POST /approve/decide", &head, &body);
+        assert!(answer.starts_with("HTTP/1.1 403"), "{origin}: {answer}");
+        assert!(!answer.contains("signature_required"), "{answer}");
+    }
+    // A chunked body is refused, not read as an empty one.
+    let head = format!(
+        "{}Origin: http://localhost:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nTransfer-Encoding: chunked\r\n",
+        g.host(),
+        g.port,
+        body.len()
+    );
+    let answer = g.raw("POST /approve/decide", &head, &body);
+    assert!(answer.starts_with("HTTP/1.1 501"), "{answer}");
+    assert!(g.page_refusals().is_empty(), "{:#?}", g.page_refusals());
+    g.stop();
+}
+
+#[test]
+fn fifty_unsigned_posts_add_one_record_per_step_and_code() {
+    let g = gated();
+    let bare = json!({ "run": g.id, "step": "rollback", "decision": "approve", "reason": "x" });
+    // An assertion no key made, claiming an origin of 16 KiB.
+    let forged = json!({ "run": g.id, "step": "rollback", "decision": "approve", "assertion": {
+        "authenticator_data": vec![1u8; 37],
+        "client_data_json": format!("{{\"origin\":\"https://{}\"}}", "e".repeat(16_000)).into_bytes(),
+        "signature": vec![48u8, 6, 2, 1, 1, 2, 1, 1],
+    } });
+    for i in 0..50 {
+        let (body, code) = match i % 2 {
+            0 => (&bare, "signature_required"),
+            _ => (&forged, "bad_signature"),
+        };
+        let answer = g.post(body);
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        assert!(answer.contains(code), "{answer}");
+        assert!(!answer.contains("eeeeeeee"), "{answer}");
+    }
+    let rows = g.page_refusals();
+    let mut codes: Vec<&str> = rows
+        .iter()
+        .map(|r| r["details"]["code"].as_str().unwrap())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, ["bad_signature", "signature_required"], "{rows:#?}");
+    for r in &rows {
+        assert_eq!(r["details"]["verified"], false, "{r:#}");
+        assert!(r.to_string().len() < 2048, "{r:#}");
+    }
+    let show = g.served.env.show(&g.id);
+    assert_eq!(
+        step_state(&show, "rollback").as_deref(),
+        Some("waiting_approval")
+    );
+    g.stop();
 }
