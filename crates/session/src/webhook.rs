@@ -19,7 +19,8 @@ pub const MAX_AGE_SECS: i64 = 300;
 /// The signature header, as GitHub sends it: `sha256=` and the HMAC-SHA256 of the raw
 /// body, in hex.
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
-/// The delivery id headers, either of which is the event's key.
+/// The delivery id headers: the id is kept with the event and its run (a param may map
+/// it), not its key (see [`event_key`]).
 pub const DELIVERY_HEADERS: [&str; 2] = ["x-github-delivery", "x-baton-delivery"];
 /// The optional timestamp header: seconds since the epoch.
 pub const TIMESTAMP_HEADER: &str = "x-baton-timestamp";
@@ -52,8 +53,10 @@ pub enum Refusal {
     Body(String),
     #[error("{0}")]
     Params(String),
-    #[error("the trigger's secret cannot be read: {0}")]
-    Secret(String),
+    /// Fixed words: why is for the serve's log only (a command's argv or its standard
+    /// error are the operator's, not a sender's).
+    #[error("the trigger's secret cannot be read now; send it again later")]
+    Secret,
     #[error("the delivery is refused on record: {0}")]
     Recorded(String),
     #[error("the serve cannot take deliveries now: {0}; send it again later")]
@@ -69,7 +72,7 @@ impl Refusal {
             Refusal::NoDelivery | Refusal::Timestamp(..) | Refusal::Body(_) => "400 Bad Request",
             Refusal::TooLarge => "413 Content Too Large",
             Refusal::Params(_) | Refusal::Recorded(_) => "422 Unprocessable Content",
-            Refusal::Secret(_) | Refusal::Unavailable(_) => "503 Service Unavailable",
+            Refusal::Secret | Refusal::Unavailable(_) => "503 Service Unavailable",
         }
     }
 
@@ -85,7 +88,7 @@ impl Refusal {
             Refusal::Body(_) => "bad_body",
             Refusal::Params(_) => "bad_param",
             Refusal::Recorded(_) => "refused",
-            Refusal::Secret(_) => "secret_unreadable",
+            Refusal::Secret => "secret_unreadable",
             Refusal::Unavailable(_) => "unavailable",
         }
     }
@@ -102,6 +105,29 @@ pub fn verify_signature(secret: &[u8], body: &[u8], header: Option<&str>) -> Res
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| Refusal::BadSignature)?;
     mac.update(body);
     mac.verify_slice(&given).map_err(|_| Refusal::BadSignature)
+}
+
+/// The event's key of a delivery whose signature checked: the SHA-256 of its body. The
+/// delivery id and the timestamp are not signed: a key made of them would let whoever
+/// captured one signed body replay it as new events. GitHub's redelivery repeats the
+/// body (and its id), so it keys the same event; two events of one workflow must differ
+/// in their bodies.
+pub fn event_key(body: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("body:{}", hex::encode(Sha256::digest(body)))
+}
+
+/// Whether a signature header is there and of the form `sha256=HEX`, checked before
+/// the secret is read (a command may be run for it).
+pub fn signature_form(header: Option<&str>) -> Result<(), Refusal> {
+    let header = header.ok_or(Refusal::MissingSignature)?.trim();
+    let hex_part = header
+        .strip_prefix("sha256=")
+        .ok_or(Refusal::BadSignature)?;
+    if hex_part.len() != 64 || !hex_part.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Refusal::BadSignature);
+    }
+    Ok(())
 }
 
 /// The signature header's value for `body` under `secret` (the tests' and the docs'

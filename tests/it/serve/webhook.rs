@@ -11,6 +11,11 @@ const SECRET: &str = "hook-s3cret-do-not-leak";
 /// A workflow started by a signed POST to /hooks/hooked/push, its `sha` param from the
 /// body's `after`: the step writes it, read from its environment, to `OUT`.
 fn workflow(key: &Path) -> String {
+    workflow_with(&format!("{{ file = \"{}\" }}", key.display()))
+}
+
+/// [`workflow`] with its `HOOK_KEY` from `source` (an inline TOML table).
+fn workflow_with(source: &str) -> String {
     format!(
         r#"name = "hooked"
 
@@ -20,7 +25,7 @@ required = true
 pattern = '^[0-9a-f]{{7,40}}$'
 
 [secrets]
-HOOK_KEY = {{ file = "{}" }}
+HOOK_KEY = {source}
 
 [[trigger]]
 on = "webhook"
@@ -32,8 +37,7 @@ map = {{ sha = "body.after" }}
 id = "show"
 env = {{ SHA = "${{{{ params.sha }}}}" }}
 run = 'printf "%s\n" "$SHA" >> ../OUT'
-"#,
-        key.display()
+"#
     )
 }
 
@@ -346,4 +350,117 @@ fn a_serve_killed_at_any_point_of_the_run_leaves_one_run_after_the_retry() {
         assert_eq!(run_of(&answer), made[0], "{point}");
         term(child);
     }
+}
+
+/// The event's key is the signed body's hash: a captured body sent again under a new
+/// delivery id (and no timestamp) is answered with the first run; one run in all. A
+/// webhook's run is the first of its chain: its event's depth is 1.
+#[test]
+fn a_captured_body_under_new_delivery_ids_answers_the_first_run() {
+    let mut s = served();
+    let (child, _log, addr) = start(&mut s, None);
+    let body = r#"{"after":"0123abcd"}"#;
+    let (code, first) = deliver(&addr, "c-1", body);
+    assert_eq!(code, 201, "{first}");
+    let run = run_of(&first);
+    for id in ["c-2", "c-3"] {
+        let (code, again) = deliver(&addr, id, body);
+        assert_eq!(code, 200, "{id}: {again}");
+        assert_eq!(run_of(&again), run, "{id}");
+    }
+    let baton_id = [
+        ("X-Baton-Delivery", "c-4".to_string()),
+        ("X-Hub-Signature-256", sign(SECRET, body.as_bytes())),
+    ];
+    let (code, again) = post(&addr, "/hooks/hooked/push", &baton_id, body.as_bytes());
+    assert_eq!(code, 200, "{again}");
+    assert_eq!(runs(&s), vec![run.clone()], "one run in all");
+    let (depth, detail): (i64, String) = s
+        .db()
+        .query_row(
+            "SELECT depth, detail FROM trigger_events WHERE kind = 'webhook'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(depth, 1, "a webhook's run is the first of its chain");
+    assert!(
+        detail.contains("c-1"),
+        "the first delivery id is kept: {detail}"
+    );
+    term(child);
+}
+
+/// A served directory whose trigger's secret is the command `script` (run by `sh -c`
+/// in the served directory).
+fn served_by_command(script: &str) -> Served {
+    let s = Served::new();
+    let source = format!(r#"{{ command = ["sh", "-c", '{script}'] }}"#);
+    s.write("hooked.toml", &workflow_with(&source));
+    s
+}
+
+/// An unsigned request is refused before the secret is read (no command runs for it);
+/// a secret that cannot be read is answered with fixed words: neither the answer nor
+/// the store's refusal holds the command or what it printed.
+#[test]
+fn a_secret_that_cannot_be_read_is_answered_with_fixed_words_and_only_once_signed() {
+    let mut s = served_by_command("touch READ_MARK; echo LEAKY-WORDS >&2; exit 3");
+    let (child, log, addr) = start(&mut s, None);
+    let body = r#"{"after":"0123abcd"}"#;
+    let mark = s.dir.join("READ_MARK");
+    let unsigned = [("X-GitHub-Delivery", "m-1".to_string())];
+    let (code, answer) = post(&addr, "/hooks/hooked/push", &unsigned, body.as_bytes());
+    assert_eq!(code, 401, "{answer}");
+    assert!(
+        !mark.exists(),
+        "the secret was read for an unsigned request"
+    );
+    let (code, answer) = deliver(&addr, "m-2", body);
+    assert_eq!(code, 503, "{answer}");
+    assert!(mark.exists(), "the secret is read for a signed request");
+    for leak in ["LEAKY", "sh -c", "READ_MARK", "exit"] {
+        assert!(!answer.contains(leak), "{leak}: {answer}");
+    }
+    let why: String = s
+        .db()
+        .query_row(
+            "SELECT last_why FROM trigger_refusals WHERE reason = 'secret_unreadable'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        !why.contains("LEAKY") && !why.contains("READ_MARK"),
+        "{why}"
+    );
+    // Why is the serve's own to read.
+    wait_log(&log, "LEAKY-WORDS", 10);
+    assert!(runs(&s).is_empty());
+    term(child);
+}
+
+/// A secret command slower than the listener's 10 s deadline is stopped in time for a
+/// 503, and whatever it started (its process group) goes with it.
+#[test]
+fn a_slow_secret_command_is_answered_in_time_and_leaves_no_process() {
+    let mut s = served_by_command("sleep 300 & echo $! > GRANDCHILD; wait");
+    let (child, _log, addr) = start(&mut s, None);
+    let (code, answer) = deliver(&addr, "s-1", r#"{"after":"0123abcd"}"#);
+    assert_eq!(
+        code, 503,
+        "answered before the listener's deadline: {answer}"
+    );
+    let pid = std::fs::read_to_string(s.dir.join("GRANDCHILD")).unwrap();
+    let stat = format!("/proc/{}/stat", pid.trim());
+    wait_until("the secret command's child to be gone", secs(10), || {
+        // Gone, or a zombie waiting for its reaper.
+        std::fs::read_to_string(&stat).map_or(true, |t| {
+            t.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    });
+    assert!(runs(&s).is_empty());
+    term(child);
 }

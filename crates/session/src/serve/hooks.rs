@@ -12,10 +12,11 @@ use crate::webhook::{self, Refusal};
 use baton_model::Timestamp;
 use baton_store::Store;
 use baton_store::trigger_refusals::DeliveryRefused;
-use baton_workflow::{EventSource, EventTrigger, Plan, Secret};
+use baton_workflow::{EventSource, EventTrigger, Plan, Secret, SecretSource};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Deliveries waiting for the serve's loop; more are refused (503) until it catches up.
@@ -33,7 +34,7 @@ pub struct Delivery {
 /// What the sender is answered.
 #[derive(Debug)]
 pub enum HookAnswer {
-    /// The run is on record; `again`: a delivery of this id made it before.
+    /// The run is on record; `again`: a delivery of this body made it before.
     Made {
         run_id: String,
         again: bool,
@@ -58,6 +59,8 @@ pub(crate) struct Target {
 #[derive(Debug)]
 pub(crate) struct Checked {
     pub target: Target,
+    /// The event's key (`webhook::event_key`: the body's SHA-256).
+    pub key: String,
     pub delivery: String,
     /// The body, parsed; its params checked (`webhook::params_of_body`).
     pub body: serde_json::Value,
@@ -202,33 +205,68 @@ impl HookDesk {
     }
 }
 
+/// How long a trigger's secret `command` may run for a delivery (less if its own
+/// `timeout` says so): the body has 5 s, and the whole request 10 s (the listener's
+/// deadline), so a slow command is answered 503, not cut off unanswered.
+const SECRET_BOUND: Duration = Duration::from_secs(4);
+
 /// The checks of a delivery to `t`, in the order a sender fixes them: its delivery
-/// id, its age, its signature (with the secret read now, from its source), its params.
+/// id, its age, its signature's form, then its signature (the secret read now, from its
+/// source: nothing costly before), its params. The event's key is its body's hash.
 async fn check(t: Target, d: &Delivery) -> Result<Checked, Refusal> {
     let delivery = webhook::delivery_id(&d.headers)?;
     webhook::check_timestamp(
         d.headers.get(webhook::TIMESTAMP_HEADER).map(String::as_str),
         Timestamp::now(),
     )?;
-    let secret = t
-        .secret
-        .clone()
-        .ok_or_else(|| Refusal::Secret("the trigger names no [secrets] entry".into()))?;
-    let read = baton_exec::secrets::read_all(std::slice::from_ref(&secret), &t.dir)
-        .await
-        .map_err(|e| Refusal::Secret(e.to_string()))?;
-    let key = read.first().map(|(_, v)| v.as_bytes()).unwrap_or_default();
-    webhook::verify_signature(
-        key,
-        &d.body,
-        d.headers.get(webhook::SIGNATURE_HEADER).map(String::as_str),
-    )?;
+    let signature = d.headers.get(webhook::SIGNATURE_HEADER).map(String::as_str);
+    webhook::signature_form(signature)?;
+    let secret = secret_of(&t).await?;
+    webhook::verify_signature(secret.as_bytes(), &d.body, signature)?;
     let body = webhook::params_of_body(&d.body, &delivery, &t.trigger, &t.plan.params)?;
     Ok(Checked {
         target: t,
+        key: webhook::event_key(&d.body),
         delivery,
         body,
     })
+}
+
+/// The trigger's secret, read from its source on a task of its own, a command bounded
+/// by [`SECRET_BOUND`]: a connection dropped at its deadline leaves the read to end (the
+/// command's process group killed then, `baton_exec::secrets`), never a process behind.
+/// Why it cannot be read goes to the serve's log only; the sender gets fixed words.
+async fn secret_of(t: &Target) -> Result<String, Refusal> {
+    let names = format!(
+        "{}/{}",
+        t.plan.name,
+        t.trigger.name.as_deref().unwrap_or_default()
+    );
+    let unreadable = |why: &str| {
+        crate::stdio::errln!(
+            "serve: webhook {}: the trigger's secret cannot be read: {}",
+            shown(&names),
+            shown(why)
+        );
+        Refusal::Secret
+    };
+    let Some(mut secret) = t.secret.clone() else {
+        return Err(unreadable("the trigger names no [secrets] entry"));
+    };
+    if let SecretSource::Command { timeout, .. } = &mut secret.source {
+        *timeout = (*timeout).min(SECRET_BOUND);
+    }
+    let dir = t.dir.clone();
+    let read = tokio::spawn(async move {
+        baton_exec::secrets::read_all(std::slice::from_ref(&secret), &dir).await
+    })
+    .await;
+    match read {
+        Ok(Ok(mut values)) if !values.is_empty() => Ok(values.swap_remove(0).1),
+        Ok(Ok(_)) => Err(unreadable("nothing was read")),
+        Ok(Err(e)) => Err(unreadable(&e.to_string())),
+        Err(e) => Err(unreadable(&e.to_string())),
+    }
 }
 
 /// The webhook trigger `trigger` (its `name`, or its index) of the workflow served as
@@ -288,10 +326,10 @@ pub(super) async fn take(
     }
 }
 
-/// Make the run of a checked delivery, keyed by its delivery id (`events::fire_event`:
-/// the event's row and its run in one transaction), so a delivery repeated, a serve
-/// killed at any point or a retry to the next serve never makes a second run; one
-/// decided before answers with its run.
+/// Make the run of a checked delivery, keyed by its body's hash (`events::fire_event`:
+/// the event's row and its run in one transaction), so a delivery repeated (under any
+/// delivery id), a serve killed at any point or a retry to the next serve never makes a
+/// second run; one decided before answers with its run.
 async fn fire(
     store: &mut Store,
     (catalog, opts): (&Catalog, &super::ServeOptions),
@@ -308,10 +346,11 @@ async fn fire(
         trigger: &c.target.trigger,
     };
     let seen = events::Seen {
-        key: format!("delivery:{}", c.delivery),
+        key: c.key.clone(),
         detail: format!("delivery {}", c.delivery),
         source_run: None,
-        depth: 0,
+        // The first of a chain, as a file's event (`triggers.md`).
+        depth: 1,
         values: events::Values::Webhook {
             delivery: c.delivery.clone(),
             body: c.body.clone(),
