@@ -202,6 +202,33 @@ pub(crate) fn fire_event(
     })
 }
 
+/// Record event `seen` of trigger `at` as making no run, and why; or what it was
+/// decided before.
+pub(crate) fn refuse_event(
+    store: &mut Store,
+    at: At<'_>,
+    seen: &Seen,
+    why: &str,
+) -> Result<Fire, SessionError> {
+    let ev = TriggerEvent {
+        file: at.file,
+        index: at.trigger.index,
+        key: &seen.key,
+        kind: at.trigger.source.kind(),
+        detail: &seen.detail,
+        source_run: seen.source_run.as_deref(),
+        depth: seen.depth,
+    };
+    Ok(
+        match store.decide_trigger_event(&ev, "refused", Some(why))? {
+            Some(row) => Fire::Already(row),
+            None => Fire::Refused {
+                why: why.to_string(),
+            },
+        },
+    )
+}
+
 /// `BATON_TRIGGER_CRASH=POINT`: the serve kills itself (SIGKILL) at that point of
 /// making an event's run, for the tests that show an event makes one run whatever the
 /// point: `before` (nothing written), `in_transaction` (the run written, the event's
@@ -261,13 +288,11 @@ fn refusal(
     }
 }
 
-/// The outputs each step of `run_id` recorded last (its `steps.ID.outputs.NAME`).
-fn outputs_of(
-    store: &Store,
-    run_id: &str,
-) -> Result<BTreeMap<(String, String), String>, SessionError> {
+/// The outputs each step of a run recorded last (its `steps.ID.outputs.NAME`), from
+/// its events.
+fn outputs_of(events: &[baton_model::Event]) -> BTreeMap<(String, String), String> {
     let mut out = BTreeMap::new();
-    for ev in store.events(run_id)? {
+    for ev in events {
         let (step, outputs) = match &ev.kind {
             EventKind::StepFinished { step, outputs, .. }
             | EventKind::StepReused { step, outputs, .. }
@@ -279,16 +304,65 @@ fn outputs_of(
             out.insert((step.clone(), k.clone()), v.clone());
         }
     }
-    Ok(out)
+    out
+}
+
+/// A `run_ended` event, and why its run is no source of a run (`Some`: its event is
+/// recorded refused, never fired).
+pub(crate) struct Ended {
+    pub seen: Seen,
+    pub unproven: Option<String>,
+}
+
+/// Why ended run `id` (its row says `state`) may not start a run as `operator`
+/// (`None`: it may). In a group store any member writes `runs` and `events` rows, and
+/// may run a file of their own named like the source: only a run this account started
+/// counts, its record and events what this account's engines sealed (`check_sealed`,
+/// the check a child run passes), its last `run_finished` the state its row says.
+fn source_unproven(
+    store: &Store,
+    id: &str,
+    state: &str,
+    operator: &str,
+    events: &[baton_model::Event],
+) -> Result<Option<String>, SessionError> {
+    let record = store.run(id)?;
+    if record.operator != operator {
+        return Ok(Some(format!(
+            "run {id} was started by {}, not by {operator} (the serve's account): only the serve's account's own runs start its triggers' runs",
+            baton_model::sanitize::for_terminal(&baton_model::sanitize::one_line(&record.operator))
+        )));
+    }
+    match store.check_sealed(&record) {
+        Ok(()) => {}
+        Err(baton_store::StoreError::Unproven { what, .. }) => {
+            return Ok(Some(format!(
+                "run {id} is not proven the serve's account's own: {what}"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let ended = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::RunFinished { state, .. } => Some(state.as_str()),
+        _ => None,
+    });
+    Ok(match ended {
+        Some(s) if s != state => Some(format!(
+            "run {id}'s row says {state} but its events say it ended {s}"
+        )),
+        _ => None,
+    })
 }
 
 /// The `run_ended` events of trigger `at` not decided yet: runs of its workflow that
-/// ended in its states since it was first served.
+/// ended in its states since it was first served; each one not proven the serve's
+/// account's own (`source_unproven`) with why, and no values of it read.
 pub(crate) fn ended_runs(
     store: &Store,
     at: At<'_>,
     since: Timestamp,
-) -> Result<Vec<Seen>, SessionError> {
+    operator: &str,
+) -> Result<Vec<Ended>, SessionError> {
     let EventSource::RunEnded { workflow, states } = &at.trigger.source else {
         return Ok(Vec::new());
     };
@@ -301,17 +375,14 @@ pub(crate) fn ended_runs(
     )?;
     let mut out = Vec::with_capacity(rows.len());
     for (id, state) in rows {
-        let outputs = if at
-            .trigger
-            .map
-            .iter()
-            .any(|(_, p)| matches!(p, Pick::StepOutput { .. }))
-        {
-            outputs_of(store, &id)?
+        let events = store.events(&id)?;
+        let unproven = source_unproven(store, &id, &state, operator, &events)?;
+        let outputs = if unproven.is_none() {
+            outputs_of(&events)
         } else {
             BTreeMap::new()
         };
-        out.push(Seen {
+        let seen = Seen {
             key: format!("run:{id}"),
             detail: format!("run {id} of {workflow} {state}"),
             source_run: Some(id.clone()),
@@ -322,7 +393,8 @@ pub(crate) fn ended_runs(
                 workflow: workflow.clone(),
                 outputs,
             },
-        });
+        };
+        out.push(Ended { seen, unproven });
     }
     Ok(out)
 }
@@ -372,7 +444,7 @@ impl Files {
                 continue;
             }
             let path = dir.join(name);
-            let Some(sig) = loader::sig_of(&path) else {
+            let Some(sig) = loader::own_sig_of(&path) else {
                 continue;
             };
             let key = file_key(&path, &sig);
@@ -430,7 +502,7 @@ fn baseline(store: &mut Store, file: &str, t: &EventTrigger) {
             continue;
         }
         let path = dir.join(name);
-        let Some(sig) = loader::sig_of(&path) else {
+        let Some(sig) = loader::own_sig_of(&path) else {
             continue;
         };
         let key = file_key(&path, &sig);

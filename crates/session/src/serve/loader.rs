@@ -50,6 +50,21 @@ pub(super) fn sig_of(path: &Path) -> Option<Sig> {
     })
 }
 
+/// The `stat` of a regular file that is no symbolic link (`lstat`); `None` for a
+/// symlink, anything else or a file gone. A file trigger's event: a link planted in
+/// its directory would make a file elsewhere (another account's, one the serve can
+/// read and its writer cannot) the run's input.
+pub(super) fn own_sig_of(path: &Path) -> Option<Sig> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).ok()?;
+    m.file_type().is_file().then(|| Sig {
+        dev: m.dev(),
+        ino: m.ino(),
+        len: m.len(),
+        mtime: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+    })
+}
+
 /// What to do with a file at a scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Settle {

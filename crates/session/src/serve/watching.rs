@@ -63,17 +63,31 @@ impl Watch {
                     entry,
                     trigger: t,
                 };
-                let seen = match &t.source {
-                    EventSource::RunEnded { .. } => events::ended_runs(store, at, *since)
-                        .unwrap_or_else(|e| {
-                            crate::stdio::errln!("serve: trigger {}: {e}", name(at));
-                            Vec::new()
-                        }),
-                    EventSource::File { .. } => self.files.settled(store, at),
+                let seen: Vec<(Seen, Option<String>)> = match &t.source {
+                    EventSource::RunEnded { .. } => {
+                        events::ended_runs(store, at, *since, &opts.operator)
+                            .unwrap_or_else(|e| {
+                                crate::stdio::errln!("serve: trigger {}: {e}", name(at));
+                                Vec::new()
+                            })
+                            .into_iter()
+                            .map(|e| (e.seen, e.unproven))
+                            .collect()
+                    }
+                    EventSource::File { .. } => self
+                        .files
+                        .settled(store, at)
+                        .into_iter()
+                        .map(|s| (s, None))
+                        .collect(),
                     EventSource::Webhook { .. } => continue,
                 };
-                for s in &seen {
-                    fire_one(store, at, s, (opts, &mut *starting), &mut follow);
+                for (s, unproven) in &seen {
+                    let fired = match unproven {
+                        Some(why) => events::refuse_event(store, at, s, why),
+                        None => events::fire_event(store, at, s, &opts.operator),
+                    };
+                    fire_one(fired, at, s, (opts, &mut *starting), &mut follow);
                 }
             }
         }
@@ -96,21 +110,28 @@ fn name(at: At<'_>) -> String {
     }
 }
 
-/// One event made into its run, driven here; what it became said on stderr.
+/// A serve log line's outside text (a file's name, a run's detail): one line,
+/// nothing a terminal acts on (as `hooks` shows a sender's text).
+fn shown(text: &str) -> String {
+    baton_model::sanitize::for_terminal(&baton_model::sanitize::one_line(text))
+}
+
+/// One event made into its run (`fired`), driven here; what it became said on stderr.
 fn fire_one(
-    store: &mut Store,
+    fired: Result<Fire, crate::SessionError>,
     at: At<'_>,
     s: &Seen,
     (opts, starting): (&ServeOptions, &mut Starting<'_>),
     follow: &mut FollowUps,
 ) {
-    match events::fire_event(store, at, s, &opts.operator) {
+    let detail = shown(&s.detail);
+    match fired {
         Ok(Fire::Made { ready, fate, group }) => {
             let run_id = ready.run_id.clone();
             crate::stdio::errln!(
                 "serve: trigger {}: {} {fate} run {run_id}",
                 name(at),
-                s.detail
+                detail
             );
             // The run is recorded with its lease: undriven here, the next serve
             // takes it over.
@@ -127,21 +148,20 @@ fn fire_one(
         Ok(Fire::Already(row)) => crate::stdio::errln!(
             "serve: trigger {}: {} was decided already ({}{})",
             name(at),
-            s.detail,
+            detail,
             row.fate,
             row.run_id.map(|r| format!(" run {r}")).unwrap_or_default()
         ),
         Ok(Fire::Refused { why, .. }) => {
             crate::stdio::errln!(
-                "serve: trigger {}: {} made no run: {why}",
+                "serve: trigger {}: {} made no run: {}",
                 name(at),
-                s.detail
+                detail,
+                shown(&why)
             );
         }
-        Err(e) => crate::stdio::errln!(
-            "serve: trigger {}: {}: {e} (tried again)",
-            name(at),
-            s.detail
-        ),
+        Err(e) => {
+            crate::stdio::errln!("serve: trigger {}: {}: {e} (tried again)", name(at), detail)
+        }
     }
 }
