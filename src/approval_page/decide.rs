@@ -9,8 +9,9 @@
 //!
 //! Whatever is refused here changes nothing. A refusal of a signature that verified (a
 //! passkey of the allowed signers that signed without user verification, or on another
-//! origin) is on record each time (`command_refused`, under the serve's account, `via:
-//! "approval page"`, `verified: true`). Any other request that names an opened gate
+//! origin) is on record once per run, step and reason, which names the key
+//! (`command_refused`, under the serve's account, `via: "approval page"`, `verified:
+//! true`): a replayed assertion adds no row. Any other request that names an opened gate
 //! (an unsigned gate, a push-back, no assertion, one that does not verify) is the
 //! request's own word: it is on record once per run, step and refusal code (`verified:
 //! false`, with no text of the request's but the step and decision), and refused
@@ -73,8 +74,8 @@ impl From<Refused> for Why {
     }
 }
 
-/// The check and the write of an unsigned refusal's one row, one request at a time.
-static UNSIGNED_ROW: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// The check and the write of a refusal's one row, one request at a time.
+static ONE_ROW: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `POST /approve/message`: `{"message", "challenge"}`, the bytes a decision signs and
 /// the challenge the passkey is asked to sign for them.
@@ -323,8 +324,10 @@ fn hand_in(store: &mut Store, run_id: &str, command: Command) -> Reply {
 }
 
 /// A refusal of the page on the audit chain, under the run (`baton audit` shows
-/// `command_refused approve` of the step): each one whose signature `verified`, the
-/// first of the others per step and code.
+/// `command_refused approve` of the step), unless the same one is already there: an
+/// unverified request's once per step and code, a verified signature's once per step
+/// and reason (which names the key and what it signed wrong), so that neither a sender
+/// nor a replayed assertion adds a row each.
 fn record(
     store: &mut Store,
     run_id: &str,
@@ -333,11 +336,8 @@ fn record(
     refusal: &Refusal,
     verified: bool,
 ) -> Result<(), crate::store::StoreError> {
-    let _one = match verified {
-        true => None,
-        false => Some(UNSIGNED_ROW.lock().unwrap_or_else(|e| e.into_inner())),
-    };
-    if !verified && unsigned_on_record(store, run_id, &asked.step, refusal.code())? {
+    let _one = ONE_ROW.lock().unwrap_or_else(|e| e.into_inner());
+    if on_record(store, run_id, &asked.step, refusal, verified)? {
         return Ok(());
     }
     let d = Decision {
@@ -359,19 +359,24 @@ fn record(
     store.record_refusal(run_id, &d)
 }
 
-/// Whether the run's chain already has the page's unverified refusal of `step` with
-/// `code`.
-fn unsigned_on_record(
+/// Whether the run's chain already has the page's refusal of `step` with this code
+/// (and, for a verified signature, this reason).
+fn on_record(
     store: &Store,
     run_id: &str,
     step: &str,
-    code: &str,
+    refusal: &Refusal,
+    verified: bool,
 ) -> Result<bool, crate::store::StoreError> {
+    let reason = refusal.to_string();
     Ok(store.audit(run_id)?.iter().any(|r| {
         r.action == AuditAction::CommandRefused.as_str()
             && r.step.as_deref() == Some(step)
+            && (!verified || r.reason.as_deref() == Some(reason.as_str()))
             && serde_json::from_str::<serde_json::Value>(&r.details).is_ok_and(|d| {
-                d["via"] == "approval page" && d["code"] == code && d["verified"] == false
+                d["via"] == "approval page"
+                    && d["code"] == refusal.code()
+                    && d["verified"] == verified
             })
     }))
 }
