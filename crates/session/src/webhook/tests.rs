@@ -140,3 +140,25 @@ fn a_field_that_does_not_check_is_named() {
     let e = params_of_body(b"{not json", "d", &t, &specs()).unwrap_err();
     assert_eq!(e.reason(), "bad_body");
 }
+
+#[test]
+fn the_event_key_is_the_body_s_hash_whatever_the_delivery_id() {
+    let key = event_key(b"{}");
+    assert_eq!(
+        key,
+        "body:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    );
+    assert_ne!(event_key(b"{} "), key);
+}
+
+#[test]
+fn a_signature_header_s_form_is_checked_before_the_secret_is_read() {
+    assert_eq!(signature_form(None), Err(Refusal::MissingSignature));
+    assert_eq!(signature_form(Some("sha1=ab")), Err(Refusal::BadSignature));
+    assert_eq!(
+        signature_form(Some("sha256=zz")),
+        Err(Refusal::BadSignature)
+    );
+    let good = sign(b"k", b"body");
+    assert_eq!(signature_form(Some(&good)), Ok(()));
+}
