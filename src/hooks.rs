@@ -3,7 +3,7 @@
 //! `webhook::MAX_BODY` by `Content-Length`, refused unread past it), and handed to the
 //! serve (`session::HookDesk`), which checks it and makes its run. The answer is sent
 //! only once the serve says the run is on record: a serve killed before then leaves
-//! the sender without a 2xx, and its retry (the same delivery id) makes the one run.
+//! the sender without a 2xx, and its retry (the same body) makes the one run.
 use crate::session::webhook::{self, MAX_BODY, Refusal};
 use crate::session::{Delivery, HookAnswer, HookDesk};
 use std::collections::BTreeMap;
