@@ -15,12 +15,14 @@ fn hands(seed: u64, actions: usize, bug: Option<Bug>) -> Outcome {
 }
 
 /// `--bug trigger-key-after-run` (the event's key in a transaction of its own after
-/// its run's) is found on seeds 4, 5 and 6, kept as regression seeds: a serve dies
-/// between, a run is on record that no event's row names (seen again, the event
-/// makes a second). Each seed holds without the bug up to the action that broke.
+/// its run's) is found on seeds 8, 10 and 2 (after 4, 11 and 15 actions, before any
+/// of the hands' real processes, whose timing a loaded machine stretches), kept as
+/// regression seeds: a serve dies between, a run is on record that no event's row
+/// names (seen again, the event makes a second). Each seed holds without the bug up
+/// to the action that broke.
 #[test]
 fn a_trigger_key_recorded_after_its_run_is_reported() {
-    for seed in [4, 5, 6] {
+    for seed in [8, 10, 2] {
         let o = hands(
             seed,
             baton_sim::DEFAULT_ACTIONS,
