@@ -239,7 +239,8 @@ impl Hands {
                 };
                 let header = baton_session::webhook::sign(secret, &body);
                 Delivered {
-                    key: format!("delivery:{id}"),
+                    // The serve's own key: the signed body's hash, not the unsigned id.
+                    key: baton_session::webhook::event_key(&body),
                     index: 3,
                     kind: "webhook",
                     detail: format!("delivery {id}"),
