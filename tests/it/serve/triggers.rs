@@ -472,3 +472,41 @@ fn a_chain_of_triggers_stops_past_the_depth_limit() {
     assert_eq!(lines(&s, "chain").len(), 8);
     each_event_one_run(&s, "chain", true);
 }
+
+/// A symbolic link that lands in a file trigger's directory is no event (a file
+/// elsewhere would become the run's input); a file whose name holds a newline is
+/// named on one line of the serve's log, not as a second line it forged.
+#[test]
+fn a_symlink_is_no_file_event_and_a_files_name_forges_no_log_line() {
+    let mut s = Served::new();
+    let inbox = s.env.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    s.write("ingest.toml", &ingest(&inbox));
+    let (child, log) = s.start(&[]);
+    wait_log(&log, "loaded", 30);
+    let secret = s.env.path().join("elsewhere.csv");
+    std::fs::write(&secret, "not the writer's\n").unwrap();
+    std::os::unix::fs::symlink(&secret, inbox.join("link.csv")).unwrap();
+    let forged = "x\nserve: trigger forged.csv";
+    let planted = land(&s, &inbox, forged);
+    wait_until("the planted file decided", secs(60), || {
+        !events(&s).is_empty()
+    });
+    // The symlink was there all along: a look after the file's still makes none.
+    let beat = std::time::Instant::now();
+    wait_until("two more looks", secs(10), || {
+        beat.elapsed() >= std::time::Duration::from_secs(2)
+    });
+    let said = text(&term(child).stderr) + &std::fs::read_to_string(&log).unwrap();
+    let ev = events(&s);
+    assert_eq!(ev.len(), 1, "only the regular file is an event: {ev:?}");
+    assert!(!ev[0].0.contains("link.csv"), "{ev:?}");
+    let ran = lines(&s, "ingested");
+    assert!(!ran.iter().any(|l| l.contains("elsewhere")), "{ran:?}");
+    assert!(
+        !said.lines().any(|l| l.starts_with("serve: trigger forged")),
+        "a file's name forged a log line: {said}"
+    );
+    assert!(said.contains("forged.csv"), "{said}");
+    drop(planted);
+}

@@ -9,6 +9,7 @@ mod group_link;
 mod group_members;
 mod group_oracle;
 mod group_schedules;
+mod group_triggers;
 mod identity;
 mod leaks;
 mod policy;
