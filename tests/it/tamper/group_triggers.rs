@@ -1,7 +1,8 @@
 //! A `run_ended` trigger in a group store, through the real binary as the OS
 //! accounts: a member (`gmbob`) runs a file of their own named like the source
 //! (`build`) with an output of their choosing; alice's serve records that event
-//! refused, naming why, and starts no `publish`. Her own run of `build` starts it.
+//! refused, naming why, and starts no `publish`; so is a run of theirs they made
+//! hers with plain SQL. Her own run of `build` starts it.
 use super::group_members::{ALICE, BOB, Members, all};
 use super::group_schedules::{served, stop};
 use crate::helpers::*;
@@ -112,10 +113,39 @@ fn a_members_run_named_like_the_source_starts_no_run_of_the_operators_trigger() 
     });
     let beat = std::time::Instant::now();
     wait_until("two more looks", secs(10), || beat.elapsed() >= secs(2));
-    stop(serve);
     assert_eq!(published(&ledger), ["1.2.3"]);
-    let fates: Vec<String> = events(&m).into_iter().map(|e| e.1).collect();
-    assert_eq!(fates, ["refused", "started"]);
+
+    // Bob's run made alice's with plain SQL while it runs: its seal does not hold.
+    let slow = BUILD
+        .replace("1.2.$BATON_PARAM_N", "1.2.777")
+        .replace("run = 'echo", "run = 'sleep 3; echo");
+    let slow = m.write(BOB, "slow.toml", &slow);
+    let mut run = m.spawn(BOB, &["run", slow.to_str().unwrap(), "--headless"]);
+    wait_until("bob's slow run on record", secs(30), || {
+        c().query_row(
+            "SELECT count(*) FROM runs WHERE operator = 'gmbob' AND state = 'running'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .is_ok_and(|n| n == 1)
+    });
+    m.sql(
+        BOB,
+        "UPDATE runs SET operator = 'gmalice' WHERE operator = 'gmbob';",
+    );
+    assert!(run.wait().unwrap().success());
+    wait_until("the forged run's event decided", secs(60), || {
+        events(&m).len() == 3
+    });
+    let beat = std::time::Instant::now();
+    wait_until("two more looks", secs(10), || beat.elapsed() >= secs(2));
+    stop(serve);
+    let ev = events(&m);
+    let fates: Vec<&str> = ev.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(fates, ["refused", "started", "refused"], "{ev:?}");
+    let why = ev[2].2.clone().unwrap_or_default();
+    assert!(why.contains("not proven"), "{why}");
+    assert_eq!(published(&ledger), ["1.2.3"]);
     let listed = all(&m.baton(ALICE, &["triggers"]));
     assert!(listed.contains("refused"), "{listed}");
 }
