@@ -55,7 +55,7 @@ fn the_console_names_a_runs_trigger_event_and_what_its_end_started() {
     let screen = tmux.wait_for(
         "the Runs tab marking publish",
         |s| s.contains("⇢ run") && s.contains("started by publish#1"),
-        20,
+        60,
     );
     let row = screen
         .lines()
@@ -79,7 +79,7 @@ fn the_console_names_a_runs_trigger_event_and_what_its_end_started() {
                     && l.contains(&format!("started by publish#1: run {}", &build[..8]))
             })
         },
-        20,
+        60,
     );
     tmux.keys(&["5", "Down", "Enter"]);
     tmux.wait_for(
@@ -89,7 +89,7 @@ fn the_console_names_a_runs_trigger_event_and_what_its_end_started() {
                 l.contains("build") && l.contains(&format!("started run {}", &publish[..8]))
             })
         },
-        20,
+        60,
     );
     tmux.keys(&["q"]);
 }
