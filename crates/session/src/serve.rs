@@ -32,6 +32,12 @@ use baton_store::{LeaseOutcome, Store};
 use baton_workflow::Schedule;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+/// Outside text on one of the serve's lines (a sender's words, a file's name, a run's
+/// detail): one line, nothing a terminal acts on.
+fn shown(text: &str) -> String {
+    baton_model::sanitize::for_terminal(&baton_model::sanitize::one_line(text))
+}
 use std::time::Duration;
 
 /// The store's lease a serve holds (a row of `leases`, under no run).

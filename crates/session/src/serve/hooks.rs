@@ -7,6 +7,7 @@
 //! never part of either.
 use super::Catalog;
 use super::events::{self, Fire};
+use super::shown;
 use crate::concurrency::Admission;
 use crate::webhook::{self, Refusal};
 use baton_model::Timestamp;
@@ -397,9 +398,4 @@ async fn fire(
         Ok(Fire::Refused { why }) => HookAnswer::Refused(Refusal::Recorded(why)),
         Err(e) => unavailable(e.to_string()),
     }
-}
-
-/// A sender's text on one of the serve's lines: one line, nothing a terminal acts on.
-fn shown(text: &str) -> String {
-    baton_model::sanitize::for_terminal(&baton_model::sanitize::one_line(text))
 }

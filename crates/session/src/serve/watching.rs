@@ -3,6 +3,7 @@
 //! `file` trigger's settled files; each made into its run by `events::fire_event`.
 use super::catalog::Catalog;
 use super::events::{self, At, Files, Fire, Seen};
+use super::shown;
 use super::{ServeOptions, Starting, firing};
 use crate::concurrency::{Admission, Admitted, Group};
 use baton_model::Timestamp;
@@ -108,12 +109,6 @@ fn name(at: At<'_>) -> String {
         Some(n) => format!("{}#{n}", at.entry.plan.name),
         None => format!("{}#{}", at.entry.plan.name, at.trigger.index),
     }
-}
-
-/// A serve log line's outside text (a file's name, a run's detail): one line,
-/// nothing a terminal acts on (as `hooks` shows a sender's text).
-fn shown(text: &str) -> String {
-    baton_model::sanitize::for_terminal(&baton_model::sanitize::one_line(text))
 }
 
 /// One event made into its run (`fired`), driven here; what it became said on stderr.
