@@ -29,8 +29,8 @@ pub use enrol::{Created, EnrolError, check_principal, passkey_line};
 #[cfg(feature = "sign")]
 pub use keys::{SigningError, sign_with_agent, sign_with_key_file};
 pub use webauthn::{
-    Assertion, AssertionError, Passkey, WEBAUTHN_ALGORITHM, challenge, check_passkey, origin_fits,
-    sshsig_from_assertion,
+    Assertion, AssertionError, Passkey, WEBAUTHN_ALGORITHM, challenge, check_counter,
+    check_passkey, origin_fits, passkey_counter, sshsig_from_assertion,
 };
 
 use sha2::{Digest, Sha256};
@@ -184,6 +184,14 @@ pub enum SignatureError {
     Origin { origin: String, want: String },
     #[error("not a passkey's signature (`{WEBAUTHN_ALGORITHM}`)")]
     NotAPasskey,
+    #[error(
+        "the passkey {key} signed with counter {counter}, not above {last}, the last recorded for it: a replayed assertion or a cloned authenticator; sign again on the device"
+    )]
+    CounterNotAbove {
+        key: String,
+        counter: u32,
+        last: u32,
+    },
 }
 
 /// Verify `pem` (an armored SSHSIG) over `message` against `signers`. Pure. A

@@ -5,8 +5,8 @@
 //! other namespace and the other principal. `tests/vectors/make.py` made them (it
 //! builds the SSHSIG itself, apart from this crate) and says how.
 use crate::{
-    AllowedSigners, Assertion, Created, SignatureError, challenge, check, check_passkey,
-    passkey_line, sshsig_from_assertion,
+    AllowedSigners, Assertion, Created, SignatureError, challenge, check, check_counter,
+    check_passkey, passkey_counter, passkey_line, sshsig_from_assertion,
 };
 use serde_json::Value;
 
@@ -219,4 +219,21 @@ fn a_signed_foreign_origin_is_named_short_and_on_one_line() {
     let text = err.to_string();
     assert!(text.len() < 400, "{text}");
     assert!(!text.contains('\n'), "{text}");
+}
+
+#[test]
+fn the_browser_s_counter_is_read_from_its_signature_and_a_replay_of_it_is_refused() {
+    let c = check(&signers(), MESSAGE, GOOD).unwrap();
+    let (key, counter) = passkey_counter(GOOD).unwrap();
+    assert_eq!((key.as_str(), counter), (c.key.as_str(), 2));
+    assert_eq!(check_counter(&key, counter, Some(1)), Ok(()));
+    assert!(matches!(
+        check_counter(&key, counter, Some(counter)),
+        Err(SignatureError::CounterNotAbove {
+            counter: 2,
+            last: 2,
+            ..
+        })
+    ));
+    assert_eq!(passkey_counter("not a signature"), None);
 }

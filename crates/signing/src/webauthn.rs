@@ -173,6 +173,33 @@ pub fn check_passkey(
     }
 }
 
+/// The key (its `SHA256:…` fingerprint) and the signature counter of a passkey's
+/// SSHSIG, read without verifying it: for signatures already on record, which were
+/// verified when they were recorded. `None` when `pem` is not a passkey's signature.
+pub fn passkey_counter(pem: &str) -> Option<(String, u32)> {
+    let p = parse_pem(pem)?;
+    let key = crate::fingerprint(&ssh_key::PublicKey::from(p.key));
+    Some((key, p.counter))
+}
+
+/// WebAuthn's signature-counter rule (§6.1.1 step 21) for a passkey signature of `key`
+/// with `counter`, where `last` is the highest counter recorded for that key (`None`:
+/// none recorded). A passkey that keeps no counter (synced passkeys) always signs 0,
+/// and 0 after 0 passes; otherwise the counter must rise: one not above the last is a
+/// replayed assertion or a cloned authenticator. Pure.
+pub fn check_counter(key: &str, counter: u32, last: Option<u32>) -> Result<(), SignatureError> {
+    match last {
+        Some(last) if (counter != 0 || last != 0) && counter <= last => {
+            Err(SignatureError::CounterNotAbove {
+                key: key.to_string(),
+                counter,
+                last,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Verify `pem` if it is a passkey's signature: `None` when it is not one (then it is
 /// an ordinary SSHSIG, or malformed, for [`crate::check`] to say).
 pub(crate) fn check_if_passkey(
@@ -488,6 +515,33 @@ mod tests {
         let shown = shown_origin(&long);
         assert_eq!(shown.chars().count(), SHOWN_ORIGIN + 1);
         assert!(shown.ends_with('…'));
+    }
+
+    #[test]
+    fn a_counter_must_rise_unless_the_passkey_keeps_none() {
+        assert_eq!(check_counter("k", 1, None), Ok(()));
+        assert_eq!(check_counter("k", 0, None), Ok(()));
+        assert_eq!(check_counter("k", 8, Some(7)), Ok(()));
+        assert_eq!(check_counter("k", 0, Some(0)), Ok(()), "a synced passkey");
+        assert_eq!(check_counter("k", 3, Some(0)), Ok(()), "a counter starts");
+        for (counter, last) in [(7, 7), (6, 7), (0, 7), (u32::MAX, u32::MAX)] {
+            assert_eq!(
+                check_counter("k", counter, Some(last)),
+                Err(SignatureError::CounterNotAbove {
+                    key: "k".into(),
+                    counter,
+                    last
+                }),
+                "{counter} after {last}"
+            );
+        }
+        let e = check_counter("SHA256:x", 2, Some(2))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("counter 2, not above 2") && e.contains("SHA256:x"),
+            "{e}"
+        );
     }
 
     #[test]
