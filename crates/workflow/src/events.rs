@@ -5,11 +5,48 @@
 //! `trigger_events`).
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A run started by triggers that were started by triggers… at most this deep: a
 /// cycle no file shows on its own (A starts B, B starts A, each loaded alone) ends
 /// there, its event refused on record.
 pub const MAX_TRIGGER_DEPTH: u32 = 8;
+
+/// How many events a trigger that holds them (`coalesce`, `debounce`) keeps pending,
+/// unless its `queue` says: more are refused on record.
+pub const DEFAULT_TRIGGER_QUEUE: u32 = 100;
+/// The most `queue` may say.
+pub const MAX_TRIGGER_QUEUE: u32 = 10_000;
+
+/// How a trigger takes a burst of events: each event its own run at once (the
+/// default), or held pending on record (`coalesce`, `debounce`), at most `queue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Burst {
+    /// `coalesce = true`: one run takes every pending event.
+    pub coalesce: bool,
+    /// `debounce = "30s"`: the pending events fire once the trigger saw no new event
+    /// for this long.
+    pub debounce: Option<Duration>,
+    /// `queue = N`: at most this many events pending; more are refused on record.
+    pub queue: u32,
+}
+
+impl Default for Burst {
+    fn default() -> Self {
+        Burst {
+            coalesce: false,
+            debounce: None,
+            queue: DEFAULT_TRIGGER_QUEUE,
+        }
+    }
+}
+
+impl Burst {
+    /// Whether the trigger's events are held pending before they fire.
+    pub fn holds(&self) -> bool {
+        self.coalesce || self.debounce.is_some()
+    }
+}
 
 /// The run states a `run_ended` trigger may name (the ends of a run).
 pub const END_STATES: &[&str] = &["succeeded", "failed", "cancelled", "skipped"];
@@ -28,6 +65,8 @@ pub struct EventTrigger {
     pub map: Vec<(String, Pick)>,
     /// `labels`: each run it starts starts with them.
     pub labels: BTreeMap<String, String>,
+    /// `coalesce`, `debounce`, `queue`.
+    pub burst: Burst,
     /// Where the block starts in the file.
     pub line: usize,
 }
@@ -187,6 +226,34 @@ pub fn event_params(
     Ok(out)
 }
 
+/// The params a coalesced firing gives its one run: the fixed ones, then each mapped
+/// one as a JSON array of what `pick` finds in each of `events`, in their order (a
+/// `type = "list"` param, as the load checks). An event with no such value refuses the
+/// run, naming it.
+pub fn coalesced_params<E>(
+    t: &EventTrigger,
+    events: &[E],
+    mut pick: impl FnMut(&E, &Pick) -> Option<String>,
+) -> Result<Vec<(String, String)>, MissingPick> {
+    let mut out = t.params.clone();
+    for (name, p) in &t.map {
+        let mut values = Vec::with_capacity(events.len());
+        for e in events {
+            match pick(e, p) {
+                Some(v) => values.push(serde_json::Value::String(v)),
+                None => {
+                    return Err(MissingPick {
+                        param: name.clone(),
+                        pick: p.to_string(),
+                    });
+                }
+            }
+        }
+        out.push((name.clone(), serde_json::Value::Array(values).to_string()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +290,35 @@ mod tests {
             };
             assert_eq!(Pick::parse(kind, p).map(|x| x.to_string()), Ok(p.into()));
         }
+    }
+
+    #[test]
+    fn a_coalesced_run_takes_each_events_value_as_a_list() {
+        let t = EventTrigger {
+            index: 1,
+            name: None,
+            source: EventSource::File {
+                dir: "/in".into(),
+                glob: "*".into(),
+            },
+            params: vec![("env".into(), "prod".into())],
+            map: vec![("inputs".into(), Pick::FilePath)],
+            labels: BTreeMap::new(),
+            burst: Burst::default(),
+            line: 1,
+        };
+        let got = coalesced_params(&t, &["/in/a", "/in/b,c"], |e, _| Some(e.to_string()));
+        assert_eq!(
+            got,
+            Ok(vec![
+                ("env".into(), "prod".into()),
+                ("inputs".into(), r#"["/in/a","/in/b,c"]"#.into())
+            ])
+        );
+        let missing = coalesced_params(&t, &["/in/a", ""], |e, _| {
+            (!e.is_empty()).then(|| e.to_string())
+        });
+        assert!(missing.is_err());
     }
 
     #[test]

@@ -36,8 +36,8 @@ pub use builtins::{ValueError, builtin_tools};
 pub use diag::{Diagnostic, Diagnostics, suggest};
 pub use envrefs::{env_cycles, env_order};
 pub use events::{
-    BadPick, END_STATES, EventSource, EventTrigger, MAX_TRIGGER_DEPTH, MissingPick, Pick,
-    event_params,
+    BadPick, Burst, DEFAULT_TRIGGER_QUEUE, END_STATES, EventSource, EventTrigger,
+    MAX_TRIGGER_DEPTH, MAX_TRIGGER_QUEUE, MissingPick, Pick, coalesced_params, event_params,
 };
 pub use load::{SignersFrom, load_file, load_str, load_str_with};
 pub use params::{

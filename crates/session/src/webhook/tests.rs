@@ -37,6 +37,7 @@ fn trigger(map: &[(&str, &str)]) -> EventTrigger {
             .map(|(p, w)| (p.to_string(), Pick::parse("webhook", w).unwrap()))
             .collect(),
         labels: Default::default(),
+        burst: Default::default(),
         line: 1,
     }
 }

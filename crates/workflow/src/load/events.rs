@@ -3,10 +3,11 @@
 //! params a trigger maps and fixes, a webhook's secret, a trigger on the workflow's
 //! own runs) is checked once the plan is known.
 use super::*;
-use crate::events::{END_STATES, EventSource, EventTrigger, Pick};
+use crate::events::{Burst, END_STATES, EventSource, EventTrigger, MAX_TRIGGER_QUEUE, Pick};
 
 const TRIGGER_FIELDS: &[&str] = &[
     "on", "name", "workflow", "states", "dir", "glob", "secret", "params", "map", "labels",
+    "coalesce", "debounce", "queue",
 ];
 const KINDS: &[&str] = &["run_ended", "file", "webhook"];
 /// The fields each kind takes besides the common ones.
@@ -95,6 +96,7 @@ impl Loader<'_, '_> {
         let (map, map_spans) = self.trigger_map(get(fields, "map"), kind, &what);
         let labels = self.schedule_labels(get(fields, "labels"), &what);
         let secret_span = get(fields, "secret").map(|n| n.span.clone());
+        let burst = self.burst(fields, &what);
         Some(RawTrigger {
             trigger: EventTrigger {
                 index,
@@ -103,6 +105,7 @@ impl Loader<'_, '_> {
                 params,
                 map,
                 labels,
+                burst: burst?,
                 line: self.r.map.line_col(item.span.start).0,
             },
             span: item.span.clone(),
@@ -110,6 +113,48 @@ impl Loader<'_, '_> {
             map_spans,
             secret_span,
         })
+    }
+
+    /// `coalesce`, `debounce` and `queue`: how the trigger takes a burst.
+    fn burst(&mut self, fields: &[Entry], what: &str) -> Option<Burst> {
+        let mut b = Burst::default();
+        let mut ok = true;
+        if let Some(n) = get(fields, "coalesce") {
+            match self.boolean(n, &format!("`coalesce` of {what}")) {
+                Some(c) => b.coalesce = c,
+                None => ok = false,
+            }
+        }
+        if let Some(n) = get(fields, "debounce") {
+            match self.duration(n, &format!("`debounce` of {what}")) {
+                Some(d) => b.debounce = Some(d),
+                None => ok = false,
+            }
+        }
+        if let Some(n) = get(fields, "queue") {
+            let of = format!("`queue` of {what}");
+            match self.int_at_least(n, &of, 1) {
+                Some(q) if q > i64::from(MAX_TRIGGER_QUEUE) => {
+                    self.err(
+                        &n.span,
+                        format!("{of} must be at most {MAX_TRIGGER_QUEUE}, found {q}"),
+                        "pending events are kept in the store: bound them, e.g. queue = 100",
+                    );
+                    ok = false;
+                }
+                Some(q) if !b.holds() => {
+                    self.err(
+                        &n.span,
+                        format!("{of} bounds the events the trigger holds, but it holds none (no `coalesce` or `debounce`)"),
+                        format!("add coalesce = true or debounce = \"30s\", or remove queue = {q} (each event starts its run at once; the run's concurrency group bounds what waits)"),
+                    );
+                    ok = false;
+                }
+                Some(q) => b.queue = q as u32,
+                None => ok = false,
+            }
+        }
+        ok.then_some(b)
     }
 
     fn trigger_kind(&mut self, fields: &[Entry], item: &Node, what: &str) -> Option<&'static str> {
@@ -314,6 +359,9 @@ impl Loader<'_, '_> {
                     );
                 }
             }
+            if t.burst.coalesce {
+                self.coalesced_map_is_lists(plan, r, &what);
+            }
             let rest: Vec<ParamSpec> = plan
                 .params
                 .iter()
@@ -332,6 +380,22 @@ impl Loader<'_, '_> {
                 }
             }
             self.check_source(plan, r, &what);
+        }
+    }
+
+    /// A coalesced run takes each mapped value of all its events: its param is a list.
+    fn coalesced_map_is_lists(&mut self, plan: &Plan, r: &RawTrigger, what: &str) {
+        for ((name, _), span) in r.trigger.map.iter().zip(&r.map_spans) {
+            let Some(p) = plan.params.iter().find(|p| &p.name == name) else {
+                continue;
+            };
+            if p.ty != ParamType::List {
+                self.err(
+                    span,
+                    format!("{what} coalesces its events into one run, but maps param `{name}`, which is not a list"),
+                    format!("declare it type = \"list\": the run gets each event's value, as a JSON array ([params.{name}] type = \"list\")"),
+                );
+            }
         }
     }
 

@@ -171,3 +171,69 @@ fn each_mistake_is_an_error_at_its_place() {
         );
     }
 }
+
+/// A file trigger of `HEAD`'s workflow with `extra` lines after its fixed params (its
+/// `extra` start at line 19).
+fn file_trigger(extra: &str) -> String {
+    format!(
+        "[[trigger]]\non = \"file\"\ndir = \"in\"\nglob = \"*\"\nparams = {{ version = \"1\" }}\n{extra}"
+    )
+}
+
+#[test]
+fn a_burst_is_read_and_held_only_when_asked() {
+    let plan = load(&format!(
+        "[params.inputs]\ntype = \"list\"\n{}",
+        file_trigger(
+            "coalesce = true\ndebounce = \"30s\"\nqueue = 7\nmap = { inputs = \"file.path\" }\n"
+        )
+    ))
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    let b = &plan.triggers[0].burst;
+    assert!(b.coalesce && b.holds());
+    assert_eq!(b.debounce, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(b.queue, 7);
+    let plain = load(&file_trigger("")).unwrap_or_else(|d| panic!("{d:?}"));
+    assert!(!plain.triggers[0].burst.holds());
+    assert_eq!(
+        plain.triggers[0].burst.queue,
+        crate::events::DEFAULT_TRIGGER_QUEUE
+    );
+}
+
+#[test]
+fn each_bad_burst_value_is_an_error_at_its_place() {
+    let cases: &[(&str, &str)] = &[
+        ("coalesce = \"yes\"\n", "19:12: `coalesce` of trigger #1"),
+        ("debounce = \"soon\"\n", "19:12: `debounce` of trigger #1"),
+        (
+            "debounce = \"0s\"\n",
+            "19:12: `debounce` of trigger #1 must be longer than zero",
+        ),
+        ("debounce = \"40d\"\n", "19:12: `debounce` of trigger #1"),
+        (
+            "coalesce = true\nqueue = 0\n",
+            "20:9: `queue` of trigger #1 must be at least 1",
+        ),
+        (
+            "coalesce = true\nqueue = 20000\n",
+            "20:9: `queue` of trigger #1 must be at most 10000",
+        ),
+        (
+            "queue = 5\n",
+            "19:9: `queue` of trigger #1 bounds the events the trigger holds, but it holds none",
+        ),
+        (
+            "coalesce = true\nmap = { version = \"file.path\" }\n",
+            "20:9: trigger #1 coalesces its events into one run, but maps param `version`, which is not a list",
+        ),
+    ];
+    for (extra, want) in cases {
+        let body = file_trigger(extra);
+        let errors = load(&body).err().unwrap_or_else(|| panic!("{body} loaded"));
+        assert!(
+            errors.iter().any(|e| e.starts_with(want)),
+            "{body}\nwanted {want}\ngot {errors:?}"
+        );
+    }
+}
