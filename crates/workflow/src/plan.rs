@@ -869,6 +869,8 @@ impl NotifyEvent {
     }
 }
 
+pub use super::notify::{Escalation, Target, TargetKind, UrlSource};
+
 /// One `[[notify]]` block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notifier {
@@ -876,8 +878,13 @@ pub struct Notifier {
     pub name: Option<String>,
     pub on: Vec<NotifyEvent>,
     /// Run by `sh -c` in the workflow's directory; the facts are in its environment.
+    /// Empty for a block with a `target`.
     pub run: String,
     pub timeout: Duration,
+    /// Where it posts instead (`webhook`, `slack`, `ntfy`).
+    pub target: Option<Target>,
+    /// `escalate`: whom to tell, one after another, while a gate it heard open waits.
+    pub escalate: Vec<Escalation>,
 }
 
 /// `concurrency = { group = "…", on_conflict = "…" }`: at most one run of a group is

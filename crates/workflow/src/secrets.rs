@@ -177,7 +177,7 @@ impl SecretReader<'_, '_> {
         out
     }
 
-    fn entry(
+    pub(crate) fn entry(
         &mut self,
         name: &str,
         key_span: &Span,

@@ -1,0 +1,114 @@
+//! `[[notify]]` targets and `escalate`: each read into the plan, each mistake an error
+//! at its `LINE:COL`.
+use super::*;
+use crate::{Plan, load_str};
+
+const HEAD: &str = "name = \"deploy\"\n[[step]]\nid = \"go\"\nrun = \"true\"\n";
+
+fn load(body: &str) -> Result<Plan, Vec<String>> {
+    load_str(&format!("{HEAD}{body}"), Path::new("/w/deploy.toml")).map_err(|d| {
+        d.0.iter()
+            .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
+            .collect()
+    })
+}
+
+#[test]
+fn targets_and_an_escalation_list_are_read() {
+    let plan = load(
+        r#"[[notify]]
+name = "first"
+on = ["gate_opened"]
+ntfy = "https://ntfy.example/baton-alice"
+escalate = [{ after = "15m", to = "second" }, { after = "1h", to = "lead" }]
+[[notify]]
+name = "second"
+slack = { file = "slack-hook" }
+[[notify]]
+name = "lead"
+webhook = { env = "LEAD_HOOK" }
+timeout = "5s"
+"#,
+    )
+    .unwrap();
+    let n = &plan.notify;
+    assert_eq!(
+        n[0].target,
+        Some(Target {
+            kind: TargetKind::Ntfy,
+            url: UrlSource::Literal("https://ntfy.example/baton-alice".into()),
+        })
+    );
+    assert_eq!(n[0].run, "");
+    assert_eq!(
+        n[0].escalate,
+        [
+            Escalation {
+                after: Duration::from_secs(900),
+                to: "second".into()
+            },
+            Escalation {
+                after: Duration::from_secs(3600),
+                to: "lead".into()
+            },
+        ]
+    );
+    assert_eq!(
+        n[1].target.as_ref().map(|t| (&t.kind, &t.url)),
+        Some((
+            &TargetKind::Slack,
+            &UrlSource::Secret(SecretSource::File("/w/slack-hook".into()))
+        )),
+        "a relative secret file is the workflow directory's"
+    );
+    assert_eq!(
+        n[2].target.as_ref().map(|t| &t.url),
+        Some(&UrlSource::Secret(SecretSource::Env("LEAD_HOOK".into())))
+    );
+    assert_eq!(n[2].timeout, Duration::from_secs(5));
+}
+
+#[test]
+fn each_bad_target_or_step_is_an_error_at_its_place() {
+    let errors = load(
+        r#"[[notify]]
+on = ["gate_opened"]
+webhook = "ftp://files.example/x"
+[[notify]]
+on = ["run_finished"]
+run = "true"
+ntfy = "https://ntfy.example/t"
+[[notify]]
+on = ["gate_opened"]
+slack = 3
+[[notify]]
+on = ["gate_opened"]
+[[notify]]
+on = ["gate_opened"]
+ntfy = { vault = "x" }
+[[notify]]
+name = "a"
+on = ["run_finished"]
+ntfy = "https://ntfy.example/a"
+escalate = [{ after = "1h", to = "a" }, { after = "30m", to = "nobody" }, { after = "2h" }]
+"#,
+    )
+    .unwrap_err();
+    let want = [
+        "7:11: the `webhook` of [[notify]] #1 is not an http:// or https:// URL",
+        "11:1: [[notify]] #2 has both `run` and `ntfy`",
+        "14:9: the `slack` of [[notify]] #3 must be a URL or a secret source, found an integer",
+        "15:1: [[notify]] #4 has no `run` and no target",
+        "19:10: unknown field `vault`",
+        "24:12: [[notify]] #6 escalates but does not hear `gate_opened`",
+        "24:51: the `after` of a step of the `escalate` of [[notify]] #6 is not later than the step before",
+        "24:63: `escalate` names no [[notify]] block `nobody`",
+        "24:75: a step of the `escalate` of [[notify]] #6 has no `to`",
+    ];
+    for w in want {
+        assert!(
+            errors.iter().any(|e| e.contains(w)),
+            "no error like {w:?} in {errors:#?}"
+        );
+    }
+}
