@@ -22,6 +22,7 @@ mod refusals;
 pub mod schedules;
 pub mod slots;
 pub mod trigger_events;
+pub mod trigger_pending;
 pub mod trigger_refusals;
 pub mod wake;
 

@@ -28,7 +28,8 @@ mod delete;
 
 // The paths these modules had before the rooms (`baton_store::audit`, …).
 pub use coord::{
-    admission, asks, pool_slots, proof, schedules, slots, trigger_events, trigger_refusals, wake,
+    admission, asks, pool_slots, proof, schedules, slots, trigger_events, trigger_pending,
+    trigger_refusals, wake,
 };
 use coord::{cache, commands};
 use ledger::append::{chain_write, run_key, run_tail, run_writer};

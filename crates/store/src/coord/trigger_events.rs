@@ -105,12 +105,13 @@ pub struct TriggerPause {
     pub at: Timestamp,
 }
 
-const EVENT_COLS: &str = "e.file, e.idx, coalesce(t.workflow, ''), e.event_key, e.kind, e.detail,
+pub(super) const EVENT_COLS: &str =
+    "e.file, e.idx, coalesce(t.workflow, ''), e.event_key, e.kind, e.detail,
      e.fate, e.run_id, e.why, e.source_run, e.depth, e.recorded_at";
-const EVENT_FROM: &str =
+pub(super) const EVENT_FROM: &str =
     "trigger_events e LEFT JOIN triggers t ON t.file = e.file AND t.idx = e.idx";
 
-fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+pub(super) fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         file: r.get(0)?,
         index: r.get(1)?,
@@ -127,7 +128,10 @@ fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     })
 }
 
-fn existing(tx: &Connection, ev: &TriggerEvent<'_>) -> Result<Option<EventRow>, StoreError> {
+pub(super) fn existing(
+    tx: &Connection,
+    ev: &TriggerEvent<'_>,
+) -> Result<Option<EventRow>, StoreError> {
     Ok(tx
         .prepare_cached(&format!(
             "SELECT {EVENT_COLS} FROM {EVENT_FROM}
@@ -137,7 +141,7 @@ fn existing(tx: &Connection, ev: &TriggerEvent<'_>) -> Result<Option<EventRow>, 
         .optional()?)
 }
 
-fn insert_event(
+pub(super) fn insert_event(
     tx: &Connection,
     ev: &TriggerEvent<'_>,
     (fate, run_id, why): (&str, Option<&str>, Option<&str>),
@@ -164,7 +168,7 @@ fn insert_event(
 }
 
 /// The fate of an event's run, as its group decided.
-fn fate_of(decision: &Decision, joining: Option<&Joining>) -> &'static str {
+pub(super) fn fate_of(decision: &Decision, joining: Option<&Joining>) -> &'static str {
     use super::slots::WhenBusy;
     match (&decision.verdict, joining.map(|j| j.when_busy)) {
         (Verdict::Holds, _) | (_, None) => "started",
