@@ -59,6 +59,7 @@ fn run(args: ServeArgs) -> Result<i32, SessionError> {
         .map_err(|e| SessionError::Usage(e.to_string()))?;
     if let Some(page) = page {
         crate::stdio::errln!("approvals: serving {}/approve", page.origin());
+        crate::engine::set_page_origin(page.origin());
         exports.page = Some(page);
     }
     // Webhook deliveries (`POST /hooks/…`) on the listener, handed to the serve's loop.

@@ -7,6 +7,7 @@ mod artifact_shared;
 mod cache_files;
 mod driver;
 mod notify;
+mod post;
 mod printer;
 mod send_ahead;
 mod store_write;
@@ -21,6 +22,8 @@ pub use driver::{
     CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop, hold_group_to_reopen,
     kill_stale, set_log_paths, slot_answer, slot_ask, store_pools,
 };
+pub use notify::{Escalated, escalate as notify_escalation};
+pub use post::set_page_origin;
 pub use printer::{json_line as event_json_line, lines as event_lines};
 
 pub use baton_core as core;

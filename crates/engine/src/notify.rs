@@ -193,8 +193,8 @@ pub(crate) fn ask_notices(a: &Ask, before: Option<AskState>) -> Vec<Notice> {
     out
 }
 
-/// Run one notifier; `Err` says how and why it failed (exit status, timeout, could
-/// not start).
+/// Run one notifier (its command, or a post to its target); `Err` says how and why it
+/// failed (exit status, timeout, could not start, the target's answer).
 pub(crate) async fn run(
     n: &Notifier,
     notice: &Notice,
@@ -202,11 +202,96 @@ pub(crate) async fn run(
     run_state: RunState,
     dir: &Path,
 ) -> Result<(), (ErrorKind, String)> {
+    run_as(
+        n,
+        notice,
+        (notice.event.as_str(), None),
+        (run_id, run_state),
+        dir,
+    )
+    .await
+}
+
+/// A gate still open `after` its opening: the next block of an `escalate` list told.
+#[derive(Debug, Clone)]
+pub struct Escalated {
+    pub run_id: String,
+    pub step: String,
+    pub prompt: String,
+    /// The same on every try of this step of the list: a target that de-duplicates
+    /// (a webhook's `Idempotency-Key`) sees it once.
+    pub key: String,
+}
+
+/// Tell block `n` of `e` (`baton serve`'s escalations): a target is posted the gate's
+/// facts and page link with `event` `gate_escalated`; a command gets
+/// `BATON_EVENT=gate_escalated` and `BATON_ESCALATION_KEY`. `Err` says why it failed.
+pub async fn escalate(
+    n: &Notifier,
+    e: &Escalated,
+    run_state: RunState,
+    dir: &Path,
+) -> Result<(), String> {
+    let notice = Notice {
+        event: NotifyEvent::GateOpened,
+        step: Some(e.step.clone()),
+        prompt: e.prompt.clone(),
+        deadline: String::new(),
+        ask: None,
+        summary: None,
+    };
+    run_as(
+        n,
+        &notice,
+        ("gate_escalated", Some(&e.key)),
+        (&e.run_id, run_state),
+        dir,
+    )
+    .await
+    .map_err(|(_, why)| why)
+}
+
+/// The page link of a notice: a gate's (not an ask's, which the page does not show).
+fn link_of(notice: &Notice, event: &str, run_id: &str) -> Option<String> {
+    let gate = matches!(event, "gate_opened" | "gate_warning" | "gate_escalated");
+    match (&notice.step, &notice.ask, gate) {
+        (Some(step), None, true) => {
+            super::post::gate_link(super::post::page_origin(), run_id, step)
+        }
+        _ => None,
+    }
+}
+
+async fn run_as(
+    n: &Notifier,
+    notice: &Notice,
+    (event, key): (&str, Option<&str>),
+    (run_id, run_state): (&str, RunState),
+    dir: &Path,
+) -> Result<(), (ErrorKind, String)> {
+    if let Some(target) = &n.target {
+        let facts = super::post::Facts {
+            event,
+            run_id,
+            run_state: run_state.as_str(),
+            step: notice.step.as_deref(),
+            prompt: &notice.prompt,
+            deadline: &notice.deadline,
+            link: link_of(notice, event, run_id),
+            key,
+        };
+        return super::post::send(target, &facts, dir, n.timeout).await;
+    }
     let mut cmd = tokio::process::Command::new("sh");
     cmd.arg("-c")
         .arg(&n.run)
         .current_dir(dir)
-        .env("BATON_EVENT", notice.event.as_str())
+        .env("BATON_EVENT", event)
+        .env("BATON_ESCALATION_KEY", key.unwrap_or(""))
+        .env(
+            "BATON_PAGE_LINK",
+            link_of(notice, event, run_id).unwrap_or_default(),
+        )
         .env("BATON_RUN_ID", run_id)
         .env("BATON_STEP_ID", notice.step.as_deref().unwrap_or(""))
         .env("BATON_PROMPT", &notice.prompt)

@@ -84,6 +84,10 @@ pub enum AuditAction {
     /// again; a row of the store, not of an event.
     TriggerPaused,
     TriggerResumed,
+    /// `baton serve` is about to tell the next block of a waiting gate's `escalate`
+    /// list; `escalation_sent` once the target took it (a row of no event).
+    EscalationDue,
+    EscalationSent,
 }
 
 impl AuditAction {

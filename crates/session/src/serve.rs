@@ -9,6 +9,7 @@
 //! (`model::schedule::decide`); this is the shell around it.
 mod arrivals;
 mod catalog;
+mod escalate;
 pub(crate) mod events;
 mod firing;
 mod hooks;
@@ -174,6 +175,7 @@ pub async fn serve(mut opts: ServeOptions) -> Result<i32, SessionError> {
             break crate::exit::STORAGE;
         }
         reap(&mut driving).await;
+        known.escalations.tick(&opts.db);
         let mut starting = Starting {
             driving: &mut driving,
             parking: &parking,
@@ -528,6 +530,8 @@ struct Known {
     next: std::collections::HashMap<(String, u32), Timestamp>,
     /// The `[[trigger]]`s' events: runs ended, files settled.
     watch: watching::Watch,
+    /// The waiting gates' escalations, looked at in a task of their own.
+    escalations: escalate::Looker,
 }
 
 impl Known {

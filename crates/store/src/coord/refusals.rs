@@ -9,4 +9,10 @@ impl Store {
     pub fn record_refusal(&mut self, subject: &str, d: &Decision) -> Result<(), StoreError> {
         self.decide_on(subject, |()| d.clone(), |_| Ok(((), ())))
     }
+
+    /// `d`, a row of no event under run `subject` (`baton serve`'s escalation sends),
+    /// committed on the audit chain as every decision is.
+    pub fn record_on_chain(&mut self, subject: &str, d: &Decision) -> Result<(), StoreError> {
+        self.decide_on(subject, |()| d.clone(), |_| Ok(((), ())))
+    }
 }
