@@ -386,7 +386,7 @@ pub(crate) fn ended_runs(
             key: format!("run:{id}"),
             detail: format!("run {id} of {workflow} {state}"),
             source_run: Some(id.clone()),
-            depth: store.trigger_depth(&id)? + 1,
+            depth: store.chain_depth(&id)? + 1,
             values: Values::Run {
                 id,
                 state,

@@ -45,6 +45,9 @@ fn names_parent(c: &Connection, run_id: &str) -> Result<Option<ParentLink>, Stor
     )
 }
 
+/// Parent links [`Store::chain_depth`] follows at most.
+const MAX_NESTING: usize = 64;
+
 /// A child run as its parent's step knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildRun {
@@ -73,6 +76,25 @@ impl Store {
             return Ok(parent);
         }
         self.parent_row(run_id)
+    }
+
+    /// How many triggers led to `run_id`: its trigger event's depth, or for a child run
+    /// its parent's (up the proven links of [`Store::parent_of`]). A child carries its
+    /// parent's depth, so a cycle of triggers through child runs (A's child ends, which
+    /// starts A) meets `workflow::MAX_TRIGGER_DEPTH` as a direct one does.
+    pub fn chain_depth(&self, run_id: &str) -> Result<u32, StoreError> {
+        let mut run = run_id.to_string();
+        // Links go from a child to an older parent; the bound only guards hand-written rows.
+        for _ in 0..MAX_NESTING {
+            if let Some(e) = self.event_of_run(&run)? {
+                return Ok(e.depth);
+            }
+            match self.parent_of(&run)? {
+                Some(p) => run = p.run,
+                None => return Ok(0),
+            }
+        }
+        Ok(0)
     }
 
     /// The row of `run_parents` of `run_id`, as written.
@@ -234,5 +256,53 @@ impl Store {
             Ok(out)
         })();
         self.ctx(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+    use crate::coord::trigger_events::TriggerEvent;
+    use crate::records::NewRun;
+    use baton_model::state_summary::StateSummary;
+    use baton_model::view::ParentLink;
+
+    fn child(id: &str, parent: &str) -> NewRun {
+        NewRun {
+            parent: Some(ParentLink {
+                run: parent.into(),
+                step: "call".into(),
+                attempt: 1,
+            }),
+            ..NewRun::bare(id)
+        }
+    }
+
+    /// A run a trigger made at depth 3 has a child, whose child has one: each is at
+    /// depth 3, so a trigger on their end makes a run at depth 4, never at 1.
+    #[test]
+    fn a_child_run_is_as_deep_in_a_chain_of_triggers_as_its_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("b.db")).unwrap();
+        let event = TriggerEvent {
+            file: "/w/a.toml",
+            index: 1,
+            key: "run:S",
+            kind: "run_ended",
+            detail: "run S of c succeeded",
+            source_run: Some("S"),
+            depth: 3,
+        };
+        s.fire_trigger(&event, &NewRun::bare("A"), "pid 1 on h", None, |_| {
+            (Vec::new(), StateSummary::default())
+        })
+        .unwrap();
+        s.create_run(&child("C1", "A")).unwrap();
+        s.create_run(&child("C2", "C1")).unwrap();
+        s.create_run(&NewRun::bare("lone")).unwrap();
+        for run in ["A", "C1", "C2"] {
+            assert_eq!(s.chain_depth(run).unwrap(), 3, "{run}");
+        }
+        assert_eq!(s.chain_depth("lone").unwrap(), 0);
     }
 }
