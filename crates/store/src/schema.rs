@@ -180,6 +180,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "triggers: each trigger served, and each event it decided with the run it made",
         triggers::TRIGGER_EVENTS,
     ),
+    (
+        39,
+        "a trigger's pending event keeps the values its run will take",
+        triggers::TRIGGER_EVENTS_PICKED,
+    ),
 ];
 
 /// Issue 81 point 5 (`coord::trigger_refusals`): refused webhook deliveries, counted,

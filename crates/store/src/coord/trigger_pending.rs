@@ -14,6 +14,7 @@ use crate::coord::admission::Decision;
 use baton_model::state_summary::StateSummary;
 use baton_model::{Event, Timestamp};
 use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
 
 /// The fate of an event held, not fired yet.
 pub const PENDING: &str = "pending";
@@ -30,6 +31,13 @@ pub enum Pended {
     /// Over the bound: `queue` events of its trigger are pending. The refusal is
     /// counted, and (`keep` asked) the event's row recorded refused with `why`.
     Full { why: String },
+}
+
+/// A pending event, with what its trigger's `map` took from it when it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEvent {
+    pub row: EventRow,
+    pub picked: BTreeMap<String, String>,
 }
 
 /// What [`Store::fire_pending`] did.
@@ -138,10 +146,12 @@ impl Store {
     /// One transaction.
     pub fn pend_trigger_event(
         &mut self,
-        ev: &TriggerEvent<'_>,
+        (ev, picked): (&TriggerEvent<'_>, &BTreeMap<String, String>),
         queue: u32,
         over: Overflow<'_>,
     ) -> Result<Pended, StoreError> {
+        // A map of strings always serialises.
+        let picked = serde_json::to_string(picked).unwrap_or_else(|_| "{}".into());
         let r = in_transaction(&self.conn, |tx| {
             if let Some(row) = existing(tx, ev)? {
                 return Ok(Pended::Already(row));
@@ -157,6 +167,10 @@ impl Store {
                 return Ok(Pended::Full { why });
             }
             insert_event(tx, ev, (PENDING, None, None))?;
+            tx.prepare_cached(
+                "UPDATE trigger_events SET picked = ?4 WHERE file = ?1 AND idx = ?2 AND event_key = ?3",
+            )?
+            .execute(params![ev.file, ev.index, ev.key, picked])?;
             Ok(Pended::Pending)
         });
         self.ctx(r)
@@ -167,15 +181,23 @@ impl Store {
         &self,
         file: &str,
         index: u32,
-    ) -> Result<Vec<EventRow>, StoreError> {
+    ) -> Result<Vec<PendingEvent>, StoreError> {
         let r = (|| {
             let mut st = self.conn.prepare_cached(&format!(
-                "SELECT {EVENT_COLS} FROM {EVENT_FROM}
+                "SELECT {EVENT_COLS}, e.picked FROM {EVENT_FROM}
                  WHERE e.file = ?1 AND e.idx = ?2 AND e.fate = 'pending'
                  ORDER BY e.recorded_at, e.rowid"
             ))?;
             let rows = st
-                .query_map(params![file, index], event_row)?
+                .query_map(params![file, index], |r| {
+                    let picked: Option<String> = r.get(12)?;
+                    Ok(PendingEvent {
+                        row: event_row(r)?,
+                        picked: picked
+                            .and_then(|p| serde_json::from_str(&p).ok())
+                            .unwrap_or_default(),
+                    })
+                })?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
         })();

@@ -26,6 +26,11 @@ fn over(keep: bool) -> Overflow<'static> {
     }
 }
 
+/// What a `map = { input = "file.path" }` took from event `k`.
+fn picked(k: &str) -> std::collections::BTreeMap<String, String> {
+    [("input".to_string(), format!("/in/{k}"))].into()
+}
+
 fn fire(s: &mut Store, keys: &[&str], run: &str) -> FiredPending {
     let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     s.fire_pending(AT, &keys, &NewRun::bare(run), ("pid 1 on h", None), |_| {
@@ -41,13 +46,14 @@ fn pending_events_survive_a_reopen_and_a_burst_makes_one_run_naming_each() {
     let mut s = Store::open(&db).unwrap();
     for k in ["file:a", "file:b", "file:c"] {
         assert!(matches!(
-            s.pend_trigger_event(&event(k), 10, over(true)).unwrap(),
+            s.pend_trigger_event((&event(k), &picked(k)), 10, over(true))
+                .unwrap(),
             Pended::Pending
         ));
     }
     // Seen again while pending: the same event, nothing new.
     assert!(matches!(
-        s.pend_trigger_event(&event("file:a"), 10, over(true))
+        s.pend_trigger_event((&event("file:a"), &picked("x")), 10, over(true))
             .unwrap(),
         Pended::Already(_)
     ));
@@ -55,13 +61,15 @@ fn pending_events_survive_a_reopen_and_a_burst_makes_one_run_naming_each() {
     drop(s);
     let mut s = Store::open(&db).unwrap();
     let pending = s.pending_trigger_events(AT.0, AT.1).unwrap();
-    let keys: Vec<&str> = pending.iter().map(|e| e.key.as_str()).collect();
+    let keys: Vec<&str> = pending.iter().map(|e| e.row.key.as_str()).collect();
     assert_eq!(keys, ["file:a", "file:b", "file:c"]);
     assert!(
         pending
             .iter()
-            .all(|e| e.fate == PENDING && e.run_id.is_none())
+            .all(|e| e.row.fate == PENDING && e.row.run_id.is_none())
     );
+    // What each one's `map` took, kept for its run (the first seen's, not again's).
+    assert_eq!(pending[0].picked, picked("file:a"));
     assert!(matches!(
         fire(&mut s, &keys, "R1"),
         FiredPending::Made { .. }
@@ -75,7 +83,7 @@ fn pending_events_survive_a_reopen_and_a_burst_makes_one_run_naming_each() {
     assert!(s.run("R2").is_err(), "an event fired twice");
     // A pending event's key is taken: the direct path makes no run of it either.
     assert!(matches!(
-        s.pend_trigger_event(&event("file:b"), 10, over(true)).unwrap(),
+        s.pend_trigger_event((&event("file:b"), &picked("x")), 10, over(true)).unwrap(),
         Pended::Already(row) if row.run_id.as_deref() == Some("R1")
     ));
 }
@@ -88,7 +96,8 @@ fn a_burst_fired_in_part_elsewhere_makes_nothing_here() {
         (d, s)
     };
     for k in ["file:a", "file:b"] {
-        s.pend_trigger_event(&event(k), 10, over(true)).unwrap();
+        s.pend_trigger_event((&event(k), &picked(k)), 10, over(true))
+            .unwrap();
     }
     assert!(matches!(
         fire(&mut s, &["file:a"], "R1"),
@@ -117,12 +126,13 @@ fn the_queue_bound_refuses_on_record_and_counts_each_refusal() {
     let mut s = Store::open(&d.path().join("b.db")).unwrap();
     for k in ["file:a", "file:b"] {
         assert!(matches!(
-            s.pend_trigger_event(&event(k), 2, over(true)).unwrap(),
+            s.pend_trigger_event((&event(k), &picked(k)), 2, over(true))
+                .unwrap(),
             Pended::Pending
         ));
     }
     let Pended::Full { why } = s
-        .pend_trigger_event(&event("file:c"), 2, over(true))
+        .pend_trigger_event((&event("file:c"), &picked("c")), 2, over(true))
         .unwrap()
     else {
         panic!("a third event was held past queue = 2");
@@ -133,7 +143,7 @@ fn the_queue_bound_refuses_on_record_and_counts_each_refusal() {
     assert_eq!(row.fate, "refused");
     // Not kept (a webhook's: its sender may retry): counted, no row.
     assert!(matches!(
-        s.pend_trigger_event(&event("delivery:d"), 2, over(false))
+        s.pend_trigger_event((&event("delivery:d"), &picked("d")), 2, over(false))
             .unwrap(),
         Pended::Full { .. }
     ));

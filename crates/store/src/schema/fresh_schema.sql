@@ -318,7 +318,7 @@ CREATE TABLE trigger_events (
     why         TEXT,
     source_run  TEXT,
     depth       INTEGER NOT NULL,
-    recorded_at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL, picked TEXT,
     PRIMARY KEY (file, idx, event_key)
 );
 CREATE INDEX trigger_events_by_run ON trigger_events (run_id) WHERE run_id IS NOT NULL;

@@ -33,3 +33,8 @@ CREATE TABLE trigger_events (
 CREATE INDEX trigger_events_by_run ON trigger_events (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX trigger_events_by_source ON trigger_events (source_run)
     WHERE source_run IS NOT NULL;";
+
+/// Issue 81 point 3 (`coord::trigger_pending`): an event held pending (`coalesce`,
+/// `debounce`) keeps what its trigger's `map` took from it (a JSON object), for the run
+/// it makes later, by this serve or the next.
+pub(super) const TRIGGER_EVENTS_PICKED: &str = "ALTER TABLE trigger_events ADD COLUMN picked TEXT;";
