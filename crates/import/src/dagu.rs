@@ -108,6 +108,9 @@ struct Dag<'a> {
     /// Steps whose `.stdout`, `.stderr` or `.exitCode` a later step reads, with the
     /// line of the first reference.
     published: Vec<(String, usize)>,
+    /// `output: VAR` of a child step: (step id, VAR); `${VAR.outputs.X}` reads the
+    /// child run's output X, which the step hands on (`dagu/child.rs`).
+    child_outputs: Vec<(String, String)>,
 }
 
 /// The dotenv files Dagu reads: `.env` always, then those of `dotenv` (each once).
@@ -157,6 +160,7 @@ pub(crate) fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<W
         dotenv: dotenv_files(doc),
         ref_env: vec![],
         published: vec![],
+        child_outputs: vec![],
     };
     d.wf.name = step_id(&name, &[]);
     d.wf.description = doc

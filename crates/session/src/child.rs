@@ -192,6 +192,84 @@ pub fn ending_line(store: &Store, run_id: &str) -> Option<String> {
     })
 }
 
+/// The outputs a child run hands its parent's step, Dagu's child `outputs`
+/// (dagu-org/dagu 59d92fc1, `internal/runtime/agent/dbclient.go`
+/// `GetSubDAGRunStatus`: every output its steps gave, a later step's value winning):
+/// the step writes them to its `$BATON_OUTPUT`, so the parent reads
+/// `${{ steps.STEP.outputs.NAME }}`. The second list names those kept back.
+///
+/// Taint: the child's core never records an output holding a secret it knows (its
+/// own, and the parent's it was handed: `BATON_CHILD_SECRET_PARAMS`,
+/// `BATON_CHILD_SECRET_ENV`); `secrets` (the values the parent handed, from
+/// [`handed_secrets`]) are checked again here, and the parent's core withholds
+/// what holds one of its own. So an output made from a secret reaches the parent
+/// only as a consumer of the child would see it: missing.
+pub fn outputs_for_parent(
+    store: &Store,
+    run_id: &str,
+    secrets: &[String],
+) -> (Vec<(String, String)>, Vec<String>) {
+    match super::inspect(store, run_id, Timestamp::now()) {
+        Ok(view) => handed(view.steps.iter().map(|s| &s.outputs), secrets),
+        Err(_) => (Vec::new(), Vec::new()),
+    }
+}
+
+/// [`outputs_for_parent`] of the child's steps (plan order): names `$BATON_OUTPUT`
+/// takes, `child_run` left to the step (it names the child), a value of one line
+/// (the file's form), and none holding one of `secrets`, in its name or value.
+fn handed<'a>(
+    steps: impl IntoIterator<Item = &'a std::collections::BTreeMap<String, String>>,
+    secrets: &[String],
+) -> (Vec<(String, String)>, Vec<String>) {
+    let holds = |s: &str| {
+        secrets
+            .iter()
+            .any(|x| !x.is_empty() && s.contains(x.as_str()))
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut kept_back = Vec::new();
+    for (k, v) in steps.into_iter().flatten() {
+        if !baton_model::output_name::is_output_name(k) || k == "child_run" {
+            continue;
+        }
+        if holds(k) || holds(v) {
+            kept_back.push(if holds(k) {
+                "***".to_string()
+            } else {
+                k.clone()
+            });
+            out.retain(|(o, _)| o != k);
+            continue;
+        }
+        if v.contains(['\n', '\r']) {
+            kept_back.push(k.clone());
+            continue;
+        }
+        match out.iter_mut().find(|(o, _)| o == k) {
+            Some(slot) => slot.1.clone_from(v),
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    (out, kept_back)
+}
+
+/// The values of the parent's secrets this child was handed, read from `vars` (its
+/// environment): the params `BATON_CHILD_SECRET_PARAMS` names and the variables
+/// `BATON_CHILD_SECRET_ENV` names.
+pub fn handed_secrets(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    use baton_core::child::{PARAM_PREFIX, SECRET_ENV_ENV, SECRET_PARAMS_ENV, names_in};
+    let vars: Vec<(String, String)> = vars.into_iter().collect();
+    let value = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let params = names_in(SECRET_PARAMS_ENV, vars.clone())
+        .into_iter()
+        .filter_map(|n| value(&format!("{PARAM_PREFIX}{n}")));
+    let env = names_in(SECRET_ENV_ENV, vars.clone())
+        .into_iter()
+        .filter_map(|n| value(&n));
+    params.chain(env).filter(|v| !v.is_empty()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +295,52 @@ mod tests {
             decide(Some(&found(None))),
             ChildStart::Ended { .. }
         ));
+    }
+
+    fn step(outputs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        outputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The taint rule of a child's outputs: one holding a secret the parent handed
+    /// (in its value or its name) never reaches the parent's step, nor does an
+    /// earlier value of its name; the rest do, a later step's value winning (Dagu).
+    #[test]
+    fn a_child_output_holding_a_handed_secret_never_reaches_its_parent() {
+        let steps = [
+            step(&[("A", "1"), ("TOKEN", "plain"), ("child_run", "01x")]),
+            step(&[("A", "2"), ("TOKEN", "Bearer s3cr3t!"), ("s3cr3t", "n")]),
+            step(&[("LINES", "a\nb"), ("+label", "x"), ("B", "ok")]),
+        ];
+        let (out, kept_back) = handed(&steps, &["s3cr3t".to_string(), String::new()]);
+        assert_eq!(
+            out,
+            [
+                ("A".to_string(), "2".to_string()),
+                ("B".into(), "ok".into())
+            ]
+        );
+        assert_eq!(kept_back, ["TOKEN", "***", "LINES"]);
+        // Without secrets, every well-formed one of a line.
+        let (out, _) = handed(&steps, &[]);
+        let names: Vec<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["A", "TOKEN", "s3cr3t", "B"]);
+    }
+
+    #[test]
+    fn the_secrets_a_child_was_handed_are_the_named_params_and_variables() {
+        let vars = [
+            ("BATON_CHILD_SECRET_PARAMS", "token"),
+            ("BATON_CHILD_PARAM_token", "tk-1"),
+            ("BATON_CHILD_PARAM_region", "eu"),
+            ("BATON_CHILD_SECRET_ENV", "HOOK,UNSET"),
+            ("HOOK", "https://h/x"),
+            ("OTHER", "o"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(handed_secrets(vars), ["tk-1", "https://h/x"]);
     }
 
     #[test]

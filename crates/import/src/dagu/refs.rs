@@ -3,8 +3,9 @@
 //! `output`, and a step's `${id.stdout}`, `${id.stderr}` (the paths of its log files)
 //! and `${id.exitCode}`, which the step read publishes from a wrapper (`publish`):
 //! baton's outputs are what a step writes, so the step that has the value writes it,
-//! and the engine needs no field of Dagu's. The others (a step's `.status`, which
-//! Dagu leaves as written too, and a child's `.outputs.X`) are reported by `dag_vars`.
+//! and the engine needs no field of Dagu's; a child step's `${OUT.outputs.X}`, the
+//! child run's output X, which the step hands on. The others (a step's `.status`,
+//! which Dagu leaves as written too) are reported by `dag_vars`.
 use super::Dag;
 use crate::out::{Quote, sh_quote};
 
@@ -53,6 +54,30 @@ impl Dag<'_> {
                     _ => "the path of a file holding what it wrote there (`.baton/dagu/RUN/ID.out`, `.err`, in the workflow's directory, kept as Dagu keeps its log files)",
                 }));
                 format!("${{{name}}}")
+            } else if let Some((id, name, path)) = self.child_ref(head, field) {
+                let var = format!("DAGU_{}_OUTPUTS_{}", env_part(&id), env_part(&name));
+                if !self.ref_env.iter().any(|(k, _)| *k == var) {
+                    self.ref_env
+                        .push((var.clone(), format!("${{{{ steps.{id}.outputs.{name} }}}}")));
+                }
+                self.report.note(
+                    line,
+                    format!("step `{label}`: `{r}`"),
+                    format!(
+                        "the child run's output `{name}`, which step `{id}` hands on{}",
+                        if path.is_empty() {
+                            String::new()
+                        } else {
+                            " (its JSON path read by `jq`, on the host the step runs on)".into()
+                        }
+                    ),
+                );
+                if path.is_empty() {
+                    format!("${{{var}}}")
+                } else {
+                    let path = format!(".{}", path.trim_start_matches('.'));
+                    format!("$(printf '%s' \"${{{var}}}\" | jq -r {})", sh_quote(&path))
+                }
             } else if variable && !field.starts_with("outputs.") {
                 self.report.note(line, format!("step `{label}`: `{r}`"), format!("read by `jq -r {}` from ${head} (jq on the host the step runs on), as Dagu reads a JSON path", sh_quote(&format!(".{field}"))));
                 format!(
