@@ -23,7 +23,8 @@ const CONNECTION_DEADLINE: Duration = Duration::from_secs(10);
 /// an idle connection is closed then, and never holds a place for long.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(2);
 /// Connections open at once; more wait to be accepted. Each costs a task and a
-/// descriptor at most `HEAD_TIMEOUT` unless it asked something.
+/// descriptor at most `HEAD_TIMEOUT` unless it asked something; one peer address holds
+/// at most `peers::PER_PEER` of them.
 const MAX_CONNECTIONS: usize = 64;
 /// `/metrics` answers made at once (each reads the store); `/healthz` and `/ready`
 /// never wait for them.
@@ -306,6 +307,8 @@ pub enum Route {
     NotFound,
     MethodNotAllowed,
     BadRequest,
+    /// A `Host` that may be another site's name (DNS rebinding): `hosts::allowed`.
+    Misdirected,
 }
 
 /// Route a request head (pure). Only the request line and `Accept` matter.
@@ -360,17 +363,26 @@ async fn serve(
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let metrics = Arc::new(tokio::sync::Semaphore::new(MAX_METRICS));
     let db = Arc::new(db);
+    let peers = super::peers::Peers::default();
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        let sock = match listener.accept().await {
-            Ok((sock, _)) => sock,
+        let (sock, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(_) => {
                 // Out of descriptors, say: try again shortly rather than spin.
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
+        };
+        let Some(held) = peers.hold(peer.ip()) else {
+            // Told without waiting (a fresh socket's buffer takes it) and closed: the
+            // refusal holds no place, whatever the peer sends or does not read.
+            if let Ok(mut sock) = sock.into_std() {
+                let _ = sock.write_all(super::peers::BUSY);
+            }
+            continue;
         };
         let (db, ready, metrics, page) = (db.clone(), ready.clone(), metrics.clone(), page.clone());
         let hooks = hooks.clone();
@@ -383,7 +395,7 @@ async fn serve(
                 hooks: hooks.as_ref(),
             };
             let _ = tokio::time::timeout(CONNECTION_DEADLINE, answer(sock, asked)).await;
-            drop(slot);
+            drop((held, slot));
         });
     }
 }
@@ -446,7 +458,15 @@ async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::R
     {
         return crate::hooks::answer(hooks, sock, text, rest).await;
     }
-    let (status, content_type, body, head_only) = match head.as_ref().map(|(h, _)| route(h)) {
+    let page_host = page.map(crate::approval_page::Page::rp_id);
+    let routed = head.as_ref().map(|(h, _)| {
+        if super::hosts::allowed(h, page_host) {
+            route(h)
+        } else {
+            Route::Misdirected
+        }
+    });
+    let (status, content_type, body, head_only) = match routed {
         None => (
             "431 Request Header Fields Too Large",
             "text/plain",
@@ -454,6 +474,14 @@ async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::R
             false,
         ),
         Some(Route::BadRequest) => ("400 Bad Request", "text/plain", String::new(), false),
+        Some(Route::Misdirected) => (
+            "421 Misdirected Request",
+            "text/plain",
+            "baton answers /metrics, /healthz and /ready at an IP address, localhost, \
+             this machine's name or the approval origin's host\n"
+                .into(),
+            false,
+        ),
         Some(Route::NotFound) => (
             "404 Not Found",
             "text/plain",
@@ -479,27 +507,15 @@ async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::R
         Some(Route::MethodNotAllowed) => {
             ("405 Method Not Allowed", "text/plain", String::new(), false)
         }
-        Some(Route::Metrics { format, head }) => {
-            let _place = metrics.clone().acquire_owned().await;
-            let db = db.clone();
-            let text = tokio::task::spawn_blocking(move || {
-                let store = Store::open(&db).map_err(|e| e.to_string())?;
-                let mut m = store.metrics(None).map_err(|e| e.to_string())?;
-                crate::session::add_budgets(&store, &mut m, crate::model::Timestamp::now());
-                Ok::<_, String>(render(&m, format))
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
-            match text {
-                Ok(t) => ("200 OK", format.content_type(), t, head),
-                Err(e) => (
-                    "503 Service Unavailable",
-                    "text/plain",
-                    format!("cannot read the store: {e}\n"),
-                    false,
-                ),
-            }
-        }
+        Some(Route::Metrics { format, head }) => match metrics_text(db, metrics, format).await {
+            Ok(t) => ("200 OK", format.content_type(), t, head),
+            Err(e) => (
+                "503 Service Unavailable",
+                "text/plain",
+                format!("cannot read the store: {e}\n"),
+                false,
+            ),
+        },
     };
     let mut out = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
@@ -514,6 +530,25 @@ async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::R
     }
     sock.write_all(out.as_bytes()).await?;
     sock.shutdown().await
+}
+
+/// The store's metrics in `format`, read off the runtime's threads, at most
+/// `MAX_METRICS` at once.
+async fn metrics_text(
+    db: &Arc<PathBuf>,
+    metrics: &Arc<tokio::sync::Semaphore>,
+    format: Format,
+) -> Result<String, String> {
+    let _place = metrics.clone().acquire_owned().await;
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = Store::open(&db).map_err(|e| e.to_string())?;
+        let mut m = store.metrics(None).map_err(|e| e.to_string())?;
+        crate::session::add_budgets(&store, &mut m, crate::model::Timestamp::now());
+        Ok::<_, String>(render(&m, format))
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()))
 }
 
 #[cfg(test)]

@@ -4,5 +4,7 @@
 //! while a run is driven (`export`).
 pub mod export;
 pub mod exposition;
+mod hosts;
+mod peers;
 
 pub use exposition::{Format, render};

@@ -8,6 +8,7 @@ mod follow_ups;
 mod hostile;
 mod labels;
 mod lifecycle;
+mod listener;
 mod one_name;
 mod operators;
 mod overlap;
