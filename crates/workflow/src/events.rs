@@ -227,19 +227,19 @@ pub fn event_params(
 }
 
 /// The params a coalesced firing gives its one run: the fixed ones, then each mapped
-/// one as a JSON array of what `pick` finds in each of `events`, in their order (a
+/// one as a JSON array of what `pick` finds (for the param, by its pick) in each of `events`, in their order (a
 /// `type = "list"` param, as the load checks). An event with no such value refuses the
 /// run, naming it.
 pub fn coalesced_params<E>(
     t: &EventTrigger,
     events: &[E],
-    mut pick: impl FnMut(&E, &Pick) -> Option<String>,
+    mut pick: impl FnMut(&E, &str, &Pick) -> Option<String>,
 ) -> Result<Vec<(String, String)>, MissingPick> {
     let mut out = t.params.clone();
     for (name, p) in &t.map {
         let mut values = Vec::with_capacity(events.len());
         for e in events {
-            match pick(e, p) {
+            match pick(e, name, p) {
                 Some(v) => values.push(serde_json::Value::String(v)),
                 None => {
                     return Err(MissingPick {
@@ -307,7 +307,7 @@ mod tests {
             burst: Burst::default(),
             line: 1,
         };
-        let got = coalesced_params(&t, &["/in/a", "/in/b,c"], |e, _| Some(e.to_string()));
+        let got = coalesced_params(&t, &["/in/a", "/in/b,c"], |e, _, _| Some(e.to_string()));
         assert_eq!(
             got,
             Ok(vec![
@@ -315,7 +315,7 @@ mod tests {
                 ("inputs".into(), r#"["/in/a","/in/b,c"]"#.into())
             ])
         );
-        let missing = coalesced_params(&t, &["/in/a", ""], |e, _| {
+        let missing = coalesced_params(&t, &["/in/a", ""], |e, _, _| {
             (!e.is_empty()).then(|| e.to_string())
         });
         assert!(missing.is_err());

@@ -1,6 +1,9 @@
 //! The serve's look at its `[[trigger]]`s' events, twice a second: each served
 //! `run_ended` trigger's runs ended since it was first served and not yet decided, each
-//! `file` trigger's settled files; each made into its run by `events::fire_event`.
+//! `file` trigger's settled files; each made into its run by `events::fire_event`, or
+//! held pending for its burst (`bursts`) when its trigger coalesces or debounces.
+pub(super) mod bursts;
+
 use super::catalog::Catalog;
 use super::events::{self, At, Files, Fire, Seen};
 use super::shown;
@@ -81,14 +84,31 @@ impl Watch {
                         .into_iter()
                         .map(|s| (s, None))
                         .collect(),
-                    EventSource::Webhook { .. } => continue,
+                    EventSource::Webhook { .. } => Vec::new(),
                 };
                 for (s, unproven) in &seen {
                     let fired = match unproven {
                         Some(why) => events::refuse_event(store, at, s, why),
+                        None if t.burst.holds() => {
+                            held(bursts::hold(store, at, s, None), at, s);
+                            continue;
+                        }
                         None => events::fire_event(store, at, s, &opts.operator),
                     };
-                    fire_one(fired, at, s, (opts, &mut *starting), &mut follow);
+                    fire_one(fired, at, &s.detail, (opts, &mut *starting), &mut follow);
+                }
+                if t.burst.holds() {
+                    match bursts::due(store, at, &opts.operator, Timestamp::now()) {
+                        Ok(fired) => {
+                            for (f, said) in fired {
+                                fire_one(Ok(f), at, &said, (opts, &mut *starting), &mut follow);
+                            }
+                        }
+                        Err(e) => crate::stdio::errln!(
+                            "serve: trigger {}: its pending events: {e} (tried again)",
+                            name(at)
+                        ),
+                    }
                 }
             }
         }
@@ -111,15 +131,37 @@ fn name(at: At<'_>) -> String {
     }
 }
 
-/// One event made into its run (`fired`), driven here; what it became said on stderr.
+/// An event held for its trigger's burst (`held`), said on stderr.
+fn held(held: Result<bursts::Held, crate::SessionError>, at: At<'_>, s: &Seen) {
+    let detail = shown(&s.detail);
+    match held {
+        Ok(bursts::Held::Pending) => {
+            crate::stdio::errln!("serve: trigger {}: {detail} is pending", name(at))
+        }
+        Ok(bursts::Held::Already(row)) => crate::stdio::errln!(
+            "serve: trigger {}: {detail} was decided already ({})",
+            name(at),
+            row.fate
+        ),
+        Ok(bursts::Held::Refused(why)) => crate::stdio::errln!(
+            "serve: trigger {}: {detail} made no run: {}",
+            name(at),
+            shown(&why)
+        ),
+        Err(e) => crate::stdio::errln!("serve: trigger {}: {detail}: {e} (tried again)", name(at)),
+    }
+}
+
+/// One event (or a burst: `detail` names its events) made into its run (`fired`),
+/// driven here; what it became said on stderr.
 fn fire_one(
     fired: Result<Fire, crate::SessionError>,
     at: At<'_>,
-    s: &Seen,
+    detail: &str,
     (opts, starting): (&ServeOptions, &mut Starting<'_>),
     follow: &mut FollowUps,
 ) {
-    let detail = shown(&s.detail);
+    let detail = shown(detail);
     match fired {
         Ok(Fire::Made { ready, fate, group }) => {
             let run_id = ready.run_id.clone();
