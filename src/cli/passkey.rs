@@ -87,6 +87,9 @@ struct Ceremony<'a> {
     args: &'a EnrolArgs,
     token: String,
     challenge: Vec<u8>,
+    /// What the new passkey signs right after its creation (`Proof`): possession of
+    /// its private key, with the user verified.
+    proof: Vec<u8>,
     user_id: Vec<u8>,
     nonce: String,
 }
@@ -110,6 +113,7 @@ fn enrol(args: &EnrolArgs) -> Result<String, EnrolError> {
         args,
         token: hex(&rand::random::<[u8; 16]>()),
         challenge: rand::random::<[u8; 32]>().to_vec(),
+        proof: rand::random::<[u8; 32]>().to_vec(),
         user_id: rand::random::<[u8; 16]>().to_vec(),
         nonce: hex(&rand::random::<[u8; 16]>()),
     };
@@ -302,7 +306,8 @@ enum Refused {
     Line(#[from] baton_signing::EnrolError),
 }
 
-/// Check what the page sent back and make the allowed-signers line.
+/// Check what the page sent back (the creation, and the new key's signature over the
+/// proof challenge) and make the allowed-signers line.
 fn created(c: &Ceremony<'_>, body: &[u8]) -> Result<String, Refused> {
     let v: Value = serde_json::from_slice(body).map_err(|_| Refused::NotJson)?;
     let field = |name: &str| {
@@ -330,6 +335,19 @@ fn created(c: &Ceremony<'_>, body: &[u8]) -> Result<String, Refused> {
         authenticator_data: &auth,
         credential_id: &id,
     };
+    let unproven =
+        || baton_signing::EnrolError::NoProof("the page sent no signature by the new passkey");
+    let (proof_auth, proof_client, proof_sig) = (
+        field("proofAuthenticatorData").map_err(|_| unproven())?,
+        field("proofClientDataJSON").map_err(|_| unproven())?,
+        field("proofSignature").map_err(|_| unproven())?,
+    );
+    let proof = baton_signing::Proof {
+        authenticator_data: &proof_auth,
+        client_data: &proof_client,
+        signature: &proof_sig,
+    };
+    baton_signing::check_possession(&made, &c.args.rp, origin, &c.proof, &proof)?;
     Ok(baton_signing::passkey_line(
         &c.args.principal,
         &c.args.rp,
@@ -345,6 +363,7 @@ fn page_html(c: &Ceremony<'_>) -> String {
         .replace("{RP}", &js(&c.args.rp))
         .replace("{PRINCIPAL}", &js(&c.args.principal))
         .replace("{CHALLENGE}", &js(&hex(&c.challenge)))
+        .replace("{PROOF}", &js(&hex(&c.proof)))
         .replace("{USER_ID}", &js(&hex(&c.user_id)))
 }
 

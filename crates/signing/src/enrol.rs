@@ -45,6 +45,66 @@ pub enum EnrolError {
     Principal(String),
     #[error("cannot encode the key: {0}")]
     Encode(String),
+    #[error(
+        "the page did not prove it holds the passkey's private key: {0}; enrol from the page `baton passkey enrol` serves, which asks the new passkey to sign its challenge"
+    )]
+    NoProof(&'static str),
+}
+
+/// The new passkey's signature over the enrolment's second challenge
+/// (`navigator.credentials.get()` right after the creation, the new credential only):
+/// proof that whoever sends the public key holds its private key, made with user
+/// verification. A creation's own flags and clientData are not signed (with
+/// `attestation: "none"`); this assertion's are.
+#[derive(Debug, Clone, Copy)]
+pub struct Proof<'a> {
+    /// `response.authenticatorData` of the assertion.
+    pub authenticator_data: &'a [u8],
+    /// `response.clientDataJSON` of the assertion.
+    pub client_data: &'a [u8],
+    /// `response.signature`: an ECDSA signature, DER, over
+    /// `authenticatorData || SHA-256(clientDataJSON)`.
+    pub signature: &'a [u8],
+}
+
+/// Whether `proof` is a signature by `created`'s key over `challenge`, made at `origin`
+/// for relying party `rp` with the user verified. The signature is checked before any
+/// flag or field it covers is believed.
+pub fn check_possession(
+    created: &Created<'_>,
+    rp: &str,
+    origin: &str,
+    challenge: &[u8],
+    proof: &Proof<'_>,
+) -> Result<(), EnrolError> {
+    use p256::ecdsa::signature::Verifier;
+    let key = p256::PublicKey::from_public_key_der(created.public_key)
+        .map_err(|_| EnrolError::NotP256)?;
+    let sig = p256::ecdsa::Signature::from_der(proof.signature)
+        .map_err(|_| EnrolError::NoProof("the signature is not a DER ECDSA signature"))?;
+    let mut signed = proof.authenticator_data.to_vec();
+    signed.extend(Sha256::digest(proof.client_data));
+    p256::ecdsa::VerifyingKey::from(&key)
+        .verify(&signed, &sig)
+        .map_err(|_| EnrolError::NoProof("the signature is not the new passkey's"))?;
+    let auth = proof.authenticator_data;
+    if auth.len() < 37 || auth[..32] != Sha256::digest(rp.as_bytes())[..] {
+        return Err(EnrolError::NoProof("it was made for another relying party"));
+    }
+    if auth[32] & 0x05 != 0x05 {
+        return Err(EnrolError::NotUserVerified);
+    }
+    let client: serde_json::Value = serde_json::from_slice(proof.client_data)
+        .map_err(|_| EnrolError::NoProof("its clientDataJSON is not JSON"))?;
+    if client["type"] != "webauthn.get"
+        || client["challenge"] != Base64UrlUnpadded::encode_string(challenge)
+        || client["origin"] != origin
+    {
+        return Err(EnrolError::NoProof(
+            "it signs another challenge, type or origin than this enrolment's",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `principal` can stand alone as an allowed-signers line's principal.
@@ -92,4 +152,95 @@ pub fn passkey_line(
         .to_openssh()
         .map_err(|e| EnrolError::Encode(e.to_string()))?;
     Ok(format!("{principal} namespaces=\"{NAMESPACE}\" {key}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::{DerSignature, SigningKey, signature::Signer};
+    use p256::pkcs8::EncodePublicKey;
+
+    const ORIGIN: &str = "https://ops.example.ts.net";
+    const RP: &str = "ops.example.ts.net";
+    const CHALLENGE: &[u8] = b"the enrolment's second challenge";
+
+    fn key(seed: u8) -> (SigningKey, Vec<u8>) {
+        let sk = SigningKey::from_bytes(&[seed; 32].into()).unwrap();
+        let der = p256::PublicKey::from(sk.verifying_key())
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        (sk, der)
+    }
+
+    /// An assertion by `sk` over `challenge` at `origin`, with `flags`: its parts.
+    fn assertion(sk: &SigningKey, flags: u8, origin: &str, challenge: &[u8]) -> [Vec<u8>; 3] {
+        let mut auth = Sha256::digest(RP.as_bytes()).to_vec();
+        auth.push(flags);
+        auth.extend(7u32.to_be_bytes());
+        let client = format!(
+            "{{\"type\":\"webauthn.get\",\"challenge\":\"{}\",\"origin\":\"{origin}\",\"crossOrigin\":false}}",
+            Base64UrlUnpadded::encode_string(challenge)
+        )
+        .into_bytes();
+        let mut signed = auth.clone();
+        signed.extend(Sha256::digest(&client));
+        let sig: DerSignature = sk.sign(&signed);
+        [auth, client, sig.as_bytes().to_vec()]
+    }
+
+    fn checked(public_key: &[u8], parts: &[Vec<u8>; 3]) -> Result<(), EnrolError> {
+        let created = Created {
+            public_key,
+            authenticator_data: &[],
+            credential_id: b"id",
+        };
+        let proof = Proof {
+            authenticator_data: &parts[0],
+            client_data: &parts[1],
+            signature: &parts[2],
+        };
+        check_possession(&created, RP, ORIGIN, CHALLENGE, &proof)
+    }
+
+    #[test]
+    fn the_new_key_s_verified_signature_over_the_challenge_proves_it() {
+        let (sk, der) = key(7);
+        checked(&der, &assertion(&sk, 0x05, ORIGIN, CHALLENGE)).unwrap();
+    }
+
+    #[test]
+    fn another_key_s_signature_or_none_proves_nothing() {
+        let (_, der) = key(7);
+        let (other, _) = key(9);
+        let by_other = assertion(&other, 0x05, ORIGIN, CHALLENGE);
+        assert!(matches!(
+            checked(&der, &by_other),
+            Err(EnrolError::NoProof(_))
+        ));
+        let mut unsigned = by_other;
+        unsigned[2].clear();
+        assert!(matches!(
+            checked(&der, &unsigned),
+            Err(EnrolError::NoProof(_))
+        ));
+    }
+
+    #[test]
+    fn the_proof_is_of_this_challenge_origin_and_a_verified_user() {
+        let (sk, der) = key(7);
+        let other_challenge = assertion(&sk, 0x05, ORIGIN, b"another");
+        assert!(matches!(
+            checked(&der, &other_challenge),
+            Err(EnrolError::NoProof(_))
+        ));
+        let other_origin = assertion(&sk, 0x05, "https://evil.example", CHALLENGE);
+        assert!(matches!(
+            checked(&der, &other_origin),
+            Err(EnrolError::NoProof(_))
+        ));
+        let touch_only = assertion(&sk, 0x01, ORIGIN, CHALLENGE);
+        assert_eq!(checked(&der, &touch_only), Err(EnrolError::NotUserVerified));
+    }
 }

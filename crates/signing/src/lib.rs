@@ -10,7 +10,8 @@
 //!   assertion): [`challenge`] for the page, [`sshsig_from_assertion`] to armor what the
 //!   browser returns, [`check_passkey`] to verify it against the configured origin;
 //! - `enrol`: a passkey's allowed-signers line from what the browser returns at
-//!   creation ([`passkey_line`]);
+//!   creation ([`passkey_line`]), once the new key signed the enrolment's challenge
+//!   ([`check_possession`]);
 //! - `keys`: making a signature, with a key file or through ssh-agent (I/O; the `sign`
 //!   feature, which only the session turns on).
 //!
@@ -25,7 +26,7 @@ mod webauthn;
 mod passkey_vectors_tests;
 
 pub use allowed::{AllowedSigners, LineError, SignersError, principal_account};
-pub use enrol::{Created, EnrolError, check_principal, passkey_line};
+pub use enrol::{Created, EnrolError, Proof, check_possession, check_principal, passkey_line};
 #[cfg(feature = "sign")]
 pub use keys::{SigningError, sign_with_agent, sign_with_key_file};
 pub use webauthn::{

@@ -2,7 +2,8 @@
 //! browser (Debian's headless Chromium with a virtual platform authenticator, as a
 //! phone's), the command prints its allowed-signers line and exits; `ssh-keygen -Y
 //! verify` then takes a decision the passkey signs as the enrolled principal. Forged
-//! creations and other paths are refused; the page answers once.
+//! creations, a creation without the new key's signature and other paths are refused;
+//! the page answers once.
 use super::browser::Browser;
 use crate::helpers::*;
 use baton::signing::{self, Assertion, Verdict};
@@ -123,6 +124,60 @@ fn refusals_before_enrolment(port: u16, path: &str) {
         status.contains("200") && body.contains("navigator.credentials.create"),
         "{status}"
     );
+    a_creation_without_proof_of_its_key_is_refused(port, path, &body);
+}
+
+/// Whoever holds the page's address sends a creation that is the page's (its
+/// challenge, origin, relying party, flags) for a P-256 key whose private key nobody
+/// here holds: without the new key's signature over the page's second challenge it is
+/// refused, and the command keeps waiting.
+fn a_creation_without_proof_of_its_key_is_refused(port: u16, path: &str, page: &str) {
+    let challenge = page
+        .split_once("CHALLENGE = \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(hex, _)| unhex(hex))
+        .expect("the page's challenge");
+    let client = format!(
+        r#"{{"type":"webauthn.create","challenge":"{}","origin":"http://localhost:{port}"}}"#,
+        base64url(&challenge)
+    );
+    let mut auth = <sha2::Sha256 as sha2::Digest>::digest(b"localhost").to_vec();
+    auth.extend([0x05, 0, 0, 0, 1]);
+    let body = json!({
+        "publicKey": NOBODYS_KEY, "authenticatorData": signing_hex(&auth), "credentialId": "0102",
+        "clientDataJSON": signing_hex(client.as_bytes()),
+    })
+    .to_string();
+    let (status, answer) = http(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(status.contains("400"), "{status} {answer}");
+    assert!(
+        answer.contains("did not prove it holds the passkey's private key"),
+        "{answer}"
+    );
+}
+
+/// A P-256 public key (DER SubjectPublicKeyInfo) whose private key was thrown away.
+const NOBODYS_KEY: &str = "3059301306072a8648ce3d020106082a8648ce3d03010703420004894d32466f436677ba9a85fc3f5838bfc56af009c750472bacbddfbb0c27c6c35f5df9b80f4a3ac2e0d0dbc91350dd90f417fe1cb6081bae37dddc166aa0993d";
+
+fn base64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
 }
 
 fn signing_hex(b: &[u8]) -> String {
