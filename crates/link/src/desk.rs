@@ -266,6 +266,7 @@ mod tests {
             step: None,
             reason: None,
             details: String::new(),
+            by_viewer: false,
         };
         let mut m = NewsMerge::default();
         assert!(m.take(0, &[n(7, "a1")]));

@@ -16,6 +16,11 @@ pub struct News {
     pub reason: Option<String>,
     /// The row's details (JSON text): a schedule's name, a raise's amounts.
     pub details: String,
+    /// Whether `actor` is the account of the session that read the row: over a link,
+    /// the host's account the link runs as, which the console cannot know from here
+    /// (a console of `root` deciding through `askann`'s link is recorded as `askann`).
+    #[serde(default)]
+    pub by_viewer: bool,
 }
 
 impl News {

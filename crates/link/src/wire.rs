@@ -19,8 +19,9 @@ use tokio::sync::oneshot;
 /// message means (4: an ask's answer carries a request id, which a server of 3 would
 /// not keep, so its check would call a recorded answer not delivered; 5: a note; 6: a
 /// step's history; 7: a fork's params, which a peer of 6 would drop, forking with the
-/// recorded ones).
-pub const PROTOCOL: u32 = 7;
+/// recorded ones; 8: a news row marks the link's account's own, without which a console
+/// calls its own decision through a link someone else's).
+pub const PROTOCOL: u32 = 8;
 
 /// Who speaks: the protocol and the baton it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

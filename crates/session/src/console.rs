@@ -142,7 +142,7 @@ impl Service {
         asks.refresh(&store);
         let (waiting, waiting_rx) = super::inbox::Feed::new(&store, operator);
         let (schedules, schedules_rx) = super::schedules::Feed::new(&store);
-        let (news, news_rx) = super::news::Feed::new(&store);
+        let (news, news_rx) = super::news::Feed::new(&store, operator);
         let (expected_tx, expected_rx) = watch::channel(Arc::new(Expected::default()));
         let service = Service {
             db: db.to_path_buf(),

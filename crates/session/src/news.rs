@@ -1,7 +1,7 @@
 //! Decisions recorded in the store while the console is open (issue 45 point 5): every
 //! run's and the schedules', read after the last audit row seen whenever the store
 //! changes. The console tells its own from others' (`console::app::notices`).
-use baton_model::AuditAction;
+use baton_model::{AuditAction, same_actor};
 use baton_store::Store;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -16,6 +16,8 @@ const PAGE: usize = 500;
 pub use baton_link::News;
 
 pub(super) struct Feed {
+    /// The session's operator: whose rows are the viewer's own.
+    operator: String,
     after: i64,
     kept: Vec<News>,
     tx: watch::Sender<Arc<Vec<News>>>,
@@ -23,10 +25,11 @@ pub(super) struct Feed {
 
 impl Feed {
     /// A feed of what is recorded from now on (what is on record already is not news).
-    pub(super) fn new(store: &Store) -> (Feed, watch::Receiver<Arc<Vec<News>>>) {
+    pub(super) fn new(store: &Store, operator: &str) -> (Feed, watch::Receiver<Arc<Vec<News>>>) {
         let after = store.audit_head_id().unwrap_or(0);
         let (tx, rx) = watch::channel(Arc::new(Vec::new()));
         let feed = Feed {
+            operator: operator.to_string(),
             after,
             kept: Vec::new(),
             tx,
@@ -44,6 +47,7 @@ impl Feed {
             let full = rows.len() == PAGE;
             self.kept.extend(rows.into_iter().filter_map(|r| {
                 Some(News {
+                    by_viewer: same_actor(&r.actor, &self.operator),
                     id: r.id,
                     action: AuditAction::parse(&r.action)?,
                     run_id: r.run_id,

@@ -77,6 +77,7 @@ pub(super) fn waiting_and_schedules_scenarios() -> Vec<(&'static str, Setup)> {
                 step: last.step.clone(),
                 reason: Some("not on a Friday".into()),
                 details: "{}".into(),
+                by_viewer: false,
             };
             let mut u = ui();
             u.note_news(&[row]);

@@ -110,7 +110,10 @@ impl Sent {
         // An approval is the vote, then (its quorum met) the gate's approval.
         let action = n.action == self.action
             || (self.action == AuditAction::Approved && n.action == AuditAction::ApprovalVote);
-        same_actor(&n.actor, operator) && n.run_id == self.run_id && action && step && reason
+        // Through a link the row names the host's account the link runs as, which the
+        // link's session marks as its viewer's.
+        let by_me = n.by_viewer || same_actor(&n.actor, operator);
+        by_me && n.run_id == self.run_id && action && step && reason
     }
 }
 

@@ -16,6 +16,7 @@ pub(super) fn news(id: i64, run: &str, actor: &str, action: AuditAction) -> News
         step: None,
         reason: None,
         details: "{}".into(),
+        by_viewer: false,
     }
 }
 
@@ -209,4 +210,43 @@ fn ones_own_approval_is_not_news_though_the_gates_approval_has_no_reason() {
         "{:?}",
         ui.notices
     );
+}
+
+/// A console of `root` deciding through a link that runs as `askann` on its host: the
+/// host records `askann`, and the link's session marks the rows as its viewer's. They
+/// answer this console's command, not news; `askann` deciding from a shell there is.
+#[test]
+fn ones_own_approval_through_a_link_as_another_account_is_not_news() {
+    let mut ui = UiState::new("root");
+    let cmd = Command::Approve {
+        step: "deploy".into(),
+        operator: "root".into(),
+        reason: Some("as askann there".into()),
+        signature: None,
+        inputs: Default::default(),
+    };
+    ui.note_sent("01RUN", &cmd);
+    let row = |id, action, reason: Option<&str>| {
+        let mut n = news(id, "01RUN", "askann", action);
+        n.step = Some("deploy".into());
+        n.reason = reason.map(str::to_string);
+        n.by_viewer = true;
+        n
+    };
+    let resumed = {
+        let mut n = news(1, "01RUN", "askann", AuditAction::RunResumed);
+        n.by_viewer = true;
+        n
+    };
+    ui.note_resumed("01RUN");
+    let own = [
+        resumed,
+        row(2, AuditAction::ApprovalVote, Some("as askann there")),
+        row(3, AuditAction::Approved, None),
+    ];
+    assert!(ui.note_news(&own).is_empty(), "{:?}", ui.notices);
+    // The same account's next decision, not this console's command: news.
+    let mut other = row(4, AuditAction::Rejected, Some("from a shell"));
+    other.by_viewer = true;
+    assert_eq!(ui.note_news(&[other]).len(), 1);
 }

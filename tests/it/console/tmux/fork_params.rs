@@ -28,8 +28,8 @@ fn f_changes_a_param_of_the_fork_and_the_original_keeps_its_own() {
 
     // The form names the run it forks and holds its recorded value; the secret's field
     // is empty and says it is typed again.
-    let title = format!("Fork run {} of versioned from ship", &old[..8]);
-    let screen = t.wait_for("the fork form", |s| s.contains(&title), 20);
+    let title = |s: &str| format!("Fork run {} of versioned from ship", shown_id(s, &old));
+    let screen = t.wait_for("the fork form", |s| s.contains(&title(s)), 20);
     assert!(screen.contains("[1.0"), "{screen}");
     assert!(screen.contains("not carried: type it again"), "{screen}");
     assert!(!screen.contains(SECRET), "{screen}");
@@ -54,7 +54,7 @@ fn f_changes_a_param_of_the_fork_and_the_original_keeps_its_own() {
     t.keys(&["Enter"]);
     t.wait_for(
         "the refusal under the form",
-        |s| s.contains("give them again") && s.contains(&title),
+        |s| s.contains("give them again") && s.contains(&title(s)),
         20,
     );
     assert_eq!(env.runs().as_array().map(Vec::len), Some(1), "no fork yet");

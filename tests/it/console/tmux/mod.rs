@@ -210,6 +210,17 @@ impl Drop for Tmux {
     }
 }
 
+/// The start of run `id` the screen shows: the console shows the shortest prefix no
+/// other run shares, at least 8 characters, and runs made within the same quarter of a
+/// second share their first 8, so a test never assumes `id[..8]`.
+pub(crate) fn shown_id<'a>(screen: &str, id: &'a str) -> &'a str {
+    (8..=id.len())
+        .rev()
+        .map(|n| &id[..n])
+        .find(|p| screen.contains(p))
+        .unwrap_or(&id[..8])
+}
+
 pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }

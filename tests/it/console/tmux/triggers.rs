@@ -57,15 +57,15 @@ fn the_console_names_a_runs_trigger_event_and_what_its_end_started() {
         |s| s.contains("⇢ run") && s.contains("started by publish#1"),
         60,
     );
+    let (publish_shown, build_shown) = (shown_id(&screen, &publish), shown_id(&screen, &build));
     let row = screen
         .lines()
-        .find(|l| l.starts_with("│") && l.contains(&publish[..8]))
+        .find(|l| l.starts_with("│") && l.contains(&format!(" {publish_shown} ")))
         .unwrap_or("");
     assert!(row.contains("⇢ run"), "{screen}");
     assert!(
         screen.contains(&format!(
-            "started by publish#1: run {} of build succeeded",
-            &build[..8]
+            "started by publish#1: run {build_shown} of build succeeded"
         )),
         "{screen}"
     );
