@@ -166,13 +166,23 @@ fn serve(listener: &TcpListener, c: &Ceremony<'_>) -> Result<String, EnrolError>
 /// A request is its head and a body of at most this many bytes: a passkey's
 /// creation is under 2 KiB.
 const MAX_REQUEST: usize = 64 * 1024;
+/// A request must arrive whole within this (a browser sends it at once): the page is
+/// served one connection at a time, so a slow client holds it no longer.
+const REQUEST_TIME: Duration = Duration::from_secs(2);
+
+/// Read some bytes, waiting at most until `until`; `None` past it or on an error.
+fn read_by(sock: &mut TcpStream, chunk: &mut [u8], until: Instant) -> Option<usize> {
+    let left = until.checked_duration_since(Instant::now())?;
+    sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+        .ok()?;
+    sock.read(chunk).ok()
+}
 
 /// Answer one connection; `Some(line)` when it enrolled the passkey.
 fn answer(mut sock: TcpStream, c: &Ceremony<'_>) -> Option<String> {
     let _ = sock.set_nonblocking(false);
-    let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = sock.set_write_timeout(Some(Duration::from_secs(10)));
-    let Some((method, path, body)) = read_request(&mut sock) else {
+    let Some((method, path, body)) = read_request(&mut sock, Instant::now() + REQUEST_TIME) else {
         respond(
             &mut sock,
             "400 Bad Request",
@@ -234,8 +244,9 @@ fn answer(mut sock: TcpStream, c: &Ceremony<'_>) -> Option<String> {
     }
 }
 
-/// The request line's method and path, and the body (bounded).
-fn read_request(sock: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
+/// The request line's method and path, and the body (bounded in size, and in time by
+/// `until`, however slowly the bytes trickle).
+fn read_request(sock: &mut TcpStream, until: Instant) -> Option<(String, String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -245,7 +256,7 @@ fn read_request(sock: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
         if buf.len() > MAX_REQUEST {
             return None;
         }
-        let n = sock.read(&mut chunk).ok()?;
+        let n = read_by(sock, &mut chunk, until)?;
         if n == 0 {
             return None;
         }
@@ -264,7 +275,7 @@ fn read_request(sock: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
     }
     let mut body = buf[head_end..].to_vec();
     while body.len() < length {
-        let n = sock.read(&mut chunk).ok()?;
+        let n = read_by(sock, &mut chunk, until)?;
         if n == 0 {
             return None;
         }

@@ -125,6 +125,34 @@ fn refusals_before_enrolment(port: u16, path: &str) {
         "{status}"
     );
     a_creation_without_proof_of_its_key_is_refused(port, path, &body);
+    a_client_trickling_its_request_holds_the_page_for_two_seconds_at_most(port, path);
+}
+
+/// The page answers one connection at a time: one that trickles its request a byte at
+/// a time is closed once its 2 s pass, and the next is answered.
+fn a_client_trickling_its_request_holds_the_page_for_two_seconds_at_most(port: u16, path: &str) {
+    use std::sync::mpsc::{RecvTimeoutError, channel};
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"GET ").unwrap();
+    let (stop, stopped) = channel::<()>();
+    let trickler = std::thread::spawn(move || {
+        // A byte each 300 ms until the test is done: never the 10 s a read waits.
+        while let Err(RecvTimeoutError::Timeout) =
+            stopped.recv_timeout(std::time::Duration::from_millis(300))
+        {
+            let _ = slow.write_all(b"a");
+        }
+    });
+    let mut next = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    next.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(next, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = next.read_to_end(&mut answer);
+    stop.send(()).unwrap();
+    trickler.join().unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
 /// Whoever holds the page's address sends a creation that is the page's (its
