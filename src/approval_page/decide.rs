@@ -17,6 +17,8 @@
 //! false`, with no text of the request's but the step and decision), and refused
 //! without a row when that one exists, so that no sender fills the chain. What the
 //! engine refuses it records.
+mod ask;
+
 use super::facts::{self, Opening};
 use super::{Page, Reply};
 use crate::model::history::{AuditAction, Decision};
@@ -47,6 +49,9 @@ pub(super) struct Asked {
     inputs: BTreeMap<String, String>,
     #[serde(default)]
     assertion: Option<Signed>,
+    /// An ask's id: the request answers that ask (`ask`), not a gate.
+    #[serde(default)]
+    ask: Option<String>,
 }
 
 /// `navigator.credentials.get()`'s response, each part as an array of bytes.
@@ -84,6 +89,9 @@ pub(super) fn message(db: &Path, _page: &Page, body: &[u8]) -> Reply {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Some(id) = &asked.ask {
+        return ask::message(db, id, &asked);
+    }
     let got = signed_message(db, &asked);
     match got {
         Ok(message) => Reply::json(
@@ -110,6 +118,9 @@ pub(super) fn decide(db: &Path, page: &Page, body: &[u8]) -> Reply {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Some(id) = &asked.ask {
+        return ask::decide(db, page, id, &asked);
+    }
     let mut store = match Store::open_existing(db) {
         Ok(s) => s,
         Err(e) => return Reply::status("503 Service Unavailable", &format!("{e}\n")),
@@ -267,7 +278,8 @@ fn signed_command(
             continue;
         };
         match signing::check_passkey(signers, &message, &pem, page.origin()) {
-            Ok(_) => {
+            Ok(checked) => {
+                rising(store, &checked)?;
                 if let Command::Approve { signature, .. } | Command::Reject { signature, .. } =
                     &mut command
                 {
@@ -293,6 +305,21 @@ fn signed_command(
                 why: "no passkey of the run's allowed signers made this signature".to_string(),
             },
         )),
+    })
+}
+
+/// A verified passkey signature's counter against the last recorded for its key: one
+/// not above it (a replayed assertion, a cloned authenticator) is refused on record.
+fn rising(store: &Store, checked: &signing::Checked) -> Result<(), Why> {
+    let Some(passkey) = &checked.passkey else {
+        return Ok(());
+    };
+    let last = super::counter::last_counter(store, &checked.key).map_err(|e| unavailable(&e))?;
+    signing::check_counter(&checked.key, passkey.counter, last).map_err(|e| {
+        Why::Signed(Refused(
+            "403 Forbidden",
+            Refusal::BadSignature { why: e.to_string() },
+        ))
     })
 }
 

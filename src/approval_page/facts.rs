@@ -1,4 +1,4 @@
-//! What the page shows of each open gate: the facts `baton inbox` and `baton show`
+//! What the page shows of each open gate and ask: the facts `baton inbox` and `baton show`
 //! give (run, workflow, step, prompt, approvers and votes, the command and environment
 //! the approval binds to, the needs' outputs, the inputs it asks, the revised steps'
 //! diff), and what a decision binds to: the gate's opening (the seq of its
@@ -74,6 +74,10 @@ fn read(db: &Path) -> Result<Vec<Value>, crate::session::SessionError> {
     let mut views = BTreeMap::new();
     let mut out = Vec::new();
     for w in crate::session::read_inbox(&store, "", now)? {
+        if w.kind == WaitKind::Ask {
+            out.extend(ask(&w));
+            continue;
+        }
         if w.kind != WaitKind::Gate {
             continue;
         }
@@ -123,4 +127,35 @@ fn read(db: &Path) -> Result<Vec<Value>, crate::session::SessionError> {
         }));
     }
     Ok(out)
+}
+
+/// An open ask's facts (`baton inbox` shows the same): decidable here when it is
+/// signed, as a signed gate is; it binds to the ask itself (its id, prompt and the
+/// inputs given), as `signing::ask_message` says.
+fn ask(w: &crate::model::inbox::Waiting) -> Option<Value> {
+    let id = w.ask.as_ref()?;
+    let decidable = w.signed.then_some(()).ok_or(
+        "this ask is not signed: it is answered from a terminal (`baton approve`), where the account is the operating system's",
+    );
+    Some(json!({
+        "ask": id,
+        "run_id": w.run_id,
+        "workflow": w.workflow,
+        "run_state": w.run_state,
+        "step": w.step,
+        "prompt": w.prompt,
+        "approvers": w.approvers,
+        "quorum": w.quorum,
+        "votes": w.votes,
+        "since": w.since,
+        "deadline": w.deadline,
+        "signed": w.signed,
+        "decidable": decidable.is_ok(),
+        "why_not": decidable.err(),
+        "inputs": w.inputs,
+        "env": [],
+        "needs_outputs": [],
+        "revise": [],
+        "push_back": false,
+    }))
 }

@@ -24,14 +24,19 @@ async function post(path, body) {
 function facts(g) {
   const dl = el("dl");
   const row = (k, v) => { dl.append(el("dt", null, k), el("dd", null, v)); };
-  row("run", g.run_id + " (" + g.run_state + ")");
+  if (g.ask) row("ask", g.ask);
+  if (g.run_id !== g.ask) row("run", g.run_id + " (" + g.run_state + ")");
   row("workflow", g.workflow);
   row("approvers", (g.approvers.length ? g.approvers.join(", ") : "anyone") +
       " · " + g.votes.length + "/" + g.quorum);
   if (g.votes.length) row("voted", g.votes.join(", "));
-  if (g.deadline) row("times out", g.deadline);
+  // A deadline is a time in milliseconds since the epoch; shown in UTC.
+  if (g.deadline) row("times out", typeof g.deadline === "number"
+                                   ? new Date(g.deadline).toISOString().replace(".000Z", "Z")
+                                   : g.deadline);
   if (g.round) row("round", g.round.n + " of " + g.round.of);
-  row("binds to", "gate opening " + g.opening + ", digest " + g.digest);
+  row("binds to", g.ask ? "ask " + g.ask + ", its prompt and the inputs given"
+                        : "gate opening " + g.opening + ", digest " + g.digest);
   return dl;
 }
 
@@ -75,6 +80,7 @@ async function decide(g, card, decision) {
     }
   }
   const asked = { run: g.run_id, step: g.step, decision, reason, inputs };
+  if (g.ask) asked.ask = g.ask;
   result.className = "result";
   // A push-back is not signed: the server says whether it is taken (on a signed gate
   // it is not), and refuses it on record.
@@ -117,7 +123,8 @@ function card(g) {
   const c = el("section", "gate");
   c.dataset.run = g.run_id;
   c.dataset.step = g.step;
-  c.append(el("h2", null, g.workflow + " · " + g.step), el("p", "prompt", g.prompt), facts(g));
+  if (g.ask) c.dataset.ask = g.ask;
+  c.append(el("h2", null, g.workflow + " · " + (g.ask ? "ask" : g.step)), el("p", "prompt", g.prompt), facts(g));
   for (const b of [
     block("command", g.command, true),
     block("environment", g.env.map(([k, v]) => k + "=" + v).join("\n")),
@@ -158,7 +165,9 @@ async function load() {
   state.rp_id = data.rp_id;
   const main = document.getElementById("gates");
   main.replaceChildren(...data.gates.map(card));
-  status.textContent = data.gates.length + " open gate(s) · signed with your passkey for " + data.rp_id;
+  const asks = data.gates.filter((g) => g.ask).length;
+  status.textContent = (data.gates.length - asks) + " open gate(s), " + asks +
+    " ask(s) · signed with your passkey for " + data.rp_id;
   document.body.dataset.loaded = "yes";
 }
 

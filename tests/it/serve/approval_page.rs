@@ -4,8 +4,9 @@
 //! typed input and another rejected with a reason, each signed by the passkey on the
 //! page; what they record verifies under `baton audit verify` and `ssh-keygen -Y
 //! verify`. Refused, changing nothing and on record: an unsigned gate's decision, a
-//! push-back, a decision without an assertion, and an assertion replayed on another
-//! gate.
+//! push-back, a decision without an assertion, an assertion replayed on another gate,
+//! on its own decided gate (its counter is not above the one recorded) and on a later
+//! opening of its gate.
 use super::browser::Browser;
 use super::{Served, term};
 use crate::helpers::*;
@@ -81,6 +82,9 @@ struct Phone {
     run: Child,
     id: String,
     url: String,
+    /// `baton ask --signed`, waiting for alice's answer, and its ask's id.
+    asker: Child,
+    ask: String,
 }
 
 fn setup() -> Option<Phone> {
@@ -115,6 +119,7 @@ fn setup() -> Option<Phone> {
     for step in ["deploy", "drop", "rollback", "publish"] {
         served.env.wait_step(&id, step, "waiting_approval", 30);
     }
+    let (asker, ask) = signed_ask(&served.env);
     Some(Phone {
         served,
         browser,
@@ -122,7 +127,44 @@ fn setup() -> Option<Phone> {
         run,
         id,
         url,
+        asker,
+        ask,
     })
+}
+
+/// `baton ask --signed` with the run's allowed signers, alice its approver, and its
+/// ask's id once the inbox lists it.
+fn signed_ask(env: &Env) -> (Child, String) {
+    let asker = env
+        .cmd()
+        .args(["ask", "--prompt", "Flush the cache?"])
+        .args([
+            "--input",
+            "zone=enum:eu|us",
+            "--signed",
+            "--allowed-signers",
+        ])
+        .arg(env.path().join("allowed_signers"))
+        .args([
+            "--approvers",
+            "alice@example.com",
+            "--json",
+            "--timeout",
+            "2m",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = wait_until("the ask in the inbox", secs(20), || {
+        let out = env.run(&["inbox", "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        v.as_array()?
+            .iter()
+            .find_map(|w| w["ask"].as_str().map(str::to_string))
+    });
+    (asker, id)
 }
 
 impl Phone {
@@ -139,8 +181,19 @@ impl Phone {
         reason: &str,
         inputs: &[(&str, &str)],
     ) -> (String, String) {
-        self.browser.open(&self.url.clone());
         let card = self.card(step);
+        self.click_card(&card, decision, reason, inputs)
+    }
+
+    /// [`Phone::click`] on the card `card` (a JavaScript expression) selects.
+    fn click_card(
+        &mut self,
+        card: &str,
+        decision: &str,
+        reason: &str,
+        inputs: &[(&str, &str)],
+    ) -> (String, String) {
+        self.browser.open(&self.url.clone());
         // What the page sends is kept (`window.sent`), to be replayed later.
         let mut fill = "const f = window.fetch; window.sent = []; window.fetch = (u, o) => { if (u === '/approve/decide') window.sent.push(o.body); return f(u, o); };".to_string();
         fill.push_str(&format!(
@@ -219,6 +272,14 @@ fn a_phone_approves_and_rejects_signed_gates_with_a_passkey() {
         .find(|g| g["step"] == "publish")
         .unwrap();
     assert_eq!(publish["decidable"], false, "{publish}");
+    let drop_opened = facts["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["step"] == "drop")
+        .unwrap()["opening"]
+        .as_u64()
+        .unwrap();
     let shot = p.browser.screenshot();
     std::fs::write(p.served.env.path().join("approval-page.png"), &shot).unwrap();
     // `SCREENSHOT_DIR=docs/images cargo test --test it approval_page` refreshes the docs' one.
@@ -234,6 +295,7 @@ fn a_phone_approves_and_rejects_signed_gates_with_a_passkey() {
     // Reject with a reason.
     let (verdict, _) = p.click("drop", "reject", "not before the backup", &[]);
     assert_eq!(verdict, "accepted");
+    let rejection = p.sent();
     p.served.env.wait_step(&p.id, "drop", "rejected", 30);
 
     // Recorded as alice's signed decisions, which ssh-keygen verifies.
@@ -259,6 +321,8 @@ fn a_phone_approves_and_rejects_signed_gates_with_a_passkey() {
         text(&out.stderr)
     );
     refusals_change_nothing(&mut p, &approval);
+    a_later_opening_takes_no_earlier_assertion(&mut p, &rejection, drop_opened);
+    the_signed_ask_is_answered_on_the_page(&mut p);
     let _ = p.run.kill();
     let _ = term(p.serve);
 }
@@ -335,8 +399,11 @@ fn refusals_change_nothing(p: &mut Phone, approval: &Value) {
     replay["inputs"] = json!({});
     let answer = p.post("/approve/decide", &replay);
     assert_eq!(answer["refused"]["code"], "bad_signature", "{answer}");
+    // On its own decided gate the passkey's counter is not above the one recorded.
     let answer = p.post("/approve/decide", approval);
-    assert!(answer["refused"]["code"].is_string(), "{answer}");
+    assert_eq!(answer["refused"]["code"], "bad_signature", "{answer}");
+    let said = answer["refused"]["message"].as_str().unwrap();
+    assert!(said.contains("not above"), "{answer}");
     let show = p.served.env.show(&p.id);
     assert_eq!(
         step_state(&show, "publish").as_deref(),
@@ -347,17 +414,98 @@ fn refusals_change_nothing(p: &mut Phone, approval: &Value) {
         Some("waiting_approval")
     );
     // On record: the first unsigned refusal of each step and code (the push-back repeats
-    // `publish`'s `not_signed`), and the engine's refusal of the decided gate.
+    // `publish`'s `not_signed`), and the counter's refusal of the signature that verified.
     let after = p.refusals();
     assert_eq!(after.len(), before + 4, "{after:#?}");
     let page: Vec<_> = after
         .iter()
         .filter(|r| r["details"]["via"] == "approval page")
         .collect();
-    assert_eq!(page.len(), 3, "{after:#?}");
-    assert!(
-        page.iter().all(|r| r["details"]["verified"] == false),
-        "{page:#?}"
+    assert_eq!(page.len(), 4, "{after:#?}");
+    let verified: Vec<_> = page
+        .iter()
+        .filter(|r| r["details"]["verified"] == true)
+        .collect();
+    assert_eq!(verified.len(), 1, "{page:#?}");
+    assert_eq!(verified[0]["step"], "deploy", "{page:#?}");
+    // The same replay again adds no row.
+    p.post("/approve/decide", approval);
+    assert_eq!(p.refusals().len(), before + 4);
+}
+
+/// The signed ask, shown with the gates, approved with a typed input and signed by the
+/// passkey: `baton ask` hears alice's approval; the same assertion again is refused.
+fn the_signed_ask_is_answered_on_the_page(p: &mut Phone) {
+    let facts = p.post_free_get();
+    let ask = facts["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["ask"] == p.ask.as_str())
+        .unwrap_or_else(|| panic!("the ask on the page: {facts:#}"))
+        .clone();
+    assert_eq!(ask["prompt"], "Flush the cache?");
+    assert_eq!(ask["decidable"], true, "{ask}");
+    let card = format!(
+        "document.querySelector('section.gate[data-ask=\"{}\"]')",
+        p.ask
+    );
+    // An input the ask does not offer is refused as the CLI refuses it.
+    let (verdict, code) = p.click_card(&card, "approve", "cold cache", &[("zone", "mars")]);
+    assert_eq!(
+        (verdict.as_str(), code.as_str()),
+        ("refused", "input_invalid")
+    );
+    let (verdict, code) = p.click_card(&card, "approve", "cold cache", &[("zone", "us")]);
+    assert_eq!((verdict.as_str(), code.as_str()), ("accepted", ""));
+    let answer = p.sent();
+    wait_until("baton ask to end", secs(30), || {
+        p.asker.try_wait().unwrap().map(|_| ())
+    });
+    let mut said = String::new();
+    use std::io::Read;
+    p.asker
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    let said: Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(said["state"], "approved", "{said:#}");
+    assert_eq!(said["inputs"]["zone"], "us", "{said:#}");
+    assert_eq!(said["decided_by"], "alice@example.com", "{said:#}");
+    // The same answer again: the ask is closed, and the counter is not above.
+    let again = p.post("/approve/decide", &answer);
+    assert!(again["refused"]["code"].is_string(), "{again}");
+}
+
+/// The rejection of `drop`'s first opening, sent again once `baton retry` opened the
+/// gate again: its message names the first opening, so it verifies at none other.
+fn a_later_opening_takes_no_earlier_assertion(p: &mut Phone, rejection: &Value, first: u64) {
+    let opening = |p: &mut Phone| {
+        p.post_free_get()["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["step"] == "drop")
+            .map(|g| g["opening"].as_u64().unwrap())
+    };
+    let out = p.served.env.run(&["retry", &p.id, "drop"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    p.served
+        .env
+        .wait_step(&p.id, "drop", "waiting_approval", 30);
+    let second = opening(p).expect("drop's gate is open again");
+    assert!(second > first, "{first} then {second}");
+    let answer = p.post("/approve/decide", rejection);
+    assert_eq!(answer["refused"]["code"], "bad_signature", "{answer}");
+    let said = answer["refused"]["message"].as_str().unwrap();
+    assert!(said.contains("no passkey"), "{answer}");
+    assert_eq!(opening(p), Some(second));
+    let show = p.served.env.show(&p.id);
+    assert_eq!(
+        step_state(&show, "drop").as_deref(),
+        Some("waiting_approval")
     );
 }
 
