@@ -17,10 +17,12 @@ pub(super) fn exec(args: &RunArgs, parent: &str) -> i32 {
             let run_id = ready.run_id.clone();
             let code = drive::drive(store, ready, display);
             say_ending(&db, &run_id);
+            hand_outputs(&db, &run_id);
             code
         }
         Ok(Started::Ended { db, run, code }) => {
             say_ending(&db, &run);
+            hand_outputs(&db, &run);
             code
         }
         Err(e) => session::report(&e),
@@ -132,6 +134,36 @@ fn ended(
 
 /// The child's id as the step's output `child_run` (`$BATON_OUTPUT`), when run as a step.
 fn note_output(run: &str) {
+    append_output(&format!("child_run={run}\n"), "the child run");
+}
+
+/// The child's outputs as the step's own, once it ended (Dagu's child `outputs`,
+/// `session::child::outputs_for_parent`): the parent reads
+/// `${{ steps.STEP.outputs.NAME }}`. None holds a secret the child was handed.
+fn hand_outputs(db: &std::path::Path, run: &str) {
+    if std::env::var_os("BATON_OUTPUT").is_none() {
+        return;
+    }
+    let Ok(store) = Store::open_existing(db) else {
+        return;
+    };
+    let vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let secrets = child::handed_secrets(vars);
+    let (outputs, kept_back) = child::outputs_for_parent(&store, run, &secrets);
+    for k in kept_back {
+        crate::stdio::errln!(
+            "warning: child run {run}: its output `{k}` holds a secret or a line break; not handed to the parent's step"
+        );
+    }
+    let lines: String = outputs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    if !lines.is_empty() {
+        append_output(&lines, "the child's outputs");
+    }
+}
+
+/// Append `lines` to the step's `$BATON_OUTPUT`, when run as a step.
+fn append_output(lines: &str, what: &str) {
     let Some(path) = std::env::var_os("BATON_OUTPUT") else {
         return;
     };
@@ -143,9 +175,9 @@ fn note_output(run: &str) {
         .create(true)
         .mode(0o600)
         .open(&path)
-        .and_then(|mut f| writeln!(f, "child_run={run}"));
+        .and_then(|mut f| f.write_all(lines.as_bytes()));
     if let Err(e) = written {
-        crate::stdio::errln!("warning: cannot note the child run in $BATON_OUTPUT: {e}");
+        crate::stdio::errln!("warning: cannot note {what} in $BATON_OUTPUT: {e}");
     }
 }
 

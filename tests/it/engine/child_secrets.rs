@@ -2,7 +2,8 @@
 //! secret param, a value made from it, and its `secrets = [...]` entry (which the
 //! child's engine inherits) reach the child's steps as they are, and the child masks
 //! them as its own: its steps' logs say `***`, and no file of the store (rows, events,
-//! audit, logs, of either run) holds the token.
+//! audit, logs, of either run) holds the token. The child's outputs reach its parent's
+//! step, those holding a handed secret withheld (issue 78 point 4).
 use crate::helpers::*;
 use std::path::Path;
 
@@ -19,6 +20,11 @@ required = true
 id = "deploy"
 workflow = "child.toml"
 params = { tok = "${{ params.token }}", url = "https://h.example/?t=${{ params.token }}" }
+[[step]]
+id = "after"
+needs = ["deploy"]
+run = 'echo "plain=$PLAIN"'
+env = { PLAIN = "${{ steps.deploy.outputs.plain }}" }
 "#;
 
 /// `tok` and `url` are plain params here: only the parent knows they hold a secret.
@@ -32,6 +38,7 @@ id = "ship"
 run = '''
 echo "tok=$TOK url=$URL api=$API_TOKEN"
 [ "$TOK" = "$WANT_TOK" ] && [ "$API_TOKEN" = "$WANT_API" ] && touch "$MARK"
+printf 'seen=%s\nderived=%s\nplain=ok\n' "$TOK" "x${URL#*t=}" >> "$BATON_OUTPUT"
 '''
 env = { TOK = "${{ params.tok }}", URL = "${{ params.url }}" }
 "#;
@@ -94,6 +101,16 @@ fn a_secret_handed_to_a_child_is_masked_there_and_stored_nowhere() {
         let kept = holding(env.path(), secret);
         assert!(kept.is_empty(), "{secret} kept in {kept:?}");
     }
+    // The child's outputs reach the parent's step, but none holding a handed secret
+    // (`session::child::outputs_for_parent`): withheld, as a step's own would be.
+    let deploy = step_field(&env.show(&parent), "deploy", "outputs");
+    assert_eq!(deploy["plain"], "ok", "{deploy}");
+    assert!(
+        deploy.get("seen").is_none() && deploy.get("derived").is_none(),
+        "{deploy}"
+    );
+    let after = text(&env.run(&["logs", &parent, "after"]).stdout);
+    assert!(after.contains("plain=ok"), "{after}");
     // The child's audit says `***` for the handed params.
     let audit = json_rows(&env.run(&["audit", &kid, "--json"]));
     let started = audit

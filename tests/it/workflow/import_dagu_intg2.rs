@@ -240,3 +240,40 @@ fn a_parallel_over_an_output_is_reported_at_its_line() {
         "{report}"
     );
 }
+
+/// subdag_test.go TestInlineSubDAG/OutputPassingBetweenDAGs and SimpleExecution: a
+/// child's outputs reach its parent's step, read by `${OUT.outputs.X}` in a child's
+/// params and in a command (SimpleExecution's second step given `output: SAID`, so the
+/// text its test reads in the log is an output here).
+#[test]
+fn a_childs_outputs_reach_the_parent_as_dagus_tests_assert() {
+    check(&Case {
+        test: "subdag_test.go TestInlineSubDAG/OutputPassingBetweenDAGs",
+        yaml: "\nsteps:\n  - name: generate-data\n    call: generator-dag\n    output: GEN_OUTPUT\n\n  - name: process-data\n    call: processor-dag\n    params: \"INPUT_DATA=${GEN_OUTPUT.outputs.DATA}\"\n",
+        children: &[
+            (
+                "generator-dag",
+                "name: generator-dag\nsteps:\n  - command: echo \"test-value-42\"\n    output: DATA\n",
+            ),
+            (
+                "processor-dag",
+                "name: processor-dag\nparams:\n  - INPUT_DATA\nsteps:\n  - command: echo \"Processing ${INPUT_DATA}\"\n    output: RESULT\n\n  - command: |\n      echo \"Validated: ${RESULT}\"\n",
+            ),
+        ],
+        succeeds: true,
+        outputs: &[
+            ("DATA", Want::Is("test-value-42")),
+            ("RESULT", Want::Is("Processing test-value-42")),
+        ],
+    });
+    check(&Case {
+        test: "subdag_test.go TestInlineSubDAG/SimpleExecution",
+        yaml: "\nsteps:\n  - name: run-local-child\n    call: local-child\n    params: \"NAME=World\"\n    output: SUB_RESULT\n\n  - command: echo \"Child said ${SUB_RESULT.outputs.GREETING}\"\n    output: SAID\n",
+        children: &[(
+            "local-child",
+            "name: local-child\nparams:\n  - NAME\nsteps:\n  - command: echo \"Hello, ${NAME}!\"\n    output: GREETING\n\n  - echo \"Greeting was ${GREETING}\"\n",
+        )],
+        succeeds: true,
+        outputs: &[("SAID", Want::Is("Child said Hello, World!"))],
+    });
+}

@@ -141,26 +141,33 @@ fn dagu_home_and_variables_in_env_and_working_dir_are_expanded() {
     assert_eq!(canon(&output(&show, 1, "OUT2")), canon(&home));
 }
 
-/// cfg_test.go TestCallSubDAG: a child's output read as `${OUT1.outputs.OUT}` is not
-/// translated; the report says so at its line, and what to do.
+/// cfg_test.go TestCallSubDAG: a child's output read as `${OUT1.outputs.OUT}` is the
+/// child run's output, which its step hands on; the child after `---` imported beside
+/// the parent as the report says, the run ends with OUT2 = "foo", as Dagu's test expects.
 #[test]
-fn dagu_dotted_references_are_reported_at_their_line() {
+fn dagus_call_sub_dag_reads_the_childs_output() {
     let env = Env::new();
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/import/dagu/intg-call-sub-dag.yaml");
-    let out = env.path().join("call.toml");
+    let text_of = std::fs::read_to_string(fixture).unwrap();
+    let (_, child) = text_of.split_once("\n---\n").unwrap();
+    let sub = env.path().join("sub.yaml");
+    std::fs::write(&sub, child).unwrap();
+    let to = env.path().join("sub.toml");
     let o = env.run(&[
         "import",
         "dagu",
-        file.to_str().unwrap(),
+        sub.to_str().unwrap(),
         "-o",
-        out.to_str().unwrap(),
+        to.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let report = text(&o.stderr);
+    let (code, show, report) = import_and_run(&env, "intg-call-sub-dag.yaml");
+    assert_eq!(code, Some(0), "{show}\n{report}");
+    assert_eq!(output(&show, 1, "OUT2"), "foo", "{show}");
     assert!(
         report.contains(
-            "intg-call-sub-dag.yaml:6: step `step-2`: `${OUT1.outputs.OUT}`: not translated"
+            "intg-call-sub-dag.yaml:6: step `step-2`: `${OUT1.outputs.OUT}`: the child run's output `OUT`"
         ),
         "{report}"
     );
