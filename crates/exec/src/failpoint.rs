@@ -39,6 +39,9 @@
 //! - `hook-recorded` (its "step" is `webhook`; `baton serve`, issue 81): a webhook
 //!   delivery's run on record, its sender not yet answered: the sender gets no 2xx, and
 //!   its retry must be answered with that run, not make a second.
+//! - `escalation-recorded` (its "step" is `notify`; `baton serve`): a waiting gate's
+//!   escalation recorded due (`escalation_due`), not yet sent: the next serve sends it
+//!   once.
 //! - `link-held` (not a kill, see [`hold_at`]): a decision read, held before it reaches
 //!   the store until the file `BATON_FAILPOINT_HOLD` names exists: a link whose
 //!   connection was cut but whose process goes on, late.

@@ -73,7 +73,12 @@ fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
     entries.iter().find(|e| e.key == key).map(|e| &e.node)
 }
 
-impl NotifyReader<'_, '_> {
+impl<'r, 's> NotifyReader<'r, 's> {
+    /// A reader whose secret files are relative to `base_dir` (the workflow's directory).
+    pub(crate) fn new(r: &'r mut Reporter<'s>, base_dir: &'r Path) -> Self {
+        NotifyReader { r, base_dir }
+    }
+
     /// Every `[[notify]]` block, in file order.
     pub(crate) fn notifiers(&mut self, e: &Entry) -> Vec<Notifier> {
         let Val::Array(items) = &e.node.val else {

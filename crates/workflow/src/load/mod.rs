@@ -333,13 +333,7 @@ impl<'r, 's> Loader<'r, 's> {
             .map(|n| self.defaults(n))
             .unwrap_or((None, RetryPolicy::default()));
         let notify = get_entry(top, "notify")
-            .map(|e| {
-                super::notify::NotifyReader {
-                    r: self.r,
-                    base_dir: &base_dir,
-                }
-                .notifiers(e)
-            })
+            .map(|e| super::notify::NotifyReader::new(self.r, &base_dir).notifiers(e))
             .unwrap_or_default();
         let pools = get(top, "pools").map(|n| self.pools(n)).unwrap_or_default();
         let tools = get(top, "tools").map(|n| self.tools(n)).unwrap_or_default();
