@@ -141,7 +141,7 @@ fn json_list(
 }
 
 fn json(r: &RunSummary) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "id": r.id,
         "workflow": r.workflow,
         "state": r.state,
@@ -157,7 +157,16 @@ fn json(r: &RunSummary) -> serde_json::Value {
         "labels": r.labels,
         "params": r.params,
         "notes": r.notes,
-    })
+    });
+    // As `show --json` has it: the event whose trigger started the run.
+    if let Some(t) = &r.started_by {
+        let link = crate::model::view::TriggerLink {
+            run: Some(r.id.clone()),
+            ..t.clone()
+        };
+        v["started_by"] = serde_json::to_value(link).unwrap_or_default();
+    }
+    v
 }
 
 /// A run's fanned-out steps: (step, its instances' counts), by step id.

@@ -466,10 +466,17 @@ fn trigger_text(t: &crate::model::view::TriggerLinks) -> String {
     let clean = crate::sanitize::for_terminal;
     let mut out = String::new();
     if let Some(e) = &t.started_by {
+        let event = match e.events.as_slice() {
+            [] => clean(&e.event),
+            all => format!(
+                "{} events: {}",
+                all.len(),
+                all.iter().map(|x| clean(x)).collect::<Vec<_>>().join(", ")
+            ),
+        };
         out.push_str(&format!(
-            "started by trigger {}: {}\n",
-            clean(&e.trigger),
-            clean(&e.event)
+            "started by trigger {}: {event}\n",
+            clean(&e.trigger)
         ));
     }
     for e in &t.started {

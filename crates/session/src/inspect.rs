@@ -259,9 +259,19 @@ fn trigger_links(store: &Store, run_id: &str) -> baton_model::view::TriggerLinks
         fate: e.fate,
         run: e.run_id,
         why: e.why,
+        events: Vec::new(),
     };
+    // A coalesced run took several events: the first names it, all are listed.
+    let took = store.events_of_run(run_id).unwrap_or_default();
+    let started_by = took.first().cloned().map(|first| {
+        let mut l = link(first);
+        if took.len() > 1 {
+            l.events = took.iter().map(|e| e.detail.clone()).collect();
+        }
+        l
+    });
     baton_model::view::TriggerLinks {
-        started_by: store.event_of_run(run_id).ok().flatten().map(link),
+        started_by,
         started: store
             .started_by_run(run_id)
             .unwrap_or_default()

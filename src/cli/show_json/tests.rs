@@ -41,8 +41,11 @@ fn chained(v: &mut RunView) {
         fate: "started".into(),
         run: Some(run.into()),
         why: Some("the trigger is paused".into()),
+        events: Vec::new(),
     };
-    v.triggers.started_by = Some(trigger(&v.run_id.clone()));
+    let mut by = trigger(&v.run_id.clone());
+    by.events = vec!["file /in/a.csv".into(), "file /in/b.csv".into()];
+    v.triggers.started_by = Some(by);
     v.triggers.started = vec![trigger("01J9Z3QK7V2M4P8R6T0W5X1Y3E")];
 }
 

@@ -16,6 +16,7 @@ fn link(trigger: &str, kind: &str, event: &str, run: Option<&str>) -> TriggerLin
         fate: "started".into(),
         run: run.map(Into::into),
         why: None,
+        events: Vec::new(),
     }
 }
 

@@ -49,4 +49,8 @@ pub struct TriggerLink {
     pub run: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// Every event a coalesced run took (`coalesce = true`), oldest first, each as
+    /// `event` says one (`event` is the first); empty for a run of one event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
 }

@@ -665,5 +665,6 @@ fn trigger_mark(t: &str) -> Option<baton_model::view::TriggerLink> {
         fate: fate.to_string(),
         run: None,
         why: None,
+        events: Vec::new(),
     })
 }
