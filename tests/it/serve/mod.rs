@@ -3,6 +3,7 @@
 mod approval_page;
 mod backfill;
 mod browser;
+mod bursts;
 mod escalation;
 mod follow_ups;
 mod hostile;
