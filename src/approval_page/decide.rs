@@ -8,8 +8,9 @@
 //! Nothing the request says names who decides: only the key that signed does.
 //!
 //! Whatever is refused here changes nothing. A refusal of a signature that verified (a
-//! passkey of the allowed signers that signed without user verification, or on another
-//! origin) is on record once per run, step and reason, which names the key
+//! passkey of the allowed signers that signed without user verification, on another
+//! origin, or with a signature counter not above the last recorded for its key:
+//! `counter`) is on record once per run, step and reason, which names the key
 //! (`command_refused`, under the serve's account, `via: "approval page"`, `verified:
 //! true`): a replayed assertion adds no row. Any other request that names an opened gate
 //! (an unsigned gate, a push-back, no assertion, one that does not verify) is the
