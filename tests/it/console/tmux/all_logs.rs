@@ -62,10 +62,14 @@ fn peak_kib(pid: i32) -> u64 {
 fn every_steps_log_of_a_gigabyte_opens_in_bounded_memory() {
     const MIB: u64 = 1 << 20;
     let env = Env::new();
+    // A chain: the merged view orders logs by when their steps wrote, so s4's lines
+    // are the last ones only if s4 ran last (four steps at once may write in any order).
     let wf = env.workflow(
         "big.toml",
-        "name = \"big\"\n[[step]]\nid = \"s1\"\nrun = \"echo\"\n[[step]]\nid = \"s2\"\nrun = \"echo\"\n\
-         [[step]]\nid = \"s3\"\nrun = \"echo\"\n[[step]]\nid = \"s4\"\nrun = \"echo\"\n",
+        "name = \"big\"\n[[step]]\nid = \"s1\"\nrun = \"echo\"\n\
+         [[step]]\nid = \"s2\"\nneeds = [\"s1\"]\nrun = \"echo\"\n\
+         [[step]]\nid = \"s3\"\nneeds = [\"s2\"]\nrun = \"echo\"\n\
+         [[step]]\nid = \"s4\"\nneeds = [\"s3\"]\nrun = \"echo\"\n",
     );
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
