@@ -128,7 +128,11 @@ fn a_burst_under_a_concurrency_group_makes_one_run_each_and_never_two_at_once() 
         "concurrency = { group = \"ingest\", on_conflict = \"queue\", max_pending = 5 }\n[params.input]\ntype = \"string\"\nrequired = true",
         "echo \"start $BATON_RUN_ID\" >> ../spans; sleep 0.2; echo \"end $BATON_RUN_ID\" >> ../spans",
     );
-    s.write("ingest.toml", &text);
+    s.write_dated(
+        "ingest.toml",
+        &text,
+        std::time::SystemTime::now() - std::time::Duration::from_secs(60),
+    );
     let (child, log) = s.start(&[]);
     wait_log(&log, "loaded", 30);
     wait_until("the trigger served", secs(30), || {
