@@ -1,12 +1,12 @@
 //! Issue 78 points 3, 4 and 7, the last of them: Dagu's `${id.stdout}`,
 //! `${id.stderr}` and `${id.exitCode}` (the step that has the value publishes it from
-//! a wrapper), the `.env` Dagu reads without a `dotenv` key, and a GitHub output's
-//! trailing newlines, each on files of others and ending as their engine's tests say.
-//! Dagu's DAGs are copied from dagu-org/dagu at commit
-//! 59d92fc196a0cfd1f1f4b9cd1f1fcc96ef90251e, internal/intg/stepref_test.go (the case
-//! each names), with its shell helpers as they expand on Linux (`test.Output("x")` is
-//! `printf '%s\n' 'x'`, `test.Stderr("x")` the same to `1>&2`); an output of several
-//! lines is one line in baton (its lines joined by a space).
+//! a wrapper) and their slices (`${id.output:0:5}`), the `.env` Dagu reads without a
+//! `dotenv` key, and a GitHub output's trailing newlines, each on files of others and
+//! ending as their engine's tests say. Dagu's DAGs are copied from dagu-org/dagu at
+//! commit 59d92fc196a0cfd1f1f4b9cd1f1fcc96ef90251e, internal/intg/stepref_test.go and
+//! env_test.go (the case each names), with its shell helpers as they expand on Linux
+//! (`test.Output("x")` is `printf '%s\n' 'x'`, `test.Stderr("x")` the same to `1>&2`);
+//! an output of several lines is one line in baton (its lines joined by a space).
 use super::import_dagu_intg::{Case, Want, check};
 use crate::helpers::*;
 use Want::{Has, Is};
@@ -70,6 +70,23 @@ const CASES: &[Case] = &[
         outputs: &[
             ("CAPTURED", Is("captured value")),
             ("RESULT", Has(&["output=captured value", "stdout=", ".out"])),
+        ],
+    },
+    Case {
+        test: "stepref_test.go TestStepScopedOutputAccess/OutputSlicing",
+        yaml: "\ntype: graph\nsteps:\n  - id: producer\n    output: DATA\n    script: |\n      printf 'hello world'\n\n  - id: consumer\n    depends: [producer]\n    script: |\n      printf 'sliced=%s' \"${producer.output:0:5}\"\n    output: RESULT\n",
+        children: &[],
+        succeeds: true,
+        outputs: &[("DATA", Is("hello world")), ("RESULT", Is("sliced=hello"))],
+    },
+    Case {
+        test: "env_test.go TestEnv/StepOutputSubstrings",
+        yaml: "\ntype: graph\nsteps:\n  - id: producer\n    name: producer\n    command: echo \"HBL01_22OCT2025_0536\"\n    output: PRODUCER_OUTPUT\n  - id: substring_validate\n    name: substring-validate\n    depends: producer\n    command: |\n      if [ \"${producer.stdout:0:5}${producer.stdout:5}\" = \"${producer.stdout}\" ]; then\n        echo OK\n      else\n        echo FAIL\n        exit 1\n      fi\n    output: SUBSTRING_VALIDATION\n",
+        children: &[],
+        succeeds: true,
+        outputs: &[
+            ("PRODUCER_OUTPUT", Is("HBL01_22OCT2025_0536")),
+            ("SUBSTRING_VALIDATION", Is("OK")),
         ],
     },
 ];

@@ -30,10 +30,15 @@ impl Dag<'_> {
             let Some((head, field)) = inner.split_once('.') else {
                 continue;
             };
-            // A slice (`${id.stdout:0:5}`) is left as written, reported.
-            if field.contains(':') {
-                continue;
-            }
+            // A slice of a step's property (`${id.stdout:0:5}`), as Dagu reads it; one
+            // Dagu refuses is left as written, reported.
+            let (field, slice) = match field.split_once(':') {
+                None => (field, None),
+                Some((f, spec)) => match slice_spec(spec) {
+                    Some(sl) if property(f).is_some() || f == "output" => (f, Some(sl)),
+                    _ => continue,
+                },
+            };
             // A variable wins over a step id of the same name, as in Dagu.
             let variable = self.outputs.iter().any(|(_, v)| v == head)
                 || self.wf.env.iter().any(|(k, _)| k == head)
@@ -54,31 +59,9 @@ impl Dag<'_> {
                     _ => "the path of a file holding what it wrote there (`.baton/dagu/RUN/ID.out`, `.err`, in the workflow's directory, kept as Dagu keeps its log files)",
                 }));
                 format!("${{{name}}}")
-            } else if let Some((id, name, path)) = self.child_ref(head, field) {
-                let var = format!("DAGU_{}_OUTPUTS_{}", env_part(&id), env_part(&name));
-                if !self.ref_env.iter().any(|(k, _)| *k == var) {
-                    self.ref_env
-                        .push((var.clone(), format!("${{{{ steps.{id}.outputs.{name} }}}}")));
-                }
-                self.report.note(
-                    line,
-                    format!("step `{label}`: `{r}`"),
-                    format!(
-                        "the child run's output `{name}`, which step `{id}` hands on{}",
-                        if path.is_empty() {
-                            String::new()
-                        } else {
-                            " (its JSON path read by `jq`, on the host the step runs on)".into()
-                        }
-                    ),
-                );
-                if path.is_empty() {
-                    format!("${{{var}}}")
-                } else {
-                    let path = format!(".{}", path.trim_start_matches('.'));
-                    format!("$(printf '%s' \"${{{var}}}\" | jq -r {})", sh_quote(&path))
-                }
-            } else if variable && !field.starts_with("outputs.") {
+            } else if let Some(word) = self.child_read(head, field, (&r, label, line)) {
+                word
+            } else if variable && slice.is_none() && !field.starts_with("outputs.") {
                 self.report.note(line, format!("step `{label}`: `{r}`"), format!("read by `jq -r {}` from ${head} (jq on the host the step runs on), as Dagu reads a JSON path", sh_quote(&format!(".{field}"))));
                 format!(
                     "$(printf '%s' \"${{{head}}}\" | jq -r {})",
@@ -100,10 +83,77 @@ impl Dag<'_> {
             } else {
                 continue;
             };
+            let with = match slice {
+                Some(sl) => {
+                    self.report.note(line, format!("step `{label}`: `{r}`"), "a slice of the value, as Dagu takes it (from the offset, at most the length), by `cut -c`, which counts bytes where Dagu counts characters: the same for ASCII");
+                    sliced(&with, sl)
+                }
+                None => with,
+            };
             run = replace_quoted(&run, &r, &with);
         }
         run
     }
+}
+
+impl Dag<'_> {
+    /// `${OUT.outputs.X}` (`r`, in step `label` at `line`) of a child step's `output`:
+    /// the shell word reading the child run's output X, which the step hands on.
+    fn child_read(
+        &mut self,
+        head: &str,
+        field: &str,
+        (r, label, line): (&str, &str, usize),
+    ) -> Option<String> {
+        let (id, name, path) = self.child_ref(head, field)?;
+        let var = format!("DAGU_{}_OUTPUTS_{}", env_part(&id), env_part(&name));
+        if !self.ref_env.iter().any(|(k, _)| *k == var) {
+            self.ref_env
+                .push((var.clone(), format!("${{{{ steps.{id}.outputs.{name} }}}}")));
+        }
+        self.report.note(
+            line,
+            format!("step `{label}`: `{r}`"),
+            format!(
+                "the child run's output `{name}`, which step `{id}` hands on{}",
+                if path.is_empty() {
+                    String::new()
+                } else {
+                    " (its JSON path read by `jq`, on the host the step runs on)".into()
+                }
+            ),
+        );
+        Some(if path.is_empty() {
+            format!("${{{var}}}")
+        } else {
+            let path = format!(".{}", path.trim_start_matches('.'));
+            format!("$(printf '%s' \"${{{var}}}\" | jq -r {})", sh_quote(&path))
+        })
+    }
+}
+
+/// Dagu's slice of a step's property, `START` or `START:LENGTH` after the property's
+/// `:` (dagu-org/dagu 59d92fc1, internal/cmn/eval/resolve_step.go
+/// `parseStepReference`): a non-negative offset, required, and a non-negative length,
+/// optional; `None` where Dagu refuses it (and leaves the reference unresolved).
+fn slice_spec(spec: &str) -> Option<(usize, Option<usize>)> {
+    let mut parts = spec.split(':');
+    let start = parts.next()?.parse::<usize>().ok()?;
+    let len = match parts.next() {
+        None | Some("") => None,
+        Some(l) => Some(l.parse::<usize>().ok()?),
+    };
+    parts.next().is_none().then_some((start, len))
+}
+
+/// The shell word `word` sliced as Dagu's `applyStepSlice` does: from `start`, at most
+/// `len` (to the end without); nothing past the end. `cut -c` reads the value as data.
+fn sliced(word: &str, (start, len): (usize, Option<usize>)) -> String {
+    if word.is_empty() || len == Some(0) {
+        return String::new();
+    }
+    let end = len.map(|l| (start + l).to_string()).unwrap_or_default();
+    format!("$(printf '%s' \"{word}\" | cut -c {}-{end})", start + 1)
 }
 
 impl Dag<'_> {
@@ -181,6 +231,27 @@ fn env_part(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Dagu's own cases of resolve_step.go: an offset alone, an offset and a length,
+    /// and the slices it refuses (no offset, a negative one, three parts).
+    #[test]
+    fn a_slice_is_read_as_dagu_parses_it() {
+        assert_eq!(super::slice_spec("0:5"), Some((0, Some(5))));
+        assert_eq!(super::slice_spec("3"), Some((3, None)));
+        assert_eq!(super::slice_spec("3:"), Some((3, None)));
+        for bad in ["", ":5", "-1:2", "1:-2", "1:2:3", "a"] {
+            assert_eq!(super::slice_spec(bad), None, "{bad}");
+        }
+        assert_eq!(
+            super::sliced("${V}", (2, Some(3))),
+            "$(printf '%s' \"${V}\" | cut -c 3-5)"
+        );
+        assert_eq!(
+            super::sliced("${V}", (2, None)),
+            "$(printf '%s' \"${V}\" | cut -c 3-)"
+        );
+        assert_eq!(super::sliced("${V}", (2, Some(0))), "");
+    }
+
     #[test]
     fn a_reference_inside_single_quotes_is_read_there() {
         assert_eq!(

@@ -662,7 +662,7 @@ impl Dag<'_> {
     fn dag_vars(&mut self, s: &Node, run: String, label: &str, line: usize) -> String {
         let run = self.translate_refs(run, label, line);
         for r in dotted_refs(&run) {
-            self.report.note(line, format!("step `{label}`: `{r}`"), "not translated: a child DAG's `.outputs.X` of no child step's `output` above, a slice (`:0:5`) or what is neither a variable's JSON path nor a step's `.output`, `.stdout`, `.stderr`, `.exitCode` (a step's `.status`, which Dagu leaves as written too); the shell reads `${A.b}` as a bad substitution and the step fails (publish the value as an output: `NAME=value` to $BATON_OUTPUT, read by `${{ steps.ID.outputs.NAME }}`)");
+            self.report.note(line, format!("step `{label}`: `{r}`"), "not translated: a child DAG's `.outputs.X` of no child step's `output` above, a slice Dagu refuses (`:-1`) or what is neither a variable's JSON path nor a step's `.output`, `.stdout`, `.stderr`, `.exitCode` (a step's `.status`, which Dagu leaves as written too); the shell reads `${A.b}` as a bad substitution and the step fails (publish the value as an output: `NAME=value` to $BATON_OUTPUT, read by `${{ steps.ID.outputs.NAME }}`)");
         }
         for v in DAG_LOG_VARS.iter().filter(|v| run.contains(**v)) {
             self.report.note(line, format!("step `{label}`: `${v}`"), "not set: baton keeps each attempt's output itself; read it with `baton logs RUN STEP`");
