@@ -7,7 +7,10 @@
 //! that the simulator proves the engine's own wake-up, not a copy of it; whether it
 //! dies at a moment is the one fault door's answer (`baton_model::faults`), in both.
 use crate::driver::hold_group_to_reopen;
-use baton_core::{Core, Effect, Input, SlotRequest, SpawnAction, SpawnSpec, StepExit};
+use baton_core::{
+    CollectRequest, Core, Effect, Input, ProbeRequest, SlotRequest, SpawnAction, SpawnSpec,
+    StepExit,
+};
 use baton_exec::ExecError;
 use baton_model::faults;
 use baton_model::{CommandOutcome, Event, StepOutcome, Timestamp, Usage};
@@ -289,6 +292,116 @@ pub fn execute<E: Engine>(w: &mut E, mut effects: Vec<Effect>) -> Result<(), E::
         w.kill_stale(&stale);
     }
     w.act(actions)
+}
+
+/// How long a fence check stands for acting: well inside the lease's life
+/// (`LEASE_STALE`, 15 s), so that no other engine can have judged this one gone since.
+pub const FENCE_FRESH_MS: u64 = 5_000;
+
+/// The executors' hands an engine acts through on what a commit decided: the driver's
+/// real back ends (`driver/doors.rs`), the simulator's simulated hosts. Which effect
+/// goes to which hand, and the fence before a start, are [`act`]'s, in both worlds.
+pub trait Hands {
+    type Error: From<StoreError>;
+    /// The run's store connection (a verdict decided outside a wake-up's commit).
+    fn store(&mut self) -> &mut Store;
+    /// Milliseconds since the store last checked the run's fence (a commit, a
+    /// heartbeat, a check), on this world's clock.
+    fn since_fenced(&mut self) -> u64;
+    /// The fence checked now (`Store::check_fence`); an error: the run is lost.
+    fn check_fence(&mut self) -> Result<(), Self::Error>;
+    /// Start an attempt (`compensation`: a compensation's).
+    fn spawn(&mut self, spec: SpawnSpec, compensation: bool) -> Result<(), Self::Error>;
+    /// Follow the job of an attempt a previous engine started.
+    fn reattach(&mut self, spec: SpawnSpec, job: Reattach) -> Result<(), Self::Error>;
+    /// Stop an attempt.
+    fn kill(&mut self, step: usize, attempt: u32) -> Result<(), Self::Error>;
+    /// Cancel a job on its executor.
+    fn cancel_job(&mut self, executor: String, job_id: String);
+    /// Freeze (`true`) or thaw an attempt.
+    fn hold(&mut self, step: usize, attempt: u32, frozen: bool);
+    /// Check a service's readiness.
+    fn probe(&mut self, req: ProbeRequest);
+    /// Keep an attempt's artifacts.
+    fn collect(&mut self, req: CollectRequest);
+    /// The pool slots the core waits for, asked for at each gathering (`None`: the
+    /// run is no longer driven).
+    fn slot_asks(&mut self) -> Option<&mut Vec<SlotRequest>>;
+    /// Answer an in-process command (a negative id).
+    fn reply(&mut self, id: i64, outcome: CommandOutcome);
+}
+
+/// What [`Hands::reattach`] follows: the job a previous engine started.
+pub struct Reattach {
+    pub executor: String,
+    pub job_id: String,
+    /// Adopted frozen (a hold's), to stay so until its release.
+    pub frozen: bool,
+}
+
+/// Before acting on a decision (a start) or on a process that came up: the fence is
+/// checked again unless it was moments ago. Fails once the run lost its lease or group.
+pub fn fresh_fence<H: Hands>(h: &mut H) -> Result<(), H::Error> {
+    if h.since_fenced() > FENCE_FRESH_MS {
+        h.check_fence()?;
+    }
+    Ok(())
+}
+
+/// Act on one effect a commit decided, through the world's hands: a start decided
+/// before a pause (stopped past its lease) goes only if the run still holds its lease
+/// and group.
+pub fn act<H: Hands>(h: &mut H, effect: Effect) -> Result<(), H::Error> {
+    if matches!(
+        effect,
+        Effect::Spawn(_) | Effect::Compensate(_) | Effect::Reattach { .. }
+    ) {
+        fresh_fence(h)?;
+    }
+    match effect {
+        // Committed already; stale groups are killed as a batch in `execute`.
+        Effect::Persist(_) | Effect::KillStale { .. } => {}
+        Effect::Spawn(spec) => h.spawn(spec, false)?,
+        Effect::Compensate(spec) => h.spawn(spec, true)?,
+        Effect::Reattach {
+            spec,
+            executor,
+            job_id,
+            frozen,
+        } => h.reattach(
+            spec,
+            Reattach {
+                executor,
+                job_id,
+                frozen,
+            },
+        )?,
+        Effect::Kill { step, attempt } => h.kill(step, attempt)?,
+        Effect::CancelJob { executor, job_id } => h.cancel_job(executor, job_id),
+        Effect::Freeze { step, attempt } => h.hold(step, attempt, true),
+        Effect::Thaw { step, attempt } => h.hold(step, attempt, false),
+        Effect::Probe(req) => h.probe(req),
+        Effect::Collect(req) => h.collect(req),
+        Effect::AskSlot(r) => {
+            if let Some(asks) = h.slot_asks()
+                && !asks.contains(&r)
+            {
+                asks.push(r);
+            }
+        }
+        Effect::CommandDone { id, outcome } => match id {
+            Some(id) if id < 0 => h.reply(id, outcome),
+            // A store command's verdict goes with its decision's commit (`execute`);
+            // one decided elsewhere is written here. NotFound: the sender gave up
+            // waiting and withdrew it; the core's decision is in the event log either way.
+            Some(id) => match h.store().complete_command(id, &outcome) {
+                Ok(()) | Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            },
+            None => {}
+        },
+    }
+    Ok(())
 }
 
 fn is_noop(spec: &SpawnSpec) -> bool {

@@ -377,13 +377,8 @@ impl World {
         let run = ready.run_id.clone();
         let mut initial = std::mem::take(&mut ready.initial);
         let finished = ready.core.is_finished();
-        self.engines[e].runs.insert(
-            run.clone(),
-            crate::engine::Driven {
-                core: ready.core,
-                slot_asks: Vec::new(),
-            },
-        );
+        let driven = crate::engine::Driven::new(ready.core, self.now);
+        self.engines[e].runs.insert(run.clone(), driven);
         // As `Driver::start_driving`: a takeover whose command ended the run decides
         // the commands waiting in the commit that ends it (`--mix cli` seed 79).
         if finished {

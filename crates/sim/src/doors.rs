@@ -136,7 +136,12 @@ impl wake::Engine for Doors<'_> {
             .commit_decided(&self.run, (&events, &[]), &summary, &verdicts);
         crate::faults::disarm_cut();
         match committed {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if let Some(driven) = self.world.engines[self.e].runs.get_mut(&self.run) {
+                    driven.fenced_at = self.world.now;
+                }
+                Ok(())
+            }
             Err(StoreError::Cut { at }) => {
                 Err(Stop::Died(format!("in its {}, {at}", self.commit_said)))
             }

@@ -11,7 +11,6 @@ use baton_core::{Core, Effect, Input, SlotRequest};
 use baton_engine::wake;
 use baton_model::{Event, LEASE_STALE, Timestamp};
 use baton_store::{LeaseOutcome, NewRun, Store};
-use baton_workflow::PoolScope;
 use rand::Rng;
 use std::collections::BTreeMap;
 
@@ -39,6 +38,20 @@ pub(crate) struct Engine {
 pub(crate) struct Driven {
     pub core: Core,
     pub slot_asks: Vec<SlotRequest>,
+    /// When the store last checked the run's fence (a commit, a heartbeat), on the
+    /// simulated clock: a start acted on later checks it again (`wake::fresh_fence`).
+    pub fenced_at: i64,
+}
+
+impl Driven {
+    /// A run its engine just took, fenced at `now`.
+    pub(crate) fn new(core: Core, now: i64) -> Driven {
+        Driven {
+            core,
+            slot_asks: Vec::new(),
+            fenced_at: now,
+        }
+    }
 }
 
 /// Where a wake-up's engine dies, if it does.
@@ -290,7 +303,8 @@ impl World {
         inputs
     }
 
-    /// Act on what the core decided (its events already committed).
+    /// Act on what the core decided (its events already committed), through the
+    /// engine's own acting (`wake::act`) on this world's hands (`executor::Hands`).
     pub(crate) fn perform(
         &mut self,
         e: usize,
@@ -298,7 +312,9 @@ impl World {
         effects: Vec<Effect>,
     ) -> Result<(), SimError> {
         for effect in effects {
-            self.perform_one(e, run, effect)?;
+            if !self.acted(e, run, effect)? {
+                return Ok(());
+            }
         }
         self.finish_if_done(e, run)
     }
@@ -310,82 +326,18 @@ impl World {
         run: &str,
         effect: Effect,
     ) -> Result<(), SimError> {
-        let now = self.now;
-        match effect {
-            Effect::Spawn(spec) => {
-                let driven = &self.engines[e].runs[run];
-                let plan = driven.core.plan();
-                let in_pool = plan.steps[spec.step]
-                    .pool
-                    .is_some_and(|p| plan.pools[p].scope == PoolScope::Store);
-                let budgeted = plan.budget.is_some();
-                let remote = crate::remote::job_step(plan, spec.step, self.config.mix);
-                let remote = remote.then(|| self.slow());
-                let said = self.executors.spawn(
-                    &mut self.rng,
-                    (run, e, in_pool, budgeted),
-                    (&spec, remote),
-                    now,
-                );
-                self.history.push(format!("  {run}: {said}"));
-            }
-            Effect::Kill { step, attempt } => {
-                let delay = self.stop_delay(self.is_remote(run, step));
-                let faults = self.faults();
-                self.executors
-                    .kill((run, step, attempt), (now, delay), faults);
-                // The bug put back: the stop's end is handled at once, as the engine
-                // that takes its TERM for the end would.
-                if faults.term_is_the_end {
-                    self.wake_run(e, run, None)?;
-                }
-            }
-            Effect::Reattach {
-                spec,
-                job_id,
-                frozen,
-                ..
-            } => {
-                let found =
-                    self.executors
-                        .reattach((run, spec.step, spec.attempt), (&job_id, e), frozen);
-                self.history.push(format!(
-                    "  {run}: engine {e} re-attaches to {} attempt {} ({job_id}{})",
-                    spec.step_id,
-                    spec.attempt,
-                    if found { "" } else { ", not on its host" }
-                ));
-            }
-            Effect::CancelJob { job_id, .. } => {
-                let delay = self.stop_delay(true);
-                self.executors.cancel_job(&job_id, (now, delay));
-                self.history
-                    .push(format!("  {run}: job {job_id} cancelled"));
-            }
-            Effect::Freeze { step, attempt } => self.executors.freeze(run, step, attempt, true),
-            Effect::Thaw { step, attempt } => self.executors.freeze(run, step, attempt, false),
-            Effect::AskSlot(r) => {
-                if let Some(d) = self.engines[e].runs.get_mut(run)
-                    && !d.slot_asks.contains(&r)
-                {
-                    d.slot_asks.push(r);
-                }
-            }
-            Effect::CommandDone {
-                id: Some(id),
-                outcome,
-            } if id > 0 => self.engines[e].store.complete_command(id, &outcome)?,
-            // Not simulated: the scenario's workflows have no services,
-            // compensations or artifacts; a leftover pgid is made up and never
-            // signalled.
-            Effect::CommandDone { .. }
-            | Effect::Persist(_)
-            | Effect::KillStale { .. }
-            | Effect::Compensate(_)
-            | Effect::Probe(_)
-            | Effect::Collect(_) => {}
-        }
-        Ok(())
+        self.acted(e, run, effect).map(drop)
+    }
+
+    /// Act on one effect; `false` when the engine no longer drives the run.
+    pub(crate) fn acted(&mut self, e: usize, run: &str, effect: Effect) -> Result<bool, SimError> {
+        let mut hands = crate::executor::Hands {
+            world: self,
+            e,
+            run,
+        };
+        let acted = wake::act(&mut hands, effect);
+        self.stopped(e, run, acted)
     }
 
     /// A run whose core finished is let go: its lease released.
@@ -432,11 +384,13 @@ impl World {
             let holder = engine.holder();
             let runs: Vec<String> = engine.runs.keys().cloned().collect();
             for run in runs {
-                match self.engines[e]
-                    .store
-                    .heartbeat(&run, &holder, Timestamp(now))
-                {
-                    Ok(()) => {}
+                let engine = &mut self.engines[e];
+                match engine.store.heartbeat(&run, &holder, Timestamp(now)) {
+                    Ok(()) => {
+                        if let Some(driven) = engine.runs.get_mut(&run) {
+                            driven.fenced_at = now;
+                        }
+                    }
                     Err(err) if lost(&err) => self.stop_driving(e, &run, &err)?,
                     Err(err) => return Err(err.into()),
                 }
@@ -493,13 +447,9 @@ impl World {
         if ready.core.waits_for_group() {
             self.requeued.insert(run.clone());
         }
-        engine.runs.insert(
-            run.clone(),
-            Driven {
-                core: ready.core,
-                slot_asks: Vec::new(),
-            },
-        );
+        engine
+            .runs
+            .insert(run.clone(), Driven::new(ready.core, self.now));
         let (committed, rest) =
             self.commit_kept(e, &run, ready.initial, (None, "takeover's commit"));
         if !self.stopped(e, &run, committed)? {
@@ -579,13 +529,9 @@ impl World {
             .map_or("started".into(), |a| format!("{:?}", a.admission));
         let (core, rest) = (ready.core, ready.initial);
         engine.drives(&run_id, &plan, self.config.bug);
-        engine.runs.insert(
-            run_id.clone(),
-            Driven {
-                core,
-                slot_asks: Vec::new(),
-            },
-        );
+        engine
+            .runs
+            .insert(run_id.clone(), Driven::new(core, self.now));
         self.runs.push((run_id.clone(), w));
         let replaced = admitted.as_ref().map_or(&[][..], |a| &a.replaced[..]);
         self.history.push(format!(

@@ -629,3 +629,120 @@ impl Attempt {
 fn run_range(run: &str) -> std::ops::RangeFrom<AttemptKey> {
     (run.to_string(), 0, 0)..
 }
+
+/// Engine `e`'s hands on `run`'s attempts: what the engine's own acting
+/// (`baton_engine::wake::act`) reaches in this world, the simulated hosts.
+pub(crate) struct Hands<'w> {
+    pub world: &'w mut crate::world::World,
+    pub e: usize,
+    pub run: &'w str,
+}
+
+impl baton_engine::wake::Hands for Hands<'_> {
+    type Error = crate::doors::Stop;
+
+    fn store(&mut self) -> &mut baton_store::Store {
+        &mut self.world.engines[self.e].store
+    }
+
+    fn since_fenced(&mut self) -> u64 {
+        let driven = self.world.engines[self.e].runs.get(self.run);
+        let fenced_at = driven.map_or(self.world.now, |d| d.fenced_at);
+        u64::try_from(self.world.now - fenced_at).unwrap_or(0)
+    }
+
+    fn check_fence(&mut self) -> Result<(), crate::doors::Stop> {
+        let now = self.world.now;
+        let engine = &mut self.world.engines[self.e];
+        match engine.store.check_fence(self.run) {
+            Ok(()) => {
+                if let Some(driven) = engine.runs.get_mut(self.run) {
+                    driven.fenced_at = now;
+                }
+                Ok(())
+            }
+            Err(err) if crate::engine::lost(&err) => Err(crate::doors::Stop::Lost(err)),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    fn spawn(&mut self, spec: SpawnSpec, _compensation: bool) -> Result<(), crate::doors::Stop> {
+        let (now, run) = (self.world.now, self.run);
+        let w = &mut *self.world;
+        let driven = w.engines[self.e].runs.get(run);
+        let plan = driven.ok_or(crate::doors::Stop::Gone)?.core.plan();
+        let in_pool = plan.steps[spec.step]
+            .pool
+            .is_some_and(|p| plan.pools[p].scope == baton_workflow::PoolScope::Store);
+        let budgeted = plan.budget.is_some();
+        let remote = crate::remote::job_step(plan, spec.step, w.config.mix);
+        let remote = remote.then(|| w.slow());
+        let said = w.executors.spawn(
+            &mut w.rng,
+            (run, self.e, in_pool, budgeted),
+            (&spec, remote),
+            now,
+        );
+        w.history.push(format!("  {run}: {said}"));
+        Ok(())
+    }
+
+    fn reattach(
+        &mut self,
+        spec: SpawnSpec,
+        job: baton_engine::wake::Reattach,
+    ) -> Result<(), crate::doors::Stop> {
+        let (w, run, e) = (&mut *self.world, self.run, self.e);
+        let key = (run, spec.step, spec.attempt);
+        let found = w.executors.reattach(key, (&job.job_id, e), job.frozen);
+        w.history.push(format!(
+            "  {run}: engine {e} re-attaches to {} attempt {} ({}{})",
+            spec.step_id,
+            spec.attempt,
+            job.job_id,
+            if found { "" } else { ", not on its host" }
+        ));
+        Ok(())
+    }
+
+    fn kill(&mut self, step: usize, attempt: u32) -> Result<(), crate::doors::Stop> {
+        let (now, run) = (self.world.now, self.run);
+        let w = &mut *self.world;
+        let delay = w.stop_delay(w.is_remote(run, step));
+        let faults = w.faults();
+        w.executors.kill((run, step, attempt), (now, delay), faults);
+        // The bug put back: the stop's end is handled at once, as the engine that
+        // takes its TERM for the end would.
+        if faults.term_is_the_end {
+            w.wake_run(self.e, run, None)?;
+        }
+        Ok(())
+    }
+
+    fn cancel_job(&mut self, _executor: String, job_id: String) {
+        let now = self.world.now;
+        let w = &mut *self.world;
+        let delay = w.stop_delay(true);
+        w.executors.cancel_job(&job_id, (now, delay));
+        w.history
+            .push(format!("  {}: job {job_id} cancelled", self.run));
+    }
+
+    fn hold(&mut self, step: usize, attempt: u32, frozen: bool) {
+        (self.world.executors).freeze(self.run, step, attempt, frozen);
+    }
+
+    /// Not simulated: the scenario's workflows have no services.
+    fn probe(&mut self, _req: baton_core::ProbeRequest) {}
+
+    /// Not simulated here: artifacts are `--mix hands`' (`hands/artifacts.rs`).
+    fn collect(&mut self, _req: baton_core::CollectRequest) {}
+
+    fn slot_asks(&mut self) -> Option<&mut Vec<baton_core::SlotRequest>> {
+        let driven = self.world.engines[self.e].runs.get_mut(self.run)?;
+        Some(&mut driven.slot_asks)
+    }
+
+    /// A simulated engine has no console in its process.
+    fn reply(&mut self, _id: i64, _outcome: baton_model::CommandOutcome) {}
+}

@@ -172,7 +172,11 @@ impl World {
             }
             Phase::Commit => return self.commit_wake(e, w),
             Phase::Perform => match w.effects.pop_front() {
-                Some(effect) => self.perform_one(e, &run, effect)?,
+                Some(effect) => {
+                    if !self.acted(e, &run, effect)? {
+                        return Ok(false);
+                    }
+                }
                 None if w.then_claim => {
                     w.then_claim = false;
                     w.next = Phase::Commands;

@@ -63,6 +63,70 @@ impl wake::Engine for Driver {
     }
 }
 
+/// The driver's hands: the plan's real executors, its live attempts, its store.
+impl wake::Hands for Driver {
+    type Error = DriverError;
+
+    fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    fn since_fenced(&mut self) -> u64 {
+        u64::try_from(self.fenced_at.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn check_fence(&mut self) -> Result<(), DriverError> {
+        self.store.check_fence(&self.run_id)?;
+        self.fenced();
+        Ok(())
+    }
+
+    fn spawn(&mut self, spec: SpawnSpec, compensation: bool) -> Result<(), DriverError> {
+        if !compensation && spec.cache.is_some() {
+            self.consult_cache(spec);
+        } else {
+            Driver::spawn(self, spec, compensation, None);
+        }
+        Ok(())
+    }
+
+    fn reattach(&mut self, spec: SpawnSpec, job: wake::Reattach) -> Result<(), DriverError> {
+        Driver::spawn(self, spec, false, Some(job.into()));
+        Ok(())
+    }
+
+    fn kill(&mut self, step: usize, attempt: u32) -> Result<(), DriverError> {
+        self.kill_live(step, attempt);
+        Ok(())
+    }
+
+    fn cancel_job(&mut self, executor: String, job_id: String) {
+        Driver::cancel_job(self, &executor, &job_id);
+    }
+
+    fn hold(&mut self, step: usize, attempt: u32, frozen: bool) {
+        self.hold_live((step, attempt), frozen);
+    }
+
+    fn probe(&mut self, req: baton_core::ProbeRequest) {
+        Driver::probe(self, req);
+    }
+
+    fn collect(&mut self, req: baton_core::CollectRequest) {
+        Driver::collect(self, req);
+    }
+
+    fn slot_asks(&mut self) -> Option<&mut Vec<baton_core::SlotRequest>> {
+        Some(&mut self.slot_asks)
+    }
+
+    fn reply(&mut self, id: i64, outcome: CommandOutcome) {
+        if let Some(reply) = self.console_replies.remove(&id) {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

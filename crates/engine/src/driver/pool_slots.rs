@@ -26,12 +26,6 @@ impl Driver {
         }
         Ok(())
     }
-
-    pub(super) fn want_slot(&mut self, r: SlotRequest) {
-        if !self.slot_asks.contains(&r) {
-            self.slot_asks.push(r);
-        }
-    }
 }
 
 /// What the store is asked for the slot `r` the core wants, of run `run_id`.

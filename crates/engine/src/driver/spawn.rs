@@ -5,112 +5,68 @@ use baton_workflow::Secret;
 use exec::Freezing;
 
 impl Driver {
+    /// Act on one effect: which hand it goes to is the one wake-up's
+    /// (`crate::wake::act`), through this driver's hands (`doors.rs`).
     pub(super) fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
-        if matches!(
-            effect,
-            Effect::Spawn(_) | Effect::Compensate(_) | Effect::Reattach { .. }
-        ) {
-            // A start decided before a pause (stopped past its lease) goes only if the
-            // run still holds its lease and group (`fence`).
-            self.fresh_fence()?;
-        }
-        match effect {
-            Effect::Persist(_) => {}
-            Effect::Spawn(spec) if spec.cache.is_some() => self.consult_cache(spec),
-            Effect::Spawn(spec) => self.spawn(spec, false, None),
-            Effect::Compensate(spec) => self.spawn(spec, true, None),
-            Effect::AskSlot(r) => self.want_slot(r),
-            Effect::Collect(req) => {
-                let tx = self.inbox_tx.clone();
-                let db = self.store.path().to_path_buf();
-                // A step on a host: its files come over the executor's channel.
-                let channel = self.executor(req.step).files();
-                let aheads = self.aheads(&req);
-                tokio::task::spawn_blocking(move || {
-                    let result = crate::artifact_files::collect_retrying(
-                        &db,
-                        &req,
-                        channel.as_deref(),
-                        &aheads,
-                    )
+        crate::wake::act(self, effect)
+    }
+
+    /// Keep an attempt's artifacts in the store, off the driver's thread.
+    pub(super) fn collect(&mut self, req: baton_core::CollectRequest) {
+        let tx = self.inbox_tx.clone();
+        let db = self.store.path().to_path_buf();
+        // A step on a host: its files come over the executor's channel.
+        let channel = self.executor(req.step).files();
+        let aheads = self.aheads(&req);
+        tokio::task::spawn_blocking(move || {
+            let result =
+                crate::artifact_files::collect_retrying(&db, &req, channel.as_deref(), &aheads)
                     .map_err(|e| baton_core::ArtifactsNotKept(e.to_string()));
-                    let _ = tx.send(Msg::Collected {
-                        key: (req.step, req.attempt),
-                        result,
-                        notes: aheads.notes.take(),
-                    });
-                });
+            let _ = tx.send(Msg::Collected {
+                key: (req.step, req.attempt),
+                result,
+                notes: aheads.notes.take(),
+            });
+        });
+    }
+
+    /// Check a service's readiness probe, off the driver's thread.
+    pub(super) fn probe(&mut self, req: baton_core::ProbeRequest) {
+        let tx = self.inbox_tx.clone();
+        let masker = self.masker();
+        tokio::spawn(async move {
+            let checked =
+                exec::probe::check(&req.check, req.timeout, &req.dir, &req.env, &masker).await;
+            let _ = tx.send(Msg::Probed {
+                key: (req.step, req.attempt),
+                probe: req.probe,
+                checked,
+            });
+        });
+    }
+
+    /// Stop a live attempt (TERM, then KILL after the grace).
+    pub(super) fn kill_live(&mut self, step: usize, attempt: u32) {
+        if let Some(live) = self.live.get_mut(&(step, attempt)) {
+            if let Some(k) = &live.kill {
+                k.terminate(KILL_GRACE, KillReason::Cancel);
             }
-            Effect::Probe(req) => {
-                let tx = self.inbox_tx.clone();
-                let masker = self.masker();
-                tokio::spawn(async move {
-                    let checked =
-                        exec::probe::check(&req.check, req.timeout, &req.dir, &req.env, &masker)
-                            .await;
-                    let _ = tx.send(Msg::Probed {
-                        key: (req.step, req.attempt),
-                        probe: req.probe,
-                        checked,
-                    });
-                });
+            if let Some(c) = live.cancel.take() {
+                let _ = c.send(KillReason::Cancel);
             }
-            Effect::Reattach {
-                spec,
-                executor,
-                job_id,
-                frozen,
-            } => self.spawn(
-                spec,
-                false,
-                Some(Reattached {
-                    executor,
-                    job_id,
-                    frozen,
-                }),
-            ),
-            Effect::CancelJob { executor, job_id } => {
-                if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
-                    tokio::spawn(Arc::clone(e).cancel_job(&job_id));
-                }
-            }
-            Effect::Kill { step, attempt } => {
-                if let Some(live) = self.live.get_mut(&(step, attempt)) {
-                    if let Some(k) = &live.kill {
-                        k.terminate(KILL_GRACE, KillReason::Cancel);
-                    }
-                    if let Some(c) = live.cancel.take() {
-                        let _ = c.send(KillReason::Cancel);
-                    }
-                }
-            }
-            Effect::Freeze { step, attempt } => self.hold_live((step, attempt), true),
-            Effect::Thaw { step, attempt } => self.hold_live((step, attempt), false),
-            // Handled as a batch in `execute`, before anything is spawned.
-            Effect::KillStale { .. } => {}
-            Effect::CommandDone { id, outcome } => match id {
-                Some(id) if id < 0 => {
-                    if let Some(reply) = self.console_replies.remove(&id) {
-                        let _ = reply.send(outcome);
-                    }
-                }
-                // A store command's verdict goes with its decision's commit
-                // (`Driver::execute`); one decided elsewhere is written here. NotFound:
-                // the sender gave up waiting and withdrew it; the core's decision is in
-                // the event log either way.
-                Some(id) => match self.store.complete_command(id, &outcome) {
-                    Ok(()) | Err(StoreError::NotFound(_)) => {}
-                    Err(e) => return Err(e.into()),
-                },
-                None => {}
-            },
         }
-        Ok(())
+    }
+
+    /// Cancel a job on the executor named `executor`.
+    pub(super) fn cancel_job(&mut self, executor: &str, job_id: &str) {
+        if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
+            tokio::spawn(Arc::clone(e).cancel_job(job_id));
+        }
     }
 
     /// A hold's freeze (`stop`) or release of a live attempt: at once if its process
     /// is known, else as soon as it is (`Msg::Started`).
-    fn hold_live(&mut self, key: (usize, u32), stop: bool) {
+    pub(super) fn hold_live(&mut self, key: (usize, u32), stop: bool) {
         if let Some(live) = self.live.get_mut(&key) {
             live.frozen = Some(stop);
             let refused = live.kill.as_ref().and_then(|k| freeze(k, stop));
@@ -646,6 +602,16 @@ pub(super) struct Reattached {
     job_id: String,
     /// Held frozen on record.
     frozen: bool,
+}
+
+impl From<crate::wake::Reattach> for Reattached {
+    fn from(r: crate::wake::Reattach) -> Reattached {
+        Reattached {
+            executor: r.executor,
+            job_id: r.job_id,
+            frozen: r.frozen,
+        }
+    }
 }
 
 /// What the core hears of a started attempt: its process group, or its job.
