@@ -202,6 +202,10 @@ async fn take(
             if again { "200 OK" } else { "201 Created" },
             &serde_json::json!({"run": run_id, "again": again}),
         ),
+        HookAnswer::Held { again } => Reply::json(
+            "202 Accepted",
+            &serde_json::json!({"pending": true, "again": again}),
+        ),
         HookAnswer::Refused(r) => Reply::refused(&r),
     }))
 }

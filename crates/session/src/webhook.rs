@@ -61,6 +61,10 @@ pub enum Refusal {
     Recorded(String),
     #[error("the serve cannot take deliveries now: {0}; send it again later")]
     Unavailable(String),
+    /// The trigger's bounded queue of pending events is full (counted where it is
+    /// refused, in the transaction that looks at the queue).
+    #[error("{0}; send it again later")]
+    QueueFull(String),
 }
 
 impl Refusal {
@@ -73,6 +77,7 @@ impl Refusal {
             Refusal::TooLarge => "413 Content Too Large",
             Refusal::Params(_) | Refusal::Recorded(_) => "422 Unprocessable Content",
             Refusal::Secret | Refusal::Unavailable(_) => "503 Service Unavailable",
+            Refusal::QueueFull(_) => "429 Too Many Requests",
         }
     }
 
@@ -90,6 +95,7 @@ impl Refusal {
             Refusal::Recorded(_) => "refused",
             Refusal::Secret => "secret_unreadable",
             Refusal::Unavailable(_) => "unavailable",
+            Refusal::QueueFull(_) => "queue_full",
         }
     }
 }

@@ -40,6 +40,11 @@ pub enum HookAnswer {
         run_id: String,
         again: bool,
     },
+    /// The event is on record, pending: its trigger coalesces or debounces, and its run
+    /// is made when the burst is due. `again`: a delivery of this body was held before.
+    Held {
+        again: bool,
+    },
     Refused(Refusal),
 }
 
@@ -137,12 +142,16 @@ impl HookDesk {
             )),
         };
         match &answer {
+            // Counted where the queue was looked at.
+            HookAnswer::Refused(Refusal::QueueFull(_)) => {}
             HookAnswer::Refused(r) => {
                 self.refused(&d.workflow, &d.trigger, r, delivery.as_deref())
                     .await;
             }
             // The crash tests' moment: the run on record, the sender not yet answered.
-            HookAnswer::Made { .. } => baton_exec::failpoint::die_at("hook-recorded", "webhook"),
+            HookAnswer::Made { .. } | HookAnswer::Held { .. } => {
+                baton_exec::failpoint::die_at("hook-recorded", "webhook")
+            }
         }
         answer
     }
@@ -357,6 +366,9 @@ async fn fire(
             body: c.body.clone(),
         },
     };
+    if c.target.trigger.burst.holds() {
+        return held(store, at, &seen, &c.delivery);
+    }
     match events::fire_event(store, at, &seen, &opts.operator) {
         Ok(Fire::Made { ready, fate, group }) => {
             let run_id = ready.run_id.clone();
@@ -397,5 +409,36 @@ async fn fire(
         },
         Ok(Fire::Refused { why }) => HookAnswer::Refused(Refusal::Recorded(why)),
         Err(e) => unavailable(e.to_string()),
+    }
+}
+
+/// A checked delivery of a trigger that holds its events: on record pending (answered
+/// 202, its run made when the burst is due), or refused (a full queue: 429, nothing of
+/// it kept, so the sender may send it again once the queue drains).
+fn held(store: &mut Store, at: events::At<'_>, seen: &events::Seen, delivery: &str) -> HookAnswer {
+    use super::watching::bursts::{self, Held};
+    match bursts::hold(store, at, seen, Some(delivery)) {
+        Ok(Held::Pending) => {
+            crate::stdio::errln!(
+                "serve: webhook {}/{}: delivery {} is pending",
+                at.entry.plan.name,
+                at.trigger.name.as_deref().unwrap_or_default(),
+                shown(delivery)
+            );
+            HookAnswer::Held { again: false }
+        }
+        Ok(Held::Already(row)) => match (row.run_id, row.fate.as_str()) {
+            (Some(run_id), _) => HookAnswer::Made {
+                run_id,
+                again: true,
+            },
+            (None, "pending") => HookAnswer::Held { again: true },
+            (None, fate) => HookAnswer::Refused(Refusal::Recorded(
+                row.why.unwrap_or_else(|| fate.to_string()),
+            )),
+        },
+        Ok(Held::Refused(why)) => HookAnswer::Refused(Refusal::Recorded(why)),
+        Ok(Held::Full(why)) => HookAnswer::Refused(Refusal::QueueFull(why)),
+        Err(e) => HookAnswer::Refused(Refusal::Unavailable(e.to_string())),
     }
 }

@@ -143,7 +143,7 @@ fn held(held: Result<bursts::Held, crate::SessionError>, at: At<'_>, s: &Seen) {
             name(at),
             row.fate
         ),
-        Ok(bursts::Held::Refused(why)) => crate::stdio::errln!(
+        Ok(bursts::Held::Refused(why) | bursts::Held::Full(why)) => crate::stdio::errln!(
             "serve: trigger {}: {detail} made no run: {}",
             name(at),
             shown(&why)

@@ -163,3 +163,23 @@ fn a_signature_header_s_form_is_checked_before_the_secret_is_read() {
     let good = sign(b"k", b"body");
     assert_eq!(signature_form(Some(&good)), Ok(()));
 }
+
+/// A trigger's full queue of pending events: the sender hears 429 with why, counted
+/// under its own reason, and may send it again later.
+#[test]
+fn a_full_queue_is_answered_too_many_requests_with_why() {
+    let r = Refusal::QueueFull("the trigger's queue is full: 2 events are pending".into());
+    assert_eq!(
+        (r.status(), r.reason()),
+        ("429 Too Many Requests", "queue_full")
+    );
+    assert_eq!(
+        r.to_string(),
+        "the trigger's queue is full: 2 events are pending; send it again later"
+    );
+    assert_eq!(
+        baton_store::trigger_pending::QUEUE_FULL,
+        r.reason(),
+        "the store counts it under the same reason"
+    );
+}

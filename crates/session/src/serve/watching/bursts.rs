@@ -25,9 +25,11 @@ pub(crate) enum Held {
     Pending,
     /// Decided or held before: nothing now.
     Already(EventRow),
-    /// Refused on record, and why: the queue is full, the trigger paused, the chain
-    /// too deep, or the event lacks what the trigger maps.
+    /// Refused on record, and why: the trigger paused, the chain too deep, or the
+    /// event lacks what the trigger maps.
     Refused(String),
+    /// Over the trigger's `queue`: refused on record (counted), and why.
+    Full(String),
 }
 
 /// `WORKFLOW#N`'s `N`, or the trigger's name, as `baton_trigger_refusals_total` labels it.
@@ -102,7 +104,7 @@ pub(crate) fn hold(
         match store.pend_trigger_event((&ev, &picked), t.burst.queue, over)? {
             Pended::Pending => Held::Pending,
             Pended::Already(row) => Held::Already(row),
-            Pended::Full { why } => Held::Refused(why),
+            Pended::Full { why } => Held::Full(why),
         },
     )
 }
