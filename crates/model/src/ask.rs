@@ -312,6 +312,7 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
         ask: Some(ask.id.clone()),
         engine_gone_at: None,
         parent: None,
+        viewer: me.to_string(),
     };
     if let Err(e) = actor::may_approve(&ask.rules(), me) {
         w.mine = false;

@@ -94,6 +94,10 @@ pub struct Waiting {
     /// and step, so that the parent's operators find its gates on their desk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<super::view::ParentLink>,
+    /// The account `mine` was judged for, whose decision it would be: the session's
+    /// operator; over a link, the host's account the link runs as.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub viewer: String,
 }
 
 impl Waiting {
@@ -137,6 +141,9 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
     }
     out.extend(view.steps.iter().filter_map(|s| held_waiting(view, s)));
     out.extend(view.steps.iter().filter_map(|s| mark_waiting(view, s)));
+    for w in &mut out {
+        w.viewer = me.to_string();
+    }
     out
 }
 
@@ -162,6 +169,7 @@ fn item(view: &RunView, kind: WaitKind, step: &str, prompt: String, since: Times
         ask: None,
         engine_gone_at: view.engine_gone_at,
         parent: view.parent.clone(),
+        viewer: String::new(),
     }
 }
 
@@ -386,6 +394,7 @@ mod tests {
             ask: None,
             engine_gone_at: None,
             parent: None,
+            viewer: String::new(),
         }
     }
 

@@ -36,7 +36,7 @@ pub(crate) fn gate(
         })
     });
     let mut info = gate_info(g, elsewhere, d.subject.is_some(), (view, ui), body_w, theme);
-    let who = who_line(d, ui, theme);
+    let who = who_line(d, view, ui, theme);
     if d.review {
         // The diff takes the gate's context and the fields' place, as tall as the
         // screen allows; it is laid out once the dialog's room is known.
@@ -187,30 +187,37 @@ fn gate_info<'a>(
     }
 }
 
+/// The account the decision will be recorded as: the inbox's viewer of the item (over
+/// a link, the host's account the link runs as), else this console's operator.
+fn deciding_as<'a>(d: &GateDialog, view: &RunView, ui: &'a UiState) -> &'a str {
+    let run = d.run_id.as_deref().unwrap_or(&view.run_id);
+    ui.waiting
+        .iter()
+        .find(|w| w.ask.as_deref() == Some(run) || (w.run_id == run && w.step == d.step_id))
+        .map(|w| w.viewer.as_str())
+        .filter(|v| !v.is_empty())
+        .unwrap_or(&ui.operator)
+}
+
 /// Who decides, and what the decision does.
-fn who_line<'a>(d: &GateDialog, ui: &UiState, theme: &Theme) -> Line<'a> {
+fn who_line<'a>(d: &GateDialog, view: &RunView, ui: &UiState, theme: &Theme) -> Line<'a> {
+    let me = deciding_as(d, view, ui);
     if d.decision == Decision::Approve {
-        Line::from(styled(format!("you approve as {}", ui.operator), theme.dim))
+        Line::from(styled(format!("you approve as {me}"), theme.dim))
     } else if d.decision == Decision::PushBack {
         Line::from(styled(
-            format!(
-                "you push back as {}; the revised steps run again with your feedback",
-                ui.operator
-            ),
+            format!("you push back as {me}; the revised steps run again with your feedback"),
             theme.dim,
         ))
     } else if d.subject.is_some() {
         // An ask's no goes back to the asker (`baton ask` exits 1); its step goes on.
         Line::from(styled(
-            format!(
-                "you answer no as {}; the asker hears no and goes on",
-                ui.operator
-            ),
+            format!("you answer no as {me}; the asker hears no and goes on"),
             theme.dim,
         ))
     } else {
         Line::from(styled(
-            format!("you reject as {}; the step will not run", ui.operator),
+            format!("you reject as {me}; the step will not run"),
             theme.dim,
         ))
     }

@@ -518,7 +518,12 @@ fn a_console_approves_a_gate_of_another_account_on_its_host_and_the_record_names
     // Approving takes the run over on the host, as askann (the link's baton drives
     // it there), and the step runs: nothing was lost.
     tmux.keys(&["a"]);
-    tmux.wait_for("the approve dialog", |s| s.contains("Approve deploy"), 10);
+    // The dialog names the account the host will record, not this console's.
+    tmux.wait_for(
+        "the approve dialog, as askann",
+        |s| s.contains("Approve deploy") && s.contains("you approve as askann"),
+        10,
+    );
     tmux.literal("as askann there");
     tmux.keys(&["Enter"]);
     let said = tmux.wait_for(
