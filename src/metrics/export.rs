@@ -538,17 +538,26 @@ async fn metrics_text(
     db: &Arc<PathBuf>,
     metrics: &Arc<tokio::sync::Semaphore>,
     format: Format,
-) -> Result<String, String> {
+) -> Result<String, ScrapeError> {
     let _place = metrics.clone().acquire_owned().await;
     let db = db.clone();
     tokio::task::spawn_blocking(move || {
-        let store = Store::open(&db).map_err(|e| e.to_string())?;
-        let mut m = store.metrics(None).map_err(|e| e.to_string())?;
+        let store = Store::open(&db)?;
+        let mut m = store.metrics(None)?;
         crate::session::add_budgets(&store, &mut m, crate::model::Timestamp::now());
-        Ok::<_, String>(render(&m, format))
+        Ok(render(&m, format))
     })
     .await
-    .unwrap_or_else(|e| Err(e.to_string()))
+    .unwrap_or_else(|e| Err(ScrapeError::Stopped(e.to_string())))
+}
+
+/// Why `/metrics` could not read the store (answered 503 with it).
+#[derive(Debug, thiserror::Error)]
+enum ScrapeError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the read stopped: {0}")]
+    Stopped(String),
 }
 
 #[cfg(test)]
