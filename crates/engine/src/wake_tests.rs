@@ -213,3 +213,132 @@ fn only_a_commit_nothing_waits_for_is_offered_to_wait() {
     execute(&mut w, events).unwrap();
     assert_eq!(w.said(), ["defer 1"]);
 }
+
+/// Hands that write what they are asked on a tape, their last fence check `since`
+/// milliseconds ago.
+struct TapeHands {
+    store: Store,
+    since: u64,
+    asks: Vec<SlotRequest>,
+    said: Vec<String>,
+}
+
+impl Hands for TapeHands {
+    type Error = StoreError;
+
+    fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    fn since_fenced(&mut self) -> u64 {
+        self.since
+    }
+
+    fn check_fence(&mut self) -> Result<(), StoreError> {
+        self.since = 0;
+        self.said.push("fence".into());
+        Ok(())
+    }
+
+    fn spawn(&mut self, spec: SpawnSpec, compensation: bool) -> Result<(), StoreError> {
+        let said = format!("spawn {} {compensation}", spec.step_id);
+        self.said.push(said);
+        Ok(())
+    }
+
+    fn reattach(&mut self, spec: SpawnSpec, job: Reattach) -> Result<(), StoreError> {
+        let said = format!("reattach {} {}", spec.step_id, job.job_id);
+        self.said.push(said);
+        Ok(())
+    }
+
+    fn kill(&mut self, step: usize, attempt: u32) -> Result<(), StoreError> {
+        self.said.push(format!("kill {step}.{attempt}"));
+        Ok(())
+    }
+
+    fn cancel_job(&mut self, executor: String, job_id: String) {
+        self.said.push(format!("cancel {executor} {job_id}"));
+    }
+
+    fn hold(&mut self, step: usize, attempt: u32, frozen: bool) {
+        self.said.push(format!("hold {step}.{attempt} {frozen}"));
+    }
+
+    fn probe(&mut self, req: ProbeRequest) {
+        self.said.push(format!("probe {}", req.step));
+    }
+
+    fn collect(&mut self, req: CollectRequest) {
+        self.said.push(format!("collect {}", req.step));
+    }
+
+    fn slot_asks(&mut self) -> Option<&mut Vec<SlotRequest>> {
+        Some(&mut self.asks)
+    }
+
+    fn reply(&mut self, id: i64, _outcome: CommandOutcome) {
+        self.said.push(format!("reply {id}"));
+    }
+}
+
+/// One acting in every world (`act`): the fence is checked again before a start only
+/// once the last check is older than `FENCE_FRESH_MS`, never before a stop; a slot is
+/// asked for once however often the core asks; an in-process command is answered.
+#[test]
+fn acting_checks_a_stale_fence_before_a_start_and_keeps_one_ask_a_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (world, initial) = tape(dir.path(), NOOP_THEN_SHELL);
+    let mut hands = TapeHands {
+        store: world.store,
+        since: FENCE_FRESH_MS + 1,
+        asks: Vec::new(),
+        said: Vec::new(),
+    };
+    let base = initial
+        .iter()
+        .find_map(|e| match e {
+            Effect::Spawn(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let named = |id: &str| SpawnSpec {
+        step_id: id.into(),
+        ..base.clone()
+    };
+    let (a, b) = (named("a"), named("b"));
+    let slot = SlotRequest {
+        pool: 0,
+        step: 0,
+        attempt: 1,
+    };
+    for effect in [
+        Effect::Kill {
+            step: 0,
+            attempt: 1,
+        },
+        Effect::Spawn(a),
+        Effect::Compensate(b),
+        Effect::AskSlot(slot.clone()),
+        Effect::AskSlot(slot.clone()),
+        Effect::CommandDone {
+            id: Some(-1),
+            outcome: CommandOutcome::Accepted {
+                message: "done".into(),
+            },
+        },
+    ] {
+        act(&mut hands, effect).unwrap();
+    }
+    assert_eq!(
+        hands.said,
+        [
+            "kill 0.1",
+            "fence",
+            "spawn a false",
+            "spawn b true",
+            "reply -1"
+        ]
+    );
+    assert_eq!(hands.asks, [slot]);
+}
