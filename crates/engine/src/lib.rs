@@ -22,7 +22,7 @@ pub use driver::{
     CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop, hold_group_to_reopen,
     kill_stale, set_log_paths, slot_answer, slot_ask, store_pools,
 };
-pub use notify::{Escalated, escalate as notify_escalation};
+pub use notify::{Escalated, NotTold, escalate as notify_escalation};
 pub use post::set_page_origin;
 pub use printer::{json_line as event_json_line, lines as event_lines};
 

@@ -231,7 +231,7 @@ pub async fn escalate(
     e: &Escalated,
     run_state: RunState,
     dir: &Path,
-) -> Result<(), String> {
+) -> Result<(), NotTold> {
     let notice = Notice {
         event: NotifyEvent::GateOpened,
         step: Some(e.step.clone()),
@@ -248,8 +248,14 @@ pub async fn escalate(
         dir,
     )
     .await
-    .map_err(|(_, why)| why)
+    .map_err(|(_, why)| NotTold(why))
 }
+
+/// Why an escalation's send failed: the target's answer, its timeout, curl or the
+/// command not started (never the target's URL). The serve tries it again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotTold(pub String);
 
 /// The page link of a notice: a gate's (not an ask's, which the page does not show).
 fn link_of(notice: &Notice, event: &str, run_id: &str) -> Option<String> {

@@ -147,9 +147,11 @@ timeout = "5s"
     s
 }
 
-/// Start the run (its own headless engine) and wait for its gate.
-fn open_gate(s: &Served) -> String {
-    s.env
+/// Start the run (its own headless engine) and wait for its gate: the run's id and
+/// its engine.
+fn open_gate(s: &Served) -> (String, Child) {
+    let engine = s
+        .env
         .cmd()
         .args(["run", "w.toml", "--headless"])
         .stdin(Stdio::null())
@@ -159,7 +161,7 @@ fn open_gate(s: &Served) -> String {
         .unwrap();
     let id = s.env.wait_run_id();
     s.env.wait_step(&id, "deploy", "waiting_approval", 30);
-    id
+    (id, engine)
 }
 
 /// The run's escalation rows: `(action, key)`.
@@ -191,7 +193,7 @@ fn a_waiting_gate_is_escalated_with_its_page_link_and_nothing_that_decides() {
     let rx = Receiver::start();
     let mut s = setup(&rx);
     let (child, log) = serve(&mut s);
-    let run = open_gate(&s);
+    let (run, mut engine) = open_gate(&s);
     let first = rx.wait_for("/first");
     let v: serde_json::Value = serde_json::from_str(&first.body).unwrap();
     assert_eq!(v["event"], "gate_opened");
@@ -236,6 +238,7 @@ fn a_waiting_gate_is_escalated_with_its_page_link_and_nothing_that_decides() {
             .contains("alice-topic")
     );
     assert_eq!(rx.to("/alice-topic").len(), 1, "told once");
+    kill9(&mut engine);
 }
 
 /// Killed (SIGKILL, at `escalation-recorded`) once the send is due on record and before
@@ -257,7 +260,7 @@ fn a_serve_killed_between_the_record_and_the_send_sends_it_once_after() {
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
         .unwrap();
-    let run = open_gate(&s);
+    let (run, mut engine) = open_gate(&s);
     let status = wait_until("the serve to die at its failpoint", secs(30), || {
         dying.try_wait().unwrap()
     });
@@ -285,4 +288,5 @@ fn a_serve_killed_between_the_record_and_the_send_sends_it_once_after() {
         1,
         "nothing twice, nothing lost"
     );
+    kill9(&mut engine);
 }

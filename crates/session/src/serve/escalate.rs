@@ -115,7 +115,7 @@ impl Escalations {
                         super::shown(&key),
                         super::shown(&job.told.step),
                         super::shown(&job.to),
-                        super::shown(&why),
+                        super::shown(&why.to_string()),
                         RETRY.as_secs()
                     );
                 }
