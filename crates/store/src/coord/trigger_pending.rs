@@ -27,7 +27,7 @@ pub enum Pended {
     /// On record, pending: it fires when its trigger's burst is due.
     Pending,
     /// Decided (or pending) before: nothing now.
-    Already(EventRow),
+    Already(Box<EventRow>),
     /// Over the bound: `queue` events of its trigger are pending. The refusal is
     /// counted, and (`keep` asked) the event's row recorded refused with `why`.
     Full { why: String },
@@ -154,7 +154,7 @@ impl Store {
         let picked = serde_json::to_string(picked).unwrap_or_else(|_| "{}".into());
         let r = in_transaction(&self.conn, |tx| {
             if let Some(row) = existing(tx, ev)? {
-                return Ok(Pended::Already(row));
+                return Ok(Pended::Already(Box::new(row)));
             }
             if pending_count(tx, ev.file, ev.index)? >= queue {
                 let why = format!(

@@ -24,7 +24,7 @@ pub(crate) enum Held {
     /// On record, pending.
     Pending,
     /// Decided or held before: nothing now.
-    Already(EventRow),
+    Already(Box<EventRow>),
     /// Refused on record, and why: the trigger paused, the chain too deep, or the
     /// event lacks what the trigger maps.
     Refused(String),
@@ -52,7 +52,7 @@ pub(crate) fn hold(
     let t = at.trigger;
     let refuse = |store: &mut Store, why: String| -> Result<Held, SessionError> {
         Ok(match refuse_event(store, at, seen, &why)? {
-            Fire::Already(row) => Held::Already(row),
+            Fire::Already(row) => Held::Already(Box::new(row)),
             _ => Held::Refused(why),
         })
     };
@@ -161,18 +161,22 @@ fn said(batch: &[PendingEvent]) -> String {
 
 /// The params of a burst's run: the trigger's fixed ones, then each mapped one (a
 /// coalesced run: the values of all its events, a JSON list).
-fn params_of(at: At<'_>, batch: &[PendingEvent]) -> Result<Vec<(String, String)>, String> {
+fn params_of(at: At<'_>, batch: &[PendingEvent]) -> Result<Vec<(String, String)>, NoRun> {
     let t = at.trigger;
     if t.burst.coalesce {
         return coalesced_params(t, batch, |e, name, _| e.picked.get(name).cloned())
-            .map_err(|e| e.to_string());
+            .map_err(|e| NoRun(e.to_string()));
     }
     let mut out = t.params.clone();
     for e in batch {
         for (name, _) in &t.map {
             match e.picked.get(name) {
                 Some(v) => out.push((name.clone(), v.clone())),
-                None => return Err(format!("param `{name}`: the event kept no value of it")),
+                None => {
+                    return Err(NoRun(format!(
+                        "param `{name}`: the event kept no value of it"
+                    )));
+                }
             }
         }
     }
@@ -181,15 +185,20 @@ fn params_of(at: At<'_>, batch: &[PendingEvent]) -> Result<Vec<(String, String)>
 
 type Prepared = (Unwritten, Option<concurrency::Group>);
 
+/// Why a burst makes no run, as its events' rows record it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NoRun(String);
+
 /// The burst's run, not yet written, and its group; or why it makes none.
 fn prepared(
     store: &Store,
     at: At<'_>,
     batch: &[PendingEvent],
     operator: &str,
-) -> Result<Result<Prepared, String>, SessionError> {
+) -> Result<Result<Prepared, NoRun>, SessionError> {
     if store.trigger_paused(at.file, at.trigger.index)? {
-        return Ok(Err("the trigger is paused".into()));
+        return Ok(Err(NoRun("the trigger is paused".into())));
     }
     let params = match params_of(at, batch) {
         Ok(p) => p,
@@ -210,7 +219,7 @@ fn prepared(
         });
     match checked {
         Ok(p) => Ok(Ok(p)),
-        Err(SessionError::Usage(why)) => Ok(Err(why)),
+        Err(SessionError::Usage(why)) => Ok(Err(NoRun(why))),
         Err(e) => Err(e),
     }
 }
@@ -228,7 +237,7 @@ fn fire_batch(
     let spot = (at.file, at.trigger.index);
     let (u, group) = match prepared(store, at, batch, operator)? {
         Ok(p) => p,
-        Err(why) => {
+        Err(NoRun(why)) => {
             store.refuse_pending(spot, &keys, &why)?;
             return Ok(Some(Fire::Refused { why }));
         }
