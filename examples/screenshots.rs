@@ -347,6 +347,7 @@ fn notices(v: &RunView) -> std::io::Result<()> {
             step: step.map(str::to_string),
             reason: Some(reason.into()),
             details: r#"{"cost":5.0}"#.into(),
+            by_viewer: false,
         }
     };
     use baton::model::AuditAction as A;
