@@ -486,7 +486,7 @@ mod tests {
         assert_eq!(me.agrees(&Hello::this("0.4.0")), Ok(()));
         let e = me.agrees(&Hello::this("0.3.9")).unwrap_err().to_string();
         assert!(
-            e.contains("baton 0.4.0 (link protocol 7)") && e.contains("baton 0.3.9"),
+            e.contains("baton 0.4.0 (link protocol 8)") && e.contains("baton 0.3.9"),
             "{e}"
         );
     }
