@@ -173,7 +173,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         37,
         "webhook deliveries refused: a count per workflow, trigger and reason",
-        TRIGGER_REFUSALS,
+        triggers::TRIGGER_REFUSALS,
     ),
     (
         38,
@@ -186,19 +186,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         triggers::TRIGGER_EVENTS_PICKED,
     ),
 ];
-
-/// Issue 81 point 5 (`coord::trigger_refusals`): refused webhook deliveries, counted,
-/// the last of each kind's words kept; a row per kind, however many arrive.
-const TRIGGER_REFUSALS: &str = "CREATE TABLE trigger_refusals (
-    workflow      TEXT NOT NULL,
-    trigger       TEXT NOT NULL,
-    reason        TEXT NOT NULL,
-    count         INTEGER NOT NULL,
-    last_at       INTEGER NOT NULL,
-    last_why      TEXT NOT NULL,
-    last_delivery TEXT,
-    PRIMARY KEY (workflow, trigger, reason)
-) WITHOUT ROWID;";
 
 /// A run's labels (`model::labels`) as JSON on its row, projected from its
 /// `run_labelled` events: `runs` and the console's list read them with the row. Runs

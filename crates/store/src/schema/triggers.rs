@@ -38,3 +38,16 @@ CREATE INDEX trigger_events_by_source ON trigger_events (source_run)
 /// `debounce`) keeps what its trigger's `map` took from it (a JSON object), for the run
 /// it makes later, by this serve or the next.
 pub(super) const TRIGGER_EVENTS_PICKED: &str = "ALTER TABLE trigger_events ADD COLUMN picked TEXT;";
+
+/// Issue 81 point 5 (`coord::trigger_refusals`): refused webhook deliveries, counted,
+/// the last of each kind's words kept; a row per kind, however many arrive.
+pub(super) const TRIGGER_REFUSALS: &str = "CREATE TABLE trigger_refusals (
+    workflow      TEXT NOT NULL,
+    trigger       TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    count         INTEGER NOT NULL,
+    last_at       INTEGER NOT NULL,
+    last_why      TEXT NOT NULL,
+    last_delivery TEXT,
+    PRIMARY KEY (workflow, trigger, reason)
+) WITHOUT ROWID;";
