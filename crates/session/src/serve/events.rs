@@ -239,12 +239,14 @@ fn crash_point(point: &str) {
     }
 }
 
-type Prepared = (Unwritten, Option<Group>);
+/// A triggered run, not yet written, and its group.
+pub(crate) type Prepared = (Unwritten, Option<Group>);
 
-/// Why an event makes no run, as its row records it (and a webhook's sender hears).
+/// Why an event (or a burst of them) makes no run, as its row records it (and a
+/// webhook's sender hears).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct NoRun(String);
+pub(crate) struct NoRun(pub(crate) String);
 
 /// The event's run, not yet written, and its group; or why it makes none (`Err`
 /// inside): its trigger is paused, its chain is too deep, its params do not check.
@@ -268,11 +270,22 @@ fn refusal(
         Ok(p) => p,
         Err(e) => return Ok(Err(NoRun(e.to_string()))),
     };
+    unwritten(store, at, params, operator)
+}
+
+/// The run of `at`'s trigger with `params`, checked as any run and not yet written, and
+/// its group; a check's refusal is why it makes none (`Err` inside).
+pub(crate) fn unwritten(
+    store: &Store,
+    at: At<'_>,
+    params: Vec<(String, String)>,
+    operator: &str,
+) -> Result<Result<Prepared, NoRun>, SessionError> {
     let spec = NewRunSpec {
         workflow: PathBuf::from(at.file),
         params,
         operator: operator.to_string(),
-        labels: t.labels.clone(),
+        labels: at.trigger.labels.clone(),
         ..NewRunSpec::default()
     };
     let checked = crate::one_name::check(store, &at.entry.plan.name, &spec.workflow)

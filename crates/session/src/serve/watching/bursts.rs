@@ -8,8 +8,8 @@
 use crate::SessionError;
 use crate::concurrency::{self, Admission};
 use crate::host;
-use crate::prepare::{self, NewRunSpec, Ready, Unwritten};
-use crate::serve::events::{At, Fire, Seen, refuse_event};
+use crate::prepare::{self, Ready, Unwritten};
+use crate::serve::events::{At, Fire, NoRun, Prepared, Seen, refuse_event, unwritten};
 use baton_engine::Opening;
 use baton_model::Timestamp;
 use baton_store::Store;
@@ -17,7 +17,6 @@ use baton_store::trigger_events::{EventRow, TriggerEvent};
 use baton_store::trigger_pending::{FiredPending, Overflow, Pended, PendingEvent};
 use baton_workflow::{MAX_TRIGGER_DEPTH, coalesced_params};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// What [`hold`] did with an event.
 pub(crate) enum Held {
@@ -183,13 +182,6 @@ fn params_of(at: At<'_>, batch: &[PendingEvent]) -> Result<Vec<(String, String)>
     Ok(out)
 }
 
-type Prepared = (Unwritten, Option<concurrency::Group>);
-
-/// Why a burst makes no run, as its events' rows record it.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct NoRun(String);
-
 /// The burst's run, not yet written, and its group; or why it makes none.
 fn prepared(
     store: &Store,
@@ -204,24 +196,7 @@ fn prepared(
         Ok(p) => p,
         Err(why) => return Ok(Err(why)),
     };
-    let spec = NewRunSpec {
-        workflow: PathBuf::from(at.file),
-        params,
-        operator: operator.to_string(),
-        labels: at.trigger.labels.clone(),
-        ..NewRunSpec::default()
-    };
-    let checked = crate::one_name::check(store, &at.entry.plan.name, &spec.workflow)
-        .and_then(|()| prepare::load_plan(spec, at.entry.plan.clone(), at.entry.text.clone()))
-        .and_then(|loaded| {
-            let group = concurrency::group_of(&loaded.plan, &loaded.params)?;
-            Ok((prepare::unwritten(loaded, store.path()), group))
-        });
-    match checked {
-        Ok(p) => Ok(Ok(p)),
-        Err(SessionError::Usage(why)) => Ok(Err(NoRun(why))),
-        Err(e) => Err(e),
-    }
+    unwritten(store, at, params, operator)
 }
 
 /// Make one run of `batch` (each of its rows naming it, one transaction), or record
