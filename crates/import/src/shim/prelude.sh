@@ -87,10 +87,14 @@ _bt_path() {
     esac
   done < "$_bt_gh/path"
 }
+# Entries workflow commands wrote ("$1.cmd") first, the step's own file "$1" after: a
+# name both set takes the file's value, as GitHub's runner reads the file at the step's end.
+_bt_join() { if [ -f "$1.cmd" ]; then cat "$1" >> "$1.cmd" && mv -f "$1.cmd" "$1"; fi; }
 # After a step: its $GITHUB_ENV and $GITHUB_PATH reach the steps after it, and its
 # $GITHUB_OUTPUT ("$1") is checked. Returns 1 when a file breaks GitHub's rules.
 _bt_carry() {
   _bt_ok=0
+  _bt_join "$_bt_gh/env"; _bt_join "$_bt_gh/path"; _bt_join "$1"
   _bt_read "$_bt_gh/env" _bt_env '$GITHUB_ENV' || _bt_ok=1
   _bt_path
   _bt_read "$1" : '$GITHUB_OUTPUT' || _bt_ok=1
@@ -141,9 +145,11 @@ _bt_shell() {
 # `::add-mask::V` masks V in later lines of the job, `::error`/`::warning`/`::notice`
 # on stderr (an error or a warning also to $BATON_OUTPUT, masked, as baton's error
 # record of the step), `::stop-commands::T` until `::T::`. Every other line passes, masked. awk
-# only prints and appends to files: no value is evaluated.
+# only prints and appends to files: no value is evaluated. Entries go to FILE.cmd, never
+# to the file the step appends to at the same time (`_bt_join` puts them together).
 _bt_cmds() {
-  awk $_bt_awi -v out="$1" -v envf="$GITHUB_ENV" -v pathf="$GITHUB_PATH" -v maskf="$_bt_gh/masks" -v d="$_bt_delim" -v eot="$_bt_eot" -v bo="${BATON_OUTPUT-}" '
+  : > "$1.cmd"; : > "$GITHUB_ENV.cmd"; : > "$GITHUB_PATH.cmd"
+  awk $_bt_awi -v out="$1.cmd" -v envf="$GITHUB_ENV.cmd" -v pathf="$GITHUB_PATH.cmd" -v maskf="$_bt_gh/masks" -v d="$_bt_delim" -v eot="$_bt_eot" -v bo="${BATON_OUTPUT-}" '
 function esc(s) { gsub(/%/, "%25", s); gsub(/\r/, "%0D", s); gsub(/\n/, "%0A", s); return s }
 function unesc(s) { gsub(/%0D/, "\r", s); gsub(/%0A/, "\n", s); gsub(/%3A/, ":", s); gsub(/%2C/, ",", s); gsub(/%25/, "%", s); return s }
 function rep(s, t,   r, p) { r = ""; while ((p = index(s, t)) > 0) { r = r substr(s, 1, p - 1) "***"; s = substr(s, p + length(t)) } return r s }

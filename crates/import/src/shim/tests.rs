@@ -413,3 +413,35 @@ fn only_an_output_variable_the_import_writes_is_read() {
         [("a-1".to_string(), "k y".to_string())]
     );
 }
+
+/// A `::set-output` read while the step is half-way through its own `$GITHUB_OUTPUT`
+/// entry never lands inside it: the step waits until the command was read, then
+/// closes its entry, and both outputs keep their values (GitHub's runner reads the
+/// file at the step's end, the commands as they come).
+#[test]
+fn a_workflow_command_never_lands_inside_an_entry_the_step_is_writing() {
+    use super::{EnvFrom, Piece, Word};
+    let d = Dir::new();
+    let sh_word = |w: String| EnvFrom::Word(Word(vec![Piece::Sh(w)]));
+    let mut last = run_step("c", "printf '[%s]' \"$K\" \"$T\"", false);
+    last.env = vec![
+        ("K".into(), sh_word(super::output_word("a", "k"))),
+        ("T".into(), sh_word(super::output_word("a", "two"))),
+    ];
+    // Bounded wait: the command is read into one of the two files, whichever it goes to.
+    let body = "printf 'two<<E\\nx\\n' >> \"$GITHUB_OUTPUT\"; echo '::set-output name=k::v'; \
+                i=0; until grep -qs '^k<<' \"$GITHUB_OUTPUT\" \"$GITHUB_OUTPUT.cmd\" || [ $i -ge 1000 ]; do i=$((i+1)); sleep 0.01; done; \
+                printf 'y\\nE\\n' >> \"$GITHUB_OUTPUT\"";
+    let steps = vec![run_step("a", body, false), last];
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(super::script(&[], &steps, &[]))
+        .current_dir(&d.0)
+        .env("TMPDIR", &d.0)
+        .env("BATON_OUTPUT", d.0.join("baton-output"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert_eq!(out, "[v][x\ny]\n", "{}", String::from_utf8_lossy(&o.stderr));
+}
