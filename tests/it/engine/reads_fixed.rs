@@ -67,6 +67,10 @@ fn fix_text(s: &str, run: &str, dir: &str, operator: &str) -> String {
         (r"\b\d\d:\d\d:\d\d\b", "<hms>"),
         (r"<run>-[0-9a-f]{8}/[0-9a-f]{32}", "<run>-<dir>"),
         (r"\b\d+(\.\d+)? ?ms\b", "<ms>"),
+        // A step slowed past a second on a loaded machine reads `1.2s`.
+        (r"\b\d+\.\ds\b", "<ms>"),
+        // A table pads a cell to its column's widest duration: `5ms` and `12ms` differ.
+        (r"<ms> {2,}", "<ms>  "),
         (r"\b\d+(\.\d+)? finished/s", "<rate> finished/s"),
         (operator.as_str(), "<operator>"),
     ];
