@@ -679,7 +679,11 @@ pub(crate) fn json_string(s: &str) -> String {
             '\n' => o.push_str("\\n"),
             '\r' => o.push_str("\\r"),
             '\t' => o.push_str("\\t"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            '\u{8}' => o.push_str("\\b"),
+            '\u{c}' => o.push_str("\\f"),
+            c if (c as u32) < 0x20 || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') => {
+                o.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => o.push(c),
         }
     }
@@ -703,12 +707,7 @@ pub(crate) fn word(
         E::Name(p) => var(p)?,
         // The left operand's truth is tested as GitHub tests it (a literal text holds
         // unless empty: `c && '0' || '1'` reads `0` when `c` holds).
-        E::Bin(op @ ("&&" | "||"), l, r) => {
-            let t = to_shell(l, var)?;
-            let (a, b) = (word(l, var)?, word(r, var)?);
-            let (yes, no) = if *op == "||" { (a, b) } else { (b, a) };
-            format!("\"$(if {t}; then printf '%s' {yes}; else printf '%s' {no}; fi)\"")
-        }
+        E::Bin("&&" | "||", ..) => format!("\"$({})\"", emit(e, var)?),
         // `toJSON` of a literal is decided here; of a name, by `var` over the path
         // behind `TO_JSON` (it knows the name's type: `json_word`).
         E::Call(f, args) if f == "tojson" && args.len() == 1 => match &args[0] {
@@ -727,6 +726,25 @@ pub(crate) fn word(
             "\"$(if {}; then printf true; else printf false; fi)\"",
             to_shell(e, var)?
         ),
+    })
+}
+
+/// Commands printing an expression's value byte for byte: `a || b` prints the operand
+/// it picks (`a` when it holds, else `b`; `a && b` the other way), itself printed the
+/// same way, so that a value's newlines, trailing ones too, reach the end of the
+/// commands (`Piece::Value` keeps them past the command substitution around them).
+pub(crate) fn emit(
+    e: &E,
+    var: &mut dyn FnMut(&[String]) -> Result<String, NameError>,
+) -> Result<String, ExprError> {
+    Ok(match e {
+        E::Bin(op @ ("&&" | "||"), l, r) => {
+            let t = to_shell(l, var)?;
+            let (a, b) = (emit(l, var)?, emit(r, var)?);
+            let (yes, no) = if *op == "||" { (a, b) } else { (b, a) };
+            format!("if {t}; then {yes}; else {no}; fi")
+        }
+        _ => format!("printf '%s' {}", word(e, var)?),
     })
 }
 

@@ -9,6 +9,7 @@ mod checks;
 mod implied;
 mod matrix;
 mod steps;
+mod tojson;
 mod values;
 use steps::steps;
 
@@ -42,6 +43,7 @@ struct Ctx<'a> {
     outputs: Vec<(String, Vec<String>)>,
     /// The inputs of type boolean or number: `toJSON` writes their value bare.
     bare: Vec<String>,
+    json: tojson::Known,
     report: &'a mut Report,
 }
 
@@ -237,6 +239,7 @@ pub(crate) fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Work
             .map(|(k, _, j)| (k.clone(), declared_outputs(j)))
             .collect(),
         bare: vec![],
+        json: tojson::Known::default(),
         report,
     };
     let mut wf = Workflow {

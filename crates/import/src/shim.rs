@@ -53,6 +53,13 @@ pub(crate) enum Piece {
     /// A shell word the import wrote (a read of a step's file, a test over variables):
     /// it holds no text of the source but in `sh_quote`d literals.
     Sh(String),
+    /// A value commands the import wrote print (`expr::emit`), set to the script's
+    /// variable `var` before the word is read (`Word::pre`): a command substitution
+    /// alone would drop the value's trailing newlines.
+    Value {
+        var: String,
+        cmds: String,
+    },
 }
 
 impl Word {
@@ -67,8 +74,46 @@ impl Word {
             .map(|p| match p {
                 Piece::Lit(s) => sh_quote(s),
                 Piece::Sh(w) => w.clone(),
+                Piece::Value { var, .. } => format!("\"${{{var}}}\""),
             })
             .collect()
+    }
+
+    /// The statements setting the word's `Value` variables, each ending in `; `: the
+    /// value printed with a mark after it, which is then cut, so the value stays byte
+    /// for byte.
+    pub(crate) fn pre(&self) -> String {
+        self.0
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Value { var, cmds } => Some(format!(
+                    "{var}=\"$({cmds}; printf x)\"; {var}=${{{var}%x}}; "
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `pre` as one command of a `&&` chain (` && { …; }`), or nothing.
+    fn pre_chained(&self) -> String {
+        let pre = self.pre();
+        if pre.is_empty() {
+            pre
+        } else {
+            format!(" && {{ {pre}}}")
+        }
+    }
+
+    /// One shell word that computes every value itself, for a place no statement
+    /// precedes (a number, a switch: a trailing newline means nothing there).
+    pub(crate) fn inline(&self) -> String {
+        let mut w = self.clone();
+        for p in &mut w.0 {
+            if let Piece::Value { cmds, .. } = p {
+                *p = Piece::Sh(format!("\"$({cmds})\""));
+            }
+        }
+        w.sh()
     }
 }
 
@@ -179,7 +224,7 @@ pub(crate) fn script(
 ) -> String {
     let mut head = String::new();
     for (k, w) in job_env {
-        head.push_str(&format!("export {k}={}\n", w.sh()));
+        head.push_str(&format!("{}export {k}={}\n", w.pre(), w.sh()));
     }
     let chunks: Vec<(String, String)> = steps
         .iter()
@@ -273,7 +318,8 @@ fn run_line(st: &ShimStep, shell: &Shell, file: &str, out: &str) -> String {
             }
         }
         Shell::Templated(w) => format!(
-            "_bt_shell \"$(_bt_to {})\" {} {file}",
+            "{}_bt_shell \"$(_bt_to {})\" {} {file}",
+            w.pre(),
             st.timeout_min.as_deref().unwrap_or("''"),
             w.sh()
         ),
@@ -283,13 +329,13 @@ fn run_line(st: &ShimStep, shell: &Shell, file: &str, out: &str) -> String {
         .env
         .iter()
         .map(|(k, from)| match from {
-            EnvFrom::Word(w) => format!(" && export {k}={}", w.sh()),
+            EnvFrom::Word(w) => format!("{} && export {k}={}", w.pre_chained(), w.sh()),
         })
         .collect();
     let cd = st
         .dir
         .as_ref()
-        .map(|d| format!(" && cd -- {}", d.sh()))
+        .map(|d| format!("{} && cd -- {}", d.pre_chained(), d.sh()))
         .unwrap_or_default();
     format!(
         "( echo 1 > \"$_bt_gh/rc\"; export GITHUB_OUTPUT={out}{vars}{cd} && {{ {cmd}; echo \"$?\" > \"$_bt_gh/rc\"; printf '%s\\n' \"$_bt_eot\"; }} | _bt_cmds {out}; _bt_end \"$?\" )"
@@ -307,7 +353,7 @@ pub(crate) fn defuse(s: &str) -> String {
 }
 
 /// A step id as part of a file name.
-fn file_part(id: &str) -> String {
+pub(crate) fn file_part(id: &str) -> String {
     id.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' || c == '-' {

@@ -15,7 +15,7 @@ use crate::yaml::{self, Node, Value};
 const MAX_CELLS: usize = 256;
 
 /// A cell: keys and their values, in order.
-type Cell = Vec<(String, Node)>;
+pub(super) type Cell = Vec<(String, Node)>;
 
 /// What a matrix could not be read as: the job fails saying so.
 pub(super) struct Unreadable(pub String);
@@ -210,6 +210,15 @@ fn flatten(prefix: &str, v: &Node, out: &mut Vec<(String, Scalar)>) {
     }
 }
 
+/// A cell's values as baton's: by `flatten`, under its keys as baton's (`key_of`).
+pub(super) fn flat(cell: &Cell) -> Vec<(String, Scalar)> {
+    let mut out = vec![];
+    for (k, v) in cell {
+        flatten(&key_of(k), v, &mut out);
+    }
+    out
+}
+
 /// A value as JSON text.
 fn json(v: &Node) -> String {
     let q = |s: &str| format!("{:?}", s);
@@ -308,6 +317,8 @@ pub(super) fn strategy(
     step: &mut Step,
     c: &mut Ctx,
 ) -> Result<Result<(), Unreadable>, Invalid> {
+    c.json.cells = None;
+    c.json.no_cells = None;
     let Some(st) = job.get("strategy") else {
         return Ok(Ok(()));
     };
@@ -333,6 +344,7 @@ pub(super) fn strategy(
         Err(u) => return Ok(Err(u)),
     };
     if let Some(()) = for_each(entries_of, step, c) {
+        c.json.no_cells = Some("a matrix from a need's output is known only when the step starts");
         step.fail_fast = Some(st.get("fail-fast").and_then(Node::text).as_deref() != Some("false"));
         step.max_parallel = st
             .get("max-parallel")
@@ -370,6 +382,11 @@ pub(super) fn strategy(
         };
         matrix.include = flat(&include);
         matrix.exclude = flat(&exclude);
+        if matrix.axes.iter().any(|(_, a)| matches!(a, Axis::Param(_))) {
+            c.json.no_cells = Some("an axis of the matrix is a param");
+        } else {
+            c.json.cells = expand(&axes, &include, &exclude);
+        }
     } else {
         let Some(cells) = expand(&axes, &include, &exclude).filter(|c| c.len() <= MAX_CELLS) else {
             return Err(bad(
@@ -379,6 +396,7 @@ pub(super) fn strategy(
             ));
         };
         matrix.include = cells_of(&cells, line, c);
+        c.json.cells = Some(cells);
         c.report.note(line, format!("a matrix of mappings (or `fromJSON` of a literal), {} cell(s)", matrix.include.len()), "written out as its cells by GitHub's rules; a mapping's values are keys `KEY_SUB` (`matrix.job.target` reads `job_target`), a cell's id lists them");
     }
     step.matrix = Some(matrix);

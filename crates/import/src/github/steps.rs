@@ -14,6 +14,7 @@ pub(super) fn steps(
     c: &mut Ctx,
 ) -> Vec<ShimStep> {
     let mut shims = vec![];
+    c.json.step_ids.clear();
     for (n, s) in job
         .get("steps")
         .and_then(Node::seq)
@@ -22,7 +23,9 @@ pub(super) fn steps(
         .enumerate()
     {
         c.script_vars = 0;
-        shims.push(one_step(n + 1, s, defaults, step, c));
+        let sh = one_step(n + 1, s, defaults, step, c);
+        c.json.step_ids.extend(sh.id.clone());
+        shims.push(sh);
     }
     shims
 }
@@ -52,7 +55,7 @@ fn one_step(n: usize, s: &Node, defaults: Option<&Node>, step: &mut Step, c: &mu
     }
     if let Some(t) = s.get("timeout-minutes").and_then(Node::text) {
         let l = s.key_line("timeout-minutes").unwrap_or(line);
-        sh.timeout_min = Some(script_word(&t, (n, "`timeout-minutes`"), step, c, l).sh());
+        sh.timeout_min = Some(script_word(&t, (n, "`timeout-minutes`"), step, c, l).inline());
     }
     // The step's env first: its directory, shell and body may read it.
     for (k, l, v) in s.get("env").and_then(Node::map).unwrap_or_default() {

@@ -110,10 +110,13 @@ impl ScriptNames<'_, '_> {
 impl ScriptNames<'_, '_> {
     /// `toJSON(p)`, as GitHub writes it: a boolean or number input bare, a text (an
     /// output, a result, an `env` or `secrets` value, another input, a `github.*` or
-    /// `runner.*` value the script holds) as a JSON string (`_bt_json`). A matrix
-    /// value, whose YAML type the written matrix does not keep, and a whole object
-    /// (`runner`, `matrix`, `github.event`) have none here.
+    /// `runner.*` value the script holds) as a JSON string (`_bt_json`); a whole
+    /// context or a matrix value by `context_json`. Another object (`runner`,
+    /// `github`) has none here.
     fn json_word(&mut self, p: &[String]) -> Result<String, NameError> {
+        if let Some(w) = self.context_json(p) {
+            return w;
+        }
         let text = match p {
             [i, x] if i == "inputs" && self.c.bare.contains(x) => {
                 return self.word(p);
@@ -157,14 +160,14 @@ pub(super) fn script_word(
         } else {
             format!("step {n}: `{piece}` in {what}")
         };
-        match piece_word(piece, n, step, c, line) {
-            Ok(sh) => {
+        match piece_of(piece, n, step, c, line) {
+            Ok(p) => {
                 c.report.note(
                     line,
                     place,
                     "decided in the job's script and handed over as data: GitHub pastes the text",
                 );
-                w.0.push(Piece::Sh(sh));
+                w.0.push(p);
             }
             Err(why) => c.report.note(line, place, format!("left empty: {why}")),
         }
@@ -174,6 +177,30 @@ pub(super) fn script_word(
         w.0.push(Piece::Lit(rest.replace("${{", "$ {{")));
     }
     w
+}
+
+/// One `${{ … }}` of a text: `a || b` (`c && 'x' || 'y'`) a value the script sets
+/// before the word is read, byte for byte (`Piece::Value`), anything else a word.
+fn piece_of(
+    piece: &str,
+    n: usize,
+    step: &mut Step,
+    c: &mut Ctx,
+    line: usize,
+) -> Result<Piece, expr::ExprError> {
+    let e = expr::parse(piece)?;
+    if !matches!(e, E::Bin("&&" | "||", ..)) {
+        return Ok(Piece::Sh(expr_word(&e, n, step, c, line)?));
+    }
+    let cmds = {
+        let mut names = ScriptNames { n, step, c, line };
+        expr::emit(&e, &mut |p: &[String]| names.word(p))?
+    };
+    c.script_vars += 1;
+    Ok(Piece::Value {
+        var: format!("_bt_x{n}_{}", c.script_vars),
+        cmds,
+    })
 }
 
 /// One `${{ … }}` as a shell word.

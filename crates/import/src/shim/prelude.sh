@@ -222,10 +222,47 @@ _bt_json() {
     c = substr($0, i, 1)
     if (c == "\\") o = o "\\\\"; else if (c == "\"") o = o "\\\""
     else if (c == "\t") o = o "\\t"; else if (c == "\r") o = o "\\r"
+    else if (c == "\b") o = o "\\b"; else if (c == "\f") o = o "\\f"
     else if (c in ord) o = o sprintf("\\u%04x", ord[c]); else o = o c
   }
   printf "%s%s", (NR > 1 ? "\\n" : ""), o }
 END { printf "\"" }'
+}
+# toJSON of a step's outputs (file "$1", lines indented by "$2"), as GitHub writes
+# them: each name once, where it was first set, with the last value it was given.
+_bt_seen() { case "
+$_bt_names
+" in *"
+$1
+"*) ;; *) _bt_names="${_bt_names:+$_bt_names
+}$1" ;; esac; }
+_bt_outs_json() {
+  _bt_names=
+  [ -f "$1" ] && _bt_read "$1" _bt_seen '$GITHUB_OUTPUT' 2>/dev/null
+  if [ -z "$_bt_names" ]; then printf '{}'; return 0; fi
+  printf '{'; _bt_sep=
+  while IFS= read -r _bt_k; do
+    _bt_find "$1" "$_bt_k"
+    printf '%s\n%s  %s: %s' "$_bt_sep" "$2" "$(_bt_json "$_bt_k")" "$(_bt_json "$_bt_got")"
+    _bt_sep=,
+  done <<_bt_EOF
+$_bt_names
+_bt_EOF
+  printf '\n%s}' "$2"
+}
+# toJSON(steps): the steps before this one that have an id ("$1" its file part, "$2"
+# the id, and so on), each with its outputs, outcome and conclusion, as GitHub writes it.
+_bt_steps_json() {
+  if [ $# -lt 2 ]; then printf '{}'; return 0; fi
+  printf '{'; _bt_ss=
+  while [ $# -ge 2 ]; do
+    _bt_oc=$(_bt_state "$1" outcome) _bt_cc=$(_bt_state "$1" conclusion)
+    printf '%s\n  %s: {\n    "outputs": ' "$_bt_ss" "$(_bt_json "$2")"
+    _bt_outs_json "$_bt_gh/out-$1" '    '
+    printf ',\n    "outcome": %s,\n    "conclusion": %s\n  }' "$(_bt_json "${_bt_oc:-skipped}")" "$(_bt_json "${_bt_cc:-skipped}")"
+    _bt_ss=, ; shift 2
+  done
+  printf '\n}'
 }
 # Text compared as GitHub compares it, ignoring case.
 lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }

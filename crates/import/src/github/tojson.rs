@@ -1,0 +1,229 @@
+//! GitHub's `toJSON` of a whole context (`matrix`, `needs`, `steps`, `github.event`) or
+//! of a matrix value, written as GitHub writes it: indented by two spaces, `{}` for an
+//! empty object. The matrix's cells are known at import, so each cell's text is written
+//! here and the script picks the one whose values it holds; `needs` and `steps` are
+//! laid out here and their texts filled in by the script (`_bt_json`,
+//! `_bt_steps_json`); `github.event` is the event file as it is written.
+use super::matrix::Cell;
+use super::values::ScriptNames;
+use crate::expr::{NameError, json_string};
+use crate::out::{Scalar, sh_quote};
+use crate::shim;
+use crate::yaml::{Node, Value};
+
+/// What `toJSON` of a whole context needs of the job being read.
+#[derive(Default)]
+pub(super) struct Known {
+    /// The job's matrix cells in GitHub's order, when each is known at import.
+    pub cells: Option<Vec<Cell>>,
+    /// Why a job with a matrix has no cells here (its values come from params, or it
+    /// is a `for_each`).
+    pub no_cells: Option<&'static str>,
+    /// The ids of the job's steps before the one being read (`steps` holds those).
+    pub step_ids: Vec<String>,
+}
+
+/// `v` as GitHub's `toJSON` writes it, at `ind` spaces.
+pub(super) fn pretty(v: &Node, ind: usize) -> String {
+    let block = |open: char, close: char, items: Vec<String>| {
+        if items.is_empty() {
+            return format!("{open}{close}");
+        }
+        let pad = " ".repeat(ind + 2);
+        let body: Vec<String> = items.iter().map(|i| format!("{pad}{i}")).collect();
+        format!("{open}\n{}\n{}{close}", body.join(",\n"), " ".repeat(ind))
+    };
+    match &v.v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Str(s) => json_string(s),
+        Value::Seq(s) => block('[', ']', s.iter().map(|x| pretty(x, ind + 2)).collect()),
+        Value::Map(m) => block(
+            '{',
+            '}',
+            m.iter()
+                .map(|(k, _, x)| format!("{}: {}", json_string(k), pretty(x, ind + 2)))
+                .collect(),
+        ),
+    }
+}
+
+/// The value at `path` (a key, then keys into mappings) of `cell`, as GitHub's
+/// `toJSON` writes it; `null` where there is none. `path` empty: the whole cell.
+fn cell_json(cell: &Cell, path: &[String]) -> String {
+    let Some((first, rest)) = path.split_first() else {
+        let m = cell
+            .iter()
+            .map(|(k, v)| (k.clone(), 0, v.clone()))
+            .collect();
+        return pretty(
+            &Node {
+                v: Value::Map(m),
+                line: 0,
+            },
+            0,
+        );
+    };
+    let mut at = cell.iter().find(|(k, _)| k == first).map(|(_, v)| v);
+    for k in rest {
+        at = at.and_then(|n| n.get(k));
+    }
+    at.map_or_else(|| "null".into(), |n| pretty(n, 0))
+}
+
+/// A cell's values as baton's instance reads them (`matrix.KEY`), by flattened key.
+fn cell_texts(cell: &Cell) -> Vec<(String, String)> {
+    super::matrix::flat(cell)
+        .into_iter()
+        .map(|(k, v)| {
+            let t = match v {
+                Scalar::Str(s) => s,
+                Scalar::Int(i) => i.to_string(),
+                Scalar::Bool(b) => b.to_string(),
+            };
+            (k, t)
+        })
+        .collect()
+}
+
+impl ScriptNames<'_, '_> {
+    /// `toJSON(p)` of a whole context or a matrix value: `None` when `p` is neither.
+    pub(super) fn context_json(&mut self, p: &[String]) -> Option<Result<String, NameError>> {
+        let no = |why: &str| {
+            Err(NameError::NoCounterpart {
+                path: format!("toJSON({}) ({why})", p.join(".")),
+            })
+        };
+        let head = p.first()?.as_str();
+        Some(match (head, p.len()) {
+            ("matrix", _) => match self.c.json.cells.clone() {
+                Some(cells) => self.matrix_json(&cells, &p[1..]),
+                None => no(self.c.json.no_cells.unwrap_or("the job has no matrix")),
+            },
+            ("needs", 1) => self.needs_json(),
+            ("steps", 1) => Ok(format!(
+                "\"$(_bt_steps_json {})\"",
+                self.c
+                    .json
+                    .step_ids
+                    .iter()
+                    .map(|id| format!("{} {}", shim::file_part(id), sh_quote(id)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
+            ("github", 2) if p[1] == "event" => Ok("\"$(cat -- \"$GITHUB_EVENT_PATH\")\"".into()),
+            _ => return None,
+        })
+    }
+
+    /// Each cell's text, picked in the script by the values of the instance.
+    fn matrix_json(&mut self, cells: &[Cell], path: &[String]) -> Result<String, NameError> {
+        let texts: Vec<String> = cells.iter().map(|c| cell_json(c, path)).collect();
+        let values: Vec<Vec<(String, String)>> = cells.iter().map(cell_texts).collect();
+        let mut keys: Vec<String> = vec![];
+        for (k, _) in values.iter().flatten() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+        // A value naming a context was kept as text: its `${{` must not reach the file.
+        let templated = texts.iter().any(|t| t.contains("${{"))
+            || values.iter().flatten().any(|(_, v)| v.contains("${{"));
+        if templated {
+            return Err(NameError::NoCounterpart {
+                path: "toJSON(matrix) of a value naming a context".into(),
+            });
+        }
+        if texts.windows(2).all(|w| w[0] == w[1]) {
+            return Ok(sh_quote(texts.first().map_or("null", String::as_str)));
+        }
+        let mut words = vec![];
+        for k in &keys {
+            words.push(self.word(&["matrix".to_string(), k.clone()])?);
+        }
+        let mut s = String::from("\"$(");
+        for (i, (text, vals)) in texts.iter().zip(&values).enumerate() {
+            let test: Vec<String> = keys
+                .iter()
+                .zip(&words)
+                .map(|(k, w)| {
+                    let v = vals.iter().find(|(x, _)| x == k).map_or("", |(_, v)| v);
+                    format!("[ {w} = {} ]", sh_quote(v))
+                })
+                .collect();
+            let kw = if i == 0 { "if" } else { "elif" };
+            s.push_str(&format!(
+                "{kw} {}; then printf '%s' {}; ",
+                test.join(" && "),
+                sh_quote(text)
+            ));
+        }
+        s.push_str("fi)\"");
+        Ok(s)
+    }
+
+    /// `needs` as GitHub writes it: each need of the job in its `needs` order, its
+    /// `result` and the outputs it declares, their texts read by the script.
+    fn needs_json(&mut self) -> Result<String, NameError> {
+        let needs: Vec<(String, Vec<String>)> = self
+            .step
+            .needs
+            .iter()
+            .filter_map(|b| self.c.jobs.iter().find(|(_, x)| x == b))
+            .map(|(g, _)| {
+                let outs = self.c.outputs.iter().find(|(j, _)| j == g);
+                (g.clone(), outs.map(|(_, o)| o.clone()).unwrap_or_default())
+            })
+            .collect();
+        if needs.is_empty() {
+            return Ok("'{}'".into());
+        }
+        let mut w = String::new();
+        let mut lit = String::from("{\n");
+        for (i, (g, outs)) in needs.iter().enumerate() {
+            lit.push_str(&format!("  {}: {{\n    \"result\": ", json_string(g)));
+            let result = self.word(&["needs".into(), g.clone(), "result".into()])?;
+            w.push_str(&sh_quote(&std::mem::take(&mut lit)));
+            w.push_str(&format!("\"$(_bt_json {result})\""));
+            lit.push_str(",\n    \"outputs\": {");
+            for (j, o) in outs.iter().enumerate() {
+                let sep = if j == 0 { "" } else { "," };
+                lit.push_str(&format!("{sep}\n      {}: ", json_string(o)));
+                let v = self.word(&["needs".into(), g.clone(), "outputs".into(), o.clone()])?;
+                w.push_str(&sh_quote(&std::mem::take(&mut lit)));
+                w.push_str(&format!("\"$(_bt_json {v})\""));
+            }
+            lit.push_str(if outs.is_empty() { "}" } else { "\n    }" });
+            lit.push_str(if i + 1 == needs.len() {
+                "\n  }"
+            } else {
+                "\n  },\n"
+            });
+        }
+        lit.push_str("\n}");
+        w.push_str(&sh_quote(&lit));
+        Ok(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GitHub's `toJSON` writes as Newtonsoft's indented JSON does: two spaces, `{}`
+    /// and `[]` when empty, `\b`, `\f` and U+2028 escaped.
+    #[test]
+    fn a_value_is_written_as_githubs_to_json_writes_it() {
+        let d = crate::yaml::parse(
+            "a: [1, {b: true}, []]\nc: {}\nd: \"x\\by\\u2028\"\ne: 3.5\nf: null\n",
+        )
+        .unwrap()
+        .remove(0);
+        assert_eq!(
+            pretty(&d, 0),
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": true\n    },\n    []\n  ],\n  \"c\": {},\n  \"d\": \"x\\by\\u2028\",\n  \"e\": 3.5,\n  \"f\": null\n}"
+        );
+    }
+}
