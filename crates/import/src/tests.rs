@@ -400,38 +400,65 @@ fn github_triggers_inputs_strategy_and_jobs_map_as_the_docs_say() {
 /// Every real file with any one line left out, or doubled (a broken indentation, a key
 /// without its value or given twice, a job without its steps) imports to a workflow
 /// that loads, or is refused at a line of the file: never a panic, never a workflow
-/// baton refuses.
+/// baton refuses. The ~10,000 variants are shared out over the machine's cores (each
+/// is independent; one thread took most of this crate's test time).
 #[test]
 fn every_fixture_with_a_line_left_out_or_doubled_loads_or_is_refused_at_a_line() {
+    let mut files = Vec::new();
     for (kind, k) in [("github", Kind::Github), ("dagu", Kind::Dagu)] {
         for f in all(kind) {
             let (name, text) = fixture(kind, &f);
-            let lines: Vec<&str> = text.lines().collect();
-            for (skip, times) in (0..lines.len()).flat_map(|i| [(i, 0), (i, 2)]) {
-                let cut: String = lines
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| {
-                        if i == skip {
-                            format!("{l}\n").repeat(times)
-                        } else {
-                            format!("{l}\n")
-                        }
-                    })
-                    .collect();
-                match import(k, &name, &cut) {
-                    Ok(i) => {
-                        if let Err(d) = load_imported(&i.toml) {
-                            panic!("{name} without line {}: {d}\n{}", skip + 1, i.toml);
-                        }
-                    }
-                    Err(e) => assert!(
-                        e.line >= 1 && e.line <= lines.len() + 1,
-                        "{name} without line {}: {e}",
-                        skip + 1
-                    ),
+            files.push((k, name, text));
+        }
+    }
+    // Every (file, line, times) variant, numbered; thread `t` of `n` takes those
+    // numbered t, t + n, …, so the largest file is shared too.
+    let variants: Vec<(usize, usize, usize)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(f, (_, _, text))| {
+            (0..text.lines().count()).flat_map(move |i| [(f, i, 0), (f, i, 2)])
+        })
+        .collect();
+    let n = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    std::thread::scope(|scope| {
+        for t in 0..n {
+            let (files, variants) = (&files, &variants);
+            scope.spawn(move || {
+                for &(f, skip, times) in variants.iter().skip(t).step_by(n) {
+                    let (k, name, text) = &files[f];
+                    line_left_out_or_doubled(*k, name, text, skip, times);
                 }
+            });
+        }
+    });
+}
+
+/// `text` with line `skip` (from 0) written `times` times imports to a workflow that
+/// loads, or is refused at a line of the file.
+fn line_left_out_or_doubled(k: Kind, name: &str, text: &str, skip: usize, times: usize) {
+    let lines: Vec<&str> = text.lines().collect();
+    let cut: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == skip {
+                format!("{l}\n").repeat(times)
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    match import(k, name, &cut) {
+        Ok(i) => {
+            if let Err(d) = load_imported(&i.toml) {
+                panic!("{name} without line {}: {d}\n{}", skip + 1, i.toml);
             }
         }
+        Err(e) => assert!(
+            e.line >= 1 && e.line <= lines.len() + 1,
+            "{name} without line {}: {e}",
+            skip + 1
+        ),
     }
 }
