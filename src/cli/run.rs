@@ -147,11 +147,28 @@ pub fn exec(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
     };
-    let ready = match make(&mut store, loaded, None) {
+    let ready = match make_here(&mut store, loaded) {
         Ok(r) => r,
         Err(e) => return session::report(&e),
     };
     drive::drive(store, ready, display)
+}
+
+/// Make the new run as [`make`] does; inside a step (its environment names the run and
+/// step), recorded as that step's, one link deeper in its chain
+/// (`session::step_chain`).
+fn make_here(
+    store: &mut Store,
+    loaded: session::Loaded,
+) -> Result<session::Ready, session::SessionError> {
+    let Some(from) = session::step_chain::StepOrigin::from_env() else {
+        return make(store, loaded, None);
+    };
+    let made = session::step_chain::create(store, loaded, &session::lease_holder(), &from)?;
+    if let Some(said) = made.said() {
+        crate::stdio::errln!("{said}");
+    }
+    Ok(made.ready)
 }
 
 /// Make the new run (`fork`: a fork of its run) as every front end does

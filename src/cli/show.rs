@@ -5,6 +5,7 @@ use super::{exit, show_json};
 use crate::model::time::human_duration;
 use crate::model::{RunView, Timestamp};
 use crate::session;
+use crate::store::trigger_events::STEP_KIND;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -461,7 +462,8 @@ fn budget_line(b: &crate::model::view::BudgetView) -> String {
     line
 }
 
-/// Both ends of a run's trigger links: the event that started it, what its end started.
+/// Both ends of a run's trigger links: the event that started it, what its end started
+/// (or its step's own `baton run`).
 fn trigger_text(t: &crate::model::view::TriggerLinks) -> String {
     let clean = crate::sanitize::for_terminal;
     let mut out = String::new();
@@ -474,14 +476,17 @@ fn trigger_text(t: &crate::model::view::TriggerLinks) -> String {
                 all.iter().map(|x| clean(x)).collect::<Vec<_>>().join(", ")
             ),
         };
-        out.push_str(&format!(
-            "started by trigger {}: {event}\n",
-            clean(&e.trigger)
-        ));
+        out.push_str(&match e.kind.as_str() {
+            STEP_KIND => format!("started by `baton run` in {event}\n"),
+            _ => format!("started by trigger {}: {event}\n", clean(&e.trigger)),
+        });
     }
     for e in &t.started {
         let t = clean(&e.trigger);
         out.push_str(&match (&e.run, &e.why) {
+            (Some(r), _) if e.kind == STEP_KIND => {
+                format!("its {} started run {r} by `baton run`\n", clean(&e.event))
+            }
             (Some(r), _) => format!("its end started run {r} ({}) by trigger {t}\n", e.fate),
             (None, Some(why)) => format!("its end made no run of trigger {t}: {}\n", clean(why)),
             (None, None) => format!("its end made no run of trigger {t} ({})\n", e.fate),

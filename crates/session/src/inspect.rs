@@ -253,7 +253,7 @@ pub fn add_budgets(store: &Store, m: &mut baton_model::metrics::Metrics, now: Ti
 /// The event whose trigger made `run_id`, and what its end started (`[[trigger]]`).
 fn trigger_links(store: &Store, run_id: &str) -> baton_model::view::TriggerLinks {
     let link = |e: baton_store::trigger_events::EventRow| baton_model::view::TriggerLink {
-        trigger: format!("{}#{}", e.workflow, e.index),
+        trigger: baton_store::trigger_events::trigger_name(&e.workflow, e.index, &e.kind),
         kind: e.kind,
         event: e.detail,
         fate: e.fate,

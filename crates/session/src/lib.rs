@@ -26,7 +26,8 @@
 // `schedules::pause`, `config::read`, `stdio::outln!`, `exit::USAGE`) and would clash
 // or mislead at the root (`read`, `open`, `apply`, `answer`, `json`); their items no
 // other crate uses are `pub(crate)`. `child` too (`child::find`, `child::decide`,
-// `child::create`: what `baton run --parent` does for a child-run step).
+// `child::create`: what `baton run --parent` does for a child-run step), and
+// `step_chain` (`step_chain::create`: what a step's own `baton run` does).
 pub mod ask;
 pub mod command;
 pub mod config;
@@ -41,6 +42,7 @@ pub mod webhook;
 
 mod ask_book;
 pub mod child;
+pub mod step_chain;
 mod concurrency;
 mod console;
 mod diff;

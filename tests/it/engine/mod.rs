@@ -28,6 +28,7 @@ mod replaced_while_stopped;
 mod retry_failed;
 mod secret_left_outputs;
 mod signals;
+mod step_chain;
 mod stopped_past_lease;
 mod store_path;
 mod summaries;

@@ -14,6 +14,19 @@ use baton_model::state_summary::StateSummary;
 use baton_model::{Event, RunState, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// The kind of the event of a step's own `baton run` (its environment naming the run
+/// and step it runs inside: `session::step_chain`), kept under no served file.
+pub const STEP_KIND: &str = "step";
+
+/// What started a run, as `show`, `baton runs` and the console name it: a trigger by
+/// `WORKFLOW#N`, a step's `baton run` by the command.
+pub fn trigger_name(workflow: &str, index: u32, kind: &str) -> String {
+    match kind {
+        STEP_KIND => "baton run".to_string(),
+        _ => format!("{workflow}#{index}"),
+    }
+}
+
 /// An event as its trigger saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TriggerEvent<'a> {

@@ -659,7 +659,7 @@ fn trigger_mark(t: &str) -> Option<baton_model::view::TriggerLink> {
     let mut f = t.splitn(5, '\u{1f}');
     let (workflow, idx, kind, fate) = (f.next()?, f.next()?, f.next()?, f.next()?);
     Some(baton_model::view::TriggerLink {
-        trigger: format!("{workflow}#{idx}"),
+        trigger: crate::trigger_events::trigger_name(workflow, idx.parse().ok()?, kind),
         kind: kind.to_string(),
         event: f.next()?.to_string(),
         fate: fate.to_string(),
