@@ -13,7 +13,7 @@
 //! `counter`) is on record once per run, step and reason, which names the key
 //! (`command_refused`, under the serve's account, `via: "approval page"`, `verified:
 //! true`): a replayed assertion adds no row. Any other request that names an opened gate
-//! (an unsigned gate, a push-back, no assertion, one that does not verify) is the
+//! (an unsigned gate, no assertion, one that does not verify) is the
 //! request's own word: it is on record once per run, step and refusal code (`verified:
 //! false`, with no text of the request's but the step and decision), and refused
 //! without a row when that one exists, so that no sender fills the chain. What the
@@ -168,9 +168,8 @@ fn unavailable(e: &dyn std::fmt::Display) -> Refused {
     )
 }
 
-/// The run and its step's latest gate opening; a push-back or an unsigned gate is
-/// refused here: neither is decided by a signature, and the page authenticates no one
-/// otherwise.
+/// The run and its step's latest gate opening; an unsigned gate is refused here: it is
+/// not decided by a signature, and the page authenticates no one otherwise.
 fn gate_of(store: &Store, asked: &Asked) -> Result<(String, Opening), Refused> {
     let run_id = store.resolve_run(&asked.run).map_err(|e| {
         Refused(
@@ -196,22 +195,12 @@ fn gate_of(store: &Store, asked: &Asked) -> Result<(String, Opening), Refused> {
             },
         ));
     }
-    if asked.decision == "push_back" {
-        // The core takes no push-back on a signed gate (`no_revise`): a signature
-        // decides it, and push-backs are not signed.
-        return Err(Refused(
-            "403 Forbidden",
-            Refusal::NoRevise {
-                step: asked.step.clone(),
-            },
-        ));
-    }
     Ok((run_id, gate))
 }
 
-/// The command the page asks for, as `baton approve|reject` makes it (no signature
-/// yet; `operator` is the account that hands it in, which a signed gate does not
-/// count: the key's principal is the voter).
+/// The command the page asks for, as `baton approve|reject|push-back` makes it (no
+/// signature yet; `operator` is the account that hands it in, which a signed gate does
+/// not count: the key's principal is the voter).
 fn command_of(asked: &Asked, operator: String) -> Result<Command, Refused> {
     let reason = asked.reason.clone();
     match asked.decision.as_str() {
@@ -223,6 +212,12 @@ fn command_of(asked: &Asked, operator: String) -> Result<Command, Refused> {
             inputs: asked.inputs.clone(),
         }),
         "reject" => Ok(Command::Reject {
+            step: asked.step.clone(),
+            operator,
+            reason,
+            signature: None,
+        }),
+        "push_back" if asked.ask.is_none() => Ok(Command::PushBack {
             step: asked.step.clone(),
             operator,
             reason,
@@ -279,10 +274,11 @@ fn signed_command(
             continue;
         };
         match signing::check_passkey(signers, &message, &pem, page.origin()) {
-            Ok(checked) => {
-                rising(store, &checked)?;
-                if let Command::Approve { signature, .. } | Command::Reject { signature, .. } =
-                    &mut command
+            Ok(_) => {
+                rising(store, &pem)?;
+                if let Command::Approve { signature, .. }
+                | Command::Reject { signature, .. }
+                | Command::PushBack { signature, .. } = &mut command
                 {
                     *signature = Some(pem);
                 }
@@ -309,18 +305,17 @@ fn signed_command(
     })
 }
 
-/// A verified passkey signature's counter against the last recorded for its key: one
+/// A verified passkey signature's counter against the last recorded for its key
+/// (`session::passkey_counter_rises`, as `baton approve --signature` checks it): one
 /// not above it (a replayed assertion, a cloned authenticator) is refused on record.
-fn rising(store: &Store, checked: &signing::Checked) -> Result<(), Why> {
-    let Some(passkey) = &checked.passkey else {
-        return Ok(());
-    };
-    let last = super::counter::last_counter(store, &checked.key).map_err(|e| unavailable(&e))?;
-    signing::check_counter(&checked.key, passkey.counter, last).map_err(|e| {
-        Why::Signed(Refused(
+fn rising(store: &Store, pem: &str) -> Result<(), Why> {
+    use crate::session::CounterError;
+    crate::session::passkey_counter_rises(store, pem).map_err(|e| match e {
+        CounterError::Store(e) => Why::Unsigned(unavailable(&e)),
+        CounterError::NotAbove(e) => Why::Signed(Refused(
             "403 Forbidden",
             Refusal::BadSignature { why: e.to_string() },
-        ))
+        )),
     })
 }
 

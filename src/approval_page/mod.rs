@@ -10,7 +10,6 @@
 //! - `POST /approve/message`: the exact message a decision signs and the WebAuthn
 //!   challenge for it;
 //! - `POST /approve/decide`: a decision with its passkey assertion.
-mod counter;
 mod decide;
 mod facts;
 

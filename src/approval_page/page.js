@@ -82,9 +82,6 @@ async function decide(g, card, decision) {
   const asked = { run: g.run_id, step: g.step, decision, reason, inputs };
   if (g.ask) asked.ask = g.ask;
   result.className = "result";
-  // A push-back is not signed: the server says whether it is taken (on a signed gate
-  // it is not), and refuses it on record.
-  if (decision === "push_back") return show(result, await post("/approve/decide", asked));
   result.textContent = "preparing the message…";
   const m = await post("/approve/message", asked);
   if (m.refused) return show(result, m);
@@ -141,8 +138,8 @@ function card(g) {
   c.append(reason);
   const actions = el("div", "actions");
   const verbs = [["approve", "Approve"], ["reject", "Reject"]];
-  // A signed gate is not pushed back (the engine refuses it, `no_revise`): the button
-  // says so with the refusal rather than hide that the gate has revisions.
+  // A push-back is signed as the others are; in its last round the engine refuses it
+  // (`rounds_used`), and the button says so with the refusal.
   if (g.push_back || g.revise.length) verbs.push(["push_back", "Push back"]);
   for (const [verb, text] of verbs) {
     const b = el("button", verb, text);

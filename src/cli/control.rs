@@ -141,11 +141,13 @@ pub struct RejectArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  baton push-back 01jd4 publish --reason \"too long: one paragraph\"\n\nThe gate's `revise` steps (and the steps between them and the gate) run again with\nthe reason as $BATON_FEEDBACK and the round as $BATON_ROUND; the gate then opens\nagain, round N of its `rounds`. In the last round it is only approved or rejected."
+    after_help = "Example:\n  baton push-back 01jd4 publish --reason \"too long: one paragraph\"\n\nThe gate's `revise` steps (and the steps between them and the gate) run again with\nthe reason as $BATON_FEEDBACK and the round as $BATON_ROUND; the gate then opens\nagain, round N of its `rounds`. In the last round it is only approved or rejected.\nOn a signed gate the push-back is signed as an approval is (ssh-agent, --sign-key,\nor --print-message and --signature)."
 )]
 pub struct PushBackArgs {
     #[command(flatten)]
     pub target: Target,
+    #[command(flatten)]
+    pub sign: SignOpts,
     /// The gated step to push back.
     pub step: String,
     /// What to change (required: the revised steps read it as $BATON_FEEDBACK, and it
@@ -332,13 +334,16 @@ pub fn reject(a: RejectArgs) -> i32 {
     )
 }
 
-/// An approval or rejection: its message printed (`--print-message`), or the decision
-/// signed when its gate is signed, then sent.
+/// An approval, rejection or push-back: its message printed (`--print-message`), or
+/// the decision signed when its gate is signed, then sent.
 fn decide(target: &Target, opts: &SignOpts, command: Command) -> i32 {
     if let Err(code) = within_bounds(target, &command) {
         return code;
     }
-    if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
+    if !matches!(
+        command,
+        Command::Approve { .. } | Command::Reject { .. } | Command::PushBack { .. }
+    ) {
         return send(target, command);
     }
     let db = drive::db_path(target.db.as_deref());
@@ -438,8 +443,9 @@ pub fn push_back(a: PushBackArgs) -> i32 {
         step: a.step,
         operator,
         reason: a.reason,
+        signature: None,
     };
-    send(&a.target, command)
+    decide(&a.target, &a.sign, command)
 }
 
 pub fn retry(a: RetryArgs) -> i32 {

@@ -25,6 +25,7 @@ fn push_back(sim: &mut Sim, who: &str, reason: &str) -> CommandOutcome {
         step: "ship".into(),
         operator: who.into(),
         reason: reason.into(),
+        signature: None,
     })
 }
 
@@ -142,6 +143,7 @@ fn push_back_is_checked_as_a_reject_is() {
         step: "ship".into(),
         operator: "alice".into(),
         reason: "why".into(),
+        signature: None,
     });
     assert!(refused(&o).contains("names no steps to revise"), "{o:?}");
 }

@@ -420,3 +420,71 @@ fn a_signed_approval_covers_its_inputs_and_edited_inputs_do_not_count_on_replay(
         "{err}"
     );
 }
+
+#[test]
+fn a_signed_gate_is_pushed_back_only_with_a_signature_over_the_push_back() {
+    let mut g = gate();
+    g.approvers = vec!["alice@example.com".into()];
+    g.signed = true;
+    g.revise = vec![0];
+    g.rounds = 3;
+    let signers =
+        baton_signing::AllowedSigners::parse(&format!("alice@example.com {TEST_PUB}\n")).unwrap();
+    let plan = plan()
+        .step("draft")
+        .step_needs("ship", &["draft"])
+        .gate(g)
+        .plan_mut(|p| {
+            p.approvals = Some(baton_workflow::Approvals {
+                path: "allowed_signers".into(),
+                written: "allowed_signers".into(),
+                signers: Arc::new(signers),
+            })
+        })
+        .build();
+    let mut sim = Sim::new(plan, cfg());
+    sim.exit("draft", 0);
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+    let push = |sim: &mut Sim, signature: Option<String>| {
+        sim.cmd(Command::PushBack {
+            step: "ship".into(),
+            operator: "olivia".into(),
+            reason: "shorter".into(),
+            signature,
+        })
+    };
+    let message = |sim: &Sim, v| {
+        let g = &sim.core.steps[sim.idx("ship")].gate;
+        baton_signing::message(
+            "r1",
+            "ship",
+            g.opened_seq,
+            &g.digest,
+            v,
+            "shorter",
+            &Default::default(),
+        )
+    };
+    assert!(refused(&push(&mut sim, None)).contains("takes only signed decisions"));
+    // An approval's signature does not push back, nor a push-back's of another reason.
+    let approval = sign(&message(&sim, baton_signing::Verdict::Approve));
+    assert!(refused(&push(&mut sim, Some(approval))).contains("does not verify"));
+    let good = sign(&message(&sim, baton_signing::Verdict::PushBack));
+    assert!(push(&mut sim, Some(good)).is_accepted());
+    assert_eq!(sim.state("ship"), StepState::Pending);
+    let pushed = sim.events_named("gate_pushed_back")[0].clone();
+    let EventKind::GatePushedBack {
+        actor, signature, ..
+    } = &pushed.kind
+    else {
+        panic!()
+    };
+    // The key's principal pushed back, not the account that handed it in.
+    assert_eq!(actor, "alice@example.com");
+    let sig = signature.as_ref().expect("the signature on record");
+    assert!(
+        sig.message.contains("\ndecision: push_back\n"),
+        "{}",
+        sig.message
+    );
+}

@@ -346,6 +346,7 @@ fn gate_line(t: &Clock, kind: &EventKind) -> Option<String> {
             reason,
             round,
             rerun,
+            ..
         } => format!(
             "{t} {step} pushed back by {actor}{}; {round} runs {} again",
             suffix(Some(reason)),

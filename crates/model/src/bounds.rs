@@ -118,6 +118,7 @@ impl Command {
                 step,
                 operator,
                 reason,
+                ..
             } => (Some(step), operator, Some(reason), None, None),
             Command::RaiseBudget {
                 operator, reason, ..

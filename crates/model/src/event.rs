@@ -348,6 +348,9 @@ pub enum EventKind {
         /// The round that begins.
         round: GateRound,
         rerun: Vec<String>,
+        /// On a signed gate: the signature that counted (its principal is `actor`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<DecisionSignature>,
     },
     /// 80% of the gate's time has passed.
     GateWarning {
@@ -729,6 +732,9 @@ pub enum Command {
         step: String,
         operator: Actor,
         reason: String,
+        /// On a signed gate: the armored SSHSIG over the push-back's message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     Cancel {
         operator: Actor,

@@ -224,6 +224,15 @@ pub(crate) fn answer_for(
         (None, None) => None,
         (Some(text), pem) => Some(check_signed(&a, text, &answer, pem, me)?),
     };
+    if let Some(s) = &sig {
+        // A passkey's counter rises, however the answer came (page, CLI, link).
+        super::signing::passkey_counter_rises(store, &s.signature).map_err(|e| match e {
+            super::signing::CounterError::Store(e) => fail(e),
+            super::signing::CounterError::NotAbove(e) => {
+                Refusal::BadSignature { why: e.to_string() }
+            }
+        })?;
+    }
     let actor = sig.as_ref().map_or(me.as_str(), |s| s.principal.as_str());
     let what = super::link_decide::what(command);
     let request = request.map(|r| (r, what.as_str()));

@@ -90,7 +90,7 @@ pub use serve::{
     Delivery, HookAnswer, HookDesk, HookInbox, Readiness, SERVE_LEASE, ServeOptions, hook_desk,
     serve, take_serve_lease,
 };
-pub use signing::{SignWith, message_for, sign_command};
+pub use signing::{CounterError, SignWith, message_for, passkey_counter_rises, sign_command};
 
 use baton_model::{Refusal, RunState};
 use baton_store::StoreError;

@@ -113,7 +113,8 @@ fn not_opened(run_id: &str, step: &str) -> SessionError {
     ))
 }
 
-/// The decision a command makes on a gate, its reason and inputs as they are signed.
+/// The decision a command makes on a gate, its reason and inputs as they are signed
+/// (an approval's only: a rejection and a push-back carry none).
 fn decision(command: &Command) -> Option<(&str, Verdict, &str, &BTreeMap<String, String>)> {
     static NONE: BTreeMap<String, String> = BTreeMap::new();
     match command {
@@ -129,6 +130,7 @@ fn decision(command: &Command) -> Option<(&str, Verdict, &str, &BTreeMap<String,
             inputs,
         )),
         Command::Reject { step, reason, .. } => Some((step, Verdict::Reject, reason, &NONE)),
+        Command::PushBack { step, reason, .. } => Some((step, Verdict::PushBack, reason, &NONE)),
         _ => None,
     }
 }
@@ -183,19 +185,19 @@ fn with_defaults(store: &Store, run_id: &str, mut command: Command) -> Command {
     command
 }
 
-/// The message `command` (an approval or rejection) is signed over.
+/// The message `command` (an approval, rejection or push-back) is signed over.
 pub fn message_for(store: &Store, run_id: &str, command: &Command) -> Result<String, SessionError> {
     let command = &with_defaults(store, run_id, command.clone());
     let Some((step, verdict, reason, inputs)) = decision(command) else {
         return Err(SessionError::Usage(
-            "only approvals and rejections of a gate are signed".into(),
+            "only approvals, rejections and push-backs of a gate are signed".into(),
         ));
     };
     let gate = recorded_gate(store, run_id, step)?.ok_or_else(|| not_opened(run_id, step))?;
     Ok(gate.message(verdict, reason, inputs))
 }
 
-/// Attach a signature to an approval or rejection whose gate is signed. `with: None`
+/// Attach a signature to an approval, rejection or push-back whose gate is signed. `with: None`
 /// signs through ssh-agent when the gate is signed and leaves an unsigned gate's
 /// decision as it is; an explicit key or signature on an unsigned gate is refused.
 pub fn sign_command(
@@ -227,7 +229,11 @@ pub fn sign_command(
     };
     let message = gate.message(verdict, reason, inputs);
     let pem = match with.unwrap_or(SignWith::Agent) {
-        SignWith::SignatureFile(path) => read_signature(&path)?,
+        SignWith::SignatureFile(path) => {
+            let pem = read_signature(&path)?;
+            rising(store, run_id, &pem)?;
+            pem
+        }
         SignWith::KeyFile(path) => {
             sign_with_key_file(&path, &message).map_err(|e| SessionError::Usage(e.to_string()))?
         }
@@ -242,10 +248,27 @@ pub fn sign_command(
                 .0
         }
     };
-    if let Command::Approve { signature, .. } | Command::Reject { signature, .. } = &mut command {
+    if let Command::Approve { signature, .. }
+    | Command::Reject { signature, .. }
+    | Command::PushBack { signature, .. } = &mut command
+    {
         *signature = Some(pem);
     }
     Ok(command)
+}
+
+/// `pem`'s passkey counter rises (`passkey_counter_rises`), or the decision is
+/// refused as the engine refuses a bad signature, before anything is sent.
+fn rising(store: &Store, run_id: &str, pem: &str) -> Result<(), SessionError> {
+    match passkey_counter_rises(store, pem) {
+        Ok(()) => Ok(()),
+        Err(CounterError::Store(e)) => Err(e.into()),
+        Err(CounterError::NotAbove(e)) => Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state: store.run(run_id)?.state,
+            refusal: Box::new(baton_model::Refusal::BadSignature { why: e.to_string() }),
+        }),
+    }
 }
 
 pub(crate) fn read_signature(path: &std::path::Path) -> Result<String, SessionError> {
@@ -260,4 +283,28 @@ pub(crate) fn read_signature(path: &std::path::Path) -> Result<String, SessionEr
     }
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
     String::from_utf8(bytes).map_err(|_| bad("not text".into()))
+}
+
+/// Why a passkey's signature counter was not checked, or does not rise.
+#[derive(Debug, thiserror::Error)]
+pub enum CounterError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] baton_store::StoreError),
+    /// The counter is not above the last one recorded for its key.
+    #[error(transparent)]
+    NotAbove(#[from] signing::SignatureError),
+}
+
+/// A passkey's signature (`pem`) against the last counter the audit chain recorded for
+/// its key (`Store::last_passkey_counter`, one lookup): one not above it is a
+/// replayed assertion or a cloned authenticator (`signing::check_counter`). Any other
+/// signature passes here. The one check of every way a decision comes in: the
+/// approval page's, `baton approve|reject|push-back --signature` and an ask's answer.
+pub fn passkey_counter_rises(store: &Store, pem: &str) -> Result<(), CounterError> {
+    let Some((key, counter)) = signing::passkey_counter(pem) else {
+        return Ok(());
+    };
+    let last = store.last_passkey_counter(&key)?;
+    Ok(signing::check_counter(&key, counter, last)?)
 }

@@ -48,6 +48,8 @@ pub const NAMESPACE: &str = "baton";
 pub enum Verdict {
     Approve,
     Reject,
+    /// A push-back of a gate with `revise` (`baton push-back`): its steps run again.
+    PushBack,
 }
 
 impl Verdict {
@@ -66,12 +68,15 @@ impl Verdict {
 /// gate: <seq of the gate_opened event this decision answers>
 /// digest: <the approval's digest: what would run, and the inputs if any>
 /// inputs: <the gate's inputs as one JSON object, keys sorted; only when it has any>
-/// decision: approve | reject
+/// decision: approve | reject | push_back
 /// reason: <the reason as a JSON string; "" when none>
 /// ```
 ///
 /// The `inputs` line is there only for an approval of a gate with `inputs` (a
-/// rejection carries none), so a message of a gate without them is unchanged.
+/// rejection or a push-back carries none), so a message of a gate without them is
+/// unchanged. `push_back` is a value the line did not take before: the bytes of an
+/// approval or a rejection are the same as ever, so every signature made before
+/// verifies as it did, and no signature over one decision counts for another.
 /// The `gate` line ties a signature to one opening of the gate: a decision signed for
 /// an earlier opening (before a retry or a change) does not count again. The reason
 /// is JSON-quoted so that no reason can add or fake a line.
@@ -284,6 +289,24 @@ mod tests {
             "baton decision v1\nrun: 01j\nstep: deploy\ngate: 7\ndigest: ab12\ninputs: {\"env\":\"prod\",\"tag\":\"v1\\ndecision: reject\"}\ndecision: approve\nreason: \"\"\n"
         );
         assert_eq!(m.lines().count(), 8);
+    }
+
+    #[test]
+    fn a_push_back_s_message_says_so_and_carries_no_inputs_line_when_given_none() {
+        let m = message(
+            "01j",
+            "publish",
+            9,
+            "ab12",
+            Verdict::PushBack,
+            "shorter\ndecision: approve",
+            &Default::default(),
+        );
+        assert_eq!(
+            m,
+            "baton decision v1\nrun: 01j\nstep: publish\ngate: 9\ndigest: ab12\ndecision: push_back\nreason: \"shorter\\ndecision: approve\"\n"
+        );
+        assert_eq!("push_back".parse::<Verdict>(), Ok(Verdict::PushBack));
     }
 
     #[test]

@@ -237,3 +237,39 @@ fn the_browser_s_counter_is_read_from_its_signature_and_a_replay_of_it_is_refuse
     ));
     assert_eq!(passkey_counter("not a signature"), None);
 }
+
+#[test]
+fn the_browser_s_approval_is_the_message_built_today_and_no_push_back() {
+    use crate::{Verdict, message};
+    let none = Default::default();
+    let built = |v| {
+        message(
+            "01JDX5Q0RUNVECTOR0000000000",
+            "deploy",
+            7,
+            "4f2b8a",
+            v,
+            "looks right",
+            &none,
+        )
+    };
+    // The bytes signed before push-backs were signed are the bytes built now: the
+    // signature made then verifies as it did.
+    assert_eq!(built(Verdict::Approve), MESSAGE);
+    assert!(check(&signers(), &built(Verdict::Approve), GOOD).is_ok());
+    let push_back = built(Verdict::PushBack);
+    assert_eq!(
+        push_back,
+        MESSAGE.replace("decision: approve", "decision: push_back")
+    );
+    // Nor does a signature over one decision count for another.
+    for v in [Verdict::PushBack, Verdict::Reject] {
+        assert!(
+            matches!(
+                check(&signers(), &built(v), GOOD),
+                Err(SignatureError::Invalid(_))
+            ),
+            "{v:?}"
+        );
+    }
+}

@@ -128,6 +128,7 @@ impl World {
                     step,
                     operator,
                     reason,
+                    signature: None,
                 };
                 (run, push)
             }

@@ -15,6 +15,7 @@ pub(crate) mod decisions;
 pub mod event_chain;
 mod handle;
 pub(crate) mod key_check;
+pub(crate) mod passkeys;
 pub(crate) mod rotate;
 pub(crate) mod rows;
 pub mod starter_seal;

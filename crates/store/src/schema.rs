@@ -185,6 +185,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a trigger's pending event keeps the values its run will take",
         triggers::TRIGGER_EVENTS_PICKED,
     ),
+    (
+        40,
+        "each passkey's last signature counter, kept with the audit row that holds it",
+        crate::ledger::passkeys::PASSKEY_COUNTERS,
+    ),
 ];
 
 /// A run's labels (`model::labels`) as JSON on its row, projected from its
@@ -886,6 +891,7 @@ pub(crate) fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), Sto
                 15 => backfills::signals(&tx),
                 18 => backfills::totals(&tx),
                 24 => backfills::summaries(&tx),
+                40 => crate::ledger::passkeys::backfill(&tx),
                 _ => Ok(()),
             })
             .and_then(|()| applied(&tx, v, description, Timestamp::now().0))

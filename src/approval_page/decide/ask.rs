@@ -148,8 +148,8 @@ fn signed_answer(
             continue;
         };
         match signing::check_passkey(&signers, &message, &pem, page.origin()) {
-            Ok(checked) => {
-                rising(store, &checked).map_err(|w| match w {
+            Ok(_) => {
+                rising(store, &pem).map_err(|w| match w {
                     super::Why::Signed(r) | super::Why::Unsigned(r) => r,
                 })?;
                 if let crate::model::Command::Approve { signature, .. }

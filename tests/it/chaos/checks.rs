@@ -377,6 +377,7 @@ mod tests {
                 reason: "chaos-1".into(),
                 round: baton::model::GateRound { n: 2, of: 3 },
                 rerun: vec!["build".into()],
+                signature: None,
             },
         );
         let runs = [run(

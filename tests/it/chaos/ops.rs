@@ -379,6 +379,7 @@ mod tests {
                 reason: "chaos-3".into(),
                 round: baton::model::GateRound { n: 2, of: 3 },
                 rerun: vec!["build".into()],
+                signature: None,
             },
         );
         let revised = [run(vec![reused, pushed, ev(3, 30, running("build", 1))])];

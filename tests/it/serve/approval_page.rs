@@ -1,12 +1,13 @@
 //! Issue 80, points 2, 4 and 6: the approval page of `baton serve --approval-origin`,
 //! driven by Debian's headless Chromium at a phone's viewport with a virtual platform
 //! authenticator (a passkey that verifies its user). A signed gate is approved with a
-//! typed input and another rejected with a reason, each signed by the passkey on the
-//! page; what they record verifies under `baton audit verify` and `ssh-keygen -Y
-//! verify`. Refused, changing nothing and on record: an unsigned gate's decision, a
-//! push-back, a decision without an assertion, an assertion replayed on another gate,
-//! on its own decided gate (its counter is not above the one recorded) and on a later
-//! opening of its gate.
+//! typed input, another rejected with a reason and a third pushed back, each signed by
+//! the passkey on the page; what they record verifies under `baton audit verify` and
+//! `ssh-keygen -Y verify`. Refused, changing nothing and on record: an unsigned gate's
+//! decision or push-back, a decision without an assertion, an assertion replayed on
+//! another gate, on its own decided gate (its counter is not above the one recorded)
+//! and on a later opening of its gate; and by `baton approve --signature`, an
+//! assertion whose counter a later one recorded passed.
 use super::browser::Browser;
 use super::{Served, term};
 use crate::helpers::*;
@@ -73,6 +74,16 @@ id = "publish"
 needs = ["draft"]
 run = "echo publish"
 gate = { prompt = "Publish?", revise = ["draft"] }
+
+[[step]]
+id = "notes"
+run = "echo notes"
+
+[[step]]
+id = "review"
+needs = ["notes"]
+run = "echo reviewed"
+gate = { prompt = "Release notes fine?", approvers = ["alice@example.com"], signed = true, revise = ["notes"] }
 "#;
 
 struct Phone {
@@ -116,7 +127,7 @@ fn setup() -> Option<Phone> {
         .spawn()
         .unwrap();
     let id = served.env.wait_run_id();
-    for step in ["deploy", "drop", "rollback", "publish"] {
+    for step in ["deploy", "drop", "rollback", "publish", "review"] {
         served.env.wait_step(&id, step, "waiting_approval", 30);
     }
     let (asker, ask) = signed_ask(&served.env);
@@ -297,6 +308,9 @@ fn a_phone_approves_and_rejects_signed_gates_with_a_passkey() {
     assert_eq!(verdict, "accepted");
     let rejection = p.sent();
     p.served.env.wait_step(&p.id, "drop", "rejected", 30);
+    // An assertion made now and kept, then a push-back signed after it.
+    let kept = p.assertion_for("rollback", "approve", "kept");
+    a_signed_push_back_runs_the_revised_step_again(&mut p);
 
     // Recorded as alice's signed decisions, which ssh-keygen verifies.
     let out = p.served.env.run(&["audit", &p.id, "--json"]);
@@ -307,7 +321,11 @@ fn a_phone_approves_and_rejects_signed_gates_with_a_passkey() {
         .iter()
         .filter(|r| r["details"]["signature"].is_object())
         .collect();
-    assert_eq!(signed.len(), 2, "{rows:#}");
+    assert_eq!(signed.len(), 3, "{rows:#}");
+    assert!(
+        signed.iter().any(|r| r["action"] == "pushed_back"),
+        "{rows:#}"
+    );
     for r in &signed {
         assert_eq!(r["actor"], "alice@example.com", "{r:#}");
         ssh_keygen_verifies(&p, &r["details"]["signature"]);
@@ -320,6 +338,7 @@ fn a_phone_approves_and_rejects_signed_gates_with_a_passkey() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    the_cli_checks_a_passkey_s_counter_as_the_page_does(&mut p, &kept);
     refusals_change_nothing(&mut p, &approval);
     a_later_opening_takes_no_earlier_assertion(&mut p, &rejection, drop_opened);
     the_signed_ask_is_answered_on_the_page(&mut p);
@@ -368,6 +387,107 @@ fn ssh_keygen_verifies(p: &Phone, sig: &Value) {
         "ssh-keygen -Y verify: {}{}",
         text(&out.stdout),
         text(&out.stderr)
+    );
+}
+
+/// A push-back of a signed gate with `revise`, signed by the passkey on the page: the
+/// revised step runs again and the gate opens again, round 2, recorded as alice's.
+fn a_signed_push_back_runs_the_revised_step_again(p: &mut Phone) {
+    let opening = |p: &mut Phone| {
+        p.post_free_get()["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["step"] == "review")
+            .map(|g| (g["opening"].as_u64().unwrap(), g["round"]["n"].as_u64()))
+    };
+    let (first, _) = opening(p).expect("review's gate is open");
+    let (verdict, code) = p.click("review", "push_back", "name the breaking change", &[]);
+    assert_eq!((verdict.as_str(), code.as_str()), ("accepted", ""));
+    let again = wait_until("review's gate to open again", secs(30), || {
+        opening(p).filter(|(o, _)| *o > first)
+    });
+    assert_eq!(again.1, Some(2), "round 2: {again:?}");
+    let out = p.served.env.run(&["audit", &p.id, "--json"]);
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pushed = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "pushed_back")
+        .unwrap_or_else(|| panic!("a push-back on record: {rows:#}"));
+    assert_eq!(pushed["actor"], "alice@example.com", "{pushed:#}");
+    let message = pushed["details"]["signature"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("\ndecision: push_back\nreason: \"name the breaking change\"\n"),
+        "{message}"
+    );
+}
+
+impl Phone {
+    /// An assertion of the passkey over `decision` of `step` with `reason`, made on the
+    /// page and not sent, as the armored SSHSIG `baton approve --signature` takes.
+    fn assertion_for(&mut self, step: &str, decision: &str, reason: &str) -> String {
+        self.browser.open(&self.url.clone());
+        let asked = json!({ "run": self.id, "step": step, "decision": decision, "reason": reason });
+        let got = self.browser.eval(&format!(
+            "(async () => {{ const r = await fetch('/approve/message', {{ method: 'POST', headers: {{ 'Content-Type': 'application/json' }}, body: JSON.stringify({asked}) }}); const m = await r.json();
+               const c = await navigator.credentials.get({{ publicKey: {{ challenge: new Uint8Array(m.challenge), rpId: 'localhost', userVerification: 'required' }} }});
+               const b = (x) => Array.from(new Uint8Array(x));
+               return [b(c.response.authenticatorData), b(c.response.clientDataJSON), b(c.response.signature)]; }})()"
+        ));
+        let part = |i: usize| -> Vec<u8> {
+            got[i]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u8)
+                .collect()
+        };
+        let (data, client, sig) = (part(0), part(1), part(2));
+        let signers = baton::signing::AllowedSigners::parse(
+            &std::fs::read_to_string(self.served.env.path().join("allowed_signers")).unwrap(),
+        )
+        .unwrap();
+        let assertion = baton::signing::Assertion {
+            authenticator_data: &data,
+            client_data_json: &client,
+            signature: &sig,
+        };
+        baton::signing::sshsig_from_assertion(signers.entries()[0].key.key_data(), &assertion)
+            .unwrap()
+    }
+}
+
+/// `baton approve --signature` with a passkey's signature made before a later one was
+/// recorded: refused by the same counter check as the page's, nothing decided.
+fn the_cli_checks_a_passkey_s_counter_as_the_page_does(p: &mut Phone, kept: &str) {
+    let path = p.served.env.path().join("kept.sig");
+    std::fs::write(&path, kept).unwrap();
+    let out = p.served.env.run(&[
+        "approve",
+        &p.id,
+        "rollback",
+        "--reason",
+        "kept",
+        "--signature",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    let said: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}{}", text(&out.stdout), text(&out.stderr)));
+    assert_eq!(said["refused"]["code"], "bad_signature", "{said}");
+    assert!(
+        said["refused"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not above"),
+        "{said}"
+    );
+    let show = p.served.env.show(&p.id);
+    assert_eq!(
+        step_state(&show, "rollback").as_deref(),
+        Some("waiting_approval")
     );
 }
 

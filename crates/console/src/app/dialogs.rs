@@ -474,6 +474,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                     step: step.clone(),
                     operator,
                     reason,
+                    signature: None,
                 },
             };
             let verb = match d.decision {

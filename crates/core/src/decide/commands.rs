@@ -151,7 +151,8 @@ impl Core {
                 step,
                 operator,
                 reason,
-            } => self.push_back(step, operator, reason, now, fx),
+                signature,
+            } => self.push_back(step, operator, reason, signature.as_deref(), now, fx),
             Command::Retry { step, operator } => self.on_retry(step, operator, now, fx),
             Command::RetryFailed { operator } => self.on_retry_failed(operator, now, fx),
             Command::Mark {

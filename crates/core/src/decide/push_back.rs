@@ -49,7 +49,7 @@ impl Core {
         let Some(g) = self.plan.steps[i].gate.as_ref() else {
             return Err(Refusal::NoGate { step });
         };
-        if g.revise.is_empty() || g.signed {
+        if g.revise.is_empty() {
             return Err(Refusal::NoRevise { step });
         }
         if self.gate_round(i) >= g.rounds {
@@ -62,12 +62,15 @@ impl Core {
     }
 
     /// `baton push-back RUN STEP --reason T`: checked as a reject is (an open gate, a
-    /// reason, the gate's approvers), then the next round begins.
+    /// reason, the gate's approvers; on a signed gate a signature over the push-back's
+    /// message by an approver's key, whose principal is the actor), then the next
+    /// round begins.
     pub(super) fn push_back(
         &mut self,
         step: &str,
         operator: &str,
         reason: &str,
+        signature: Option<&str>,
         now: Timestamp,
         fx: &mut Fx,
     ) -> Result<String, Refusal> {
@@ -79,7 +82,26 @@ impl Core {
             });
         }
         self.may_push_back(i)?;
-        self.check_approver(i, operator)?;
+        let signature = if self.steps[i].gate.signed {
+            let none = BTreeMap::new();
+            Some(self.check_signed(
+                i,
+                baton_signing::Verdict::PushBack,
+                reason,
+                &none,
+                signature,
+                operator,
+            )?)
+        } else {
+            self.check_unsigned(i, signature.is_some())?;
+            self.check_approver(i, operator)?;
+            None
+        };
+        let operator = signature
+            .as_ref()
+            .map_or(operator, |s| s.principal.as_str())
+            .to_string();
+        let operator = operator.as_str();
         let rounds = self.plan.steps[i].gate.as_ref().map_or(1, |g| g.rounds);
         let round = GateRound {
             n: self.gate_round(i) + 1,
@@ -93,6 +115,7 @@ impl Core {
             reason: reason.clone(),
             round,
             rerun: rerun.iter().map(|&s| self.id(s)).collect(),
+            signature,
         };
         self.emit(kind, now, fx);
         self.set(

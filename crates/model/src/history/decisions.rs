@@ -264,13 +264,24 @@ pub(super) fn gate(kind: &EventKind) -> Option<Said> {
             reason,
             round,
             rerun,
-        } => said(
-            actor,
-            Some(step),
-            Some(reason),
-            json!({ "round": round, "rerun": rerun }),
-            format!("pushed back: {round} runs {}", rerun.join(", ")),
-        ),
+            signature,
+        } => {
+            let signed = signed_summary(signature.as_ref());
+            let signed = match signed.is_empty() {
+                true => signed,
+                false => format!("; {signed}"),
+            };
+            said(
+                actor,
+                Some(step),
+                Some(reason),
+                with_signature(
+                    json!({ "round": round, "rerun": rerun }),
+                    signature.as_ref(),
+                ),
+                format!("pushed back: {round} runs {}{signed}", rerun.join(", ")),
+            )
+        }
         _ => return None,
     })
 }

@@ -77,7 +77,8 @@ pub(crate) fn insert_audit_row(tx: &Connection, row: &AuditRow) -> Result<(), St
         row.prev_hash,
         row.hash
     ])?;
-    Ok(())
+    // A passkey's signature counter, kept with the row that holds it.
+    super::passkeys::note(tx, row)
 }
 
 /// Record the chain's last row in `meta('audit_head')`, keyed if there is a signing

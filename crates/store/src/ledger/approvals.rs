@@ -143,6 +143,7 @@ fn decided(ev: &Event) -> Option<Approval<'_>> {
             reason,
             round,
             rerun,
+            signature,
         } => approval(
             ev,
             Cow::Borrowed(step),
@@ -150,7 +151,10 @@ fn decided(ev: &Event) -> Option<Approval<'_>> {
             actor,
             Some(reason),
             None,
-            serde_json::json!({"round": round, "rerun": rerun}),
+            history::with_signature(
+                serde_json::json!({"round": round, "rerun": rerun}),
+                signature.as_ref(),
+            ),
         ),
         EventKind::CommandRefused {
             command, reason, ..

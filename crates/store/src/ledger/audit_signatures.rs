@@ -102,7 +102,7 @@ fn ask_signature(row: &AuditRow, details: &serde_json::Value) -> Result<bool, As
         Verdict::Approve => {
             serde_json::from_value(details["inputs"].clone()).map_err(B::MalformedInputs)?
         }
-        Verdict::Reject => Default::default(),
+        Verdict::Reject | Verdict::PushBack => Default::default(),
     };
     let prompt = details["prompt"].as_str().unwrap_or_default();
     let reason = row.reason.as_deref().unwrap_or("");
@@ -189,6 +189,7 @@ pub fn verify_signatures(
             }
             Some(AuditAction::ApprovalVote) => Verdict::Approve,
             Some(AuditAction::Rejected) => Verdict::Reject,
+            Some(AuditAction::PushedBack) => Verdict::PushBack,
             _ => continue,
         };
         match check_decision(&row, &details, run, verdict) {

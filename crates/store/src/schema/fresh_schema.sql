@@ -324,3 +324,7 @@ CREATE TABLE trigger_events (
 CREATE INDEX trigger_events_by_run ON trigger_events (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX trigger_events_by_source ON trigger_events (source_run)
     WHERE source_run IS NOT NULL;
+CREATE TABLE passkey_counters (
+    key     TEXT PRIMARY KEY,
+    counter INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -97,7 +97,7 @@ impl Loader<'_, '_> {
         let auto = get(entries, "auto")
             .map(|n| self.auto_rules(n, label, signed.is_some(), &inputs))
             .unwrap_or_default();
-        let (revise, rounds) = self.revise(entries, label, signed.is_some());
+        let (revise, rounds) = self.revise(entries, label);
         if let Some((q, span)) = &quorum
             && !approvers.is_empty()
             && *q as usize > approvers.len()
@@ -193,7 +193,6 @@ impl Loader<'_, '_> {
         &mut self,
         entries: &'n [Entry],
         label: &str,
-        signed: bool,
     ) -> (Vec<(&'n str, Span)>, Option<(u32, Span)>) {
         let what = format!("the gate of {label}");
         let revise: Vec<(&'n str, Span)> = get(entries, "revise")
@@ -218,13 +217,6 @@ impl Loader<'_, '_> {
                 span,
                 format!("{what} has `rounds` but no `revise`"),
                 "name the steps a push-back runs again, e.g. revise = [\"draft\"], or remove `rounds`",
-            );
-        }
-        if signed && let Some(r) = get(entries, "revise") {
-            self.err(
-                &r.span,
-                format!("{what} is signed, so it cannot be pushed back"),
-                "a signed gate is decided only by signed approvals and rejections: remove `revise`, or `signed = true`",
             );
         }
         let mut seen: Vec<&str> = Vec::new();
