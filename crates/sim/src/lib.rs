@@ -165,6 +165,11 @@ pub enum Bug {
     /// (`--mix hands`): dying between, it leaves a run no row names, and the event,
     /// seen again, makes a second run.
     TriggerKeyAfterRun,
+    /// A serve that fires the pending events it read whether or not another serve
+    /// fired them since (`Store::fire_pending`'s check that each is still pending
+    /// skipped, `--mix hands`): a serve stopped between its read and its firing makes
+    /// a second run of a burst, its events pointed at it.
+    FirePendingUnchecked,
 }
 
 impl Bug {
@@ -199,10 +204,11 @@ impl Bug {
             Bug::ValueRunAsCode => "value-run-as-code",
             Bug::KilledChildFreesGroup => "killed-child-frees-group",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
+            Bug::FirePendingUnchecked => "fire-pending-unchecked",
         }
     }
 
-    pub const ALL: [Bug; 29] = [
+    pub const ALL: [Bug; 30] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -232,6 +238,7 @@ impl Bug {
         Bug::ValueRunAsCode,
         Bug::KilledChildFreesGroup,
         Bug::TriggerKeyAfterRun,
+        Bug::FirePendingUnchecked,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

@@ -41,7 +41,8 @@ fn a_trigger_key_recorded_after_its_run_is_reported() {
 /// Seeds 0–9 keep "each event at most one run, and every recorded event its run"
 /// with serves dying at `before`, `in_transaction` and `after_commit`, events seen
 /// again (decided before: nothing made), chains of runs ending, and webhooks signed
-/// with another secret refused.
+/// with another secret refused; and "each pending event fires at most once" with
+/// bursts fired through `fire_pending` by serves dying and stopping.
 #[test]
 fn regression_trigger_seeds_make_each_event_one_run() {
     let outcomes: Vec<Outcome> = (0..10)
@@ -68,6 +69,35 @@ fn regression_trigger_seeds_make_each_event_one_run() {
     assert!(said("succeeded: made run") >= 5, "too few chains");
     assert!(said("(bad signature)") >= 1, "too few bad signatures");
     assert!(said(": made run") >= 30, "too few triggered runs");
+    // Bursts: held events fired by serves dying between pending and fired, and by
+    // serves stopped between their read and their firing, one of them after another
+    // serve fired its events (nothing made).
+    let burst = |what: &str| {
+        outcomes
+            .iter()
+            .flat_map(|o| &o.history)
+            .filter(|l| l.contains("  burst ") && l.contains(what))
+            .count()
+    };
+    assert!(burst(": made") >= 20, "too few bursts fired");
+    for point in [
+        "`before`",
+        "`in_transaction`",
+        "`after_commit`",
+        "after its record",
+    ] {
+        let died = burst(point);
+        assert!(died >= 3, "{died} burst serves died at {point}");
+    }
+    assert!(
+        burst("the stopped serve goes on") >= 3,
+        "too few stopped serves"
+    );
+    assert!(
+        burst("fired elsewhere") >= 1,
+        "no stopped serve came after another"
+    );
+    assert!(burst("the queue is full") >= 1, "no queue overflowed");
 }
 
 /// Seeds 0–9 keep `only_a_good_passkey_decision_counts`: decisions signed on the page
@@ -101,5 +131,34 @@ fn regression_passkey_seeds_count_only_good_assertions() {
     ] {
         let refused = said(&format!("passkey ({bad}): refused"));
         assert!(refused >= 5, "{refused} decisions refused with {bad}");
+    }
+}
+
+const BURSTS: &str = "each_pending_event_fires_at_most_once_and_a_burst_names_its_one_run";
+
+/// `--bug fire-pending-unchecked` (a serve fires the pending events it read whether or
+/// not another serve fired them since) is found on seed 4 (after 132 actions; seeds
+/// 0–15 tried): a serve stopped between its read and its firing goes on after another
+/// fired the burst, and makes a second run of its events. The seed holds without the
+/// bug up to the action that broke.
+#[test]
+fn a_burst_fired_again_by_a_stopped_serve_is_reported() {
+    for seed in [4] {
+        let o = hands(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::FirePendingUnchecked),
+        );
+        let v = o
+            .violation
+            .unwrap_or_else(|| panic!("seed {seed}: fire-pending-unchecked not found"));
+        assert_eq!(v.invariant, BURSTS, "seed {seed}: {}", v.detail);
+        assert!(
+            v.detail.contains("fired twice"),
+            "seed {seed}: {}",
+            v.detail
+        );
+        let held = hands(seed, v.action, None);
+        assert_eq!(held.violation, None, "seed {seed} without the bug");
     }
 }

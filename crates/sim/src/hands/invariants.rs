@@ -37,6 +37,15 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
             })
         }
     };
+    let broken = match broken {
+        Some(b) => Some(b),
+        None => each_pending_event_fires_at_most_once_and_a_burst_names_its_one_run(h)?.map(|d| {
+            (
+                "each_pending_event_fires_at_most_once_and_a_burst_names_its_one_run",
+                d,
+            )
+        }),
+    };
     Ok(broken.map(|(invariant, detail)| Violation {
         invariant,
         action,
@@ -124,6 +133,19 @@ pub(crate) fn each_event_makes_at_most_one_run_and_every_recorded_event_names_it
     h: &Hands,
 ) -> Result<Option<String>, SimError> {
     h.triggers.broken(&h.db)
+}
+
+/// docs/workflow/triggers.md: "A pending row becomes its run's in the transaction
+/// that makes the run […] a burst's events all name its one run": of the firings the
+/// serves tried (the ground truth), one at most that is on record took each pending
+/// event; the rows naming a run on record are exactly the events its firing took;
+/// every row names a run on record, or is pending, or refused; every event a serve
+/// answered has its row. Serves die between pending and fired, and stop between
+/// their read and their firing while another fires.
+pub(crate) fn each_pending_event_fires_at_most_once_and_a_burst_names_its_one_run(
+    h: &Hands,
+) -> Result<Option<String>, SimError> {
+    h.triggers.bursts.broken(&h.db)
 }
 
 /// approvals.md: "Only a valid signature by a key that file lists under one of the

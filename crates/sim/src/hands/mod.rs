@@ -7,6 +7,7 @@
 //! directory) is played by the simulator. After every action the hands' promises are
 //! checked ([`invariants`]). What is left to real-process tests: docs/simulator-hands.md.
 mod artifacts;
+mod bursts;
 mod children;
 mod imports;
 pub(crate) mod invariants;
@@ -79,7 +80,7 @@ impl Hands {
             artifacts: artifacts::Artifacts::new(&dir)?,
             imports: imports::Imports::new(),
             orphans: orphans::Orphans::default(),
-            triggers: triggers::Triggers::new(&dir)?,
+            triggers: triggers::Triggers::new(&dir, config.seed)?,
             passkeys: passkeys::Passkeys::new(&dir)?,
             store,
             db,

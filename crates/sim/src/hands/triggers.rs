@@ -28,7 +28,7 @@ run = "true"
 /// The served file the three triggers are in (their indexes 1, 2 and 3).
 const FILE: &str = "flows.toml";
 /// The serve's lease holder.
-const HOLDER: &str = "pid 301 on sim-serve";
+pub(super) const HOLDER: &str = "pid 301 on sim-serve";
 /// The webhook trigger's secret.
 const SECRET: &[u8] = b"sim-webhook-secret";
 /// Where a serve dies while making an event's run.
@@ -62,6 +62,8 @@ pub(crate) struct Triggers {
     ended: Vec<(String, u32)>,
     made: u32,
     files: u32,
+    /// The triggers that hold their events (`coalesce`, `debounce`).
+    pub(crate) bursts: super::bursts::Bursts,
 }
 
 /// The serve died while making the event's run (`in_transaction`).
@@ -76,7 +78,7 @@ enum Took {
 }
 
 impl Triggers {
-    pub(crate) fn new(dir: &Path) -> Result<Triggers, SimError> {
+    pub(crate) fn new(dir: &Path, seed: u64) -> Result<Triggers, SimError> {
         let path = dir.join("downstream.toml");
         std::fs::write(&path, DOWNSTREAM).map_err(|e| SimError::Io {
             path: path.clone(),
@@ -91,6 +93,7 @@ impl Triggers {
             ended: Vec::new(),
             made: 0,
             files: 0,
+            bursts: super::bursts::Bursts::new(seed),
         })
     }
 
@@ -106,8 +109,8 @@ impl Triggers {
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         let rows: Vec<(u32, String, String, Option<String>)> = conn
-            .prepare("SELECT idx, event_key, fate, run_id FROM trigger_events")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .prepare("SELECT idx, event_key, fate, run_id FROM trigger_events WHERE file = ?1")?
+            .query_map([FILE], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<Result<_, _>>()?;
         let mut named = BTreeMap::new();
         for (_, key, fate, run) in &rows {
@@ -176,7 +179,8 @@ impl Hands {
             4..6 if all > 0 => self.rng.random_range(0..all),
             _ => self.new_event(),
         };
-        self.deliver(i)
+        self.deliver(i)?;
+        self.burst_hand()
     }
 
     /// A new event: a triggered run that ended, a file that landed (or landed again,
@@ -351,7 +355,7 @@ impl Hands {
     }
 
     /// A serve's own connection to the group store, with this account's secret.
-    fn open_serve(&self) -> Result<Store, SimError> {
+    pub(super) fn open_serve(&self) -> Result<Store, SimError> {
         let store = Store::open(&self.db)?;
         let key =
             baton_store::starter_seal::AccountKey::load_or_create(&self.dir.join("state-me"))?;
@@ -365,7 +369,7 @@ impl Hands {
     }
 
     /// The event's run, not yet written: its core and its record.
-    fn new_triggered(&self, id: &str) -> (Core, NewRun) {
+    pub(super) fn new_triggered(&self, id: &str) -> (Core, NewRun) {
         let (plan, path) = &self.triggers.plan;
         let cfg = RunConfig {
             run_id: id.into(),
