@@ -47,18 +47,30 @@ pub(crate) fn replayed(
 }
 
 /// Save a run's summary (made or replaced).
+///
+/// A statement that sets `waiting` or `fanned` rewrites the row's entries in their
+/// partial indexes (`run_summaries_waiting`, `run_summaries_fanned`) even when the
+/// values stay, one more page in the WAL each commit (a run waits while a step runs);
+/// so the common commit, where only the summary's JSON moves, sets the JSON alone, and
+/// the row is written whole only when it is new or a flag changes.
 pub(crate) fn save(conn: &Connection, run_id: &str, s: &StateSummary) -> Result<(), StoreError> {
+    let waiting = i64::from(s.waiting());
+    let fanned = i64::from(!s.fans.is_empty());
+    let json = serde_json::to_string(s)?;
+    let moved = conn
+        .prepare_cached(
+            "UPDATE run_summaries SET json = ?4 WHERE run_id = ?1 AND waiting = ?2 AND fanned = ?3",
+        )?
+        .execute(params![run_id, waiting, fanned, json])?;
+    if moved > 0 {
+        return Ok(());
+    }
     conn.prepare_cached(
         "INSERT INTO run_summaries (run_id, waiting, fanned, json) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (run_id) DO UPDATE SET waiting = excluded.waiting,
             fanned = excluded.fanned, json = excluded.json",
     )?
-    .execute(params![
-        run_id,
-        i64::from(s.waiting()),
-        i64::from(!s.fans.is_empty()),
-        serde_json::to_string(s)?
-    ])?;
+    .execute(params![run_id, waiting, fanned, json])?;
     Ok(())
 }
 
