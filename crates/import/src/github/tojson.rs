@@ -212,6 +212,169 @@ impl ScriptNames<'_, '_> {
 mod tests {
     use super::*;
 
+    /// Step `id`'s script run by `sh` in a directory of its own, its env's templates
+    /// given by `values` (what baton's instance renders): the files it wrote.
+    fn run_job(toml: &str, id: &str, values: &[(&str, &str)], files: &[&str]) -> Vec<String> {
+        let plan = baton_workflow::load_str_with(
+            toml,
+            std::path::Path::new("w.toml"),
+            baton_workflow::SignersFrom::Recorded(None),
+        )
+        .unwrap_or_else(|d| panic!("{d}\n{toml}"));
+        let st = plan.steps.iter().find(|s| s.id == id).unwrap();
+        let baton_workflow::Action::Shell { run } = &st.action else {
+            panic!("{id} is no shell step: {toml}")
+        };
+        let dir = std::env::temp_dir().join(format!("baton-tojson-{}-{id}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(run)
+            .current_dir(&dir)
+            .env("TMPDIR", &dir)
+            .env_remove("LD_LIBRARY_PATH")
+            .env("BATON_OUTPUT", dir.join("baton-output"));
+        for (k, t) in &st.env {
+            let t = t.to_string();
+            let v = values.iter().find(|(x, _)| *x == t).map(|(_, v)| *v);
+            cmd.env(k, v.unwrap_or_else(|| panic!("no value for {t}")));
+        }
+        let o = cmd.output().unwrap();
+        let got = files
+            .iter()
+            .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
+            .collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        got
+    }
+
+    /// `toJSON(matrix)` is the text of the instance's cell (a number bare, a mapping
+    /// nested), `toJSON(needs)` each need's result and outputs, as GitHub's docs show.
+    #[test]
+    fn a_cells_script_writes_githubs_matrix_and_needs() {
+        let y = r#"on: push
+jobs:
+  a:
+    outputs:
+      v: ${{ steps.s.outputs.v }}
+    steps: [{id: s, run: echo v=one >> "$GITHUB_OUTPUT"}]
+  b:
+    needs: a
+    strategy:
+      matrix:
+        os: [ubuntu-latest]
+        node: [18, 20]
+        include:
+          - node: 20
+            extra: { tag: "x" }
+    steps:
+      - env:
+          M: ${{ toJSON(matrix) }}
+          N: ${{ toJSON(needs) }}
+        run: |
+          printf '%s' "$M" > m.json
+          printf '%s' "$N" > n.json
+"#;
+        let i = crate::import(crate::Kind::Github, "w.yml", y).unwrap();
+        let cell = |node: &'static str, tag: &'static str| {
+            vec![
+                ("${{ matrix.os }}", "ubuntu-latest"),
+                ("${{ matrix.node }}", node),
+                ("${{ matrix.extra_tag }}", tag),
+                ("${{ needs.a.result }}", "success"),
+                ("${{ steps.a.outputs.v }}", "one"),
+            ]
+        };
+        let got = run_job(&i.toml, "b", &cell("20", "x"), &["m.json", "n.json"]);
+        assert_eq!(
+            got[0],
+            "{\n  \"os\": \"ubuntu-latest\",\n  \"node\": 20,\n  \"extra\": {\n    \"tag\": \"x\"\n  }\n}"
+        );
+        assert_eq!(
+            got[1],
+            "{\n  \"a\": {\n    \"result\": \"success\",\n    \"outputs\": {\n      \"v\": \"one\"\n    }\n  }\n}"
+        );
+        let got = run_job(&i.toml, "b", &cell("18", ""), &["m.json"]);
+        assert_eq!(got[0], "{\n  \"os\": \"ubuntu-latest\",\n  \"node\": 18\n}");
+    }
+
+    /// A job's script as baton runs it (`sh`, no template in it): `toJSON(steps)` as
+    /// GitHub's docs show the steps context, `toJSON(github.event)` the event file,
+    /// and `a || b` / `a && b` over a value of several lines kept byte for byte.
+    #[test]
+    fn a_jobs_script_writes_githubs_steps_and_keeps_a_picked_value_whole() {
+        let y = r#"on: push
+jobs:
+  a:
+    steps:
+      - id: s
+        run: |
+          echo 'v=one' >> "$GITHUB_OUTPUT"
+          printf 'multi<<EOF\nline 1\nline 2\n\nEOF\n' >> "$GITHUB_OUTPUT"
+      - id: t
+        run: echo '::set-output name=w::x"y'
+      - run: 'true'
+      - env:
+          STEPS: ${{ toJSON(steps) }}
+          PICK: ${{ steps.s.outputs.none || steps.s.outputs.multi }}
+          EVENT: ${{ toJSON(github.event) }}
+        run: |
+          printf '%s' "$STEPS" > steps.json
+          printf '%s' "$PICK" > pick.txt
+          printf '%s' "$EVENT" > event.json
+          printf '%s' "${{ steps.s.outputs.v && steps.s.outputs.multi }}" > and.txt
+"#;
+        let i = crate::import(crate::Kind::Github, "w.yml", y).unwrap();
+        let plan = baton_workflow::load_str_with(
+            &i.toml,
+            std::path::Path::new("w.toml"),
+            baton_workflow::SignersFrom::Recorded(None),
+        )
+        .unwrap_or_else(|d| panic!("{d}\n{}", i.toml));
+        let a = plan.steps.iter().find(|s| s.id == "a").unwrap();
+        let baton_workflow::Action::Shell { run } = &a.action else {
+            panic!("job a is no shell step: {}", i.toml)
+        };
+        let dir = std::env::temp_dir().join(format!("baton-tojson-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let o = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(run)
+            .current_dir(&dir)
+            .env("TMPDIR", &dir)
+            .env_remove("LD_LIBRARY_PATH")
+            .env("BATON_OUTPUT", dir.join("baton-output"))
+            .output()
+            .unwrap();
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        let got = [
+            read("steps.json"),
+            read("pick.txt"),
+            read("and.txt"),
+            read("event.json"),
+        ];
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            got[0],
+            "{\n  \"s\": {\n    \"outputs\": {\n      \"v\": \"one\",\n      \"multi\": \"line 1\\nline 2\\n\"\n    },\n    \"outcome\": \"success\",\n    \"conclusion\": \"success\"\n  },\n  \"t\": {\n    \"outputs\": {\n      \"w\": \"x\\\"y\"\n    },\n    \"outcome\": \"success\",\n    \"conclusion\": \"success\"\n  }\n}"
+        );
+        assert_eq!(got[1], "line 1\nline 2\n");
+        assert_eq!(got[2], "line 1\nline 2\n");
+        assert_eq!(got[3], "{}");
+    }
+
     /// GitHub's `toJSON` writes as Newtonsoft's indented JSON does: two spaces, `{}`
     /// and `[]` when empty, `\b`, `\f` and U+2028 escaped.
     #[test]
