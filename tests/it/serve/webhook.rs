@@ -464,3 +464,62 @@ fn a_slow_secret_command_is_answered_in_time_and_leaves_no_process() {
     assert!(runs(&s).is_empty());
     term(child);
 }
+
+/// A webhook trigger that holds its deliveries (`debounce`, a queue of one): a signed
+/// delivery is answered 202 naming it held, on record `pending` with no run; the same
+/// body again is answered 202 as held before; a new one over the queue is answered 429
+/// with why, nothing of it kept, and a `queue_full` refusal on record and counted.
+#[test]
+fn a_held_delivery_is_answered_202_and_one_over_the_queue_429_on_record() {
+    let mut s = Served::new();
+    let key = s.env.path().join("hook.key");
+    std::fs::write(&key, format!("{SECRET}\n")).unwrap();
+    let text = workflow(&key).replace(
+        "map = { sha = \"body.after\" }",
+        "map = { sha = \"body.after\" }\ndebounce = \"1h\"\nqueue = 1",
+    );
+    assert!(text.contains("queue = 1"), "{text}");
+    s.write("hooked.toml", &text);
+    let (child, log, addr) = start(&mut s, None);
+    let (code, answer) = deliver(&addr, "h-1", r#"{"after":"0123abcd"}"#);
+    let v: serde_json::Value = serde_json::from_str(answer.trim()).unwrap();
+    assert_eq!(
+        (code, &v["pending"], &v["again"]),
+        (202, &serde_json::json!(true), &serde_json::json!(false)),
+        "{answer}\n{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let (code, again) = deliver(&addr, "h-2", r#"{"after":"0123abcd"}"#);
+    assert_eq!(code, 202, "{again}");
+    assert!(again.contains("\"again\":true"), "{again}");
+    let (code, full) = deliver(&addr, "h-3", r#"{"after":"89abcdef"}"#);
+    assert_eq!(code, 429, "{full}");
+    assert!(
+        full.contains("queue is full") && full.contains("`queue`"),
+        "{full}"
+    );
+    let c = s.db();
+    let rows: Vec<(String, Option<String>)> = c
+        .prepare("SELECT fate, run_id FROM trigger_events ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![("pending".to_string(), None)],
+        "the overflow keeps no row"
+    );
+    let (count, delivery): (i64, String) = c
+        .query_row(
+            "SELECT count, last_delivery FROM trigger_refusals WHERE reason = 'queue_full'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((count, delivery.as_str()), (1, "h-3"));
+    assert_eq!(refusals(&addr, "queue_full"), 1, "{}", metrics(&addr));
+    assert!(runs(&s).is_empty(), "nothing fires before the quiet hour");
+    term(child);
+}
