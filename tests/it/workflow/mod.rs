@@ -13,6 +13,7 @@ mod import_hostile;
 mod import_real_ci;
 mod import_rules;
 mod import_step_props;
+mod import_tojson;
 mod invalid_corpus;
 mod loader_props;
 mod mark_success;
