@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
-mod admission;
 mod asks;
 mod cached;
 mod commands;
@@ -214,6 +213,10 @@ pub struct Driver {
     /// Artifacts' copies sent ahead to their readers' hosts, until taken
     /// (`send_ahead`); the rest released when the driver goes.
     sent: crate::send_ahead::Sent,
+    /// This wake-up looks at the store (its poll's tick): `wake::Gather::looks`.
+    looking: bool,
+    /// What the inbox, the timers and the console handed in for this wake-up.
+    brought: Vec<Input>,
 }
 
 impl Driver {
@@ -278,6 +281,8 @@ impl Driver {
             asks_rev: None,
             cache: cached::CacheState::default(),
             slot_asks: Vec::new(),
+            looking: false,
+            brought: Vec::new(),
         }
     }
 
@@ -411,21 +416,18 @@ impl Driver {
         Ok(())
     }
 
-    /// The poll's tick: commands, admission, slots, the WAL, and the lease's heartbeat.
-    fn on_poll(
-        &mut self,
-        inputs: &mut Vec<Input>,
-        last_heartbeat: &mut Instant,
-    ) -> Result<(), DriverError> {
-        self.poll_commands(inputs)?;
-        self.admit_if_free(inputs)?;
-        self.ask_for_slots(inputs)?;
+    /// The poll's tick: this wake-up looks at the store (its admission, commands and
+    /// slots, gathered by `wake::gather`), the WAL, and the lease's heartbeat.
+    fn on_poll(&mut self, last_heartbeat: &mut Instant) -> Result<(), DriverError> {
+        self.looking = true;
         self.scrub_wal();
         if last_heartbeat.elapsed() >= HEARTBEAT {
-            // An idle engine (a gate open for hours) notices a vanished store too.
-            self.store.check_identity()?;
-            self.store
-                .heartbeat(&self.run_id, &self.lease_holder, Timestamp::now())?;
+            let run = crate::wake::Run {
+                store: &mut self.store,
+                run_id: &self.run_id,
+                core: &mut self.core,
+            };
+            crate::wake::heartbeat(run, &self.lease_holder, Timestamp::now())?;
             *last_heartbeat = Instant::now();
             self.fenced();
         }
@@ -448,14 +450,14 @@ impl Driver {
         // Nothing recorded stays behind when the driver goes.
         self.execute(Vec::new())?;
         self.commit(&mut Vec::new())?;
-        if self.core.is_finished() {
-            // An ended run's log times go onto its attempts' rows (`store::log_times`).
-            // Best effort: left behind, the file is read as before and `gc` removes it.
-            let _ = self.store.fold_log_times(&self.run_id, &self.log_dir);
-        }
-        self.publish(true);
         // Best effort: a lease left behind goes stale and can be taken over anyway.
-        let _ = self.store.release_lease(&self.run_id, &self.lease_holder);
+        let run = crate::wake::Run {
+            store: &mut self.store,
+            run_id: &self.run_id,
+            core: &mut self.core,
+        };
+        let _ = crate::wake::let_go(run, &self.lease_holder, &self.log_dir);
+        self.publish(true);
         Ok(DriveOutcome {
             state: self.core.run_state(),
             signal_exit,
@@ -510,7 +512,7 @@ impl Driver {
                 _ = sleep_until(flush_due), if flush_due.is_some() => flush = true,
                 _ = sleep_until(stop_deadline), if stop_deadline.is_some() => {}
                 _ = woken(&waker) => self.poll_commands(&mut inputs)?,
-                _ = poll.tick() => self.on_poll(&mut inputs, &mut last_heartbeat)?,
+                _ = poll.tick() => self.on_poll(&mut last_heartbeat)?,
                 req = recv_command(&mut self.commands_rx) => match req {
                     Some(req) => self.command_request(req, &mut inputs),
                     // The client hung up: stop serving; an unfinished run is interrupted.
@@ -536,10 +538,13 @@ impl Driver {
             // Before the inputs: an exit in this same wake-up must find its process
             // recorded as started, not stale.
             self.absorb_started()?;
-            if !inputs.is_empty() || flush {
-                let now = Timestamp::now();
-                let effects = self.feed(inputs, now)?;
-                self.execute(effects)?;
+            // The one wake-up (`crate::wake::wake_up`): the store's inputs when this
+            // is a poll, then what was handed in; decided, committed, acted on.
+            self.brought = inputs;
+            let woke = crate::wake::wake_up(self);
+            self.looking = false;
+            if !woke? && flush {
+                self.execute(Vec::new())?;
             }
             if flush {
                 self.commit(&mut Vec::new())?;

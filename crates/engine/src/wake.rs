@@ -108,6 +108,131 @@ pub trait Engine {
     fn act(&mut self, actions: Vec<Effect>) -> Result<(), Self::Error>;
 }
 
+/// Where a wake-up's inputs come from, in the order [`gather`] takes them: the store's
+/// (a queued run's turn, the command rows, the pool slots), then what the world
+/// brought (the executors' news, a timer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Admission,
+    Commands,
+    Slots,
+    World,
+}
+
+/// The order of a wake-up's gathering, in every world: the driver's at each poll, the
+/// simulator's one store call at a time (`--mix interleave`) or all at once.
+pub const GATHERED: [Source; 4] = [
+    Source::Admission,
+    Source::Commands,
+    Source::Slots,
+    Source::World,
+];
+
+thread_local! {
+    /// This thread's whole wake-ups through [`wake_up`] (`woken_up_here`).
+    static WOKEN_UP: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many whole wake-ups (gathered, decided, committed, acted on) this thread made
+/// through [`wake_up`]: a test's proof that a world gathers in the one order.
+pub fn woken_up_here() -> u64 {
+    WOKEN_UP.with(std::cell::Cell::get)
+}
+
+/// The doors a wake-up gathers its inputs through, besides its [`Engine`]'s.
+pub trait Gather: Engine {
+    /// Whether this wake-up looks at the store (the driver: at its poll, every
+    /// 100 ms; the simulator: at each).
+    fn looks(&self) -> bool;
+    /// The run's command rows, claimed ([`claim`], with the world's trace hand).
+    fn claim(&mut self) -> Result<Vec<Input>, Self::Error>;
+    /// The pool slots the core waits for (`None`: the run is no longer driven).
+    fn waiting_slots(&mut self) -> Option<&mut Vec<SlotRequest>>;
+    /// What the world brought since the last wake-up: the executors' news, a tick.
+    fn brought(&mut self) -> Vec<Input>;
+    /// A queued run's turn as the world hears it (the simulator's bug put back loses
+    /// a replacement).
+    fn turn(&mut self, turn: Option<Input>) -> Option<Input> {
+        turn
+    }
+}
+
+/// The inputs from one source (all its store calls but the slots', one each).
+pub fn gather_from<G: Gather>(g: &mut G, source: Source) -> Result<Vec<Input>, G::Error> {
+    if source != Source::World && !g.looks() {
+        return Ok(Vec::new());
+    }
+    Ok(match source {
+        Source::Admission => {
+            let turn = admission(g.run()?)?;
+            g.turn(turn).into_iter().collect()
+        }
+        Source::Commands => g.claim()?,
+        Source::Slots => {
+            let asks = g.waiting_slots().map(std::mem::take).unwrap_or_default();
+            let mut inputs = Vec::new();
+            for r in asks {
+                inputs.extend(ask_waiting(g, r)?);
+            }
+            inputs
+        }
+        Source::World => g.brought(),
+    })
+}
+
+/// One waiting pool slot asked for (one store call); an ask the store answers "not
+/// yet" waits for the next gathering.
+pub fn ask_waiting<G: Gather>(g: &mut G, r: SlotRequest) -> Result<Option<Input>, G::Error> {
+    let Some((input, again)) = ask_slot(g.run()?, &r)? else {
+        return Ok(None);
+    };
+    if again && let Some(waiting) = g.waiting_slots() {
+        waiting.push(r);
+    }
+    Ok(Some(input))
+}
+
+/// What came in for the run, in the one order ([`GATHERED`]).
+pub fn gather<G: Gather>(g: &mut G) -> Result<Vec<Input>, G::Error> {
+    let mut inputs = Vec::new();
+    for source in GATHERED {
+        inputs.extend(gather_from(g, source)?);
+    }
+    Ok(inputs)
+}
+
+/// One whole wake-up: what came in gathered, decided at one instant, committed, then
+/// acted on; `false` (nothing done) when nothing came in.
+pub fn wake_up<G: Gather>(g: &mut G) -> Result<bool, G::Error> {
+    WOKEN_UP.with(|n| n.set(n.get() + 1));
+    let inputs = gather(g)?;
+    if inputs.is_empty() {
+        return Ok(false);
+    }
+    let now = g.now();
+    let effects = decide_all(g, inputs, now)?;
+    execute(g, effects)?;
+    Ok(true)
+}
+
+/// The lease renewed (and the store checked to be the same file): every 2 s, by the
+/// driver and by each simulated engine. An error: the run is lost, or the store is.
+pub fn heartbeat(run: Run<'_>, holder: &str, now: Timestamp) -> Result<(), StoreError> {
+    // An idle engine (a gate open for hours) notices a vanished store too.
+    run.store.check_identity()?;
+    run.store.heartbeat(run.run_id, holder, now)
+}
+
+/// The engine lets go of a run it drove to its end or stops driving: an ended run's
+/// log times folded onto its attempts' rows (best effort: left behind, the file is
+/// read as before and `gc` removes it), then its lease released.
+pub fn let_go(run: Run<'_>, holder: &str, log_dir: &std::path::Path) -> Result<(), StoreError> {
+    if run.core.is_finished() {
+        let _ = run.store.fold_log_times(run.run_id, log_dir);
+    }
+    run.store.release_lease(run.run_id, holder)
+}
+
 /// A queued run asks the store for its group (one store call): its turn's input, if
 /// it has one.
 pub fn admission(run: Run<'_>) -> Result<Option<Input>, StoreError> {

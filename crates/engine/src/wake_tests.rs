@@ -106,6 +106,29 @@ impl Engine for Tape {
     }
 }
 
+/// The tape's gathering: each door written as it is asked; the store looked at.
+impl Gather for Tape {
+    fn looks(&self) -> bool {
+        true
+    }
+    fn claim(&mut self) -> Result<Vec<Input>, StoreError> {
+        self.push("gather commands".into());
+        Ok(Vec::new())
+    }
+    fn waiting_slots(&mut self) -> Option<&mut Vec<SlotRequest>> {
+        self.push("gather slots".into());
+        None
+    }
+    fn brought(&mut self) -> Vec<Input> {
+        self.push("gather world".into());
+        vec![Input::Tick]
+    }
+    fn turn(&mut self, turn: Option<Input>) -> Option<Input> {
+        self.push("gather turn".into());
+        turn
+    }
+}
+
 fn tape(dir: &std::path::Path, toml: &str) -> (Tape, Vec<Effect>) {
     let plan = baton_workflow::load_str(toml, &dir.join("workflow.toml"))
         .expect("the test's workflow loads");
@@ -341,4 +364,46 @@ fn acting_checks_a_stale_fence_before_a_start_and_keeps_one_ask_a_slot() {
         ]
     );
     assert_eq!(hands.asks, [slot]);
+}
+
+/// The one order of a wake-up in every world (the driver's poll, the simulator's
+/// engines, plain or one store call at a time): the store's turn, commands and slots,
+/// then what the world brought; then decided, committed and acted on.
+#[test]
+fn a_whole_wake_up_gathers_in_the_one_order_then_decides_commits_and_acts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _) = tape(dir.path(), NOOP_THEN_SHELL);
+    assert_eq!(
+        GATHERED,
+        [
+            Source::Admission,
+            Source::Commands,
+            Source::Slots,
+            Source::World
+        ]
+    );
+    let before = woken_up_here();
+    assert!(wake_up(&mut w).unwrap(), "a tick came in");
+    assert_eq!(woken_up_here(), before + 1);
+    let t = w.said();
+    let gathered: Vec<&str> = t
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.starts_with("gather "))
+        .collect();
+    assert_eq!(
+        gathered,
+        [
+            "gather turn",
+            "gather commands",
+            "gather slots",
+            "gather world"
+        ]
+    );
+    // Gathered before any decision reaches the fault door or the commit.
+    let last_gather = t.iter().rposition(|s| s.starts_with("gather ")).unwrap();
+    assert!(
+        t.iter().take(last_gather).all(|s| s.starts_with("gather ")),
+        "{t:?}"
+    );
 }

@@ -5,8 +5,8 @@
 //! is the engine's code; what is here is the world it meets.
 use crate::engine::{Crash, lost};
 use crate::world::World;
-use crate::{Mix, SimError};
-use baton_core::{Effect, Input};
+use crate::{Bug, Mix, SimError};
+use baton_core::{Effect, Input, SlotRequest};
 use baton_engine::wake::{self, Moment};
 use baton_model::{CommandOutcome, Event, Timestamp};
 use baton_store::{CommitCut, StoreError};
@@ -156,7 +156,7 @@ impl wake::Engine for Doors<'_> {
         false
     }
 
-    /// Where the seed armed the fault door (`World::wake_with`).
+    /// Where the seed armed the fault door (`World::woken`).
     fn die(&mut self, moment: Moment<'_>) -> Stop {
         Stop::Died(match moment {
             Moment::Decided => "before its commit".into(),
@@ -180,20 +180,58 @@ impl wake::Engine for Doors<'_> {
     }
 }
 
+/// What a simulated engine gathers: every wake-up looks at the store; what the world
+/// brought is its attempts' starts and ends due, and a tick when the core's next
+/// wake-up is due (no store call).
+impl wake::Gather for Doors<'_> {
+    fn looks(&self) -> bool {
+        true
+    }
+
+    fn claim(&mut self) -> Result<Vec<Input>, Stop> {
+        Ok(self.world.gather_commands(self.e, &self.run)?)
+    }
+
+    fn waiting_slots(&mut self) -> Option<&mut Vec<SlotRequest>> {
+        let driven = self.world.engines[self.e].runs.get_mut(&self.run)?;
+        Some(&mut driven.slot_asks)
+    }
+
+    fn brought(&mut self) -> Vec<Input> {
+        let now = self.world.now;
+        let w = &mut *self.world;
+        let faults = w.faults();
+        let mut inputs = w.executors.due((&self.run, self.e), now, faults);
+        if let Some(driven) = w.engines[self.e].runs.get(&self.run)
+            && driven.core.next_wakeup().is_some_and(|t| t.0 <= now)
+        {
+            inputs.push(Input::Tick);
+        }
+        inputs
+    }
+
+    fn turn(&mut self, turn: Option<Input>) -> Option<Input> {
+        match turn {
+            // The bug put back: the replaced run waits on, as before seed 105.
+            Some(Input::Replaced { .. }) if self.world.config.bug == Some(Bug::IgnoreReplaced) => {
+                None
+            }
+            turn => turn,
+        }
+    }
+}
+
 impl World {
-    /// Engine `e`'s wake-up of `run` on `inputs`: decided, committed and acted on by
-    /// the engine's own code (`wake`), through this world's doors; `false` when it
-    /// stopped before its end (the engine died or lost the run).
-    pub(crate) fn wake_with(
+    /// `wake` (of the engine's own code, `wake`) for engine `e`'s run `run`, through
+    /// this world's doors, the seed's crash armed in the fault door it asks.
+    pub(crate) fn woken<T>(
         &mut self,
         e: usize,
         run: &str,
-        inputs: Vec<Input>,
         crash: Option<Crash>,
-    ) -> Result<bool, SimError> {
-        let now = Timestamp(self.now);
-        // The seed's crash, armed in the fault door the wake-up asks; with
-        // `--mix spawns` the act door dies amid the group's spawns instead.
+        wake: impl FnOnce(&mut Doors<'_>) -> Result<T, Stop>,
+    ) -> Result<T, Stop> {
+        // With `--mix spawns` the act door dies amid the group's spawns instead.
         match crash {
             Some(Crash::BeforeCommit) => crate::faults::die_at_wake("uncommitted"),
             Some(Crash::AfterCommit) if self.config.mix != Mix::Spawns => {
@@ -203,9 +241,26 @@ impl World {
         }
         let mut doors = Doors::new(self, e, run);
         doors.crash = crash;
-        let woken = wake::decide_all(&mut doors, inputs, now)
-            .and_then(|effects| wake::execute(&mut doors, effects));
+        let woken = wake(&mut doors);
         crate::faults::disarm();
+        woken
+    }
+
+    /// Engine `e`'s wake-up of `run` on `inputs` handed in (a remote job's news):
+    /// decided, committed and acted on by the engine's own code; `false` when it
+    /// stopped before its end (the engine died or lost the run).
+    pub(crate) fn wake_with(
+        &mut self,
+        e: usize,
+        run: &str,
+        inputs: Vec<Input>,
+        crash: Option<Crash>,
+    ) -> Result<bool, SimError> {
+        let now = Timestamp(self.now);
+        let woken = self.woken(e, run, crash, |d| {
+            let effects = wake::decide_all(d, inputs, now)?;
+            wake::execute(d, effects)
+        });
         self.stopped(e, run, woken)
     }
 

@@ -166,7 +166,8 @@ impl World {
         self.wake_run(e, &run, crash)
     }
 
-    /// One wake-up of engine `e` for `run`.
+    /// One wake-up of engine `e` for `run`: the engine's own (`wake::wake_up`), through
+    /// this world's doors (`doors.rs`), the seed's crash armed in the fault door.
     pub(crate) fn wake_run(
         &mut self,
         e: usize,
@@ -175,53 +176,14 @@ impl World {
     ) -> Result<(), SimError> {
         // One wake-up at a time: the one in progress ends first.
         self.finish_wake(e)?;
-        let inputs = self.gather(e, run)?;
-        if inputs.is_empty() {
+        if !self.engines[e].runs.contains_key(run) {
             return Ok(());
         }
-        self.steps += 1;
-        self.wake_with(e, run, inputs, crash).map(|_| ())
-    }
-
-    /// What came in for `run` since the last wake-up: the engine's own gathering
-    /// (`wake::admission`, `wake::claim`, `wake::ask_slot`), then its attempts' news.
-    fn gather(&mut self, e: usize, run: &str) -> Result<Vec<Input>, SimError> {
-        if !self.engines[e].runs.contains_key(run) {
-            return Ok(Vec::new());
+        let woken = self.woken(e, run, crash, |d| wake::wake_up(d));
+        if !matches!(woken, Ok(false)) {
+            self.steps += 1;
         }
-        let mut inputs: Vec<Input> = self.gather_admission(e, run)?.into_iter().collect();
-        inputs.extend(self.gather_commands(e, run)?);
-        let asks = match self.engines[e].runs.get_mut(run) {
-            Some(driven) => std::mem::take(&mut driven.slot_asks),
-            None => Vec::new(),
-        };
-        for r in asks {
-            inputs.extend(self.gather_slot(e, run, r)?);
-        }
-        inputs.extend(self.gather_due(e, run));
-        Ok(inputs)
-    }
-
-    /// A queued run asks for its group (one store call).
-    pub(crate) fn gather_admission(
-        &mut self,
-        e: usize,
-        run: &str,
-    ) -> Result<Option<Input>, SimError> {
-        let engine = &mut self.engines[e];
-        let Some(driven) = engine.runs.get_mut(run) else {
-            return Ok(None);
-        };
-        let turn = wake::admission(wake::Run {
-            store: &mut engine.store,
-            run_id: run,
-            core: &mut driven.core,
-        })?;
-        Ok(match turn {
-            // The bug put back: the replaced run waits on, as before seed 105.
-            Some(Input::Replaced { .. }) if self.config.bug == Some(Bug::IgnoreReplaced) => None,
-            turn => turn,
-        })
+        self.stopped(e, run, woken.map(drop)).map(drop)
     }
 
     /// The run's command rows, claimed with each one's proof checked (one store call).
@@ -258,49 +220,6 @@ impl World {
                 i => i,
             })
             .collect())
-    }
-
-    /// One pool slot asked for (one store call), if the core still wants it; an ask
-    /// the store answers "not yet" is kept for the next wake-up.
-    pub(crate) fn gather_slot(
-        &mut self,
-        e: usize,
-        run: &str,
-        r: SlotRequest,
-    ) -> Result<Option<Input>, SimError> {
-        let engine = &mut self.engines[e];
-        let Some(driven) = engine.runs.get_mut(run) else {
-            return Ok(None);
-        };
-        let asked = wake::ask_slot(
-            wake::Run {
-                store: &mut engine.store,
-                run_id: run,
-                core: &mut driven.core,
-            },
-            &r,
-        )?;
-        let Some((input, again)) = asked else {
-            return Ok(None);
-        };
-        if again {
-            driven.slot_asks.push(r);
-        }
-        Ok(Some(input))
-    }
-
-    /// The attempts' starts and ends due for the run, and a tick when the core's next
-    /// wake-up is due (no store call).
-    pub(crate) fn gather_due(&mut self, e: usize, run: &str) -> Vec<Input> {
-        let now = self.now;
-        let faults = self.faults();
-        let mut inputs = self.executors.due((run, e), now, faults);
-        if let Some(driven) = self.engines[e].runs.get(run)
-            && driven.core.next_wakeup().is_some_and(|t| t.0 <= now)
-        {
-            inputs.push(Input::Tick);
-        }
-        inputs
     }
 
     /// Act on what the core decided (its events already committed), through the
@@ -340,15 +259,26 @@ impl World {
         self.stopped(e, run, acted)
     }
 
-    /// A run whose core finished is let go: its lease released.
+    /// A run whose core finished is let go, as the driver lets go (`wake::let_go`).
     pub(crate) fn finish_if_done(&mut self, e: usize, run: &str) -> Result<(), SimError> {
         let engine = &mut self.engines[e];
-        if engine.runs.get(run).is_some_and(|d| d.core.is_finished()) {
-            engine.runs.remove(run);
-            engine.store.release_lease(run, &engine.holder())?;
-            self.history
-                .push(format!("  {run}: finished, lease released"));
+        let holder = engine.holder();
+        let Some(mut driven) = engine.runs.remove(run) else {
+            return Ok(());
+        };
+        if !driven.core.is_finished() {
+            engine.runs.insert(run.to_string(), driven);
+            return Ok(());
         }
+        let log_dir = engine.store.log_dir(run);
+        let run_ = wake::Run {
+            store: &mut engine.store,
+            run_id: run,
+            core: &mut driven.core,
+        };
+        wake::let_go(run_, &holder, &log_dir)?;
+        self.history
+            .push(format!("  {run}: finished, lease released"));
         Ok(())
     }
 
@@ -385,12 +315,16 @@ impl World {
             let runs: Vec<String> = engine.runs.keys().cloned().collect();
             for run in runs {
                 let engine = &mut self.engines[e];
-                match engine.store.heartbeat(&run, &holder, Timestamp(now)) {
-                    Ok(()) => {
-                        if let Some(driven) = engine.runs.get_mut(&run) {
-                            driven.fenced_at = now;
-                        }
-                    }
+                let Some(driven) = engine.runs.get_mut(&run) else {
+                    continue;
+                };
+                let run_ = wake::Run {
+                    store: &mut engine.store,
+                    run_id: &run,
+                    core: &mut driven.core,
+                };
+                match wake::heartbeat(run_, &holder, Timestamp(now)) {
+                    Ok(()) => driven.fenced_at = now,
                     Err(err) if lost(&err) => self.stop_driving(e, &run, &err)?,
                     Err(err) => return Err(err.into()),
                 }

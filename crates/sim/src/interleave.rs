@@ -10,7 +10,7 @@
 use crate::SimError;
 use crate::world::World;
 use baton_core::{Effect, Input, SlotRequest};
-use baton_engine::wake;
+use baton_engine::wake::{self, Source};
 use baton_model::Timestamp;
 use baton_store::CommitCut;
 use rand::Rng;
@@ -22,8 +22,8 @@ pub(crate) struct Wake {
     next: Phase,
     /// Gathered, not yet decided.
     inputs: VecDeque<Input>,
-    /// The pool slots still to ask for.
-    slot_asks: VecDeque<SlotRequest>,
+    /// The pool slots still to ask for (`None`: not yet taken from the run).
+    slot_asks: Option<VecDeque<SlotRequest>>,
     /// What the core decided so far (before the commit), then what is left to act on.
     effects: VecDeque<Effect>,
     /// The instant its inputs are decided at: the driver reads its clock once per
@@ -43,7 +43,7 @@ impl Wake {
             run: run.to_string(),
             next: Phase::Perform,
             inputs: VecDeque::new(),
-            slot_asks: VecDeque::new(),
+            slot_asks: None,
             effects: effects.into(),
             at: None,
             then_claim,
@@ -51,13 +51,11 @@ impl Wake {
     }
 }
 
-/// The next store call of a wake-up.
+/// The next store call of a wake-up: gathering from the `n`th source of the engine's
+/// one order (`wake::GATHERED`), deciding, committing, acting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    Admission,
-    Commands,
-    Slots,
-    Due,
+    Gather(usize),
     Decide,
     Commit,
     Perform,
@@ -66,10 +64,12 @@ enum Phase {
 impl Phase {
     fn said(self) -> &'static str {
         match self {
-            Phase::Admission => "asking for its group",
-            Phase::Commands => "claiming its commands",
-            Phase::Slots => "asking for a pool slot",
-            Phase::Due => "gathering its attempts' news",
+            Phase::Gather(n) => match wake::GATHERED[n] {
+                Source::Admission => "asking for its group",
+                Source::Commands => "claiming its commands",
+                Source::Slots => "asking for a pool slot",
+                Source::World => "gathering its attempts' news",
+            },
             Phase::Decide => "deciding an input",
             Phase::Commit => "its commit",
             Phase::Perform => "acting on an effect",
@@ -93,9 +93,9 @@ impl World {
             let run = runs[self.cuts.random_range(0..runs.len())].clone();
             self.engines[e].wake = Some(Wake {
                 run,
-                next: Phase::Admission,
+                next: Phase::Gather(0),
                 inputs: VecDeque::new(),
-                slot_asks: VecDeque::new(),
+                slot_asks: None,
                 effects: VecDeque::new(),
                 at: None,
                 then_claim: false,
@@ -126,31 +126,14 @@ impl World {
             return Ok(false);
         };
         let run = w.run.clone();
-        let Some(driven) = self.engines[e].runs.get_mut(&run) else {
+        if !self.engines[e].runs.contains_key(&run) {
             return Ok(false);
-        };
+        }
         match w.next {
-            Phase::Admission => {
-                w.inputs.extend(self.gather_admission(e, &run)?);
-                w.next = Phase::Commands;
-            }
-            Phase::Commands => {
-                w.slot_asks = std::mem::take(&mut driven.slot_asks).into();
-                w.inputs.extend(self.gather_commands(e, &run)?);
-                w.next = Phase::Slots;
-            }
-            Phase::Slots => match w.slot_asks.pop_front() {
-                Some(r) => w.inputs.extend(self.gather_slot(e, &run, r)?),
-                None => w.next = Phase::Due,
-            },
-            Phase::Due => {
-                w.inputs.extend(self.gather_due(e, &run));
-                if w.inputs.is_empty() {
-                    self.finish_if_done(e, &run)?;
+            Phase::Gather(n) => {
+                if !self.gather_one(e, &mut w, n)? {
                     return Ok(false);
                 }
-                self.steps += 1;
-                w.next = Phase::Decide;
             }
             Phase::Decide => {
                 if let Some(input) = w.inputs.pop_front() {
@@ -179,7 +162,7 @@ impl World {
                 }
                 None if w.then_claim => {
                     w.then_claim = false;
-                    w.next = Phase::Commands;
+                    w.next = Phase::Gather(at(Source::Commands));
                 }
                 None => {
                     self.finish_if_done(e, &run)?;
@@ -188,6 +171,55 @@ impl World {
             },
         }
         self.engines[e].wake = Some(w);
+        Ok(true)
+    }
+
+    /// One store call of the wake-up's gathering from the `n`th source, through the
+    /// engine's own (`wake::gather_from`, one pool slot a call: `wake::ask_waiting`);
+    /// `false` once the wake-up is over (nothing came in).
+    fn gather_one(&mut self, e: usize, w: &mut Wake, n: usize) -> Result<bool, SimError> {
+        let run = w.run.clone();
+        let source = wake::GATHERED[n];
+        let mut next = Some(n + 1).filter(|&n| n < wake::GATHERED.len());
+        let taken = |d: &mut crate::doors::Doors<'_>| -> VecDeque<SlotRequest> {
+            let waiting = wake::Gather::waiting_slots(d);
+            waiting.map(std::mem::take).unwrap_or_default().into()
+        };
+        let gathered = self.woken(e, &run, None, |d| match source {
+            Source::Commands => {
+                // The slots are taken before the commands are claimed.
+                w.slot_asks = Some(taken(d));
+                wake::gather_from(d, source)
+            }
+            Source::Slots => {
+                let asks = w.slot_asks.get_or_insert_with(|| taken(d));
+                match asks.pop_front() {
+                    Some(r) => {
+                        // More may wait: this source again.
+                        next = Some(n);
+                        Ok(wake::ask_waiting(d, r)?.into_iter().collect())
+                    }
+                    None => Ok(Vec::new()),
+                }
+            }
+            source => wake::gather_from(d, source),
+        });
+        let gathered = match gathered {
+            Ok(gathered) => gathered,
+            Err(stop) => return self.stopped(e, &run, Err(stop)).map(|_| false),
+        };
+        w.inputs.extend(gathered);
+        w.next = match next {
+            Some(n) => Phase::Gather(n),
+            None if w.inputs.is_empty() => {
+                self.finish_if_done(e, &run)?;
+                return Ok(false);
+            }
+            None => {
+                self.steps += 1;
+                Phase::Decide
+            }
+        };
         Ok(true)
     }
 
@@ -215,4 +247,9 @@ impl World {
         self.engines[e].wake = Some(w);
         Ok(true)
     }
+}
+
+/// Where `source` is in the engine's one order of gathering.
+fn at(source: Source) -> usize {
+    (wake::GATHERED.iter().position(|&s| s == source)).unwrap_or(0)
 }

@@ -259,9 +259,16 @@ fn jobs_on_slurm_and_a_batch_scheduler_keep_every_promise() {
 fn the_simulated_engines_wake_up_through_the_engines_own_code() {
     for mix in [Mix::All, Mix::Interleave] {
         let before = baton_engine::wake::wake_ups_here();
+        let whole = baton_engine::wake::woken_up_here();
         let o = run(7, mix);
         let woken = baton_engine::wake::wake_ups_here() - before;
         assert!(woken > 50, "--mix {}: {woken} wake-ups", mix.name());
+        // A plain wake-up is the engine's whole one (`wake::wake_up`: gathered in its
+        // one order, decided, committed, acted on), as the driver's loop's is.
+        let whole = baton_engine::wake::woken_up_here() - whole;
+        if mix == Mix::All {
+            assert!(whole > 50, "--mix all: {whole} whole wake-ups");
+        }
         assert!(o.events > 50, "--mix {}: {} events", mix.name(), o.events);
     }
     // `hands/` (`--mix hands`) drives cores of child runs, artifacts and secrets with
@@ -294,6 +301,13 @@ fn the_simulated_engines_wake_up_through_the_engines_own_code() {
             "hold_group_to_reopen(",
             "create_run_in_group(",
             "start_as(",
+            "admit_queued(",
+            "claim_commands(",
+            "take_pool_slot(",
+            "wake::admission(",
+            "wake::ask_slot(",
+            "store.heartbeat(",
+            "fold_log_times(",
         ] {
             assert!(!text.contains(copy), "{name} has its own `{copy}`");
         }

@@ -63,6 +63,28 @@ impl wake::Engine for Driver {
     }
 }
 
+/// The driver's gathering: the store looked at on its poll (`looking`), what its inbox,
+/// timers and console handed in since (`brought`).
+impl wake::Gather for Driver {
+    fn looks(&self) -> bool {
+        self.looking
+    }
+
+    fn claim(&mut self) -> Result<Vec<Input>, DriverError> {
+        let mut inputs = Vec::new();
+        self.poll_commands(&mut inputs)?;
+        Ok(inputs)
+    }
+
+    fn waiting_slots(&mut self) -> Option<&mut Vec<baton_core::SlotRequest>> {
+        Some(&mut self.slot_asks)
+    }
+
+    fn brought(&mut self) -> Vec<Input> {
+        std::mem::take(&mut self.brought)
+    }
+}
+
 /// The driver's hands: the plan's real executors, its live attempts, its store.
 impl wake::Hands for Driver {
     type Error = DriverError;
@@ -140,7 +162,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("workflow.toml");
         let toml = "name = \"t\"\n[[step]]\nid = \"a\"\nuses = \"builtin.noop\"\n\
-                    [[step]]\nid = \"b\"\nuses = \"builtin.noop\"\nneeds = [\"a\"]\n";
+                    [[step]]\nid = \"b\"\nrun = \"true\"\nneeds = [\"a\"]\n";
         std::fs::write(&path, toml).unwrap();
         let plan = Arc::new(baton_workflow::load_file(&path).unwrap());
         let mut store = Store::open(&dir.path().join("b.db")).unwrap();
@@ -175,6 +197,7 @@ mod tests {
             .build()
             .unwrap();
         let before = wake::wake_ups_here();
+        let whole = wake::woken_up_here();
         let out = rt
             .block_on(driver.run(initial, std::future::pending()))
             .unwrap();
@@ -182,6 +205,12 @@ mod tests {
         assert!(
             wake::wake_ups_here() > before,
             "the driver woke up elsewhere"
+        );
+        // Its loop's wake-ups (b's process started and ended) gather, decide and
+        // commit through `wake::wake_up`.
+        assert!(
+            wake::woken_up_here() > whole,
+            "the driver gathered elsewhere"
         );
     }
 }

@@ -1,32 +1,9 @@
 //! Slots of pools shared by every run in the store: the core asks (`Effect::AskSlot`),
-//! the driver asks the store (`store::pool_slots`) on every poll until it gets one,
-//! and answers the core (`Input::SlotGranted`, `Input::SlotBusy`).
+//! the engine asks the store (`store::pool_slots`) at each gathering until it gets one
+//! (`crate::wake::gather`), and answers the core (`Input::SlotGranted`, `Input::SlotBusy`).
 use super::*;
 use baton_core::SlotRequest;
 use baton_store::pool_slots::{SlotAsk, SlotVerdict};
-
-impl Driver {
-    /// Ask the store for every slot the core waits for; an ask the core no longer
-    /// needs (the step was cancelled, skipped, or runs) is dropped.
-    pub(super) fn ask_for_slots(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
-        let asks = std::mem::take(&mut self.slot_asks);
-        for r in asks {
-            let run = crate::wake::Run {
-                store: &mut self.store,
-                run_id: &self.run_id,
-                core: &mut self.core,
-            };
-            let Some((input, again)) = crate::wake::ask_slot(run, &r)? else {
-                continue;
-            };
-            inputs.push(input);
-            if again {
-                self.slot_asks.push(r);
-            }
-        }
-        Ok(())
-    }
-}
 
 /// What the store is asked for the slot `r` the core wants, of run `run_id`.
 pub fn slot_ask(plan: &baton_workflow::Plan, run_id: &str, r: &SlotRequest) -> SlotAsk {
