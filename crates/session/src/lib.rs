@@ -42,7 +42,6 @@ pub mod webhook;
 
 mod ask_book;
 pub mod child;
-pub mod step_chain;
 mod concurrency;
 mod console;
 mod diff;
@@ -62,6 +61,7 @@ mod prepare;
 mod run_list;
 mod serve;
 mod signing;
+pub mod step_chain;
 
 pub use ask_book::AskBook;
 pub use concurrency::create as create_run;
