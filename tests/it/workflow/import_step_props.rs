@@ -211,7 +211,7 @@ jobs:
 /// }}" = "true" ]]`, `tojson(inputs.number_required) == '1'`); act's test runs it
 /// with string_required=string, bool_required=true, number_required=1 and the secret
 /// keep_it_private and expects success. A boolean or number input is bare, a text a
-/// JSON string; a matrix value or a whole object is still left empty, reported.
+/// JSON string, a matrix value its cell's JSON (`1` for the number 1).
 #[test]
 fn tojson_of_inputs_runs_as_act_expects() {
     let env = Env::new();
@@ -245,7 +245,8 @@ fn tojson_of_inputs_runs_as_act_expects() {
     let o = env.run(&["import", "github", "t.yml", "-o", "t.toml"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(
-        text(&o.stderr).contains("`${{ toJSON(matrix.n) }}` in `run:`: left empty"),
+        text(&o.stderr)
+            .contains("`${{ toJSON(matrix.n) }}` in `run:`: decided in the job's script"),
         "{}",
         text(&o.stderr)
     );
@@ -253,6 +254,6 @@ fn tojson_of_inputs_runs_as_act_expects() {
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stdout));
     assert_eq!(
         std::fs::read_to_string(env.path().join("out.txt")).unwrap(),
-        "\"a \\\"b\\\"\"|"
+        "\"a \\\"b\\\"\"|1"
     );
 }
