@@ -155,7 +155,9 @@ impl Hands {
         // The parent's step process ends, naming its child; the parent's step takes it.
         let exit = exit(&step, vec![("child_run".into(), child_id)], String::new());
         self.feed(&parent_id, &mut parent, Input::StepExited(exit))?;
-        self.take_child(&parent_id)
+        self.take_child(&parent_id)?;
+        // A child handing outputs, drawn from a stream of its own.
+        self.child_outputs_hand()
     }
 
     /// A run made and started as an engine makes one (its record masked by its

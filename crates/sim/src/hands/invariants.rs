@@ -46,6 +46,16 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
             )
         }),
     };
+    let broken = match broken {
+        Some(b) => Some(b),
+        None => super::child_outputs::a_child_s_outputs_reach_its_parent_as_its_steps_gave_them(h)?
+            .map(|d| {
+                (
+                    "a_child_s_outputs_reach_its_parent_as_its_steps_gave_them",
+                    d,
+                )
+            }),
+    };
     Ok(broken.map(|(invariant, detail)| Violation {
         invariant,
         action,

@@ -8,6 +8,7 @@
 //! checked ([`invariants`]). What is left to real-process tests: docs/simulator-hands.md.
 mod artifacts;
 mod bursts;
+mod child_outputs;
 mod children;
 mod imports;
 pub(crate) mod invariants;
@@ -35,6 +36,7 @@ pub(crate) struct Hands {
     pub(crate) history: History,
     pub(crate) now: Timestamp,
     pub(crate) children: children::Children,
+    pub(crate) child_outputs: child_outputs::ChildOutputs,
     pub(crate) artifacts: artifacts::Artifacts,
     pub(crate) imports: imports::Imports,
     pub(crate) orphans: orphans::Orphans,
@@ -77,6 +79,7 @@ impl Hands {
             config,
             rng: SmallRng::seed_from_u64(config.seed ^ STREAM),
             children: children::Children::new(&dir)?,
+            child_outputs: child_outputs::ChildOutputs::default(),
             artifacts: artifacts::Artifacts::new(&dir)?,
             imports: imports::Imports::new(),
             orphans: orphans::Orphans::default(),
