@@ -67,6 +67,18 @@ pub enum Admission {
     Superseding { holder: String },
 }
 
+impl Admission {
+    /// The word a slot's or an event's row records for its run once it joined its group.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Admission::Started => "started",
+            Admission::Queued { .. } => "queued",
+            Admission::Skipped { .. } => "skipped",
+            Admission::Superseding { .. } => "superseding",
+        }
+    }
+}
+
 /// The workflow's own group for a run with these params (`None`: it has none).
 pub fn group_of(
     plan: &Plan,

@@ -451,23 +451,7 @@ impl Core {
                 to: ReasonFor::Reject,
             });
         }
-        let signature = if self.steps[i].gate.signed {
-            Some(self.check_signed(
-                i,
-                Verdict::Reject,
-                reason,
-                &BTreeMap::new(),
-                signature,
-                operator,
-            )?)
-        } else {
-            self.check_unsigned(i, signature.is_some())?;
-            self.check_approver(i, operator)?;
-            None
-        };
-        let actor = signature
-            .as_ref()
-            .map_or_else(|| operator.to_string(), |s| s.principal.clone());
+        let (actor, signature) = self.decider(i, Verdict::Reject, reason, signature, operator)?;
         let reason = self.mask(reason);
         self.reject_gate(i, &actor, reason, signature, now, fx);
         Ok(format!("rejected `{step}`"))

@@ -82,26 +82,14 @@ impl Core {
             });
         }
         self.may_push_back(i)?;
-        let signature = if self.steps[i].gate.signed {
-            let none = BTreeMap::new();
-            Some(self.check_signed(
-                i,
-                baton_signing::Verdict::PushBack,
-                reason,
-                &none,
-                signature,
-                operator,
-            )?)
-        } else {
-            self.check_unsigned(i, signature.is_some())?;
-            self.check_approver(i, operator)?;
-            None
-        };
-        let operator = signature
-            .as_ref()
-            .map_or(operator, |s| s.principal.as_str())
-            .to_string();
-        let operator = operator.as_str();
+        let (actor, signature) = self.decider(
+            i,
+            baton_signing::Verdict::PushBack,
+            reason,
+            signature,
+            operator,
+        )?;
+        let operator = actor.as_str();
         let rounds = self.plan.steps[i].gate.as_ref().map_or(1, |g| g.rounds);
         let round = GateRound {
             n: self.gate_round(i) + 1,

@@ -50,6 +50,26 @@ impl Core {
         )
     }
 
+    /// Who rejects or pushes back gate `i` (a decision with no inputs): on a signed gate
+    /// the principal of a signature checked over `verdict`'s message, whoever hands it
+    /// in; else `account`, which must be one of the gate's approvers.
+    pub(super) fn decider(
+        &self,
+        i: usize,
+        verdict: Verdict,
+        reason: &str,
+        pem: Option<&str>,
+        account: &str,
+    ) -> Result<(String, Option<DecisionSignature>), Refusal> {
+        if self.steps[i].gate.signed {
+            let s = self.check_signed(i, verdict, reason, &BTreeMap::new(), pem, account)?;
+            return Ok((s.principal.clone(), Some(s)));
+        }
+        self.check_unsigned(i, pem.is_some())?;
+        self.check_approver(i, account)?;
+        Ok((account.to_string(), None))
+    }
+
     /// Check a signed decision handed in by `account` on gate `i` (which is signed and
     /// open): the signature that will be recorded, or why it does not count.
     pub(super) fn check_signed(

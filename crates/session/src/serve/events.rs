@@ -181,12 +181,9 @@ pub(crate) fn fire_event(
         let a = concurrency::admitted_of(decision, &g);
         (g, a)
     });
-    let fate = match admitted.as_ref().map(|(_, a)| &a.admission) {
-        None | Some(concurrency::Admission::Started) => "started",
-        Some(concurrency::Admission::Queued { .. }) => "queued",
-        Some(concurrency::Admission::Skipped { .. }) => "skipped",
-        Some(concurrency::Admission::Superseding { .. }) => "superseding",
-    };
+    let fate = admitted
+        .as_ref()
+        .map_or("started", |(_, a)| a.admission.word());
     let ready = Ready {
         run_id: new_run.id.clone(),
         workflow,

@@ -84,7 +84,7 @@ pub(super) async fn start_runs(
     let fates: Vec<(&str, Option<String>)> = made
         .iter()
         .map(|m| match m {
-            Ok((ready, _, a, _)) => (admitted(&a.admission), Some(ready.run_id.clone())),
+            Ok((ready, _, a, _)) => (a.admission.word(), Some(ready.run_id.clone())),
             Err(_) => ("failed", None),
         })
         .collect();
@@ -109,7 +109,7 @@ pub(super) async fn start_runs(
             "serve: {} slot {} {} run {run_id}",
             sched::schedule_name(&s.entry.plan.name, s.index),
             s.slot.to_rfc3339(),
-            admitted(&admission.admission)
+            admission.admission.word()
         );
         // Driven even if its slot's fate could not be recorded: the run is recorded,
         // with its lease, and a run left undriven would wait for the next serve.
@@ -276,14 +276,4 @@ fn group_for(
             Overlap::CancelRunning => OnConflict::CancelRunning,
         },
     }))
-}
-
-/// What a slot is recorded as, once its run joined its group.
-fn admitted(a: &Admission) -> &'static str {
-    match a {
-        Admission::Started => "started",
-        Admission::Queued { .. } => "queued",
-        Admission::Skipped { .. } => "skipped",
-        Admission::Superseding { .. } => "superseding",
-    }
 }

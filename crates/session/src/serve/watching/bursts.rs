@@ -6,7 +6,7 @@
 //! transaction that makes the run (`Store::fire_pending`), so a serve killed while
 //! events wait loses none, and the next one fires each once when it is due.
 use crate::SessionError;
-use crate::concurrency::{self, Admission};
+use crate::concurrency;
 use crate::host;
 use crate::prepare::{self, Ready, Unwritten};
 use crate::serve::events::{At, Fire, NoRun, Prepared, Seen, refuse_event, unwritten};
@@ -247,12 +247,9 @@ fn fire_batch(
         let a = concurrency::admitted_of(decision, &g);
         (g, a)
     });
-    let fate = match admitted.as_ref().map(|(_, a)| &a.admission) {
-        None | Some(Admission::Started) => "started",
-        Some(Admission::Queued { .. }) => "queued",
-        Some(Admission::Skipped { .. }) => "skipped",
-        Some(Admission::Superseding { .. }) => "superseding",
-    };
+    let fate = admitted
+        .as_ref()
+        .map_or("started", |(_, a)| a.admission.word());
     let ready = Ready {
         run_id: new_run.id.clone(),
         workflow,
