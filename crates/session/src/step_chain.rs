@@ -57,8 +57,13 @@ pub fn create(
     from: &StepOrigin,
 ) -> Result<Made, SessionError> {
     // A run of another store (`baton run --db OTHER` in a step) is no link of this one.
-    if store.run(&from.run).is_err() {
-        return concurrency::create(store, loaded, lease_holder, None);
+    // Any other error reading it is said, never taken for "no link".
+    match store.run(&from.run) {
+        Err(baton_store::StoreError::NotFound(_)) => {
+            return concurrency::create(store, loaded, lease_holder, None);
+        }
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
     }
     let depth = store.chain_depth(&from.run)? + 1;
     if depth > MAX_TRIGGER_DEPTH {
