@@ -8,7 +8,6 @@
 use super::Hands;
 use crate::SimError;
 use baton_core::{Effect, Input, SpawnSpec, StepExit};
-use baton_model::view::ParentLink;
 use baton_model::{StepOutcome, Usage};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -98,23 +97,9 @@ impl Hands {
         self.secrets.push(secret.clone());
         let parent_id = format!("op{n:03}");
         let params = BTreeMap::from([("token".to_string(), secret.clone())]);
-        let (mut parent, spawns) =
-            self.start(&parent_id, &parent_plan, params, vec![secret.clone()], None)?;
-        let Some(step) = spawns.into_iter().find(|s| s.step_id == STEP) else {
-            return Err(SimError::Workflow(
-                "the outputs parent's child-run step did not start".into(),
-            ));
-        };
-        let link = ParentLink {
-            run: parent_id.clone(),
-            step: STEP.into(),
-            attempt: step.attempt,
-        };
-        let env = step.env.clone();
-        let child_params: BTreeMap<String, String> = baton_core::child::params_in(env.clone())
-            .into_iter()
-            .collect();
-        let handed = baton_session::child::handed_secrets(env);
+        let (mut parent, step, link, child_params) =
+            self.start_parent(&parent_id, &parent_plan, STEP, params, vec![secret.clone()])?;
+        let handed = baton_session::child::handed_secrets(step.env.clone());
         let child_id = format!("oc{n:03}");
         let (mut child, spawns) = self.start(
             &child_id,

@@ -105,29 +105,15 @@ impl Hands {
         self.secrets.push(token.clone());
         let parent_id = format!("p{n:03}");
         let params = BTreeMap::from([("token".to_string(), token.clone())]);
-        let (mut parent, spawns) = self.start(
+        let (mut parent, step, link, params) = self.start_parent(
             &parent_id,
             &self.children.parent.clone(),
+            STEP,
             params,
             vec![token],
-            None,
         )?;
-        let Some(step) = spawns.into_iter().find(|s| s.step_id == STEP) else {
-            return Err(SimError::Workflow(
-                "the parent's child-run step did not start".into(),
-            ));
-        };
-        let link = ParentLink {
-            run: parent_id.clone(),
-            step: STEP.into(),
-            attempt: step.attempt,
-        };
-        // The child's engine (`baton run --parent`): its params and which of them hold
-        // the parent's secret, from the step's environment.
+        // Which of the child's params hold the parent's secret, from the step's environment.
         let env = step.env.clone();
-        let params: BTreeMap<String, String> = baton_core::child::params_in(env.clone())
-            .into_iter()
-            .collect();
         let named = match self.config.bug {
             Some(Bug::ChildSecretsClear) => Vec::new(),
             _ => baton_core::child::names_in(baton_core::child::SECRET_PARAMS_ENV, env),
@@ -158,6 +144,34 @@ impl Hands {
         self.take_child(&parent_id)?;
         // A child handing outputs, drawn from a stream of its own.
         self.child_outputs_hand()
+    }
+
+    /// Parent run `id` of `plan` started, up to its child-run step `step_id`'s spawn:
+    /// the parent's core, that spawn, the child's link to it, and the params the child's
+    /// engine (`baton run --parent`) reads from the step's environment.
+    pub(super) fn start_parent(
+        &mut self,
+        id: &str,
+        plan: &(Arc<baton_workflow::Plan>, PathBuf),
+        step_id: &str,
+        params: BTreeMap<String, String>,
+        secret_values: Vec<String>,
+    ) -> Result<(Core, SpawnSpec, ParentLink, BTreeMap<String, String>), SimError> {
+        let (parent, spawns) = self.start(id, plan, params, secret_values, None)?;
+        let Some(step) = spawns.into_iter().find(|s| s.step_id == step_id) else {
+            return Err(SimError::Workflow(format!(
+                "{id}'s child-run step {step_id} did not start"
+            )));
+        };
+        let link = ParentLink {
+            run: id.to_string(),
+            step: step_id.into(),
+            attempt: step.attempt,
+        };
+        let child_params = baton_core::child::params_in(step.env.clone())
+            .into_iter()
+            .collect();
+        Ok((parent, step, link, child_params))
     }
 
     /// A run made and started as an engine makes one (its record masked by its
