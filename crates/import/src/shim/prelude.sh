@@ -89,7 +89,8 @@ _bt_path() {
 }
 # Entries workflow commands wrote ("$1.cmd") first, the step's own file "$1" after: a
 # name both set takes the file's value, as GitHub's runner reads the file at the step's end.
-_bt_join() { if [ -f "$1.cmd" ]; then cat "$1" >> "$1.cmd" && mv -f "$1.cmd" "$1"; fi; }
+# A step that removed its own file keeps the commands' entries.
+_bt_join() { if [ -f "$1.cmd" ]; then { [ ! -f "$1" ] || cat "$1"; } >> "$1.cmd" && mv -f "$1.cmd" "$1"; fi; }
 # After a step: its $GITHUB_ENV and $GITHUB_PATH reach the steps after it, and its
 # $GITHUB_OUTPUT ("$1") is checked. Returns 1 when a file breaks GitHub's rules.
 _bt_carry() {

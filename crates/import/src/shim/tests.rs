@@ -445,3 +445,29 @@ fn a_workflow_command_never_lands_inside_an_entry_the_step_is_writing() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert_eq!(out, "[v][x\ny]\n", "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A step that removes its own `$GITHUB_OUTPUT` keeps what its `::set-output` commands
+/// set, as GitHub's runner keeps them.
+#[test]
+fn a_step_that_removes_its_output_file_keeps_its_commands_outputs() {
+    use super::{EnvFrom, Piece, Word};
+    let d = Dir::new();
+    let mut last = run_step("c", "printf '[%s]' \"$K\"", false);
+    last.env = vec![(
+        "K".into(),
+        EnvFrom::Word(Word(vec![Piece::Sh(super::output_word("a", "k"))])),
+    )];
+    let body = "echo '::set-output name=k::v'; rm -f \"$GITHUB_OUTPUT\"";
+    let steps = vec![run_step("a", body, false), last];
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(super::script(&[], &steps, &[]))
+        .current_dir(&d.0)
+        .env("TMPDIR", &d.0)
+        .env("BATON_OUTPUT", d.0.join("baton-output"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert_eq!(out, "[v]\n", "{}", String::from_utf8_lossy(&o.stderr));
+}
