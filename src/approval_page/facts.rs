@@ -5,54 +5,13 @@
 //! `gate_opened` event) and digest. Values are masked as every view masks them; the
 //! page writes them as text, never as markup.
 use super::{Page, Reply};
+use crate::model::Timestamp;
 use crate::model::inbox::WaitKind;
-use crate::model::{EventKind, Timestamp};
+use crate::session::approval_page::{Opening, opening};
 use crate::store::Store;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// A step's latest gate opening, as recorded: what a decision on it binds to.
-#[derive(Debug)]
-pub(crate) struct Opening {
-    /// The seq of its `gate_opened` event (the message's `gate:` line).
-    pub seq: u64,
-    pub digest: String,
-    pub signed: bool,
-    /// The run's allowed signers (recorded when it started), if any.
-    pub signers: Option<crate::signing::AllowedSigners>,
-}
-
-/// `step`'s latest gate opening in run `run_id`; `None` if it never opened.
-pub(crate) fn opening(
-    store: &Store,
-    run_id: &str,
-    step: &str,
-) -> Result<Option<Opening>, crate::store::StoreError> {
-    let mut signers = None;
-    let mut found = None;
-    for ev in store.events(run_id)? {
-        match ev.kind {
-            EventKind::RunStarted {
-                allowed_signers: Some(text),
-                ..
-            } => signers = crate::signing::AllowedSigners::parse(&text).ok(),
-            EventKind::GateOpened {
-                step: s,
-                digest,
-                signed,
-                ..
-            } if s == step => found = Some((ev.seq, digest, signed)),
-            _ => {}
-        }
-    }
-    Ok(found.map(|(seq, digest, signed)| Opening {
-        seq,
-        digest,
-        signed,
-        signers,
-    }))
-}
 
 /// `GET /approve/gates`: `{"origin", "rp_id", "gates": [...]}`, oldest deadline first.
 pub(super) fn gates(db: &Path, page: &Page) -> Reply {

@@ -27,7 +27,10 @@
 // or mislead at the root (`read`, `open`, `apply`, `answer`, `json`); their items no
 // other crate uses are `pub(crate)`. `child` too (`child::find`, `child::decide`,
 // `child::create`: what `baton run --parent` does for a child-run step), and
-// `step_chain` (`step_chain::create`: what a step's own `baton run` does).
+// `step_chain` (`step_chain::create`: what a step's own `baton run` does), and
+// `approval_page` (`approval_page::decide`: the page's decision without its HTTP, which
+// `baton serve` and the simulator's hand both call).
+pub mod approval_page;
 pub mod ask;
 pub mod command;
 pub mod config;
