@@ -606,27 +606,27 @@ mod tests {
 /// A step's `if` (without its status functions) as a shell test over variables: each
 /// name is the shell word `var(path)` gives (a variable the step's `env` sets from a
 /// baton template, or a read of a file, inside double quotes), so a value is only ever
-/// compared. Text compares ignoring
-/// case (`lc`, defined by the script), as GitHub's does; a value alone is true unless
-/// it is empty, `false` or `0`, as baton's conditions read it.
+/// compared. Text compares ignoring case, as GitHub's does, and byte for byte, its
+/// trailing newlines too (`_bt_eq`, `_bt_has`, defined by the script, over
+/// [`word_x`]s); a value alone is true unless it is empty, `false` or `0`, as baton's
+/// conditions read it.
 pub(crate) fn to_shell(
     e: &E,
     var: &mut dyn FnMut(&[String]) -> Result<String, NameError>,
 ) -> Result<String, ExprError> {
-    let both = |a: &E,
-                b: &E,
-                var: &mut dyn FnMut(&[String]) -> Result<String, NameError>|
-     -> Result<(String, String), ExprError> { Ok((word(a, var)?, word(b, var)?)) };
+    let both =
+        |a: &E,
+         b: &E,
+         var: &mut dyn FnMut(&[String]) -> Result<String, NameError>|
+         -> Result<(String, String), ExprError> { Ok((word_x(a, var)?, word_x(b, var)?)) };
     Ok(match e {
         E::Bin("&&", l, r) => format!("{{ {} && {}; }}", to_shell(l, var)?, to_shell(r, var)?),
         E::Bin("||", l, r) => format!("{{ {} || {}; }}", to_shell(l, var)?, to_shell(r, var)?),
         E::Not(x) => format!("! {{ {}; }}", to_shell(x, var)?),
         E::Bin(op @ ("==" | "!="), l, r) => {
             let (a, b) = both(l, r, var)?;
-            format!(
-                "[ \"$(lc {a})\" {} \"$(lc {b})\" ]",
-                if *op == "==" { "=" } else { "!=" }
-            )
+            let not = if *op == "==" { "" } else { "! " };
+            format!("{not}_bt_eq {a} {b}")
         }
         // A step's status functions, over the job's code so far (`_bt_rc`).
         E::Call(f, args) if args.is_empty() => match f.as_str() {
@@ -637,14 +637,11 @@ pub(crate) fn to_shell(
             _ => return Err(ExprError::NotInScript(f.clone())),
         },
         E::Call(f, args) if args.len() == 2 => {
+            if !["startswith", "endswith", "contains"].contains(&f.as_str()) {
+                return Err(ExprError::NotInScript(f.clone()));
+            }
             let (a, b) = both(&args[0], &args[1], var)?;
-            let pat = match f.as_str() {
-                "startswith" => format!("\"$(lc {b})\"*"),
-                "endswith" => format!("*\"$(lc {b})\""),
-                "contains" => format!("*\"$(lc {b})\"*"),
-                _ => return Err(ExprError::NotInScript(f.clone())),
-            };
-            format!("case \"$(lc {a})\" in {pat}) true ;; *) false ;; esac")
+            format!("_bt_has {f} {a} {b}")
         }
         // Literals hold as GitHub's do; a name's value (text here) unless it is empty,
         // `false` or `0`.
@@ -654,8 +651,8 @@ pub(crate) fn to_shell(
         E::Null => "false".into(),
         E::Name(_) => {
             format!(
-                "case {} in ''|false|0) false ;; *) true ;; esac",
-                word(e, var)?
+                "case {} in x|falsex|0x) false ;; *) true ;; esac",
+                word_x(e, var)?
             )
         }
         _ => {
@@ -729,6 +726,20 @@ pub(crate) fn word(
     })
 }
 
+/// A shell word holding an expression's value with an `x` after it: a command
+/// substitution drops trailing newlines, and there is none to drop before the `x`, so
+/// the value is kept byte for byte where it is only read (`_bt_eq`, `_bt_has`, a
+/// truth, a switch), never set to a variable first.
+pub(crate) fn word_x(
+    e: &E,
+    var: &mut dyn FnMut(&[String]) -> Result<String, NameError>,
+) -> Result<String, ExprError> {
+    Ok(match e {
+        E::Bin("&&" | "||", ..) => format!("\"$({}; printf x)\"", emit(e, var)?),
+        _ => format!("{}x", word(e, var)?),
+    })
+}
+
 /// Commands printing an expression's value byte for byte: `a || b` prints the operand
 /// it picks (`a` when it holds, else `b`; `a && b` the other way), itself printed the
 /// same way, so that a value's newlines, trailing ones too, reach the end of the
@@ -766,7 +777,12 @@ mod shell_tests {
         let e = parse("matrix.os == 'Linux' && !startsWith(github.ref, 'refs/tags/')").unwrap();
         assert_eq!(
             to_shell(&e, &mut var).unwrap(),
-            "{ [ \"$(lc \"$V1\")\" = \"$(lc 'Linux')\" ] && ! { case \"$(lc \"$V2\")\" in \"$(lc 'refs/tags/')\"*) true ;; *) false ;; esac; }; }"
+            "{ _bt_eq \"$V1\"x 'Linux'x && ! { _bt_has startswith \"$V2\"x 'refs/tags/'x; }; }"
+        );
+        let e = parse("(a.b || 'x') != 'y'").unwrap();
+        assert_eq!(
+            to_shell(&e, &mut var).unwrap(),
+            "! _bt_eq \"$(if case \"$V3\"x in x|falsex|0x) false ;; *) true ;; esac; then printf '%s' \"$V4\"; else printf '%s' 'x'; fi; printf x)\" 'y'x"
         );
         assert!(to_shell(&parse("secrets.X").unwrap(), &mut var).is_err());
         assert!(to_shell(&parse("a.b < 3").unwrap(), &mut var).is_err());

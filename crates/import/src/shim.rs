@@ -103,18 +103,6 @@ impl Word {
             format!(" && {{ {pre}}}")
         }
     }
-
-    /// One shell word that computes every value itself, for a place no statement
-    /// precedes (a number, a switch: a trailing newline means nothing there).
-    pub(crate) fn inline(&self) -> String {
-        let mut w = self.clone();
-        for p in &mut w.0 {
-            if let Piece::Value { cmds, .. } = p {
-                *p = Piece::Sh(format!("\"$({cmds})\""));
-            }
-        }
-        w.sh()
-    }
 }
 
 /// Where a step's variable comes from.
@@ -195,8 +183,9 @@ pub(crate) struct ShimStep {
     pub env: Vec<(String, EnvFrom)>,
     /// A shell word reading `1` (`continue-on-error`) or `0`.
     pub continue_on_error: String,
-    /// A shell word reading the step's `timeout-minutes` (not a whole number: none).
-    pub timeout_min: Option<String>,
+    /// The step's `timeout-minutes`, its values set before its command (read by
+    /// `_bt_to`: not a whole number, none).
+    pub timeout_min: Option<Word>,
 }
 
 /// `shell:` as GitHub reads it: the command line with `{0}` for the script file.
@@ -309,18 +298,21 @@ fn step_text(n: usize, st: &ShimStep, part: &str) -> String {
 /// exported, its standard output read for workflow commands (`_bt_cmds`); its code is
 /// the command's, else the reader's (a refused command fails the step, as on GitHub).
 fn run_line(st: &ShimStep, shell: &Shell, file: &str, out: &str) -> String {
+    let (tm_pre, tm) = match &st.timeout_min {
+        Some(t) => (t.pre(), t.sh()),
+        None => (String::new(), "''".to_string()),
+    };
     let cmd = match shell {
         Shell::Line(line) => {
             let cmd = line.replace("{0}", file);
             match &st.timeout_min {
-                Some(t) => format!("_bt_tm {t} {cmd}"),
+                Some(_) => format!("{tm_pre}_bt_tm {tm} {cmd}"),
                 None => cmd,
             }
         }
         Shell::Templated(w) => format!(
-            "{}_bt_shell \"$(_bt_to {})\" {} {file}",
+            "{tm_pre}{}_bt_shell \"$(_bt_to {tm})\" {} {file}",
             w.pre(),
-            st.timeout_min.as_deref().unwrap_or("''"),
             w.sh()
         ),
     };

@@ -146,7 +146,7 @@ fn requests_matrix_keeps_exclude_fail_fast_and_timeout() {
     );
     // The value picked is set before the step, byte for byte (`Word::pre`).
     assert!(
-        i.toml.contains(r#"{ _bt_x3_2="$(if { [ "$(lc "${S3_T1}")" = "$(lc '3.15-dev')" ] && true; }; then if [ "$(lc "${S3_T1}")" = "$(lc '3.15-dev')" ]; then printf '%s' '1'; else printf '%s' "$(if [ "$(lc "${S3_T1}")" = "$(lc '3.15-dev')" ]; then printf true; else printf false; fi)"; fi; else printf '%s' ''; fi; printf x)"; _bt_x3_2=${_bt_x3_2%x}; } && export PYO3_USE_ABI3_FORWARD_COMPATIBILITY="${_bt_x3_2}""#),
+        i.toml.contains(r#"{ _bt_x3_2="$(if { _bt_eq "${S3_T1}"x '3.15-dev'x && true; }; then if _bt_eq "${S3_T1}"x '3.15-dev'x; then printf '%s' '1'; else printf '%s' "$(if _bt_eq "${S3_T1}"x '3.15-dev'x; then printf true; else printf false; fi)"; fi; else printf '%s' ''; fi; printf x)"; _bt_x3_2=${_bt_x3_2%x}; } && export PYO3_USE_ABI3_FORWARD_COMPATIBILITY="${_bt_x3_2}""#),
         "{}",
         i.toml
     );

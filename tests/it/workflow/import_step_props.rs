@@ -257,3 +257,63 @@ fn tojson_of_inputs_runs_as_act_expects() {
         "\"a \\\"b\\\"\"|1"
     );
 }
+
+/// A value `a || b` picks keeps its trailing newlines where it is only read, as GitHub
+/// keeps them (its expressions compare text exactly, ignoring case: actions/
+/// languageservices, expressions/src/result.ts `equals`): `yes⏎` is not `yes` in an
+/// `if`, ends with no `yes`, starts with `YES`; `timeout-minutes` reads `1⏎` as the
+/// number 1, as JavaScript's `Number` reads a text (expressions/src/data/string.ts);
+/// `continue-on-error` is on for `true` and not for `true⏎`.
+#[test]
+fn a_picked_value_keeps_its_trailing_newlines_in_an_if_a_timeout_and_a_switch() {
+    let env = Env::new();
+    let wf = r#"on: workflow_dispatch
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - id: x
+        run: |
+          echo '::set-output name=v::yes%0A'
+          echo '::set-output name=n::1%0A'
+          echo '::set-output name=t::true'
+          echo '::set-output name=tn::true%0A'
+      - if: ${{ (steps.x.outputs.v || 'no') == 'yes' }}
+        run: touch eq-without-newline
+      - if: "${{ (steps.x.outputs.v || 'no') == 'yes\n' }}"
+        run: touch eq-with-newline
+      - if: ${{ endsWith(steps.x.outputs.v || 'no', 'yes') }}
+        run: touch ends-without-newline
+      - if: ${{ startsWith(steps.x.outputs.v || 'no', 'YES') }}
+        run: touch starts
+      - if: ${{ steps.x.outputs.v != 'yes' }}
+        run: touch differs
+      - timeout-minutes: ${{ steps.x.outputs.n || 5 }}
+        run: tr '\0' ' ' < /proc/$PPID/cmdline > parent.txt
+      - continue-on-error: ${{ steps.x.outputs.t || false }}
+        run: exit 3
+      - run: touch after-true
+      - continue-on-error: ${{ steps.x.outputs.tn || false }}
+        run: exit 3
+      - run: touch after-true-newline
+"#;
+    std::fs::write(env.path().join("wf.yml"), wf).unwrap();
+    let o = env.run(&["import", "github", "wf.yml", "-o", "wf.toml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let run = env.run(&["run", "wf.toml", "--headless"]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stdout));
+    let there = |f: &str| env.path().join(f).exists();
+    for (file, ran) in [
+        ("eq-without-newline", false),
+        ("eq-with-newline", true),
+        ("ends-without-newline", false),
+        ("starts", true),
+        ("differs", true),
+        ("after-true", true),
+        ("after-true-newline", false),
+    ] {
+        assert_eq!(there(file), ran, "{file}");
+    }
+    let parent = std::fs::read_to_string(env.path().join("parent.txt")).unwrap();
+    assert!(parent.starts_with("timeout 60s "), "{parent}");
+}

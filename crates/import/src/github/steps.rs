@@ -55,7 +55,7 @@ fn one_step(n: usize, s: &Node, defaults: Option<&Node>, step: &mut Step, c: &mu
     }
     if let Some(t) = s.get("timeout-minutes").and_then(Node::text) {
         let l = s.key_line("timeout-minutes").unwrap_or(line);
-        sh.timeout_min = Some(script_word(&t, (n, "`timeout-minutes`"), step, c, l).inline());
+        sh.timeout_min = Some(script_word(&t, (n, "`timeout-minutes`"), step, c, l));
     }
     // The step's env first: its directory, shell and body may read it.
     for (k, l, v) in s.get("env").and_then(Node::map).unwrap_or_default() {
@@ -96,14 +96,14 @@ fn step_coe(t: &str, n: usize, step: &mut Step, c: &mut Ctx, line: usize) -> Str
     match t.trim() {
         "true" => "1".into(),
         "false" | "" => "0".into(),
-        _ => match values::piece_word(t, n, step, c, line) {
+        _ => match values::piece_word_x(t, n, step, c, line) {
             Ok(w) => {
                 c.report.note(
                     line,
                     format!("step {n}: `continue-on-error: {t}`"),
                     "decided in the job's script when the step ends",
                 );
-                format!("\"$(case {w} in true) printf 1 ;; *) printf 0 ;; esac)\"")
+                format!("\"$(case {w} in truex) printf 1 ;; *) printf 0 ;; esac)\"")
             }
             Err(why) => {
                 c.report.note(

@@ -203,8 +203,9 @@ fn piece_of(
     })
 }
 
-/// One `${{ … }}` as a shell word.
-pub(super) fn piece_word(
+/// One `${{ … }}` as a shell word holding its value byte for byte with an `x` after it
+/// (`expr::word_x`), for a place that only reads it.
+pub(super) fn piece_word_x(
     piece: &str,
     n: usize,
     step: &mut Step,
@@ -212,7 +213,8 @@ pub(super) fn piece_word(
     line: usize,
 ) -> Result<String, expr::ExprError> {
     let e = expr::parse(piece)?;
-    expr_word(&e, n, step, c, line)
+    let mut names = ScriptNames { n, step, c, line };
+    expr::word_x(&e, &mut |p: &[String]| names.word(p))
 }
 
 /// An expression's value as a shell word, for step `n`.

@@ -207,8 +207,18 @@ _bt_skip() { printf skipped > "$_bt_gh/outcome-$1"; printf skipped > "$_bt_gh/co
 # What steps.ID.outcome (or conclusion: "$2") reads: '' before the step.
 _bt_state() { [ -f "$_bt_gh/$2-$1" ] && cat "$_bt_gh/$2-$1"; }
 # A step's timeout-minutes "$1" as a duration of `timeout`: empty unless a whole number
-# (checked before the shell's arithmetic reads it).
-_bt_to() { case $1 in ''|*[!0-9]*) ;; *) printf '%ss' "$(($1 * 60))" ;; esac; }
+# once the blanks and newlines around it are dropped, as GitHub reads a text as a
+# number (JavaScript's Number), and its leading zeros (checked before the shell's
+# arithmetic reads it, which would take 010 for octal).
+_bt_to() {
+  _bt_n=$1
+  while :; do
+    case $_bt_n in [[:space:]]*) _bt_n=${_bt_n#?} ;; *[[:space:]]) _bt_n=${_bt_n%?} ;; *) break ;; esac
+  done
+  case $_bt_n in ''|*[!0-9]*) return ;; esac
+  _bt_n=${_bt_n#"${_bt_n%%[!0]*}"}
+  printf '%ss' "$((${_bt_n:-0} * 60))"
+}
 # Run "$2"… under timeout-minutes "$1" (none when it is not a whole number).
 _bt_tm() {
   _bt_t=$(_bt_to "$1"); shift
@@ -265,6 +275,18 @@ _bt_steps_json() {
   done
   printf '\n}'
 }
-# Text compared as GitHub compares it, ignoring case.
-lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
+# Text compared as GitHub compares it, ignoring case, byte for byte: "$1" and "$2"
+# are each a value with an `x` after it, which keeps its trailing newlines.
+_bt_lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
+_bt_eq() { [ "$(_bt_lc "$1")" = "$(_bt_lc "$2")" ]; }
+# startsWith, endsWith or contains ("$1") of "$2" and "$3", each with its `x`.
+_bt_has() {
+  _bt_ha=$(_bt_lc "$2"); _bt_ha=${_bt_ha%x}; _bt_hb=$(_bt_lc "$3"); _bt_hb=${_bt_hb%x}
+  case $1 in
+    startswith) case $_bt_ha in "$_bt_hb"*) return 0 ;; esac ;;
+    endswith) case $_bt_ha in *"$_bt_hb") return 0 ;; esac ;;
+    *) case $_bt_ha in *"$_bt_hb"*) return 0 ;; esac ;;
+  esac
+  return 1
+}
 _bt_rc=0

@@ -471,3 +471,26 @@ fn a_step_that_removes_its_output_file_keeps_its_commands_outputs() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert_eq!(out, "[v]\n", "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Text compared as GitHub compares it (actions/languageservices, expressions/src/
+/// result.ts: exactly, ignoring case), over values each with its `x` after it: a
+/// trailing newline is part of the value; and `timeout-minutes` read as GitHub reads a
+/// text as a number (JavaScript's `Number`: the blanks and newlines around it ignored).
+#[test]
+fn comparisons_keep_trailing_newlines_and_a_timeout_reads_as_a_number() {
+    for sh in SHELLS.into_iter().filter(|s| have(s)) {
+        let d = Dir::new();
+        let body = r#"
+nl='
+'
+t() { if "$@"; then printf 1; else printf 0; fi; }
+t _bt_eq "a${nl}x" "Ax"; t _bt_eq "a${nl}x" "A${nl}x"; t _bt_eq "x" "x"
+t _bt_has startswith "Refs/tags/v1x" "refs/tags/x"; t _bt_has endswith "abc${nl}x" "cx"
+t _bt_has contains "a*bx" "*x"; t _bt_has contains "abx" "*x"; t _bt_has endswith "abcx" "x"
+printf '|%s|%s|%s|%s|%s|' "$(_bt_to "5${nl}")" "$(_bt_to " 08 ")" "$(_bt_to "5x")" "$(_bt_to "")" "$(_bt_to "1.5")"
+"#;
+        let (code, out, err) = run(sh, &d, body);
+        assert_eq!(code, 0, "{sh}: {err}");
+        assert_eq!(out, "01110101|300s|480s||||", "{sh}: {err}");
+    }
+}
