@@ -9,7 +9,9 @@ mod driver;
 mod notify;
 mod post;
 mod printer;
+mod readback;
 mod send_ahead;
+mod slack_api;
 mod store_write;
 /// A namespace: `wake::execute`, `wake::claim`, `wake::Engine` read well only behind
 /// its name; the driver and the simulator both call it.
@@ -25,6 +27,7 @@ pub use driver::{
 pub use notify::{Escalated, NotTold, escalate as notify_escalation};
 pub use post::set_page_origin;
 pub use printer::{json_line as event_json_line, lines as event_lines};
+pub use readback::{Heard, heard as escalation_heard};
 
 pub use baton_core as core;
 pub use baton_core::{

@@ -202,30 +202,36 @@ pub(crate) async fn run(
     run_state: RunState,
     dir: &Path,
 ) -> Result<(), (ErrorKind, String)> {
+    let event = notice.event.as_str();
     run_as(
         n,
         notice,
-        (notice.event.as_str(), None),
+        (event, None, link_of(notice, event, run_id)),
         (run_id, run_state),
         dir,
     )
     .await
 }
 
-/// A gate still open `after` its opening: the next block of an `escalate` list told.
+/// A wait still open `after` its opening (an approval gate, a budget gate, a step's
+/// ask): the next block of an `escalate` list told.
 #[derive(Debug, Clone)]
 pub struct Escalated {
     pub run_id: String,
     pub step: String,
     pub prompt: String,
+    pub kind: baton_model::inbox::WaitKind,
+    /// The ask's id, for an ask (`BATON_ASK_ID`).
+    pub ask: Option<String>,
     /// The same on every try of this step of the list: a target that de-duplicates
     /// (a webhook's `Idempotency-Key`) sees it once.
     pub key: String,
 }
 
-/// Tell block `n` of `e` (`baton serve`'s escalations): a target is posted the gate's
-/// facts and page link with `event` `gate_escalated`; a command gets
-/// `BATON_EVENT=gate_escalated` and `BATON_ESCALATION_KEY`. `Err` says why it failed.
+/// Tell block `n` of `e` (`baton serve`'s escalations): a target is posted the wait's
+/// facts with `event` `gate_escalated`, and an approval gate's page link (the page
+/// shows no budget gate and no ask); a command gets `BATON_EVENT=gate_escalated` and
+/// `BATON_ESCALATION_KEY`. `Err` says why it failed.
 pub async fn escalate(
     n: &Notifier,
     e: &Escalated,
@@ -237,13 +243,19 @@ pub async fn escalate(
         step: Some(e.step.clone()),
         prompt: e.prompt.clone(),
         deadline: String::new(),
-        ask: None,
+        ask: e.ask.clone(),
         summary: None,
+    };
+    let link = match e.kind {
+        baton_model::inbox::WaitKind::Gate => {
+            super::post::gate_link(super::post::page_origin(), &e.run_id, &e.step)
+        }
+        _ => None,
     };
     run_as(
         n,
         &notice,
-        ("gate_escalated", Some(&e.key)),
+        ("gate_escalated", Some(&e.key), link),
         (&e.run_id, run_state),
         dir,
     )
@@ -271,7 +283,7 @@ fn link_of(notice: &Notice, event: &str, run_id: &str) -> Option<String> {
 async fn run_as(
     n: &Notifier,
     notice: &Notice,
-    (event, key): (&str, Option<&str>),
+    (event, key, link): (&str, Option<&str>, Option<String>),
     (run_id, run_state): (&str, RunState),
     dir: &Path,
 ) -> Result<(), (ErrorKind, String)> {
@@ -283,7 +295,7 @@ async fn run_as(
             step: notice.step.as_deref(),
             prompt: &notice.prompt,
             deadline: &notice.deadline,
-            link: link_of(notice, event, run_id),
+            link: link.clone(),
             key,
         };
         return super::post::send(target, &facts, dir, n.timeout).await;
@@ -294,10 +306,7 @@ async fn run_as(
         .current_dir(dir)
         .env("BATON_EVENT", event)
         .env("BATON_ESCALATION_KEY", key.unwrap_or(""))
-        .env(
-            "BATON_PAGE_LINK",
-            link_of(notice, event, run_id).unwrap_or_default(),
-        )
+        .env("BATON_PAGE_LINK", link.unwrap_or_default())
         .env("BATON_RUN_ID", run_id)
         .env("BATON_STEP_ID", notice.step.as_deref().unwrap_or(""))
         .env("BATON_PROMPT", &notice.prompt)

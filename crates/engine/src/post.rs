@@ -1,8 +1,9 @@
-//! Posting a notice to a `[[notify]]` target (`webhook`, `slack`, `ntfy`): what each
-//! is sent (pure, `message`) and sending it with the system's `curl`, run without a
-//! shell and given its URL, headers and body on its standard input as a config file
-//! (`--config -`): a URL read from a secret is never on a command line, in a record or
-//! in a log (curl's own error text, which may name it, is dropped). A message carries
+//! Posting a notice to a `[[notify]]` target (`webhook`, `slack`, `slack_api`, `ntfy`):
+//! what each is sent (pure, `message`) and sending it with the system's `curl`, run
+//! without a shell and given its URL, headers and body on its standard input as a
+//! config file (`--config -`): a URL or token read from a secret is never on a command
+//! line, in a record or in a log (curl's own error text, which may name it, is dropped).
+//! A message carries
 //! the gate's page link when `baton serve --approval-origin` serves one, and never a
 //! decision: the page asks the approver's passkey to sign.
 use baton_model::ErrorKind;
@@ -92,13 +93,16 @@ pub(crate) fn message(kind: TargetKind, f: &Facts<'_>) -> Message {
         }
         TargetKind::Slack => {
             headers.push(("Content-Type", "application/json".into()));
-            let mut text = format!("{title}\n{}", f.prompt);
-            if let Some(l) = &f.link {
-                text.push_str(&format!("\n<{l}|Open the approval page>"));
-            }
-            json!({ "text": text }).to_string()
+            json!({ "text": slack_text(&title, f) }).to_string()
+        }
+        TargetKind::SlackApi => {
+            headers.push(("Content-Type", "application/json; charset=utf-8".into()));
+            slack_api_payload(&title, f).to_string()
         }
         TargetKind::Ntfy => {
+            if let Some(k) = f.key {
+                headers.push(("X-Tags", ntfy_tag(k)));
+            }
             headers.push(("Title", one_line(&title)));
             if let Some(l) = &f.link {
                 headers.push(("Click", one_line(l)));
@@ -112,6 +116,40 @@ pub(crate) fn message(kind: TargetKind, f: &Facts<'_>) -> Message {
         }
     };
     Message { headers, body }
+}
+
+/// A Slack message's text: the title, the prompt, the page's link.
+fn slack_text(title: &str, f: &Facts<'_>) -> String {
+    let mut text = format!("{title}\n{}", f.prompt);
+    if let Some(l) = &f.link {
+        text.push_str(&format!("\n<{l}|Open the approval page>"));
+    }
+    text
+}
+
+/// What Slack's Web API is posted (`chat.postMessage`, its `channel` added by the
+/// sender): the text and, for a send with a key, the key as the message's metadata,
+/// which `conversations.history` gives back.
+pub(crate) fn slack_api_payload(title: &str, f: &Facts<'_>) -> serde_json::Value {
+    let mut v = json!({ "text": slack_text(title, f) });
+    if let Some(k) = f.key {
+        v["metadata"] = json!({
+            "event_type": SLACK_EVENT_TYPE,
+            "event_payload": { "key": k },
+        });
+    }
+    v
+}
+
+/// The `event_type` of the metadata an escalation's Slack message carries.
+pub(crate) const SLACK_EVENT_TYPE: &str = "baton_escalation";
+
+/// The ntfy tag naming a send's key (`baton-` and 24 hex digits of its SHA-256): a tag
+/// is a word of ntfy's, and a poll filtered by it finds the send.
+pub(crate) fn ntfy_tag(key: &str) -> String {
+    use sha2::Digest as _;
+    let digest = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    format!("baton-{}", &digest[..24])
 }
 
 fn one_line(s: &str) -> String {
@@ -139,27 +177,57 @@ fn quoted(s: &str) -> String {
     out
 }
 
-/// curl's config (read from its standard input) for one POST of `m` to `url`.
+/// curl's config (read from its standard input) for one POST of `m` to `url`, its
+/// answer's status written out.
 pub(crate) fn curl_config(url: &str, m: &Message, timeout: Duration) -> String {
+    let mut c = config_head(url, "POST", timeout);
+    c.push_str("output = \"/dev/null\"\nwrite-out = \"%{http_code}\"\n");
+    c.push_str(&config_tail(&m.headers, Some(&m.body)));
+    c
+}
+
+/// curl's config for a request whose answer's body is read from curl's standard output
+/// (`fail`: an answer not 2xx is curl's exit 22).
+pub(crate) fn read_config(
+    url: &str,
+    method: &str,
+    headers: &[(&'static str, String)],
+    body: Option<&str>,
+    timeout: Duration,
+) -> String {
+    let mut c = config_head(url, method, timeout);
+    c.push_str("fail\n");
+    c.push_str(&config_tail(headers, body));
+    c
+}
+
+fn config_head(url: &str, method: &str, timeout: Duration) -> String {
     let secs = timeout.as_secs().max(1);
-    let mut c = format!(
-        "url = {}\nrequest = \"POST\"\nproto = \"=http,https\"\nsilent\noutput = \"/dev/null\"\nwrite-out = \"%{{http_code}}\"\nmax-time = \"{secs}\"\nconnect-timeout = \"{}\"\n",
+    format!(
+        "url = {}\nrequest = {}\nproto = \"=http,https\"\nsilent\nmax-time = \"{secs}\"\nconnect-timeout = \"{}\"\n",
         quoted(url),
+        quoted(method),
         secs.min(10)
-    );
-    for (k, v) in &m.headers {
+    )
+}
+
+fn config_tail(headers: &[(&'static str, String)], body: Option<&str>) -> String {
+    let mut c = String::new();
+    for (k, v) in headers {
         c.push_str(&format!("header = {}\n", quoted(&format!("{k}: {v}"))));
     }
-    c.push_str(&format!("data-raw = {}\n", quoted(&m.body)));
+    if let Some(b) = body {
+        c.push_str(&format!("data-raw = {}\n", quoted(b)));
+    }
     c
 }
 
 /// Read the target's URL (a secret source when it is one), checked to be HTTP(S).
-async fn url_of(target: &Target, dir: &Path) -> Result<String, (ErrorKind, String)> {
+pub(crate) async fn url_of(target: &Target, dir: &Path) -> Result<String, (ErrorKind, String)> {
     let what = target.kind.as_str();
     let url = match &target.url {
         UrlSource::Literal(u) => u.clone(),
-        UrlSource::Secret(source) => read_secret(what, source, dir).await?,
+        UrlSource::Secret(source) => read_secret(&format!("{what} URL"), source, dir).await?,
     };
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
@@ -175,13 +243,14 @@ async fn url_of(target: &Target, dir: &Path) -> Result<String, (ErrorKind, Strin
     Ok(url)
 }
 
-async fn read_secret(
-    what: &str,
+/// A secret's value, trimmed; `Err` names the secret, never its value.
+pub(crate) async fn read_secret(
+    name: &str,
     source: &SecretSource,
     dir: &Path,
 ) -> Result<String, (ErrorKind, String)> {
     let secret = baton_workflow::Secret {
-        name: format!("{what} URL"),
+        name: name.to_string(),
         source: source.clone(),
     };
     match baton_exec::secrets::read_all(std::slice::from_ref(&secret), dir).await {
@@ -201,9 +270,73 @@ pub(crate) async fn send(
     dir: &Path,
     timeout: Duration,
 ) -> Result<(), (ErrorKind, String)> {
+    if target.kind == TargetKind::SlackApi {
+        return super::slack_api::post(target, f, dir, timeout).await;
+    }
     let url = url_of(target, dir).await?;
     let config = curl_config(&url, &message(target.kind, f), timeout);
     let what = target.kind.as_str();
+    let (status, out) = curl(&config, what, dir, timeout, 16).await?;
+    let code = String::from_utf8_lossy(&out).trim().to_string();
+    match status {
+        Some(0) if code.starts_with('2') => Ok(()),
+        Some(0) => Err((
+            ErrorKind::ExitNonzero,
+            format!("the {what} target answered HTTP {}", one_line(&code)),
+        )),
+        status => Err(curl_failed(what, status, timeout)),
+    }
+}
+
+/// Run `config` (a [`read_config`]) and give the answer's body, at most `limit` bytes
+/// (more is an error: a target's answer is bounded).
+pub(crate) async fn fetch(
+    config: &str,
+    what: &str,
+    dir: &Path,
+    timeout: Duration,
+    limit: usize,
+) -> Result<Vec<u8>, (ErrorKind, String)> {
+    match curl(config, what, dir, timeout, limit).await? {
+        (Some(0), body) => Ok(body),
+        (Some(22), _) => Err((
+            ErrorKind::ExitNonzero,
+            format!("the {what} target answered an HTTP error"),
+        )),
+        (status, _) => Err(curl_failed(what, status, timeout)),
+    }
+}
+
+/// Why curl failed, by its exit status (never its own text, which may name the URL).
+fn curl_failed(what: &str, status: Option<i32>, timeout: Duration) -> (ErrorKind, String) {
+    match status {
+        Some(28) => (
+            ErrorKind::Timeout,
+            format!(
+                "the {what} target did not answer within {}",
+                baton_model::time::human_duration(timeout)
+            ),
+        ),
+        status => (
+            ErrorKind::ExitNonzero,
+            format!(
+                "posting to the {what} target failed (curl exit {}: see EXIT CODES in `man curl`)",
+                status.map_or("by a signal".into(), |c| c.to_string())
+            ),
+        ),
+    }
+}
+
+/// Run curl on `config` (its standard input), bounded by `timeout`: its exit status
+/// and its standard output, of which more than `limit` bytes is an error.
+async fn curl(
+    config: &str,
+    what: &str,
+    dir: &Path,
+    timeout: Duration,
+    limit: usize,
+) -> Result<(Option<i32>, Vec<u8>), (ErrorKind, String)> {
+    use tokio::io::AsyncReadExt as _;
     let mut cmd = tokio::process::Command::new("curl");
     cmd.args(["-q", "--config", "-"])
         .current_dir(dir)
@@ -217,54 +350,33 @@ pub(crate) async fn send(
     let mut child = cmd.spawn().map_err(|e| {
         (
             ErrorKind::SpawnFailed,
-            format!("cannot start curl to post to the {what} target ({e}): install curl"),
+            format!("cannot start curl to reach the {what} target ({e}): install curl"),
         )
     })?;
-    let write = async {
+    let talk = async {
         if let Some(mut stdin) = child.stdin.take() {
             stdin.write_all(config.as_bytes()).await?;
         }
-        child.wait_with_output().await
-    };
-    let out = match tokio::time::timeout(timeout + Duration::from_secs(2), write).await {
-        Err(_) => {
-            return Err((
-                ErrorKind::Timeout,
-                format!(
-                    "the {what} target did not answer within {}",
-                    baton_model::time::human_duration(timeout)
-                ),
-            ));
+        let mut out = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            stdout.take(limit as u64 + 1).read_to_end(&mut out).await?;
         }
-        Ok(Err(e)) => {
-            return Err((
-                ErrorKind::SpawnFailed,
-                format!("posting to the {what} target failed: {e}"),
-            ));
+        if out.len() > limit {
+            return Ok((None, out));
         }
-        Ok(Ok(out)) => out,
+        Ok::<_, std::io::Error>((Some(child.wait().await?), out))
     };
-    let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    match out.status.code() {
-        Some(0) if code.starts_with('2') => Ok(()),
-        Some(0) => Err((
+    match tokio::time::timeout(timeout + Duration::from_secs(2), talk).await {
+        Err(_) => Err(curl_failed(what, Some(28), timeout)),
+        Ok(Err(e)) => Err((
+            ErrorKind::SpawnFailed,
+            format!("reaching the {what} target failed: {e}"),
+        )),
+        Ok(Ok((None, _))) => Err((
             ErrorKind::ExitNonzero,
-            format!("the {what} target answered HTTP {}", one_line(&code)),
+            format!("the {what} target answered more than {limit} bytes"),
         )),
-        Some(28) => Err((
-            ErrorKind::Timeout,
-            format!(
-                "the {what} target did not answer within {}",
-                baton_model::time::human_duration(timeout)
-            ),
-        )),
-        status => Err((
-            ErrorKind::ExitNonzero,
-            format!(
-                "posting to the {what} target failed (curl exit {}: see EXIT CODES in `man curl`)",
-                status.map_or("by a signal".into(), |c| c.to_string())
-            ),
-        )),
+        Ok(Ok((Some(status), out))) => Ok((status.code(), out)),
     }
 }
 

@@ -98,3 +98,44 @@ fn curl_s_config_quotes_every_value_on_its_own_line() {
         "{c}"
     );
 }
+
+/// A send with a key carries it where its target keeps it: ntfy a tag of it, Slack's
+/// Web API the message's metadata, which a page of `conversations.history` gives back
+/// (`holds`: only under baton's event type, only that key).
+#[test]
+fn a_key_goes_where_the_target_gives_it_back() {
+    let f = facts(None);
+    let key = f.key.unwrap();
+    let ntfy = message(TargetKind::Ntfy, &f);
+    assert_eq!(header(&ntfy, "X-Tags"), Some(ntfy_tag(key).as_str()));
+    let api = message(TargetKind::SlackApi, &f);
+    let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(v["metadata"]["event_type"], SLACK_EVENT_TYPE);
+    assert_eq!(v["metadata"]["event_payload"]["key"], key);
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("baton: deploy of run 01run still waiting")
+    );
+    assert!(!format!("{api:?}").to_lowercase().contains("token"));
+    let page = |event_type: &str, k: &str| {
+        serde_json::json!({ "ok": true, "messages": [
+            { "text": "x" },
+            { "text": "y", "metadata": { "event_type": event_type, "event_payload": { "key": k } } },
+        ]})
+    };
+    assert!(super::super::slack_api::holds(
+        &page(SLACK_EVENT_TYPE, key),
+        key
+    ));
+    assert!(!super::super::slack_api::holds(&page("other", key), key));
+    assert!(!super::super::slack_api::holds(
+        &page(SLACK_EVENT_TYPE, "01run/x/1/0/1"),
+        key
+    ));
+    let bare = Facts { key: None, ..f };
+    let v: serde_json::Value =
+        serde_json::from_str(&message(TargetKind::SlackApi, &bare).body).unwrap();
+    assert!(v.get("metadata").is_none(), "no key, no metadata");
+}

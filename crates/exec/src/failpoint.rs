@@ -41,7 +41,8 @@
 //!   its retry must be answered with that run, not make a second.
 //! - `escalation-recorded` (its "step" is `notify`; `baton serve`): a waiting gate's
 //!   escalation recorded due (`escalation_due`), not yet sent: the next serve sends it
-//!   once.
+//!   once. `escalation-posted`: the target took it, `escalation_sent` not yet recorded:
+//!   the next serve reads the target back (ntfy, Slack's Web API) and sends nothing.
 //! - `link-held` (not a kill, see [`hold_at`]): a decision read, held before it reaches
 //!   the store until the file `BATON_FAILPOINT_HOLD` names exists: a link whose
 //!   connection was cut but whose process goes on, late.

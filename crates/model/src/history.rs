@@ -85,9 +85,12 @@ pub enum AuditAction {
     TriggerPaused,
     TriggerResumed,
     /// `baton serve` is about to tell the next block of a waiting gate's `escalate`
-    /// list; `escalation_sent` once the target took it (a row of no event).
+    /// list; `escalation_sent` once the target took it; `escalation_found` when a send
+    /// due again was not made because the target, read back, already had its key (rows
+    /// of no event).
     EscalationDue,
     EscalationSent,
+    EscalationFound,
 }
 
 impl AuditAction {

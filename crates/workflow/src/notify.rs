@@ -14,10 +14,20 @@ use std::path::Path;
 use std::time::Duration;
 
 pub(crate) const NOTIFY_FIELDS: &[&str] = &[
-    "name", "on", "run", "timeout", "webhook", "slack", "ntfy", "escalate",
+    "name",
+    "on",
+    "run",
+    "timeout",
+    "webhook",
+    "slack",
+    "slack_api",
+    "ntfy",
+    "escalate",
 ];
 /// What a block does: one of these.
-const ACTIONS: [&str; 4] = ["run", "webhook", "slack", "ntfy"];
+const ACTIONS: [&str; 5] = ["run", "webhook", "slack", "slack_api", "ntfy"];
+/// Slack's Web API, where a `slack_api` block posts unless its `api` says otherwise.
+pub const SLACK_API: &str = "https://slack.com/api";
 /// How long a notifier may run unless `timeout` says otherwise.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -25,7 +35,17 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub kind: TargetKind,
+    /// The URL posted to; for `slack_api`, the Web API's base (`SLACK_API`).
     pub url: UrlSource,
+    /// `slack_api`'s channel and bot token.
+    pub slack: Option<SlackApi>,
+}
+
+/// A `slack_api` block's channel (its ID) and the bot token it posts and reads with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlackApi {
+    pub channel: String,
+    pub token: SecretSource,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +54,9 @@ pub enum TargetKind {
     Webhook,
     /// `slack`: Slack's incoming webhook, `{"text": …}`.
     Slack,
+    /// `slack_api`: Slack's Web API (`chat.postMessage` with a bot token), which an
+    /// escalation's key can be read back from (`conversations.history`).
+    SlackApi,
     /// `ntfy`: the message POSTed to a topic's URL, its title and link in headers.
     Ntfy,
 }
@@ -43,6 +66,7 @@ impl TargetKind {
         match self {
             TargetKind::Webhook => "webhook",
             TargetKind::Slack => "slack",
+            TargetKind::SlackApi => "slack_api",
             TargetKind::Ntfy => "ntfy",
         }
     }
@@ -99,9 +123,19 @@ impl<'r, 's> NotifyReader<'r, 's> {
         all
     }
 
-    /// Each `escalate` step's `to` names a block of the file.
+    /// Each `escalate` step's `to` names a block of the file; one naming a Slack
+    /// incoming webhook is warned of (it cannot be read back).
     fn escalation_names(&mut self, items: &[Node], all: &[Notifier]) {
         let names: Vec<&str> = all.iter().filter_map(|n| n.name.as_deref()).collect();
+        let incoming: Vec<&str> = all
+            .iter()
+            .filter(|n| {
+                n.target
+                    .as_ref()
+                    .is_some_and(|t| t.kind == TargetKind::Slack)
+            })
+            .filter_map(|n| n.name.as_deref())
+            .collect();
         let steps = items
             .iter()
             .filter_map(|i| get(i.entries()?, "escalate"))
@@ -113,6 +147,13 @@ impl<'r, 's> NotifyReader<'r, 's> {
             .filter_map(|step| get(step.entries()?, "to"));
         for to in steps {
             let Val::Str(s) = &to.val else { continue };
+            if incoming.contains(&s.trim()) {
+                self.r.warn(
+                    &to.span,
+                    format!("`escalate` tells `{s}`, a Slack incoming webhook, which cannot be read back: a serve killed after its post and before recording it tells it again"),
+                    "post with Slack's Web API instead, whose messages baton reads back before a send due again: slack_api = { channel = \"C0123ABCD\", token = { credential = \"slack-bot\" } }",
+                );
+            }
             if !s.trim().is_empty() && !names.contains(&s.trim()) {
                 self.r.error(
                     &to.span,
@@ -243,10 +284,82 @@ impl<'r, 's> NotifyReader<'r, 's> {
             "webhook" => TargetKind::Webhook,
             "slack" => TargetKind::Slack,
             "ntfy" => TargetKind::Ntfy,
+            "slack_api" => return self.slack_api(e, what).map(|t| (String::new(), Some(t))),
             _ => return self.command(&e.node, what).map(|run| (run, None)),
         };
         let url = self.url(e, what)?;
-        Some((String::new(), Some(Target { kind, url })))
+        let target = Target {
+            kind,
+            url,
+            slack: None,
+        };
+        Some((String::new(), Some(target)))
+    }
+
+    /// `slack_api = { channel = "C…", token = SECRET, api = "https://…" }`.
+    fn slack_api(&mut self, e: &Entry, what: &str) -> Option<Target> {
+        const HINT: &str = "write slack_api = { channel = \"C0123ABCD\", token = { credential = \"slack-bot\" } } (the channel's ID; the bot token from any secret source)";
+        let Some(fields) = e.node.entries() else {
+            self.r.error(
+                &e.node.span,
+                format!("the `slack_api` of {what} must be a table"),
+                HINT,
+            );
+            return None;
+        };
+        if let Some(f) = fields
+            .iter()
+            .find(|f| !["channel", "token", "api"].contains(&f.key.as_str()))
+        {
+            self.r.error(
+                &f.key_span,
+                format!("unknown field `{}` in the `slack_api` of {what}", f.key),
+                "it has `channel`, `token` and (for another server) `api`",
+            );
+            return None;
+        }
+        let channel = match get(fields, "channel").map(|c| (c, &c.val)) {
+            Some((_, Val::Str(c)))
+                if !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric()) =>
+            {
+                c.to_string()
+            }
+            Some((c, _)) => {
+                self.r.error(&c.span, format!("the `channel` of the `slack_api` of {what} is not a channel's ID"), "give the channel's ID (C0123ABCD: the channel's details show it), not its name");
+                return None;
+            }
+            None => {
+                self.r.error(
+                    &e.node.span,
+                    format!("the `slack_api` of {what} has no `channel`"),
+                    HINT,
+                );
+                return None;
+            }
+        };
+        let Some(t) = fields.iter().find(|f| f.key == "token") else {
+            self.r.error(
+                &e.node.span,
+                format!("the `slack_api` of {what} has no `token`"),
+                HINT,
+            );
+            return None;
+        };
+        let token = SecretReader { r: self.r }.entry(
+            &format!("token of the slack_api of {what}"),
+            &t.key_span,
+            &t.node,
+            self.base_dir,
+        )?;
+        let url = match fields.iter().find(|f| f.key == "api") {
+            Some(api) => self.url(api, what)?,
+            None => UrlSource::Literal(SLACK_API.to_string()),
+        };
+        Some(Target {
+            kind: TargetKind::SlackApi,
+            url,
+            slack: Some(SlackApi { channel, token }),
+        })
     }
 
     fn command(&mut self, n: &Node, what: &str) -> Option<String> {

@@ -37,6 +37,7 @@ timeout = "5s"
         Some(Target {
             kind: TargetKind::Ntfy,
             url: UrlSource::Literal("https://ntfy.example/baton-alice".into()),
+            slack: None,
         })
     );
     assert_eq!(n[0].run, "");
@@ -106,6 +107,68 @@ escalate = [{ after = "1h", to = "a" }, { after = "30m", to = "nobody" }, { afte
         "24:75: a step of the `escalate` of [[notify]] #6 has no `to`",
     ];
     for w in want {
+        assert!(
+            errors.iter().any(|e| e.contains(w)),
+            "no error like {w:?} in {errors:#?}"
+        );
+    }
+}
+
+/// `slack_api` is read with its channel's ID, its token's secret source and, when
+/// given, another server's `api`; an escalation to a Slack incoming webhook is warned
+/// of (it cannot be read back); a channel's name and a missing token are errors.
+#[test]
+fn a_slack_web_api_target_is_read_and_an_incoming_webhook_in_a_list_warned_of() {
+    let plan = load(
+        r#"[[notify]]
+name = "first"
+on = ["gate_opened"]
+slack_api = { channel = "C0123ABCD", token = { credential = "slack-bot" } }
+escalate = [{ after = "5m", to = "hook" }, { after = "1h", to = "other" }]
+[[notify]]
+name = "hook"
+slack = { file = "slack-hook" }
+[[notify]]
+name = "other"
+slack_api = { channel = "C9", token = { env = "TOK" }, api = "http://127.0.0.1:9/api" }
+"#,
+    )
+    .unwrap();
+    let t = plan.notify[0].target.as_ref().unwrap();
+    assert_eq!(t.kind, TargetKind::SlackApi);
+    assert_eq!(t.url, UrlSource::Literal(SLACK_API.into()));
+    assert_eq!(
+        t.slack,
+        Some(SlackApi {
+            channel: "C0123ABCD".into(),
+            token: SecretSource::Credential("slack-bot".into()),
+        })
+    );
+    let other = plan.notify[2].target.as_ref().unwrap();
+    assert_eq!(
+        other.url,
+        UrlSource::Literal("http://127.0.0.1:9/api".into())
+    );
+    let warned: Vec<&str> = plan.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].contains("`hook`, a Slack incoming webhook, which cannot be read back"),
+        "{warned:?}"
+    );
+    let errors = load(
+        r##"[[notify]]
+on = ["gate_opened"]
+slack_api = { channel = "#general", token = { env = "TOK" } }
+[[notify]]
+on = ["gate_opened"]
+slack_api = { channel = "C1" }
+"##,
+    )
+    .unwrap_err();
+    for w in [
+        "7:25: the `channel` of the `slack_api` of [[notify]] #1 is not a channel's ID",
+        "10:13: the `slack_api` of [[notify]] #2 has no `token`",
+    ] {
         assert!(
             errors.iter().any(|e| e.contains(w)),
             "no error like {w:?} in {errors:#?}"

@@ -869,7 +869,7 @@ impl NotifyEvent {
     }
 }
 
-pub use super::notify::{Escalation, Target, TargetKind, UrlSource};
+pub use super::notify::{Escalation, SLACK_API, SlackApi, Target, TargetKind, UrlSource};
 
 /// One `[[notify]]` block.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,138 +4,47 @@
 //! that decides, on record (`escalation_due`, then `escalation_sent`). A serve killed
 //! (SIGKILL) between the record and the send sends it once when it starts again:
 //! nothing twice, nothing lost. The receiver is a plain listener of the test's own.
+use super::receiver::Receiver;
 use super::*;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 const ORIGIN: &str = "http://localhost:9464";
 
-/// One request the receiver took: its path, headers (names lowercased) and body.
-#[derive(Debug, Clone)]
-struct Got {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
+/// The step `deploy` behind a gate.
+pub(super) const GATE: &str = r#"[[step]]
+id = "deploy"
+run = "true"
+gate = { prompt = "Ship 1.2?" }
+"#;
 
-impl Got {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A local HTTP receiver answering 200 to every POST, keeping what it got.
-struct Receiver {
-    port: u16,
-    got: Arc<Mutex<Vec<Got>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let got: Arc<Mutex<Vec<Got>>> = Arc::default();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (g, s) = (Arc::clone(&got), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Some(req) = conn.ok().and_then(take) {
-                    g.lock().unwrap().push(req);
-                }
-            }
-        });
-        Receiver { port, got, stop }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn to(&self, path: &str) -> Vec<Got> {
-        let got = self.got.lock().unwrap();
-        got.iter().filter(|g| g.path == path).cloned().collect()
-    }
-
-    fn wait_for(&self, path: &str) -> Got {
-        wait_until(&format!("a post to {path}"), secs(30), || {
-            self.to(path).first().cloned()
-        })
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-    }
-}
-
-fn take(mut conn: TcpStream) -> Option<Got> {
-    conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .ok()?;
-    let mut r = BufReader::new(conn.try_clone().ok()?);
-    let mut line = String::new();
-    r.read_line(&mut line).ok()?;
-    let path = line.split(' ').nth(1)?.to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (k, v) = h.split_once(':')?;
-        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-    }
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len.min(1 << 20)];
-    r.read_exact(&mut body).ok()?;
-    conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    Some(Got {
-        path,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
+/// The block `second`: an ntfy topic whose URL is the secret file `ntfy.url`.
+pub(super) const NTFY: &str = r#"[[notify]]
+name = "second"
+ntfy = { file = "ntfy.url" }
+timeout = "5s"
+"#;
 
 /// A gate whose opening goes to the receiver's `/first`, escalated after a second to
-/// `second`, an ntfy topic whose URL is the secret file `ntfy.url`.
+/// `second`, an ntfy topic at the receiver's `/alice-topic`.
 fn setup(rx: &Receiver) -> Served {
+    served(rx, GATE, NTFY)
+}
+
+/// `steps`, whose waits a webhook at the receiver's `/first` hears open, escalated
+/// after a second to the block `second`; `ntfy.url` holds the receiver's
+/// `/alice-topic`.
+pub(super) fn served(rx: &Receiver, steps: &str, second: &str) -> Served {
     let s = Served::new();
     let workflow = format!(
         r#"name = "esc"
 
-[[step]]
-id = "deploy"
-run = "true"
-gate = {{ prompt = "Ship 1.2?" }}
-
+{steps}
 [[notify]]
 name = "first"
 on = ["gate_opened"]
 webhook = "{}"
 escalate = [{{ after = "1s", to = "second" }}]
 
-[[notify]]
-name = "second"
-ntfy = {{ file = "ntfy.url" }}
-timeout = "5s"
-"#,
+{second}"#,
         rx.url("/first")
     );
     std::fs::write(
@@ -149,7 +58,14 @@ timeout = "5s"
 
 /// Start the run (its own headless engine) and wait for its gate: the run's id and
 /// its engine.
-fn open_gate(s: &Served) -> (String, Child) {
+pub(super) fn open_gate(s: &Served) -> (String, Child) {
+    let (id, engine) = start_run(s);
+    s.env.wait_step(&id, "deploy", "waiting_approval", 30);
+    (id, engine)
+}
+
+/// Start the run (its own headless engine): its id and its engine.
+pub(super) fn start_run(s: &Served) -> (String, Child) {
     let engine = s
         .env
         .cmd()
@@ -159,13 +75,11 @@ fn open_gate(s: &Served) -> (String, Child) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let id = s.env.wait_run_id();
-    s.env.wait_step(&id, "deploy", "waiting_approval", 30);
-    (id, engine)
+    (s.env.wait_run_id(), engine)
 }
 
 /// The run's escalation rows: `(action, key)`.
-fn rows(s: &Served, run: &str) -> Vec<(String, String)> {
+pub(super) fn rows(s: &Served, run: &str) -> Vec<(String, String)> {
     let db = s.db();
     let mut st = db
         .prepare("SELECT action, details FROM audit WHERE run_id = ?1 AND action LIKE 'escalation_%' ORDER BY id")
@@ -182,7 +96,7 @@ fn rows(s: &Served, run: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-fn serve(s: &mut Served) -> (Child, PathBuf) {
+pub(super) fn serve(s: &mut Served) -> (Child, PathBuf) {
     let (child, log) = s.start(&["--listen", "127.0.0.1:0", "--approval-origin", ORIGIN]);
     wait_log(&log, "approvals: serving", 30);
     (child, log)
@@ -248,23 +162,9 @@ fn a_waiting_gate_is_escalated_with_its_page_link_and_nothing_that_decides() {
 fn a_serve_killed_between_the_record_and_the_send_sends_it_once_after() {
     let rx = Receiver::start();
     let mut s = setup(&rx);
-    let log = s.env.path().join("serve.fp.log");
-    let mut dying = s
-        .env
-        .cmd()
-        .args(["serve", "--workflows", s.dir.to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0", "--approval-origin", ORIGIN])
-        .env("BATON_FAILPOINT", "escalation-recorded:notify")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
+    let mut dying = dying(&s, "escalation-recorded");
     let (run, mut engine) = open_gate(&s);
-    let status = wait_until("the serve to die at its failpoint", secs(30), || {
-        dying.try_wait().unwrap()
-    });
-    assert!(!status.success(), "killed");
+    died(&mut dying);
     let recorded = rows(&s, &run);
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert_eq!(recorded[0].0, "escalation_due");
@@ -289,4 +189,27 @@ fn a_serve_killed_between_the_record_and_the_send_sends_it_once_after() {
         "nothing twice, nothing lost"
     );
     kill9(&mut engine);
+}
+
+/// A serve that kills itself (SIGKILL) at failpoint `point` of its escalations.
+pub(super) fn dying(s: &Served, point: &str) -> Child {
+    let log = s.env.path().join(format!("serve.{point}.log"));
+    s.env
+        .cmd()
+        .args(["serve", "--workflows", s.dir.to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0", "--approval-origin", ORIGIN])
+        .env("BATON_FAILPOINT", format!("{point}:notify"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap()
+}
+
+/// Wait for a [`dying`] serve to have been killed.
+pub(super) fn died(dying: &mut Child) {
+    let status = wait_until("the serve to die at its failpoint", secs(30), || {
+        dying.try_wait().unwrap()
+    });
+    assert!(!status.success(), "killed");
 }

@@ -1,18 +1,22 @@
-//! Escalation (`[[notify]] escalate = [{ after, to }, …]`): while a gate a block heard
-//! open still waits, `baton serve` tells the next block of the list once the gate has
-//! waited `after`, once per step of the list, on record. Each send is two rows of the
-//! run's audit chain: `escalation_due` (written before the send, with the key the
-//! target is given) and `escalation_sent` (after the target took it). A serve killed
-//! between the two sends the step again when it starts (the same key: a webhook that
-//! de-duplicates by `Idempotency-Key` sees one); one killed before the first row has
-//! decided nothing, and sends it then. Which steps to record and send is pure (`due`).
+//! Escalation (`[[notify]] escalate = [{ after, to }, …]`): while a wait a block heard
+//! open still waits (an approval gate, a budget gate, a step's ask: what `gate_opened`
+//! tells of), `baton serve` tells the next block of the list once it has waited
+//! `after`, once per step of the list, on record. Each send is two rows of the run's
+//! audit chain: `escalation_due` (written before the send, with the key the target is
+//! given) and `escalation_sent` (after the target took it). A send due on record and
+//! not sent (a serve killed between the two rows) is first read back from a target
+//! that keeps what it took (ntfy, Slack's Web API): found there, it is recorded
+//! `escalation_found` and not sent again; else it is sent again with the same key (a
+//! webhook that de-duplicates by `Idempotency-Key` sees one). A serve killed before the
+//! first row has decided nothing, and sends it then. Which steps to record and send is
+//! pure (`due`).
 use baton_model::history::{AuditAction, Decision};
-use baton_model::inbox::WaitKind;
+use baton_model::inbox::{WaitKind, Waiting};
 use baton_model::{RunState, Timestamp};
 use baton_store::Store;
 use baton_workflow::{NotifyEvent, Plan};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,16 +73,42 @@ struct Job {
     told: baton_engine::Escalated,
     state: RunState,
     dir: PathBuf,
-    /// `(to, after)` for the rows.
+    /// The block told, for the rows.
     to: String,
+    /// Due on record and never sent: read the target back first.
+    resend: bool,
+    /// When the step fell due (the wait's opening and its `after`): no send of its key
+    /// was made before.
+    since: Timestamp,
 }
 
-/// The serve's escalations: the plans of the runs it looked at, and when each failed
-/// send may be tried again.
+/// The serve's escalations: the runs it follows (`inbox`, each replayed once), the
+/// plans of those that wait, the keys known sent (read from the chain once), and when
+/// each failed send may be tried again.
 #[derive(Default)]
 pub(crate) struct Escalations {
+    inbox: crate::inbox::Inbox,
     plans: HashMap<String, Option<Arc<Plan>>>,
+    done: HashSet<String>,
     retry_at: HashMap<String, tokio::time::Instant>,
+}
+
+/// Whether a wait of this kind escalates: what a person decides and `gate_opened` told
+/// of (an approval gate, a budget gate, a run's step's ask). A step to mark, to resume
+/// or held is told to no block when it starts waiting; an ask of no run has no
+/// workflow and so no `[[notify]]`.
+fn escalates(w: &Waiting) -> bool {
+    match w.kind {
+        WaitKind::Gate | WaitKind::Budget => true,
+        WaitKind::Ask => !w.run_id.is_empty(),
+        WaitKind::Mark | WaitKind::Resume | WaitKind::Held => false,
+    }
+}
+
+/// What names the wait in its keys: its step, or for an ask its id (an ask and the gate
+/// of one step are two waits).
+fn what(w: &Waiting) -> &str {
+    w.ask.as_deref().unwrap_or(&w.step)
 }
 
 impl Escalations {
@@ -95,32 +125,67 @@ impl Escalations {
         for job in jobs {
             baton_exec::failpoint::die_at("escalation-recorded", "notify");
             let key = job.told.key.clone();
+            if job.resend && self.found(db, &job).await {
+                continue;
+            }
             let sent =
                 baton_engine::notify_escalation(&job.notifier, &job.told, job.state, &job.dir)
                     .await;
             match sent {
                 Ok(()) => {
+                    baton_exec::failpoint::die_at("escalation-posted", "notify");
                     self.retry_at.remove(&key);
+                    self.done.insert(key.clone());
                     if let Err(e) = record(db, &job, AuditAction::EscalationSent) {
                         crate::stdio::errln!(
                             "serve: escalation {key} sent, not recorded sent ({e}): it is sent again"
                         );
                     }
                 }
-                Err(why) => {
-                    self.retry_at
-                        .insert(key.clone(), tokio::time::Instant::now() + RETRY);
-                    crate::stdio::errln!(
-                        "serve: escalation {} of `{}` to `{}` failed: {}; tried again in {}s",
-                        super::shown(&key),
-                        super::shown(&job.told.step),
-                        super::shown(&job.to),
-                        super::shown(&why.to_string()),
-                        RETRY.as_secs()
-                    );
-                }
+                Err(why) => self.failed(&job, "failed", &why),
             }
         }
+    }
+
+    /// A send due again: whether its target already has it (then it is recorded
+    /// `escalation_found` and not sent). A target that cannot be read now is tried
+    /// again later, nothing sent meanwhile.
+    async fn found(&mut self, db: &Path, job: &Job) -> bool {
+        let heard =
+            baton_engine::escalation_heard(&job.notifier, &job.told, job.since, &job.dir).await;
+        match heard {
+            Ok(baton_engine::Heard::Had) => {
+                self.retry_at.remove(&job.told.key);
+                self.done.insert(job.told.key.clone());
+                if let Err(e) = record(db, job, AuditAction::EscalationFound) {
+                    crate::stdio::errln!(
+                        "serve: escalation {} found at its target, not recorded ({e}): it is read back again",
+                        super::shown(&job.told.key)
+                    );
+                }
+                true
+            }
+            Ok(baton_engine::Heard::NotHad | baton_engine::Heard::CannotTell) => false,
+            Err(why) => {
+                self.failed(job, "could not be read back", &why);
+                true
+            }
+        }
+    }
+
+    /// Say why `job` failed and try it again after `RETRY`.
+    fn failed(&mut self, job: &Job, how: &str, why: &baton_engine::NotTold) {
+        let key = &job.told.key;
+        self.retry_at
+            .insert(key.clone(), tokio::time::Instant::now() + RETRY);
+        crate::stdio::errln!(
+            "serve: escalation {} of `{}` to `{}` {how}: {}; tried again in {}s",
+            super::shown(key),
+            super::shown(&job.told.step),
+            super::shown(&job.to),
+            super::shown(&why.to_string()),
+            RETRY.as_secs()
+        );
     }
 
     fn plan(&mut self, store: &Store, run_id: &str) -> Option<Arc<Plan>> {
@@ -136,45 +201,47 @@ impl Escalations {
     }
 
     /// Record each step due and not on record (`escalation_due`) and return every send
-    /// to make now.
+    /// to make now. A run's chain is read only when one of its steps is due and not
+    /// known sent: a wait whose steps are all sent, or not yet due, costs no read.
     fn record_due(&mut self, db: &Path, now: Timestamp) -> Result<Vec<Job>, crate::SessionError> {
         let mut store = Store::open_existing(db)?;
         let mut jobs = Vec::new();
         let mut seen: Vec<String> = Vec::new();
-        for w in crate::inbox::read(&store, "", now)? {
-            if w.kind != WaitKind::Gate {
+        for w in self.inbox.read(&store, "", now)? {
+            if !escalates(&w) {
                 continue;
             }
             seen.push(w.run_id.clone());
             let Some(plan) = self.plan(&store, &w.run_id) else {
                 continue;
             };
-            let rows = store.audit(&w.run_id)?;
-            let on_record = |action: AuditAction| -> Vec<String> {
-                rows.iter()
-                    .filter(|r| r.action == action.as_str())
-                    .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.details).ok())
-                    .filter_map(|d| d["key"].as_str().map(str::to_string))
-                    .collect()
-            };
-            let (recorded, sent) = (
-                on_record(AuditAction::EscalationDue),
-                on_record(AuditAction::EscalationSent),
-            );
+            let mut chain: Option<(Vec<String>, Vec<String>)> = None;
             for (b, block) in plan.notify.iter().enumerate() {
                 if block.escalate.is_empty() || !block.on.contains(&NotifyEvent::GateOpened) {
                     continue;
                 }
                 let keys: Vec<String> = (0..block.escalate.len())
-                    .map(|k| key(&w.run_id, &w.step, w.since, b, k))
+                    .map(|k| key(&w.run_id, what(&w), w.since, b, k))
                     .collect();
+                let afters: Vec<Duration> = block.escalate.iter().map(|e| e.after).collect();
+                let known = |keys: &[String], done: &HashSet<String>| -> Vec<usize> {
+                    (0..keys.len())
+                        .filter(|&k| done.contains(&keys[k]))
+                        .collect()
+                };
+                if due(w.since, now, &afters, &[], &known(&keys, &self.done)).is_empty() {
+                    continue;
+                }
+                let (recorded, sent) = match &chain {
+                    Some(c) => c,
+                    None => chain.insert(self.on_record(&store, &w.run_id)?),
+                };
                 let index = |list: &[String]| -> Vec<usize> {
                     (0..keys.len())
                         .filter(|&k| list.contains(&keys[k]))
                         .collect()
                 };
-                let afters: Vec<Duration> = block.escalate.iter().map(|e| e.after).collect();
-                for (k, d) in due(w.since, now, &afters, &index(&recorded), &index(&sent)) {
+                for (k, d) in due(w.since, now, &afters, &index(recorded), &index(sent)) {
                     let step = &block.escalate[k];
                     let Some(notifier) = plan
                         .notify
@@ -196,11 +263,15 @@ impl Escalations {
                             run_id: w.run_id.clone(),
                             step: w.step.clone(),
                             prompt: w.prompt.clone(),
+                            kind: w.kind,
+                            ask: w.ask.clone(),
                             key: keys[k].clone(),
                         },
                         state: w.run_state,
                         dir: plan.base_dir.clone(),
                         to: step.to.clone(),
+                        resend: d == Due::Resend,
+                        since: Timestamp(w.since.0.saturating_add(step.after.as_millis() as i64)),
                     };
                     if d == Due::Record {
                         record_in(&mut store, &job, AuditAction::EscalationDue)?;
@@ -209,11 +280,33 @@ impl Escalations {
                 }
             }
         }
-        // Only the runs with a gate open now: a run's plan is read once while it waits.
+        // Only the runs with a wait open now: a run's plan is read once while it waits.
         self.plans.retain(|id, _| seen.contains(id));
-        self.retry_at
-            .retain(|k, _| seen.iter().any(|id| k.starts_with(&format!("{id}/"))));
+        let of_seen = |k: &String| seen.iter().any(|id| k.starts_with(&format!("{id}/")));
+        self.retry_at.retain(|k, _| of_seen(k));
+        self.done.retain(of_seen);
         Ok(jobs)
+    }
+
+    /// The keys of run `run_id`'s chain recorded due, and those sent (or found at their
+    /// target); the latter are known sent from now on.
+    fn on_record(
+        &mut self,
+        store: &Store,
+        run_id: &str,
+    ) -> Result<(Vec<String>, Vec<String>), crate::SessionError> {
+        let rows = store.audit(run_id)?;
+        let keys = |actions: &[AuditAction]| -> Vec<String> {
+            rows.iter()
+                .filter(|r| actions.iter().any(|a| r.action == a.as_str()))
+                .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.details).ok())
+                .filter_map(|d| d["key"].as_str().map(str::to_string))
+                .collect()
+        };
+        let recorded = keys(&[AuditAction::EscalationDue]);
+        let sent = keys(&[AuditAction::EscalationSent, AuditAction::EscalationFound]);
+        self.done.extend(sent.iter().cloned());
+        Ok((recorded, sent))
     }
 }
 
@@ -256,10 +349,10 @@ fn record(db: &Path, job: &Job, action: AuditAction) -> Result<(), crate::Sessio
 /// A row of `job`'s send on the run's audit chain.
 fn record_in(store: &mut Store, job: &Job, action: AuditAction) -> Result<(), crate::SessionError> {
     let t = &job.told;
-    let verb = if action == AuditAction::EscalationSent {
-        "told"
-    } else {
-        "to tell"
+    let verb = match action {
+        AuditAction::EscalationSent => "told",
+        AuditAction::EscalationFound => "had told (read back: not sent again)",
+        _ => "to tell",
     };
     let d = Decision {
         actor: baton_model::history::ENGINE.to_string(),
