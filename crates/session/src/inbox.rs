@@ -15,7 +15,14 @@ use std::sync::Arc;
 /// events applied): what the console re-reads every second stays cheap.
 #[derive(Default)]
 pub(crate) struct Inbox {
-    runs: BTreeMap<String, Follow>,
+    runs: BTreeMap<String, Followed>,
+}
+
+#[derive(Default)]
+struct Followed {
+    follow: Follow,
+    /// Its items as last read, kept by [`Inbox::read_by_events`].
+    items: Option<Vec<Waiting>>,
 }
 
 impl Inbox {
@@ -26,21 +33,54 @@ impl Inbox {
         me: &str,
         now: Timestamp,
     ) -> Result<Vec<Waiting>, StoreError> {
+        self.look(store, me, now, false)
+    }
+
+    /// The same, a run's items read again only when new events of it arrived: what its
+    /// events open and close (a gate, a budget gate) is current; what changes with no
+    /// event (its engine gone: `interrupted`, a step to resume, clocks) is as of its
+    /// last event. A run's view reads the store and, once interrupted, this host's
+    /// processes (`/proc`): `baton serve`'s escalations look each second at every run.
+    pub(crate) fn read_by_events(
+        &mut self,
+        store: &Store,
+        me: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Waiting>, StoreError> {
+        self.look(store, me, now, true)
+    }
+
+    fn look(
+        &mut self,
+        store: &Store,
+        me: &str,
+        now: Timestamp,
+        by_events: bool,
+    ) -> Result<Vec<Waiting>, StoreError> {
         let ids = store.runs_waiting_on_someone()?;
         self.runs.retain(|id, _| ids.contains(id));
         let mut out = Vec::new();
         for id in ids {
-            let follow = self.runs.entry(id.clone()).or_default();
-            if follow.run_id().is_some() {
-                follow.update(store);
+            let f = self.runs.entry(id.clone()).or_default();
+            let changed = if f.follow.run_id().is_some() {
+                f.follow.update(store)
             } else {
-                follow.open(store, &id);
+                f.follow.open(store, &id);
+                true
+            };
+            if let (true, false, Some(items)) = (by_events, changed, &f.items) {
+                out.extend(items.iter().cloned());
+                continue;
             }
             // A run that cannot be read (its history refused) shows nothing here;
             // `show` says why.
-            if let Some(view) = follow.view_at(store, now) {
-                out.extend(inbox::waiting(&view, me));
-            }
+            let items: Vec<Waiting> = f
+                .follow
+                .view_at(store, now)
+                .map(|view| inbox::waiting(&view, me))
+                .unwrap_or_default();
+            out.extend(items.iter().cloned());
+            f.items = by_events.then_some(items);
         }
         // Asks (`baton ask`) wait on the store itself, with or without an engine; one
         // whose deadline passed or whose asker is gone waits on nobody.

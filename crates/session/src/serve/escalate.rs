@@ -207,7 +207,7 @@ impl Escalations {
         let mut store = Store::open_existing(db)?;
         let mut jobs = Vec::new();
         let mut seen: Vec<String> = Vec::new();
-        for w in self.inbox.read(&store, "", now)? {
+        for w in self.inbox.read_by_events(&store, "", now)? {
             if !escalates(&w) {
                 continue;
             }
