@@ -170,6 +170,15 @@ pub enum Bug {
     /// skipped, `--mix hands`): a serve stopped between its read and its firing makes
     /// a second run of a burst, its events pointed at it.
     FirePendingUnchecked,
+    /// An approval page that hands a passkey's decision to the run without checking
+    /// its signature counter against the last recorded for its key (`--mix hands`,
+    /// `approval_page::counter_rises` skipped): an assertion held back and sent after
+    /// a later decision counts.
+    PasskeyCounterUnchecked,
+    /// An approval page that refuses a decision without putting the refusal on record
+    /// (`--mix hands`, `approval_page::on_record` skipped): a refused request leaves
+    /// no trace on the run's chain.
+    PageRefusalUnrecorded,
 }
 
 impl Bug {
@@ -205,10 +214,12 @@ impl Bug {
             Bug::KilledChildFreesGroup => "killed-child-frees-group",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
+            Bug::PasskeyCounterUnchecked => "passkey-counter-unchecked",
+            Bug::PageRefusalUnrecorded => "page-refusal-unrecorded",
         }
     }
 
-    pub const ALL: [Bug; 30] = [
+    pub const ALL: [Bug; 32] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -239,6 +250,8 @@ impl Bug {
         Bug::KilledChildFreesGroup,
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
+        Bug::PasskeyCounterUnchecked,
+        Bug::PageRefusalUnrecorded,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

@@ -406,6 +406,12 @@ pub(crate) fn a_signed_decision_counts_only_when_valid(
             signature,
             ..
         } => (step, Verdict::Reject, reason.as_str(), &NONE, signature),
+        EventKind::GatePushedBack {
+            step,
+            reason,
+            signature,
+            ..
+        } => (step, Verdict::PushBack, reason.as_str(), &NONE, signature),
         _ => return None,
     };
     if !signed_gate(plan, step) {

@@ -100,10 +100,12 @@ fn regression_trigger_seeds_make_each_event_one_run() {
     assert!(burst("the queue is full") >= 1, "no queue overflowed");
 }
 
-/// Seeds 0–9 keep `only_a_good_passkey_decision_counts`: decisions signed on the page
-/// with a passkey count when the assertion is good, and never when the user was not
-/// verified, the page had another origin, the other verdict was signed or another
-/// gate's message replayed (every one refused by the core's own check).
+/// Seeds 0–9 keep the approval page's promises (`only_a_good_passkey_decision_counts`,
+/// `a_refused_page_decision_changes_nothing_and_is_on_record`,
+/// `a_passkey_counter_never_goes_backwards`) with every request going through the
+/// page's own code (`session::approval_page::decide`): good assertions approve,
+/// reject, push back and answer asks; each kind of bad one is refused, a gate's on
+/// record, the user not verified and another origin as signatures that verified.
 #[test]
 fn regression_passkey_seeds_count_only_good_assertions() {
     let outcomes: Vec<Outcome> = (0..10)
@@ -112,25 +114,75 @@ fn regression_passkey_seeds_count_only_good_assertions() {
     for o in &outcomes {
         assert_eq!(o.violation, None, "{:?}", o.report());
     }
-    let said = |what: &str| {
+    let said = |what: &str, and: &str| {
         outcomes
             .iter()
             .flat_map(|o| &o.history)
-            .filter(|l| l.contains(what))
+            .filter(|l| l.contains(what) && l.contains(and))
             .count()
     };
     assert!(
-        said("passkey (good): counted") >= 20,
+        said("passkey (good): counted", "") >= 20,
         "too few good decisions"
     );
-    for bad in [
-        "user not verified",
-        "another origin",
-        "the other verdict signed",
-        "another gate's message",
+    for verb in ["approve from", "reject from", "push_back from"] {
+        let n = said(verb, "passkey (good): counted");
+        assert!(n >= 3, "{n} good decisions `{verb}` counted");
+    }
+    let asks = said("  ask ", "passkey (good): counted");
+    assert!(asks >= 3, "{asks} asks answered from the page");
+    for (bad, code) in [
+        ("user not verified", "(bad_signature, verified)"),
+        ("another origin", "(bad_signature, verified)"),
+        ("the other verdict signed", "(bad_signature)"),
+        ("another gate's message", "(bad_signature)"),
+        ("no assertion", "(signature_required)"),
+        (
+            "a counted assertion sent to another gate",
+            "(bad_signature)",
+        ),
+        (
+            "held back, its counter not above the last",
+            "(bad_signature, verified)",
+        ),
     ] {
-        let refused = said(&format!("passkey ({bad}): refused"));
-        assert!(refused >= 5, "{refused} decisions refused with {bad}");
+        let refused = said(&format!("passkey ({bad}): refused {code}"), "/ship");
+        assert!(refused >= 2, "{refused} gate decisions refused with {bad}");
+    }
+}
+
+/// `--bug passkey-counter-unchecked` (the page hands a decision in without checking
+/// its counter) is found on seeds 1, 15 and 9 (after 45, 57 and 85 actions; 7 of seeds
+/// 0–15 find it): an assertion held back and sent to its gate after a later decision
+/// counted decides. `--bug page-refusal-unrecorded` (a refusal not put on record) is
+/// found on seeds 6, 2 and 11 (after 5, 8 and 10 actions; 15 of 0–15). Each seed
+/// holds without the bug up to the action that broke.
+#[test]
+fn a_page_that_skips_a_check_is_reported() {
+    for (bug, invariant, seeds, says) in [
+        (
+            Bug::PasskeyCounterUnchecked,
+            "only_a_good_passkey_decision_counts",
+            [1, 15, 9],
+            "held back, its counter not above the last",
+        ),
+        (
+            Bug::PageRefusalUnrecorded,
+            "a_refused_page_decision_changes_nothing_and_is_on_record",
+            [6, 2, 11],
+            "nothing is on record",
+        ),
+    ] {
+        for seed in seeds {
+            let o = hands(seed, baton_sim::DEFAULT_ACTIONS, Some(bug));
+            let v = o
+                .violation
+                .unwrap_or_else(|| panic!("seed {seed}: {} not found", bug.name()));
+            assert_eq!(v.invariant, invariant, "seed {seed}: {}", v.detail);
+            assert!(v.detail.contains(says), "seed {seed}: {}", v.detail);
+            let held = hands(seed, v.action, None);
+            assert_eq!(held.violation, None, "seed {seed} without {}", bug.name());
+        }
     }
 }
 

@@ -248,11 +248,22 @@ impl Hands {
         core: &mut Core,
         input: Input,
     ) -> Result<(), SimError> {
-        let (events, _) = crate::engine::split(core.handle(input, self.now));
+        self.feed_spawning(run, core, input).map(drop)
+    }
+
+    /// [`Hands::feed`], and the attempts the core started.
+    pub(super) fn feed_spawning(
+        &mut self,
+        run: &str,
+        core: &mut Core,
+        input: Input,
+    ) -> Result<Vec<SpawnSpec>, SimError> {
+        let (events, rest) = crate::engine::split(core.handle(input, self.now));
         self.store.commit(run, &events)?;
         self.children.events += events.len() as u64;
-        Ok(())
+        Ok(spawns(rest))
     }
+
 
     /// The child a parent's step takes (a retry or a resume of its step asks the
     /// store which child it made): `Store::proven_child_of`, as `session::child::find`;
@@ -323,7 +334,7 @@ fn spawns(fx: Vec<Effect>) -> Vec<SpawnSpec> {
 }
 
 /// Attempt `s` exited 0 with `outputs` and `stderr_tail`.
-fn exit(s: &SpawnSpec, outputs: Vec<(String, String)>, stderr_tail: String) -> StepExit {
+pub(super) fn exit(s: &SpawnSpec, outputs: Vec<(String, String)>, stderr_tail: String) -> StepExit {
     StepExit {
         step: s.step,
         attempt: s.attempt,

@@ -18,10 +18,7 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
         })
-        .or_else(|| {
-            only_a_good_passkey_decision_counts(h)
-                .map(|d| ("only_a_good_passkey_decision_counts", d))
-        });
+        .or_else(|| passkeys_broken(h));
     let broken = match broken {
         Some(b) => Some(b),
         None => no_secret_leaves_its_steps(h, action)?.map(|d| ("no_secret_leaves_its_steps", d)),
@@ -158,19 +155,71 @@ pub(crate) fn each_pending_event_fires_at_most_once_and_a_burst_names_its_one_ru
     h.triggers.bursts.broken(&h.db)
 }
 
+/// The first promise of the approval page's decisions that broke.
+fn passkeys_broken(h: &Hands) -> Option<(&'static str, String)> {
+    only_a_good_passkey_decision_counts(h)
+        .map(|d| ("only_a_good_passkey_decision_counts", d))
+        .or_else(|| {
+            a_refused_page_decision_changes_nothing_and_is_on_record(h).map(|d| {
+                (
+                    "a_refused_page_decision_changes_nothing_and_is_on_record",
+                    d,
+                )
+            })
+        })
+        .or_else(|| {
+            a_passkey_counter_never_goes_backwards(h)
+                .map(|d| ("a_passkey_counter_never_goes_backwards", d))
+        })
+}
+
 /// approvals.md: "Only a valid signature by a key that file lists under one of the
 /// gate's approvers counts, whoever wrote the database", a passkey's from the page
-/// among them (user verified, an origin of the relying party): every decision a run
-/// recorded holds by `signed::a_signed_decision_counts_only_when_valid`, and none
-/// counted whose assertion was bad (the user not verified, another origin, the
-/// other verdict signed, another gate's message replayed).
+/// among them (user verified, the page's origin, its counter above the last): every
+/// decision a run recorded holds by `signed::a_signed_decision_counts_only_when_valid`,
+/// every good assertion decided (an approval, a rejection, a push-back, an ask's
+/// answer) and none counted whose assertion was bad.
 pub(crate) fn only_a_good_passkey_decision_counts(h: &Hands) -> Option<String> {
     let p = &h.passkeys;
     p.broken.first().cloned().or_else(|| {
-        (p.decided.iter())
-            .find(|(_, made, counted)| *counted && *made != "good")
-            .map(|(run, made, _)| format!("{run}/ship counted a passkey decision made with {made}"))
+        (p.handed.iter())
+            .find(|d| d.counted != d.good)
+            .map(|d| match d.counted {
+                true => format!(
+                    "{} counted a decision from the page made with {}",
+                    d.what, d.made
+                ),
+                false => format!(
+                    "{} refused a decision from the page made with a good assertion",
+                    d.what
+                ),
+            })
     })
+}
+
+/// approval-page.md: "each is refused and changes nothing, on record once per run,
+/// step and refusal code": a request the page refused left the run's events (an
+/// ask's votes) as they were, and a gate's refusal is on the run's audit chain.
+pub(crate) fn a_refused_page_decision_changes_nothing_and_is_on_record(
+    h: &Hands,
+) -> Option<String> {
+    (h.passkeys.handed.iter())
+        .filter(|d| !d.counted)
+        .find(|d| d.changed || !d.on_record)
+        .map(|d| match d.changed {
+            true => format!("{}: a refused decision ({}) changed it", d.what, d.made),
+            false => format!(
+                "{}: the page refused a decision ({}) and nothing is on record",
+                d.what, d.made
+            ),
+        })
+}
+
+/// approval-page.md: a passkey's "counter is spent once it is recorded": the last
+/// counter `passkey_counters` keeps for the key never goes backwards, and is the
+/// highest of the decisions that counted.
+pub(crate) fn a_passkey_counter_never_goes_backwards(h: &Hands) -> Option<String> {
+    h.passkeys.backwards.first().cloned()
 }
 
 /// How often the store is read whole for secrets.

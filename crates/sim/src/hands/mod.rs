@@ -84,7 +84,7 @@ impl Hands {
             imports: imports::Imports::new(),
             orphans: orphans::Orphans::default(),
             triggers: triggers::Triggers::new(&dir, config.seed)?,
-            passkeys: passkeys::Passkeys::new(&dir)?,
+            passkeys: passkeys::Passkeys::new(&dir, config.seed)?,
             store,
             db,
             history: History::new(&dir),
