@@ -170,6 +170,11 @@ pub enum Bug {
     /// skipped, `--mix hands`): a serve stopped between its read and its firing makes
     /// a second run of a burst, its events pointed at it.
     FirePendingUnchecked,
+    /// An engine that retries every failed attempt its attempts allow, its step's
+    /// `retry.exit_code`, `never_exit_code` and `if` unread (`--mix hands`), as baton
+    /// did before retry rules: a failed migration its rule never retries (exit 1) is
+    /// run again.
+    RetryIgnoresRules,
     /// An approval page that hands a passkey's decision to the run without checking
     /// its signature counter against the last recorded for its key (`--mix hands`,
     /// `approval_page::counter_rises` skipped): an assertion held back and sent after
@@ -214,12 +219,13 @@ impl Bug {
             Bug::KilledChildFreesGroup => "killed-child-frees-group",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
+            Bug::RetryIgnoresRules => "retry-ignores-rules",
             Bug::PasskeyCounterUnchecked => "passkey-counter-unchecked",
             Bug::PageRefusalUnrecorded => "page-refusal-unrecorded",
         }
     }
 
-    pub const ALL: [Bug; 32] = [
+    pub const ALL: [Bug; 33] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -250,6 +256,7 @@ impl Bug {
         Bug::KilledChildFreesGroup,
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
+        Bug::RetryIgnoresRules,
         Bug::PasskeyCounterUnchecked,
         Bug::PageRefusalUnrecorded,
     ];

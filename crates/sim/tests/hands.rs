@@ -213,3 +213,34 @@ fn a_burst_fired_again_by_a_stopped_serve_is_reported() {
     let held = hands(seed, v.action, None);
     assert_eq!(held.violation, None, "seed {seed} without the bug");
 }
+
+const RETRIES: &str = "a_step_retries_only_as_its_rule_says";
+
+/// `--bug retry-ignores-rules` (the core handed the plan without its steps' retry
+/// rules, as baton ran before them) is found on seeds 0, 1 and 3, within two actions:
+/// a `deploy` that exited 1, one of its `never_exit_code`, retried (a failed migration
+/// run again); one whose `if` is false retried; one killed by a signal retried where
+/// its `exit_code` lists codes. Each seed holds without the bug up to the action that
+/// broke.
+#[test]
+fn a_retry_its_rule_refuses_is_reported() {
+    for (seed, says) in [
+        (0, "exit code 1 is one of its never_exit_code"),
+        (1, "is false"),
+        (3, "it did not exit with a code"),
+    ] {
+        let o = hands(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::RetryIgnoresRules),
+        );
+        let v = o
+            .violation
+            .unwrap_or_else(|| panic!("seed {seed}: retry-ignores-rules not found"));
+        assert_eq!(v.invariant, RETRIES, "seed {seed}: {}", v.detail);
+        assert!(v.detail.contains("was retried, though"), "{}", v.detail);
+        assert!(v.detail.contains(says), "seed {seed}: {}", v.detail);
+        let held = hands(seed, v.action, None);
+        assert_eq!(held.violation, None, "seed {seed} without the bug");
+    }
+}

@@ -597,8 +597,9 @@ fn the_newest_hands_bugs_put_back_are_reported() {
 /// store as private (a forged row naming a run that is no child is then taken, as a
 /// private store's owner may): the simulator's own mistake, `baton store init` being
 /// a process of its own. Kept: a forged link, a secret handed to a child, a swapped
-/// stage, a mark after a crash, hostile values an imported step carries and a child
-/// engine killed with its steps running, each with the real code, keep every promise.
+/// stage, a mark after a crash, hostile values an imported step carries, a child
+/// engine killed with its steps running and steps retried by their retry rules, each
+/// with the real code, keep every promise.
 #[test]
 fn regression_hands_seeds_keep_every_promise() {
     let outcomes: Vec<Outcome> = (0..10)
@@ -629,4 +630,15 @@ fn regression_hands_seeds_keep_every_promise() {
         said("secret params [\"tok\"]") >= 10,
         "too few secrets handed"
     );
+    // Retry rules: retries, and failures each rule refuses (the core's reasons).
+    assert!(said(" retried: attempt ") >= 50, "too few retries");
+    for refused in [
+        "is one of its retry.never_exit_code",
+        "is not one of its retry.exit_code",
+        "it did not exit with a code, and its retry retries only exit codes",
+        "not retried: retry.if: condition false",
+    ] {
+        let n = said(refused);
+        assert!(n >= 10, "{n} failures refused with {refused:?}");
+    }
 }

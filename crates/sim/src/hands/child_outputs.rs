@@ -145,7 +145,7 @@ impl Hands {
         Ok(())
     }
 
-    fn load_plan(&self, name: &str, text: &str) -> Result<Loaded, SimError> {
+    pub(super) fn load_plan(&self, name: &str, text: &str) -> Result<Loaded, SimError> {
         let path = self.dir.join(name);
         std::fs::write(&path, text).map_err(|e| SimError::Io {
             path: path.clone(),

@@ -324,7 +324,7 @@ impl Hands {
 }
 
 /// The attempts `fx` spawns.
-fn spawns(fx: Vec<Effect>) -> Vec<SpawnSpec> {
+pub(super) fn spawns(fx: Vec<Effect>) -> Vec<SpawnSpec> {
     fx.into_iter()
         .filter_map(|e| match e {
             Effect::Spawn(s) => Some(s),

@@ -53,6 +53,11 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
                 )
             }),
     };
+    let broken = match broken {
+        Some(b) => Some(b),
+        None => super::retries::a_step_retries_only_as_its_rule_says(h)?
+            .map(|d| ("a_step_retries_only_as_its_rule_says", d)),
+    };
     Ok(broken.map(|(invariant, detail)| Violation {
         invariant,
         action,

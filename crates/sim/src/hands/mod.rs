@@ -14,6 +14,7 @@ mod imports;
 pub(crate) mod invariants;
 mod orphans;
 mod passkeys;
+mod retries;
 mod triggers;
 
 use crate::history::History;
@@ -42,6 +43,7 @@ pub(crate) struct Hands {
     pub(crate) orphans: orphans::Orphans,
     pub(crate) triggers: triggers::Triggers,
     pub(crate) passkeys: passkeys::Passkeys,
+    pub(crate) retries: retries::Retries,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -85,6 +87,7 @@ impl Hands {
             orphans: orphans::Orphans::default(),
             triggers: triggers::Triggers::new(&dir, config.seed)?,
             passkeys: passkeys::Passkeys::new(&dir, config.seed)?,
+            retries: retries::Retries::default(),
             store,
             db,
             history: History::new(&dir),
@@ -114,6 +117,10 @@ impl Hands {
                 // Real processes (the carry is shell, the stop reads `/proc`): fewer.
                 93..97 => self.import_hand()?,
                 _ => self.orphan_hand()?,
+            }
+            // Retry rules, from a stream of their own (the draws above unchanged).
+            if self.retries.plays(self.config.seed) {
+                self.retry_hand()?;
             }
             self.steps += 1;
             if let Some(v) = invariants::check(self, action)? {
