@@ -92,6 +92,23 @@ fn unreadable(request: &str, id: i64, run_id: &str, e: &serde_json::Error) -> St
 }
 
 /// Why a request a check has read is refused when it is handed in again.
+/// Whether command `id` was given up by its submitter (or refused): only then may its
+/// request be handed in again. One pending, claimed or accepted stands: a second
+/// hand-in of its request (the same line sent twice) would be a second decision.
+fn withdrawn(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT status = 'refused' FROM commands WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(true))
+}
+
+fn handed_in(request: &str, id: i64) -> StoreError {
+    StoreError::Refused(format!(
+        "request {request} was handed in before as command {id}, which stands: it is not handed in twice"
+    ))
+}
+
 fn checked(request: &str) -> StoreError {
     StoreError::Refused(format!(
         "request {request} was handed in before, and the console's check after its link dropped has read it since: it is not handed in again (the console was told what became of the first); decide again if that is not what you want"
@@ -120,6 +137,10 @@ impl Store {
                 return Err(checked(request));
             }
             Some(Row { command: None, .. }) => return Err(settled(request)),
+            Some(Row {
+                command: Some(first),
+                ..
+            }) if !withdrawn(conn, first)? => return Err(handed_in(request, first)),
             _ => {}
         }
         // Handed in again after a withdrawal (`session::command::apply` tries twice)
@@ -367,6 +388,29 @@ mod tests {
         );
         assert!(!s.has_open_commands(&run).expect("read"), "nothing open");
         assert_eq!(s.settle_link_request("r-4", &run).expect("check"), seen);
+    }
+
+    #[test]
+    fn a_request_whose_command_stands_is_not_handed_in_twice() {
+        let (_d, mut s, run) = store_with_run();
+        let first = s
+            .submit_command_for(&run, &cancel(), None, Some("r-7"))
+            .expect("submit");
+        let twice = s.submit_command_for(&run, &cancel(), None, Some("r-7"));
+        assert!(
+            matches!(&twice, Err(StoreError::Refused(w)) if w.contains("not handed in twice")),
+            "{twice:?}"
+        );
+        let ok = CommandOutcome::Accepted {
+            message: "cancelled".into(),
+        };
+        s.complete_command(first, &ok).expect("verdict");
+        let after = s.submit_command_for(&run, &cancel(), None, Some("r-7"));
+        assert!(matches!(&after, Err(StoreError::Refused(_))), "{after:?}");
+        assert!(matches!(
+            s.settle_link_request("r-7", &run).expect("check"),
+            LinkRequest::Delivered { id, .. } if id == first
+        ));
     }
 
     #[test]
