@@ -16,6 +16,9 @@ const GRACE: Duration = Duration::from_secs(5);
 /// `child_run=ID` first; the rest is the step's business).
 const READ_MAX: u64 = 64 * 1024;
 
+/// The most looks at `/proc` for the child's leftovers (each stops what it found).
+const LOOKS: usize = 8;
+
 /// The variable only a child-run step's environment has (`core::child::WORKFLOW_ENV`).
 pub(crate) const CHILD_WORKFLOW_ENV: &str = "BATON_CHILD_WORKFLOW";
 
@@ -45,16 +48,29 @@ fn child_run_in(output: &Path) -> Option<String> {
 /// stopped, when there were any.
 pub(crate) fn stop(output: &Path) -> Option<(String, usize)> {
     let kid = child_run_in(output)?;
-    let groups = run_process_groups(&kid);
-    if groups.is_empty() {
-        return None;
-    }
-    std::thread::scope(|scope| {
-        for &pgid in &groups {
-            scope.spawn(move || kill_stale_group(pgid, GRACE));
+    let mut stopped = 0;
+    let mut found_none = 0;
+    // A process in the middle of an exec carries no environment for a moment (the
+    // kernel fills it in after the new program is mapped), so one look at `/proc` can
+    // miss it: looked at again until two looks in a row find nothing.
+    for _ in 0..LOOKS {
+        let groups = run_process_groups(&kid);
+        if groups.is_empty() {
+            found_none += 1;
+            if found_none == 2 {
+                break;
+            }
+            continue;
         }
-    });
-    Some((kid, groups.len()))
+        found_none = 0;
+        std::thread::scope(|scope| {
+            for &pgid in &groups {
+                scope.spawn(move || kill_stale_group(pgid, GRACE));
+            }
+        });
+        stopped += groups.len();
+    }
+    (stopped > 0).then_some((kid, stopped))
 }
 
 #[cfg(test)]
@@ -70,5 +86,44 @@ mod tests {
         std::fs::write(&p, "a=1\n").unwrap();
         assert_eq!(child_run_in(&p), None);
         assert_eq!(child_run_in(&dir.path().join("none")), None);
+    }
+
+    /// What a look does not find (here: a group the first one's stop starts, as a
+    /// process in the middle of an exec reads as no one's) the next look stops.
+    #[test]
+    fn what_one_look_misses_the_next_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let kid = format!("kid-{}", std::process::id());
+        let out = dir.path().join("out");
+        std::fs::write(&out, format!("child_run={kid}\n")).unwrap();
+        let late = dir.path().join("late.pid");
+        // On SIGTERM the first group starts a second in a session of its own, then ends.
+        let script = format!(
+            "trap 'setsid sh -c \"echo \\$\\$ > {late}.tmp && mv {late}.tmp {late} && exec sleep 60\" & sleep 1; exit 0' TERM; sleep 60 & wait",
+            late = late.display()
+        );
+        let mut first = std::process::Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .env("BATON_RUN_ID", &kid)
+            .env("BATON_STEP_ID", "ship")
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while run_process_groups(&kid).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (_, n) = stop(&out).expect("its leftovers stopped");
+        let _ = first.wait();
+        let pgid: i32 = std::fs::read_to_string(&late)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(n >= 2, "{n} group(s) stopped");
+        assert!(
+            !crate::local::group::group_alive(pgid),
+            "the late group runs on"
+        );
+        assert!(run_process_groups(&kid).is_empty());
     }
 }
