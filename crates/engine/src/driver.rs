@@ -181,7 +181,9 @@ pub struct Driver {
     commands_rx: Option<mpsc::Receiver<CommandRequest>>,
     console_replies: HashMap<i64, oneshot::Sender<CommandOutcome>>,
     next_console_id: i64,
-    data_version: i64,
+    /// The store's `PRAGMA data_version` when its commands were last claimed (`None`:
+    /// not yet).
+    data_version: Option<i64>,
     /// A command's text was masked in the store: its unmasked copy may still be in the
     /// write-ahead log until a checkpoint empties it (`Store::scrub_wal`).
     wal_unscrubbed: bool,
@@ -269,7 +271,7 @@ impl Driver {
             commands_rx: None,
             console_replies: HashMap::new(),
             next_console_id: -1,
-            data_version: 0,
+            data_version: None,
             wal_unscrubbed: false,
             verdicts: Vec::new(),
             view_dirty: true,
@@ -374,44 +376,15 @@ impl Driver {
         }
     }
 
-    /// Before the loop: the initial effects, and the commands already waiting
-    /// (submitted before this engine started, or for it: a background engine started
-    /// to serve them), taken at once, not on the next write.
-    ///
-    /// A takeover whose command ended the run (a cancel, a reject) decides the
-    /// commands waiting in the commit that ends it: claimed after that commit, a row
-    /// whose engine died before its verdict would be taken by no engine again (none
-    /// drives an ended run). Claimed before it and the engine killed, the run has not
-    /// ended on record and its next engine takes them again (docs/simulator.md, seed 79).
-    fn start_driving(&mut self, mut initial: Vec<Effect>) -> Result<(), DriverError> {
-        self.data_version = self.store.data_version()?;
-        if self.core.is_finished() {
-            let mut waiting = Vec::new();
-            self.claim_commands(&mut waiting)?;
-            if !waiting.is_empty() {
-                // A crash test's moment: commands claimed, the run's end not committed.
-                exec::failpoint::die_at("claimed", "command");
-            }
-            initial.extend(self.feed(waiting, Timestamp::now())?);
-            if !self.core.is_finished() {
-                // A test's moment: a command reopened the finished run, which holds its
-                // group again, its takeover settled (`reopen`), nothing committed.
-                exec::failpoint::hold_at("reopen-held", "command");
-            }
-            self.execute(initial)?;
-            self.notice_asks()?;
-            self.publish(true);
-            return Ok(());
-        }
-        self.execute(initial)?;
+    /// Before the loop: the engine's first wake-up of the run (`crate::wake::start`:
+    /// the initial effects, then the commands already waiting, submitted before this
+    /// engine started or for it: a background engine started to serve them).
+    fn start_driving(&mut self, initial: Vec<Effect>) -> Result<(), DriverError> {
+        // Not read yet: the commands waiting are claimed now, whatever the store's
+        // version (`poll_commands`).
+        self.data_version = None;
+        crate::wake::start(self, initial)?;
         self.notice_asks()?;
-        let mut waiting = Vec::new();
-        self.claim_commands(&mut waiting)?;
-        if !waiting.is_empty() {
-            let now = Timestamp::now();
-            let effects = self.feed(waiting, now)?;
-            self.execute(effects)?;
-        }
         self.publish(true);
         Ok(())
     }

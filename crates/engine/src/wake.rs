@@ -18,6 +18,9 @@ use baton_store::slots::Turn;
 use baton_store::{Store, StoreError};
 use baton_workflow::Builtin;
 
+pub mod path;
+use path::{Piece, traced};
+
 thread_local! {
     /// This thread's wake-ups through [`execute`] (`wake_ups_here`).
     static WAKE_UPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -52,6 +55,9 @@ pub enum Moment<'a> {
     /// Committed, and step `step_id`'s start is about to be acted on (each start of
     /// the group, before any acts).
     Starting { step_id: &'a str },
+    /// A takeover that ended the run claimed the commands waiting; the commit that
+    /// ends it is not made ([`start`]).
+    Claimed,
 }
 
 impl Moment<'_> {
@@ -66,6 +72,7 @@ impl Moment<'_> {
                 vec![("unacted", "wake-up"), ("decided", "command")]
             }
             Moment::Starting { step_id } => vec![("committed", step_id)],
+            Moment::Claimed => vec![("claimed", "command")],
         }
     }
 }
@@ -159,6 +166,9 @@ pub trait Gather: Engine {
 
 /// The inputs from one source (all its store calls but the slots', one each).
 pub fn gather_from<G: Gather>(g: &mut G, source: Source) -> Result<Vec<Input>, G::Error> {
+    if source != Source::Slots {
+        traced(Piece::Gather(source));
+    }
     if source != Source::World && !g.looks() {
         return Ok(Vec::new());
     }
@@ -183,6 +193,7 @@ pub fn gather_from<G: Gather>(g: &mut G, source: Source) -> Result<Vec<Input>, G
 /// One waiting pool slot asked for (one store call); an ask the store answers "not
 /// yet" waits for the next gathering.
 pub fn ask_waiting<G: Gather>(g: &mut G, r: SlotRequest) -> Result<Option<Input>, G::Error> {
+    traced(Piece::Gather(Source::Slots));
     let Some((input, again)) = ask_slot(g.run()?, &r)? else {
         return Ok(None);
     };
@@ -213,6 +224,45 @@ pub fn wake_up<G: Gather>(g: &mut G) -> Result<bool, G::Error> {
     let effects = decide_all(g, inputs, now)?;
     execute(g, effects)?;
     Ok(true)
+}
+
+/// An engine's first wake-up of a run it just took (a new run's, a takeover's): the
+/// effects its start decided (`initial`, its events not yet committed) committed and
+/// acted on, then the commands waiting (submitted before it drove the run, or for it)
+/// claimed and decided at once, not at the next change of the store. The driver's
+/// start and the simulator's, every takeover and every new run.
+///
+/// A takeover whose command ended the run decides the commands waiting in the commit
+/// that ends it: claimed after that commit, a row whose engine died before its verdict
+/// would be taken by no engine again (none drives an ended run). Claimed before it and
+/// the engine killed, the run has not ended on record and its next engine takes them
+/// again (docs/simulator.md, seed 79).
+pub fn start<G: Gather>(g: &mut G, mut initial: Vec<Effect>) -> Result<(), G::Error> {
+    traced(Piece::Start);
+    if g.run()?.core.is_finished() {
+        traced(Piece::Gather(Source::Commands));
+        let waiting = g.claim()?;
+        if !waiting.is_empty() {
+            fault(g, Moment::Claimed)?;
+        }
+        let now = g.now();
+        initial.extend(decide_all(g, waiting, now)?);
+        if !g.run()?.core.is_finished() {
+            // A test's moment: a command reopened the finished run, which holds its
+            // group again, its takeover settled (`reopen`), nothing committed.
+            baton_exec::failpoint::hold_at("reopen-held", "command");
+        }
+        return execute(g, initial);
+    }
+    execute(g, initial)?;
+    traced(Piece::Gather(Source::Commands));
+    let waiting = g.claim()?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let now = g.now();
+    let effects = decide_all(g, waiting, now)?;
+    execute(g, effects)
 }
 
 /// The lease renewed (and the store checked to be the same file): every 2 s, by the
@@ -329,6 +379,7 @@ pub fn ask_slot(run: Run<'_>, r: &SlotRequest) -> Result<Option<(Input, bool)>, 
 /// One input decided: a command that would reopen the finished run holds its group
 /// first (`driver::reopen`).
 pub fn decide(run: Run<'_>, input: Input, now: Timestamp) -> Result<Vec<Effect>, StoreError> {
+    traced(Piece::Decide);
     let input = hold_group_to_reopen(run.store, run.run_id, run.core, input, now)?;
     Ok(run.core.handle(input, now))
 }
@@ -352,6 +403,7 @@ pub fn decide_all<E: Engine>(
 /// and decision of this wake-up) is committed in one transaction before any of it acts.
 pub fn execute<E: Engine>(w: &mut E, mut effects: Vec<Effect>) -> Result<(), E::Error> {
     WAKE_UPS.with(|n| n.set(n.get() + 1));
+    traced(Piece::Execute);
     let mut events: Vec<Event> = Vec::new();
     let mut actions: Vec<Effect> = Vec::new();
     loop {

@@ -407,3 +407,42 @@ fn a_whole_wake_up_gathers_in_the_one_order_then_decides_commits_and_acts() {
         "{t:?}"
     );
 }
+
+/// The one order a world's path through the wake-up is checked against (the driver's
+/// and the simulator's tests ask it): a world that decides what it never gathered,
+/// gathers out of order or leaves decisions uncommitted took a path of its own.
+#[test]
+fn a_path_of_its_own_through_the_wake_up_is_told() {
+    use super::path::{Piece::*, check};
+    use Source::*;
+    let wake_up = [
+        Gather(Admission),
+        Gather(Commands),
+        Gather(Slots),
+        Gather(World),
+    ];
+    let mut whole = wake_up.to_vec();
+    whole.extend([Decide, Decide, Execute, Start, Execute, Gather(Commands)]);
+    whole.extend([Start, Gather(Commands), Decide, Execute, Execute]);
+    whole.extend(wake_up);
+    assert_eq!(
+        check(&whole),
+        Ok(()),
+        "wake-ups, starts, a commit of what waited"
+    );
+    for other in [
+        vec![Decide, Execute],
+        vec![
+            Gather(Commands),
+            Gather(Admission),
+            Gather(World),
+            Decide,
+            Execute,
+        ],
+        vec![Gather(Admission), Gather(Commands), Gather(World), Decide],
+        vec![Start, Gather(Commands), Decide],
+        vec![Gather(Admission), Gather(Commands), Decide, Execute],
+    ] {
+        assert!(check(&other).is_err(), "{other:?} passed for the one order");
+    }
+}

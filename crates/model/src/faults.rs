@@ -40,6 +40,11 @@ pub trait Faults {
     fn now(&self) -> Timestamp;
     /// Whether the process dies at `at`.
     fn dies_at(&self, at: Point<'_>) -> bool;
+    /// A new run's id and its core's seed, as this world draws them (`None`: the
+    /// host's, a fresh ULID and a random seed).
+    fn new_run(&self) -> Option<(String, u64)> {
+        None
+    }
 }
 
 /// Production's door: the wall clock, and only the fault `BATON_FAILPOINT` names.
@@ -93,6 +98,11 @@ pub fn dies_at(at: Point<'_>) -> bool {
         Some(door) => door.dies_at(at),
         None => Wall.dies_at(at),
     })
+}
+
+/// A new run's id and seed, as this thread's door draws them (`None`: the host's).
+pub fn new_run() -> Option<(String, u64)> {
+    DOOR.with_borrow(|d| d.as_ref().and_then(|door| door.new_run()))
 }
 
 /// Where this thread's door has a commit that begins now die, if it does: each cut

@@ -68,8 +68,8 @@ pub mod step_chain;
 
 pub use ask_book::AskBook;
 pub use concurrency::create as create_run;
-/// A run recorded from a record the caller made (the simulator's ids and seeds), and
-/// the cancels its admission asks for, which such a caller hands in on its own clock.
+/// A run recorded as `create_run` records it, and the cancels its admission asks
+/// for, which a caller on its own clock (the simulator) hands in itself.
 pub use concurrency::{Admitted, follow_up_cancels, group_of, record as record_run};
 pub use console::{Ended, Service, Stop};
 pub use diff::records as diff_records;
@@ -83,7 +83,9 @@ pub use identity::{operator, os_account};
 pub use inbox::read as read_inbox;
 pub use inspect::{add_budgets, inspect, plan_of};
 pub use news::News;
-pub use prepare::{Loaded, NewRunSpec, Ready, Unwritten, db_path, load_new, run_config};
+pub use prepare::{
+    Loaded, NewRunSpec, Ready, Unwritten, db_path, load_new, load_plan, run_config, unwritten,
+};
 pub use run_list::FIRST_PAGE as RUN_LIST_FIRST_PAGE;
 /// The serve's checks of the pauses and backfilled slots it finds in the store, for
 /// the simulator (crates/sim), which plays the serve on its own clock.

@@ -75,7 +75,7 @@ pub(crate) fn load_text(spec: NewRunSpec, source_text: String) -> Result<Loaded,
 
 /// [`load_text`] of a text already loaded into `plan` (`baton serve` keeps each served
 /// file's plan: a slot's run is not parsed again).
-pub(crate) fn load_plan(
+pub fn load_plan(
     spec: NewRunSpec,
     plan: Arc<Plan>,
     source_text: String,
@@ -131,10 +131,8 @@ pub(crate) fn create_with(
     })
 }
 
-/// A new run's record and its core, before anything is written: what
-/// `concurrency::record` writes. A front end's is made from its loaded workflow (a
-/// fresh id, secrets masked); the deterministic simulator makes its own (its ids and
-/// seeds are the scenario's).
+/// A new run's record and its core, before anything is written ([`unwritten`]): what
+/// `concurrency::record` writes.
 pub struct Unwritten {
     pub new_run: NewRun,
     pub core: Core,
@@ -158,15 +156,17 @@ pub(super) fn split_persisted(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
 
 /// The new run's record (a fresh id, secrets masked) and its core, not started; the
 /// core knows the store at `db` it is recorded in (a local step's `BATON_DB`: its
-/// first steps are decided before a driver takes it).
-pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
+/// first steps are decided before a driver takes it). Its id and seed are the fault
+/// door's when it draws them (the simulator's, `baton_model::faults::new_run`).
+pub fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
     let Loaded {
         spec,
         plan,
         params,
         source_text,
     } = loaded;
-    let run_id = new_run_id();
+    let (run_id, seed) =
+        baton_model::faults::new_run().unwrap_or_else(|| (new_run_id(), rand::random()));
     let secrets = secret_values(&plan, &params);
     let masker = Masker::new(secrets.clone());
     let masked: BTreeMap<String, String> = params
@@ -197,7 +197,7 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
             &spec.operator,
             params,
             secrets,
-            rand::random(),
+            seed,
             spec.auto_approve,
             spec.max_parallel.map(|n| n as usize),
         )

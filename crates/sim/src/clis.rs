@@ -15,7 +15,6 @@
 //! passed (`submit_and_wait`); one that died leaves it. What it draws comes from a
 //! twelfth stream of the seed, so the other mixes draw what they drew.
 use crate::SimError;
-use crate::doors::Stop;
 use crate::world::World;
 use baton_model::{Command, Refusal, Timestamp};
 use baton_session::{Ready, SessionError};
@@ -371,31 +370,13 @@ impl World {
         Ok(())
     }
 
-    /// A takeover's events committed (it may die inside the commit), then acted on
-    /// one store call at a time, as a wake-up's are.
+    /// A takeover's start (`wake::start`, the driver's: its events committed, where
+    /// it may die inside the commit, then acted on and the commands waiting claimed).
     fn commit_takeover(&mut self, e: usize, mut ready: Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
-        let mut initial = std::mem::take(&mut ready.initial);
-        let finished = ready.core.is_finished();
+        let initial = std::mem::take(&mut ready.initial);
         let driven = crate::engine::Driven::new(ready.core, self.now);
         self.engines[e].runs.insert(run.clone(), driven);
-        // As `Driver::start_driving`: a takeover whose command ended the run decides
-        // the commands waiting in the commit that ends it (`--mix cli` seed 79).
-        if finished {
-            let now = Timestamp(self.now);
-            for input in self.gather_commands(e, &run)? {
-                let engine = &mut self.engines[e];
-                let Some(driven) = engine.runs.get_mut(&run) else {
-                    return Ok(());
-                };
-                let run = baton_engine::wake::Run {
-                    store: &mut engine.store,
-                    run_id: &run,
-                    core: &mut driven.core,
-                };
-                initial.extend(baton_engine::wake::decide(run, input, now)?);
-            }
-        }
         let cut = match self.clis.whole {
             true => None,
             false => match self.clis.rng.random_range(0..100) {
@@ -404,70 +385,16 @@ impl World {
                 _ => None,
             },
         };
-        let (committed, rest) = self.commit_kept(
-            e,
-            &run,
-            initial,
-            (cut, &format!("takeover's commit of {run}")),
-        );
-        match committed {
-            Ok(()) => {}
-            Err(Stop::Died(when)) => {
-                return self.crash(e, &when);
-            }
-            Err(Stop::Lost(err)) => {
-                self.engines[e].runs.remove(&run);
-                self.history
-                    .push(format!("  engine {e} lost {run} before its commit: {err}"));
-                return Ok(());
-            }
-            Err(Stop::Gone) => return Ok(()),
-            Err(Stop::Failed(err)) => return Err(err),
+        let said = format!("takeover's commit of {run}");
+        if self.start_driving(e, &run, initial, (cut, &said))? {
+            self.history.push(format!("  {run}: driven by engine {e}"));
         }
-        // A run the commit ended claims nothing more (one a `retry` decided in it
-        // reopened goes on as any).
-        let claim = self.engines[e]
-            .runs
-            .get(&run)
-            .is_some_and(|d| !d.core.is_finished());
-        self.history.push(format!("  {run}: driven by engine {e}"));
-        self.act_on(e, &run, (rest, claim))
-    }
-
-    /// What engine `e` committed for `run`, acted on: as its wake-up in progress, one
-    /// effect a store call ([`World::wake_interleaved`]), or at once while another
-    /// wake-up is in progress (or settling).
-    /// `claim`: a takeover's, after which the commands waiting are claimed and
-    /// decided (`Driver::start_driving`: a command claimed by an engine that died
-    /// before its verdict is taken again even when the takeover ended the run).
-    pub(crate) fn act_on(
-        &mut self,
-        e: usize,
-        run: &str,
-        (rest, claim): (Vec<baton_core::Effect>, bool),
-    ) -> Result<(), SimError> {
-        if self.clis.whole || self.engines[e].wake.is_some() {
-            for effect in rest {
-                self.perform_one(e, run, effect)?;
-            }
-            if claim {
-                self.wake_run(e, run, None)?;
-            }
-            return self.finish_if_done(e, run);
-        }
-        self.engines[e].wake = Some(crate::interleave::Wake::performing(run, rest, claim));
         Ok(())
     }
 
-    /// A `baton run` by engine `e` made `run`: it acts on its effects as a wake-up
-    /// does, and hands in the cancels of the runs it replaced, one store call each.
-    pub(crate) fn cli_after_run(
-        &mut self,
-        e: usize,
-        run: &str,
-        cancels: Vec<(String, Command)>,
-        rest: Vec<baton_core::Effect>,
-    ) -> Result<(), SimError> {
+    /// A `baton run` by engine `e` made a run whose admission replaced `cancels`' runs:
+    /// their cancels are handed in one store call each.
+    pub(crate) fn cli_cancels(&mut self, e: usize, cancels: Vec<(String, Command)>) {
         if !cancels.is_empty() {
             let incarnation = self.engines[e].incarnation;
             self.clis.procs.push(Cli {
@@ -475,7 +402,6 @@ impl World {
                 next: Next::Cancels(cancels.into()),
             });
         }
-        self.act_on(e, run, (rest, false))
     }
 
     /// The submitters waiting for their verdicts (`submit_and_wait`): one past its

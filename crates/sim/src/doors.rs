@@ -162,6 +162,7 @@ impl wake::Engine for Doors<'_> {
             Moment::Decided => "before its commit".into(),
             Moment::Committed { .. } => "after its commit, before acting".into(),
             Moment::Starting { step_id } => format!("after its commit, before starting {step_id}"),
+            Moment::Claimed => "after claiming its commands, before its commit".into(),
         })
     }
 
@@ -246,9 +247,10 @@ impl World {
         woken
     }
 
-    /// Engine `e`'s wake-up of `run` on `inputs` handed in (a remote job's news):
-    /// decided, committed and acted on by the engine's own code; `false` when it
-    /// stopped before its end (the engine died or lost the run).
+    /// Engine `e`'s wake-up of `run` on `inputs` handed in (its stop): decided,
+    /// committed and acted on by the engine's own code, nothing gathered (the
+    /// driver's loop gathers with it: a path `wake::path::check` refuses);
+    /// `false` when it stopped before its end (the engine died or lost the run).
     pub(crate) fn wake_with(
         &mut self,
         e: usize,
@@ -282,8 +284,26 @@ impl World {
 }
 
 impl World {
-    /// What engine `e` decided for `run` outside a wake-up (a takeover's first
-    /// effects, `baton run`'s), committed by the engine's own code (`wake::execute`),
+    /// Engine `e`'s first wake-up of `run`, which it just took (a takeover's `ready`
+    /// initial effects, a `baton run`'s): the engine's own start (`wake::start`, the
+    /// driver's), its first commit cut at `cut` (a crash in it told as in `said`);
+    /// `false` when it stopped before its end.
+    pub(crate) fn start_driving(
+        &mut self,
+        e: usize,
+        run: &str,
+        initial: Vec<Effect>,
+        (cut, said): (Option<CommitCut>, &str),
+    ) -> Result<bool, SimError> {
+        let mut doors = Doors::new(self, e, run);
+        doors.cut = cut;
+        doors.commit_said = said.to_string();
+        let started = wake::start(&mut doors, initial);
+        self.stopped(e, run, started)
+    }
+
+    /// What engine `e` decided for `run` in an interleaved wake-up, committed by the
+    /// engine's own code (`wake::execute`),
     /// the commit cut at `cut` (a crash in it told as in `said`); the actions it decided kept for the caller to act on.
     pub(crate) fn commit_kept(
         &mut self,

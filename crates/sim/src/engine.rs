@@ -10,7 +10,7 @@ use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, SlotRequest};
 use baton_engine::wake;
 use baton_model::{Event, LEASE_STALE, Timestamp};
-use baton_store::{LeaseOutcome, NewRun, Store};
+use baton_store::{LeaseOutcome, Store};
 use rand::Rng;
 use std::collections::BTreeMap;
 
@@ -238,16 +238,6 @@ impl World {
         self.finish_if_done(e, run)
     }
 
-    /// Act on one effect (a spawn, a stop, a verdict written back, …).
-    pub(crate) fn perform_one(
-        &mut self,
-        e: usize,
-        run: &str,
-        effect: Effect,
-    ) -> Result<(), SimError> {
-        self.acted(e, run, effect).map(drop)
-    }
-
     /// Act on one effect; `false` when the engine no longer drives the run.
     pub(crate) fn acted(&mut self, e: usize, run: &str, effect: Effect) -> Result<bool, SimError> {
         let mut hands = crate::executor::Hands {
@@ -384,18 +374,11 @@ impl World {
         engine
             .runs
             .insert(run.clone(), Driven::new(ready.core, self.now));
-        let (committed, rest) =
-            self.commit_kept(e, &run, ready.initial, (None, "takeover's commit"));
-        if !self.stopped(e, &run, committed)? {
-            return Ok(());
+        let said = format!("takeover's commit of {run}");
+        if self.start_driving(e, &run, ready.initial, (None, &said))? {
+            self.history.push(format!("  {run}: driven by engine {e}"));
         }
-        self.history.push(format!("  {run}: driven by engine {e}"));
-        // Then (`--mix cli`) the commands waiting, claimed and decided
-        // (`Driver::start_driving`); the other mixes' histories are kept as they were.
-        if self.config.mix == crate::Mix::Cli {
-            return self.act_on(e, &run, (rest, true));
-        }
-        self.perform(e, &run, rest)
+        Ok(())
     }
 
     /// A new run of workflow `w` made by engine `e` (`baton run`): in its concurrency
@@ -415,42 +398,24 @@ impl World {
         self.steps += 1;
         self.next_run += 1;
         let run_id = run_id(self.next_run);
-        let now = Timestamp(self.now);
         let wf = &self.workflows[w];
         let plan = wf.plan.clone();
         // Its engine's account (`--mix accounts`: a member's engine starts its runs).
         let starter = self.engine_user(e);
-        let cfg = baton_session::run_config(
-            &run_id,
-            &starter,
-            BTreeMap::new(),
-            Vec::new(),
-            self.config.seed ^ u64::from(self.next_run),
-            false,
-            None,
-        );
-        let core = Core::new(plan.clone(), cfg);
         let source_text = std::fs::read_to_string(&wf.path).map_err(|err| SimError::Io {
             path: wf.path.clone(),
             error: err,
         })?;
-        let new_run = NewRun {
-            id: run_id.clone(),
-            workflow: plan.name.clone(),
-            source_path: wf.path.clone(),
-            source_text,
-            params_json: "{}".into(),
+        let spec = baton_session::NewRunSpec {
+            workflow: wf.path.clone(),
             operator: starter.clone(),
-            started_at: now,
-            parent: None,
-            steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
+            ..Default::default()
         };
-        let u = baton_session::Unwritten {
-            new_run,
-            core,
-            workflow: plan.name.clone(),
-        };
-        let group = baton_session::group_of(&plan, &BTreeMap::new())?;
+        // The session's own new run (`baton run`'s), its id and seed the scenario's.
+        let loaded = baton_session::load_plan(spec, plan.clone(), source_text)?;
+        crate::faults::next_run(&run_id, self.config.seed ^ u64::from(self.next_run));
+        let group = baton_session::group_of(&plan, &loaded.params)?;
+        let u = baton_session::unwritten(loaded, &self.db);
         // The bug put back: the group read free before the burst, the run made plainly.
         let group = group.filter(|_| !matches!(racy, Some(None)));
         let engine = &mut self.engines[e];
@@ -480,11 +445,13 @@ impl World {
             _ => Vec::new(),
         };
         if self.cli_cut() {
-            return self.cli_after_run(e, &run_id, cancels, rest);
+            self.cli_cancels(e, cancels);
+        } else {
+            for (old, cancel) in cancels {
+                self.submit(&old, cancel)?;
+            }
         }
-        for (old, cancel) in cancels {
-            self.submit(&old, cancel)?;
-        }
-        self.perform(e, &run_id, rest)
+        self.start_driving(e, &run_id, rest, (None, "first commit"))
+            .map(drop)
     }
 }

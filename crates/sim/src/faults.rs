@@ -1,7 +1,7 @@
 //! The simulated world's fault door (`baton_model::faults`), the one the engine's code
-//! asks in every world: the seed's clock, and the fault the seed drew for the next
-//! call that meets it (a store commit cut, a wake-up's engine dying at a moment),
-//! armed just before that call and answered once.
+//! asks in every world: the seed's clock, a new run's id and seed, and the fault the
+//! seed drew for the next call that meets it (a store commit cut, a wake-up's engine
+//! dying at a moment), armed just before that call and answered once.
 use baton_model::Timestamp;
 use baton_model::faults::{self, CommitCut, Faults, Point};
 use std::cell::{Cell, RefCell};
@@ -14,6 +14,8 @@ struct Seeded {
     cut: Cell<Option<CommitCut>>,
     /// A named moment (`point`, `step`) the engine dies at.
     dies: Cell<Option<(&'static str, &'static str)>>,
+    /// The next new run's id and seed, the scenario's.
+    new_run: RefCell<Option<(String, u64)>>,
 }
 
 impl Faults for Seeded {
@@ -30,6 +32,10 @@ impl Faults for Seeded {
             self.disarm();
         }
         hit
+    }
+
+    fn new_run(&self) -> Option<(String, u64)> {
+        self.new_run.take()
     }
 }
 
@@ -69,6 +75,12 @@ fn armed(arm: impl FnOnce(&Seeded)) {
             arm(door);
         }
     });
+}
+
+/// The next new run the session makes (`session::unwritten`) is `id`, its core's
+/// seed `seed`: the scenario's, not the host's.
+pub(crate) fn next_run(id: &str, seed: u64) {
+    armed(|d| *d.new_run.borrow_mut() = Some((id.to_string(), seed)));
 }
 
 /// The next store commit that writes something dies at `at`.

@@ -30,25 +30,6 @@ pub(crate) struct Wake {
     /// wake-up, so every event of one wake-up has one time, however long deciding
     /// the inputs one store call at a time takes here.
     at: Option<Timestamp>,
-    /// A takeover's first wake-up (`--mix cli`): once its effects are acted on, the
-    /// commands waiting are claimed and decided, as `Driver::start_driving` does.
-    then_claim: bool,
-}
-
-impl Wake {
-    /// A wake-up at its effects: what a takeover or a `baton run` committed
-    /// (`--mix cli`), acted on one store call at a time.
-    pub(crate) fn performing(run: &str, effects: Vec<Effect>, then_claim: bool) -> Wake {
-        Wake {
-            run: run.to_string(),
-            next: Phase::Perform,
-            inputs: VecDeque::new(),
-            slot_asks: None,
-            effects: effects.into(),
-            at: None,
-            then_claim,
-        }
-    }
 }
 
 /// The next store call of a wake-up: gathering from the `n`th source of the engine's
@@ -98,7 +79,6 @@ impl World {
                 slot_asks: None,
                 effects: VecDeque::new(),
                 at: None,
-                then_claim: false,
             });
         }
         for _ in 0..self.cuts.random_range(1..=3) {
@@ -159,10 +139,6 @@ impl World {
                     if !self.acted(e, &run, effect)? {
                         return Ok(false);
                     }
-                }
-                None if w.then_claim => {
-                    w.then_claim = false;
-                    w.next = Phase::Gather(at(Source::Commands));
                 }
                 None => {
                     self.finish_if_done(e, &run)?;
@@ -247,9 +223,4 @@ impl World {
         self.engines[e].wake = Some(w);
         Ok(true)
     }
-}
-
-/// Where `source` is in the engine's one order of gathering.
-fn at(source: Source) -> usize {
-    (wake::GATHERED.iter().position(|&s| s == source)).unwrap_or(0)
 }

@@ -548,11 +548,8 @@ impl World {
         if let Some(d) = self.check_asked()? {
             return Ok(Some(broken("nothing_asked_of_a_person_lost", d)));
         }
-        // `--mix cli` only: there a takeover claims the commands waiting (the
-        // engine's own `wake::claim`, after its first effects).
-        if self.config.mix == crate::Mix::Cli
-            && let Some(d) = crate::verdicts::every_command_gets_a_verdict(&self.ops, &self.raw)?
-        {
+        // Every takeover claims the commands waiting (the engine's own `wake::start`).
+        if let Some(d) = crate::verdicts::every_command_gets_a_verdict(&self.ops, &self.raw)? {
             return Ok(Some(broken("every_command_gets_a_verdict", d)));
         }
         Ok(a_replaced_run_ends(&self.raw)?.map(|d| broken("a_replaced_run_ends", d)))

@@ -175,6 +175,10 @@ pub enum Bug {
     /// did before retry rules: a failed migration its rule never retries (exit 1) is
     /// run again.
     RetryIgnoresRules,
+    /// A `baton link` server that takes who decides from the console's frame (the
+    /// name in its `operator` field) instead of its own OS account (`--mix hands`):
+    /// a decision over the link is on record as whoever the other side named.
+    LinkTrustsOperator,
     /// An approval page that hands a passkey's decision to the run without checking
     /// its signature counter against the last recorded for its key (`--mix hands`,
     /// `approval_page::counter_rises` skipped): an assertion held back and sent after
@@ -220,12 +224,13 @@ impl Bug {
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
             Bug::RetryIgnoresRules => "retry-ignores-rules",
+            Bug::LinkTrustsOperator => "link-trusts-operator",
             Bug::PasskeyCounterUnchecked => "passkey-counter-unchecked",
             Bug::PageRefusalUnrecorded => "page-refusal-unrecorded",
         }
     }
 
-    pub const ALL: [Bug; 33] = [
+    pub const ALL: [Bug; 34] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -257,6 +262,7 @@ impl Bug {
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
         Bug::RetryIgnoresRules,
+        Bug::LinkTrustsOperator,
         Bug::PasskeyCounterUnchecked,
         Bug::PageRefusalUnrecorded,
     ];

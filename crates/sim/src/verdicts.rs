@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 /// run that ended has only when reopened (a forged row's, or `--no-drive`'s). A row
 /// an engine claimed has no such way out: it is taken again by the run's next engine,
 /// and a takeover whose command ends the run decides the rows it claims in the commit
-/// that ends it (`Driver::start_driving`; `--mix cli` seed 79, fixed), so none stays
+/// that ends it (`wake::start`; `--mix cli` seed 79, fixed), so none stays
 /// claimed on a run that ended.
 pub(crate) fn every_command_gets_a_verdict(
     store: &Store,

@@ -46,12 +46,12 @@ fn cli_processes_replay_byte_for_byte_and_die_at_every_kind_of_point() {
 
 /// [`Bug::DropReclaimed`]: an engine that drops the commands it takes again from an
 /// engine that died before its verdict. Reported as `every_command_gets_a_verdict`
-/// once the world settled (seeds 7 and 4 of 0–23, since the takeovers are cut between
-/// their lease and their settle: a command claimed with no verdict on a run that
-/// ended, and on a run a live engine drives).
+/// once the world settled (seeds 5, 16 and 19 of 0–23, since every takeover and new
+/// run starts through the engine's own `wake::start`: on 5 a command claimed with no
+/// verdict on a run that ended, on 19 on a run a live engine drives).
 #[test]
 fn a_claimed_command_never_taken_again_is_reported() {
-    for seed in [7, 4] {
+    for seed in [5, 19] {
         let o = run(seed, Some(Bug::DropReclaimed));
         let v = o
             .violation
@@ -60,7 +60,7 @@ fn a_claimed_command_never_taken_again_is_reported() {
         assert!(v.detail.contains("is claimed by"), "{}", v.detail);
     }
     // Without the bug the same seeds keep every promise.
-    for seed in [7, 4] {
+    for seed in [5, 19] {
         let o = run(seed, None);
         assert_eq!(o.violation, None, "{:?}", o.report());
     }
@@ -69,12 +69,12 @@ fn a_claimed_command_never_taken_again_is_reported() {
 /// [`Bug::UnmarkedTakeover`]: a takeover whose lease is an engine's, not marked as a
 /// takeover's. Killed between its lease and its settle, it leaves the run reading as
 /// recorded (running, queued) under a live lease: reported as
-/// `a_dead_takeover_leaves_the_run_interrupted` (seeds 14 and 20; 30 of seeds 0–39
+/// `a_dead_takeover_leaves_the_run_interrupted` (seeds 1 and 3; 33 of seeds 0–39
 /// break a promise, the others as `at_most_one_active_run_per_group` or
 /// `at_most_max_pending_wait`), where the real takeover's run reads interrupted.
 #[test]
 fn a_takeover_killed_before_its_settle_unmarked_is_reported() {
-    for seed in [14, 20] {
+    for seed in [1, 3] {
         let o = run(seed, Some(Bug::UnmarkedTakeover));
         let v = o
             .violation
@@ -98,7 +98,7 @@ fn a_takeover_killed_before_its_settle_unmarked_is_reported() {
     }
     // Without the bug the same seeds keep every promise, their takeovers killed
     // between lease and settle too.
-    let outcomes: Vec<Outcome> = [14, 20].iter().map(|&s| run(s, None)).collect();
+    let outcomes: Vec<Outcome> = [1, 3].iter().map(|&s| run(s, None)).collect();
     for o in &outcomes {
         assert_eq!(o.violation, None, "{:?}", o.report());
     }

@@ -257,10 +257,21 @@ fn jobs_on_slurm_and_a_batch_scheduler_keep_every_promise() {
 /// into its group itself.
 #[test]
 fn the_simulated_engines_wake_up_through_the_engines_own_code() {
+    use baton_engine::wake::path;
     for mix in [Mix::All, Mix::Interleave] {
         let before = baton_engine::wake::wake_ups_here();
         let whole = baton_engine::wake::woken_up_here();
+        path::trace(true);
         let o = run(7, mix);
+        let traced = path::trace(false);
+        // Whole wake-ups take the driver's path through the wake-up's pieces, its
+        // starts on the runs it takes too (`driver::doors::tests` holds the driver to
+        // the same order); the interleaved mix's engines cut theirs at each store call,
+        // so one engine's pieces lie among another's.
+        if mix == Mix::All {
+            assert_eq!(path::check(&traced), Ok(()), "--mix all");
+            assert!(traced.contains(&path::Piece::Start), "--mix all: no start");
+        }
         let woken = baton_engine::wake::wake_ups_here() - before;
         assert!(woken > 50, "--mix {}: {woken} wake-ups", mix.name());
         // A plain wake-up is the engine's whole one (`wake::wake_up`: gathered in its

@@ -573,6 +573,10 @@ fn the_newest_hands_bugs_put_back_are_reported() {
             Bug::KilledChildFreesGroup,
             "a_parent_holds_its_group_until_its_child_s_steps_end",
         ),
+        (
+            Bug::LinkTrustsOperator,
+            "a_link_decision_is_the_link_s_account_and_recorded_once",
+        ),
     ] {
         for seed in [3, 4, 5] {
             let o = run_mix(seed, baton_sim::DEFAULT_ACTIONS, Some(bug), Mix::Hands);
@@ -598,8 +602,12 @@ fn the_newest_hands_bugs_put_back_are_reported() {
 /// private store's owner may): the simulator's own mistake, `baton store init` being
 /// a process of its own. Kept: a forged link, a secret handed to a child, a swapped
 /// stage, a mark after a crash, hostile values an imported step carries, a child
-/// engine killed with its steps running and steps retried by their retry rules, each
-/// with the real code, keep every promise.
+/// engine killed with its steps running, steps retried by their retry rules and link
+/// requests (a decision naming another operator, sent twice with one request id, a
+/// link dropped mid-frame, a hostile frame), each with the real code, keep every
+/// promise. A decision sent again with its request id while its first stood was
+/// recorded twice on seeds 0–6, 8 and 9 (found in baton, fixed:
+/// `Store::submit_command_for` refuses it).
 #[test]
 fn regression_hands_seeds_keep_every_promise() {
     let outcomes: Vec<Outcome> = (0..10)
@@ -641,4 +649,28 @@ fn regression_hands_seeds_keep_every_promise() {
         let n = said(refused);
         assert!(n >= 10, "{n} failures refused with {refused:?}");
     }
+    link_requests_were_made(&said);
+}
+
+/// Link requests: decisions on record (as this account: the invariant), each kind of
+/// frame sent, and a request handed in twice refused.
+fn link_requests_were_made(said: &dyn Fn(&str) -> usize) {
+    assert!(
+        said(": a decision (accepted") >= 10,
+        "too few link decisions"
+    );
+    assert!(
+        said("a decision sent twice (accepted; ended; refused") >= 3,
+        "too few decisions sent twice"
+    );
+    assert!(said("a frame cut after") >= 10, "too few links dropped");
+    assert!(
+        said("asked (not delivered") >= 5,
+        "too few drops asked about"
+    );
+    assert!(said("a frame of bad JSON") >= 5, "too few bad frames");
+    assert!(
+        said("a decision on another run id (refused") >= 5,
+        "too few decisions on another run"
+    );
 }

@@ -6,10 +6,10 @@ use super::*;
 impl Driver {
     pub(super) fn poll_commands(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         let v = self.store.data_version()?;
-        if v == self.data_version {
+        if self.data_version == Some(v) {
             return Ok(());
         }
-        self.data_version = v;
+        self.data_version = Some(v);
         self.claim_commands(inputs)?;
         self.notice_asks()
     }

@@ -198,9 +198,15 @@ mod tests {
             .unwrap();
         let before = wake::wake_ups_here();
         let whole = wake::woken_up_here();
+        wake::path::trace(true);
         let out = rt
             .block_on(driver.run(initial, std::future::pending()))
             .unwrap();
+        // Its path through the wake-up's pieces is the one order the simulator's
+        // engines are held to (`crates/sim/tests/seams.rs`), from its start on.
+        let path = wake::path::trace(false);
+        assert_eq!(wake::path::check(&path), Ok(()), "{path:?}");
+        assert_eq!(path.first(), Some(&wake::path::Piece::Start), "{path:?}");
         assert_eq!(out.state, RunState::Succeeded);
         assert!(
             wake::wake_ups_here() > before,

@@ -54,14 +54,3 @@ pub fn hold_group_to_reopen(
         },
     })
 }
-
-impl super::Driver {
-    /// Hand a wake-up's inputs to the core one by one (`crate::wake::decide_all`).
-    pub(super) fn feed(
-        &mut self,
-        inputs: Vec<Input>,
-        now: Timestamp,
-    ) -> Result<Vec<super::Effect>, super::DriverError> {
-        crate::wake::decide_all(self, inputs, now)
-    }
-}

@@ -39,7 +39,7 @@ env = { TOK = "${{ params.tok }}" }
 "#;
 
 /// The lease holder of the hands' engines (a host of their own).
-const HOLDER: &str = "pid 300 on sim-hands";
+pub(crate) const HOLDER: &str = "pid 300 on sim-hands";
 /// The parent's child-run step.
 pub(crate) const STEP: &str = "deploy";
 
@@ -263,7 +263,6 @@ impl Hands {
         self.children.events += events.len() as u64;
         Ok(spawns(rest))
     }
-
 
     /// The child a parent's step takes (a retry or a resume of its step asks the
     /// store which child it made): `Store::proven_child_of`, as `session::child::find`;

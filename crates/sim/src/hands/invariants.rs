@@ -18,7 +18,8 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
         })
-        .or_else(|| passkeys_broken(h));
+        .or_else(|| passkeys_broken(h))
+        .or_else(|| links_broken(h));
     let broken = match broken {
         Some(b) => Some(b),
         None => no_secret_leaves_its_steps(h, action)?.map(|d| ("no_secret_leaves_its_steps", d)),
@@ -225,6 +226,20 @@ pub(crate) fn a_refused_page_decision_changes_nothing_and_is_on_record(
 /// highest of the decisions that counted.
 pub(crate) fn a_passkey_counter_never_goes_backwards(h: &Hands) -> Option<String> {
     h.passkeys.backwards.first().cloned()
+}
+
+/// The first promise of a link request that broke (`links.rs` quotes each).
+fn links_broken(h: &Hands) -> Option<(&'static str, String)> {
+    use super::links::*;
+    a_link_decision_is_the_link_s_account_and_recorded_once(h)
+        .map(|d| ("a_link_decision_is_the_link_s_account_and_recorded_once", d))
+        .or_else(|| {
+            a_dropped_link_leaves_no_half_request(h)
+                .map(|d| ("a_dropped_link_leaves_no_half_request", d))
+        })
+        .or_else(|| {
+            a_hostile_frame_changes_nothing(h).map(|d| ("a_hostile_frame_changes_nothing", d))
+        })
 }
 
 /// How often the store is read whole for secrets.

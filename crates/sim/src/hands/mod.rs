@@ -12,6 +12,7 @@ mod child_outputs;
 mod children;
 mod imports;
 pub(crate) mod invariants;
+mod links;
 mod orphans;
 mod passkeys;
 mod retries;
@@ -41,6 +42,7 @@ pub(crate) struct Hands {
     pub(crate) artifacts: artifacts::Artifacts,
     pub(crate) imports: imports::Imports,
     pub(crate) orphans: orphans::Orphans,
+    pub(crate) links: links::Links,
     pub(crate) triggers: triggers::Triggers,
     pub(crate) passkeys: passkeys::Passkeys,
     pub(crate) retries: retries::Retries,
@@ -85,6 +87,7 @@ impl Hands {
             artifacts: artifacts::Artifacts::new(&dir)?,
             imports: imports::Imports::new(),
             orphans: orphans::Orphans::default(),
+            links: links::Links::new(&dir, config.seed)?,
             triggers: triggers::Triggers::new(&dir, config.seed)?,
             passkeys: passkeys::Passkeys::new(&dir, config.seed)?,
             retries: retries::Retries::default(),
@@ -117,6 +120,10 @@ impl Hands {
                 // Real processes (the carry is shell, the stop reads `/proc`): fewer.
                 93..97 => self.import_hand()?,
                 _ => self.orphan_hand()?,
+            }
+            // Link requests, from a stream of their own (the draws above unchanged).
+            if self.links.plays() {
+                self.link_hand()?;
             }
             // Retry rules, from a stream of their own (the draws above unchanged).
             if self.retries.plays(self.config.seed) {
