@@ -119,8 +119,10 @@ pub(crate) fn commit_body(
             &replayed
         }
     };
-    summaries::save(tx, run_id, summary)?;
-    project::write(tx, run_id, &project::fold(logs, events), summary)?;
+    let p = project::fold(logs, events);
+    let ended = project::attempts_ended(tx, run_id, &p)?;
+    summaries::save_counting(tx, run_id, summary, ended)?;
+    project::write(tx, run_id, &p, summary)?;
     if let Some((id, hash)) = head {
         heads.extend(witness::Entry::of_head(&set_chain_head(
             tx, id, &hash, keys,

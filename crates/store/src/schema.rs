@@ -4,6 +4,7 @@
 mod asks_rev;
 pub(crate) mod backfills;
 pub(crate) mod fresh_schema;
+mod summaries;
 mod triggers;
 
 use crate::error::StoreError;
@@ -108,7 +109,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         24,
         "each run's summary saved with each commit: what runs, metrics and the inbox read across runs",
-        RUN_SUMMARIES,
+        summaries::RUN_SUMMARIES,
     ),
     (
         25,
@@ -189,6 +190,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         40,
         "each passkey's last signature counter, kept with the audit row that holds it",
         crate::ledger::passkeys::PASSKEY_COUNTERS,
+    ),
+    (
+        41,
+        "a run's attempts that ended counted on its summary's row, which every commit writes",
+        summaries::RUN_SUMMARY_COUNTS,
     ),
 ];
 
@@ -329,27 +335,6 @@ CREATE TABLE ask_votes (
 /// the lease says which key its holder writes with (`NULL`: none, or a lease taken
 /// before this migration).
 const LEASE_KEYS: &str = "ALTER TABLE leases ADD COLUMN key_id TEXT;";
-
-/// Issue 40 point 4: what `runs`, the metrics and the inbox read across runs is each
-/// run's summary (`model::state_summary`), folded once from its events as they are
-/// committed and saved with them (`store::summaries`), not a second fold of the steps',
-/// attempts', errors' and approvals' rows in SQL. `waiting` and `fanned` are in partial
-/// indexes of their own (the inbox's question, `runs`' fan-out counts), which replace
-/// the steps' and errors' (every step's write paid for them). Backfilled from every
-/// run's rows and events.
-const RUN_SUMMARIES: &str = r#"
-CREATE TABLE run_summaries (
-    run_id  TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-    waiting INTEGER NOT NULL DEFAULT 0,
-    fanned  INTEGER NOT NULL DEFAULT 0,
-    json    TEXT NOT NULL
-);
-CREATE INDEX run_summaries_waiting ON run_summaries(run_id) WHERE waiting = 1;
-CREATE INDEX run_summaries_fanned ON run_summaries(run_id) WHERE fanned = 1;
-DROP INDEX IF EXISTS steps_waiting_on_someone;
-DROP INDEX IF EXISTS errors_budget_open;
-DROP INDEX IF EXISTS steps_fanned;
-"#;
 
 /// Issue 47: SQLite writes a row whole on any UPDATE of it, its overflow pages
 /// included, and the projection updates a run's row as its steps end (its attempts'

@@ -379,7 +379,27 @@ pub(crate) fn write(
     Ok(())
 }
 
-/// The run's row: its state, times, dealt-with steps and attempt counts.
+/// The attempts of run `run_id` that `p` ends, (finished, failed), reading the steps'
+/// rows as they were before the batch: called before [`write`] moves them. They are
+/// counted on the run's summary row, which every commit writes anyway
+/// (`summaries::save_counting`), so a commit that only moves steps leaves the run's
+/// row, and its page, alone.
+pub(crate) fn attempts_ended(
+    conn: &Connection,
+    run_id: &str,
+    p: &Projection<'_>,
+) -> Result<(u64, u64), StoreError> {
+    ended_attempts(p, |step| {
+        Ok(conn
+            .prepare_cached("SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2")?
+            .query_row(params![run_id, step], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|s| StepState::parse(&s).unwrap_or(StepState::Interrupted)))
+    })
+}
+
+/// The run's row: its state, times and dealt-with steps (its attempts' counts are on
+/// its summary's row: [`attempts_ended`]).
 fn write_run(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
     let RunPatch {
         state,
@@ -389,29 +409,18 @@ fn write_run(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
         attempts: _,
         dealt_with,
     } = &p.run;
-    // Read before the steps' rows move: the state each held before the batch.
-    let ended = ended_attempts(p, |step| {
-        Ok(conn
-            .prepare_cached("SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2")?
-            .query_row(params![run_id, step], |r| r.get::<_, String>(0))
-            .optional()?
-            .map(|s| StepState::parse(&s).unwrap_or(StepState::Interrupted)))
-    })?;
     if state.is_some()
         || finished_at.is_some()
         || began_at.is_some()
         || ended_at.is_some()
         || dealt_with.is_some()
-        || ended != (0, 0)
     {
         conn.prepare_cached(
             "UPDATE runs SET state = coalesce(?2, state),
                 finished_at = coalesce(?3, finished_at),
                 began_at = coalesce(?4, began_at),
                 ended_at = CASE WHEN ?5 THEN ?6 ELSE ended_at END,
-                attempts_finished = attempts_finished + ?7,
-                attempts_failed = attempts_failed + ?8,
-                dealt_with = coalesce(?9, dealt_with)
+                dealt_with = coalesce(?7, dealt_with)
              WHERE id = ?1",
         )?
         .execute(params![
@@ -421,8 +430,6 @@ fn write_run(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
             began_at,
             ended_at.is_some(),
             ended_at.flatten(),
-            ended.0 as i64,
-            ended.1 as i64,
             dealt_with
         ])?;
     }

@@ -107,10 +107,15 @@ pub(crate) fn kept_signals(s: &StateSummary) -> KeptSignals {
     }
 }
 
-/// What [`Store::run_signals`] reads: one pass over `runs`, no history table.
-pub(crate) const SIGNALS_SELECT: &str = "SELECT id, began_at, ended_at, attempts_finished,
-        attempts_failed, p50_ms, p95_ms, queue_depth, running
-     FROM runs";
+/// What [`Store::run_signals`] reads: one pass over `runs`, no history table. A run's
+/// attempts that ended are counted on its row (what migrations backfilled) and on its
+/// summary's row (what commits since added: `summaries::save_counting`), read as their
+/// sum.
+pub(crate) const SIGNALS_SELECT: &str = "SELECT runs.id, began_at, ended_at,
+        runs.attempts_finished + coalesce(s.attempts_finished, 0),
+        runs.attempts_failed + coalesce(s.attempts_failed, 0),
+        p50_ms, p95_ms, queue_depth, running
+     FROM runs LEFT JOIN run_summaries s ON s.run_id = runs.id";
 
 impl Store {
     /// The golden signals of each of `runs` as of `now`, as `show` reports them (the

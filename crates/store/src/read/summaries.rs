@@ -46,31 +46,81 @@ pub(crate) fn replayed(
     Ok(fold)
 }
 
-/// Save a run's summary (made or replaced).
-///
+/// Save a run's summary (made or replaced), its attempts' counts as they are: what
+/// migration 24's backfill runs, before the counts' columns (migration 41).
+pub(crate) fn save(conn: &Connection, run_id: &str, s: &StateSummary) -> Result<(), StoreError> {
+    write(conn, run_id, s, None)
+}
+
+/// Save a run's summary, adding `ended` (finished, failed: the attempts the batch
+/// ended, `project::attempts_ended`) to the counts its row keeps beside the run's
+/// (`run_counts::SIGNALS_SELECT` reads their sum).
+pub(crate) fn save_counting(
+    conn: &Connection,
+    run_id: &str,
+    s: &StateSummary,
+    ended: (u64, u64),
+) -> Result<(), StoreError> {
+    write(conn, run_id, s, Some(ended))
+}
+
+/// The summary's JSON alone: (its row's update, a new row).
+const JSON: [&str; 2] = [
+    "UPDATE run_summaries SET json = ?4 WHERE run_id = ?1 AND waiting = ?2 AND fanned = ?3",
+    "INSERT INTO run_summaries (run_id, waiting, fanned, json) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (run_id) DO UPDATE SET waiting = excluded.waiting,
+        fanned = excluded.fanned, json = excluded.json",
+];
+
+/// The JSON and the attempts' counts, added to (?5 finished, ?6 failed).
+const COUNTING: [&str; 2] = [
+    "UPDATE run_summaries SET json = ?4, attempts_finished = attempts_finished + ?5,
+        attempts_failed = attempts_failed + ?6
+     WHERE run_id = ?1 AND waiting = ?2 AND fanned = ?3",
+    "INSERT INTO run_summaries (run_id, waiting, fanned, json, attempts_finished,
+        attempts_failed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (run_id) DO UPDATE SET waiting = excluded.waiting,
+        fanned = excluded.fanned, json = excluded.json,
+        attempts_finished = attempts_finished + excluded.attempts_finished,
+        attempts_failed = attempts_failed + excluded.attempts_failed",
+];
+
 /// A statement that sets `waiting` or `fanned` rewrites the row's entries in their
 /// partial indexes (`run_summaries_waiting`, `run_summaries_fanned`) even when the
 /// values stay, one more page in the WAL each commit (a run waits while a step runs);
-/// so the common commit, where only the summary's JSON moves, sets the JSON alone, and
-/// the row is written whole only when it is new or a flag changes.
-pub(crate) fn save(conn: &Connection, run_id: &str, s: &StateSummary) -> Result<(), StoreError> {
+/// so the common commit, where only the summary's JSON and counts move, sets those
+/// alone, and the row is written whole only when it is new or a flag changes.
+fn write(
+    conn: &Connection,
+    run_id: &str,
+    s: &StateSummary,
+    ended: Option<(u64, u64)>,
+) -> Result<(), StoreError> {
     let waiting = i64::from(s.waiting());
     let fanned = i64::from(!s.fans.is_empty());
     let json = serde_json::to_string(s)?;
-    let moved = conn
-        .prepare_cached(
-            "UPDATE run_summaries SET json = ?4 WHERE run_id = ?1 AND waiting = ?2 AND fanned = ?3",
-        )?
-        .execute(params![run_id, waiting, fanned, json])?;
-    if moved > 0 {
+    let (update, insert) = match ended {
+        Some(_) => (COUNTING[0], COUNTING[1]),
+        None => (JSON[0], JSON[1]),
+    };
+    let at = |sql: &str| -> Result<usize, StoreError> {
+        let mut st = conn.prepare_cached(sql)?;
+        Ok(match ended {
+            Some((finished, failed)) => st.execute(params![
+                run_id,
+                waiting,
+                fanned,
+                json,
+                finished as i64,
+                failed as i64
+            ])?,
+            None => st.execute(params![run_id, waiting, fanned, json])?,
+        })
+    };
+    if at(update)? > 0 {
         return Ok(());
     }
-    conn.prepare_cached(
-        "INSERT INTO run_summaries (run_id, waiting, fanned, json) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (run_id) DO UPDATE SET waiting = excluded.waiting,
-            fanned = excluded.fanned, json = excluded.json",
-    )?
-    .execute(params![run_id, waiting, fanned, json])?;
+    at(insert)?;
     Ok(())
 }
 

@@ -197,14 +197,6 @@ CREATE TABLE run_sources (
     source_text TEXT NOT NULL,
     params_json TEXT NOT NULL
 );
-CREATE TABLE run_summaries (
-    run_id  TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-    waiting INTEGER NOT NULL DEFAULT 0,
-    fanned  INTEGER NOT NULL DEFAULT 0,
-    json    TEXT NOT NULL
-);
-CREATE INDEX run_summaries_waiting ON run_summaries(run_id) WHERE waiting = 1;
-CREATE INDEX run_summaries_fanned ON run_summaries(run_id) WHERE fanned = 1;
 CREATE TABLE asks (
     id         TEXT PRIMARY KEY,
     run_id     TEXT,
@@ -328,3 +320,13 @@ CREATE TABLE passkey_counters (
     key     TEXT PRIMARY KEY,
     counter INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE "run_summaries" (
+    run_id            TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    waiting           INTEGER NOT NULL DEFAULT 0,
+    fanned            INTEGER NOT NULL DEFAULT 0,
+    attempts_finished INTEGER NOT NULL DEFAULT 0,
+    attempts_failed   INTEGER NOT NULL DEFAULT 0,
+    json              TEXT NOT NULL
+);
+CREATE INDEX run_summaries_waiting ON run_summaries(run_id) WHERE waiting = 1;
+CREATE INDEX run_summaries_fanned ON run_summaries(run_id) WHERE fanned = 1;

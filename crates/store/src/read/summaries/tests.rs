@@ -208,3 +208,54 @@ fn a_summary_whose_flags_stay_writes_no_page_of_their_indexes() {
     assert_eq!(load(&s.conn, RUN).unwrap(), sum);
     assert!(s.runs_waiting_on_someone().unwrap().is_empty());
 }
+
+/// A step's end adds its attempt to the counts on its run's summary's row, which the
+/// commit writes anyway: a commit that only moves a run's steps writes no page of
+/// `runs`, and the run's signals read the attempts it ended (the sum of the run's
+/// row's counts and its summary's).
+#[test]
+fn a_commit_that_ends_attempts_writes_no_page_of_the_run_s_row() {
+    use baton_model::{EventKind, StepState};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir, "c.db", true);
+    let mut writer = Writer::new(true);
+    let moved = |step: &str, state| EventKind::StepStateChanged {
+        step: step.into(),
+        state,
+        attempt: 1,
+        reason: None,
+    };
+    let evs = events(vec![
+        moved("a", StepState::Queued),
+        moved("a", StepState::Running),
+        moved("b", StepState::Queued),
+        moved("b", StepState::Running),
+        moved("a", StepState::Succeeded),
+        moved("b", StepState::Failed),
+    ]);
+    let counts = |s: &Store| -> (i64, i64) {
+        s.conn
+            .query_row(
+                &format!(
+                    "{} WHERE runs.id = ?1",
+                    super::super::run_counts::SIGNALS_SELECT
+                ),
+                [RUN],
+                |r| Ok((r.get(3)?, r.get(4)?)),
+            )
+            .unwrap()
+    };
+    writer.commit(&mut s, &evs[..4], &[]);
+    assert_eq!(counts(&s), (0, 0));
+    for (batch, want) in [(&evs[4..5], (1, 0)), (&evs[5..6], (2, 1))] {
+        let from = wal_pages(&s.path).len();
+        writer.commit(&mut s, batch, &[]);
+        let written = owners(&s, &wal_pages(&s.path)[from..]);
+        assert!(written.iter().any(|n| n == "run_summaries"), "{written:?}");
+        assert!(
+            !written.iter().any(|n| n == "runs"),
+            "a commit that ended an attempt wrote the run's row: {written:?}"
+        );
+        assert_eq!(counts(&s), want);
+    }
+}
