@@ -81,3 +81,44 @@ fn a_step_s_ask_escalates_once_on_record() {
     assert_eq!(got.body, "apply the migration?");
     assert_eq!(got.header("click"), None, "the page shows no ask");
 }
+
+/// The look keeps a run's waits until its events change: a gate decided is escalated no
+/// more and the gate its decision opens next is escalated, each once, on record.
+#[test]
+fn a_gate_opened_after_another_was_decided_escalates_in_its_turn() {
+    let steps = r#"[[step]]
+id = "build"
+run = "true"
+gate = { prompt = "Build?" }
+
+[[step]]
+id = "deploy"
+needs = ["build"]
+run = "true"
+gate = { prompt = "Ship 1.2?" }
+"#;
+    let rx = Receiver::start();
+    let mut s = served(&rx, steps, NTFY);
+    let (child, _log) = serve(&mut s);
+    let (run, mut engine) = start_run(&s);
+    let first = rx.wait_for("/alice-topic");
+    assert_eq!(first.body, "Build?");
+    let out = s.env.run(&["approve", &run, "build", "--reason", "go"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let second = wait_until("the next gate escalated", secs(30), || {
+        rx.to("/alice-topic").get(1).cloned()
+    });
+    assert_eq!(second.body, "Ship 1.2?");
+    let keys: Vec<String> = [&first, &second]
+        .iter()
+        .map(|g| g.header("idempotency-key").unwrap().to_string())
+        .collect();
+    assert!(keys[0].starts_with(&format!("{run}/build/")), "{keys:?}");
+    assert!(keys[1].starts_with(&format!("{run}/deploy/")), "{keys:?}");
+    wait_until("both sends on record", secs(10), || {
+        (rows(&s, &run).len() == 4).then_some(())
+    });
+    term(child);
+    assert_eq!(rx.to("/alice-topic").len(), 2, "each gate told once");
+    kill9(&mut engine);
+}
