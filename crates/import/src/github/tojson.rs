@@ -113,6 +113,14 @@ impl ScriptNames<'_, '_> {
                     .collect::<Vec<_>>()
                     .join(" ")
             )),
+            ("steps", 2) => match self.c.json.step_ids.contains(&p[1]) {
+                true => Ok(format!(
+                    "\"$(_bt_step_json {} '')\"",
+                    shim::file_part(&p[1])
+                )),
+                false => no("no step before this one has that id"),
+            },
+            ("needs", 3) if p[2] == "outputs" => self.need_outputs_json(&p[1]),
             ("github", 2) if p[1] == "event" => Ok("\"$(cat -- \"$GITHUB_EVENT_PATH\")\"".into()),
             _ => return None,
         })
@@ -164,11 +172,10 @@ impl ScriptNames<'_, '_> {
         Ok(s)
     }
 
-    /// `needs` as GitHub writes it: each need of the job in its `needs` order, its
-    /// `result` and the outputs it declares, their texts read by the script.
-    fn needs_json(&mut self) -> Result<String, NameError> {
-        let needs: Vec<(String, Vec<String>)> = self
-            .step
+    /// The job's needs in its `needs` order, each with the outputs it declares that
+    /// baton carries.
+    fn needs_outputs(&self) -> Vec<(String, Vec<String>)> {
+        self.step
             .needs
             .iter()
             .filter_map(|b| self.c.jobs.iter().find(|(_, x)| x == b))
@@ -176,7 +183,52 @@ impl ScriptNames<'_, '_> {
                 let outs = self.c.outputs.iter().find(|(j, _)| j == g);
                 (g.clone(), outs.map(|(_, o)| o.clone()).unwrap_or_default())
             })
-            .collect();
+            .collect()
+    }
+
+    /// Need `g`'s outputs `outs` as GitHub's `toJSON` writes them, at `ind` spaces:
+    /// the literal text so far in `lit`, each value's text read by the script, added
+    /// to the word `w`.
+    fn outputs_json(
+        &mut self,
+        (g, outs): (&str, &[String]),
+        ind: &str,
+        (w, lit): (&mut String, &mut String),
+    ) -> Result<(), NameError> {
+        lit.push('{');
+        for (j, o) in outs.iter().enumerate() {
+            let sep = if j == 0 { "" } else { "," };
+            lit.push_str(&format!("{sep}\n{ind}  {}: ", json_string(o)));
+            let v = self.word(&["needs".into(), g.to_string(), "outputs".into(), o.clone()])?;
+            w.push_str(&sh_quote(&std::mem::take(lit)));
+            w.push_str(&format!("\"$(_bt_json {v})\""));
+        }
+        if outs.is_empty() {
+            lit.push('}');
+        } else {
+            lit.push_str(&format!("\n{ind}}}"));
+        }
+        Ok(())
+    }
+
+    /// `needs.J.outputs` as GitHub writes it: the outputs need `J` declares that baton
+    /// carries; `J` must be one of the job's needs.
+    fn need_outputs_json(&mut self, j: &str) -> Result<String, NameError> {
+        let Some((g, outs)) = self.needs_outputs().into_iter().find(|(g, _)| g == j) else {
+            return Err(NameError::NoCounterpart {
+                path: format!("toJSON(needs.{j}.outputs) (`{j}` is none of the job's needs)"),
+            });
+        };
+        let (mut w, mut lit) = (String::new(), String::new());
+        self.outputs_json((&g, &outs), "", (&mut w, &mut lit))?;
+        w.push_str(&sh_quote(&lit));
+        Ok(w)
+    }
+
+    /// `needs` as GitHub writes it: each need of the job in its `needs` order, its
+    /// `result` and the outputs it declares, their texts read by the script.
+    fn needs_json(&mut self) -> Result<String, NameError> {
+        let needs = self.needs_outputs();
         if needs.is_empty() {
             return Ok("'{}'".into());
         }
@@ -187,15 +239,8 @@ impl ScriptNames<'_, '_> {
             let result = self.word(&["needs".into(), g.clone(), "result".into()])?;
             w.push_str(&sh_quote(&std::mem::take(&mut lit)));
             w.push_str(&format!("\"$(_bt_json {result})\""));
-            lit.push_str(",\n    \"outputs\": {");
-            for (j, o) in outs.iter().enumerate() {
-                let sep = if j == 0 { "" } else { "," };
-                lit.push_str(&format!("{sep}\n      {}: ", json_string(o)));
-                let v = self.word(&["needs".into(), g.clone(), "outputs".into(), o.clone()])?;
-                w.push_str(&sh_quote(&std::mem::take(&mut lit)));
-                w.push_str(&format!("\"$(_bt_json {v})\""));
-            }
-            lit.push_str(if outs.is_empty() { "}" } else { "\n    }" });
+            lit.push_str(",\n    \"outputs\": ");
+            self.outputs_json((g, outs), "    ", (&mut w, &mut lit))?;
             lit.push_str(if i + 1 == needs.len() {
                 "\n  }"
             } else {
@@ -302,6 +347,56 @@ jobs:
         );
         let got = run_job(&i.toml, "b", &cell("18", ""), &["m.json"]);
         assert_eq!(got[0], "{\n  \"os\": \"ubuntu-latest\",\n  \"node\": 18\n}");
+    }
+
+    /// `toJSON(steps.ID)` of a step before this one and `toJSON(needs.J.outputs)` of a
+    /// need, as GitHub writes a step of the steps context and a need's outputs (its
+    /// docs' contexts page); a step not before this one has none here.
+    #[test]
+    fn one_step_and_one_needs_outputs_are_written_as_github_writes_them() {
+        let y = r#"on: push
+jobs:
+  a:
+    outputs:
+      v: ${{ steps.s.outputs.v }}
+      w: ${{ steps.s.outputs.w }}
+    steps: [{id: s, run: echo v=one >> "$GITHUB_OUTPUT"}]
+  b:
+    needs: a
+    steps:
+      - id: s
+        run: |
+          echo 'v=x"y' >> "$GITHUB_OUTPUT"
+      - env:
+          S: ${{ toJSON(steps.s) }}
+          N: ${{ toJSON(needs.a.outputs) }}
+          L: ${{ toJSON(steps.later) }}
+        run: |
+          printf '%s' "$S" > s.json
+          printf '%s' "$N" > n.json
+          printf '%s' "$L" > l.json
+      - id: later
+        run: 'true'
+"#;
+        let i = crate::import(crate::Kind::Github, "w.yml", y).unwrap();
+        assert!(
+            i.notes
+                .iter()
+                .any(|n| n.done.contains("no step before this one has that id")),
+            "{:?}",
+            i.notes
+        );
+        let values = [
+            ("${{ steps.a.outputs.v }}", "one"),
+            ("${{ steps.a.outputs.w }}", "a \"b\""),
+        ];
+        let got = run_job(&i.toml, "b", &values, &["s.json", "n.json", "l.json"]);
+        assert_eq!(
+            got[0],
+            "{\n  \"outputs\": {\n    \"v\": \"x\\\"y\"\n  },\n  \"outcome\": \"success\",\n  \"conclusion\": \"success\"\n}"
+        );
+        assert_eq!(got[1], "{\n  \"v\": \"one\",\n  \"w\": \"a \\\"b\\\"\"\n}");
+        assert_eq!(got[2], "");
     }
 
     /// A job's script as baton runs it (`sh`, no template in it): `toJSON(steps)` as

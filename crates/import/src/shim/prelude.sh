@@ -261,16 +261,22 @@ $_bt_names
 _bt_EOF
   printf '\n%s}' "$2"
 }
+# toJSON(steps.ID): step file part "$1"'s outputs, outcome and conclusion as GitHub
+# writes them, its closing brace indented by "$2".
+_bt_step_json() {
+  _bt_oc=$(_bt_state "$1" outcome) _bt_cc=$(_bt_state "$1" conclusion)
+  printf '{\n%s  "outputs": ' "$2"
+  _bt_outs_json "$_bt_gh/out-$1" "$2  "
+  printf ',\n%s  "outcome": %s,\n%s  "conclusion": %s\n%s}' "$2" "$(_bt_json "${_bt_oc:-skipped}")" "$2" "$(_bt_json "${_bt_cc:-skipped}")" "$2"
+}
 # toJSON(steps): the steps before this one that have an id ("$1" its file part, "$2"
-# the id, and so on), each with its outputs, outcome and conclusion, as GitHub writes it.
+# the id, and so on), each as _bt_step_json writes it.
 _bt_steps_json() {
   if [ $# -lt 2 ]; then printf '{}'; return 0; fi
   printf '{'; _bt_ss=
   while [ $# -ge 2 ]; do
-    _bt_oc=$(_bt_state "$1" outcome) _bt_cc=$(_bt_state "$1" conclusion)
-    printf '%s\n  %s: {\n    "outputs": ' "$_bt_ss" "$(_bt_json "$2")"
-    _bt_outs_json "$_bt_gh/out-$1" '    '
-    printf ',\n    "outcome": %s,\n    "conclusion": %s\n  }' "$(_bt_json "${_bt_oc:-skipped}")" "$(_bt_json "${_bt_cc:-skipped}")"
+    printf '%s\n  %s: ' "$_bt_ss" "$(_bt_json "$2")"
+    _bt_step_json "$1" '  '
     _bt_ss=, ; shift 2
   done
   printf '\n}'
