@@ -140,7 +140,7 @@ pub struct Unwritten {
 }
 
 /// The events to commit with the run's creation, and the effects to act on after.
-pub(super) fn split_persisted(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
+pub fn split_persisted(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
     let (committed, initial): (Vec<Effect>, Vec<Effect>) = fx
         .into_iter()
         .partition(|e| matches!(e, Effect::Persist(_)));

@@ -3,7 +3,7 @@
 //! through the fault door, `crate::faults`), the simulated executors' hands, and how
 //! an engine dies where the seed armed the fault door. The wake-up itself
 //! is the engine's code; what is here is the world it meets.
-use crate::engine::{Crash, lost};
+use crate::engine::Crash;
 use crate::world::World;
 use crate::{Bug, Mix, SimError};
 use baton_core::{Effect, Input, SlotRequest};
@@ -145,7 +145,7 @@ impl wake::Engine for Doors<'_> {
             Err(StoreError::Cut { at }) => {
                 Err(Stop::Died(format!("in its {}, {at}", self.commit_said)))
             }
-            Err(err) if lost(&err) => Err(Stop::Lost(err)),
+            Err(err) if err.run_lost() => Err(Stop::Lost(err)),
             Err(err) => Err(err.into()),
         }
     }

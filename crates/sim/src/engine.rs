@@ -9,7 +9,7 @@ use crate::world::World;
 use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, SlotRequest};
 use baton_engine::wake;
-use baton_model::{Event, LEASE_STALE, Timestamp};
+use baton_model::{LEASE_STALE, Timestamp};
 use baton_store::{LeaseOutcome, Store};
 use rand::Rng;
 use std::collections::BTreeMap;
@@ -130,30 +130,9 @@ pub(crate) fn run_id(n: u32) -> String {
     format!("r{n:03}")
 }
 
-/// Whether `err` says the engine no longer holds a run (its lease or its group went
-/// to another while it was stopped): it stops driving the run (`Driver::abandon`).
-pub(crate) fn lost(err: &baton_store::StoreError) -> bool {
-    matches!(
-        err,
-        baton_store::StoreError::LeaseLost { .. }
-            | baton_store::StoreError::GroupLost { .. }
-            | baton_store::StoreError::LineLost { .. }
-            | baton_store::StoreError::PoolSlotLost { .. }
-    )
-}
-
-/// The events among `fx`, and the rest.
-pub(crate) fn split(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
-    let mut events = Vec::new();
-    let mut rest = Vec::new();
-    for e in fx {
-        match e {
-            Effect::Persist(ev) => events.push(ev),
-            other => rest.push(other),
-        }
-    }
-    (events, rest)
-}
+/// The events among a core's effects, and the rest: the session's own split of a
+/// new run's first effects.
+pub(crate) use baton_session::split_persisted as split;
 
 impl World {
     /// One wake-up of engine `e` for one of its runs (chosen by the seed).
@@ -315,7 +294,7 @@ impl World {
                 };
                 match wake::heartbeat(run_, &holder, Timestamp(now)) {
                     Ok(()) => driven.fenced_at = now,
-                    Err(err) if lost(&err) => self.stop_driving(e, &run, &err)?,
+                    Err(err) if err.run_lost() => self.stop_driving(e, &run, &err)?,
                     Err(err) => return Err(err.into()),
                 }
             }

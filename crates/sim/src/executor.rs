@@ -661,7 +661,7 @@ impl baton_engine::wake::Hands for Hands<'_> {
                 }
                 Ok(())
             }
-            Err(err) if crate::engine::lost(&err) => Err(crate::doors::Stop::Lost(err)),
+            Err(err) if err.run_lost() => Err(crate::doors::Stop::Lost(err)),
             Err(err) => Err(err.into()),
         }
     }

@@ -232,6 +232,19 @@ impl StoreError {
         }
     }
 
+    /// Whether the engine no longer holds the run (its lease, its group, its place in
+    /// the group's line or a pool slot went to another while it did not renew its
+    /// lease): it stops driving the run, stopping what it started there.
+    pub fn run_lost(&self) -> bool {
+        matches!(
+            self,
+            StoreError::LeaseLost { .. }
+                | StoreError::GroupLost { .. }
+                | StoreError::LineLost { .. }
+                | StoreError::PoolSlotLost { .. }
+        )
+    }
+
     /// Usage errors (a run that does not exist, an ambiguous prefix) as opposed to
     /// storage faults: the CLI exits 2 for these and 3 for the rest.
     pub fn is_usage(&self) -> bool {
