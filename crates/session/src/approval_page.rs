@@ -15,9 +15,10 @@
 //! origin, or with a signature counter not above the last recorded for its key) is on
 //! record once per run, step and reason, which names the key ([`on_record`], under the
 //! serve's account, `via: "approval page"`, `verified: true`): a replayed assertion
-//! adds no row. Any other request that names an opened gate (an unsigned gate, no
-//! assertion, one that does not verify) is the request's own word: it is on record once
-//! per run, step and refusal code (`verified: false`, with no text of the request's but
+//! adds no row. Any other request that names an opened gate or an ask (an unsigned
+//! gate, no assertion, one that does not verify) is the request's own word: it is on
+//! record once per run (an ask's: its asking step's run, or `asks`), step and refusal
+//! code (`verified: false`, with no text of the request's but
 //! the step and decision), and refused without a row when that one exists, so that no
 //! sender fills the chain. What the engine refuses it records.
 mod ask;
@@ -168,8 +169,8 @@ pub fn message(store: &Store, asked: &Asked) -> Result<String, Refused> {
 /// The page's decision `asked`, handed in by OS account `me` (the serve's) at the
 /// page's `origin`: verified ([`verified`]), its counter rising ([`counter_rises`]),
 /// then a gate's handed to the run by `deliver` (the run's id, the signed command), an
-/// ask's answered through `ask::answer`. A refusal of a gate's decision is on record
-/// ([`on_record`]) before it is returned.
+/// ask's answered through `ask::answer`. A refusal is on record ([`on_record`]) before
+/// it is returned.
 pub fn decide<T>(
     store: &mut Store,
     origin: &str,
@@ -177,17 +178,17 @@ pub fn decide<T>(
     me: &str,
     deliver: impl FnOnce(&mut Store, &str, Command) -> T,
 ) -> Result<Decided<T>, Refused> {
-    if let Some(id) = &asked.ask {
-        return ask::decide(store, origin, id, asked, me).map(Decided::Ask);
+    let got = match &asked.ask {
+        Some(id) => ask::decide(store, origin, id, asked, me).map(Decided::Ask),
+        None => verified(store, origin, asked, me)
+            .and_then(|v| counter_rises(store, v))
+            .map(|v| Decided::Gate(deliver(store, &v.run_id, v.command))),
+    };
+    if let Err(refused) = &got {
+        // A store that cannot take the row still refuses: nothing changed.
+        let _ = on_record(store, asked, me, refused);
     }
-    match verified(store, origin, asked, me).and_then(|v| counter_rises(store, v)) {
-        Ok(v) => Ok(Decided::Gate(deliver(store, &v.run_id, v.command))),
-        Err(refused) => {
-            // A store that cannot take the row still refuses: nothing changed.
-            let _ = on_record(store, asked, me, &refused);
-            Err(refused)
-        }
-    }
+    got
 }
 
 /// The gate's decision `asked` with the armored SSHSIG its assertion makes, by the
@@ -379,8 +380,9 @@ fn command_of(asked: &Asked, operator: String) -> Result<Command, Refused> {
 
 /// The page's refusal of `asked` on the audit chain, under the run (`baton audit`
 /// shows `command_refused approve` of the step), when it names a gate that opened (a
-/// request naming none changes nothing and has nothing to be recorded under), unless
-/// the same one is there already: an unverified request's once per step and code, a
+/// request naming none changes nothing and has nothing to be recorded under); an
+/// ask's under the asking step's run or `asks`, when the ask exists. Unless the same
+/// one is there already: an unverified request's once per step (or ask) and code, a
 /// verified signature's once per step and reason (which names the key and what it
 /// signed wrong), so that neither a sender nor a replayed assertion adds a row each.
 pub fn on_record(
@@ -389,25 +391,22 @@ pub fn on_record(
     me: &str,
     refused: &Refused,
 ) -> Result<(), StoreError> {
-    let Ok(run_id) = store.resolve_run(&asked.run) else {
+    let Some((subject, step)) = subject_of(store, asked)? else {
         return Ok(());
     };
-    if opening(store, &run_id, &asked.step)?.is_none() {
-        return Ok(());
-    }
     let _one = ONE_ROW.lock().unwrap_or_else(|e| e.into_inner());
-    if recorded(store, &run_id, &asked.step, refused)? {
+    if recorded(store, &subject, &step, refused)? {
         return Ok(());
     }
     let refusal = &refused.refusal;
     let d = Decision {
         actor: me.to_string(),
         action: AuditAction::CommandRefused,
-        step: Some(asked.step.clone()),
+        step: Some(step.clone()),
         reason: Some(refusal.to_string()),
         summary: format!(
-            "the approval page refused to {} `{}`: {refusal}",
-            asked.decision, asked.step
+            "the approval page refused to {} `{step}`: {refusal}",
+            asked.decision
         ),
         details: json!({
             "decision": asked.decision,
@@ -416,20 +415,39 @@ pub fn on_record(
             "verified": refused.verified,
         }),
     };
-    store.record_refusal(&run_id, &d)
+    store.record_refusal(&subject, &d)
 }
 
-/// Whether the run's chain has the page's refusal of `step` with this code (and, for a
-/// verified signature, this reason): what [`on_record`] writes once.
+/// What a refusal of `asked` is recorded under: the chain's subject and the step (an
+/// ask's id); `None` when it names no gate that opened and no ask.
+pub fn subject_of(store: &Store, asked: &Asked) -> Result<Option<(String, String)>, StoreError> {
+    if let Some(id) = &asked.ask {
+        return Ok(store.ask(id)?.map(|a| {
+            let subject = a
+                .run_id
+                .unwrap_or_else(|| baton_model::ask::AUDIT_SUBJECT.into());
+            (subject, a.id)
+        }));
+    }
+    let Ok(run_id) = store.resolve_run(&asked.run) else {
+        return Ok(None);
+    };
+    let opened = opening(store, &run_id, &asked.step)?.is_some();
+    Ok(opened.then(|| (run_id, asked.step.clone())))
+}
+
+/// Whether the chain of `subject` (a run, or `asks`) has the page's refusal of `step`
+/// (or an ask) with this code (and, for a verified signature, this reason): what
+/// [`on_record`] writes once.
 pub fn recorded(
     store: &Store,
-    run_id: &str,
+    subject: &str,
     step: &str,
     refused: &Refused,
 ) -> Result<bool, StoreError> {
     let reason = refused.refusal.to_string();
     let verified = refused.verified;
-    Ok(store.audit(run_id)?.iter().any(|r| {
+    Ok(store.audit(subject)?.iter().any(|r| {
         r.action == AuditAction::CommandRefused.as_str()
             && r.step.as_deref() == Some(step)
             && (!verified || r.reason.as_deref() == Some(reason.as_str()))

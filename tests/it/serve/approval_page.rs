@@ -594,9 +594,25 @@ fn the_signed_ask_is_answered_on_the_page(p: &mut Phone) {
     assert_eq!(said["state"], "approved", "{said:#}");
     assert_eq!(said["inputs"]["zone"], "us", "{said:#}");
     assert_eq!(said["decided_by"], "alice@example.com", "{said:#}");
-    // The same answer again: the ask is closed, and the counter is not above.
+    // The same answer again: the ask is closed, and the counter is not above; refused
+    // on record where the ask's votes are (the subject `asks`), once.
     let again = p.post("/approve/decide", &answer);
     assert!(again["refused"]["code"].is_string(), "{again}");
+    let ask_refusals = |p: &Phone| {
+        let out = p.served.env.run(&["audit", "--json"]);
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows: Vec<Value> = (rows.as_array().unwrap().iter())
+            .filter(|r| r["action"] == "command_refused" && r["step"] == p.ask.as_str())
+            .filter(|r| r["details"]["via"] == "approval page")
+            .cloned()
+            .collect();
+        rows
+    };
+    let refused = ask_refusals(p);
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!(refused[0]["details"]["code"], again["refused"]["code"]);
+    p.post("/approve/decide", &answer);
+    assert_eq!(ask_refusals(p).len(), 1);
 }
 
 /// The rejection of `drop`'s first opening, sent again once `baton retry` opened the

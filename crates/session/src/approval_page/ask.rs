@@ -5,9 +5,9 @@
 //! and the counter rising; the answer goes to the store through `ask::answer`, which
 //! checks the inputs and the signature again, with the ask's approvers and the asker's
 //! self-approval rule. An unsigned ask is not answered here (the page authenticates no
-//! one but through a passkey). An ask has no run's chain of its own, so the page's
-//! refusals of an ask's answer are answered, not recorded; what the store refuses it
-//! records as for `baton approve`.
+//! one but through a passkey). A refusal, the page's or the store's, is on record as
+//! a gate's is (`super::on_record`), on the chain of the asking step's run or `asks`,
+//! where the ask's votes are.
 use super::{Asked, Refused, command_of, passkey_signature, rising, with_signature};
 use crate::ask::Signed;
 use baton_model::Refusal;

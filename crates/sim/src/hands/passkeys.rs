@@ -125,7 +125,7 @@ pub(crate) struct Handed {
     pub(crate) counted: bool,
     /// Refused, it changed the run's events or the ask anyway.
     pub(crate) changed: bool,
-    /// Refused, its refusal is on the run's chain (an ask's is answered, not recorded).
+    /// Refused, its refusal is on the chain (a run's, or an ask's `asks`).
     pub(crate) on_record: bool,
 }
 

@@ -3,8 +3,8 @@
 //! (`session::approval_page::decide` with the ask's id: the ask's message, the
 //! assertion verified at the page's origin with the user verified, its counter, then
 //! `session::ask::answer`). Good and bad: the user not verified, another origin, the
-//! other verdict signed, no assertion. An ask has no run's chain, so a refusal is
-//! answered, not recorded; a refused answer leaves the ask open with no vote.
+//! other verdict signed, no assertion. A refused answer leaves the ask open with no
+//! vote, its refusal on the chain where the ask's votes are (`asks`).
 use super::{Handed, Made, ORIGIN, PRINCIPAL, SERVE, page_message};
 use crate::SimError;
 use crate::hands::Hands;
@@ -70,6 +70,13 @@ impl Hands {
         if counted {
             self.passkey_counted(&asked);
         }
+        let on_record = match (&got, approval_page::subject_of(&self.store, &asked)?) {
+            (Err(r), Some((subject, step))) => {
+                approval_page::recorded(&self.store, &subject, &step, r)?
+            }
+            (Err(_), None) => false,
+            (Ok(_), _) => true,
+        };
         let why = got
             .as_ref()
             .err()
@@ -85,7 +92,7 @@ impl Hands {
             good: made == Made::Good,
             counted,
             changed,
-            on_record: true,
+            on_record,
         });
         Ok(())
     }
