@@ -40,7 +40,7 @@ pub(crate) const FORGED: &str = "mallory-forged";
 /// The version both ends of the simulated link say.
 const VERSION: &str = "sim";
 /// One action in this many plays a link request.
-const EVERY: u32 = 6;
+const EVERY: u32 = 12;
 
 pub(crate) struct Links {
     rng: SmallRng,
@@ -297,16 +297,17 @@ impl Hands {
     fn hostile_frame(&mut self, sent: &Sent) -> Result<String, SimError> {
         let me = self.serving_as();
         let rng = &mut self.links.rng;
-        let (what, bytes) = match rng.random_range(0..3) {
+        // The server answers a decision, whatever its run id: the console waits for it.
+        let (what, bytes, answered) = match rng.random_range(0..3) {
             0 if rng.random_range(0..4) == 0 => {
                 let mut l = vec![b'{'; baton_link::lines::MAX_LINE + 1];
                 l.push(b'\n');
-                ("an oversized frame", l)
+                ("an oversized frame", l, false)
             }
             0 | 1 => {
                 let mut l = line(&sent.frame(7))?;
                 l.retain(|b| *b != b'"');
-                ("a frame of bad JSON", l)
+                ("a frame of bad JSON", l, false)
             }
             _ => {
                 let mut v = serde_json::to_value(sent.frame(7))?;
@@ -315,10 +316,10 @@ impl Hands {
                 }
                 let mut l = serde_json::to_vec(&v)?;
                 l.push(b'\n');
-                ("a decision on another run id", l)
+                ("a decision on another run id", l, true)
             }
         };
-        let served = converse(&self.db, &me, &bytes, false)?;
+        let served = converse(&self.db, &me, &bytes, answered)?;
         Ok(format!("{what} ({served})"))
     }
 
@@ -421,11 +422,17 @@ fn converse(db: &Path, me: &str, bytes: &[u8], answered: bool) -> Result<String,
         let read = async {
             let mut got = Vec::new();
             let mut buf = vec![0u8; 1 << 16];
+            // The whole lines not looked at yet start here.
+            let mut from = 0;
             while let Ok(n @ 1..) = cr.read(&mut buf).await {
                 got.extend_from_slice(&buf[..n]);
-                if !answers(&got).is_empty() {
+                let Some(end) = got.iter().rposition(|b| *b == b'\n') else {
+                    continue;
+                };
+                if end >= from && !answers(&got[from..=end]).is_empty() {
                     answer.notify_one();
                 }
+                from = end + 1;
             }
             got
         };
@@ -470,8 +477,11 @@ fn answers(lines: &[u8]) -> String {
         ),
         _ => None,
     };
+    // Only a reply or a recorded answer is read: the frames (views, the run list) are
+    // most of the bytes.
     String::from_utf8_lossy(lines)
         .lines()
+        .filter(|l| l.starts_with(r#"{"reply""#) || l.starts_with(r#"{"recorded""#))
         .filter_map(said)
         .map(|w| w + "; ")
         .collect()
