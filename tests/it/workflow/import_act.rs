@@ -101,16 +101,16 @@ fn act_workflows_that_succeed_succeed() {
 }
 
 /// `shells/python`: `shell: python` runs the body with the machine's python, as the
-/// runner does (skipped where there is none).
+/// runner does (`.ci/run` installs one where there is none).
 #[test]
 fn act_python_shell_succeeds_where_python_is() {
-    if std::process::Command::new("python")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        return;
-    }
+    assert!(
+        std::process::Command::new("python")
+            .arg("-V")
+            .output()
+            .is_ok(),
+        "no `python` on PATH: install Debian's python-is-python3 (`.ci/run` does)"
+    );
     let env = Env::new();
     let (code, show) = run(&env, "shells-python.yml", &[], &[]);
     assert_eq!(

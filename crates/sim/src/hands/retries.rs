@@ -110,25 +110,36 @@ impl Rule {
     /// docs/workflow/fallbacks-and-retry.md: `never_exit_code` first, then `exit_code`
     /// (an attempt that did not exit has no code among them), then the `if`. `Err`: why
     /// the rule of `step` refuses the failed attempt.
-    fn allows(&self, step: &str, code: Option<i32>, kind: &str) -> Result<(), String> {
+    fn allows(&self, step: &str, code: Option<i32>, kind: &str) -> Result<(), Refused> {
         if let Some(c) = code.filter(|c| self.never.contains(c)) {
-            return Err(format!(
-                "exit code {c} is one of its never_exit_code {:?}",
-                self.never
-            ));
+            return Err(Refused::Never(c, self.never.clone()));
         }
         if !self.only.is_empty() && !code.is_some_and(|c| self.only.contains(&c)) {
-            let only = &self.only;
-            return Err(code.map_or_else(
-                || format!("it did not exit with a code, and its exit_code lists {only:?}"),
-                |c| format!("exit code {c} is not one of its exit_code {only:?}"),
-            ));
+            return Err(match code {
+                Some(c) => Refused::NotListed(c, self.only.clone()),
+                None => Refused::NoCode(self.only.clone()),
+            });
         }
         match self.cond {
-            Some(c) if !c.holds(code, kind) => Err(format!("its if `{}` is false", c.text(step))),
+            Some(c) if !c.holds(code, kind) => Err(Refused::IfFalse(c.text(step))),
             _ => Ok(()),
         }
     }
+}
+
+/// Why a rule lets a failed attempt end its step (the words the invariant reports).
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("exit code {0} is one of its never_exit_code {1:?}")]
+    Never(i32, Vec<i32>),
+    #[error("exit code {0} is not one of its exit_code {1:?}")]
+    NotListed(i32, Vec<i32>),
+    #[error("it did not exit with a code, and its exit_code lists {0:?}")]
+    NoCode(Vec<i32>),
+    #[error("its if `{0}` is false")]
+    IfFalse(String),
+    #[error("its attempts are used")]
+    AttemptsUsed,
 }
 
 /// One run of the hand: its id and each step's rule.
@@ -348,7 +359,7 @@ pub(crate) fn a_step_retries_only_as_its_rule_says(h: &Hands) -> Result<Option<S
             }
             let verdict = match rule.allows(step, code, kind) {
                 Ok(()) if *attempt < rule.attempts => Ok(()),
-                Ok(()) => Err("its attempts are used".to_string()),
+                Ok(()) => Err(Refused::AttemptsUsed),
                 Err(why) => Err(why),
             };
             match (was_retried, verdict) {
