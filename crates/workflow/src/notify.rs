@@ -123,8 +123,9 @@ impl<'r, 's> NotifyReader<'r, 's> {
         all
     }
 
-    /// Each `escalate` step's `to` names a block of the file; one naming a Slack
-    /// incoming webhook is warned of (it cannot be read back).
+    /// Each `escalate` step's `to` names a block of the file, never a Slack incoming
+    /// webhook: it alone can neither be read back nor carry the send's key, so a serve
+    /// killed between its post and the record would tell the person twice.
     fn escalation_names(&mut self, items: &[Node], all: &[Notifier]) {
         let names: Vec<&str> = all.iter().filter_map(|n| n.name.as_deref()).collect();
         let incoming: Vec<&str> = all
@@ -148,9 +149,9 @@ impl<'r, 's> NotifyReader<'r, 's> {
         for to in steps {
             let Val::Str(s) = &to.val else { continue };
             if incoming.contains(&s.trim()) {
-                self.r.warn(
+                self.r.error(
                     &to.span,
-                    format!("`escalate` tells `{s}`, a Slack incoming webhook, which cannot be read back: a serve killed after its post and before recording it tells it again"),
+                    format!("`escalate` tells `{s}`, a Slack incoming webhook, which can neither be read back nor take a key: a serve killed after its post and before recording it would tell the person again"),
                     "post with Slack's Web API instead, whose messages baton reads back before a send due again: slack_api = { channel = \"C0123ABCD\", token = { credential = \"slack-bot\" } }",
                 );
             }

@@ -20,14 +20,18 @@ fn targets_and_an_escalation_list_are_read() {
 name = "first"
 on = ["gate_opened"]
 ntfy = "https://ntfy.example/baton-alice"
-escalate = [{ after = "15m", to = "second" }, { after = "1h", to = "lead" }]
+escalate = [{ after = "15m", to = "lead" }, { after = "1h", to = "pager" }]
 [[notify]]
-name = "second"
+name = "chat"
+on = ["run_finished"]
 slack = { file = "slack-hook" }
 [[notify]]
 name = "lead"
 webhook = { env = "LEAD_HOOK" }
 timeout = "5s"
+[[notify]]
+name = "pager"
+run = "page-the-lead"
 "#,
     )
     .unwrap();
@@ -46,11 +50,11 @@ timeout = "5s"
         [
             Escalation {
                 after: Duration::from_secs(900),
-                to: "second".into()
+                to: "lead".into()
             },
             Escalation {
                 after: Duration::from_secs(3600),
-                to: "lead".into()
+                to: "pager".into()
             },
         ]
     );
@@ -115,10 +119,29 @@ escalate = [{ after = "1h", to = "a" }, { after = "30m", to = "nobody" }, { afte
 }
 
 /// `slack_api` is read with its channel's ID, its token's secret source and, when
-/// given, another server's `api`; an escalation to a Slack incoming webhook is warned
-/// of (it cannot be read back); a channel's name and a missing token are errors.
+/// given, another server's `api`; an escalation to a Slack incoming webhook is an
+/// error (it can neither be read back nor take a key); a channel's name and a missing
+/// token are errors.
 #[test]
-fn a_slack_web_api_target_is_read_and_an_incoming_webhook_in_a_list_warned_of() {
+fn a_slack_web_api_target_is_read_and_an_incoming_webhook_in_a_list_refused() {
+    let hook = load(
+        r#"[[notify]]
+name = "first"
+on = ["gate_opened"]
+slack_api = { channel = "C0123ABCD", token = { credential = "slack-bot" } }
+escalate = [{ after = "5m", to = "hook" }]
+[[notify]]
+name = "hook"
+slack = { file = "slack-hook" }
+"#,
+    )
+    .unwrap_err();
+    assert!(
+        hook.iter().any(|e| e.contains(
+            "`escalate` tells `hook`, a Slack incoming webhook, which can neither be read back nor take a key"
+        )),
+        "{hook:#?}"
+    );
     let plan = load(
         r#"[[notify]]
 name = "first"
@@ -127,7 +150,7 @@ slack_api = { channel = "C0123ABCD", token = { credential = "slack-bot" } }
 escalate = [{ after = "5m", to = "hook" }, { after = "1h", to = "other" }]
 [[notify]]
 name = "hook"
-slack = { file = "slack-hook" }
+ntfy = "https://ntfy.example/oncall"
 [[notify]]
 name = "other"
 slack_api = { channel = "C9", token = { env = "TOK" }, api = "http://127.0.0.1:9/api" }
@@ -149,12 +172,7 @@ slack_api = { channel = "C9", token = { env = "TOK" }, api = "http://127.0.0.1:9
         other.url,
         UrlSource::Literal("http://127.0.0.1:9/api".into())
     );
-    let warned: Vec<&str> = plan.warnings.iter().map(|w| w.message.as_str()).collect();
-    assert_eq!(warned.len(), 1, "{warned:?}");
-    assert!(
-        warned[0].contains("`hook`, a Slack incoming webhook, which cannot be read back"),
-        "{warned:?}"
-    );
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     let errors = load(
         r##"[[notify]]
 on = ["gate_opened"]
