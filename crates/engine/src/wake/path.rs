@@ -39,13 +39,28 @@ pub(super) fn traced(piece: Piece) {
     });
 }
 
+/// Where a traced path left the one wake-up's order (the index of the piece).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OffPath {
+    #[error("a start's commands decided, not committed, at {0}")]
+    StartNotCommitted(usize),
+    #[error("an ended run's start not committed at {0}")]
+    EndedStartNotCommitted(usize),
+    #[error("a wake-up gathered out of order at {0}")]
+    GatheredOutOfOrder(usize),
+    #[error("a wake-up's inputs decided, not committed, at {0}")]
+    DecidedNotCommitted(usize),
+    #[error("{0:?} begins no piece of a wake-up at {1}")]
+    NoPiece(Piece, usize),
+}
+
 /// Whether `path` is made of whole pieces of the one wake-up, in order: a wake-up
 /// (its admission, commands, each slot asked for, the world's news; then, if anything
 /// came in, each input decided and one commit), a start (its commit, then the commands
 /// claimed and decided; or, the run ended, the commands claimed and decided in the
 /// commit that ends it), or a commit of what waited (nothing decided). The error says
 /// where the path left the order.
-pub fn check(path: &[Piece]) -> Result<(), String> {
+pub fn check(path: &[Piece]) -> Result<(), OffPath> {
     use Piece::{Decide, Execute, Gather, Start};
     let mut i = 0;
     let at = |i: usize| path.get(i).copied();
@@ -63,13 +78,13 @@ pub fn check(path: &[Piece]) -> Result<(), String> {
                 Some(Gather(Source::Commands)) => match decided(i + 3) {
                     n if n == i + 3 => n,
                     n if at(n) == Some(Execute) => n + 1,
-                    n => return Err(format!("a start's commands decided, not committed, at {n}")),
+                    n => return Err(OffPath::StartNotCommitted(n)),
                 },
                 _ => i + 2,
             },
             Start if at(i + 1) == Some(Gather(Source::Commands)) => match decided(i + 2) {
                 n if at(n) == Some(Execute) => n + 1,
-                n => return Err(format!("an ended run's start not committed at {n}")),
+                n => return Err(OffPath::EndedStartNotCommitted(n)),
             },
             Gather(Source::Admission) if at(i + 1) == Some(Gather(Source::Commands)) => {
                 let mut n = i + 2;
@@ -77,15 +92,15 @@ pub fn check(path: &[Piece]) -> Result<(), String> {
                     n += 1;
                 }
                 if at(n) != Some(Gather(Source::World)) {
-                    return Err(format!("a wake-up gathered out of order at {n}"));
+                    return Err(OffPath::GatheredOutOfOrder(n));
                 }
                 match decided(n + 1) {
                     d if d == n + 1 => d,
                     d if at(d) == Some(Execute) => d + 1,
-                    d => return Err(format!("a wake-up's inputs decided, not committed, at {d}")),
+                    d => return Err(OffPath::DecidedNotCommitted(d)),
                 }
             }
-            other => return Err(format!("{other:?} begins no piece of a wake-up at {begun}")),
+            other => return Err(OffPath::NoPiece(other, begun)),
         };
     }
     Ok(())
