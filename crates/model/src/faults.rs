@@ -45,6 +45,11 @@ pub trait Faults {
     fn new_run(&self) -> Option<(String, u64)> {
         None
     }
+    /// The random part of a new record's ULID (an ask's), as this world draws it
+    /// (`None`: the host's randomness).
+    fn id_bits(&self) -> Option<u128> {
+        None
+    }
 }
 
 /// Production's door: the wall clock, and only the fault `BATON_FAILPOINT` names.
@@ -103,6 +108,12 @@ pub fn dies_at(at: Point<'_>) -> bool {
 /// A new run's id and seed, as this thread's door draws them (`None`: the host's).
 pub fn new_run() -> Option<(String, u64)> {
     DOOR.with_borrow(|d| d.as_ref().and_then(|door| door.new_run()))
+}
+
+/// The random part of a new record's ULID, as this thread's door draws it (`None`:
+/// the host's).
+pub fn id_bits() -> Option<u128> {
+    DOOR.with_borrow(|d| d.as_ref().and_then(|door| door.id_bits()))
 }
 
 /// Where this thread's door has a commit that begins now die, if it does: each cut

@@ -127,12 +127,13 @@ pub fn open(store: &mut Store, q: &Question) -> Result<Ask, SessionError> {
         return Ok(store.ask(&a.id)?.unwrap_or(a));
     }
     let now = Timestamp::now();
+    // A simulated world draws the id's random part, so its replays are byte for byte.
+    let id = match baton_model::faults::id_bits() {
+        Some(bits) => ulid::Ulid::from_parts(u64::try_from(now.0).unwrap_or(0), bits),
+        None => ulid::Ulid::new(),
+    };
     let a = Ask {
-        id: format!(
-            "{}{}",
-            ask::ID_PREFIX,
-            ulid::Ulid::new().to_string().to_lowercase()
-        ),
+        id: format!("{}{}", ask::ID_PREFIX, id.to_string().to_lowercase()),
         run_id: step.as_ref().map(|(r, _)| r.clone()),
         step_id: step.map(|(_, s)| s),
         workflow: None,

@@ -1,7 +1,7 @@
 //! The simulated world's fault door (`baton_model::faults`), the one the engine's code
-//! asks in every world: the seed's clock, a new run's id and seed, and the fault the
-//! seed drew for the next call that meets it (a store commit cut, a wake-up's engine
-//! dying at a moment), armed just before that call and answered once.
+//! asks in every world: the seed's clock, a new run's id and seed, a new record's id,
+//! and the fault the seed drew for the next call that meets it (a store commit cut, a
+//! wake-up's engine dying at a moment), armed just before that call and answered once.
 use baton_model::Timestamp;
 use baton_model::faults::{self, CommitCut, Faults, Point};
 use std::cell::{Cell, RefCell};
@@ -16,6 +16,8 @@ struct Seeded {
     dies: Cell<Option<(&'static str, &'static str)>>,
     /// The next new run's id and seed, the scenario's.
     new_run: RefCell<Option<(String, u64)>>,
+    /// The random part of the last record id drawn (a count: replays give the same).
+    ids: Cell<u128>,
 }
 
 impl Faults for Seeded {
@@ -36,6 +38,11 @@ impl Faults for Seeded {
 
     fn new_run(&self) -> Option<(String, u64)> {
         self.new_run.take()
+    }
+
+    fn id_bits(&self) -> Option<u128> {
+        self.ids.set(self.ids.get() + 1);
+        Some(self.ids.get())
     }
 }
 

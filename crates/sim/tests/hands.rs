@@ -114,6 +114,13 @@ fn regression_passkey_seeds_count_only_good_assertions() {
     for o in &outcomes {
         assert_eq!(o.violation, None, "{:?}", o.report());
     }
+    // The world's ids (an ask's among them) come from its door: a seed replays whole.
+    let again = hands(3, baton_sim::DEFAULT_ACTIONS, None);
+    assert_eq!(
+        again.history, outcomes[3].history,
+        "seed 3 --mix hands replays"
+    );
+    assert_eq!(again.digest, outcomes[3].digest);
     let said = |what: &str, and: &str| {
         outcomes
             .iter()
