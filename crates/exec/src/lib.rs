@@ -51,7 +51,7 @@ pub use scrub::baton_own_in_env;
 pub use spread::Spread;
 pub use ssh::{HostError, SshExecutor, control_dir as ssh_control_dir};
 // The local back end's modules, under the paths they always had.
-pub use local::group::{group_belongs_to, kill_stale_group, run_process_groups};
+pub use local::group::{group_belongs_to, kill_stale_group, run_process_groups, stop_run_groups};
 pub use local::shell::{Running, spawn};
 pub use local::{LocalBackend, adopt, anchor, group, shell, spawn};
 pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};

@@ -45,12 +45,9 @@ pub fn serve_runtime() -> Result<tokio::runtime::Runtime, SessionError> {
 /// whose id the engine died before recording. Returns how many groups were stopped.
 /// The groups in `keep` (frozen attempts the new engine adopts) stay.
 pub(crate) fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
-    let mut leftovers = baton_exec::run_process_groups(run_id);
-    leftovers.retain(|g| !keep.contains(g));
-    if !leftovers.is_empty() {
-        baton_engine::kill_stale(run_id, &leftovers);
-    }
-    leftovers.len()
+    baton_exec::stop_run_groups(run_id, keep, |groups| {
+        baton_engine::kill_stale(run_id, groups)
+    })
 }
 
 /// The driver for `ready`, with what taking the run over did that its caller should

@@ -5,7 +5,7 @@
 //! stopped before the step's end is recorded: until then the parent's run holds its
 //! concurrency group, its pool slots and its lease, as it does while a step process
 //! of its own lives, so a run waiting in the group never overlaps them.
-use super::group::{kill_stale_group, run_process_groups};
+use super::group::{kill_stale_group, stop_run_groups};
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
@@ -15,9 +15,6 @@ const GRACE: Duration = Duration::from_secs(5);
 /// The most of `$BATON_OUTPUT` read for the child's id (the child's engine writes
 /// `child_run=ID` first; the rest is the step's business).
 const READ_MAX: u64 = 64 * 1024;
-
-/// The most looks at `/proc` for the child's leftovers (each stops what it found).
-const LOOKS: usize = 8;
 
 /// The variable only a child-run step's environment has (`core::child::WORKFLOW_ENV`).
 pub(crate) const CHILD_WORKFLOW_ENV: &str = "BATON_CHILD_WORKFLOW";
@@ -48,33 +45,19 @@ fn child_run_in(output: &Path) -> Option<String> {
 /// stopped, when there were any.
 pub(crate) fn stop(output: &Path) -> Option<(String, usize)> {
     let kid = child_run_in(output)?;
-    let mut stopped = 0;
-    let mut found_none = 0;
-    // A process in the middle of an exec carries no environment for a moment (the
-    // kernel fills it in after the new program is mapped), so one look at `/proc` can
-    // miss it: looked at again until two looks in a row find nothing.
-    for _ in 0..LOOKS {
-        let groups = run_process_groups(&kid);
-        if groups.is_empty() {
-            found_none += 1;
-            if found_none == 2 {
-                break;
-            }
-            continue;
-        }
-        found_none = 0;
+    let stopped = stop_run_groups(&kid, &[], |groups| {
         std::thread::scope(|scope| {
-            for &pgid in &groups {
+            for &pgid in groups {
                 scope.spawn(move || kill_stale_group(pgid, GRACE));
             }
         });
-        stopped += groups.len();
-    }
+    });
     (stopped > 0).then_some((kid, stopped))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::group::run_process_groups;
     use super::*;
 
     #[test]

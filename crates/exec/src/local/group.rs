@@ -58,6 +58,34 @@ pub fn run_process_groups(run_id: &str) -> Vec<i32> {
     groups
 }
 
+/// The most looks [`stop_run_groups`] takes at `/proc`.
+const LOOKS: usize = 8;
+
+/// Each look at `/proc` for `run_id`'s process groups ([`run_process_groups`], less
+/// `keep`) hands what it found to `stop`, until two looks in a row find none (at most
+/// [`LOOKS`]): a process in the middle of an exec carries no environment for a moment
+/// (the kernel fills it in after the new program is mapped), so one look can miss it.
+/// How many groups were handed over.
+pub fn stop_run_groups(run_id: &str, keep: &[i32], mut stop: impl FnMut(&[i32])) -> usize {
+    let mut stopped = 0;
+    let mut found_none = 0;
+    for _ in 0..LOOKS {
+        let mut groups = run_process_groups(run_id);
+        groups.retain(|g| !keep.contains(g));
+        if groups.is_empty() {
+            found_none += 1;
+            if found_none == 2 {
+                break;
+            }
+            continue;
+        }
+        found_none = 0;
+        stop(&groups);
+        stopped += groups.len();
+    }
+    stopped
+}
+
 /// Whether the group is one of `run_id`'s: one of its live members carries the run's
 /// id in its environment (every step's process does, and what it starts inherits it).
 /// A recorded group id may have been reused by an unrelated group once the step's
