@@ -14,7 +14,7 @@ use baton_store::{ChildRun, Store};
 use std::time::{Duration, Instant};
 
 /// How long a child's engine waits for the engine of an earlier attempt to let go of
-/// its run (the parent's resume stops it first: `host::stop_leftovers`).
+/// its run (the parent's resume stops it first: `host::clear_leftovers`).
 const HANDOVER_WAIT: Duration = Duration::from_secs(30);
 
 pub use baton_core::child::ChildStart;

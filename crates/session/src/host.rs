@@ -44,10 +44,29 @@ pub fn serve_runtime() -> Result<tokio::runtime::Runtime, SessionError> {
 /// environment: this also catches a process that left its step's group, and a group
 /// whose id the engine died before recording. Returns how many groups were stopped.
 /// The groups in `keep` (frozen attempts the new engine adopts) stay.
-pub(crate) fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
+fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
     baton_exec::stop_run_groups(run_id, keep, |groups| {
         baton_engine::kill_stale(run_id, groups)
     })
+}
+
+/// What a takeover clears before it drives `ready`, when a dead engine drove it last
+/// (`ready.stale`): the processes its steps left (not an adopted attempt's) and its
+/// temporary files (outputs not read yet may hold secrets in clear; an adopted
+/// attempt's stay, it reads them when it ends). How many process groups were stopped.
+/// Public for the simulator (crates/sim), which drives a takeover's `Ready` itself.
+pub fn clear_leftovers(ready: &Ready) -> usize {
+    if !ready.stale {
+        return 0;
+    }
+    let adopted = ready.core.adopted_groups();
+    let n = stop_leftovers(&ready.run_id, &adopted);
+    let keep: Vec<_> = adopted
+        .iter()
+        .filter_map(|&g| baton_exec::adopt::attempt_dir(g))
+        .collect();
+    baton_exec::leftovers::remove_run_temp_dirs(&ready.run_id, &keep);
+    n
 }
 
 /// The driver for `ready`, with what taking the run over did that its caller should
@@ -58,23 +77,9 @@ fn driver(
     ready: Ready,
     sinks: Sinks,
 ) -> (Driver, Vec<baton_engine::Effect>, Option<String>) {
-    let mut note = None;
-    if ready.stale {
-        let adopted = ready.core.adopted_groups();
-        let n = stop_leftovers(&ready.run_id, &adopted);
-        if n > 0 {
-            note = Some(format!(
-                "stopped {n} process group(s) left running by the previous engine"
-            ));
-        }
-        // Its temporary files too (outputs not read yet may hold secrets in clear).
-        // Not an adopted attempt's: it reads them when it ends.
-        let keep: Vec<_> = adopted
-            .iter()
-            .filter_map(|&g| baton_exec::adopt::attempt_dir(g))
-            .collect();
-        baton_exec::leftovers::remove_run_temp_dirs(&ready.run_id, &keep);
-    }
+    let n = clear_leftovers(&ready);
+    let note = (n > 0)
+        .then(|| format!("stopped {n} process group(s) left running by the previous engine"));
     let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);
     driver.announce(&ready.committed);
     (driver, ready.initial, note)

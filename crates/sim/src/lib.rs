@@ -161,6 +161,11 @@ pub enum Bug {
     /// child engine killed, the step's end is given while the child's steps run on,
     /// and the parent lets go of its group.
     KilledChildFreesGroup,
+    /// A takeover that drives a dead engine's run without stopping what its steps left
+    /// (`session::clear_leftovers` skipped, `--mix hands`): a parent and its child
+    /// engine killed together, the child's takeover starts its step again while the
+    /// dead engine's attempt of it still runs.
+    TakeoverKeepsLeftovers,
     /// A serve that records an event's key in a transaction of its own after its run's
     /// (`--mix hands`): dying between, it leaves a run no row names, and the event,
     /// seen again, makes a second run.
@@ -221,6 +226,7 @@ impl Bug {
             Bug::MarkLosesArtifacts => "mark-loses-artifacts",
             Bug::ValueRunAsCode => "value-run-as-code",
             Bug::KilledChildFreesGroup => "killed-child-frees-group",
+            Bug::TakeoverKeepsLeftovers => "takeover-keeps-leftovers",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
             Bug::RetryIgnoresRules => "retry-ignores-rules",
@@ -230,7 +236,7 @@ impl Bug {
         }
     }
 
-    pub const ALL: [Bug; 34] = [
+    pub const ALL: [Bug; 35] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -259,6 +265,7 @@ impl Bug {
         Bug::MarkLosesArtifacts,
         Bug::ValueRunAsCode,
         Bug::KilledChildFreesGroup,
+        Bug::TakeoverKeepsLeftovers,
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
         Bug::RetryIgnoresRules,

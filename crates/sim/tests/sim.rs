@@ -574,6 +574,10 @@ fn the_newest_hands_bugs_put_back_are_reported() {
             "a_parent_holds_its_group_until_its_child_s_steps_end",
         ),
         (
+            Bug::TakeoverKeepsLeftovers,
+            "no_step_of_a_killed_pair_runs_twice",
+        ),
+        (
             Bug::LinkTrustsOperator,
             "a_link_decision_is_the_link_s_account_and_recorded_once",
         ),
@@ -637,6 +641,16 @@ fn regression_hands_seeds_keep_every_promise() {
     assert!(
         said("secret params [\"tok\"]") >= 10,
         "too few secrets handed"
+    );
+    // A parent and its child engine killed together, both taken over (38 on 0–9),
+    // some with the child's first step succeeded before (23).
+    assert!(
+        said("taken over by its deploy attempt") >= 20,
+        "too few killed pairs taken over"
+    );
+    assert!(
+        said("[\"build\"] succeeded") >= 10,
+        "too few killed pairs with a step succeeded"
     );
     // Retry rules: retries, and failures each rule refuses (the core's reasons).
     assert!(said(" retried: attempt ") >= 50, "too few retries");

@@ -80,7 +80,7 @@ impl Children {
     }
 }
 
-fn load(
+pub(super) fn load(
     dir: &Path,
     name: &str,
     text: &str,

@@ -15,6 +15,10 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
         })
         .or_else(|| a_carried_value_stays_data(h).map(|d| ("a_carried_value_stays_data", d)))
         .or_else(|| {
+            no_step_of_a_killed_pair_runs_twice(h)
+                .map(|d| ("no_step_of_a_killed_pair_runs_twice", d))
+        })
+        .or_else(|| {
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
         })
@@ -134,6 +138,15 @@ pub(crate) fn a_parent_holds_its_group_until_its_child_s_steps_end(h: &Hands) ->
             running.len()
         )
     })
+}
+
+/// docs/workflow/child-workflows.md: a parent's engine and its child's killed
+/// together, "the parent's resume stops [what the child left] first": after the
+/// parent's takeover and its step's takeover of the child, no step of the pair is
+/// started while a process of its dead engine's attempt runs, and none that
+/// succeeded is started again.
+pub(crate) fn no_step_of_a_killed_pair_runs_twice(h: &Hands) -> Option<String> {
+    h.pairs.broken.first().cloned()
 }
 
 /// docs/workflow/triggers.md: "a `kill -9` at any point leaves either the event with

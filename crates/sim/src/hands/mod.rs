@@ -14,6 +14,7 @@ mod imports;
 pub(crate) mod invariants;
 mod links;
 mod orphans;
+mod pairs;
 mod passkeys;
 mod retries;
 mod triggers;
@@ -46,6 +47,7 @@ pub(crate) struct Hands {
     pub(crate) triggers: triggers::Triggers,
     pub(crate) passkeys: passkeys::Passkeys,
     pub(crate) retries: retries::Retries,
+    pub(crate) pairs: pairs::Pairs,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -91,6 +93,7 @@ impl Hands {
             triggers: triggers::Triggers::new(&dir, config.seed)?,
             passkeys: passkeys::Passkeys::new(&dir, config.seed)?,
             retries: retries::Retries::default(),
+            pairs: pairs::Pairs::new(&dir, config.seed)?,
             store,
             db,
             history: History::new(&dir),
@@ -128,6 +131,10 @@ impl Hands {
             // Retry rules, from a stream of their own (the draws above unchanged).
             if self.retries.plays(self.config.seed) {
                 self.retry_hand()?;
+            }
+            // A parent and its child engine killed together, from a stream of their own.
+            if self.pairs.plays() {
+                self.killed_pair_hand()?;
             }
             self.steps += 1;
             if let Some(v) = invariants::check(self, action)? {

@@ -19,7 +19,7 @@ use std::path::Path;
 /// `baton run --parent` writes it), its steps each a group of its own that runs until
 /// stopped (their output their own logs', here nowhere), and its own death once they
 /// all run.
-const ENGINE: &str = r#"printf 'child_run=%s\n' "$SIM_KID" >> "$BATON_OUTPUT"
+pub(super) const ENGINE: &str = r#"printf 'child_run=%s\n' "$SIM_KID" >> "$BATON_OUTPUT"
 i=0
 while [ "$i" -lt "$SIM_STEPS" ]; do
   BATON_RUN_ID=$SIM_KID setsid sh -c 'echo "$$" > "$1.tmp" && mv "$1.tmp" "$1" && exec sleep 300' sh "$SIM_DIR/step-$i.pid" </dev/null >/dev/null 2>&1 &
@@ -49,11 +49,7 @@ impl Hands {
         let parent_id = format!("o{n:03}");
         // The child's id, which the executor seeks in `/proc`: the scenario's own, so a
         // scenario of another thread is never taken for it (the history says k000…).
-        let scenario: String = (self.dir.file_name().unwrap_or_default().to_string_lossy())
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(24)
-            .collect();
+        let scenario = scenario_tag(&self.dir);
         let kid = format!("k{n:03}-{scenario}");
         let dir = self.dir.join("orphans").join(&parent_id);
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
@@ -111,12 +107,7 @@ impl Hands {
         self.orphans
             .ends
             .push((parent_id.clone(), format!("k{n:03}"), running.clone()));
-        for pgid in running {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+        kill_groups(&running);
         let exit = StepExit {
             step: step.step,
             attempt: step.attempt,
@@ -130,8 +121,28 @@ impl Hands {
     }
 }
 
+/// The scenario's own tag for the run ids a hand's processes carry, so a scenario of
+/// another thread is never taken for it.
+pub(super) fn scenario_tag(dir: &Path) -> String {
+    (dir.file_name().unwrap_or_default().to_string_lossy())
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(24)
+        .collect()
+}
+
+/// The process groups `pgids` killed (what a hand's check found still running).
+pub(super) fn kill_groups(pgids: &[i32]) {
+    for &pgid in pgids {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
 /// The child's step groups (each its leader's pid, `setsid`) that still run.
-fn running_steps(dir: &Path, steps: u32) -> Vec<i32> {
+pub(super) fn running_steps(dir: &Path, steps: u32) -> Vec<i32> {
     (0..steps)
         .filter_map(|i| {
             let text = std::fs::read_to_string(dir.join(format!("step-{i}.pid"))).ok()?;
@@ -141,7 +152,7 @@ fn running_steps(dir: &Path, steps: u32) -> Vec<i32> {
         .collect()
 }
 
-fn io(path: &Path, error: std::io::Error) -> SimError {
+pub(super) fn io(path: &Path, error: std::io::Error) -> SimError {
     SimError::Io {
         path: path.to_path_buf(),
         error,
