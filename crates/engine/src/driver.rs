@@ -27,7 +27,7 @@ mod doors;
 mod handover;
 mod pool_slots;
 mod reopen;
-pub use handover::Stop;
+pub use handover::{Stop, stop_input};
 pub use pool_slots::{slot_answer, slot_ask, store_pools};
 pub use reopen::hold_group_to_reopen;
 mod fence;

@@ -22,7 +22,7 @@ pub use artifact_dirs::{KeepError as KeepArtifactError, keep_given as keep_artif
 pub use cache_files::collect_garbage as collect_cache_garbage;
 pub use driver::{
     CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop, hold_group_to_reopen,
-    kill_stale, set_log_paths, slot_answer, slot_ask, store_pools,
+    kill_stale, set_log_paths, slot_answer, slot_ask, stop_input, store_pools,
 };
 pub use notify::{Escalated, NotTold, escalate as notify_escalation};
 pub use post::set_page_origin;

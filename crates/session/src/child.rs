@@ -163,8 +163,8 @@ pub fn create(store: &mut Store, loaded: Loaded) -> Result<Ready, SessionError> 
 
 /// Whether the parent of a child run asked to cancel since `since` (the child's
 /// start): its engine then stops this child's step, and the child is cancelled, not
-/// interrupted.
-pub(crate) fn parent_cancelling(store: &Store, parent: &ParentLink, since: Timestamp) -> bool {
+/// interrupted. Public for the simulator (crates/sim), which plays that engine.
+pub fn parent_cancelling(store: &Store, parent: &ParentLink, since: Timestamp) -> bool {
     store.events(&parent.run).is_ok_and(|events| {
         events
             .iter()

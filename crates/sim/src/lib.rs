@@ -166,6 +166,10 @@ pub enum Bug {
     /// engine killed together, the child's takeover starts its step again while the
     /// dead engine's attempt of it still runs.
     TakeoverKeepsLeftovers,
+    /// A child's engine stopped by its parent's kill that does not ask whether the
+    /// parent was cancelled (`session::child::parent_cancelling` skipped, `--mix
+    /// hands`): the child is left interrupted, not cancelled.
+    ChildIgnoresParentCancel,
     /// A serve that records an event's key in a transaction of its own after its run's
     /// (`--mix hands`): dying between, it leaves a run no row names, and the event,
     /// seen again, makes a second run.
@@ -227,6 +231,7 @@ impl Bug {
             Bug::ValueRunAsCode => "value-run-as-code",
             Bug::KilledChildFreesGroup => "killed-child-frees-group",
             Bug::TakeoverKeepsLeftovers => "takeover-keeps-leftovers",
+            Bug::ChildIgnoresParentCancel => "child-ignores-parent-cancel",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
             Bug::RetryIgnoresRules => "retry-ignores-rules",
@@ -236,7 +241,7 @@ impl Bug {
         }
     }
 
-    pub const ALL: [Bug; 35] = [
+    pub const ALL: [Bug; 36] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -266,6 +271,7 @@ impl Bug {
         Bug::ValueRunAsCode,
         Bug::KilledChildFreesGroup,
         Bug::TakeoverKeepsLeftovers,
+        Bug::ChildIgnoresParentCancel,
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
         Bug::RetryIgnoresRules,

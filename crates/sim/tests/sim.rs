@@ -578,6 +578,10 @@ fn the_newest_hands_bugs_put_back_are_reported() {
             "no_step_of_a_killed_pair_runs_twice",
         ),
         (
+            Bug::ChildIgnoresParentCancel,
+            "a_parent_s_cancel_cancels_its_child",
+        ),
+        (
             Bug::LinkTrustsOperator,
             "a_link_decision_is_the_link_s_account_and_recorded_once",
         ),
@@ -651,6 +655,11 @@ fn regression_hands_seeds_keep_every_promise() {
     assert!(
         said("[\"build\"] succeeded") >= 10,
         "too few killed pairs with a step succeeded"
+    );
+    // A parent cancelled with its child's step running (130 on 0–9, 68 at `ship`).
+    assert!(
+        said("the child ended Cancelled, the parent Cancelled, 0 step(s)") >= 60,
+        "too few parents cancelled across their child"
     );
     // Retry rules: retries, and failures each rule refuses (the core's reasons).
     assert!(said(" retried: attempt ") >= 50, "too few retries");

@@ -53,7 +53,9 @@ impl Driver {
 }
 
 /// What the core hears of a stop: an interrupt, a hand-over, or a child run's cancel.
-pub(super) fn stop_input(stop: &Stop, operator: &str) -> Input {
+/// Public for the simulator (crates/sim), which plays a child's engine stopped by its
+/// parent's cancel.
+pub fn stop_input(stop: &Stop, operator: &str) -> Input {
     if stop.cancel {
         // The parent's cancel, recorded under the run's starter, who started the parent.
         return Input::Command {

@@ -19,6 +19,10 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
                 .map(|d| ("no_step_of_a_killed_pair_runs_twice", d))
         })
         .or_else(|| {
+            a_parent_s_cancel_cancels_its_child(h)
+                .map(|d| ("a_parent_s_cancel_cancels_its_child", d))
+        })
+        .or_else(|| {
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
         })
@@ -147,6 +151,13 @@ pub(crate) fn a_parent_holds_its_group_until_its_child_s_steps_end(h: &Hands) ->
 /// succeeded is started again.
 pub(crate) fn no_step_of_a_killed_pair_runs_twice(h: &Hands) -> Option<String> {
     h.pairs.broken.first().cloned()
+}
+
+/// docs/workflow/child-workflows.md: "Cancelling the parent […] stops the step […];
+/// the child's engine, seeing its parent's cancel on record, **cancels** the child":
+/// the child ends cancelled, and no step of the pair starts after the parent's cancel.
+pub(crate) fn a_parent_s_cancel_cancels_its_child(h: &Hands) -> Option<String> {
+    h.pair_cancels.broken.first().cloned()
 }
 
 /// docs/workflow/triggers.md: "a `kill -9` at any point leaves either the event with

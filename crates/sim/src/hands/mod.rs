@@ -14,6 +14,7 @@ mod imports;
 pub(crate) mod invariants;
 mod links;
 mod orphans;
+mod pair_cancel;
 mod pairs;
 mod passkeys;
 mod retries;
@@ -48,6 +49,7 @@ pub(crate) struct Hands {
     pub(crate) passkeys: passkeys::Passkeys,
     pub(crate) retries: retries::Retries,
     pub(crate) pairs: pairs::Pairs,
+    pub(crate) pair_cancels: pair_cancel::PairCancels,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -94,6 +96,7 @@ impl Hands {
             passkeys: passkeys::Passkeys::new(&dir, config.seed)?,
             retries: retries::Retries::default(),
             pairs: pairs::Pairs::new(&dir, config.seed)?,
+            pair_cancels: pair_cancel::PairCancels::new(config.seed),
             store,
             db,
             history: History::new(&dir),
@@ -135,6 +138,10 @@ impl Hands {
             // A parent and its child engine killed together, from a stream of their own.
             if self.pairs.plays() {
                 self.killed_pair_hand()?;
+            }
+            // A parent's cancel across its child, from a stream of its own.
+            if self.pair_cancels.plays() {
+                self.pair_cancel_hand()?;
             }
             self.steps += 1;
             if let Some(v) = invariants::check(self, action)? {

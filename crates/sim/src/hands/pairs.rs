@@ -74,6 +74,16 @@ impl Pairs {
     pub(crate) fn plays(&mut self) -> bool {
         self.rng.random_range(0..EVERY) == 0
     }
+
+    /// The parent's plan and file.
+    pub(crate) fn parent_plan(&self) -> (Arc<Plan>, PathBuf) {
+        self.parent.clone()
+    }
+
+    /// The child's plan and file.
+    pub(crate) fn child_plan(&self) -> (Arc<Plan>, PathBuf) {
+        self.child.clone()
+    }
 }
 
 impl Hands {
