@@ -53,8 +53,6 @@ pub(crate) struct Pairs {
     /// Each step of a pair started again after it succeeded, or while the dead
     /// engine's attempt of it still ran.
     pub(crate) broken: Vec<String>,
-    /// Pairs killed and taken over, for the regression test's counts.
-    pub(crate) taken_over: u32,
 }
 
 impl Pairs {
@@ -67,7 +65,6 @@ impl Pairs {
             child,
             made: 0,
             broken: Vec::new(),
-            taken_over: 0,
         })
     }
 
@@ -211,7 +208,6 @@ impl Hands {
             String::new(),
         );
         self.feed(pid, &mut parent, Input::StepExited(end))?;
-        self.pairs.taken_over += 1;
         self.history.push(format!(
             "  {} taken over, its child {} taken over by its {STEP} attempt {}: both ended {:?}, {:?}",
             self.shown_id(pid),
