@@ -80,10 +80,13 @@ mod tests {
         let out = dir.path().join("out");
         std::fs::write(&out, format!("child_run={kid}\n")).unwrap();
         let late = dir.path().join("late.pid");
-        // On SIGTERM the first group starts a second in a session of its own, then ends.
+        let ready = dir.path().join("ready");
+        // On SIGTERM the first group starts a second in a session of its own, and ends
+        // once that one has written its pid (it is out of the first group by then).
         let script = format!(
-            "trap 'setsid sh -c \"echo \\$\\$ > {late}.tmp && mv {late}.tmp {late} && exec sleep 60\" & sleep 1; exit 0' TERM; sleep 60 & wait",
-            late = late.display()
+            "trap 'setsid sh -c \"echo \\$\\$ > {late}.tmp && mv {late}.tmp {late} && exec sleep 60\" & while [ ! -e {late} ]; do sleep 0.05; done; exit 0' TERM; : > {ready}; sleep 60 & wait",
+            late = late.display(),
+            ready = ready.display()
         );
         let mut first = std::process::Command::new("setsid")
             .args(["sh", "-c", &script])
@@ -92,7 +95,8 @@ mod tests {
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while run_process_groups(&kid).is_empty() && std::time::Instant::now() < deadline {
+        // Its trap is set before it is stopped.
+        while !ready.exists() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
         let (_, n) = stop(&out).expect("its leftovers stopped");

@@ -270,8 +270,9 @@ mod tests {
         let baton_workflow::Action::Shell { run } = &st.action else {
             panic!("{id} is no shell step: {toml}")
         };
-        let dir = std::env::temp_dir().join(format!("baton-tojson-{}-{id}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // A directory of this call's own: tests run jobs of one id side by side.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let mut cmd = std::process::Command::new("sh");
         cmd.arg("-c")
             .arg(run)
@@ -289,7 +290,6 @@ mod tests {
             .iter()
             .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
             .collect();
-        let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(
             o.status.code(),
             Some(0),
