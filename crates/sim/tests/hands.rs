@@ -45,10 +45,8 @@ fn a_trigger_key_recorded_after_its_run_is_reported() {
 /// bursts fired through `fire_pending` by serves dying and stopping.
 #[test]
 fn regression_trigger_seeds_make_each_event_one_run() {
-    let outcomes: Vec<Outcome> = (0..10)
-        .map(|seed| hands(seed, baton_sim::DEFAULT_ACTIONS, None))
-        .collect();
-    for o in &outcomes {
+    let outcomes = crate::common::hands_seeds();
+    for o in outcomes {
         assert_eq!(o.violation, None, "{:?}", o.report());
     }
     let said = |what: &str| {
@@ -108,10 +106,8 @@ fn regression_trigger_seeds_make_each_event_one_run() {
 /// record, the user not verified and another origin as signatures that verified.
 #[test]
 fn regression_passkey_seeds_count_only_good_assertions() {
-    let outcomes: Vec<Outcome> = (0..10)
-        .map(|seed| hands(seed, baton_sim::DEFAULT_ACTIONS, None))
-        .collect();
-    for o in &outcomes {
+    let outcomes = crate::common::hands_seeds();
+    for o in outcomes {
         assert_eq!(o.violation, None, "{:?}", o.report());
     }
     // The world's ids (an ask's among them) come from its door: a seed replays whole.

@@ -618,10 +618,8 @@ fn the_newest_hands_bugs_put_back_are_reported() {
 /// `Store::submit_command_for` refuses it).
 #[test]
 fn regression_hands_seeds_keep_every_promise() {
-    let outcomes: Vec<Outcome> = (0..10)
-        .map(|seed| run_mix(seed, baton_sim::DEFAULT_ACTIONS, None, Mix::Hands))
-        .collect();
-    for o in &outcomes {
+    let outcomes = crate::common::hands_seeds();
+    for o in outcomes {
         assert_eq!(o.violation, None, "{:?}", o.report());
     }
     let said = |what: &str| {
