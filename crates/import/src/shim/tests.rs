@@ -229,6 +229,19 @@ _bt_shell 5s 'sh' s
 }
 
 /// A step of `script` running `body` with bash.
+/// A job's script of `steps` run by `sh` in `d`, as the engine runs it (`$TMPDIR` and
+/// `$BATON_OUTPUT` in the step's directory), with `env` besides.
+fn job_command(d: &Dir, steps: &[super::ShimStep], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(super::script(&[], steps, &[]))
+        .current_dir(&d.0)
+        .env("TMPDIR", &d.0)
+        .env("BATON_OUTPUT", d.0.join("baton-output"))
+        .envs(env.iter().copied());
+    c
+}
+
 fn run_step(id: &str, body: &str, continue_on_error: bool) -> super::ShimStep {
     let continue_on_error = if continue_on_error { "1" } else { "0" }.to_string();
     super::ShimStep {
@@ -287,13 +300,7 @@ fn workflow_commands_and_step_outcomes_follow_githubs_rules() {
         e,
         last,
     ];
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(super::script(&[], &steps, &[]))
-        .current_dir(&d.0)
-        .env("TMPDIR", &d.0)
-        .env("ACTIONS_ALLOW_UNSECURE_COMMANDS", "false")
-        .env("BATON_OUTPUT", d.0.join("baton-output"))
+    let o = job_command(&d, &steps, &[("ACTIONS_ALLOW_UNSECURE_COMMANDS", "false")])
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
@@ -325,12 +332,7 @@ fn workflow_commands_and_step_outcomes_follow_githubs_rules() {
 fn a_step_leaving_a_process_behind_ends_with_its_command() {
     let d = Dir::new();
     let steps = vec![run_step("a", "sleep 20 & printf 'partial'", false)];
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(super::script(&[], &steps, &[]))
-        .current_dir(&d.0)
-        .env("TMPDIR", &d.0)
-        .env("BATON_OUTPUT", d.0.join("baton-output"))
+    let mut child = job_command(&d, &steps, &[])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -433,14 +435,7 @@ fn a_workflow_command_never_lands_inside_an_entry_the_step_is_writing() {
                 i=0; until grep -qs '^k<<' \"$GITHUB_OUTPUT\" \"$GITHUB_OUTPUT.cmd\" || [ $i -ge 1000 ]; do i=$((i+1)); sleep 0.01; done; \
                 printf 'y\\nE\\n' >> \"$GITHUB_OUTPUT\"";
     let steps = vec![run_step("a", body, false), last];
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(super::script(&[], &steps, &[]))
-        .current_dir(&d.0)
-        .env("TMPDIR", &d.0)
-        .env("BATON_OUTPUT", d.0.join("baton-output"))
-        .output()
-        .unwrap();
+    let o = job_command(&d, &steps, &[]).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert_eq!(out, "[v][x\ny]\n", "{}", String::from_utf8_lossy(&o.stderr));
@@ -459,14 +454,7 @@ fn a_step_that_removes_its_output_file_keeps_its_commands_outputs() {
     )];
     let body = "echo '::set-output name=k::v'; rm -f \"$GITHUB_OUTPUT\"";
     let steps = vec![run_step("a", body, false), last];
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(super::script(&[], &steps, &[]))
-        .current_dir(&d.0)
-        .env("TMPDIR", &d.0)
-        .env("BATON_OUTPUT", d.0.join("baton-output"))
-        .output()
-        .unwrap();
+    let o = job_command(&d, &steps, &[]).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert_eq!(out, "[v]\n", "{}", String::from_utf8_lossy(&o.stderr));

@@ -146,14 +146,7 @@ impl Hands {
     }
 
     pub(super) fn load_plan(&self, name: &str, text: &str) -> Result<Loaded, SimError> {
-        let path = self.dir.join(name);
-        std::fs::write(&path, text).map_err(|e| SimError::Io {
-            path: path.clone(),
-            error: e,
-        })?;
-        let plan =
-            baton_workflow::load_str(text, &path).map_err(|d| SimError::Workflow(d.to_string()))?;
-        Ok((Arc::new(plan), path))
+        super::children::load(&self.dir, name, text)
     }
 }
 
