@@ -170,6 +170,15 @@ pub enum Bug {
     /// parent was cancelled (`session::child::parent_cancelling` skipped, `--mix
     /// hands`): the child is left interrupted, not cancelled.
     ChildIgnoresParentCancel,
+    /// A child-run step's retried attempt whose engine makes a new child without
+    /// looking for the one an earlier attempt made (`session::child::find` skipped,
+    /// `--mix hands`): the earlier child, failed or left interrupted by its killed
+    /// engine, is not gone on with, and its succeeded steps run again in the new one.
+    ChildRetryMakesNewChild,
+    /// A child's engine that starts what a step's end lets start before that end is on
+    /// record (the wake-up's events committed after its spawns, `--mix hands`): killed
+    /// between, its takeover finds the succeeded step still running and starts it again.
+    EndCommittedAfterSpawn,
     /// A serve that records an event's key in a transaction of its own after its run's
     /// (`--mix hands`): dying between, it leaves a run no row names, and the event,
     /// seen again, makes a second run.
@@ -232,6 +241,8 @@ impl Bug {
             Bug::KilledChildFreesGroup => "killed-child-frees-group",
             Bug::TakeoverKeepsLeftovers => "takeover-keeps-leftovers",
             Bug::ChildIgnoresParentCancel => "child-ignores-parent-cancel",
+            Bug::ChildRetryMakesNewChild => "child-retry-makes-new-child",
+            Bug::EndCommittedAfterSpawn => "end-committed-after-spawn",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
             Bug::RetryIgnoresRules => "retry-ignores-rules",
@@ -241,7 +252,7 @@ impl Bug {
         }
     }
 
-    pub const ALL: [Bug; 36] = [
+    pub const ALL: [Bug; 38] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -272,6 +283,8 @@ impl Bug {
         Bug::KilledChildFreesGroup,
         Bug::TakeoverKeepsLeftovers,
         Bug::ChildIgnoresParentCancel,
+        Bug::ChildRetryMakesNewChild,
+        Bug::EndCommittedAfterSpawn,
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
         Bug::RetryIgnoresRules,
