@@ -40,8 +40,6 @@ use waits::{instant_at, recv_command, sleep_until, woken};
 const COMMAND_POLL: Duration = Duration::from_millis(100);
 /// Tests and benchmarks set a longer poll (milliseconds) to show the wake path alone.
 const COMMAND_POLL_ENV: &str = "BATON_COMMAND_POLL_MS";
-/// How often the lease heartbeat is written.
-const HEARTBEAT: Duration = Duration::from_secs(2);
 /// Minimum gap between two published views (a 10,000-step view is not free).
 const VIEW_EVERY: Duration = Duration::from_millis(40);
 /// SIGTERM → SIGKILL grace for killed process groups.
@@ -245,7 +243,7 @@ impl Driver {
         let log_dir = store.log_dir(&run_id);
         let executors = exec::Backends::builtin().for_plan(core.plan(), &run_id);
         let durable = deferred::Durable::new(core.plan());
-        store.fence(&run_id, &lease_holder, &store_pools(core.plan()));
+        crate::wake::hold::take(&mut store, &run_id, &lease_holder, core.plan());
         Driver {
             durable,
             fenced_at: Instant::now(),
@@ -394,13 +392,17 @@ impl Driver {
     fn on_poll(&mut self, last_heartbeat: &mut Instant) -> Result<(), DriverError> {
         self.looking = true;
         self.scrub_wal();
-        if last_heartbeat.elapsed() >= HEARTBEAT {
+        if crate::wake::hold::beat_due(last_heartbeat.elapsed()) {
             let run = crate::wake::Run {
                 store: &mut self.store,
                 run_id: &self.run_id,
                 core: &mut self.core,
             };
-            crate::wake::heartbeat(run, &self.lease_holder, Timestamp::now())?;
+            // A run lost stops this engine: what it started is stopped (`abandon`).
+            match crate::wake::hold::beat(run, &self.lease_holder, Timestamp::now())? {
+                crate::wake::hold::Beat::Renewed => {}
+                crate::wake::hold::Beat::Lost(err) => return Err(err.into()),
+            }
             *last_heartbeat = Instant::now();
             self.fenced();
         }
@@ -423,13 +425,22 @@ impl Driver {
         // Nothing recorded stays behind when the driver goes.
         self.execute(Vec::new())?;
         self.commit(&mut Vec::new())?;
-        // Best effort: a lease left behind goes stale and can be taken over anyway.
+        // Let go of, as every engine lets go of a run it drove to its end or stops
+        // driving (`wake::hold`). Best effort: a lease left behind goes stale and can
+        // be taken over anyway.
+        let idle = self.live.is_empty() && self.notifying == 0;
         let run = crate::wake::Run {
             store: &mut self.store,
             run_id: &self.run_id,
             core: &mut self.core,
         };
-        let _ = crate::wake::let_go(run, &self.lease_holder, &self.log_dir);
+        let holding = (self.lease_holder.as_str(), self.log_dir.as_path());
+        let _ = crate::wake::hold::finish_if_done(
+            run,
+            holding,
+            idle,
+            crate::wake::hold::Leaving::Stopping,
+        );
         self.publish(true);
         Ok(DriveOutcome {
             state: self.core.run_state(),
@@ -464,7 +475,8 @@ impl Driver {
         let mut stop_deadline: Option<Instant> = None;
         loop {
             // Notifiers of the last events (run_finished) finish before the engine goes.
-            let finished = self.core.is_finished() && self.live.is_empty() && self.notifying == 0;
+            let idle = self.live.is_empty() && self.notifying == 0;
+            let finished = crate::wake::hold::done(&self.core, idle);
             let overdue = stop_deadline.is_some_and(|d| Instant::now() >= d);
             if finished || overdue {
                 break;

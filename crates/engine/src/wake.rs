@@ -18,6 +18,7 @@ use baton_store::slots::Turn;
 use baton_store::{Store, StoreError};
 use baton_workflow::Builtin;
 
+pub mod hold;
 pub mod path;
 use path::{Piece, traced};
 

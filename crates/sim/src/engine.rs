@@ -99,13 +99,13 @@ impl Engine {
         now < self.stalled_until
     }
 
-    /// It holds `run`'s lease now: its writes to the run are fenced (`Store::fence`,
-    /// unless the bug put back leaves them unfenced).
+    /// It holds `run`'s lease now: it takes the run as every engine does
+    /// (`wake::hold::take`: its writes to the run fenced), unless the bug put back
+    /// leaves them unfenced.
     pub(crate) fn drives(&mut self, run: &str, plan: &baton_workflow::Plan, bug: Option<Bug>) {
         if bug != Some(Bug::Unfenced) {
             let holder = self.holder();
-            self.store
-                .fence(run, &holder, &baton_engine::store_pools(plan));
+            wake::hold::take(&mut self.store, run, &holder, plan);
         }
     }
 }
@@ -228,27 +228,42 @@ impl World {
         self.stopped(e, run, acted)
     }
 
-    /// A run whose core finished is let go, as the driver lets go (`wake::let_go`).
+    /// Engine `e` lets go of `run` once its drive is over (`wake::hold::finish_if_done`,
+    /// the engine's own; a simulated engine's attempts and notifiers tell it nothing
+    /// more once its core finished).
     pub(crate) fn finish_if_done(&mut self, e: usize, run: &str) -> Result<(), SimError> {
+        if self.leave(e, run, wake::hold::Leaving::IfDone)? {
+            self.history
+                .push(format!("  {run}: finished, lease released"));
+        }
+        Ok(())
+    }
+
+    /// Engine `e` lets go of `run` as `leaving` says (`wake::hold::finish_if_done`);
+    /// `false`: it drives on, or did not drive it.
+    pub(crate) fn leave(
+        &mut self,
+        e: usize,
+        run: &str,
+        leaving: wake::hold::Leaving,
+    ) -> Result<bool, SimError> {
         let engine = &mut self.engines[e];
         let holder = engine.holder();
-        let Some(mut driven) = engine.runs.remove(run) else {
-            return Ok(());
-        };
-        if !driven.core.is_finished() {
-            engine.runs.insert(run.to_string(), driven);
-            return Ok(());
-        }
         let log_dir = engine.store.log_dir(run);
+        let Some(driven) = engine.runs.get_mut(run) else {
+            return Ok(false);
+        };
         let run_ = wake::Run {
             store: &mut engine.store,
             run_id: run,
             core: &mut driven.core,
         };
-        wake::let_go(run_, &holder, &log_dir)?;
-        self.history
-            .push(format!("  {run}: finished, lease released"));
-        Ok(())
+        let holding = (holder.as_str(), log_dir.as_path());
+        let left = wake::hold::finish_if_done(run_, holding, true, leaving)?;
+        if left {
+            engine.runs.remove(run);
+        }
+        Ok(left)
     }
 
     /// Engine `e` dies: its runs are dropped, its host's attempts lost; a new process
@@ -270,13 +285,16 @@ impl World {
         Ok(())
     }
 
-    /// Every engine renews its leases every 2 s of simulated time (the driver's
-    /// heartbeat); a run whose lease another engine took is dropped.
+    /// Every engine not stopped renews its leases once a heartbeat of simulated time
+    /// has passed (`wake::hold::beat`, the engine's own); a run the store says it lost
+    /// is dropped.
     pub(crate) fn beat(&mut self) -> Result<(), SimError> {
         let now = self.now;
         for e in 0..self.engines.len() {
             let engine = &mut self.engines[e];
-            if now - engine.last_beat < 2_000 || engine.stalled(now) {
+            let since =
+                std::time::Duration::from_millis((now - engine.last_beat).max(0).unsigned_abs());
+            if !wake::hold::beat_due(since) || engine.stalled(now) {
                 continue;
             }
             engine.last_beat = now;
@@ -292,10 +310,9 @@ impl World {
                     run_id: &run,
                     core: &mut driven.core,
                 };
-                match wake::heartbeat(run_, &holder, Timestamp(now)) {
-                    Ok(()) => driven.fenced_at = now,
-                    Err(err) if err.run_lost() => self.stop_driving(e, &run, &err)?,
-                    Err(err) => return Err(err.into()),
+                match wake::hold::beat(run_, &holder, Timestamp(now))? {
+                    wake::hold::Beat::Renewed => driven.fenced_at = now,
+                    wake::hold::Beat::Lost(err) => self.stop_driving(e, &run, &err)?,
                 }
             }
         }

@@ -320,9 +320,8 @@ impl World {
         if !self.engines[e].runs.contains_key(run) || !self.wake_with(e, run, vec![input], None)? {
             return Ok(false);
         }
-        let engine = &mut self.engines[e];
-        engine.runs.remove(run);
-        engine.store.release_lease(run, &engine.holder())?;
+        // Let go of as a detaching engine lets go (`wake::hold`).
+        self.leave(e, run, baton_engine::wake::hold::Leaving::Stopping)?;
         // What the detaching engine followed, it follows no more.
         for a in self.executors.attempts.values_mut() {
             if let Some(r) = a.remote.as_mut() {
