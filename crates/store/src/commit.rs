@@ -6,6 +6,7 @@ use crate::ledger::append::{
     chain_write, insert_audit_row, run_key, run_tail, run_writer, set_chain_head,
 };
 use crate::ledger::audit::{self, AuditKeys};
+use crate::ledger::event_chain::{Tail, Writer};
 use crate::ledger::{key_check, starter_seal, witness};
 use crate::read::{forks, project, run_counts, summaries};
 use crate::records::{AttemptLog, LOG_TAIL_MAX, NewRun};
@@ -13,6 +14,8 @@ use crate::tx::bounded_tail;
 use baton_model::Event;
 use baton_model::state_summary::StateSummary;
 use rusqlite::{Connection, params};
+
+pub(crate) mod known;
 
 /// The run's summary as of a batch: the writer's own (an engine's core), or, for a
 /// writer without one, folded again from what the store holds.
@@ -40,76 +43,77 @@ pub(crate) fn commit_body(
     known_key: Option<i64>,
     batch: Batch<'_>,
 ) -> Result<(i64, Vec<witness::Entry>), StoreError> {
+    let prior = Prior {
+        key: known_key,
+        ..Prior::default()
+    };
+    let done = commit_onto(tx, (keys, seal), run_id, prior, batch)?;
+    Ok((done.key, done.heads))
+}
+
+/// What the caller knows of the run before a batch (`commit::known`: nothing wrote
+/// the store since the commit that left it), each read from the store when not.
+#[derive(Default)]
+pub(crate) struct Prior {
+    /// Its key (`runs.key`).
+    pub(crate) key: Option<i64>,
+    /// Its last event.
+    pub(crate) tail: Option<Tail>,
+    /// Steps whose rows hold a state with a process (`running`, `ready`), as the
+    /// caller's commits left them; a step not here is read.
+    pub(crate) in_process: known::InProcess,
+}
+
+/// What [`commit_onto`] wrote: the run's key, the keyed heads to witness, the run's
+/// last event now (`None` only for a run that still has none), and its steps with a
+/// process as far as the caller knew them and the batch moved them.
+pub(crate) struct Done {
+    pub(crate) key: i64,
+    pub(crate) heads: Vec<witness::Entry>,
+    pub(crate) tail: Option<Tail>,
+    pub(crate) in_process: known::InProcess,
+}
+
+/// [`commit_body`], onto what the caller knows of the run ([`Prior`]).
+pub(crate) fn commit_onto(
+    tx: &Connection,
+    (keys, seal): (&AuditKeys, Option<&starter_seal::AccountKey>),
+    run_id: &str,
+    prior: Prior,
+    batch: Batch<'_>,
+) -> Result<Done, StoreError> {
     let Batch {
         events,
         logs,
         summary,
     } = batch;
+    let Prior {
+        key: known_key,
+        tail: known_tail,
+        mut in_process,
+    } = prior;
     key_check::check_signing(tx, keys)?;
-    let mut heads = Vec::new();
     let run_key = match known_key {
         Some(k) => k,
         None => run_key(tx, run_id)?,
     };
-    let mut head: Option<(i64, String)> = None;
-    let tail = run_tail(tx, run_key)?;
+    let tail = match known_tail {
+        Some(t) => Some(t),
+        None => run_tail(tx, run_key)?,
+    };
     let mut chain = run_writer(run_id, tail.as_ref(), keys)?;
     if let (Some(t), false) = (&tail, events.is_empty()) {
         // The batch's last event takes the head mark over (`event_chain`).
         tx.prepare_cached("UPDATE events SET head_key_id = NULL, head_mac = NULL WHERE id = ?1")?
             .execute([t.id])?;
     }
-    {
-        // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac)
-             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10)",
-        )?;
-        for (i, ev) in events.iter().enumerate() {
-            let json = serde_json::to_string(ev)?;
-            let hash = chain.link(ev.seq, &json);
-            let last = i + 1 == events.len();
-            let mark = last.then(|| chain.mark(ev.seq, keys));
-            heads.extend(
-                mark.as_ref()
-                    .and_then(|m| witness::Entry::of_mark(run_id, ev.seq, &hash, m)),
-            );
-            if let (true, Some(key)) = (last, seal) {
-                starter_seal::update_head(tx, key, run_id, ev.seq, &hash)?;
-            }
-            forks::project(tx, run_id, ev)?;
-            crate::read::artifacts::project(tx, run_id, ev)?;
-            insert.execute(params![
-                run_id,
-                ev.seq as i64,
-                ev.at.0,
-                ev.kind.name(),
-                ev.kind.step(),
-                json,
-                run_key,
-                &hash[..],
-                mark.as_ref().and_then(|m| m.key_id.as_deref()),
-                mark.as_ref().map(|m| &m.mac[..])
-            ])?;
-            if let Some(d) = baton_model::history::decision(&ev.kind) {
-                let (prev_id, prev_hash) = match head.take() {
-                    Some(h) => h,
-                    None => chain_write(tx, keys)?,
-                };
-                let row = audit::seal(
-                    prev_id + 1,
-                    run_id,
-                    Some(ev.seq),
-                    ev.at,
-                    &d,
-                    prev_hash,
-                    keys,
-                );
-                insert_audit_row(tx, &row)?;
-                head = Some((row.id, row.hash));
-            }
-        }
-    }
+    let to = Chained {
+        keys,
+        seal,
+        run_id,
+        run_key,
+    };
+    let (mut heads, head, last) = append(tx, &to, &mut chain, events)?;
     // The run's summary, saved with the batch (`summaries`).
     let replayed;
     let summary = match summary {
@@ -120,15 +124,110 @@ pub(crate) fn commit_body(
         }
     };
     let p = project::fold(logs, events);
-    let ended = project::attempts_ended(tx, run_id, &p)?;
+    let ended = project::attempts_ended(tx, run_id, &p, &in_process)?;
     summaries::save_counting(tx, run_id, summary, ended)?;
     project::write(tx, run_id, &p, summary)?;
+    known::moved(&mut in_process, &p);
     if let Some((id, hash)) = head {
         heads.extend(witness::Entry::of_head(&set_chain_head(
             tx, id, &hash, keys,
         )?));
     }
-    Ok((run_key, heads))
+    Ok(Done {
+        key: run_key,
+        heads,
+        tail: last.or(tail),
+        in_process,
+    })
+}
+
+/// The run a batch's events are appended to, and the keys that seal them.
+struct Chained<'a> {
+    keys: &'a AuditKeys,
+    seal: Option<&'a starter_seal::AccountKey>,
+    run_id: &'a str,
+    run_key: i64,
+}
+
+/// What [`append`] leaves: the keyed heads to witness, the audit chain's new head
+/// (its row id and hash) if the batch held a decision, and the run's new last event.
+type Appended = (Vec<witness::Entry>, Option<(i64, String)>, Option<Tail>);
+
+/// The batch's events, linked onto `chain` and inserted (the last one marked), with
+/// the decisions among them sealed onto the audit chain.
+fn append(
+    tx: &Connection,
+    to: &Chained<'_>,
+    chain: &mut Writer,
+    events: &[Event],
+) -> Result<Appended, StoreError> {
+    let Chained {
+        keys,
+        seal,
+        run_id,
+        run_key,
+    } = *to;
+    let mut heads = Vec::new();
+    let mut head: Option<(i64, String)> = None;
+    let mut last_event = None;
+    // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac)
+         VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10)",
+    )?;
+    for (i, ev) in events.iter().enumerate() {
+        let json = serde_json::to_string(ev)?;
+        let hash = chain.link(ev.seq, &json);
+        let last = i + 1 == events.len();
+        let mark = last.then(|| chain.mark(ev.seq, keys));
+        heads.extend(
+            mark.as_ref()
+                .and_then(|m| witness::Entry::of_mark(run_id, ev.seq, &hash, m)),
+        );
+        if let (true, Some(key)) = (last, seal) {
+            starter_seal::update_head(tx, key, run_id, ev.seq, &hash)?;
+        }
+        forks::project(tx, run_id, ev)?;
+        crate::read::artifacts::project(tx, run_id, ev)?;
+        insert.execute(params![
+            run_id,
+            ev.seq as i64,
+            ev.at.0,
+            ev.kind.name(),
+            ev.kind.step(),
+            json,
+            run_key,
+            &hash[..],
+            mark.as_ref().and_then(|m| m.key_id.as_deref()),
+            mark.as_ref().map(|m| &m.mac[..])
+        ])?;
+        if let Some(m) = mark {
+            last_event = Some(Tail {
+                id: (run_key << 32) + ev.seq as i64,
+                seq: ev.seq,
+                hash: hash.to_vec(),
+                head_key_id: m.key_id,
+            });
+        }
+        if let Some(d) = baton_model::history::decision(&ev.kind) {
+            let (prev_id, prev_hash) = match head.take() {
+                Some(h) => h,
+                None => chain_write(tx, keys)?,
+            };
+            let row = audit::seal(
+                prev_id + 1,
+                run_id,
+                Some(ev.seq),
+                ev.at,
+                &d,
+                prev_hash,
+                keys,
+            );
+            insert_audit_row(tx, &row)?;
+            head = Some((row.id, row.hash));
+        }
+    }
+    Ok((heads, head, last_event))
 }
 
 pub(crate) fn put_attempt_log(

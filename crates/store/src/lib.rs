@@ -65,7 +65,8 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use commit::{Batch, Summary, commit_body, insert_run, put_attempt_log};
+use commit::known::{Counters, Known};
+use commit::{Batch, Prior, Summary, commit_body, commit_onto, insert_run, put_attempt_log};
 use paths::{create_whole, make_logs_root};
 pub(crate) use paths::{default_path_from, parent_dir};
 use tx::{in_read_snapshot, in_transaction};
@@ -264,6 +265,7 @@ impl Store {
             shared,
             account: std::sync::OnceLock::new(),
             checkpoints: None,
+            known: None,
         })
     }
 
@@ -459,31 +461,64 @@ impl Store {
         self.ctx(r)?;
         self.witness_ready()?;
         let known = self.run_keys.get(run_id).copied();
+        // Kept only if this commit succeeds (`commit::known`).
+        let last = self.known.take();
         let seal = self.account_key()?;
         let logs = self.shareable_logs(logs);
         let fence = self.fences.get(run_id).map(|f| (f, Timestamp::now()));
         let r = in_transaction(&self.conn, |tx| {
-            let lapsed = match fence {
-                Some((f, now)) => coord::fence::renew(tx, run_id, (f, true), now)?,
-                None => false,
+            let at = fence.map(|_| Counters::read(tx)).transpose()?;
+            let last = fence
+                .zip(at)
+                .and_then(|((f, _), at)| Known::still(last, run_id, &f.holder, at));
+            let renewed = match fence {
+                Some((f, now)) => {
+                    let beat = last.as_ref().map(|k| k.heartbeat_at);
+                    coord::fence::renew_known(tx, run_id, (f, true), now, beat)?
+                }
+                None => coord::fence::Renewed {
+                    lapsed: false,
+                    beat: None,
+                },
             };
             let batch = Batch {
                 events,
                 logs: &logs,
                 summary,
             };
-            let done = commit_body(tx, &self.keys, seal, run_id, known, batch)?;
+            let (known_alone, tail, in_process) = match last {
+                Some(k) => (k.alone, Some(k.tail), k.in_process),
+                None => (false, None, Default::default()),
+            };
+            let prior = Prior {
+                key: known,
+                tail,
+                in_process,
+            };
+            let done = commit_onto(tx, (&self.keys, seal), run_id, prior, batch)?;
             let spent = commands::record_verdicts(tx, verdicts)?;
             // What the run holds, as of the batch (one that queues the run needs no group).
+            let mut alone = false;
             if let Some((f, now)) = fence {
-                coord::fence::still_holds(tx, run_id, (f, lapsed), now)?;
+                let held = (f, renewed.lapsed);
+                alone = coord::fence::still_holds_known(tx, run_id, held, now, known_alone)?;
             }
             if let Some(at @ cut::CommitCut::InTransaction) = cut {
                 return Err(StoreError::Cut { at: cut::said(at) });
             }
-            Ok((done, spent))
+            let left = commit::known::Left {
+                tail: done.tail,
+                heartbeat_at: renewed.beat,
+                alone,
+                in_process: done.in_process,
+            };
+            Ok(((done.key, done.heads), spent, (at, left)))
         });
-        let ((key, heads), spent) = self.ctx_run(run_id, r)?;
+        let ((key, heads), spent, (at, left)) = self.ctx_run(run_id, r)?;
+        if let (Some((f, _)), Some(at)) = (fence, at) {
+            let changes = self.conn.total_changes();
+            self.known = Known::after(run_id, &f.holder, at, changes, left);
+        }
         spent.discard(&self.path);
         self.after_commit();
         if known.is_none() {

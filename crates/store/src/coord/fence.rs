@@ -91,18 +91,43 @@ pub(crate) fn renew(
     (fence, commit): (&Fence, bool),
     now: Timestamp,
 ) -> Result<bool, StoreError> {
+    renew_known(tx, run_id, (fence, commit), now, None).map(|r| r.lapsed)
+}
+
+/// What [`renew_known`] found and left.
+pub(crate) struct Renewed {
+    /// The lease had lapsed: what the run held must be checked ([`still_holds`]).
+    pub(crate) lapsed: bool,
+    /// The lease's heartbeat as the transaction leaves it, when it is the holder's
+    /// (and, after a commit's renewal, not taking over).
+    pub(crate) beat: Option<i64>,
+}
+
+/// [`renew`], with the holder's lease row known to be (`known_beat`, not taking over)
+/// when the caller knows it (`commit::known`: nothing wrote the store since the
+/// commit that left it so), else read.
+pub(crate) fn renew_known(
+    tx: &Connection,
+    run_id: &str,
+    (fence, commit): (&Fence, bool),
+    now: Timestamp,
+    known_beat: Option<i64>,
+) -> Result<Renewed, StoreError> {
     // The common case, read alone: the lease is still this holder's and has not lapsed.
     // It is written again only once its heartbeat is `RENEW_AFTER` old: a commit a few
     // milliseconds after the last one leaves the page of `leases` as it is (one page
     // fewer in the WAL a commit), and the lease stays far inside its life.
-    let row: Option<(i64, bool)> = tx
-        .prepare_cached(
-            "SELECT heartbeat_at, taking_over FROM leases WHERE run_id = ?1 AND holder = ?2",
-        )?
-        .query_row(params![run_id, fence.holder], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
+    let row: Option<(i64, bool)> = match known_beat {
+        Some(b) => Some((b, false)),
+        None => tx
+            .prepare_cached(
+                "SELECT heartbeat_at, taking_over FROM leases WHERE run_id = ?1 AND holder = ?2",
+            )?
+            .query_row(params![run_id, fence.holder], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?,
+    };
     if commit && row.is_some_and(|(_, taking_over)| taking_over) {
         tx.prepare_cached("UPDATE leases SET taking_over = 0 WHERE run_id = ?1 AND holder = ?2")?
             .execute(params![run_id, fence.holder])?;
@@ -111,17 +136,26 @@ pub(crate) fn renew(
     if let Some(b) = beat
         && now.since(Timestamp(b)) <= LEASE_STALE
     {
-        if !renewed_lately(b, now) {
+        let beat = if renewed_lately(b, now) {
+            b
+        } else {
             tx.prepare_cached(
                 "UPDATE leases SET heartbeat_at = ?3 WHERE run_id = ?1 AND holder = ?2",
             )?
             .execute(params![run_id, fence.holder, now.0])?;
-        }
-        return Ok(false);
+            now.0
+        };
+        return Ok(Renewed {
+            lapsed: false,
+            beat: Some(beat),
+        });
     }
     // A run deleted under the engine: its commit fails on the run's key, as before.
     let Some(row) = read(tx, run_id)? else {
-        return Ok(false);
+        return Ok(Renewed {
+            lapsed: false,
+            beat: None,
+        });
     };
     if row.holder.as_deref() != Some(fence.holder.as_str()) {
         return Err(StoreError::LeaseLost {
@@ -131,9 +165,12 @@ pub(crate) fn renew(
     }
     tx.prepare_cached("UPDATE leases SET heartbeat_at = ?3 WHERE run_id = ?1 AND holder = ?2")?
         .execute(params![run_id, fence.holder, now.0])?;
-    Ok(row
-        .heartbeat_at
-        .is_some_and(|b| now.since(Timestamp(b)) > LEASE_STALE))
+    Ok(Renewed {
+        lapsed: row
+            .heartbeat_at
+            .is_some_and(|b| now.since(Timestamp(b)) > LEASE_STALE),
+        beat: Some(now.0),
+    })
 }
 
 /// Within the caller's transaction, as of what it wrote (a batch that queues the run
@@ -147,17 +184,30 @@ pub(crate) fn still_holds(
     (fence, lapsed): (&Fence, bool),
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    still_holds_known(tx, run_id, (fence, lapsed), now, false).map(drop)
+}
+
+/// [`still_holds`], with the run known to be in no concurrency group when
+/// `known_alone` (`commit::known`: nothing wrote the store since the commit that
+/// found it so). Whether the run is in no group, as far as the check needed to know.
+pub(crate) fn still_holds_known(
+    tx: &Connection,
+    run_id: &str,
+    (fence, lapsed): (&Fence, bool),
+    now: Timestamp,
+    known_alone: bool,
+) -> Result<bool, StoreError> {
     // A run in no concurrency group whose lease had not lapsed holds nothing to check:
     // one lookup of its (missing) membership instead of the whole row.
-    if !lapsed && !in_a_group(tx, run_id)? {
-        return Ok(());
+    if !lapsed && (known_alone || !in_a_group(tx, run_id)?) {
+        return Ok(true);
     }
     let Some(row) = read(tx, run_id)? else {
-        return Ok(());
+        return Ok(false);
     };
     let state = RunState::parse(&row.state).unwrap_or(RunState::Interrupted);
     if state.is_final() {
-        return Ok(());
+        return Ok(false);
     }
     if let Some(group) = &row.group {
         if state == RunState::Queued {
@@ -189,7 +239,7 @@ pub(crate) fn still_holds(
             }
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// How old a lease's heartbeat may be before a fenced commit writes it again: far

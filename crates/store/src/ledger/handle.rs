@@ -34,6 +34,9 @@ pub struct Store {
     /// An engine's checkpoints, run aside (`checkpoints`); `None`: this connection
     /// checkpoints itself, as SQLite does by default.
     pub(crate) checkpoints: Option<crate::checkpoints::Checkpointer>,
+    /// What the last fenced commit read of its run and left, for the next one while
+    /// nothing else writes the store (`commit::known`).
+    pub(crate) known: Option<crate::commit::known::Known>,
 }
 
 impl std::fmt::Debug for Store {

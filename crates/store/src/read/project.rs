@@ -388,8 +388,13 @@ pub(crate) fn attempts_ended(
     conn: &Connection,
     run_id: &str,
     p: &Projection<'_>,
+    known: &HashMap<String, StepState>,
 ) -> Result<(u64, u64), StoreError> {
     ended_attempts(p, |step| {
+        // The state the caller's own commits left the row in, while nothing else wrote.
+        if let Some(s) = known.get(step) {
+            return Ok(Some(*s));
+        }
         Ok(conn
             .prepare_cached("SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2")?
             .query_row(params![run_id, step], |r| r.get::<_, String>(0))
