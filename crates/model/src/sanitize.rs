@@ -362,12 +362,18 @@ pub fn one_line(text: &str) -> String {
 /// the default style and ends in it: a colour a value leaves open ends with its line
 /// (one of baton's records), never reaching the next.
 pub fn for_terminal(text: &str) -> String {
-    // Most text holds nothing a terminal acts on (no escape, control or bidi
-    // character, so no newline either): it is shown as it is, without taking it apart
-    // into styled runs (the headless engine writes a line or two per step).
-    if !text.chars().any(acts_on_terminal) {
+    // Most text holds nothing a terminal acts on but its newlines (no escape, other
+    // control or bidi character): each of its lines is shown as it is, so the whole is,
+    // without taking it apart into styled runs (the headless engine writes its lines,
+    // three a step, through here).
+    if !text.chars().any(|c| c != '\n' && acts_on_terminal(c)) {
         return text.to_string();
     }
+    by_lines(text)
+}
+
+/// [`for_terminal`] taking every line apart into styled runs.
+fn by_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (n, line) in text.split('\n').enumerate() {
         if n > 0 {
@@ -675,5 +681,22 @@ mod tests {
             "{shown:?}"
         );
         assert_eq!(for_terminal("plain\nlines"), "plain\nlines");
+    }
+
+    proptest! {
+        /// Text whose only control characters are newlines (the shortcut's) is shown
+        /// as it is, which is what taking each of its lines apart shows.
+        #[test]
+        fn the_plain_shortcut_shows_what_taking_lines_apart_shows(
+            parts in proptest::collection::vec(
+                prop_oneof![Just("\n"), Just("a"), Just("é"), Just(" "), Just("["),
+                            Just("m"), Just(";"), Just("\u{2028}"), Just("0")], 0..40)
+        ) {
+            let raw = parts.concat();
+            prop_assert!(!raw.chars().any(|c| c != '\n' && acts_on_terminal(c)));
+            let shown = for_terminal(&raw);
+            prop_assert_eq!(&shown, &by_lines(&raw));
+            prop_assert_eq!(&shown, &raw);
+        }
     }
 }
