@@ -204,8 +204,10 @@ impl Driver {
             .and_then(|r| self.executors.iter().find(|e| e.name() == r.executor))
             .cloned()
             .unwrap_or_else(|| self.executor(key.0));
-        let holder = baton_model::artifact_paths::holder(&job.run_id, &job.step_id, job.attempt);
-        if !handed.is_empty() {
+        // Only an attempt handed copies has a hold on them (most have none).
+        let holder = (!handed.is_empty())
+            .then(|| baton_model::artifact_paths::holder(&job.run_id, &job.step_id, job.attempt));
+        if let Some(holder) = &holder {
             started.copies = Some(HandedCopies {
                 executor: Arc::clone(&executor),
                 dir: job.dir.clone(),
@@ -229,7 +231,7 @@ impl Driver {
             None => {
                 let plan = self.core.plan();
                 let secrets: Vec<Secret> = plan.secrets_of(key.0).into_iter().cloned().collect();
-                if !handed.is_empty() {
+                if let Some(holder) = holder {
                     let db = self.store.path().to_path_buf();
                     let read = (secrets, plan.base_dir.clone(), self.inbox_tx.clone());
                     let handed = (db, handed, holder, self.sent.clone());

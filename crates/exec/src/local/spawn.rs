@@ -8,7 +8,6 @@
 //! baton's own environment is turned into C strings once per process, and a spawn only
 //! adds the step's variables.
 use nix::unistd::Pid;
-use std::collections::HashSet;
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -90,6 +89,22 @@ pub struct Spawned {
 
 fn cstring(s: &OsStr) -> io::Result<CString> {
     CString::new(s.as_bytes()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a NUL byte in a program, argument or variable",
+        )
+    })
+}
+
+/// `KEY=value` as a C string, made in one allocation.
+fn env_entry(k: &OsStr, v: &OsStr) -> io::Result<CString> {
+    let (k, v) = (k.as_bytes(), v.as_bytes());
+    // Room for the `=` and the NUL `CString::new` adds.
+    let mut kv = Vec::with_capacity(k.len() + v.len() + 2);
+    kv.extend_from_slice(k);
+    kv.push(b'=');
+    kv.extend_from_slice(v);
+    CString::new(kv).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             "a NUL byte in a program, argument or variable",
@@ -207,34 +222,39 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>, watch: Watch<'_>) -> io::Result<Laun
         .map(|a| cstring(a))
         .collect::<io::Result<_>>()?;
     let dir = cstring(req.dir.as_os_str())?;
-    let own: Vec<CString> = req
-        .env
-        .iter()
-        .map(|(k, v)| {
-            let mut kv = k.as_bytes().to_vec();
-            kv.push(b'=');
-            kv.extend_from_slice(v.as_bytes());
-            cstring(OsStr::from_bytes(&kv))
-        })
-        .collect::<io::Result<_>>()?;
-    let overridden: HashSet<&[u8]> = req.env.iter().map(|(k, _)| k.as_bytes()).collect();
-    let mut envp: Vec<*const libc::c_char> = BASE_ENV
-        .iter()
-        .filter(|(klen, kv)| {
-            let key = &kv.as_bytes()[..*klen];
-            !overridden.contains(key) && !req.withheld.iter().any(|w| w.as_bytes() == key)
-        })
-        .map(|(_, kv)| kv.as_ptr())
+    let mut own: Vec<CString> = Vec::with_capacity(req.env.len());
+    for (k, v) in &req.env {
+        own.push(env_entry(k, v)?);
+    }
+    // The step's keys, sorted (by key, then place): a look-up for each of baton's
+    // variables, and the last of each key found, without hashing every key twice.
+    let mut keys: Vec<(&[u8], usize)> = (req.env.iter().enumerate())
+        .map(|(i, (k, _))| (k.as_bytes(), i))
         .collect();
-    // Later duplicates win, as with `Command::env`: keep the last of each key.
-    let mut seen = HashSet::new();
-    let mut last_first: Vec<*const libc::c_char> = Vec::with_capacity(own.len());
-    for ((k, _), kv) in req.env.iter().zip(&own).rev() {
-        if seen.insert(k.as_bytes()) {
-            last_first.push(kv.as_ptr());
+    keys.sort_unstable();
+    let overridden = |key: &[u8]| keys.binary_search_by(|(k, _)| k.cmp(&key)).is_ok();
+    let mut envp: Vec<*const libc::c_char> = Vec::with_capacity(BASE_ENV.len() + own.len() + 1);
+    envp.extend(
+        BASE_ENV
+            .iter()
+            .filter(|(klen, kv)| {
+                let key = &kv.as_bytes()[..*klen];
+                !overridden(key) && !req.withheld.iter().any(|w| w.as_bytes() == key)
+            })
+            .map(|(_, kv)| kv.as_ptr()),
+    );
+    // Later duplicates win, as with `Command::env`: keep the last of each key, in place.
+    let mut last = vec![false; own.len()];
+    for same in keys.chunk_by(|a, b| a.0 == b.0) {
+        if let Some((_, i)) = same.last() {
+            last[*i] = true;
         }
     }
-    envp.extend(last_first.into_iter().rev());
+    envp.extend(
+        (own.iter().zip(&last))
+            .filter(|(_, l)| **l)
+            .map(|(kv, _)| kv.as_ptr()),
+    );
     envp.push(std::ptr::null());
     let mut argvp: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argvp.push(std::ptr::null());
