@@ -156,7 +156,8 @@ struct Loader<'r, 's> {
 struct RawStep<'n> {
     span: Span,
     id: Option<(&'n str, Span)>,
-    needs: Vec<(&'n str, Span)>,
+    /// `needs` as written: the tree's list, its strings read by `values::strings`.
+    needs: &'n [Node],
     run: Option<(&'n str, Span)>,
     uses: Option<(&'n str, Span)>,
     env: Vec<TextEntry<'n>>,
@@ -344,27 +345,17 @@ impl<'r, 's> Loader<'r, 's> {
         let triggers = self.read_triggers(top, &base_dir);
         let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
-        let mut raw_steps = self.raw_steps(top, default_timeout, &default_retry);
+        let raw_steps = self.raw_steps(top, default_timeout, &default_retry);
 
         self.check_signed_gates(&raw_steps, approvals.as_ref(), get(top, "approvals"));
         let param_names: Vec<&str> = params.iter().map(|p: &ParamSpec| p.name.as_str()).collect();
         self.refuse_secret_fanouts(&raw_steps, &params);
         let plan_env = self.run_env(&env, &param_names);
 
-        let raw_needs = raw_steps
-            .iter_mut()
-            .map(|s| std::mem::take(&mut s.needs))
-            .collect();
-        let steps = self.resolve_steps(
-            &raw_steps,
-            raw_needs,
-            &tools,
-            &pools,
-            &param_names,
-            base_dir.as_path(),
-        );
-        let graph = steps.map(|(steps, spans, refs)| {
-            let g = self.check_graph(&steps, &spans, &refs, &raw_steps);
+        let steps =
+            self.resolve_steps(&raw_steps, &tools, &pools, &param_names, base_dir.as_path());
+        let graph = steps.map(|(steps, refs)| {
+            let g = self.check_graph(top, &steps, &refs, &raw_steps);
             (steps, g)
         });
 

@@ -3,6 +3,7 @@
 use super::gates::GateOf;
 use super::*;
 use crate::Rare;
+use std::borrow::Cow;
 
 impl Loader<'_, '_> {
     /// Each step's executor (`Step::executor`): capability routing, then its own
@@ -65,12 +66,11 @@ impl Loader<'_, '_> {
     pub(super) fn resolve_steps(
         &mut self,
         raw: &[RawStep<'_>],
-        raw_needs: Vec<Vec<(&str, Span)>>,
         tools: &BTreeMap<String, Tool>,
         pools: &[Pool],
         param_names: &[&str],
         base_dir: &Path,
-    ) -> Option<(Vec<Step>, Vec<Vec<(usize, Span)>>, Vec<StepRef>)> {
+    ) -> Option<(Vec<Step>, Vec<StepRef>)> {
         let (index, ids) = self.step_ids(raw);
         let id_list: Vec<&str> = raw
             .iter()
@@ -90,32 +90,32 @@ impl Loader<'_, '_> {
         };
 
         let mut steps = Vec::with_capacity(raw.len());
-        let mut needs_spans = Vec::with_capacity(raw.len());
         let mut refs = Vec::new();
-        // Each step's `needs` as written is dropped once resolved (100,000 of them were
-        // ~13 MB at the load's peak).
-        for (i, written) in raw_needs.into_iter().enumerate().take(raw.len()) {
+        // Each step's `needs` is read in the tree, and where each is written is not kept:
+        // a cycle's message reads it there again (`whole::need_span`).
+        for i in 0..raw.len() {
             let site = Site {
                 i,
                 index: &index,
                 raw,
                 param_names,
             };
-            let (step, spans) = self.resolve_step(&written, &site, &names, &mut refs);
-            steps.push(step);
-            needs_spans.push(spans);
+            steps.push(self.resolve_step(&site, &names, &mut refs));
         }
-        Some((steps, needs_spans, refs))
+        Some((steps, refs))
     }
 
-    /// Each step's id (`#N` for one without), and the index of the valid ones; an
-    /// invalid or duplicate id is an error.
-    fn step_ids<'n>(&mut self, raw: &[RawStep<'n>]) -> (HashMap<&'n str, usize>, Vec<String>) {
+    /// Each step's id (`#N` for one without; the others borrowed from the tree), and the
+    /// index of the valid ones; an invalid or duplicate id is an error.
+    fn step_ids<'n>(
+        &mut self,
+        raw: &[RawStep<'n>],
+    ) -> (HashMap<&'n str, usize>, Vec<Cow<'n, str>>) {
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
         let mut ids = Vec::with_capacity(raw.len());
         for (i, s) in raw.iter().enumerate() {
             let Some((id, span)) = &s.id else {
-                ids.push(format!("#{}", i + 1));
+                ids.push(Cow::Owned(format!("#{}", i + 1)));
                 continue;
             };
             if !is_step_id(id) {
@@ -140,7 +140,7 @@ impl Loader<'_, '_> {
             } else {
                 index.insert(id, i);
             }
-            ids.push(id.to_string());
+            ids.push(Cow::Borrowed(*id));
         }
         (index, ids)
     }
@@ -167,14 +167,13 @@ impl Loader<'_, '_> {
 
     fn resolve_step(
         &mut self,
-        written: &[(&str, Span)],
         site: &Site<'_, '_, '_>,
         names: &StepNames<'_>,
         refs: &mut Vec<StepRef>,
-    ) -> (Step, Vec<(usize, Span)>) {
+    ) -> Step {
         let (i, s) = (site.i, &site.raw[site.i]);
         let label = format!("step `{}`", names.ids[i]);
-        let (needs, spans) = self.step_needs(written, site.index, names.id_list, &label);
+        let (needs, spans) = self.step_needs(s.needs, site.index, names.id_list, &label);
         self.no_on_cancel_needs(&spans, site, names, &label);
         let pool = self.step_pool(s, names, &label);
         let (action, tool) = match self.child_action(s, &label, names.base_dir) {
@@ -207,7 +206,7 @@ impl Loader<'_, '_> {
             .as_ref()
             .and_then(|f| self.resolve_fanout(f, &label, site, refs));
         let mut step = Step {
-            id: names.ids[i].clone(),
+            id: names.ids[i].to_string(),
             index: i,
             needs,
             action,
@@ -266,7 +265,7 @@ impl Loader<'_, '_> {
         if let Some(a) = self.step_artifacts(&step, site, &label, refs) {
             step.artifacts = Some(a);
         }
-        (step, spans)
+        step
     }
 
     /// What `step` makes and is handed (`Step::artifacts`): its `artifacts`, its
@@ -307,14 +306,15 @@ impl Loader<'_, '_> {
     /// that is not a step is an error.
     fn step_needs(
         &mut self,
-        written: &[(&str, Span)],
+        written: &[Node],
         index: &HashMap<&str, usize>,
         id_list: &[&str],
         label: &str,
     ) -> (Vec<usize>, Vec<(usize, Span)>) {
-        let mut needs = Vec::new();
-        let mut spans = Vec::new();
-        for (n, span) in written {
+        // Sized as written: the plan keeps `needs` for the whole run.
+        let mut needs = Vec::with_capacity(written.len());
+        let mut spans = Vec::with_capacity(written.len());
+        for (n, span) in values::strings(written) {
             match index.get(n) {
                 Some(&j) => {
                     if !needs.contains(&j) {
@@ -594,7 +594,7 @@ pub(super) fn suggest_id(id: &str) -> Option<String> {
 
 /// The names a step's fields are resolved against, and where its `dir` is relative to.
 struct StepNames<'a> {
-    ids: &'a [String],
+    ids: &'a [Cow<'a, str>],
     id_list: &'a [&'a str],
     tools: &'a BTreeMap<String, Tool>,
     tool_names: &'a [&'a str],

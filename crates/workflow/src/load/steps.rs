@@ -147,15 +147,13 @@ impl Loader<'_, '_> {
             .unwrap_or_default();
         let dir = text(self, "dir");
         self.check_texts(&label, run.as_ref(), compensate.as_ref(), dir.as_ref());
-        let needs = get(f, "needs")
-            .map(|n| {
-                self.string_list(
-                    n,
-                    &format!("`needs` of {label}"),
-                    "needs = [\"build\", \"test\"]",
-                )
-            })
-            .unwrap_or_default();
+        let needs = get(f, "needs").map_or(&[][..], |n| {
+            self.string_items(
+                n,
+                &format!("`needs` of {label}"),
+                "needs = [\"build\", \"test\"]",
+            )
+        });
         let with = get(f, "with").map(|n| {
             let entries = self.text_table(n, &format!("`with` of {label}"), false);
             (entries, n.span.clone())
@@ -163,7 +161,7 @@ impl Loader<'_, '_> {
         let env = get(f, "env")
             .map(|n| self.text_table(n, &format!("`env` of {label}"), true))
             .unwrap_or_default();
-        let rules = self.rules(f, &label, !needs.is_empty());
+        let rules = self.rules(f, &label, values::strings(needs).next().is_some());
         let timeout = match get(f, "timeout") {
             Some(n) => self.duration(n, &format!("`timeout` of {label}")),
             None => default_timeout,

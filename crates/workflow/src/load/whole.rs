@@ -103,8 +103,8 @@ impl Loader<'_, '_> {
     /// only steps among its ancestors.
     pub(super) fn check_graph(
         &mut self,
+        top: &[Entry],
         steps: &[Step],
-        needs_spans: &[Vec<(usize, Span)>],
         refs: &[StepRef],
         raw_steps: &[RawStep<'_>],
     ) -> Analysis {
@@ -112,10 +112,7 @@ impl Loader<'_, '_> {
         for cycle in &g.cycles {
             let first = cycle[0];
             let next = cycle[1 % cycle.len()];
-            let span = needs_spans[first]
-                .iter()
-                .find(|(n, _)| *n == next)
-                .map(|(_, s)| s.clone())
+            let span = need_span(top, &raw_steps[first].span, &steps[next].id)
                 .unwrap_or_else(|| raw_steps[first].span.clone());
             let mut names: Vec<&str> = cycle.iter().map(|&i| steps[i].id.as_str()).collect();
             names.push(&steps[first].id);
@@ -170,6 +167,22 @@ impl Loader<'_, '_> {
         }
         g
     }
+}
+
+/// Where the `[[step]]` block at `step` first writes `needs = ["<id>"]`, read from the
+/// tree: only a cycle's message needs it, so no step keeps the spans of its needs.
+fn need_span(top: &[Entry], step: &Span, id: &str) -> Option<Span> {
+    let Val::Array(items) = &get(top, "step")?.val else {
+        return None;
+    };
+    let block = items.iter().find(|n| n.span == *step)?.entries()?;
+    let Val::Array(needs) = &get(block, "needs")?.val else {
+        return None;
+    };
+    needs
+        .iter()
+        .find(|n| matches!(&n.val, Val::Str(s) if s == id))
+        .map(|n| n.span.clone())
 }
 
 /// The machine's parallelism, read once: `available_parallelism` reads the cgroup's
