@@ -266,12 +266,34 @@ fn a_file_that_settled_starts_one_run_and_seen_again_none() {
         lines(&s, "ingested").len() == 1
     });
     assert!(lines(&s, "ingested")[0].ends_with(&a.display().to_string()));
-    // Restarted: a.csv and old.csv are seen again, unchanged: no run. b.csv is new.
+    // a.csv's run ended before the serve stops: stopped while its step still ran (its
+    // line written, its process not yet gone), the run would be left interrupted and
+    // the next serve would resume it and run the step again, a second line of a.csv.
+    let a_run = events(&s)[1].2.clone().unwrap();
+    wait_until("a.csv's run to end", secs(60), || {
+        let state = s.env.show(&a_run)["state"].as_str().map(str::to_string);
+        if state.as_deref() == Some("succeeded") {
+            Ok(())
+        } else {
+            Err(format!("{state:?}"))
+        }
+    });
+    // Restarted: a.csv and old.csv are seen again, unchanged: no run. b.csv is new; it
+    // may land before the restarted serve loaded the trigger.
     term(child);
-    let (child, _log) = s.start(&[]);
+    let (child, log2) = s.start(&[]);
     land(&s, &inbox, "b.csv");
     wait_until("b.csv ingested", secs(60), || {
-        lines(&s, "ingested").len() == 2
+        if lines(&s, "ingested").len() == 2 {
+            return Ok(());
+        }
+        let said = |l: &Path| std::fs::read_to_string(l).unwrap_or_default();
+        Err(format!(
+            "ingested: {:?}\nfirst serve:\n{}\nrestarted:\n{}",
+            lines(&s, "ingested"),
+            said(&log),
+            said(&log2)
+        ))
     });
     term(child);
     let ev = events(&s);
