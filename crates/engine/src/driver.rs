@@ -388,7 +388,7 @@ impl Driver {
     }
 
     /// The poll's tick: this wake-up looks at the store (its admission, commands and
-    /// slots, gathered by `wake::gather`), the WAL, and the lease's heartbeat.
+    /// slots, gathered by `wake::wake_up`), the WAL, and the lease's heartbeat.
     fn on_poll(&mut self, last_heartbeat: &mut Instant) -> Result<(), DriverError> {
         self.looking = true;
         self.scrub_wal();

@@ -20,7 +20,9 @@ use baton_workflow::Builtin;
 
 pub mod hold;
 pub mod path;
+mod step;
 use path::{Piece, traced};
+pub use step::{Next, Stepper, execute};
 
 thread_local! {
     /// This thread's wake-ups through [`execute`] (`wake_ups_here`).
@@ -112,8 +114,17 @@ pub trait Engine {
     /// The executors' hands: groups a dead engine left behind, killed before anything
     /// runs again.
     fn kill_stale(&mut self, pgids: &[i32]);
-    /// The executors' hands: act on what the committed events decided, in order.
-    fn act(&mut self, actions: Vec<Effect>) -> Result<(), Self::Error>;
+    /// The executors' hands: the group's acting begins, on `actions` (what the
+    /// commit decided, in order), each then acted on by [`Engine::act`].
+    fn acting(&mut self, _actions: &[Effect]) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    /// The executors' hands: act on one effect the committed events decided.
+    fn act(&mut self, action: Effect) -> Result<(), Self::Error>;
+    /// The executors' hands: every effect of the group acted on.
+    fn acted(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// Where a wake-up's inputs come from, in the order [`gather`] takes them: the store's
@@ -137,12 +148,13 @@ pub const GATHERED: [Source; 4] = [
 ];
 
 thread_local! {
-    /// This thread's whole wake-ups through [`wake_up`] (`woken_up_here`).
+    /// This thread's whole wake-ups begun, each a [`Stepper`] (`woken_up_here`).
     static WOKEN_UP: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// How many whole wake-ups (gathered, decided, committed, acted on) this thread made
-/// through [`wake_up`]: a test's proof that a world gathers in the one order.
+/// How many whole wake-ups (gathered, decided, committed, acted on) this thread began,
+/// each a [`Stepper`] ([`wake_up`] steps one to its end): a test's proof that a world
+/// gathers in the one order.
 pub fn woken_up_here() -> u64 {
     WOKEN_UP.with(std::cell::Cell::get)
 }
@@ -165,32 +177,6 @@ pub trait Gather: Engine {
     }
 }
 
-/// The inputs from one source (all its store calls but the slots', one each).
-pub fn gather_from<G: Gather>(g: &mut G, source: Source) -> Result<Vec<Input>, G::Error> {
-    if source != Source::Slots {
-        traced(Piece::Gather(source));
-    }
-    if source != Source::World && !g.looks() {
-        return Ok(Vec::new());
-    }
-    Ok(match source {
-        Source::Admission => {
-            let turn = admission(g.run()?)?;
-            g.turn(turn).into_iter().collect()
-        }
-        Source::Commands => g.claim()?,
-        Source::Slots => {
-            let asks = g.waiting_slots().map(std::mem::take).unwrap_or_default();
-            let mut inputs = Vec::new();
-            for r in asks {
-                inputs.extend(ask_waiting(g, r)?);
-            }
-            inputs
-        }
-        Source::World => g.brought(),
-    })
-}
-
 /// One waiting pool slot asked for (one store call); an ask the store answers "not
 /// yet" waits for the next gathering.
 pub fn ask_waiting<G: Gather>(g: &mut G, r: SlotRequest) -> Result<Option<Input>, G::Error> {
@@ -204,27 +190,13 @@ pub fn ask_waiting<G: Gather>(g: &mut G, r: SlotRequest) -> Result<Option<Input>
     Ok(Some(input))
 }
 
-/// What came in for the run, in the one order ([`GATHERED`]).
-pub fn gather<G: Gather>(g: &mut G) -> Result<Vec<Input>, G::Error> {
-    let mut inputs = Vec::new();
-    for source in GATHERED {
-        inputs.extend(gather_from(g, source)?);
-    }
-    Ok(inputs)
-}
-
 /// One whole wake-up: what came in gathered, decided at one instant, committed, then
-/// acted on; `false` (nothing done) when nothing came in.
+/// acted on; `false` (nothing done) when nothing came in. A [`Stepper`] stepped to its
+/// end: the simulator's interleaved engines step the same one a store call at a time.
 pub fn wake_up<G: Gather>(g: &mut G) -> Result<bool, G::Error> {
-    WOKEN_UP.with(|n| n.set(n.get() + 1));
-    let inputs = gather(g)?;
-    if inputs.is_empty() {
-        return Ok(false);
-    }
-    let now = g.now();
-    let effects = decide_all(g, inputs, now)?;
-    execute(g, effects)?;
-    Ok(true)
+    let mut s = Stepper::new();
+    while s.step(g)? {}
+    Ok(s.next() == Next::Done)
 }
 
 /// An engine's first wake-up of a run it just took (a new run's, a takeover's): the
@@ -396,80 +368,6 @@ pub fn decide_all<E: Engine>(
         effects.extend(decide(w.run()?, input, now)?);
     }
     Ok(effects)
-}
-
-/// Commit the events among `effects`, then act on the rest: built-in no-ops complete
-/// inline (their events join the same commit, in bounded transactions); a commit that
-/// nothing waits for may join the next (`Engine::defer`); the group (every start, kill
-/// and decision of this wake-up) is committed in one transaction before any of it acts.
-pub fn execute<E: Engine>(w: &mut E, mut effects: Vec<Effect>) -> Result<(), E::Error> {
-    WAKE_UPS.with(|n| n.set(n.get() + 1));
-    traced(Piece::Execute);
-    let mut events: Vec<Event> = Vec::new();
-    let mut actions: Vec<Effect> = Vec::new();
-    loop {
-        let mut inline = Vec::new();
-        for effect in effects {
-            match effect {
-                Effect::Persist(e) => events.push(e),
-                Effect::CommandDone {
-                    id: Some(id),
-                    outcome,
-                } if id > 0 => w.verdict(id, outcome),
-                Effect::Spawn(spec) if is_noop(&spec) => inline.push(noop_exit(&spec)),
-                other => actions.push(other),
-            }
-        }
-        if inline.is_empty() {
-            break;
-        }
-        // A wave of no-ops can decide tens of thousands of events at once: they are
-        // committed in bounded transactions, so other writers on the store (other
-        // runs, the console, `approve`) never wait long for the write lock.
-        if events.len() >= COMMIT_MAX_EVENTS {
-            w.commit(&mut events)?;
-        }
-        let now = w.now();
-        let run = w.run()?;
-        effects = inline
-            .into_iter()
-            .flat_map(|i| run.core.handle(i, now))
-            .collect();
-    }
-    // Nothing waits for this commit, and a crash could lose only what resume redoes:
-    // it may join the next one.
-    if actions.is_empty()
-        && !w.has_verdicts()
-        && !w.run()?.core.is_finished()
-        && w.defer(&mut events)
-    {
-        return Ok(());
-    }
-    fault(w, Moment::Decided)?;
-    let verdicts = w.has_verdicts();
-    w.commit(&mut events)?;
-    fault(w, Moment::Committed { verdicts })?;
-    for action in &actions {
-        if let Effect::Spawn(spec) = action {
-            fault(
-                w,
-                Moment::Starting {
-                    step_id: &spec.step_id,
-                },
-            )?;
-        }
-    }
-    let stale: Vec<i32> = actions
-        .iter()
-        .filter_map(|a| match a {
-            Effect::KillStale { pgid } => Some(*pgid),
-            _ => None,
-        })
-        .collect();
-    if !stale.is_empty() {
-        w.kill_stale(&stale);
-    }
-    w.act(actions)
 }
 
 /// How long a fence check stands for acting: well inside the lease's life

@@ -94,14 +94,12 @@ impl Engine for Tape {
         self.push(format!("kill stale {pgids:?}"));
     }
 
-    fn act(&mut self, actions: Vec<Effect>) -> Result<(), StoreError> {
-        for a in actions {
-            let said = match a {
-                Effect::Spawn(spec) => format!("act spawn {}", spec.step_id),
-                other => format!("act {other:?}").chars().take(20).collect(),
-            };
-            self.push(said);
-        }
+    fn act(&mut self, action: Effect) -> Result<(), StoreError> {
+        let said = match action {
+            Effect::Spawn(spec) => format!("act spawn {}", spec.step_id),
+            other => format!("act {other:?}").chars().take(20).collect(),
+        };
+        self.push(said);
         Ok(())
     }
 }
@@ -444,5 +442,85 @@ fn a_path_of_its_own_through_the_wake_up_is_told() {
         vec![Gather(Admission), Gather(Commands), Decide, Execute],
     ] {
         assert!(check(&other).is_err(), "{other:?} passed for the one order");
+    }
+}
+
+/// An interleaved engine's path may end inside a piece (it died, or lost its run,
+/// between two store calls), never leave the order before its end.
+#[test]
+fn a_path_cut_short_only_at_its_end_is_a_dead_engine_s() {
+    use super::path::{Piece::*, check, check_cut};
+    use Source::*;
+    let gathered = [
+        Gather(Admission),
+        Gather(Commands),
+        Gather(Slots),
+        Gather(World),
+    ];
+    // Gathered whole with nothing in, a wake-up is over; short of that, cut.
+    for n in 1..gathered.len() {
+        let mut cut = gathered.to_vec();
+        cut.extend([Decide, Execute]);
+        cut.extend(&gathered[..n]);
+        assert_eq!(check_cut(&cut), Ok(()), "{cut:?}");
+        assert!(check(&cut).is_err(), "{cut:?} passed whole");
+    }
+    let mut decided = gathered.to_vec();
+    decided.extend([Decide, Decide]);
+    assert_eq!(check_cut(&decided), Ok(()));
+    assert_eq!(check_cut(&[Start]), Ok(()));
+    // Cut short, then on: a path of its own.
+    let mut on = decided.clone();
+    on.extend(gathered);
+    assert!(check_cut(&on).is_err(), "{on:?}");
+    assert!(check_cut(&[Gather(Admission), Decide, Execute]).is_err());
+}
+
+/// `wake_up` is a [`Stepper`] stepped to its end: stepped one store call at a time (as
+/// the simulator's interleaved engines step it) the same wake-up goes through the same
+/// doors in the same order, each step through at most one.
+#[test]
+fn a_wake_up_stepped_one_store_call_at_a_time_is_the_whole_one() {
+    let doors = |said: &[String]| {
+        let calls = ["gather ", "commit ", "act "];
+        (said.iter())
+            .filter(|s| calls.iter().any(|c| s.starts_with(c)))
+            .count()
+    };
+    let whole = {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, initial) = tape(dir.path(), NOOP_THEN_SHELL);
+        execute(&mut w, initial).unwrap();
+        let from = w.said().len();
+        assert!(wake_up(&mut w).unwrap());
+        w.said().split_off(from)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, initial) = tape(dir.path(), NOOP_THEN_SHELL);
+    execute(&mut w, initial).unwrap();
+    let from = w.said().len();
+    let mut s = Stepper::new();
+    let mut nexts = Vec::new();
+    loop {
+        nexts.push(s.next());
+        let before = w.said().len();
+        let on = s.step(&mut w).unwrap();
+        let said = w.said().split_off(before);
+        assert!(doors(&said) <= 1, "one step, {said:?}");
+        if !on {
+            break;
+        }
+    }
+    assert_eq!(s.next(), Next::Done);
+    assert_eq!(w.said().split_off(from), whole);
+    assert!(doors(&whole) >= 5, "{whole:?}");
+    for next in [
+        Next::Gather(Source::Admission),
+        Next::Gather(Source::World),
+        Next::Decide,
+        Next::Commit,
+        Next::Act,
+    ] {
+        assert!(nexts.contains(&next), "{next:?} never stepped: {nexts:?}");
     }
 }

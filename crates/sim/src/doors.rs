@@ -35,14 +35,6 @@ impl From<SimError> for Stop {
     }
 }
 
-/// What the act door does with what the commit decided.
-pub(crate) enum Acting {
-    /// Acts on it all at once.
-    Now,
-    /// Keeps it, to be acted on one effect a store call (`--mix interleave`).
-    Later(Vec<Effect>),
-}
-
 /// Engine `e`'s world, for one wake-up of `run`.
 pub(crate) struct Doors<'w> {
     pub world: &'w mut World,
@@ -53,13 +45,24 @@ pub(crate) struct Doors<'w> {
     pub crash: Option<Crash>,
     /// Where the seed cuts the commit's transaction, if it does.
     pub cut: Option<CommitCut>,
-    pub acting: Acting,
+    /// `--mix spawns`' death amid the group's acts: before the effect of this index
+    /// (the group's length: after them all), having made `made` of its `spawns`.
+    dies_at: Option<Amid>,
+    /// The group's effects acted on so far.
+    acted: usize,
     /// What the commit is, as a crash inside it is told.
     pub commit_said: String,
+    /// What was handed in for this wake-up (a stop), brought before the world's news
+    /// as the driver's select hands in its branch before the inbox's.
+    handed: Vec<Input>,
 }
 
 impl<'w> Doors<'w> {
     pub(crate) fn new(world: &'w mut World, e: usize, run: &str) -> Doors<'w> {
+        // Its pieces of the one wake-up are this engine process's on this run, when a
+        // test traces them (`wake::path::by`): each checked apart.
+        let incarnation = world.engines[e].incarnation;
+        wake::path::by(|| format!("engine {e} ({incarnation}) {run}"));
         Doors {
             world,
             e,
@@ -67,14 +70,16 @@ impl<'w> Doors<'w> {
             verdicts: Vec::new(),
             crash: None,
             cut: None,
-            acting: Acting::Now,
+            dies_at: None,
+            acted: 0,
             commit_said: "wake-up's commit".into(),
+            handed: Vec::new(),
         }
     }
 
-    /// Act on the effects up to a spawn chosen by the seed (none, some or all but the
-    /// last of the group's spawns happen), then die.
-    fn die_amid_spawns(&mut self, mut actions: Vec<Effect>) -> Result<(), Stop> {
+    /// Where in `actions` the engine dies: before a spawn chosen by the seed (none,
+    /// some or all but the last of the group's spawns happen).
+    fn die_amid_spawns(&mut self, actions: &[Effect]) {
         let spawns: Vec<usize> = (actions.iter().enumerate())
             .filter(|(_, f)| matches!(f, Effect::Spawn(_)))
             .map(|(i, _)| i)
@@ -83,13 +88,38 @@ impl<'w> Doors<'w> {
             0 => 0,
             n => self.world.rng.random_range(0..n),
         };
-        actions.truncate(spawns.get(made).copied().unwrap_or(actions.len()));
-        self.world.perform(self.e, &self.run, actions)?;
-        Err(Stop::Died(format!(
-            "after its commit, {made} of its {} spawns made",
-            spawns.len()
-        )))
+        self.dies_at = Some(Amid {
+            before: spawns.get(made).copied().unwrap_or(actions.len()),
+            made,
+            spawns: spawns.len(),
+        });
     }
+
+    /// The death amid the group's acts, if it is due before the next effect (or, at
+    /// the group's end, after them all): what is done of the group stays done.
+    fn dies_amid(&mut self) -> Result<(), Stop> {
+        match self.dies_at {
+            Some(Amid {
+                before,
+                made,
+                spawns,
+            }) if before == self.acted => {
+                self.world.finish_if_done(self.e, &self.run)?;
+                Err(Stop::Died(format!(
+                    "after its commit, {made} of its {spawns} spawns made"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where an engine dies amid its group's acts (`--mix spawns`).
+#[derive(Clone, Copy)]
+struct Amid {
+    before: usize,
+    made: usize,
+    spawns: usize,
 }
 
 impl wake::Engine for Doors<'_> {
@@ -169,15 +199,32 @@ impl wake::Engine for Doors<'_> {
     /// No group is left behind by a simulated engine's host.
     fn kill_stale(&mut self, _pgids: &[i32]) {}
 
-    fn act(&mut self, actions: Vec<Effect>) -> Result<(), Stop> {
-        if let Acting::Later(kept) = &mut self.acting {
-            kept.extend(actions);
-            return Ok(());
-        }
+    /// With `--mix spawns` a death after the commit comes amid the group's acts
+    /// (`World::woken`).
+    fn acting(&mut self, actions: &[Effect]) -> Result<(), Stop> {
         if self.crash == Some(Crash::AfterCommit) {
-            return self.die_amid_spawns(actions);
+            self.die_amid_spawns(actions);
         }
-        Ok(self.world.perform(self.e, &self.run, actions)?)
+        Ok(())
+    }
+
+    /// One effect, through the engine's own acting (`wake::act`) on this world's
+    /// hands (`executor::Hands`).
+    fn act(&mut self, action: Effect) -> Result<(), Stop> {
+        self.dies_amid()?;
+        self.acted += 1;
+        let mut hands = crate::executor::Hands {
+            world: self.world,
+            e: self.e,
+            run: &self.run,
+        };
+        wake::act(&mut hands, action)
+    }
+
+    /// A run whose core finished is let go once its group is acted on.
+    fn acted(&mut self) -> Result<(), Stop> {
+        self.dies_amid()?;
+        Ok(self.world.finish_if_done(self.e, &self.run)?)
     }
 }
 
@@ -202,7 +249,8 @@ impl wake::Gather for Doors<'_> {
         let now = self.world.now;
         let w = &mut *self.world;
         let faults = w.faults();
-        let mut inputs = w.executors.due((&self.run, self.e), now, faults);
+        let mut inputs = std::mem::take(&mut self.handed);
+        inputs.extend(w.executors.due((&self.run, self.e), now, faults));
         if let Some(driven) = w.engines[self.e].runs.get(&self.run)
             && driven.core.next_wakeup().is_some_and(|t| t.0 <= now)
         {
@@ -247,10 +295,9 @@ impl World {
         woken
     }
 
-    /// Engine `e`'s wake-up of `run` on `inputs` handed in (its stop): decided,
-    /// committed and acted on by the engine's own code, nothing gathered (the
-    /// driver's loop gathers with it: a path `wake::path::check` refuses);
-    /// `false` when it stopped before its end (the engine died or lost the run).
+    /// Engine `e`'s whole wake-up of `run` (`wake::wake_up`) with `inputs` handed in
+    /// (its stop) among what it brought: `false` when it stopped before its end (the
+    /// engine died or lost the run).
     pub(crate) fn wake_with(
         &mut self,
         e: usize,
@@ -258,10 +305,9 @@ impl World {
         inputs: Vec<Input>,
         crash: Option<Crash>,
     ) -> Result<bool, SimError> {
-        let now = Timestamp(self.now);
         let woken = self.woken(e, run, crash, |d| {
-            let effects = wake::decide_all(d, inputs, now)?;
-            wake::execute(d, effects)
+            d.handed = inputs;
+            wake::wake_up(d).map(drop)
         });
         self.stopped(e, run, woken)
     }
@@ -300,26 +346,5 @@ impl World {
         doors.commit_said = said.to_string();
         let started = wake::start(&mut doors, initial);
         self.stopped(e, run, started)
-    }
-
-    /// What engine `e` decided for `run` in an interleaved wake-up, committed by the
-    /// engine's own code (`wake::execute`),
-    /// the commit cut at `cut` (a crash in it told as in `said`); the actions it decided kept for the caller to act on.
-    pub(crate) fn commit_kept(
-        &mut self,
-        e: usize,
-        run: &str,
-        effects: Vec<Effect>,
-        (cut, said): (Option<CommitCut>, &str),
-    ) -> (Result<(), Stop>, Vec<Effect>) {
-        let mut doors = Doors::new(self, e, run);
-        doors.cut = cut;
-        doors.commit_said = said.to_string();
-        doors.acting = Acting::Later(Vec::new());
-        let committed = wake::execute(&mut doors, effects);
-        match doors.acting {
-            Acting::Later(kept) => (committed, kept),
-            Acting::Now => (committed, Vec::new()),
-        }
     }
 }

@@ -7,7 +7,7 @@
 //! once their lease is stale, for a resume (`session::command::take_over`).
 use crate::world::World;
 use crate::{Bug, SimError};
-use baton_core::{Core, Effect, Input, SlotRequest};
+use baton_core::{Core, Input, SlotRequest};
 use baton_engine::wake;
 use baton_model::{LEASE_STALE, Timestamp};
 use baton_store::{LeaseOutcome, Store};
@@ -199,33 +199,6 @@ impl World {
                 i => i,
             })
             .collect())
-    }
-
-    /// Act on what the core decided (its events already committed), through the
-    /// engine's own acting (`wake::act`) on this world's hands (`executor::Hands`).
-    pub(crate) fn perform(
-        &mut self,
-        e: usize,
-        run: &str,
-        effects: Vec<Effect>,
-    ) -> Result<(), SimError> {
-        for effect in effects {
-            if !self.acted(e, run, effect)? {
-                return Ok(());
-            }
-        }
-        self.finish_if_done(e, run)
-    }
-
-    /// Act on one effect; `false` when the engine no longer drives the run.
-    pub(crate) fn acted(&mut self, e: usize, run: &str, effect: Effect) -> Result<bool, SimError> {
-        let mut hands = crate::executor::Hands {
-            world: self,
-            e,
-            run,
-        };
-        let acted = wake::act(&mut hands, effect);
-        self.stopped(e, run, acted)
     }
 
     /// Engine `e` lets go of `run` once its drive is over (`wake::hold::finish_if_done`,

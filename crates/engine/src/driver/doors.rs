@@ -55,11 +55,8 @@ impl wake::Engine for Driver {
         kill_stale(&self.run_id, pgids);
     }
 
-    fn act(&mut self, actions: Vec<Effect>) -> Result<(), DriverError> {
-        for action in actions {
-            Driver::act(self, action)?;
-        }
-        Ok(())
+    fn act(&mut self, action: Effect) -> Result<(), DriverError> {
+        Driver::act(self, action)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Slots of pools shared by every run in the store: the core asks (`Effect::AskSlot`),
 //! the engine asks the store (`store::pool_slots`) at each gathering until it gets one
-//! (`crate::wake::gather`), and answers the core (`Input::SlotGranted`, `Input::SlotBusy`).
+//! (`crate::wake::wake_up` gathers them), and answers the core (`Input::SlotGranted`, `Input::SlotBusy`).
 use super::*;
 use baton_core::SlotRequest;
 use baton_store::pool_slots::{SlotAsk, SlotVerdict};
