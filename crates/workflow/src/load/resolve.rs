@@ -71,17 +71,11 @@ impl Loader<'_, '_> {
         param_names: &[&str],
         base_dir: &Path,
     ) -> Option<(Vec<Step>, Vec<StepRef>)> {
-        let (index, ids) = self.step_ids(raw);
-        let id_list: Vec<&str> = raw
-            .iter()
-            .filter_map(|s| s.id.as_ref().map(|(id, _)| *id))
-            .collect();
+        let index = self.step_ids(raw);
         let pool_names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
         let mut tool_names: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
         tool_names.extend(tools.keys().map(String::as_str));
         let names = StepNames {
-            ids: &ids,
-            id_list: &id_list,
             tools,
             tool_names: &tool_names,
             pools,
@@ -105,17 +99,11 @@ impl Loader<'_, '_> {
         Some((steps, refs))
     }
 
-    /// Each step's id (`#N` for one without; the others borrowed from the tree), and the
-    /// index of the valid ones; an invalid or duplicate id is an error.
-    fn step_ids<'n>(
-        &mut self,
-        raw: &[RawStep<'n>],
-    ) -> (HashMap<&'n str, usize>, Vec<Cow<'n, str>>) {
+    /// The index of the steps' valid ids; an invalid or duplicate id is an error.
+    fn step_ids<'n>(&mut self, raw: &[RawStep<'n>]) -> HashMap<&'n str, usize> {
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
-        let mut ids = Vec::with_capacity(raw.len());
         for (i, s) in raw.iter().enumerate() {
             let Some((id, span)) = &s.id else {
-                ids.push(Cow::Owned(format!("#{}", i + 1)));
                 continue;
             };
             if !is_step_id(id) {
@@ -140,31 +128,29 @@ impl Loader<'_, '_> {
             } else {
                 index.insert(id, i);
             }
-            ids.push(Cow::Borrowed(*id));
         }
-        (index, ids)
+        index
     }
 
-    /// One step resolved (step `site.i`), with the spans of its needs.
     /// No step waits for an on_cancel step (`spans`: its needs, each where written).
     fn no_on_cancel_needs(
         &mut self,
         spans: &[(usize, Span)],
         site: &Site<'_, '_, '_>,
-        names: &StepNames<'_>,
         label: &str,
     ) {
         for (j, span) in spans {
             if site.raw[*j].on_cancel.is_some() {
                 self.err(
                     span,
-                    format!("{label} needs `{}`, an on_cancel step", names.ids[*j]),
+                    format!("{label} needs `{}`, an on_cancel step", id_of(site.raw, *j)),
                     "an on_cancel step runs only once the run is cancelled: no step can wait for it; remove it from `needs`",
                 );
             }
         }
     }
 
+    /// One step resolved (step `site.i`).
     fn resolve_step(
         &mut self,
         site: &Site<'_, '_, '_>,
@@ -172,9 +158,10 @@ impl Loader<'_, '_> {
         refs: &mut Vec<StepRef>,
     ) -> Step {
         let (i, s) = (site.i, &site.raw[site.i]);
-        let label = format!("step `{}`", names.ids[i]);
-        let (needs, spans) = self.step_needs(s.needs, site.index, names.id_list, &label);
-        self.no_on_cancel_needs(&spans, site, names, &label);
+        let id = id_of(site.raw, i);
+        let label = format!("step `{id}`");
+        let (needs, spans) = self.step_needs(s.needs, site.index, site.raw, &label);
+        self.no_on_cancel_needs(&spans, site, &label);
         let pool = self.step_pool(s, names, &label);
         let (action, tool) = match self.child_action(s, &label, names.base_dir) {
             Some(child) => (child, None),
@@ -184,13 +171,13 @@ impl Loader<'_, '_> {
         let gate = s.gate.as_ref().map(|g| {
             let of = GateOf {
                 label: &label,
-                id: &names.ids[i],
+                id: &id,
                 action: &action,
                 env: &env,
                 with: &with,
                 tool_declared: tool.is_some(),
             };
-            self.step_gate(g, &of, site, names.id_list, refs)
+            self.step_gate(g, &of, site, refs)
         });
         let condition = self.condition(site, &label, refs);
         let (allow_failure_when, allow_failure_if) = self.allow_failure_when(site, refs);
@@ -206,7 +193,7 @@ impl Loader<'_, '_> {
             .as_ref()
             .and_then(|f| self.resolve_fanout(f, &label, site, refs));
         let mut step = Step {
-            id: names.ids[i].to_string(),
+            id: id.into_owned(),
             index: i,
             needs,
             action,
@@ -308,7 +295,7 @@ impl Loader<'_, '_> {
         &mut self,
         written: &[Node],
         index: &HashMap<&str, usize>,
-        id_list: &[&str],
+        raw: &[RawStep<'_>],
         label: &str,
     ) -> (Vec<usize>, Vec<(usize, Span)>) {
         // Sized as written: the plan keeps `needs` for the whole run.
@@ -323,7 +310,7 @@ impl Loader<'_, '_> {
                     }
                 }
                 None => {
-                    let hint = did_you_mean(n, id_list, "step ids");
+                    let hint = did_you_mean(n, &written_ids(raw), "step ids");
                     self.err(
                         span,
                         format!("{label} needs \"{n}\", which is not a step"),
@@ -592,10 +579,23 @@ pub(super) fn suggest_id(id: &str) -> Option<String> {
     is_step_id(&s).then_some(s).filter(|s| s != id)
 }
 
+/// Step `i`'s id: `#N` (1-based) for one written without.
+fn id_of<'n>(raw: &[RawStep<'n>], i: usize) -> Cow<'n, str> {
+    match &raw[i].id {
+        Some((id, _)) => Cow::Borrowed(id),
+        None => Cow::Owned(format!("#{}", i + 1)),
+    }
+}
+
+/// The steps' ids as written, for a hint: made only for a name that is not one.
+pub(super) fn written_ids<'n>(raw: &[RawStep<'n>]) -> Vec<&'n str> {
+    raw.iter()
+        .filter_map(|s| s.id.as_ref().map(|(id, _)| *id))
+        .collect()
+}
+
 /// The names a step's fields are resolved against, and where its `dir` is relative to.
 struct StepNames<'a> {
-    ids: &'a [Cow<'a, str>],
-    id_list: &'a [&'a str],
     tools: &'a BTreeMap<String, Tool>,
     tool_names: &'a [&'a str],
     pools: &'a [Pool],
