@@ -221,8 +221,7 @@ impl World {
         leaving: wake::hold::Leaving,
     ) -> Result<bool, SimError> {
         let engine = &mut self.engines[e];
-        let holder = engine.holder();
-        let log_dir = engine.store.log_dir(run);
+        let (holder, log_dir) = (engine.holder(), engine.store.log_dir(run));
         let Some(driven) = engine.runs.get_mut(run) else {
             return Ok(false);
         };
@@ -231,8 +230,7 @@ impl World {
             run_id: run,
             core: &mut driven.core,
         };
-        let holding = (holder.as_str(), log_dir.as_path());
-        let left = wake::hold::finish_if_done(run_, holding, true, leaving)?;
+        let left = wake::hold::finish_if_done(run_, (&holder, &log_dir), true, leaving)?;
         if left {
             engine.runs.remove(run);
         }

@@ -229,14 +229,15 @@ fn an_outage_read_as_the_jobs_end_is_reported() {
     }
 }
 
-const REQUEUE_SEEDS: [u64; 2] = [2, 3];
+const REQUEUE_SEEDS: [u64; 2] = [2, 6];
 const FORGOTTEN_SEEDS: [u64; 2] = [2, 19];
 const TERM_SEEDS: [u64; 2] = [15, 22];
-const STALE_SEEDS: [u64; 2] = [8, 11];
+const STALE_SEEDS: [u64; 2] = [8, 13];
 const OUTAGE_SEEDS: [u64; 2] = [45, 109];
 
 /// The checks' own finding (`--mix queues` seed 7, a batch scheduler): a job at the
-/// budget's ceiling ran on past it, as budget.md documents ("a job of a generic batch
+/// budget's ceiling (r036's `load`, its gate at 1,601 tokens of 1,500) ran on past it
+/// (to 5,475), as budget.md documents ("a job of a generic batch
 /// system […] cannot be frozen: the gate opens and it runs on"), and
 /// `a_ceiling_holds` bounded it as a freezable step's. It now leaves such steps out of
 /// the bound and bounds the run's other steps (`budget::a_ceiling_holds`); the scenario
@@ -254,8 +255,8 @@ fn regression_queues_seed_7_a_batch_job_runs_on_past_the_gate() {
     assert!(
         o.history
             .iter()
-            .any(|l| l.starts_with("  r049 ") && l.contains("\"tokens\":2700")),
-        "the scenario no longer runs r049's load past its ceiling: pick the seed again"
+            .any(|l| l.starts_with("  r036 ") && l.contains("\"tokens\":5475")),
+        "the scenario no longer runs r036's load past its ceiling: pick the seed again"
     );
 }
 

@@ -247,3 +247,66 @@ fn a_retry_its_rule_refuses_is_reported() {
         assert_eq!(held.violation, None, "seed {seed} without the bug");
     }
 }
+
+const ONE_CHILD: &str = "a_child_run_step_has_one_live_child";
+const NO_RERUN: &str = "a_retried_child_run_step_runs_no_succeeded_child_step_again";
+
+/// `--bug child-retry-makes-new-child` (a retried attempt's child engine makes a new
+/// child without looking for the one its step made: `session::child::find` skipped)
+/// is found on 12 of seeds 0–11: on seeds 5 and 10 (after 5 and 6 actions) a child
+/// whose engine was killed is left interrupted beside the new one, two unended; on
+/// seeds 2 and 8 (after 9 and 13) a failed child's succeeded `build` runs again in the
+/// new one. Each seed holds without the bug up to the action that broke.
+#[test]
+fn a_retried_child_run_step_that_makes_a_new_child_is_reported() {
+    for (seed, invariant, says) in [
+        (5, ONE_CHILD, "child runs unended at once"),
+        (10, ONE_CHILD, "child runs unended at once"),
+        (2, NO_RERUN, "ran to success before"),
+        (8, NO_RERUN, "ran to success before"),
+    ] {
+        let o = hands(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::ChildRetryMakesNewChild),
+        );
+        let v = o
+            .violation
+            .unwrap_or_else(|| panic!("seed {seed}: child-retry-makes-new-child not found"));
+        assert_eq!(v.invariant, invariant, "seed {seed}: {}", v.detail);
+        assert!(v.detail.contains(says), "seed {seed}: {}", v.detail);
+        let held = hands(seed, v.action, None);
+        assert_eq!(held.violation, None, "seed {seed} without the bug");
+    }
+}
+
+/// `--bug end-committed-after-spawn` (a child's engine starts what a step's end lets
+/// start before that end is on record) is found on seeds 7, 5 and 3 (after 14, 22 and
+/// 58 actions; every seed of 0–11 finds it, the first pair killed with `build`
+/// succeeded): the child's takeover finds `build` running and starts it again. Each
+/// seed holds without the bug up to the action that broke.
+#[test]
+fn a_succeeded_step_a_takeover_starts_again_is_reported() {
+    for seed in [7, 5, 3] {
+        let o = hands(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::EndCommittedAfterSpawn),
+        );
+        let v = o
+            .violation
+            .unwrap_or_else(|| panic!("seed {seed}: end-committed-after-spawn not found"));
+        assert_eq!(
+            v.invariant, "no_step_of_a_killed_pair_runs_twice",
+            "seed {seed}: {}",
+            v.detail
+        );
+        assert!(
+            v.detail.contains("started again after it succeeded"),
+            "seed {seed}: {}",
+            v.detail
+        );
+        let held = hands(seed, v.action, None);
+        assert_eq!(held.violation, None, "seed {seed} without the bug");
+    }
+}

@@ -671,6 +671,21 @@ fn regression_hands_seeds_keep_every_promise() {
         assert!(n >= 10, "{n} failures refused with {refused:?}");
     }
     link_requests_were_made(&said);
+    child_run_steps_were_retried(&said);
+}
+
+/// A child-run step retried across its child (181 parents on seeds 0–9): a failed
+/// child's failed steps run again (`retry_failed`, 48), a child whose engine was killed
+/// driven on (`take_over`, 39), parents that succeeded after more than one attempt
+/// with their one child (49).
+fn child_run_steps_were_retried(said: &dyn Fn(&str) -> usize) {
+    let again = said(": RetryFailed(");
+    assert!(again >= 30, "{again} failed children retried");
+    let resumed = said(": Resume(");
+    assert!(resumed >= 25, "{resumed} killed children driven on");
+    let after = said("Succeeded after 2 attempt(s), 1 child run(s)")
+        + said("Succeeded after 3 attempt(s), 1 child run(s)");
+    assert!(after >= 30, "{after} retried parents succeeded");
 }
 
 /// Link requests: decisions on record (as this account: the invariant), each kind of

@@ -79,3 +79,94 @@ pub fn finish_if_done(
     super::let_go(run, holder, log_dir)?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::RunConfig;
+    use baton_store::NewRun;
+    use std::sync::Arc;
+
+    /// A run `r1` of one shell step recorded in a fresh store, its lease held by
+    /// `tester`, and its core started.
+    fn held(dir: &Path) -> (Store, Core) {
+        let path = dir.join("workflow.toml");
+        let toml = "name = \"t\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n";
+        std::fs::write(&path, toml).unwrap();
+        let plan = Arc::new(baton_workflow::load_file(&path).unwrap());
+        let mut store = Store::open(&dir.join("b.db")).unwrap();
+        store
+            .create_run(&NewRun {
+                id: "r1".into(),
+                workflow: plan.name.clone(),
+                source_path: path.clone(),
+                source_text: toml.into(),
+                params_json: "{}".into(),
+                operator: "tester".into(),
+                started_at: Timestamp::now(),
+                parent: None,
+                steps: vec!["a".into()],
+            })
+            .unwrap();
+        store
+            .acquire_lease("r1", "tester", Timestamp::now(), baton_model::LEASE_STALE)
+            .unwrap();
+        let cfg = RunConfig {
+            run_id: "r1".into(),
+            operator: "tester".into(),
+            ..RunConfig::default()
+        };
+        let mut core = Core::new(plan, cfg);
+        core.start(Timestamp::now());
+        (store, core)
+    }
+
+    fn run<'a>(store: &'a mut Store, core: &'a mut Core) -> Run<'a> {
+        Run {
+            store,
+            run_id: "r1",
+            core,
+        }
+    }
+
+    fn holder(store: &Store) -> Option<String> {
+        store.lease("r1").unwrap().map(|l| l.holder)
+    }
+
+    /// A run whose drive is not over is kept (a busy engine's finished run too); a
+    /// stopping engine lets go of it whatever its state; a heartbeat renews a lease
+    /// the engine holds and finds a run lost once another engine holds it.
+    #[test]
+    fn an_engine_keeps_a_run_until_its_drive_is_over_or_it_stops_and_finds_it_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, mut core) = held(dir.path());
+        take(&mut store, "r1", "tester", core.plan());
+        let log_dir = store.log_dir("r1");
+        assert!(!done(&core, true), "its step has not run");
+        let beat_now = beat(run(&mut store, &mut core), "tester", Timestamp::now());
+        assert!(matches!(beat_now, Ok(Beat::Renewed)), "{beat_now:?}");
+        let kept = finish_if_done(
+            run(&mut store, &mut core),
+            ("tester", &log_dir),
+            true,
+            Leaving::IfDone,
+        );
+        assert!(matches!(kept, Ok(false)), "{kept:?}");
+        assert_eq!(holder(&store).as_deref(), Some("tester"));
+        let left = finish_if_done(
+            run(&mut store, &mut core),
+            ("tester", &log_dir),
+            false,
+            Leaving::Stopping,
+        );
+        assert!(matches!(left, Ok(true)), "{left:?}");
+        assert_eq!(holder(&store), None, "its lease is released");
+        // Another engine took it: this one's heartbeat finds it lost.
+        store
+            .acquire_lease("r1", "other", Timestamp::now(), baton_model::LEASE_STALE)
+            .unwrap();
+        let lost = beat(run(&mut store, &mut core), "tester", Timestamp::now());
+        assert!(matches!(lost, Ok(Beat::Lost(_))), "{lost:?}");
+        assert!(beat_due(HEARTBEAT) && !beat_due(HEARTBEAT / 2));
+    }
+}

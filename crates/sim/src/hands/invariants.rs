@@ -67,6 +67,10 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
         None => super::retries::a_step_retries_only_as_its_rule_says(h)?
             .map(|d| ("a_step_retries_only_as_its_rule_says", d)),
     };
+    let broken = match broken {
+        Some(b) => Some(b),
+        None => super::pair_retry::broken(h, action)?,
+    };
     Ok(broken.map(|(invariant, detail)| Violation {
         invariant,
         action,

@@ -15,6 +15,7 @@ pub(crate) mod invariants;
 mod links;
 mod orphans;
 mod pair_cancel;
+mod pair_retry;
 mod pairs;
 mod passkeys;
 mod retries;
@@ -50,6 +51,7 @@ pub(crate) struct Hands {
     pub(crate) retries: retries::Retries,
     pub(crate) pairs: pairs::Pairs,
     pub(crate) pair_cancels: pair_cancel::PairCancels,
+    pub(crate) pair_retries: pair_retry::PairRetries,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -97,6 +99,7 @@ impl Hands {
             retries: retries::Retries::default(),
             pairs: pairs::Pairs::new(&dir, config.seed)?,
             pair_cancels: pair_cancel::PairCancels::new(config.seed),
+            pair_retries: pair_retry::PairRetries::new(config.seed),
             store,
             db,
             history: History::new(&dir),
@@ -142,6 +145,10 @@ impl Hands {
             // A parent's cancel across its child, from a stream of its own.
             if self.pair_cancels.plays() {
                 self.pair_cancel_hand()?;
+            }
+            // A child-run step retried across its child, from a stream of its own.
+            if self.pair_retries.plays() {
+                self.pair_retry_hand()?;
             }
             self.steps += 1;
             if let Some(v) = invariants::check(self, action)? {

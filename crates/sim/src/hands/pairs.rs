@@ -106,8 +106,15 @@ impl Hands {
         let mut succeeded: Vec<String> = Vec::new();
         if self.pairs.rng.random_bool(0.5) {
             for s in std::mem::take(&mut running) {
-                let ok = exit(&s, vec![], String::new());
-                running.extend(self.feed_spawning(&kid, &mut child, Input::StepExited(ok))?);
+                let ok = Input::StepExited(exit(&s, vec![], String::new()));
+                running.extend(match self.config.bug {
+                    // What the end lets start is started; the end, held for a commit
+                    // after the spawns, is lost with the engine.
+                    Some(Bug::EndCommittedAfterSpawn) => {
+                        spawns(crate::engine::split(child.handle(ok, self.now)).1)
+                    }
+                    _ => self.feed_spawning(&kid, &mut child, ok)?,
+                });
                 succeeded.push(s.step_id);
             }
         }
@@ -184,7 +191,9 @@ impl Hands {
                 ));
             }
         }
+        let mut started = Vec::new();
         while let Some(s) = todo.pop() {
+            started.push(format!("{} attempt {}", s.step_id, s.attempt));
             if succeeded.contains(&s.step_id) {
                 self.pairs.broken.push(format!(
                     "{}/{} attempt {} started again after it succeeded",
@@ -209,7 +218,7 @@ impl Hands {
         );
         self.feed(pid, &mut parent, Input::StepExited(end))?;
         self.history.push(format!(
-            "  {} taken over, its child {} taken over by its {STEP} attempt {}: both ended {:?}, {:?}",
+            "  {} taken over, its child {} taken over by its {STEP} attempt {} (which started {started:?}): both ended {:?}, {:?}",
             self.shown_id(pid),
             self.shown_id(kid),
             deploy.attempt,
@@ -231,7 +240,7 @@ impl Hands {
 
     /// A takeover's `ready` driven: what its dead engine left cleared (unless
     /// [`Bug::TakeoverKeepsLeftovers`]), its events committed.
-    fn commit_takeover(
+    pub(super) fn commit_takeover(
         &mut self,
         ready: baton_session::Ready,
     ) -> Result<(baton_core::Core, Vec<SpawnSpec>), SimError> {

@@ -88,6 +88,16 @@ impl Rule {
         }
     }
 
+    /// `attempts` attempts, every failure retried (no codes listed, no `if`).
+    pub(crate) fn every_failure(attempts: u32) -> Rule {
+        Rule {
+            attempts,
+            only: Vec::new(),
+            never: Vec::new(),
+            cond: None,
+        }
+    }
+
     /// The step's `retry = { … }`, a retry due a millisecond after the failure.
     fn toml(&self, step: &str) -> String {
         let list = |l: &[i32]| {
@@ -147,6 +157,13 @@ enum Refused {
 pub(crate) struct Played {
     run: String,
     rules: Vec<(String, Rule)>,
+}
+
+impl Played {
+    /// Run `run`, its steps' rules as written (another hand's run checked so).
+    pub(crate) fn new(run: String, rules: Vec<(String, Rule)>) -> Played {
+        Played { run, rules }
+    }
 }
 
 #[derive(Default)]
@@ -308,10 +325,18 @@ fn exit(s: &SpawnSpec, outcome: StepOutcome, kind: Option<&str>) -> StepExit {
 /// every failed attempt not retried was refused by its rule or was its last, its step
 /// then `failed`; an attempt that exited 0 is never retried.
 pub(crate) fn a_step_retries_only_as_its_rule_says(h: &Hands) -> Result<Option<String>, SimError> {
-    let Some(p) = h.retries.played.last() else {
-        return Ok(None);
-    };
-    let events = h.store.events(&p.run)?;
+    match h.retries.played.last() {
+        Some(p) => retried_as_ruled(&h.store, p),
+        None => Ok(None),
+    }
+}
+
+/// [`a_step_retries_only_as_its_rule_says`] of run `p`.
+pub(crate) fn retried_as_ruled(
+    store: &baton_store::Store,
+    p: &Played,
+) -> Result<Option<String>, SimError> {
+    let events = store.events(&p.run)?;
     for (step, rule) in &p.rules {
         let mut finished = BTreeMap::new();
         let mut retried = std::collections::BTreeSet::new();
