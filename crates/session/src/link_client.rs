@@ -449,7 +449,7 @@ fn resolve(h: Held, place: &str, found: Result<wire::Found, wire::RecordUnread>)
             outcome: None,
         }) => h.answer.fail(Refusal::CannotApply {
             why: format!(
-                "undecided: handed in on {place} (the link dropped before its answer): {what}; its engine has not given its verdict yet, so it may still be refused: look at {run} rather than deciding again"
+                "undecided: handed in on {place} (the link dropped before its answer): {what}; no engine has given its verdict yet (with none driving the run, it waits for the run's next engine), so it may still be refused: look at {run} rather than deciding again"
             ),
         }),
         Ok(wire::Found::Gone) => h.answer.fail(Refusal::CannotApply {

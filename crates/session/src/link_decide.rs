@@ -77,7 +77,9 @@ fn cannot(why: String) -> CommandOutcome {
 
 /// What the store holds of `request` on `run_id`, settling it as not delivered if it
 /// was not handed in; a command handed in and not yet decided is waited for (at most
-/// as long as its submitter waits). The write lock is taken to settle, once, then
+/// as long as its submitter waits), unless no engine drives the run and none is
+/// coming of itself for it (`Store::link_request_awaits_engine`): then it is
+/// answered undecided at once. The write lock is taken to settle, once, then
 /// again only when the command changed (or at the end, which refuses as expired a
 /// command still pending past its deadline); in between the store is only read.
 /// On a read-only link nothing is written: nothing can have been handed in on it
@@ -110,6 +112,9 @@ fn found_within(
     } = got
         && Instant::now() < until
     {
+        if awaits_next_engine(&store, run_id, request)? {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(20));
         let now = store.link_request_state(request)?;
         if now == Some((id, false)) && Instant::now() < until {
@@ -131,6 +136,16 @@ fn found_within(
             outcome,
         },
     })
+}
+
+/// Whether no live engine drives `run_id` and `request`'s command waits for the run's
+/// next engine: no verdict comes however long a check waits.
+fn awaits_next_engine(store: &Store, run_id: &str, request: &str) -> Result<bool, StoreError> {
+    // A run gone since: the next settle says so.
+    let undriven = store
+        .run_liveness(run_id)
+        .is_ok_and(|l| l.driven_by.is_none());
+    Ok(undriven && store.link_request_awaits_engine(request)?)
 }
 
 /// A decision in a few words, as the audit chain says it: `approve deploy: REASON`.
@@ -213,6 +228,75 @@ mod tests {
             }
         );
         assert_eq!(settles(&db), 2, "once at first, once at the end");
+    }
+
+    /// `found_within` on a thread of its own, waiting up to an hour: its answer, or
+    /// `None` if it had not come within `deadline` (it waited for a verdict).
+    fn found_soon(db: &Path, request: &str, deadline: Duration) -> Option<Found> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (db, request) = (db.to_path_buf(), request.to_string());
+        std::thread::spawn(move || {
+            let _ = tx.send(found_within(&db, "R1", &request, Duration::from_secs(3600)));
+        });
+        rx.recv_timeout(deadline).ok().map(|r| r.expect("check"))
+    }
+
+    /// A command no engine will decide of itself, of a run no live engine drives: one
+    /// recorded for the next engine (no deadline), and one claimed by an engine that
+    /// stopped before its verdict. The check answers undecided at once, not after
+    /// its submitter's wait: nothing would come meanwhile.
+    #[test]
+    fn a_command_waiting_for_the_next_engine_of_an_undriven_run_is_answered_at_once() {
+        let (_d, db, mut s) = store_counting_settles();
+        let cancel = Command::Cancel {
+            operator: "ana".into(),
+            reason: None,
+        };
+        let undecided = Found::Delivered {
+            what: "cancel".into(),
+            outcome: None,
+        };
+        s.submit_command_for("R1", &cancel, None, Some("r-next"))
+            .expect("handed in");
+        let got = found_soon(&db, "r-next", Duration::from_secs(30));
+        assert_eq!(got.as_ref(), Some(&undecided), "answered at once");
+        assert_eq!(settles(&db), 1, "settled once, no wait");
+        // Claimed under a lease whose engine is gone (its heartbeat long stale).
+        let later = Timestamp(Timestamp::now().0 + 60_000);
+        s.submit_command_for("R1", &cancel, Some(later), Some("r-claimed"))
+            .expect("handed in");
+        let stale = Duration::from_secs(30);
+        s.acquire_lease("R1", "pid 1 on elsewhere", Timestamp(1), stale)
+            .expect("a lease");
+        assert_eq!(s.claim_commands("R1").expect("claimed").len(), 2);
+        let got = found_soon(&db, "r-claimed", Duration::from_secs(30));
+        assert_eq!(got, Some(undecided));
+    }
+
+    /// The same command of a run a live engine drives: the check waits for its
+    /// verdict (its whole time here, as no engine runs).
+    #[test]
+    fn a_command_of_a_driven_run_is_waited_for() {
+        let (_d, db, mut s) = store_counting_settles();
+        let cancel = Command::Cancel {
+            operator: "ana".into(),
+            reason: None,
+        };
+        s.submit_command_for("R1", &cancel, None, Some("r-live"))
+            .expect("handed in");
+        // Another host's engine, its heartbeat now: live as far as this host can tell.
+        let now = Timestamp::now();
+        s.acquire_lease("R1", "pid 1 on elsewhere", now, Duration::from_secs(3600))
+            .expect("a lease");
+        let got = found_within(&db, "R1", "r-live", Duration::from_millis(400)).expect("check");
+        assert_eq!(
+            got,
+            Found::Delivered {
+                what: "cancel".into(),
+                outcome: None
+            }
+        );
+        assert_eq!(settles(&db), 2, "once at first, once at the end: it waited");
     }
 
     #[test]

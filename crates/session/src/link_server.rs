@@ -65,6 +65,7 @@ where
     // Decisions in flight: waited for before this process ends, so that one read is
     // decided (or refused) whatever became of the connection.
     let mut deciding = Vec::new();
+    let mut unread = Unread::default();
     while let Ok(Some(line)) = lines.next_line().await {
         let (id, request) = match serde_json::from_str::<ToServer>(&line) {
             Ok(ToServer::Request {
@@ -98,8 +99,8 @@ where
             }
             _ => {
                 // A line this baton cannot read: said on stderr (the client shows it),
-                // and the link goes on.
-                crate::stdio::errln!("baton link: a line that is not a request was ignored");
+                // boundedly, and the link goes on.
+                unread.note();
                 continue;
             }
         };
@@ -125,6 +126,7 @@ where
     for d in deciding {
         let _ = d.await;
     }
+    unread.end();
     // The other side is gone: what this process drives goes on in the background.
     let _ = stop_tx.send(Stop {
         signal: None,
@@ -135,6 +137,47 @@ where
     let _ = serving.await;
     writer.abort();
     Ok(())
+}
+
+/// The client's lines that were not requests: said on stderr at the first, then at
+/// each power of ten (10, 100, …), and counted in all when the link ends. A client
+/// that sends such lines in a loop (a broken one, the simulator's hostile frames)
+/// keeps the operator informed without a line each.
+#[derive(Default)]
+struct Unread(u64);
+
+impl Unread {
+    /// One more such line, said if it is one to say ([`said_at`]).
+    fn note(&mut self) {
+        self.0 += 1;
+        if let Some(said) = said_at(self.0) {
+            crate::stdio::errln!("{said}");
+        }
+    }
+
+    /// The link ends: how many were ignored, said once more than the first was.
+    fn end(&self) {
+        if let Some(said) = said_at_end(self.0) {
+            crate::stdio::errln!("{said}");
+        }
+    }
+}
+
+/// What to say of the `n`th line that is not a request, if anything.
+fn said_at(n: u64) -> Option<String> {
+    if n == 1 {
+        return Some(
+            "baton link: a line that is not a request was ignored (any more are counted, and said at 10, 100, … and when the link ends)"
+                .into(),
+        );
+    }
+    let power_of_ten = n.checked_ilog10().is_some_and(|k| 10_u64.pow(k) == n);
+    power_of_ten.then(|| format!("baton link: {n} lines that are not requests ignored so far"))
+}
+
+/// What to say when the link ends, `n` such lines ignored in all.
+fn said_at_end(n: u64) -> Option<String> {
+    (n > 1).then(|| format!("baton link: {n} lines that were not requests were ignored in all"))
 }
 
 /// A decision read from the wire with its request id, for `link_decide`.
@@ -347,6 +390,30 @@ mod tests {
             .expect("a line")
             .expect("not the end");
         serde_json::from_str(&l).expect("a message")
+    }
+
+    /// Ten thousand lines that are not requests: five said as they come (the first,
+    /// then 10, 100, 1,000 and 10,000), and their count when the link ends.
+    #[test]
+    fn lines_that_are_not_requests_are_said_boundedly_and_counted() {
+        let said: Vec<(u64, String)> = (1..=10_000)
+            .filter_map(|n| said_at(n).map(|s| (n, s)))
+            .collect();
+        let at: Vec<u64> = said.iter().map(|(n, _)| *n).collect();
+        assert_eq!(at, [1, 10, 100, 1_000, 10_000]);
+        assert!(
+            said[0]
+                .1
+                .contains("a line that is not a request was ignored")
+        );
+        assert!(said[2].1.contains("100 lines"), "{}", said[2].1);
+        let end = said_at_end(10_000).expect("the count at the end");
+        assert!(end.contains("10000 lines"), "{end}");
+        assert_eq!(said_at_end(1), None, "one line: said once already");
+        assert_eq!(said_at_end(0), None, "none: nothing to say");
+        let mut unread = Unread::default();
+        (0..25).for_each(|_| unread.note());
+        assert_eq!(unread.0, 25, "every one counted");
     }
 
     #[tokio::test]

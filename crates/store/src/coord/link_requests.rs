@@ -213,6 +213,24 @@ impl Store {
         self.ctx(r)
     }
 
+    /// Whether `request`'s command waits for an engine that no submitter brings:
+    /// undecided, and handed in with no deadline (recorded for the run's next engine,
+    /// or its starter's) or claimed by an engine that stopped before its verdict. Of
+    /// a run no live engine drives, such a command is decided only once an engine is
+    /// started for the run: a check answers at once rather than wait for it.
+    pub fn link_request_awaits_engine(&self, request: &str) -> Result<bool, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM link_requests l JOIN commands c ON c.id = l.command
+                 WHERE l.request = ?1 AND c.outcome IS NULL
+                   AND (c.status = 'claimed' OR c.deadline IS NULL))",
+            )
+            .and_then(|mut st| st.query_row([request], |r| r.get(0)))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
     /// The console's check of a request whose answer a drop lost: its command and
     /// verdict if it was handed in, else settled as not delivered, for good, in the
     /// same transaction. A command still pending past its deadline is refused as
