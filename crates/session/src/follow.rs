@@ -88,6 +88,16 @@ impl Follow {
     pub fn view_at(&self, store: &Store, now: Timestamp) -> Option<RunView> {
         Some(super::inspect::read(store, self.core.as_ref()?, now))
     }
+
+    /// What of the followed run at `now` says what waits on a person in it
+    /// (`inspect::read_waiting`): no log, no look at this host's processes.
+    pub(crate) fn waiting_at(&self, store: &Store, now: Timestamp) -> Option<RunView> {
+        Some(super::inspect::read_waiting(
+            store,
+            self.core.as_ref()?,
+            now,
+        ))
+    }
 }
 
 /// What the console shows before any run exists, or when a run cannot be rebuilt.

@@ -21,12 +21,18 @@ pub(crate) struct Inbox {
 #[derive(Default)]
 struct Followed {
     follow: Follow,
-    /// Its items as last read, kept by [`Inbox::read_by_events`].
+    /// Its items as last read.
     items: Option<Vec<Waiting>>,
+    /// Its state and who drove it at that read ([`Inbox::read`]'s looks): the items
+    /// are read again when its events or these change.
+    live: Option<(baton_model::RunState, Option<String>)>,
 }
 
 impl Inbox {
-    /// Everything waiting on someone now, as `me` sees it, soonest deadline first.
+    /// Everything waiting on someone now, as `me` sees it, soonest deadline first. A
+    /// run's items are read again when new events of it arrived or its liveness moved
+    /// (its engine gone: `interrupted` with no new event); its clocks stop with its
+    /// engine, and a deadline is a time, not a countdown.
     pub(crate) fn read(
         &mut self,
         store: &Store,
@@ -38,9 +44,8 @@ impl Inbox {
 
     /// The same, a run's items read again only when new events of it arrived: what its
     /// events open and close (a gate, a budget gate) is current; what changes with no
-    /// event (its engine gone: `interrupted`, a step to resume, clocks) is as of its
-    /// last event. A run's view reads the store and, once interrupted, this host's
-    /// processes (`/proc`): `baton serve`'s escalations look each second at every run.
+    /// event (its engine gone: `interrupted`, a step to resume) is as of its last
+    /// event. `baton serve`'s escalations look each second at every run.
     pub(crate) fn read_by_events(
         &mut self,
         store: &Store,
@@ -68,7 +73,14 @@ impl Inbox {
                 f.follow.open(store, &id);
                 true
             };
-            if let (true, false, Some(items)) = (by_events, changed, &f.items) {
+            // One indexed read and, for an engine of this host, one look at its pid.
+            let live = if by_events {
+                None
+            } else {
+                let l = store.run_liveness(&id).ok();
+                l.map(|l| (l.state, l.driven_by))
+            };
+            if let (false, true, Some(items)) = (changed, live == f.live, &f.items) {
                 out.extend(items.iter().cloned());
                 continue;
             }
@@ -76,11 +88,12 @@ impl Inbox {
             // `show` says why.
             let items: Vec<Waiting> = f
                 .follow
-                .view_at(store, now)
+                .waiting_at(store, now)
                 .map(|view| inbox::waiting(&view, me))
                 .unwrap_or_default();
             out.extend(items.iter().cloned());
-            f.items = by_events.then_some(items);
+            f.items = Some(items);
+            f.live = live;
         }
         // Asks (`baton ask`) wait on the store itself, with or without an engine; one
         // whose deadline passed or whose asker is gone waits on nobody.

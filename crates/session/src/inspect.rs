@@ -30,20 +30,50 @@ pub(super) fn read(store: &Store, core: &Core, now: Timestamp) -> RunView {
     let mut view = core.view(now);
     decorate(store, core.plan(), &mut view);
     if view.state == RunState::Interrupted {
-        let beat = store
-            .lease(&view.run_id)
-            .ok()
-            .flatten()
-            .map(|l| l.heartbeat_at);
-        let last_sign = core.last_event_at().max(beat).unwrap_or(now);
-        // First: the steps a dead engine left running read interrupted, so that the
-        // takeover's actions offer their resume (`baton inbox`, found by the chaos
-        // campaign: after a kill -9 they were in no inbox).
-        liveness::stop_clocks(&mut view, last_sign);
-        takeover_actions(core, &mut view, now);
+        engine_gone(store, core, &mut view, now);
         left_running(store, &mut view);
     }
     view
+}
+
+/// What waits on a person in a run (`model::inbox::waiting` of it): [`read`] without
+/// what only the run's own page shows (its steps' logs, tails and summaries, its
+/// forks, triggers and notes, and what a dead engine left running, a look at every
+/// process of this host). Its state and who drives it, its parent and, once it is
+/// interrupted, its stopped clocks and a takeover's actions are [`read`]'s.
+pub(super) fn read_waiting(store: &Store, core: &Core, now: Timestamp) -> RunView {
+    let mut view = core.view(now);
+    live(store, &mut view);
+    view.parent = store.parent_of(&view.run_id).ok().flatten();
+    if view.state == RunState::Interrupted {
+        engine_gone(store, core, &mut view, now);
+    }
+    view
+}
+
+/// The run's state as every reader says it (`interrupted` once its engine is gone,
+/// see `model::liveness`) and who drives it.
+fn live(store: &Store, view: &mut RunView) {
+    if let Ok(l) = store.run_liveness(&view.run_id) {
+        view.state = l.state;
+        view.driven_by = l.driven_by;
+    }
+}
+
+/// An interrupted run's view: its clocks stopped at its engine's last sign of life
+/// and its actions a takeover's.
+fn engine_gone(store: &Store, core: &Core, view: &mut RunView, now: Timestamp) {
+    let beat = store
+        .lease(&view.run_id)
+        .ok()
+        .flatten()
+        .map(|l| l.heartbeat_at);
+    let last_sign = core.last_event_at().max(beat).unwrap_or(now);
+    // First: the steps a dead engine left running read interrupted, so that the
+    // takeover's actions offer their resume (`baton inbox`, found by the chaos
+    // campaign: after a kill -9 they were in no inbox).
+    liveness::stop_clocks(view, last_sign);
+    takeover_actions(core, view, now);
 }
 
 /// An interrupted run's steps that still run without their engine (issue 41 point 1)
@@ -106,10 +136,7 @@ fn replayed(store: &Store, run_id: &str) -> Result<Core, SessionError> {
 /// drives it, each step's log file and output tail, and which runs hold the store-wide
 /// pool a queued step waits for.
 pub(super) fn decorate(store: &Store, plan: &baton_workflow::Plan, view: &mut RunView) {
-    if let Ok(l) = store.run_liveness(&view.run_id) {
-        view.state = l.state;
-        view.driven_by = l.driven_by;
-    }
+    live(store, view);
     if view.state == RunState::Queued {
         view.waiting_for = store.group_wait(&view.run_id).ok().flatten();
     }

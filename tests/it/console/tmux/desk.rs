@@ -103,6 +103,35 @@ fn the_waiting_tab_comes_first_and_approves_an_interrupted_runs_gate() {
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
 }
 
+/// The Waiting tab reads a run's items again only when its events or its liveness
+/// change: an engine killed with -9 writes no event, and its run's gate still turns
+/// `interrupted` on the open console.
+#[test]
+fn the_waiting_tab_shows_a_run_interrupted_when_its_engine_dies_without_a_word() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "ship.toml",
+        "name = \"shipper\"\n[[step]]\nid = \"ship\"\nrun = \"touch shipped\"\ngate = { prompt = \"Ship the release?\", timeout = \"1h\" }\n",
+    );
+    let (mut engine, id) = env.spawn_until(&wf, "ship", "waiting_approval");
+    let tmux = Tmux::new(&env, 120, 40, &tui(&env));
+    let interrupted = "interrupted: deciding makes this console its engine";
+    let screen = tmux.wait_for(
+        "the gate in the Waiting tab",
+        |s| s.contains("Waiting ·") && s.contains("Ship the release?"),
+        20,
+    );
+    assert!(!screen.contains(interrupted), "{screen}");
+    let events = || text(&env.run(&["events", &id]).stdout);
+    let before = events();
+    let _ = engine.kill();
+    let _ = engine.wait();
+    tmux.wait_for("the run shown interrupted", |s| s.contains(interrupted), 20);
+    assert_eq!(events(), before, "no event was written");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
+}
+
 /// Point 2: an approve refused before any dialog opens holds the screen: the reason
 /// typed after it (`quit now` starts with `q`) runs as no key, and Esc closes it.
 #[test]
