@@ -6,6 +6,8 @@ mod artifact_files;
 mod artifact_shared;
 mod cache_files;
 mod driver;
+#[cfg(test)]
+mod held_run;
 mod notify;
 mod post;
 mod printer;

@@ -150,36 +150,16 @@ impl wake::Hands for Driver {
 mod tests {
     use super::*;
     use baton_core::RunConfig;
-    use baton_store::NewRun;
 
     /// The driver's wake-ups are the one wake-up's (`wake::execute`), as the
     /// simulator's are (`crates/sim/tests/seams.rs`): neither has a copy of its own.
     #[test]
     fn the_driver_wakes_up_through_the_one_wake_up() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("workflow.toml");
         let toml = "name = \"t\"\n[[step]]\nid = \"a\"\nuses = \"builtin.noop\"\n\
                     [[step]]\nid = \"b\"\nrun = \"true\"\nneeds = [\"a\"]\n";
-        std::fs::write(&path, toml).unwrap();
-        let plan = Arc::new(baton_workflow::load_file(&path).unwrap());
-        let mut store = Store::open(&dir.path().join("b.db")).unwrap();
-        store
-            .create_run(&NewRun {
-                id: "r1".into(),
-                workflow: plan.name.clone(),
-                source_path: path.clone(),
-                source_text: toml.into(),
-                params_json: "{}".into(),
-                operator: "tester".into(),
-                started_at: Timestamp::now(),
-                parent: None,
-                steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
-            })
-            .unwrap();
         // An engine drives a run it holds the lease of (its writes are fenced).
-        store
-            .acquire_lease("r1", "tester", Timestamp::now(), baton_model::LEASE_STALE)
-            .unwrap();
+        let (store, plan) = crate::held_run::held_run(dir.path(), toml);
         let cfg = RunConfig {
             run_id: "r1".into(),
             operator: "tester".into(),

@@ -84,33 +84,12 @@ pub fn finish_if_done(
 mod tests {
     use super::*;
     use baton_core::RunConfig;
-    use baton_store::NewRun;
-    use std::sync::Arc;
 
     /// A run `r1` of one shell step recorded in a fresh store, its lease held by
     /// `tester`, and its core started.
     fn held(dir: &Path) -> (Store, Core) {
-        let path = dir.join("workflow.toml");
         let toml = "name = \"t\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n";
-        std::fs::write(&path, toml).unwrap();
-        let plan = Arc::new(baton_workflow::load_file(&path).unwrap());
-        let mut store = Store::open(&dir.join("b.db")).unwrap();
-        store
-            .create_run(&NewRun {
-                id: "r1".into(),
-                workflow: plan.name.clone(),
-                source_path: path.clone(),
-                source_text: toml.into(),
-                params_json: "{}".into(),
-                operator: "tester".into(),
-                started_at: Timestamp::now(),
-                parent: None,
-                steps: vec!["a".into()],
-            })
-            .unwrap();
-        store
-            .acquire_lease("r1", "tester", Timestamp::now(), baton_model::LEASE_STALE)
-            .unwrap();
+        let (store, plan) = crate::held_run::held_run(dir, toml);
         let cfg = RunConfig {
             run_id: "r1".into(),
             operator: "tester".into(),
