@@ -95,6 +95,22 @@ pub(super) fn load(
     Ok((Arc::new(plan), path))
 }
 
+/// Run `run`'s spawn of its child-run step `step` among `spawns`, and the link a child
+/// made by that attempt names.
+pub(super) fn spawn_and_link(
+    run: &str,
+    spawns: Vec<SpawnSpec>,
+    step: &str,
+) -> Option<(SpawnSpec, ParentLink)> {
+    let spawn = spawns.into_iter().find(|s| s.step_id == step)?;
+    let link = ParentLink {
+        run: run.to_string(),
+        step: step.into(),
+        attempt: spawn.attempt,
+    };
+    Some((spawn, link))
+}
+
 impl Hands {
     /// A parent run handed a fresh secret, its child made from the step's environment,
     /// the child's step run (its log, its outputs and its stderr holding the secret)
@@ -158,15 +174,10 @@ impl Hands {
         secret_values: Vec<String>,
     ) -> Result<(Core, SpawnSpec, ParentLink, BTreeMap<String, String>), SimError> {
         let (parent, spawns) = self.start(id, plan, params, secret_values, None)?;
-        let Some(step) = spawns.into_iter().find(|s| s.step_id == step_id) else {
+        let Some((step, link)) = spawn_and_link(id, spawns, step_id) else {
             return Err(SimError::Workflow(format!(
                 "{id}'s child-run step {step_id} did not start"
             )));
-        };
-        let link = ParentLink {
-            run: id.to_string(),
-            step: step_id.into(),
-            attempt: step.attempt,
         };
         let child_params = baton_core::child::params_in(step.env.clone())
             .into_iter()

@@ -13,7 +13,6 @@ use super::children::{STEP, exit, spawns};
 use crate::{Bug, SimError};
 use baton_core::{Input, SpawnSpec};
 use baton_model::Timestamp;
-use baton_model::view::ParentLink;
 use baton_workflow::Plan;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -158,15 +157,10 @@ impl Hands {
         mut succeeded: Vec<String>,
     ) -> Result<(), SimError> {
         let (mut parent, again) = self.taken_over(pid)?;
-        let Some(deploy) = again.into_iter().find(|s| s.step_id == STEP) else {
+        let Some((deploy, link)) = super::children::spawn_and_link(pid, again, STEP) else {
             return Err(SimError::Workflow(format!(
                 "{pid}'s takeover did not start {STEP} again"
             )));
-        };
-        let link = ParentLink {
-            run: pid.to_string(),
-            step: STEP.into(),
-            attempt: deploy.attempt,
         };
         let found = baton_session::child::find(&self.store, &link)?;
         let Some(found) = found.filter(|f| f.child.run == kid) else {
