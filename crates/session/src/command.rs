@@ -593,7 +593,31 @@ pub(crate) fn submit_and_wait(
     wait: Duration,
     request: Option<&str>,
 ) -> Result<Waited, SessionError> {
-    let id = store.submit_command_for(run_id, command, Some(deadline(wait)), request)?;
+    let id = hand_in(store, run_id, command, wait, request)?;
+    await_taken(store, run_id, id, wait)
+}
+
+/// The half of [`submit_and_wait`] that waits for nothing: the command's row for the
+/// engine driving run `run_id`, its deadline `wait` from now. Its id, for [`await_taken`].
+pub(crate) fn hand_in(
+    store: &mut Store,
+    run_id: &str,
+    command: &Command,
+    wait: Duration,
+    request: Option<&str>,
+) -> Result<i64, SessionError> {
+    Ok(store.submit_command_for(run_id, command, Some(deadline(wait)), request)?)
+}
+
+/// The waiting half of [`submit_and_wait`], on the real clock: command `id` of run
+/// `run_id`, handed in with its deadline `wait` from then, answered by the engine that
+/// takes it, or withdrawn as not taken.
+pub(crate) fn await_taken(
+    store: &mut Store,
+    run_id: &str,
+    id: i64,
+    wait: Duration,
+) -> Result<Waited, SessionError> {
     if let Some(outcome) = wait_for_verdict(store, id, wait)? {
         return Ok(Waited::Verdict(outcome));
     }

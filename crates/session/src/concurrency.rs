@@ -9,7 +9,9 @@
 //! 1. [`prepare::load_new`] the workflow (a fork: `fork::load`).
 //! 2. [`create`]: the ONE path by which a front end makes a run of a workflow, in the
 //!    workflow's own group if it has one ([`group_of`]) and plainly otherwise; a fork
-//!    passes its `ForkPlan`. The run is recorded with its lease and comes back
+//!    passes its `ForkPlan`. Every decision is [`admit`]'s (the deterministic simulator
+//!    calls it too); [`follow_through`] only waits for the engines' answers to the
+//!    cancels it asks. The run is recorded with its lease and comes back
 //!    [`Ready`] with its [`Admission`] ([`Made`]; [`Made::said`] is the sentence a
 //!    front end shows). A `Skipped` run is already finished; a `Queued` one is
 //!    recorded `queued` and its driver starts it when the group is free
@@ -80,7 +82,7 @@ impl Admission {
 }
 
 /// The workflow's own group for a run with these params (`None`: it has none).
-pub fn group_of(
+pub(crate) fn group_of(
     plan: &Plan,
     params: &BTreeMap<String, String>,
 ) -> Result<Option<Group>, SessionError> {
@@ -115,7 +117,7 @@ pub struct Made {
 /// What a new run of a group was admitted as, and the waiting runs it replaced
 /// (`max_pending`), whose cancel its [`follow_up`] records.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Admitted {
+pub(crate) struct Admitted {
     pub admission: Admission,
     pub replaced: Vec<String>,
 }
@@ -141,43 +143,78 @@ impl Made {
     }
 }
 
+/// A new run as [`admit`] made it, and what its admission asks of other runs: the
+/// cancels to hand in ([`follow_up_cancels`]), each with the run it goes to, not yet
+/// handed in.
+pub struct Admitting {
+    pub made: Made,
+    /// The waiting runs it replaced past `max_pending` (their cancels among `asks`).
+    pub replaced: Vec<String>,
+    pub asks: Vec<(String, Command)>,
+}
+
 /// Make a new run of `loaded` (a fork of `fork`'s run when given), with its lease for
 /// `lease_holder`: in the workflow's concurrency group, if it has one, as the store
 /// decides (it holds the group and starts, waits `queued` or ends `skipped`; with
 /// `cancel_running` the holder is cancelled, on record, by the new run's starter);
 /// plainly started otherwise. `baton run`, `baton fork` and the console's fork all
-/// make their runs here.
+/// make their runs here: [`admit`], then [`follow_through`] waiting for the answers.
 pub fn create(
     store: &mut Store,
     loaded: Loaded,
     lease_holder: &str,
     fork: Option<&ForkPlan>,
 ) -> Result<Made, SessionError> {
+    let Admitting { made, asks, .. } = admit(store, loaded, lease_holder, fork)?;
+    follow_through(store, asks)?;
+    Ok(made)
+}
+
+/// Every decision of [`create`] and nothing that waits: the run recorded as the store
+/// admits it, and the cancels its admission asks of other runs, returned to be handed
+/// in. [`create`] hands them in at once and waits for each engine's answer on the real
+/// clock; the deterministic simulator, whose engines answer on its own schedule, hands
+/// them in as rows whose verdicts it reads later.
+pub fn admit(
+    store: &mut Store,
+    loaded: Loaded,
+    lease_holder: &str,
+    fork: Option<&ForkPlan>,
+) -> Result<Admitting, SessionError> {
     let operator = loaded.spec.operator.clone();
     super::one_name::check(store, &loaded.plan.name, &loaded.spec.workflow)?;
     let group = group_of(&loaded.plan, &loaded.params)?;
     let u = unwritten(loaded, store.path());
     let (ready, admitted) = record(store, u, lease_holder, group.as_ref(), fork)?;
     let Some((group, admitted)) = group.zip(admitted) else {
-        return Ok(Made {
+        let made = Made {
             ready,
             admitted: None,
+        };
+        return Ok(Admitting {
+            made,
+            replaced: Vec::new(),
+            asks: Vec::new(),
         });
     };
-    follow_up(store, &group, &admitted, &ready.run_id, &operator)?;
-    Ok(Made {
+    let asks = follow_up_cancels(&group, &admitted, &ready.run_id, &operator);
+    let made = Made {
         ready,
         admitted: Some((group, admitted.admission)),
+    };
+    let replaced = admitted.replaced;
+    Ok(Admitting {
+        made,
+        replaced,
+        asks,
     })
 }
 
 /// Record the new run `u` (a fork of `fork`'s run when given: its start records the
 /// reused steps), with its lease for `lease_holder`: in `group` as the store decides
 /// in one transaction, plainly started without one (`None` admitted). What the
-/// admission asks next ([`follow_up_cancels`]) is the caller's: [`create`] hands it in
-/// at once; the deterministic simulator, whose engines answer on its own schedule,
-/// hands the same cancels in as rows.
-pub fn record(
+/// admission asks next ([`follow_up_cancels`]) is the caller's ([`admit`]).
+pub(crate) fn record(
     store: &mut Store,
     u: Unwritten,
     lease_holder: &str,
@@ -232,7 +269,17 @@ pub(crate) fn follow_up(
     run_id: &str,
     operator: &str,
 ) -> Result<(), SessionError> {
-    for (run, cancel) in follow_up_cancels(group, admitted, run_id, operator) {
+    follow_through(store, follow_up_cancels(group, admitted, run_id, operator))
+}
+
+/// What waits of [`create`]: each cancel `asks` names handed in as `baton cancel RUN`
+/// ([`cancel_as`]), the answer of the engine that drives that run waited for on the
+/// real clock (up to [`SUPERSEDE_WAIT`] each).
+pub(crate) fn follow_through(
+    store: &mut Store,
+    asks: Vec<(String, Command)>,
+) -> Result<(), SessionError> {
+    for (run, cancel) in asks {
         cancel_as(store, &run, cancel)?;
     }
     Ok(())
@@ -241,7 +288,7 @@ pub(crate) fn follow_up(
 /// The cancels new run `run_id`'s admission asks for, each with the run it goes to,
 /// under `operator`: the waiting runs it replaced past `max_pending`, then the holder
 /// it supersedes (`cancel_running`).
-pub fn follow_up_cancels(
+pub(crate) fn follow_up_cancels(
     group: &Group,
     admitted: &Admitted,
     run_id: &str,
@@ -403,3 +450,6 @@ pub(super) fn hold_again(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -68,9 +68,10 @@ pub mod step_chain;
 
 pub use ask_book::AskBook;
 pub use concurrency::create as create_run;
-/// A run recorded as `create_run` records it, and the cancels its admission asks
-/// for, which a caller on its own clock (the simulator) hands in itself.
-pub use concurrency::{Admitted, follow_up_cancels, group_of, record as record_run};
+/// Every decision of `create_run` and nothing that waits: the run recorded, and the
+/// cancels its admission asks, which a caller on its own clock (the simulator) hands
+/// in itself.
+pub use concurrency::{Admitting, admit as admit_run};
 pub use console::{Ended, Service, Stop};
 pub use diff::records as diff_records;
 pub use follow::Follow;

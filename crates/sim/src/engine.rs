@@ -375,46 +375,45 @@ impl World {
         })?;
         let spec = baton_session::NewRunSpec {
             workflow: wf.path.clone(),
-            operator: starter.clone(),
+            operator: starter,
             ..Default::default()
         };
         // The session's own new run (`baton run`'s), its id and seed the scenario's.
-        let loaded = baton_session::load_plan(spec, plan.clone(), source_text)?;
+        let mut loaded = baton_session::load_plan(spec, plan.clone(), source_text)?;
         crate::faults::next_run(&run_id, self.config.seed ^ u64::from(self.next_run));
-        let group = baton_session::group_of(&plan, &loaded.params)?;
-        let u = baton_session::unwritten(loaded, &self.db);
         // The bug put back: the group read free before the burst, the run made plainly.
-        let group = group.filter(|_| !matches!(racy, Some(None)));
+        if matches!(racy, Some(None)) {
+            std::sync::Arc::make_mut(&mut loaded.plan).concurrency = None;
+        }
         let engine = &mut self.engines[e];
         let holder = engine.holder();
-        // The session's own recording of a new run (`baton run`'s, `baton fork`'s).
-        let (ready, admitted) =
-            baton_session::record_run(&mut engine.store, u, &holder, group.as_ref(), fork)?;
-        let said = admitted
+        // Every decision `baton run` (`baton fork`) makes, through the one session
+        // entry; only the waiting for the answers of the cancels it asks is this world's.
+        let baton_session::Admitting {
+            made,
+            replaced,
+            asks,
+        } = baton_session::admit_run(&mut engine.store, loaded, &holder, fork)?;
+        let said = made
+            .admitted
             .as_ref()
-            .map_or("started".into(), |a| format!("{:?}", a.admission));
-        let (core, rest) = (ready.core, ready.initial);
+            .map_or("started".into(), |(_, a)| format!("{a:?}"));
+        let (core, rest) = (made.ready.core, made.ready.initial);
         engine.drives(&run_id, &plan, self.config.bug);
         engine
             .runs
             .insert(run_id.clone(), Driven::new(core, self.now));
         self.runs.push((run_id.clone(), w));
-        let replaced = admitted.as_ref().map_or(&[][..], |a| &a.replaced[..]);
         self.history.push(format!(
             "  {run_id} ({}) by engine {e}: {said}, replacing {replaced:?}",
             self.workflows[w].name
         ));
-        // What its admission asks next, as `session::concurrency::follow_up` has it,
-        // handed in as rows whose verdicts are read later: `follow_up` itself waits up
-        // to 10 s of real time for each.
-        let cancels = match (&group, &admitted) {
-            (Some(g), Some(a)) => baton_session::follow_up_cancels(g, a, &run_id, &starter),
-            _ => Vec::new(),
-        };
+        // Handed in as rows whose verdicts this world's engines give later (`baton run`
+        // waits up to 10 s of real time for each: `session::concurrency::follow_through`).
         if self.cli_cut() {
-            self.cli_cancels(e, cancels);
+            self.cli_cancels(e, asks);
         } else {
-            for (old, cancel) in cancels {
+            for (old, cancel) in asks {
                 self.submit(&old, cancel)?;
             }
         }

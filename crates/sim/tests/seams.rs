@@ -253,9 +253,9 @@ fn jobs_on_slurm_and_a_batch_scheduler_keep_every_promise() {
 /// driver's are (`driver::doors::tests`): every one of them, plain or interleaved,
 /// is a `wake::Stepper` (`wake::wake_up` steps one to its end; `--mix interleave`
 /// one store call at a time) and commits through it, and the simulator's sources
-/// decide and commit nowhere else; its runs are recorded by the session's own code
-/// (`session::concurrency::record`), never by a copy that opens a core or admits a run
-/// into its group itself.
+/// decide and commit nowhere else; its runs are made by the session's own code
+/// (`session::concurrency::admit`, what `baton run` calls), never by a copy that opens
+/// a core or admits a run into its group itself.
 #[test]
 fn the_simulated_engines_wake_up_through_the_engines_own_code() {
     use baton_engine::wake::path;
