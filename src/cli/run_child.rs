@@ -40,7 +40,8 @@ enum Started {
     },
 }
 
-/// Find, resume or make the child run, before anything of it runs.
+/// Find, resume or make the child run, before anything of it runs (the decision is
+/// the session's: `session::child::start`).
 fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
     let operator = operator_name(args.engine.operator.as_deref())?;
     // The attempt of the parent's step that runs this (its environment says).
@@ -60,39 +61,21 @@ fn start(args: &RunArgs, parent: &str) -> Result<Started, SessionError> {
     // The parent's store, which exists: a mistyped `--db` makes none.
     let mut store = Store::open_existing(&display.db_path)?;
     store.wait_as_engine()?;
-    // The parent must be a run of this store (a mistyped `--parent` makes nothing).
-    store.run(&link.run)?;
     // A parent that approves its own gates (`--auto-approve`) has its child do so too.
     let auto_approve = args.auto_approve
         || std::env::var_os(crate::engine::core::child::AUTO_APPROVE_ENV).is_some_and(|v| v == "1");
-    let found = child::find(&store, &link)?;
-    let mut decided = child::decide(found.as_ref());
-    if let child::ChildStart::RetryFailed(run) = &decided {
-        match child::retry_failed(&mut store, run, &params, &operator, auto_approve)? {
-            Some(ready) => {
-                note_output(&ready.run_id);
-                return Ok(Started::Drive(Box::new((store, ready, display))));
-            }
-            // Nothing of it to run again: a new child.
-            None => decided = child::ChildStart::Create,
-        }
-    }
-    let ready = match decided {
-        child::ChildStart::Ended { run, state } => {
+    let attempt = child::Attempt {
+        link: &link,
+        params: &params,
+        operator: &operator,
+        auto_approve,
+    };
+    let ready = match child::start(&mut store, attempt)? {
+        child::Started::Retry(ready) | child::Started::Resume(ready) => *ready,
+        child::Started::Ended { run, state } => {
             return Ok(ended(&link, run, state, display.db_path));
         }
-        child::ChildStart::Resume(run) => {
-            match child::take_over(&mut store, &run, &params, &operator, auto_approve)? {
-                Some(ready) => ready,
-                // It ended while another engine held it.
-                None => {
-                    let state = store.run_liveness(&run)?.state;
-                    return Ok(ended(&link, run, state, display.db_path));
-                }
-            }
-        }
-        // Taken above: a retry that found nothing to run again makes a new child.
-        child::ChildStart::RetryFailed(_) | child::ChildStart::Create => {
+        child::Started::Create => {
             let loaded = session::load_new(session::NewRunSpec {
                 workflow: args.workflow.clone(),
                 params,

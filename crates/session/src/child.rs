@@ -152,6 +152,81 @@ pub fn retry_failed(
     }
 }
 
+/// What the engine of an attempt of a parent's step (`baton run --parent RUN/STEP`)
+/// starts from.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The parent's run, its step and the step's attempt this engine is the process of.
+    pub link: &'a ParentLink,
+    /// The params the step gave (`core::child::params_in`), for a child driven on.
+    pub params: &'a [(String, String)],
+    pub operator: &'a str,
+    /// The parent approves its own gates (`--auto-approve`): the child does too.
+    pub auto_approve: bool,
+}
+
+/// How an attempt goes on with its step's child, decided before anything of it runs.
+pub enum Started {
+    /// The failed child to drive, its failed steps to run again.
+    Retry(Box<Ready>),
+    /// The unended child to drive on, taken over.
+    Resume(Box<Ready>),
+    /// No child to go on with: the caller makes one, linked to this attempt
+    /// (the CLI: `session::load_new` and [`create`]).
+    Create,
+    /// The step's child had ended: its result is the step's, nothing run again.
+    Ended { run: String, state: RunState },
+}
+
+/// What `baton run --parent` does first, one function for the CLI and the simulator
+/// (crates/sim): the parent checked to be a run of this store, the step's child on
+/// record found ([`find`]) and the core's decision ([`decide`]) carried out by
+/// [`start_decided`].
+pub fn start(store: &mut Store, attempt: Attempt<'_>) -> Result<Started, SessionError> {
+    // The parent must be a run of this store (a mistyped `--parent` makes nothing).
+    store.run(&attempt.link.run)?;
+    let found = find(store, attempt.link)?;
+    start_decided(store, attempt, decide(found.as_ref()))
+}
+
+/// [`start`] past its decision: a failed child's failed steps run again
+/// ([`retry_failed`], a new child when none is left to run), an unended one taken
+/// over ([`take_over`]; ended meanwhile, its result), an ended one reported.
+/// Public for the simulator, whose `--bug` switches decide otherwise.
+pub fn start_decided(
+    store: &mut Store,
+    attempt: Attempt<'_>,
+    decided: ChildStart,
+) -> Result<Started, SessionError> {
+    let Attempt {
+        params,
+        operator,
+        auto_approve,
+        ..
+    } = attempt;
+    match decided {
+        ChildStart::Create => Ok(Started::Create),
+        ChildStart::Ended { run, state } => Ok(Started::Ended { run, state }),
+        ChildStart::RetryFailed(run) => {
+            Ok(
+                match retry_failed(store, &run, params, operator, auto_approve)? {
+                    Some(ready) => Started::Retry(Box::new(ready)),
+                    // Nothing of it to run again: a new child.
+                    None => Started::Create,
+                },
+            )
+        }
+        ChildStart::Resume(run) => match take_over(store, &run, params, operator, auto_approve)? {
+            Some(ready) => Ok(Started::Resume(Box::new(ready))),
+            // It ended while another engine held it.
+            None => {
+                let state = store.run_liveness(&run)?.state;
+                Ok(Started::Ended { run, state })
+            }
+        },
+    }
+}
+
 /// Make the child run of `loaded` (its `spec.parent` set): recorded with its link.
 pub fn create(store: &mut Store, loaded: Loaded) -> Result<Ready, SessionError> {
     let made = super::concurrency::create(store, loaded, &super::lease_holder(), None)?;
@@ -341,6 +416,40 @@ mod tests {
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()));
         assert_eq!(handed_secrets(vars), ["tk-1", "https://h/x"]);
+    }
+
+    /// `baton run --parent` of a mistyped parent makes nothing; a parent's step with
+    /// no child on record has its caller make one (`Started::Create`).
+    #[test]
+    fn a_child_starts_only_from_a_parent_of_the_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("b.db")).expect("store");
+        store
+            .create_run(&baton_store::NewRun {
+                id: "01parent".into(),
+                workflow: "w".into(),
+                source_path: "/w.toml".into(),
+                source_text: "name = \"w\"\n".into(),
+                params_json: "{}".into(),
+                operator: "ana".into(),
+                started_at: Timestamp(1),
+                steps: vec!["deploy".into()],
+                parent: None,
+            })
+            .expect("the parent");
+        let attempt = |link| Attempt {
+            link,
+            params: &[],
+            operator: "ana",
+            auto_approve: false,
+        };
+        let stray = parse_parent("01nope/deploy", 1).expect("parses");
+        assert!(start(&mut store, attempt(&stray)).is_err());
+        let link = parse_parent("01parent/deploy", 1).expect("parses");
+        let started = start(&mut store, attempt(&link)).expect("decided");
+        assert!(matches!(started, Started::Create));
+        let runs = store.list_runs().expect("runs");
+        assert_eq!(runs.len(), 1, "no run made: {}", runs.len());
     }
 
     #[test]

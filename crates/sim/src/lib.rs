@@ -179,6 +179,11 @@ pub enum Bug {
     /// record (the wake-up's events committed after its spawns, `--mix hands`): killed
     /// between, its takeover finds the succeeded step still running and starts it again.
     EndCommittedAfterSpawn,
+    /// A takeover of a parent whose engine died that commits its step's end before it
+    /// stops what that engine left running (`session::clear_leftovers` after the
+    /// commit, `--mix hands`): the child's engine, the step's process, still lives and
+    /// starts the child's next step after its parent's step ended.
+    ParentEndsBeforeChildStops,
     /// A serve that records an event's key in a transaction of its own after its run's
     /// (`--mix hands`): dying between, it leaves a run no row names, and the event,
     /// seen again, makes a second run.
@@ -243,6 +248,7 @@ impl Bug {
             Bug::ChildIgnoresParentCancel => "child-ignores-parent-cancel",
             Bug::ChildRetryMakesNewChild => "child-retry-makes-new-child",
             Bug::EndCommittedAfterSpawn => "end-committed-after-spawn",
+            Bug::ParentEndsBeforeChildStops => "parent-ends-before-child-stops",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
             Bug::RetryIgnoresRules => "retry-ignores-rules",
@@ -252,7 +258,7 @@ impl Bug {
         }
     }
 
-    pub const ALL: [Bug; 38] = [
+    pub const ALL: [Bug; 39] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -285,6 +291,7 @@ impl Bug {
         Bug::ChildIgnoresParentCancel,
         Bug::ChildRetryMakesNewChild,
         Bug::EndCommittedAfterSpawn,
+        Bug::ParentEndsBeforeChildStops,
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
         Bug::RetryIgnoresRules,

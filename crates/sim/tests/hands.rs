@@ -310,3 +310,64 @@ fn a_succeeded_step_a_takeover_starts_again_is_reported() {
         assert_eq!(held.violation, None, "seed {seed} without the bug");
     }
 }
+
+const AFTER_END: &str = "no_child_step_starts_after_its_parent_step_ended";
+
+/// `--bug parent-ends-before-child-stops` (a takeover that cancels a parent whose
+/// engine died commits the step's end before it stops what that engine left: the
+/// child's engine) is found on every seed of 0–11, kept on seeds 7, 9 and 10 (read
+/// after 20, 20 and 30 actions): the child's engine, alive after its parent's step
+/// ended, starts `ship`. Each seed holds without the bug up to the action that broke.
+#[test]
+fn a_child_step_started_after_its_parent_s_step_ended_is_reported() {
+    for seed in [7, 9, 10] {
+        let o = hands(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::ParentEndsBeforeChildStops),
+        );
+        let v = o
+            .violation
+            .unwrap_or_else(|| panic!("seed {seed}: parent-ends-before-child-stops not found"));
+        assert_eq!(v.invariant, AFTER_END, "seed {seed}: {}", v.detail);
+        assert!(
+            v.detail
+                .contains("/ship attempt 1 started after its parent's step ended"),
+            "seed {seed}: {}",
+            v.detail
+        );
+        let held = hands(seed, v.action, None);
+        assert_eq!(held.violation, None, "seed {seed} without the bug");
+    }
+}
+
+/// Seeds 0–9 cancel parents whose engine died while their child's engine lived: the
+/// takeover stops the child's engine (`session::clear_leftovers`, found in `/proc`)
+/// before the parent's step ends, every time; so no child starts a step after, the
+/// invariant is read over children that had `ship` to start, and the stopped child's
+/// engine finds no cancel on record (the takeover commits it after).
+#[test]
+fn regression_a_parent_s_step_ends_after_its_child_s_engine_stops() {
+    let outcomes = crate::common::hands_seeds();
+    for o in outcomes {
+        assert_eq!(o.violation, None, "{:?}", o.report());
+    }
+    let said = |what: &str| crate::common::said(outcomes, what);
+    let played = said("cancelled with its engine dead, its child");
+    assert!(
+        played >= 20,
+        "{played} parents cancelled with their child's engine alive"
+    );
+    assert_eq!(
+        said("'s engine alive after"),
+        0,
+        "a child's engine outlived its parent's step"
+    );
+    assert_eq!(
+        said(
+            "'s engine stopped first: the child Interrupted (0 step(s) started after; the parent's cancel on record: true)"
+        ),
+        played,
+        "each child interrupted, its parent's cancel on record once the step ended"
+    );
+}

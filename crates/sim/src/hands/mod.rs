@@ -15,6 +15,7 @@ pub(crate) mod invariants;
 mod links;
 mod orphans;
 mod pair_cancel;
+mod pair_end;
 mod pair_retry;
 mod pairs;
 mod passkeys;
@@ -52,6 +53,7 @@ pub(crate) struct Hands {
     pub(crate) pairs: pairs::Pairs,
     pub(crate) pair_cancels: pair_cancel::PairCancels,
     pub(crate) pair_retries: pair_retry::PairRetries,
+    pub(crate) pair_ends: pair_end::PairEnds,
     /// Every secret value a run of the scenario was given: none may leave the steps
     /// that name it (`invariants::no_secret_leaves_its_steps`).
     pub(crate) secrets: Vec<String>,
@@ -100,6 +102,7 @@ impl Hands {
             pairs: pairs::Pairs::new(&dir, config.seed)?,
             pair_cancels: pair_cancel::PairCancels::new(config.seed),
             pair_retries: pair_retry::PairRetries::new(config.seed),
+            pair_ends: pair_end::PairEnds::new(config.seed),
             store,
             db,
             history: History::new(&dir),
@@ -149,6 +152,10 @@ impl Hands {
             // A child-run step retried across its child, from a stream of its own.
             if self.pair_retries.plays() {
                 self.pair_retry_hand()?;
+            }
+            // A parent's step ended while its child's engine lives, from a stream of its own.
+            if self.pair_ends.plays() {
+                self.pair_end_hand()?;
             }
             self.steps += 1;
             if let Some(v) = invariants::check(self, action)? {

@@ -16,7 +16,7 @@ use crate::{Bug, SimError};
 use baton_core::{Core, Input, SpawnSpec, StepExit};
 use baton_model::view::ParentLink;
 use baton_model::{EventKind, StepOutcome, StepState, Timestamp};
-use baton_session::child::ChildStart;
+use baton_session::child::{ChildStart, Started};
 use baton_workflow::Plan;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -185,32 +185,33 @@ impl Hands {
         link: &ParentLink,
         params: &BTreeMap<String, String>,
     ) -> Result<(StepOutcome, String), SimError> {
-        let found = baton_session::child::find(&self.store, link)?;
-        let decided = match self.config.bug {
-            Some(Bug::ChildRetryMakesNewChild) => baton_session::child::decide(None),
-            _ => baton_session::child::decide(found.as_ref()),
+        let attempt = baton_session::child::Attempt {
+            link,
+            params: &[],
+            operator: "sim",
+            auto_approve: false,
         };
-        let said = format!("{decided:?}");
+        let started = match self.config.bug {
+            Some(Bug::ChildRetryMakesNewChild) => {
+                baton_session::child::start_decided(&mut self.store, attempt, ChildStart::Create)
+            }
+            _ => baton_session::child::start(&mut self.store, attempt),
+        }?;
+        let said = match &started {
+            Started::Retry(ready) => format!("RetryFailed({:?})", ready.run_id),
+            Started::Resume(ready) => format!("Resume({:?})", ready.run_id),
+            Started::Create => "Create".to_string(),
+            Started::Ended { run, state } => format!("Ended {run} {state:?}"),
+        };
         let holder = baton_session::lease_holder();
         // (the child, its core and first steps) or the child that had ended.
-        let taken = match decided {
-            ChildStart::RetryFailed(run) => {
-                let ready =
-                    baton_session::child::retry_failed(&mut self.store, &run, &[], "sim", false)?;
-                match ready {
-                    Some(ready) => Ok((run, self.commit_takeover(ready)?, holder)),
-                    // Nothing of it to run again: a fresh child.
-                    None => Ok(self.new_child(play, link, params)?),
-                }
+        let taken = match started {
+            Started::Retry(ready) | Started::Resume(ready) => {
+                let run = ready.run_id.clone();
+                Ok((run, self.commit_takeover(*ready)?, holder))
             }
-            ChildStart::Resume(run) => {
-                match baton_session::child::take_over(&mut self.store, &run, &[], "sim", false)? {
-                    Some(ready) => Ok((run, self.commit_takeover(ready)?, holder)),
-                    None => Err(run),
-                }
-            }
-            ChildStart::Ended { run, .. } => Err(run),
-            ChildStart::Create => Ok(self.new_child(play, link, params)?),
+            Started::Create => Ok(self.new_child(play, link, params)?),
+            Started::Ended { run, .. } => Err(run),
         };
         let (kid, (mut core, todo), holder) = match taken {
             Ok(t) => t,
@@ -342,38 +343,41 @@ fn exited(exit_code: i32) -> StepOutcome {
 /// retried only as its rule says (`a_step_retries_only_as_its_rule_says`), and no
 /// child's step started after the parent's step ended for good ("Until then the parent
 /// keeps its group": a child's steps run within its parent's step), read every
-/// [`SCAN_EVERY`] actions and after the last.
+/// [`SCAN_EVERY`] actions and after the last: the children of this hand's retried
+/// steps, and those whose parent's step a takeover cancelled while the child's engine
+/// lived (`pair_end.rs`).
 pub(crate) fn broken(h: &Hands, action: usize) -> Result<Option<(&'static str, String)>, SimError> {
     if let Some((invariant, what)) = h.pair_retries.broken.first() {
         return Ok(Some((invariant, what.clone())));
     }
-    let Some(last) = h.pair_retries.played.last() else {
-        return Ok(None);
-    };
-    if let Some(d) = super::retries::retried_as_ruled(&h.store, &last.ruled)? {
+    if let Some(last) = h.pair_retries.played.last()
+        && let Some(d) = super::retries::retried_as_ruled(&h.store, &last.ruled)?
+    {
         return Ok(Some(("a_step_retries_only_as_its_rule_says", d)));
     }
     if !action.is_multiple_of(SCAN_EVERY) && action != h.config.actions {
         return Ok(None);
     }
-    for p in &h.pair_retries.played {
-        for (kid, count) in &p.ended {
-            let events = h.store.events(kid)?;
-            let started = events.iter().skip(*count).find_map(|e| match &e.kind {
-                EventKind::StepStateChanged {
-                    step,
-                    state,
-                    attempt,
-                    ..
-                } if *state == StepState::Running => Some(format!("{step} attempt {attempt}")),
-                _ => None,
-            });
-            if let Some(s) = started {
-                return Ok(Some((
-                    AFTER_END,
-                    format!("{kid}/{s} started after its parent's step ended"),
-                )));
-            }
+    let retried = h.pair_retries.played.iter().flat_map(|p| &p.ended);
+    for (kid, count) in retried.chain(&h.pair_ends.ended) {
+        let events = h.store.events(kid)?;
+        let started = events.iter().skip(*count).find_map(|e| match &e.kind {
+            EventKind::StepStateChanged {
+                step,
+                state,
+                attempt,
+                ..
+            } if *state == StepState::Running => Some(format!("{step} attempt {attempt}")),
+            _ => None,
+        });
+        if let Some(s) = started {
+            return Ok(Some((
+                AFTER_END,
+                format!(
+                    "{}/{s} started after its parent's step ended",
+                    h.shown_id(kid)
+                ),
+            )));
         }
     }
     Ok(None)

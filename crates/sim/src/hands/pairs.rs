@@ -238,7 +238,18 @@ impl Hands {
         &mut self,
         ready: baton_session::Ready,
     ) -> Result<(baton_core::Core, Vec<SpawnSpec>), SimError> {
-        if self.config.bug != Some(Bug::TakeoverKeepsLeftovers) {
+        let clear = self.config.bug != Some(Bug::TakeoverKeepsLeftovers);
+        self.commit_taken(ready, clear)
+    }
+
+    /// [`Hands::commit_takeover`], what the dead engine left cleared only if `clear`
+    /// (a hand that clears it itself, at its own moment).
+    pub(super) fn commit_taken(
+        &mut self,
+        ready: baton_session::Ready,
+        clear: bool,
+    ) -> Result<(baton_core::Core, Vec<SpawnSpec>), SimError> {
+        if clear {
             baton_session::clear_leftovers(&ready);
         }
         let (events, rest) = crate::engine::split(ready.initial);
@@ -248,7 +259,7 @@ impl Hands {
     }
 
     /// A pair's run id as the history writes it (without the scenario's tag).
-    fn shown_id(&self, id: &str) -> String {
+    pub(super) fn shown_id(&self, id: &str) -> String {
         id.split('-').next().unwrap_or(id).to_string()
     }
 }

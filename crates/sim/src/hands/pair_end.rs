@@ -1,0 +1,209 @@
+//! A parent's step ended while its child's engine lives, in `--mix hands`: a
+//! `pair-parent` run's `deploy` made its `pair-child` run, whose `build` runs, and the
+//! child's engine (the step's process: a real one here, `BATON_RUN_ID` the parent's, in
+//! a group of its own, as the parent's executor starts it) is alive when the parent's
+//! engine dies (`kill -9`). An operator then cancels the parent: the session's own
+//! takeover (`session::command::take_over` with the cancel), which stops what the dead
+//! engine's steps left running (`session::clear_leftovers`, found in `/proc` by the run
+//! id: the child's engine among them) before the step's end is committed. The child's
+//! engine, stopped, tells its core the stop (`engine::stop_input`, as `Driver::run`)
+//! and its killed step's end; alive after the parent's end is on record, it goes on:
+//! `build` ends and what its core starts is started. Draws come from a stream of their
+//! own; the lease checks read the simulator's clock, moved past `LEASE_STALE` for the
+//! takeover only.
+use super::Hands;
+use super::children::{STEP, exit};
+use crate::{Bug, SimError};
+use baton_core::{Input, StepExit};
+use baton_model::view::ParentLink;
+use baton_model::{Command, StepOutcome, Timestamp};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+
+/// This hand's own stream of the seed.
+const STREAM: u64 = 0x71e4_a03b_0000_0000;
+/// It plays at one action in this many (a real process, a takeover).
+const EVERY: u32 = 16;
+
+pub(crate) struct PairEnds {
+    rng: SmallRng,
+    made: u32,
+    /// Each child with the number of its events on record when its parent's step
+    /// ended (`pair_retry::AFTER_END` reads what came after).
+    pub(crate) ended: Vec<(String, usize)>,
+}
+
+impl PairEnds {
+    pub(crate) fn new(seed: u64) -> PairEnds {
+        PairEnds {
+            rng: SmallRng::seed_from_u64(seed ^ STREAM),
+            made: 0,
+            ended: Vec::new(),
+        }
+    }
+
+    pub(crate) fn plays(&mut self) -> bool {
+        self.rng.random_range(0..EVERY) == 0
+    }
+}
+
+/// The child's engine as a process: killed and reaped however the hand ends.
+struct Engine(Option<std::process::Child>);
+
+impl Engine {
+    /// Whether it still runs (a process that ended is reaped here).
+    fn alive(&mut self) -> bool {
+        (self.0.as_mut()).is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Hands {
+    /// A parent whose engine dies with its child's engine alive, then cancelled by an
+    /// operator's takeover; the child's engine plays on as long as it lives.
+    pub(super) fn pair_end_hand(&mut self) -> Result<(), SimError> {
+        let n = self.pair_ends.made;
+        self.pair_ends.made += 1;
+        // Ids the takeover seeks in `/proc`: the scenario's own (the history says ep000…).
+        let tag = super::orphans::scenario_tag(&self.dir);
+        let (pid, kid) = (format!("ep{n:03}-{tag}"), format!("ec{n:03}-{tag}"));
+        let plan = self.pairs.parent_plan();
+        let (parent, _, link, params) =
+            self.start_parent(&pid, &plan, STEP, BTreeMap::new(), vec![])?;
+        let child_plan = self.pairs.child_plan();
+        let since = self.now;
+        let (mut child, mut running) =
+            self.start(&kid, &child_plan, params, vec![], Some(link.clone()))?;
+        let spawned = std::process::Command::new("sleep")
+            .arg("600")
+            .env("BATON_RUN_ID", &pid)
+            .env("BATON_STEP_ID", STEP)
+            .process_group(0)
+            .spawn();
+        let mut engine = Engine(Some(spawned.map_err(|e| super::orphans::io(&self.dir, e))?));
+        // When `build` ends: 0, before the parent's engine dies (`ship` starts in time);
+        // 1 or 2, once the parent's step ended (succeeded: its core starts `ship`).
+        let when = self.pair_ends.rng.random_range(0..3);
+        if when == 0 {
+            for s in std::mem::take(&mut running) {
+                let ok = Input::StepExited(exit(&s, vec![], String::new()));
+                running.extend(self.feed_spawning(&kid, &mut child, ok)?);
+            }
+        }
+        // The parent's engine dies; its lease goes stale.
+        drop(parent);
+        let saved = self.now;
+        self.now = Timestamp(saved.0 + baton_model::LEASE_STALE.as_millis() as i64 + 1_000);
+        crate::faults::clock(Some(self.now));
+        let result = self.cancel_undriven(
+            (&pid, &link, since),
+            (&kid, &mut child),
+            &mut engine,
+            running,
+            when,
+        );
+        self.now = saved;
+        crate::faults::clock(Some(saved));
+        let (stopped, after) = result?;
+        // The parent's cancel on record, as the child's engine reads it when stopped.
+        let cancelled = baton_session::child::parent_cancelling(&self.store, &link, since);
+        self.history.push(format!(
+            "  {} cancelled with its engine dead, its child {}'s engine {}: the child {:?} ({} step(s) started after; the parent's cancel on record: {cancelled})",
+            self.shown_id(&pid),
+            self.shown_id(&kid),
+            if stopped { "stopped first" } else { "alive after" },
+            child.run_state(),
+            after
+        ));
+        self.store
+            .release_lease(&pid, &baton_session::lease_holder())?;
+        Ok(())
+    }
+
+    /// The operator's cancel of the undriven parent `pid`, taken over: what its dead
+    /// engine left is stopped (unless [`Bug::ParentEndsBeforeChildStops`]), then the
+    /// step's end committed; the child's engine plays what it does, stopped or alive.
+    /// Whether it was stopped before the end, and how many steps it started after.
+    fn cancel_undriven(
+        &mut self,
+        (pid, link, since): (&str, &ParentLink, Timestamp),
+        (kid, child): (&str, &mut baton_core::Core),
+        engine: &mut Engine,
+        running: Vec<baton_core::SpawnSpec>,
+        when: u32,
+    ) -> Result<(bool, usize), SimError> {
+        let cancel = Command::Cancel {
+            operator: "sim".into(),
+            reason: Some("the simulator's operator cancels a parent whose engine died".into()),
+        };
+        let (ready, _) = baton_session::command::take_over(
+            &mut self.store,
+            pid,
+            &[],
+            "sim",
+            Some(cancel),
+            false,
+        )?;
+        let stops_first = self.config.bug != Some(Bug::ParentEndsBeforeChildStops);
+        if stops_first {
+            baton_session::clear_leftovers(&ready);
+        }
+        let stopped = !engine.alive();
+        if stopped {
+            // Stopped by its SIGTERM: it asks whether its parent's cancel is on
+            // record (not yet: the takeover commits it once the leftovers are gone),
+            // its core told the stop, its step killed, all before the parent's step
+            // ends (the takeover waits for it to go).
+            let stop = baton_engine::Stop {
+                signal: Some(143),
+                detach: false,
+                cancel: baton_session::child::parent_cancelling(&self.store, link, since),
+            };
+            let heard = baton_engine::stop_input(&stop, child.operator());
+            self.feed(kid, child, heard)?;
+            for s in &running {
+                let killed = StepExit {
+                    outcome: StepOutcome::Signalled { signal: 15 },
+                    ..exit(s, vec![], String::new())
+                };
+                self.feed(kid, child, Input::StepExited(killed))?;
+            }
+        }
+        self.commit_taken(ready, false)?;
+        let count = self.store.events(kid)?.len();
+        self.pair_ends.ended.push((kid.to_string(), count));
+        if stopped {
+            return Ok((true, 0));
+        }
+        // Alive: its running steps end (`build` as drawn) and what they let start starts.
+        let mut after = 0;
+        let mut todo = running;
+        while let Some(s) = todo.pop() {
+            let code = if when == 2 { 1 } else { 0 };
+            let end = StepExit {
+                outcome: StepOutcome::Exited { exit_code: code },
+                ..exit(&s, vec![], String::new())
+            };
+            let next = self.feed_spawning(kid, child, Input::StepExited(end))?;
+            after += next.len();
+            todo.extend(next);
+        }
+        // What the dead engine left, stopped after the step's end (the bug's order).
+        engine.stop();
+        Ok((false, after))
+    }
+}
