@@ -3,7 +3,7 @@
 //! decide runs (write-ahead, without exception: a step's start is committed before its
 //! process exists; a commit that nothing waits for may join the next, `deferred`), feeds completions, timers, commands from the store and
 //! from the console back in as inputs, and publishes `RunView` snapshots.
-use super::core::{Core, Effect, Input, ProbeResult, SpawnAction, SpawnSpec, StepExit};
+use super::core::{Core, Effect, Input, ProbeResult, SpawnSpec, StepExit};
 use super::printer;
 use baton_exec::{self as exec, KillReason, ShellJob};
 use baton_model::mask::Masker;
@@ -167,10 +167,9 @@ pub struct Driver {
     unsaved_since: Option<Instant>,
     /// Processes reported started since the last wake-up, for the core.
     started: Vec<Input>,
-    /// The plan's executors, by index (`Plan::executors`); empty: all local.
-    executors: Vec<Arc<dyn exec::Backend>>,
-    /// The rotations of steps spread over several executors, by their executors.
-    spreads: HashMap<Vec<usize>, Arc<dyn exec::Backend>>,
+    /// The plan's executors, and the rotations of steps spread over several
+    /// (`crate::hands`: the one dispatch to them).
+    executors: crate::hands::Executors,
     /// Shared private directory for the attempts' output/usage files; made on the
     /// first shell attempt, removed when the driver goes.
     files_dir: Option<exec::FilesDir>,
@@ -242,6 +241,7 @@ impl Driver {
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         let log_dir = store.log_dir(&run_id);
         let executors = exec::Backends::builtin().for_plan(core.plan(), &run_id);
+        let executors = crate::hands::Executors::new(executors);
         let durable = deferred::Durable::new(core.plan());
         crate::wake::hold::take(&mut store, &run_id, &lease_holder, core.plan());
         Driver {
@@ -249,7 +249,6 @@ impl Driver {
             fenced_at: Instant::now(),
             sent: crate::send_ahead::Sent::default(),
             executors,
-            spreads: HashMap::new(),
             log_dir,
             core,
             store,
@@ -289,8 +288,8 @@ impl Driver {
     /// Make the plan's executors with `backends` instead of the built-in kinds (an
     /// embedder's own kind, a test's fake): before the run starts.
     pub fn use_backends(&mut self, backends: &exec::Backends) {
-        self.executors = backends.for_plan(self.core.plan(), &self.run_id);
-        self.spreads.clear();
+        let executors = backends.for_plan(self.core.plan(), &self.run_id);
+        self.executors = crate::hands::Executors::new(executors);
     }
 
     /// Attach an in-process client (the session serving a console): views go out on

@@ -6,6 +6,7 @@ mod artifact_files;
 mod artifact_shared;
 mod cache_files;
 mod driver;
+pub mod hands;
 #[cfg(test)]
 mod held_run;
 mod notify;

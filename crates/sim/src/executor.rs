@@ -7,6 +7,7 @@
 //! re-attach to it, and a stop reaches it over the connection, late when the
 //! connection stalls ([`Remote`]).
 use baton_core::{Input, SpawnSpec, StepExit};
+use baton_engine::hands::{self, Spawning};
 use baton_model::{StepOutcome, Usage};
 use rand::Rng;
 use rand::rngs::SmallRng;
@@ -130,6 +131,9 @@ pub(crate) struct Executors {
     /// (run, step index) of attempts that got a stop they ignore: the core does not
     /// freeze a step being stopped (`can_freeze`), so it writes on until its KILL.
     pub stopped_deaf: std::collections::BTreeSet<(String, usize)>,
+    /// Each engine process's executors of a run it drives, as its driver holds them:
+    /// by (run, engine, incarnation).
+    dispatch: BTreeMap<(String, usize, u32), hands::Executors>,
 }
 
 impl Executors {
@@ -638,6 +642,49 @@ pub(crate) struct Hands<'w> {
     pub run: &'w str,
 }
 
+impl Hands<'_> {
+    /// The engine's run and its executors as its driver holds them (`None`: it no
+    /// longer drives the run).
+    fn executors(&mut self) -> Option<(&baton_core::Core, &mut hands::Executors)> {
+        let w = &mut *self.world;
+        let engine = &w.engines[self.e];
+        let core = &engine.runs.get(self.run)?.core;
+        let key = (self.run.to_string(), self.e, engine.incarnation);
+        let executors = (w.executors.dispatch.entry(key))
+            .or_insert_with(|| hands::Executors::new(w.backends.for_plan(core.plan(), self.run)));
+        Some((core, executors))
+    }
+
+    /// The engine's own dispatch of a start or a re-attach (`hands::spawning`, the
+    /// driver's) on its run's executors (`World::backends`, as `Backends::for_plan`
+    /// makes them): whether the executor it chose runs the attempt as a job on a host
+    /// of its own ([`crate::remote::job_on`]).
+    fn dispatch(
+        &mut self,
+        spec: SpawnSpec,
+        compensation: bool,
+        reattach: Option<baton_engine::wake::Reattach>,
+    ) -> Result<bool, crate::doors::Stop> {
+        let (run, mix) = (self.run, self.world.config.mix);
+        let (core, executors) = self.executors().ok_or(crate::doors::Stop::Gone)?;
+        // The simulated hosts write no logs nor files.
+        let setting = || hands::Setting {
+            run_id: run.to_string(),
+            log_dir: std::path::PathBuf::new(),
+            masker: baton_model::mask::Masker::new(core.masked_values().to_vec()),
+            files_dir: None,
+        };
+        Ok(
+            match hands::spawning(executors, core, (spec, compensation, reattach), setting) {
+                Spawning::Shell(shell) => {
+                    crate::remote::job_on(core.plan(), shell.backend.as_ref(), mix)
+                }
+                Spawning::Builtin { .. } => false,
+            },
+        )
+    }
+}
+
 impl baton_engine::wake::Hands for Hands<'_> {
     type Error = crate::doors::Stop;
 
@@ -666,7 +713,8 @@ impl baton_engine::wake::Hands for Hands<'_> {
         }
     }
 
-    fn spawn(&mut self, spec: SpawnSpec, _compensation: bool) -> Result<(), crate::doors::Stop> {
+    fn spawn(&mut self, spec: SpawnSpec, compensation: bool) -> Result<(), crate::doors::Stop> {
+        let remote = self.dispatch(spec.clone(), compensation, None)?;
         let (now, run) = (self.world.now, self.run);
         let w = &mut *self.world;
         let driven = w.engines[self.e].runs.get(run);
@@ -675,7 +723,6 @@ impl baton_engine::wake::Hands for Hands<'_> {
             .pool
             .is_some_and(|p| plan.pools[p].scope == baton_workflow::PoolScope::Store);
         let budgeted = plan.budget.is_some();
-        let remote = crate::remote::job_step(plan, spec.step, w.config.mix);
         let remote = remote.then(|| w.slow());
         let said = w.executors.spawn(
             &mut w.rng,
@@ -692,14 +739,15 @@ impl baton_engine::wake::Hands for Hands<'_> {
         spec: SpawnSpec,
         job: baton_engine::wake::Reattach,
     ) -> Result<(), crate::doors::Stop> {
+        let (step, attempt, step_id) = (spec.step, spec.attempt, spec.step_id.clone());
+        let (job_id, frozen) = (job.job_id.clone(), job.frozen);
+        // A job only an executor that runs jobs on a host has.
+        let on_host = self.dispatch(spec, false, Some(job))?;
         let (w, run, e) = (&mut *self.world, self.run, self.e);
-        let key = (run, spec.step, spec.attempt);
-        let found = w.executors.reattach(key, (&job.job_id, e), job.frozen);
+        let key = (run, step, attempt);
+        let found = on_host && w.executors.reattach(key, (&job_id, e), frozen);
         w.history.push(format!(
-            "  {run}: engine {e} re-attaches to {} attempt {} ({}{})",
-            spec.step_id,
-            spec.attempt,
-            job.job_id,
+            "  {run}: engine {e} re-attaches to {step_id} attempt {attempt} ({job_id}{})",
             if found { "" } else { ", not on its host" }
         ));
         Ok(())
@@ -719,7 +767,19 @@ impl baton_engine::wake::Hands for Hands<'_> {
         Ok(())
     }
 
-    fn cancel_job(&mut self, _executor: String, job_id: String) {
+    fn cancel_job(&mut self, executor: String, job_id: String) {
+        // As the driver's: a job on an executor the run does not have goes unasked.
+        let has = self
+            .executors()
+            .and_then(|(_, x)| x.named(&executor))
+            .is_some();
+        if !has {
+            self.world.history.push(format!(
+                "  {}: job {job_id} not cancelled: no executor {executor}",
+                self.run
+            ));
+            return;
+        }
         let now = self.world.now;
         let w = &mut *self.world;
         let delay = w.stop_delay(true);

@@ -359,11 +359,24 @@ pub(crate) fn job_step(plan: &baton_workflow::Plan, step: usize, mix: crate::Mix
         .get(step)
         .and_then(|s| s.executor)
         .and_then(|x| plan.executors.get(x))
-        .is_some_and(|x| match x.kind {
-            ExecutorKind::Ssh(_) => true,
-            ExecutorKind::Slurm(_) | ExecutorKind::Batch(_) => mix == crate::Mix::Executors,
-            _ => false,
-        })
+        .is_some_and(|x| job_kind(&x.kind, mix))
+}
+
+/// Whether an attempt the engine's dispatch (`baton_engine::hands`) sent to `executor`
+/// runs as a job on a host of its own, as [`job_step`] says of its kind.
+pub(crate) fn job_on(plan: &baton_workflow::Plan, executor: &dyn Backend, mix: crate::Mix) -> bool {
+    !executor.is_local()
+        && (plan.executors.iter())
+            .find(|x| x.name == executor.name())
+            .is_some_and(|x| job_kind(&x.kind, mix))
+}
+
+fn job_kind(kind: &ExecutorKind, mix: crate::Mix) -> bool {
+    match kind {
+        ExecutorKind::Ssh(_) => true,
+        ExecutorKind::Slurm(_) | ExecutorKind::Batch(_) => mix == crate::Mix::Executors,
+        _ => false,
+    }
 }
 
 /// docs/executors.md: "The attempt is recorded as stopped (`cancelled`, `timeout`)

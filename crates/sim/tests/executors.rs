@@ -232,7 +232,7 @@ fn an_outage_read_as_the_jobs_end_is_reported() {
 const REQUEUE_SEEDS: [u64; 2] = [2, 6];
 const FORGOTTEN_SEEDS: [u64; 2] = [2, 19];
 const TERM_SEEDS: [u64; 2] = [15, 22];
-const STALE_SEEDS: [u64; 2] = [8, 13];
+const STALE_SEEDS: [u64; 2] = [13, 21];
 const OUTAGE_SEEDS: [u64; 2] = [45, 109];
 
 /// The checks' own finding (`--mix queues` seed 7, a batch scheduler): a job at the
@@ -318,5 +318,49 @@ fn the_same_seed_of_executors_serves_and_signed_gives_the_same_history() {
             run(22).digest,
             "{mix:?}: another seed, another history"
         );
+    }
+}
+
+/// A step on a local, SSH, Slurm or batch executor (seeds 0 to 3, one kind each) is
+/// sent where the engine's own dispatch sends it (`baton_engine::hands`, the driver's:
+/// which executor, start or re-attach, a cancel only to an executor the run has): the
+/// simulated hosts play a job on the executor it chose, of that executor's kind, and
+/// every start, re-attach and cancel of theirs was dispatched there.
+#[test]
+fn the_simulated_hosts_are_reached_through_the_engines_own_dispatch() {
+    for (seed, kind) in [
+        (0, None),
+        (1, Some("Ssh")),
+        (2, Some("Slurm")),
+        (3, Some("Batch")),
+    ] {
+        let before = baton_engine::hands::dispatched_here();
+        let o = executors(seed, None);
+        assert_eq!(o.violation, None, "seed {seed}: {:?}", o.report());
+        let dispatched = baton_engine::hands::dispatched_here() - before;
+        let played = |k: &str| {
+            o.history
+                .iter()
+                .filter(|l| l.contains(&format!(" on {k}")))
+                .count()
+        };
+        let started = o.history.iter().filter(|l| l.contains(" attempt ")).count();
+        let reattached = o
+            .history
+            .iter()
+            .filter(|l| l.contains(" re-attaches to "))
+            .count();
+        assert!(
+            dispatched as usize >= reattached && dispatched >= 10,
+            "seed {seed}: {dispatched} dispatched, {started} attempts said, {reattached} re-attached"
+        );
+        for k in ["Ssh", "Slurm", "Batch"] {
+            let n = played(k);
+            assert_eq!(
+                n > 0,
+                kind == Some(k),
+                "seed {seed}: {n} jobs played on {k}"
+            );
+        }
     }
 }

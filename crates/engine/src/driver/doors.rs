@@ -110,7 +110,7 @@ impl wake::Hands for Driver {
     }
 
     fn reattach(&mut self, spec: SpawnSpec, job: wake::Reattach) -> Result<(), DriverError> {
-        Driver::spawn(self, spec, false, Some(job.into()));
+        Driver::spawn(self, spec, false, Some(job));
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! Acting on the core's effects: starting attempts (local processes, builtins, jobs,
 //! compensations, probes), killing them, and turning their ends into the core's inputs.
 use super::*;
+use crate::hands::{Call, Spawning};
 use baton_workflow::Secret;
 use exec::Freezing;
 
@@ -16,7 +17,7 @@ impl Driver {
         let tx = self.inbox_tx.clone();
         let db = self.store.path().to_path_buf();
         // A step on a host: its files come over the executor's channel.
-        let channel = self.executor(req.step).files();
+        let channel = self.executors.of_step(&self.core, req.step).files();
         let aheads = self.aheads(&req);
         tokio::task::spawn_blocking(move || {
             let result =
@@ -33,7 +34,7 @@ impl Driver {
     /// Check a service's readiness probe, off the driver's thread.
     pub(super) fn probe(&mut self, req: baton_core::ProbeRequest) {
         let tx = self.inbox_tx.clone();
-        let masker = self.masker();
+        let masker = masker(&self.core);
         tokio::spawn(async move {
             let checked =
                 exec::probe::check(&req.check, req.timeout, &req.dir, &req.env, &masker).await;
@@ -59,7 +60,7 @@ impl Driver {
 
     /// Cancel a job on the executor named `executor`.
     pub(super) fn cancel_job(&mut self, executor: &str, job_id: &str) {
-        if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
+        if let Some(e) = self.executors.named(executor) {
             tokio::spawn(Arc::clone(e).cancel_job(job_id));
         }
     }
@@ -77,60 +78,37 @@ impl Driver {
         }
     }
 
-    /// Start an attempt (or follow the job of one a previous engine started: `job`).
-    pub(super) fn spawn(&mut self, spec: SpawnSpec, compensation: bool, job: Option<Reattached>) {
-        let key = (spec.step, spec.attempt);
-        match spec.action {
-            SpawnAction::Builtin { builtin, with } => {
-                let masker = self.masker();
+    /// Start an attempt (or follow the job of one a previous engine started: `job`)
+    /// where the one dispatch (`crate::hands::spawning`) sends it.
+    pub(super) fn spawn(
+        &mut self,
+        spec: SpawnSpec,
+        compensation: bool,
+        job: Option<crate::wake::Reattach>,
+    ) {
+        let spawning = crate::hands::spawning(
+            &mut self.executors,
+            &self.core,
+            (spec, compensation, job),
+            || crate::hands::Setting {
+                run_id: self.run_id.clone(),
+                log_dir: self.log_dir.clone(),
+                masker: masker(&self.core),
+                files_dir: files_dir(&mut self.files_dir, &self.run_id),
+            },
+        );
+        match spawning {
+            Spawning::Builtin {
+                key,
+                compensation,
+                builtin,
+                with,
+            } => {
+                let masker = masker(&self.core);
                 self.spawn_builtin(key, (builtin, with), masker, compensation);
             }
-            SpawnAction::Shell { command } => {
-                let mut local_env = spec.local_env;
-                // A child-run step starts this very binary (`core::child`).
-                if command == crate::core::child::COMMAND
-                    && let Ok(exe) = std::env::current_exe()
-                {
-                    local_env.push((
-                        crate::core::child::EXE_ENV.into(),
-                        exe.display().to_string(),
-                    ));
-                }
-                let handed = spec.artifacts;
-                let shell = ShellJob {
-                    run_id: self.run_id.clone(),
-                    step_id: if compensation {
-                        format!("{}.compensate", spec.step_id)
-                    } else {
-                        spec.step_id.clone()
-                    },
-                    attempt: spec.attempt,
-                    command,
-                    dir: spec.dir,
-                    env: spec.env,
-                    // The core's decision: only an attempt that runs here gets it.
-                    local_env,
-                    // Secrets reach only the steps that name them, on any executor.
-                    withheld: self.core.plan().withheld_of(key.0),
-                    log_dir: self.log_dir.clone(),
-                    masker: self.masker(),
-                    files_dir: self.files_dir(),
-                };
-                let started = Started {
-                    key,
-                    compensation,
-                    step_id: spec.step_id,
-                    copies: None,
-                };
-                self.spawn_shell(shell, (spec.timeout, handed), started, job);
-            }
+            Spawning::Shell(shell) => self.spawn_shell(*shell),
         }
-    }
-
-    /// What an attempt's output is masked with: the run's secrets and every value
-    /// read for a step so far (the core's, which holds at least the spec's).
-    fn masker(&self) -> Masker {
-        Masker::new(self.core.masked_values().to_vec())
     }
 
     /// An attempt live before its handle is known: a kill decided meanwhile reaches
@@ -179,31 +157,35 @@ impl Driver {
         });
     }
 
-    /// Start (or re-attach to) a shell attempt on its executor, and follow it in a task
-    /// of its own ([`follow`]).
-    fn spawn_shell(
-        &mut self,
-        job: ShellJob,
-        (timeout, handed): (Option<Duration>, Vec<baton_core::Handed>),
-        started: Started,
-        reattach: Option<Reattached>,
-    ) {
-        let key = started.key;
-        let mut started = started;
+    /// Start (or re-attach to) a shell attempt on the executor its dispatch chose, and
+    /// follow it in a task of its own ([`follow`]).
+    fn spawn_shell(&mut self, shell: crate::hands::Shell) {
+        let crate::hands::Shell {
+            key,
+            compensation,
+            step_id,
+            backend: executor,
+            call,
+            job,
+            timeout,
+            handed,
+        } = shell;
+        let mut started = Started {
+            key,
+            compensation,
+            step_id,
+            copies: None,
+        };
         // A local process is ordered right here (`Backend::start`: its own thread
         // starts it, `exec::local::launcher`); write-ahead holds: the events deciding
         // this spawn are committed.
         // Held frozen on record: frozen again through its new handle
         // (a suspended Slurm job, an adopted local group: idempotent).
-        let frozen = reattach.as_ref().and_then(|r| r.frozen.then_some(true));
+        let frozen = match call {
+            Call::Reattach { frozen: true, .. } => Some(true),
+            _ => None,
+        };
         let cancel_rx = self.await_start(key, frozen);
-        // A re-attached attempt is followed where it was started (a step whose
-        // label spreads over several executors may have run on any of them).
-        let executor = reattach
-            .as_ref()
-            .and_then(|r| self.executors.iter().find(|e| e.name() == r.executor))
-            .cloned()
-            .unwrap_or_else(|| self.executor(key.0));
         // Only an attempt handed copies has a hold on them (most have none).
         let holder = (!handed.is_empty())
             .then(|| baton_model::artifact_paths::holder(&job.run_id, &job.step_id, job.attempt));
@@ -217,9 +199,9 @@ impl Driver {
         }
         // Started now, not when this task first runs (after the driver's next
         // await).
-        let starting: exec::BoxFuture<Result<Box<dyn exec::Attempt>, _>> = match reattach {
-            Some(r) => {
-                let attempt = executor.reattach(job, &r.job_id, r.frozen);
+        let starting: exec::BoxFuture<Result<Box<dyn exec::Attempt>, _>> = match call {
+            Call::Reattach { job_id, frozen } => {
+                let attempt = executor.reattach(job, &job_id, frozen);
                 // Its handle known at once: a release claimed in this same
                 // wake-up (`baton release` taking the run over) traces an
                 // adopted attempt ahead through it (`commands::trace_ahead`).
@@ -228,7 +210,7 @@ impl Driver {
                 }
                 Box::pin(std::future::ready(attempt))
             }
-            None => {
+            Call::Start => {
                 let plan = self.core.plan();
                 let secrets: Vec<Secret> = plan.secrets_of(key.0).into_iter().cloned().collect();
                 if let Some(holder) = holder {
@@ -248,36 +230,6 @@ impl Driver {
         tokio::spawn(follow(starting, cancel_rx, tx, started));
     }
 
-    /// The executor of a step's attempts (local unless the plan says otherwise); a
-    /// step whose labels several executors offer takes turns on them (one rotation per
-    /// set of executors, shared by its steps).
-    pub(super) fn executor(&mut self, step: usize) -> Arc<dyn exec::Backend> {
-        if self.executors.is_empty() {
-            return exec::LocalBackend::shared();
-        }
-        let spread = self.core.plan().spread_of(step);
-        if !spread.is_empty() {
-            if let Some(e) = self.spreads.get(&spread) {
-                return e.clone();
-            }
-            let members = spread
-                .iter()
-                .filter_map(|&i| self.executors.get(i).cloned())
-                .collect();
-            let e: Arc<dyn exec::Backend> = Arc::new(exec::Spread::new(members));
-            self.spreads.insert(spread, e.clone());
-            return e;
-        }
-        match self.core.executor_of(step) {
-            Some(i) => self
-                .executors
-                .get(i)
-                .cloned()
-                .unwrap_or_else(exec::LocalBackend::shared),
-            None => exec::LocalBackend::shared(),
-        }
-    }
-
     /// Where step `req.step`'s artifacts may be sent ahead while they are kept: the
     /// hosts and directories of the readers still to start that run on an executor whose
     /// channel takes copies ahead (`send_ahead`, issue 60 point 3), one target per host
@@ -287,7 +239,7 @@ impl Driver {
         for (name, _) in &req.artifacts {
             let mut to: Vec<crate::send_ahead::Target> = Vec::new();
             for (_, executor, dir) in self.core.readers_to_come(req.step, name) {
-                let Some(e) = executor.and_then(|i| self.executors.get(i)).cloned() else {
+                let Some(e) = executor.and_then(|i| self.executors.by_index(i)).cloned() else {
                     continue;
                 };
                 let Some(channel) = Arc::clone(&e).files().filter(|c| c.sends_ahead()) else {
@@ -330,15 +282,22 @@ impl Driver {
             let _ = tokio::task::spawn_blocking(move || sent.release_untaken()).await;
         }
     }
+}
 
-    /// The shared files directory; `None` if it cannot be made (each attempt then
-    /// makes its own, and reports the failure if that fails too).
-    fn files_dir(&mut self) -> Option<exec::FilesDir> {
-        if self.files_dir.is_none() {
-            self.files_dir = exec::FilesDir::create(&self.run_id).ok();
-        }
-        self.files_dir.clone()
+/// What an attempt's output is masked with: the run's secrets and every value read
+/// for a step so far (the core's, which holds at least the spec's).
+fn masker(core: &Core) -> Masker {
+    Masker::new(core.masked_values().to_vec())
+}
+
+/// The run's shared files directory, made on its first shell attempt; `None` if it
+/// cannot be made (each attempt then makes its own, and reports the failure if that
+/// fails too).
+fn files_dir(made: &mut Option<exec::FilesDir>, run_id: &str) -> Option<exec::FilesDir> {
+    if made.is_none() {
+        *made = exec::FilesDir::create(run_id).ok();
     }
+    made.clone()
 }
 
 /// Read the step's `[secrets]` entries as it starts, then start it with them in its
@@ -594,24 +553,6 @@ async fn wait_attempt(
                     let _ = tx.send(Msg::Usage { key, usage });
                 }
             }
-        }
-    }
-}
-
-/// An attempt a previous engine started, to follow (`Effect::Reattach`).
-pub(super) struct Reattached {
-    executor: String,
-    job_id: String,
-    /// Held frozen on record.
-    frozen: bool,
-}
-
-impl From<crate::wake::Reattach> for Reattached {
-    fn from(r: crate::wake::Reattach) -> Reattached {
-        Reattached {
-            executor: r.executor,
-            job_id: r.job_id,
-            frozen: r.frozen,
         }
     }
 }
