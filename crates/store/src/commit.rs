@@ -62,16 +62,20 @@ pub(crate) struct Prior {
     /// Steps whose rows hold a state with a process (`running`, `ready`), as the
     /// caller's commits left them; a step not here is read.
     pub(crate) in_process: known::InProcess,
+    /// The run's row holds a state that is not final and no kept counts.
+    pub(crate) open: bool,
 }
 
 /// What [`commit_onto`] wrote: the run's key, the keyed heads to witness, the run's
-/// last event now (`None` only for a run that still has none), and its steps with a
-/// process as far as the caller knew them and the batch moved them.
+/// last event now (`None` only for a run that still has none), its steps with a
+/// process as far as the caller knew them and the batch moved them, and whether it
+/// knows the run's row open ([`Prior::open`]).
 pub(crate) struct Done {
     pub(crate) key: i64,
     pub(crate) heads: Vec<witness::Entry>,
     pub(crate) tail: Option<Tail>,
     pub(crate) in_process: known::InProcess,
+    pub(crate) open: bool,
 }
 
 /// [`commit_body`], onto what the caller knows of the run ([`Prior`]).
@@ -91,6 +95,7 @@ pub(crate) fn commit_onto(
         key: known_key,
         tail: known_tail,
         mut in_process,
+        open,
     } = prior;
     key_check::check_signing(tx, keys)?;
     let run_key = match known_key {
@@ -126,7 +131,7 @@ pub(crate) fn commit_onto(
     let p = project::fold(logs, events);
     let ended = project::attempts_ended(tx, run_id, &p, &in_process)?;
     summaries::save_counting(tx, run_id, summary, ended)?;
-    project::write(tx, run_id, &p, summary)?;
+    let open = project::write(tx, run_id, &p, summary, open)?;
     known::moved(&mut in_process, &p);
     if let Some((id, hash)) = head {
         heads.extend(witness::Entry::of_head(&set_chain_head(
@@ -138,6 +143,7 @@ pub(crate) fn commit_onto(
         heads,
         tail: last.or(tail),
         in_process,
+        open,
     })
 }
 

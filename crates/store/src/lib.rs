@@ -486,14 +486,15 @@ impl Store {
                 logs: &logs,
                 summary,
             };
-            let (known_alone, tail, in_process) = match last {
-                Some(k) => (k.alone, Some(k.tail), k.in_process),
-                None => (false, None, Default::default()),
+            let (known_alone, tail, in_process, open) = match last {
+                Some(k) => (k.alone, Some(k.tail), k.in_process, k.open),
+                None => (false, None, Default::default(), false),
             };
             let prior = Prior {
                 key: known,
                 tail,
                 in_process,
+                open,
             };
             let done = commit_onto(tx, (&self.keys, seal), run_id, prior, batch)?;
             let spent = commands::record_verdicts(tx, verdicts)?;
@@ -511,6 +512,7 @@ impl Store {
                 heartbeat_at: renewed.beat,
                 alone,
                 in_process: done.in_process,
+                open: done.open,
             };
             Ok(((done.key, done.heads), spent, (at, left)))
         });

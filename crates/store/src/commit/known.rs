@@ -1,6 +1,7 @@
 //! What a fenced commit read of its run and left behind — the chain's tail, the
-//! lease's heartbeat, whether the run is in a concurrency group — kept for the next
-//! commit while nothing else has written the store: that one then reads none of it.
+//! lease's heartbeat, whether the run is in a concurrency group, its steps with a
+//! process, whether the run's row holds an end — kept for the next commit while nothing
+//! else has written the store: that one then reads none of it.
 //!
 //! Another process (or another connection of this one) can move each of them: take the
 //! lease over, append to the chain, put the run in a group. So they are kept only
@@ -56,6 +57,9 @@ pub(crate) struct Known {
     pub(crate) alone: bool,
     /// The run's steps with a process.
     pub(crate) in_process: InProcess,
+    /// The run's row holds a state that is not final and no kept counts
+    /// (`run_counts::Row::StaysOpen`).
+    pub(crate) open: bool,
 }
 
 /// The counters a commit reads inside its transaction, before it writes.
@@ -84,6 +88,7 @@ pub(crate) struct Left {
     pub(crate) heartbeat_at: Option<i64>,
     pub(crate) alone: bool,
     pub(crate) in_process: InProcess,
+    pub(crate) open: bool,
 }
 
 impl Known {
@@ -122,6 +127,7 @@ impl Known {
             heartbeat_at: left.heartbeat_at?,
             alone: left.alone,
             in_process: left.in_process,
+            open: left.open,
         })
     }
 }

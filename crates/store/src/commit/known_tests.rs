@@ -215,3 +215,32 @@ fn a_step_another_connection_moved_is_read_again_when_it_ends() {
     s.commit("R1", &[moved(3, "a", Succeeded)]).expect("a ends");
     assert_eq!(ended(&s), (0, 0), "the row said queued: no attempt ended");
 }
+
+/// R1's row's kept step count (NULL while the run goes on).
+fn kept_total(s: &Store) -> Option<i64> {
+    s.conn
+        .query_row("SELECT steps_total FROM runs WHERE id = 'R1'", [], |r| {
+            r.get(0)
+        })
+        .expect("R1's row")
+}
+
+#[test]
+fn a_run_another_connection_ended_has_its_counts_kept_by_the_next_commit() {
+    use baton_model::StepState::{Queued, Running};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("b.db");
+    let mut s = fenced(&db);
+    s.commit("R1", &[moved(1, "a", Queued)]).expect("a queued");
+    assert!(s.known.as_ref().is_some_and(|k| k.open), "R1 goes on");
+    s.commit("R1", &[moved(2, "a", Running)]).expect("a runs");
+    assert_eq!(kept_total(&s), None, "a run that goes on keeps no counts");
+    // Another writer ends the run: the next commit reads its row again.
+    rusqlite::Connection::open(&db)
+        .expect("raw connection")
+        .execute("UPDATE runs SET state = 'cancelled' WHERE id = 'R1'", [])
+        .expect("ended");
+    s.commit("R1", &[moved(3, "b", Queued)]).expect("b queued");
+    assert!(kept_total(&s).is_some(), "the ended run's counts are kept");
+    assert!(s.known.as_ref().is_some_and(|k| !k.open));
+}

@@ -346,13 +346,17 @@ const ATTEMPT_UPSERT: &str = "INSERT INTO attempts (run_id, step_id, attempt, st
         log_path     = CASE WHEN ?11 THEN excluded.log_path ELSE log_path END,
         log_tail     = CASE WHEN ?11 THEN excluded.log_tail ELSE log_tail END";
 
-/// Write a folded batch: one statement per patched row.
+/// Write a folded batch: one statement per patched row. `open`: the caller knows the
+/// run's row holds a state that is not final and no kept counts (`commit::known`).
+/// Returns what it knows of that after the batch.
 pub(crate) fn write(
     conn: &Connection,
     run_id: &str,
     p: &Projection<'_>,
     summary: &StateSummary,
-) -> Result<(), StoreError> {
+    open: bool,
+) -> Result<bool, StoreError> {
+    use super::run_counts::{self, Row};
     write_run(conn, run_id, p)?;
     write_steps(conn, run_id, p)?;
     write_errors(conn, run_id, p)?;
@@ -362,21 +366,14 @@ pub(crate) fn write(
     // its share of the metric totals (attempts, gate waits too) and its place in the
     // change cursor follow.
     let (state, finished_at) = (&p.run.state, &p.run.finished_at);
-    if state.is_some()
-        || finished_at.is_some()
-        || p.recount
-        || !p.steps.is_empty()
-        || !p.attempts.is_empty()
-        || !p.approvals.is_empty()
-    {
-        super::run_counts::write(
-            conn,
-            run_id,
-            state.is_some() || finished_at.is_some(),
-            summary,
-        )?;
+    if state.is_some() || finished_at.is_some() {
+        return run_counts::write(conn, run_id, Row::Moved, summary);
     }
-    Ok(())
+    if p.recount || !p.steps.is_empty() || !p.attempts.is_empty() || !p.approvals.is_empty() {
+        let row = if open { Row::StaysOpen } else { Row::Stays };
+        return run_counts::write(conn, run_id, row, summary);
+    }
+    Ok(open)
 }
 
 /// The attempts of run `run_id` that `p` ends, (finished, failed), reading the steps'

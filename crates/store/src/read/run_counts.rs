@@ -14,20 +14,34 @@ use std::collections::HashMap;
 /// The store's next change number (`runs.rev`): one index lookup.
 pub(crate) const NEXT_REV: &str = "(SELECT coalesce(max(rev), 0) + 1 FROM runs)";
 
+/// What the caller knows of the run's row as a batch writes it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Row {
+    /// The batch moved its state or end.
+    Moved,
+    /// It did not: the row is read for whether the run has ended.
+    Stays,
+    /// It did not, and the caller knows the row holds a state that is not final and no
+    /// kept counts (`commit::known`): nothing to read or write.
+    StaysOpen,
+}
+
 /// Keep the run's counts, signals and share of the metric totals on its row if it has
 /// ended (NULL while it goes on, when readers count live), and mark the row changed
-/// (`moved`: its state or end did). A batch that only moves the steps of a run that
-/// goes on writes nothing here.
+/// (`Row::Moved`: its state or end did). A batch that only moves the steps of a run
+/// that goes on writes nothing here. Returns whether the row now holds a state that is
+/// not final and no kept counts (what [`Row::StaysOpen`] takes as known).
 pub(crate) fn write(
     conn: &Connection,
     run_id: &str,
-    moved: bool,
+    row: Row,
     s: &StateSummary,
-) -> Result<(), StoreError> {
-    if let Some(ended) = write_signals(conn, run_id, moved, s)? {
+) -> Result<bool, StoreError> {
+    let ended = write_signals(conn, run_id, row, s)?;
+    if let Some(ended) = ended {
         super::metric_totals::keep(conn, run_id, ended.then_some(s))?;
     }
-    Ok(())
+    Ok(ended != Some(true))
 }
 
 /// The counts and signals part of [`write`] (all that schema `RUN_SIGNALS` knows):
@@ -35,10 +49,10 @@ pub(crate) fn write(
 pub(crate) fn write_signals(
     conn: &Connection,
     run_id: &str,
-    moved: bool,
+    row: Row,
     s: &StateSummary,
 ) -> Result<Option<bool>, StoreError> {
-    let Some(ended) = write_counts(conn, run_id, moved, s)? else {
+    let Some(ended) = write_counts(conn, run_id, row, s)? else {
         return Ok(None);
     };
     let k = ended.then(|| kept_signals(s));
@@ -61,14 +75,17 @@ pub(crate) fn write_signals(
 pub(crate) fn write_counts(
     conn: &Connection,
     run_id: &str,
-    moved: bool,
+    row: Row,
     s: &StateSummary,
 ) -> Result<Option<bool>, StoreError> {
+    if row == Row::StaysOpen {
+        return Ok(None);
+    }
     let (state, kept): (String, Option<i64>) = conn
         .prepare_cached("SELECT state, steps_total FROM runs WHERE id = ?1")?
         .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let ended = RunState::parse(&state).is_some_and(RunState::is_final);
-    if !ended && kept.is_none() && !moved {
+    if !ended && kept.is_none() && row == Row::Stays {
         return Ok(None);
     }
     let c = ended.then(|| s.counts());

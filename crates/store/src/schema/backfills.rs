@@ -35,7 +35,12 @@ pub(crate) fn signals(conn: &Connection) -> Result<(), StoreError> {
             finished as i64,
             failed as i64
         ])?;
-        run_counts::write_signals(conn, &id, true, &replayed(conn, &id, &[])?.summary())?;
+        run_counts::write_signals(
+            conn,
+            &id,
+            run_counts::Row::Moved,
+            &replayed(conn, &id, &[])?.summary(),
+        )?;
     }
     Ok(())
 }
@@ -47,7 +52,12 @@ pub(crate) fn counts(conn: &Connection) -> Result<(), StoreError> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in ids {
-        run_counts::write_counts(conn, &id, true, &replayed(conn, &id, &[])?.summary())?;
+        run_counts::write_counts(
+            conn,
+            &id,
+            run_counts::Row::Moved,
+            &replayed(conn, &id, &[])?.summary(),
+        )?;
     }
     Ok(())
 }
