@@ -134,3 +134,37 @@ fn kill_dash_nine_of_the_parents_engine_mid_child_makes_no_second_child() {
 fn kill_dash_nine_of_both_engines_mid_child_reruns_no_finished_step() {
     crash_mid_child_and_resume(true);
 }
+
+/// A parent whose engine died, cancelled (`baton cancel` takes it over): the takeover
+/// stops its child's engine, a leftover of the dead engine's step, before it records
+/// the cancel, so the child is left interrupted and none of its steps starts once the
+/// parent's step ended (docs/workflow/child-workflows.md, "Limits").
+#[test]
+fn cancelling_a_parent_whose_engine_died_stops_its_child_s_engine_first() {
+    let env = Env::new();
+    env.workflow("child.toml", CHILD);
+    let wf = env.workflow("parent.toml", PARENT);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let (kid, child_engine) = child_waiting(&env);
+    let parent = runs_of(&env, "parent").pop().expect("the parent run");
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    assert!(process_alive(child_engine), "the child's engine lives on");
+    let cancel = env.spawn(&["cancel", &parent, "--reason", "its engine died"]);
+    let out = wait_child(cancel, 60);
+    assert!(
+        !process_alive(child_engine),
+        "the child's engine outlived its parent's cancel: {}",
+        text(&out.stderr)
+    );
+    let p = env.show(&parent);
+    assert_eq!(p["state"], "cancelled", "{p:#}");
+    let c = env.show(&kid);
+    assert_eq!(c["state"], "interrupted", "{c:#}");
+    let marks = std::fs::read_to_string(env.path().join("marks")).expect("marks");
+    assert_eq!(
+        marks.lines().collect::<Vec<_>>(),
+        vec!["pre", "a"],
+        "no step of either run started after the cancel"
+    );
+}
