@@ -86,6 +86,9 @@ async fn tail_is_readable_while_running() {
     .await
     .unwrap();
     let tail = running.tail();
+    let kill = running.kill_handle();
+    // Its output is read while it is waited for, as the engine waits for each attempt.
+    let waited = tokio::spawn(running.wait());
     for _ in 0..500 {
         if tail.lines().len() == 2 {
             break;
@@ -95,10 +98,9 @@ async fn tail_is_readable_while_running() {
     let mut lines = tail.lines();
     lines.sort();
     assert_eq!(lines, vec!["one", "two"]);
-    running
-        .kill_handle()
-        .terminate(Duration::from_millis(100), KillReason::Shutdown);
-    assert_eq!(running.wait().await.outcome, StepOutcome::Killed);
+    assert!(!waited.is_finished(), "read while it still runs");
+    kill.terminate(Duration::from_millis(100), KillReason::Shutdown);
+    assert_eq!(waited.await.unwrap().outcome, StepOutcome::Killed);
 }
 
 #[test]

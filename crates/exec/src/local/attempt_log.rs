@@ -7,12 +7,11 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::watch;
+use tokio::net::unix::pipe;
 
-/// A pipe is read into a buffer of `FIRST_CHUNK` bytes, grown (up to `READ_CHUNK`)
-/// while reads fill it: most steps write little or nothing, and two zeroed 64 KiB
-/// buffers per attempt were the engine thread's largest allocations.
+/// A pipe's first read goes to the stack (`PROBE` bytes); once one finds bytes, reads go
+/// into a buffer of `FIRST_CHUNK` bytes, grown (up to `READ_CHUNK`) while reads fill
+/// it: most steps write little or nothing, and a pipe that only ends costs no buffer.
 const FIRST_CHUNK: usize = 4 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -118,39 +117,150 @@ impl Sink {
     }
 }
 
-/// Reads one pipe to its end (or until told to stop) in fixed chunks: memory stays
-/// bounded whatever the step prints.
-pub(super) async fn pump(
-    mut reader: impl AsyncRead + Unpin,
-    mut sink: Sink,
-    masker: Masker,
-    mut stop: watch::Receiver<bool>,
-) -> Option<LogError> {
-    let mut splitter = MaskingSplitter::new(masker);
-    // Read into its capacity, never zeroed (`read_buf`): zeroing two buffers an
-    // attempt was a measurable share of a quiet step's cost.
-    let mut buf: Vec<u8> = Vec::with_capacity(FIRST_CHUNK);
-    loop {
-        buf.clear();
-        let n = tokio::select! {
-            biased;
-            read = reader.read_buf(&mut buf) => match read {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            },
-            _ = stop.changed() => break,
-        };
-        if let Some(out) = splitter.push(&buf[..n]) {
-            sink.emit(&out);
+/// One pipe read to its end in chunks into its sink: memory stays bounded whatever
+/// the step prints. It has no task of its own: whoever waits for the attempt reads
+/// its output ([`Pumps::beside`]), so an attempt costs the runtime one task, not three.
+pub(super) struct Pump {
+    reader: pipe::Receiver,
+    sink: Sink,
+    splitter: MaskingSplitter,
+    /// Empty until a read finds bytes: a pipe that only ends (most steps print
+    /// nothing) costs no buffer.
+    buf: Vec<u8>,
+    ended: bool,
+}
+
+/// Bytes the first read takes, on the stack.
+const PROBE: usize = 512;
+/// Reads a stopped pipe takes at most: what it holds (64 KiB unless its writer grew
+/// it) takes one or two; a writer still going does not hold its reader forever.
+const STOPPED_READS: usize = 16;
+
+impl Pump {
+    pub(super) fn new(reader: pipe::Receiver, sink: Sink, masker: Masker) -> Pump {
+        Pump {
+            reader,
+            sink,
+            splitter: MaskingSplitter::new(masker),
+            buf: Vec::new(),
+            ended: false,
         }
-        if n == buf.capacity() && buf.capacity() < READ_CHUNK {
-            let grown = (buf.capacity() * 4).min(READ_CHUNK);
+    }
+
+    /// Read until the pipe's end (at once if it ended). Cancel-safe: each read's bytes
+    /// are in the sink before the next await.
+    async fn run(&mut self) {
+        while !self.ended {
+            if self.reader.readable().await.is_err() {
+                self.end();
+                return;
+            }
+            self.read_once();
+        }
+    }
+
+    /// One read of what the pipe holds: whether it took bytes (a read that would
+    /// block leaves the pipe to be waited on again; its end or an error ends it).
+    fn read_once(&mut self) -> bool {
+        let read = if self.buf.capacity() == 0 {
+            let mut first = [0u8; PROBE];
+            let read = self.reader.try_read(&mut first);
+            if let Ok(n @ 1..) = read {
+                self.take(&first[..n]);
+                // Bytes came: a buffer for the next reads.
+                self.buf.reserve_exact(FIRST_CHUNK);
+            }
+            read
+        } else {
+            let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
-            buf.reserve_exact(grown);
+            // Read into its capacity, never zeroed (`try_read_buf`).
+            let read = self.reader.try_read_buf(&mut buf);
+            if let Ok(n @ 1..) = read {
+                self.take(&buf[..n]);
+                if n == buf.capacity() && buf.capacity() < READ_CHUNK {
+                    let grown = (buf.capacity() * 4).min(READ_CHUNK);
+                    buf.clear();
+                    buf.reserve_exact(grown);
+                }
+            }
+            self.buf = buf;
+            read
+        };
+        match read {
+            Ok(0) => self.end(),
+            Ok(_) => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => self.end(),
+        }
+        false
+    }
+
+    /// The stream's end: what the masking held back goes to the sink at once (the
+    /// log's own masking then holds a secret's first half for the other stream's).
+    fn end(&mut self) {
+        self.ended = true;
+        if let Some(out) = self.splitter.finish() {
+            self.sink.emit(&out);
         }
     }
-    if let Some(out) = splitter.finish() {
-        sink.emit(&out);
+
+    fn take(&mut self, bytes: &[u8]) {
+        if let Some(out) = self.splitter.push(bytes) {
+            self.sink.emit(&out);
+        }
     }
-    sink.error
+
+    /// Stopped: what the pipe holds now is read (bounded), what the masking held
+    /// back is released, and the first failure to write the log returned.
+    fn finish(&mut self) -> Option<LogError> {
+        let mut reads = 0;
+        while !self.ended && reads < STOPPED_READS && self.read_once() {
+            reads += 1;
+        }
+        if !self.ended {
+            self.end();
+        }
+        self.sink.error.take()
+    }
+}
+
+/// An attempt's two pipes (stdout, stderr), each read in its own order into the log
+/// and the tails, as they become readable.
+pub(super) struct Pumps([Pump; 2]);
+
+impl std::fmt::Debug for Pumps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pumps").finish_non_exhaustive()
+    }
+}
+
+impl Pumps {
+    pub(super) fn new(stdout: Pump, stderr: Pump) -> Pumps {
+        Pumps([stdout, stderr])
+    }
+
+    /// Both read to their ends.
+    pub(super) async fn run(&mut self) {
+        let [out, err] = &mut self.0;
+        futures::future::join(out.run(), err.run()).await;
+    }
+
+    /// `work`, while both pipes are read (the step never blocks on a full pipe).
+    pub(super) async fn beside<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let reading = async {
+            self.run().await;
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        tokio::select! {
+            biased;
+            done = work => done,
+            never = reading => match never {},
+        }
+    }
+
+    /// Stopped: each pipe's first failure to write the log (see [`Pump::finish`]).
+    pub(super) fn finish(&mut self) -> Vec<LogError> {
+        self.0.iter_mut().filter_map(Pump::finish).collect()
+    }
 }

@@ -3,7 +3,7 @@
 //! and `$BATON_USAGE` files read and removed at the end.
 use super::adopt::{Heard, Leader};
 pub(super) use super::attempt_log::LazyLog;
-use super::attempt_log::{LogError, Sink, pump};
+use super::attempt_log::{Pump, Pumps, Sink};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
 use super::launcher::{Reap, Watch};
 use super::spawn::{Launched, SpawnRequest, Spawned};
@@ -25,8 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{Notify, oneshot, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 /// After the step's main process exits, what is left of its group gets SIGTERM and this
@@ -371,7 +370,8 @@ impl KillHandle {
     }
 }
 
-/// A started attempt. Call [`Running::wait`]; dropping it unwaited kills the group.
+/// A started attempt. Call [`Running::wait`] at once: its output is read (into its log
+/// and tails) while it is waited for; dropping it unwaited kills the group.
 #[derive(Debug)]
 pub struct Running {
     pgid: i32,
@@ -380,8 +380,8 @@ pub struct Running {
     kill: KillHandle,
     tail: TailHandle,
     stderr_tail: TailHandle,
-    pumps: Vec<JoinHandle<Option<LogError>>>,
-    stop: watch::Sender<bool>,
+    /// Its pipes, read while it is waited for (`Running::wait`).
+    pumps: Pumps,
     files: Option<AttemptFiles>,
     masker: Masker,
     log: Arc<LazyLog>,
@@ -581,8 +581,6 @@ pub(super) fn assemble(
     };
     let tail = TailHandle::default();
     let stderr_tail = TailHandle::new(STDERR_TAIL_LINES, STDERR_TAIL_LINE_BYTES);
-    let (stop, stop_rx) = watch::channel(false);
-    let mut pumps = Vec::new();
     let sink = |stream, errs: Option<&TailHandle>| Sink {
         stream,
         log: log.clone(),
@@ -590,15 +588,14 @@ pub(super) fn assemble(
         stderr_tail: errs.cloned(),
         error: None,
     };
-    let s = sink(Stream::Stdout, None);
-    pumps.push(tokio::spawn(pump(
-        stdout,
-        s,
-        masker.clone(),
-        stop_rx.clone(),
-    )));
-    let s = sink(Stream::Stderr, Some(&stderr_tail));
-    pumps.push(tokio::spawn(pump(stderr, s, masker.clone(), stop_rx)));
+    let pumps = Pumps::new(
+        Pump::new(stdout, sink(Stream::Stdout, None), masker.clone()),
+        Pump::new(
+            stderr,
+            sink(Stream::Stderr, Some(&stderr_tail)),
+            masker.clone(),
+        ),
+    );
     Running {
         pgid,
         leader,
@@ -619,7 +616,6 @@ pub(super) fn assemble(
         tail,
         stderr_tail,
         pumps,
-        stop,
         files: Some(files),
         masker,
         log,
@@ -698,12 +694,13 @@ impl Running {
         self.files.as_ref().map(|f| f.usage.as_path())
     }
 
-    /// Waits for the attempt to end: the main process exits, what is left of the group
-    /// is stopped, the output is drained, `$BATON_OUTPUT`/`$BATON_USAGE` are read and
-    /// removed.
+    /// Waits for the attempt to end, reading its output meanwhile: the main process
+    /// exits, what is left of the group is stopped, the output is drained,
+    /// `$BATON_OUTPUT`/`$BATON_USAGE` are read and removed.
     pub async fn wait(mut self) -> Finished {
-        let Some((status, kill_at)) = self.wait_leader().await else {
-            return self.hand_over().await;
+        let leader = wait_leader(&mut self.leader, &self.kill.shared);
+        let Some((status, kill_at)) = self.pumps.beside(leader).await else {
+            return self.hand_over();
         };
         let duration_ms = crate::stream::duration_ms(self.started.elapsed());
         let requested = {
@@ -711,16 +708,17 @@ impl Running {
             state.reaped = true;
             state.requested
         };
-        clear_group(self.pgid, kill_at).await;
-        self.stop_child_leftovers().await;
-        let mut pumps = futures::future::join_all(std::mem::take(&mut self.pumps));
-        let results = match tokio::time::timeout(DRAIN, &mut pumps).await {
-            Ok(results) => results,
-            Err(_) => {
-                self.stop.send_replace(true);
-                pumps.await
-            }
-        };
+        self.pumps.beside(clear_group(self.pgid, kill_at)).await;
+        let child_run = (self.files.as_ref())
+            .filter(|_| self.child_run)
+            .map(|f| f.output.clone());
+        if let Some(output) = child_run {
+            let stopping = stop_child_leftovers(output, &self.log);
+            self.pumps.beside(stopping).await;
+        }
+        // Past the drain, what an escaped process's pipes hold now is read, no more.
+        let _ = tokio::time::timeout(DRAIN, self.pumps.run()).await;
+        let results = self.pumps.finish();
         // One listing of the attempt's directory: a file it does not show is not looked
         // up (most steps write none of them).
         let held = self.files.as_ref().map_or([false; 4], AttemptFiles::held);
@@ -737,7 +735,6 @@ impl Running {
         let unfinished = self.log.finish().err();
         let log_errors = results
             .into_iter()
-            .filter_map(|r| r.ok().flatten())
             .chain(unfinished)
             .map(|e| crate::log_write_failed(&self.log.path, e))
             .collect();
@@ -765,58 +762,57 @@ impl Running {
         }
     }
 
-    /// A child-run step whose process (the child's engine) ended: what the child's
-    /// steps left running is stopped before its end is known, and said in its log.
-    async fn stop_child_leftovers(&self) {
-        let Some(output) = self.files.as_ref().filter(|_| self.child_run) else {
-            return;
-        };
-        let output = output.output.clone();
-        let stopped = tokio::task::spawn_blocking(move || super::child_leftovers::stop(&output));
-        if let Ok(Some((kid, n))) = stopped.await {
-            let line = format!(
-                "baton: stopped {n} process group(s) child run {kid} left running (its engine ended first)\n"
-            );
-            let _ = self.log.write_all(line.as_bytes());
-        }
-    }
-
     /// Detach: the attempt goes on under the next engine. What its pipes hold now is
     /// read into its log (it is frozen: nothing more comes), its files are left to the
     /// next engine, and nothing is sent to it.
-    async fn hand_over(mut self) -> Finished {
-        self.stop.send_replace(true);
-        let _ = futures::future::join_all(std::mem::take(&mut self.pumps)).await;
+    fn hand_over(mut self) -> Finished {
+        self.pumps.finish();
         let _ = self.log.finish();
         // The next engine reads them (`adopt.rs`): they stay where they are.
         std::mem::forget(self.files.take());
         self.kill.shared.lock().handed = true;
         Finished::spawn_failed("handed to the next engine", Some(self.log.path.clone()))
     }
+}
 
-    /// Waits for the main process, escalating a kill request to SIGKILL after its
-    /// grace. Returns the status and when SIGKILL is (or was) due, if a kill was asked;
-    /// none when the attempt is handed over instead (`KillHandle::hand_over`).
-    async fn wait_leader(&mut self) -> Option<(std::io::Result<ExitStatus>, Option<Instant>)> {
-        let mut kill_at: Option<Instant> = None;
-        let mut killed = false;
-        loop {
-            tokio::select! {
-                status = self.leader.wait() => return Some((status, kill_at)),
-                _ = self.kill.shared.notify.notified(), if kill_at.is_none() => {
-                    let state = self.kill.shared.lock();
-                    if state.handover {
-                        return None;
-                    }
-                    if let Some((_, grace)) = state.requested {
-                        kill_at = Some(Instant::now() + grace);
-                    }
+/// A child-run step whose process (the child's engine) ended: what the child's steps
+/// left running (found from its `$BATON_OUTPUT`, `output`) is stopped before its end
+/// is known, and said in its log.
+async fn stop_child_leftovers(output: PathBuf, log: &LazyLog) {
+    let stopped = tokio::task::spawn_blocking(move || super::child_leftovers::stop(&output));
+    if let Ok(Some((kid, n))) = stopped.await {
+        let line = format!(
+            "baton: stopped {n} process group(s) child run {kid} left running (its engine ended first)\n"
+        );
+        let _ = log.write_all(line.as_bytes());
+    }
+}
+
+/// Waits for the main process, escalating a kill request to SIGKILL after its grace.
+/// Returns the status and when SIGKILL is (or was) due, if a kill was asked; none when
+/// the attempt is handed over instead (`KillHandle::hand_over`).
+async fn wait_leader(
+    leader: &mut Leader,
+    kill: &KillShared,
+) -> Option<(std::io::Result<ExitStatus>, Option<Instant>)> {
+    let mut kill_at: Option<Instant> = None;
+    let mut killed = false;
+    loop {
+        tokio::select! {
+            status = leader.wait() => return Some((status, kill_at)),
+            _ = kill.notify.notified(), if kill_at.is_none() => {
+                let state = kill.lock();
+                if state.handover {
+                    return None;
                 }
-                _ = tokio::time::sleep_until(kill_at.unwrap_or_else(Instant::now)),
-                    if kill_at.is_some() && !killed => {
-                    let _ = self.kill.shared.signal_unreaped(Signal::SIGKILL);
-                    killed = true;
+                if let Some((_, grace)) = state.requested {
+                    kill_at = Some(Instant::now() + grace);
                 }
+            }
+            _ = tokio::time::sleep_until(kill_at.unwrap_or_else(Instant::now)),
+                if kill_at.is_some() && !killed => {
+                let _ = kill.signal_unreaped(Signal::SIGKILL);
+                killed = true;
             }
         }
     }
