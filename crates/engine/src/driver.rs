@@ -391,21 +391,11 @@ impl Driver {
     fn on_poll(&mut self, last_heartbeat: &mut Instant) -> Result<(), DriverError> {
         self.looking = true;
         self.scrub_wal();
-        if crate::wake::hold::beat_due(last_heartbeat.elapsed()) {
-            let run = crate::wake::Run {
-                store: &mut self.store,
-                run_id: &self.run_id,
-                core: &mut self.core,
-            };
-            // A run lost stops this engine: what it started is stopped (`abandon`).
-            match crate::wake::hold::beat(run, &self.lease_holder, Timestamp::now())? {
-                crate::wake::hold::Beat::Renewed => {}
-                crate::wake::hold::Beat::Lost(err) => return Err(err.into()),
-            }
-            *last_heartbeat = Instant::now();
-            self.fenced();
-        }
-        Ok(())
+        let mut beating = fence::Beating {
+            driver: self,
+            last: last_heartbeat,
+        };
+        crate::wake::hold::renew(&mut beating)
     }
 
     async fn drive<F>(

@@ -61,8 +61,10 @@ pub fn take_over_with(
     allow_finished: bool,
     auto_approve: bool,
 ) -> Result<(Ready, Option<String>), SessionError> {
+    let holder = lease_holder();
     let ask = Ask {
         given,
+        holder: &holder,
         operator,
         command,
         allow_finished,
@@ -72,43 +74,47 @@ pub fn take_over_with(
     take_over_by(store, run_id, ask, &Backends::builtin())
 }
 
-/// [`take_over`] of a run whose executors are of the kinds `backends` makes: what a
-/// dead engine left running on them is asked of those (the simulator's hosts,
-/// `crates/sim`); the CLI's are the built-in kinds.
+/// [`take_over`] by the engine `holder` names (a process of its own: `pid N on
+/// HOST`), of a run whose executors are of the kinds `backends` makes: what a dead
+/// engine left running on them is asked of those (the simulator's engines and hosts,
+/// `crates/sim`, many in one process); the CLI's takeover is this process's, on the
+/// built-in kinds. The lease is the engine's from the start, as a resume's is its
+/// process's: the engine that drives the run next holds it, no hand-over between.
 pub fn take_over_on(
     store: &mut Store,
-    run_id: &str,
+    (run_id, holder): (&str, &str),
     operator: &str,
     command: Option<Command>,
     backends: &Backends,
 ) -> Result<(Ready, Option<String>), SessionError> {
-    simulated(store, (run_id, operator, command), backends, false)
+    simulated(store, (run_id, holder, operator, command), backends, false)
 }
 
-/// [`take_over_on`] after its first call: this process already took the run's lease
-/// as a takeover's (`Store::take_over_lease`, under [`lease_holder`]), and the rest
-/// (the rebuild, the group held again, the mark settled) comes now. The simulator cuts
-/// a takeover there (`crates/sim`); a takeover never takes a live lease again, not
-/// even its own process's.
+/// [`take_over_on`] after its first call: engine `holder` already took the run's lease
+/// as a takeover's (`Store::take_over_lease`), and the rest (the rebuild, the group
+/// held again, the mark settled) comes now. The simulator cuts a takeover there
+/// (`crates/sim`); a takeover never takes a live lease again, not even its own
+/// engine's.
 pub fn take_over_leased_on(
     store: &mut Store,
-    run_id: &str,
+    (run_id, holder): (&str, &str),
     operator: &str,
     command: Option<Command>,
     backends: &Backends,
 ) -> Result<(Ready, Option<String>), SessionError> {
-    simulated(store, (run_id, operator, command), backends, true)
+    simulated(store, (run_id, holder, operator, command), backends, true)
 }
 
 /// The one body of [`take_over_on`] and [`take_over_leased_on`].
 fn simulated(
     store: &mut Store,
-    (run_id, operator, command): (&str, &str, Option<Command>),
+    (run_id, holder, operator, command): (&str, &str, &str, Option<Command>),
     backends: &Backends,
     leased: bool,
 ) -> Result<(Ready, Option<String>), SessionError> {
     let ask = Ask {
         given: &[],
+        holder,
         operator,
         command,
         allow_finished: false,
@@ -121,6 +127,8 @@ fn simulated(
 /// What a takeover is asked to do.
 struct Ask<'a> {
     given: &'a [(String, String)],
+    /// The engine that takes the run over and drives it: its lease's holder.
+    holder: &'a str,
     operator: &'a str,
     command: Option<Command>,
     allow_finished: bool,
@@ -144,11 +152,11 @@ fn take_over_by(
             }),
         });
     }
-    let holder = lease_holder();
+    let holder = ask.holder;
     // Marked as a takeover's until it settles: meanwhile the run reads as its last
     // engine left it, never active beside its group's holder (`Lease::taking_over`).
     if !ask.leased {
-        take_lease(store, run_id, &holder)?;
+        take_lease(store, run_id, holder)?;
     }
     let stops = matches!(ask.command, Some(Command::Cancel { .. }));
     let result = apply_in_memory(store, run_id, ask, backends).and_then(|taken| {
@@ -161,12 +169,12 @@ fn take_over_by(
             baton_exec::failpoint::die_at("ending", "command");
             baton_exec::failpoint::hold_at("ending-held", "command");
         } else {
-            super::concurrency::hold_again(store, run_id, &holder, &taken.0.core)?;
+            super::concurrency::hold_again(store, run_id, holder, &taken.0.core)?;
         }
         Ok(taken)
     });
     if result.is_err() {
-        let _ = store.release_lease(run_id, &holder);
+        let _ = store.release_lease(run_id, holder);
     }
     result
 }
@@ -179,6 +187,7 @@ fn apply_in_memory(
 ) -> Result<(Ready, Option<String>), SessionError> {
     let Ask {
         given,
+        holder: _,
         operator,
         command,
         allow_finished,

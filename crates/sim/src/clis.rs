@@ -294,8 +294,8 @@ impl World {
     }
 
     /// The takeover's next calls: the run rebuilt, its group held again and its
-    /// lease's mark cleared (the session's `take_over`, the lease under this process's
-    /// name as it takes it), then its events committed at a later call. A lease that
+    /// lease's mark cleared (the session's `take_over`, under the engine's holder as
+    /// it took the lease), then its events committed at a later call. A lease that
     /// lapsed meanwhile and went to another ends it.
     fn cli_settle(
         &mut self,
@@ -303,10 +303,9 @@ impl World {
         run: &str,
         command: Option<Command>,
     ) -> Result<(), SimError> {
-        let engine = &mut self.engines[e];
+        let engine = &self.engines[e];
         let holder = engine.holder();
-        let mine = baton_store::lease_holder_name();
-        if !engine.store.hand_lease(run, &holder, &mine)? {
+        if engine.store.lease(run)?.is_none_or(|l| l.holder != holder) {
             self.history
                 .push(format!("  engine {e} lost {run}'s lease before its settle"));
             return Ok(());
@@ -316,8 +315,8 @@ impl World {
         self.take_and_rebuild(e, run, command)
     }
 
-    /// The session's `take_over` by engine `e`'s process, its lease moved to the
-    /// engine's holder as [`World::adopt`] does; its events committed later.
+    /// The session's `take_over` by engine `e`'s process, under its holder; its
+    /// events committed later.
     fn take_and_rebuild(
         &mut self,
         e: usize,
@@ -327,7 +326,7 @@ impl World {
         let what = command
             .as_ref()
             .map_or("resume", crate::operator::command_name);
-        let ready = match self.take_over(Some(e), run, command) {
+        let ready = match self.take_over((Some(e), e), run, command) {
             Ok((ready, _)) => ready,
             Err(err) => {
                 self.history.push(format!(
@@ -345,15 +344,6 @@ impl World {
         };
         self.executors.stop_leftovers(run);
         let engine = &mut self.engines[e];
-        // The lease as the takeover left it (a command that ends the run: marked
-        // until the commit that ends it), under the engine's holder name.
-        let holder = engine.holder();
-        let mine = baton_store::lease_holder_name();
-        if !engine.store.hand_lease(run, &mine, &holder)? {
-            self.history
-                .push(format!("  {run}: lease not this takeover's, not adopted"));
-            return Ok(());
-        }
         engine.drives(run, ready.core.plan(), self.config.bug);
         // Queued again by the resume from the lease on (the documented exception).
         if ready.core.waits_for_group() {

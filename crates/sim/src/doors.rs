@@ -270,6 +270,55 @@ impl wake::Gather for Doors<'_> {
     }
 }
 
+/// Engine `e` as its heartbeat meets it (`wake::hold::renew`): the simulated clock,
+/// the runs it took, and a lost run dropped ([`World::stop_driving`]).
+pub(crate) struct Holding<'w> {
+    pub world: &'w mut World,
+    pub e: usize,
+}
+
+impl wake::hold::Holds for Holding<'_> {
+    type Error = SimError;
+
+    fn holder(&self) -> String {
+        self.world.engines[self.e].holder()
+    }
+
+    fn since_beat(&self) -> std::time::Duration {
+        let since = self.world.now - self.world.engines[self.e].last_beat;
+        std::time::Duration::from_millis(since.max(0).unsigned_abs())
+    }
+
+    fn beating(&mut self) -> Timestamp {
+        self.world.engines[self.e].last_beat = self.world.now;
+        Timestamp(self.world.now)
+    }
+
+    fn held(&self) -> Vec<String> {
+        self.world.engines[self.e].runs.keys().cloned().collect()
+    }
+
+    fn run<'a>(&'a mut self, run_id: &'a str) -> Option<wake::Run<'a>> {
+        let engine = &mut self.world.engines[self.e];
+        let driven = engine.runs.get_mut(run_id)?;
+        Some(wake::Run {
+            store: &mut engine.store,
+            run_id,
+            core: &mut driven.core,
+        })
+    }
+
+    fn fenced(&mut self, run_id: &str) {
+        if let Some(driven) = self.world.engines[self.e].runs.get_mut(run_id) {
+            driven.fenced_at = self.world.now;
+        }
+    }
+
+    fn lost(&mut self, run_id: &str, err: StoreError) -> Result<(), SimError> {
+        self.world.stop_driving(self.e, run_id, &err)
+    }
+}
+
 impl World {
     /// `wake` (of the engine's own code, `wake`) for engine `e`'s run `run`, through
     /// this world's doors, the seed's crash armed in the fault door it asks.

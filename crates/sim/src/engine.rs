@@ -9,8 +9,7 @@ use crate::world::World;
 use crate::{Bug, SimError};
 use baton_core::{Core, Input, SlotRequest};
 use baton_engine::wake;
-use baton_model::{LEASE_STALE, Timestamp};
-use baton_store::{LeaseOutcome, Store};
+use baton_store::Store;
 use rand::Rng;
 use std::collections::BTreeMap;
 
@@ -256,35 +255,13 @@ impl World {
         Ok(())
     }
 
-    /// Every engine not stopped renews its leases once a heartbeat of simulated time
-    /// has passed (`wake::hold::beat`, the engine's own); a run the store says it lost
+    /// Every engine not stopped renews its leases as every engine does
+    /// (`wake::hold::renew`, through `doors::Holding`): a run the store says it lost
     /// is dropped.
     pub(crate) fn beat(&mut self) -> Result<(), SimError> {
-        let now = self.now;
         for e in 0..self.engines.len() {
-            let engine = &mut self.engines[e];
-            let since =
-                std::time::Duration::from_millis((now - engine.last_beat).max(0).unsigned_abs());
-            if !wake::hold::beat_due(since) || engine.stalled(now) {
-                continue;
-            }
-            engine.last_beat = now;
-            let holder = engine.holder();
-            let runs: Vec<String> = engine.runs.keys().cloned().collect();
-            for run in runs {
-                let engine = &mut self.engines[e];
-                let Some(driven) = engine.runs.get_mut(&run) else {
-                    continue;
-                };
-                let run_ = wake::Run {
-                    store: &mut engine.store,
-                    run_id: &run,
-                    core: &mut driven.core,
-                };
-                match wake::hold::beat(run_, &holder, Timestamp(now))? {
-                    wake::hold::Beat::Renewed => driven.fenced_at = now,
-                    wake::hold::Beat::Lost(err) => self.stop_driving(e, &run, &err)?,
-                }
+            if !self.engines[e].stalled(self.now) {
+                wake::hold::renew(&mut crate::doors::Holding { world: self, e })?;
             }
         }
         Ok(())
@@ -310,30 +287,14 @@ impl World {
         Ok(())
     }
 
-    /// Engine `e` drives `ready` (a run `take_over` made ready under this process's
-    /// own holder name): the lease goes to the engine's holder, the takeover's events
-    /// are committed, then acted on.
+    /// Engine `e` drives `ready` (a run `take_over` made ready under the engine's
+    /// holder): the takeover's events are committed, then acted on.
     pub(crate) fn adopt(&mut self, e: usize, ready: baton_session::Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
         // What the run's last engine left running goes first, as a takeover's
         // `stop_leftovers` stops it (a stopped engine's attempts live on until then).
         self.executors.stop_leftovers(&run);
         let engine = &mut self.engines[e];
-        engine
-            .store
-            .release_lease(&run, &baton_store::lease_holder_name())?;
-        let holder = engine.holder();
-        match engine
-            .store
-            .acquire_lease(&run, &holder, Timestamp(self.now), LEASE_STALE)?
-        {
-            LeaseOutcome::Acquired => {}
-            LeaseOutcome::HeldBy { holder, .. } => {
-                self.history
-                    .push(format!("  {run}: lease held by {holder}, not adopted"));
-                return Ok(());
-            }
-        }
         engine.drives(&run, ready.core.plan(), self.config.bug);
         if ready.core.waits_for_group() {
             self.requeued.insert(run.clone());

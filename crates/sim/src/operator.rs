@@ -1,7 +1,7 @@
 //! Operators: the commands the CLI has, through the functions the CLI's own path calls
 //! synchronously. A run a live engine drives gets the command as a row of the
 //! `commands` table with its proof (`Store::submit_command`, what
-//! `session::command::submit_and_wait` writes; the verdict is read later, not waited
+//! `session::command::hand_in` writes; the verdict is read later, not waited
 //! for); an undriven run is taken over (`session::command::take_over`) and handed to an
 //! engine. Some commands are forged: a row written into the `commands` table with SQL,
 //! with no proof, naming the run's starter.
@@ -242,12 +242,16 @@ impl World {
             ));
             return Ok(());
         }
-        match self.take_over(own, run, Some(command)) {
+        // The command's own process, which takes the run over: the first engine that
+        // is not stopped, from one the seed draws once the takeover went ahead (a
+        // refused one draws nothing).
+        let e = self.rng.clone().random_range(0..crate::world::ENGINES);
+        let by = own.unwrap_or(self.awake(e).unwrap_or(e));
+        match self.take_over((own, by), run, Some(command)) {
             Ok((ready, _)) => {
                 self.history.push(format!("  {name} on {run}: taken over"));
-                let e = self.rng.random_range(0..crate::world::ENGINES);
-                // The command's own process: the first engine that is not stopped.
-                self.adopt(own.unwrap_or(self.awake(e).unwrap_or(e)), ready)
+                self.rng.random_range(0..crate::world::ENGINES);
+                self.adopt(by, ready)
             }
             Err(err) => {
                 self.history
@@ -288,7 +292,7 @@ impl World {
         if self.cli_cut() {
             return self.cli_take(e, &run, None);
         }
-        let taken = self.take_over(Some(e), &run, None);
+        let taken = self.take_over((Some(e), e), &run, None);
         match taken {
             Ok((ready, _)) => {
                 self.history.push(format!("  engine {e} resumes {run}"));

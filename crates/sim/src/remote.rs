@@ -155,11 +155,12 @@ impl World {
         step_id(self, run, step)
     }
 
-    /// `session::command::take_over_on` of `run` on `store` (the operators' or engine
-    /// `e`'s), the simulated host answering what the run left there.
+    /// `session::command::take_over_on` of `run` by engine `by`, its lease under that
+    /// engine's holder, on `on`'s store (the operators' or an engine's), the simulated
+    /// host answering what the run left there.
     pub(crate) fn take_over(
         &mut self,
-        on: Option<usize>,
+        (on, by): (Option<usize>, usize),
         run: &str,
         command: Option<baton_model::Command>,
     ) -> Result<(baton_session::Ready, Option<String>), baton_session::SessionError> {
@@ -192,10 +193,10 @@ impl World {
             (None, Some(e)) => self.engine_user(e),
             (None, None) => self.user.clone(),
         };
-        // Who drove the run live as the takeover began (this process's own name, which
-        // every simulated takeover shares, aside): nobody may take it from them.
-        let mine = baton_store::lease_holder_name();
-        let driven = (self.ops.run_liveness(run)?.driven_by).filter(|h| *h != mine);
+        // Who drove the run live as the takeover began (the taking engine aside: a
+        // takeover cut after its lease holds it already): nobody may take it from them.
+        let holder = self.engines[by].holder();
+        let driven = (self.ops.run_liveness(run)?.driven_by).filter(|h| *h != holder);
         let store = match on {
             Some(e) => &mut self.engines[e].store,
             None => &mut self.ops,
@@ -203,20 +204,25 @@ impl World {
         if self.take_any {
             // The bug put back: the lease taken whatever its heartbeat says.
             let now = baton_model::Timestamp(self.now);
-            store.take_over_lease(run, &mine, now, std::time::Duration::ZERO)?;
+            store.take_over_lease(run, &holder, now, std::time::Duration::ZERO)?;
             leased = true;
         }
+        let taker = (run, holder.as_str());
         let taken = match leased {
             true => baton_session::command::take_over_leased_on(
                 store,
-                run,
+                taker,
                 &operator,
                 command,
                 &self.backends,
             ),
-            false => {
-                baton_session::command::take_over_on(store, run, &operator, command, &self.backends)
-            }
+            false => baton_session::command::take_over_on(
+                store,
+                taker,
+                &operator,
+                command,
+                &self.backends,
+            ),
         };
         if let (Ok(_), Some(holder)) = (&taken, driven) {
             self.takeover_broke.get_or_insert((
@@ -266,7 +272,7 @@ impl World {
         let Some(b) = self.awake(b) else {
             return Ok(());
         };
-        match self.take_over(Some(b), &run, None) {
+        match self.take_over((Some(b), b), &run, None) {
             Ok((ready, _)) => {
                 self.history
                     .push(format!("  engine {b} resumes {run} in the background"));

@@ -310,7 +310,7 @@ impl World {
             }
             self.steps += 1;
             self.take_any = self.config.bug == Some(crate::Bug::ResumeDriven);
-            let taken = self.take_over(Some(e), &run, None);
+            let taken = self.take_over((Some(e), e), &run, None);
             self.take_any = false;
             match taken {
                 Ok((ready, _)) => {

@@ -89,7 +89,7 @@ pub(crate) struct World {
     /// [`crate::Bug::ResumeDriven`]: the takeover in progress takes the run's lease
     /// whatever its heartbeat says.
     pub take_any: bool,
-    /// The next takeover's lease is this process's already (a takeover cut between its
+    /// The next takeover's lease is its engine's already (a takeover cut between its
     /// lease and the rest: `session::command::take_over_leased_on`).
     pub leased: bool,
     /// The runs a takeover's process left between its lease and its settle, dying

@@ -46,6 +46,48 @@ pub fn beat(run: Run<'_>, holder: &str, now: Timestamp) -> Result<Beat, StoreErr
     }
 }
 
+/// An engine as its heartbeat meets it: its clock, the runs it drives, and what it
+/// does with one the store says it lost. The driver holds one run; each simulated
+/// engine (`crates/sim`) the runs it took.
+pub trait Holds {
+    type Error: From<StoreError>;
+    /// Its lease holder name.
+    fn holder(&self) -> String;
+    /// How long since its last heartbeat, on its clock.
+    fn since_beat(&self) -> Duration;
+    /// It beats now: the time on its clock its leases are renewed at.
+    fn beating(&mut self) -> Timestamp;
+    /// The runs it drives.
+    fn held(&self) -> Vec<String>;
+    /// One of them (`None`: no longer driven).
+    fn run<'a>(&'a mut self, run_id: &'a str) -> Option<Run<'a>>;
+    /// The store checked `run_id`'s fence just now.
+    fn fenced(&mut self, run_id: &str);
+    /// It stops driving `run_id`, which went to another (`err` says how), and what it
+    /// started there is stopped (the driver's `abandon`).
+    fn lost(&mut self, run_id: &str, err: StoreError) -> Result<(), Self::Error>;
+}
+
+/// Once a [`HEARTBEAT`] of its clock has passed, the engine renews the lease of each
+/// run it drives ([`beat`]); a run found lost it stops driving ([`Holds::lost`]).
+pub fn renew<H: Holds>(h: &mut H) -> Result<(), H::Error> {
+    if !beat_due(h.since_beat()) {
+        return Ok(());
+    }
+    let now = h.beating();
+    let holder = h.holder();
+    for run_id in h.held() {
+        let Some(run) = h.run(&run_id) else {
+            continue;
+        };
+        match beat(run, &holder, now)? {
+            Beat::Renewed => h.fenced(&run_id),
+            Beat::Lost(err) => h.lost(&run_id, err)?,
+        }
+    }
+    Ok(())
+}
+
 /// Whether an engine's drive of a run is over: its core finished, and nothing it
 /// started still runs or still tells it something (`idle`: no attempt alive, no
 /// notifier running).
@@ -147,5 +189,77 @@ mod tests {
         let lost = beat(run(&mut store, &mut core), "tester", Timestamp::now());
         assert!(matches!(lost, Ok(Beat::Lost(_))), "{lost:?}");
         assert!(beat_due(HEARTBEAT) && !beat_due(HEARTBEAT / 2));
+    }
+
+    /// An engine holding `r1` as `tester`, its last heartbeat `since` ago: what
+    /// `renew` did to it.
+    struct Engine {
+        store: Store,
+        core: Core,
+        since: Duration,
+        beat_at: Option<Timestamp>,
+        fenced: Vec<String>,
+        lost: Vec<String>,
+    }
+
+    impl Holds for Engine {
+        type Error = StoreError;
+        fn holder(&self) -> String {
+            "tester".into()
+        }
+        fn since_beat(&self) -> Duration {
+            self.since
+        }
+        fn beating(&mut self) -> Timestamp {
+            let now = Timestamp::now();
+            self.beat_at = Some(now);
+            now
+        }
+        fn held(&self) -> Vec<String> {
+            vec!["r1".into(), "gone".into()]
+        }
+        fn run<'a>(&'a mut self, run_id: &'a str) -> Option<Run<'a>> {
+            (run_id == "r1").then(|| run(&mut self.store, &mut self.core))
+        }
+        fn fenced(&mut self, run_id: &str) {
+            self.fenced.push(run_id.into());
+        }
+        fn lost(&mut self, run_id: &str, _err: StoreError) -> Result<(), StoreError> {
+            self.lost.push(run_id.into());
+            Ok(())
+        }
+    }
+
+    /// `renew` beats only once a heartbeat passed, renews each run the engine still
+    /// drives (its fence checked), and hands a run another engine took to `lost`.
+    #[test]
+    fn an_engine_renews_its_runs_once_a_heartbeat_passed_and_drops_a_lost_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, core) = held(dir.path());
+        take(&mut store, "r1", "tester", core.plan());
+        let mut e = Engine {
+            store,
+            core,
+            since: HEARTBEAT / 2,
+            beat_at: None,
+            fenced: Vec::new(),
+            lost: Vec::new(),
+        };
+        renew(&mut e).unwrap();
+        assert_eq!((e.beat_at, e.fenced.len()), (None, 0), "not due yet");
+        e.since = HEARTBEAT;
+        renew(&mut e).unwrap();
+        assert!(e.beat_at.is_some());
+        assert_eq!(
+            (e.fenced.clone(), e.lost.len()),
+            (vec!["r1".to_string()], 0)
+        );
+        // It let go; another engine took it.
+        e.store.release_lease("r1", "tester").unwrap();
+        e.store
+            .acquire_lease("r1", "other", Timestamp::now(), baton_model::LEASE_STALE)
+            .unwrap();
+        renew(&mut e).unwrap();
+        assert_eq!(e.lost, vec!["r1".to_string()], "another engine holds it");
     }
 }

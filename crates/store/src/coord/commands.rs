@@ -391,22 +391,6 @@ impl Store {
         self.lease_for(run_id, holder, (now, stale_after), true)
     }
 
-    /// `run_id`'s lease handed from `from` to `to` as it is (its heartbeat, its
-    /// takeover's mark): an engine adopting the run a takeover in its own process took
-    /// (the simulator's engines, which hold their leases under names of their own).
-    /// False when `from` does not hold it.
-    pub fn hand_lease(&mut self, run_id: &str, from: &str, to: &str) -> Result<bool, StoreError> {
-        let r = self
-            .conn
-            .execute(
-                "UPDATE leases SET holder = ?3 WHERE run_id = ?1 AND holder = ?2",
-                params![run_id, from, to],
-            )
-            .map(|n| n == 1)
-            .map_err(StoreError::from);
-        self.ctx(r)
-    }
-
     fn lease_for(
         &mut self,
         run_id: &str,
