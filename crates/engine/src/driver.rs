@@ -478,6 +478,8 @@ impl Driver {
                 (self.view_dirty && self.view_tx.is_some()).then(|| self.last_view + VIEW_EVERY);
             let flush_due = self.unsaved_since.map(|t| t + COMMIT_WAIT);
             let mut inputs = Vec::new();
+            // A stop joins after what the inbox holds (`wake::brought`).
+            let mut stop_in = None;
             let mut flush = false;
             tokio::select! {
                 Some(msg) = self.inbox_rx.recv() => self.receive(msg, &mut inputs)?,
@@ -494,7 +496,7 @@ impl Driver {
                         self.commands_rx = None;
                         if !self.core.is_finished() && !stopping {
                             stopping = true;
-                            inputs.push(Input::Shutdown { reason: "console closed".into() });
+                            stop_in = Some(Input::Shutdown { reason: "console closed".into() });
                         }
                     }
                 },
@@ -502,10 +504,11 @@ impl Driver {
                     stopping = true;
                     signal_exit = stop.signal;
                     detaching = stop.detach;
-                    inputs.push(handover::stop_input(&stop, self.core.operator()));
+                    stop_in = Some(handover::stop_input(&stop, self.core.operator()));
                 }
             }
-            // Group commit: everything that is already waiting goes into the same wake-up.
+            // Group commit: everything already waiting goes into the same wake-up,
+            // decided before a stop.
             while let Ok(msg) = self.inbox_rx.try_recv() {
                 self.receive(msg, &mut inputs)?;
             }
@@ -514,7 +517,7 @@ impl Driver {
             self.absorb_started()?;
             // The one wake-up (`crate::wake::wake_up`): the store's inputs when this
             // is a poll, then what was handed in; decided, committed, acted on.
-            self.brought = inputs;
+            self.brought = crate::wake::brought(inputs, stop_in);
             let woke = crate::wake::wake_up(self);
             self.looking = false;
             if !woke? && flush {

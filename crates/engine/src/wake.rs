@@ -177,6 +177,16 @@ pub trait Gather: Engine {
     }
 }
 
+/// What the world brought for a wake-up, in the order the core decides it: the news
+/// already in (attempts' starts and exits) before a stop handed in beside it (a signal,
+/// a quit, the console closed, a detach). An attempt whose exit came before the stop
+/// ends as it ended, not interrupted by the stop, so its step never runs again on
+/// resume. The driver's loop orders each wake-up's inputs through this.
+pub fn brought(mut news: Vec<Input>, stop: Option<Input>) -> Vec<Input> {
+    news.extend(stop);
+    news
+}
+
 /// One waiting pool slot asked for (one store call); an ask the store answers "not
 /// yet" waits for the next gathering.
 pub fn ask_waiting<G: Gather>(g: &mut G, r: SlotRequest) -> Result<Option<Input>, G::Error> {

@@ -52,8 +52,10 @@ pub(crate) struct Doors<'w> {
     acted: usize,
     /// What the commit is, as a crash inside it is told.
     pub commit_said: String,
-    /// What was handed in for this wake-up (a stop), brought before the world's news
-    /// as the driver's select hands in its branch before the inbox's.
+    /// What was handed in for this wake-up (a stop), brought before the world's news.
+    /// The driver decides a stop after the news already in (`wake::brought`); here the
+    /// stop stays first while `a_detach_stops_no_remote_step_on_record` reads a stop
+    /// for a timeout due at the detach as the detach's (`--mix remote` seed 692).
     handed: Vec<Input>,
 }
 
