@@ -369,99 +369,168 @@ pub fn apply_for(
     // Twice at most: an engine that ends between the look and the hand-over leaves the
     // run undriven, and the second look finds that.
     for _ in 0..2 {
-        if let Some(holder) = live_holder(store, &run_id)? {
-            match submit_and_wait(store, &run_id, &command, wait, request)? {
-                Waited::Verdict(outcome) => return Ok(Applied::ByEngine { holder, outcome }),
-                // The engine is gone now: the run is undriven; look again.
-                Waited::NotTaken if live_holder(store, &run_id)?.is_none() => {
-                    // A crash test's moment: a link's decision withdrawn, before it is
-                    // handed in again (a check may read the withdrawal meanwhile).
-                    if request.is_some() {
-                        baton_exec::failpoint::hold_at("link-retry", "command");
-                    }
-                    continue;
-                }
-                Waited::NotTaken => {
-                    let refusal = Refusal::NotTaken {
-                        holder: holder.clone(),
-                        wait: baton_model::time::human_duration(wait),
-                    };
-                    return Ok(Applied::ByEngine {
-                        holder,
-                        outcome: CommandOutcome::Refused(refusal),
-                    });
-                }
-            }
-        }
-        // A label change on a run no engine drives is a record, not driving: by
-        // whoever may command the run, without a takeover or its secrets again.
-        if matches!(command, Command::Label { .. }) && request.is_none() {
-            match super::label::record_undriven(store, &run_id, &command)? {
-                Some(outcome) => {
+        if matches!(delivery, Delivery::NoDrive) {
+            let (holder, id) = match hand_in_no_drive(store, &run_id, &command, wait, request) {
+                Ok(HandedIn::ForEngine { holder, id }) => (holder, id),
+                Ok(HandedIn::Recorded { id }) => return Ok(Applied::Recorded { id }),
+                Ok(HandedIn::Labelled(outcome)) => {
                     let holder = lease_holder();
                     return Ok(Applied::ByEngine { holder, outcome });
                 }
+                Err(SessionError::Driven { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            match engine_answer(store, (&run_id, holder), id, wait, request)? {
+                Some(applied) => return Ok(applied),
                 None => continue,
             }
         }
-        if !matches!(delivery, Delivery::NoDrive)
-            && let Some(starter) = other_starter(store, &run_id, &operator)?
-        {
+        if let Some(holder) = live_holder(store, &run_id)? {
+            let id = hand_in(store, &run_id, &command, wait, request)?;
+            match engine_answer(store, (&run_id, holder), id, wait, request)? {
+                Some(applied) => return Ok(applied),
+                None => continue,
+            }
+        }
+        // A label change on a run no engine drives is a record, not driving.
+        if matches!(command, Command::Label { .. }) && request.is_none() {
+            match label_undriven(store, &run_id, &command) {
+                Ok(outcome) => {
+                    let holder = lease_holder();
+                    return Ok(Applied::ByEngine { holder, outcome });
+                }
+                Err(SessionError::Driven { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(starter) = other_starter(store, &run_id, &operator)? {
             names::check(store, &run_id, &command)?;
             let id = store.submit_command_for(&run_id, &command, None, request)?;
             return Ok(Applied::RecordedForStarter { id, starter });
         }
-        match delivery {
-            Delivery::NoDrive => {
-                names::check(store, &run_id, &command)?;
-                let id = store.submit_command_for(&run_id, &command, None, request)?;
-                return Ok(Applied::Recorded { id });
+        // This process takes the run over: to drive it (`Foreground`), or to decide
+        // here, at once, what a background engine then applies for real (`Detach`).
+        let taken = take_over(
+            store,
+            &run_id,
+            given,
+            &operator,
+            Some(command.clone()),
+            false,
+        );
+        let ready = match taken {
+            Ok((ready, message)) if !matches!(delivery, Delivery::Detach) => {
+                return Ok(Applied::TakenOver {
+                    ready: Box::new(ready),
+                    message: message.unwrap_or_default(),
+                });
             }
-            Delivery::Foreground => {
-                match take_over(
-                    store,
-                    &run_id,
-                    given,
-                    &operator,
-                    Some(command.clone()),
-                    false,
-                ) {
-                    Ok((ready, message)) => {
-                        return Ok(Applied::TakenOver {
-                            ready: Box::new(ready),
-                            message: message.unwrap_or_default(),
-                        });
-                    }
-                    Err(SessionError::Driven { .. }) => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Delivery::Detach => {
-                // Decide here, at once; the background engine then applies it for real.
-                match take_over(
-                    store,
-                    &run_id,
-                    given,
-                    &operator,
-                    Some(command.clone()),
-                    false,
-                ) {
-                    Ok((ready, _)) => drop(ready),
-                    Err(SessionError::Driven { .. }) => continue,
-                    Err(e) => return Err(e),
-                }
-                store.release_lease(&run_id, &lease_holder())?;
-                let id =
-                    store.submit_command_for(&run_id, &command, Some(deadline(wait)), request)?;
-                let (pid, log) = spawn_detached(store, &run_id, given)?;
-                let outcome = background_verdict(store, (id, &run_id), wait, (pid, &log))?;
-                return Ok(Applied::Detached { pid, log, outcome });
-            }
-        }
+            Ok((ready, _)) => ready,
+            Err(SessionError::Driven { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        drop(ready);
+        store.release_lease(&run_id, &lease_holder())?;
+        let id = store.submit_command_for(&run_id, &command, Some(deadline(wait)), request)?;
+        let (pid, log) = spawn_detached(store, &run_id, given)?;
+        let outcome = background_verdict(store, (id, &run_id), wait, (pid, &log))?;
+        return Ok(Applied::Detached { pid, log, outcome });
     }
     Err(SessionError::System(format!(
         "run {run_id} changed hands while the command was being delivered; try again"
     )))
+}
+
+/// What a command delivered without driving its run ([`Delivery::NoDrive`]: `baton
+/// <command> --no-drive`, the cancels a new run's admission asks) became, decided at
+/// once by [`hand_in_no_drive`]; nothing waited for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HandedIn {
+    /// Row `id` for the live engine `holder`, its deadline the wait from now: its
+    /// verdict comes when that engine takes it.
+    ForEngine { holder: String, id: i64 },
+    /// No engine drives the run: row `id` recorded, with no deadline, for the engine
+    /// that drives it next.
+    Recorded { id: i64 },
+    /// No engine drives the run: a label change recorded as its event at once.
+    Labelled(CommandOutcome),
+}
+
+/// The one decision of a command delivered without driving its run: handed to the
+/// live engine that drives run `run_id` (deadline `wait` from now), else recorded for
+/// the run's next engine. `baton <command> --no-drive` and a new run's follow-up
+/// cancels then wait for the engine's answer on the real clock ([`apply_for`]); the
+/// deterministic simulator's engines answer on its own schedule. `Driven`: an engine
+/// took the run between the look and the record; look again.
+pub fn hand_in_no_drive(
+    store: &mut Store,
+    run_id: &str,
+    command: &Command,
+    wait: Duration,
+    request: Option<&str>,
+) -> Result<HandedIn, SessionError> {
+    if let Some(holder) = live_holder(store, run_id)? {
+        let id = hand_in(store, run_id, command, wait, request)?;
+        return Ok(HandedIn::ForEngine { holder, id });
+    }
+    if matches!(command, Command::Label { .. }) && request.is_none() {
+        return label_undriven(store, run_id, command).map(HandedIn::Labelled);
+    }
+    names::check(store, run_id, command)?;
+    let id = store.submit_command_for(run_id, command, None, request)?;
+    Ok(HandedIn::Recorded { id })
+}
+
+/// A label change on run `run_id`, which no engine drives, recorded as its event: by
+/// whoever may command the run, without a takeover or its secrets again. `Driven`
+/// when an engine holds the run after all (the command goes to it).
+fn label_undriven(
+    store: &mut Store,
+    run_id: &str,
+    command: &Command,
+) -> Result<CommandOutcome, SessionError> {
+    if let Some(outcome) = super::label::record_undriven(store, run_id, command)? {
+        return Ok(outcome);
+    }
+    let holder = live_holder(store, run_id)?.unwrap_or_default();
+    Err(SessionError::Driven {
+        run_id: run_id.to_string(),
+        holder,
+    })
+}
+
+/// The live engine `holder`'s answer to command `id` of run `run_id`, waited for on
+/// the real clock: `None` when it was not taken and no engine drives the run now (look
+/// again).
+fn engine_answer(
+    store: &mut Store,
+    (run_id, holder): (&str, String),
+    id: i64,
+    wait: Duration,
+    request: Option<&str>,
+) -> Result<Option<Applied>, SessionError> {
+    match await_taken(store, run_id, id, wait)? {
+        Waited::Verdict(outcome) => Ok(Some(Applied::ByEngine { holder, outcome })),
+        // The engine is gone now: the run is undriven; look again.
+        Waited::NotTaken if live_holder(store, run_id)?.is_none() => {
+            // A crash test's moment: a link's decision withdrawn, before it is handed in
+            // again (a check may read the withdrawal meanwhile).
+            if request.is_some() {
+                baton_exec::failpoint::hold_at("link-retry", "command");
+            }
+            Ok(None)
+        }
+        Waited::NotTaken => {
+            let refusal = Refusal::NotTaken {
+                holder: holder.clone(),
+                wait: baton_model::time::human_duration(wait),
+            };
+            Ok(Some(Applied::ByEngine {
+                holder,
+                outcome: CommandOutcome::Refused(refusal),
+            }))
+        }
+    }
 }
 
 /// The verdict on command `id` of run `run_id` of the background engine `pid` (its
@@ -592,22 +661,10 @@ pub(crate) enum Waited {
     NotTaken,
 }
 
-/// Put the command in the store's `commands` table and wait for the engine driving the
-/// run to take it. A command no engine takes within `wait` is withdrawn, so it cannot
-/// apply by surprise when an engine comes back later.
-pub(crate) fn submit_and_wait(
-    store: &mut Store,
-    run_id: &str,
-    command: &Command,
-    wait: Duration,
-    request: Option<&str>,
-) -> Result<Waited, SessionError> {
-    let id = hand_in(store, run_id, command, wait, request)?;
-    await_taken(store, run_id, id, wait)
-}
-
-/// The half of [`submit_and_wait`] that waits for nothing: the command's row for the
-/// engine driving run `run_id`, its deadline `wait` from now. Its id, for [`await_taken`].
+/// A command for the engine driving run `run_id`, waiting for nothing: its row, its
+/// deadline `wait` from now (a command no engine takes by then is withdrawn, so it
+/// cannot apply by surprise when an engine comes back later). Its id, for
+/// [`await_taken`].
 pub(crate) fn hand_in(
     store: &mut Store,
     run_id: &str,
@@ -618,7 +675,7 @@ pub(crate) fn hand_in(
     Ok(store.submit_command_for(run_id, command, Some(deadline(wait)), request)?)
 }
 
-/// The waiting half of [`submit_and_wait`], on the real clock: command `id` of run
+/// The wait for a command [`hand_in`] handed in, on the real clock: command `id` of run
 /// `run_id`, handed in with its deadline `wait` from then, answered by the engine that
 /// takes it, or withdrawn as not taken.
 pub(crate) fn await_taken(

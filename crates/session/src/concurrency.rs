@@ -422,8 +422,34 @@ pub(crate) fn opening(group: &Group, verdict: &Verdict) -> Opening {
 /// anyway); a run that refuses it (already finished or cancelling) is fine: the new
 /// run waits for the group.
 fn cancel_as(store: &mut Store, run: &str, cancel: Command) -> Result<(), SessionError> {
-    match command::apply(store, run, cancel, &Delivery::NoDrive, &[], SUPERSEDE_WAIT) {
-        Ok(_) | Err(SessionError::Refused { .. }) => Ok(()),
+    let applied = command::apply(store, run, cancel, &Delivery::NoDrive, &[], SUPERSEDE_WAIT);
+    refused_is_fine(applied).map(drop)
+}
+
+/// One cancel [`admit`] asks, handed in as [`cancel_as`] hands it in
+/// ([`command::hand_in_no_drive`]: a row for the live engine that drives `run`, else
+/// recorded for its next engine) and not waited for: the deterministic simulator reads
+/// the engine's answer later, on its own clock. `None`: refused, which is fine.
+pub fn hand_in_ask(
+    store: &mut Store,
+    run: &str,
+    cancel: &Command,
+) -> Result<Option<command::HandedIn>, SessionError> {
+    refused_is_fine(command::hand_in_no_drive(
+        store,
+        run,
+        cancel,
+        SUPERSEDE_WAIT,
+        None,
+    ))
+}
+
+/// A cancel a new run's admission asks that its run refuses (already finished or
+/// cancelling) is fine: the new run waits for the group.
+fn refused_is_fine<T>(r: Result<T, SessionError>) -> Result<Option<T>, SessionError> {
+    match r {
+        Ok(t) => Ok(Some(t)),
+        Err(SessionError::Refused { .. }) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -71,7 +71,7 @@ pub use concurrency::create as create_run;
 /// Every decision of `create_run` and nothing that waits: the run recorded, and the
 /// cancels its admission asks, which a caller on its own clock (the simulator) hands
 /// in itself.
-pub use concurrency::{Admitting, admit as admit_run};
+pub use concurrency::{Admitting, admit as admit_run, hand_in_ask};
 pub use console::{Ended, Service, Stop};
 pub use diff::records as diff_records;
 pub use follow::Follow;

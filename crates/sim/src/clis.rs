@@ -12,7 +12,7 @@
 //! the engines, the serve and the other CLI processes act, and the process may die
 //! (a takeover's or a `baton run`'s process is the engine it drives with: its death is
 //! that engine's crash). A submitter that lives withdraws its row once its deadline
-//! passed (`submit_and_wait`); one that died leaves it. What it draws comes from a
+//! passed (`command::await_taken`); one that died leaves it. What it draws comes from a
 //! twelfth stream of the seed, so the other mixes draw what they drew.
 use crate::SimError;
 use crate::world::World;
@@ -98,17 +98,6 @@ impl World {
         !self.clis.whole
     }
 
-    /// `f` made whole (one action, no cut inside), as settling makes everything.
-    fn whole<T>(
-        &mut self,
-        f: impl FnOnce(&mut World) -> Result<T, SimError>,
-    ) -> Result<T, SimError> {
-        let was = std::mem::replace(&mut self.clis.whole, true);
-        let r = f(self);
-        self.clis.whole = was;
-        r
-    }
-
     /// Every CLI process in progress may make its next store call, or die before it;
     /// the submitters waiting for a verdict withdraw their rows past the deadline, or
     /// die. Nothing with the mixes but `cli`.
@@ -189,8 +178,8 @@ impl World {
                 self.commit_takeover(e, *ready)
             }
             Next::Cancels(mut cancels) => {
-                if let Some((old, cancel)) = cancels.pop_front() {
-                    self.whole(|w| w.submit(&old, cancel))?;
+                if let (Some((e, _)), Some((old, cancel))) = (cli.engine, cancels.pop_front()) {
+                    self.hand_in_ask(e, &old, &cancel)?;
                 }
                 if !cancels.is_empty() {
                     self.clis.procs.push(Cli {
@@ -394,7 +383,7 @@ impl World {
         }
     }
 
-    /// The submitters waiting for their verdicts (`submit_and_wait`): one past its
+    /// The submitters waiting for their verdicts (`command::await_taken`): one past its
     /// deadline withdraws its row (refused, not taken) unless an engine claimed it;
     /// one may die, leaving its row as it is.
     fn waiting_submitters(&mut self) -> Result<(), SimError> {

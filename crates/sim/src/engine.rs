@@ -369,16 +369,50 @@ impl World {
             "  {run_id} ({}) by engine {e}: {said}, replacing {replaced:?}",
             self.workflows[w].name
         ));
-        // Handed in as rows whose verdicts this world's engines give later (`baton run`
-        // waits up to 10 s of real time for each: `session::concurrency::follow_through`).
+        // Handed in as `baton run` hands them in, their verdicts given later by this
+        // world's engines (`baton run` waits up to 10 s of real time for each:
+        // `session::concurrency::follow_through`).
         if self.cli_cut() {
             self.cli_cancels(e, asks);
         } else {
             for (old, cancel) in asks {
-                self.submit(&old, cancel)?;
+                self.hand_in_ask(e, &old, &cancel)?;
             }
         }
         self.start_driving(e, &run_id, rest, (None, "first commit"))
             .map(drop)
+    }
+
+    /// One cancel a new run's admission asks, handed in by engine `e`'s `baton run`
+    /// through the session's one decision (`session::concurrency::hand_in_ask`): a row
+    /// for the live engine that drives `run`, else recorded for its next engine. Only
+    /// when its answer comes is this world's: its verdict is read later.
+    pub(crate) fn hand_in_ask(
+        &mut self,
+        e: usize,
+        run: &str,
+        cancel: &baton_model::Command,
+    ) -> Result<(), SimError> {
+        use baton_session::command::HandedIn;
+        let name = crate::operator::command_name(cancel);
+        let said = match baton_session::hand_in_ask(&mut self.engines[e].store, run, cancel) {
+            Ok(Some(HandedIn::ForEngine { id, .. })) => {
+                self.pending.push((id, format!("{name} on {run}")));
+                format!("row #{id} for its engine")
+            }
+            Ok(Some(HandedIn::Recorded { id })) => {
+                self.pending.push((id, format!("{name} on {run}")));
+                format!("row #{id} recorded for its next engine")
+            }
+            Ok(Some(HandedIn::Labelled(outcome))) => format!("{outcome:?}"),
+            Ok(None) => "refused".into(),
+            // A rewritten record (`--mix rewrites`, `accounts`): refused, not obeyed.
+            Err(err) if self.refused_as_rewritten(run, &err) => {
+                crate::operator::session_refusal(&err)
+            }
+            Err(err) => return Err(err.into()),
+        };
+        self.history.push(format!("  {name} on {run}: {said}"));
+        Ok(())
     }
 }

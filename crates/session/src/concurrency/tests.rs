@@ -1,5 +1,5 @@
 use super::*;
-use crate::command::{Waited, await_taken, hand_in};
+use crate::command::{HandedIn, Waited, await_taken, hand_in};
 use crate::prepare::{NewRunSpec, load_new};
 use baton_model::CommandOutcome;
 use std::path::Path;
@@ -94,4 +94,49 @@ fn a_cancel_answered_later_is_the_outcome_of_the_real_wait() {
     for (s, run) in [(&store, &b), (&store2, &made.ready.run_id)] {
         assert_eq!(s.run(run).unwrap().state, RunState::Queued, "{run}");
     }
+}
+
+/// A cancel asked of a run no engine drives is recorded for its next engine by the one
+/// decision `baton run` (`follow_through`) and the simulator (`hand_in_ask`) both make;
+/// asked of a driven run, it is a row for that run's live engine.
+#[test]
+fn an_asked_cancel_goes_to_the_live_engine_or_is_recorded_for_the_next() {
+    let accepted = CommandOutcome::Accepted {
+        message: "cancelling".into(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, a, newcomer) = holder_and_newcomer(dir.path());
+    let [(to, cancel)] = &newcomer.asks[..] else {
+        panic!("one cancel asked: {:?}", newcomer.asks);
+    };
+    let holder = crate::lease_holder();
+    let driven = hand_in_ask(&mut store, to, cancel).unwrap();
+    let Some(HandedIn::ForEngine { holder: h, id }) = driven else {
+        panic!("a row for the live engine: {driven:?}");
+    };
+    assert_eq!(h, holder);
+    assert_eq!(answer(store.path(), &a, &accepted), (id, cancel.clone()));
+
+    // The holder's engine gone: recorded for the next, by both callers alike.
+    store.release_lease(&a, &holder).unwrap();
+    let undriven = hand_in_ask(&mut store, to, cancel).unwrap();
+    let Some(HandedIn::Recorded { id }) = undriven else {
+        panic!("recorded for the next engine: {undriven:?}");
+    };
+    assert_eq!(
+        store.command_outcome(id).unwrap(),
+        None,
+        "nothing answered it"
+    );
+    assert_eq!(answer(store.path(), &a, &accepted), (id, cancel.clone()));
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let (mut store2, a2, newcomer2) = holder_and_newcomer(dir2.path());
+    store2.release_lease(&a2, &holder).unwrap();
+    let started = Instant::now();
+    follow_through(&mut store2, newcomer2.asks.clone()).unwrap();
+    assert!(started.elapsed() < SUPERSEDE_WAIT, "no engine to wait for");
+    let (id2, taken) = answer(store2.path(), &a2, &accepted);
+    assert_eq!(store2.command_outcome(id2).unwrap(), Some(accepted));
+    assert_eq!(taken, newcomer2.asks[0].1, "the same cancel recorded");
 }
