@@ -278,3 +278,42 @@ impl Faults for CutsInTransaction {
         at == Point::Commit(CommitCut::InTransaction)
     }
 }
+
+/// A cancel asked since a moment reads so while pending and once accepted, not once
+/// refused, nor when asked before that moment; other commands are not cancels.
+#[test]
+fn a_cancel_asked_reads_so_until_it_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = store_with_run(&dir.path().join("b.db"));
+    let since = Timestamp::now();
+    let asked = |s: &Store, at: Timestamp| s.cancel_asked_since("R1", at).expect("read");
+    assert!(!asked(&s, since), "nothing asked yet");
+    let label = Command::Label {
+        operator: "ana".into(),
+        set: Default::default(),
+        removed: Vec::new(),
+    };
+    s.submit_command("R1", &label, None).expect("submit");
+    assert!(!asked(&s, since), "a label is no cancel");
+    let cancel = Command::Cancel {
+        operator: "ana".into(),
+        reason: None,
+    };
+    let refused = s.submit_command("R1", &cancel, None).expect("submit");
+    assert!(asked(&s, since), "pending");
+    assert!(
+        s.withdraw_command(refused, &Refusal::Expired)
+            .expect("withdraw")
+    );
+    assert!(!asked(&s, since), "refused");
+    let id = s.submit_command("R1", &cancel, None).expect("submit");
+    assert!(
+        !asked(&s, Timestamp(since.0 + 3_600_000)),
+        "asked before then"
+    );
+    let accepted = CommandOutcome::Accepted {
+        message: "taken".into(),
+    };
+    s.complete_command(id, &accepted).expect("settle");
+    assert!(asked(&s, since), "accepted");
+}
