@@ -835,6 +835,14 @@ impl Core {
         self.plan.steps.get(step)?.alternative(k).executor
     }
 
+    /// Whether step `step`'s attempt `attempt` runs on with the stop its timeout sent
+    /// (decision-side: its end will be recorded `timeout`), not interrupted or ended.
+    pub fn stopped_for_timeout(&self, step: usize, attempt: u32) -> bool {
+        self.steps.get(step).is_some_and(|s| {
+            s.state == StepState::Running && s.attempts == attempt && s.kill_sent && s.timeout_kill
+        })
+    }
+
     /// Earliest instant at which something becomes due: a retry, a step, gate or run
     /// timeout, a gate's 80% warning, or a rate token a queued step waits for.
     pub fn next_wakeup(&self) -> Option<Timestamp> {

@@ -181,7 +181,8 @@ pub trait Gather: Engine {
 /// already in (attempts' starts and exits) before a stop handed in beside it (a signal,
 /// a quit, the console closed, a detach). An attempt whose exit came before the stop
 /// ends as it ended, not interrupted by the stop, so its step never runs again on
-/// resume. The driver's loop orders each wake-up's inputs through this.
+/// resume. The driver's loop and the simulator's doors order each wake-up's inputs
+/// through this.
 pub fn brought(mut news: Vec<Input>, stop: Option<Input>) -> Vec<Input> {
     news.extend(stop);
     news

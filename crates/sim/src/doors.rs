@@ -52,11 +52,14 @@ pub(crate) struct Doors<'w> {
     acted: usize,
     /// What the commit is, as a crash inside it is told.
     pub commit_said: String,
-    /// What was handed in for this wake-up (a stop), brought before the world's news.
-    /// The driver decides a stop after the news already in (`wake::brought`); here the
-    /// stop stays first while `a_detach_stops_no_remote_step_on_record` reads a stop
-    /// for a timeout due at the detach as the detach's (`--mix remote` seed 692).
-    handed: Vec<Input>,
+    /// What was handed in for this wake-up (a stop), decided after the world's news
+    /// as the driver's (`wake::brought`).
+    handed: Option<Input>,
+    /// Attempts to ask the core about as it decided this wake-up (`timed_out`).
+    watched: Vec<(usize, u32)>,
+    /// Which of `watched` the core left running with its timeout's stop, read before a
+    /// run it finished is let go of.
+    timed_out: Option<Vec<bool>>,
 }
 
 impl<'w> Doors<'w> {
@@ -75,7 +78,9 @@ impl<'w> Doors<'w> {
             dies_at: None,
             acted: 0,
             commit_said: "wake-up's commit".into(),
-            handed: Vec::new(),
+            handed: None,
+            watched: Vec::new(),
+            timed_out: None,
         }
     }
 
@@ -113,6 +118,18 @@ impl<'w> Doors<'w> {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl Doors<'_> {
+    /// Which of the watched attempts the core left running with its timeout's stop
+    /// (`Core::stopped_for_timeout`); none of a run no longer driven.
+    fn read_timeouts(&mut self) {
+        let core = (self.world.engines[self.e].runs.get(&self.run)).map(|d| &d.core);
+        let read = (self.watched.iter())
+            .map(|&(step, attempt)| core.is_some_and(|c| c.stopped_for_timeout(step, attempt)))
+            .collect();
+        self.timed_out = Some(read);
     }
 }
 
@@ -226,6 +243,7 @@ impl wake::Engine for Doors<'_> {
     /// A run whose core finished is let go once its group is acted on.
     fn acted(&mut self) -> Result<(), Stop> {
         self.dies_amid()?;
+        self.read_timeouts();
         Ok(self.world.finish_if_done(self.e, &self.run)?)
     }
 }
@@ -251,14 +269,13 @@ impl wake::Gather for Doors<'_> {
         let now = self.world.now;
         let w = &mut *self.world;
         let faults = w.faults();
-        let mut inputs = std::mem::take(&mut self.handed);
-        inputs.extend(w.executors.due((&self.run, self.e), now, faults));
+        let mut news = w.executors.due((&self.run, self.e), now, faults);
         if let Some(driven) = w.engines[self.e].runs.get(&self.run)
             && driven.core.next_wakeup().is_some_and(|t| t.0 <= now)
         {
-            inputs.push(Input::Tick);
+            news.push(Input::Tick);
         }
-        inputs
+        wake::brought(news, self.handed.take())
     }
 
     fn turn(&mut self, turn: Option<Input>) -> Option<Input> {
@@ -346,21 +363,28 @@ impl World {
         woken
     }
 
-    /// Engine `e`'s whole wake-up of `run` (`wake::wake_up`) with `inputs` handed in
-    /// (its stop) among what it brought: `false` when it stopped before its end (the
-    /// engine died or lost the run).
+    /// Engine `e`'s whole wake-up of `run` (`wake::wake_up`) with `stop` handed in
+    /// beside what it brought: which of `watched` its core then left running with its
+    /// timeout's stop; `None` when it stopped before its end (the engine died or lost
+    /// the run).
     pub(crate) fn wake_with(
         &mut self,
-        e: usize,
-        run: &str,
-        inputs: Vec<Input>,
-        crash: Option<Crash>,
-    ) -> Result<bool, SimError> {
-        let woken = self.woken(e, run, crash, |d| {
-            d.handed = inputs;
-            wake::wake_up(d).map(drop)
+        (e, run): (usize, &str),
+        stop: Input,
+        watched: &[(usize, u32)],
+    ) -> Result<Option<Vec<bool>>, SimError> {
+        let mut timed_out = None;
+        let woken = self.woken(e, run, None, |d| {
+            d.handed = Some(stop);
+            d.watched = watched.to_vec();
+            let woken = wake::wake_up(d).map(drop);
+            if d.timed_out.is_none() {
+                d.read_timeouts();
+            }
+            timed_out = d.timed_out.take();
+            woken
         });
-        self.stopped(e, run, woken)
+        Ok(self.stopped(e, run, woken)?.then_some(timed_out).flatten())
     }
 
     /// What a wake-up that stopped leaves: a dead engine, a run no longer driven.

@@ -263,11 +263,12 @@ impl World {
         self.history.push(format!(
             "  engine {e} detaches {run} (jobs on record: {on_record:?})"
         ));
-        if !self.hand_over(e, &run, input)? {
+        let Some(timed_out) = self.hand_over(e, &run, input, &on_record)? else {
             return Ok(());
-        }
+        };
         let after = self.stops_of(&run, &on_record);
-        self.detach_broke = stopped_by_detach(&run, &on_record, (&before, &after));
+        let stops = (&before[..], &after[..], &timed_out[..]);
+        self.detach_broke = stopped_by_detach(&run, &on_record, stops);
         let b = (e + 1) % crate::world::ENGINES;
         let Some(b) = self.awake(b) else {
             return Ok(());
@@ -316,16 +317,22 @@ impl World {
     }
 
     /// Engine `e` hands `run` over with `input` (committed, acted on), then lets it
-    /// go. `false`: it no longer held it.
+    /// go: which of `attempts` its core left running with its timeout's stop, as it
+    /// decided the hand-over (the news already in is decided first, and a timeout due
+    /// by then stops its job). `None`: it no longer held the run.
     fn hand_over(
         &mut self,
         e: usize,
         run: &str,
         input: baton_core::Input,
-    ) -> Result<bool, SimError> {
-        if !self.engines[e].runs.contains_key(run) || !self.wake_with(e, run, vec![input], None)? {
-            return Ok(false);
+        attempts: &[(usize, u32)],
+    ) -> Result<Option<Vec<bool>>, SimError> {
+        if !self.engines[e].runs.contains_key(run) {
+            return Ok(None);
         }
+        let Some(timed_out) = self.wake_with((e, run), input, attempts)? else {
+            return Ok(None);
+        };
         // Let go of as a detaching engine lets go (`wake::hold`).
         self.leave(e, run, baton_engine::wake::hold::Leaving::Stopping)?;
         // What the detaching engine followed, it follows no more.
@@ -334,24 +341,24 @@ impl World {
                 r.followers.retain(|f| *f != e);
             }
         }
-        Ok(true)
+        Ok(Some(timed_out))
     }
 }
 
 /// docs/commands.md, "Detach: what goes on": "A remote step whose job is on record
 /// (SSH, Slurm, a batch system) is left as it is; the background engine re-attaches to
-/// it". None of `on_record` got a stop from the detach (its stop time, `before` and
-/// `after` it, unchanged).
+/// it". None of `on_record` got a stop from the detach: its stop time, `before` and
+/// `after` it, unchanged, or the stop its core sent for its timeout (`timed_out`), the
+/// attempt left running on record.
 fn stopped_by_detach(
     run: &str,
     on_record: &[(usize, u32)],
-    (before, after): (&[Option<i64>], &[Option<i64>]),
+    (before, after, timed_out): (&[Option<i64>], &[Option<i64>], &[bool]),
 ) -> Option<String> {
-    let stopped: Vec<String> = on_record
-        .iter()
+    let stopped: Vec<String> = (on_record.iter().zip(timed_out))
         .zip(before.iter().zip(after))
-        .filter(|(_, (b, a))| b != a)
-        .map(|((step, attempt), _)| format!("step {step} attempt {attempt}"))
+        .filter(|((_, timed_out), (b, a))| b != a && !**timed_out)
+        .map(|(((step, attempt), _), _)| format!("step {step} attempt {attempt}"))
         .collect();
     (!stopped.is_empty())
         .then(|| format!("the detach of {run} stopped its remote jobs on record: {stopped:?}"))
