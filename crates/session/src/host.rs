@@ -7,6 +7,7 @@ use baton_engine::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Sto
 use baton_exec::shutdown_signal;
 use baton_model::{Command, CommandOutcome, Event, EventKind, RunView, Timestamp};
 use baton_store::Store;
+use baton_workflow::Action;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -53,16 +54,16 @@ fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
 /// What a takeover clears before it drives `ready`, when a dead engine drove it last
 /// (`ready.stale`): the processes its steps left (not an adopted attempt's) and its
 /// temporary files (outputs not read yet may hold secrets in clear; an adopted
-/// attempt's stay, it reads them when it ends). A takeover that cancels the run asks
-/// its cancel on record first (a command row, `Store::cancel_asked_since`): a child
-/// run's engine among what is stopped (the dead engine's step process) reads its
-/// parent cancelling (`child::parent_cancelling`) and cancels its child before it goes.
-/// The row is then settled as this takeover's, whose events (the step's end among
-/// them) are committed after, once the child's engine is gone; a takeover that dies
-/// before that leaves the row to the run's next engine. How many process groups were
-/// stopped, and whether the cancel's row was written and settled (what was left is
-/// stopped either way). Public for the simulator (crates/sim), which drives a
-/// takeover's `Ready` itself.
+/// attempt's stay, it reads them when it ends). A takeover that cancels a run that
+/// makes child runs asks its cancel on record first (a command row,
+/// `Store::cancel_asked_since`): a child run's engine among what is stopped (the dead
+/// engine's step process) reads its parent cancelling (`child::parent_cancelling`) and
+/// cancels its child before it goes. The row is then settled as this takeover's, whose
+/// events (the step's end among them) are committed after, once the child's engine is
+/// gone; a takeover that dies before that leaves the row to the run's next engine. How
+/// many process groups were stopped, and whether the cancel's row was written and
+/// settled (what was left is stopped either way). Public for the simulator
+/// (crates/sim), which drives a takeover's `Ready` itself.
 pub fn clear_leftovers(store: &mut Store, ready: &Ready) -> (usize, Result<(), SessionError>) {
     if !ready.stale {
         return (0, Ok(()));
@@ -84,8 +85,17 @@ pub fn clear_leftovers(store: &mut Store, ready: &Ready) -> (usize, Result<(), S
     (n, settled.map_err(SessionError::from))
 }
 
-/// The cancel a takeover decided, as its first commit will record it (`None`: no cancel).
+/// The cancel a takeover decided, as its first commit will record it, when a child
+/// run's engine may be among what the dead engine left (a step of the run makes child
+/// runs); `None` otherwise.
 fn cancel_of(ready: &Ready) -> Option<Command> {
+    let steps = &ready.core.plan().steps;
+    if !steps
+        .iter()
+        .any(|s| matches!(s.action, Action::Workflow { .. }))
+    {
+        return None;
+    }
     ready.initial.iter().find_map(|e| match e {
         baton_engine::Effect::Persist(Event {
             kind: EventKind::CancelRequested { actor, reason },

@@ -194,4 +194,8 @@ fn cancelling_a_parent_whose_engine_died_stops_its_child_s_engine_first() {
         vec!["pre", "a"],
         "no step of either run started after the cancel"
     );
+    for run in [&parent, &kid] {
+        let verify = env.run(&["audit", "verify", run]);
+        assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+    }
 }
