@@ -237,19 +237,14 @@ pub fn create(store: &mut Store, loaded: Loaded) -> Result<Ready, SessionError> 
 }
 
 /// Whether the parent of a child run asked to cancel since `since` (the child's
-/// start): its engine then stops this child's step, or a takeover of the parent
-/// stops this child's engine having asked its cancel first (`host::clear_leftovers`),
-/// and the child is cancelled, not interrupted. Public for the simulator
-/// (crates/sim), which plays that engine.
+/// start): its engine then stops this child's step, and the child is cancelled, not
+/// interrupted. Public for the simulator (crates/sim), which plays that engine.
 pub fn parent_cancelling(store: &Store, parent: &ParentLink, since: Timestamp) -> bool {
-    store
-        .cancel_asked_since(&parent.run, since)
-        .unwrap_or(false)
-        || store.events(&parent.run).is_ok_and(|events| {
-            events
-                .iter()
-                .any(|e| matches!(e.kind, EventKind::CancelRequested { .. }) && e.at >= since)
-        })
+    store.events(&parent.run).is_ok_and(|events| {
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::CancelRequested { .. }) && e.at >= since)
+    })
 }
 
 /// What a child run's engine says last, on stderr (its parent's step records the tail):

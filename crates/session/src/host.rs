@@ -5,9 +5,8 @@ use super::SessionError;
 use super::prepare::Ready;
 use baton_engine::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop};
 use baton_exec::shutdown_signal;
-use baton_model::{Command, CommandOutcome, Event, EventKind, RunView, Timestamp};
+use baton_model::{RunView, Timestamp};
 use baton_store::Store;
-use baton_workflow::Action;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -54,23 +53,12 @@ fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
 /// What a takeover clears before it drives `ready`, when a dead engine drove it last
 /// (`ready.stale`): the processes its steps left (not an adopted attempt's) and its
 /// temporary files (outputs not read yet may hold secrets in clear; an adopted
-/// attempt's stay, it reads them when it ends). A takeover that cancels a run that
-/// makes child runs asks its cancel on record first (a command row,
-/// `Store::cancel_asked_since`): a child run's engine among what is stopped (the dead
-/// engine's step process) reads its parent cancelling (`child::parent_cancelling`) and
-/// cancels its child before it goes. The row is then settled as this takeover's, whose
-/// events (the step's end among them) are committed after, once the child's engine is
-/// gone; a takeover that dies before that leaves the row to the run's next engine. How
-/// many process groups were stopped, and whether the cancel's row was written and
-/// settled (what was left is stopped either way). Public for the simulator
-/// (crates/sim), which drives a takeover's `Ready` itself.
-pub fn clear_leftovers(store: &mut Store, ready: &Ready) -> (usize, Result<(), SessionError>) {
+/// attempt's stay, it reads them when it ends). How many process groups were stopped.
+/// Public for the simulator (crates/sim), which drives a takeover's `Ready` itself.
+pub fn clear_leftovers(ready: &Ready) -> usize {
     if !ready.stale {
-        return (0, Ok(()));
+        return 0;
     }
-    let asked = cancel_of(ready)
-        .map(|cancel| store.submit_command(&ready.run_id, &cancel, None))
-        .transpose();
     let adopted = ready.core.adopted_groups();
     let n = stop_leftovers(&ready.run_id, &adopted);
     let keep: Vec<_> = adopted
@@ -78,41 +66,7 @@ pub fn clear_leftovers(store: &mut Store, ready: &Ready) -> (usize, Result<(), S
         .filter_map(|&g| baton_exec::adopt::attempt_dir(g))
         .collect();
     baton_exec::leftovers::remove_run_temp_dirs(&ready.run_id, &keep);
-    let settled = asked.and_then(|id| match id {
-        Some(id) => store.complete_command(id, &taken_over()),
-        None => Ok(()),
-    });
-    (n, settled.map_err(SessionError::from))
-}
-
-/// The cancel a takeover decided, as its first commit will record it, when a child
-/// run's engine may be among what the dead engine left (a step of the run makes child
-/// runs); `None` otherwise.
-fn cancel_of(ready: &Ready) -> Option<Command> {
-    let steps = &ready.core.plan().steps;
-    if !steps
-        .iter()
-        .any(|s| matches!(s.action, Action::Workflow { .. }))
-    {
-        return None;
-    }
-    ready.initial.iter().find_map(|e| match e {
-        baton_engine::Effect::Persist(Event {
-            kind: EventKind::CancelRequested { actor, reason },
-            ..
-        }) => Some(Command::Cancel {
-            operator: actor.clone(),
-            reason: reason.clone(),
-        }),
-        _ => None,
-    })
-}
-
-/// The verdict on the row of a takeover's own cancel.
-fn taken_over() -> CommandOutcome {
-    CommandOutcome::Accepted {
-        message: "decided by the engine that took the run over".into(),
-    }
+    n
 }
 
 /// The driver for `ready`, with what taking the run over did that its caller should
@@ -123,18 +77,9 @@ fn driver(
     ready: Ready,
     sinks: Sinks,
 ) -> (Driver, Vec<baton_engine::Effect>, Option<String>) {
-    let mut store = store;
-    let (n, asked) = clear_leftovers(&mut store, &ready);
-    let stopped = (n > 0)
+    let n = clear_leftovers(&ready);
+    let note = (n > 0)
         .then(|| format!("stopped {n} process group(s) left running by the previous engine"));
-    // The cancel not on record: a child's engine stopped here left its child interrupted.
-    let unasked = asked.err().map(|e| {
-        format!("the cancel could not be put on record before stopping what was left: {e}")
-    });
-    let note = match (stopped, unasked) {
-        (Some(s), Some(u)) => Some(format!("{s}; {u}")),
-        (s, u) => s.or(u),
-    };
     let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);
     driver.announce(&ready.committed);
     (driver, ready.initial, note)

@@ -33,23 +33,6 @@ run = "echo ship >> marks"
 gate = { prompt = "ship it?" }
 "#;
 
-/// [`CHILD`] with an `on_cancel` handler that leaves a stamp file.
-const CANCELLABLE_CHILD: &str = r#"
-name = "child"
-[[step]]
-id = "a"
-run = "echo a >> marks"
-[[step]]
-id = "ship"
-needs = ["a"]
-run = "echo ship >> marks"
-gate = { prompt = "ship it?" }
-[[step]]
-id = "undo"
-on_cancel = true
-run = "echo undone > cancelled.stamp"
-"#;
-
 /// The runs of workflow `name`, newest first (none before the store exists).
 pub(crate) fn runs_of(env: &Env, name: &str) -> Vec<String> {
     if !env.db().exists() {
@@ -153,15 +136,13 @@ fn kill_dash_nine_of_both_engines_mid_child_reruns_no_finished_step() {
 }
 
 /// A parent whose engine died, cancelled (`baton cancel` takes it over): the takeover
-/// asks its cancel on record, then stops its child's engine, a leftover of the dead
-/// engine's step, before it commits the step's end: the child's engine reads its
-/// parent cancelling and cancels the child (its `on_cancel` handler runs), and none of
-/// the child's steps starts once the parent's step ended (docs/workflow/
-/// child-workflows.md, "Cancel").
+/// stops its child's engine, a leftover of the dead engine's step, before it records
+/// the cancel, so the child is left interrupted and none of its steps starts once the
+/// parent's step ended (docs/workflow/child-workflows.md, "Limits").
 #[test]
 fn cancelling_a_parent_whose_engine_died_stops_its_child_s_engine_first() {
     let env = Env::new();
-    env.workflow("child.toml", CANCELLABLE_CHILD);
+    env.workflow("child.toml", CHILD);
     let wf = env.workflow("parent.toml", PARENT);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let (kid, child_engine) = child_waiting(&env);
@@ -178,24 +159,12 @@ fn cancelling_a_parent_whose_engine_died_stops_its_child_s_engine_first() {
     );
     let p = env.show(&parent);
     assert_eq!(p["state"], "cancelled", "{p:#}");
-    // The child's engine ended it before it went: nothing of it is left to wait for.
     let c = env.show(&kid);
-    assert_eq!(c["state"], "cancelled", "{c:#}");
-    assert_eq!(step_field(&c, "undo", "state"), "succeeded", "{c:#}");
-    let stamp = std::fs::read_to_string(env.path().join("cancelled.stamp"));
-    assert_eq!(
-        stamp.ok().as_deref(),
-        Some("undone\n"),
-        "the child's on_cancel handler ran"
-    );
+    assert_eq!(c["state"], "interrupted", "{c:#}");
     let marks = std::fs::read_to_string(env.path().join("marks")).expect("marks");
     assert_eq!(
         marks.lines().collect::<Vec<_>>(),
         vec!["pre", "a"],
         "no step of either run started after the cancel"
     );
-    for run in [&parent, &kid] {
-        let verify = env.run(&["audit", "verify", run]);
-        assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
-    }
 }

@@ -5,11 +5,9 @@
 //! engine dies (`kill -9`). An operator then cancels the parent: the session's own
 //! takeover (`session::command::take_over` with the cancel), which stops what the dead
 //! engine's steps left running (`session::clear_leftovers`, found in `/proc` by the run
-//! id: the child's engine among them), its cancel asked on record first, before the
-//! step's end is committed. The child's engine, stopped, reads its parent cancelling
-//! and tells its core the stop (`engine::stop_input`, as `Driver::run`) and its killed
-//! step's end: the child ends cancelled (`a_parent_s_cancel_cancels_its_child`);
-//! alive after the parent's end is on record, it goes on:
+//! id: the child's engine among them) before the step's end is committed. The child's
+//! engine, stopped, tells its core the stop (`engine::stop_input`, as `Driver::run`)
+//! and its killed step's end; alive after the parent's end is on record, it goes on:
 //! `build` ends and what its core starts is started. Draws come from a stream of their
 //! own; the lease checks read the simulator's clock, moved past `LEASE_STALE` for the
 //! takeover only.
@@ -18,7 +16,7 @@ use super::children::{STEP, exit};
 use crate::{Bug, SimError};
 use baton_core::{Input, StepExit};
 use baton_model::view::ParentLink;
-use baton_model::{Command, RunState, StepOutcome, Timestamp};
+use baton_model::{Command, StepOutcome, Timestamp};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -162,15 +160,14 @@ impl Hands {
         )?;
         let stops_first = self.config.bug != Some(Bug::ParentEndsBeforeChildStops);
         if stops_first {
-            baton_session::clear_leftovers(&mut self.store, &ready).1?;
+            baton_session::clear_leftovers(&ready);
         }
         let stopped = !engine.alive();
         if stopped {
             // Stopped by its SIGTERM: it asks whether its parent's cancel is on
-            // record (asked by the takeover before it stopped the leftovers; its
-            // events committed once they are gone), its core told the stop, its step
-            // killed, all before the parent's step ends (the takeover waits for it to
-            // go): the child ends cancelled.
+            // record (not yet: the takeover commits it once the leftovers are gone),
+            // its core told the stop, its step killed, all before the parent's step
+            // ends (the takeover waits for it to go).
             let stop = baton_engine::Stop {
                 signal: Some(143),
                 detach: false,
@@ -184,14 +181,6 @@ impl Hands {
                     ..exit(s, vec![], String::new())
                 };
                 self.feed(kid, child, Input::StepExited(killed))?;
-            }
-            if child.run_state() != RunState::Cancelled {
-                self.pair_cancels.broken.push(format!(
-                    "{} ended {:?}, its engine stopped by its parent {}'s cancel",
-                    self.shown_id(kid),
-                    child.run_state(),
-                    self.shown_id(pid)
-                ));
             }
         }
         self.commit_taken(ready, false)?;

@@ -250,7 +250,7 @@ impl Hands {
         clear: bool,
     ) -> Result<(baton_core::Core, Vec<SpawnSpec>), SimError> {
         if clear {
-            baton_session::clear_leftovers(&mut self.store, &ready).1?;
+            baton_session::clear_leftovers(&ready);
         }
         let (events, rest) = crate::engine::split(ready.initial);
         self.store.commit(&ready.run_id, &events)?;

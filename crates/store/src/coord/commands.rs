@@ -220,28 +220,6 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Whether a cancel of `run_id` was asked since `since` and not refused: pending,
-    /// taken or accepted. A takeover that cancels a run whose engine died asks so
-    /// before it stops what that engine left running (`session::clear_leftovers`): a
-    /// child run's engine among those reads its parent cancelling here.
-    pub fn cancel_asked_since(&self, run_id: &str, since: Timestamp) -> Result<bool, StoreError> {
-        let r = (|| {
-            let rows: Vec<String> = self
-                .conn
-                .prepare_cached(
-                    "SELECT json FROM commands WHERE run_id = ?1 AND submitted_at >= ?2
-                     AND status != 'refused'",
-                )?
-                .query_map(params![run_id, since.0], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            Ok(rows
-                .iter()
-                .filter_map(|json| serde_json::from_str::<Command>(json).ok())
-                .any(|c| matches!(c, Command::Cancel { .. })))
-        })();
-        self.ctx(r)
-    }
-
     /// The run's first event (its `run_started`), read alone: what a submitter needs of
     /// a long history to know the run's workflow (see `session::prepare::submitter_masker`).
     pub fn first_event(&self, run_id: &str) -> Result<Option<Event>, StoreError> {
