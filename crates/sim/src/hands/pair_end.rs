@@ -58,6 +58,14 @@ impl Engine {
         (self.0.as_mut()).is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
+    /// Waits up to `deadline` for it to end (reaped here).
+    fn gone_within(&mut self, deadline: std::time::Duration) {
+        let until = std::time::Instant::now() + deadline;
+        while self.alive() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     fn stop(&mut self) {
         if let Some(mut c) = self.0.take() {
             let _ = c.kill();
@@ -160,7 +168,11 @@ impl Hands {
         )?;
         let stops_first = self.config.bug != Some(Bug::ParentEndsBeforeChildStops);
         if stops_first {
-            baton_session::clear_leftovers(&ready);
+            // A group it stopped goes as the kernel gets to it: on a loaded machine
+            // after `kill_stale`'s own wait, and reaped here, its parent.
+            if baton_session::clear_leftovers(&ready) > 0 {
+                engine.gone_within(std::time::Duration::from_secs(10));
+            }
         }
         let stopped = !engine.alive();
         if stopped {
