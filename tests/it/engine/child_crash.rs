@@ -79,16 +79,22 @@ fn child_waiting(env: &Env) -> (String, i32) {
     (kid, pid)
 }
 
-fn crash_mid_child_and_resume(kill_the_child_engine_too: bool) {
-    let env = Env::new();
+/// A parent run whose engine is killed (`kill -9`: no chance to record anything) while
+/// its child waits at the gate: the parent's id, the child's, and its engine's pid.
+fn parent_killed_mid_child(env: &Env) -> (String, String, i32) {
     env.workflow("child.toml", CHILD);
     let wf = env.workflow("parent.toml", PARENT);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let (kid, child_engine) = child_waiting(&env);
-    let parent = runs_of(&env, "parent").pop().expect("the parent run");
-    // SIGKILL: the engine gets no chance to record anything.
+    let (kid, child_engine) = child_waiting(env);
+    let parent = runs_of(env, "parent").pop().expect("the parent run");
     engine.kill().expect("kill -9 the engine");
     let _ = engine.wait();
+    (parent, kid, child_engine)
+}
+
+fn crash_mid_child_and_resume(kill_the_child_engine_too: bool) {
+    let env = Env::new();
+    let (parent, kid, child_engine) = parent_killed_mid_child(&env);
     if kill_the_child_engine_too {
         kill_nine(child_engine);
     }
@@ -142,13 +148,7 @@ fn kill_dash_nine_of_both_engines_mid_child_reruns_no_finished_step() {
 #[test]
 fn cancelling_a_parent_whose_engine_died_stops_its_child_s_engine_first() {
     let env = Env::new();
-    env.workflow("child.toml", CHILD);
-    let wf = env.workflow("parent.toml", PARENT);
-    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let (kid, child_engine) = child_waiting(&env);
-    let parent = runs_of(&env, "parent").pop().expect("the parent run");
-    engine.kill().expect("kill -9 the engine");
-    let _ = engine.wait();
+    let (parent, kid, child_engine) = parent_killed_mid_child(&env);
     assert!(process_alive(child_engine), "the child's engine lives on");
     let cancel = env.spawn(&["cancel", &parent, "--reason", "its engine died"]);
     let out = wait_child(cancel, 60);
