@@ -58,6 +58,24 @@ impl Engine {
         (self.0.as_mut()).is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
+    /// Waits up to `deadline` for its exec to be done: `spawn` returns once the exec has
+    /// begun, and until the kernel has laid out the new program its `/proc/PID/environ`
+    /// is empty, so a takeover's look for the run's processes cannot find it (on a
+    /// loaded machine, for longer than the takeover's two looks in a row).
+    fn execed_within(&mut self, run_id: &str, deadline: std::time::Duration) {
+        let Some(pid) = self.0.as_ref().map(std::process::Child::id) else {
+            return;
+        };
+        let until = std::time::Instant::now() + deadline;
+        let carries = || {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| baton_model::procs::carries_run(&env, run_id))
+        };
+        while !carries() && self.alive() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// Waits up to `deadline` for it to end (reaped here).
     fn gone_within(&mut self, deadline: std::time::Duration) {
         let until = std::time::Instant::now() + deadline;
@@ -103,6 +121,8 @@ impl Hands {
             .process_group(0)
             .spawn();
         let mut engine = Engine(Some(spawned.map_err(|e| super::orphans::io(&self.dir, e))?));
+        // The child's engine has been running (its child waits at a gate): its exec done.
+        engine.execed_within(&pid, std::time::Duration::from_secs(10));
         // When `build` ends: 0, before the parent's engine dies (`ship` starts in time);
         // 1 or 2, once the parent's step ended (succeeded: its core starts `ship`).
         let when = self.pair_ends.rng.random_range(0..3);
