@@ -76,14 +76,6 @@ impl Engine {
         }
     }
 
-    /// Waits up to `deadline` for it to end (reaped here).
-    fn gone_within(&mut self, deadline: std::time::Duration) {
-        let until = std::time::Instant::now() + deadline;
-        while self.alive() && std::time::Instant::now() < until {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-    }
-
     fn stop(&mut self) {
         if let Some(mut c) = self.0.take() {
             let _ = c.kill();
@@ -188,11 +180,7 @@ impl Hands {
         )?;
         let stops_first = self.config.bug != Some(Bug::ParentEndsBeforeChildStops);
         if stops_first {
-            // A group it stopped goes as the kernel gets to it: on a loaded machine
-            // after `kill_stale`'s own wait, and reaped here, its parent.
-            if baton_session::clear_leftovers(&ready) > 0 {
-                engine.gone_within(std::time::Duration::from_secs(10));
-            }
+            baton_session::clear_leftovers(&ready);
         }
         let stopped = !engine.alive();
         if stopped {
