@@ -48,14 +48,16 @@ fn audit(t: &Team) -> Vec<Value> {
     json_rows(&t.baton(CY, &["audit", "--json"]))
 }
 
-/// The refusals of votes on ask `id` on record, once there are `n`.
-fn refusals(t: &Team, id: &str, n: usize) -> Vec<Value> {
+/// The refusals of votes on ask `id` on record, once one of them says
+/// `saying`. A count would not do: the asker reads the forged row on its own
+/// poll as well as on a wake, so one forgery can be refused twice.
+fn refusals(t: &Team, id: &str, saying: &str) -> Vec<Value> {
     wait_until("the forgery refused on record", secs(30), || {
         let found: Vec<Value> = audit(t)
             .into_iter()
             .filter(|r| r["action"] == "command_refused" && r.to_string().contains(id))
             .collect();
-        if found.len() >= n {
+        if found.iter().any(|r| r.to_string().contains(saying)) {
             // Each reads with what it refused and its subject (issue 56 point 4).
             for r in &found {
                 assert_eq!(r["refused"]["decision"], "ask vote", "{r:#}");
@@ -103,14 +105,8 @@ fn a_forged_approval_changes_nothing_audit_verify_names_it_and_carols_answer_wor
         all(&verify)
     );
     wake(&t, &id);
-    let refused = refusals(&t, &id, 1);
+    let refused = refusals(&t, &id, "no proven vote");
     assert!(refused.iter().all(|r| r["actor"] == ANN), "{refused:#?}");
-    assert!(
-        refused
-            .iter()
-            .any(|r| r.to_string().contains("no proven vote")),
-        "{refused:#?}"
-    );
     still_waiting(&mut asker);
     // Put back: open again, in carol's inbox with no vote; the store verifies.
     t.listed(CY, 0);
@@ -151,11 +147,7 @@ fn a_forged_rejection_changes_nothing_and_the_asker_times_out() {
     let mut asker = c.spawn().expect("spawn the asker");
     let id = ask_id(&t, &mut asker);
     forge(&t, &id, "rejected");
-    let refused = refusals(&t, &id, 1);
-    assert!(
-        refused[0].to_string().contains("says rejected by"),
-        "{refused:#?}"
-    );
+    refusals(&t, &id, "says rejected by");
     still_waiting(&mut asker);
     t.listed(CY, 0);
     still_waiting(&mut asker);
@@ -221,17 +213,11 @@ fn the_agent_hook_allows_only_on_carols_real_answer() {
     let id = ask_id(&t, &mut hook);
     forge(&t, &id, "approved");
     wake(&t, &id);
-    refusals(&t, &id, 1);
+    refusals(&t, &id, "no proven vote");
     still_waiting(&mut hook);
     forge_audit_row(&t, &id);
     wake(&t, &id);
-    let refused = refusals(&t, &id, 2);
-    assert!(
-        refused.iter().any(|r| r
-            .to_string()
-            .contains(&format!("its proof was made by `{BO}`"))),
-        "{refused:#?}"
-    );
+    refusals(&t, &id, &format!("its proof was made by `{BO}`"));
     still_waiting(&mut hook);
     let real = t.baton(CY, &["approve", &id, "--reason", "it is the test db"]);
     assert!(real.status.success(), "{}", all(&real));
