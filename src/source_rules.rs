@@ -251,8 +251,31 @@ fn every_rust_file(root: &Path) -> Vec<(String, String)> {
     out
 }
 
+/// The names `lib` re-exports from its module `name` under their own names
+/// (`pub use NAME::{A, B};`, `pub use NAME::A;`), or `None` for all of them
+/// (`pub use NAME::*;`).
+fn reexported(lib: &str, name: &str) -> Option<Vec<String>> {
+    let uses = regex::Regex::new(&format!(r"pub use {name}::(\*|\{{[^}}]*\}}|\w+);")).unwrap();
+    let mut names = Vec::new();
+    for found in uses.captures_iter(lib) {
+        let list = found[1].trim_matches(['{', '}']);
+        if list == "*" {
+            return None;
+        }
+        let plain = list.split(',').map(str::trim);
+        names.extend(
+            plain
+                .filter(|n| !n.is_empty() && !n.contains(' '))
+                .map(String::from),
+        );
+    }
+    Some(names)
+}
+
 /// A crate's public modules (`pub mod NAME` in its `src/lib.rs`) that no other crate
-/// names (`baton_CRATE::NAME`, `CRATE::NAME`, `baton_CRATE::{…, NAME}`): each should be
+/// needs as a namespace: none names it (`baton_CRATE::NAME`, `CRATE::NAME`,
+/// `baton_CRATE::{…, NAME}`), or each that does names only items the crate's root
+/// re-exports (`CRATE::NAME::ITEM` where `CRATE::ITEM` is the same). Each should be
 /// private, what others use re-exported (CONTRIBUTING.md, "The layers").
 fn unused_public_modules(root: &Path) -> Vec<String> {
     let files = every_rust_file(root);
@@ -269,18 +292,43 @@ fn unused_public_modules(root: &Path) -> Vec<String> {
                 continue;
             };
             let name = rest.trim_end_matches([';', '{', ' ']);
-            let named =
-                regex::Regex::new(&format!(r"\b(baton_)?{short}::(\{{[^}}]*\b)?{name}\b")).unwrap();
-            if !files
+            let named = regex::Regex::new(&format!(
+                r"\b(baton_)?{short}::(\{{[^}}]*\b)?{name}\b(::(\w+))?"
+            ))
+            .unwrap();
+            let others = files.iter().filter(|(file, _)| !file.starts_with(&own));
+            let uses: Vec<_> = others
+                .flat_map(|(_, code)| named.captures_iter(code))
+                .collect();
+            // An item named through the module (`NAME::ITEM`), else the module itself.
+            let items: Option<Vec<&str>> = uses
                 .iter()
-                .any(|(file, code)| !file.starts_with(&own) && named.is_match(code))
-            {
-                unused.push(format!("crates/{short}: {name}"));
+                .map(|u| u.get(4).filter(|_| u.get(2).is_none()).map(|i| i.as_str()))
+                .collect();
+            let at_root = |items: &[&str]| {
+                reexported(&lib, name)
+                    .is_none_or(|names| items.iter().all(|i| names.iter().any(|n| n == i)))
+            };
+            if uses.is_empty() {
+                unused.push(format!("crates/{short}: {name} (no other crate names it)"));
+            } else if let Some(items) = items.filter(|items| at_root(items)) {
+                unused.push(format!(
+                    "crates/{short}: {name} (others name only {items:?}, which its root re-exports)"
+                ));
             }
         }
     }
     unused.sort();
+    unused.dedup();
     unused
+}
+
+#[test]
+fn reexported_reads_lists_and_globs() {
+    let lib = "pub mod a;\npub mod b;\npub use a::{X, Y as Z};\npub use b::*;\n";
+    assert_eq!(reexported(lib, "a"), Some(vec!["X".to_string()]));
+    assert_eq!(reexported(lib, "b"), None);
+    assert_eq!(reexported(lib, "c"), Some(vec![]));
 }
 
 /// A module no other crate uses is private (issue 77 point 7).
@@ -290,8 +338,8 @@ fn modules_no_other_crate_uses_are_private() {
     let unused = unused_public_modules(root);
     assert!(
         unused.is_empty(),
-        "public modules no other crate uses: make each private (`mod NAME;`, its items \
-         pub(crate), what others need re-exported from src/lib.rs): {unused:?}"
+        "public modules no other crate needs: make each private (`mod NAME;`, its items \
+         pub(crate), what others use re-exported from src/lib.rs): {unused:?}"
     );
 }
 

@@ -30,7 +30,7 @@ pub enum CacheCmd {
     /// product contents no remaining entry needs
     Clear {
         /// Remove only entries made at least this long ago (`12h`, `30d`)
-        #[arg(long, value_name = "DURATION", value_parser = crate::workflow::units::parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = crate::workflow::parse_duration)]
         older_than: Option<std::time::Duration>,
         #[command(flatten)]
         db: DbOpt,

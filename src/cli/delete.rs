@@ -27,7 +27,7 @@ pub struct DeleteOpts {
 )]
 pub struct GcArgs {
     /// Delete runs that ended at least this long ago (`12h`, `30d`, `1d12h`)
-    #[arg(long, value_name = "DURATION", value_parser = crate::workflow::units::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::workflow::parse_duration)]
     pub older_than: std::time::Duration,
     /// Also delete interrupted runs (kept by default: `baton resume` may continue them)
     #[arg(long)]
@@ -112,7 +112,7 @@ pub fn gc(args: GcArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
-    let age = crate::workflow::units::format_duration(args.older_than);
+    let age = crate::workflow::format_duration(args.older_than);
     if targets.is_empty() {
         crate::stdio::outln!(
             "nothing to delete: no {}run ended {age} ago or earlier",

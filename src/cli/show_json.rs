@@ -223,7 +223,7 @@ pub struct JobJson<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct ProbeJson<'a> {
-    pub probe: crate::model::event::ProbeKind,
+    pub probe: crate::model::ProbeKind,
     pub check: &'a str,
     pub ok: bool,
     pub detail: &'a str,

@@ -3,7 +3,7 @@
 use super::{Finished, KillReason};
 use baton_model::mask::Masker;
 use baton_model::{StepOutcome, Usage};
-use baton_workflow::plan::Builtin;
+use baton_workflow::Builtin;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;

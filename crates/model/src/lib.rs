@@ -16,7 +16,7 @@ mod cache_entry;
 pub mod deadline;
 pub mod error;
 mod eta;
-pub mod event;
+mod event;
 pub mod fan;
 pub mod faults;
 pub mod health;

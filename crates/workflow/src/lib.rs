@@ -2,8 +2,8 @@
 //!
 //! What other crates name is re-exported here. The public modules are namespaces whose
 //! items read well only behind their name (`condition::Expr`, `fanout::instance_id`,
-//! `batch`, `units`, `diag`, `input_choices`, `shape`, `tree`, `plan`), used
-//! so across the workspace; the rest are private.
+//! `batch`, `diag`, `input_choices`, `shape`, `tree`), used so across the workspace;
+//! the rest are private.
 pub mod batch;
 mod builtins;
 mod caching;
@@ -18,7 +18,7 @@ pub mod input_choices;
 mod load;
 mod notify;
 mod params;
-pub mod plan;
+mod plan;
 mod rare;
 mod repeat;
 mod retry;
@@ -29,7 +29,7 @@ mod source;
 mod template;
 pub mod tree;
 mod trigger;
-pub mod units;
+mod units;
 
 pub use batch::{BatchArg, BatchOptions};
 pub use builtins::{ValueError, builtin_tools};

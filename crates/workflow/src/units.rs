@@ -7,7 +7,7 @@ const DURATION_HINT: &str = "write a whole number followed by a unit: ms, s, m, 
 
 /// The longest duration accepted anywhere (timeouts, retry delays, gate timeouts,
 /// `builtin.sleep`): 30 days. Longer is a typo, and would overflow timestamps anyway.
-pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
 
 /// Why a text is not a duration; each says what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

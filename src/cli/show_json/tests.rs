@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::event::ProbeKind;
+use crate::model::ProbeKind;
 use serde_json::Value;
 use std::collections::BTreeSet;
 

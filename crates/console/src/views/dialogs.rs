@@ -591,7 +591,7 @@ fn user_action_text(p: &crate::app::Prepared) -> (&'static str, String) {
             p.title,
             p.shown(),
             p.on,
-            baton_workflow::units::format_duration(p.timeout),
+            baton_workflow::format_duration(p.timeout),
         ),
     )
 }

@@ -519,7 +519,7 @@ fn brace_span(r: &Reporter, span: &std::ops::Range<usize>, at: usize) -> std::op
 
 fn timeout(r: &mut Reporter, e: &Entry) -> Option<Duration> {
     let s = text(r, e)?;
-    match baton_workflow::units::parse_duration(&s) {
+    match baton_workflow::parse_duration(&s) {
         Ok(d) if !d.is_zero() => Some(d),
         Ok(_) => {
             r.error(
