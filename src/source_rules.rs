@@ -137,11 +137,26 @@ fn string_errors(text: &str) -> Vec<usize> {
         .collect()
 }
 
-/// The `matches!` calls that name a step state.
+/// The `matches!` calls that name a step state: as `StepState::X`, through an alias
+/// the file imports (`use StepState as S;` then `S::X`), or bare where the file
+/// imports every state (`use StepState::*;`), the states' names read from the type.
 fn step_state_matches(text: &str) -> Vec<usize> {
+    let alias = regex::Regex::new(r"use\s+[\w:]*StepState as (\w+);").unwrap();
+    let mut prefixes = vec!["StepState::".to_string()];
+    prefixes.extend(alias.captures_iter(text).map(|a| format!("{}::", &a[1])));
+    let names: Vec<String> = baton_model::StepState::ALL
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect();
+    let bare = regex::Regex::new(&format!(r"(^|[^:\w])({})\b", names.join("|"))).unwrap();
+    let glob = regex::Regex::new(r"use\s+[\w:]*StepState::\*;").unwrap();
+    let all_imported = glob.is_match(text);
     bracketed(text, "matches!(", false)
         .into_iter()
-        .filter(|(_, call)| call.contains("StepState::"))
+        .filter(|(_, call)| {
+            prefixes.iter().any(|p| call.contains(p.as_str()))
+                || (all_imported && bare.is_match(call))
+        })
         .map(|(at, _)| line_of(text, at))
         .collect()
 }
@@ -187,6 +202,12 @@ fn the_scanners_find_what_they_name() {
     let text = without_test_modules(text);
     assert_eq!(string_errors(&text), [1, 3, 11]);
     assert_eq!(step_state_matches(&text), [5]);
+    let aliased = "use baton_model::StepState as S;\nlet a = matches!(s, S::Held);\n\
+                   let b = matches!(r, RunState::Failed);\n";
+    assert_eq!(step_state_matches(aliased), [2]);
+    let glob = "use StepState::*;\nlet a = matches!(s, Failed | Held);\n\
+                let b = matches!(r, RunState::Failed);\nlet c = matches!(n, Some(_));\n";
+    assert_eq!(step_state_matches(glob), [2]);
 }
 
 /// No `Result<_, String>` outside tests: an error is a type (thiserror) that says
