@@ -100,10 +100,10 @@ fn a_missing_path_is_named() {
     );
 }
 
-/// Every page of `docs/` (`docs/**/*.md`), and CONTRIBUTING.md, by its path from the
-/// repository's root.
+/// Every page of `docs/` (`docs/**/*.md`), CONTRIBUTING.md and README.md, by its path
+/// from the repository's root.
 fn pages(root: &Path) -> Vec<String> {
-    let mut found = vec!["CONTRIBUTING.md".to_owned()];
+    let mut found = vec!["CONTRIBUTING.md".to_owned(), "README.md".to_owned()];
     let mut dirs = vec![root.join("docs")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -134,11 +134,23 @@ const CELL_MAX: usize = 400;
 
 /// Words that tell how a figure or a behaviour came to be, not what it is: which
 /// issue, sitting or session made it, what it was before (CHANGELOG.md's, by version).
-const HISTORY: [&str; 4] = [
+const HISTORY: [&str; 12] = [
     r"\bissues? \d+",
     r"\bsittings?\b",
     r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|this|that|last|previous|earlier|later|next|one|same) session\b|\bsession before\b",
     r"[(;] ?(was|were) ",
+    // A figure told by what it was: "went from 1.24× to", "now 7 (…)", "it was 63×",
+    // "was 9-15 s".
+    r"\bwent from\b|[,;] now \**\d|\b(it|they) (was|were) \**\d",
+    r"\bwas \**[\d,.]+[-–]?[\d,.]*\**\s?(ms|s|%|×|x|mib|gib|kib|µs)\b",
+    // The work that made it: a first measurement, a try, what is left to try.
+    r"\bfirst measurement\b|\bleft to try\b|\b(first|second|third|next|last|another) try\b",
+    r"\bhas since\b|\bsince moved\b",
+    // A sentence that opens on the past: "Before, …", "Earlier (…)".
+    r"(?m)(^|[.:] |^- )(before|earlier|previously|formerly),",
+    r"(?m)(^|[.:] )earlier \(",
+    r"\b(measured|found|made|added) (in|by) (the|this|that|an earlier) (issue|session|branch|pass)\b",
+    r"\bthe lead\b",
 ];
 
 /// `text` with its fenced blocks and inline code blanked (lines kept): what baton
@@ -204,7 +216,12 @@ fn history_and_long_cells_are_found() {
                 `(was \"…\")`, as baton prints it\n\
                 ```\nissue 3\n```\n\
                 | short | cell |\n";
-    assert_eq!(history_words(text).len(), 5, "{:?}", history_words(text));
+    assert_eq!(history_words(text).len(), 6, "{:?}", history_words(text));
+    let past = "it went from 1.24× to 1.04×; now 7 of 24. It was 63× cat, was 9-15 s.\n\
+                What the first measurement found. Left to try: less.\n\
+                Before, it compared all. Earlier (three ssh): 3.35. It has since moved.\n\
+                Before a step starts, baton checks; a retry tries it again; now and then.\n";
+    assert_eq!(history_words(past).len(), 9, "{:?}", history_words(past));
     let long = format!("| {} |\n| ok |\n", "x".repeat(CELL_MAX + 1));
     assert_eq!(long_cells(&long).len(), 1);
 }
