@@ -369,39 +369,30 @@ pub fn apply_for(
     // Twice at most: an engine that ends between the look and the hand-over leaves the
     // run undriven, and the second look finds that.
     for _ in 0..2 {
-        if matches!(delivery, Delivery::NoDrive) {
-            let (holder, id) = match hand_in_no_drive(store, &run_id, &command, wait, request) {
-                Ok(HandedIn::ForEngine { holder, id }) => (holder, id),
-                Ok(HandedIn::Recorded { id }) => return Ok(Applied::Recorded { id }),
-                Ok(HandedIn::Labelled(outcome)) => {
-                    let holder = lease_holder();
-                    return Ok(Applied::ByEngine { holder, outcome });
+        // What needs no takeover, decided once for every delivery (`hand_in_live`).
+        let handed = match delivery {
+            Delivery::NoDrive => {
+                hand_in_no_drive(store, &run_id, &command, wait, request).map(Some)
+            }
+            Delivery::Foreground | Delivery::Detach => {
+                hand_in_live(store, &run_id, &command, wait, request)
+            }
+        };
+        match handed {
+            Ok(Some(HandedIn::ForEngine { holder, id })) => {
+                match engine_answer(store, (&run_id, holder), id, wait, request)? {
+                    Some(applied) => return Ok(applied),
+                    None => continue,
                 }
-                Err(SessionError::Driven { .. }) => continue,
-                Err(e) => return Err(e),
-            };
-            match engine_answer(store, (&run_id, holder), id, wait, request)? {
-                Some(applied) => return Ok(applied),
-                None => continue,
             }
-        }
-        if let Some(holder) = live_holder(store, &run_id)? {
-            let id = hand_in(store, &run_id, &command, wait, request)?;
-            match engine_answer(store, (&run_id, holder), id, wait, request)? {
-                Some(applied) => return Ok(applied),
-                None => continue,
+            Ok(Some(HandedIn::Recorded { id })) => return Ok(Applied::Recorded { id }),
+            Ok(Some(HandedIn::Labelled(outcome))) => {
+                let holder = lease_holder();
+                return Ok(Applied::ByEngine { holder, outcome });
             }
-        }
-        // A label change on a run no engine drives is a record, not driving.
-        if matches!(command, Command::Label { .. }) && request.is_none() {
-            match label_undriven(store, &run_id, &command) {
-                Ok(outcome) => {
-                    let holder = lease_holder();
-                    return Ok(Applied::ByEngine { holder, outcome });
-                }
-                Err(SessionError::Driven { .. }) => continue,
-                Err(e) => return Err(e),
-            }
+            Ok(None) => {}
+            Err(SessionError::Driven { .. }) => continue,
+            Err(e) => return Err(e),
         }
         if let Some(starter) = other_starter(store, &run_id, &operator)? {
             names::check(store, &run_id, &command)?;
@@ -469,16 +460,36 @@ pub fn hand_in_no_drive(
     wait: Duration,
     request: Option<&str>,
 ) -> Result<HandedIn, SessionError> {
-    if let Some(holder) = live_holder(store, run_id)? {
-        let id = hand_in(store, run_id, command, wait, request)?;
-        return Ok(HandedIn::ForEngine { holder, id });
-    }
-    if matches!(command, Command::Label { .. }) && request.is_none() {
-        return label_undriven(store, run_id, command).map(HandedIn::Labelled);
+    if let Some(handed) = hand_in_live(store, run_id, command, wait, request)? {
+        return Ok(handed);
     }
     names::check(store, run_id, command)?;
     let id = store.submit_command_for(run_id, command, None, request)?;
     Ok(HandedIn::Recorded { id })
+}
+
+/// The part of every delivery that takes no run over, decided once: a row for the live
+/// engine that drives run `run_id` (`ForEngine`, its deadline `wait` from now), else a
+/// label change recorded as the run's event (`Labelled`); `None`: neither, the caller
+/// records the command or takes the run over. [`apply_for`], [`hand_in_no_drive`] and
+/// the simulator's operators hand commands in through it. `Driven`: an engine took the
+/// run between the look and the record; look again.
+pub fn hand_in_live(
+    store: &mut Store,
+    run_id: &str,
+    command: &Command,
+    wait: Duration,
+    request: Option<&str>,
+) -> Result<Option<HandedIn>, SessionError> {
+    if let Some(holder) = live_holder(store, run_id)? {
+        let id = hand_in(store, run_id, command, wait, request)?;
+        return Ok(Some(HandedIn::ForEngine { holder, id }));
+    }
+    // A label change on a run no engine drives is a record, not driving.
+    if matches!(command, Command::Label { .. }) && request.is_none() {
+        return label_undriven(store, run_id, command).map(|o| Some(HandedIn::Labelled(o)));
+    }
+    Ok(None)
 }
 
 /// A label change on run `run_id`, which no engine drives, recorded as its event: by

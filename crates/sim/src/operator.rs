@@ -1,10 +1,10 @@
 //! Operators: the commands the CLI has, through the functions the CLI's own path calls
 //! synchronously. A run a live engine drives gets the command as a row of the
-//! `commands` table with its proof (`Store::submit_command`, what
-//! `session::command::hand_in` writes; the verdict is read later, not waited
-//! for); an undriven run is taken over (`session::command::take_over`) and handed to an
-//! engine. Some commands are forged: a row written into the `commands` table with SQL,
-//! with no proof, naming the run's starter.
+//! `commands` table with its proof, handed in as every delivery hands it in
+//! (`session::command::hand_in_live`; the verdict is read later, not waited for); an
+//! undriven run is taken over (`session::command::take_over`) and handed to an engine.
+//! Some commands are forged: a row written into the `commands` table with SQL, with no
+//! proof, naming the run's starter.
 use crate::SimError;
 use crate::world::World;
 use baton_model::{Command, CommandOutcome, StepState, Timestamp};
@@ -212,13 +212,22 @@ impl World {
             return self.cli_submit(run, command);
         }
         let name = command_name(&command);
-        if self.ops.run_liveness(run)?.driven_by.is_some() {
-            let deadline = Timestamp(self.now + DEADLINE_MS);
-            let id = self.ops.submit_command(run, &command, Some(deadline))?;
-            self.pending.push((id, format!("{name} on {run}")));
-            self.history
-                .push(format!("  {name} on {run}: row #{id} for its engine"));
-            return Ok(());
+        // A live engine's row, as every delivery hands it in (`command::hand_in_live`);
+        // its verdict is read later, not waited for.
+        let wait = std::time::Duration::from_millis(DEADLINE_MS.unsigned_abs());
+        use baton_session::command::{HandedIn, hand_in_live};
+        match hand_in_live(&mut self.ops, run, &command, wait, None)? {
+            Some(HandedIn::ForEngine { id, .. }) => {
+                self.pending.push((id, format!("{name} on {run}")));
+                self.history
+                    .push(format!("  {name} on {run}: row #{id} for its engine"));
+                return Ok(());
+            }
+            Some(handed) => {
+                self.history.push(format!("  {name} on {run}: {handed:?}"));
+                return Ok(());
+            }
+            None => {}
         }
         // In a group store only the run's starter drives it: another account's command
         // is recorded for the starter's engine (`command::apply`, `RecordedForStarter`).
