@@ -109,8 +109,11 @@ impl std::fmt::Display for ProbeKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `VARIANTS`: every kind's name, as serde tags it (what a test that must see every
+/// kind enumerates).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum EventKind {
     RunStarted {
         workflow: String,

@@ -42,19 +42,30 @@ fn quoted(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Every event kind's name: the arms of `EventKind::name`, which the compiler keeps
-/// whole (a kind without its name does not build).
+/// Every event kind's name, from the type (`EventKind::VARIANTS`, derived); the arms
+/// of `EventKind::name`, which the docs and the histories' readers use, give the same.
 fn event_kinds() -> BTreeSet<String> {
+    use strum::VariantNames;
+    let kinds: BTreeSet<String> = baton::model::EventKind::VARIANTS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
     let text = read("crates/model/src/event.rs");
     let at = text
         .find("pub fn name(&self) -> &'static str {\n        use EventKind::*;")
         .expect("EventKind::name in crates/model/src/event.rs");
     let body = &text[at..];
     let body = &body[..body.find("\n    }\n").expect("its end")];
-    body.lines()
-        .filter(|l| l.contains("} =>"))
+    let named: BTreeSet<String> = body
+        .lines()
+        .filter(|l| l.contains("=>"))
         .flat_map(quoted)
-        .collect()
+        .collect();
+    assert_eq!(
+        kinds, named,
+        "EventKind::name and the kinds' serde names differ"
+    );
+    kinds
 }
 
 /// The kinds of the events the simulator's scenarios recorded: seeds 1 and 2 of every
