@@ -6,6 +6,8 @@
 //! report it, and make a new one only when there is none to go on with. So a parent
 //! resumed after a crash, which runs its interrupted step again, never makes a second
 //! child and never runs again a child step that finished.
+pub mod cancel;
+
 use super::SessionError;
 use super::prepare::{Loaded, Ready};
 use baton_model::view::ParentLink;
@@ -99,6 +101,17 @@ pub fn take_over(
     operator: &str,
     auto_approve: bool,
 ) -> Result<Option<Ready>, SessionError> {
+    take_over_for(store, run_id, (params, operator), None, auto_approve)
+}
+
+/// [`take_over`] applying `command` (a cancel: [`cancel::take_over`]).
+fn take_over_for(
+    store: &mut Store,
+    run_id: &str,
+    (params, operator): (&[(String, String)], &str),
+    command: Option<baton_model::Command>,
+    auto_approve: bool,
+) -> Result<Option<Ready>, SessionError> {
     let deadline = Instant::now() + HANDOVER_WAIT;
     loop {
         if store.run_liveness(run_id)?.state.is_final() {
@@ -109,7 +122,7 @@ pub fn take_over(
             run_id,
             params,
             operator,
-            None,
+            command.clone(),
             false,
             auto_approve,
         );

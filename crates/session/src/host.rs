@@ -78,6 +78,16 @@ fn driver(
     sinks: Sinks,
 ) -> (Driver, Vec<baton_engine::Effect>, Option<String>) {
     let n = clear_leftovers(&ready);
+    driver_cleared(store, ready, sinks, n)
+}
+
+/// [`driver`] once [`clear_leftovers`] stopped `n` process groups.
+fn driver_cleared(
+    store: Store,
+    ready: Ready,
+    sinks: Sinks,
+    n: usize,
+) -> (Driver, Vec<baton_engine::Effect>, Option<String>) {
     let note = (n > 0)
         .then(|| format!("stopped {n} process group(s) left running by the previous engine"));
     let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);
@@ -99,7 +109,11 @@ pub async fn drive_headless(
     let db = store.path().to_path_buf();
     let since = Timestamp::now();
     let run_id = ready.run_id.clone();
-    let (driver, initial, note) = driver(store, ready, sinks);
+    let mut store = store;
+    let n = clear_leftovers(&ready);
+    // Its children's engines are gone now; a cancel of it ends them before its own end.
+    cancel_children(&mut store, &ready).await?;
+    let (driver, initial, note) = driver_cleared(store, ready, sinks, n);
     if let Some(note) = note {
         crate::stdio::errln!("{note}");
     }
@@ -123,6 +137,45 @@ pub async fn drive_headless(
         .map_err(|DriverError::Store(e)| SessionError::Store(e))?;
     sweep_ended(&run_id, &out);
     Ok(out)
+}
+
+/// The children a takeover that cancels `ready` cancels first
+/// (`child::cancel::to_cancel`), each taken over by this process's OS account and
+/// driven here to its end (its `on_cancel` handlers and compensations run, its own
+/// children first), while `ready`'s lease is renewed; so the parent's step ends after
+/// its child did, as with a live parent. A child left unended stops the cancel here.
+async fn cancel_children(store: &mut Store, ready: &Ready) -> Result<(), SessionError> {
+    let children = crate::child::cancel::to_cancel(store, ready)?;
+    if children.is_empty() {
+        return Ok(());
+    }
+    let operator = crate::identity::os_account()?;
+    for child in children {
+        let taken = crate::child::cancel::take_over(store, (&child, &ready.run_id), &operator)?;
+        let Some(taken) = taken else { continue };
+        crate::stdio::errln!(
+            "cancelling child run {child} of run {} first: its engine was the dead engine's step",
+            ready.run_id
+        );
+        let own = Store::open_existing(store.path())?;
+        let mut drive = Box::pin(drive_headless(own, taken, Sinks::default()));
+        let mut beat = tokio::time::interval(std::time::Duration::from_secs(2));
+        let out = loop {
+            tokio::select! {
+                out = &mut drive => break out?,
+                _ = beat.tick() => {
+                    store.heartbeat(&ready.run_id, &lease_holder(), Timestamp::now())?;
+                }
+            }
+        };
+        if !out.state.is_final() {
+            return Err(SessionError::System(format!(
+                "child run {child} was left {}, not cancelled: run {} is not cancelled; `baton cancel {}` again",
+                out.state, ready.run_id, ready.run_id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Once the run ended, whatever temporary directory of it is left goes: an attempt

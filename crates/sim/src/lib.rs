@@ -184,6 +184,12 @@ pub enum Bug {
     /// commit, `--mix hands`): the child's engine, the step's process, still lives and
     /// starts the child's next step after its parent's step ended.
     ParentEndsBeforeChildStops,
+    /// A takeover that cancels a parent whose engine died and commits its step's end
+    /// without cancelling the children that engine's steps left
+    /// (`session::child::cancel::to_cancel` skipped, `--mix hands`): the child, its
+    /// engine stopped with the leftovers before the cancel was on record, is left
+    /// interrupted, not cancelled.
+    ParentCancelSkipsChild,
     /// A serve that records an event's key in a transaction of its own after its run's
     /// (`--mix hands`): dying between, it leaves a run no row names, and the event,
     /// seen again, makes a second run.
@@ -249,6 +255,7 @@ impl Bug {
             Bug::ChildRetryMakesNewChild => "child-retry-makes-new-child",
             Bug::EndCommittedAfterSpawn => "end-committed-after-spawn",
             Bug::ParentEndsBeforeChildStops => "parent-ends-before-child-stops",
+            Bug::ParentCancelSkipsChild => "parent-cancel-skips-child",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
             Bug::RetryIgnoresRules => "retry-ignores-rules",
@@ -258,7 +265,7 @@ impl Bug {
         }
     }
 
-    pub const ALL: [Bug; 39] = [
+    pub const ALL: [Bug; 40] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -292,6 +299,7 @@ impl Bug {
         Bug::ChildRetryMakesNewChild,
         Bug::EndCommittedAfterSpawn,
         Bug::ParentEndsBeforeChildStops,
+        Bug::ParentCancelSkipsChild,
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
         Bug::RetryIgnoresRules,

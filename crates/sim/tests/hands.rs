@@ -341,11 +341,43 @@ fn a_child_step_started_after_its_parent_s_step_ended_is_reported() {
     }
 }
 
+const CHILD_CANCELLED: &str = "a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelled";
+
+/// `--bug parent-cancel-skips-child` (a takeover that cancels a parent whose engine
+/// died commits the step's end without cancelling the child its dead engine's step
+/// left: `session::child::cancel::to_cancel` skipped) is found on every seed of 0–11,
+/// kept on seeds 3, 4 and 5 (after 3, 12 and 1 actions): the child, its engine stopped
+/// with the leftovers before the cancel was on record, is left interrupted. Each seed
+/// holds without the bug up to the action that broke.
+#[test]
+fn a_child_left_interrupted_by_its_parent_s_takeover_cancel_is_reported() {
+    for seed in [3, 4, 5] {
+        let o = hands(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::ParentCancelSkipsChild),
+        );
+        let v = o
+            .violation
+            .unwrap_or_else(|| panic!("seed {seed}: parent-cancel-skips-child not found"));
+        assert_eq!(v.invariant, CHILD_CANCELLED, "seed {seed}: {}", v.detail);
+        assert!(
+            v.detail.contains("left Interrupted, not cancelled"),
+            "seed {seed}: {}",
+            v.detail
+        );
+        let held = hands(seed, v.action, None);
+        assert_eq!(held.violation, None, "seed {seed} without the bug");
+    }
+}
+
 /// Seeds 0–9 cancel parents whose engine died while their child's engine lived: the
 /// takeover stops the child's engine (`session::clear_leftovers`, found in `/proc`)
 /// before the parent's step ends, every time; so no child starts a step after, the
-/// invariant is read over children that had `ship` to start, and the stopped child's
-/// engine finds no cancel on record (the takeover commits it after).
+/// invariant is read over children that had `ship` to start. The stopped child's
+/// engine finds no cancel on record (the takeover commits it after) and leaves the
+/// child interrupted; the takeover then cancels it (`session::child::cancel`) before
+/// the parent's step ends: each child ends cancelled.
 #[test]
 fn regression_a_parent_s_step_ends_after_its_child_s_engine_stops() {
     let outcomes = crate::common::hands_seeds();
@@ -365,9 +397,9 @@ fn regression_a_parent_s_step_ends_after_its_child_s_engine_stops() {
     );
     assert_eq!(
         said(
-            "'s engine stopped first: the child Interrupted (0 step(s) started after; the parent's cancel on record: true)"
+            "'s engine stopped first: the child Cancelled (0 step(s) started after; the parent's cancel on record: true)"
         ),
         played,
-        "each child interrupted, its parent's cancel on record once the step ended"
+        "each child cancelled, its parent's cancel on record once the step ended"
     );
 }

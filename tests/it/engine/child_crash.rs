@@ -33,6 +33,23 @@ run = "echo ship >> marks"
 gate = { prompt = "ship it?" }
 "#;
 
+/// [`CHILD`] with an `on_cancel` handler that leaves a stamp file.
+const CANCELLABLE_CHILD: &str = r#"
+name = "child"
+[[step]]
+id = "a"
+run = "echo a >> marks"
+[[step]]
+id = "ship"
+needs = ["a"]
+run = "echo ship >> marks"
+gate = { prompt = "ship it?" }
+[[step]]
+id = "undo"
+on_cancel = true
+run = "echo undone > cancelled.stamp"
+"#;
+
 /// The runs of workflow `name`, newest first (none before the store exists).
 pub(crate) fn runs_of(env: &Env, name: &str) -> Vec<String> {
     if !env.db().exists() {
@@ -80,9 +97,10 @@ fn child_waiting(env: &Env) -> (String, i32) {
 }
 
 /// A parent run whose engine is killed (`kill -9`: no chance to record anything) while
-/// its child waits at the gate: the parent's id, the child's, and its engine's pid.
-fn parent_killed_mid_child(env: &Env) -> (String, String, i32) {
-    env.workflow("child.toml", CHILD);
+/// its child (workflow `child`) waits at the gate: the parent's id, the child's, and
+/// its engine's pid.
+fn parent_killed_mid_child(env: &Env, child: &str) -> (String, String, i32) {
+    env.workflow("child.toml", child);
     let wf = env.workflow("parent.toml", PARENT);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let (kid, child_engine) = child_waiting(env);
@@ -94,7 +112,7 @@ fn parent_killed_mid_child(env: &Env) -> (String, String, i32) {
 
 fn crash_mid_child_and_resume(kill_the_child_engine_too: bool) {
     let env = Env::new();
-    let (parent, kid, child_engine) = parent_killed_mid_child(&env);
+    let (parent, kid, child_engine) = parent_killed_mid_child(&env, CHILD);
     if kill_the_child_engine_too {
         kill_nine(child_engine);
     }
@@ -142,16 +160,24 @@ fn kill_dash_nine_of_both_engines_mid_child_reruns_no_finished_step() {
 }
 
 /// A parent whose engine died, cancelled (`baton cancel` takes it over): the takeover
-/// stops its child's engine, a leftover of the dead engine's step, before it records
-/// the cancel, so the child is left interrupted and none of its steps starts once the
-/// parent's step ended (docs/workflow/child-workflows.md, "Limits").
+/// stops its child's engine, a leftover of the dead engine's step, then cancels the
+/// child itself, as the operator (its `on_cancel` handler runs), before it commits the
+/// parent's step's end, so none of the child's steps starts once the parent's step
+/// ended (docs/workflow/child-workflows.md, "Cancel").
 #[test]
 fn cancelling_a_parent_whose_engine_died_stops_its_child_s_engine_first() {
     let env = Env::new();
-    let (parent, kid, child_engine) = parent_killed_mid_child(&env);
+    let (parent, kid, child_engine) = parent_killed_mid_child(&env, CANCELLABLE_CHILD);
     assert!(process_alive(child_engine), "the child's engine lives on");
     let cancel = env.spawn(&["cancel", &parent, "--reason", "its engine died"]);
     let out = wait_child(cancel, 60);
+    // The run it drove to its end ended cancelled: a cancelled run's exit code.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("cancelling child run {kid} of run {parent} first")),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(
         !process_alive(child_engine),
         "the child's engine outlived its parent's cancel: {}",
@@ -160,11 +186,35 @@ fn cancelling_a_parent_whose_engine_died_stops_its_child_s_engine_first() {
     let p = env.show(&parent);
     assert_eq!(p["state"], "cancelled", "{p:#}");
     let c = env.show(&kid);
-    assert_eq!(c["state"], "interrupted", "{c:#}");
+    assert_eq!(c["state"], "cancelled", "{c:#}");
+    assert_eq!(step_field(&c, "undo", "state"), "succeeded", "{c:#}");
+    let stamp = std::fs::read_to_string(env.path().join("cancelled.stamp"));
+    assert_eq!(
+        stamp.ok().as_deref(),
+        Some("undone\n"),
+        "the child's on_cancel handler ran"
+    );
+    // The child's cancel is the operator's, under the cancelling process's account.
+    let audit = env.run(&["audit", &kid]);
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .expect("this process's account");
+    let said = text(&audit.stdout);
+    assert!(
+        said.lines()
+            .any(|l| l.contains("cancel") && l.contains(&me)),
+        "the child's cancel names {me}: {said}"
+    );
     let marks = std::fs::read_to_string(env.path().join("marks")).expect("marks");
     assert_eq!(
         marks.lines().collect::<Vec<_>>(),
         vec!["pre", "a"],
         "no step of either run started after the cancel"
     );
+    for run in [&parent, &kid] {
+        let verify = env.run(&["audit", "verify", run]);
+        assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+    }
 }

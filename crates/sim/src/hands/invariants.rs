@@ -23,6 +23,14 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
                 .map(|d| ("a_parent_s_cancel_cancels_its_child", d))
         })
         .or_else(|| {
+            a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelled(h).map(|d| {
+                (
+                    "a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelled",
+                    d,
+                )
+            })
+        })
+        .or_else(|| {
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
         })
@@ -162,6 +170,16 @@ pub(crate) fn no_step_of_a_killed_pair_runs_twice(h: &Hands) -> Option<String> {
 /// the child ends cancelled, and no step of the pair starts after the parent's cancel.
 pub(crate) fn a_parent_s_cancel_cancels_its_child(h: &Hands) -> Option<String> {
     h.pair_cancels.broken.first().cloned()
+}
+
+/// docs/workflow/child-workflows.md: "Cancelling the parent […] the child's engine
+/// […] **cancels** the child […]. A parent whose engine died is cancelled by a
+/// takeover […], which then cancels each child […] before it records the parent's
+/// step's end": a child whose engine the takeover stopped ends cancelled.
+pub(crate) fn a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelled(
+    h: &Hands,
+) -> Option<String> {
+    h.pair_ends.broken.first().cloned()
 }
 
 /// docs/workflow/triggers.md: "a `kill -9` at any point leaves either the event with

@@ -7,8 +7,13 @@
 //! engine's steps left running (`session::clear_leftovers`, found in `/proc` by the run
 //! id: the child's engine among them) before the step's end is committed. The child's
 //! engine, stopped, tells its core the stop (`engine::stop_input`, as `Driver::run`)
-//! and its killed step's end; alive after the parent's end is on record, it goes on:
-//! `build` ends and what its core starts is started. Draws come from a stream of their
+//! and its killed step's end, leaving it interrupted; the takeover then cancels each
+//! child `session::child::cancel::to_cancel` names, taken over by the operator
+//! (`session::child::cancel::take_over`) and played to its end, before the parent's
+//! step's end is committed: the child ends cancelled
+//! (`a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelled`). Alive
+//! after the parent's end is on record, the child's engine goes on: `build` ends and
+//! what its core starts is started. Draws come from a stream of their
 //! own; the lease checks read the simulator's clock, moved past `LEASE_STALE` for the
 //! takeover only.
 use super::Hands;
@@ -16,11 +21,14 @@ use super::children::{STEP, exit};
 use crate::{Bug, SimError};
 use baton_core::{Input, StepExit};
 use baton_model::view::ParentLink;
-use baton_model::{Command, StepOutcome, Timestamp};
+use baton_model::{Command, RunState, StepOutcome, Timestamp};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
+
+/// The children a takeover cancelled, each with the state it ended in.
+type Cancelled = Vec<(String, RunState)>;
 
 /// This hand's own stream of the seed.
 const STREAM: u64 = 0x71e4_a03b_0000_0000;
@@ -33,6 +41,8 @@ pub(crate) struct PairEnds {
     /// Each child with the number of its events on record when its parent's step
     /// ended (`pair_retry::AFTER_END` reads what came after).
     pub(crate) ended: Vec<(String, usize)>,
+    /// Each child whose engine the takeover stopped that did not end cancelled.
+    pub(crate) broken: Vec<String>,
 }
 
 impl PairEnds {
@@ -41,6 +51,7 @@ impl PairEnds {
             rng: SmallRng::seed_from_u64(seed ^ STREAM),
             made: 0,
             ended: Vec::new(),
+            broken: Vec::new(),
         }
     }
 
@@ -138,7 +149,19 @@ impl Hands {
         );
         self.now = saved;
         crate::faults::clock(Some(saved));
-        let (stopped, after) = result?;
+        let (stopped, after, cancelled) = result?;
+        // How the child ended: as its takeover's cancel left it, else as its engine did.
+        let child_state = cancelled
+            .iter()
+            .find(|(k, _)| *k == kid)
+            .map_or(child.run_state(), |(_, state)| *state);
+        if stopped && child_state != RunState::Cancelled {
+            self.pair_ends.broken.push(format!(
+                "{} left {child_state:?}, not cancelled, by its parent {}'s cancel after the parent's engine died (its engine stopped with the leftovers)",
+                self.shown_id(&kid),
+                self.shown_id(&pid)
+            ));
+        }
         // The parent's cancel on record, as the child's engine reads it when stopped.
         let cancelled = baton_session::child::parent_cancelling(&self.store, &link, since);
         self.history.push(format!(
@@ -146,7 +169,7 @@ impl Hands {
             self.shown_id(&pid),
             self.shown_id(&kid),
             if stopped { "stopped first" } else { "alive after" },
-            child.run_state(),
+            child_state,
             after
         ));
         self.store
@@ -157,7 +180,8 @@ impl Hands {
     /// The operator's cancel of the undriven parent `pid`, taken over: what its dead
     /// engine left is stopped (unless [`Bug::ParentEndsBeforeChildStops`]), then the
     /// step's end committed; the child's engine plays what it does, stopped or alive.
-    /// Whether it was stopped before the end, and how many steps it started after.
+    /// Whether it was stopped before the end, how many steps it started after, and the
+    /// children the takeover cancelled with how each ended.
     fn cancel_undriven(
         &mut self,
         (pid, link, since): (&str, &ParentLink, Timestamp),
@@ -165,7 +189,7 @@ impl Hands {
         engine: &mut Engine,
         running: Vec<baton_core::SpawnSpec>,
         when: u32,
-    ) -> Result<(bool, usize), SimError> {
+    ) -> Result<(bool, usize, Cancelled), SimError> {
         let cancel = Command::Cancel {
             operator: "sim".into(),
             reason: Some("the simulator's operator cancels a parent whose engine died".into()),
@@ -187,7 +211,7 @@ impl Hands {
             // Stopped by its SIGTERM: it asks whether its parent's cancel is on
             // record (not yet: the takeover commits it once the leftovers are gone),
             // its core told the stop, its step killed, all before the parent's step
-            // ends (the takeover waits for it to go).
+            // ends (the takeover waits for it to go): the child is left interrupted.
             let stop = baton_engine::Stop {
                 signal: Some(143),
                 detach: false,
@@ -203,11 +227,18 @@ impl Hands {
                 self.feed(kid, child, Input::StepExited(killed))?;
             }
         }
+        // The children go before the parent's end, as the CLI's `drive_headless`; with
+        // the leftovers not stopped (the bug above) the child's engine would drive on.
+        let cancelled = if stops_first && self.config.bug != Some(Bug::ParentCancelSkipsChild) {
+            self.cancel_children(&ready)?
+        } else {
+            Vec::new()
+        };
         self.commit_taken(ready, false)?;
         let count = self.store.events(kid)?.len();
         self.pair_ends.ended.push((kid.to_string(), count));
         if stopped {
-            return Ok((true, 0));
+            return Ok((true, 0, cancelled));
         }
         // Alive: its running steps end (`build` as drawn) and what they let start starts.
         let mut after = 0;
@@ -224,6 +255,35 @@ impl Hands {
         }
         // What the dead engine left, stopped after the step's end (the bug's order).
         engine.stop();
-        Ok((false, after))
+        Ok((false, after, cancelled))
+    }
+
+    /// What a takeover that cancels `ready`'s run after its engine died does before
+    /// that run's events are committed: each child `session::child::cancel::to_cancel`
+    /// names is taken over by the operator (`session::child::cancel::take_over`), what
+    /// its dead engine left stopped, its own children cancelled first, then its
+    /// takeover committed and what its core starts (its `on_cancel` handlers,
+    /// compensations) played to the run's end. Each child with the state it ended in.
+    fn cancel_children(&mut self, ready: &baton_session::Ready) -> Result<Cancelled, SimError> {
+        let mut ended = Vec::new();
+        for kid in baton_session::child::cancel::to_cancel(&self.store, ready)? {
+            let link = (kid.as_str(), ready.run_id.as_str());
+            let Some(taken) =
+                baton_session::child::cancel::take_over(&mut self.store, link, "sim")?
+            else {
+                continue;
+            };
+            baton_session::clear_leftovers(&taken);
+            ended.extend(self.cancel_children(&taken)?);
+            let (mut core, mut todo) = self.commit_taken(taken, false)?;
+            while let Some(s) = todo.pop() {
+                let ok = Input::StepExited(exit(&s, vec![], String::new()));
+                todo.extend(self.feed_spawning(&kid, &mut core, ok)?);
+            }
+            self.store
+                .release_lease(&kid, &baton_session::lease_holder())?;
+            ended.push((kid, core.run_state()));
+        }
+        Ok(ended)
     }
 }
