@@ -145,13 +145,7 @@ impl wake::Engine for Doors<'_> {
     type Error = Stop;
 
     fn run(&mut self) -> Result<wake::Run<'_>, Stop> {
-        let engine = &mut self.world.engines[self.e];
-        let driven = engine.runs.get_mut(&self.run).ok_or(Stop::Gone)?;
-        Ok(wake::Run {
-            store: &mut engine.store,
-            run_id: &self.run,
-            core: &mut driven.core,
-        })
+        self.world.engines[self.e].run(&self.run).ok_or(Stop::Gone)
     }
 
     fn now(&mut self) -> Timestamp {
@@ -186,9 +180,7 @@ impl wake::Engine for Doors<'_> {
         crate::faults::disarm_cut();
         match committed {
             Ok(()) => {
-                if let Some(driven) = self.world.engines[self.e].runs.get_mut(&self.run) {
-                    driven.fenced_at = self.world.now;
-                }
+                self.world.engines[self.e].fenced(&self.run, self.world.now);
                 Ok(())
             }
             Err(StoreError::Cut { at }) => {
@@ -318,19 +310,11 @@ impl wake::hold::Holds for Holding<'_> {
     }
 
     fn run<'a>(&'a mut self, run_id: &'a str) -> Option<wake::Run<'a>> {
-        let engine = &mut self.world.engines[self.e];
-        let driven = engine.runs.get_mut(run_id)?;
-        Some(wake::Run {
-            store: &mut engine.store,
-            run_id,
-            core: &mut driven.core,
-        })
+        self.world.engines[self.e].run(run_id)
     }
 
     fn fenced(&mut self, run_id: &str) {
-        if let Some(driven) = self.world.engines[self.e].runs.get_mut(run_id) {
-            driven.fenced_at = self.world.now;
-        }
+        self.world.engines[self.e].fenced(run_id, self.world.now);
     }
 
     fn lost(&mut self, run_id: &str, err: StoreError) -> Result<(), SimError> {

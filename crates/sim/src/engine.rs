@@ -107,6 +107,29 @@ impl Engine {
             wake::hold::take(&mut self.store, run, &holder, plan);
         }
     }
+
+    /// It takes `run` ([`Engine::drives`]) and drives `core` from `now`.
+    pub(crate) fn take(&mut self, run: &str, core: Core, (now, bug): (i64, Option<Bug>)) {
+        self.drives(run, core.plan(), bug);
+        self.runs.insert(run.to_string(), Driven::new(core, now));
+    }
+
+    /// The store checked `run_id`'s fence at `now` (a commit, a heartbeat).
+    pub(crate) fn fenced(&mut self, run_id: &str, now: i64) {
+        if let Some(driven) = self.runs.get_mut(run_id) {
+            driven.fenced_at = now;
+        }
+    }
+
+    /// Its run `run_id` as a wake-up sees it (`None`: it does not drive it).
+    pub(crate) fn run<'a>(&'a mut self, run_id: &'a str) -> Option<wake::Run<'a>> {
+        let driven = self.runs.get_mut(run_id)?;
+        Some(wake::Run {
+            store: &mut self.store,
+            run_id,
+            core: &mut driven.core,
+        })
+    }
 }
 
 impl World {
@@ -221,13 +244,8 @@ impl World {
     ) -> Result<bool, SimError> {
         let engine = &mut self.engines[e];
         let (holder, log_dir) = (engine.holder(), engine.store.log_dir(run));
-        let Some(driven) = engine.runs.get_mut(run) else {
+        let Some(run_) = engine.run(run) else {
             return Ok(false);
-        };
-        let run_ = wake::Run {
-            store: &mut engine.store,
-            run_id: run,
-            core: &mut driven.core,
         };
         let left = wake::hold::finish_if_done(run_, (&holder, &log_dir), true, leaving)?;
         if left {
@@ -294,14 +312,11 @@ impl World {
         // What the run's last engine left running goes first, as a takeover's
         // `stop_leftovers` stops it (a stopped engine's attempts live on until then).
         self.executors.stop_leftovers(&run);
-        let engine = &mut self.engines[e];
-        engine.drives(&run, ready.core.plan(), self.config.bug);
         if ready.core.waits_for_group() {
             self.requeued.insert(run.clone());
         }
-        engine
-            .runs
-            .insert(run.clone(), Driven::new(ready.core, self.now));
+        let taking = (self.now, self.config.bug);
+        self.engines[e].take(&run, ready.core, taking);
         let said = format!("takeover's commit of {run}");
         if self.start_driving(e, &run, ready.initial, (None, &said))? {
             self.history.push(format!("  {run}: driven by engine {e}"));
@@ -326,21 +341,14 @@ impl World {
         self.steps += 1;
         self.next_run += 1;
         let run_id = run_id(self.next_run);
-        let wf = &self.workflows[w];
-        let plan = wf.plan.clone();
         // Its engine's account (`--mix accounts`: a member's engine starts its runs).
-        let starter = self.engine_user(e);
-        let source_text = std::fs::read_to_string(&wf.path).map_err(|err| SimError::Io {
-            path: wf.path.clone(),
-            error: err,
-        })?;
         let spec = baton_session::NewRunSpec {
-            workflow: wf.path.clone(),
-            operator: starter,
+            workflow: self.workflows[w].path.clone(),
+            operator: self.engine_user(e),
             ..Default::default()
         };
         // The session's own new run (`baton run`'s), its id and seed the scenario's.
-        let mut loaded = baton_session::load_plan(spec, plan.clone(), source_text)?;
+        let mut loaded = baton_session::load_new(spec)?;
         crate::faults::next_run(&run_id, self.config.seed ^ u64::from(self.next_run));
         // The bug put back: the group read free before the burst, the run made plainly.
         if matches!(racy, Some(None)) {
@@ -360,10 +368,7 @@ impl World {
             .as_ref()
             .map_or("started".into(), |(_, a)| format!("{a:?}"));
         let (core, rest) = (made.ready.core, made.ready.initial);
-        engine.drives(&run_id, &plan, self.config.bug);
-        engine
-            .runs
-            .insert(run_id.clone(), Driven::new(core, self.now));
+        engine.take(&run_id, core, (self.now, self.config.bug));
         self.runs.push((run_id.clone(), w));
         self.history.push(format!(
             "  {run_id} ({}) by engine {e}: {said}, replacing {replaced:?}",

@@ -703,9 +703,7 @@ impl baton_engine::wake::Hands for Hands<'_> {
         let engine = &mut self.world.engines[self.e];
         match engine.store.check_fence(self.run) {
             Ok(()) => {
-                if let Some(driven) = engine.runs.get_mut(self.run) {
-                    driven.fenced_at = now;
-                }
+                engine.fenced(self.run, now);
                 Ok(())
             }
             Err(err) if err.run_lost() => Err(crate::doors::Stop::Lost(err)),
