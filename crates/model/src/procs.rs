@@ -41,6 +41,28 @@ pub fn stat_fields(stat: &str) -> Option<(char, i32, i32)> {
     Some((state, ppid, fields.next()?.parse().ok()?))
 }
 
+/// Whether a `/proc/<pid>/stat` line is of a process in the middle of an exec: its new
+/// memory is mapped but its environment not yet placed in it (`env_end`, field 51, is
+/// 0 until the loader writes it), so its `environ` reads empty for a moment, as a
+/// kernel thread's (flag `PF_KTHREAD`, field 9), which has no memory of its own and is
+/// not one. A process whose environment is empty for good (`env -i`) has its `env_end`.
+/// Read only for a process whose `environ` is readable: the kernel shows the memory
+/// fields as 0 to whoever may not read them.
+pub fn stat_mid_exec(stat: &str) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
+    // Fields 3 (the state) onwards.
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+    match (field(9), field(51)) {
+        (Some(flags), Some(env_end)) => flags & PF_KTHREAD == 0 && env_end == 0,
+        // A kernel older than 3.5 shows no `env_end`: nothing is told.
+        _ => false,
+    }
+}
+
 /// Whether a process in this state can still run (a zombie waiting for its parent to
 /// reap it holds nothing but its pid).
 pub fn runs(state: char) -> bool {
@@ -107,6 +129,35 @@ mod tests {
             Some(('S', 1, 456))
         );
         assert_eq!(stat_fields("garbage"), None);
+    }
+
+    /// A stat line with `flags` at field 9 and `env_end` at field 51.
+    fn stat_line(flags: u64, env_end: u64) -> String {
+        let mut fields = vec!["0".to_string(); 52];
+        fields[0] = "42".into();
+        fields[1] = "(sl eep)".into();
+        fields[2] = "R".into();
+        fields[8] = flags.to_string();
+        fields[50] = env_end.to_string();
+        fields.join(" ")
+    }
+
+    #[test]
+    fn only_a_process_without_its_environment_yet_is_mid_exec() {
+        assert!(stat_mid_exec(&stat_line(0x0040_0000, 0)));
+        assert!(
+            !stat_mid_exec(&stat_line(0x0040_0000, 0x7ffd_0000)),
+            "env_end placed"
+        );
+        assert!(
+            !stat_mid_exec(&stat_line(0x0020_8040, 0)),
+            "a kernel thread"
+        );
+        assert!(
+            !stat_mid_exec("42 (old) R 1 42 42 0 -1 4194560"),
+            "no env_end shown"
+        );
+        assert!(!stat_mid_exec("garbage"));
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! handed over yet) both make. The parsing is pure and lives in the vocabulary
 //! (`baton_model::procs`); this crate opens the files. Only this user's processes can
 //! be read (the kernel hides others' environments); without `/proc` nothing is found.
-use baton_model::procs::{carries_run, runs, stat_fields, status_field as field, step_env};
+use baton_model::procs::{
+    carries_run, runs, stat_fields, stat_mid_exec, status_field as field, step_env,
+};
+use std::os::unix::fs::MetadataExt;
 
 pub use baton_model::procs::RunProcess;
 
@@ -40,26 +43,88 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// Every live process of this host (readable by this user) that a step of `run_id`
-/// started, oldest pid first.
-pub fn run_processes(run_id: &str) -> Vec<RunProcess> {
-    let mut found: Vec<RunProcess> = pids()
-        .filter_map(|pid| {
-            let env = step_env(&environ(pid)?)?;
-            if env.run != run_id.as_bytes() {
-                return None;
-            }
-            let (state, _, pgrp) = read_stat(pid)?;
-            runs(state).then_some(RunProcess {
+/// One look at this host's processes for a run's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunLook {
+    /// Every live process (readable by this user) that a step of the run started, oldest
+    /// pid first: those carrying its id, and those in the middle of an exec whose parent
+    /// is one of them (its child, so the run's).
+    pub found: Vec<RunProcess>,
+    /// The pids of the other processes of this user in the middle of an exec: their
+    /// environment is not in place yet, so whether they are the run's is not told until
+    /// their exec is through.
+    pub unsettled: Vec<i32>,
+}
+
+/// A process of this user in the middle of an exec: `(pid, ppid, pgrp)`.
+fn mid_exec(pid: i32, own_uid: Option<u32>) -> Option<(i32, i32, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (state, ppid, pgrp) = stat_fields(&stat)?;
+    // Its `/proc` directory is owned by its effective user (root while an exec of a
+    // set-uid program is under way): another user's process is never the run's.
+    let uid = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
+    (runs(state) && stat_mid_exec(&stat) && own_uid == Some(uid)).then_some((pid, ppid, pgrp))
+}
+
+/// Look at every process of this host for `run_id`'s ([`RunLook`]). A process in the
+/// middle of an exec reads no environment for a moment (its new memory has none yet):
+/// it is the run's when its parent is, and is otherwise named as not told yet.
+pub fn look_for_run(run_id: &str) -> RunLook {
+    let own_uid = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
+    let mut found = Vec::new();
+    let mut execing = Vec::new();
+    for pid in pids() {
+        let Some(environ) = environ(pid) else {
+            continue;
+        };
+        if environ.is_empty() {
+            execing.extend(mid_exec(pid, own_uid));
+            continue;
+        }
+        let Some(env) = step_env(&environ).filter(|e| e.run == run_id.as_bytes()) else {
+            continue;
+        };
+        if let Some((_, _, pgrp)) = read_stat(pid).filter(|s| runs(s.0)) {
+            found.push(RunProcess {
                 pid,
                 pgrp,
                 step: env.step,
                 slurm_job: env.slurm_job,
-            })
-        })
-        .collect();
+            });
+        }
+    }
+    // A child of the run's (or of such a child, an exec chain) is the run's; the
+    // looking process's own children are not (it may carry the id, run by a step).
+    let me = std::process::id() as i32;
+    loop {
+        let before = execing.len();
+        execing.retain(|&(pid, ppid, pgrp)| {
+            let parent = found.iter().find(|p| p.pid == ppid && ppid != me).cloned();
+            let Some(parent) = parent else {
+                return true;
+            };
+            found.push(RunProcess {
+                pid,
+                pgrp,
+                ..parent
+            });
+            false
+        });
+        if execing.len() == before {
+            break;
+        }
+    }
     found.sort_by_key(|p| p.pid);
-    found
+    RunLook {
+        found,
+        unsettled: execing.into_iter().map(|(pid, _, _)| pid).collect(),
+    }
+}
+
+/// Every live process of this host (readable by this user) that a step of `run_id`
+/// started, oldest pid first ([`RunLook::found`]).
+pub fn run_processes(run_id: &str) -> Vec<RunProcess> {
+    look_for_run(run_id).found
 }
 
 /// Whether a live member of group `pgid` carries `run_id` in its environment (a
