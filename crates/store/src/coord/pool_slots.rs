@@ -11,6 +11,7 @@
 use super::left_running::left_running;
 use super::slots::live_state;
 use super::{Store, StoreError, in_transaction};
+use crate::tx::in_read_snapshot;
 use baton_model::Timestamp;
 use baton_workflow::Rate;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -111,7 +112,7 @@ pub(super) fn take_back(
     if !holds(tx, &ask.run_id, &ask.step, ask.attempt, now)? {
         return Ok(None);
     }
-    let (holders, own) = others_holding(tx, ask, now)?;
+    let (holders, own) = others_holding(tx, ask, now, LetGo::Yes)?;
     // Its own row too may be one too many: another took a slot back first.
     if holders.len() >= ask.capacity.max(1) {
         return Ok(Some(holders));
@@ -122,13 +123,22 @@ pub(super) fn take_back(
     Ok(None)
 }
 
+/// Whether [`others_holding`] deletes the rows that no longer hold (in a write
+/// transaction) or only reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LetGo {
+    Yes,
+    No,
+}
+
 /// The runs whose steps hold a slot of `ask`'s pool now, oldest slot first, but for
-/// `ask`'s own step; a row that no longer holds is let go on the way. And whether
-/// `ask`'s attempt has its row already.
+/// `ask`'s own step; a row that no longer holds is let go on the way (`let_go`). And
+/// whether `ask`'s attempt has its row already.
 fn others_holding(
     tx: &Connection,
     ask: &SlotAsk,
     now: Timestamp,
+    let_go: LetGo,
 ) -> Result<(Vec<String>, bool), StoreError> {
     let rows: Vec<(String, String, u32)> = tx
         .prepare_cached(
@@ -144,7 +154,7 @@ fn others_holding(
             own = attempt == ask.attempt;
         } else if holds(tx, &run, &step, attempt, now)? {
             holders.push(run);
-        } else {
+        } else if let_go == LetGo::Yes {
             tx.prepare_cached(
                 "DELETE FROM pool_slots WHERE pool = ?1 AND run_id = ?2 AND step_id = ?3",
             )?
@@ -188,10 +198,33 @@ impl Store {
 
     /// Give `ask`'s step a slot of its pool if one is free (and a token of its rate);
     /// asking again for an attempt already granted is granted again.
+    ///
+    /// A full pool is told from a read: every waiting step asks again and again, and a
+    /// write transaction for each ask would queue the holders' commits and lease
+    /// renewals behind theirs. The write lock is taken only when a slot looks free (a
+    /// row that no longer holds counts as free), and the pool is judged again under it.
     pub fn take_pool_slot(&mut self, ask: &SlotAsk) -> Result<SlotVerdict, StoreError> {
         let now = Timestamp::now();
-        let r = in_transaction(&self.conn, |tx| {
-            let (mut holders, own) = others_holding(tx, ask, now)?;
+        let seen = in_read_snapshot(&self.conn, |c| others_holding(c, ask, now, LetGo::No));
+        let r = match seen {
+            Err(e) => Err(e),
+            Ok((_, true)) => Ok(SlotVerdict::Granted),
+            Ok((mut holders, false)) if holders.len() >= ask.capacity.max(1) => {
+                holders.dedup();
+                Ok(SlotVerdict::Full { holders })
+            }
+            Ok(_) => self.take_free_slot(ask, now),
+        };
+        if let (Ok(SlotVerdict::Granted), Some(f)) = (&r, self.fences.get_mut(&ask.run_id)) {
+            f.hold_slot(ask);
+        }
+        self.ctx(r)
+    }
+
+    /// [`Store::take_pool_slot`]'s write: the pool judged again under the write lock.
+    fn take_free_slot(&self, ask: &SlotAsk, now: Timestamp) -> Result<SlotVerdict, StoreError> {
+        in_transaction(&self.conn, |tx| {
+            let (mut holders, own) = others_holding(tx, ask, now, LetGo::Yes)?;
             if own {
                 return Ok(SlotVerdict::Granted);
             }
@@ -206,10 +239,6 @@ impl Store {
             }
             insert_slot(tx, ask)?;
             Ok(SlotVerdict::Granted)
-        });
-        if let (Ok(SlotVerdict::Granted), Some(f)) = (&r, self.fences.get_mut(&ask.run_id)) {
-            f.hold_slot(ask);
-        }
-        self.ctx(r)
+        })
     }
 }
