@@ -6,7 +6,7 @@ use crate::ledger::append::{
     chain_write, insert_audit_row, run_key, run_tail, run_writer, set_chain_head,
 };
 use crate::ledger::audit::{self, AuditKeys};
-use crate::ledger::event_chain::{Tail, Writer};
+use crate::ledger::event_chain::{self, Mark, Tail, Writer};
 use crate::ledger::{key_check, starter_seal, witness};
 use crate::read::{forks, project, run_counts, summaries};
 use crate::records::{AttemptLog, LOG_TAIL_MAX, NewRun};
@@ -175,12 +175,7 @@ fn append(
     } = *to;
     let mut heads = Vec::new();
     let mut head: Option<(i64, String)> = None;
-    let mut last_event = None;
-    // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac)
-         VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10)",
-    )?;
+    let mut rows = Vec::with_capacity(events.len());
     for (i, ev) in events.iter().enumerate() {
         let json = serde_json::to_string(ev)?;
         let hash = chain.link(ev.seq, &json);
@@ -195,26 +190,6 @@ fn append(
         }
         forks::project(tx, run_id, ev)?;
         crate::read::artifacts::project(tx, run_id, ev)?;
-        insert.execute(params![
-            run_id,
-            ev.seq as i64,
-            ev.at.0,
-            ev.kind.name(),
-            ev.kind.step(),
-            json,
-            run_key,
-            &hash[..],
-            mark.as_ref().and_then(|m| m.key_id.as_deref()),
-            mark.as_ref().map(|m| &m.mac[..])
-        ])?;
-        if let Some(m) = mark {
-            last_event = Some(Tail {
-                id: (run_key << 32) + ev.seq as i64,
-                seq: ev.seq,
-                hash: hash.to_vec(),
-                head_key_id: m.key_id,
-            });
-        }
         if let Some(d) = baton_model::history::decision(&ev.kind) {
             let (prev_id, prev_hash) = match head.take() {
                 Some(h) => h,
@@ -232,8 +207,98 @@ fn append(
             insert_audit_row(tx, &row)?;
             head = Some((row.id, row.hash));
         }
+        rows.push(EventRow {
+            ev,
+            json,
+            hash,
+            mark,
+        });
     }
+    for chunk in rows.chunks(EVENTS_A_STATEMENT) {
+        insert_events(tx, run_id, run_key, chunk)?;
+    }
+    // The last event, the one marked, is the run's tail now.
+    let last_event = rows.pop().and_then(|row| {
+        row.mark.map(|m| Tail {
+            id: (run_key << 32) + row.ev.seq as i64,
+            seq: row.ev.seq,
+            hash: row.hash.to_vec(),
+            head_key_id: m.key_id,
+        })
+    });
     Ok((heads, head, last_event))
+}
+
+/// The most event rows one `INSERT` takes: a statement for each count up to it is
+/// cached, so a batch's events cost one statement, not one each.
+const EVENTS_A_STATEMENT: usize = 8;
+
+/// An event's row as [`append`] made it: its JSON, chain hash and head mark.
+struct EventRow<'e> {
+    ev: &'e Event,
+    json: String,
+    hash: event_chain::Hash,
+    mark: Option<Mark>,
+}
+
+/// `INSERT INTO events` of `n` rows (1 to [`EVENTS_A_STATEMENT`]), the run's id and
+/// key bound once (`?1`, `?2`) and 8 parameters a row after them.
+fn events_insert_sql(n: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (1..=EVENTS_A_STATEMENT)
+            .map(|n| {
+                let rows: Vec<String> = (0..n)
+                    .map(|r| {
+                        let p = 3 + 8 * r;
+                        format!(
+                            "((?2 << 32) + ?{p}, ?1, ?{p}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                            p + 1,
+                            p + 2,
+                            p + 3,
+                            p + 4,
+                            p + 5,
+                            p + 6,
+                            p + 7
+                        )
+                    })
+                    .collect();
+                format!(
+                    "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac) VALUES {}",
+                    rows.join(", ")
+                )
+            })
+            .collect()
+    });
+    &all[n - 1]
+}
+
+/// One statement for `rows` (at most [`EVENTS_A_STATEMENT`]), in their order. A seq
+/// beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
+fn insert_events(
+    tx: &Connection,
+    run_id: &str,
+    run_key: i64,
+    rows: &[EventRow<'_>],
+) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(events_insert_sql(rows.len()))?;
+    insert.raw_bind_parameter(1, run_id)?;
+    insert.raw_bind_parameter(2, run_key)?;
+    for (r, row) in rows.iter().enumerate() {
+        let p = 3 + 8 * r;
+        let ev = row.ev;
+        insert.raw_bind_parameter(p, ev.seq as i64)?;
+        insert.raw_bind_parameter(p + 1, ev.at.0)?;
+        insert.raw_bind_parameter(p + 2, ev.kind.name())?;
+        insert.raw_bind_parameter(p + 3, ev.kind.step())?;
+        insert.raw_bind_parameter(p + 4, &row.json)?;
+        insert.raw_bind_parameter(p + 5, &row.hash[..])?;
+        let mark = row.mark.as_ref();
+        insert.raw_bind_parameter(p + 6, mark.and_then(|m| m.key_id.as_deref()))?;
+        insert.raw_bind_parameter(p + 7, mark.map(|m| &m.mac[..]))?;
+    }
+    insert.raw_execute()?;
+    Ok(())
 }
 
 pub(crate) fn put_attempt_log(
@@ -298,3 +363,7 @@ pub(crate) fn insert_run(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "commit/append_tests.rs"]
+mod append_tests;
