@@ -3,6 +3,7 @@ mod audit_keys;
 mod chain;
 mod group_artifacts;
 mod group_asks;
+mod group_child_cancel;
 mod group_children;
 mod group_forks;
 mod group_link;
