@@ -511,6 +511,9 @@ pub struct Outcome {
     pub events: u64,
     pub history: Vec<String>,
     pub violation: Option<Violation>,
+    /// The text of every workflow the scenario's runs were made from (its files at
+    /// its end), outside the digest: what `chaos::world_coverage` reads the keys of.
+    pub workflows: Vec<String>,
 }
 
 impl Outcome {
@@ -589,5 +592,7 @@ pub fn run(config: Config) -> Result<Outcome, SimError> {
             tail: lines[from..].join("\n"),
         });
     }
-    Ok(world.outcome())
+    let mut outcome = world.outcome();
+    outcome.workflows = workflows::written(world.dir())?;
+    Ok(outcome)
 }

@@ -216,3 +216,48 @@ pub(crate) fn write_all(
     }
     Ok(out)
 }
+
+/// The text of every workflow file under `dir`, the scenario's directory, by path: what
+/// the scenario's runs were made from (`Outcome::workflows`). A `.toml` the loader
+/// refuses is no workflow and is left out.
+pub(crate) fn written(dir: &Path) -> Result<Vec<String>, SimError> {
+    let mut files = Vec::new();
+    tomls(dir, &mut files)?;
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => continue,
+            Err(e) => return Err(SimError::Io { path, error: e }),
+        };
+        if baton_workflow::load_str(&text, &path).is_ok() {
+            out.push(text);
+        }
+    }
+    Ok(out)
+}
+
+/// Every `.toml` file under `dir`. A directory or file another account keeps from
+/// this process (`--mix accounts`) holds nothing this process loaded: it is passed.
+fn tomls(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SimError> {
+    let io = |error| SimError::Io {
+        path: dir.to_path_buf(),
+        error,
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        match entry.file_type().map_err(io)? {
+            t if t.is_dir() => tomls(&path, out)?,
+            _ if path.extension().is_some_and(|x| x == "toml") => out.push(path),
+            _ => {}
+        }
+    }
+    Ok(())
+}

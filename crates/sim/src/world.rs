@@ -413,6 +413,12 @@ impl World {
             events: self.checker.events,
             history: self.history.lines().to_vec(),
             violation: self.violation.clone(),
+            workflows: Vec::new(),
         }
+    }
+
+    /// The scenario's directory.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 }

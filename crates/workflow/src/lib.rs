@@ -39,7 +39,7 @@ pub use events::{
     BadPick, Burst, DEFAULT_TRIGGER_QUEUE, END_STATES, EventSource, EventTrigger,
     MAX_TRIGGER_DEPTH, MAX_TRIGGER_QUEUE, MissingPick, Pick, coalesced_params, event_params,
 };
-pub use load::{SignersFrom, load_file, load_str, load_str_with};
+pub use load::{KEY_TABLES, KeyTable, SignersFrom, load_file, load_str, load_str_with};
 pub use params::{
     Problem, Values, check_values, input_of_spec, resolve_params, resolve_values, spec_of_input,
 };

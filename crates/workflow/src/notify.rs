@@ -24,6 +24,10 @@ pub(crate) const NOTIFY_FIELDS: &[&str] = &[
     "ntfy",
     "escalate",
 ];
+/// The keys of a block's `slack_api = { … }`.
+pub(crate) const SLACK_API_FIELDS: &[&str] = &["channel", "token", "api"];
+/// The keys of each step of a block's `escalate`.
+pub(crate) const ESCALATE_FIELDS: &[&str] = &["after", "to"];
 /// What a block does: one of these.
 const ACTIONS: [&str; 5] = ["run", "webhook", "slack", "slack_api", "ntfy"];
 /// Slack's Web API, where a `slack_api` block posts unless its `api` says otherwise.
@@ -310,7 +314,7 @@ impl<'r, 's> NotifyReader<'r, 's> {
         };
         if let Some(f) = fields
             .iter()
-            .find(|f| !["channel", "token", "api"].contains(&f.key.as_str()))
+            .find(|f| !SLACK_API_FIELDS.contains(&f.key.as_str()))
         {
             self.r.error(
                 &f.key_span,
@@ -479,7 +483,10 @@ impl<'r, 's> NotifyReader<'r, 's> {
                 );
                 continue;
             };
-            if let Some(f) = fields.iter().find(|f| f.key != "after" && f.key != "to") {
+            if let Some(f) = fields
+                .iter()
+                .find(|f| !ESCALATE_FIELDS.contains(&f.key.as_str()))
+            {
                 self.r.error(
                     &f.key_span,
                     format!("unknown field `{}` in the `escalate` of {what}", f.key),

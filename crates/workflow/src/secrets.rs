@@ -17,7 +17,7 @@ pub const SECRET_TIMEOUT: Duration = Duration::from_secs(30);
 /// environment variable's, and the kernel takes no more than 128 KiB for one.
 pub const MAX_SECRET_BYTES: usize = 64 * 1024;
 
-const FIELDS: &[&str] = &[
+pub(crate) const FIELDS: &[&str] = &[
     "env",
     "file",
     "credential",

@@ -15,9 +15,9 @@ use crate::Backoff;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-const READY_FIELDS: &[&str] = &["http", "tcp", "run", "interval", "timeout"];
-const LIVE_FIELDS: &[&str] = &["http", "tcp", "run", "interval", "failures"];
-const RESTART_FIELDS: &[&str] = &["attempts", "delay"];
+pub(crate) const READY_FIELDS: &[&str] = &["http", "tcp", "run", "interval", "timeout"];
+pub(crate) const LIVE_FIELDS: &[&str] = &["http", "tcp", "run", "interval", "failures"];
+pub(crate) const RESTART_FIELDS: &[&str] = &["attempts", "delay"];
 const PROBES: [&str; 3] = ["http", "tcp", "run"];
 /// How often `ready` checks unless its `interval` says otherwise.
 pub(crate) const READY_INTERVAL: Duration = Duration::from_secs(1);

@@ -1,13 +1,15 @@
 //! Issue 77 point 4: a new capability arrives with its world. Every event kind of the
 //! store (`EventKind`, by the names `EventKind::name` gives) and every workflow key
-//! (the loader's top-level and step keys) is either made by the simulator
-//! (`crates/sim`) or named in docs/simulator-world.md, "Outside the simulated world",
-//! with why. The event kinds are measured: the simulator's scenarios are played, two
-//! seeds of every mix and one more of `executors`, and the kinds their histories record are collected (each event
-//! a store committed is a line of its history). The keys are read from the workflows
-//! the simulator writes (its sources: a key at a line's start in a workflow's text).
+//! (each table's keys the loader checks a file against, `workflow::KEY_TABLES`) is
+//! either made by the simulator (`crates/sim`) or named in docs/simulator-world.md,
+//! "Outside the simulated world", with why. Both are measured: the simulator's
+//! scenarios are played, two seeds of every mix and one more of `executors`, and the
+//! kinds their histories record (each event a store committed is a line of its history)
+//! and the keys their workflows set, each in its table, are collected.
+use baton::workflow::tree::{self, Node, Val};
+use baton::workflow::{KEY_TABLES, KeyTable};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The page that names what is deliberately outside, and its section.
 const PAGE: &str = "docs/simulator-world.md";
@@ -19,17 +21,6 @@ fn root() -> PathBuf {
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// The quoted words of the `&[…]` list `name` of the source `rel`.
-fn listed(rel: &str, name: &str) -> BTreeSet<String> {
-    let text = read(rel);
-    let at = text
-        .find(&format!("const {name}: &[&str] = &["))
-        .unwrap_or_else(|| panic!("{rel} has no list {name}"));
-    let body = &text[at..];
-    let body = &body[..body.find("];").expect("the list's end")];
-    quoted(body)
 }
 
 /// Every `"word"` in `text`.
@@ -68,9 +59,11 @@ fn event_kinds() -> BTreeSet<String> {
     kinds
 }
 
-/// The kinds of the events the simulator's scenarios recorded: seeds 1 and 2 of every
-/// mix (`--mix accounts` where its accounts exist), and seed 29 of `--mix executors`.
-fn simulated_kinds() -> BTreeSet<String> {
+/// What the simulator's scenarios made: the kinds of the events their histories
+/// recorded, and the keys their workflows set (`Outcome::workflows`, each read with
+/// the loader's own tree). Seeds 1 and 2 of every mix (`--mix accounts` where its
+/// accounts exist), and seed 29 of `--mix executors`.
+fn simulated() -> (BTreeSet<String>, BTreeSet<String>) {
     let mixes = [
         "all",
         "runs-only",
@@ -88,7 +81,7 @@ fn simulated_kinds() -> BTreeSet<String> {
         "cli",
         "hands",
     ];
-    let mut seen = BTreeSet::new();
+    let (mut kinds, mut keys) = (BTreeSet::new(), BTreeSet::new());
     for name in mixes {
         let mix = baton_sim::Mix::parse(name).unwrap_or_else(|| panic!("no mix {name}"));
         if mix == baton_sim::Mix::Accounts && baton_sim::accounts_missing().is_some() {
@@ -108,74 +101,91 @@ fn simulated_kinds() -> BTreeSet<String> {
             for line in &o.history {
                 for part in line.split("\"type\":\"").skip(1) {
                     if let Some(kind) = part.split('"').next() {
-                        seen.insert(kind.to_string());
+                        kinds.insert(kind.to_string());
                     }
                 }
             }
+            for text in &o.workflows {
+                let tree = tree::parse(text)
+                    .unwrap_or_else(|e| panic!("--mix {name} seed {seed}: {e:?}\n{text}"));
+                keys.extend(made(&tree));
+            }
         }
     }
-    seen
+    (kinds, keys)
 }
 
-/// The workflow keys: top level and step.
+/// A key as the test and the page name it: a top-level or step key by its name, any
+/// other as `TABLE.KEY` (`gate.prompt`, `gate.auto.if`).
+fn qualified(table: &KeyTable, key: &str) -> String {
+    match table.name {
+        "" => key.to_string(),
+        name => format!("{name}.{key}"),
+    }
+}
+
+/// Every workflow key, from the lists the loader checks a file against.
 fn workflow_keys() -> BTreeSet<String> {
-    let mut keys = listed("crates/workflow/src/load/mod.rs", "TOP_FIELDS");
-    keys.extend(listed("crates/workflow/src/load/steps.rs", "STEP_FIELDS"));
-    keys
+    KEY_TABLES
+        .iter()
+        .flat_map(|t| t.keys.iter().map(move |k| qualified(t, k)))
+        .collect()
 }
 
-/// Every `.rs` file under `dir`, read.
-fn sources(dir: &Path, out: &mut String) {
-    for e in std::fs::read_dir(dir)
-        .expect("the simulator's sources")
-        .flatten()
-    {
-        let p = e.path();
-        if p.is_dir() {
-            sources(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
-            out.push('\n');
+/// Every key of the format a workflow's tree sets, each in a table where the loader
+/// reads it (a pool's `capacity` under `pools.NAME`, never a name of `env`).
+fn made(tree: &Node) -> BTreeSet<String> {
+    let mut set = BTreeSet::new();
+    keys_at(tree, "", &mut set);
+    let mut out = BTreeSet::new();
+    for (path, key) in &set {
+        for t in KEY_TABLES {
+            if t.keys.contains(&key.as_str()) && t.at.iter().any(|at| sits_at(at, path)) {
+                out.insert(qualified(t, key));
+            }
         }
+    }
+    out
+}
+
+/// Each `(path, key)` of `node`: a table's keys at its path, an array's tables
+/// (`[[step]]`, `fallback`) at the array's path.
+fn keys_at(node: &Node, path: &str, out: &mut BTreeSet<(String, String)>) {
+    match &node.val {
+        Val::Table(entries) => {
+            for e in entries.iter() {
+                out.insert((path.to_string(), e.key.to_string()));
+                let inner = match path {
+                    "" => e.key.to_string(),
+                    p => format!("{p}.{}", e.key),
+                };
+                keys_at(&e.node, &inner, out);
+            }
+        }
+        Val::Array(items) => items.iter().for_each(|i| keys_at(i, path, out)),
+        _ => {}
     }
 }
 
-/// Whether the simulator's workflows write `key`: at the start of a line of a
-/// workflow's text (a raw string's line, after `\n`, after a placeholder such as
-/// `{on}`, or a string's first word), or as a table's header opening such a line
-/// (`[key]`, `[key.x]`, `[[key]]`).
-fn written(src: &str, key: &str) -> bool {
-    let assigned = |before: &str| {
-        src.contains(&format!("{before}{key} = ")) || src.contains(&format!("{before}{key}="))
-    };
-    let at_line_start = src
-        .lines()
-        .any(|l| l.starts_with(&format!("{key} = ")) || l.starts_with(&format!("{key}=")));
-    let after_placeholder = src.match_indices(&format!("}}{key} = ")).any(|(i, _)| {
-        src[..i].rfind('{').is_some_and(|o| {
-            src[o + 1..i]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
-    });
-    // A table's header opens a line of the text (never Rust's `[x.clone()]`).
-    let opens = |text: &str| {
-        [format!("[{key}]"), format!("[{key}."), format!("[[{key}]]")]
-            .iter()
-            .any(|h| text.starts_with(h.as_str()))
-    };
-    let header = |before: &str| {
-        src.match_indices(before)
-            .any(|(i, _)| opens(&src[i + before.len()..]))
-    };
-    let header_line = src.lines().any(opens);
-    at_line_start
-        || after_placeholder
-        || assigned("\\n")
-        || assigned("\"")
-        || header_line
-        || header("\\n")
-        || header("\"")
+/// Whether `path` is a place `at` names (`*` standing for any one name).
+fn sits_at(at: &str, path: &str) -> bool {
+    let (a, p): (Vec<&str>, Vec<&str>) = (at.split('.').collect(), path.split('.').collect());
+    a.len() == p.len() && a.iter().zip(&p).all(|(a, p)| *a == "*" || a == p)
+}
+
+/// Whether `key` is listed outside, itself or by the key that opens its table
+/// (`gate.auto.if` by `gate.auto`, that by `gate`).
+fn listed_outside(out: &BTreeSet<String>, key: &str) -> bool {
+    let mut k = key;
+    loop {
+        if out.contains(k) {
+            return true;
+        }
+        match k.rsplit_once('.') {
+            Some((owner, _)) => k = owner,
+            None => return false,
+        }
+    }
 }
 
 /// The names of the section's tables, by the `###` heading each is under: the
@@ -239,13 +249,11 @@ fn every_event_kind_and_workflow_key_is_simulated_or_said_to_be_outside_with_why
         unknown.is_empty(),
         "{PAGE} names what is no event kind or workflow key: {unknown:?}"
     );
-    let mut src = String::new();
-    sources(&root().join("crates/sim/src"), &mut src);
+    let (simulated, written) = simulated();
     let missing_keys: Vec<&String> = keys
         .iter()
-        .filter(|k| !written(&src, k) && !keys_out.contains(*k))
+        .filter(|k| !written.contains(*k) && !listed_outside(&keys_out, k))
         .collect();
-    let simulated = simulated_kinds();
     let missing_kinds: Vec<&String> = kinds
         .iter()
         .filter(|k| !simulated.contains(*k) && !kinds_out.contains(*k))
@@ -258,9 +266,9 @@ fn every_event_kind_and_workflow_key_is_simulated_or_said_to_be_outside_with_why
          new hand on a run enters the simulated world\"), or name it there with why."
     );
     // And the list keeps to what is outside: a kind the simulator now makes, or a key
-    // its workflows now write, leaves it.
+    // its workflows now set, leaves it.
     let inside: Vec<&String> = (kinds_out.intersection(&simulated))
-        .chain(keys_out.iter().filter(|k| written(&src, k)))
+        .chain(keys_out.intersection(&written))
         .collect();
     assert!(
         inside.is_empty(),

@@ -179,6 +179,7 @@ impl Hands {
             events: self.children.events,
             history: self.history.lines().to_vec(),
             violation: self.violation.clone(),
+            workflows: Vec::new(),
         }
     }
 
@@ -207,5 +208,7 @@ pub(crate) fn run(config: Config) -> Result<Outcome, SimError> {
     let result = hands.play();
     crate::faults::clock(None);
     result?;
-    Ok(hands.outcome())
+    let mut outcome = hands.outcome();
+    outcome.workflows = crate::workflows::written(&hands.dir)?;
+    Ok(outcome)
 }

@@ -4,7 +4,7 @@
 use super::*;
 use baton_model::deadline::TimeOfDay;
 
-const DEADLINE_FIELDS: &[&str] = &["at", "within", "notify"];
+pub(super) const DEADLINE_FIELDS: &[&str] = &["at", "within", "notify"];
 
 impl Loader<'_, '_> {
     /// The run's `deadline`, and each `[[step]]` table's into `steps[i].deadline`

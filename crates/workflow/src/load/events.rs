@@ -5,7 +5,7 @@
 use super::*;
 use crate::events::{Burst, END_STATES, EventSource, EventTrigger, MAX_TRIGGER_QUEUE, Pick};
 
-const TRIGGER_FIELDS: &[&str] = &[
+pub(super) const TRIGGER_FIELDS: &[&str] = &[
     "on", "name", "workflow", "states", "dir", "glob", "secret", "params", "map", "labels",
     "coalesce", "debounce", "queue",
 ];

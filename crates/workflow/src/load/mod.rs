@@ -22,6 +22,7 @@ mod events;
 mod fallback;
 mod fanout;
 mod gates;
+mod keys;
 mod limits;
 mod params;
 mod repeat;
@@ -33,6 +34,7 @@ mod templates;
 mod values;
 mod whole;
 
+pub use keys::{KEY_TABLES, KeyTable};
 use values::{d_too_long, regex_error, short, sub};
 
 const TOP_FIELDS: &[&str] = &[

@@ -5,7 +5,7 @@ use super::*;
 use crate::condition::{self, Name};
 use crate::repeat::{Repeat, RepeatMode};
 
-const REPEAT_FIELDS: &[&str] = &[
+pub(super) const REPEAT_FIELDS: &[&str] = &[
     "while",
     "until",
     "exit_code",

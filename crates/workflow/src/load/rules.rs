@@ -4,6 +4,9 @@ use super::*;
 use crate::condition::{self, Condition, Name};
 use crate::trigger::{Trigger, suggest_rule};
 
+/// The keys of `allow_failure = { … }`.
+pub(super) const ALLOW_FAILURE_FIELDS: &[&str] = &["state", "if"];
+
 /// What decides whether a step runs once its needs settle.
 #[derive(Debug, Clone, Default)]
 pub(super) struct RawRules<'n> {
@@ -96,7 +99,7 @@ impl Loader<'_, '_> {
     /// `succeeded` (else `failed`, as a bare `allow_failure`).
     fn allow_failure_state(&mut self, t: &[Entry], label: &str) -> bool {
         let what = format!("`allow_failure` of {label}");
-        self.unknown_fields(t, &["state", "if"], &format!("in {what}"));
+        self.unknown_fields(t, ALLOW_FAILURE_FIELDS, &format!("in {what}"));
         let Some(n) = get(t, "state") else {
             return false;
         };

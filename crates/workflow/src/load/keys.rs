@@ -1,0 +1,121 @@
+//! Every table of a workflow file and the keys the loader takes in it: the same lists
+//! it reports an unknown key against, so a key added to the format is added here.
+use super::{TOP_FIELDS, concurrency, deadline, defaults, events, fallback, gates, limits};
+use super::{params, repeat, rules, schedule, steps};
+
+/// One table of the format: its name, where it sits and the keys it takes.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyTable {
+    /// How a key of it is named: `NAME.KEY` (`gate.prompt`); empty for the top level
+    /// and `step`, whose keys go by their own name.
+    pub name: &'static str,
+    /// Its places in the file, as the dotted path of tables leading to it, `*` for
+    /// a name the writer chooses (a pool's, an executor's); an array of tables
+    /// (`[[step]]`, `fallback`, `auto`) sits at its key's path.
+    pub at: &'static [&'static str],
+    pub keys: &'static [&'static str],
+}
+
+/// Every table the loader reads keys from.
+pub const KEY_TABLES: &[KeyTable] = &[
+    table("", &[""], TOP_FIELDS),
+    table("", &["step"], steps::STEP_FIELDS),
+    table("outputs", &["step.outputs.*"], steps::OUTPUT_FIELDS),
+    table(
+        "allow_failure",
+        &["step.allow_failure"],
+        rules::ALLOW_FAILURE_FIELDS,
+    ),
+    table("gate", &["step.gate"], gates::GATE_FIELDS),
+    table("gate.auto", &["step.gate.auto"], gates::AUTO_FIELDS),
+    table("gate.inputs", &["step.gate.inputs.*"], gates::INPUT_FIELDS),
+    table("approvals", &["approvals"], gates::APPROVALS_FIELDS),
+    table("trigger", &["trigger"], events::TRIGGER_FIELDS),
+    table("fallback", &["step.fallback"], fallback::ALTERNATIVE_FIELDS),
+    table("budget", &["budget"], limits::BUDGET_FIELDS),
+    table("pools", &["pools.*"], limits::POOL_FIELDS),
+    table("schedule", &["schedule"], schedule::SCHEDULE_FIELDS),
+    table("repeat", &["step.repeat"], repeat::REPEAT_FIELDS),
+    table("params", &["params.*"], params::PARAM_FIELDS),
+    table("tools", &["tools.*"], params::TOOL_FIELDS),
+    table(
+        "tools.params",
+        &["tools.*.params.*"],
+        params::TOOL_PARAM_FIELDS,
+    ),
+    table(
+        "concurrency",
+        &["concurrency"],
+        concurrency::CONCURRENCY_FIELDS,
+    ),
+    table(
+        "deadline",
+        &["deadline", "step.deadline"],
+        deadline::DEADLINE_FIELDS,
+    ),
+    table("defaults", &["defaults"], defaults::DEFAULTS_FIELDS),
+    table(
+        "retry",
+        &["step.retry", "defaults.retry", "step.fallback.retry"],
+        defaults::RETRY_FIELDS,
+    ),
+    table(
+        "executors",
+        &["executors.*"],
+        crate::executors::EXECUTOR_FIELDS,
+    ),
+    table("secrets", &["secrets.*"], crate::secrets::FIELDS),
+    table("notify", &["notify"], crate::notify::NOTIFY_FIELDS),
+    table(
+        "notify.slack_api",
+        &["notify.slack_api"],
+        crate::notify::SLACK_API_FIELDS,
+    ),
+    table(
+        "notify.escalate",
+        &["notify.escalate"],
+        crate::notify::ESCALATE_FIELDS,
+    ),
+    table("ready", &["step.ready"], crate::services::READY_FIELDS),
+    table("live", &["step.live"], crate::services::LIVE_FIELDS),
+    table(
+        "restart",
+        &["step.restart"],
+        crate::services::RESTART_FIELDS,
+    ),
+];
+
+const fn table(
+    name: &'static str,
+    at: &'static [&'static str],
+    keys: &'static [&'static str],
+) -> KeyTable {
+    KeyTable { name, at, keys }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KEY_TABLES;
+
+    /// Each place a table sits is opened by a key of the table it is in (`step.gate` by
+    /// `step`'s `gate`, `tools.*.params.*` by a tool's `params`), so no list names a
+    /// place the loader never reads.
+    #[test]
+    fn every_table_sits_under_a_key_of_its_parent_table() {
+        for t in KEY_TABLES {
+            for at in t.at.iter().filter(|a| !a.is_empty()) {
+                let parts: Vec<&str> = at.split('.').collect();
+                // The key that opens it: the last name that is not `*`.
+                let k = parts
+                    .iter()
+                    .rposition(|p| *p != "*")
+                    .expect("a named place");
+                let parent = parts[..k].join(".");
+                let opened = KEY_TABLES
+                    .iter()
+                    .any(|p| p.at.iter().any(|pa| *pa == parent) && p.keys.contains(&parts[k]));
+                assert!(opened, "{at} ({}) is under no key of {parent:?}", t.name);
+            }
+        }
+    }
+}
