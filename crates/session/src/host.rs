@@ -151,8 +151,20 @@ async fn cancel_children(store: &mut Store, ready: &Ready) -> Result<(), Session
     }
     let operator = crate::identity::os_account()?;
     for child in children {
-        let taken = crate::child::cancel::take_over(store, (&child, &ready.run_id), &operator)?;
-        let Some(taken) = taken else { continue };
+        let taken = match crate::child::cancel::take_over(store, (&child, &ready.run_id), &operator)
+        {
+            Ok(Some(taken)) => taken,
+            Ok(None) => continue,
+            // One this process cannot take over (ended or cancelling on record, rows a
+            // group member can write): the parent's cancel goes on, the child as it is.
+            Err(err) => {
+                crate::stdio::errln!(
+                    "child run {child} of run {} is left as it is, not cancelled here: {err}",
+                    ready.run_id
+                );
+                continue;
+            }
+        };
         crate::stdio::errln!(
             "cancelling child run {child} of run {} first: its engine was the dead engine's step",
             ready.run_id
