@@ -4,10 +4,11 @@
 //! engine's cancel is decided by the takeover and committed only once the leftovers
 //! (the child's engine among them) are stopped, so that engine leaves its child
 //! interrupted; the takeover's process then cancels each such child itself, as its
-//! operator, before the parent's step ends. Nothing here is read from a row another
-//! account could write: the parent's cancel is this process's own decision, the
-//! children are the proven ones (`Store::proven_child_of`) and each is taken over as
-//! any run is, by its starter only.
+//! operator, before the parent's step ends. No row another account could write makes
+//! a child cancelled: the parent's cancel is this process's own decision, the children
+//! are the proven ones (`Store::proven_child_of`) and each is taken over as any run
+//! is, by its starter only. The state rows read to skip an ended child can be
+//! written by a group member: a forged one leaves that child as it was, interrupted.
 use super::super::SessionError;
 use super::super::prepare::Ready;
 use baton_core::Effect;
