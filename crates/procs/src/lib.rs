@@ -50,6 +50,9 @@ pub struct RunLook {
     /// pid first: those carrying its id, and those in the middle of an exec whose parent
     /// is one of them (its child, so the run's).
     pub found: Vec<RunProcess>,
+    /// The pids of those of [`RunLook::found`] in the middle of an exec: their group
+    /// cannot be told the run's by its members' environments until the exec is through.
+    pub execing: Vec<i32>,
     /// The pids of the other processes of this user in the middle of an exec: their
     /// environment is not in place yet, so whether they are the run's is not told until
     /// their exec is through.
@@ -96,6 +99,7 @@ pub fn look_for_run(run_id: &str) -> RunLook {
     // A child of the run's (or of such a child, an exec chain) is the run's; the
     // looking process's own children are not (it may carry the id, run by a step).
     let me = std::process::id() as i32;
+    let mut found_execing = Vec::new();
     loop {
         let before = execing.len();
         execing.retain(|&(pid, ppid, pgrp)| {
@@ -108,6 +112,7 @@ pub fn look_for_run(run_id: &str) -> RunLook {
                 pgrp,
                 ..parent
             });
+            found_execing.push(pid);
             false
         });
         if execing.len() == before {
@@ -117,6 +122,7 @@ pub fn look_for_run(run_id: &str) -> RunLook {
     found.sort_by_key(|p| p.pid);
     RunLook {
         found,
+        execing: found_execing,
         unsettled: execing.into_iter().map(|(pid, _, _)| pid).collect(),
     }
 }

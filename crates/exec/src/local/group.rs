@@ -54,8 +54,12 @@ fn own_line() -> Vec<i32> {
     ancestors
 }
 
-/// [`run_process_groups`], and whether some other process was in the middle of an
-/// exec (not told yet whether it is the run's: `baton_procs::RunLook::unsettled`).
+/// [`run_process_groups`], and whether some process was in the middle of an exec (not
+/// told yet whether it is the run's: `baton_procs::RunLook::unsettled`; or the run's,
+/// `RunLook::execing`). A group is named by a member whose exec is through: a stop
+/// signals a group only once a member's environment names the run
+/// ([`group_belongs_to`]), so a group known only by a member mid-exec is looked at
+/// again rather than counted as stopped.
 fn run_groups_look(run_id: &str) -> (Vec<i32>, bool) {
     let own_group = getpgrp().as_raw();
     let ancestors = own_line();
@@ -63,13 +67,15 @@ fn run_groups_look(run_id: &str) -> (Vec<i32>, bool) {
     let mut groups: Vec<i32> = look
         .found
         .into_iter()
-        .filter(|p| !p.slurm_job && !ancestors.contains(&p.pid))
+        .filter(|p| !p.slurm_job && !ancestors.contains(&p.pid) && !look.execing.contains(&p.pid))
         .map(|p| p.pgrp)
         .filter(|&pgrp| pgrp > 1 && pgrp != own_group)
         .collect();
     groups.sort_unstable();
     groups.dedup();
-    let unsettled = look.unsettled.iter().any(|p| !ancestors.contains(p));
+    let unsettled = (look.unsettled.iter())
+        .chain(&look.execing)
+        .any(|p| !ancestors.contains(p));
     (groups, unsettled)
 }
 
@@ -83,9 +89,9 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// Each look at `/proc` for `run_id`'s process groups ([`run_process_groups`], less
 /// `keep`) hands what it found to `stop`, until two looks in a row find none and no
 /// process in the middle of an exec (at most [`LOOKS`] that find some): such a process
-/// carries no environment until its exec is through, so it is the run's when its
-/// parent is (`baton_procs::look_for_run`), and otherwise it is looked at again, after
-/// [`POLL`], until its exec is through or [`SETTLE`] passed. A process a stop moves out
+/// carries no environment until its exec is through, so its group cannot be told the
+/// run's yet, and it is looked at again, after [`POLL`], until its exec is through or
+/// [`SETTLE`] passed. A process a stop moves out
 /// of its group before the signal lands is found by the next look. How many groups
 /// were handed over.
 pub fn stop_run_groups(run_id: &str, keep: &[i32], mut stop: impl FnMut(&[i32])) -> usize {
