@@ -33,17 +33,8 @@ run = "echo ship >> marks"
 gate = { prompt = "ship it?" }
 "#;
 
-/// [`CHILD`] with an `on_cancel` handler that leaves a stamp file.
-const CANCELLABLE_CHILD: &str = r#"
-name = "child"
-[[step]]
-id = "a"
-run = "echo a >> marks"
-[[step]]
-id = "ship"
-needs = ["a"]
-run = "echo ship >> marks"
-gate = { prompt = "ship it?" }
+/// What [`CHILD`] gains to leave a stamp file once it is cancelled.
+const ON_CANCEL_STAMP: &str = r#"
 [[step]]
 id = "undo"
 on_cancel = true
@@ -167,7 +158,8 @@ fn kill_dash_nine_of_both_engines_mid_child_reruns_no_finished_step() {
 #[test]
 fn cancelling_a_parent_whose_engine_died_stops_its_child_s_engine_first() {
     let env = Env::new();
-    let (parent, kid, child_engine) = parent_killed_mid_child(&env, CANCELLABLE_CHILD);
+    let (parent, kid, child_engine) =
+        parent_killed_mid_child(&env, &format!("{CHILD}{ON_CANCEL_STAMP}"));
     assert!(process_alive(child_engine), "the child's engine lives on");
     let cancel = env.spawn(&["cancel", &parent, "--reason", "its engine died"]);
     let out = wait_child(cancel, 60);
