@@ -98,11 +98,14 @@ fn simulated() -> (BTreeSet<String>, BTreeSet<String>) {
             config.mix = mix;
             let o =
                 baton_sim::run(config).unwrap_or_else(|e| panic!("--mix {name} seed {seed}: {e}"));
+            // An event's line is `  RUN {event}`: its kind is the object's own
+            // `type`, not a `type` some payload carries.
             for line in &o.history {
-                for part in line.split("\"type\":\"").skip(1) {
-                    if let Some(kind) = part.split('"').next() {
-                        kinds.insert(kind.to_string());
-                    }
+                let event = line
+                    .find('{')
+                    .and_then(|at| serde_json::from_str::<serde_json::Value>(&line[at..]).ok());
+                if let Some(kind) = event.as_ref().and_then(|e| e["type"].as_str()) {
+                    kinds.insert(kind.to_string());
                 }
             }
             for text in &o.workflows {
