@@ -448,7 +448,7 @@ impl Driver {
         F: std::future::Future<Output = Stop>,
     {
         self.start_driving(initial)?;
-        tokio::pin!(shutdown);
+        let mut shutdown = waits::OnWake::new(shutdown);
         let every = std::env::var(COMMAND_POLL_ENV)
             .ok()
             .and_then(|v| v.parse().ok())
