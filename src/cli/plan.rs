@@ -35,7 +35,7 @@ pub fn run(args: &Args) -> i32 {
                 Ok(p) => p,
                 Err(_) if args.params.is_empty() => defaults(&plan),
                 Err(errors) => {
-                    for e in errors {
+                    for e in &errors {
                         crate::stdio::errln!("error: {e}");
                     }
                     return exit::USAGE;

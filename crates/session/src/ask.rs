@@ -293,8 +293,11 @@ fn resolved(a: &Ask, given: &[(String, String)]) -> Result<BTreeMap<String, Stri
         .map_err(|p| Refusal::InputInvalid {
             problems: vec![p.to_string()],
         })?;
-    baton_workflow::resolve_values(&specs, given, baton_workflow::Values::Inputs)
-        .map_err(|problems| Refusal::InputInvalid { problems })
+    baton_workflow::resolve_values(&specs, given, baton_workflow::Values::Inputs).map_err(
+        |problems| Refusal::InputInvalid {
+            problems: problems.sentences(),
+        },
+    )
 }
 
 /// The exact bytes an answer to the signed ask `a` is signed over.

@@ -554,12 +554,6 @@ pub fn db_path(db: Option<&Path>) -> PathBuf {
 }
 
 /// Every `--param` problem, one `error:` line each.
-fn params_error<E: ToString>(errors: Vec<E>) -> SessionError {
-    SessionError::Usage(
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\nerror: "),
-    )
+fn params_error(problems: workflow::Problems) -> SessionError {
+    SessionError::Usage(problems.joined("\nerror: "))
 }

@@ -184,7 +184,7 @@ pub fn trigger(
     let plan = baton_workflow::load_file(std::path::Path::new(file))
         .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
     baton_workflow::resolve_params(&plan, params)
-        .map_err(|e| SessionError::Usage(e.join("\nerror: ")))?;
+        .map_err(|e| SessionError::Usage(e.joined("\nerror: ")))?;
     store.request_trigger(file, workflow, params, actor, reason.trim())?;
     Ok(match store.serve_holder(super::serve::SERVE_LEASE) {
         Some(holder) => format!("triggered {workflow}: the serve ({holder}) starts it"),

@@ -4,7 +4,9 @@
 //! the HTTP side (`baton::hooks`) reads the request, the serve (`serve::hooks`) reads the
 //! secret and makes the run. A refusal says what to fix and never holds the secret.
 use baton_model::Timestamp;
-use baton_workflow::{EventTrigger, ParamSpec, Pick, Problem, Values, check_values, event_params};
+use baton_workflow::{
+    EventTrigger, ParamSpec, Pick, Problem, Values, event_params, resolve_values,
+};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::BTreeMap;
@@ -246,7 +248,7 @@ pub fn params_of_body(
                 other => other.to_string(),
             })
     };
-    match check_values(specs, &given, Values::Params) {
+    match resolve_values(specs, &given, Values::Params) {
         Ok(_) => Ok(json),
         Err(problems) => Err(Refusal::Params(
             problems

@@ -41,7 +41,7 @@ pub use events::{
 };
 pub use load::{KEY_TABLES, KeyTable, SignersFrom, load_file, load_str, load_str_with};
 pub use params::{
-    Problem, Values, check_values, input_of_spec, resolve_params, resolve_values, spec_of_input,
+    Problem, Problems, Values, input_of_spec, resolve_params, resolve_values, spec_of_input,
 };
 pub use plan::*;
 pub use rare::{Rare, StepRare};

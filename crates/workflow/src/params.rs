@@ -41,7 +41,7 @@ impl Values {
 pub fn resolve_params(
     plan: &Plan,
     given: &[(String, String)],
-) -> Result<BTreeMap<String, String>, Vec<String>> {
+) -> Result<BTreeMap<String, String>, Problems> {
     resolve_values(&plan.params, given, Values::Params)
 }
 
@@ -113,19 +113,6 @@ pub fn input_of_spec(p: &ParamSpec) -> baton_model::InputView {
     }
 }
 
-/// Check the given values against the declared type, enum values, pattern and
-/// `required`, fill in defaults, and reject unknown names. An optional value with
-/// neither a given value nor a default resolves to the empty string, so templates
-/// render. Each error is a full sentence that says what would be right.
-pub fn resolve_values(
-    specs: &[ParamSpec],
-    given: &[(String, String)],
-    what: Values,
-) -> Result<BTreeMap<String, String>, Vec<String>> {
-    check_values(specs, given, what)
-        .map_err(|problems| problems.iter().map(Problem::to_string).collect())
-}
-
 /// What is wrong with a value: one that must be given and was not, apart (each front
 /// end says how to give it: `--param` on the CLI, a field typed in the console's
 /// form), or any other problem, a full sentence (`Display`: the CLI's words).
@@ -180,13 +167,46 @@ impl Problem {
     }
 }
 
-/// [`resolve_values`] with its problems as they are ([`Problem`]), for a front end to
-/// word.
-pub fn check_values(
+/// Every problem of the values given ([`resolve_values`]), each a [`Problem`] for a
+/// front end to word; `Display`: the CLI's sentences, joined by `; `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.joined("; "))]
+pub struct Problems(Vec<Problem>);
+
+impl Problems {
+    pub fn iter(&self) -> std::slice::Iter<'_, Problem> {
+        self.0.iter()
+    }
+
+    /// Each problem's sentence, in the CLI's words.
+    pub fn sentences(&self) -> Vec<String> {
+        self.0.iter().map(Problem::to_string).collect()
+    }
+
+    /// The sentences joined by `sep` (`"\nerror: "`: one line each, as the CLI prints).
+    pub fn joined(&self, sep: &str) -> String {
+        self.sentences().join(sep)
+    }
+}
+
+impl<'a> IntoIterator for &'a Problems {
+    type Item = &'a Problem;
+    type IntoIter = std::slice::Iter<'a, Problem>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Check the given values against the declared type, enum values, pattern and
+/// `required`, fill in defaults, and reject unknown names. An optional value with
+/// neither a given value nor a default resolves to the empty string, so templates
+/// render. Each problem is a full sentence that says what would be right.
+pub fn resolve_values(
     specs: &[ParamSpec],
     given: &[(String, String)],
     what: Values,
-) -> Result<BTreeMap<String, String>, Vec<Problem>> {
+) -> Result<BTreeMap<String, String>, Problems> {
     let (noun, flag) = (what.noun(), what.flag());
     let mut errors = Vec::new();
     let mut values = BTreeMap::new();
@@ -273,7 +293,7 @@ pub fn check_values(
     if errors.is_empty() {
         Ok(values)
     } else {
-        Err(errors)
+        Err(Problems(errors))
     }
 }
 
@@ -325,8 +345,9 @@ run = "true"
     #[test]
     fn a_value_over_the_operator_bound_is_refused_by_name() {
         let long = "1".repeat(baton_model::bounds::MAX_OPERATOR_TEXT + 1);
-        let errs =
-            resolve_params(&plan(), &pairs(&[("version", "1.0.0"), ("count", &long)])).unwrap_err();
+        let errs = resolve_params(&plan(), &pairs(&[("version", "1.0.0"), ("count", &long)]))
+            .unwrap_err()
+            .sentences();
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(
             errs[0].starts_with("parameter `count` is 65536 characters long; an operator's text is at most 65535 characters"),
@@ -351,7 +372,8 @@ run = "true"
                 ("dry", "yes"),
             ]),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .sentences();
         assert_eq!(errs.len(), 5, "{errs:#?}");
         assert!(errs.iter().any(|e| e.contains("did you mean `version`")));
         assert!(
@@ -368,7 +390,9 @@ run = "true"
 
     #[test]
     fn pattern_mismatch_names_the_pattern() {
-        let errs = resolve_params(&plan(), &pairs(&[("version", "v1")])).unwrap_err();
+        let errs = resolve_params(&plan(), &pairs(&[("version", "v1")]))
+            .unwrap_err()
+            .sentences();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].contains(r"^\d+\.\d+\.\d+$"), "{}", errs[0]);
     }
@@ -394,7 +418,9 @@ run = "true"
     #[test]
     fn inputs_are_named_as_inputs() {
         let specs = &plan().params;
-        let errs = resolve_values(specs, &pairs(&[("versoin", "1")]), Values::Inputs).unwrap_err();
+        let errs = resolve_values(specs, &pairs(&[("versoin", "1")]), Values::Inputs)
+            .unwrap_err()
+            .sentences();
         assert!(
             errs.iter()
                 .any(|e| e.starts_with("unknown input `versoin`: did you mean `version`?")),
@@ -407,7 +433,7 @@ run = "true"
         );
         let none = resolve_values(&[], &pairs(&[("x", "1")]), Values::Inputs).unwrap_err();
         assert_eq!(
-            none,
+            none.sentences(),
             vec!["unknown input `x`: this gate takes no inputs".to_string()]
         );
     }
@@ -416,8 +442,8 @@ run = "true"
     /// says `--param`, a form says to type it (the one check, two wordings).
     #[test]
     fn a_missing_required_value_is_worded_by_the_front_end() {
-        let problems = check_values(&plan().params, &[], Values::Params).unwrap_err();
-        let [p] = problems.as_slice() else {
+        let problems = resolve_values(&plan().params, &[], Values::Params).unwrap_err();
+        let [p] = problems.iter().as_slice() else {
             panic!("{problems:?}")
         };
         assert_eq!(

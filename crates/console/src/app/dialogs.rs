@@ -231,7 +231,7 @@ impl InputField {
             Some(p) => Some(regex::Regex::new(p).ok()?),
             None => None,
         };
-        baton_workflow::check_values(&[spec], given, self.of)
+        baton_workflow::resolve_values(&[spec], given, self.of)
             .err()
             .map(|problems| {
                 let words: Vec<String> = problems.iter().map(|p| p.in_form()).collect();

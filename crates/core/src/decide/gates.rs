@@ -173,7 +173,7 @@ impl Core {
             Some(_) => None,
             None => resolve_values(&self.input_specs(i), &[], Values::Inputs)
                 .err()
-                .map(|e| e.join("; ")),
+                .map(|e| e.to_string()),
         };
         match g.on_timeout {
             OnTimeout::Approve if missing.is_none() => {
@@ -297,8 +297,12 @@ impl Core {
         i: usize,
         given: &[(String, String)],
     ) -> Result<BTreeMap<String, String>, Refusal> {
-        let values = resolve_values(&self.input_specs(i), given, Values::Inputs)
-            .map_err(|problems| Refusal::InputInvalid { problems })?;
+        let values =
+            resolve_values(&self.input_specs(i), given, Values::Inputs).map_err(|problems| {
+                Refusal::InputInvalid {
+                    problems: problems.sentences(),
+                }
+            })?;
         let secret: Vec<String> = values
             .iter()
             .filter(|(_, v)| self.holds_secret(v))

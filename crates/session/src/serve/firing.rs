@@ -263,7 +263,7 @@ fn group_for(
     schedule: Option<(u32, Overlap)>,
 ) -> Result<Option<Group>, SessionError> {
     let resolved = baton_workflow::resolve_params(plan, &spec.params)
-        .map_err(|e| SessionError::Usage(e.join("; ")))?;
+        .map_err(|e| SessionError::Usage(e.to_string()))?;
     if let Some(own) = concurrency::group_of(plan, &resolved)? {
         return Ok(Some(own));
     }

@@ -165,7 +165,7 @@ impl Hands {
         let plan = std::sync::Arc::new(plan);
         // Its params as `baton run` resolves them (the `github_*` ones default empty).
         let params = baton_workflow::resolve_params(&plan, &[])
-            .map_err(|e| SimError::Workflow(e.join("; ")))?;
+            .map_err(|e| SimError::Workflow(e.to_string()))?;
         let cfg = RunConfig {
             run_id: run.clone(),
             operator: "sim".into(),

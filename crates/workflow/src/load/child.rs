@@ -207,7 +207,7 @@ impl Loader<'_, '_> {
             if let Err(why) = resolve_values(std::slice::from_ref(spec), &one, Values::Params) {
                 self.err(
                     &e.span,
-                    format!("`params` of {label}: {}", why.join("; ")),
+                    format!("`params` of {label}: {why}"),
                     "give a value the child's param takes",
                 );
             }

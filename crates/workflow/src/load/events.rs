@@ -371,7 +371,7 @@ impl Loader<'_, '_> {
             if let Err(errors) =
                 crate::params::resolve_values(&rest, &t.params, crate::params::Values::Params)
             {
-                for e in errors {
+                for e in &errors {
                     self.err(
                         &r.params_span,
                         format!("{what}: {e}"),

@@ -220,7 +220,7 @@ impl Loader<'_, '_> {
     pub(super) fn check_schedule_params(&mut self, plan: &Plan, raw: &[RawSchedule]) {
         for r in raw {
             if let Err(errors) = crate::resolve_params(plan, &r.schedule.params) {
-                for e in errors {
+                for e in &errors {
                     self.err(
                         &r.params_span,
                         format!("schedule #{}: {e}", r.schedule.index),
