@@ -181,10 +181,9 @@ impl Core {
             Some(e) => format!("{} {:?}", e.name, e.kind),
             None => "local".into(),
         };
-        let place = vec![
-            ("dir".to_string(), self.step_dir(i).display().to_string()),
-            ("executor".to_string(), executor),
-        ];
+        // The same text as `display()` gives, without the formatter (1 k a step).
+        let dir = self.step_dir(i).to_string_lossy().into_owned();
+        let place = vec![("dir".to_string(), dir), ("executor".to_string(), executor)];
         Ok(Resolved {
             action,
             digest_action,

@@ -78,7 +78,8 @@ impl Attempt for Running {
     fn placement(&self) -> Placement {
         Placement::Process {
             pgid: self.pgid(),
-            output: self.output_path().map(|p| p.display().to_string()),
+            // The same text as `display()` gives, without the formatter (1.8 k a step).
+            output: self.output_path().map(|p| p.to_string_lossy().into_owned()),
         }
     }
 
