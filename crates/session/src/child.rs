@@ -16,7 +16,8 @@ use baton_store::{ChildRun, Store};
 use std::time::{Duration, Instant};
 
 /// How long a child's engine waits for the engine of an earlier attempt to let go of
-/// its run (the parent's resume stops it first: `host::clear_leftovers`).
+/// its run (the parent's resume stops it first: `host::clear_leftovers`), and a
+/// parent's cancel for an engine that holds its child ([`cancel::attempt`]).
 const HANDOVER_WAIT: Duration = Duration::from_secs(30);
 
 pub use baton_core::child::ChildStart;
@@ -101,38 +102,61 @@ pub fn take_over(
     operator: &str,
     auto_approve: bool,
 ) -> Result<Option<Ready>, SessionError> {
-    take_over_for(store, run_id, (params, operator), None, auto_approve)
+    // `baton run --parent` waits here before its runtime starts: a thread's sleep.
+    let deadline = Instant::now() + HANDOVER_WAIT;
+    loop {
+        match take_once(store, run_id, (params, operator), None, auto_approve)? {
+            Handover::Taken(ready) => return Ok(Some(*ready)),
+            Handover::Ended => return Ok(None),
+            Handover::Driven { .. } if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Handover::Driven { holder } => {
+                return Err(SessionError::Driven {
+                    run_id: run_id.to_string(),
+                    holder,
+                });
+            }
+        }
+    }
 }
 
-/// [`take_over`] applying `command` (a cancel: [`cancel::take_over`]).
-fn take_over_for(
+/// What one look at an unended child found ([`take_once`]).
+enum Handover {
+    /// Taken over (applying the command asked): this process drives it now.
+    Taken(Box<Ready>),
+    /// It ended: its result stands.
+    Ended,
+    /// Another live engine holds it (`holder`): look again, or give up.
+    Driven { holder: String },
+}
+
+/// One look at child `run_id`: ended, or taken over applying `command` (a cancel:
+/// [`cancel::attempt`]), or held by another engine. How long to look again is the
+/// caller's ([`take_over`], [`cancel::Waiting`]).
+fn take_once(
     store: &mut Store,
     run_id: &str,
     (params, operator): (&[(String, String)], &str),
     command: Option<baton_model::Command>,
     auto_approve: bool,
-) -> Result<Option<Ready>, SessionError> {
-    let deadline = Instant::now() + HANDOVER_WAIT;
-    loop {
-        if store.run_liveness(run_id)?.state.is_final() {
-            return Ok(None);
-        }
-        let taken = super::command::take_over_with(
-            store,
-            run_id,
-            params,
-            operator,
-            command.clone(),
-            false,
-            auto_approve,
-        );
-        match taken {
-            Ok((ready, _)) => return Ok(Some(ready)),
-            Err(SessionError::Driven { .. }) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(e) => return Err(e),
-        }
+) -> Result<Handover, SessionError> {
+    if store.run_liveness(run_id)?.state.is_final() {
+        return Ok(Handover::Ended);
+    }
+    let taken = super::command::take_over_with(
+        store,
+        run_id,
+        params,
+        operator,
+        command,
+        false,
+        auto_approve,
+    );
+    match taken {
+        Ok((ready, _)) => Ok(Handover::Taken(Box::new(ready))),
+        Err(SessionError::Driven { holder, .. }) => Ok(Handover::Driven { holder }),
+        Err(e) => Err(e),
     }
 }
 

@@ -143,35 +143,44 @@ pub async fn drive_headless(
 /// (`child::cancel::to_cancel`), each taken over by this process's OS account and
 /// driven here to its end (its `on_cancel` handlers and compensations run, its own
 /// children first), while `ready`'s lease is renewed; so the parent's step ends after
-/// its child did, as with a live parent. A child left unended stops the cancel here.
+/// its child did, as with a live parent. What to do with each is
+/// `child::cancel::attempt`'s (through `Waiting::look`, which renews the lease while
+/// another engine holds the child); this schedules it: a look again after
+/// [`LOOK_AGAIN`] on the runtime's clock, a drive with its heartbeat. A child left
+/// unended by its drive stops the cancel here.
 async fn cancel_children(store: &mut Store, ready: &Ready) -> Result<(), SessionError> {
+    use crate::child::cancel::{Attempted, Waiting};
     let children = crate::child::cancel::to_cancel(store, ready)?;
     if children.is_empty() {
         return Ok(());
     }
     let operator = crate::identity::os_account()?;
     for child in children {
-        let taken = match crate::child::cancel::take_over(store, (&child, &ready.run_id), &operator)
-        {
-            Ok(Some(taken)) => taken,
-            Ok(None) => continue,
-            // One this process cannot take over (ended or cancelling on record, rows a
-            // group member can write): the parent's cancel goes on, the child as it is.
-            Err(err) => {
-                crate::stdio::errln!(
-                    "child run {child} of run {} is left as it is, not cancelled here: {err}",
-                    ready.run_id
-                );
-                continue;
+        let mut waiting = Waiting::new((&child, &ready.run_id), &operator);
+        let taken = loop {
+            match waiting.look(store)? {
+                Attempted::Taken(taken) => break Some(taken),
+                Attempted::Ended => break None,
+                Attempted::Driven { .. } => tokio::time::sleep(LOOK_AGAIN).await,
+                Attempted::Left(err) => {
+                    crate::stdio::errln!(
+                        "child run {child} of run {} is left as it is, not cancelled here: {err}",
+                        ready.run_id
+                    );
+                    break None;
+                }
             }
+        };
+        let Some(taken) = taken else {
+            continue;
         };
         crate::stdio::errln!(
             "cancelling child run {child} of run {} first: its engine was the dead engine's step",
             ready.run_id
         );
         let own = Store::open_existing(store.path())?;
-        let mut drive = Box::pin(drive_headless(own, taken, Sinks::default()));
-        let mut beat = tokio::time::interval(std::time::Duration::from_secs(2));
+        let mut drive = Box::pin(drive_headless(own, *taken, Sinks::default()));
+        let mut beat = tokio::time::interval(baton_engine::wake::hold::HEARTBEAT);
         let out = loop {
             tokio::select! {
                 out = &mut drive => break out?,
@@ -189,6 +198,9 @@ async fn cancel_children(store: &mut Store, ready: &Ready) -> Result<(), Session
     }
     Ok(())
 }
+
+/// How soon a parent's cancel looks again at a child another engine holds.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Once the run ended, whatever temporary directory of it is left goes: an attempt
 /// adopted from an engine that detached ran in that engine's files directory, which

@@ -190,6 +190,11 @@ pub enum Bug {
     /// engine stopped with the leftovers before the cancel was on record, is left
     /// interrupted, not cancelled.
     ParentCancelSkipsChild,
+    /// A takeover that cancels a parent whose engine died and waits for a child another
+    /// engine holds without renewing the parent's lease (`session::child::cancel::
+    /// attempt` called alone, not through `Waiting::look`, `--mix hands`): held past
+    /// `LEASE_STALE`, the parent could be taken over mid-cancel by another takeover.
+    CancelWaitSkipsRenewal,
     /// A serve that records an event's key in a transaction of its own after its run's
     /// (`--mix hands`): dying between, it leaves a run no row names, and the event,
     /// seen again, makes a second run.
@@ -256,6 +261,7 @@ impl Bug {
             Bug::EndCommittedAfterSpawn => "end-committed-after-spawn",
             Bug::ParentEndsBeforeChildStops => "parent-ends-before-child-stops",
             Bug::ParentCancelSkipsChild => "parent-cancel-skips-child",
+            Bug::CancelWaitSkipsRenewal => "cancel-wait-skips-renewal",
             Bug::TriggerKeyAfterRun => "trigger-key-after-run",
             Bug::FirePendingUnchecked => "fire-pending-unchecked",
             Bug::RetryIgnoresRules => "retry-ignores-rules",
@@ -265,7 +271,7 @@ impl Bug {
         }
     }
 
-    pub const ALL: [Bug; 40] = [
+    pub const ALL: [Bug; 41] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -300,6 +306,7 @@ impl Bug {
         Bug::EndCommittedAfterSpawn,
         Bug::ParentEndsBeforeChildStops,
         Bug::ParentCancelSkipsChild,
+        Bug::CancelWaitSkipsRenewal,
         Bug::TriggerKeyAfterRun,
         Bug::FirePendingUnchecked,
         Bug::RetryIgnoresRules,

@@ -403,3 +403,72 @@ fn regression_a_parent_s_step_ends_after_its_child_s_engine_stops() {
         "each child cancelled, its parent's cancel on record once the step ended"
     );
 }
+
+const KEEPS_LEASE: &str = "a_parent_cancelling_its_children_keeps_its_lease";
+
+/// `--bug cancel-wait-skips-renewal` (a parent's cancel that waits for a child another
+/// engine holds without renewing the parent's lease: `session::child::cancel::attempt`
+/// alone, not through `Waiting::look`) is found on every seed of 0–11, kept on seeds 3,
+/// 4 and 5 (after 61, 12 and 1 actions): held past `LEASE_STALE`, the parent's lease
+/// could be taken over mid-cancel. Each seed holds without the bug up to the action
+/// that broke.
+#[test]
+fn a_parent_lease_lapsing_while_its_cancel_waits_is_reported() {
+    for seed in [3, 4, 5] {
+        let o = hands(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::CancelWaitSkipsRenewal),
+        );
+        let v = o
+            .violation
+            .unwrap_or_else(|| panic!("seed {seed}: cancel-wait-skips-renewal not found"));
+        assert_eq!(v.invariant, KEEPS_LEASE, "seed {seed}: {}", v.detail);
+        assert!(
+            v.detail
+                .contains("could be taken over while its cancel waited"),
+            "seed {seed}: {}",
+            v.detail
+        );
+        let held = hands(seed, v.action, None);
+        assert_eq!(held.violation, None, "seed {seed} without the bug");
+    }
+}
+
+/// Seeds 0–9 have another engine hold the stopped child of a cancelled `ep…` parent
+/// (one time in two) for up to 26 s: the cancel looks again (`Waiting::look`, the one
+/// decision `cancel::attempt` inside) until it takes the child, which ends cancelled;
+/// at least five of those waits outlast `LEASE_STALE`, and at each look the parent's
+/// lease was the takeover's and live.
+#[test]
+fn regression_a_parent_keeps_its_lease_while_its_held_child_is_waited_for() {
+    let outcomes = crate::common::hands_seeds();
+    for o in outcomes {
+        assert_eq!(o.violation, None, "{:?}", o.report());
+    }
+    let waits: Vec<u64> = (outcomes.iter())
+        .flat_map(|o| &o.history)
+        .filter_map(|l| {
+            let (_, after) = l.split_once(" held by another engine: taken at look ")?;
+            after
+                .split_once(", after ")?
+                .1
+                .strip_suffix(" ms")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let stale = baton_model::LEASE_STALE.as_millis() as u64;
+    let long = waits.iter().filter(|&&ms| ms > stale).count();
+    assert!(
+        waits.len() >= 20,
+        "{} held children waited for",
+        waits.len()
+    );
+    assert!(long >= 5, "{long} waits past LEASE_STALE");
+    assert_eq!(
+        crate::common::said(outcomes, "left as it is by its parent's cancel"),
+        0,
+        "a held child left"
+    );
+}

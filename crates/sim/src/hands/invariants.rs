@@ -31,6 +31,10 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
             })
         })
         .or_else(|| {
+            a_parent_cancelling_its_children_keeps_its_lease(h)
+                .map(|d| ("a_parent_cancelling_its_children_keeps_its_lease", d))
+        })
+        .or_else(|| {
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
         })
@@ -180,6 +184,15 @@ pub(crate) fn a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelle
     h: &Hands,
 ) -> Option<String> {
     h.pair_ends.broken.first().cloned()
+}
+
+/// docs/workflow/child-workflows.md: "while another engine holds a child, the
+/// takeover looks again for up to 30 s, renewing the parent's lease as an engine that
+/// drives it does: no other takeover takes the parent mid-cancel": at every look of a
+/// parent's cancel at its child, the parent's lease is the cancelling takeover's and
+/// live, however long another engine holds the child.
+pub(crate) fn a_parent_cancelling_its_children_keeps_its_lease(h: &Hands) -> Option<String> {
+    h.pair_ends.lapsed.first().cloned()
 }
 
 /// docs/workflow/triggers.md: "a `kill -9` at any point leaves either the event with

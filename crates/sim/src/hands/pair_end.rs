@@ -9,13 +9,15 @@
 //! engine, stopped, tells its core the stop (`engine::stop_input`, as `Driver::run`)
 //! and its killed step's end, leaving it interrupted; the takeover then cancels each
 //! child `session::child::cancel::to_cancel` names, taken over by the operator
-//! (`session::child::cancel::take_over`) and played to its end, before the parent's
-//! step's end is committed: the child ends cancelled
-//! (`a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelled`). Alive
-//! after the parent's end is on record, the child's engine goes on: `build` ends and
-//! what its core starts is started. Draws come from a stream of their
-//! own; the lease checks read the simulator's clock, moved past `LEASE_STALE` for the
-//! takeover only.
+//! (`session::child::cancel::Waiting::look`, the one decision `cancel::attempt`
+//! inside; held a while by another engine one time in two) and played to its end,
+//! before the parent's step's end is committed: the child ends cancelled
+//! (`a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelled`), and the
+//! parent's lease stays the takeover's at every look
+//! (`a_parent_cancelling_its_children_keeps_its_lease`). Alive after the parent's end
+//! is on record, the child's engine goes on: `build` ends and what its core starts is
+//! started. Draws come from a stream of their own; the lease checks read the
+//! simulator's clock, moved past `LEASE_STALE` for the takeover only.
 use super::Hands;
 use super::children::{STEP, exit};
 use crate::{Bug, SimError};
@@ -34,6 +36,12 @@ type Cancelled = Vec<(String, RunState)>;
 const STREAM: u64 = 0x71e4_a03b_0000_0000;
 /// It plays at one action in this many (a real process, a takeover).
 const EVERY: u32 = 16;
+/// How long another engine holds a stopped child (ms of the simulator's clock): past
+/// `LEASE_STALE` at times, always within the cancel's wait (`child::HANDOVER_WAIT`,
+/// 30 s) less a look's step, so the child is taken and cancelled in the end.
+const HOLD_MS: std::ops::Range<i64> = 1_000..26_000;
+/// The lease holder of the engine that holds a child (a host of its own).
+const OTHER_ENGINE: &str = "pid 301 on sim-hands";
 
 pub(crate) struct PairEnds {
     rng: SmallRng,
@@ -43,6 +51,12 @@ pub(crate) struct PairEnds {
     pub(crate) ended: Vec<(String, usize)>,
     /// Each child whose engine the takeover stopped that did not end cancelled.
     pub(crate) broken: Vec<String>,
+    /// Each look of a parent's cancel at its child at which the parent's lease could
+    /// have been taken over (stale, or not the takeover's).
+    pub(crate) lapsed: Vec<String>,
+    /// The child another live engine holds while its parent's cancel waits, and until
+    /// when it holds it (an operator's engine that took it over as its own stopped).
+    held: Option<(String, Timestamp)>,
 }
 
 impl PairEnds {
@@ -52,6 +66,8 @@ impl PairEnds {
             made: 0,
             ended: Vec::new(),
             broken: Vec::new(),
+            lapsed: Vec::new(),
+            held: None,
         }
     }
 
@@ -129,6 +145,9 @@ impl Hands {
         // When `build` ends: 0, before the parent's engine dies (`ship` starts in time);
         // 1 or 2, once the parent's step ended (succeeded: its core starts `ship`).
         let when = self.pair_ends.rng.random_range(0..3);
+        // One time in two, another engine holds the stopped child for a while.
+        let hold = (self.pair_ends.rng.random_range(0..2) == 1)
+            .then(|| self.pair_ends.rng.random_range(HOLD_MS));
         if when == 0 {
             for s in std::mem::take(&mut running) {
                 let ok = Input::StepExited(exit(&s, vec![], String::new()));
@@ -145,7 +164,7 @@ impl Hands {
             (&kid, &mut child),
             &mut engine,
             running,
-            when,
+            (when, hold),
         );
         self.now = saved;
         crate::faults::clock(Some(saved));
@@ -188,7 +207,7 @@ impl Hands {
         (kid, child): (&str, &mut baton_core::Core),
         engine: &mut Engine,
         running: Vec<baton_core::SpawnSpec>,
-        when: u32,
+        (when, hold): (u32, Option<i64>),
     ) -> Result<(bool, usize, Cancelled), SimError> {
         let cancel = Command::Cancel {
             operator: "sim".into(),
@@ -230,6 +249,9 @@ impl Hands {
         // The children go before the parent's end, as the CLI's `drive_headless`; with
         // the leftovers not stopped (the bug above) the child's engine would drive on.
         let cancelled = if stops_first && self.config.bug != Some(Bug::ParentCancelSkipsChild) {
+            if let (true, Some(ms)) = (stopped, hold) {
+                self.another_engine_takes(kid, ms)?;
+            }
             self.cancel_children(&ready)?
         } else {
             Vec::new()
@@ -260,17 +282,14 @@ impl Hands {
 
     /// What a takeover that cancels `ready`'s run after its engine died does before
     /// that run's events are committed: each child `session::child::cancel::to_cancel`
-    /// names is taken over by the operator (`session::child::cancel::take_over`), what
-    /// its dead engine left stopped, its own children cancelled first, then its
-    /// takeover committed and what its core starts (its `on_cancel` handlers,
-    /// compensations) played to the run's end. Each child with the state it ended in.
+    /// names is taken over by the operator ([`Hands::take_for_cancel`]), what its dead
+    /// engine left stopped, its own children cancelled first, then its takeover
+    /// committed and what its core starts (its `on_cancel` handlers, compensations)
+    /// played to the run's end. Each child with the state it ended in.
     fn cancel_children(&mut self, ready: &baton_session::Ready) -> Result<Cancelled, SimError> {
         let mut ended = Vec::new();
         for kid in baton_session::child::cancel::to_cancel(&self.store, ready)? {
-            let link = (kid.as_str(), ready.run_id.as_str());
-            let Some(taken) =
-                baton_session::child::cancel::take_over(&mut self.store, link, "sim")?
-            else {
+            let Some(taken) = self.take_for_cancel((&kid, &ready.run_id))? else {
                 continue;
             };
             baton_session::clear_leftovers(&taken);
@@ -285,5 +304,123 @@ impl Hands {
             ended.push((kid, core.run_state()));
         }
         Ok(ended)
+    }
+
+    /// Child `kid` of `parent` taken over for the parent's cancel, its looks scheduled
+    /// as the CLI's `host::cancel_children` schedules them, on the simulator's clock
+    /// (a look again a drawn 0.5 to 3 s later while another engine holds it): each
+    /// look is `session::child::cancel::Waiting::look` (the parent's lease renewed
+    /// when due, then `cancel::attempt`, the one decision), or with
+    /// [`Bug::CancelWaitSkipsRenewal`] `cancel::attempt` alone. Before each look the
+    /// parent's lease is read as another takeover would ([`Hands::parent_lease_at`]).
+    /// `None`: it ended, or was left (said in the history).
+    fn take_for_cancel(
+        &mut self,
+        (kid, parent): (&str, &str),
+    ) -> Result<Option<baton_session::Ready>, SimError> {
+        use baton_session::child::cancel::{Attempted, Waiting, attempt};
+        let mut waiting = Waiting::new((kid, parent), "sim");
+        let started = self.now;
+        let mut looks = 0u32;
+        loop {
+            self.another_engine_beats(kid)?;
+            self.parent_lease_at(parent, kid)?;
+            looks += 1;
+            let looked = match self.config.bug {
+                Some(Bug::CancelWaitSkipsRenewal) => attempt(
+                    &mut self.store,
+                    (kid, parent),
+                    "sim",
+                    self.now.since(started),
+                ),
+                _ => waiting.look(&mut self.store)?,
+            };
+            let waited = self.now.since(started).as_millis();
+            match looked {
+                Attempted::Taken(ready) => {
+                    if looks > 1 {
+                        self.history.push(format!(
+                            "  {} held by another engine: taken at look {looks}, after {waited} ms",
+                            self.shown_id(kid)
+                        ));
+                    }
+                    return Ok(Some(*ready));
+                }
+                Attempted::Ended => return Ok(None),
+                Attempted::Left(why) => {
+                    let tag = format!("-{}", super::orphans::scenario_tag(&self.dir));
+                    self.history.push(format!(
+                        "  {} left as it is by its parent's cancel at look {looks}: {}",
+                        self.shown_id(kid),
+                        why.to_string().replace(&tag, "")
+                    ));
+                    return Ok(None);
+                }
+                Attempted::Driven { .. } => {
+                    self.now = Timestamp(self.now.0 + self.pair_ends.rng.random_range(500..3_000));
+                    crate::faults::clock(Some(self.now));
+                }
+            }
+        }
+    }
+
+    /// An operator's engine takes the stopped child `kid` over (its lease, live on a
+    /// host of its own) for `ms` of the simulator's clock.
+    fn another_engine_takes(&mut self, kid: &str, ms: i64) -> Result<(), SimError> {
+        let stale = baton_model::LEASE_STALE;
+        match (self.store).acquire_lease(kid, OTHER_ENGINE, self.now, stale)? {
+            baton_store::LeaseOutcome::Acquired => {}
+            baton_store::LeaseOutcome::HeldBy { holder, .. } => {
+                let run_id = kid.to_string();
+                return Err(baton_session::SessionError::Driven { run_id, holder }.into());
+            }
+        }
+        self.pair_ends.held = Some((kid.to_string(), Timestamp(self.now.0 + ms)));
+        Ok(())
+    }
+
+    /// The engine holding `kid` beats while its hold lasts, and lets go after.
+    fn another_engine_beats(&mut self, kid: &str) -> Result<(), SimError> {
+        let Some((held, until)) = self.pair_ends.held.clone() else {
+            return Ok(());
+        };
+        if held != kid {
+            return Ok(());
+        }
+        if self.now < until {
+            self.store.heartbeat(kid, OTHER_ENGINE, self.now)?;
+        } else {
+            self.store.release_lease(kid, OTHER_ENGINE)?;
+            self.pair_ends.held = None;
+        }
+        Ok(())
+    }
+
+    /// The parent's lease as another takeover reads it at a look of its cancel at
+    /// `kid`: one it could take (`liveness::may_take_over`), or not the cancelling
+    /// takeover's, is noted (`a_parent_cancelling_its_children_keeps_its_lease`).
+    fn parent_lease_at(&mut self, parent: &str, kid: &str) -> Result<(), SimError> {
+        let lease = self.store.lease(parent)?;
+        let ours = (lease.as_ref()).is_some_and(|l| l.holder == baton_session::lease_holder());
+        let takeable = baton_model::liveness::may_take_over(
+            lease.as_ref(),
+            self.now,
+            baton_model::LEASE_STALE,
+            baton_store::holder_alive,
+        );
+        if !ours || takeable {
+            let age = lease.map_or("gone".into(), |l| {
+                format!(
+                    "renewed {} ms before",
+                    self.now.since(l.heartbeat_at).as_millis()
+                )
+            });
+            self.pair_ends.lapsed.push(format!(
+                "{}'s lease ({age}) could be taken over while its cancel waited for its child {}",
+                self.shown_id(parent),
+                self.shown_id(kid)
+            ));
+        }
+        Ok(())
     }
 }
