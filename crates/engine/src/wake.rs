@@ -66,17 +66,18 @@ pub enum Moment<'a> {
 impl Moment<'_> {
     /// The fault door's points of this moment, `(point, step)`, in the order asked:
     /// `uncommitted:wake-up`, `unacted:wake-up` (then `decided:command` when verdicts
-    /// were committed), `committed:STEP`.
-    pub fn points(&self) -> Vec<(&str, &str)> {
-        match *self {
-            Moment::Decided => vec![("uncommitted", "wake-up")],
-            Moment::Committed { verdicts: false } => vec![("unacted", "wake-up")],
-            Moment::Committed { verdicts: true } => {
-                vec![("unacted", "wake-up"), ("decided", "command")]
-            }
-            Moment::Starting { step_id } => vec![("committed", step_id)],
-            Moment::Claimed => vec![("claimed", "command")],
-        }
+    /// were committed), `committed:STEP`; no allocation (asked a few times a step).
+    pub fn points(&self) -> impl Iterator<Item = (&str, &str)> {
+        let (first, then) = match *self {
+            Moment::Decided => (("uncommitted", "wake-up"), None),
+            Moment::Committed { verdicts } => (
+                ("unacted", "wake-up"),
+                verdicts.then_some(("decided", "command")),
+            ),
+            Moment::Starting { step_id } => (("committed", step_id), None),
+            Moment::Claimed => (("claimed", "command"), None),
+        };
+        std::iter::once(first).chain(then)
     }
 }
 
