@@ -1,6 +1,7 @@
 //! Issue 77 point 4: a new capability arrives with its world. Every event kind of the
 //! store (`EventKind`, by the names `EventKind::name` gives) and every workflow key
-//! (each table's keys the loader checks a file against, `workflow::KEY_TABLES`) is
+//! (each table's keys the loader checks a file against, `workflow::KEY_TABLES`, a key
+//! by its table's place: `timeout` and `step.timeout` are two) is
 //! either made by the simulator (`crates/sim`) or named in docs/simulator-world.md,
 //! "Outside the simulated world", with why. Both are measured: the simulator's
 //! scenarios are played, two seeds of every mix and one more of `executors`, and the
@@ -118,34 +119,29 @@ fn simulated() -> (BTreeSet<String>, BTreeSet<String>) {
     (kinds, keys)
 }
 
-/// A key as the test and the page name it: a top-level or step key by its name, any
-/// other as `TABLE.KEY` (`gate.prompt`, `gate.auto.if`).
-fn qualified(table: &KeyTable, key: &str) -> String {
-    match table.name {
-        "" => key.to_string(),
-        name => format!("{name}.{key}"),
-    }
-}
-
-/// Every workflow key, from the lists the loader checks a file against.
+/// Every workflow key, from the lists the loader checks a file against, each at every
+/// place its table sits (`KeyTable::named`).
 fn workflow_keys() -> BTreeSet<String> {
     KEY_TABLES
         .iter()
-        .flat_map(|t| t.keys.iter().map(move |k| qualified(t, k)))
+        .flat_map(|t| {
+            t.at.iter()
+                .flat_map(|at| t.keys.iter().map(|k| KeyTable::named(at, k)))
+        })
         .collect()
 }
 
-/// Every key of the format a workflow's tree sets, each in a table where the loader
-/// reads it (a pool's `capacity` under `pools.NAME`, never a name of `env`).
+/// Every key of the format a workflow's tree sets, each named by the place of the
+/// table where the loader reads it (a pool's `capacity` under `pools.NAME` is
+/// `pools.*.capacity`, a name of `env` none; a top-level `timeout` is not a step's).
 fn made(tree: &Node) -> BTreeSet<String> {
     let mut set = BTreeSet::new();
     keys_at(tree, "", &mut set);
     let mut out = BTreeSet::new();
     for (path, key) in &set {
-        for t in KEY_TABLES {
-            if t.keys.contains(&key.as_str()) && t.at.iter().any(|at| sits_at(at, path)) {
-                out.insert(qualified(t, key));
-            }
+        for t in KEY_TABLES.iter().filter(|t| t.keys.contains(&key.as_str())) {
+            let places = t.at.iter().filter(|at| sits_at(at, path));
+            out.extend(places.map(|at| KeyTable::named(at, key)));
         }
     }
     out
@@ -177,7 +173,7 @@ fn sits_at(at: &str, path: &str) -> bool {
 }
 
 /// Whether `key` is listed outside, itself or by the key that opens its table
-/// (`gate.auto.if` by `gate.auto`, that by `gate`).
+/// (`step.gate.auto.if` by `step.gate.auto`, that by `step.gate`).
 fn listed_outside(out: &BTreeSet<String>, key: &str) -> bool {
     let mut k = key;
     loop {
@@ -240,8 +236,11 @@ fn every_event_kind_and_workflow_key_is_simulated_or_said_to_be_outside_with_why
     let kinds = event_kinds();
     assert!(kinds.len() > 30, "the kinds read: {kinds:?}");
     let keys = workflow_keys();
+    // A name two tables take is two keys.
     assert!(
-        keys.contains("workflow") && keys.contains("step"),
+        ["step", "step.workflow", "timeout", "step.timeout"]
+            .iter()
+            .all(|k| keys.contains(*k)),
         "{keys:?}"
     );
     // A name the list gives that is no kind or key is a slip of the list's.

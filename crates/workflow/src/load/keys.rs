@@ -3,94 +3,67 @@
 use super::{TOP_FIELDS, concurrency, deadline, defaults, events, fallback, gates, limits};
 use super::{params, repeat, rules, schedule, steps};
 
-/// One table of the format: its name, where it sits and the keys it takes.
+/// One table of the format: where it sits and the keys it takes. A key is one per
+/// place: `timeout` at the top level and a step's `timeout` are two keys, as are a
+/// step's `retry.attempts` and the defaults' ([`KeyTable::named`]).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyTable {
-    /// How a key of it is named: `NAME.KEY` (`gate.prompt`); empty for the top level
-    /// and `step`, whose keys go by their own name.
-    pub name: &'static str,
-    /// Its places in the file, as the dotted path of tables leading to it, `*` for
-    /// a name the writer chooses (a pool's, an executor's); an array of tables
-    /// (`[[step]]`, `fallback`, `auto`) sits at its key's path.
+    /// Its places in the file, as the dotted path of tables leading to it (empty: the
+    /// top level), `*` for a name the writer chooses (a pool's, an executor's); an
+    /// array of tables (`[[step]]`, `fallback`, `auto`) sits at its key's path.
     pub at: &'static [&'static str],
     pub keys: &'static [&'static str],
 }
 
+impl KeyTable {
+    /// `key` of this table at its place `at`, by its path: `timeout` at the top level,
+    /// `step.timeout` in a step, `pools.*.capacity`, `step.gate.auto.if`.
+    pub fn named(at: &str, key: &str) -> String {
+        match at {
+            "" => key.to_string(),
+            at => format!("{at}.{key}"),
+        }
+    }
+}
+
 /// Every table the loader reads keys from.
 pub const KEY_TABLES: &[KeyTable] = &[
-    table("", &[""], TOP_FIELDS),
-    table("", &["step"], steps::STEP_FIELDS),
-    table("outputs", &["step.outputs.*"], steps::OUTPUT_FIELDS),
+    table(&[""], TOP_FIELDS),
+    table(&["step"], steps::STEP_FIELDS),
+    table(&["step.outputs.*"], steps::OUTPUT_FIELDS),
+    table(&["step.allow_failure"], rules::ALLOW_FAILURE_FIELDS),
+    table(&["step.gate"], gates::GATE_FIELDS),
+    table(&["step.gate.auto"], gates::AUTO_FIELDS),
+    table(&["step.gate.inputs.*"], gates::INPUT_FIELDS),
+    table(&["approvals"], gates::APPROVALS_FIELDS),
+    table(&["trigger"], events::TRIGGER_FIELDS),
+    table(&["step.fallback"], fallback::ALTERNATIVE_FIELDS),
+    table(&["budget"], limits::BUDGET_FIELDS),
+    table(&["pools.*"], limits::POOL_FIELDS),
+    table(&["schedule"], schedule::SCHEDULE_FIELDS),
+    table(&["step.repeat"], repeat::REPEAT_FIELDS),
+    table(&["params.*"], params::PARAM_FIELDS),
+    table(&["tools.*"], params::TOOL_FIELDS),
+    table(&["tools.*.params.*"], params::TOOL_PARAM_FIELDS),
+    table(&["concurrency"], concurrency::CONCURRENCY_FIELDS),
+    table(&["deadline", "step.deadline"], deadline::DEADLINE_FIELDS),
+    table(&["defaults"], defaults::DEFAULTS_FIELDS),
     table(
-        "allow_failure",
-        &["step.allow_failure"],
-        rules::ALLOW_FAILURE_FIELDS,
-    ),
-    table("gate", &["step.gate"], gates::GATE_FIELDS),
-    table("gate.auto", &["step.gate.auto"], gates::AUTO_FIELDS),
-    table("gate.inputs", &["step.gate.inputs.*"], gates::INPUT_FIELDS),
-    table("approvals", &["approvals"], gates::APPROVALS_FIELDS),
-    table("trigger", &["trigger"], events::TRIGGER_FIELDS),
-    table("fallback", &["step.fallback"], fallback::ALTERNATIVE_FIELDS),
-    table("budget", &["budget"], limits::BUDGET_FIELDS),
-    table("pools", &["pools.*"], limits::POOL_FIELDS),
-    table("schedule", &["schedule"], schedule::SCHEDULE_FIELDS),
-    table("repeat", &["step.repeat"], repeat::REPEAT_FIELDS),
-    table("params", &["params.*"], params::PARAM_FIELDS),
-    table("tools", &["tools.*"], params::TOOL_FIELDS),
-    table(
-        "tools.params",
-        &["tools.*.params.*"],
-        params::TOOL_PARAM_FIELDS,
-    ),
-    table(
-        "concurrency",
-        &["concurrency"],
-        concurrency::CONCURRENCY_FIELDS,
-    ),
-    table(
-        "deadline",
-        &["deadline", "step.deadline"],
-        deadline::DEADLINE_FIELDS,
-    ),
-    table("defaults", &["defaults"], defaults::DEFAULTS_FIELDS),
-    table(
-        "retry",
         &["step.retry", "defaults.retry", "step.fallback.retry"],
         defaults::RETRY_FIELDS,
     ),
-    table(
-        "executors",
-        &["executors.*"],
-        crate::executors::EXECUTOR_FIELDS,
-    ),
-    table("secrets", &["secrets.*"], crate::secrets::FIELDS),
-    table("notify", &["notify"], crate::notify::NOTIFY_FIELDS),
-    table(
-        "notify.slack_api",
-        &["notify.slack_api"],
-        crate::notify::SLACK_API_FIELDS,
-    ),
-    table(
-        "notify.escalate",
-        &["notify.escalate"],
-        crate::notify::ESCALATE_FIELDS,
-    ),
-    table("ready", &["step.ready"], crate::services::READY_FIELDS),
-    table("live", &["step.live"], crate::services::LIVE_FIELDS),
-    table(
-        "restart",
-        &["step.restart"],
-        crate::services::RESTART_FIELDS,
-    ),
+    table(&["executors.*"], crate::executors::EXECUTOR_FIELDS),
+    table(&["secrets.*"], crate::secrets::FIELDS),
+    table(&["notify"], crate::notify::NOTIFY_FIELDS),
+    table(&["notify.slack_api"], crate::notify::SLACK_API_FIELDS),
+    table(&["notify.escalate"], crate::notify::ESCALATE_FIELDS),
+    table(&["step.ready"], crate::services::READY_FIELDS),
+    table(&["step.live"], crate::services::LIVE_FIELDS),
+    table(&["step.restart"], crate::services::RESTART_FIELDS),
 ];
 
-const fn table(
-    name: &'static str,
-    at: &'static [&'static str],
-    keys: &'static [&'static str],
-) -> KeyTable {
-    KeyTable { name, at, keys }
+const fn table(at: &'static [&'static str], keys: &'static [&'static str]) -> KeyTable {
+    KeyTable { at, keys }
 }
 
 #[cfg(test)]
@@ -114,7 +87,7 @@ mod tests {
                 let opened = KEY_TABLES
                     .iter()
                     .any(|p| p.at.iter().any(|pa| *pa == parent) && p.keys.contains(&parts[k]));
-                assert!(opened, "{at} ({}) is under no key of {parent:?}", t.name);
+                assert!(opened, "{at} is under no key of {parent:?}");
             }
         }
     }
