@@ -184,3 +184,53 @@ fn a_remote_step_records_its_launch_with_its_start_and_a_local_one_does_not() {
         .collect();
     assert_eq!(launching, [("ship".to_string(), 1, "box".to_string())]);
 }
+
+/// Which stops came from the engine's going (the simulator's
+/// `a_detach_stops_no_remote_step_on_record` asks): a cancel's stop decided in the same
+/// wake-up as the detach leaves its remote attempt running until its end comes in, and
+/// the detach leaves it as it is; a quit stops it with the engine.
+#[test]
+fn a_cancel_s_stop_beside_a_detach_is_not_the_engine_s_and_a_quit_s_is() {
+    let p = plan().step("a").build();
+    for (stop, with_engine) in [
+        (
+            Input::Detach {
+                reason: "detached".into(),
+            },
+            false,
+        ),
+        (
+            Input::Shutdown {
+                reason: "quit".into(),
+            },
+            true,
+        ),
+    ] {
+        let mut sim = Sim::new(p.clone(), cfg());
+        sim.job_started("a", "4242");
+        let cancel = Command::Cancel {
+            operator: "vera".into(),
+            reason: None,
+        };
+        assert!(sim.cmd(cancel).is_accepted());
+        assert_eq!(
+            sim.state("a"),
+            StepState::Running,
+            "stopping, its end not in"
+        );
+        assert!(!sim.core.stopped_with_engine(0, 1), "the cancel's stop");
+        sim.input(stop);
+        assert_eq!(sim.core.stopped_with_engine(0, 1), with_engine);
+        assert!(!sim.core.stopped_with_engine(0, 2), "another attempt");
+    }
+}
+
+/// A local step whose process is not known yet cannot be handed over: the detach
+/// stops it with the engine.
+#[test]
+fn a_detach_stops_with_the_engine_a_step_it_cannot_hand_over() {
+    let p = plan().step("a").build();
+    let mut sim = Sim::new(p, cfg());
+    detach(&mut sim, 2_000);
+    assert!(sim.core.stopped_with_engine(0, 1));
+}

@@ -835,12 +835,14 @@ impl Core {
         self.plan.steps.get(step)?.alternative(k).executor
     }
 
-    /// Whether step `step`'s attempt `attempt` runs on with the stop its timeout sent
-    /// (decision-side: its end will be recorded `timeout`), not interrupted or ended.
-    pub fn stopped_for_timeout(&self, step: usize, attempt: u32) -> bool {
-        self.steps.get(step).is_some_and(|s| {
-            s.state == StepState::Running && s.attempts == attempt && s.kill_sent && s.timeout_kill
-        })
+    /// Whether step `step`'s attempt `attempt` was stopped with its engine: a quit, or a
+    /// detach that could not hand it over, interrupted it (or a resume found it left by
+    /// a dead engine). A stop for a timeout or a cancel leaves the attempt running until
+    /// its end comes in, so it is not one.
+    pub fn stopped_with_engine(&self, step: usize, attempt: u32) -> bool {
+        self.steps
+            .get(step)
+            .is_some_and(|s| s.state == StepState::Interrupted && s.attempts == attempt)
     }
 
     /// Earliest instant at which something becomes due: a retry, a step, gate or run

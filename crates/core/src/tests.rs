@@ -239,16 +239,11 @@ fn step_timeout_kills_and_records_timeout() {
     let p = plan().step("a").with(|s| s.timeout = Some(secs(5))).build();
     let mut sim = Sim::new(p, cfg());
     assert_eq!(sim.core.next_wakeup(), Some(Timestamp(T0 + 5000)));
-    assert!(!sim.core.stopped_for_timeout(0, 1));
     assert_eq!(kills(&sim.tick_at(5000)), [0]);
-    assert!(
-        sim.core.stopped_for_timeout(0, 1),
-        "runs on, its timeout's stop sent"
-    );
-    assert!(!sim.core.stopped_for_timeout(0, 2), "another attempt");
+    assert_eq!(sim.state("a"), StepState::Running, "runs on, its stop sent");
+    assert!(!sim.core.stopped_with_engine(0, 1), "a timeout's stop");
     assert!(kills(&sim.tick_at(6000)).is_empty(), "one kill only");
     sim.finish("a", StepOutcome::Killed, vec![]);
-    assert!(!sim.core.stopped_for_timeout(0, 1), "ended");
     assert_eq!(sim.state("a"), StepState::Failed);
     assert_eq!(sim.open_errors("a")[0].kind, ErrorKind::Timeout);
     assert!(
@@ -271,10 +266,6 @@ fn run_timeout_stops_everything_and_fails() {
     let mut sim = Sim::new(p, cfg());
     let fx = sim.tick_at(60_000);
     assert_eq!(kills(&fx), [0]);
-    assert!(
-        !sim.core.stopped_for_timeout(0, 1),
-        "the run's timeout, not the step's"
-    );
     assert_eq!(sim.state("b"), StepState::Skipped);
     assert_eq!(sim.core.run_state(), RunState::Failed);
     assert!(!sim.core.is_finished(), "waits for the killed attempt");

@@ -55,11 +55,11 @@ pub(crate) struct Doors<'w> {
     /// What was handed in for this wake-up (a stop), decided after the world's news
     /// as the driver's (`wake::brought`).
     handed: Option<Input>,
-    /// Attempts to ask the core about as it decided this wake-up (`timed_out`).
+    /// Attempts to ask the core about as it decided this wake-up (`with_engine`).
     watched: Vec<(usize, u32)>,
-    /// Which of `watched` the core left running with its timeout's stop, read before a
-    /// run it finished is let go of.
-    timed_out: Option<Vec<bool>>,
+    /// Which of `watched` the core stopped with the engine, read before a run it
+    /// finished is let go of.
+    with_engine: Option<Vec<bool>>,
 }
 
 impl<'w> Doors<'w> {
@@ -80,7 +80,7 @@ impl<'w> Doors<'w> {
             commit_said: "wake-up's commit".into(),
             handed: None,
             watched: Vec::new(),
-            timed_out: None,
+            with_engine: None,
         }
     }
 
@@ -122,14 +122,14 @@ impl<'w> Doors<'w> {
 }
 
 impl Doors<'_> {
-    /// Which of the watched attempts the core left running with its timeout's stop
-    /// (`Core::stopped_for_timeout`); none of a run no longer driven.
-    fn read_timeouts(&mut self) {
+    /// Which of the watched attempts the core stopped with the engine
+    /// (`Core::stopped_with_engine`); none of a run no longer driven.
+    fn read_stopped(&mut self) {
         let core = (self.world.engines[self.e].runs.get(&self.run)).map(|d| &d.core);
         let read = (self.watched.iter())
-            .map(|&(step, attempt)| core.is_some_and(|c| c.stopped_for_timeout(step, attempt)))
+            .map(|&(step, attempt)| core.is_some_and(|c| c.stopped_with_engine(step, attempt)))
             .collect();
-        self.timed_out = Some(read);
+        self.with_engine = Some(read);
     }
 }
 
@@ -235,7 +235,7 @@ impl wake::Engine for Doors<'_> {
     /// A run whose core finished is let go once its group is acted on.
     fn acted(&mut self) -> Result<(), Stop> {
         self.dies_amid()?;
-        self.read_timeouts();
+        self.read_stopped();
         Ok(self.world.finish_if_done(self.e, &self.run)?)
     }
 }
@@ -348,27 +348,29 @@ impl World {
     }
 
     /// Engine `e`'s whole wake-up of `run` (`wake::wake_up`) with `stop` handed in
-    /// beside what it brought: which of `watched` its core then left running with its
-    /// timeout's stop; `None` when it stopped before its end (the engine died or lost
-    /// the run).
+    /// beside what it brought: which of `watched` its core then stopped with the
+    /// engine; `None` when it stopped before its end (the engine died or lost the run).
     pub(crate) fn wake_with(
         &mut self,
         (e, run): (usize, &str),
         stop: Input,
         watched: &[(usize, u32)],
     ) -> Result<Option<Vec<bool>>, SimError> {
-        let mut timed_out = None;
+        let mut with_engine = None;
         let woken = self.woken(e, run, None, |d| {
             d.handed = Some(stop);
             d.watched = watched.to_vec();
             let woken = wake::wake_up(d).map(drop);
-            if d.timed_out.is_none() {
-                d.read_timeouts();
+            if d.with_engine.is_none() {
+                d.read_stopped();
             }
-            timed_out = d.timed_out.take();
+            with_engine = d.with_engine.take();
             woken
         });
-        Ok(self.stopped(e, run, woken)?.then_some(timed_out).flatten())
+        Ok(self
+            .stopped(e, run, woken)?
+            .then_some(with_engine)
+            .flatten())
     }
 
     /// What a wake-up that stopped leaves: a dead engine, a run no longer driven.

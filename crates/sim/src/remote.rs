@@ -263,11 +263,11 @@ impl World {
         self.history.push(format!(
             "  engine {e} detaches {run} (jobs on record: {on_record:?})"
         ));
-        let Some(timed_out) = self.hand_over(e, &run, input, &on_record)? else {
+        let Some(with_engine) = self.hand_over(e, &run, input, &on_record)? else {
             return Ok(());
         };
         let after = self.stops_of(&run, &on_record);
-        let stops = (&before[..], &after[..], &timed_out[..]);
+        let stops = (&before[..], &after[..], &with_engine[..]);
         self.detach_broke = stopped_by_detach(&run, &on_record, stops);
         let b = (e + 1) % crate::world::ENGINES;
         let Some(b) = self.awake(b) else {
@@ -317,9 +317,9 @@ impl World {
     }
 
     /// Engine `e` hands `run` over with `input` (committed, acted on), then lets it
-    /// go: which of `attempts` its core left running with its timeout's stop, as it
-    /// decided the hand-over (the news already in is decided first, and a timeout due
-    /// by then stops its job). `None`: it no longer held the run.
+    /// go: which of `attempts` its core stopped with the engine as it decided the
+    /// hand-over (the news already in is decided first: a cancel's or a timeout's stop
+    /// is not the engine's). `None`: it no longer held the run.
     fn hand_over(
         &mut self,
         e: usize,
@@ -330,7 +330,7 @@ impl World {
         if !self.engines[e].runs.contains_key(run) {
             return Ok(None);
         }
-        let Some(timed_out) = self.wake_with((e, run), input, attempts)? else {
+        let Some(with_engine) = self.wake_with((e, run), input, attempts)? else {
             return Ok(None);
         };
         // Let go of as a detaching engine lets go (`wake::hold`).
@@ -341,23 +341,23 @@ impl World {
                 r.followers.retain(|f| *f != e);
             }
         }
-        Ok(Some(timed_out))
+        Ok(Some(with_engine))
     }
 }
 
 /// docs/commands.md, "Detach: what goes on": "A remote step whose job is on record
 /// (SSH, Slurm, a batch system) is left as it is; the background engine re-attaches to
-/// it". None of `on_record` got a stop from the detach: its stop time, `before` and
-/// `after` it, unchanged, or the stop its core sent for its timeout (`timed_out`), the
-/// attempt left running on record.
+/// it". None of `on_record` got a stop from the detach: none whose stop time moved,
+/// `before` to `after` it, is one the core stopped with the engine (`with_engine`); a
+/// cancel's or a timeout's stop decided in the same wake-up leaves its attempt running.
 fn stopped_by_detach(
     run: &str,
     on_record: &[(usize, u32)],
-    (before, after, timed_out): (&[Option<i64>], &[Option<i64>], &[bool]),
+    (before, after, with_engine): (&[Option<i64>], &[Option<i64>], &[bool]),
 ) -> Option<String> {
-    let stopped: Vec<String> = (on_record.iter().zip(timed_out))
+    let stopped: Vec<String> = (on_record.iter().zip(with_engine))
         .zip(before.iter().zip(after))
-        .filter(|((_, timed_out), (b, a))| b != a && !**timed_out)
+        .filter(|((_, with_engine), (b, a))| b != a && **with_engine)
         .map(|(((step, attempt), _), _)| format!("step {step} attempt {attempt}"))
         .collect();
     (!stopped.is_empty())
