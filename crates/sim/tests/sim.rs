@@ -439,10 +439,15 @@ fn a_detach_that_stops_the_work_is_reported() {
 /// - seed 47 (`pool_never_over_capacity`): a dead engine's SSH job on record held
 ///   nothing when the engine had been on another host (`store::coord::left_running`);
 /// - seed 250 (`one_run_of_a_group_on_the_hosts`): a dead engine's launch whose job
-///   never reached the record held nothing (`step_launching`, recorded with the start).
+///   never reached the record held nothing (`step_launching`, recorded with the start);
+/// - seeds 272 and 281 (`every_command_gets_a_verdict`): a detach's wake-up claimed a
+///   command, then lost the run; the same process took the run again under the same
+///   holder name, and a row claimed under the lease's own holder was not open, so it
+///   stayed claimed with no verdict (`Store::claim_commands` opens an earlier drive's
+///   claims once the run is taken again).
 #[test]
-fn regression_remote_seeds_4_47_250_keep_every_promise() {
-    for seed in [4, 47, 250] {
+fn regression_remote_seeds_keep_every_promise() {
+    for seed in [4, 47, 250, 272, 281] {
         let o = remote(seed, None);
         assert_eq!(o.violation, None, "seed {seed}: {:?}", o.report());
     }

@@ -103,7 +103,19 @@ impl Store {
     pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<Claimed>, StoreError> {
         let now = Timestamp::now();
         let claimer = self.fences.get(run_id).map(|f| f.holder.clone());
+        let before = self.fences.get(run_id).is_some_and(|f| f.claims_before);
         let r = (|| {
+            // An earlier drive of this run under the same holder name (this process
+            // lost the run, then took it again) claimed rows it never decided: they are
+            // open again, as another holder's would be, and taken below.
+            if before {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE commands SET claimed_by = NULL
+                         WHERE run_id = ?1 AND status = 'claimed' AND claimed_by IS ?2",
+                    )?
+                    .execute(params![run_id, claimer])?;
+            }
             let expired = serde_json::to_string(&CommandOutcome::Refused(Refusal::Expired))?;
             let expired: Vec<String> = self
                 .conn
@@ -171,6 +183,11 @@ impl Store {
             }
             Ok(claimed)
         })();
+        if r.is_ok()
+            && let Some(f) = self.fences.get_mut(run_id)
+        {
+            f.claims_before = false;
+        }
         self.ctx(r)
     }
 

@@ -278,3 +278,36 @@ impl Faults for CutsInTransaction {
         at == Point::Commit(CommitCut::InTransaction)
     }
 }
+
+/// An engine that lost its run and took it again under the same holder name (the same
+/// process: found by `baton-sim --mix remote`, seeds 272 and 281) claims again what its
+/// earlier drive claimed and never decided; within one drive a row is claimed once.
+#[test]
+fn a_claim_left_by_an_earlier_drive_of_the_same_holder_is_taken_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("b.db");
+    let mut s = store_with_run(&db);
+    let me = crate::holder::lease_holder_name();
+    let got = s.acquire_lease("R1", &me, Timestamp::now(), baton_model::LEASE_STALE);
+    assert_eq!(got.expect("lease"), LeaseOutcome::Acquired);
+    let cancel = Command::Cancel {
+        operator: "ana".into(),
+        reason: None,
+    };
+    let id = s.submit_command("R1", &cancel, None).expect("submit");
+    s.fence("R1", &me, &[]);
+    let first = s.claim_commands("R1").expect("claim");
+    assert_eq!(first.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
+    assert!(
+        s.claim_commands("R1").expect("claim").is_empty(),
+        "once a drive"
+    );
+    // The drive stops before its verdict; the same holder takes the run again.
+    s.fence("R1", &me, &[]);
+    let again = s.claim_commands("R1").expect("claim again");
+    assert_eq!(again.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
+    assert!(
+        s.claim_commands("R1").expect("claim").is_empty(),
+        "once a drive"
+    );
+}

@@ -29,6 +29,10 @@ pub(crate) struct Fence {
     pub(crate) holder: String,
     pools: Vec<(String, usize)>,
     slots: Vec<SlotAsk>,
+    /// Until its first claim (`Store::claim_commands`): rows claimed under this holder
+    /// name before this engine took the run were left by an earlier drive that
+    /// stopped before its verdict (the same process driving the run again).
+    pub(crate) claims_before: bool,
 }
 
 impl Fence {
@@ -336,6 +340,7 @@ impl Store {
                 holder: holder.to_string(),
                 pools: pools.to_vec(),
                 slots: Vec::new(),
+                claims_before: true,
             },
         );
     }
