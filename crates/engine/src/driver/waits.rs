@@ -32,8 +32,8 @@ pub(super) fn instant_at(t: Timestamp) -> Instant {
 }
 
 /// A future polled only once its waker has fired since it was last polled (and on
-/// its first poll). `tokio::select!` polls every branch each time the loop turns
-/// (about four turns a step), and the shutdown future polls three signal streams
+/// its first poll). `tokio::select!` polls every branch each time it is polled
+/// (about four times a step), and the shutdown future polls three signal streams
 /// each time: 4 k instructions a step for a signal that almost never comes.
 pub(super) struct OnWake<F> {
     inner: std::pin::Pin<Box<F>>,
