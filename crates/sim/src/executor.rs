@@ -128,8 +128,9 @@ pub(crate) struct Executors {
     next_pgid: i32,
     /// What `--mix executors` adds ([`crate::jobs`]); `None` in the other mixes.
     pub jobs: Option<crate::jobs::Jobs>,
-    /// (run, step index) of attempts that got a stop they ignore: the core does not
-    /// freeze a step being stopped (`can_freeze`), so it writes on until its KILL.
+    /// (run, step index) of attempts that got a stop they ignore, or a remote one whose
+    /// stop is still on its way: the core does not freeze a step being stopped
+    /// (`can_freeze`), so it writes on until its KILL, or until the stop lands.
     pub stopped_deaf: std::collections::BTreeSet<(String, usize)>,
     /// Each engine process's executors of a run it drives, as its driver holds them:
     /// by (run, engine, incarnation).
@@ -303,6 +304,11 @@ impl Executors {
         let lands =
             (self.jobs.as_ref()).map_or(now + delay, |j| j.stop_ends((deaf, queued), now + delay));
         r.stopped_at = Some(r.stopped_at.map_or(lands, |t| t.min(lands)));
+        // Being stopped, it is not frozen (`can_freeze`): until the stop lands over a
+        // stalled connection, it writes on.
+        if lands > now {
+            self.stopped_deaf.insert((run.to_string(), step));
+        }
         if let Some(j) = &self.jobs {
             // The TERM reached its group when it landed, heard or not.
             let term = (now + delay).max(j.unanswered_until);

@@ -444,10 +444,14 @@ fn a_detach_that_stops_the_work_is_reported() {
 ///   command, then lost the run; the same process took the run again under the same
 ///   holder name, and a row claimed under the lease's own holder was not open, so it
 ///   stayed claimed with no verdict (`Store::claim_commands` opens an earlier drive's
-///   claims once the run is taken again).
+///   claims once the run is taken again);
+/// - seed 5248 (`a_ceiling_holds`, the check's own): a remote step past its timeout,
+///   its stop on its way over a stalled connection, wrote on past the ceiling; being
+///   stopped, it is not frozen (budget.md), so the check leaves it out as it does a
+///   step deaf to its stop.
 #[test]
 fn regression_remote_seeds_keep_every_promise() {
-    for seed in [4, 47, 250, 272, 281] {
+    for seed in [4, 47, 250, 272, 281, 5248] {
         let o = remote(seed, None);
         assert_eq!(o.violation, None, "seed {seed}: {:?}", o.report());
     }
