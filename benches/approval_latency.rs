@@ -135,9 +135,10 @@ fn main() {
         println!("  {label:<16} median {p50:7.1} ms   p95 {p95:7.1} ms");
     }
     let (_, p50, p95) = rows[0];
-    let met = p50 < 50.0 && p95 < 100.0;
+    // Issue 79 point 4: a median under 20 ms on a quiet machine.
+    let met = p50 < 20.0 && p95 < 100.0;
     println!(
-        "  target median < 50 ms, p95 < 100 ms: {}",
+        "  target median < 20 ms, p95 < 100 ms: {}",
         if met { "met" } else { "NOT met" }
     );
 }
