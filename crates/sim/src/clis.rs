@@ -354,7 +354,7 @@ impl World {
     fn commit_takeover(&mut self, e: usize, mut ready: Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
         let initial = std::mem::take(&mut ready.initial);
-        let driven = crate::engine::Driven::new(ready.core, self.now);
+        let driven = crate::world::processes::Driven::new(ready.core, self.now);
         self.engines[e].runs.insert(run.clone(), driven);
         let cut = match self.clis.whole {
             true => None,

@@ -6,6 +6,7 @@
 //! its own: it outlives the engine that started it, is followed by the engines that
 //! re-attach to it, and a stop reaches it over the connection, late when the
 //! connection stalls ([`Remote`]).
+use crate::world::doors::Stop;
 use baton_core::{Input, SpawnSpec, StepExit};
 use baton_engine::hands::{self, Spawning};
 use baton_model::{StepOutcome, Usage};
@@ -670,9 +671,9 @@ impl Hands<'_> {
         spec: SpawnSpec,
         compensation: bool,
         reattach: Option<baton_engine::wake::Reattach>,
-    ) -> Result<bool, crate::doors::Stop> {
+    ) -> Result<bool, Stop> {
         let (run, mix) = (self.run, self.world.config.mix);
-        let (core, executors) = self.executors().ok_or(crate::doors::Stop::Gone)?;
+        let (core, executors) = self.executors().ok_or(Stop::Gone)?;
         // The simulated hosts write no logs nor files.
         let setting = || hands::Setting {
             run_id: run.to_string(),
@@ -692,7 +693,7 @@ impl Hands<'_> {
 }
 
 impl baton_engine::wake::Hands for Hands<'_> {
-    type Error = crate::doors::Stop;
+    type Error = Stop;
 
     fn store(&mut self) -> &mut baton_store::Store {
         &mut self.world.engines[self.e].store
@@ -704,7 +705,7 @@ impl baton_engine::wake::Hands for Hands<'_> {
         u64::try_from(self.world.now - fenced_at).unwrap_or(0)
     }
 
-    fn check_fence(&mut self) -> Result<(), crate::doors::Stop> {
+    fn check_fence(&mut self) -> Result<(), Stop> {
         let now = self.world.now;
         let engine = &mut self.world.engines[self.e];
         match engine.store.check_fence(self.run) {
@@ -712,17 +713,17 @@ impl baton_engine::wake::Hands for Hands<'_> {
                 engine.fenced(self.run, now);
                 Ok(())
             }
-            Err(err) if err.run_lost() => Err(crate::doors::Stop::Lost(err)),
+            Err(err) if err.run_lost() => Err(Stop::Lost(err)),
             Err(err) => Err(err.into()),
         }
     }
 
-    fn spawn(&mut self, spec: SpawnSpec, compensation: bool) -> Result<(), crate::doors::Stop> {
+    fn spawn(&mut self, spec: SpawnSpec, compensation: bool) -> Result<(), Stop> {
         let remote = self.dispatch(spec.clone(), compensation, None)?;
         let (now, run) = (self.world.now, self.run);
         let w = &mut *self.world;
         let driven = w.engines[self.e].runs.get(run);
-        let plan = driven.ok_or(crate::doors::Stop::Gone)?.core.plan();
+        let plan = driven.ok_or(Stop::Gone)?.core.plan();
         let in_pool = plan.steps[spec.step]
             .pool
             .is_some_and(|p| plan.pools[p].scope == baton_workflow::PoolScope::Store);
@@ -738,11 +739,7 @@ impl baton_engine::wake::Hands for Hands<'_> {
         Ok(())
     }
 
-    fn reattach(
-        &mut self,
-        spec: SpawnSpec,
-        job: baton_engine::wake::Reattach,
-    ) -> Result<(), crate::doors::Stop> {
+    fn reattach(&mut self, spec: SpawnSpec, job: baton_engine::wake::Reattach) -> Result<(), Stop> {
         let (step, attempt, step_id) = (spec.step, spec.attempt, spec.step_id.clone());
         let (job_id, frozen) = (job.job_id.clone(), job.frozen);
         // A job only an executor that runs jobs on a host has.
@@ -757,7 +754,7 @@ impl baton_engine::wake::Hands for Hands<'_> {
         Ok(())
     }
 
-    fn kill(&mut self, step: usize, attempt: u32) -> Result<(), crate::doors::Stop> {
+    fn kill(&mut self, step: usize, attempt: u32) -> Result<(), Stop> {
         let (now, run) = (self.world.now, self.run);
         let w = &mut *self.world;
         let delay = w.stop_delay(w.is_remote(run, step));

@@ -72,7 +72,7 @@ impl World {
                 self.start_run(e, w, None, Some(&fork))?;
                 // Started (a fork is a new process, none when every engine is stopped).
                 if self.next_run != before {
-                    let next = crate::engine::run_id(self.next_run);
+                    let next = crate::world::runs::run_id(self.next_run);
                     if let Some(r) = self.rewritten.iter_mut().find(|r| r.run == run) {
                         r.forked = Some(format!("{next} by {user}"));
                     }

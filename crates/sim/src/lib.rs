@@ -12,14 +12,12 @@ mod asks;
 mod budget;
 mod clis;
 mod cron;
-mod doors;
-mod engine;
+mod drive;
 mod executor;
 mod faults;
 mod forks;
 mod hands;
 mod history;
-mod interleave;
 mod jobs;
 // A namespace: the chaos campaign (tests/it/chaos) checks real stores with the same
 // named invariants.

@@ -1,6 +1,5 @@
 //! One scenario: the store in a temporary directory, the engines, the executors, the
 //! operators and the simulated clock, all driven by one seed.
-use crate::engine::{Crash, Engine};
 use crate::executor::Executors;
 use crate::faults::clock;
 use crate::history::History;
@@ -12,6 +11,14 @@ use baton_store::Store;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
+
+mod claims;
+pub(crate) mod doors;
+pub(crate) mod processes;
+pub(crate) mod runs;
+
+use doors::Crash;
+use processes::Engine;
 
 /// How many engine processes share the store.
 pub(crate) const ENGINES: usize = 3;

@@ -87,7 +87,7 @@ impl Hands {
         if self.config.bug != Some(Bug::SharedStage) {
             core.locate_stage(self.dir.join("state-me").join("stage").join("k"));
         }
-        let (events, rest) = crate::engine::split(core.start(self.now));
+        let (events, rest) = crate::world::runs::split(core.start(self.now));
         let new_run = NewRun {
             id: run.clone(),
             workflow: plan.name.clone(),
@@ -122,7 +122,7 @@ impl Hands {
             self.history
                 .push(format!("  {run}/train lost, marked succeeded"));
             self.artifacts.marked.push(run.clone());
-            let (events, rest) = crate::engine::split(core.handle(
+            let (events, rest) = crate::world::runs::split(core.handle(
                 Input::Command {
                     id: None,
                     command: mark,
@@ -204,7 +204,7 @@ impl Hands {
             }
             _ => return Ok(Vec::new()),
         };
-        let (events, rest) = crate::engine::split(core.handle(input, self.now));
+        let (events, rest) = crate::world::runs::split(core.handle(input, self.now));
         self.store.commit(run, &events)?;
         self.children.events += events.len() as u64;
         Ok(rest)

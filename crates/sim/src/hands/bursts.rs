@@ -394,7 +394,7 @@ impl Hands {
         let db = self.db.clone();
         let serve = self.burst_serve()?;
         let fired = if unchecked {
-            let (events, _) = crate::engine::split(core.start(now));
+            let (events, _) = crate::world::runs::split(core.start(now));
             serve.create_started_run(
                 &new_run,
                 super::triggers::HOLDER,
@@ -411,7 +411,7 @@ impl Hands {
                     &new_run,
                     (super::triggers::HOLDER, None),
                     |_| {
-                        let (events, _) = crate::engine::split(core.start(now));
+                        let (events, _) = crate::world::runs::split(core.start(now));
                         if inside {
                             std::panic::resume_unwind(Box::new(Died));
                         }

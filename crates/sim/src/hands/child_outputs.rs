@@ -114,7 +114,7 @@ impl Hands {
             let i = usize::from(s.step_id != "first");
             let outputs = given.get(i).cloned().unwrap_or_default();
             let input = Input::StepExited(exited(&s, outputs));
-            let (events, rest) = crate::engine::split(child.handle(input, self.now));
+            let (events, rest) = crate::world::runs::split(child.handle(input, self.now));
             self.store.commit(&child_id, &events)?;
             self.children.events += events.len() as u64;
             queue.extend(rest.into_iter().filter_map(|e| match e {

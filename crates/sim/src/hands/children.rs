@@ -215,7 +215,7 @@ impl Hands {
             ..RunConfig::default()
         };
         let mut core = Core::new(plan.clone(), cfg);
-        let (events, rest) = crate::engine::split(core.start(self.now));
+        let (events, rest) = crate::world::runs::split(core.start(self.now));
         let new_run = NewRun {
             id: id.into(),
             workflow: plan.name.clone(),
@@ -269,7 +269,7 @@ impl Hands {
         core: &mut Core,
         input: Input,
     ) -> Result<Vec<SpawnSpec>, SimError> {
-        let (events, rest) = crate::engine::split(core.handle(input, self.now));
+        let (events, rest) = crate::world::runs::split(core.handle(input, self.now));
         self.store.commit(run, &events)?;
         self.children.events += events.len() as u64;
         Ok(spawns(rest))

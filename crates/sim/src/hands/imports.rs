@@ -175,7 +175,7 @@ impl Hands {
             ..RunConfig::default()
         };
         let mut core = Core::new(plan.clone(), cfg);
-        let (events, mut fx) = crate::engine::split(core.start(self.now));
+        let (events, mut fx) = crate::world::runs::split(core.start(self.now));
         let new_run = NewRun {
             id: run.clone(),
             workflow: plan.name.clone(),
@@ -208,7 +208,7 @@ impl Hands {
             for s in spawns {
                 let exit = self.execute(&run, &core, &plan, &dir, s)?;
                 let (events, rest) =
-                    crate::engine::split(core.handle(Input::StepExited(exit), self.now));
+                    crate::world::runs::split(core.handle(Input::StepExited(exit), self.now));
                 self.store.commit(&run, &events)?;
                 self.children.events += events.len() as u64;
                 fx.extend(rest);

@@ -110,7 +110,7 @@ impl Hands {
                     // What the end lets start is started; the end, held for a commit
                     // after the spawns, is lost with the engine.
                     Some(Bug::EndCommittedAfterSpawn) => {
-                        spawns(crate::engine::split(child.handle(ok, self.now)).1)
+                        spawns(crate::world::runs::split(child.handle(ok, self.now)).1)
                     }
                     _ => self.feed_spawning(&kid, &mut child, ok)?,
                 });
@@ -252,7 +252,7 @@ impl Hands {
         if clear {
             baton_session::clear_leftovers(&ready);
         }
-        let (events, rest) = crate::engine::split(ready.initial);
+        let (events, rest) = crate::world::runs::split(ready.initial);
         self.store.commit(&ready.run_id, &events)?;
         self.children.events += events.len() as u64;
         Ok((ready.core, spawns(rest)))

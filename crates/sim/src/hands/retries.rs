@@ -282,7 +282,7 @@ impl Hands {
         fx: Vec<baton_core::Effect>,
         events: &mut Vec<baton_model::Event>,
     ) -> Vec<SpawnSpec> {
-        let (new, rest) = crate::engine::split(fx);
+        let (new, rest) = crate::world::runs::split(fx);
         for e in &new {
             match &e.kind {
                 EventKind::RetryScheduled {

@@ -406,7 +406,7 @@ impl Hands {
         let mut rest = Vec::new();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             serve.fire_trigger(ev, run, HOLDER, None, |_| {
-                let (events, after) = crate::engine::split(core.start(now));
+                let (events, after) = crate::world::runs::split(core.start(now));
                 rest = after;
                 if dies_inside {
                     // The process ends here: no hook, no message, the transaction open.
@@ -441,7 +441,7 @@ impl Hands {
         if dies == Some("in_transaction") {
             return Ok(None);
         }
-        let (events, rest) = crate::engine::split(core.start(self.now));
+        let (events, rest) = crate::world::runs::split(core.start(self.now));
         let summary = core.state_summary();
         let serve = self.serve()?;
         serve.create_started_run(run, HOLDER, &events, &summary)?;

@@ -2,15 +2,26 @@
 //! seed's clock, the engine's store connection (its commit cut where the seed says,
 //! through the fault door, `crate::faults`), the simulated executors' hands, and how
 //! an engine dies where the seed armed the fault door. The wake-up itself
-//! is the engine's code; what is here is the world it meets.
-use crate::engine::Crash;
+//! is the engine's code; what is here is the world it meets. When engines wake is
+//! `crate::drive`'s.
 use crate::world::World;
 use crate::{Bug, Mix, SimError};
 use baton_core::{Effect, Input, SlotRequest};
-use baton_engine::wake::{self, Moment};
+use baton_engine::wake::{self, Moment, Next, Source};
 use baton_model::{CommandOutcome, Event, Timestamp};
 use baton_store::{CommitCut, StoreError};
 use rand::Rng;
+
+/// Where a wake-up's engine dies, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Crash {
+    /// The core decided; nothing was committed or done.
+    BeforeCommit,
+    /// The events are committed; nothing was acted on (a spawn never happened). With
+    /// [`crate::Mix::Spawns`], some of the group's spawns happened, not all (issue 62:
+    /// kill -9 between the group's commit and each of its spawns).
+    AfterCommit,
+}
 
 /// Why a wake-up stopped before its end.
 pub(crate) enum Stop {
@@ -53,7 +64,7 @@ pub(crate) struct Doors<'w> {
     /// What the commit is, as a crash inside it is told.
     pub commit_said: String,
     /// What was handed in for this wake-up (a stop), decided after the world's news
-    /// as the driver's (`wake::brought`).
+    /// (`wake::brought`).
     handed: Option<Input>,
     /// Attempts to ask the core about as it decided this wake-up (`with_engine`).
     watched: Vec<(usize, u32)>,
@@ -130,6 +141,22 @@ impl Doors<'_> {
             .map(|&(step, attempt)| core.is_some_and(|c| c.stopped_with_engine(step, attempt)))
             .collect();
         self.with_engine = Some(read);
+    }
+
+    /// `stop` handed in for this wake-up beside what the world brought, and the
+    /// attempts to ask the core about as it decided it.
+    pub(crate) fn hand_in(&mut self, stop: Input, watched: &[(usize, u32)]) {
+        self.handed = Some(stop);
+        self.watched = watched.to_vec();
+    }
+
+    /// Which of the watched attempts the core stopped with the engine: as read before
+    /// a run it finished was let go of, else read now.
+    pub(crate) fn stopped_with_engine(&mut self) -> Option<Vec<bool>> {
+        if self.with_engine.is_none() {
+            self.read_stopped();
+        }
+        self.with_engine.take()
     }
 }
 
@@ -347,32 +374,6 @@ impl World {
         woken
     }
 
-    /// Engine `e`'s whole wake-up of `run` (`wake::wake_up`) with `stop` handed in
-    /// beside what it brought: which of `watched` its core then stopped with the
-    /// engine; `None` when it stopped before its end (the engine died or lost the run).
-    pub(crate) fn wake_with(
-        &mut self,
-        (e, run): (usize, &str),
-        stop: Input,
-        watched: &[(usize, u32)],
-    ) -> Result<Option<Vec<bool>>, SimError> {
-        let mut with_engine = None;
-        let woken = self.woken(e, run, None, |d| {
-            d.handed = Some(stop);
-            d.watched = watched.to_vec();
-            let woken = wake::wake_up(d).map(drop);
-            if d.with_engine.is_none() {
-                d.read_stopped();
-            }
-            with_engine = d.with_engine.take();
-            woken
-        });
-        Ok(self
-            .stopped(e, run, woken)?
-            .then_some(with_engine)
-            .flatten())
-    }
-
     /// What a wake-up that stopped leaves: a dead engine, a run no longer driven.
     pub(crate) fn stopped(
         &mut self,
@@ -390,22 +391,42 @@ impl World {
     }
 }
 
+/// What the next step of a wake-up does, as a death before it is told.
+fn said(next: Next) -> &'static str {
+    match next {
+        Next::Gather(Source::Admission) => "asking for its group",
+        Next::Gather(Source::Commands) => "claiming its commands",
+        Next::Gather(Source::Slots) => "asking for a pool slot",
+        Next::Gather(Source::World) => "gathering its attempts' news",
+        Next::Decide => "deciding an input",
+        Next::Commit => "its commit",
+        Next::Act | Next::Idle | Next::Done => "acting on an effect",
+    }
+}
+
 impl World {
-    /// Engine `e`'s first wake-up of `run`, which it just took (a takeover's `ready`
-    /// initial effects, a `baton run`'s): the engine's own start (`wake::start`, the
-    /// driver's), its first commit cut at `cut` (a crash in it told as in `said`);
-    /// `false` when it stopped before its end.
-    pub(crate) fn start_driving(
-        &mut self,
-        e: usize,
-        run: &str,
-        initial: Vec<Effect>,
-        (cut, said): (Option<CommitCut>, &str),
-    ) -> Result<bool, SimError> {
-        let mut doors = Doors::new(self, e, run);
-        doors.cut = cut;
-        doors.commit_said = said.to_string();
-        let started = wake::start(&mut doors, initial);
-        self.stopped(e, run, started)
+    /// `--mix interleave`: whether the engine dies (3 %) before the next step of its
+    /// wake-up in progress (`next`), and how that is told.
+    pub(crate) fn dies_between_calls(&mut self, next: Option<Next>) -> Option<String> {
+        if self.cuts.random_range(0..100) >= 3 {
+            return None;
+        }
+        let before = next.map_or("", said);
+        Some(format!(
+            "between two store calls of its wake-up, before {before}"
+        ))
+    }
+
+    /// `--mix interleave`: where the seed cuts a commit about to be stepped (`before`
+    /// the step): inside its transaction (2 %), before its witness (2 %).
+    pub(crate) fn interleaved_cut(&mut self, before: Next) -> Option<CommitCut> {
+        match before {
+            Next::Commit => match self.cuts.random_range(0..100) {
+                0..2 => Some(CommitCut::InTransaction),
+                2..4 => Some(CommitCut::BeforeWitness),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }
