@@ -559,10 +559,13 @@ impl Driver {
         let logs = std::mem::take(&mut self.pending_logs);
         // The core has folded every event it emitted: the batch ends at its last.
         debug_assert!(batch.last().is_none_or(|e| e.seq == self.core.last_seq()));
-        let summary = self.core.state_summary();
         let verdicts = std::mem::take(&mut self.verdicts);
-        self.store
-            .commit_decided(&self.run_id, (&batch, &logs), &summary, &verdicts)?;
+        let run = crate::wake::Run {
+            store: &mut self.store,
+            run_id: &self.run_id,
+            core: &mut self.core,
+        };
+        crate::wake::record(run, (&batch, &logs), &verdicts)?;
         self.fenced();
         self.cache_committed(&batch);
         self.emit(&batch);

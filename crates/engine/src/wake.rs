@@ -15,7 +15,7 @@ use baton_exec::ExecError;
 use baton_model::faults;
 use baton_model::{CommandOutcome, Event, StepOutcome, Timestamp, Usage};
 use baton_store::slots::Turn;
-use baton_store::{Store, StoreError};
+use baton_store::{AttemptLog, Store, StoreError};
 use baton_workflow::Builtin;
 
 pub mod hold;
@@ -248,6 +248,18 @@ pub fn start<G: Gather>(g: &mut G, mut initial: Vec<Effect>) -> Result<(), G::Er
     let now = g.now();
     let effects = decide_all(g, waiting, now)?;
     execute(g, effects)
+}
+
+/// A wake-up's decisions recorded in one transaction: its events (with the logs of the
+/// attempts they end), the core's summary after them, and the verdicts on the commands
+/// it decided. The driver's commit and each simulated engine's.
+pub fn record(
+    run: Run<'_>,
+    (events, logs): (&[Event], &[AttemptLog]),
+    verdicts: &[(i64, CommandOutcome)],
+) -> Result<(), StoreError> {
+    let summary = run.core.state_summary();
+    (run.store).commit_decided(run.run_id, (events, logs), &summary, verdicts)
 }
 
 /// The lease renewed (and the store checked to be the same file): every 2 s, by the

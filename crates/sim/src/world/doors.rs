@@ -190,20 +190,15 @@ impl wake::Engine for Doors<'_> {
     fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), Stop> {
         let events = std::mem::take(events);
         let verdicts = std::mem::take(&mut self.verdicts);
-        let engine = &mut self.world.engines[self.e];
-        let summary = engine
-            .runs
-            .get(&self.run)
-            .ok_or(Stop::Gone)?
-            .core
-            .state_summary();
+        let run = self.world.engines[self.e]
+            .run(&self.run)
+            .ok_or(Stop::Gone)?;
         // A commit of nothing makes no transaction: no cut is left armed for a later one.
         if let Some(at) = self.cut.take().filter(|_| !events.is_empty()) {
             crate::faults::cut_next_commit(at);
         }
-        let committed = engine
-            .store
-            .commit_decided(&self.run, (&events, &[]), &summary, &verdicts);
+        // The engine's own record of a wake-up (`wake::record`), the driver's commit's too.
+        let committed = wake::record(run, (&events, &[]), &verdicts);
         crate::faults::disarm_cut();
         match committed {
             Ok(()) => {
