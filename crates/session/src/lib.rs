@@ -86,7 +86,7 @@ pub use inspect::{add_budgets, inspect, plan_of};
 pub use news::News;
 pub use prepare::{
     Loaded, NewRunSpec, Ready, Unwritten, db_path, load_new, load_plan, run_config,
-    split_persisted, unwritten,
+    split_persisted, take_lease, unwritten,
 };
 pub use run_list::FIRST_PAGE as RUN_LIST_FIRST_PAGE;
 /// The serve's checks of the pauses and backfilled slots it finds in the store, for

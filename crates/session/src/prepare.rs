@@ -229,12 +229,9 @@ fn local_zone() -> Option<String> {
 }
 
 /// Take the run's lease for `holder`, marked as a takeover's until it settles
-/// (`Store::take_over_lease`), or say who drives it.
-pub(crate) fn take_lease(
-    store: &mut Store,
-    run_id: &str,
-    holder: &str,
-) -> Result<(), SessionError> {
+/// (`Store::take_over_lease`), or say who drives it. Public for the simulator, whose
+/// CLI processes take the lease at one store call and settle at a later one.
+pub fn take_lease(store: &mut Store, run_id: &str, holder: &str) -> Result<(), SessionError> {
     match store.take_over_lease(run_id, holder, Timestamp::now(), super::host::LEASE_STALE)? {
         LeaseOutcome::Acquired => Ok(()),
         LeaseOutcome::HeldBy { holder, .. } => Err(SessionError::Driven {

@@ -229,8 +229,8 @@ impl World {
 
     /// A takeover by engine `e`'s process (`baton resume`, or a command on an
     /// undriven run), its first write made now: the run's lease, marked as a
-    /// takeover's (`Store::take_over_lease`, as the session's `take_over` takes it),
-    /// under the process's name; the run is rebuilt and settled at a later call
+    /// takeover's (the session's `take_lease`, its `take_over`'s first write), under
+    /// the process's name; the run is rebuilt and settled at a later call
     /// ([`World::cli_settle`]). Made whole (settling, the other mixes), all at once.
     pub(crate) fn cli_take(
         &mut self,
@@ -255,15 +255,23 @@ impl World {
         }
         let engine = &mut self.engines[e];
         let holder = engine.holder();
-        let now = Timestamp(self.now);
         let taken = match self.config.bug {
             // The bug put back: the lease taken as an engine's, not marked.
             Some(crate::Bug::UnmarkedTakeover) => {
-                (engine.store).acquire_lease(run, &holder, now, baton_model::LEASE_STALE)?
+                let now = Timestamp(self.now);
+                match (engine.store).acquire_lease(run, &holder, now, baton_model::LEASE_STALE)? {
+                    baton_store::LeaseOutcome::HeldBy { holder, .. } => Err(holder),
+                    baton_store::LeaseOutcome::Acquired => Ok(()),
+                }
             }
-            _ => (engine.store).take_over_lease(run, &holder, now, baton_model::LEASE_STALE)?,
+            // The session's own (`take_lease`), on the simulated clock.
+            _ => match baton_session::take_lease(&mut engine.store, run, &holder) {
+                Ok(()) => Ok(()),
+                Err(SessionError::Driven { holder, .. }) => Err(holder),
+                Err(err) => return Err(err.into()),
+            },
         };
-        if let baton_store::LeaseOutcome::HeldBy { holder, .. } = taken {
+        if let Err(holder) = taken {
             self.history
                 .push(format!("  engine {e} {what} {run}: driven by {holder}"));
             return Ok(());
