@@ -163,10 +163,8 @@ async fn cancel_children(store: &mut Store, ready: &Ready) -> Result<(), Session
                 Attempted::Ended => break None,
                 Attempted::Driven { .. } => tokio::time::sleep(LOOK_AGAIN).await,
                 Attempted::Left(err) => {
-                    crate::stdio::errln!(
-                        "child run {child} of run {} is left as it is, not cancelled here: {err}",
-                        ready.run_id
-                    );
+                    let line = crate::child::cancel::left_line(&child, &ready.run_id, &err);
+                    crate::stdio::errln!("{line}");
                     break None;
                 }
             }

@@ -377,7 +377,8 @@ fn a_child_left_interrupted_by_its_parent_s_takeover_cancel_is_reported() {
 /// invariant is read over children that had `ship` to start. The stopped child's
 /// engine finds no cancel on record (the takeover commits it after) and leaves the
 /// child interrupted; the takeover then cancels it (`session::child::cancel`) before
-/// the parent's step ends: each child ends cancelled.
+/// the parent's step ends: each child ends cancelled, but one another engine held past
+/// the cancel's wait, left to that engine.
 #[test]
 fn regression_a_parent_s_step_ends_after_its_child_s_engine_stops() {
     let outcomes = crate::common::hands_seeds();
@@ -395,12 +396,15 @@ fn regression_a_parent_s_step_ends_after_its_child_s_engine_stops() {
         0,
         "a child's engine outlived its parent's step"
     );
+    let left = said(
+        "'s engine stopped first: the child Interrupted, left to the engine holding it (0 step(s) started after; the parent's cancel on record: true)",
+    );
     assert_eq!(
         said(
             "'s engine stopped first: the child Cancelled (0 step(s) started after; the parent's cancel on record: true)"
-        ),
+        ) + left,
         played,
-        "each child cancelled, its parent's cancel on record once the step ended"
+        "each child cancelled or left to the engine holding it, its parent's cancel on record once the step ended"
     );
 }
 
@@ -409,7 +413,7 @@ const KEEPS_LEASE: &str = "a_parent_cancelling_its_children_keeps_its_lease";
 /// `--bug cancel-wait-skips-renewal` (a parent's cancel that waits for a child another
 /// engine holds without renewing the parent's lease: `session::child::cancel::attempt`
 /// alone, not through `Waiting::look`) is found on every seed of 0–11, kept on seeds 3,
-/// 4 and 5 (after 61, 12 and 1 actions): held past `LEASE_STALE`, the parent's lease
+/// 4 and 5 (after 32, 12 and 1 actions): held past `LEASE_STALE`, the parent's lease
 /// could be taken over mid-cancel. Each seed holds without the bug up to the action
 /// that broke.
 #[test]
@@ -436,10 +440,13 @@ fn a_parent_lease_lapsing_while_its_cancel_waits_is_reported() {
 }
 
 /// Seeds 0–9 have another engine hold the stopped child of a cancelled `ep…` parent
-/// (one time in two) for up to 26 s: the cancel looks again (`Waiting::look`, the one
-/// decision `cancel::attempt` inside) until it takes the child, which ends cancelled;
-/// at least five of those waits outlast `LEASE_STALE`, and at each look the parent's
-/// lease was the takeover's and live.
+/// (one time in two) for up to 45 s: the cancel looks again (`Waiting::look`, the one
+/// decision `cancel::attempt` inside) until it takes the child, which ends cancelled
+/// (at least twenty; five of those waits outlast `LEASE_STALE`), or until the 30 s wait
+/// ends with the child still held (at least five): named as the CLI names it, held by
+/// that engine, left as it was while the parent's cancel ends
+/// (`a_child_held_past_the_cancel_s_wait_is_left_to_its_engine`). At each look the
+/// parent's lease was the takeover's and live.
 #[test]
 fn regression_a_parent_keeps_its_lease_while_its_held_child_is_waited_for() {
     let outcomes = crate::common::hands_seeds();
@@ -466,9 +473,18 @@ fn regression_a_parent_keeps_its_lease_while_its_held_child_is_waited_for() {
         waits.len()
     );
     assert!(long >= 5, "{long} waits past LEASE_STALE");
-    assert_eq!(
-        crate::common::said(outcomes, "left as it is by its parent's cancel"),
-        0,
-        "a held child left"
-    );
+    let left: Vec<&String> = (outcomes.iter())
+        .flat_map(|o| &o.history)
+        .filter(|l| l.contains("is left as it is, not cancelled here: "))
+        .collect();
+    assert!(left.len() >= 5, "{} children left held", left.len());
+    for line in left {
+        let (_, after) = line.split_once(", after ").expect("how long it waited");
+        let ms: u64 = (after.strip_suffix(" ms)").and_then(|ms| ms.parse().ok()))
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(
+            line.contains("only one engine may drive a run") && ms >= 30_000,
+            "left for another reason than a hold past the wait: {line}"
+        );
+    }
 }

@@ -97,6 +97,12 @@ pub fn attempt(
     }
 }
 
+/// What a parent's cancel says of child `child` of `parent` it leaves as it is, for
+/// why (`Attempted::Left`): the CLI's line on standard error, the simulator's history.
+pub fn left_line(child: &str, parent: &str, why: &SessionError) -> String {
+    format!("child run {child} of run {parent} is left as it is, not cancelled here: {why}")
+}
+
 /// A parent's cancel waiting to take its child over: each [`Waiting::look`] renews the
 /// parent's lease once a heartbeat has passed (`wake::hold::beat_due`, as an engine
 /// renews the runs it drives), then [`attempt`]s the child. Time is this thread's

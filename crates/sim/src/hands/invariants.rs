@@ -35,6 +35,14 @@ pub(crate) fn check(h: &Hands, action: usize) -> Result<Option<Violation>, SimEr
                 .map(|d| ("a_parent_cancelling_its_children_keeps_its_lease", d))
         })
         .or_else(|| {
+            a_child_held_past_the_cancel_s_wait_is_left_to_its_engine(h).map(|d| {
+                (
+                    "a_child_held_past_the_cancel_s_wait_is_left_to_its_engine",
+                    d,
+                )
+            })
+        })
+        .or_else(|| {
             a_parent_holds_its_group_until_its_child_s_steps_end(h)
                 .map(|d| ("a_parent_holds_its_group_until_its_child_s_steps_end", d))
         })
@@ -193,6 +201,19 @@ pub(crate) fn a_parent_cancelled_after_its_engine_died_leaves_its_child_cancelle
 /// live, however long another engine holds the child.
 pub(crate) fn a_parent_cancelling_its_children_keeps_its_lease(h: &Hands) -> Option<String> {
     h.pair_ends.lapsed.first().cloned()
+}
+
+/// docs/workflow/child-workflows.md: "A child the takeover cannot take over ([…] held
+/// by another engine for longer than 30 s) is named on standard error and left as it
+/// is; the parent's cancel goes on": a child another live engine holds past the wait
+/// is named as the CLI names it (`cancel::left_line`, in the history), the parent's
+/// cancel ends (`cancelled` on record), the child's lease is still that engine's
+/// (nothing takes a child from a live holder: none is taken while its hold lasts), and
+/// no step of the child starts after the cancel began, nor twice.
+pub(crate) fn a_child_held_past_the_cancel_s_wait_is_left_to_its_engine(
+    h: &Hands,
+) -> Option<String> {
+    h.pair_ends.left_broken.first().cloned()
 }
 
 /// docs/workflow/triggers.md: "a `kill -9` at any point leaves either the event with

@@ -23,7 +23,7 @@ use super::children::{STEP, exit};
 use crate::{Bug, SimError};
 use baton_core::{Input, StepExit};
 use baton_model::view::ParentLink;
-use baton_model::{Command, RunState, StepOutcome, Timestamp};
+use baton_model::{Command, EventKind, RunState, StepOutcome, StepState, Timestamp};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -37,9 +37,9 @@ const STREAM: u64 = 0x71e4_a03b_0000_0000;
 /// It plays at one action in this many (a real process, a takeover).
 const EVERY: u32 = 16;
 /// How long another engine holds a stopped child (ms of the simulator's clock): past
-/// `LEASE_STALE` at times, always within the cancel's wait (`child::HANDOVER_WAIT`,
-/// 30 s) less a look's step, so the child is taken and cancelled in the end.
-const HOLD_MS: std::ops::Range<i64> = 1_000..26_000;
+/// `LEASE_STALE` at times, within the cancel's wait (`child::HANDOVER_WAIT`, 30 s) or
+/// past it, a look's step more at most: a child still held when the wait ends is left.
+const HOLD_MS: std::ops::Range<i64> = 1_000..45_000;
 /// The lease holder of the engine that holds a child (a host of its own).
 const OTHER_ENGINE: &str = "pid 301 on sim-hands";
 
@@ -57,6 +57,9 @@ pub(crate) struct PairEnds {
     /// The child another live engine holds while its parent's cancel waits, and until
     /// when it holds it (an operator's engine that took it over as its own stopped).
     held: Option<(String, Timestamp)>,
+    /// What broke of a child its parent's cancel took from, or left to, a live engine
+    /// (`a_child_held_past_the_cancel_s_wait_is_left_to_its_engine`).
+    pub(crate) left_broken: Vec<String>,
 }
 
 impl PairEnds {
@@ -68,12 +71,23 @@ impl PairEnds {
             broken: Vec::new(),
             lapsed: Vec::new(),
             held: None,
+            left_broken: Vec::new(),
         }
     }
 
     pub(crate) fn plays(&mut self) -> bool {
         self.rng.random_range(0..EVERY) == 0
     }
+}
+
+/// What a parent's cancel came to with one child.
+enum Took {
+    /// Taken over with the cancel.
+    Taken(Box<baton_session::Ready>),
+    /// Left to the live engine that held it past the wait.
+    Held,
+    /// Ended meanwhile, or left for another reason (named in the history).
+    Not,
 }
 
 /// The child's engine as a process: killed and reaped however the hand ends.
@@ -168,13 +182,13 @@ impl Hands {
         );
         self.now = saved;
         crate::faults::clock(Some(saved));
-        let (stopped, after, cancelled) = result?;
+        let (stopped, after, cancelled, left) = result?;
         // How the child ended: as its takeover's cancel left it, else as its engine did.
         let child_state = cancelled
             .iter()
             .find(|(k, _)| *k == kid)
             .map_or(child.run_state(), |(_, state)| *state);
-        if stopped && child_state != RunState::Cancelled {
+        if stopped && child_state != RunState::Cancelled && !left.contains(&kid) {
             self.pair_ends.broken.push(format!(
                 "{} left {child_state:?}, not cancelled, by its parent {}'s cancel after the parent's engine died (its engine stopped with the leftovers)",
                 self.shown_id(&kid),
@@ -184,23 +198,30 @@ impl Hands {
         // The parent's cancel on record, as the child's engine reads it when stopped.
         let cancelled = baton_session::child::parent_cancelling(&self.store, &link, since);
         self.history.push(format!(
-            "  {} cancelled with its engine dead, its child {}'s engine {}: the child {:?} ({} step(s) started after; the parent's cancel on record: {cancelled})",
+            "  {} cancelled with its engine dead, its child {}'s engine {}: the child {:?}{} ({} step(s) started after; the parent's cancel on record: {cancelled})",
             self.shown_id(&pid),
             self.shown_id(&kid),
             if stopped { "stopped first" } else { "alive after" },
             child_state,
+            if left.is_empty() { "" } else { ", left to the engine holding it" },
             after
         ));
         self.store
             .release_lease(&pid, &baton_session::lease_holder())?;
+        // The engine still holding a child left to it lets go later (its operator
+        // stops it): the child stays as it was left, interrupted.
+        if let Some((held, _)) = self.pair_ends.held.take() {
+            self.store.release_lease(&held, OTHER_ENGINE)?;
+        }
         Ok(())
     }
 
     /// The operator's cancel of the undriven parent `pid`, taken over: what its dead
     /// engine left is stopped (unless [`Bug::ParentEndsBeforeChildStops`]), then the
     /// step's end committed; the child's engine plays what it does, stopped or alive.
-    /// Whether it was stopped before the end, how many steps it started after, and the
-    /// children the takeover cancelled with how each ended.
+    /// Whether it was stopped before the end, how many steps it started after, the
+    /// children the takeover cancelled with how each ended, and those it left to the
+    /// engine that held them past its wait.
     fn cancel_undriven(
         &mut self,
         (pid, link, since): (&str, &ParentLink, Timestamp),
@@ -208,7 +229,7 @@ impl Hands {
         engine: &mut Engine,
         running: Vec<baton_core::SpawnSpec>,
         (when, hold): (u32, Option<i64>),
-    ) -> Result<(bool, usize, Cancelled), SimError> {
+    ) -> Result<(bool, usize, Cancelled, Vec<String>), SimError> {
         let cancel = Command::Cancel {
             operator: "sim".into(),
             reason: Some("the simulator's operator cancels a parent whose engine died".into()),
@@ -248,19 +269,24 @@ impl Hands {
         }
         // The children go before the parent's end, as the CLI's `drive_headless`; with
         // the leftovers not stopped (the bug above) the child's engine would drive on.
-        let cancelled = if stops_first && self.config.bug != Some(Bug::ParentCancelSkipsChild) {
-            if let (true, Some(ms)) = (stopped, hold) {
-                self.another_engine_takes(kid, ms)?;
-            }
-            self.cancel_children(&ready)?
-        } else {
-            Vec::new()
-        };
+        let waited_from = self.store.events(kid)?.len();
+        let (cancelled, left) =
+            if stops_first && self.config.bug != Some(Bug::ParentCancelSkipsChild) {
+                if let (true, Some(ms)) = (stopped, hold) {
+                    self.another_engine_takes(kid, ms)?;
+                }
+                self.cancel_children(&ready)?
+            } else {
+                (Vec::new(), Vec::new())
+            };
         self.commit_taken(ready, false)?;
+        for held in &left {
+            self.left_to_its_engine(pid, held, waited_from)?;
+        }
         let count = self.store.events(kid)?.len();
         self.pair_ends.ended.push((kid.to_string(), count));
         if stopped {
-            return Ok((true, 0, cancelled));
+            return Ok((true, 0, cancelled, left));
         }
         // Alive: its running steps end (`build` as drawn) and what they let start starts.
         let mut after = 0;
@@ -277,7 +303,43 @@ impl Hands {
         }
         // What the dead engine left, stopped after the step's end (the bug's order).
         engine.stop();
-        Ok((false, after, cancelled))
+        Ok((false, after, cancelled, left))
+    }
+
+    /// Once the cancel of `parent` ended, child `kid` it left to the engine holding it
+    /// past its wait: the parent's cancel ended (`cancelled` on record), the child's
+    /// lease is still that engine's (nothing takes a child from a live holder), and no
+    /// step of the child started since the cancel began (`from`: its events then) nor
+    /// twice in its record.
+    fn left_to_its_engine(&mut self, parent: &str, kid: &str, from: usize) -> Result<(), SimError> {
+        let (p, k) = (self.shown_id(parent), self.shown_id(kid));
+        let state = self.store.run_liveness(parent)?.state;
+        if state != RunState::Cancelled {
+            (self.pair_ends.left_broken).push(format!(
+                "{p}'s cancel left its child {k} to the engine holding it and ended {state:?}, not cancelled"
+            ));
+        }
+        let holder = self.store.lease(kid)?.map(|l| l.holder);
+        if holder.as_deref() != Some(OTHER_ENGINE) {
+            (self.pair_ends.left_broken).push(format!(
+                "{k}, left by its parent {p}'s cancel to the engine holding it, is held by {holder:?} after the cancel"
+            ));
+        }
+        let mut starts: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, e) in self.store.events(kid)?.iter().enumerate() {
+            if let EventKind::StepStateChanged { step, state, .. } = &e.kind
+                && *state == StepState::Running
+            {
+                let n = starts.entry(step.clone()).or_default();
+                *n += 1;
+                if i >= from || *n > 1 {
+                    (self.pair_ends.left_broken).push(format!(
+                        "{k}/{step} started (start {n}) after its parent {p}'s cancel began, or again, while another engine held it"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// What a takeover that cancels `ready`'s run after its engine died does before
@@ -285,15 +347,27 @@ impl Hands {
     /// names is taken over by the operator ([`Hands::take_for_cancel`]), what its dead
     /// engine left stopped, its own children cancelled first, then its takeover
     /// committed and what its core starts (its `on_cancel` handlers, compensations)
-    /// played to the run's end. Each child with the state it ended in.
-    fn cancel_children(&mut self, ready: &baton_session::Ready) -> Result<Cancelled, SimError> {
-        let mut ended = Vec::new();
+    /// played to the run's end. Each child with the state it ended in, and those left
+    /// to the engine that held them past the wait.
+    fn cancel_children(
+        &mut self,
+        ready: &baton_session::Ready,
+    ) -> Result<(Cancelled, Vec<String>), SimError> {
+        let (mut ended, mut left) = (Vec::new(), Vec::new());
         for kid in baton_session::child::cancel::to_cancel(&self.store, ready)? {
-            let Some(taken) = self.take_for_cancel((&kid, &ready.run_id))? else {
-                continue;
+            let taken = match self.take_for_cancel((&kid, &ready.run_id))? {
+                Took::Taken(taken) => taken,
+                Took::Held => {
+                    left.push(kid);
+                    continue;
+                }
+                Took::Not => continue,
             };
+            let taken = *taken;
             baton_session::clear_leftovers(&taken);
-            ended.extend(self.cancel_children(&taken)?);
+            let (more, more_left) = self.cancel_children(&taken)?;
+            ended.extend(more);
+            left.extend(more_left);
             let (mut core, mut todo) = self.commit_taken(taken, false)?;
             while let Some(s) = todo.pop() {
                 let ok = Input::StepExited(exit(&s, vec![], String::new()));
@@ -303,7 +377,7 @@ impl Hands {
                 .release_lease(&kid, &baton_session::lease_holder())?;
             ended.push((kid, core.run_state()));
         }
-        Ok(ended)
+        Ok((ended, left))
     }
 
     /// Child `kid` of `parent` taken over for the parent's cancel, its looks scheduled
@@ -313,11 +387,10 @@ impl Hands {
     /// when due, then `cancel::attempt`, the one decision), or with
     /// [`Bug::CancelWaitSkipsRenewal`] `cancel::attempt` alone. Before each look the
     /// parent's lease is read as another takeover would ([`Hands::parent_lease_at`]).
-    /// `None`: it ended, or was left (said in the history).
-    fn take_for_cancel(
-        &mut self,
-        (kid, parent): (&str, &str),
-    ) -> Result<Option<baton_session::Ready>, SimError> {
+    /// A child taken while another engine's hold lasts, or left for another reason than
+    /// that hold, is noted (`a_child_held_past_the_cancel_s_wait_is_left_to_its_engine`;
+    /// the latter, not cancelled, is `pair_ends.broken`'s too).
+    fn take_for_cancel(&mut self, (kid, parent): (&str, &str)) -> Result<Took, SimError> {
         use baton_session::child::cancel::{Attempted, Waiting, attempt};
         let mut waiting = Waiting::new((kid, parent), "sim");
         let started = self.now;
@@ -336,25 +409,40 @@ impl Hands {
                 _ => waiting.look(&mut self.store)?,
             };
             let waited = self.now.since(started).as_millis();
+            let held = (self.pair_ends.held.as_ref())
+                .is_some_and(|(h, until)| h == kid && self.now < *until);
             match looked {
                 Attempted::Taken(ready) => {
+                    if held {
+                        (self.pair_ends.left_broken).push(format!(
+                            "{}'s cancel took its child {} from the live engine holding it (look {looks}, after {waited} ms)",
+                            self.shown_id(parent),
+                            self.shown_id(kid)
+                        ));
+                    }
                     if looks > 1 {
                         self.history.push(format!(
                             "  {} held by another engine: taken at look {looks}, after {waited} ms",
                             self.shown_id(kid)
                         ));
                     }
-                    return Ok(Some(*ready));
+                    return Ok(Took::Taken(ready));
                 }
-                Attempted::Ended => return Ok(None),
+                Attempted::Ended => return Ok(Took::Not),
                 Attempted::Left(why) => {
+                    // Named as the CLI names it, the scenario's tag left out.
                     let tag = format!("-{}", super::orphans::scenario_tag(&self.dir));
+                    let line = baton_session::child::cancel::left_line(kid, parent, &why);
                     self.history.push(format!(
-                        "  {} left as it is by its parent's cancel at look {looks}: {}",
-                        self.shown_id(kid),
-                        why.to_string().replace(&tag, "")
+                        "  {} (look {looks}, after {waited} ms)",
+                        line.replace(&tag, "")
                     ));
-                    return Ok(None);
+                    let by_hold = matches!(*why, baton_session::SessionError::Driven { .. });
+                    return Ok(if by_hold && held {
+                        Took::Held
+                    } else {
+                        Took::Not
+                    });
                 }
                 Attempted::Driven { .. } => {
                     self.now = Timestamp(self.now.0 + self.pair_ends.rng.random_range(500..3_000));
