@@ -21,7 +21,7 @@ needs = ["sub"]
 run = "echo post >> marks"
 "#;
 
-const CHILD: &str = r#"
+pub(crate) const CHILD: &str = r#"
 name = "child"
 [[step]]
 id = "a"
@@ -59,7 +59,7 @@ pub(crate) fn runs_of(env: &Env, name: &str) -> Vec<String> {
 }
 
 /// The pid in a lease holder's name (`pid N on HOST`).
-fn holder_pid(holder: &Value) -> Option<i32> {
+pub(crate) fn holder_pid(holder: &Value) -> Option<i32> {
     holder
         .as_str()?
         .strip_prefix("pid ")?
@@ -69,7 +69,7 @@ fn holder_pid(holder: &Value) -> Option<i32> {
         .ok()
 }
 
-fn kill_nine(pid: i32) {
+pub(crate) fn kill_nine(pid: i32) {
     let status = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status()
@@ -90,7 +90,7 @@ fn child_waiting(env: &Env) -> (String, i32) {
 /// A parent run whose engine is killed (`kill -9`: no chance to record anything) while
 /// its child (workflow `child`) waits at the gate: the parent's id, the child's, and
 /// its engine's pid.
-fn parent_killed_mid_child(env: &Env, child: &str) -> (String, String, i32) {
+pub(crate) fn parent_killed_mid_child(env: &Env, child: &str) -> (String, String, i32) {
     env.workflow("child.toml", child);
     let wf = env.workflow("parent.toml", PARENT);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);

@@ -4,6 +4,7 @@ mod big_values;
 mod budget;
 mod budget_gate;
 mod cache;
+mod child_cancel_held;
 mod child_crash;
 mod child_leftovers;
 mod child_runs;
