@@ -14,6 +14,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[path = "support/error.rs"]
+mod error;
+use error::BenchError;
+
 const SAMPLES: usize = 30;
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
 
@@ -33,7 +37,7 @@ fn now_ns() -> u128 {
 }
 
 /// One sample: the latency, in milliseconds.
-fn once(dir: &Path, wake: bool) -> Result<f64, String> {
+fn once(dir: &Path, wake: bool) -> Result<f64, BenchError> {
     let _ = std::fs::remove_file(dir.join("started"));
     let db = dir.join("db").join("baton.db");
     let mut run = Command::new(BATON);
@@ -46,23 +50,22 @@ fn once(dir: &Path, wake: bool) -> Result<f64, String> {
     if !wake {
         run.env("BATON_NO_WAKE", "1");
     }
-    let mut engine = run
-        .spawn()
-        .map_err(|e| format!("cannot start baton: {e}"))?;
-    let stdout = engine.stdout.take().ok_or("no stdout")?;
+    let mut engine = run.spawn().map_err(BenchError::io("start baton"))?;
+    let unread = |what, seen: &str| BenchError::Unread {
+        what,
+        seen: seen.to_string(),
+    };
+    let stdout = (engine.stdout.take()).ok_or_else(|| unread("baton run has no stdout", ""))?;
     let mut lines = BufReader::new(stdout).lines();
-    let first = lines
-        .next()
-        .ok_or("no output")?
-        .map_err(|e| e.to_string())?;
-    let run_id = first
-        .split_whitespace()
-        .nth(1)
-        .ok_or("no run id")?
+    let first = (lines.next())
+        .ok_or_else(|| unread("baton run printed nothing", ""))?
+        .map_err(BenchError::io("read baton run's output"))?;
+    let run_id = (first.split_whitespace().nth(1))
+        .ok_or_else(|| unread("baton run's first line names no run", &first))?
         .to_string();
     // Headless lines say when the gate opened.
     for line in lines.by_ref() {
-        let line = line.map_err(|e| e.to_string())?;
+        let line = line.map_err(BenchError::io("read baton run's output"))?;
         if line.contains("deploy waiting_approval") {
             break;
         }
@@ -71,12 +74,9 @@ fn once(dir: &Path, wake: bool) -> Result<f64, String> {
     let approve = Command::new(BATON)
         .args(["approve", &run_id, "deploy", "--reason", "bench", "--db"])
         .arg(&db)
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !approve.success() {
-        return Err("approve failed".into());
-    }
+        .output()
+        .map_err(BenchError::io("run baton approve"))?;
+    BenchError::checked("baton approve", approve)?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let started = loop {
         if let Ok(t) = std::fs::read_to_string(dir.join("started"))
@@ -85,7 +85,10 @@ fn once(dir: &Path, wake: bool) -> Result<f64, String> {
             break ns;
         }
         if Instant::now() > deadline {
-            return Err("the step never started".into());
+            return Err(BenchError::Late {
+                what: "the approved step did not start".into(),
+                secs: 10,
+            });
         }
         std::thread::sleep(Duration::from_millis(1));
     };
@@ -98,7 +101,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[i]
 }
 
-fn series(dir: &Path, wake: bool) -> Result<(f64, f64), String> {
+fn series(dir: &Path, wake: bool) -> Result<(f64, f64), BenchError> {
     let mut v: Vec<f64> = (0..SAMPLES)
         .map(|_| once(dir, wake))
         .collect::<Result<_, _>>()?;

@@ -19,6 +19,8 @@ use std::time::Instant;
 
 #[path = "support/daemons.rs"]
 mod daemons;
+#[path = "support/error.rs"]
+mod error;
 #[path = "support/peak.rs"]
 #[allow(dead_code)]
 mod peak;
@@ -118,7 +120,7 @@ fn settle() {
 }
 
 /// tests/ssh/hosts.sh, for this process: the hosts stop once it has exited.
-fn start_hosts() -> Result<String, String> {
+fn start_hosts() -> Result<String, error::BenchError> {
     daemons::start("ssh/hosts.sh")
 }
 

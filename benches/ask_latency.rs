@@ -16,22 +16,25 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/error.rs"]
+mod error;
+use error::BenchError;
+
 const SAMPLES: usize = 20;
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
 
-fn sh(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+fn sh(cmd: &mut Command) -> Result<String, BenchError> {
+    let out = cmd
+        .output()
+        .map_err(BenchError::io(format!("run {cmd:?}")))?;
+    BenchError::checked(&format!("{cmd:?}"), out)
 }
 
 fn screen(session: &str) -> String {
     sh(Command::new("tmux").args(["capture-pane", "-p", "-t", session])).unwrap_or_default()
 }
 
-fn spawn_asker(db: &Path, prompt: &str, wake: bool) -> Result<Child, String> {
+fn spawn_asker(db: &Path, prompt: &str, wake: bool) -> Result<Child, BenchError> {
     let mut c = Command::new("setpriv");
     c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BATON])
         .args(["ask", "--prompt", prompt, "--timeout", "60s"])
@@ -43,24 +46,27 @@ fn spawn_asker(db: &Path, prompt: &str, wake: bool) -> Result<Child, String> {
         c.env("BATON_NO_WAKE", "1");
     }
     c.spawn()
-        .map_err(|e| format!("cannot start baton ask: {e}"))
+        .map_err(BenchError::io("start baton ask as nobody"))
 }
 
 /// The open ask's id once the store has it.
-fn ask_id(store: &baton::store::Store, deadline: Instant) -> Result<String, String> {
+fn ask_id(store: &baton::store::Store, deadline: Instant) -> Result<String, BenchError> {
     loop {
-        if let Some(a) = store.open_asks().map_err(|e| e.to_string())?.pop() {
+        if let Some(a) = store.open_asks()?.pop() {
             return Ok(a.id);
         }
         if Instant::now() > deadline {
-            return Err("the ask never reached the store".into());
+            return Err(BenchError::Late {
+                what: "the ask did not reach the store".into(),
+                secs: 10,
+            });
         }
         std::thread::sleep(Duration::from_millis(1));
     }
 }
 
 /// One sample: (ask → console, decision → exit) in milliseconds.
-fn once(db: &Path, session: &str, n: usize, wake: bool) -> Result<(f64, f64), String> {
+fn once(db: &Path, session: &str, n: usize, wake: bool) -> Result<(f64, f64), BenchError> {
     let prompt = format!("bench ask {n} {wake}");
     let t0 = Instant::now();
     let mut asker = spawn_asker(db, &prompt, wake)?;
@@ -70,13 +76,16 @@ fn once(db: &Path, session: &str, n: usize, wake: bool) -> Result<(f64, f64), St
             break t0.elapsed();
         }
         if Instant::now() > deadline {
-            return Err(format!("the console never showed `{prompt}`"));
+            return Err(BenchError::Late {
+                what: format!("the console did not show `{prompt}`"),
+                secs: 10,
+            });
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    let mut store = baton::store::Store::open(db).map_err(|e| e.to_string())?;
+    let mut store = baton::store::Store::open(db)?;
     let id = ask_id(&store, deadline)?;
-    let me = baton::session::os_account().map_err(|e| e.to_string())?;
+    let me = baton::session::os_account()?;
     let approve = baton::model::Command::Approve {
         step: id.clone(),
         operator: me,
@@ -85,11 +94,14 @@ fn once(db: &Path, session: &str, n: usize, wake: bool) -> Result<(f64, f64), St
         inputs: Default::default(),
     };
     let t1 = Instant::now();
-    baton::session::ask::answer(&mut store, &id, &approve).map_err(|r| r.to_string())?;
-    let status = asker.wait().map_err(|e| e.to_string())?;
+    baton::session::ask::answer(&mut store, &id, &approve)?;
+    let status = asker.wait().map_err(BenchError::io("wait for baton ask"))?;
     let exit = t1.elapsed();
     if !status.success() {
-        return Err(format!("the asker exited {status}"));
+        return Err(BenchError::Failed {
+            command: "baton ask".into(),
+            said: format!("it exited {status}"),
+        });
     }
     Ok((shown.as_secs_f64() * 1e3, exit.as_secs_f64() * 1e3))
 }
@@ -104,10 +116,10 @@ fn stats(mut v: Vec<f64>) -> (f64, f64) {
     (quantile(&v, 0.5), quantile(&v, 0.95))
 }
 
-fn setup(dir: &Path) -> Result<std::path::PathBuf, String> {
+fn setup(dir: &Path) -> Result<std::path::PathBuf, BenchError> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::io("open the temporary directory to nobody"))?;
     let db = dir.join("state").join("baton.db");
     sh(Command::new(BATON)
         .args(["store", "init", "--group", "nogroup", "--db"])
@@ -153,7 +165,10 @@ fn main() {
         let ready = Instant::now() + Duration::from_secs(10);
         while !screen(&session).contains("6 Waiting") {
             if Instant::now() > ready {
-                return Err("the console never drew".into());
+                return Err(BenchError::Late {
+                    what: "the console did not draw its Waiting tab".into(),
+                    secs: 10,
+                });
             }
             std::thread::sleep(Duration::from_millis(20));
         }

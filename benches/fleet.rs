@@ -26,6 +26,9 @@ use tokio::sync::oneshot;
 
 #[path = "support/daemons.rs"]
 mod daemons;
+#[path = "support/error.rs"]
+mod error;
+use error::BenchError;
 #[path = "support/load.rs"]
 mod load;
 
@@ -89,10 +92,13 @@ fn main() {
 
 /// The sshd hosts' ssh config: `tests/ssh/hosts.sh start PID`, stopped when this
 /// process exits.
-fn start_hosts() -> Result<PathBuf, String> {
+fn start_hosts() -> Result<PathBuf, BenchError> {
     let config = daemons::start("ssh/hosts.sh")?;
     if config.is_empty() {
-        return Err("tests/ssh/hosts.sh gave no ssh config".into());
+        return Err(BenchError::Unread {
+            what: "tests/ssh/hosts.sh gave no ssh config",
+            seen: config,
+        });
     }
     Ok(PathBuf::from(config))
 }

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 #[path = "support/step_pids.rs"]
 mod step_pids;
 use step_pids::step_pids;
+#[path = "support/error.rs"]
+mod error;
+use error::BenchError;
 
 const SAMPLES: usize = 20;
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
@@ -38,7 +41,7 @@ fn stat(pid: i32) -> Option<(char, i32)> {
 }
 
 /// Wait until every pid is stopped (`stopped`) or none is; the time it took.
-fn until(pids: &[i32], stopped: bool, t0: Instant) -> Result<f64, String> {
+fn until(pids: &[i32], stopped: bool, t0: Instant) -> Result<f64, BenchError> {
     let deadline = t0 + Duration::from_secs(10);
     loop {
         let all = pids
@@ -48,26 +51,22 @@ fn until(pids: &[i32], stopped: bool, t0: Instant) -> Result<f64, String> {
             return Ok(t0.elapsed().as_secs_f64() * 1e3);
         }
         if Instant::now() > deadline {
-            return Err(format!(
-                "the group did not {}",
-                if stopped { "stop" } else { "continue" }
-            ));
+            let what = if stopped { "stop" } else { "continue" };
+            return Err(BenchError::Late {
+                what: format!("the step's group did not {what}"),
+                secs: 10,
+            });
         }
         std::thread::sleep(Duration::from_micros(200));
     }
 }
 
-fn run_cmd(mut c: Command) -> Result<(), String> {
-    let s = c
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| e.to_string())?;
-    if s.success() {
-        Ok(())
-    } else {
-        Err(format!("{c:?} failed"))
-    }
+fn run_cmd(mut c: Command) -> Result<(), BenchError> {
+    let out = c
+        .stdin(Stdio::null())
+        .output()
+        .map_err(BenchError::io(format!("run {c:?}")))?;
+    BenchError::checked(&format!("{c:?}"), out).map(drop)
 }
 
 struct Engine {
@@ -77,7 +76,7 @@ struct Engine {
     pgid: i32,
 }
 
-fn start(dir: &Path, db: &Path) -> Result<Engine, String> {
+fn start(dir: &Path, db: &Path) -> Result<Engine, BenchError> {
     let child = Command::new(BATON)
         .args(["run", "w.toml", "--headless", "--db"])
         .arg(db)
@@ -86,14 +85,14 @@ fn start(dir: &Path, db: &Path) -> Result<Engine, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start baton: {e}"))?;
+        .map_err(BenchError::io("start baton"))?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out = Command::new(BATON)
             .args(["runs", "--json", "--db"])
             .arg(db)
             .output()
-            .map_err(|e| e.to_string())?;
+            .map_err(BenchError::io("run baton runs"))?;
         let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         if let Some(run) = runs[0]["id"].as_str() {
             let pids = step_pids(run);
@@ -108,7 +107,10 @@ fn start(dir: &Path, db: &Path) -> Result<Engine, String> {
             }
         }
         if Instant::now() > deadline {
-            return Err("the step never started".into());
+            return Err(BenchError::Late {
+                what: "the step's two processes did not start".into(),
+                secs: 20,
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -137,7 +139,7 @@ fn main() {
         std::process::exit(1);
     }
     let db = dir.path().join("db").join("baton.db");
-    let result = (|| -> Result<_, String> {
+    let result = (|| -> Result<_, BenchError> {
         let mut e = start(dir.path(), &db)?;
         let (mut hold, mut release, mut stop, mut cont) = (vec![], vec![], vec![], vec![]);
         for _ in 0..SAMPLES {

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/daemons.rs"]
 mod daemons;
+#[path = "support/error.rs"]
+mod error;
 #[path = "support/load.rs"]
 mod load;
 

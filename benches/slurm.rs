@@ -20,6 +20,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/error.rs"]
+mod error;
+use error::BenchError;
+
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
 const POLL_MIN: Duration = Duration::from_millis(500);
 const POLL_MAX: Duration = Duration::from_secs(1);
@@ -45,28 +49,22 @@ fn have(program: &str) -> bool {
 
 /// The cluster answers (started by `tests/slurm/cluster.sh start`, as root); its
 /// configuration noted in [`CONF`].
-fn cluster_up() -> Result<(), String> {
+fn cluster_up() -> Result<(), BenchError> {
     if !have("sbatch") {
-        return Err(
-            "Slurm is not installed (apt-get install slurmctld slurmd slurm-client munge)".into(),
-        );
+        return Err(BenchError::Missing {
+            what: "Slurm",
+            install: "apt-get install slurmctld slurmd slurm-client munge",
+        });
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slurm/cluster.sh");
     let out = Command::new(script)
         .arg("start")
         .output()
-        .map_err(|e| format!("cannot run cluster.sh: {e}"))?;
-    if out.status.success() {
-        let conf = String::from_utf8_lossy(&out.stdout);
-        let conf = conf.trim().lines().last().unwrap_or("");
-        let _ = CONF.set(PathBuf::from(conf));
-        Ok(())
-    } else {
-        Err(format!(
-            "the cluster did not start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+        .map_err(BenchError::io("run tests/slurm/cluster.sh"))?;
+    let conf = BenchError::checked("tests/slurm/cluster.sh start", out)?;
+    let conf = conf.trim().lines().last().unwrap_or("");
+    let _ = CONF.set(PathBuf::from(conf));
+    Ok(())
 }
 
 fn workflow(steps: usize, workdir: &Path) -> String {

@@ -25,6 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[path = "support/step_pids.rs"]
 mod step_pids;
 use step_pids::step_pids;
+#[path = "support/error.rs"]
+mod error;
+use error::BenchError;
 
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
 const RUNS: usize = 10;
@@ -69,12 +72,12 @@ fn times(dir: &Path) -> Vec<f64> {
         .collect()
 }
 
-fn start(dir: &Path, wf: &str, events: Option<&Path>) -> Result<Child, String> {
-    std::fs::write(dir.join("w.toml"), wf).map_err(|e| e.to_string())?;
+fn start(dir: &Path, wf: &str, events: Option<&Path>) -> Result<Child, BenchError> {
+    std::fs::write(dir.join("w.toml"), wf).map_err(BenchError::io("write the workflow"))?;
     let agent = dir.join("agent.sh");
-    std::fs::write(&agent, AGENT).map_err(|e| e.to_string())?;
+    std::fs::write(&agent, AGENT).map_err(BenchError::io("write agent.sh"))?;
     std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::io("make agent.sh executable"))?;
     for f in ["times", "mirror"] {
         let _ = std::fs::remove_file(dir.join(f));
     }
@@ -89,7 +92,7 @@ fn start(dir: &Path, wf: &str, events: Option<&Path>) -> Result<Child, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start baton: {e}"))
+        .map_err(BenchError::io("start baton"))
 }
 
 /// The tokens of a `step_usage` event line (or of `step_finished`, which counts the
@@ -108,8 +111,8 @@ fn usage_tokens(line: &str) -> Option<u64> {
 }
 
 /// (lags of baton, lags of the 20 ms poller), in ms, one per line.
-fn lag() -> Result<(Vec<f64>, Vec<f64>), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+fn lag() -> Result<(Vec<f64>, Vec<f64>), BenchError> {
+    let dir = tempfile::tempdir().map_err(BenchError::io("make a temporary directory"))?;
     let events = dir.path().join("events.jsonl");
     let mut child = start(dir.path(), &workflow(1_000_000, 300), Some(&events))?;
     let mirror = dir.path().join("mirror");
@@ -154,7 +157,7 @@ fn lag() -> Result<(Vec<f64>, Vec<f64>), String> {
         std::thread::sleep(Duration::from_micros(500));
     }
     let _ = child.wait();
-    let seen = poller.join().map_err(|_| "the poller panicked")?;
+    let seen = poller.join().map_err(|_| BenchError::Panicked("poller"))?;
     let written = times(dir.path());
     let lags = |arrivals: &[f64]| -> Vec<f64> {
         written
@@ -164,7 +167,10 @@ fn lag() -> Result<(Vec<f64>, Vec<f64>), String> {
             .collect()
     };
     if counted.len() < 300 {
-        return Err(format!("only {} of 300 lines were counted", counted.len()));
+        return Err(BenchError::Late {
+            what: format!("only {} of 300 usage lines were counted", counted.len()),
+            secs: 60,
+        });
     }
     Ok((lags(&counted), lags(&seen)))
 }
@@ -183,8 +189,8 @@ fn stat(pid: i32) -> Option<char> {
 }
 
 /// Lines written past a ceiling of 100, one run.
-fn overshoot() -> Result<u64, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+fn overshoot() -> Result<u64, BenchError> {
+    let dir = tempfile::tempdir().map_err(BenchError::io("make a temporary directory"))?;
     let db = dir.path().join("db").join("baton.db");
     let mut child = start(dir.path(), &workflow(100, 1000), None)?;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -193,13 +199,16 @@ fn overshoot() -> Result<u64, String> {
             .args(["runs", "--json", "--db"])
             .arg(&db)
             .output()
-            .map_err(|e| e.to_string())?;
+            .map_err(BenchError::io("run baton runs"))?;
         let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         if let Some(run) = runs[0]["id"].as_str() {
             break run.to_string();
         }
         if Instant::now() > deadline {
-            return Err("no run".into());
+            return Err(BenchError::Late {
+                what: "no run on record".into(),
+                secs: 60,
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -212,7 +221,10 @@ fn overshoot() -> Result<u64, String> {
             break;
         }
         if Instant::now() > deadline {
-            return Err("the step was never frozen".into());
+            return Err(BenchError::Late {
+                what: "the step was not frozen at its ceiling".into(),
+                secs: 60,
+            });
         }
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -242,7 +254,7 @@ fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let result = (|| -> Result<_, String> {
+    let result = (|| -> Result<_, BenchError> {
         let (baton, poller) = lag()?;
         let mut over = Vec::new();
         for _ in 0..RUNS {

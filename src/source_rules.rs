@@ -10,10 +10,24 @@ use std::path::Path;
 /// The workspace's Rust sources outside tests, benches and examples: each crate's
 /// `src/` and the root crate's `src/`, read from the repository's root.
 fn sources(root: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
     let mut dirs = vec![root.join("src")];
     let crates = std::fs::read_dir(root.join("crates")).unwrap_or_else(|e| panic!("crates/: {e}"));
     dirs.extend(crates.map(|c| c.unwrap().path().join("src")));
+    sources_under(root, dirs)
+}
+
+/// [`sources`] and the benches (`benches/`, its `support/` too): a bench's setup fails
+/// as any command does, so its errors are typed too.
+fn sources_and_benches(root: &Path) -> Vec<(String, String)> {
+    let mut out = sources(root);
+    out.extend(sources_under(root, vec![root.join("benches")]));
+    out.sort();
+    out
+}
+
+/// The Rust files under `dirs` outside tests, each with its test modules blanked.
+fn sources_under(root: &Path, mut dirs: Vec<std::path::PathBuf>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -22,13 +36,13 @@ fn sources(root: &Path) -> Vec<(String, String)> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") && !is_test_file(&path) {
+                continue;
+            }
+            // Read from the root: a directory above it named `tests` says nothing.
+            let name = path.strip_prefix(root).unwrap();
+            if path.extension().is_some_and(|e| e == "rs") && !is_test_file(name) {
                 let text = std::fs::read_to_string(&path).unwrap();
-                let name = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
+                let name = name.to_string_lossy().into_owned();
                 out.push((name, without_test_modules(&text)));
             }
         }
@@ -177,14 +191,15 @@ const STRING_ERRORS_LEFT: &[(&str, usize)] = &[];
 /// may only shrink): none.
 const STEP_STATE_MATCHES_LEFT: &[(&str, usize)] = &[];
 
-/// The files whose count is over what `left` allows them, each with its lines.
+/// The files of `files` whose count is over what `left` allows them, each with its
+/// lines.
 fn over_allowance(
-    root: &Path,
+    files: Vec<(String, String)>,
     scan: fn(&str) -> Vec<usize>,
     left: &[(&str, usize)],
 ) -> Vec<String> {
     let mut over = Vec::new();
-    for (file, text) in sources(root) {
+    for (file, text) in files {
         let lines = scan(&text);
         let allowed = left.iter().find(|(f, _)| *f == file).map_or(0, |(_, n)| *n);
         if lines.len() > allowed {
@@ -231,12 +246,34 @@ fn a_list_of_strings_as_the_error_is_found() {
     assert_eq!(string_errors(&text), [1, 3]);
 }
 
-/// No `Result<_, String>` nor `Result<_, Vec<String>>` outside tests: an error is a
-/// type (thiserror) that says what happened and what to do (CONTRIBUTING.md).
+/// A bench's `Result<_, String>` put back is found: the scan reads `benches/` (and its
+/// `support/`) as it reads each crate's `src/`.
+#[test]
+fn a_string_error_put_back_in_a_bench_is_found() {
+    let root = tempfile::tempdir().unwrap();
+    for dir in ["src", "crates/c/src", "benches/support"] {
+        std::fs::create_dir_all(root.path().join(dir)).unwrap();
+    }
+    let typed = "fn start() -> Result<u8, BenchError> {}\n";
+    std::fs::write(root.path().join("crates/c/src/lib.rs"), typed).unwrap();
+    std::fs::write(root.path().join("benches/lag.rs"), typed).unwrap();
+    let files = || sources_and_benches(root.path());
+    assert!(over_allowance(files(), string_errors, &[]).is_empty());
+    let bare = "use x;\nfn start() -> Result<(f64, Vec<f64>), String> {}\n";
+    std::fs::write(root.path().join("benches/support/daemons.rs"), bare).unwrap();
+    assert_eq!(
+        over_allowance(files(), string_errors, &[]),
+        ["benches/support/daemons.rs: 1 (lines [2]), 0 allowed"]
+    );
+}
+
+/// No `Result<_, String>` nor `Result<_, Vec<String>>` outside tests, in the crates and
+/// the benches: an error is a type (thiserror) that says what happened and what to do
+/// (CONTRIBUTING.md).
 #[test]
 fn no_bare_string_errors() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let found = over_allowance(root, string_errors, STRING_ERRORS_LEFT);
+    let found = over_allowance(sources_and_benches(root), string_errors, STRING_ERRORS_LEFT);
     assert!(
         found.is_empty(),
         "Result<_, String> or Result<_, Vec<String>> outside tests: give each error a type \
@@ -252,7 +289,7 @@ fn no_bare_string_errors() {
 #[test]
 fn no_wildcard_matches_over_step_states() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let found = over_allowance(root, step_state_matches, STEP_STATE_MATCHES_LEFT);
+    let found = over_allowance(sources(root), step_state_matches, STEP_STATE_MATCHES_LEFT);
     assert!(
         found.is_empty(),
         "matches! over StepState (its `_ => false` hides a new state from the compiler): \
