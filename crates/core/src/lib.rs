@@ -100,14 +100,14 @@ use baton_model::mask::Masker;
 use baton_model::state_summary::{StateSummary, SummaryFold};
 use baton_model::view::{AttemptJob, AuditView, JobView};
 use baton_model::{
-    Command, CommandOutcome, ErrorRecord, Event, OutputProblem, ProbeKind, ProbeView, RunState,
-    StepOutcome, StepState, Timestamp, Usage,
+    Command, CommandOutcome, ErrorRecord, Event, FastMap, OutputProblem, ProbeKind, ProbeView,
+    RunState, StepOutcome, StepState, Timestamp, Usage,
 };
 use baton_workflow::{Budget, Builtin, Plan, TemplateRef};
 use bucket::Bucket;
 use sparse::{Blank, Sparse, blank};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -410,7 +410,7 @@ pub struct Core {
     plan: Arc<Plan>,
     cfg: RunConfig,
     masker: Masker,
-    ids: HashMap<String, usize>,
+    ids: FastMap<String, usize>,
     dependants: Vec<Vec<usize>>,
     /// The steps that are services (`service = true`), in plan order.
     services: Vec<usize>,
@@ -491,7 +491,7 @@ pub struct Core {
     burn: baton_model::burn::Samples,
 
     errors: Vec<ErrorRecord>,
-    error_ids: HashMap<String, usize>,
+    error_ids: FastMap<String, usize>,
     audit: Vec<AuditView>,
     /// Steps in the order they succeeded (compensation runs in reverse).
     completion: Vec<usize>,
@@ -676,7 +676,7 @@ impl Core {
             budget_rejected: None,
             burn: Default::default(),
             errors: Vec::new(),
-            error_ids: HashMap::new(),
+            error_ids: FastMap::default(),
             audit: Vec::new(),
             completion: Vec::new(),
             durations: Vec::new(),

@@ -8,7 +8,7 @@ use super::printer;
 use baton_exec::{self as exec, KillReason, ShellJob};
 use baton_model::mask::Masker;
 use baton_model::{
-    CommandOutcome, Event, OutputProblem, RunState, RunView, StepOutcome, Timestamp, Usage,
+    CommandOutcome, Event, FastMap, OutputProblem, RunState, RunView, StepOutcome, Timestamp, Usage,
 };
 use baton_store::{AttemptLog, Store, StoreError};
 use baton_workflow::Builtin;
@@ -150,11 +150,11 @@ pub struct Driver {
     lease_holder: String,
     inbox_tx: mpsc::UnboundedSender<Msg>,
     inbox_rx: mpsc::UnboundedReceiver<Msg>,
-    live: HashMap<(usize, u32), Live>,
+    live: FastMap<(usize, u32), Live>,
     /// Each step's last ended attempt's tail, for the view: only a tail with lines (most
     /// steps of a large DAG print nothing), and no path (the view's is made from the log
     /// directory), so that a run keeps nothing per quiet step as it grows.
-    logs: HashMap<usize, Vec<String>>,
+    logs: FastMap<usize, Vec<String>>,
     /// Logs of attempts that ended, recorded with the next commit (the one that
     /// carries their exit events).
     pending_logs: Vec<AttemptLog>,
@@ -256,8 +256,8 @@ impl Driver {
             lease_holder,
             inbox_tx,
             inbox_rx,
-            live: HashMap::new(),
-            logs: HashMap::new(),
+            live: FastMap::default(),
+            logs: FastMap::default(),
             pending_logs: Vec::new(),
             unsaved: Vec::new(),
             unsaved_since: None,
@@ -824,7 +824,7 @@ impl Driver {
 /// What the view keeps of an attempt of `step` that ended with `tail`: its lines, or, for
 /// an attempt that printed nothing, no entry at all (an earlier attempt's lines go, as
 /// the view shows the latest attempt's). A quiet run keeps nothing per step.
-fn keep_tail(logs: &mut HashMap<usize, Vec<String>>, step: usize, tail: Vec<String>) {
+fn keep_tail(logs: &mut FastMap<usize, Vec<String>>, step: usize, tail: Vec<String>) {
     if tail.is_empty() {
         logs.remove(&step);
     } else {
@@ -869,7 +869,7 @@ mod tests {
 
     #[test]
     fn only_attempts_that_printed_keep_a_tail() {
-        let mut logs = HashMap::new();
+        let mut logs = FastMap::default();
         // A step that printed nothing keeps no entry.
         keep_tail(&mut logs, 0, Vec::new());
         assert!(logs.is_empty());

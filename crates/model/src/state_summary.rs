@@ -9,6 +9,7 @@
 //! hands out the small [`StateSummary`] that is saved. Folding a history in any
 //! chunking gives the summary of folding it whole (`state_summary_tests`; the store
 //! checks what it saved against a full replay on random histories).
+use crate::FastMap;
 use crate::error::{ErrorKind, ErrorRecord, Severity};
 use crate::event::{Event, EventKind};
 use crate::fan::FanCounts;
@@ -20,7 +21,7 @@ use crate::ranked::Ranked;
 use crate::state::{RunState, StepState};
 use crate::{Health, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A fan-out instance's parent step (`PARENT[KEY]` → `PARENT`); a workflow step's id
 /// never holds `[`.
@@ -244,18 +245,18 @@ struct ErrorRow {
 /// summary made when it is asked for), and nothing costs more as the run grows.
 #[derive(Debug, Clone, Default)]
 pub struct SummaryFold {
-    steps: HashMap<String, StepRow>,
+    steps: FastMap<String, StepRow>,
     /// Each step's attempts, by number (most steps have one).
-    attempts: HashMap<String, Vec<(u32, AttemptRow)>>,
+    attempts: FastMap<String, Vec<(u32, AttemptRow)>>,
     /// Steps by (state, retried, timed out): `group`'s index.
     groups: Vec<u64>,
     /// Fan-out instances by parent step, by state (`StepState as usize`).
-    fans: HashMap<String, Vec<u64>>,
-    errors: HashMap<String, ErrorRow>,
+    fans: FastMap<String, Vec<u64>>,
+    errors: FastMap<String, ErrorRow>,
     /// The ids of each step's open error records (what a success closes).
-    open_by_step: HashMap<String, BTreeSet<String>>,
+    open_by_step: FastMap<String, BTreeSet<String>>,
     /// When each step's gate opened, until decided, voided or opened again.
-    gates: HashMap<String, i64>,
+    gates: FastMap<String, i64>,
     /// Every ended attempt's duration (its latency).
     durations: Ranked,
     sum: StateSummary,

@@ -62,7 +62,7 @@ impl Driver {
 /// `None` when it is not re-attached (its group was gone: its end is on its way to the
 /// core), else whether tracing it was refused and why.
 fn trace_live(
-    live: &HashMap<(usize, u32), Live>,
+    live: &FastMap<(usize, u32), Live>,
     step: usize,
     attempt: u32,
 ) -> Option<Result<(), exec::ExecError>> {
