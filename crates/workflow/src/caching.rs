@@ -1,7 +1,7 @@
 //! `cache`, `inputs` and `produces`: which steps may be skipped when nothing they depend
 //! on changed (`engine::cache` computes the key and decides). Read after the steps are
 //! resolved, so the checks know each step's action and directory.
-use super::diag::Reporter;
+use super::diag::{Reporter, StepLabel};
 use super::plan::{Action, CacheSpec, Step};
 use super::tree::{Entry, Node, Span, Val};
 use std::path::{Component, Path, PathBuf};
@@ -41,7 +41,7 @@ impl CacheReader<'_, '_> {
         default: bool,
         base_dir: &Path,
     ) -> Option<CacheSpec> {
-        let label = format!("step `{}`", step.id);
+        let label = StepLabel(&step.id);
         let own = get(f, "cache").map(|n| (self.boolean(n, &format!("`cache` of {label}")), n));
         // One complaint per mistake: a malformed `cache` or list is not also "no effect".
         let bad_cache = matches!(own, Some((None, _)));
@@ -131,7 +131,7 @@ impl CacheReader<'_, '_> {
         }
     }
 
-    fn list(&mut self, n: &Node, key: &str, label: &str) -> Vec<(String, Span)> {
+    fn list(&mut self, n: &Node, key: &str, label: &StepLabel) -> Vec<(String, Span)> {
         let example = if key == "inputs" {
             "inputs = [\"src/**/*.c\", \"Makefile\"]"
         } else {

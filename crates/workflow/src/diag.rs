@@ -54,6 +54,16 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// A step as a diagnostic names it, "step `ID`": text only when a diagnostic is written
+/// (the loader's readers name every step of a file, most of which have none).
+pub struct StepLabel<'a>(pub &'a str);
+
+impl fmt::Display for StepLabel<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "step `{}`", self.0)
+    }
+}
+
 impl Diagnostic {
     /// `FILE:LINE:COL: warning: …` (with its hint): a diagnostic of a file that loads,
     /// about something that holds but may not mean what it says.
@@ -129,10 +139,17 @@ impl<'a> SourceMap<'a> {
 
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.source.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
+        let line = self.line(offset);
+        let start = self.line_starts[line - 1];
         let col = self.chars_before(offset) - self.chars_before(start);
-        (line + 1, col + 1)
+        (line, col + 1)
+    }
+
+    /// The line (from 1) of byte `offset`, without counting its column's characters
+    /// (asked for every step a file has).
+    pub fn line(&self, offset: usize) -> usize {
+        let offset = offset.min(self.source.len());
+        self.line_starts.partition_point(|&s| s <= offset)
     }
 }
 
@@ -279,6 +296,9 @@ mod tests {
         // 'ç' is two bytes: offset 5 is the 'd', column 2.
         assert_eq!(m.line_col(5), (2, 2));
         assert_eq!(m.line_col(999), (3, 1));
+        for offset in [0, 2, 3, 5, 9, 10, 999] {
+            assert_eq!(m.line(offset), m.line_col(offset).0, "offset {offset}");
+        }
     }
 
     #[test]

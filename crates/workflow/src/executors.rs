@@ -225,7 +225,7 @@ impl ExecutorReader<'_, '_> {
                 name: e.key.to_string(),
                 kind,
                 labels,
-                line: self.r.map.line_col(e.key_span.start).0,
+                line: self.r.map.line(e.key_span.start),
                 pinned: Vec::new(),
             });
         }

@@ -3,7 +3,7 @@
 //! stays up (`engine::core` decides when to check and what a result means;
 //! `exec::probe` checks). Read after the steps are resolved, routed and their caching
 //! read, so the checks know each step's action, executor, cache and dependants.
-use super::diag::{Reporter, did_you_mean};
+use super::diag::{Reporter, StepLabel, did_you_mean};
 use super::plan::{
     Action, ExecutorKind, ExecutorSpec, LiveProbe, ProbeCheck, ReadyProbe, RetryPolicy,
     ServiceSpec, Step,
@@ -81,7 +81,7 @@ impl ServiceReader<'_, '_> {
         executors: &[ExecutorSpec],
         dependants: usize,
     ) -> Option<(ServiceSpec, RetryPolicy)> {
-        let label = format!("step `{}`", step.id);
+        let label = StepLabel(&step.id);
         let service = get(f, "service");
         let on = match service.map(|n| (n, &n.val)) {
             Some((_, Val::Bool(b))) => *b,
@@ -158,6 +158,7 @@ impl ServiceReader<'_, '_> {
                 ),
             );
         }
+        let label = label.to_string();
         self.not_on_a_service(f, step, &label);
         let ready = get(f, "ready").and_then(|n| self.ready(n, &label));
         let live = get(f, "live").and_then(|n| self.live(n, &label));

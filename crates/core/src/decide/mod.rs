@@ -112,7 +112,9 @@ impl Core {
     }
 
     pub fn handle(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
-        let mut fx = Vec::new();
+        // Sized for a step's end (its events and the next start): grown from empty it
+        // was allocated twice a call.
+        let mut fx = Vec::with_capacity(8);
         if self.events.is_empty() {
             let id = match input {
                 Input::Command { id, .. } => id,

@@ -192,7 +192,8 @@ impl Stepper {
         WAKE_UPS.with(|n| n.set(n.get() + 1));
         traced(Piece::Execute);
         let mut effects = std::mem::take(&mut self.effects);
-        let mut events: Vec<Event> = Vec::new();
+        // Most effects are events: sized once, not grown.
+        let mut events: Vec<Event> = Vec::with_capacity(effects.len());
         let mut actions: Vec<Effect> = Vec::new();
         loop {
             let mut inline = Vec::new();

@@ -106,7 +106,7 @@ impl Loader<'_, '_> {
                 map,
                 labels,
                 burst: burst?,
-                line: self.r.map.line_col(item.span.start).0,
+                line: self.r.map.line(item.span.start),
             },
             span: item.span.clone(),
             params_span,

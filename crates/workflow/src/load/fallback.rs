@@ -175,7 +175,7 @@ impl Loader<'_, '_> {
                 timeout: a.timeout.or(step.timeout),
                 retry: a.retry.unwrap_or(step.retry),
                 executor: None,
-                line: self.r.map.line_col(a.span.start).0,
+                line: self.r.map.line(a.span.start),
             });
         }
         out

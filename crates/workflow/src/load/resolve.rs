@@ -119,7 +119,7 @@ impl Loader<'_, '_> {
                 );
             }
             if let Some(&first) = index.get(id) {
-                let line = self.r.map.line_col(raw[first].span.start).0;
+                let line = self.r.map.line(raw[first].span.start);
                 self.err(
                     span,
                     format!("duplicate step id \"{id}\""),
@@ -208,7 +208,7 @@ impl Loader<'_, '_> {
             retry: s.retry,
             executor: None,
             cost: s.cost,
-            line: self.r.map.line_col(s.span.start).0,
+            line: self.r.map.line(s.span.start),
             rare: Rare::default(),
         };
         // Only what the step has is written: a write makes its rare part.

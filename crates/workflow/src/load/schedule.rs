@@ -115,7 +115,7 @@ impl Loader<'_, '_> {
                     catch_up,
                     max_catch_up,
                     overlap,
-                    line: self.r.map.line_col(item.span.start).0,
+                    line: self.r.map.line(item.span.start),
                 },
                 params_span,
             });

@@ -284,12 +284,14 @@ impl Loader<'_, '_> {
         dir: Option<&(&str, Span)>,
     ) {
         if let Some((s, sp)) = run {
-            self.no_template_in_shell(s, sp, &format!("`run` of {label}"), true);
-            self.no_nul(s, sp, &format!("`run` of {label}"));
+            let what = format!("`run` of {label}");
+            self.no_template_in_shell(s, sp, &what, true);
+            self.no_nul(s, sp, &what);
         }
         if let Some((s, sp)) = compensate {
-            self.no_template_in_shell(s, sp, &format!("`compensate` of {label}"), false);
-            self.no_nul(s, sp, &format!("`compensate` of {label}"));
+            let what = format!("`compensate` of {label}");
+            self.no_template_in_shell(s, sp, &what, false);
+            self.no_nul(s, sp, &what);
         }
         if let Some((s, sp)) = dir {
             self.no_nul(s, sp, &format!("`dir` of {label}"));
