@@ -284,24 +284,36 @@ impl World {
         let Some(e) = self.awake(e) else {
             return Ok(());
         };
+        let interrupted = self.resumable(e)?;
+        if interrupted.is_empty() {
+            return Ok(());
+        }
+        let run = interrupted[self.rng.random_range(0..interrupted.len())].clone();
+        self.resume_run(e, &run)
+    }
+
+    /// The interrupted runs engine `e`'s account may resume (`--mix accounts`: an
+    /// account resumes the runs it started).
+    pub(crate) fn resumable(&self, e: usize) -> Result<Vec<String>, SimError> {
         let mut interrupted = Vec::new();
         for (run, _) in &self.runs {
-            // `--mix accounts`: an account resumes the runs it started.
             if self.ops.run_liveness(run)?.state == baton_model::RunState::Interrupted
                 && self.takes_over(e, run)?
             {
                 interrupted.push(run.clone());
             }
         }
-        if interrupted.is_empty() {
-            return Ok(());
-        }
+        Ok(interrupted)
+    }
+
+    /// `baton resume RUN` by engine `e`'s account: its engine drives the run, or the
+    /// refusal is recorded.
+    pub(crate) fn resume_run(&mut self, e: usize, run: &str) -> Result<(), SimError> {
         self.steps += 1;
-        let run = interrupted[self.rng.random_range(0..interrupted.len())].clone();
         if self.cli_cut() {
-            return self.cli_take(e, &run, None);
+            return self.cli_take(e, run, None);
         }
-        let taken = self.take_over((Some(e), e), &run, None);
+        let taken = self.take_over((Some(e), e), run, None);
         match taken {
             Ok((ready, _)) => {
                 self.history.push(format!("  engine {e} resumes {run}"));
@@ -317,7 +329,7 @@ impl World {
                     | SessionError::Driven { .. }
                     | SessionError::Unanswered { .. } => Ok(()),
                     // A rewritten record: refused, not obeyed.
-                    e if self.refused_as_rewritten(&run, &e) => Ok(()),
+                    e if self.refused_as_rewritten(run, &e) => Ok(()),
                     other => Err(other.into()),
                 }
             }

@@ -305,6 +305,30 @@ impl World {
         for e in 0..self.engines.len() {
             self.finish_wake(e)?;
         }
+        self.settle_rounds(true)?;
+        // A round resumes one run an engine: an engine that died holding twenty runs
+        // can leave some never tried when the rounds end. Each is resumed once now
+        // (its account's), and the world calms down again without more resumes.
+        let mut left = Vec::new();
+        for e in 0..ENGINES {
+            for run in self.resumable(e)? {
+                if !left.contains(&run) {
+                    left.push(run.clone());
+                    self.resume_run(e, &run)?;
+                }
+            }
+        }
+        if !left.is_empty() {
+            self.history
+                .push(format!("settle: resumed once more {left:?}"));
+            self.settle_rounds(false)?;
+        }
+        Ok(())
+    }
+
+    /// Rounds of [`World::settle`]: each engine beats and wakes each of its runs, and
+    /// (`resume`) each engine resumes one run no engine drives.
+    fn settle_rounds(&mut self, resume: bool) -> Result<(), SimError> {
         let mut quiet = 0;
         for round in 0..SETTLE_ROUNDS {
             // Settled: nothing happened for longer than a lease lives (a crashed
@@ -322,8 +346,10 @@ impl World {
                     self.wake_run(e, &run, None)?;
                 }
             }
-            for e in 0..ENGINES {
-                self.resume((round + e) % ENGINES)?;
+            if resume {
+                for e in 0..ENGINES {
+                    self.resume((round + e) % ENGINES)?;
+                }
             }
             self.collect_verdicts()?;
             quiet = if self.recorded()? == before {
