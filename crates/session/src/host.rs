@@ -50,16 +50,23 @@ fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
     })
 }
 
+/// Whether a takeover stops what `ready`'s last engine left running (`None`: it does
+/// not, its engine let the run go), and the process groups it keeps then (the frozen
+/// attempts the new engine adopts): one decision for both worlds (the simulator's
+/// hosts stop their attempts by it).
+pub fn leftovers_kept(ready: &Ready) -> Option<Vec<i32>> {
+    ready.stale.then(|| ready.core.adopted_groups())
+}
+
 /// What a takeover clears before it drives `ready`, when a dead engine drove it last
 /// (`ready.stale`): the processes its steps left (not an adopted attempt's) and its
 /// temporary files (outputs not read yet may hold secrets in clear; an adopted
 /// attempt's stay, it reads them when it ends). How many process groups were stopped.
 /// Public for the simulator (crates/sim), which drives a takeover's `Ready` itself.
 pub fn clear_leftovers(ready: &Ready) -> usize {
-    if !ready.stale {
+    let Some(adopted) = leftovers_kept(ready) else {
         return 0;
-    }
-    let adopted = ready.core.adopted_groups();
+    };
     let n = stop_leftovers(&ready.run_id, &adopted);
     let keep: Vec<_> = adopted
         .iter()

@@ -79,7 +79,9 @@ pub use fork::{
     checked_source as fork_source, load as load_fork, plan as fork_plan,
     whose_note as fork_whose_note,
 };
-pub use host::{clear_leftovers, drive_headless, lease_holder, runtime, serve_runtime};
+pub use host::{
+    clear_leftovers, drive_headless, lease_holder, leftovers_kept, runtime, serve_runtime,
+};
 pub use identity::{operator, os_account};
 pub use inbox::read as read_inbox;
 pub use inspect::{add_budgets, inspect, plan_of};

@@ -339,7 +339,7 @@ impl World {
                 };
             }
         };
-        self.executors.stop_leftovers(run);
+        self.executors.clear_leftovers(&ready);
         let engine = &mut self.engines[e];
         engine.drives(run, ready.core.plan(), self.config.bug);
         // Queued again by the resume from the lease on (the documented exception).

@@ -465,9 +465,20 @@ impl Executors {
         before - self.attempts.len()
     }
 
-    /// A takeover's `stop_leftovers`: `run`'s processes on the engines' hosts die; its
-    /// remote jobs run on (the takeover re-attaches to those on record).
-    pub(crate) fn stop_leftovers(&mut self, run: &str) {
+    /// A takeover's `stop_leftovers`, as the session decides it
+    /// (`session::leftovers_kept`): when a dead engine drove `ready`'s run last, its
+    /// processes on the engines' hosts die but for the groups the new engine adopts;
+    /// its remote jobs run on (the takeover re-attaches to those on record).
+    pub(crate) fn clear_leftovers(&mut self, ready: &baton_session::Ready) {
+        if let Some(keep) = baton_session::leftovers_kept(ready) {
+            let run = ready.run_id.as_str();
+            self.attempts
+                .retain(|(r, _, _), a| r != run || a.remote.is_some() || keep.contains(&a.pgid));
+        }
+    }
+
+    /// `run`'s processes on the engines' hosts die; its remote jobs run on.
+    fn stop_leftovers(&mut self, run: &str) {
         self.attempts
             .retain(|(r, _, _), a| r != run || a.remote.is_some());
     }

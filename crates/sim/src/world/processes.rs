@@ -208,8 +208,8 @@ impl World {
     pub(crate) fn adopt(&mut self, e: usize, ready: baton_session::Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
         // What the run's last engine left running goes first, as a takeover's
-        // `stop_leftovers` stops it (a stopped engine's attempts live on until then).
-        self.executors.stop_leftovers(&run);
+        // `clear_leftovers` stops it (a stopped engine's attempts live on until then).
+        self.executors.clear_leftovers(&ready);
         if ready.core.waits_for_group() {
             self.requeued.insert(run.clone());
         }
