@@ -465,6 +465,32 @@ fn regression_remote_seeds_keep_every_promise() {
     );
 }
 
+/// `--mix accounts` seeds 5078 and 5127 (`a_replaced_run_ends`): an engine died holding
+/// 11 and 21 runs, and the settle's rounds (one resume an engine a round) ended before
+/// a replaced run among them was resumed, so it still read `queued`. The settle now
+/// resumes once more every run its rounds left untried, as the check's premise says.
+#[test]
+fn regression_accounts_seeds_settle_every_run() {
+    if let Some(why) = baton_sim::accounts_missing() {
+        assert!(
+            std::env::var("BATON_SIM_REQUIRE_ACCOUNTS").is_err(),
+            "BATON_SIM_REQUIRE_ACCOUNTS is set and --mix accounts cannot run: {why}"
+        );
+        eprintln!("SKIPPED: --mix accounts seeds 5078 and 5127: {why}");
+        return;
+    }
+    for seed in [5078, 5127] {
+        let o = run_mix(seed, 150, None, Mix::Accounts);
+        assert_eq!(o.violation, None, "seed {seed}: {:?}", o.report());
+        assert!(
+            o.history
+                .iter()
+                .any(|l| l.starts_with("settle: resumed once more")),
+            "seed {seed} no longer leaves runs to the settle's last resumes: pick the seed again"
+        );
+    }
+}
+
 /// The CI budget (issue 61 point 4): [`budget`] seeds keep every promise, three in
 /// sixteen with engines stopped past their lease ([`Mix::Stalls`]), one in sixteen
 /// each with wake-ups interleaved at every store call ([`Mix::Interleave`]) and with
