@@ -158,9 +158,6 @@ fn take_over_by(
     if !ask.leased {
         take_lease(store, run_id, holder)?;
     }
-    // Its steps' rows as of its events before it is read (a dead engine may have left
-    // them behind: `Store::catch_up`).
-    store.catch_up(run_id)?;
     let stops = matches!(ask.command, Some(Command::Cancel { .. }));
     let result = apply_in_memory(store, run_id, ask, backends).and_then(|taken| {
         // A command that ends the run (a cancel, a reject of its last gate) takes no

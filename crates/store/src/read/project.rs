@@ -468,11 +468,7 @@ fn write_labels(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(
 }
 
 /// The steps' and their attempts' rows.
-pub(crate) fn write_steps(
-    conn: &Connection,
-    run_id: &str,
-    p: &Projection<'_>,
-) -> Result<(), StoreError> {
+fn write_steps(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
     if !p.steps.is_empty() {
         let mut upsert = conn.prepare_cached(STEP_UPSERT)?;
         for (step, ops) in &p.steps {
