@@ -61,13 +61,7 @@ fn regression_interleave_seed_77_decides_a_wake_up_at_one_instant() {
 
 #[test]
 fn members_decide_under_their_own_accounts_and_a_member_s_row_in_another_s_name_is_refused() {
-    if let Some(why) = baton_sim::accounts_missing() {
-        // `.ci/run` made the accounts as root: there they must be there.
-        assert!(
-            std::env::var_os("BATON_SIM_REQUIRE_ACCOUNTS").is_none(),
-            "BATON_SIM_REQUIRE_ACCOUNTS is set: {why}"
-        );
-        eprintln!("SKIPPED: {why}");
+    if !crate::common::accounts_here("--mix accounts seeds 0-7") {
         return;
     }
     let outcomes: Vec<Outcome> = (0..8).map(|seed| run(seed, Mix::Accounts)).collect();
@@ -130,12 +124,7 @@ fn members_decide_under_their_own_accounts_and_a_member_s_row_in_another_s_name_
 /// replays byte for byte.
 #[test]
 fn a_rewritten_runs_row_obeyed_is_reported_without_the_starter_s_seal() {
-    if let Some(why) = baton_sim::accounts_missing() {
-        assert!(
-            std::env::var_os("BATON_SIM_REQUIRE_ACCOUNTS").is_none(),
-            "BATON_SIM_REQUIRE_ACCOUNTS is set: {why}"
-        );
-        eprintln!("SKIPPED: {why}");
+    if !crate::common::accounts_here("Bug::TrustRunsRow seeds 3 and 12") {
         return;
     }
     for seed in [3, 12] {

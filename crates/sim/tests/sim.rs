@@ -471,12 +471,7 @@ fn regression_remote_seeds_keep_every_promise() {
 /// resumes once more every run its rounds left untried, as the check's premise says.
 #[test]
 fn regression_accounts_seeds_settle_every_run() {
-    if let Some(why) = baton_sim::accounts_missing() {
-        assert!(
-            std::env::var("BATON_SIM_REQUIRE_ACCOUNTS").is_err(),
-            "BATON_SIM_REQUIRE_ACCOUNTS is set and --mix accounts cannot run: {why}"
-        );
-        eprintln!("SKIPPED: --mix accounts seeds 5078 and 5127: {why}");
+    if !crate::common::accounts_here("--mix accounts seeds 5078 and 5127") {
         return;
     }
     for seed in [5078, 5127] {

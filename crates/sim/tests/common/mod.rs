@@ -29,3 +29,18 @@ pub(crate) fn said(outcomes: &[Outcome], what: &str) -> usize {
         .filter(|l| l.contains(what))
         .count()
 }
+
+/// Whether `--mix accounts` can run here (root, and the accounts of
+/// tests/accounts.sh); said `SKIPPED: {what}` when not. `.ci/run` made the accounts as
+/// root (`BATON_SIM_REQUIRE_ACCOUNTS`): there they must be there.
+pub(crate) fn accounts_here(what: &str) -> bool {
+    let Some(why) = baton_sim::accounts_missing() else {
+        return true;
+    };
+    assert!(
+        std::env::var_os("BATON_SIM_REQUIRE_ACCOUNTS").is_none(),
+        "BATON_SIM_REQUIRE_ACCOUNTS is set and --mix accounts cannot run: {why}"
+    );
+    eprintln!("SKIPPED: {what}: {why}");
+    false
+}
