@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 /// How long a child's engine waits for the engine of an earlier attempt to let go of
 /// its run (the parent's resume stops it first: `host::clear_leftovers`), and a
-/// parent's cancel for an engine that holds its child ([`cancel::attempt`]).
-const HANDOVER_WAIT: Duration = Duration::from_secs(30);
+/// parent's cancel for an engine that holds its child ([`cancel::attempt`]). Public
+/// for the simulator, whose holds end on both sides of it.
+pub const HANDOVER_WAIT: Duration = Duration::from_secs(30);
 
 pub use baton_core::child::ChildStart;
 

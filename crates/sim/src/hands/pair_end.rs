@@ -37,9 +37,10 @@ const STREAM: u64 = 0x71e4_a03b_0000_0000;
 /// It plays at one action in this many (a real process, a takeover).
 const EVERY: u32 = 16;
 /// How long another engine holds a stopped child (ms of the simulator's clock): past
-/// `LEASE_STALE` at times, within the cancel's wait (`child::HANDOVER_WAIT`, 30 s) or
-/// past it, a look's step more at most: a child still held when the wait ends is left.
-const HOLD_MS: std::ops::Range<i64> = 1_000..45_000;
+/// `LEASE_STALE` at times, within the cancel's wait (`child::HANDOVER_WAIT`) or past
+/// it, up to half that wait more: a child still held when the wait ends is left.
+const HOLD_MS: std::ops::Range<i64> =
+    1_000..baton_session::child::HANDOVER_WAIT.as_millis() as i64 * 3 / 2;
 /// The lease holder of the engine that holds a child (a host of its own).
 const OTHER_ENGINE: &str = "pid 301 on sim-hands";
 
