@@ -22,12 +22,6 @@ fn lease(env: &Env, run: &str) -> Option<(i32, i64)> {
     Some((holder_pid(&Value::from(holder))?, beat))
 }
 
-/// The wall clock in ms, as a lease's `heartbeat_at` is written.
-fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since.map_or(0, |d| d.as_millis() as i64)
-}
-
 /// The processes this test starts, stopped and reaped however it ends.
 #[derive(Default)]
 struct Started {
@@ -77,7 +71,8 @@ fn a_parent_s_cancel_waits_for_its_child_s_live_engine_with_its_lease_renewed() 
         lease(&env, &parent).filter(|(_, at)| *at >= first + beat)
     });
     assert_eq!(holder, cancel_pid, "the parent's lease went to another");
-    let age = now_ms() - renewed;
+    // The clock a lease's `heartbeat_at` is written with.
+    let age = baton::model::Timestamp::now().0 - renewed;
     assert!(
         age < baton::model::LEASE_STALE.as_millis() as i64,
         "renewed {age} ms ago"
