@@ -38,6 +38,9 @@ use user_run::Cost;
 
 const BEGIN: &str = "<!-- benches/user_way.rs writes from here -->";
 const END: &str = "<!-- benches/user_way.rs: to here -->";
+/// The short table's markers in docs/performance.md (issue 79 point 5).
+const SHORT_BEGIN: &str = "<!-- benches/user_way.rs writes its summary from here -->";
+const SHORT_END: &str = "<!-- benches/user_way.rs: its summary to here -->";
 const PROGRAMS: [&str; 5] = [
     "baton",
     "make -j2",
@@ -263,6 +266,37 @@ fn table(rows: &[Row], fs: &str, load_start: &str) -> String {
     t
 }
 
+/// The short current table docs/performance.md shows: each program's median wall,
+/// baton's ratios to the others (the pairs' medians), the engine thread's CPU a step,
+/// the pairs, the load and the file system; the per-µs account is behind its link.
+fn short_table(rows: &[Row], fs: &str) -> String {
+    let mut t = String::from(
+        "| shape | steps | pairs | baton | min durable | `ninja -j2` | `make -j2` | baton / min durable | baton / ninja | baton / make | baton's engine thread, CPU a step | load at the end |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for row in rows {
+        let wall = |p: usize| secs(&row.costs[p], |c| c.wall);
+        let ratio = |p: usize| pair_ratios(row, p).0;
+        let engine = secs(&row.costs[0], |c| c.main_thread) * 1e6 / row.steps as f64;
+        t.push_str(&format!(
+            "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | {:.3} s | **{:.2}** | {:.2} | {:.2} | {engine:.0} µs | {} |\n",
+            row.shape,
+            row.steps,
+            row.costs[0].len(),
+            wall(0),
+            wall(4),
+            wall(2),
+            wall(1),
+            ratio(4),
+            ratio(2),
+            ratio(1),
+            row.load
+        ));
+    }
+    t.push_str(&format!("\nThe store: {fs}."));
+    t
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--min-durable") {
@@ -307,8 +341,10 @@ fn main() {
         }
     }
     let t = table(&rows, &fs, &load_start);
-    println!("\n{t}");
+    let short = short_table(&rows, &fs);
+    println!("\n{t}\n\n{short}");
     if std::env::var_os("BATON_BENCH_NO_RECORD").is_none() {
         peak::record("performance/throughput.md", BEGIN, END, &t);
+        peak::record("performance.md", SHORT_BEGIN, SHORT_END, &short);
     }
 }
