@@ -159,20 +159,26 @@ fn take_over_by(
         take_lease(store, run_id, holder)?;
     }
     let stops = matches!(ask.command, Some(Command::Cancel { .. }));
-    let result = apply_in_memory(store, run_id, ask, backends).and_then(|taken| {
-        // A command that ends the run (a cancel, a reject of its last gate) takes no
-        // group: stopping a run never waits for it. Its lease stays marked until the
-        // commit that ends it (`store::fence`), so the run never reads as it was
-        // recorded (`running`, `waiting`, `queued`) beside the group's holder.
-        if stops || taken.0.core.run_state().is_final() {
-            // A crash test's moment: the run taken over to end, nothing committed.
-            baton_exec::failpoint::die_at("ending", "command");
-            baton_exec::failpoint::hold_at("ending-held", "command");
-        } else {
-            super::concurrency::hold_again(store, run_id, holder, &taken.0.core)?;
-        }
-        Ok(taken)
-    });
+    // Its steps' rows brought up to its events before it is read (a dead engine may
+    // have left them behind: `Store::catch_up`), under the guard that lets the lease go.
+    let result = store
+        .catch_up(run_id)
+        .map_err(SessionError::from)
+        .and_then(|()| apply_in_memory(store, run_id, ask, backends))
+        .and_then(|taken| {
+            // A command that ends the run (a cancel, a reject of its last gate) takes no
+            // group: stopping a run never waits for it. Its lease stays marked until the
+            // commit that ends it (`store::fence`), so the run never reads as it was
+            // recorded (`running`, `waiting`, `queued`) beside the group's holder.
+            if stops || taken.0.core.run_state().is_final() {
+                // A crash test's moment: the run taken over to end, nothing committed.
+                baton_exec::failpoint::die_at("ending", "command");
+                baton_exec::failpoint::hold_at("ending-held", "command");
+            } else {
+                super::concurrency::hold_again(store, run_id, holder, &taken.0.core)?;
+            }
+            Ok(taken)
+        });
     if result.is_err() {
         let _ = store.release_lease(run_id, holder);
     }

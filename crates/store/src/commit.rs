@@ -8,7 +8,7 @@ use crate::ledger::append::{
 use crate::ledger::audit::{self, AuditKeys};
 use crate::ledger::event_chain::{self, Mark, Tail, Writer};
 use crate::ledger::{key_check, starter_seal, witness};
-use crate::read::{forks, project, run_counts, summaries};
+use crate::read::{catch_up, forks, project, run_counts, summaries};
 use crate::records::{AttemptLog, LOG_TAIL_MAX, NewRun};
 use crate::tx::bounded_tail;
 use baton_model::Event;
@@ -98,6 +98,9 @@ pub(crate) fn commit_onto(
         open,
     } = prior;
     key_check::check_signing(tx, keys)?;
+    // Before the batch is appended: the steps' rows the batch's ended attempts are
+    // counted from, and that it patches, hold every event before it.
+    catch_up::catch_up(tx, run_id)?;
     let run_key = match known_key {
         Some(k) => k,
         None => run_key(tx, run_id)?,

@@ -17,11 +17,12 @@ use std::path::PathBuf;
 /// key, guarded by a trigger), `runs` itself (deleted last: the others reference it)
 /// and `audit` (redacted). The events' head mark goes with them: nothing of the run's
 /// history is left to check (see [`crate::ledger::event_chain`]).
-const RUN_TABLES: [&str; 11] = [
+const RUN_TABLES: [&str; 12] = [
     "run_sources",
     "artifacts",
     "run_forks",
     "run_parents",
+    "steps_projected",
     "steps",
     "attempts",
     "errors",

@@ -552,6 +552,8 @@ impl Store {
         let log = &shared[0];
         // The attempt may be new: the run's summary counts it (folded again, once).
         let r = in_transaction(&self.conn, |tx| {
+            // The summary is folded from the steps' and attempts' rows.
+            crate::read::catch_up::catch_up(tx, run_id)?;
             put_attempt_log(tx, run_id, log)?;
             summaries::save(tx, run_id, &summaries::replayed(tx, run_id, &[])?.summary())
         });

@@ -9,6 +9,7 @@
 //! It reads the ledger and asks coordination whether a lease's holder lives; neither
 //! takes anything from it.
 pub(crate) mod artifacts;
+pub(crate) mod catch_up;
 pub(crate) mod children;
 pub(crate) mod completion;
 pub(crate) mod durations;

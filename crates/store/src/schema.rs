@@ -196,6 +196,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a run's attempts that ended counted on its summary's row, which every commit writes",
         summaries::RUN_SUMMARY_COUNTS,
     ),
+    (
+        42,
+        "a run whose steps' and attempts' rows lag its events keeps the last event they hold",
+        crate::read::catch_up::STEPS_PROJECTED,
+    ),
 ];
 
 /// A run's labels (`model::labels`) as JSON on its row, projected from its

@@ -43,13 +43,8 @@ pub(crate) fn left_running(tx: &Connection, run_id: &str) -> Result<Vec<LeftRunn
     {
         return Ok(Vec::new());
     }
-    let unfinished: Vec<(String, u32)> = tx
-        .prepare_cached(
-            "SELECT step_id, attempts FROM steps
-             WHERE run_id = ?1 AND state IN ('running', 'ready')",
-        )?
-        .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    // As of the run's last event: the rows may lag it (`catch_up`).
+    let unfinished = crate::read::catch_up::steps_now_in(tx, run_id, &["running", "ready"])?;
     let mut left: Vec<LeftRunning> = Vec::new();
     let here = if elsewhere {
         Vec::new()

@@ -55,10 +55,8 @@ fn holds(
     // A run its engine still stops: its steps' attempts were recorded interrupted as
     // the stop began, and hold their slots until the engine lets the run go.
     let stopping = live == Some(baton_model::RunState::Interrupted);
-    let projected: Option<(String, u32)> = tx
-        .prepare_cached("SELECT state, attempts FROM steps WHERE run_id = ?1 AND step_id = ?2")?
-        .query_row(params![run_id, step], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    // As of the run's last event: the rows may lag it (`catch_up`).
+    let projected = crate::read::catch_up::step_now(tx, run_id, step)?;
     Ok(match projected {
         None => true,
         Some((_, attempts)) if attempts < attempt => true,

@@ -205,16 +205,8 @@ impl Store {
         step: &str,
         attempt: u32,
     ) -> Result<Option<String>, StoreError> {
-        let r = (|| {
-            Ok(self
-                .conn
-                .prepare_cached(
-                    "SELECT state FROM attempts WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
-                )?
-                .query_row(params![run, step, attempt], |r| r.get::<_, Option<String>>(0))
-                .optional()?
-                .flatten())
-        })();
+        // As of the run's last event: the rows may lag it (`catch_up`).
+        let r = super::catch_up::attempt_state_now(&self.conn, run, step, attempt);
         self.ctx(r)
     }
 

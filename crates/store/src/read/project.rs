@@ -99,7 +99,7 @@ pub(crate) enum ErrorOp<'a> {
 
 impl StepOps {
     /// These changes followed by `next`'s.
-    fn then(&mut self, next: StepOps) {
+    pub(crate) fn then(&mut self, next: StepOps) {
         let StepOps {
             state,
             attempts,
@@ -468,7 +468,11 @@ fn write_labels(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(
 }
 
 /// The steps' and their attempts' rows.
-fn write_steps(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
+pub(crate) fn write_steps(
+    conn: &Connection,
+    run_id: &str,
+    p: &Projection<'_>,
+) -> Result<(), StoreError> {
     if !p.steps.is_empty() {
         let mut upsert = conn.prepare_cached(STEP_UPSERT)?;
         for (step, ops) in &p.steps {

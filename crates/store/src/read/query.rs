@@ -445,15 +445,9 @@ impl Store {
 
     /// The current state of one step, `None` if the run never mentioned it.
     pub fn step_state(&self, run_id: &str, step: &str) -> Result<Option<StepState>, StoreError> {
-        let r = self
-            .conn
-            .prepare_cached("SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2")
-            .and_then(|mut st| {
-                st.query_row(params![run_id, step], |r| r.get::<_, String>(0))
-                    .optional()
-            })
-            .map(|o| o.map(|s| parse_step_state(&s)))
-            .map_err(StoreError::from);
+        // As of the run's last event: the rows may lag it (`catch_up`).
+        let r = super::catch_up::step_now(&self.conn, run_id, step)
+            .map(|o| o.map(|(s, _)| parse_step_state(&s)));
         self.ctx(r)
     }
 

@@ -330,3 +330,7 @@ CREATE TABLE "run_summaries" (
 );
 CREATE INDEX run_summaries_waiting ON run_summaries(run_id) WHERE waiting = 1;
 CREATE INDEX run_summaries_fanned ON run_summaries(run_id) WHERE fanned = 1;
+CREATE TABLE steps_projected (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    seq    INTEGER NOT NULL
+) WITHOUT ROWID;

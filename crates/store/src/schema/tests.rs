@@ -218,7 +218,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          DROP TABLE schedules;
          DROP TABLE schedule_slots;
          DROP TABLE serve_files;
-         DROP TABLE trigger_refusals; DROP TABLE triggers; DROP TABLE trigger_events; DROP TABLE passkey_counters;
+         DROP TABLE trigger_refusals; DROP TABLE triggers; DROP TABLE trigger_events; DROP TABLE passkey_counters; DROP TABLE steps_projected;
          DROP TRIGGER events_no_update;
          ALTER TABLE events DROP COLUMN hash;
          ALTER TABLE events DROP COLUMN head_key_id;

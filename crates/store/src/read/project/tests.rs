@@ -303,7 +303,7 @@ impl Writer {
 
 /// Every projected table, every column, in key order; but `runs.rev`, a change
 /// counter that moves once per commit that changes the row, whatever the chunking.
-fn dump(s: &Store) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
+pub(crate) fn dump(s: &Store) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
     let tables = [
         ("runs", "id"),
         ("steps", "run_id, step_id"),
