@@ -13,8 +13,10 @@ use crate::records::{AttemptLog, LOG_TAIL_MAX, NewRun};
 use crate::tx::bounded_tail;
 use baton_model::Event;
 use baton_model::state_summary::StateSummary;
+use deferred::Deferred;
 use rusqlite::{Connection, params};
 
+pub(crate) mod deferred;
 pub(crate) mod known;
 
 /// The run's summary as of a batch: the writer's own (an engine's core), or, for a
@@ -64,6 +66,13 @@ pub(crate) struct Prior {
     pub(crate) in_process: known::InProcess,
     /// The run's row holds a state that is not final and no kept counts.
     pub(crate) open: bool,
+    /// The steps' and attempts' patches the caller's commits left pending, as they
+    /// left them: kept if the run's watermark is still where they start, else (and
+    /// for `None`) the rows are brought up to the run's events first (`read::catch_up`).
+    pub(crate) deferred: Option<Deferred>,
+    /// The batch's patches may wait ([`deferred`]): an engine's commit, whose next
+    /// commits write them.
+    pub(crate) defer: bool,
 }
 
 /// What [`commit_onto`] wrote: the run's key, the keyed heads to witness, the run's
@@ -76,6 +85,8 @@ pub(crate) struct Done {
     pub(crate) tail: Option<Tail>,
     pub(crate) in_process: known::InProcess,
     pub(crate) open: bool,
+    /// The patches it left pending.
+    pub(crate) deferred: Deferred,
 }
 
 /// [`commit_body`], onto what the caller knows of the run ([`Prior`]).
@@ -96,11 +107,24 @@ pub(crate) fn commit_onto(
         tail: known_tail,
         mut in_process,
         open,
+        deferred,
+        defer,
     } = prior;
     key_check::check_signing(tx, keys)?;
     // Before the batch is appended: the steps' rows the batch's ended attempts are
-    // counted from, and that it patches, hold every event before it.
-    catch_up::catch_up(tx, run_id)?;
+    // counted from, and that it patches, hold every event before it, or the caller
+    // holds the patches still to write.
+    let mut deferred = match deferred {
+        // Nothing was written since the caller's last commit (`commit::known`).
+        Some(d) if known_tail.is_some() => d,
+        // The rows stop where its patches start: no one wrote them since (only the
+        // lease's holder appends, and the fence checked the lease in this transaction).
+        Some(d) if catch_up::watermark(tx, run_id)? == d.from() => d,
+        _ => {
+            catch_up::catch_up(tx, run_id)?;
+            Deferred::default()
+        }
+    };
     let run_key = match known_key {
         Some(k) => k,
         None => run_key(tx, run_id)?,
@@ -132,10 +156,15 @@ pub(crate) fn commit_onto(
         }
     };
     let p = project::fold(logs, events);
-    let ended = project::attempts_ended(tx, run_id, &p, &in_process)?;
+    let ended = project::attempts_ended(tx, run_id, &p, (&in_process, &deferred))?;
     summaries::save_counting(tx, run_id, summary, ended)?;
     let open = project::write(tx, run_id, &p, summary, open)?;
     known::moved(&mut in_process, &p);
+    let rows = Rows {
+        defer: defer && !deferred::idles(summary),
+        at: tail.as_ref().map_or(0, |t| t.seq),
+    };
+    write_rows(tx, run_id, &p, &mut deferred, rows, events.len())?;
     if let Some((id, hash)) = head {
         heads.extend(witness::Entry::of_head(&set_chain_head(
             tx, id, &hash, keys,
@@ -147,7 +176,55 @@ pub(crate) fn commit_onto(
         tail: last.or(tail),
         in_process,
         open,
+        deferred,
     })
+}
+
+/// Whether a batch's steps' and attempts' rows may wait, and the run's last event
+/// before it (where the watermark goes when they start waiting).
+#[derive(Clone, Copy)]
+struct Rows {
+    defer: bool,
+    at: u64,
+}
+
+/// The batch's steps' and attempts' rows: written with those pending (and the
+/// watermark gone) when the patches are due, the run moves (its state, its end), or
+/// the batch may not wait (the run idles: [`deferred::idles`]); else kept pending,
+/// with the watermark where the rows stop. Its attempts' logs are written either way.
+fn write_rows(
+    tx: &Connection,
+    run_id: &str,
+    p: &project::Projection<'_>,
+    deferred: &mut Deferred,
+    rows: Rows,
+    events: usize,
+) -> Result<(), StoreError> {
+    let was_empty = deferred.is_empty();
+    let moves_run = p.run.state.is_some() || p.run.finished_at.is_some();
+    if !rows.defer || moves_run {
+        if !was_empty {
+            project::write_steps(tx, run_id, &deferred.projection())?;
+            catch_up::projected(tx, run_id)?;
+            *deferred = Deferred::default();
+        }
+        return project::write_steps(tx, run_id, p);
+    }
+    deferred.add(p, events);
+    if deferred.due() {
+        project::write_steps(tx, run_id, &deferred.projection())?;
+        project::write_steps(tx, run_id, &deferred::logs_of(p))?;
+        if !was_empty {
+            catch_up::projected(tx, run_id)?;
+        }
+        *deferred = Deferred::default();
+        return Ok(());
+    }
+    if was_empty && !deferred.is_empty() {
+        catch_up::lag(tx, run_id, rows.at)?;
+        deferred.starts_at(rows.at);
+    }
+    project::write_steps(tx, run_id, &deferred::logs_of(p))
 }
 
 /// The run a batch's events are appended to, and the keys that seal them.

@@ -462,10 +462,13 @@ impl Store {
         self.witness_ready()?;
         let known = self.run_keys.get(run_id).copied();
         // Kept only if this commit succeeds (`commit::known`).
-        let last = self.known.take();
+        let mut last = self.known.take();
         let seal = self.account_key()?;
         let logs = self.shareable_logs(logs);
         let fence = self.fences.get(run_id).map(|f| (f, Timestamp::now()));
+        // The patches this holder's commits deferred, kept whatever else was written
+        // since: the commit checks them against the run's watermark (`commit_onto`).
+        let kept = fence.and_then(|(f, _)| Known::deferred_of(last.as_mut(), run_id, &f.holder));
         let r = in_transaction(&self.conn, |tx| {
             let at = fence.map(|_| Counters::read(tx)).transpose()?;
             let last = fence
@@ -495,6 +498,9 @@ impl Store {
                 tail,
                 in_process,
                 open,
+                deferred: kept,
+                // An engine's commit (its next ones write what it defers).
+                defer: fence.is_some() && matches!(summary, Summary::Given(_)),
             };
             let done = commit_onto(tx, (&self.keys, seal), run_id, prior, batch)?;
             let spent = commands::record_verdicts(tx, verdicts)?;
@@ -513,6 +519,7 @@ impl Store {
                 alone,
                 in_process: done.in_process,
                 open: done.open,
+                deferred: done.deferred,
             };
             Ok(((done.key, done.heads), spent, (at, left)))
         });

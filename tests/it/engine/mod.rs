@@ -11,6 +11,7 @@ mod child_runs;
 mod child_secrets;
 mod conditions;
 mod crash;
+mod crash_deferred;
 mod deadlines;
 mod ended_takeover;
 mod ending_takeover;

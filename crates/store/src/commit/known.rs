@@ -11,6 +11,7 @@
 //! connection's `total_changes()`, which moves with any row it writes itself (a
 //! heartbeat, a command, a commit to another run). When either has moved, or the
 //! last commit failed, the next one reads everything as before.
+use super::deferred::Deferred;
 use crate::error::StoreError;
 use crate::ledger::event_chain::Tail;
 use crate::read::project::Projection;
@@ -60,6 +61,9 @@ pub(crate) struct Known {
     /// The run's row holds a state that is not final and no kept counts
     /// (`run_counts::Row::StaysOpen`).
     pub(crate) open: bool,
+    /// The steps' and attempts' patches its commits left pending
+    /// (`commit::deferred`): the events past the run's watermark.
+    pub(crate) deferred: Deferred,
 }
 
 /// The counters a commit reads inside its transaction, before it writes.
@@ -89,9 +93,23 @@ pub(crate) struct Left {
     pub(crate) alone: bool,
     pub(crate) in_process: InProcess,
     pub(crate) open: bool,
+    pub(crate) deferred: Deferred,
 }
 
 impl Known {
+    /// The patches `known`'s commits deferred (taken out of it), if it is `run_id`'s
+    /// under `holder`, whatever was written since: the next commit keeps them only
+    /// if the run's watermark is still where they start (`commit_onto`).
+    pub(crate) fn deferred_of(
+        known: Option<&mut Known>,
+        run_id: &str,
+        holder: &str,
+    ) -> Option<Deferred> {
+        known
+            .filter(|k| k.run_id == run_id && k.holder == holder)
+            .map(|k| std::mem::take(&mut k.deferred))
+    }
+
     /// `known` if it is still what the store holds for `run_id` fenced by `holder`:
     /// nothing has been written since by anyone.
     pub(crate) fn still(
@@ -128,6 +146,7 @@ impl Known {
             alone: left.alone,
             in_process: left.in_process,
             open: left.open,
+            deferred: left.deferred,
         })
     }
 }

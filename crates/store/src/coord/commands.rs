@@ -503,6 +503,9 @@ impl Store {
     /// Give the lease up (no error if it is not held by `holder`).
     pub fn release_lease(&mut self, run_id: &str, holder: &str) -> Result<(), StoreError> {
         self.fences.remove(run_id);
+        // The rows its commits deferred, written before the run is let go (the lease
+        // goes whatever that answers).
+        let caught = self.catch_up(run_id);
         let r = self
             .conn
             .execute(
@@ -511,7 +514,8 @@ impl Store {
             )
             .map(|_| ())
             .map_err(StoreError::from);
-        self.ctx(r)
+        self.ctx(r)?;
+        caught
     }
 }
 

@@ -222,6 +222,8 @@ impl Store {
     /// [`Store::take_pool_slot`]'s write: the pool judged again under the write lock.
     fn take_free_slot(&self, ask: &SlotAsk, now: Timestamp) -> Result<SlotVerdict, StoreError> {
         in_transaction(&self.conn, |tx| {
+            // The asking run's rows its commits deferred, written before it holds more.
+            crate::read::catch_up::catch_up(tx, &ask.run_id)?;
             let (mut holders, own) = others_holding(tx, ask, now, LetGo::Yes)?;
             if own {
                 return Ok(SlotVerdict::Granted);

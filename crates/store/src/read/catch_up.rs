@@ -60,7 +60,6 @@ pub(crate) fn watermark(conn: &Connection, run_id: &str) -> Result<Option<u64>, 
 /// Record, inside the commit that appends events after `seq` without projecting them
 /// into the steps' and attempts' rows, that those rows hold the run's events up to
 /// `seq` only. A watermark already there stays: it is older.
-#[cfg(test)]
 pub(crate) fn lag(tx: &Connection, run_id: &str, seq: u64) -> Result<(), StoreError> {
     tx.prepare_cached("INSERT OR IGNORE INTO steps_projected (run_id, seq) VALUES (?1, ?2)")?
         .execute(params![run_id, seq as i64])?;
@@ -199,6 +198,19 @@ pub(crate) fn steps_now_in(
     run_id: &str,
     states: &[&str],
 ) -> Result<Vec<(String, u32)>, StoreError> {
+    Ok(steps_now(conn, run_id)?
+        .into_iter()
+        .filter(|(_, (state, _))| states.contains(&state.as_str()))
+        .map(|(step, (_, attempts))| (step, attempts))
+        .collect())
+}
+
+/// Every step's row of the run as of its last event, read as [`step_now`] reads one:
+/// step id to (state, attempts).
+pub(crate) fn steps_now(
+    conn: &Connection,
+    run_id: &str,
+) -> Result<BTreeMap<String, (String, u32)>, StoreError> {
     in_read_snapshot(conn, |conn| {
         let mut pending: BTreeMap<String, StepOps> = BTreeMap::new();
         each_pending(conn, run_id, |p| {
@@ -218,11 +230,7 @@ pub(crate) fn steps_now_in(
             let now = over(rows.remove(&step), &ops);
             rows.insert(step, now);
         }
-        Ok(rows
-            .into_iter()
-            .filter(|(_, (state, _))| states.contains(&state.as_str()))
-            .map(|(step, (_, attempts))| (step, attempts))
-            .collect())
+        Ok(rows)
     })
 }
 
@@ -234,29 +242,57 @@ pub(crate) fn attempt_state_now(
     step: &str,
     attempt: u32,
 ) -> Result<Option<String>, StoreError> {
+    Ok(attempt_now(conn, run_id, step, attempt)?.0)
+}
+
+/// An attempt's row's state and run time (ms) as of the run's last event, read
+/// without writing as [`step_now`] reads a step's.
+pub(crate) fn attempt_now(
+    conn: &Connection,
+    run_id: &str,
+    step: &str,
+    attempt: u32,
+) -> Result<(Option<String>, Option<i64>), StoreError> {
     in_read_snapshot(conn, |conn| {
-        let mut state: Option<&'static str> = None;
+        let mut ops = project::AttemptOps::default();
         each_pending(conn, run_id, |p| {
             let found = p
                 .attempts
                 .iter()
                 .find(|((s, a), _)| *s == step && *a == attempt);
-            state = found.and_then(|(_, ops)| ops.state).or(state);
+            if let Some((_, o)) = found {
+                ops.then(project::AttemptOps {
+                    state: o.state,
+                    finish: o.finish,
+                    log: None,
+                });
+            }
             Ok(())
         })?;
-        if let Some(s) = state {
-            return Ok(Some(s.to_string()));
-        }
-        Ok(conn
+        let (state, duration): (Option<String>, Option<i64>) = conn
             .prepare_cached(
-                "SELECT state FROM attempts WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
+                "SELECT state, duration_ms FROM attempts
+                 WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
             )?
             .query_row(params![run_id, step, attempt], |r| {
-                r.get::<_, Option<String>>(0)
+                Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?
-            .flatten())
+            .unwrap_or_default();
+        Ok((
+            ops.state.map(str::to_string).or(state),
+            ops.finish.map(|f| f.0).or(duration),
+        ))
     })
+}
+
+/// The runs whose rows lag their events (few: a writer catches up within a second
+/// while it lives), for a reader across runs to fold ([`step_now`]) only those.
+pub(crate) fn lagging(conn: &Connection) -> Result<std::collections::HashSet<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT run_id FROM steps_projected")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
 }
 
 /// A step's row (`None`: none yet, a new one is `pending` with no attempts) with `ops`

@@ -41,13 +41,8 @@ impl Store {
     /// fanned-out instances included.
     pub fn completion_steps(&self, run: &str) -> Result<Vec<String>, StoreError> {
         let run = self.resolve_run(run)?;
-        let r = (|| {
-            Ok(self
-                .conn
-                .prepare_cached("SELECT step_id FROM steps WHERE run_id = ?1 ORDER BY step_id")?
-                .query_map([&run], |r| r.get(0))?
-                .collect::<Result<_, _>>()?)
-        })();
+        // As of the run's last event (a fanned-out instance's row may lag it).
+        let r = super::catch_up::steps_now(&self.conn, &run).map(|s| s.into_keys().collect());
         self.ctx(r)
     }
 }

@@ -2,7 +2,9 @@
 //! attempts, errors, approvals): `baton runs`, metrics, `runs gc`, `audit verify`. One
 //! run is read by replaying its events through the core (`session::inspect`), so only
 //! what those queries need is projected. Runs inside `Store::commit`'s transaction, so
-//! the tables never disagree with the event log.
+//! the tables never disagree with the event log; but an engine's commit may leave the
+//! `steps` and `attempts` rows to a later one of its commits (`commit::deferred`), and
+//! their readers read them as of the run's last event (`read::catch_up`).
 //!
 //! A batch is projected in two parts:
 //! - [`fold`] (pure) folds the batch's events, and the attempts' logs recorded with it,
@@ -115,7 +117,7 @@ impl StepOps {
 
 impl<'a> AttemptOps<'a> {
     /// These changes followed by `next`'s.
-    fn then(&mut self, next: AttemptOps<'a>) {
+    pub(crate) fn then(&mut self, next: AttemptOps<'a>) {
         let AttemptOps { state, finish, log } = next;
         self.state = state.or(self.state);
         self.finish = finish.or(self.finish.take());
@@ -346,9 +348,10 @@ const ATTEMPT_UPSERT: &str = "INSERT INTO attempts (run_id, step_id, attempt, st
         log_path     = CASE WHEN ?11 THEN excluded.log_path ELSE log_path END,
         log_tail     = CASE WHEN ?11 THEN excluded.log_tail ELSE log_tail END";
 
-/// Write a folded batch: one statement per patched row. `open`: the caller knows the
-/// run's row holds a state that is not final and no kept counts (`commit::known`).
-/// Returns what it knows of that after the batch.
+/// Write a folded batch but its steps' and attempts' rows ([`write_steps`], which the
+/// caller writes or defers: `commit::deferred`): one statement per patched row.
+/// `open`: the caller knows the run's row holds a state that is not final and no kept
+/// counts (`commit::known`). Returns what it knows of that after the batch.
 pub(crate) fn write(
     conn: &Connection,
     run_id: &str,
@@ -358,7 +361,6 @@ pub(crate) fn write(
 ) -> Result<bool, StoreError> {
     use super::run_counts::{self, Row};
     write_run(conn, run_id, p)?;
-    write_steps(conn, run_id, p)?;
     write_errors(conn, run_id, p)?;
     write_approvals(conn, run_id, p)?;
     write_labels(conn, run_id, p)?;
@@ -385,12 +387,16 @@ pub(crate) fn attempts_ended(
     conn: &Connection,
     run_id: &str,
     p: &Projection<'_>,
-    known: &HashMap<String, StepState>,
+    (known, deferred): (
+        &HashMap<String, StepState>,
+        &crate::commit::deferred::Deferred,
+    ),
 ) -> Result<(u64, u64), StoreError> {
     ended_attempts(p, |step| {
-        // The state the caller's own commits left the row in, while nothing else wrote.
-        if let Some(s) = known.get(step) {
-            return Ok(Some(*s));
+        // The state the caller's own commits left the row in, or leave it in once their
+        // deferred patches are written, while nothing else wrote.
+        if let Some(s) = known.get(step).copied().or_else(|| deferred.state(step)) {
+            return Ok(Some(s));
         }
         Ok(conn
             .prepare_cached("SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2")?

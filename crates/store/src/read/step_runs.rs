@@ -5,6 +5,8 @@
 //! many runs a year left in the store.
 use crate::error::StoreError;
 use crate::ledger::Store;
+use crate::read::catch_up;
+use crate::tx::in_read_snapshot;
 use baton_model::step_trend::{MAX_RUNS, StepRun};
 use baton_model::{StepState, Timestamp};
 use rusqlite::params;
@@ -29,8 +31,8 @@ impl Store {
         step: &str,
         last: u32,
     ) -> Result<Vec<StepRun>, StoreError> {
-        let r = (|| {
-            let mut st = self.conn.prepare_cached(STEP_RUNS)?;
+        let r = in_read_snapshot(&self.conn, |conn| {
+            let mut st = conn.prepare_cached(STEP_RUNS)?;
             let rows = st.query_map(params![workflow, step, last.min(MAX_RUNS)], |r| {
                 Ok(StepRun {
                     run_id: r.get(0)?,
@@ -43,9 +45,19 @@ impl Store {
                         .and_then(|d| u64::try_from(d).ok()),
                 })
             })?;
-            rows.collect::<Result<Vec<_>, _>>()
-        })()
-        .map_err(StoreError::from);
+            let mut runs = rows.collect::<Result<Vec<_>, _>>()?;
+            // A run whose rows lag its events reads as of its last event.
+            let lagging = catch_up::lagging(conn)?;
+            for run in runs.iter_mut().filter(|r| lagging.contains(&r.run_id)) {
+                if let Some((state, attempts)) = catch_up::step_now(conn, &run.run_id, step)? {
+                    run.state = StepState::parse(&state).unwrap_or(StepState::Interrupted);
+                    run.attempts = attempts;
+                    let (_, ms) = catch_up::attempt_now(conn, &run.run_id, step, attempts)?;
+                    run.duration_ms = ms.and_then(|d| u64::try_from(d).ok());
+                }
+            }
+            Ok(runs)
+        });
         self.ctx(r)
     }
 }

@@ -1,0 +1,152 @@
+//! The steps' and attempts' patches an engine's commits leave unwritten: its events
+//! are committed at once, their `steps` and `attempts` rows a few commits later, in
+//! one write of a patch per row however many events moved it (four pages a commit
+//! otherwise: docs/performance/throughput.md, "What the projection costs a commit").
+//!
+//! While patches are pending the run's watermark (`read::catch_up`) says where its
+//! rows stop, so every reader folds the events past it, or brings the rows up first;
+//! an engine that dies leaves them to the next reader. The patches are kept with what
+//! the commit knows of its run (`commit::known`), only while nothing else wrote the
+//! store; a commit that does not hold them brings the rows up from the events
+//! (`catch_up`) before it appends.
+//!
+//! An attempt's log (`log_path`, `log_tail`) is written in the commit that records it:
+//! its columns are apart from the ones the patches set, so the two commute.
+use crate::read::project::{AttemptOps, Projection, StepOps};
+use baton_model::StepState;
+use baton_model::state_summary::StateSummary;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// The most events whose rows wait: the patches are written at this many.
+pub(crate) const MOST_EVENTS: usize = 500;
+
+/// How long the first of them waits at most (checked at each commit).
+pub(crate) const LONGEST: Duration = Duration::from_secs(1);
+
+/// The patches of the events after the run's watermark, folded as `project::fold`
+/// folds a batch: one per touched row, in the order first touched.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Deferred {
+    /// The run's watermark they start after (`None`: nothing pending, no watermark).
+    from: Option<u64>,
+    events: usize,
+    since: Option<Instant>,
+    steps: Vec<(String, StepOps)>,
+    step_at: HashMap<String, usize>,
+    attempts: Vec<((String, u32), AttemptOps<'static>)>,
+    attempt_at: HashMap<(String, u32), usize>,
+}
+
+impl Deferred {
+    /// Nothing pending: the rows hold every event (no watermark).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    /// The run's watermark the patches start after (`None`: nothing pending).
+    pub(crate) fn from(&self) -> Option<u64> {
+        self.from
+    }
+
+    /// The watermark is set at `seq`, where the patches start.
+    pub(crate) fn starts_at(&mut self, seq: u64) {
+        self.from = Some(seq);
+    }
+
+    /// A batch's patches (its logs' apart), after those pending.
+    pub(crate) fn add(&mut self, p: &Projection<'_>, events: usize) {
+        if events > 0 && self.since.is_none() {
+            self.since = Some(Instant::now());
+        }
+        self.events += events;
+        for (step, ops) in &p.steps {
+            match self.step_at.get(*step) {
+                Some(&i) => self.steps[i].1.then(ops.clone()),
+                None => {
+                    self.step_at.insert((*step).to_string(), self.steps.len());
+                    self.steps.push(((*step).to_string(), ops.clone()));
+                }
+            }
+        }
+        for ((step, attempt), ops) in &p.attempts {
+            let ops = AttemptOps {
+                state: ops.state,
+                finish: ops.finish,
+                log: None,
+            };
+            if ops.state.is_none() && ops.finish.is_none() {
+                continue;
+            }
+            let key = ((*step).to_string(), *attempt);
+            match self.attempt_at.get(&key) {
+                Some(&i) => self.attempts[i].1.then(ops),
+                None => {
+                    self.attempt_at.insert(key.clone(), self.attempts.len());
+                    self.attempts.push((key, ops));
+                }
+            }
+        }
+    }
+
+    /// The state the pending patches leave a step's row in, if they move it.
+    pub(crate) fn state(&self, step: &str) -> Option<StepState> {
+        let i = *self.step_at.get(step)?;
+        self.steps[i].1.state.and_then(StepState::parse)
+    }
+
+    /// Whether the patches are written now: as many events as [`MOST_EVENTS`], or the
+    /// first of them as old as [`LONGEST`].
+    pub(crate) fn due(&self) -> bool {
+        self.events >= MOST_EVENTS || self.since.is_some_and(|t| t.elapsed() >= LONGEST)
+    }
+
+    /// The patches as one batch's projection, to write (`project::write_steps`).
+    pub(crate) fn projection(&self) -> Projection<'_> {
+        Projection {
+            steps: self
+                .steps
+                .iter()
+                .map(|(s, ops)| (s.as_str(), ops.clone()))
+                .collect(),
+            attempts: self
+                .attempts
+                .iter()
+                .map(|((s, a), ops)| ((s.as_str(), *a), ops.clone()))
+                .collect(),
+            ..Projection::default()
+        }
+    }
+}
+
+/// The run idles as of a batch (`summary`, the core's): no step of it has a process
+/// or waits in line to start one, so its engine may commit nothing for a long while
+/// (a gate, a timer, a hold, its end): its rows are written now.
+pub(crate) fn idles(summary: &StateSummary) -> bool {
+    !summary.tallies.steps.iter().any(|(state, n)| {
+        *n > 0 && StepState::parse(state).is_some_and(|s| s.has_process() || s == StepState::Queued)
+    })
+}
+
+/// A batch's attempts' logs alone, which its commit writes whatever it defers.
+pub(crate) fn logs_of<'a>(p: &Projection<'a>) -> Projection<'a> {
+    Projection {
+        attempts: p
+            .attempts
+            .iter()
+            .filter(|(_, ops)| ops.log.is_some())
+            .map(|(key, ops)| {
+                let ops = AttemptOps {
+                    log: ops.log.clone(),
+                    ..AttemptOps::default()
+                };
+                (*key, ops)
+            })
+            .collect(),
+        ..Projection::default()
+    }
+}
+
+#[cfg(test)]
+#[path = "deferred_tests.rs"]
+mod tests;

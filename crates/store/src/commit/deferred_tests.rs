@@ -1,0 +1,194 @@
+//! The pending patches fold as one batch of all their events would, without the logs.
+use super::*;
+use crate::read::project::fold;
+use crate::read::project::tests::events;
+use crate::records::AttemptLog;
+use baton_model::{EventKind, StepOutcome, Usage};
+
+fn moved(step: &str, state: StepState, attempt: u32) -> EventKind {
+    EventKind::StepStateChanged {
+        step: step.into(),
+        state,
+        attempt,
+        reason: None,
+    }
+}
+
+#[test]
+fn patches_added_a_batch_at_a_time_are_the_fold_of_all_the_events() {
+    let evs = events(vec![
+        moved("a", StepState::Running, 1),
+        moved("b", StepState::Running, 1),
+        EventKind::StepFinished {
+            step: "a".into(),
+            attempt: 1,
+            outcome: StepOutcome::Exited { exit_code: 0 },
+            duration_ms: 7,
+            outputs: Default::default(),
+            usage: Usage::default(),
+        },
+        moved("a", StepState::Succeeded, 1),
+        moved("b", StepState::Failed, 1),
+        moved("b", StepState::Running, 2),
+    ]);
+    let log = AttemptLog {
+        step_id: "a".into(),
+        attempt: 1,
+        path: "a.log".into(),
+        tail: "out".into(),
+    };
+    let mut d = Deferred::default();
+    assert!(d.is_empty());
+    d.add(&fold(std::slice::from_ref(&log), &evs[..2]), 2);
+    d.add(&fold(&[], &evs[2..5]), 3);
+    assert_eq!(d.state("b"), Some(StepState::Failed));
+    d.add(&fold(&[], &evs[5..]), 1);
+    assert!(!d.is_empty());
+    assert!(!d.due(), "6 events, just now");
+    let whole = fold(&[], &evs);
+    let got = d.projection();
+    assert_eq!(got.steps, whole.steps);
+    assert_eq!(got.attempts, whole.attempts);
+    assert_eq!(d.state("a"), Some(StepState::Succeeded));
+    assert_eq!(d.state("b"), Some(StepState::Running));
+    assert_eq!(d.state("c"), None);
+    // The log is the hot commit's alone.
+    let logs = logs_of(&fold(std::slice::from_ref(&log), &evs[..2]));
+    assert_eq!(logs.attempts.len(), 1);
+    assert!(logs.attempts[0].1.state.is_none() && logs.attempts[0].1.log.is_some());
+}
+
+#[test]
+fn patches_are_due_at_the_most_events() {
+    let evs = events(
+        (1..=MOST_EVENTS as u32)
+            .map(|a| moved("a", StepState::Running, a))
+            .collect(),
+    );
+    let mut d = Deferred::default();
+    d.add(&fold(&[], &evs[..MOST_EVENTS - 1]), MOST_EVENTS - 1);
+    assert!(!d.due());
+    d.add(&fold(&[], &evs[MOST_EVENTS - 1..]), 1);
+    assert!(d.due());
+}
+
+mod fenced {
+    //! An engine's commits (fenced, its core's summary handed) defer the rows; every
+    //! reader reads them as of the last event meanwhile, and once written they are the
+    //! rows committing each batch inline leaves.
+    use crate::Store;
+    use crate::read::catch_up::{attempt_state_now, step_now, steps_now_in, watermark};
+    use crate::read::project::tests::{RUN, Writer, dump, event_kind, events, logs, open};
+    use crate::records::AttemptLog;
+    use baton_model::{LEASE_STALE, Timestamp};
+    use proptest::prelude::*;
+
+    const ME: &str = "pid 1 on engine-a";
+
+    type Read = (
+        Vec<Option<(String, u32)>>,
+        Vec<(String, u32)>,
+        Vec<Option<String>>,
+    );
+
+    fn read(s: &Store) -> Read {
+        let steps = ["a", "b", "c"]
+            .iter()
+            .map(|st| step_now(&s.conn, RUN, st).unwrap())
+            .collect();
+        let live = steps_now_in(&s.conn, RUN, &["running", "ready"]).unwrap();
+        let attempts = ["a", "b", "c"]
+            .iter()
+            .flat_map(|st| (0..4).map(move |a| (*st, a)))
+            .map(|(st, a)| attempt_state_now(&s.conn, RUN, st, a).unwrap())
+            .collect();
+        (steps, live, attempts)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(150))]
+        #[test]
+        fn deferred_rows_read_and_end_as_the_inline_ones(
+            kinds in prop::collection::vec(event_kind(), 1..60),
+            chunks in prop::collection::vec(1..6usize, 1..20),
+            logs in logs(),
+        ) {
+            let evs = events(kinds);
+            let dir = tempfile::tempdir().unwrap();
+            let mut want = open(&dir, "inline.db", false);
+            let mut got = open(&dir, "deferred.db", false);
+            got.acquire_lease(RUN, ME, Timestamp::now(), LEASE_STALE).unwrap();
+            got.fence(RUN, ME, &[]);
+            let (mut w_want, mut w_got) = (Writer::new(false), Writer::new(false));
+            let mut rest = &evs[..];
+            let mut first = true;
+            for n in chunks.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (batch, tail) = rest.split_at((*n).min(rest.len()));
+                let batch_logs: &[AttemptLog] = if first { &logs } else { &[] };
+                first = false;
+                w_want.commit(&mut want, batch, batch_logs);
+                w_got.commit(&mut got, batch, batch_logs);
+                prop_assert_eq!(read(&got), read(&want));
+                // An attempt's log is written with the commit that records it.
+                let logs_of = |s: &Store| -> Vec<Vec<rusqlite::types::Value>> {
+                    let rows = dump(s)["attempts"].clone();
+                    rows.into_iter()
+                        .filter(|r| r[7] != rusqlite::types::Value::Null)
+                        .map(|r| vec![r[1].clone(), r[2].clone(), r[7].clone(), r[8].clone()])
+                        .collect()
+                };
+                prop_assert_eq!(logs_of(&got), logs_of(&want));
+                // The run's summary (its attempts that ended) is written at once.
+                prop_assert_eq!(&dump(&got)["run_summaries"], &dump(&want)["run_summaries"]);
+                rest = tail;
+            }
+            got.release_lease(RUN, ME).unwrap();
+            prop_assert_eq!(watermark(&got.conn, RUN).unwrap(), None);
+            prop_assert_eq!(dump(&got), dump(&want));
+        }
+    }
+
+    #[test]
+    fn a_running_step_s_rows_wait_and_its_end_writes_them() {
+        use super::moved;
+        use baton_model::StepState;
+        let evs = events(vec![
+            moved("a", StepState::Running, 1),
+            moved("b", StepState::Running, 1),
+            moved("b", StepState::Succeeded, 1),
+            moved("a", StepState::Succeeded, 1),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut want = open(&dir, "inline.db", false);
+        let mut got = open(&dir, "deferred.db", false);
+        got.acquire_lease(RUN, ME, Timestamp::now(), LEASE_STALE)
+            .unwrap();
+        got.fence(RUN, ME, &[]);
+        let (mut w_want, mut w_got) = (Writer::new(false), Writer::new(false));
+        for (i, ev) in evs.iter().enumerate() {
+            if i == 2 {
+                // A write outside the commits (a row rewritten as it was): what the
+                // engine knew of the run is read again, its patches kept, checked
+                // against the watermark (still 0 below, not caught up and set again).
+                got.conn
+                    .execute("UPDATE runs SET rev = rev WHERE id = ?1", [RUN])
+                    .unwrap();
+            }
+            w_want.commit(&mut want, std::slice::from_ref(ev), &[]);
+            w_got.commit(&mut got, std::slice::from_ref(ev), &[]);
+            assert_eq!(read(&got), read(&want), "after event {}", i + 1);
+            // A step has a process until the last: the rows wait, from event 0.
+            let mark = watermark(&got.conn, RUN).unwrap();
+            assert_eq!(
+                mark,
+                (i + 1 < evs.len()).then_some(0),
+                "after event {}",
+                i + 1
+            );
+        }
+        assert_eq!(dump(&got), dump(&want));
+    }
+}

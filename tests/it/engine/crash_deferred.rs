@@ -1,0 +1,150 @@
+//! An engine's commits write a step's events at once and its `steps`/`attempts` rows a
+//! few commits later (`store::commit::deferred`). An engine killed (`kill -9`) between
+//! the two leaves rows behind its events, marked by the run's watermark: every reader
+//! still answers as of the events (`show`, `events`, `runs`, `history`, `audit
+//! verify`), and `resume` brings the rows up and finishes the run with no succeeded
+//! step started again.
+use crate::helpers::*;
+use std::fmt::Write as _;
+
+/// The quick steps, one after the other while `long` runs.
+const QUICK: [&str; 2] = ["q1", "q2"];
+
+/// `long` blocks until the test writes `release` in the run's directory (60 s at
+/// most; its command names the directory, so the test's sweep finds it).
+fn workflow(dir: &std::path::Path) -> String {
+    let mut w = String::from("name = \"deferred\"\nmax_parallel = 2\n");
+    let release = dir.join("release");
+    let _ = write!(
+        w,
+        "\n[[step]]\nid = \"long\"\nrun = 'echo \"$BATON_STEP_ID start\" >> ledger; \
+         for i in $(seq 1 1200); do [ -e {} ] && exit 0; sleep 0.05; done; exit 1'\n",
+        release.display()
+    );
+    for (i, q) in QUICK.iter().enumerate() {
+        let _ = write!(
+            w,
+            "\n[[step]]\nid = \"{q}\"\nrun = 'echo \"$BATON_STEP_ID start\" >> ledger'\n"
+        );
+        if i > 0 {
+            let _ = writeln!(w, "needs = [\"{}\"]", QUICK[i - 1]);
+        }
+    }
+    w
+}
+
+/// The run's watermark (`None`: its rows hold every event) and each step's state as
+/// its row holds it, read from the database as it lies.
+fn rows(env: &Env, id: &str) -> (Option<i64>, Vec<(String, String)>) {
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let mark = conn
+        .query_row(
+            "SELECT seq FROM steps_projected WHERE run_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .ok();
+    let mut st = conn
+        .prepare("SELECT step_id, state FROM steps WHERE run_id = ?1 ORDER BY step_id")
+        .unwrap();
+    let steps = st
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (mark, steps)
+}
+
+/// Every reader answers as of the events: the quick steps succeeded, `long` has not.
+fn reads_agree(env: &Env, id: &str, when: &str) {
+    let show = env.show(id);
+    for q in QUICK {
+        assert_eq!(
+            step_state(&show, q).as_deref(),
+            Some("succeeded"),
+            "{when}: {show:#}"
+        );
+    }
+    let events = env.run(&["events", id]);
+    assert!(events.status.success(), "{when}: {}", text(&events.stderr));
+    let printed = text(&events.stdout);
+    assert!(printed.contains("q2"), "{when}: events of q2: {printed}");
+    let runs = env.runs();
+    assert_eq!(runs[0]["id"], id, "{when}: {runs:#}");
+    let history = env.run(&["history", "deferred", "q2", "--json"]);
+    assert!(
+        history.status.success(),
+        "{when}: {}",
+        text(&history.stderr)
+    );
+    let h: serde_json::Value = serde_json::from_slice(&history.stdout).expect("history --json");
+    assert_eq!(
+        (&h["runs"][0]["state"], &h["runs"][0]["attempts"]),
+        (&serde_json::json!("succeeded"), &serde_json::json!(1)),
+        "{when}: q2's history reads its row as of the events: {h:#}"
+    );
+    let verify = env.run(&["audit", "verify", id]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{when}: {}",
+        text(&verify.stdout)
+    );
+}
+
+#[test]
+fn kill_dash_nine_between_the_events_and_their_rows_then_resume() {
+    let env = Env::new();
+    let wf = env.workflow("deferred.toml", &workflow(env.path()));
+    let mut ledger = StartLedger::new(&env);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "q2", "succeeded", 60);
+    env.wait_step(&id, "long", "running", 60);
+    // `long` has a process: the quick steps' rows wait for a later commit.
+    let (mark, before) = rows(&env, &id);
+    assert!(
+        mark.is_some(),
+        "the rows were written at once (the quick steps took over a second?): {before:?}"
+    );
+    assert!(
+        before.iter().any(|(s, st)| s == "q2" && st != "succeeded"),
+        "q2's row is behind its events: {before:?}"
+    );
+    reads_agree(&env, &id, "before the kill");
+    let _ = engine.kill(); // SIGKILL
+    let _ = engine.wait();
+    assert_eq!(
+        rows(&env, &id),
+        (mark, before),
+        "the kill left the rows as they were"
+    );
+    reads_agree(&env, &id, "after the kill");
+    let show = env.show(&id);
+    let now = ledger.check("after the kill");
+    ledger.freeze(&show, &now);
+    // The resume takes the run over: the rows come up to the events before it reads.
+    let mut resume = env.spawn(&["resume", &id, "--headless"]);
+    wait_until("the resume to bring the rows up", secs(60), || {
+        let (_, steps) = rows(&env, &id);
+        steps
+            .iter()
+            .any(|(s, st)| s == "q2" && st == "succeeded")
+            .then_some(())
+    });
+    std::fs::write(env.path().join("release"), "").unwrap();
+    wait_until("the resume to finish", secs(120), || {
+        resume.try_wait().ok().flatten().is_some()
+    });
+    let show = env.show(&id);
+    assert_eq!(show["state"], "succeeded", "{show:#}");
+    let starts = ledger.check("after the resume");
+    for q in QUICK {
+        assert_eq!(starts.get(q), Some(&1), "{q} ran once: {starts:?}");
+    }
+    let (mark, steps) = rows(&env, &id);
+    assert_eq!(mark, None);
+    assert!(steps.iter().all(|(_, st)| st == "succeeded"), "{steps:?}");
+    let verify = env.run(&["audit", "verify", &id]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+}
