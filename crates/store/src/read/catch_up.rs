@@ -317,6 +317,14 @@ impl Store {
         })();
         self.ctx_run(run_id, r)
     }
+
+    /// Every step of run `run_id` as of its last event, read without writing
+    /// ([`steps_now`]): step id to (state, attempts), as its `steps` rows hold them once
+    /// caught up.
+    pub fn steps_now(&self, run_id: &str) -> Result<BTreeMap<String, (String, u32)>, StoreError> {
+        let r = steps_now(&self.conn, run_id);
+        self.ctx_run(run_id, r)
+    }
 }
 
 #[cfg(test)]
