@@ -518,6 +518,9 @@ impl World {
         if let Some(d) = summary_is_the_events_replayed(&self.raw, run, (plan, cfg), &all)? {
             return Ok(Some(("summary_is_the_events_replayed", d)));
         }
+        if let Some(d) = crate::steps_rows::steps_read_as_their_events_folded(self, run, &all)? {
+            return Ok(Some(("steps_read_as_their_events_folded", d)));
+        }
         self.checker.unread.insert(run.to_string());
         Ok(None)
     }
@@ -552,7 +555,16 @@ impl World {
         if let Some(d) = crate::verdicts::every_command_gets_a_verdict(&self.ops, &self.raw)? {
             return Ok(Some(broken("every_command_gets_a_verdict", d)));
         }
-        Ok(a_replaced_run_ends(&self.raw)?.map(|d| broken("a_replaced_run_ends", d)))
+        if let Some(d) = a_replaced_run_ends(&self.raw)? {
+            return Ok(Some(broken("a_replaced_run_ends", d)));
+        }
+        // Last: bringing the rows up writes the store.
+        for run in runs.iter().filter(|r| !self.is_rewritten(r)) {
+            if let Some(d) = crate::steps_rows::rows_caught_up_are_the_events_folded(self, run)? {
+                return Ok(Some(broken("steps_read_as_their_events_folded", d)));
+            }
+        }
+        Ok(None)
     }
 
     /// [`crate::asked::nothing_asked_of_a_person_lost`] over every run but the

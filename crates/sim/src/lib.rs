@@ -31,6 +31,7 @@ mod sealed;
 mod serve;
 mod serving;
 mod signed;
+mod steps_rows;
 mod takeovers;
 mod verdicts;
 mod workflows;
@@ -220,6 +221,11 @@ pub enum Bug {
     /// (`--mix hands`, `approval_page::on_record` skipped): a refused request leaves
     /// no trace on the run's chain.
     PageRefusalUnrecorded,
+    /// A reader of a run's steps that takes their `steps` rows as they are, the events
+    /// past the run's watermark not folded over them (`Store::steps_now` not used):
+    /// while an engine holds the rows' patches (`store::commit::deferred`) a step reads
+    /// as it was before its last transitions.
+    StepsRowsAsTheyAre,
 }
 
 impl Bug {
@@ -266,10 +272,11 @@ impl Bug {
             Bug::LinkTrustsOperator => "link-trusts-operator",
             Bug::PasskeyCounterUnchecked => "passkey-counter-unchecked",
             Bug::PageRefusalUnrecorded => "page-refusal-unrecorded",
+            Bug::StepsRowsAsTheyAre => "steps-rows-as-they-are",
         }
     }
 
-    pub const ALL: [Bug; 41] = [
+    pub const ALL: [Bug; 42] = [
         Bug::RacyAdmission,
         Bug::ObeyUnproven,
         Bug::ObeyForgedTrigger,
@@ -311,6 +318,7 @@ impl Bug {
         Bug::LinkTrustsOperator,
         Bug::PasskeyCounterUnchecked,
         Bug::PageRefusalUnrecorded,
+        Bug::StepsRowsAsTheyAre,
     ];
 
     pub fn parse(s: &str) -> Option<Bug> {

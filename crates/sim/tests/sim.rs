@@ -355,6 +355,40 @@ fn a_frozen_step_that_goes_on_spending_is_reported() {
     }
 }
 
+/// Seeds on which a reader of the `steps` rows as they are reads a step behind its
+/// events while its engine holds the rows' patches: a succeeded step read running
+/// (3), a cancelled one read pending (8), a retried one read in its first attempt's
+/// wait (19). Every seed of 0–30 finds it.
+const DEFERRED_ROWS_SEEDS: [u64; 3] = [3, 8, 19];
+
+/// The steps' and attempts' rows an engine defers (issue 79): a reader that skips
+/// the fold of the events past the run's watermark ([`Bug::StepsRowsAsTheyAre`]) reads
+/// a step as it was before its last transitions; `Store::steps_now`, and the rows
+/// once caught up at the end, read the fold of the events.
+#[test]
+fn a_reader_of_the_steps_rows_as_they_are_is_reported() {
+    for seed in DEFERRED_ROWS_SEEDS {
+        let o = run(
+            seed,
+            baton_sim::DEFAULT_ACTIONS,
+            Some(Bug::StepsRowsAsTheyAre),
+        );
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the rows read behind are found");
+        assert_eq!(
+            v.invariant, "steps_read_as_their_events_folded",
+            "seed {seed}"
+        );
+        assert!(v.detail.contains("its events fold to"), "{}", v.detail);
+        let report = o.report().unwrap_or_default();
+        assert!(report.contains("--bug steps-rows-as-they-are"), "{report}");
+        let real = run(seed, baton_sim::DEFAULT_ACTIONS, None);
+        assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
+    }
+}
+
 /// A remote run's scenario, whole.
 fn remote(seed: u64, bug: Option<Bug>) -> Outcome {
     run_mix(seed, baton_sim::DEFAULT_ACTIONS, bug, Mix::Remote)
