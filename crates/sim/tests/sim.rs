@@ -358,8 +358,8 @@ fn a_frozen_step_that_goes_on_spending_is_reported() {
 /// Seeds on which a reader of the `steps` rows as they are reads a step behind its
 /// events while its engine holds the rows' patches: a succeeded step read running
 /// (3), a cancelled one read pending (8), a retried one read in its first attempt's
-/// wait (19). Every seed of 0–30 finds it.
-const DEFERRED_ROWS_SEEDS: [u64; 3] = [3, 8, 19];
+/// wait (19), each after the action it names. Every seed of 0–30 finds it.
+const DEFERRED_ROWS_SEEDS: [(u64, usize); 3] = [(3, 16), (8, 8), (19, 29)];
 
 /// The steps' and attempts' rows an engine defers (issue 79): a reader that skips
 /// the fold of the events past the run's watermark ([`Bug::StepsRowsAsTheyAre`]) reads
@@ -367,7 +367,7 @@ const DEFERRED_ROWS_SEEDS: [u64; 3] = [3, 8, 19];
 /// once caught up at the end, read the fold of the events.
 #[test]
 fn a_reader_of_the_steps_rows_as_they_are_is_reported() {
-    for seed in DEFERRED_ROWS_SEEDS {
+    for (seed, action) in DEFERRED_ROWS_SEEDS {
         let o = run(
             seed,
             baton_sim::DEFAULT_ACTIONS,
@@ -381,6 +381,8 @@ fn a_reader_of_the_steps_rows_as_they_are_is_reported() {
             v.invariant, "steps_read_as_their_events_folded",
             "seed {seed}"
         );
+        // The patches wait on the seed's clock: the same action on any machine.
+        assert_eq!(v.action, action, "seed {seed}: {}", v.detail);
         assert!(v.detail.contains("its events fold to"), "{}", v.detail);
         let report = o.report().unwrap_or_default();
         assert!(report.contains("--bug steps-rows-as-they-are"), "{report}");

@@ -13,15 +13,17 @@
 //! An attempt's log (`log_path`, `log_tail`) is written in the commit that records it:
 //! its columns are apart from the ones the patches set, so the two commute.
 use crate::read::project::{AttemptOps, Projection, StepOps};
-use baton_model::StepState;
 use baton_model::state_summary::StateSummary;
+use baton_model::{StepState, Timestamp};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The most events whose rows wait: the patches are written at this many.
 pub(crate) const MOST_EVENTS: usize = 500;
 
-/// How long the first of them waits at most (checked at each commit).
+/// How long the first of them waits at most (checked at each commit), on the world's
+/// clock (`Timestamp::now`: the wall in production, the seed's in the simulator, so a
+/// seed writes its rows at the same commits on any machine).
 pub(crate) const LONGEST: Duration = Duration::from_secs(1);
 
 /// The patches of the events after the run's watermark, folded as `project::fold`
@@ -31,7 +33,7 @@ pub(crate) struct Deferred {
     /// The run's watermark they start after (`None`: nothing pending, no watermark).
     from: Option<u64>,
     events: usize,
-    since: Option<Instant>,
+    since: Option<Timestamp>,
     steps: Vec<(String, StepOps)>,
     step_at: HashMap<String, usize>,
     attempts: Vec<((String, u32), AttemptOps<'static>)>,
@@ -57,7 +59,7 @@ impl Deferred {
     /// A batch's patches (its logs' apart), after those pending.
     pub(crate) fn add(&mut self, p: &Projection<'_>, events: usize) {
         if events > 0 && self.since.is_none() {
-            self.since = Some(Instant::now());
+            self.since = Some(Timestamp::now());
         }
         self.events += events;
         for (step, ops) in &p.steps {
@@ -98,7 +100,7 @@ impl Deferred {
     /// Whether the patches are written now: as many events as [`MOST_EVENTS`], or the
     /// first of them as old as [`LONGEST`].
     pub(crate) fn due(&self) -> bool {
-        self.events >= MOST_EVENTS || self.since.is_some_and(|t| t.elapsed() >= LONGEST)
+        self.events >= MOST_EVENTS || self.since.is_some_and(|t| waited(t, Timestamp::now()))
     }
 
     /// The patches as one batch's projection, to write (`project::write_steps`).
@@ -117,6 +119,12 @@ impl Deferred {
             ..Projection::default()
         }
     }
+}
+
+/// Whether patches pending since `since` have waited [`LONGEST`] at `now` (a clock
+/// gone back: written now, as a lease's heartbeat is).
+fn waited(since: Timestamp, now: Timestamp) -> bool {
+    !(0..LONGEST.as_millis() as i64).contains(&(now.0 - since.0))
 }
 
 /// The run idles as of a batch (`summary`, the core's): no step of it has a process

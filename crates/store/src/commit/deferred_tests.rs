@@ -72,6 +72,18 @@ fn patches_are_due_at_the_most_events() {
     assert!(d.due());
 }
 
+#[test]
+fn patches_are_due_after_the_longest_wait_on_the_world_s_clock() {
+    use baton_model::Timestamp;
+    let at = Timestamp(1_000_000);
+    let longest = LONGEST.as_millis() as i64;
+    assert!(!waited(at, at));
+    assert!(!waited(at, Timestamp(at.0 + longest - 1)));
+    assert!(waited(at, Timestamp(at.0 + longest)));
+    // A clock gone back: written now rather than held for as long as it went back.
+    assert!(waited(at, Timestamp(at.0 - 1)));
+}
+
 mod fenced {
     //! An engine's commits (fenced, its core's summary handed) defer the rows; every
     //! reader reads them as of the last event meanwhile, and once written they are the
