@@ -72,11 +72,7 @@ impl Deferred {
             }
         }
         for ((step, attempt), ops) in &p.attempts {
-            let ops = AttemptOps {
-                state: ops.state,
-                finish: ops.finish,
-                log: None,
-            };
+            let ops = ops.without_log();
             if ops.state.is_none() && ops.finish.is_none() {
                 continue;
             }

@@ -89,33 +89,15 @@ mod fenced {
     //! reader reads them as of the last event meanwhile, and once written they are the
     //! rows committing each batch inline leaves.
     use crate::Store;
-    use crate::read::catch_up::{attempt_state_now, step_now, steps_now_in, watermark};
-    use crate::read::project::tests::{RUN, Writer, dump, event_kind, events, logs, open};
-    use crate::records::AttemptLog;
+    use crate::read::catch_up::tests::read_now as read;
+    use crate::read::catch_up::watermark;
+    use crate::read::project::tests::{
+        RUN, Writer, batches, dump, event_kind, events, first_logs, logs, open,
+    };
     use baton_model::{LEASE_STALE, Timestamp};
     use proptest::prelude::*;
 
     const ME: &str = "pid 1 on engine-a";
-
-    type Read = (
-        Vec<Option<(String, u32)>>,
-        Vec<(String, u32)>,
-        Vec<Option<String>>,
-    );
-
-    fn read(s: &Store) -> Read {
-        let steps = ["a", "b", "c"]
-            .iter()
-            .map(|st| step_now(&s.conn, RUN, st).unwrap())
-            .collect();
-        let live = steps_now_in(&s.conn, RUN, &["running", "ready"]).unwrap();
-        let attempts = ["a", "b", "c"]
-            .iter()
-            .flat_map(|st| (0..4).map(move |a| (*st, a)))
-            .map(|(st, a)| attempt_state_now(&s.conn, RUN, st, a).unwrap())
-            .collect();
-        (steps, live, attempts)
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(150))]
@@ -132,15 +114,8 @@ mod fenced {
             got.acquire_lease(RUN, ME, Timestamp::now(), LEASE_STALE).unwrap();
             got.fence(RUN, ME, &[]);
             let (mut w_want, mut w_got) = (Writer::new(false), Writer::new(false));
-            let mut rest = &evs[..];
-            let mut first = true;
-            for n in chunks.iter().cycle() {
-                if rest.is_empty() {
-                    break;
-                }
-                let (batch, tail) = rest.split_at((*n).min(rest.len()));
-                let batch_logs: &[AttemptLog] = if first { &logs } else { &[] };
-                first = false;
+            for (i, batch) in batches(&evs, &chunks).into_iter().enumerate() {
+                let batch_logs = first_logs(i, &logs);
                 w_want.commit(&mut want, batch, batch_logs);
                 w_got.commit(&mut got, batch, batch_logs);
                 prop_assert_eq!(read(&got), read(&want));
@@ -155,7 +130,6 @@ mod fenced {
                 prop_assert_eq!(logs_of(&got), logs_of(&want));
                 // The run's summary (its attempts that ended) is written at once.
                 prop_assert_eq!(&dump(&got)["run_summaries"], &dump(&want)["run_summaries"]);
-                rest = tail;
             }
             got.release_lease(RUN, ME).unwrap();
             prop_assert_eq!(watermark(&got.conn, RUN).unwrap(), None);

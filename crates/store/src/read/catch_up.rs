@@ -261,11 +261,7 @@ pub(crate) fn attempt_now(
                 .iter()
                 .find(|((s, a), _)| *s == step && *a == attempt);
             if let Some((_, o)) = found {
-                ops.then(project::AttemptOps {
-                    state: o.state,
-                    finish: o.finish,
-                    log: None,
-                });
+                ops.then(o.without_log());
             }
             Ok(())
         })?;
@@ -329,4 +325,4 @@ impl Store {
 
 #[cfg(test)]
 #[path = "catch_up/tests.rs"]
-mod tests;
+pub(crate) mod tests;

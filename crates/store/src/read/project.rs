@@ -116,6 +116,16 @@ impl StepOps {
 }
 
 impl<'a> AttemptOps<'a> {
+    /// These changes without the log's (which the commit recording it writes:
+    /// `commit::deferred`), borrowing nothing.
+    pub(crate) fn without_log(&self) -> AttemptOps<'static> {
+        AttemptOps {
+            state: self.state,
+            finish: self.finish,
+            log: None,
+        }
+    }
+
     /// These changes followed by `next`'s.
     pub(crate) fn then(&mut self, next: AttemptOps<'a>) {
         let AttemptOps { state, finish, log } = next;

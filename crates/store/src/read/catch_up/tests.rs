@@ -27,13 +27,13 @@ fn rows(s: &Store) -> Vec<Vec<Value>> {
 
 /// Every step's (state, attempts) and every attempt's state, as the readers that
 /// cannot write read them.
-type Read = (
+pub(crate) type Read = (
     BTreeMap<String, Option<(String, u32)>>,
     Vec<(String, u32)>,
     Vec<Option<String>>,
 );
 
-fn read_now(s: &Store) -> Read {
+pub(crate) fn read_now(s: &Store) -> Read {
     let steps = ["a", "b", "c"]
         .iter()
         .map(|st| (st.to_string(), step_now(&s.conn, RUN, st).unwrap()))

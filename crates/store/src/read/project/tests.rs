@@ -344,6 +344,26 @@ fn reference(s: &mut Store, logs: &[AttemptLog], evs: &[Event]) {
     }
 }
 
+/// `evs` cut into batches of the sizes `chunks` gives, in turn, until none is left.
+pub(crate) fn batches<'e>(evs: &'e [Event], chunks: &[usize]) -> Vec<&'e [Event]> {
+    let mut out = Vec::new();
+    let mut rest = evs;
+    for n in chunks.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (batch, tail) = rest.split_at((*n).min(rest.len()));
+        out.push(batch);
+        rest = tail;
+    }
+    out
+}
+
+/// The attempts' logs batch `i` commits: all of them with the first, none after.
+pub(crate) fn first_logs(i: usize, logs: &[AttemptLog]) -> &[AttemptLog] {
+    if i == 0 { logs } else { &[] }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
     #[test]
@@ -359,17 +379,8 @@ proptest! {
         reference(&mut want, &logs, &evs);
         let mut got = open(&dir, "folded.db", listed);
         let mut writer = Writer::new(listed);
-        let mut rest = &evs[..];
-        let mut first = true;
-        for n in chunks.iter().cycle() {
-            if rest.is_empty() {
-                break;
-            }
-            let (batch, tail) = rest.split_at((*n).min(rest.len()));
-            let batch_logs: &[AttemptLog] = if first { &logs } else { &[] };
-            writer.commit(&mut got, batch, batch_logs);
-            first = false;
-            rest = tail;
+        for (i, batch) in batches(&evs, &chunks).into_iter().enumerate() {
+            writer.commit(&mut got, batch, first_logs(i, &logs));
         }
         prop_assert_eq!(dump(&got), dump(&want));
         prop_assert_eq!(got.events(RUN).unwrap(), evs.clone());
