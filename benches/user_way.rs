@@ -200,17 +200,21 @@ fn table_line(row: &Row) -> String {
     let wall = |p: usize| secs(&row.costs[p], |c| c.wall);
     let main = |p: usize| secs(&row.costs[p], |c| c.main_thread);
     let cpu = |p: usize| secs(&row.costs[p], |c| c.cpu);
+    let own = |p: usize| secs(&row.costs[p], |c| c.own);
     let (rm, rm_lo, rm_hi) = pair_ratios(row, 1);
     let (rn, rn_lo, rn_hi) = pair_ratios(row, 2);
     let (rd, rd_lo, rd_hi) = pair_ratios(row, 4);
     let min = format!(
-        " {:.3} s | {:.2} ({:.2}–{:.2}) | {:.0} / {:.0} µs |",
+        " {:.3} s | {:.2} ({:.2}–{:.2}) | {:.0} / {:.0} / {:.0} µs | {:.0} µs ({:.2} ×) |",
         wall(4),
         rd,
         rd_lo,
         rd_hi,
         us(main(4)),
-        us(cpu(4))
+        us(own(4)),
+        us(cpu(4)),
+        us(own(0)),
+        own(0) / own(4)
     );
     let base = if row.costs[3].is_empty() {
         String::new()
@@ -255,8 +259,8 @@ fn table(rows: &[Row], fs: &str, load_start: &str) -> String {
     };
     let mut t = format!(
         "The store: {fs}. Load (1, 5, 15 min) at the start: {load_start}; each row's at its end.\n\n\
-         | shape | steps | pairs | baton | `make -j2` | `ninja -j2` | baton / make (pairs' median, range) | baton / ninja | main thread's CPU a step: baton (its engine) / make / ninja | CPU a step, children included: baton / make / ninja | load | min durable | baton / min durable | min durable's CPU a step: main / with children |{base}\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|{rule}\n"
+         | shape | steps | pairs | baton | `make -j2` | `ninja -j2` | baton / make (pairs' median, range) | baton / ninja | main thread's CPU a step: baton (its engine) / make / ninja | CPU a step, children included: baton / make / ninja | load | min durable | baton / min durable | min durable's CPU a step: main / all its threads / with children | baton's CPU a step, all its threads without children (/ min durable's) |{base}\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|{rule}\n"
     );
     for row in rows {
         t.push_str(&table_line(row));
@@ -271,15 +275,17 @@ fn table(rows: &[Row], fs: &str, load_start: &str) -> String {
 /// the pairs, the load and the file system; the per-µs account is behind its link.
 fn short_table(rows: &[Row], fs: &str) -> String {
     let mut t = String::from(
-        "| shape | steps | pairs | baton | min durable | `ninja -j2` | `make -j2` | baton / min durable | baton / ninja | baton / make | baton's engine thread, CPU a step | load at the end |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| shape | steps | pairs | baton | min durable | `ninja -j2` | `make -j2` | baton / min durable | baton / ninja | baton / make | baton's engine thread, CPU a step | all baton's threads / min durable's, CPU a step | load at the end |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
         let wall = |p: usize| secs(&row.costs[p], |c| c.wall);
         let ratio = |p: usize| pair_ratios(row, p).0;
         let engine = secs(&row.costs[0], |c| c.main_thread) * 1e6 / row.steps as f64;
+        let own = |p: usize| secs(&row.costs[p], |c| c.own) * 1e6 / row.steps as f64;
+        let threads = format!("{:.0} / {:.0} µs ({:.2} ×)", own(0), own(4), own(0) / own(4));
         t.push_str(&format!(
-            "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | {:.3} s | **{:.2}** | {:.2} | {:.2} | {engine:.0} µs | {} |\n",
+            "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | {:.3} s | **{:.2}** | {:.2} | {:.2} | {engine:.0} µs | {threads} | {} |\n",
             row.shape,
             row.steps,
             row.costs[0].len(),

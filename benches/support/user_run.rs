@@ -1,9 +1,10 @@
 //! Running a program as a user runs it (issue 62 point 1): no variable of cargo's or of
 //! the bench's own environment, only `PATH` and `HOME`; and what it cost, read from the
 //! kernel: the wall time, the CPU of the program and its children (`wait4`), and the
-//! CPU of its main thread (baton's engine thread; make's and ninja's only one), read
-//! from `/proc/PID/task/PID/schedstat` while the process is a zombie (`waitid` with
-//! `WNOWAIT`), before it is reaped.
+//! CPU of its main thread (baton's engine thread; make's and ninja's only one) and of
+//! all its threads without its children, read from `/proc/PID/task/PID/schedstat` and
+//! `/proc/PID/stat` while the process is a zombie (`waitid` with `WNOWAIT`), before it
+//! is reaped.
 use std::ffi::CString;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,6 +21,8 @@ pub(crate) struct Cost {
     pub(crate) cpu: Duration,
     /// On-CPU time of its main thread (ns precision, from the scheduler).
     pub(crate) main_thread: Duration,
+    /// User + system CPU of all its threads, its children's apart (clock ticks).
+    pub(crate) own: Duration,
 }
 
 /// Run `program args…` in `dir` with `HOME=home` and `PATH` alone, to its end; panics
@@ -57,6 +60,7 @@ pub(crate) fn run(program: &Path, args: &[&str], dir: &Path, home: &Path) -> Cos
     }
     let wall = start.elapsed();
     let main_thread = schedstat(pid);
+    let own = own_cpu(pid);
     let mut status = 0;
     // SAFETY: wait4 on our own child, writing into locals.
     let u = unsafe {
@@ -74,7 +78,25 @@ pub(crate) fn run(program: &Path, args: &[&str], dir: &Path, home: &Path) -> Cos
         wall,
         cpu: tv(u.ru_utime) + tv(u.ru_stime),
         main_thread,
+        own,
     }
+}
+
+/// The user + system CPU of every thread `pid` had, its children's apart (`utime` and
+/// `stime` of `/proc/PID/stat`: a thread that ended is counted in them).
+fn own_cpu(pid: libc::pid_t) -> Duration {
+    // SAFETY: sysconf reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command's closing parenthesis: state is the 3rd field,
+            // utime the 14th and stime the 15th.
+            let f: Vec<&str> = s.get(s.rfind(')')? + 2..)?.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(Duration::from_secs_f64(ticks as f64 / hz))
+        })
+        .unwrap_or_default()
 }
 
 /// The on-CPU time of `pid`'s main thread (the first field of its schedstat).
