@@ -283,7 +283,12 @@ fn short_table(rows: &[Row], fs: &str) -> String {
         let ratio = |p: usize| pair_ratios(row, p).0;
         let engine = secs(&row.costs[0], |c| c.main_thread) * 1e6 / row.steps as f64;
         let own = |p: usize| secs(&row.costs[p], |c| c.own) * 1e6 / row.steps as f64;
-        let threads = format!("{:.0} / {:.0} µs ({:.2} ×)", own(0), own(4), own(0) / own(4));
+        let threads = format!(
+            "{:.0} / {:.0} µs ({:.2} ×)",
+            own(0),
+            own(4),
+            own(0) / own(4)
+        );
         t.push_str(&format!(
             "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | {:.3} s | **{:.2}** | {:.2} | {:.2} | {engine:.0} µs | {threads} | {} |\n",
             row.shape,
