@@ -27,6 +27,8 @@ use std::time::Duration;
 mod load;
 #[path = "support/min_durable.rs"]
 mod min_durable;
+#[path = "support/min_promises.rs"]
+mod min_promises;
 #[path = "support/peak.rs"]
 #[allow(dead_code)]
 mod peak;
@@ -41,12 +43,13 @@ const END: &str = "<!-- benches/user_way.rs: to here -->";
 /// The short table's markers in docs/performance.md (issue 79 point 5).
 const SHORT_BEGIN: &str = "<!-- benches/user_way.rs writes its summary from here -->";
 const SHORT_END: &str = "<!-- benches/user_way.rs: its summary to here -->";
-const PROGRAMS: [&str; 5] = [
+const PROGRAMS: [&str; 6] = [
     "baton",
     "make -j2",
     "ninja -j2",
     "base baton",
     "min durable",
+    "min durable + promises",
 ];
 
 /// One shape at one size, measured.
@@ -54,7 +57,7 @@ struct Row {
     shape: &'static str,
     steps: usize,
     /// Per program (PROGRAMS' order), each pair's cost (none for a base not given).
-    costs: [Vec<Cost>; 5],
+    costs: [Vec<Cost>; 6],
     load: String,
 }
 
@@ -75,13 +78,13 @@ fn base_bin() -> Option<PathBuf> {
 }
 
 /// The programs each pair runs (PROGRAMS' indices): baton, make, ninja, the base if
-/// given, and the minimal durable executor.
+/// given, the minimal durable executor, and it with baton's promises.
 fn programs() -> Vec<usize> {
     let mut p = vec![0, 1, 2];
     if base_bin().is_some() {
         p.push(3);
     }
-    p.push(4);
+    p.extend([4, 5]);
     p
 }
 
@@ -125,6 +128,10 @@ fn run_one(p: usize, dir: &Path, home: &Path) -> Cost {
             let me = std::env::current_exe().expect("the bench's own path");
             user_run::run(&me, &["--min-durable", "dag.needs"], dir, home)
         }
+        (5, _) => {
+            let me = std::env::current_exe().expect("the bench's own path");
+            user_run::run(&me, &["--min-promises", "dag.needs"], dir, home)
+        }
         _ => user_run::run(Path::new("ninja"), &["-j2", "-f", "build.ninja"], dir, home),
     }
 }
@@ -144,7 +151,7 @@ fn measure(shape: &'static str, steps: usize, root: &Path, home: &Path) -> Optio
             run_one(p, &dir, home);
         }
     }
-    let mut costs: [Vec<Cost>; 5] = Default::default();
+    let mut costs: [Vec<Cost>; 6] = Default::default();
     for pair in 0..pairs {
         for k in 0..n {
             let p = list[(pair + k) % n];
@@ -216,6 +223,15 @@ fn table_line(row: &Row) -> String {
         us(own(0)),
         own(0) / own(4)
     );
+    let (rp, rp_lo, rp_hi) = pair_ratios(row, 5);
+    let promises = format!(
+        " {:.3} s | {:.2} ({:.2}–{:.2}) | {:.0} µs |",
+        wall(5),
+        rp,
+        rp_lo,
+        rp_hi,
+        us(own(5))
+    );
     let base = if row.costs[3].is_empty() {
         String::new()
     } else {
@@ -229,7 +245,7 @@ fn table_line(row: &Row) -> String {
         )
     };
     format!(
-        "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | **{:.2}** ({:.2}–{:.2}) | **{:.2}** ({:.2}–{:.2}) | {:.0} / {:.0} / {:.0} µs | {:.0} / {:.0} / {:.0} µs | {} |{min}{base}",
+        "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | **{:.2}** ({:.2}–{:.2}) | **{:.2}** ({:.2}–{:.2}) | {:.0} / {:.0} / {:.0} µs | {:.0} / {:.0} / {:.0} µs | {} |{min}{promises}{base}",
         row.shape,
         row.steps,
         row.costs[0].len(),
@@ -259,8 +275,8 @@ fn table(rows: &[Row], fs: &str, load_start: &str) -> String {
     };
     let mut t = format!(
         "The store: {fs}. Load (1, 5, 15 min) at the start: {load_start}; each row's at its end.\n\n\
-         | shape | steps | pairs | baton | `make -j2` | `ninja -j2` | baton / make (pairs' median, range) | baton / ninja | main thread's CPU a step: baton (its engine) / make / ninja | CPU a step, children included: baton / make / ninja | load | min durable | baton / min durable | min durable's CPU a step: main / all its threads / with children | baton's CPU a step, all its threads without children (/ min durable's) |{base}\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|{rule}\n"
+         | shape | steps | pairs | baton | `make -j2` | `ninja -j2` | baton / make (pairs' median, range) | baton / ninja | main thread's CPU a step: baton (its engine) / make / ninja | CPU a step, children included: baton / make / ninja | load | min durable | baton / min durable | min durable's CPU a step: main / all its threads / with children | baton's CPU a step, all its threads without children (/ min durable's) | min durable + promises | baton / min durable + promises | its CPU a step, all its threads |{base}\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|{rule}\n"
     );
     for row in rows {
         t.push_str(&table_line(row));
@@ -275,8 +291,8 @@ fn table(rows: &[Row], fs: &str, load_start: &str) -> String {
 /// the pairs, the load and the file system; the per-µs account is behind its link.
 fn short_table(rows: &[Row], fs: &str) -> String {
     let mut t = String::from(
-        "| shape | steps | pairs | baton | min durable | `ninja -j2` | `make -j2` | baton / min durable | baton / ninja | baton / make | baton's engine thread, CPU a step | all baton's threads / min durable's, CPU a step | load at the end |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| shape | steps | pairs | baton | min durable | `ninja -j2` | `make -j2` | baton / min durable | baton / ninja | baton / make | baton's engine thread, CPU a step | all baton's threads / min durable's, CPU a step | min durable + promises | baton / it | load at the end |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
         let wall = |p: usize| secs(&row.costs[p], |c| c.wall);
@@ -290,7 +306,7 @@ fn short_table(rows: &[Row], fs: &str) -> String {
             own(0) / own(4)
         );
         t.push_str(&format!(
-            "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | {:.3} s | **{:.2}** | {:.2} | {:.2} | {engine:.0} µs | {threads} | {} |\n",
+            "| {} | {} | {} | {:.3} s | {:.3} s | {:.3} s | {:.3} s | **{:.2}** | {:.2} | {:.2} | {engine:.0} µs | {threads} | {:.3} s | {:.2} | {} |\n",
             row.shape,
             row.steps,
             row.costs[0].len(),
@@ -301,6 +317,8 @@ fn short_table(rows: &[Row], fs: &str) -> String {
             ratio(4),
             ratio(2),
             ratio(1),
+            wall(5),
+            ratio(5),
             row.load
         ));
     }
@@ -313,6 +331,11 @@ fn main() {
     if let Some(at) = args.iter().position(|a| a == "--min-durable") {
         let needs = args.get(at + 1).expect("--min-durable NEEDS_FILE");
         min_durable::run(Path::new(needs), 2);
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--min-promises") {
+        let needs = args.get(at + 1).expect("--min-promises NEEDS_FILE");
+        min_promises::run(Path::new(needs), 2);
         return;
     }
     // `cargo test --benches` runs benches without `--bench`: nothing to measure then.

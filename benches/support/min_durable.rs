@@ -24,7 +24,7 @@ pub(crate) fn write_needs(dir: &Path, needs: &[Vec<usize>]) {
     std::fs::write(dir.join("dag.needs"), text).expect("write dag.needs");
 }
 
-fn read_needs(path: &Path) -> Vec<Vec<usize>> {
+pub(crate) fn read_needs(path: &Path) -> Vec<Vec<usize>> {
     std::fs::read_to_string(path)
         .expect("read dag.needs")
         .lines()
