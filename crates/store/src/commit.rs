@@ -145,7 +145,7 @@ pub(crate) fn commit_onto(
         run_id,
         run_key,
     };
-    let (mut heads, head, last) = append(tx, &to, &mut chain, events)?;
+    let (mut heads, head, last) = append(tx, &to, &mut chain, (events, logs))?;
     // The run's summary, saved with the batch (`summaries`).
     let replayed;
     let summary = match summary {
@@ -191,7 +191,8 @@ struct Rows {
 /// The batch's steps' and attempts' rows: written with those pending (and the
 /// watermark gone) when the patches are due, the run moves (its state, its end), or
 /// the batch may not wait (the run idles: [`deferred::idles`]); else kept pending,
-/// with the watermark where the rows stop. Its attempts' logs are written either way.
+/// with the watermark where the rows stop, its attempts' logs with them (kept on its
+/// first event's row: [`append`]).
 fn write_rows(
     tx: &Connection,
     run_id: &str,
@@ -211,9 +212,12 @@ fn write_rows(
         return project::write_steps(tx, run_id, p);
     }
     deferred.add(p, events);
+    if events == 0 {
+        // No event row to keep the logs on until the rows are written.
+        project::write_steps(tx, run_id, &deferred::logs_of(p))?;
+    }
     if deferred.due() {
         project::write_steps(tx, run_id, &deferred.projection())?;
-        project::write_steps(tx, run_id, &deferred::logs_of(p))?;
         if !was_empty {
             catch_up::projected(tx, run_id)?;
         }
@@ -224,7 +228,7 @@ fn write_rows(
         catch_up::lag(tx, run_id, rows.at)?;
         deferred.starts_at(rows.at);
     }
-    project::write_steps(tx, run_id, &deferred::logs_of(p))
+    Ok(())
 }
 
 /// The run a batch's events are appended to, and the keys that seal them.
@@ -239,13 +243,14 @@ struct Chained<'a> {
 /// (its row id and hash) if the batch held a decision, and the run's new last event.
 type Appended = (Vec<witness::Entry>, Option<(i64, String)>, Option<Tail>);
 
-/// The batch's events, linked onto `chain` and inserted (the last one marked), with
-/// the decisions among them sealed onto the audit chain.
+/// The batch's events, linked onto `chain` and inserted (the last one marked, the
+/// first one carrying the batch's `logs`: `read::catch_up::logs`), with the decisions
+/// among them sealed onto the audit chain.
 fn append(
     tx: &Connection,
     to: &Chained<'_>,
     chain: &mut Writer,
-    events: &[Event],
+    (events, logs): (&[Event], &[AttemptLog]),
 ) -> Result<Appended, StoreError> {
     let Chained {
         keys,
@@ -256,6 +261,7 @@ fn append(
     let mut heads = Vec::new();
     let mut head: Option<(i64, String)> = None;
     let mut rows = Vec::with_capacity(events.len());
+    let mut logs = catch_up::logs::encode(logs)?;
     for (i, ev) in events.iter().enumerate() {
         let json = serde_json::to_string(ev)?;
         let hash = chain.link(ev.seq, &json);
@@ -292,6 +298,7 @@ fn append(
             json,
             hash,
             mark,
+            logs: logs.take(),
         });
     }
     for chunk in rows.chunks(EVENTS_A_STATEMENT) {
@@ -313,16 +320,21 @@ fn append(
 /// cached, so a batch's events cost one statement, not one each.
 const EVENTS_A_STATEMENT: usize = 8;
 
-/// An event's row as [`append`] made it: its JSON, chain hash and head mark.
+/// The parameters of one event's row in [`events_insert_sql`].
+const PER_ROW: usize = 9;
+
+/// An event's row as [`append`] made it: its JSON, chain hash, head mark and the
+/// attempts' logs it carries.
 struct EventRow<'e> {
     ev: &'e Event,
     json: String,
     hash: event_chain::Hash,
     mark: Option<Mark>,
+    logs: Option<String>,
 }
 
 /// `INSERT INTO events` of `n` rows (1 to [`EVENTS_A_STATEMENT`]), the run's id and
-/// key bound once (`?1`, `?2`) and 8 parameters a row after them.
+/// key bound once (`?1`, `?2`) and [`PER_ROW`] parameters a row after them.
 fn events_insert_sql(n: usize) -> &'static str {
     static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let all = SQL.get_or_init(|| {
@@ -330,21 +342,22 @@ fn events_insert_sql(n: usize) -> &'static str {
             .map(|n| {
                 let rows: Vec<String> = (0..n)
                     .map(|r| {
-                        let p = 3 + 8 * r;
+                        let p = 3 + PER_ROW * r;
                         format!(
-                            "((?2 << 32) + ?{p}, ?1, ?{p}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                            "((?2 << 32) + ?{p}, ?1, ?{p}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
                             p + 1,
                             p + 2,
                             p + 3,
                             p + 4,
                             p + 5,
                             p + 6,
-                            p + 7
+                            p + 7,
+                            p + 8
                         )
                     })
                     .collect();
                 format!(
-                    "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac) VALUES {}",
+                    "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac, logs) VALUES {}",
                     rows.join(", ")
                 )
             })
@@ -365,7 +378,7 @@ fn insert_events(
     insert.raw_bind_parameter(1, run_id)?;
     insert.raw_bind_parameter(2, run_key)?;
     for (r, row) in rows.iter().enumerate() {
-        let p = 3 + 8 * r;
+        let p = 3 + PER_ROW * r;
         let ev = row.ev;
         insert.raw_bind_parameter(p, ev.seq as i64)?;
         insert.raw_bind_parameter(p + 1, ev.at.0)?;
@@ -376,6 +389,7 @@ fn insert_events(
         let mark = row.mark.as_ref();
         insert.raw_bind_parameter(p + 6, mark.and_then(|m| m.key_id.as_deref()))?;
         insert.raw_bind_parameter(p + 7, mark.map(|m| &m.mac[..]))?;
+        insert.raw_bind_parameter(p + 8, row.logs.as_deref())?;
     }
     insert.raw_execute()?;
     Ok(())

@@ -201,6 +201,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a run whose steps' and attempts' rows lag its events keeps the last event they hold",
         crate::read::catch_up::STEPS_PROJECTED,
     ),
+    (
+        43,
+        "a batch's attempts' logs ride on its first event's row until their rows are written",
+        crate::read::catch_up::logs::EVENT_LOGS,
+    ),
 ];
 
 /// A run's labels (`model::labels`) as JSON on its row, projected from its

@@ -10,8 +10,9 @@
 //! store; a commit that does not hold them brings the rows up from the events
 //! (`catch_up`) before it appends.
 //!
-//! An attempt's log (`log_path`, `log_tail`) is written in the commit that records it:
-//! its columns are apart from the ones the patches set, so the two commute.
+//! An attempt's log (`log_path`, `log_tail`) waits with them: the commit that records
+//! it keeps it on its batch's first event's row (`read::catch_up::logs`), which a kill
+//! cannot separate from the events. A batch without events writes its logs at once.
 use crate::read::project::{AttemptOps, Projection, StepOps};
 use baton_model::state_summary::StateSummary;
 use baton_model::{StepState, Timestamp};
@@ -56,7 +57,8 @@ impl Deferred {
         self.from = Some(seq);
     }
 
-    /// A batch's patches (its logs' apart), after those pending.
+    /// A batch's patches, after those pending: its logs' only if it has events, on
+    /// whose rows they are kept (the caller writes those of a batch without).
     pub(crate) fn add(&mut self, p: &Projection<'_>, events: usize) {
         if events > 0 && self.since.is_none() {
             self.since = Some(Timestamp::now());
@@ -72,8 +74,12 @@ impl Deferred {
             }
         }
         for ((step, attempt), ops) in &p.attempts {
-            let ops = ops.without_log();
-            if ops.state.is_none() && ops.finish.is_none() {
+            let ops = if events > 0 {
+                ops.owned()
+            } else {
+                ops.without_log()
+            };
+            if ops.state.is_none() && ops.finish.is_none() && ops.log.is_none() {
                 continue;
             }
             let key = ((*step).to_string(), *attempt);
@@ -132,7 +138,8 @@ pub(crate) fn idles(summary: &StateSummary) -> bool {
     })
 }
 
-/// A batch's attempts' logs alone, which its commit writes whatever it defers.
+/// A batch's attempts' logs alone, which the commit of a batch without events writes
+/// whatever it defers.
 pub(crate) fn logs_of<'a>(p: &Projection<'a>) -> Projection<'a> {
     Projection {
         attempts: p

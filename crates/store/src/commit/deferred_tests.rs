@@ -1,4 +1,4 @@
-//! The pending patches fold as one batch of all their events would, without the logs.
+//! The pending patches fold as one batch of all their events and logs would.
 use super::*;
 use crate::read::project::fold;
 use crate::read::project::tests::events;
@@ -45,14 +45,17 @@ fn patches_added_a_batch_at_a_time_are_the_fold_of_all_the_events() {
     d.add(&fold(&[], &evs[5..]), 1);
     assert!(!d.is_empty());
     assert!(!d.due(), "6 events, just now");
-    let whole = fold(&[], &evs);
+    let whole = fold(std::slice::from_ref(&log), &evs);
     let got = d.projection();
     assert_eq!(got.steps, whole.steps);
     assert_eq!(got.attempts, whole.attempts);
     assert_eq!(d.state("a"), Some(StepState::Succeeded));
     assert_eq!(d.state("b"), Some(StepState::Running));
     assert_eq!(d.state("c"), None);
-    // The log is the hot commit's alone.
+    // A batch without events keeps no log pending: its commit writes it.
+    let mut alone = Deferred::default();
+    alone.add(&fold(std::slice::from_ref(&log), &[]), 0);
+    assert!(alone.projection().attempts.is_empty());
     let logs = logs_of(&fold(std::slice::from_ref(&log), &evs[..2]));
     assert_eq!(logs.attempts.len(), 1);
     assert!(logs.attempts[0].1.state.is_none() && logs.attempts[0].1.log.is_some());
@@ -91,9 +94,7 @@ mod fenced {
     use crate::Store;
     use crate::read::catch_up::tests::read_now as read;
     use crate::read::catch_up::watermark;
-    use crate::read::project::tests::{
-        RUN, Writer, batches, dump, event_kind, events, first_logs, logs, open,
-    };
+    use crate::read::project::tests::{RUN, Writer, batches, dump, event_kind, events, logs, open};
     use baton_model::{LEASE_STALE, Timestamp};
     use proptest::prelude::*;
 
@@ -115,19 +116,19 @@ mod fenced {
             got.fence(RUN, ME, &[]);
             let (mut w_want, mut w_got) = (Writer::new(false), Writer::new(false));
             for (i, batch) in batches(&evs, &chunks).into_iter().enumerate() {
-                let batch_logs = first_logs(i, &logs);
+                // A log a batch, on as many batches as there are logs.
+                let batch_logs = logs.get(i).map(std::slice::from_ref).unwrap_or(&[]);
                 w_want.commit(&mut want, batch, batch_logs);
                 w_got.commit(&mut got, batch, batch_logs);
                 prop_assert_eq!(read(&got), read(&want));
-                // An attempt's log is written with the commit that records it.
-                let logs_of = |s: &Store| -> Vec<Vec<rusqlite::types::Value>> {
-                    let rows = dump(s)["attempts"].clone();
-                    rows.into_iter()
-                        .filter(|r| r[7] != rusqlite::types::Value::Null)
-                        .map(|r| vec![r[1].clone(), r[2].clone(), r[7].clone(), r[8].clone()])
-                        .collect()
+                // An attempt's log reads as of the commit that records it.
+                let logs_of = |s: &Store| {
+                    let mut logs = crate::read::catch_up::logs::logs_now(&s.conn, RUN, None).unwrap();
+                    logs.retain(|_, (path, _)| path.is_some());
+                    logs
                 };
                 prop_assert_eq!(logs_of(&got), logs_of(&want));
+                prop_assert_eq!(got.attempt_tails(RUN).unwrap(), want.attempt_tails(RUN).unwrap());
                 // The run's summary (its attempts that ended) is written at once.
                 prop_assert_eq!(&dump(&got)["run_summaries"], &dump(&want)["run_summaries"]);
             }

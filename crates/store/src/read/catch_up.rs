@@ -23,10 +23,13 @@ use super::project::{self, StepOps};
 use crate::error::StoreError;
 use crate::ledger::Store;
 use crate::ledger::rows::RUN_EVENTS;
+use crate::records::AttemptLog;
 use crate::tx::{in_read_snapshot, in_transaction};
 use baton_model::Event;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
+
+pub(crate) mod logs;
 
 /// Migration 42's table.
 pub(crate) const STEPS_PROJECTED: &str = r#"
@@ -98,12 +101,14 @@ fn each_pending(
     };
     let mut done = 0;
     loop {
-        let events = after(conn, run_id, mark)?;
+        let (events, logs) = after(conn, run_id, mark)?;
         let Some(last) = events.last().map(|e| e.seq) else {
             past_the_end(conn, run_id, mark)?;
             return Ok(Some(done));
         };
-        each(&project::fold(&[], &events))?;
+        // A log touches only its row's log columns, the latest one kept: folded ahead
+        // of the chunk's events, the logs of its batches leave what batch by batch does.
+        each(&project::fold(&logs, &events))?;
         done += events.len() as u64;
         mark = last;
     }
@@ -129,15 +134,21 @@ fn past_the_end(conn: &Connection, run_id: &str, mark: u64) -> Result<(), StoreE
 }
 
 /// At most [`CHUNK`] of the run's events whose rows lie past position `mark`, in
-/// order. Each event's own `seq` is its row's position, so the last one's is past
-/// `mark`: a row whose JSON says otherwise is refused rather than folded.
-fn after(conn: &Connection, run_id: &str, mark: u64) -> Result<Vec<Event>, StoreError> {
+/// order, and the attempts' logs their rows carry ([`logs`]), in order. Each event's
+/// own `seq` is its row's position, so the last one's is past `mark`: a row whose JSON
+/// says otherwise is refused rather than folded.
+fn after(
+    conn: &Connection,
+    run_id: &str,
+    mark: u64,
+) -> Result<(Vec<Event>, Vec<AttemptLog>), StoreError> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT e.id - (r.key << 32), e.json FROM {RUN_EVENTS}
+        "SELECT e.id - (r.key << 32), e.json, e.logs FROM {RUN_EVENTS}
          AND e.id > (r.key << 32) + ?2 ORDER BY e.id LIMIT ?3"
     ))?;
     let mut rows = st.query(params![run_id, mark as i64, CHUNK])?;
     let mut out: Vec<Event> = Vec::new();
+    let mut all_logs: Vec<AttemptLog> = Vec::new();
     while let Some(r) = rows.next()? {
         let at = r.get::<_, i64>(0)? as u64;
         let ev: Event = serde_json::from_str(r.get_ref(1)?.as_str()?)?;
@@ -151,9 +162,12 @@ fn after(conn: &Connection, run_id: &str, mark: u64) -> Result<Vec<Event>, Store
                 ),
             ));
         }
+        if let Some(text) = r.get_ref(2)?.as_str_or_null()? {
+            all_logs.extend(logs::decode(run_id, at, text)?);
+        }
         out.push(ev);
     }
-    Ok(out)
+    Ok((out, all_logs))
 }
 
 fn tampered(run_id: &str, seq: u64, reason: String) -> StoreError {

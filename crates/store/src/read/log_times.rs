@@ -26,6 +26,8 @@ impl Store {
         };
         let mut by_log = logtimes::parse_index_all(&text);
         let r = in_transaction(&self.conn, |conn| {
+            // The rows name every log recorded (`read::catch_up::logs`).
+            crate::read::catch_up::catch_up(conn, run_id)?;
             let mut paths = conn.prepare_cached(
                 "SELECT step_id, attempt, log_path FROM attempts WHERE run_id = ?1",
             )?;

@@ -85,7 +85,7 @@ pub(crate) struct AttemptOps<'a> {
     /// What `StepFinished` sets: its run time and usage.
     pub finish: Option<(i64, Usage)>,
     /// `log_path` and `log_tail`.
-    pub log: Option<(Cow<'a, str>, &'a str)>,
+    pub log: Option<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,13 +116,24 @@ impl StepOps {
 }
 
 impl<'a> AttemptOps<'a> {
-    /// These changes without the log's (which the commit recording it writes:
-    /// `commit::deferred`), borrowing nothing.
+    /// These changes without the log's, borrowing nothing.
     pub(crate) fn without_log(&self) -> AttemptOps<'static> {
         AttemptOps {
             state: self.state,
             finish: self.finish,
             log: None,
+        }
+    }
+
+    /// These changes, borrowing nothing.
+    pub(crate) fn owned(&self) -> AttemptOps<'static> {
+        let log = self.log.as_ref().map(|(path, tail)| {
+            let own = |c: &Cow<'_, str>| Cow::Owned(c.to_string());
+            (own(path), own(tail))
+        });
+        AttemptOps {
+            log,
+            ..self.without_log()
         }
     }
 
@@ -247,7 +258,7 @@ pub(crate) fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projectio
         let ops = AttemptOps {
             log: Some((
                 log.path.to_string_lossy(),
-                super::bounded_tail(&log.tail, super::LOG_TAIL_MAX),
+                Cow::Borrowed(super::bounded_tail(&log.tail, super::LOG_TAIL_MAX)),
             )),
             ..AttemptOps::default()
         };
@@ -514,7 +525,7 @@ pub(crate) fn write_steps(
                 f.map(|f| f.1.cost),
                 f.map(|f| f.1.tokens as i64),
                 a.log.as_ref().map(|l| &l.0),
-                a.log.as_ref().map(|l| l.1),
+                a.log.as_ref().map(|l| &l.1),
                 f.is_some(),
                 a.log.is_some(),
             ])?;

@@ -4,6 +4,7 @@ use super::audit::{self, AuditRow};
 use super::{SignaturesVerdict, Store, StoreError};
 use crate::holder::live;
 use crate::ledger::rows::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
+use crate::read::catch_up::logs::logs_now;
 use crate::records::RunRecord;
 use crate::slots::REPLACED_SQL;
 use baton_model::liveness::Liveness;
@@ -123,20 +124,18 @@ impl Store {
         Ok(folded)
     }
 
-    /// Each step's last recorded output tail (of its latest attempt that has one).
+    /// Each step's last recorded output tail (of its latest attempt that has one), as
+    /// of the run's last event (`read::catch_up::logs`).
     pub fn attempt_tails(
         &self,
         run_id: &str,
     ) -> Result<std::collections::HashMap<String, String>, StoreError> {
-        let r = (|| {
-            let mut st = self.conn.prepare_cached(
-                "SELECT step_id, log_tail FROM attempts
-                 WHERE run_id = ?1 AND log_tail IS NOT NULL ORDER BY step_id, attempt",
-            )?;
-            let rows = st.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            // Later attempts come later and replace earlier ones.
-            Ok(rows.collect::<Result<_, _>>()?)
-        })();
+        let r = logs_now(&self.conn, run_id, None).map(|logs| {
+            // By (step, attempt): later attempts come later and replace earlier ones.
+            logs.into_iter()
+                .filter_map(|((step, _), (_, tail))| Some((step, tail?)))
+                .collect()
+        });
         self.ctx(r)
     }
 
@@ -458,15 +457,12 @@ impl Store {
         run_id: &str,
         step: &str,
     ) -> Result<Vec<(u32, PathBuf)>, StoreError> {
-        let r = (|| {
-            let mut st = self.conn.prepare_cached(
-                "SELECT attempt, log_path FROM attempts WHERE run_id = ?1 AND step_id = ?2 ORDER BY attempt",
-            )?;
-            let rows: Vec<(u32, Option<String>)> = st
-                .query_map(params![run_id, step], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            Ok(rows)
-        })();
+        // By attempt, as of the run's last event (`read::catch_up::logs`).
+        let r = logs_now(&self.conn, run_id, Some(step)).map(|logs| {
+            logs.into_iter()
+                .map(|((_, n), (path, _))| (n, path))
+                .collect::<Vec<_>>()
+        });
         let rows = self.ctx(r)?;
         Ok(rows
             .into_iter()

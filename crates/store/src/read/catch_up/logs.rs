@@ -1,0 +1,120 @@
+//! A batch's attempts' logs (`log_path`, `log_tail`) on its first event's row
+//! (`events.logs`): an engine's commit defers them with the rest of the attempts'
+//! patches, and they survive a kill as its events do, in the same row, append-only.
+//! The event's JSON (what `baton events` prints and the chain hashes) is not touched.
+//!
+//! The column is read as the events past the watermark are ([`super::each_pending`]):
+//! a batch's logs fold before its events (`project::fold`). The group store's other
+//! members can write the table, so a value that is not a list of logs as a writer
+//! makes it, or holds a tail longer than [`LOG_TAIL_MAX`], is refused
+//! ([`StoreError::Tampered`]), never folded.
+use super::{each_pending, tampered};
+use crate::error::StoreError;
+use crate::records::{AttemptLog, LOG_TAIL_MAX};
+use crate::tx::{bounded_tail, in_read_snapshot};
+use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
+
+/// Migration 43's column.
+pub(crate) const EVENT_LOGS: &str = "ALTER TABLE events ADD COLUMN logs TEXT;";
+
+/// The longest log path the column holds, in bytes (a path longer is no log a writer
+/// recorded).
+const PATH_MAX: usize = 4096;
+
+/// One log as the column holds it: [step, attempt, path, tail].
+type Entry<'a> = (&'a str, u32, std::borrow::Cow<'a, str>, &'a str);
+
+/// The column's value for a batch's `logs` (`None`: no log), each tail bounded as its
+/// row keeps it.
+pub(crate) fn encode(logs: &[AttemptLog]) -> Result<Option<String>, StoreError> {
+    if logs.is_empty() {
+        return Ok(None);
+    }
+    let entries: Vec<Entry<'_>> = logs
+        .iter()
+        .map(|l| {
+            (
+                l.step_id.as_str(),
+                l.attempt,
+                l.path.to_string_lossy(),
+                bounded_tail(&l.tail, LOG_TAIL_MAX),
+            )
+        })
+        .collect();
+    Ok(Some(serde_json::to_string(&entries)?))
+}
+
+/// The logs the column of run `run_id`'s event `seq` holds, or why they are refused.
+pub(crate) fn decode(run_id: &str, seq: u64, text: &str) -> Result<Vec<AttemptLog>, StoreError> {
+    let refuse = |reason: String| tampered(run_id, seq, format!("its event's logs {reason}"));
+    let entries: Vec<(String, u32, String, String)> = serde_json::from_str(text).map_err(|e| {
+        refuse(format!(
+            "are not a list of [step, attempt, path, tail]: {e}"
+        ))
+    })?;
+    entries
+        .into_iter()
+        .map(|(step_id, attempt, path, tail)| {
+            if tail.len() > LOG_TAIL_MAX {
+                return Err(refuse(format!(
+                    "hold a tail of {} bytes for step {step_id} attempt {attempt}, more than {LOG_TAIL_MAX}",
+                    tail.len()
+                )));
+            }
+            if path.len() > PATH_MAX {
+                return Err(refuse(format!(
+                    "hold a path of {} bytes for step {step_id} attempt {attempt}, more than {PATH_MAX}",
+                    path.len()
+                )));
+            }
+            Ok(AttemptLog {
+                step_id,
+                attempt,
+                path: path.into(),
+                tail,
+            })
+        })
+        .collect()
+}
+
+/// (log_path, log_tail) as an attempt's row holds them.
+pub(crate) type LogColumns = (Option<String>, Option<String>);
+
+/// The log columns of run `run_id`'s attempts (of step `step` alone, if given) as of
+/// its last event, read without writing: their rows, with the logs past the watermark
+/// folded over them, by (step, attempt).
+pub(crate) fn logs_now(
+    conn: &Connection,
+    run_id: &str,
+    step: Option<&str>,
+) -> Result<BTreeMap<(String, u32), LogColumns>, StoreError> {
+    in_read_snapshot(conn, |conn| {
+        let mut out: BTreeMap<(String, u32), LogColumns> = conn
+            .prepare_cached(
+                "SELECT step_id, attempt, log_path, log_tail FROM attempts
+                 WHERE run_id = ?1 AND (?2 IS NULL OR step_id = ?2)",
+            )?
+            .query_map(params![run_id, step], |r| {
+                Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
+            })?
+            .collect::<Result<_, _>>()?;
+        each_pending(conn, run_id, |p| {
+            for ((s, attempt), ops) in &p.attempts {
+                let Some((path, tail)) = &ops.log else {
+                    continue;
+                };
+                if step.is_none_or(|want| want == *s) {
+                    let columns = (Some(path.to_string()), Some(tail.to_string()));
+                    out.insert(((*s).to_string(), *attempt), columns);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    })
+}
+
+#[cfg(test)]
+#[path = "logs_tests.rs"]
+mod tests;
