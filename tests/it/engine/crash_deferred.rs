@@ -3,7 +3,9 @@
 //! the two leaves rows behind its events, marked by the run's watermark: every reader
 //! still answers as of the events (`show`, `events`, `runs`, `history`, `audit
 //! verify`), and `resume` brings the rows up and finishes the run with no succeeded
-//! step started again.
+//! step started again. A quick step's log (its path and last output) rides with its
+//! events until its row is written: it reads the same before the kill and after the
+//! resume.
 use crate::helpers::*;
 use std::fmt::Write as _;
 
@@ -24,7 +26,8 @@ fn workflow(dir: &std::path::Path) -> String {
     for (i, q) in QUICK.iter().enumerate() {
         let _ = write!(
             w,
-            "\n[[step]]\nid = \"{q}\"\nrun = 'echo \"$BATON_STEP_ID start\" >> ledger'\n"
+            "\n[[step]]\nid = \"{q}\"\nrun = 'echo \"$BATON_STEP_ID start\" >> ledger; \
+             echo \"$BATON_STEP_ID says hi\"'\n"
         );
         if i > 0 {
             let _ = writeln!(w, "needs = [\"{}\"]", QUICK[i - 1]);
@@ -53,6 +56,40 @@ fn rows(env: &Env, id: &str) -> (Option<i64>, Vec<(String, String)>) {
         .collect::<Result<_, _>>()
         .unwrap();
     (mark, steps)
+}
+
+/// q2's attempt's row as it lies: (log_path, log_tail).
+fn q2_log_row(env: &Env, id: &str) -> (Option<String>, Option<String>) {
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.query_row(
+        "SELECT log_path, log_tail FROM attempts
+         WHERE run_id = ?1 AND step_id = 'q2' AND attempt = 1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap_or((None, None))
+}
+
+/// q2's log reads the same whether its row holds it or not: its path in `show
+/// --json` and the store's (what `baton logs` prints), its tail as the console reads
+/// it. Returns the path.
+fn q2_log_reads(env: &Env, id: &str, when: &str) -> String {
+    let show = env.show(id);
+    let path = step_field(&show, "q2", "log_path");
+    let path = path.as_str().unwrap_or_else(|| panic!("{when}: {show:#}"));
+    let store = baton::store::Store::open(&env.db()).unwrap();
+    let files = store.attempt_logs(id, "q2").unwrap();
+    assert_eq!(files, vec![(1, path.into())], "{when}");
+    let tails = store.attempt_tails(id).unwrap();
+    assert_eq!(
+        tails.get("q2").map(String::as_str),
+        Some("q2 says hi"),
+        "{when}"
+    );
+    let logs = env.run(&["logs", id, "q2"]);
+    assert!(logs.status.success(), "{when}: {}", text(&logs.stderr));
+    assert_eq!(text(&logs.stdout), "q2 says hi\n", "{when}");
+    path.to_string()
 }
 
 /// Every reader answers as of the events: the quick steps succeeded, `long` has not.
@@ -112,6 +149,9 @@ fn kill_dash_nine_between_the_events_and_their_rows_then_resume() {
         "q2's row is behind its events: {before:?}"
     );
     reads_agree(&env, &id, "before the kill");
+    // q2's log rides with its events: its row does not hold it yet.
+    assert_eq!(q2_log_row(&env, &id), (None, None));
+    let path = q2_log_reads(&env, &id, "before the kill");
     let _ = engine.kill(); // SIGKILL
     let _ = engine.wait();
     assert_eq!(
@@ -120,6 +160,7 @@ fn kill_dash_nine_between_the_events_and_their_rows_then_resume() {
         "the kill left the rows as they were"
     );
     reads_agree(&env, &id, "after the kill");
+    assert_eq!(q2_log_reads(&env, &id, "after the kill"), path);
     let show = env.show(&id);
     let now = ledger.check("after the kill");
     ledger.freeze(&show, &now);
@@ -145,6 +186,9 @@ fn kill_dash_nine_between_the_events_and_their_rows_then_resume() {
     let (mark, steps) = rows(&env, &id);
     assert_eq!(mark, None);
     assert!(steps.iter().all(|(_, st)| st == "succeeded"), "{steps:?}");
+    assert_eq!(q2_log_reads(&env, &id, "after the resume"), path);
+    let row = q2_log_row(&env, &id);
+    assert_eq!(row, (Some(path), Some("q2 says hi".into())));
     let verify = env.run(&["audit", "verify", &id]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
