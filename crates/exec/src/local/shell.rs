@@ -428,12 +428,23 @@ enum LaunchError {
 /// went since; through `sh` when it is a script without a `#!` line), on the launching
 /// thread (`watch` is its). `Err`: why it could not be started, for its log.
 fn launch(job: &ShellJob, files: &AttemptFiles, watch: Watch<'_>) -> Result<Launched, LaunchError> {
-    // Checked here, on the launching thread, not on the engine's: one `statx` a step.
-    if !job.dir.is_dir() {
+    let started = launch_in_dir(job, files, watch);
+    // A missing working directory fails the start (the child's `chdir`): only then is
+    // it looked at, so that a start that works costs no `statx` of it.
+    if started.is_err() && !job.dir.is_dir() {
         return Err(LaunchError::NoDir {
             dir: job.dir.clone(),
         });
     }
+    started
+}
+
+/// [`launch`]'s start, in the step's working directory as it is.
+fn launch_in_dir(
+    job: &ShellJob,
+    files: &AttemptFiles,
+    watch: Watch<'_>,
+) -> Result<Launched, LaunchError> {
     let mut invocation = Invocation::of(&job.command);
     let path_var = job
         .env
