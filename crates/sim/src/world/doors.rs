@@ -198,7 +198,9 @@ impl wake::Engine for Doors<'_> {
             crate::faults::cut_next_commit(at);
         }
         // The engine's own record of a wake-up (`wake::record`), the driver's commit's too.
-        let committed = wake::record(run, (&events, &[]), &verdicts);
+        // Each attempt's log with its end, as the driver hands it (`Msg::Exited`).
+        let logs = crate::steps_rows::logs_of(&events);
+        let committed = wake::record(run, (&events, &logs), &verdicts);
         crate::faults::disarm_cut();
         match committed {
             Ok(()) => {
