@@ -133,7 +133,7 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     // (attempt, bytes already printed) of the file being followed.
     let mut printed: Vec<(u32, u64)> = Vec::new();
     loop {
-        let logs = store.attempt_logs(&run_id, step_id)?;
+        let logs = store.attempt_log_files(&run_id, step_id)?;
         let many = logs.iter().filter(|(n, _)| wanted(*n)).count() > 1;
         for (n, path) in logs.iter().filter(|(n, _)| wanted(*n)) {
             let pos = printed.iter().position(|(a, _)| a == n);
@@ -158,7 +158,7 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
         let run_final = store.run(&run_id)?.state.is_final();
         if step_final || run_final {
             // One last pass picks up bytes written just before the final transition.
-            for (n, path) in store.attempt_logs(&run_id, step_id)? {
+            for (n, path) in store.attempt_log_files(&run_id, step_id)? {
                 if let Some(i) = printed.iter().position(|(a, _)| *a == n) {
                     printed[i].1 += copy_from(&path, printed[i].1, &mut out)?;
                 }

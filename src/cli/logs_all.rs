@@ -84,7 +84,7 @@ impl Merge {
     /// Add the attempts' logs not known yet (a new step, a retry), in the run's order.
     fn discover(&mut self, store: &Store, view: &RunView) -> Result<(), LogError> {
         for s in &view.steps {
-            for (n, path) in store.attempt_logs(&self.run_id, &s.id)? {
+            for (n, path) in store.attempt_log_files(&self.run_id, &s.id)? {
                 if self.sources.iter().any(|x| x.path == path) {
                     continue;
                 }

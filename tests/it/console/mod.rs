@@ -5,6 +5,7 @@ mod deadlines;
 mod edit_dialog;
 mod fanned;
 mod filters;
+mod forged_tail;
 mod labels;
 mod log_times;
 mod looks;

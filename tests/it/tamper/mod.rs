@@ -1,6 +1,7 @@
 //! Attacks (issue 11): the audit chain, identities, secrets, signatures, injection.
 mod audit_keys;
 mod chain;
+pub(crate) mod event_logs;
 mod group_artifacts;
 mod group_asks;
 mod group_child_cancel;

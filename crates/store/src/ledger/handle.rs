@@ -120,6 +120,23 @@ impl Store {
             .join(baton_model::log_file_name(step, attempt))
     }
 
+    /// The log files of a step's attempts that a reader reads, by attempt: those
+    /// [`Store::attempt_logs`] names, each where its engine writes it
+    /// ([`Store::log_path`]). A path the store records elsewhere is never followed: a
+    /// group member can write the store, and a path of theirs (a device, a file of
+    /// theirs or of the reader's) would be read as the step's output.
+    pub fn attempt_log_files(
+        &self,
+        run_id: &str,
+        step: &str,
+    ) -> Result<Vec<(u32, PathBuf)>, StoreError> {
+        Ok(self
+            .attempt_logs(run_id, step)?
+            .into_iter()
+            .map(|(n, _)| (n, self.log_path(run_id, step, n)))
+            .collect())
+    }
+
     pub(crate) fn ctx<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
         r.map_err(|e| e.classify(&self.path))
     }
