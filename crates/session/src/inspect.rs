@@ -241,10 +241,15 @@ fn shared_pool_waits(store: &Store, plan: &baton_workflow::Plan, view: &mut RunV
 
 /// A running step's output tail from its log file (the engine writes it as output
 /// arrives), a finished one's as the engine recorded it; in a group store, which keeps
-/// no tails, from its log file too, for whoever may read it (its starter).
+/// no tails, from its log file too, for whoever may read it (its starter): a tail
+/// found in a group store is a member's, never read.
 fn fill_tails(store: &Store, view: &mut RunView) {
-    let recorded = store.attempt_tails(&view.run_id).unwrap_or_default();
     let from_files = store.is_shared();
+    let recorded = if from_files {
+        Default::default()
+    } else {
+        store.attempt_tails(&view.run_id).unwrap_or_default()
+    };
     for sv in &mut view.steps {
         let tail = recorded.get(&sv.id).filter(|t| !t.is_empty());
         match tail {

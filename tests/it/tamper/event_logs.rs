@@ -332,3 +332,25 @@ fn a_group_store_keeps_no_log_text_on_its_events_rows() {
         "{kept:?}"
     );
 }
+
+#[test]
+fn a_group_store_s_forged_tail_is_not_shown_for_the_starter_s_log() {
+    let env = Env::new();
+    env.share_with_nobody();
+    let wf = env.workflow(
+        "p.toml",
+        "name = \"p\"\n[[step]]\nid = \"a\"\nrun = \"echo private-log-text\"\n",
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    ok(&out);
+    let run = run_id_of(&text(&out.stdout));
+    forge_pending_logs(&env, &run, "[[\"a\",1,\"\",\"forged by a member\"]]");
+    let store = Store::open_existing(&env.db()).unwrap();
+    let view = baton::session::inspect(&store, &run, baton::model::Timestamp::now()).unwrap();
+    let step = view.steps.iter().find(|s| s.id == "a").unwrap();
+    assert_eq!(
+        step.log_tail,
+        ["private-log-text"],
+        "read from its log file"
+    );
+}
