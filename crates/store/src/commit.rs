@@ -206,10 +206,10 @@ fn write_rows(
     if !rows.defer || moves_run {
         if !was_empty {
             project::write_steps(tx, run_id, &deferred.projection())?;
-            catch_up::projected(tx, run_id)?;
             *deferred = Deferred::default();
         }
-        return project::write_steps(tx, run_id, p);
+        project::write_steps(tx, run_id, p)?;
+        return written(tx, run_id, (p, events), rows.at, !was_empty);
     }
     deferred.add(p, events);
     if events == 0 {
@@ -218,15 +218,31 @@ fn write_rows(
     }
     if deferred.due() {
         project::write_steps(tx, run_id, &deferred.projection())?;
-        if !was_empty {
-            catch_up::projected(tx, run_id)?;
-        }
         *deferred = Deferred::default();
-        return Ok(());
+        return written(tx, run_id, (p, events), rows.at, !was_empty);
     }
     if was_empty && !deferred.is_empty() {
         catch_up::lag(tx, run_id, rows.at)?;
         deferred.starts_at(rows.at);
+    }
+    Ok(())
+}
+
+/// The rows hold every event of the run: the watermark goes if there was one
+/// (`pending`), with the logs its events carried ([`catch_up::logs_held`]), else the
+/// batch's own logs leave its first event (where [`append`] put them) if it has one.
+fn written(
+    tx: &Connection,
+    run_id: &str,
+    (p, events): (&project::Projection<'_>, usize),
+    before: u64,
+    pending: bool,
+) -> Result<(), StoreError> {
+    if pending {
+        return catch_up::projected(tx, run_id);
+    }
+    if events > 0 && p.attempts.iter().any(|(_, ops)| ops.log.is_some()) {
+        catch_up::logs_held(tx, run_id, before)?;
     }
     Ok(())
 }

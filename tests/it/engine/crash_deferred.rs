@@ -5,7 +5,7 @@
 //! verify`), and `resume` brings the rows up and finishes the run with no succeeded
 //! step started again. A quick step's log (its path and last output) rides with its
 //! events until its row is written: it reads the same before the kill and after the
-//! resume.
+//! resume, when its row holds it and no event row does.
 use crate::helpers::*;
 use std::fmt::Write as _;
 
@@ -68,6 +68,17 @@ fn q2_log_row(env: &Env, id: &str) -> (Option<String>, Option<String>) {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .unwrap_or((None, None))
+}
+
+/// How many of the run's event rows carry logs (`events.logs`) as they lie.
+fn carried(env: &Env, id: &str) -> i64 {
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM events WHERE run_id = ?1 AND logs IS NOT NULL",
+        [id],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 /// q2's log reads the same whether its row holds it or not: its path in `show
@@ -151,6 +162,7 @@ fn kill_dash_nine_between_the_events_and_their_rows_then_resume() {
     reads_agree(&env, &id, "before the kill");
     // q2's log rides with its events: its row does not hold it yet.
     assert_eq!(q2_log_row(&env, &id), (None, None));
+    assert!(carried(&env, &id) > 0, "q2's log rides on no event row");
     let path = q2_log_reads(&env, &id, "before the kill");
     let _ = engine.kill(); // SIGKILL
     let _ = engine.wait();
@@ -189,6 +201,8 @@ fn kill_dash_nine_between_the_events_and_their_rows_then_resume() {
     assert_eq!(q2_log_reads(&env, &id, "after the resume"), path);
     let row = q2_log_row(&env, &id);
     assert_eq!(row, (Some(path), Some("q2 says hi".into())));
+    // The rows hold the logs: no event row keeps a second copy.
+    assert_eq!(carried(&env, &id), 0);
     let verify = env.run(&["audit", "verify", &id]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }

@@ -131,11 +131,99 @@ mod fenced {
                 prop_assert_eq!(got.attempt_tails(RUN).unwrap(), want.attempt_tails(RUN).unwrap());
                 // The run's summary (its attempts that ended) is written at once.
                 prop_assert_eq!(&dump(&got)["run_summaries"], &dump(&want)["run_summaries"]);
+                // Logs stay on event rows only past the watermark, never once written.
+                prop_assert_eq!(carried(&want, None), 0);
+                let mark = watermark(&got.conn, RUN).unwrap();
+                prop_assert_eq!(carried(&got, mark), carried(&got, None));
             }
             got.release_lease(RUN, ME).unwrap();
             prop_assert_eq!(watermark(&got.conn, RUN).unwrap(), None);
+            prop_assert_eq!(carried(&got, None), 0);
             prop_assert_eq!(dump(&got), dump(&want));
         }
+    }
+
+    /// How many of the run's event rows carry logs (past position `after`, if given).
+    fn carried(s: &Store, after: Option<u64>) -> i64 {
+        s.conn
+            .query_row(
+                "SELECT count(*) FROM events WHERE run_id = ?1 AND seq > ?2 AND logs IS NOT NULL",
+                rusqlite::params![RUN, after.map_or(-1, |m| m as i64)],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_run_s_tails_are_kept_once_on_the_attempts_rows() {
+        use super::moved;
+        use crate::records::AttemptLog;
+        use baton_model::StepState;
+        const STEPS: usize = 400;
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = open(&dir, "s.db", false);
+        s.acquire_lease(RUN, ME, Timestamp::now(), LEASE_STALE)
+            .unwrap();
+        s.fence(RUN, ME, &[]);
+        // A reader that can write, bringing the rows up mid-run (`Store::catch_up`).
+        let other = Store::open(&dir.path().join("s.db")).unwrap();
+        let q = |i: usize| format!("q{i}");
+        let mut kinds = vec![moved("long", StepState::Running, 1)];
+        for i in 0..STEPS {
+            kinds.push(moved(&q(i), StepState::Running, 1));
+            kinds.push(moved(&q(i), StepState::Succeeded, 1));
+        }
+        kinds.push(moved("long", StepState::Succeeded, 1));
+        let evs = events(kinds);
+        let tail = |i: usize| {
+            (0..40)
+                .map(|n| format!("{i} line {n}\n"))
+                .collect::<String>()
+        };
+        let mut w = Writer::new(false);
+        // `long` has a process until the last batch: the quick steps' rows wait.
+        w.commit(&mut s, &evs[..1], &[]);
+        let (mut most, mut caught) = (0, false);
+        for i in 0..STEPS {
+            let log = AttemptLog {
+                step_id: q(i),
+                attempt: 1,
+                path: format!("/logs/q{i}.1.log").into(),
+                tail: tail(i),
+            };
+            w.commit(&mut s, &evs[1 + 2 * i..3 + 2 * i], &[log]);
+            let mark = watermark(&s.conn, RUN).unwrap();
+            assert_eq!(carried(&s, mark), carried(&s, None), "after step {i}");
+            most = most.max(carried(&s, None));
+            if !caught && i >= STEPS / 4 && mark.is_some() {
+                other.catch_up(RUN).unwrap();
+                assert_eq!(
+                    (watermark(&s.conn, RUN).unwrap(), carried(&s, None)),
+                    (None, 0)
+                );
+                caught = true;
+            }
+        }
+        assert!(caught, "the rows never lagged past a quarter of the run");
+        assert!(most > 1, "the tails never waited on their events ({most})");
+        w.commit(&mut s, &evs[evs.len() - 1..], &[]);
+        s.release_lease(RUN, ME).unwrap();
+        assert_eq!(watermark(&s.conn, RUN).unwrap(), None);
+        assert_eq!(carried(&s, None), 0);
+        let rows: std::collections::HashMap<String, String> = s
+            .conn
+            .prepare(
+                "SELECT step_id, log_tail FROM attempts WHERE run_id = ?1 AND log_tail IS NOT NULL",
+            )
+            .unwrap()
+            .query_map([RUN], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want: std::collections::HashMap<String, String> =
+            (0..STEPS).map(|i| (q(i), tail(i))).collect();
+        assert_eq!(rows, want);
+        assert_eq!(s.attempt_tails(RUN).unwrap(), want);
     }
 
     #[test]

@@ -19,6 +19,12 @@
 //! rows hold. A row whose JSON names another position than its own, or a watermark
 //! past the last row, is refused ([`StoreError::Tampered`]): the group store's other
 //! members can write these tables, and a forged row must stop a reader, not hold it.
+//!
+//! An event's `logs` column ([`logs`]) carries its batch's attempts' logs until their
+//! rows hold them: the transaction that writes the rows and moves the watermark past
+//! those events empties it ([`logs_held`]), so a tail is kept once. The column is no
+//! part of the event (its JSON, its chain hash, `events_no_update`'s columns), and a
+//! reader folds it only past the watermark: it reads either the carrier or the row.
 use super::project::{self, StepOps};
 use crate::error::StoreError;
 use crate::ledger::Store;
@@ -81,10 +87,31 @@ pub(crate) fn catch_up(tx: &Connection, run_id: &str) -> Result<u64, StoreError>
     Ok(done)
 }
 
-/// The run's steps' and attempts' rows hold every event: the watermark goes.
+/// The run's steps' and attempts' rows hold every event: the watermark goes, and the
+/// logs its events past it carry with it ([`logs_held`]).
 pub(crate) fn projected(tx: &Connection, run_id: &str) -> Result<(), StoreError> {
-    tx.prepare_cached("DELETE FROM steps_projected WHERE run_id = ?1")?
-        .execute([run_id])?;
+    let mark: Option<i64> = tx
+        .prepare_cached("DELETE FROM steps_projected WHERE run_id = ?1 RETURNING seq")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?;
+    match mark {
+        Some(mark) => logs_held(tx, run_id, mark.max(0) as u64),
+        None => Ok(()),
+    }
+}
+
+/// The attempts' rows of run `run_id` hold the logs its events after position `mark`
+/// carry, in the caller's transaction: the column is emptied (the module's comment
+/// says why it may be). One range of the run's rows (`id` is its key shifted plus the
+/// position), rewriting only those that carry logs.
+pub(crate) fn logs_held(tx: &Connection, run_id: &str, mark: u64) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE events SET logs = NULL
+         WHERE id > (SELECT (key << 32) + ?2 FROM runs WHERE id = ?1)
+           AND id <= (SELECT (key << 32) + 4294967295 FROM runs WHERE id = ?1)
+           AND logs IS NOT NULL",
+    )?
+    .execute(params![run_id, mark as i64])?;
     Ok(())
 }
 
