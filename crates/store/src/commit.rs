@@ -277,7 +277,8 @@ fn append(
     let mut heads = Vec::new();
     let mut head: Option<(i64, String)> = None;
     let mut rows = Vec::with_capacity(events.len());
-    let mut logs = catch_up::logs::encode(logs)?;
+    // A row each, from the first: `read::catch_up::logs::encode`.
+    let mut logs = catch_up::logs::encode(logs)?.into_iter();
     for (i, ev) in events.iter().enumerate() {
         let json = serde_json::to_string(ev)?;
         let hash = chain.link(ev.seq, &json);
@@ -314,8 +315,15 @@ fn append(
             json,
             hash,
             mark,
-            logs: logs.take(),
+            logs: logs.next(),
         });
+    }
+    if !events.is_empty() && logs.len() > 0 {
+        // Each log comes with its attempt's end: a batch holds an event a log.
+        return Err(StoreError::Refused(format!(
+            "a batch of {} events records more logs than its rows carry",
+            events.len()
+        )));
     }
     for chunk in rows.chunks(EVENTS_A_STATEMENT) {
         insert_events(tx, run_id, run_key, chunk)?;

@@ -302,35 +302,26 @@ fn a_store_of_the_previous_schema_with_rows_behind_migrates_and_reads_its_logs()
 fn a_group_store_keeps_no_log_text_on_its_events_rows() {
     let env = Env::new();
     env.share_with_nobody();
-    let wf = env.workflow(
-        "p.toml",
-        "name = \"p\"\n[[step]]\nid = \"a\"\nrun = \"echo private-log-text\"\n",
-    );
-    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
-    ok(&out);
+    // `q` printed and ended while `long` runs: its log rides on its events' rows.
+    let (engine, id) = in_flight(&env);
     let c = rusqlite::Connection::open(env.db()).unwrap();
-    let kept: Vec<String> = c
-        .prepare(
-            "SELECT logs FROM events WHERE logs IS NOT NULL
-             UNION ALL SELECT log_tail FROM attempts WHERE log_tail IS NOT NULL",
-        )
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let on_events: i64 = c
-        .query_row(
-            "SELECT count(*) FROM events WHERE logs IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(on_events > 0, "the step's log rode on no event");
-    assert!(
-        kept.iter().all(|k| !k.contains("private-log-text")),
-        "{kept:?}"
-    );
+    let column = |sql: &str| -> Vec<String> {
+        c.prepare(sql)
+            .unwrap()
+            .query_map([&id], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let on_events = column("SELECT logs FROM events WHERE run_id = ?1 AND logs IS NOT NULL");
+    let on_rows =
+        column("SELECT log_tail FROM attempts WHERE run_id = ?1 AND log_tail IS NOT NULL");
+    std::fs::write(env.path().join("release"), "").unwrap();
+    ok(&wait_child(engine, 60));
+    assert!(!on_events.is_empty(), "q's log rode on no event");
+    for kept in on_events.iter().chain(&on_rows) {
+        assert!(!kept.contains("q says hi"), "{on_events:?} {on_rows:?}");
+    }
 }
 
 #[test]
@@ -352,5 +343,27 @@ fn a_group_store_s_forged_tail_is_not_shown_for_the_starter_s_log() {
         step.log_tail,
         ["private-log-text"],
         "read from its log file"
+    );
+}
+
+#[test]
+fn a_logs_column_too_long_for_any_batch_is_refused_before_it_is_folded() {
+    let env = Env::new();
+    let run = finished(&env);
+    // 1,000,000 well-formed logs (26 MB): more than any batch records.
+    let mut logs = String::from("[");
+    for i in 0..1_000_000u32 {
+        if i > 0 {
+            logs.push(',');
+        }
+        logs.push_str(&format!("[\"a\",{},\"/l\",\"\"]", i % 7 + 1));
+    }
+    logs.push(']');
+    forge_pending_logs(&env, &run, &logs);
+    let store = Store::open_existing(&env.db()).unwrap();
+    let err = store.attempt_tails(&run).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Tampered { .. }),
+        "a 26 MB logs column is read whole and folded: {err}"
     );
 }

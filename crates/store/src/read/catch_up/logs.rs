@@ -1,12 +1,14 @@
 //! A batch's attempts' logs (`log_path`, `log_tail`) on its first event's row
-//! (`events.logs`): an engine's commit defers them with the rest of the attempts'
-//! patches, and they survive a kill as its events do, in the same row, append-only.
-//! The event's JSON (what `baton events` prints and the chain hashes) is not touched.
+//! (`events.logs`; the next rows too past [`COLUMN_MAX`]): an engine's commit defers
+//! them with the rest of the attempts' patches, and they survive a kill as its events
+//! do, in the same rows. The event's JSON (what `baton events` prints and the chain
+//! hashes) is not touched.
 //!
 //! The column is read as the events past the watermark are ([`super::each_pending`]):
 //! a batch's logs fold before its events (`project::fold`). The group store's other
-//! members can write the table, so a value that is not a list of logs as a writer
-//! makes it, or holds a tail longer than [`LOG_TAIL_MAX`], is refused
+//! members can write the table, so a value longer than [`COLUMN_MAX`] (refused before
+//! it is parsed), not a list of logs as a writer makes it, or holding a tail longer
+//! than [`LOG_TAIL_MAX`] or a path or step id longer than 4 KiB is refused
 //! ([`StoreError::Tampered`]), never folded.
 use super::{each_pending, tampered};
 use crate::error::StoreError;
@@ -25,29 +27,58 @@ const PATH_MAX: usize = 4096;
 /// One log as the column holds it: [step, attempt, path, tail].
 type Entry<'a> = (&'a str, u32, std::borrow::Cow<'a, str>, &'a str);
 
-/// The column's value for a batch's `logs` (`None`: no log), each tail bounded as its
-/// row keeps it.
-pub(crate) fn encode(logs: &[AttemptLog]) -> Result<Option<String>, StoreError> {
-    if logs.is_empty() {
-        return Ok(None);
+/// The longest value the column holds, in bytes: a longer one is refused before it is
+/// parsed. A writer splits a batch's logs over its first events' rows
+/// ([`encode`]), so each row holds at most this much, and a reader's chunk of events
+/// at most `CHUNK` times it.
+pub(crate) const COLUMN_MAX: usize = 256 * 1024;
+
+/// The most one log takes in the column: its step id and path (each at most
+/// [`PATH_MAX`] bytes), its tail ([`LOG_TAIL_MAX`]), every byte escaped as JSON may
+/// (`\u00XX`), and the attempt and punctuation. [`COLUMN_MAX`] holds at least two.
+const ENTRY_MAX: usize = 6 * (2 * PATH_MAX + LOG_TAIL_MAX) + 32;
+const _: () = assert!(2 * ENTRY_MAX <= COLUMN_MAX);
+
+/// The column's values for a batch's `logs`, in order, each at most [`COLUMN_MAX`]
+/// bytes: the first event's row carries the first, the next row the next (a batch
+/// holds an event for each log it records: its attempt's end). No log: none. Each tail
+/// is bounded as its row keeps it.
+pub(crate) fn encode(logs: &[AttemptLog]) -> Result<Vec<String>, StoreError> {
+    let mut columns = Vec::new();
+    let mut column = String::new();
+    for l in logs {
+        let entry: Entry<'_> = (
+            l.step_id.as_str(),
+            l.attempt,
+            l.path.to_string_lossy(),
+            bounded_tail(&l.tail, LOG_TAIL_MAX),
+        );
+        let entry = serde_json::to_string(&entry)?;
+        // `[` + entries joined by `,` + `]`.
+        if !column.is_empty() && column.len() + entry.len() + 2 > COLUMN_MAX {
+            column.push(']');
+            columns.push(std::mem::take(&mut column));
+        }
+        column.push(if column.is_empty() { '[' } else { ',' });
+        column.push_str(&entry);
     }
-    let entries: Vec<Entry<'_>> = logs
-        .iter()
-        .map(|l| {
-            (
-                l.step_id.as_str(),
-                l.attempt,
-                l.path.to_string_lossy(),
-                bounded_tail(&l.tail, LOG_TAIL_MAX),
-            )
-        })
-        .collect();
-    Ok(Some(serde_json::to_string(&entries)?))
+    if !column.is_empty() {
+        column.push(']');
+        columns.push(column);
+    }
+    Ok(columns)
 }
 
 /// The logs the column of run `run_id`'s event `seq` holds, or why they are refused.
 pub(crate) fn decode(run_id: &str, seq: u64, text: &str) -> Result<Vec<AttemptLog>, StoreError> {
     let refuse = |reason: String| tampered(run_id, seq, format!("its event's logs {reason}"));
+    if text.len() > COLUMN_MAX {
+        // Refused unparsed: a forged value of any size costs no more than its length.
+        return Err(refuse(format!(
+            "are {} bytes, more than {COLUMN_MAX}",
+            text.len()
+        )));
+    }
     let entries: Vec<(String, u32, String, String)> = serde_json::from_str(text).map_err(|e| {
         refuse(format!(
             "are not a list of [step, attempt, path, tail]: {e}"
@@ -60,6 +91,12 @@ pub(crate) fn decode(run_id: &str, seq: u64, text: &str) -> Result<Vec<AttemptLo
                 return Err(refuse(format!(
                     "hold a tail of {} bytes for step {step_id} attempt {attempt}, more than {LOG_TAIL_MAX}",
                     tail.len()
+                )));
+            }
+            if step_id.len() > PATH_MAX {
+                return Err(refuse(format!(
+                    "hold a step id of {} bytes, more than {PATH_MAX}",
+                    step_id.len()
                 )));
             }
             if path.len() > PATH_MAX {

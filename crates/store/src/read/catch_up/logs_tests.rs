@@ -17,15 +17,56 @@ fn log(step: &str, attempt: u32, tail: &str) -> AttemptLog {
 
 #[test]
 fn a_batch_s_logs_come_back_as_its_rows_keep_them() {
-    assert_eq!(encode(&[]).unwrap(), None);
+    assert!(encode(&[]).unwrap().is_empty());
     let long = "x".repeat(LOG_TAIL_MAX + 10);
     let logs = [log("a", 1, "out\n"), log("b", 2, &long)];
-    let text = encode(&logs).unwrap().unwrap();
-    let back = decode(RUN, 1, &text).unwrap();
+    let [text] = &encode(&logs).unwrap()[..] else {
+        panic!("two logs, one column")
+    };
+    let back = decode(RUN, 1, text).unwrap();
     assert_eq!(back[0], logs[0]);
     // The tail as the row keeps it: its last LOG_TAIL_MAX bytes.
     assert_eq!(back[1].tail, long[10..]);
     assert_eq!((back[1].step_id.as_str(), back[1].attempt), ("b", 2));
+}
+
+#[test]
+fn a_batch_s_logs_split_over_columns_each_within_the_bound() {
+    // Tails of control bytes, each escaped to six: the most a log takes.
+    let worst = "\u{1}".repeat(LOG_TAIL_MAX);
+    let logs: Vec<AttemptLog> = (1..=40).map(|n| log("s", n, &worst)).collect();
+    let columns = encode(&logs).unwrap();
+    assert!(
+        columns.len() > 1 && columns.len() <= logs.len() / 2,
+        "{}",
+        columns.len()
+    );
+    let mut back = Vec::new();
+    for (i, c) in columns.iter().enumerate() {
+        assert!(c.len() <= COLUMN_MAX, "column {i}: {} bytes", c.len());
+        back.extend(decode(RUN, i as u64 + 1, c).unwrap());
+    }
+    assert_eq!(back, logs);
+}
+
+#[test]
+fn a_column_over_the_bound_is_refused_unparsed() {
+    // Well-formed logs, more of them than any column a writer makes holds.
+    let entry = "[\"a\",1,\"/l\",\"\"]";
+    let many = format!("[{}]", vec![entry; COLUMN_MAX / entry.len() + 1].join(","));
+    let err = decode(RUN, 3, &many).unwrap_err();
+    let says = format!("are {} bytes, more than {COLUMN_MAX}", many.len());
+    assert!(
+        matches!(&err, StoreError::Tampered { seq: 3, reason, .. } if reason.contains(&says)),
+        "{err}"
+    );
+    // Not JSON at all, as long: refused for its length, not parsed.
+    let junk = "{".repeat(COLUMN_MAX + 1);
+    let err = decode(RUN, 3, &junk).unwrap_err();
+    assert!(err.to_string().contains("more than 262144"), "{err}");
+    let step = format!("[[\"{}\",1,\"/l\",\"\"]]", "s".repeat(PATH_MAX + 1));
+    let err = decode(RUN, 3, &step).unwrap_err();
+    assert!(err.to_string().contains("a step id of 4097 bytes"), "{err}");
 }
 
 #[test]
@@ -86,7 +127,7 @@ fn pending(dir: &tempfile::TempDir, logs: &str) -> crate::Store {
 #[test]
 fn logs_past_the_watermark_read_as_of_the_last_event_and_are_caught_up() {
     let dir = tempfile::tempdir().unwrap();
-    let text = encode(&[log("a", 1, "done\n")]).unwrap().unwrap();
+    let text = encode(&[log("a", 1, "done\n")]).unwrap().remove(0);
     let s = pending(&dir, &text);
     let row = |s: &crate::Store| -> Option<String> {
         s.conn
