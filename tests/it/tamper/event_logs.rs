@@ -367,3 +367,27 @@ fn a_logs_column_too_long_for_any_batch_is_refused_before_it_is_folded() {
         "a 26 MB logs column is read whole and folded: {err}"
     );
 }
+
+#[test]
+fn a_log_for_an_attempt_the_run_never_started_reads_as_no_attempt() {
+    let env = Env::new();
+    let run = finished(&env);
+    let logs = serde_json::json!([["ghost", 3, "/l", "t"], ["a", 9, "/l", "t"]]).to_string();
+    forge_pending_logs(&env, &run, &logs);
+    let store = Store::open_existing(&env.db()).unwrap();
+    let attempts: Vec<u32> = store
+        .attempt_logs(&run, "a")
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let tails = store.attempt_tails(&run).unwrap();
+    store.catch_up(&run).unwrap();
+    let out = env.run(&["logs", &run, "a"]);
+    ok(&out);
+    assert_eq!(
+        (attempts, tails.contains_key("ghost"), text(&out.stderr)),
+        (vec![1], false, String::new()),
+        "a forged log made an attempt up"
+    );
+}

@@ -127,6 +127,7 @@ fn each_pending(
         return Ok(None);
     };
     let mut done = 0;
+    let mut started = logs::Started::default();
     loop {
         let (events, logs) = after(conn, run_id, mark)?;
         let Some(last) = events.last().map(|e| e.seq) else {
@@ -135,7 +136,7 @@ fn each_pending(
         };
         // A log touches only its row's log columns, the latest one kept: folded ahead
         // of the chunk's events, the logs of its batches leave what batch by batch does.
-        each(&project::fold(&logs, &events))?;
+        each(&started.only(conn, run_id, project::fold(&logs, &events))?)?;
         done += events.len() as u64;
         mark = last;
     }

@@ -12,10 +12,11 @@
 //! ([`StoreError::Tampered`]), never folded.
 use super::{each_pending, tampered};
 use crate::error::StoreError;
+use crate::read::project::{AttemptOps, Projection};
 use crate::records::{AttemptLog, LOG_TAIL_MAX};
 use crate::tx::{bounded_tail, in_read_snapshot};
 use rusqlite::{Connection, params};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Migration 43's column.
 pub(crate) const EVENT_LOGS: &str = "ALTER TABLE events ADD COLUMN logs TEXT;";
@@ -113,6 +114,45 @@ pub(crate) fn decode(run_id: &str, seq: u64, text: &str) -> Result<Vec<AttemptLo
             })
         })
         .collect()
+}
+
+/// The attempts a run's pending events have started so far, as [`each_pending`] folds
+/// them a chunk at a time.
+#[derive(Default)]
+pub(crate) struct Started(HashSet<(String, u32)>);
+
+impl Started {
+    /// `p` (a chunk's fold) without the logs of attempts the run never started: a log
+    /// comes with its attempt's end, and its start is on the attempt's row or among
+    /// the events folded so far. A member's log for any other attempt would make one
+    /// up (a row `catch_up` writes, an attempt `baton logs` lists): it is dropped.
+    pub(crate) fn only<'a>(
+        &mut self,
+        conn: &Connection,
+        run_id: &str,
+        mut p: Projection<'a>,
+    ) -> Result<Projection<'a>, StoreError> {
+        let alone = |ops: &AttemptOps<'_>| ops.state.is_none() && ops.finish.is_none();
+        for ((step, attempt), ops) in &p.attempts {
+            if !alone(ops) {
+                self.0.insert(((*step).to_string(), *attempt));
+            }
+        }
+        let mut row = conn.prepare_cached(
+            "SELECT 1 FROM attempts WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
+        )?;
+        let mut kept = Vec::with_capacity(p.attempts.len());
+        for ((step, attempt), ops) in p.attempts {
+            let known = !alone(&ops)
+                || self.0.contains(&(step.to_string(), attempt))
+                || row.exists(params![run_id, step, attempt])?;
+            if known {
+                kept.push(((step, attempt), ops));
+            }
+        }
+        p.attempts = kept;
+        Ok(p)
+    }
 }
 
 /// (log_path, log_tail) as an attempt's row holds them.

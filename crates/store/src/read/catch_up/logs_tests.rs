@@ -170,3 +170,28 @@ fn a_forged_logs_column_stops_the_readers_and_the_catch_up() {
     // Nothing was written: the watermark stays.
     assert_eq!(watermark(&s.conn, RUN).unwrap(), Some(1));
 }
+
+#[test]
+fn a_log_for_an_attempt_the_run_never_started_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = [
+        log("a", 1, "real"),
+        log("ghost", 3, "made up"),
+        log("a", 9, "made up"),
+    ];
+    let s = pending(&dir, &encode(&logs).unwrap().remove(0));
+    let now = logs_now(&s.conn, RUN, None).unwrap();
+    let keys: Vec<_> = now.keys().cloned().collect();
+    assert_eq!(keys, [("a".to_string(), 1)]);
+    assert_eq!(now[&("a".to_string(), 1)].1.as_deref(), Some("real"));
+    in_transaction(&s.conn, |tx| catch_up(tx, RUN)).unwrap();
+    let rows: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM attempts WHERE run_id = ?1",
+            [RUN],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 1, "catch_up wrote no row for a made-up attempt");
+}
