@@ -170,11 +170,17 @@ fn after(
     run_id: &str,
     mark: u64,
 ) -> Result<(Vec<Event>, Vec<AttemptLog>), StoreError> {
+    // A logs value over its bound is not fetched: SQLite reads a text whole to hand it
+    // over, but `octet_length` from the record's header.
     let mut st = conn.prepare_cached(&format!(
-        "SELECT e.id - (r.key << 32), e.json, e.logs FROM {RUN_EVENTS}
+        "SELECT e.id - (r.key << 32), e.json,
+                CASE WHEN octet_length(e.logs) > ?4 THEN NULL ELSE e.logs END,
+                octet_length(e.logs)
+         FROM {RUN_EVENTS}
          AND e.id > (r.key << 32) + ?2 ORDER BY e.id LIMIT ?3"
     ))?;
-    let mut rows = st.query(params![run_id, mark as i64, CHUNK])?;
+    let bound = logs::COLUMN_MAX as i64;
+    let mut rows = st.query(params![run_id, mark as i64, CHUNK, bound])?;
     let mut out: Vec<Event> = Vec::new();
     let mut all_logs: Vec<AttemptLog> = Vec::new();
     while let Some(r) = rows.next()? {
@@ -189,6 +195,9 @@ fn after(
                     ev.seq
                 ),
             ));
+        }
+        if let Some(size) = r.get::<_, Option<i64>>(3)? {
+            logs::within(run_id, at, size.max(0) as u64)?;
         }
         if let Some(text) = r.get_ref(2)?.as_str_or_null()? {
             all_logs.extend(logs::decode(run_id, at, text)?);

@@ -70,16 +70,24 @@ pub(crate) fn encode(logs: &[AttemptLog]) -> Result<Vec<String>, StoreError> {
     Ok(columns)
 }
 
+/// Whether a column of `size` bytes (on run `run_id`'s event `seq`) may be read: one
+/// longer than [`COLUMN_MAX`] is refused unread and unparsed, so a forged value of any
+/// size costs no more than its length's lookup (`octet_length`: [`super::after`]).
+pub(crate) fn within(run_id: &str, seq: u64, size: u64) -> Result<(), StoreError> {
+    if size > COLUMN_MAX as u64 {
+        return Err(tampered(
+            run_id,
+            seq,
+            format!("its event's logs are {size} bytes, more than {COLUMN_MAX}"),
+        ));
+    }
+    Ok(())
+}
+
 /// The logs the column of run `run_id`'s event `seq` holds, or why they are refused.
 pub(crate) fn decode(run_id: &str, seq: u64, text: &str) -> Result<Vec<AttemptLog>, StoreError> {
     let refuse = |reason: String| tampered(run_id, seq, format!("its event's logs {reason}"));
-    if text.len() > COLUMN_MAX {
-        // Refused unparsed: a forged value of any size costs no more than its length.
-        return Err(refuse(format!(
-            "are {} bytes, more than {COLUMN_MAX}",
-            text.len()
-        )));
-    }
+    within(run_id, seq, text.len() as u64)?;
     let entries: Vec<(String, u32, String, String)> = serde_json::from_str(text).map_err(|e| {
         refuse(format!(
             "are not a list of [step, attempt, path, tail]: {e}"

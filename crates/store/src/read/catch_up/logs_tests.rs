@@ -195,3 +195,19 @@ fn a_log_for_an_attempt_the_run_never_started_is_dropped() {
         .unwrap();
     assert_eq!(rows, 1, "catch_up wrote no row for a made-up attempt");
 }
+
+#[test]
+fn a_column_over_the_bound_stops_the_readers_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = pending(&dir, &"x".repeat(8 * COLUMN_MAX));
+    let says = format!("are {} bytes, more than {COLUMN_MAX}", 8 * COLUMN_MAX);
+    for err in [
+        logs_now(&s.conn, RUN, None).unwrap_err(),
+        in_transaction(&s.conn, |tx| catch_up(tx, RUN)).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, StoreError::Tampered { seq: 2, reason, .. } if reason.contains(&says)),
+            "{err}"
+        );
+    }
+}
