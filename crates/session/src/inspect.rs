@@ -242,14 +242,17 @@ fn shared_pool_waits(store: &Store, plan: &baton_workflow::Plan, view: &mut RunV
 /// A running step's output tail from its log file (the engine writes it as output
 /// arrives), a finished one's as the engine recorded it; in a group store, which keeps
 /// no tails, from its log file too, for whoever may read it (its starter): a tail
-/// found in a group store is a member's, never read.
+/// found in a group store is a member's, never read. Recorded tails the store refuses
+/// (a forged `events.logs`: `StoreError::Tampered`) are not read either: the log
+/// files are, so the view still shows each step's output.
 fn fill_tails(store: &Store, view: &mut RunView) {
-    let from_files = store.is_shared();
-    let recorded = if from_files {
-        Default::default()
+    let recorded = if store.is_shared() {
+        None
     } else {
-        store.attempt_tails(&view.run_id).unwrap_or_default()
+        store.attempt_tails(&view.run_id).ok()
     };
+    let from_files = recorded.is_none();
+    let recorded = recorded.unwrap_or_default();
     for sv in &mut view.steps {
         let tail = recorded.get(&sv.id).filter(|t| !t.is_empty());
         match tail {

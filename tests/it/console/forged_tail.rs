@@ -1,5 +1,6 @@
 //! A step's tail forged in the store (`events.logs`, issue 79) reaches the console's
-//! view as the store holds it and is drawn without its terminal controls.
+//! view as the store holds it and is drawn without its terminal controls; a column the
+//! store refuses leaves the view the output of the step's own log file.
 use super::render::{draw, text, ui};
 use crate::helpers::Env;
 use crate::tamper::event_logs::{finished, forge_pending_logs};
@@ -27,4 +28,23 @@ fn a_forged_tail_with_terminal_escapes_is_drawn_without_them() {
     let t = text(&draw(&v, &mut u, &Theme::monochrome(), 100, 30));
     assert!(t.contains("forged tail line"), "{t}");
     assert!(!t.contains('\u{1b}') && !t.contains("owned title"), "{t}");
+}
+
+#[test]
+fn a_refused_tails_column_leaves_the_view_its_log_files_output() {
+    let env = Env::new();
+    let run = finished(&env);
+    forge_pending_logs(&env, &run, "not a list of logs");
+    let store = Store::open_existing(&env.db()).unwrap();
+    assert!(
+        store.attempt_tails(&run).is_err(),
+        "the store refuses the forged column"
+    );
+    let v = baton::session::inspect(&store, &run, Timestamp::now()).unwrap();
+    let a = v.step_index("a").unwrap();
+    assert_eq!(
+        v.steps[a].log_tail,
+        ["inside"],
+        "the step's output, from its log file"
+    );
 }
