@@ -36,6 +36,52 @@ pub(crate) fn read_needs(path: &Path) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// Which steps of a DAG may start: those whose needs have all ended.
+pub(crate) struct Dag {
+    waiting: Vec<usize>,
+    dependants: Vec<Vec<usize>>,
+    /// The steps free to start, the next one last.
+    pub(crate) ready: Vec<usize>,
+    done: usize,
+}
+
+impl Dag {
+    pub(crate) fn new(needs: &[Vec<usize>]) -> Self {
+        let waiting: Vec<usize> = needs.iter().map(Vec::len).collect();
+        let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); needs.len()];
+        for (i, n) in needs.iter().enumerate() {
+            for &d in n {
+                dependants[d].push(i);
+            }
+        }
+        let ready = (0..needs.len())
+            .filter(|&i| waiting[i] == 0)
+            .rev()
+            .collect();
+        Dag {
+            waiting,
+            dependants,
+            ready,
+            done: 0,
+        }
+    }
+
+    /// Step `s` has ended: the steps it was the last need of are ready.
+    pub(crate) fn done(&mut self, s: usize) {
+        self.done += 1;
+        for &d in &self.dependants[s] {
+            self.waiting[d] -= 1;
+            if self.waiting[d] == 0 {
+                self.ready.push(d);
+            }
+        }
+    }
+
+    pub(crate) fn all_done(&self) -> bool {
+        self.done == self.waiting.len()
+    }
+}
+
 /// Run the DAG in `needs_file` at `jobs` at once; the store in `$HOME`.
 pub(crate) fn run(needs_file: &Path, jobs: usize) {
     let needs = read_needs(needs_file);
@@ -51,25 +97,14 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
         [],
     )
     .expect("create the table");
-    let mut waiting: Vec<usize> = needs.iter().map(Vec::len).collect();
-    let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); needs.len()];
-    for (i, n) in needs.iter().enumerate() {
-        for &d in n {
-            dependants[d].push(i);
-        }
-    }
-    let mut ready: Vec<usize> = (0..needs.len())
-        .filter(|&i| waiting[i] == 0)
-        .rev()
-        .collect();
+    let mut dag = Dag::new(&needs);
     let mut running: HashMap<u32, (usize, Child)> = HashMap::new();
-    let mut done = 0;
     let mut at = 0i64;
-    while done < needs.len() {
+    while !dag.all_done() {
         // Starts: committed (one transaction for the wake-up's), then spawned.
         let mut starting = Vec::new();
         while running.len() + starting.len() < jobs {
-            match ready.pop() {
+            match dag.ready.pop() {
                 Some(s) => starting.push(s),
                 None => break,
             }
@@ -101,13 +136,7 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
         }
         commit(&mut db, &ended, 1, &mut at);
         for s in ended {
-            done += 1;
-            for &d in &dependants[s] {
-                waiting[d] -= 1;
-                if waiting[d] == 0 {
-                    ready.push(d);
-                }
-            }
+            dag.done(s);
         }
     }
 }

@@ -15,6 +15,7 @@
 //!
 //! Run by `benches/user_way.rs` as `<bench> --min-promises dag.needs`, with the store at
 //! `$HOME/min-promises.db`.
+use super::min_durable::{self, Dag};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -128,30 +129,19 @@ impl Log {
 
 /// Run the DAG in `needs_file` at `jobs` at once; the store and the logs in `$HOME`.
 pub(crate) fn run(needs_file: &Path, jobs: usize) {
-    let needs = super::min_durable::read_needs(needs_file);
+    let needs = min_durable::read_needs(needs_file);
     let home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
     let logs = home.join("min-promises-logs");
     let _ = std::fs::remove_dir_all(&logs);
     std::fs::create_dir_all(&logs).expect("make the logs' directory");
     let mut log = Log::open(&home.join("min-promises.db"));
-    let mut waiting: Vec<usize> = needs.iter().map(Vec::len).collect();
-    let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); needs.len()];
-    for (i, n) in needs.iter().enumerate() {
-        for &d in n {
-            dependants[d].push(i);
-        }
-    }
-    let mut ready: Vec<usize> = (0..needs.len())
-        .filter(|&i| waiting[i] == 0)
-        .rev()
-        .collect();
+    let mut dag = Dag::new(&needs);
     let mut running: Vec<Running> = Vec::new();
-    let mut done = 0;
-    while done < needs.len() {
+    while !dag.all_done() {
         // Starts: their events committed with the ends before them, then spawned.
         let mut starting = Vec::new();
         while running.len() + starting.len() < jobs {
-            match ready.pop() {
+            match dag.ready.pop() {
                 Some(s) => starting.push(s),
                 None => break,
             }
@@ -191,13 +181,7 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
         }
         // Committed with the starts they free (the next turn), before those spawn.
         for (s, _) in ended {
-            done += 1;
-            for &d in &dependants[s] {
-                waiting[d] -= 1;
-                if waiting[d] == 0 {
-                    ready.push(d);
-                }
-            }
+            dag.done(s);
         }
     }
     log.commit();
