@@ -32,7 +32,6 @@ pub use pool_slots::{slot_answer, slot_ask, store_pools};
 pub use reopen::hold_group_to_reopen;
 mod fence;
 mod spawn;
-mod waiter;
 mod waits;
 use waits::{instant_at, recv_command, sleep_until, woken};
 
@@ -217,10 +216,6 @@ pub struct Driver {
     looking: bool,
     /// What the inbox, the timers and the console handed in for this wake-up.
     brought: Vec<Input>,
-    /// The thread its plain local attempts are followed on (`waiter.rs`; `None`: not
-    /// yet tried). Last: dropped after everything else of the driver, as the tasks
-    /// on the engine's runtime are.
-    waiter: Option<Option<waiter::Waiter>>,
 }
 
 impl Driver {
@@ -287,7 +282,6 @@ impl Driver {
             slot_asks: Vec::new(),
             looking: false,
             brought: Vec::new(),
-            waiter: None,
         }
     }
 

@@ -197,9 +197,6 @@ impl Driver {
                 holder: holder.clone(),
             });
         }
-        // A plain local start is followed on the driver's waiter thread (`waiter.rs`);
-        // the rest (a re-attach, handed copies, secrets, a job) on the engine's runtime.
-        let mut plain_local = false;
         // Started now, not when this task first runs (after the driver's next
         // await).
         let starting: exec::BoxFuture<Result<Box<dyn exec::Attempt>, _>> = match call {
@@ -222,7 +219,6 @@ impl Driver {
                     let handed = (db, handed, holder, self.sent.clone());
                     Box::pin(start_handed(executor, job, timeout, handed, read))
                 } else if secrets.is_empty() {
-                    plain_local = executor.is_local();
                     executor.start(job, timeout)
                 } else {
                     let read = (secrets, plan.base_dir.clone(), self.inbox_tx.clone());
@@ -231,21 +227,7 @@ impl Driver {
             }
         };
         let following = follow(starting, cancel_rx, self.inbox_tx.clone(), started);
-        match self.waiter(plain_local) {
-            Some(waiter) => waiter.spawn(following),
-            None => drop(tokio::spawn(following)),
-        }
-    }
-
-    /// The waiter thread a plain local attempt is followed on (made on the first), if
-    /// `local` and this driver has one (`waiter::Waiter::start`).
-    fn waiter(&mut self, local: bool) -> Option<&super::waiter::Waiter> {
-        if !local {
-            return None;
-        }
-        self.waiter
-            .get_or_insert_with(super::waiter::Waiter::start)
-            .as_ref()
+        drop(tokio::spawn(following));
     }
 
     /// Where step `req.step`'s artifacts may be sent ahead while they are kept: the

@@ -217,7 +217,8 @@ struct KillShared {
     pgid: i32,
     state: Mutex<KillState>,
     notify: Notify,
-    /// The lock the launching thread reaps the leader under, when it watches it.
+    /// The lock the leader is reaped under: none for an adopted one (not a child of
+    /// this process; `adopt.rs` follows it).
     reap: Option<Arc<Reap>>,
 }
 
@@ -232,7 +233,6 @@ impl KillShared {
     /// after it, `clear_group`) or the group is gone.
     fn signal_unreaped(&self, sig: Signal) -> Result<bool, ExecError> {
         let Some(reap) = &self.reap else {
-            // The engine's thread reaps it, after this (`Running::wait`).
             return signal_group(self.pgid, sig);
         };
         let held = reap.hold();
@@ -587,7 +587,7 @@ pub(super) fn assemble(
 ) -> Running {
     let started = Instant::now();
     let reap = match &leader {
-        Leader::Child(child) => child.reap_lock(),
+        Leader::Child(child) => Some(child.reap_lock()),
         Leader::Adopted(_) => None,
     };
     let tail = TailHandle::default();

@@ -304,8 +304,8 @@ pub struct ChildProcess {
     pid: libc::pid_t,
     ended: Ending,
     status: Option<ExitStatus>,
-    /// Watched by the launching thread, which reaps it under this lock.
-    reap: Option<Arc<Reap>>,
+    /// Reaped under this lock, by the launching thread when it watches it, else here.
+    reap: Arc<Reap>,
 }
 
 /// How the end of a child is learnt.
@@ -325,6 +325,10 @@ enum Ending {
 impl ChildProcess {
     fn new(pid: libc::pid_t, watched: Option<(Ended, Arc<Reap>)>) -> ChildProcess {
         let (told, reap) = watched.unzip();
+        // Reaped here (`try_reap`), it is reaped under a lock of its own all the same:
+        // a kill from another thread (a console's, a timer's) signals its group only
+        // while it is unreaped (`shell.rs`, `signal_unreaped`).
+        let reap = reap.unwrap_or_default();
         let ended = match told {
             Some(told) => Ending::Told(told),
             None => {
@@ -348,42 +352,20 @@ impl ChildProcess {
         self.pid
     }
 
-    /// The lock the launching thread reaps it under, when that thread watches it.
-    pub(crate) fn reap_lock(&self) -> Option<Arc<Reap>> {
+    /// The lock it is reaped under.
+    pub(crate) fn reap_lock(&self) -> Arc<Reap> {
         self.reap.clone()
     }
 
     fn try_reap(&mut self) -> io::Result<Option<ExitStatus>> {
-        if let Some(s) = self.status {
-            return Ok(Some(s));
+        if self.status.is_none() {
+            self.status = reap_under(self.pid, &self.reap)?;
         }
-        // Watched by the launching thread: its reap lock is held through this one, so
-        // that it is reaped once, and a signal to its group waits for the record.
-        let reap = self.reap.clone();
-        let mut held = reap.as_deref().map(Reap::hold);
-        if let Some(s) = held.as_deref().copied().flatten() {
-            self.status = Some(s);
-            return Ok(Some(s));
-        }
-        use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-        let status = match waitpid(Pid::from_raw(self.pid), Some(WaitPidFlag::WNOHANG))? {
-            WaitStatus::Exited(_, code) => ExitStatus::from_raw((code & 0xff) << 8),
-            // The raw wait status of a signalled child: the signal, 0x80 for a core.
-            WaitStatus::Signaled(_, signal, core) => {
-                ExitStatus::from_raw(signal as i32 | if core { 0x80 } else { 0 })
-            }
-            // Still running (stopped or continued is not asked for).
-            _ => return Ok(None),
-        };
-        if let Some(held) = held.as_mut() {
-            **held = Some(status);
-        }
-        self.status = Some(status);
-        Ok(Some(status))
+        Ok(self.status)
     }
 
     /// Waits for the child to exit and to be reaped: by the launching thread when it
-    /// watches it, else here, on the caller's thread.
+    /// watches it, else here, on the caller's thread, when its pidfd says it ended.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         loop {
             // Told, or the pidfd readable, once the child has exited (also when it
@@ -438,13 +420,48 @@ impl Drop for ChildProcess {
             return;
         }
         // Not reaped yet (an aborted wait): reap it when it ends, without blocking.
-        let pid = self.pid;
+        let (pid, reap) = (self.pid, self.reap.clone());
         let _ = std::thread::Builder::new()
             .name("baton-reap".into())
             .spawn(move || {
-                let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
+                // Waited for without reaping it, then reaped under its lock: a kill
+                // still held by its attempt signals its group only while it is not.
+                // SAFETY: waitid writing into a local.
+                let ended = unsafe {
+                    let mut info: libc::siginfo_t = std::mem::zeroed();
+                    libc::waitid(
+                        libc::P_PID,
+                        pid as libc::id_t,
+                        &mut info,
+                        libc::WEXITED | libc::WNOWAIT,
+                    )
+                };
+                if ended == 0 {
+                    let _ = reap_under(pid, &reap);
+                }
             });
     }
+}
+
+/// Reap child `pid` if it has ended, under `reap`'s lock (once: a status already
+/// recorded there is the one), and record its status there.
+fn reap_under(pid: libc::pid_t, reap: &Reap) -> io::Result<Option<ExitStatus>> {
+    let mut held = reap.hold();
+    if let Some(s) = *held {
+        return Ok(Some(s));
+    }
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    let status = match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG))? {
+        WaitStatus::Exited(_, code) => ExitStatus::from_raw((code & 0xff) << 8),
+        // The raw wait status of a signalled child: the signal, 0x80 for a core.
+        WaitStatus::Signaled(_, signal, core) => {
+            ExitStatus::from_raw(signal as i32 | if core { 0x80 } else { 0 })
+        }
+        // Still running (stopped or continued is not asked for).
+        _ => return Ok(None),
+    };
+    *held = Some(status);
+    Ok(Some(status))
 }
 
 #[cfg(test)]
@@ -588,8 +605,8 @@ mod tests {
         let Spawned { child, .. } = launched(&req).await.unwrap();
         let pid = child.id();
         drop(child);
-        // Reaped (by the launching thread, once it ends): no longer our child, zombie
-        // or not.
+        // Reaped once it ends (started in place, by a thread of its own, under its
+        // lock): no longer our child, zombie or not.
         let ours = || {
             std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
                 let after = &s[s.rfind(')').map_or(0, |i| i + 2)..];
