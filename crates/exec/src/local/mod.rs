@@ -43,10 +43,11 @@ impl Backend for LocalBackend {
 
     /// The process is ordered before this returns, not when the returned future is
     /// first polled: the caller decides when (after the commit recording the start).
-    /// It starts on the launching thread (`launcher.rs`, issue 62 point 3), not the
-    /// engine's: `posix_spawn` holds its caller until the child has exec'd, about 0.2
-    /// ms, and an `exec` that hangs (a program on a stalled network mount) holds that
-    /// thread, not the engine.
+    /// On a runtime with worker threads it starts on the launching thread
+    /// (`launcher.rs`), not the engine's: `posix_spawn` holds its caller until the
+    /// child has exec'd, about 0.2 ms, and an `exec` that hangs (a program on a stalled
+    /// network mount) holds that thread, not the workers. On a runtime of one thread
+    /// it starts here, on the engine's thread.
     fn start(
         self: Arc<Self>,
         job: ShellJob,

@@ -491,7 +491,7 @@ fn launch_in_dir(
     })
 }
 
-/// Starts one attempt: its process is ordered from the launching thread before this
+/// Starts one attempt: its process is ordered (`launcher::run`) before this
 /// returns (so it starts when the caller decides, not when the future is first polled);
 /// the future gives the attempt once it has started. Must be awaited within a tokio
 /// runtime.
@@ -538,7 +538,7 @@ pub fn spawn(job: ShellJob) -> impl Future<Output = Result<Running, ExecError>> 
     }
 }
 
-/// An attempt ordered from the launching thread: its answer (its files back, and its
+/// An attempt ordered (`launcher::run`): its answer (its files back, and its
 /// process or why it could not start), and what following it needs.
 struct Ordered {
     answer: oneshot::Receiver<(AttemptFiles, Result<Launched, LaunchError>)>,
@@ -548,7 +548,7 @@ struct Ordered {
 }
 
 /// Everything a start needs that is the engine's (its log, its files), then the order
-/// (the launching thread checks the working directory).
+/// (whoever runs the order checks the working directory).
 fn order(mut job: ShellJob) -> Result<Ordered, ExecError> {
     // Running here: what only a local attempt gets.
     let here = std::mem::take(&mut job.local_env);

@@ -1,6 +1,7 @@
-//! Starting a step's process with `posix_spawn` (a vfork-style clone in glibc), on the
-//! launching thread (`launcher.rs`), and waiting for it through a pidfd that thread
-//! watches and reaps.
+//! Starting a step's process with `posix_spawn` (a vfork-style clone in glibc), and
+//! waiting for it through its pidfd: on a runtime of one thread both on the caller's
+//! thread (the pidfd polled by its runtime), else on the launching thread
+//! (`launcher.rs`), which watches the pidfd and reaps the child.
 //!
 //! `std::process::Command` rebuilds the whole environment (a map of every variable,
 //! then a C string each) on every spawn once any variable is set, and tokio adds its
