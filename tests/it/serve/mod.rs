@@ -20,6 +20,7 @@ mod paused;
 mod receiver;
 mod reload;
 mod slots;
+mod starter;
 mod triggers;
 mod webhook;
 

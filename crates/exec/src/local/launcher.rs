@@ -142,7 +142,8 @@ fn start_thread() -> io::Result<Arc<Shared>> {
 /// engine's own, with no thread woken between) or without the thread. It is given the
 /// function that watches a process it started.
 pub(crate) fn run(work: impl FnOnce(Watch<'_>) + Send + 'static) {
-    let Some(shared) = LAUNCHER.as_ref().filter(|_| !on_one_thread()) else {
+    // Asked first: the thread is not started for a process that never hands it one.
+    let Some(shared) = (!on_one_thread()).then(|| LAUNCHER.as_ref()).flatten() else {
         work(&mut |_| None);
         return;
     };

@@ -880,3 +880,6 @@ impl Drop for Running {
         }
     }
 }
+
+#[cfg(test)]
+mod races;
