@@ -229,3 +229,46 @@ fn kill_dash_nine_between_a_groups_commit_and_its_spawns_runs_each_step_once() {
     let verify = env.run(&["audit", "verify", &id]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
+
+/// kill -9 right after a local step's process was started (on the engine's own thread,
+/// the `started` failpoint: its pid not recorded): resume stops that process and does
+/// not start the step again (not idempotent: it waits for a person), so it ran once.
+#[test]
+fn kill_dash_nine_right_after_a_local_spawn_then_resume_never_starts_it_again() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "once.toml",
+        "name = \"once\"\n\n[[step]]\nid = \"s\"\nidempotent = false\n\
+         run = 'echo $$ >> pids; echo start >> ledger; sleep 60; echo end >> ledger'\n",
+    );
+    died_at(&env, &[], &wf, "started:s");
+    let read = |name: &str| std::fs::read_to_string(env.path().join(name)).unwrap_or_default();
+    // Started before the engine died: it runs on, its engine gone.
+    let pid: i32 = wait_until("the step's process to run", secs(30), || {
+        read("pids").trim().parse::<i32>().map_err(|_| read("pids"))
+    });
+    let id = env.wait_run_id();
+    let resume = env.spawn(&["resume", &id, "--headless"]);
+    env.wait_step(&id, "s", "interrupted", 30);
+    wait_until("the run to wait for a person", secs(30), || {
+        let show = env.show(&id);
+        if show["state"] == "waiting" {
+            Ok(())
+        } else {
+            Err(format!("{show:#}"))
+        }
+    });
+    wait_until("the dead engine's process to be stopped", secs(30), || {
+        !process_alive(pid)
+    });
+    let show = env.show(&id);
+    assert_eq!(step_field(&show, "s", "attempts"), 1, "{show:#}");
+    assert_eq!(read("ledger"), "start\n", "it ran once: {show:#}");
+    assert_eq!(read("pids").lines().count(), 1, "one process: {show:#}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(resume.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    wait_child(resume, 60);
+}
