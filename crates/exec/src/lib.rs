@@ -54,7 +54,7 @@ pub use ssh::{HostError, SshExecutor, control_dir as ssh_control_dir};
 pub use local::group::{group_belongs_to, kill_stale_group, run_process_groups, stop_run_groups};
 pub use local::shell::{Running, spawn};
 pub use local::{LocalBackend, adopt, anchor, group, shell, spawn};
-pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
+pub use signals::{ShutdownSignal, ShutdownSignals};
 pub use stream::TailHandle;
 
 /// Why baton stops an attempt; decides the outcome it gets.

@@ -60,9 +60,3 @@ impl ShutdownSignals {
         }
     }
 }
-
-/// Resolves on the first SIGINT, SIGTERM or SIGHUP. Handlers are installed when the
-/// future is first polled; use [`ShutdownSignals::install`] to install them earlier.
-pub async fn shutdown_signal() -> std::io::Result<ShutdownSignal> {
-    Ok(ShutdownSignals::install()?.recv().await)
-}

@@ -4,7 +4,7 @@
 use super::SessionError;
 use super::prepare::Ready;
 use baton_engine::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop};
-use baton_exec::shutdown_signal;
+use baton_exec::ShutdownSignals;
 use baton_model::{RunView, Timestamp};
 use baton_store::Store;
 use std::sync::Arc;
@@ -124,9 +124,14 @@ pub async fn drive_headless(
     if let Some(note) = note {
         crate::stdio::errln!("{note}");
     }
+    // Installed before the driver runs: its first wake-up may start hundreds of
+    // processes on this thread before it first waits for a signal, and a SIGINT or
+    // SIGTERM then must stop the run and its steps, not kill baton and leave them.
+    let signals = ShutdownSignals::install();
     let shutdown = async move {
-        match shutdown_signal().await {
-            Ok(sig) => {
+        match signals {
+            Ok(mut signals) => {
+                let sig = signals.recv().await;
                 let mut stop = Stop::from(Some(sig.exit_code()));
                 stop.cancel = parent.as_ref().is_some_and(|p| {
                     Store::open_existing(&db)

@@ -64,3 +64,32 @@ fn sigterm_interrupts_with_143() {
 fn sighup_interrupts_with_129() {
     check(Signal::SIGHUP, 129);
 }
+
+/// A SIGTERM while the engine's first wake-up is still starting a burst of steps (each
+/// step's first act signals its engine; the engine starts them on its own thread): the
+/// run is interrupted, baton exits 143 and no step's process is left running. Without
+/// its handlers installed before that first wake-up, the signal killed baton outright
+/// and left the steps it had started.
+#[test]
+fn sigterm_during_the_first_burst_of_starts_interrupts_with_143_and_leaves_no_step() {
+    let env = Env::new();
+    let mut w = String::from("name = \"burst\"\nmax_parallel = 50\n");
+    for i in 0..50 {
+        w.push_str(&format!(
+            "\n[[step]]\nid = \"s{i}\"\nrun = 'echo $$ >> pids; kill -TERM $PPID; sleep 30'\n"
+        ));
+    }
+    let wf = env.workflow("burst.toml", &w);
+    let out = wait_child(env.spawn(&["run", wf.to_str().unwrap(), "--headless"]), 60);
+    assert_eq!(out.status.code(), Some(143), "{out:?}");
+    let id = env.wait_run_id();
+    assert_eq!(env.show(&id)["state"], "interrupted");
+    let pids = std::fs::read_to_string(env.path().join("pids")).unwrap_or_default();
+    let pids: Vec<i32> = pids.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert!(!pids.is_empty(), "a step started");
+    let alive: Vec<_> = pids.iter().filter(|p| process_alive(**p)).collect();
+    assert!(
+        alive.is_empty(),
+        "steps left running: {alive:?} of {pids:?}"
+    );
+}
