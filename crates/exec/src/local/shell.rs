@@ -868,8 +868,8 @@ impl Drop for Running {
         let state = self.kill.shared.lock();
         if !state.reaped && !state.handed {
             // Dropped unwaited (an aborted task): its processes must not outlive it. Its
-            // leader unreaped, under its reap lock; reaped by the launching thread, what
-            // is left of its group, as `clear_group` stops it (the same look-then-signal
+            // leader unreaped, under its reap lock; reaped (by whichever thread reaps it),
+            // what is left of its group, as `clear_group` stops it (the same look-then-signal
             // on a group whose leader is reaped: its id cannot be reused while any of its
             // members lives, which `group_alive` just saw; the window between is
             // `clear_group`'s own).
