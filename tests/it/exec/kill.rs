@@ -121,3 +121,46 @@ fn stale_groups_of_a_dead_engine_are_killed() {
         "nothing left"
     );
 }
+
+/// An attempt dropped unwaited (an aborted task), its kill handle still held by another
+/// thread that pauses, continues and terminates it meanwhile: its group is killed, its
+/// leader reaped (no zombie of ours left), and the handle then says the group is gone.
+#[tokio::test]
+async fn an_attempt_dropped_unwaited_is_killed_and_reaped_while_its_kill_handle_is_used() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tmp = tempfile::tempdir().unwrap();
+    let running = spawn(job(tmp.path(), "dropped", "sleep 1000 & sleep 1000; wait"))
+        .await
+        .unwrap();
+    let pgid = running.pgid();
+    wait_for_members(pgid, 3);
+    let kill = running.kill_handle();
+    let stop = Arc::new(AtomicBool::new(false));
+    let racer = {
+        let (kill, stop) = (kill.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut calls = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let _ = kill.pause(calls % 2 == 0);
+                kill.terminate(Duration::ZERO, KillReason::Cancel);
+                calls += 1;
+            }
+            calls
+        })
+    };
+    drop(running);
+    let ours = || {
+        std::fs::read_to_string(format!("/proc/{pgid}/stat")).is_ok_and(|s| {
+            let after = &s[s.rfind(')').map_or(0, |i| i + 2)..];
+            after.split_whitespace().nth(1) == Some(&std::process::id().to_string())
+        })
+    };
+    wait_until("the leader to be reaped", secs(20), || !ours());
+    wait_until("its group to be gone", secs(20), || {
+        live_members(pgid).is_empty()
+    });
+    stop.store(true, Ordering::SeqCst);
+    assert!(racer.join().unwrap() > 0);
+    assert_eq!(kill.pause(true).ok(), Some(false), "nothing left to pause");
+}
