@@ -4,7 +4,7 @@
 //! console's engine) starts its processes itself and hears of their ends through its
 //! runtime's poll ([`run`]): on that runtime the engine is the only task that waits.
 //!
-//! `posix_spawn` holds its caller until the child has exec'd (about 0.2 ms here). Here
+//! A start (`vfork.rs`) holds its caller until the child has exec'd (about 0.2 ms here). Here
 //! one thread per baton process
 //! runs each start it is given (a closure: the engine's decisions stay where they are,
 //! and what to start is decided, and committed, before the order is sent) and watches

@@ -10,6 +10,7 @@ pub(crate) mod launcher;
 pub(crate) mod lookup;
 pub mod shell;
 pub mod spawn;
+mod vfork;
 
 use super::backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop, boxed};
 use super::stream::TailHandle;
@@ -44,7 +45,7 @@ impl Backend for LocalBackend {
     /// The process is ordered before this returns, not when the returned future is
     /// first polled: the caller decides when (after the commit recording the start).
     /// On a runtime with worker threads it starts on the launching thread
-    /// (`launcher.rs`), not the engine's: `posix_spawn` holds its caller until the
+    /// (`launcher.rs`), not the engine's: a start (`vfork.rs`) holds its caller until the
     /// child has exec'd, about 0.2 ms, and an `exec` that hangs (a program on a stalled
     /// network mount) holds that thread, not the workers. On a runtime of one thread
     /// it starts here, on the engine's thread.

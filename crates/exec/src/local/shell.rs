@@ -461,7 +461,7 @@ fn launch_in_dir(
     let resolved = find(invocation.program());
     let step_sets_path = job.env.iter().any(|(k, _)| k == "PATH");
     if resolved.is_none() && step_sets_path && !invocation.program().contains('/') {
-        // `posix_spawnp` would search baton's own PATH, not the step's.
+        // The start's own search (`vfork.rs`) would use baton's PATH, not the step's.
         return Err(LaunchError::NotInPath {
             program: invocation.program().to_string(),
         });

@@ -1,5 +1,5 @@
-//! Starting a step's process with `posix_spawn` (a vfork-style clone in glibc), and
-//! waiting for it through its pidfd: on a runtime of one thread both on the caller's
+//! Starting a step's process (a vfork-style clone, `vfork.rs`), and waiting for it
+//! through its pidfd: on a runtime of one thread both on the caller's
 //! thread (the pidfd polled by its runtime), else on the launching thread
 //! (`launcher.rs`), which watches the pidfd and reaps the child.
 //!
@@ -9,10 +9,10 @@
 //! baton's own environment is turned into C strings once per process, and a spawn only
 //! adds the step's variables.
 use nix::unistd::Pid;
-use std::ffi::{CStr, CString, OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::ExitStatus;
@@ -113,102 +113,12 @@ fn env_entry(k: &OsStr, v: &OsStr) -> io::Result<CString> {
     })
 }
 
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(rc))
-    }
-}
-
 fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     use nix::fcntl::{FcntlArg, OFlag, fcntl};
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     // Only our end is non-blocking: the child writes to a blocking pipe.
     fcntl(&r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     Ok((r, w))
-}
-
-/// RAII for the spawn attributes and file actions.
-struct Attrs {
-    attr: libc::posix_spawnattr_t,
-    actions: libc::posix_spawn_file_actions_t,
-}
-
-impl Attrs {
-    fn new() -> io::Result<Box<Attrs>> {
-        // SAFETY: plain C structs, zeroed and then initialised by the *_init calls
-        // before any other use; neither refers to its own address, so they may move.
-        // Only when both are initialised does `Attrs` (and its Drop) own them.
-        unsafe {
-            let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
-            let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
-            check(libc::posix_spawnattr_init(&mut attr))?;
-            if let Err(e) = check(libc::posix_spawn_file_actions_init(&mut actions)) {
-                libc::posix_spawnattr_destroy(&mut attr);
-                return Err(e);
-            }
-            Ok(Box::new(Attrs { attr, actions }))
-        }
-    }
-}
-
-impl Drop for Attrs {
-    fn drop(&mut self) {
-        // SAFETY: both were initialised in `new`.
-        unsafe {
-            libc::posix_spawn_file_actions_destroy(&mut self.actions);
-            libc::posix_spawnattr_destroy(&mut self.attr);
-        }
-    }
-}
-
-const DEV_NULL: &CStr = c"/dev/null";
-
-/// The child's file actions (stdin from /dev/null, stdout and stderr into the pipes'
-/// write ends, the step's directory) and attributes (its own group, signals as a fresh
-/// process has them).
-fn prepare(a: &mut Attrs, stdout: RawFd, stderr: RawFd, dir: &CStr) -> io::Result<()> {
-    // SAFETY: the attribute objects are initialised (`Attrs::new`); `dir` and the
-    // fds outlive the `posix_spawn` call they are used by (the caller's).
-    unsafe {
-        let actions = &mut a.actions;
-        check(libc::posix_spawn_file_actions_addopen(
-            actions,
-            0,
-            DEV_NULL.as_ptr(),
-            libc::O_RDONLY,
-            0,
-        ))?;
-        check(libc::posix_spawn_file_actions_adddup2(actions, stdout, 1))?;
-        check(libc::posix_spawn_file_actions_adddup2(actions, stderr, 2))?;
-        check(libc::posix_spawn_file_actions_addchdir_np(
-            actions,
-            dir.as_ptr(),
-        ))?;
-        let attr = &mut a.attr;
-        // As `std::process::Command` does: no blocked signals, and SIGPIPE (which the
-        // Rust runtime ignores in baton) back to its default. Other ignored signals
-        // stay ignored (`nohup baton run …` protects the steps too).
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        let mut default: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut default);
-        libc::sigaddset(&mut default, libc::SIGPIPE);
-        check(libc::posix_spawnattr_setsigmask(attr, &empty))?;
-        check(libc::posix_spawnattr_setsigdefault(attr, &default))?;
-        // Its own group (not its own session: `setsid` per step made a scheduler
-        // autogroup per step, a run of short steps 1.45x as long; `anchor.rs` keeps a
-        // frozen step frozen past its engine instead).
-        check(libc::posix_spawnattr_setpgroup(attr, 0))?;
-        check(libc::posix_spawnattr_setflags(
-            attr,
-            (libc::POSIX_SPAWN_SETPGROUP
-                | libc::POSIX_SPAWN_SETSIGMASK
-                | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
-        ))?;
-    }
-    Ok(())
 }
 
 /// Start `req` in its own process group, stdin from /dev/null, stdout and stderr into
@@ -262,35 +172,25 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>, watch: Watch<'_>) -> io::Result<Laun
 
     let (out_r, out_w) = pipe_pair()?;
     let (err_r, err_w) = pipe_pair()?;
-    let mut a = Attrs::new()?;
-    // Unsafe because nix's `posix_spawn` has no `addchdir_np` file action (the child
-    // must start in the step's directory without a shell in between) and takes the
-    // environment as owned strings (the prepared `BASE_ENV` saves a copy per spawn).
-    prepare(&mut a, out_w.as_raw_fd(), err_w.as_raw_fd(), &dir)?;
-    // SAFETY: every pointer handed to posix_spawn* points into values (CStrings, the
-    // pointer arrays, the fds) that outlive the call; the attribute objects are
-    // initialised and prepared.
-    let pid = unsafe {
-        let mut pid: libc::pid_t = 0;
-        let spawn = if req.program.as_bytes().contains(&b'/') {
-            libc::posix_spawn
-        } else {
-            libc::posix_spawnp
-        };
-        check(spawn(
-            &mut pid,
-            program.as_ptr(),
-            &a.actions,
-            &a.attr,
-            argvp.as_ptr() as *const *mut libc::c_char,
-            envp.as_ptr() as *const *mut libc::c_char,
-        ))?;
-        pid
-    };
+    // A name without `/` is searched for along baton's own `PATH`, as `execvp` does.
+    let path = (!req.program.as_bytes().contains(&b'/')).then(|| {
+        std::env::var_os("PATH")
+            .and_then(|p| CString::new(p.into_vec()).ok())
+            .unwrap_or_else(|| super::vfork::DEFAULT_PATH.to_owned())
+    });
+    let (pid, pidfd) = super::vfork::start(&super::vfork::Exec {
+        program: &program,
+        path: path.as_deref(),
+        argv: &argvp,
+        envp: &envp,
+        stdout: out_w.as_raw_fd(),
+        stderr: err_w.as_raw_fd(),
+        dir: &dir,
+    })?;
     // The child has its copies; ours must go or the reads never see end of file.
     drop(out_w);
     drop(err_w);
-    let child = ChildProcess::new(pid, watch(pid));
+    let child = ChildProcess::new(pid, pidfd, watch(pid));
     Ok(Launched {
         child,
         stdout: out_r,
@@ -324,22 +224,21 @@ enum Ending {
 }
 
 impl ChildProcess {
-    fn new(pid: libc::pid_t, watched: Option<(Ended, Arc<Reap>)>) -> ChildProcess {
+    /// `pidfd`: the one its clone gave (none on a kernel without `CLONE_PIDFD`).
+    fn new(
+        pid: libc::pid_t,
+        pidfd: Option<OwnedFd>,
+        watched: Option<(Ended, Arc<Reap>)>,
+    ) -> ChildProcess {
         let (told, reap) = watched.unzip();
         // Reaped here (`try_reap`), it is reaped under a lock of its own all the same:
         // a kill from another thread (a console's, a timer's) signals its group only
         // while it is unreaped (`shell.rs`, `signal_unreaped`).
         let reap = reap.unwrap_or_default();
+        // Watched, the launching thread has a pidfd of its own: this one closes.
         let ended = match told {
             Some(told) => Ending::Told(told),
-            None => {
-                // nix has no pidfd_open: the raw system call, then the fd is owned at once.
-                // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-                let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-                // SAFETY: a fresh fd from pidfd_open, owned by nobody else.
-                let fd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-                fd.map_or(Ending::Poll, |fd| Ending::Fd(Some(fd)))
-            }
+            None => pidfd.map_or(Ending::Poll, |fd| Ending::Fd(Some(fd))),
         };
         ChildProcess {
             pid,
@@ -591,6 +490,89 @@ mod tests {
             launched(&nul).await.err().unwrap().kind(),
             io::ErrorKind::InvalidInput
         );
+    }
+
+    extern "C" fn ignore_usr2(_: libc::c_int) {}
+
+    /// A `/proc/self/status` line's mask, as bits.
+    fn mask(status: &str, name: &str) -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().last().unwrap(), 16).unwrap()
+    }
+
+    // The step starts as `posix_spawn` started it: nothing blocked (its start blocks
+    // every signal), a signal baton handles at its default, glibc's own two ignored.
+    // Found along baton's `PATH` (a name without `/`).
+    #[tokio::test]
+    async fn a_handler_of_baton_s_is_default_in_the_child_and_nothing_blocked() {
+        // SAFETY: a handler that does nothing, for a signal nobody sends here.
+        let before = unsafe {
+            libc::signal(
+                libc::SIGUSR2,
+                ignore_usr2 as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            )
+        };
+        let (status, out, ..) = run(&["cat", "/proc/self/status"], &[]).await;
+        // SAFETY: the disposition it had.
+        unsafe { libc::signal(libc::SIGUSR2, before) };
+        assert!(status.success());
+        assert_eq!(mask(&out, "SigCgt:"), 0, "no handler survives the exec");
+        assert_eq!(mask(&out, "SigBlk:"), 0, "no signal blocked");
+        let ignored = mask(&out, "SigIgn:");
+        assert_eq!(
+            ignored & (1 << (libc::SIGUSR2 - 1)),
+            0,
+            "SIGUSR2 is default"
+        );
+        assert_eq!(ignored & (3 << 31), 3 << 31, "glibc's 32 and 33 ignored");
+    }
+
+    // What fails before or at the exec comes back as its errno: a file without `#!` (ENOEXEC: the caller runs it through `sh`), a working
+    // directory that is not there (ENOENT).
+    #[tokio::test]
+    async fn a_file_without_a_shebang_or_a_missing_directory_is_an_errno() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("script");
+        std::fs::write(&script, "echo hi\n").unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let req = |program: &Path, dir: &Path| {
+            let (program, dir) = (program.as_os_str().to_owned(), dir.to_path_buf());
+            async move {
+                let req = SpawnRequest {
+                    program: &program,
+                    argv: vec![program.clone()],
+                    env: vec![],
+                    withheld: &[],
+                    dir: &dir,
+                };
+                launched(&req).await.err().and_then(|e| e.raw_os_error())
+            }
+        };
+        assert_eq!(req(&script, dir.path()).await, Some(libc::ENOEXEC));
+        let gone = dir.path().join("gone");
+        assert_eq!(req(Path::new("/bin/true"), &gone).await, Some(libc::ENOENT));
+    }
+
+    // Started in place, its end is heard through the pidfd its clone gave.
+    #[test]
+    fn a_child_started_in_place_has_its_clone_s_pidfd() {
+        let dir = std::env::temp_dir();
+        let req = SpawnRequest {
+            program: OsStr::new("/bin/true"),
+            argv: vec!["true".into()],
+            env: vec![],
+            withheld: &[],
+            dir: &dir,
+        };
+        let mut launched = spawn(&req, &mut |_| None).unwrap();
+        assert!(matches!(launched.child.ended, Ending::Fd(Some(_))));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let status = rt.block_on(launched.child.wait()).unwrap();
+        assert!(status.success());
     }
 
     #[tokio::test]
