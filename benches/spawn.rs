@@ -31,6 +31,7 @@ fn bench_spawn(c: &mut Criterion) {
                 log_dir: logs.path().to_path_buf(),
                 masker: Masker::default(),
                 files_dir: Some(files.clone()),
+                start_here: true,
             };
             rt.block_on(async { spawn(job).await.expect("spawn").wait().await })
         })

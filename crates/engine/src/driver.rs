@@ -173,6 +173,9 @@ pub struct Driver {
     /// Shared private directory for the attempts' output/usage files; made on the
     /// first shell attempt, removed when the driver goes.
     files_dir: Option<exec::FilesDir>,
+    /// The wake-up whose local starts are being made, and how many so far
+    /// (`spawn::start_here`).
+    starts_here: (u64, u32),
     sinks: Sinks,
     view_tx: Option<watch::Sender<Arc<RunView>>>,
     commands_rx: Option<mpsc::Receiver<CommandRequest>>,
@@ -263,6 +266,7 @@ impl Driver {
             unsaved_since: None,
             started: Vec::new(),
             files_dir: None,
+            starts_here: (0, 0),
             sinks,
             view_tx: None,
             commands_rx: None,

@@ -94,6 +94,8 @@ pub struct Setting {
     pub log_dir: PathBuf,
     pub masker: Masker,
     pub files_dir: Option<exec::FilesDir>,
+    /// [`exec::ShellJob::start_here`].
+    pub start_here: bool,
 }
 
 /// Which call a shell attempt's back end gets.
@@ -185,6 +187,7 @@ pub fn spawning(
         log_dir,
         masker,
         files_dir,
+        start_here,
     } = setting();
     let job = ShellJob {
         run_id,
@@ -204,6 +207,7 @@ pub fn spawning(
         log_dir,
         masker,
         files_dir,
+        start_here,
     };
     Spawning::Shell(Box::new(Shell {
         key,

@@ -86,6 +86,7 @@ fn setting() -> Setting {
         log_dir: PathBuf::from("/logs"),
         masker: Masker::new(Vec::new()),
         files_dir: None,
+        start_here: true,
     }
 }
 

@@ -32,6 +32,11 @@ pub struct ShellJob {
     /// directory of its own for its `$BATON_OUTPUT` and `$BATON_USAGE`; `None`: a fresh
     /// private directory under the temp dir for this attempt alone.
     pub files_dir: Option<FilesDir>,
+    /// A local start may run on the caller's own thread when that is a runtime of one
+    /// thread (`local::launcher::run`); `false` sends it to the launching thread (an
+    /// engine's starts past the first few of one wake-up: a burst of them does not
+    /// hold the runtime its console and its other tasks share).
+    pub start_here: bool,
 }
 
 pub(crate) fn clean(s: &str) -> String {

@@ -691,6 +691,7 @@ impl Hands<'_> {
             log_dir: std::path::PathBuf::new(),
             masker: baton_model::mask::Masker::new(core.masked_values().to_vec()),
             files_dir: None,
+            start_here: true,
         };
         Ok(
             match hands::spawning(executors, core, (spec, compensation, reattach), setting) {

@@ -21,6 +21,7 @@ pub(crate) fn job(dir: &Path, step: &str, command: &str) -> ShellJob {
         log_dir: dir.join("logs"),
         masker: Masker::default(),
         files_dir: None,
+        start_here: true,
     }
 }
 

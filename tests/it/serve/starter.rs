@@ -73,3 +73,37 @@ fn baton_serve_starts_a_step_on_its_launching_thread() {
     term(child);
     assert_eq!(starter(&lines).1, "baton-launch", "{lines:?}");
 }
+
+/// A wake-up that frees more steps than `baton run` starts on its engine's thread
+/// (`STARTS_HERE`, 8) hands the rest to the launching thread: a burst does not hold
+/// the runtime its console and metrics share.
+#[test]
+fn baton_run_starts_the_first_eight_of_a_burst_on_its_engine_thread_and_the_rest_on_baton_launch() {
+    let env = Env::new();
+    let mut wf = String::from("name = \"w\"\nmax_parallel = 12\n");
+    let dirs: Vec<_> = (0..12).map(|i| env.path().join(format!("s{i}"))).collect();
+    for (i, dir) in dirs.iter().enumerate() {
+        std::fs::create_dir_all(dir).unwrap();
+        wf.push_str(&format!(
+            "\n[[step]]\nid = \"s{i}\"\nrun = '{}'\n",
+            tell(dir)
+        ));
+    }
+    let wf = env.workflow("w.toml", &wf);
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut by_engine = 0;
+    let mut by_launcher = 0;
+    for dir in &dirs {
+        let lines = told(dir);
+        let pid = lines.iter().find_map(|l| l.strip_prefix("baton ")).unwrap();
+        let (tid, name) = starter(&lines);
+        if tid == pid {
+            by_engine += 1;
+        } else {
+            assert_eq!(name, "baton-launch", "{lines:?}");
+            by_launcher += 1;
+        }
+    }
+    assert_eq!((by_engine, by_launcher), (8, 4));
+}

@@ -137,13 +137,14 @@ fn start_thread() -> io::Result<Arc<Shared>> {
     Ok(shared)
 }
 
-/// Run `work` on the launching thread, or here and now when called on a runtime of
-/// one thread (`baton run`'s, a console's engine: the start and its end are the
-/// engine's own, with no thread woken between) or without the thread. It is given the
-/// function that watches a process it started.
-pub(crate) fn run(work: impl FnOnce(Watch<'_>) + Send + 'static) {
+/// Run `work` on the launching thread, or here and now when `here` allows it and the
+/// caller is on a runtime of one thread (`baton run`'s, a console's engine: the start
+/// and its end are the engine's own, with no thread woken between), or without the
+/// thread. It is given the function that watches a process it started.
+pub(crate) fn run(here: bool, work: impl FnOnce(Watch<'_>) + Send + 'static) {
     // Asked first: the thread is not started for a process that never hands it one.
-    let Some(shared) = (!on_one_thread()).then(|| LAUNCHER.as_ref()).flatten() else {
+    let elsewhere = !(here && on_one_thread());
+    let Some(shared) = elsewhere.then(|| LAUNCHER.as_ref()).flatten() else {
         work(&mut |_| None);
         return;
     };
@@ -308,7 +309,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
     async fn orders_run_on_the_launching_thread_which_reaps_what_ended() {
         let (tx, rx) = oneshot::channel();
-        run(move |watch| {
+        run(true, move |watch| {
             let name = std::thread::current().name().map(str::to_string);
             let child = std::process::Command::new("sh")
                 .args(["-c", "exit 3"])
@@ -336,10 +337,22 @@ mod tests {
     async fn orders_on_a_runtime_of_one_thread_run_in_place_unwatched() {
         let (tx, rx) = std::sync::mpsc::channel();
         let here = std::thread::current().id();
-        run(move |watch| {
+        run(true, move |watch| {
             let _ = tx.send((std::thread::current().id(), watch(1).is_none()));
         });
         assert_eq!(rx.try_recv(), Ok((here, true)));
+    }
+
+    // Not allowed here (an engine's starts past the first of a wake-up), an order given
+    // on a runtime of one thread goes to the launching thread all the same.
+    #[tokio::test]
+    async fn an_order_not_allowed_here_goes_to_the_launching_thread() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        run(false, move |_| {
+            let _ = tx.send(std::thread::current().name().map(str::to_string));
+        });
+        let name = rx.recv_timeout(std::time::Duration::from_secs(20));
+        assert_eq!(name, Ok(Some("baton-launch".to_string())));
     }
 
     #[test]

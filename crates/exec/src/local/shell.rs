@@ -560,7 +560,7 @@ fn order(mut job: ShellJob) -> Result<Ordered, ExecError> {
         AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
     let masker = job.masker.clone();
     let (tell, answer) = oneshot::channel();
-    super::launcher::run(move |watch| {
+    super::launcher::run(job.start_here, move |watch| {
         let launched = launch(&job, &files, watch);
         if let Err((_, Ok(orphan))) = tell.send((files, launched)) {
             // Nobody follows it any more (its start was dropped): it does not run on.

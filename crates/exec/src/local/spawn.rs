@@ -375,7 +375,7 @@ mod tests {
         let (argv, env, dir) = (req.argv.clone(), req.env.clone(), req.dir.to_path_buf());
         let withheld = req.withheld.to_vec();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        super::super::launcher::run(move |watch| {
+        super::super::launcher::run(true, move |watch| {
             let req = SpawnRequest {
                 program: &program,
                 argv,

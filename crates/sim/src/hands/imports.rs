@@ -258,6 +258,7 @@ impl Hands {
             log_dir: dir.join("logs"),
             masker: Masker::new(core.masked_values().to_vec()),
             files_dir: None,
+            start_here: true,
         };
         let rt = baton_session::runtime()?;
         let done = rt
