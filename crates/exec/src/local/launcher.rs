@@ -1,16 +1,18 @@
 //! A thread of baton's own that starts the local steps' processes and watches them end,
 //! for callers on a runtime with worker threads (`baton serve`), so that neither queues
-//! behind those workers' tasks. A caller on a runtime of one thread (`baton run`, a
-//! console's engine) starts its processes itself and hears of their ends through its
-//! runtime's poll ([`run`]): on that runtime the engine is the only task that waits.
+//! behind those workers' tasks, and for the starts a caller on a runtime of one thread
+//! may not make itself (`ShellJob::start_here`: an engine's past the first few of a
+//! wake-up, which would hold its runtime). Such a caller (`baton run`, a console's
+//! engine) starts its other processes itself and hears of their ends through its
+//! runtime's poll ([`run`]).
 //!
-//! A start (`vfork.rs`) holds its caller until the child has exec'd (about 0.2 ms here). Here
-//! one thread per baton process
-//! runs each start it is given (a closure: the engine's decisions stay where they are,
-//! and what to start is decided, and committed, before the order is sent) and watches
-//! each started process through its pidfd in an epoll set of its own. When a process
-//! ends, it is reaped here, by its pidfd (`waitid(P_PIDFD)`, never a pid that may have
-//! been reused), and its watcher is told its status.
+//! A start (`vfork.rs`) holds its caller until the child has exec'd (about 0.2 ms
+//! here). Here one thread per baton process runs each start it is given (a closure:
+//! the engine's decisions stay where they are, and what to start is decided, and
+//! committed, before the order is sent) and watches each started process through its
+//! pidfd in an epoll set of its own. When a process ends, it is reaped here, by its
+//! pidfd (`waitid(P_PIDFD)`, never a pid that may have been reused), and its watcher
+//! is told its status.
 //!
 //! Reaped, a process's id, and its group's once the group is empty, can be reused by
 //! another process. So the reap is made under the process's [`Reap`] lock, and whoever

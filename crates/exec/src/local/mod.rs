@@ -48,7 +48,8 @@ impl Backend for LocalBackend {
     /// (`launcher.rs`), not the engine's: a start (`vfork.rs`) holds its caller until the
     /// child has exec'd, about 0.2 ms, and an `exec` that hangs (a program on a stalled
     /// network mount) holds that thread, not the workers. On a runtime of one thread
-    /// it starts here, on the engine's thread.
+    /// it starts here, on the engine's thread, when the job allows it
+    /// (`ShellJob::start_here`), else on the launching thread too.
     fn start(
         self: Arc<Self>,
         job: ShellJob,

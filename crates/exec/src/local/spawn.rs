@@ -1,7 +1,7 @@
 //! Starting a step's process (a vfork-style clone, `vfork.rs`), and waiting for it
-//! through its pidfd: on a runtime of one thread both on the caller's
-//! thread (the pidfd polled by its runtime), else on the launching thread
-//! (`launcher.rs`), which watches the pidfd and reaps the child.
+//! through its pidfd: both on the caller's thread when it runs a runtime of one thread
+//! and the job lets it start there (the pidfd polled by its runtime), else on the
+//! launching thread (`launcher.rs`), which watches the pidfd and reaps the child.
 //!
 //! `std::process::Command` rebuilds the whole environment (a map of every variable,
 //! then a C string each) on every spawn once any variable is set, and tokio adds its
