@@ -151,7 +151,8 @@ impl Pinned {
             let cpu = libc::sched_getcpu();
             let mut all: libc::cpu_set_t = std::mem::zeroed();
             let size = std::mem::size_of::<libc::cpu_set_t>();
-            if cpu < 0 || libc::sched_getaffinity(0, size, &mut all) != 0 {
+            let fits = usize::try_from(cpu).is_ok_and(|c| c < libc::CPU_SETSIZE as usize);
+            if !fits || libc::sched_getaffinity(0, size, &mut all) != 0 {
                 return None;
             }
             let mut one: libc::cpu_set_t = std::mem::zeroed();
