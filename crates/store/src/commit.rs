@@ -204,12 +204,13 @@ fn write_rows(
     let was_empty = deferred.is_empty();
     let moves_run = p.run.state.is_some() || p.run.finished_at.is_some();
     if !rows.defer || moves_run {
+        let tails = deferred.tails() || p.attempts.iter().any(|(_, ops)| deferred::has_tail(ops));
         if !was_empty {
             project::write_steps(tx, run_id, &deferred.projection())?;
             *deferred = Deferred::default();
         }
         project::write_steps(tx, run_id, p)?;
-        return written(tx, run_id, (p, events), rows.at, !was_empty);
+        return written(tx, run_id, events, rows.at, (!was_empty, tails));
     }
     deferred.add(p, events);
     if events == 0 {
@@ -217,9 +218,10 @@ fn write_rows(
         project::write_steps(tx, run_id, &deferred::logs_of(p))?;
     }
     if deferred.due() {
+        let tails = deferred.tails();
         project::write_steps(tx, run_id, &deferred.projection())?;
         *deferred = Deferred::default();
-        return written(tx, run_id, (p, events), rows.at, !was_empty);
+        return written(tx, run_id, events, rows.at, (!was_empty, tails));
     }
     if was_empty && !deferred.is_empty() {
         catch_up::lag(tx, run_id, rows.at)?;
@@ -229,19 +231,20 @@ fn write_rows(
 }
 
 /// The rows hold every event of the run: the watermark goes if there was one
-/// (`pending`), with the logs its events carried ([`catch_up::logs_held`]), else the
-/// batch's own logs leave its first event (where [`append`] put them) if it has one.
+/// (`pending`), with the logs its events carried if one has a tail (`tails`:
+/// [`catch_up::logs_held`]), else the batch's own logs leave its first event (where
+/// [`append`] put them) if one has a tail.
 fn written(
     tx: &Connection,
     run_id: &str,
-    (p, events): (&project::Projection<'_>, usize),
+    events: usize,
     before: u64,
-    pending: bool,
+    (pending, tails): (bool, bool),
 ) -> Result<(), StoreError> {
     if pending {
-        return catch_up::projected(tx, run_id);
+        return catch_up::projected(tx, run_id, tails);
     }
-    if events > 0 && p.attempts.iter().any(|(_, ops)| ops.log.is_some()) {
+    if events > 0 && tails {
         catch_up::logs_held(tx, run_id, before)?;
     }
     Ok(())

@@ -39,6 +39,11 @@ pub(crate) struct Deferred {
     step_at: HashMap<String, usize>,
     attempts: Vec<((String, u32), AttemptOps<'static>)>,
     attempt_at: HashMap<(String, u32), usize>,
+    /// A pending log has a tail: the rows' write empties the carriers
+    /// (`catch_up::logs_held`), so a tail is kept once. Carriers of paths alone stay:
+    /// no reader reads one before the watermark, and rewriting them rewrites every
+    /// event page since the last write.
+    tails: bool,
 }
 
 impl Deferred {
@@ -75,6 +80,7 @@ impl Deferred {
         }
         for ((step, attempt), ops) in &p.attempts {
             let ops = if events > 0 {
+                self.tails |= has_tail(ops);
                 ops.owned()
             } else {
                 ops.without_log()
@@ -91,6 +97,11 @@ impl Deferred {
                 }
             }
         }
+    }
+
+    /// Whether a pending log has a tail, kept on its batch's first event's row.
+    pub(crate) fn tails(&self) -> bool {
+        self.tails
     }
 
     /// The state the pending patches leave a step's row in, if they move it.
@@ -136,6 +147,11 @@ pub(crate) fn idles(summary: &StateSummary) -> bool {
     !summary.tallies.steps.iter().any(|(state, n)| {
         *n > 0 && StepState::parse(state).is_some_and(|s| s.has_process() || s == StepState::Queued)
     })
+}
+
+/// Whether an attempt's patch records a log with a tail (not its path alone).
+pub(crate) fn has_tail(ops: &AttemptOps<'_>) -> bool {
+    ops.log.as_ref().is_some_and(|(_, tail)| !tail.is_empty())
 }
 
 /// A batch's attempts' logs alone, which the commit of a batch without events writes

@@ -146,7 +146,7 @@ mod fenced {
                 prop_assert_eq!(got.attempt_tails(RUN).unwrap(), want.attempt_tails(RUN).unwrap());
                 // The run's summary (its attempts that ended) is written at once.
                 prop_assert_eq!(&dump(&got)["run_summaries"], &dump(&want)["run_summaries"]);
-                // Logs stay on event rows only past the watermark, never once written.
+                // Tails stay on event rows only past the watermark, never once written.
                 prop_assert_eq!(carried(&want, None), 0);
                 let mark = watermark(&got.conn, RUN).unwrap();
                 prop_assert_eq!(carried(&got, mark), carried(&got, None));
@@ -158,15 +158,105 @@ mod fenced {
         }
     }
 
-    /// How many of the run's event rows carry logs (past position `after`, if given).
+    /// How many of the run's event rows carry a log with a tail (past position
+    /// `after`, if given): a carrier's entries are `[step, attempt, path, tail]`.
     fn carried(s: &Store, after: Option<u64>) -> i64 {
+        carriers(
+            s,
+            after,
+            "AND EXISTS (SELECT 1 FROM json_each(logs) WHERE value ->> 3 <> '')",
+        )
+    }
+
+    /// How many of the run's event rows carry logs, with or without a tail, past
+    /// `after` (if given) and matching `and`.
+    fn carriers(s: &Store, after: Option<u64>, and: &str) -> i64 {
         s.conn
             .query_row(
-                "SELECT count(*) FROM events WHERE run_id = ?1 AND seq > ?2 AND logs IS NOT NULL",
+                &format!(
+                    "SELECT count(*) FROM events WHERE run_id = ?1 AND seq > ?2
+                     AND logs IS NOT NULL {and}"
+                ),
                 rusqlite::params![RUN, after.map_or(-1, |m| m as i64)],
                 |r| r.get(0),
             )
             .unwrap()
+    }
+
+    #[test]
+    fn logs_without_a_tail_stay_on_their_events_and_their_rows_read_the_same() {
+        use super::moved;
+        use crate::records::AttemptLog;
+        use baton_model::StepState;
+        const STEPS: usize = 300;
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = open(&dir, "s.db", false);
+        s.acquire_lease(RUN, ME, Timestamp::now(), LEASE_STALE)
+            .unwrap();
+        s.fence(RUN, ME, &[]);
+        let q = |i: usize| format!("q{i}");
+        let mut kinds = vec![moved("long", StepState::Running, 1)];
+        for i in 0..STEPS {
+            kinds.push(moved(&q(i), StepState::Running, 1));
+            kinds.push(moved(&q(i), StepState::Succeeded, 1));
+        }
+        kinds.push(moved("long", StepState::Succeeded, 1));
+        let evs = events(kinds);
+        let mut w = Writer::new(false);
+        // `long` has a process until the last batch: the quick steps' rows wait, and
+        // are written at `MOST_EVENTS`.
+        w.commit(&mut s, &evs[..1], &[]);
+        let path = |i: usize| format!("/logs/q{i}.1.log");
+        // Every write of an event's `logs` after its insert, counted.
+        s.conn
+            .execute_batch(
+                "CREATE TEMP TABLE emptied (n INTEGER NOT NULL); INSERT INTO emptied VALUES (0);
+                 CREATE TEMP TRIGGER logs_written AFTER UPDATE OF logs ON events
+                 BEGIN UPDATE emptied SET n = n + 1; END;",
+            )
+            .unwrap();
+        for i in 0..STEPS {
+            let log = AttemptLog {
+                step_id: q(i),
+                attempt: 1,
+                path: path(i).into(),
+                tail: String::new(),
+            };
+            w.commit(&mut s, &evs[1 + 2 * i..3 + 2 * i], &[log]);
+            assert_eq!(carried(&s, None), 0, "no tail is carried");
+        }
+        let emptied: i64 = s
+            .conn
+            .query_row("SELECT n FROM temp.emptied", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(emptied, 0, "no event row was rewritten for its logs");
+        assert!(
+            carriers(&s, watermark(&s.conn, RUN).unwrap(), "") < STEPS as i64,
+            "the rows were never written"
+        );
+        w.commit(&mut s, &evs[evs.len() - 1..], &[]);
+        s.release_lease(RUN, ME).unwrap();
+        assert_eq!(watermark(&s.conn, RUN).unwrap(), None);
+        // Every carrier stays, each its attempt's path, which its row holds too.
+        assert_eq!(carriers(&s, None, ""), STEPS as i64);
+        let logs = crate::read::catch_up::logs::logs_now(&s.conn, RUN, None).unwrap();
+        for i in 0..STEPS {
+            let (p, tail) = s
+                .conn
+                .query_row(
+                    "SELECT log_path, log_tail FROM attempts
+                     WHERE run_id = ?1 AND step_id = ?2 AND attempt = 1",
+                    [RUN, q(i).as_str()],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )
+                .unwrap();
+            assert_eq!((p.as_str(), tail.as_str()), (path(i).as_str(), ""));
+            assert_eq!(
+                logs.get(&(q(i), 1)).and_then(|(p, _)| p.clone()),
+                Some(path(i)),
+                "step {i}"
+            );
+        }
     }
 
     #[test]

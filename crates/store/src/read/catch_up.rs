@@ -22,7 +22,9 @@
 //!
 //! An event's `logs` column ([`logs`]) carries its batch's attempts' logs until their
 //! rows hold them: the transaction that writes the rows and moves the watermark past
-//! those events empties it ([`logs_held`]), so a tail is kept once. The column is no
+//! those events empties it ([`logs_held`]) when one of them holds a tail, so a tail is
+//! kept once; carriers of paths alone (steps that printed nothing) stay, as the
+//! emptying would rewrite every event page since the last write. The column is no
 //! part of the event (its JSON, its chain hash, `events_no_update`'s columns), and a
 //! reader folds it only past the watermark: it reads either the carrier or the row.
 use super::project::{self, StepOps};
@@ -83,20 +85,21 @@ pub(crate) fn catch_up(tx: &Connection, run_id: &str) -> Result<u64, StoreError>
     let Some(done) = each_pending(tx, run_id, |p| project::write_steps(tx, run_id, p))? else {
         return Ok(0);
     };
-    projected(tx, run_id)?;
+    projected(tx, run_id, true)?;
     Ok(done)
 }
 
-/// The run's steps' and attempts' rows hold every event: the watermark goes, and the
-/// logs its events past it carry with it ([`logs_held`]).
-pub(crate) fn projected(tx: &Connection, run_id: &str) -> Result<(), StoreError> {
+/// The run's steps' and attempts' rows hold every event: the watermark goes, and,
+/// when one of them may hold a tail (`tails`), the logs its events past it carry
+/// ([`logs_held`]).
+pub(crate) fn projected(tx: &Connection, run_id: &str, tails: bool) -> Result<(), StoreError> {
     let mark: Option<i64> = tx
         .prepare_cached("DELETE FROM steps_projected WHERE run_id = ?1 RETURNING seq")?
         .query_row([run_id], |r| r.get(0))
         .optional()?;
     match mark {
-        Some(mark) => logs_held(tx, run_id, mark.max(0) as u64),
-        None => Ok(()),
+        Some(mark) if tails => logs_held(tx, run_id, mark.max(0) as u64),
+        _ => Ok(()),
     }
 }
 
