@@ -554,39 +554,6 @@ mod tests {
         assert_eq!(req(Path::new("/bin/true"), &gone).await, Some(libc::ENOENT));
     }
 
-    /// This thread's CPUs.
-    fn affinity() -> libc::cpu_set_t {
-        // SAFETY: plain bits, read into a local of their size.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            assert_eq!(
-                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set),
-                0
-            );
-            set
-        }
-    }
-
-    // The start holds its thread, and so its child, on one CPU: the child takes the
-    // thread's CPUs back before its exec, and the thread after the start.
-    #[tokio::test]
-    async fn a_step_and_its_starting_thread_keep_their_cpus() {
-        let before = affinity();
-        let (status, out, ..) = run(&["grep", "Cpus_allowed_list", "/proc/self/status"], &[]).await;
-        assert!(status.success());
-        let ours = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-        let ours = ours.lines().find(|l| l.starts_with("Cpus_allowed_list"));
-        assert_eq!(
-            out.lines().next(),
-            ours,
-            "the step's CPUs are its starter's"
-        );
-        let after = affinity();
-        // SAFETY: comparing two plain bit sets.
-        let same = unsafe { libc::CPU_EQUAL(&before, &after) };
-        assert!(same, "the starting thread's CPUs are back");
-    }
-
     // Started in place, its end is heard through the pidfd its clone gave.
     #[test]
     fn a_child_started_in_place_has_its_clone_s_pidfd() {

@@ -6,14 +6,6 @@
 //! core running one of baton's threads), an `RLIMIT_NOFILE` look-up per file action,
 //! and a `pidfd_open` after it (the clone gives the pidfd: `CLONE_PIDFD`).
 //!
-//! The calling thread is held on its CPU for the start ([`Pinned`]): the new child is
-//! placed there and runs while the thread waits for its exec. Left to the scheduler,
-//! it went to the least loaded CPU, behind a running step, while the caller's CPU
-//! idled (1 in 10 children waited 260 µs or more to run). Measured in alternating
-//! pairs at load 6 against the same start unpinned: a layered DAG of `true` at
-//! `max_parallel` 2, 1,000 steps 0.68–0.82 x the wall, 10,000 steps 0.85 x; 2,000
-//! `true` at `max_parallel` 16 0.79 x; 200 `sleep 1` at `max_parallel` 200 1.00 x.
-//!
 //! The child runs on a stack its calling thread keeps and reuses: that thread is held
 //! (`CLONE_VFORK`) until the child has exec'd or exited, so no two children use it at
 //! once. Until its exec the child shares baton's memory: it makes system calls only
@@ -61,9 +53,6 @@ struct Args {
     stdout: RawFd,
     stderr: RawFd,
     dir: *const libc::c_char,
-    /// The CPUs the child may run on after its start (the calling thread's): null when
-    /// it was not started on the calling thread's CPU ([`Pinned`]).
-    affinity: *const libc::cpu_set_t,
     /// The errno of what failed in the child before or at its exec; 0 while none did.
     err: c_int,
 }
@@ -81,10 +70,8 @@ pub(super) fn start(exec: &Exec<'_>) -> io::Result<(libc::pid_t, Option<OwnedFd>
         stdout: exec.stdout,
         stderr: exec.stderr,
         dir: exec.dir.as_ptr(),
-        affinity: std::ptr::null(),
         err: 0,
     };
-
     CHILD_STACK.with(|stack| {
         // Only this thread's own start holds it: it is free unless a start on this
         // thread is under way, which cannot be (this one would not run).
@@ -98,10 +85,6 @@ pub(super) fn start(exec: &Exec<'_>) -> io::Result<(libc::pid_t, Option<OwnedFd>
         let mut pidfd: c_int = -1;
         let all: u64 = !0;
         let mut old: u64 = 0;
-        let pinned = Pinned::here();
-        if let Some(p) = &pinned {
-            args.affinity = &raw const p.all;
-        }
         // SAFETY: the child runs `child` on its own stack (`top`, 16-aligned, inside
         // the buffer held for the call) with `args`, which outlives it: the clone
         // returns only once it has exec'd or exited (`CLONE_VFORK`). Signal masks are
@@ -119,7 +102,6 @@ pub(super) fn start(exec: &Exec<'_>) -> io::Result<(libc::pid_t, Option<OwnedFd>
             sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
             (pid, clone_err)
         };
-        drop(pinned);
         if pid < 0 {
             return Err(clone_err);
         }
@@ -134,41 +116,6 @@ pub(super) fn start(exec: &Exec<'_>) -> io::Result<(libc::pid_t, Option<OwnedFd>
         }
         Ok((pid, pidfd))
     })
-}
-
-/// The calling thread held to the CPU it runs on, so that the child it starts is
-/// placed there and runs at once, while this thread waits for its exec, rather than
-/// queued behind a running step on another CPU while this one idles. Dropped: the
-/// thread's own CPUs again. The child takes them back itself before its exec.
-struct Pinned {
-    all: libc::cpu_set_t,
-}
-
-impl Pinned {
-    fn here() -> Option<Pinned> {
-        // SAFETY: cpu_set_t is plain bits; each call reads or writes a local of its size.
-        unsafe {
-            let cpu = libc::sched_getcpu();
-            let mut all: libc::cpu_set_t = std::mem::zeroed();
-            let size = std::mem::size_of::<libc::cpu_set_t>();
-            let fits = usize::try_from(cpu).is_ok_and(|c| c < libc::CPU_SETSIZE as usize);
-            if !fits || libc::sched_getaffinity(0, size, &mut all) != 0 {
-                return None;
-            }
-            let mut one: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu as usize, &mut one);
-            (libc::sched_setaffinity(0, size, &one) == 0).then_some(Pinned { all })
-        }
-    }
-}
-
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        // SAFETY: the mask read in `here`, of its size.
-        unsafe {
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.all);
-        }
-    }
 }
 
 /// Reap a child that has exited (or is exiting).
@@ -264,12 +211,6 @@ unsafe fn prepare_and_exec(args: &Args) -> c_int {
             }
         }
         if libc::chdir(args.dir) != 0 {
-            return errno();
-        }
-        if !args.affinity.is_null()
-            && libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), args.affinity)
-                != 0
-        {
             return errno();
         }
         let none: u64 = 0;
