@@ -32,6 +32,8 @@ mod min_promises;
 #[path = "support/peak.rs"]
 #[allow(dead_code)]
 mod peak;
+#[path = "support/start.rs"]
+mod start;
 #[path = "support/user_dag.rs"]
 mod user_dag;
 #[path = "support/user_run.rs"]

@@ -1,6 +1,6 @@
 //! The minimal durable executor of issue 62 point 4, the reference baton is set against:
 //! it runs the same DAG (`dag.needs`: one line per step, the indices of its needs) at
-//! `-j2`, spawning `true` for each step, and commits two rows to a SQLite WAL store per
+//! `-j2`, starting `true` for each step as baton starts a step (`support/start.rs`), and commits two rows to a SQLite WAL store per
 //! step, each before its effect: a step's start before its process exists, its end
 //! before anything that needs it starts. Transitions of one wake-up share a commit, as
 //! baton's do. No output capture, no events, no hashes, no projection: the floor of a
@@ -10,7 +10,6 @@
 //! `$HOME/min-durable.db` (the disk baton's store is on).
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 /// `needs` as `dag.needs` holds them.
 pub(crate) fn write_needs(dir: &Path, needs: &[Vec<usize>]) {
@@ -98,7 +97,7 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
     )
     .expect("create the table");
     let mut dag = Dag::new(&needs);
-    let mut running: HashMap<u32, (usize, Child)> = HashMap::new();
+    let mut running: HashMap<libc::pid_t, usize> = HashMap::new();
     let mut at = 0i64;
     while !dag.all_done() {
         // Starts: committed (one transaction for the wake-up's), then spawned.
@@ -112,11 +111,9 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
         if !starting.is_empty() {
             commit(&mut db, &starting, 0, &mut at);
             for s in starting {
-                let child = Command::new("true")
-                    .stdin(Stdio::null())
-                    .spawn()
-                    .expect("spawn true");
-                running.insert(child.id(), (s, child));
+                // Its end is waited for by pid (`waitpid` below): no pidfd kept.
+                let (pid, _) = super::start::start_true(1, 2);
+                running.insert(pid, s);
             }
         }
         // An end (and any others already there): committed before what needs them.
@@ -125,14 +122,14 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
         // SAFETY: waits for any child of this process, writing into a local.
         let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
         assert!(pid > 0, "waitpid failed");
-        ended.extend(running.remove(&(pid as u32)).map(|r| r.0));
+        ended.extend(running.remove(&pid));
         loop {
             // SAFETY: as above, without blocking.
             let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
             if pid <= 0 {
                 break;
             }
-            ended.extend(running.remove(&(pid as u32)).map(|r| r.0));
+            ended.extend(running.remove(&pid));
         }
         commit(&mut db, &ended, 1, &mut at);
         for s in ended {

@@ -20,9 +20,7 @@ use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 
 /// `waitid`'s id type for a pidfd (Linux 5.4).
 const P_PIDFD: libc::idtype_t = 3;
@@ -33,8 +31,8 @@ struct Running {
     step: usize,
     pgid: u32,
     pidfd: OwnedFd,
-    out: Option<ChildStdout>,
-    err: Option<ChildStderr>,
+    out: Option<File>,
+    err: Option<File>,
     reaped: Option<i32>,
     log: Option<File>,
 }
@@ -187,32 +185,33 @@ pub(crate) fn run(needs_file: &Path, jobs: usize) {
     log.commit();
 }
 
-/// Start step `s`'s `true` in a process group of its own, its output in two pipes,
-/// followed by its pidfd.
-// The child is reaped by its pidfd (`reap`), which `Child::wait` cannot do.
-#[allow(clippy::zombie_processes)]
+/// Start step `s`'s `true` in a process group of its own (baton's start,
+/// `support/start.rs`), its output in two pipes, followed by the pidfd its start gave.
 fn spawn(s: usize) -> Running {
-    let mut child = Command::new("true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn true");
-    let pid = child.id();
-    // SAFETY: pidfd_open on our own unreaped child; the fd is checked before use.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as RawFd;
-    assert!(fd >= 0, "pidfd_open failed");
+    let (out, out_w) = pipe();
+    let (err, err_w) = pipe();
+    let (pid, pidfd) = super::start::start_true(out_w.as_raw_fd(), err_w.as_raw_fd());
+    // The child has its copies; ours go, or the reads never see their end.
+    drop((out_w, err_w));
     Running {
         step: s,
-        pgid: pid,
-        // SAFETY: `fd` was just opened here and is owned by nothing else.
-        pidfd: unsafe { OwnedFd::from_raw_fd(fd) },
-        out: child.stdout.take(),
-        err: child.stderr.take(),
+        pgid: pid as u32,
+        pidfd: pidfd.expect("a pidfd from the start (Linux 5.2)"),
+        out: Some(File::from(out)),
+        err: Some(File::from(err)),
         reaped: None,
         log: None,
     }
+}
+
+/// A pipe, both ends close-on-exec (the child gets its copy by `dup2`): (read, write).
+fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: pipe2 writes two fds into a local array of two.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(rc, 0, "pipe2 failed");
+    // SAFETY: two fds pipe2 just made, owned by nothing else.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
 /// Wait until something of a running step is ready, and take it: output read (to a log

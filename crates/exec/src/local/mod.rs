@@ -10,7 +10,7 @@ pub(crate) mod launcher;
 pub(crate) mod lookup;
 pub mod shell;
 pub mod spawn;
-mod vfork;
+pub mod vfork;
 
 use super::backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop, boxed};
 use super::stream::TailHandle;

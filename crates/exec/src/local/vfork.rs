@@ -31,7 +31,7 @@ thread_local! {
 }
 
 /// What the child runs, every pointer valid (and NUL-terminated) for the call.
-pub(super) struct Exec<'a> {
+pub struct Exec<'a> {
     pub program: &'a CStr,
     /// Searched for along this `PATH` (as `execvp`) when `program` has no `/`.
     pub path: Option<&'a CStr>,
@@ -61,7 +61,7 @@ struct Args {
 /// the given fds, in its directory, with no signal blocked, every handled signal and
 /// SIGPIPE at its default. Returns its pid and its pidfd (none on a kernel without
 /// `CLONE_PIDFD`); `Err`: why it did not exec (the child is reaped).
-pub(super) fn start(exec: &Exec<'_>) -> io::Result<(libc::pid_t, Option<OwnedFd>)> {
+pub fn start(exec: &Exec<'_>) -> io::Result<(libc::pid_t, Option<OwnedFd>)> {
     let mut args = Args {
         program: exec.program.as_ptr(),
         path: exec.path.map_or(std::ptr::null(), CStr::as_ptr),
