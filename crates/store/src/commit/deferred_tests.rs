@@ -158,6 +158,28 @@ mod fenced {
         }
     }
 
+    /// A leased, fenced run in `dir`'s `s.db` and its events: `long` runs from the first
+    /// to the last while `steps` quick steps `q0`, `q1`, … each run and succeed, so the
+    /// quick steps' rows wait on `long`'s process.
+    fn beside_a_long_step(
+        dir: &tempfile::TempDir,
+        steps: usize,
+    ) -> (Store, Vec<baton_model::Event>) {
+        use super::moved;
+        use baton_model::StepState;
+        let mut s = open(dir, "s.db", false);
+        s.acquire_lease(RUN, ME, Timestamp::now(), LEASE_STALE)
+            .unwrap();
+        s.fence(RUN, ME, &[]);
+        let mut kinds = vec![moved("long", StepState::Running, 1)];
+        for i in 0..steps {
+            kinds.push(moved(&format!("q{i}"), StepState::Running, 1));
+            kinds.push(moved(&format!("q{i}"), StepState::Succeeded, 1));
+        }
+        kinds.push(moved("long", StepState::Succeeded, 1));
+        (s, events(kinds))
+    }
+
     /// How many of the run's event rows carry a log with a tail (past position
     /// `after`, if given): a carrier's entries are `[step, attempt, path, tail]`.
     fn carried(s: &Store, after: Option<u64>) -> i64 {
@@ -185,23 +207,11 @@ mod fenced {
 
     #[test]
     fn logs_without_a_tail_stay_on_their_events_and_their_rows_read_the_same() {
-        use super::moved;
         use crate::records::AttemptLog;
-        use baton_model::StepState;
         const STEPS: usize = 300;
         let dir = tempfile::tempdir().unwrap();
-        let mut s = open(&dir, "s.db", false);
-        s.acquire_lease(RUN, ME, Timestamp::now(), LEASE_STALE)
-            .unwrap();
-        s.fence(RUN, ME, &[]);
+        let (mut s, evs) = beside_a_long_step(&dir, STEPS);
         let q = |i: usize| format!("q{i}");
-        let mut kinds = vec![moved("long", StepState::Running, 1)];
-        for i in 0..STEPS {
-            kinds.push(moved(&q(i), StepState::Running, 1));
-            kinds.push(moved(&q(i), StepState::Succeeded, 1));
-        }
-        kinds.push(moved("long", StepState::Succeeded, 1));
-        let evs = events(kinds);
         let mut w = Writer::new(false);
         // `long` has a process until the last batch: the quick steps' rows wait, and
         // are written at `MOST_EVENTS`.
@@ -261,25 +271,13 @@ mod fenced {
 
     #[test]
     fn a_run_s_tails_are_kept_once_on_the_attempts_rows() {
-        use super::moved;
         use crate::records::AttemptLog;
-        use baton_model::StepState;
         const STEPS: usize = 400;
         let dir = tempfile::tempdir().unwrap();
-        let mut s = open(&dir, "s.db", false);
-        s.acquire_lease(RUN, ME, Timestamp::now(), LEASE_STALE)
-            .unwrap();
-        s.fence(RUN, ME, &[]);
+        let (mut s, evs) = beside_a_long_step(&dir, STEPS);
         // A reader that can write, bringing the rows up mid-run (`Store::catch_up`).
         let other = Store::open(&dir.path().join("s.db")).unwrap();
         let q = |i: usize| format!("q{i}");
-        let mut kinds = vec![moved("long", StepState::Running, 1)];
-        for i in 0..STEPS {
-            kinds.push(moved(&q(i), StepState::Running, 1));
-            kinds.push(moved(&q(i), StepState::Succeeded, 1));
-        }
-        kinds.push(moved("long", StepState::Succeeded, 1));
-        let evs = events(kinds);
         let tail = |i: usize| {
             (0..40)
                 .map(|n| format!("{i} line {n}\n"))
