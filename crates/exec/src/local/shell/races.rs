@@ -66,26 +66,39 @@ fn end(member: &mut std::process::Child, pgid: i32) {
     let _ = member.wait();
 }
 
+/// Once the leader of group `pgid` is reaped (say so before calling): no signal goes
+/// through `shared` although the group, its member alive, still takes a plain one;
+/// then the racer stops, the member goes, and none of the racer's signals came after
+/// the reap.
+fn none_after_the_reap(
+    (shared, pgid, member): (&KillShared, i32, &mut std::process::Child),
+    (reaped, stop): (&AtomicBool, &AtomicBool),
+    racer: std::thread::JoinHandle<(usize, usize)>,
+) {
+    reaped.store(true, Ordering::SeqCst);
+    assert!(group_alive(pgid));
+    assert_eq!(shared.signal_unreaped(Signal::SIGCONT).ok(), Some(false));
+    // Not for want of a group: a plain signal still reaches its member.
+    assert_eq!(signal_group(pgid, Signal::SIGCONT).ok(), Some(true));
+    stop.store(true, Ordering::SeqCst);
+    let (calls, late) = racer.join().expect("the racer ends");
+    end(member, pgid);
+    assert!(calls > 0);
+    assert_eq!(late, 0, "{late} of {calls} signals after the reap");
+}
+
 #[tokio::test]
 async fn a_kill_racing_the_reap_never_signals_the_group_of_a_reaped_leader() {
     for _ in 0..5 {
         let (mut child, shared, mut member) = leader_and_member("0.2");
         let pgid = child.id();
-        let (reaped, stop) = (Arc::default(), Arc::<AtomicBool>::default());
+        let (reaped, stop) = (Arc::<AtomicBool>::default(), Arc::<AtomicBool>::default());
         let racer = hammer(shared.clone(), Arc::clone(&reaped), stop.clone());
         let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
         reaped.store(true, Ordering::SeqCst);
         assert!(status.expect("reaped in time").expect("reaped").success());
         // The member lives on: a signal sent now would reach it.
-        assert!(group_alive(pgid));
-        assert_eq!(shared.signal_unreaped(Signal::SIGCONT).ok(), Some(false));
-        // Not for want of a group: a plain signal still reaches its member.
-        assert_eq!(signal_group(pgid, Signal::SIGCONT).ok(), Some(true));
-        stop.store(true, Ordering::SeqCst);
-        let (calls, late) = racer.join().expect("the racer ends");
-        end(&mut member, pgid);
-        assert!(calls > 0);
-        assert_eq!(late, 0, "{late} of {calls} signals after the reap");
+        none_after_the_reap((&shared, pgid, &mut member), (&reaped, &stop), racer);
     }
 }
 
@@ -110,11 +123,5 @@ fn a_child_dropped_unwaited_is_reaped_under_its_lock_and_its_group_no_longer_sig
         -1,
         "reaped"
     );
-    assert!(group_alive(pid));
-    assert_eq!(shared.signal_unreaped(Signal::SIGCONT).ok(), Some(false));
-    assert_eq!(signal_group(pid, Signal::SIGCONT).ok(), Some(true));
-    stop.store(true, Ordering::SeqCst);
-    let (calls, late) = racer.join().expect("the racer ends");
-    end(&mut member, pid);
-    assert_eq!(late, 0, "{late} of {calls} signals after the reap");
+    none_after_the_reap((&shared, pid, &mut member), (&reaped, &stop), racer);
 }
