@@ -137,18 +137,24 @@ async fn an_attempt_dropped_unwaited_is_killed_and_reaped_while_its_kill_handle_
     wait_for_members(pgid, 3);
     let kill = running.kill_handle();
     let stop = Arc::new(AtomicBool::new(false));
+    let going = Arc::new(AtomicBool::new(false));
     let racer = {
-        let (kill, stop) = (kill.clone(), stop.clone());
+        let (kill, stop, going) = (kill.clone(), stop.clone(), going.clone());
         std::thread::spawn(move || {
             let mut calls = 0;
             while !stop.load(Ordering::SeqCst) {
                 let _ = kill.pause(calls % 2 == 0);
                 kill.terminate(Duration::ZERO, KillReason::Cancel);
                 calls += 1;
+                going.store(true, Ordering::SeqCst);
             }
             calls
         })
     };
+    // Dropped while the racer uses the handle, not before its thread first runs.
+    wait_until("the racer to run", secs(20), || {
+        going.load(Ordering::SeqCst)
+    });
     drop(running);
     let ours = || {
         std::fs::read_to_string(format!("/proc/{pgid}/stat")).is_ok_and(|s| {
