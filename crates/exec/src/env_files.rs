@@ -5,6 +5,7 @@
 //! to 1 MiB, an approval input of up to 65,535 characters) is written to a file in the
 //! attempt's private (0700) directory instead, removed with it, and the step gets
 //! `BATON_FILE_<NAME>` (the file's path) in place of `NAME`.
+use std::borrow::Cow;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -49,12 +50,16 @@ pub(crate) fn to_files(env: &[(String, String)]) -> Vec<usize> {
 }
 
 /// `env` as the process gets it: each variable [`to_files`] picks written to a file
-/// (0600) in `dir` and named by `BATON_FILE_<NAME>` instead.
-pub(crate) fn place(
-    env: &[(String, String)],
+/// (0600) in `dir` and named by `BATON_FILE_<NAME>` instead; `env` itself when none is
+/// (most steps: no copy made).
+pub(crate) fn place<'a>(
+    env: &'a [(String, String)],
     dir: &Path,
-) -> std::io::Result<Vec<(String, String)>> {
+) -> std::io::Result<Cow<'a, [(String, String)]>> {
     let moved = to_files(env);
+    if moved.is_empty() {
+        return Ok(Cow::Borrowed(env));
+    }
     let mut out = Vec::with_capacity(env.len());
     for (i, (k, v)) in env.iter().enumerate() {
         if moved.binary_search(&i).is_err() {
@@ -71,7 +76,7 @@ pub(crate) fn place(
         f.write_all(v.as_bytes())?;
         out.push((file_var(k), path.display().to_string()));
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 #[cfg(test)]

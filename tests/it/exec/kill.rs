@@ -170,3 +170,37 @@ async fn an_attempt_dropped_unwaited_is_killed_and_reaped_while_its_kill_handle_
     assert!(racer.join().unwrap() > 0);
     assert_eq!(kill.pause(true).ok(), Some(false), "nothing left to pause");
 }
+
+// A step that prints without pause does not hold the runtime that reads it: the test's
+// own task runs beside it and stops it, a timeout's kill. Bounded: were the runtime
+// held, a watchdog thread ends the flood after 20 s (and the test fails).
+#[tokio::test]
+async fn a_step_that_prints_without_pause_leaves_the_runtime_to_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let running = spawn(job(tmp.path(), "flood", "cat /dev/zero"))
+        .await
+        .unwrap();
+    let (pgid, kill) = (running.pgid(), running.kill_handle());
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let held = finished.recv_timeout(Duration::from_secs(20)).is_err();
+        if held {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        held
+    });
+    let waited = tokio::spawn(running.wait());
+    // Back here only if the reads of the flood let the runtime go.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    kill.terminate(Duration::from_secs(1), KillReason::Timeout);
+    let f = waited.await.unwrap();
+    let _ = done.send(());
+    assert!(!watchdog.join().unwrap(), "the flood held the runtime");
+    assert_eq!(f.outcome, StepOutcome::TimedOut);
+    assert_eq!(live_members(pgid), Vec::<i32>::new());
+}

@@ -309,3 +309,95 @@ async fn a_step_that_sets_path_finds_programs_on_its_own_path_only() {
         "{err}"
     );
 }
+
+/// Until the leader `pid` has exited (a zombie: nothing has reaped it yet).
+async fn exited(pid: i32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let state = stat[stat.rfind(')').unwrap() + 2..].chars().next();
+        if state == Some('Z') {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{pid} still runs");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+// A step over before its follower first looks (most short steps are: its pidfd and
+// pipes are then reaped and read without being registered with the runtime) ends as
+// one still running then: the same outcome, log and tails.
+#[tokio::test]
+async fn a_step_over_at_its_first_look_ends_as_one_still_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = "echo out; echo err >&2; exit 3";
+    let mut seen = Vec::new();
+    for (step, before) in [("running", "sleep 0.3; "), ("over", "")] {
+        let running = spawn(job(tmp.path(), step, &format!("{before}{script}")))
+            .await
+            .unwrap();
+        if before.is_empty() {
+            exited(running.pgid()).await;
+        }
+        let tail = running.tail();
+        let f = running.wait().await;
+        let mut log: Vec<String> = log_text(f.log_path.as_ref().unwrap())
+            .lines()
+            .map(String::from)
+            .collect();
+        log.sort();
+        let mut tail = tail.lines();
+        tail.sort();
+        seen.push((f.outcome, log, f.stderr_tail, tail, f.log_errors.len()));
+    }
+    assert_eq!(seen[0], seen[1]);
+    let lines = vec!["err".to_string(), "out".to_string()];
+    assert_eq!(
+        seen[1],
+        (
+            StepOutcome::Exited { exit_code: 3 },
+            lines.clone(),
+            "err".into(),
+            lines,
+            0
+        )
+    );
+}
+
+// Over at its first look but for what it left in the background holding its stdout:
+// that is stopped with the group, and the pipe read to its end.
+#[tokio::test]
+async fn a_step_over_at_its_first_look_with_a_background_process_on_its_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let running = spawn(job(tmp.path(), "bg", "sleep 1000 & echo started"))
+        .await
+        .unwrap();
+    let pgid = running.pgid();
+    exited(pgid).await;
+    assert_ne!(crate::helpers::live_members(pgid), Vec::<i32>::new());
+    let f = tokio::time::timeout(std::time::Duration::from_secs(20), running.wait())
+        .await
+        .expect("it ends");
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+    assert_eq!(crate::helpers::live_members(pgid), Vec::<i32>::new());
+    assert_eq!(log_text(f.log_path.as_ref().unwrap()), "started\n");
+}
+
+// A step that writes more than its pipe holds, over by the time the follower looks
+// (it could not be before its output was read): every byte in its log.
+#[tokio::test]
+async fn a_step_that_fills_its_pipe_is_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let running = spawn(job(
+        tmp.path(),
+        "much",
+        "head -c 1000000 /dev/zero | tr '\\0' a",
+    ))
+    .await
+    .unwrap();
+    let f = running.wait().await;
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+    let log = std::fs::read(f.log_path.unwrap()).unwrap();
+    assert_eq!(log.len(), 1_000_000);
+    assert!(log.iter().all(|b| *b == b'a'));
+}

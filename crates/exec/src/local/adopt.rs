@@ -44,7 +44,6 @@ use crate::ShellJob;
 use nix::sys::signal::Signal;
 use std::ffi::OsStr;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::os::unix::process::ExitStatusExt;
@@ -52,7 +51,6 @@ use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::mpsc;
-use tokio::net::unix::pipe;
 use tokio::sync::oneshot;
 
 /// An attempt's main process: baton's child, or an adopted one followed by a tracer.
@@ -164,12 +162,11 @@ pub fn adopt(job: ShellJob, pgid: i32) -> Result<Running, ExecError> {
     let files = AttemptFiles::adopted(output, usage).ok_or_else(|| {
         lost("its $BATON_OUTPUT and $BATON_USAGE are not one directory baton made".into())
     })?;
-    let open = |fd: i32| -> io::Result<pipe::Receiver> {
-        let f = std::fs::OpenOptions::new()
+    let open = |fd: i32| -> io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(format!("/proc/{pgid}/fd/{fd}"))?;
-        pipe::Receiver::from_owned_fd_unchecked(OwnedFd::from(f))
+            .open(format!("/proc/{pgid}/fd/{fd}"))
     };
     let pipes = [open(1), open(2)];
     let [Ok(stdout), Ok(stderr)] = pipes else {

@@ -5,9 +5,12 @@ use crate::stream::{MaskingSplitter, Stream, TailHandle};
 use baton_model::mask::Masker;
 use std::fs::File;
 use std::io::Write;
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::net::unix::pipe;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 
 /// A pipe's first read goes to the stack (`PROBE` bytes); once one finds bytes, reads go
 /// into a buffer of `FIRST_CHUNK` bytes, grown (up to `READ_CHUNK`) while reads fill
@@ -117,11 +120,92 @@ impl Sink {
     }
 }
 
+/// A pipe's read end (non-blocking), read as it is and registered with the runtime only
+/// once a read would wait: a pipe that has ended by its first read (a short step's,
+/// most of a DAG of them) costs no registration, no `epoll_ctl` and no wake-up.
+enum Reader {
+    Plain(File),
+    Registered(AsyncFd<File>),
+    /// The runtime refused it (not expected): looked at again every `group::POLL`.
+    Polled(File),
+    /// Only while it moves from `Plain` to what registering it gives.
+    Moving,
+}
+
+impl Reader {
+    /// One read into `buf`'s spare capacity (never zeroed); its length grows by what
+    /// was read.
+    fn read(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        let n = self.read_into(buf.spare_capacity_mut())?;
+        // SAFETY: the read wrote these `n` bytes just past the vector's length.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
+    }
+
+    /// One read into `buf`.
+    fn read_slice(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // SAFETY: the same memory, as bytes that may be uninitialized: a read writes
+        // only initialized ones.
+        let to = unsafe { &mut *(std::ptr::from_mut(buf) as *mut [MaybeUninit<u8>]) };
+        self.read_into(to)
+    }
+
+    /// One `read` into `to`. A registered pipe is read only while the runtime says it
+    /// may be (no system call otherwise), and a read that would block clears that, as
+    /// tokio's own reads do.
+    fn read_into(&self, to: &mut [MaybeUninit<u8>]) -> std::io::Result<usize> {
+        match self {
+            Reader::Plain(f) | Reader::Polled(f) => read_fd(f, to),
+            Reader::Registered(fd) => fd.try_io(Interest::READABLE, |f| read_fd(f, to)),
+            Reader::Moving => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// Until the pipe may be read again (its first wait registers it). Cancel-safe.
+    async fn wait(&mut self) -> std::io::Result<()> {
+        if let Reader::Plain(_) = self
+            && let Reader::Plain(file) = std::mem::replace(self, Reader::Moving)
+        {
+            // SAFETY: the File keeps the same open fd until the AsyncFd drops it.
+            *self = match unsafe { AsyncFd::register_with_interest(file, Interest::READABLE) } {
+                Ok(fd) => Reader::Registered(fd),
+                Err(refused) => Reader::Polled(refused.into_parts().0),
+            };
+        }
+        match self {
+            // Its readiness kept until a read would block (`read_into`).
+            Reader::Registered(fd) => fd.readable().await.map(drop),
+            Reader::Polled(_) => {
+                tokio::time::sleep(super::group::POLL).await;
+                Ok(())
+            }
+            Reader::Plain(_) | Reader::Moving => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
+/// One `read` from `file` into `to`: how many bytes it wrote there.
+fn read_fd(file: &File, to: &mut [MaybeUninit<u8>]) -> std::io::Result<usize> {
+    loop {
+        // SAFETY: a read of at most `to.len()` bytes into `to`, from an open fd.
+        let n = unsafe { libc::read(file.as_raw_fd(), to.as_mut_ptr().cast(), to.len()) };
+        match usize::try_from(n) {
+            Ok(n) => return Ok(n),
+            Err(_) => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
 /// One pipe read to its end in chunks into its sink: memory stays bounded whatever
 /// the step prints. It has no task of its own: whoever waits for the attempt reads
 /// its output ([`Pumps::beside`]), so an attempt costs the runtime one task, not three.
 pub(super) struct Pump {
-    reader: pipe::Receiver,
+    reader: Reader,
     sink: Sink,
     splitter: MaskingSplitter,
     /// Empty until a read finds bytes: a pipe that only ends (most steps print
@@ -137,9 +221,10 @@ const PROBE: usize = 512;
 const STOPPED_READS: usize = 16;
 
 impl Pump {
-    pub(super) fn new(reader: pipe::Receiver, sink: Sink, masker: Masker) -> Pump {
+    /// `reader`: the pipe's read end, non-blocking.
+    pub(super) fn new(reader: File, sink: Sink, masker: Masker) -> Pump {
         Pump {
-            reader,
+            reader: Reader::Plain(reader),
             sink,
             splitter: MaskingSplitter::new(masker),
             buf: Vec::new(),
@@ -147,15 +232,24 @@ impl Pump {
         }
     }
 
-    /// Read until the pipe's end (at once if it ended). Cancel-safe: each read's bytes
-    /// are in the sink before the next await.
-    async fn run(&mut self) {
+    /// Read until the pipe's end (at once if it ended). `wait_first`: its writer most
+    /// likely still runs (the pipe empty): waited on, so registered, before a read that
+    /// would find nothing; else read first, and a pipe that ended already (a short
+    /// step's) is never registered. Cancel-safe: each read's bytes are in the sink
+    /// before the next await.
+    async fn run(&mut self, wait_first: bool) {
+        let mut wait = wait_first;
         while !self.ended {
-            if self.reader.readable().await.is_err() {
+            if wait && self.reader.wait().await.is_err() {
                 self.end();
                 return;
             }
-            self.read_once();
+            wait = !self.read_once();
+            if !wait {
+                // Bytes came: one unit of the runtime's budget, as a wait for readiness
+                // spends, so a step that prints without pause does not hold its thread.
+                tokio::task::consume_budget().await;
+            }
         }
     }
 
@@ -164,7 +258,7 @@ impl Pump {
     fn read_once(&mut self) -> bool {
         let read = if self.buf.capacity() == 0 {
             let mut first = [0u8; PROBE];
-            let read = self.reader.try_read(&mut first);
+            let read = self.reader.read_slice(&mut first);
             if let Ok(n @ 1..) = read {
                 self.take(&first[..n]);
                 // Bytes came: a buffer for the next reads.
@@ -174,8 +268,8 @@ impl Pump {
         } else {
             let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
-            // Read into its capacity, never zeroed (`try_read_buf`).
-            let read = self.reader.try_read_buf(&mut buf);
+            // Read into its capacity, never zeroed.
+            let read = self.reader.read(&mut buf);
             if let Ok(n @ 1..) = read {
                 self.take(&buf[..n]);
                 if n == buf.capacity() && buf.capacity() < READ_CHUNK {
@@ -240,16 +334,17 @@ impl Pumps {
         Pumps([stdout, stderr])
     }
 
-    /// Both read to their ends.
-    pub(super) async fn run(&mut self) {
+    /// Both read to their ends (`wait_first`: see [`Pump::run`]).
+    pub(super) async fn run(&mut self, wait_first: bool) {
         let [out, err] = &mut self.0;
-        futures::future::join(out.run(), err.run()).await;
+        futures::future::join(out.run(wait_first), err.run(wait_first)).await;
     }
 
-    /// `work`, while both pipes are read (the step never blocks on a full pipe).
+    /// `work`, while both pipes are read (the step never blocks on a full pipe). They
+    /// are looked at only once `work` waits (the process it waits for still runs).
     pub(super) async fn beside<T>(&mut self, work: impl Future<Output = T>) -> T {
         let reading = async {
-            self.run().await;
+            self.run(true).await;
             std::future::pending::<std::convert::Infallible>().await
         };
         tokio::select! {
@@ -262,5 +357,101 @@ impl Pumps {
     /// Stopped: each pipe's first failure to write the log (see [`Pump::finish`]).
     pub(super) fn finish(&mut self) -> Vec<LogError> {
         self.0.iter_mut().filter_map(Pump::finish).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::OwnedFd;
+
+    /// A pipe: its read end non-blocking (as a step's), its write end.
+    fn pipe() -> (File, File) {
+        let (r, w): (OwnedFd, OwnedFd) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+                .expect("a pipe");
+        (r.into(), w.into())
+    }
+
+    // What a pipe held before it was first looked at and what comes after it was
+    // found empty are read to its end, whether it is waited on first or read first,
+    // registered with the runtime or (refused) polled.
+    #[tokio::test]
+    async fn a_pipe_is_read_to_its_end_registered_or_polled() {
+        let dir = tempfile::tempdir().expect("a directory");
+        for (polled, wait_first) in [(false, false), (false, true), (true, false), (true, true)] {
+            let (r, mut w) = pipe();
+            let name = format!("{polled}-{wait_first}.log");
+            let log = Arc::new(LazyLog::new(
+                dir.path(),
+                &dir.path().join(&name),
+                Masker::default(),
+            ));
+            let tail = TailHandle::default();
+            let sink = Sink {
+                stream: Stream::Stdout,
+                log: log.clone(),
+                tail: tail.clone(),
+                stderr_tail: None,
+                error: None,
+            };
+            let mut pump = Pump::new(r, sink, Masker::default());
+            if polled {
+                let Reader::Plain(file) = std::mem::replace(&mut pump.reader, Reader::Moving)
+                else {
+                    panic!("a new pump reads its pipe as it is");
+                };
+                pump.reader = Reader::Polled(file);
+            }
+            w.write_all(b"before\n").expect("written");
+            let writer = async move {
+                // After the pump's first wait: the pipe is empty by then.
+                tokio::task::yield_now().await;
+                w.write_all(b"after\n").expect("written");
+            };
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(20),
+                futures::future::join(pump.run(wait_first), writer),
+            );
+            read.await.expect("read to its end");
+            assert!(pump.finish().is_none(), "the log written");
+            assert!(log.finish().is_ok());
+            assert_eq!(
+                matches!(pump.reader, Reader::Registered(_)),
+                !polled,
+                "registered only on its first wait, unless refused"
+            );
+            assert_eq!(tail.lines(), ["before", "after"]);
+            let text = std::fs::read_to_string(dir.path().join(&name)).expect("its log");
+            assert_eq!(text, "before\nafter\n");
+        }
+    }
+
+    // A pipe that ended before its first read (a short step's) is read to its end
+    // without ever being registered with the runtime.
+    #[tokio::test]
+    async fn a_pipe_that_ended_before_its_first_read_is_never_registered() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let (r, mut w) = pipe();
+        w.write_all(b"all of it\n").expect("written");
+        drop(w);
+        let log = Arc::new(LazyLog::new(
+            dir.path(),
+            &dir.path().join("x.log"),
+            Masker::default(),
+        ));
+        let tail = TailHandle::default();
+        let sink = Sink {
+            stream: Stream::Stderr,
+            log,
+            tail: tail.clone(),
+            stderr_tail: None,
+            error: None,
+        };
+        let mut pump = Pump::new(r, sink, Masker::default());
+        pump.run(false).await;
+        assert!(pump.ended);
+        assert!(matches!(pump.reader, Reader::Plain(_)), "never registered");
+        assert_eq!(tail.lines(), ["all of it"]);
     }
 }

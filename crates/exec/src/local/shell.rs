@@ -6,7 +6,7 @@ pub(super) use super::attempt_log::LazyLog;
 use super::attempt_log::{Pump, Pumps, Sink};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
 use super::launcher::{Reap, Watch};
-use super::spawn::{Launched, SpawnRequest, Spawned};
+use super::spawn::{Launched, SpawnRequest};
 use crate::command::Invocation;
 use crate::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use crate::job::clean;
@@ -16,7 +16,7 @@ use crate::{ExecError, Finished, KillReason, ShellJob};
 use baton_model::mask::Masker;
 use baton_model::{StepOutcome, Usage};
 use nix::sys::signal::Signal;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -515,20 +515,17 @@ pub fn spawn(job: ShellJob) -> impl Future<Output = Result<Running, ExecError>> 
         let (files, launched) = answer
             .await
             .map_err(|_| fail("the process launcher stopped before it answered".into()))?;
-        let Spawned {
+        let Launched {
             child,
             stdout,
             stderr,
-        } = launched
-            .map_err(|e| fail(e.to_string()))?
-            .follow()
-            .map_err(|e| fail(format!("cannot follow the process's output: {e}")))?;
+        } = launched.map_err(|e| fail(e.to_string()))?;
         let pgid = child.id();
         let mut running = assemble(
             pgid,
             Leader::Child(child),
             None,
-            [stdout, stderr],
+            [stdout.into(), stderr.into()],
             masker,
             files,
             log,
@@ -580,7 +577,7 @@ pub(super) fn assemble(
     pgid: i32,
     leader: Leader,
     tracer: Option<super::adopt::Tracer>,
-    [stdout, stderr]: [tokio::net::unix::pipe::Receiver; 2],
+    [stdout, stderr]: [std::fs::File; 2],
     masker: Masker,
     files: AttemptFiles,
     log: Arc<LazyLog>,
@@ -654,17 +651,17 @@ fn start(
     }
     // A value too big for the environment goes through a file (`env_files`).
     let placed = crate::env_files::place(&job.env, &files.dir.path)?;
-    let mut env: Vec<(OsString, OsString)> = placed
-        .into_iter()
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-    env.push(("BATON_OUTPUT".into(), files.output.clone().into()));
-    env.push(("BATON_USAGE".into(), files.usage.clone().into()));
-    env.push(("BATON_LABELS".into(), files.labels.clone().into()));
-    env.push((
-        "BATON_SUMMARY".into(),
-        files.dir.path.join(crate::summary::FILE).into(),
-    ));
+    let summary = files.dir.path.join(crate::summary::FILE);
+    let own = [
+        ("BATON_OUTPUT", &files.output),
+        ("BATON_USAGE", &files.usage),
+        ("BATON_LABELS", &files.labels),
+        ("BATON_SUMMARY", &summary),
+    ];
+    // Borrowed: the spawn makes each `KEY=value` string once (`spawn::env_entry`).
+    let mut env = Vec::with_capacity(placed.len() + own.len());
+    env.extend(placed.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))));
+    env.extend(own.map(|(k, v)| (OsStr::new(k), v.as_os_str())));
     let req = SpawnRequest {
         program: resolved.map_or_else(|| std::ffi::OsStr::new(name), Path::as_os_str),
         argv,
@@ -728,7 +725,7 @@ impl Running {
             self.pumps.beside(stopping).await;
         }
         // Past the drain, what an escaped process's pipes hold now is read, no more.
-        let _ = tokio::time::timeout(DRAIN, self.pumps.run()).await;
+        let _ = tokio::time::timeout(DRAIN, self.pumps.run(false)).await;
         let results = self.pumps.finish();
         // One listing of the attempt's directory: a file it does not show is not looked
         // up (most steps write none of them).

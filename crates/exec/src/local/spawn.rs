@@ -1,7 +1,8 @@
 //! Starting a step's process (a vfork-style clone, `vfork.rs`), and waiting for it
 //! through its pidfd: both on the caller's thread when it runs a runtime of one thread
-//! and the job lets it start there (the pidfd polled by its runtime), else on the
-//! launching thread (`launcher.rs`), which watches the pidfd and reaps the child.
+//! and the job lets it start there (the pidfd polled by its runtime if the child still
+//! runs when its follower first looks), else on the launching thread (`launcher.rs`),
+//! which watches the pidfd and reaps the child.
 //!
 //! `std::process::Command` rebuilds the whole environment (a map of every variable,
 //! then a C string each) on every spawn once any variable is set, and tokio adds its
@@ -19,7 +20,6 @@ use std::process::ExitStatus;
 use std::sync::LazyLock;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
-use tokio::net::unix::pipe;
 
 use super::launcher::{Ended, Reap, Watch};
 use std::sync::Arc;
@@ -46,46 +46,19 @@ pub struct SpawnRequest<'a> {
     /// argv, argv[0] included.
     pub argv: Vec<OsString>,
     /// Set on top of baton's environment (later entries win).
-    pub env: Vec<(OsString, OsString)>,
+    pub env: Vec<(&'a OsStr, &'a OsStr)>,
     /// Baton's variables left out (`ShellJob::withheld`).
     pub withheld: &'a [String],
     pub dir: &'a Path,
 }
 
-/// A started process and the read ends of its stdout and stderr pipes, on any thread:
-/// [`Launched::follow`] hands the pipes to the runtime.
+/// A started process and the read ends (non-blocking) of its stdout and stderr pipes,
+/// on any thread: whoever follows it registers them with its runtime when a read would
+/// wait (`attempt_log::Pump`).
 pub struct Launched {
     pub child: ChildProcess,
-    stdout: OwnedFd,
-    stderr: OwnedFd,
-}
-
-impl Launched {
-    /// The pipes as the runtime's (must be called within it). `Err`: the process is
-    /// killed, as nothing could follow it.
-    pub fn follow(self) -> io::Result<Spawned> {
-        let pipes = pipe::Receiver::from_owned_fd_unchecked(self.stdout)
-            .and_then(|out| Ok((out, pipe::Receiver::from_owned_fd_unchecked(self.stderr)?)));
-        match pipes {
-            Ok((stdout, stderr)) => Ok(Spawned {
-                child: self.child,
-                stdout,
-                stderr,
-            }),
-            Err(e) => {
-                let _ = super::group::signal_group(self.child.id(), nix::sys::signal::SIGKILL);
-                Err(e)
-            }
-        }
-    }
-}
-
-/// A started process: its pid (also its process group) and the read ends of its
-/// stdout and stderr pipes.
-pub struct Spawned {
-    pub child: ChildProcess,
-    pub stdout: pipe::Receiver,
-    pub stderr: pipe::Receiver,
+    pub(crate) stdout: OwnedFd,
+    pub(crate) stderr: OwnedFd,
 }
 
 fn cstring(s: &OsStr) -> io::Result<CString> {
@@ -123,8 +96,8 @@ fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
 
 /// Start `req` in its own process group, stdin from /dev/null, stdout and stderr into
 /// pipes, signals as a fresh process has them; `watch` is told its pid (the launching
-/// thread's, or none). Any thread: the runtime is not needed until
-/// [`Launched::follow`].
+/// thread's, or none). Any thread: the runtime is not needed until its follower waits
+/// (`attempt_log::Pump`, [`ChildProcess::wait`]).
 pub(crate) fn spawn(req: &SpawnRequest<'_>, watch: Watch<'_>) -> io::Result<Launched> {
     let program = cstring(req.program)?;
     let argv: Vec<CString> = req
@@ -216,7 +189,8 @@ enum Ending {
     /// that thread's).
     Told(Ended),
     /// A pidfd not yet registered with the runtime (started without the launching
-    /// thread), then registered: readable when the child exits.
+    /// thread), registered if the child still runs at the first look: readable when it
+    /// exits.
     Fd(Option<OwnedFd>),
     Registered(AsyncFd<OwnedFd>),
     /// No pidfd (Linux < 5.3): `wait` polls.
@@ -280,6 +254,12 @@ impl ChildProcess {
                     self.ended = Ending::Poll;
                 }
                 Ending::Fd(fd) => {
+                    // Ended already (a short step, by the time its follower first
+                    // looks): reaped without its pidfd registered with the runtime.
+                    if let Some(s) = reap_under(self.pid, &self.reap)? {
+                        self.status = Some(s);
+                        return Ok(s);
+                    }
                     let Some(fd) = fd.take() else {
                         self.ended = Ending::Poll;
                         continue;
@@ -369,23 +349,47 @@ mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
 
+    use tokio::net::unix::pipe;
+
+    /// A started process and its pipes, registered with the runtime.
+    struct Spawned {
+        child: ChildProcess,
+        stdout: pipe::Receiver,
+        stderr: pipe::Receiver,
+    }
+
     /// Started on the launching thread, as a step's process is.
     async fn launched(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         let program = req.program.to_os_string();
-        let (argv, env, dir) = (req.argv.clone(), req.env.clone(), req.dir.to_path_buf());
+        let (argv, dir) = (req.argv.clone(), req.dir.to_path_buf());
+        let env: Vec<(OsString, OsString)> = (req.env.iter())
+            .map(|(k, v)| (k.to_os_string(), v.to_os_string()))
+            .collect();
         let withheld = req.withheld.to_vec();
         let (tx, rx) = tokio::sync::oneshot::channel();
         super::super::launcher::run(true, move |watch| {
             let req = SpawnRequest {
                 program: &program,
                 argv,
-                env,
+                env: env
+                    .iter()
+                    .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+                    .collect(),
                 withheld: &withheld,
                 dir: &dir,
             };
             let _ = tx.send(spawn(&req, watch));
         });
-        rx.await.unwrap()?.follow()
+        let Launched {
+            child,
+            stdout,
+            stderr,
+        } = rx.await.unwrap()?;
+        Ok(Spawned {
+            child,
+            stdout: pipe::Receiver::from_owned_fd_unchecked(stdout)?,
+            stderr: pipe::Receiver::from_owned_fd_unchecked(stderr)?,
+        })
     }
 
     async fn run(argv: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String, i32) {
@@ -403,7 +407,7 @@ mod tests {
             argv: argv.iter().map(OsString::from).collect(),
             env: env
                 .iter()
-                .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                .map(|(k, v)| (OsStr::new(k), OsStr::new(v)))
                 .collect(),
             withheld,
             dir: &dir,
