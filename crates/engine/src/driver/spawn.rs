@@ -536,6 +536,9 @@ async fn wait_attempt(
     let mut cancel_rx = Some(cancel_rx);
     loop {
         tokio::select! {
+            // The end first: an attempt over at its first look (most short steps) costs
+            // no poll of the others (the usage's timer is never set).
+            biased;
             f = &mut wait => break f,
             // A kill decided before the driver saw the handle arrives here.
             r = async {
