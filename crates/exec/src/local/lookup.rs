@@ -6,30 +6,31 @@
 //! entry depends on the step's directory). A cached program that has gone away is
 //! looked up again. Left alone: a program installed mid-run into an earlier `PATH`
 //! entry than the cached one is not seen by that run.
-use std::collections::HashMap;
+use baton_model::FastMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
-type Key = (OsString, String);
+/// By `PATH`, then by program: a step's look-up borrows both (no key made), and its
+/// answer is shared (no path copied).
+type Cache = FastMap<OsString, FastMap<String, Arc<Path>>>;
 
-static CACHE: LazyLock<Mutex<HashMap<Key, PathBuf>>> = LazyLock::new(Mutex::default);
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
 
 /// The absolute path `program` runs from, for `path_var` (the step's `PATH`), if it can
 /// be cached; `None`: let `execvp` search.
-pub(crate) fn resolve(program: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
+pub(crate) fn resolve(program: &str, path_var: Option<&OsStr>) -> Option<Arc<Path>> {
     if program.is_empty() || program.contains('/') {
         return None;
     }
     let path_var = path_var?;
-    let key = (path_var.to_os_string(), program.to_string());
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(found) = cache.get(&key) {
+    if let Some(found) = cache.get(path_var).and_then(|p| p.get(program)) {
         return Some(found.clone());
     }
-    let found = search(program, path_var)?;
-    cache.insert(key, found.clone());
+    let found: Arc<Path> = search(program, path_var)?.into();
+    (cache.entry(path_var.to_os_string()).or_default()).insert(program.to_string(), found.clone());
     Some(found)
 }
 
@@ -37,7 +38,9 @@ pub(crate) fn resolve(program: &str, path_var: Option<&OsStr>) -> Option<PathBuf
 pub(crate) fn forget(program: &str, path_var: Option<&OsStr>) {
     if let Some(path_var) = path_var {
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        cache.remove(&(path_var.to_os_string(), program.to_string()));
+        if let Some(programs) = cache.get_mut(path_var) {
+            programs.remove(program);
+        }
     }
 }
 
@@ -95,10 +98,10 @@ mod tests {
         std::fs::write(a.path().join(name), "").unwrap();
         let want = exe(b.path(), name);
         let path = std::env::join_paths([a.path(), b.path()]).unwrap();
-        assert_eq!(resolve(name, Some(&path)), Some(want.clone()));
+        assert_eq!(resolve(name, Some(&path)).as_deref(), Some(want.as_path()));
         // Cached: still answered after the file is gone, until forgotten.
         std::fs::remove_file(&want).unwrap();
-        assert_eq!(resolve(name, Some(&path)), Some(want));
+        assert_eq!(resolve(name, Some(&path)).as_deref(), Some(want.as_path()));
         forget(name, Some(&path));
         assert_eq!(resolve(name, Some(&path)), None);
     }

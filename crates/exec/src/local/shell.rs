@@ -446,17 +446,14 @@ fn launch_in_dir(
     watch: Watch<'_>,
 ) -> Result<Launched, LaunchError> {
     let mut invocation = Invocation::of(&job.command);
-    let path_var = job
-        .env
-        .iter()
-        .rev()
+    let path_var: Option<&OsStr> = (job.env.iter().rev())
         .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| std::ffi::OsString::from(v))
-        .or_else(|| std::env::var_os("PATH"));
+        .map(|(_, v)| OsStr::new(v))
+        .or_else(|| super::spawn::own_path());
     let find = |program: &str| {
-        let path_var = path_var.as_deref()?;
+        let path_var = path_var?;
         super::lookup::resolve(program, Some(path_var))
-            .or_else(|| super::lookup::search_from(program, path_var, &job.dir))
+            .or_else(|| super::lookup::search_from(program, path_var, &job.dir).map(Arc::from))
     };
     let resolved = find(invocation.program());
     let step_sets_path = job.env.iter().any(|(k, _)| k == "PATH");
@@ -470,7 +467,7 @@ fn launch_in_dir(
     if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
     {
         // Gone since it was looked up: search again.
-        super::lookup::forget(invocation.program(), path_var.as_deref());
+        super::lookup::forget(invocation.program(), path_var);
         spawned = match find(invocation.program()) {
             Some(again) => start(&invocation, Some(&again), job, files, watch),
             None if step_sets_path => Err(std::io::ErrorKind::NotFound.into()),

@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::ExitStatus;
@@ -38,6 +38,14 @@ static BASE_ENV: LazyLock<Vec<(usize, CString)>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// Baton's own `PATH`, read once as its environment is ([`BASE_ENV`]): what a step that
+/// sets none is looked up along, and what its process gets.
+static OWN_PATH: LazyLock<Option<OsString>> = LazyLock::new(|| std::env::var_os("PATH"));
+
+pub(super) fn own_path() -> Option<&'static OsStr> {
+    OWN_PATH.as_deref()
+}
 
 /// What to start: all strings already resolved by the caller.
 pub struct SpawnRequest<'a> {
@@ -147,8 +155,8 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>, watch: Watch<'_>) -> io::Result<Laun
     let (err_r, err_w) = pipe_pair()?;
     // A name without `/` is searched for along baton's own `PATH`, as `execvp` does.
     let path = (!req.program.as_bytes().contains(&b'/')).then(|| {
-        std::env::var_os("PATH")
-            .and_then(|p| CString::new(p.into_vec()).ok())
+        own_path()
+            .and_then(|p| CString::new(p.as_bytes()).ok())
             .unwrap_or_else(|| super::vfork::DEFAULT_PATH.to_owned())
     });
     let (pid, pidfd) = super::vfork::start(&super::vfork::Exec {
