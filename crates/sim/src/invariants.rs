@@ -5,7 +5,6 @@ use crate::executor::Executors;
 use crate::world::World;
 use crate::{SimError, Violation};
 use baton_core::Core;
-use baton_model::state_summary::StateSummary;
 use baton_model::{Event, EventKind, RunState, StepState, Timestamp};
 use baton_store::Store;
 use std::collections::{BTreeMap, BTreeSet};
@@ -235,19 +234,13 @@ pub(crate) fn pool_never_over_capacity(
 /// and "after a crash, replay rebuilds exactly what was committed": the summary the
 /// store keeps for a run (handed by the engine's core) equals a replay of its events.
 pub fn summary_is_the_events_replayed(
-    raw: &rusqlite::Connection,
+    store: &Store,
     run: &str,
     replay: (std::sync::Arc<baton_workflow::Plan>, baton_core::RunConfig),
     events: &[Event],
 ) -> Result<Option<String>, SimError> {
-    let saved: Option<String> = raw
-        .prepare_cached("SELECT json FROM run_summaries WHERE run_id = ?1")?
-        .query_row([run], |r| r.get(0))
-        .ok();
-    let Some(saved) = saved else {
-        return Ok(Some(format!("run {run} has no saved summary")));
-    };
-    let saved: StateSummary = serde_json::from_str(&saved)?;
+    // As of the run's last event: its row, or while its rows lag what that event carries.
+    let saved = store.run_summary(run)?;
     let replayed = Core::replay(replay.0, replay.1, events)?.state_summary();
     Ok((saved != replayed).then(|| {
         format!("run {run}: the store keeps {saved:?}, its events replay to {replayed:?}")
@@ -515,7 +508,7 @@ impl World {
         let all = self.ops.events(run)?;
         let cfg =
             baton_session::run_config(run, &self.user, BTreeMap::new(), Vec::new(), 0, false, None);
-        if let Some(d) = summary_is_the_events_replayed(&self.raw, run, (plan, cfg), &all)? {
+        if let Some(d) = summary_is_the_events_replayed(&self.ops, run, (plan, cfg), &all)? {
             return Ok(Some(("summary_is_the_events_replayed", d)));
         }
         if let Some(d) = crate::steps_rows::steps_read_as_their_events_folded(self, run, &all)? {

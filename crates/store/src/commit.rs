@@ -1,6 +1,7 @@
 //! The write path: one batch (its attempts' logs, events and the run's summary) into
 //! the ledger (events, their chain, the audit rows) and the read side (the projection,
-//! the summary), in the caller's transaction; and a new run's rows.
+//! the summary; an engine's rows may wait: [`deferred`]), in the caller's transaction;
+//! and a new run's rows.
 use crate::error::StoreError;
 use crate::ledger::append::{
     chain_write, insert_audit_row, run_key, run_tail, run_writer, set_chain_head,
@@ -111,12 +112,13 @@ pub(crate) fn commit_onto(
         defer,
     } = prior;
     key_check::check_signing(tx, keys)?;
+    let knows = known_tail.is_some();
     // Before the batch is appended: the steps' rows the batch's ended attempts are
     // counted from, and that it patches, hold every event before it, or the caller
     // holds the patches still to write.
     let mut deferred = match deferred {
         // Nothing was written since the caller's last commit (`commit::known`).
-        Some(d) if known_tail.is_some() => d,
+        Some(d) if knows => d,
         // The rows stop where its patches start: no one wrote them since (only the
         // lease's holder appends, and the fence checked the lease in this transaction).
         Some(d) if catch_up::watermark(tx, run_id)? == d.from() => d,
@@ -135,9 +137,12 @@ pub(crate) fn commit_onto(
     };
     let mut chain = run_writer(run_id, tail.as_ref(), keys)?;
     if let (Some(t), false) = (&tail, events.is_empty()) {
-        // The batch's last event takes the head mark over (`event_chain`).
-        tx.prepare_cached("UPDATE events SET head_key_id = NULL, head_mac = NULL WHERE id = ?1")?
-            .execute([t.id])?;
+        // The batch's last event takes the head mark over (`event_chain`), and the
+        // summary the old one carried (`summaries::EVENT_SUMMARY`).
+        tx.prepare_cached(
+            "UPDATE events SET head_key_id = NULL, head_mac = NULL, summary = NULL WHERE id = ?1",
+        )?
+        .execute([t.id])?;
     }
     let to = Chained {
         keys,
@@ -145,8 +150,24 @@ pub(crate) fn commit_onto(
         run_id,
         run_key,
     };
-    let (mut heads, head, last) = append(tx, &to, &mut chain, (events, logs))?;
-    // The run's summary, saved with the batch (`summaries`).
+    let p = project::fold(logs, events);
+    let ended = project::attempts_ended(tx, run_id, &p, (&in_process, &deferred))?;
+    let waits = match summary {
+        Summary::Given(s) if defer => {
+            rows_wait(tx, run_id, (&p, events.len()), s, (&deferred, knows))?
+        }
+        _ => false,
+    };
+    // While the rows wait, the batch's last event carries the run's summary.
+    let carry = match summary {
+        Summary::Given(s) if waits => Some(serde_json::to_string(&summaries::Carry {
+            ended: deferred.ended_with(ended),
+            summary: s,
+        })?),
+        _ => None,
+    };
+    let (mut heads, head, last) = append(tx, &to, &mut chain, (events, logs), carry)?;
+    // The run's summary, saved with the batch (`summaries`) unless it rides on it.
     let replayed;
     let summary = match summary {
         Summary::Given(s) => s,
@@ -155,16 +176,21 @@ pub(crate) fn commit_onto(
             &replayed
         }
     };
-    let p = project::fold(logs, events);
-    let ended = project::attempts_ended(tx, run_id, &p, (&in_process, &deferred))?;
-    summaries::save_counting(tx, run_id, summary, ended)?;
+    if !waits {
+        summaries::save_counting(tx, run_id, summary, deferred.ended_with(ended))?;
+    }
     let open = project::write(tx, run_id, &p, summary, open)?;
     known::moved(&mut in_process, &p);
     let rows = Rows {
-        defer: defer && !deferred::idles(summary),
+        waits,
         at: tail.as_ref().map_or(0, |t| t.seq),
     };
     write_rows(tx, run_id, &p, &mut deferred, rows, events.len())?;
+    if waits {
+        deferred.count_ended(ended);
+    } else {
+        deferred.wrote_flags(summaries::flags(summary));
+    }
     if let Some((id, hash)) = head {
         heads.extend(witness::Entry::of_head(&set_chain_head(
             tx, id, &hash, keys,
@@ -180,19 +206,41 @@ pub(crate) fn commit_onto(
     })
 }
 
-/// Whether a batch's steps' and attempts' rows may wait, and the run's last event
-/// before it (where the watermark goes when they start waiting).
+/// Whether an engine's batch (`p`, of `events` events; `summary`, its core's) leaves
+/// the run's steps', attempts' and summary's rows waiting ([`deferred`]): not when the
+/// patches are due with it, the run idles ([`deferred::idles`]) or moves (its state,
+/// its end), the batch has no event to carry the summary, or the summary's flags move
+/// (their partial indexes are read across runs as the row holds them). The flags are
+/// the caller's while it `knows` nothing else wrote the store, else read.
+fn rows_wait(
+    tx: &Connection,
+    run_id: &str,
+    (p, events): (&project::Projection<'_>, usize),
+    summary: &StateSummary,
+    (deferred, knows): (&Deferred, bool),
+) -> Result<bool, StoreError> {
+    let moves_run = p.run.state.is_some() || p.run.finished_at.is_some();
+    if events == 0 || moves_run || deferred::idles(summary) || deferred.due_with(events) {
+        return Ok(false);
+    }
+    let flags = match deferred.flags().filter(|_| knows) {
+        Some(f) => Some(f),
+        None => summaries::row_flags(tx, run_id)?,
+    };
+    Ok(flags == Some(summaries::flags(summary)))
+}
+
+/// Whether a batch's steps' and attempts' rows wait ([`rows_wait`]), and the run's
+/// last event before it (where the watermark goes when they start waiting).
 #[derive(Clone, Copy)]
 struct Rows {
-    defer: bool,
+    waits: bool,
     at: u64,
 }
 
 /// The batch's steps' and attempts' rows: written with those pending (and the
-/// watermark gone) when the patches are due, the run moves (its state, its end), or
-/// the batch may not wait (the run idles: [`deferred::idles`]); else kept pending,
-/// with the watermark where the rows stop, its attempts' logs with them (kept on its
-/// first event's row: [`append`]).
+/// watermark gone) unless they wait; else kept pending, with the watermark where the
+/// rows stop, its attempts' logs with them (kept on its first event's row: [`append`]).
 fn write_rows(
     tx: &Connection,
     run_id: &str,
@@ -202,28 +250,17 @@ fn write_rows(
     events: usize,
 ) -> Result<(), StoreError> {
     let was_empty = deferred.is_empty();
-    let moves_run = p.run.state.is_some() || p.run.finished_at.is_some();
-    if !rows.defer || moves_run {
+    if !rows.waits {
         let tails = deferred.tails() || p.attempts.iter().any(|(_, ops)| deferred::has_tail(ops));
         if !was_empty {
             project::write_steps(tx, run_id, &deferred.projection())?;
-            *deferred = Deferred::default();
         }
+        *deferred = Deferred::default();
         project::write_steps(tx, run_id, p)?;
         return written(tx, run_id, events, rows.at, (!was_empty, tails));
     }
     deferred.add(p, events);
-    if events == 0 {
-        // No event row to keep the logs on until the rows are written.
-        project::write_steps(tx, run_id, &deferred::logs_of(p))?;
-    }
-    if deferred.due() {
-        let tails = deferred.tails();
-        project::write_steps(tx, run_id, &deferred.projection())?;
-        *deferred = Deferred::default();
-        return written(tx, run_id, events, rows.at, (!was_empty, tails));
-    }
-    if was_empty && !deferred.is_empty() {
+    if was_empty {
         catch_up::lag(tx, run_id, rows.at)?;
         deferred.starts_at(rows.at);
     }
@@ -270,6 +307,7 @@ fn append(
     to: &Chained<'_>,
     chain: &mut Writer,
     (events, logs): (&[Event], &[AttemptLog]),
+    mut carry: Option<String>,
 ) -> Result<Appended, StoreError> {
     let Chained {
         keys,
@@ -319,6 +357,7 @@ fn append(
             hash,
             mark,
             logs: logs.next(),
+            summary: if last { carry.take() } else { None },
         });
     }
     if !events.is_empty() && logs.len() > 0 {
@@ -348,7 +387,7 @@ fn append(
 const EVENTS_A_STATEMENT: usize = 8;
 
 /// The parameters of one event's row in [`events_insert_sql`].
-const PER_ROW: usize = 9;
+const PER_ROW: usize = 10;
 
 /// An event's row as [`append`] made it: its JSON, chain hash, head mark and the
 /// attempts' logs it carries.
@@ -358,6 +397,8 @@ struct EventRow<'e> {
     hash: event_chain::Hash,
     mark: Option<Mark>,
     logs: Option<String>,
+    /// The run's summary, on the batch's last event while the rows wait.
+    summary: Option<String>,
 }
 
 /// `INSERT INTO events` of `n` rows (1 to [`EVENTS_A_STATEMENT`]), the run's id and
@@ -371,7 +412,7 @@ fn events_insert_sql(n: usize) -> &'static str {
                     .map(|r| {
                         let p = 3 + PER_ROW * r;
                         format!(
-                            "((?2 << 32) + ?{p}, ?1, ?{p}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                            "((?2 << 32) + ?{p}, ?1, ?{p}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
                             p + 1,
                             p + 2,
                             p + 3,
@@ -379,12 +420,13 @@ fn events_insert_sql(n: usize) -> &'static str {
                             p + 5,
                             p + 6,
                             p + 7,
-                            p + 8
+                            p + 8,
+                            p + 9
                         )
                     })
                     .collect();
                 format!(
-                    "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac, logs) VALUES {}",
+                    "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac, logs, summary) VALUES {}",
                     rows.join(", ")
                 )
             })
@@ -417,6 +459,7 @@ fn insert_events(
         insert.raw_bind_parameter(p + 6, mark.and_then(|m| m.key_id.as_deref()))?;
         insert.raw_bind_parameter(p + 7, mark.map(|m| &m.mac[..]))?;
         insert.raw_bind_parameter(p + 8, row.logs.as_deref())?;
+        insert.raw_bind_parameter(p + 9, row.summary.as_deref())?;
     }
     insert.raw_execute()?;
     Ok(())

@@ -206,6 +206,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a batch's attempts' logs ride on its first event's row until their rows are written",
         crate::read::catch_up::logs::EVENT_LOGS,
     ),
+    (
+        44,
+        "while a run's rows lag its events, its last event carries its summary",
+        crate::read::summaries::EVENT_SUMMARY,
+    ),
 ];
 
 /// A run's labels (`model::labels`) as JSON on its row, projected from its

@@ -46,7 +46,6 @@ pub(super) fn summary_is_the_events_replayed(db: &std::path::Path, runs: &[RunFa
         "docs/architecture.md: \"after a crash, replay rebuilds exactly what was committed\": the summary the store keeps equals its events replayed",
     );
     let store = Store::open(db).expect("open the campaign's store");
-    let raw = rusqlite::Connection::open(db).expect("open the store's file");
     for r in runs {
         let Some(plan) = baton::session::plan_of(&store, &r.id) else {
             v.broken
@@ -60,7 +59,7 @@ pub(super) fn summary_is_the_events_replayed(db: &std::path::Path, runs: &[RunFa
         let cfg =
             baton::session::run_config(&r.id, &record.operator, params, Vec::new(), 0, false, None);
         match baton_sim::invariants::summary_is_the_events_replayed(
-            &raw,
+            &store,
             &r.id,
             (plan, cfg),
             &r.events,

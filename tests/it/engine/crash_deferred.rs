@@ -5,7 +5,8 @@
 //! verify`), and `resume` brings the rows up and finishes the run with no succeeded
 //! step started again. A quick step's log (its path and last output) rides with its
 //! events until its row is written: it reads the same before the kill and after the
-//! resume, when its row holds it and no event row does.
+//! resume, when its row holds it and no event row does. The run's summary's row waits
+//! with them: `runs` reads the summary as of the last event before the kill and after.
 use crate::helpers::*;
 use std::fmt::Write as _;
 
@@ -56,6 +57,20 @@ fn rows(env: &Env, id: &str) -> (Option<i64>, Vec<(String, String)>) {
         .collect::<Result<_, _>>()
         .unwrap();
     (mark, steps)
+}
+
+/// How many steps the run's summary's row counts succeeded, as it lies, and the row's
+/// JSON.
+fn row_succeeded(env: &Env, id: &str) -> (i64, String) {
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.query_row(
+        "SELECT coalesce((SELECT value ->> 1 FROM json_each(s.json, '$.tallies.steps')
+                          WHERE value ->> 0 = 'succeeded'), 0), s.json
+         FROM run_summaries s WHERE s.run_id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
 }
 
 /// q2's attempt's row as it lies: (log_path, log_tail).
@@ -122,6 +137,17 @@ fn reads_agree(env: &Env, id: &str, when: &str) {
     assert!(printed.contains("q2"), "{when}: events of q2: {printed}");
     let runs = env.runs();
     assert_eq!(runs[0]["id"], id, "{when}: {runs:#}");
+    // The run's summary as of its last event, whether its row waits or not.
+    assert_eq!(
+        (&runs[0]["steps_done"], &runs[0]["steps_total"]),
+        (&serde_json::json!(2), &serde_json::json!(3)),
+        "{when}: {runs:#}"
+    );
+    // `long` runs (none once its engine is gone), the quick steps' attempts ended.
+    let running = i64::from(runs[0]["state"] != "interrupted");
+    assert_eq!(runs[0]["signals"]["running"], running, "{when}: {runs:#}");
+    let finished = runs[0]["signals"]["finished_per_sec"].as_f64();
+    assert!(finished.is_some_and(|f| f > 0.0), "{when}: {runs:#}");
     let history = env.run(&["history", "deferred", "q2", "--json"]);
     assert!(
         history.status.success(),
@@ -162,6 +188,12 @@ fn kill_dash_nine_between_the_events_and_their_rows_then_resume() {
         before.iter().any(|(s, st)| s == "q2" && st != "succeeded"),
         "q2's row is behind its events: {before:?}"
     );
+    // The summary's row waits with the steps' rows: the run's last event carries it.
+    let (succeeded, row) = row_succeeded(&env, &id);
+    assert!(
+        succeeded < 2,
+        "the summary's row was written at once: {row}"
+    );
     reads_agree(&env, &id, "before the kill");
     // q2's log rides with its events: its row does not hold it yet.
     assert_eq!(q2_log_row(&env, &id), (None, None));
@@ -200,6 +232,8 @@ fn kill_dash_nine_between_the_events_and_their_rows_then_resume() {
     }
     let (mark, steps) = rows(&env, &id);
     assert_eq!(mark, None);
+    let (succeeded, row) = row_succeeded(&env, &id);
+    assert_eq!(succeeded, 3, "{row}");
     assert!(steps.iter().all(|(_, st)| st == "succeeded"), "{steps:?}");
     assert_eq!(q2_log_reads(&env, &id, "after the resume"), path);
     let row = q2_log_row(&env, &id);

@@ -12,7 +12,11 @@
 //!
 //! An attempt's log (`log_path`, `log_tail`) waits with them: the commit that records
 //! it keeps it on its batch's first event's row (`read::catch_up::logs`), which a kill
-//! cannot separate from the events. A batch without events writes its logs at once.
+//! cannot separate from the events. A batch without events writes the rows at once.
+//!
+//! The run's summary's row waits with them (the attempts ended counted here until it
+//! is written), the summary riding on each batch's last event meanwhile
+//! (`read::summaries`); a batch that moves the summary's flags writes the rows.
 use crate::read::project::{AttemptOps, Projection, StepOps};
 use baton_model::state_summary::StateSummary;
 use baton_model::{StepState, Timestamp};
@@ -44,6 +48,12 @@ pub(crate) struct Deferred {
     /// no reader reads one before the watermark, and rewriting them rewrites every
     /// event page since the last write.
     tails: bool,
+    /// The attempts the events ended (finished, failed), which the run's summary's row
+    /// does not count yet: its row waits with the patches (`read::summaries`).
+    ended: (u64, u64),
+    /// The flags (waiting, fanned) the summary's row holds as this holder's commit
+    /// wrote it (`None`: read from the row).
+    flags: Option<(bool, bool)>,
 }
 
 impl Deferred {
@@ -110,10 +120,31 @@ impl Deferred {
         self.steps[i].1.state.and_then(StepState::parse)
     }
 
-    /// Whether the patches are written now: as many events as [`MOST_EVENTS`], or the
-    /// first of them as old as [`LONGEST`].
-    pub(crate) fn due(&self) -> bool {
-        self.events >= MOST_EVENTS || self.since.is_some_and(|t| waited(t, Timestamp::now()))
+    /// Whether the patches are written with a batch of `events` more: as many events
+    /// as [`MOST_EVENTS`], or the first of them as old as [`LONGEST`].
+    pub(crate) fn due_with(&self, events: usize) -> bool {
+        self.events + events >= MOST_EVENTS
+            || self.since.is_some_and(|t| waited(t, Timestamp::now()))
+    }
+
+    /// The attempts ended that the summary's row does not count yet, with `more`.
+    pub(crate) fn ended_with(&self, more: (u64, u64)) -> (u64, u64) {
+        (self.ended.0 + more.0, self.ended.1 + more.1)
+    }
+
+    /// A waiting batch ended `more` attempts: the summary's row counts them later.
+    pub(crate) fn count_ended(&mut self, more: (u64, u64)) {
+        self.ended = self.ended_with(more);
+    }
+
+    /// The flags the summary's row holds, as this holder wrote it.
+    pub(crate) fn flags(&self) -> Option<(bool, bool)> {
+        self.flags
+    }
+
+    /// The summary's row was written with `flags`.
+    pub(crate) fn wrote_flags(&mut self, flags: (bool, bool)) {
+        self.flags = Some(flags);
     }
 
     /// The patches as one batch's projection, to write (`project::write_steps`).
@@ -152,26 +183,6 @@ pub(crate) fn idles(summary: &StateSummary) -> bool {
 /// Whether an attempt's patch records a log with a tail (not its path alone).
 pub(crate) fn has_tail(ops: &AttemptOps<'_>) -> bool {
     ops.log.as_ref().is_some_and(|(_, tail)| !tail.is_empty())
-}
-
-/// A batch's attempts' logs alone, which the commit of a batch without events writes
-/// whatever it defers.
-pub(crate) fn logs_of<'a>(p: &Projection<'a>) -> Projection<'a> {
-    Projection {
-        attempts: p
-            .attempts
-            .iter()
-            .filter(|(_, ops)| ops.log.is_some())
-            .map(|(key, ops)| {
-                let ops = AttemptOps {
-                    log: ops.log.clone(),
-                    ..AttemptOps::default()
-                };
-                (*key, ops)
-            })
-            .collect(),
-        ..Projection::default()
-    }
 }
 
 #[cfg(test)]

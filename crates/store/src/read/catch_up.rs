@@ -79,12 +79,14 @@ pub(crate) fn lag(tx: &Connection, run_id: &str, seq: u64) -> Result<(), StoreEr
 
 /// Bring run `run_id`'s steps' and attempts' rows up to its last event, inside the
 /// caller's write transaction: its events after the watermark, folded and written a
-/// chunk at a time. Nothing to do (one lookup) when they are up to date. Returns how
+/// chunk at a time, and its summary's row (`summaries::caught_up`). Nothing to do (one lookup) when they are up to date. Returns how
 /// many events it projected.
 pub(crate) fn catch_up(tx: &Connection, run_id: &str) -> Result<u64, StoreError> {
     let Some(done) = each_pending(tx, run_id, |p| project::write_steps(tx, run_id, p))? else {
         return Ok(0);
     };
+    // Before the watermark goes: the run's last event carries the summary as of it.
+    super::summaries::caught_up(tx, run_id)?;
     projected(tx, run_id, true)?;
     Ok(done)
 }

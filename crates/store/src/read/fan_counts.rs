@@ -12,9 +12,8 @@ use std::collections::HashMap;
 /// fan-out once for all of them instead of once per run.
 const ONE_PASS_FROM: usize = 64;
 
-/// One run's summary if it has a fan-out.
-pub(crate) const FANNED_ONE: &str =
-    "SELECT json FROM run_summaries WHERE run_id = ?1 AND fanned = 1";
+/// One run's summary's row if it has a fan-out.
+pub(crate) const FANNED_ONE: &str = "SELECT 1 FROM run_summaries WHERE run_id = ?1 AND fanned = 1";
 
 /// Every run's summary that has a fan-out: the partial index `run_summaries_fanned`.
 pub(crate) const FANNED_ALL: &str = "SELECT run_id, json FROM run_summaries WHERE fanned = 1";
@@ -23,17 +22,7 @@ impl Store {
     /// (step, its instances' counts) for each fanned-out step of `run_id`, by step id
     /// (the summary keeps no plan order).
     pub fn fan_counts(&self, run_id: &str) -> Result<Vec<(String, FanCounts)>, StoreError> {
-        let r = (|| {
-            let mut st = self.conn.prepare_cached(FANNED_ONE)?;
-            let mut rows = st.query([run_id])?;
-            match rows.next()? {
-                Some(row) => {
-                    let s: StateSummary = serde_json::from_str(row.get_ref(0)?.as_str()?)?;
-                    Ok(s.fan_counts())
-                }
-                None => Ok(Vec::new()),
-            }
-        })();
+        let r = super::in_read_snapshot(&self.conn, |c| fans_of(c, run_id));
         self.ctx(r)
     }
 
@@ -48,12 +37,17 @@ impl Store {
             return run_ids.iter().map(|id| self.fan_counts(id)).collect();
         }
         let r = super::in_read_snapshot(&self.conn, |c| {
+            let lagging = super::catch_up::lagging(c)?;
             let mut st = c.prepare_cached(FANNED_ALL)?;
             let mut rows = st.query([])?;
             let mut by_run: HashMap<String, Vec<(String, FanCounts)>> = HashMap::new();
             while let Some(row) = rows.next()? {
-                let s: StateSummary = serde_json::from_str(row.get_ref(1)?.as_str()?)?;
-                by_run.insert(row.get(0)?, s.fan_counts());
+                let id: String = row.get(0)?;
+                let s: StateSummary = match lagging.contains(&id) {
+                    true => super::summaries::load(c, &id)?,
+                    false => serde_json::from_str(row.get_ref(1)?.as_str()?)?,
+                };
+                by_run.insert(id, s.fan_counts());
             }
             Ok(run_ids
                 .iter()
@@ -62,6 +56,16 @@ impl Store {
         });
         self.ctx(r)
     }
+}
+
+/// Run `run_id`'s fan counts, if its summary's row says it fans out (the flag is
+/// written as it moves): its summary as of its last event (`summaries::load`).
+fn fans_of(c: &rusqlite::Connection, run_id: &str) -> Result<Vec<(String, FanCounts)>, StoreError> {
+    let mut st = c.prepare_cached(FANNED_ONE)?;
+    if st.query([run_id])?.next()?.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(super::summaries::load(c, run_id)?.fan_counts())
 }
 
 #[cfg(test)]

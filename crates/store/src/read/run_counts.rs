@@ -127,7 +127,7 @@ pub(crate) fn kept_signals(s: &StateSummary) -> KeptSignals {
 /// What [`Store::run_signals`] reads: one pass over `runs`, no history table. A run's
 /// attempts that ended are counted on its row (what migrations backfilled) and on its
 /// summary's row (what commits since added: `summaries::save_counting`), read as their
-/// sum.
+/// sum, with, while its rows lag, those its last event carries (`summaries::now`).
 pub(crate) const SIGNALS_SELECT: &str = "SELECT runs.id, began_at, ended_at,
         runs.attempts_finished + coalesce(s.attempts_finished, 0),
         runs.attempts_failed + coalesce(s.attempts_failed, 0),
@@ -145,6 +145,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<Option<GoldenSignals>>, StoreError> {
         let r = super::in_read_snapshot(&self.conn, |c| {
+            let lagging = super::catch_up::lagging(c)?;
             let mut st = c.prepare_cached(SIGNALS_SELECT)?;
             let mut rows = st.query([])?;
             let mut facts: HashMap<String, SignalFacts> = HashMap::new();
@@ -162,17 +163,22 @@ impl Store {
                     None => None,
                 };
                 let id: String = r.get(0)?;
-                let kept = match kept {
-                    Some(k) => k,
-                    None => kept_signals(&super::summaries::load(c, &id)?),
+                // A run that goes on, or whose rows lag: its summary as of its last
+                // event, and the attempts ended that its summary's row does not count.
+                let (kept, (finished, failed)) = match kept {
+                    Some(k) if !lagging.contains(&id) => (k, (0, 0)),
+                    kept => {
+                        let (s, pending) = super::summaries::now(c, &id)?;
+                        (kept.unwrap_or_else(|| kept_signals(&s)), pending)
+                    }
                 };
                 facts.insert(
                     id,
                     SignalFacts {
                         started_at: ts(1)?,
                         finished_at: ts(2)?,
-                        attempts_finished: r.get::<_, i64>(3)? as u64,
-                        attempts_failed: r.get::<_, i64>(4)? as u64,
+                        attempts_finished: r.get::<_, i64>(3)? as u64 + finished,
+                        attempts_failed: r.get::<_, i64>(4)? as u64 + failed,
                         p50_ms: kept.p50_ms,
                         p95_ms: kept.p95_ms,
                         queue_depth: kept.queue_depth,

@@ -1,17 +1,95 @@
-//! Each run's summary (`model::state_summary`), saved with every commit in the same
-//! transaction (`run_summaries`, schema `RUN_SUMMARIES`): what `runs`, the metrics and
-//! the inbox read across runs, instead of folding the rows of every step, attempt,
-//! error and approval again in SQL.
+//! Each run's summary (`model::state_summary`): what `runs`, the metrics and the inbox
+//! read across runs, instead of folding the rows of every step, attempt, error and
+//! approval again in SQL. Its row (`run_summaries`, schema `RUN_SUMMARIES`) is written
+//! with the run's steps' and attempts' rows: by a commit that writes them, when their
+//! patches wait (`commit::deferred`) only if its flags move. While they wait (the run's
+//! watermark, `read::catch_up`), the run's last event carries the summary as of it and
+//! the attempts ended since the row was written ([`EVENT_SUMMARY`]); every reader reads
+//! the summary as of the run's last event ([`load`], [`now`]), and whoever brings the
+//! rows up brings the row up from it ([`caught_up`]).
 //!
 //! The summary is the core's own (`Core::state_summary`, folded by its transitions as they
 //! happen): an engine hands it with each commit and the store writes it as given. Only
 //! a writer without a core (tests, tools: `Store::commit`), an attempt's log recorded
 //! alone and the migration that added the table fold a run here, once, from its rows
 //! and events ([`replayed`]).
-use super::StoreError;
+use super::{Store, StoreError};
 use baton_model::Event;
 use baton_model::state_summary::{StateSummary, SummaryFold};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+/// Migration 44's column: on the run's last event while its rows lag, [`Carried`] as
+/// JSON; emptied when the next commit appends after it (with its head mark).
+pub(crate) const EVENT_SUMMARY: &str = "ALTER TABLE events ADD COLUMN summary TEXT;";
+
+/// What the run's last event carries while its rows lag: the summary as of it, and the
+/// attempts ended (finished, failed) that its summary's row does not count yet.
+#[derive(Serialize)]
+pub(crate) struct Carry<'a> {
+    pub(crate) ended: (u64, u64),
+    pub(crate) summary: &'a StateSummary,
+}
+
+/// [`Carry`] as read back.
+#[derive(Deserialize)]
+struct Carried {
+    ended: (u64, u64),
+    summary: StateSummary,
+}
+
+/// The run's flags as its summary's row holds them: (waiting, fanned); `None`: no row.
+pub(crate) fn row_flags(
+    conn: &Connection,
+    run_id: &str,
+) -> Result<Option<(bool, bool)>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT waiting, fanned FROM run_summaries WHERE run_id = ?1")?
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// A summary's flags as its row holds them: (waiting, fanned).
+pub(crate) fn flags(s: &StateSummary) -> (bool, bool) {
+    (s.waiting(), !s.fans.is_empty())
+}
+
+/// What the run's last event carries, if the run's rows lag and it carries one.
+fn carried(conn: &Connection, run_id: &str) -> Result<Option<Carried>, StoreError> {
+    if super::catch_up::watermark(conn, run_id)?.is_none() {
+        return Ok(None);
+    }
+    let text: Option<String> = conn
+        .prepare_cached(&format!(
+            "SELECT e.summary FROM {} ORDER BY e.id DESC LIMIT 1",
+            crate::ledger::rows::RUN_EVENTS
+        ))?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+}
+
+/// Inside the transaction that brings the run's rows up to its events: its summary's
+/// row takes what its last event carries (the summary, the attempts ended since).
+pub(crate) fn caught_up(tx: &Connection, run_id: &str) -> Result<(), StoreError> {
+    match carried(tx, run_id)? {
+        Some(c) => save_counting(tx, run_id, &c.summary, c.ended),
+        None => Ok(()),
+    }
+}
+
+/// The run's summary as of its last event, and the attempts ended that its row does
+/// not count yet: its row's, or while its rows lag what its last event carries.
+pub(crate) fn now(
+    conn: &Connection,
+    run_id: &str,
+) -> Result<(StateSummary, (u64, u64)), StoreError> {
+    crate::tx::in_read_snapshot(conn, |conn| match carried(conn, run_id)? {
+        Some(c) => Ok((c.summary, c.ended)),
+        None => Ok((row(conn, run_id)?, (0, 0))),
+    })
+}
 
 /// The fold of run `run_id` from what the store holds now: its steps and attempts
 /// (a row of each, however it was made), then its events in order, then `logs` (the
@@ -96,8 +174,8 @@ fn write(
     s: &StateSummary,
     ended: Option<(u64, u64)>,
 ) -> Result<(), StoreError> {
-    let waiting = i64::from(s.waiting());
-    let fanned = i64::from(!s.fans.is_empty());
+    let (waiting, fanned) = flags(s);
+    let (waiting, fanned) = (i64::from(waiting), i64::from(fanned));
     let json = serde_json::to_string(s)?;
     let (update, insert) = match ended {
         Some(_) => (COUNTING[0], COUNTING[1]),
@@ -124,8 +202,14 @@ fn write(
     Ok(())
 }
 
-/// A run's saved summary; an empty one if it has none (no such run).
+/// A run's summary as of its last event ([`now`]); an empty one if it has none (no
+/// such run).
 pub(crate) fn load(conn: &Connection, run_id: &str) -> Result<StateSummary, StoreError> {
+    Ok(now(conn, run_id)?.0)
+}
+
+/// A run's summary as its row holds it; an empty one if it has none.
+fn row(conn: &Connection, run_id: &str) -> Result<StateSummary, StoreError> {
     let json: Option<String> = conn
         .prepare_cached("SELECT json FROM run_summaries WHERE run_id = ?1")?
         .query_row([run_id], |r| r.get(0))
@@ -134,6 +218,15 @@ pub(crate) fn load(conn: &Connection, run_id: &str) -> Result<StateSummary, Stor
         Some(j) => serde_json::from_str(&j)?,
         None => StateSummary::default(),
     })
+}
+
+impl Store {
+    /// Run `run_id`'s summary as of its last event ([`now`]): what `runs`, the metrics
+    /// and the inbox read of it.
+    pub fn run_summary(&self, run_id: &str) -> Result<StateSummary, StoreError> {
+        let r = load(&self.conn, run_id);
+        self.ctx_run(run_id, r)
+    }
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ CREATE TABLE "events" (
     type   TEXT NOT NULL,
     step   TEXT,
     json   TEXT NOT NULL
-, hash BLOB, head_key_id TEXT, head_mac BLOB, logs TEXT);
+, hash BLOB, head_key_id TEXT, head_mac BLOB, logs TEXT, summary TEXT);
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TABLE cache_entries (

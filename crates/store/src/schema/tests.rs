@@ -222,7 +222,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          DROP TRIGGER events_no_update;
          ALTER TABLE events DROP COLUMN hash;
          ALTER TABLE events DROP COLUMN head_key_id;
-         ALTER TABLE events DROP COLUMN head_mac; ALTER TABLE events DROP COLUMN logs;
+         ALTER TABLE events DROP COLUMN head_mac; ALTER TABLE events DROP COLUMN logs; ALTER TABLE events DROP COLUMN summary;
          CREATE TRIGGER events_no_update BEFORE UPDATE ON events
              BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
          ALTER TABLE commands DROP COLUMN claimed_by;
