@@ -182,6 +182,8 @@ impl Cmd {
 
 /// Parse arguments and run; returns the exit code.
 pub fn main() -> i32 {
+    // Before any process is started: its exit must be baton's to wait for.
+    crate::exec::reap_own_children();
     // An empty `BATON_DB` (`BATON_DB= baton runs`, a CI template) means unset, as an
     // empty `PATH` entry means nothing: not a `--db` given without a value.
     if std::env::var_os("BATON_DB").is_some_and(|v| v.is_empty()) {

@@ -56,7 +56,7 @@ pub use local::shell::{Running, spawn};
 // `vfork`: also the benches' minimal executors' start, so that the floor baton is
 // measured against takes any faster start baton makes.
 pub use local::{LocalBackend, adopt, anchor, group, shell, spawn, vfork};
-pub use signals::{ShutdownSignal, ShutdownSignals};
+pub use signals::{ShutdownSignal, ShutdownSignals, reap_own_children};
 pub use stream::TailHandle;
 
 /// Why baton stops an attempt; decides the outcome it gets.

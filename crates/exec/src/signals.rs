@@ -32,6 +32,14 @@ impl ShutdownSignal {
     }
 }
 
+/// SIGCHLD at its default. A parent may leave it ignored (an exec keeps an ignored
+/// signal): the kernel then reaps baton's children itself, no wait sees a step's exit
+/// status, and every step would start with it ignored too.
+pub fn reap_own_children() {
+    // SAFETY: one signal's disposition set to its default; no handler is involved.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+}
+
 /// The three handlers, installed at once: from `install` on, these signals no longer
 /// kill baton but are delivered to `recv`.
 #[derive(Debug)]

@@ -93,3 +93,56 @@ fn sigterm_during_the_first_burst_of_starts_interrupts_with_143_and_leaves_no_st
         "steps left running: {alive:?} of {pids:?}"
     );
 }
+
+/// A baton whose parent left SIGCHLD ignored (an exec keeps that: the kernel then
+/// reaps its children itself, and no wait ever sees their status) still gives each
+/// step its exit, and its steps start with SIGCHLD at its default (a step's own
+/// program waits for its children too).
+#[test]
+fn sigchld_ignored_by_baton_s_parent_still_gives_each_step_its_exit() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        r#"
+name = "chld"
+[[step]]
+id = "three"
+run = "exit 3"
+[[step]]
+id = "ignored"
+run = "grep SigIgn /proc/self/status"
+"#,
+    );
+    let mut cmd = env.cmd();
+    cmd.args(["run", wf.to_str().unwrap(), "--headless"])
+        .stdin(std::process::Stdio::null());
+    // SAFETY: between fork and exec, one async-signal-safe call.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run baton");
+    let id = run_id_of(&text(&out.stdout));
+    let show = env.show(&id);
+    assert_eq!(
+        step_field(&show, "three", "exit_code"),
+        3,
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(step_field(&show, "ignored", "state"), "succeeded");
+    let log = text(&env.run(&["logs", &id, "ignored"]).stdout);
+    let mask = log
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no SigIgn line in {log:?}"));
+    assert_eq!(
+        mask & (1 << (libc::SIGCHLD - 1)),
+        0,
+        "SIGCHLD ignored in the step"
+    );
+}
