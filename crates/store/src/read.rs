@@ -1,6 +1,6 @@
 //! The read side: what readers see of runs, derived from the ledger. The projection of
 //! each batch of events into the tables read across runs (`project`), each run's
-//! summary saved with every commit (`summaries`), and the readers: runs and their
+//! summary saved with its batches (`summaries`), and the readers: runs and their
 //! events (`query`), counts and signals on a run's row (`run_counts`), the metrics and
 //! their kept totals (`metrics`, `metric_totals`), fan-out counts (`fan_counts`), who
 //! waits on someone (`waiting`), completion of ids (`completion`), log tails and

@@ -401,9 +401,9 @@ pub(crate) fn write(
 
 /// The attempts of run `run_id` that `p` ends, (finished, failed), reading the steps'
 /// rows as they were before the batch: called before [`write`] moves them. They are
-/// counted on the run's summary row, which every commit writes anyway
-/// (`summaries::save_counting`), so a commit that only moves steps leaves the run's
-/// row, and its page, alone.
+/// counted on the run's summary row, written with the summary
+/// (`summaries::save_counting`; while it waits, on the run's last event), so a commit
+/// that only moves steps leaves the run's row, and its page, alone.
 pub(crate) fn attempts_ended(
     conn: &Connection,
     run_id: &str,

@@ -23,7 +23,7 @@ DROP INDEX IF EXISTS steps_fanned;
 "#;
 
 /// Migration 41: each commit adds the attempts its batch ended to these counts, on the
-/// row it writes anyway, instead of to the run's row (one page fewer in the WAL a
+/// row written with the summary, instead of to the run's row (one page fewer in the WAL a
 /// commit while a run's steps move); a run's count is the sum of its row's (what
 /// earlier commits and migrations kept there) and its summary's
 /// (`read::run_counts::SIGNALS_SELECT`). The table is made again with the counts

@@ -210,7 +210,7 @@ fn a_summary_whose_flags_stay_writes_no_page_of_their_indexes() {
 }
 
 /// A step's end adds its attempt to the counts on its run's summary's row, which the
-/// commit writes anyway: a commit that only moves a run's steps writes no page of
+/// commit writes with the summary: a commit that only moves a run's steps writes no page of
 /// `runs`, and the run's signals read the attempts it ended (the sum of the run's
 /// row's counts and its summary's).
 #[test]
