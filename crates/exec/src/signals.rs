@@ -44,27 +44,52 @@ pub fn reap_own_children() {
 /// kill baton but are delivered to `recv`.
 #[derive(Debug)]
 pub struct ShutdownSignals {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
+    int: Option<Signal>,
+    term: Option<Signal>,
+    hup: Option<Signal>,
 }
 
 impl ShutdownSignals {
+    /// A signal ignored when baton started stays ignored, as a program started so is
+    /// asked to (`nohup` ignores SIGHUP; a shell, its background jobs' SIGINT): it
+    /// does not stop the run, and the steps start with it ignored too.
     pub fn install() -> std::io::Result<ShutdownSignals> {
         Ok(ShutdownSignals {
-            int: signal(SignalKind::interrupt())?,
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
+            int: unless_ignored(SignalKind::interrupt())?,
+            term: unless_ignored(SignalKind::terminate())?,
+            hup: unless_ignored(SignalKind::hangup())?,
         })
     }
 
     /// The next shutdown signal (call again for a second one, e.g. to force quit).
     pub async fn recv(&mut self) -> ShutdownSignal {
         tokio::select! {
-            Some(()) = self.int.recv() => ShutdownSignal::Interrupt,
-            Some(()) = self.term.recv() => ShutdownSignal::Terminate,
-            Some(()) = self.hup.recv() => ShutdownSignal::Hangup,
+            Some(()) = next(&mut self.int) => ShutdownSignal::Interrupt,
+            Some(()) = next(&mut self.term) => ShutdownSignal::Terminate,
+            Some(()) = next(&mut self.hup) => ShutdownSignal::Hangup,
             else => std::future::pending().await,
         }
+    }
+}
+
+/// The handler for `kind`, or none while its signal is ignored.
+fn unless_ignored(kind: SignalKind) -> std::io::Result<Option<Signal>> {
+    // SAFETY: reads the signal's disposition into a local; changes nothing.
+    let ignored = unsafe {
+        let mut now: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(kind.as_raw_value(), std::ptr::null(), &mut now) == 0
+            && now.sa_sigaction == libc::SIG_IGN
+    };
+    if ignored {
+        return Ok(None);
+    }
+    signal(kind).map(Some)
+}
+
+/// The next delivery of `signal`; none from a signal left ignored.
+async fn next(signal: &mut Option<Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => None,
     }
 }

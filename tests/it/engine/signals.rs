@@ -134,15 +134,62 @@ run = "grep SigIgn /proc/self/status"
         text(&out.stdout)
     );
     assert_eq!(step_field(&show, "ignored", "state"), "succeeded");
-    let log = text(&env.run(&["logs", &id, "ignored"]).stdout);
-    let mask = log
-        .lines()
-        .find_map(|l| l.strip_prefix("SigIgn:"))
-        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-        .unwrap_or_else(|| panic!("no SigIgn line in {log:?}"));
+    let mask = ignored_in(&env, &id, "ignored");
     assert_eq!(
         mask & (1 << (libc::SIGCHLD - 1)),
         0,
         "SIGCHLD ignored in the step"
     );
+}
+
+/// Started under `nohup` (SIGHUP ignored, which an exec keeps), a run is not
+/// interrupted by a hang-up: the signal stays ignored, for baton and its steps.
+#[test]
+fn a_hang_up_ignored_at_entry_as_nohup_leaves_it_does_not_interrupt_the_run() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        r#"
+name = "nohup"
+[[step]]
+id = "slow"
+run = 'touch started; while ! test -f go; do sleep 0.05; done; grep SigIgn /proc/self/status'
+"#,
+    );
+    let mut cmd = env.cmd();
+    cmd.args(["run", wf.to_str().unwrap(), "--headless"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: between fork and exec, one async-signal-safe call.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("spawn baton");
+    wait_until("the step", secs(15), || env.path().join("started").exists());
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
+    std::fs::write(env.path().join("go"), "").unwrap();
+    let out = wait_child(child, 20);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let id = env.wait_run_id();
+    let mask = ignored_in(&env, &id, "slow");
+    assert_ne!(
+        mask & (1 << (libc::SIGHUP - 1)),
+        0,
+        "SIGHUP ignored in the step"
+    );
+}
+
+/// The signals step `step` of run `id` started with ignored: the mask of the
+/// `SigIgn:` line its log holds.
+fn ignored_in(env: &Env, id: &str, step: &str) -> u64 {
+    let log = text(&env.run(&["logs", id, step]).stdout);
+    log.lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no SigIgn line in {log:?}"))
 }
