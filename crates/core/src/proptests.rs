@@ -55,6 +55,9 @@ fn random_plan(rng: &mut SmallRng) -> Arc<Plan> {
         if rng.random_bool(0.2) {
             b = b.with(|s| s.compensate = Some("undo".into()));
         }
+        if rng.random_bool(0.2) {
+            b = b.with(|s| s.allow_failure = true);
+        }
     }
     b.build()
 }
@@ -146,7 +149,10 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
             now = now.max(t);
             core.handle(Input::Tick, now)
         };
-        summaries.push((core.events().len(), core.state_summary()));
+        // `runs` (the summary) and `show` (the view) score the run alike throughout.
+        let summary = core.state_summary();
+        prop_assert_eq!(summary.health(), core.view(now).health);
+        summaries.push((core.events().len(), summary));
     }
     prop_assert!(core.is_finished(), "run did not finish");
     for (i, s) in core.steps.iter().enumerate() {

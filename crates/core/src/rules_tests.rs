@@ -137,6 +137,55 @@ fn an_allowed_failure_is_shown_but_fails_nothing() {
     );
 }
 
+/// The run's summary (`runs`, the console's list, the metrics) scores a failure the
+/// workflow dealt with as the view (`show`) does at every point, not only once the run
+/// ends: an allowed failure as it fails, a failure as its handler succeeds, and no
+/// longer while an operator marks the handler failed.
+#[test]
+fn the_summary_scores_a_failure_dealt_with_as_the_view_does_while_the_run_goes_on() {
+    let p = plan()
+        .step("a")
+        .with(|s| s.allow_failure = true)
+        .step_needs("b", &["a"])
+        .step("x")
+        .step_needs("fix", &["x"])
+        .when(Trigger::OneFailed)
+        .step_needs("c", &["b", "fix"])
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    let agree = |sim: &Sim, dealt: u64| {
+        let summary = sim.core.state_summary();
+        assert_eq!(summary.dealt_with, dealt);
+        assert_eq!(summary.health(), sim.core.view(Timestamp(sim.now)).health);
+    };
+    sim.exit("a", 1);
+    assert_eq!(sim.state("b"), StepState::Running);
+    agree(&sim, 1);
+    sim.exit("x", 1);
+    agree(&sim, 1);
+    sim.exit("fix", 0);
+    agree(&sim, 2);
+    let mark = |sim: &mut Sim, state| {
+        let marked = sim.cmd(Command::Mark {
+            step: "fix".into(),
+            state,
+            operator: "vera".into(),
+            reason: "checked".into(),
+            outputs: Default::default(),
+            artifacts: Default::default(),
+        });
+        assert!(marked.is_accepted(), "{marked:?}");
+    };
+    mark(&mut sim, StepState::Failed);
+    agree(&sim, 1);
+    mark(&mut sim, StepState::Succeeded);
+    agree(&sim, 2);
+    sim.exit("b", 0);
+    sim.exit("c", 0);
+    assert!(sim.core.is_finished());
+    agree(&sim, 2);
+}
+
 #[test]
 fn a_rejected_need_is_a_failure_for_the_rules() {
     let p = plan()

@@ -51,11 +51,13 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
             due.clock_text()
         )),
         // Many a second while a step spends: `show` and the console give the sums.
-        // Not worth a line: process ids, measurements, timers, bookkeeping; a gate's
+        // Not worth a line: process ids, measurements, timers, bookkeeping (a failure
+        // dealt with is told by its step's line and the run's end); a gate's
         // approval is told by its votes' lines, and a saga by its steps' transitions.
         EventKind::StepUsage { .. }
         | EventKind::StepProcess { .. }
         | EventKind::StepFinished { .. }
+        | EventKind::StepDealtWith { .. }
         | EventKind::RetryScheduled { .. }
         | EventKind::ErrorsClosed { .. }
         | EventKind::GateApproved { .. }

@@ -186,6 +186,13 @@ pub enum EventKind {
         attempt: u32,
         reason: Option<String>,
     },
+    /// Whether the workflow deals with the step's failure (`allow_failure`, or a step
+    /// below it with a failure trigger that succeeded), each time that changes: the
+    /// summary scores such a failure as `show` does while the run goes on.
+    StepDealtWith {
+        step: String,
+        dealt_with: bool,
+    },
     /// The process group of a running attempt (killed on resume if it outlived the engine).
     StepProcess {
         step: String,
@@ -570,6 +577,7 @@ impl EventKind {
         use EventKind::*;
         match self {
             StepStateChanged { step, .. }
+            | StepDealtWith { step, .. }
             | StepProcess { step, .. }
             | StepOutputsKept { step, .. }
             | ArtifactsStored { step, .. }
@@ -624,6 +632,7 @@ impl EventKind {
             RunResumed { .. } => "run_resumed",
             RunStateChanged { .. } => "run_state_changed",
             StepStateChanged { .. } => "step_state_changed",
+            StepDealtWith { .. } => "step_dealt_with",
             StepProcess { .. } => "step_process",
             StepOutputsKept { .. } => "step_outputs_kept",
             ArtifactsStored { .. } => "artifacts_stored",

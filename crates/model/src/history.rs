@@ -165,6 +165,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         K::RunLabelled { .. } => AuditAction::Labelled,
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
+        | K::StepDealtWith { .. }
         | K::StepProcess { .. }
         | K::StepOutputsKept { .. }
         | K::ArtifactsStored { .. }
@@ -292,6 +293,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         K::RunLabelled { .. } => decisions::labelled(kind),
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
+        | K::StepDealtWith { .. }
         | K::StepProcess { .. }
         | K::StepOutputsKept { .. }
         | K::ArtifactsStored { .. }
@@ -383,6 +385,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         K::StepMarked { step, state, .. } if state.is_success() => Some(Closes::Step(step)),
         K::StepRetried { step, .. } => Some(Closes::Step(step)),
         K::StepStateChanged { .. }
+        | K::StepDealtWith { .. }
         | K::StepMarked { .. }
         | K::RunStarted { .. }
         | K::RunResumed { .. }

@@ -45,8 +45,8 @@ pub struct StateSummary {
     /// Open `budget_exceeded` records: the budget waits for someone to raise it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub budget_open: u64,
-    /// How many failed steps the workflow dealt with (its `run_finished`; 0 again
-    /// when the run is reopened).
+    /// How many failed steps the workflow deals with (`step_dealt_with`, and the list
+    /// of its `run_finished`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dealt_with: u64,
     /// How many steps read succeeded because an operator marked them so (in `steps`
@@ -211,6 +211,8 @@ struct StepRow {
     timed_out: bool,
     /// Marked succeeded (`step_marked`), while it stays succeeded.
     marked: bool,
+    /// Its failure is dealt with (`step_dealt_with`): counted while it is failed.
+    dealt_with: bool,
 }
 
 impl Default for StepRow {
@@ -220,6 +222,7 @@ impl Default for StepRow {
             attempts: 0,
             timed_out: false,
             marked: false,
+            dealt_with: false,
         }
     }
 }
@@ -259,6 +262,11 @@ pub struct SummaryFold {
     gates: FastMap<String, i64>,
     /// Every ended attempt's duration (its latency).
     durations: Ranked,
+    /// A `step_dealt_with` was folded: the history tells each change of what is dealt
+    /// with, not only its `run_finished`.
+    told_dealt_with: bool,
+    /// How many rows say dealt with, failed or not.
+    flagged: u64,
     sum: StateSummary,
 }
 
@@ -303,6 +311,11 @@ impl SummaryFold {
         s
     }
 
+    /// Whether the events folded so far say step's failure is dealt with.
+    pub fn dealt_with(&self, step: &str) -> bool {
+        self.steps.get(step).is_some_and(|r| r.dealt_with)
+    }
+
     /// The step's row, made `pending` if the run had none.
     fn step(&mut self, step: &str) -> StepRow {
         if let Some(row) = self.steps.get(step) {
@@ -321,6 +334,12 @@ impl SummaryFold {
             self.groups.resize(GROUPS, 0);
         }
         move_by_one(&mut self.groups[g], add);
+        if row.dealt_with {
+            move_by_one(&mut self.flagged, add);
+            if row.state == StepState::Failed {
+                move_by_one(&mut self.sum.dealt_with, add);
+            }
+        }
         if row.marked {
             move_by_one(&mut self.sum.marked, add);
             if row.attempts > 1 {
@@ -466,14 +485,20 @@ impl SummaryFold {
     pub fn apply(&mut self, ev: &Event) {
         let at = ev.at.0;
         match &ev.kind {
-            // Reopened (a retry or a mark after the run had finished).
+            EventKind::StepDealtWith { step, dealt_with } => {
+                self.told_dealt_with = true;
+                self.change_step(step, |r| r.dealt_with = *dealt_with)
+            }
+            // Reopened (a retry or a mark after the run had finished): a history written
+            // before `step_dealt_with` counts nothing dealt with until its next end, as its
+            // summaries were saved.
             EventKind::RunStateChanged {
                 state: RunState::Running | RunState::Waiting,
                 ..
-            } => self.sum.dealt_with = 0,
-            EventKind::RunFinished { dealt_with, .. } => {
-                self.sum.dealt_with = dealt_with.len() as u64
-            }
+            } if !self.told_dealt_with => self.set_dealt_with(&[]),
+            // The whole list, once a run: a history written before `step_dealt_with`
+            // tells it here only.
+            EventKind::RunFinished { dealt_with, .. } => self.set_dealt_with(dealt_with),
             EventKind::StepStateChanged {
                 step,
                 state,
@@ -559,6 +584,26 @@ impl SummaryFold {
                 }
             }
             None => {}
+        }
+    }
+
+    /// Exactly the steps `listed` are dealt with (O(steps) unless none is or was).
+    fn set_dealt_with(&mut self, listed: &[String]) {
+        if listed.is_empty() && self.flagged == 0 {
+            return;
+        }
+        let set: BTreeSet<&str> = listed.iter().map(String::as_str).collect();
+        let mut changed: Vec<&String> = self
+            .steps
+            .iter()
+            .filter(|(id, r)| r.dealt_with != set.contains(id.as_str()))
+            .map(|(id, _)| id)
+            .collect();
+        changed.extend(listed.iter().filter(|s| !self.steps.contains_key(*s)));
+        let changed: Vec<String> = changed.into_iter().cloned().collect();
+        for step in &changed {
+            let dealt = set.contains(step.as_str());
+            self.change_step(step, |r| r.dealt_with = dealt);
         }
     }
 

@@ -186,3 +186,117 @@ fn a_mark_is_counted_while_the_step_stays_succeeded() {
     assert_eq!(f.summary().marked, 0);
     assert!(f.summary().fans_marked.is_empty());
 }
+
+fn dealt(seq: u64, step: &str, dealt_with: bool) -> Event {
+    ev(
+        seq,
+        EventKind::StepDealtWith {
+            step: step.into(),
+            dealt_with,
+        },
+    )
+}
+
+/// `show`'s score of the steps `(state, dealt with)`, no error open.
+fn shown(steps: &[(StepState, bool)]) -> Health {
+    let scores = steps.iter().map(|&(state, dealt_with)| StepScore {
+        state,
+        attempts: u32::from(state != StepState::Pending),
+        timed_out: false,
+        dealt_with,
+        marked: false,
+    });
+    health::compute(scores, &[])
+}
+
+/// An allowed failure (`a`, `allow_failure`) while `b` after it still runs: the
+/// summary scores it dealt with as `show` does, from its `step_dealt_with`, not only
+/// from the run's end; a failure no longer dealt with, or retried, counts as a failure.
+#[test]
+fn a_failure_dealt_with_is_scored_so_while_the_run_goes_on() {
+    use StepState::*;
+    let mut f = SummaryFold::new(["a", "b", "c"]);
+    for e in [
+        moved(1, "a", Running, 1),
+        moved(2, "a", Failed, 1),
+        dealt(3, "a", true),
+        moved(4, "b", Running, 1),
+    ] {
+        f.apply(&e);
+    }
+    let mid = shown(&[(Failed, true), (Running, false), (Pending, false)]);
+    assert_eq!(f.summary().dealt_with, 1);
+    assert_eq!(f.summary().health(), mid);
+    assert_ne!(
+        mid,
+        shown(&[(Failed, false), (Running, false), (Pending, false)])
+    );
+    // As saved and read back.
+    let json = serde_json::to_string(&f.summary()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<StateSummary>(&json)
+            .unwrap()
+            .health(),
+        mid
+    );
+    // A handler's success undone: no longer dealt with.
+    f.apply(&dealt(5, "a", false));
+    assert_eq!(
+        f.summary().health(),
+        shown(&[(Failed, false), (Running, false), (Pending, false)])
+    );
+    // Dealt with again, then retried: only a failed step counts as dealt with.
+    f.apply(&dealt(6, "a", true));
+    f.apply(&moved(7, "a", Running, 2));
+    assert_eq!(f.summary().dealt_with, 0);
+    f.apply(&moved(8, "a", Failed, 2));
+    assert_eq!(f.summary().dealt_with, 1);
+}
+
+/// A history written before `step_dealt_with`: its `run_finished` lists what the
+/// workflow dealt with, and the summary counts those (and only those) from there until
+/// the run is reopened, as the summaries it saved did.
+#[test]
+fn a_run_finished_lists_what_an_older_history_dealt_with() {
+    use StepState::*;
+    let finished = |seq, dealt_with: &[&str]| {
+        ev(
+            seq,
+            EventKind::RunFinished {
+                state: crate::RunState::Succeeded,
+                summary: String::new(),
+                dealt_with: dealt_with.iter().map(|s| s.to_string()).collect(),
+            },
+        )
+    };
+    let mut f = SummaryFold::new(["a", "b"]);
+    for e in [
+        moved(1, "a", Running, 1),
+        moved(2, "a", Failed, 1),
+        moved(3, "b", Running, 1),
+        moved(4, "b", Failed, 1),
+        finished(5, &["a", "b"]),
+    ] {
+        f.apply(&e);
+    }
+    assert_eq!(f.summary().dealt_with, 2);
+    // Reopened: nothing dealt with until its next end, as its summaries were saved.
+    let reopened = |seq| {
+        ev(
+            seq,
+            EventKind::RunStateChanged {
+                state: crate::RunState::Running,
+                reason: None,
+            },
+        )
+    };
+    f.apply(&reopened(6));
+    assert_eq!(f.summary().dealt_with, 0);
+    f.apply(&finished(7, &["b"]));
+    assert_eq!(f.summary().dealt_with, 1);
+    assert!(!f.dealt_with("a") && f.dealt_with("b"));
+    // A history that tells `step_dealt_with` keeps it while reopened, as `show` does.
+    f.apply(&dealt(8, "b", true));
+    f.apply(&reopened(9));
+    assert_eq!(f.summary().dealt_with, 1);
+}

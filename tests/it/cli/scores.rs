@@ -136,3 +136,60 @@ fn show_runs_and_metrics_score_each_run_alike_and_count_steps_never_started() {
         assert!(printed.contains(&pct), "{name}: {printed}");
     }
 }
+
+/// The reproduction's shape: an allowed failure, then a step that runs until the test
+/// lets it end (at most 60 s), then one more.
+const ALLOWED_THEN_RUNNING: &str = r#"
+name = "allowed_then_running"
+[[step]]
+id = "a"
+run = "exit 1"
+allow_failure = true
+[[step]]
+id = "b"
+needs = ["a"]
+run = "for i in $(seq 600); do [ -e GO ] && exit 0; sleep 0.1; done; exit 1"
+[[step]]
+id = "c"
+needs = ["b"]
+run = "true"
+"#;
+
+/// While a run goes on, `runs --json` and `metrics` (the run's summary) score an allowed
+/// failure as `show --json` does: dealt with, 100 − 33.3 × ½ − 10 (the open exit error),
+/// not as a failure (56.67) until the run ends.
+#[test]
+fn runs_and_metrics_score_an_allowed_failure_as_show_does_while_the_run_goes_on() {
+    let env = Env::new();
+    let go = env.path().join("go");
+    let wf = ALLOWED_THEN_RUNNING.replace("GO", go.to_str().unwrap());
+    let path = env.workflow("hl.toml", &wf);
+    let (child, id) = env.spawn_until(&path, "b", "running");
+    let health = wait_until("runs and metrics to agree with show", secs(20), || {
+        let show = env.show(&id);
+        let health = show["health"].as_f64().ok_or(format!("{show:#}"))?;
+        let runs = env.runs();
+        let listed = runs
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["id"] == id.as_str()))
+            .and_then(|r| r["health"].as_f64());
+        let metrics = text(&env.run(&["metrics"]).stdout);
+        let seen = (listed, metric_health(&metrics, &id));
+        if seen == (Some(health), Some(health)) {
+            Ok(health)
+        } else {
+            Err(format!("show {health}, runs and metrics {seen:?}"))
+        }
+    });
+    assert!(
+        (health - (100.0 - 100.0 / 6.0 - 10.0)).abs() < 0.01,
+        "{health}"
+    );
+    // All of that while `b` still ran: it ends only once `go` exists.
+    assert_eq!(step_state(&env.show(&id), "b").as_deref(), Some("running"));
+    std::fs::write(&go, "").expect("write go");
+    let out = wait_child(child, 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = env.runs()[0]["health"].as_f64();
+    assert_eq!(listed, env.show(&id)["health"].as_f64());
+}

@@ -42,6 +42,8 @@ impl Core {
             EventKind::StepJob { .. } => self.fold_job(ev),
             // For the store's readers (what a dead engine may have left running).
             EventKind::StepLaunching { .. } => {}
+            // Folded by the run's summary only.
+            EventKind::StepDealtWith { .. } => {}
             EventKind::StepJobState { .. } => self.fold_job_state(ev),
             EventKind::StepFannedOut { step, instances } => self.fold_fanned_out(step, instances),
             EventKind::StepCached { step, from_run, .. } => self.fold_cached(step, from_run),

@@ -401,8 +401,50 @@ impl Core {
             kind,
         };
         self.apply(&ev);
+        let moved = match &ev.kind {
+            EventKind::StepStateChanged { step, .. } | EventKind::StepMarked { step, .. } => {
+                self.step_index(step)
+            }
+            _ => None,
+        };
         self.events.push(&ev);
         fx.push(Effect::Persist(ev));
+        if let Some(i) = moved {
+            self.tell_dealt_with(i, now, fx);
+        }
+    }
+
+    /// Step `i` moved: emit `step_dealt_with` for each step whose
+    /// [`Core::failure_dealt_with`] no longer reads as the events told it. The move can
+    /// change it for `i`, its fan-out parent (`allow_failure` of its instances) and, if
+    /// `i` handles failures (`one_failed`/`all_failed`), for every step above it.
+    fn tell_dealt_with(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        use baton_workflow::Trigger;
+        self.tell_dealt_with_of(i, now, fx);
+        if let Some(parent) = self.plan.steps[i].instance.as_ref().map(|x| x.parent) {
+            self.tell_dealt_with_of(parent, now, fx);
+        }
+        if matches!(
+            self.plan.steps[i].when,
+            Trigger::OneFailed | Trigger::AllFailed
+        ) {
+            let mut seen = vec![false; self.steps.len()];
+            let mut stack = self.plan.steps[i].needs.clone();
+            while let Some(u) = stack.pop() {
+                if u < seen.len() && !std::mem::replace(&mut seen[u], true) {
+                    self.tell_dealt_with_of(u, now, fx);
+                    stack.extend(&self.plan.steps[u].needs);
+                }
+            }
+        }
+    }
+
+    fn tell_dealt_with_of(&mut self, u: usize, now: Timestamp, fx: &mut Fx) {
+        let dealt_with = self.failure_dealt_with(u);
+        if dealt_with != self.run_summary.dealt_with(&self.plan.steps[u].id) {
+            let step = self.id(u);
+            self.emit(EventKind::StepDealtWith { step, dealt_with }, now, fx);
+        }
     }
 
     pub(super) fn mask(&self, s: &str) -> String {
