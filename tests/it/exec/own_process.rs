@@ -76,7 +76,9 @@ async fn int_term_and_hup_map_to_their_exit_codes() {
         (Signal::SIGHUP, ShutdownSignal::Hangup, 129),
     ] {
         raise(sig).unwrap();
-        let got = signals.recv().await;
+        let got = tokio::time::timeout(std::time::Duration::from_secs(20), signals.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{sig} raised, no shutdown signal within 20 s"));
         assert_eq!(got, want);
         assert_eq!(got.exit_code(), code);
     }

@@ -339,6 +339,23 @@ extern "C" fn clear_callers_baton_vars() {
     }
 }
 
+/// Run before `main` too: SIGINT, SIGTERM and SIGHUP at their defaults, as a terminal
+/// leaves them. A suite run under `nohup` or as a shell's background job inherits some
+/// ignored, every baton it starts would too, and baton keeps a shutdown signal ignored
+/// at entry ignored (`engine::signals`): the tests that signal it would wait forever.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static DEFAULT_SHUTDOWN_SIGNALS: extern "C" fn() = default_shutdown_signals;
+
+extern "C" fn default_shutdown_signals() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: before `main`, one thread, and no handler of the suite's is replaced:
+        // only an inherited disposition is set back to the default.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
+}
+
 /// `cmd` as the tests run baton (or a terminal that runs it): none of the `BATON_*`
 /// variables (the suite's knobs: [`SUITE_KNOBS`]; a test sets what it means to), and
 /// the test Slurm cluster's `SLURM_CONF` once a test started it.
