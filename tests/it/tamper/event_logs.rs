@@ -242,12 +242,12 @@ fn a_store_of_the_previous_schema_with_rows_behind_migrates_and_reads_its_logs()
     );
     drop(store);
     assert_eq!(tails.get("a").map(String::as_str), Some("inside"));
-    // The previous release's store: no `events.logs`, the logs on the attempts' rows,
-    // the rows behind the run's last event.
+    // A store of schema 42: no `events.logs` (nor migration 44's `events.summary`), the
+    // logs on the attempts' rows, the rows behind the run's last event.
     let c = rusqlite::Connection::open(env.db()).unwrap();
     c.execute_batch(
-        "ALTER TABLE events DROP COLUMN logs; PRAGMA user_version = 42;
-         DELETE FROM migrations WHERE version = 43;",
+        "ALTER TABLE events DROP COLUMN logs; ALTER TABLE events DROP COLUMN summary;
+         PRAGMA user_version = 42; DELETE FROM migrations WHERE version IN (43, 44);",
     )
     .unwrap();
     c.execute(
