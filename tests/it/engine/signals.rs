@@ -100,7 +100,6 @@ fn sigterm_during_the_first_burst_of_starts_interrupts_with_143_and_leaves_no_st
 /// program waits for its children too).
 #[test]
 fn sigchld_ignored_by_baton_s_parent_still_gives_each_step_its_exit() {
-    use std::os::unix::process::CommandExt;
     let env = Env::new();
     let wf = env.workflow(
         "w.toml",
@@ -114,17 +113,9 @@ id = "ignored"
 run = "grep SigIgn /proc/self/status"
 "#,
     );
-    let mut cmd = env.cmd();
-    cmd.args(["run", wf.to_str().unwrap(), "--headless"])
-        .stdin(std::process::Stdio::null());
-    // SAFETY: between fork and exec, one async-signal-safe call.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let out = cmd.output().expect("run baton");
+    let out = run_ignoring(&env, &wf, libc::SIGCHLD)
+        .output()
+        .expect("run baton");
     let id = run_id_of(&text(&out.stdout));
     let show = env.show(&id);
     assert_eq!(
@@ -146,7 +137,6 @@ run = "grep SigIgn /proc/self/status"
 /// interrupted by a hang-up: the signal stays ignored, for baton and its steps.
 #[test]
 fn a_hang_up_ignored_at_entry_as_nohup_leaves_it_does_not_interrupt_the_run() {
-    use std::os::unix::process::CommandExt;
     let env = Env::new();
     let wf = env.workflow(
         "w.toml",
@@ -157,19 +147,9 @@ id = "slow"
 run = 'touch started; while ! test -f go; do sleep 0.05; done; grep SigIgn /proc/self/status'
 "#,
     );
-    let mut cmd = env.cmd();
-    cmd.args(["run", wf.to_str().unwrap(), "--headless"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    // SAFETY: between fork and exec, one async-signal-safe call.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().expect("spawn baton");
+    let child = run_ignoring(&env, &wf, libc::SIGHUP)
+        .spawn()
+        .expect("spawn baton");
     wait_until("the step", secs(15), || env.path().join("started").exists());
     kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
     std::fs::write(env.path().join("go"), "").unwrap();
@@ -192,4 +172,23 @@ fn ignored_in(env: &Env, id: &str, step: &str) -> u64 {
         .find_map(|l| l.strip_prefix("SigIgn:"))
         .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
         .unwrap_or_else(|| panic!("no SigIgn line in {log:?}"))
+}
+
+/// `baton run WF --headless` started with `sig` ignored, as a parent that ignores it
+/// leaves it (an exec keeps an ignored signal); its output piped.
+fn run_ignoring(env: &Env, wf: &std::path::Path, sig: libc::c_int) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = env.cmd();
+    cmd.args(["run", wf.to_str().unwrap(), "--headless"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: between fork and exec, one async-signal-safe call.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(sig, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    cmd
 }
